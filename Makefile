@@ -1,0 +1,44 @@
+# inlet: the two commands are `make demo` and `make test`; each bootstraps on its own.
+.PHONY: all bootstrap configure build test unit pytest demo bench clean format
+
+BUILD_DIR ?= build
+BUILD_TYPE ?= RelWithDebInfo
+PY := .venv/bin/python
+JOBS ?= $(shell nproc)
+
+all: build
+
+bootstrap:
+	@bash scripts/bootstrap.sh
+
+$(BUILD_DIR)/build.ninja: CMakeLists.txt | bootstrap
+	@launcher=""; command -v ccache >/dev/null && launcher="-DCMAKE_CXX_COMPILER_LAUNCHER=ccache"; \
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
+	  -DINLET_PYTHON=$(CURDIR)/$(PY) $$launcher
+
+configure: bootstrap $(BUILD_DIR)/build.ninja
+
+build: configure
+	@cmake --build $(BUILD_DIR) -j $(JOBS)
+
+unit: build
+	@cd $(BUILD_DIR) && ctest --output-on-failure
+
+pytest: build
+	@$(PY) -m pytest -q tests
+
+test: build
+	@cd $(BUILD_DIR) && ctest --output-on-failure
+	@$(PY) -m pytest -q tests
+
+demo: build
+	@bash scripts/demo.sh
+
+bench: build
+	@$(PY) bench/bench_write.py
+
+format:
+	@clang-format -i $$(git ls-files '*.h' '*.cc')
+
+clean:
+	rm -rf $(BUILD_DIR)

@@ -1,0 +1,173 @@
+// The format-neutral table API. Delta Lake is the first implementation; nothing that uses
+// this header may depend on a table format's internals.
+//
+// Threading: a Table handle may be shared by threads; each call reads the log afresh and
+// works on its own snapshot. Snapshots are immutable and safe to share.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <arrow/record_batch.h>
+#include <arrow/result.h>
+#include <arrow/type_fwd.h>
+
+#include "inlet/predicate.h"
+
+namespace inlet {
+
+/// Which version of a table to read: the latest (both unset), a version, or the latest
+/// commit at or before a timestamp (milliseconds since the epoch, UTC).
+struct SnapshotSpec {
+  std::optional<int64_t> version;
+  std::optional<int64_t> timestamp_ms;
+};
+
+struct ScanOptions {
+  /// Columns to return, in this order; empty returns every column of the table schema.
+  std::vector<std::string> columns;
+  /// Rows to keep. Used to skip whole files by partition values and statistics, and to
+  /// filter the remaining rows exactly.
+  Conjunction filter;
+  /// Stop after this many rows; negative means no limit.
+  int64_t limit = -1;
+  /// Maximum rows per returned batch.
+  int64_t batch_size = 64 * 1024;
+};
+
+/// What a table looks like at one version.
+struct TableInfo {
+  std::string format;  // "delta"
+  std::string location;
+  int64_t version = -1;
+  int64_t timestamp_ms = 0;
+  std::shared_ptr<arrow::Schema> schema;
+  std::vector<std::string> partition_columns;
+  std::string id;
+  std::string name;
+  std::string description;
+  int min_reader_version = 0;
+  int min_writer_version = 0;
+  std::vector<std::string> reader_features;
+  std::vector<std::string> writer_features;
+  std::map<std::string, std::string> properties;
+  int64_t num_files = 0;
+  int64_t size_bytes = 0;
+};
+
+/// One entry of a table's history (newest first when listed).
+struct HistoryEntry {
+  int64_t version = 0;
+  int64_t timestamp_ms = 0;
+  std::string operation;
+  /// The whole commit record as JSON (operation parameters, engine, metrics).
+  std::string commit_info_json;
+};
+
+/// An immutable view of a table at one version.
+class Snapshot {
+ public:
+  virtual ~Snapshot() = default;
+
+  virtual int64_t version() const = 0;
+  /// The logical schema (user column names, even when the format maps them).
+  virtual const std::shared_ptr<arrow::Schema>& schema() const = 0;
+  virtual const std::vector<std::string>& partition_columns() const = 0;
+  virtual TableInfo Info() const = 0;
+
+  /// The last version recorded for an application's transactions (exactly-once writers
+  /// compare it with their own run counter), or nullopt when the app never committed.
+  virtual std::optional<int64_t> AppTransactionVersion(const std::string& app_id) const = 0;
+  /// The configuration of a metadata domain, or nullopt when absent or removed.
+  virtual std::optional<std::string> DomainConfiguration(const std::string& domain) const = 0;
+
+  /// Streams the rows selected by options. Fails with Invalid for an unknown column or a
+  /// literal that does not convert to its column's type; read errors surface from the
+  /// reader, naming the data file.
+  virtual arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> Scan(
+      const ScanOptions& options) const = 0;
+};
+
+enum class WriteMode {
+  kAppend,
+  /// Replace every row (or, with replace_where, the rows of the matching partitions).
+  kOverwrite,
+  /// Replace exactly the partitions that occur in the new data.
+  kOverwritePartitions,
+};
+
+/// An application transaction committed atomically with the data, for exactly-once loads.
+struct AppTransaction {
+  std::string app_id;
+  int64_t version = 0;
+};
+
+struct WriteOptions {
+  WriteMode mode = WriteMode::kAppend;
+  /// With kOverwrite: a predicate over partition columns selecting the rows to replace.
+  /// Every new row must satisfy it.
+  Conjunction replace_where;
+  /// Used when the write creates the table.
+  std::vector<std::string> partition_by;
+  /// Table properties, used when the write creates the table.
+  std::map<std::string, std::string> properties;
+  /// Data files are rolled once they reach about this size.
+  int64_t target_file_size = 128LL * 1024 * 1024;
+  /// Parquet codec: zstd (default), snappy, gzip, lz4, uncompressed. Overridden by the
+  /// table property delta.parquet.compression.codec when set.
+  std::string compression = "zstd";
+  /// Recorded atomically with the data; the commit fails if a concurrent commit recorded
+  /// the same app.
+  std::optional<AppTransaction> app_transaction;
+  /// Metadata domains (domain -> configuration) recorded atomically with the data.
+  std::map<std::string, std::string> domain_metadata;
+  /// The operation name recorded in the history (defaults per mode).
+  std::string operation;
+  std::map<std::string, std::string> operation_parameters;
+  /// Conflicting concurrent commits are retried this many times at most.
+  int max_commit_attempts = 200;
+};
+
+struct CommitResult {
+  int64_t version = -1;
+  int64_t rows_written = 0;
+  int64_t files_added = 0;
+  int64_t files_removed = 0;
+  int64_t bytes_written = 0;
+  int attempts = 0;
+};
+
+/// A table at a location. Open() requires an existing table; OpenOrCreate() also accepts
+/// an empty location, where the first Write creates the table (in the same commit).
+class Table {
+ public:
+  virtual ~Table() = default;
+
+  /// Opens the table at uri (a local path or file:// URI). Fails with IOError when there
+  /// is no table there ("not a Delta table: PATH").
+  static arrow::Result<std::shared_ptr<Table>> Open(const std::string& uri);
+  static arrow::Result<std::shared_ptr<Table>> OpenOrCreate(const std::string& uri);
+
+  virtual const std::string& location() const = 0;
+
+  /// Loads the snapshot spec selects. Fails when the version does not exist or cannot be
+  /// reconstructed, or when the table needs a reader feature inlet does not support (the
+  /// error names the feature).
+  virtual arrow::Result<std::shared_ptr<Snapshot>> GetSnapshot(
+      const SnapshotSpec& spec = {}) const = 0;
+
+  /// The commits, newest first, at most limit of them (negative: all).
+  virtual arrow::Result<std::vector<HistoryEntry>> History(int64_t limit = -1) const = 0;
+
+  /// Writes data in one atomic commit. On success every row is visible at the returned
+  /// version; on failure nothing is (data files already written are left unreferenced
+  /// for vacuum). Safe against concurrent writers in other processes.
+  virtual arrow::Result<CommitResult> Write(std::shared_ptr<arrow::RecordBatchReader> data,
+                                            const WriteOptions& options) = 0;
+};
+
+}  // namespace inlet

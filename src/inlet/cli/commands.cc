@@ -1,0 +1,294 @@
+#include "inlet/cli/commands.h"
+
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <arrow/compute/initialize.h>
+#include <arrow/status.h>
+#include <arrow/type.h>
+
+#include "inlet/cli/output.h"
+#include "inlet/common/json.h"
+#include "inlet/common/time.h"
+#include "inlet/delta/schema.h"
+#include "inlet/source/file_reader.h"
+#include "inlet/table.h"
+
+namespace inlet::cli {
+
+namespace {
+
+constexpr char kVersion[] = "0.1.0";
+
+struct WriteArgs {
+  std::string table;
+  std::vector<std::string> inputs;
+  std::string input_format;
+  std::string mode = "append";
+  std::string partition_by;
+  std::string replace_where;
+  std::vector<std::string> properties;
+  std::string compression = "zstd";
+  int64_t target_file_size = 128LL * 1024 * 1024;
+  bool json = false;
+};
+
+struct ScanArgs {
+  std::string table;
+  int64_t version = -1;
+  std::string as_of;
+  std::string columns;
+  std::string where;
+  int64_t limit = -1;
+  std::string output;
+  std::string output_format = "csv";
+};
+
+struct TableArgs {
+  std::string table;
+  bool json = false;
+  int64_t limit = -1;
+};
+
+std::vector<std::string> SplitList(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find(',', start);
+    if (end == std::string::npos) end = text.size();
+    std::string item = text.substr(start, end - start);
+    size_t a = item.find_first_not_of(' '), b = item.find_last_not_of(' ');
+    if (a != std::string::npos) out.push_back(item.substr(a, b - a + 1));
+    start = end + 1;
+  }
+  return out;
+}
+
+arrow::Result<int64_t> ParseTimestampArg(const std::string& text) {
+  if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos) {
+    return std::stoll(text);
+  }
+  ARROW_ASSIGN_OR_RAISE(int64_t us, ParseTimestampMicros(text));
+  return us / 1000;
+}
+
+arrow::Status RunWrite(const WriteArgs& a) {
+  WriteOptions options;
+  if (a.mode == "append") {
+    options.mode = WriteMode::kAppend;
+  } else if (a.mode == "overwrite") {
+    options.mode = WriteMode::kOverwrite;
+  } else if (a.mode == "overwrite-partitions") {
+    options.mode = WriteMode::kOverwritePartitions;
+  } else {
+    return arrow::Status::Invalid("unknown --mode '", a.mode,
+                                  "' (use append, overwrite or overwrite-partitions)");
+  }
+  options.partition_by = SplitList(a.partition_by);
+  if (!a.replace_where.empty()) {
+    ARROW_ASSIGN_OR_RAISE(options.replace_where, ParseConjunction(a.replace_where));
+  }
+  for (const auto& p : a.properties) {
+    size_t eq = p.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return arrow::Status::Invalid("--property '", p, "' must be key=value");
+    }
+    options.properties[p.substr(0, eq)] = p.substr(eq + 1);
+  }
+  options.compression = a.compression;
+  options.target_file_size = a.target_file_size;
+  ARROW_ASSIGN_OR_RAISE(auto input, OpenInputFiles(a.inputs, a.input_format));
+  ARROW_ASSIGN_OR_RAISE(auto table, Table::OpenOrCreate(a.table));
+  ARROW_ASSIGN_OR_RAISE(auto result, table->Write(input, options));
+  if (a.json) {
+    Json j = {{"table", a.table},           {"version", result.version},
+              {"rows", result.rows_written}, {"files_added", result.files_added},
+              {"files_removed", result.files_removed}, {"bytes_written", result.bytes_written},
+              {"attempts", result.attempts}};
+    std::cout << DumpJson(j) << std::endl;
+  } else {
+    std::cout << "wrote " << result.rows_written << " rows in " << result.files_added
+              << " files (" << result.bytes_written << " bytes) to " << a.table
+              << " at version " << result.version;
+    if (result.files_removed > 0) std::cout << ", replacing " << result.files_removed << " files";
+    std::cout << std::endl;
+  }
+  return arrow::Status::OK();
+}
+
+arrow::Status RunScan(const ScanArgs& a) {
+  ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(a.table));
+  SnapshotSpec spec;
+  if (a.version >= 0) spec.version = a.version;
+  if (!a.as_of.empty()) {
+    if (spec.version) return arrow::Status::Invalid("use either --version or --as-of, not both");
+    ARROW_ASSIGN_OR_RAISE(spec.timestamp_ms, ParseTimestampArg(a.as_of));
+  }
+  ARROW_ASSIGN_OR_RAISE(auto snapshot, table->GetSnapshot(spec));
+  ScanOptions options;
+  options.columns = SplitList(a.columns);
+  ARROW_ASSIGN_OR_RAISE(options.filter, ParseConjunction(a.where));
+  options.limit = a.limit;
+  ARROW_ASSIGN_OR_RAISE(auto reader, snapshot->Scan(options));
+  return WriteOutput(reader.get(), a.output, a.output_format).status();
+}
+
+arrow::Status RunHistory(const TableArgs& a) {
+  ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(a.table));
+  ARROW_ASSIGN_OR_RAISE(auto history, table->History(a.limit));
+  if (a.json) {
+    Json out = Json::array();
+    for (const auto& e : history) {
+      Json info = Json::parse(e.commit_info_json, nullptr, false);
+      if (info.is_discarded() || !info.is_object()) info = Json::object();
+      info["version"] = e.version;
+      info["timestamp"] = e.timestamp_ms;
+      info["operation"] = e.operation;
+      if (!info.contains("operationParameters")) info["operationParameters"] = Json::object();
+      out.push_back(std::move(info));
+    }
+    std::cout << out.dump(2) << std::endl;
+    return arrow::Status::OK();
+  }
+  std::printf("%-8s %-24s %-24s %s\n", "version", "timestamp", "operation", "parameters");
+  for (const auto& e : history) {
+    Json info = Json::parse(e.commit_info_json, nullptr, false);
+    std::string params;
+    if (info.is_object() && info.contains("operationParameters")) {
+      params = DumpJson(info["operationParameters"]);
+    }
+    std::printf("%-8lld %-24s %-24s %s\n", static_cast<long long>(e.version),
+                FormatTimestampMillisIso(e.timestamp_ms).c_str(), e.operation.c_str(), params.c_str());
+  }
+  return arrow::Status::OK();
+}
+
+Json SchemaJson(const arrow::Schema& schema) {
+  Json fields = Json::array();
+  for (const auto& f : schema.fields()) {
+    std::string type = delta::DeltaTypeName(*f->type());
+    if (type == "struct" || type == "array" || type == "map" || type.empty()) type = f->type()->ToString();
+    fields.push_back({{"name", f->name()}, {"type", type}, {"nullable", f->nullable()}});
+  }
+  return fields;
+}
+
+arrow::Status RunInfo(const TableArgs& a) {
+  ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(a.table));
+  ARROW_ASSIGN_OR_RAISE(auto snapshot, table->GetSnapshot({}));
+  TableInfo info = snapshot->Info();
+  Json j = {{"format", info.format},
+            {"location", info.location},
+            {"version", info.version},
+            {"timestamp", info.timestamp_ms},
+            {"id", info.id},
+            {"name", info.name},
+            {"schema", SchemaJson(*info.schema)},
+            {"partition_columns", info.partition_columns},
+            {"min_reader_version", info.min_reader_version},
+            {"min_writer_version", info.min_writer_version},
+            {"reader_features", info.reader_features},
+            {"writer_features", info.writer_features},
+            {"properties", info.properties},
+            {"num_files", info.num_files},
+            {"size_bytes", info.size_bytes}};
+  if (a.json) {
+    std::cout << j.dump(2) << std::endl;
+    return arrow::Status::OK();
+  }
+  std::cout << "table:      " << info.location << " (" << info.format << ")\n"
+            << "version:    " << info.version << " at " << FormatTimestampMillisIso(info.timestamp_ms) << "\n"
+            << "protocol:   reader " << info.min_reader_version << ", writer " << info.min_writer_version;
+  if (!info.reader_features.empty() || !info.writer_features.empty()) {
+    std::cout << "; features " << DumpJson(Json(info.writer_features));
+  }
+  std::cout << "\nfiles:      " << info.num_files << " (" << info.size_bytes << " bytes)\n"
+            << "partitions: " << DumpJson(Json(info.partition_columns)) << "\n"
+            << "properties: " << DumpJson(Json(info.properties)) << "\n"
+            << "schema:\n";
+  for (const auto& f : info.schema->fields()) {
+    std::string type = delta::DeltaTypeName(*f->type());
+    std::cout << "  " << f->name() << ": " << (type.empty() ? f->type()->ToString() : type)
+              << (f->nullable() ? "" : " not null") << "\n";
+  }
+  return arrow::Status::OK();
+}
+
+int Report(const arrow::Status& st) {
+  if (st.ok()) return 0;
+  std::string msg = st.message();
+  for (auto& c : msg) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  std::cerr << "inlet: error: " << msg << std::endl;
+  return 1;
+}
+
+}  // namespace
+
+int Run(int argc, char** argv) {
+  CLI::App app{"inlet: incremental loads into lakehouse tables (Delta Lake)", "inlet"};
+  app.set_version_flag("--version", kVersion);
+  app.require_subcommand(1);
+
+  WriteArgs w;
+  auto* write = app.add_subcommand("write", "Write files into a table (created when absent)");
+  write->add_option("table", w.table, "Table path or file:// URI")->required();
+  write->add_option("--input,-i", w.inputs, "Input files")->required();
+  write->add_option("--input-format", w.input_format, "csv | json | ndjson | parquet (default: from the extension)");
+  write->add_option("--mode", w.mode, "append | overwrite | overwrite-partitions")->capture_default_str();
+  write->add_option("--partition-by", w.partition_by, "Partition columns a,b (when creating)");
+  write->add_option("--replace-where", w.replace_where, "With overwrite: replace only rows matching this partition predicate");
+  write->add_option("--property", w.properties, "Table property key=value (when creating); repeatable");
+  write->add_option("--compression", w.compression, "Parquet codec")->capture_default_str();
+  write->add_option("--target-file-size", w.target_file_size, "Roll data files at about this many bytes")->capture_default_str();
+  write->add_flag("--json", w.json, "Print the result as JSON");
+
+  ScanArgs s;
+  auto* scan = app.add_subcommand("scan", "Read rows of a table");
+  scan->add_option("table", s.table, "Table path or file:// URI")->required();
+  auto* version_opt = scan->add_option("--version", s.version, "Read this version");
+  scan->add_option("--as-of", s.as_of, "Read the version current at this time (ISO-8601 or epoch ms)")->excludes(version_opt);
+  scan->add_option("--columns", s.columns, "Columns a,b (default: all)");
+  scan->add_option("--where", s.where, "Filter: col op literal [AND ...]");
+  scan->add_option("--limit", s.limit, "At most this many rows");
+  scan->add_option("--output,-o", s.output, "Output file (default: stdout)");
+  scan->add_option("--output-format", s.output_format, "csv | ndjson | parquet")->capture_default_str();
+
+  TableArgs h;
+  auto* history = app.add_subcommand("history", "List a table's commits, newest first");
+  history->add_option("table", h.table, "Table path or file:// URI")->required();
+  history->add_option("--limit", h.limit, "At most this many commits");
+  history->add_flag("--json", h.json, "Print JSON");
+
+  TableArgs i;
+  auto* info = app.add_subcommand("info", "Show a table's schema, partitioning, protocol and size");
+  info->add_option("table", i.table, "Table path or file:// URI")->required();
+  info->add_flag("--json", i.json, "Print JSON");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "inlet: error: " << e.what() << " (see inlet --help)" << std::endl;
+    return 2;
+  }
+  auto init = arrow::compute::Initialize();
+  if (!init.ok()) return Report(init);
+  if (write->parsed()) return Report(RunWrite(w));
+  if (scan->parsed()) return Report(RunScan(s));
+  if (history->parsed()) return Report(RunHistory(h));
+  if (info->parsed()) return Report(RunInfo(i));
+  return 2;
+}
+
+}  // namespace inlet::cli

@@ -1,0 +1,3 @@
+#include "inlet/cli/commands.h"
+
+int main(int argc, char** argv) { return inlet::cli::Run(argc, argv); }

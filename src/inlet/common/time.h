@@ -1,0 +1,31 @@
+// Calendar conversions used by partition values, statistics and time travel. All times
+// are UTC; days count from 1970-01-01.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <arrow/result.h>
+
+namespace inlet {
+
+int64_t NowMillis();
+
+/// "YYYY-MM-DD".
+std::string FormatDate(int32_t days);
+/// "YYYY-MM-DDTHH:MM:SS.ffffffZ" (ISO-8601, UTC, microseconds).
+std::string FormatTimestampIso(int64_t micros);
+/// "YYYY-MM-DD HH:MM:SS[.ffffff]" (no zone; fractional part only when non-zero).
+std::string FormatTimestampPlain(int64_t micros);
+/// "YYYY-MM-DDTHH:MM:SS.mmmZ" for statistics, milliseconds.
+std::string FormatTimestampMillisIso(int64_t millis);
+
+/// Parses a date "YYYY-MM-DD".
+arrow::Result<int32_t> ParseDate(std::string_view text);
+/// Parses "YYYY-MM-DD", "YYYY-MM-DD HH:MM[:SS[.f{1,9}]]" with 'T' or ' ', and an optional
+/// zone "Z" / "+HH:MM" / "-HH:MM" (without one the time is taken as UTC). Returns
+/// microseconds since the epoch.
+arrow::Result<int64_t> ParseTimestampMicros(std::string_view text);
+
+}  // namespace inlet

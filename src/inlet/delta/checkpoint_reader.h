@@ -1,0 +1,17 @@
+// Reading checkpoints: classic and multi-part Parquet files, and V2 checkpoints (JSON or
+// Parquet) with their sidecar files.
+#pragma once
+
+#include <arrow/result.h>
+
+#include "inlet/delta/actions.h"
+#include "inlet/delta/log_segment.h"
+#include "inlet/storage/log_store.h"
+
+namespace inlet::delta {
+
+/// The actions a checkpoint holds (sidecars resolved). Remove tombstones are skipped: a
+/// snapshot does not need them. Errors name the checkpoint file.
+arrow::Result<ActionSet> ReadCheckpoint(const TableStore& store, const Checkpoint& checkpoint);
+
+}  // namespace inlet::delta

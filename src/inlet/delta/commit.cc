@@ -1,0 +1,105 @@
+#include "inlet/delta/commit.h"
+
+#include <set>
+
+#include <arrow/status.h>
+
+#include "inlet/common/fault.h"
+#include "inlet/common/time.h"
+#include "inlet/delta/log_replay.h"
+#include "inlet/delta/log_segment.h"
+
+namespace inlet::delta {
+
+namespace {
+
+constexpr char kEngineInfo[] = "inlet/0.1.0";
+
+// Checks a commit that won version `version` against ours; OK means ours can follow it.
+arrow::Status CheckConflict(const ActionSet& winner, int64_t version, const PendingCommit& ours) {
+  if (ours.protocol || ours.metadata || winner.protocol || winner.metadata) {
+    if (ours.protocol && ours.metadata && version == 0) {
+      return arrow::Status::Invalid("conflict: the table was created concurrently (version 0)");
+    }
+    return arrow::Status::Invalid("conflict: version ", version,
+                                  " changed the table's metadata or protocol concurrently");
+  }
+  if (ours.txn) {
+    for (const auto& t : winner.txns) {
+      if (t.app_id == ours.txn->app_id) {
+        return arrow::Status::Invalid("conflict: version ", version,
+                                      " committed a transaction of the same application '",
+                                      t.app_id, "' concurrently");
+      }
+    }
+  }
+  for (const auto& d : winner.domains) {
+    for (const auto& o : ours.domains) {
+      if (d.domain == o.domain) {
+        return arrow::Status::Invalid("conflict: version ", version, " changed metadata domain '",
+                                      d.domain, "' concurrently");
+      }
+    }
+  }
+  if (!ours.removes.empty()) {
+    std::set<std::string> removed;
+    for (const auto& r : ours.removes) removed.insert(FileKey(r.path, r.deletion_vector));
+    for (const auto& r : winner.removes) {
+      if (removed.count(FileKey(r.path, r.deletion_vector))) {
+        return arrow::Status::Invalid("conflict: version ", version, " concurrently removed ",
+                                      r.path, ", which this transaction also replaces");
+      }
+    }
+  }
+  if (ours.reads_partition) {
+    for (const auto& a : winner.adds) {
+      if (a.data_change && ours.reads_partition(a.partition_values)) {
+        return arrow::Status::Invalid("conflict: version ", version,
+                                      " concurrently added data to rows this transaction "
+                                      "replaces (", a.path, ")");
+      }
+    }
+  }
+  return arrow::Status::OK();
+}
+
+}  // namespace
+
+std::string SerializeCommit(const PendingCommit& c) {
+  std::string out = DumpJson(Json{{"commitInfo", c.commit_info}}) + "\n";
+  if (c.protocol) out += DumpJson(Json{{"protocol", ToJson(*c.protocol)}}) + "\n";
+  if (c.metadata) out += DumpJson(Json{{"metaData", ToJson(*c.metadata)}}) + "\n";
+  if (c.txn) out += DumpJson(Json{{"txn", ToJson(*c.txn)}}) + "\n";
+  for (const auto& d : c.domains) out += DumpJson(Json{{"domainMetadata", ToJson(d)}}) + "\n";
+  for (const auto& r : c.removes) out += DumpJson(Json{{"remove", ToJson(r)}}) + "\n";
+  for (const auto& a : c.adds) out += DumpJson(Json{{"add", ToJson(a)}}) + "\n";
+  return out;
+}
+
+arrow::Result<int64_t> CommitWithRetries(const TableStore& store, int64_t read_version,
+                                         PendingCommit& commit, int max_attempts,
+                                         int* attempts) {
+  bool blind = commit.removes.empty() && !commit.reads_partition;
+  int64_t version = read_version + 1;
+  for (int attempt = 1; attempt <= max_attempts; ++attempt) {
+    if (attempts) *attempts = attempt;
+    commit.commit_info["timestamp"] = NowMillis();
+    if (read_version >= 0) commit.commit_info["readVersion"] = read_version;
+    commit.commit_info["isBlindAppend"] = blind;
+    commit.commit_info["engineInfo"] = kEngineInfo;
+    CrashPoint("commit.before_log_write");
+    ARROW_ASSIGN_OR_RAISE(bool created, store.PutIfAbsent(CommitPath(version), SerializeCommit(commit)));
+    if (created) {
+      CrashPoint("commit.after_log_write");
+      return version;
+    }
+    // Another writer won this version: follow it if its changes are compatible.
+    ARROW_ASSIGN_OR_RAISE(auto winner, ReadCommit(store, version));
+    ARROW_RETURN_NOT_OK(CheckConflict(winner, version, commit));
+    ++version;
+  }
+  return arrow::Status::Invalid("gave up committing to ", store.location(), " after ",
+                                max_attempts, " attempts lost to concurrent writers");
+}
+
+}  // namespace inlet::delta

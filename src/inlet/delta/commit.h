@@ -1,0 +1,43 @@
+// Committing a transaction: the actions of one version written with put-if-absent, and
+// optimistic concurrency against commits that won the race (PROTOCOL.md, and the
+// conflict rules of Delta's concurrency control).
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <vector>
+
+#include <arrow/result.h>
+
+#include "inlet/delta/actions.h"
+#include "inlet/storage/log_store.h"
+
+namespace inlet::delta {
+
+struct PendingCommit {
+  /// operation, operationParameters, operationMetrics...; timestamp, readVersion,
+  /// isBlindAppend and engineInfo are filled in at commit time.
+  Json commit_info = Json::object();
+  std::optional<Protocol> protocol;
+  std::optional<Metadata> metadata;
+  std::vector<AddFile> adds;
+  std::vector<RemoveFile> removes;
+  std::optional<Txn> txn;
+  std::vector<DomainMetadata> domains;
+  /// The partitions this transaction read (the rows it replaces); a concurrent commit
+  /// adding files to them conflicts. Empty for a blind append, which reads nothing.
+  std::function<bool(const PartitionValues&)> reads_partition;
+};
+
+/// Commits at read_version + 1, moving past versions won by concurrent writers when
+/// their changes do not conflict with this transaction, at most max_attempts times.
+/// Returns the committed version. A conflict fails with Invalid naming the version and
+/// the reason; nothing of this transaction is then visible.
+arrow::Result<int64_t> CommitWithRetries(const TableStore& store, int64_t read_version,
+                                         PendingCommit& commit, int max_attempts,
+                                         int* attempts);
+
+/// The newline-delimited JSON of a commit (commitInfo first).
+std::string SerializeCommit(const PendingCommit& commit);
+
+}  // namespace inlet::delta

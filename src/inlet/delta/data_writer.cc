@@ -1,0 +1,219 @@
+#include "inlet/delta/data_writer.h"
+
+#include <cstdio>
+#include <unordered_map>
+
+#include <arrow/array.h>
+#include <arrow/builder.h>
+#include <arrow/compute/api.h>
+#include <arrow/io/interfaces.h>
+#include <arrow/util/compression.h>
+#include <parquet/arrow/writer.h>
+#include <parquet/properties.h>
+
+#include "inlet/common/time.h"
+#include "inlet/common/uri.h"
+#include "inlet/common/uuid.h"
+#include "inlet/delta/partition.h"
+#include "inlet/delta/stats.h"
+
+namespace inlet::delta {
+
+struct DataWriter::OpenFile {
+  std::string rel_path;
+  PartitionValues values;
+  std::shared_ptr<arrow::io::OutputStream> sink;
+  std::unique_ptr<parquet::arrow::FileWriter> writer;
+  std::unique_ptr<StatsCollector> stats;
+};
+
+namespace {
+
+arrow::Result<arrow::Compression::type> Codec(const std::string& name) {
+  std::string n;
+  for (char c : name) n += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (n == "none" || n == "uncompressed") return arrow::Compression::UNCOMPRESSED;
+  ARROW_ASSIGN_OR_RAISE(auto codec, arrow::util::Codec::GetCompressionType(n));
+  if (!arrow::util::Codec::IsAvailable(codec)) {
+    return arrow::Status::NotImplemented("compression codec '", name, "' is not available");
+  }
+  return codec;
+}
+
+std::string CodecSuffix(arrow::Compression::type c) {
+  switch (c) {
+    case arrow::Compression::UNCOMPRESSED: return "";
+    case arrow::Compression::SNAPPY: return ".snappy";
+    case arrow::Compression::GZIP: return ".gz";
+    case arrow::Compression::LZ4: return ".lz4";
+    case arrow::Compression::ZSTD: return ".zstd";
+    case arrow::Compression::BROTLI: return ".br";
+    default: return "";
+  }
+}
+
+}  // namespace
+
+DataWriter::DataWriter(std::shared_ptr<const TableStore> store, std::shared_ptr<arrow::Schema> schema,
+                       std::shared_ptr<arrow::Schema> data_schema, std::vector<int> partition_indexes,
+                       std::vector<int> data_indexes, DataWriterOptions options)
+    : store_(std::move(store)), schema_(std::move(schema)), data_schema_(std::move(data_schema)),
+      partition_indexes_(std::move(partition_indexes)), data_indexes_(std::move(data_indexes)),
+      options_(std::move(options)), write_id_(NewUuid()) {}
+
+DataWriter::~DataWriter() = default;
+
+arrow::Result<std::unique_ptr<DataWriter>> DataWriter::Make(std::shared_ptr<const TableStore> store,
+                                                            std::shared_ptr<arrow::Schema> schema,
+                                                            DataWriterOptions options) {
+  ARROW_RETURN_NOT_OK(Codec(options.compression).status());
+  std::vector<int> partition_indexes, data_indexes;
+  for (const auto& pc : options.partition_columns) {
+    int idx = schema->GetFieldIndex(pc);
+    if (idx < 0) return arrow::Status::Invalid("partition column '", pc, "' is not in the schema");
+    partition_indexes.push_back(idx);
+  }
+  arrow::FieldVector data_fields;
+  for (int i = 0; i < schema->num_fields(); ++i) {
+    if (std::find(partition_indexes.begin(), partition_indexes.end(), i) == partition_indexes.end()) {
+      data_indexes.push_back(i);
+      data_fields.push_back(schema->field(i));
+    }
+  }
+  return std::unique_ptr<DataWriter>(new DataWriter(std::move(store), schema, arrow::schema(data_fields),
+                                                    partition_indexes, data_indexes,
+                                                    std::move(options)));
+}
+
+arrow::Status DataWriter::Write(const std::shared_ptr<arrow::RecordBatch>& batch) {
+  if (batch->num_rows() == 0) return arrow::Status::OK();
+  rows_written_ += batch->num_rows();
+  if (partition_indexes_.empty()) return WritePartition("", {}, batch);
+
+  // Group rows by their partition values: dictionary-encode each partition column and
+  // combine the codes (null = the code after the dictionary).
+  int64_t n = batch->num_rows();
+  std::vector<int64_t> codes(n, 0);
+  std::vector<std::shared_ptr<arrow::Array>> dictionaries;
+  std::vector<std::shared_ptr<arrow::Array>> indices;
+  int64_t stride = 1;
+  for (int idx : partition_indexes_) {
+    ARROW_ASSIGN_OR_RAISE(arrow::Datum enc, arrow::compute::DictionaryEncode(batch->column(idx)));
+    auto dict = std::static_pointer_cast<arrow::DictionaryArray>(enc.make_array());
+    ARROW_ASSIGN_OR_RAISE(auto ind, arrow::compute::Cast(*dict->indices(), arrow::int64()));
+    const auto& ind64 = static_cast<const arrow::Int64Array&>(*ind);
+    int64_t size = dict->dictionary()->length() + 1;
+    for (int64_t r = 0; r < n; ++r) {
+      int64_t code = ind64.IsNull(r) ? size - 1 : ind64.Value(r);
+      codes[r] += code * stride;
+    }
+    stride *= size;
+    dictionaries.push_back(dict->dictionary());
+    indices.push_back(ind);
+  }
+  std::unordered_map<int64_t, std::vector<int64_t>> groups;
+  std::vector<int64_t> order;
+  for (int64_t r = 0; r < n; ++r) {
+    auto [it, inserted] = groups.try_emplace(codes[r]);
+    if (inserted) order.push_back(codes[r]);
+    it->second.push_back(r);
+  }
+  for (int64_t code : order) {
+    const auto& rows = groups[code];
+    PartitionValues values;
+    std::string key;
+    for (size_t p = 0; p < partition_indexes_.size(); ++p) {
+      const auto& ind = static_cast<const arrow::Int64Array&>(*indices[p]);
+      std::optional<std::string> text;
+      if (!ind.IsNull(rows[0])) {
+        ARROW_ASSIGN_OR_RAISE(auto scalar, dictionaries[p]->GetScalar(ind.Value(rows[0])));
+        ARROW_ASSIGN_OR_RAISE(text, SerializePartitionValue(*scalar));
+      }
+      key += text ? "v" + *text : std::string("n");
+      key += '\x1f';
+      values[options_.partition_columns[p]] = text;
+    }
+    std::shared_ptr<arrow::RecordBatch> part = batch;
+    if (rows.size() != static_cast<size_t>(n)) {
+      arrow::Int64Builder b;
+      ARROW_RETURN_NOT_OK(b.AppendValues(rows));
+      ARROW_ASSIGN_OR_RAISE(auto take_idx, b.Finish());
+      ARROW_ASSIGN_OR_RAISE(arrow::Datum taken, arrow::compute::Take(batch, take_idx));
+      part = taken.record_batch();
+    }
+    ARROW_RETURN_NOT_OK(WritePartition(key, values, part));
+  }
+  return arrow::Status::OK();
+}
+
+arrow::Status DataWriter::WritePartition(const std::string& key, const PartitionValues& values,
+                                         const std::shared_ptr<arrow::RecordBatch>& rows) {
+  auto it = open_.find(key);
+  if (it == open_.end()) {
+    ARROW_ASSIGN_OR_RAISE(auto file, StartFile(values));
+    it = open_.emplace(key, std::move(file)).first;
+  }
+  OpenFile* file = it->second.get();
+  arrow::ArrayVector columns;
+  for (int idx : data_indexes_) columns.push_back(rows->column(idx));
+  auto data = arrow::RecordBatch::Make(data_schema_, rows->num_rows(), columns);
+  ARROW_RETURN_NOT_OK(file->stats->Update(*data));
+  ARROW_RETURN_NOT_OK(file->writer->WriteRecordBatch(*data));
+  // Row groups are flushed as they fill, so the stream position tracks the file size
+  // to within one row group.
+  ARROW_ASSIGN_OR_RAISE(int64_t written, file->sink->Tell());
+  if (written >= options_.target_file_size) {
+    ARROW_RETURN_NOT_OK(CloseFile(file));
+    open_.erase(it);
+  }
+  return arrow::Status::OK();
+}
+
+arrow::Result<std::unique_ptr<DataWriter::OpenFile>> DataWriter::StartFile(
+    const PartitionValues& values) {
+  ARROW_ASSIGN_OR_RAISE(auto codec, Codec(options_.compression));
+  auto file = std::make_unique<OpenFile>();
+  file->values = values;
+  std::string dir = PartitionDirectory(options_.partition_columns, values);
+  char name[128];
+  std::snprintf(name, sizeof(name), "part-%05d-%s-c000%s.parquet", file_counter_++,
+                write_id_.c_str(), CodecSuffix(codec).c_str());
+  file->rel_path = dir.empty() ? name : dir + "/" + name;
+  std::string path = store_->Resolve(file->rel_path);
+  if (!dir.empty()) ARROW_RETURN_NOT_OK(store_->CreateDir(dir));
+  ARROW_ASSIGN_OR_RAISE(file->sink, store_->fs()->OpenOutputStream(path));
+  auto props = parquet::WriterProperties::Builder()
+                   .compression(codec)
+                   ->max_row_group_length(1024 * 1024)
+                   ->created_by("inlet")
+                   ->build();
+  auto arrow_props = parquet::ArrowWriterProperties::Builder().set_use_threads(true)->build();
+  ARROW_ASSIGN_OR_RAISE(file->writer,
+                        parquet::arrow::FileWriter::Open(*data_schema_, arrow::default_memory_pool(),
+                                                         file->sink, props, arrow_props));
+  file->stats = std::make_unique<StatsCollector>(data_schema_, options_.num_indexed_cols);
+  return file;
+}
+
+arrow::Status DataWriter::CloseFile(OpenFile* file) {
+  ARROW_RETURN_NOT_OK(file->writer->Close());
+  ARROW_ASSIGN_OR_RAISE(int64_t size, file->sink->Tell());
+  ARROW_RETURN_NOT_OK(file->sink->Close());
+  AddFile add;
+  add.path = PercentEncodePath(file->rel_path);
+  add.partition_values = file->values;
+  add.size = size;
+  add.modification_time = NowMillis();
+  add.data_change = true;
+  add.stats = file->stats->ToJson();
+  done_.push_back(std::move(add));
+  return arrow::Status::OK();
+}
+
+arrow::Result<std::vector<AddFile>> DataWriter::Finish() {
+  for (auto& [key, file] : open_) ARROW_RETURN_NOT_OK(CloseFile(file.get()));
+  open_.clear();
+  return std::move(done_);
+}
+
+}  // namespace inlet::delta

@@ -1,0 +1,148 @@
+#include "inlet/delta/delta_table.h"
+
+#include <algorithm>
+
+#include <arrow/status.h>
+
+#include "inlet/common/time.h"
+#include "inlet/delta/features.h"
+#include "inlet/delta/log_segment.h"
+#include "inlet/delta/scan.h"
+
+namespace inlet::delta {
+
+arrow::Result<std::shared_ptr<DeltaSnapshot>> DeltaSnapshot::Make(
+    std::shared_ptr<const TableStore> store, TableState state) {
+  auto readable = CheckReadable(state.protocol);
+  if (!readable.ok()) {
+    return readable.WithMessage("cannot read ", store->location(), " at version ",
+                                state.version, ": ", readable.message());
+  }
+  auto schema = ParseDeltaSchema(state.metadata.schema_string);
+  if (!schema.ok()) {
+    return schema.status().WithMessage("cannot read ", store->location(), " at version ",
+                                       state.version, ": ", schema.status().message());
+  }
+  return std::shared_ptr<DeltaSnapshot>(
+      new DeltaSnapshot(std::move(store), std::make_shared<const TableState>(std::move(state)),
+                        std::make_shared<const DeltaSchema>(std::move(*schema))));
+}
+
+TableInfo DeltaSnapshot::Info() const {
+  TableInfo info;
+  info.format = "delta";
+  info.location = store_->location();
+  info.version = state_->version;
+  info.timestamp_ms = state_->timestamp_ms;
+  info.schema = schema_->arrow_schema;
+  info.partition_columns = state_->metadata.partition_columns;
+  info.id = state_->metadata.id;
+  info.name = state_->metadata.name;
+  info.description = state_->metadata.description;
+  info.min_reader_version = state_->protocol.min_reader_version;
+  info.min_writer_version = state_->protocol.min_writer_version;
+  info.reader_features = state_->protocol.reader_features.value_or(std::vector<std::string>{});
+  info.writer_features = state_->protocol.writer_features.value_or(std::vector<std::string>{});
+  info.properties = state_->metadata.configuration;
+  info.num_files = static_cast<int64_t>(state_->files.size());
+  for (const auto& f : state_->files) info.size_bytes += f.size;
+  return info;
+}
+
+std::optional<int64_t> DeltaSnapshot::AppTransactionVersion(const std::string& app_id) const {
+  auto it = state_->txns.find(app_id);
+  if (it == state_->txns.end()) return std::nullopt;
+  return it->second.version;
+}
+
+std::optional<std::string> DeltaSnapshot::DomainConfiguration(const std::string& domain) const {
+  auto it = state_->domains.find(domain);
+  if (it == state_->domains.end()) return std::nullopt;
+  return it->second.configuration;
+}
+
+arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> DeltaSnapshot::Scan(
+    const ScanOptions& options) const {
+  return ScanState(store_, state_, schema_, options);
+}
+
+arrow::Result<std::shared_ptr<DeltaTable>> DeltaTable::Open(const std::string& uri,
+                                                            bool must_exist) {
+  ARROW_ASSIGN_OR_RAISE(auto store, TableStore::Make(uri));
+  if (must_exist) ARROW_RETURN_NOT_OK(ListLog(*store).status());
+  return std::shared_ptr<DeltaTable>(new DeltaTable(std::move(store)));
+}
+
+arrow::Result<std::shared_ptr<Snapshot>> DeltaTable::GetSnapshot(const SnapshotSpec& spec) const {
+  ARROW_ASSIGN_OR_RAISE(auto snapshot, LoadSnapshot(spec));
+  return snapshot;
+}
+
+arrow::Result<std::shared_ptr<DeltaSnapshot>> DeltaTable::LoadSnapshot(
+    const SnapshotSpec& spec) const {
+  ARROW_ASSIGN_OR_RAISE(auto listing, ListLog(*store_));
+  std::optional<int64_t> version = spec.version;
+  if (!version && spec.timestamp_ms) {
+    ARROW_ASSIGN_OR_RAISE(version, VersionAt(listing, *spec.timestamp_ms));
+  }
+  auto state = LoadState(*store_, listing, version);
+  if (!state.ok()) {
+    return state.status().WithMessage("cannot load ", store_->location(),
+                                      version ? " at version " + std::to_string(*version) : "",
+                                      ": ", state.status().message());
+  }
+  return DeltaSnapshot::Make(store_, std::move(*state));
+}
+
+arrow::Result<int64_t> DeltaTable::VersionAt(const LogListing& listing, int64_t timestamp_ms) const {
+  if (listing.commits.empty()) {
+    return arrow::Status::Invalid("no commits to travel in ", store_->location());
+  }
+  // Commit times are file times unless In-Commit Timestamps are on; they are made strictly
+  // increasing, as Spark does, so that every timestamp selects one version.
+  ARROW_ASSIGN_OR_RAISE(auto latest, LoadState(*store_, listing, std::nullopt));
+  bool ict = latest.metadata.Property("delta.enableInCommitTimestamps") == "true";
+  int64_t ict_from = 0;
+  if (auto v = latest.metadata.Property("delta.inCommitTimestampEnablementVersion")) {
+    ict_from = std::strtoll(v->c_str(), nullptr, 10);
+  }
+  int64_t found = -1;
+  int64_t prev = INT64_MIN;
+  for (const auto& c : listing.commits) {
+    int64_t ts = c.mtime_ms;
+    if (ict && c.version >= ict_from) {
+      ARROW_ASSIGN_OR_RAISE(auto actions, ReadCommit(*store_, c.version));
+      ts = CommitTimestamp(actions, c);
+    }
+    if (prev != INT64_MIN && ts <= prev) ts = prev + 1;
+    prev = ts;
+    if (ts <= timestamp_ms) found = c.version;
+  }
+  if (found < 0) {
+    return arrow::Status::Invalid("timestamp ", FormatTimestampMillisIso(timestamp_ms),
+                                  " is before the earliest available version of ",
+                                  store_->location(), " (version ",
+                                  listing.commits.front().version, " at ",
+                                  FormatTimestampMillisIso(listing.commits.front().mtime_ms), ")");
+  }
+  return found;
+}
+
+arrow::Result<std::vector<HistoryEntry>> DeltaTable::History(int64_t limit) const {
+  ARROW_ASSIGN_OR_RAISE(auto listing, ListLog(*store_));
+  std::vector<HistoryEntry> out;
+  for (auto it = listing.commits.rbegin(); it != listing.commits.rend(); ++it) {
+    if (limit >= 0 && static_cast<int64_t>(out.size()) >= limit) break;
+    ARROW_ASSIGN_OR_RAISE(auto actions, ReadCommit(*store_, it->version));
+    HistoryEntry e;
+    e.version = it->version;
+    e.timestamp_ms = CommitTimestamp(actions, *it);
+    Json info = actions.commit_info.value_or(Json::object());
+    e.operation = GetStringOr(info, "operation", "");
+    e.commit_info_json = DumpJson(info);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+}  // namespace inlet::delta

@@ -1,0 +1,66 @@
+// Delta Lake's implementation of the format-neutral Table and Snapshot.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "inlet/delta/log_replay.h"
+#include "inlet/delta/schema.h"
+#include "inlet/storage/log_store.h"
+#include "inlet/table.h"
+
+namespace inlet::delta {
+
+class DeltaSnapshot : public Snapshot {
+ public:
+  /// Checks the protocol gate and parses the schema of state.
+  static arrow::Result<std::shared_ptr<DeltaSnapshot>> Make(std::shared_ptr<const TableStore> store,
+                                                            TableState state);
+
+  int64_t version() const override { return state_->version; }
+  const std::shared_ptr<arrow::Schema>& schema() const override { return schema_->arrow_schema; }
+  const std::vector<std::string>& partition_columns() const override {
+    return state_->metadata.partition_columns;
+  }
+  TableInfo Info() const override;
+  std::optional<int64_t> AppTransactionVersion(const std::string& app_id) const override;
+  std::optional<std::string> DomainConfiguration(const std::string& domain) const override;
+  arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> Scan(
+      const ScanOptions& options) const override;
+
+  const TableState& state() const { return *state_; }
+  const DeltaSchema& delta_schema() const { return *schema_; }
+
+ private:
+  DeltaSnapshot(std::shared_ptr<const TableStore> store, std::shared_ptr<const TableState> state,
+                std::shared_ptr<const DeltaSchema> schema)
+      : store_(std::move(store)), state_(std::move(state)), schema_(std::move(schema)) {}
+
+  std::shared_ptr<const TableStore> store_;
+  std::shared_ptr<const TableState> state_;
+  std::shared_ptr<const DeltaSchema> schema_;
+};
+
+class DeltaTable : public Table {
+ public:
+  /// With must_exist, fails with IOError "not a Delta table" unless the log exists.
+  static arrow::Result<std::shared_ptr<DeltaTable>> Open(const std::string& uri, bool must_exist);
+
+  const std::string& location() const override { return store_->location(); }
+  arrow::Result<std::shared_ptr<Snapshot>> GetSnapshot(const SnapshotSpec& spec) const override;
+  arrow::Result<std::vector<HistoryEntry>> History(int64_t limit) const override;
+  arrow::Result<CommitResult> Write(std::shared_ptr<arrow::RecordBatchReader> data,
+                                    const WriteOptions& options) override;
+
+  arrow::Result<std::shared_ptr<DeltaSnapshot>> LoadSnapshot(const SnapshotSpec& spec) const;
+
+ private:
+  explicit DeltaTable(std::shared_ptr<const TableStore> store) : store_(std::move(store)) {}
+
+  /// The version whose commit time is the latest at or before timestamp_ms.
+  arrow::Result<int64_t> VersionAt(const LogListing& listing, int64_t timestamp_ms) const;
+
+  std::shared_ptr<const TableStore> store_;
+};
+
+}  // namespace inlet::delta

@@ -1,0 +1,34 @@
+// The protocol and table-feature gate: which tables inlet may read and write, and the
+// lowest protocol a new table needs.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include <arrow/status.h>
+#include <arrow/type_fwd.h>
+
+#include "inlet/delta/actions.h"
+#include "inlet/delta/schema.h"
+
+namespace inlet::delta {
+
+/// OK when every reader feature the protocol lists (or implies, for legacy versions) is
+/// one inlet reads; otherwise NotImplemented naming the feature.
+arrow::Status CheckReadable(const Protocol& protocol);
+
+/// OK when inlet can write this table correctly: every writer feature is implemented or
+/// inactive. Otherwise NotImplemented naming the feature.
+arrow::Status CheckWritable(const Protocol& protocol, const Metadata& metadata,
+                            const DeltaSchema& schema);
+
+/// Rejects unknown or malformed delta.* table properties (Invalid naming the key).
+arrow::Status ValidateTableProperties(const std::map<std::string, std::string>& properties);
+
+/// The lowest protocol that supports a new table with this schema and properties.
+Protocol MinimalProtocol(const arrow::Schema& schema,
+                         const std::map<std::string, std::string>& properties);
+
+ColumnMappingMode GetColumnMappingMode(const Metadata& metadata);
+
+}  // namespace inlet::delta

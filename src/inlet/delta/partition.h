@@ -1,0 +1,31 @@
+// Partition values: the strings in the log (PROTOCOL.md "Partition Value Serialization")
+// and the Hive-style directories data files are written under.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <arrow/result.h>
+#include <arrow/type_fwd.h>
+
+#include "inlet/delta/actions.h"
+
+namespace inlet::delta {
+
+/// Converts a serialised partition value to a scalar of `type`. nullopt and "" are null.
+/// Fails with Invalid naming `column` when the text does not parse as the type.
+arrow::Result<std::shared_ptr<arrow::Scalar>> ParsePartitionValue(
+    const std::optional<std::string>& value, const std::shared_ptr<arrow::DataType>& type,
+    const std::string& column);
+
+/// Serialises a scalar for the log; null gives nullopt.
+arrow::Result<std::optional<std::string>> SerializePartitionValue(const arrow::Scalar& value);
+
+/// "a=1/b=x%2Fy": the directory for a file's partition values, in column order, with
+/// nulls as __HIVE_DEFAULT_PARTITION__.
+std::string PartitionDirectory(const std::vector<std::string>& columns,
+                               const PartitionValues& values);
+
+}  // namespace inlet::delta

@@ -1,0 +1,258 @@
+#include "inlet/delta/stats.h"
+
+#include <cmath>
+
+#include <arrow/array.h>
+#include <arrow/compute/api.h>
+#include <arrow/scalar.h>
+#include <arrow/type.h>
+
+#include "inlet/common/time.h"
+
+namespace inlet::delta {
+
+namespace {
+
+constexpr size_t kStringPrefixChars = 32;
+
+bool CollectsMinMax(const arrow::DataType& t) {
+  switch (t.id()) {
+    case arrow::Type::INT8: case arrow::Type::INT16: case arrow::Type::INT32:
+    case arrow::Type::INT64: case arrow::Type::FLOAT: case arrow::Type::DOUBLE:
+    case arrow::Type::DATE32: case arrow::Type::TIMESTAMP: case arrow::Type::DECIMAL128:
+    case arrow::Type::STRING:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Byte length of the first n UTF-8 code points of s.
+size_t PrefixBytes(std::string_view s, size_t n) {
+  size_t i = 0;
+  while (i < s.size() && n > 0) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    i += c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    --n;
+  }
+  return std::min(i, s.size());
+}
+
+std::string JsonString(std::string_view s) { return DumpJson(Json(std::string(s))); }
+
+// The JSON text of a bound; upper=true rounds the bound up where it must be truncated.
+std::string BoundJson(const arrow::Scalar& v, bool upper) {
+  using arrow::Type;
+  switch (v.type->id()) {
+    case Type::STRING: {
+      auto s = static_cast<const arrow::StringScalar&>(v).view();
+      size_t n = PrefixBytes(s, kStringPrefixChars);
+      if (n == s.size()) return JsonString(s);
+      // A truncated maximum must stay >= every value: append U+10FFFF, the largest code point.
+      return upper ? JsonString(std::string(s.substr(0, n)) + "\xF4\x8F\xBF\xBF")
+                   : JsonString(s.substr(0, n));
+    }
+    case Type::DATE32:
+      return JsonString(FormatDate(static_cast<const arrow::Date32Scalar&>(v).value));
+    case Type::TIMESTAMP: {
+      const auto& tt = static_cast<const arrow::TimestampType&>(*v.type);
+      int64_t us = static_cast<const arrow::TimestampScalar&>(v).value;
+      int64_t ms = us >= 0 ? us / 1000 : -((-us + 999) / 1000);
+      if (upper && ms * 1000 != us) ms += 1;
+      std::string text = FormatTimestampMillisIso(ms);
+      if (tt.timezone().empty()) text.pop_back();  // timestamp_ntz: no zone designator
+      return JsonString(text);
+    }
+    case Type::DECIMAL128: {
+      const auto& d = static_cast<const arrow::Decimal128Scalar&>(v);
+      return d.value.ToString(static_cast<const arrow::Decimal128Type&>(*v.type).scale());
+    }
+    case Type::FLOAT:
+    case Type::DOUBLE: {
+      double x = v.type->id() == Type::FLOAT ? static_cast<const arrow::FloatScalar&>(v).value
+                                             : static_cast<const arrow::DoubleScalar&>(v).value;
+      return DumpJson(Json(x));
+    }
+    default:
+      return v.ToString();  // integers
+  }
+}
+
+// Nested JSON object text from (path, value text) pairs in schema order.
+struct JsonTree {
+  std::vector<std::pair<std::string, JsonTree>> children;
+  std::string value;  // set on leaves
+
+  void Insert(const std::vector<std::string>& path, size_t depth, std::string text) {
+    if (depth == path.size()) {
+      value = std::move(text);
+      return;
+    }
+    for (auto& [k, child] : children) {
+      if (k == path[depth]) return child.Insert(path, depth + 1, std::move(text));
+    }
+    children.emplace_back(path[depth], JsonTree{});
+    children.back().second.Insert(path, depth + 1, std::move(text));
+  }
+
+  std::string Dump() const {
+    if (children.empty()) return value;
+    std::string out = "{";
+    for (size_t i = 0; i < children.size(); ++i) {
+      if (i) out += ',';
+      out += JsonString(children[i].first) + ":" + children[i].second.Dump();
+    }
+    return out + "}";
+  }
+};
+
+std::optional<int64_t> JsonInt(const Json* j) {
+  if (j && j->is_number_integer()) return j->get<int64_t>();
+  return std::nullopt;
+}
+
+const Json* Find(const Json& root, const char* section, const std::vector<std::string>& path) {
+  auto it = root.find(section);
+  if (it == root.end()) return nullptr;
+  const Json* cur = &*it;
+  for (const auto& p : path) {
+    if (!cur->is_object()) return nullptr;
+    auto c = cur->find(p);
+    if (c == cur->end()) return nullptr;
+    cur = &*c;
+  }
+  return cur;
+}
+
+std::shared_ptr<arrow::Scalar> BoundFromJson(const Json* j,
+                                             const std::shared_ptr<arrow::DataType>& type,
+                                             bool upper) {
+  if (j == nullptr || j->is_null()) return nullptr;
+  using arrow::Type;
+  std::string text;
+  switch (type->id()) {
+    case Type::INT8: case Type::INT16: case Type::INT32: case Type::INT64:
+      if (!j->is_number_integer()) return nullptr;
+      text = std::to_string(j->get<int64_t>());
+      break;
+    case Type::FLOAT: case Type::DOUBLE:
+      if (!j->is_number()) return nullptr;
+      text = DumpJson(*j);
+      break;
+    case Type::DECIMAL128: {
+      // Numbers reach us as doubles: exact only up to 15 significant digits.
+      if (!j->is_number() ||
+          static_cast<const arrow::Decimal128Type&>(*type).precision() > 15) {
+        return nullptr;
+      }
+      text = DumpJson(*j);
+      break;
+    }
+    case Type::STRING: case Type::DATE32: case Type::TIMESTAMP:
+      if (!j->is_string()) return nullptr;
+      text = j->get<std::string>();
+      break;
+    default:
+      return nullptr;
+  }
+  auto scalar = ScalarFromText(text, type);
+  if (!scalar.ok()) return nullptr;
+  if (upper && type->id() == Type::TIMESTAMP) {
+    // Writers truncate timestamp bounds to milliseconds.
+    auto& ts = static_cast<arrow::TimestampScalar&>(**scalar);
+    if (static_cast<const arrow::TimestampType&>(*type).unit() == arrow::TimeUnit::MICRO) {
+      ts.value += 999;
+    }
+  }
+  return *scalar;
+}
+
+void AddLeaves(const arrow::FieldVector& fields, std::vector<std::string>* path,
+               std::vector<int>* indexes, int* budget,
+               std::vector<std::pair<std::vector<std::string>, std::pair<std::vector<int>,
+                                                                         std::shared_ptr<arrow::DataType>>>>* out) {
+  for (size_t i = 0; i < fields.size() && *budget != 0; ++i) {
+    path->push_back(fields[i]->name());
+    indexes->push_back(static_cast<int>(i));
+    if (fields[i]->type()->id() == arrow::Type::STRUCT) {
+      AddLeaves(fields[i]->type()->fields(), path, indexes, budget, out);
+    } else {
+      out->push_back({*path, {*indexes, fields[i]->type()}});
+      if (*budget > 0) --*budget;
+    }
+    path->pop_back();
+    indexes->pop_back();
+  }
+}
+
+}  // namespace
+
+StatsCollector::StatsCollector(std::shared_ptr<arrow::Schema> schema, int num_indexed_cols)
+    : schema_(std::move(schema)) {
+  std::vector<std::pair<std::vector<std::string>,
+                        std::pair<std::vector<int>, std::shared_ptr<arrow::DataType>>>>
+      leaves;
+  std::vector<std::string> path;
+  std::vector<int> indexes;
+  int budget = num_indexed_cols < 0 ? -1 : num_indexed_cols;
+  AddLeaves(schema_->fields(), &path, &indexes, &budget, &leaves);
+  for (auto& [p, rest] : leaves) {
+    Leaf leaf;
+    leaf.path = p;
+    leaf.indexes = rest.first;
+    leaf.type = rest.second;
+    leaf.min_max = CollectsMinMax(*leaf.type);
+    leaves_.push_back(std::move(leaf));
+  }
+}
+
+arrow::Status StatsCollector::Update(const arrow::RecordBatch& batch) {
+  num_records_ += batch.num_rows();
+  for (auto& leaf : leaves_) {
+    std::shared_ptr<arrow::Array> array = batch.column(leaf.indexes[0]);
+    for (size_t d = 1; d < leaf.indexes.size(); ++d) {
+      // A null parent struct makes the child null too.
+      ARROW_ASSIGN_OR_RAISE(array, static_cast<const arrow::StructArray&>(*array)
+                                       .GetFlattenedField(leaf.indexes[d]));
+    }
+    leaf.null_count += array->null_count();
+    if (!leaf.min_max || array->null_count() == array->length() || !leaf.bounds_valid) continue;
+    arrow::compute::ScalarAggregateOptions opts(/*skip_nulls=*/true, /*min_count=*/1);
+    ARROW_ASSIGN_OR_RAISE(arrow::Datum mm, arrow::compute::MinMax(array, opts));
+    const auto& st = static_cast<const arrow::StructScalar&>(*mm.scalar());
+    auto mn = st.value[0], mx = st.value[1];
+    if (!mn->is_valid || !mx->is_valid || !CompareScalars(*mn, *mx)) {
+      leaf.bounds_valid = false;  // e.g. NaN: no usable bounds for this file
+      continue;
+    }
+    if (!leaf.min || *CompareScalars(*mn, *leaf.min) < 0) leaf.min = mn;
+    if (!leaf.max || *CompareScalars(*mx, *leaf.max) > 0) leaf.max = mx;
+  }
+  return arrow::Status::OK();
+}
+
+std::string StatsCollector::ToJson() const {
+  JsonTree mins, maxs, nulls;
+  for (const auto& leaf : leaves_) {
+    nulls.Insert(leaf.path, 0, std::to_string(leaf.null_count));
+    if (leaf.min_max && leaf.bounds_valid && leaf.min && leaf.max) {
+      mins.Insert(leaf.path, 0, BoundJson(*leaf.min, false));
+      maxs.Insert(leaf.path, 0, BoundJson(*leaf.max, true));
+    }
+  }
+  auto section = [](const JsonTree& t) { return t.children.empty() ? std::string("{}") : t.Dump(); };
+  return "{\"numRecords\":" + std::to_string(num_records_) + ",\"minValues\":" + section(mins) +
+         ",\"maxValues\":" + section(maxs) + ",\"nullCount\":" + section(nulls) + "}";
+}
+
+ColumnStats ReadColumnStats(const Json& stats, const std::vector<std::string>& path,
+                            const std::shared_ptr<arrow::DataType>& type) {
+  ColumnStats out;
+  out.num_records = JsonInt(stats.contains("numRecords") ? &stats["numRecords"] : nullptr);
+  out.null_count = JsonInt(Find(stats, "nullCount", path));
+  out.min = BoundFromJson(Find(stats, "minValues", path), type, false);
+  out.max = BoundFromJson(Find(stats, "maxValues", path), type, true);
+  return out;
+}
+
+}  // namespace inlet::delta

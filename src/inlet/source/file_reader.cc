@@ -1,0 +1,164 @@
+#include "inlet/source/file_reader.h"
+
+#include <arrow/csv/api.h>
+#include <arrow/io/file.h>
+#include <arrow/io/memory.h>
+#include <arrow/json/api.h>
+#include <arrow/table.h>
+#include <arrow/filesystem/localfs.h>
+#include <arrow/util/value_parsing.h>
+
+#include "inlet/common/json.h"
+#include "inlet/table/parquet_file.h"
+
+namespace inlet {
+
+namespace {
+
+constexpr int32_t kBlockSize = 32 << 20;
+
+arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenCsv(const std::string& path) {
+  ARROW_ASSIGN_OR_RAISE(auto file, arrow::io::ReadableFile::Open(path));
+  auto read = arrow::csv::ReadOptions::Defaults();
+  read.block_size = kBlockSize;
+  auto convert = arrow::csv::ConvertOptions::Defaults();
+  convert.timestamp_parsers = {arrow::TimestampParser::MakeISO8601()};
+  return arrow::csv::StreamingReader::Make(arrow::io::default_io_context(), file, read,
+                                           arrow::csv::ParseOptions::Defaults(), convert);
+}
+
+arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenJsonLines(
+    std::shared_ptr<arrow::io::InputStream> input) {
+  auto read = arrow::json::ReadOptions::Defaults();
+  read.block_size = kBlockSize;
+  auto parse = arrow::json::ParseOptions::Defaults();
+  parse.newlines_in_values = true;
+  ARROW_ASSIGN_OR_RAISE(auto reader, arrow::json::StreamingReader::Make(std::move(input), read, parse));
+  return reader;
+}
+
+// A JSON document holding an array of objects becomes NDJSON for Arrow's reader.
+arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenJson(const std::string& path) {
+  ARROW_ASSIGN_OR_RAISE(auto file, arrow::io::ReadableFile::Open(path));
+  ARROW_ASSIGN_OR_RAISE(int64_t size, file->GetSize());
+  ARROW_ASSIGN_OR_RAISE(auto buffer, file->Read(size));
+  std::string_view text(reinterpret_cast<const char*>(buffer->data()), buffer->size());
+  size_t first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos || text[first] != '[') {
+    return OpenJsonLines(std::make_shared<arrow::io::BufferReader>(buffer));
+  }
+  ARROW_ASSIGN_OR_RAISE(Json doc, ParseJson(text, path));
+  std::string lines;
+  size_t i = 0;
+  for (const auto& row : doc) {
+    if (!row.is_object()) {
+      return arrow::Status::Invalid(path, ": element ", i, " of the array is not an object");
+    }
+    lines += DumpJson(row);
+    lines += '\n';
+    ++i;
+  }
+  if (lines.empty()) return arrow::Status::Invalid(path, ": the JSON array is empty");
+  return OpenJsonLines(std::make_shared<arrow::io::BufferReader>(arrow::Buffer::FromString(std::move(lines))));
+}
+
+// Keeps the FileReader alive as long as its batch reader.
+class ParquetInput : public arrow::RecordBatchReader {
+ public:
+  ParquetInput(std::unique_ptr<parquet::arrow::FileReader> file,
+               std::shared_ptr<arrow::RecordBatchReader> reader)
+      : file_(std::move(file)), reader_(std::move(reader)) {}
+  std::shared_ptr<arrow::Schema> schema() const override { return reader_->schema(); }
+  arrow::Status ReadNext(std::shared_ptr<arrow::RecordBatch>* out) override {
+    return reader_->ReadNext(out);
+  }
+
+ private:
+  std::unique_ptr<parquet::arrow::FileReader> file_;
+  std::shared_ptr<arrow::RecordBatchReader> reader_;
+};
+
+arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenParquet(const std::string& path) {
+  auto fs = std::make_shared<arrow::fs::LocalFileSystem>();
+  ARROW_ASSIGN_OR_RAISE(auto file, OpenParquetFile(fs, path, 128 * 1024));
+  ARROW_ASSIGN_OR_RAISE(auto reader, file->GetRecordBatchReader());
+  return std::make_shared<ParquetInput>(std::move(file), std::move(reader));
+}
+
+arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenOne(const std::string& path,
+                                                                  const std::string& format) {
+  std::string f = format.empty() ? FormatFromExtension(path) : format;
+  arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> r;
+  if (f == "csv") {
+    r = OpenCsv(path);
+  } else if (f == "json") {
+    r = OpenJson(path);
+  } else if (f == "ndjson") {
+    ARROW_ASSIGN_OR_RAISE(auto file, arrow::io::ReadableFile::Open(path));
+    r = OpenJsonLines(file);
+  } else if (f == "parquet") {
+    r = OpenParquet(path);
+  } else {
+    return arrow::Status::Invalid("input ", path, ": unknown format '", f,
+                                  "' (use csv, json, ndjson or parquet)");
+  }
+  if (!r.ok()) return r.status().WithMessage("input ", path, ": ", r.status().message());
+  return r;
+}
+
+class ConcatenatedInput : public arrow::RecordBatchReader {
+ public:
+  ConcatenatedInput(std::vector<std::string> paths, std::string format,
+                    std::shared_ptr<arrow::RecordBatchReader> first)
+      : paths_(std::move(paths)), format_(std::move(format)), current_(std::move(first)),
+        schema_(current_->schema()) {}
+
+  std::shared_ptr<arrow::Schema> schema() const override { return schema_; }
+
+  arrow::Status ReadNext(std::shared_ptr<arrow::RecordBatch>* out) override {
+    while (true) {
+      auto st = current_->ReadNext(out);
+      if (!st.ok()) return st.WithMessage("input ", paths_[index_], ": ", st.message());
+      if (*out) return arrow::Status::OK();
+      if (++index_ >= paths_.size()) return arrow::Status::OK();
+      ARROW_ASSIGN_OR_RAISE(current_, OpenOne(paths_[index_], format_));
+      if (!current_->schema()->Equals(*schema_, /*check_metadata=*/false)) {
+        return arrow::Status::Invalid("input ", paths_[index_], ": schema ",
+                                      current_->schema()->ToString(),
+                                      " differs from the first input's ", schema_->ToString());
+      }
+    }
+  }
+
+ private:
+  std::vector<std::string> paths_;
+  std::string format_;
+  std::shared_ptr<arrow::RecordBatchReader> current_;
+  std::shared_ptr<arrow::Schema> schema_;
+  size_t index_ = 0;
+};
+
+}  // namespace
+
+std::string FormatFromExtension(const std::string& path) {
+  auto ends = [&](const char* s) {
+    std::string suffix(s);
+    return path.size() >= suffix.size() &&
+           path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  if (ends(".csv")) return "csv";
+  if (ends(".ndjson") || ends(".jsonl")) return "ndjson";
+  if (ends(".json")) return "json";
+  if (ends(".parquet")) return "parquet";
+  return "";
+}
+
+arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenInputFiles(
+    const std::vector<std::string>& paths, const std::string& format) {
+  if (paths.empty()) return arrow::Status::Invalid("no input files");
+  ARROW_ASSIGN_OR_RAISE(auto first, OpenOne(paths[0], format));
+  if (paths.size() == 1) return first;
+  return std::make_shared<ConcatenatedInput>(paths, format, std::move(first));
+}
+
+}  // namespace inlet

@@ -1,0 +1,22 @@
+// Reading input files (CSV, JSON arrays, NDJSON, Parquet) as one stream of batches.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <arrow/record_batch.h>
+#include <arrow/result.h>
+
+namespace inlet {
+
+/// "csv", "json", "ndjson" or "parquet" from a file name's extension; empty if unknown.
+std::string FormatFromExtension(const std::string& path);
+
+/// Opens files in order as one reader. format may be empty to use each file's extension.
+/// Every file must have the schema of the first (after type inference); a file that
+/// does not fails naming it. Parse errors name the file.
+arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenInputFiles(
+    const std::vector<std::string>& paths, const std::string& format);
+
+}  // namespace inlet

@@ -1,0 +1,123 @@
+#include "inlet/storage/log_store.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include <arrow/filesystem/localfs.h>
+#include <arrow/io/interfaces.h>
+
+#include "inlet/common/uri.h"
+#include "inlet/common/uuid.h"
+
+namespace inlet {
+
+namespace {
+
+arrow::Status WriteAllFd(int fd, const std::string& bytes, const std::string& path) {
+  size_t off = 0;
+  while (off < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + off, bytes.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return arrow::Status::IOError("cannot write ", path, ": ", std::strerror(errno));
+    }
+    off += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    return arrow::Status::IOError("cannot sync ", path, ": ", std::strerror(errno));
+  }
+  return arrow::Status::OK();
+}
+
+// Writes a temporary sibling of `path` with the given bytes; returns its name.
+arrow::Result<std::string> WriteTempSibling(const std::string& path, const std::string& bytes) {
+  std::filesystem::path p(path);
+  std::string tmp = (p.parent_path() / ("." + p.filename().string() + "." + NewUuid() + ".tmp"));
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return arrow::Status::IOError("cannot create ", tmp, ": ", std::strerror(errno));
+  }
+  arrow::Status st = WriteAllFd(fd, bytes, tmp);
+  ::close(fd);
+  if (!st.ok()) {
+    ::unlink(tmp.c_str());
+    return st;
+  }
+  return tmp;
+}
+
+}  // namespace
+
+arrow::Result<std::shared_ptr<TableStore>> TableStore::Make(const std::string& uri) {
+  std::string location = uri;
+  while (location.size() > 1 && location.back() == '/') location.pop_back();
+  std::string path;
+  if (location.rfind("file://", 0) == 0) {
+    ARROW_ASSIGN_OR_RAISE(auto fs, arrow::fs::FileSystemFromUri(location, &path));
+    (void)fs;
+  } else if (location.find("://") != std::string::npos) {
+    return arrow::Status::NotImplemented("unsupported table location '", location,
+                                         "': only local paths and file:// URIs for now");
+  } else {
+    std::error_code ec;
+    path = std::filesystem::absolute(location, ec).lexically_normal().string();
+    if (ec) return arrow::Status::IOError("invalid path '", location, "': ", ec.message());
+    while (path.size() > 1 && path.back() == '/') path.pop_back();
+  }
+  auto fs = std::make_shared<arrow::fs::LocalFileSystem>();
+  return std::shared_ptr<TableStore>(new TableStore(fs, path, location, /*local=*/true));
+}
+
+std::string TableStore::Resolve(const std::string& rel) const { return JoinPath(root_, rel); }
+
+arrow::Result<std::vector<arrow::fs::FileInfo>> TableStore::List(
+    const std::string& rel_dir) const {
+  arrow::fs::FileSelector sel;
+  sel.base_dir = Resolve(rel_dir);
+  sel.allow_not_found = true;
+  sel.recursive = false;
+  return fs_->GetFileInfo(sel);
+}
+
+arrow::Result<std::shared_ptr<arrow::Buffer>> TableStore::ReadFile(const std::string& rel) const {
+  std::string path = Resolve(rel);
+  ARROW_ASSIGN_OR_RAISE(auto file, fs_->OpenInputFile(path));
+  ARROW_ASSIGN_OR_RAISE(int64_t size, file->GetSize());
+  return file->ReadAt(0, size);
+}
+
+arrow::Result<bool> TableStore::PutIfAbsent(const std::string& rel,
+                                            const std::string& bytes) const {
+  std::string path = Resolve(rel);
+  // link(2) fails with EEXIST instead of replacing, which makes it the atomic
+  // create-if-absent primitive on POSIX filesystems; the content is complete before the
+  // name appears.
+  ARROW_ASSIGN_OR_RAISE(std::string tmp, WriteTempSibling(path, bytes));
+  int rc = ::link(tmp.c_str(), path.c_str());
+  int err = errno;
+  ::unlink(tmp.c_str());
+  if (rc == 0) return true;
+  if (err == EEXIST) return false;
+  return arrow::Status::IOError("cannot create ", path, ": ", std::strerror(err));
+}
+
+arrow::Status TableStore::PutReplace(const std::string& rel, const std::string& bytes) const {
+  std::string path = Resolve(rel);
+  ARROW_ASSIGN_OR_RAISE(std::string tmp, WriteTempSibling(path, bytes));
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return arrow::Status::IOError("cannot replace ", path, ": ", std::strerror(err));
+  }
+  return arrow::Status::OK();
+}
+
+arrow::Status TableStore::CreateDir(const std::string& rel) const {
+  return fs_->CreateDir(Resolve(rel), /*recursive=*/true);
+}
+
+}  // namespace inlet

@@ -1,0 +1,57 @@
+// The table's storage: an Arrow FileSystem rooted at the table location, plus the one
+// primitive a commit protocol needs, put-if-absent.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <arrow/filesystem/filesystem.h>
+#include <arrow/result.h>
+
+namespace inlet {
+
+class TableStore {
+ public:
+  /// Resolves uri (local path or file:// URI) to a filesystem and a root path. A relative
+  /// local path is made absolute.
+  static arrow::Result<std::shared_ptr<TableStore>> Make(const std::string& uri);
+
+  const std::shared_ptr<arrow::fs::FileSystem>& fs() const { return fs_; }
+  /// The table root as a path inside fs().
+  const std::string& root() const { return root_; }
+  /// What users passed, for messages.
+  const std::string& location() const { return location_; }
+
+  /// Absolute path in fs() of a path relative to the table root.
+  std::string Resolve(const std::string& rel) const;
+
+  /// Lists a directory under the root (non-recursive). A missing directory yields an
+  /// empty list.
+  arrow::Result<std::vector<arrow::fs::FileInfo>> List(const std::string& rel_dir) const;
+
+  arrow::Result<std::shared_ptr<arrow::Buffer>> ReadFile(const std::string& rel) const;
+
+  /// Writes bytes to rel only if nothing exists there, atomically: readers never see a
+  /// partial file and two racing writers cannot both succeed. Returns false (and writes
+  /// nothing) when rel already exists.
+  arrow::Result<bool> PutIfAbsent(const std::string& rel, const std::string& bytes) const;
+
+  /// Writes bytes to rel, replacing any existing file atomically.
+  arrow::Status PutReplace(const std::string& rel, const std::string& bytes) const;
+
+  arrow::Status CreateDir(const std::string& rel) const;
+
+ private:
+  TableStore(std::shared_ptr<arrow::fs::FileSystem> fs, std::string root, std::string location,
+             bool local)
+      : fs_(std::move(fs)), root_(std::move(root)), location_(std::move(location)),
+        local_(local) {}
+
+  std::shared_ptr<arrow::fs::FileSystem> fs_;
+  std::string root_;
+  std::string location_;
+  bool local_;
+};
+
+}  // namespace inlet

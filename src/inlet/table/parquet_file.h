@@ -1,0 +1,25 @@
+// Opening Parquet data files and locating columns in them.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <arrow/filesystem/filesystem.h>
+#include <arrow/result.h>
+#include <parquet/arrow/reader.h>
+#include <parquet/arrow/schema.h>
+
+namespace inlet {
+
+/// Opens a Parquet file for Arrow reads: INT96 timestamps coerced to microseconds,
+/// batches of batch_size rows. Errors name the file.
+arrow::Result<std::unique_ptr<parquet::arrow::FileReader>> OpenParquetFile(
+    const std::shared_ptr<arrow::fs::FileSystem>& fs, const std::string& path,
+    int64_t batch_size = 64 * 1024);
+
+/// The leaf column indices under a schema field (what the reader's column selection
+/// takes).
+void CollectLeafIndices(const parquet::arrow::SchemaField& field, std::vector<int>* out);
+
+}  // namespace inlet

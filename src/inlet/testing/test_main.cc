@@ -1,0 +1,9 @@
+#include <gtest/gtest.h>
+
+#include <arrow/compute/initialize.h>
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  if (!arrow::compute::Initialize().ok()) return 2;
+  return RUN_ALL_TESTS();
+}

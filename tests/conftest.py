@@ -1,0 +1,47 @@
+"""Fixtures for the cross-engine tests of inlet, driven through its CLI.
+
+Environment:
+  INLET_BIN               the inlet binary (default <repo>/build/inlet)
+  INLET_CONFORMANCE_DIR   folder with delta-golden/ and delta-rs-tables/
+                          (default <repo>/../shared/conformance); when missing, the
+                          conformance tests skip, unless CI is set, where they fail.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import sys
+
+import pytest
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+
+import support  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def inlet_bin() -> pathlib.Path:
+    binary = support.inlet_binary()
+    if not binary.exists():
+        pytest.fail(
+            f"inlet binary not found at {binary} (build it, or set INLET_BIN)", pytrace=False
+        )
+    return binary
+
+
+@pytest.fixture(scope="session")
+def run_inlet(inlet_bin):
+    """``run_inlet(*args, check=True, timeout=..., cwd=None, input=None)`` -> CompletedProcess."""
+    return support.run_inlet
+
+
+@pytest.fixture(scope="session")
+def conformance_dir() -> pathlib.Path:
+    return support.require_conformance_root()
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "conformance: reads the shared Delta conformance tables (oracle comparison)"
+    )
+    config.addinivalue_line("markers", "slow: multi-process or long-running test")
