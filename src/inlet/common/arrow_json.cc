@@ -115,7 +115,8 @@ arrow::Status AppendJson(const Json& value, arrow::ArrayBuilder* builder) {
     case Type::STRUCT: {
       auto* b = static_cast<arrow::StructBuilder*>(builder);
       ARROW_RETURN_NOT_OK(b->Append());
-      const auto& fields = b->type()->fields();
+      auto type = b->type();  // built afresh on each call: keep it alive
+      const auto& fields = type->fields();
       for (int i = 0; i < b->num_fields(); ++i) {
         auto it = value.find(fields[i]->name());
         ARROW_RETURN_NOT_OK(AppendJson(it == value.end() ? Json(nullptr) : *it, b->field_builder(i)));

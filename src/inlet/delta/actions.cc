@@ -248,7 +248,8 @@ arrow::Result<Metadata> MetadataFromJson(const Json& j) {
     m.format_provider = GetStringOr(*f, "provider", "parquet");
     m.format_options = StringMap(f->value("options", Json::object()));
   }
-  ARROW_ASSIGN_OR_RAISE(m.schema_string, GetString(j, "schemaString", "metaData"));
+  // Some writers (Delta Live Tables) create a table before its schema is known.
+  m.schema_string = GetStringOr(j, "schemaString", R"({"type":"struct","fields":[]})");
   if (auto pc = j.find("partitionColumns"); pc != j.end() && pc->is_array()) {
     for (const auto& c : *pc) {
       if (c.is_string()) m.partition_columns.push_back(c.get<std::string>());

@@ -12,9 +12,10 @@ namespace {
 
 // Reader features whose semantics the scan implements. vacuumProtocolCheck only
 // constrains vacuum; typeWidening needs only casts on read.
-constexpr std::array<std::string_view, 7> kReadableFeatures = {
-    "columnMapping", "deletionVectors",      "timestampNtz",       "v2Checkpoint",
-    "typeWidening",  "typeWidening-preview", "vacuumProtocolCheck"};
+constexpr std::array<std::string_view, 9> kReadableFeatures = {
+    "columnMapping",        "deletionVectors",     "timestampNtz",
+    "v2Checkpoint",         "typeWidening",        "typeWidening-preview",
+    "vacuumProtocolCheck",  "variantType",         "variantType-preview"};
 
 // Writer features inlet honours when writing (or that cannot be affected by appends and
 // overwrites of whole files). Features that need work inlet does not do yet are checked

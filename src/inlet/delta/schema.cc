@@ -66,6 +66,13 @@ arrow::Result<std::shared_ptr<arrow::Field>> ParseField(const Json& f, const std
 arrow::Result<std::shared_ptr<arrow::DataType>> ParseType(const Json& type,
                                                           const std::string& path,
                                                           ColumnInfo* info) {
+  if (type.is_string() && type.get<std::string>() == "variant") {
+    // Unshredded variant: a struct of two binaries, as Parquet stores it.
+    info->children.push_back(ColumnInfo{"metadata", "metadata", std::nullopt, Json::object(), {}});
+    info->children.push_back(ColumnInfo{"value", "value", std::nullopt, Json::object(), {}});
+    return arrow::struct_({arrow::field("metadata", arrow::binary(), false),
+                           arrow::field("value", arrow::binary(), false)});
+  }
   if (type.is_string()) return ParsePrimitive(type.get<std::string>(), path);
   if (!type.is_object()) return arrow::Status::Invalid("column '", path, "': malformed type");
   std::string kind = GetStringOr(type, "type", "");

@@ -1,0 +1,170 @@
+// Round trips through the public Table API on local disk.
+#include <arrow/api.h>
+#include <arrow/json/from_string.h>
+
+#include <filesystem>
+
+#include "inlet/delta/commit.h"
+#include "inlet/delta/log_segment.h"
+#include "inlet/table.h"
+#include "inlet/testing/util.h"
+
+namespace inlet {
+
+namespace {
+
+std::shared_ptr<arrow::DataType> RowType() {
+  return arrow::struct_({arrow::field("id", arrow::int64()), arrow::field("p", arrow::utf8()),
+                         arrow::field("v", arrow::float64())});
+}
+
+std::shared_ptr<arrow::RecordBatchReader> Rows(const std::string& json) {
+  auto array = arrow::json::ArrayFromJSONString(RowType(), json).ValueOrDie();
+  auto batch = arrow::RecordBatch::FromStructArray(array).ValueOrDie();
+  return arrow::RecordBatchReader::Make({batch}).ValueOrDie();
+}
+
+int64_t CountRows(const Snapshot& s, const std::string& where = "") {
+  ScanOptions opts;
+  opts.filter = ParseConjunction(where).ValueOrDie();
+  auto reader = s.Scan(opts).ValueOrDie();
+  int64_t n = 0;
+  std::shared_ptr<arrow::RecordBatch> b;
+  while (reader->ReadNext(&b).ok() && b) n += b->num_rows();
+  return n;
+}
+
+class TableTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    table_ = Table::OpenOrCreate(dir_.Sub("t")).ValueOrDie();
+  }
+  arrow::Result<CommitResult> Write(const std::string& json, WriteOptions opts = {}) {
+    return table_->Write(Rows(json), opts);
+  }
+  testing::TempDir dir_;
+  std::shared_ptr<Table> table_;
+};
+
+}  // namespace
+
+TEST_F(TableTest, CreatesAppendsAndTravelsInTime) {
+  WriteOptions create;
+  create.partition_by = {"p"};
+  INLET_ASSIGN_OR_FAIL(auto r0, Write(R"([{"id":1,"p":"a","v":1.5},{"id":2,"p":null,"v":2}])", create));
+  EXPECT_EQ(r0.version, 0);
+  EXPECT_EQ(r0.files_added, 2);
+  INLET_ASSIGN_OR_FAIL(auto r1, Write(R"([{"id":3,"p":"a/b","v":3}])"));
+  EXPECT_EQ(r1.version, 1);
+  INLET_ASSIGN_OR_FAIL(auto latest, table_->GetSnapshot());
+  EXPECT_EQ(latest->version(), 1);
+  EXPECT_EQ(latest->partition_columns(), std::vector<std::string>{"p"});
+  EXPECT_EQ(CountRows(*latest), 3);
+  EXPECT_EQ(CountRows(*latest, "p IS NULL"), 1);
+  EXPECT_EQ(CountRows(*latest, "p = 'a/b'"), 1);
+  EXPECT_EQ(CountRows(*latest, "id > 1 AND v < 3"), 1);
+  INLET_ASSIGN_OR_FAIL(auto v0, table_->GetSnapshot({0, std::nullopt}));
+  EXPECT_EQ(CountRows(*v0), 2);
+  EXPECT_FALSE(table_->GetSnapshot({5, std::nullopt}).ok());
+  INLET_ASSIGN_OR_FAIL(auto history, table_->History());
+  ASSERT_EQ(history.size(), 2u);
+  EXPECT_EQ(history[0].version, 1);
+}
+
+TEST_F(TableTest, OverwritesWholeTablePartitionsAndPredicates) {
+  WriteOptions create;
+  create.partition_by = {"p"};
+  INLET_ASSERT_OK(Write(R"([{"id":1,"p":"a"},{"id":2,"p":"b"},{"id":3,"p":"c"}])", create).status());
+  WriteOptions dyn;
+  dyn.mode = WriteMode::kOverwritePartitions;
+  INLET_ASSIGN_OR_FAIL(auto r1, Write(R"([{"id":10,"p":"a"},{"id":11,"p":"a"}])", dyn));
+  EXPECT_EQ(r1.files_removed, 1);
+  INLET_ASSIGN_OR_FAIL(auto s1, table_->GetSnapshot());
+  EXPECT_EQ(CountRows(*s1), 4);
+  EXPECT_EQ(CountRows(*s1, "p = 'a'"), 2);
+
+  WriteOptions where;
+  where.mode = WriteMode::kOverwrite;
+  where.replace_where = ParseConjunction("p = 'b'").ValueOrDie();
+  INLET_ASSERT_OK(Write(R"([{"id":20,"p":"b"}])", where).status());
+  // Rows outside the predicate are refused and the table stays as it was.
+  EXPECT_FALSE(Write(R"([{"id":21,"p":"z"}])", where).ok());
+  INLET_ASSIGN_OR_FAIL(auto s2, table_->GetSnapshot());
+  EXPECT_EQ(s2->version(), 2);
+  EXPECT_EQ(CountRows(*s2, "p = 'b'"), 1);
+
+  WriteOptions all;
+  all.mode = WriteMode::kOverwrite;
+  INLET_ASSERT_OK(Write(R"([{"id":30,"p":"q"}])", all).status());
+  INLET_ASSIGN_OR_FAIL(auto s3, table_->GetSnapshot());
+  EXPECT_EQ(CountRows(*s3), 1);
+}
+
+TEST_F(TableTest, RecordsAppTransactionsAndDomains) {
+  WriteOptions opts;
+  opts.app_transaction = AppTransaction{"pipeline-1", 7};
+  opts.domain_metadata["inlet.state"] = R"({"watermark":"2024-01-01"})";
+  INLET_ASSERT_OK(Write(R"([{"id":1}])", opts).status());
+  INLET_ASSIGN_OR_FAIL(auto s, table_->GetSnapshot());
+  EXPECT_EQ(s->AppTransactionVersion("pipeline-1"), 7);
+  EXPECT_EQ(s->AppTransactionVersion("other"), std::nullopt);
+  EXPECT_EQ(s->DomainConfiguration("inlet.state"), R"({"watermark":"2024-01-01"})");
+}
+
+TEST_F(TableTest, CheckpointsAndRecoversFromACorruptOne) {
+  WriteOptions create;
+  create.properties["delta.checkpointInterval"] = "2";
+  create.app_transaction = AppTransaction{"app", 1};
+  INLET_ASSERT_OK(Write(R"([{"id":1}])", create).status());
+  INLET_ASSERT_OK(Write(R"([{"id":2}])").status());
+  INLET_ASSERT_OK(Write(R"([{"id":3}])").status());
+  std::string ckpt = dir_.Sub("t/_delta_log/00000000000000000002.checkpoint.parquet");
+  ASSERT_TRUE(std::filesystem::exists(ckpt));
+  ASSERT_TRUE(std::filesystem::exists(dir_.Sub("t/_delta_log/_last_checkpoint")));
+  INLET_ASSIGN_OR_FAIL(auto s, table_->GetSnapshot());
+  EXPECT_EQ(CountRows(*s), 3);
+  EXPECT_EQ(s->AppTransactionVersion("app"), 1);
+  testing::WriteTextFile(ckpt, "not parquet");
+  INLET_ASSIGN_OR_FAIL(auto s2, table_->GetSnapshot());
+  EXPECT_EQ(CountRows(*s2), 3);
+}
+
+TEST_F(TableTest, RejectsIncompatibleSchemaWithoutCommitting) {
+  INLET_ASSERT_OK(Write(R"([{"id":1,"p":"a","v":1}])").status());
+  auto other = arrow::struct_({arrow::field("id", arrow::utf8())});
+  auto array = arrow::json::ArrayFromJSONString(other, R"([{"id":"x"}])").ValueOrDie();
+  auto batch = arrow::RecordBatch::FromStructArray(array).ValueOrDie();
+  auto st = table_->Write(arrow::RecordBatchReader::Make({batch}).ValueOrDie(), {}).status();
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("column 'id'"), std::string::npos) << st.ToString();
+  INLET_ASSIGN_OR_FAIL(auto s, table_->GetSnapshot());
+  EXPECT_EQ(s->version(), 0);
+}
+
+TEST_F(TableTest, ConcurrentCommitsFollowTheProtocolRules) {
+  INLET_ASSERT_OK(Write(R"([{"id":1,"p":"a"}])").status());
+  INLET_ASSIGN_OR_FAIL(auto store, TableStore::Make(dir_.Sub("t")));
+  // Two blind appends read version 0: the second lands at version 2.
+  delta::PendingCommit a, b;
+  a.adds.push_back(delta::AddFile{"a.parquet", {}, 1, 1});
+  b.adds.push_back(delta::AddFile{"b.parquet", {}, 1, 1});
+  int attempts = 0;
+  INLET_ASSIGN_OR_FAIL(int64_t va, delta::CommitWithRetries(*store, 0, a, 5, &attempts));
+  INLET_ASSIGN_OR_FAIL(int64_t vb, delta::CommitWithRetries(*store, 0, b, 5, &attempts));
+  EXPECT_EQ(va, 1);
+  EXPECT_EQ(vb, 2);
+  EXPECT_EQ(attempts, 2);
+  // A transaction that replaced rows conflicts with a concurrent append to them.
+  delta::PendingCommit overwrite;
+  overwrite.reads_partition = [](const delta::PartitionValues&) { return true; };
+  auto st = delta::CommitWithRetries(*store, 0, overwrite, 5, &attempts).status();
+  EXPECT_NE(st.message().find("conflict"), std::string::npos) << st.ToString();
+  // Two commits of the same application conflict.
+  delta::PendingCommit t1, t2;
+  t1.txn = delta::Txn{"app", 1, std::nullopt};
+  t2.txn = delta::Txn{"app", 1, std::nullopt};
+  INLET_ASSERT_OK(delta::CommitWithRetries(*store, 2, t1, 5, &attempts).status());
+  EXPECT_FALSE(delta::CommitWithRetries(*store, 2, t2, 5, &attempts).ok());
+}
+
+}  // namespace inlet

@@ -1,0 +1,460 @@
+"""The CLI contract: help, history, info, time travel, formats, paths and usage errors."""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import json
+import os
+import pathlib
+import re
+import time
+
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.json as pa_json
+import pytest
+
+import oracle
+import support
+
+UTC = datetime.timezone.utc
+COMMANDS = ["write", "scan", "history", "info"]
+
+
+def _rows(start: int, count: int) -> pa.Table:
+    ids = list(range(start, start + count))
+    return pa.table(
+        {
+            "id": pa.array(ids, pa.int64()),
+            "name": pa.array([f"name {i}" for i in ids]),
+            "p": pa.array(["even" if i % 2 == 0 else "odd" for i in ids]),
+        }
+    )
+
+
+@pytest.fixture
+def three_versions(tmp_path):
+    """A table with versions 0 (create), 1 (append), 2 (overwrite); returns (path, {v: rows})."""
+    table = tmp_path / "table"
+    a, b, c = _rows(0, 4), _rows(10, 3), _rows(20, 2)
+    support.write(table, a, "--partition-by", "p", work_dir=tmp_path / "in")
+    support.write(table, b, "--mode", "append", work_dir=tmp_path / "in")
+    support.write(table, c, "--mode", "overwrite", work_dir=tmp_path / "in")
+    return table, {0: a, 1: pa.concat_tables([a, b]), 2: c}
+
+
+def _json_stdout(proc) -> object:
+    try:
+        return json.loads(proc.stdout)
+    except ValueError as exc:
+        raise AssertionError(f"stdout is not one JSON document: {exc}\n{proc.stdout[:1000]}") from None
+
+
+# ---------------------------------------------------------------------------------------
+# help and usage errors
+
+
+def test_top_level_help():
+    proc = support.run_inlet("--help")
+    assert proc.stdout.strip(), "inlet --help printed nothing on stdout"
+    for command in COMMANDS:
+        assert command in proc.stdout, f"inlet --help does not mention {command!r}"
+
+
+HELP_MENTIONS = {
+    "write": ["--input", "--input-format", "--mode", "--partition-by", "--replace-where", "--property"],
+    "scan": ["--version", "--as-of", "--columns", "--where", "--limit", "--output", "--output-format"],
+    "history": ["--json"],
+    "info": ["--json"],
+}
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_command_help(command):
+    proc = support.run_inlet(command, "--help")
+    for option in HELP_MENTIONS[command]:
+        assert option in proc.stdout, f"inlet {command} --help does not mention {option}"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["frobnicate"],
+        ["scan"],
+        ["scan", "{table}", "--no-such-option"],
+        ["scan", "{table}", "--limit", "many"],
+        ["scan", "{table}", "--output-format", "xlsx"],
+        ["write", "{table}"],
+        ["write", "{table}", "--input", "{input}", "--mode", "sideways"],
+        ["history"],
+        ["info"],
+    ],
+    ids=lambda a: " ".join(a),
+)
+def test_usage_errors_are_one_line(args, three_versions, tmp_path):
+    table, _ = three_versions
+    data = tmp_path / "x.parquet"
+    import pyarrow.parquet as pq
+
+    pq.write_table(_rows(0, 1), data)
+    before = support.log_snapshot(table)
+    support.expect_refusal(*[a.format(table=table, input=data) for a in args])
+    assert support.log_snapshot(table) == before
+
+
+# ---------------------------------------------------------------------------------------
+# history
+
+
+def test_history_json(tmp_path):
+    start_ms = int(time.time() * 1000)
+    table = tmp_path / "table"
+    support.write(table, _rows(0, 4), "--partition-by", "p", work_dir=tmp_path / "in")
+    support.write(table, _rows(10, 3), "--mode", "append", work_dir=tmp_path / "in")
+    support.write(table, _rows(20, 2), "--mode", "overwrite", work_dir=tmp_path / "in")
+    support.write(table, _rows(30, 2), "--mode", "append", work_dir=tmp_path / "in")
+    end_ms = int(time.time() * 1000)
+
+    history = _json_stdout(support.run_inlet("history", table, "--json"))
+    assert isinstance(history, list), "history --json prints one JSON array"
+    assert sorted(e["version"] for e in history) == [0, 1, 2, 3]
+    for entry in history:
+        assert isinstance(entry["version"], int)
+        assert isinstance(entry["timestamp"], int), entry
+        assert start_ms - 60_000 <= entry["timestamp"] <= end_ms + 60_000, (
+            f"timestamp {entry['timestamp']} is not epoch ms of this test's run"
+        )
+        assert isinstance(entry["operation"], str) and entry["operation"], entry
+        assert isinstance(entry["operationParameters"], dict), entry
+
+    from deltalake import DeltaTable
+
+    theirs = {e["version"]: e["operation"] for e in DeltaTable(str(table)).history()}
+    ours = {e["version"]: e["operation"] for e in history}
+    assert ours == theirs, "history operations differ from what deltalake reads in the log"
+
+
+HISTORY_TABLES = [
+    "delta-rs-tables/simple_table",
+    "delta-rs-tables/delta-0.8.0-partitioned",
+    "delta-rs-tables/simple_table_with_checkpoint",
+    "delta-golden/basic-with-inserts-updates",
+    "delta-golden/time-travel-partition-changes-b",
+]
+
+
+@pytest.mark.parametrize("rel", HISTORY_TABLES)
+def test_history_of_conformance_tables(rel, conformance_dir):
+    from deltalake import DeltaTable
+
+    table = conformance_dir / rel
+    theirs = {e["version"]: e for e in DeltaTable(str(table)).history()}
+    history = _json_stdout(support.run_inlet("history", table, "--json"))
+    ours = {e["version"]: e for e in history}
+    assert sorted(ours) == sorted(theirs)
+    for v, entry in theirs.items():
+        assert ours[v]["operation"] == entry.get("operation"), f"version {v}"
+        assert isinstance(ours[v]["timestamp"], int)
+
+
+# ---------------------------------------------------------------------------------------
+# info
+
+
+def _features(value) -> list[str]:
+    return sorted(value or [])
+
+
+def _check_info_against_deltalake(info: dict, table: pathlib.Path) -> None:
+    from deltalake import DeltaTable
+
+    dt = DeltaTable(str(table))
+    protocol, metadata = dt.protocol(), dt.metadata()
+    adds = pa.table(dt.get_add_actions(flatten=True))
+    assert info["version"] == dt.version()
+    assert info["partition_columns"] == list(metadata.partition_columns)
+    assert info["min_reader_version"] == protocol.min_reader_version
+    assert info["min_writer_version"] == protocol.min_writer_version
+    assert _features(info["reader_features"]) == _features(protocol.reader_features)
+    assert _features(info["writer_features"]) == _features(protocol.writer_features)
+    assert info["properties"] == dict(metadata.configuration)
+    assert info["num_files"] == adds.num_rows
+    assert info["size_bytes"] == sum(adds["size_bytes"].to_pylist())
+    fields = dt.schema().fields
+    assert [f["name"] for f in info["schema"]] == [f.name for f in fields]
+    for ours, theirs in zip(info["schema"], fields):
+        assert ours["nullable"] == theirs.nullable, ours
+        if type(theirs.type).__name__ == "PrimitiveType":
+            delta_type = theirs.type.type  # the protocol's name: "long", "string", "decimal(10,2)"
+            assert ours["type"] == delta_type, f"{ours['name']}: type {ours['type']!r}, Delta type {delta_type!r}"
+        else:
+            assert ours["type"], ours  # nested types: present; their spelling is not pinned
+
+
+def test_info_json(tmp_path):
+    table = tmp_path / "table"
+    data = pa.table(
+        {
+            "id": pa.array([1, 2], pa.int64()),
+            "small": pa.array([1, None], pa.int16()),
+            "price": pa.array([1.5, None], pa.float64()),
+            "day": pa.array([datetime.date(2024, 1, 1), None]),
+            "at": pa.array([datetime.datetime(2024, 1, 1, tzinfo=UTC), None], pa.timestamp("us", tz="UTC")),
+            "p": pa.array(["a", "b"]),
+        }
+    )
+    support.write(table, data, "--partition-by", "p", "--property", "delta.appendOnly=false",
+                  "--property", "inlet.test.key=some value", work_dir=tmp_path / "in")
+    support.write(table, data, work_dir=tmp_path / "in")
+    info = _json_stdout(support.run_inlet("info", table, "--json"))
+    assert isinstance(info, dict), "info --json prints one JSON object"
+    required = {
+        "version", "schema", "partition_columns", "min_reader_version", "min_writer_version",
+        "reader_features", "writer_features", "properties", "num_files", "size_bytes",
+    }
+    assert required <= info.keys(), f"missing keys: {sorted(required - info.keys())}"
+    assert info["version"] == 1
+    assert info["partition_columns"] == ["p"]
+    assert info["properties"].get("inlet.test.key") == "some value"
+    assert info["properties"].get("delta.appendOnly") == "false"
+    assert {f["name"]: f["type"] for f in info["schema"]} == {
+        "id": "long", "small": "short", "price": "double", "day": "date", "at": "timestamp", "p": "string",
+    }
+    data_files = [p for p in table.rglob("*.parquet") if "_delta_log" not in p.parts]
+    assert info["num_files"] == len(data_files)
+    assert info["size_bytes"] == sum(p.stat().st_size for p in data_files)
+    _check_info_against_deltalake(info, table)
+
+
+INFO_TABLES = [
+    "delta-rs-tables/simple_table",
+    "delta-rs-tables/delta-0.8.0-partitioned",
+    "delta-rs-tables/simple_table_with_checkpoint",
+    "delta-rs-tables/table-with-dv-small",
+    "delta-rs-tables/table_with_column_mapping",
+    "delta-golden/data-reader-partition-values",
+    "delta-golden/v2-checkpoint-parquet",
+]
+
+
+@pytest.mark.parametrize("rel", INFO_TABLES)
+def test_info_of_conformance_tables(rel, conformance_dir):
+    table = conformance_dir / rel
+    info = _json_stdout(support.run_inlet("info", table, "--json"))
+    _check_info_against_deltalake(info, table)
+
+
+# ---------------------------------------------------------------------------------------
+# time travel
+
+
+def test_version_time_travel(three_versions, tmp_path):
+    table, expected = three_versions
+    for v, rows in expected.items():
+        got = support.scan(table, "--version", v, out_dir=tmp_path / "out")
+        oracle.assert_tables_equal(got, rows, f"--version {v}")
+    line = support.expect_refusal("scan", table, "--version", 3)
+    assert re.search(r"\b3\b", line.replace(str(table), "")), f"the error should name version 3: {line}"
+
+
+def _iso(ms: int) -> str:
+    return datetime.datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_as_of_time_travel(tmp_path):
+    table = tmp_path / "table"
+    batches = [_rows(0, 3), _rows(10, 2), _rows(20, 4)]
+    for batch in batches:
+        support.write(table, batch, "--mode", "append", work_dir=tmp_path / "in")
+        time.sleep(0.05)
+    expected = {v: pa.concat_tables(batches[: v + 1]) for v in range(3)}
+    log = table / "_delta_log"
+
+    commit_info = [
+        next((a["commitInfo"] for a in map(json.loads, filter(str.strip, (log / f"{v:020d}.json").read_text().splitlines()))
+              if "commitInfo" in a), {})
+        for v in range(3)
+    ]
+    ict = [ci.get("inCommitTimestamp") for ci in commit_info]
+    if all(isinstance(t, int) for t in ict):
+        times = ict  # In-Commit Timestamps rule; file times are ignored
+        assert times[0] < times[1] < times[2]
+        iso_ok = False
+    else:
+        day = 86_400_000
+        base = int(datetime.datetime(2024, 1, 1, tzinfo=UTC).timestamp() * 1000)
+        times = [base, base + day, base + 2 * day]
+        for v, ms in enumerate(times):
+            os.utime(log / f"{v:020d}.json", (ms / 1000, ms / 1000))
+        iso_ok = True
+
+    queries = [  # (as-of argument, expected version)
+        (str(times[0]), 0),
+        (str(times[0] + (times[1] - times[0]) // 2), 0),
+        (str(times[1]), 1),
+        (str(times[2] - 1), 1),
+        (str(times[2] + 10 * 86_400_000), 2),
+    ]
+    if iso_ok:
+        queries += [
+            (_iso(times[0] + 3_600_000), 0),
+            (_iso(times[1]), 1),
+            ("2024-01-02T01:00:00+01:00", 1),
+            (_iso(times[2] + 1000), 2),
+        ]
+
+    from deltalake import DeltaTable
+
+    for arg, version in queries:
+        ms = int(arg) if arg.isdigit() else int(
+            datetime.datetime.fromisoformat(arg.replace("Z", "+00:00")).timestamp() * 1000
+        )
+        dt = DeltaTable(str(table))
+        dt.load_as_version(datetime.datetime.fromtimestamp(ms / 1000, UTC))
+        assert dt.version() == version, f"setup: deltalake picks v{dt.version()} for {arg}, test expects v{version}"
+        got = support.scan(table, "--as-of", arg, out_dir=tmp_path / "out")
+        oracle.assert_tables_equal(got, expected[version], f"--as-of {arg} (version {version})")
+
+    support.expect_refusal("scan", table, "--as-of", str(times[0] - 1))
+    if iso_ok:
+        support.expect_refusal("scan", table, "--as-of", "2023-12-31T23:59:59Z")
+
+
+# ---------------------------------------------------------------------------------------
+# tables that are not there
+
+
+@pytest.mark.parametrize("command", ["scan", "info", "history"])
+@pytest.mark.parametrize("kind", ["missing", "empty-dir", "dir-without-log"])
+def test_not_a_delta_table(command, kind, tmp_path):
+    path = tmp_path / "nothing-here"
+    if kind != "missing":
+        path.mkdir()
+    if kind == "dir-without-log":
+        (path / "data.txt").write_text("hello")
+    line = support.expect_refusal(command, path)
+    assert "not a delta table" in line.lower() or str(path) in line, line
+    assert not (path / "_delta_log").exists(), f"{command} must not create a table"
+
+
+# ---------------------------------------------------------------------------------------
+# paths, formats
+
+
+def test_file_uri(tmp_path):
+    table = tmp_path / "table with space"
+    data = _rows(0, 5)
+    support.write(f"file://{table}", data, work_dir=tmp_path / "in")
+    oracle.assert_tables_equal(oracle.read_deltalake(table), data, "deltalake of a table written via file://")
+    by_uri = support.scan(f"file://{table}", out_dir=tmp_path / "out")
+    by_path = support.scan(table, out_dir=tmp_path / "out")
+    oracle.assert_tables_equal(by_uri, data, "scan file://")
+    oracle.assert_tables_equal(by_path, data, "scan path")
+
+
+def test_relative_path(tmp_path):
+    data = _rows(0, 3)
+    src = tmp_path / "x.parquet"
+    import pyarrow.parquet as pq
+
+    pq.write_table(data, src)
+    support.run_inlet("write", "rel-table", "--input", "x.parquet", cwd=tmp_path)
+    oracle.assert_tables_equal(oracle.read_deltalake(tmp_path / "rel-table"), data, "relative path")
+
+
+TEXTY = pa.table(
+    {
+        "id": pa.array([1, 2, 3], pa.int64()),
+        "name": pa.array(["plain", "comma, and \"quotes\"", "ünï 世界"]),
+    }
+)
+
+
+@pytest.fixture
+def texty_table(tmp_path):
+    table = tmp_path / "texty"
+    support.write(table, TEXTY, work_dir=tmp_path / "in")
+    return table
+
+
+def _csv_rows(text: str) -> tuple[list[str], list[tuple[str, ...]]]:
+    rows = list(csv.reader(io.StringIO(text)))
+    return rows[0], sorted(tuple(r) for r in rows[1:])
+
+
+def test_scan_csv_to_stdout_by_default(texty_table):
+    proc = support.run_inlet("scan", texty_table)
+    header, rows = _csv_rows(proc.stdout)
+    assert header == ["id", "name"]
+    assert rows == sorted((str(i), n) for i, n in zip(TEXTY["id"].to_pylist(), TEXTY["name"].to_pylist()))
+
+
+def test_scan_csv_to_file(texty_table, tmp_path):
+    out = tmp_path / "out.csv"
+    proc = support.run_inlet("scan", texty_table, "--output", out, "--output-format", "csv")
+    assert out.exists()
+    assert _csv_rows(out.read_text(encoding="utf-8")) == _csv_rows(support.run_inlet("scan", texty_table).stdout)
+    assert proc.stdout.strip() == "", "with --output, rows go to the file, not stdout"
+
+
+def test_scan_ndjson(tmp_path):
+    table = tmp_path / "t"
+    data = pa.table({"id": pa.array([1, 2], pa.int64()), "name": pa.array(["ü \"q\"", None])})
+    support.write(table, data, work_dir=tmp_path / "in")
+    proc = support.run_inlet("scan", table, "--output-format", "ndjson")
+    lines = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+    assert sorted(lines, key=lambda r: r["id"]) == data.to_pylist()
+
+
+@pytest.mark.parametrize(
+    "filename, fmt_args",
+    [("in.csv", []), ("in.txt", ["--input-format", "csv"])],
+)
+def test_write_from_csv(tmp_path, filename, fmt_args):
+    src = tmp_path / filename
+    src.write_text('id,name,score\n1,alpha,1.5\n2,"with, comma",-2.25\n3,ünï,0\n', encoding="utf-8")
+    expected = pa_csv.read_csv(src)  # pyarrow's inference is the reference
+    table = tmp_path / "t"
+    support.run_inlet("write", table, "--input", src, *fmt_args)
+    oracle.assert_tables_equal(oracle.read_deltalake(table), expected, f"write from {filename}")
+
+
+@pytest.mark.parametrize(
+    "filename, fmt_args",
+    [("in.ndjson", []), ("in.data", ["--input-format", "ndjson"])],
+)
+def test_write_from_ndjson(tmp_path, filename, fmt_args):
+    src = tmp_path / filename
+    src.write_text('{"id": 1, "name": "alpha", "score": 1.5}\n{"id": 2, "name": null, "score": -2.25}\n'
+                   '{"id": 3, "name": "ünï", "score": null}\n', encoding="utf-8")
+    expected = pa_json.read_json(src)
+    table = tmp_path / "t"
+    support.run_inlet("write", table, "--input", src, *fmt_args)
+    oracle.assert_tables_equal(oracle.read_deltalake(table), expected, f"write from {filename}")
+
+
+def test_write_from_several_parquet_files_by_extension(tmp_path):
+    import pyarrow.parquet as pq
+
+    a, b = _rows(0, 3), _rows(10, 2)
+    pq.write_table(a, tmp_path / "a.parquet")
+    pq.write_table(b, tmp_path / "b.parquet")
+    table = tmp_path / "t"
+    support.run_inlet("write", table, "--input", tmp_path / "a.parquet", "--input", tmp_path / "b.parquet")
+    oracle.assert_tables_equal(oracle.read_deltalake(table), pa.concat_tables([a, b]), "two inputs")
+    assert oracle.commit_versions(table) == [0]
+
+
+def test_partition_and_properties_only_at_creation(tmp_path):
+    table = tmp_path / "t"
+    support.write(table, _rows(0, 2), "--partition-by", "p", "--property", "inlet.k=1", work_dir=tmp_path / "in")
+    # Later writes may repeat or omit them; the table keeps what it was created with.
+    support.write(table, _rows(10, 2), work_dir=tmp_path / "in")
+    from deltalake import DeltaTable
+
+    dt = DeltaTable(str(table))
+    assert dt.metadata().partition_columns == ["p"]
+    assert dt.metadata().configuration.get("inlet.k") == "1"
+    oracle.assert_tables_equal(oracle.read_deltalake(table), pa.concat_tables([_rows(0, 2), _rows(10, 2)]), "")
