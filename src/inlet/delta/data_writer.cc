@@ -185,6 +185,8 @@ arrow::Result<std::unique_ptr<DataWriter::OpenFile>> DataWriter::StartFile(
   auto props = parquet::WriterProperties::Builder()
                    .compression(codec)
                    ->max_row_group_length(1024 * 1024)
+                   // INT32/INT64 for precision <= 18, as Spark writes them.
+                   ->enable_store_decimal_as_integer()
                    ->created_by("inlet")
                    ->build();
   auto arrow_props = parquet::ArrowWriterProperties::Builder().set_use_threads(true)->build();

@@ -9,6 +9,7 @@
 #include <arrow/status.h>
 
 #include "inlet/common/fault.h"
+#include "inlet/common/prefetch.h"
 #include "inlet/common/time.h"
 #include "inlet/common/uuid.h"
 #include "inlet/delta/checkpoint_writer.h"
@@ -231,6 +232,8 @@ arrow::Result<CommitResult> DeltaTable::Write(std::shared_ptr<arrow::RecordBatch
   wopts.compression = metadata.Property("delta.parquet.compression.codec").value_or(options.compression);
   wopts.num_indexed_cols = static_cast<int>(IntProperty(metadata, "delta.dataSkippingNumIndexedCols", 32));
   ARROW_ASSIGN_OR_RAISE(auto writer, DataWriter::Make(store_, table_schema, wopts));
+  // Decoding the input overlaps encoding the output.
+  data = Prefetch(std::move(data));
   while (true) {
     std::shared_ptr<arrow::RecordBatch> batch;
     ARROW_RETURN_NOT_OK(data->ReadNext(&batch));
