@@ -24,7 +24,6 @@ struct DataWriter::OpenFile {
   PartitionValues values;
   std::shared_ptr<arrow::io::OutputStream> sink;
   std::unique_ptr<parquet::arrow::FileWriter> writer;
-  std::unique_ptr<StatsCollector> stats;
 };
 
 namespace {
@@ -157,7 +156,6 @@ arrow::Status DataWriter::WritePartition(const std::string& key, const Partition
   arrow::ArrayVector columns;
   for (int idx : data_indexes_) columns.push_back(rows->column(idx));
   auto data = arrow::RecordBatch::Make(data_schema_, rows->num_rows(), columns);
-  ARROW_RETURN_NOT_OK(file->stats->Update(*data));
   ARROW_RETURN_NOT_OK(file->writer->WriteRecordBatch(*data));
   // Row groups are flushed as they fill, so the stream position tracks the file size
   // to within one row group.
@@ -193,7 +191,6 @@ arrow::Result<std::unique_ptr<DataWriter::OpenFile>> DataWriter::StartFile(
   ARROW_ASSIGN_OR_RAISE(file->writer,
                         parquet::arrow::FileWriter::Open(*data_schema_, arrow::default_memory_pool(),
                                                          file->sink, props, arrow_props));
-  file->stats = std::make_unique<StatsCollector>(data_schema_, options_.num_indexed_cols);
   return file;
 }
 
@@ -207,7 +204,8 @@ arrow::Status DataWriter::CloseFile(OpenFile* file) {
   add.size = size;
   add.modification_time = NowMillis();
   add.data_change = true;
-  add.stats = file->stats->ToJson();
+  // The Parquet writer already computed every column's bounds and null counts.
+  add.stats = StatsFromParquet(*file->writer->metadata(), *data_schema_, options_.num_indexed_cols);
   done_.push_back(std::move(add));
   return arrow::Status::OK();
 }

@@ -6,6 +6,8 @@
 #include <arrow/compute/api.h>
 #include <arrow/scalar.h>
 #include <arrow/type.h>
+#include <parquet/arrow/reader.h>
+#include <parquet/statistics.h>
 
 #include "inlet/common/time.h"
 
@@ -187,62 +189,76 @@ void AddLeaves(const arrow::FieldVector& fields, std::vector<std::string>* path,
 
 }  // namespace
 
-StatsCollector::StatsCollector(std::shared_ptr<arrow::Schema> schema, int num_indexed_cols)
-    : schema_(std::move(schema)) {
+std::string StatsFromParquet(const parquet::FileMetaData& metadata, const arrow::Schema& schema,
+                             int num_indexed_cols) {
   std::vector<std::pair<std::vector<std::string>,
                         std::pair<std::vector<int>, std::shared_ptr<arrow::DataType>>>>
       leaves;
   std::vector<std::string> path;
   std::vector<int> indexes;
   int budget = num_indexed_cols < 0 ? -1 : num_indexed_cols;
-  AddLeaves(schema_->fields(), &path, &indexes, &budget, &leaves);
-  for (auto& [p, rest] : leaves) {
-    Leaf leaf;
-    leaf.path = p;
-    leaf.indexes = rest.first;
-    leaf.type = rest.second;
-    leaf.min_max = CollectsMinMax(*leaf.type);
-    leaves_.push_back(std::move(leaf));
-  }
-}
+  AddLeaves(schema.fields(), &path, &indexes, &budget, &leaves);
 
-arrow::Status StatsCollector::Update(const arrow::RecordBatch& batch) {
-  num_records_ += batch.num_rows();
-  for (auto& leaf : leaves_) {
-    std::shared_ptr<arrow::Array> array = batch.column(leaf.indexes[0]);
-    for (size_t d = 1; d < leaf.indexes.size(); ++d) {
-      // A null parent struct makes the child null too.
-      ARROW_ASSIGN_OR_RAISE(array, static_cast<const arrow::StructArray&>(*array)
-                                       .GetFlattenedField(leaf.indexes[d]));
-    }
-    leaf.null_count += array->null_count();
-    if (!leaf.min_max || array->null_count() == array->length() || !leaf.bounds_valid) continue;
-    arrow::compute::ScalarAggregateOptions opts(/*skip_nulls=*/true, /*min_count=*/1);
-    ARROW_ASSIGN_OR_RAISE(arrow::Datum mm, arrow::compute::MinMax(array, opts));
-    const auto& st = static_cast<const arrow::StructScalar&>(*mm.scalar());
-    auto mn = st.value[0], mx = st.value[1];
-    if (!mn->is_valid || !mx->is_valid || !CompareScalars(*mn, *mx)) {
-      leaf.bounds_valid = false;  // e.g. NaN: no usable bounds for this file
-      continue;
-    }
-    if (!leaf.min || *CompareScalars(*mn, *leaf.min) < 0) leaf.min = mn;
-    if (!leaf.max || *CompareScalars(*mx, *leaf.max) > 0) leaf.max = mx;
-  }
-  return arrow::Status::OK();
-}
-
-std::string StatsCollector::ToJson() const {
   JsonTree mins, maxs, nulls;
-  for (const auto& leaf : leaves_) {
-    nulls.Insert(leaf.path, 0, std::to_string(leaf.null_count));
-    if (leaf.min_max && leaf.bounds_valid && leaf.min && leaf.max) {
-      mins.Insert(leaf.path, 0, BoundJson(*leaf.min, false));
-      maxs.Insert(leaf.path, 0, BoundJson(*leaf.max, true));
+  const auto* descr = metadata.schema();
+  for (const auto& [leaf_path, rest] : leaves) {
+    const auto& type = rest.second;
+    int column = -1;
+    for (int c = 0; c < descr->num_columns(); ++c) {
+      if (descr->Column(c)->path()->ToDotVector() == leaf_path) {
+        column = c;
+        break;
+      }
+    }
+    if (column < 0) continue;  // lists and maps have no leaf of this path
+    int64_t null_count = 0;
+    bool nulls_known = true, bounds_known = CollectsMinMax(*type);
+    std::shared_ptr<arrow::Scalar> lo, hi;
+    for (int rg = 0; rg < metadata.num_row_groups(); ++rg) {
+      auto chunk = metadata.RowGroup(rg)->ColumnChunk(column);
+      auto st = chunk->statistics();
+      if (!st || !chunk->is_stats_set()) {
+        nulls_known = bounds_known = false;
+        break;
+      }
+      if (st->HasNullCount()) {
+        null_count += st->null_count();
+      } else {
+        nulls_known = false;
+      }
+      if (!bounds_known) continue;
+      if (!st->HasMinMax()) {
+        // An all-null row group has no bounds and needs none; otherwise they are unknown.
+        bounds_known = st->HasNullCount() && st->null_count() == chunk->num_values();
+        continue;
+      }
+      std::shared_ptr<arrow::Scalar> mn, mx;
+      auto conv = parquet::arrow::StatisticsAsScalars(*st, &mn, &mx);
+      auto mn_cast = conv.ok() ? arrow::compute::Cast(arrow::Datum(mn), type) : conv;
+      auto mx_cast = conv.ok() ? arrow::compute::Cast(arrow::Datum(mx), type) : conv;
+      if (!mn_cast.ok() || !mx_cast.ok()) {
+        bounds_known = false;
+        continue;
+      }
+      mn = mn_cast->scalar();
+      mx = mx_cast->scalar();
+      if (!CompareScalars(*mn, *mx)) {
+        bounds_known = false;
+        continue;
+      }
+      if (!lo || *CompareScalars(*mn, *lo) < 0) lo = mn;
+      if (!hi || *CompareScalars(*mx, *hi) > 0) hi = mx;
+    }
+    if (nulls_known) nulls.Insert(leaf_path, 0, std::to_string(null_count));
+    if (bounds_known && lo && hi) {
+      mins.Insert(leaf_path, 0, BoundJson(*lo, false));
+      maxs.Insert(leaf_path, 0, BoundJson(*hi, true));
     }
   }
   auto section = [](const JsonTree& t) { return t.children.empty() ? std::string("{}") : t.Dump(); };
-  return "{\"numRecords\":" + std::to_string(num_records_) + ",\"minValues\":" + section(mins) +
-         ",\"maxValues\":" + section(maxs) + ",\"nullCount\":" + section(nulls) + "}";
+  return "{\"numRecords\":" + std::to_string(metadata.num_rows()) +
+         ",\"minValues\":" + section(mins) + ",\"maxValues\":" + section(maxs) +
+         ",\"nullCount\":" + section(nulls) + "}";
 }
 
 ColumnStats ReadColumnStats(const Json& stats, const std::vector<std::string>& path,
