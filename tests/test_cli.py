@@ -345,10 +345,12 @@ def test_not_a_delta_table(command, kind, tmp_path):
 
 def test_file_uri(tmp_path):
     table = tmp_path / "table with space"
+    uri = table.as_uri()  # file:///.../table%20with%20space
     data = _rows(0, 5)
-    support.write(f"file://{table}", data, work_dir=tmp_path / "in")
+    support.write(uri, data, work_dir=tmp_path / "in")
+    assert (table / "_delta_log").is_dir(), f"{uri} must name the folder {table}"
     oracle.assert_tables_equal(oracle.read_deltalake(table), data, "deltalake of a table written via file://")
-    by_uri = support.scan(f"file://{table}", out_dir=tmp_path / "out")
+    by_uri = support.scan(uri, out_dir=tmp_path / "out")
     by_path = support.scan(table, out_dir=tmp_path / "out")
     oracle.assert_tables_equal(by_uri, data, "scan file://")
     oracle.assert_tables_equal(by_path, data, "scan path")

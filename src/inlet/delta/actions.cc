@@ -248,8 +248,9 @@ arrow::Result<Metadata> MetadataFromJson(const Json& j) {
     m.format_provider = GetStringOr(*f, "provider", "parquet");
     m.format_options = StringMap(f->value("options", Json::object()));
   }
-  // Some writers (Delta Live Tables) create a table before its schema is known.
-  m.schema_string = GetStringOr(j, "schemaString", R"({"type":"struct","fields":[]})");
+  // Some writers (Delta Live Tables) commit a metaData before the schema is known; a later
+  // one supersedes it. A snapshot whose metaData has none is refused when it is parsed.
+  m.schema_string = GetStringOr(j, "schemaString", "");
   if (auto pc = j.find("partitionColumns"); pc != j.end() && pc->is_array()) {
     for (const auto& c : *pc) {
       if (c.is_string()) m.partition_columns.push_back(c.get<std::string>());

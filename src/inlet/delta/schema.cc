@@ -182,6 +182,7 @@ int DeltaSchema::FindColumn(const std::string& name) const {
 }
 
 arrow::Result<DeltaSchema> ParseDeltaSchema(const std::string& schema_string) {
+  if (schema_string.empty()) return arrow::Status::Invalid("the table's metaData has no schemaString");
   ARROW_ASSIGN_OR_RAISE(Json j, ParseJson(schema_string, "metaData.schemaString"));
   if (GetStringOr(j, "type", "") != "struct") {
     return arrow::Status::Invalid("metaData.schemaString is not a struct type");
