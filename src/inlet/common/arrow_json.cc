@@ -28,6 +28,15 @@ int64_t ToMicros(int64_t v, arrow::TimeUnit::type unit) {
   return v;
 }
 
+template <typename ListArray>
+Json ListToJson(const ListArray& l, int64_t i, bool skip_null_fields) {
+  Json arr = Json::array();
+  for (int64_t k = l.value_offset(i); k < l.value_offset(i) + l.value_length(i); ++k) {
+    arr.push_back(ArrowValueToJson(*l.values(), k, skip_null_fields));
+  }
+  return arr;
+}
+
 }  // namespace
 
 Json ArrowValueToJson(const arrow::Array& array, int64_t i, bool skip_null_fields) {
@@ -81,22 +90,10 @@ Json ArrowValueToJson(const arrow::Array& array, int64_t i, bool skip_null_field
       }
       return obj;
     }
-    case Type::LIST: {
-      const auto& l = static_cast<const arrow::ListArray&>(array);
-      Json arr = Json::array();
-      for (int64_t k = l.value_offset(i); k < l.value_offset(i) + l.value_length(i); ++k) {
-        arr.push_back(ArrowValueToJson(*l.values(), k, skip_null_fields));
-      }
-      return arr;
-    }
-    case Type::LARGE_LIST: {
-      const auto& l = static_cast<const arrow::LargeListArray&>(array);
-      Json arr = Json::array();
-      for (int64_t k = l.value_offset(i); k < l.value_offset(i) + l.value_length(i); ++k) {
-        arr.push_back(ArrowValueToJson(*l.values(), k, skip_null_fields));
-      }
-      return arr;
-    }
+    case Type::LIST:
+      return ListToJson(static_cast<const arrow::ListArray&>(array), i, skip_null_fields);
+    case Type::LARGE_LIST:
+      return ListToJson(static_cast<const arrow::LargeListArray&>(array), i, skip_null_fields);
     case Type::DECIMAL128: {
       const auto& d = static_cast<const arrow::Decimal128Array&>(array);
       return d.FormatValue(i);

@@ -1,6 +1,10 @@
 #include "inlet/delta/commit.h"
 
+#include <algorithm>
+#include <chrono>
+#include <random>
 #include <set>
+#include <thread>
 
 #include <arrow/status.h>
 
@@ -16,7 +20,8 @@ namespace {
 constexpr char kEngineInfo[] = "inlet/0.1.0";
 
 // Checks a commit that won version `version` against ours; OK means ours can follow it.
-arrow::Status CheckConflict(const ActionSet& winner, int64_t version, const PendingCommit& ours) {
+arrow::Status CheckConflict(const ActionSet& winner, int64_t version, const PendingCommit& pending) {
+  const ActionSet& ours = pending.actions;
   if (ours.protocol || ours.metadata || winner.protocol || winner.metadata) {
     if (ours.protocol && ours.metadata && version == 0) {
       return arrow::Status::Invalid("conflict: the table was created concurrently (version 0)");
@@ -24,9 +29,9 @@ arrow::Status CheckConflict(const ActionSet& winner, int64_t version, const Pend
     return arrow::Status::Invalid("conflict: version ", version,
                                   " changed the table's metadata or protocol concurrently");
   }
-  if (ours.txn) {
+  for (const auto& mine : ours.txns) {
     for (const auto& t : winner.txns) {
-      if (t.app_id == ours.txn->app_id) {
+      if (t.app_id == mine.app_id) {
         return arrow::Status::Invalid("conflict: version ", version,
                                       " committed a transaction of the same application '",
                                       t.app_id, "' concurrently");
@@ -51,9 +56,9 @@ arrow::Status CheckConflict(const ActionSet& winner, int64_t version, const Pend
       }
     }
   }
-  if (ours.reads_partition) {
+  if (pending.reads_partition) {
     for (const auto& a : winner.adds) {
-      if (a.data_change && ours.reads_partition(a.partition_values)) {
+      if (a.data_change && pending.reads_partition(a.partition_values)) {
         return arrow::Status::Invalid("conflict: version ", version,
                                       " concurrently added data to rows this transaction "
                                       "replaces (", a.path, ")");
@@ -63,13 +68,20 @@ arrow::Status CheckConflict(const ActionSet& winner, int64_t version, const Pend
   return arrow::Status::OK();
 }
 
+void Backoff(int attempt) {
+  thread_local std::mt19937 rng{std::random_device{}()};
+  int cap_us = std::min(100000, 500 << std::min(attempt - 2, 8));
+  std::uniform_int_distribution<int> dist(0, cap_us);
+  std::this_thread::sleep_for(std::chrono::microseconds(dist(rng)));
+}
+
 }  // namespace
 
-std::string SerializeCommit(const PendingCommit& c) {
-  std::string out = DumpJson(Json{{"commitInfo", c.commit_info}}) + "\n";
+std::string SerializeCommit(const ActionSet& c) {
+  std::string out = DumpJson(Json{{"commitInfo", c.commit_info.value_or(Json::object())}}) + "\n";
   if (c.protocol) out += DumpJson(Json{{"protocol", ToJson(*c.protocol)}}) + "\n";
   if (c.metadata) out += DumpJson(Json{{"metaData", ToJson(*c.metadata)}}) + "\n";
-  if (c.txn) out += DumpJson(Json{{"txn", ToJson(*c.txn)}}) + "\n";
+  for (const auto& t : c.txns) out += DumpJson(Json{{"txn", ToJson(t)}}) + "\n";
   for (const auto& d : c.domains) out += DumpJson(Json{{"domainMetadata", ToJson(d)}}) + "\n";
   for (const auto& r : c.removes) out += DumpJson(Json{{"remove", ToJson(r)}}) + "\n";
   for (const auto& a : c.adds) out += DumpJson(Json{{"add", ToJson(a)}}) + "\n";
@@ -79,16 +91,17 @@ std::string SerializeCommit(const PendingCommit& c) {
 arrow::Result<int64_t> CommitWithRetries(const TableStore& store, int64_t read_version,
                                          PendingCommit& commit, int max_attempts,
                                          int* attempts) {
-  bool blind = commit.removes.empty() && !commit.reads_partition;
+  bool blind = commit.actions.removes.empty() && !commit.reads_partition;
+  Json& info = commit.actions.commit_info.emplace(commit.actions.commit_info.value_or(Json::object()));
   int64_t version = read_version + 1;
   for (int attempt = 1; attempt <= max_attempts; ++attempt) {
     if (attempts) *attempts = attempt;
-    commit.commit_info["timestamp"] = NowMillis();
-    if (read_version >= 0) commit.commit_info["readVersion"] = read_version;
-    commit.commit_info["isBlindAppend"] = blind;
-    commit.commit_info["engineInfo"] = kEngineInfo;
+    info["timestamp"] = NowMillis();
+    if (read_version >= 0) info["readVersion"] = read_version;
+    info["isBlindAppend"] = blind;
+    info["engineInfo"] = kEngineInfo;
     CrashPoint("commit.before_log_write");
-    ARROW_ASSIGN_OR_RAISE(bool created, store.PutIfAbsent(CommitPath(version), SerializeCommit(commit)));
+    ARROW_ASSIGN_OR_RAISE(bool created, store.PutIfAbsent(CommitPath(version), SerializeCommit(commit.actions)));
     if (created) {
       CrashPoint("commit.after_log_write");
       return version;
@@ -97,6 +110,9 @@ arrow::Result<int64_t> CommitWithRetries(const TableStore& store, int64_t read_v
     ARROW_ASSIGN_OR_RAISE(auto winner, ReadCommit(store, version));
     ARROW_RETURN_NOT_OK(CheckConflict(winner, version, commit));
     ++version;
+    // Under heavy contention, back off (jittered, exponential, capped) so that writers
+    // stop colliding on the same next version.
+    if (attempt >= 2) Backoff(attempt);
   }
   return arrow::Status::Invalid("gave up committing to ", store.location(), " after ",
                                 max_attempts, " attempts lost to concurrent writers");

@@ -15,15 +15,10 @@
 namespace inlet::delta {
 
 struct PendingCommit {
-  /// operation, operationParameters, operationMetrics...; timestamp, readVersion,
-  /// isBlindAppend and engineInfo are filled in at commit time.
-  Json commit_info = Json::object();
-  std::optional<Protocol> protocol;
-  std::optional<Metadata> metadata;
-  std::vector<AddFile> adds;
-  std::vector<RemoveFile> removes;
-  std::optional<Txn> txn;
-  std::vector<DomainMetadata> domains;
+  /// The actions to commit. commit_info holds operation, operationParameters and
+  /// operationMetrics; timestamp, readVersion, isBlindAppend and engineInfo are filled in
+  /// at commit time. At most one txn (one per appId is allowed per commit).
+  ActionSet actions;
   /// The partitions this transaction read (the rows it replaces); a concurrent commit
   /// adding files to them conflicts. Empty for a blind append, which reads nothing.
   std::function<bool(const PartitionValues&)> reads_partition;
@@ -38,6 +33,6 @@ arrow::Result<int64_t> CommitWithRetries(const TableStore& store, int64_t read_v
                                          int* attempts);
 
 /// The newline-delimited JSON of a commit (commitInfo first).
-std::string SerializeCommit(const PendingCommit& commit);
+std::string SerializeCommit(const ActionSet& actions);
 
 }  // namespace inlet::delta

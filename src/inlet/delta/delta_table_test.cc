@@ -146,8 +146,8 @@ TEST_F(TableTest, ConcurrentCommitsFollowTheProtocolRules) {
   INLET_ASSIGN_OR_FAIL(auto store, TableStore::Make(dir_.Sub("t")));
   // Two blind appends read version 0: the second lands at version 2.
   delta::PendingCommit a, b;
-  a.adds.push_back(delta::AddFile{"a.parquet", {}, 1, 1});
-  b.adds.push_back(delta::AddFile{"b.parquet", {}, 1, 1});
+  a.actions.adds.push_back(delta::AddFile{"a.parquet", {}, 1, 1});
+  b.actions.adds.push_back(delta::AddFile{"b.parquet", {}, 1, 1});
   int attempts = 0;
   INLET_ASSIGN_OR_FAIL(int64_t va, delta::CommitWithRetries(*store, 0, a, 5, &attempts));
   INLET_ASSIGN_OR_FAIL(int64_t vb, delta::CommitWithRetries(*store, 0, b, 5, &attempts));
@@ -161,8 +161,8 @@ TEST_F(TableTest, ConcurrentCommitsFollowTheProtocolRules) {
   EXPECT_NE(st.message().find("conflict"), std::string::npos) << st.ToString();
   // Two commits of the same application conflict.
   delta::PendingCommit t1, t2;
-  t1.txn = delta::Txn{"app", 1, std::nullopt};
-  t2.txn = delta::Txn{"app", 1, std::nullopt};
+  t1.actions.txns.push_back(delta::Txn{"app", 1, std::nullopt});
+  t2.actions.txns.push_back(delta::Txn{"app", 1, std::nullopt});
   INLET_ASSERT_OK(delta::CommitWithRetries(*store, 2, t1, 5, &attempts).status());
   EXPECT_FALSE(delta::CommitWithRetries(*store, 2, t2, 5, &attempts).ok());
 }

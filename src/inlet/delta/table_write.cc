@@ -203,8 +203,8 @@ arrow::Result<CommitResult> DeltaTable::Write(std::shared_ptr<arrow::RecordBatch
     }
     auto created = NewTable(*data->schema(), options, &table_schema);
     if (!created.ok()) return created.status().WithMessage("cannot create ", location, ": ", created.status().message());
-    commit.protocol = created->first;
-    commit.metadata = created->second;
+    commit.actions.protocol = created->first;
+    commit.actions.metadata = created->second;
     metadata = created->second;
     ARROW_RETURN_NOT_OK(store_->CreateDir(kLogDir));
   }
@@ -244,20 +244,20 @@ arrow::Result<CommitResult> DeltaTable::Write(std::shared_ptr<arrow::RecordBatch
     }
     ARROW_RETURN_NOT_OK(writer->Write(*conformed));
   }
-  ARROW_ASSIGN_OR_RAISE(commit.adds, writer->Finish());
+  ARROW_ASSIGN_OR_RAISE(commit.actions.adds, writer->Finish());
   CrashPoint("write.after_data_files");
 
   int64_t now = NowMillis();
   CommitResult result;
   result.rows_written = writer->rows_written();
-  result.files_added = static_cast<int64_t>(commit.adds.size());
-  for (const auto& a : commit.adds) result.bytes_written += a.size;
+  result.files_added = static_cast<int64_t>(commit.actions.adds.size());
+  for (const auto& a : commit.actions.adds) result.bytes_written += a.size;
 
   if (snapshot && options.mode != WriteMode::kAppend) {
     std::set<PartitionValues> written;
-    for (const auto& a : commit.adds) written.insert(a.partition_values);
+    for (const auto& a : commit.actions.adds) written.insert(a.partition_values);
     if (!replace.empty()) {
-      for (const auto& a : commit.adds) {
+      for (const auto& a : commit.actions.adds) {
         if (!PartitionSatisfies(a.partition_values, replace)) {
           return arrow::Status::Invalid("cannot write to ", location,
                                         ": input rows fall outside the replace predicate (file ",
@@ -271,17 +271,18 @@ arrow::Result<CommitResult> DeltaTable::Write(std::shared_ptr<arrow::RecordBatch
       commit.reads_partition = [](const PartitionValues&) { return true; };
     }
     for (const auto& f : snapshot->state().files) {
-      if (commit.reads_partition(f.partition_values)) commit.removes.push_back(ToRemove(f, now));
+      if (commit.reads_partition(f.partition_values)) commit.actions.removes.push_back(ToRemove(f, now));
     }
   }
-  result.files_removed = static_cast<int64_t>(commit.removes.size());
+  result.files_removed = static_cast<int64_t>(commit.actions.removes.size());
 
   if (options.app_transaction) {
-    commit.txn = Txn{options.app_transaction->app_id, options.app_transaction->version, now};
+    commit.actions.txns.push_back(Txn{options.app_transaction->app_id, options.app_transaction->version, now});
   }
   for (const auto& [domain, config] : options.domain_metadata) {
-    commit.domains.push_back(DomainMetadata{domain, config, false});
+    commit.actions.domains.push_back(DomainMetadata{domain, config, false});
   }
+  Json& info = commit.actions.commit_info.emplace(Json::object());
   Json params = Json::object();
   params["mode"] = ModeName(options.mode);
   params["partitionBy"] = DumpJson(Json(partition_columns));
@@ -291,15 +292,15 @@ arrow::Result<CommitResult> DeltaTable::Write(std::shared_ptr<arrow::RecordBatch
     params["predicate"] = pred;
   }
   for (const auto& [k, v] : options.operation_parameters) params[k] = v;
-  commit.commit_info["operation"] =
+  info["operation"] =
       !options.operation.empty() ? options.operation : (snapshot ? "WRITE" : "CREATE TABLE AS SELECT");
-  commit.commit_info["operationParameters"] = params;
-  commit.commit_info["operationMetrics"] = {
+  info["operationParameters"] = params;
+  info["operationMetrics"] = {
       {"numFiles", std::to_string(result.files_added)},
       {"numOutputRows", std::to_string(result.rows_written)},
       {"numOutputBytes", std::to_string(result.bytes_written)},
       {"numRemovedFiles", std::to_string(result.files_removed)}};
-  commit.commit_info["txnId"] = NewUuid();
+  info["txnId"] = NewUuid();
 
   int64_t read_version = snapshot ? snapshot->version() : -1;
   auto version = CommitWithRetries(*store_, read_version, commit, options.max_commit_attempts,
