@@ -84,6 +84,9 @@ class Snapshot {
   virtual std::optional<int64_t> AppTransactionVersion(const std::string& app_id) const = 0;
   /// The configuration of a metadata domain, or nullopt when absent or removed.
   virtual std::optional<std::string> DomainConfiguration(const std::string& domain) const = 0;
+  /// Every live metadata domain whose name starts with prefix.
+  virtual std::map<std::string, std::string> DomainConfigurations(
+      const std::string& prefix) const = 0;
 
   /// Streams the rows selected by options. Fails with Invalid for an unknown column or a
   /// literal that does not convert to its column's type; read errors surface from the
@@ -123,8 +126,14 @@ struct WriteOptions {
   /// Recorded atomically with the data; the commit fails if a concurrent commit recorded
   /// the same app.
   std::optional<AppTransaction> app_transaction;
-  /// Metadata domains (domain -> configuration) recorded atomically with the data.
+  /// Metadata domains (domain -> configuration) recorded atomically with the data. The
+  /// table's protocol gains the domainMetadata writer feature when it lacks it.
   std::map<std::string, std::string> domain_metadata;
+  /// Metadata domains removed in the same commit.
+  std::vector<std::string> remove_domains;
+  /// Input columns the table lacks are added to its schema (nullable) in the same commit,
+  /// instead of failing the write.
+  bool merge_schema = false;
   /// The operation name recorded in the history (defaults per mode).
   std::string operation;
   std::map<std::string, std::string> operation_parameters;

@@ -8,6 +8,8 @@
 
 #include <arrow/status.h>
 
+#include "inlet/status.h"
+
 #include "inlet/common/fault.h"
 #include "inlet/common/time.h"
 #include "inlet/delta/log_replay.h"
@@ -19,20 +21,25 @@ namespace {
 
 constexpr char kEngineInfo[] = "inlet/0.1.0";
 
+template <typename... Args>
+arrow::Status Conflict(Args&&... args) {
+  return CommitConflict(arrow::Status::Invalid(std::forward<Args>(args)...).message());
+}
+
 // Checks a commit that won version `version` against ours; OK means ours can follow it.
 arrow::Status CheckConflict(const ActionSet& winner, int64_t version, const PendingCommit& pending) {
   const ActionSet& ours = pending.actions;
   if (ours.protocol || ours.metadata || winner.protocol || winner.metadata) {
     if (ours.protocol && ours.metadata && version == 0) {
-      return arrow::Status::Invalid("conflict: the table was created concurrently (version 0)");
+      return Conflict("the table was created concurrently (version 0)");
     }
-    return arrow::Status::Invalid("conflict: version ", version,
+    return Conflict("version ", version,
                                   " changed the table's metadata or protocol concurrently");
   }
   for (const auto& mine : ours.txns) {
     for (const auto& t : winner.txns) {
       if (t.app_id == mine.app_id) {
-        return arrow::Status::Invalid("conflict: version ", version,
+        return Conflict("version ", version,
                                       " committed a transaction of the same application '",
                                       t.app_id, "' concurrently");
       }
@@ -41,7 +48,7 @@ arrow::Status CheckConflict(const ActionSet& winner, int64_t version, const Pend
   for (const auto& d : winner.domains) {
     for (const auto& o : ours.domains) {
       if (d.domain == o.domain) {
-        return arrow::Status::Invalid("conflict: version ", version, " changed metadata domain '",
+        return Conflict("version ", version, " changed metadata domain '",
                                       d.domain, "' concurrently");
       }
     }
@@ -51,7 +58,7 @@ arrow::Status CheckConflict(const ActionSet& winner, int64_t version, const Pend
     for (const auto& r : ours.removes) removed.insert(FileKey(r.path, r.deletion_vector));
     for (const auto& r : winner.removes) {
       if (removed.count(FileKey(r.path, r.deletion_vector))) {
-        return arrow::Status::Invalid("conflict: version ", version, " concurrently removed ",
+        return Conflict("version ", version, " concurrently removed ",
                                       r.path, ", which this transaction also replaces");
       }
     }
@@ -59,7 +66,7 @@ arrow::Status CheckConflict(const ActionSet& winner, int64_t version, const Pend
   if (pending.reads_partition) {
     for (const auto& a : winner.adds) {
       if (a.data_change && pending.reads_partition(a.partition_values)) {
-        return arrow::Status::Invalid("conflict: version ", version,
+        return Conflict("version ", version,
                                       " concurrently added data to rows this transaction "
                                       "replaces (", a.path, ")");
       }

@@ -61,6 +61,16 @@ std::optional<std::string> DeltaSnapshot::DomainConfiguration(const std::string&
   return it->second.configuration;
 }
 
+std::map<std::string, std::string> DeltaSnapshot::DomainConfigurations(
+    const std::string& prefix) const {
+  std::map<std::string, std::string> out;
+  for (auto it = state_->domains.lower_bound(prefix);
+       it != state_->domains.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
+    out[it->first] = it->second.configuration;
+  }
+  return out;
+}
+
 arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> DeltaSnapshot::Scan(
     const ScanOptions& options) const {
   return ScanState(store_, state_, schema_, options);

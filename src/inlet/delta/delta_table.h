@@ -25,6 +25,7 @@ class DeltaSnapshot : public Snapshot {
   TableInfo Info() const override;
   std::optional<int64_t> AppTransactionVersion(const std::string& app_id) const override;
   std::optional<std::string> DomainConfiguration(const std::string& domain) const override;
+  std::map<std::string, std::string> DomainConfigurations(const std::string& prefix) const override;
   arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> Scan(
       const ScanOptions& options) const override;
 

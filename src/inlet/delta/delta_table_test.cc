@@ -6,6 +6,7 @@
 
 #include "inlet/delta/commit.h"
 #include "inlet/delta/log_segment.h"
+#include "inlet/status.h"
 #include "inlet/table.h"
 #include "inlet/testing/util.h"
 
@@ -109,6 +110,32 @@ TEST_F(TableTest, RecordsAppTransactionsAndDomains) {
   EXPECT_EQ(s->AppTransactionVersion("pipeline-1"), 7);
   EXPECT_EQ(s->AppTransactionVersion("other"), std::nullopt);
   EXPECT_EQ(s->DomainConfiguration("inlet.state"), R"({"watermark":"2024-01-01"})");
+  EXPECT_EQ(s->DomainConfigurations("inlet.").size(), 1u);
+  // Writing a domain needs the domainMetadata writer feature; legacy features stay listed.
+  TableInfo info = s->Info();
+  EXPECT_EQ(info.min_writer_version, 7);
+  EXPECT_EQ(info.min_reader_version, 1);
+  EXPECT_NE(std::find(info.writer_features.begin(), info.writer_features.end(), "domainMetadata"),
+            info.writer_features.end());
+  WriteOptions remove;
+  remove.remove_domains = {"inlet.state"};
+  INLET_ASSERT_OK(Write(R"([{"id":2}])", remove).status());
+  INLET_ASSIGN_OR_FAIL(auto s2, table_->GetSnapshot());
+  EXPECT_EQ(s2->DomainConfiguration("inlet.state"), std::nullopt);
+}
+
+TEST_F(TableTest, MergesNewColumnsWhenAsked) {
+  INLET_ASSERT_OK(Write(R"([{"id":1}])").status());
+  auto wide = arrow::struct_({arrow::field("id", arrow::int64()), arrow::field("extra", arrow::utf8())});
+  auto array = arrow::json::ArrayFromJSONString(wide, R"([{"id":2,"extra":"x"}])").ValueOrDie();
+  auto batch = arrow::RecordBatch::FromStructArray(array).ValueOrDie();
+  EXPECT_FALSE(table_->Write(arrow::RecordBatchReader::Make({batch}).ValueOrDie(), {}).ok());
+  WriteOptions merge;
+  merge.merge_schema = true;
+  INLET_ASSERT_OK(table_->Write(arrow::RecordBatchReader::Make({batch}).ValueOrDie(), merge).status());
+  INLET_ASSIGN_OR_FAIL(auto s, table_->GetSnapshot());
+  EXPECT_NE(s->schema()->GetFieldByName("extra"), nullptr);
+  EXPECT_EQ(CountRows(*s, "extra IS NULL"), 1);
 }
 
 TEST_F(TableTest, CheckpointsAndRecoversFromACorruptOne) {
@@ -159,6 +186,7 @@ TEST_F(TableTest, ConcurrentCommitsFollowTheProtocolRules) {
   overwrite.reads_partition = [](const delta::PartitionValues&) { return true; };
   auto st = delta::CommitWithRetries(*store, 0, overwrite, 5, &attempts).status();
   EXPECT_NE(st.message().find("conflict"), std::string::npos) << st.ToString();
+  EXPECT_TRUE(IsCommitConflict(st));
   // Two commits of the same application conflict.
   delta::PendingCommit t1, t2;
   t1.actions.txns.push_back(delta::Txn{"app", 1, std::nullopt});

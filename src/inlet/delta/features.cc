@@ -160,6 +160,29 @@ arrow::Status ValidateTableProperties(const std::map<std::string, std::string>& 
   return arrow::Status::OK();
 }
 
+Protocol WithWriterFeature(const Protocol& p, const std::string& feature) {
+  if (p.HasWriterFeature(feature)) return p;
+  Protocol out = p;
+  if (p.min_writer_version < 7) {
+    // Legacy writer versions imply these features (PROTOCOL.md "Writer Version Requirements").
+    static const std::vector<std::pair<int, std::vector<std::string>>> kImplied = {
+        {2, {"appendOnly", "invariants"}},
+        {3, {"checkConstraints"}},
+        {4, {"changeDataFeed", "generatedColumns"}},
+        {5, {"columnMapping"}},
+        {6, {"identityColumns"}}};
+    std::vector<std::string> features;
+    for (const auto& [version, names] : kImplied) {
+      if (p.min_writer_version >= version) features.insert(features.end(), names.begin(), names.end());
+    }
+    out.min_writer_version = 7;
+    out.writer_features = features;
+    if (p.min_reader_version == 3 && !out.reader_features) out.reader_features = std::vector<std::string>{};
+  }
+  out.writer_features->push_back(feature);
+  return out;
+}
+
 Protocol MinimalProtocol(const arrow::Schema& schema,
                          const std::map<std::string, std::string>& properties) {
   Protocol p;  // (1, 2): readable by every Delta reader

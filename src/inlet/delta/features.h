@@ -31,4 +31,9 @@ Protocol MinimalProtocol(const arrow::Schema& schema,
 
 ColumnMappingMode GetColumnMappingMode(const Metadata& metadata);
 
+/// The protocol with writer feature `feature` supported: unchanged when it already is;
+/// otherwise writer version 7 listing the features the legacy writer version implied plus
+/// `feature`. The reader version is kept.
+Protocol WithWriterFeature(const Protocol& protocol, const std::string& feature);
+
 }  // namespace inlet::delta

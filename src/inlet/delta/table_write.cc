@@ -96,6 +96,18 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> ConformBatch(const arrow::Rec
   return arrow::RecordBatch::Make(table, batch.num_rows(), columns);
 }
 
+// The table schema plus (nullable) input columns it lacks, for schema evolution.
+arrow::Result<std::shared_ptr<arrow::Schema>> MergeNewColumns(const arrow::Schema& input,
+                                                              const std::shared_ptr<arrow::Schema>& table) {
+  arrow::FieldVector fields = table->fields();
+  for (const auto& f : input.fields()) {
+    if (FindInput(*table, f->name()) >= 0) continue;
+    ARROW_ASSIGN_OR_RAISE(auto type, ToDeltaCompatible(f->type(), f->name()));
+    fields.push_back(arrow::field(f->name(), type, /*nullable=*/true));
+  }
+  return arrow::schema(fields);
+}
+
 RemoveFile ToRemove(const AddFile& a, int64_t now) {
   RemoveFile r;
   r.path = a.path;
@@ -196,7 +208,25 @@ arrow::Result<CommitResult> DeltaTable::Write(std::shared_ptr<arrow::RecordBatch
     }
     table_schema = snapshot->schema();
     metadata = state.metadata;
+    if (options.merge_schema) {
+      ARROW_ASSIGN_OR_RAISE(auto merged, MergeNewColumns(*data->schema(), table_schema));
+      if (merged->num_fields() != table_schema->num_fields()) {
+        table_schema = merged;
+        ARROW_ASSIGN_OR_RAISE(metadata.schema_string, SerializeDeltaSchema(*table_schema));
+        commit.actions.metadata = metadata;
+      }
+    }
     ARROW_RETURN_NOT_OK(CheckInputSchema(*data->schema(), *table_schema, location));
+    if (!options.domain_metadata.empty() || !options.remove_domains.empty()) {
+      Protocol upgraded = WithWriterFeature(state.protocol, "domainMetadata");
+      if (upgraded.min_writer_version != state.protocol.min_writer_version ||
+          upgraded.writer_features != state.protocol.writer_features) {
+        commit.actions.protocol = upgraded;
+      }
+    }
+    for (const auto& domain : options.remove_domains) {
+      if (state.domains.count(domain)) commit.actions.domains.push_back(DomainMetadata{domain, "", true});
+    }
   } else {
     if (options.mode == WriteMode::kOverwrite && !options.replace_where.empty()) {
       return arrow::Status::Invalid("cannot replace rows of ", location, ": there is no table yet");
@@ -204,6 +234,9 @@ arrow::Result<CommitResult> DeltaTable::Write(std::shared_ptr<arrow::RecordBatch
     auto created = NewTable(*data->schema(), options, &table_schema);
     if (!created.ok()) return created.status().WithMessage("cannot create ", location, ": ", created.status().message());
     commit.actions.protocol = created->first;
+    if (!options.domain_metadata.empty()) {
+      commit.actions.protocol = WithWriterFeature(created->first, "domainMetadata");
+    }
     commit.actions.metadata = created->second;
     metadata = created->second;
     ARROW_RETURN_NOT_OK(store_->CreateDir(kLogDir));

@@ -1,0 +1,429 @@
+// The one boundary to yaml-cpp: its exceptions are caught here and become Status.
+#include "inlet/pipeline/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cctype>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include <arrow/status.h>
+#include <arrow/type.h>
+
+namespace inlet::pipeline {
+
+namespace {
+
+// Walks the YAML tree with the file name and key path for messages.
+class Reader {
+ public:
+  Reader(std::string file, std::string base_dir, const EnvLookup& env)
+      : file_(std::move(file)), base_dir_(std::move(base_dir)), env_(env) {}
+
+  arrow::Status Error(const YAML::Node& node, const std::string& key, const std::string& msg) const {
+    int line = node.Mark().line >= 0 ? node.Mark().line + 1 : 0;
+    return arrow::Status::Invalid(file_, ":", line, ": ", key, ": ", msg);
+  }
+
+  // Fails on keys outside `allowed` (typos must not be silently ignored).
+  arrow::Status CheckKeys(const YAML::Node& map, const std::string& key,
+                          const std::set<std::string>& allowed) const {
+    if (!map.IsMap()) return Error(map, key, "expected a mapping");
+    for (const auto& kv : map) {
+      std::string k = kv.first.as<std::string>();
+      if (!allowed.count(k)) {
+        std::string list;
+        for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+        return Error(kv.first, Join(key, k), "unknown key (expected one of: " + list + ")");
+      }
+    }
+    return arrow::Status::OK();
+  }
+
+  arrow::Result<std::string> String(const YAML::Node& node, const std::string& key) const {
+    if (!node.IsScalar()) return Error(node, key, "expected a string");
+    return Expand(node.as<std::string>(), node, key);
+  }
+
+  arrow::Result<int64_t> Int(const YAML::Node& node, const std::string& key) const {
+    ARROW_ASSIGN_OR_RAISE(std::string s, String(node, key));
+    char* end = nullptr;
+    long long v = std::strtoll(s.c_str(), &end, 10);
+    if (s.empty() || *end != '\0') return Error(node, key, "expected an integer, got '" + s + "'");
+    return v;
+  }
+
+  arrow::Result<bool> Bool(const YAML::Node& node, const std::string& key) const {
+    ARROW_ASSIGN_OR_RAISE(std::string s, String(node, key));
+    if (s == "true" || s == "True" || s == "yes") return true;
+    if (s == "false" || s == "False" || s == "no") return false;
+    return Error(node, key, "expected true or false, got '" + s + "'");
+  }
+
+  template <typename E>
+  arrow::Result<E> Enum(const YAML::Node& node, const std::string& key,
+                        const std::vector<std::pair<const char*, E>>& values, const char* what) const {
+    ARROW_ASSIGN_OR_RAISE(std::string s, String(node, key));
+    std::string list;
+    for (const auto& [name, v] : values) {
+      if (s == name) return v;
+      list += (list.empty() ? "" : ", ") + std::string(name);
+    }
+    return Error(node, key, "unknown " + std::string(what) + " '" + s + "' (use " + list + ")");
+  }
+
+  arrow::Result<std::vector<std::string>> StringList(const YAML::Node& node, const std::string& key) const {
+    std::vector<std::string> out;
+    if (node.IsScalar()) {  // "a, b" is accepted as a list
+      ARROW_ASSIGN_OR_RAISE(std::string s, String(node, key));
+      std::stringstream ss(s);
+      std::string item;
+      while (std::getline(ss, item, ',')) {
+        item.erase(0, item.find_first_not_of(' '));
+        item.erase(item.find_last_not_of(' ') + 1);
+        if (!item.empty()) out.push_back(item);
+      }
+      return out;
+    }
+    if (!node.IsSequence()) return Error(node, key, "expected a list");
+    for (size_t i = 0; i < node.size(); ++i) {
+      ARROW_ASSIGN_OR_RAISE(auto s, String(node[i], key + "[" + std::to_string(i) + "]"));
+      out.push_back(s);
+    }
+    return out;
+  }
+
+  arrow::Result<Span> SpanOf(const YAML::Node& node, const std::string& key) const {
+    ARROW_ASSIGN_OR_RAISE(std::string s, String(node, key));
+    static const std::regex re(R"(^\s*(\d+)\s*(s|m|h|d|ms)?\s*$)");
+    std::smatch m;
+    if (!std::regex_match(s, m, re)) {
+      return Error(node, key, "expected a duration such as 30s, 15m, 2h, 1d (or a number), got '" + s + "'");
+    }
+    Span span;
+    span.value = std::stoll(m[1]);
+    if (m[2].matched) {
+      std::string u = m[2];
+      int64_t mult = u == "ms" ? 1000 : u == "s" ? 1000000 : u == "m" ? 60000000LL
+                   : u == "h" ? 3600000000LL : 86400000000LL;
+      span.value *= mult;
+      span.has_unit = true;
+    }
+    return span;
+  }
+
+  std::string ResolvePath(const std::string& p) const {
+    if (p.empty() || p[0] == '/' || p.find("://") != std::string::npos) return p;
+    return (std::filesystem::path(base_dir_) / p).lexically_normal().string();
+  }
+
+  static std::string Join(const std::string& a, const std::string& b) {
+    return a.empty() ? b : a + "." + b;
+  }
+
+ private:
+  arrow::Result<std::string> Expand(const std::string& s, const YAML::Node& node,
+                                    const std::string& key) const {
+    std::string out;
+    size_t i = 0;
+    while (i < s.size()) {
+      if (s[i] == '$' && i + 1 < s.size() && s[i + 1] == '{') {
+        size_t end = s.find('}', i);
+        if (end == std::string::npos) return Error(node, key, "unterminated ${ in '" + s + "'");
+        std::string body = s.substr(i + 2, end - i - 2);
+        std::string name = body, fallback;
+        bool has_default = false;
+        if (size_t d = body.find(":-"); d != std::string::npos) {
+          name = body.substr(0, d);
+          fallback = body.substr(d + 2);
+          has_default = true;
+        }
+        auto value = env_(name);
+        if (value && !value->empty()) {
+          out += *value;
+        } else if (has_default) {
+          out += fallback;
+        } else {
+          return Error(node, key, "environment variable " + name + " is not set (use ${" + name + ":-default} for a default)");
+        }
+        i = end + 1;
+      } else {
+        out += s[i++];
+      }
+    }
+    return out;
+  }
+
+  std::string file_;
+  std::string base_dir_;
+  const EnvLookup& env_;
+};
+
+arrow::Result<PartitionColumn> ParsePartitionColumn(const std::string& spec) {
+  static const std::regex re(R"(^\s*(?:([A-Za-z_][A-Za-z0-9_]*)\s*=\s*)?(year|month|day|hour)\s*\(\s*([^)\s]+)\s*\)\s*$)");
+  std::smatch m;
+  if (std::regex_match(spec, m, re)) {
+    PartitionColumn c;
+    c.transform = m[2];
+    c.source = m[3];
+    c.name = m[1].matched ? std::string(m[1]) : c.source + "_" + c.transform;
+    return c;
+  }
+  if (spec.find('(') != std::string::npos) {
+    return arrow::Status::Invalid("unknown partition transform '", spec, "' (use year, month, day or hour)");
+  }
+  return PartitionColumn{spec, spec, ""};
+}
+
+arrow::Status ParseSource(const Reader& r, const YAML::Node& n, const std::string& key, SourceConfig* out) {
+  ARROW_RETURN_NOT_OK(r.CheckKeys(n, key, {"type", "path", "format", "schema"}));
+  if (n["type"]) {
+    ARROW_ASSIGN_OR_RAISE(out->type, r.String(n["type"], key + ".type"));
+    if (out->type != "files") {
+      return r.Error(n["type"], key + ".type", "unknown source type '" + out->type + "' (use files)");
+    }
+  }
+  if (!n["path"]) return r.Error(n, key + ".path", "is required");
+  ARROW_ASSIGN_OR_RAISE(std::string path, r.String(n["path"], key + ".path"));
+  out->path = r.ResolvePath(path);
+  if (n["format"]) {
+    ARROW_ASSIGN_OR_RAISE(out->format, r.Enum<std::string>(n["format"], key + ".format",
+        {{"csv", "csv"}, {"json", "json"}, {"ndjson", "ndjson"}, {"parquet", "parquet"}}, "format"));
+  }
+  if (n["schema"]) {
+    const auto& s = n["schema"];
+    if (!s.IsMap()) return r.Error(s, key + ".schema", "expected a mapping of column: type");
+    for (const auto& kv : s) {
+      std::string col = kv.first.as<std::string>();
+      ARROW_ASSIGN_OR_RAISE(std::string tname, r.String(kv.second, key + ".schema." + col));
+      auto type = ParseTypeName(tname);
+      if (!type.ok()) return r.Error(kv.second, key + ".schema." + col, type.status().message());
+      out->schema.emplace_back(col, *type);
+    }
+  }
+  return arrow::Status::OK();
+}
+
+arrow::Status ParseDestination(const Reader& r, const YAML::Node& n, const std::string& key,
+                               DestinationConfig* out) {
+  ARROW_RETURN_NOT_OK(r.CheckKeys(n, key, {"path", "partition_by", "keys", "properties"}));
+  if (!n["path"]) return r.Error(n, key + ".path", "is required");
+  ARROW_ASSIGN_OR_RAISE(std::string path, r.String(n["path"], key + ".path"));
+  out->path = r.ResolvePath(path);
+  if (n["partition_by"]) {
+    ARROW_ASSIGN_OR_RAISE(auto specs, r.StringList(n["partition_by"], key + ".partition_by"));
+    for (const auto& spec : specs) {
+      auto c = ParsePartitionColumn(spec);
+      if (!c.ok()) return r.Error(n["partition_by"], key + ".partition_by", c.status().message());
+      out->partition_by.push_back(*c);
+    }
+  }
+  if (n["keys"]) {
+    ARROW_ASSIGN_OR_RAISE(out->keys, r.StringList(n["keys"], key + ".keys"));
+  }
+  if (n["properties"]) {
+    const auto& p = n["properties"];
+    if (!p.IsMap()) return r.Error(p, key + ".properties", "expected a mapping");
+    for (const auto& kv : p) {
+      std::string k = kv.first.as<std::string>();
+      ARROW_ASSIGN_OR_RAISE(out->properties[k], r.String(kv.second, key + ".properties." + k));
+    }
+  }
+  return arrow::Status::OK();
+}
+
+arrow::Status ParseStrategy(const Reader& r, const YAML::Node& n, const std::string& key, StrategyConfig* out) {
+  ARROW_RETURN_NOT_OK(r.CheckKeys(n, key, {"type", "cursor", "inclusive", "lookback", "safety_margin", "null_cursor"}));
+  if (!n["type"]) return r.Error(n, key + ".type", "is required");
+  ARROW_ASSIGN_OR_RAISE(out->type, r.Enum<StrategyType>(n["type"], key + ".type",
+      {{"full_refresh", StrategyType::kFullRefresh}, {"append", StrategyType::kAppend},
+       {"watermark", StrategyType::kWatermark}}, "strategy"));
+  bool watermark = out->type == StrategyType::kWatermark;
+  for (const char* opt : {"cursor", "inclusive", "lookback", "safety_margin", "null_cursor"}) {
+    if (n[opt] && !watermark) {
+      return r.Error(n[opt], key + "." + opt, "applies only to the watermark strategy");
+    }
+  }
+  if (watermark && !n["cursor"]) return r.Error(n, key + ".cursor", "is required for the watermark strategy");
+  if (n["cursor"]) {
+    ARROW_ASSIGN_OR_RAISE(out->cursor, r.String(n["cursor"], key + ".cursor"));
+  }
+  if (n["inclusive"]) {
+    ARROW_ASSIGN_OR_RAISE(out->inclusive, r.Bool(n["inclusive"], key + ".inclusive"));
+  }
+  if (n["lookback"]) {
+    ARROW_ASSIGN_OR_RAISE(out->lookback, r.SpanOf(n["lookback"], key + ".lookback"));
+  }
+  if (n["safety_margin"]) {
+    ARROW_ASSIGN_OR_RAISE(out->safety_margin, r.SpanOf(n["safety_margin"], key + ".safety_margin"));
+  }
+  if (n["null_cursor"]) {
+    ARROW_ASSIGN_OR_RAISE(out->null_cursor, r.Enum<NullCursorPolicy>(n["null_cursor"], key + ".null_cursor",
+        {{"fail", NullCursorPolicy::kFail}, {"include", NullCursorPolicy::kInclude},
+         {"exclude", NullCursorPolicy::kExclude}}, "null_cursor policy"));
+  }
+  return arrow::Status::OK();
+}
+
+arrow::Status ParseQuality(const Reader& r, const YAML::Node& n, const std::string& key, QualityConfig* out) {
+  ARROW_RETURN_NOT_OK(r.CheckKeys(n, key, {"min_rows", "max_rows", "null_keys", "duplicate_keys",
+                                           "quarantine_path", "schema_drift"}));
+  if (n["min_rows"]) {
+    ARROW_ASSIGN_OR_RAISE(out->min_rows, r.Int(n["min_rows"], key + ".min_rows"));
+  }
+  if (n["max_rows"]) {
+    ARROW_ASSIGN_OR_RAISE(out->max_rows, r.Int(n["max_rows"], key + ".max_rows"));
+  }
+  std::vector<std::pair<const char*, RejectPolicy>> reject = {
+      {"fail", RejectPolicy::kFail}, {"quarantine", RejectPolicy::kQuarantine}, {"allow", RejectPolicy::kAllow}};
+  if (n["null_keys"]) {
+    ARROW_ASSIGN_OR_RAISE(out->null_keys, r.Enum(n["null_keys"], key + ".null_keys", reject, "policy"));
+  }
+  if (n["duplicate_keys"]) {
+    ARROW_ASSIGN_OR_RAISE(out->duplicate_keys, r.Enum(n["duplicate_keys"], key + ".duplicate_keys", reject, "policy"));
+  }
+  if (n["quarantine_path"]) {
+    ARROW_ASSIGN_OR_RAISE(std::string p, r.String(n["quarantine_path"], key + ".quarantine_path"));
+    out->quarantine_path = r.ResolvePath(p);
+  }
+  if (n["schema_drift"]) {
+    ARROW_ASSIGN_OR_RAISE(out->schema_drift, r.Enum<SchemaDriftPolicy>(n["schema_drift"], key + ".schema_drift",
+        {{"fail", SchemaDriftPolicy::kFail}, {"add_columns", SchemaDriftPolicy::kAddColumns},
+         {"ignore", SchemaDriftPolicy::kIgnore}}, "schema_drift policy"));
+  }
+  bool quarantine = out->null_keys == RejectPolicy::kQuarantine || out->duplicate_keys == RejectPolicy::kQuarantine;
+  if (quarantine && out->quarantine_path.empty()) {
+    return r.Error(n, key + ".quarantine_path", "is required when a policy is quarantine");
+  }
+  return arrow::Status::OK();
+}
+
+arrow::Status ParseProcessing(const Reader& r, const YAML::Node& n, const std::string& key, ProcessingConfig* out) {
+  ARROW_RETURN_NOT_OK(r.CheckKeys(n, key, {"batch_size", "max_retries"}));
+  if (n["batch_size"]) {
+    ARROW_ASSIGN_OR_RAISE(out->batch_size, r.Int(n["batch_size"], key + ".batch_size"));
+  }
+  if (n["max_retries"]) {
+    ARROW_ASSIGN_OR_RAISE(int64_t v, r.Int(n["max_retries"], key + ".max_retries"));
+    out->max_retries = static_cast<int>(v);
+  }
+  if (out->batch_size <= 0) return r.Error(n["batch_size"], key + ".batch_size", "must be positive");
+  if (out->max_retries < 0) return r.Error(n["max_retries"], key + ".max_retries", "must not be negative");
+  return arrow::Status::OK();
+}
+
+arrow::Result<PipelineConfig> ParsePipeline(const Reader& r, const YAML::Node& n, const std::string& key,
+                                            const std::string& file) {
+  ARROW_RETURN_NOT_OK(r.CheckKeys(n, key, {"name", "source", "destination", "strategy", "quality", "processing"}));
+  PipelineConfig p;
+  p.file = file;
+  p.line = n.Mark().line + 1;
+  if (!n["name"]) return r.Error(n, key + ".name", "is required");
+  ARROW_ASSIGN_OR_RAISE(p.name, r.String(n["name"], key + ".name"));
+  static const std::regex name_re(R"(^[A-Za-z0-9_.-]+$)");
+  if (!std::regex_match(p.name, name_re)) {
+    return r.Error(n["name"], key + ".name", "'" + p.name + "' may use only letters, digits, '_', '.', '-'");
+  }
+  std::string k = "pipelines[" + p.name + "]";
+  for (const char* req : {"source", "destination", "strategy"}) {
+    if (!n[req]) return r.Error(n, k + "." + req, "is required");
+  }
+  ARROW_RETURN_NOT_OK(ParseSource(r, n["source"], k + ".source", &p.source));
+  ARROW_RETURN_NOT_OK(ParseDestination(r, n["destination"], k + ".destination", &p.destination));
+  ARROW_RETURN_NOT_OK(ParseStrategy(r, n["strategy"], k + ".strategy", &p.strategy));
+  if (n["quality"]) {
+    ARROW_RETURN_NOT_OK(ParseQuality(r, n["quality"], k + ".quality", &p.quality));
+  }
+  if (n["processing"]) {
+    ARROW_RETURN_NOT_OK(ParseProcessing(r, n["processing"], k + ".processing", &p.processing));
+  }
+  if (!p.quality.quarantine_path.empty() && p.quality.quarantine_path == p.destination.path) {
+    return r.Error(n["quality"], k + ".quality.quarantine_path", "must differ from destination.path");
+  }
+  return p;
+}
+
+}  // namespace
+
+const char* StrategyName(StrategyType t) {
+  switch (t) {
+    case StrategyType::kFullRefresh: return "full_refresh";
+    case StrategyType::kAppend: return "append";
+    case StrategyType::kWatermark: return "watermark";
+  }
+  return "?";
+}
+
+arrow::Result<std::shared_ptr<arrow::DataType>> ParseTypeName(const std::string& raw) {
+  std::string t;
+  for (char c : raw) {
+    if (!std::isspace(static_cast<unsigned char>(c))) t += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  if (t == "string" || t == "varchar" || t == "text") return arrow::utf8();
+  if (t == "int" || t == "integer" || t == "int32") return arrow::int32();
+  if (t == "long" || t == "bigint" || t == "int64") return arrow::int64();
+  if (t == "short" || t == "smallint" || t == "int16") return arrow::int16();
+  if (t == "byte" || t == "tinyint" || t == "int8") return arrow::int8();
+  if (t == "float" || t == "float32") return arrow::float32();
+  if (t == "double" || t == "float64") return arrow::float64();
+  if (t == "boolean" || t == "bool") return arrow::boolean();
+  if (t == "date") return arrow::date32();
+  if (t == "timestamp") return arrow::timestamp(arrow::TimeUnit::MICRO, "UTC");
+  if (t == "timestamp_ntz") return arrow::timestamp(arrow::TimeUnit::MICRO);
+  if (t == "binary") return arrow::binary();
+  int p, s;
+  if (std::sscanf(t.c_str(), "decimal(%d,%d)", &p, &s) == 2 && p >= 1 && p <= 38 && s >= 0 && s <= p) {
+    return arrow::decimal128(p, s);
+  }
+  return arrow::Status::Invalid("unknown type '", raw,
+                                "' (use string, int, long, short, byte, float, double, boolean, date, "
+                                "timestamp, timestamp_ntz, decimal(p,s) or binary)");
+}
+
+arrow::Result<std::vector<PipelineConfig>> ParsePipelines(const std::string& text, const std::string& file,
+                                                          const std::string& base_dir, const EnvLookup& env) {
+  Reader r(file, base_dir, env);
+  try {
+    YAML::Node root = YAML::Load(text);
+    if (!root.IsMap() || !root["pipelines"]) {
+      return r.Error(root, "pipelines", "the file must hold a mapping with a 'pipelines' list");
+    }
+    ARROW_RETURN_NOT_OK(r.CheckKeys(root, "", {"pipelines"}));
+    const auto& list = root["pipelines"];
+    if (!list.IsSequence() || list.size() == 0) {
+      return r.Error(list, "pipelines", "expected a non-empty list of pipelines");
+    }
+    std::vector<PipelineConfig> out;
+    std::set<std::string> names;
+    for (size_t i = 0; i < list.size(); ++i) {
+      ARROW_ASSIGN_OR_RAISE(auto p, ParsePipeline(r, list[i], "pipelines[" + std::to_string(i) + "]", file));
+      if (!names.insert(p.name).second) {
+        return r.Error(list[i]["name"], "pipelines[" + std::to_string(i) + "].name", "duplicate pipeline name '" + p.name + "'");
+      }
+      out.push_back(std::move(p));
+    }
+    return out;
+  } catch (const YAML::Exception& e) {
+    return arrow::Status::Invalid(file, ":", e.mark.line + 1, ": invalid YAML: ", e.msg);
+  }
+}
+
+arrow::Result<std::vector<PipelineConfig>> LoadPipelines(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return arrow::Status::IOError("cannot read pipeline file ", path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string base = std::filesystem::absolute(path).parent_path().string();
+  return ParsePipelines(ss.str(), path, base, [](const std::string& name) -> std::optional<std::string> {
+    const char* v = std::getenv(name.c_str());
+    if (!v) return std::nullopt;
+    return std::string(v);
+  });
+}
+
+}  // namespace inlet::pipeline

@@ -1,0 +1,104 @@
+// Pipeline configuration: the YAML format of docs/pipelines.md as plain structs, validated
+// in one place.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <arrow/result.h>
+#include <arrow/type_fwd.h>
+
+namespace inlet::pipeline {
+
+enum class StrategyType { kFullRefresh, kAppend, kWatermark };
+enum class NullCursorPolicy { kFail, kInclude, kExclude };
+enum class RejectPolicy { kFail, kQuarantine, kAllow };
+enum class SchemaDriftPolicy { kFail, kAddColumns, kIgnore };
+
+const char* StrategyName(StrategyType t);
+
+/// A partition column: a column of the data, or one derived from a timestamp/date column
+/// by year, month, day or hour (transform empty for a plain column).
+struct PartitionColumn {
+  std::string name;
+  std::string source;
+  std::string transform;
+};
+
+/// A span of cursor values: microseconds when written with a unit (30s, 15m, 2h, 1d), a
+/// plain count for integer cursors otherwise.
+struct Span {
+  int64_t value = 0;
+  bool has_unit = false;
+};
+
+struct SourceConfig {
+  std::string type = "files";
+  std::string path;    // resolved against the YAML file's directory
+  std::string format;  // empty: from each file's extension
+  std::vector<std::pair<std::string, std::shared_ptr<arrow::DataType>>> schema;
+};
+
+struct DestinationConfig {
+  std::string path;
+  std::vector<PartitionColumn> partition_by;
+  std::vector<std::string> keys;
+  std::map<std::string, std::string> properties;
+};
+
+struct StrategyConfig {
+  StrategyType type = StrategyType::kAppend;
+  std::string cursor;
+  bool inclusive = false;
+  std::optional<Span> lookback;
+  std::optional<Span> safety_margin;
+  NullCursorPolicy null_cursor = NullCursorPolicy::kFail;
+};
+
+struct QualityConfig {
+  std::optional<int64_t> min_rows;
+  std::optional<int64_t> max_rows;
+  RejectPolicy null_keys = RejectPolicy::kFail;
+  RejectPolicy duplicate_keys = RejectPolicy::kFail;
+  std::string quarantine_path;
+  SchemaDriftPolicy schema_drift = SchemaDriftPolicy::kFail;
+};
+
+struct ProcessingConfig {
+  int64_t batch_size = 64 * 1024;
+  int max_retries = 3;
+};
+
+struct PipelineConfig {
+  std::string name;
+  std::string file;  // the YAML file and line, for messages
+  int line = 0;
+  SourceConfig source;
+  DestinationConfig destination;
+  StrategyConfig strategy;
+  QualityConfig quality;
+  ProcessingConfig processing;
+};
+
+using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
+
+/// Parses YAML text. file names the text in errors ("file:line: key: problem"); relative
+/// paths are resolved against base_dir; ${VAR} and ${VAR:-default} expand through env.
+arrow::Result<std::vector<PipelineConfig>> ParsePipelines(const std::string& text,
+                                                          const std::string& file,
+                                                          const std::string& base_dir,
+                                                          const EnvLookup& env);
+
+/// Reads and parses a pipeline file, expanding variables from the process environment.
+arrow::Result<std::vector<PipelineConfig>> LoadPipelines(const std::string& path);
+
+/// Parses a type name of source.schema ("long", "decimal(10,2)", ...).
+arrow::Result<std::shared_ptr<arrow::DataType>> ParseTypeName(const std::string& name);
+
+}  // namespace inlet::pipeline
