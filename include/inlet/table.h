@@ -147,6 +147,8 @@ struct CommitResult {
   int64_t files_added = 0;
   int64_t files_removed = 0;
   int64_t bytes_written = 0;
+  /// Distinct partitions (value combinations) the new files belong to.
+  int64_t partitions_touched = 0;
   int attempts = 0;
 };
 

@@ -15,6 +15,9 @@
 #include "inlet/common/json.h"
 #include "inlet/common/time.h"
 #include "inlet/delta/schema.h"
+#include "inlet/load/state.h"
+#include "inlet/pipeline/config.h"
+#include "inlet/pipeline/runner.h"
 #include "inlet/source/file_reader.h"
 #include "inlet/table.h"
 
@@ -218,6 +221,90 @@ arrow::Status RunInfo(const TableArgs& a) {
   return arrow::Status::OK();
 }
 
+struct RunArgs {
+  std::string file;
+  std::string pipeline;
+  bool json = false;
+  bool dry_run = false;
+  std::string from;
+  std::string to;
+};
+
+arrow::Status RunRun(const RunArgs& a) {
+  ARROW_ASSIGN_OR_RAISE(auto configs, pipeline::LoadPipelines(a.file));
+  if (!a.pipeline.empty()) {
+    std::vector<pipeline::PipelineConfig> selected;
+    for (auto& c : configs) {
+      if (c.name == a.pipeline) selected.push_back(c);
+    }
+    if (selected.empty()) {
+      std::string names;
+      for (const auto& c : configs) names += (names.empty() ? "" : ", ") + c.name;
+      return arrow::Status::Invalid(a.file, ": no pipeline named '", a.pipeline, "' (the file has: ", names, ")");
+    }
+    configs = std::move(selected);
+  }
+  if (a.from.empty() != a.to.empty()) return arrow::Status::Invalid("--from and --to go together");
+  pipeline::RunOptions options;
+  options.dry_run = a.dry_run;
+  if (!a.from.empty()) {
+    options.backfill_from = a.from;
+    options.backfill_to = a.to;
+  }
+  for (const auto& c : configs) {
+    ARROW_ASSIGN_OR_RAISE(auto report, pipeline::RunPipeline(c, options));
+    if (a.json) {
+      std::cout << DumpJson(report.ToJson()) << std::endl;
+    } else {
+      std::cout << report.ToText() << std::flush;
+    }
+  }
+  return arrow::Status::OK();
+}
+
+arrow::Status RunState(const TableArgs& a) {
+  ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(a.table));
+  ARROW_ASSIGN_OR_RAISE(auto snapshot, table->GetSnapshot({}));
+  Json out = Json::object();
+  for (const auto& [domain, config] : snapshot->DomainConfigurations(load::kStateDomainPrefix)) {
+    std::string name = domain.substr(std::string(load::kStateDomainPrefix).size());
+    ARROW_ASSIGN_OR_RAISE(out[name], ParseJson(config, "state of pipeline " + name));
+  }
+  if (a.json) {
+    std::cout << out.dump(2) << std::endl;
+    return arrow::Status::OK();
+  }
+  if (out.empty()) std::cout << "no pipeline state in " << a.table << " (version " << snapshot->version() << ")\n";
+  for (auto it = out.begin(); it != out.end(); ++it) {
+    const Json& s = it.value();
+    std::cout << it.key() << ": strategy " << GetStringOr(s, "strategy", "?") << ", run " << GetIntOr(s, "run", 0);
+    if (s.contains("watermark") && s["watermark"].is_string()) {
+      std::cout << ", watermark " << s["watermark"].get<std::string>() << " (" << GetStringOr(s, "cursor", "") << ")";
+    }
+    if (s.contains("loaded_files") && !s["loaded_files"].empty()) std::cout << ", " << s["loaded_files"].size() << " files loaded";
+    std::cout << ", updated " << GetStringOr(s, "updated_at", "?") << "\n";
+  }
+  return arrow::Status::OK();
+}
+
+arrow::Status RunReset(const TableArgs& a, const std::string& pipeline) {
+  ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(a.table));
+  ARROW_ASSIGN_OR_RAISE(auto snapshot, table->GetSnapshot({}));
+  std::string domain = load::StateDomain(pipeline);
+  if (!snapshot->DomainConfiguration(domain)) {
+    return arrow::Status::Invalid("no state for pipeline '", pipeline, "' in ", a.table);
+  }
+  WriteOptions opts;
+  opts.remove_domains = {domain};
+  opts.operation = "RESET PIPELINE";
+  opts.operation_parameters["pipeline"] = pipeline;
+  ARROW_ASSIGN_OR_RAISE(auto empty, arrow::RecordBatchReader::Make({}, snapshot->schema()));
+  ARROW_ASSIGN_OR_RAISE(auto result, table->Write(empty, opts));
+  std::cout << "cleared the state of pipeline " << pipeline << " in " << a.table << " at version " << result.version
+            << std::endl;
+  return arrow::Status::OK();
+}
+
 int Report(const arrow::Status& st) {
   if (st.ok()) return 0;
   std::string msg = st.message();
@@ -270,6 +357,26 @@ int Run(int argc, char** argv) {
   info->add_option("table", i.table, "Table path or file:// URI")->required();
   info->add_flag("--json", i.json, "Print JSON");
 
+  RunArgs r;
+  auto* run = app.add_subcommand("run", "Run the pipelines of a YAML file (docs/pipelines.md)");
+  run->add_option("file", r.file, "Pipeline file")->required();
+  run->add_option("--pipeline", r.pipeline, "Run only this pipeline");
+  run->add_flag("--json", r.json, "Print each run report as one JSON line");
+  run->add_flag("--dry-run", r.dry_run, "Read and check, but commit nothing");
+  run->add_option("--from", r.from, "Backfill: load cursor values from this one (inclusive)");
+  run->add_option("--to", r.to, "Backfill: up to this cursor value (exclusive)");
+
+  TableArgs st;
+  auto* state = app.add_subcommand("state", "Show the pipeline state stored in a table");
+  state->add_option("table", st.table, "Table path or file:// URI")->required();
+  state->add_flag("--json", st.json, "Print JSON");
+
+  TableArgs rs;
+  std::string reset_pipeline;
+  auto* reset = app.add_subcommand("reset", "Clear one pipeline's state in a table");
+  reset->add_option("table", rs.table, "Table path or file:// URI")->required();
+  reset->add_option("--pipeline", reset_pipeline, "The pipeline")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -288,6 +395,9 @@ int Run(int argc, char** argv) {
   if (scan->parsed()) return Report(RunScan(s));
   if (history->parsed()) return Report(RunHistory(h));
   if (info->parsed()) return Report(RunInfo(i));
+  if (run->parsed()) return Report(RunRun(r));
+  if (state->parsed()) return Report(RunState(st));
+  if (reset->parsed()) return Report(RunReset(rs, reset_pipeline));
   return 2;
 }
 

@@ -284,7 +284,12 @@ arrow::Result<CommitResult> DeltaTable::Write(std::shared_ptr<arrow::RecordBatch
   CommitResult result;
   result.rows_written = writer->rows_written();
   result.files_added = static_cast<int64_t>(commit.actions.adds.size());
-  for (const auto& a : commit.actions.adds) result.bytes_written += a.size;
+  std::set<PartitionValues> touched;
+  for (const auto& a : commit.actions.adds) {
+    result.bytes_written += a.size;
+    touched.insert(a.partition_values);
+  }
+  result.partitions_touched = static_cast<int64_t>(touched.size());
 
   if (snapshot && options.mode != WriteMode::kAppend) {
     std::set<PartitionValues> written;

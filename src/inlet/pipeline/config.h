@@ -14,11 +14,13 @@
 #include <arrow/result.h>
 #include <arrow/type_fwd.h>
 
+#include "inlet/load/strategy.h"
+
 namespace inlet::pipeline {
 
 enum class StrategyType { kFullRefresh, kAppend, kWatermark };
-enum class NullCursorPolicy { kFail, kInclude, kExclude };
-enum class RejectPolicy { kFail, kQuarantine, kAllow };
+using load::NullCursorPolicy;
+using load::RejectPolicy;
 enum class SchemaDriftPolicy { kFail, kAddColumns, kIgnore };
 
 const char* StrategyName(StrategyType t);

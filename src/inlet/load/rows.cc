@@ -1,0 +1,109 @@
+#include "inlet/load/rows.h"
+
+#include <arrow/array.h>
+#include <arrow/builder.h>
+#include <arrow/compute/api.h>
+
+#include "inlet/common/arrow_json.h"
+
+namespace inlet::load {
+
+namespace {
+
+arrow::Result<std::shared_ptr<arrow::ChunkedArray>> Derive(const std::shared_ptr<arrow::ChunkedArray>& source,
+                                                           const DerivedColumn& c) {
+  auto id = source->type()->id();
+  if (id != arrow::Type::TIMESTAMP && id != arrow::Type::DATE32) {
+    return arrow::Status::Invalid("partition column '", c.name, "': ", c.transform, "(", c.source,
+                                  ") needs a timestamp or date column, but '", c.source, "' is ",
+                                  source->type()->ToString());
+  }
+  if (c.transform == "day") {
+    ARROW_ASSIGN_OR_RAISE(arrow::Datum d, arrow::compute::Cast(source, arrow::date32()));
+    return d.chunked_array();
+  }
+  if (c.transform == "hour" && id == arrow::Type::DATE32) {
+    return arrow::Status::Invalid("partition column '", c.name, "': hour() needs a timestamp column");
+  }
+  ARROW_ASSIGN_OR_RAISE(arrow::Datum v, arrow::compute::CallFunction(c.transform, {source}));
+  ARROW_ASSIGN_OR_RAISE(arrow::Datum i32, arrow::compute::Cast(v, arrow::int32()));
+  return i32.chunked_array();
+}
+
+}  // namespace
+
+arrow::Result<std::shared_ptr<arrow::Table>> AddDerivedColumns(std::shared_ptr<arrow::Table> table,
+                                                               const std::vector<DerivedColumn>& columns) {
+  for (const auto& c : columns) {
+    if (c.transform.empty()) {
+      if (!table->schema()->GetFieldByName(c.name)) {
+        return arrow::Status::Invalid("partition column '", c.name, "' is not in the source data");
+      }
+      continue;
+    }
+    auto source = table->GetColumnByName(c.source);
+    if (!source) {
+      return arrow::Status::Invalid("partition column '", c.name, "': source column '", c.source,
+                                    "' is not in the source data");
+    }
+    ARROW_ASSIGN_OR_RAISE(auto derived, Derive(source, c));
+    int idx = table->schema()->GetFieldIndex(c.name);
+    auto field = arrow::field(c.name, derived->type());
+    if (idx >= 0) {
+      ARROW_ASSIGN_OR_RAISE(table, table->SetColumn(idx, field, derived));
+    } else {
+      ARROW_ASSIGN_OR_RAISE(table, table->AddColumn(table->num_columns(), field, derived));
+    }
+  }
+  return table;
+}
+
+arrow::Result<std::vector<std::string>> RowKeys(const arrow::Table& table,
+                                                const std::vector<std::string>& key_columns) {
+  std::vector<std::string> names = key_columns;
+  if (names.empty()) {
+    for (const auto& f : table.schema()->fields()) names.push_back(f->name());
+  }
+  std::vector<std::string> keys(table.num_rows());
+  for (const auto& name : names) {
+    auto column = table.GetColumnByName(name);
+    if (!column) return arrow::Status::Invalid("key column '", name, "' is not in the data");
+    int64_t row = 0;
+    for (const auto& chunk : column->chunks()) {
+      for (int64_t i = 0; i < chunk->length(); ++i, ++row) {
+        keys[row] += DumpJson(ArrowValueToJson(*chunk, i));
+        keys[row] += '\x1f';
+      }
+    }
+  }
+  return keys;
+}
+
+arrow::Result<std::unordered_set<std::string>> ExistingKeys(const Snapshot& snapshot,
+                                                            const Conjunction& filter,
+                                                            const std::vector<std::string>& key_columns,
+                                                            const std::vector<std::string>& columns) {
+  ScanOptions opts;
+  opts.filter = filter;
+  opts.columns = key_columns.empty() ? columns : key_columns;
+  ARROW_ASSIGN_OR_RAISE(auto reader, snapshot.Scan(opts));
+  ARROW_ASSIGN_OR_RAISE(auto rows, arrow::Table::FromRecordBatchReader(reader.get()));
+  ARROW_ASSIGN_OR_RAISE(auto keys, RowKeys(*rows, key_columns));
+  return std::unordered_set<std::string>(keys.begin(), keys.end());
+}
+
+arrow::Result<std::shared_ptr<arrow::Table>> SelectRows(const std::shared_ptr<arrow::Table>& table,
+                                                        const arrow::Datum& mask) {
+  ARROW_ASSIGN_OR_RAISE(arrow::Datum out, arrow::compute::Filter(table, mask));
+  return out.table();
+}
+
+arrow::Result<arrow::Datum> MaskOf(int64_t rows, const std::function<bool(int64_t)>& keep) {
+  arrow::BooleanBuilder b;
+  ARROW_RETURN_NOT_OK(b.Reserve(rows));
+  for (int64_t i = 0; i < rows; ++i) b.UnsafeAppend(keep(i));
+  ARROW_ASSIGN_OR_RAISE(auto mask, b.Finish());
+  return arrow::Datum(mask);
+}
+
+}  // namespace inlet::load

@@ -1,0 +1,49 @@
+// Row-level helpers for loads: derived partition columns, row keys, and selecting rows.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include <arrow/compute/api.h>
+#include <arrow/result.h>
+#include <arrow/table.h>
+
+#include "inlet/table.h"
+
+namespace inlet::load {
+
+/// A partition column derived from a timestamp or date column (transform year, month, day
+/// or hour, in UTC), or a plain column (transform empty).
+struct DerivedColumn {
+  std::string name;
+  std::string source;
+  std::string transform;
+};
+
+/// Adds (or replaces) the derived columns. Invalid names a missing source column or one
+/// that is not a timestamp/date.
+arrow::Result<std::shared_ptr<arrow::Table>> AddDerivedColumns(std::shared_ptr<arrow::Table> table,
+                                                               const std::vector<DerivedColumn>& columns);
+
+/// One string per row identifying it: the values of key_columns, or of every column when
+/// key_columns is empty (a row hash). Equal rows give equal strings across tables with the
+/// same column types.
+arrow::Result<std::vector<std::string>> RowKeys(const arrow::Table& table,
+                                                const std::vector<std::string>& key_columns);
+
+/// The keys (as RowKeys) of the table's rows matching filter.
+arrow::Result<std::unordered_set<std::string>> ExistingKeys(const Snapshot& snapshot,
+                                                            const Conjunction& filter,
+                                                            const std::vector<std::string>& key_columns,
+                                                            const std::vector<std::string>& columns);
+
+/// The rows where mask is true.
+arrow::Result<std::shared_ptr<arrow::Table>> SelectRows(const std::shared_ptr<arrow::Table>& table,
+                                                        const arrow::Datum& mask);
+
+/// A boolean mask from a per-row predicate.
+arrow::Result<arrow::Datum> MaskOf(int64_t rows, const std::function<bool(int64_t)>& keep);
+
+}  // namespace inlet::load

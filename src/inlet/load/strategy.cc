@@ -1,0 +1,285 @@
+#include "inlet/load/strategy.h"
+
+#include <unordered_map>
+
+#include <arrow/array.h>
+#include <arrow/builder.h>
+#include <arrow/compute/api.h>
+#include <arrow/scalar.h>
+
+#include "inlet/common/time.h"
+#include "inlet/load/rows.h"
+#include "inlet/source/file_source.h"
+#include "inlet/table/value.h"
+
+namespace inlet::load {
+
+namespace {
+
+enum class CursorKind { kTimestamp, kDate, kInteger };
+
+arrow::Result<CursorKind> KindOf(const arrow::DataType& t, const std::string& cursor) {
+  switch (t.id()) {
+    case arrow::Type::TIMESTAMP: return CursorKind::kTimestamp;
+    case arrow::Type::DATE32: return CursorKind::kDate;
+    case arrow::Type::INT8: case arrow::Type::INT16: case arrow::Type::INT32: case arrow::Type::INT64:
+      return CursorKind::kInteger;
+    default:
+      return arrow::Status::Invalid("cursor column '", cursor, "' has type ", t.ToString(),
+                                    "; a cursor must be a timestamp, date or integer column");
+  }
+}
+
+// Cursor values as int64: microseconds, days or the integer itself.
+int64_t ValueOf(const arrow::Scalar& s) {
+  switch (s.type->id()) {
+    case arrow::Type::TIMESTAMP: return static_cast<const arrow::TimestampScalar&>(s).value;
+    case arrow::Type::DATE32: return static_cast<const arrow::Date32Scalar&>(s).value;
+    case arrow::Type::INT8: return static_cast<const arrow::Int8Scalar&>(s).value;
+    case arrow::Type::INT16: return static_cast<const arrow::Int16Scalar&>(s).value;
+    case arrow::Type::INT32: return static_cast<const arrow::Int32Scalar&>(s).value;
+    default: return static_cast<const arrow::Int64Scalar&>(s).value;
+  }
+}
+
+std::string TextOf(int64_t v, CursorKind kind) {
+  switch (kind) {
+    case CursorKind::kTimestamp: return FormatTimestampIso(v);
+    case CursorKind::kDate: return FormatDate(static_cast<int32_t>(v));
+    case CursorKind::kInteger: return std::to_string(v);
+  }
+  return "";
+}
+
+arrow::Result<int64_t> ParseCursorText(const std::string& text, const std::shared_ptr<arrow::DataType>& type,
+                                       const std::string& what) {
+  auto s = ScalarFromText(text, type);
+  if (!s.ok()) return arrow::Status::Invalid(what, " '", text, "': ", s.status().message());
+  return ValueOf(**s);
+}
+
+// The cursor column as int64 values (cast to microseconds for timestamps) and validity.
+struct CursorValues {
+  std::vector<int64_t> values;
+  std::vector<bool> valid;
+};
+
+arrow::Result<CursorValues> ReadCursor(const std::shared_ptr<arrow::ChunkedArray>& column, CursorKind kind) {
+  std::shared_ptr<arrow::DataType> target = kind == CursorKind::kTimestamp
+      ? arrow::timestamp(arrow::TimeUnit::MICRO) : kind == CursorKind::kDate ? arrow::date32() : arrow::int64();
+  std::shared_ptr<arrow::ChunkedArray> col = column;
+  if (kind == CursorKind::kTimestamp) {
+    // Drop the zone first: the stored values are UTC either way.
+    const auto& tt = static_cast<const arrow::TimestampType&>(*column->type());
+    ARROW_ASSIGN_OR_RAISE(arrow::Datum d, arrow::compute::Cast(column, arrow::timestamp(tt.unit())));
+    col = d.chunked_array();
+  }
+  ARROW_ASSIGN_OR_RAISE(arrow::Datum casted, arrow::compute::Cast(col, target));
+  CursorValues out;
+  for (const auto& chunk : casted.chunked_array()->chunks()) {
+    for (int64_t i = 0; i < chunk->length(); ++i) {
+      bool ok = chunk->IsValid(i);
+      out.valid.push_back(ok);
+      int64_t v = 0;
+      if (ok) {
+        if (kind == CursorKind::kDate) {
+          v = static_cast<const arrow::Date32Array&>(*chunk).Value(i);
+        } else {
+          v = static_cast<const arrow::NumericArray<arrow::Int64Type>&>(*chunk->View(arrow::int64()).ValueOrDie()).Value(i);
+        }
+      }
+      out.values.push_back(v);
+    }
+  }
+  return out;
+}
+
+std::string FileOfRow(const arrow::Table& t, int64_t row, const std::vector<std::string>& names) {
+  auto col = t.GetColumnByName(kFileIndexColumn);
+  if (!col) return "";
+  auto scalar = col->GetScalar(row);
+  if (!scalar.ok() || !(*scalar)->is_valid) return "";
+  int32_t idx = static_cast<const arrow::Int32Scalar&>(**scalar).value;
+  return idx >= 0 && idx < static_cast<int32_t>(names.size()) ? names[idx] : "";
+}
+
+// The data columns (without the file index) of a source table.
+std::vector<std::string> DataColumns(const arrow::Table& t) {
+  std::vector<std::string> out;
+  for (const auto& f : t.schema()->fields()) {
+    if (f->name() != kFileIndexColumn) out.push_back(f->name());
+  }
+  return out;
+}
+
+}  // namespace
+
+arrow::Result<Selection> SelectByWatermark(const std::shared_ptr<arrow::Table>& source,
+                                           const WatermarkOptions& o,
+                                           const std::optional<std::string>& watermark,
+                                           const Snapshot* table,
+                                           const std::vector<std::string>& file_names) {
+  auto column = source->GetColumnByName(o.cursor);
+  if (!column) return arrow::Status::Invalid("cursor column '", o.cursor, "' is not in the source data");
+  ARROW_ASSIGN_OR_RAISE(CursorKind kind, KindOf(*column->type(), o.cursor));
+  ARROW_ASSIGN_OR_RAISE(CursorValues cursor, ReadCursor(column, kind));
+  auto type = column->type();
+  bool backfill = o.backfill_from || o.backfill_to;
+
+  // The half-open or closed range of cursor values to load.
+  std::optional<int64_t> lower, upper;  // lower inclusive, upper inclusive
+  std::optional<int64_t> wm;
+  if (watermark) {
+    ARROW_ASSIGN_OR_RAISE(wm, ParseCursorText(*watermark, type, "stored watermark"));
+  }
+  if (backfill) {
+    if (o.backfill_from) {
+      ARROW_ASSIGN_OR_RAISE(lower, ParseCursorText(*o.backfill_from, type, "--from"));
+    }
+    if (o.backfill_to) {
+      ARROW_ASSIGN_OR_RAISE(int64_t to, ParseCursorText(*o.backfill_to, type, "--to"));
+      upper = to - 1;
+    }
+  } else if (wm) {
+    lower = o.inclusive ? *wm : *wm + 1;
+    if (o.lookback) {
+      int64_t span = *o.lookback;
+      if (kind == CursorKind::kInteger && o.lookback_has_unit) {
+        return arrow::Status::Invalid("strategy.lookback: a duration with a unit needs a timestamp or date cursor; '",
+                                      o.cursor, "' is an integer (use a plain number)");
+      }
+      if (kind == CursorKind::kTimestamp && !o.lookback_has_unit) span *= 1000000;
+      if (kind == CursorKind::kDate && o.lookback_has_unit) span /= 86400000000LL;
+      lower = std::min(*lower, *wm - span + 1);
+    }
+  }
+  if (!backfill && o.safety_margin_us && kind == CursorKind::kTimestamp) {
+    upper = o.now_us - *o.safety_margin_us;
+  }
+
+  Selection out;
+  int64_t n = source->num_rows();
+  int64_t nulls = 0, first_null = -1;
+  std::vector<bool> keep(n, false);
+  for (int64_t i = 0; i < n; ++i) {
+    if (!cursor.valid[i]) {
+      ++nulls;
+      if (first_null < 0) first_null = i;
+      keep[i] = o.null_cursor == NullCursorPolicy::kInclude && !backfill;
+      continue;
+    }
+    int64_t v = cursor.values[i];
+    keep[i] = (!lower || v >= *lower) && (!upper || v <= *upper);
+    if (!keep[i]) ++out.skipped_watermark;
+  }
+  if (nulls > 0 && o.null_cursor == NullCursorPolicy::kFail) {
+    std::string file = FileOfRow(*source, first_null, file_names);
+    return arrow::Status::Invalid(nulls, " source rows have a null cursor '", o.cursor, "'",
+                                  file.empty() ? "" : " (the first in " + file + ")",
+                                  "; set strategy.null_cursor to include or exclude to load the others");
+  }
+  ARROW_ASSIGN_OR_RAISE(auto mask, MaskOf(n, [&](int64_t i) { return static_cast<bool>(keep[i]); }));
+  ARROW_ASSIGN_OR_RAISE(auto selected, SelectRows(source, mask));
+
+  // Rows in ranges the table may already hold are de-duplicated against it.
+  bool overlaps = backfill || (wm && (o.inclusive || o.lookback));
+  bool null_rows = nulls > 0 && o.null_cursor == NullCursorPolicy::kInclude;
+  if (table && (overlaps || null_rows) && selected->num_rows() > 0) {
+    std::vector<std::string> columns = DataColumns(*selected);
+    std::unordered_set<std::string> existing;
+    if (overlaps) {
+      Conjunction filter;
+      if (lower) filter.push_back({o.cursor, CompareOp::kGe, TextOf(*lower, kind)});
+      if (upper) filter.push_back({o.cursor, CompareOp::kLe, TextOf(*upper, kind)});
+      ARROW_ASSIGN_OR_RAISE(existing, ExistingKeys(*table, filter, o.keys, columns));
+    }
+    if (null_rows) {
+      ARROW_ASSIGN_OR_RAISE(auto more, ExistingKeys(*table, {{o.cursor, CompareOp::kIsNull, ""}}, o.keys, columns));
+      existing.insert(more.begin(), more.end());
+    }
+    ARROW_ASSIGN_OR_RAISE(auto data, selected->SelectColumns([&] {
+      std::vector<int> idx;
+      for (const auto& c : columns) idx.push_back(selected->schema()->GetFieldIndex(c));
+      return idx;
+    }()));
+    ARROW_ASSIGN_OR_RAISE(auto keys, RowKeys(*data, o.keys));
+    ARROW_ASSIGN_OR_RAISE(auto fresh, MaskOf(selected->num_rows(), [&](int64_t i) { return !existing.count(keys[i]); }));
+    ARROW_ASSIGN_OR_RAISE(auto deduped, SelectRows(selected, fresh));
+    out.deduplicated = selected->num_rows() - deduped->num_rows();
+    selected = deduped;
+  }
+  out.rows = selected;
+
+  // The new watermark: the greatest cursor loaded (never moving back, never by a backfill).
+  if (!backfill) {
+    std::optional<int64_t> high = wm;
+    for (int64_t i = 0; i < n; ++i) {
+      if (keep[i] && cursor.valid[i] && (!high || cursor.values[i] > *high)) high = cursor.values[i];
+    }
+    if (high) out.watermark_after = TextOf(*high, kind);
+  } else {
+    out.watermark_after = watermark;
+  }
+  return out;
+}
+
+arrow::Result<QualityResult> ApplyKeyGates(const std::shared_ptr<arrow::Table>& rows,
+                                           const QualityOptions& o,
+                                           const std::vector<std::string>& file_names) {
+  QualityResult out{rows, nullptr};
+  if (o.keys.empty() || rows->num_rows() == 0) return out;
+  int64_t n = rows->num_rows();
+  std::vector<std::string> reason(n);
+  // Null keys.
+  for (const auto& k : o.keys) {
+    auto col = rows->GetColumnByName(k);
+    if (!col) return arrow::Status::Invalid("key column '", k, "' is not in the source data");
+    int64_t row = 0;
+    for (const auto& chunk : col->chunks()) {
+      for (int64_t i = 0; i < chunk->length(); ++i, ++row) {
+        if (chunk->IsNull(i) && reason[row].empty()) reason[row] = "null key column '" + k + "'";
+      }
+    }
+  }
+  if (o.null_keys == RejectPolicy::kAllow) {
+    for (auto& r : reason) r.clear();
+  }
+  for (int64_t i = 0; i < n && o.null_keys == RejectPolicy::kFail; ++i) {
+    if (!reason[i].empty()) {
+      std::string file = FileOfRow(*rows, i, file_names);
+      return arrow::Status::Invalid("quality gate null_keys: a row has a ", reason[i],
+                                    file.empty() ? "" : " (in " + file + ")");
+    }
+  }
+  // Keys repeated within the run: the first occurrence stays.
+  if (o.duplicate_keys != RejectPolicy::kAllow) {
+    ARROW_ASSIGN_OR_RAISE(auto keys, RowKeys(*rows, o.keys));
+    std::unordered_map<std::string, int64_t> first;
+    for (int64_t i = 0; i < n; ++i) {
+      if (!reason[i].empty()) continue;
+      auto [it, inserted] = first.emplace(keys[i], i);
+      if (inserted) continue;
+      if (o.duplicate_keys == RejectPolicy::kFail) {
+        std::string file = FileOfRow(*rows, i, file_names);
+        return arrow::Status::Invalid("quality gate duplicate_keys: key ", keys[i].substr(0, keys[i].size() - 1),
+                                      " occurs more than once", file.empty() ? "" : " (again in " + file + ")");
+      }
+      reason[i] = "duplicate key";
+    }
+  }
+  ARROW_ASSIGN_OR_RAISE(auto ok_mask, MaskOf(n, [&](int64_t i) { return reason[i].empty(); }));
+  ARROW_ASSIGN_OR_RAISE(out.accepted, SelectRows(rows, ok_mask));
+  if (out.accepted->num_rows() == n) return out;
+  ARROW_ASSIGN_OR_RAISE(auto bad_mask, MaskOf(n, [&](int64_t i) { return !reason[i].empty(); }));
+  ARROW_ASSIGN_OR_RAISE(auto rejected, SelectRows(rows, bad_mask));
+  arrow::StringBuilder b;
+  for (int64_t i = 0; i < n; ++i) {
+    if (!reason[i].empty()) ARROW_RETURN_NOT_OK(b.Append(reason[i]));
+  }
+  ARROW_ASSIGN_OR_RAISE(auto reasons, b.Finish());
+  ARROW_ASSIGN_OR_RAISE(out.rejected, rejected->AddColumn(rejected->num_columns(), arrow::field("_reject_reason", arrow::utf8()),
+                                                          std::make_shared<arrow::ChunkedArray>(reasons)));
+  return out;
+}
+
+}  // namespace inlet::load

@@ -1,0 +1,73 @@
+// Choosing the rows a load writes: the watermark strategy's selection, and quality gates.
+// Strategies see tables only through inlet/table.h, never a format's internals.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <arrow/result.h>
+#include <arrow/table.h>
+
+#include "inlet/table.h"
+
+namespace inlet::load {
+
+enum class NullCursorPolicy { kFail, kInclude, kExclude };
+enum class RejectPolicy { kFail, kQuarantine, kAllow };
+
+struct WatermarkOptions {
+  std::string cursor;
+  bool inclusive = false;
+  /// Re-read span behind the watermark: microseconds when lookback_has_unit, else a plain
+  /// number (seconds for timestamp cursors, days for dates, a count for integers).
+  std::optional<int64_t> lookback;
+  bool lookback_has_unit = false;
+  /// Rows newer than now - safety_margin_us wait for a later run (timestamp cursors).
+  std::optional<int64_t> safety_margin_us;
+  NullCursorPolicy null_cursor = NullCursorPolicy::kFail;
+  /// Identify rows for de-duplication against the table; empty: the whole row.
+  std::vector<std::string> keys;
+  /// A backfill: load from <= cursor < to, leaving the watermark alone.
+  std::optional<std::string> backfill_from;
+  std::optional<std::string> backfill_to;
+  int64_t now_us = 0;
+};
+
+struct Selection {
+  std::shared_ptr<arrow::Table> rows;
+  int64_t skipped_watermark = 0;
+  int64_t deduplicated = 0;
+  std::optional<std::string> watermark_after;
+};
+
+/// Selects the source rows beyond the watermark (see docs/pipelines.md). table is the
+/// destination's current snapshot (null when it does not exist yet); file_names names the
+/// files by the source's file-index column for messages.
+arrow::Result<Selection> SelectByWatermark(const std::shared_ptr<arrow::Table>& source,
+                                           const WatermarkOptions& options,
+                                           const std::optional<std::string>& watermark,
+                                           const Snapshot* table,
+                                           const std::vector<std::string>& file_names);
+
+struct QualityOptions {
+  std::vector<std::string> keys;
+  RejectPolicy null_keys = RejectPolicy::kFail;
+  RejectPolicy duplicate_keys = RejectPolicy::kFail;
+};
+
+struct QualityResult {
+  std::shared_ptr<arrow::Table> accepted;
+  /// Rejected rows with a trailing string column _reject_reason; null when none.
+  std::shared_ptr<arrow::Table> rejected;
+};
+
+/// Applies the key gates: null keys and keys repeated within the rows (the first
+/// occurrence is kept). A gate set to fail fails with Invalid naming the key and file.
+arrow::Result<QualityResult> ApplyKeyGates(const std::shared_ptr<arrow::Table>& rows,
+                                           const QualityOptions& options,
+                                           const std::vector<std::string>& file_names);
+
+}  // namespace inlet::load

@@ -1,0 +1,56 @@
+// Running a pipeline: read the source, select rows by strategy, check quality gates, and
+// commit the rows with the pipeline's new state in one table commit.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <arrow/result.h>
+
+#include "inlet/common/json.h"
+#include "inlet/pipeline/config.h"
+
+namespace inlet::pipeline {
+
+struct RunOptions {
+  bool dry_run = false;
+  /// A backfill range (watermark strategy): from <= cursor < to.
+  std::optional<std::string> backfill_from;
+  std::optional<std::string> backfill_to;
+};
+
+struct RunReport {
+  std::string pipeline;
+  std::string table;
+  std::string strategy;
+  std::string status;  // committed | no_changes | dry_run | failed
+  int64_t rows_read = 0;
+  int64_t rows_skipped_watermark = 0;
+  int64_t rows_deduplicated = 0;
+  int64_t rows_rejected = 0;
+  int64_t rows_written = 0;
+  std::optional<std::string> watermark_before;
+  std::optional<std::string> watermark_after;
+  int64_t files_read = 0;
+  int64_t files_written = 0;
+  int64_t bytes_written = 0;
+  int64_t partitions_touched = 0;
+  int64_t table_version = -1;
+  int64_t run = 0;
+  int64_t duration_ms = 0;
+  int attempts = 0;
+  std::string error;
+
+  Json ToJson() const;
+  std::string ToText() const;
+};
+
+/// Runs one pipeline; retries the whole run (up to processing.max_retries times) when its
+/// commit loses to a concurrent, conflicting commit. On failure the table is unchanged
+/// and the error names the pipeline.
+arrow::Result<RunReport> RunPipeline(const PipelineConfig& config, const RunOptions& options);
+
+}  // namespace inlet::pipeline

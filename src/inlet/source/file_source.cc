@@ -1,0 +1,215 @@
+#include "inlet/source/file_source.h"
+
+#include <glob.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+
+#include <arrow/array.h>
+#include <arrow/array/concatenate.h>
+#include <arrow/builder.h>
+#include <arrow/compute/api.h>
+#include <arrow/csv/api.h>
+#include <arrow/io/file.h>
+#include <arrow/json/api.h>
+#include <arrow/util/value_parsing.h>
+
+#include "inlet/common/time.h"
+#include "inlet/source/file_reader.h"
+
+namespace inlet {
+
+namespace {
+
+arrow::Result<SourceFile> Stat(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return arrow::Status::IOError("source file ", path, " does not exist");
+  return SourceFile{path, static_cast<int64_t>(st.st_size),
+                    static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
+}
+
+bool Hidden(const std::string& name) { return name.empty() || name[0] == '.' || name[0] == '_'; }
+
+// Types the file readers cannot parse reliably from text: read as strings, then converted.
+bool ConvertAfterRead(const arrow::DataType& t) {
+  return t.id() == arrow::Type::TIMESTAMP || t.id() == arrow::Type::DATE32 ||
+         t.id() == arrow::Type::DECIMAL128 || t.id() == arrow::Type::BINARY;
+}
+
+arrow::Result<std::shared_ptr<arrow::Table>> ReadTextFile(const std::string& path, const std::string& format,
+                                                          const DeclaredSchema& declared) {
+  if (format == "csv") {
+    ARROW_ASSIGN_OR_RAISE(auto file, arrow::io::ReadableFile::Open(path));
+    auto read = arrow::csv::ReadOptions::Defaults();
+    auto convert = arrow::csv::ConvertOptions::Defaults();
+    convert.timestamp_parsers = {arrow::TimestampParser::MakeISO8601()};
+    for (const auto& [name, type] : declared) {
+      convert.column_types[name] = ConvertAfterRead(*type) ? arrow::utf8() : type;
+    }
+    ARROW_ASSIGN_OR_RAISE(auto reader, arrow::csv::TableReader::Make(arrow::io::default_io_context(), file, read,
+                                                                    arrow::csv::ParseOptions::Defaults(), convert));
+    return reader->Read();
+  }
+  // JSON arrays and NDJSON: types are inferred, then converted to the declared ones.
+  ARROW_ASSIGN_OR_RAISE(auto reader, OpenInputFiles({path}, format));
+  return arrow::Table::FromRecordBatchReader(reader.get());
+}
+
+// Converts a column to its declared type; a value that does not fit names its row.
+arrow::Result<std::shared_ptr<arrow::ChunkedArray>> ConvertColumn(const std::shared_ptr<arrow::ChunkedArray>& column,
+                                                                   const std::shared_ptr<arrow::DataType>& type,
+                                                                   const std::string& file, const std::string& name) {
+  if (column->type()->Equals(*type)) return column;
+  ARROW_ASSIGN_OR_RAISE(auto array, arrow::Concatenate(column->chunks()));
+  bool is_text = array->type_id() == arrow::Type::STRING || array->type_id() == arrow::Type::LARGE_STRING;
+  if (type->id() == arrow::Type::TIMESTAMP && is_text) {
+    ARROW_ASSIGN_OR_RAISE(array, arrow::compute::Cast(*array, arrow::utf8()));
+    const auto& strings = static_cast<const arrow::StringArray&>(*array);
+    arrow::TimestampBuilder b(type, arrow::default_memory_pool());
+    ARROW_RETURN_NOT_OK(b.Reserve(strings.length()));
+    for (int64_t i = 0; i < strings.length(); ++i) {
+      if (strings.IsNull(i)) {
+        b.UnsafeAppendNull();
+        continue;
+      }
+      auto us = ParseTimestampMicros(strings.GetView(i));
+      if (!us.ok()) {
+        return arrow::Status::Invalid(file, ": row ", i + 1, ", column '", name, "': ", us.status().message());
+      }
+      b.UnsafeAppend(*us);
+    }
+    ARROW_ASSIGN_OR_RAISE(auto out, b.Finish());
+    return std::make_shared<arrow::ChunkedArray>(out);
+  }
+  auto cast = arrow::compute::Cast(*array, type);
+  if (cast.ok()) return std::make_shared<arrow::ChunkedArray>(*cast);
+  // Find the first value that does not convert, to name it.
+  for (int64_t i = 0; i < array->length(); ++i) {
+    auto slice = array->Slice(i, 1);
+    if (!arrow::compute::Cast(*slice, type).ok()) {
+      auto scalar = array->GetScalar(i);
+      return arrow::Status::Invalid(file, ": row ", i + 1, ", column '", name, "': value ",
+                                    scalar.ok() ? (*scalar)->ToString() : "?", " is not a valid ",
+                                    type->ToString());
+    }
+  }
+  return cast.status().WithMessage(file, ", column '", name, "': ", cast.status().message());
+}
+
+arrow::Result<std::shared_ptr<arrow::Table>> ReadOne(const SourceFile& f, const std::string& format,
+                                                     const DeclaredSchema& declared, int index) {
+  std::string fmt = format.empty() ? FormatFromExtension(f.path) : format;
+  if (fmt.empty()) {
+    return arrow::Status::Invalid("source file ", f.path, ": cannot tell its format from the name (set source.format)");
+  }
+  std::shared_ptr<arrow::Table> table;
+  if (fmt == "csv" || fmt == "json" || fmt == "ndjson") {
+    auto read = ReadTextFile(f.path, fmt, declared);
+    if (!read.ok()) {
+      const std::string& m = read.status().message();
+      return read.status().WithMessage(m.find(f.path) == std::string::npos ? f.path + ": " + m : m);
+    }
+    table = *read;
+  } else {
+    ARROW_ASSIGN_OR_RAISE(auto reader, OpenInputFiles({f.path}, fmt));
+    ARROW_ASSIGN_OR_RAISE(table, arrow::Table::FromRecordBatchReader(reader.get()));
+  }
+  for (const auto& [name, type] : declared) {
+    int idx = table->schema()->GetFieldIndex(name);
+    if (idx < 0) {
+      ARROW_ASSIGN_OR_RAISE(auto nulls, arrow::MakeArrayOfNull(type, table->num_rows()));
+      ARROW_ASSIGN_OR_RAISE(table, table->AddColumn(table->num_columns(), arrow::field(name, type),
+                                                    std::make_shared<arrow::ChunkedArray>(nulls)));
+      continue;
+    }
+    ARROW_ASSIGN_OR_RAISE(auto converted, ConvertColumn(table->column(idx), type, f.path, name));
+    ARROW_ASSIGN_OR_RAISE(table, table->SetColumn(idx, arrow::field(name, type), converted));
+  }
+  arrow::Int32Builder b;
+  ARROW_RETURN_NOT_OK(b.AppendValues(std::vector<int32_t>(table->num_rows(), index)));
+  ARROW_ASSIGN_OR_RAISE(auto idx_array, b.Finish());
+  return table->AddColumn(table->num_columns(), arrow::field(kFileIndexColumn, arrow::int32()),
+                          std::make_shared<arrow::ChunkedArray>(idx_array));
+}
+
+}  // namespace
+
+arrow::Result<std::vector<SourceFile>> DiscoverFiles(const std::string& pattern) {
+  std::vector<SourceFile> out;
+  if (pattern.find_first_of("*?[") != std::string::npos) {
+    glob_t g;
+    int rc = ::glob(pattern.c_str(), 0, nullptr, &g);
+    if (rc == 0) {
+      for (size_t i = 0; i < g.gl_pathc; ++i) {
+        std::string p = g.gl_pathv[i];
+        if (std::filesystem::is_regular_file(p) && !Hidden(std::filesystem::path(p).filename().string())) {
+          ARROW_ASSIGN_OR_RAISE(auto f, Stat(p));
+          out.push_back(f);
+        }
+      }
+    }
+    ::globfree(&g);
+    if (rc != 0 && rc != GLOB_NOMATCH) return arrow::Status::IOError("cannot expand source path ", pattern);
+    std::string dir = std::filesystem::path(pattern).parent_path().string();
+    if (!dir.empty() && dir.find_first_of("*?[") == std::string::npos && !std::filesystem::is_directory(dir)) {
+      return arrow::Status::IOError("source directory ", dir, " does not exist");
+    }
+  } else if (std::filesystem::is_directory(pattern)) {
+    for (const auto& e : std::filesystem::directory_iterator(pattern)) {
+      if (e.is_regular_file() && !Hidden(e.path().filename().string())) {
+        ARROW_ASSIGN_OR_RAISE(auto f, Stat(e.path().string()));
+        out.push_back(f);
+      }
+    }
+  } else {
+    ARROW_ASSIGN_OR_RAISE(auto f, Stat(pattern));
+    out.push_back(f);
+  }
+  std::sort(out.begin(), out.end(), [](const SourceFile& a, const SourceFile& b) { return a.path < b.path; });
+  return out;
+}
+
+std::string Fingerprint(const std::vector<SourceFile>& files) {
+  // FNV-1a over "path\0size\0mtime\0" of every file.
+  uint64_t h = 1469598103934665603ULL;
+  auto mix = [&h](const std::string& s) {
+    for (unsigned char c : s) {
+      h ^= c;
+      h *= 1099511628211ULL;
+    }
+    h ^= 0;
+    h *= 1099511628211ULL;
+  };
+  for (const auto& f : files) {
+    mix(f.path);
+    mix(std::to_string(f.size));
+    mix(std::to_string(f.mtime_ns));
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%016llx-%zu", static_cast<unsigned long long>(h), files.size());
+  return buf;
+}
+
+arrow::Result<std::shared_ptr<arrow::Table>> ReadSourceFiles(const std::vector<SourceFile>& files,
+                                                             const std::string& format,
+                                                             const DeclaredSchema& declared) {
+  std::vector<std::shared_ptr<arrow::Table>> tables;
+  for (size_t i = 0; i < files.size(); ++i) {
+    ARROW_ASSIGN_OR_RAISE(auto t, ReadOne(files[i], format, declared, static_cast<int>(i)));
+    tables.push_back(std::move(t));
+  }
+  if (tables.empty()) return arrow::Status::Invalid("no source files to read");
+  auto options = arrow::ConcatenateTablesOptions::Defaults();
+  options.unify_schemas = true;
+  options.field_merge_options = arrow::Field::MergeOptions::Permissive();
+  auto merged = arrow::ConcatenateTables(tables, options);
+  if (!merged.ok()) {
+    return merged.status().WithMessage("source files have incompatible columns: ", merged.status().message(),
+                                       " (declare the column's type in source.schema)");
+  }
+  return merged;
+}
+
+}  // namespace inlet
