@@ -223,11 +223,33 @@ arrow::Result<Selection> SelectByWatermark(const std::shared_ptr<arrow::Table>& 
   return out;
 }
 
-arrow::Result<QualityResult> ApplyKeyGates(const std::shared_ptr<arrow::Table>& rows,
+// "(location="A", ts="2024-...")" for messages.
+std::string DescribeKey(const arrow::Table& rows, int64_t row, const std::vector<std::string>& keys) {
+  std::string out = "(";
+  for (const auto& k : keys) {
+    auto scalar = rows.GetColumnByName(k)->GetScalar(row);
+    out += (out.size() > 1 ? ", " : "") + k + "=" + (scalar.ok() ? (*scalar)->ToString() : "?");
+  }
+  return out + ")";
+}
+
+arrow::Result<QualityResult> ApplyKeyGates(const std::shared_ptr<arrow::Table>& input,
                                            const QualityOptions& o,
                                            const std::vector<std::string>& file_names) {
-  QualityResult out{rows, nullptr};
-  if (o.keys.empty() || rows->num_rows() == 0) return out;
+  QualityResult out{input, 0, nullptr};
+  if (input->num_rows() == 0) return out;
+  // Identical rows (overlapping snapshots of a source) are not duplicates to reject.
+  std::vector<std::string> data_columns = DataColumns(*input);
+  std::vector<int> data_idx;
+  for (const auto& c : data_columns) data_idx.push_back(input->schema()->GetFieldIndex(c));
+  ARROW_ASSIGN_OR_RAISE(auto data, input->SelectColumns(data_idx));
+  ARROW_ASSIGN_OR_RAISE(auto whole, RowKeys(*data, {}));
+  std::unordered_set<std::string> seen;
+  ARROW_ASSIGN_OR_RAISE(auto distinct, MaskOf(input->num_rows(), [&](int64_t i) { return seen.insert(whole[i]).second; }));
+  ARROW_ASSIGN_OR_RAISE(auto rows, SelectRows(input, distinct));
+  out.deduplicated = input->num_rows() - rows->num_rows();
+  out.accepted = rows;
+  if (o.keys.empty()) return out;
   int64_t n = rows->num_rows();
   std::vector<std::string> reason(n);
   // Null keys.
@@ -261,8 +283,9 @@ arrow::Result<QualityResult> ApplyKeyGates(const std::shared_ptr<arrow::Table>& 
       if (inserted) continue;
       if (o.duplicate_keys == RejectPolicy::kFail) {
         std::string file = FileOfRow(*rows, i, file_names);
-        return arrow::Status::Invalid("quality gate duplicate_keys: key ", keys[i].substr(0, keys[i].size() - 1),
-                                      " occurs more than once", file.empty() ? "" : " (again in " + file + ")");
+        return arrow::Status::Invalid("quality gate duplicate_keys: key ", DescribeKey(*rows, i, o.keys),
+                                      " occurs in rows with different values",
+                                      file.empty() ? "" : " (again in " + file + ")");
       }
       reason[i] = "duplicate key";
     }

@@ -60,12 +60,15 @@ struct QualityOptions {
 
 struct QualityResult {
   std::shared_ptr<arrow::Table> accepted;
+  /// Rows dropped because an identical row (every column equal) came earlier in the run.
+  int64_t deduplicated = 0;
   /// Rejected rows with a trailing string column _reject_reason; null when none.
   std::shared_ptr<arrow::Table> rejected;
 };
 
-/// Applies the key gates: null keys and keys repeated within the rows (the first
-/// occurrence is kept). A gate set to fail fails with Invalid naming the key and file.
+/// Drops rows identical to an earlier row of the run, then applies the key gates: null
+/// keys, and keys repeated with different values (the first occurrence is kept). A gate
+/// set to fail fails with Invalid naming the key and file.
 arrow::Result<QualityResult> ApplyKeyGates(const std::shared_ptr<arrow::Table>& rows,
                                            const QualityOptions& options,
                                            const std::vector<std::string>& file_names);

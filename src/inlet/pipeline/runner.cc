@@ -193,6 +193,7 @@ arrow::Result<RunReport> RunOnce(const PipelineConfig& c, const RunOptions& o) {
   load::QualityOptions q{c.destination.keys, c.quality.null_keys, c.quality.duplicate_keys};
   ARROW_ASSIGN_OR_RAISE(auto gated, load::ApplyKeyGates(rows, q, names));
   rows = gated.accepted;
+  r.rows_deduplicated += gated.deduplicated;
   r.rows_rejected = gated.rejected ? gated.rejected->num_rows() : 0;
   if (c.quality.min_rows && rows->num_rows() < *c.quality.min_rows) {
     return arrow::Status::Invalid("quality gate min_rows: the run has ", rows->num_rows(), " rows, fewer than ",
