@@ -251,15 +251,28 @@ arrow::Status RunRun(const RunArgs& a) {
     options.backfill_from = a.from;
     options.backfill_to = a.to;
   }
+  // Every pipeline runs; a failure is reported and the others still run.
+  arrow::Status first_failure;
+  int failures = 0;
   for (const auto& c : configs) {
-    ARROW_ASSIGN_OR_RAISE(auto report, pipeline::RunPipeline(c, options));
+    auto result = pipeline::RunPipeline(c, options);
+    pipeline::RunReport report;
+    if (result.ok()) {
+      report = *result;
+    } else {
+      report = pipeline::FailedReport(c, result.status());
+      if (failures++ == 0) first_failure = result.status();
+    }
     if (a.json) {
       std::cout << DumpJson(report.ToJson()) << std::endl;
     } else {
       std::cout << report.ToText() << std::flush;
     }
   }
-  return arrow::Status::OK();
+  if (failures > 1) {
+    return first_failure.WithMessage(first_failure.message(), " (and ", failures - 1, " more failed pipelines)");
+  }
+  return first_failure;
 }
 
 arrow::Status RunState(const TableArgs& a) {

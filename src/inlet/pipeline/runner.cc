@@ -257,8 +257,18 @@ arrow::Result<RunReport> RunPipeline(const PipelineConfig& config, const RunOpti
   }
 }
 
+RunReport FailedReport(const PipelineConfig& config, const arrow::Status& st) {
+  RunReport r;
+  r.pipeline = config.name;
+  r.table = config.destination.path;
+  r.strategy = StrategyName(config.strategy.type);
+  r.status = "failed";
+  r.error = st.message();
+  return r;
+}
+
 Json RunReport::ToJson() const {
-  return Json{{"pipeline", pipeline},
+  Json j = Json{{"pipeline", pipeline},
               {"table", table},
               {"strategy", strategy},
               {"status", status},
@@ -276,11 +286,17 @@ Json RunReport::ToJson() const {
               {"table_version", table_version},
               {"run", run},
               {"duration_ms", duration_ms}};
+  if (!error.empty()) j["error"] = error;
+  return j;
 }
 
 std::string RunReport::ToText() const {
   std::ostringstream out;
   out << "pipeline " << pipeline << " -> " << table << " (" << strategy << "): " << status;
+  if (status == "failed") {
+    out << ": " << error << "\n";
+    return out.str();
+  }
   if (status == "committed") out << " version " << table_version;
   out << " in " << duration_ms << " ms\n";
   out << "  rows:      read " << rows_read << ", skipped by watermark " << rows_skipped_watermark

@@ -53,4 +53,7 @@ struct RunReport {
 /// and the error names the pipeline.
 arrow::Result<RunReport> RunPipeline(const PipelineConfig& config, const RunOptions& options);
 
+/// The report of a run that failed with st (status "failed", nothing written).
+RunReport FailedReport(const PipelineConfig& config, const arrow::Status& st);
+
 }  // namespace inlet::pipeline

@@ -6,6 +6,10 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include <nlohmann/json.hpp>
 
 #include <arrow/array.h>
 #include <arrow/array/concatenate.h>
@@ -32,10 +36,33 @@ arrow::Result<SourceFile> Stat(const std::string& path) {
 
 bool Hidden(const std::string& name) { return name.empty() || name[0] == '.' || name[0] == '_'; }
 
-// Types the file readers cannot parse reliably from text: read as strings, then converted.
-bool ConvertAfterRead(const arrow::DataType& t) {
-  return t.id() == arrow::Type::TIMESTAMP || t.id() == arrow::Type::DATE32 ||
-         t.id() == arrow::Type::DECIMAL128 || t.id() == arrow::Type::BINARY;
+// Arrow's JSON errors count rows within a block; this finds the real line of the first
+// malformed JSON value, reading the file again (only on the error path).
+std::string LocateJsonError(const std::string& path, const std::string& format) {
+  std::ifstream in(path, std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (format == "ndjson" || text.find_first_not_of(" \t\r\n") == std::string::npos ||
+      text[text.find_first_not_of(" \t\r\n")] != '[') {
+    size_t line = 0, pos = 0;
+    while (pos <= text.size()) {
+      size_t end = text.find('\n', pos);
+      if (end == std::string::npos) end = text.size();
+      ++line;
+      std::string_view l(text.data() + pos, end - pos);
+      if (l.find_first_not_of(" \t\r") != std::string_view::npos && !nlohmann::json::accept(l)) {
+        return "line " + std::to_string(line) + ": malformed JSON";
+      }
+      pos = end + 1;
+    }
+    return "";
+  }
+  try {
+    (void)nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    size_t line = 1 + std::count(text.begin(), text.begin() + std::min(e.byte, text.size()), '\n');
+    return "line " + std::to_string(line) + ": malformed JSON";
+  }
+  return "";
 }
 
 arrow::Result<std::shared_ptr<arrow::Table>> ReadTextFile(const std::string& path, const std::string& format,
@@ -45,22 +72,38 @@ arrow::Result<std::shared_ptr<arrow::Table>> ReadTextFile(const std::string& pat
     auto read = arrow::csv::ReadOptions::Defaults();
     auto convert = arrow::csv::ConvertOptions::Defaults();
     convert.timestamp_parsers = {arrow::TimestampParser::MakeISO8601()};
-    for (const auto& [name, type] : declared) {
-      convert.column_types[name] = ConvertAfterRead(*type) ? arrow::utf8() : type;
-    }
+    // Declared columns are read as text and converted by ConvertColumn, whose errors name
+    // the line and the column (Arrow's CSV conversion errors name neither).
+    for (const auto& [name, type] : declared) convert.column_types[name] = arrow::utf8();
     ARROW_ASSIGN_OR_RAISE(auto reader, arrow::csv::TableReader::Make(arrow::io::default_io_context(), file, read,
                                                                     arrow::csv::ParseOptions::Defaults(), convert));
     return reader->Read();
   }
   // JSON arrays and NDJSON: types are inferred, then converted to the declared ones.
-  ARROW_ASSIGN_OR_RAISE(auto reader, OpenInputFiles({path}, format));
-  return arrow::Table::FromRecordBatchReader(reader.get());
+  auto table = [&]() -> arrow::Result<std::shared_ptr<arrow::Table>> {
+    ARROW_ASSIGN_OR_RAISE(auto reader, OpenInputFiles({path}, format));
+    return arrow::Table::FromRecordBatchReader(reader.get());
+  }();
+  if (!table.ok()) {
+    std::string where = LocateJsonError(path, format);
+    if (!where.empty()) return arrow::Status::Invalid(path, ": ", where);
+  }
+  return table;
 }
 
 // Converts a column to its declared type; a value that does not fit names its row.
+// Where row i of a file is, for messages: a line of a CSV (after the header) or NDJSON
+// file, a row otherwise.
+std::string Place(const std::string& format, int64_t i) {
+  if (format == "csv") return "line " + std::to_string(i + 2);
+  if (format == "ndjson") return "line " + std::to_string(i + 1);
+  return "row " + std::to_string(i + 1);
+}
+
 arrow::Result<std::shared_ptr<arrow::ChunkedArray>> ConvertColumn(const std::shared_ptr<arrow::ChunkedArray>& column,
                                                                    const std::shared_ptr<arrow::DataType>& type,
-                                                                   const std::string& file, const std::string& name) {
+                                                                   const std::string& file, const std::string& format,
+                                                                   const std::string& name) {
   if (column->type()->Equals(*type)) return column;
   ARROW_ASSIGN_OR_RAISE(auto array, arrow::Concatenate(column->chunks()));
   bool is_text = array->type_id() == arrow::Type::STRING || array->type_id() == arrow::Type::LARGE_STRING;
@@ -76,7 +119,7 @@ arrow::Result<std::shared_ptr<arrow::ChunkedArray>> ConvertColumn(const std::sha
       }
       auto us = ParseTimestampMicros(strings.GetView(i));
       if (!us.ok()) {
-        return arrow::Status::Invalid(file, ": row ", i + 1, ", column '", name, "': ", us.status().message());
+        return arrow::Status::Invalid(file, ": ", Place(format, i), ", column '", name, "': ", us.status().message());
       }
       b.UnsafeAppend(*us);
     }
@@ -90,7 +133,7 @@ arrow::Result<std::shared_ptr<arrow::ChunkedArray>> ConvertColumn(const std::sha
     auto slice = array->Slice(i, 1);
     if (!arrow::compute::Cast(*slice, type).ok()) {
       auto scalar = array->GetScalar(i);
-      return arrow::Status::Invalid(file, ": row ", i + 1, ", column '", name, "': value ",
+      return arrow::Status::Invalid(file, ": ", Place(format, i), ", column '", name, "': value ",
                                     scalar.ok() ? (*scalar)->ToString() : "?", " is not a valid ",
                                     type->ToString());
     }
@@ -124,7 +167,7 @@ arrow::Result<std::shared_ptr<arrow::Table>> ReadOne(const SourceFile& f, const 
                                                     std::make_shared<arrow::ChunkedArray>(nulls)));
       continue;
     }
-    ARROW_ASSIGN_OR_RAISE(auto converted, ConvertColumn(table->column(idx), type, f.path, name));
+    ARROW_ASSIGN_OR_RAISE(auto converted, ConvertColumn(table->column(idx), type, f.path, fmt, name));
     ARROW_ASSIGN_OR_RAISE(table, table->SetColumn(idx, arrow::field(name, type), converted));
   }
   arrow::Int32Builder b;
