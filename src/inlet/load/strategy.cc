@@ -237,8 +237,10 @@ arrow::Result<QualityResult> ApplyKeyGates(const std::shared_ptr<arrow::Table>& 
                                            const QualityOptions& o,
                                            const std::vector<std::string>& file_names) {
   QualityResult out{input, 0, nullptr};
-  if (input->num_rows() == 0) return out;
-  // Identical rows (overlapping snapshots of a source) are not duplicates to reject.
+  if (input->num_rows() == 0 || o.keys.empty()) return out;
+  if (o.duplicate_keys == RejectPolicy::kAllow && o.null_keys == RejectPolicy::kAllow) return out;
+  // Identical rows sharing a key (overlapping snapshots of a source) are one row, not
+  // duplicates to reject. Without keys, identical rows may be distinct events: all stay.
   std::vector<std::string> data_columns = DataColumns(*input);
   std::vector<int> data_idx;
   for (const auto& c : data_columns) data_idx.push_back(input->schema()->GetFieldIndex(c));
@@ -247,9 +249,9 @@ arrow::Result<QualityResult> ApplyKeyGates(const std::shared_ptr<arrow::Table>& 
   std::unordered_set<std::string> seen;
   ARROW_ASSIGN_OR_RAISE(auto distinct, MaskOf(input->num_rows(), [&](int64_t i) { return seen.insert(whole[i]).second; }));
   ARROW_ASSIGN_OR_RAISE(auto rows, SelectRows(input, distinct));
+  if (o.duplicate_keys == RejectPolicy::kAllow) rows = input;
   out.deduplicated = input->num_rows() - rows->num_rows();
   out.accepted = rows;
-  if (o.keys.empty()) return out;
   int64_t n = rows->num_rows();
   std::vector<std::string> reason(n);
   // Null keys.

@@ -66,9 +66,10 @@ struct QualityResult {
   std::shared_ptr<arrow::Table> rejected;
 };
 
-/// Drops rows identical to an earlier row of the run, then applies the key gates: null
-/// keys, and keys repeated with different values (the first occurrence is kept). A gate
-/// set to fail fails with Invalid naming the key and file.
+/// With keys: drops rows identical to an earlier row of the run (unless duplicate_keys is
+/// allow), then applies the key gates: null keys, and keys repeated with different values
+/// (the first occurrence is kept). A gate set to fail fails with Invalid naming the key
+/// and file. Without keys, every row passes.
 arrow::Result<QualityResult> ApplyKeyGates(const std::shared_ptr<arrow::Table>& rows,
                                            const QualityOptions& options,
                                            const std::vector<std::string>& file_names);
