@@ -137,6 +137,11 @@ struct WriteOptions {
   /// The operation name recorded in the history (defaults per mode).
   std::string operation;
   std::map<std::string, std::string> operation_parameters;
+  /// The version the caller's decisions (such as a watermark it read) were based on. Every
+  /// commit after it is checked for conflicts with this write, which fails with a commit
+  /// conflict (see inlet/status.h) rather than commit on a stale base. -1: the caller saw no
+  /// table. Unset: the latest version when the write starts.
+  std::optional<int64_t> read_version;
   /// Conflicting concurrent commits are retried this many times at most.
   int max_commit_attempts = 200;
 };

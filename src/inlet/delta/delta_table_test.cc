@@ -124,6 +124,25 @@ TEST_F(TableTest, RecordsAppTransactionsAndDomains) {
   EXPECT_EQ(s2->DomainConfiguration("inlet.state"), std::nullopt);
 }
 
+TEST_F(TableTest, WritesOnAStaleBaseConflict) {
+  WriteOptions first;
+  first.app_transaction = AppTransaction{"app", 1};
+  INLET_ASSERT_OK(Write(R"([{"id":1}])", first).status());
+  INLET_ASSERT_OK(Write(R"([{"id":2}])").status());  // version 1: a blind append
+  WriteOptions stale;
+  stale.read_version = 0;
+  stale.app_transaction = AppTransaction{"app", 2};
+  // A blind append after version 0 does not conflict with it...
+  INLET_ASSIGN_OR_FAIL(auto r, Write(R"([{"id":3}])", stale));
+  EXPECT_EQ(r.version, 2);
+  // ...but the same application's transaction (version 2) does.
+  auto st = Write(R"([{"id":4}])", stale).status();
+  EXPECT_TRUE(IsCommitConflict(st)) << st.ToString();
+  WriteOptions absent;
+  absent.read_version = -1;
+  EXPECT_TRUE(IsCommitConflict(Write(R"([{"id":5}])", absent).status()));
+}
+
 TEST_F(TableTest, MergesNewColumnsWhenAsked) {
   INLET_ASSERT_OK(Write(R"([{"id":1}])").status());
   auto wide = arrow::struct_({arrow::field("id", arrow::int64()), arrow::field("extra", arrow::utf8())});

@@ -19,6 +19,7 @@
 #include "inlet/delta/features.h"
 #include "inlet/delta/log_segment.h"
 #include "inlet/delta/partition.h"
+#include "inlet/status.h"
 #include "inlet/table/value.h"
 
 namespace inlet::delta {
@@ -190,9 +191,16 @@ arrow::Result<CommitResult> DeltaTable::Write(std::shared_ptr<arrow::RecordBatch
   {
     auto listing = ListLog(*store_);
     if (listing.ok()) {
-      ARROW_ASSIGN_OR_RAISE(snapshot, LoadSnapshot({}));
+      if (options.read_version && *options.read_version < 0) {
+        return CommitConflict("cannot write to " + location + ": the table was created concurrently");
+      }
+      SnapshotSpec base;
+      if (options.read_version) base.version = *options.read_version;
+      ARROW_ASSIGN_OR_RAISE(snapshot, LoadSnapshot(base));
     } else if (!listing.status().IsIOError()) {
       return listing.status();
+    } else if (options.read_version && *options.read_version >= 0) {
+      return arrow::Status::IOError("cannot write to ", location, ": the table has disappeared");
     }
   }
   PendingCommit commit;

@@ -89,7 +89,13 @@ arrow::Status WriteQuarantine(const PipelineConfig& c, const std::shared_ptr<arr
   ARROW_ASSIGN_OR_RAISE(rows, rows->AddColumn(rows->num_columns(), arrow::field("_run", arrow::int64()),
                                               std::make_shared<arrow::ChunkedArray>(run_col)));
   ARROW_ASSIGN_OR_RAISE(auto table, Table::OpenOrCreate(c.quality.quarantine_path));
+  // The quarantine commit precedes the main one; a run that died between the two is
+  // repeated with the same run number, and must not quarantine its rows twice.
+  std::string app_id = load::StateDomain(c.name) + ".quarantine";
+  ARROW_ASSIGN_OR_RAISE(auto existing, CurrentSnapshot(*table));
+  if (existing && existing->AppTransactionVersion(app_id).value_or(0) >= run) return arrow::Status::OK();
   WriteOptions opts;
+  opts.app_transaction = AppTransaction{app_id, run};
   opts.merge_schema = true;
   opts.operation = "QUARANTINE";
   opts.operation_parameters["pipeline"] = c.name;
@@ -222,6 +228,9 @@ arrow::Result<RunReport> RunOnce(const PipelineConfig& c, const RunOptions& o) {
   w.app_transaction = AppTransaction{load::StateDomain(c.name), next.run};
   w.domain_metadata[load::StateDomain(c.name)] = load::SerializeState(next);
   w.merge_schema = merge_schema;
+  // The state was read at this version: a concurrent run that committed since must make
+  // this commit fail (and the run restart from the state it committed).
+  w.read_version = snap ? snap->version() : -1;
   w.operation = "INLET RUN";
   w.operation_parameters = {{"pipeline", c.name}, {"strategy", r.strategy}, {"run", std::to_string(next.run)}};
   if (backfill) {
