@@ -21,6 +21,23 @@ arrow::Result<PipelineState> ParseState(const std::string& text) {
   }
   s.source_fingerprint = GetStringOr(j, "source_fingerprint", "");
   s.updated_at = GetStringOr(j, "updated_at", "");
+  s.cursor_kind = GetStringOr(j, "cursor_kind", "");
+  if (j.contains("watermark_value") && j["watermark_value"].is_number_integer()) {
+    s.watermark_value = j["watermark_value"].get<int64_t>();
+  }
+  s.marks_signature = GetStringOr(j, "marks_signature", "");
+  if (j.contains("file_marks") && j["file_marks"].is_object()) {
+    for (auto it = j["file_marks"].begin(); it != j["file_marks"].end(); ++it) {
+      const Json& m = it.value();
+      if (!m.is_array() || m.size() != 4) continue;
+      FileMark mark;
+      mark.size = m[0].is_number_integer() ? m[0].get<int64_t>() : -1;
+      mark.mtime_ns = m[1].is_number_integer() ? m[1].get<int64_t>() : -1;
+      if (m[2].is_number_integer()) mark.max_cursor = m[2].get<int64_t>();
+      mark.has_null = m[3].is_boolean() && m[3].get<bool>();
+      s.file_marks[it.key()] = mark;
+    }
+  }
   return s;
 }
 
@@ -33,6 +50,16 @@ std::string SerializeState(const PipelineState& s) {
             {"loaded_files", Json(std::vector<std::string>(s.loaded_files.begin(), s.loaded_files.end()))},
             {"source_fingerprint", s.source_fingerprint},
             {"updated_at", s.updated_at}};
+  if (!s.cursor_kind.empty()) j["cursor_kind"] = s.cursor_kind;
+  if (s.watermark_value) j["watermark_value"] = *s.watermark_value;
+  if (!s.marks_signature.empty()) j["marks_signature"] = s.marks_signature;
+  if (!s.file_marks.empty()) {
+    Json marks = Json::object();
+    for (const auto& [path, m] : s.file_marks) {
+      marks[path] = Json::array({m.size, m.mtime_ns, m.max_cursor ? Json(*m.max_cursor) : Json(nullptr), m.has_null});
+    }
+    j["file_marks"] = marks;
+  }
   return DumpJson(j);
 }
 

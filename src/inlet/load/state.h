@@ -7,7 +7,11 @@
 #include <set>
 #include <string>
 
+#include <map>
+
 #include <arrow/result.h>
+
+#include "inlet/load/strategy.h"
 
 namespace inlet::load {
 
@@ -20,6 +24,13 @@ struct PipelineState {
   std::set<std::string> loaded_files;
   std::string source_fingerprint;
   std::string updated_at;
+  /// Watermark pipelines: the watermark's int64 form and kind (see load::Selection), and
+  /// what each source file held, so unchanged files below it are not read again.
+  std::string cursor_kind;
+  std::optional<int64_t> watermark_value;
+  /// The watermark options the marks were made under; other options ignore the marks.
+  std::string marks_signature;
+  std::map<std::string, FileMark> file_marks;
 };
 
 /// "inlet.pipeline.<name>": the metadata domain, and the txn appId, of a pipeline.

@@ -42,6 +42,15 @@ int64_t ValueOf(const arrow::Scalar& s) {
   }
 }
 
+const char* KindName(CursorKind kind) {
+  switch (kind) {
+    case CursorKind::kTimestamp: return "timestamp";
+    case CursorKind::kDate: return "date";
+    case CursorKind::kInteger: return "integer";
+  }
+  return "";
+}
+
 std::string TextOf(int64_t v, CursorKind kind) {
   switch (kind) {
     case CursorKind::kTimestamp: return FormatTimestampIso(v);
@@ -140,25 +149,37 @@ arrow::Result<Selection> SelectByWatermark(const std::shared_ptr<arrow::Table>& 
       ARROW_ASSIGN_OR_RAISE(int64_t to, ParseCursorText(*o.backfill_to, type, "--to"));
       upper = to - 1;
     }
-  } else if (wm) {
-    lower = o.inclusive ? *wm : *wm + 1;
-    if (o.lookback) {
-      int64_t span = *o.lookback;
-      if (kind == CursorKind::kInteger && o.lookback_has_unit) {
-        return arrow::Status::Invalid("strategy.lookback: a duration with a unit needs a timestamp or date cursor; '",
-                                      o.cursor, "' is an integer (use a plain number)");
-      }
-      if (kind == CursorKind::kTimestamp && !o.lookback_has_unit) span *= 1000000;
-      if (kind == CursorKind::kDate && o.lookback_has_unit) span /= 86400000000LL;
-      lower = std::min(*lower, *wm - span + 1);
-    }
+  } else {
+    ARROW_ASSIGN_OR_RAISE(lower, LowestLoadable(KindName(kind), wm, o));
   }
   if (!backfill && o.safety_margin_us && kind == CursorKind::kTimestamp) {
     upper = o.now_us - *o.safety_margin_us;
   }
 
   Selection out;
+  out.cursor_kind = KindName(kind);
   int64_t n = source->num_rows();
+  {
+    // Per-file cursor marks, for skipping unchanged files in later runs.
+    auto idx_col = source->GetColumnByName(kFileIndexColumn);
+    out.file_max_cursor.assign(file_names.size(), std::nullopt);
+    out.file_has_null.assign(file_names.size(), false);
+    if (idx_col) {
+      int64_t row = 0;
+      for (const auto& chunk : idx_col->chunks()) {
+        const auto& idx = static_cast<const arrow::Int32Array&>(*chunk);
+        for (int64_t i = 0; i < idx.length(); ++i, ++row) {
+          size_t f = static_cast<size_t>(idx.Value(i));
+          if (f >= file_names.size()) continue;
+          if (!cursor.valid[row]) {
+            out.file_has_null[f] = true;
+          } else if (!out.file_max_cursor[f] || cursor.values[row] > *out.file_max_cursor[f]) {
+            out.file_max_cursor[f] = cursor.values[row];
+          }
+        }
+      }
+    }
+  }
   int64_t nulls = 0, first_null = -1;
   std::vector<bool> keep(n, false);
   for (int64_t i = 0; i < n; ++i) {
@@ -217,8 +238,10 @@ arrow::Result<Selection> SelectByWatermark(const std::shared_ptr<arrow::Table>& 
       if (keep[i] && cursor.valid[i] && (!high || cursor.values[i] > *high)) high = cursor.values[i];
     }
     if (high) out.watermark_after = TextOf(*high, kind);
+    out.watermark_value = high;
   } else {
     out.watermark_after = watermark;
+    out.watermark_value = wm;
   }
   return out;
 }
@@ -231,6 +254,31 @@ std::string DescribeKey(const arrow::Table& rows, int64_t row, const std::vector
     out += (out.size() > 1 ? ", " : "") + k + "=" + (scalar.ok() ? (*scalar)->ToString() : "?");
   }
   return out + ")";
+}
+
+arrow::Result<std::optional<int64_t>> LowestLoadable(const std::string& kind,
+                                                     const std::optional<int64_t>& wm,
+                                                     const WatermarkOptions& o) {
+  if (!wm) return std::optional<int64_t>();
+  int64_t lower = o.inclusive ? *wm : *wm + 1;
+  if (o.lookback) {
+    int64_t span = *o.lookback;
+    if (kind == "integer" && o.lookback_has_unit) {
+      return arrow::Status::Invalid("strategy.lookback: a duration with a unit needs a timestamp or date cursor; '",
+                                    o.cursor, "' is an integer (use a plain number)");
+    }
+    if (kind == "timestamp" && !o.lookback_has_unit) span *= 1000000;
+    if (kind == "date" && o.lookback_has_unit) span /= 86400000000LL;
+    lower = std::min(lower, *wm - span + 1);
+  }
+  return std::optional<int64_t>(lower);
+}
+
+bool CanSkipFile(const FileMark& mark, int64_t size, int64_t mtime_ns,
+                 const std::optional<int64_t>& lowest_loadable, NullCursorPolicy null_cursor) {
+  if (mark.size != size || mark.mtime_ns != mtime_ns || !lowest_loadable) return false;
+  if (mark.has_null && null_cursor == NullCursorPolicy::kInclude) return false;
+  return !mark.max_cursor || *mark.max_cursor < *lowest_loadable;
 }
 
 arrow::Result<QualityResult> ApplyKeyGates(const std::shared_ptr<arrow::Table>& input,

@@ -36,12 +36,39 @@ struct WatermarkOptions {
   int64_t now_us = 0;
 };
 
+/// What a watermark run learned about one source file, so that later runs can skip the
+/// file while it is unchanged and holds no loadable row.
+struct FileMark {
+  int64_t size = 0;
+  int64_t mtime_ns = 0;
+  std::optional<int64_t> max_cursor;  // in the cursor's int64 form (see Selection)
+  bool has_null = false;
+};
+
 struct Selection {
   std::shared_ptr<arrow::Table> rows;
   int64_t skipped_watermark = 0;
   int64_t deduplicated = 0;
   std::optional<std::string> watermark_after;
+  /// The cursor's kind ("timestamp", "date" or "integer") and the new watermark as int64:
+  /// microseconds for timestamps, days for dates, the integer itself.
+  std::string cursor_kind;
+  std::optional<int64_t> watermark_value;
+  /// Per source file (by the file-index column): max cursor and whether it had nulls.
+  std::vector<std::optional<int64_t>> file_max_cursor;
+  std::vector<bool> file_has_null;
 };
+
+/// The smallest cursor value (int64 form) a non-backfill run can load given the watermark,
+/// or nullopt when any value can. Fails for a lookback unit an integer cursor cannot take.
+arrow::Result<std::optional<int64_t>> LowestLoadable(const std::string& cursor_kind,
+                                                     const std::optional<int64_t>& watermark_value,
+                                                     const WatermarkOptions& options);
+
+/// Whether a file marked by an earlier run may be skipped now: unchanged (size and time),
+/// and every cursor value it holds is below lowest_loadable (and no null cursor is loaded).
+bool CanSkipFile(const FileMark& mark, int64_t size, int64_t mtime_ns,
+                 const std::optional<int64_t>& lowest_loadable, NullCursorPolicy null_cursor);
 
 /// Selects the source rows beyond the watermark (see docs/pipelines.md). table is the
 /// destination's current snapshot (null when it does not exist yet); file_names names the

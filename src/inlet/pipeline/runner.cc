@@ -1,7 +1,9 @@
 #include "inlet/pipeline/runner.h"
 
 #include <chrono>
+#include <map>
 #include <random>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -104,6 +106,15 @@ arrow::Status WriteQuarantine(const PipelineConfig& c, const std::shared_ptr<arr
   return arrow::Status::OK();
 }
 
+// The options that decide which cursor values a run can load.
+std::string MarksSignature(const PipelineConfig& c) {
+  std::string sig = c.strategy.cursor + (c.strategy.inclusive ? "|inclusive" : "|exclusive");
+  if (c.strategy.lookback) {
+    sig += "|lookback=" + std::to_string(c.strategy.lookback->value) + (c.strategy.lookback->has_unit ? "us" : "");
+  }
+  return sig;
+}
+
 load::WatermarkOptions WatermarkOptionsOf(const PipelineConfig& c, const RunOptions& o) {
   load::WatermarkOptions w;
   w.cursor = c.strategy.cursor;
@@ -159,8 +170,24 @@ arrow::Result<RunReport> RunOnce(const PipelineConfig& c, const RunOptions& o) {
   ARROW_ASSIGN_OR_RAISE(auto files, DiscoverFiles(c.source.path));
   std::vector<SourceFile> to_read;
   std::string fingerprint = Fingerprint(files);
+  // Watermark runs skip files an earlier run saw unchanged, all of whose cursors are below
+  // what can still be loaded: a run's cost follows the new data, not the source's size.
+  std::string signature = MarksSignature(c);
+  bool use_marks = c.strategy.type == StrategyType::kWatermark && !backfill && state.marks_signature == signature;
+  std::optional<int64_t> lowest;
+  if (use_marks) {
+    ARROW_ASSIGN_OR_RAISE(lowest, load::LowestLoadable(state.cursor_kind, state.watermark_value, WatermarkOptionsOf(c, o)));
+  }
+  std::map<std::string, load::FileMark> kept_marks;
   for (const auto& f : files) {
-    if (c.strategy.type != StrategyType::kAppend || !state.loaded_files.count(f.path)) to_read.push_back(f);
+    if (c.strategy.type == StrategyType::kAppend && state.loaded_files.count(f.path)) continue;
+    auto mark = state.file_marks.find(f.path);
+    if (use_marks && mark != state.file_marks.end() &&
+        load::CanSkipFile(mark->second, f.size, f.mtime_ns, lowest, c.strategy.null_cursor)) {
+      kept_marks[f.path] = mark->second;
+      continue;
+    }
+    to_read.push_back(f);
   }
   if (c.strategy.type == StrategyType::kFullRefresh) {
     if (files.empty()) return arrow::Status::Invalid("source ", c.source.path, " matches no files; a full refresh would empty the table");
@@ -187,6 +214,16 @@ arrow::Result<RunReport> RunOnce(const PipelineConfig& c, const RunOptions& o) {
     r.rows_skipped_watermark = sel.skipped_watermark;
     r.rows_deduplicated = sel.deduplicated;
     next.watermark = sel.watermark_after;
+    if (!backfill) {
+      next.marks_signature = signature;
+      next.cursor_kind = sel.cursor_kind;
+      next.watermark_value = sel.watermark_value;
+      next.file_marks = kept_marks;
+      for (size_t i = 0; i < to_read.size(); ++i) {
+        next.file_marks[to_read[i].path] = load::FileMark{to_read[i].size, to_read[i].mtime_ns,
+                                                          sel.file_max_cursor[i], sel.file_has_null[i]};
+      }
+    }
   } else if (c.strategy.type == StrategyType::kAppend) {
     for (const auto& n : names) next.loaded_files.insert(n);
   } else {

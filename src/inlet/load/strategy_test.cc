@@ -1,0 +1,41 @@
+#include "inlet/load/strategy.h"
+
+#include "inlet/testing/util.h"
+
+namespace inlet::load {
+
+TEST(Watermark, LowestLoadableFollowsTheOptions) {
+  WatermarkOptions o;
+  o.cursor = "ts";
+  INLET_ASSIGN_OR_FAIL(auto none, LowestLoadable("timestamp", std::nullopt, o));
+  EXPECT_FALSE(none.has_value());
+  INLET_ASSIGN_OR_FAIL(auto exclusive, LowestLoadable("integer", 10, o));
+  EXPECT_EQ(exclusive, 11);
+  o.inclusive = true;
+  INLET_ASSIGN_OR_FAIL(auto inclusive, LowestLoadable("integer", 10, o));
+  EXPECT_EQ(inclusive, 10);
+  o.inclusive = false;
+  o.lookback = 5;  // a plain number: a count for integers, seconds for timestamps
+  INLET_ASSIGN_OR_FAIL(auto back, LowestLoadable("integer", 10, o));
+  EXPECT_EQ(back, 6);
+  INLET_ASSIGN_OR_FAIL(auto back_ts, LowestLoadable("timestamp", 100000000, o));
+  EXPECT_EQ(back_ts, 100000000 - 5000000 + 1);
+  o.lookback_has_unit = true;
+  EXPECT_FALSE(LowestLoadable("integer", 10, o).ok());
+}
+
+TEST(Watermark, SkipsOnlyUnchangedFilesBelowTheBound) {
+  FileMark mark{100, 7, 50, false};
+  EXPECT_TRUE(CanSkipFile(mark, 100, 7, 51, NullCursorPolicy::kFail));
+  EXPECT_FALSE(CanSkipFile(mark, 100, 7, 50, NullCursorPolicy::kFail));   // 50 is still loadable
+  EXPECT_FALSE(CanSkipFile(mark, 101, 7, 51, NullCursorPolicy::kFail));   // grew
+  EXPECT_FALSE(CanSkipFile(mark, 100, 8, 51, NullCursorPolicy::kFail));   // touched
+  EXPECT_FALSE(CanSkipFile(mark, 100, 7, std::nullopt, NullCursorPolicy::kFail));
+  FileMark nulls{100, 7, 50, true};
+  EXPECT_TRUE(CanSkipFile(nulls, 100, 7, 51, NullCursorPolicy::kExclude));
+  EXPECT_FALSE(CanSkipFile(nulls, 100, 7, 51, NullCursorPolicy::kInclude));
+  FileMark empty{100, 7, std::nullopt, false};  // no cursor values at all
+  EXPECT_TRUE(CanSkipFile(empty, 100, 7, 51, NullCursorPolicy::kFail));
+}
+
+}  // namespace inlet::load
