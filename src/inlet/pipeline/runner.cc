@@ -1,6 +1,9 @@
 #include "inlet/pipeline/runner.h"
 
+#include <unistd.h>
+
 #include <chrono>
+#include <cstdio>
 #include <map>
 #include <random>
 #include <set>
@@ -24,6 +27,29 @@ namespace inlet::pipeline {
 namespace {
 
 Json OptionalText(const std::optional<std::string>& v) { return v ? Json(*v) : Json(nullptr); }
+
+// A one-line progress display on a terminal (stderr), shown once a run has taken more than
+// two seconds, so that quick runs and redirected output stay clean.
+class Progress {
+ public:
+  explicit Progress(std::string pipeline)
+      : pipeline_(std::move(pipeline)), start_(std::chrono::steady_clock::now()), tty_(::isatty(2) != 0) {}
+  ~Progress() {
+    if (shown_) std::fprintf(stderr, "\r\033[K");
+  }
+  void Update(const std::string& what) {
+    if (!tty_ || std::chrono::steady_clock::now() - start_ < std::chrono::seconds(2)) return;
+    shown_ = true;
+    std::fprintf(stderr, "\r\033[K%s: %s", pipeline_.c_str(), what.c_str());
+    std::fflush(stderr);
+  }
+
+ private:
+  std::string pipeline_;
+  std::chrono::steady_clock::time_point start_;
+  bool tty_;
+  bool shown_ = false;
+};
 
 arrow::Result<std::shared_ptr<Snapshot>> CurrentSnapshot(const Table& table) {
   auto snap = table.GetSnapshot({});
@@ -197,7 +223,13 @@ arrow::Result<RunReport> RunOnce(const PipelineConfig& c, const RunOptions& o) {
 
   std::vector<std::string> names;
   for (const auto& f : to_read) names.push_back(f.path);
-  ARROW_ASSIGN_OR_RAISE(auto rows, ReadSourceFiles(to_read, c.source.format, c.source.schema));
+  Progress progress(c.name);
+  ARROW_ASSIGN_OR_RAISE(auto rows, ReadSourceFiles(to_read, c.source.format, c.source.schema,
+                                                   [&](size_t done, int64_t read) {
+                                                     progress.Update("read " + std::to_string(done) + "/" +
+                                                                     std::to_string(to_read.size()) + " files, " +
+                                                                     std::to_string(read) + " rows");
+                                                   }));
   r.files_read = static_cast<int64_t>(to_read.size());
   r.rows_read = rows->num_rows();
   CrashPoint("run.after_read");
@@ -273,6 +305,7 @@ arrow::Result<RunReport> RunOnce(const PipelineConfig& c, const RunOptions& o) {
   if (backfill) {
     w.operation_parameters["backfill"] = o.backfill_from.value_or("") + ".." + o.backfill_to.value_or("");
   }
+  progress.Update("writing and committing " + std::to_string(rows->num_rows()) + " rows");
   auto reader = std::make_shared<arrow::TableBatchReader>(rows);
   reader->set_chunksize(c.processing.batch_size);
   ARROW_ASSIGN_OR_RAISE(auto result, table->Write(reader, w));

@@ -235,13 +235,16 @@ std::string Fingerprint(const std::vector<SourceFile>& files) {
   return buf;
 }
 
-arrow::Result<std::shared_ptr<arrow::Table>> ReadSourceFiles(const std::vector<SourceFile>& files,
-                                                             const std::string& format,
-                                                             const DeclaredSchema& declared) {
+arrow::Result<std::shared_ptr<arrow::Table>> ReadSourceFiles(
+    const std::vector<SourceFile>& files, const std::string& format, const DeclaredSchema& declared,
+    const std::function<void(size_t, int64_t)>& on_file) {
   std::vector<std::shared_ptr<arrow::Table>> tables;
+  int64_t rows = 0;
   for (size_t i = 0; i < files.size(); ++i) {
     ARROW_ASSIGN_OR_RAISE(auto t, ReadOne(files[i], format, declared, static_cast<int>(i)));
+    rows += t->num_rows();
     tables.push_back(std::move(t));
+    if (on_file) on_file(i + 1, rows);
   }
   if (tables.empty()) return arrow::Status::Invalid("no source files to read");
   auto options = arrow::ConcatenateTablesOptions::Defaults();

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -38,8 +39,9 @@ inline constexpr char kFileIndexColumn[] = "__inlet_file";
 /// types (a value that does not fit is Invalid naming the file, row and column); the other
 /// columns are inferred per file and unified (numbers widen; a column missing from a file
 /// is null there).
-arrow::Result<std::shared_ptr<arrow::Table>> ReadSourceFiles(const std::vector<SourceFile>& files,
-                                                             const std::string& format,
-                                                             const DeclaredSchema& declared);
+/// on_file, when set, is called after each file with (files read, rows read so far).
+arrow::Result<std::shared_ptr<arrow::Table>> ReadSourceFiles(
+    const std::vector<SourceFile>& files, const std::string& format, const DeclaredSchema& declared,
+    const std::function<void(size_t, int64_t)>& on_file = nullptr);
 
 }  // namespace inlet
