@@ -157,6 +157,46 @@ struct CommitResult {
   int attempts = 0;
 };
 
+enum class MergeMode {
+  /// Matched keys are updated, new keys inserted.
+  kUpsert,
+  /// Only new keys are inserted; matched rows stay as they are.
+  kInsertOnly,
+  /// Rows of the table with a key in the source are deleted; every source row is inserted
+  /// (several rows per key stay several rows).
+  kDeleteInsert,
+};
+
+struct MergeOptions {
+  /// The columns identifying a row. Required.
+  std::vector<std::string> keys;
+  MergeMode mode = MergeMode::kUpsert;
+  /// De-duplication of the source by key: the row with the greatest value of this column
+  /// wins (ties: the later row). Empty: the last row of each key wins.
+  std::string order_by;
+  /// A boolean source column: true deletes the key's row from the table. Not written.
+  std::string delete_flag;
+  /// Partial updates: a null source value keeps the table's value.
+  bool ignore_null_updates = false;
+  /// Partial updates: only these columns take the source's values on a match.
+  std::vector<std::string> update_columns;
+  /// Transaction, metadata domains, read version, schema merge, and (when the merge creates
+  /// the table) partitioning and properties. mode and replace_where are not used.
+  WriteOptions write;
+};
+
+struct MergeResult {
+  CommitResult commit;
+  int64_t rows_inserted = 0;
+  int64_t rows_updated = 0;
+  int64_t rows_deleted = 0;
+  /// Source rows dropped as older duplicates of a key.
+  int64_t source_duplicates = 0;
+  /// Files read to find matches, and rewritten because they held some.
+  int64_t files_scanned = 0;
+  int64_t files_rewritten = 0;
+};
+
 /// A table at a location. Open() requires an existing table; OpenOrCreate() also accepts
 /// an empty location, where the first Write creates the table (in the same commit).
 class Table {
@@ -184,6 +224,13 @@ class Table {
   /// for vacuum). Safe against concurrent writers in other processes.
   virtual arrow::Result<CommitResult> Write(std::shared_ptr<arrow::RecordBatchReader> data,
                                             const WriteOptions& options) = 0;
+
+  /// Merges source into the table by key in one atomic commit (copy-on-write): files are
+  /// pruned by partition values and key statistics, read one at a time, and only those
+  /// holding matched keys are rewritten. Memory is bounded by the source and one data file.
+  /// Fails with Invalid naming a missing key column or a null key in the source.
+  virtual arrow::Result<MergeResult> Merge(std::shared_ptr<arrow::Table> source,
+                                           const MergeOptions& options) = 0;
 };
 
 }  // namespace inlet

@@ -53,6 +53,9 @@ class DeltaTable : public Table {
   arrow::Result<CommitResult> Write(std::shared_ptr<arrow::RecordBatchReader> data,
                                     const WriteOptions& options) override;
 
+  arrow::Result<MergeResult> Merge(std::shared_ptr<arrow::Table> source,
+                                   const MergeOptions& options) override;
+
   arrow::Result<std::shared_ptr<DeltaSnapshot>> LoadSnapshot(const SnapshotSpec& spec) const;
 
  private:

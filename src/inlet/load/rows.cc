@@ -58,27 +58,6 @@ arrow::Result<std::shared_ptr<arrow::Table>> AddDerivedColumns(std::shared_ptr<a
   return table;
 }
 
-arrow::Result<std::vector<std::string>> RowKeys(const arrow::Table& table,
-                                                const std::vector<std::string>& key_columns) {
-  std::vector<std::string> names = key_columns;
-  if (names.empty()) {
-    for (const auto& f : table.schema()->fields()) names.push_back(f->name());
-  }
-  std::vector<std::string> keys(table.num_rows());
-  for (const auto& name : names) {
-    auto column = table.GetColumnByName(name);
-    if (!column) return arrow::Status::Invalid("key column '", name, "' is not in the data");
-    int64_t row = 0;
-    for (const auto& chunk : column->chunks()) {
-      for (int64_t i = 0; i < chunk->length(); ++i, ++row) {
-        keys[row] += DumpJson(ArrowValueToJson(*chunk, i));
-        keys[row] += '\x1f';
-      }
-    }
-  }
-  return keys;
-}
-
 arrow::Result<std::unordered_set<std::string>> ExistingKeys(const Snapshot& snapshot,
                                                             const Conjunction& filter,
                                                             const std::vector<std::string>& key_columns,

@@ -11,6 +11,7 @@
 #include <arrow/table.h>
 
 #include "inlet/table.h"
+#include "inlet/table/row_keys.h"
 
 namespace inlet::load {
 
@@ -26,12 +27,6 @@ struct DerivedColumn {
 /// that is not a timestamp/date.
 arrow::Result<std::shared_ptr<arrow::Table>> AddDerivedColumns(std::shared_ptr<arrow::Table> table,
                                                                const std::vector<DerivedColumn>& columns);
-
-/// One string per row identifying it: the values of key_columns, or of every column when
-/// key_columns is empty (a row hash). Equal rows give equal strings across tables with the
-/// same column types.
-arrow::Result<std::vector<std::string>> RowKeys(const arrow::Table& table,
-                                                const std::vector<std::string>& key_columns);
 
 /// The keys (as RowKeys) of the table's rows matching filter.
 arrow::Result<std::unordered_set<std::string>> ExistingKeys(const Snapshot& snapshot,

@@ -1,0 +1,294 @@
+#include <algorithm>
+#include <cctype>
+#include <set>
+
+#include <arrow/array.h>
+#include <arrow/compute/api.h>
+#include <arrow/status.h>
+
+#include "inlet/common/fault.h"
+#include "inlet/common/prefetch.h"
+#include "inlet/common/time.h"
+#include "inlet/common/uuid.h"
+#include "inlet/delta/checkpoint_writer.h"
+#include "inlet/delta/transaction.h"
+#include "inlet/delta/commit.h"
+#include "inlet/delta/data_writer.h"
+#include "inlet/delta/delta_table.h"
+#include "inlet/delta/features.h"
+#include "inlet/delta/log_segment.h"
+#include "inlet/delta/partition.h"
+#include "inlet/status.h"
+#include "inlet/table/value.h"
+
+namespace inlet::delta {
+
+namespace {
+
+constexpr int kDefaultCheckpointInterval = 10;
+
+std::string Lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+int FindInput(const arrow::Schema& input, const std::string& name) {
+  int idx = input.GetFieldIndex(name);
+  if (idx >= 0) return idx;
+  for (int i = 0; i < input.num_fields(); ++i) {
+    if (Lower(input.field(i)->name()) == Lower(name)) return i;
+  }
+  return -1;
+}
+
+// Checks that input can be written into a table of schema `table`; errors name the column.
+arrow::Status CheckInputSchema(const arrow::Schema& input, const arrow::Schema& table,
+                               const std::string& location) {
+  for (const auto& f : input.fields()) {
+    int idx = FindInput(table, f->name());
+    if (idx < 0) {
+      return arrow::Status::Invalid("cannot write to ", location, ": column '", f->name(),
+                                    "' is not in the table schema ", table.ToString());
+    }
+    const auto& target = table.field(idx)->type();
+    ARROW_ASSIGN_OR_RAISE(auto normalized, ToDeltaCompatible(f->type(), f->name()));
+    if (!IsSafeWidening(*normalized, *target)) {
+      return arrow::Status::TypeError("cannot write to ", location, ": column '", f->name(),
+                                      "' has type ", f->type()->ToString(),
+                                      ", which does not fit the table's type ",
+                                      target->ToString());
+    }
+  }
+  for (const auto& f : table.fields()) {
+    if (!f->nullable() && FindInput(input, f->name()) < 0) {
+      return arrow::Status::Invalid("cannot write to ", location, ": non-nullable column '",
+                                    f->name(), "' is missing from the input");
+    }
+  }
+  return arrow::Status::OK();
+}
+
+// Reorders, casts and null-fills one input batch to the table schema.
+arrow::Result<std::shared_ptr<arrow::RecordBatch>> ConformBatch(const arrow::RecordBatch& batch,
+                                                                const std::shared_ptr<arrow::Schema>& table) {
+  arrow::ArrayVector columns;
+  for (const auto& f : table->fields()) {
+    int idx = FindInput(*batch.schema(), f->name());
+    if (idx < 0) {
+      ARROW_ASSIGN_OR_RAISE(auto nulls, arrow::MakeArrayOfNull(f->type(), batch.num_rows()));
+      columns.push_back(nulls);
+      continue;
+    }
+    auto column = batch.column(idx);
+    if (!column->type()->Equals(*f->type())) {
+      auto cast = arrow::compute::Cast(*column, f->type());
+      if (!cast.ok()) {
+        return cast.status().WithMessage("column '", f->name(), "': ", cast.status().message());
+      }
+      column = *cast;
+    }
+    if (!f->nullable() && column->null_count() > 0) {
+      return arrow::Status::Invalid("column '", f->name(), "' is not nullable but the input has ",
+                                    column->null_count(), " null values");
+    }
+    columns.push_back(column);
+  }
+  return arrow::RecordBatch::Make(table, batch.num_rows(), columns);
+}
+
+// The table schema plus (nullable) input columns it lacks, for schema evolution.
+arrow::Result<std::shared_ptr<arrow::Schema>> MergeNewColumns(const arrow::Schema& input,
+                                                              const std::shared_ptr<arrow::Schema>& table) {
+  arrow::FieldVector fields = table->fields();
+  for (const auto& f : input.fields()) {
+    if (FindInput(*table, f->name()) >= 0) continue;
+    ARROW_ASSIGN_OR_RAISE(auto type, ToDeltaCompatible(f->type(), f->name()));
+    fields.push_back(arrow::field(f->name(), type, /*nullable=*/true));
+  }
+  return arrow::schema(fields);
+}
+
+RemoveFile ToRemove(const AddFile& a, int64_t now) {
+  RemoveFile r;
+  r.path = a.path;
+  r.deletion_timestamp = now;
+  r.data_change = true;
+  r.extended_file_metadata = true;
+  r.partition_values = a.partition_values;
+  r.size = a.size;
+  r.deletion_vector = a.deletion_vector;
+  return r;
+}
+
+int64_t IntProperty(const Metadata& m, const std::string& key, int64_t fallback) {
+  auto v = m.Property(key);
+  if (!v) return fallback;
+  char* end = nullptr;
+  long long n = std::strtoll(v->c_str(), &end, 10);
+  return (end && *end == '\0' && !v->empty()) ? n : fallback;
+}
+
+// A new table's protocol and metadata from the input schema and options.
+arrow::Result<std::pair<Protocol, Metadata>> NewTable(const arrow::Schema& input,
+                                                      const WriteOptions& options,
+                                                      std::shared_ptr<arrow::Schema>* table_schema) {
+  ARROW_RETURN_NOT_OK(ValidateTableProperties(options.properties));
+  ARROW_ASSIGN_OR_RAISE(*table_schema, ToDeltaCompatible(input));
+  std::set<std::string> seen;
+  for (const auto& f : (*table_schema)->fields()) {
+    if (!seen.insert(Lower(f->name())).second) {
+      return arrow::Status::Invalid("column names must be unique ignoring case: '", f->name(), "'");
+    }
+  }
+  for (const auto& pc : options.partition_by) {
+    auto f = (*table_schema)->GetFieldByName(pc);
+    if (!f) return arrow::Status::Invalid("partition column '", pc, "' is not in the input");
+    if (f->type()->id() == arrow::Type::STRUCT || f->type()->id() == arrow::Type::LIST ||
+        f->type()->id() == arrow::Type::MAP) {
+      return arrow::Status::Invalid("partition column '", pc, "' must have a primitive type");
+    }
+  }
+  if (!options.partition_by.empty() &&
+      options.partition_by.size() == static_cast<size_t>((*table_schema)->num_fields())) {
+    return arrow::Status::Invalid("a table needs at least one column that is not a partition column");
+  }
+  Metadata m;
+  m.id = NewUuid();
+  ARROW_ASSIGN_OR_RAISE(m.schema_string, SerializeDeltaSchema(**table_schema));
+  m.partition_columns = options.partition_by;
+  m.configuration = options.properties;
+  m.created_time = NowMillis();
+  return std::make_pair(MinimalProtocol(**table_schema, options.properties), std::move(m));
+}
+
+}  // namespace
+
+arrow::Result<std::unique_ptr<WriteTransaction>> WriteTransaction::Begin(
+    const DeltaTable& table, std::shared_ptr<const TableStore> store, const arrow::Schema& input,
+    const WriteOptions& options, bool overwrites) {
+  std::unique_ptr<WriteTransaction> tx(new WriteTransaction(store, options));
+  const std::string& location = store->location();
+  auto listing = ListLog(*store);
+  if (listing.ok()) {
+    if (options.read_version && *options.read_version < 0) {
+      return CommitConflict("cannot write to " + location + ": the table was created concurrently");
+    }
+    SnapshotSpec base;
+    if (options.read_version) base.version = *options.read_version;
+    ARROW_ASSIGN_OR_RAISE(tx->base_, table.LoadSnapshot(base));
+  } else if (!listing.status().IsIOError()) {
+    return listing.status();
+  } else if (options.read_version && *options.read_version >= 0) {
+    return arrow::Status::IOError("cannot write to ", location, ": the table has disappeared");
+  }
+  PendingCommit& commit = tx->commit_;
+  if (tx->base_) {
+    const auto& state = tx->base_->state();
+    auto writable = CheckWritable(state.protocol, state.metadata, tx->base_->delta_schema());
+    if (!writable.ok()) return writable.WithMessage("cannot write to ", location, ": ", writable.message());
+    if (overwrites && state.metadata.Property("delta.appendOnly") == "true") {
+      return arrow::Status::Invalid("cannot change rows of ", location, ": the table is append-only (delta.appendOnly=true)");
+    }
+    tx->schema_ = tx->base_->schema();
+    tx->metadata_ = state.metadata;
+    if (options.merge_schema) {
+      ARROW_ASSIGN_OR_RAISE(auto merged, MergeNewColumns(input, tx->schema_));
+      if (merged->num_fields() != tx->schema_->num_fields()) {
+        tx->schema_ = merged;
+        ARROW_ASSIGN_OR_RAISE(tx->metadata_.schema_string, SerializeDeltaSchema(*tx->schema_));
+        commit.actions.metadata = tx->metadata_;
+      }
+    }
+    ARROW_RETURN_NOT_OK(CheckInputSchema(input, *tx->schema_, location));
+    if (!options.domain_metadata.empty() || !options.remove_domains.empty()) {
+      Protocol upgraded = WithWriterFeature(state.protocol, "domainMetadata");
+      if (upgraded.min_writer_version != state.protocol.min_writer_version ||
+          upgraded.writer_features != state.protocol.writer_features) {
+        commit.actions.protocol = upgraded;
+      }
+    }
+    for (const auto& domain : options.remove_domains) {
+      if (state.domains.count(domain)) commit.actions.domains.push_back(DomainMetadata{domain, "", true});
+    }
+  } else {
+    auto created = NewTable(input, options, &tx->schema_);
+    if (!created.ok()) return created.status().WithMessage("cannot create ", location, ": ", created.status().message());
+    commit.actions.protocol = created->first;
+    if (!options.domain_metadata.empty()) {
+      commit.actions.protocol = WithWriterFeature(created->first, "domainMetadata");
+    }
+    commit.actions.metadata = created->second;
+    tx->metadata_ = created->second;
+    ARROW_RETURN_NOT_OK(store->CreateDir(kLogDir));
+  }
+  return tx;
+}
+
+arrow::Result<std::shared_ptr<arrow::RecordBatch>> WriteTransaction::Conform(const arrow::RecordBatch& batch) const {
+  auto conformed = ConformBatch(batch, schema_);
+  if (!conformed.ok()) {
+    return conformed.status().WithMessage("cannot write to ", location(), ": ", conformed.status().message());
+  }
+  return conformed;
+}
+
+arrow::Result<std::unique_ptr<DataWriter>> WriteTransaction::NewDataWriter() const {
+  DataWriterOptions wopts;
+  wopts.partition_columns = metadata_.partition_columns;
+  wopts.target_file_size = IntProperty(metadata_, "delta.targetFileSize", options_.target_file_size);
+  wopts.compression = metadata_.Property("delta.parquet.compression.codec").value_or(options_.compression);
+  wopts.num_indexed_cols = static_cast<int>(IntProperty(metadata_, "delta.dataSkippingNumIndexedCols", 32));
+  return DataWriter::Make(store_, schema_, wopts);
+}
+
+void WriteTransaction::Remove(const AddFile& file) { commit_.actions.removes.push_back(ToRemove(file, NowMillis())); }
+
+arrow::Result<CommitResult> WriteTransaction::Commit(const std::string& operation, Json params, CommitResult result) {
+  CrashPoint("write.after_data_files");
+  int64_t now = NowMillis();
+  auto& actions = commit_.actions;
+  result.files_added = static_cast<int64_t>(actions.adds.size());
+  result.files_removed = static_cast<int64_t>(actions.removes.size());
+  std::set<PartitionValues> touched;
+  for (const auto& a : actions.adds) {
+    result.bytes_written += a.size;
+    touched.insert(a.partition_values);
+  }
+  result.partitions_touched = static_cast<int64_t>(touched.size());
+  if (options_.app_transaction) {
+    actions.txns.push_back(Txn{options_.app_transaction->app_id, options_.app_transaction->version, now});
+  }
+  for (const auto& [domain, config] : options_.domain_metadata) {
+    actions.domains.push_back(DomainMetadata{domain, config, false});
+  }
+  Json& info = actions.commit_info.emplace(Json::object());
+  params["partitionBy"] = DumpJson(Json(metadata_.partition_columns));
+  for (const auto& [k, v] : options_.operation_parameters) params[k] = v;
+  info["operation"] = !options_.operation.empty() ? options_.operation : operation;
+  info["operationParameters"] = params;
+  info["operationMetrics"] = {{"numFiles", std::to_string(result.files_added)},
+                              {"numOutputRows", std::to_string(result.rows_written)},
+                              {"numOutputBytes", std::to_string(result.bytes_written)},
+                              {"numRemovedFiles", std::to_string(result.files_removed)}};
+  info["txnId"] = NewUuid();
+
+  int64_t read_version = base_ ? base_->version() : -1;
+  auto version = CommitWithRetries(*store_, read_version, commit_, options_.max_commit_attempts, &result.attempts);
+  if (!version.ok()) {
+    return version.status().WithMessage("cannot commit to ", location(), ": ", version.status().message());
+  }
+  result.version = *version;
+  int64_t interval = IntProperty(metadata_, "delta.checkpointInterval", kDefaultCheckpointInterval);
+  if (interval > 0 && result.version > 0 && result.version % interval == 0) {
+    // A checkpoint only speeds up reads; the commit stands whether or not it succeeds.
+    auto listing = ListLog(*store_);
+    if (listing.ok()) {
+      auto state = LoadState(*store_, *listing, result.version);
+      if (state.ok()) (void)WriteCheckpoint(*store_, *state);
+    }
+  }
+  return result;
+}
+
+
+}  // namespace inlet::delta

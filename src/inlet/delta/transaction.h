@@ -1,0 +1,63 @@
+// A write transaction on a Delta table: the base snapshot it reads, the schema new data
+// must fit, and the actions of its one commit. Write and Merge are built on it.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <arrow/record_batch.h>
+#include <arrow/result.h>
+
+#include "inlet/delta/commit.h"
+#include "inlet/delta/data_writer.h"
+#include "inlet/delta/delta_table.h"
+#include "inlet/table.h"
+
+namespace inlet::delta {
+
+class WriteTransaction {
+ public:
+  /// Loads the base snapshot (options.read_version, or the latest), checks that inlet can
+  /// write the table (and, for overwrites, that it is not append-only), and prepares the
+  /// table's schema: on creation from `input` (with options' partitioning and properties),
+  /// otherwise the table's own, with `input`'s extra columns when options.merge_schema.
+  /// Errors name the table and the column.
+  static arrow::Result<std::unique_ptr<WriteTransaction>> Begin(const DeltaTable& table,
+                                                                std::shared_ptr<const TableStore> store,
+                                                                const arrow::Schema& input,
+                                                                const WriteOptions& options,
+                                                                bool overwrites);
+
+  /// The base snapshot; null when the transaction creates the table.
+  const std::shared_ptr<DeltaSnapshot>& base() const { return base_; }
+  const std::shared_ptr<arrow::Schema>& schema() const { return schema_; }
+  const Metadata& metadata() const { return metadata_; }
+  const std::string& location() const { return store_->location(); }
+  PendingCommit& commit() { return commit_; }
+
+  /// Reorders, casts and null-fills a batch of input to the table schema.
+  arrow::Result<std::shared_ptr<arrow::RecordBatch>> Conform(const arrow::RecordBatch& batch) const;
+  /// A writer of data files under the table's partitioning, codec and file size.
+  arrow::Result<std::unique_ptr<DataWriter>> NewDataWriter() const;
+  /// Adds a remove action for a live file.
+  void Remove(const AddFile& file);
+
+  /// Commits: commitInfo (operation, params, metrics from result), the app transaction
+  /// and domains of the options, then put-if-absent with conflict checks against every
+  /// commit after the base; writes a checkpoint when one is due. Returns result with the
+  /// version and commit counts filled in.
+  arrow::Result<CommitResult> Commit(const std::string& operation, Json params, CommitResult result);
+
+ private:
+  WriteTransaction(std::shared_ptr<const TableStore> store, const WriteOptions& options)
+      : store_(std::move(store)), options_(options) {}
+
+  std::shared_ptr<const TableStore> store_;
+  WriteOptions options_;
+  std::shared_ptr<DeltaSnapshot> base_;
+  std::shared_ptr<arrow::Schema> schema_;
+  Metadata metadata_;
+  PendingCommit commit_;
+};
+
+}  // namespace inlet::delta
