@@ -238,11 +238,32 @@ arrow::Status ParseDestination(const Reader& r, const YAML::Node& n, const std::
 }
 
 arrow::Status ParseStrategy(const Reader& r, const YAML::Node& n, const std::string& key, StrategyConfig* out) {
-  ARROW_RETURN_NOT_OK(r.CheckKeys(n, key, {"type", "cursor", "inclusive", "lookback", "safety_margin", "null_cursor"}));
+  ARROW_RETURN_NOT_OK(r.CheckKeys(n, key, {"type", "cursor", "inclusive", "lookback", "safety_margin", "null_cursor",
+                                           "mode", "order_by", "delete_flag", "ignore_null_updates", "update_columns"}));
   if (!n["type"]) return r.Error(n, key + ".type", "is required");
   ARROW_ASSIGN_OR_RAISE(out->type, r.Enum<StrategyType>(n["type"], key + ".type",
       {{"full_refresh", StrategyType::kFullRefresh}, {"append", StrategyType::kAppend},
-       {"watermark", StrategyType::kWatermark}}, "strategy"));
+       {"watermark", StrategyType::kWatermark}, {"merge", StrategyType::kMerge}}, "strategy"));
+  bool merge = out->type == StrategyType::kMerge;
+  for (const char* opt : {"mode", "order_by", "delete_flag", "ignore_null_updates", "update_columns"}) {
+    if (n[opt] && !merge) return r.Error(n[opt], key + "." + opt, "applies only to the merge strategy");
+  }
+  if (n["mode"]) {
+    ARROW_ASSIGN_OR_RAISE(out->merge_mode, r.Enum<std::string>(n["mode"], key + ".mode",
+        {{"upsert", "upsert"}, {"insert_only", "insert_only"}, {"delete_insert", "delete_insert"}}, "merge mode"));
+  }
+  if (n["order_by"]) {
+    ARROW_ASSIGN_OR_RAISE(out->order_by, r.String(n["order_by"], key + ".order_by"));
+  }
+  if (n["delete_flag"]) {
+    ARROW_ASSIGN_OR_RAISE(out->delete_flag, r.String(n["delete_flag"], key + ".delete_flag"));
+  }
+  if (n["ignore_null_updates"]) {
+    ARROW_ASSIGN_OR_RAISE(out->ignore_null_updates, r.Bool(n["ignore_null_updates"], key + ".ignore_null_updates"));
+  }
+  if (n["update_columns"]) {
+    ARROW_ASSIGN_OR_RAISE(out->update_columns, r.StringList(n["update_columns"], key + ".update_columns"));
+  }
   bool watermark = out->type == StrategyType::kWatermark;
   for (const char* opt : {"cursor", "inclusive", "lookback", "safety_margin", "null_cursor"}) {
     if (n[opt] && !watermark) {
@@ -342,6 +363,9 @@ arrow::Result<PipelineConfig> ParsePipeline(const Reader& r, const YAML::Node& n
   if (n["processing"]) {
     ARROW_RETURN_NOT_OK(ParseProcessing(r, n["processing"], k + ".processing", &p.processing));
   }
+  if (p.strategy.type == StrategyType::kMerge && p.destination.keys.empty()) {
+    return r.Error(n["destination"], k + ".destination.keys", "is required for the merge strategy");
+  }
   if (!p.quality.quarantine_path.empty() && p.quality.quarantine_path == p.destination.path) {
     return r.Error(n["quality"], k + ".quality.quarantine_path", "must differ from destination.path");
   }
@@ -355,6 +379,7 @@ const char* StrategyName(StrategyType t) {
     case StrategyType::kFullRefresh: return "full_refresh";
     case StrategyType::kAppend: return "append";
     case StrategyType::kWatermark: return "watermark";
+    case StrategyType::kMerge: return "merge";
   }
   return "?";
 }

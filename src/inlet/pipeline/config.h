@@ -18,7 +18,7 @@
 
 namespace inlet::pipeline {
 
-enum class StrategyType { kFullRefresh, kAppend, kWatermark };
+enum class StrategyType { kFullRefresh, kAppend, kWatermark, kMerge };
 using load::NullCursorPolicy;
 using load::RejectPolicy;
 enum class SchemaDriftPolicy { kFail, kAddColumns, kIgnore };
@@ -61,6 +61,12 @@ struct StrategyConfig {
   std::optional<Span> lookback;
   std::optional<Span> safety_margin;
   NullCursorPolicy null_cursor = NullCursorPolicy::kFail;
+  // merge: new files merged by destination.keys.
+  std::string merge_mode = "upsert";  // upsert | insert_only | delete_insert
+  std::string order_by;
+  std::string delete_flag;
+  bool ignore_null_updates = false;
+  std::vector<std::string> update_columns;
 };
 
 struct QualityConfig {

@@ -79,11 +79,13 @@ arrow::Result<std::shared_ptr<arrow::Table>> DropColumns(const std::shared_ptr<a
 // Source columns the table lacks, handled by the schema-drift policy.
 arrow::Result<std::shared_ptr<arrow::Table>> HandleDrift(const std::shared_ptr<arrow::Table>& rows,
                                                          const Snapshot* snap, SchemaDriftPolicy policy,
-                                                         bool* merge_schema) {
+                                                         const std::string& not_written, bool* merge_schema) {
   if (!snap) return rows;
   std::vector<std::string> extra;
   for (const auto& f : rows->schema()->fields()) {
-    if (f->name() != kFileIndexColumn && !snap->schema()->GetFieldByName(f->name())) extra.push_back(f->name());
+    if (f->name() != kFileIndexColumn && f->name() != not_written && !snap->schema()->GetFieldByName(f->name())) {
+      extra.push_back(f->name());
+    }
   }
   if (extra.empty()) return rows;
   switch (policy) {
@@ -206,7 +208,8 @@ arrow::Result<RunReport> RunOnce(const PipelineConfig& c, const RunOptions& o) {
   }
   std::map<std::string, load::FileMark> kept_marks;
   for (const auto& f : files) {
-    if (c.strategy.type == StrategyType::kAppend && state.loaded_files.count(f.path)) continue;
+    bool new_files_only = c.strategy.type == StrategyType::kAppend || c.strategy.type == StrategyType::kMerge;
+    if (new_files_only && state.loaded_files.count(f.path)) continue;
     auto mark = state.file_marks.find(f.path);
     if (use_marks && mark != state.file_marks.end() &&
         load::CanSkipFile(mark->second, f.size, f.mtime_ns, lowest, c.strategy.null_cursor)) {
@@ -256,7 +259,7 @@ arrow::Result<RunReport> RunOnce(const PipelineConfig& c, const RunOptions& o) {
                                                           sel.file_max_cursor[i], sel.file_has_null[i]};
       }
     }
-  } else if (c.strategy.type == StrategyType::kAppend) {
+  } else if (c.strategy.type == StrategyType::kAppend || c.strategy.type == StrategyType::kMerge) {
     for (const auto& n : names) next.loaded_files.insert(n);
   } else {
     next.source_fingerprint = fingerprint;
@@ -264,8 +267,11 @@ arrow::Result<RunReport> RunOnce(const PipelineConfig& c, const RunOptions& o) {
   r.watermark_after = next.watermark;
 
   bool merge_schema = false;
-  ARROW_ASSIGN_OR_RAISE(rows, HandleDrift(rows, snap.get(), c.quality.schema_drift, &merge_schema));
-  load::QualityOptions q{c.destination.keys, c.quality.null_keys, c.quality.duplicate_keys};
+  // A merge's delete flag is consumed, never written: it is not drift.
+  ARROW_ASSIGN_OR_RAISE(rows, HandleDrift(rows, snap.get(), c.quality.schema_drift, c.strategy.delete_flag, &merge_schema));
+  // A merge resolves repeated keys itself (order_by picks the winner).
+  load::QualityOptions q{c.destination.keys, c.quality.null_keys,
+                         c.strategy.type == StrategyType::kMerge ? RejectPolicy::kAllow : c.quality.duplicate_keys};
   ARROW_ASSIGN_OR_RAISE(auto gated, load::ApplyKeyGates(rows, q, names));
   rows = gated.accepted;
   r.rows_deduplicated += gated.deduplicated;
@@ -306,9 +312,30 @@ arrow::Result<RunReport> RunOnce(const PipelineConfig& c, const RunOptions& o) {
     w.operation_parameters["backfill"] = o.backfill_from.value_or("") + ".." + o.backfill_to.value_or("");
   }
   progress.Update("writing and committing " + std::to_string(rows->num_rows()) + " rows");
-  auto reader = std::make_shared<arrow::TableBatchReader>(rows);
-  reader->set_chunksize(c.processing.batch_size);
-  ARROW_ASSIGN_OR_RAISE(auto result, table->Write(reader, w));
+  CommitResult result;
+  if (c.strategy.type == StrategyType::kMerge) {
+    MergeOptions m;
+    m.keys = c.destination.keys;
+    m.mode = c.strategy.merge_mode == "insert_only" ? MergeMode::kInsertOnly
+             : c.strategy.merge_mode == "delete_insert" ? MergeMode::kDeleteInsert : MergeMode::kUpsert;
+    m.order_by = c.strategy.order_by;
+    m.delete_flag = c.strategy.delete_flag;
+    m.ignore_null_updates = c.strategy.ignore_null_updates;
+    m.update_columns = c.strategy.update_columns;
+    m.write = w;
+    m.write.operation = "INLET RUN MERGE";
+    ARROW_ASSIGN_OR_RAISE(auto merged, table->Merge(rows, m));
+    result = merged.commit;
+    r.rows_inserted = merged.rows_inserted;
+    r.rows_updated = merged.rows_updated;
+    r.rows_deleted = merged.rows_deleted;
+    r.rows_deduplicated += merged.source_duplicates;
+    r.rows_written = merged.rows_inserted + merged.rows_updated;
+  } else {
+    auto reader = std::make_shared<arrow::TableBatchReader>(rows);
+    reader->set_chunksize(c.processing.batch_size);
+    ARROW_ASSIGN_OR_RAISE(result, table->Write(reader, w));
+  }
   r.table_version = result.version;
   r.files_written = result.files_added;
   r.bytes_written = result.bytes_written;
@@ -356,6 +383,9 @@ Json RunReport::ToJson() const {
               {"rows_deduplicated", rows_deduplicated},
               {"rows_rejected", rows_rejected},
               {"rows_written", rows_written},
+              {"rows_inserted", rows_inserted},
+              {"rows_updated", rows_updated},
+              {"rows_deleted", rows_deleted},
               {"watermark_before", OptionalText(watermark_before)},
               {"watermark_after", OptionalText(watermark_after)},
               {"files_read", files_read},
@@ -381,6 +411,9 @@ std::string RunReport::ToText() const {
   out << "  rows:      read " << rows_read << ", skipped by watermark " << rows_skipped_watermark
       << ", de-duplicated " << rows_deduplicated << ", rejected " << rows_rejected << ", written "
       << rows_written << "\n";
+  if (strategy == "merge") {
+    out << "  merge:     inserted " << rows_inserted << ", updated " << rows_updated << ", deleted " << rows_deleted << "\n";
+  }
   if (strategy == "watermark") {
     out << "  watermark: " << watermark_before.value_or("(none)") << " -> " << watermark_after.value_or("(none)") << "\n";
   }

@@ -32,6 +32,10 @@ struct RunReport {
   int64_t rows_deduplicated = 0;
   int64_t rows_rejected = 0;
   int64_t rows_written = 0;
+  // merge: how the written rows split.
+  int64_t rows_inserted = 0;
+  int64_t rows_updated = 0;
+  int64_t rows_deleted = 0;
   std::optional<std::string> watermark_before;
   std::optional<std::string> watermark_after;
   int64_t files_read = 0;
