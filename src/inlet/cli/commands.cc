@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 #include <arrow/compute/initialize.h>
 #include <arrow/status.h>
+#include <arrow/table.h>
 #include <arrow/type.h>
 
 #include "inlet/cli/output.h"
@@ -221,6 +222,62 @@ arrow::Status RunInfo(const TableArgs& a) {
   return arrow::Status::OK();
 }
 
+struct MergeArgs {
+  std::string table;
+  std::vector<std::string> inputs;
+  std::string input_format;
+  std::string keys;
+  std::string mode = "upsert";
+  std::string order_by;
+  std::string delete_flag;
+  bool ignore_null_updates = false;
+  std::string update_columns;
+  bool json = false;
+};
+
+arrow::Status RunMerge(const MergeArgs& a) {
+  MergeOptions o;
+  o.keys = SplitList(a.keys);
+  if (o.keys.empty()) return arrow::Status::Invalid("--keys needs at least one column");
+  if (a.mode == "upsert") {
+    o.mode = MergeMode::kUpsert;
+  } else if (a.mode == "insert_only") {
+    o.mode = MergeMode::kInsertOnly;
+  } else if (a.mode == "delete_insert") {
+    o.mode = MergeMode::kDeleteInsert;
+  } else {
+    return arrow::Status::Invalid("unknown --mode '", a.mode, "' (use upsert, insert_only or delete_insert)");
+  }
+  o.order_by = a.order_by;
+  o.delete_flag = a.delete_flag;
+  o.ignore_null_updates = a.ignore_null_updates;
+  o.update_columns = SplitList(a.update_columns);
+  ARROW_ASSIGN_OR_RAISE(auto input, OpenInputFiles(a.inputs, a.input_format));
+  ARROW_ASSIGN_OR_RAISE(auto source, arrow::Table::FromRecordBatchReader(input.get()));
+  ARROW_ASSIGN_OR_RAISE(auto table, Table::OpenOrCreate(a.table));
+  ARROW_ASSIGN_OR_RAISE(auto r, table->Merge(source, o));
+  if (a.json) {
+    Json j = {{"table", a.table},
+              {"version", r.commit.version},
+              {"rows_inserted", r.rows_inserted},
+              {"rows_updated", r.rows_updated},
+              {"rows_deleted", r.rows_deleted},
+              {"source_duplicates", r.source_duplicates},
+              {"files_scanned", r.files_scanned},
+              {"files_rewritten", r.files_rewritten},
+              {"files_added", r.commit.files_added},
+              {"files_removed", r.commit.files_removed},
+              {"bytes_written", r.commit.bytes_written},
+              {"attempts", r.commit.attempts}};
+    std::cout << DumpJson(j) << std::endl;
+  } else {
+    std::cout << "merged into " << a.table << " at version " << r.commit.version << ": " << r.rows_inserted
+              << " inserted, " << r.rows_updated << " updated, " << r.rows_deleted << " deleted; "
+              << r.files_scanned << " files read, " << r.files_rewritten << " rewritten" << std::endl;
+  }
+  return arrow::Status::OK();
+}
+
 struct RunArgs {
   std::string file;
   std::string pipeline;
@@ -370,6 +427,19 @@ int Run(int argc, char** argv) {
   info->add_option("table", i.table, "Table path or file:// URI")->required();
   info->add_flag("--json", i.json, "Print JSON");
 
+  MergeArgs m;
+  auto* merge = app.add_subcommand("merge", "Merge files into a table by key (upsert, insert-only, delete-insert)");
+  merge->add_option("table", m.table, "Table path or file:// URI")->required();
+  merge->add_option("--input,-i", m.inputs, "Input files")->required();
+  merge->add_option("--input-format", m.input_format, "csv | json | ndjson | parquet (default: from the extension)");
+  merge->add_option("--keys", m.keys, "Key columns a,b")->required();
+  merge->add_option("--mode", m.mode, "upsert | insert_only | delete_insert")->capture_default_str();
+  merge->add_option("--order-by", m.order_by, "Per key, the input row with the greatest value wins");
+  merge->add_option("--delete-flag", m.delete_flag, "Boolean input column: true deletes the key");
+  merge->add_flag("--ignore-null-updates", m.ignore_null_updates, "Null input values keep the table's values");
+  merge->add_option("--update-columns", m.update_columns, "Only these columns change on a match");
+  merge->add_flag("--json", m.json, "Print the result as JSON");
+
   RunArgs r;
   auto* run = app.add_subcommand("run", "Run the pipelines of a YAML file (docs/pipelines.md)");
   run->add_option("file", r.file, "Pipeline file")->required();
@@ -408,6 +478,7 @@ int Run(int argc, char** argv) {
   if (scan->parsed()) return Report(RunScan(s));
   if (history->parsed()) return Report(RunHistory(h));
   if (info->parsed()) return Report(RunInfo(i));
+  if (merge->parsed()) return Report(RunMerge(m));
   if (run->parsed()) return Report(RunRun(r));
   if (state->parsed()) return Report(RunState(st));
   if (reset->parsed()) return Report(RunReset(rs, reset_pipeline));
