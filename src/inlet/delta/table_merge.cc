@@ -163,9 +163,11 @@ class KeyRange {
   bool orderable_ = false;
 };
 
-// The rows of one live file, as the logical table schema.
+// The rows of one live file, conformed to the transaction's schema (which may have gained
+// columns from the source).
 arrow::Result<std::shared_ptr<arrow::Table>> ReadFile(const std::shared_ptr<const TableStore>& store,
-                                                      const DeltaSnapshot& base, const AddFile& file) {
+                                                      const DeltaSnapshot& base, const AddFile& file,
+                                                      const WriteTransaction& tx) {
   auto one = std::make_shared<TableState>();
   one->version = base.state().version;
   one->protocol = base.state().protocol;
@@ -173,7 +175,15 @@ arrow::Result<std::shared_ptr<arrow::Table>> ReadFile(const std::shared_ptr<cons
   one->files = {file};
   auto schema = std::make_shared<const DeltaSchema>(base.delta_schema());
   ARROW_ASSIGN_OR_RAISE(auto reader, ScanState(store, one, schema, ScanOptions{}));
-  return arrow::Table::FromRecordBatchReader(reader.get());
+  std::vector<std::shared_ptr<arrow::RecordBatch>> batches;
+  while (true) {
+    std::shared_ptr<arrow::RecordBatch> batch;
+    ARROW_RETURN_NOT_OK(reader->ReadNext(&batch));
+    if (!batch) break;
+    ARROW_ASSIGN_OR_RAISE(auto conformed, tx.Conform(*batch));
+    batches.push_back(conformed);
+  }
+  return arrow::Table::FromRecordBatches(tx.schema(), batches);
 }
 
 // Matched target rows updated with their source rows, column by column.
@@ -284,7 +294,7 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
       }
       // Read the file and match its rows against the source keys.
       ++result.files_scanned;
-      ARROW_ASSIGN_OR_RAISE(auto rows, ReadFile(store_, base, file));
+      ARROW_ASSIGN_OR_RAISE(auto rows, ReadFile(store_, base, file, *tx));
       ARROW_ASSIGN_OR_RAISE(auto keys, RowKeys(*rows, o.keys));
       std::vector<int64_t> keep, target_rows, source_rows;
       int64_t deleted = 0;

@@ -152,6 +152,33 @@ TEST(Merge, RewritesOnlyFilesWithMatchingKeys) {
   EXPECT_EQ(m[250].value, 7);
 }
 
+TEST(Merge, EvolvesTheSchemaOfRewrittenFiles) {
+  testing::TempDir dir;
+  auto table = Table::OpenOrCreate(dir.Sub("t")).ValueOrDie();
+  auto src = MakeSource({{1, 10, 1, false}, {2, 20, 1, false}}, false);
+  INLET_ASSERT_OK(table->Write(std::make_shared<arrow::TableBatchReader>(src), {}).status());
+  // The source brings a new column and updates key 1 (in the existing file).
+  auto extra = arrow::schema({arrow::field("id", arrow::int64()), arrow::field("note", arrow::utf8())});
+  arrow::Int64Builder id;
+  arrow::StringBuilder note;
+  INLET_ASSERT_OK(id.Append(1));
+  INLET_ASSERT_OK(note.Append("new"));
+  auto wide = arrow::Table::Make(extra, {id.Finish().ValueOrDie(), note.Finish().ValueOrDie()});
+  MergeOptions o;
+  o.keys = {"id"};
+  o.ignore_null_updates = true;  // the source has no value/version: keep the table's
+  EXPECT_FALSE(table->Merge(wide, o).ok());  // without merge_schema the new column is refused
+  o.write.merge_schema = true;
+  INLET_ASSIGN_OR_FAIL(auto r, table->Merge(wide, o));
+  EXPECT_EQ(r.rows_updated, 1);
+  auto snap = table->GetSnapshot().ValueOrDie();
+  auto rows = arrow::Table::FromRecordBatchReader(snap->Scan({}).ValueOrDie().get()).ValueOrDie();
+  EXPECT_EQ(rows->num_rows(), 2);
+  EXPECT_EQ(rows->schema()->num_fields(), 5);
+  Model m = ReadTable(*table);
+  EXPECT_EQ(m[1].value, 10);  // kept: the source's value was null
+}
+
 TEST(Merge, RejectsNullKeys) {
   testing::TempDir dir;
   auto table = Table::OpenOrCreate(dir.Sub("t")).ValueOrDie();
