@@ -225,6 +225,14 @@ class Table {
   virtual arrow::Result<CommitResult> Write(std::shared_ptr<arrow::RecordBatchReader> data,
                                             const WriteOptions& options) = 0;
 
+  /// The row-level changes of versions from..to (inclusive; to defaults to the latest) in
+  /// the table's columns plus _change_type (insert, update_preimage, update_postimage,
+  /// delete), _commit_version and _commit_timestamp. A version's change data files are used
+  /// when it wrote any; otherwise its added files read as inserts and its removed files as
+  /// deletes. Fails naming a version that does not exist or a data file that is gone.
+  virtual arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> Changes(
+      int64_t from_version, std::optional<int64_t> to_version) const = 0;
+
   /// Merges source into the table by key in one atomic commit (copy-on-write): files are
   /// pruned by partition values and key statistics, read one at a time, and only those
   /// holding matched keys are rewritten. Memory is bounded by the source and one data file.

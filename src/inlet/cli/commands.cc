@@ -278,6 +278,22 @@ arrow::Status RunMerge(const MergeArgs& a) {
   return arrow::Status::OK();
 }
 
+struct ChangesArgs {
+  std::string table;
+  int64_t from = 0;
+  int64_t to = -1;
+  std::string output;
+  std::string output_format = "csv";
+};
+
+arrow::Status RunChanges(const ChangesArgs& a) {
+  ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(a.table));
+  std::optional<int64_t> to;
+  if (a.to >= 0) to = a.to;
+  ARROW_ASSIGN_OR_RAISE(auto reader, table->Changes(a.from, to));
+  return WriteOutput(reader.get(), a.output, a.output_format).status();
+}
+
 struct RunArgs {
   std::string file;
   std::string pipeline;
@@ -440,6 +456,14 @@ int Run(int argc, char** argv) {
   merge->add_option("--update-columns", m.update_columns, "Only these columns change on a match");
   merge->add_flag("--json", m.json, "Print the result as JSON");
 
+  ChangesArgs ch;
+  auto* changes = app.add_subcommand("changes", "Print the row-level changes (change data feed) of versions");
+  changes->add_option("table", ch.table, "Table path or file:// URI")->required();
+  changes->add_option("--from-version", ch.from, "First version (inclusive)")->required();
+  changes->add_option("--to-version", ch.to, "Last version (inclusive; default: the latest)");
+  changes->add_option("--output,-o", ch.output, "Output file (default: stdout)");
+  changes->add_option("--output-format", ch.output_format, "csv | ndjson | parquet")->capture_default_str();
+
   RunArgs r;
   auto* run = app.add_subcommand("run", "Run the pipelines of a YAML file (docs/pipelines.md)");
   run->add_option("file", r.file, "Pipeline file")->required();
@@ -479,6 +503,7 @@ int Run(int argc, char** argv) {
   if (history->parsed()) return Report(RunHistory(h));
   if (info->parsed()) return Report(RunInfo(i));
   if (merge->parsed()) return Report(RunMerge(m));
+  if (changes->parsed()) return Report(RunChanges(ch));
   if (run->parsed()) return Report(RunRun(r));
   if (state->parsed()) return Report(RunState(st));
   if (reset->parsed()) return Report(RunReset(rs, reset_pipeline));

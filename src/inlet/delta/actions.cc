@@ -314,6 +314,13 @@ Json ToJson(const Txn& t) {
   return j;
 }
 
+Json ToJson(const CdcFile& c) {
+  return {{"path", c.path},
+          {"partitionValues", PartitionValuesToJson(c.partition_values)},
+          {"size", c.size},
+          {"dataChange", false}};
+}
+
 Json ToJson(const DomainMetadata& d) {
   return {{"domain", d.domain}, {"configuration", d.configuration}, {"removed", d.removed}};
 }

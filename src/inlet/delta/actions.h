@@ -132,6 +132,7 @@ Json ToJson(const AddFile& a);
 Json ToJson(const RemoveFile& r);
 Json ToJson(const Txn& t);
 Json ToJson(const DomainMetadata& d);
+Json ToJson(const CdcFile& c);
 
 arrow::Result<Protocol> ProtocolFromJson(const Json& j);
 arrow::Result<Metadata> MetadataFromJson(const Json& j);

@@ -92,6 +92,7 @@ std::string SerializeCommit(const ActionSet& c) {
   for (const auto& d : c.domains) out += DumpJson(Json{{"domainMetadata", ToJson(d)}}) + "\n";
   for (const auto& r : c.removes) out += DumpJson(Json{{"remove", ToJson(r)}}) + "\n";
   for (const auto& a : c.adds) out += DumpJson(Json{{"add", ToJson(a)}}) + "\n";
+  for (const auto& cdc : c.cdcs) out += DumpJson(Json{{"cdc", ToJson(cdc)}}) + "\n";
   return out;
 }
 

@@ -173,8 +173,9 @@ arrow::Result<std::unique_ptr<DataWriter::OpenFile>> DataWriter::StartFile(
   auto file = std::make_unique<OpenFile>();
   file->values = values;
   std::string dir = PartitionDirectory(options_.partition_columns, values);
+  if (!options_.directory.empty()) dir = dir.empty() ? options_.directory : options_.directory + "/" + dir;
   char name[128];
-  std::snprintf(name, sizeof(name), "part-%05d-%s-c000%s.parquet", file_counter_++,
+  std::snprintf(name, sizeof(name), "%s-%05d-%s-c000%s.parquet", options_.file_prefix.c_str(), file_counter_++,
                 write_id_.c_str(), CodecSuffix(codec).c_str());
   file->rel_path = dir.empty() ? name : dir + "/" + name;
   std::string path = store_->Resolve(file->rel_path);

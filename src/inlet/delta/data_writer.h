@@ -21,6 +21,10 @@ struct DataWriterOptions {
   std::string compression = "zstd";
   /// Leaf columns with statistics; negative for all.
   int num_indexed_cols = 32;
+  /// A directory (relative to the table root) that files go under, e.g. "_change_data".
+  std::string directory;
+  /// File name prefix ("part" for data files, "cdc" for change data).
+  std::string file_prefix = "part";
 };
 
 /// Not thread-safe: one writer per load.

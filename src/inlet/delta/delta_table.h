@@ -55,6 +55,8 @@ class DeltaTable : public Table {
 
   arrow::Result<MergeResult> Merge(std::shared_ptr<arrow::Table> source,
                                    const MergeOptions& options) override;
+  arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> Changes(
+      int64_t from_version, std::optional<int64_t> to_version) const override;
 
   arrow::Result<std::shared_ptr<DeltaSnapshot>> LoadSnapshot(const SnapshotSpec& spec) const;
 

@@ -222,6 +222,17 @@ arrow::Status WriteTable(DataWriter* writer, const std::shared_ptr<arrow::Table>
   }
 }
 
+// Writes rows to the change data writer with _change_type = type.
+arrow::Status WriteChanges(DataWriter* cdc, const std::shared_ptr<arrow::Table>& rows, const char* type) {
+  if (!cdc || rows->num_rows() == 0) return arrow::Status::OK();
+  arrow::StringBuilder b;
+  for (int64_t i = 0; i < rows->num_rows(); ++i) ARROW_RETURN_NOT_OK(b.Append(type));
+  ARROW_ASSIGN_OR_RAISE(auto col, b.Finish());
+  ARROW_ASSIGN_OR_RAISE(auto with_type, rows->AddColumn(rows->num_columns(), arrow::field("_change_type", arrow::utf8()),
+                                                        std::make_shared<arrow::ChunkedArray>(col)));
+  return WriteTable(cdc, with_type);
+}
+
 const char* ModeName(MergeMode m) {
   switch (m) {
     case MergeMode::kUpsert: return "upsert";
@@ -243,6 +254,11 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
   ARROW_ASSIGN_OR_RAISE(auto tx, WriteTransaction::Begin(*this, store_, *input, o.write, changes_rows));
   ARROW_ASSIGN_OR_RAISE(MergeSource src, PrepareSource(source, o, tx.get()));
   ARROW_ASSIGN_OR_RAISE(auto writer, tx->NewDataWriter());
+  // With a change data feed every change of this commit also goes to cdc files.
+  std::unique_ptr<DataWriter> cdc;
+  if (tx->change_data_feed()) {
+    ARROW_ASSIGN_OR_RAISE(cdc, tx->NewChangeDataWriter());
+  }
   MergeResult result;
   result.source_duplicates = src.duplicates;
   std::unordered_set<std::string> found;  // source keys that matched a table row
@@ -296,8 +312,7 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
       ++result.files_scanned;
       ARROW_ASSIGN_OR_RAISE(auto rows, ReadFile(store_, base, file, *tx));
       ARROW_ASSIGN_OR_RAISE(auto keys, RowKeys(*rows, o.keys));
-      std::vector<int64_t> keep, target_rows, source_rows;
-      int64_t deleted = 0;
+      std::vector<int64_t> keep, target_rows, source_rows, deleted_rows;
       for (int64_t i = 0; i < rows->num_rows(); ++i) {
         if (!src.key_set.count(keys[i])) {
           keep.push_back(i);
@@ -307,11 +322,11 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
         if (o.mode == MergeMode::kInsertOnly) {
           keep.push_back(i);
         } else if (o.mode == MergeMode::kDeleteInsert) {
-          ++deleted;
+          deleted_rows.push_back(i);
         } else {
           int64_t s = src.by_key.at(keys[i]);
           if (src.deleted[s]) {
-            ++deleted;
+            deleted_rows.push_back(i);
           } else {
             target_rows.push_back(i);
             source_rows.push_back(s);
@@ -320,13 +335,22 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
       }
       if (static_cast<int64_t>(keep.size()) == rows->num_rows()) continue;  // nothing changes
       ++result.files_rewritten;
-      result.rows_deleted += deleted;
+      result.rows_deleted += static_cast<int64_t>(deleted_rows.size());
       ARROW_ASSIGN_OR_RAISE(auto unchanged, TakeRows(rows, keep));
       ARROW_RETURN_NOT_OK(WriteTable(writer.get(), unchanged));
       if (!target_rows.empty()) {
         ARROW_ASSIGN_OR_RAISE(auto updated, UpdatedRows(rows, target_rows, src.rows, source_rows, o));
         ARROW_RETURN_NOT_OK(WriteTable(writer.get(), updated));
         result.rows_updated += updated->num_rows();
+        if (cdc) {
+          ARROW_ASSIGN_OR_RAISE(auto before, TakeRows(rows, target_rows));
+          ARROW_RETURN_NOT_OK(WriteChanges(cdc.get(), before, "update_preimage"));
+          ARROW_RETURN_NOT_OK(WriteChanges(cdc.get(), updated, "update_postimage"));
+        }
+      }
+      if (cdc && !deleted_rows.empty()) {
+        ARROW_ASSIGN_OR_RAISE(auto gone, TakeRows(rows, deleted_rows));
+        ARROW_RETURN_NOT_OK(WriteChanges(cdc.get(), gone, "delete"));
       }
       result.commit.rows_written += static_cast<int64_t>(keep.size() + target_rows.size());
       tx->Remove(file);
@@ -342,11 +366,16 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
   }
   ARROW_ASSIGN_OR_RAISE(auto new_rows, TakeRows(src.rows, inserts));
   ARROW_RETURN_NOT_OK(WriteTable(writer.get(), new_rows));
+  ARROW_RETURN_NOT_OK(WriteChanges(cdc.get(), new_rows, "insert"));
   result.rows_inserted = new_rows->num_rows();
   result.commit.rows_written += new_rows->num_rows();
 
   PendingCommit& commit = tx->commit();
   ARROW_ASSIGN_OR_RAISE(commit.actions.adds, writer->Finish());
+  if (cdc) {
+    ARROW_ASSIGN_OR_RAISE(auto change_files, cdc->Finish());
+    tx->AddChangeFiles(change_files);
+  }
   if (tx->base()) {
     // A concurrent commit adding rows where this merge looked for keys could add a key
     // this merge inserts again: that conflicts.

@@ -241,6 +241,32 @@ arrow::Result<std::unique_ptr<DataWriter>> WriteTransaction::NewDataWriter() con
   return DataWriter::Make(store_, schema_, wopts);
 }
 
+bool WriteTransaction::change_data_feed() const {
+  auto v = metadata_.Property("delta.enableChangeDataFeed");
+  return v && (*v == "true" || *v == "TRUE" || *v == "True");
+}
+
+std::shared_ptr<arrow::Schema> WriteTransaction::change_schema() const {
+  arrow::FieldVector fields = schema_->fields();
+  fields.push_back(arrow::field("_change_type", arrow::utf8()));
+  return arrow::schema(fields);
+}
+
+arrow::Result<std::unique_ptr<DataWriter>> WriteTransaction::NewChangeDataWriter() const {
+  DataWriterOptions wopts;
+  wopts.partition_columns = metadata_.partition_columns;
+  wopts.target_file_size = IntProperty(metadata_, "delta.targetFileSize", options_.target_file_size);
+  wopts.compression = metadata_.Property("delta.parquet.compression.codec").value_or(options_.compression);
+  wopts.num_indexed_cols = 0;  // change data files carry no statistics
+  wopts.directory = "_change_data";
+  wopts.file_prefix = "cdc";
+  return DataWriter::Make(store_, change_schema(), wopts);
+}
+
+void WriteTransaction::AddChangeFiles(const std::vector<AddFile>& files) {
+  for (const auto& f : files) commit_.actions.cdcs.push_back(CdcFile{f.path, f.partition_values, f.size});
+}
+
 void WriteTransaction::Remove(const AddFile& file) { commit_.actions.removes.push_back(ToRemove(file, NowMillis())); }
 
 arrow::Result<CommitResult> WriteTransaction::Commit(const std::string& operation, Json params, CommitResult result) {

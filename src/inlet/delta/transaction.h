@@ -42,6 +42,15 @@ class WriteTransaction {
   /// Adds a remove action for a live file.
   void Remove(const AddFile& file);
 
+  /// Whether the table records a change data feed (delta.enableChangeDataFeed=true).
+  bool change_data_feed() const;
+  /// A writer of change data files (_change_data/, the table schema plus _change_type);
+  /// its files become cdc actions through AddChangeFiles.
+  arrow::Result<std::unique_ptr<DataWriter>> NewChangeDataWriter() const;
+  void AddChangeFiles(const std::vector<AddFile>& files);
+  /// The change data schema: the table schema plus the string column _change_type.
+  std::shared_ptr<arrow::Schema> change_schema() const;
+
   /// Commits: commitInfo (operation, params, metrics from result), the app transaction
   /// and domains of the options, then put-if-absent with conflict checks against every
   /// commit after the base; writes a checkpoint when one is due. Returns result with the
