@@ -26,6 +26,8 @@ arrow::Result<PipelineState> ParseState(const std::string& text) {
     s.watermark_value = j["watermark_value"].get<int64_t>();
   }
   s.marks_signature = GetStringOr(j, "marks_signature", "");
+  s.last_full_refresh_run = GetIntOr(j, "last_full_refresh_run", 0);
+  s.last_full_refresh_ms = GetIntOr(j, "last_full_refresh_ms", 0);
   if (j.contains("file_marks") && j["file_marks"].is_object()) {
     for (auto it = j["file_marks"].begin(); it != j["file_marks"].end(); ++it) {
       const Json& m = it.value();
@@ -53,6 +55,10 @@ std::string SerializeState(const PipelineState& s) {
   if (!s.cursor_kind.empty()) j["cursor_kind"] = s.cursor_kind;
   if (s.watermark_value) j["watermark_value"] = *s.watermark_value;
   if (!s.marks_signature.empty()) j["marks_signature"] = s.marks_signature;
+  if (s.last_full_refresh_run > 0) {
+    j["last_full_refresh_run"] = s.last_full_refresh_run;
+    j["last_full_refresh_ms"] = s.last_full_refresh_ms;
+  }
   if (!s.file_marks.empty()) {
     Json marks = Json::object();
     for (const auto& [path, m] : s.file_marks) {

@@ -30,6 +30,9 @@ struct PipelineState {
   std::optional<int64_t> watermark_value;
   /// The watermark options the marks were made under; other options ignore the marks.
   std::string marks_signature;
+  /// snapshot_diff: the run and time (ms) of the last full refresh.
+  int64_t last_full_refresh_run = 0;
+  int64_t last_full_refresh_ms = 0;
   std::map<std::string, FileMark> file_marks;
 };
 

@@ -239,11 +239,44 @@ arrow::Status ParseDestination(const Reader& r, const YAML::Node& n, const std::
 
 arrow::Status ParseStrategy(const Reader& r, const YAML::Node& n, const std::string& key, StrategyConfig* out) {
   ARROW_RETURN_NOT_OK(r.CheckKeys(n, key, {"type", "cursor", "inclusive", "lookback", "safety_margin", "null_cursor",
-                                           "mode", "order_by", "delete_flag", "ignore_null_updates", "update_columns"}));
+                                           "mode", "order_by", "delete_flag", "ignore_null_updates", "update_columns",
+                                           "deletes", "soft_delete_column", "min_change_percent",
+                                           "full_refresh_every_runs", "full_refresh_every_hours"}));
   if (!n["type"]) return r.Error(n, key + ".type", "is required");
   ARROW_ASSIGN_OR_RAISE(out->type, r.Enum<StrategyType>(n["type"], key + ".type",
       {{"full_refresh", StrategyType::kFullRefresh}, {"append", StrategyType::kAppend},
-       {"watermark", StrategyType::kWatermark}, {"merge", StrategyType::kMerge}}, "strategy"));
+       {"watermark", StrategyType::kWatermark}, {"merge", StrategyType::kMerge},
+       {"snapshot_diff", StrategyType::kSnapshotDiff}}, "strategy"));
+  bool diff = out->type == StrategyType::kSnapshotDiff;
+  for (const char* opt : {"deletes", "soft_delete_column", "min_change_percent", "full_refresh_every_runs",
+                          "full_refresh_every_hours"}) {
+    if (n[opt] && !diff) return r.Error(n[opt], key + "." + opt, "applies only to the snapshot_diff strategy");
+  }
+  if (n["deletes"]) {
+    ARROW_ASSIGN_OR_RAISE(out->deletes, r.Enum<std::string>(n["deletes"], key + ".deletes",
+        {{"delete", "delete"}, {"soft_delete", "soft_delete"}, {"keep", "keep"}}, "deletes policy"));
+  }
+  if (n["soft_delete_column"]) {
+    ARROW_ASSIGN_OR_RAISE(out->soft_delete_column, r.String(n["soft_delete_column"], key + ".soft_delete_column"));
+  }
+  if (out->deletes == "soft_delete" && out->soft_delete_column.empty()) {
+    return r.Error(n, key + ".soft_delete_column", "is required when deletes is soft_delete");
+  }
+  if (n["min_change_percent"]) {
+    ARROW_ASSIGN_OR_RAISE(std::string v, r.String(n["min_change_percent"], key + ".min_change_percent"));
+    char* end = nullptr;
+    out->min_change_percent = std::strtod(v.c_str(), &end);
+    if (v.empty() || *end != '\0' || out->min_change_percent < 0) {
+      return r.Error(n["min_change_percent"], key + ".min_change_percent", "expected a non-negative number, got '" + v + "'");
+    }
+  }
+  if (n["full_refresh_every_runs"]) {
+    ARROW_ASSIGN_OR_RAISE(out->full_refresh_every_runs, r.Int(n["full_refresh_every_runs"], key + ".full_refresh_every_runs"));
+  }
+  if (n["full_refresh_every_hours"]) {
+    ARROW_ASSIGN_OR_RAISE(int64_t h, r.Int(n["full_refresh_every_hours"], key + ".full_refresh_every_hours"));
+    out->full_refresh_every_hours = static_cast<double>(h);
+  }
   bool merge = out->type == StrategyType::kMerge;
   for (const char* opt : {"mode", "order_by", "delete_flag", "ignore_null_updates", "update_columns"}) {
     if (n[opt] && !merge) return r.Error(n[opt], key + "." + opt, "applies only to the merge strategy");
@@ -363,8 +396,10 @@ arrow::Result<PipelineConfig> ParsePipeline(const Reader& r, const YAML::Node& n
   if (n["processing"]) {
     ARROW_RETURN_NOT_OK(ParseProcessing(r, n["processing"], k + ".processing", &p.processing));
   }
-  if (p.strategy.type == StrategyType::kMerge && p.destination.keys.empty()) {
-    return r.Error(n["destination"], k + ".destination.keys", "is required for the merge strategy");
+  if ((p.strategy.type == StrategyType::kMerge || p.strategy.type == StrategyType::kSnapshotDiff) &&
+      p.destination.keys.empty()) {
+    return r.Error(n["destination"], k + ".destination.keys",
+                   std::string("is required for the ") + StrategyName(p.strategy.type) + " strategy");
   }
   if (!p.quality.quarantine_path.empty() && p.quality.quarantine_path == p.destination.path) {
     return r.Error(n["quality"], k + ".quality.quarantine_path", "must differ from destination.path");
@@ -380,6 +415,7 @@ const char* StrategyName(StrategyType t) {
     case StrategyType::kAppend: return "append";
     case StrategyType::kWatermark: return "watermark";
     case StrategyType::kMerge: return "merge";
+    case StrategyType::kSnapshotDiff: return "snapshot_diff";
   }
   return "?";
 }

@@ -18,7 +18,7 @@
 
 namespace inlet::pipeline {
 
-enum class StrategyType { kFullRefresh, kAppend, kWatermark, kMerge };
+enum class StrategyType { kFullRefresh, kAppend, kWatermark, kMerge, kSnapshotDiff };
 using load::NullCursorPolicy;
 using load::RejectPolicy;
 enum class SchemaDriftPolicy { kFail, kAddColumns, kIgnore };
@@ -67,6 +67,12 @@ struct StrategyConfig {
   std::string delete_flag;
   bool ignore_null_updates = false;
   std::vector<std::string> update_columns;
+  // snapshot_diff: a full extract compared with the table by key and row hash.
+  std::string deletes = "delete";  // delete | soft_delete | keep
+  std::string soft_delete_column;
+  double min_change_percent = 0;
+  std::optional<int64_t> full_refresh_every_runs;
+  std::optional<double> full_refresh_every_hours;
 };
 
 struct QualityConfig {

@@ -16,6 +16,7 @@
 #include "inlet/common/fault.h"
 #include "inlet/common/time.h"
 #include "inlet/load/rows.h"
+#include "inlet/load/snapshot_diff.h"
 #include "inlet/load/state.h"
 #include "inlet/load/strategy.h"
 #include "inlet/source/file_source.h"
@@ -218,8 +219,9 @@ arrow::Result<RunReport> RunOnce(const PipelineConfig& c, const RunOptions& o) {
     }
     to_read.push_back(f);
   }
-  if (c.strategy.type == StrategyType::kFullRefresh) {
-    if (files.empty()) return arrow::Status::Invalid("source ", c.source.path, " matches no files; a full refresh would empty the table");
+  bool whole_extract = c.strategy.type == StrategyType::kFullRefresh || c.strategy.type == StrategyType::kSnapshotDiff;
+  if (whole_extract) {
+    if (files.empty()) return arrow::Status::Invalid("source ", c.source.path, " matches no files; the table would be emptied");
     if (snap && fingerprint == state.source_fingerprint) return finish("no_changes");
   }
   if (to_read.empty()) return finish("no_changes");
@@ -286,6 +288,33 @@ arrow::Result<RunReport> RunOnce(const PipelineConfig& c, const RunOptions& o) {
   }
   ARROW_ASSIGN_OR_RAISE(rows, DropColumns(rows, {kFileIndexColumn}));
 
+  // Snapshot diff: a full refresh when due (or on the first run), else the diff merged in.
+  std::optional<load::SnapshotDiff> diff;
+  if (c.strategy.type == StrategyType::kSnapshotDiff) {
+    const auto& st = c.strategy;
+    int64_t now_ms = NowMillis();
+    bool soft = st.deletes == "soft_delete";
+    bool full = !snap || (st.full_refresh_every_runs && state.run + 1 - state.last_full_refresh_run >= *st.full_refresh_every_runs) ||
+                (st.full_refresh_every_hours && now_ms - state.last_full_refresh_ms >= *st.full_refresh_every_hours * 3600000.0);
+    if (full) {
+      next.last_full_refresh_run = state.run + 1;
+      next.last_full_refresh_ms = now_ms;
+      if (soft) {
+        ARROW_ASSIGN_OR_RAISE(rows, load::SetBoolColumn(rows, st.soft_delete_column, false));
+      }
+    } else {
+      load::DiffOptions d{c.destination.keys, soft ? load::MissingKeys::kSoftDelete
+                                              : st.deletes == "keep" ? load::MissingKeys::kKeep : load::MissingKeys::kDelete,
+                          st.soft_delete_column};
+      ARROW_ASSIGN_OR_RAISE(diff, load::DiffSnapshot(rows, *snap, d));
+      r.changed_percent = diff->changed_percent;
+      int64_t changes = diff->inserts + diff->updates + diff->deletes;
+      if (changes == 0) return finish("no_changes");
+      if (diff->changed_percent < st.min_change_percent) return finish("no_significant_changes");
+      rows = diff->changes;
+    }
+  }
+
   bool state_changed = next.watermark != state.watermark || next.loaded_files != state.loaded_files ||
                        next.source_fingerprint != state.source_fingerprint;
   if (rows->num_rows() == 0 && !state_changed && r.rows_rejected == 0) return finish("no_changes");
@@ -297,7 +326,8 @@ arrow::Result<RunReport> RunOnce(const PipelineConfig& c, const RunOptions& o) {
   if (gated.rejected) ARROW_RETURN_NOT_OK(WriteQuarantine(c, gated.rejected, next.run));
 
   WriteOptions w;
-  w.mode = c.strategy.type == StrategyType::kFullRefresh ? WriteMode::kOverwrite : WriteMode::kAppend;
+  bool overwrite = c.strategy.type == StrategyType::kFullRefresh || (c.strategy.type == StrategyType::kSnapshotDiff && !diff);
+  w.mode = overwrite ? WriteMode::kOverwrite : WriteMode::kAppend;
   for (const auto& p : c.destination.partition_by) w.partition_by.push_back(p.name);
   w.properties = c.destination.properties;
   w.app_transaction = AppTransaction{load::StateDomain(c.name), next.run};
@@ -313,15 +343,19 @@ arrow::Result<RunReport> RunOnce(const PipelineConfig& c, const RunOptions& o) {
   }
   progress.Update("writing and committing " + std::to_string(rows->num_rows()) + " rows");
   CommitResult result;
-  if (c.strategy.type == StrategyType::kMerge) {
+  if (c.strategy.type == StrategyType::kMerge || diff) {
     MergeOptions m;
     m.keys = c.destination.keys;
-    m.mode = c.strategy.merge_mode == "insert_only" ? MergeMode::kInsertOnly
-             : c.strategy.merge_mode == "delete_insert" ? MergeMode::kDeleteInsert : MergeMode::kUpsert;
-    m.order_by = c.strategy.order_by;
-    m.delete_flag = c.strategy.delete_flag;
-    m.ignore_null_updates = c.strategy.ignore_null_updates;
-    m.update_columns = c.strategy.update_columns;
+    if (diff) {
+      m.delete_flag = diff->delete_flag;
+    } else {
+      m.mode = c.strategy.merge_mode == "insert_only" ? MergeMode::kInsertOnly
+               : c.strategy.merge_mode == "delete_insert" ? MergeMode::kDeleteInsert : MergeMode::kUpsert;
+      m.order_by = c.strategy.order_by;
+      m.delete_flag = c.strategy.delete_flag;
+      m.ignore_null_updates = c.strategy.ignore_null_updates;
+      m.update_columns = c.strategy.update_columns;
+    }
     m.write = w;
     m.write.operation = "INLET RUN MERGE";
     ARROW_ASSIGN_OR_RAISE(auto merged, table->Merge(rows, m));
@@ -395,6 +429,7 @@ Json RunReport::ToJson() const {
               {"table_version", table_version},
               {"run", run},
               {"duration_ms", duration_ms}};
+  if (changed_percent) j["changed_percent"] = *changed_percent;
   if (!error.empty()) j["error"] = error;
   return j;
 }
@@ -411,7 +446,8 @@ std::string RunReport::ToText() const {
   out << "  rows:      read " << rows_read << ", skipped by watermark " << rows_skipped_watermark
       << ", de-duplicated " << rows_deduplicated << ", rejected " << rows_rejected << ", written "
       << rows_written << "\n";
-  if (strategy == "merge") {
+  if (changed_percent) out << "  changed:   " << *changed_percent << "% of the table's rows\n";
+  if (strategy == "merge" || strategy == "snapshot_diff") {
     out << "  merge:     inserted " << rows_inserted << ", updated " << rows_updated << ", deleted " << rows_deleted << "\n";
   }
   if (strategy == "watermark") {

@@ -26,7 +26,8 @@ struct RunReport {
   std::string pipeline;
   std::string table;
   std::string strategy;
-  std::string status;  // committed | no_changes | dry_run | failed
+  /// committed | no_changes | no_significant_changes | dry_run | failed
+  std::string status;
   int64_t rows_read = 0;
   int64_t rows_skipped_watermark = 0;
   int64_t rows_deduplicated = 0;
@@ -36,6 +37,8 @@ struct RunReport {
   int64_t rows_inserted = 0;
   int64_t rows_updated = 0;
   int64_t rows_deleted = 0;
+  /// snapshot_diff: changed rows as a percentage of the table's rows.
+  std::optional<double> changed_percent;
   std::optional<std::string> watermark_before;
   std::optional<std::string> watermark_after;
   int64_t files_read = 0;
