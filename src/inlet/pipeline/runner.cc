@@ -164,227 +164,299 @@ load::WatermarkOptions WatermarkOptionsOf(const PipelineConfig& c, const RunOpti
   return w;
 }
 
-arrow::Result<RunReport> RunOnce(const PipelineConfig& c, const RunOptions& o) {
-  auto started = std::chrono::steady_clock::now();
-  RunReport r;
-  r.pipeline = c.name;
-  r.table = c.destination.path;
-  r.strategy = StrategyName(c.strategy.type);
-  bool backfill = o.backfill_from || o.backfill_to;
-  if (backfill && c.strategy.type != StrategyType::kWatermark) {
-    return arrow::Status::Invalid("--from/--to (backfill) apply only to the watermark strategy");
+// One run of a pipeline, phase by phase: load the state, choose files, read them, select
+// rows by strategy, check them, then commit rows and state together.
+class PipelineRun {
+ public:
+  PipelineRun(const PipelineConfig& c, const RunOptions& o)
+      : c_(c), o_(o), started_(std::chrono::steady_clock::now()), backfill_(o.backfill_from || o.backfill_to),
+        progress_(c.name) {
+    r_.pipeline = c.name;
+    r_.table = c.destination.path;
+    r_.strategy = StrategyName(c.strategy.type);
   }
-  auto finish = [&](std::string status) {
-    r.status = std::move(status);
-    r.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
-    return r;
-  };
 
-  ARROW_ASSIGN_OR_RAISE(auto table, Table::OpenOrCreate(c.destination.path));
-  ARROW_ASSIGN_OR_RAISE(auto snap, CurrentSnapshot(*table));
-  load::PipelineState state;
-  if (snap) {
-    r.table_version = snap->version();
-    if (auto text = snap->DomainConfiguration(load::StateDomain(c.name))) {
-      ARROW_ASSIGN_OR_RAISE(state, load::ParseState(*text));
-    } else {
-      // After a reset the run counter (the txn version) keeps growing.
-      state.run = snap->AppTransactionVersion(load::StateDomain(c.name)).value_or(0);
+  arrow::Result<RunReport> Execute() {
+    if (backfill_ && c_.strategy.type != StrategyType::kWatermark) {
+      return arrow::Status::Invalid("--from/--to (backfill) apply only to the watermark strategy");
     }
-  }
-  r.run = state.run;
-  r.watermark_before = state.watermark;
-  r.watermark_after = state.watermark;
-
-  ARROW_ASSIGN_OR_RAISE(auto files, DiscoverFiles(c.source.path));
-  std::vector<SourceFile> to_read;
-  std::string fingerprint = Fingerprint(files);
-  // Watermark runs skip files an earlier run saw unchanged, all of whose cursors are below
-  // what can still be loaded: a run's cost follows the new data, not the source's size.
-  std::string signature = MarksSignature(c);
-  bool use_marks = c.strategy.type == StrategyType::kWatermark && !backfill && state.marks_signature == signature;
-  std::optional<int64_t> lowest;
-  if (use_marks) {
-    ARROW_ASSIGN_OR_RAISE(lowest, load::LowestLoadable(state.cursor_kind, state.watermark_value, WatermarkOptionsOf(c, o)));
-  }
-  std::map<std::string, load::FileMark> kept_marks;
-  for (const auto& f : files) {
-    bool new_files_only = c.strategy.type == StrategyType::kAppend || c.strategy.type == StrategyType::kMerge;
-    if (new_files_only && state.loaded_files.count(f.path)) continue;
-    auto mark = state.file_marks.find(f.path);
-    if (use_marks && mark != state.file_marks.end() &&
-        load::CanSkipFile(mark->second, f.size, f.mtime_ns, lowest, c.strategy.null_cursor)) {
-      kept_marks[f.path] = mark->second;
-      continue;
+    ARROW_RETURN_NOT_OK(LoadState());
+    ARROW_ASSIGN_OR_RAISE(bool any, ChooseFiles());
+    if (!any) return Finish("no_changes");
+    ARROW_RETURN_NOT_OK(ReadSource());
+    ARROW_RETURN_NOT_OK(SelectRows());
+    ARROW_RETURN_NOT_OK(CheckRows());
+    if (c_.strategy.type == StrategyType::kSnapshotDiff) {
+      ARROW_ASSIGN_OR_RAISE(auto early, PlanSnapshotDiff());
+      if (early) return Finish(*early);
     }
-    to_read.push_back(f);
+    bool state_changed = next_.watermark != state_.watermark || next_.loaded_files != state_.loaded_files ||
+                         next_.source_fingerprint != state_.source_fingerprint;
+    if (rows_->num_rows() == 0 && !state_changed && r_.rows_rejected == 0) return Finish("no_changes");
+    r_.rows_written = rows_->num_rows();
+    if (o_.dry_run) return Finish("dry_run");
+    ARROW_RETURN_NOT_OK(Commit());
+    return Finish("committed");
   }
-  bool whole_extract = c.strategy.type == StrategyType::kFullRefresh || c.strategy.type == StrategyType::kSnapshotDiff;
-  if (whole_extract) {
-    if (files.empty()) return arrow::Status::Invalid("source ", c.source.path, " matches no files; the table would be emptied");
-    if (snap && fingerprint == state.source_fingerprint) return finish("no_changes");
+
+ private:
+  RunReport Finish(std::string status) {
+    r_.status = std::move(status);
+    r_.duration_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_).count();
+    return r_;
   }
-  if (to_read.empty()) return finish("no_changes");
 
-  std::vector<std::string> names;
-  for (const auto& f : to_read) names.push_back(f.path);
-  Progress progress(c.name);
-  ARROW_ASSIGN_OR_RAISE(auto rows, ReadSourceFiles(to_read, c.source.format, c.source.schema,
-                                                   [&](size_t done, int64_t read) {
-                                                     progress.Update("read " + std::to_string(done) + "/" +
-                                                                     std::to_string(to_read.size()) + " files, " +
-                                                                     std::to_string(read) + " rows");
-                                                   }));
-  r.files_read = static_cast<int64_t>(to_read.size());
-  r.rows_read = rows->num_rows();
-  CrashPoint("run.after_read");
-  ARROW_ASSIGN_OR_RAISE(rows, load::AddDerivedColumns(rows, Derived(c.destination)));
-
-  load::PipelineState next = state;
-  next.pipeline = c.name;
-  next.strategy = r.strategy;
-  next.cursor = c.strategy.cursor;
-  if (c.strategy.type == StrategyType::kWatermark) {
-    ARROW_ASSIGN_OR_RAISE(auto sel, load::SelectByWatermark(rows, WatermarkOptionsOf(c, o), state.watermark,
-                                                            snap.get(), names));
-    rows = sel.rows;
-    r.rows_skipped_watermark = sel.skipped_watermark;
-    r.rows_deduplicated = sel.deduplicated;
-    next.watermark = sel.watermark_after;
-    if (!backfill) {
-      next.marks_signature = signature;
-      next.cursor_kind = sel.cursor_kind;
-      next.watermark_value = sel.watermark_value;
-      next.file_marks = kept_marks;
-      for (size_t i = 0; i < to_read.size(); ++i) {
-        next.file_marks[to_read[i].path] = load::FileMark{to_read[i].size, to_read[i].mtime_ns,
-                                                          sel.file_max_cursor[i], sel.file_has_null[i]};
+  arrow::Status LoadState() {
+    ARROW_ASSIGN_OR_RAISE(table_, Table::OpenOrCreate(c_.destination.path));
+    ARROW_ASSIGN_OR_RAISE(snap_, CurrentSnapshot(*table_));
+    if (snap_) {
+      r_.table_version = snap_->version();
+      if (auto text = snap_->DomainConfiguration(load::StateDomain(c_.name))) {
+        ARROW_ASSIGN_OR_RAISE(state_, load::ParseState(*text));
+      } else {
+        // After a reset the run counter (the txn version) keeps growing.
+        state_.run = snap_->AppTransactionVersion(load::StateDomain(c_.name)).value_or(0);
       }
     }
-  } else if (c.strategy.type == StrategyType::kAppend || c.strategy.type == StrategyType::kMerge) {
-    for (const auto& n : names) next.loaded_files.insert(n);
-  } else {
-    next.source_fingerprint = fingerprint;
+    r_.run = state_.run;
+    r_.watermark_before = state_.watermark;
+    r_.watermark_after = state_.watermark;
+    return arrow::Status::OK();
   }
-  r.watermark_after = next.watermark;
 
-  bool merge_schema = false;
-  // A merge's delete flag is consumed, never written: it is not drift.
-  ARROW_ASSIGN_OR_RAISE(rows, HandleDrift(rows, snap.get(), c.quality.schema_drift, c.strategy.delete_flag, &merge_schema));
-  // A merge resolves repeated keys itself (order_by picks the winner).
-  load::QualityOptions q{c.destination.keys, c.quality.null_keys,
-                         c.strategy.type == StrategyType::kMerge ? RejectPolicy::kAllow : c.quality.duplicate_keys};
-  ARROW_ASSIGN_OR_RAISE(auto gated, load::ApplyKeyGates(rows, q, names));
-  rows = gated.accepted;
-  r.rows_deduplicated += gated.deduplicated;
-  r.rows_rejected = gated.rejected ? gated.rejected->num_rows() : 0;
-  if (c.quality.min_rows && rows->num_rows() < *c.quality.min_rows) {
-    return arrow::Status::Invalid("quality gate min_rows: the run has ", rows->num_rows(), " rows, fewer than ",
-                                  *c.quality.min_rows);
+  // Picks the files to read; false when there is nothing to do.
+  arrow::Result<bool> ChooseFiles() {
+    ARROW_ASSIGN_OR_RAISE(auto files, DiscoverFiles(c_.source.path));
+    fingerprint_ = Fingerprint(files);
+    // Watermark runs skip files an earlier run saw unchanged, all of whose cursors are
+    // below what can still be loaded: a run's cost follows the new data, not the source.
+    signature_ = MarksSignature(c_);
+    bool use_marks = c_.strategy.type == StrategyType::kWatermark && !backfill_ && state_.marks_signature == signature_;
+    std::optional<int64_t> lowest;
+    if (use_marks) {
+      ARROW_ASSIGN_OR_RAISE(lowest, load::LowestLoadable(state_.cursor_kind, state_.watermark_value,
+                                                         WatermarkOptionsOf(c_, o_)));
+    }
+    bool new_files_only = c_.strategy.type == StrategyType::kAppend || c_.strategy.type == StrategyType::kMerge;
+    for (const auto& f : files) {
+      if (new_files_only && state_.loaded_files.count(f.path)) continue;
+      auto mark = state_.file_marks.find(f.path);
+      if (use_marks && mark != state_.file_marks.end() &&
+          load::CanSkipFile(mark->second, f.size, f.mtime_ns, lowest, c_.strategy.null_cursor)) {
+        kept_marks_[f.path] = mark->second;
+        continue;
+      }
+      to_read_.push_back(f);
+      names_.push_back(f.path);
+    }
+    bool whole_extract = c_.strategy.type == StrategyType::kFullRefresh || c_.strategy.type == StrategyType::kSnapshotDiff;
+    if (whole_extract) {
+      if (files.empty()) {
+        return arrow::Status::Invalid("source ", c_.source.path, " matches no files; the table would be emptied");
+      }
+      if (snap_ && fingerprint_ == state_.source_fingerprint) return false;
+    }
+    return !to_read_.empty();
   }
-  if (c.quality.max_rows && rows->num_rows() > *c.quality.max_rows) {
-    return arrow::Status::Invalid("quality gate max_rows: the run has ", rows->num_rows(), " rows, more than ",
-                                  *c.quality.max_rows);
-  }
-  ARROW_ASSIGN_OR_RAISE(rows, DropColumns(rows, {kFileIndexColumn}));
 
-  // Snapshot diff: a full refresh when due (or on the first run), else the diff merged in.
-  std::optional<load::SnapshotDiff> diff;
-  if (c.strategy.type == StrategyType::kSnapshotDiff) {
-    const auto& st = c.strategy;
+  arrow::Status ReadSource() {
+    ARROW_ASSIGN_OR_RAISE(rows_, ReadSourceFiles(to_read_, c_.source.format, c_.source.schema,
+                                                 [&](size_t done, int64_t read) {
+                                                   progress_.Update("read " + std::to_string(done) + "/" +
+                                                                    std::to_string(to_read_.size()) + " files, " +
+                                                                    std::to_string(read) + " rows");
+                                                 }));
+    r_.files_read = static_cast<int64_t>(to_read_.size());
+    r_.rows_read = rows_->num_rows();
+    CrashPoint("run.after_read");
+    ARROW_ASSIGN_OR_RAISE(rows_, load::AddDerivedColumns(rows_, Derived(c_.destination)));
+    return arrow::Status::OK();
+  }
+
+  // The strategy's row selection, and the state it leads to.
+  arrow::Status SelectRows() {
+    next_ = state_;
+    next_.pipeline = c_.name;
+    next_.strategy = r_.strategy;
+    next_.cursor = c_.strategy.cursor;
+    if (c_.strategy.type == StrategyType::kWatermark) {
+      ARROW_ASSIGN_OR_RAISE(auto sel, load::SelectByWatermark(rows_, WatermarkOptionsOf(c_, o_), state_.watermark,
+                                                              snap_.get(), names_));
+      rows_ = sel.rows;
+      r_.rows_skipped_watermark = sel.skipped_watermark;
+      r_.rows_deduplicated = sel.deduplicated;
+      next_.watermark = sel.watermark_after;
+      if (!backfill_) {
+        next_.marks_signature = signature_;
+        next_.cursor_kind = sel.cursor_kind;
+        next_.watermark_value = sel.watermark_value;
+        next_.file_marks = kept_marks_;
+        for (size_t i = 0; i < to_read_.size(); ++i) {
+          next_.file_marks[to_read_[i].path] = load::FileMark{to_read_[i].size, to_read_[i].mtime_ns,
+                                                              sel.file_max_cursor[i], sel.file_has_null[i]};
+        }
+      }
+    } else if (c_.strategy.type == StrategyType::kAppend || c_.strategy.type == StrategyType::kMerge) {
+      for (const auto& n : names_) next_.loaded_files.insert(n);
+    } else {
+      next_.source_fingerprint = fingerprint_;
+    }
+    r_.watermark_after = next_.watermark;
+    return arrow::Status::OK();
+  }
+
+  // Schema drift, key gates, row-count gates.
+  arrow::Status CheckRows() {
+    // A merge's delete flag is consumed, never written: it is not drift.
+    ARROW_ASSIGN_OR_RAISE(rows_, HandleDrift(rows_, snap_.get(), c_.quality.schema_drift, c_.strategy.delete_flag,
+                                             &merge_schema_));
+    // A merge resolves repeated keys itself (order_by picks the winner).
+    load::QualityOptions q{c_.destination.keys, c_.quality.null_keys,
+                           c_.strategy.type == StrategyType::kMerge ? RejectPolicy::kAllow : c_.quality.duplicate_keys};
+    ARROW_ASSIGN_OR_RAISE(auto gated, load::ApplyKeyGates(rows_, q, names_));
+    rows_ = gated.accepted;
+    rejected_ = gated.rejected;
+    r_.rows_deduplicated += gated.deduplicated;
+    r_.rows_rejected = rejected_ ? rejected_->num_rows() : 0;
+    if (c_.quality.min_rows && rows_->num_rows() < *c_.quality.min_rows) {
+      return arrow::Status::Invalid("quality gate min_rows: the run has ", rows_->num_rows(), " rows, fewer than ",
+                                    *c_.quality.min_rows);
+    }
+    if (c_.quality.max_rows && rows_->num_rows() > *c_.quality.max_rows) {
+      return arrow::Status::Invalid("quality gate max_rows: the run has ", rows_->num_rows(), " rows, more than ",
+                                    *c_.quality.max_rows);
+    }
+    ARROW_ASSIGN_OR_RAISE(rows_, DropColumns(rows_, {kFileIndexColumn}));
+    return arrow::Status::OK();
+  }
+
+  // A full refresh when due (or on the first run), else the diff to merge in. Returns a
+  // final status when nothing is to be committed.
+  arrow::Result<std::optional<std::string>> PlanSnapshotDiff() {
+    const auto& st = c_.strategy;
     int64_t now_ms = NowMillis();
     bool soft = st.deletes == "soft_delete";
-    bool full = !snap || (st.full_refresh_every_runs && state.run + 1 - state.last_full_refresh_run >= *st.full_refresh_every_runs) ||
-                (st.full_refresh_every_hours && now_ms - state.last_full_refresh_ms >= *st.full_refresh_every_hours * 3600000.0);
+    bool full = !snap_ ||
+                (st.full_refresh_every_runs && state_.run + 1 - state_.last_full_refresh_run >= *st.full_refresh_every_runs) ||
+                (st.full_refresh_every_hours && now_ms - state_.last_full_refresh_ms >= *st.full_refresh_every_hours * 3600000.0);
     if (full) {
-      next.last_full_refresh_run = state.run + 1;
-      next.last_full_refresh_ms = now_ms;
+      next_.last_full_refresh_run = state_.run + 1;
+      next_.last_full_refresh_ms = now_ms;
       if (soft) {
-        ARROW_ASSIGN_OR_RAISE(rows, load::SetBoolColumn(rows, st.soft_delete_column, false));
+        ARROW_ASSIGN_OR_RAISE(rows_, load::SetBoolColumn(rows_, st.soft_delete_column, false));
       }
-    } else {
-      load::DiffOptions d{c.destination.keys, soft ? load::MissingKeys::kSoftDelete
-                                              : st.deletes == "keep" ? load::MissingKeys::kKeep : load::MissingKeys::kDelete,
-                          st.soft_delete_column};
-      ARROW_ASSIGN_OR_RAISE(diff, load::DiffSnapshot(rows, *snap, d));
-      r.changed_percent = diff->changed_percent;
-      int64_t changes = diff->inserts + diff->updates + diff->deletes;
-      if (changes == 0) return finish("no_changes");
-      if (diff->changed_percent < st.min_change_percent) return finish("no_significant_changes");
-      rows = diff->changes;
+      return std::optional<std::string>();
     }
+    load::DiffOptions d{c_.destination.keys,
+                        soft ? load::MissingKeys::kSoftDelete
+                             : st.deletes == "keep" ? load::MissingKeys::kKeep : load::MissingKeys::kDelete,
+                        st.soft_delete_column};
+    ARROW_ASSIGN_OR_RAISE(diff_, load::DiffSnapshot(rows_, *snap_, d));
+    r_.changed_percent = diff_->changed_percent;
+    if (diff_->inserts + diff_->updates + diff_->deletes == 0) return std::optional<std::string>("no_changes");
+    if (diff_->changed_percent < st.min_change_percent) return std::optional<std::string>("no_significant_changes");
+    rows_ = diff_->changes;
+    return std::optional<std::string>();
   }
 
-  bool state_changed = next.watermark != state.watermark || next.loaded_files != state.loaded_files ||
-                       next.source_fingerprint != state.source_fingerprint;
-  if (rows->num_rows() == 0 && !state_changed && r.rows_rejected == 0) return finish("no_changes");
-  r.rows_written = rows->num_rows();
-  if (o.dry_run) return finish("dry_run");
-
-  next.run = state.run + 1;
-  next.updated_at = FormatTimestampMillisIso(NowMillis());
-  if (gated.rejected) ARROW_RETURN_NOT_OK(WriteQuarantine(c, gated.rejected, next.run));
-
-  WriteOptions w;
-  bool overwrite = c.strategy.type == StrategyType::kFullRefresh || (c.strategy.type == StrategyType::kSnapshotDiff && !diff);
-  w.mode = overwrite ? WriteMode::kOverwrite : WriteMode::kAppend;
-  for (const auto& p : c.destination.partition_by) w.partition_by.push_back(p.name);
-  w.properties = c.destination.properties;
-  w.app_transaction = AppTransaction{load::StateDomain(c.name), next.run};
-  w.domain_metadata[load::StateDomain(c.name)] = load::SerializeState(next);
-  w.merge_schema = merge_schema;
-  // The state was read at this version: a concurrent run that committed since must make
-  // this commit fail (and the run restart from the state it committed).
-  w.read_version = snap ? snap->version() : -1;
-  w.operation = "INLET RUN";
-  w.operation_parameters = {{"pipeline", c.name}, {"strategy", r.strategy}, {"run", std::to_string(next.run)}};
-  if (backfill) {
-    w.operation_parameters["backfill"] = o.backfill_from.value_or("") + ".." + o.backfill_to.value_or("");
+  WriteOptions CommitOptions() const {
+    WriteOptions w;
+    bool overwrite = c_.strategy.type == StrategyType::kFullRefresh ||
+                     (c_.strategy.type == StrategyType::kSnapshotDiff && !diff_);
+    w.mode = overwrite ? WriteMode::kOverwrite : WriteMode::kAppend;
+    for (const auto& p : c_.destination.partition_by) w.partition_by.push_back(p.name);
+    w.properties = c_.destination.properties;
+    w.app_transaction = AppTransaction{load::StateDomain(c_.name), next_.run};
+    w.domain_metadata[load::StateDomain(c_.name)] = load::SerializeState(next_);
+    w.merge_schema = merge_schema_;
+    // The state was read at this version: a concurrent run that committed since must make
+    // this commit fail (and the run restart from the state it committed).
+    w.read_version = snap_ ? snap_->version() : -1;
+    w.operation = "INLET RUN";
+    w.operation_parameters = {{"pipeline", c_.name}, {"strategy", r_.strategy}, {"run", std::to_string(next_.run)}};
+    if (backfill_) {
+      w.operation_parameters["backfill"] = o_.backfill_from.value_or("") + ".." + o_.backfill_to.value_or("");
+    }
+    return w;
   }
-  progress.Update("writing and committing " + std::to_string(rows->num_rows()) + " rows");
-  CommitResult result;
-  if (c.strategy.type == StrategyType::kMerge || diff) {
+
+  MergeOptions MergeOptionsOf(const WriteOptions& w) const {
     MergeOptions m;
-    m.keys = c.destination.keys;
-    if (diff) {
-      m.delete_flag = diff->delete_flag;
+    m.keys = c_.destination.keys;
+    if (diff_) {
+      m.delete_flag = diff_->delete_flag;
     } else {
-      m.mode = c.strategy.merge_mode == "insert_only" ? MergeMode::kInsertOnly
-               : c.strategy.merge_mode == "delete_insert" ? MergeMode::kDeleteInsert : MergeMode::kUpsert;
-      m.order_by = c.strategy.order_by;
-      m.delete_flag = c.strategy.delete_flag;
-      m.ignore_null_updates = c.strategy.ignore_null_updates;
-      m.update_columns = c.strategy.update_columns;
+      const auto& st = c_.strategy;
+      m.mode = st.merge_mode == "insert_only" ? MergeMode::kInsertOnly
+               : st.merge_mode == "delete_insert" ? MergeMode::kDeleteInsert : MergeMode::kUpsert;
+      m.order_by = st.order_by;
+      m.delete_flag = st.delete_flag;
+      m.ignore_null_updates = st.ignore_null_updates;
+      m.update_columns = st.update_columns;
     }
     m.write = w;
     m.write.operation = "INLET RUN MERGE";
-    ARROW_ASSIGN_OR_RAISE(auto merged, table->Merge(rows, m));
-    result = merged.commit;
-    r.rows_inserted = merged.rows_inserted;
-    r.rows_updated = merged.rows_updated;
-    r.rows_deleted = merged.rows_deleted;
-    r.rows_deduplicated += merged.source_duplicates;
-    r.rows_written = merged.rows_inserted + merged.rows_updated;
-  } else {
-    auto reader = std::make_shared<arrow::TableBatchReader>(rows);
-    reader->set_chunksize(c.processing.batch_size);
-    ARROW_ASSIGN_OR_RAISE(result, table->Write(reader, w));
+    return m;
   }
-  r.table_version = result.version;
-  r.files_written = result.files_added;
-  r.bytes_written = result.bytes_written;
-  r.partitions_touched = result.partitions_touched;
-  r.run = next.run;
-  r.attempts = result.attempts;
-  return finish("committed");
-}
+
+  // Rows, state and txn in one commit (quarantined rows first, idempotently).
+  arrow::Status Commit() {
+    next_.run = state_.run + 1;
+    next_.updated_at = FormatTimestampMillisIso(NowMillis());
+    if (rejected_) ARROW_RETURN_NOT_OK(WriteQuarantine(c_, rejected_, next_.run));
+    WriteOptions w = CommitOptions();
+    progress_.Update("writing and committing " + std::to_string(rows_->num_rows()) + " rows");
+    CommitResult result;
+    if (c_.strategy.type == StrategyType::kMerge || diff_) {
+      ARROW_ASSIGN_OR_RAISE(auto merged, table_->Merge(rows_, MergeOptionsOf(w)));
+      result = merged.commit;
+      r_.rows_inserted = merged.rows_inserted;
+      r_.rows_updated = merged.rows_updated;
+      r_.rows_deleted = merged.rows_deleted;
+      r_.rows_deduplicated += merged.source_duplicates;
+      r_.rows_written = merged.rows_inserted + merged.rows_updated;
+    } else {
+      auto reader = std::make_shared<arrow::TableBatchReader>(rows_);
+      reader->set_chunksize(c_.processing.batch_size);
+      ARROW_ASSIGN_OR_RAISE(result, table_->Write(reader, w));
+    }
+    r_.table_version = result.version;
+    r_.files_written = result.files_added;
+    r_.bytes_written = result.bytes_written;
+    r_.partitions_touched = result.partitions_touched;
+    r_.run = next_.run;
+    r_.attempts = result.attempts;
+    return arrow::Status::OK();
+  }
+
+  const PipelineConfig& c_;
+  const RunOptions& o_;
+  std::chrono::steady_clock::time_point started_;
+  bool backfill_;
+  Progress progress_;
+  RunReport r_;
+  std::shared_ptr<Table> table_;
+  std::shared_ptr<Snapshot> snap_;
+  load::PipelineState state_;
+  load::PipelineState next_;
+  std::string fingerprint_;
+  std::string signature_;
+  std::map<std::string, load::FileMark> kept_marks_;
+  std::vector<SourceFile> to_read_;
+  std::vector<std::string> names_;
+  std::shared_ptr<arrow::Table> rows_;
+  std::shared_ptr<arrow::Table> rejected_;
+  bool merge_schema_ = false;
+  std::optional<load::SnapshotDiff> diff_;
+};
 
 }  // namespace
 
 arrow::Result<RunReport> RunPipeline(const PipelineConfig& config, const RunOptions& options) {
   std::mt19937 rng{std::random_device{}()};
   for (int attempt = 0;; ++attempt) {
-    auto report = RunOnce(config, options);
+    auto report = PipelineRun(config, options).Execute();
     if (report.ok()) return report;
     const auto& st = report.status();
     if (IsCommitConflict(st) && attempt < config.processing.max_retries) {
