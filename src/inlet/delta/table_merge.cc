@@ -24,11 +24,11 @@ namespace {
 
 // The source after de-duplication, conformed to the table schema.
 struct MergeSource {
-  std::shared_ptr<arrow::Table> rows;          // table schema
-  std::vector<std::string> keys;               // RowKeys of rows
-  std::vector<bool> deleted;                   // delete flag per row
-  std::unordered_map<std::string, int64_t> by_key;  // key -> row (upsert / insert-only)
-  std::unordered_set<std::string> key_set;          // every key present in the source
+  std::shared_ptr<arrow::Table> rows;           // table schema
+  std::vector<int64_t> keys;                    // key id of each row (see KeyEncoder)
+  std::vector<bool> deleted;                    // delete flag per row
+  std::unordered_map<int64_t, int64_t> by_key;  // key -> row (upsert / insert-only)
+  std::unordered_set<int64_t> key_set;          // every key present in the source
   int64_t duplicates = 0;
 };
 
@@ -58,7 +58,7 @@ arrow::Result<std::shared_ptr<arrow::Table>> TakeRows(const std::shared_ptr<arro
 }
 
 arrow::Result<MergeSource> PrepareSource(const std::shared_ptr<arrow::Table>& source, const MergeOptions& o,
-                                         WriteTransaction* tx) {
+                                         WriteTransaction* tx, KeyEncoder* encoder) {
   MergeSource out;
   ARROW_ASSIGN_OR_RAISE(auto flags, DeleteFlags(*source, o.delete_flag));
   std::shared_ptr<arrow::Table> data = source;
@@ -81,7 +81,7 @@ arrow::Result<MergeSource> PrepareSource(const std::shared_ptr<arrow::Table>& so
     batches.push_back(conformed);
   }
   ARROW_ASSIGN_OR_RAISE(auto rows, arrow::Table::FromRecordBatches(tx->schema(), batches));
-  ARROW_ASSIGN_OR_RAISE(auto keys, RowKeys(*rows, o.keys));
+  ARROW_ASSIGN_OR_RAISE(auto keys, encoder->Encode(*rows));
   if (o.mode == MergeMode::kDeleteInsert) {
     out.rows = rows;
     out.keys = std::move(keys);
@@ -95,7 +95,8 @@ arrow::Result<MergeSource> PrepareSource(const std::shared_ptr<arrow::Table>& so
     order = rows->GetColumnByName(o.order_by);
     if (!order) return arrow::Status::Invalid("merge: order_by column '", o.order_by, "' is not in the table");
   }
-  std::unordered_map<std::string, int64_t> winner;
+  std::unordered_map<int64_t, int64_t> winner;
+  winner.reserve(keys.size());
   for (int64_t i = 0; i < rows->num_rows(); ++i) {
     auto [it, inserted] = winner.emplace(keys[i], i);
     if (inserted) continue;
@@ -252,7 +253,8 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
   }
   bool changes_rows = o.mode != MergeMode::kInsertOnly;
   ARROW_ASSIGN_OR_RAISE(auto tx, WriteTransaction::Begin(*this, store_, *input, o.write, changes_rows));
-  ARROW_ASSIGN_OR_RAISE(MergeSource src, PrepareSource(source, o, tx.get()));
+  KeyEncoder encoder(o.keys);
+  ARROW_ASSIGN_OR_RAISE(MergeSource src, PrepareSource(source, o, tx.get(), &encoder));
   ARROW_ASSIGN_OR_RAISE(auto writer, tx->NewDataWriter());
   // With a change data feed every change of this commit also goes to cdc files.
   std::unique_ptr<DataWriter> cdc;
@@ -261,7 +263,7 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
   }
   MergeResult result;
   result.source_duplicates = src.duplicates;
-  std::unordered_set<std::string> found;  // source keys that matched a table row
+  std::unordered_set<int64_t> found;  // source keys that matched a table row
   std::set<PartitionValues> read_partitions;
   bool whole_table_read = false;
 
@@ -311,7 +313,7 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
       // Read the file and match its rows against the source keys.
       ++result.files_scanned;
       ARROW_ASSIGN_OR_RAISE(auto rows, ReadFile(store_, base, file, *tx));
-      ARROW_ASSIGN_OR_RAISE(auto keys, RowKeys(*rows, o.keys));
+      ARROW_ASSIGN_OR_RAISE(auto keys, encoder.Encode(*rows));
       std::vector<int64_t> keep, target_rows, source_rows, deleted_rows;
       for (int64_t i = 0; i < rows->num_rows(); ++i) {
         if (!src.key_set.count(keys[i])) {

@@ -1,5 +1,7 @@
 #include "inlet/table/row_keys.h"
 
+#include <arrow/compute/api.h>
+
 #include "inlet/common/arrow_json.h"
 
 namespace inlet {
@@ -48,6 +50,35 @@ arrow::Result<std::vector<std::string>> RowKeys(const arrow::Table& table,
     }
   }
   return keys;
+}
+
+arrow::Result<std::vector<int64_t>> KeyEncoder::Encode(const arrow::Table& rows) {
+  std::vector<int64_t> out;
+  out.reserve(rows.num_rows());
+  if (keys_.size() == 1) {
+    auto column = rows.GetColumnByName(keys_[0]);
+    if (!column) return arrow::Status::Invalid("key column '", keys_[0], "' is not in the data");
+    switch (column->type()->id()) {
+      case arrow::Type::INT8: case arrow::Type::INT16: case arrow::Type::INT32: case arrow::Type::INT64:
+      case arrow::Type::DATE32: {
+        // The value is the id (nulls, which keys do not have, map to 0).
+        ARROW_ASSIGN_OR_RAISE(auto wide, arrow::compute::Cast(column, arrow::int64()));
+        for (const auto& chunk : wide.chunked_array()->chunks()) {
+          const auto& a = static_cast<const arrow::Int64Array&>(*chunk);
+          for (int64_t i = 0; i < a.length(); ++i) out.push_back(a.IsNull(i) ? 0 : a.Value(i));
+        }
+        return out;
+      }
+      default:
+        break;
+    }
+  }
+  ARROW_ASSIGN_OR_RAISE(auto keys, RowKeys(rows, keys_));
+  for (auto& k : keys) {
+    auto [it, inserted] = ids_.emplace(std::move(k), static_cast<int64_t>(ids_.size()));
+    out.push_back(it->second);
+  }
+  return out;
 }
 
 }  // namespace inlet

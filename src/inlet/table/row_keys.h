@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <arrow/result.h>
@@ -14,5 +15,20 @@ namespace inlet {
 /// columns have the same types. Invalid names a missing key column.
 arrow::Result<std::vector<std::string>> RowKeys(const arrow::Table& table,
                                                 const std::vector<std::string>& key_columns);
+
+/// Gives each row an int64 id for its key: equal keys get equal ids across every table
+/// passed to the same encoder (with the same column types). A single integer key column is
+/// its own id; other keys go through a dictionary of RowKeys strings. Not thread-safe.
+class KeyEncoder {
+ public:
+  explicit KeyEncoder(std::vector<std::string> key_columns) : keys_(std::move(key_columns)) {}
+
+  /// One id per row of rows. Invalid names a missing key column.
+  arrow::Result<std::vector<int64_t>> Encode(const arrow::Table& rows);
+
+ private:
+  std::vector<std::string> keys_;
+  std::unordered_map<std::string, int64_t> ids_;
+};
 
 }  // namespace inlet
