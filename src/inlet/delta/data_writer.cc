@@ -211,9 +211,14 @@ arrow::Status DataWriter::CloseFile(OpenFile* file) {
   return arrow::Status::OK();
 }
 
-arrow::Result<std::vector<AddFile>> DataWriter::Finish() {
+arrow::Status DataWriter::Flush() {
   for (auto& [key, file] : open_) ARROW_RETURN_NOT_OK(CloseFile(file.get()));
   open_.clear();
+  return arrow::Status::OK();
+}
+
+arrow::Result<std::vector<AddFile>> DataWriter::Finish() {
+  ARROW_RETURN_NOT_OK(Flush());
   return std::move(done_);
 }
 

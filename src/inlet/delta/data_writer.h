@@ -37,6 +37,9 @@ class DataWriter {
   ~DataWriter();
 
   arrow::Status Write(const std::shared_ptr<arrow::RecordBatch>& batch);
+  /// Closes every open file; later rows start new files (a merge keeps one output file per
+  /// rewritten input file this way, so key ranges stay as narrow as they were).
+  arrow::Status Flush();
   /// Closes every open file and returns the add actions (dataChange=true) for them.
   arrow::Result<std::vector<AddFile>> Finish();
 

@@ -27,8 +27,8 @@ struct MergeSource {
   std::shared_ptr<arrow::Table> rows;           // table schema
   std::vector<int64_t> keys;                    // key id of each row (see KeyEncoder)
   std::vector<bool> deleted;                    // delete flag per row
-  std::unordered_map<int64_t, int64_t> by_key;  // key -> row (upsert / insert-only)
-  std::unordered_set<int64_t> key_set;          // every key present in the source
+  /// key -> row (for delete-insert, some row of that key: only presence matters).
+  std::unordered_map<int64_t, int64_t> by_key;
   int64_t duplicates = 0;
 };
 
@@ -86,7 +86,8 @@ arrow::Result<MergeSource> PrepareSource(const std::shared_ptr<arrow::Table>& so
     out.rows = rows;
     out.keys = std::move(keys);
     out.deleted = std::move(flags);
-    out.key_set.insert(out.keys.begin(), out.keys.end());
+    out.by_key.reserve(out.keys.size());
+    for (size_t i = 0; i < out.keys.size(); ++i) out.by_key.emplace(out.keys[i], static_cast<int64_t>(i));
     return out;
   }
   // One row per key: the greatest order_by value wins, ties (and no order_by) the later row.
@@ -110,17 +111,22 @@ arrow::Result<MergeSource> PrepareSource(const std::shared_ptr<arrow::Table>& so
     if (later_wins) it->second = i;
   }
   std::vector<int64_t> kept;
+  kept.reserve(winner.size());
   for (int64_t i = 0; i < rows->num_rows(); ++i) {
-    if (winner[keys[i]] == i) kept.push_back(i);
+    auto it = winner.find(keys[i]);
+    if (it->second == i) {
+      it->second = static_cast<int64_t>(kept.size());  // now: the row in out.rows
+      kept.push_back(i);
+    }
   }
   out.duplicates = rows->num_rows() - static_cast<int64_t>(kept.size());
   ARROW_ASSIGN_OR_RAISE(out.rows, TakeRows(rows, kept));
-  for (size_t j = 0; j < kept.size(); ++j) {
-    out.keys.push_back(keys[kept[j]]);
-    out.deleted.push_back(flags[kept[j]]);
-    out.by_key[keys[kept[j]]] = static_cast<int64_t>(j);
+  out.keys.reserve(kept.size());
+  for (int64_t i : kept) {
+    out.keys.push_back(keys[i]);
+    out.deleted.push_back(flags[i]);
   }
-  out.key_set.insert(out.keys.begin(), out.keys.end());
+  out.by_key = std::move(winner);
   return out;
 }
 
@@ -132,6 +138,19 @@ class KeyRange {
     auto col = rows.GetColumnByName(key);
     auto type = col->type();
     r.type_ = type;
+    if (IsIntegerLike(*type)) {
+      // Integers compare as int64, without a scalar per value.
+      ARROW_ASSIGN_OR_RAISE(auto wide, arrow::compute::Cast(col, arrow::int64()));
+      for (const auto& chunk : wide.chunked_array()->chunks()) {
+        const auto& a = static_cast<const arrow::Int64Array&>(*chunk);
+        for (int64_t i = 0; i < a.length(); ++i) {
+          if (a.IsValid(i)) r.ints_.push_back(a.Value(i));
+        }
+      }
+      std::sort(r.ints_.begin(), r.ints_.end());
+      r.integer_ = true;
+      return r;
+    }
     for (int64_t i = 0; i < col->length(); ++i) {
       ARROW_ASSIGN_OR_RAISE(auto s, col->GetScalar(i));
       r.values_.push_back(s);
@@ -146,7 +165,14 @@ class KeyRange {
 
   /// False only when no source key lies within [min, max].
   bool MayOverlap(const ColumnStats& stats) const {
-    if (!orderable_ || !stats.min || !stats.max) return true;
+    if (!stats.min || !stats.max) return true;
+    if (integer_) {
+      auto lo = AsInt64(stats.min), hi = AsInt64(stats.max);
+      if (!lo || !hi) return true;
+      auto it = std::lower_bound(ints_.begin(), ints_.end(), *lo);
+      return it != ints_.end() && *it <= *hi;
+    }
+    if (!orderable_) return true;
     auto it = std::lower_bound(values_.begin(), values_.end(), stats.min, [](const auto& a, const auto& b) {
       auto c = CompareScalars(*a, *b);
       return c && *c < 0;
@@ -159,8 +185,25 @@ class KeyRange {
   const std::shared_ptr<arrow::DataType>& type() const { return type_; }
 
  private:
+  static bool IsIntegerLike(const arrow::DataType& t) {
+    switch (t.id()) {
+      case arrow::Type::INT8: case arrow::Type::INT16: case arrow::Type::INT32: case arrow::Type::INT64:
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  static std::optional<int64_t> AsInt64(const std::shared_ptr<arrow::Scalar>& s) {
+    auto cast = arrow::compute::Cast(arrow::Datum(s), arrow::int64());
+    if (!cast.ok() || !cast->scalar()->is_valid) return std::nullopt;
+    return static_cast<const arrow::Int64Scalar&>(*cast->scalar()).value;
+  }
+
   std::shared_ptr<arrow::DataType> type_;
   std::vector<std::shared_ptr<arrow::Scalar>> values_;
+  std::vector<int64_t> ints_;
+  bool integer_ = false;
   bool orderable_ = false;
 };
 
@@ -316,7 +359,8 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
       ARROW_ASSIGN_OR_RAISE(auto keys, encoder.Encode(*rows));
       std::vector<int64_t> keep, target_rows, source_rows, deleted_rows;
       for (int64_t i = 0; i < rows->num_rows(); ++i) {
-        if (!src.key_set.count(keys[i])) {
+        auto match = src.by_key.find(keys[i]);
+        if (match == src.by_key.end()) {
           keep.push_back(i);
           continue;
         }
@@ -326,7 +370,7 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
         } else if (o.mode == MergeMode::kDeleteInsert) {
           deleted_rows.push_back(i);
         } else {
-          int64_t s = src.by_key.at(keys[i]);
+          int64_t s = match->second;
           if (src.deleted[s]) {
             deleted_rows.push_back(i);
           } else {
@@ -356,6 +400,9 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
       }
       result.commit.rows_written += static_cast<int64_t>(keep.size() + target_rows.size());
       tx->Remove(file);
+      // One output file per rewritten file: key ranges stay narrow for the next merge, and
+      // no more than one file's rows are buffered.
+      ARROW_RETURN_NOT_OK(writer->Flush());
     }
   }
 
