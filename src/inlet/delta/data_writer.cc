@@ -186,6 +186,10 @@ arrow::Result<std::unique_ptr<DataWriter::OpenFile>> DataWriter::StartFile(
                    ->max_row_group_length(1024 * 1024)
                    // INT32/INT64 for precision <= 18, as Spark writes them.
                    ->enable_store_decimal_as_integer()
+                   // High-cardinality columns give up on dictionary encoding after 256 KiB
+                   // of dictionary instead of 1 MiB: most of their encoding cost is spent
+                   // building a dictionary that is then discarded.
+                   ->dictionary_pagesize_limit(256 * 1024)
                    ->created_by("inlet")
                    ->build();
   auto arrow_props = parquet::ArrowWriterProperties::Builder().set_use_threads(true)->build();
