@@ -86,18 +86,19 @@ arrow::Result<CursorValues> ReadCursor(const std::shared_ptr<arrow::ChunkedArray
   ARROW_ASSIGN_OR_RAISE(arrow::Datum casted, arrow::compute::Cast(col, target));
   CursorValues out;
   for (const auto& chunk : casted.chunked_array()->chunks()) {
-    for (int64_t i = 0; i < chunk->length(); ++i) {
-      bool ok = chunk->IsValid(i);
+    // Dates widen to int64 days; timestamps are viewed as their int64 microseconds.
+    std::shared_ptr<arrow::Array> values;
+    if (kind == CursorKind::kDate) {
+      ARROW_ASSIGN_OR_RAISE(auto days, chunk->View(arrow::int32()));
+      ARROW_ASSIGN_OR_RAISE(values, arrow::compute::Cast(*days, arrow::int64()));
+    } else {
+      ARROW_ASSIGN_OR_RAISE(values, chunk->View(arrow::int64()));
+    }
+    const auto& ints = static_cast<const arrow::Int64Array&>(*values);
+    for (int64_t i = 0; i < ints.length(); ++i) {
+      bool ok = ints.IsValid(i);
       out.valid.push_back(ok);
-      int64_t v = 0;
-      if (ok) {
-        if (kind == CursorKind::kDate) {
-          v = static_cast<const arrow::Date32Array&>(*chunk).Value(i);
-        } else {
-          v = static_cast<const arrow::NumericArray<arrow::Int64Type>&>(*chunk->View(arrow::int64()).ValueOrDie()).Value(i);
-        }
-      }
-      out.values.push_back(v);
+      out.values.push_back(ok ? ints.Value(i) : 0);
     }
   }
   return out;
