@@ -48,15 +48,6 @@ arrow::Result<std::vector<bool>> DeleteFlags(const arrow::Table& source, const s
   return out;
 }
 
-arrow::Result<std::shared_ptr<arrow::Table>> TakeRows(const std::shared_ptr<arrow::Table>& t,
-                                                      const std::vector<int64_t>& rows) {
-  arrow::Int64Builder b;
-  ARROW_RETURN_NOT_OK(b.AppendValues(rows));
-  ARROW_ASSIGN_OR_RAISE(auto idx, b.Finish());
-  ARROW_ASSIGN_OR_RAISE(arrow::Datum out, arrow::compute::Take(t, idx));
-  return out.table();
-}
-
 arrow::Result<MergeSource> PrepareSource(const std::shared_ptr<arrow::Table>& source, const MergeOptions& o,
                                          WriteTransaction* tx, KeyEncoder* encoder) {
   MergeSource out;

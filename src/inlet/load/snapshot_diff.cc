@@ -8,20 +8,13 @@
 #include <arrow/compute/api.h>
 
 #include "inlet/load/rows.h"
+#include "inlet/table/row_keys.h"
 
 namespace inlet::load {
 
 namespace {
 
 constexpr char kDeleteFlag[] = "__inlet_delete";
-
-arrow::Result<std::shared_ptr<arrow::Table>> Take(const std::shared_ptr<arrow::Table>& t, const std::vector<int64_t>& rows) {
-  arrow::Int64Builder b;
-  ARROW_RETURN_NOT_OK(b.AppendValues(rows));
-  ARROW_ASSIGN_OR_RAISE(auto idx, b.Finish());
-  ARROW_ASSIGN_OR_RAISE(arrow::Datum out, arrow::compute::Take(t, idx));
-  return out.table();
-}
 
 }  // namespace
 
@@ -74,9 +67,9 @@ arrow::Result<SnapshotDiff> DiffSnapshot(const std::shared_ptr<arrow::Table>& ex
   d.changed_percent = 100.0 * static_cast<double>(d.inserts + d.updates + d.deletes) /
                       static_cast<double>(std::max<int64_t>(d.table_rows, 1));
 
-  ARROW_ASSIGN_OR_RAISE(auto upserts, Take(extract, changed));
+  ARROW_ASSIGN_OR_RAISE(auto upserts, TakeRows(extract, changed));
   ARROW_ASSIGN_OR_RAISE(upserts, SetBoolColumn(upserts, kDeleteFlag, false));
-  ARROW_ASSIGN_OR_RAISE(auto gone, Take(current, missing));
+  ARROW_ASSIGN_OR_RAISE(auto gone, TakeRows(current, missing));
   if (soft) {
     ARROW_ASSIGN_OR_RAISE(upserts, SetBoolColumn(upserts, o.soft_delete_column, false));
     ARROW_ASSIGN_OR_RAISE(gone, SetBoolColumn(gone, o.soft_delete_column, true));

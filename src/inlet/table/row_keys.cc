@@ -1,5 +1,6 @@
 #include "inlet/table/row_keys.h"
 
+#include <arrow/builder.h>
 #include <arrow/compute/api.h>
 
 #include "inlet/common/arrow_json.h"
@@ -50,6 +51,15 @@ arrow::Result<std::vector<std::string>> RowKeys(const arrow::Table& table,
     }
   }
   return keys;
+}
+
+arrow::Result<std::shared_ptr<arrow::Table>> TakeRows(const std::shared_ptr<arrow::Table>& t,
+                                                      const std::vector<int64_t>& rows) {
+  arrow::Int64Builder b;
+  ARROW_RETURN_NOT_OK(b.AppendValues(rows));
+  ARROW_ASSIGN_OR_RAISE(auto idx, b.Finish());
+  ARROW_ASSIGN_OR_RAISE(arrow::Datum out, arrow::compute::Take(t, idx));
+  return out.table();
 }
 
 arrow::Result<std::vector<int64_t>> KeyEncoder::Encode(const arrow::Table& rows) {

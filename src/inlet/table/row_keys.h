@@ -16,6 +16,10 @@ namespace inlet {
 arrow::Result<std::vector<std::string>> RowKeys(const arrow::Table& table,
                                                 const std::vector<std::string>& key_columns);
 
+/// The rows of t at the given row numbers, in that order.
+arrow::Result<std::shared_ptr<arrow::Table>> TakeRows(const std::shared_ptr<arrow::Table>& t,
+                                                      const std::vector<int64_t>& rows);
+
 /// Gives each row an int64 id for its key: equal keys get equal ids across every table
 /// passed to the same encoder (with the same column types). A single integer key column is
 /// its own id; other keys go through a dictionary of RowKeys strings. Not thread-safe.
