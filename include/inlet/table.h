@@ -178,6 +178,19 @@ struct MergeOptions {
   std::string delete_flag;
   /// Partial updates: a null source value keeps the table's value.
   bool ignore_null_updates = false;
+  /// Sequence-guarded changes (change data capture): the columns ordering a key's changes,
+  /// compared column by column. Upsert mode only. The source's latest change of each key
+  /// wins (order_by is not used), and it applies only when its sequence is greater than the
+  /// table row's and than the key's last remembered delete; an older change is discarded as
+  /// late. Deletes are remembered durably in the table, not for a retention window, so an
+  /// update arriving after its key's delete cannot bring the row back. The sequence columns
+  /// are written with the rows; a table row with a null sequence is older than any change.
+  /// Fails with Invalid naming a sequence column with a null in the source.
+  std::vector<std::string> sequence_by;
+  /// With sequence_by: a boolean source column marking truncate events (their key columns
+  /// may be null). A truncate at sequence s deletes every table row whose sequence is at
+  /// most s, and from then on every change at or below s is late. Not written.
+  std::string truncate_flag;
   /// Partial updates: only these columns take the source's values on a match.
   std::vector<std::string> update_columns;
   /// Transaction, metadata domains, read version, schema merge, and (when the merge creates
@@ -190,8 +203,14 @@ struct MergeResult {
   int64_t rows_inserted = 0;
   int64_t rows_updated = 0;
   int64_t rows_deleted = 0;
-  /// Source rows dropped as older duplicates of a key.
+  /// Source rows dropped as older duplicates of a key (or, with a truncate in the source,
+  /// changes before it).
   int64_t source_duplicates = 0;
+  /// With sequence_by: changes discarded because the table already held a newer (or equal)
+  /// sequence for their key, a newer delete, or a truncate after them.
+  int64_t late_discarded = 0;
+  /// Rows deleted by truncate events (also counted in rows_deleted).
+  int64_t rows_truncated = 0;
   /// Files read to find matches, and rewritten because they held some.
   int64_t files_scanned = 0;
   int64_t files_rewritten = 0;

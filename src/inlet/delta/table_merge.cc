@@ -14,6 +14,7 @@
 #include "inlet/delta/partition.h"
 #include "inlet/delta/scan.h"
 #include "inlet/delta/stats.h"
+#include "inlet/delta/tombstones.h"
 #include "inlet/delta/transaction.h"
 #include "inlet/table/row_keys.h"
 #include "inlet/table/value.h"
@@ -27,18 +28,23 @@ struct MergeSource {
   std::shared_ptr<arrow::Table> rows;           // table schema
   std::vector<int64_t> keys;                    // key id of each row (see KeyEncoder)
   std::vector<bool> deleted;                    // delete flag per row
+  /// With sequence_by: each row's sequence (OrderedKeys bytes), and whether it is late.
+  std::vector<std::string> sequences;
+  std::vector<bool> late;
+  /// The sequence of the source's last truncate, if it has one.
+  std::optional<std::string> truncate_at;
   /// key -> row (for delete-insert, some row of that key: only presence matters).
   std::unordered_map<int64_t, int64_t> by_key;
   int64_t duplicates = 0;
 };
 
-arrow::Result<std::vector<bool>> DeleteFlags(const arrow::Table& source, const std::string& column) {
+arrow::Result<std::vector<bool>> FlagColumn(const arrow::Table& source, const std::string& column, const char* what) {
   std::vector<bool> out(source.num_rows(), false);
   if (column.empty()) return out;
   auto col = source.GetColumnByName(column);
-  if (!col) return arrow::Status::Invalid("merge: delete flag column '", column, "' is not in the source");
+  if (!col) return arrow::Status::Invalid("merge: ", what, " column '", column, "' is not in the source");
   if (col->type()->id() != arrow::Type::BOOL) {
-    return arrow::Status::Invalid("merge: delete flag column '", column, "' must be boolean, not ", col->type()->ToString());
+    return arrow::Status::Invalid("merge: ", what, " column '", column, "' must be boolean, not ", col->type()->ToString());
   }
   int64_t row = 0;
   for (const auto& chunk : col->chunks()) {
@@ -48,64 +54,101 @@ arrow::Result<std::vector<bool>> DeleteFlags(const arrow::Table& source, const s
   return out;
 }
 
-arrow::Result<MergeSource> PrepareSource(const std::shared_ptr<arrow::Table>& source, const MergeOptions& o,
-                                         WriteTransaction* tx, KeyEncoder* encoder) {
-  MergeSource out;
-  ARROW_ASSIGN_OR_RAISE(auto flags, DeleteFlags(*source, o.delete_flag));
-  std::shared_ptr<arrow::Table> data = source;
-  if (!o.delete_flag.empty()) {
-    ARROW_ASSIGN_OR_RAISE(data, data->RemoveColumn(data->schema()->GetFieldIndex(o.delete_flag)));
+std::vector<int64_t> RowsWhere(const std::vector<bool>& flags, bool value) {
+  std::vector<int64_t> out;
+  for (size_t i = 0; i < flags.size(); ++i) {
+    if (flags[i] == value) out.push_back(static_cast<int64_t>(i));
   }
-  for (const auto& k : o.keys) {
-    auto col = data->GetColumnByName(k);
-    if (!col) return arrow::Status::Invalid("merge: key column '", k, "' is not in the source");
-    if (col->null_count() > 0) return arrow::Status::Invalid("merge: key column '", k, "' has ", col->null_count(), " null values in the source");
-  }
-  // Conform to the table schema, batch by batch.
-  arrow::TableBatchReader reader(*data);
+  return out;
+}
+
+arrow::Result<std::shared_ptr<arrow::Table>> ConformTable(const arrow::Table& data, const WriteTransaction& tx) {
+  arrow::TableBatchReader reader(data);
   std::vector<std::shared_ptr<arrow::RecordBatch>> batches;
   std::shared_ptr<arrow::RecordBatch> batch;
   while (true) {
     ARROW_RETURN_NOT_OK(reader.ReadNext(&batch));
     if (!batch) break;
-    ARROW_ASSIGN_OR_RAISE(auto conformed, tx->Conform(*batch));
+    ARROW_ASSIGN_OR_RAISE(auto conformed, tx.Conform(*batch));
     batches.push_back(conformed);
   }
-  ARROW_ASSIGN_OR_RAISE(auto rows, arrow::Table::FromRecordBatches(tx->schema(), batches));
+  return arrow::Table::FromRecordBatches(tx.schema(), batches);
+}
+
+arrow::Status CheckNoNulls(const arrow::Table& data, const std::vector<std::string>& columns, const char* what) {
+  for (const auto& k : columns) {
+    auto col = data.GetColumnByName(k);
+    if (!col) return arrow::Status::Invalid("merge: ", what, " column '", k, "' is not in the source");
+    if (col->null_count() > 0) {
+      return arrow::Status::Invalid("merge: ", what, " column '", k, "' has ", col->null_count(), " null values in the source");
+    }
+  }
+  return arrow::Status::OK();
+}
+
+arrow::Result<MergeSource> PrepareSource(const std::shared_ptr<arrow::Table>& source, const MergeOptions& o,
+                                         WriteTransaction* tx, KeyEncoder* encoder) {
+  MergeSource out;
+  ARROW_ASSIGN_OR_RAISE(auto flags, FlagColumn(*source, o.delete_flag, "delete flag"));
+  ARROW_ASSIGN_OR_RAISE(auto truncates, FlagColumn(*source, o.truncate_flag, "truncate flag"));
+  std::shared_ptr<arrow::Table> data = source;
+  for (const auto* flag : {&o.delete_flag, &o.truncate_flag}) {
+    if (!flag->empty()) {
+      ARROW_ASSIGN_OR_RAISE(data, data->RemoveColumn(data->schema()->GetFieldIndex(*flag)));
+    }
+  }
+  if (!o.truncate_flag.empty()) {
+    // Truncate events carry no key: they leave the source, keeping the greatest sequence.
+    auto rows = RowsWhere(truncates, true);
+    if (!rows.empty()) {
+      ARROW_ASSIGN_OR_RAISE(auto events, TakeRows(data, rows));
+      ARROW_ASSIGN_OR_RAISE(events, ConformTable(*events, *tx));
+      ARROW_RETURN_NOT_OK(CheckNoNulls(*events, o.sequence_by, "sequence"));
+      ARROW_ASSIGN_OR_RAISE(auto seqs, OrderedKeys(*events, o.sequence_by));
+      out.truncate_at = *std::max_element(seqs.begin(), seqs.end());
+      auto kept = RowsWhere(truncates, false);
+      ARROW_ASSIGN_OR_RAISE(data, TakeRows(data, kept));
+      std::vector<bool> kept_flags;
+      for (int64_t i : kept) kept_flags.push_back(flags[i]);
+      flags = std::move(kept_flags);
+    }
+  }
+  ARROW_RETURN_NOT_OK(CheckNoNulls(*data, o.keys, "key"));
+  ARROW_RETURN_NOT_OK(CheckNoNulls(*data, o.sequence_by, "sequence"));
+  ARROW_ASSIGN_OR_RAISE(auto rows, ConformTable(*data, *tx));
   ARROW_ASSIGN_OR_RAISE(auto keys, encoder->Encode(*rows));
   if (o.mode == MergeMode::kDeleteInsert) {
     out.rows = rows;
     out.keys = std::move(keys);
     out.deleted = std::move(flags);
+    out.late.assign(out.keys.size(), false);
     out.by_key.reserve(out.keys.size());
     for (size_t i = 0; i < out.keys.size(); ++i) out.by_key.emplace(out.keys[i], static_cast<int64_t>(i));
     return out;
   }
-  // One row per key: the greatest order_by value wins, ties (and no order_by) the later row.
-  std::shared_ptr<arrow::ChunkedArray> order;
-  if (!o.order_by.empty()) {
-    order = rows->GetColumnByName(o.order_by);
-    if (!order) return arrow::Status::Invalid("merge: order_by column '", o.order_by, "' is not in the table");
+  // One row per key: the greatest sequence (or order_by value) wins, ties (and no order)
+  // the later row. Changes at or before a truncate of the same source are dropped.
+  std::vector<std::string> order;
+  if (!o.sequence_by.empty()) {
+    ARROW_ASSIGN_OR_RAISE(order, OrderedKeys(*rows, o.sequence_by));
+  } else if (!o.order_by.empty()) {
+    if (!rows->GetColumnByName(o.order_by)) {
+      return arrow::Status::Invalid("merge: order_by column '", o.order_by, "' is not in the table");
+    }
+    ARROW_ASSIGN_OR_RAISE(order, OrderedKeys(*rows, {o.order_by}));
   }
   std::unordered_map<int64_t, int64_t> winner;
   winner.reserve(keys.size());
   for (int64_t i = 0; i < rows->num_rows(); ++i) {
+    if (out.truncate_at && order[i] <= *out.truncate_at) continue;
     auto [it, inserted] = winner.emplace(keys[i], i);
-    if (inserted) continue;
-    bool later_wins = true;
-    if (order) {
-      ARROW_ASSIGN_OR_RAISE(auto a, order->GetScalar(i));
-      ARROW_ASSIGN_OR_RAISE(auto b, order->GetScalar(it->second));
-      auto c = CompareScalars(*a, *b);
-      later_wins = !a->is_valid ? false : (!b->is_valid || !c || *c >= 0);
-    }
-    if (later_wins) it->second = i;
+    if (!inserted && (order.empty() || order[i] >= order[it->second])) it->second = i;
   }
   std::vector<int64_t> kept;
   kept.reserve(winner.size());
   for (int64_t i = 0; i < rows->num_rows(); ++i) {
     auto it = winner.find(keys[i]);
-    if (it->second == i) {
+    if (it != winner.end() && it->second == i) {
       it->second = static_cast<int64_t>(kept.size());  // now: the row in out.rows
       kept.push_back(i);
     }
@@ -116,7 +159,9 @@ arrow::Result<MergeSource> PrepareSource(const std::shared_ptr<arrow::Table>& so
   for (int64_t i : kept) {
     out.keys.push_back(keys[i]);
     out.deleted.push_back(flags[i]);
+    if (!o.sequence_by.empty()) out.sequences.push_back(std::move(order[i]));
   }
+  out.late.assign(kept.size(), false);
   out.by_key = std::move(winner);
   return out;
 }
@@ -197,6 +242,26 @@ class KeyRange {
   bool integer_ = false;
   bool orderable_ = false;
 };
+
+// The sequences (OrderedKeys bytes) of a file's rows: of every row when all is set (a
+// truncate), else of the rows whose key the source has (empty strings elsewhere).
+arrow::Result<std::vector<std::string>> RowSequences(const std::shared_ptr<arrow::Table>& rows,
+                                                     const std::vector<int64_t>& keys,
+                                                     const MergeSource& src, const std::vector<std::string>& sequence_by,
+                                                     bool all) {
+  if (sequence_by.empty()) return std::vector<std::string>();
+  if (all) return OrderedKeys(*rows, sequence_by);
+  std::vector<int64_t> matched;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (src.by_key.count(keys[i])) matched.push_back(static_cast<int64_t>(i));
+  }
+  std::vector<std::string> out(keys.size());
+  if (matched.empty()) return out;
+  ARROW_ASSIGN_OR_RAISE(auto taken, TakeRows(rows, matched));
+  ARROW_ASSIGN_OR_RAISE(auto seqs, OrderedKeys(*taken, sequence_by));
+  for (size_t j = 0; j < matched.size(); ++j) out[matched[j]] = std::move(seqs[j]);
+  return out;
+}
 
 // The rows of one live file, conformed to the transaction's schema (which may have gained
 // columns from the source).
@@ -281,14 +346,47 @@ const char* ModeName(MergeMode m) {
 
 arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> source, const MergeOptions& o) {
   if (o.keys.empty()) return arrow::Status::Invalid("merge into ", location(), ": no key columns given");
+  bool sequenced = !o.sequence_by.empty();
+  if (sequenced && o.mode != MergeMode::kUpsert) {
+    return arrow::Status::Invalid("merge into ", location(), ": sequence_by needs upsert mode");
+  }
+  if (!o.truncate_flag.empty() && !sequenced) {
+    return arrow::Status::Invalid("merge into ", location(), ": a truncate flag needs sequence_by");
+  }
   std::shared_ptr<arrow::Schema> input = source->schema();
-  if (!o.delete_flag.empty() && input->GetFieldIndex(o.delete_flag) >= 0) {
-    ARROW_ASSIGN_OR_RAISE(input, input->RemoveField(input->GetFieldIndex(o.delete_flag)));
+  for (const auto* flag : {&o.delete_flag, &o.truncate_flag}) {
+    if (!flag->empty() && input->GetFieldIndex(*flag) >= 0) {
+      ARROW_ASSIGN_OR_RAISE(input, input->RemoveField(input->GetFieldIndex(*flag)));
+    }
   }
   bool changes_rows = o.mode != MergeMode::kInsertOnly;
-  ARROW_ASSIGN_OR_RAISE(auto tx, WriteTransaction::Begin(*this, store_, *input, o.write, changes_rows));
+  WriteOptions write = o.write;
+  // Remembered deletes are a metadata domain of the commit (configured at the end).
+  if (sequenced) write.domain_metadata[kTombstoneDomain] = "{}";
+  ARROW_ASSIGN_OR_RAISE(auto tx, WriteTransaction::Begin(*this, store_, *input, write, changes_rows));
   KeyEncoder encoder(o.keys);
   ARROW_ASSIGN_OR_RAISE(MergeSource src, PrepareSource(source, o, tx.get(), &encoder));
+  std::optional<Tombstones> tombstones;
+  std::optional<std::string> truncate_at;  // a truncate this merge applies
+  int64_t late = 0;
+  if (sequenced) {
+    ARROW_ASSIGN_OR_RAISE(tombstones, Tombstones::Load(store_, tx->base().get(), *tx->schema(), o.keys, o.sequence_by));
+    if (src.truncate_at && (!tombstones->floor() || *src.truncate_at > *tombstones->floor())) {
+      truncate_at = src.truncate_at;
+      tombstones->RaiseFloor(*truncate_at);
+    }
+    const auto& floor = tombstones->floor();
+    // Late: at or below a truncate already applied, or the key's last delete.
+    ARROW_ASSIGN_OR_RAISE(auto deletes, tombstones->Find(&encoder, src.by_key));
+    for (size_t i = 0; i < src.keys.size(); ++i) {
+      auto d = deletes.find(src.keys[i]);
+      if ((floor && src.sequences[i] <= *floor) ||
+          (d != deletes.end() && src.sequences[i] <= d->second)) {
+        src.late[i] = true;
+        ++late;
+      }
+    }
+  }
   ARROW_ASSIGN_OR_RAISE(auto writer, tx->NewDataWriter());
   // With a change data feed every change of this commit also goes to cdc files.
   std::unique_ptr<DataWriter> cdc;
@@ -304,8 +402,9 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
   if (tx->base()) {
     const auto& base = *tx->base();
     const auto& partitions = base.state().metadata.partition_columns;
-    // Partition pruning applies when every partition column is a key column.
-    bool prune_partitions = !partitions.empty();
+    // Partition pruning applies when every partition column is a key column; a truncate
+    // reads every file.
+    bool prune_partitions = !partitions.empty() && !truncate_at;
     for (const auto& p : partitions) {
       prune_partitions = prune_partitions && std::find(o.keys.begin(), o.keys.end(), p) != o.keys.end();
     }
@@ -338,7 +437,7 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
         if (!source_partitions.count(pv)) continue;
         read_partitions.insert(file.partition_values);
       }
-      if (!key_is_partition && key_idx >= 0 && !file.stats.empty()) {
+      if (!truncate_at && !key_is_partition && key_idx >= 0 && !file.stats.empty()) {
         auto stats = ParseJson(file.stats, "stats");
         if (stats.ok() && !range.MayOverlap(ReadColumnStats(*stats, {base.delta_schema().columns[key_idx].physical_name}, range.type()))) {
           continue;
@@ -348,14 +447,31 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
       ++result.files_scanned;
       ARROW_ASSIGN_OR_RAISE(auto rows, ReadFile(store_, base, file, *tx));
       ARROW_ASSIGN_OR_RAISE(auto keys, encoder.Encode(*rows));
+      ARROW_ASSIGN_OR_RAISE(auto sequences, RowSequences(rows, keys, src, o.sequence_by, truncate_at.has_value()));
       std::vector<int64_t> keep, target_rows, source_rows, deleted_rows;
       for (int64_t i = 0; i < rows->num_rows(); ++i) {
+        if (truncate_at && sequences[i] <= *truncate_at) {
+          deleted_rows.push_back(i);  // a newer change of its key, if any, is inserted
+          ++result.rows_truncated;
+          continue;
+        }
         auto match = src.by_key.find(keys[i]);
         if (match == src.by_key.end()) {
           keep.push_back(i);
           continue;
         }
         found.insert(keys[i]);
+        if (sequenced) {
+          int64_t s = match->second;
+          if (!src.late[s] && src.sequences[s] <= sequences[i]) {
+            src.late[s] = true;
+            ++late;
+          }
+          if (src.late[s]) {
+            keep.push_back(i);
+            continue;
+          }
+        }
         if (o.mode == MergeMode::kInsertOnly) {
           keep.push_back(i);
         } else if (o.mode == MergeMode::kDeleteInsert) {
@@ -398,11 +514,24 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
   }
 
   // Inserts: source rows whose key the table did not have (all rows for delete-insert);
-  // rows flagged for deletion insert nothing.
-  std::vector<int64_t> inserts;
+  // rows flagged for deletion insert nothing, late rows nothing at all.
+  std::vector<int64_t> inserts, deletes;
   for (int64_t i = 0; i < src.rows->num_rows(); ++i) {
-    if (src.deleted[i]) continue;
-    if (o.mode == MergeMode::kDeleteInsert || !found.count(src.keys[i])) inserts.push_back(i);
+    if (src.late[i]) continue;
+    if (src.deleted[i]) {
+      deletes.push_back(i);
+    } else if (o.mode == MergeMode::kDeleteInsert || !found.count(src.keys[i])) {
+      inserts.push_back(i);
+    }
+  }
+  result.late_discarded = late;
+  if (tombstones) {
+    // Every applied delete is remembered, also of keys the table did not have: their
+    // insert may still arrive, late.
+    ARROW_ASSIGN_OR_RAISE(auto deleted, TakeRows(src.rows, deletes));
+    ARROW_RETURN_NOT_OK(tombstones->Add(deleted));
+    ARROW_ASSIGN_OR_RAISE(auto config, tombstones->Finish());
+    tx->SetDomain(kTombstoneDomain, config);
   }
   ARROW_ASSIGN_OR_RAISE(auto new_rows, TakeRows(src.rows, inserts));
   ARROW_RETURN_NOT_OK(WriteTable(writer.get(), new_rows));

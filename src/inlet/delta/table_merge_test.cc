@@ -1,6 +1,7 @@
 // Merge against a reference model: a std::map from key to row, updated by the obvious rules.
 #include <arrow/api.h>
 
+#include <algorithm>
 #include <map>
 #include <random>
 
@@ -122,7 +123,136 @@ void RunRandomMerges(bool partitioned, MergeMode mode, bool ignore_nulls, uint32
   }
 }
 
+// Change events for sequence-guarded merges: id < 0 marks a truncate.
+struct Event {
+  int64_t id;
+  int64_t value;
+  int64_t seq;
+  bool deleted;
+};
+
+std::shared_ptr<arrow::Table> MakeEvents(const std::vector<Event>& events) {
+  arrow::Int64Builder id, p, value, seq;
+  arrow::BooleanBuilder del, trunc;
+  for (const auto& e : events) {
+    if (e.id < 0) {
+      (void)id.AppendNull();
+      (void)p.AppendNull();
+    } else {
+      (void)id.Append(e.id);
+      (void)p.Append(e.id % 3);
+    }
+    (void)value.Append(e.value);
+    (void)seq.Append(e.seq);
+    (void)del.Append(e.deleted);
+    (void)trunc.Append(e.id < 0);
+  }
+  auto schema = arrow::schema({arrow::field("id", arrow::int64()), arrow::field("p", arrow::int64()),
+                               arrow::field("value", arrow::int64()), arrow::field("version", arrow::int64()),
+                               arrow::field("deleted", arrow::boolean()), arrow::field("truncated", arrow::boolean())});
+  return arrow::Table::Make(schema, {id.Finish().ValueOrDie(), p.Finish().ValueOrDie(), value.Finish().ValueOrDie(),
+                                     seq.Finish().ValueOrDie(), del.Finish().ValueOrDie(), trunc.Finish().ValueOrDie()});
+}
+
+// Whatever order events arrive in, a key ends as its event with the greatest sequence
+// says, a truncate counting as an event of every key: that is the whole model.
+Model OrderFreeModel(const std::vector<Event>& seen) {
+  std::map<int64_t, const Event*> last;
+  int64_t truncate = -1;
+  for (const auto& e : seen) {
+    if (e.id < 0) {
+      truncate = std::max(truncate, e.seq);
+    } else if (!last.count(e.id) || e.seq > last[e.id]->seq) {
+      last[e.id] = &e;
+    }
+  }
+  Model m;
+  for (const auto& [id, e] : last) {
+    if (!e->deleted && e->seq > truncate) m[id] = Row{e->value, e->seq};
+  }
+  return m;
+}
+
+void RunOutOfOrderChanges(bool partitioned, int rounds, uint32_t seed) {
+  testing::TempDir dir;
+  auto table = Table::OpenOrCreate(dir.Sub("t")).ValueOrDie();
+  std::mt19937 rng(seed);
+  // Unique sequence numbers, arriving shuffled: every arrival order must give the same table.
+  std::vector<int64_t> seqs(rounds * 40);
+  for (size_t i = 0; i < seqs.size(); ++i) seqs[i] = static_cast<int64_t>(i) + 1;
+  std::shuffle(seqs.begin(), seqs.end(), rng);
+  std::vector<Event> seen;
+  size_t next = 0;
+  for (int round = 0; round < rounds; ++round) {
+    std::vector<Event> batch;
+    for (int i = 0; i < 40; ++i) {
+      Event e;
+      e.seq = seqs[next++];
+      e.id = rng() % 60 == 0 ? -1 : static_cast<int64_t>(rng() % 25);  // keys recur often
+      e.value = static_cast<int64_t>(rng() % 1000);
+      e.deleted = rng() % 4 == 0;
+      batch.push_back(e);
+    }
+    MergeOptions o;
+    o.keys = {"id"};
+    o.sequence_by = {"version"};
+    o.delete_flag = "deleted";
+    o.truncate_flag = "truncated";
+    o.write.target_file_size = 1;
+    if (partitioned) o.write.partition_by = {"p"};
+    auto result = table->Merge(MakeEvents(batch), o);
+    ASSERT_TRUE(result.ok()) << result.status().ToString();
+    seen.insert(seen.end(), batch.begin(), batch.end());
+    Model model = OrderFreeModel(seen);
+    Model actual = ReadTable(*table);
+    ASSERT_EQ(actual.size(), model.size()) << "round " << round;
+    for (const auto& [id, row] : model) {
+      ASSERT_TRUE(actual.count(id)) << "round " << round << " key " << id;
+      EXPECT_EQ(actual[id].value, row.value) << "round " << round << " key " << id;
+      EXPECT_EQ(actual[id].version, row.version) << "round " << round << " key " << id;
+    }
+  }
+}
+
 }  // namespace
+
+TEST(Merge, SequencedChangesIgnoreArrivalOrder) { RunOutOfOrderChanges(false, 12, 5); }
+TEST(Merge, SequencedChangesPartitioned) { RunOutOfOrderChanges(true, 12, 6); }
+// More rounds than tombstone files are kept: compaction must not forget a delete.
+TEST(Merge, SequencedChangesSurviveTombstoneCompaction) { RunOutOfOrderChanges(false, 30, 7); }
+
+TEST(Merge, LateUpdateAfterDeleteStaysDeleted) {
+  testing::TempDir dir;
+  auto table = Table::OpenOrCreate(dir.Sub("t")).ValueOrDie();
+  MergeOptions o;
+  o.keys = {"id"};
+  o.sequence_by = {"version"};
+  o.delete_flag = "deleted";
+  o.truncate_flag = "truncated";
+  INLET_ASSERT_OK(table->Merge(MakeEvents({{1, 10, 1, false}, {2, 20, 2, false}}), o).status());
+  INLET_ASSERT_OK(table->Merge(MakeEvents({{1, 0, 5, true}}), o).status());
+  // Many commits later, an update of key 1 older than its delete arrives.
+  for (int i = 0; i < 12; ++i) INLET_ASSERT_OK(table->Merge(MakeEvents({{2, i, 10 + i, false}}), o).status());
+  INLET_ASSIGN_OR_FAIL(auto r, table->Merge(MakeEvents({{1, 99, 4, false}, {3, 30, 3, false}}), o));
+  EXPECT_EQ(r.late_discarded, 1);
+  EXPECT_EQ(r.rows_inserted, 1);
+  Model m = ReadTable(*table);
+  EXPECT_EQ(m.count(1), 0u);
+  EXPECT_EQ(m.size(), 2u);
+  // A change at the same sequence as the row's is a replay: discarded.
+  INLET_ASSIGN_OR_FAIL(r, table->Merge(MakeEvents({{3, 31, 3, false}}), o));
+  EXPECT_EQ(r.late_discarded, 1);
+  EXPECT_EQ(ReadTable(*table)[3].value, 30);
+  // A source with a null sequence is refused.
+  auto events = MakeEvents({{4, 1, 1, false}});
+  auto schema = events->schema();
+  arrow::Int64Builder nulls;
+  INLET_ASSERT_OK(nulls.AppendNull());
+  events = events->SetColumn(3, schema->field(3), std::make_shared<arrow::ChunkedArray>(nulls.Finish().ValueOrDie()))
+               .ValueOrDie();
+  auto st = table->Merge(events, o).status();
+  EXPECT_NE(st.message().find("sequence column 'version' has 1 null"), std::string::npos) << st.ToString();
+}
 
 TEST(Merge, UpsertMatchesTheModel) { RunRandomMerges(false, MergeMode::kUpsert, false, 1); }
 TEST(Merge, UpsertPartitionedMatchesTheModel) { RunRandomMerges(true, MergeMode::kUpsert, false, 2); }

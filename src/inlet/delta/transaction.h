@@ -42,6 +42,10 @@ class WriteTransaction {
   /// Adds a remove action for a live file.
   void Remove(const AddFile& file);
 
+  /// Replaces the configuration of a metadata domain this commit records. The domain must
+  /// be in the options' domain_metadata (that is what lets the protocol take domains).
+  void SetDomain(const std::string& domain, const std::string& config) { options_.domain_metadata[domain] = config; }
+
   /// Whether the table records a change data feed (delta.enableChangeDataFeed=true).
   bool change_data_feed() const;
   /// A writer of change data files (_change_data/, the table schema plus _change_type);

@@ -1,5 +1,7 @@
 #include "inlet/table/row_keys.h"
 
+#include <cstring>
+
 #include <arrow/builder.h>
 #include <arrow/compute/api.h>
 
@@ -33,7 +35,100 @@ void AppendKeyPart(const arrow::Array& a, int64_t i, std::string* out) {
   *out += ';';
 }
 
+void AppendBigEndian(uint64_t v, std::string* out) {
+  for (int shift = 56; shift >= 0; shift -= 8) out->push_back(static_cast<char>((v >> shift) & 0xff));
+}
+
+// Signed integers: the sign bit flipped makes two's complement order unsigned.
+void AppendOrderedInt(int64_t v, std::string* out) {
+  AppendBigEndian(static_cast<uint64_t>(v) ^ (uint64_t{1} << 63), out);
+}
+
+template <typename T>
+int64_t RawValue(const arrow::Array& a, int64_t i) {
+  return static_cast<int64_t>(a.data()->GetValues<T>(1)[i]);
+}
+
+// Appends one valid value in its order-preserving form.
+arrow::Status AppendOrderedPart(const arrow::Array& a, int64_t i, std::string* out) {
+  using arrow::Type;
+  switch (a.type_id()) {
+    case Type::BOOL: out->push_back(static_cast<const arrow::BooleanArray&>(a).Value(i) ? 1 : 0); break;
+    case Type::INT8: AppendOrderedInt(RawValue<int8_t>(a, i), out); break;
+    case Type::INT16: AppendOrderedInt(RawValue<int16_t>(a, i), out); break;
+    case Type::INT32: case Type::DATE32: case Type::TIME32:
+      AppendOrderedInt(RawValue<int32_t>(a, i), out);
+      break;
+    case Type::INT64: case Type::DATE64: case Type::TIME64: case Type::TIMESTAMP: case Type::DURATION:
+      AppendOrderedInt(RawValue<int64_t>(a, i), out);
+      break;
+    case Type::UINT8: AppendBigEndian(a.data()->GetValues<uint8_t>(1)[i], out); break;
+    case Type::UINT16: AppendBigEndian(a.data()->GetValues<uint16_t>(1)[i], out); break;
+    case Type::UINT32: AppendBigEndian(a.data()->GetValues<uint32_t>(1)[i], out); break;
+    case Type::UINT64: AppendBigEndian(a.data()->GetValues<uint64_t>(1)[i], out); break;
+    case Type::FLOAT: case Type::DOUBLE: {
+      double d = a.type_id() == Type::FLOAT ? static_cast<const arrow::FloatArray&>(a).Value(i)
+                                            : static_cast<const arrow::DoubleArray&>(a).Value(i);
+      if (d == 0) d = 0;  // -0.0 and 0.0 are equal
+      uint64_t bits;
+      std::memcpy(&bits, &d, sizeof bits);
+      // Negative numbers: every bit flipped (larger magnitude sorts first); others: the sign.
+      bits = (bits >> 63) ? ~bits : bits ^ (uint64_t{1} << 63);
+      AppendBigEndian(bits, out);
+      break;
+    }
+    case Type::DECIMAL128: {
+      const uint8_t* v = static_cast<const arrow::Decimal128Array&>(a).GetValue(i);
+      uint64_t lo, hi;  // little-endian two's complement
+      std::memcpy(&lo, v, 8);
+      std::memcpy(&hi, v + 8, 8);
+      AppendBigEndian(hi ^ (uint64_t{1} << 63), out);
+      AppendBigEndian(lo, out);
+      break;
+    }
+    case Type::STRING: case Type::BINARY: case Type::LARGE_STRING: case Type::LARGE_BINARY: {
+      std::string_view v = a.type_id() == Type::STRING || a.type_id() == Type::BINARY
+                               ? static_cast<const arrow::BinaryArray&>(a).GetView(i)
+                               : static_cast<const arrow::LargeBinaryArray&>(a).GetView(i);
+      // 0x00 escaped as 00 ff and the end marked by 00 00: a prefix sorts first, and a
+      // following column cannot change the order.
+      for (char c : v) {
+        out->push_back(c);
+        if (c == 0) out->push_back(static_cast<char>(0xff));
+      }
+      out->push_back(0);
+      out->push_back(0);
+      break;
+    }
+    default:
+      return arrow::Status::Invalid("cannot order by a column of type ", a.type()->ToString());
+  }
+  return arrow::Status::OK();
+}
+
 }  // namespace
+
+arrow::Result<std::vector<std::string>> OrderedKeys(const arrow::Table& table,
+                                                    const std::vector<std::string>& columns) {
+  std::vector<std::string> keys(table.num_rows());
+  for (const auto& name : columns) {
+    auto column = table.GetColumnByName(name);
+    if (!column) return arrow::Status::Invalid("column '", name, "' is not in the data");
+    int64_t row = 0;
+    for (const auto& chunk : column->chunks()) {
+      for (int64_t i = 0; i < chunk->length(); ++i, ++row) {
+        if (chunk->IsNull(i)) {
+          keys[row].push_back(0);
+          continue;
+        }
+        keys[row].push_back(1);
+        auto st = AppendOrderedPart(*chunk, i, &keys[row]);
+        if (!st.ok()) return st.WithMessage("column '", name, "': ", st.message());
+      }
+    }
+  }
+  return keys;
+}
 
 arrow::Result<std::vector<std::string>> RowKeys(const arrow::Table& table,
                                                 const std::vector<std::string>& key_columns) {

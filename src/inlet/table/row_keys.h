@@ -16,6 +16,15 @@ namespace inlet {
 arrow::Result<std::vector<std::string>> RowKeys(const arrow::Table& table,
                                                 const std::vector<std::string>& key_columns);
 
+/// One byte string per row whose byte order (memcmp, as std::string compares) is the order
+/// of the rows' values in columns, compared column by column: a null sorts before every
+/// value. Integers of every width, dates, times, timestamps and durations compare as
+/// int64, so a column widened from int to long keeps its order; also unsigned integers,
+/// floats, booleans, decimal128, strings and binary. Invalid names a missing column or one
+/// of another type.
+arrow::Result<std::vector<std::string>> OrderedKeys(const arrow::Table& table,
+                                                    const std::vector<std::string>& columns);
+
 /// The rows of t at the given row numbers, in that order.
 arrow::Result<std::shared_ptr<arrow::Table>> TakeRows(const std::shared_ptr<arrow::Table>& t,
                                                       const std::vector<int64_t>& rows);

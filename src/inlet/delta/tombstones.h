@@ -1,0 +1,83 @@
+// Remembered deletes of sequence-guarded merges (change data capture): for each deleted key
+// the sequence of its latest delete, and a table-wide floor that truncates raise. A change
+// at or below either is late and discarded, however long after the delete it arrives.
+//
+// They are Parquet files under _inlet/tombstones/ (the key and sequence columns), listed in
+// the metadata domain "inlet.tombstones": they change in the same commit as the data, are
+// invisible to readers, and other engines' vacuum leaves them alone (it skips directories
+// whose names start with '_').
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <arrow/result.h>
+#include <arrow/table.h>
+
+#include "inlet/common/json.h"
+#include "inlet/delta/delta_table.h"
+#include "inlet/storage/log_store.h"
+#include "inlet/table/row_keys.h"
+
+namespace inlet::delta {
+
+inline constexpr char kTombstoneDomain[] = "inlet.tombstones";
+inline constexpr char kTombstoneDirectory[] = "_inlet/tombstones";
+
+class Tombstones {
+ public:
+  /// The tombstones of base (none when base is null or has none). schema: the table schema
+  /// the key and sequence columns are taken from. Fails when base's tombstones were kept for
+  /// other key or sequence columns.
+  static arrow::Result<Tombstones> Load(std::shared_ptr<const TableStore> store, const DeltaSnapshot* base,
+                                        const arrow::Schema& schema, std::vector<std::string> keys,
+                                        std::vector<std::string> sequence_by);
+
+  /// The table-wide floor (OrderedKeys bytes of the sequence columns), if a truncate set one.
+  const std::optional<std::string>& floor() const { return floor_; }
+  void RaiseFloor(const std::string& sequence);
+
+  /// The sequence (OrderedKeys bytes) of the latest remembered delete of each wanted key,
+  /// by key id of encoder. Reads the tombstone files one at a time.
+  arrow::Result<std::unordered_map<int64_t, std::string>> Find(
+      KeyEncoder* encoder, const std::unordered_map<int64_t, int64_t>& wanted) const;
+
+  /// Remembers deletes: rows holding (at least) the key and sequence columns.
+  arrow::Status Add(const std::shared_ptr<arrow::Table>& rows);
+
+  /// Writes the added tombstones to a new file (compacting the files once there are many)
+  /// and returns the domain configuration to commit. It is committed even when unchanged,
+  /// so that concurrent sequence-guarded merges always conflict.
+  arrow::Result<std::string> Finish();
+
+ private:
+  struct File {
+    std::string path;
+    int64_t rows = 0;
+    int64_t size = 0;
+  };
+
+  Tombstones(std::shared_ptr<const TableStore> store, std::shared_ptr<arrow::Schema> schema,
+             std::vector<std::string> keys, std::vector<std::string> sequence_by)
+      : store_(std::move(store)), schema_(std::move(schema)), keys_(std::move(keys)),
+        sequence_by_(std::move(sequence_by)) {}
+
+  arrow::Result<std::shared_ptr<arrow::Table>> ReadFile(const File& f) const;
+  arrow::Result<std::shared_ptr<arrow::Table>> Conform(const arrow::Table& rows) const;
+  arrow::Result<std::vector<File>> WriteFiles(const std::vector<std::shared_ptr<arrow::Table>>& tables) const;
+  arrow::Status Compact();
+
+  std::shared_ptr<const TableStore> store_;
+  std::shared_ptr<arrow::Schema> schema_;  // the key and sequence columns
+  std::vector<std::string> keys_;
+  std::vector<std::string> sequence_by_;
+  std::vector<File> files_;
+  std::optional<std::string> floor_;
+  std::vector<std::shared_ptr<arrow::Table>> added_;
+};
+
+}  // namespace inlet::delta

@@ -1,0 +1,69 @@
+#include "inlet/table/row_keys.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include <arrow/api.h>
+#include <arrow/json/from_string.h>
+
+#include "inlet/testing/util.h"
+
+namespace inlet {
+
+namespace {
+
+std::shared_ptr<arrow::Table> Make(const std::vector<std::pair<std::string, std::shared_ptr<arrow::DataType>>>& cols,
+                                   const std::vector<std::string>& json) {
+  arrow::FieldVector fields;
+  arrow::ArrayVector arrays;
+  for (size_t i = 0; i < cols.size(); ++i) {
+    fields.push_back(arrow::field(cols[i].first, cols[i].second));
+    arrays.push_back(arrow::json::ArrayFromJSONString(cols[i].second, json[i]).ValueOrDie());
+  }
+  return arrow::Table::Make(arrow::schema(fields), arrays);
+}
+
+// The row order OrderedKeys gives, as row numbers.
+std::vector<int> Order(const arrow::Table& t, const std::vector<std::string>& columns) {
+  auto keys = OrderedKeys(t, columns).ValueOrDie();
+  std::vector<int> idx(keys.size());
+  std::iota(idx.begin(), idx.end(), 0);
+  std::stable_sort(idx.begin(), idx.end(), [&](int a, int b) { return keys[a] < keys[b]; });
+  return idx;
+}
+
+}  // namespace
+
+TEST(OrderedKeys, OrdersSignedIntegersAndNullsFirst) {
+  auto t = Make({{"x", arrow::int64()}}, {"[5, -3, null, 0, -9223372036854775808, 9223372036854775807]"});
+  EXPECT_EQ(Order(*t, {"x"}), (std::vector<int>{2, 4, 1, 3, 0, 5}));
+}
+
+TEST(OrderedKeys, WidenedIntegersKeepTheirBytes) {
+  auto narrow = Make({{"x", arrow::int32()}}, {"[-7, 12]"});
+  auto wide = Make({{"x", arrow::int64()}}, {"[-7, 12]"});
+  EXPECT_EQ(OrderedKeys(*narrow, {"x"}).ValueOrDie(), OrderedKeys(*wide, {"x"}).ValueOrDie());
+}
+
+TEST(OrderedKeys, OrdersFloatsStringsAndDecimals) {
+  auto t = Make({{"f", arrow::float64()}, {"s", arrow::utf8()}, {"d", arrow::decimal128(10, 2)}},
+                {"[1.5, -2.25, -0.5, 0.0, -0.0]", R"(["b", "a", "ab", "", "a"])",
+                 R"(["1.00", "-12.50", "-1.00", "0.00", "3.10"])"});
+  EXPECT_EQ(Order(*t, {"f"}), (std::vector<int>{1, 2, 3, 4, 0}));
+  EXPECT_EQ(Order(*t, {"s"}), (std::vector<int>{3, 1, 4, 2, 0}));
+  EXPECT_EQ(Order(*t, {"d"}), (std::vector<int>{1, 2, 3, 0, 4}));
+}
+
+TEST(OrderedKeys, ComparesColumnByColumn) {
+  // A string prefix must not let the next column decide: ("a", 9) < ("ab", 0).
+  auto t = Make({{"s", arrow::utf8()}, {"n", arrow::int32()}}, {R"(["ab", "a", "a"])", "[0, 9, 1]"});
+  EXPECT_EQ(Order(*t, {"s", "n"}), (std::vector<int>{2, 1, 0}));
+}
+
+TEST(OrderedKeys, RefusesUnorderedTypesAndMissingColumns) {
+  auto t = Make({{"l", arrow::list(arrow::int32())}}, {"[[1]]"});
+  EXPECT_FALSE(OrderedKeys(*t, {"l"}).ok());
+  EXPECT_FALSE(OrderedKeys(*t, {"nope"}).ok());
+}
+
+}  // namespace inlet
