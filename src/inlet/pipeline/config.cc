@@ -193,7 +193,7 @@ arrow::Status ParseSource(const Reader& r, const YAML::Node& n, const std::strin
   out->path = r.ResolvePath(path);
   if (n["format"]) {
     ARROW_ASSIGN_OR_RAISE(out->format, r.Enum<std::string>(n["format"], key + ".format",
-        {{"csv", "csv"}, {"json", "json"}, {"ndjson", "ndjson"}, {"parquet", "parquet"}}, "format"));
+        {{"csv", "csv"}, {"json", "json"}, {"ndjson", "ndjson"}, {"parquet", "parquet"}, {"debezium", "debezium"}}, "format"));
   }
   if (n["schema"]) {
     const auto& s = n["schema"];
@@ -237,16 +237,51 @@ arrow::Status ParseDestination(const Reader& r, const YAML::Node& n, const std::
   return arrow::Status::OK();
 }
 
+// The cdc strategy's options.
+arrow::Status ParseChanges(const Reader& r, const YAML::Node& n, const std::string& key, StrategyConfig* out) {
+  bool cdc = out->type == StrategyType::kCdc;
+  for (const char* opt : {"sequence_by", "operation_column", "operations", "keep_operation_column"}) {
+    if (n[opt] && !cdc) return r.Error(n[opt], key + "." + opt, "applies only to the cdc strategy");
+  }
+  if (!cdc) return arrow::Status::OK();
+  if (!n["sequence_by"]) return r.Error(n, key + ".sequence_by", "is required for the cdc strategy");
+  if (n["sequence_by"].IsScalar()) {
+    ARROW_ASSIGN_OR_RAISE(auto one, r.String(n["sequence_by"], key + ".sequence_by"));
+    out->sequence_by = {one};
+  } else {
+    ARROW_ASSIGN_OR_RAISE(out->sequence_by, r.StringList(n["sequence_by"], key + ".sequence_by"));
+  }
+  if (out->sequence_by.empty()) return r.Error(n["sequence_by"], key + ".sequence_by", "names no column");
+  if (n["operation_column"]) {
+    ARROW_ASSIGN_OR_RAISE(out->operation_column, r.String(n["operation_column"], key + ".operation_column"));
+  }
+  if (n["keep_operation_column"]) {
+    ARROW_ASSIGN_OR_RAISE(out->keep_operation_column, r.Bool(n["keep_operation_column"], key + ".keep_operation_column"));
+  }
+  if (const auto& ops = n["operations"]) {
+    if (!ops.IsMap()) return r.Error(ops, key + ".operations", "expected a mapping of operation values to insert, update, delete or truncate");
+    for (const auto& kv : ops) {
+      std::string value = kv.first.as<std::string>();
+      ARROW_ASSIGN_OR_RAISE(out->operations[value], r.Enum<load::ChangeOp>(kv.second, key + ".operations." + value,
+          {{"insert", load::ChangeOp::kUpsert}, {"update", load::ChangeOp::kUpsert}, {"upsert", load::ChangeOp::kUpsert},
+           {"delete", load::ChangeOp::kDelete}, {"truncate", load::ChangeOp::kTruncate}}, "operation"));
+    }
+  }
+  return arrow::Status::OK();
+}
+
 arrow::Status ParseStrategy(const Reader& r, const YAML::Node& n, const std::string& key, StrategyConfig* out) {
   ARROW_RETURN_NOT_OK(r.CheckKeys(n, key, {"type", "cursor", "inclusive", "lookback", "safety_margin", "null_cursor",
                                            "mode", "order_by", "delete_flag", "ignore_null_updates", "update_columns",
                                            "deletes", "soft_delete_column", "min_change_percent",
-                                           "full_refresh_every_runs", "full_refresh_every_hours"}));
+                                           "full_refresh_every_runs", "full_refresh_every_hours", "sequence_by",
+                                           "operation_column", "operations", "keep_operation_column"}));
   if (!n["type"]) return r.Error(n, key + ".type", "is required");
   ARROW_ASSIGN_OR_RAISE(out->type, r.Enum<StrategyType>(n["type"], key + ".type",
       {{"full_refresh", StrategyType::kFullRefresh}, {"append", StrategyType::kAppend},
        {"watermark", StrategyType::kWatermark}, {"merge", StrategyType::kMerge},
-       {"snapshot_diff", StrategyType::kSnapshotDiff}}, "strategy"));
+       {"snapshot_diff", StrategyType::kSnapshotDiff}, {"cdc", StrategyType::kCdc}}, "strategy"));
+  ARROW_RETURN_NOT_OK(ParseChanges(r, n, key, out));
   bool diff = out->type == StrategyType::kSnapshotDiff;
   for (const char* opt : {"deletes", "soft_delete_column", "min_change_percent", "full_refresh_every_runs",
                           "full_refresh_every_hours"}) {
@@ -396,7 +431,8 @@ arrow::Result<PipelineConfig> ParsePipeline(const Reader& r, const YAML::Node& n
   if (n["processing"]) {
     ARROW_RETURN_NOT_OK(ParseProcessing(r, n["processing"], k + ".processing", &p.processing));
   }
-  if ((p.strategy.type == StrategyType::kMerge || p.strategy.type == StrategyType::kSnapshotDiff) &&
+  if ((p.strategy.type == StrategyType::kMerge || p.strategy.type == StrategyType::kSnapshotDiff ||
+       p.strategy.type == StrategyType::kCdc) &&
       p.destination.keys.empty()) {
     return r.Error(n["destination"], k + ".destination.keys",
                    std::string("is required for the ") + StrategyName(p.strategy.type) + " strategy");
@@ -416,6 +452,7 @@ const char* StrategyName(StrategyType t) {
     case StrategyType::kWatermark: return "watermark";
     case StrategyType::kMerge: return "merge";
     case StrategyType::kSnapshotDiff: return "snapshot_diff";
+    case StrategyType::kCdc: return "cdc";
   }
   return "?";
 }

@@ -14,11 +14,12 @@
 #include <arrow/result.h>
 #include <arrow/type_fwd.h>
 
+#include "inlet/load/cdc.h"
 #include "inlet/load/strategy.h"
 
 namespace inlet::pipeline {
 
-enum class StrategyType { kFullRefresh, kAppend, kWatermark, kMerge, kSnapshotDiff };
+enum class StrategyType { kFullRefresh, kAppend, kWatermark, kMerge, kSnapshotDiff, kCdc };
 using load::NullCursorPolicy;
 using load::RejectPolicy;
 enum class SchemaDriftPolicy { kFail, kAddColumns, kIgnore };
@@ -73,6 +74,11 @@ struct StrategyConfig {
   double min_change_percent = 0;
   std::optional<int64_t> full_refresh_every_runs;
   std::optional<double> full_refresh_every_hours;
+  // cdc: change events applied by key in sequence order.
+  std::vector<std::string> sequence_by;
+  std::string operation_column;  // empty: __op when the source has it, else op
+  std::map<std::string, load::ChangeOp> operations = load::DefaultOperations();
+  bool keep_operation_column = false;
 };
 
 struct QualityConfig {

@@ -11,10 +11,12 @@
 #include <thread>
 
 #include <arrow/builder.h>
+#include <arrow/compute/api.h>
 #include <arrow/table.h>
 
 #include "inlet/common/fault.h"
 #include "inlet/common/time.h"
+#include "inlet/load/cdc.h"
 #include "inlet/load/rows.h"
 #include "inlet/load/snapshot_diff.h"
 #include "inlet/load/state.h"
@@ -80,11 +82,13 @@ arrow::Result<std::shared_ptr<arrow::Table>> DropColumns(const std::shared_ptr<a
 // Source columns the table lacks, handled by the schema-drift policy.
 arrow::Result<std::shared_ptr<arrow::Table>> HandleDrift(const std::shared_ptr<arrow::Table>& rows,
                                                          const Snapshot* snap, SchemaDriftPolicy policy,
-                                                         const std::string& not_written, bool* merge_schema) {
+                                                         const std::vector<std::string>& not_written,
+                                                         bool* merge_schema) {
   if (!snap) return rows;
   std::vector<std::string> extra;
   for (const auto& f : rows->schema()->fields()) {
-    if (f->name() != kFileIndexColumn && f->name() != not_written && !snap->schema()->GetFieldByName(f->name())) {
+    bool consumed = std::find(not_written.begin(), not_written.end(), f->name()) != not_written.end();
+    if (f->name() != kFileIndexColumn && !consumed && !snap->schema()->GetFieldByName(f->name())) {
       extra.push_back(f->name());
     }
   }
@@ -238,7 +242,8 @@ class PipelineRun {
       ARROW_ASSIGN_OR_RAISE(lowest, load::LowestLoadable(state_.cursor_kind, state_.watermark_value,
                                                          WatermarkOptionsOf(c_, o_)));
     }
-    bool new_files_only = c_.strategy.type == StrategyType::kAppend || c_.strategy.type == StrategyType::kMerge;
+    bool new_files_only = c_.strategy.type == StrategyType::kAppend || c_.strategy.type == StrategyType::kMerge ||
+                          c_.strategy.type == StrategyType::kCdc;
     for (const auto& f : files) {
       if (new_files_only && state_.loaded_files.count(f.path)) continue;
       auto mark = state_.file_marks.find(f.path);
@@ -297,8 +302,19 @@ class PipelineRun {
                                                               sel.file_max_cursor[i], sel.file_has_null[i]};
         }
       }
-    } else if (c_.strategy.type == StrategyType::kAppend || c_.strategy.type == StrategyType::kMerge) {
+    } else if (c_.strategy.type == StrategyType::kAppend || c_.strategy.type == StrategyType::kMerge ||
+               c_.strategy.type == StrategyType::kCdc) {
       for (const auto& n : names_) next_.loaded_files.insert(n);
+      if (c_.strategy.type == StrategyType::kCdc) {
+        load::ChangeOptions ch;
+        ch.operation_column = c_.strategy.operation_column;
+        if (ch.operation_column.empty()) ch.operation_column = rows_->GetColumnByName("__op") ? "__op" : "op";
+        ch.operations = c_.strategy.operations;
+        ch.sequence_by = c_.strategy.sequence_by;
+        ch.keep_operation_column = c_.strategy.keep_operation_column;
+        ch.file_index_column = kFileIndexColumn;
+        ARROW_ASSIGN_OR_RAISE(rows_, load::MarkChanges(rows_, ch, names_));
+      }
     } else {
       next_.source_fingerprint = fingerprint_;
     }
@@ -308,14 +324,28 @@ class PipelineRun {
 
   // Schema drift, key gates, row-count gates.
   arrow::Status CheckRows() {
-    // A merge's delete flag is consumed, never written: it is not drift.
-    ARROW_ASSIGN_OR_RAISE(rows_, HandleDrift(rows_, snap_.get(), c_.quality.schema_drift, c_.strategy.delete_flag,
-                                             &merge_schema_));
-    // A merge resolves repeated keys itself (order_by picks the winner).
+    bool cdc = c_.strategy.type == StrategyType::kCdc;
+    // Flags a merge consumes are never written: they are not drift.
+    std::vector<std::string> consumed = {c_.strategy.delete_flag};
+    if (cdc) consumed = {load::kDeleteFlag, load::kTruncateFlag};
+    ARROW_ASSIGN_OR_RAISE(rows_, HandleDrift(rows_, snap_.get(), c_.quality.schema_drift, consumed, &merge_schema_));
+    // Truncate events have no key: they skip the key gates.
+    std::shared_ptr<arrow::Table> truncates;
+    if (cdc) {
+      auto flag = rows_->GetColumnByName(load::kTruncateFlag);
+      ARROW_ASSIGN_OR_RAISE(truncates, load::SelectRows(rows_, flag));
+      ARROW_ASSIGN_OR_RAISE(arrow::Datum others, arrow::compute::Invert(flag));
+      ARROW_ASSIGN_OR_RAISE(rows_, load::SelectRows(rows_, others));
+    }
+    // A merge (or a change stream) resolves repeated keys itself.
+    bool repeats_keys = c_.strategy.type == StrategyType::kMerge || cdc;
     load::QualityOptions q{c_.destination.keys, c_.quality.null_keys,
-                           c_.strategy.type == StrategyType::kMerge ? RejectPolicy::kAllow : c_.quality.duplicate_keys};
+                           repeats_keys ? RejectPolicy::kAllow : c_.quality.duplicate_keys};
     ARROW_ASSIGN_OR_RAISE(auto gated, load::ApplyKeyGates(rows_, q, names_));
     rows_ = gated.accepted;
+    if (truncates && truncates->num_rows() > 0) {
+      ARROW_ASSIGN_OR_RAISE(rows_, arrow::ConcatenateTables({rows_, truncates}));
+    }
     rejected_ = gated.rejected;
     r_.rows_deduplicated += gated.deduplicated;
     r_.rows_rejected = rejected_ ? rejected_->num_rows() : 0;
@@ -386,6 +416,10 @@ class PipelineRun {
     m.keys = c_.destination.keys;
     if (diff_) {
       m.delete_flag = diff_->delete_flag;
+    } else if (c_.strategy.type == StrategyType::kCdc) {
+      m.sequence_by = c_.strategy.sequence_by;
+      m.delete_flag = load::kDeleteFlag;
+      m.truncate_flag = load::kTruncateFlag;
     } else {
       const auto& st = c_.strategy;
       m.mode = st.merge_mode == "insert_only" ? MergeMode::kInsertOnly
@@ -408,8 +442,9 @@ class PipelineRun {
     WriteOptions w = CommitOptions();
     progress_.Update("writing and committing " + std::to_string(rows_->num_rows()) + " rows");
     CommitResult result;
-    if (c_.strategy.type == StrategyType::kMerge || diff_) {
+    if (c_.strategy.type == StrategyType::kMerge || c_.strategy.type == StrategyType::kCdc || diff_) {
       ARROW_ASSIGN_OR_RAISE(auto merged, table_->Merge(rows_, MergeOptionsOf(w)));
+      r_.rows_late = merged.late_discarded;
       result = merged.commit;
       r_.rows_inserted = merged.rows_inserted;
       r_.rows_updated = merged.rows_updated;
@@ -492,6 +527,7 @@ Json RunReport::ToJson() const {
               {"rows_inserted", rows_inserted},
               {"rows_updated", rows_updated},
               {"rows_deleted", rows_deleted},
+              {"rows_late", rows_late},
               {"watermark_before", OptionalText(watermark_before)},
               {"watermark_after", OptionalText(watermark_after)},
               {"files_read", files_read},
@@ -519,8 +555,10 @@ std::string RunReport::ToText() const {
       << ", de-duplicated " << rows_deduplicated << ", rejected " << rows_rejected << ", written "
       << rows_written << "\n";
   if (changed_percent) out << "  changed:   " << *changed_percent << "% of the table's rows\n";
-  if (strategy == "merge" || strategy == "snapshot_diff") {
-    out << "  merge:     inserted " << rows_inserted << ", updated " << rows_updated << ", deleted " << rows_deleted << "\n";
+  if (strategy == "merge" || strategy == "snapshot_diff" || strategy == "cdc") {
+    out << "  merge:     inserted " << rows_inserted << ", updated " << rows_updated << ", deleted " << rows_deleted;
+    if (strategy == "cdc") out << ", late changes discarded " << rows_late;
+    out << "\n";
   }
   if (strategy == "watermark") {
     out << "  watermark: " << watermark_before.value_or("(none)") << " -> " << watermark_after.value_or("(none)") << "\n";

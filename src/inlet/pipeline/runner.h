@@ -37,6 +37,8 @@ struct RunReport {
   int64_t rows_inserted = 0;
   int64_t rows_updated = 0;
   int64_t rows_deleted = 0;
+  /// cdc: changes discarded as older than what the table holds for their key.
+  int64_t rows_late = 0;
   /// snapshot_diff: changed rows as a percentage of the table's rows.
   std::optional<double> changed_percent;
   std::optional<std::string> watermark_before;

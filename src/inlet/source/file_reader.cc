@@ -9,6 +9,7 @@
 #include <arrow/util/value_parsing.h>
 
 #include "inlet/common/json.h"
+#include "inlet/source/debezium.h"
 #include "inlet/table/parquet_file.h"
 
 namespace inlet {
@@ -28,11 +29,15 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenCsv(const std::stri
 }
 
 arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenJsonLines(
-    std::shared_ptr<arrow::io::InputStream> input) {
+    std::shared_ptr<arrow::io::InputStream> input, std::shared_ptr<arrow::Schema> types = nullptr) {
   auto read = arrow::json::ReadOptions::Defaults();
   read.block_size = kBlockSize;
   auto parse = arrow::json::ParseOptions::Defaults();
   parse.newlines_in_values = true;
+  if (types) {
+    parse.explicit_schema = std::move(types);
+    parse.unexpected_field_behavior = arrow::json::UnexpectedFieldBehavior::InferType;
+  }
   ARROW_ASSIGN_OR_RAISE(auto reader, arrow::json::StreamingReader::Make(std::move(input), read, parse));
   return reader;
 }
@@ -62,6 +67,18 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenJson(const std::str
   }
   if (lines.empty()) return arrow::Status::Invalid(path, ": the JSON array is empty");
   return OpenJsonLines(std::make_shared<arrow::io::BufferReader>(arrow::Buffer::FromString(std::move(lines))));
+}
+
+// Debezium change events, decoded into flat rows typed by the events' schema.
+arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenDebezium(const std::string& path) {
+  ARROW_ASSIGN_OR_RAISE(auto file, arrow::io::ReadableFile::Open(path));
+  ARROW_ASSIGN_OR_RAISE(int64_t size, file->GetSize());
+  ARROW_ASSIGN_OR_RAISE(auto buffer, file->Read(size));
+  std::string_view text(reinterpret_cast<const char*>(buffer->data()), buffer->size());
+  ARROW_ASSIGN_OR_RAISE(auto events, DecodeDebeziumFile(text, path));
+  if (events.rows == 0) return arrow::Status::Invalid(path, ": no change events");
+  return OpenJsonLines(std::make_shared<arrow::io::BufferReader>(arrow::Buffer::FromString(std::move(events.ndjson))),
+                       events.types);
 }
 
 // Keeps the FileReader alive as long as its batch reader.
@@ -100,9 +117,11 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenOne(const std::stri
     r = OpenJsonLines(file);
   } else if (f == "parquet") {
     r = OpenParquet(path);
+  } else if (f == "debezium") {
+    r = OpenDebezium(path);
   } else {
     return arrow::Status::Invalid("input ", path, ": unknown format '", f,
-                                  "' (use csv, json, ndjson or parquet)");
+                                  "' (use csv, json, ndjson, parquet or debezium)");
   }
   if (!r.ok()) return r.status().WithMessage("input ", path, ": ", r.status().message());
   return r;

@@ -1,0 +1,125 @@
+#include "inlet/load/cdc.h"
+
+#include <arrow/builder.h>
+#include <arrow/compute/api.h>
+
+namespace inlet::load {
+
+namespace {
+
+// Row i of the table, as "FILE row N" (N counted within the file, from 1).
+class Places {
+ public:
+  Places(const arrow::Table& rows, const std::string& column, const std::vector<std::string>& names)
+      : names_(names) {
+    auto c = column.empty() ? nullptr : rows.GetColumnByName(column);
+    if (!c || c->type()->id() != arrow::Type::INT32) return;
+    for (const auto& chunk : c->chunks()) {
+      const auto& a = static_cast<const arrow::Int32Array&>(*chunk);
+      for (int64_t i = 0; i < a.length(); ++i) files_.push_back(a.Value(i));
+    }
+  }
+
+  std::string Of(int64_t row) const {
+    if (static_cast<size_t>(row) >= files_.size()) return "row " + std::to_string(row + 1);
+    int32_t f = files_[row];
+    int64_t first = row;
+    while (first > 0 && files_[first - 1] == f) --first;
+    std::string name = f >= 0 && static_cast<size_t>(f) < names_.size() ? names_[f] : "?";
+    return name + " row " + std::to_string(row - first + 1);
+  }
+
+ private:
+  const std::vector<std::string>& names_;
+  std::vector<int32_t> files_;
+};
+
+arrow::Result<std::vector<std::optional<std::string>>> Texts(const std::shared_ptr<arrow::ChunkedArray>& column) {
+  std::shared_ptr<arrow::ChunkedArray> text = column;
+  if (column->type()->id() != arrow::Type::STRING) {
+    ARROW_ASSIGN_OR_RAISE(arrow::Datum cast, arrow::compute::Cast(column, arrow::utf8()));
+    text = cast.chunked_array();
+  }
+  std::vector<std::optional<std::string>> out;
+  out.reserve(column->length());
+  for (const auto& chunk : text->chunks()) {
+    const auto& a = static_cast<const arrow::StringArray&>(*chunk);
+    for (int64_t i = 0; i < a.length(); ++i) {
+      out.push_back(a.IsNull(i) ? std::nullopt : std::optional<std::string>(std::string(a.GetView(i))));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::map<std::string, ChangeOp> DefaultOperations() {
+  std::map<std::string, ChangeOp> m;
+  for (const char* v : {"c", "r", "I", "i", "insert", "INSERT", "u", "U", "update", "UPDATE"}) m[v] = ChangeOp::kUpsert;
+  for (const char* v : {"d", "D", "delete", "DELETE"}) m[v] = ChangeOp::kDelete;
+  for (const char* v : {"t", "T", "truncate", "TRUNCATE"}) m[v] = ChangeOp::kTruncate;
+  return m;
+}
+
+arrow::Result<std::shared_ptr<arrow::Table>> MarkChanges(const std::shared_ptr<arrow::Table>& rows,
+                                                         const ChangeOptions& o,
+                                                         const std::vector<std::string>& file_names) {
+  Places places(*rows, o.file_index_column, file_names);
+  auto op_column = rows->GetColumnByName(o.operation_column);
+  if (!op_column) {
+    return arrow::Status::Invalid("cdc: the source has no operation column '", o.operation_column,
+                                  "' (set strategy.operation_column)");
+  }
+  ARROW_ASSIGN_OR_RAISE(auto ops, Texts(op_column));
+  std::vector<std::optional<std::string>> deleted_marks;
+  if (auto marks = rows->GetColumnByName(kDebeziumDeletedColumn)) {
+    ARROW_ASSIGN_OR_RAISE(deleted_marks, Texts(marks));
+  }
+  arrow::BooleanBuilder del, trunc;
+  std::vector<bool> is_truncate(rows->num_rows(), false);
+  for (int64_t i = 0; i < rows->num_rows(); ++i) {
+    if (!ops[i]) {
+      return arrow::Status::Invalid("cdc: ", places.Of(i), ": the operation ('", o.operation_column, "') is null");
+    }
+    auto it = o.operations.find(*ops[i]);
+    if (it == o.operations.end()) {
+      return arrow::Status::Invalid("cdc: ", places.Of(i), ": unknown operation '", *ops[i], "' in column '",
+                                    o.operation_column, "' (map it under strategy.operations)");
+    }
+    bool marked = !deleted_marks.empty() && deleted_marks[i] && *deleted_marks[i] == "true";
+    is_truncate[i] = it->second == ChangeOp::kTruncate;
+    ARROW_RETURN_NOT_OK(del.Append(it->second == ChangeOp::kDelete || marked));
+    ARROW_RETURN_NOT_OK(trunc.Append(is_truncate[i]));
+  }
+  for (const auto& name : o.sequence_by) {
+    auto column = rows->GetColumnByName(name);
+    if (!column) return arrow::Status::Invalid("cdc: the source has no sequence column '", name, "'");
+    if (column->null_count() == 0) continue;
+    int64_t row = 0;
+    for (const auto& chunk : column->chunks()) {
+      for (int64_t i = 0; i < chunk->length(); ++i, ++row) {
+        if (chunk->IsNull(i)) {
+          return arrow::Status::Invalid("cdc: ", places.Of(row), ": the sequence column '", name, "' is null");
+        }
+      }
+    }
+  }
+  ARROW_ASSIGN_OR_RAISE(auto del_array, del.Finish());
+  ARROW_ASSIGN_OR_RAISE(auto trunc_array, trunc.Finish());
+  std::shared_ptr<arrow::Table> out = rows;
+  std::vector<std::string> drop = {kDebeziumDeletedColumn};
+  if (!o.keep_operation_column) drop.push_back(o.operation_column);
+  for (const auto& name : drop) {
+    int idx = out->schema()->GetFieldIndex(name);
+    if (idx >= 0) {
+      ARROW_ASSIGN_OR_RAISE(out, out->RemoveColumn(idx));
+    }
+  }
+  ARROW_ASSIGN_OR_RAISE(out, out->AddColumn(out->num_columns(), arrow::field(kDeleteFlag, arrow::boolean()),
+                                            std::make_shared<arrow::ChunkedArray>(del_array)));
+  ARROW_ASSIGN_OR_RAISE(out, out->AddColumn(out->num_columns(), arrow::field(kTruncateFlag, arrow::boolean()),
+                                            std::make_shared<arrow::ChunkedArray>(trunc_array)));
+  return out;
+}
+
+}  // namespace inlet::load

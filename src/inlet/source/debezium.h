@@ -1,0 +1,39 @@
+// Debezium change events, decoded natively: the JSON converter's envelope (with or without
+// its schema/payload wrapper) and the flat "unwrap" form of the ExtractNewRecordState
+// transform.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <arrow/result.h>
+#include <arrow/type_fwd.h>
+
+namespace inlet {
+
+/// Flat rows as newline-delimited JSON objects, and the column types the events' schema
+/// declares (empty when the events carry none).
+struct DecodedEvents {
+  std::string ndjson;
+  std::shared_ptr<arrow::Schema> types;
+  int64_t rows = 0;
+};
+
+/// Decodes change events, one JSON document per message. An envelope becomes one row: the
+/// fields of `after` (of `before` for a delete), then __op, __ts_ms, and the source's
+/// position fields as __source_<name> (ts_ms, lsn, txId, file, pos, row, gtid, commit_lsn,
+/// change_lsn, event_serial_no, scn, ord, when present). A message without an envelope
+/// (already unwrapped) is kept as it is. Null messages (Kafka tombstones) and blank lines
+/// are skipped. The schema part, when present, types the columns: Debezium's dates become
+/// dates, its timestamps (Timestamp, MicroTimestamp, NanoTimestamp, ZonedTimestamp) UTC
+/// timestamps in microseconds, Connect decimals decimals. Errors name `what` and the
+/// message number (1-based).
+arrow::Result<DecodedEvents> DecodeDebeziumEvents(const std::vector<std::string_view>& messages,
+                                                  const std::string& what);
+
+/// Splits a file's text into messages: one per line, or the elements of a JSON array.
+arrow::Result<DecodedEvents> DecodeDebeziumFile(std::string_view text, const std::string& what);
+
+}  // namespace inlet
