@@ -31,7 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_write import REPO, dir_stats, median, run_child, tool_versions  # noqa: E402
 
-GEN_VERSION = 1  # bump when the generator or the case sources change; part of the cache key
+GEN_VERSION = 2  # bump when the generator or the case sources change; part of the cache key
 
 CONTENDERS = ("inlet", "delta-rs")
 LETTER = {"inlet": "A", "delta-rs": "B"}
@@ -47,6 +47,9 @@ CASES = {
     "upsert_50pct": ("big", "upsert", "50% of keys matched (values changed) + 0.1% new keys"),
     "delete_5pct": ("big", "delete", "5% of keys deleted (inlet: _delete flag column; delta-rs: WHEN MATCHED DELETE)"),
     "insert_only_10pct": ("big", "insert_only", "10% new keys, insert-only (no file should be rewritten)"),
+    "cdc_200k": ("big", "cdc", "200K change events (70% updates, 20% inserts, 10% deletes, several per key, "
+                 "out of order): the latest event of each key by _seq applies (inlet: --sequence-by; "
+                 "delta-rs: de-duplicated in pyarrow, then MERGE)"),
     "one_row_upsert": ("big", "upsert", "1 existing key updated"),
     "one_row_upsert_small": ("small", "upsert", "the same 1-row source against a 10x smaller target"),
 }
@@ -84,7 +87,18 @@ t1 = time.perf_counter()
 source = pq.read_table(sys.argv[2])
 t2 = time.perf_counter()
 mode, streamed = sys.argv[3], sys.argv[4] == "1"
-m = DeltaTable(sys.argv[1]).merge(
+dt = DeltaTable(sys.argv[1])
+if mode == "cdc":
+    # The latest event of each key (greatest _seq) wins.
+    import numpy as np
+    import pyarrow as pa
+    source = source.sort_by([("wr_order_number", "ascending"), ("_seq", "descending")])
+    keys = source["wr_order_number"].to_numpy()
+    first = np.ones(len(keys), dtype=bool)
+    first[1:] = keys[1:] != keys[:-1]
+    source = source.filter(pa.array(first))
+    cols = {c: "s." + c for c in dt.schema().to_arrow().names if c != "_seq"}
+m = dt.merge(
     source=source, predicate="t.wr_order_number = s.wr_order_number",
     source_alias="s", target_alias="t", streamed_exec=streamed,
     writer_properties=WriterProperties(compression="ZSTD", compression_level=1))
@@ -94,6 +108,10 @@ elif mode == "delete":
     m = m.when_matched_delete()
 elif mode == "insert_only":
     m = m.when_not_matched_insert_all()
+elif mode == "cdc":
+    m = (m.when_matched_delete(predicate="s._delete")
+          .when_matched_update(updates=cols, predicate="NOT s._delete")
+          .when_not_matched_insert(updates=cols, predicate="NOT s._delete"))
 else:
     raise SystemExit("bad mode " + mode)
 metrics = m.execute()
@@ -259,6 +277,36 @@ def build_data(rows: int, files: int, seed: int, data_dir: Path) -> dict:
     src = shuffled(new, seed + 43)
     add("insert_only_10pct", src, pa.concat_tables([target, src]),
         {"inserted": new.num_rows, "updated": 0, "deleted": 0}, n)
+    # cdc_200k: events over existing keys (updates, deletes) and new keys (inserts), each
+    # with a unique _seq, shuffled so that the file order is not the sequence order.
+    ev = max(n // 10, 10)
+    n_upd, n_ins = ev * 7 // 10, ev * 2 // 10
+    n_del = ev - n_upd - n_ins
+    upd_keys_idx = rng.choice(n, size=max(n_upd // 3, 1), replace=False)   # ~3 updates per key
+    upd_idx = rng.choice(upd_keys_idx, size=n_upd, replace=True)
+    upd = changed_rows(np, pa, pc, target.take(pa.array(upd_idx)), seed + 61)
+    dele = target.take(pa.array(rng.choice(n, size=n_del, replace=False)))
+    ins = new_rows(n_ins, seed + 62)
+    events = pa.concat_tables([upd, dele, ins])
+    flags = np.zeros(events.num_rows, dtype=bool)
+    flags[n_upd:n_upd + n_del] = True
+    seqs = np.random.default_rng(seed + 63).permutation(events.num_rows).astype(np.int64) + 1
+    events = events.append_column("_seq", pa.array(seqs)).append_column("_delete", pa.array(flags))
+    events = events.take(pa.array(np.random.default_rng(seed + 64).permutation(events.num_rows)))
+    last = events.sort_by([(KEY, "ascending"), ("_seq", "descending")])
+    lk = last[KEY].to_numpy()
+    keep = np.ones(len(lk), dtype=bool)
+    keep[1:] = lk[1:] != lk[:-1]
+    last = last.filter(pa.array(keep))
+    final_del = last.filter(last["_delete"])
+    final_up = last.filter(pc.invert(last["_delete"]))
+    existing = set(target[KEY].to_numpy().tolist())
+    fk = final_up[KEY].to_numpy()
+    n_new = int(sum(1 for k in fk.tolist() if k not in existing))
+    n_gone = int(sum(1 for k in final_del[KEY].to_numpy().tolist() if k in existing))
+    expected = pa.concat_tables([drop_keys(target, last[KEY]), final_up.select(COLUMNS)])
+    add("cdc_200k", events, expected,
+        {"inserted": n_new, "updated": len(fk) - n_new, "deleted": n_gone}, n)
     # one_row_upsert: a key in the middle of the small target (so also inside the big one)
     mid = small_n // 2
     src = changed_rows(np, pa, pc, target.slice(mid, 1), seed + 51)
@@ -485,6 +533,8 @@ def merge_cmd(name: str, inlet: Path, table: Path, case: str, source: str,
                "--keys", KEY, "--json"]
         if kind == "delete":
             cmd += ["--delete-flag", "_delete"]
+        elif kind == "cdc":
+            cmd += ["--delete-flag", "_delete", "--sequence-by", "_seq", "--merge-schema"]
         elif kind == "insert_only":
             cmd += ["--mode", "insert_only"]
         return cmd + inlet_args
@@ -691,6 +741,10 @@ def main() -> int:
             one_commit = ti.get("delta_version") == base_v + 1
             counts = reported_counts(name, last_out.get(name))
             counts_ok = counts == cm["expected_counts"]
+            # A cdc merge keeps the sequence column in the table (that is how later events
+            # are checked against the row); any other extra column is a mistake.
+            allowed = {"_seq"} if CASES[case][1] == "cdc" and name == "inlet" else set()
+            ti["extra_columns"] = [c for c in ti.get("extra_columns") or [] if c not in allowed]
             ok = d == want and not ti.get("extra_columns")
             cres["verify"][name] = {"ok": ok, **ti, "one_commit": one_commit,
                                     "reported_counts": counts, "counts_ok": counts_ok}

@@ -232,6 +232,9 @@ struct MergeArgs {
   std::string delete_flag;
   bool ignore_null_updates = false;
   std::string update_columns;
+  std::string sequence_by;
+  std::string truncate_flag;
+  bool merge_schema = false;
   bool json = false;
 };
 
@@ -252,6 +255,9 @@ arrow::Status RunMerge(const MergeArgs& a) {
   o.delete_flag = a.delete_flag;
   o.ignore_null_updates = a.ignore_null_updates;
   o.update_columns = SplitList(a.update_columns);
+  o.sequence_by = SplitList(a.sequence_by);
+  o.truncate_flag = a.truncate_flag;
+  o.write.merge_schema = a.merge_schema;
   ARROW_ASSIGN_OR_RAISE(auto input, OpenInputFiles(a.inputs, a.input_format));
   ARROW_ASSIGN_OR_RAISE(auto source, arrow::Table::FromRecordBatchReader(input.get()));
   ARROW_ASSIGN_OR_RAISE(auto table, Table::OpenOrCreate(a.table));
@@ -263,6 +269,7 @@ arrow::Status RunMerge(const MergeArgs& a) {
               {"rows_updated", r.rows_updated},
               {"rows_deleted", r.rows_deleted},
               {"source_duplicates", r.source_duplicates},
+              {"late_discarded", r.late_discarded},
               {"files_scanned", r.files_scanned},
               {"files_rewritten", r.files_rewritten},
               {"files_added", r.commit.files_added},
@@ -454,6 +461,10 @@ int Run(int argc, char** argv) {
   merge->add_option("--delete-flag", m.delete_flag, "Boolean input column: true deletes the key");
   merge->add_flag("--ignore-null-updates", m.ignore_null_updates, "Null input values keep the table's values");
   merge->add_option("--update-columns", m.update_columns, "Only these columns change on a match");
+  merge->add_option("--sequence-by", m.sequence_by,
+                    "Change data: columns a,b ordering each key's changes; older changes than the table's are discarded");
+  merge->add_option("--truncate-flag", m.truncate_flag, "With --sequence-by: boolean input column marking truncates");
+  merge->add_flag("--merge-schema", m.merge_schema, "Add input columns the table lacks");
   merge->add_flag("--json", m.json, "Print the result as JSON");
 
   ChangesArgs ch;
