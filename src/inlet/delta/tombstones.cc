@@ -116,13 +116,8 @@ arrow::Result<std::shared_ptr<arrow::Table>> Tombstones::ReadFile(const File& f)
 arrow::Result<std::unordered_map<int64_t, std::string>> Tombstones::Find(
     KeyEncoder* encoder, const std::unordered_map<int64_t, int64_t>& wanted) const {
   std::unordered_map<int64_t, std::string> out;
-  for (size_t i = 0; i < files_.size() + added_.size(); ++i) {
-    std::shared_ptr<arrow::Table> t;
-    if (i < files_.size()) {
-      ARROW_ASSIGN_OR_RAISE(t, ReadFile(files_[i]));
-    } else {
-      t = added_[i - files_.size()];
-    }
+  for (const auto& f : files_) {
+    ARROW_ASSIGN_OR_RAISE(auto t, ReadFile(f));
     ARROW_ASSIGN_OR_RAISE(auto ids, encoder->Encode(*t));
     std::vector<int64_t> rows;
     for (size_t r = 0; r < ids.size(); ++r) {
@@ -180,10 +175,10 @@ arrow::Result<std::vector<Tombstones::File>> Tombstones::WriteFiles(
   }
   ARROW_ASSIGN_OR_RAISE(auto adds, writer->Finish());
   std::vector<File> out;
-  for (const auto& a : adds) out.push_back(File{a.path, 0, a.size});
-  int64_t rows = 0;
-  for (const auto& t : tables) rows += t->num_rows();
-  if (!out.empty()) out.front().rows = rows;  // one file below the default target size
+  for (const auto& a : adds) {
+    ARROW_ASSIGN_OR_RAISE(auto stats, ParseJson(a.stats, "tombstone file statistics"));
+    out.push_back(File{a.path, GetIntOr(stats, "numRecords", 0), a.size});
+  }
   return out;
 }
 

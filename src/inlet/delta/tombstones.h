@@ -42,7 +42,8 @@ class Tombstones {
   void RaiseFloor(const std::string& sequence);
 
   /// The sequence (OrderedKeys bytes) of the latest remembered delete of each wanted key,
-  /// by key id of encoder. Reads the tombstone files one at a time.
+  /// by key id of encoder, from the files of the base version (not what Add added). Reads
+  /// the tombstone files one at a time.
   arrow::Result<std::unordered_map<int64_t, std::string>> Find(
       KeyEncoder* encoder, const std::unordered_map<int64_t, int64_t>& wanted) const;
 

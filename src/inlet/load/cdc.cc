@@ -1,38 +1,15 @@
 #include "inlet/load/cdc.h"
 
+#include <optional>
+
 #include <arrow/builder.h>
 #include <arrow/compute/api.h>
+
+#include "inlet/load/rows.h"
 
 namespace inlet::load {
 
 namespace {
-
-// Row i of the table, as "FILE row N" (N counted within the file, from 1).
-class Places {
- public:
-  Places(const arrow::Table& rows, const std::string& column, const std::vector<std::string>& names)
-      : names_(names) {
-    auto c = column.empty() ? nullptr : rows.GetColumnByName(column);
-    if (!c || c->type()->id() != arrow::Type::INT32) return;
-    for (const auto& chunk : c->chunks()) {
-      const auto& a = static_cast<const arrow::Int32Array&>(*chunk);
-      for (int64_t i = 0; i < a.length(); ++i) files_.push_back(a.Value(i));
-    }
-  }
-
-  std::string Of(int64_t row) const {
-    if (static_cast<size_t>(row) >= files_.size()) return "row " + std::to_string(row + 1);
-    int32_t f = files_[row];
-    int64_t first = row;
-    while (first > 0 && files_[first - 1] == f) --first;
-    std::string name = f >= 0 && static_cast<size_t>(f) < names_.size() ? names_[f] : "?";
-    return name + " row " + std::to_string(row - first + 1);
-  }
-
- private:
-  const std::vector<std::string>& names_;
-  std::vector<int32_t> files_;
-};
 
 arrow::Result<std::vector<std::optional<std::string>>> Texts(const std::shared_ptr<arrow::ChunkedArray>& column) {
   std::shared_ptr<arrow::ChunkedArray> text = column;
@@ -64,7 +41,6 @@ std::map<std::string, ChangeOp> DefaultOperations() {
 arrow::Result<std::shared_ptr<arrow::Table>> MarkChanges(const std::shared_ptr<arrow::Table>& rows,
                                                          const ChangeOptions& o,
                                                          const std::vector<std::string>& file_names) {
-  Places places(*rows, o.file_index_column, file_names);
   auto op_column = rows->GetColumnByName(o.operation_column);
   if (!op_column) {
     return arrow::Status::Invalid("cdc: the source has no operation column '", o.operation_column,
@@ -79,11 +55,11 @@ arrow::Result<std::shared_ptr<arrow::Table>> MarkChanges(const std::shared_ptr<a
   std::vector<bool> is_truncate(rows->num_rows(), false);
   for (int64_t i = 0; i < rows->num_rows(); ++i) {
     if (!ops[i]) {
-      return arrow::Status::Invalid("cdc: ", places.Of(i), ": the operation ('", o.operation_column, "') is null");
+      return arrow::Status::Invalid("cdc: ", PlaceOfRow(*rows, i, file_names), ": the operation ('", o.operation_column, "') is null");
     }
     auto it = o.operations.find(*ops[i]);
     if (it == o.operations.end()) {
-      return arrow::Status::Invalid("cdc: ", places.Of(i), ": unknown operation '", *ops[i], "' in column '",
+      return arrow::Status::Invalid("cdc: ", PlaceOfRow(*rows, i, file_names), ": unknown operation '", *ops[i], "' in column '",
                                     o.operation_column, "' (map it under strategy.operations)");
     }
     bool marked = !deleted_marks.empty() && deleted_marks[i] && *deleted_marks[i] == "true";
@@ -99,7 +75,7 @@ arrow::Result<std::shared_ptr<arrow::Table>> MarkChanges(const std::shared_ptr<a
     for (const auto& chunk : column->chunks()) {
       for (int64_t i = 0; i < chunk->length(); ++i, ++row) {
         if (chunk->IsNull(i)) {
-          return arrow::Status::Invalid("cdc: ", places.Of(row), ": the sequence column '", name, "' is null");
+          return arrow::Status::Invalid("cdc: ", PlaceOfRow(*rows, row, file_names), ": the sequence column '", name, "' is null");
         }
       }
     }

@@ -1,10 +1,13 @@
 #include "inlet/load/rows.h"
 
+#include <optional>
+
 #include <arrow/array.h>
 #include <arrow/builder.h>
 #include <arrow/compute/api.h>
 
 #include "inlet/common/arrow_json.h"
+#include "inlet/source/file_source.h"
 
 namespace inlet::load {
 
@@ -92,6 +95,36 @@ arrow::Result<arrow::Datum> MaskOf(int64_t rows, const std::function<bool(int64_
   for (int64_t i = 0; i < rows; ++i) b.UnsafeAppend(keep(i));
   ARROW_ASSIGN_OR_RAISE(auto mask, b.Finish());
   return arrow::Datum(mask);
+}
+
+std::string FileOfRow(const arrow::Table& t, int64_t row, const std::vector<std::string>& names) {
+  auto col = t.GetColumnByName(kFileIndexColumn);
+  if (!col) return "";
+  auto scalar = col->GetScalar(row);
+  if (!scalar.ok() || !(*scalar)->is_valid) return "";
+  int32_t idx = static_cast<const arrow::Int32Scalar&>(**scalar).value;
+  return idx >= 0 && idx < static_cast<int32_t>(names.size()) ? names[idx] : "";
+}
+
+namespace {
+
+std::optional<int32_t> FileIndexOf(const arrow::ChunkedArray& col, int64_t row) {
+  auto scalar = col.GetScalar(row);
+  if (!scalar.ok() || !(*scalar)->is_valid) return std::nullopt;
+  return static_cast<const arrow::Int32Scalar&>(**scalar).value;
+}
+
+}  // namespace
+
+std::string PlaceOfRow(const arrow::Table& t, int64_t row, const std::vector<std::string>& names) {
+  std::string file = FileOfRow(t, row, names);
+  if (file.empty()) return "row " + std::to_string(row + 1);
+  // Only on error paths: walk back to the file's first row.
+  const auto& col = *t.GetColumnByName(kFileIndexColumn);
+  auto index = FileIndexOf(col, row);
+  int64_t first = row;
+  while (first > 0 && FileIndexOf(col, first - 1) == index) --first;
+  return file + " row " + std::to_string(row - first + 1);
 }
 
 }  // namespace inlet::load

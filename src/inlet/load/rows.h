@@ -42,6 +42,14 @@ arrow::Result<std::shared_ptr<arrow::Table>> SetBoolColumn(const std::shared_ptr
 arrow::Result<std::shared_ptr<arrow::Table>> SelectRows(const std::shared_ptr<arrow::Table>& table,
                                                         const arrow::Datum& mask);
 
+/// The source file of a row, by the file-index column of ReadSourceFiles (names indexes
+/// it); empty when unknown.
+std::string FileOfRow(const arrow::Table& t, int64_t row, const std::vector<std::string>& names);
+
+/// Where a row came from, for messages: "FILE row N", N counting that file's rows from 1
+/// (a file's rows are contiguous); "row N" of the table when the file is unknown.
+std::string PlaceOfRow(const arrow::Table& t, int64_t row, const std::vector<std::string>& names);
+
 /// A boolean mask from a per-row predicate.
 arrow::Result<arrow::Datum> MaskOf(int64_t rows, const std::function<bool(int64_t)>& keep);
 

@@ -104,15 +104,6 @@ arrow::Result<CursorValues> ReadCursor(const std::shared_ptr<arrow::ChunkedArray
   return out;
 }
 
-std::string FileOfRow(const arrow::Table& t, int64_t row, const std::vector<std::string>& names) {
-  auto col = t.GetColumnByName(kFileIndexColumn);
-  if (!col) return "";
-  auto scalar = col->GetScalar(row);
-  if (!scalar.ok() || !(*scalar)->is_valid) return "";
-  int32_t idx = static_cast<const arrow::Int32Scalar&>(**scalar).value;
-  return idx >= 0 && idx < static_cast<int32_t>(names.size()) ? names[idx] : "";
-}
-
 // The data columns (without the file index) of a source table.
 std::vector<std::string> DataColumns(const arrow::Table& t) {
   std::vector<std::string> out;

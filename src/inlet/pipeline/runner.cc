@@ -312,7 +312,6 @@ class PipelineRun {
         ch.operations = c_.strategy.operations;
         ch.sequence_by = c_.strategy.sequence_by;
         ch.keep_operation_column = c_.strategy.keep_operation_column;
-        ch.file_index_column = kFileIndexColumn;
         ARROW_ASSIGN_OR_RAISE(rows_, load::MarkChanges(rows_, ch, names_));
       }
     } else {
