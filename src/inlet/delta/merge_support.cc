@@ -1,0 +1,336 @@
+#include "inlet/delta/merge_support.h"
+
+#include <algorithm>
+#include <unordered_set>
+
+#include <arrow/array.h>
+#include <arrow/compute/api.h>
+#include <arrow/builder.h>
+
+#include "inlet/delta/partition.h"
+#include "inlet/delta/scan.h"
+#include "inlet/delta/stats.h"
+#include "inlet/table/value.h"
+
+namespace inlet::delta::merge {
+
+namespace {
+
+arrow::Result<std::vector<bool>> FlagColumn(const arrow::Table& source, const std::string& column, const char* what) {
+  std::vector<bool> out(source.num_rows(), false);
+  if (column.empty()) return out;
+  auto col = source.GetColumnByName(column);
+  if (!col) return arrow::Status::Invalid("merge: ", what, " column '", column, "' is not in the source");
+  if (col->type()->id() != arrow::Type::BOOL) {
+    return arrow::Status::Invalid("merge: ", what, " column '", column, "' must be boolean, not ", col->type()->ToString());
+  }
+  int64_t row = 0;
+  for (const auto& chunk : col->chunks()) {
+    const auto& b = static_cast<const arrow::BooleanArray&>(*chunk);
+    for (int64_t i = 0; i < b.length(); ++i, ++row) out[row] = b.IsValid(i) && b.Value(i);
+  }
+  return out;
+}
+
+std::vector<int64_t> RowsWhere(const std::vector<bool>& flags, bool value) {
+  std::vector<int64_t> out;
+  for (size_t i = 0; i < flags.size(); ++i) {
+    if (flags[i] == value) out.push_back(static_cast<int64_t>(i));
+  }
+  return out;
+}
+
+arrow::Result<std::shared_ptr<arrow::Table>> ConformTable(const arrow::Table& data, const WriteTransaction& tx) {
+  arrow::TableBatchReader reader(data);
+  std::vector<std::shared_ptr<arrow::RecordBatch>> batches;
+  std::shared_ptr<arrow::RecordBatch> batch;
+  while (true) {
+    ARROW_RETURN_NOT_OK(reader.ReadNext(&batch));
+    if (!batch) break;
+    ARROW_ASSIGN_OR_RAISE(auto conformed, tx.Conform(*batch));
+    batches.push_back(conformed);
+  }
+  return arrow::Table::FromRecordBatches(tx.schema(), batches);
+}
+
+arrow::Status CheckNoNulls(const arrow::Table& data, const std::vector<std::string>& columns, const char* what) {
+  for (const auto& k : columns) {
+    auto col = data.GetColumnByName(k);
+    if (!col) return arrow::Status::Invalid("merge: ", what, " column '", k, "' is not in the source");
+    if (col->null_count() > 0) {
+      return arrow::Status::Invalid("merge: ", what, " column '", k, "' has ", col->null_count(), " null values in the source");
+    }
+  }
+  return arrow::Status::OK();
+}
+
+}  // namespace
+
+arrow::Result<MergeSource> PrepareSource(const std::shared_ptr<arrow::Table>& source, const MergeOptions& o,
+                                         WriteTransaction* tx, KeyEncoder* encoder) {
+  MergeSource out;
+  ARROW_ASSIGN_OR_RAISE(auto flags, FlagColumn(*source, o.delete_flag, "delete flag"));
+  ARROW_ASSIGN_OR_RAISE(auto truncates, FlagColumn(*source, o.truncate_flag, "truncate flag"));
+  std::shared_ptr<arrow::Table> data = source;
+  for (const auto* flag : {&o.delete_flag, &o.truncate_flag}) {
+    if (!flag->empty()) {
+      ARROW_ASSIGN_OR_RAISE(data, data->RemoveColumn(data->schema()->GetFieldIndex(*flag)));
+    }
+  }
+  if (!o.truncate_flag.empty()) {
+    // Truncate events carry no key: they leave the source, keeping the greatest sequence.
+    auto rows = RowsWhere(truncates, true);
+    if (!rows.empty()) {
+      ARROW_ASSIGN_OR_RAISE(auto events, TakeRows(data, rows));
+      ARROW_ASSIGN_OR_RAISE(events, ConformTable(*events, *tx));
+      ARROW_RETURN_NOT_OK(CheckNoNulls(*events, o.sequence_by, "sequence"));
+      ARROW_ASSIGN_OR_RAISE(auto seqs, OrderedKeys(*events, o.sequence_by));
+      out.truncate_at = *std::max_element(seqs.begin(), seqs.end());
+      auto kept = RowsWhere(truncates, false);
+      ARROW_ASSIGN_OR_RAISE(data, TakeRows(data, kept));
+      std::vector<bool> kept_flags;
+      for (int64_t i : kept) kept_flags.push_back(flags[i]);
+      flags = std::move(kept_flags);
+    }
+  }
+  ARROW_RETURN_NOT_OK(CheckNoNulls(*data, o.keys, "key"));
+  ARROW_RETURN_NOT_OK(CheckNoNulls(*data, o.sequence_by, "sequence"));
+  ARROW_ASSIGN_OR_RAISE(auto rows, ConformTable(*data, *tx));
+  ARROW_ASSIGN_OR_RAISE(auto keys, encoder->Encode(*rows));
+  if (o.mode == MergeMode::kDeleteInsert) {
+    out.rows = rows;
+    out.keys = std::move(keys);
+    out.deleted = std::move(flags);
+    out.late.assign(out.keys.size(), false);
+    out.by_key.reserve(out.keys.size());
+    for (size_t i = 0; i < out.keys.size(); ++i) out.by_key.emplace(out.keys[i], static_cast<int64_t>(i));
+    return out;
+  }
+  // One row per key: the greatest sequence (or order_by value) wins, ties (and no order)
+  // the later row. Changes at or before a truncate of the same source are dropped.
+  std::vector<std::string> order;
+  if (!o.sequence_by.empty()) {
+    ARROW_ASSIGN_OR_RAISE(order, OrderedKeys(*rows, o.sequence_by));
+  } else if (!o.order_by.empty()) {
+    if (!rows->GetColumnByName(o.order_by)) {
+      return arrow::Status::Invalid("merge: order_by column '", o.order_by, "' is not in the table");
+    }
+    ARROW_ASSIGN_OR_RAISE(order, OrderedKeys(*rows, {o.order_by}));
+  }
+  std::unordered_map<int64_t, int64_t> winner;
+  winner.reserve(keys.size());
+  for (int64_t i = 0; i < rows->num_rows(); ++i) {
+    if (out.truncate_at && order[i] <= *out.truncate_at) continue;
+    auto [it, inserted] = winner.emplace(keys[i], i);
+    if (!inserted && (order.empty() || order[i] >= order[it->second])) it->second = i;
+  }
+  std::vector<int64_t> kept;
+  kept.reserve(winner.size());
+  for (int64_t i = 0; i < rows->num_rows(); ++i) {
+    auto it = winner.find(keys[i]);
+    if (it != winner.end() && it->second == i) {
+      it->second = static_cast<int64_t>(kept.size());  // now: the row in out.rows
+      kept.push_back(i);
+    }
+  }
+  out.duplicates = rows->num_rows() - static_cast<int64_t>(kept.size());
+  ARROW_ASSIGN_OR_RAISE(out.rows, TakeRows(rows, kept));
+  out.keys.reserve(kept.size());
+  for (int64_t i : kept) {
+    out.keys.push_back(keys[i]);
+    out.deleted.push_back(flags[i]);
+    if (!o.sequence_by.empty()) out.sequences.push_back(std::move(order[i]));
+  }
+  out.late.assign(kept.size(), false);
+  out.by_key = std::move(winner);
+  return out;
+}
+
+
+namespace {
+
+// Sorted values of the first key column, for pruning files by their min/max statistics.
+class KeyRange {
+ public:
+  static arrow::Result<KeyRange> Make(const arrow::Table& rows, const std::string& key) {
+    KeyRange r;
+    auto col = rows.GetColumnByName(key);
+    auto type = col->type();
+    r.type_ = type;
+    if (IsIntegerLike(*type)) {
+      // Integers compare as int64, without a scalar per value.
+      ARROW_ASSIGN_OR_RAISE(auto wide, arrow::compute::Cast(col, arrow::int64()));
+      for (const auto& chunk : wide.chunked_array()->chunks()) {
+        const auto& a = static_cast<const arrow::Int64Array&>(*chunk);
+        for (int64_t i = 0; i < a.length(); ++i) {
+          if (a.IsValid(i)) r.ints_.push_back(a.Value(i));
+        }
+      }
+      std::sort(r.ints_.begin(), r.ints_.end());
+      r.integer_ = true;
+      return r;
+    }
+    for (int64_t i = 0; i < col->length(); ++i) {
+      ARROW_ASSIGN_OR_RAISE(auto s, col->GetScalar(i));
+      r.values_.push_back(s);
+    }
+    std::sort(r.values_.begin(), r.values_.end(), [](const auto& a, const auto& b) {
+      auto c = CompareScalars(*a, *b);
+      return c && *c < 0;
+    });
+    r.orderable_ = !r.values_.empty() && CompareScalars(*r.values_.front(), *r.values_.front()).has_value();
+    return r;
+  }
+
+  /// False only when no source key lies within [min, max].
+  bool MayOverlap(const ColumnStats& stats) const {
+    if (!stats.min || !stats.max) return true;
+    if (integer_) {
+      auto lo = AsInt64(stats.min), hi = AsInt64(stats.max);
+      if (!lo || !hi) return true;
+      auto it = std::lower_bound(ints_.begin(), ints_.end(), *lo);
+      return it != ints_.end() && *it <= *hi;
+    }
+    if (!orderable_) return true;
+    auto it = std::lower_bound(values_.begin(), values_.end(), stats.min, [](const auto& a, const auto& b) {
+      auto c = CompareScalars(*a, *b);
+      return c && *c < 0;
+    });
+    if (it == values_.end()) return false;
+    auto c = CompareScalars(**it, *stats.max);
+    return !c || *c <= 0;
+  }
+
+  const std::shared_ptr<arrow::DataType>& type() const { return type_; }
+
+ private:
+  static bool IsIntegerLike(const arrow::DataType& t) {
+    switch (t.id()) {
+      case arrow::Type::INT8: case arrow::Type::INT16: case arrow::Type::INT32: case arrow::Type::INT64:
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  static std::optional<int64_t> AsInt64(const std::shared_ptr<arrow::Scalar>& s) {
+    auto cast = arrow::compute::Cast(arrow::Datum(s), arrow::int64());
+    if (!cast.ok() || !cast->scalar()->is_valid) return std::nullopt;
+    return static_cast<const arrow::Int64Scalar&>(*cast->scalar()).value;
+  }
+
+  std::shared_ptr<arrow::DataType> type_;
+  std::vector<std::shared_ptr<arrow::Scalar>> values_;
+  std::vector<int64_t> ints_;
+  bool integer_ = false;
+  bool orderable_ = false;
+};
+
+}  // namespace
+
+arrow::Result<Candidates> CandidateFiles(const DeltaSnapshot& base, const MergeSource& src,
+                                         const std::vector<std::string>& keys, bool all_files) {
+  Candidates out;
+  const auto& partitions = base.state().metadata.partition_columns;
+  bool prune_partitions = !partitions.empty() && !all_files;
+  for (const auto& p : partitions) {
+    prune_partitions = prune_partitions && std::find(keys.begin(), keys.end(), p) != keys.end();
+  }
+  std::set<PartitionValues> source_partitions;
+  if (prune_partitions) {
+    ARROW_ASSIGN_OR_RAISE(auto part_keys, RowKeys(*src.rows, partitions));
+    std::unordered_set<std::string> seen;
+    for (int64_t i = 0; i < src.rows->num_rows(); ++i) {
+      if (!seen.insert(part_keys[i]).second) continue;
+      PartitionValues pv;
+      for (const auto& p : partitions) {
+        ARROW_ASSIGN_OR_RAISE(auto scalar, src.rows->GetColumnByName(p)->GetScalar(i));
+        ARROW_ASSIGN_OR_RAISE(pv[p], SerializePartitionValue(*scalar));
+      }
+      source_partitions.insert(pv);
+    }
+  } else {
+    out.whole_table_read = true;
+  }
+  ARROW_ASSIGN_OR_RAISE(auto range, KeyRange::Make(*src.rows, keys.front()));
+  int key_idx = base.delta_schema().FindColumn(keys.front());
+  bool key_is_partition = std::find(partitions.begin(), partitions.end(), keys.front()) != partitions.end();
+  for (const auto& file : base.state().files) {
+    if (prune_partitions) {
+      PartitionValues pv;
+      for (const auto& p : partitions) {
+        auto it = file.partition_values.find(p);
+        pv[p] = it == file.partition_values.end() || (it->second && it->second->empty()) ? std::nullopt : it->second;
+      }
+      if (!source_partitions.count(pv)) continue;
+      out.read_partitions.insert(file.partition_values);
+    }
+    if (!all_files && !key_is_partition && key_idx >= 0 && !file.stats.empty()) {
+      auto stats = ParseJson(file.stats, "stats");
+      if (stats.ok() && !range.MayOverlap(ReadColumnStats(*stats, {base.delta_schema().columns[key_idx].physical_name}, range.type()))) {
+        continue;
+      }
+    }
+    out.files.push_back(&file);
+  }
+  return out;
+}
+
+void SetReadScope(WriteTransaction* tx, Candidates candidates) {
+  if (!tx->base()) return;
+  PendingCommit& commit = tx->commit();
+  for (const auto& a : commit.actions.adds) candidates.read_partitions.insert(a.partition_values);
+  if (candidates.whole_table_read || tx->metadata().partition_columns.empty()) {
+    commit.reads_partition = [](const PartitionValues&) { return true; };
+  } else {
+    commit.reads_partition = [read = std::move(candidates.read_partitions)](const PartitionValues& v) {
+      return read.count(v) > 0;
+    };
+  }
+}
+
+// The rows of one live file, conformed to the transaction's schema (which may have gained
+// columns from the source).
+arrow::Result<std::shared_ptr<arrow::Table>> ReadFile(const std::shared_ptr<const TableStore>& store,
+                                                      const DeltaSnapshot& base, const AddFile& file,
+                                                      const WriteTransaction& tx) {
+  auto one = std::make_shared<TableState>();
+  one->version = base.state().version;
+  one->protocol = base.state().protocol;
+  one->metadata = base.state().metadata;
+  one->files = {file};
+  auto schema = std::make_shared<const DeltaSchema>(base.delta_schema());
+  ARROW_ASSIGN_OR_RAISE(auto reader, ScanState(store, one, schema, ScanOptions{}));
+  std::vector<std::shared_ptr<arrow::RecordBatch>> batches;
+  while (true) {
+    std::shared_ptr<arrow::RecordBatch> batch;
+    ARROW_RETURN_NOT_OK(reader->ReadNext(&batch));
+    if (!batch) break;
+    ARROW_ASSIGN_OR_RAISE(auto conformed, tx.Conform(*batch));
+    batches.push_back(conformed);
+  }
+  return arrow::Table::FromRecordBatches(tx.schema(), batches);
+}
+
+arrow::Status WriteTable(DataWriter* writer, const std::shared_ptr<arrow::Table>& rows) {
+  arrow::TableBatchReader reader(*rows);
+  std::shared_ptr<arrow::RecordBatch> batch;
+  while (true) {
+    ARROW_RETURN_NOT_OK(reader.ReadNext(&batch));
+    if (!batch) return arrow::Status::OK();
+    ARROW_RETURN_NOT_OK(writer->Write(batch));
+  }
+}
+
+// Writes rows to the change data writer with _change_type = type.
+arrow::Status WriteChanges(DataWriter* cdc, const std::shared_ptr<arrow::Table>& rows, const char* type) {
+  if (!cdc || rows->num_rows() == 0) return arrow::Status::OK();
+  arrow::StringBuilder b;
+  for (int64_t i = 0; i < rows->num_rows(); ++i) ARROW_RETURN_NOT_OK(b.Append(type));
+  ARROW_ASSIGN_OR_RAISE(auto col, b.Finish());
+  ARROW_ASSIGN_OR_RAISE(auto with_type, rows->AddColumn(rows->num_columns(), arrow::field("_change_type", arrow::utf8()),
+                                                        std::make_shared<arrow::ChunkedArray>(col)));
+  return WriteTable(cdc, with_type);
+}
+
+}  // namespace inlet::delta::merge

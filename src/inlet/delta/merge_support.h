@@ -1,0 +1,74 @@
+// What the merges of DeltaTable share (table_merge.cc: current state; table_history.cc:
+// history, SCD type 2): the source prepared against the table, the files that can hold its
+// keys, reading one of them, and writing rows and change data.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <arrow/result.h>
+#include <arrow/table.h>
+
+#include "inlet/delta/actions.h"
+#include "inlet/delta/data_writer.h"
+#include "inlet/delta/delta_table.h"
+#include "inlet/delta/transaction.h"
+#include "inlet/table.h"
+#include "inlet/table/row_keys.h"
+
+namespace inlet::delta::merge {
+
+/// The source conformed to the table schema: for upserts de-duplicated to one row per key,
+/// for delete-insert every row.
+struct MergeSource {
+  std::shared_ptr<arrow::Table> rows;           // table schema
+  std::vector<int64_t> keys;                    // key id of each row (see KeyEncoder)
+  std::vector<bool> deleted;                    // delete flag per row
+  /// With sequence_by: each row's sequence (OrderedKeys bytes), and whether it is late.
+  std::vector<std::string> sequences;
+  std::vector<bool> late;
+  /// The sequence of the source's last truncate, if it has one.
+  std::optional<std::string> truncate_at;
+  /// key -> row (for delete-insert, some row of that key: only presence matters).
+  std::unordered_map<int64_t, int64_t> by_key;
+  int64_t duplicates = 0;
+};
+
+/// Takes the delete and truncate flags out of source (truncate events leave it, setting
+/// truncate_at), checks that keys and sequences have no nulls, conforms the rows to the
+/// transaction's schema and (except for delete-insert) keeps each key's winning row.
+arrow::Result<MergeSource> PrepareSource(const std::shared_ptr<arrow::Table>& source, const MergeOptions& o,
+                                         WriteTransaction* tx, KeyEncoder* encoder);
+
+/// The live files of base that can hold a key of src: pruned by partition values when every
+/// partition column is a key column, and by the first key column's statistics. With
+/// all_files (a truncate) every file.
+struct Candidates {
+  std::vector<const AddFile*> files;
+  /// The partitions read (when pruned by partition), for the commit's conflict checks.
+  std::set<PartitionValues> read_partitions;
+  bool whole_table_read = false;
+};
+arrow::Result<Candidates> CandidateFiles(const DeltaSnapshot& base, const MergeSource& src,
+                                         const std::vector<std::string>& keys, bool all_files);
+
+/// Sets the commit's read scope for conflict checks: a concurrent commit adding rows where
+/// this merge looked for keys (or where it adds rows) could add a key the merge inserts.
+void SetReadScope(WriteTransaction* tx, Candidates candidates);
+
+/// The rows of one live file, conformed to the transaction's schema (which may have gained
+/// columns from the source).
+arrow::Result<std::shared_ptr<arrow::Table>> ReadFile(const std::shared_ptr<const TableStore>& store,
+                                                      const DeltaSnapshot& base, const AddFile& file,
+                                                      const WriteTransaction& tx);
+
+arrow::Status WriteTable(DataWriter* writer, const std::shared_ptr<arrow::Table>& rows);
+
+/// Writes rows to the change data writer (if any) with _change_type = type.
+arrow::Status WriteChanges(DataWriter* cdc, const std::shared_ptr<arrow::Table>& rows, const char* type);
+
+}  // namespace inlet::delta::merge
