@@ -167,6 +167,20 @@ enum class MergeMode {
   kDeleteInsert,
 };
 
+/// History (slowly changing dimension type 2) for sequence-guarded merges: every version
+/// of a row is kept, with the sequence range it was current for.
+struct HistoryOptions {
+  bool enabled = false;
+  /// Column names. valid_from and valid_to have the sequence column's type (a struct of the
+  /// sequence columns when there are several); valid_to is null while the version is current.
+  std::string valid_from = "valid_from";
+  std::string valid_to = "valid_to";
+  std::string is_current = "is_current";
+  /// A change starts a new version only when one of these columns changes; changes of other
+  /// columns update the version in place. Empty: every column but the keys and sequences.
+  std::vector<std::string> track_columns;
+};
+
 struct MergeOptions {
   /// The columns identifying a row. Required.
   std::vector<std::string> keys;
@@ -193,6 +207,12 @@ struct MergeOptions {
   std::string truncate_flag;
   /// Partial updates: only these columns take the source's values on a match.
   std::vector<std::string> update_columns;
+  /// With sequence_by: keep history (SCD type 2) instead of the current state. Each key's
+  /// versions are rebuilt from all its changes, so a late change is woven into the history
+  /// where its sequence puts it, whatever the arrival order. Every delete is remembered.
+  /// Truncate events are refused; order_by, ignore_null_updates and update_columns do not
+  /// apply.
+  HistoryOptions history;
   /// Transaction, metadata domains, read version, schema merge, and (when the merge creates
   /// the table) partitioning and properties. mode and replace_where are not used.
   WriteOptions write;
@@ -200,6 +220,8 @@ struct MergeOptions {
 
 struct MergeResult {
   CommitResult commit;
+  // With history: rows_inserted counts new versions, rows_updated the versions rewritten
+  // (closed, or split by a late change), rows_deleted the deletes that closed a version.
   int64_t rows_inserted = 0;
   int64_t rows_updated = 0;
   int64_t rows_deleted = 0;

@@ -63,6 +63,9 @@ class DeltaTable : public Table {
  private:
   explicit DeltaTable(std::shared_ptr<const TableStore> store) : store_(std::move(store)) {}
 
+  /// Merge with options.history (table_history.cc).
+  arrow::Result<MergeResult> MergeHistory(std::shared_ptr<arrow::Table> source, const MergeOptions& options);
+
   /// The version whose commit time is the latest at or before timestamp_ms.
   arrow::Result<int64_t> VersionAt(const LogListing& listing, int64_t timestamp_ms) const;
 

@@ -89,6 +89,7 @@ const char* ModeName(MergeMode m) {
 
 arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> source, const MergeOptions& o) {
   if (o.keys.empty()) return arrow::Status::Invalid("merge into ", location(), ": no key columns given");
+  if (o.history.enabled) return MergeHistory(std::move(source), o);
   bool sequenced = !o.sequence_by.empty();
   if (sequenced && o.mode != MergeMode::kUpsert) {
     return arrow::Status::Invalid("merge into ", location(), ": sequence_by needs upsert mode");

@@ -61,7 +61,7 @@ std::string List(const std::vector<std::string>& names) {
 
 arrow::Result<Tombstones> Tombstones::Load(std::shared_ptr<const TableStore> store, const DeltaSnapshot* base,
                                            const arrow::Schema& schema, std::vector<std::string> keys,
-                                           std::vector<std::string> sequence_by) {
+                                           std::vector<std::string> sequence_by, bool every_delete) {
   arrow::FieldVector fields;
   std::set<std::string> seen;
   for (const auto* names : {&keys, &sequence_by}) {
@@ -72,7 +72,7 @@ arrow::Result<Tombstones> Tombstones::Load(std::shared_ptr<const TableStore> sto
       fields.push_back(arrow::field(name, f->type()));
     }
   }
-  Tombstones t(std::move(store), arrow::schema(fields), std::move(keys), std::move(sequence_by));
+  Tombstones t(std::move(store), arrow::schema(fields), std::move(keys), std::move(sequence_by), every_delete);
   if (!base) return t;
   auto text = base->DomainConfiguration(kTombstoneDomain);
   if (!text) return t;
@@ -84,6 +84,11 @@ arrow::Result<Tombstones> Tombstones::Load(std::shared_ptr<const TableStore> sto
     return arrow::Status::Invalid("the table remembers deletes by key (", List(kept_keys), ") and sequence (",
                                   List(kept_sequence), "), not by key (", List(t.keys_), ") and sequence (",
                                   List(t.sequence_by_), ")");
+  }
+  bool kept_every = j.contains("everyDelete") && j["everyDelete"].is_boolean() && j["everyDelete"].get<bool>();
+  if (kept_every != every_delete) {
+    return arrow::Status::Invalid(kept_every ? "the table keeps history (SCD type 2): merge into it with history"
+                                             : "the table keeps current rows only (SCD type 1): it cannot take a history merge");
   }
   if (j.contains("files") && j["files"].is_array()) {
     for (const auto& f : j["files"]) {
@@ -113,25 +118,49 @@ arrow::Result<std::shared_ptr<arrow::Table>> Tombstones::ReadFile(const File& f)
   return t;
 }
 
-arrow::Result<std::unordered_map<int64_t, std::string>> Tombstones::Find(
-    KeyEncoder* encoder, const std::unordered_map<int64_t, int64_t>& wanted) const {
-  std::unordered_map<int64_t, std::string> out;
+arrow::Status Tombstones::Scan(
+    KeyEncoder* encoder, const std::unordered_map<int64_t, int64_t>& wanted,
+    const std::function<arrow::Status(std::shared_ptr<arrow::Table>, std::vector<int64_t>)>& hit) const {
   for (const auto& f : files_) {
     ARROW_ASSIGN_OR_RAISE(auto t, ReadFile(f));
     ARROW_ASSIGN_OR_RAISE(auto ids, encoder->Encode(*t));
-    std::vector<int64_t> rows;
+    std::vector<int64_t> rows, hit_ids;
     for (size_t r = 0; r < ids.size(); ++r) {
-      if (wanted.count(ids[r])) rows.push_back(static_cast<int64_t>(r));
+      if (!wanted.count(ids[r])) continue;
+      rows.push_back(static_cast<int64_t>(r));
+      hit_ids.push_back(ids[r]);
     }
     if (rows.empty()) continue;
     ARROW_ASSIGN_OR_RAISE(auto hits, TakeRows(t, rows));
+    ARROW_RETURN_NOT_OK(hit(std::move(hits), std::move(hit_ids)));
+  }
+  return arrow::Status::OK();
+}
+
+arrow::Result<std::unordered_map<int64_t, std::string>> Tombstones::Find(
+    KeyEncoder* encoder, const std::unordered_map<int64_t, int64_t>& wanted) const {
+  std::unordered_map<int64_t, std::string> out;
+  ARROW_RETURN_NOT_OK(Scan(encoder, wanted, [&](std::shared_ptr<arrow::Table> hits, std::vector<int64_t> ids) {
     ARROW_ASSIGN_OR_RAISE(auto seqs, OrderedKeys(*hits, sequence_by_));
-    for (size_t r = 0; r < rows.size(); ++r) {
-      auto& best = out[ids[rows[r]]];
+    for (size_t r = 0; r < ids.size(); ++r) {
+      auto& best = out[ids[r]];
       if (seqs[r] > best) best = std::move(seqs[r]);
     }
-  }
+    return arrow::Status::OK();
+  }));
   return out;
+}
+
+arrow::Result<std::shared_ptr<arrow::Table>> Tombstones::FindAll(
+    KeyEncoder* encoder, const std::unordered_map<int64_t, int64_t>& wanted) const {
+  std::vector<std::shared_ptr<arrow::Table>> parts;
+  ARROW_RETURN_NOT_OK(Scan(encoder, wanted, [&](std::shared_ptr<arrow::Table> hits, std::vector<int64_t>) {
+    ARROW_ASSIGN_OR_RAISE(auto conformed, Conform(*hits));
+    parts.push_back(conformed);
+    return arrow::Status::OK();
+  }));
+  if (parts.empty()) return arrow::Table::MakeEmpty(schema_);
+  return arrow::ConcatenateTables(parts);
 }
 
 // The key and sequence columns of rows, cast to the table's current types (a tombstone
@@ -182,8 +211,9 @@ arrow::Result<std::vector<Tombstones::File>> Tombstones::WriteFiles(
   return out;
 }
 
-// Rewrites every tombstone into one file, one row per key (its latest delete) and none at
-// or below the floor. Reads all of them: memory follows the number of deleted keys.
+// Rewrites every tombstone into one file, one row per key (its latest delete; with
+// every_delete, one per distinct delete) and none at or below the floor. Reads all of
+// them: memory follows the number of deleted keys.
 arrow::Status Tombstones::Compact() {
   std::vector<std::shared_ptr<arrow::Table>> tables;
   for (const auto& f : files_) {
@@ -195,14 +225,21 @@ arrow::Status Tombstones::Compact() {
   KeyEncoder encoder(keys_);
   ARROW_ASSIGN_OR_RAISE(auto ids, encoder.Encode(*all));
   ARROW_ASSIGN_OR_RAISE(auto seqs, OrderedKeys(*all, sequence_by_));
-  std::unordered_map<int64_t, int64_t> best;
-  for (size_t r = 0; r < ids.size(); ++r) {
-    if (floor_ && seqs[r] <= *floor_) continue;
-    auto [it, inserted] = best.emplace(ids[r], static_cast<int64_t>(r));
-    if (!inserted && seqs[r] > seqs[it->second]) it->second = static_cast<int64_t>(r);
-  }
   std::vector<int64_t> keep;
-  for (const auto& [id, row] : best) keep.push_back(row);
+  if (every_delete_) {
+    std::set<std::pair<int64_t, std::string>> seen;
+    for (size_t r = 0; r < ids.size(); ++r) {
+      if (seen.emplace(ids[r], seqs[r]).second) keep.push_back(static_cast<int64_t>(r));
+    }
+  } else {
+    std::unordered_map<int64_t, int64_t> best;
+    for (size_t r = 0; r < ids.size(); ++r) {
+      if (floor_ && seqs[r] <= *floor_) continue;
+      auto [it, inserted] = best.emplace(ids[r], static_cast<int64_t>(r));
+      if (!inserted && seqs[r] > seqs[it->second]) it->second = static_cast<int64_t>(r);
+    }
+    for (const auto& [id, row] : best) keep.push_back(row);
+  }
   std::sort(keep.begin(), keep.end());
   ARROW_ASSIGN_OR_RAISE(auto kept, TakeRows(all, keep));
   ARROW_ASSIGN_OR_RAISE(files_, WriteFiles({kept}));
@@ -219,6 +256,7 @@ arrow::Result<std::string> Tombstones::Finish() {
   Json files = Json::array();
   for (const auto& f : files_) files.push_back(Json{{"path", f.path}, {"rows", f.rows}, {"size", f.size}});
   Json j{{"keys", keys_}, {"sequenceBy", sequence_by_}, {"files", files}};
+  if (every_delete_) j["everyDelete"] = true;
   j["floor"] = floor_ ? Json(Hex(*floor_)) : Json(nullptr);
   return DumpJson(j);
 }

@@ -1,6 +1,8 @@
 // Remembered deletes of sequence-guarded merges (change data capture): for each deleted key
 // the sequence of its latest delete, and a table-wide floor that truncates raise. A change
 // at or below either is late and discarded, however long after the delete it arrives.
+// Tables keeping history (SCD type 2) remember every delete instead: a late change is woven
+// into the key's history between them.
 //
 // They are Parquet files under _inlet/tombstones/ (the key and sequence columns), listed in
 // the metadata domain "inlet.tombstones": they change in the same commit as the data, are
@@ -9,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,10 +35,10 @@ class Tombstones {
  public:
   /// The tombstones of base (none when base is null or has none). schema: the table schema
   /// the key and sequence columns are taken from. Fails when base's tombstones were kept for
-  /// other key or sequence columns.
+  /// other key or sequence columns, or (every_delete: for history) the other way.
   static arrow::Result<Tombstones> Load(std::shared_ptr<const TableStore> store, const DeltaSnapshot* base,
                                         const arrow::Schema& schema, std::vector<std::string> keys,
-                                        std::vector<std::string> sequence_by);
+                                        std::vector<std::string> sequence_by, bool every_delete = false);
 
   /// The table-wide floor (OrderedKeys bytes of the sequence columns), if a truncate set one.
   const std::optional<std::string>& floor() const { return floor_; }
@@ -46,6 +49,14 @@ class Tombstones {
   /// the tombstone files one at a time.
   arrow::Result<std::unordered_map<int64_t, std::string>> Find(
       KeyEncoder* encoder, const std::unordered_map<int64_t, int64_t>& wanted) const;
+
+  /// Every remembered delete of the wanted keys (key and sequence columns, in the table's
+  /// types), from the files of the base version.
+  arrow::Result<std::shared_ptr<arrow::Table>> FindAll(KeyEncoder* encoder,
+                                                       const std::unordered_map<int64_t, int64_t>& wanted) const;
+
+  /// The key and sequence columns.
+  const std::shared_ptr<arrow::Schema>& schema() const { return schema_; }
 
   /// Remembers deletes: rows holding (at least) the key and sequence columns.
   arrow::Status Add(const std::shared_ptr<arrow::Table>& rows);
@@ -63,9 +74,13 @@ class Tombstones {
   };
 
   Tombstones(std::shared_ptr<const TableStore> store, std::shared_ptr<arrow::Schema> schema,
-             std::vector<std::string> keys, std::vector<std::string> sequence_by)
+             std::vector<std::string> keys, std::vector<std::string> sequence_by, bool every_delete)
       : store_(std::move(store)), schema_(std::move(schema)), keys_(std::move(keys)),
-        sequence_by_(std::move(sequence_by)) {}
+        sequence_by_(std::move(sequence_by)), every_delete_(every_delete) {}
+
+  /// The rows of the base's files whose key is wanted, with their key ids.
+  arrow::Status Scan(KeyEncoder* encoder, const std::unordered_map<int64_t, int64_t>& wanted,
+                     const std::function<arrow::Status(std::shared_ptr<arrow::Table>, std::vector<int64_t>)>& hit) const;
 
   arrow::Result<std::shared_ptr<arrow::Table>> ReadFile(const File& f) const;
   arrow::Result<std::shared_ptr<arrow::Table>> Conform(const arrow::Table& rows) const;
@@ -76,6 +91,7 @@ class Tombstones {
   std::shared_ptr<arrow::Schema> schema_;  // the key and sequence columns
   std::vector<std::string> keys_;
   std::vector<std::string> sequence_by_;
+  bool every_delete_ = false;
   std::vector<File> files_;
   std::optional<std::string> floor_;
   std::vector<std::shared_ptr<arrow::Table>> added_;

@@ -1,0 +1,515 @@
+// DeltaTable::MergeHistory: change data kept as history (slowly changing dimension type 2).
+//
+// Every key the source touches has its history rebuilt from all of its changes: the table's
+// versions of the key (each stands for the change at its valid_from and, when the version
+// was updated in place, the change at its own sequence), the key's remembered deletes, and
+// the source's events. Sorted by sequence, consecutive upserts with equal tracked values
+// form one version (valid from the first, holding the last one's values) that ends at the
+// next change; a delete ends it with no successor. Because the result depends only on the
+// set of changes, a late change lands where its sequence puts it, whatever the arrival
+// order. Versions that come out unchanged stay where they are; the files holding the others
+// are rewritten (copy-on-write), and the new versions are appended.
+#include <algorithm>
+#include <map>
+#include <unordered_map>
+
+#include <arrow/array.h>
+#include <arrow/builder.h>
+#include <arrow/compute/api.h>
+#include <arrow/table.h>
+
+#include "inlet/delta/merge_support.h"
+#include "inlet/delta/tombstones.h"
+#include "inlet/delta/transaction.h"
+#include "inlet/table/row_keys.h"
+
+namespace inlet::delta {
+
+namespace {
+
+using merge::CandidateFiles;
+using merge::Candidates;
+using merge::MergeSource;
+using merge::PrepareSource;
+using merge::ReadFile;
+using merge::SetReadScope;
+using merge::WriteChanges;
+using merge::WriteTable;
+
+std::string List(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+bool Contains(const std::vector<std::string>& names, const std::string& name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+// The type of valid_from and valid_to: the sequence column's, or a struct of them.
+arrow::Result<std::shared_ptr<arrow::DataType>> RangeType(const arrow::Schema& schema,
+                                                          const std::vector<std::string>& sequence_by) {
+  arrow::FieldVector fields;
+  for (const auto& name : sequence_by) {
+    auto f = schema.GetFieldByName(name);
+    if (!f) return arrow::Status::Invalid("the sequence column '", name, "' is not in the source");
+    fields.push_back(arrow::field(name, f->type()));
+  }
+  if (fields.size() == 1) return fields[0]->type();
+  return arrow::struct_(fields);
+}
+
+// The sequence columns of a table, as a table of just them (schema: sequence_schema).
+arrow::Result<std::shared_ptr<arrow::Table>> SequenceColumns(const arrow::Table& rows,
+                                                             const std::shared_ptr<arrow::Schema>& sequence_schema) {
+  arrow::ChunkedArrayVector columns;
+  for (const auto& f : sequence_schema->fields()) columns.push_back(rows.GetColumnByName(f->name()));
+  return arrow::Table::Make(sequence_schema, columns, rows.num_rows());
+}
+
+// A valid_from or valid_to column split into the sequence columns (schema: sequence_schema).
+arrow::Result<std::shared_ptr<arrow::Table>> SplitRange(const std::shared_ptr<arrow::ChunkedArray>& range,
+                                                        const std::shared_ptr<arrow::Schema>& sequence_schema) {
+  if (sequence_schema->num_fields() == 1) return arrow::Table::Make(sequence_schema, {range}, range->length());
+  std::vector<arrow::ArrayVector> parts(sequence_schema->num_fields());
+  for (const auto& chunk : range->chunks()) {
+    const auto& s = static_cast<const arrow::StructArray&>(*chunk);
+    for (int f = 0; f < sequence_schema->num_fields(); ++f) {
+      ARROW_ASSIGN_OR_RAISE(auto field, s.GetFlattenedField(f));
+      parts[f].push_back(field);
+    }
+  }
+  arrow::ChunkedArrayVector columns;
+  for (int f = 0; f < sequence_schema->num_fields(); ++f) {
+    columns.push_back(std::make_shared<arrow::ChunkedArray>(parts[f], sequence_schema->field(f)->type()));
+  }
+  return arrow::Table::Make(sequence_schema, columns, range->length());
+}
+
+// The sequence columns joined into one valid_from/valid_to array (one chunk).
+arrow::Result<std::shared_ptr<arrow::Array>> JoinRange(const std::shared_ptr<arrow::Table>& sequences) {
+  ARROW_ASSIGN_OR_RAISE(auto combined, sequences->CombineChunks());
+  arrow::ArrayVector arrays;
+  for (const auto& c : combined->columns()) {
+    if (c->num_chunks() == 0) {
+      ARROW_ASSIGN_OR_RAISE(auto empty, arrow::MakeEmptyArray(c->type()));
+      arrays.push_back(empty);
+    } else {
+      arrays.push_back(c->chunk(0));
+    }
+  }
+  if (arrays.size() == 1) return arrays[0];
+  ARROW_ASSIGN_OR_RAISE(auto s, arrow::StructArray::Make(arrays, sequences->schema()->fields()));
+  return s;
+}
+
+enum class Kind : uint8_t { kUpsert, kDelete };
+
+// One change of a key.
+struct Event {
+  int64_t key = 0;
+  std::string sequence;  // OrderedKeys bytes
+  Kind kind = Kind::kUpsert;
+  int64_t row = -1;       // upserts: the row holding its values (Timeline::rows)
+  int64_t sequence_row = 0;  // the row holding its sequence values (Timeline::sequences)
+  int64_t version = -1;   // a table version's events: the version (Timeline::history row)
+  bool starts_version = false;  // the event at that version's valid_from
+  bool ends_version = false;    // the event whose values the version holds
+  int64_t source_row = -1;  // source events: their row in the source (ties: later wins)
+};
+
+// A version of the rebuilt history: valid from `first`, holding `last`'s values, until
+// `next` (none: current).
+struct Version {
+  const Event* first;
+  const Event* last;
+  const Event* next;
+};
+
+}  // namespace
+
+arrow::Result<MergeResult> DeltaTable::MergeHistory(std::shared_ptr<arrow::Table> source, const MergeOptions& o) {
+  const HistoryOptions& h = o.history;
+  const std::string& where = location();
+  if (o.sequence_by.empty()) return arrow::Status::Invalid("merge into ", where, ": history needs sequence_by");
+  if (o.mode != MergeMode::kUpsert || !o.order_by.empty() || o.ignore_null_updates || !o.update_columns.empty()) {
+    return arrow::Status::Invalid("merge into ", where,
+                                  ": history takes upserts and deletes only (no merge mode, order_by, "
+                                  "ignore_null_updates or update_columns)");
+  }
+  std::vector<std::string> history_columns = {h.valid_from, h.valid_to, h.is_current};
+  for (size_t i = 0; i < history_columns.size(); ++i) {
+    const auto& name = history_columns[i];
+    if (name.empty()) return arrow::Status::Invalid("merge into ", where, ": a history column name is empty");
+    if (std::find(history_columns.begin() + i + 1, history_columns.end(), name) != history_columns.end()) {
+      return arrow::Status::Invalid("merge into ", where, ": history column '", name, "' is named twice");
+    }
+    if (source->schema()->GetFieldIndex(name) >= 0) {
+      return arrow::Status::Invalid("merge into ", where, ": the source has a column '", name,
+                                    "', which the history keeps itself (rename it, or name the history columns otherwise)");
+    }
+  }
+  for (const auto& name : h.track_columns) {
+    if (Contains(o.keys, name) || Contains(o.sequence_by, name)) {
+      return arrow::Status::Invalid("merge into ", where, ": tracked column '", name, "' is a key or sequence column");
+    }
+    if (source->schema()->GetFieldIndex(name) < 0) {
+      return arrow::Status::Invalid("merge into ", where, ": tracked column '", name, "' is not in the source");
+    }
+  }
+
+  // The table: the source's columns and the history columns.
+  arrow::FieldVector input_fields;
+  for (const auto& f : source->schema()->fields()) {
+    if (f->name() != o.delete_flag && f->name() != o.truncate_flag) input_fields.push_back(f);
+  }
+  ARROW_ASSIGN_OR_RAISE(auto range_type, RangeType(*source->schema(), o.sequence_by));
+  input_fields.push_back(arrow::field(h.valid_from, range_type));
+  input_fields.push_back(arrow::field(h.valid_to, range_type));
+  input_fields.push_back(arrow::field(h.is_current, arrow::boolean()));
+  WriteOptions write = o.write;
+  write.domain_metadata[kTombstoneDomain] = "{}";
+  auto begun = WriteTransaction::Begin(*this, store_, arrow::Schema(input_fields), write, true);
+  if (!begun.ok()) {
+    // The usual cause: a table without the history columns.
+    auto snapshot = LoadSnapshot({});
+    if (snapshot.ok() && (*snapshot)->schema()->GetFieldIndex(h.valid_from) < 0) {
+      return arrow::Status::Invalid("merge into ", where, ": the table has no history column '", h.valid_from,
+                                    "'; a history table is created by its first history merge");
+    }
+    return begun.status();
+  }
+  auto tx = std::move(*begun);
+  const auto& schema = tx->schema();
+  arrow::FieldVector sequence_fields;
+  for (const auto& name : o.sequence_by) sequence_fields.push_back(schema->GetFieldByName(name));
+  auto sequence_schema = arrow::schema(sequence_fields);
+  ARROW_ASSIGN_OR_RAISE(range_type, RangeType(*schema, o.sequence_by));
+  for (const auto& name : {h.valid_from, h.valid_to}) {
+    auto f = schema->GetFieldByName(name);
+    if (!f->type()->Equals(*range_type)) {
+      return arrow::Status::Invalid("merge into ", where, ": history column '", name, "' has type ", f->type()->ToString(),
+                                    ", but the sequence (", List(o.sequence_by), ") needs ", range_type->ToString());
+    }
+  }
+  if (!schema->GetFieldByName(h.is_current)->type()->Equals(*arrow::boolean())) {
+    return arrow::Status::Invalid("merge into ", where, ": history column '", h.is_current, "' is not boolean");
+  }
+  std::vector<std::string> tracked = h.track_columns;
+  if (tracked.empty()) {
+    for (const auto& f : schema->fields()) {
+      const auto& n = f->name();
+      if (!Contains(o.keys, n) && !Contains(o.sequence_by, n) && !Contains(history_columns, n)) tracked.push_back(n);
+    }
+  }
+
+  // The source: every event (no de-duplication), keys and sequences checked.
+  MergeOptions all_events = o;
+  all_events.mode = MergeMode::kDeleteInsert;
+  KeyEncoder encoder(o.keys);
+  ARROW_ASSIGN_OR_RAISE(MergeSource src, PrepareSource(source, all_events, tx.get(), &encoder));
+  if (src.truncate_at) {
+    return arrow::Status::Invalid("merge into ", where, ": truncate events cannot be applied to a history (SCD type 2)");
+  }
+  ARROW_ASSIGN_OR_RAISE(auto tombstones, Tombstones::Load(store_, tx->base().get(), *schema, o.keys, o.sequence_by,
+                                                          /*every_delete=*/true));
+  ARROW_ASSIGN_OR_RAISE(auto remembered, tombstones.FindAll(&encoder, src.by_key));
+
+  // Pass 1: the table's versions of the touched keys, and where they are.
+  MergeResult result;
+  Candidates candidates;
+  std::vector<std::shared_ptr<arrow::Table>> history_parts;
+  std::vector<std::pair<size_t, int64_t>> places;  // (candidate file, row in it) per version
+  if (tx->base()) {
+    ARROW_ASSIGN_OR_RAISE(candidates, CandidateFiles(*tx->base(), src, o.keys, false));
+    for (size_t f = 0; f < candidates.files.size(); ++f) {
+      ++result.files_scanned;
+      ARROW_ASSIGN_OR_RAISE(auto rows, ReadFile(store_, *tx->base(), *candidates.files[f], *tx));
+      ARROW_ASSIGN_OR_RAISE(auto keys, encoder.Encode(*rows));
+      std::vector<int64_t> matched;
+      for (size_t i = 0; i < keys.size(); ++i) {
+        if (src.by_key.count(keys[i])) matched.push_back(static_cast<int64_t>(i));
+      }
+      if (matched.empty()) continue;
+      ARROW_ASSIGN_OR_RAISE(auto taken, TakeRows(rows, matched));
+      history_parts.push_back(taken);
+      for (int64_t i : matched) places.emplace_back(f, i);
+    }
+  }
+  std::shared_ptr<arrow::Table> history;
+  if (history_parts.empty()) {
+    ARROW_ASSIGN_OR_RAISE(history, arrow::Table::MakeEmpty(schema));
+  } else {
+    ARROW_ASSIGN_OR_RAISE(history, arrow::ConcatenateTables(history_parts));
+  }
+  const int64_t n_history = history->num_rows();
+
+  // The rows holding values: the versions as they are, the versions as their first change
+  // (sequence columns set to valid_from; only for versions updated in place since), and the
+  // source's upserts. The sequences: those rows', then the deletes' (remembered, source).
+  ARROW_ASSIGN_OR_RAISE(auto from_split, SplitRange(history->GetColumnByName(h.valid_from), sequence_schema));
+  ARROW_ASSIGN_OR_RAISE(auto to_split, SplitRange(history->GetColumnByName(h.valid_to), sequence_schema));
+  ARROW_ASSIGN_OR_RAISE(auto from_seq, OrderedKeys(*from_split, o.sequence_by));
+  ARROW_ASSIGN_OR_RAISE(auto to_seq, OrderedKeys(*to_split, o.sequence_by));
+  ARROW_ASSIGN_OR_RAISE(auto last_seq, OrderedKeys(*history, o.sequence_by));
+  ARROW_ASSIGN_OR_RAISE(auto history_keys, encoder.Encode(*history));
+  std::vector<bool> to_null(n_history), stored_current(n_history);
+  {
+    auto to = history->GetColumnByName(h.valid_to);
+    ARROW_ASSIGN_OR_RAISE(auto current, arrow::compute::Cast(history->GetColumnByName(h.is_current), arrow::boolean()));
+    int64_t i = 0;
+    for (const auto& chunk : to->chunks()) {
+      for (int64_t j = 0; j < chunk->length(); ++j, ++i) to_null[i] = chunk->IsNull(j);
+    }
+    i = 0;
+    for (const auto& chunk : current.chunked_array()->chunks()) {
+      const auto& b = static_cast<const arrow::BooleanArray&>(*chunk);
+      for (int64_t j = 0; j < b.length(); ++j, ++i) stored_current[i] = b.IsValid(j) && b.Value(j);
+    }
+  }
+  std::vector<int64_t> split;  // versions updated in place: their first change is a row too
+  for (int64_t v = 0; v < n_history; ++v) {
+    if (from_seq[v] != last_seq[v]) split.push_back(v);
+  }
+  ARROW_ASSIGN_OR_RAISE(auto firsts, TakeRows(history, split));
+  {
+    ARROW_ASSIGN_OR_RAISE(auto split_from, TakeRows(from_split, split));
+    for (int c = 0; c < split_from->num_columns(); ++c) {
+      int idx = schema->GetFieldIndex(split_from->field(c)->name());
+      ARROW_ASSIGN_OR_RAISE(firsts, firsts->SetColumn(idx, schema->field(idx), split_from->column(c)));
+    }
+  }
+  std::vector<int64_t> upsert_rows, delete_rows;
+  for (int64_t i = 0; i < src.rows->num_rows(); ++i) (src.deleted[i] ? delete_rows : upsert_rows).push_back(i);
+  ARROW_ASSIGN_OR_RAISE(auto upserts, TakeRows(src.rows, upsert_rows));
+  ARROW_ASSIGN_OR_RAISE(auto source_deletes, TakeRows(src.rows, delete_rows));
+  ARROW_ASSIGN_OR_RAISE(auto rows, arrow::ConcatenateTables({history, firsts, upserts}));
+  ARROW_ASSIGN_OR_RAISE(auto remembered_seq, SequenceColumns(*remembered, sequence_schema));
+  ARROW_ASSIGN_OR_RAISE(auto deletes_seq, SequenceColumns(*source_deletes, sequence_schema));
+  ARROW_ASSIGN_OR_RAISE(auto rows_seq, SequenceColumns(*rows, sequence_schema));
+  ARROW_ASSIGN_OR_RAISE(auto sequences, arrow::ConcatenateTables({rows_seq, remembered_seq, deletes_seq}));
+  ARROW_ASSIGN_OR_RAISE(auto sequence_bytes, OrderedKeys(*sequences, o.sequence_by));
+  std::vector<std::string> tracked_values(rows->num_rows());
+  if (!tracked.empty()) {
+    ARROW_ASSIGN_OR_RAISE(tracked_values, RowKeys(*rows, tracked));
+  }
+  ARROW_ASSIGN_OR_RAISE(auto remembered_keys, encoder.Encode(*remembered));
+
+  // The events.
+  std::vector<Event> events;
+  events.reserve(sequences->num_rows() + 1);
+  const int64_t n_firsts = firsts->num_rows(), n_upserts = upserts->num_rows();
+  auto upsert = [&](int64_t row, int64_t key) {
+    Event e;
+    e.key = key;
+    e.row = e.sequence_row = row;
+    e.sequence = sequence_bytes[row];
+    return e;
+  };
+  for (int64_t v = 0; v < n_history; ++v) {
+    Event e = upsert(v, history_keys[v]);
+    e.version = v;
+    e.ends_version = true;
+    e.starts_version = from_seq[v] == last_seq[v];
+    events.push_back(std::move(e));
+  }
+  for (int64_t j = 0; j < n_firsts; ++j) {
+    Event e = upsert(n_history + j, history_keys[split[j]]);
+    e.version = split[j];
+    e.starts_version = true;
+    events.push_back(std::move(e));
+  }
+  for (int64_t j = 0; j < n_upserts; ++j) {
+    Event e = upsert(n_history + n_firsts + j, src.keys[upsert_rows[j]]);
+    e.source_row = upsert_rows[j];
+    events.push_back(std::move(e));
+  }
+  int64_t base_row = rows->num_rows();
+  for (int64_t j = 0; j < remembered->num_rows(); ++j) {
+    Event e;
+    e.key = remembered_keys[j];
+    e.kind = Kind::kDelete;
+    e.sequence_row = base_row + j;
+    e.sequence = sequence_bytes[e.sequence_row];
+    events.push_back(std::move(e));
+  }
+  base_row += remembered->num_rows();
+  for (size_t j = 0; j < delete_rows.size(); ++j) {
+    Event e;
+    e.key = src.keys[delete_rows[j]];
+    e.kind = Kind::kDelete;
+    e.sequence_row = base_row + static_cast<int64_t>(j);
+    e.sequence = sequence_bytes[e.sequence_row];
+    e.source_row = delete_rows[j];
+    events.push_back(std::move(e));
+  }
+  // By key and sequence; at one sequence the table's event first, then the later source row.
+  auto rank = [](const Event& e) {
+    return e.source_row < 0 ? std::make_pair(0, e.sequence_row) : std::make_pair(1, -e.source_row);
+  };
+  std::sort(events.begin(), events.end(), [&](const Event& a, const Event& b) {
+    if (a.key != b.key) return a.key < b.key;
+    if (a.sequence != b.sequence) return a.sequence < b.sequence;
+    return rank(a) < rank(b);
+  });
+
+  // Rebuild each key's versions.
+  std::vector<Version> versions;
+  std::vector<const Event*> applied_deletes;
+  int64_t closed_by_delete = 0;
+  for (size_t i = 0; i < events.size();) {
+    size_t end = i;
+    while (end < events.size() && events[end].key == events[i].key) ++end;
+    std::optional<Version> open;
+    const Event* previous = nullptr;
+    for (size_t k = i; k < end; ++k) {
+      const Event& e = events[k];
+      if (previous && previous->sequence == e.sequence) {
+        // The same change again: a replay of one the table has, or a duplicate in the source.
+        if (e.source_row >= 0) (previous->source_row >= 0 ? result.source_duplicates : result.late_discarded)++;
+        continue;
+      }
+      previous = &e;
+      if (e.kind == Kind::kDelete) {
+        if (e.source_row >= 0) applied_deletes.push_back(&e);
+        if (open) {
+          versions.push_back(Version{open->first, open->last, &e});
+          open.reset();
+          if (e.source_row >= 0) ++closed_by_delete;
+        }
+        continue;
+      }
+      if (open && tracked_values[open->last->row] == tracked_values[e.row]) {
+        open->last = &e;  // only untracked columns change: the version is updated in place
+        continue;
+      }
+      if (open) versions.push_back(Version{open->first, open->last, &e});
+      open = Version{&e, &e, nullptr};
+    }
+    if (open) versions.push_back(*open);
+    i = end;
+  }
+  // A version of the table stays when it comes out unchanged.
+  std::vector<bool> kept(n_history, false);
+  std::vector<const Version*> written;
+  for (const auto& v : versions) {
+    int64_t t = v.last->version;
+    bool same = t >= 0 && v.last->ends_version && v.first->version == t && v.first->starts_version &&
+                (v.next ? !to_null[t] && v.next->sequence == to_seq[t] : to_null[t]) && stored_current[t] == !v.next;
+    if (same) {
+      kept[t] = true;
+    } else {
+      written.push_back(&v);
+    }
+  }
+
+  // The new versions: the last change's values, valid from the first change to the next.
+  std::vector<int64_t> take, from_rows, to_rows;
+  arrow::BooleanBuilder current;
+  ARROW_RETURN_NOT_OK(current.Reserve(static_cast<int64_t>(written.size())));
+  arrow::Int64Builder to_index;
+  for (const Version* v : written) {
+    take.push_back(v->last->row);
+    from_rows.push_back(v->first->sequence_row);
+    ARROW_RETURN_NOT_OK(v->next ? to_index.Append(v->next->sequence_row) : to_index.AppendNull());
+    current.UnsafeAppend(v->next == nullptr);
+  }
+  ARROW_ASSIGN_OR_RAISE(auto out, TakeRows(rows, take));
+  {
+    ARROW_ASSIGN_OR_RAISE(auto range, JoinRange(sequences));
+    arrow::Int64Builder from_index;
+    ARROW_RETURN_NOT_OK(from_index.AppendValues(from_rows));
+    ARROW_ASSIGN_OR_RAISE(auto from_idx, from_index.Finish());
+    ARROW_ASSIGN_OR_RAISE(auto to_idx, to_index.Finish());
+    ARROW_ASSIGN_OR_RAISE(auto from, arrow::compute::Take(*range, *from_idx));
+    ARROW_ASSIGN_OR_RAISE(auto to, arrow::compute::Take(*range, *to_idx));
+    ARROW_ASSIGN_OR_RAISE(auto is_current, current.Finish());
+    std::vector<std::pair<std::string, std::shared_ptr<arrow::Array>>> set = {
+        {h.valid_from, from}, {h.valid_to, to}, {h.is_current, is_current}};
+    for (const auto& [name, array] : set) {
+      int idx = schema->GetFieldIndex(name);
+      ARROW_ASSIGN_OR_RAISE(out, out->SetColumn(idx, schema->field(idx), std::make_shared<arrow::ChunkedArray>(array)));
+    }
+  }
+
+  // Pass 2: rewrite the files holding versions that changed; then add the new versions.
+  ARROW_ASSIGN_OR_RAISE(auto writer, tx->NewDataWriter());
+  std::unique_ptr<DataWriter> cdc;
+  if (tx->change_data_feed()) {
+    ARROW_ASSIGN_OR_RAISE(cdc, tx->NewChangeDataWriter());
+  }
+  std::map<size_t, std::vector<int64_t>> replaced;  // candidate file -> rows replaced
+  std::vector<int64_t> replaced_versions;
+  for (int64_t v = 0; v < n_history; ++v) {
+    if (kept[v]) continue;
+    replaced[places[v].first].push_back(places[v].second);
+    replaced_versions.push_back(v);
+  }
+  for (auto& [f, gone] : replaced) {
+    const AddFile& file = *candidates.files[f];
+    ARROW_ASSIGN_OR_RAISE(auto file_rows, ReadFile(store_, *tx->base(), file, *tx));
+    std::sort(gone.begin(), gone.end());
+    std::vector<int64_t> keep;
+    for (int64_t i = 0, g = 0; i < file_rows->num_rows(); ++i) {
+      if (g < static_cast<int64_t>(gone.size()) && gone[g] == i) {
+        ++g;
+      } else {
+        keep.push_back(i);
+      }
+    }
+    ARROW_ASSIGN_OR_RAISE(auto unchanged, TakeRows(file_rows, keep));
+    ARROW_RETURN_NOT_OK(WriteTable(writer.get(), unchanged));
+    ARROW_RETURN_NOT_OK(writer->Flush());
+    result.commit.rows_written += unchanged->num_rows();
+    ++result.files_rewritten;
+    tx->Remove(file);
+  }
+  ARROW_RETURN_NOT_OK(WriteTable(writer.get(), out));
+  result.commit.rows_written += out->num_rows();
+  result.rows_updated = static_cast<int64_t>(replaced_versions.size());
+  result.rows_inserted = out->num_rows() - result.rows_updated;
+  result.rows_deleted = closed_by_delete;
+  if (cdc) {
+    // A replaced version and the new version from its valid_from are an update's images.
+    ARROW_ASSIGN_OR_RAISE(auto before, TakeRows(history, replaced_versions));
+    ARROW_RETURN_NOT_OK(WriteChanges(cdc.get(), before, "update_preimage"));
+    std::map<std::pair<int64_t, std::string>, bool> replaced_starts;
+    for (int64_t v : replaced_versions) replaced_starts[{history_keys[v], from_seq[v]}] = true;
+    std::vector<int64_t> post, inserted;
+    for (size_t j = 0; j < written.size(); ++j) {
+      const Event* first = written[j]->first;
+      bool update = replaced_starts.count({first->key, first->sequence}) > 0;
+      (update ? post : inserted).push_back(static_cast<int64_t>(j));
+    }
+    ARROW_ASSIGN_OR_RAISE(auto post_rows, TakeRows(out, post));
+    ARROW_ASSIGN_OR_RAISE(auto inserted_rows, TakeRows(out, inserted));
+    ARROW_RETURN_NOT_OK(WriteChanges(cdc.get(), post_rows, "update_postimage"));
+    ARROW_RETURN_NOT_OK(WriteChanges(cdc.get(), inserted_rows, "insert"));
+  }
+
+  // Every applied delete of the source is remembered.
+  std::vector<int64_t> remember;
+  for (const Event* e : applied_deletes) remember.push_back(e->source_row);
+  std::sort(remember.begin(), remember.end());
+  ARROW_ASSIGN_OR_RAISE(auto remembered_now, TakeRows(src.rows, remember));
+  ARROW_RETURN_NOT_OK(tombstones.Add(remembered_now));
+  ARROW_ASSIGN_OR_RAISE(auto config, tombstones.Finish());
+  tx->SetDomain(kTombstoneDomain, config);
+
+  PendingCommit& commit = tx->commit();
+  ARROW_ASSIGN_OR_RAISE(commit.actions.adds, writer->Finish());
+  if (cdc) {
+    ARROW_ASSIGN_OR_RAISE(auto change_files, cdc->Finish());
+    tx->AddChangeFiles(change_files);
+  }
+  SetReadScope(tx.get(), std::move(candidates));
+  Json params = Json::object();
+  std::string keys;
+  for (const auto& k : o.keys) keys += (keys.empty() ? "" : ",") + k;
+  params["mergeKeys"] = keys;
+  params["mode"] = "history";
+  ARROW_ASSIGN_OR_RAISE(result.commit, tx->Commit("MERGE", params, result.commit));
+  return result;
+}
+
+}  // namespace inlet::delta
