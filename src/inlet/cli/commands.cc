@@ -234,6 +234,8 @@ struct MergeArgs {
   std::string update_columns;
   std::string sequence_by;
   std::string truncate_flag;
+  bool history = false;
+  std::string track_columns;
   bool merge_schema = false;
   bool json = false;
 };
@@ -257,6 +259,9 @@ arrow::Status RunMerge(const MergeArgs& a) {
   o.update_columns = SplitList(a.update_columns);
   o.sequence_by = SplitList(a.sequence_by);
   o.truncate_flag = a.truncate_flag;
+  o.history.enabled = a.history;
+  o.history.track_columns = SplitList(a.track_columns);
+  if (!a.history && !o.history.track_columns.empty()) return arrow::Status::Invalid("--track-columns needs --history");
   o.write.merge_schema = a.merge_schema;
   ARROW_ASSIGN_OR_RAISE(auto input, OpenInputFiles(a.inputs, a.input_format));
   ARROW_ASSIGN_OR_RAISE(auto source, arrow::Table::FromRecordBatchReader(input.get()));
@@ -464,6 +469,9 @@ int Run(int argc, char** argv) {
   merge->add_option("--sequence-by", m.sequence_by,
                     "Change data: columns a,b ordering each key's changes; older changes than the table's are discarded");
   merge->add_option("--truncate-flag", m.truncate_flag, "With --sequence-by: boolean input column marking truncates");
+  merge->add_flag("--history", m.history,
+                 "With --sequence-by: keep every version (SCD type 2: valid_from, valid_to, is_current)");
+  merge->add_option("--track-columns", m.track_columns, "With --history: only changes of these columns a,b start a version");
   merge->add_flag("--merge-schema", m.merge_schema, "Add input columns the table lacks");
   merge->add_flag("--json", m.json, "Print the result as JSON");
 

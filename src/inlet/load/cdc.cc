@@ -64,6 +64,10 @@ arrow::Result<std::shared_ptr<arrow::Table>> MarkChanges(const std::shared_ptr<a
     }
     bool marked = !deleted_marks.empty() && deleted_marks[i] && *deleted_marks[i] == "true";
     is_truncate[i] = it->second == ChangeOp::kTruncate;
+    if (is_truncate[i] && o.refuse_truncates) {
+      return arrow::Status::Invalid("cdc: ", PlaceOfRow(*rows, i, file_names), ": a truncate ('", *ops[i],
+                                    "') cannot be applied to a history (scd_type: 2)");
+    }
     ARROW_RETURN_NOT_OK(del.Append(it->second == ChangeOp::kDelete || marked));
     ARROW_RETURN_NOT_OK(trunc.Append(is_truncate[i]));
   }

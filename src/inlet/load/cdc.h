@@ -31,13 +31,15 @@ struct ChangeOptions {
   std::vector<std::string> sequence_by;
   /// Keep the operation column in the table (it is dropped otherwise).
   bool keep_operation_column = false;
+  /// Refuse truncate events (history tables cannot apply them).
+  bool refuse_truncates = false;
 };
 
 /// Adds kDeleteFlag and kTruncateFlag from the operation column (and a true __deleted),
 /// dropping the operation column unless kept, and __deleted. file_names names the files of
 /// the file-index column (see ReadSourceFiles). Invalid names the file and row
-/// of an operation that is null or not mapped, and of a null sequence value; and a missing
-/// operation or sequence column.
+/// of an operation that is null or not mapped (or a truncate, when refused), and of a null
+/// sequence value; and a missing operation or sequence column.
 arrow::Result<std::shared_ptr<arrow::Table>> MarkChanges(const std::shared_ptr<arrow::Table>& rows,
                                                          const ChangeOptions& options,
                                                          const std::vector<std::string>& file_names);

@@ -240,7 +240,8 @@ arrow::Status ParseDestination(const Reader& r, const YAML::Node& n, const std::
 // The cdc strategy's options.
 arrow::Status ParseChanges(const Reader& r, const YAML::Node& n, const std::string& key, StrategyConfig* out) {
   bool cdc = out->type == StrategyType::kCdc;
-  for (const char* opt : {"sequence_by", "operation_column", "operations", "keep_operation_column"}) {
+  for (const char* opt : {"sequence_by", "operation_column", "operations", "keep_operation_column", "scd_type",
+                          "track_history_columns", "valid_from_column", "valid_to_column", "is_current_column"}) {
     if (n[opt] && !cdc) return r.Error(n[opt], key + "." + opt, "applies only to the cdc strategy");
   }
   if (!cdc) return arrow::Status::OK();
@@ -267,6 +268,27 @@ arrow::Status ParseChanges(const Reader& r, const YAML::Node& n, const std::stri
            {"delete", load::ChangeOp::kDelete}, {"truncate", load::ChangeOp::kTruncate}}, "operation"));
     }
   }
+  if (n["scd_type"]) {
+    ARROW_ASSIGN_OR_RAISE(out->scd_type, r.Int(n["scd_type"], key + ".scd_type"));
+    if (out->scd_type != 1 && out->scd_type != 2) {
+      return r.Error(n["scd_type"], key + ".scd_type", "must be 1 (current state) or 2 (history)");
+    }
+  }
+  bool history = out->scd_type == 2;
+  for (const char* opt : {"track_history_columns", "valid_from_column", "valid_to_column", "is_current_column"}) {
+    if (n[opt] && !history) return r.Error(n[opt], key + "." + opt, "applies only with scd_type: 2");
+  }
+  if (n["track_history_columns"]) {
+    ARROW_ASSIGN_OR_RAISE(out->track_history_columns, r.StringList(n["track_history_columns"], key + ".track_history_columns"));
+  }
+  std::vector<std::pair<const char*, std::string*>> names = {{"valid_from_column", &out->valid_from_column},
+                                                             {"valid_to_column", &out->valid_to_column},
+                                                             {"is_current_column", &out->is_current_column}};
+  for (const auto& [opt, field] : names) {
+    if (n[opt]) {
+      ARROW_ASSIGN_OR_RAISE(*field, r.String(n[opt], key + "." + opt));
+    }
+  }
   return arrow::Status::OK();
 }
 
@@ -275,7 +297,9 @@ arrow::Status ParseStrategy(const Reader& r, const YAML::Node& n, const std::str
                                            "mode", "order_by", "delete_flag", "ignore_null_updates", "update_columns",
                                            "deletes", "soft_delete_column", "min_change_percent",
                                            "full_refresh_every_runs", "full_refresh_every_hours", "sequence_by",
-                                           "operation_column", "operations", "keep_operation_column"}));
+                                           "operation_column", "operations", "keep_operation_column", "scd_type",
+                                           "track_history_columns", "valid_from_column", "valid_to_column",
+                                           "is_current_column"}));
   if (!n["type"]) return r.Error(n, key + ".type", "is required");
   ARROW_ASSIGN_OR_RAISE(out->type, r.Enum<StrategyType>(n["type"], key + ".type",
       {{"full_refresh", StrategyType::kFullRefresh}, {"append", StrategyType::kAppend},

@@ -79,6 +79,13 @@ struct StrategyConfig {
   std::string operation_column;  // empty: __op when the source has it, else op
   std::map<std::string, load::ChangeOp> operations = load::DefaultOperations();
   bool keep_operation_column = false;
+  // cdc with scd_type 2: history (valid_from/valid_to/is_current), new versions only when a
+  // tracked column changes (empty: every column).
+  int64_t scd_type = 1;
+  std::vector<std::string> track_history_columns;
+  std::string valid_from_column = "valid_from";
+  std::string valid_to_column = "valid_to";
+  std::string is_current_column = "is_current";
 };
 
 struct QualityConfig {

@@ -312,6 +312,7 @@ class PipelineRun {
         ch.operations = c_.strategy.operations;
         ch.sequence_by = c_.strategy.sequence_by;
         ch.keep_operation_column = c_.strategy.keep_operation_column;
+        ch.refuse_truncates = c_.strategy.scd_type == 2;
         ARROW_ASSIGN_OR_RAISE(rows_, load::MarkChanges(rows_, ch, names_));
       }
     } else {
@@ -419,6 +420,12 @@ class PipelineRun {
       m.sequence_by = c_.strategy.sequence_by;
       m.delete_flag = load::kDeleteFlag;
       m.truncate_flag = load::kTruncateFlag;
+      const auto& st = c_.strategy;
+      m.history.enabled = st.scd_type == 2;
+      m.history.track_columns = st.track_history_columns;
+      m.history.valid_from = st.valid_from_column;
+      m.history.valid_to = st.valid_to_column;
+      m.history.is_current = st.is_current_column;
     } else {
       const auto& st = c_.strategy;
       m.mode = st.merge_mode == "insert_only" ? MergeMode::kInsertOnly
