@@ -21,6 +21,7 @@
 #include "inlet/delta/merge_support.h"
 #include "inlet/delta/tombstones.h"
 #include "inlet/delta/transaction.h"
+#include "inlet/table/row_hash.h"
 #include "inlet/table/row_keys.h"
 
 namespace inlet::delta {
@@ -289,10 +290,7 @@ arrow::Result<MergeResult> DeltaTable::MergeHistory(std::shared_ptr<arrow::Table
   ARROW_ASSIGN_OR_RAISE(auto rows_seq, SequenceColumns(*rows, sequence_schema));
   ARROW_ASSIGN_OR_RAISE(auto sequences, arrow::ConcatenateTables({rows_seq, remembered_seq, deletes_seq}));
   ARROW_ASSIGN_OR_RAISE(auto sequence_bytes, OrderedKeys(*sequences, o.sequence_by));
-  std::vector<std::string> tracked_values(rows->num_rows());
-  if (!tracked.empty()) {
-    ARROW_ASSIGN_OR_RAISE(tracked_values, RowKeys(*rows, tracked));
-  }
+  ARROW_ASSIGN_OR_RAISE(auto tracked_values, HashRows(*rows, tracked));
   ARROW_ASSIGN_OR_RAISE(auto remembered_keys, encoder.Encode(*remembered));
 
   // The events.

@@ -1,13 +1,13 @@
 #include "inlet/load/snapshot_diff.h"
 
-#include <unordered_map>
-#include <unordered_set>
+#include <algorithm>
 
 #include <arrow/array.h>
 #include <arrow/builder.h>
 #include <arrow/compute/api.h>
 
 #include "inlet/load/rows.h"
+#include "inlet/table/row_hash.h"
 #include "inlet/table/row_keys.h"
 
 namespace inlet::load {
@@ -22,54 +22,98 @@ arrow::Result<SnapshotDiff> DiffSnapshot(const std::shared_ptr<arrow::Table>& ex
                                          const DiffOptions& o) {
   SnapshotDiff d;
   d.delete_flag = kDeleteFlag;
-  ARROW_ASSIGN_OR_RAISE(auto reader, table.Scan({}));
-  ARROW_ASSIGN_OR_RAISE(auto current, arrow::Table::FromRecordBatchReader(reader.get()));
-  d.table_rows = current->num_rows();
-  // Compare on the table's columns both sides have (never the soft-delete flag).
+  // Compare on the table's columns both sides have (never the soft-delete flag), the
+  // extract's values cast to the table's types.
+  const auto& table_schema = table.schema();
   std::vector<std::string> compared;
-  for (const auto& f : current->schema()->fields()) {
-    if (f->name() != o.soft_delete_column && extract->schema()->GetFieldByName(f->name())) compared.push_back(f->name());
+  arrow::FieldVector fields;
+  arrow::ChunkedArrayVector columns;
+  for (const auto& f : table_schema->fields()) {
+    auto column = extract->GetColumnByName(f->name());
+    if (f->name() == o.soft_delete_column || !column) continue;
+    if (!column->type()->Equals(*f->type())) {
+      auto cast = arrow::compute::Cast(column, f->type());
+      if (!cast.ok()) return cast.status().WithMessage("column '", f->name(), "': ", cast.status().message());
+      column = cast->chunked_array();
+    }
+    compared.push_back(f->name());
+    fields.push_back(f);
+    columns.push_back(column);
   }
-  ARROW_ASSIGN_OR_RAISE(auto cur_keys, RowKeys(*current, o.keys));
-  ARROW_ASSIGN_OR_RAISE(auto cur_hash, RowKeys(*current, compared));
-  ARROW_ASSIGN_OR_RAISE(auto new_keys, RowKeys(*extract, o.keys));
-  ARROW_ASSIGN_OR_RAISE(auto new_hash, RowKeys(*extract, compared));
-  std::unordered_map<std::string, int64_t> by_key;
-  for (int64_t i = 0; i < current->num_rows(); ++i) by_key.emplace(cur_keys[i], i);
-  bool soft = o.missing == MissingKeys::kSoftDelete;
-  std::shared_ptr<arrow::ChunkedArray> soft_col = soft ? current->GetColumnByName(o.soft_delete_column) : nullptr;
-  auto soft_deleted = [&](int64_t row) -> bool {
-    if (!soft_col) return false;
-    auto s = soft_col->GetScalar(row);
-    return s.ok() && (*s)->is_valid && static_cast<const arrow::BooleanScalar&>(**s).value;
-  };
+  for (const auto& k : o.keys) {
+    if (std::find(compared.begin(), compared.end(), k) == compared.end()) {
+      return arrow::Status::Invalid("key column '", k, "' is not in both the extract and the table");
+    }
+  }
+  auto typed = arrow::Table::Make(arrow::schema(fields), columns, extract->num_rows());
+  KeyEncoder encoder(o.keys);
+  ARROW_ASSIGN_OR_RAISE(auto new_keys, encoder.Encode(*typed));
+  ARROW_ASSIGN_OR_RAISE(auto new_hash, HashRows(*typed, compared));
+  // The extract's rows sorted by key, looked up by binary search.
+  std::vector<std::pair<int64_t, int64_t>> by_key(new_keys.size());
+  for (size_t i = 0; i < new_keys.size(); ++i) by_key[i] = {new_keys[i], static_cast<int64_t>(i)};
+  std::sort(by_key.begin(), by_key.end());
 
+  // The table, one batch at a time: only the rows whose key left the extract are kept.
+  bool soft = o.missing == MissingKeys::kSoftDelete;
+  std::vector<char> matched(extract->num_rows(), 0), changed_flag(extract->num_rows(), 0);
+  std::vector<std::shared_ptr<arrow::Table>> gone_parts;
+  ARROW_ASSIGN_OR_RAISE(auto reader, table.Scan({}));
+  while (true) {
+    std::shared_ptr<arrow::RecordBatch> batch;
+    ARROW_RETURN_NOT_OK(reader->ReadNext(&batch));
+    if (!batch) break;
+    d.table_rows += batch->num_rows();
+    ARROW_ASSIGN_OR_RAISE(auto rows, arrow::Table::FromRecordBatches({batch}));
+    ARROW_ASSIGN_OR_RAISE(auto keys, encoder.Encode(*rows));
+    ARROW_ASSIGN_OR_RAISE(auto hashes, HashRows(*batch, compared));
+    std::shared_ptr<arrow::BooleanArray> soft_flags;
+    if (soft) {
+      auto col = batch->GetColumnByName(o.soft_delete_column);
+      if (col && col->type()->id() == arrow::Type::BOOL) soft_flags = std::static_pointer_cast<arrow::BooleanArray>(col);
+    }
+    std::vector<int64_t> missing;
+    for (int64_t i = 0; i < batch->num_rows(); ++i) {
+      bool soft_deleted = soft_flags && soft_flags->IsValid(i) && soft_flags->Value(i);
+      auto it = std::lower_bound(by_key.begin(), by_key.end(), std::make_pair(keys[i], int64_t{-1}));
+      if (it == by_key.end() || it->first != keys[i]) {
+        if (o.missing != MissingKeys::kKeep && !soft_deleted) missing.push_back(i);
+        continue;
+      }
+      // Every extract row of the key (normally one) is matched against the table row.
+      for (; it != by_key.end() && it->first == keys[i]; ++it) {
+        int64_t e = it->second;
+        matched[e] = 1;
+        if (new_hash[e] != hashes[i] || soft_deleted) changed_flag[e] = 1;  // or a soft-deleted key came back
+      }
+    }
+    if (!missing.empty()) {
+      ARROW_ASSIGN_OR_RAISE(auto gone_part, TakeRows(rows, missing));
+      gone_parts.push_back(gone_part);
+    }
+  }
   std::vector<int64_t> changed;
-  std::unordered_set<std::string> present;
   for (int64_t i = 0; i < extract->num_rows(); ++i) {
-    present.insert(new_keys[i]);
-    auto it = by_key.find(new_keys[i]);
-    if (it == by_key.end()) {
+    if (!matched[i]) {
       ++d.inserts;
       changed.push_back(i);
-    } else if (cur_hash[it->second] != new_hash[i] || soft_deleted(it->second)) {
-      ++d.updates;  // changed values, or a soft-deleted key that came back
+    } else if (changed_flag[i]) {
+      ++d.updates;
       changed.push_back(i);
     }
   }
-  std::vector<int64_t> missing;
-  if (o.missing != MissingKeys::kKeep) {
-    for (int64_t i = 0; i < current->num_rows(); ++i) {
-      if (!present.count(cur_keys[i]) && !soft_deleted(i)) missing.push_back(i);
-    }
+  std::shared_ptr<arrow::Table> gone;
+  if (gone_parts.empty()) {
+    ARROW_ASSIGN_OR_RAISE(gone, arrow::Table::MakeEmpty(table_schema));
+  } else {
+    ARROW_ASSIGN_OR_RAISE(gone, arrow::ConcatenateTables(gone_parts));
   }
-  d.deletes = static_cast<int64_t>(missing.size());
+  d.deletes = gone->num_rows();
   d.changed_percent = 100.0 * static_cast<double>(d.inserts + d.updates + d.deletes) /
                       static_cast<double>(std::max<int64_t>(d.table_rows, 1));
 
   ARROW_ASSIGN_OR_RAISE(auto upserts, TakeRows(extract, changed));
   ARROW_ASSIGN_OR_RAISE(upserts, SetBoolColumn(upserts, kDeleteFlag, false));
-  ARROW_ASSIGN_OR_RAISE(auto gone, TakeRows(current, missing));
   if (soft) {
     ARROW_ASSIGN_OR_RAISE(upserts, SetBoolColumn(upserts, o.soft_delete_column, false));
     ARROW_ASSIGN_OR_RAISE(gone, SetBoolColumn(gone, o.soft_delete_column, true));

@@ -10,6 +10,7 @@
 #include "inlet/common/time.h"
 #include "inlet/load/rows.h"
 #include "inlet/source/file_source.h"
+#include "inlet/table/row_hash.h"
 #include "inlet/table/value.h"
 
 namespace inlet::load {
@@ -285,8 +286,12 @@ arrow::Result<QualityResult> ApplyKeyGates(const std::shared_ptr<arrow::Table>& 
   std::vector<int> data_idx;
   for (const auto& c : data_columns) data_idx.push_back(input->schema()->GetFieldIndex(c));
   ARROW_ASSIGN_OR_RAISE(auto data, input->SelectColumns(data_idx));
-  ARROW_ASSIGN_OR_RAISE(auto whole, RowKeys(*data, {}));
-  std::unordered_set<std::string> seen;
+  ARROW_ASSIGN_OR_RAISE(auto whole, HashRows(*data, data_columns));
+  struct ByHash {
+    size_t operator()(const RowHash& h) const { return static_cast<size_t>(h.lo); }
+  };
+  std::unordered_set<RowHash, ByHash> seen;
+  seen.reserve(whole.size());
   ARROW_ASSIGN_OR_RAISE(auto distinct, MaskOf(input->num_rows(), [&](int64_t i) { return seen.insert(whole[i]).second; }));
   ARROW_ASSIGN_OR_RAISE(auto rows, SelectRows(input, distinct));
   if (o.duplicate_keys == RejectPolicy::kAllow) rows = input;
@@ -317,8 +322,10 @@ arrow::Result<QualityResult> ApplyKeyGates(const std::shared_ptr<arrow::Table>& 
   }
   // Keys repeated within the run: the first occurrence stays.
   if (o.duplicate_keys != RejectPolicy::kAllow) {
-    ARROW_ASSIGN_OR_RAISE(auto keys, RowKeys(*rows, o.keys));
-    std::unordered_map<std::string, int64_t> first;
+    KeyEncoder encoder(o.keys);
+    ARROW_ASSIGN_OR_RAISE(auto keys, encoder.Encode(*rows));
+    std::unordered_map<int64_t, int64_t> first;
+    first.reserve(keys.size());
     for (int64_t i = 0; i < n; ++i) {
       if (!reason[i].empty()) continue;
       auto [it, inserted] = first.emplace(keys[i], i);

@@ -1,0 +1,139 @@
+#include "inlet/table/row_hash.h"
+
+#include <cstring>
+
+#include <arrow/array.h>
+#include <arrow/chunked_array.h>
+
+#include "inlet/common/arrow_json.h"
+#include "inlet/common/json.h"
+
+namespace inlet {
+
+namespace {
+
+// Two independent 64-bit lanes, each a multiply-xorshift chain over 8-byte words.
+constexpr uint64_t kMulLo = 0x9e3779b97f4a7c15ULL;
+constexpr uint64_t kMulHi = 0xc2b2ae3d27d4eb4fULL;
+constexpr uint64_t kNull = 0x6a09e667f3bcc908ULL;
+
+inline uint64_t Mix(uint64_t h, uint64_t word, uint64_t mul) {
+  h ^= word;
+  h *= mul;
+  h ^= h >> 29;
+  return h;
+}
+
+inline void AddWord(RowHash* h, uint64_t word) {
+  h->lo = Mix(h->lo, word, kMulLo);
+  h->hi = Mix(h->hi, word ^ 0x5bd1e9955bd1e995ULL, kMulHi);
+}
+
+inline void AddBytes(RowHash* h, const uint8_t* data, size_t size) {
+  AddWord(h, size);
+  size_t i = 0;
+  for (; i + 8 <= size; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, data + i, 8);
+    AddWord(h, w);
+  }
+  if (i < size) {
+    uint64_t w = 0;
+    std::memcpy(&w, data + i, size - i);
+    AddWord(h, w);
+  }
+}
+
+// Folds one column's values (an array covering rows [first, first + length)) into hashes.
+void HashArray(const arrow::Array& a, RowHash* hashes) {
+  const int64_t n = a.length();
+  const auto& type = *a.type();
+  auto null_or = [&](int64_t i, auto&& value) {
+    if (a.IsNull(i)) {
+      AddWord(&hashes[i], kNull);
+    } else {
+      value(i);
+    }
+  };
+  if (type.id() == arrow::Type::BOOL) {
+    const auto& b = static_cast<const arrow::BooleanArray&>(a);
+    for (int64_t i = 0; i < n; ++i) null_or(i, [&](int64_t r) { AddWord(&hashes[r], b.Value(r) ? 2 : 1); });
+    return;
+  }
+  if (arrow::is_fixed_width(type.id()) && type.id() != arrow::Type::DICTIONARY) {
+    const int width = type.byte_width();
+    const uint8_t* values = a.data()->buffers[1]->data() + a.offset() * width;
+    if (width == 8) {
+      for (int64_t i = 0; i < n; ++i) {
+        null_or(i, [&](int64_t r) {
+          uint64_t w;
+          std::memcpy(&w, values + r * 8, 8);
+          AddWord(&hashes[r], w);
+        });
+      }
+    } else {
+      for (int64_t i = 0; i < n; ++i) null_or(i, [&](int64_t r) { AddBytes(&hashes[r], values + r * width, width); });
+    }
+    return;
+  }
+  if (arrow::is_base_binary_like(type.id())) {
+    const auto& b = static_cast<const arrow::BinaryArray&>(a);
+    if (type.id() == arrow::Type::LARGE_STRING || type.id() == arrow::Type::LARGE_BINARY) {
+      const auto& l = static_cast<const arrow::LargeBinaryArray&>(a);
+      for (int64_t i = 0; i < n; ++i) {
+        null_or(i, [&](int64_t r) {
+          auto v = l.GetView(r);
+          AddBytes(&hashes[r], reinterpret_cast<const uint8_t*>(v.data()), v.size());
+        });
+      }
+      return;
+    }
+    for (int64_t i = 0; i < n; ++i) {
+      null_or(i, [&](int64_t r) {
+        auto v = b.GetView(r);
+        AddBytes(&hashes[r], reinterpret_cast<const uint8_t*>(v.data()), v.size());
+      });
+    }
+    return;
+  }
+  // Nested and other types: their JSON form.
+  for (int64_t i = 0; i < n; ++i) {
+    null_or(i, [&](int64_t r) {
+      std::string text = DumpJson(ArrowValueToJson(a, r));
+      AddBytes(&hashes[r], reinterpret_cast<const uint8_t*>(text.data()), text.size());
+    });
+  }
+}
+
+arrow::Status HashColumn(const std::shared_ptr<arrow::ChunkedArray>& column, std::vector<RowHash>* hashes) {
+  int64_t row = 0;
+  for (const auto& chunk : column->chunks()) {
+    HashArray(*chunk, hashes->data() + row);
+    row += chunk->length();
+  }
+  return arrow::Status::OK();
+}
+
+}  // namespace
+
+arrow::Result<std::vector<RowHash>> HashRows(const arrow::Table& table, const std::vector<std::string>& columns) {
+  std::vector<RowHash> hashes(table.num_rows());
+  for (const auto& name : columns) {
+    auto column = table.GetColumnByName(name);
+    if (!column) return arrow::Status::Invalid("column '", name, "' is not in the table");
+    ARROW_RETURN_NOT_OK(HashColumn(column, &hashes));
+  }
+  return hashes;
+}
+
+arrow::Result<std::vector<RowHash>> HashRows(const arrow::RecordBatch& batch, const std::vector<std::string>& columns) {
+  std::vector<RowHash> hashes(batch.num_rows());
+  for (const auto& name : columns) {
+    auto column = batch.GetColumnByName(name);
+    if (!column) return arrow::Status::Invalid("column '", name, "' is not in the batch");
+    HashArray(*column, hashes.data());
+  }
+  return hashes;
+}
+
+}  // namespace inlet
