@@ -1,5 +1,7 @@
 #include "inlet/load/strategy.h"
 
+#include <algorithm>
+#include <map>
 #include <unordered_map>
 
 #include <arrow/array.h>
@@ -280,55 +282,89 @@ arrow::Result<QualityResult> ApplyKeyGates(const std::shared_ptr<arrow::Table>& 
   QualityResult out{input, 0, nullptr};
   if (input->num_rows() == 0 || o.keys.empty()) return out;
   if (o.duplicate_keys == RejectPolicy::kAllow && o.null_keys == RejectPolicy::kAllow) return out;
-  // Identical rows sharing a key (overlapping snapshots of a source) are one row, not
-  // duplicates to reject. Without keys, identical rows may be distinct events: all stay.
-  std::vector<std::string> data_columns = DataColumns(*input);
-  std::vector<int> data_idx;
-  for (const auto& c : data_columns) data_idx.push_back(input->schema()->GetFieldIndex(c));
-  ARROW_ASSIGN_OR_RAISE(auto data, input->SelectColumns(data_idx));
-  ARROW_ASSIGN_OR_RAISE(auto whole, HashRows(*data, data_columns));
-  struct ByHash {
-    size_t operator()(const RowHash& h) const { return static_cast<size_t>(h.lo); }
-  };
-  std::unordered_set<RowHash, ByHash> seen;
-  seen.reserve(whole.size());
-  ARROW_ASSIGN_OR_RAISE(auto distinct, MaskOf(input->num_rows(), [&](int64_t i) { return seen.insert(whole[i]).second; }));
-  ARROW_ASSIGN_OR_RAISE(auto rows, SelectRows(input, distinct));
-  if (o.duplicate_keys == RejectPolicy::kAllow) rows = input;
-  out.deduplicated = input->num_rows() - rows->num_rows();
-  out.accepted = rows;
-  int64_t n = rows->num_rows();
-  std::vector<std::string> reason(n);
-  // Null keys.
-  for (const auto& k : o.keys) {
-    auto col = rows->GetColumnByName(k);
-    if (!col) return arrow::Status::Invalid("key column '", k, "' is not in the source data");
+  std::vector<int64_t> null_key_of;  // per row: the key column index that is null, or -1
+  null_key_of.assign(input->num_rows(), -1);
+  for (size_t k = 0; k < o.keys.size(); ++k) {
+    auto col = input->GetColumnByName(o.keys[k]);
+    if (!col) return arrow::Status::Invalid("key column '", o.keys[k], "' is not in the source data");
+    if (col->null_count() == 0) continue;
     int64_t row = 0;
     for (const auto& chunk : col->chunks()) {
       for (int64_t i = 0; i < chunk->length(); ++i, ++row) {
-        if (chunk->IsNull(i) && reason[row].empty()) reason[row] = "null key column '" + k + "'";
+        if (chunk->IsNull(i) && null_key_of[row] < 0) null_key_of[row] = static_cast<int64_t>(k);
       }
     }
   }
-  if (o.null_keys == RejectPolicy::kAllow) {
-    for (auto& r : reason) r.clear();
+  KeyEncoder encoder(o.keys);
+  ARROW_ASSIGN_OR_RAISE(auto ids, encoder.Encode(*input));
+  // Rows sharing a key (rows with a null key count as one group).
+  auto group_of = [&](int64_t i) { return null_key_of[i] >= 0 ? std::make_pair(true, int64_t{0}) : std::make_pair(false, ids[i]); };
+  std::map<std::pair<bool, int64_t>, int64_t> first_of;  // only groups seen twice matter
+  std::unordered_map<int64_t, int64_t> first_id;
+  first_id.reserve(ids.size());
+  std::vector<int64_t> repeated;  // rows whose key came earlier
+  for (int64_t i = 0; i < input->num_rows(); ++i) {
+    bool seen_before = null_key_of[i] >= 0 ? !first_of.emplace(group_of(i), i).second
+                                           : !first_id.emplace(ids[i], i).second;
+    if (seen_before) repeated.push_back(i);
   }
-  for (int64_t i = 0; i < n && o.null_keys == RejectPolicy::kFail; ++i) {
-    if (!reason[i].empty()) {
-      std::string file = FileOfRow(*rows, i, file_names);
-      return arrow::Status::Invalid("quality gate null_keys: a row has a ", reason[i],
-                                    file.empty() ? "" : " (in " + file + ")");
+  // Identical rows sharing a key (overlapping snapshots of a source) are one row, not
+  // duplicates to reject. Without keys, identical rows may be distinct events: all stay.
+  std::vector<char> dropped(input->num_rows(), 0);
+  if (o.duplicate_keys != RejectPolicy::kAllow && !repeated.empty()) {
+    std::vector<int64_t> involved;  // the repeated rows and the first row of their keys
+    for (int64_t i : repeated) {
+      involved.push_back(null_key_of[i] >= 0 ? first_of[group_of(i)] : first_id[ids[i]]);
+      involved.push_back(i);
+    }
+    std::sort(involved.begin(), involved.end());
+    involved.erase(std::unique(involved.begin(), involved.end()), involved.end());
+    std::vector<std::string> data_columns = DataColumns(*input);
+    ARROW_ASSIGN_OR_RAISE(auto some, TakeRows(input, involved));
+    ARROW_ASSIGN_OR_RAISE(auto hashes, HashRows(*some, data_columns));
+    std::map<std::pair<std::pair<bool, int64_t>, std::pair<uint64_t, uint64_t>>, int64_t> seen;
+    for (size_t j = 0; j < involved.size(); ++j) {
+      auto key = std::make_pair(group_of(involved[j]), std::make_pair(hashes[j].lo, hashes[j].hi));
+      if (!seen.emplace(key, involved[j]).second) {
+        dropped[involved[j]] = 1;
+        ++out.deduplicated;
+      }
+    }
+  }
+  // The rows that stay, and why the others are rejected.
+  std::shared_ptr<arrow::Table> rows = input;
+  std::vector<int64_t> kept_rows;
+  if (out.deduplicated > 0) {
+    for (int64_t i = 0; i < input->num_rows(); ++i) {
+      if (!dropped[i]) kept_rows.push_back(i);
+    }
+    ARROW_ASSIGN_OR_RAISE(rows, TakeRows(input, kept_rows));
+  }
+  auto original = [&](int64_t i) { return kept_rows.empty() ? i : kept_rows[i]; };
+  out.accepted = rows;
+  int64_t n = rows->num_rows();
+  std::vector<std::string> reason(n);
+  bool any_reason = false;
+  if (o.null_keys != RejectPolicy::kAllow) {
+    for (int64_t i = 0; i < n; ++i) {
+      int64_t k = null_key_of[original(i)];
+      if (k < 0) continue;
+      if (o.null_keys == RejectPolicy::kFail) {
+        std::string file = FileOfRow(*rows, i, file_names);
+        return arrow::Status::Invalid("quality gate null_keys: a row has a null key column '", o.keys[k], "'",
+                                      file.empty() ? "" : " (in " + file + ")");
+      }
+      reason[i] = "null key column '" + o.keys[k] + "'";
+      any_reason = true;
     }
   }
   // Keys repeated within the run: the first occurrence stays.
-  if (o.duplicate_keys != RejectPolicy::kAllow) {
-    KeyEncoder encoder(o.keys);
-    ARROW_ASSIGN_OR_RAISE(auto keys, encoder.Encode(*rows));
+  if (o.duplicate_keys != RejectPolicy::kAllow && !repeated.empty()) {
     std::unordered_map<int64_t, int64_t> first;
-    first.reserve(keys.size());
     for (int64_t i = 0; i < n; ++i) {
-      if (!reason[i].empty()) continue;
-      auto [it, inserted] = first.emplace(keys[i], i);
+      int64_t r = original(i);
+      if (!reason[i].empty() || null_key_of[r] >= 0) continue;
+      auto [it, inserted] = first.emplace(ids[r], i);
       if (inserted) continue;
       if (o.duplicate_keys == RejectPolicy::kFail) {
         std::string file = FileOfRow(*rows, i, file_names);
@@ -337,8 +373,10 @@ arrow::Result<QualityResult> ApplyKeyGates(const std::shared_ptr<arrow::Table>& 
                                       file.empty() ? "" : " (again in " + file + ")");
       }
       reason[i] = "duplicate key";
+      any_reason = true;
     }
   }
+  if (!any_reason) return out;
   ARROW_ASSIGN_OR_RAISE(auto ok_mask, MaskOf(n, [&](int64_t i) { return reason[i].empty(); }));
   ARROW_ASSIGN_OR_RAISE(out.accepted, SelectRows(rows, ok_mask));
   if (out.accepted->num_rows() == n) return out;
