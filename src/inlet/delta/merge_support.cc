@@ -322,6 +322,34 @@ arrow::Status WriteTable(DataWriter* writer, const std::shared_ptr<arrow::Table>
   }
 }
 
+arrow::Status WriteRows(DataWriter* writer, const std::shared_ptr<arrow::Table>& rows, const std::vector<int64_t>& keep) {
+  // Long runs go as zero-copy slices; the rest is gathered (copied) a bounded batch at a
+  // time: a writer call per short run would cost more than the copy.
+  constexpr int64_t kBatch = 64 * 1024;
+  std::vector<int64_t> pending;
+  auto flush = [&]() -> arrow::Status {
+    if (pending.empty()) return arrow::Status::OK();
+    ARROW_ASSIGN_OR_RAISE(auto taken, TakeRows(rows, pending));
+    pending.clear();
+    return WriteTable(writer, taken);
+  };
+  size_t i = 0;
+  while (i < keep.size()) {
+    size_t j = i + 1;
+    while (j < keep.size() && keep[j] == keep[j - 1] + 1) ++j;
+    int64_t run = static_cast<int64_t>(j - i);
+    if (run >= kBatch) {
+      ARROW_RETURN_NOT_OK(flush());
+      ARROW_RETURN_NOT_OK(WriteTable(writer, rows->Slice(keep[i], run)));
+    } else {
+      pending.insert(pending.end(), keep.begin() + i, keep.begin() + j);
+      if (static_cast<int64_t>(pending.size()) >= kBatch) ARROW_RETURN_NOT_OK(flush());
+    }
+    i = j;
+  }
+  return flush();
+}
+
 // Writes rows to the change data writer with _change_type = type.
 arrow::Status WriteChanges(DataWriter* cdc, const std::shared_ptr<arrow::Table>& rows, const char* type) {
   if (!cdc || rows->num_rows() == 0) return arrow::Status::OK();

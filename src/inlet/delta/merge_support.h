@@ -68,6 +68,11 @@ arrow::Result<std::shared_ptr<arrow::Table>> ReadFile(const std::shared_ptr<cons
 
 arrow::Status WriteTable(DataWriter* writer, const std::shared_ptr<arrow::Table>& rows);
 
+/// Writes the rows of `rows` at the ascending positions `keep`: long runs of consecutive
+/// positions as zero-copy slices, the others copied a bounded batch at a time (never a
+/// copy of the whole file).
+arrow::Status WriteRows(DataWriter* writer, const std::shared_ptr<arrow::Table>& rows, const std::vector<int64_t>& keep);
+
 /// Writes rows to the change data writer (if any) with _change_type = type.
 arrow::Status WriteChanges(DataWriter* cdc, const std::shared_ptr<arrow::Table>& rows, const char* type);
 

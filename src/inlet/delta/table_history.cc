@@ -35,6 +35,7 @@ using merge::PrepareSource;
 using merge::ReadFile;
 using merge::SetReadScope;
 using merge::WriteChanges;
+using merge::WriteRows;
 using merge::WriteTable;
 
 std::string List(const std::vector<std::string>& names) {
@@ -455,10 +456,9 @@ arrow::Result<MergeResult> DeltaTable::MergeHistory(std::shared_ptr<arrow::Table
         keep.push_back(i);
       }
     }
-    ARROW_ASSIGN_OR_RAISE(auto unchanged, TakeRows(file_rows, keep));
-    ARROW_RETURN_NOT_OK(WriteTable(writer.get(), unchanged));
+    ARROW_RETURN_NOT_OK(WriteRows(writer.get(), file_rows, keep));
     ARROW_RETURN_NOT_OK(writer->Flush());
-    result.commit.rows_written += unchanged->num_rows();
+    result.commit.rows_written += static_cast<int64_t>(keep.size());
     ++result.files_rewritten;
     tx->Remove(file);
   }

@@ -28,6 +28,7 @@ using merge::PrepareSource;
 using merge::ReadFile;
 using merge::SetReadScope;
 using merge::WriteChanges;
+using merge::WriteRows;
 using merge::WriteTable;
 
 // The sequences (OrderedKeys bytes) of a file's rows: of every row when all is set (a
@@ -193,8 +194,7 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
       if (static_cast<int64_t>(keep.size()) == rows->num_rows()) continue;  // nothing changes
       ++result.files_rewritten;
       result.rows_deleted += static_cast<int64_t>(deleted_rows.size());
-      ARROW_ASSIGN_OR_RAISE(auto unchanged, TakeRows(rows, keep));
-      ARROW_RETURN_NOT_OK(WriteTable(writer.get(), unchanged));
+      ARROW_RETURN_NOT_OK(WriteRows(writer.get(), rows, keep));
       if (!target_rows.empty()) {
         ARROW_ASSIGN_OR_RAISE(auto updated, UpdatedRows(rows, target_rows, src.rows, source_rows, o));
         ARROW_RETURN_NOT_OK(WriteTable(writer.get(), updated));
