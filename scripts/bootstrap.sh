@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(build-essential cmake ninja-build ccache pkg-config python3-venv
-              libgtest-dev nlohmann-json3-dev libcli11-dev libroaring-dev libyaml-cpp-dev)
+              libgtest-dev nlohmann-json3-dev libcli11-dev libroaring-dev libyaml-cpp-dev
+              libcurl4-openssl-dev libssl-dev)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

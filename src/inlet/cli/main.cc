@@ -1,3 +1,8 @@
 #include "inlet/cli/commands.h"
+#include "inlet/storage/s3.h"
 
-int main(int argc, char** argv) { return inlet::cli::Run(argc, argv); }
+int main(int argc, char** argv) {
+  int code = inlet::cli::Run(argc, argv);
+  inlet::FinalizeObjectStorage();
+  return code;
+}

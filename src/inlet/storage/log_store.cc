@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include <arrow/filesystem/localfs.h>
+#include <arrow/buffer.h>
 #include <arrow/io/interfaces.h>
 
 #include "inlet/common/uri.h"
@@ -59,9 +60,19 @@ arrow::Result<std::shared_ptr<TableStore>> TableStore::Make(const std::string& u
   if (location.rfind("file://", 0) == 0) {
     ARROW_ASSIGN_OR_RAISE(auto fs, arrow::fs::FileSystemFromUri(location, &path));
     (void)fs;
+  } else if (location.rfind("s3://", 0) == 0 || location.rfind("s3a://", 0) == 0) {
+    std::string s3_uri = location.rfind("s3a://", 0) == 0 ? "s3://" + location.substr(6) : location;
+    ARROW_ASSIGN_OR_RAISE(auto where, S3Location::Parse(s3_uri));
+    auto config = std::make_shared<S3Config>(S3Config::FromEnvironment());
+    ARROW_ASSIGN_OR_RAISE(auto fs, MakeS3FileSystem(*config));
+    std::string root = where.prefix.empty() ? where.bucket : where.bucket + "/" + where.prefix;
+    std::shared_ptr<TableStore> store(new TableStore(fs, root, location, /*local=*/false));
+    store->s3_ = std::move(config);
+    store->bucket_ = where.bucket;
+    return store;
   } else if (location.find("://") != std::string::npos) {
     return arrow::Status::NotImplemented("unsupported table location '", location,
-                                         "': only local paths and file:// URIs for now");
+                                         "': use a local path, a file:// URI or an s3:// URI");
   } else {
     std::error_code ec;
     path = std::filesystem::absolute(location, ec).lexically_normal().string();
@@ -93,6 +104,14 @@ arrow::Result<std::shared_ptr<arrow::Buffer>> TableStore::ReadFile(const std::st
 arrow::Result<bool> TableStore::PutIfAbsent(const std::string& rel,
                                             const std::string& bytes) const {
   std::string path = Resolve(rel);
+  if (s3_) {
+    std::string key = path.substr(bucket_.size() + 1);
+    ARROW_ASSIGN_OR_RAISE(bool created, S3PutIfAbsent(*s3_, bucket_, key, bytes));
+    if (created) return true;
+    // A retried PUT whose first attempt landed finds its own bytes there: that is a success.
+    ARROW_ASSIGN_OR_RAISE(auto existing, ReadFile(rel));
+    return existing->ToString() == bytes;
+  }
   // link(2) fails with EEXIST instead of replacing, which makes it the atomic
   // create-if-absent primitive on POSIX filesystems; the content is complete before the
   // name appears.
@@ -107,6 +126,12 @@ arrow::Result<bool> TableStore::PutIfAbsent(const std::string& rel,
 
 arrow::Status TableStore::PutReplace(const std::string& rel, const std::string& bytes) const {
   std::string path = Resolve(rel);
+  if (!local_) {
+    // An object PUT replaces atomically.
+    ARROW_ASSIGN_OR_RAISE(auto out, fs_->OpenOutputStream(path));
+    ARROW_RETURN_NOT_OK(out->Write(bytes));
+    return out->Close();
+  }
   ARROW_ASSIGN_OR_RAISE(std::string tmp, WriteTempSibling(path, bytes));
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     int err = errno;
@@ -117,6 +142,7 @@ arrow::Status TableStore::PutReplace(const std::string& rel, const std::string& 
 }
 
 arrow::Status TableStore::CreateDir(const std::string& rel) const {
+  if (!local_) return arrow::Status::OK();  // object stores have no directories
   return fs_->CreateDir(Resolve(rel), /*recursive=*/true);
 }
 

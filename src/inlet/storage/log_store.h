@@ -9,12 +9,15 @@
 #include <arrow/filesystem/filesystem.h>
 #include <arrow/result.h>
 
+#include "inlet/storage/s3.h"
+
 namespace inlet {
 
 class TableStore {
  public:
-  /// Resolves uri (local path or file:// URI) to a filesystem and a root path. A relative
-  /// local path is made absolute.
+  /// Resolves uri (local path, file:// URI, or s3://bucket/prefix reached as
+  /// S3Config::FromEnvironment says) to a filesystem and a root path. A relative local path
+  /// is made absolute.
   static arrow::Result<std::shared_ptr<TableStore>> Make(const std::string& uri);
 
   const std::shared_ptr<arrow::fs::FileSystem>& fs() const { return fs_; }
@@ -52,6 +55,9 @@ class TableStore {
   std::string root_;
   std::string location_;
   bool local_;
+  // Object storage: put-if-absent is a conditional PUT.
+  std::shared_ptr<const S3Config> s3_;
+  std::string bucket_;
 };
 
 }  // namespace inlet

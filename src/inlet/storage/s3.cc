@@ -1,0 +1,272 @@
+#include "inlet/storage/s3.h"
+
+#include <chrono>
+#include <cstdlib>
+#include <ctime>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include <arrow/filesystem/s3fs.h>
+#include <curl/curl.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
+
+namespace inlet {
+
+namespace {
+
+std::string Env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? std::string(v) : std::string();
+}
+
+std::string Trim(std::string s) {
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.pop_back();
+  size_t i = 0;
+  while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
+  return s.substr(i);
+}
+
+// The keys of one profile of an AWS shared credentials file.
+void ReadProfile(S3Config* c) {
+  std::string file = Env("AWS_SHARED_CREDENTIALS_FILE");
+  if (file.empty()) file = Env("HOME") + "/.aws/credentials";
+  std::string profile = Env("AWS_PROFILE");
+  if (profile.empty()) profile = "default";
+  std::ifstream in(file);
+  std::string line;
+  bool inside = false;
+  while (std::getline(in, line)) {
+    line = Trim(line);
+    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
+    if (line.front() == '[') {
+      inside = Trim(line.substr(1, line.find(']') - 1)) == profile;
+      continue;
+    }
+    if (!inside) continue;
+    auto eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    std::string k = Trim(line.substr(0, eq)), v = Trim(line.substr(eq + 1));
+    if (k == "aws_access_key_id") c->access_key_id = v;
+    if (k == "aws_secret_access_key") c->secret_access_key = v;
+    if (k == "aws_session_token") c->session_token = v;
+  }
+}
+
+std::string Hex(const unsigned char* data, size_t n) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 * n);
+  for (size_t i = 0; i < n; ++i) {
+    out.push_back(digits[data[i] >> 4]);
+    out.push_back(digits[data[i] & 15]);
+  }
+  return out;
+}
+
+std::string Sha256Hex(const std::string& data) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
+  return Hex(digest, sizeof(digest));
+}
+
+std::string Hmac(const std::string& key, const std::string& data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
+       data.size(), out, &n);
+  return std::string(reinterpret_cast<char*>(out), n);
+}
+
+// RFC 3986 encoding of a path, '/' kept (S3 signs the path encoded once).
+std::string EncodePath(const std::string& path) {
+  static const char* digits = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : path) {
+    if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == '/') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(digits[c >> 4]);
+      out.push_back(digits[c & 15]);
+    }
+  }
+  return out;
+}
+
+struct Endpoint {
+  std::string scheme;
+  std::string host;  // host[:port]
+};
+
+Endpoint EndpointOf(const S3Config& c) {
+  if (c.endpoint.empty()) return {"https", "s3." + c.region + ".amazonaws.com"};
+  std::string e = c.endpoint;
+  std::string scheme = "https";
+  auto sep = e.find("://");
+  if (sep != std::string::npos) {
+    scheme = e.substr(0, sep);
+    e = e.substr(sep + 3);
+  }
+  while (!e.empty() && e.back() == '/') e.pop_back();
+  return {scheme, e};
+}
+
+size_t Collect(char* data, size_t size, size_t n, void* out) {
+  static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+
+// The <Code> of an S3 error response.
+std::string ErrorCode(const std::string& body) {
+  auto a = body.find("<Code>"), b = body.find("</Code>");
+  if (a == std::string::npos || b == std::string::npos || b < a) return "";
+  return body.substr(a + 6, b - a - 6);
+}
+
+void InitCurl() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+}  // namespace
+
+S3Config S3Config::FromEnvironment() {
+  S3Config c;
+  c.endpoint = Env("AWS_ENDPOINT_URL_S3");
+  if (c.endpoint.empty()) c.endpoint = Env("AWS_ENDPOINT_URL");
+  std::string region = Env("AWS_REGION");
+  if (region.empty()) region = Env("AWS_DEFAULT_REGION");
+  if (!region.empty()) c.region = region;
+  c.access_key_id = Env("AWS_ACCESS_KEY_ID");
+  c.secret_access_key = Env("AWS_SECRET_ACCESS_KEY");
+  c.session_token = Env("AWS_SESSION_TOKEN");
+  if (c.access_key_id.empty()) ReadProfile(&c);
+  c.ca_bundle = Env("AWS_CA_BUNDLE");
+  std::string addressing = Env("INLET_S3_ADDRESSING");
+  c.path_style = addressing == "path" || (addressing != "virtual" && !c.endpoint.empty());
+  return c;
+}
+
+arrow::Result<S3Location> S3Location::Parse(const std::string& uri) {
+  if (uri.rfind("s3://", 0) != 0) return arrow::Status::Invalid("not an s3:// location: '", uri, "'");
+  std::string rest = uri.substr(5);
+  while (!rest.empty() && rest.back() == '/') rest.pop_back();
+  S3Location l;
+  auto slash = rest.find('/');
+  l.bucket = rest.substr(0, slash);
+  if (slash != std::string::npos) l.prefix = rest.substr(slash + 1);
+  if (l.bucket.empty()) return arrow::Status::Invalid("no bucket in '", uri, "' (expected s3://BUCKET/PATH)");
+  return l;
+}
+
+arrow::Result<std::shared_ptr<arrow::fs::FileSystem>> MakeS3FileSystem(const S3Config& c) {
+  static std::once_flag once;
+  static arrow::Status init;
+  std::call_once(once, [] {
+    arrow::fs::S3GlobalOptions g;
+    g.log_level = arrow::fs::S3LogLevel::Fatal;
+    init = arrow::fs::InitializeS3(g);
+  });
+  ARROW_RETURN_NOT_OK(init);
+  auto o = arrow::fs::S3Options::Defaults();
+  o.region = c.region;
+  if (!c.endpoint.empty()) {
+    Endpoint e = EndpointOf(c);
+    o.endpoint_override = e.host;
+    o.scheme = e.scheme;
+  }
+  o.force_virtual_addressing = !c.path_style && !c.endpoint.empty();
+  if (!c.access_key_id.empty()) o.ConfigureAccessKey(c.access_key_id, c.secret_access_key, c.session_token);
+  o.tls_ca_file_path = c.ca_bundle;
+  o.allow_bucket_creation = false;
+  o.allow_bucket_deletion = false;
+  ARROW_ASSIGN_OR_RAISE(auto fs, arrow::fs::S3FileSystem::Make(o));
+  return fs;
+}
+
+void FinalizeObjectStorage() {
+  if (arrow::fs::IsS3Initialized() && !arrow::fs::IsS3Finalized()) (void)arrow::fs::FinalizeS3();
+}
+
+arrow::Result<bool> S3PutIfAbsent(const S3Config& c, const std::string& bucket, const std::string& key,
+                                  const std::string& bytes) {
+  InitCurl();
+  Endpoint e = EndpointOf(c);
+  std::string host = c.path_style ? e.host : bucket + "." + e.host;
+  std::string path = EncodePath(c.path_style ? "/" + bucket + "/" + key : "/" + key);
+  std::string what = "s3://" + bucket + "/" + key;
+  for (int attempt = 0;; ++attempt) {
+    // Signature V4 over method, path, the signed headers and the payload's hash.
+    std::time_t now = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    char amz_date[17], date[9];
+    std::strftime(amz_date, sizeof(amz_date), "%Y%m%dT%H%M%SZ", &tm);
+    std::strftime(date, sizeof(date), "%Y%m%d", &tm);
+    std::string payload_hash = Sha256Hex(bytes);
+    std::string canonical_headers = "host:" + host + "\nif-none-match:*\nx-amz-content-sha256:" + payload_hash +
+                                    "\nx-amz-date:" + amz_date + "\n";
+    std::string signed_headers = "host;if-none-match;x-amz-content-sha256;x-amz-date";
+    if (!c.session_token.empty()) {
+      canonical_headers += "x-amz-security-token:" + c.session_token + "\n";
+      signed_headers += ";x-amz-security-token";
+    }
+    std::string canonical = "PUT\n" + path + "\n\n" + canonical_headers + "\n" + signed_headers + "\n" + payload_hash;
+    std::string scope = std::string(date) + "/" + c.region + "/s3/aws4_request";
+    std::string to_sign = std::string("AWS4-HMAC-SHA256\n") + amz_date + "\n" + scope + "\n" + Sha256Hex(canonical);
+    std::string k = Hmac(Hmac(Hmac(Hmac("AWS4" + c.secret_access_key, date), c.region), "s3"), "aws4_request");
+    std::string signature = Hex(reinterpret_cast<const unsigned char*>(Hmac(k, to_sign).data()), 32);
+
+    CURL* curl = curl_easy_init();
+    if (!curl) return arrow::Status::IOError("cannot write ", what, ": cannot start an HTTP request");
+    struct curl_slist* headers = nullptr;
+    auto add = [&](const std::string& h) { headers = curl_slist_append(headers, h.c_str()); };
+    add("If-None-Match: *");
+    add("x-amz-content-sha256: " + payload_hash);
+    add(std::string("x-amz-date: ") + amz_date);
+    if (!c.session_token.empty()) add("x-amz-security-token: " + c.session_token);
+    add("Authorization: AWS4-HMAC-SHA256 Credential=" + c.access_key_id + "/" + scope +
+        ", SignedHeaders=" + signed_headers + ", Signature=" + signature);
+    add("Content-Type: application/octet-stream");
+    add("Expect:");
+    std::string url = e.scheme + "://" + host + path;
+    std::string body;
+    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "PUT");
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, bytes.data());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(bytes.size()));
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Collect);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    if (!c.ca_bundle.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, c.ca_bundle.c_str());
+    CURLcode rc = curl_easy_perform(curl);
+    long status = 0;
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(curl);
+    if (rc != CURLE_OK) {
+      if (attempt < 3) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(200 << attempt));
+        continue;
+      }
+      return arrow::Status::IOError("cannot write ", what, ": ", curl_easy_strerror(rc), " (", e.scheme, "://", e.host, ")");
+    }
+    if (status == 200 || status == 201) return true;
+    if (status == 412) return false;
+    // 409: a concurrent conditional write to the same key is in progress; its outcome decides.
+    if ((status == 409 || status >= 500) && attempt < 5) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100 << attempt));
+      continue;
+    }
+    std::string code = ErrorCode(body);
+    return arrow::Status::IOError("cannot write ", what, ": HTTP ", status, code.empty() ? "" : " " + code);
+  }
+}
+
+}  // namespace inlet
