@@ -38,3 +38,23 @@ if [ ! -f "$stamp" ] || ! cmp -s scripts/requirements.txt "$stamp"; then
 fi
 # The wheel ships libarrow.so.NNNN only; this adds the unversioned names the linker wants.
 .venv/bin/python -c "import pyarrow; pyarrow.create_library_symlinks()"
+
+# MinIO (the S3-compatible server the tests start) and its client mc, built from their Go
+# modules at pinned versions and cached outside the work tree: a fresh clone reuses them.
+MINIO_MODULE=github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c
+MC_MODULE=github.com/minio/mc@v0.0.0-20250313080218-cf909e1063a9
+TOOLS=${INLET_TOOLS_DIR:-$HOME/.cache/inlet/bin}
+for spec in "minio $MINIO_MODULE" "mc $MC_MODULE"; do
+  set -- $spec
+  name=$1 module=$2
+  if [ ! -x "$TOOLS/$name" ] || [ "$(cat "$TOOLS/$name.module" 2>/dev/null)" != "$module" ]; then
+    if ! command -v go >/dev/null; then
+      echo "bootstrap: Go is needed to build $name (apt-get install golang-go, or Go from go.dev)" >&2
+      exit 1
+    fi
+    echo "bootstrap: building $name ($module; a few minutes, once)"
+    mkdir -p "$TOOLS"
+    GOBIN="$TOOLS" GOFLAGS=-trimpath go install "$module"
+    echo "$module" > "$TOOLS/$name.module"
+  fi
+done

@@ -45,3 +45,21 @@ def pytest_configure(config):
         "markers", "conformance: reads the shared Delta conformance tables (oracle comparison)"
     )
     config.addinivalue_line("markers", "slow: multi-process or long-running test")
+
+
+@pytest.fixture(scope="session")
+def minio(tmp_path_factory):
+    """A MinIO server on loopback for this test run (see minio_server.py)."""
+    from minio_server import MinioServer
+    server = MinioServer(tmp_path_factory.mktemp("minio")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_bucket(minio, request):
+    """A fresh bucket for one test."""
+    import re
+    import secrets
+    name = re.sub(r"[^a-z0-9-]", "-", request.node.name.lower())[:40].strip("-") + "-" + secrets.token_hex(3)
+    return minio.make_bucket(name)

@@ -58,8 +58,11 @@ def run_inlet(
     timeout: float = DEFAULT_TIMEOUT_S,
     cwd: str | os.PathLike | None = None,
     input: str | None = None,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess:
     """Run ``inlet ARGS...`` and return the CompletedProcess (text mode).
+
+    env: variables added to the environment (e.g. a MinIO fixture's credentials).
 
     With check=True a non-zero exit fails the test, showing the command and its stderr.
     """
@@ -78,6 +81,7 @@ def run_inlet(
             cwd=cwd,
             input=input,
             stdin=None if input is not None else subprocess.DEVNULL,
+            env={**os.environ, **env} if env else None,
         )
     except subprocess.TimeoutExpired as exc:
         pytest.fail(f"timed out after {timeout}s: {' '.join(cmd)}", pytrace=False)
