@@ -347,6 +347,23 @@ def run_crashing(yaml_path: pathlib.Path, point: str, *args: object) -> subproce
     return proc
 
 
+def run_rounds_with_crash(yaml_path: pathlib.Path, src: pathlib.Path, point: str,
+                          batches: Sequence[Sequence[dict]], check, crash_round: int = 1) -> None:
+    """Each batch becomes src/b<N>.ndjson and one run; before the run of crash_round, a run
+    is killed at point. The run after it commits (or, when the killed run had already
+    written its log entry, finds no changes). check(rows so far, context) after each round."""
+    seen: list[dict] = []
+    for round_no, batch in enumerate(batches):
+        write_source(src / f"b{round_no}.ndjson", batch, fmt="ndjson")
+        if round_no == crash_round:
+            run_crashing(yaml_path, point)
+        status = run(yaml_path).report["status"]
+        committed_before_death = round_no == crash_round and point == "commit.after_log_write"
+        assert status == ("no_changes" if committed_before_death else "committed"), status
+        seen += batch
+        check(seen, f"round {round_no}, after a crash at {point}")
+
+
 def state(table: pathlib.Path) -> dict:
     """``inlet state TABLE --json``: one object keyed by pipeline name."""
     proc = cli("state", table, "--json")

@@ -153,17 +153,8 @@ def test_crash_then_rerun(tmp_path, point):
     rng = random.Random(point)
     src, yaml = setup(tmp_path)
     sequences = shuffled_sequences(rng, 120)
-    seen = []
-    for round_no in range(3):
-        batch = random_events(rng, sequences, 30)
-        ps.write_source(src / f"b{round_no}.ndjson", batch, fmt="ndjson")
-        committed_before_death = round_no == 1 and point == "commit.after_log_write"
-        if round_no == 1:
-            ps.run_crashing(yaml, point)
-        status = ps.run(yaml).report["status"]
-        assert status == ("no_changes" if committed_before_death else "committed"), status
-        seen += batch
-        check(tmp_path, seen, f"after a crash at {point}")
+    batches = [random_events(rng, sequences, 30) for _ in range(3)]
+    ps.run_rounds_with_crash(yaml, src, point, batches, lambda seen, context: check(tmp_path, seen, context))
 
 
 def test_change_data_feed_equals_deltalake(tmp_path, run_inlet):

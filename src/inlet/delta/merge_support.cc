@@ -276,18 +276,6 @@ arrow::Result<Candidates> CandidateFiles(const DeltaSnapshot& base, const MergeS
   return out;
 }
 
-void SetReadScope(WriteTransaction* tx, Candidates candidates) {
-  if (!tx->base()) return;
-  PendingCommit& commit = tx->commit();
-  for (const auto& a : commit.actions.adds) candidates.read_partitions.insert(a.partition_values);
-  if (candidates.whole_table_read || tx->metadata().partition_columns.empty()) {
-    commit.reads_partition = [](const PartitionValues&) { return true; };
-  } else {
-    commit.reads_partition = [read = std::move(candidates.read_partitions)](const PartitionValues& v) {
-      return read.count(v) > 0;
-    };
-  }
-}
 
 // The rows of one live file, conformed to the transaction's schema (which may have gained
 // columns from the source).
@@ -359,6 +347,55 @@ arrow::Status WriteChanges(DataWriter* cdc, const std::shared_ptr<arrow::Table>&
   ARROW_ASSIGN_OR_RAISE(auto with_type, rows->AddColumn(rows->num_columns(), arrow::field("_change_type", arrow::utf8()),
                                                         std::make_shared<arrow::ChunkedArray>(col)));
   return WriteTable(cdc, with_type);
+}
+
+namespace {
+
+// A concurrent commit adding rows where this merge looked for keys (or where it adds rows)
+// could add a key the merge inserts: those partitions are the commit's read scope.
+void SetReadScope(WriteTransaction* tx, Candidates candidates) {
+  if (!tx->base()) return;
+  PendingCommit& commit = tx->commit();
+  for (const auto& a : commit.actions.adds) candidates.read_partitions.insert(a.partition_values);
+  if (candidates.whole_table_read || tx->metadata().partition_columns.empty()) {
+    commit.reads_partition = [](const PartitionValues&) { return true; };
+  } else {
+    commit.reads_partition = [read = std::move(candidates.read_partitions)](const PartitionValues& v) {
+      return read.count(v) > 0;
+    };
+  }
+}
+
+}  // namespace
+
+arrow::Result<MergeWriters> OpenWriters(const WriteTransaction& tx) {
+  MergeWriters w;
+  ARROW_ASSIGN_OR_RAISE(w.data, tx.NewDataWriter());
+  if (tx.change_data_feed()) {
+    ARROW_ASSIGN_OR_RAISE(w.changes, tx.NewChangeDataWriter());
+  }
+  return w;
+}
+
+arrow::Result<CommitResult> CommitMerge(WriteTransaction* tx, MergeWriters writers, Candidates candidates,
+                                        const std::vector<std::string>& keys, const std::string& mode,
+                                        CommitResult counts) {
+  ARROW_ASSIGN_OR_RAISE(tx->commit().actions.adds, writers.data->Finish());
+  if (writers.changes) {
+    ARROW_ASSIGN_OR_RAISE(auto change_files, writers.changes->Finish());
+    tx->AddChangeFiles(change_files);
+  }
+  SetReadScope(tx, std::move(candidates));
+  Json params = Json::object();
+  params["mergeKeys"] = JoinNames(keys, ",");
+  params["mode"] = mode;
+  return tx->Commit("MERGE", params, counts);
+}
+
+std::string JoinNames(const std::vector<std::string>& names, const char* sep) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : sep) + n;
+  return out;
 }
 
 }  // namespace inlet::delta::merge

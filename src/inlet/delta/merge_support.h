@@ -56,9 +56,22 @@ struct Candidates {
 arrow::Result<Candidates> CandidateFiles(const DeltaSnapshot& base, const MergeSource& src,
                                          const std::vector<std::string>& keys, bool all_files);
 
-/// Sets the commit's read scope for conflict checks: a concurrent commit adding rows where
-/// this merge looked for keys (or where it adds rows) could add a key the merge inserts.
-void SetReadScope(WriteTransaction* tx, Candidates candidates);
+/// The writers of a merge: data files, and change data files when the table records a
+/// change data feed (null otherwise).
+struct MergeWriters {
+  std::unique_ptr<DataWriter> data;
+  std::unique_ptr<DataWriter> changes;
+};
+arrow::Result<MergeWriters> OpenWriters(const WriteTransaction& tx);
+
+/// Finishes the writers into the commit's actions, scopes its conflict checks to what the
+/// merge read (candidates) and wrote, and commits a MERGE with mergeKeys and mode.
+arrow::Result<CommitResult> CommitMerge(WriteTransaction* tx, MergeWriters writers, Candidates candidates,
+                                        const std::vector<std::string>& keys, const std::string& mode,
+                                        CommitResult counts);
+
+/// "a, b" for messages (sep ", "), "a,b" for parameters (sep ",").
+std::string JoinNames(const std::vector<std::string>& names, const char* sep);
 
 /// The rows of one live file, conformed to the transaction's schema (which may have gained
 /// columns from the source).

@@ -30,19 +30,15 @@ namespace {
 
 using merge::CandidateFiles;
 using merge::Candidates;
+using merge::CommitMerge;
+using merge::JoinNames;
 using merge::MergeSource;
+using merge::OpenWriters;
 using merge::PrepareSource;
 using merge::ReadFile;
-using merge::SetReadScope;
 using merge::WriteChanges;
 using merge::WriteRows;
 using merge::WriteTable;
-
-std::string List(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
-}
 
 bool Contains(const std::vector<std::string>& names, const std::string& name) {
   return std::find(names.begin(), names.end(), name) != names.end();
@@ -191,7 +187,7 @@ arrow::Result<MergeResult> DeltaTable::MergeHistory(std::shared_ptr<arrow::Table
     auto f = schema->GetFieldByName(name);
     if (!f->type()->Equals(*range_type)) {
       return arrow::Status::Invalid("merge into ", where, ": history column '", name, "' has type ", f->type()->ToString(),
-                                    ", but the sequence (", List(o.sequence_by), ") needs ", range_type->ToString());
+                                    ", but the sequence (", JoinNames(o.sequence_by, ", "), ") needs ", range_type->ToString());
     }
   }
   if (!schema->GetFieldByName(h.is_current)->type()->Equals(*arrow::boolean())) {
@@ -432,11 +428,10 @@ arrow::Result<MergeResult> DeltaTable::MergeHistory(std::shared_ptr<arrow::Table
   }
 
   // Pass 2: rewrite the files holding versions that changed; then add the new versions.
-  ARROW_ASSIGN_OR_RAISE(auto writer, tx->NewDataWriter());
-  std::unique_ptr<DataWriter> cdc;
-  if (tx->change_data_feed()) {
-    ARROW_ASSIGN_OR_RAISE(cdc, tx->NewChangeDataWriter());
-  }
+  // With a change data feed every change of this commit also goes to cdc files.
+  ARROW_ASSIGN_OR_RAISE(auto writers, OpenWriters(*tx));
+  DataWriter* writer = writers.data.get();
+  DataWriter* cdc = writers.changes.get();
   std::map<size_t, std::vector<int64_t>> replaced;  // candidate file -> rows replaced
   std::vector<int64_t> replaced_versions;
   for (int64_t v = 0; v < n_history; ++v) {
@@ -456,13 +451,13 @@ arrow::Result<MergeResult> DeltaTable::MergeHistory(std::shared_ptr<arrow::Table
         keep.push_back(i);
       }
     }
-    ARROW_RETURN_NOT_OK(WriteRows(writer.get(), file_rows, keep));
+    ARROW_RETURN_NOT_OK(WriteRows(writer, file_rows, keep));
     ARROW_RETURN_NOT_OK(writer->Flush());
     result.commit.rows_written += static_cast<int64_t>(keep.size());
     ++result.files_rewritten;
     tx->Remove(file);
   }
-  ARROW_RETURN_NOT_OK(WriteTable(writer.get(), out));
+  ARROW_RETURN_NOT_OK(WriteTable(writer, out));
   result.commit.rows_written += out->num_rows();
   result.rows_updated = static_cast<int64_t>(replaced_versions.size());
   result.rows_inserted = out->num_rows() - result.rows_updated;
@@ -470,7 +465,7 @@ arrow::Result<MergeResult> DeltaTable::MergeHistory(std::shared_ptr<arrow::Table
   if (cdc) {
     // A replaced version and the new version from its valid_from are an update's images.
     ARROW_ASSIGN_OR_RAISE(auto before, TakeRows(history, replaced_versions));
-    ARROW_RETURN_NOT_OK(WriteChanges(cdc.get(), before, "update_preimage"));
+    ARROW_RETURN_NOT_OK(WriteChanges(cdc, before, "update_preimage"));
     std::map<std::pair<int64_t, std::string>, bool> replaced_starts;
     for (int64_t v : replaced_versions) replaced_starts[{history_keys[v], from_seq[v]}] = true;
     std::vector<int64_t> post, inserted;
@@ -481,8 +476,8 @@ arrow::Result<MergeResult> DeltaTable::MergeHistory(std::shared_ptr<arrow::Table
     }
     ARROW_ASSIGN_OR_RAISE(auto post_rows, TakeRows(out, post));
     ARROW_ASSIGN_OR_RAISE(auto inserted_rows, TakeRows(out, inserted));
-    ARROW_RETURN_NOT_OK(WriteChanges(cdc.get(), post_rows, "update_postimage"));
-    ARROW_RETURN_NOT_OK(WriteChanges(cdc.get(), inserted_rows, "insert"));
+    ARROW_RETURN_NOT_OK(WriteChanges(cdc, post_rows, "update_postimage"));
+    ARROW_RETURN_NOT_OK(WriteChanges(cdc, inserted_rows, "insert"));
   }
 
   // Every applied delete of the source is remembered.
@@ -494,19 +489,8 @@ arrow::Result<MergeResult> DeltaTable::MergeHistory(std::shared_ptr<arrow::Table
   ARROW_ASSIGN_OR_RAISE(auto config, tombstones.Finish());
   tx->SetDomain(kTombstoneDomain, config);
 
-  PendingCommit& commit = tx->commit();
-  ARROW_ASSIGN_OR_RAISE(commit.actions.adds, writer->Finish());
-  if (cdc) {
-    ARROW_ASSIGN_OR_RAISE(auto change_files, cdc->Finish());
-    tx->AddChangeFiles(change_files);
-  }
-  SetReadScope(tx.get(), std::move(candidates));
-  Json params = Json::object();
-  std::string keys;
-  for (const auto& k : o.keys) keys += (keys.empty() ? "" : ",") + k;
-  params["mergeKeys"] = keys;
-  params["mode"] = "history";
-  ARROW_ASSIGN_OR_RAISE(result.commit, tx->Commit("MERGE", params, result.commit));
+  ARROW_ASSIGN_OR_RAISE(result.commit, CommitMerge(tx.get(), std::move(writers), std::move(candidates), o.keys,
+                                                   "history", result.commit));
   return result;
 }
 

@@ -22,11 +22,12 @@ namespace inlet::delta {
 namespace {
 
 using merge::CandidateFiles;
+using merge::CommitMerge;
 using merge::Candidates;
 using merge::MergeSource;
+using merge::OpenWriters;
 using merge::PrepareSource;
 using merge::ReadFile;
-using merge::SetReadScope;
 using merge::WriteChanges;
 using merge::WriteRows;
 using merge::WriteTable;
@@ -132,12 +133,10 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
       }
     }
   }
-  ARROW_ASSIGN_OR_RAISE(auto writer, tx->NewDataWriter());
   // With a change data feed every change of this commit also goes to cdc files.
-  std::unique_ptr<DataWriter> cdc;
-  if (tx->change_data_feed()) {
-    ARROW_ASSIGN_OR_RAISE(cdc, tx->NewChangeDataWriter());
-  }
+  ARROW_ASSIGN_OR_RAISE(auto writers, OpenWriters(*tx));
+  DataWriter* writer = writers.data.get();
+  DataWriter* cdc = writers.changes.get();
   MergeResult result;
   result.source_duplicates = src.duplicates;
   std::unordered_set<int64_t> found;  // source keys that matched a table row
@@ -194,20 +193,20 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
       if (static_cast<int64_t>(keep.size()) == rows->num_rows()) continue;  // nothing changes
       ++result.files_rewritten;
       result.rows_deleted += static_cast<int64_t>(deleted_rows.size());
-      ARROW_RETURN_NOT_OK(WriteRows(writer.get(), rows, keep));
+      ARROW_RETURN_NOT_OK(WriteRows(writer, rows, keep));
       if (!target_rows.empty()) {
         ARROW_ASSIGN_OR_RAISE(auto updated, UpdatedRows(rows, target_rows, src.rows, source_rows, o));
-        ARROW_RETURN_NOT_OK(WriteTable(writer.get(), updated));
+        ARROW_RETURN_NOT_OK(WriteTable(writer, updated));
         result.rows_updated += updated->num_rows();
         if (cdc) {
           ARROW_ASSIGN_OR_RAISE(auto before, TakeRows(rows, target_rows));
-          ARROW_RETURN_NOT_OK(WriteChanges(cdc.get(), before, "update_preimage"));
-          ARROW_RETURN_NOT_OK(WriteChanges(cdc.get(), updated, "update_postimage"));
+          ARROW_RETURN_NOT_OK(WriteChanges(cdc, before, "update_preimage"));
+          ARROW_RETURN_NOT_OK(WriteChanges(cdc, updated, "update_postimage"));
         }
       }
       if (cdc && !deleted_rows.empty()) {
         ARROW_ASSIGN_OR_RAISE(auto gone, TakeRows(rows, deleted_rows));
-        ARROW_RETURN_NOT_OK(WriteChanges(cdc.get(), gone, "delete"));
+        ARROW_RETURN_NOT_OK(WriteChanges(cdc, gone, "delete"));
       }
       result.commit.rows_written += static_cast<int64_t>(keep.size() + target_rows.size());
       tx->Remove(file);
@@ -238,24 +237,13 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
     tx->SetDomain(kTombstoneDomain, config);
   }
   ARROW_ASSIGN_OR_RAISE(auto new_rows, TakeRows(src.rows, inserts));
-  ARROW_RETURN_NOT_OK(WriteTable(writer.get(), new_rows));
-  ARROW_RETURN_NOT_OK(WriteChanges(cdc.get(), new_rows, "insert"));
+  ARROW_RETURN_NOT_OK(WriteTable(writer, new_rows));
+  ARROW_RETURN_NOT_OK(WriteChanges(cdc, new_rows, "insert"));
   result.rows_inserted = new_rows->num_rows();
   result.commit.rows_written += new_rows->num_rows();
 
-  PendingCommit& commit = tx->commit();
-  ARROW_ASSIGN_OR_RAISE(commit.actions.adds, writer->Finish());
-  if (cdc) {
-    ARROW_ASSIGN_OR_RAISE(auto change_files, cdc->Finish());
-    tx->AddChangeFiles(change_files);
-  }
-  SetReadScope(tx.get(), std::move(candidates));
-  Json params = Json::object();
-  std::string keys;
-  for (const auto& k : o.keys) keys += (keys.empty() ? "" : ",") + k;
-  params["mergeKeys"] = keys;
-  params["mode"] = ModeName(o.mode);
-  ARROW_ASSIGN_OR_RAISE(result.commit, tx->Commit("MERGE", params, result.commit));
+  ARROW_ASSIGN_OR_RAISE(result.commit, CommitMerge(tx.get(), std::move(writers), std::move(candidates), o.keys,
+                                                   ModeName(o.mode), result.commit));
   return result;
 }
 

@@ -1,7 +1,8 @@
 #include "inlet/load/strategy.h"
 
 #include <algorithm>
-#include <map>
+#include <set>
+#include <tuple>
 #include <unordered_map>
 
 #include <arrow/array.h>
@@ -297,15 +298,20 @@ arrow::Result<QualityResult> ApplyKeyGates(const std::shared_ptr<arrow::Table>& 
   }
   KeyEncoder encoder(o.keys);
   ARROW_ASSIGN_OR_RAISE(auto ids, encoder.Encode(*input));
-  // Rows sharing a key (rows with a null key count as one group).
-  auto group_of = [&](int64_t i) { return null_key_of[i] >= 0 ? std::make_pair(true, int64_t{0}) : std::make_pair(false, ids[i]); };
-  std::map<std::pair<bool, int64_t>, int64_t> first_of;  // only groups seen twice matter
+  // Rows sharing a key (rows with a null key count as one group): the first row of each.
+  int64_t first_null = -1;
   std::unordered_map<int64_t, int64_t> first_id;
   first_id.reserve(ids.size());
+  auto first_of = [&](int64_t i) { return null_key_of[i] >= 0 ? first_null : first_id.at(ids[i]); };
   std::vector<int64_t> repeated;  // rows whose key came earlier
   for (int64_t i = 0; i < input->num_rows(); ++i) {
-    bool seen_before = null_key_of[i] >= 0 ? !first_of.emplace(group_of(i), i).second
-                                           : !first_id.emplace(ids[i], i).second;
+    bool seen_before;
+    if (null_key_of[i] >= 0) {
+      seen_before = first_null >= 0;
+      if (!seen_before) first_null = i;
+    } else {
+      seen_before = !first_id.emplace(ids[i], i).second;
+    }
     if (seen_before) repeated.push_back(i);
   }
   // Identical rows sharing a key (overlapping snapshots of a source) are one row, not
@@ -314,18 +320,17 @@ arrow::Result<QualityResult> ApplyKeyGates(const std::shared_ptr<arrow::Table>& 
   if (o.duplicate_keys != RejectPolicy::kAllow && !repeated.empty()) {
     std::vector<int64_t> involved;  // the repeated rows and the first row of their keys
     for (int64_t i : repeated) {
-      involved.push_back(null_key_of[i] >= 0 ? first_of[group_of(i)] : first_id[ids[i]]);
+      involved.push_back(first_of(i));
       involved.push_back(i);
     }
     std::sort(involved.begin(), involved.end());
     involved.erase(std::unique(involved.begin(), involved.end()), involved.end());
-    std::vector<std::string> data_columns = DataColumns(*input);
     ARROW_ASSIGN_OR_RAISE(auto some, TakeRows(input, involved));
-    ARROW_ASSIGN_OR_RAISE(auto hashes, HashRows(*some, data_columns));
-    std::map<std::pair<std::pair<bool, int64_t>, std::pair<uint64_t, uint64_t>>, int64_t> seen;
+    ARROW_ASSIGN_OR_RAISE(auto hashes, HashRows(*some, DataColumns(*input)));
+    // (first row of the key, row hash): a repeat is an identical row of the same key.
+    std::set<std::tuple<int64_t, uint64_t, uint64_t>> seen;
     for (size_t j = 0; j < involved.size(); ++j) {
-      auto key = std::make_pair(group_of(involved[j]), std::make_pair(hashes[j].lo, hashes[j].hi));
-      if (!seen.emplace(key, involved[j]).second) {
+      if (!seen.emplace(first_of(involved[j]), hashes[j].lo, hashes[j].hi).second) {
         dropped[involved[j]] = 1;
         ++out.deduplicated;
       }

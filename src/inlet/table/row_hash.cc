@@ -77,22 +77,18 @@ void HashArray(const arrow::Array& a, RowHash* hashes) {
     return;
   }
   if (arrow::is_base_binary_like(type.id())) {
-    const auto& b = static_cast<const arrow::BinaryArray&>(a);
-    if (type.id() == arrow::Type::LARGE_STRING || type.id() == arrow::Type::LARGE_BINARY) {
-      const auto& l = static_cast<const arrow::LargeBinaryArray&>(a);
+    auto views = [&](const auto& b) {
       for (int64_t i = 0; i < n; ++i) {
         null_or(i, [&](int64_t r) {
-          auto v = l.GetView(r);
+          auto v = b.GetView(r);
           AddBytes(&hashes[r], reinterpret_cast<const uint8_t*>(v.data()), v.size());
         });
       }
-      return;
-    }
-    for (int64_t i = 0; i < n; ++i) {
-      null_or(i, [&](int64_t r) {
-        auto v = b.GetView(r);
-        AddBytes(&hashes[r], reinterpret_cast<const uint8_t*>(v.data()), v.size());
-      });
+    };
+    if (arrow::is_large_binary_like(type.id())) {
+      views(static_cast<const arrow::LargeBinaryArray&>(a));
+    } else {
+      views(static_cast<const arrow::BinaryArray&>(a));
     }
     return;
   }
@@ -105,13 +101,11 @@ void HashArray(const arrow::Array& a, RowHash* hashes) {
   }
 }
 
-arrow::Status HashColumn(const std::shared_ptr<arrow::ChunkedArray>& column, std::vector<RowHash>* hashes) {
-  int64_t row = 0;
-  for (const auto& chunk : column->chunks()) {
-    HashArray(*chunk, hashes->data() + row);
-    row += chunk->length();
+void HashColumn(const arrow::ChunkedArray& column, RowHash* hashes) {
+  for (const auto& chunk : column.chunks()) {
+    HashArray(*chunk, hashes);
+    hashes += chunk->length();
   }
-  return arrow::Status::OK();
 }
 
 }  // namespace
@@ -121,7 +115,7 @@ arrow::Result<std::vector<RowHash>> HashRows(const arrow::Table& table, const st
   for (const auto& name : columns) {
     auto column = table.GetColumnByName(name);
     if (!column) return arrow::Status::Invalid("column '", name, "' is not in the table");
-    ARROW_RETURN_NOT_OK(HashColumn(column, &hashes));
+    HashColumn(*column, hashes.data());
   }
   return hashes;
 }
