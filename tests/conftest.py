@@ -63,3 +63,12 @@ def s3_bucket(minio, request):
     import secrets
     name = re.sub(r"[^a-z0-9-]", "-", request.node.name.lower())[:40].strip("-") + "-" + secrets.token_hex(3)
     return minio.make_bucket(name)
+
+
+@pytest.fixture(params=["local", "minio"])
+def place(request, tmp_path):
+    """Where the test's tables live (table_place.py): a local directory, or a bucket on MinIO."""
+    from table_place import TablePlace
+    if request.param == "local":
+        return TablePlace.local(tmp_path / "tables")
+    return TablePlace.s3(request.getfixturevalue("minio"), request.getfixturevalue("s3_bucket"))

@@ -84,6 +84,10 @@ class MinioServer:
         return {"AWS_ENDPOINT_URL": self.endpoint, "AWS_ACCESS_KEY_ID": self.access_key,
                 "AWS_SECRET_ACCESS_KEY": self.secret_key, "AWS_REGION": "us-east-1", "AWS_ALLOW_HTTP": "true"}
 
+    def duckdb_s3(self) -> dict[str, str]:
+        """The S3 settings oracle.read_duckdb takes, for the test user."""
+        return {"endpoint": self.endpoint, "key_id": self.access_key, "secret": self.secret_key}
+
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()

@@ -47,33 +47,37 @@ def _first_line(exc: BaseException) -> str:
     return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
 
 
-def read_deltalake(path: str | pathlib.Path, version: int | None = None) -> pa.Table:
+def read_deltalake(path: str | pathlib.Path, version: int | None = None,
+                   storage_options: dict[str, str] | None = None) -> pa.Table:
     """The table at ``version`` (latest when None) as read by delta-rs' own engine.
 
+    storage_options: for s3:// tables (e.g. a MinIO fixture's storage_options()).
     Raises OracleRefused when delta-rs will not open or read it.
     """
     from deltalake import DeltaTable, QueryBuilder
 
     try:
-        dt = DeltaTable(str(path), version=version)
+        dt = DeltaTable(str(path), version=version, storage_options=storage_options)
         reader = QueryBuilder().register("t", dt).execute("SELECT * FROM t")
         return _to_pyarrow(reader)
     except Exception as exc:  # delta-rs raises many exception types; all mean "refused"
         raise OracleRefused("deltalake", _first_line(exc)) from exc
 
 
-def duckdb_extension_path() -> pathlib.Path:
-    """Path of the delta extension binary shipped by the duckdb-extension-delta wheel."""
-    import duckdb
-    import duckdb_extension_delta
+def duckdb_extension_path(name: str = "delta") -> pathlib.Path:
+    """Path of a DuckDB extension binary shipped by its duckdb-extension-NAME wheel."""
+    import importlib
 
-    base = pathlib.Path(duckdb_extension_delta.__file__).parent / "extensions"
-    exact = base / f"v{duckdb.__version__}" / "delta.duckdb_extension"
+    import duckdb
+
+    module = importlib.import_module(f"duckdb_extension_{name}")
+    base = pathlib.Path(module.__file__).parent / "extensions"
+    exact = base / f"v{duckdb.__version__}" / f"{name}.duckdb_extension"
     if exact.exists():
         return exact
-    found = sorted(base.glob("*/delta.duckdb_extension"))
+    found = sorted(base.glob(f"*/{name}.duckdb_extension"))
     if not found:
-        raise FileNotFoundError(f"no delta.duckdb_extension under {base}")
+        raise FileNotFoundError(f"no {name}.duckdb_extension under {base}")
     return found[-1]
 
 
@@ -86,6 +90,8 @@ def _duckdb_connection():
         import duckdb
 
         con = duckdb.connect()
+        # httpfs lets delta_scan read s3:// tables (with a secret, see read_duckdb).
+        con.load_extension(str(duckdb_extension_path("httpfs")))
         con.load_extension(str(duckdb_extension_path()))
         # Keep timestamp-with-time-zone values in UTC so that nothing depends on the host.
         con.execute("SET TimeZone = 'UTC'")
@@ -114,13 +120,24 @@ def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def read_duckdb(path: str | pathlib.Path, version: int | None = None) -> pa.Table:
-    """The table at ``version`` (latest when None) as read by DuckDB's delta_scan."""
+def read_duckdb(path: str | pathlib.Path, version: int | None = None, s3: dict[str, str] | None = None) -> pa.Table:
+    """The table at ``version`` (latest when None) as read by DuckDB's delta_scan.
+
+    s3: for s3:// tables, {"endpoint": "http://host:port", "key_id": ..., "secret": ...}
+    (a MinIO fixture's duckdb_s3()), made DuckDB's S3 secret for this read.
+    """
     query = f"SELECT * FROM delta_scan({_sql_string(str(path))}"
     if version is not None:
         query += f", version => {int(version)}"
     query += ")"
     try:
+        if s3 is not None:
+            endpoint = s3["endpoint"]
+            secret = (f"CREATE OR REPLACE SECRET inlet_s3 (TYPE s3, KEY_ID {_sql_string(s3['key_id'])}, "
+                      f"SECRET {_sql_string(s3['secret'])}, "
+                      f"ENDPOINT {_sql_string(endpoint.split('://', 1)[-1])}, URL_STYLE 'path', "
+                      f"USE_SSL {'true' if endpoint.startswith('https') else 'false'}, REGION 'us-east-1')")
+            duckdb_connection().execute(secret)
         return duckdb_query(query)
     except Exception as exc:
         _reset_duckdb_after(exc)

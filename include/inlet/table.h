@@ -238,6 +238,73 @@ struct MergeResult {
   int64_t files_rewritten = 0;
 };
 
+/// A number of files and their bytes.
+struct FileCounts {
+  int64_t files = 0;
+  int64_t bytes = 0;
+};
+
+struct OptimizeOptions {
+  /// Only the partitions whose values satisfy this predicate (partition columns only).
+  Conjunction where;
+  /// Small files are packed into files of about this size; files at least this large are
+  /// left alone. 0: the table's delta.targetFileSize, else 128 MiB.
+  int64_t target_size = 0;
+  /// Sorts each selected partition's rows along a Z-order curve of these columns (so that
+  /// statistics on each of them prune files). Rewrites every file of those partitions and
+  /// holds one partition's rows in memory at a time.
+  std::vector<std::string> zorder_by;
+  /// Times the whole optimize is planned again when a concurrent commit removed files it
+  /// was compacting, before giving up with a commit conflict.
+  int max_attempts = 5;
+};
+
+struct OptimizeResult {
+  /// The committed version; -1 when there was nothing to compact.
+  int64_t version = -1;
+  /// The table's live data files before and after.
+  FileCounts before;
+  FileCounts after;
+  int64_t files_removed = 0;
+  int64_t files_added = 0;
+  int64_t rows = 0;
+  int64_t partitions_optimized = 0;
+  int attempts = 0;
+  int64_t duration_ms = 0;
+};
+
+struct VacuumOptions {
+  /// Unreferenced files younger than this are kept (they may belong to a commit in
+  /// progress), and removed files stay until their removal is this old (time travel).
+  /// Unset: the table's delta.deletedFileRetentionDuration (default 168 hours).
+  std::optional<double> retention_hours;
+  /// Report what would be deleted, delete nothing.
+  bool dry_run = false;
+  /// Refuse a retention shorter than the table's delta.deletedFileRetentionDuration.
+  bool enforce_retention = true;
+};
+
+struct VacuumResult {
+  double retention_hours = 0;
+  bool dry_run = false;
+  /// The files deleted (to delete, with dry_run), relative to the table root.
+  std::vector<std::string> files;
+  FileCounts deleted;
+  /// What storage held outside _delta_log before and after.
+  FileCounts before;
+  FileCounts after;
+  int64_t duration_ms = 0;
+};
+
+struct CheckpointResult {
+  int64_t version = -1;
+  int64_t checkpoint_bytes = 0;
+  /// Files in _delta_log before and after (expired log files are cleaned up).
+  FileCounts log_before;
+  FileCounts log_after;
+  int64_t duration_ms = 0;
+};
+
 /// A table at a location. Open() requires an existing table; OpenOrCreate() also accepts
 /// an empty location, where the first Write creates the table (in the same commit).
 class Table {
@@ -280,6 +347,21 @@ class Table {
   /// Fails with Invalid naming a missing key column or a null key in the source.
   virtual arrow::Result<MergeResult> Merge(std::shared_ptr<arrow::Table> source,
                                            const MergeOptions& options) = 0;
+
+  /// Compacts small files (bin-packing per partition, optionally in Z-order) in one commit
+  /// that changes no rows (dataChange=false): readers, the change data feed and concurrent
+  /// appends are unaffected. A concurrent commit that removed one of the files makes it
+  /// plan again (options.max_attempts).
+  virtual arrow::Result<OptimizeResult> Optimize(const OptimizeOptions& options) = 0;
+
+  /// Deletes data files (and deletion vectors, change data, inlet's tombstone files) that
+  /// no version within the retention reads and that are older than it. Never touches
+  /// _delta_log. Records VACUUM START / VACUUM END commits when it deletes anything.
+  virtual arrow::Result<VacuumResult> Vacuum(const VacuumOptions& options) = 0;
+
+  /// Writes a checkpoint of the latest version, then deletes log files older than
+  /// delta.logRetentionDuration (default 30 days) that no remaining version needs.
+  virtual arrow::Result<CheckpointResult> Checkpoint() = 0;
 };
 
 }  // namespace inlet

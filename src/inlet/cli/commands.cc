@@ -12,6 +12,7 @@
 #include <arrow/table.h>
 #include <arrow/type.h>
 
+#include "inlet/cli/maintenance.h"
 #include "inlet/cli/output.h"
 #include "inlet/common/json.h"
 #include "inlet/common/time.h"
@@ -57,20 +58,6 @@ struct TableArgs {
   bool json = false;
   int64_t limit = -1;
 };
-
-std::vector<std::string> SplitList(const std::string& text) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t end = text.find(',', start);
-    if (end == std::string::npos) end = text.size();
-    std::string item = text.substr(start, end - start);
-    size_t a = item.find_first_not_of(' '), b = item.find_last_not_of(' ');
-    if (a != std::string::npos) out.push_back(item.substr(a, b - a + 1));
-    start = end + 1;
-  }
-  return out;
-}
 
 arrow::Result<int64_t> ParseTimestampArg(const std::string& text) {
   if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos) {
@@ -503,6 +490,9 @@ int Run(int argc, char** argv) {
   reset->add_option("table", rs.table, "Table path or file:// URI")->required();
   reset->add_option("--pipeline", reset_pipeline, "The pipeline")->required();
 
+  MaintenanceCommands maintenance;
+  maintenance.Register(&app);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -526,6 +516,7 @@ int Run(int argc, char** argv) {
   if (run->parsed()) return Report(RunRun(r));
   if (state->parsed()) return Report(RunState(st));
   if (reset->parsed()) return Report(RunReset(rs, reset_pipeline));
+  if (maintenance.parsed()) return Report(maintenance.Run());
   return 2;
 }
 

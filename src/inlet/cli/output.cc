@@ -1,5 +1,8 @@
 #include "inlet/cli/output.h"
 
+#include <cmath>
+#include <cstdio>
+
 #include <arrow/csv/writer.h>
 #include <arrow/ipc/writer.h>
 #include <arrow/io/file.h>
@@ -67,6 +70,37 @@ arrow::Result<int64_t> WriteOutput(arrow::RecordBatchReader* reader, const std::
   }
   if (!(path.empty() || path == "-")) ARROW_RETURN_NOT_OK(sink->Close());
   return rows;
+}
+
+std::string FormatBytes(int64_t bytes) {
+  static const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(bytes);
+  int unit = 0;
+  while (std::abs(v) >= 1024 && unit < 4) {
+    v /= 1024;
+    ++unit;
+  }
+  char buf[32];
+  if (unit == 0) {
+    std::snprintf(buf, sizeof(buf), "%lld B", static_cast<long long>(bytes));
+  } else {
+    std::snprintf(buf, sizeof(buf), "%.1f %s", v, kUnits[unit]);
+  }
+  return buf;
+}
+
+std::vector<std::string> SplitList(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find(',', start);
+    if (end == std::string::npos) end = text.size();
+    std::string item = text.substr(start, end - start);
+    size_t a = item.find_first_not_of(' '), b = item.find_last_not_of(' ');
+    if (a != std::string::npos) out.push_back(item.substr(a, b - a + 1));
+    start = end + 1;
+  }
+  return out;
 }
 
 }  // namespace inlet::cli

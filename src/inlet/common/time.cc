@@ -1,7 +1,12 @@
 #include "inlet/common/time.h"
 
+#include <cctype>
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include <arrow/status.h>
 
@@ -162,6 +167,46 @@ arrow::Result<int64_t> ParseTimestampMicros(std::string_view s) {
     }
   }
   return micros;
+}
+
+arrow::Result<int64_t> ParseIntervalMillis(std::string_view text) {
+  auto invalid = [&] {
+    return arrow::Status::Invalid("cannot parse '", std::string(text),
+                                  "' as an interval (like 'interval 7 days' or 'interval 168 hours')");
+  };
+  std::vector<std::string> words;
+  std::string word;
+  for (char c : text) {
+    if (std::isspace(static_cast<unsigned char>(c))) {
+      if (!word.empty()) words.push_back(std::move(word));
+      word.clear();
+    } else {
+      word += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+  }
+  if (!word.empty()) words.push_back(std::move(word));
+  size_t i = (!words.empty() && words[0] == "interval") ? 1 : 0;
+  if (i >= words.size() || (words.size() - i) % 2 != 0) return invalid();
+  static const std::pair<const char*, double> kUnits[] = {
+      {"nanosecond", 1e-6}, {"microsecond", 1e-3}, {"millisecond", 1},       {"second", 1e3},
+      {"minute", 6e4},      {"hour", 3.6e6},       {"day", 8.64e7},          {"week", 6.048e8}};
+  double total = 0;
+  for (; i < words.size(); i += 2) {
+    char* end = nullptr;
+    double n = std::strtod(words[i].c_str(), &end);
+    if (end == words[i].c_str() || *end != '\0' || n < 0) return invalid();
+    std::string unit = words[i + 1];
+    if (unit.size() > 1 && unit.back() == 's') unit.pop_back();
+    bool found = false;
+    for (const auto& [name, ms] : kUnits) {
+      if (unit == name) {
+        total += n * ms;
+        found = true;
+      }
+    }
+    if (!found) return invalid();
+  }
+  return static_cast<int64_t>(total);
 }
 
 }  // namespace inlet

@@ -28,4 +28,10 @@ arrow::Result<int32_t> ParseDate(std::string_view text);
 /// microseconds since the epoch.
 arrow::Result<int64_t> ParseTimestampMicros(std::string_view text);
 
+/// Parses a Delta/Spark interval as used by table properties such as
+/// delta.logRetentionDuration: "interval 30 days", "interval 1 week 2 hours", or without the
+/// leading "interval". Units: nanosecond(s), microsecond(s), millisecond(s), second(s),
+/// minute(s), hour(s), day(s), week(s). Returns milliseconds; Invalid names the text.
+arrow::Result<int64_t> ParseIntervalMillis(std::string_view text);
+
 }  // namespace inlet

@@ -42,4 +42,19 @@ TEST(Time, ParsesTimestampVariants) {
   EXPECT_FALSE(ParseTimestampMicros("2024-01-31T12:00:00 junk").ok());
 }
 
+TEST(Time, ParsesIntervals) {
+  INLET_ASSIGN_OR_FAIL(int64_t week, ParseIntervalMillis("interval 1 week"));
+  EXPECT_EQ(week, 7LL * 24 * 3600 * 1000);
+  INLET_ASSIGN_OR_FAIL(int64_t mixed, ParseIntervalMillis("INTERVAL 2 days 3 hours"));
+  EXPECT_EQ(mixed, (2LL * 24 + 3) * 3600 * 1000);
+  INLET_ASSIGN_OR_FAIL(int64_t bare, ParseIntervalMillis("30 seconds"));
+  EXPECT_EQ(bare, 30000);
+  INLET_ASSIGN_OR_FAIL(int64_t zero, ParseIntervalMillis("interval 0 hours"));
+  EXPECT_EQ(zero, 0);
+  EXPECT_FALSE(ParseIntervalMillis("interval").ok());
+  EXPECT_FALSE(ParseIntervalMillis("interval 3 fortnights").ok());
+  EXPECT_FALSE(ParseIntervalMillis("interval -1 day").ok());
+  EXPECT_FALSE(ParseIntervalMillis("1 week 2").ok());
+}
+
 }  // namespace inlet

@@ -10,15 +10,16 @@ namespace inlet::delta {
 
 namespace {
 
-// Top-level checkpoint columns a snapshot needs; everything else (remove, commitInfo,
-// cdc, stats_parsed inside add) is not read.
-constexpr const char* kActionColumns[] = {"add",    "metaData", "protocol",          "txn",
+// Top-level checkpoint columns a snapshot needs (remove: the tombstones vacuum keeps);
+// everything else (commitInfo, cdc, stats_parsed inside add) is not read.
+constexpr const char* kActionColumns[] = {"add", "remove", "metaData", "protocol", "txn",
                                           "domainMetadata", "sidecar", "checkpointMetadata"};
 
 void Merge(ActionSet&& from, ActionSet* into) {
   if (from.protocol) into->protocol = std::move(from.protocol);
   if (from.metadata) into->metadata = std::move(from.metadata);
   for (auto& a : from.adds) into->adds.push_back(std::move(a));
+  for (auto& r : from.removes) into->removes.push_back(std::move(r));
   for (auto& t : from.txns) into->txns.push_back(std::move(t));
   for (auto& d : from.domains) into->domains.push_back(std::move(d));
   for (auto& s : from.sidecars) into->sidecars.push_back(std::move(s));

@@ -9,6 +9,8 @@
 
 #include "inlet/common/arrow_json.h"
 #include "inlet/common/fault.h"
+#include "inlet/common/time.h"
+#include "inlet/delta/maintenance.h"
 
 namespace inlet::delta {
 
@@ -110,7 +112,7 @@ class RowAppender {
 
 }  // namespace
 
-arrow::Status WriteCheckpoint(const TableStore& store, const TableState& state) {
+arrow::Result<int64_t> WriteCheckpoint(const TableStore& store, const TableState& state) {
   RowAppender rows(CheckpointSchema());
   ARROW_RETURN_NOT_OK(rows.Init());
   ARROW_RETURN_NOT_OK(rows.Append("protocol", ToJson(state.protocol)));
@@ -123,6 +125,15 @@ arrow::Status WriteCheckpoint(const TableStore& store, const TableState& state) 
     Json add = ToJson(f);
     add["dataChange"] = false;  // checkpoint adds describe state, not changes
     ARROW_RETURN_NOT_OK(rows.Append("add", add));
+  }
+  // Removes stay in checkpoints until they expire, so that vacuum (ours or another
+  // engine's) keeps the files older versions still read.
+  int64_t cutoff = NowMillis() - DeletedFileRetention(state.metadata).ValueOr(kDefaultDeletedFileRetentionMs);
+  for (const auto& r : state.tombstones) {
+    if (r.deletion_timestamp.value_or(0) <= cutoff) continue;
+    Json remove = ToJson(r);
+    remove["dataChange"] = false;
+    ARROW_RETURN_NOT_OK(rows.Append("remove", remove));
   }
   ARROW_ASSIGN_OR_RAISE(auto table, rows.Finish());
 
@@ -140,7 +151,8 @@ arrow::Status WriteCheckpoint(const TableStore& store, const TableState& state) 
                {"size", table->num_rows()},
                {"sizeInBytes", buffer->size()},
                {"numOfAddFiles", static_cast<int64_t>(state.files.size())}};
-  return store.PutReplace("_delta_log/_last_checkpoint", DumpJson(last));
+  ARROW_RETURN_NOT_OK(store.PutReplace("_delta_log/_last_checkpoint", DumpJson(last)));
+  return buffer->size();
 }
 
 }  // namespace inlet::delta

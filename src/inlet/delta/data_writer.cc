@@ -1,5 +1,6 @@
 #include "inlet/delta/data_writer.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <unordered_map>
 
@@ -7,6 +8,7 @@
 #include <arrow/builder.h>
 #include <arrow/compute/api.h>
 #include <arrow/io/interfaces.h>
+#include <arrow/util/byte_size.h>
 #include <arrow/util/compression.h>
 #include <parquet/arrow/writer.h>
 #include <parquet/properties.h>
@@ -24,6 +26,8 @@ struct DataWriter::OpenFile {
   PartitionValues values;
   std::shared_ptr<arrow::io::OutputStream> sink;
   std::unique_ptr<parquet::arrow::FileWriter> writer;
+  /// Uncompressed bytes of the row group being buffered.
+  int64_t buffered = 0;
 };
 
 namespace {
@@ -147,22 +151,39 @@ arrow::Status DataWriter::Write(const std::shared_ptr<arrow::RecordBatch>& batch
 
 arrow::Status DataWriter::WritePartition(const std::string& key, const PartitionValues& values,
                                          const std::shared_ptr<arrow::RecordBatch>& rows) {
-  auto it = open_.find(key);
-  if (it == open_.end()) {
-    ARROW_ASSIGN_OR_RAISE(auto file, StartFile(values));
-    it = open_.emplace(key, std::move(file)).first;
-  }
-  OpenFile* file = it->second.get();
   arrow::ArrayVector columns;
   for (int idx : data_indexes_) columns.push_back(rows->column(idx));
   auto data = arrow::RecordBatch::Make(data_schema_, rows->num_rows(), columns);
-  ARROW_RETURN_NOT_OK(file->writer->WriteRecordBatch(*data));
-  // Row groups are flushed as they fill, so the stream position tracks the file size
-  // to within one row group.
-  ARROW_ASSIGN_OR_RAISE(int64_t written, file->sink->Tell());
-  if (written >= options_.target_file_size) {
-    ARROW_RETURN_NOT_OK(CloseFile(file));
-    open_.erase(it);
+  const int64_t n = data->num_rows();
+  ARROW_ASSIGN_OR_RAISE(int64_t bytes, arrow::util::ReferencedBufferSize(*data));
+  // A batch much larger than the target goes in slices, so that files roll near it.
+  const int64_t target = options_.target_file_size;
+  const int64_t chunk = std::max<int64_t>(target / 4, 64 * 1024);
+  const int64_t slice_rows = (bytes > chunk && n > 1) ? std::max<int64_t>(1, n * chunk / bytes) : std::max<int64_t>(n, 1);
+  for (int64_t offset = 0; offset < n; offset += slice_rows) {
+    auto it = open_.find(key);
+    if (it != open_.end() && it->second->buffered >= target) {
+      // A row group holds about a file's worth of uncompressed bytes at most. Once it is
+      // flushed (only when more rows follow, so no row group is empty), the stream
+      // position tells the file size.
+      OpenFile* full = it->second.get();
+      ARROW_RETURN_NOT_OK(full->writer->NewBufferedRowGroup());
+      full->buffered = 0;
+      ARROW_ASSIGN_OR_RAISE(int64_t written, full->sink->Tell());
+      if (written >= target) {
+        ARROW_RETURN_NOT_OK(CloseFile(full));
+        open_.erase(it);
+        it = open_.end();
+      }
+    }
+    if (it == open_.end()) {
+      ARROW_ASSIGN_OR_RAISE(auto file, StartFile(values));
+      it = open_.emplace(key, std::move(file)).first;
+    }
+    OpenFile* file = it->second.get();
+    int64_t length = std::min(slice_rows, n - offset);
+    ARROW_RETURN_NOT_OK(file->writer->WriteRecordBatch(*data->Slice(offset, length)));
+    file->buffered += bytes * length / n;
   }
   return arrow::Status::OK();
 }

@@ -38,7 +38,9 @@ std::string UuidFromBytes(const std::string& b) {
   return buf;
 }
 
-// Resolves the file that holds a DV stored on disk (storage types 'u' and 'p').
+
+}  // namespace
+
 arrow::Result<std::string> DvFilePath(const TableStore& store, const DeletionVectorDescriptor& dv) {
   if (dv.storage_type == "p") {
     std::string p = PercentDecode(dv.path_or_inline_dv);
@@ -55,8 +57,6 @@ arrow::Result<std::string> DvFilePath(const TableStore& store, const DeletionVec
   std::string name = "deletion_vector_" + UuidFromBytes(uuid_bytes) + ".bin";
   return store.Resolve(prefix.empty() ? name : prefix + "/" + name);
 }
-
-}  // namespace
 
 arrow::Result<std::string> DecodeZ85(std::string_view text) {
   if (text.size() % 5 != 0) {

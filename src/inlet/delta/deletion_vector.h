@@ -20,6 +20,10 @@ arrow::Result<std::string> DecodeZ85(std::string_view text);
 arrow::Result<std::vector<uint64_t>> LoadDeletionVector(const TableStore& store,
                                                         const DeletionVectorDescriptor& dv);
 
+/// The path in store.fs() of the file holding a DV stored on disk (storage types 'u' and
+/// 'p'; not for inline DVs).
+arrow::Result<std::string> DvFilePath(const TableStore& store, const DeletionVectorDescriptor& dv);
+
 /// Decodes serialized DV data: magic 1681511377 then the portable 64-bit roaring format.
 arrow::Result<std::vector<uint64_t>> DecodeRoaringBitmapArray(std::string_view data);
 

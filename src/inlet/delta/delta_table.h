@@ -57,6 +57,9 @@ class DeltaTable : public Table {
                                    const MergeOptions& options) override;
   arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> Changes(
       int64_t from_version, std::optional<int64_t> to_version) const override;
+  arrow::Result<OptimizeResult> Optimize(const OptimizeOptions& options) override;
+  arrow::Result<VacuumResult> Vacuum(const VacuumOptions& options) override;
+  arrow::Result<CheckpointResult> Checkpoint() override;
 
   arrow::Result<std::shared_ptr<DeltaSnapshot>> LoadSnapshot(const SnapshotSpec& spec) const;
 
@@ -65,6 +68,9 @@ class DeltaTable : public Table {
 
   /// Merge with options.history (table_history.cc).
   arrow::Result<MergeResult> MergeHistory(std::shared_ptr<arrow::Table> source, const MergeOptions& options);
+
+  /// One planning and commit of Optimize (table_optimize.cc).
+  arrow::Result<OptimizeResult> OptimizeOnce(const OptimizeOptions& options);
 
   /// The version whose commit time is the latest at or before timestamp_ms.
   arrow::Result<int64_t> VersionAt(const LogListing& listing, int64_t timestamp_ms) const;

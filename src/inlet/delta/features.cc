@@ -6,6 +6,8 @@
 
 #include <arrow/type.h>
 
+#include "inlet/common/time.h"
+
 namespace inlet::delta {
 
 namespace {
@@ -125,7 +127,7 @@ arrow::Status CheckWritable(const Protocol& p, const Metadata& m, const DeltaSch
 }
 
 arrow::Status ValidateTableProperties(const std::map<std::string, std::string>& properties) {
-  static constexpr std::array<std::string_view, 16> kKnown = {
+  static constexpr std::array<std::string_view, 17> kKnown = {
       "delta.appendOnly",
       "delta.checkpointInterval",
       "delta.dataSkippingNumIndexedCols",
@@ -133,6 +135,7 @@ arrow::Status ValidateTableProperties(const std::map<std::string, std::string>& 
       "delta.parquet.compression.codec",
       "delta.targetFileSize",
       "delta.logRetentionDuration",
+      "delta.enableExpiredLogCleanup",
       "delta.deletedFileRetentionDuration",
       "delta.enableChangeDataFeed",
       "delta.checkpoint.writeStatsAsJson",
@@ -155,6 +158,10 @@ arrow::Status ValidateTableProperties(const std::map<std::string, std::string>& 
         return arrow::Status::Invalid("table property ", k, "='", v,
                                       "' must be a positive integer");
       }
+    }
+    if (k.size() > 17 && k.compare(k.size() - 17, 17, "RetentionDuration") == 0) {
+      auto interval = ParseIntervalMillis(v);
+      if (!interval.ok()) return arrow::Status::Invalid("table property ", k, ": ", interval.status().message());
     }
   }
   return arrow::Status::OK();

@@ -19,9 +19,14 @@ class Reconciler {
     if (actions.metadata) metadata_ = std::move(actions.metadata);
     // Within one commit a path has at most one add and one remove (PROTOCOL.md), with
     // different DV keys when both appear, so applying removes first is order-safe.
-    for (const auto& r : actions.removes) files_.erase(FileKey(r.path, r.deletion_vector));
+    for (auto& r : actions.removes) {
+      std::string key = FileKey(r.path, r.deletion_vector);
+      files_.erase(key);
+      tombstones_.insert_or_assign(std::move(key), std::move(r));
+    }
     for (auto& a : actions.adds) {
       std::string key = FileKey(a.path, a.deletion_vector);
+      tombstones_.erase(key);
       files_.insert_or_assign(std::move(key), std::move(a));
     }
     for (auto& t : actions.txns) txns_[t.app_id] = std::move(t);
@@ -51,6 +56,8 @@ class Reconciler {
     for (auto& [k, f] : files_) state.files.push_back(std::move(f));
     std::sort(state.files.begin(), state.files.end(),
               [](const AddFile& a, const AddFile& b) { return a.path < b.path; });
+    state.tombstones.reserve(tombstones_.size());
+    for (auto& [k, r] : tombstones_) state.tombstones.push_back(std::move(r));
     state.txns = std::move(txns_);
     state.domains = std::move(domains_);
     return state;
@@ -60,6 +67,7 @@ class Reconciler {
   std::optional<Protocol> protocol_;
   std::optional<Metadata> metadata_;
   std::unordered_map<std::string, AddFile> files_;
+  std::unordered_map<std::string, RemoveFile> tombstones_;
   std::map<std::string, Txn> txns_;
   std::map<std::string, DomainMetadata> domains_;
 };

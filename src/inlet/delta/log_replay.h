@@ -21,6 +21,9 @@ struct TableState {
   Protocol protocol;
   Metadata metadata;
   std::vector<AddFile> files;  // live files, sorted by path
+  /// Files removed and not added back (remove actions, the "tombstones" vacuum keeps until
+  /// they expire), in no particular order.
+  std::vector<RemoveFile> tombstones;
   std::map<std::string, Txn> txns;
   std::map<std::string, DomainMetadata> domains;  // live (not removed) domains
   /// The commit's time: its In-Commit Timestamp when enabled, else the file time.

@@ -71,4 +71,14 @@ std::string PartitionDirectory(const std::vector<std::string>& columns,
   return dir;
 }
 
+bool PartitionSatisfies(const PartitionValues& values, const std::vector<BoundPredicate>& preds) {
+  for (const auto& p : preds) {
+    auto it = values.find(p.field->name());
+    std::optional<std::string> text = it == values.end() ? std::nullopt : it->second;
+    auto value = ParsePartitionValue(text, p.field->type(), p.field->name());
+    if (!value.ok() || !Satisfies(p, **value)) return false;
+  }
+  return true;
+}
+
 }  // namespace inlet::delta

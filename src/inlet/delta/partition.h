@@ -11,6 +11,7 @@
 #include <arrow/type_fwd.h>
 
 #include "inlet/delta/actions.h"
+#include "inlet/table/value.h"
 
 namespace inlet::delta {
 
@@ -27,5 +28,9 @@ arrow::Result<std::optional<std::string>> SerializePartitionValue(const arrow::S
 /// nulls as __HIVE_DEFAULT_PARTITION__.
 std::string PartitionDirectory(const std::vector<std::string>& columns,
                                const PartitionValues& values);
+
+/// Whether partition values satisfy every predicate (each on a partition column; a value
+/// that does not parse satisfies none).
+bool PartitionSatisfies(const PartitionValues& values, const std::vector<BoundPredicate>& preds);
 
 }  // namespace inlet::delta

@@ -17,6 +17,13 @@
 
 namespace inlet::delta {
 
+std::string DataFilePath(const TableStore& store, const std::string& log_path) {
+  std::string path = PercentDecode(log_path);
+  if (path.rfind("file://", 0) == 0) return path.substr(7);
+  if (path.rfind("file:", 0) == 0) return path.substr(5);
+  return store.Resolve(path);
+}
+
 namespace {
 
 std::optional<int64_t> FieldId(const arrow::Field& f) {
@@ -149,14 +156,7 @@ class DeltaScanReader : public arrow::RecordBatchReader {
 
  private:
   arrow::Status OpenFile(const AddFile& file) {
-    std::string path = PercentDecode(file.path);
-    if (path.rfind("file://", 0) == 0) {
-      path = path.substr(7);
-    } else if (path.rfind("file:", 0) == 0) {
-      path = path.substr(5);
-    } else {
-      path = store_->Resolve(path);
-    }
+    std::string path = DataFilePath(*store_, file.path);
     file_path_ = path;
     ARROW_ASSIGN_OR_RAISE(reader_, OpenParquetFile(store_->fs(), path, batch_size_));
     const auto& manifest = reader_->manifest();

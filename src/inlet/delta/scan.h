@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <arrow/record_batch.h>
@@ -13,6 +14,10 @@
 #include "inlet/table.h"
 
 namespace inlet::delta {
+
+/// The path in store.fs() of a data file named as in the log (URI-encoded, relative to the
+/// table root or an absolute file: URI).
+std::string DataFilePath(const TableStore& store, const std::string& log_path);
 
 /// Streams the rows of the snapshot's files that satisfy options.filter, with
 /// options.columns (all when empty) in logical names: partition values materialised,

@@ -215,6 +215,7 @@ std::string StatsFromParquet(const parquet::FileMetaData& metadata, const arrow:
     bool nulls_known = true, bounds_known = CollectsMinMax(*type);
     std::shared_ptr<arrow::Scalar> lo, hi;
     for (int rg = 0; rg < metadata.num_row_groups(); ++rg) {
+      if (metadata.RowGroup(rg)->num_rows() == 0) continue;  // an empty row group bounds nothing
       auto chunk = metadata.RowGroup(rg)->ColumnChunk(column);
       auto st = chunk->statistics();
       if (!st || !chunk->is_stats_set()) {

@@ -9,21 +9,6 @@
 
 namespace inlet::delta {
 
-namespace {
-
-// Whether partition values satisfy every (partition-column) predicate.
-bool PartitionSatisfies(const PartitionValues& values, const std::vector<BoundPredicate>& preds) {
-  for (const auto& p : preds) {
-    auto it = values.find(p.field->name());
-    std::optional<std::string> text = it == values.end() ? std::nullopt : it->second;
-    auto value = ParsePartitionValue(text, p.field->type(), p.field->name());
-    if (!value.ok() || !Satisfies(p, **value)) return false;
-  }
-  return true;
-}
-
-}  // namespace
-
 arrow::Result<CommitResult> DeltaTable::Write(std::shared_ptr<arrow::RecordBatchReader> data,
                                               const WriteOptions& options) {
   const std::string& location = store_->location();

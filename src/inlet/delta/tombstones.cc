@@ -261,4 +261,17 @@ arrow::Result<std::string> Tombstones::Finish() {
   return DumpJson(j);
 }
 
+arrow::Result<std::vector<std::string>> TombstoneFiles(const std::string& config) {
+  auto what = std::string("metadata domain ") + kTombstoneDomain;
+  ARROW_ASSIGN_OR_RAISE(auto j, ParseJson(config, what));
+  std::vector<std::string> out;
+  if (j.contains("files") && j["files"].is_array()) {
+    for (const auto& f : j["files"]) {
+      ARROW_ASSIGN_OR_RAISE(auto path, GetString(f, "path", what));
+      out.push_back(std::move(path));
+    }
+  }
+  return out;
+}
+
 }  // namespace inlet::delta

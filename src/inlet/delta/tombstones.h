@@ -97,4 +97,7 @@ class Tombstones {
   std::vector<std::shared_ptr<arrow::Table>> added_;
 };
 
+/// The files (relative to the table root) a configuration of the tombstone domain lists.
+arrow::Result<std::vector<std::string>> TombstoneFiles(const std::string& config);
+
 }  // namespace inlet::delta

@@ -17,6 +17,7 @@
 #include "inlet/delta/delta_table.h"
 #include "inlet/delta/features.h"
 #include "inlet/delta/log_segment.h"
+#include "inlet/delta/maintenance.h"
 #include "inlet/delta/partition.h"
 #include "inlet/status.h"
 #include "inlet/table/value.h"
@@ -232,10 +233,11 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> WriteTransaction::Conform(con
   return conformed;
 }
 
-arrow::Result<std::unique_ptr<DataWriter>> WriteTransaction::NewDataWriter() const {
+arrow::Result<std::unique_ptr<DataWriter>> WriteTransaction::NewDataWriter(std::optional<int64_t> target_file_size) const {
   DataWriterOptions wopts;
   wopts.partition_columns = metadata_.partition_columns;
-  wopts.target_file_size = IntProperty(metadata_, "delta.targetFileSize", options_.target_file_size);
+  wopts.target_file_size =
+      target_file_size.value_or(IntProperty(metadata_, "delta.targetFileSize", options_.target_file_size));
   wopts.compression = metadata_.Property("delta.parquet.compression.codec").value_or(options_.compression);
   wopts.num_indexed_cols = static_cast<int>(IntProperty(metadata_, "delta.dataSkippingNumIndexedCols", 32));
   return DataWriter::Make(store_, schema_, wopts);
@@ -267,7 +269,10 @@ void WriteTransaction::AddChangeFiles(const std::vector<AddFile>& files) {
   for (const auto& f : files) commit_.actions.cdcs.push_back(CdcFile{f.path, f.partition_values, f.size});
 }
 
-void WriteTransaction::Remove(const AddFile& file) { commit_.actions.removes.push_back(ToRemove(file, NowMillis())); }
+void WriteTransaction::Remove(const AddFile& file, bool data_change) {
+  commit_.actions.removes.push_back(ToRemove(file, NowMillis()));
+  commit_.actions.removes.back().data_change = data_change;
+}
 
 arrow::Result<CommitResult> WriteTransaction::Commit(const std::string& operation, Json params, CommitResult result) {
   CrashPoint("write.after_data_files");
@@ -306,11 +311,14 @@ arrow::Result<CommitResult> WriteTransaction::Commit(const std::string& operatio
   result.version = *version;
   int64_t interval = IntProperty(metadata_, "delta.checkpointInterval", kDefaultCheckpointInterval);
   if (interval > 0 && result.version > 0 && result.version % interval == 0) {
-    // A checkpoint only speeds up reads; the commit stands whether or not it succeeds.
+    // A checkpoint only speeds up reads, and expired log files only take space: the
+    // commit stands whether or not they succeed.
     auto listing = ListLog(*store_);
     if (listing.ok()) {
       auto state = LoadState(*store_, *listing, result.version);
-      if (state.ok()) (void)WriteCheckpoint(*store_, *state);
+      if (state.ok() && WriteCheckpoint(*store_, *state).ok()) {
+        (void)CleanupExpiredLogs(*store_, state->metadata, NowMillis());
+      }
     }
   }
   return result;

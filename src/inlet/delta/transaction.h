@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <arrow/record_batch.h>
@@ -37,10 +38,12 @@ class WriteTransaction {
 
   /// Reorders, casts and null-fills a batch of input to the table schema.
   arrow::Result<std::shared_ptr<arrow::RecordBatch>> Conform(const arrow::RecordBatch& batch) const;
-  /// A writer of data files under the table's partitioning, codec and file size.
-  arrow::Result<std::unique_ptr<DataWriter>> NewDataWriter() const;
-  /// Adds a remove action for a live file.
-  void Remove(const AddFile& file);
+  /// A writer of data files under the table's partitioning and codec, rolling files at
+  /// target_file_size when given, else at the table's (or the options') file size.
+  arrow::Result<std::unique_ptr<DataWriter>> NewDataWriter(std::optional<int64_t> target_file_size = {}) const;
+  /// Adds a remove action for a live file (data_change=false: the rows move, as in a
+  /// compaction, and are not removed).
+  void Remove(const AddFile& file, bool data_change = true);
 
   /// Replaces the configuration of a metadata domain this commit records. The domain must
   /// be in the options' domain_metadata (that is what lets the protocol take domains).

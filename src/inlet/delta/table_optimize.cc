@@ -1,0 +1,210 @@
+// DeltaTable::Optimize: small files of each partition packed into files of a target size
+// (or a partition's rows rewritten in Z-order), committed with dataChange=false so that
+// readers, the change data feed and concurrent appends see no change in rows.
+#include <algorithm>
+#include <chrono>
+#include <map>
+
+#include <arrow/array.h>
+#include <arrow/compute/api.h>
+#include <arrow/table.h>
+
+#include "inlet/delta/merge_support.h"
+#include "inlet/delta/partition.h"
+#include "inlet/delta/scan.h"
+#include "inlet/delta/transaction.h"
+#include "inlet/status.h"
+#include "inlet/table/zorder.h"
+
+namespace inlet::delta {
+
+namespace {
+
+constexpr int64_t kDefaultTargetSize = 128LL * 1024 * 1024;
+
+using Bin = std::vector<const AddFile*>;
+
+int64_t TableTargetSize(const Metadata& metadata) {
+  auto v = metadata.Property("delta.targetFileSize");
+  if (!v) return kDefaultTargetSize;
+  char* end = nullptr;
+  long long n = std::strtoll(v->c_str(), &end, 10);
+  return (end && *end == '\0' && n > 0) ? n : kDefaultTargetSize;
+}
+
+// Packs a partition's small files into bins of about target bytes, smallest first. Files
+// at least target large stay unless they carry a deletion vector (rewriting drops the
+// deleted rows); a bin of one file without one would gain nothing and is left out.
+std::vector<Bin> PackBins(const std::vector<const AddFile*>& files, int64_t target) {
+  Bin small;
+  for (const AddFile* f : files) {
+    if (f->size < target || f->deletion_vector) small.push_back(f);
+  }
+  std::sort(small.begin(), small.end(), [](const AddFile* a, const AddFile* b) {
+    return a->size != b->size ? a->size < b->size : a->path < b->path;
+  });
+  std::vector<Bin> bins;
+  Bin bin;
+  int64_t bytes = 0;
+  auto close = [&] {
+    if (bin.size() > 1 || (bin.size() == 1 && bin[0]->deletion_vector)) bins.push_back(bin);
+    bin.clear();
+    bytes = 0;
+  };
+  for (const AddFile* f : small) {
+    if (!bin.empty() && bytes + f->size > target) close();
+    bin.push_back(f);
+    bytes += f->size;
+  }
+  close();
+  return bins;
+}
+
+// The rows of a bin's files (deleted rows dropped), streamed one file at a time.
+arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> ReadBin(const std::shared_ptr<const TableStore>& store,
+                                                                 const DeltaSnapshot& base, const Bin& bin) {
+  auto state = std::make_shared<TableState>();
+  state->version = base.state().version;
+  state->protocol = base.state().protocol;
+  state->metadata = base.state().metadata;
+  for (const AddFile* f : bin) state->files.push_back(*f);
+  auto schema = std::make_shared<const DeltaSchema>(base.delta_schema());
+  return ScanState(store, state, schema, ScanOptions{});
+}
+
+arrow::Status WriteBin(const std::shared_ptr<const TableStore>& store, const DeltaSnapshot& base, const Bin& bin,
+                       const std::vector<std::string>& zorder_by, DataWriter* writer) {
+  ARROW_ASSIGN_OR_RAISE(auto reader, ReadBin(store, base, bin));
+  if (zorder_by.empty()) {
+    while (true) {
+      std::shared_ptr<arrow::RecordBatch> batch;
+      ARROW_RETURN_NOT_OK(reader->ReadNext(&batch));
+      if (!batch) break;
+      ARROW_RETURN_NOT_OK(writer->Write(batch));
+    }
+  } else {
+    // Z-order needs the partition's rows together.
+    ARROW_ASSIGN_OR_RAISE(auto rows, reader->ToTable());
+    ARROW_ASSIGN_OR_RAISE(auto order, ZOrderIndices(*rows, zorder_by));
+    ARROW_ASSIGN_OR_RAISE(auto sorted, arrow::compute::Take(arrow::Datum(rows), arrow::Datum(order)));
+    ARROW_RETURN_NOT_OK(merge::WriteTable(writer, sorted.table()));
+  }
+  return writer->Flush();
+}
+
+std::string Describe(const Conjunction& where) {
+  std::string out;
+  for (const auto& p : where) out += (out.empty() ? "" : " AND ") + p.ToString();
+  return out;
+}
+
+}  // namespace
+
+arrow::Result<OptimizeResult> DeltaTable::Optimize(const OptimizeOptions& options) {
+  auto start = std::chrono::steady_clock::now();
+  for (int attempt = 1;; ++attempt) {
+    auto result = OptimizeOnce(options);
+    if (result.ok()) {
+      result->attempts = attempt;
+      result->duration_ms =
+          std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+      return result;
+    }
+    // A concurrent commit removed files being compacted: plan again from the new version.
+    if (!IsCommitConflict(result.status()) || attempt >= std::max(1, options.max_attempts)) return result.status();
+  }
+}
+
+arrow::Result<OptimizeResult> DeltaTable::OptimizeOnce(const OptimizeOptions& o) {
+  const std::string& loc = location();
+  if (o.target_size < 0) return arrow::Status::Invalid("cannot optimize ", loc, ": the target size must be positive");
+  ARROW_ASSIGN_OR_RAISE(auto latest, LoadSnapshot({}));
+  WriteOptions wo;
+  wo.read_version = latest->version();
+  ARROW_ASSIGN_OR_RAISE(auto tx, WriteTransaction::Begin(*this, store_, *latest->schema(), wo, /*overwrites=*/false));
+  const DeltaSnapshot& base = *tx->base();
+  const auto& partition_columns = tx->metadata().partition_columns;
+  auto is_partition = [&](const std::string& name) {
+    return std::find(partition_columns.begin(), partition_columns.end(), name) != partition_columns.end();
+  };
+  std::string partitioning = partition_columns.empty()
+                                 ? " (the table is not partitioned)"
+                                 : " (partition columns: " + merge::JoinNames(partition_columns, ", ") + ")";
+  std::vector<BoundPredicate> where;
+  if (!o.where.empty()) {
+    auto bound = BindConjunction(o.where, *tx->schema());
+    if (!bound.ok()) return bound.status().WithMessage("cannot optimize ", loc, ": ", bound.status().message());
+    where = std::move(*bound);
+    for (const auto& p : where) {
+      if (!is_partition(p.field->name())) {
+        return arrow::Status::Invalid("cannot optimize ", loc, ": the predicate may only use partition columns, and '",
+                                      p.field->name(), "' is not one", partitioning);
+      }
+    }
+  }
+  for (const auto& name : o.zorder_by) {
+    if (tx->schema()->GetFieldIndex(name) < 0) {
+      return arrow::Status::Invalid("cannot optimize ", loc, ": Z-order column '", name, "' is not in the table");
+    }
+    if (is_partition(name)) {
+      return arrow::Status::Invalid("cannot optimize ", loc, ": Z-order column '", name,
+                                    "' is a partition column (each file holds one value of it already)");
+    }
+  }
+  const int64_t target = o.target_size > 0 ? o.target_size : TableTargetSize(tx->metadata());
+
+  OptimizeResult result;
+  std::map<PartitionValues, std::vector<const AddFile*>> partitions;
+  for (const auto& f : base.state().files) {
+    ++result.before.files;
+    result.before.bytes += f.size;
+    if (where.empty() || PartitionSatisfies(f.partition_values, where)) partitions[f.partition_values].push_back(&f);
+  }
+  result.after = result.before;
+  std::vector<Bin> bins;
+  for (const auto& [values, files] : partitions) {
+    size_t before = bins.size();
+    if (!o.zorder_by.empty()) {
+      bins.push_back(files);
+    } else {
+      for (auto& bin : PackBins(files, target)) bins.push_back(std::move(bin));
+    }
+    if (bins.size() > before) ++result.partitions_optimized;
+  }
+  if (bins.empty()) return result;
+
+  ARROW_ASSIGN_OR_RAISE(auto writer, tx->NewDataWriter(target));
+  for (const auto& bin : bins) {
+    auto st = WriteBin(store_, base, bin, o.zorder_by, writer.get());
+    if (!st.ok()) return st.WithMessage("cannot optimize ", loc, ": ", st.message());
+    for (const AddFile* f : bin) tx->Remove(*f, /*data_change=*/false);
+  }
+  PendingCommit& commit = tx->commit();
+  ARROW_ASSIGN_OR_RAISE(commit.actions.adds, writer->Finish());
+  for (auto& a : commit.actions.adds) a.data_change = false;
+
+  Json params = Json::object();
+  params["predicate"] = DumpJson(Json(o.where.empty() ? std::vector<std::string>{} : std::vector<std::string>{Describe(o.where)}));
+  params["zOrderBy"] = DumpJson(Json(o.zorder_by));
+  params["targetSize"] = std::to_string(target);
+  CommitResult counts;
+  counts.rows_written = writer->rows_written();
+  auto committed = tx->Commit("OPTIMIZE", params, counts);
+  if (!committed.ok()) {
+    // Lost to a concurrent commit: the new files are certainly unreferenced.
+    if (IsCommitConflict(committed.status())) {
+      for (const auto& a : commit.actions.adds) (void)store_->fs()->DeleteFile(DataFilePath(*store_, a.path));
+    }
+    return committed.status();
+  }
+  result.version = committed->version;
+  result.rows = committed->rows_written;
+  result.files_added = committed->files_added;
+  result.files_removed = committed->files_removed;
+  for (const auto& r : commit.actions.removes) result.after.bytes -= r.size.value_or(0);
+  result.after.bytes += committed->bytes_written;
+  result.after.files += result.files_added - result.files_removed;
+  return result;
+}
+
+}  // namespace inlet::delta
