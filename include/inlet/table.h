@@ -305,6 +305,11 @@ struct CheckpointResult {
   int64_t duration_ms = 0;
 };
 
+/// How to reach a table on object storage, overriding the environment (see
+/// docs/operations.md): endpoint, region, access_key_id, secret_access_key, session_token,
+/// addressing (path | virtual), ca_bundle. Only for s3:// locations.
+using StorageOptions = std::map<std::string, std::string>;
+
 /// A table at a location. Open() requires an existing table; OpenOrCreate() also accepts
 /// an empty location, where the first Write creates the table (in the same commit).
 class Table {
@@ -313,8 +318,9 @@ class Table {
 
   /// Opens the table at uri (a local path or file:// URI). Fails with IOError when there
   /// is no table there ("not a Delta table: PATH").
-  static arrow::Result<std::shared_ptr<Table>> Open(const std::string& uri);
-  static arrow::Result<std::shared_ptr<Table>> OpenOrCreate(const std::string& uri);
+  static arrow::Result<std::shared_ptr<Table>> Open(const std::string& uri, const StorageOptions& storage = {});
+  static arrow::Result<std::shared_ptr<Table>> OpenOrCreate(const std::string& uri,
+                                                            const StorageOptions& storage = {});
 
   virtual const std::string& location() const = 0;
 

@@ -331,6 +331,8 @@ arrow::Status RunRun(const RunArgs& a) {
     pipeline::RunReport report;
     if (result.ok()) {
       report = *result;
+      // Committed, but its maintenance failed.
+      if (!report.error.empty() && failures++ == 0) first_failure = arrow::Status::IOError(report.error);
     } else {
       report = pipeline::FailedReport(c, result.status());
       if (failures++ == 0) first_failure = result.status();

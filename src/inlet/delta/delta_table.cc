@@ -77,8 +77,8 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> DeltaSnapshot::Scan(
 }
 
 arrow::Result<std::shared_ptr<DeltaTable>> DeltaTable::Open(const std::string& uri,
-                                                            bool must_exist) {
-  ARROW_ASSIGN_OR_RAISE(auto store, TableStore::Make(uri));
+                                                            bool must_exist, const StorageOptions& storage) {
+  ARROW_ASSIGN_OR_RAISE(auto store, TableStore::Make(uri, storage));
   if (must_exist) ARROW_RETURN_NOT_OK(ListLog(*store).status());
   return std::shared_ptr<DeltaTable>(new DeltaTable(std::move(store)));
 }

@@ -45,7 +45,8 @@ class DeltaSnapshot : public Snapshot {
 class DeltaTable : public Table {
  public:
   /// With must_exist, fails with IOError "not a Delta table" unless the log exists.
-  static arrow::Result<std::shared_ptr<DeltaTable>> Open(const std::string& uri, bool must_exist);
+  static arrow::Result<std::shared_ptr<DeltaTable>> Open(const std::string& uri, bool must_exist,
+                                                         const StorageOptions& storage = {});
 
   const std::string& location() const override { return store_->location(); }
   arrow::Result<std::shared_ptr<Snapshot>> GetSnapshot(const SnapshotSpec& spec) const override;

@@ -15,6 +15,8 @@
 #include <arrow/status.h>
 #include <arrow/type.h>
 
+#include "inlet/storage/s3.h"
+
 namespace inlet::pipeline {
 
 namespace {
@@ -209,9 +211,41 @@ arrow::Status ParseSource(const Reader& r, const YAML::Node& n, const std::strin
   return arrow::Status::OK();
 }
 
+arrow::Status ParseMaintenance(const Reader& r, const YAML::Node& n, const std::string& key, MaintenanceConfig* out) {
+  ARROW_RETURN_NOT_OK(r.CheckKeys(n, key, {"optimize_interval", "optimize_target_size", "zorder_by", "vacuum_interval",
+                                           "vacuum_retention_hours", "checkpoint_interval"}));
+  for (auto [name, field] : {std::pair{"optimize_interval", &out->optimize_interval},
+                             std::pair{"optimize_target_size", &out->optimize_target_size},
+                             std::pair{"vacuum_interval", &out->vacuum_interval},
+                             std::pair{"checkpoint_interval", &out->checkpoint_interval}}) {
+    if (!n[name]) continue;
+    ARROW_ASSIGN_OR_RAISE(*field, r.Int(n[name], key + "." + name));
+    if (*field < 0) return r.Error(n[name], key + "." + name, "must not be negative");
+  }
+  if (n["zorder_by"]) {
+    ARROW_ASSIGN_OR_RAISE(out->zorder_by, r.StringList(n["zorder_by"], key + ".zorder_by"));
+  }
+  if (n["vacuum_retention_hours"]) {
+    ARROW_ASSIGN_OR_RAISE(std::string text, r.String(n["vacuum_retention_hours"], key + ".vacuum_retention_hours"));
+    char* end = nullptr;
+    double hours = std::strtod(text.c_str(), &end);
+    if (text.empty() || *end != '\0' || !(hours >= 0)) {
+      return r.Error(n["vacuum_retention_hours"], key + ".vacuum_retention_hours", "expected a number of hours >= 0");
+    }
+    out->vacuum_retention_hours = hours;
+  }
+  if (out->optimize_interval == 0 && (out->optimize_target_size > 0 || !out->zorder_by.empty())) {
+    return r.Error(n, key + ".optimize_interval", "is required with optimize_target_size or zorder_by");
+  }
+  if (out->vacuum_interval == 0 && out->vacuum_retention_hours) {
+    return r.Error(n, key + ".vacuum_interval", "is required with vacuum_retention_hours");
+  }
+  return arrow::Status::OK();
+}
+
 arrow::Status ParseDestination(const Reader& r, const YAML::Node& n, const std::string& key,
                                DestinationConfig* out) {
-  ARROW_RETURN_NOT_OK(r.CheckKeys(n, key, {"path", "partition_by", "keys", "properties"}));
+  ARROW_RETURN_NOT_OK(r.CheckKeys(n, key, {"path", "partition_by", "keys", "properties", "storage", "maintenance"}));
   if (!n["path"]) return r.Error(n, key + ".path", "is required");
   ARROW_ASSIGN_OR_RAISE(std::string path, r.String(n["path"], key + ".path"));
   out->path = r.ResolvePath(path);
@@ -233,6 +267,32 @@ arrow::Status ParseDestination(const Reader& r, const YAML::Node& n, const std::
       std::string k = kv.first.as<std::string>();
       ARROW_ASSIGN_OR_RAISE(out->properties[k], r.String(kv.second, key + ".properties." + k));
     }
+  }
+  if (n["storage"]) {
+    const auto& s = n["storage"];
+    if (!s.IsMap()) return r.Error(s, key + ".storage", "expected a mapping");
+    ARROW_RETURN_NOT_OK(r.CheckKeys(s, key + ".storage", {"endpoint", "region", "access_key_id", "secret_access_key",
+                                                          "session_token", "addressing", "ca_bundle"}));
+    for (const auto& kv : s) {
+      std::string k = kv.first.as<std::string>();
+      ARROW_ASSIGN_OR_RAISE(out->storage[k], r.String(kv.second, key + ".storage." + k));
+    }
+    if (out->path.find("://") == std::string::npos || out->path.rfind("file://", 0) == 0) {
+      return r.Error(s, key + ".storage", "applies to s3:// destinations only");
+    }
+    S3Config check;
+    auto valid = check.Apply(out->storage);
+    if (!valid.ok()) return r.Error(s, key + ".storage", valid.message());
+  }
+  if (n["maintenance"]) {
+    ARROW_RETURN_NOT_OK(ParseMaintenance(r, n["maintenance"], key + ".maintenance", &out->maintenance));
+    int64_t interval = out->maintenance.checkpoint_interval;
+    auto given = out->properties.find("delta.checkpointInterval");
+    if (interval > 0 && given != out->properties.end() && given->second != std::to_string(interval)) {
+      return r.Error(n["maintenance"], key + ".maintenance.checkpoint_interval",
+                     "differs from properties.delta.checkpointInterval");
+    }
+    if (interval > 0) out->properties["delta.checkpointInterval"] = std::to_string(interval);
   }
   return arrow::Status::OK();
 }

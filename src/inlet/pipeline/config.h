@@ -48,11 +48,31 @@ struct SourceConfig {
   std::vector<std::pair<std::string, std::shared_ptr<arrow::DataType>>> schema;
 };
 
+/// Table maintenance after committed runs (docs/pipelines.md "Maintenance").
+struct MaintenanceConfig {
+  /// Compact small files after every N-th committed run (0: never), into files of
+  /// optimize_target_size bytes (0: the table's), optionally in Z-order.
+  int64_t optimize_interval = 0;
+  int64_t optimize_target_size = 0;
+  std::vector<std::string> zorder_by;
+  /// Vacuum after every N-th committed run (0: never), keeping files removed less than
+  /// vacuum_retention_hours ago (unset: the table's delta.deletedFileRetentionDuration).
+  int64_t vacuum_interval = 0;
+  std::optional<double> vacuum_retention_hours;
+  /// A checkpoint every N table versions: delta.checkpointInterval of a table the pipeline
+  /// creates; on an existing table with another interval the pipeline writes them (0: the
+  /// table's own interval).
+  int64_t checkpoint_interval = 0;
+};
+
 struct DestinationConfig {
   std::string path;
   std::vector<PartitionColumn> partition_by;
   std::vector<std::string> keys;
   std::map<std::string, std::string> properties;
+  /// How to reach an s3:// destination, overriding the AWS environment (StorageOptions).
+  std::map<std::string, std::string> storage;
+  MaintenanceConfig maintenance;
 };
 
 struct StrategyConfig {

@@ -123,7 +123,9 @@ arrow::Status WriteQuarantine(const PipelineConfig& c, const std::shared_ptr<arr
                                               std::make_shared<arrow::ChunkedArray>(pipeline_col)));
   ARROW_ASSIGN_OR_RAISE(rows, rows->AddColumn(rows->num_columns(), arrow::field("_run", arrow::int64()),
                                               std::make_shared<arrow::ChunkedArray>(run_col)));
-  ARROW_ASSIGN_OR_RAISE(auto table, Table::OpenOrCreate(c.quality.quarantine_path));
+  bool s3 = c.quality.quarantine_path.rfind("s3://", 0) == 0 || c.quality.quarantine_path.rfind("s3a://", 0) == 0;
+  ARROW_ASSIGN_OR_RAISE(auto table, Table::OpenOrCreate(c.quality.quarantine_path,
+                                                        s3 ? c.destination.storage : StorageOptions{}));
   // The quarantine commit precedes the main one; a run that died between the two is
   // repeated with the same run number, and must not quarantine its rows twice.
   std::string app_id = load::StateDomain(c.name) + ".quarantine";
@@ -212,7 +214,7 @@ class PipelineRun {
   }
 
   arrow::Status LoadState() {
-    ARROW_ASSIGN_OR_RAISE(table_, Table::OpenOrCreate(c_.destination.path));
+    ARROW_ASSIGN_OR_RAISE(table_, Table::OpenOrCreate(c_.destination.path, c_.destination.storage));
     ARROW_ASSIGN_OR_RAISE(snap_, CurrentSnapshot(*table_));
     if (snap_) {
       r_.table_version = snap_->version();
@@ -498,7 +500,11 @@ arrow::Result<RunReport> RunPipeline(const PipelineConfig& config, const RunOpti
   std::mt19937 rng{std::random_device{}()};
   for (int attempt = 0;; ++attempt) {
     auto report = PipelineRun(config, options).Execute();
-    if (report.ok()) return report;
+    if (report.ok()) {
+      // The run's data is committed whatever maintenance does; its failure is reported.
+      if (report->status == "committed") (void)RunMaintenance(config, &*report);
+      return report;
+    }
     const auto& st = report.status();
     if (IsCommitConflict(st) && attempt < config.processing.max_retries) {
       // Another writer (maybe another run of this pipeline) committed first: start over
@@ -544,6 +550,7 @@ Json RunReport::ToJson() const {
               {"run", run},
               {"duration_ms", duration_ms}};
   if (changed_percent) j["changed_percent"] = *changed_percent;
+  if (!maintenance.empty()) j["maintenance"] = maintenance;
   if (!error.empty()) j["error"] = error;
   return j;
 }
@@ -571,6 +578,8 @@ std::string RunReport::ToText() const {
   }
   out << "  files:     read " << files_read << ", written " << files_written << " (" << bytes_written
       << " bytes), partitions touched " << partitions_touched << "; run " << run << "\n";
+  if (!maintenance.empty()) out << "  maintenance: " << MaintenanceText(maintenance) << "\n";
+  if (!error.empty()) out << "  error:     " << error << "\n";
   return out.str();
 }
 

@@ -51,11 +51,23 @@ struct RunReport {
   int64_t run = 0;
   int64_t duration_ms = 0;
   int attempts = 0;
+  /// What table maintenance did after the run (optimize, vacuum, checkpoint), by step.
+  Json maintenance = Json::object();
+  /// Why the run failed, or (status committed) why its maintenance failed.
   std::string error;
 
   Json ToJson() const;
   std::string ToText() const;
 };
+
+/// The maintenance config.destination.maintenance asks for after a committed run: optimize,
+/// vacuum and checkpoint when their intervals are due, recorded in report->maintenance. A
+/// failure stops the steps, is recorded in report->error and returned; the run's data
+/// stays committed.
+arrow::Status RunMaintenance(const PipelineConfig& config, RunReport* report);
+
+/// "optimize 12 -> 2 files; vacuum deleted 10 files": report.maintenance for people.
+std::string MaintenanceText(const Json& maintenance);
 
 /// Runs one pipeline; retries the whole run (up to processing.max_retries times) when its
 /// commit loses to a concurrent, conflicting commit. On failure the table is unchanged

@@ -53,7 +53,8 @@ arrow::Result<std::string> WriteTempSibling(const std::string& path, const std::
 
 }  // namespace
 
-arrow::Result<std::shared_ptr<TableStore>> TableStore::Make(const std::string& uri) {
+arrow::Result<std::shared_ptr<TableStore>> TableStore::Make(const std::string& uri,
+                                                           const std::map<std::string, std::string>& options) {
   std::string location = uri;
   while (location.size() > 1 && location.back() == '/') location.pop_back();
   std::string path;
@@ -64,12 +65,15 @@ arrow::Result<std::shared_ptr<TableStore>> TableStore::Make(const std::string& u
     std::string s3_uri = location.rfind("s3a://", 0) == 0 ? "s3://" + location.substr(6) : location;
     ARROW_ASSIGN_OR_RAISE(auto where, S3Location::Parse(s3_uri));
     auto config = std::make_shared<S3Config>(S3Config::FromEnvironment());
+    ARROW_RETURN_NOT_OK(config->Apply(options));
     ARROW_ASSIGN_OR_RAISE(auto fs, MakeS3FileSystem(*config));
     std::string root = where.prefix.empty() ? where.bucket : where.bucket + "/" + where.prefix;
     std::shared_ptr<TableStore> store(new TableStore(fs, root, location, /*local=*/false));
     store->s3_ = std::move(config);
     store->bucket_ = where.bucket;
     return store;
+  } else if (!options.empty()) {
+    return arrow::Status::Invalid("storage options apply to s3:// tables only, not to '", location, "'");
   } else if (location.find("://") != std::string::npos) {
     return arrow::Status::NotImplemented("unsupported table location '", location,
                                          "': use a local path, a file:// URI or an s3:// URI");

@@ -2,6 +2,7 @@
 // primitive a commit protocol needs, put-if-absent.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,9 +17,10 @@ namespace inlet {
 class TableStore {
  public:
   /// Resolves uri (local path, file:// URI, or s3://bucket/prefix reached as
-  /// S3Config::FromEnvironment says) to a filesystem and a root path. A relative local path
-  /// is made absolute.
-  static arrow::Result<std::shared_ptr<TableStore>> Make(const std::string& uri);
+  /// S3Config::FromEnvironment says, overridden by options) to a filesystem and a root path.
+  /// A relative local path is made absolute. Options are refused for local paths.
+  static arrow::Result<std::shared_ptr<TableStore>> Make(const std::string& uri,
+                                                         const std::map<std::string, std::string>& options = {});
 
   const std::shared_ptr<arrow::fs::FileSystem>& fs() const { return fs_; }
   /// The table root as a path inside fs().

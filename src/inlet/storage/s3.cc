@@ -150,6 +150,41 @@ S3Config S3Config::FromEnvironment() {
   return c;
 }
 
+arrow::Status S3Config::Apply(const std::map<std::string, std::string>& options) {
+  bool addressing_set = false;
+  for (const auto& [name, value] : options) {
+    if (name == "endpoint") {
+      endpoint = value;
+    } else if (name == "region") {
+      region = value;
+    } else if (name == "access_key_id") {
+      access_key_id = value;
+    } else if (name == "secret_access_key") {
+      secret_access_key = value;
+    } else if (name == "session_token") {
+      session_token = value;
+    } else if (name == "ca_bundle") {
+      ca_bundle = value;
+    } else if (name == "addressing") {
+      if (value != "path" && value != "virtual") {
+        return arrow::Status::Invalid("storage option addressing must be 'path' or 'virtual', not '", value, "'");
+      }
+      path_style = value == "path";
+      addressing_set = true;
+    } else {
+      return arrow::Status::Invalid("unknown storage option '", name,
+                                    "' (known: endpoint, region, access_key_id, secret_access_key, session_token, "
+                                    "addressing, ca_bundle)");
+    }
+  }
+  if (options.count("access_key_id") && !options.count("secret_access_key")) {
+    return arrow::Status::Invalid("storage option access_key_id needs secret_access_key");
+  }
+  if (options.count("access_key_id") && !options.count("session_token")) session_token.clear();
+  if (options.count("endpoint") && !addressing_set && Env("INLET_S3_ADDRESSING").empty()) path_style = !endpoint.empty();
+  return arrow::Status::OK();
+}
+
 arrow::Result<S3Location> S3Location::Parse(const std::string& uri) {
   if (uri.rfind("s3://", 0) != 0) return arrow::Status::Invalid("not an s3:// location: '", uri, "'");
   std::string rest = uri.substr(5);

@@ -3,6 +3,7 @@
 // PUT (If-None-Match: *), which makes creating a log entry atomic with no lock service.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -30,6 +31,11 @@ struct S3Config {
   /// AWS_SHARED_CREDENTIALS_FILE (default ~/.aws/credentials). Path-style addressing is used
   /// with an endpoint unless INLET_S3_ADDRESSING=virtual (and forced by =path).
   static S3Config FromEnvironment();
+
+  /// Overrides settings by name: endpoint, region, access_key_id, secret_access_key,
+  /// session_token, addressing (path | virtual), ca_bundle. Invalid names an unknown option
+  /// or value (never a secret's value), or a key id without its secret.
+  arrow::Status Apply(const std::map<std::string, std::string>& options);
 };
 
 /// An s3://bucket/prefix location.
