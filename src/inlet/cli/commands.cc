@@ -1,9 +1,12 @@
 #include "inlet/cli/commands.h"
 
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <map>
+#include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -21,6 +24,7 @@
 #include "inlet/pipeline/config.h"
 #include "inlet/pipeline/runner.h"
 #include "inlet/source/file_reader.h"
+#include "inlet/status.h"
 #include "inlet/table.h"
 
 namespace inlet::cli {
@@ -224,6 +228,7 @@ struct MergeArgs {
   bool history = false;
   std::string track_columns;
   bool merge_schema = false;
+  int max_retries = 10;
   bool json = false;
 };
 
@@ -253,7 +258,15 @@ arrow::Status RunMerge(const MergeArgs& a) {
   ARROW_ASSIGN_OR_RAISE(auto input, OpenInputFiles(a.inputs, a.input_format));
   ARROW_ASSIGN_OR_RAISE(auto source, arrow::Table::FromRecordBatchReader(input.get()));
   ARROW_ASSIGN_OR_RAISE(auto table, Table::OpenOrCreate(a.table));
-  ARROW_ASSIGN_OR_RAISE(auto r, table->Merge(source, o));
+  // A merge that lost to a conflicting concurrent commit (say, an optimize that compacted
+  // the files it rewrote) runs again on the new version.
+  auto merged = table->Merge(source, o);
+  std::mt19937 rng{std::random_device{}()};
+  for (int retry = 0; !merged.ok() && IsCommitConflict(merged.status()) && retry < a.max_retries; ++retry) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(5, 50 << std::min(retry, 4))(rng)));
+    merged = table->Merge(source, o);
+  }
+  ARROW_ASSIGN_OR_RAISE(auto r, merged);
   if (a.json) {
     Json j = {{"table", a.table},
               {"version", r.commit.version},
@@ -462,6 +475,9 @@ int Run(int argc, char** argv) {
                  "With --sequence-by: keep every version (SCD type 2: valid_from, valid_to, is_current)");
   merge->add_option("--track-columns", m.track_columns, "With --history: only changes of these columns a,b start a version");
   merge->add_flag("--merge-schema", m.merge_schema, "Add input columns the table lacks");
+  merge->add_option("--max-retries", m.max_retries,
+                    "Run the merge again this many times when a concurrent commit conflicts with it")
+      ->capture_default_str();
   merge->add_flag("--json", m.json, "Print the result as JSON");
 
   ChangesArgs ch;

@@ -27,7 +27,7 @@ arrow::Status Conflict(Args&&... args) {
 }
 
 // Checks a commit that won version `version` against ours; OK means ours can follow it.
-arrow::Status CheckConflict(const ActionSet& winner, int64_t version, const PendingCommit& pending) {
+arrow::Status CheckConflict(const ActionSet& winner, int64_t version, PendingCommit& pending) {
   const ActionSet& ours = pending.actions;
   if (ours.protocol || ours.metadata || winner.protocol || winner.metadata) {
     if (ours.protocol && ours.metadata && version == 0) {
@@ -56,11 +56,17 @@ arrow::Status CheckConflict(const ActionSet& winner, int64_t version, const Pend
   if (!ours.removes.empty()) {
     std::set<std::string> removed;
     for (const auto& r : ours.removes) removed.insert(FileKey(r.path, r.deletion_vector));
+    std::set<std::string> clashes;
+    const RemoveFile* first = nullptr;
     for (const auto& r : winner.removes) {
       if (removed.count(FileKey(r.path, r.deletion_vector))) {
-        return Conflict("version ", version, " concurrently removed ",
-                                      r.path, ", which this transaction also replaces");
+        clashes.insert(FileKey(r.path, r.deletion_vector));
+        if (!first) first = &r;
       }
+    }
+    if (first && !(pending.drop_removed && pending.drop_removed(clashes))) {
+      return Conflict("version ", version, " concurrently removed ", first->path,
+                      ", which this transaction also replaces");
     }
   }
   if (pending.reads_partition) {

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <functional>
+#include <set>
+#include <string>
 #include <optional>
 #include <vector>
 
@@ -22,6 +24,10 @@ struct PendingCommit {
   /// The partitions this transaction read (the rows it replaces); a concurrent commit
   /// adding files to them conflicts. Empty for a blind append, which reads nothing.
   std::function<bool(const PartitionValues&)> reads_partition;
+  /// Called when concurrent commits removed files (FileKey) this one also removes. It may
+  /// drop the part of the commit that depends on them (a compaction drops those bins) and
+  /// return true to go on; false (or unset) fails with a conflict.
+  std::function<bool(const std::set<std::string>& removed)> drop_removed;
 };
 
 /// Commits at read_version + 1, moving past versions won by concurrent writers when

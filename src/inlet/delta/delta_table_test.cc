@@ -3,8 +3,10 @@
 #include <arrow/json/from_string.h>
 
 #include <filesystem>
+#include <set>
 
 #include "inlet/delta/commit.h"
+#include "inlet/delta/delta_table.h"
 #include "inlet/delta/log_segment.h"
 #include "inlet/status.h"
 #include "inlet/table.h"
@@ -212,6 +214,47 @@ TEST_F(TableTest, ConcurrentCommitsFollowTheProtocolRules) {
   t2.actions.txns.push_back(delta::Txn{"app", 1, std::nullopt});
   INLET_ASSERT_OK(delta::CommitWithRetries(*store, 2, t1, 5, &attempts).status());
   EXPECT_FALSE(delta::CommitWithRetries(*store, 2, t2, 5, &attempts).ok());
+}
+
+TEST_F(TableTest, ACompactionDropsWhatAConcurrentCommitRemoved) {
+  INLET_ASSERT_OK(Write(R"([{"id":1}])").status());
+  INLET_ASSERT_OK(Write(R"([{"id":2}])").status());
+  INLET_ASSIGN_OR_FAIL(auto s, table_->GetSnapshot());
+  const auto& files = std::static_pointer_cast<delta::DeltaSnapshot>(s)->state().files;
+  ASSERT_EQ(files.size(), 2u);
+  INLET_ASSIGN_OR_FAIL(auto store, TableStore::Make(dir_.Sub("t")));
+  auto remove = [](const delta::AddFile& f) {
+    delta::RemoveFile r;
+    r.path = f.path;
+    r.deletion_timestamp = 1;
+    return r;
+  };
+  // A delete of the first file wins version 2.
+  delta::PendingCommit winner;
+  winner.actions.removes.push_back(remove(files[0]));
+  int attempts = 0;
+  INLET_ASSERT_OK(delta::CommitWithRetries(*store, 1, winner, 5, &attempts).status());
+  // A compaction of both files, based on version 1, without a way to drop a part: conflict.
+  delta::PendingCommit plain;
+  plain.actions.removes.push_back(remove(files[0]));
+  plain.actions.removes.push_back(remove(files[1]));
+  EXPECT_TRUE(IsCommitConflict(delta::CommitWithRetries(*store, 1, plain, 5, &attempts).status()));
+  // With one, it keeps only the part the delete did not touch.
+  delta::PendingCommit compaction;
+  compaction.actions.removes.push_back(remove(files[0]));
+  compaction.actions.removes.push_back(remove(files[1]));
+  std::set<std::string> seen;
+  compaction.drop_removed = [&](const std::set<std::string>& removed) {
+    seen = removed;
+    compaction.actions.removes.erase(compaction.actions.removes.begin());
+    return true;
+  };
+  INLET_ASSIGN_OR_FAIL(int64_t v, delta::CommitWithRetries(*store, 1, compaction, 5, &attempts));
+  EXPECT_EQ(v, 3);
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(*seen.begin(), delta::FileKey(files[0].path, std::nullopt));
+  INLET_ASSIGN_OR_FAIL(auto after, table_->GetSnapshot());
+  EXPECT_EQ(std::static_pointer_cast<delta::DeltaSnapshot>(after)->state().files.size(), 0u);
 }
 
 }  // namespace inlet

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <set>
 
 #include <arrow/array.h>
 #include <arrow/compute/api.h>
@@ -173,36 +174,79 @@ arrow::Result<OptimizeResult> DeltaTable::OptimizeOnce(const OptimizeOptions& o)
   }
   if (bins.empty()) return result;
 
-  ARROW_ASSIGN_OR_RAISE(auto writer, tx->NewDataWriter(target));
+  // Each bin's new files, so that a bin whose files a concurrent commit removed can be
+  // dropped from the commit while the others go on.
+  std::vector<std::vector<AddFile>> outputs;
+  std::vector<int64_t> rows;
   for (const auto& bin : bins) {
+    ARROW_ASSIGN_OR_RAISE(auto writer, tx->NewDataWriter(target));
     auto st = WriteBin(store_, base, bin, o.zorder_by, writer.get());
     if (!st.ok()) return st.WithMessage("cannot optimize ", loc, ": ", st.message());
-    for (const AddFile* f : bin) tx->Remove(*f, /*data_change=*/false);
+    rows.push_back(writer->rows_written());
+    ARROW_ASSIGN_OR_RAISE(outputs.emplace_back(), writer->Finish());
   }
+  std::vector<bool> dropped(bins.size(), false);
+  auto assemble = [&](PendingCommit* commit) {
+    commit->actions.adds.clear();
+    commit->actions.removes.clear();
+    for (size_t b = 0; b < bins.size(); ++b) {
+      if (dropped[b]) continue;
+      for (const AddFile* f : bins[b]) tx->Remove(*f, /*data_change=*/false);
+      for (AddFile a : outputs[b]) {
+        a.data_change = false;
+        commit->actions.adds.push_back(std::move(a));
+      }
+    }
+    if (commit->actions.commit_info) {  // set by the commit: keep its metrics true
+      int64_t bytes = 0;
+      for (const auto& a : commit->actions.adds) bytes += a.size;
+      (*commit->actions.commit_info)["operationMetrics"]["numFiles"] = std::to_string(commit->actions.adds.size());
+      (*commit->actions.commit_info)["operationMetrics"]["numRemovedFiles"] =
+          std::to_string(commit->actions.removes.size());
+      (*commit->actions.commit_info)["operationMetrics"]["numOutputBytes"] = std::to_string(bytes);
+    }
+  };
   PendingCommit& commit = tx->commit();
-  ARROW_ASSIGN_OR_RAISE(commit.actions.adds, writer->Finish());
-  for (auto& a : commit.actions.adds) a.data_change = false;
+  assemble(&commit);
+  commit.drop_removed = [&](const std::set<std::string>& removed) {
+    for (size_t b = 0; b < bins.size(); ++b) {
+      for (const AddFile* f : bins[b]) dropped[b] = dropped[b] || removed.count(FileKey(f->path, f->deletion_vector));
+    }
+    assemble(&commit);
+    return !commit.actions.removes.empty();
+  };
 
   Json params = Json::object();
   params["predicate"] = DumpJson(Json(o.where.empty() ? std::vector<std::string>{} : std::vector<std::string>{Describe(o.where)}));
   params["zOrderBy"] = DumpJson(Json(o.zorder_by));
   params["targetSize"] = std::to_string(target);
   CommitResult counts;
-  counts.rows_written = writer->rows_written();
+  for (int64_t n : rows) counts.rows_written += n;
   auto committed = tx->Commit("OPTIMIZE", params, counts);
-  if (!committed.ok()) {
-    // Lost to a concurrent commit: the new files are certainly unreferenced.
-    if (IsCommitConflict(committed.status())) {
-      for (const auto& a : commit.actions.adds) (void)store_->fs()->DeleteFile(DataFilePath(*store_, a.path));
-    }
-    return committed.status();
+  // The new files of bins that lost to a concurrent commit are certainly unreferenced, and
+  // so are all of them when the whole commit did.
+  bool lost = !committed.ok() && IsCommitConflict(committed.status());
+  for (size_t b = 0; b < bins.size(); ++b) {
+    if (!lost && !dropped[b]) continue;
+    for (const auto& a : outputs[b]) (void)store_->fs()->DeleteFile(DataFilePath(*store_, a.path));
   }
+  if (!committed.ok()) return committed.status();
   result.version = committed->version;
-  result.rows = committed->rows_written;
-  result.files_added = committed->files_added;
-  result.files_removed = committed->files_removed;
-  for (const auto& r : commit.actions.removes) result.after.bytes -= r.size.value_or(0);
-  result.after.bytes += committed->bytes_written;
+  std::set<PartitionValues> partitions_done;
+  for (size_t b = 0; b < bins.size(); ++b) {
+    if (dropped[b]) continue;
+    result.rows += rows[b];
+    partitions_done.insert(bins[b].front()->partition_values);
+    for (const auto& a : outputs[b]) {
+      ++result.files_added;
+      result.after.bytes += a.size;
+    }
+    for (const AddFile* f : bins[b]) {
+      ++result.files_removed;
+      result.after.bytes -= f->size;
+    }
+  }
+  result.partitions_optimized = static_cast<int64_t>(partitions_done.size());
   result.after.files += result.files_added - result.files_removed;
   return result;
 }
