@@ -88,6 +88,10 @@ class MinioServer:
         """The S3 settings oracle.read_duckdb takes, for the test user."""
         return {"endpoint": self.endpoint, "key_id": self.access_key, "secret": self.secret_key}
 
+    def restart(self) -> None:
+        """Start again after stop(), on the same port and data (an outage that ends)."""
+        self.start()
+
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
