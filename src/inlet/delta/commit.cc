@@ -120,10 +120,25 @@ arrow::Result<int64_t> CommitWithRetries(const TableStore& store, int64_t read_v
       CrashPoint("commit.after_log_write");
       return version;
     }
-    // Another writer won this version: follow it if its changes are compatible.
-    ARROW_ASSIGN_OR_RAISE(auto winner, ReadCommit(store, version));
-    ARROW_RETURN_NOT_OK(CheckConflict(winner, version, commit));
-    ++version;
+    // Other writers won this version, and maybe more since: follow every one of them whose
+    // changes are compatible, then try the next free version. Catching up costs no
+    // attempt, so a long-running transaction (an optimize) is not beaten by a stream of
+    // short ones (appends).
+    for (int rereads = 0;;) {
+      auto winner = ReadCommit(store, version);
+      if (!winner.ok()) {
+        // Not there (yet: object storage answers a conditional PUT racing with another
+        // one in flight before that one is visible), or it appeared between the read and
+        // this look: read it again, a few times.
+        auto info = store.fs()->GetFileInfo(store.Resolve(CommitPath(version)));
+        if (info.ok() && info->type() == arrow::fs::FileType::NotFound) break;
+        if (!info.ok() || ++rereads > 5) return winner.status();
+        continue;
+      }
+      rereads = 0;
+      ARROW_RETURN_NOT_OK(CheckConflict(*winner, version, commit));
+      ++version;
+    }
     // Under heavy contention, back off (jittered, exponential, capped) so that writers
     // stop colliding on the same next version.
     if (attempt >= 2) Backoff(attempt);

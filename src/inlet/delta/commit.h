@@ -31,7 +31,8 @@ struct PendingCommit {
 };
 
 /// Commits at read_version + 1, moving past versions won by concurrent writers when
-/// their changes do not conflict with this transaction, at most max_attempts times.
+/// their changes do not conflict with this transaction. Each put that loses a race counts
+/// as an attempt (following all the commits that won costs none), at most max_attempts.
 /// Returns the committed version. A conflict fails with Invalid naming the version and
 /// the reason; nothing of this transaction is then visible.
 arrow::Result<int64_t> CommitWithRetries(const TableStore& store, int64_t read_version,

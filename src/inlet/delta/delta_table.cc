@@ -79,7 +79,14 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> DeltaSnapshot::Scan(
 arrow::Result<std::shared_ptr<DeltaTable>> DeltaTable::Open(const std::string& uri,
                                                             bool must_exist, const StorageOptions& storage) {
   ARROW_ASSIGN_OR_RAISE(auto store, TableStore::Make(uri, storage));
-  if (must_exist) ARROW_RETURN_NOT_OK(ListLog(*store).status());
+  if (must_exist) {
+    // One lookup instead of a listing (loading a snapshot lists the log anyway); an empty
+    // log fails there with the same "not a Delta table".
+    ARROW_ASSIGN_OR_RAISE(auto log, store->fs()->GetFileInfo(store->Resolve(kLogDir)));
+    if (log.type() != arrow::fs::FileType::Directory) {
+      return arrow::Status::IOError("not a Delta table: ", store->location(), " (no _delta_log)");
+    }
+  }
   return std::shared_ptr<DeltaTable>(new DeltaTable(std::move(store)));
 }
 
