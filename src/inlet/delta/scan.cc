@@ -21,6 +21,9 @@ std::string DataFilePath(const TableStore& store, const std::string& log_path) {
   std::string path = PercentDecode(log_path);
   if (path.rfind("file://", 0) == 0) return path.substr(7);
   if (path.rfind("file:", 0) == 0) return path.substr(5);
+  // An absolute object-storage URI: the path in an S3 filesystem is bucket/key.
+  if (path.rfind("s3://", 0) == 0) return path.substr(5);
+  if (path.rfind("s3a://", 0) == 0) return path.substr(6);
   return store.Resolve(path);
 }
 

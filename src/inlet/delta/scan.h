@@ -16,7 +16,7 @@
 namespace inlet::delta {
 
 /// The path in store.fs() of a data file named as in the log (URI-encoded, relative to the
-/// table root or an absolute file: URI).
+/// table root, or an absolute file: or s3:// URI).
 std::string DataFilePath(const TableStore& store, const std::string& log_path);
 
 /// Streams the rows of the snapshot's files that satisfy options.filter, with
