@@ -1,12 +1,9 @@
 #include "inlet/cli/commands.h"
 
-#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <map>
-#include <random>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -18,13 +15,13 @@
 #include "inlet/cli/maintenance.h"
 #include "inlet/cli/output.h"
 #include "inlet/common/json.h"
+#include "inlet/common/retry.h"
 #include "inlet/common/time.h"
 #include "inlet/delta/schema.h"
 #include "inlet/load/state.h"
 #include "inlet/pipeline/config.h"
 #include "inlet/pipeline/runner.h"
 #include "inlet/source/file_reader.h"
-#include "inlet/status.h"
 #include "inlet/table.h"
 
 namespace inlet::cli {
@@ -260,13 +257,7 @@ arrow::Status RunMerge(const MergeArgs& a) {
   ARROW_ASSIGN_OR_RAISE(auto table, Table::OpenOrCreate(a.table));
   // A merge that lost to a conflicting concurrent commit (say, an optimize that compacted
   // the files it rewrote) runs again on the new version.
-  auto merged = table->Merge(source, o);
-  std::mt19937 rng{std::random_device{}()};
-  for (int retry = 0; !merged.ok() && IsCommitConflict(merged.status()) && retry < a.max_retries; ++retry) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(5, 50 << std::min(retry, 4))(rng)));
-    merged = table->Merge(source, o);
-  }
-  ARROW_ASSIGN_OR_RAISE(auto r, merged);
+  ARROW_ASSIGN_OR_RAISE(auto r, RetryOnConflict(a.max_retries, [&] { return table->Merge(source, o); }));
   if (a.json) {
     Json j = {{"table", a.table},
               {"version", r.commit.version},

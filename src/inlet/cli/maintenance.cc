@@ -6,13 +6,14 @@
 
 #include "inlet/cli/output.h"
 #include "inlet/common/json.h"
+#include "inlet/pipeline/runner.h"
 #include "inlet/table.h"
 
 namespace inlet::cli {
 
 namespace {
 
-Json ToJson(const FileCounts& c) { return Json{{"files", c.files}, {"bytes", c.bytes}}; }
+using pipeline::ToJson;
 
 std::string Describe(const FileCounts& c) {
   return std::to_string(c.files) + (c.files == 1 ? " file (" : " files (") + FormatBytes(c.bytes) + ")";

@@ -20,11 +20,8 @@ bool ParseDigits(std::string_view s, int64_t* out) {
 
 // Classifies a _delta_log file name; returns false for files that are not log entries.
 bool Classify(const std::string& name, LogFile* out) {
-  if (name.size() < 21 || name[0] == '.') return false;
-  int64_t version;
-  if (!ParseDigits(std::string_view(name).substr(0, 20), &version) || name[20] != '.') {
-    return false;
-  }
+  int64_t version = LogFileVersion(name);
+  if (version < 0) return false;
   std::string_view rest = std::string_view(name).substr(21);
   out->version = version;
   out->name = name;
@@ -59,6 +56,12 @@ bool Classify(const std::string& name, LogFile* out) {
 
 }  // namespace
 
+int64_t LogFileVersion(std::string_view name) {
+  int64_t version = -1;
+  if (name.size() < 21 || name[20] != '.' || !ParseDigits(name.substr(0, 20), &version)) return -1;
+  return version;
+}
+
 std::string CommitPath(int64_t version) {
   char buf[64];
   std::snprintf(buf, sizeof(buf), "%s/%020lld.json", kLogDir, static_cast<long long>(version));
@@ -67,6 +70,10 @@ std::string CommitPath(int64_t version) {
 
 arrow::Result<LogListing> ListLog(const TableStore& store) {
   ARROW_ASSIGN_OR_RAISE(auto infos, store.List(kLogDir));
+  return ListLog(store, infos);
+}
+
+arrow::Result<LogListing> ListLog(const TableStore& store, const std::vector<arrow::fs::FileInfo>& infos) {
   LogListing out;
   std::map<int64_t, std::vector<LogFile>> multipart;
   std::map<int64_t, Checkpoint> checkpoints;
@@ -75,9 +82,7 @@ arrow::Result<LogListing> ListLog(const TableStore& store) {
     LogFile f;
     if (!Classify(info.base_name(), &f)) continue;
     f.size = info.size();
-    f.mtime_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                     info.mtime().time_since_epoch())
-                     .count();
+    f.mtime_ms = MtimeMillis(info);
     switch (f.kind) {
       case LogFile::Kind::kCommit:
         out.commits.push_back(f);

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <arrow/result.h>
@@ -47,9 +48,14 @@ struct LogSegment {
 /// The path of a commit file relative to the table root.
 std::string CommitPath(int64_t version);
 
+/// The version a _delta_log file belongs to (its 20-digit prefix), or -1 for other files.
+int64_t LogFileVersion(std::string_view name);
+
 /// Lists _delta_log. Fails with IOError "not a Delta table" when it is missing or holds
 /// neither a commit nor a checkpoint.
 arrow::Result<LogListing> ListLog(const TableStore& store);
+/// The same from a listing of _delta_log already made (store.List(kLogDir)).
+arrow::Result<LogListing> ListLog(const TableStore& store, const std::vector<arrow::fs::FileInfo>& infos);
 
 /// Builds the segment for `version` (latest when nullopt) using the checkpoint at
 /// `checkpoint_index` in listing.checkpoints or, with -1, the newest one at or before the

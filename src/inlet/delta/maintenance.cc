@@ -2,10 +2,8 @@
 #include "inlet/delta/maintenance.h"
 
 #include <algorithm>
-#include <charconv>
 #include <chrono>
-#include <map>
-#include <string_view>
+#include <limits>
 
 #include "inlet/common/time.h"
 #include "inlet/delta/checkpoint_writer.h"
@@ -24,18 +22,6 @@ arrow::Result<int64_t> Retention(const Metadata& metadata, const char* key, int6
   auto ms = ParseIntervalMillis(*value);
   if (!ms.ok()) return ms.status().WithMessage("table property ", key, ": ", ms.status().message());
   return ms;
-}
-
-// The version a _delta_log file belongs to (its 20-digit prefix), or -1.
-int64_t LogFileVersion(std::string_view name) {
-  if (name.size() < 21 || name[20] != '.') return -1;
-  int64_t v = -1;
-  auto [p, ec] = std::from_chars(name.data(), name.data() + 20, v);
-  return (ec == std::errc() && p == name.data() + 20) ? v : -1;
-}
-
-int64_t MillisOf(const arrow::fs::FileInfo& info) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(info.mtime().time_since_epoch()).count();
 }
 
 }  // namespace
@@ -64,26 +50,26 @@ arrow::Result<FileCounts> CleanupExpiredLogs(const TableStore& store, const Meta
   if (metadata.Property("delta.enableExpiredLogCleanup").value_or("true") == "false") return deleted;
   ARROW_ASSIGN_OR_RAISE(int64_t retention, LogRetention(metadata));
   const int64_t cutoff = now_ms - retention;
-  ARROW_ASSIGN_OR_RAISE(auto listing, ListLog(store));
+  ARROW_ASSIGN_OR_RAISE(auto infos, store.List(kLogDir));
+  ARROW_ASSIGN_OR_RAISE(auto listing, ListLog(store, infos));
   // The newest checkpoint before which every commit has expired: versions from it on are
   // rebuilt from it, so nothing older is needed.
+  int64_t first_live = std::numeric_limits<int64_t>::max();  // the oldest unexpired commit
+  for (const auto& c : listing.commits) {
+    if (c.mtime_ms > cutoff) first_live = std::min(first_live, c.version);
+  }
   int64_t keep_from = -1;
   for (const auto& checkpoint : listing.checkpoints) {
-    bool expired = true;
-    for (const auto& c : listing.commits) {
-      if (c.version >= checkpoint.version) break;
-      if (c.mtime_ms > cutoff) expired = false;
-    }
+    bool expired = checkpoint.version <= first_live;
     for (const auto& f : checkpoint.files) expired = expired && f.mtime_ms <= cutoff;
     if (expired) keep_from = checkpoint.version;
   }
   if (keep_from <= 0) return deleted;
-  ARROW_ASSIGN_OR_RAISE(auto infos, store.List(kLogDir));
   std::vector<std::string> paths;
   for (const auto& info : infos) {
     if (info.type() != arrow::fs::FileType::File) continue;
     int64_t v = LogFileVersion(info.base_name());
-    if (v < 0 || v >= keep_from || MillisOf(info) > cutoff) continue;
+    if (v < 0 || v >= keep_from || MtimeMillis(info) > cutoff) continue;
     paths.push_back(info.path());
     ++deleted.files;
     deleted.bytes += info.size();

@@ -1,5 +1,7 @@
 #include "inlet/delta/partition.h"
 
+#include <algorithm>
+
 #include <arrow/scalar.h>
 #include <arrow/type.h>
 #include <arrow/util/decimal.h>
@@ -69,6 +71,15 @@ std::string PartitionDirectory(const std::vector<std::string>& columns,
     dir += EscapePartitionValue(c) + "=" + v;
   }
   return dir;
+}
+
+std::optional<std::string> NonPartitionColumn(const std::vector<BoundPredicate>& preds,
+                                              const std::vector<std::string>& partition_columns) {
+  for (const auto& p : preds) {
+    const std::string& name = p.field->name();
+    if (std::find(partition_columns.begin(), partition_columns.end(), name) == partition_columns.end()) return name;
+  }
+  return std::nullopt;
 }
 
 bool PartitionSatisfies(const PartitionValues& values, const std::vector<BoundPredicate>& preds) {

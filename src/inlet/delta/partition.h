@@ -29,6 +29,10 @@ arrow::Result<std::optional<std::string>> SerializePartitionValue(const arrow::S
 std::string PartitionDirectory(const std::vector<std::string>& columns,
                                const PartitionValues& values);
 
+/// The column of the first predicate that is not on a partition column, if any.
+std::optional<std::string> NonPartitionColumn(const std::vector<BoundPredicate>& preds,
+                                              const std::vector<std::string>& partition_columns);
+
 /// Whether partition values satisfy every predicate (each on a partition column; a value
 /// that does not parse satisfies none).
 bool PartitionSatisfies(const PartitionValues& values, const std::vector<BoundPredicate>& preds);

@@ -140,9 +140,7 @@ void RunOutOfOrderHistory(bool partitioned, int rounds, uint32_t seed) {
   testing::TempDir dir;
   auto table = Table::OpenOrCreate(dir.Sub("t")).ValueOrDie();
   std::mt19937 rng(seed);
-  std::vector<int64_t> seqs(rounds * 40);
-  for (size_t i = 0; i < seqs.size(); ++i) seqs[i] = static_cast<int64_t>(i) + 1;
-  std::shuffle(seqs.begin(), seqs.end(), rng);
+  std::vector<int64_t> seqs = testing::ShuffledSequences(rounds * 40, rng);
   std::vector<Change> seen;
   size_t next = 0;
   for (int round = 0; round < rounds; ++round) {

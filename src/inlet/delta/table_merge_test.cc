@@ -178,9 +178,7 @@ void RunOutOfOrderChanges(bool partitioned, int rounds, uint32_t seed) {
   auto table = Table::OpenOrCreate(dir.Sub("t")).ValueOrDie();
   std::mt19937 rng(seed);
   // Unique sequence numbers, arriving shuffled: every arrival order must give the same table.
-  std::vector<int64_t> seqs(rounds * 40);
-  for (size_t i = 0; i < seqs.size(); ++i) seqs[i] = static_cast<int64_t>(i) + 1;
-  std::shuffle(seqs.begin(), seqs.end(), rng);
+  std::vector<int64_t> seqs = testing::ShuffledSequences(rounds * 40, rng);
   std::vector<Event> seen;
   size_t next = 0;
   for (int round = 0; round < rounds; ++round) {

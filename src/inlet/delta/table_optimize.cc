@@ -10,6 +10,7 @@
 #include <arrow/compute/api.h>
 #include <arrow/table.h>
 
+#include "inlet/common/retry.h"
 #include "inlet/delta/merge_support.h"
 #include "inlet/delta/partition.h"
 #include "inlet/delta/scan.h"
@@ -21,17 +22,7 @@ namespace inlet::delta {
 
 namespace {
 
-constexpr int64_t kDefaultTargetSize = 128LL * 1024 * 1024;
-
 using Bin = std::vector<const AddFile*>;
-
-int64_t TableTargetSize(const Metadata& metadata) {
-  auto v = metadata.Property("delta.targetFileSize");
-  if (!v) return kDefaultTargetSize;
-  char* end = nullptr;
-  long long n = std::strtoll(v->c_str(), &end, 10);
-  return (end && *end == '\0' && n > 0) ? n : kDefaultTargetSize;
-}
 
 // Packs a partition's small files into bins of about target bytes, smallest first. Files
 // at least target large stay unless they carry a deletion vector (rewriting drops the
@@ -103,26 +94,25 @@ std::string Describe(const Conjunction& where) {
 
 arrow::Result<OptimizeResult> DeltaTable::Optimize(const OptimizeOptions& options) {
   auto start = std::chrono::steady_clock::now();
-  for (int attempt = 1;; ++attempt) {
-    auto result = OptimizeOnce(options);
-    if (result.ok()) {
-      result->attempts = attempt;
-      result->duration_ms =
-          std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
-      return result;
-    }
-    // A concurrent commit removed files being compacted: plan again from the new version.
-    if (!IsCommitConflict(result.status()) || attempt >= std::max(1, options.max_attempts)) return result.status();
-  }
+  int attempts = 0;
+  // A concurrent commit removed files being compacted: plan again from the new version.
+  auto result = RetryOnConflict(std::max(1, options.max_attempts) - 1, [&] {
+    ++attempts;
+    return OptimizeOnce(options);
+  });
+  if (!result.ok()) return result.status();
+  result->attempts = attempts;
+  result->duration_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+  return result;
 }
 
 arrow::Result<OptimizeResult> DeltaTable::OptimizeOnce(const OptimizeOptions& o) {
   const std::string& loc = location();
   if (o.target_size < 0) return arrow::Status::Invalid("cannot optimize ", loc, ": the target size must be positive");
   ARROW_ASSIGN_OR_RAISE(auto latest, LoadSnapshot({}));
-  WriteOptions wo;
-  wo.read_version = latest->version();
-  ARROW_ASSIGN_OR_RAISE(auto tx, WriteTransaction::Begin(*this, store_, *latest->schema(), wo, /*overwrites=*/false));
+  ARROW_ASSIGN_OR_RAISE(auto tx, WriteTransaction::Begin(*this, store_, *latest->schema(), WriteOptions{},
+                                                         /*overwrites=*/false, latest));
   const DeltaSnapshot& base = *tx->base();
   const auto& partition_columns = tx->metadata().partition_columns;
   auto is_partition = [&](const std::string& name) {
@@ -136,11 +126,9 @@ arrow::Result<OptimizeResult> DeltaTable::OptimizeOnce(const OptimizeOptions& o)
     auto bound = BindConjunction(o.where, *tx->schema());
     if (!bound.ok()) return bound.status().WithMessage("cannot optimize ", loc, ": ", bound.status().message());
     where = std::move(*bound);
-    for (const auto& p : where) {
-      if (!is_partition(p.field->name())) {
-        return arrow::Status::Invalid("cannot optimize ", loc, ": the predicate may only use partition columns, and '",
-                                      p.field->name(), "' is not one", partitioning);
-      }
+    if (auto column = NonPartitionColumn(where, partition_columns)) {
+      return arrow::Status::Invalid("cannot optimize ", loc, ": the predicate may only use partition columns, and '",
+                                    *column, "' is not one", partitioning);
     }
   }
   for (const auto& name : o.zorder_by) {
@@ -152,7 +140,7 @@ arrow::Result<OptimizeResult> DeltaTable::OptimizeOnce(const OptimizeOptions& o)
                                     "' is a partition column (each file holds one value of it already)");
     }
   }
-  const int64_t target = o.target_size > 0 ? o.target_size : TableTargetSize(tx->metadata());
+  const int64_t target = o.target_size > 0 ? o.target_size : tx->target_file_size();
 
   OptimizeResult result;
   std::map<PartitionValues, std::vector<const AddFile*>> partitions;

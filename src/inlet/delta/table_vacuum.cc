@@ -154,8 +154,7 @@ arrow::Result<VacuumResult> DeltaTable::Vacuum(const VacuumOptions& options) {
     if (!Considered(rel, state.metadata.partition_columns)) continue;
     ++result.before.files;
     result.before.bytes += info.size();
-    int64_t mtime = std::chrono::duration_cast<std::chrono::milliseconds>(info.mtime().time_since_epoch()).count();
-    if (referenced.count(info.path()) || mtime > cutoff) continue;
+    if (referenced.count(info.path()) || MtimeMillis(info) > cutoff) continue;
     doomed.push_back(info.path());
     result.files.push_back(rel);
     ++result.deleted.files;

@@ -26,12 +26,8 @@ arrow::Result<CommitResult> DeltaTable::Write(std::shared_ptr<arrow::RecordBatch
   std::vector<BoundPredicate> replace;
   if (!options.replace_where.empty()) {
     ARROW_ASSIGN_OR_RAISE(replace, BindConjunction(options.replace_where, *tx->schema()));
-    for (const auto& p : replace) {
-      if (std::find(partition_columns.begin(), partition_columns.end(), p.field->name()) ==
-          partition_columns.end()) {
-        return arrow::Status::NotImplemented("replace_where on '", p.field->name(),
-                                             "': only partition columns are supported");
-      }
+    if (auto column = NonPartitionColumn(replace, partition_columns)) {
+      return arrow::Status::NotImplemented("replace_where on '", *column, "': only partition columns are supported");
     }
   }
 

@@ -162,25 +162,38 @@ arrow::Result<std::pair<Protocol, Metadata>> NewTable(const arrow::Schema& input
   return std::make_pair(MinimalProtocol(**table_schema, options.properties), std::move(m));
 }
 
-}  // namespace
-
-arrow::Result<std::unique_ptr<WriteTransaction>> WriteTransaction::Begin(
-    const DeltaTable& table, std::shared_ptr<const TableStore> store, const arrow::Schema& input,
-    const WriteOptions& options, bool overwrites) {
-  std::unique_ptr<WriteTransaction> tx(new WriteTransaction(store, options));
-  const std::string& location = store->location();
-  auto listing = ListLog(*store);
+// The snapshot a write is based on (options.read_version, or the latest); null when there
+// is no table yet.
+arrow::Result<std::shared_ptr<DeltaSnapshot>> LoadBase(const DeltaTable& table, const TableStore& store,
+                                                       const WriteOptions& options) {
+  const std::string& location = store.location();
+  auto listing = ListLog(store);
   if (listing.ok()) {
     if (options.read_version && *options.read_version < 0) {
       return CommitConflict("cannot write to " + location + ": the table was created concurrently");
     }
-    SnapshotSpec base;
-    if (options.read_version) base.version = *options.read_version;
-    ARROW_ASSIGN_OR_RAISE(tx->base_, table.LoadSnapshot(base));
-  } else if (!listing.status().IsIOError()) {
-    return listing.status();
-  } else if (options.read_version && *options.read_version >= 0) {
+    SnapshotSpec spec;
+    if (options.read_version) spec.version = *options.read_version;
+    return table.LoadSnapshot(spec);
+  }
+  if (!listing.status().IsIOError()) return listing.status();
+  if (options.read_version && *options.read_version >= 0) {
     return arrow::Status::IOError("cannot write to ", location, ": the table has disappeared");
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+arrow::Result<std::unique_ptr<WriteTransaction>> WriteTransaction::Begin(
+    const DeltaTable& table, std::shared_ptr<const TableStore> store, const arrow::Schema& input,
+    const WriteOptions& options, bool overwrites, std::shared_ptr<DeltaSnapshot> base) {
+  std::unique_ptr<WriteTransaction> tx(new WriteTransaction(store, options));
+  const std::string& location = store->location();
+  if (base) {
+    tx->base_ = std::move(base);
+  } else {
+    ARROW_ASSIGN_OR_RAISE(tx->base_, LoadBase(table, *store, options));
   }
   PendingCommit& commit = tx->commit_;
   if (tx->base_) {
@@ -233,11 +246,14 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> WriteTransaction::Conform(con
   return conformed;
 }
 
+int64_t WriteTransaction::target_file_size() const {
+  return IntProperty(metadata_, "delta.targetFileSize", options_.target_file_size);
+}
+
 arrow::Result<std::unique_ptr<DataWriter>> WriteTransaction::NewDataWriter(std::optional<int64_t> target_file_size) const {
   DataWriterOptions wopts;
   wopts.partition_columns = metadata_.partition_columns;
-  wopts.target_file_size =
-      target_file_size.value_or(IntProperty(metadata_, "delta.targetFileSize", options_.target_file_size));
+  wopts.target_file_size = target_file_size.value_or(this->target_file_size());
   wopts.compression = metadata_.Property("delta.parquet.compression.codec").value_or(options_.compression);
   wopts.num_indexed_cols = static_cast<int>(IntProperty(metadata_, "delta.dataSkippingNumIndexedCols", 32));
   return DataWriter::Make(store_, schema_, wopts);
@@ -257,7 +273,7 @@ std::shared_ptr<arrow::Schema> WriteTransaction::change_schema() const {
 arrow::Result<std::unique_ptr<DataWriter>> WriteTransaction::NewChangeDataWriter() const {
   DataWriterOptions wopts;
   wopts.partition_columns = metadata_.partition_columns;
-  wopts.target_file_size = IntProperty(metadata_, "delta.targetFileSize", options_.target_file_size);
+  wopts.target_file_size = target_file_size();
   wopts.compression = metadata_.Property("delta.parquet.compression.codec").value_or(options_.compression);
   wopts.num_indexed_cols = 0;  // change data files carry no statistics
   wopts.directory = "_change_data";

@@ -22,12 +22,14 @@ class WriteTransaction {
   /// write the table (and, for overwrites, that it is not append-only), and prepares the
   /// table's schema: on creation from `input` (with options' partitioning and properties),
   /// otherwise the table's own, with `input`'s extra columns when options.merge_schema.
-  /// Errors name the table and the column.
+  /// Errors name the table and the column. A caller that has loaded the base already passes
+  /// it as `base` (its version is then the read version), so that it is not loaded again.
   static arrow::Result<std::unique_ptr<WriteTransaction>> Begin(const DeltaTable& table,
                                                                 std::shared_ptr<const TableStore> store,
                                                                 const arrow::Schema& input,
                                                                 const WriteOptions& options,
-                                                                bool overwrites);
+                                                                bool overwrites,
+                                                                std::shared_ptr<DeltaSnapshot> base = nullptr);
 
   /// The base snapshot; null when the transaction creates the table.
   const std::shared_ptr<DeltaSnapshot>& base() const { return base_; }
@@ -38,8 +40,10 @@ class WriteTransaction {
 
   /// Reorders, casts and null-fills a batch of input to the table schema.
   arrow::Result<std::shared_ptr<arrow::RecordBatch>> Conform(const arrow::RecordBatch& batch) const;
+  /// The size data files roll at: the table's delta.targetFileSize, else the options'.
+  int64_t target_file_size() const;
   /// A writer of data files under the table's partitioning and codec, rolling files at
-  /// target_file_size when given, else at the table's (or the options') file size.
+  /// target_file_size when given, else at target_file_size().
   arrow::Result<std::unique_ptr<DataWriter>> NewDataWriter(std::optional<int64_t> target_file_size = {}) const;
   /// Adds a remove action for a live file (data_change=false: the rows move, as in a
   /// compaction, and are not removed).

@@ -6,9 +6,9 @@
 
 namespace inlet::pipeline {
 
-namespace {
+Json ToJson(const FileCounts& counts) { return Json{{"files", counts.files}, {"bytes", counts.bytes}}; }
 
-Json Counts(const FileCounts& c) { return Json{{"files", c.files}, {"bytes", c.bytes}}; }
+namespace {
 
 arrow::Status Maintain(const PipelineConfig& config, RunReport* report) {
   const MaintenanceConfig& m = config.destination.maintenance;
@@ -23,16 +23,16 @@ arrow::Status Maintain(const PipelineConfig& config, RunReport* report) {
     o.target_size = m.optimize_target_size;
     o.zorder_by = m.zorder_by;
     ARROW_ASSIGN_OR_RAISE(auto r, table->Optimize(o));
-    out["optimize"] = Json{{"version", r.version},          {"before", Counts(r.before)},
-                           {"after", Counts(r.after)},       {"files_removed", r.files_removed},
+    out["optimize"] = Json{{"version", r.version},          {"before", ToJson(r.before)},
+                           {"after", ToJson(r.after)},       {"files_removed", r.files_removed},
                            {"files_added", r.files_added},   {"duration_ms", r.duration_ms}};
   }
   if (vacuum) {
     VacuumOptions o;
     o.retention_hours = m.vacuum_retention_hours;
     ARROW_ASSIGN_OR_RAISE(auto r, table->Vacuum(o));
-    out["vacuum"] = Json{{"retention_hours", r.retention_hours}, {"deleted", Counts(r.deleted)},
-                         {"before", Counts(r.before)},          {"after", Counts(r.after)},
+    out["vacuum"] = Json{{"retention_hours", r.retention_hours}, {"deleted", ToJson(r.deleted)},
+                         {"before", ToJson(r.before)},          {"after", ToJson(r.after)},
                          {"duration_ms", r.duration_ms}};
   }
   if (m.checkpoint_interval > 0) {
@@ -47,8 +47,8 @@ arrow::Status Maintain(const PipelineConfig& config, RunReport* report) {
       ARROW_ASSIGN_OR_RAISE(auto r, table->Checkpoint());
       out["checkpoint"] = Json{{"version", r.version},
                                {"bytes", r.checkpoint_bytes},
-                               {"log_before", Counts(r.log_before)},
-                               {"log_after", Counts(r.log_after)},
+                               {"log_before", ToJson(r.log_before)},
+                               {"log_after", ToJson(r.log_after)},
                                {"duration_ms", r.duration_ms}};
     }
   }

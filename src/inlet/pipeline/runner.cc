@@ -5,16 +5,15 @@
 #include <chrono>
 #include <cstdio>
 #include <map>
-#include <random>
 #include <set>
 #include <sstream>
-#include <thread>
 
 #include <arrow/builder.h>
 #include <arrow/compute/api.h>
 #include <arrow/table.h>
 
 #include "inlet/common/fault.h"
+#include "inlet/common/retry.h"
 #include "inlet/common/time.h"
 #include "inlet/load/cdc.h"
 #include "inlet/load/rows.h"
@@ -497,23 +496,13 @@ class PipelineRun {
 }  // namespace
 
 arrow::Result<RunReport> RunPipeline(const PipelineConfig& config, const RunOptions& options) {
-  std::mt19937 rng{std::random_device{}()};
-  for (int attempt = 0;; ++attempt) {
-    auto report = PipelineRun(config, options).Execute();
-    if (report.ok()) {
-      // The run's data is committed whatever maintenance does; its failure is reported.
-      if (report->status == "committed") (void)RunMaintenance(config, &*report);
-      return report;
-    }
-    const auto& st = report.status();
-    if (IsCommitConflict(st) && attempt < config.processing.max_retries) {
-      // Another writer (maybe another run of this pipeline) committed first: start over
-      // from the state it committed.
-      std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(5, 50)(rng)));
-      continue;
-    }
-    return st.WithMessage("pipeline '", config.name, "': ", st.message());
-  }
+  // Another writer (maybe another run of this pipeline) committed first: start over from
+  // the state it committed.
+  auto report = RetryOnConflict(config.processing.max_retries, [&] { return PipelineRun(config, options).Execute(); });
+  if (!report.ok()) return report.status().WithMessage("pipeline '", config.name, "': ", report.status().message());
+  // The run's data is committed whatever maintenance does; its failure is reported.
+  if (report->status == "committed") (void)RunMaintenance(config, &*report);
+  return report;
 }
 
 RunReport FailedReport(const PipelineConfig& config, const arrow::Status& st) {

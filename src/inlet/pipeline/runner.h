@@ -12,6 +12,7 @@
 
 #include "inlet/common/json.h"
 #include "inlet/pipeline/config.h"
+#include "inlet/table.h"
 
 namespace inlet::pipeline {
 
@@ -65,6 +66,9 @@ struct RunReport {
 /// failure stops the steps, is recorded in report->error and returned; the run's data
 /// stays committed.
 arrow::Status RunMaintenance(const PipelineConfig& config, RunReport* report);
+
+/// {"files": N, "bytes": N}, as maintenance results report them.
+Json ToJson(const FileCounts& counts);
 
 /// "optimize 12 -> 2 files; vacuum deleted 10 files": report.maintenance for people.
 std::string MaintenanceText(const Json& maintenance);

@@ -1,5 +1,7 @@
 #include "inlet/storage/log_store.h"
 
+#include <chrono>
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -52,6 +54,10 @@ arrow::Result<std::string> WriteTempSibling(const std::string& path, const std::
 }
 
 }  // namespace
+
+int64_t MtimeMillis(const arrow::fs::FileInfo& info) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(info.mtime().time_since_epoch()).count();
+}
 
 arrow::Result<std::shared_ptr<TableStore>> TableStore::Make(const std::string& uri,
                                                            const std::map<std::string, std::string>& options) {

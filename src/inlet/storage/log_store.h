@@ -14,6 +14,9 @@
 
 namespace inlet {
 
+/// A listed file's modification time in milliseconds since the epoch.
+int64_t MtimeMillis(const arrow::fs::FileInfo& info);
+
 class TableStore {
  public:
   /// Resolves uri (local path, file:// URI, or s3://bucket/prefix reached as

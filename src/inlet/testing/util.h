@@ -4,7 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <cstdint>
+#include <random>
 #include <string>
+#include <vector>
 
 #include <arrow/result.h>
 #include <arrow/status.h>
@@ -41,5 +44,8 @@ class TempDir {
 
 /// Writes text to a file, creating parent directories.
 void WriteTextFile(const std::string& path, const std::string& text);
+
+/// The sequence numbers 1..n in an order shuffled by rng: out-of-order change streams.
+std::vector<int64_t> ShuffledSequences(size_t n, std::mt19937& rng);
 
 }  // namespace inlet::testing
