@@ -200,12 +200,13 @@ def main() -> int:
     ap.add_argument("--commits", type=int, default=1000)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "out")
+    ap.add_argument("--only", choices=["optimize", "open"], help="run one part only")
     args = ap.parse_args()
     out = args.out / "maintenance"
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
-    optimize = part_optimize(args, out / "optimize")
-    opened = part_open(args, out / "open")
+    optimize = part_optimize(args, out / "optimize") if args.only in (None, "optimize") else None
+    opened = part_open(args, out / "open") if args.only in (None, "open") else None
     (args.out / "maintenance.json").write_text(json.dumps({
         "optimize": optimize, "open": opened, "appends": args.appends, "rows_per_append": args.rows_per_append,
         "commits": args.commits, "written_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}, indent=2))

@@ -10,8 +10,8 @@
 
 namespace inlet::delta {
 
-/// The actions a checkpoint holds (sidecars resolved). Remove tombstones are skipped: a
-/// snapshot does not need them. Errors name the checkpoint file.
+/// The actions a checkpoint holds (sidecars resolved), remove tombstones included (vacuum
+/// keeps their files). Errors name the checkpoint file.
 arrow::Result<ActionSet> ReadCheckpoint(const TableStore& store, const Checkpoint& checkpoint);
 
 }  // namespace inlet::delta

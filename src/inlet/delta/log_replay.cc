@@ -91,18 +91,25 @@ int64_t CommitTimestamp(const ActionSet& commit, const LogFile& file) {
 
 arrow::Result<TableState> ReplaySegment(const TableStore& store, const LogSegment& segment) {
   Reconciler rec;
-  int64_t timestamp = 0;
+  // The version's time: the last commit's in-commit timestamp, else its file's time (looked
+  // up only here when the listing left times out).
+  const LogFile* last = nullptr;
+  int64_t timestamp = -1;
   if (segment.checkpoint) {
     ARROW_ASSIGN_OR_RAISE(auto actions, ReadCheckpoint(store, *segment.checkpoint));
     rec.Apply(std::move(actions));
-    timestamp = segment.checkpoint->files.front().mtime_ms;
+    last = &segment.checkpoint->files.front();
   }
   for (const auto& commit : segment.commits) {
     ARROW_ASSIGN_OR_RAISE(auto actions, ReadCommit(store, commit.version));
+    last = &commit;
     timestamp = CommitTimestamp(actions, commit);
     rec.Apply(std::move(actions));
   }
   ARROW_ASSIGN_OR_RAISE(auto state, rec.Finish(segment.version));
+  if (timestamp < 0 && last) {
+    ARROW_ASSIGN_OR_RAISE(timestamp, FileMtime(store, *last));
+  }
   state.timestamp_ms = timestamp;
   return state;
 }

@@ -68,9 +68,18 @@ std::string CommitPath(int64_t version) {
   return buf;
 }
 
-arrow::Result<LogListing> ListLog(const TableStore& store) {
-  ARROW_ASSIGN_OR_RAISE(auto infos, store.List(kLogDir));
+arrow::Result<LogListing> ListLog(const TableStore& store, ListDetail detail) {
+  ARROW_ASSIGN_OR_RAISE(auto infos, store.List(kLogDir, detail));
   return ListLog(store, infos);
+}
+
+arrow::Result<int64_t> FileMtime(const TableStore& store, const LogFile& file) {
+  if (file.mtime_ms >= 0) return file.mtime_ms;
+  ARROW_ASSIGN_OR_RAISE(auto info, store.fs()->GetFileInfo(store.Resolve(std::string(kLogDir) + "/" + file.name)));
+  if (info.type() != arrow::fs::FileType::File) {
+    return arrow::Status::IOError("log file ", file.name, " of ", store.location(), " disappeared");
+  }
+  return MtimeMillis(info);
 }
 
 arrow::Result<LogListing> ListLog(const TableStore& store, const std::vector<arrow::fs::FileInfo>& infos) {

@@ -21,8 +21,8 @@ struct LogFile {
   Kind kind = Kind::kCommit;
   int64_t version = 0;
   std::string name;  // file name inside _delta_log
-  int64_t size = 0;
-  int64_t mtime_ms = 0;
+  int64_t size = -1;      // -1 when listed without details
+  int64_t mtime_ms = -1;  // -1 when listed without details: see FileMtime
   int part = 0;
   int num_parts = 0;
 };
@@ -52,10 +52,14 @@ std::string CommitPath(int64_t version);
 int64_t LogFileVersion(std::string_view name);
 
 /// Lists _delta_log. Fails with IOError "not a Delta table" when it is missing or holds
-/// neither a commit nor a checkpoint.
-arrow::Result<LogListing> ListLog(const TableStore& store);
+/// neither a commit nor a checkpoint. With ListDetail::kNames, sizes and times may be
+/// left unknown (-1): enough to load a version, not to travel by time or expire files.
+arrow::Result<LogListing> ListLog(const TableStore& store, ListDetail detail = ListDetail::kFull);
 /// The same from a listing of _delta_log already made (store.List(kLogDir)).
 arrow::Result<LogListing> ListLog(const TableStore& store, const std::vector<arrow::fs::FileInfo>& infos);
+
+/// A log file's modification time, looked up when the listing left it out.
+arrow::Result<int64_t> FileMtime(const TableStore& store, const LogFile& file);
 
 /// Builds the segment for `version` (latest when nullopt) using the checkpoint at
 /// `checkpoint_index` in listing.checkpoints or, with -1, the newest one at or before the

@@ -7,6 +7,7 @@
 
 #include <arrow/filesystem/filesystem.h>
 
+#include "inlet/common/fault.h"
 #include "inlet/common/time.h"
 #include "inlet/delta/commit.h"
 #include "inlet/delta/deletion_vector.h"
@@ -170,8 +171,15 @@ arrow::Result<VacuumResult> DeltaTable::Vacuum(const VacuumOptions& options) {
                     {"sizeOfDataToDelete", std::to_string(result.deleted.bytes)}};
     auto started = CommitInfoOnly(*store_, state.version, "VACUUM START", params, planned);
     if (!started.ok()) return started.status().WithMessage("cannot vacuum ", loc, ": ", started.status().message());
-    auto st = DeleteFiles(*store_->fs(), doomed);
-    if (!st.ok()) return st.WithMessage("cannot vacuum ", loc, ": ", st.message());
+    CrashPoint("vacuum.after_start");
+    // In two halves, so that a test can kill it with some files gone and some left: a
+    // re-run must finish the job (what a crash leaves is what no retained version reads).
+    size_t half = doomed.size() / 2;
+    for (auto [from, to] : {std::pair<size_t, size_t>{0, half}, {half, doomed.size()}}) {
+      auto st = DeleteFiles(*store_->fs(), std::vector<std::string>(doomed.begin() + from, doomed.begin() + to));
+      if (!st.ok()) return st.WithMessage("cannot vacuum ", loc, ": ", st.message());
+      CrashPoint(from == 0 ? "vacuum.after_half_deleted" : "vacuum.before_end");
+    }
     result.after.files -= result.deleted.files;
     result.after.bytes -= result.deleted.bytes;
     Json done = {{"numDeletedFiles", std::to_string(result.deleted.files)}, {"numVacuumedDirectories", "0"}};

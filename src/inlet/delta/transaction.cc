@@ -167,7 +167,7 @@ arrow::Result<std::pair<Protocol, Metadata>> NewTable(const arrow::Schema& input
 arrow::Result<std::shared_ptr<DeltaSnapshot>> LoadBase(const DeltaTable& table, const TableStore& store,
                                                        const WriteOptions& options) {
   const std::string& location = store.location();
-  auto listing = ListLog(store);
+  auto listing = ListLog(store, ListDetail::kNames);
   if (listing.ok()) {
     if (options.read_version && *options.read_version < 0) {
       return CommitConflict("cannot write to " + location + ": the table was created concurrently");
@@ -329,7 +329,7 @@ arrow::Result<CommitResult> WriteTransaction::Commit(const std::string& operatio
   if (interval > 0 && result.version > 0 && result.version % interval == 0) {
     // A checkpoint only speeds up reads, and expired log files only take space: the
     // commit stands whether or not they succeed.
-    auto listing = ListLog(*store_);
+    auto listing = ListLog(*store_, ListDetail::kNames);
     if (listing.ok()) {
       auto state = LoadState(*store_, *listing, result.version);
       if (state.ok() && WriteCheckpoint(*store_, *state).ok()) {

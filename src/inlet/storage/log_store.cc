@@ -56,6 +56,7 @@ arrow::Result<std::string> WriteTempSibling(const std::string& path, const std::
 }  // namespace
 
 int64_t MtimeMillis(const arrow::fs::FileInfo& info) {
+  if (info.mtime() == arrow::fs::kNoTime) return -1;
   return std::chrono::duration_cast<std::chrono::milliseconds>(info.mtime().time_since_epoch()).count();
 }
 
@@ -95,8 +96,26 @@ arrow::Result<std::shared_ptr<TableStore>> TableStore::Make(const std::string& u
 
 std::string TableStore::Resolve(const std::string& rel) const { return JoinPath(root_, rel); }
 
-arrow::Result<std::vector<arrow::fs::FileInfo>> TableStore::List(
-    const std::string& rel_dir) const {
+arrow::Result<std::vector<arrow::fs::FileInfo>> TableStore::List(const std::string& rel_dir,
+                                                                 ListDetail detail) const {
+  if (local_ && detail == ListDetail::kNames) {
+    // readdir reports each entry's type; only a stat would add size and time.
+    std::vector<arrow::fs::FileInfo> out;
+    std::error_code ec;
+    std::filesystem::directory_iterator it(Resolve(rel_dir), ec), end;
+    if (ec == std::errc::no_such_file_or_directory) return out;
+    for (; !ec && it != end; it.increment(ec)) {
+      arrow::fs::FileType type = arrow::fs::FileType::Unknown;
+      if (it->is_regular_file(ec)) {
+        type = arrow::fs::FileType::File;
+      } else if (it->is_directory(ec)) {
+        type = arrow::fs::FileType::Directory;
+      }
+      out.emplace_back(it->path().string(), type);
+    }
+    if (ec) return arrow::Status::IOError("cannot list ", Resolve(rel_dir), ": ", ec.message());
+    return out;
+  }
   arrow::fs::FileSelector sel;
   sel.base_dir = Resolve(rel_dir);
   sel.allow_not_found = true;

@@ -14,8 +14,13 @@
 
 namespace inlet {
 
-/// A listed file's modification time in milliseconds since the epoch.
+/// A listed file's modification time in milliseconds since the epoch, or -1 when the
+/// listing did not include it (ListDetail::kNames).
 int64_t MtimeMillis(const arrow::fs::FileInfo& info);
+
+/// What a listing must include. kNames leaves size and modification time unset where they
+/// cost a stat per file (local disk); object store listings include them anyway.
+enum class ListDetail { kFull, kNames };
 
 class TableStore {
  public:
@@ -30,13 +35,16 @@ class TableStore {
   const std::string& root() const { return root_; }
   /// What users passed, for messages.
   const std::string& location() const { return location_; }
+  /// Whether the table is on local disk (reads are cheap, listings cost a stat per detail).
+  bool local() const { return local_; }
 
   /// Absolute path in fs() of a path relative to the table root.
   std::string Resolve(const std::string& rel) const;
 
   /// Lists a directory under the root (non-recursive). A missing directory yields an
   /// empty list.
-  arrow::Result<std::vector<arrow::fs::FileInfo>> List(const std::string& rel_dir) const;
+  arrow::Result<std::vector<arrow::fs::FileInfo>> List(const std::string& rel_dir,
+                                                       ListDetail detail = ListDetail::kFull) const;
 
   arrow::Result<std::shared_ptr<arrow::Buffer>> ReadFile(const std::string& rel) const;
 

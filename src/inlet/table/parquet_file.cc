@@ -9,7 +9,7 @@ namespace inlet {
 
 arrow::Result<std::unique_ptr<parquet::arrow::FileReader>> OpenParquetFile(
     const std::shared_ptr<arrow::fs::FileSystem>& fs, const std::string& path,
-    int64_t batch_size) {
+    int64_t batch_size, ParquetReads reads) {
   auto input = fs->OpenInputFile(path);
   if (!input.ok()) {
     return arrow::Status::IOError("cannot open data file ", path, ": ",
@@ -18,8 +18,8 @@ arrow::Result<std::unique_ptr<parquet::arrow::FileReader>> OpenParquetFile(
   parquet::ArrowReaderProperties props;
   props.set_coerce_int96_timestamp_unit(arrow::TimeUnit::MICRO);
   props.set_batch_size(batch_size);
-  props.set_pre_buffer(true);
-  props.set_use_threads(true);
+  props.set_pre_buffer(reads == ParquetReads::kParallel);
+  props.set_use_threads(reads == ParquetReads::kParallel);
   std::unique_ptr<parquet::ParquetFileReader> raw;
   try {
     raw = parquet::ParquetFileReader::Open(*input);
