@@ -364,9 +364,10 @@ def digest(table) -> dict:
 def table_info(path: Path) -> dict:
     """Digest, version, file count and key-range layout of a Delta table (read by delta-rs)."""
     import pyarrow as pa
-    from deltalake import DeltaTable
+    from deltalake import DeltaTable, QueryBuilder
     dt = DeltaTable(str(path))
-    t = dt.to_pyarrow_table()
+    # delta-rs' query engine applies deletion vectors (to_pyarrow_table refuses such tables).
+    t = pa.table(QueryBuilder().register("t", dt).execute("SELECT * FROM t").read_all())
     canon = canonical_schema()
     info = {"delta_version": dt.version(), "delta_files": len(dt.file_uris()),
             "type_differences": {f.name: str(f.type) for f in t.schema
@@ -455,11 +456,20 @@ def _run_ok(cmd: list[str], work: Path, what: str) -> dict:
     return r
 
 
+# Table properties inlet's baseline tables are created with (--inlet-property), e.g.
+# delta.enableDeletionVectors=true for merge-on-read.
+INLET_PROPERTIES: list[str] = []
+
+
+def inlet_property_args() -> list[str]:
+    return [a for p in INLET_PROPERTIES for a in ("--property", p)]
+
+
 def write_with_file_size(name: str, inlet: Path, src: Path, out: Path, tfs: int, work: Path) -> float:
     shutil.rmtree(out, ignore_errors=True)
     if name == "inlet":
         cmd = [str(inlet), "write", str(out), "--input", str(src), "--input-format", "parquet",
-               "--mode", "append", "--target-file-size", str(tfs)]
+               "--mode", "append", "--target-file-size", str(tfs), *inlet_property_args()]
     else:
         cmd = [sys.executable, "-c", CHILD_DELTA_RS_WRITE, str(out), str(src), str(tfs)]
     return _run_ok(cmd, work, f"{name} baseline write")["wall_s"]
@@ -482,9 +492,10 @@ def write_slices(name: str, inlet: Path, slices: list[Path], out: Path, work: Pa
         return _run_ok([sys.executable, "-c", CHILD_DELTA_RS_SLICES, str(out), *map(str, slices)],
                        work, "delta-rs baseline appends")["wall_s"]
     wall = 0.0
-    for s in slices:
+    for i, s in enumerate(slices):
+        extra = inlet_property_args() if i == 0 else []
         wall += _run_ok([str(inlet), "write", str(out), "--input", str(s), "--input-format", "parquet",
-                         "--mode", "append"], work, "inlet baseline append")["wall_s"]
+                         "--mode", "append", *extra], work, "inlet baseline append")["wall_s"]
     return wall
 
 
@@ -574,6 +585,9 @@ def main() -> int:
     ap.add_argument("--out", default="bench/out")
     ap.add_argument("--inlet", default="build/inlet")
     ap.add_argument("--inlet-args", default="", help="extra arguments for inlet merge (shell-split)")
+    ap.add_argument("--inlet-property", action="append", default=[],
+                    help="table property for inlet's baseline tables, e.g. delta.enableDeletionVectors=true "
+                         "(merge-on-read); repeatable")
     ap.add_argument("--delta-streamed-exec", choices=("on", "off"), default="on",
                     help="delta-rs merge streamed_exec (library default: on; off lets delta-rs derive an "
                          "early file-pruning predicate from source statistics)")
@@ -582,6 +596,7 @@ def main() -> int:
                          "target (default; same layout for both), or one write with a target file size")
     ap.add_argument("--keep", action="store_true", help="keep the baseline and result tables")
     args = ap.parse_args()
+    INLET_PROPERTIES.extend(args.inlet_property)
 
     cases = [c.strip() for c in args.cases.split(",") if c.strip()]
     for c in cases:
@@ -660,7 +675,7 @@ def main() -> int:
     session = time.strftime("%Y%m%dT%H%M%S")
     results: dict = {"session": session, "rows": meta["rows"], "small_rows": meta["small_rows"],
                      "rounds": args.rounds, "warmup": args.warmup, "versions": versions, "host": host,
-                     "delta_streamed_exec": streamed, "inlet_args": inlet_args,
+                     "delta_streamed_exec": streamed, "inlet_args": inlet_args, "inlet_properties": INLET_PROPERTIES,
                      "baselines": base_info, "cases": {}}
     mismatches: list[str] = []
     failed: list[str] = []

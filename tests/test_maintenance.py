@@ -271,3 +271,31 @@ def test_checkpoint_with_the_default_retention_deletes_no_log_file(place, tmp_pa
     assert json.loads(place.fs.open_input_stream(f"{place._fs_base}/t/_delta_log/_last_checkpoint").read())["version"] == 4
     assert rows_of(place.read_deltalake("t", version=0)) == [(0,)]
     assert len(place.read_duckdb("t")) == 5
+
+
+def test_deletion_vectors_survive_vacuum_and_optimize_folds_them_in(place, tmp_path):
+    # A table that writes deletion vectors: merges mark rows instead of rewriting files.
+    write_batch(place, tmp_path, "t", [{"id": i, "v": f"a{i}"} for i in range(50)],
+                "--property", "delta.enableDeletionVectors=true")
+    for round_no in range(3):
+        src = tmp_path / f"m{round_no}.parquet"
+        pq.write_table(pa.table({"id": pa.array([round_no, 10 + round_no, 100 + round_no], pa.int64()),
+                                 "v": [f"u{round_no}"] * 3}), src)
+        r = json.loads(place.inlet("merge", place.uri("t"), "--input", src, "--keys", "id", "--json").stdout)
+        assert r["files_marked"] >= 1 and r["files_rewritten"] == 0
+    dvs = {p for p in place.files("t") if p.startswith("deletion_vector_")}
+    assert len(dvs) == 3
+    rows = rows_of(place.read_deltalake("t"))
+    assert len(rows) == 53 and rows_of(place.read_duckdb("t")) == rows
+    # Only the last DV of the first file is live; older ones are unreferenced.
+    v = json.loads(place.inlet("vacuum", place.uri("t"), "--retention-hours", "0", "--force", "--json").stdout)
+    left = {p for p in place.files("t") if p.startswith("deletion_vector_")}
+    assert len(left) == 1 and left <= dvs and v["deleted"]["files"] >= 2
+    assert rows_of(place.read_deltalake("t")) == rows and rows_of(place.read_duckdb("t")) == rows
+    # Compaction applies the DVs: the new file holds only live rows and has no DV.
+    place.inlet("optimize", place.uri("t"))
+    adds = place.delta_table("t").get_add_actions(flatten=True)
+    assert adds.num_rows == 1 and rows_of(place.read_duckdb("t")) == rows
+    place.inlet("vacuum", place.uri("t"), "--retention-hours", "0", "--force")
+    assert not {p for p in place.files("t") if p.startswith("deletion_vector_")}
+    assert rows_of(place.read_deltalake("t")) == rows

@@ -76,10 +76,11 @@ def check(tmp_path, events, context):
     oracle.assert_tables_equal(duck, ps.to_arrow(expected, TABLE_SCHEMA), context + " (DuckDB)")
 
 
-@pytest.mark.parametrize("partitioned", [False, True])
-def test_random_change_streams_match_the_order_free_model(tmp_path, partitioned):
+@pytest.mark.parametrize("partitioned,dv", [(False, False), (True, False), (False, True), (True, True)])
+def test_random_change_streams_match_the_order_free_model(tmp_path, partitioned, dv):
     rng = random.Random(partitioned)
-    src, yaml = setup(tmp_path, partition_by=["k1"] if partitioned else None)
+    src, yaml = setup(tmp_path, partition_by=["k1"] if partitioned else None,
+                      properties={"delta.enableDeletionVectors": "true"} if dv else None)
     sequences = shuffled_sequences(rng, 400)
     seen = []
     late_total = 0

@@ -57,7 +57,10 @@ def random_batch(rng, n, keys=40, with_delete=True):
     return rows
 
 
-def setup(tmp_path, strategy, partition_by=None):
+DV = {"delta.enableDeletionVectors": "true"}  # merge-on-read: changed rows marked in deletion vectors
+
+
+def setup(tmp_path, strategy, partition_by=None, properties=None):
     src = tmp_path / "src"
     src.mkdir()
     schema = {"id": "long", "region": "string", "amount": "long", "version": "long"}
@@ -65,16 +68,18 @@ def setup(tmp_path, strategy, partition_by=None):
         schema["deleted"] = "boolean"  # consumed by the merge, never written
     yaml = ps.write_pipelines(tmp_path / "p.yaml", ps.pipeline(
         "m", path=str(src / "*.ndjson"), dest=str(tmp_path / "table"), strategy=strategy,
-        keys=["id"], partition_by=partition_by, schema=schema))
+        keys=["id"], partition_by=partition_by, schema=schema, properties=properties))
     return src, yaml
 
 
-@pytest.mark.parametrize("mode,partitioned", [("upsert", False), ("upsert", True), ("insert_only", False),
-                                              ("delete_insert", False)])
-def test_random_batches_match_the_model(tmp_path, mode, partitioned):
-    rng = random.Random(f"{mode}{partitioned}")
+@pytest.mark.parametrize("mode,partitioned,dv", [("upsert", False, False), ("upsert", True, False),
+                                                 ("insert_only", False, False), ("delete_insert", False, False),
+                                                 ("upsert", False, True), ("upsert", True, True),
+                                                 ("insert_only", False, True), ("delete_insert", True, True)])
+def test_random_batches_match_the_model(tmp_path, mode, partitioned, dv):
+    rng = random.Random(f"{mode}{partitioned}{dv}")
     strategy = {"type": "merge", "mode": mode, "order_by": "version", "delete_flag": "deleted"}
-    src, yaml = setup(tmp_path, strategy, ["region"] if partitioned else None)
+    src, yaml = setup(tmp_path, strategy, ["region"] if partitioned else None, DV if dv else None)
     model = {}
     for round_no in range(5):
         rows = random_batch(rng, rng.randrange(10, 40))
@@ -88,11 +93,15 @@ def test_random_batches_match_the_model(tmp_path, mode, partitioned):
         oracle.assert_tables_equal(duck, ps.to_arrow(expected, SCHEMA), f"{mode} round {round_no} (DuckDB)")
     again = ps.run(yaml).report
     assert again["status"] == "no_changes", again
+    if dv and mode != "insert_only":
+        log = "".join(p.read_text() for p in sorted((tmp_path / "table" / "_delta_log").glob("*.json")))
+        assert '"deletionVector"' in log, "changed rows must be marked in deletion vectors"
 
 
-def test_partial_updates(tmp_path):
+@pytest.mark.parametrize("dv", [False, True])
+def test_partial_updates(tmp_path, dv):
     strategy = {"type": "merge", "ignore_null_updates": True, "update_columns": ["amount"]}
-    src, yaml = setup(tmp_path, strategy)
+    src, yaml = setup(tmp_path, strategy, properties=DV if dv else None)
     first = [{"id": 1, "region": "n", "amount": 10, "version": 1}, {"id": 2, "region": "s", "amount": 20, "version": 1}]
     ps.write_source(src / "a.ndjson", first, fmt="ndjson")
     ps.run(yaml)
@@ -105,6 +114,8 @@ def test_partial_updates(tmp_path):
     model_merge(model, second, "upsert", ignore_null_updates=True, update_columns=["amount"])
     assert model[1]["amount"] == 10 and model[2]["amount"] == 25 and model[2]["region"] == "s"
     ps.assert_table(tmp_path / "table", list(model.values()), SCHEMA)
+    duck = oracle.read_duckdb(tmp_path / "table", None)
+    oracle.assert_tables_equal(duck, ps.to_arrow(list(model.values()), SCHEMA), "partial updates (DuckDB)")
 
 
 @pytest.mark.parametrize("point", ["run.after_read", "write.after_data_files",

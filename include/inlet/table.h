@@ -233,9 +233,11 @@ struct MergeResult {
   int64_t late_discarded = 0;
   /// Rows deleted by truncate events (also counted in rows_deleted).
   int64_t rows_truncated = 0;
-  /// Files read to find matches, and rewritten because they held some.
+  /// Files read to find matches, and rewritten because they held some (copy-on-write) or
+  /// given a deletion vector marking the changed rows (tables that write deletion vectors).
   int64_t files_scanned = 0;
   int64_t files_rewritten = 0;
+  int64_t files_marked = 0;
 };
 
 /// A number of files and their bytes.

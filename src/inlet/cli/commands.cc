@@ -268,6 +268,7 @@ arrow::Status RunMerge(const MergeArgs& a) {
               {"late_discarded", r.late_discarded},
               {"files_scanned", r.files_scanned},
               {"files_rewritten", r.files_rewritten},
+              {"files_marked", r.files_marked},
               {"files_added", r.commit.files_added},
               {"files_removed", r.commit.files_removed},
               {"bytes_written", r.commit.bytes_written},
@@ -276,7 +277,8 @@ arrow::Status RunMerge(const MergeArgs& a) {
   } else {
     std::cout << "merged into " << a.table << " at version " << r.commit.version << ": " << r.rows_inserted
               << " inserted, " << r.rows_updated << " updated, " << r.rows_deleted << " deleted; "
-              << r.files_scanned << " files read, " << r.files_rewritten << " rewritten" << std::endl;
+              << r.files_scanned << " files read, " << r.files_rewritten << " rewritten"
+              << (r.files_marked ? ", " + std::to_string(r.files_marked) + " given deletion vectors" : "") << std::endl;
   }
   return arrow::Status::OK();
 }

@@ -2,6 +2,7 @@
 
 #include <roaring/roaring.h>
 
+#include <array>
 #include <cstdio>
 #include <cstring>
 
@@ -9,6 +10,7 @@
 #include <arrow/status.h>
 
 #include "inlet/common/uri.h"
+#include "inlet/common/uuid.h"
 
 namespace inlet::delta {
 
@@ -38,8 +40,111 @@ std::string UuidFromBytes(const std::string& b) {
   return buf;
 }
 
+void AppendBE32(uint32_t v, std::string* out) {
+  for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>((v >> shift) & 0xFF));
+}
+
+void AppendLE(uint64_t v, int bytes, std::string* out) {
+  for (int i = 0; i < bytes; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+}
+
+// CRC-32 (IEEE 802.3, as java.util.zip.CRC32 computes it), table-driven.
+uint32_t Crc32(std::string_view data) {
+  static const auto table = [] {
+    std::array<uint32_t, 256> t{};
+    for (uint32_t i = 0; i < 256; ++i) {
+      uint32_t c = i;
+      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+      t[i] = c;
+    }
+    return t;
+  }();
+  uint32_t crc = 0xFFFFFFFFu;
+  for (unsigned char ch : data) crc = table[(crc ^ ch) & 0xFF] ^ (crc >> 8);
+  return crc ^ 0xFFFFFFFFu;
+}
+
+// The 16 bytes of a canonical UUID string.
+std::string UuidBytes(const std::string& uuid) {
+  std::string out;
+  for (size_t i = 0; i + 1 < uuid.size(); ++i) {
+    if (uuid[i] == '-') continue;
+    out.push_back(static_cast<char>(std::stoi(uuid.substr(i, 2), nullptr, 16)));
+    ++i;
+  }
+  return out;
+}
 
 }  // namespace
+
+std::string EncodeZ85(std::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size() / 4 * 5);
+  for (size_t i = 0; i + 4 <= bytes.size(); i += 4) {
+    uint64_t v = 0;
+    for (size_t k = 0; k < 4; ++k) v = (v << 8) | static_cast<unsigned char>(bytes[i + k]);
+    char block[5];
+    for (int k = 4; k >= 0; --k) {
+      block[k] = kZ85Alphabet[v % 85];
+      v /= 85;
+    }
+    out.append(block, 5);
+  }
+  return out;
+}
+
+std::string EncodeRoaringBitmapArray(const std::vector<uint64_t>& rows) {
+  std::string out;
+  AppendLE(kDvMagic, 4, &out);
+  // One 32-bit bitmap per distinct high half, ascending.
+  std::vector<std::pair<uint32_t, std::vector<uint32_t>>> groups;
+  for (uint64_t r : rows) {
+    auto high = static_cast<uint32_t>(r >> 32);
+    if (groups.empty() || groups.back().first != high) groups.emplace_back(high, std::vector<uint32_t>{});
+    groups.back().second.push_back(static_cast<uint32_t>(r));
+  }
+  AppendLE(groups.size(), 8, &out);
+  for (const auto& [high, low] : groups) {
+    AppendLE(high, 4, &out);
+    roaring_bitmap_t* bitmap = roaring_bitmap_of_ptr(low.size(), low.data());
+    roaring_bitmap_run_optimize(bitmap);
+    size_t at = out.size();
+    out.resize(at + roaring_bitmap_portable_size_in_bytes(bitmap));
+    roaring_bitmap_portable_serialize(bitmap, out.data() + at);
+    roaring_bitmap_free(bitmap);
+  }
+  return out;
+}
+
+DeletionVectorFile::DeletionVectorFile() : uuid_(NewUuid()), bytes_(1, '\x01') {
+  z85_uuid_ = EncodeZ85(UuidBytes(uuid_));
+}
+
+DeletionVectorDescriptor DeletionVectorFile::Add(const std::vector<uint64_t>& rows) {
+  std::string data = EncodeRoaringBitmapArray(rows);
+  DeletionVectorDescriptor dv;
+  dv.storage_type = "u";
+  dv.path_or_inline_dv = z85_uuid_;
+  dv.offset = static_cast<int32_t>(bytes_.size());
+  dv.size_in_bytes = static_cast<int32_t>(data.size());
+  dv.cardinality = static_cast<int64_t>(rows.size());
+  AppendBE32(static_cast<uint32_t>(data.size()), &bytes_);
+  bytes_ += data;
+  AppendBE32(Crc32(data), &bytes_);
+  return dv;
+}
+
+std::string DeletionVectorFile::relative_path() const { return "deletion_vector_" + uuid_ + ".bin"; }
+
+arrow::Status DeletionVectorFile::Write(const TableStore& store) const {
+  if (empty()) return arrow::Status::OK();
+  std::string path = store.Resolve(relative_path());
+  ARROW_ASSIGN_OR_RAISE(auto out, store.fs()->OpenOutputStream(path));
+  ARROW_RETURN_NOT_OK(out->Write(bytes_.data(), static_cast<int64_t>(bytes_.size())));
+  auto st = out->Close();
+  if (!st.ok()) return st.WithMessage("cannot write deletion vector file ", path, ": ", st.message());
+  return arrow::Status::OK();
+}
 
 arrow::Result<std::string> DvFilePath(const TableStore& store, const DeletionVectorDescriptor& dv) {
   if (dv.storage_type == "p") {

@@ -27,4 +27,36 @@ arrow::Result<std::string> DvFilePath(const TableStore& store, const DeletionVec
 /// Decodes serialized DV data: magic 1681511377 then the portable 64-bit roaring format.
 arrow::Result<std::vector<uint64_t>> DecodeRoaringBitmapArray(std::string_view data);
 
+/// Encodes bytes as Z85; the length must be a multiple of 4.
+std::string EncodeZ85(std::string_view bytes);
+
+/// Serializes sorted, distinct row indexes as DV data (the inverse of
+/// DecodeRoaringBitmapArray).
+std::string EncodeRoaringBitmapArray(const std::vector<uint64_t>& rows);
+
+/// Collects the deletion vectors of one commit into one deletion_vector_<uuid>.bin file at
+/// the table root, as Delta writers do: a version byte, then per DV its big-endian size, its
+/// data and a CRC-32 of the data.
+class DeletionVectorFile {
+ public:
+  DeletionVectorFile();
+
+  /// Adds a DV of sorted, distinct row indexes and returns its descriptor (storage type
+  /// 'u', the offset of its size field in the file).
+  DeletionVectorDescriptor Add(const std::vector<uint64_t>& rows);
+
+  bool empty() const { return bytes_.size() <= 1; }
+
+  /// Writes the file (nothing when no DV was added).
+  arrow::Status Write(const TableStore& store) const;
+
+  /// The file's path relative to the table root.
+  std::string relative_path() const;
+
+ private:
+  std::string uuid_;       // canonical text form
+  std::string z85_uuid_;   // what pathOrInlineDv holds
+  std::string bytes_;
+};
+
 }  // namespace inlet::delta

@@ -127,7 +127,7 @@ arrow::Status CheckWritable(const Protocol& p, const Metadata& m, const DeltaSch
 }
 
 arrow::Status ValidateTableProperties(const std::map<std::string, std::string>& properties) {
-  static constexpr std::array<std::string_view, 17> kKnown = {
+  static constexpr std::array<std::string_view, 18> kKnown = {
       "delta.appendOnly",
       "delta.checkpointInterval",
       "delta.dataSkippingNumIndexedCols",
@@ -138,6 +138,7 @@ arrow::Status ValidateTableProperties(const std::map<std::string, std::string>& 
       "delta.enableExpiredLogCleanup",
       "delta.deletedFileRetentionDuration",
       "delta.enableChangeDataFeed",
+      "delta.enableDeletionVectors",
       "delta.checkpoint.writeStatsAsJson",
       "delta.checkpoint.writeStatsAsStruct",
       "delta.isolationLevel",
@@ -165,6 +166,11 @@ arrow::Status ValidateTableProperties(const std::map<std::string, std::string>& 
     }
   }
   return arrow::Status::OK();
+}
+
+bool WritesDeletionVectors(const Protocol& p, const Metadata& m) {
+  return p.HasWriterFeature("deletionVectors") && p.HasReaderFeature("deletionVectors") &&
+         IsTrue(m, "delta.enableDeletionVectors");
 }
 
 Protocol WithWriterFeature(const Protocol& p, const std::string& feature) {
@@ -200,11 +206,19 @@ Protocol MinimalProtocol(const arrow::Schema& schema,
   bool ntz = false;
   for (const auto& f : schema.fields()) ntz = ntz || HasTimestampNtz(*f->type());
   bool cdf = is_true("delta.enableChangeDataFeed");
-  if (ntz) {
+  bool dv = is_true("delta.enableDeletionVectors");
+  if (ntz || dv) {
+    // Table features: every active feature must be listed.
     p.min_reader_version = 3;
     p.min_writer_version = 7;
-    p.reader_features = std::vector<std::string>{"timestampNtz"};
-    p.writer_features = std::vector<std::string>{"timestampNtz"};
+    p.reader_features = std::vector<std::string>{};
+    p.writer_features = std::vector<std::string>{};
+    auto both = [&](const char* feature) {
+      p.reader_features->push_back(feature);
+      p.writer_features->push_back(feature);
+    };
+    if (ntz) both("timestampNtz");
+    if (dv) both("deletionVectors");
     if (is_true("delta.appendOnly")) p.writer_features->push_back("appendOnly");
     if (cdf) p.writer_features->push_back("changeDataFeed");
   } else if (cdf) {

@@ -25,6 +25,10 @@ arrow::Status CheckWritable(const Protocol& protocol, const Metadata& metadata,
 /// Rejects unknown or malformed delta.* table properties (Invalid naming the key).
 arrow::Status ValidateTableProperties(const std::map<std::string, std::string>& properties);
 
+/// Whether row-level changes mark rows deleted in deletion vectors instead of rewriting
+/// files: the table has the deletionVectors feature and delta.enableDeletionVectors=true.
+bool WritesDeletionVectors(const Protocol& p, const Metadata& m);
+
 /// The lowest protocol that supports a new table with this schema and properties.
 Protocol MinimalProtocol(const arrow::Schema& schema,
                          const std::map<std::string, std::string>& properties);

@@ -279,16 +279,58 @@ arrow::Result<Candidates> CandidateFiles(const DeltaSnapshot& base, const MergeS
 
 // The rows of one live file, conformed to the transaction's schema (which may have gained
 // columns from the source).
-arrow::Result<std::shared_ptr<arrow::Table>> ReadFile(const std::shared_ptr<const TableStore>& store,
-                                                      const DeltaSnapshot& base, const AddFile& file,
-                                                      const WriteTransaction& tx) {
+namespace {
+
+// A scan of one file of base.
+arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> ScanOneFile(const std::shared_ptr<const TableStore>& store,
+                                                                     const DeltaSnapshot& base, const AddFile& file,
+                                                                     ScanOptions options) {
   auto one = std::make_shared<TableState>();
   one->version = base.state().version;
   one->protocol = base.state().protocol;
   one->metadata = base.state().metadata;
   one->files = {file};
   auto schema = std::make_shared<const DeltaSchema>(base.delta_schema());
-  ARROW_ASSIGN_OR_RAISE(auto reader, ScanState(store, one, schema, ScanOptions{}));
+  return ScanState(store, one, schema, std::move(options));
+}
+
+}  // namespace
+
+arrow::Result<std::shared_ptr<arrow::Table>> ReadFileColumns(const std::shared_ptr<const TableStore>& store,
+                                                             const DeltaSnapshot& base, const AddFile& file,
+                                                             const WriteTransaction& tx,
+                                                             const std::vector<std::string>& columns) {
+  ScanOptions options;
+  for (const auto& c : columns) {
+    if (base.schema()->GetFieldIndex(c) >= 0) options.columns.push_back(c);
+  }
+  if (options.columns.empty()) return arrow::Status::Invalid("none of the columns to read is in the table");
+  ARROW_ASSIGN_OR_RAISE(auto reader, ScanOneFile(store, base, file, options));
+  ARROW_ASSIGN_OR_RAISE(auto read, reader->ToTable());
+  arrow::FieldVector fields;
+  arrow::ChunkedArrayVector out;
+  for (const auto& c : columns) {
+    auto field = tx.schema()->GetFieldByName(c);
+    if (!field) return arrow::Status::Invalid("column '", c, "' is not in the table");
+    fields.push_back(field);
+    auto have = read->GetColumnByName(c);
+    if (!have) {
+      ARROW_ASSIGN_OR_RAISE(auto nulls, arrow::MakeArrayOfNull(field->type(), read->num_rows()));
+      out.push_back(std::make_shared<arrow::ChunkedArray>(nulls));
+    } else if (!have->type()->Equals(*field->type())) {
+      ARROW_ASSIGN_OR_RAISE(arrow::Datum cast, arrow::compute::Cast(have, field->type()));
+      out.push_back(cast.chunked_array());
+    } else {
+      out.push_back(have);
+    }
+  }
+  return arrow::Table::Make(arrow::schema(fields), out, read->num_rows());
+}
+
+arrow::Result<std::shared_ptr<arrow::Table>> ReadFile(const std::shared_ptr<const TableStore>& store,
+                                                      const DeltaSnapshot& base, const AddFile& file,
+                                                      const WriteTransaction& tx) {
+  ARROW_ASSIGN_OR_RAISE(auto reader, ScanOneFile(store, base, file, ScanOptions{}));
   std::vector<std::shared_ptr<arrow::RecordBatch>> batches;
   while (true) {
     std::shared_ptr<arrow::RecordBatch> batch;
@@ -377,10 +419,48 @@ arrow::Result<MergeWriters> OpenWriters(const WriteTransaction& tx) {
   return w;
 }
 
+arrow::Result<std::optional<AddFile>> MarkDeleted(const TableStore& store, const AddFile& file, int64_t rows_read,
+                                                  const std::vector<int64_t>& deleted,
+                                                  const std::vector<int64_t>& updated, DeletionVectorFile* dvs) {
+  std::vector<uint64_t> before;
+  if (file.deletion_vector) {
+    ARROW_ASSIGN_OR_RAISE(before, LoadDeletionVector(store, *file.deletion_vector));
+  }
+  std::vector<int64_t> logical;
+  logical.reserve(deleted.size() + updated.size());
+  std::merge(deleted.begin(), deleted.end(), updated.begin(), updated.end(), std::back_inserter(logical));
+  // A row's position in the file: its position as read plus the rows deleted before it.
+  std::vector<uint64_t> now;
+  now.reserve(logical.size());
+  size_t j = 0;
+  for (int64_t l : logical) {
+    uint64_t p = static_cast<uint64_t>(l) + j;
+    while (j < before.size() && before[j] <= p) p = static_cast<uint64_t>(l) + ++j;
+    now.push_back(p);
+  }
+  std::vector<uint64_t> all;
+  all.reserve(before.size() + now.size());
+  std::merge(before.begin(), before.end(), now.begin(), now.end(), std::back_inserter(all));
+  if (static_cast<int64_t>(all.size()) == rows_read + static_cast<int64_t>(before.size())) return std::nullopt;
+  AddFile out = file;
+  out.data_change = true;
+  out.deletion_vector = dvs->Add(all);
+  if (!out.stats.empty()) {
+    // Bounds over every row of the file, the deleted ones included, are not tight.
+    Json stats = ParseJson(out.stats, "stats").ValueOr(Json());
+    if (stats.is_object()) {
+      stats["tightBounds"] = false;
+      out.stats = DumpJson(stats);
+    }
+  }
+  return out;
+}
+
 arrow::Result<CommitResult> CommitMerge(WriteTransaction* tx, MergeWriters writers, Candidates candidates,
                                         const std::vector<std::string>& keys, const std::string& mode,
-                                        CommitResult counts) {
+                                        CommitResult counts, std::vector<AddFile> marked) {
   ARROW_ASSIGN_OR_RAISE(tx->commit().actions.adds, writers.data->Finish());
+  for (auto& a : marked) tx->commit().actions.adds.push_back(std::move(a));
   if (writers.changes) {
     ARROW_ASSIGN_OR_RAISE(auto change_files, writers.changes->Finish());
     tx->AddChangeFiles(change_files);

@@ -15,6 +15,7 @@
 
 #include "inlet/delta/actions.h"
 #include "inlet/delta/data_writer.h"
+#include "inlet/delta/deletion_vector.h"
 #include "inlet/delta/delta_table.h"
 #include "inlet/delta/transaction.h"
 #include "inlet/table.h"
@@ -64,11 +65,20 @@ struct MergeWriters {
 };
 arrow::Result<MergeWriters> OpenWriters(const WriteTransaction& tx);
 
-/// Finishes the writers into the commit's actions, scopes its conflict checks to what the
-/// merge read (candidates) and wrote, and commits a MERGE with mergeKeys and mode.
+/// Finishes the writers into the commit's actions (plus marked, files given deletion
+/// vectors), scopes its conflict checks to what the merge read (candidates) and wrote, and
+/// commits a MERGE with mergeKeys and mode.
 arrow::Result<CommitResult> CommitMerge(WriteTransaction* tx, MergeWriters writers, Candidates candidates,
                                         const std::vector<std::string>& keys, const std::string& mode,
-                                        CommitResult counts);
+                                        CommitResult counts, std::vector<AddFile> marked = {});
+
+/// Merge-on-read: `file` (read as `rows_read` rows, its current deletion vector applied)
+/// with the rows at the ascending positions `deleted` and `updated` marked deleted too. The
+/// new DV goes into dvs; the result is the file's new add action, or nullopt when no row
+/// of it is left. Statistics are kept and flagged as not tight.
+arrow::Result<std::optional<AddFile>> MarkDeleted(const TableStore& store, const AddFile& file, int64_t rows_read,
+                                                  const std::vector<int64_t>& deleted,
+                                                  const std::vector<int64_t>& updated, DeletionVectorFile* dvs);
 
 /// "a, b" for messages (sep ", "), "a,b" for parameters (sep ",").
 std::string JoinNames(const std::vector<std::string>& names, const char* sep);
@@ -78,6 +88,13 @@ std::string JoinNames(const std::vector<std::string>& names, const char* sep);
 arrow::Result<std::shared_ptr<arrow::Table>> ReadFile(const std::shared_ptr<const TableStore>& store,
                                                       const DeltaSnapshot& base, const AddFile& file,
                                                       const WriteTransaction& tx);
+
+/// Only `columns` of one live file (in that order, typed as in the transaction's schema):
+/// columns the file's table version lacks come back null.
+arrow::Result<std::shared_ptr<arrow::Table>> ReadFileColumns(const std::shared_ptr<const TableStore>& store,
+                                                             const DeltaSnapshot& base, const AddFile& file,
+                                                             const WriteTransaction& tx,
+                                                             const std::vector<std::string>& columns);
 
 arrow::Status WriteTable(DataWriter* writer, const std::shared_ptr<arrow::Table>& rows);
 

@@ -1,6 +1,7 @@
-// DeltaTable::Merge: upsert / insert-only / delete-insert by key, copy-on-write. Only the
-// files that can hold a source key are read (partition values, key statistics), one at a
-// time, and only those holding one are rewritten.
+// DeltaTable::Merge: upsert / insert-only / delete-insert by key. Only the files that can
+// hold a source key are read (partition values, key statistics), one at a time. A file
+// holding one is rewritten (copy-on-write) or, when the table writes deletion vectors,
+// keeps its data and gets its changed rows marked deleted (merge-on-read).
 #include <algorithm>
 #include <set>
 #include <unordered_map>
@@ -11,6 +12,8 @@
 #include <arrow/compute/api.h>
 #include <arrow/table.h>
 
+#include "inlet/delta/deletion_vector.h"
+#include "inlet/delta/features.h"
 #include "inlet/delta/merge_support.h"
 #include "inlet/delta/tombstones.h"
 #include "inlet/delta/transaction.h"
@@ -140,6 +143,17 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
   MergeResult result;
   result.source_duplicates = src.duplicates;
   std::unordered_set<int64_t> found;  // source keys that matched a table row
+  // Merge-on-read: changed rows are marked deleted, their new versions written as new rows.
+  std::optional<DeletionVectorFile> dvs;
+  std::vector<AddFile> dv_adds;
+  if (tx->base() && WritesDeletionVectors(tx->base()->state().protocol, tx->base()->state().metadata)) dvs.emplace();
+  // Merge-on-read takes nothing from a matched target row when the source replaces every
+  // column and no change data is written: reading keys and sequences is enough.
+  bool keys_only = dvs && !cdc && o.update_columns.empty() && !o.ignore_null_updates;
+  std::vector<std::string> match_columns = o.keys;
+  for (const auto& c : o.sequence_by) {
+    if (std::find(match_columns.begin(), match_columns.end(), c) == match_columns.end()) match_columns.push_back(c);
+  }
 
   Candidates candidates;
   if (tx->base()) {
@@ -149,7 +163,12 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
       const AddFile& file = *file_ptr;
       // Read the file and match its rows against the source keys.
       ++result.files_scanned;
-      ARROW_ASSIGN_OR_RAISE(auto rows, ReadFile(store_, base, file, *tx));
+      std::shared_ptr<arrow::Table> rows;
+      if (keys_only) {
+        ARROW_ASSIGN_OR_RAISE(rows, merge::ReadFileColumns(store_, base, file, *tx, match_columns));
+      } else {
+        ARROW_ASSIGN_OR_RAISE(rows, ReadFile(store_, base, file, *tx));
+      }
       ARROW_ASSIGN_OR_RAISE(auto keys, encoder.Encode(*rows));
       ARROW_ASSIGN_OR_RAISE(auto sequences, RowSequences(rows, keys, src, o.sequence_by, truncate_at.has_value()));
       std::vector<int64_t> keep, target_rows, source_rows, deleted_rows;
@@ -191,10 +210,21 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
         }
       }
       if (static_cast<int64_t>(keep.size()) == rows->num_rows()) continue;  // nothing changes
-      ++result.files_rewritten;
       result.rows_deleted += static_cast<int64_t>(deleted_rows.size());
-      ARROW_RETURN_NOT_OK(WriteRows(writer, rows, keep));
-      if (!target_rows.empty()) {
+      if (dvs) {
+        ++result.files_marked;
+        ARROW_ASSIGN_OR_RAISE(auto marked, merge::MarkDeleted(*store_, file, rows->num_rows(), deleted_rows,
+                                                              target_rows, &*dvs));
+        if (marked) dv_adds.push_back(std::move(*marked));
+      } else {
+        ++result.files_rewritten;
+        ARROW_RETURN_NOT_OK(WriteRows(writer, rows, keep));
+        result.commit.rows_written += static_cast<int64_t>(keep.size());
+      }
+      if (keys_only) {
+        // The new versions of these rows are their source rows, written with the inserts.
+        result.rows_updated += static_cast<int64_t>(target_rows.size());
+      } else if (!target_rows.empty()) {
         ARROW_ASSIGN_OR_RAISE(auto updated, UpdatedRows(rows, target_rows, src.rows, source_rows, o));
         ARROW_RETURN_NOT_OK(WriteTable(writer, updated));
         result.rows_updated += updated->num_rows();
@@ -208,22 +238,24 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
         ARROW_ASSIGN_OR_RAISE(auto gone, TakeRows(rows, deleted_rows));
         ARROW_RETURN_NOT_OK(WriteChanges(cdc, gone, "delete"));
       }
-      result.commit.rows_written += static_cast<int64_t>(keep.size() + target_rows.size());
+      if (!keys_only) result.commit.rows_written += static_cast<int64_t>(target_rows.size());
       tx->Remove(file);
       // One output file per rewritten file: key ranges stay narrow for the next merge, and
       // no more than one file's rows are buffered.
-      ARROW_RETURN_NOT_OK(writer->Flush());
+      if (!dvs) ARROW_RETURN_NOT_OK(writer->Flush());
     }
   }
 
-  // Inserts: source rows whose key the table did not have (all rows for delete-insert);
-  // rows flagged for deletion insert nothing, late rows nothing at all.
+  // Inserts: source rows whose key the table did not have (all rows for delete-insert, and
+  // for an upsert that read keys only, whose updates are source rows too); rows flagged
+  // for deletion insert nothing, late rows nothing at all.
+  bool all_rows = o.mode == MergeMode::kDeleteInsert || (keys_only && o.mode == MergeMode::kUpsert);
   std::vector<int64_t> inserts, deletes;
   for (int64_t i = 0; i < src.rows->num_rows(); ++i) {
     if (src.late[i]) continue;
     if (src.deleted[i]) {
       deletes.push_back(i);
-    } else if (o.mode == MergeMode::kDeleteInsert || !found.count(src.keys[i])) {
+    } else if (all_rows || !found.count(src.keys[i])) {
       inserts.push_back(i);
     }
   }
@@ -236,14 +268,23 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
     ARROW_ASSIGN_OR_RAISE(auto config, tombstones->Finish());
     tx->SetDomain(kTombstoneDomain, config);
   }
-  ARROW_ASSIGN_OR_RAISE(auto new_rows, TakeRows(src.rows, inserts));
-  ARROW_RETURN_NOT_OK(WriteTable(writer, new_rows));
-  ARROW_RETURN_NOT_OK(WriteChanges(cdc, new_rows, "insert"));
-  result.rows_inserted = new_rows->num_rows();
-  result.commit.rows_written += new_rows->num_rows();
+  if (cdc) {
+    ARROW_ASSIGN_OR_RAISE(auto new_rows, TakeRows(src.rows, inserts));
+    ARROW_RETURN_NOT_OK(WriteTable(writer, new_rows));
+    ARROW_RETURN_NOT_OK(WriteChanges(cdc, new_rows, "insert"));
+  } else {
+    ARROW_RETURN_NOT_OK(WriteRows(writer, src.rows, inserts));  // runs as slices, not copies
+  }
+  int64_t written = static_cast<int64_t>(inserts.size());
+  result.rows_inserted = written - (all_rows && o.mode == MergeMode::kUpsert ? result.rows_updated : 0);
+  result.commit.rows_written += written;
 
+  if (dvs) {
+    auto st = dvs->Write(*store_);
+    if (!st.ok()) return st.WithMessage("merge into ", location(), ": ", st.message());
+  }
   ARROW_ASSIGN_OR_RAISE(result.commit, CommitMerge(tx.get(), std::move(writers), std::move(candidates), o.keys,
-                                                   ModeName(o.mode), result.commit));
+                                                   ModeName(o.mode), result.commit, std::move(dv_adds)));
   return result;
 }
 
