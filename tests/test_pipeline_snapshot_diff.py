@@ -8,17 +8,19 @@ import random
 
 import pytest
 
+import oracle
 import pipeline_support as ps
 
 SCHEMA = {"id": "long", "name": "string"}
 
 
-def setup(tmp_path, **strategy):
+def setup(tmp_path, properties=None, **strategy):
     src = tmp_path / "src"
     src.mkdir()
     yaml = ps.write_pipelines(tmp_path / "p.yaml", ps.pipeline(
         "d", path=str(src / "extract.csv"), dest=str(tmp_path / "table"),
-        strategy={"type": "snapshot_diff", **strategy}, keys=["id"], schema={"id": "long", "name": "string"}))
+        strategy={"type": "snapshot_diff", **strategy}, keys=["id"], schema={"id": "long", "name": "string"},
+        properties=properties))
     return src, yaml
 
 
@@ -26,12 +28,13 @@ def extract(rng, keys):
     return [{"id": k, "name": rng.choice(["a", "b", "c"])} for k in sorted(keys)]
 
 
-@pytest.mark.parametrize("deletes", ["delete", "soft_delete", "keep"])
-def test_rounds_match_the_model(tmp_path, deletes):
+@pytest.mark.parametrize("deletes,dv", [("delete", False), ("soft_delete", False), ("keep", False),
+                                        ("delete", True), ("soft_delete", True)])
+def test_rounds_match_the_model(tmp_path, deletes, dv):
     strategy = {"deletes": deletes}
     if deletes == "soft_delete":
         strategy["soft_delete_column"] = "is_deleted"
-    src, yaml = setup(tmp_path, **strategy)
+    src, yaml = setup(tmp_path, {"delta.enableDeletionVectors": "true"} if dv else None, **strategy)
     rng = random.Random(deletes)
     keys = set(range(20))
     model = {}
@@ -66,6 +69,8 @@ def test_rounds_match_the_model(tmp_path, deletes):
         schema = dict(SCHEMA, is_deleted="boolean") if deletes == "soft_delete" else SCHEMA
         rows_expected = [{c: v for c, v in r.items() if c in schema} for r in model.values()]
         ps.assert_table(tmp_path / "table", rows_expected, schema, f"{deletes} round {round_no}")
+        duck = oracle.read_duckdb(tmp_path / "table", None)
+        oracle.assert_tables_equal(duck, ps.to_arrow(rows_expected, schema), f"{deletes} round {round_no} (DuckDB)")
         # Next extract: some keys leave, some arrive, some come back.
         keys = {k for k in keys if rng.random() > 0.15} | {rng.randrange(30) for _ in range(3)}
 
