@@ -96,10 +96,14 @@ arrow::Result<std::shared_ptr<Snapshot>> DeltaTable::GetSnapshot(const SnapshotS
 }
 
 arrow::Result<std::shared_ptr<DeltaSnapshot>> DeltaTable::LoadSnapshot(
-    const SnapshotSpec& spec) const {
+    const SnapshotSpec& spec, const LogListing* listed) const {
   // Travelling by time needs every commit's file time; loading a version needs names only.
-  ARROW_ASSIGN_OR_RAISE(auto listing,
-                        ListLog(*store_, spec.timestamp_ms ? ListDetail::kFull : ListDetail::kNames));
+  std::optional<LogListing> own;
+  if (!listed || spec.timestamp_ms) {
+    ARROW_ASSIGN_OR_RAISE(own, ListLog(*store_, spec.timestamp_ms ? ListDetail::kFull : ListDetail::kNames));
+    listed = &*own;
+  }
+  const LogListing& listing = *listed;
   std::optional<int64_t> version = spec.version;
   if (!version && spec.timestamp_ms) {
     ARROW_ASSIGN_OR_RAISE(version, VersionAt(listing, *spec.timestamp_ms));

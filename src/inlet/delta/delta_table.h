@@ -62,7 +62,10 @@ class DeltaTable : public Table {
   arrow::Result<VacuumResult> Vacuum(const VacuumOptions& options) override;
   arrow::Result<CheckpointResult> Checkpoint() override;
 
-  arrow::Result<std::shared_ptr<DeltaSnapshot>> LoadSnapshot(const SnapshotSpec& spec) const;
+  /// The snapshot spec selects. `listed`, a listing of the log just made, saves listing it
+  /// again (it is not used to travel by time, which needs file times).
+  arrow::Result<std::shared_ptr<DeltaSnapshot>> LoadSnapshot(const SnapshotSpec& spec,
+                                                             const LogListing* listed = nullptr) const;
 
  private:
   explicit DeltaTable(std::shared_ptr<const TableStore> store) : store_(std::move(store)) {}

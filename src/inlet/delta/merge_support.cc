@@ -279,67 +279,39 @@ arrow::Result<Candidates> CandidateFiles(const DeltaSnapshot& base, const MergeS
 
 // The rows of one live file, conformed to the transaction's schema (which may have gained
 // columns from the source).
-namespace {
-
-// A scan of one file of base.
-arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> ScanOneFile(const std::shared_ptr<const TableStore>& store,
-                                                                     const DeltaSnapshot& base, const AddFile& file,
-                                                                     ScanOptions options) {
+arrow::Result<std::shared_ptr<arrow::Table>> ReadFile(const std::shared_ptr<const TableStore>& store,
+                                                      const DeltaSnapshot& base, const AddFile& file,
+                                                      const WriteTransaction& tx,
+                                                      const std::vector<std::string>& columns) {
+  ScanOptions options;
+  std::shared_ptr<arrow::Schema> to = tx.schema();
+  if (!columns.empty()) {
+    arrow::FieldVector fields;
+    for (const auto& c : columns) {
+      auto field = tx.schema()->GetFieldByName(c);
+      if (!field) return arrow::Status::Invalid("column '", c, "' is not in the table");
+      fields.push_back(field);
+      if (base.schema()->GetFieldIndex(c) >= 0) options.columns.push_back(c);
+    }
+    if (options.columns.empty()) return arrow::Status::Invalid("none of the columns to read is in the table");
+    to = arrow::schema(fields);
+  }
   auto one = std::make_shared<TableState>();
   one->version = base.state().version;
   one->protocol = base.state().protocol;
   one->metadata = base.state().metadata;
   one->files = {file};
   auto schema = std::make_shared<const DeltaSchema>(base.delta_schema());
-  return ScanState(store, one, schema, std::move(options));
-}
-
-}  // namespace
-
-arrow::Result<std::shared_ptr<arrow::Table>> ReadFileColumns(const std::shared_ptr<const TableStore>& store,
-                                                             const DeltaSnapshot& base, const AddFile& file,
-                                                             const WriteTransaction& tx,
-                                                             const std::vector<std::string>& columns) {
-  ScanOptions options;
-  for (const auto& c : columns) {
-    if (base.schema()->GetFieldIndex(c) >= 0) options.columns.push_back(c);
-  }
-  if (options.columns.empty()) return arrow::Status::Invalid("none of the columns to read is in the table");
-  ARROW_ASSIGN_OR_RAISE(auto reader, ScanOneFile(store, base, file, options));
-  ARROW_ASSIGN_OR_RAISE(auto read, reader->ToTable());
-  arrow::FieldVector fields;
-  arrow::ChunkedArrayVector out;
-  for (const auto& c : columns) {
-    auto field = tx.schema()->GetFieldByName(c);
-    if (!field) return arrow::Status::Invalid("column '", c, "' is not in the table");
-    fields.push_back(field);
-    auto have = read->GetColumnByName(c);
-    if (!have) {
-      ARROW_ASSIGN_OR_RAISE(auto nulls, arrow::MakeArrayOfNull(field->type(), read->num_rows()));
-      out.push_back(std::make_shared<arrow::ChunkedArray>(nulls));
-    } else if (!have->type()->Equals(*field->type())) {
-      ARROW_ASSIGN_OR_RAISE(arrow::Datum cast, arrow::compute::Cast(have, field->type()));
-      out.push_back(cast.chunked_array());
-    } else {
-      out.push_back(have);
-    }
-  }
-  return arrow::Table::Make(arrow::schema(fields), out, read->num_rows());
-}
-
-arrow::Result<std::shared_ptr<arrow::Table>> ReadFile(const std::shared_ptr<const TableStore>& store,
-                                                      const DeltaSnapshot& base, const AddFile& file,
-                                                      const WriteTransaction& tx) {
-  ARROW_ASSIGN_OR_RAISE(auto reader, ScanOneFile(store, base, file, ScanOptions{}));
+  ARROW_ASSIGN_OR_RAISE(auto reader, ScanState(store, one, schema, options));
   std::vector<std::shared_ptr<arrow::RecordBatch>> batches;
   while (true) {
     std::shared_ptr<arrow::RecordBatch> batch;
     ARROW_RETURN_NOT_OK(reader->ReadNext(&batch));
     if (!batch) break;
-    ARROW_ASSIGN_OR_RAISE(auto conformed, tx.Conform(*batch));
+    ARROW_ASSIGN_OR_RAISE(auto conformed, tx.Conform(*batch, to));
     batches.push_back(conformed);
   }
-  return arrow::Table::FromRecordBatches(tx.schema(), batches);
+  return arrow::Table::FromRecordBatches(to, batches);
 }
 
 arrow::Status WriteTable(DataWriter* writer, const std::shared_ptr<arrow::Table>& rows) {

@@ -84,17 +84,12 @@ arrow::Result<std::optional<AddFile>> MarkDeleted(const TableStore& store, const
 std::string JoinNames(const std::vector<std::string>& names, const char* sep);
 
 /// The rows of one live file, conformed to the transaction's schema (which may have gained
-/// columns from the source).
+/// columns from the source); with `columns`, only those, in that order (columns the file's
+/// table version lacks come back null).
 arrow::Result<std::shared_ptr<arrow::Table>> ReadFile(const std::shared_ptr<const TableStore>& store,
                                                       const DeltaSnapshot& base, const AddFile& file,
-                                                      const WriteTransaction& tx);
-
-/// Only `columns` of one live file (in that order, typed as in the transaction's schema):
-/// columns the file's table version lacks come back null.
-arrow::Result<std::shared_ptr<arrow::Table>> ReadFileColumns(const std::shared_ptr<const TableStore>& store,
-                                                             const DeltaSnapshot& base, const AddFile& file,
-                                                             const WriteTransaction& tx,
-                                                             const std::vector<std::string>& columns);
+                                                      const WriteTransaction& tx,
+                                                      const std::vector<std::string>& columns = {});
 
 arrow::Status WriteTable(DataWriter* writer, const std::shared_ptr<arrow::Table>& rows);
 

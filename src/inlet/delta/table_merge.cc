@@ -150,6 +150,8 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
   // Merge-on-read takes nothing from a matched target row when the source replaces every
   // column and no change data is written: reading keys and sequences is enough.
   bool keys_only = dvs && !cdc && o.update_columns.empty() && !o.ignore_null_updates;
+  // Then an upsert writes every applied source row, updates and inserts alike, at the end.
+  bool updates_are_source_rows = keys_only && o.mode == MergeMode::kUpsert;
   std::vector<std::string> match_columns = o.keys;
   for (const auto& c : o.sequence_by) {
     if (std::find(match_columns.begin(), match_columns.end(), c) == match_columns.end()) match_columns.push_back(c);
@@ -163,12 +165,8 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
       const AddFile& file = *file_ptr;
       // Read the file and match its rows against the source keys.
       ++result.files_scanned;
-      std::shared_ptr<arrow::Table> rows;
-      if (keys_only) {
-        ARROW_ASSIGN_OR_RAISE(rows, merge::ReadFileColumns(store_, base, file, *tx, match_columns));
-      } else {
-        ARROW_ASSIGN_OR_RAISE(rows, ReadFile(store_, base, file, *tx));
-      }
+      ARROW_ASSIGN_OR_RAISE(auto rows, ReadFile(store_, base, file, *tx, keys_only ? match_columns
+                                                                                   : std::vector<std::string>{}));
       ARROW_ASSIGN_OR_RAISE(auto keys, encoder.Encode(*rows));
       ARROW_ASSIGN_OR_RAISE(auto sequences, RowSequences(rows, keys, src, o.sequence_by, truncate_at.has_value()));
       std::vector<int64_t> keep, target_rows, source_rows, deleted_rows;
@@ -183,7 +181,7 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
           keep.push_back(i);
           continue;
         }
-        found.insert(keys[i]);
+        if (!updates_are_source_rows) found.insert(keys[i]);
         if (sequenced) {
           int64_t s = match->second;
           if (!src.late[s] && src.sequences[s] <= sequences[i]) {
@@ -249,7 +247,7 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
   // Inserts: source rows whose key the table did not have (all rows for delete-insert, and
   // for an upsert that read keys only, whose updates are source rows too); rows flagged
   // for deletion insert nothing, late rows nothing at all.
-  bool all_rows = o.mode == MergeMode::kDeleteInsert || (keys_only && o.mode == MergeMode::kUpsert);
+  bool all_rows = o.mode == MergeMode::kDeleteInsert || updates_are_source_rows;
   std::vector<int64_t> inserts, deletes;
   for (int64_t i = 0; i < src.rows->num_rows(); ++i) {
     if (src.late[i]) continue;
@@ -276,7 +274,7 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
     ARROW_RETURN_NOT_OK(WriteRows(writer, src.rows, inserts));  // runs as slices, not copies
   }
   int64_t written = static_cast<int64_t>(inserts.size());
-  result.rows_inserted = written - (all_rows && o.mode == MergeMode::kUpsert ? result.rows_updated : 0);
+  result.rows_inserted = written - (updates_are_source_rows ? result.rows_updated : 0);
   result.commit.rows_written += written;
 
   if (dvs) {

@@ -174,7 +174,7 @@ arrow::Result<std::shared_ptr<DeltaSnapshot>> LoadBase(const DeltaTable& table, 
     }
     SnapshotSpec spec;
     if (options.read_version) spec.version = *options.read_version;
-    return table.LoadSnapshot(spec);
+    return table.LoadSnapshot(spec, &*listing);
   }
   if (!listing.status().IsIOError()) return listing.status();
   if (options.read_version && *options.read_version >= 0) {
@@ -239,7 +239,12 @@ arrow::Result<std::unique_ptr<WriteTransaction>> WriteTransaction::Begin(
 }
 
 arrow::Result<std::shared_ptr<arrow::RecordBatch>> WriteTransaction::Conform(const arrow::RecordBatch& batch) const {
-  auto conformed = ConformBatch(batch, schema_);
+  return Conform(batch, schema_);
+}
+
+arrow::Result<std::shared_ptr<arrow::RecordBatch>> WriteTransaction::Conform(
+    const arrow::RecordBatch& batch, const std::shared_ptr<arrow::Schema>& to) const {
+  auto conformed = ConformBatch(batch, to);
   if (!conformed.ok()) {
     return conformed.status().WithMessage("cannot write to ", location(), ": ", conformed.status().message());
   }

@@ -38,8 +38,11 @@ class WriteTransaction {
   const std::string& location() const { return store_->location(); }
   PendingCommit& commit() { return commit_; }
 
-  /// Reorders, casts and null-fills a batch of input to the table schema.
+  /// Reorders, casts and null-fills a batch of input to the table schema, or to `to` (some
+  /// of its columns).
   arrow::Result<std::shared_ptr<arrow::RecordBatch>> Conform(const arrow::RecordBatch& batch) const;
+  arrow::Result<std::shared_ptr<arrow::RecordBatch>> Conform(const arrow::RecordBatch& batch,
+                                                             const std::shared_ptr<arrow::Schema>& to) const;
   /// The size data files roll at: the table's delta.targetFileSize, else the options'.
   int64_t target_file_size() const;
   /// A writer of data files under the table's partitioning and codec, rolling files at
