@@ -102,8 +102,8 @@ arrow::Result<MergeSource> PrepareSource(const std::shared_ptr<arrow::Table>& so
     out.keys = std::move(keys);
     out.deleted = std::move(flags);
     out.late.assign(out.keys.size(), false);
-    out.by_key.reserve(out.keys.size());
-    for (size_t i = 0; i < out.keys.size(); ++i) out.by_key.emplace(out.keys[i], static_cast<int64_t>(i));
+    out.by_key.Reserve(out.keys.size());
+    for (size_t i = 0; i < out.keys.size(); ++i) out.by_key.Emplace(out.keys[i], static_cast<int64_t>(i));
     return out;
   }
   // One row per key: the greatest sequence (or order_by value) wins, ties (and no order)
@@ -117,19 +117,19 @@ arrow::Result<MergeSource> PrepareSource(const std::shared_ptr<arrow::Table>& so
     }
     ARROW_ASSIGN_OR_RAISE(order, OrderedKeys(*rows, {o.order_by}));
   }
-  std::unordered_map<int64_t, int64_t> winner;
-  winner.reserve(keys.size());
+  KeyIndex winner;
+  winner.Reserve(keys.size());
   for (int64_t i = 0; i < rows->num_rows(); ++i) {
     if (out.truncate_at && order[i] <= *out.truncate_at) continue;
-    auto [it, inserted] = winner.emplace(keys[i], i);
-    if (!inserted && (order.empty() || order[i] >= order[it->second])) it->second = i;
+    auto [row, inserted] = winner.Emplace(keys[i], i);
+    if (!inserted && (order.empty() || order[i] >= order[*row])) *row = i;
   }
   std::vector<int64_t> kept;
   kept.reserve(winner.size());
   for (int64_t i = 0; i < rows->num_rows(); ++i) {
-    auto it = winner.find(keys[i]);
-    if (it != winner.end() && it->second == i) {
-      it->second = static_cast<int64_t>(kept.size());  // now: the row in out.rows
+    int64_t* row = winner.Find(keys[i]);
+    if (row && *row == i) {
+      *row = static_cast<int64_t>(kept.size());  // now: the row in out.rows
       kept.push_back(i);
     }
   }

@@ -35,7 +35,7 @@ struct MergeSource {
   /// The sequence of the source's last truncate, if it has one.
   std::optional<std::string> truncate_at;
   /// key -> row (for delete-insert, some row of that key: only presence matters).
-  std::unordered_map<int64_t, int64_t> by_key;
+  KeyIndex by_key;
   int64_t duplicates = 0;
 };
 

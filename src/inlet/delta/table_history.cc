@@ -226,7 +226,7 @@ arrow::Result<MergeResult> DeltaTable::MergeHistory(std::shared_ptr<arrow::Table
       ARROW_ASSIGN_OR_RAISE(auto keys, encoder.Encode(*rows));
       std::vector<int64_t> matched;
       for (size_t i = 0; i < keys.size(); ++i) {
-        if (src.by_key.count(keys[i])) matched.push_back(static_cast<int64_t>(i));
+        if (src.by_key.Contains(keys[i])) matched.push_back(static_cast<int64_t>(i));
       }
       if (matched.empty()) continue;
       ARROW_ASSIGN_OR_RAISE(auto taken, TakeRows(rows, matched));

@@ -45,7 +45,7 @@ arrow::Result<std::vector<std::string>> RowSequences(const std::shared_ptr<arrow
   if (all) return OrderedKeys(*rows, sequence_by);
   std::vector<int64_t> matched;
   for (size_t i = 0; i < keys.size(); ++i) {
-    if (src.by_key.count(keys[i])) matched.push_back(static_cast<int64_t>(i));
+    if (src.by_key.Contains(keys[i])) matched.push_back(static_cast<int64_t>(i));
   }
   std::vector<std::string> out(keys.size());
   if (matched.empty()) return out;
@@ -176,14 +176,14 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
           ++result.rows_truncated;
           continue;
         }
-        auto match = src.by_key.find(keys[i]);
-        if (match == src.by_key.end()) {
+        const int64_t* match = src.by_key.Find(keys[i]);
+        if (!match) {
           keep.push_back(i);
           continue;
         }
         if (!updates_are_source_rows) found.insert(keys[i]);
         if (sequenced) {
-          int64_t s = match->second;
+          int64_t s = *match;
           if (!src.late[s] && src.sequences[s] <= sequences[i]) {
             src.late[s] = true;
             ++late;
@@ -198,7 +198,7 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
         } else if (o.mode == MergeMode::kDeleteInsert) {
           deleted_rows.push_back(i);
         } else {
-          int64_t s = match->second;
+          int64_t s = *match;
           if (src.deleted[s]) {
             deleted_rows.push_back(i);
           } else {

@@ -119,14 +119,14 @@ arrow::Result<std::shared_ptr<arrow::Table>> Tombstones::ReadFile(const File& f)
 }
 
 arrow::Status Tombstones::Scan(
-    KeyEncoder* encoder, const std::unordered_map<int64_t, int64_t>& wanted,
+    KeyEncoder* encoder, const KeyIndex& wanted,
     const std::function<arrow::Status(std::shared_ptr<arrow::Table>, std::vector<int64_t>)>& hit) const {
   for (const auto& f : files_) {
     ARROW_ASSIGN_OR_RAISE(auto t, ReadFile(f));
     ARROW_ASSIGN_OR_RAISE(auto ids, encoder->Encode(*t));
     std::vector<int64_t> rows, hit_ids;
     for (size_t r = 0; r < ids.size(); ++r) {
-      if (!wanted.count(ids[r])) continue;
+      if (!wanted.Contains(ids[r])) continue;
       rows.push_back(static_cast<int64_t>(r));
       hit_ids.push_back(ids[r]);
     }
@@ -138,7 +138,7 @@ arrow::Status Tombstones::Scan(
 }
 
 arrow::Result<std::unordered_map<int64_t, std::string>> Tombstones::Find(
-    KeyEncoder* encoder, const std::unordered_map<int64_t, int64_t>& wanted) const {
+    KeyEncoder* encoder, const KeyIndex& wanted) const {
   std::unordered_map<int64_t, std::string> out;
   ARROW_RETURN_NOT_OK(Scan(encoder, wanted, [&](std::shared_ptr<arrow::Table> hits, std::vector<int64_t> ids) {
     ARROW_ASSIGN_OR_RAISE(auto seqs, OrderedKeys(*hits, sequence_by_));
@@ -152,7 +152,7 @@ arrow::Result<std::unordered_map<int64_t, std::string>> Tombstones::Find(
 }
 
 arrow::Result<std::shared_ptr<arrow::Table>> Tombstones::FindAll(
-    KeyEncoder* encoder, const std::unordered_map<int64_t, int64_t>& wanted) const {
+    KeyEncoder* encoder, const KeyIndex& wanted) const {
   std::vector<std::shared_ptr<arrow::Table>> parts;
   ARROW_RETURN_NOT_OK(Scan(encoder, wanted, [&](std::shared_ptr<arrow::Table> hits, std::vector<int64_t>) {
     ARROW_ASSIGN_OR_RAISE(auto conformed, Conform(*hits));

@@ -48,12 +48,12 @@ class Tombstones {
   /// by key id of encoder, from the files of the base version (not what Add added). Reads
   /// the tombstone files one at a time.
   arrow::Result<std::unordered_map<int64_t, std::string>> Find(
-      KeyEncoder* encoder, const std::unordered_map<int64_t, int64_t>& wanted) const;
+      KeyEncoder* encoder, const KeyIndex& wanted) const;
 
   /// Every remembered delete of the wanted keys (key and sequence columns, in the table's
   /// types), from the files of the base version.
   arrow::Result<std::shared_ptr<arrow::Table>> FindAll(KeyEncoder* encoder,
-                                                       const std::unordered_map<int64_t, int64_t>& wanted) const;
+                                                       const KeyIndex& wanted) const;
 
   /// The key and sequence columns.
   const std::shared_ptr<arrow::Schema>& schema() const { return schema_; }
@@ -79,7 +79,7 @@ class Tombstones {
         sequence_by_(std::move(sequence_by)), every_delete_(every_delete) {}
 
   /// The rows of the base's files whose key is wanted, with their key ids.
-  arrow::Status Scan(KeyEncoder* encoder, const std::unordered_map<int64_t, int64_t>& wanted,
+  arrow::Status Scan(KeyEncoder* encoder, const KeyIndex& wanted,
                      const std::function<arrow::Status(std::shared_ptr<arrow::Table>, std::vector<int64_t>)>& hit) const;
 
   arrow::Result<std::shared_ptr<arrow::Table>> ReadFile(const File& f) const;

@@ -1,5 +1,7 @@
 #include "inlet/table/row_keys.h"
 
+#include <algorithm>
+#include <bit>
 #include <cstring>
 
 #include <arrow/builder.h>
@@ -150,11 +152,63 @@ arrow::Result<std::vector<std::string>> RowKeys(const arrow::Table& table,
 
 arrow::Result<std::shared_ptr<arrow::Table>> TakeRows(const std::shared_ptr<arrow::Table>& t,
                                                       const std::vector<int64_t>& rows) {
+  // Every row in order (a source without duplicates, a file with nothing dropped): no copy.
+  if (static_cast<int64_t>(rows.size()) == t->num_rows()) {
+    bool identity = true;
+    for (size_t i = 0; i < rows.size() && identity; ++i) identity = rows[i] == static_cast<int64_t>(i);
+    if (identity) return t;
+  }
   arrow::Int64Builder b;
   ARROW_RETURN_NOT_OK(b.AppendValues(rows));
   ARROW_ASSIGN_OR_RAISE(auto idx, b.Finish());
   ARROW_ASSIGN_OR_RAISE(arrow::Datum out, arrow::compute::Take(t, idx));
   return out.table();
+}
+
+// Fibonacci hashing: the top bits of key * 2^64/phi pick the slot, so keys in arithmetic
+// progression (the usual ids) spread evenly.
+size_t KeyIndex::SlotOf(int64_t key) const {
+  return static_cast<size_t>((static_cast<uint64_t>(key) * 0x9E3779B97F4A7C15ULL) >> shift_);
+}
+
+void KeyIndex::Reserve(size_t n) {
+  size_t capacity = 16;
+  while (capacity < n + n / 2 + 1) capacity *= 2;  // at most 2/3 full
+  if (capacity > slots_.size()) Grow(capacity);
+}
+
+void KeyIndex::Grow(size_t capacity) {
+  std::vector<Slot> old = std::move(slots_);
+  slots_.assign(capacity, Slot{0, -1});
+  shift_ = 64 - std::countr_zero(capacity);
+  size_ = 0;
+  for (const Slot& s : old) {
+    if (s.row >= 0) Emplace(s.key, s.row);
+  }
+}
+
+std::pair<int64_t*, bool> KeyIndex::Emplace(int64_t key, int64_t row) {
+  if ((size_ + 1) * 3 > slots_.size() * 2) Grow(std::max<size_t>(16, slots_.size() * 2));
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = SlotOf(key);; i = (i + 1) & mask) {
+    Slot& s = slots_[i];
+    if (s.row < 0) {
+      s = Slot{key, row};
+      ++size_;
+      return {&s.row, true};
+    }
+    if (s.key == key) return {&s.row, false};
+  }
+}
+
+const int64_t* KeyIndex::Find(int64_t key) const {
+  if (slots_.empty()) return nullptr;
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = SlotOf(key);; i = (i + 1) & mask) {
+    const Slot& s = slots_[i];
+    if (s.row < 0) return nullptr;
+    if (s.key == key) return &s.row;
+  }
 }
 
 arrow::Result<std::vector<int64_t>> KeyEncoder::Encode(const arrow::Table& rows) {

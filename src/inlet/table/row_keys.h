@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <unordered_map>
 #include <vector>
 
@@ -28,6 +29,32 @@ arrow::Result<std::vector<std::string>> OrderedKeys(const arrow::Table& table,
 /// The rows of t at the given row numbers, in that order.
 arrow::Result<std::shared_ptr<arrow::Table>> TakeRows(const std::shared_ptr<arrow::Table>& t,
                                                       const std::vector<int64_t>& rows);
+
+/// A map from key id (KeyEncoder) to row number, flat with open addressing: a merge
+/// looks up every row of the files it reads, and a source can hold millions of keys.
+class KeyIndex {
+ public:
+  /// Room for n keys without growing.
+  void Reserve(size_t n);
+  /// The row of key, inserting `row` when the key is new (then second is true).
+  std::pair<int64_t*, bool> Emplace(int64_t key, int64_t row);
+  /// The row of key, or null.
+  const int64_t* Find(int64_t key) const;
+  int64_t* Find(int64_t key) { return const_cast<int64_t*>(std::as_const(*this).Find(key)); }
+  bool Contains(int64_t key) const { return Find(key) != nullptr; }
+  size_t size() const { return size_; }
+
+ private:
+  struct Slot {
+    int64_t key;
+    int64_t row;  // -1: empty
+  };
+  size_t SlotOf(int64_t key) const;
+  void Grow(size_t capacity);
+  std::vector<Slot> slots_;
+  size_t size_ = 0;
+  int shift_ = 64;
+};
 
 /// Gives each row an int64 id for its key: equal keys get equal ids across every table
 /// passed to the same encoder (with the same column types). A single integer key column is

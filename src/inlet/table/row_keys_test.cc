@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <numeric>
+#include <random>
+#include <unordered_map>
 
 #include <arrow/api.h>
 #include <arrow/json/from_string.h>
@@ -64,6 +66,47 @@ TEST(OrderedKeys, RefusesUnorderedTypesAndMissingColumns) {
   auto t = Make({{"l", arrow::list(arrow::int32())}}, {"[[1]]"});
   EXPECT_FALSE(OrderedKeys(*t, {"l"}).ok());
   EXPECT_FALSE(OrderedKeys(*t, {"nope"}).ok());
+}
+
+TEST(KeyIndex, AgreesWithAStandardMapThroughGrowth) {
+  // Keys in progressions (the usual ids), negatives, extremes and random ones, with
+  // repeats; no Reserve, so the table grows many times.
+  std::mt19937_64 rng(7);
+  std::vector<int64_t> keys;
+  for (int64_t i = 0; i < 20000; ++i) keys.push_back(i * 2);
+  for (int64_t i = 0; i < 5000; ++i) keys.push_back(-i * 1024);
+  for (int i = 0; i < 20000; ++i) keys.push_back(static_cast<int64_t>(rng()));
+  keys.push_back(INT64_MIN);
+  keys.push_back(INT64_MAX);
+  for (int i = 0; i < 5000; ++i) keys.push_back(keys[rng() % keys.size()]);
+  KeyIndex index;
+  std::unordered_map<int64_t, int64_t> model;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    auto [row, inserted] = index.Emplace(keys[i], static_cast<int64_t>(i));
+    auto [it, model_inserted] = model.emplace(keys[i], static_cast<int64_t>(i));
+    ASSERT_EQ(inserted, model_inserted) << keys[i];
+    ASSERT_EQ(*row, it->second);
+    if (i % 3 == 0) *row = it->second = static_cast<int64_t>(i) + 1;  // updates stick
+  }
+  EXPECT_EQ(index.size(), model.size());
+  for (const auto& [key, row] : model) {
+    const int64_t* found = index.Find(key);
+    ASSERT_NE(found, nullptr) << key;
+    EXPECT_EQ(*found, row);
+  }
+  for (int64_t k : {int64_t{1}, int64_t{3}, int64_t{-1}, int64_t{40001}}) EXPECT_FALSE(index.Contains(k)) << k;
+  KeyIndex empty;
+  EXPECT_FALSE(empty.Contains(0));
+  empty.Reserve(1000);
+  EXPECT_EQ(empty.Find(0), nullptr);
+}
+
+TEST(TakeRows, EveryRowInOrderIsTheSameTable) {
+  auto t = Make({{"a", arrow::int64()}}, {"[1, 2, 3]"});
+  EXPECT_EQ(TakeRows(t, {0, 1, 2}).ValueOrDie().get(), t.get());
+  auto swapped = TakeRows(t, {1, 0, 2}).ValueOrDie();
+  EXPECT_NE(swapped.get(), t.get());
+  EXPECT_TRUE(swapped->Equals(*Make({{"a", arrow::int64()}}, {"[2, 1, 3]"})));
 }
 
 }  // namespace inlet
