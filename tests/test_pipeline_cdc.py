@@ -6,6 +6,7 @@ counting as an event of every key. The tables are read with deltalake and DuckDB
 equal the model exactly after every run.
 """
 import base64
+import decimal
 import json
 import random
 
@@ -319,3 +320,62 @@ def test_debezium_malformed_message_names_file_and_message(tmp_path):
     line = ps.run_refused(yaml)
     assert "0001.json: message 2: malformed JSON" in line, line
     assert ps.table_absent(tmp_path / "table")
+
+
+def _minimal_decimal(value, scale):
+    """As Debezium's precise mode sends it: BigInteger.toByteArray, two's complement, minimal."""
+    n = int(decimal.Decimal(value).scaleb(scale))
+    length = max(1, (n + (n < 0)).bit_length() // 8 + 1)
+    return base64.b64encode(n.to_bytes(length, "big", signed=True)).decode()
+
+
+def _schemaless(tmp_path, balances, handling=None):
+    """A pipeline over schemaless envelopes (no schema part) whose balance is declared decimal(12,2)."""
+    src = tmp_path / "src"
+    src.mkdir(exist_ok=True)
+    p = ps.pipeline("dbz", path=str(src), dest=str(tmp_path / "table"), fmt="debezium", keys=["id"],
+                    schema={"balance": "decimal(12,2)"}, strategy={"type": "cdc", "sequence_by": "__source_lsn"})
+    if handling:
+        p["source"]["decimal_handling"] = handling
+    events = [{"op": "c", "ts_ms": 1, "source": {"lsn": i + 1}, "before": None, "after": {"id": i, "balance": b}}
+              for i, b in enumerate(balances)]
+    (src / "0001.json").write_text("".join(json.dumps(e) + "\n" for e in events))
+    return ps.write_pipelines(tmp_path / "p.yaml", p)
+
+
+@pytest.mark.parametrize("handling", [None, "precise", "string", "double"])
+def test_debezium_decimals_without_schema_follow_decimal_handling(tmp_path, handling):
+    values = ["0", "0.01", "-0.01", "1.28", "-1.28", "327.67", "-327.68", "1234567890.12", "-9999999999.99"]
+    if handling in (None, "precise"):
+        sent = [_minimal_decimal(v, 2) for v in values]
+    elif handling == "string":
+        sent = values
+    else:
+        sent = [float(v) for v in values]
+    ps.run(_schemaless(tmp_path, sent, handling))
+    got = ps.read_table(tmp_path / "table")
+    assert got.schema.field("balance").type == pa.decimal128(12, 2)
+    rows = sorted(got.to_pylist(), key=lambda r: r["id"])
+    assert [r["balance"] for r in rows] == [decimal.Decimal(v) for v in values], rows
+    duck = oracle.read_duckdb(tmp_path / "table").sort_by("id")
+    assert duck.column("balance").to_pylist() == [decimal.Decimal(v) for v in values]
+
+
+def test_debezium_precise_decimals_refuse_text_naming_the_message(tmp_path):
+    yaml = _schemaless(tmp_path, [_minimal_decimal("1.50", 2), "12.50"])
+    line = ps.run_refused(yaml)
+    assert "0001.json: message 2: field 'balance': bad base64 '12.50'" in line, line
+    assert "decimal_handling" in line, line
+    assert ps.table_absent(tmp_path / "table")
+
+
+def test_decimal_handling_is_for_debezium_only(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    p = ps.pipeline("x", path=str(src), dest=str(tmp_path / "t"), fmt="ndjson", strategy={"type": "append"})
+    p["source"]["decimal_handling"] = "string"
+    line = ps.run_refused(ps.write_pipelines(tmp_path / "p.yaml", p))
+    assert "decimal_handling" in line and "format debezium only" in line, line
+    p["source"].update(format="debezium", decimal_handling="exact")
+    line = ps.run_refused(ps.write_pipelines(tmp_path / "q.yaml", p))
+    assert "unknown decimal handling 'exact'" in line or "'exact'" in line, line

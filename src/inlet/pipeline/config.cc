@@ -183,7 +183,7 @@ arrow::Result<PartitionColumn> ParsePartitionColumn(const std::string& spec) {
 }
 
 arrow::Status ParseSource(const Reader& r, const YAML::Node& n, const std::string& key, SourceConfig* out) {
-  ARROW_RETURN_NOT_OK(r.CheckKeys(n, key, {"type", "path", "format", "schema"}));
+  ARROW_RETURN_NOT_OK(r.CheckKeys(n, key, {"type", "path", "format", "schema", "decimal_handling"}));
   if (n["type"]) {
     ARROW_ASSIGN_OR_RAISE(out->type, r.String(n["type"], key + ".type"));
     if (out->type != "files") {
@@ -196,6 +196,14 @@ arrow::Status ParseSource(const Reader& r, const YAML::Node& n, const std::strin
   if (n["format"]) {
     ARROW_ASSIGN_OR_RAISE(out->format, r.Enum<std::string>(n["format"], key + ".format",
         {{"csv", "csv"}, {"json", "json"}, {"ndjson", "ndjson"}, {"parquet", "parquet"}, {"debezium", "debezium"}}, "format"));
+  }
+  if (n["decimal_handling"]) {
+    ARROW_ASSIGN_OR_RAISE(out->decimals, r.Enum<DecimalHandling>(n["decimal_handling"], key + ".decimal_handling",
+        {{"precise", DecimalHandling::kPrecise}, {"string", DecimalHandling::kString}, {"double", DecimalHandling::kDouble}},
+        "decimal handling"));
+    if (out->format != "debezium") {
+      return r.Error(n["decimal_handling"], key + ".decimal_handling", "applies to format debezium only");
+    }
   }
   if (n["schema"]) {
     const auto& s = n["schema"];

@@ -16,6 +16,7 @@
 
 #include "inlet/load/cdc.h"
 #include "inlet/load/strategy.h"
+#include "inlet/source/debezium.h"
 
 namespace inlet::pipeline {
 
@@ -46,6 +47,8 @@ struct SourceConfig {
   std::string path;    // resolved against the YAML file's directory
   std::string format;  // empty: from each file's extension
   std::vector<std::pair<std::string, std::shared_ptr<arrow::DataType>>> schema;
+  /// debezium: the connector's decimal.handling.mode (decimal_handling).
+  DecimalHandling decimals = DecimalHandling::kPrecise;
 };
 
 /// Table maintenance after committed runs (docs/pipelines.md "Maintenance").

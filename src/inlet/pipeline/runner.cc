@@ -267,7 +267,7 @@ class PipelineRun {
   }
 
   arrow::Status ReadSource() {
-    ARROW_ASSIGN_OR_RAISE(rows_, ReadSourceFiles(to_read_, c_.source.format, c_.source.schema,
+    ARROW_ASSIGN_OR_RAISE(rows_, ReadSourceFiles(to_read_, {c_.source.format, c_.source.schema, c_.source.decimals},
                                                  [&](size_t done, int64_t read) {
                                                    progress_.Update("read " + std::to_string(done) + "/" +
                                                                     std::to_string(to_read_.size()) + " files, " +

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <arrow/result.h>
@@ -21,6 +22,19 @@ struct DecodedEvents {
   int64_t rows = 0;
 };
 
+/// How a connector sends decimals (its decimal.handling.mode). It matters for events without
+/// a schema part: precise (Debezium's default) sends a decimal's unscaled value as base64
+/// big-endian bytes, string as text, double as a JSON number.
+enum class DecimalHandling { kPrecise, kString, kDouble };
+
+struct DebeziumOptions {
+  DecimalHandling decimals = DecimalHandling::kPrecise;
+  /// Declared column types (source.schema). With precise decimals, a text value of a
+  /// declared decimal column that the events' schema does not type is decoded from base64
+  /// with the declared scale.
+  std::vector<std::pair<std::string, std::shared_ptr<arrow::DataType>>> declared;
+};
+
 /// Decodes change events, one JSON document per message. An envelope becomes one row: the
 /// fields of `after` (of `before` for a delete), then __op, __ts_ms, and the source's
 /// position fields as __source_<name> (ts_ms, lsn, txId, file, pos, row, gtid, commit_lsn,
@@ -31,9 +45,10 @@ struct DecodedEvents {
 /// timestamps in microseconds, Connect decimals decimals. Errors name `what` and the
 /// message number (1-based).
 arrow::Result<DecodedEvents> DecodeDebeziumEvents(const std::vector<std::string_view>& messages,
-                                                  const std::string& what);
+                                                  const std::string& what, const DebeziumOptions& options = {});
 
 /// Splits a file's text into messages: one per line, or the elements of a JSON array.
-arrow::Result<DecodedEvents> DecodeDebeziumFile(std::string_view text, const std::string& what);
+arrow::Result<DecodedEvents> DecodeDebeziumFile(std::string_view text, const std::string& what,
+                                                const DebeziumOptions& options = {});
 
 }  // namespace inlet

@@ -70,12 +70,13 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenJson(const std::str
 }
 
 // Debezium change events, decoded into flat rows typed by the events' schema.
-arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenDebezium(const std::string& path) {
+arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenDebezium(const std::string& path,
+                                                                      const DebeziumOptions& options) {
   ARROW_ASSIGN_OR_RAISE(auto file, arrow::io::ReadableFile::Open(path));
   ARROW_ASSIGN_OR_RAISE(int64_t size, file->GetSize());
   ARROW_ASSIGN_OR_RAISE(auto buffer, file->Read(size));
   std::string_view text(reinterpret_cast<const char*>(buffer->data()), buffer->size());
-  ARROW_ASSIGN_OR_RAISE(auto events, DecodeDebeziumFile(text, path));
+  ARROW_ASSIGN_OR_RAISE(auto events, DecodeDebeziumFile(text, path, options));
   if (events.rows == 0) return arrow::Status::Invalid(path, ": no change events");
   return OpenJsonLines(std::make_shared<arrow::io::BufferReader>(arrow::Buffer::FromString(std::move(events.ndjson))),
                        events.types);
@@ -118,7 +119,7 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenOne(const std::stri
   } else if (f == "parquet") {
     r = OpenParquet(path);
   } else if (f == "debezium") {
-    r = OpenDebezium(path);
+    r = OpenDebezium(path, {});
   } else {
     return arrow::Status::Invalid("input ", path, ": unknown format '", f,
                                   "' (use csv, json, ndjson, parquet or debezium)");
@@ -172,6 +173,13 @@ std::string FormatFromExtension(const std::string& path) {
   if (ends(".json")) return "json";
   if (ends(".parquet")) return "parquet";
   return "";
+}
+
+arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenDebeziumFile(const std::string& path,
+                                                                          const DebeziumOptions& options) {
+  auto r = OpenDebezium(path, options);
+  if (!r.ok()) return r.status().WithMessage("input ", path, ": ", r.status().message());
+  return r;
 }
 
 arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenInputFiles(

@@ -8,10 +8,16 @@
 #include <arrow/record_batch.h>
 #include <arrow/result.h>
 
+#include "inlet/source/debezium.h"
+
 namespace inlet {
 
 /// "csv", "json", "ndjson" or "parquet" from a file name's extension; empty if unknown.
 std::string FormatFromExtension(const std::string& path);
+
+/// Opens one file of Debezium change events (see DecodeDebeziumFile); errors name the file.
+arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenDebeziumFile(const std::string& path,
+                                                                          const DebeziumOptions& options);
 
 /// Opens files in order as one reader. format may be empty to use each file's extension.
 /// Every file must have the schema of the first (after type inference); a file that

@@ -141,9 +141,10 @@ arrow::Result<std::shared_ptr<arrow::ChunkedArray>> ConvertColumn(const std::sha
   return cast.status().WithMessage(file, ", column '", name, "': ", cast.status().message());
 }
 
-arrow::Result<std::shared_ptr<arrow::Table>> ReadOne(const SourceFile& f, const std::string& format,
-                                                     const DeclaredSchema& declared, int index) {
-  std::string fmt = format.empty() ? FormatFromExtension(f.path) : format;
+arrow::Result<std::shared_ptr<arrow::Table>> ReadOne(const SourceFile& f, const FileReadOptions& options,
+                                                     int index) {
+  const DeclaredSchema& declared = options.declared;
+  std::string fmt = options.format.empty() ? FormatFromExtension(f.path) : options.format;
   if (fmt.empty()) {
     return arrow::Status::Invalid("source file ", f.path, ": cannot tell its format from the name (set source.format)");
   }
@@ -155,6 +156,9 @@ arrow::Result<std::shared_ptr<arrow::Table>> ReadOne(const SourceFile& f, const 
       return read.status().WithMessage(m.find(f.path) == std::string::npos ? f.path + ": " + m : m);
     }
     table = *read;
+  } else if (fmt == "debezium") {
+    ARROW_ASSIGN_OR_RAISE(auto reader, OpenDebeziumFile(f.path, DebeziumOptions{options.decimals, declared}));
+    ARROW_ASSIGN_OR_RAISE(table, arrow::Table::FromRecordBatchReader(reader.get()));
   } else {
     ARROW_ASSIGN_OR_RAISE(auto reader, OpenInputFiles({f.path}, fmt));
     ARROW_ASSIGN_OR_RAISE(table, arrow::Table::FromRecordBatchReader(reader.get()));
@@ -236,21 +240,21 @@ std::string Fingerprint(const std::vector<SourceFile>& files) {
 }
 
 arrow::Result<std::shared_ptr<arrow::Table>> ReadSourceFiles(
-    const std::vector<SourceFile>& files, const std::string& format, const DeclaredSchema& declared,
+    const std::vector<SourceFile>& files, const FileReadOptions& options,
     const std::function<void(size_t, int64_t)>& on_file) {
   std::vector<std::shared_ptr<arrow::Table>> tables;
   int64_t rows = 0;
   for (size_t i = 0; i < files.size(); ++i) {
-    ARROW_ASSIGN_OR_RAISE(auto t, ReadOne(files[i], format, declared, static_cast<int>(i)));
+    ARROW_ASSIGN_OR_RAISE(auto t, ReadOne(files[i], options, static_cast<int>(i)));
     rows += t->num_rows();
     tables.push_back(std::move(t));
     if (on_file) on_file(i + 1, rows);
   }
   if (tables.empty()) return arrow::Status::Invalid("no source files to read");
-  auto options = arrow::ConcatenateTablesOptions::Defaults();
-  options.unify_schemas = true;
-  options.field_merge_options = arrow::Field::MergeOptions::Permissive();
-  auto merged = arrow::ConcatenateTables(tables, options);
+  auto concat = arrow::ConcatenateTablesOptions::Defaults();
+  concat.unify_schemas = true;
+  concat.field_merge_options = arrow::Field::MergeOptions::Permissive();
+  auto merged = arrow::ConcatenateTables(tables, concat);
   if (!merged.ok()) {
     return merged.status().WithMessage("source files have incompatible columns: ", merged.status().message(),
                                        " (declare the column's type in source.schema)");

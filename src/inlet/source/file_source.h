@@ -12,6 +12,8 @@
 #include <arrow/result.h>
 #include <arrow/table.h>
 
+#include "inlet/source/debezium.h"
+
 namespace inlet {
 
 struct SourceFile {
@@ -34,14 +36,21 @@ std::string Fingerprint(const std::vector<SourceFile>& files);
 /// The name of the column ReadSourceFiles adds: the index of each row's file in `files`.
 inline constexpr char kFileIndexColumn[] = "__inlet_file";
 
-/// Reads files (format csv|json|ndjson|parquet, or empty for each file's extension) into
-/// one table with a trailing int32 column kFileIndexColumn. Declared columns get their
-/// types (a value that does not fit is Invalid naming the file, row and column); the other
-/// columns are inferred per file and unified (numbers widen; a column missing from a file
-/// is null there).
+struct FileReadOptions {
+  /// csv, json, ndjson, parquet or debezium; empty for each file's extension.
+  std::string format;
+  DeclaredSchema declared;
+  /// For debezium: how the connector sent decimals the events' schema does not type.
+  DecimalHandling decimals = DecimalHandling::kPrecise;
+};
+
+/// Reads files into one table with a trailing int32 column kFileIndexColumn. Declared
+/// columns get their types (a value that does not fit is Invalid naming the file, row and
+/// column); the other columns are inferred per file and unified (numbers widen; a column
+/// missing from a file is null there).
 /// on_file, when set, is called after each file with (files read, rows read so far).
 arrow::Result<std::shared_ptr<arrow::Table>> ReadSourceFiles(
-    const std::vector<SourceFile>& files, const std::string& format, const DeclaredSchema& declared,
+    const std::vector<SourceFile>& files, const FileReadOptions& options,
     const std::function<void(size_t, int64_t)>& on_file = nullptr);
 
 }  // namespace inlet
