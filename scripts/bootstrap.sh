@@ -7,7 +7,10 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(build-essential cmake ninja-build ccache pkg-config python3-venv
               libgtest-dev nlohmann-json3-dev libcli11-dev libroaring-dev libyaml-cpp-dev
-              libcurl4-openssl-dev libssl-dev)
+              libcurl4-openssl-dev libssl-dev librdkafka-dev libsimdjson-dev)
+# The Kafka broker of the tests runs on a JVM; its jars come through Maven.
+command -v java >/dev/null || APT_PACKAGES+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null || APT_PACKAGES+=(maven)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -58,3 +61,16 @@ for spec in "minio $MINIO_MODULE" "mc $MC_MODULE"; do
     echo "$module" > "$TOOLS/$name.module"
   fi
 done
+
+# Apache Kafka (the broker the streaming tests start in KRaft mode): its jars and their
+# dependencies from Maven Central at the version scripts/kafka/pom.xml pins, cached outside
+# the work tree like MinIO.
+KAFKA_VERSION=$(sed -n 's|.*<kafka.version>\(.*\)</kafka.version>.*|\1|p' scripts/kafka/pom.xml)
+KAFKA_LIBS=${INLET_KAFKA_DIR:-$HOME/.cache/inlet/kafka-$KAFKA_VERSION}
+if [ ! -f "$KAFKA_LIBS/kafka_2.13-$KAFKA_VERSION.jar" ] || ! cmp -s scripts/kafka/pom.xml "$KAFKA_LIBS/pom.xml"; then
+  echo "bootstrap: fetching Apache Kafka $KAFKA_VERSION jars with Maven (once)"
+  mkdir -p "$KAFKA_LIBS"
+  mvn -q -B -f scripts/kafka/pom.xml dependency:copy-dependencies \
+    -DoutputDirectory="$KAFKA_LIBS" -DincludeScope=runtime >/dev/null
+  cp scripts/kafka/pom.xml "$KAFKA_LIBS/pom.xml"
+fi
