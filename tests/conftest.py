@@ -72,3 +72,20 @@ def place(request, tmp_path):
     if request.param == "local":
         return TablePlace.local(tmp_path / "tables")
     return TablePlace.s3(request.getfixturevalue("minio"), request.getfixturevalue("s3_bucket"))
+
+
+@pytest.fixture(scope="session")
+def kafka(tmp_path_factory):
+    """An Apache Kafka broker (KRaft) on loopback for this test run (see kafka_server.py)."""
+    from kafka_server import KafkaServer
+    server = KafkaServer(tmp_path_factory.mktemp("kafka")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def kafka_topic(kafka, request):
+    """A name for a fresh topic of one test (create it with kafka.create_topic(name, n))."""
+    import re
+    import secrets
+    return re.sub(r"[^a-zA-Z0-9._-]", "-", request.node.name)[:60] + "-" + secrets.token_hex(3)

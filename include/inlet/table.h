@@ -126,6 +126,8 @@ struct WriteOptions {
   /// Recorded atomically with the data; the commit fails if a concurrent commit recorded
   /// the same app.
   std::optional<AppTransaction> app_transaction;
+  /// More of them, each with its own app id (a stream records one per topic partition).
+  std::vector<AppTransaction> app_transactions;
   /// Metadata domains (domain -> configuration) recorded atomically with the data. The
   /// table's protocol gains the domainMetadata writer feature when it lacks it.
   std::map<std::string, std::string> domain_metadata;

@@ -19,7 +19,7 @@ namespace inlet::delta {
 struct PendingCommit {
   /// The actions to commit. commit_info holds operation, operationParameters and
   /// operationMetrics; timestamp, readVersion, isBlindAppend and engineInfo are filled in
-  /// at commit time. At most one txn (one per appId is allowed per commit).
+  /// at commit time. At most one txn per appId.
   ActionSet actions;
   /// The partitions this transaction read (the rows it replaces); a concurrent commit
   /// adding files to them conflicts. Empty for a blind append, which reads nothing.

@@ -310,6 +310,7 @@ arrow::Result<CommitResult> WriteTransaction::Commit(const std::string& operatio
   if (options_.app_transaction) {
     actions.txns.push_back(Txn{options_.app_transaction->app_id, options_.app_transaction->version, now});
   }
+  for (const auto& t : options_.app_transactions) actions.txns.push_back(Txn{t.app_id, t.version, now});
   for (const auto& [domain, config] : options_.domain_metadata) {
     actions.domains.push_back(DomainMetadata{domain, config, false});
   }

@@ -182,14 +182,86 @@ arrow::Result<PartitionColumn> ParsePartitionColumn(const std::string& spec) {
   return PartitionColumn{spec, spec, ""};
 }
 
-arrow::Status ParseSource(const Reader& r, const YAML::Node& n, const std::string& key, SourceConfig* out) {
-  ARROW_RETURN_NOT_OK(r.CheckKeys(n, key, {"type", "path", "format", "schema", "decimal_handling"}));
-  if (n["type"]) {
-    ARROW_ASSIGN_OR_RAISE(out->type, r.String(n["type"], key + ".type"));
-    if (out->type != "files") {
-      return r.Error(n["type"], key + ".type", "unknown source type '" + out->type + "' (use files)");
+arrow::Status ParseSchema(const Reader& r, const YAML::Node& s, const std::string& key, SourceConfig* out) {
+  if (!s.IsMap()) return r.Error(s, key, "expected a mapping of column: type");
+  for (const auto& kv : s) {
+    std::string col = kv.first.as<std::string>();
+    ARROW_ASSIGN_OR_RAISE(std::string tname, r.String(kv.second, key + "." + col));
+    auto type = ParseTypeName(tname);
+    if (!type.ok()) return r.Error(kv.second, key + "." + col, type.status().message());
+    out->schema.emplace_back(col, *type);
+  }
+  return arrow::Status::OK();
+}
+
+arrow::Status ParseKafkaSource(const Reader& r, const YAML::Node& n, const std::string& key,
+                               const std::string& pipeline, SourceConfig* out) {
+  ARROW_RETURN_NOT_OK(r.CheckKeys(n, key, {"type", "brokers", "topic", "group", "start", "format", "schema",
+                                           "decimal_handling", "properties", "include_key", "include_headers"}));
+  KafkaSourceConfig& k = out->kafka;
+  for (const char* req : {"brokers", "topic"}) {
+    if (!n[req]) return r.Error(n, key + "." + req, "is required for a kafka source");
+  }
+  ARROW_ASSIGN_OR_RAISE(k.brokers, r.String(n["brokers"], key + ".brokers"));
+  ARROW_ASSIGN_OR_RAISE(k.topic, r.String(n["topic"], key + ".topic"));
+  k.group = "inlet-" + pipeline;
+  if (n["group"]) {
+    ARROW_ASSIGN_OR_RAISE(k.group, r.String(n["group"], key + ".group"));
+  }
+  if (n["start"]) {
+    ARROW_ASSIGN_OR_RAISE(k.start, r.Enum<std::string>(n["start"], key + ".start",
+                                                      {{"earliest", "earliest"}, {"latest", "latest"}}, "start"));
+  }
+  out->format = "json";
+  if (n["format"]) {
+    ARROW_ASSIGN_OR_RAISE(out->format, r.Enum<std::string>(n["format"], key + ".format",
+                                                          {{"json", "json"}, {"debezium", "debezium"}}, "format"));
+  }
+  if (n["properties"]) {
+    const auto& props = n["properties"];
+    if (!props.IsMap()) return r.Error(props, key + ".properties", "expected a mapping of librdkafka setting: value");
+    // inlet owns these: the table, not the group, decides where consumption resumes.
+    static const std::set<std::string> owned = {"bootstrap.servers", "group.id", "enable.auto.commit",
+                                                "enable.auto.offset.store", "auto.offset.reset",
+                                                "enable.partition.eof"};
+    for (const auto& kv : props) {
+      std::string name = kv.first.as<std::string>();
+      if (owned.count(name)) {
+        return r.Error(kv.first, key + ".properties." + name,
+                       "is set by inlet (use brokers, group and start for the first three)");
+      }
+      ARROW_ASSIGN_OR_RAISE(k.properties[name], r.String(kv.second, key + ".properties." + name));
     }
   }
+  if (n["include_key"]) {
+    ARROW_ASSIGN_OR_RAISE(k.include_key, r.Bool(n["include_key"], key + ".include_key"));
+  }
+  if (n["include_headers"]) {
+    ARROW_ASSIGN_OR_RAISE(k.include_headers, r.Bool(n["include_headers"], key + ".include_headers"));
+  }
+  if (n["decimal_handling"]) {
+    ARROW_ASSIGN_OR_RAISE(out->decimals, r.Enum<DecimalHandling>(n["decimal_handling"], key + ".decimal_handling",
+        {{"precise", DecimalHandling::kPrecise}, {"string", DecimalHandling::kString}, {"double", DecimalHandling::kDouble}},
+        "decimal handling"));
+    if (out->format != "debezium") {
+      return r.Error(n["decimal_handling"], key + ".decimal_handling", "applies to format debezium only");
+    }
+  }
+  if (n["schema"]) ARROW_RETURN_NOT_OK(ParseSchema(r, n["schema"], key + ".schema", out));
+  return arrow::Status::OK();
+}
+
+arrow::Status ParseSource(const Reader& r, const YAML::Node& n, const std::string& key, const std::string& pipeline,
+                          SourceConfig* out) {
+  if (!n.IsMap()) return r.Error(n, key, "expected a mapping");
+  if (n["type"]) {
+    ARROW_ASSIGN_OR_RAISE(out->type, r.String(n["type"], key + ".type"));
+    if (out->type != "files" && out->type != "kafka") {
+      return r.Error(n["type"], key + ".type", "unknown source type '" + out->type + "' (use files or kafka)");
+    }
+  }
+  if (out->type == "kafka") return ParseKafkaSource(r, n, key, pipeline, out);
+  ARROW_RETURN_NOT_OK(r.CheckKeys(n, key, {"type", "path", "format", "schema", "decimal_handling"}));
   if (!n["path"]) return r.Error(n, key + ".path", "is required");
   ARROW_ASSIGN_OR_RAISE(std::string path, r.String(n["path"], key + ".path"));
   out->path = r.ResolvePath(path);
@@ -205,17 +277,7 @@ arrow::Status ParseSource(const Reader& r, const YAML::Node& n, const std::strin
       return r.Error(n["decimal_handling"], key + ".decimal_handling", "applies to format debezium only");
     }
   }
-  if (n["schema"]) {
-    const auto& s = n["schema"];
-    if (!s.IsMap()) return r.Error(s, key + ".schema", "expected a mapping of column: type");
-    for (const auto& kv : s) {
-      std::string col = kv.first.as<std::string>();
-      ARROW_ASSIGN_OR_RAISE(std::string tname, r.String(kv.second, key + ".schema." + col));
-      auto type = ParseTypeName(tname);
-      if (!type.ok()) return r.Error(kv.second, key + ".schema." + col, type.status().message());
-      out->schema.emplace_back(col, *type);
-    }
-  }
+  if (n["schema"]) ARROW_RETURN_NOT_OK(ParseSchema(r, n["schema"], key + ".schema", out));
   return arrow::Status::OK();
 }
 
@@ -485,7 +547,18 @@ arrow::Status ParseQuality(const Reader& r, const YAML::Node& n, const std::stri
 }
 
 arrow::Status ParseProcessing(const Reader& r, const YAML::Node& n, const std::string& key, ProcessingConfig* out) {
-  ARROW_RETURN_NOT_OK(r.CheckKeys(n, key, {"batch_size", "max_retries"}));
+  ARROW_RETURN_NOT_OK(r.CheckKeys(n, key, {"batch_size", "max_retries", "flush_rows", "flush_bytes", "flush_interval"}));
+  for (auto [name, field] : {std::pair{"flush_rows", &out->flush_rows}, std::pair{"flush_bytes", &out->flush_bytes}}) {
+    if (!n[name]) continue;
+    ARROW_ASSIGN_OR_RAISE(*field, r.Int(n[name], key + "." + name));
+    if (*field <= 0) return r.Error(n[name], key + "." + name, "must be positive");
+  }
+  if (n["flush_interval"]) {
+    ARROW_ASSIGN_OR_RAISE(Span span, r.SpanOf(n["flush_interval"], key + ".flush_interval"));
+    // A plain number is seconds, as in the seeds' flush-interval: 60.
+    out->flush_interval_ms = span.has_unit ? span.value / 1000 : span.value * 1000;
+    if (out->flush_interval_ms <= 0) return r.Error(n["flush_interval"], key + ".flush_interval", "must be positive");
+  }
   if (n["batch_size"]) {
     ARROW_ASSIGN_OR_RAISE(out->batch_size, r.Int(n["batch_size"], key + ".batch_size"));
   }
@@ -500,7 +573,8 @@ arrow::Status ParseProcessing(const Reader& r, const YAML::Node& n, const std::s
 
 arrow::Result<PipelineConfig> ParsePipeline(const Reader& r, const YAML::Node& n, const std::string& key,
                                             const std::string& file) {
-  ARROW_RETURN_NOT_OK(r.CheckKeys(n, key, {"name", "source", "destination", "strategy", "quality", "processing"}));
+  ARROW_RETURN_NOT_OK(r.CheckKeys(n, key, {"name", "source", "destination", "strategy", "quality", "processing",
+                                           "dead_letters"}));
   PipelineConfig p;
   p.file = file;
   p.line = n.Mark().line + 1;
@@ -514,7 +588,7 @@ arrow::Result<PipelineConfig> ParsePipeline(const Reader& r, const YAML::Node& n
   for (const char* req : {"source", "destination", "strategy"}) {
     if (!n[req]) return r.Error(n, k + "." + req, "is required");
   }
-  ARROW_RETURN_NOT_OK(ParseSource(r, n["source"], k + ".source", &p.source));
+  ARROW_RETURN_NOT_OK(ParseSource(r, n["source"], k + ".source", p.name, &p.source));
   ARROW_RETURN_NOT_OK(ParseDestination(r, n["destination"], k + ".destination", &p.destination));
   ARROW_RETURN_NOT_OK(ParseStrategy(r, n["strategy"], k + ".strategy", &p.strategy));
   if (n["quality"]) {
@@ -522,6 +596,22 @@ arrow::Result<PipelineConfig> ParsePipeline(const Reader& r, const YAML::Node& n
   }
   if (n["processing"]) {
     ARROW_RETURN_NOT_OK(ParseProcessing(r, n["processing"], k + ".processing", &p.processing));
+  }
+  if (n["dead_letters"]) {
+    const auto& d = n["dead_letters"];
+    ARROW_RETURN_NOT_OK(r.CheckKeys(d, k + ".dead_letters", {"path"}));
+    if (!d["path"]) return r.Error(d, k + ".dead_letters.path", "is required");
+    ARROW_ASSIGN_OR_RAISE(std::string path, r.String(d["path"], k + ".dead_letters.path"));
+    p.dead_letters.path = r.ResolvePath(path);
+    if (p.source.type != "kafka") return r.Error(d, k + ".dead_letters", "applies to kafka sources only");
+    if (p.dead_letters.path == p.destination.path) {
+      return r.Error(d["path"], k + ".dead_letters.path", "must differ from destination.path");
+    }
+  }
+  if (p.source.type == "kafka" && p.strategy.type != StrategyType::kAppend && p.strategy.type != StrategyType::kMerge &&
+      p.strategy.type != StrategyType::kCdc) {
+    return r.Error(n["strategy"], k + ".strategy.type",
+                   std::string("a kafka source takes append, merge or cdc, not ") + StrategyName(p.strategy.type));
   }
   if ((p.strategy.type == StrategyType::kMerge || p.strategy.type == StrategyType::kSnapshotDiff ||
        p.strategy.type == StrategyType::kCdc) &&

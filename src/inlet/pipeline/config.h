@@ -42,6 +42,24 @@ struct Span {
   bool has_unit = false;
 };
 
+/// A Kafka source (type: kafka), read by `inlet stream`.
+struct KafkaSourceConfig {
+  std::string brokers;
+  std::string topic;
+  /// The consumer group (default inlet-<pipeline name>). Offsets committed to it are for
+  /// monitoring: the table's own record of them decides where consumption resumes.
+  std::string group;
+  /// Where a partition the table has no offset for starts: earliest or latest.
+  std::string start = "earliest";
+  /// Passed to librdkafka as they are (security.protocol, sasl.*, ssl.*, ...). Values may be
+  /// secrets: they are never logged or written.
+  std::map<std::string, std::string> properties;
+  /// Adds the message key as _kafka_key (string), and the headers as _kafka_headers (a JSON
+  /// object of strings).
+  bool include_key = true;
+  bool include_headers = false;
+};
+
 struct SourceConfig {
   std::string type = "files";
   std::string path;    // resolved against the YAML file's directory
@@ -49,6 +67,7 @@ struct SourceConfig {
   std::vector<std::pair<std::string, std::shared_ptr<arrow::DataType>>> schema;
   /// debezium: the connector's decimal.handling.mode (decimal_handling).
   DecimalHandling decimals = DecimalHandling::kPrecise;
+  KafkaSourceConfig kafka;
 };
 
 /// Table maintenance after committed runs (docs/pipelines.md "Maintenance").
@@ -123,6 +142,17 @@ struct QualityConfig {
 struct ProcessingConfig {
   int64_t batch_size = 64 * 1024;
   int max_retries = 3;
+  /// Streams: a commit once the buffered messages reach flush_rows or flush_bytes (of
+  /// message values), or the oldest has waited flush_interval_ms, whichever comes first.
+  int64_t flush_rows = 10000;
+  int64_t flush_bytes = 64LL * 1024 * 1024;
+  int64_t flush_interval_ms = 10000;
+};
+
+/// Streams: where messages that cannot be decoded or do not fit the schema go, with the
+/// error and their topic, partition, offset and raw bytes.
+struct DeadLetterConfig {
+  std::string path;  // a Delta table; empty: none (such a message fails the stream)
 };
 
 struct PipelineConfig {
@@ -134,6 +164,7 @@ struct PipelineConfig {
   StrategyConfig strategy;
   QualityConfig quality;
   ProcessingConfig processing;
+  DeadLetterConfig dead_letters;
 };
 
 using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;

@@ -1,0 +1,72 @@
+// Kafka message values (JSON objects) decoded into Arrow rows, one message at a time, so that
+// a message that does not fit is refused alone (and goes to the dead letters) while the
+// others are kept.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <arrow/result.h>
+#include <arrow/table.h>
+
+namespace inlet::stream {
+
+/// Where a message came from: the metadata columns of its row.
+struct MessageMeta {
+  std::string_view topic;
+  int32_t partition = 0;
+  int64_t offset = 0;
+  int64_t timestamp_ms = -1;  // -1: none
+  std::optional<std::string_view> key;
+  std::optional<std::string> headers_json;  // a JSON object of header name -> value
+};
+
+/// The metadata columns (docs/streams.md): _kafka_topic, _kafka_partition, _kafka_offset,
+/// _kafka_timestamp, then _kafka_key and _kafka_headers when asked for, then _ingested_at.
+inline constexpr const char* kTopicColumn = "_kafka_topic";
+inline constexpr const char* kPartitionColumn = "_kafka_partition";
+inline constexpr const char* kOffsetColumn = "_kafka_offset";
+inline constexpr const char* kTimestampColumn = "_kafka_timestamp";
+inline constexpr const char* kKeyColumn = "_kafka_key";
+inline constexpr const char* kHeadersColumn = "_kafka_headers";
+inline constexpr const char* kIngestedAtColumn = "_ingested_at";
+
+struct JsonRowOptions {
+  /// Column types the rows must have (declared, or the existing table's); a message whose
+  /// value does not convert is refused. Other fields are inferred from their first value:
+  /// boolean, int64, double (integers widen to it), string, and objects or arrays kept as
+  /// their JSON text. A later value of another kind is refused.
+  std::vector<std::pair<std::string, std::shared_ptr<arrow::DataType>>> declared;
+  /// Declared columns a message must have, non-null.
+  std::vector<std::string> required;
+  bool include_key = true;
+  bool include_headers = false;
+};
+
+class JsonRows {
+ public:
+  explicit JsonRows(JsonRowOptions options);
+  ~JsonRows();
+  JsonRows(JsonRows&&) noexcept;
+
+  /// Appends the message as a row. A value that is not a JSON object, or a field that does
+  /// not fit its column, is Invalid (saying which field and why) and appends nothing.
+  arrow::Status Append(std::string_view value, const MessageMeta& meta);
+
+  int64_t rows() const;
+  /// The rows appended since the last Finish, columns in the order first seen, metadata
+  /// columns last (_ingested_at = ingested_at_us); resets the row count, keeping the
+  /// columns' types.
+  arrow::Result<std::shared_ptr<arrow::Table>> Finish(int64_t ingested_at_us);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace inlet::stream

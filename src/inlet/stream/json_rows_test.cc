@@ -1,0 +1,98 @@
+#include "inlet/stream/json_rows.h"
+
+#include <gtest/gtest.h>
+
+#include <arrow/api.h>
+
+namespace inlet::stream {
+namespace {
+
+MessageMeta Meta(int64_t offset) {
+  MessageMeta m;
+  m.topic = "events";
+  m.partition = 2;
+  m.offset = offset;
+  m.timestamp_ms = 1700000000000 + offset;
+  m.key = "k" + std::to_string(offset) == "k0" ? std::optional<std::string_view>("k0") : std::nullopt;
+  return m;
+}
+
+std::string Cell(const arrow::Table& t, const std::string& column, int64_t row) {
+  auto c = t.GetColumnByName(column);
+  if (!c) return "<no column>";
+  auto s = c->GetScalar(row);
+  return s.ok() ? (*s)->ToString() : "<error>";
+}
+
+TEST(JsonRows, InfersEvolvesAndWidens) {
+  JsonRows rows({});
+  ASSERT_TRUE(rows.Append(R"({"id": 1, "name": "a", "ok": true, "tags": ["x", 1], "n": null})", Meta(0)).ok());
+  // A new column is null in earlier rows; an integer column widens to double.
+  ASSERT_TRUE(rows.Append(R"({"id": 2.5, "extra": {"b": [1, 2]}, "n": 7})", Meta(1)).ok());
+  auto t = rows.Finish(42).ValueOrDie();
+  ASSERT_EQ(t->num_rows(), 2);
+  EXPECT_EQ(t->schema()->GetFieldByName("id")->type()->id(), arrow::Type::DOUBLE);
+  EXPECT_EQ(Cell(*t, "id", 0), "1");
+  EXPECT_EQ(Cell(*t, "id", 1), "2.5");
+  EXPECT_EQ(Cell(*t, "name", 1), "null");
+  EXPECT_EQ(Cell(*t, "tags", 0), R"(["x", 1])");
+  EXPECT_EQ(Cell(*t, "extra", 0), "null");
+  EXPECT_EQ(Cell(*t, "extra", 1), R"({"b": [1, 2]})");
+  EXPECT_EQ(t->schema()->GetFieldByName("n")->type()->id(), arrow::Type::INT64);
+  EXPECT_EQ(Cell(*t, "n", 1), "7");
+  EXPECT_EQ(Cell(*t, "_kafka_topic", 1), "events");
+  EXPECT_EQ(Cell(*t, "_kafka_partition", 1), "2");
+  EXPECT_EQ(Cell(*t, "_kafka_offset", 1), "1");
+  EXPECT_EQ(Cell(*t, "_kafka_key", 0), "k0");
+  EXPECT_EQ(Cell(*t, "_kafka_key", 1), "null");
+  EXPECT_EQ(t->schema()->field(t->num_columns() - 1)->name(), "_ingested_at");
+  EXPECT_EQ(rows.rows(), 0);
+}
+
+TEST(JsonRows, RefusesABadMessageAloneLeavingNoTrace) {
+  JsonRows rows({});
+  ASSERT_TRUE(rows.Append(R"({"id": 1, "name": "a"})", Meta(0)).ok());
+  for (const char* bad : {R"({"id": 2, "name": 3})", R"({"id": "x"})", "{not json", R"([1, 2])",
+                          R"({"id": 1} trailing)", R"("text")", R"({"id": 99999999999999999999})"}) {
+    auto st = rows.Append(bad, Meta(1));
+    EXPECT_FALSE(st.ok()) << bad;
+  }
+  EXPECT_EQ(rows.rows(), 1);
+  auto st = rows.Append(R"({"id": 2, "name": 3})", Meta(1));
+  EXPECT_NE(st.message().find("field 'name': expected string"), std::string::npos) << st.message();
+  ASSERT_TRUE(rows.Append(R"({"id": 3, "name": "c", "late": 1})", Meta(2)).ok());
+  auto t = rows.Finish(0).ValueOrDie();
+  ASSERT_EQ(t->num_rows(), 2);
+  EXPECT_EQ(Cell(*t, "id", 1), "3");
+  EXPECT_EQ(Cell(*t, "late", 0), "null");
+}
+
+TEST(JsonRows, DeclaredTypesConvertAndAreChecked) {
+  JsonRowOptions o;
+  o.declared = {{"at", arrow::timestamp(arrow::TimeUnit::MICRO, "UTC")},
+                {"day", arrow::date32()},
+                {"amount", arrow::decimal128(10, 2)},
+                {"small", arrow::int16()},
+                {"name", arrow::utf8()}};
+  o.required = {"name"};
+  o.include_key = false;
+  JsonRows rows(o);
+  ASSERT_TRUE(rows.Append(R"({"at": "2024-05-01T10:00:00Z", "day": "2024-05-01", "amount": "12.5", "small": 7,
+                              "name": "a"})", Meta(0)).ok());
+  ASSERT_TRUE(rows.Append(R"({"at": 1714557600000, "amount": 3, "name": "b"})", Meta(1)).ok());
+  EXPECT_FALSE(rows.Append(R"({"small": 70000, "name": "c"})", Meta(2)).ok());
+  EXPECT_FALSE(rows.Append(R"({"at": "yesterday", "name": "c"})", Meta(2)).ok());
+  EXPECT_FALSE(rows.Append(R"({"amount": "123456789.123", "name": "c"})", Meta(2)).ok());
+  auto missing = rows.Append(R"({"small": 1})", Meta(2));
+  EXPECT_NE(missing.message().find("required field 'name'"), std::string::npos) << missing.message();
+  auto t = rows.Finish(0).ValueOrDie();
+  ASSERT_EQ(t->num_rows(), 2);
+  EXPECT_EQ(Cell(*t, "amount", 0), "12.50");
+  EXPECT_EQ(Cell(*t, "amount", 1), "3.00");
+  EXPECT_EQ(Cell(*t, "at", 0), Cell(*t, "at", 1));
+  EXPECT_EQ(Cell(*t, "day", 0), "2024-05-01");
+  EXPECT_EQ(t->GetColumnByName("_kafka_key"), nullptr);
+}
+
+}  // namespace
+}  // namespace inlet::stream
