@@ -1,9 +1,11 @@
 #include "inlet/cli/commands.h"
 
+#include <atomic>
 #include <cstdio>
 #include <iostream>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -22,6 +24,7 @@
 #include "inlet/pipeline/config.h"
 #include "inlet/pipeline/runner.h"
 #include "inlet/source/file_reader.h"
+#include "inlet/stream/streamer.h"
 #include "inlet/table.h"
 
 namespace inlet::cli {
@@ -308,20 +311,40 @@ struct RunArgs {
   std::string to;
 };
 
-arrow::Status RunRun(const RunArgs& a) {
-  ARROW_ASSIGN_OR_RAISE(auto configs, pipeline::LoadPipelines(a.file));
-  if (!a.pipeline.empty()) {
-    std::vector<pipeline::PipelineConfig> selected;
-    for (auto& c : configs) {
-      if (c.name == a.pipeline) selected.push_back(c);
+// The pipelines of a file to run: the one named, or every one whose source is (or is not)
+// a stream.
+arrow::Result<std::vector<pipeline::PipelineConfig>> SelectPipelines(const std::string& file, const std::string& name,
+                                                                     bool streams) {
+  ARROW_ASSIGN_OR_RAISE(auto configs, pipeline::LoadPipelines(file));
+  const char* command = streams ? "inlet stream" : "inlet run";
+  const char* other = streams ? "inlet run" : "inlet stream";
+  std::vector<pipeline::PipelineConfig> selected;
+  for (auto& c : configs) {
+    bool stream = c.source.type == "kafka";
+    if (!name.empty() && c.name == name) {
+      if (stream != streams) {
+        return arrow::Status::Invalid(file, ": pipeline '", name, "' has a ", c.source.type, " source: run it with ",
+                                      other);
+      }
+      selected.push_back(c);
+    } else if (name.empty() && stream == streams) {
+      selected.push_back(c);
     }
-    if (selected.empty()) {
-      std::string names;
-      for (const auto& c : configs) names += (names.empty() ? "" : ", ") + c.name;
-      return arrow::Status::Invalid(a.file, ": no pipeline named '", a.pipeline, "' (the file has: ", names, ")");
-    }
-    configs = std::move(selected);
   }
+  if (selected.empty()) {
+    std::string names;
+    for (const auto& c : configs) names += (names.empty() ? "" : ", ") + c.name;
+    if (!name.empty()) {
+      return arrow::Status::Invalid(file, ": no pipeline named '", name, "' (the file has: ", names, ")");
+    }
+    return arrow::Status::Invalid(file, ": no pipeline for ", command, " (", streams ? "kafka" : "file",
+                                  " sources; the file has: ", names, ")");
+  }
+  return selected;
+}
+
+arrow::Status RunRun(const RunArgs& a) {
+  ARROW_ASSIGN_OR_RAISE(auto configs, SelectPipelines(a.file, a.pipeline, /*streams=*/false));
   if (a.from.empty() != a.to.empty()) return arrow::Status::Invalid("--from and --to go together");
   pipeline::RunOptions options;
   options.dry_run = a.dry_run;
@@ -351,6 +374,54 @@ arrow::Status RunRun(const RunArgs& a) {
   }
   if (failures > 1) {
     return first_failure.WithMessage(first_failure.message(), " (and ", failures - 1, " more failed pipelines)");
+  }
+  return first_failure;
+}
+
+struct StreamArgs {
+  std::string file;
+  std::string pipeline;
+  bool json = false;
+  double idle_exit = 0;
+};
+
+// Every selected stream runs in its own thread until SIGINT/SIGTERM; the first failure
+// stops the others (each commits what it holds).
+arrow::Status RunStreamCommand(const StreamArgs& a) {
+  ARROW_ASSIGN_OR_RAISE(auto configs, SelectPipelines(a.file, a.pipeline, /*streams=*/true));
+  std::atomic<bool> stop{false};
+  stream::StreamOptions options;
+  options.idle_exit_ms = static_cast<int64_t>(a.idle_exit * 1000);
+  options.stop = &stop;
+  std::vector<arrow::Result<stream::StreamReport>> results(configs.size(), arrow::Status::UnknownError("not run"));
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < configs.size(); ++i) {
+    threads.emplace_back([&, i]() {
+      results[i] = stream::RunStream(configs[i], options);
+      if (!results[i].ok()) stop.store(true);
+    });
+  }
+  for (auto& t : threads) t.join();
+  arrow::Status first_failure;
+  for (size_t i = 0; i < configs.size(); ++i) {
+    stream::StreamReport report;
+    if (results[i].ok()) {
+      report = *results[i];
+    } else {
+      report.pipeline = configs[i].name;
+      report.table = configs[i].destination.path;
+      report.topic = configs[i].source.kafka.topic;
+      report.status = "failed";
+      report.error = results[i].status().message();
+      if (first_failure.ok()) first_failure = results[i].status();
+    }
+    if (a.json) {
+      std::cout << DumpJson(report.ToJson()) << std::endl;
+    } else {
+      std::cout << report.pipeline << ": " << report.status << ", " << report.messages << " messages, "
+                << report.rows_written << " rows and " << report.dead_letters << " dead letters committed in "
+                << report.commits << " commits (table version " << report.table_version << ")\n";
+    }
   }
   return first_failure;
 }
@@ -490,6 +561,14 @@ int Run(int argc, char** argv) {
   run->add_option("--from", r.from, "Backfill: load cursor values from this one (inclusive)");
   run->add_option("--to", r.to, "Backfill: up to this cursor value (exclusive)");
 
+  StreamArgs sa;
+  auto* streamc = app.add_subcommand("stream", "Stream the kafka pipelines of a YAML file into their tables (docs/streams.md)");
+  streamc->add_option("file", sa.file, "Pipeline file")->required();
+  streamc->add_option("--pipeline", sa.pipeline, "Run only this pipeline");
+  streamc->add_flag("--json", sa.json, "Print each stream's report as one JSON line when it stops");
+  streamc->add_option("--idle-exit", sa.idle_exit,
+                      "Stop after this many seconds without a message (default: run until SIGINT/SIGTERM)");
+
   TableArgs st;
   auto* state = app.add_subcommand("state", "Show the pipeline state stored in a table");
   state->add_option("table", st.table, "Table path or file:// URI")->required();
@@ -525,6 +604,7 @@ int Run(int argc, char** argv) {
   if (merge->parsed()) return Report(RunMerge(m));
   if (changes->parsed()) return Report(RunChanges(ch));
   if (run->parsed()) return Report(RunRun(r));
+  if (streamc->parsed()) return Report(RunStreamCommand(sa));
   if (state->parsed()) return Report(RunState(st));
   if (reset->parsed()) return Report(RunReset(rs, reset_pipeline));
   if (maintenance.parsed()) return Report(maintenance.Run());

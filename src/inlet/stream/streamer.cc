@@ -1,0 +1,487 @@
+#include "inlet/stream/streamer.h"
+
+#include <librdkafka/rdkafka.h>
+
+#include <chrono>
+#include <csignal>
+#include <map>
+#include <set>
+
+#include <arrow/builder.h>
+#include <arrow/table.h>
+
+#include "inlet/common/retry.h"
+#include "inlet/common/time.h"
+#include "inlet/load/rows.h"
+#include "inlet/status.h"
+#include "inlet/stream/json_rows.h"
+#include "inlet/table.h"
+
+namespace inlet::stream {
+
+namespace {
+
+using pipeline::PipelineConfig;
+
+std::atomic<bool> g_signalled{false};
+
+void OnSignal(int) { g_signalled.store(true); }
+
+int64_t SteadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// librdkafka's messages may quote a value: a secret in them is masked.
+std::string Masked(std::string text, const std::string& secret) {
+  if (secret.empty()) return text;
+  for (size_t at; (at = text.find(secret)) != std::string::npos;) text.replace(at, secret.size(), "***");
+  return text;
+}
+
+arrow::Result<std::shared_ptr<Snapshot>> Latest(const Table& table) {
+  auto snap = table.GetSnapshot({});
+  if (snap.ok()) return *snap;
+  if (snap.status().IsIOError() && snap.status().message().find("not a Delta table") != std::string::npos) {
+    return std::shared_ptr<Snapshot>();  // the first commit creates it
+  }
+  return snap.status();
+}
+
+// The rows of messages that failed to decode, for the dead-letter table.
+class DeadLetters {
+ public:
+  arrow::Status Add(const std::string& topic, int32_t partition, int64_t offset, int64_t timestamp_ms,
+                    const rd_kafka_message_t* m, const std::string& error) {
+    ARROW_RETURN_NOT_OK(topic_.Append(topic));
+    ARROW_RETURN_NOT_OK(partition_.Append(partition));
+    ARROW_RETURN_NOT_OK(offset_.Append(offset));
+    ARROW_RETURN_NOT_OK(timestamp_ms >= 0 ? timestamp_.Append(timestamp_ms * 1000) : timestamp_.AppendNull());
+    if (m->key) {
+      ARROW_RETURN_NOT_OK(key_.Append(static_cast<const uint8_t*>(m->key), static_cast<int32_t>(m->key_len)));
+    } else {
+      ARROW_RETURN_NOT_OK(key_.AppendNull());
+    }
+    if (m->payload) {
+      ARROW_RETURN_NOT_OK(value_.Append(static_cast<const uint8_t*>(m->payload), static_cast<int32_t>(m->len)));
+    } else {
+      ARROW_RETURN_NOT_OK(value_.AppendNull());
+    }
+    ARROW_RETURN_NOT_OK(error_.Append(error));
+    last_[partition] = offset;
+    ++rows_;
+    return arrow::Status::OK();
+  }
+  int64_t rows() const { return rows_; }
+  const std::map<int32_t, int64_t>& last() const { return last_; }
+
+  arrow::Result<std::shared_ptr<arrow::Table>> Finish(int64_t ingested_at_us) {
+    arrow::FieldVector fields;
+    arrow::ArrayVector arrays;
+    auto add = [&](const char* name, arrow::ArrayBuilder* b) -> arrow::Status {
+      std::shared_ptr<arrow::Array> a;
+      ARROW_RETURN_NOT_OK(b->Finish(&a));
+      fields.push_back(arrow::field(name, a->type()));
+      arrays.push_back(a);
+      return arrow::Status::OK();
+    };
+    ARROW_RETURN_NOT_OK(add(kTopicColumn, &topic_));
+    ARROW_RETURN_NOT_OK(add(kPartitionColumn, &partition_));
+    ARROW_RETURN_NOT_OK(add(kOffsetColumn, &offset_));
+    ARROW_RETURN_NOT_OK(add(kTimestampColumn, &timestamp_));
+    ARROW_RETURN_NOT_OK(add(kKeyColumn, &key_));
+    ARROW_RETURN_NOT_OK(add("value", &value_));
+    ARROW_RETURN_NOT_OK(add("error", &error_));
+    arrow::TimestampBuilder ingested(timestamp_.type(), arrow::default_memory_pool());
+    ARROW_RETURN_NOT_OK(ingested.AppendValues(std::vector<int64_t>(rows_, ingested_at_us)));
+    ARROW_RETURN_NOT_OK(add(kIngestedAtColumn, &ingested));
+    auto t = arrow::Table::Make(arrow::schema(fields), arrays, rows_);
+    rows_ = 0;
+    last_.clear();
+    return t;
+  }
+
+ private:
+  arrow::StringBuilder topic_, error_;
+  arrow::Int32Builder partition_;
+  arrow::Int64Builder offset_;
+  arrow::TimestampBuilder timestamp_{arrow::timestamp(arrow::TimeUnit::MICRO, "UTC"), arrow::default_memory_pool()};
+  arrow::BinaryBuilder key_, value_;
+  std::map<int32_t, int64_t> last_;
+  int64_t rows_ = 0;
+};
+
+class Streamer {
+ public:
+  Streamer(const PipelineConfig& c, const StreamOptions& o) : c_(c), o_(o), rows_(RowOptions(c)) {
+    r_.pipeline = c.name;
+    r_.table = c.destination.path;
+    r_.topic = c.source.kafka.topic;
+  }
+
+  ~Streamer() {
+    if (rk_) rd_kafka_destroy(rk_);
+  }
+
+  arrow::Result<StreamReport> Run() {
+    int64_t started = SteadyMs();
+    if (c_.source.format != "json") {
+      return arrow::Status::NotImplemented("pipeline ", c_.name, ": source.format ", c_.source.format,
+                                           " is not supported by inlet stream yet (use json)");
+    }
+    ARROW_ASSIGN_OR_RAISE(table_, Table::OpenOrCreate(c_.destination.path, StorageOf(c_.destination.path)));
+    if (!c_.dead_letters.path.empty()) {
+      ARROW_ASSIGN_OR_RAISE(dead_table_, Table::OpenOrCreate(c_.dead_letters.path, StorageOf(c_.dead_letters.path)));
+    }
+    ARROW_RETURN_NOT_OK(Connect());
+    int64_t last_message = SteadyMs();
+    r_.status = "stopped";
+    while (fatal_.ok()) {
+      if (g_signalled.load() || (o_.stop && o_.stop->load())) break;
+      rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, 100);
+      int64_t now = SteadyMs();
+      if (m) {
+        auto st = Handle(m);
+        rd_kafka_message_destroy(m);
+        ARROW_RETURN_NOT_OK(st);
+        last_message = now;
+      }
+      if (!fatal_.ok()) break;
+      if (Buffered() > 0 && (Buffered() >= c_.processing.flush_rows || bytes_ >= c_.processing.flush_bytes ||
+                             now - first_buffered_ms_ >= c_.processing.flush_interval_ms)) {
+        ARROW_RETURN_NOT_OK(Flush());
+      }
+      if (o_.idle_exit_ms > 0 && now - last_message >= o_.idle_exit_ms) {
+        r_.status = "idle";
+        break;
+      }
+    }
+    ARROW_RETURN_NOT_OK(fatal_);
+    ARROW_RETURN_NOT_OK(Flush());
+    closing_ = true;
+    rd_kafka_consumer_close(rk_);
+    ARROW_RETURN_NOT_OK(fatal_);
+    r_.duration_ms = SteadyMs() - started;
+    return r_;
+  }
+
+ private:
+  static JsonRowOptions RowOptions(const PipelineConfig& c) {
+    JsonRowOptions o;
+    o.declared = c.source.schema;
+    o.include_key = c.source.kafka.include_key;
+    o.include_headers = c.source.kafka.include_headers;
+    return o;
+  }
+
+  StorageOptions StorageOf(const std::string& path) const {
+    bool s3 = path.rfind("s3://", 0) == 0 || path.rfind("s3a://", 0) == 0;
+    return s3 ? c_.destination.storage : StorageOptions{};
+  }
+
+  int64_t Buffered() const { return rows_.rows() + dead_.rows(); }
+
+  arrow::Status Connect() {
+    const auto& k = c_.source.kafka;
+    char err[512];
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    std::vector<std::pair<std::string, std::string>> settings = {
+        {"bootstrap.servers", k.brokers}, {"group.id", k.group}, {"enable.auto.commit", "false"},
+        {"enable.auto.offset.store", "false"}, {"auto.offset.reset", k.start},
+        {"enable.partition.eof", "false"}, {"client.id", "inlet-" + c_.name}};
+    for (const auto& [name, value] : k.properties) settings.emplace_back(name, value);
+    for (const auto& [name, value] : settings) {
+      if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) {
+        rd_kafka_conf_destroy(conf);
+        return arrow::Status::Invalid("pipeline ", c_.name, ": kafka setting ", name, ": ", Masked(err, value));
+      }
+    }
+    rd_kafka_conf_set_opaque(conf, this);
+    rd_kafka_conf_set_rebalance_cb(conf, &Streamer::OnRebalance);
+    rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+    if (!rk_) {
+      rd_kafka_conf_destroy(conf);
+      return arrow::Status::Invalid("pipeline ", c_.name, ": cannot create the kafka consumer: ", err);
+    }
+    rd_kafka_poll_set_consumer(rk_);
+    rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(topics, k.topic.c_str(), RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(rk_, topics);
+    rd_kafka_topic_partition_list_destroy(topics);
+    if (e) return arrow::Status::IOError("pipeline ", c_.name, ": cannot subscribe to ", k.topic, ": ", rd_kafka_err2str(e));
+    return arrow::Status::OK();
+  }
+
+  static void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts, void* opaque) {
+    auto* self = static_cast<Streamer*>(opaque);
+    ++self->r_.rebalances;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+      auto st = self->Assign(parts);
+      if (!st.ok()) {
+        self->fatal_ = st;
+        rd_kafka_assign(rk, nullptr);
+      }
+    } else {
+      // Revoked: what is held for these partitions is committed while they are still ours
+      // (a commit that loses them to another consumer is refused by the offset check).
+      if (!self->closing_ && self->fatal_.ok()) {
+        auto st = self->Flush();
+        if (!st.ok()) self->fatal_ = st;
+      }
+      self->owned_.clear();
+      rd_kafka_assign(rk, nullptr);
+    }
+  }
+
+  // Seeks every assigned partition to the offset after the table's record of it.
+  arrow::Status Assign(rd_kafka_topic_partition_list_t* parts) {
+    ARROW_ASSIGN_OR_RAISE(auto snap, Latest(*table_));
+    owned_.clear();
+    for (int i = 0; i < parts->cnt; ++i) {
+      auto& tp = parts->elems[i];
+      std::optional<int64_t> v;
+      if (snap) v = snap->AppTransactionVersion(OffsetAppId(tp.topic, tp.partition));
+      committed_[tp.partition] = v.value_or(-1);
+      tp.offset = v ? *v + 1 : (c_.source.kafka.start == "latest" ? RD_KAFKA_OFFSET_END : RD_KAFKA_OFFSET_BEGINNING);
+      owned_.insert(tp.partition);
+    }
+    rd_kafka_resp_err_t e = rd_kafka_assign(rk_, parts);
+    if (e) return arrow::Status::IOError("cannot assign partitions: ", rd_kafka_err2str(e));
+    return arrow::Status::OK();
+  }
+
+  arrow::Status Handle(const rd_kafka_message_t* m) {
+    if (m->err) {
+      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return arrow::Status::OK();
+      std::string what = rd_kafka_message_errstr(m);
+      // Broker outages and the like are retried by librdkafka; errors about the topic or
+      // the configuration are not.
+      if (m->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC || m->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+          m->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED || m->err == RD_KAFKA_RESP_ERR__FATAL ||
+          m->err == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED || m->err == RD_KAFKA_RESP_ERR__AUTHENTICATION) {
+        return arrow::Status::IOError("pipeline ", c_.name, ": topic ", c_.source.kafka.topic, ": ", what);
+      }
+      return arrow::Status::OK();
+    }
+    ++r_.messages;
+    int32_t p = m->partition;
+    auto held = buffered_last_.find(p);
+    if (!owned_.count(p) || m->offset <= committed_[p] || (held != buffered_last_.end() && m->offset <= held->second)) {
+      ++r_.skipped;  // from before a rebalance, or already in the table
+      return arrow::Status::OK();
+    }
+    rd_kafka_timestamp_type_t ts_type;
+    int64_t ts = rd_kafka_message_timestamp(m, &ts_type);
+    MessageMeta meta;
+    meta.topic = c_.source.kafka.topic;
+    meta.partition = p;
+    meta.offset = m->offset;
+    meta.timestamp_ms = ts_type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1 : ts;
+    if (m->key) meta.key = std::string_view(static_cast<const char*>(m->key), m->key_len);
+    if (c_.source.kafka.include_headers) meta.headers_json = HeadersJson(m);
+    std::string_view value = m->payload ? std::string_view(static_cast<const char*>(m->payload), m->len)
+                                        : std::string_view();
+    if (Buffered() == 0) first_buffered_ms_ = SteadyMs();
+    arrow::Status st = m->payload ? rows_.Append(value, meta) : arrow::Status::Invalid("the message has no value");
+    if (!st.ok()) {
+      std::string where = c_.source.kafka.topic + "/" + std::to_string(p) + "@" + std::to_string(m->offset);
+      if (!dead_table_) {
+        return arrow::Status::Invalid("pipeline ", c_.name, ": message ", where, ": ", st.message(),
+                                      " (set dead_letters.path to keep such messages and go on)");
+      }
+      ARROW_RETURN_NOT_OK(dead_.Add(c_.source.kafka.topic, p, m->offset, meta.timestamp_ms, m, st.message()));
+    }
+    buffered_last_[p] = m->offset;
+    bytes_ += static_cast<int64_t>(m->len);
+    return arrow::Status::OK();
+  }
+
+  static std::string HeadersJson(const rd_kafka_message_t* m) {
+    rd_kafka_headers_t* hdrs = nullptr;
+    Json out = Json::object();
+    if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR && hdrs) {
+      const char* name;
+      const void* value;
+      size_t size;
+      for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
+        out[name] = value ? Json(std::string(static_cast<const char*>(value), size)) : Json(nullptr);
+      }
+    }
+    return out.dump(-1, ' ', false, Json::error_handler_t::replace);
+  }
+
+  // Commits what is buffered: dead letters first, then the rows with every partition's
+  // last offset, after checking that the table's offsets are still where this consumer
+  // left them.
+  arrow::Status Flush() {
+    if (Buffered() == 0) return arrow::Status::OK();
+    int64_t now_us = NowMillis() * 1000;
+    ARROW_ASSIGN_OR_RAISE(auto rows, rows_.Finish(now_us));
+    ARROW_ASSIGN_OR_RAISE(auto dead, dead_.Finish(now_us));
+    std::map<int32_t, int64_t> last = std::move(buffered_last_);
+    buffered_last_.clear();
+    bytes_ = 0;
+    std::vector<load::DerivedColumn> derived;
+    for (const auto& p : c_.destination.partition_by) derived.push_back({p.name, p.source, p.transform});
+    if (!derived.empty() && rows->num_rows() > 0) {
+      ARROW_ASSIGN_OR_RAISE(rows, load::AddDerivedColumns(rows, derived));
+    }
+    const std::string& topic = c_.source.kafka.topic;
+    auto attempt = [&]() -> arrow::Result<CommitResult> {
+      ARROW_ASSIGN_OR_RAISE(auto snap, Latest(*table_));
+      for (const auto& [p, offset] : last) {
+        int64_t recorded = snap ? snap->AppTransactionVersion(OffsetAppId(topic, p)).value_or(-1) : -1;
+        if (recorded != committed_[p]) {
+          return arrow::Status::Cancelled("partition ", p, " was committed by another consumer up to offset ", recorded);
+        }
+      }
+      if (dead->num_rows() > 0) ARROW_RETURN_NOT_OK(WriteDeadLetters(dead));
+      WriteOptions w;
+      w.mode = WriteMode::kAppend;
+      for (const auto& p : c_.destination.partition_by) w.partition_by.push_back(p.name);
+      w.properties = c_.destination.properties;
+      for (const auto& [p, offset] : last) w.app_transactions.push_back(AppTransaction{OffsetAppId(topic, p), offset});
+      w.merge_schema = true;
+      w.read_version = snap ? snap->version() : -1;
+      w.operation = "STREAMING UPDATE";
+      w.operation_parameters = {{"pipeline", c_.name}, {"topic", topic}, {"outputMode", "Append"}};
+      if (c_.strategy.type == pipeline::StrategyType::kMerge) {
+        MergeOptions mo;
+        mo.keys = c_.destination.keys;
+        const auto& st = c_.strategy;
+        mo.mode = st.merge_mode == "insert_only" ? MergeMode::kInsertOnly
+                  : st.merge_mode == "delete_insert" ? MergeMode::kDeleteInsert : MergeMode::kUpsert;
+        mo.order_by = st.order_by;
+        mo.delete_flag = st.delete_flag;
+        mo.ignore_null_updates = st.ignore_null_updates;
+        mo.update_columns = st.update_columns;
+        mo.write = w;
+        mo.write.operation = "STREAMING MERGE";
+        ARROW_ASSIGN_OR_RAISE(auto merged, table_->Merge(rows, mo));
+        return merged.commit;
+      }
+      return table_->Write(std::make_shared<arrow::TableBatchReader>(rows), w);
+    };
+    auto result = RetryOnConflict(c_.processing.max_retries + 20, attempt);
+    if (!result.ok() && result.status().IsCancelled()) {
+      // Another consumer owns (and has committed) these offsets now: this batch is theirs.
+      ++r_.batches_discarded;
+      ARROW_RETURN_NOT_OK(Reseek(last));
+      return arrow::Status::OK();
+    }
+    if (!result.ok()) {
+      return result.status().WithMessage("pipeline ", c_.name, ": cannot commit to ", c_.destination.path, ": ",
+                                         result.status().message());
+    }
+    r_.rows_written += rows->num_rows();
+    r_.dead_letters += dead->num_rows();
+    r_.table_version = result->version;
+    ++r_.commits;
+    for (const auto& [p, offset] : last) committed_[p] = offset;
+    CommitToGroup(last);
+    return arrow::Status::OK();
+  }
+
+  // Dead letters go to their table with the same per-partition offsets: a batch replayed
+  // after a crash between the two commits does not add them twice.
+  arrow::Status WriteDeadLetters(std::shared_ptr<arrow::Table> dead) {
+    const std::string& topic = c_.source.kafka.topic;
+    ARROW_ASSIGN_OR_RAISE(auto snap, Latest(*dead_table_));
+    std::vector<int64_t> keep;
+    std::map<int32_t, int64_t> last;
+    auto parts = std::static_pointer_cast<arrow::Int32Array>(dead->GetColumnByName(kPartitionColumn)->chunk(0));
+    auto offsets = std::static_pointer_cast<arrow::Int64Array>(dead->GetColumnByName(kOffsetColumn)->chunk(0));
+    for (int64_t i = 0; i < dead->num_rows(); ++i) {
+      int64_t recorded = snap ? snap->AppTransactionVersion(OffsetAppId(topic, parts->Value(i))).value_or(-1) : -1;
+      if (offsets->Value(i) <= recorded) continue;
+      keep.push_back(i);
+      last[parts->Value(i)] = offsets->Value(i);
+    }
+    if (keep.empty()) return arrow::Status::OK();
+    ARROW_ASSIGN_OR_RAISE(dead, TakeRows(dead, keep));
+    WriteOptions w;
+    for (const auto& [p, offset] : last) w.app_transactions.push_back(AppTransaction{OffsetAppId(topic, p), offset});
+    w.merge_schema = true;
+    w.operation = "STREAMING UPDATE";
+    w.operation_parameters = {{"pipeline", c_.name}, {"topic", topic}, {"deadLetters", "true"}};
+    auto st = RetryOnConflict(c_.processing.max_retries + 20, [&]() {
+      return dead_table_->Write(std::make_shared<arrow::TableBatchReader>(dead), w);
+    }).status();
+    if (!st.ok()) return st.WithMessage("cannot write dead letters to ", c_.dead_letters.path, ": ", st.message());
+    return arrow::Status::OK();
+  }
+
+  // After losing a batch: read again from what the table holds.
+  arrow::Status Reseek(const std::map<int32_t, int64_t>& partitions) {
+    ARROW_ASSIGN_OR_RAISE(auto snap, Latest(*table_));
+    rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size()));
+    for (const auto& [p, unused] : partitions) {
+      int64_t recorded = snap ? snap->AppTransactionVersion(OffsetAppId(c_.source.kafka.topic, p)).value_or(-1) : -1;
+      committed_[p] = recorded;
+      if (!owned_.count(p)) continue;
+      rd_kafka_topic_partition_list_add(list, c_.source.kafka.topic.c_str(), p)->offset = recorded + 1;
+    }
+    if (list->cnt > 0) {
+      if (rd_kafka_error_t* e = rd_kafka_seek_partitions(rk_, list, 10000)) rd_kafka_error_destroy(e);
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+    return arrow::Status::OK();
+  }
+
+  // The group's offsets follow the table's, for monitoring (lag) only.
+  void CommitToGroup(const std::map<int32_t, int64_t>& last) {
+    rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(static_cast<int>(last.size()));
+    for (const auto& [p, offset] : last) {
+      if (owned_.count(p)) rd_kafka_topic_partition_list_add(list, c_.source.kafka.topic.c_str(), p)->offset = offset + 1;
+    }
+    if (list->cnt > 0) rd_kafka_commit(rk_, list, /*async=*/1);
+    rd_kafka_topic_partition_list_destroy(list);
+  }
+
+  const PipelineConfig& c_;
+  const StreamOptions& o_;
+  StreamReport r_;
+  std::shared_ptr<Table> table_;
+  std::shared_ptr<Table> dead_table_;
+  rd_kafka_t* rk_ = nullptr;
+  JsonRows rows_;
+  DeadLetters dead_;
+  std::set<int32_t> owned_;
+  std::map<int32_t, int64_t> committed_;      // the table's last offset per partition (-1: none)
+  std::map<int32_t, int64_t> buffered_last_;  // the last buffered offset per partition
+  int64_t bytes_ = 0;
+  int64_t first_buffered_ms_ = 0;
+  bool closing_ = false;
+  arrow::Status fatal_;
+};
+
+}  // namespace
+
+std::string OffsetAppId(const std::string& topic, int32_t partition) {
+  return "inlet.kafka/" + topic + "/" + std::to_string(partition);
+}
+
+Json StreamReport::ToJson() const {
+  Json j = {{"pipeline", pipeline}, {"table", table}, {"topic", topic}, {"status", status},
+            {"messages", messages}, {"rows_written", rows_written}, {"dead_letters", dead_letters},
+            {"skipped", skipped}, {"commits", commits}, {"batches_discarded", batches_discarded},
+            {"rebalances", rebalances}, {"table_version", table_version}, {"duration_ms", duration_ms}};
+  if (!error.empty()) j["error"] = error;
+  return j;
+}
+
+arrow::Result<StreamReport> RunStream(const PipelineConfig& config, const StreamOptions& options) {
+  if (config.source.type != "kafka") {
+    return arrow::Status::Invalid("pipeline ", config.name, ": inlet stream needs a kafka source (it has ",
+                                  config.source.type, "; use inlet run)");
+  }
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  Streamer s(config, options);
+  return s.Run();
+}
+
+}  // namespace inlet::stream
