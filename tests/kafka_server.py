@@ -9,6 +9,7 @@ messages. The broker can be stopped and started again on the same ports and data
 """
 from __future__ import annotations
 
+import base64
 import os
 import pathlib
 import re
@@ -84,10 +85,10 @@ class KafkaServer:
                 "",
             ]))
             # A KRaft cluster id is 16 bytes in URL-safe base64 (22 characters).
-            import base64
             cluster = base64.urlsafe_b64encode(secrets.token_bytes(16)).decode().rstrip("=")
             r = self._java(f"-Dlog4j.configuration=file:{self.root / 'log4j.properties'}",
-                           "kafka.tools.StorageTool", "format", "-t", cluster, "-c", str(self._config))
+                           "kafka.tools.StorageTool", "format", f"--cluster-id={cluster}",  # it may start with '-'
+                           "-c", str(self._config))
             if r.returncode != 0:
                 raise RuntimeError(f"formatting Kafka storage failed: {r.stderr or r.stdout}")
         log = open(self.root / "stdout.log", "ab")

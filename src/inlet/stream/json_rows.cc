@@ -418,6 +418,17 @@ struct JsonRows::Impl {
   }
 };
 
+bool ReadableFromJson(const arrow::DataType& type) {
+  switch (type.id()) {
+    case arrow::Type::BOOL: case arrow::Type::INT8: case arrow::Type::INT16: case arrow::Type::INT32:
+    case arrow::Type::INT64: case arrow::Type::FLOAT: case arrow::Type::DOUBLE: case arrow::Type::STRING:
+    case arrow::Type::LARGE_STRING: case arrow::Type::TIMESTAMP: case arrow::Type::DATE32: case arrow::Type::DECIMAL128:
+      return true;
+    default:
+      return false;
+  }
+}
+
 JsonRows::JsonRows(JsonRowOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
 JsonRows::~JsonRows() = default;
 JsonRows::JsonRows(JsonRows&&) noexcept = default;

@@ -48,6 +48,9 @@ struct JsonRowOptions {
   bool include_headers = false;
 };
 
+/// Whether values of this type can be read from JSON messages (as a declared column).
+bool ReadableFromJson(const arrow::DataType& type);
+
 class JsonRows {
  public:
   explicit JsonRows(JsonRowOptions options);

@@ -113,13 +113,15 @@ class DeadLetters {
 
 class Streamer {
  public:
-  Streamer(const PipelineConfig& c, const StreamOptions& o) : c_(c), o_(o), rows_(RowOptions(c)) {
+  Streamer(const PipelineConfig& c, const StreamOptions& o) : c_(c), o_(o) {
     r_.pipeline = c.name;
     r_.table = c.destination.path;
     r_.topic = c.source.kafka.topic;
   }
 
   ~Streamer() {
+    // A stream that failed commits nothing more, not even from the revoke on close.
+    closing_ = true;
     if (rk_) rd_kafka_destroy(rk_);
   }
 
@@ -130,6 +132,8 @@ class Streamer {
                                            " is not supported by inlet stream yet (use json)");
     }
     ARROW_ASSIGN_OR_RAISE(table_, Table::OpenOrCreate(c_.destination.path, StorageOf(c_.destination.path)));
+    ARROW_ASSIGN_OR_RAISE(auto snap, Latest(*table_));
+    rows_.emplace(RowOptions(c_, snap ? snap->schema() : nullptr));
     if (!c_.dead_letters.path.empty()) {
       ARROW_ASSIGN_OR_RAISE(dead_table_, Table::OpenOrCreate(c_.dead_letters.path, StorageOf(c_.dead_letters.path)));
     }
@@ -151,6 +155,9 @@ class Streamer {
                              now - first_buffered_ms_ >= c_.processing.flush_interval_ms)) {
         ARROW_RETURN_NOT_OK(Flush());
       }
+      // Idle time counts only while partitions are assigned (a consumer waiting for the
+      // group to rebalance is not idle).
+      if (owned_.empty()) last_message = now;
       if (o_.idle_exit_ms > 0 && now - last_message >= o_.idle_exit_ms) {
         r_.status = "idle";
         break;
@@ -166,9 +173,19 @@ class Streamer {
   }
 
  private:
-  static JsonRowOptions RowOptions(const PipelineConfig& c) {
+  // Declared columns, and the existing table's: messages must fit the table's types.
+  static JsonRowOptions RowOptions(const PipelineConfig& c, const std::shared_ptr<arrow::Schema>& table) {
     JsonRowOptions o;
     o.declared = c.source.schema;
+    for (const auto& f : table ? table->fields() : arrow::FieldVector{}) {
+      bool declared = false;
+      for (const auto& [name, type] : o.declared) declared = declared || name == f->name();
+      bool metadata = f->name().rfind("_kafka_", 0) == 0 || f->name() == kIngestedAtColumn;
+      bool derived = false;
+      for (const auto& p : c.destination.partition_by) derived = derived || (p.name == f->name() && !p.transform.empty());
+      if (declared || metadata || derived || !ReadableFromJson(*f->type())) continue;
+      o.declared.emplace_back(f->name(), f->type());
+    }
     o.include_key = c.source.kafka.include_key;
     o.include_headers = c.source.kafka.include_headers;
     return o;
@@ -179,7 +196,7 @@ class Streamer {
     return s3 ? c_.destination.storage : StorageOptions{};
   }
 
-  int64_t Buffered() const { return rows_.rows() + dead_.rows(); }
+  int64_t Buffered() const { return rows_->rows() + dead_.rows(); }
 
   arrow::Status Connect() {
     const auto& k = c_.source.kafka;
@@ -282,7 +299,7 @@ class Streamer {
     std::string_view value = m->payload ? std::string_view(static_cast<const char*>(m->payload), m->len)
                                         : std::string_view();
     if (Buffered() == 0) first_buffered_ms_ = SteadyMs();
-    arrow::Status st = m->payload ? rows_.Append(value, meta) : arrow::Status::Invalid("the message has no value");
+    arrow::Status st = m->payload ? rows_->Append(value, meta) : arrow::Status::Invalid("the message has no value");
     if (!st.ok()) {
       std::string where = c_.source.kafka.topic + "/" + std::to_string(p) + "@" + std::to_string(m->offset);
       if (!dead_table_) {
@@ -316,7 +333,7 @@ class Streamer {
   arrow::Status Flush() {
     if (Buffered() == 0) return arrow::Status::OK();
     int64_t now_us = NowMillis() * 1000;
-    ARROW_ASSIGN_OR_RAISE(auto rows, rows_.Finish(now_us));
+    ARROW_ASSIGN_OR_RAISE(auto rows, rows_->Finish(now_us));
     ARROW_ASSIGN_OR_RAISE(auto dead, dead_.Finish(now_us));
     std::map<int32_t, int64_t> last = std::move(buffered_last_);
     buffered_last_.clear();
@@ -444,7 +461,7 @@ class Streamer {
   std::shared_ptr<Table> table_;
   std::shared_ptr<Table> dead_table_;
   rd_kafka_t* rk_ = nullptr;
-  JsonRows rows_;
+  std::optional<JsonRows> rows_;
   DeadLetters dead_;
   std::set<int32_t> owned_;
   std::map<int32_t, int64_t> committed_;      // the table's last offset per partition (-1: none)

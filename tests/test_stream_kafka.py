@@ -1,0 +1,241 @@
+"""inlet stream: Kafka topics into Delta tables, exactly once, against a real broker.
+
+Every test creates its own topic on the session's Apache Kafka broker (kafka_server.py),
+produces with confluent-kafka (librdkafka), runs `inlet stream` as a process, and reads the
+table back with deltalake and DuckDB. Exactly once is checked by (partition, offset): the
+table holds each produced message once, with the value that was produced at that offset.
+"""
+from __future__ import annotations
+
+import json
+import random
+import signal
+import time
+
+import pytest
+
+import oracle
+import pipeline_support as ps
+
+
+def stream_pipeline(tmp_path, kafka, topic, name="ev", *, group=None, processing=None, dead_letters=True,
+                    strategy=None, keys=None, schema=None, extra_source=None, table="table"):
+    # A killed consumer's partitions move once its session times out: 6 s, the broker's least.
+    source = {"type": "kafka", "brokers": kafka.bootstrap, "topic": topic,
+              "properties": {"session.timeout.ms": "6000", "heartbeat.interval.ms": "1000"}}
+    if group:
+        source["group"] = group
+    if schema:
+        source["schema"] = schema
+    for k, v in (extra_source or {}).items():
+        if k == "properties":
+            source["properties"].update(v)
+        else:
+            source[k] = v
+    p = {"name": name, "source": source, "destination": {"path": str(tmp_path / table)},
+         "strategy": strategy or {"type": "append"},
+         "processing": processing or {"flush_rows": 500, "flush_interval": "300ms"}}
+    if keys:
+        p["destination"]["keys"] = keys
+    if dead_letters:
+        p["dead_letters"] = {"path": str(tmp_path / "dead")}
+    return ps.write_pipelines(tmp_path / f"{name}.yaml", p)
+
+
+def stream(yaml, *args, idle=3, check=True, timeout=180):
+    proc = ps.cli("stream", yaml, "--json", "--idle-exit", idle, *args, check=check, timeout=timeout)
+    return proc, (ps.parse_reports(proc.stdout) if proc.stdout.strip() else [])
+
+
+def events(n, start=0):
+    return [(f"k{i % 97}".encode(), json.dumps({"id": i, "name": f"n{i}", "amount": i * 0.5}).encode())
+            for i in range(start, start + n)]
+
+
+def produced_by_offset(kafka, topic):
+    """(partition, offset) -> id of every message in the topic, read back with librdkafka."""
+    from confluent_kafka import Consumer, TopicPartition
+    ends = kafka.end_offsets(topic)
+    c = Consumer({"bootstrap.servers": kafka.bootstrap, "group.id": "inlet-tests-reader", "enable.auto.commit": False})
+    c.assign([TopicPartition(topic, p, 0) for p in ends])
+    out, want = {}, sum(ends.values())
+    deadline = time.time() + 60
+    while len(out) < want and time.time() < deadline:
+        m = c.poll(1)
+        if m is None or m.error():
+            continue
+        try:
+            out[(m.partition(), m.offset())] = json.loads(m.value())["id"]
+        except (ValueError, KeyError, TypeError):
+            out[(m.partition(), m.offset())] = None
+    c.close()
+    assert len(out) == want, f"read back {len(out)} of {want} messages"
+    return out
+
+
+def assert_exactly_once(tmp_path, kafka, topic, table="table"):
+    expected = {k: v for k, v in produced_by_offset(kafka, topic).items() if v is not None}
+    got = ps.read_table(tmp_path / table)
+    keys = list(zip(got.column("_kafka_partition").to_pylist(), got.column("_kafka_offset").to_pylist()))
+    dupes = len(keys) - len(set(keys))
+    assert dupes == 0, f"{dupes} messages written twice"
+    missing = set(expected) - set(keys)
+    assert not missing, f"{len(missing)} messages lost, e.g. {sorted(missing)[:5]}"
+    ids = dict(zip(keys, got.column("id").to_pylist()))
+    assert ids == expected
+    # The table records every partition's last offset in its log (txn actions).
+    versions = {}
+    for commit in ps.log_commits(tmp_path / table).values():
+        for t in ps.actions(commit, "txn"):
+            versions[t["appId"]] = max(versions.get(t["appId"], -1), t["version"])
+    ends = kafka.end_offsets(topic)
+    for p, end in ends.items():
+        if end:
+            assert versions[f"inlet.kafka/{topic}/{p}"] == end - 1
+    duck = oracle.read_duckdb(tmp_path / table)
+    assert duck.num_rows == got.num_rows
+    return got
+
+
+def test_stream_writes_every_message_once_with_metadata(tmp_path, kafka, kafka_topic):
+    kafka.create_topic(kafka_topic, 3)
+    kafka.produce(kafka_topic, events(3000))
+    yaml = stream_pipeline(tmp_path, kafka, kafka_topic, extra_source={"include_headers": True})
+    _, (report,) = stream(yaml)
+    assert report["status"] == "idle" and report["rows_written"] == 3000 and report["dead_letters"] == 0, report
+    got = assert_exactly_once(tmp_path, kafka, kafka_topic)
+    assert {f.name: str(f.type).replace("string_view", "string") for f in got.schema} == {
+        "id": "int64", "name": "string", "amount": "double", "_kafka_topic": "string",
+        "_kafka_partition": "int32", "_kafka_offset": "int64", "_kafka_timestamp": "timestamp[us, tz=UTC]",
+        "_kafka_key": "string", "_kafka_headers": "string", "_ingested_at": "timestamp[us, tz=UTC]"}
+    by_id = {r["id"]: r for r in got.to_pylist()}
+    assert by_id[5]["_kafka_key"] == "k5" and by_id[5]["name"] == "n5" and by_id[5]["_kafka_topic"] == kafka_topic
+    # A second run finds nothing new and commits nothing.
+    before = ps.latest_version(tmp_path / "table")
+    _, (again,) = stream(yaml, idle=2)
+    assert again["rows_written"] == 0 and ps.latest_version(tmp_path / "table") == before
+    # New messages, a new field: the table gains a column.
+    kafka.produce(kafka_topic, [(b"x", json.dumps({"id": 3000, "name": "late", "amount": 1, "extra": True}).encode())])
+    stream(yaml, idle=2)
+    got = assert_exactly_once(tmp_path, kafka, kafka_topic)
+    assert got.column("extra").to_pylist().count(True) == 1
+    # The group's offsets follow the table's (monitoring only).
+    assert kafka.committed("inlet-ev", kafka_topic) == kafka.end_offsets(kafka_topic)
+
+
+def test_kill_9_at_random_moments_loses_and_doubles_nothing(tmp_path, kafka, kafka_topic):
+    kafka.create_topic(kafka_topic, 4)
+    yaml = stream_pipeline(tmp_path, kafka, kafka_topic, processing={"flush_rows": 300, "flush_interval": "100ms"})
+    rng = random.Random(7)
+    produced = 0
+    for round_ in range(6):
+        kafka.produce(kafka_topic, events(2500, produced))
+        produced += 2500
+        proc = ps.popen("stream", yaml)
+        time.sleep(rng.uniform(0.5, 2.0))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    # Idle for longer than the killed consumers' session timeout: their partitions come back.
+    _, (report,) = stream(yaml, idle=10)
+    assert report["status"] == "idle", report
+    assert_exactly_once(tmp_path, kafka, kafka_topic)
+
+
+def test_consumers_in_one_group_share_partitions_exactly_once(tmp_path, kafka, kafka_topic):
+    kafka.create_topic(kafka_topic, 6)
+    yaml = stream_pipeline(tmp_path, kafka, kafka_topic, processing={"flush_rows": 200, "flush_interval": "200ms"})
+    procs = [ps.popen("stream", yaml, "--json") for _ in range(3)]
+    produced = 0
+    rng = random.Random(3)
+    for round_ in range(5):
+        kafka.produce(kafka_topic, events(2000, produced))
+        produced += 2000
+        time.sleep(1)
+        # A consumer leaves (killed or stopped) and another joins: partitions move.
+        victim = rng.randrange(len(procs))
+        procs[victim].send_signal(signal.SIGKILL if round_ % 2 else signal.SIGTERM)
+        procs[victim].wait()
+        procs[victim] = ps.popen("stream", yaml, "--json")
+    time.sleep(2)
+    for p in procs:
+        p.send_signal(signal.SIGTERM)
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    stream(yaml, idle=10)  # whatever the last ones left
+    assert_exactly_once(tmp_path, kafka, kafka_topic)
+
+
+def test_bad_messages_go_to_dead_letters_and_the_stream_goes_on(tmp_path, kafka, kafka_topic):
+    kafka.create_topic(kafka_topic, 2)
+    good = events(100)
+    bad = [(b"b1", b"{not json"), (b"b2", b'{"id": "seven", "name": "x", "amount": 1}'),
+           (b"b3", b"[1, 2]"), (b"b4", None), (b"b5", b'{"id": 1, "name": "x", "amount": "lots"}')]
+    kafka.produce(kafka_topic, good[:50] + bad + good[50:], partition=0)
+    yaml = stream_pipeline(tmp_path, kafka, kafka_topic, schema={"id": "long", "name": "string", "amount": "double"})
+    _, (report,) = stream(yaml)
+    assert report["rows_written"] == 100 and report["dead_letters"] == 5, report
+    dead = sorted(ps.read_table(tmp_path / "dead").to_pylist(), key=lambda d: d["_kafka_offset"])
+    assert [d["_kafka_offset"] for d in dead] == [50, 51, 52, 53, 54]
+    assert dead[0]["value"] == b"{not json" and "malformed JSON" in dead[0]["error"]
+    assert "field 'id'" in dead[1]["error"] and "expected an integer" in dead[1]["error"], dead[1]
+    assert "not a JSON object" in dead[2]["error"] and dead[3]["value"] is None
+    assert "field 'amount'" in dead[4]["error"] and dead[4]["_kafka_key"] == b"b5"
+    got = ps.read_table(tmp_path / "table")
+    assert sorted(got.column("id").to_pylist()) == list(range(100))
+    # Read again from scratch (a new table): the dead letters are not doubled.
+    stream(yaml, idle=2)
+    assert ps.read_table(tmp_path / "dead").num_rows == 5
+
+
+def test_without_dead_letters_a_bad_message_stops_the_stream_naming_it(tmp_path, kafka, kafka_topic):
+    kafka.create_topic(kafka_topic, 1)
+    kafka.produce(kafka_topic, events(10) + [(b"k", b'{"id": 1,')] + events(10, 10))
+    yaml = stream_pipeline(tmp_path, kafka, kafka_topic, dead_letters=False,
+                           processing={"flush_rows": 1000, "flush_interval": "60s"})
+    proc, _ = stream(yaml, check=False)
+    assert proc.returncode == 1
+    assert f"message {kafka_topic}/0@10: malformed JSON" in proc.stderr, proc.stderr
+    assert "dead_letters.path" in proc.stderr
+    assert ps.table_absent(tmp_path / "table")
+
+
+def test_sigterm_commits_what_is_held_and_exits_cleanly(tmp_path, kafka, kafka_topic):
+    kafka.create_topic(kafka_topic, 2)
+    yaml = stream_pipeline(tmp_path, kafka, kafka_topic, processing={"flush_rows": 1000000, "flush_interval": "1h"})
+    proc = ps.popen("stream", yaml, "--json")
+    kafka.produce(kafka_topic, events(700))
+    time.sleep(4)
+    assert ps.table_absent(tmp_path / "table")  # nothing is due yet
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    (report,) = ps.parse_reports(out)
+    assert report["status"] == "stopped" and report["rows_written"] == 700 and report["commits"] == 1, report
+    assert_exactly_once(tmp_path, kafka, kafka_topic)
+
+
+def test_upsert_mode_keeps_the_latest_message_per_key(tmp_path, kafka, kafka_topic):
+    kafka.create_topic(kafka_topic, 1)
+    msgs = [(b"k", json.dumps({"user": i % 10, "visits": i}).encode()) for i in range(200)]
+    kafka.produce(kafka_topic, msgs)
+    yaml = stream_pipeline(tmp_path, kafka, kafka_topic, strategy={"type": "merge"}, keys=["user"],
+                           processing={"flush_rows": 37, "flush_interval": "100ms"})
+    stream(yaml)
+    got = {r["user"]: r["visits"] for r in ps.read_table(tmp_path / "table").to_pylist()}
+    assert got == {u: 190 + u for u in range(10)}
+
+
+def test_config_errors_are_clear_and_secrets_stay_secret(tmp_path, kafka, kafka_topic):
+    yaml = stream_pipeline(tmp_path, kafka, kafka_topic)
+    line = ps.run_refused(yaml)
+    assert "has a kafka source: run it with inlet stream" in line or "no pipeline for inlet run" in line, line
+    bad = stream_pipeline(tmp_path, kafka, kafka_topic, name="own", extra_source={"properties": {"group.id": "x"}})
+    proc, _ = stream(bad, check=False)
+    assert proc.returncode == 1 and "group.id" in proc.stderr and "is set by inlet" in proc.stderr
+    secret = "s3cr3t-Pa55word"
+    leak = stream_pipeline(tmp_path, kafka, kafka_topic, name="leak",
+                           extra_source={"properties": {"sasl.mechanism": "NOPE", "sasl.password": secret}})
+    proc, _ = stream(leak, check=False)
+    assert proc.returncode == 1 and "sasl.mechanism" in proc.stderr, proc.stderr
+    assert secret not in proc.stderr + proc.stdout
