@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <set>
 #include <unordered_map>
-#include <unordered_set>
 
 #include <arrow/array.h>
 #include <arrow/builder.h>
@@ -142,7 +141,9 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
   DataWriter* cdc = writers.changes.get();
   MergeResult result;
   result.source_duplicates = src.duplicates;
-  std::unordered_set<int64_t> found;  // source keys that matched a table row
+  // Source rows whose key matched a table row (each key has one row, but for delete-insert,
+  // which inserts every row anyway).
+  std::vector<bool> found(src.rows->num_rows(), false);
   // Merge-on-read: changed rows are marked deleted, their new versions written as new rows.
   std::optional<DeletionVectorFile> dvs;
   std::vector<AddFile> dv_adds;
@@ -181,7 +182,7 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
           keep.push_back(i);
           continue;
         }
-        if (!updates_are_source_rows) found.insert(keys[i]);
+        found[*match] = true;
         if (sequenced) {
           int64_t s = *match;
           if (!src.late[s] && src.sequences[s] <= sequences[i]) {
@@ -253,7 +254,7 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
     if (src.late[i]) continue;
     if (src.deleted[i]) {
       deletes.push_back(i);
-    } else if (all_rows || !found.count(src.keys[i])) {
+    } else if (all_rows || !found[i]) {
       inserts.push_back(i);
     }
   }

@@ -194,6 +194,20 @@ arrow::Status ParseSchema(const Reader& r, const YAML::Node& s, const std::strin
   return arrow::Status::OK();
 }
 
+// The options of a source's decoding (after its format): decimal_handling and schema.
+arrow::Status ParseDecodingOptions(const Reader& r, const YAML::Node& n, const std::string& key, SourceConfig* out) {
+  if (n["decimal_handling"]) {
+    ARROW_ASSIGN_OR_RAISE(out->decimals, r.Enum<DecimalHandling>(n["decimal_handling"], key + ".decimal_handling",
+        {{"precise", DecimalHandling::kPrecise}, {"string", DecimalHandling::kString}, {"double", DecimalHandling::kDouble}},
+        "decimal handling"));
+    if (out->format != "debezium") {
+      return r.Error(n["decimal_handling"], key + ".decimal_handling", "applies to format debezium only");
+    }
+  }
+  if (n["schema"]) ARROW_RETURN_NOT_OK(ParseSchema(r, n["schema"], key + ".schema", out));
+  return arrow::Status::OK();
+}
+
 arrow::Status ParseKafkaSource(const Reader& r, const YAML::Node& n, const std::string& key,
                                const std::string& pipeline, SourceConfig* out) {
   ARROW_RETURN_NOT_OK(r.CheckKeys(n, key, {"type", "brokers", "topic", "group", "start", "format", "schema",
@@ -239,16 +253,7 @@ arrow::Status ParseKafkaSource(const Reader& r, const YAML::Node& n, const std::
   if (n["include_headers"]) {
     ARROW_ASSIGN_OR_RAISE(k.include_headers, r.Bool(n["include_headers"], key + ".include_headers"));
   }
-  if (n["decimal_handling"]) {
-    ARROW_ASSIGN_OR_RAISE(out->decimals, r.Enum<DecimalHandling>(n["decimal_handling"], key + ".decimal_handling",
-        {{"precise", DecimalHandling::kPrecise}, {"string", DecimalHandling::kString}, {"double", DecimalHandling::kDouble}},
-        "decimal handling"));
-    if (out->format != "debezium") {
-      return r.Error(n["decimal_handling"], key + ".decimal_handling", "applies to format debezium only");
-    }
-  }
-  if (n["schema"]) ARROW_RETURN_NOT_OK(ParseSchema(r, n["schema"], key + ".schema", out));
-  return arrow::Status::OK();
+  return ParseDecodingOptions(r, n, key, out);
 }
 
 arrow::Status ParseSource(const Reader& r, const YAML::Node& n, const std::string& key, const std::string& pipeline,
@@ -269,16 +274,7 @@ arrow::Status ParseSource(const Reader& r, const YAML::Node& n, const std::strin
     ARROW_ASSIGN_OR_RAISE(out->format, r.Enum<std::string>(n["format"], key + ".format",
         {{"csv", "csv"}, {"json", "json"}, {"ndjson", "ndjson"}, {"parquet", "parquet"}, {"debezium", "debezium"}}, "format"));
   }
-  if (n["decimal_handling"]) {
-    ARROW_ASSIGN_OR_RAISE(out->decimals, r.Enum<DecimalHandling>(n["decimal_handling"], key + ".decimal_handling",
-        {{"precise", DecimalHandling::kPrecise}, {"string", DecimalHandling::kString}, {"double", DecimalHandling::kDouble}},
-        "decimal handling"));
-    if (out->format != "debezium") {
-      return r.Error(n["decimal_handling"], key + ".decimal_handling", "applies to format debezium only");
-    }
-  }
-  if (n["schema"]) ARROW_RETURN_NOT_OK(ParseSchema(r, n["schema"], key + ".schema", out));
-  return arrow::Status::OK();
+  return ParseDecodingOptions(r, n, key, out);
 }
 
 arrow::Status ParseMaintenance(const Reader& r, const YAML::Node& n, const std::string& key, MaintenanceConfig* out) {

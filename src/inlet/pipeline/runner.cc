@@ -26,6 +26,40 @@
 
 namespace inlet::pipeline {
 
+arrow::Result<std::shared_ptr<Snapshot>> CurrentSnapshot(const Table& table) {
+  auto snap = table.GetSnapshot({});
+  if (snap.ok()) return *snap;
+  // No table yet: the first committing run creates it.
+  if (snap.status().IsIOError() && snap.status().message().find("not a Delta table") != std::string::npos) {
+    return std::shared_ptr<Snapshot>();
+  }
+  return snap.status();
+}
+
+std::vector<load::DerivedColumn> Derived(const DestinationConfig& d) {
+  std::vector<load::DerivedColumn> out;
+  for (const auto& p : d.partition_by) out.push_back({p.name, p.source, p.transform});
+  return out;
+}
+
+StorageOptions SideTableStorage(const PipelineConfig& c, const std::string& path) {
+  bool s3 = path.rfind("s3://", 0) == 0 || path.rfind("s3a://", 0) == 0;
+  return s3 ? c.destination.storage : StorageOptions{};
+}
+
+MergeOptions MergeStrategyOptions(const PipelineConfig& c) {
+  MergeOptions m;
+  const auto& st = c.strategy;
+  m.keys = c.destination.keys;
+  m.mode = st.merge_mode == "insert_only" ? MergeMode::kInsertOnly
+           : st.merge_mode == "delete_insert" ? MergeMode::kDeleteInsert : MergeMode::kUpsert;
+  m.order_by = st.order_by;
+  m.delete_flag = st.delete_flag;
+  m.ignore_null_updates = st.ignore_null_updates;
+  m.update_columns = st.update_columns;
+  return m;
+}
+
 namespace {
 
 Json OptionalText(const std::optional<std::string>& v) { return v ? Json(*v) : Json(nullptr); }
@@ -52,22 +86,6 @@ class Progress {
   bool tty_;
   bool shown_ = false;
 };
-
-arrow::Result<std::shared_ptr<Snapshot>> CurrentSnapshot(const Table& table) {
-  auto snap = table.GetSnapshot({});
-  if (snap.ok()) return *snap;
-  // No table yet: the first committing run creates it.
-  if (snap.status().IsIOError() && snap.status().message().find("not a Delta table") != std::string::npos) {
-    return std::shared_ptr<Snapshot>();
-  }
-  return snap.status();
-}
-
-std::vector<load::DerivedColumn> Derived(const DestinationConfig& d) {
-  std::vector<load::DerivedColumn> out;
-  for (const auto& p : d.partition_by) out.push_back({p.name, p.source, p.transform});
-  return out;
-}
 
 arrow::Result<std::shared_ptr<arrow::Table>> DropColumns(const std::shared_ptr<arrow::Table>& t,
                                                          const std::vector<std::string>& names) {
@@ -122,9 +140,8 @@ arrow::Status WriteQuarantine(const PipelineConfig& c, const std::shared_ptr<arr
                                               std::make_shared<arrow::ChunkedArray>(pipeline_col)));
   ARROW_ASSIGN_OR_RAISE(rows, rows->AddColumn(rows->num_columns(), arrow::field("_run", arrow::int64()),
                                               std::make_shared<arrow::ChunkedArray>(run_col)));
-  bool s3 = c.quality.quarantine_path.rfind("s3://", 0) == 0 || c.quality.quarantine_path.rfind("s3a://", 0) == 0;
   ARROW_ASSIGN_OR_RAISE(auto table, Table::OpenOrCreate(c.quality.quarantine_path,
-                                                        s3 ? c.destination.storage : StorageOptions{}));
+                                                        SideTableStorage(c, c.quality.quarantine_path)));
   // The quarantine commit precedes the main one; a run that died between the two is
   // repeated with the same run number, and must not quarantine its rows twice.
   std::string app_id = load::StateDomain(c.name) + ".quarantine";
@@ -415,7 +432,9 @@ class PipelineRun {
   MergeOptions MergeOptionsOf(const WriteOptions& w) const {
     MergeOptions m;
     m.keys = c_.destination.keys;
-    if (diff_) {
+    if (c_.strategy.type == StrategyType::kMerge) {
+      m = MergeStrategyOptions(c_);
+    } else if (diff_) {
       m.delete_flag = diff_->delete_flag;
     } else if (c_.strategy.type == StrategyType::kCdc) {
       m.sequence_by = c_.strategy.sequence_by;
@@ -427,14 +446,6 @@ class PipelineRun {
       m.history.valid_from = st.valid_from_column;
       m.history.valid_to = st.valid_to_column;
       m.history.is_current = st.is_current_column;
-    } else {
-      const auto& st = c_.strategy;
-      m.mode = st.merge_mode == "insert_only" ? MergeMode::kInsertOnly
-               : st.merge_mode == "delete_insert" ? MergeMode::kDeleteInsert : MergeMode::kUpsert;
-      m.order_by = st.order_by;
-      m.delete_flag = st.delete_flag;
-      m.ignore_null_updates = st.ignore_null_updates;
-      m.update_columns = st.update_columns;
     }
     m.write = w;
     m.write.operation = "INLET RUN MERGE";

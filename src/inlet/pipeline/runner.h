@@ -11,6 +11,7 @@
 #include <arrow/result.h>
 
 #include "inlet/common/json.h"
+#include "inlet/load/rows.h"
 #include "inlet/pipeline/config.h"
 #include "inlet/table.h"
 
@@ -77,6 +78,21 @@ std::string MaintenanceText(const Json& maintenance);
 /// commit loses to a concurrent, conflicting commit. On failure the table is unchanged
 /// and the error names the pipeline.
 arrow::Result<RunReport> RunPipeline(const PipelineConfig& config, const RunOptions& options);
+
+/// The table's latest snapshot; null when there is no table yet (the first commit creates
+/// it).
+arrow::Result<std::shared_ptr<Snapshot>> CurrentSnapshot(const Table& table);
+
+/// The derived partition columns of destination.partition_by.
+std::vector<load::DerivedColumn> Derived(const DestinationConfig& d);
+
+/// How a table of the pipeline other than its destination (quarantine, dead letters) at
+/// path is reached: with destination.storage when it is on S3.
+StorageOptions SideTableStorage(const PipelineConfig& c, const std::string& path);
+
+/// The merge of the merge strategy: destination.keys, mode, order_by, delete flag and
+/// partial updates (the write options left at their defaults).
+MergeOptions MergeStrategyOptions(const PipelineConfig& c);
 
 /// The report of a run that failed with st (status "failed", nothing written).
 RunReport FailedReport(const PipelineConfig& config, const arrow::Status& st);

@@ -29,6 +29,14 @@ struct Field {
   int64_t i = 0;
   double d = 0;
   std::string_view text;  // string value, or the JSON text of an object/array, or a number's token
+  size_t column = kNewColumn;  // its column, once checked
+  static constexpr size_t kNewColumn = static_cast<size_t>(-1);
+};
+
+// Column names are looked up by the fields' string views, without a copy.
+struct NameHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
 };
 
 const char* TypeName(const Field& f) {
@@ -207,7 +215,7 @@ struct JsonRows::Impl {
   od::parser parser;
   std::string buffer;  // the message, padded for simdjson
   std::vector<Column> columns;
-  std::unordered_map<std::string, size_t> by_name;
+  std::unordered_map<std::string, size_t, NameHash, std::equal_to<>> by_name;
   int64_t rows = 0;
   std::vector<Field> fields;
   arrow::StringBuilder topic, key, headers;
@@ -308,31 +316,32 @@ struct JsonRows::Impl {
     return arrow::Status::OK();
   }
 
-  // Checks every field against its column; the columns that must widen from int to double.
+  // Finds every field's column and checks the value against it; the columns that must
+  // widen from int to double.
   arrow::Status Check(std::vector<size_t>* widen) {
-    for (const auto& f : fields) {
-      auto it = by_name.find(std::string(f.name));
-      if (f.type == Field::kNull) continue;
-      if (it == by_name.end()) continue;  // a new column
-      const Column& c = columns[it->second];
+    for (auto& f : fields) {
+      auto it = by_name.find(f.name);
+      f.column = it == by_name.end() ? Field::kNewColumn : it->second;
+      if (f.type == Field::kNull || f.column == Field::kNewColumn) continue;
+      const Column& c = columns[f.column];
       if (c.kind == Kind::kDeclared) {
         std::string problem = CheckDeclared(f, *c.type);
         if (!problem.empty()) return arrow::Status::Invalid("field '", f.name, "': ", problem);
       } else if (c.kind != Kind::kUnknown && c.kind != KindOf(f)) {
         if (c.kind == Kind::kDouble && f.type == Field::kInt) continue;
         if (c.kind == Kind::kInt && f.type == Field::kDouble) {
-          widen->push_back(it->second);
+          widen->push_back(f.column);
           continue;
         }
         return arrow::Status::Invalid("field '", f.name, "': expected ", KindName(c.kind), " (as in earlier messages), got ",
                                       TypeName(f));
       }
     }
-    for (const auto& c : columns) {
-      if (!c.required) continue;
+    for (size_t i = 0; i < columns.size(); ++i) {
+      if (!columns[i].required) continue;
       bool present = false;
-      for (const auto& f : fields) present = present || (f.name == c.name && f.type != Field::kNull);
-      if (!present) return arrow::Status::Invalid("required field '", c.name, "' is missing or null");
+      for (const auto& f : fields) present = present || (f.column == i && f.type != Field::kNull);
+      if (!present) return arrow::Status::Invalid("required field '", columns[i].name, "' is missing or null");
     }
     return arrow::Status::OK();
   }
@@ -361,9 +370,8 @@ struct JsonRows::Impl {
     for (size_t i : widen) ARROW_RETURN_NOT_OK(Widen(&columns[i]));
     std::vector<bool> filled(columns.size(), false);
     for (const auto& f : fields) {
-      auto it = by_name.find(std::string(f.name));
-      size_t idx;
-      if (it == by_name.end()) {
+      size_t idx = f.column;
+      if (idx == Field::kNewColumn) {
         Column c;
         c.name = std::string(f.name);
         c.pending_nulls = rows;
@@ -371,8 +379,6 @@ struct JsonRows::Impl {
         by_name.emplace(c.name, idx);
         columns.push_back(std::move(c));
         filled.push_back(false);
-      } else {
-        idx = it->second;
       }
       Column& c = columns[idx];
       filled[idx] = true;
@@ -442,41 +448,49 @@ arrow::Status JsonRows::Append(std::string_view value, const MessageMeta& meta) 
 
 int64_t JsonRows::rows() const { return impl_->rows; }
 
+arrow::Status FinishedColumns::Add(const std::string& name, arrow::ArrayBuilder* builder) {
+  std::shared_ptr<arrow::Array> a;
+  ARROW_RETURN_NOT_OK(builder->Finish(&a));
+  Add(name, std::move(a));
+  return arrow::Status::OK();
+}
+
+void FinishedColumns::Add(const std::string& name, std::shared_ptr<arrow::Array> array) {
+  fields_.push_back(arrow::field(name, array->type()));
+  arrays_.push_back(std::move(array));
+}
+
+arrow::Status FinishedColumns::AddIngestedAt(int64_t at_us, int64_t rows) {
+  arrow::TimestampBuilder ingested(UtcMicros(), arrow::default_memory_pool());
+  ARROW_RETURN_NOT_OK(ingested.AppendValues(std::vector<int64_t>(rows, at_us)));
+  return Add(kIngestedAtColumn, &ingested);
+}
+
+std::shared_ptr<arrow::Table> FinishedColumns::Table(int64_t rows) const {
+  return arrow::Table::Make(arrow::schema(fields_), arrays_, rows);
+}
+
 arrow::Result<std::shared_ptr<arrow::Table>> JsonRows::Finish(int64_t ingested_at_us) {
   Impl& m = *impl_;
-  arrow::FieldVector fields;
-  arrow::ArrayVector arrays;
+  FinishedColumns out;
   for (auto& c : m.columns) {
     if (!c.builder) {
       // Only nulls so far: a string column; its kind is still open for later messages.
       ARROW_ASSIGN_OR_RAISE(auto nulls, arrow::MakeArrayOfNull(arrow::utf8(), c.pending_nulls));
       c.pending_nulls = 0;
-      fields.push_back(arrow::field(c.name, arrow::utf8()));
-      arrays.push_back(nulls);
-      continue;
+      out.Add(c.name, std::move(nulls));
+    } else {
+      ARROW_RETURN_NOT_OK(out.Add(c.name, c.builder.get()));
     }
-    std::shared_ptr<arrow::Array> a;
-    ARROW_RETURN_NOT_OK(c.builder->Finish(&a));
-    fields.push_back(arrow::field(c.name, a->type()));
-    arrays.push_back(a);
   }
-  auto add = [&](const char* name, arrow::ArrayBuilder* b) -> arrow::Status {
-    std::shared_ptr<arrow::Array> a;
-    ARROW_RETURN_NOT_OK(b->Finish(&a));
-    fields.push_back(arrow::field(name, a->type()));
-    arrays.push_back(a);
-    return arrow::Status::OK();
-  };
-  ARROW_RETURN_NOT_OK(add(kTopicColumn, &m.topic));
-  ARROW_RETURN_NOT_OK(add(kPartitionColumn, &m.partition));
-  ARROW_RETURN_NOT_OK(add(kOffsetColumn, &m.offset));
-  ARROW_RETURN_NOT_OK(add(kTimestampColumn, &m.timestamp));
-  if (m.options.include_key) ARROW_RETURN_NOT_OK(add(kKeyColumn, &m.key));
-  if (m.options.include_headers) ARROW_RETURN_NOT_OK(add(kHeadersColumn, &m.headers));
-  arrow::TimestampBuilder ingested(UtcMicros(), arrow::default_memory_pool());
-  ARROW_RETURN_NOT_OK(ingested.AppendValues(std::vector<int64_t>(m.rows, ingested_at_us)));
-  ARROW_RETURN_NOT_OK(add(kIngestedAtColumn, &ingested));
-  auto table = arrow::Table::Make(arrow::schema(fields), arrays, m.rows);
+  ARROW_RETURN_NOT_OK(out.Add(kTopicColumn, &m.topic));
+  ARROW_RETURN_NOT_OK(out.Add(kPartitionColumn, &m.partition));
+  ARROW_RETURN_NOT_OK(out.Add(kOffsetColumn, &m.offset));
+  ARROW_RETURN_NOT_OK(out.Add(kTimestampColumn, &m.timestamp));
+  if (m.options.include_key) ARROW_RETURN_NOT_OK(out.Add(kKeyColumn, &m.key));
+  if (m.options.include_headers) ARROW_RETURN_NOT_OK(out.Add(kHeadersColumn, &m.headers));
+  ARROW_RETURN_NOT_OK(out.AddIngestedAt(ingested_at_us, m.rows));
+  auto table = out.Table(m.rows);
   m.rows = 0;
   return table;
 }

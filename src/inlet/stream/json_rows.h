@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include <arrow/builder.h>
 #include <arrow/result.h>
 #include <arrow/table.h>
 
@@ -35,6 +36,20 @@ inline constexpr const char* kTimestampColumn = "_kafka_timestamp";
 inline constexpr const char* kKeyColumn = "_kafka_key";
 inline constexpr const char* kHeadersColumn = "_kafka_headers";
 inline constexpr const char* kIngestedAtColumn = "_ingested_at";
+
+/// The columns of a batch being finished, from its builders (which are reset).
+class FinishedColumns {
+ public:
+  arrow::Status Add(const std::string& name, arrow::ArrayBuilder* builder);
+  void Add(const std::string& name, std::shared_ptr<arrow::Array> array);
+  /// The last column, _ingested_at: at_us in each of the `rows` rows.
+  arrow::Status AddIngestedAt(int64_t at_us, int64_t rows);
+  std::shared_ptr<arrow::Table> Table(int64_t rows) const;
+
+ private:
+  arrow::FieldVector fields_;
+  arrow::ArrayVector arrays_;
+};
 
 struct JsonRowOptions {
   /// Column types the rows must have (declared, or the existing table's); a message whose

@@ -13,6 +13,7 @@
 #include "inlet/common/retry.h"
 #include "inlet/common/time.h"
 #include "inlet/load/rows.h"
+#include "inlet/pipeline/runner.h"
 #include "inlet/status.h"
 #include "inlet/stream/json_rows.h"
 #include "inlet/table.h"
@@ -21,6 +22,7 @@ namespace inlet::stream {
 
 namespace {
 
+using pipeline::CurrentSnapshot;
 using pipeline::PipelineConfig;
 
 std::atomic<bool> g_signalled{false};
@@ -37,15 +39,6 @@ std::string Masked(std::string text, const std::string& secret) {
   if (secret.empty()) return text;
   for (size_t at; (at = text.find(secret)) != std::string::npos;) text.replace(at, secret.size(), "***");
   return text;
-}
-
-arrow::Result<std::shared_ptr<Snapshot>> Latest(const Table& table) {
-  auto snap = table.GetSnapshot({});
-  if (snap.ok()) return *snap;
-  if (snap.status().IsIOError() && snap.status().message().find("not a Delta table") != std::string::npos) {
-    return std::shared_ptr<Snapshot>();  // the first commit creates it
-  }
-  return snap.status();
 }
 
 // The rows of messages that failed to decode, for the dead-letter table.
@@ -68,36 +61,23 @@ class DeadLetters {
       ARROW_RETURN_NOT_OK(value_.AppendNull());
     }
     ARROW_RETURN_NOT_OK(error_.Append(error));
-    last_[partition] = offset;
     ++rows_;
     return arrow::Status::OK();
   }
   int64_t rows() const { return rows_; }
-  const std::map<int32_t, int64_t>& last() const { return last_; }
 
   arrow::Result<std::shared_ptr<arrow::Table>> Finish(int64_t ingested_at_us) {
-    arrow::FieldVector fields;
-    arrow::ArrayVector arrays;
-    auto add = [&](const char* name, arrow::ArrayBuilder* b) -> arrow::Status {
-      std::shared_ptr<arrow::Array> a;
-      ARROW_RETURN_NOT_OK(b->Finish(&a));
-      fields.push_back(arrow::field(name, a->type()));
-      arrays.push_back(a);
-      return arrow::Status::OK();
-    };
-    ARROW_RETURN_NOT_OK(add(kTopicColumn, &topic_));
-    ARROW_RETURN_NOT_OK(add(kPartitionColumn, &partition_));
-    ARROW_RETURN_NOT_OK(add(kOffsetColumn, &offset_));
-    ARROW_RETURN_NOT_OK(add(kTimestampColumn, &timestamp_));
-    ARROW_RETURN_NOT_OK(add(kKeyColumn, &key_));
-    ARROW_RETURN_NOT_OK(add("value", &value_));
-    ARROW_RETURN_NOT_OK(add("error", &error_));
-    arrow::TimestampBuilder ingested(timestamp_.type(), arrow::default_memory_pool());
-    ARROW_RETURN_NOT_OK(ingested.AppendValues(std::vector<int64_t>(rows_, ingested_at_us)));
-    ARROW_RETURN_NOT_OK(add(kIngestedAtColumn, &ingested));
-    auto t = arrow::Table::Make(arrow::schema(fields), arrays, rows_);
+    FinishedColumns out;
+    ARROW_RETURN_NOT_OK(out.Add(kTopicColumn, &topic_));
+    ARROW_RETURN_NOT_OK(out.Add(kPartitionColumn, &partition_));
+    ARROW_RETURN_NOT_OK(out.Add(kOffsetColumn, &offset_));
+    ARROW_RETURN_NOT_OK(out.Add(kTimestampColumn, &timestamp_));
+    ARROW_RETURN_NOT_OK(out.Add(kKeyColumn, &key_));
+    ARROW_RETURN_NOT_OK(out.Add("value", &value_));
+    ARROW_RETURN_NOT_OK(out.Add("error", &error_));
+    ARROW_RETURN_NOT_OK(out.AddIngestedAt(ingested_at_us, rows_));
+    auto t = out.Table(rows_);
     rows_ = 0;
-    last_.clear();
     return t;
   }
 
@@ -107,7 +87,6 @@ class DeadLetters {
   arrow::Int64Builder offset_;
   arrow::TimestampBuilder timestamp_{arrow::timestamp(arrow::TimeUnit::MICRO, "UTC"), arrow::default_memory_pool()};
   arrow::BinaryBuilder key_, value_;
-  std::map<int32_t, int64_t> last_;
   int64_t rows_ = 0;
 };
 
@@ -131,11 +110,12 @@ class Streamer {
       return arrow::Status::NotImplemented("pipeline ", c_.name, ": source.format ", c_.source.format,
                                            " is not supported by inlet stream yet (use json)");
     }
-    ARROW_ASSIGN_OR_RAISE(table_, Table::OpenOrCreate(c_.destination.path, StorageOf(c_.destination.path)));
-    ARROW_ASSIGN_OR_RAISE(auto snap, Latest(*table_));
+    ARROW_ASSIGN_OR_RAISE(table_, Table::OpenOrCreate(c_.destination.path, c_.destination.storage));
+    ARROW_ASSIGN_OR_RAISE(auto snap, CurrentSnapshot(*table_));
     rows_.emplace(RowOptions(c_, snap ? snap->schema() : nullptr));
     if (!c_.dead_letters.path.empty()) {
-      ARROW_ASSIGN_OR_RAISE(dead_table_, Table::OpenOrCreate(c_.dead_letters.path, StorageOf(c_.dead_letters.path)));
+      ARROW_ASSIGN_OR_RAISE(dead_table_, Table::OpenOrCreate(c_.dead_letters.path,
+                                                              pipeline::SideTableStorage(c_, c_.dead_letters.path)));
     }
     ARROW_RETURN_NOT_OK(Connect());
     int64_t last_message = SteadyMs();
@@ -189,11 +169,6 @@ class Streamer {
     o.include_key = c.source.kafka.include_key;
     o.include_headers = c.source.kafka.include_headers;
     return o;
-  }
-
-  StorageOptions StorageOf(const std::string& path) const {
-    bool s3 = path.rfind("s3://", 0) == 0 || path.rfind("s3a://", 0) == 0;
-    return s3 ? c_.destination.storage : StorageOptions{};
   }
 
   int64_t Buffered() const { return rows_->rows() + dead_.rows(); }
@@ -252,7 +227,7 @@ class Streamer {
 
   // Seeks every assigned partition to the offset after the table's record of it.
   arrow::Status Assign(rd_kafka_topic_partition_list_t* parts) {
-    ARROW_ASSIGN_OR_RAISE(auto snap, Latest(*table_));
+    ARROW_ASSIGN_OR_RAISE(auto snap, CurrentSnapshot(*table_));
     owned_.clear();
     for (int i = 0; i < parts->cnt; ++i) {
       auto& tp = parts->elems[i];
@@ -338,14 +313,12 @@ class Streamer {
     std::map<int32_t, int64_t> last = std::move(buffered_last_);
     buffered_last_.clear();
     bytes_ = 0;
-    std::vector<load::DerivedColumn> derived;
-    for (const auto& p : c_.destination.partition_by) derived.push_back({p.name, p.source, p.transform});
-    if (!derived.empty() && rows->num_rows() > 0) {
-      ARROW_ASSIGN_OR_RAISE(rows, load::AddDerivedColumns(rows, derived));
+    if (!c_.destination.partition_by.empty() && rows->num_rows() > 0) {
+      ARROW_ASSIGN_OR_RAISE(rows, load::AddDerivedColumns(rows, pipeline::Derived(c_.destination)));
     }
     const std::string& topic = c_.source.kafka.topic;
     auto attempt = [&]() -> arrow::Result<CommitResult> {
-      ARROW_ASSIGN_OR_RAISE(auto snap, Latest(*table_));
+      ARROW_ASSIGN_OR_RAISE(auto snap, CurrentSnapshot(*table_));
       for (const auto& [p, offset] : last) {
         int64_t recorded = snap ? snap->AppTransactionVersion(OffsetAppId(topic, p)).value_or(-1) : -1;
         if (recorded != committed_[p]) {
@@ -363,15 +336,7 @@ class Streamer {
       w.operation = "STREAMING UPDATE";
       w.operation_parameters = {{"pipeline", c_.name}, {"topic", topic}, {"outputMode", "Append"}};
       if (c_.strategy.type == pipeline::StrategyType::kMerge) {
-        MergeOptions mo;
-        mo.keys = c_.destination.keys;
-        const auto& st = c_.strategy;
-        mo.mode = st.merge_mode == "insert_only" ? MergeMode::kInsertOnly
-                  : st.merge_mode == "delete_insert" ? MergeMode::kDeleteInsert : MergeMode::kUpsert;
-        mo.order_by = st.order_by;
-        mo.delete_flag = st.delete_flag;
-        mo.ignore_null_updates = st.ignore_null_updates;
-        mo.update_columns = st.update_columns;
+        MergeOptions mo = pipeline::MergeStrategyOptions(c_);
         mo.write = w;
         mo.write.operation = "STREAMING MERGE";
         ARROW_ASSIGN_OR_RAISE(auto merged, table_->Merge(rows, mo));
@@ -403,7 +368,7 @@ class Streamer {
   // after a crash between the two commits does not add them twice.
   arrow::Status WriteDeadLetters(std::shared_ptr<arrow::Table> dead) {
     const std::string& topic = c_.source.kafka.topic;
-    ARROW_ASSIGN_OR_RAISE(auto snap, Latest(*dead_table_));
+    ARROW_ASSIGN_OR_RAISE(auto snap, CurrentSnapshot(*dead_table_));
     std::vector<int64_t> keep;
     std::map<int32_t, int64_t> last;
     auto parts = std::static_pointer_cast<arrow::Int32Array>(dead->GetColumnByName(kPartitionColumn)->chunk(0));
@@ -430,7 +395,7 @@ class Streamer {
 
   // After losing a batch: read again from what the table holds.
   arrow::Status Reseek(const std::map<int32_t, int64_t>& partitions) {
-    ARROW_ASSIGN_OR_RAISE(auto snap, Latest(*table_));
+    ARROW_ASSIGN_OR_RAISE(auto snap, CurrentSnapshot(*table_));
     rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size()));
     for (const auto& [p, unused] : partitions) {
       int64_t recorded = snap ? snap->AppTransactionVersion(OffsetAppId(c_.source.kafka.topic, p)).value_or(-1) : -1;
