@@ -324,13 +324,7 @@ class PipelineRun {
                c_.strategy.type == StrategyType::kCdc) {
       for (const auto& n : names_) next_.loaded_files.insert(n);
       if (c_.strategy.type == StrategyType::kCdc) {
-        load::ChangeOptions ch;
-        ch.operation_column = c_.strategy.operation_column;
-        if (ch.operation_column.empty()) ch.operation_column = rows_->GetColumnByName("__op") ? "__op" : "op";
-        ch.operations = c_.strategy.operations;
-        ch.sequence_by = c_.strategy.sequence_by;
-        ch.keep_operation_column = c_.strategy.keep_operation_column;
-        ch.refuse_truncates = c_.strategy.scd_type == 2;
+        auto ch = ChangeStrategyOptions(c_, rows_->GetColumnByName("__op") ? "__op" : "op");
         ARROW_ASSIGN_OR_RAISE(rows_, load::MarkChanges(rows_, ch, names_));
       }
     } else {
@@ -437,15 +431,7 @@ class PipelineRun {
     } else if (diff_) {
       m.delete_flag = diff_->delete_flag;
     } else if (c_.strategy.type == StrategyType::kCdc) {
-      m.sequence_by = c_.strategy.sequence_by;
-      m.delete_flag = load::kDeleteFlag;
-      m.truncate_flag = load::kTruncateFlag;
-      const auto& st = c_.strategy;
-      m.history.enabled = st.scd_type == 2;
-      m.history.track_columns = st.track_history_columns;
-      m.history.valid_from = st.valid_from_column;
-      m.history.valid_to = st.valid_to_column;
-      m.history.is_current = st.is_current_column;
+      m = CdcMergeOptions(c_);
     }
     m.write = w;
     m.write.operation = "INLET RUN MERGE";
@@ -514,6 +500,31 @@ arrow::Result<RunReport> RunPipeline(const PipelineConfig& config, const RunOpti
   // The run's data is committed whatever maintenance does; its failure is reported.
   if (report->status == "committed") (void)RunMaintenance(config, &*report);
   return report;
+}
+
+load::ChangeOptions ChangeStrategyOptions(const PipelineConfig& c, const std::string& default_operation_column) {
+  load::ChangeOptions ch;
+  ch.operation_column = c.strategy.operation_column.empty() ? default_operation_column : c.strategy.operation_column;
+  ch.operations = c.strategy.operations;
+  ch.sequence_by = c.strategy.sequence_by;
+  ch.keep_operation_column = c.strategy.keep_operation_column;
+  ch.refuse_truncates = c.strategy.scd_type == 2;
+  return ch;
+}
+
+MergeOptions CdcMergeOptions(const PipelineConfig& c) {
+  MergeOptions m;
+  const auto& st = c.strategy;
+  m.keys = c.destination.keys;
+  m.sequence_by = st.sequence_by;
+  m.delete_flag = load::kDeleteFlag;
+  m.truncate_flag = load::kTruncateFlag;
+  m.history.enabled = st.scd_type == 2;
+  m.history.track_columns = st.track_history_columns;
+  m.history.valid_from = st.valid_from_column;
+  m.history.valid_to = st.valid_to_column;
+  m.history.is_current = st.is_current_column;
+  return m;
 }
 
 RunReport FailedReport(const PipelineConfig& config, const arrow::Status& st) {

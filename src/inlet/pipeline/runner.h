@@ -11,6 +11,7 @@
 #include <arrow/result.h>
 
 #include "inlet/common/json.h"
+#include "inlet/load/cdc.h"
 #include "inlet/load/rows.h"
 #include "inlet/pipeline/config.h"
 #include "inlet/table.h"
@@ -93,6 +94,14 @@ StorageOptions SideTableStorage(const PipelineConfig& c, const std::string& path
 /// The merge of the merge strategy: destination.keys, mode, order_by, delete flag and
 /// partial updates (the write options left at their defaults).
 MergeOptions MergeStrategyOptions(const PipelineConfig& c);
+
+/// How the cdc strategy reads change events: the operation column (default_operation_column
+/// when not configured), its mapping, the sequence columns.
+load::ChangeOptions ChangeStrategyOptions(const PipelineConfig& c, const std::string& default_operation_column);
+
+/// The merge of the cdc strategy: keys, sequence columns, the flags MarkChanges adds, and the
+/// history (scd_type 2) columns (the write options left at their defaults).
+MergeOptions CdcMergeOptions(const PipelineConfig& c);
 
 /// The report of a run that failed with st (status "failed", nothing written).
 RunReport FailedReport(const PipelineConfig& config, const arrow::Status& st);

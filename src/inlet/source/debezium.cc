@@ -130,8 +130,11 @@ const OJson* StructFields(const OJson& schema, const std::string& name) {
   return nullptr;
 }
 
+// A change event's envelope; a truncate's has neither image.
 bool IsEnvelope(const OJson& payload) {
-  return payload.is_object() && payload.contains("op") && (payload.contains("after") || payload.contains("before"));
+  if (!payload.is_object() || !payload.contains("op")) return false;
+  if (payload.contains("after") || payload.contains("before")) return true;
+  return payload["op"] == "t" && payload.contains("source");
 }
 
 class Decoder {
@@ -147,21 +150,33 @@ class Decoder {
   }
 
   arrow::Status Add(std::string_view text, int64_t number) {
-    if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) return arrow::Status::OK();
-    OJson doc = OJson::parse(text, nullptr, /*allow_exceptions=*/false);
-    if (doc.is_discarded()) return Error(number, "malformed JSON");
-    return AddDocument(doc, number);
+    ARROW_ASSIGN_OR_RAISE(auto row, Flatten(text, number));
+    if (row) Append(*row);
+    return arrow::Status::OK();
   }
 
   arrow::Status AddDocument(const OJson& doc, int64_t number) {
-    if (doc.is_null()) return arrow::Status::OK();  // a Kafka tombstone
+    ARROW_ASSIGN_OR_RAISE(auto row, FlattenDocument(doc, number));
+    if (row) Append(*row);
+    return arrow::Status::OK();
+  }
+
+  arrow::Result<std::optional<std::string>> Flatten(std::string_view text, int64_t number) {
+    if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) return std::nullopt;
+    OJson doc = OJson::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (doc.is_discarded()) return Error(number, "malformed JSON");
+    return FlattenDocument(doc, number);
+  }
+
+  arrow::Result<std::optional<std::string>> FlattenDocument(const OJson& doc, int64_t number) {
+    if (doc.is_null()) return std::nullopt;  // a Kafka tombstone
     if (!doc.is_object()) return Error(number, "not a JSON object");
     const OJson* payload = &doc;
     const OJson* schema = nullptr;
     if (doc.contains("payload") && doc.contains("schema")) {
       payload = &doc["payload"];
       schema = &doc["schema"];
-      if (payload->is_null()) return arrow::Status::OK();
+      if (payload->is_null()) return std::nullopt;
     }
     OJson row = OJson::object();
     if (IsEnvelope(*payload)) {
@@ -199,10 +214,13 @@ class Decoder {
         ARROW_ASSIGN_OR_RAISE(row[k], Typed(k, v, number));
       }
     }
-    out_.ndjson += row.dump(-1, ' ', false, OJson::error_handler_t::replace);
-    out_.ndjson += '\n';
-    ++out_.rows;
-    return arrow::Status::OK();
+    return row.dump(-1, ' ', false, OJson::error_handler_t::replace);
+  }
+
+  std::vector<std::pair<std::string, std::shared_ptr<arrow::DataType>>> types() const {
+    std::vector<std::pair<std::string, std::shared_ptr<arrow::DataType>>> out;
+    for (const auto& name : order_) out.emplace_back(name, types_.at(name).type);
+    return out;
   }
 
   DecodedEvents Finish() {
@@ -215,7 +233,14 @@ class Decoder {
   }
 
  private:
+  void Append(const std::string& row) {
+    out_.ndjson += row;
+    out_.ndjson += '\n';
+    ++out_.rows;
+  }
+
   arrow::Status Error(int64_t number, const std::string& problem) const {
+    if (what_.empty()) return arrow::Status::Invalid(problem);
     return arrow::Status::Invalid(what_, ": message ", number, ": ", problem);
   }
 
@@ -265,6 +290,24 @@ class Decoder {
 };
 
 }  // namespace
+
+class DebeziumDecoder::Impl : public Decoder {
+ public:
+  using Decoder::Decoder;
+};
+
+DebeziumDecoder::DebeziumDecoder(std::string what, const DebeziumOptions& options)
+    : impl_(std::make_unique<Impl>(std::move(what), options)) {}
+DebeziumDecoder::~DebeziumDecoder() = default;
+DebeziumDecoder::DebeziumDecoder(DebeziumDecoder&&) noexcept = default;
+
+arrow::Result<std::optional<std::string>> DebeziumDecoder::Flatten(std::string_view message, int64_t number) {
+  return impl_->Flatten(message, number);
+}
+
+std::vector<std::pair<std::string, std::shared_ptr<arrow::DataType>>> DebeziumDecoder::types() const {
+  return impl_->types();
+}
 
 arrow::Result<DecodedEvents> DecodeDebeziumEvents(const std::vector<std::string_view>& messages,
                                                   const std::string& what, const DebeziumOptions& options) {

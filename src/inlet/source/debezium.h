@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -33,6 +34,27 @@ struct DebeziumOptions {
   /// declared decimal column that the events' schema does not type is decoded from base64
   /// with the declared scale.
   std::vector<std::pair<std::string, std::shared_ptr<arrow::DataType>>> declared;
+};
+
+/// Change events decoded one message at a time (for a stream, where a message that does not
+/// decode is set aside alone). See DecodeDebeziumEvents for the rows it makes.
+class DebeziumDecoder {
+ public:
+  /// Errors name `what` and the message number (only the problem when `what` is empty).
+  DebeziumDecoder(std::string what, const DebeziumOptions& options);
+  ~DebeziumDecoder();
+  DebeziumDecoder(DebeziumDecoder&&) noexcept;
+
+  /// The message as one flat JSON object's text; nullopt for a Kafka tombstone (a null
+  /// message or payload) and a blank message.
+  arrow::Result<std::optional<std::string>> Flatten(std::string_view message, int64_t number);
+
+  /// The column types the events' schema parts declared so far, in first-seen order.
+  std::vector<std::pair<std::string, std::shared_ptr<arrow::DataType>>> types() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 /// Decodes change events, one JSON document per message. An envelope becomes one row: the

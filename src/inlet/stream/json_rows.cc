@@ -111,7 +111,10 @@ arrow::Result<int64_t> TimestampOf(const Field& f) {
 }
 
 arrow::Result<int32_t> DateOf(const Field& f) {
-  if (f.type != Field::kString) return arrow::Status::Invalid("expected a date (YYYY-MM-DD), got ", TypeName(f));
+  if (f.type == Field::kInt && InRange<int32_t>(f.i)) return static_cast<int32_t>(f.i);  // days since 1970-01-01
+  if (f.type != Field::kString) {
+    return arrow::Status::Invalid("expected a date (YYYY-MM-DD or days since 1970-01-01), got ", TypeName(f));
+  }
   return ParseDate(f.text);
 }
 
@@ -210,7 +213,7 @@ arrow::Status AppendInferred(const Field& f, Kind kind, arrow::ArrayBuilder* b) 
 
 }  // namespace
 
-struct JsonRows::Impl {
+struct JsonRows::Impl : MessageFields {
   JsonRowOptions options;
   od::parser parser;
   std::string buffer;  // the message, padded for simdjson
@@ -313,6 +316,43 @@ struct JsonRows::Impl {
     // Anything after the object is a structural token still in bounds.
     if (!error && !doc.current_location().error()) error = simdjson::TRAILING_CONTENT;
     if (error) return arrow::Status::Invalid("malformed JSON: ", simdjson::error_message(error));
+    return arrow::Status::OK();
+  }
+
+  const Field* Find(std::string_view name) const {
+    for (const auto& f : fields) {
+      if (f.name == name) return &f;
+    }
+    return nullptr;
+  }
+
+  bool Has(std::string_view name) const override {
+    const Field* f = Find(name);
+    return f && f->type != Field::kNull;
+  }
+
+  std::optional<std::string_view> String(std::string_view name) const override {
+    const Field* f = Find(name);
+    if (!f || f->type != Field::kString) return std::nullopt;
+    return f->text;
+  }
+
+  arrow::Status Declare(const std::string& name, const std::shared_ptr<arrow::DataType>& type) {
+    auto it = by_name.find(name);
+    if (it == by_name.end()) {
+      Column c;
+      c.name = name;
+      c.pending_nulls = rows;
+      it = by_name.emplace(name, columns.size()).first;
+      columns.push_back(std::move(c));
+    }
+    Column& c = columns[it->second];
+    if (c.kind != Kind::kUnknown) return arrow::Status::OK();
+    c.kind = Kind::kDeclared;
+    c.type = type;
+    ARROW_ASSIGN_OR_RAISE(c.builder, arrow::MakeBuilder(type));
+    ARROW_RETURN_NOT_OK(c.builder->AppendNulls(c.pending_nulls));
+    c.pending_nulls = 0;
     return arrow::Status::OK();
   }
 
@@ -441,9 +481,15 @@ JsonRows::JsonRows(JsonRows&&) noexcept = default;
 
 arrow::Status JsonRows::Append(std::string_view value, const MessageMeta& meta) {
   ARROW_RETURN_NOT_OK(impl_->Parse(value));
+  if (impl_->options.check) ARROW_RETURN_NOT_OK(impl_->options.check(*impl_));
   std::vector<size_t> widen;
   ARROW_RETURN_NOT_OK(impl_->Check(&widen));
   return impl_->Apply(meta, widen);
+}
+
+arrow::Status JsonRows::Declare(const std::string& name, const std::shared_ptr<arrow::DataType>& type) {
+  if (!ReadableFromJson(*type)) return arrow::Status::OK();
+  return impl_->Declare(name, type);
 }
 
 int64_t JsonRows::rows() const { return impl_->rows; }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -51,6 +52,16 @@ class FinishedColumns {
   arrow::ArrayVector arrays_;
 };
 
+/// The fields of the message being appended, for checks beyond types (JsonRowOptions::check).
+class MessageFields {
+ public:
+  virtual ~MessageFields() = default;
+  /// Whether the field is present and not null.
+  virtual bool Has(std::string_view name) const = 0;
+  /// The value of a string field; nullopt when it is absent, null or not a string.
+  virtual std::optional<std::string_view> String(std::string_view name) const = 0;
+};
+
 struct JsonRowOptions {
   /// Column types the rows must have (declared, or the existing table's); a message whose
   /// value does not convert is refused. Other fields are inferred from their first value:
@@ -59,6 +70,8 @@ struct JsonRowOptions {
   std::vector<std::pair<std::string, std::shared_ptr<arrow::DataType>>> declared;
   /// Declared columns a message must have, non-null.
   std::vector<std::string> required;
+  /// Called for every message that parses; a message it refuses is refused with its status.
+  std::function<arrow::Status(const MessageFields&)> check;
   bool include_key = true;
   bool include_headers = false;
 };
@@ -75,6 +88,11 @@ class JsonRows {
   /// Appends the message as a row. A value that is not a JSON object, or a field that does
   /// not fit its column, is Invalid (saying which field and why) and appends nothing.
   arrow::Status Append(std::string_view value, const MessageMeta& meta);
+
+  /// Gives a column a type learned after construction (from a Debezium schema part, say).
+  /// A new column, or one with only nulls so far, takes it; a column that already has a
+  /// type keeps it, and messages go on being checked against that.
+  arrow::Status Declare(const std::string& name, const std::shared_ptr<arrow::DataType>& type);
 
   int64_t rows() const;
   /// The rows appended since the last Finish, columns in the order first seen, metadata

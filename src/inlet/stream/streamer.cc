@@ -14,6 +14,7 @@
 #include "inlet/common/time.h"
 #include "inlet/load/rows.h"
 #include "inlet/pipeline/runner.h"
+#include "inlet/source/debezium.h"
 #include "inlet/status.h"
 #include "inlet/stream/json_rows.h"
 #include "inlet/table.h"
@@ -96,6 +97,8 @@ class Streamer {
     r_.pipeline = c.name;
     r_.table = c.destination.path;
     r_.topic = c.source.kafka.topic;
+    cdc_ = c.strategy.type == pipeline::StrategyType::kCdc;
+    if (cdc_) changes_ = pipeline::ChangeStrategyOptions(c, c.source.format == "debezium" ? "__op" : "op");
   }
 
   ~Streamer() {
@@ -106,13 +109,12 @@ class Streamer {
 
   arrow::Result<StreamReport> Run() {
     int64_t started = SteadyMs();
-    if (c_.source.format != "json") {
-      return arrow::Status::NotImplemented("pipeline ", c_.name, ": source.format ", c_.source.format,
-                                           " is not supported by inlet stream yet (use json)");
+    if (c_.source.format == "debezium") {
+      decoder_.emplace("", DebeziumOptions{c_.source.decimals, c_.source.schema});
     }
     ARROW_ASSIGN_OR_RAISE(table_, Table::OpenOrCreate(c_.destination.path, c_.destination.storage));
     ARROW_ASSIGN_OR_RAISE(auto snap, CurrentSnapshot(*table_));
-    rows_.emplace(RowOptions(c_, snap ? snap->schema() : nullptr));
+    rows_.emplace(RowOptions(snap ? snap->schema() : nullptr));
     if (!c_.dead_letters.path.empty()) {
       ARROW_ASSIGN_OR_RAISE(dead_table_, Table::OpenOrCreate(c_.dead_letters.path,
                                                               pipeline::SideTableStorage(c_, c_.dead_letters.path)));
@@ -154,7 +156,8 @@ class Streamer {
 
  private:
   // Declared columns, and the existing table's: messages must fit the table's types.
-  static JsonRowOptions RowOptions(const PipelineConfig& c, const std::shared_ptr<arrow::Schema>& table) {
+  JsonRowOptions RowOptions(const std::shared_ptr<arrow::Schema>& table) const {
+    const PipelineConfig& c = c_;
     JsonRowOptions o;
     o.declared = c.source.schema;
     for (const auto& f : table ? table->fields() : arrow::FieldVector{}) {
@@ -168,7 +171,35 @@ class Streamer {
     }
     o.include_key = c.source.kafka.include_key;
     o.include_headers = c.source.kafka.include_headers;
+    if (cdc_) o.check = [this](const MessageFields& f) { return CheckChange(f); };
     return o;
+  }
+
+  // A change event must name a known operation, and (but for a truncate) its key and
+  // sequence values: one that does not is refused alone, not with its batch.
+  arrow::Status CheckChange(const MessageFields& f) const {
+    const std::string& column = changes_.operation_column;
+    auto op = f.String(column);
+    if (!op) return arrow::Status::Invalid("the operation field '", column, "' is missing, null or not a string");
+    auto it = changes_.operations.find(std::string(*op));
+    if (it == changes_.operations.end()) {
+      return arrow::Status::Invalid("unknown operation '", *op, "' in field '", column,
+                                    "' (map it under strategy.operations)");
+    }
+    if (it->second == load::ChangeOp::kTruncate) {
+      if (changes_.refuse_truncates) {
+        return arrow::Status::Invalid("a truncate ('", *op, "') cannot be applied to a history (scd_type: 2)");
+      }
+    } else {
+      for (const auto& k : c_.destination.keys) {
+        if (!f.Has(k)) return arrow::Status::Invalid("the key field '", k, "' is missing or null");
+      }
+    }
+    for (const auto& name : changes_.sequence_by) {
+      if (name.rfind("_kafka_", 0) == 0) continue;  // a metadata column: always set
+      if (!f.Has(name)) return arrow::Status::Invalid("the sequence field '", name, "' is missing or null");
+    }
+    return arrow::Status::OK();
   }
 
   int64_t Buffered() const { return rows_->rows() + dead_.rows(); }
@@ -273,8 +304,31 @@ class Streamer {
     if (c_.source.kafka.include_headers) meta.headers_json = HeadersJson(m);
     std::string_view value = m->payload ? std::string_view(static_cast<const char*>(m->payload), m->len)
                                         : std::string_view();
+    // A change stream's tombstones (Kafka's compaction markers after a delete) carry nothing
+    // to apply.
+    if (!m->payload && (cdc_ || decoder_)) {
+      ++r_.tombstones;
+      buffered_last_[p] = m->offset;
+      return arrow::Status::OK();
+    }
     if (Buffered() == 0) first_buffered_ms_ = SteadyMs();
-    arrow::Status st = m->payload ? rows_->Append(value, meta) : arrow::Status::Invalid("the message has no value");
+    arrow::Status st = m->payload ? arrow::Status::OK() : arrow::Status::Invalid("the message has no value");
+    std::optional<std::string> flat;
+    if (st.ok() && decoder_) {
+      auto decoded = decoder_->Flatten(value, m->offset);
+      st = decoded.status();
+      if (st.ok() && !*decoded) {
+        ++r_.tombstones;
+        buffered_last_[p] = m->offset;
+        return arrow::Status::OK();
+      }
+      if (st.ok()) {
+        flat = std::move(**decoded);
+        value = *flat;
+        st = DeclareLearnedTypes();
+      }
+    }
+    if (st.ok()) st = rows_->Append(value, meta);
     if (!st.ok()) {
       std::string where = c_.source.kafka.topic + "/" + std::to_string(p) + "@" + std::to_string(m->offset);
       if (!dead_table_) {
@@ -285,6 +339,16 @@ class Streamer {
     }
     buffered_last_[p] = m->offset;
     bytes_ += static_cast<int64_t>(m->len);
+    return arrow::Status::OK();
+  }
+
+  // Column types the events' schema parts declared since the last message.
+  arrow::Status DeclareLearnedTypes() {
+    auto types = decoder_->types();
+    for (size_t i = declared_types_; i < types.size(); ++i) {
+      ARROW_RETURN_NOT_OK(rows_->Declare(types[i].first, types[i].second));
+    }
+    declared_types_ = types.size();
     return arrow::Status::OK();
   }
 
@@ -316,6 +380,12 @@ class Streamer {
     if (!c_.destination.partition_by.empty() && rows->num_rows() > 0) {
       ARROW_ASSIGN_OR_RAISE(rows, load::AddDerivedColumns(rows, pipeline::Derived(c_.destination)));
     }
+    // Merges need rows; a batch of dead letters and tombstones only records its offsets.
+    bool merge = rows->num_rows() > 0 && c_.strategy.type != pipeline::StrategyType::kAppend;
+    if (merge && cdc_) {
+      ARROW_ASSIGN_OR_RAISE(rows, load::MarkChanges(rows, changes_, {}));
+    }
+    MergeResult merged;
     const std::string& topic = c_.source.kafka.topic;
     auto attempt = [&]() -> arrow::Result<CommitResult> {
       ARROW_ASSIGN_OR_RAISE(auto snap, CurrentSnapshot(*table_));
@@ -335,11 +405,11 @@ class Streamer {
       w.read_version = snap ? snap->version() : -1;
       w.operation = "STREAMING UPDATE";
       w.operation_parameters = {{"pipeline", c_.name}, {"topic", topic}, {"outputMode", "Append"}};
-      if (c_.strategy.type == pipeline::StrategyType::kMerge) {
-        MergeOptions mo = pipeline::MergeStrategyOptions(c_);
+      if (merge) {
+        MergeOptions mo = cdc_ ? pipeline::CdcMergeOptions(c_) : pipeline::MergeStrategyOptions(c_);
         mo.write = w;
         mo.write.operation = "STREAMING MERGE";
-        ARROW_ASSIGN_OR_RAISE(auto merged, table_->Merge(rows, mo));
+        ARROW_ASSIGN_OR_RAISE(merged, table_->Merge(rows, mo));
         return merged.commit;
       }
       return table_->Write(std::make_shared<arrow::TableBatchReader>(rows), w);
@@ -355,7 +425,15 @@ class Streamer {
       return result.status().WithMessage("pipeline ", c_.name, ": cannot commit to ", c_.destination.path, ": ",
                                          result.status().message());
     }
-    r_.rows_written += rows->num_rows();
+    if (merge) {
+      r_.rows_inserted += merged.rows_inserted;
+      r_.rows_updated += merged.rows_updated;
+      r_.rows_deleted += merged.rows_deleted;
+      r_.rows_late += merged.late_discarded;
+      r_.rows_written += merged.rows_inserted + merged.rows_updated;
+    } else {
+      r_.rows_written += rows->num_rows();
+    }
     r_.dead_letters += dead->num_rows();
     r_.table_version = result->version;
     ++r_.commits;
@@ -427,6 +505,10 @@ class Streamer {
   std::shared_ptr<Table> dead_table_;
   rd_kafka_t* rk_ = nullptr;
   std::optional<JsonRows> rows_;
+  std::optional<DebeziumDecoder> decoder_;  // format debezium
+  size_t declared_types_ = 0;               // of decoder_->types(), given to rows_
+  bool cdc_ = false;
+  load::ChangeOptions changes_;  // cdc
   DeadLetters dead_;
   std::set<int32_t> owned_;
   std::map<int32_t, int64_t> committed_;      // the table's last offset per partition (-1: none)
@@ -446,8 +528,15 @@ std::string OffsetAppId(const std::string& topic, int32_t partition) {
 Json StreamReport::ToJson() const {
   Json j = {{"pipeline", pipeline}, {"table", table}, {"topic", topic}, {"status", status},
             {"messages", messages}, {"rows_written", rows_written}, {"dead_letters", dead_letters},
-            {"skipped", skipped}, {"commits", commits}, {"batches_discarded", batches_discarded},
+            {"skipped", skipped}, {"tombstones", tombstones}, {"commits", commits},
+            {"batches_discarded", batches_discarded},
             {"rebalances", rebalances}, {"table_version", table_version}, {"duration_ms", duration_ms}};
+  if (rows_inserted + rows_updated + rows_deleted + rows_late > 0) {
+    j["rows_inserted"] = rows_inserted;
+    j["rows_updated"] = rows_updated;
+    j["rows_deleted"] = rows_deleted;
+    j["rows_late"] = rows_late;
+  }
   if (!error.empty()) j["error"] = error;
   return j;
 }

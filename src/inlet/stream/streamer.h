@@ -32,6 +32,12 @@ struct StreamReport {
   int64_t rows_written = 0;       // committed to the table
   int64_t dead_letters = 0;       // committed to the dead-letter table
   int64_t skipped = 0;            // already in the table (read again after a rebalance)
+  int64_t tombstones = 0;         // null messages of a change stream (nothing to apply)
+  // merge and cdc: how the written rows split, and changes older than the table's (cdc).
+  int64_t rows_inserted = 0;
+  int64_t rows_updated = 0;
+  int64_t rows_deleted = 0;
+  int64_t rows_late = 0;
   int64_t commits = 0;
   int64_t batches_discarded = 0;  // lost to another consumer that committed them first
   int64_t rebalances = 0;
