@@ -215,6 +215,21 @@ def test_sigterm_commits_what_is_held_and_exits_cleanly(tmp_path, kafka, kafka_t
     assert_exactly_once(tmp_path, kafka, kafka_topic)
 
 
+def test_broker_killed_and_restarted_mid_stream_loses_nothing(tmp_path, kafka, kafka_topic):
+    kafka.create_topic(kafka_topic, 3)
+    yaml = stream_pipeline(tmp_path, kafka, kafka_topic, processing={"flush_rows": 200, "flush_interval": "100ms"})
+    kafka.produce(kafka_topic, events(2000))
+    proc = ps.popen("stream", yaml, "--json", "--idle-exit", "15")
+    time.sleep(2)
+    kafka.restart(down_seconds=5, kill=True)  # an outage: the stream waits, then goes on
+    kafka.produce(kafka_topic, events(2000, 2000))
+    out, err = proc.communicate(timeout=180)
+    assert proc.returncode == 0, err
+    (report,) = ps.parse_reports(out)
+    assert report["status"] == "idle" and report["rows_written"] == 4000, report
+    assert_exactly_once(tmp_path, kafka, kafka_topic)
+
+
 def test_upsert_mode_keeps_the_latest_message_per_key(tmp_path, kafka, kafka_topic):
     kafka.create_topic(kafka_topic, 1)
     msgs = [(b"k", json.dumps({"user": i % 10, "visits": i}).encode()) for i in range(200)]
