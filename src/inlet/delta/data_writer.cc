@@ -91,7 +91,7 @@ arrow::Result<std::unique_ptr<DataWriter>> DataWriter::Make(std::shared_ptr<cons
 arrow::Status DataWriter::Write(const std::shared_ptr<arrow::RecordBatch>& batch) {
   if (batch->num_rows() == 0) return arrow::Status::OK();
   rows_written_ += batch->num_rows();
-  if (partition_indexes_.empty()) return WritePartition("", {}, batch);
+  if (partition_indexes_.empty()) return WritePartition("", {}, DataColumns(*batch));
 
   // Group rows by their partition values: dictionary-encode each partition column and
   // combine the codes (null = the code after the dictionary).
@@ -136,12 +136,13 @@ arrow::Status DataWriter::Write(const std::shared_ptr<arrow::RecordBatch>& batch
       key += '\x1f';
       values[options_.partition_columns[p]] = text;
     }
-    std::shared_ptr<arrow::RecordBatch> part = batch;
+    // Only the data columns are copied (the partition columns are not written).
+    std::shared_ptr<arrow::RecordBatch> part = DataColumns(*batch);
     if (rows.size() != static_cast<size_t>(n)) {
       arrow::Int64Builder b;
       ARROW_RETURN_NOT_OK(b.AppendValues(rows));
       ARROW_ASSIGN_OR_RAISE(auto take_idx, b.Finish());
-      ARROW_ASSIGN_OR_RAISE(arrow::Datum taken, arrow::compute::Take(batch, take_idx));
+      ARROW_ASSIGN_OR_RAISE(arrow::Datum taken, arrow::compute::Take(part, take_idx));
       part = taken.record_batch();
     }
     ARROW_RETURN_NOT_OK(WritePartition(key, values, part));
@@ -149,11 +150,14 @@ arrow::Status DataWriter::Write(const std::shared_ptr<arrow::RecordBatch>& batch
   return arrow::Status::OK();
 }
 
-arrow::Status DataWriter::WritePartition(const std::string& key, const PartitionValues& values,
-                                         const std::shared_ptr<arrow::RecordBatch>& rows) {
+std::shared_ptr<arrow::RecordBatch> DataWriter::DataColumns(const arrow::RecordBatch& batch) const {
   arrow::ArrayVector columns;
-  for (int idx : data_indexes_) columns.push_back(rows->column(idx));
-  auto data = arrow::RecordBatch::Make(data_schema_, rows->num_rows(), columns);
+  for (int idx : data_indexes_) columns.push_back(batch.column(idx));
+  return arrow::RecordBatch::Make(data_schema_, batch.num_rows(), columns);
+}
+
+arrow::Status DataWriter::WritePartition(const std::string& key, const PartitionValues& values,
+                                         const std::shared_ptr<arrow::RecordBatch>& data) {
   const int64_t n = data->num_rows();
   ARROW_ASSIGN_OR_RAISE(int64_t bytes, arrow::util::ReferencedBufferSize(*data));
   // A batch much larger than the target goes in slices, so that files roll near it.

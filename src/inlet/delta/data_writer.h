@@ -51,8 +51,11 @@ class DataWriter {
              std::shared_ptr<arrow::Schema> data_schema, std::vector<int> partition_indexes,
              std::vector<int> data_indexes, DataWriterOptions options);
 
+  /// The batch without its partition columns (data_schema_).
+  std::shared_ptr<arrow::RecordBatch> DataColumns(const arrow::RecordBatch& batch) const;
+  /// Writes rows of one partition (data columns only) to its open file.
   arrow::Status WritePartition(const std::string& key, const PartitionValues& values,
-                               const std::shared_ptr<arrow::RecordBatch>& rows);
+                               const std::shared_ptr<arrow::RecordBatch>& data);
   arrow::Result<std::unique_ptr<OpenFile>> StartFile(const PartitionValues& values);
   arrow::Status CloseFile(OpenFile* file);
 

@@ -30,6 +30,7 @@ struct Field {
   double d = 0;
   std::string_view text;  // string value, or the JSON text of an object/array, or a number's token
   size_t column = kNewColumn;  // its column, once checked
+  bool repeated = false;       // a later field of the message has the same name (and wins)
   static constexpr size_t kNewColumn = static_cast<size_t>(-1);
 };
 
@@ -69,7 +70,26 @@ struct Column {
   bool required = false;
   std::unique_ptr<arrow::ArrayBuilder> builder;  // null while kUnknown
   int64_t pending_nulls = 0;                    // rows appended while kUnknown
+  int64_t last_bytes = 0;                       // value bytes of the last batch (strings)
 };
+
+// The value bytes of a string array, to reserve for the next batch.
+int64_t ValueBytes(const arrow::Array& a) {
+  if (a.type_id() == arrow::Type::STRING || a.type_id() == arrow::Type::BINARY) {
+    return static_cast<const arrow::BinaryArray&>(a).total_values_length();
+  }
+  return 0;
+}
+
+// Makes room for a batch like the last one: no regrowth (and its copies) while appending.
+arrow::Status Reserve(arrow::ArrayBuilder* b, int64_t rows, int64_t bytes) {
+  ARROW_RETURN_NOT_OK(b->Reserve(rows));
+  if (bytes > 0) {
+    if (b->type()->id() == arrow::Type::STRING) return static_cast<arrow::StringBuilder*>(b)->ReserveData(bytes);
+    if (b->type()->id() == arrow::Type::BINARY) return static_cast<arrow::BinaryBuilder*>(b)->ReserveData(bytes);
+  }
+  return arrow::Status::OK();
+}
 
 std::shared_ptr<arrow::DataType> UtcMicros() { return arrow::timestamp(arrow::TimeUnit::MICRO, "UTC"); }
 
@@ -221,10 +241,16 @@ struct JsonRows::Impl : MessageFields {
   std::unordered_map<std::string, size_t, NameHash, std::equal_to<>> by_name;
   int64_t rows = 0;
   std::vector<Field> fields;
+  std::vector<size_t> last_order;   // the column of each field of the last message, by position
+  std::vector<uint64_t> seen;       // per column: the stamp of the last message that had it
+  uint64_t message_stamp = 0;
   arrow::StringBuilder topic, key, headers;
   arrow::Int32Builder partition;
   arrow::Int64Builder offset;
   arrow::TimestampBuilder timestamp{UtcMicros(), arrow::default_memory_pool()};
+  // The size of the last batch: the builders reserve it when the next one starts.
+  int64_t last_rows = 0;
+  int64_t last_topic_bytes = 0, last_key_bytes = 0, last_headers_bytes = 0;
 
   explicit Impl(JsonRowOptions o) : options(std::move(o)) {
     for (const auto& [name, type] : options.declared) {
@@ -303,15 +329,7 @@ struct JsonRows::Impl : MessageFields {
         }
       }
       if (error) break;
-      // A repeated name: the last value wins, as in most JSON readers.
-      bool replaced = false;
-      for (auto& seen : fields) {
-        if (seen.name == f.name) {
-          seen = f;
-          replaced = true;
-        }
-      }
-      if (!replaced) fields.push_back(f);
+      fields.push_back(f);  // repeated names are resolved by Check
     }
     // Anything after the object is a structural token still in bounds.
     if (!error && !doc.current_location().error()) error = simdjson::TRAILING_CONTENT;
@@ -319,9 +337,10 @@ struct JsonRows::Impl : MessageFields {
     return arrow::Status::OK();
   }
 
+  // The field of that name (the last one, of repeated names).
   const Field* Find(std::string_view name) const {
-    for (const auto& f : fields) {
-      if (f.name == name) return &f;
+    for (auto f = fields.rbegin(); f != fields.rend(); ++f) {
+      if (f->name == name) return &*f;
     }
     return nullptr;
   }
@@ -356,13 +375,50 @@ struct JsonRows::Impl : MessageFields {
     return arrow::Status::OK();
   }
 
-  // Finds every field's column and checks the value against it; the columns that must
-  // widen from int to double.
+  arrow::Status ReserveBatch() {
+    for (auto& c : columns) {
+      if (c.builder) ARROW_RETURN_NOT_OK(Reserve(c.builder.get(), last_rows, c.last_bytes));
+    }
+    ARROW_RETURN_NOT_OK(Reserve(&topic, last_rows, last_topic_bytes));
+    ARROW_RETURN_NOT_OK(Reserve(&partition, last_rows, 0));
+    ARROW_RETURN_NOT_OK(Reserve(&offset, last_rows, 0));
+    ARROW_RETURN_NOT_OK(Reserve(&timestamp, last_rows, 0));
+    if (options.include_key) ARROW_RETURN_NOT_OK(Reserve(&key, last_rows, last_key_bytes));
+    if (options.include_headers) ARROW_RETURN_NOT_OK(Reserve(&headers, last_rows, last_headers_bytes));
+    return arrow::Status::OK();
+  }
+
+  // Finds every field's column: the one of the field in the same place in the last message
+  // when the name matches (messages of a topic mostly list their fields in one order),
+  // else by name. Of repeated names the last wins, as in most JSON readers.
+  void FindColumns() {
+    ++message_stamp;
+    if (seen.size() < columns.size()) seen.resize(columns.size(), 0);
+    for (size_t i = 0; i < fields.size(); ++i) {
+      Field& f = fields[i];
+      size_t guess = i < last_order.size() ? last_order[i] : Field::kNewColumn;
+      if (guess < columns.size() && columns[guess].name == f.name) {
+        f.column = guess;
+      } else {
+        auto it = by_name.find(f.name);
+        f.column = it == by_name.end() ? Field::kNewColumn : it->second;
+      }
+      bool repeated = f.column != Field::kNewColumn && seen[f.column] == message_stamp;
+      if (f.column == Field::kNewColumn || repeated) {
+        for (size_t j = 0; j < i; ++j) {
+          if (!fields[j].repeated && fields[j].name == f.name) fields[j].repeated = true;
+        }
+      }
+      if (f.column != Field::kNewColumn) seen[f.column] = message_stamp;
+    }
+  }
+
+  // Checks every field's value against its column; the columns that must widen from int
+  // to double.
   arrow::Status Check(std::vector<size_t>* widen) {
+    FindColumns();
     for (auto& f : fields) {
-      auto it = by_name.find(f.name);
-      f.column = it == by_name.end() ? Field::kNewColumn : it->second;
-      if (f.type == Field::kNull || f.column == Field::kNewColumn) continue;
+      if (f.repeated || f.type == Field::kNull || f.column == Field::kNewColumn) continue;
       const Column& c = columns[f.column];
       if (c.kind == Kind::kDeclared) {
         std::string problem = CheckDeclared(f, *c.type);
@@ -380,7 +436,7 @@ struct JsonRows::Impl : MessageFields {
     for (size_t i = 0; i < columns.size(); ++i) {
       if (!columns[i].required) continue;
       bool present = false;
-      for (const auto& f : fields) present = present || (f.column == i && f.type != Field::kNull);
+      for (const auto& f : fields) present = present || (f.column == i && !f.repeated && f.type != Field::kNull);
       if (!present) return arrow::Status::Invalid("required field '", columns[i].name, "' is missing or null");
     }
     return arrow::Status::OK();
@@ -408,8 +464,10 @@ struct JsonRows::Impl : MessageFields {
 
   arrow::Status Apply(const MessageMeta& meta, const std::vector<size_t>& widen) {
     for (size_t i : widen) ARROW_RETURN_NOT_OK(Widen(&columns[i]));
-    std::vector<bool> filled(columns.size(), false);
-    for (const auto& f : fields) {
+    last_order.resize(fields.size());
+    for (size_t i = 0; i < fields.size(); ++i) {
+      Field& f = fields[i];
+      if (f.repeated) continue;
       size_t idx = f.column;
       if (idx == Field::kNewColumn) {
         Column c;
@@ -418,10 +476,10 @@ struct JsonRows::Impl : MessageFields {
         idx = columns.size();
         by_name.emplace(c.name, idx);
         columns.push_back(std::move(c));
-        filled.push_back(false);
+        seen.push_back(message_stamp);
       }
+      last_order[i] = idx;
       Column& c = columns[idx];
-      filled[idx] = true;
       if (f.type == Field::kNull) {
         if (c.builder) {
           ARROW_RETURN_NOT_OK(c.builder->AppendNull());
@@ -438,7 +496,7 @@ struct JsonRows::Impl : MessageFields {
       }
     }
     for (size_t i = 0; i < columns.size(); ++i) {
-      if (filled[i]) continue;
+      if (seen[i] == message_stamp) continue;
       if (columns[i].builder) {
         ARROW_RETURN_NOT_OK(columns[i].builder->AppendNull());
       } else {
@@ -481,6 +539,7 @@ JsonRows::JsonRows(JsonRows&&) noexcept = default;
 
 arrow::Status JsonRows::Append(std::string_view value, const MessageMeta& meta) {
   ARROW_RETURN_NOT_OK(impl_->Parse(value));
+  if (impl_->rows == 0 && impl_->last_rows > 0) ARROW_RETURN_NOT_OK(impl_->ReserveBatch());
   if (impl_->options.check) ARROW_RETURN_NOT_OK(impl_->options.check(*impl_));
   std::vector<size_t> widen;
   ARROW_RETURN_NOT_OK(impl_->Check(&widen));
@@ -519,6 +578,14 @@ std::shared_ptr<arrow::Table> FinishedColumns::Table(int64_t rows) const {
 arrow::Result<std::shared_ptr<arrow::Table>> JsonRows::Finish(int64_t ingested_at_us) {
   Impl& m = *impl_;
   FinishedColumns out;
+  // Finishes a builder into a column, noting its value bytes.
+  auto add = [&](const std::string& name, arrow::ArrayBuilder* b, int64_t* bytes) -> arrow::Status {
+    std::shared_ptr<arrow::Array> a;
+    ARROW_RETURN_NOT_OK(b->Finish(&a));
+    *bytes = ValueBytes(*a);
+    out.Add(name, std::move(a));
+    return arrow::Status::OK();
+  };
   for (auto& c : m.columns) {
     if (!c.builder) {
       // Only nulls so far: a string column; its kind is still open for later messages.
@@ -526,17 +593,19 @@ arrow::Result<std::shared_ptr<arrow::Table>> JsonRows::Finish(int64_t ingested_a
       c.pending_nulls = 0;
       out.Add(c.name, std::move(nulls));
     } else {
-      ARROW_RETURN_NOT_OK(out.Add(c.name, c.builder.get()));
+      ARROW_RETURN_NOT_OK(add(c.name, c.builder.get(), &c.last_bytes));
     }
   }
-  ARROW_RETURN_NOT_OK(out.Add(kTopicColumn, &m.topic));
-  ARROW_RETURN_NOT_OK(out.Add(kPartitionColumn, &m.partition));
-  ARROW_RETURN_NOT_OK(out.Add(kOffsetColumn, &m.offset));
-  ARROW_RETURN_NOT_OK(out.Add(kTimestampColumn, &m.timestamp));
-  if (m.options.include_key) ARROW_RETURN_NOT_OK(out.Add(kKeyColumn, &m.key));
-  if (m.options.include_headers) ARROW_RETURN_NOT_OK(out.Add(kHeadersColumn, &m.headers));
+  int64_t unused = 0;
+  ARROW_RETURN_NOT_OK(add(kTopicColumn, &m.topic, &m.last_topic_bytes));
+  ARROW_RETURN_NOT_OK(add(kPartitionColumn, &m.partition, &unused));
+  ARROW_RETURN_NOT_OK(add(kOffsetColumn, &m.offset, &unused));
+  ARROW_RETURN_NOT_OK(add(kTimestampColumn, &m.timestamp, &unused));
+  if (m.options.include_key) ARROW_RETURN_NOT_OK(add(kKeyColumn, &m.key, &m.last_key_bytes));
+  if (m.options.include_headers) ARROW_RETURN_NOT_OK(add(kHeadersColumn, &m.headers, &m.last_headers_bytes));
   ARROW_RETURN_NOT_OK(out.AddIngestedAt(ingested_at_us, m.rows));
   auto table = out.Table(m.rows);
+  m.last_rows = m.rows;
   m.rows = 0;
   return table;
 }

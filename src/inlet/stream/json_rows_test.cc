@@ -49,6 +49,29 @@ TEST(JsonRows, InfersEvolvesAndWidens) {
   EXPECT_EQ(rows.rows(), 0);
 }
 
+TEST(JsonRows, FieldsInAnyOrderAndRepeatedNames) {
+  JsonRows rows({});
+  // The first message repeats a new name: the last value wins, and gives the column its kind.
+  ASSERT_TRUE(rows.Append(R"({"a": 1, "n": 5, "b": "x", "n": "five"})", Meta(0)).ok());
+  ASSERT_TRUE(rows.Append(R"({"b": "y", "a": 2})", Meta(1)).ok());
+  ASSERT_TRUE(rows.Append(R"({"c": true, "a": 3, "a": 4, "b": null})", Meta(2)).ok());
+  // A repeated name whose first value would not fit is not checked: the last one counts.
+  ASSERT_TRUE(rows.Append(R"({"a": "text", "b": "z", "a": 5})", Meta(3)).ok());
+  EXPECT_FALSE(rows.Append(R"({"a": 6, "a": "text"})", Meta(4)).ok());
+  auto t = rows.Finish(42).ValueOrDie();
+  ASSERT_EQ(t->num_rows(), 4);
+  EXPECT_EQ(t->schema()->GetFieldByName("n")->type()->id(), arrow::Type::STRING);
+  EXPECT_EQ(Cell(*t, "n", 0), "five");
+  EXPECT_EQ(Cell(*t, "n", 1), "null");
+  const char* a[] = {"1", "2", "4", "5"};
+  for (int64_t r = 0; r < 4; ++r) EXPECT_EQ(Cell(*t, "a", r), a[r]) << r;
+  EXPECT_EQ(Cell(*t, "b", 1), "y");
+  EXPECT_EQ(Cell(*t, "b", 2), "null");
+  EXPECT_EQ(Cell(*t, "b", 3), "z");
+  EXPECT_EQ(Cell(*t, "c", 1), "null");
+  EXPECT_EQ(Cell(*t, "c", 2), "true");
+}
+
 TEST(JsonRows, RefusesABadMessageAloneLeavingNoTrace) {
   JsonRows rows({});
   ASSERT_TRUE(rows.Append(R"({"id": 1, "name": "a"})", Meta(0)).ok());

@@ -104,6 +104,7 @@ class Streamer {
   ~Streamer() {
     // A stream that failed commits nothing more, not even from the revoke on close.
     closing_ = true;
+    if (queue_) rd_kafka_queue_destroy(queue_);
     if (rk_) rd_kafka_destroy(rk_);
   }
 
@@ -122,19 +123,31 @@ class Streamer {
     ARROW_RETURN_NOT_OK(Connect());
     int64_t last_message = SteadyMs();
     r_.status = "stopped";
+    // Messages come in batches (one queue lock per batch, not per message); rebalances are
+    // served inside the call.
+    std::vector<rd_kafka_message_t*> batch(kPollBatch);
     while (fatal_.ok()) {
       if (g_signalled.load() || (o_.stop && o_.stop->load())) break;
-      rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, 100);
+      int64_t polled = SteadyMs();
+      ssize_t n = rd_kafka_consume_batch_queue(queue_, 100, batch.data(), batch.size());
       int64_t now = SteadyMs();
-      if (m) {
-        auto st = Handle(m);
-        rd_kafka_message_destroy(m);
-        ARROW_RETURN_NOT_OK(st);
-        last_message = now;
+      r_.wait_ms += now - polled;
+      arrow::Status st;
+      for (ssize_t i = 0; i < n; ++i) {
+        if (st.ok() && fatal_.ok()) st = Handle(batch[i]);
+        rd_kafka_message_destroy(batch[i]);
+        if (st.ok() && fatal_.ok() && (Buffered() >= c_.processing.flush_rows || bytes_ >= c_.processing.flush_bytes)) {
+          r_.decode_ms += SteadyMs() - now;
+          st = Flush();
+          now = SteadyMs();
+        }
       }
+      ARROW_RETURN_NOT_OK(st);
+      r_.decode_ms += SteadyMs() - now;
+      now = SteadyMs();
+      if (n > 0) last_message = now;
       if (!fatal_.ok()) break;
-      if (Buffered() > 0 && (Buffered() >= c_.processing.flush_rows || bytes_ >= c_.processing.flush_bytes ||
-                             now - first_buffered_ms_ >= c_.processing.flush_interval_ms)) {
+      if (Buffered() > 0 && now - first_buffered_ms_ >= c_.processing.flush_interval_ms) {
         ARROW_RETURN_NOT_OK(Flush());
       }
       // Idle time counts only while partitions are assigned (a consumer waiting for the
@@ -227,6 +240,7 @@ class Streamer {
       return arrow::Status::Invalid("pipeline ", c_.name, ": cannot create the kafka consumer: ", err);
     }
     rd_kafka_poll_set_consumer(rk_);
+    queue_ = rd_kafka_queue_get_consumer(rk_);
     rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(topics, k.topic.c_str(), RD_KAFKA_PARTITION_UA);
     rd_kafka_resp_err_t e = rd_kafka_subscribe(rk_, topics);
@@ -371,6 +385,12 @@ class Streamer {
   // left them.
   arrow::Status Flush() {
     if (Buffered() == 0) return arrow::Status::OK();
+    int64_t started = SteadyMs();
+    struct Timer {
+      int64_t started;
+      int64_t* total;
+      ~Timer() { *total += SteadyMs() - started; }
+    } timer{started, &r_.commit_ms};
     int64_t now_us = NowMillis() * 1000;
     ARROW_ASSIGN_OR_RAISE(auto rows, rows_->Finish(now_us));
     ARROW_ASSIGN_OR_RAISE(auto dead, dead_.Finish(now_us));
@@ -504,6 +524,8 @@ class Streamer {
   std::shared_ptr<Table> table_;
   std::shared_ptr<Table> dead_table_;
   rd_kafka_t* rk_ = nullptr;
+  rd_kafka_queue_t* queue_ = nullptr;  // the consumer's queue (messages, rebalances)
+  static constexpr size_t kPollBatch = 1000;
   std::optional<JsonRows> rows_;
   std::optional<DebeziumDecoder> decoder_;  // format debezium
   size_t declared_types_ = 0;               // of decoder_->types(), given to rows_
@@ -530,7 +552,8 @@ Json StreamReport::ToJson() const {
             {"messages", messages}, {"rows_written", rows_written}, {"dead_letters", dead_letters},
             {"skipped", skipped}, {"tombstones", tombstones}, {"commits", commits},
             {"batches_discarded", batches_discarded},
-            {"rebalances", rebalances}, {"table_version", table_version}, {"duration_ms", duration_ms}};
+            {"rebalances", rebalances}, {"table_version", table_version}, {"duration_ms", duration_ms},
+            {"wait_ms", wait_ms}, {"decode_ms", decode_ms}, {"commit_ms", commit_ms}};
   if (rows_inserted + rows_updated + rows_deleted + rows_late > 0) {
     j["rows_inserted"] = rows_inserted;
     j["rows_updated"] = rows_updated;

@@ -43,6 +43,10 @@ struct StreamReport {
   int64_t rebalances = 0;
   int64_t table_version = -1;
   int64_t duration_ms = 0;
+  // Where the time went: waiting for messages, decoding them, writing and committing.
+  int64_t wait_ms = 0;
+  int64_t decode_ms = 0;
+  int64_t commit_ms = 0;
   std::string status;  // stopped | idle | failed
   std::string error;
   Json ToJson() const;
