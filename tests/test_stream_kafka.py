@@ -188,6 +188,47 @@ def test_bad_messages_go_to_dead_letters_and_the_stream_goes_on(tmp_path, kafka,
     assert ps.read_table(tmp_path / "dead").num_rows == 5
 
 
+def test_a_json_schema_file_types_the_columns_and_checks_each_message(tmp_path, kafka, kafka_topic):
+    import datetime
+    kafka.create_topic(kafka_topic, 1)
+    (tmp_path / "schemas").mkdir()
+    (tmp_path / "schemas" / "events.json").write_text(json.dumps({
+        "$schema": "http://json-schema.org/draft-07/schema#", "title": "user events", "type": "object",
+        "properties": {"id": {"type": "integer"}, "ts": {"type": "string", "format": "date-time"},
+                       "kind": {"type": "string", "enum": ["view", "click"]}, "amount": {"type": ["number", "null"]},
+                       "ctx": {"type": "object"}},
+        "required": ["id", "ts", "kind"], "additionalProperties": False}))
+    good = [{"id": i, "ts": f"2026-11-0{1 + i % 5}T10:00:00Z", "kind": ["view", "click"][i % 2], "amount": i / 4,
+             "ctx": {"page": i}} for i in range(20)]
+    bad = [{"id": 100, "ts": "2026-11-01T10:00:00Z", "kind": "purchase"},           # not in the enum
+           {"id": 101, "kind": "view"},                                           # ts is required
+           {"id": 102, "ts": "yesterday", "kind": "view"},                        # not a date-time
+           {"id": 103, "ts": "2026-11-01T10:00:00Z", "kind": "view", "extra": 1},  # additionalProperties
+           {"id": "104", "ts": "2026-11-01T10:00:00Z", "kind": "view"}]            # not an integer
+    kafka.produce(kafka_topic, [(b"k", json.dumps(m).encode()) for m in good[:10] + bad + good[10:]])
+    yaml = stream_pipeline(tmp_path, kafka, kafka_topic, extra_source={"schema_file": "schemas/events.json"},
+                           processing={"flush_rows": 7, "flush_interval": "100ms"})
+    _, (report,) = stream(yaml)
+    assert report["rows_written"] == 20 and report["dead_letters"] == 5, report
+    got = ps.read_table(tmp_path / "table")
+    types = {f.name: str(f.type) for f in got.schema}
+    assert types["id"] == "int64" and types["ts"] == "timestamp[us, tz=UTC]" and types["amount"] == "double", types
+    rows = sorted(got.to_pylist(), key=lambda r: r["id"])
+    assert rows[3]["ts"] == datetime.datetime(2026, 11, 4, 10, tzinfo=datetime.timezone.utc)
+    assert json.loads(rows[3]["ctx"]) == {"page": 3}
+    errors = [d["error"] for d in sorted(ps.read_table(tmp_path / "dead").to_pylist(), key=lambda d: d["_kafka_offset"])]
+    assert "'purchase' is not one of the schema's enum values" in errors[0], errors
+    assert "required field 'ts'" in errors[1] and "field 'ts'" in errors[2], errors
+    assert "field 'extra' is not in the schema" in errors[3] and "field 'id'" in errors[4], errors
+    # A schema keyword inlet does not check is refused when the pipeline is read.
+    (tmp_path / "schemas" / "strict.json").write_text(json.dumps(
+        {"type": "object", "properties": {"id": {"type": "integer", "minimum": 0}}}))
+    strict = stream_pipeline(tmp_path, kafka, kafka_topic, name="strict",
+                             extra_source={"schema_file": "schemas/strict.json"})
+    proc, _ = stream(strict, check=False)
+    assert proc.returncode != 0 and "strict.json" in proc.stderr and "keyword 'minimum'" in proc.stderr, proc.stderr
+
+
 def test_without_dead_letters_a_bad_message_stops_the_stream_naming_it(tmp_path, kafka, kafka_topic):
     kafka.create_topic(kafka_topic, 1)
     kafka.produce(kafka_topic, events(10) + [(b"k", b'{"id": 1,')] + events(10, 10))

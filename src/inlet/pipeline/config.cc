@@ -211,7 +211,8 @@ arrow::Status ParseDecodingOptions(const Reader& r, const YAML::Node& n, const s
 arrow::Status ParseKafkaSource(const Reader& r, const YAML::Node& n, const std::string& key,
                                const std::string& pipeline, SourceConfig* out) {
   ARROW_RETURN_NOT_OK(r.CheckKeys(n, key, {"type", "brokers", "topic", "group", "start", "format", "schema",
-                                           "decimal_handling", "properties", "include_key", "include_headers"}));
+                                           "schema_file", "decimal_handling", "properties", "include_key",
+                                           "include_headers"}));
   KafkaSourceConfig& k = out->kafka;
   for (const char* req : {"brokers", "topic"}) {
     if (!n[req]) return r.Error(n, key + "." + req, "is required for a kafka source");
@@ -253,7 +254,18 @@ arrow::Status ParseKafkaSource(const Reader& r, const YAML::Node& n, const std::
   if (n["include_headers"]) {
     ARROW_ASSIGN_OR_RAISE(k.include_headers, r.Bool(n["include_headers"], key + ".include_headers"));
   }
-  return ParseDecodingOptions(r, n, key, out);
+  ARROW_RETURN_NOT_OK(ParseDecodingOptions(r, n, key, out));
+  if (n["schema_file"]) {
+    if (n["schema"]) return r.Error(n["schema_file"], key + ".schema_file", "set schema or schema_file, not both");
+    if (out->format != "json") return r.Error(n["schema_file"], key + ".schema_file", "applies to format json only");
+    ARROW_ASSIGN_OR_RAISE(std::string file, r.String(n["schema_file"], key + ".schema_file"));
+    k.schema_file = r.ResolvePath(file);
+    auto schema = ReadMessageSchema(k.schema_file);
+    if (!schema.ok()) return r.Error(n["schema_file"], key + ".schema_file", schema.status().message());
+    k.message_schema = std::move(*schema);
+    out->schema = k.message_schema.columns;
+  }
+  return arrow::Status::OK();
 }
 
 arrow::Status ParseSource(const Reader& r, const YAML::Node& n, const std::string& key, const std::string& pipeline,

@@ -17,6 +17,7 @@
 #include "inlet/load/cdc.h"
 #include "inlet/load/strategy.h"
 #include "inlet/source/debezium.h"
+#include "inlet/source/json_schema.h"
 
 namespace inlet::pipeline {
 
@@ -58,6 +59,10 @@ struct KafkaSourceConfig {
   /// object of strings).
   bool include_key = true;
   bool include_headers = false;
+  /// schema_file: the messages' JSON Schema (its columns are also SourceConfig::schema);
+  /// its required fields, enums and additionalProperties are checked per message.
+  std::string schema_file;
+  MessageSchema message_schema;
 };
 
 struct SourceConfig {

@@ -418,6 +418,9 @@ struct JsonRows::Impl : MessageFields {
   arrow::Status Check(std::vector<size_t>* widen) {
     FindColumns();
     for (auto& f : fields) {
+      if (f.column == Field::kNewColumn && options.closed && !f.repeated) {
+        return arrow::Status::Invalid("field '", f.name, "' is not in the schema (additionalProperties is false)");
+      }
       if (f.repeated || f.type == Field::kNull || f.column == Field::kNewColumn) continue;
       const Column& c = columns[f.column];
       if (c.kind == Kind::kDeclared) {

@@ -70,6 +70,8 @@ struct JsonRowOptions {
   std::vector<std::pair<std::string, std::shared_ptr<arrow::DataType>>> declared;
   /// Declared columns a message must have, non-null.
   std::vector<std::string> required;
+  /// Refuse fields that have no declared column (a JSON Schema's additionalProperties: false).
+  bool closed = false;
   /// Called for every message that parses; a message it refuses is refused with its status.
   std::function<arrow::Status(const MessageFields&)> check;
   bool include_key = true;

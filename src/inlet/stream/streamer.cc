@@ -184,8 +184,27 @@ class Streamer {
     }
     o.include_key = c.source.kafka.include_key;
     o.include_headers = c.source.kafka.include_headers;
-    if (cdc_) o.check = [this](const MessageFields& f) { return CheckChange(f); };
+    const MessageSchema& ms = c.source.kafka.message_schema;
+    o.required = ms.required;
+    o.closed = ms.closed;
+    if (cdc_ || !ms.enums.empty()) {
+      o.check = [this](const MessageFields& f) {
+        ARROW_RETURN_NOT_OK(CheckEnums(f));
+        return cdc_ ? CheckChange(f) : arrow::Status::OK();
+      };
+    }
     return o;
+  }
+
+  // The schema file's enums.
+  arrow::Status CheckEnums(const MessageFields& f) const {
+    for (const auto& [name, allowed] : c_.source.kafka.message_schema.enums) {
+      auto value = f.String(name);
+      if (value && !allowed.count(std::string(*value))) {
+        return arrow::Status::Invalid("field '", name, "': '", *value, "' is not one of the schema's enum values");
+      }
+    }
+    return arrow::Status::OK();
   }
 
   // A change event must name a known operation, and (but for a truncate) its key and
