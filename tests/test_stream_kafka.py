@@ -271,6 +271,51 @@ def test_broker_killed_and_restarted_mid_stream_loses_nothing(tmp_path, kafka, k
     assert_exactly_once(tmp_path, kafka, kafka_topic)
 
 
+def read_metrics(path):
+    """Prometheus text -> {(name, frozenset(labels)): value}."""
+    import re
+    out = {}
+    for line in path.read_text().splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        m = re.fullmatch(r'(\w+)\{(.*)\} (-?\d+)', line)
+        assert m, line
+        labels = frozenset(re.findall(r'(\w+)="([^"]*)"', m.group(2)))
+        out[(m.group(1), labels)] = int(m.group(3))
+    return out
+
+
+def test_metrics_file_shows_counts_and_lag_while_running(tmp_path, kafka, kafka_topic):
+    kafka.create_topic(kafka_topic, 2)
+    bad = [(b"b", b"{oops")]
+    kafka.produce(kafka_topic, events(600) + bad, partition=0)
+    yaml = stream_pipeline(tmp_path, kafka, kafka_topic, processing={"flush_rows": 100, "flush_interval": "100ms"})
+    metrics = tmp_path / "inlet.prom"
+    proc = ps.popen("stream", yaml, "--json", "--metrics-file", metrics, "--metrics-interval", "0.3")
+    labels = frozenset({("pipeline", "ev"), ("topic", kafka_topic)})
+    deadline, seen = time.time() + 60, {}
+    while time.time() < deadline:
+        seen = read_metrics(metrics) if metrics.exists() else {}
+        if seen.get(("inlet_stream_rows_written_total", labels)) == 600:
+            break
+        time.sleep(0.2)
+    assert seen[("inlet_stream_rows_written_total", labels)] == 600, seen
+    assert seen[("inlet_stream_dead_letters_total", labels)] == 1 and seen[("inlet_stream_running", labels)] == 1
+    assert seen[("inlet_stream_table_version", labels)] >= 0
+    lag0 = ("inlet_stream_lag_messages", labels | {("partition", "0")})
+    # The lag of partition 0 (known from the fetches) is 0 once everything is committed.
+    deadline = time.time() + 30
+    while read_metrics(metrics).get(lag0) != 0 and time.time() < deadline:
+        time.sleep(0.2)
+    assert read_metrics(metrics).get(lag0) == 0, read_metrics(metrics)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    final = read_metrics(metrics)
+    assert final[("inlet_stream_running", labels)] == 0 and final[("inlet_stream_messages_total", labels)] == 601
+    assert "inlet_stream_commits_total" in metrics.read_text() and not list(tmp_path.glob("inlet.prom.tmp*"))
+
+
 def test_upsert_mode_keeps_the_latest_message_per_key(tmp_path, kafka, kafka_topic):
     kafka.create_topic(kafka_topic, 1)
     msgs = [(b"k", json.dumps({"user": i % 10, "visits": i}).encode()) for i in range(200)]

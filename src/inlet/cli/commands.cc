@@ -1,9 +1,12 @@
 #include "inlet/cli/commands.h"
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <map>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -24,6 +27,7 @@
 #include "inlet/pipeline/config.h"
 #include "inlet/pipeline/runner.h"
 #include "inlet/source/file_reader.h"
+#include "inlet/stream/metrics.h"
 #include "inlet/stream/streamer.h"
 #include "inlet/table.h"
 
@@ -383,6 +387,8 @@ struct StreamArgs {
   std::string pipeline;
   bool json = false;
   double idle_exit = 0;
+  std::string metrics_file;
+  double metrics_interval = 10;
 };
 
 // Every selected stream runs in its own thread until SIGINT/SIGTERM; the first failure
@@ -394,12 +400,45 @@ arrow::Status RunStreamCommand(const StreamArgs& a) {
   options.idle_exit_ms = static_cast<int64_t>(a.idle_exit * 1000);
   options.stop = &stop;
   std::vector<arrow::Result<stream::StreamReport>> results(configs.size(), arrow::Status::UnknownError("not run"));
+  // The latest report of each stream, for the metrics file.
+  std::mutex progress_mutex;
+  std::vector<stream::StreamReport> progress(configs.size());
+  for (size_t i = 0; i < configs.size(); ++i) {
+    progress[i].pipeline = configs[i].name;
+    progress[i].table = configs[i].destination.path;
+    progress[i].topic = configs[i].source.kafka.topic;
+    progress[i].status = "running";
+  }
+  auto write_metrics = [&]() {
+    if (a.metrics_file.empty()) return arrow::Status::OK();
+    std::lock_guard<std::mutex> lock(progress_mutex);
+    return stream::WriteFileAtomically(a.metrics_file, stream::PrometheusText(progress));
+  };
+  ARROW_RETURN_NOT_OK(write_metrics());
+  std::atomic<size_t> running{configs.size()};
   std::vector<std::thread> threads;
   for (size_t i = 0; i < configs.size(); ++i) {
     threads.emplace_back([&, i]() {
-      results[i] = stream::RunStream(configs[i], options);
+      stream::StreamOptions mine = options;
+      if (!a.metrics_file.empty()) {
+        mine.progress_interval_ms = std::min<int64_t>(1000, static_cast<int64_t>(a.metrics_interval * 1000));
+        mine.on_progress = [&, i](const stream::StreamReport& r) {
+          std::lock_guard<std::mutex> lock(progress_mutex);
+          progress[i] = r;
+        };
+      }
+      results[i] = stream::RunStream(configs[i], mine);
       if (!results[i].ok()) stop.store(true);
+      --running;
     });
+  }
+  // The metrics file is rewritten every interval while streams run, and once at the end.
+  auto next_write = std::chrono::steady_clock::now();
+  while (running.load() > 0 && !a.metrics_file.empty()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (std::chrono::steady_clock::now() < next_write) continue;
+    next_write += std::chrono::milliseconds(static_cast<int64_t>(a.metrics_interval * 1000));
+    if (auto st = write_metrics(); !st.ok()) std::cerr << "inlet stream: metrics: " << st.message() << std::endl;
   }
   for (auto& t : threads) t.join();
   arrow::Status first_failure;
@@ -415,6 +454,11 @@ arrow::Status RunStreamCommand(const StreamArgs& a) {
       report.error = results[i].status().message();
       if (first_failure.ok()) first_failure = results[i].status();
     }
+    {
+      std::lock_guard<std::mutex> lock(progress_mutex);
+      report.lag = progress[i].lag;  // the last known lag
+      progress[i] = report;
+    }
     if (a.json) {
       std::cout << DumpJson(report.ToJson()) << std::endl;
     } else {
@@ -423,6 +467,7 @@ arrow::Status RunStreamCommand(const StreamArgs& a) {
                 << report.commits << " commits (table version " << report.table_version << ")\n";
     }
   }
+  if (auto st = write_metrics(); !st.ok()) std::cerr << "inlet stream: metrics: " << st.message() << std::endl;
   return first_failure;
 }
 
@@ -568,6 +613,10 @@ int Run(int argc, char** argv) {
   streamc->add_flag("--json", sa.json, "Print each stream's report as one JSON line when it stops");
   streamc->add_option("--idle-exit", sa.idle_exit,
                       "Stop after this many seconds without a message (default: run until SIGINT/SIGTERM)");
+  streamc->add_option("--metrics-file", sa.metrics_file,
+                      "Keep the streams' counters and lag in this file, in the Prometheus text format");
+  streamc->add_option("--metrics-interval", sa.metrics_interval, "Seconds between metrics-file updates (default 10)")
+      ->check(CLI::PositiveNumber);
 
   TableArgs st;
   auto* state = app.add_subcommand("state", "Show the pipeline state stored in a table");

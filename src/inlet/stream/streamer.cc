@@ -150,6 +150,10 @@ class Streamer {
       if (Buffered() > 0 && now - first_buffered_ms_ >= c_.processing.flush_interval_ms) {
         ARROW_RETURN_NOT_OK(Flush());
       }
+      if (o_.on_progress && now - last_progress_ms_ >= o_.progress_interval_ms) {
+        last_progress_ms_ = now;
+        Progress(started);
+      }
       // Idle time counts only while partitions are assigned (a consumer waiting for the
       // group to rebalance is not idle).
       if (owned_.empty()) last_message = now;
@@ -168,6 +172,23 @@ class Streamer {
   }
 
  private:
+  // The report so far, with each owned partition's lag, to on_progress.
+  void Progress(int64_t started) {
+    StreamReport now = r_;
+    now.status = "running";
+    now.duration_ms = SteadyMs() - started;
+    for (int32_t p : owned_) {
+      int64_t low = 0, high = 0;
+      if (rd_kafka_get_watermark_offsets(rk_, c_.source.kafka.topic.c_str(), p, &low, &high) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+          high < 0) {
+        continue;
+      }
+      int64_t next = committed_[p] >= 0 ? committed_[p] + 1 : std::max<int64_t>(low, 0);
+      now.lag[p] = std::max<int64_t>(0, high - next);
+    }
+    o_.on_progress(now);
+  }
+
   // Declared columns, and the existing table's: messages must fit the table's types.
   JsonRowOptions RowOptions(const std::shared_ptr<arrow::Schema>& table) const {
     const PipelineConfig& c = c_;
@@ -556,6 +577,7 @@ class Streamer {
   std::map<int32_t, int64_t> buffered_last_;  // the last buffered offset per partition
   int64_t bytes_ = 0;
   int64_t first_buffered_ms_ = 0;
+  int64_t last_progress_ms_ = 0;
   bool closing_ = false;
   arrow::Status fatal_;
 };
@@ -578,6 +600,11 @@ Json StreamReport::ToJson() const {
     j["rows_updated"] = rows_updated;
     j["rows_deleted"] = rows_deleted;
     j["rows_late"] = rows_late;
+  }
+  if (!lag.empty()) {
+    Json l = Json::object();
+    for (const auto& [p, n] : lag) l[std::to_string(p)] = n;
+    j["lag"] = l;
   }
   if (!error.empty()) j["error"] = error;
   return j;

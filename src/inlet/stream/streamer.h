@@ -7,6 +7,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <string>
 
 #include <arrow/result.h>
@@ -22,6 +24,10 @@ struct StreamOptions {
   int64_t idle_exit_ms = 0;
   /// Set to stop the stream from another thread (the signal handlers set it too).
   std::atomic<bool>* stop = nullptr;
+  /// Called from the stream's thread with its report so far (status "running"), about
+  /// every progress_interval_ms: for metrics while it runs.
+  std::function<void(const struct StreamReport&)> on_progress;
+  int64_t progress_interval_ms = 1000;
 };
 
 struct StreamReport {
@@ -47,6 +53,9 @@ struct StreamReport {
   int64_t wait_ms = 0;
   int64_t decode_ms = 0;
   int64_t commit_ms = 0;
+  /// Messages in each assigned partition after the table's offset (from the broker's last
+  /// fetch response; while running).
+  std::map<int32_t, int64_t> lag;
   std::string status;  // stopped | idle | failed
   std::string error;
   Json ToJson() const;

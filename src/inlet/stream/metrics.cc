@@ -1,0 +1,87 @@
+#include "inlet/stream/metrics.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <sstream>
+
+namespace inlet::stream {
+
+namespace {
+
+std::string Escaped(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+std::string Labels(const StreamReport& r) {
+  return "pipeline=\"" + Escaped(r.pipeline) + "\",topic=\"" + Escaped(r.topic) + "\"";
+}
+
+}  // namespace
+
+std::string PrometheusText(const std::vector<StreamReport>& reports) {
+  std::ostringstream out;
+  auto metric = [&](const char* name, const char* type, const char* help,
+                    const std::function<int64_t(const StreamReport&)>& value) {
+    out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
+    for (const auto& r : reports) out << name << '{' << Labels(r) << "} " << value(r) << '\n';
+  };
+  metric("inlet_stream_messages_total", "counter", "Messages consumed, dead letters and skipped ones included.",
+         [](const StreamReport& r) { return r.messages; });
+  metric("inlet_stream_rows_written_total", "counter", "Rows committed to the table.",
+         [](const StreamReport& r) { return r.rows_written; });
+  metric("inlet_stream_dead_letters_total", "counter", "Messages committed to the dead-letter table.",
+         [](const StreamReport& r) { return r.dead_letters; });
+  metric("inlet_stream_skipped_total", "counter", "Messages read again that the table already held.",
+         [](const StreamReport& r) { return r.skipped; });
+  metric("inlet_stream_tombstones_total", "counter", "Null messages of a change stream.",
+         [](const StreamReport& r) { return r.tombstones; });
+  metric("inlet_stream_rows_late_total", "counter", "Changes older than what the table holds for their key.",
+         [](const StreamReport& r) { return r.rows_late; });
+  metric("inlet_stream_commits_total", "counter", "Table commits.", [](const StreamReport& r) { return r.commits; });
+  metric("inlet_stream_batches_discarded_total", "counter",
+         "Batches dropped because another consumer committed their offsets first.",
+         [](const StreamReport& r) { return r.batches_discarded; });
+  metric("inlet_stream_rebalances_total", "counter", "Partition assignments and revocations.",
+         [](const StreamReport& r) { return r.rebalances; });
+  metric("inlet_stream_table_version", "gauge", "The table version of the last commit (-1: none yet).",
+         [](const StreamReport& r) { return r.table_version; });
+  metric("inlet_stream_running", "gauge", "1 while the stream runs, 0 once it has stopped.",
+         [](const StreamReport& r) { return r.status == "running" ? 1 : 0; });
+  out << "# HELP inlet_stream_lag_messages Messages in the partition after the table's offset.\n"
+         "# TYPE inlet_stream_lag_messages gauge\n";
+  for (const auto& r : reports) {
+    for (const auto& [p, n] : r.lag) {
+      out << "inlet_stream_lag_messages{" << Labels(r) << ",partition=\"" << p << "\"} " << n << '\n';
+    }
+  }
+  return out.str();
+}
+
+arrow::Status WriteFileAtomically(const std::string& path, const std::string& text) {
+  std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    f << text;
+    f.close();
+    if (!f) return arrow::Status::IOError("cannot write ", tmp);
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    return arrow::Status::IOError("cannot replace ", path);
+  }
+  return arrow::Status::OK();
+}
+
+}  // namespace inlet::stream
