@@ -19,7 +19,7 @@ import pipeline_support as ps
 
 
 def stream_pipeline(tmp_path, kafka, topic, name="ev", *, group=None, processing=None, dead_letters=True,
-                    strategy=None, keys=None, schema=None, extra_source=None, table="table"):
+                    strategy=None, keys=None, schema=None, extra_source=None, table="table", maintenance=None):
     # A killed consumer's partitions move once its session times out: 6 s, the broker's least.
     source = {"type": "kafka", "brokers": kafka.bootstrap, "topic": topic,
               "properties": {"session.timeout.ms": "6000", "heartbeat.interval.ms": "1000"}}
@@ -37,6 +37,8 @@ def stream_pipeline(tmp_path, kafka, topic, name="ev", *, group=None, processing
          "processing": processing or {"flush_rows": 500, "flush_interval": "300ms"}}
     if keys:
         p["destination"]["keys"] = keys
+    if maintenance:
+        p["destination"]["maintenance"] = maintenance
     if dead_letters:
         p["dead_letters"] = {"path": str(tmp_path / "dead")}
     return ps.write_pipelines(tmp_path / f"{name}.yaml", p)
@@ -314,6 +316,20 @@ def test_metrics_file_shows_counts_and_lag_while_running(tmp_path, kafka, kafka_
     final = read_metrics(metrics)
     assert final[("inlet_stream_running", labels)] == 0 and final[("inlet_stream_messages_total", labels)] == 601
     assert "inlet_stream_commits_total" in metrics.read_text() and not list(tmp_path.glob("inlet.prom.tmp*"))
+
+
+def test_maintenance_policies_run_between_stream_commits(tmp_path, kafka, kafka_topic):
+    kafka.create_topic(kafka_topic, 1)
+    kafka.produce(kafka_topic, events(1000))
+    yaml = stream_pipeline(tmp_path, kafka, kafka_topic, processing={"flush_rows": 100, "flush_interval": "60s"},
+                           maintenance={"optimize_interval": 4, "checkpoint_interval": 5})
+    _, (report,) = stream(yaml)
+    assert report["commits"] == 10 and report["maintenance_runs"] >= 2 and report["maintenance_failures"] == 0, report
+    operations = [a["commitInfo"]["operation"] for c in ps.log_commits(tmp_path / "table").values()
+                  for a in c if "commitInfo" in a]
+    assert operations.count("OPTIMIZE") == 2, operations
+    assert (tmp_path / "table" / "_delta_log" / "_last_checkpoint").exists()
+    assert_exactly_once(tmp_path, kafka, kafka_topic)
 
 
 def test_upsert_mode_keeps_the_latest_message_per_key(tmp_path, kafka, kafka_topic):

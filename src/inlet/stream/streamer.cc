@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <iostream>
 #include <map>
 #include <set>
 
@@ -499,7 +500,26 @@ class Streamer {
     ++r_.commits;
     for (const auto& [p, offset] : last) committed_[p] = offset;
     CommitToGroup(last);
+    Maintain();
     return arrow::Status::OK();
+  }
+
+  // destination.maintenance, counting this stream's commits as runs (optimize every N-th
+  // commit, ...). A failure is reported and the stream goes on: its data is committed.
+  void Maintain() {
+    const auto& m = c_.destination.maintenance;
+    if (m.optimize_interval == 0 && m.vacuum_interval == 0 && m.checkpoint_interval == 0) return;
+    pipeline::RunReport run;
+    run.pipeline = c_.name;
+    run.run = r_.commits;
+    run.table_version = r_.table_version;
+    auto st = pipeline::RunMaintenance(c_, &run);
+    if (!st.ok()) {
+      ++r_.maintenance_failures;
+      std::cerr << "inlet stream: pipeline " << c_.name << ": " << run.error << std::endl;
+    } else if (!run.maintenance.empty()) {
+      ++r_.maintenance_runs;
+    }
   }
 
   // Dead letters go to their table with the same per-partition offsets: a batch replayed
@@ -594,7 +614,8 @@ Json StreamReport::ToJson() const {
             {"skipped", skipped}, {"tombstones", tombstones}, {"commits", commits},
             {"batches_discarded", batches_discarded},
             {"rebalances", rebalances}, {"table_version", table_version}, {"duration_ms", duration_ms},
-            {"wait_ms", wait_ms}, {"decode_ms", decode_ms}, {"commit_ms", commit_ms}};
+            {"wait_ms", wait_ms}, {"decode_ms", decode_ms}, {"commit_ms", commit_ms},
+            {"maintenance_runs", maintenance_runs}, {"maintenance_failures", maintenance_failures}};
   if (rows_inserted + rows_updated + rows_deleted + rows_late > 0) {
     j["rows_inserted"] = rows_inserted;
     j["rows_updated"] = rows_updated;

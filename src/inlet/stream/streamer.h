@@ -48,6 +48,10 @@ struct StreamReport {
   int64_t batches_discarded = 0;  // lost to another consumer that committed them first
   int64_t rebalances = 0;
   int64_t table_version = -1;
+  // destination.maintenance after commits (optimize, vacuum, checkpoint) that did something,
+  // and that failed (reported on stderr; the stream goes on).
+  int64_t maintenance_runs = 0;
+  int64_t maintenance_failures = 0;
   int64_t duration_ms = 0;
   // Where the time went: waiting for messages, decoding them, writing and committing.
   int64_t wait_ms = 0;
