@@ -37,12 +37,19 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+SASL_USER = "inlet"
+SASL_PASSWORD = "k4fka-Secr3t"
+
+
 class KafkaServer:
     def __init__(self, root: pathlib.Path):
         self.root = root
         self.port = _free_port()
+        self.sasl_port = _free_port()
         self.controller_port = _free_port()
         self.bootstrap = f"127.0.0.1:{self.port}"
+        # A second listener that wants SASL/PLAIN: user SASL_USER, password SASL_PASSWORD.
+        self.sasl_bootstrap = f"127.0.0.1:{self.sasl_port}"
         self.proc: subprocess.Popen | None = None
         self._classpath = str(kafka_libs() / "*")
         self._config = root / "server.properties"
@@ -60,11 +67,16 @@ class KafkaServer:
                 "process.roles=broker,controller",
                 "node.id=1",
                 f"controller.quorum.voters=1@127.0.0.1:{self.controller_port}",
-                f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
-                f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
+                f"listeners=PLAINTEXT://127.0.0.1:{self.port},SASL_PLAINTEXT://127.0.0.1:{self.sasl_port},"
+                f"CONTROLLER://127.0.0.1:{self.controller_port}",
+                f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port},SASL_PLAINTEXT://127.0.0.1:{self.sasl_port}",
                 "controller.listener.names=CONTROLLER",
                 "inter.broker.listener.name=PLAINTEXT",
-                "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT",
+                "sasl.enabled.mechanisms=PLAIN",
+                "listener.name.sasl_plaintext.plain.sasl.jaas.config="
+                "org.apache.kafka.common.security.plain.PlainLoginModule required "
+                f'user_{SASL_USER}="{SASL_PASSWORD}";',
                 f"log.dirs={logs}",
                 "num.partitions=1",
                 "auto.create.topics.enable=false",

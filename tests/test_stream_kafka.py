@@ -343,6 +343,31 @@ def test_upsert_mode_keeps_the_latest_message_per_key(tmp_path, kafka, kafka_top
     assert got == {u: 190 + u for u in range(10)}
 
 
+def test_sasl_credentials_come_from_the_environment_and_stay_secret(tmp_path, kafka, kafka_topic):
+    from kafka_server import SASL_PASSWORD, SASL_USER
+    kafka.create_topic(kafka_topic, 2)
+    kafka.produce(kafka_topic, events(300))
+    auth = {"properties": {"security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": "PLAIN",
+                           "sasl.username": SASL_USER, "sasl.password": "${KAFKA_PASSWORD}"}}
+    yaml = stream_pipeline(tmp_path, kafka, kafka_topic, extra_source=auth)
+    text = yaml.read_text().replace(kafka.bootstrap, kafka.sasl_bootstrap)
+    yaml.write_text(text)
+    proc = ps.cli("stream", yaml, "--json", "--idle-exit", 3, env={"KAFKA_PASSWORD": SASL_PASSWORD}, timeout=120)
+    (report,) = ps.parse_reports(proc.stdout)
+    assert report["rows_written"] == 300, report
+    assert_exactly_once(tmp_path, kafka, kafka_topic)
+    for f in (tmp_path / "table" / "_delta_log").glob("*.json"):
+        assert SASL_PASSWORD not in f.read_text()
+    assert SASL_PASSWORD not in proc.stdout + proc.stderr
+    # A wrong password: the stream fails with an authentication error, and says nothing of it.
+    wrong = "not-" + SASL_PASSWORD
+    proc = ps.cli("stream", yaml, "--json", "--idle-exit", 3, env={"KAFKA_PASSWORD": wrong}, check=False,
+                  timeout=120)
+    assert proc.returncode == 1 and "pipeline ev: kafka:" in proc.stderr and "Authentication failed" in proc.stderr
+    assert ps.parse_reports(proc.stdout)[0]["status"] == "failed"
+    assert wrong not in proc.stdout + proc.stderr
+
+
 def test_config_errors_are_clear_and_secrets_stay_secret(tmp_path, kafka, kafka_topic):
     yaml = stream_pipeline(tmp_path, kafka, kafka_topic)
     line = ps.run_refused(yaml)

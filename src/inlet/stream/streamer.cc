@@ -275,6 +275,7 @@ class Streamer {
     }
     rd_kafka_conf_set_opaque(conf, this);
     rd_kafka_conf_set_rebalance_cb(conf, &Streamer::OnRebalance);
+    rd_kafka_conf_set_error_cb(conf, &Streamer::OnError);
     rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
     if (!rk_) {
       rd_kafka_conf_destroy(conf);
@@ -288,6 +289,27 @@ class Streamer {
     rd_kafka_topic_partition_list_destroy(topics);
     if (e) return arrow::Status::IOError("pipeline ", c_.name, ": cannot subscribe to ", k.topic, ": ", rd_kafka_err2str(e));
     return arrow::Status::OK();
+  }
+
+  // librdkafka retries broker outages by itself; refused credentials and fatal errors stop
+  // the stream (else it would wait for partitions forever).
+  static void OnError(rd_kafka_t*, int err, const char* reason, void* opaque) {
+    auto* self = static_cast<Streamer*>(opaque);
+    auto e = static_cast<rd_kafka_resp_err_t>(err);
+    bool fatal = e == RD_KAFKA_RESP_ERR__AUTHENTICATION || e == RD_KAFKA_RESP_ERR__FATAL ||
+                 e == RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED;
+    if (!fatal || !self->fatal_.ok()) return;
+    self->fatal_ = arrow::Status::IOError("pipeline ", self->c_.name, ": kafka: ", self->MaskSecrets(reason));
+  }
+
+  // The values of secret-looking librdkafka properties, masked in a message.
+  std::string MaskSecrets(std::string text) const {
+    for (const auto& [name, value] : c_.source.kafka.properties) {
+      for (const char* word : {"password", "secret", "token", "key", "jaas"}) {
+        if (name.find(word) != std::string::npos) text = Masked(std::move(text), value);
+      }
+    }
+    return text;
   }
 
   static void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts, void* opaque) {
