@@ -402,13 +402,16 @@ arrow::Status RunStreamCommand(const StreamArgs& a) {
   std::vector<arrow::Result<stream::StreamReport>> results(configs.size(), arrow::Status::UnknownError("not run"));
   // The latest report of each stream, for the metrics file.
   std::mutex progress_mutex;
-  std::vector<stream::StreamReport> progress(configs.size());
-  for (size_t i = 0; i < configs.size(); ++i) {
-    progress[i].pipeline = configs[i].name;
-    progress[i].table = configs[i].destination.path;
-    progress[i].topic = configs[i].source.kafka.topic;
-    progress[i].status = "running";
-  }
+  auto blank_report = [&](size_t i, const char* status) {
+    stream::StreamReport r;
+    r.pipeline = configs[i].name;
+    r.table = configs[i].destination.path;
+    r.topic = configs[i].source.kafka.topic;
+    r.status = status;
+    return r;
+  };
+  std::vector<stream::StreamReport> progress;
+  for (size_t i = 0; i < configs.size(); ++i) progress.push_back(blank_report(i, "running"));
   auto write_metrics = [&]() {
     if (a.metrics_file.empty()) return arrow::Status::OK();
     std::lock_guard<std::mutex> lock(progress_mutex);
@@ -447,10 +450,7 @@ arrow::Status RunStreamCommand(const StreamArgs& a) {
     if (results[i].ok()) {
       report = *results[i];
     } else {
-      report.pipeline = configs[i].name;
-      report.table = configs[i].destination.path;
-      report.topic = configs[i].source.kafka.topic;
-      report.status = "failed";
+      report = blank_report(i, "failed");
       report.error = results[i].status().message();
       if (first_failure.ok()) first_failure = results[i].status();
     }

@@ -38,6 +38,18 @@ std::map<std::string, ChangeOp> DefaultOperations() {
   return m;
 }
 
+arrow::Result<ChangeOp> OperationOf(const ChangeOptions& o, std::string_view op) {
+  auto it = o.operations.find(std::string(op));
+  if (it == o.operations.end()) {
+    return arrow::Status::Invalid("unknown operation '", op, "' in column '", o.operation_column,
+                                  "' (map it under strategy.operations)");
+  }
+  if (it->second == ChangeOp::kTruncate && o.refuse_truncates) {
+    return arrow::Status::Invalid("a truncate ('", op, "') cannot be applied to a history (scd_type: 2)");
+  }
+  return it->second;
+}
+
 arrow::Result<std::shared_ptr<arrow::Table>> MarkChanges(const std::shared_ptr<arrow::Table>& rows,
                                                          const ChangeOptions& o,
                                                          const std::vector<std::string>& file_names) {
@@ -57,18 +69,11 @@ arrow::Result<std::shared_ptr<arrow::Table>> MarkChanges(const std::shared_ptr<a
     if (!ops[i]) {
       return arrow::Status::Invalid("cdc: ", PlaceOfRow(*rows, i, file_names), ": the operation ('", o.operation_column, "') is null");
     }
-    auto it = o.operations.find(*ops[i]);
-    if (it == o.operations.end()) {
-      return arrow::Status::Invalid("cdc: ", PlaceOfRow(*rows, i, file_names), ": unknown operation '", *ops[i], "' in column '",
-                                    o.operation_column, "' (map it under strategy.operations)");
-    }
+    auto op = OperationOf(o, *ops[i]);
+    if (!op.ok()) return op.status().WithMessage("cdc: ", PlaceOfRow(*rows, i, file_names), ": ", op.status().message());
     bool marked = !deleted_marks.empty() && deleted_marks[i] && *deleted_marks[i] == "true";
-    is_truncate[i] = it->second == ChangeOp::kTruncate;
-    if (is_truncate[i] && o.refuse_truncates) {
-      return arrow::Status::Invalid("cdc: ", PlaceOfRow(*rows, i, file_names), ": a truncate ('", *ops[i],
-                                    "') cannot be applied to a history (scd_type: 2)");
-    }
-    ARROW_RETURN_NOT_OK(del.Append(it->second == ChangeOp::kDelete || marked));
+    is_truncate[i] = *op == ChangeOp::kTruncate;
+    ARROW_RETURN_NOT_OK(del.Append(*op == ChangeOp::kDelete || marked));
     ARROW_RETURN_NOT_OK(trunc.Append(is_truncate[i]));
   }
   for (const auto& name : o.sequence_by) {

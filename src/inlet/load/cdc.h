@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <arrow/result.h>
@@ -34,6 +35,10 @@ struct ChangeOptions {
   /// Refuse truncate events (history tables cannot apply them).
   bool refuse_truncates = false;
 };
+
+/// The change a (non-null) operation value stands for. Invalid for a value the mapping does
+/// not have, and for a truncate when they are refused.
+arrow::Result<ChangeOp> OperationOf(const ChangeOptions& options, std::string_view op);
 
 /// Adds kDeleteFlag and kTruncateFlag from the operation column (and a true __deleted),
 /// dropping the operation column unless kept, and __deleted. file_names names the files of

@@ -217,16 +217,12 @@ class Decoder {
     return row.dump(-1, ' ', false, OJson::error_handler_t::replace);
   }
 
-  std::vector<std::pair<std::string, std::shared_ptr<arrow::DataType>>> types() const {
-    std::vector<std::pair<std::string, std::shared_ptr<arrow::DataType>>> out;
-    for (const auto& name : order_) out.emplace_back(name, types_.at(name).type);
-    return out;
-  }
+  const DebeziumDecoder::Types& types() const { return learned_; }
 
   DecodedEvents Finish() {
-    if (!order_.empty()) {
+    if (!learned_.empty()) {
       arrow::FieldVector fields;
-      for (const auto& name : order_) fields.push_back(arrow::field(name, types_[name].type));
+      for (const auto& [name, type] : learned_) fields.push_back(arrow::field(name, type));
       out_.types = arrow::schema(fields);
     }
     return std::move(out_);
@@ -245,7 +241,8 @@ class Decoder {
   }
 
   void Learn(const std::string& name, FieldType t) {
-    if (types_.emplace(name, std::move(t)).second) order_.push_back(name);
+    auto type = t.type;
+    if (types_.emplace(name, std::move(t)).second) learned_.emplace_back(name, std::move(type));
   }
 
   // Types of a struct's fields; of the source struct (prefix set), of its position fields only.
@@ -285,7 +282,7 @@ class Decoder {
   std::string what_;
   DecodedEvents out_;
   std::map<std::string, FieldType> types_;
-  std::vector<std::string> order_;
+  DebeziumDecoder::Types learned_;  // the columns types_ has, in first-seen order
   std::map<std::string, FieldType> declared_decimals_;
 };
 
@@ -305,9 +302,7 @@ arrow::Result<std::optional<std::string>> DebeziumDecoder::Flatten(std::string_v
   return impl_->Flatten(message, number);
 }
 
-std::vector<std::pair<std::string, std::shared_ptr<arrow::DataType>>> DebeziumDecoder::types() const {
-  return impl_->types();
-}
+const DebeziumDecoder::Types& DebeziumDecoder::types() const { return impl_->types(); }
 
 arrow::Result<DecodedEvents> DecodeDebeziumEvents(const std::vector<std::string_view>& messages,
                                                   const std::string& what, const DebeziumOptions& options) {

@@ -49,8 +49,10 @@ class DebeziumDecoder {
   /// message or payload) and a blank message.
   arrow::Result<std::optional<std::string>> Flatten(std::string_view message, int64_t number);
 
-  /// The column types the events' schema parts declared so far, in first-seen order.
-  std::vector<std::pair<std::string, std::shared_ptr<arrow::DataType>>> types() const;
+  using Types = std::vector<std::pair<std::string, std::shared_ptr<arrow::DataType>>>;
+  /// The column types the events' schema parts declared so far, in first-seen order (new
+  /// ones are appended).
+  const Types& types() const;
 
  private:
   class Impl;

@@ -581,14 +581,6 @@ std::shared_ptr<arrow::Table> FinishedColumns::Table(int64_t rows) const {
 arrow::Result<std::shared_ptr<arrow::Table>> JsonRows::Finish(int64_t ingested_at_us) {
   Impl& m = *impl_;
   FinishedColumns out;
-  // Finishes a builder into a column, noting its value bytes.
-  auto add = [&](const std::string& name, arrow::ArrayBuilder* b, int64_t* bytes) -> arrow::Status {
-    std::shared_ptr<arrow::Array> a;
-    ARROW_RETURN_NOT_OK(b->Finish(&a));
-    *bytes = ValueBytes(*a);
-    out.Add(name, std::move(a));
-    return arrow::Status::OK();
-  };
   for (auto& c : m.columns) {
     if (!c.builder) {
       // Only nulls so far: a string column; its kind is still open for later messages.
@@ -596,18 +588,25 @@ arrow::Result<std::shared_ptr<arrow::Table>> JsonRows::Finish(int64_t ingested_a
       c.pending_nulls = 0;
       out.Add(c.name, std::move(nulls));
     } else {
-      ARROW_RETURN_NOT_OK(add(c.name, c.builder.get(), &c.last_bytes));
+      ARROW_RETURN_NOT_OK(out.Add(c.name, c.builder.get()));
     }
   }
-  int64_t unused = 0;
-  ARROW_RETURN_NOT_OK(add(kTopicColumn, &m.topic, &m.last_topic_bytes));
-  ARROW_RETURN_NOT_OK(add(kPartitionColumn, &m.partition, &unused));
-  ARROW_RETURN_NOT_OK(add(kOffsetColumn, &m.offset, &unused));
-  ARROW_RETURN_NOT_OK(add(kTimestampColumn, &m.timestamp, &unused));
-  if (m.options.include_key) ARROW_RETURN_NOT_OK(add(kKeyColumn, &m.key, &m.last_key_bytes));
-  if (m.options.include_headers) ARROW_RETURN_NOT_OK(add(kHeadersColumn, &m.headers, &m.last_headers_bytes));
+  ARROW_RETURN_NOT_OK(out.Add(kTopicColumn, &m.topic));
+  ARROW_RETURN_NOT_OK(out.Add(kPartitionColumn, &m.partition));
+  ARROW_RETURN_NOT_OK(out.Add(kOffsetColumn, &m.offset));
+  ARROW_RETURN_NOT_OK(out.Add(kTimestampColumn, &m.timestamp));
+  if (m.options.include_key) ARROW_RETURN_NOT_OK(out.Add(kKeyColumn, &m.key));
+  if (m.options.include_headers) ARROW_RETURN_NOT_OK(out.Add(kHeadersColumn, &m.headers));
   ARROW_RETURN_NOT_OK(out.AddIngestedAt(ingested_at_us, m.rows));
   auto table = out.Table(m.rows);
+  // The string columns' sizes, for the next batch's reservation (columns in the order added).
+  int i = 0;
+  auto bytes = [&]() { return ValueBytes(*table->column(i++)->chunk(0)); };
+  for (auto& c : m.columns) c.last_bytes = bytes();
+  m.last_topic_bytes = bytes();
+  i += 3;  // partition, offset, timestamp
+  if (m.options.include_key) m.last_key_bytes = bytes();
+  if (m.options.include_headers) m.last_headers_bytes = bytes();
   m.last_rows = m.rows;
   m.rows = 0;
   return table;

@@ -192,21 +192,20 @@ class Streamer {
 
   // Declared columns, and the existing table's: messages must fit the table's types.
   JsonRowOptions RowOptions(const std::shared_ptr<arrow::Schema>& table) const {
-    const PipelineConfig& c = c_;
     JsonRowOptions o;
-    o.declared = c.source.schema;
+    o.declared = c_.source.schema;
     for (const auto& f : table ? table->fields() : arrow::FieldVector{}) {
       bool declared = false;
       for (const auto& [name, type] : o.declared) declared = declared || name == f->name();
       bool metadata = f->name().rfind("_kafka_", 0) == 0 || f->name() == kIngestedAtColumn;
       bool derived = false;
-      for (const auto& p : c.destination.partition_by) derived = derived || (p.name == f->name() && !p.transform.empty());
+      for (const auto& p : c_.destination.partition_by) derived = derived || (p.name == f->name() && !p.transform.empty());
       if (declared || metadata || derived || !ReadableFromJson(*f->type())) continue;
       o.declared.emplace_back(f->name(), f->type());
     }
-    o.include_key = c.source.kafka.include_key;
-    o.include_headers = c.source.kafka.include_headers;
-    const MessageSchema& ms = c.source.kafka.message_schema;
+    o.include_key = c_.source.kafka.include_key;
+    o.include_headers = c_.source.kafka.include_headers;
+    const MessageSchema& ms = c_.source.kafka.message_schema;
     o.required = ms.required;
     o.closed = ms.closed;
     if (cdc_ || !ms.enums.empty()) {
@@ -235,16 +234,8 @@ class Streamer {
     const std::string& column = changes_.operation_column;
     auto op = f.String(column);
     if (!op) return arrow::Status::Invalid("the operation field '", column, "' is missing, null or not a string");
-    auto it = changes_.operations.find(std::string(*op));
-    if (it == changes_.operations.end()) {
-      return arrow::Status::Invalid("unknown operation '", *op, "' in field '", column,
-                                    "' (map it under strategy.operations)");
-    }
-    if (it->second == load::ChangeOp::kTruncate) {
-      if (changes_.refuse_truncates) {
-        return arrow::Status::Invalid("a truncate ('", *op, "') cannot be applied to a history (scd_type: 2)");
-      }
-    } else {
+    ARROW_ASSIGN_OR_RAISE(load::ChangeOp change, load::OperationOf(changes_, *op));
+    if (change != load::ChangeOp::kTruncate) {
       for (const auto& k : c_.destination.keys) {
         if (!f.Has(k)) return arrow::Status::Invalid("the key field '", k, "' is missing or null");
       }
@@ -379,33 +370,15 @@ class Streamer {
     meta.timestamp_ms = ts_type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1 : ts;
     if (m->key) meta.key = std::string_view(static_cast<const char*>(m->key), m->key_len);
     if (c_.source.kafka.include_headers) meta.headers_json = HeadersJson(m);
-    std::string_view value = m->payload ? std::string_view(static_cast<const char*>(m->payload), m->len)
-                                        : std::string_view();
-    // A change stream's tombstones (Kafka's compaction markers after a delete) carry nothing
-    // to apply.
-    if (!m->payload && (cdc_ || decoder_)) {
+    std::string flat;
+    auto text = RowText(m, &flat);
+    if (text.ok() && !*text) {
       ++r_.tombstones;
       buffered_last_[p] = m->offset;
       return arrow::Status::OK();
     }
     if (Buffered() == 0) first_buffered_ms_ = SteadyMs();
-    arrow::Status st = m->payload ? arrow::Status::OK() : arrow::Status::Invalid("the message has no value");
-    std::optional<std::string> flat;
-    if (st.ok() && decoder_) {
-      auto decoded = decoder_->Flatten(value, m->offset);
-      st = decoded.status();
-      if (st.ok() && !*decoded) {
-        ++r_.tombstones;
-        buffered_last_[p] = m->offset;
-        return arrow::Status::OK();
-      }
-      if (st.ok()) {
-        flat = std::move(**decoded);
-        value = *flat;
-        st = DeclareLearnedTypes();
-      }
-    }
-    if (st.ok()) st = rows_->Append(value, meta);
+    arrow::Status st = text.ok() ? rows_->Append(**text, meta) : text.status();
     if (!st.ok()) {
       std::string where = c_.source.kafka.topic + "/" + std::to_string(p) + "@" + std::to_string(m->offset);
       if (!dead_table_) {
@@ -419,9 +392,26 @@ class Streamer {
     return arrow::Status::OK();
   }
 
+  // The JSON object a message's row is read from: its value, or a Debezium event flattened
+  // into *flat. Nullopt for a tombstone: a change stream's null message (Kafka's compaction
+  // marker after a delete), which carries nothing to apply.
+  arrow::Result<std::optional<std::string_view>> RowText(const rd_kafka_message_t* m, std::string* flat) {
+    if (!m->payload) {
+      if (cdc_ || decoder_) return std::nullopt;
+      return arrow::Status::Invalid("the message has no value");
+    }
+    std::string_view value(static_cast<const char*>(m->payload), m->len);
+    if (!decoder_) return value;
+    ARROW_ASSIGN_OR_RAISE(auto decoded, decoder_->Flatten(value, m->offset));
+    if (!decoded) return std::nullopt;
+    *flat = std::move(*decoded);
+    ARROW_RETURN_NOT_OK(DeclareLearnedTypes());
+    return std::string_view(*flat);
+  }
+
   // Column types the events' schema parts declared since the last message.
   arrow::Status DeclareLearnedTypes() {
-    auto types = decoder_->types();
+    const auto& types = decoder_->types();
     for (size_t i = declared_types_; i < types.size(); ++i) {
       ARROW_RETURN_NOT_OK(rows_->Declare(types[i].first, types[i].second));
     }
@@ -448,12 +438,11 @@ class Streamer {
   // left them.
   arrow::Status Flush() {
     if (Buffered() == 0) return arrow::Status::OK();
-    int64_t started = SteadyMs();
-    struct Timer {
+    struct Timer {  // adds the time spent here to commit_ms, however Flush returns
       int64_t started;
       int64_t* total;
       ~Timer() { *total += SteadyMs() - started; }
-    } timer{started, &r_.commit_ms};
+    } timer{SteadyMs(), &r_.commit_ms};
     int64_t now_us = NowMillis() * 1000;
     ARROW_ASSIGN_OR_RAISE(auto rows, rows_->Finish(now_us));
     ARROW_ASSIGN_OR_RAISE(auto dead, dead_.Finish(now_us));
