@@ -1,7 +1,12 @@
 #include "inlet/delta/data_writer.h"
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstdio>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <thread>
 #include <unordered_map>
 
 #include <arrow/array.h>
@@ -10,7 +15,9 @@
 #include <arrow/io/interfaces.h>
 #include <arrow/util/byte_size.h>
 #include <arrow/util/compression.h>
+#include <parquet/arrow/schema.h>
 #include <parquet/arrow/writer.h>
+#include <parquet/metadata.h>
 #include <parquet/properties.h>
 
 #include "inlet/common/time.h"
@@ -55,7 +62,93 @@ std::string CodecSuffix(arrow::Compression::type c) {
   }
 }
 
+// High-cardinality columns give up on dictionary encoding after 256 KiB of dictionary
+// instead of Parquet's 1 MiB: most of their encoding cost is spent building a dictionary
+// that is then discarded.
+constexpr int64_t kDictionaryPageLimit = 256 * 1024;
+// How many of the first rows are looked at for columns whose dictionary would overflow.
+constexpr int64_t kProbeRows = 64 * 1024;
+
+std::shared_ptr<parquet::WriterProperties> FileProperties(arrow::Compression::type codec,
+                                                          const std::set<std::string>& plain_columns) {
+  parquet::WriterProperties::Builder builder;
+  // Columns known to overflow their dictionary are written plain from the start: plain
+  // pages compress at least as well as a dictionary followed by a plain tail, for less work.
+  for (const auto& path : plain_columns) builder.disable_dictionary(path);
+  return builder.compression(codec)
+      ->max_row_group_length(1024 * 1024)
+      // INT32/INT64 for precision <= 18, as Spark writes them.
+      ->enable_store_decimal_as_integer()
+      ->dictionary_pagesize_limit(kDictionaryPageLimit)
+      ->created_by("inlet")
+      ->build();
+}
+
+// Whether a written column chunk gave up on its dictionary: it has a dictionary page and
+// plain-encoded data pages (the writer fell back when the dictionary grew too big).
+bool FellBackToPlain(const parquet::ColumnChunkMetaData& chunk) {
+  if (!chunk.has_dictionary_page()) return false;
+  for (const auto& s : chunk.encoding_stats()) {
+    bool data_page = s.page_type == parquet::PageType::DATA_PAGE || s.page_type == parquet::PageType::DATA_PAGE_V2;
+    if (data_page && s.encoding == parquet::Encoding::PLAIN && s.count > 0) return true;
+  }
+  return false;
+}
+
+// The bytes one value takes in a dictionary page of this physical type (0 for booleans,
+// which have no dictionary; -1 for byte arrays, whose values vary).
+int64_t DictionaryValueWidth(const parquet::ColumnDescriptor& leaf) {
+  switch (leaf.physical_type()) {
+    case parquet::Type::INT32:
+    case parquet::Type::FLOAT: return 4;
+    case parquet::Type::INT64:
+    case parquet::Type::DOUBLE: return 8;
+    case parquet::Type::INT96: return 12;
+    case parquet::Type::FIXED_LEN_BYTE_ARRAY: return leaf.type_length();
+    case parquet::Type::BYTE_ARRAY: return -1;
+    default: return 0;
+  }
+}
+
+// The size of a dictionary page holding these (distinct) values: each byte array is
+// stored with a 4-byte length. Nullopt for array types not measured here.
+std::optional<int64_t> DictionaryBytes(const arrow::Array& values, int64_t width) {
+  if (width > 0) return values.length() * width;
+  switch (values.type_id()) {
+    case arrow::Type::STRING:
+    case arrow::Type::BINARY:
+      return static_cast<const arrow::BinaryArray&>(values).total_values_length() + 4 * values.length();
+    case arrow::Type::LARGE_STRING:
+    case arrow::Type::LARGE_BINARY:
+      return static_cast<const arrow::LargeBinaryArray&>(values).total_values_length() + 4 * values.length();
+    default: return std::nullopt;
+  }
+}
+
 }  // namespace
+
+arrow::Status DataWriter::ProbeDictionaries(const arrow::RecordBatch& batch) {
+  // A column whose first rows already hold more distinct bytes than a dictionary page may
+  // would give up on its dictionary after them anyway: it is written plain from the start.
+  ARROW_ASSIGN_OR_RAISE(auto codec, Codec(options_.compression));
+  std::shared_ptr<parquet::SchemaDescriptor> descr;
+  ARROW_RETURN_NOT_OK(parquet::arrow::ToParquetSchema(data_schema_.get(), *FileProperties(codec, {}),
+                                                      *parquet::default_arrow_writer_properties(), &descr));
+  int64_t rows = std::min<int64_t>(batch.num_rows(), kProbeRows);
+  for (int i = 0; i < descr->num_columns(); ++i) {
+    const parquet::ColumnDescriptor& leaf = *descr->Column(i);
+    if (leaf.path()->ToDotVector().size() != 1) continue;  // top-level columns only
+    std::string name = leaf.path()->ToDotString();
+    int64_t width = DictionaryValueWidth(leaf);
+    if (width == 0 || (width > 0 && rows * width < kDictionaryPageLimit)) continue;
+    std::shared_ptr<arrow::Array> column = batch.GetColumnByName(name);
+    if (!column || column->type_id() == arrow::Type::DICTIONARY) continue;
+    ARROW_ASSIGN_OR_RAISE(auto distinct, arrow::compute::Unique(column->Slice(0, rows)));
+    std::optional<int64_t> bytes = DictionaryBytes(*distinct, width);
+    if (bytes && *bytes >= kDictionaryPageLimit) plain_columns_.insert(name);
+  }
+  return arrow::Status::OK();
+}
 
 DataWriter::DataWriter(std::shared_ptr<const TableStore> store, std::shared_ptr<arrow::Schema> schema,
                        std::shared_ptr<arrow::Schema> data_schema, std::vector<int> partition_indexes,
@@ -64,7 +157,8 @@ DataWriter::DataWriter(std::shared_ptr<const TableStore> store, std::shared_ptr<
       partition_indexes_(std::move(partition_indexes)), data_indexes_(std::move(data_indexes)),
       options_(std::move(options)), write_id_(NewUuid()) {}
 
-DataWriter::~DataWriter() = default;
+// A writer dropped unfinished (a failed load) writes nothing more.
+DataWriter::~DataWriter() { (void)StopBackground(/*discard=*/true); }
 
 arrow::Result<std::unique_ptr<DataWriter>> DataWriter::Make(std::shared_ptr<const TableStore> store,
                                                             std::shared_ptr<arrow::Schema> schema,
@@ -88,9 +182,78 @@ arrow::Result<std::unique_ptr<DataWriter>> DataWriter::Make(std::shared_ptr<cons
                                                     std::move(options)));
 }
 
+// The background thread's work: batches to write, or a flush (null), in order.
+struct DataWriter::Background {
+  static constexpr size_t kDepth = 2;  // batches waiting at most
+  std::thread thread;
+  std::mutex mu;
+  std::condition_variable changed;
+  std::deque<std::shared_ptr<arrow::RecordBatch>> queue;
+  bool closing = false;
+  arrow::Status status;  // the first error
+};
+
+void DataWriter::WriteInBackground() {
+  if (background_) return;
+  background_ = std::make_unique<Background>();
+  background_->thread = std::thread([this] {
+    Background& bg = *background_;
+    std::unique_lock lock(bg.mu);
+    while (true) {
+      bg.changed.wait(lock, [&] { return !bg.queue.empty() || bg.closing; });
+      if (bg.queue.empty()) return;
+      std::shared_ptr<arrow::RecordBatch> item = bg.queue.front();
+      lock.unlock();
+      arrow::Status st = item ? WriteNow(item) : FlushNow();
+      lock.lock();
+      bg.queue.pop_front();
+      if (!st.ok()) {
+        bg.status = st;
+        bg.closing = true;
+        bg.queue.clear();  // nothing after an error is written
+      }
+      bg.changed.notify_all();
+    }
+  });
+}
+
+arrow::Status DataWriter::Enqueue(std::shared_ptr<arrow::RecordBatch> item) {
+  Background& bg = *background_;
+  std::unique_lock lock(bg.mu);
+  bg.changed.wait(lock, [&] { return bg.queue.size() < Background::kDepth || !bg.status.ok(); });
+  ARROW_RETURN_NOT_OK(bg.status);
+  bg.queue.push_back(std::move(item));
+  bg.changed.notify_all();
+  return arrow::Status::OK();
+}
+
+arrow::Status DataWriter::StopBackground(bool discard) {
+  if (!background_) return arrow::Status::OK();
+  {
+    std::lock_guard lock(background_->mu);
+    background_->closing = true;
+    if (discard) background_->queue.erase(background_->queue.begin() + (background_->queue.empty() ? 0 : 1),
+                                          background_->queue.end());
+    background_->changed.notify_all();
+  }
+  background_->thread.join();
+  arrow::Status st = background_->status;
+  background_.reset();
+  return st;
+}
+
 arrow::Status DataWriter::Write(const std::shared_ptr<arrow::RecordBatch>& batch) {
   if (batch->num_rows() == 0) return arrow::Status::OK();
   rows_written_ += batch->num_rows();
+  if (background_) return Enqueue(batch);
+  return WriteNow(batch);
+}
+
+arrow::Status DataWriter::WriteNow(const std::shared_ptr<arrow::RecordBatch>& batch) {
+  if (!probed_) {
+    ARROW_RETURN_NOT_OK(ProbeDictionaries(*batch));
+    probed_ = true;
+  }
   if (partition_indexes_.empty()) return WritePartition("", {}, DataColumns(*batch));
 
   // Group rows by their partition values: dictionary-encode each partition column and
@@ -206,17 +369,7 @@ arrow::Result<std::unique_ptr<DataWriter::OpenFile>> DataWriter::StartFile(
   std::string path = store_->Resolve(file->rel_path);
   if (!dir.empty()) ARROW_RETURN_NOT_OK(store_->CreateDir(dir));
   ARROW_ASSIGN_OR_RAISE(file->sink, store_->fs()->OpenOutputStream(path));
-  auto props = parquet::WriterProperties::Builder()
-                   .compression(codec)
-                   ->max_row_group_length(1024 * 1024)
-                   // INT32/INT64 for precision <= 18, as Spark writes them.
-                   ->enable_store_decimal_as_integer()
-                   // High-cardinality columns give up on dictionary encoding after 256 KiB
-                   // of dictionary instead of 1 MiB: most of their encoding cost is spent
-                   // building a dictionary that is then discarded.
-                   ->dictionary_pagesize_limit(256 * 1024)
-                   ->created_by("inlet")
-                   ->build();
+  auto props = FileProperties(codec, plain_columns_);
   auto arrow_props = parquet::ArrowWriterProperties::Builder().set_use_threads(true)->build();
   ARROW_ASSIGN_OR_RAISE(file->writer,
                         parquet::arrow::FileWriter::Open(*data_schema_, arrow::default_memory_pool(),
@@ -235,19 +388,34 @@ arrow::Status DataWriter::CloseFile(OpenFile* file) {
   add.modification_time = NowMillis();
   add.data_change = true;
   // The Parquet writer already computed every column's bounds and null counts.
-  add.stats = StatsFromParquet(*file->writer->metadata(), *data_schema_, options_.num_indexed_cols);
+  const parquet::FileMetaData& metadata = *file->writer->metadata();
+  add.stats = StatsFromParquet(metadata, *data_schema_, options_.num_indexed_cols);
+  // A column whose dictionary overflowed here is written plain in the next files.
+  for (int g = 0; g < metadata.num_row_groups(); ++g) {
+    auto group = metadata.RowGroup(g);
+    for (int c = 0; c < group->num_columns(); ++c) {
+      auto chunk = group->ColumnChunk(c);
+      if (FellBackToPlain(*chunk)) plain_columns_.insert(chunk->path_in_schema()->ToDotString());
+    }
+  }
   done_.push_back(std::move(add));
   return arrow::Status::OK();
 }
 
 arrow::Status DataWriter::Flush() {
+  if (background_) return Enqueue(nullptr);
+  return FlushNow();
+}
+
+arrow::Status DataWriter::FlushNow() {
   for (auto& [key, file] : open_) ARROW_RETURN_NOT_OK(CloseFile(file.get()));
   open_.clear();
   return arrow::Status::OK();
 }
 
 arrow::Result<std::vector<AddFile>> DataWriter::Finish() {
-  ARROW_RETURN_NOT_OK(Flush());
+  ARROW_RETURN_NOT_OK(StopBackground(/*discard=*/false));
+  ARROW_RETURN_NOT_OK(FlushNow());
   return std::move(done_);
 }
 

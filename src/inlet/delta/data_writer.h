@@ -4,6 +4,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -27,7 +28,8 @@ struct DataWriterOptions {
   std::string file_prefix = "part";
 };
 
-/// Not thread-safe: one writer per load.
+/// Not thread-safe: one writer per load, called from one thread (which may hand the
+/// encoding to a thread of the writer, see WriteInBackground).
 class DataWriter {
  public:
   /// schema: the table's logical schema; batches passed to Write must match it.
@@ -35,6 +37,11 @@ class DataWriter {
                                                          std::shared_ptr<arrow::Schema> schema,
                                                          DataWriterOptions options);
   ~DataWriter();
+
+  /// From now on Write and Flush hand their work to a thread of the writer's own and return
+  /// (waiting only while two batches are queued), so that encoding overlaps the caller's
+  /// work. A failure is returned by the next call, and nothing after it is written.
+  void WriteInBackground();
 
   arrow::Status Write(const std::shared_ptr<arrow::RecordBatch>& batch);
   /// Closes every open file; later rows start new files (a merge keeps one output file per
@@ -47,10 +54,18 @@ class DataWriter {
 
  private:
   struct OpenFile;
+  struct Background;
   DataWriter(std::shared_ptr<const TableStore> store, std::shared_ptr<arrow::Schema> schema,
              std::shared_ptr<arrow::Schema> data_schema, std::vector<int> partition_indexes,
              std::vector<int> data_indexes, DataWriterOptions options);
 
+  arrow::Status WriteNow(const std::shared_ptr<arrow::RecordBatch>& batch);
+  arrow::Status FlushNow();
+  /// Queues a batch (null: a flush) for the background thread.
+  arrow::Status Enqueue(std::shared_ptr<arrow::RecordBatch> item);
+  /// Ends the background thread once it has done its queue (or, with discard, the item in
+  /// hand only); its first error, if any.
+  arrow::Status StopBackground(bool discard);
   /// The batch without its partition columns (data_schema_).
   std::shared_ptr<arrow::RecordBatch> DataColumns(const arrow::RecordBatch& batch) const;
   /// Writes rows of one partition (data columns only) to its open file.
@@ -58,6 +73,8 @@ class DataWriter {
                                const std::shared_ptr<arrow::RecordBatch>& data);
   arrow::Result<std::unique_ptr<OpenFile>> StartFile(const PartitionValues& values);
   arrow::Status CloseFile(OpenFile* file);
+  /// Finds the columns whose dictionary the first batch already overflows.
+  arrow::Status ProbeDictionaries(const arrow::RecordBatch& batch);
 
   std::shared_ptr<const TableStore> store_;
   std::shared_ptr<arrow::Schema> schema_;
@@ -67,6 +84,10 @@ class DataWriter {
   DataWriterOptions options_;
   std::map<std::string, std::unique_ptr<OpenFile>> open_;
   std::vector<AddFile> done_;
+  /// Leaf columns (dotted paths) written without a dictionary: theirs overflowed before.
+  std::set<std::string> plain_columns_;
+  bool probed_ = false;
+  std::unique_ptr<Background> background_;
   std::string write_id_;
   int file_counter_ = 0;
   int64_t rows_written_ = 0;

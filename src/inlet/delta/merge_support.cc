@@ -314,6 +314,31 @@ arrow::Result<std::shared_ptr<arrow::Table>> ReadFile(const std::shared_ptr<cons
   return arrow::Table::FromRecordBatches(to, batches);
 }
 
+FileReadAhead::FileReadAhead(std::shared_ptr<const TableStore> store, const DeltaSnapshot& base,
+                             std::vector<const AddFile*> files, const WriteTransaction& tx,
+                             std::vector<std::string> columns)
+    : store_(std::move(store)), base_(base), files_(std::move(files)), tx_(tx), columns_(std::move(columns)) {
+  Start();
+}
+
+FileReadAhead::~FileReadAhead() {
+  if (pending_.valid()) pending_.wait();
+}
+
+void FileReadAhead::Start() {
+  if (next_ >= files_.size()) return;
+  const AddFile* file = files_[next_];
+  pending_ = std::async(std::launch::async, [this, file] { return ReadFile(store_, base_, *file, tx_, columns_); });
+}
+
+arrow::Result<std::shared_ptr<arrow::Table>> FileReadAhead::Next() {
+  if (!pending_.valid()) return arrow::Status::Invalid("no file left to read");
+  auto rows = pending_.get();
+  ++next_;
+  if (rows.ok()) Start();
+  return rows;
+}
+
 arrow::Status WriteTable(DataWriter* writer, const std::shared_ptr<arrow::Table>& rows) {
   arrow::TableBatchReader reader(*rows);
   std::shared_ptr<arrow::RecordBatch> batch;
@@ -384,9 +409,12 @@ void SetReadScope(WriteTransaction* tx, Candidates candidates) {
 
 arrow::Result<MergeWriters> OpenWriters(const WriteTransaction& tx) {
   MergeWriters w;
+  // Encoding overlaps matching keys and gathering the rows of the next file.
   ARROW_ASSIGN_OR_RAISE(w.data, tx.NewDataWriter());
+  w.data->WriteInBackground();
   if (tx.change_data_feed()) {
     ARROW_ASSIGN_OR_RAISE(w.changes, tx.NewChangeDataWriter());
+    w.changes->WriteInBackground();
   }
   return w;
 }

@@ -3,6 +3,7 @@
 // keys, reading one of them, and writing rows and change data.
 #pragma once
 
+#include <future>
 #include <memory>
 #include <optional>
 #include <set>
@@ -90,6 +91,33 @@ arrow::Result<std::shared_ptr<arrow::Table>> ReadFile(const std::shared_ptr<cons
                                                       const DeltaSnapshot& base, const AddFile& file,
                                                       const WriteTransaction& tx,
                                                       const std::vector<std::string>& columns = {});
+
+/// Reads files with ReadFile one after the other, the next one on a background thread while
+/// the caller works on the current one: decoding overlaps encoding, and at most two files'
+/// rows are held. The store, snapshot, files and transaction must outlive the reader.
+class FileReadAhead {
+ public:
+  FileReadAhead(std::shared_ptr<const TableStore> store, const DeltaSnapshot& base,
+                std::vector<const AddFile*> files, const WriteTransaction& tx, std::vector<std::string> columns = {});
+  /// Waits for a read in flight.
+  ~FileReadAhead();
+  FileReadAhead(const FileReadAhead&) = delete;
+  FileReadAhead& operator=(const FileReadAhead&) = delete;
+
+  /// The rows of the next file, in the order given.
+  arrow::Result<std::shared_ptr<arrow::Table>> Next();
+
+ private:
+  void Start();
+
+  std::shared_ptr<const TableStore> store_;
+  const DeltaSnapshot& base_;
+  std::vector<const AddFile*> files_;
+  const WriteTransaction& tx_;
+  std::vector<std::string> columns_;
+  size_t next_ = 0;
+  std::future<arrow::Result<std::shared_ptr<arrow::Table>>> pending_;
+};
 
 arrow::Status WriteTable(DataWriter* writer, const std::shared_ptr<arrow::Table>& rows);
 

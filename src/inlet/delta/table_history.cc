@@ -35,7 +35,7 @@ using merge::JoinNames;
 using merge::MergeSource;
 using merge::OpenWriters;
 using merge::PrepareSource;
-using merge::ReadFile;
+using merge::FileReadAhead;
 using merge::WriteChanges;
 using merge::WriteRows;
 using merge::WriteTable;
@@ -220,9 +220,10 @@ arrow::Result<MergeResult> DeltaTable::MergeHistory(std::shared_ptr<arrow::Table
   std::vector<std::pair<size_t, int64_t>> places;  // (candidate file, row in it) per version
   if (tx->base()) {
     ARROW_ASSIGN_OR_RAISE(candidates, CandidateFiles(*tx->base(), src, o.keys, false));
+    FileReadAhead reads(store_, *tx->base(), candidates.files, *tx);
     for (size_t f = 0; f < candidates.files.size(); ++f) {
       ++result.files_scanned;
-      ARROW_ASSIGN_OR_RAISE(auto rows, ReadFile(store_, *tx->base(), *candidates.files[f], *tx));
+      ARROW_ASSIGN_OR_RAISE(auto rows, reads.Next());
       ARROW_ASSIGN_OR_RAISE(auto keys, encoder.Encode(*rows));
       std::vector<int64_t> matched;
       for (size_t i = 0; i < keys.size(); ++i) {
@@ -439,9 +440,12 @@ arrow::Result<MergeResult> DeltaTable::MergeHistory(std::shared_ptr<arrow::Table
     replaced[places[v].first].push_back(places[v].second);
     replaced_versions.push_back(v);
   }
+  std::vector<const AddFile*> rewritten;
+  for (const auto& [f, gone] : replaced) rewritten.push_back(candidates.files[f]);
+  FileReadAhead rewrites(store_, *tx->base(), rewritten, *tx);
   for (auto& [f, gone] : replaced) {
     const AddFile& file = *candidates.files[f];
-    ARROW_ASSIGN_OR_RAISE(auto file_rows, ReadFile(store_, *tx->base(), file, *tx));
+    ARROW_ASSIGN_OR_RAISE(auto file_rows, rewrites.Next());
     std::sort(gone.begin(), gone.end());
     std::vector<int64_t> keep;
     for (int64_t i = 0, g = 0; i < file_rows->num_rows(); ++i) {

@@ -29,7 +29,7 @@ using merge::Candidates;
 using merge::MergeSource;
 using merge::OpenWriters;
 using merge::PrepareSource;
-using merge::ReadFile;
+using merge::FileReadAhead;
 using merge::WriteChanges;
 using merge::WriteRows;
 using merge::WriteTable;
@@ -162,12 +162,13 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
   if (tx->base()) {
     const auto& base = *tx->base();
     ARROW_ASSIGN_OR_RAISE(candidates, CandidateFiles(base, src, o.keys, truncate_at.has_value()));
+    FileReadAhead reads(store_, base, candidates.files, *tx,
+                        keys_only ? match_columns : std::vector<std::string>{});
     for (const AddFile* file_ptr : candidates.files) {
       const AddFile& file = *file_ptr;
       // Read the file and match its rows against the source keys.
       ++result.files_scanned;
-      ARROW_ASSIGN_OR_RAISE(auto rows, ReadFile(store_, base, file, *tx, keys_only ? match_columns
-                                                                                   : std::vector<std::string>{}));
+      ARROW_ASSIGN_OR_RAISE(auto rows, reads.Next());
       ARROW_ASSIGN_OR_RAISE(auto keys, encoder.Encode(*rows));
       ARROW_ASSIGN_OR_RAISE(auto sequences, RowSequences(rows, keys, src, o.sequence_by, truncate_at.has_value()));
       std::vector<int64_t> keep, target_rows, source_rows, deleted_rows;

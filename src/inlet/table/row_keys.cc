@@ -158,6 +158,29 @@ arrow::Result<std::shared_ptr<arrow::Table>> TakeRows(const std::shared_ptr<arro
     for (size_t i = 0; i < rows.size() && identity; ++i) identity = rows[i] == static_cast<int64_t>(i);
     if (identity) return t;
   }
+  // Ascending rows of a table in several chunks (a file read in batches) are taken batch by
+  // batch: Arrow's Take would first concatenate every chunk, a copy of the whole table.
+  if (t->column(0)->num_chunks() > 1 && std::is_sorted(rows.begin(), rows.end())) {
+    arrow::TableBatchReader reader(*t);
+    std::vector<std::shared_ptr<arrow::RecordBatch>> taken;
+    auto next = rows.begin();
+    int64_t offset = 0;
+    std::shared_ptr<arrow::RecordBatch> batch;
+    while (next != rows.end()) {
+      ARROW_RETURN_NOT_OK(reader.ReadNext(&batch));
+      if (!batch) return arrow::Status::IndexError("row ", *next, " is past the table's ", t->num_rows(), " rows");
+      int64_t end = offset + batch->num_rows();
+      arrow::Int64Builder b;
+      for (; next != rows.end() && *next < end; ++next) ARROW_RETURN_NOT_OK(b.Append(*next - offset));
+      if (b.length() > 0) {
+        ARROW_ASSIGN_OR_RAISE(auto idx, b.Finish());
+        ARROW_ASSIGN_OR_RAISE(arrow::Datum out, arrow::compute::Take(batch, idx));
+        taken.push_back(out.record_batch());
+      }
+      offset = end;
+    }
+    return arrow::Table::FromRecordBatches(t->schema(), taken);
+  }
   arrow::Int64Builder b;
   ARROW_RETURN_NOT_OK(b.AppendValues(rows));
   ARROW_ASSIGN_OR_RAISE(auto idx, b.Finish());

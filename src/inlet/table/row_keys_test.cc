@@ -109,4 +109,26 @@ TEST(TakeRows, EveryRowInOrderIsTheSameTable) {
   EXPECT_TRUE(swapped->Equals(*Make({{"a", arrow::int64()}}, {"[2, 1, 3]"})));
 }
 
+TEST(TakeRows, ChunkedTablesGiveWhatTheCombinedTableGives) {
+  // Three chunks with misaligned boundaries between the columns.
+  auto a = arrow::ChunkedArray::Make({arrow::json::ArrayFromJSONString(arrow::int64(), "[0, 1, 2]").ValueOrDie(),
+                                      arrow::json::ArrayFromJSONString(arrow::int64(), "[3, 4]").ValueOrDie(),
+                                      arrow::json::ArrayFromJSONString(arrow::int64(), "[5, 6, 7, 8]").ValueOrDie()})
+               .ValueOrDie();
+  auto b = arrow::ChunkedArray::Make(
+               {arrow::json::ArrayFromJSONString(arrow::utf8(), R"(["a", "b"])").ValueOrDie(),
+                arrow::json::ArrayFromJSONString(arrow::utf8(), R"(["c", "d", "e", "f", null, "h", "i"])").ValueOrDie()})
+               .ValueOrDie();
+  auto t = arrow::Table::Make(arrow::schema({arrow::field("a", arrow::int64()), arrow::field("b", arrow::utf8())}), {a, b});
+  auto combined = t->CombineChunks().ValueOrDie();
+  for (const std::vector<int64_t>& rows :
+       std::vector<std::vector<int64_t>>{{}, {0}, {8}, {1, 2, 3, 6}, {0, 0, 4, 4, 8}, {2, 5, 8}, {7, 1}, {0, 1, 2, 3, 4, 5, 6, 7}}) {
+    auto taken = TakeRows(t, rows).ValueOrDie();
+    auto expected = TakeRows(combined, rows).ValueOrDie();
+    EXPECT_EQ(taken->num_rows(), static_cast<int64_t>(rows.size()));
+    EXPECT_TRUE(taken->Equals(*expected)) << taken->ToString() << "\nexpected\n" << expected->ToString();
+  }
+  EXPECT_FALSE(TakeRows(t, {3, 9}).ok());
+}
+
 }  // namespace inlet
