@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <unordered_set>
+#include <utility>
 
 #include <arrow/array.h>
 #include <arrow/compute/api.h>
@@ -126,11 +127,16 @@ arrow::Result<MergeSource> PrepareSource(const std::shared_ptr<arrow::Table>& so
   }
   std::vector<int64_t> kept;
   kept.reserve(winner.size());
-  for (int64_t i = 0; i < rows->num_rows(); ++i) {
-    int64_t* row = winner.Find(keys[i]);
-    if (row && *row == i) {
-      *row = static_cast<int64_t>(kept.size());  // now: the row in out.rows
-      kept.push_back(i);
+  if (static_cast<int64_t>(winner.size()) == rows->num_rows()) {
+    // Every row is its key's only one (and already maps to itself).
+    for (int64_t i = 0; i < rows->num_rows(); ++i) kept.push_back(i);
+  } else {
+    for (int64_t i = 0; i < rows->num_rows(); ++i) {
+      int64_t* row = winner.Find(keys[i]);
+      if (row && *row == i) {
+        *row = static_cast<int64_t>(kept.size());  // now: the row in out.rows
+        kept.push_back(i);
+      }
     }
   }
   out.duplicates = rows->num_rows() - static_cast<int64_t>(kept.size());
@@ -166,7 +172,7 @@ class KeyRange {
           if (a.IsValid(i)) r.ints_.push_back(a.Value(i));
         }
       }
-      std::sort(r.ints_.begin(), r.ints_.end());
+      RadixSort(&r.ints_);
       r.integer_ = true;
       return r;
     }

@@ -148,11 +148,14 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
   std::optional<DeletionVectorFile> dvs;
   std::vector<AddFile> dv_adds;
   if (tx->base() && WritesDeletionVectors(tx->base()->state().protocol, tx->base()->state().metadata)) dvs.emplace();
-  // Merge-on-read takes nothing from a matched target row when the source replaces every
-  // column and no change data is written: reading keys and sequences is enough.
-  bool keys_only = dvs && !cdc && o.update_columns.empty() && !o.ignore_null_updates;
-  // Then an upsert writes every applied source row, updates and inserts alike, at the end.
-  bool updates_are_source_rows = keys_only && o.mode == MergeMode::kUpsert;
+  // When the source replaces every column and no change data is written, the new version
+  // of a matched row is its source row: an upsert writes it with the inserts at the end, as
+  // slices of the source, instead of gathering source rows for each file it rewrites.
+  bool source_rows_replace = !cdc && o.update_columns.empty() && !o.ignore_null_updates;
+  bool updates_are_source_rows = source_rows_replace && o.mode == MergeMode::kUpsert;
+  // Merge-on-read then takes nothing from a matched target row: its keys and sequences are
+  // all it reads.
+  bool keys_only = dvs && source_rows_replace;
   std::vector<std::string> match_columns = o.keys;
   for (const auto& c : o.sequence_by) {
     if (std::find(match_columns.begin(), match_columns.end(), c) == match_columns.end()) match_columns.push_back(c);
@@ -221,7 +224,7 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
         ARROW_RETURN_NOT_OK(WriteRows(writer, rows, keep));
         result.commit.rows_written += static_cast<int64_t>(keep.size());
       }
-      if (keys_only) {
+      if (updates_are_source_rows) {
         // The new versions of these rows are their source rows, written with the inserts.
         result.rows_updated += static_cast<int64_t>(target_rows.size());
       } else if (!target_rows.empty()) {
@@ -238,7 +241,7 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
         ARROW_ASSIGN_OR_RAISE(auto gone, TakeRows(rows, deleted_rows));
         ARROW_RETURN_NOT_OK(WriteChanges(cdc, gone, "delete"));
       }
-      if (!keys_only) result.commit.rows_written += static_cast<int64_t>(target_rows.size());
+      if (!updates_are_source_rows) result.commit.rows_written += static_cast<int64_t>(target_rows.size());
       tx->Remove(file);
       // One output file per rewritten file: key ranges stay narrow for the next merge, and
       // no more than one file's rows are buffered.
@@ -247,8 +250,8 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
   }
 
   // Inserts: source rows whose key the table did not have (all rows for delete-insert, and
-  // for an upsert that read keys only, whose updates are source rows too); rows flagged
-  // for deletion insert nothing, late rows nothing at all.
+  // for an upsert whose updates are source rows); rows flagged for deletion insert
+  // nothing, late rows nothing at all.
   bool all_rows = o.mode == MergeMode::kDeleteInsert || updates_are_source_rows;
   std::vector<int64_t> inserts, deletes;
   for (int64_t i = 0; i < src.rows->num_rows(); ++i) {

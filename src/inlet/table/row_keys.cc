@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <numeric>
+#include <utility>
 
 #include <arrow/builder.h>
 #include <arrow/compute/api.h>
@@ -150,6 +152,43 @@ arrow::Result<std::vector<std::string>> RowKeys(const arrow::Table& table,
   return keys;
 }
 
+namespace {
+
+// The rows of t at the ascending row numbers, taken batch by batch.
+arrow::Result<std::shared_ptr<arrow::Table>> TakeAscending(const arrow::Table& t, const std::vector<int64_t>& rows) {
+  arrow::TableBatchReader reader(t);
+  std::vector<std::shared_ptr<arrow::RecordBatch>> taken;
+  auto next = rows.begin();
+  int64_t offset = 0;
+  std::shared_ptr<arrow::RecordBatch> batch;
+  while (next != rows.end()) {
+    ARROW_RETURN_NOT_OK(reader.ReadNext(&batch));
+    if (!batch) return arrow::Status::IndexError("row ", *next, " is past the table's ", t.num_rows(), " rows");
+    int64_t end = offset + batch->num_rows();
+    arrow::Int64Builder b;
+    for (; next != rows.end() && *next < end; ++next) ARROW_RETURN_NOT_OK(b.Append(*next - offset));
+    if (b.length() > 0) {
+      ARROW_ASSIGN_OR_RAISE(auto idx, b.Finish());
+      ARROW_ASSIGN_OR_RAISE(arrow::Datum out, arrow::compute::Take(batch, idx));
+      taken.push_back(out.record_batch());
+    }
+    offset = end;
+  }
+  return arrow::Table::FromRecordBatches(t.schema(), taken);
+}
+
+// Arrow's Take (which concatenates a table's chunks first).
+arrow::Result<std::shared_ptr<arrow::Table>> ArrowTake(const std::shared_ptr<arrow::Table>& t,
+                                                       const std::vector<int64_t>& rows) {
+  arrow::Int64Builder b;
+  ARROW_RETURN_NOT_OK(b.AppendValues(rows));
+  ARROW_ASSIGN_OR_RAISE(auto idx, b.Finish());
+  ARROW_ASSIGN_OR_RAISE(arrow::Datum out, arrow::compute::Take(t, idx));
+  return out.table();
+}
+
+}  // namespace
+
 arrow::Result<std::shared_ptr<arrow::Table>> TakeRows(const std::shared_ptr<arrow::Table>& t,
                                                       const std::vector<int64_t>& rows) {
   // Every row in order (a source without duplicates, a file with nothing dropped): no copy.
@@ -158,34 +197,47 @@ arrow::Result<std::shared_ptr<arrow::Table>> TakeRows(const std::shared_ptr<arro
     for (size_t i = 0; i < rows.size() && identity; ++i) identity = rows[i] == static_cast<int64_t>(i);
     if (identity) return t;
   }
-  // Ascending rows of a table in several chunks (a file read in batches) are taken batch by
-  // batch: Arrow's Take would first concatenate every chunk, a copy of the whole table.
-  if (t->column(0)->num_chunks() > 1 && std::is_sorted(rows.begin(), rows.end())) {
-    arrow::TableBatchReader reader(*t);
-    std::vector<std::shared_ptr<arrow::RecordBatch>> taken;
-    auto next = rows.begin();
-    int64_t offset = 0;
-    std::shared_ptr<arrow::RecordBatch> batch;
-    while (next != rows.end()) {
-      ARROW_RETURN_NOT_OK(reader.ReadNext(&batch));
-      if (!batch) return arrow::Status::IndexError("row ", *next, " is past the table's ", t->num_rows(), " rows");
-      int64_t end = offset + batch->num_rows();
-      arrow::Int64Builder b;
-      for (; next != rows.end() && *next < end; ++next) ARROW_RETURN_NOT_OK(b.Append(*next - offset));
-      if (b.length() > 0) {
-        ARROW_ASSIGN_OR_RAISE(auto idx, b.Finish());
-        ARROW_ASSIGN_OR_RAISE(arrow::Datum out, arrow::compute::Take(batch, idx));
-        taken.push_back(out.record_batch());
-      }
-      offset = end;
-    }
-    return arrow::Table::FromRecordBatches(t->schema(), taken);
+  // Rows of a table in several chunks (a file or a source read in batches) are taken batch
+  // by batch, in ascending order: Arrow's Take would first concatenate every chunk, a copy
+  // of the whole table. Rows in another order are then put in theirs by a second Take of
+  // just the rows taken.
+  if (t->num_columns() > 0 && t->column(0)->num_chunks() > 1) {
+    if (std::is_sorted(rows.begin(), rows.end())) return TakeAscending(*t, rows);
+    std::vector<int64_t> order(rows.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return rows[a] < rows[b]; });
+    std::vector<int64_t> ascending(rows.size());
+    for (size_t j = 0; j < order.size(); ++j) ascending[j] = rows[order[j]];
+    ARROW_ASSIGN_OR_RAISE(auto taken, TakeAscending(*t, ascending));
+    ARROW_ASSIGN_OR_RAISE(taken, taken->CombineChunks());
+    std::vector<int64_t> place(rows.size());  // the taken row that goes to each position
+    for (size_t j = 0; j < order.size(); ++j) place[order[j]] = static_cast<int64_t>(j);
+    return ArrowTake(taken, place);
   }
-  arrow::Int64Builder b;
-  ARROW_RETURN_NOT_OK(b.AppendValues(rows));
-  ARROW_ASSIGN_OR_RAISE(auto idx, b.Finish());
-  ARROW_ASSIGN_OR_RAISE(arrow::Datum out, arrow::compute::Take(t, idx));
-  return out.table();
+  return ArrowTake(t, rows);
+}
+
+// Least significant digit first, 16 bits a pass, skipping the digits every value shares.
+void RadixSort(std::vector<int64_t>* values) {
+  constexpr size_t kSmall = 1 << 16;
+  if (values->size() < kSmall) {
+    std::sort(values->begin(), values->end());
+    return;
+  }
+  // Flipping the sign bit makes unsigned order the signed order.
+  std::vector<uint64_t> a(values->size()), b(values->size());
+  for (size_t i = 0; i < a.size(); ++i) a[i] = static_cast<uint64_t>((*values)[i]) ^ (1ULL << 63);
+  std::vector<size_t> count(1 << 16);
+  for (int shift = 0; shift < 64; shift += 16) {
+    std::fill(count.begin(), count.end(), 0);
+    for (uint64_t v : a) ++count[(v >> shift) & 0xFFFF];
+    if (count[(a[0] >> shift) & 0xFFFF] == a.size()) continue;  // one digit: nothing moves
+    size_t sum = 0;
+    for (auto& c : count) sum += std::exchange(c, sum);
+    for (uint64_t v : a) b[count[(v >> shift) & 0xFFFF]++] = v;
+    a.swap(b);
+  }
+  for (size_t i = 0; i < a.size(); ++i) (*values)[i] = static_cast<int64_t>(a[i] ^ (1ULL << 63));
 }
 
 // Fibonacci hashing: the top bits of key * 2^64/phi pick the slot, so keys in arithmetic

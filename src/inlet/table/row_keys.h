@@ -30,6 +30,10 @@ arrow::Result<std::vector<std::string>> OrderedKeys(const arrow::Table& table,
 arrow::Result<std::shared_ptr<arrow::Table>> TakeRows(const std::shared_ptr<arrow::Table>& t,
                                                       const std::vector<int64_t>& rows);
 
+/// Sorts ascending in linear time (a radix sort): a merge sorts millions of source keys to
+/// find the files that can hold them.
+void RadixSort(std::vector<int64_t>* values);
+
 /// A map from key id (KeyEncoder) to row number, flat with open addressing: a merge
 /// looks up every row of the files it reads, and a source can hold millions of keys.
 class KeyIndex {

@@ -1,6 +1,7 @@
 #include "inlet/table/row_keys.h"
 
 #include <algorithm>
+#include <limits>
 #include <numeric>
 #include <random>
 #include <unordered_map>
@@ -129,6 +130,27 @@ TEST(TakeRows, ChunkedTablesGiveWhatTheCombinedTableGives) {
     EXPECT_TRUE(taken->Equals(*expected)) << taken->ToString() << "\nexpected\n" << expected->ToString();
   }
   EXPECT_FALSE(TakeRows(t, {3, 9}).ok());
+}
+
+TEST(RadixSort, SortsAsStdSortDoes) {
+  std::mt19937_64 rng(7);
+  for (size_t n : {size_t{0}, size_t{5}, size_t{70000}, size_t{300000}}) {
+    for (int spread : {0, 20, 64}) {  // one value, small ids, any int64 (negatives, extremes)
+      std::vector<int64_t> v(n);
+      for (auto& x : v) {
+        x = spread == 64 ? static_cast<int64_t>(rng()) : static_cast<int64_t>(rng() % (uint64_t{1} << spread));
+      }
+      if (n > 2) {
+        v[0] = std::numeric_limits<int64_t>::min();
+        v[1] = std::numeric_limits<int64_t>::max();
+        v[2] = -1;
+      }
+      auto expected = v;
+      std::sort(expected.begin(), expected.end());
+      RadixSort(&v);
+      EXPECT_EQ(v, expected) << "n=" << n << " spread=" << spread;
+    }
+  }
 }
 
 }  // namespace inlet
