@@ -1,6 +1,7 @@
 #include "inlet/load/snapshot_diff.h"
 
 #include <algorithm>
+#include <unordered_map>
 
 #include <arrow/array.h>
 #include <arrow/builder.h>
@@ -49,10 +50,20 @@ arrow::Result<SnapshotDiff> DiffSnapshot(const std::shared_ptr<arrow::Table>& ex
   KeyEncoder encoder(o.keys);
   ARROW_ASSIGN_OR_RAISE(auto new_keys, encoder.Encode(*typed));
   ARROW_ASSIGN_OR_RAISE(auto new_hash, HashRows(*typed, compared));
-  // The extract's rows sorted by key, looked up by binary search.
-  std::vector<std::pair<int64_t, int64_t>> by_key(new_keys.size());
-  for (size_t i = 0; i < new_keys.size(); ++i) by_key[i] = {new_keys[i], static_cast<int64_t>(i)};
-  std::sort(by_key.begin(), by_key.end());
+  // The extract's rows by key: the first row of each key, and the next row of the same key
+  // after each row (-1 after the last), so that every extract row of a key is found.
+  KeyIndex first_row;
+  first_row.Reserve(new_keys.size());
+  std::vector<int64_t> next_row(new_keys.size(), -1);
+  std::unordered_map<int64_t, int64_t> last_row;  // of a repeated key (rare): first row -> last
+  for (size_t i = 0; i < new_keys.size(); ++i) {
+    int64_t row = static_cast<int64_t>(i);
+    auto [first, inserted] = first_row.Emplace(new_keys[i], row);
+    if (inserted) continue;
+    auto [last, fresh] = last_row.try_emplace(*first, *first);
+    next_row[last->second] = row;
+    last->second = row;
+  }
 
   // The table, one batch at a time: only the rows whose key left the extract are kept.
   bool soft = o.missing == MissingKeys::kSoftDelete;
@@ -75,14 +86,13 @@ arrow::Result<SnapshotDiff> DiffSnapshot(const std::shared_ptr<arrow::Table>& ex
     std::vector<int64_t> missing;
     for (int64_t i = 0; i < batch->num_rows(); ++i) {
       bool soft_deleted = soft_flags && soft_flags->IsValid(i) && soft_flags->Value(i);
-      auto it = std::lower_bound(by_key.begin(), by_key.end(), std::make_pair(keys[i], int64_t{-1}));
-      if (it == by_key.end() || it->first != keys[i]) {
+      const int64_t* first = first_row.Find(keys[i]);
+      if (!first) {
         if (o.missing != MissingKeys::kKeep && !soft_deleted) missing.push_back(i);
         continue;
       }
       // Every extract row of the key (normally one) is matched against the table row.
-      for (; it != by_key.end() && it->first == keys[i]; ++it) {
-        int64_t e = it->second;
+      for (int64_t e = *first; e >= 0; e = next_row[e]) {
         matched[e] = 1;
         if (new_hash[e] != hashes[i] || soft_deleted) changed_flag[e] = 1;  // or a soft-deleted key came back
       }

@@ -300,9 +300,14 @@ arrow::Result<QualityResult> ApplyKeyGates(const std::shared_ptr<arrow::Table>& 
   ARROW_ASSIGN_OR_RAISE(auto ids, encoder.Encode(*input));
   // Rows sharing a key (rows with a null key count as one group): the first row of each.
   int64_t first_null = -1;
-  std::unordered_map<int64_t, int64_t> first_id;
-  first_id.reserve(ids.size());
-  auto first_of = [&](int64_t i) { return null_key_of[i] >= 0 ? first_null : first_id.at(ids[i]); };
+  // Keys in strictly ascending order (an extract ordered by its key) cannot repeat: no
+  // lookups are needed then.
+  bool ascending = true;
+  for (size_t i = 1; i < ids.size() && ascending; ++i) ascending = ids[i - 1] < ids[i];
+  if (ascending && std::all_of(null_key_of.begin(), null_key_of.end(), [](int64_t k) { return k < 0; })) return out;
+  KeyIndex first_id;
+  first_id.Reserve(ids.size());
+  auto first_of = [&](int64_t i) { return null_key_of[i] >= 0 ? first_null : *first_id.Find(ids[i]); };
   std::vector<int64_t> repeated;  // rows whose key came earlier
   for (int64_t i = 0; i < input->num_rows(); ++i) {
     bool seen_before;
@@ -310,7 +315,7 @@ arrow::Result<QualityResult> ApplyKeyGates(const std::shared_ptr<arrow::Table>& 
       seen_before = first_null >= 0;
       if (!seen_before) first_null = i;
     } else {
-      seen_before = !first_id.emplace(ids[i], i).second;
+      seen_before = !first_id.Emplace(ids[i], i).second;
     }
     if (seen_before) repeated.push_back(i);
   }

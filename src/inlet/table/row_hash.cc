@@ -1,6 +1,9 @@
 #include "inlet/table/row_hash.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cstring>
+#include <thread>
 
 #include <arrow/array.h>
 #include <arrow/chunked_array.h>
@@ -111,12 +114,31 @@ void HashColumn(const arrow::ChunkedArray& column, RowHash* hashes) {
 }  // namespace
 
 arrow::Result<std::vector<RowHash>> HashRows(const arrow::Table& table, const std::vector<std::string>& columns) {
-  std::vector<RowHash> hashes(table.num_rows());
   for (const auto& name : columns) {
-    auto column = table.GetColumnByName(name);
-    if (!column) return arrow::Status::Invalid("column '", name, "' is not in the table");
-    HashColumn(*column, hashes.data());
+    if (!table.GetColumnByName(name)) return arrow::Status::Invalid("column '", name, "' is not in the table");
   }
+  std::vector<RowHash> hashes(table.num_rows());
+  auto hash_range = [&](int64_t offset, int64_t length) {
+    std::shared_ptr<arrow::Table> part = table.Slice(offset, length);
+    for (const auto& name : columns) HashColumn(*part->GetColumnByName(name), hashes.data() + offset);
+  };
+  // A large table (a whole extract) is hashed in row ranges on threads of its own (not
+  // Arrow's pool, which the caller may be running on).
+  constexpr int64_t kRange = 256 * 1024;
+  int64_t ranges = (table.num_rows() + kRange - 1) / kRange;
+  int threads = static_cast<int>(std::min<int64_t>(ranges, std::max(1u, std::thread::hardware_concurrency())));
+  if (threads <= 1) {
+    hash_range(0, table.num_rows());
+    return hashes;
+  }
+  std::atomic<int64_t> next{0};
+  auto worker = [&] {
+    for (int64_t r = next++; r < ranges; r = next++) hash_range(r * kRange, std::min(kRange, table.num_rows() - r * kRange));
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
   return hashes;
 }
 
