@@ -1,0 +1,124 @@
+#include "inlet/delta/data_writer.h"
+
+#include <filesystem>
+
+#include <arrow/api.h>
+#include <arrow/io/file.h>
+#include <parquet/arrow/reader.h>
+#include <parquet/file_reader.h>
+#include <parquet/metadata.h>
+
+#include "inlet/storage/log_store.h"
+#include "inlet/testing/util.h"
+
+namespace inlet::delta {
+namespace {
+
+std::shared_ptr<arrow::Schema> Schema() {
+  return arrow::schema({arrow::field("id", arrow::int64()), arrow::field("small", arrow::int32()),
+                        arrow::field("name", arrow::utf8()), arrow::field("tag", arrow::utf8())});
+}
+
+// Rows [from, from + n): unique ids and names, and two columns of ten values each.
+std::shared_ptr<arrow::RecordBatch> Rows(int64_t from, int64_t n) {
+  arrow::Int64Builder id;
+  arrow::Int32Builder small;
+  arrow::StringBuilder name, tag;
+  for (int64_t i = from; i < from + n; ++i) {
+    EXPECT_TRUE(id.Append(i * 7919).ok());
+    EXPECT_TRUE(small.Append(static_cast<int32_t>(i % 10)).ok());
+    EXPECT_TRUE(name.Append("customer-" + std::to_string(i)).ok());
+    EXPECT_TRUE(tag.Append("tag" + std::to_string(i % 10)).ok());
+  }
+  return arrow::RecordBatch::Make(Schema(), n,
+                                  {id.Finish().ValueOrDie(), small.Finish().ValueOrDie(),
+                                   name.Finish().ValueOrDie(), tag.Finish().ValueOrDie()});
+}
+
+// Column name -> whether its chunks in the file have a dictionary page.
+std::map<std::string, bool> Dictionaries(const std::string& path) {
+  auto reader = parquet::ParquetFileReader::OpenFile(path);
+  auto metadata = reader->metadata();
+  std::map<std::string, bool> out;
+  for (int c = 0; c < metadata->num_columns(); ++c) {
+    out[metadata->schema()->Column(c)->name()] = metadata->RowGroup(0)->ColumnChunk(c)->has_dictionary_page();
+  }
+  return out;
+}
+
+std::shared_ptr<arrow::Table> ReadBack(const std::string& path) {
+  auto reader = parquet::arrow::OpenFile(arrow::io::ReadableFile::Open(path).ValueOrDie(),
+                                         arrow::default_memory_pool())
+                    .ValueOrDie();
+  std::shared_ptr<arrow::Table> table;
+  EXPECT_TRUE(reader->ReadTable(&table).ok());
+  return table;
+}
+
+TEST(DataWriter, WritesColumnsThatOverflowTheirDictionaryPlainFromTheStart) {
+  testing::TempDir dir;
+  INLET_ASSIGN_OR_FAIL(auto store, TableStore::Make(dir.path()));
+  INLET_ASSIGN_OR_FAIL(auto writer, DataWriter::Make(store, Schema(), {}));
+  auto rows = Rows(0, 100000);  // 800 KB of distinct ids, ~1.9 MB of distinct names
+  INLET_ASSERT_OK(writer->Write(rows));
+  INLET_ASSIGN_OR_FAIL(auto adds, writer->Finish());
+  ASSERT_EQ(adds.size(), 1u);
+  std::string path = dir.Sub(adds[0].path);
+  EXPECT_EQ(Dictionaries(path), (std::map<std::string, bool>{{"id", false}, {"small", true}, {"name", false}, {"tag", true}}));
+  EXPECT_TRUE(ReadBack(path)->Equals(*arrow::Table::FromRecordBatches({rows}).ValueOrDie()));
+}
+
+TEST(DataWriter, LearnsFromAFileWhoseDictionaryOverflowed) {
+  testing::TempDir dir;
+  INLET_ASSIGN_OR_FAIL(auto store, TableStore::Make(dir.path()));
+  INLET_ASSIGN_OR_FAIL(auto writer, DataWriter::Make(store, Schema(), {}));
+  // A small first batch tells nothing; the dictionary overflows later in the first file.
+  INLET_ASSERT_OK(writer->Write(Rows(0, 1000)));
+  INLET_ASSERT_OK(writer->Write(Rows(1000, 99000)));
+  INLET_ASSERT_OK(writer->Flush());
+  INLET_ASSERT_OK(writer->Write(Rows(100000, 1000)));
+  INLET_ASSIGN_OR_FAIL(auto adds, writer->Finish());
+  ASSERT_EQ(adds.size(), 2u);
+  EXPECT_TRUE(Dictionaries(dir.Sub(adds[0].path))["id"]);  // tried, then fell back
+  EXPECT_EQ(Dictionaries(dir.Sub(adds[1].path)),
+            (std::map<std::string, bool>{{"id", false}, {"small", true}, {"name", false}, {"tag", true}}));
+}
+
+TEST(DataWriter, WritesInBackgroundInOrderWithItsFlushes) {
+  testing::TempDir dir;
+  INLET_ASSIGN_OR_FAIL(auto store, TableStore::Make(dir.path()));
+  INLET_ASSIGN_OR_FAIL(auto writer, DataWriter::Make(store, Schema(), {}));
+  writer->WriteInBackground();
+  std::vector<std::vector<std::shared_ptr<arrow::RecordBatch>>> files = {
+      {Rows(0, 10), Rows(10, 5000), Rows(5010, 3)}, {Rows(6000, 1)}, {Rows(7000, 20000), Rows(27000, 7)}};
+  for (const auto& batches : files) {
+    for (const auto& b : batches) INLET_ASSERT_OK(writer->Write(b));
+    INLET_ASSERT_OK(writer->Flush());
+  }
+  EXPECT_EQ(writer->rows_written(), 10 + 5000 + 3 + 1 + 20000 + 7);
+  INLET_ASSIGN_OR_FAIL(auto adds, writer->Finish());
+  ASSERT_EQ(adds.size(), files.size());
+  for (size_t f = 0; f < files.size(); ++f) {
+    auto expected = arrow::Table::FromRecordBatches(files[f]).ValueOrDie()->CombineChunks().ValueOrDie();
+    auto got = ReadBack(dir.Sub(adds[f].path))->CombineChunks().ValueOrDie();
+    EXPECT_TRUE(got->Equals(*expected)) << "file " << f;
+  }
+}
+
+TEST(DataWriter, ReportsABackgroundFailureOnTheNextCall) {
+  testing::TempDir dir;
+  INLET_ASSIGN_OR_FAIL(auto store, TableStore::Make(dir.Sub("t")));
+  INLET_ASSIGN_OR_FAIL(auto writer, DataWriter::Make(store, Schema(), {}));
+  writer->WriteInBackground();
+  // The table directory is gone: opening the file fails, on the writer's thread.
+  std::filesystem::remove_all(dir.Sub("t"));
+  arrow::Status st = arrow::Status::OK();
+  for (int i = 0; i < 100 && st.ok(); ++i) st = writer->Write(Rows(i * 10, 10));
+  EXPECT_FALSE(st.ok());
+  auto finished = writer->Finish();
+  ASSERT_FALSE(finished.ok());
+  EXPECT_EQ(finished.status().ToString(), st.ToString());
+}
+
+}  // namespace
+}  // namespace inlet::delta
