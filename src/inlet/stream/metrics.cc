@@ -28,6 +28,32 @@ std::string Labels(const StreamReport& r) {
   return "pipeline=\"" + Escaped(r.pipeline) + "\",topic=\"" + Escaped(r.topic) + "\"";
 }
 
+// The metrics that are a count of the report, as is.
+struct Count {
+  const char* name;
+  const char* type;
+  const char* help;
+  int64_t StreamReport::*field;
+};
+constexpr Count kCounts[] = {
+    {"inlet_stream_messages_total", "counter", "Messages consumed, dead letters and skipped ones included.",
+     &StreamReport::messages},
+    {"inlet_stream_rows_written_total", "counter", "Rows committed to the table.", &StreamReport::rows_written},
+    {"inlet_stream_dead_letters_total", "counter", "Messages committed to the dead-letter table.",
+     &StreamReport::dead_letters},
+    {"inlet_stream_skipped_total", "counter", "Messages read again that the table already held.",
+     &StreamReport::skipped},
+    {"inlet_stream_tombstones_total", "counter", "Null messages of a change stream.", &StreamReport::tombstones},
+    {"inlet_stream_rows_late_total", "counter", "Changes older than what the table holds for their key.",
+     &StreamReport::rows_late},
+    {"inlet_stream_commits_total", "counter", "Table commits.", &StreamReport::commits},
+    {"inlet_stream_batches_discarded_total", "counter",
+     "Batches dropped because another consumer committed their offsets first.", &StreamReport::batches_discarded},
+    {"inlet_stream_rebalances_total", "counter", "Partition assignments and revocations.", &StreamReport::rebalances},
+    {"inlet_stream_table_version", "gauge", "The table version of the last commit (-1: none yet).",
+     &StreamReport::table_version},
+};
+
 }  // namespace
 
 std::string PrometheusText(const std::vector<StreamReport>& reports) {
@@ -37,26 +63,9 @@ std::string PrometheusText(const std::vector<StreamReport>& reports) {
     out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
     for (const auto& r : reports) out << name << '{' << Labels(r) << "} " << value(r) << '\n';
   };
-  metric("inlet_stream_messages_total", "counter", "Messages consumed, dead letters and skipped ones included.",
-         [](const StreamReport& r) { return r.messages; });
-  metric("inlet_stream_rows_written_total", "counter", "Rows committed to the table.",
-         [](const StreamReport& r) { return r.rows_written; });
-  metric("inlet_stream_dead_letters_total", "counter", "Messages committed to the dead-letter table.",
-         [](const StreamReport& r) { return r.dead_letters; });
-  metric("inlet_stream_skipped_total", "counter", "Messages read again that the table already held.",
-         [](const StreamReport& r) { return r.skipped; });
-  metric("inlet_stream_tombstones_total", "counter", "Null messages of a change stream.",
-         [](const StreamReport& r) { return r.tombstones; });
-  metric("inlet_stream_rows_late_total", "counter", "Changes older than what the table holds for their key.",
-         [](const StreamReport& r) { return r.rows_late; });
-  metric("inlet_stream_commits_total", "counter", "Table commits.", [](const StreamReport& r) { return r.commits; });
-  metric("inlet_stream_batches_discarded_total", "counter",
-         "Batches dropped because another consumer committed their offsets first.",
-         [](const StreamReport& r) { return r.batches_discarded; });
-  metric("inlet_stream_rebalances_total", "counter", "Partition assignments and revocations.",
-         [](const StreamReport& r) { return r.rebalances; });
-  metric("inlet_stream_table_version", "gauge", "The table version of the last commit (-1: none yet).",
-         [](const StreamReport& r) { return r.table_version; });
+  for (const auto& c : kCounts) {
+    metric(c.name, c.type, c.help, [&c](const StreamReport& r) { return r.*c.field; });
+  }
   metric("inlet_stream_running", "gauge", "1 while the stream runs, 0 once it has stopped.",
          [](const StreamReport& r) { return r.status == "running" ? 1 : 0; });
   out << "# HELP inlet_stream_lag_messages Messages in the partition after the table's offset.\n"
