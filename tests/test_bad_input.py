@@ -239,3 +239,18 @@ def test_write_to_a_regular_file(tmp_path):
 
     line = support.expect_refusal(*_scan_args(path, tmp_path))
     assert "not a delta table" in line.lower() or path.name in line, line
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--mode", "upsert", "--missing", "keep"], "--missing applies only to --mode snapshot"),
+    (["--mode", "snapshot", "--missing", "soft_delete"], "--soft-delete-column"),
+    (["--mode", "snapshot", "--missing", "erase"], "unknown --missing 'erase'"),
+    (["--mode", "snapshot", "--delete-flag", "name"], "snapshot mode takes no"),
+    (["--mode", "snapshot", "--missing", "soft_delete", "--soft-delete-column", "gone"], "column 'gone' is not in the table"),
+])
+def test_snapshot_merge_options_are_checked(small_table, tmp_path, args, needle):
+    """Snapshot merges refuse options that do not fit them, naming what is wrong; the table
+    stays as it was (a soft-delete column the table lacks needs --merge-schema)."""
+    line = _refuse_and_keep_log(small_table, "merge", small_table, "--input", _append_input(tmp_path),
+                                "--keys", "id", *args)
+    assert needle in line, line

@@ -93,6 +93,48 @@ def test_changes_equal_deltalake_load_cdf(tmp_path, run_inlet, partitioned, dv):
             oracle.assert_tables_equal(deleted, peer.select(["id", "grp", "amount"]), "deletes of version 6")
 
 
+@pytest.mark.parametrize("missing,dv", [("delete", False), ("soft_delete", False), ("delete", True),
+                                        ("soft_delete", True)])
+def test_snapshot_merge_changes_equal_deltalake_load_cdf(tmp_path, run_inlet, missing, dv):
+    """Snapshot merges (`inlet merge --mode snapshot`): an extract's new rows are inserts, its
+    changed rows updates, and the keys it lacks deletes (or updates setting the soft-delete
+    flag); unchanged rows are no change at all."""
+    rng = random.Random(missing)
+    table = tmp_path / "t"
+    flag = ["--missing", missing] + (["--soft-delete-column", "gone"] if missing == "soft_delete" else [])
+    model = {i: {"id": i, "grp": rng.choice("ab"), "amount": i} for i in range(60)}
+    expected_counts = []
+    for round_no in range(4):
+        if round_no:
+            for k in rng.sample(sorted(model), 8):
+                del model[k]
+            for k in rng.sample(sorted(model), 8):
+                model[k] = dict(model[k], amount=model[k]["amount"] + 1000)
+            for k in range(100 + 10 * round_no, 104 + 10 * round_no):
+                model[k] = {"id": k, "grp": "a", "amount": k}
+        src = tmp_path / f"e{round_no}.parquet"
+        pq.write_table(pa.table({"id": pa.array(sorted(model), pa.int64()),
+                                 "grp": [model[k]["grp"] for k in sorted(model)],
+                                 "amount": pa.array([model[k]["amount"] for k in sorted(model)], pa.int64())}), src)
+        if round_no == 0:
+            args = ["write", table, "--input", src, "--target-file-size", "1",
+                    "--property", "delta.enableChangeDataFeed=true"]
+            if dv:
+                args += ["--property", "delta.enableDeletionVectors=true"]
+            run_inlet(*args)
+            continue
+        run_inlet("merge", table, "--input", src, "--keys", "id", "--mode", "snapshot", "--merge-schema", *flag)
+        expected_counts.append({"insert": 4, "update_preimage": 8 + (8 if missing == "soft_delete" else 0),
+                                "delete": 8 if missing == "delete" else 0})
+    for version, counts in enumerate(expected_counts, start=1):
+        ours = inlet_changes(run_inlet, table, str(tmp_path / f"c{version}.parquet"), version, version)
+        theirs = deltalake_changes(table, version, version)
+        oracle.assert_tables_equal(comparable(ours), comparable(theirs), f"changes of version {version}")
+        types = ours["_change_type"].to_pylist()
+        got = {t: types.count(t) for t in ("insert", "update_preimage", "update_postimage", "delete")}
+        assert got == dict(counts, update_postimage=counts["update_preimage"]), (version, got)
+
+
 def test_merge_writes_cdc_actions(tmp_path, run_inlet):
     table = tmp_path / "t"
     pq.write_table(pa.table({"id": pa.array([1, 2], pa.int64()), "v": ["a", "b"]}), tmp_path / "a.parquet")

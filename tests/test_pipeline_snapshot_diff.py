@@ -14,29 +14,40 @@ import pipeline_support as ps
 SCHEMA = {"id": "long", "name": "string"}
 
 
-def setup(tmp_path, properties=None, **strategy):
+def setup(tmp_path, properties=None, batch_size=None, **strategy):
     src = tmp_path / "src"
     src.mkdir()
-    yaml = ps.write_pipelines(tmp_path / "p.yaml", ps.pipeline(
-        "d", path=str(src / "extract.csv"), dest=str(tmp_path / "table"),
+    p = ps.pipeline(
+        "d", path=str(src / "*.csv"), dest=str(tmp_path / "table"),
         strategy={"type": "snapshot_diff", **strategy}, keys=["id"], schema={"id": "long", "name": "string"},
-        properties=properties))
-    return src, yaml
+        properties=properties)
+    if batch_size:  # files roll between batches
+        p["processing"] = {"batch_size": batch_size}
+    return src, ps.write_pipelines(tmp_path / "p.yaml", p)
 
 
 def extract(rng, keys):
     return [{"id": k, "name": rng.choice(["a", "b", "c"])} for k in sorted(keys)]
 
 
+# Without a threshold the diff runs inside the merge, in one pass over the table; with one
+# (here so small that every change passes it) the extract is diffed first, then merged.
+@pytest.mark.parametrize("two_pass", [False, True], ids=["one_pass", "two_pass"])
 @pytest.mark.parametrize("deletes,dv", [("delete", False), ("soft_delete", False), ("keep", False),
                                         ("delete", True), ("soft_delete", True)])
-def test_rounds_match_the_model(tmp_path, deletes, dv):
+def test_rounds_match_the_model(tmp_path, deletes, dv, two_pass):
     strategy = {"deletes": deletes}
     if deletes == "soft_delete":
         strategy["soft_delete_column"] = "is_deleted"
-    src, yaml = setup(tmp_path, {"delta.enableDeletionVectors": "true"} if dv else None, **strategy)
+    if two_pass:
+        strategy["min_change_percent"] = 1e-6
+    # Small files: most rounds leave some files unchanged and rewrite others.
+    properties = {"delta.targetFileSize": "1024"}
+    if dv:
+        properties["delta.enableDeletionVectors"] = "true"
+    src, yaml = setup(tmp_path, properties, batch_size=25, **strategy)
     rng = random.Random(deletes)
-    keys = set(range(20))
+    keys = set(range(200))
     model = {}
     for round_no in range(5):
         rows = extract(rng, keys)
@@ -72,7 +83,48 @@ def test_rounds_match_the_model(tmp_path, deletes, dv):
         duck = oracle.read_duckdb(tmp_path / "table", None)
         oracle.assert_tables_equal(duck, ps.to_arrow(rows_expected, schema), f"{deletes} round {round_no} (DuckDB)")
         # Next extract: some keys leave, some arrive, some come back.
-        keys = {k for k in keys if rng.random() > 0.15} | {rng.randrange(30) for _ in range(3)}
+        keys = {k for k in keys if rng.random() > 0.03} | {rng.randrange(300) for _ in range(6)}
+
+
+@pytest.mark.parametrize("dv", [False, True], ids=["copy_on_write", "deletion_vectors"])
+def test_only_files_with_a_change_are_written(tmp_path, dv):
+    properties = {"delta.targetFileSize": "1"}  # a file per batch
+    if dv:
+        properties["delta.enableDeletionVectors"] = "true"
+    src, yaml = setup(tmp_path, properties, batch_size=100)
+    rows = [{"id": i, "name": f"n{i}"} for i in range(2000)]
+    ps.write_source(src / "extract.csv", rows, fmt="csv")
+    ps.run(yaml)
+    files = ps.info(tmp_path / "table")["num_files"]
+    assert files >= 10, files
+    rows[1234]["name"] = "changed"
+    ps.write_source(src / "extract.csv", rows, fmt="csv")
+    report = ps.run(yaml).report
+    assert report["status"] == "committed", report
+    assert (report["rows_inserted"], report["rows_updated"], report["rows_deleted"]) == (0, 1, 0), report
+    assert report["changed_percent"] == pytest.approx(100 / 2000), report
+    commit = ps.log_commits(tmp_path / "table")[ps.latest_version(tmp_path / "table")]
+    removed = ps.actions(commit, "remove")
+    added = ps.actions(commit, "add")
+    # One file held the row: it alone is rewritten (or given a deletion vector, the new
+    # version of the row going to a new file).
+    assert len(removed) == 1, removed
+    if dv:
+        assert sorted(a["path"] for a in added if a.get("deletionVector")) == [removed[0]["path"]], added
+        assert len(added) == 2, added
+    else:
+        assert not any(a.get("deletionVector") for a in added), added
+    ps.assert_table(tmp_path / "table", rows, SCHEMA, "one row changed")
+    oracle.assert_tables_equal(oracle.read_deltalake(tmp_path / "table", None), ps.to_arrow(rows, SCHEMA),
+                               "one row changed (deltalake)")
+    # The same extract under another name (a new fingerprint): nothing differs, nothing is
+    # committed.
+    (src / "extract.csv").rename(src / "extract2.csv")
+    before = ps.snapshot_log(tmp_path / "table")
+    report = ps.run(yaml).report
+    assert report["status"] == "no_changes", report
+    ps.assert_log_unchanged(tmp_path / "table", before, "an unchanged extract")
+
 
 
 def test_below_threshold_commits_nothing(tmp_path):
@@ -108,3 +160,28 @@ def test_keys_are_required(tmp_path):
         "d", path=str(src / "x.csv"), dest=str(tmp_path / "table"), strategy={"type": "snapshot_diff"}))
     line = ps.run_refused(yaml)
     assert "destination.keys" in line, line
+
+
+@pytest.mark.parametrize("point", ["run.after_read", "write.after_data_files",
+                                   "commit.before_log_write", "commit.after_log_write"])
+def test_crash_then_rerun(tmp_path, point):
+    """A diff killed at a named point leaves the table as it was (or committed, when it died
+    after writing its log entry); the next run brings the table to the extract."""
+    src, yaml = setup(tmp_path, {"delta.targetFileSize": "1"}, batch_size=50, deletes="soft_delete",
+                      soft_delete_column="is_deleted")
+    rows = [{"id": i, "name": "a"} for i in range(300)]
+    ps.write_source(src / "extract.csv", rows, fmt="csv")
+    ps.run(yaml)
+    changed = [dict(r, name="b") if r["id"] % 50 == 7 else r for r in rows if r["id"] % 60 != 11]
+    changed += [{"id": 1000, "name": "new"}]
+    ps.write_source(src / "extract.csv", changed, fmt="csv")
+    before = ps.snapshot_log(tmp_path / "table")
+    ps.run_crashing(yaml, point)
+    if point != "commit.after_log_write":
+        ps.assert_log_unchanged(tmp_path / "table", before, f"a run killed at {point}")
+    report = ps.run(yaml).report
+    assert report["status"] == ("no_changes" if point == "commit.after_log_write" else "committed"), report
+    expected = [dict(r, is_deleted=False) for r in changed]
+    expected += [dict(r, is_deleted=True) for r in rows if r["id"] % 60 == 11]
+    schema = dict(SCHEMA, is_deleted="boolean")
+    ps.assert_table(tmp_path / "table", expected, schema, f"after a crash at {point}")

@@ -167,6 +167,21 @@ enum class MergeMode {
   /// Rows of the table with a key in the source are deleted; every source row is inserted
   /// (several rows per key stay several rows).
   kDeleteInsert,
+  /// The source is a complete extract of the table (snapshot diff), one row per key: a
+  /// table row whose key the source has is replaced when its values differ (compared by row
+  /// hash on the table's columns the source has, but the soft-delete column), a row whose
+  /// key it lacks is handled as MergeOptions::missing_keys says, and new keys are inserted.
+  /// Every file is read once, and only the files with a change are rewritten (or given a
+  /// deletion vector). Nothing is committed when nothing changed.
+  kSnapshot,
+};
+
+/// What a snapshot merge does with a table row whose key is not in the extract.
+enum class MissingKeys {
+  kDelete,
+  /// The row is kept with its soft-delete column set true.
+  kSoftDelete,
+  kKeep,
 };
 
 /// History (slowly changing dimension type 2) for sequence-guarded merges: every version
@@ -215,6 +230,11 @@ struct MergeOptions {
   /// Truncate events are refused; order_by, ignore_null_updates and update_columns do not
   /// apply.
   HistoryOptions history;
+  /// kSnapshot mode: rows whose key left the extract, and (with kSoftDelete) the boolean
+  /// column marking them. The source must have that column, false on every row; a table
+  /// row marked true whose key comes back is replaced by its source row.
+  MissingKeys missing_keys = MissingKeys::kDelete;
+  std::string soft_delete_column;
   /// Transaction, metadata domains, read version, schema merge, and (when the merge creates
   /// the table) partitioning and properties. mode and replace_where are not used.
   WriteOptions write;
@@ -240,6 +260,10 @@ struct MergeResult {
   int64_t files_scanned = 0;
   int64_t files_rewritten = 0;
   int64_t files_marked = 0;
+  /// kSnapshot mode: the table rows compared with the extract, and whether anything
+  /// changed (when nothing did, nothing is committed and commit.version is -1).
+  int64_t rows_compared = 0;
+  bool changed = true;
 };
 
 /// A number of files and their bytes.

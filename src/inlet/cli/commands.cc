@@ -23,6 +23,7 @@
 #include "inlet/common/retry.h"
 #include "inlet/common/time.h"
 #include "inlet/delta/schema.h"
+#include "inlet/load/rows.h"
 #include "inlet/load/state.h"
 #include "inlet/pipeline/config.h"
 #include "inlet/pipeline/runner.h"
@@ -231,6 +232,8 @@ struct MergeArgs {
   std::string truncate_flag;
   bool history = false;
   std::string track_columns;
+  std::string missing = "delete";
+  std::string soft_delete_column;
   bool merge_schema = false;
   int max_retries = 10;
   bool json = false;
@@ -246,8 +249,26 @@ arrow::Status RunMerge(const MergeArgs& a) {
     o.mode = MergeMode::kInsertOnly;
   } else if (a.mode == "delete_insert") {
     o.mode = MergeMode::kDeleteInsert;
+  } else if (a.mode == "snapshot") {
+    o.mode = MergeMode::kSnapshot;
   } else {
-    return arrow::Status::Invalid("unknown --mode '", a.mode, "' (use upsert, insert_only or delete_insert)");
+    return arrow::Status::Invalid("unknown --mode '", a.mode, "' (use upsert, insert_only, delete_insert or snapshot)");
+  }
+  if (a.missing == "delete") {
+    o.missing_keys = MissingKeys::kDelete;
+  } else if (a.missing == "soft_delete") {
+    o.missing_keys = MissingKeys::kSoftDelete;
+  } else if (a.missing == "keep") {
+    o.missing_keys = MissingKeys::kKeep;
+  } else {
+    return arrow::Status::Invalid("unknown --missing '", a.missing, "' (use delete, soft_delete or keep)");
+  }
+  if (o.missing_keys == MissingKeys::kSoftDelete) {
+    if (a.soft_delete_column.empty()) return arrow::Status::Invalid("--missing soft_delete needs --soft-delete-column");
+    o.soft_delete_column = a.soft_delete_column;
+  }
+  if (o.mode != MergeMode::kSnapshot && a.missing != "delete") {
+    return arrow::Status::Invalid("--missing applies only to --mode snapshot");
   }
   o.order_by = a.order_by;
   o.delete_flag = a.delete_flag;
@@ -261,6 +282,9 @@ arrow::Status RunMerge(const MergeArgs& a) {
   o.write.merge_schema = a.merge_schema;
   ARROW_ASSIGN_OR_RAISE(auto input, OpenInputFiles(a.inputs, a.input_format));
   ARROW_ASSIGN_OR_RAISE(auto source, arrow::Table::FromRecordBatchReader(input.get()));
+  if (o.missing_keys == MissingKeys::kSoftDelete) {
+    ARROW_ASSIGN_OR_RAISE(source, load::SetBoolColumn(source, o.soft_delete_column, false));  // every row is live
+  }
   ARROW_ASSIGN_OR_RAISE(auto table, Table::OpenOrCreate(a.table));
   // A merge that lost to a conflicting concurrent commit (say, an optimize that compacted
   // the files it rewrote) runs again on the new version.
@@ -276,12 +300,18 @@ arrow::Status RunMerge(const MergeArgs& a) {
               {"files_scanned", r.files_scanned},
               {"files_rewritten", r.files_rewritten},
               {"files_marked", r.files_marked},
+              {"changed", r.changed},
               {"files_added", r.commit.files_added},
               {"files_removed", r.commit.files_removed},
               {"bytes_written", r.commit.bytes_written},
               {"attempts", r.commit.attempts}};
     std::cout << DumpJson(j) << std::endl;
   } else {
+    if (!r.changed) {
+      std::cout << "no changes: " << a.table << " already holds the extract (" << r.rows_compared
+                << " rows compared)" << std::endl;
+      return arrow::Status::OK();
+    }
     std::cout << "merged into " << a.table << " at version " << r.commit.version << ": " << r.rows_inserted
               << " inserted, " << r.rows_updated << " updated, " << r.rows_deleted << " deleted; "
               << r.files_scanned << " files read, " << r.files_rewritten << " rewritten"
@@ -567,12 +597,19 @@ int Run(int argc, char** argv) {
   info->add_flag("--json", i.json, "Print JSON");
 
   MergeArgs m;
-  auto* merge = app.add_subcommand("merge", "Merge files into a table by key (upsert, insert-only, delete-insert)");
+  auto* merge = app.add_subcommand("merge", "Merge files into a table by key (upsert, insert-only, delete-insert, snapshot)");
   merge->add_option("table", m.table, "Table path or file:// URI")->required();
   merge->add_option("--input,-i", m.inputs, "Input files")->required();
   merge->add_option("--input-format", m.input_format, "csv | json | ndjson | parquet (default: from the extension)");
   merge->add_option("--keys", m.keys, "Key columns a,b")->required();
-  merge->add_option("--mode", m.mode, "upsert | insert_only | delete_insert")->capture_default_str();
+  merge->add_option("--mode", m.mode,
+                    "upsert | insert_only | delete_insert | snapshot (the input is a whole extract: changed rows are "
+                    "updated, new ones inserted, missing keys handled by --missing)")
+      ->capture_default_str();
+  merge->add_option("--missing", m.missing, "With --mode snapshot: delete | soft_delete | keep the keys the input lacks")
+      ->capture_default_str();
+  merge->add_option("--soft-delete-column", m.soft_delete_column,
+                    "With --missing soft_delete: the boolean column set true on those rows");
   merge->add_option("--order-by", m.order_by, "Per key, the input row with the greatest value wins");
   merge->add_option("--delete-flag", m.delete_flag, "Boolean input column: true deletes the key");
   merge->add_flag("--ignore-null-updates", m.ignore_null_updates, "Null input values keep the table's values");

@@ -283,66 +283,100 @@ arrow::Result<Candidates> CandidateFiles(const DeltaSnapshot& base, const MergeS
 }
 
 
-// The rows of one live file, conformed to the transaction's schema (which may have gained
-// columns from the source).
-arrow::Result<std::shared_ptr<arrow::Table>> ReadFile(const std::shared_ptr<const TableStore>& store,
-                                                      const DeltaSnapshot& base, const AddFile& file,
-                                                      const WriteTransaction& tx,
-                                                      const std::vector<std::string>& columns) {
-  ScanOptions options;
-  std::shared_ptr<arrow::Schema> to = tx.schema();
-  if (!columns.empty()) {
-    arrow::FieldVector fields;
-    for (const auto& c : columns) {
-      auto field = tx.schema()->GetFieldByName(c);
-      if (!field) return arrow::Status::Invalid("column '", c, "' is not in the table");
-      fields.push_back(field);
-      if (base.schema()->GetFieldIndex(c) >= 0) options.columns.push_back(c);
-    }
-    if (options.columns.empty()) return arrow::Status::Invalid("none of the columns to read is in the table");
-    to = arrow::schema(fields);
-  }
-  auto one = std::make_shared<TableState>();
-  one->version = base.state().version;
-  one->protocol = base.state().protocol;
-  one->metadata = base.state().metadata;
-  one->files = {file};
-  auto schema = std::make_shared<const DeltaSchema>(base.delta_schema());
-  ARROW_ASSIGN_OR_RAISE(auto reader, ScanState(store, one, schema, options));
-  std::vector<std::shared_ptr<arrow::RecordBatch>> batches;
-  while (true) {
-    std::shared_ptr<arrow::RecordBatch> batch;
-    ARROW_RETURN_NOT_OK(reader->ReadNext(&batch));
-    if (!batch) break;
-    ARROW_ASSIGN_OR_RAISE(auto conformed, tx.Conform(*batch, to));
-    batches.push_back(conformed);
-  }
-  return arrow::Table::FromRecordBatches(to, batches);
-}
+namespace {
+
+// Batches waiting in a FileReadAhead: with 64K-row batches, a quarter million rows.
+constexpr size_t kReadAheadBatches = 4;
+
+}  // namespace
 
 FileReadAhead::FileReadAhead(std::shared_ptr<const TableStore> store, const DeltaSnapshot& base,
                              std::vector<const AddFile*> files, const WriteTransaction& tx,
                              std::vector<std::string> columns)
-    : store_(std::move(store)), base_(base), files_(std::move(files)), tx_(tx), columns_(std::move(columns)) {
-  Start();
+    : store_(std::move(store)), base_(base), files_(std::move(files)), tx_(tx), schema_(tx.schema()) {
+  if (!columns.empty()) {
+    arrow::FieldVector fields;
+    for (const auto& c : columns) {
+      auto field = tx.schema()->GetFieldByName(c);
+      if (!field) {
+        invalid_ = arrow::Status::Invalid("column '", c, "' is not in the table");
+        break;
+      }
+      fields.push_back(field);
+      if (base.schema()->GetFieldIndex(c) >= 0) read_columns_.push_back(c);
+    }
+    if (invalid_.ok() && read_columns_.empty()) invalid_ = arrow::Status::Invalid("none of the columns to read is in the table");
+    schema_ = arrow::schema(fields);
+  }
+  thread_ = std::thread([this] { Run(); });
 }
 
 FileReadAhead::~FileReadAhead() {
-  if (pending_.valid()) pending_.wait();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
 }
 
-void FileReadAhead::Start() {
-  if (next_ >= files_.size()) return;
-  const AddFile* file = files_[next_];
-  pending_ = std::async(std::launch::async, [this, file] { return ReadFile(store_, base_, *file, tx_, columns_); });
+bool FileReadAhead::Push(Item item) {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [&] { return stopping_ || queue_.size() < kReadAheadBatches; });
+  if (stopping_) return false;
+  queue_.push_back(std::move(item));
+  cv_.notify_all();
+  return true;
+}
+
+void FileReadAhead::Run() {
+  arrow::Status st = invalid_;
+  for (size_t i = 0; i < files_.size() && st.ok(); ++i) st = Read(*files_[i]);
+  if (!st.ok()) Push(st);
+  std::lock_guard<std::mutex> lock(mu_);
+  finished_ = true;
+  cv_.notify_all();
+}
+
+arrow::Status FileReadAhead::Read(const AddFile& file) {
+  ScanOptions options;
+  options.columns = read_columns_;
+  auto one = std::make_shared<TableState>();
+  one->version = base_.state().version;
+  one->protocol = base_.state().protocol;
+  one->metadata = base_.state().metadata;
+  one->files = {file};
+  auto schema = std::make_shared<const DeltaSchema>(base_.delta_schema());
+  ARROW_ASSIGN_OR_RAISE(auto reader, ScanState(store_, one, schema, options));
+  while (true) {
+    std::shared_ptr<arrow::RecordBatch> batch;
+    ARROW_RETURN_NOT_OK(reader->ReadNext(&batch));
+    if (!batch) break;
+    ARROW_ASSIGN_OR_RAISE(auto conformed, tx_.Conform(*batch, schema_));
+    if (!Push(conformed)) return arrow::Status::OK();  // stopping
+  }
+  Push(std::shared_ptr<arrow::RecordBatch>());
+  return arrow::Status::OK();
+}
+
+arrow::Result<std::shared_ptr<arrow::RecordBatch>> FileReadAhead::NextBatch() {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [&] { return !queue_.empty() || finished_; });
+  if (queue_.empty()) return arrow::Status::Invalid("no file left to read");
+  Item item = std::move(queue_.front());
+  queue_.pop_front();
+  cv_.notify_all();
+  return item;
 }
 
 arrow::Result<std::shared_ptr<arrow::Table>> FileReadAhead::Next() {
-  if (!pending_.valid()) return arrow::Status::Invalid("no file left to read");
-  auto rows = pending_.get();
-  ++next_;
-  if (rows.ok()) Start();
-  return rows;
+  std::vector<std::shared_ptr<arrow::RecordBatch>> batches;
+  while (true) {
+    ARROW_ASSIGN_OR_RAISE(auto batch, NextBatch());
+    if (!batch) break;
+    batches.push_back(std::move(batch));
+  }
+  return arrow::Table::FromRecordBatches(schema_, batches);
 }
 
 arrow::Status WriteTable(DataWriter* writer, const std::shared_ptr<arrow::Table>& rows) {

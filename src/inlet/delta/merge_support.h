@@ -3,11 +3,14 @@
 // keys, reading one of them, and writing rows and change data.
 #pragma once
 
-#include <future>
+#include <condition_variable>
+#include <deque>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -84,39 +87,48 @@ arrow::Result<std::optional<AddFile>> MarkDeleted(const TableStore& store, const
 /// "a, b" for messages (sep ", "), "a,b" for parameters (sep ",").
 std::string JoinNames(const std::vector<std::string>& names, const char* sep);
 
-/// The rows of one live file, conformed to the transaction's schema (which may have gained
-/// columns from the source); with `columns`, only those, in that order (columns the file's
-/// table version lacks come back null).
-arrow::Result<std::shared_ptr<arrow::Table>> ReadFile(const std::shared_ptr<const TableStore>& store,
-                                                      const DeltaSnapshot& base, const AddFile& file,
-                                                      const WriteTransaction& tx,
-                                                      const std::vector<std::string>& columns = {});
-
-/// Reads files with ReadFile one after the other, the next one on a background thread while
-/// the caller works on the current one: decoding overlaps encoding, and at most two files'
-/// rows are held. The store, snapshot, files and transaction must outlive the reader.
+/// Reads live files one batch at a time on a background thread, at most a few batches
+/// ahead of the caller: decoding overlaps the caller's work, and memory holds those batches
+/// rather than whole files. Rows are conformed to the transaction's schema (which may have
+/// gained columns from the source); with `columns`, only those, in that order (columns the
+/// file's table version lacks come back null). The store, snapshot, files and transaction
+/// must outlive the reader.
 class FileReadAhead {
  public:
   FileReadAhead(std::shared_ptr<const TableStore> store, const DeltaSnapshot& base,
                 std::vector<const AddFile*> files, const WriteTransaction& tx, std::vector<std::string> columns = {});
-  /// Waits for a read in flight.
+  /// Stops the reading thread.
   ~FileReadAhead();
   FileReadAhead(const FileReadAhead&) = delete;
   FileReadAhead& operator=(const FileReadAhead&) = delete;
 
-  /// The rows of the next file, in the order given.
+  /// The next batch of the current file, or null at its end; the call after that goes on
+  /// with the next file, in the order given.
+  arrow::Result<std::shared_ptr<arrow::RecordBatch>> NextBatch();
+  /// The rest of the current file, as one table.
   arrow::Result<std::shared_ptr<arrow::Table>> Next();
 
  private:
-  void Start();
+  using Item = arrow::Result<std::shared_ptr<arrow::RecordBatch>>;  // null: end of a file
+  void Run();
+  arrow::Status Read(const AddFile& file);
+  /// Queues item, waiting while the queue is full; false once the reader is stopping.
+  bool Push(Item item);
 
   std::shared_ptr<const TableStore> store_;
   const DeltaSnapshot& base_;
   std::vector<const AddFile*> files_;
   const WriteTransaction& tx_;
-  std::vector<std::string> columns_;
-  size_t next_ = 0;
-  std::future<arrow::Result<std::shared_ptr<arrow::Table>>> pending_;
+  std::shared_ptr<arrow::Schema> schema_;  // of the rows returned
+  std::vector<std::string> read_columns_;  // of the files (empty: all)
+  arrow::Status invalid_;                  // a column that is not in the table
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Item> queue_;
+  bool stopping_ = false;
+  bool finished_ = false;  // every file read (or an error queued)
+  std::thread thread_;
 };
 
 arrow::Status WriteTable(DataWriter* writer, const std::shared_ptr<arrow::Table>& rows);

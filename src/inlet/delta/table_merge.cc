@@ -16,6 +16,7 @@
 #include "inlet/delta/merge_support.h"
 #include "inlet/delta/tombstones.h"
 #include "inlet/delta/transaction.h"
+#include "inlet/table/row_hash.h"
 #include "inlet/table/row_keys.h"
 #include "inlet/table/value.h"
 
@@ -85,8 +86,70 @@ const char* ModeName(MergeMode m) {
     case MergeMode::kUpsert: return "upsert";
     case MergeMode::kInsertOnly: return "insert_only";
     case MergeMode::kDeleteInsert: return "delete_insert";
+    case MergeMode::kSnapshot: return "snapshot";
   }
   return "?";
+}
+
+// Per row: whether the boolean column is true (false where null, or with no column).
+std::vector<char> TrueRows(const std::shared_ptr<arrow::ChunkedArray>& column, int64_t rows) {
+  std::vector<char> out(rows, 0);
+  if (!column || column->type()->id() != arrow::Type::BOOL) return out;
+  int64_t i = 0;
+  for (const auto& chunk : column->chunks()) {
+    const auto& a = static_cast<const arrow::BooleanArray&>(*chunk);
+    for (int64_t j = 0; j < a.length(); ++j, ++i) out[i] = a.IsValid(j) && a.Value(j);
+  }
+  return out;
+}
+
+// Snapshot mode: the source is an extract of the whole table. Rows compare by hash on the
+// table's columns the extract has, but the soft-delete column.
+struct SnapshotCompare {
+  std::vector<std::string> columns;
+  std::vector<RowHash> source;  // of each source row
+  std::vector<bool> changed;    // source rows that differ from (some) table row of their key
+
+  // Options that do not fit a snapshot merge, named.
+  static arrow::Status Check(const MergeOptions& o, const arrow::Schema& input, const arrow::Schema& table) {
+    if (!o.sequence_by.empty() || !o.delete_flag.empty() || !o.update_columns.empty() || o.ignore_null_updates) {
+      return arrow::Status::Invalid(
+          "snapshot mode takes no sequence_by, delete flag, update_columns or ignore_null_updates");
+    }
+    if (o.missing_keys == MissingKeys::kSoftDelete) {
+      auto field = input.GetFieldByName(o.soft_delete_column);
+      if (o.soft_delete_column.empty() || !field || field->type()->id() != arrow::Type::BOOL ||
+          table.GetFieldIndex(o.soft_delete_column) < 0) {
+        return arrow::Status::Invalid("snapshot mode with soft deletes needs the boolean soft-delete column '",
+                                      o.soft_delete_column, "' in the source and the table");
+      }
+    }
+    return arrow::Status::OK();
+  }
+
+  static arrow::Result<SnapshotCompare> Make(const MergeOptions& o, const arrow::Schema& input,
+                                             const DeltaSnapshot* base, const MergeSource& src) {
+    bool soft = o.missing_keys == MissingKeys::kSoftDelete;
+    SnapshotCompare c;
+    if (base) {
+      for (const auto& f : base->schema()->fields()) {
+        if (input.GetFieldIndex(f->name()) >= 0 && !(soft && f->name() == o.soft_delete_column)) {
+          c.columns.push_back(f->name());
+        }
+      }
+    }
+    ARROW_ASSIGN_OR_RAISE(c.source, HashRows(*src.rows, c.columns));
+    c.changed.assign(src.rows->num_rows(), false);
+    return c;
+  }
+};
+
+// rows with the boolean column `name` set to value on every row.
+arrow::Result<std::shared_ptr<arrow::Table>> WithFlag(const std::shared_ptr<arrow::Table>& rows,
+                                                      const std::string& name, bool value) {
+  int idx = rows->schema()->GetFieldIndex(name);
+  ARROW_ASSIGN_OR_RAISE(auto flag, arrow::MakeArrayFromScalar(arrow::BooleanScalar(value), rows->num_rows()));
+  return rows->SetColumn(idx, rows->schema()->field(idx), std::make_shared<arrow::ChunkedArray>(flag));
 }
 
 }  // namespace
@@ -112,8 +175,14 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
   // Remembered deletes are a metadata domain of the commit (configured at the end).
   if (sequenced) write.domain_metadata[kTombstoneDomain] = "{}";
   ARROW_ASSIGN_OR_RAISE(auto tx, WriteTransaction::Begin(*this, store_, *input, write, changes_rows));
+  bool snapshot = o.mode == MergeMode::kSnapshot;
+  if (snapshot) ARROW_RETURN_NOT_OK(SnapshotCompare::Check(o, *source->schema(), *tx->schema()));
   KeyEncoder encoder(o.keys);
   ARROW_ASSIGN_OR_RAISE(MergeSource src, PrepareSource(source, o, tx.get(), &encoder));
+  std::optional<SnapshotCompare> compare;
+  if (snapshot) {
+    ARROW_ASSIGN_OR_RAISE(compare, SnapshotCompare::Make(o, *source->schema(), tx->base().get(), src));
+  }
   std::optional<Tombstones> tombstones;
   std::optional<std::string> truncate_at;  // a truncate this merge applies
   int64_t late = 0;
@@ -152,110 +221,188 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
   // of a matched row is its source row: an upsert writes it with the inserts at the end, as
   // slices of the source, instead of gathering source rows for each file it rewrites.
   bool source_rows_replace = !cdc && o.update_columns.empty() && !o.ignore_null_updates;
-  bool updates_are_source_rows = source_rows_replace && o.mode == MergeMode::kUpsert;
+  bool updates_are_source_rows = source_rows_replace && (o.mode == MergeMode::kUpsert || snapshot);
   // Merge-on-read then takes nothing from a matched target row: its keys and sequences are
-  // all it reads.
-  bool keys_only = dvs && source_rows_replace;
+  // all it reads (a snapshot compares every column).
+  bool keys_only = dvs && source_rows_replace && !snapshot;
   std::vector<std::string> match_columns = o.keys;
   for (const auto& c : o.sequence_by) {
     if (std::find(match_columns.begin(), match_columns.end(), c) == match_columns.end()) match_columns.push_back(c);
   }
 
+  int64_t source_updates = 0;  // updates written with the inserts, as source rows
   Candidates candidates;
   if (tx->base()) {
     const auto& base = *tx->base();
-    ARROW_ASSIGN_OR_RAISE(candidates, CandidateFiles(base, src, o.keys, truncate_at.has_value()));
+    // A snapshot finds the keys missing from the extract: it reads every file.
+    ARROW_ASSIGN_OR_RAISE(candidates, CandidateFiles(base, src, o.keys, truncate_at.has_value() || snapshot));
     FileReadAhead reads(store_, base, candidates.files, *tx,
                         keys_only ? match_columns : std::vector<std::string>{});
     for (const AddFile* file_ptr : candidates.files) {
       const AddFile& file = *file_ptr;
-      // Read the file and match its rows against the source keys.
       ++result.files_scanned;
-      ARROW_ASSIGN_OR_RAISE(auto rows, reads.Next());
-      ARROW_ASSIGN_OR_RAISE(auto keys, encoder.Encode(*rows));
-      ARROW_ASSIGN_OR_RAISE(auto sequences, RowSequences(rows, keys, src, o.sequence_by, truncate_at.has_value()));
-      std::vector<int64_t> keep, target_rows, source_rows, deleted_rows;
-      for (int64_t i = 0; i < rows->num_rows(); ++i) {
-        if (truncate_at && sequences[i] <= *truncate_at) {
-          deleted_rows.push_back(i);  // a newer change of its key, if any, is inserted
-          ++result.rows_truncated;
-          continue;
-        }
-        const int64_t* match = src.by_key.Find(keys[i]);
-        if (!match) {
-          keep.push_back(i);
-          continue;
-        }
-        found[*match] = true;
-        if (sequenced) {
-          int64_t s = *match;
-          if (!src.late[s] && src.sequences[s] <= sequences[i]) {
-            src.late[s] = true;
-            ++late;
+      // The file's rows come a batch at a time, each matched against the source keys. A
+      // copy-on-write rewrite holds the batches read before the file's first change (a
+      // file without one is not written at all), and then streams.
+      bool file_changed = false;
+      std::vector<std::shared_ptr<arrow::Table>> held;
+      std::vector<int64_t> file_deleted, file_replaced;  // positions in the file (merge-on-read)
+      int64_t offset = 0;  // of the batch in the file
+      while (true) {
+        ARROW_ASSIGN_OR_RAISE(auto batch, reads.NextBatch());
+        if (!batch) break;
+        ARROW_ASSIGN_OR_RAISE(auto rows, arrow::Table::FromRecordBatches({batch}));
+        ARROW_ASSIGN_OR_RAISE(auto keys, encoder.Encode(*rows));
+        ARROW_ASSIGN_OR_RAISE(auto sequences, RowSequences(rows, keys, src, o.sequence_by, truncate_at.has_value()));
+        std::vector<RowHash> hashes;
+        std::vector<char> soft_deleted;
+        if (snapshot) {
+          result.rows_compared += rows->num_rows();
+          ARROW_ASSIGN_OR_RAISE(hashes, HashRows(*rows, compare->columns));
+          if (o.missing_keys == MissingKeys::kSoftDelete) {
+            soft_deleted = TrueRows(rows->GetColumnByName(o.soft_delete_column), rows->num_rows());
           }
-          if (src.late[s]) {
-            keep.push_back(i);
+        }
+        // soft_rows: rows of keys that left the extract, kept marked soft-deleted.
+        std::vector<int64_t> keep, target_rows, source_rows, deleted_rows, soft_rows;
+        for (int64_t i = 0; i < rows->num_rows(); ++i) {
+          if (truncate_at && sequences[i] <= *truncate_at) {
+            deleted_rows.push_back(i);  // a newer change of its key, if any, is inserted
+            ++result.rows_truncated;
             continue;
           }
-        }
-        if (o.mode == MergeMode::kInsertOnly) {
-          keep.push_back(i);
-        } else if (o.mode == MergeMode::kDeleteInsert) {
-          deleted_rows.push_back(i);
-        } else {
-          int64_t s = *match;
-          if (src.deleted[s]) {
+          const int64_t* match = src.by_key.Find(keys[i]);
+          bool was_soft_deleted = !soft_deleted.empty() && soft_deleted[i];
+          if (!match) {
+            if (snapshot && o.missing_keys == MissingKeys::kDelete) {
+              deleted_rows.push_back(i);
+            } else if (snapshot && o.missing_keys == MissingKeys::kSoftDelete && !was_soft_deleted) {
+              soft_rows.push_back(i);
+            } else {
+              keep.push_back(i);
+            }
+            continue;
+          }
+          found[*match] = true;
+          if (snapshot) {
+            // Equal rows stay; a changed row (or a soft-deleted one whose key came back) is
+            // replaced by its source row.
+            if (hashes[i] == compare->source[*match] && !was_soft_deleted) {
+              keep.push_back(i);
+            } else {
+              compare->changed[*match] = true;
+              target_rows.push_back(i);
+              source_rows.push_back(*match);
+            }
+            continue;
+          }
+          if (sequenced) {
+            int64_t s = *match;
+            if (!src.late[s] && src.sequences[s] <= sequences[i]) {
+              src.late[s] = true;
+              ++late;
+            }
+            if (src.late[s]) {
+              keep.push_back(i);
+              continue;
+            }
+          }
+          if (o.mode == MergeMode::kInsertOnly) {
+            keep.push_back(i);
+          } else if (o.mode == MergeMode::kDeleteInsert) {
             deleted_rows.push_back(i);
           } else {
-            target_rows.push_back(i);
-            source_rows.push_back(s);
+            int64_t s = *match;
+            if (src.deleted[s]) {
+              deleted_rows.push_back(i);
+            } else {
+              target_rows.push_back(i);
+              source_rows.push_back(s);
+            }
           }
         }
+        int64_t batch_offset = offset;
+        offset += rows->num_rows();
+        if (static_cast<int64_t>(keep.size()) == rows->num_rows()) {  // no change in this batch
+          if (!dvs && !file_changed) {
+            held.push_back(rows);
+          } else if (!dvs) {
+            ARROW_RETURN_NOT_OK(WriteTable(writer, rows));
+            result.commit.rows_written += rows->num_rows();
+          }
+          continue;
+        }
+        if (!file_changed && !dvs) {
+          for (const auto& h : held) {
+            ARROW_RETURN_NOT_OK(WriteTable(writer, h));
+            result.commit.rows_written += h->num_rows();
+          }
+          held.clear();
+        }
+        file_changed = true;
+        result.rows_deleted += static_cast<int64_t>(deleted_rows.size());
+        if (dvs) {
+          for (int64_t i : deleted_rows) file_deleted.push_back(batch_offset + i);
+          // Rows written again, changed.
+          std::vector<int64_t> replaced;
+          std::merge(target_rows.begin(), target_rows.end(), soft_rows.begin(), soft_rows.end(),
+                     std::back_inserter(replaced));
+          for (int64_t i : replaced) file_replaced.push_back(batch_offset + i);
+        } else {
+          ARROW_RETURN_NOT_OK(WriteRows(writer, rows, keep));
+          result.commit.rows_written += static_cast<int64_t>(keep.size());
+        }
+        if (!soft_rows.empty()) {
+          ARROW_ASSIGN_OR_RAISE(auto before, TakeRows(rows, soft_rows));
+          ARROW_ASSIGN_OR_RAISE(auto after, WithFlag(before, o.soft_delete_column, true));
+          ARROW_RETURN_NOT_OK(WriteTable(writer, after));
+          result.rows_updated += after->num_rows();
+          result.commit.rows_written += after->num_rows();
+          ARROW_RETURN_NOT_OK(WriteChanges(cdc, before, "update_preimage"));
+          ARROW_RETURN_NOT_OK(WriteChanges(cdc, after, "update_postimage"));
+        }
+        if (updates_are_source_rows) {
+          // The new versions of these rows are their source rows, written with the inserts.
+          result.rows_updated += static_cast<int64_t>(target_rows.size());
+          source_updates += static_cast<int64_t>(target_rows.size());
+        } else if (!target_rows.empty()) {
+          ARROW_ASSIGN_OR_RAISE(auto updated, UpdatedRows(rows, target_rows, src.rows, source_rows, o));
+          ARROW_RETURN_NOT_OK(WriteTable(writer, updated));
+          result.rows_updated += updated->num_rows();
+          result.commit.rows_written += updated->num_rows();
+          if (cdc) {
+            ARROW_ASSIGN_OR_RAISE(auto before, TakeRows(rows, target_rows));
+            ARROW_RETURN_NOT_OK(WriteChanges(cdc, before, "update_preimage"));
+            ARROW_RETURN_NOT_OK(WriteChanges(cdc, updated, "update_postimage"));
+          }
+        }
+        if (cdc && !deleted_rows.empty()) {
+          ARROW_ASSIGN_OR_RAISE(auto gone, TakeRows(rows, deleted_rows));
+          ARROW_RETURN_NOT_OK(WriteChanges(cdc, gone, "delete"));
+        }
       }
-      if (static_cast<int64_t>(keep.size()) == rows->num_rows()) continue;  // nothing changes
-      result.rows_deleted += static_cast<int64_t>(deleted_rows.size());
+      if (!file_changed) continue;  // nothing changes
       if (dvs) {
         ++result.files_marked;
-        ARROW_ASSIGN_OR_RAISE(auto marked, merge::MarkDeleted(*store_, file, rows->num_rows(), deleted_rows,
-                                                              target_rows, &*dvs));
+        ARROW_ASSIGN_OR_RAISE(auto marked,
+                              merge::MarkDeleted(*store_, file, offset, file_deleted, file_replaced, &*dvs));
         if (marked) dv_adds.push_back(std::move(*marked));
       } else {
         ++result.files_rewritten;
-        ARROW_RETURN_NOT_OK(WriteRows(writer, rows, keep));
-        result.commit.rows_written += static_cast<int64_t>(keep.size());
       }
-      if (updates_are_source_rows) {
-        // The new versions of these rows are their source rows, written with the inserts.
-        result.rows_updated += static_cast<int64_t>(target_rows.size());
-      } else if (!target_rows.empty()) {
-        ARROW_ASSIGN_OR_RAISE(auto updated, UpdatedRows(rows, target_rows, src.rows, source_rows, o));
-        ARROW_RETURN_NOT_OK(WriteTable(writer, updated));
-        result.rows_updated += updated->num_rows();
-        if (cdc) {
-          ARROW_ASSIGN_OR_RAISE(auto before, TakeRows(rows, target_rows));
-          ARROW_RETURN_NOT_OK(WriteChanges(cdc, before, "update_preimage"));
-          ARROW_RETURN_NOT_OK(WriteChanges(cdc, updated, "update_postimage"));
-        }
-      }
-      if (cdc && !deleted_rows.empty()) {
-        ARROW_ASSIGN_OR_RAISE(auto gone, TakeRows(rows, deleted_rows));
-        ARROW_RETURN_NOT_OK(WriteChanges(cdc, gone, "delete"));
-      }
-      if (!updates_are_source_rows) result.commit.rows_written += static_cast<int64_t>(target_rows.size());
       tx->Remove(file);
-      // One output file per rewritten file: key ranges stay narrow for the next merge, and
-      // no more than one file's rows are buffered.
+      // One output file per rewritten file: key ranges stay narrow for the next merge.
       if (!dvs) ARROW_RETURN_NOT_OK(writer->Flush());
     }
   }
 
   // Inserts: source rows whose key the table did not have (all rows for delete-insert, and
-  // for an upsert whose updates are source rows); rows flagged for deletion insert
-  // nothing, late rows nothing at all.
+  // for an upsert whose updates are source rows; for a snapshot the rows that changed);
+  // rows flagged for deletion insert nothing, late rows nothing at all.
   bool all_rows = o.mode == MergeMode::kDeleteInsert || updates_are_source_rows;
   std::vector<int64_t> inserts, deletes;
   for (int64_t i = 0; i < src.rows->num_rows(); ++i) {
-    if (src.late[i]) continue;
+    if (src.late[i] || (snapshot && found[i] && !compare->changed[i])) continue;
     if (src.deleted[i]) {
       deletes.push_back(i);
     } else if (all_rows || !found[i]) {
@@ -279,8 +426,12 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
     ARROW_RETURN_NOT_OK(WriteRows(writer, src.rows, inserts));  // runs as slices, not copies
   }
   int64_t written = static_cast<int64_t>(inserts.size());
-  result.rows_inserted = written - (updates_are_source_rows ? result.rows_updated : 0);
+  result.rows_inserted = written - source_updates;
   result.commit.rows_written += written;
+  if (snapshot && result.files_rewritten + result.files_marked == 0 && inserts.empty()) {
+    result.changed = false;  // the table already holds the extract: no commit
+    return result;
+  }
 
   if (dvs) {
     auto st = dvs->Write(*store_);

@@ -12,8 +12,6 @@
 
 namespace inlet::load {
 
-enum class MissingKeys { kDelete, kSoftDelete, kKeep };
-
 struct DiffOptions {
   std::vector<std::string> keys;
   MissingKeys missing = MissingKeys::kDelete;

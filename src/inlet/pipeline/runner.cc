@@ -62,6 +62,11 @@ MergeOptions MergeStrategyOptions(const PipelineConfig& c) {
 
 namespace {
 
+MissingKeys MissingKeysOf(const StrategyConfig& st) {
+  if (st.deletes == "soft_delete") return MissingKeys::kSoftDelete;
+  return st.deletes == "keep" ? MissingKeys::kKeep : MissingKeys::kDelete;
+}
+
 Json OptionalText(const std::optional<std::string>& v) { return v ? Json(*v) : Json(nullptr); }
 
 // A one-line progress display on a terminal (stderr), shown once a run has taken more than
@@ -217,8 +222,8 @@ class PipelineRun {
     if (rows_->num_rows() == 0 && !state_changed && r_.rows_rejected == 0) return Finish("no_changes");
     r_.rows_written = rows_->num_rows();
     if (o_.dry_run) return Finish("dry_run");
-    ARROW_RETURN_NOT_OK(Commit());
-    return Finish("committed");
+    ARROW_ASSIGN_OR_RAISE(bool committed, Commit());
+    return Finish(committed ? "committed" : "no_changes");
   }
 
  private:
@@ -390,10 +395,16 @@ class PipelineRun {
       }
       return std::optional<std::string>();
     }
-    load::DiffOptions d{c_.destination.keys,
-                        soft ? load::MissingKeys::kSoftDelete
-                             : st.deletes == "keep" ? load::MissingKeys::kKeep : load::MissingKeys::kDelete,
-                        st.soft_delete_column};
+    if (st.min_change_percent <= 0 && !o_.dry_run) {
+      // Nothing to check before writing: the diff runs inside the merge, in one pass over
+      // the table that rewrites only the files with a change.
+      snapshot_merge_ = true;
+      if (soft) {
+        ARROW_ASSIGN_OR_RAISE(rows_, load::SetBoolColumn(rows_, st.soft_delete_column, false));
+      }
+      return std::optional<std::string>();
+    }
+    load::DiffOptions d{c_.destination.keys, MissingKeysOf(st), st.soft_delete_column};
     ARROW_ASSIGN_OR_RAISE(diff_, load::DiffSnapshot(rows_, *snap_, d));
     r_.changed_percent = diff_->changed_percent;
     if (diff_->inserts + diff_->updates + diff_->deletes == 0) return std::optional<std::string>("no_changes");
@@ -430,6 +441,10 @@ class PipelineRun {
       m = MergeStrategyOptions(c_);
     } else if (diff_) {
       m.delete_flag = diff_->delete_flag;
+    } else if (snapshot_merge_) {
+      m.mode = MergeMode::kSnapshot;
+      m.missing_keys = MissingKeysOf(c_.strategy);
+      m.soft_delete_column = c_.strategy.soft_delete_column;
     } else if (c_.strategy.type == StrategyType::kCdc) {
       m = CdcMergeOptions(c_);
     }
@@ -438,16 +453,24 @@ class PipelineRun {
     return m;
   }
 
-  // Rows, state and txn in one commit (quarantined rows first, idempotently).
-  arrow::Status Commit() {
+  // Rows, state and txn in one commit (quarantined rows first, idempotently). False when a
+  // snapshot merge found nothing to change, and committed nothing.
+  arrow::Result<bool> Commit() {
     next_.run = state_.run + 1;
     next_.updated_at = FormatTimestampMillisIso(NowMillis());
     if (rejected_) ARROW_RETURN_NOT_OK(WriteQuarantine(c_, rejected_, next_.run));
     WriteOptions w = CommitOptions();
     progress_.Update("writing and committing " + std::to_string(rows_->num_rows()) + " rows");
     CommitResult result;
-    if (c_.strategy.type == StrategyType::kMerge || c_.strategy.type == StrategyType::kCdc || diff_) {
+    if (c_.strategy.type == StrategyType::kMerge || c_.strategy.type == StrategyType::kCdc || diff_ ||
+        snapshot_merge_) {
       ARROW_ASSIGN_OR_RAISE(auto merged, table_->Merge(rows_, MergeOptionsOf(w)));
+      if (snapshot_merge_) {
+        r_.changed_percent = 100.0 *
+                             static_cast<double>(merged.rows_inserted + merged.rows_updated + merged.rows_deleted) /
+                             static_cast<double>(std::max<int64_t>(merged.rows_compared, 1));
+        if (!merged.changed) return false;
+      }
       r_.rows_late = merged.late_discarded;
       result = merged.commit;
       r_.rows_inserted = merged.rows_inserted;
@@ -466,7 +489,7 @@ class PipelineRun {
     r_.partitions_touched = result.partitions_touched;
     r_.run = next_.run;
     r_.attempts = result.attempts;
-    return arrow::Status::OK();
+    return true;
   }
 
   const PipelineConfig& c_;
@@ -488,6 +511,7 @@ class PipelineRun {
   std::shared_ptr<arrow::Table> rejected_;
   bool merge_schema_ = false;
   std::optional<load::SnapshotDiff> diff_;
+  bool snapshot_merge_ = false;  // the diff runs inside the merge
 };
 
 }  // namespace
