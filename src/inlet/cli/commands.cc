@@ -23,7 +23,6 @@
 #include "inlet/common/retry.h"
 #include "inlet/common/time.h"
 #include "inlet/delta/schema.h"
-#include "inlet/load/rows.h"
 #include "inlet/load/state.h"
 #include "inlet/pipeline/config.h"
 #include "inlet/pipeline/runner.h"
@@ -31,6 +30,7 @@
 #include "inlet/stream/metrics.h"
 #include "inlet/stream/streamer.h"
 #include "inlet/table.h"
+#include "inlet/table/row_keys.h"
 
 namespace inlet::cli {
 
@@ -283,7 +283,7 @@ arrow::Status RunMerge(const MergeArgs& a) {
   ARROW_ASSIGN_OR_RAISE(auto input, OpenInputFiles(a.inputs, a.input_format));
   ARROW_ASSIGN_OR_RAISE(auto source, arrow::Table::FromRecordBatchReader(input.get()));
   if (o.missing_keys == MissingKeys::kSoftDelete) {
-    ARROW_ASSIGN_OR_RAISE(source, load::SetBoolColumn(source, o.soft_delete_column, false));  // every row is live
+    ARROW_ASSIGN_OR_RAISE(source, SetBoolColumn(source, o.soft_delete_column, false));  // every row is live
   }
   ARROW_ASSIGN_OR_RAISE(auto table, Table::OpenOrCreate(a.table));
   // A merge that lost to a conflicting concurrent commit (say, an optimize that compacted

@@ -144,13 +144,107 @@ struct SnapshotCompare {
   }
 };
 
-// rows with the boolean column `name` set to value on every row.
-arrow::Result<std::shared_ptr<arrow::Table>> WithFlag(const std::shared_ptr<arrow::Table>& rows,
-                                                      const std::string& name, bool value) {
-  int idx = rows->schema()->GetFieldIndex(name);
-  ARROW_ASSIGN_OR_RAISE(auto flag, arrow::MakeArrayFromScalar(arrow::BooleanScalar(value), rows->num_rows()));
-  return rows->SetColumn(idx, rows->schema()->field(idx), std::make_shared<arrow::ChunkedArray>(flag));
-}
+// Where the rows of a table batch go, as ascending positions in it.
+struct RowFates {
+  std::vector<int64_t> keep;         // unchanged
+  std::vector<int64_t> target_rows;  // replaced, each by the source row at the same index of
+  std::vector<int64_t> source_rows;  // source_rows
+  std::vector<int64_t> deleted_rows;
+  std::vector<int64_t> soft_rows;    // of keys that left a snapshot's extract: kept, marked soft-deleted
+};
+
+// Matches table rows against the merge's source, a batch at a time. Marks the source rows
+// found (and, with sequences, those that turn out late; for a snapshot, those that differ)
+// and counts truncated rows and late changes.
+class RowMatcher {
+ public:
+  RowMatcher(const MergeOptions& o, KeyEncoder* encoder, MergeSource* src, SnapshotCompare* compare,
+             const std::optional<std::string>& truncate_at, std::vector<bool>* found, int64_t* late,
+             MergeResult* result)
+      : o_(o), encoder_(*encoder), src_(*src), compare_(compare), truncate_at_(truncate_at), found_(*found),
+        late_(*late), result_(*result) {}
+
+  arrow::Result<RowFates> Match(const std::shared_ptr<arrow::Table>& rows) {
+    const MergeOptions& o = o_;
+    MergeSource& src = src_;
+    bool snapshot = compare_ != nullptr;
+    bool sequenced = !o.sequence_by.empty();
+    ARROW_ASSIGN_OR_RAISE(auto keys, encoder_.Encode(*rows));
+    ARROW_ASSIGN_OR_RAISE(auto sequences, RowSequences(rows, keys, src, o.sequence_by, truncate_at_.has_value()));
+    std::vector<RowHash> hashes;
+    std::vector<char> soft_deleted;
+    if (snapshot) {
+      result_.rows_compared += rows->num_rows();
+      ARROW_ASSIGN_OR_RAISE(hashes, HashRows(*rows, compare_->columns));
+      if (o.missing_keys == MissingKeys::kSoftDelete) {
+        soft_deleted = TrueRows(rows->GetColumnByName(o.soft_delete_column), rows->num_rows());
+      }
+    }
+    RowFates f;
+    for (int64_t i = 0; i < rows->num_rows(); ++i) {
+      if (truncate_at_ && sequences[i] <= *truncate_at_) {
+        f.deleted_rows.push_back(i);  // a newer change of its key, if any, is inserted
+        ++result_.rows_truncated;
+        continue;
+      }
+      const int64_t* match = src.by_key.Find(keys[i]);
+      bool was_soft_deleted = !soft_deleted.empty() && soft_deleted[i];
+      if (!match) {
+        if (snapshot && o.missing_keys == MissingKeys::kDelete) {
+          f.deleted_rows.push_back(i);
+        } else if (snapshot && o.missing_keys == MissingKeys::kSoftDelete && !was_soft_deleted) {
+          f.soft_rows.push_back(i);
+        } else {
+          f.keep.push_back(i);
+        }
+        continue;
+      }
+      int64_t s = *match;
+      found_[s] = true;
+      if (snapshot) {
+        // Equal rows stay; a changed row (or a soft-deleted one whose key came back) is
+        // replaced by its source row.
+        if (hashes[i] == compare_->source[s] && !was_soft_deleted) {
+          f.keep.push_back(i);
+        } else {
+          compare_->changed[s] = true;
+          f.target_rows.push_back(i);
+          f.source_rows.push_back(s);
+        }
+        continue;
+      }
+      if (sequenced) {
+        if (!src.late[s] && src.sequences[s] <= sequences[i]) {
+          src.late[s] = true;
+          ++late_;
+        }
+        if (src.late[s]) {
+          f.keep.push_back(i);
+          continue;
+        }
+      }
+      if (o.mode == MergeMode::kInsertOnly) {
+        f.keep.push_back(i);
+      } else if (o.mode == MergeMode::kDeleteInsert || src.deleted[s]) {
+        f.deleted_rows.push_back(i);
+      } else {
+        f.target_rows.push_back(i);
+        f.source_rows.push_back(s);
+      }
+    }
+    return f;
+  }
+
+ private:
+  const MergeOptions& o_;
+  KeyEncoder& encoder_;
+  MergeSource& src_;
+  SnapshotCompare* compare_;  // null but for a snapshot
+  const std::optional<std::string>& truncate_at_;
+  std::vector<bool>& found_;
+  int64_t& late_;
+  MergeResult& result_;
+};
 
 }  // namespace
 
@@ -238,6 +332,7 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
     ARROW_ASSIGN_OR_RAISE(candidates, CandidateFiles(base, src, o.keys, truncate_at.has_value() || snapshot));
     FileReadAhead reads(store_, base, candidates.files, *tx,
                         keys_only ? match_columns : std::vector<std::string>{});
+    RowMatcher matcher(o, &encoder, &src, compare ? &*compare : nullptr, truncate_at, &found, &late, &result);
     for (const AddFile* file_ptr : candidates.files) {
       const AddFile& file = *file_ptr;
       ++result.files_scanned;
@@ -252,75 +347,8 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
         ARROW_ASSIGN_OR_RAISE(auto batch, reads.NextBatch());
         if (!batch) break;
         ARROW_ASSIGN_OR_RAISE(auto rows, arrow::Table::FromRecordBatches({batch}));
-        ARROW_ASSIGN_OR_RAISE(auto keys, encoder.Encode(*rows));
-        ARROW_ASSIGN_OR_RAISE(auto sequences, RowSequences(rows, keys, src, o.sequence_by, truncate_at.has_value()));
-        std::vector<RowHash> hashes;
-        std::vector<char> soft_deleted;
-        if (snapshot) {
-          result.rows_compared += rows->num_rows();
-          ARROW_ASSIGN_OR_RAISE(hashes, HashRows(*rows, compare->columns));
-          if (o.missing_keys == MissingKeys::kSoftDelete) {
-            soft_deleted = TrueRows(rows->GetColumnByName(o.soft_delete_column), rows->num_rows());
-          }
-        }
-        // soft_rows: rows of keys that left the extract, kept marked soft-deleted.
-        std::vector<int64_t> keep, target_rows, source_rows, deleted_rows, soft_rows;
-        for (int64_t i = 0; i < rows->num_rows(); ++i) {
-          if (truncate_at && sequences[i] <= *truncate_at) {
-            deleted_rows.push_back(i);  // a newer change of its key, if any, is inserted
-            ++result.rows_truncated;
-            continue;
-          }
-          const int64_t* match = src.by_key.Find(keys[i]);
-          bool was_soft_deleted = !soft_deleted.empty() && soft_deleted[i];
-          if (!match) {
-            if (snapshot && o.missing_keys == MissingKeys::kDelete) {
-              deleted_rows.push_back(i);
-            } else if (snapshot && o.missing_keys == MissingKeys::kSoftDelete && !was_soft_deleted) {
-              soft_rows.push_back(i);
-            } else {
-              keep.push_back(i);
-            }
-            continue;
-          }
-          found[*match] = true;
-          if (snapshot) {
-            // Equal rows stay; a changed row (or a soft-deleted one whose key came back) is
-            // replaced by its source row.
-            if (hashes[i] == compare->source[*match] && !was_soft_deleted) {
-              keep.push_back(i);
-            } else {
-              compare->changed[*match] = true;
-              target_rows.push_back(i);
-              source_rows.push_back(*match);
-            }
-            continue;
-          }
-          if (sequenced) {
-            int64_t s = *match;
-            if (!src.late[s] && src.sequences[s] <= sequences[i]) {
-              src.late[s] = true;
-              ++late;
-            }
-            if (src.late[s]) {
-              keep.push_back(i);
-              continue;
-            }
-          }
-          if (o.mode == MergeMode::kInsertOnly) {
-            keep.push_back(i);
-          } else if (o.mode == MergeMode::kDeleteInsert) {
-            deleted_rows.push_back(i);
-          } else {
-            int64_t s = *match;
-            if (src.deleted[s]) {
-              deleted_rows.push_back(i);
-            } else {
-              target_rows.push_back(i);
-              source_rows.push_back(s);
-            }
-          }
-        }
+        ARROW_ASSIGN_OR_RAISE(RowFates fates, matcher.Match(rows));
+        const auto& [keep, target_rows, source_rows, deleted_rows, soft_rows] = fates;
         int64_t batch_offset = offset;
         offset += rows->num_rows();
         if (static_cast<int64_t>(keep.size()) == rows->num_rows()) {  // no change in this batch
@@ -354,7 +382,7 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
         }
         if (!soft_rows.empty()) {
           ARROW_ASSIGN_OR_RAISE(auto before, TakeRows(rows, soft_rows));
-          ARROW_ASSIGN_OR_RAISE(auto after, WithFlag(before, o.soft_delete_column, true));
+          ARROW_ASSIGN_OR_RAISE(auto after, SetBoolColumn(before, o.soft_delete_column, true));
           ARROW_RETURN_NOT_OK(WriteTable(writer, after));
           result.rows_updated += after->num_rows();
           result.commit.rows_written += after->num_rows();

@@ -74,15 +74,6 @@ arrow::Result<std::unordered_set<std::string>> ExistingKeys(const Snapshot& snap
   return std::unordered_set<std::string>(keys.begin(), keys.end());
 }
 
-arrow::Result<std::shared_ptr<arrow::Table>> SetBoolColumn(const std::shared_ptr<arrow::Table>& t,
-                                                           const std::string& name, bool value) {
-  ARROW_ASSIGN_OR_RAISE(auto col, arrow::MakeArrayFromScalar(arrow::BooleanScalar(value), t->num_rows()));
-  auto chunked = std::make_shared<arrow::ChunkedArray>(col);
-  int idx = t->schema()->GetFieldIndex(name);
-  if (idx >= 0) return t->SetColumn(idx, arrow::field(name, arrow::boolean()), chunked);
-  return t->AddColumn(t->num_columns(), arrow::field(name, arrow::boolean()), chunked);
-}
-
 arrow::Result<std::shared_ptr<arrow::Table>> SelectRows(const std::shared_ptr<arrow::Table>& table,
                                                         const arrow::Datum& mask) {
   ARROW_ASSIGN_OR_RAISE(arrow::Datum out, arrow::compute::Filter(table, mask));

@@ -34,10 +34,6 @@ arrow::Result<std::unordered_set<std::string>> ExistingKeys(const Snapshot& snap
                                                             const std::vector<std::string>& key_columns,
                                                             const std::vector<std::string>& columns);
 
-/// The table with a boolean column `name` set to value on every row (added or replaced).
-arrow::Result<std::shared_ptr<arrow::Table>> SetBoolColumn(const std::shared_ptr<arrow::Table>& table,
-                                                           const std::string& name, bool value);
-
 /// The rows where mask is true.
 arrow::Result<std::shared_ptr<arrow::Table>> SelectRows(const std::shared_ptr<arrow::Table>& table,
                                                         const arrow::Datum& mask);

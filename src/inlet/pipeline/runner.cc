@@ -23,6 +23,7 @@
 #include "inlet/source/file_source.h"
 #include "inlet/status.h"
 #include "inlet/table.h"
+#include "inlet/table/row_keys.h"
 
 namespace inlet::pipeline {
 
@@ -387,20 +388,18 @@ class PipelineRun {
     bool full = !snap_ ||
                 (st.full_refresh_every_runs && state_.run + 1 - state_.last_full_refresh_run >= *st.full_refresh_every_runs) ||
                 (st.full_refresh_every_hours && now_ms - state_.last_full_refresh_ms >= *st.full_refresh_every_hours * 3600000.0);
-    if (full) {
-      next_.last_full_refresh_run = state_.run + 1;
-      next_.last_full_refresh_ms = now_ms;
-      if (soft) {
-        ARROW_ASSIGN_OR_RAISE(rows_, load::SetBoolColumn(rows_, st.soft_delete_column, false));
+    // Without a change to check before writing, the diff runs inside the merge, in one
+    // pass over the table that rewrites only the files with a change.
+    bool one_pass = st.min_change_percent <= 0 && !o_.dry_run;
+    if (full || one_pass) {
+      if (full) {
+        next_.last_full_refresh_run = state_.run + 1;
+        next_.last_full_refresh_ms = now_ms;
+      } else {
+        snapshot_merge_ = true;
       }
-      return std::optional<std::string>();
-    }
-    if (st.min_change_percent <= 0 && !o_.dry_run) {
-      // Nothing to check before writing: the diff runs inside the merge, in one pass over
-      // the table that rewrites only the files with a change.
-      snapshot_merge_ = true;
-      if (soft) {
-        ARROW_ASSIGN_OR_RAISE(rows_, load::SetBoolColumn(rows_, st.soft_delete_column, false));
+      if (soft) {  // every row of the extract is live
+        ARROW_ASSIGN_OR_RAISE(rows_, SetBoolColumn(rows_, st.soft_delete_column, false));
       }
       return std::optional<std::string>();
     }

@@ -217,6 +217,20 @@ arrow::Result<std::shared_ptr<arrow::Table>> TakeRows(const std::shared_ptr<arro
   return ArrowTake(t, rows);
 }
 
+arrow::Result<std::shared_ptr<arrow::Table>> SetBoolColumn(const std::shared_ptr<arrow::Table>& t,
+                                                           const std::string& name, bool value) {
+  ARROW_ASSIGN_OR_RAISE(auto col, arrow::MakeArrayFromScalar(arrow::BooleanScalar(value), t->num_rows()));
+  auto chunked = std::make_shared<arrow::ChunkedArray>(col);
+  int idx = t->schema()->GetFieldIndex(name);
+  if (idx >= 0) {
+    // An existing boolean column keeps its field (nullability, metadata).
+    auto field = t->schema()->field(idx);
+    if (field->type()->id() != arrow::Type::BOOL) field = arrow::field(name, arrow::boolean());
+    return t->SetColumn(idx, field, chunked);
+  }
+  return t->AddColumn(t->num_columns(), arrow::field(name, arrow::boolean()), chunked);
+}
+
 // Least significant digit first, 16 bits a pass, skipping the digits every value shares.
 void RadixSort(std::vector<int64_t>* values) {
   constexpr size_t kSmall = 1 << 16;

@@ -30,6 +30,11 @@ arrow::Result<std::vector<std::string>> OrderedKeys(const arrow::Table& table,
 arrow::Result<std::shared_ptr<arrow::Table>> TakeRows(const std::shared_ptr<arrow::Table>& t,
                                                       const std::vector<int64_t>& rows);
 
+/// The table with a boolean column `name` set to value on every row (added, or replaced
+/// keeping the field of a boolean column).
+arrow::Result<std::shared_ptr<arrow::Table>> SetBoolColumn(const std::shared_ptr<arrow::Table>& table,
+                                                           const std::string& name, bool value);
+
 /// Sorts ascending in linear time (a radix sort): a merge sorts millions of source keys to
 /// find the files that can hold them.
 void RadixSort(std::vector<int64_t>* values);
