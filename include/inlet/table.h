@@ -184,6 +184,13 @@ enum class MissingKeys {
   kKeep,
 };
 
+/// The names merge modes and missing-key policies go by in the CLI, pipeline files and
+/// commit parameters: upsert, insert_only, delete_insert, snapshot; delete, soft_delete,
+/// keep. nullopt for any other name.
+const char* MergeModeName(MergeMode mode);
+std::optional<MergeMode> MergeModeNamed(const std::string& name);
+std::optional<MissingKeys> MissingKeysNamed(const std::string& name);
+
 /// History (slowly changing dimension type 2) for sequence-guarded merges: every version
 /// of a row is kept, with the sequence range it was current for.
 struct HistoryOptions {

@@ -243,26 +243,14 @@ arrow::Status RunMerge(const MergeArgs& a) {
   MergeOptions o;
   o.keys = SplitList(a.keys);
   if (o.keys.empty()) return arrow::Status::Invalid("--keys needs at least one column");
-  if (a.mode == "upsert") {
-    o.mode = MergeMode::kUpsert;
-  } else if (a.mode == "insert_only") {
-    o.mode = MergeMode::kInsertOnly;
-  } else if (a.mode == "delete_insert") {
-    o.mode = MergeMode::kDeleteInsert;
-  } else if (a.mode == "snapshot") {
-    o.mode = MergeMode::kSnapshot;
-  } else {
+  auto mode = MergeModeNamed(a.mode);
+  if (!mode) {
     return arrow::Status::Invalid("unknown --mode '", a.mode, "' (use upsert, insert_only, delete_insert or snapshot)");
   }
-  if (a.missing == "delete") {
-    o.missing_keys = MissingKeys::kDelete;
-  } else if (a.missing == "soft_delete") {
-    o.missing_keys = MissingKeys::kSoftDelete;
-  } else if (a.missing == "keep") {
-    o.missing_keys = MissingKeys::kKeep;
-  } else {
-    return arrow::Status::Invalid("unknown --missing '", a.missing, "' (use delete, soft_delete or keep)");
-  }
+  o.mode = *mode;
+  auto missing = MissingKeysNamed(a.missing);
+  if (!missing) return arrow::Status::Invalid("unknown --missing '", a.missing, "' (use delete, soft_delete or keep)");
+  o.missing_keys = *missing;
   if (o.missing_keys == MissingKeys::kSoftDelete) {
     if (a.soft_delete_column.empty()) return arrow::Status::Invalid("--missing soft_delete needs --soft-delete-column");
     o.soft_delete_column = a.soft_delete_column;

@@ -81,16 +81,6 @@ arrow::Result<std::shared_ptr<arrow::Table>> UpdatedRows(const std::shared_ptr<a
   return arrow::Table::Make(t->schema(), columns, t->num_rows());
 }
 
-const char* ModeName(MergeMode m) {
-  switch (m) {
-    case MergeMode::kUpsert: return "upsert";
-    case MergeMode::kInsertOnly: return "insert_only";
-    case MergeMode::kDeleteInsert: return "delete_insert";
-    case MergeMode::kSnapshot: return "snapshot";
-  }
-  return "?";
-}
-
 // Per row: whether the boolean column is true (false where null, or with no column).
 std::vector<char> TrueRows(const std::shared_ptr<arrow::ChunkedArray>& column, int64_t rows) {
   std::vector<char> out(rows, 0);
@@ -351,22 +341,16 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
         const auto& [keep, target_rows, source_rows, deleted_rows, soft_rows] = fates;
         int64_t batch_offset = offset;
         offset += rows->num_rows();
-        if (static_cast<int64_t>(keep.size()) == rows->num_rows()) {  // no change in this batch
-          if (!dvs && !file_changed) {
-            held.push_back(rows);
-          } else if (!dvs) {
-            ARROW_RETURN_NOT_OK(WriteTable(writer, rows));
-            result.commit.rows_written += rows->num_rows();
-          }
+        bool batch_changed = static_cast<int64_t>(keep.size()) < rows->num_rows();
+        if (!batch_changed && (dvs || !file_changed)) {
+          if (!dvs) held.push_back(rows);  // written if the file turns out to change
           continue;
         }
-        if (!file_changed && !dvs) {
-          for (const auto& h : held) {
-            ARROW_RETURN_NOT_OK(WriteTable(writer, h));
-            result.commit.rows_written += h->num_rows();
-          }
-          held.clear();
+        for (const auto& h : held) {
+          ARROW_RETURN_NOT_OK(WriteTable(writer, h));
+          result.commit.rows_written += h->num_rows();
         }
+        held.clear();
         file_changed = true;
         result.rows_deleted += static_cast<int64_t>(deleted_rows.size());
         if (dvs) {
@@ -466,7 +450,7 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
     if (!st.ok()) return st.WithMessage("merge into ", location(), ": ", st.message());
   }
   ARROW_ASSIGN_OR_RAISE(result.commit, CommitMerge(tx.get(), std::move(writers), std::move(candidates), o.keys,
-                                                   ModeName(o.mode), result.commit, std::move(dv_adds)));
+                                                   MergeModeName(o.mode), result.commit, std::move(dv_adds)));
   return result;
 }
 

@@ -450,13 +450,14 @@ arrow::Status ParseStrategy(const Reader& r, const YAML::Node& n, const std::str
     if (n[opt] && !diff) return r.Error(n[opt], key + "." + opt, "applies only to the snapshot_diff strategy");
   }
   if (n["deletes"]) {
-    ARROW_ASSIGN_OR_RAISE(out->deletes, r.Enum<std::string>(n["deletes"], key + ".deletes",
-        {{"delete", "delete"}, {"soft_delete", "soft_delete"}, {"keep", "keep"}}, "deletes policy"));
+    ARROW_ASSIGN_OR_RAISE(out->deletes, r.Enum<MissingKeys>(n["deletes"], key + ".deletes",
+        {{"delete", MissingKeys::kDelete}, {"soft_delete", MissingKeys::kSoftDelete}, {"keep", MissingKeys::kKeep}},
+        "deletes policy"));
   }
   if (n["soft_delete_column"]) {
     ARROW_ASSIGN_OR_RAISE(out->soft_delete_column, r.String(n["soft_delete_column"], key + ".soft_delete_column"));
   }
-  if (out->deletes == "soft_delete" && out->soft_delete_column.empty()) {
+  if (out->deletes == MissingKeys::kSoftDelete && out->soft_delete_column.empty()) {
     return r.Error(n, key + ".soft_delete_column", "is required when deletes is soft_delete");
   }
   if (n["min_change_percent"]) {
@@ -479,8 +480,9 @@ arrow::Status ParseStrategy(const Reader& r, const YAML::Node& n, const std::str
     if (n[opt] && !merge) return r.Error(n[opt], key + "." + opt, "applies only to the merge strategy");
   }
   if (n["mode"]) {
-    ARROW_ASSIGN_OR_RAISE(out->merge_mode, r.Enum<std::string>(n["mode"], key + ".mode",
-        {{"upsert", "upsert"}, {"insert_only", "insert_only"}, {"delete_insert", "delete_insert"}}, "merge mode"));
+    ARROW_ASSIGN_OR_RAISE(out->merge_mode, r.Enum<MergeMode>(n["mode"], key + ".mode",
+        {{"upsert", MergeMode::kUpsert}, {"insert_only", MergeMode::kInsertOnly},
+         {"delete_insert", MergeMode::kDeleteInsert}}, "merge mode"));
   }
   if (n["order_by"]) {
     ARROW_ASSIGN_OR_RAISE(out->order_by, r.String(n["order_by"], key + ".order_by"));

@@ -18,6 +18,7 @@
 #include "inlet/load/strategy.h"
 #include "inlet/source/debezium.h"
 #include "inlet/source/json_schema.h"
+#include "inlet/table.h"
 
 namespace inlet::pipeline {
 
@@ -110,13 +111,13 @@ struct StrategyConfig {
   std::optional<Span> safety_margin;
   NullCursorPolicy null_cursor = NullCursorPolicy::kFail;
   // merge: new files merged by destination.keys.
-  std::string merge_mode = "upsert";  // upsert | insert_only | delete_insert
+  MergeMode merge_mode = MergeMode::kUpsert;  // upsert | insert_only | delete_insert
   std::string order_by;
   std::string delete_flag;
   bool ignore_null_updates = false;
   std::vector<std::string> update_columns;
   // snapshot_diff: a full extract compared with the table by key and row hash.
-  std::string deletes = "delete";  // delete | soft_delete | keep
+  MissingKeys deletes = MissingKeys::kDelete;  // delete | soft_delete | keep
   std::string soft_delete_column;
   double min_change_percent = 0;
   std::optional<int64_t> full_refresh_every_runs;

@@ -52,8 +52,7 @@ MergeOptions MergeStrategyOptions(const PipelineConfig& c) {
   MergeOptions m;
   const auto& st = c.strategy;
   m.keys = c.destination.keys;
-  m.mode = st.merge_mode == "insert_only" ? MergeMode::kInsertOnly
-           : st.merge_mode == "delete_insert" ? MergeMode::kDeleteInsert : MergeMode::kUpsert;
+  m.mode = st.merge_mode;
   m.order_by = st.order_by;
   m.delete_flag = st.delete_flag;
   m.ignore_null_updates = st.ignore_null_updates;
@@ -62,11 +61,6 @@ MergeOptions MergeStrategyOptions(const PipelineConfig& c) {
 }
 
 namespace {
-
-MissingKeys MissingKeysOf(const StrategyConfig& st) {
-  if (st.deletes == "soft_delete") return MissingKeys::kSoftDelete;
-  return st.deletes == "keep" ? MissingKeys::kKeep : MissingKeys::kDelete;
-}
 
 Json OptionalText(const std::optional<std::string>& v) { return v ? Json(*v) : Json(nullptr); }
 
@@ -384,7 +378,7 @@ class PipelineRun {
   arrow::Result<std::optional<std::string>> PlanSnapshotDiff() {
     const auto& st = c_.strategy;
     int64_t now_ms = NowMillis();
-    bool soft = st.deletes == "soft_delete";
+    bool soft = st.deletes == MissingKeys::kSoftDelete;
     bool full = !snap_ ||
                 (st.full_refresh_every_runs && state_.run + 1 - state_.last_full_refresh_run >= *st.full_refresh_every_runs) ||
                 (st.full_refresh_every_hours && now_ms - state_.last_full_refresh_ms >= *st.full_refresh_every_hours * 3600000.0);
@@ -403,7 +397,7 @@ class PipelineRun {
       }
       return std::optional<std::string>();
     }
-    load::DiffOptions d{c_.destination.keys, MissingKeysOf(st), st.soft_delete_column};
+    load::DiffOptions d{c_.destination.keys, st.deletes, st.soft_delete_column};
     ARROW_ASSIGN_OR_RAISE(diff_, load::DiffSnapshot(rows_, *snap_, d));
     r_.changed_percent = diff_->changed_percent;
     if (diff_->inserts + diff_->updates + diff_->deletes == 0) return std::optional<std::string>("no_changes");
@@ -442,7 +436,7 @@ class PipelineRun {
       m.delete_flag = diff_->delete_flag;
     } else if (snapshot_merge_) {
       m.mode = MergeMode::kSnapshot;
-      m.missing_keys = MissingKeysOf(c_.strategy);
+      m.missing_keys = c_.strategy.deletes;
       m.soft_delete_column = c_.strategy.soft_delete_column;
     } else if (c_.strategy.type == StrategyType::kCdc) {
       m = CdcMergeOptions(c_);
