@@ -13,12 +13,14 @@
 #include <arrow/builder.h>
 #include <arrow/compute/api.h>
 #include <arrow/io/interfaces.h>
+#include <arrow/util/bit_util.h>
 #include <arrow/util/byte_size.h>
 #include <arrow/util/compression.h>
 #include <parquet/arrow/schema.h>
 #include <parquet/arrow/writer.h>
 #include <parquet/metadata.h>
 #include <parquet/properties.h>
+#include <parquet/statistics.h>
 
 #include "inlet/common/time.h"
 #include "inlet/common/uri.h"
@@ -95,9 +97,9 @@ bool FellBackToPlain(const parquet::ColumnChunkMetaData& chunk) {
   return false;
 }
 
-// The bytes one value takes in a dictionary page of this physical type (0 for booleans,
-// which have no dictionary; -1 for byte arrays, whose values vary).
-int64_t DictionaryValueWidth(const parquet::ColumnDescriptor& leaf) {
+// The bytes one value takes written plain (and in a dictionary page) for this physical
+// type: 0 for booleans, which have no dictionary; -1 for byte arrays, whose values vary.
+int64_t PlainValueWidth(const parquet::ColumnDescriptor& leaf) {
   switch (leaf.physical_type()) {
     case parquet::Type::INT32:
     case parquet::Type::FLOAT: return 4;
@@ -110,26 +112,54 @@ int64_t DictionaryValueWidth(const parquet::ColumnDescriptor& leaf) {
   }
 }
 
-// The size of a dictionary page holding these (distinct) values: each byte array is
-// stored with a 4-byte length. Nullopt for array types not measured here.
-std::optional<int64_t> DictionaryBytes(const arrow::Array& values, int64_t width) {
-  if (width > 0) return values.length() * width;
+// The bytes of these values written plain (each byte array with a 4-byte length), nulls
+// left out. Nullopt for array types not measured here.
+std::optional<int64_t> PlainBytes(const arrow::Array& values, int64_t width) {
+  int64_t n = values.length() - values.null_count();
+  if (width > 0) return n * width;
   switch (values.type_id()) {
     case arrow::Type::STRING:
     case arrow::Type::BINARY:
-      return static_cast<const arrow::BinaryArray&>(values).total_values_length() + 4 * values.length();
+      return static_cast<const arrow::BinaryArray&>(values).total_values_length() + 4 * n;
     case arrow::Type::LARGE_STRING:
     case arrow::Type::LARGE_BINARY:
-      return static_cast<const arrow::LargeBinaryArray&>(values).total_values_length() + 4 * values.length();
+      return static_cast<const arrow::LargeBinaryArray&>(values).total_values_length() + 4 * n;
     default: return std::nullopt;
   }
+}
+
+// A dictionary pays only when it and the indices into it take fewer bytes than the values
+// written plain: parquet-mr's rule (DictionaryValuesWriter.isCompressionSatisfying), and
+// DuckDB's writer has its like. A column that fails it is written plain, which is smaller
+// and both faster to encode and to decode. It is judged on at least this many values.
+constexpr int64_t kMinJudgedValues = 16 * 1024;
+
+// Whether a dictionary for these values would overflow its page or not pay: values and
+// distinct count non-null values, and the byte counts are of the pages' values.
+bool DictionaryDoesNotPay(int64_t values, int64_t distinct, int64_t dictionary_bytes, int64_t plain_bytes) {
+  if (dictionary_bytes >= kDictionaryPageLimit) return true;
+  if (values < kMinJudgedValues) return false;
+  int64_t index_bits = std::max(1, arrow::bit_util::NumRequiredBits(static_cast<uint64_t>(std::max<int64_t>(distinct - 1, 0))));
+  return dictionary_bytes + values * index_bits / 8 >= plain_bytes;
+}
+
+// Whether a written column chunk's dictionary did not pay: its pages took at least the
+// bytes of its values written plain (fixed-width types only; the chunk's metadata does not
+// tell the plain size of byte arrays).
+bool DictionaryDidNotPay(const parquet::ColumnChunkMetaData& chunk, const parquet::ColumnDescriptor& leaf) {
+  int64_t width = PlainValueWidth(leaf);
+  if (!chunk.has_dictionary_page() || width <= 0) return false;
+  auto stats = chunk.statistics();
+  int64_t values = chunk.num_values() - (stats && stats->HasNullCount() ? stats->null_count() : 0);
+  return values >= kMinJudgedValues && chunk.total_uncompressed_size() >= values * width;
 }
 
 }  // namespace
 
 arrow::Status DataWriter::ProbeDictionaries(const arrow::RecordBatch& batch) {
   // A column whose first rows already hold more distinct bytes than a dictionary page may
-  // would give up on its dictionary after them anyway: it is written plain from the start.
+  // would give up on its dictionary after them anyway, and one whose dictionary would not
+  // pay is better off without: both are written plain from the start.
   ARROW_ASSIGN_OR_RAISE(auto codec, Codec(options_.compression));
   std::shared_ptr<parquet::SchemaDescriptor> descr;
   ARROW_RETURN_NOT_OK(parquet::arrow::ToParquetSchema(data_schema_.get(), *FileProperties(codec, {}),
@@ -139,13 +169,22 @@ arrow::Status DataWriter::ProbeDictionaries(const arrow::RecordBatch& batch) {
     const parquet::ColumnDescriptor& leaf = *descr->Column(i);
     if (leaf.path()->ToDotVector().size() != 1) continue;  // top-level columns only
     std::string name = leaf.path()->ToDotString();
-    int64_t width = DictionaryValueWidth(leaf);
-    if (width == 0 || (width > 0 && rows * width < kDictionaryPageLimit)) continue;
+    int64_t width = PlainValueWidth(leaf);
     std::shared_ptr<arrow::Array> column = batch.GetColumnByName(name);
-    if (!column || column->type_id() == arrow::Type::DICTIONARY) continue;
-    ARROW_ASSIGN_OR_RAISE(auto distinct, arrow::compute::Unique(column->Slice(0, rows)));
-    std::optional<int64_t> bytes = DictionaryBytes(*distinct, width);
-    if (bytes && *bytes >= kDictionaryPageLimit) plain_columns_.insert(name);
+    if (width == 0 || !column || column->type_id() == arrow::Type::DICTIONARY) continue;
+    std::shared_ptr<arrow::Array> sample = column->Slice(0, rows);
+    int64_t values = rows - sample->null_count();
+    bool may_overflow = width < 0 || values * width >= kDictionaryPageLimit;
+    if (!may_overflow && values < kMinJudgedValues) continue;
+    ARROW_ASSIGN_OR_RAISE(auto distinct, arrow::compute::Unique(sample));
+    ARROW_ASSIGN_OR_RAISE(arrow::Datum dropped, arrow::compute::DropNull(distinct));
+    std::shared_ptr<arrow::Array> non_null = dropped.make_array();
+    std::optional<int64_t> dictionary_bytes = PlainBytes(*non_null, width);
+    std::optional<int64_t> plain_bytes = PlainBytes(*sample, width);
+    if (dictionary_bytes && plain_bytes &&
+        DictionaryDoesNotPay(values, non_null->length(), *dictionary_bytes, *plain_bytes)) {
+      plain_columns_.insert(name);
+    }
   }
   return arrow::Status::OK();
 }
@@ -390,12 +429,15 @@ arrow::Status DataWriter::CloseFile(OpenFile* file) {
   // The Parquet writer already computed every column's bounds and null counts.
   const parquet::FileMetaData& metadata = *file->writer->metadata();
   add.stats = StatsFromParquet(metadata, *data_schema_, options_.num_indexed_cols);
-  // A column whose dictionary overflowed here is written plain in the next files.
+  // A column whose dictionary overflowed or did not pay here is written plain in the next
+  // files.
   for (int g = 0; g < metadata.num_row_groups(); ++g) {
     auto group = metadata.RowGroup(g);
     for (int c = 0; c < group->num_columns(); ++c) {
       auto chunk = group->ColumnChunk(c);
-      if (FellBackToPlain(*chunk)) plain_columns_.insert(chunk->path_in_schema()->ToDotString());
+      if (FellBackToPlain(*chunk) || DictionaryDidNotPay(*chunk, *metadata.schema()->Column(c))) {
+        plain_columns_.insert(chunk->path_in_schema()->ToDotString());
+      }
     }
   }
   done_.push_back(std::move(add));

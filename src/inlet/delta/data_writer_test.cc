@@ -84,6 +84,48 @@ TEST(DataWriter, LearnsFromAFileWhoseDictionaryOverflowed) {
             (std::map<std::string, bool>{{"id", false}, {"small", true}, {"name", false}, {"tag", true}}));
 }
 
+// Rows [from, from + n) of an int32 column of 60,000 values, whose dictionary fits its
+// page but does not pay (it and the 16-bit indices take more than the 4-byte values), and
+// one of ten values.
+std::shared_ptr<arrow::RecordBatch> Amounts(int64_t from, int64_t n) {
+  arrow::Int32Builder amount, small;
+  for (int64_t i = from; i < from + n; ++i) {
+    EXPECT_TRUE(amount.Append(static_cast<int32_t>((i * 7919) % 60000)).ok());
+    EXPECT_TRUE(small.Append(static_cast<int32_t>(i % 10)).ok());
+  }
+  return arrow::RecordBatch::Make(
+      arrow::schema({arrow::field("amount", arrow::int32()), arrow::field("small", arrow::int32())}), n,
+      {amount.Finish().ValueOrDie(), small.Finish().ValueOrDie()});
+}
+
+TEST(DataWriter, WritesColumnsWhoseDictionaryWouldNotPayPlain) {
+  testing::TempDir dir;
+  INLET_ASSIGN_OR_FAIL(auto store, TableStore::Make(dir.path()));
+  auto rows = Amounts(0, 100000);
+  INLET_ASSIGN_OR_FAIL(auto writer, DataWriter::Make(store, rows->schema(), {}));
+  INLET_ASSERT_OK(writer->Write(rows));
+  INLET_ASSIGN_OR_FAIL(auto adds, writer->Finish());
+  ASSERT_EQ(adds.size(), 1u);
+  std::string path = dir.Sub(adds[0].path);
+  EXPECT_EQ(Dictionaries(path), (std::map<std::string, bool>{{"amount", false}, {"small", true}}));
+  EXPECT_TRUE(ReadBack(path)->Equals(*arrow::Table::FromRecordBatches({rows}).ValueOrDie()));
+}
+
+TEST(DataWriter, LearnsFromAFileWhoseDictionaryDidNotPay) {
+  testing::TempDir dir;
+  INLET_ASSIGN_OR_FAIL(auto store, TableStore::Make(dir.path()));
+  INLET_ASSIGN_OR_FAIL(auto writer, DataWriter::Make(store, Amounts(0, 1)->schema(), {}));
+  // Too few first rows to judge by; the first file's dictionary fits but does not pay.
+  INLET_ASSERT_OK(writer->Write(Amounts(0, 1000)));
+  INLET_ASSERT_OK(writer->Write(Amounts(1000, 99000)));
+  INLET_ASSERT_OK(writer->Flush());
+  INLET_ASSERT_OK(writer->Write(Amounts(100000, 1000)));
+  INLET_ASSIGN_OR_FAIL(auto adds, writer->Finish());
+  ASSERT_EQ(adds.size(), 2u);
+  EXPECT_EQ(Dictionaries(dir.Sub(adds[0].path)), (std::map<std::string, bool>{{"amount", true}, {"small", true}}));
+  EXPECT_EQ(Dictionaries(dir.Sub(adds[1].path)), (std::map<std::string, bool>{{"amount", false}, {"small", true}}));
+}
+
 TEST(DataWriter, WritesInBackgroundInOrderWithItsFlushes) {
   testing::TempDir dir;
   INLET_ASSIGN_OR_FAIL(auto store, TableStore::Make(dir.path()));
