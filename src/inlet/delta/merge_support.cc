@@ -121,6 +121,7 @@ arrow::Result<MergeSource> PrepareSource(const std::shared_ptr<arrow::Table>& so
   KeyIndex winner;
   winner.Reserve(keys.size());
   for (int64_t i = 0; i < rows->num_rows(); ++i) {
+    if (i + 16 < rows->num_rows()) winner.Prefetch(keys[i + 16]);
     if (out.truncate_at && order[i] <= *out.truncate_at) continue;
     auto [row, inserted] = winner.Emplace(keys[i], i);
     if (!inserted && (order.empty() || order[i] >= order[*row])) *row = i;

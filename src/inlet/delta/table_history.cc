@@ -225,9 +225,10 @@ arrow::Result<MergeResult> DeltaTable::MergeHistory(std::shared_ptr<arrow::Table
       ++result.files_scanned;
       ARROW_ASSIGN_OR_RAISE(auto rows, reads.Next());
       ARROW_ASSIGN_OR_RAISE(auto keys, encoder.Encode(*rows));
+      std::vector<int64_t> matches = src.by_key.FindAll(keys);
       std::vector<int64_t> matched;
       for (size_t i = 0; i < keys.size(); ++i) {
-        if (src.by_key.Contains(keys[i])) matched.push_back(static_cast<int64_t>(i));
+        if (matches[i] >= 0) matched.push_back(static_cast<int64_t>(i));
       }
       if (matched.empty()) continue;
       ARROW_ASSIGN_OR_RAISE(auto taken, TakeRows(rows, matched));

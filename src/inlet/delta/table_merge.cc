@@ -36,18 +36,17 @@ using merge::WriteRows;
 using merge::WriteTable;
 
 // The sequences (OrderedKeys bytes) of a file's rows: of every row when all is set (a
-// truncate), else of the rows whose key the source has (empty strings elsewhere).
+// truncate), else of the rows with a source row (matches[i] >= 0; empty strings elsewhere).
 arrow::Result<std::vector<std::string>> RowSequences(const std::shared_ptr<arrow::Table>& rows,
-                                                     const std::vector<int64_t>& keys,
-                                                     const MergeSource& src, const std::vector<std::string>& sequence_by,
-                                                     bool all) {
+                                                     const std::vector<int64_t>& matches,
+                                                     const std::vector<std::string>& sequence_by, bool all) {
   if (sequence_by.empty()) return std::vector<std::string>();
   if (all) return OrderedKeys(*rows, sequence_by);
   std::vector<int64_t> matched;
-  for (size_t i = 0; i < keys.size(); ++i) {
-    if (src.by_key.Contains(keys[i])) matched.push_back(static_cast<int64_t>(i));
+  for (size_t i = 0; i < matches.size(); ++i) {
+    if (matches[i] >= 0) matched.push_back(static_cast<int64_t>(i));
   }
-  std::vector<std::string> out(keys.size());
+  std::vector<std::string> out(matches.size());
   if (matched.empty()) return out;
   ARROW_ASSIGN_OR_RAISE(auto taken, TakeRows(rows, matched));
   ARROW_ASSIGN_OR_RAISE(auto seqs, OrderedKeys(*taken, sequence_by));
@@ -160,7 +159,8 @@ class RowMatcher {
     bool snapshot = compare_ != nullptr;
     bool sequenced = !o.sequence_by.empty();
     ARROW_ASSIGN_OR_RAISE(auto keys, encoder_.Encode(*rows));
-    ARROW_ASSIGN_OR_RAISE(auto sequences, RowSequences(rows, keys, src, o.sequence_by, truncate_at_.has_value()));
+    std::vector<int64_t> matches = src.by_key.FindAll(keys);  // the source row of each row's key, or -1
+    ARROW_ASSIGN_OR_RAISE(auto sequences, RowSequences(rows, matches, o.sequence_by, truncate_at_.has_value()));
     std::vector<RowHash> hashes;
     std::vector<char> soft_deleted;
     if (snapshot) {
@@ -177,9 +177,9 @@ class RowMatcher {
         ++result_.rows_truncated;
         continue;
       }
-      const int64_t* match = src.by_key.Find(keys[i]);
+      int64_t s = matches[i];
       bool was_soft_deleted = !soft_deleted.empty() && soft_deleted[i];
-      if (!match) {
+      if (s < 0) {
         if (snapshot && o.missing_keys == MissingKeys::kDelete) {
           f.deleted_rows.push_back(i);
         } else if (snapshot && o.missing_keys == MissingKeys::kSoftDelete && !was_soft_deleted) {
@@ -189,7 +189,6 @@ class RowMatcher {
         }
         continue;
       }
-      int64_t s = *match;
       found_[s] = true;
       if (snapshot) {
         // Equal rows stay; a changed row (or a soft-deleted one whose key came back) is

@@ -124,9 +124,10 @@ arrow::Status Tombstones::Scan(
   for (const auto& f : files_) {
     ARROW_ASSIGN_OR_RAISE(auto t, ReadFile(f));
     ARROW_ASSIGN_OR_RAISE(auto ids, encoder->Encode(*t));
+    std::vector<int64_t> matches = wanted.FindAll(ids);
     std::vector<int64_t> rows, hit_ids;
     for (size_t r = 0; r < ids.size(); ++r) {
-      if (!wanted.Contains(ids[r])) continue;
+      if (matches[r] < 0) continue;
       rows.push_back(static_cast<int64_t>(r));
       hit_ids.push_back(ids[r]);
     }

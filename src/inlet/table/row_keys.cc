@@ -300,6 +300,18 @@ const int64_t* KeyIndex::Find(int64_t key) const {
   }
 }
 
+std::vector<int64_t> KeyIndex::FindAll(const std::vector<int64_t>& keys) const {
+  constexpr size_t kAhead = 16;  // keys whose slots are on their way
+  std::vector<int64_t> rows(keys.size(), -1);
+  if (slots_.empty()) return rows;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (i + kAhead < keys.size()) Prefetch(keys[i + kAhead]);
+    const int64_t* row = Find(keys[i]);
+    if (row) rows[i] = *row;
+  }
+  return rows;
+}
+
 arrow::Result<std::vector<int64_t>> KeyEncoder::Encode(const arrow::Table& rows) {
   std::vector<int64_t> out;
   out.reserve(rows.num_rows());

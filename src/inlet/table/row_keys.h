@@ -51,6 +51,14 @@ class KeyIndex {
   const int64_t* Find(int64_t key) const;
   int64_t* Find(int64_t key) { return const_cast<int64_t*>(std::as_const(*this).Find(key)); }
   bool Contains(int64_t key) const { return Find(key) != nullptr; }
+  /// The row of each key, or -1. Looks up many keys at once, loading the slots of later
+  /// keys while earlier ones are compared: an index of millions of keys is far larger than
+  /// the caches, and one lookup at a time waits for memory on nearly every key.
+  std::vector<int64_t> FindAll(const std::vector<int64_t>& keys) const;
+  /// Starts loading the slot of key into the cache, for an Emplace or Find soon after.
+  void Prefetch(int64_t key) const {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[SlotOf(key)]);
+  }
   size_t size() const { return size_; }
 
  private:

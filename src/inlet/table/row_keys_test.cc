@@ -96,8 +96,19 @@ TEST(KeyIndex, AgreesWithAStandardMapThroughGrowth) {
     EXPECT_EQ(*found, row);
   }
   for (int64_t k : {int64_t{1}, int64_t{3}, int64_t{-1}, int64_t{40001}}) EXPECT_FALSE(index.Contains(k)) << k;
+  // Many keys at once: present ones, absent ones, and more than the prefetch distance.
+  std::vector<int64_t> probe;
+  std::vector<int64_t> want;
+  for (int i = 0; i < 3000; ++i) {
+    int64_t k = i % 3 == 0 ? keys[rng() % keys.size()] : static_cast<int64_t>(rng());
+    probe.push_back(k);
+    auto it = model.find(k);
+    want.push_back(it == model.end() ? -1 : it->second);
+  }
+  EXPECT_EQ(index.FindAll(probe), want);
   KeyIndex empty;
   EXPECT_FALSE(empty.Contains(0));
+  EXPECT_EQ(empty.FindAll({0, 1}), (std::vector<int64_t>{-1, -1}));
   empty.Reserve(1000);
   EXPECT_EQ(empty.Find(0), nullptr);
 }
