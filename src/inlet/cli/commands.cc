@@ -268,8 +268,7 @@ arrow::Status RunMerge(const MergeArgs& a) {
   o.history.track_columns = SplitList(a.track_columns);
   if (!a.history && !o.history.track_columns.empty()) return arrow::Status::Invalid("--track-columns needs --history");
   o.write.merge_schema = a.merge_schema;
-  ARROW_ASSIGN_OR_RAISE(auto input, OpenInputFiles(a.inputs, a.input_format));
-  ARROW_ASSIGN_OR_RAISE(auto source, arrow::Table::FromRecordBatchReader(input.get()));
+  ARROW_ASSIGN_OR_RAISE(auto source, ReadInputFiles(a.inputs, a.input_format));
   if (o.missing_keys == MissingKeys::kSoftDelete) {
     ARROW_ASSIGN_OR_RAISE(source, SetBoolColumn(source, o.soft_delete_column, false));  // every row is live
   }

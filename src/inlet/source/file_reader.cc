@@ -98,9 +98,12 @@ class ParquetInput : public arrow::RecordBatchReader {
   std::shared_ptr<arrow::RecordBatchReader> reader_;
 };
 
+// Rows per batch of a Parquet input read a batch at a time.
+constexpr int64_t kParquetBatchRows = 128 * 1024;
+
 arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenParquet(const std::string& path) {
   auto fs = std::make_shared<arrow::fs::LocalFileSystem>();
-  ARROW_ASSIGN_OR_RAISE(auto file, OpenParquetFile(fs, path, 128 * 1024));
+  ARROW_ASSIGN_OR_RAISE(auto file, OpenParquetFile(fs, path, kParquetBatchRows));
   ARROW_ASSIGN_OR_RAISE(auto reader, file->GetRecordBatchReader());
   return std::make_shared<ParquetInput>(std::move(file), std::move(reader));
 }
@@ -128,6 +131,12 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenOne(const std::stri
   return r;
 }
 
+// The error for an input file whose schema is not the first file's.
+arrow::Status SchemaDiffers(const std::string& path, const arrow::Schema& schema, const arrow::Schema& first) {
+  return arrow::Status::Invalid("input ", path, ": schema ", schema.ToString(), " differs from the first input's ",
+                                first.ToString());
+}
+
 class ConcatenatedInput : public arrow::RecordBatchReader {
  public:
   ConcatenatedInput(std::vector<std::string> paths, std::string format,
@@ -145,9 +154,7 @@ class ConcatenatedInput : public arrow::RecordBatchReader {
       if (++index_ >= paths_.size()) return arrow::Status::OK();
       ARROW_ASSIGN_OR_RAISE(current_, OpenOne(paths_[index_], format_));
       if (!current_->schema()->Equals(*schema_, /*check_metadata=*/false)) {
-        return arrow::Status::Invalid("input ", paths_[index_], ": schema ",
-                                      current_->schema()->ToString(),
-                                      " differs from the first input's ", schema_->ToString());
+        return SchemaDiffers(paths_[index_], *current_->schema(), *schema_);
       }
     }
   }
@@ -188,6 +195,31 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenInputFiles(
   ARROW_ASSIGN_OR_RAISE(auto first, OpenOne(paths[0], format));
   if (paths.size() == 1) return first;
   return std::make_shared<ConcatenatedInput>(paths, format, std::move(first));
+}
+
+arrow::Result<std::shared_ptr<arrow::Table>> ReadInputFiles(const std::vector<std::string>& paths,
+                                                            const std::string& format) {
+  bool parquet = !paths.empty();
+  for (const auto& p : paths) parquet = parquet && (format.empty() ? FormatFromExtension(p) : format) == "parquet";
+  if (!parquet) {
+    ARROW_ASSIGN_OR_RAISE(auto reader, OpenInputFiles(paths, format));
+    return arrow::Table::FromRecordBatchReader(reader.get());
+  }
+  // Parquet files are read whole: each column chunk is decoded in one go, the columns in
+  // parallel, without growing a batch's buffers again and again.
+  auto fs = std::make_shared<arrow::fs::LocalFileSystem>();
+  std::vector<std::shared_ptr<arrow::Table>> tables;
+  for (const auto& path : paths) {
+    std::shared_ptr<arrow::Table> t;
+    auto file = OpenParquetFile(fs, path, kParquetBatchRows);
+    arrow::Status st = file.ok() ? (*file)->ReadTable(&t) : file.status();
+    if (!st.ok()) return st.WithMessage("input ", path, ": ", st.message());
+    if (!tables.empty() && !t->schema()->Equals(*tables[0]->schema(), /*check_metadata=*/false)) {
+      return SchemaDiffers(path, *t->schema(), *tables[0]->schema());
+    }
+    tables.push_back(std::move(t));
+  }
+  return arrow::ConcatenateTables(tables);
 }
 
 }  // namespace inlet

@@ -7,6 +7,7 @@
 
 #include <arrow/record_batch.h>
 #include <arrow/result.h>
+#include <arrow/table.h>
 
 #include "inlet/source/debezium.h"
 
@@ -24,5 +25,11 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenDebeziumFile(const 
 /// does not fails naming it. Parse errors name the file.
 arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenInputFiles(
     const std::vector<std::string>& paths, const std::string& format);
+
+/// Reads files in order into one table, with OpenInputFiles' checks and errors. Parquet
+/// files are read whole (faster than a batch at a time), for callers that hold every row
+/// anyway, such as a merge.
+arrow::Result<std::shared_ptr<arrow::Table>> ReadInputFiles(const std::vector<std::string>& paths,
+                                                            const std::string& format);
 
 }  // namespace inlet

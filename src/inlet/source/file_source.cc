@@ -160,8 +160,7 @@ arrow::Result<std::shared_ptr<arrow::Table>> ReadOne(const SourceFile& f, const 
     ARROW_ASSIGN_OR_RAISE(auto reader, OpenDebeziumFile(f.path, DebeziumOptions{options.decimals, declared}));
     ARROW_ASSIGN_OR_RAISE(table, arrow::Table::FromRecordBatchReader(reader.get()));
   } else {
-    ARROW_ASSIGN_OR_RAISE(auto reader, OpenInputFiles({f.path}, fmt));
-    ARROW_ASSIGN_OR_RAISE(table, arrow::Table::FromRecordBatchReader(reader.get()));
+    ARROW_ASSIGN_OR_RAISE(table, ReadInputFiles({f.path}, fmt));
   }
   for (const auto& [name, type] : declared) {
     int idx = table->schema()->GetFieldIndex(name);
