@@ -67,9 +67,9 @@ arrow::Status CheckNoNulls(const arrow::Table& data, const std::vector<std::stri
 
 }  // namespace
 
-arrow::Result<MergeSource> PrepareSource(const std::shared_ptr<arrow::Table>& source, const MergeOptions& o,
-                                         WriteTransaction* tx, KeyEncoder* encoder) {
-  MergeSource out;
+arrow::Result<ConformedSource> ConformSource(const std::shared_ptr<arrow::Table>& source, const MergeOptions& o,
+                                             const WriteTransaction& tx) {
+  ConformedSource out;
   ARROW_ASSIGN_OR_RAISE(auto flags, FlagColumn(*source, o.delete_flag, "delete flag"));
   ARROW_ASSIGN_OR_RAISE(auto truncates, FlagColumn(*source, o.truncate_flag, "truncate flag"));
   std::shared_ptr<arrow::Table> data = source;
@@ -83,7 +83,7 @@ arrow::Result<MergeSource> PrepareSource(const std::shared_ptr<arrow::Table>& so
     auto rows = RowsWhere(truncates, true);
     if (!rows.empty()) {
       ARROW_ASSIGN_OR_RAISE(auto events, TakeRows(data, rows));
-      ARROW_ASSIGN_OR_RAISE(events, ConformTable(*events, *tx));
+      ARROW_ASSIGN_OR_RAISE(events, ConformTable(*events, tx));
       ARROW_RETURN_NOT_OK(CheckNoNulls(*events, o.sequence_by, "sequence"));
       ARROW_ASSIGN_OR_RAISE(auto seqs, OrderedKeys(*events, o.sequence_by));
       out.truncate_at = *std::max_element(seqs.begin(), seqs.end());
@@ -96,7 +96,16 @@ arrow::Result<MergeSource> PrepareSource(const std::shared_ptr<arrow::Table>& so
   }
   ARROW_RETURN_NOT_OK(CheckNoNulls(*data, o.keys, "key"));
   ARROW_RETURN_NOT_OK(CheckNoNulls(*data, o.sequence_by, "sequence"));
-  ARROW_ASSIGN_OR_RAISE(auto rows, ConformTable(*data, *tx));
+  ARROW_ASSIGN_OR_RAISE(out.rows, ConformTable(*data, tx));
+  out.deleted = std::move(flags);
+  return out;
+}
+
+arrow::Result<MergeSource> IndexSource(ConformedSource conformed, const MergeOptions& o, KeyEncoder* encoder) {
+  MergeSource out;
+  out.truncate_at = std::move(conformed.truncate_at);
+  std::shared_ptr<arrow::Table> rows = std::move(conformed.rows);
+  std::vector<bool> flags = std::move(conformed.deleted);
   ARROW_ASSIGN_OR_RAISE(auto keys, encoder->Encode(*rows));
   if (o.mode == MergeMode::kDeleteInsert) {
     out.rows = rows;
@@ -151,6 +160,12 @@ arrow::Result<MergeSource> PrepareSource(const std::shared_ptr<arrow::Table>& so
   out.late.assign(kept.size(), false);
   out.by_key = std::move(winner);
   return out;
+}
+
+arrow::Result<MergeSource> PrepareSource(const std::shared_ptr<arrow::Table>& source, const MergeOptions& o,
+                                         const WriteTransaction& tx, KeyEncoder* encoder) {
+  ARROW_ASSIGN_OR_RAISE(auto conformed, ConformSource(source, o, tx));
+  return IndexSource(std::move(conformed), o, encoder);
 }
 
 
@@ -235,7 +250,7 @@ class KeyRange {
 
 }  // namespace
 
-arrow::Result<Candidates> CandidateFiles(const DeltaSnapshot& base, const MergeSource& src,
+arrow::Result<Candidates> CandidateFiles(const DeltaSnapshot& base, const arrow::Table& rows,
                                          const std::vector<std::string>& keys, bool all_files) {
   Candidates out;
   const auto& partitions = base.state().metadata.partition_columns;
@@ -245,13 +260,13 @@ arrow::Result<Candidates> CandidateFiles(const DeltaSnapshot& base, const MergeS
   }
   std::set<PartitionValues> source_partitions;
   if (prune_partitions) {
-    ARROW_ASSIGN_OR_RAISE(auto part_keys, RowKeys(*src.rows, partitions));
+    ARROW_ASSIGN_OR_RAISE(auto part_keys, RowKeys(rows, partitions));
     std::unordered_set<std::string> seen;
-    for (int64_t i = 0; i < src.rows->num_rows(); ++i) {
+    for (int64_t i = 0; i < rows.num_rows(); ++i) {
       if (!seen.insert(part_keys[i]).second) continue;
       PartitionValues pv;
       for (const auto& p : partitions) {
-        ARROW_ASSIGN_OR_RAISE(auto scalar, src.rows->GetColumnByName(p)->GetScalar(i));
+        ARROW_ASSIGN_OR_RAISE(auto scalar, rows.GetColumnByName(p)->GetScalar(i));
         ARROW_ASSIGN_OR_RAISE(pv[p], SerializePartitionValue(*scalar));
       }
       source_partitions.insert(pv);
@@ -259,7 +274,7 @@ arrow::Result<Candidates> CandidateFiles(const DeltaSnapshot& base, const MergeS
   } else {
     out.whole_table_read = true;
   }
-  ARROW_ASSIGN_OR_RAISE(auto range, KeyRange::Make(*src.rows, keys.front()));
+  ARROW_ASSIGN_OR_RAISE(auto range, KeyRange::Make(rows, keys.front()));
   int key_idx = base.delta_schema().FindColumn(keys.front());
   bool key_is_partition = std::find(partitions.begin(), partitions.end(), keys.front()) != partitions.end();
   for (const auto& file : base.state().files) {

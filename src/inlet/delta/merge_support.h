@@ -43,22 +43,35 @@ struct MergeSource {
   int64_t duplicates = 0;
 };
 
-/// Takes the delete and truncate flags out of source (truncate events leave it, setting
-/// truncate_at), checks that keys and sequences have no nulls, conforms the rows to the
-/// transaction's schema and (except for delete-insert) keeps each key's winning row.
-arrow::Result<MergeSource> PrepareSource(const std::shared_ptr<arrow::Table>& source, const MergeOptions& o,
-                                         WriteTransaction* tx, KeyEncoder* encoder);
+/// The first step of preparing a source, which does not look at keys: the delete and
+/// truncate flags taken out (truncate events leave the source, setting truncate_at), keys
+/// and sequences checked for nulls, and the rows conformed to the transaction's schema.
+struct ConformedSource {
+  std::shared_ptr<arrow::Table> rows;  // table schema
+  std::vector<bool> deleted;           // delete flag per row
+  std::optional<std::string> truncate_at;
+};
+arrow::Result<ConformedSource> ConformSource(const std::shared_ptr<arrow::Table>& source, const MergeOptions& o,
+                                             const WriteTransaction& tx);
 
-/// The live files of base that can hold a key of src: pruned by partition values when every
-/// partition column is a key column, and by the first key column's statistics. With
-/// all_files (a truncate) every file.
+/// The second step: each row's key id, and (except for delete-insert) each key's winning
+/// row kept.
+arrow::Result<MergeSource> IndexSource(ConformedSource conformed, const MergeOptions& o, KeyEncoder* encoder);
+
+/// Both steps.
+arrow::Result<MergeSource> PrepareSource(const std::shared_ptr<arrow::Table>& source, const MergeOptions& o,
+                                         const WriteTransaction& tx, KeyEncoder* encoder);
+
+/// The live files of base that can hold a key of rows (a source conformed to the table):
+/// pruned by partition values when every partition column is a key column, and by the
+/// first key column's statistics. With all_files (a truncate, a snapshot) every file.
 struct Candidates {
   std::vector<const AddFile*> files;
   /// The partitions read (when pruned by partition), for the commit's conflict checks.
   std::set<PartitionValues> read_partitions;
   bool whole_table_read = false;
 };
-arrow::Result<Candidates> CandidateFiles(const DeltaSnapshot& base, const MergeSource& src,
+arrow::Result<Candidates> CandidateFiles(const DeltaSnapshot& base, const arrow::Table& rows,
                                          const std::vector<std::string>& keys, bool all_files);
 
 /// The writers of a merge: data files, and change data files when the table records a

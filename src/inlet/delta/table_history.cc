@@ -205,7 +205,7 @@ arrow::Result<MergeResult> DeltaTable::MergeHistory(std::shared_ptr<arrow::Table
   MergeOptions all_events = o;
   all_events.mode = MergeMode::kDeleteInsert;
   KeyEncoder encoder(o.keys);
-  ARROW_ASSIGN_OR_RAISE(MergeSource src, PrepareSource(source, all_events, tx.get(), &encoder));
+  ARROW_ASSIGN_OR_RAISE(MergeSource src, PrepareSource(source, all_events, *tx, &encoder));
   if (src.truncate_at) {
     return arrow::Status::Invalid("merge into ", where, ": truncate events cannot be applied to a history (SCD type 2)");
   }
@@ -219,7 +219,7 @@ arrow::Result<MergeResult> DeltaTable::MergeHistory(std::shared_ptr<arrow::Table
   std::vector<std::shared_ptr<arrow::Table>> history_parts;
   std::vector<std::pair<size_t, int64_t>> places;  // (candidate file, row in it) per version
   if (tx->base()) {
-    ARROW_ASSIGN_OR_RAISE(candidates, CandidateFiles(*tx->base(), src, o.keys, false));
+    ARROW_ASSIGN_OR_RAISE(candidates, CandidateFiles(*tx->base(), *src.rows, o.keys, false));
     FileReadAhead reads(store_, *tx->base(), candidates.files, *tx);
     for (size_t f = 0; f < candidates.files.size(); ++f) {
       ++result.files_scanned;

@@ -29,7 +29,9 @@ using merge::CommitMerge;
 using merge::Candidates;
 using merge::MergeSource;
 using merge::OpenWriters;
-using merge::PrepareSource;
+using merge::ConformedSource;
+using merge::ConformSource;
+using merge::IndexSource;
 using merge::FileReadAhead;
 using merge::WriteChanges;
 using merge::WriteRows;
@@ -260,8 +262,41 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
   ARROW_ASSIGN_OR_RAISE(auto tx, WriteTransaction::Begin(*this, store_, *input, write, changes_rows));
   bool snapshot = o.mode == MergeMode::kSnapshot;
   if (snapshot) ARROW_RETURN_NOT_OK(SnapshotCompare::Check(o, *source->schema(), *tx->schema()));
+  // With a change data feed every change of this commit also goes to cdc files.
+  ARROW_ASSIGN_OR_RAISE(auto writers, OpenWriters(*tx));
+  DataWriter* writer = writers.data.get();
+  DataWriter* cdc = writers.changes.get();
+  // Merge-on-read: changed rows are marked deleted, their new versions written as new rows.
+  std::optional<DeletionVectorFile> dvs;
+  std::vector<AddFile> dv_adds;
+  if (tx->base() && WritesDeletionVectors(tx->base()->state().protocol, tx->base()->state().metadata)) dvs.emplace();
+  // When the source replaces every column and no change data is written, the new version
+  // of a matched row is its source row: an upsert writes it with the inserts at the end, as
+  // slices of the source, instead of gathering source rows for each file it rewrites.
+  bool source_rows_replace = !cdc && o.update_columns.empty() && !o.ignore_null_updates;
+  bool updates_are_source_rows = source_rows_replace && (o.mode == MergeMode::kUpsert || snapshot);
+  // Merge-on-read then takes nothing from a matched target row: its keys and sequences are
+  // all it reads (a snapshot compares every column).
+  bool keys_only = dvs && source_rows_replace && !snapshot;
+  std::vector<std::string> match_columns = o.keys;
+  for (const auto& c : o.sequence_by) {
+    if (std::find(match_columns.begin(), match_columns.end(), c) == match_columns.end()) match_columns.push_back(c);
+  }
+
+  // The files that can hold a source key are found from the conformed source (duplicate
+  // keys and all), and start being read while the source's keys are indexed. A snapshot
+  // finds the keys missing from the extract, and a truncate removes older rows: both read
+  // every file.
+  ARROW_ASSIGN_OR_RAISE(ConformedSource conformed, ConformSource(source, o, *tx));
+  Candidates candidates;
+  std::optional<FileReadAhead> reads;
+  if (tx->base()) {
+    ARROW_ASSIGN_OR_RAISE(candidates, CandidateFiles(*tx->base(), *conformed.rows, o.keys,
+                                                     conformed.truncate_at.has_value() || snapshot));
+    reads.emplace(store_, *tx->base(), candidates.files, *tx, keys_only ? match_columns : std::vector<std::string>{});
+  }
   KeyEncoder encoder(o.keys);
-  ARROW_ASSIGN_OR_RAISE(MergeSource src, PrepareSource(source, o, tx.get(), &encoder));
+  ARROW_ASSIGN_OR_RAISE(MergeSource src, IndexSource(std::move(conformed), o, &encoder));
   std::optional<SnapshotCompare> compare;
   if (snapshot) {
     ARROW_ASSIGN_OR_RAISE(compare, SnapshotCompare::Make(o, *source->schema(), tx->base().get(), src));
@@ -287,40 +322,14 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
       }
     }
   }
-  // With a change data feed every change of this commit also goes to cdc files.
-  ARROW_ASSIGN_OR_RAISE(auto writers, OpenWriters(*tx));
-  DataWriter* writer = writers.data.get();
-  DataWriter* cdc = writers.changes.get();
   MergeResult result;
   result.source_duplicates = src.duplicates;
   // Source rows whose key matched a table row (each key has one row, but for delete-insert,
   // which inserts every row anyway).
   std::vector<bool> found(src.rows->num_rows(), false);
-  // Merge-on-read: changed rows are marked deleted, their new versions written as new rows.
-  std::optional<DeletionVectorFile> dvs;
-  std::vector<AddFile> dv_adds;
-  if (tx->base() && WritesDeletionVectors(tx->base()->state().protocol, tx->base()->state().metadata)) dvs.emplace();
-  // When the source replaces every column and no change data is written, the new version
-  // of a matched row is its source row: an upsert writes it with the inserts at the end, as
-  // slices of the source, instead of gathering source rows for each file it rewrites.
-  bool source_rows_replace = !cdc && o.update_columns.empty() && !o.ignore_null_updates;
-  bool updates_are_source_rows = source_rows_replace && (o.mode == MergeMode::kUpsert || snapshot);
-  // Merge-on-read then takes nothing from a matched target row: its keys and sequences are
-  // all it reads (a snapshot compares every column).
-  bool keys_only = dvs && source_rows_replace && !snapshot;
-  std::vector<std::string> match_columns = o.keys;
-  for (const auto& c : o.sequence_by) {
-    if (std::find(match_columns.begin(), match_columns.end(), c) == match_columns.end()) match_columns.push_back(c);
-  }
 
   int64_t source_updates = 0;  // updates written with the inserts, as source rows
-  Candidates candidates;
-  if (tx->base()) {
-    const auto& base = *tx->base();
-    // A snapshot finds the keys missing from the extract: it reads every file.
-    ARROW_ASSIGN_OR_RAISE(candidates, CandidateFiles(base, src, o.keys, truncate_at.has_value() || snapshot));
-    FileReadAhead reads(store_, base, candidates.files, *tx,
-                        keys_only ? match_columns : std::vector<std::string>{});
+  if (reads) {
     RowMatcher matcher(o, &encoder, &src, compare ? &*compare : nullptr, truncate_at, &found, &late, &result);
     for (const AddFile* file_ptr : candidates.files) {
       const AddFile& file = *file_ptr;
@@ -333,7 +342,7 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
       std::vector<int64_t> file_deleted, file_replaced;  // positions in the file (merge-on-read)
       int64_t offset = 0;  // of the batch in the file
       while (true) {
-        ARROW_ASSIGN_OR_RAISE(auto batch, reads.NextBatch());
+        ARROW_ASSIGN_OR_RAISE(auto batch, reads->NextBatch());
         if (!batch) break;
         ARROW_ASSIGN_OR_RAISE(auto rows, arrow::Table::FromRecordBatches({batch}));
         ARROW_ASSIGN_OR_RAISE(RowFates fates, matcher.Match(rows));
