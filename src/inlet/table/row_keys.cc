@@ -155,6 +155,23 @@ arrow::Result<std::vector<std::string>> RowKeys(const arrow::Table& table,
 namespace {
 
 // The rows of t at the ascending row numbers, taken batch by batch.
+// Positions [begin, end) less offset as an index array for Take, checked once against
+// length here: Arrow's Take would check them again for every column.
+arrow::Result<std::shared_ptr<arrow::Array>> Positions(std::vector<int64_t>::const_iterator begin,
+                                                       std::vector<int64_t>::const_iterator end, int64_t offset,
+                                                       int64_t length) {
+  int64_t n = end - begin;
+  ARROW_ASSIGN_OR_RAISE(auto buffer, arrow::AllocateBuffer(n * static_cast<int64_t>(sizeof(int64_t))));
+  auto* out = reinterpret_cast<int64_t*>(buffer->mutable_data());
+  for (int64_t i = 0; i < n; ++i) {
+    out[i] = begin[i] - offset;
+    if (static_cast<uint64_t>(out[i]) >= static_cast<uint64_t>(length)) {
+      return arrow::Status::IndexError("row ", begin[i], " is out of bounds");
+    }
+  }
+  return std::make_shared<arrow::Int64Array>(n, std::move(buffer));
+}
+
 arrow::Result<std::shared_ptr<arrow::Table>> TakeAscending(const arrow::Table& t, const std::vector<int64_t>& rows) {
   arrow::TableBatchReader reader(t);
   std::vector<std::shared_ptr<arrow::RecordBatch>> taken;
@@ -165,13 +182,14 @@ arrow::Result<std::shared_ptr<arrow::Table>> TakeAscending(const arrow::Table& t
     ARROW_RETURN_NOT_OK(reader.ReadNext(&batch));
     if (!batch) return arrow::Status::IndexError("row ", *next, " is past the table's ", t.num_rows(), " rows");
     int64_t end = offset + batch->num_rows();
-    arrow::Int64Builder b;
-    for (; next != rows.end() && *next < end; ++next) ARROW_RETURN_NOT_OK(b.Append(*next - offset));
-    if (b.length() > 0) {
-      ARROW_ASSIGN_OR_RAISE(auto idx, b.Finish());
-      ARROW_ASSIGN_OR_RAISE(arrow::Datum out, arrow::compute::Take(batch, idx));
+    auto last = next;
+    while (last != rows.end() && *last < end) ++last;
+    if (last != next) {
+      ARROW_ASSIGN_OR_RAISE(auto idx, Positions(next, last, offset, batch->num_rows()));
+      ARROW_ASSIGN_OR_RAISE(arrow::Datum out, arrow::compute::Take(batch, idx, arrow::compute::TakeOptions::NoBoundsCheck()));
       taken.push_back(out.record_batch());
     }
+    next = last;
     offset = end;
   }
   return arrow::Table::FromRecordBatches(t.schema(), taken);
@@ -180,10 +198,8 @@ arrow::Result<std::shared_ptr<arrow::Table>> TakeAscending(const arrow::Table& t
 // Arrow's Take (which concatenates a table's chunks first).
 arrow::Result<std::shared_ptr<arrow::Table>> ArrowTake(const std::shared_ptr<arrow::Table>& t,
                                                        const std::vector<int64_t>& rows) {
-  arrow::Int64Builder b;
-  ARROW_RETURN_NOT_OK(b.AppendValues(rows));
-  ARROW_ASSIGN_OR_RAISE(auto idx, b.Finish());
-  ARROW_ASSIGN_OR_RAISE(arrow::Datum out, arrow::compute::Take(t, idx));
+  ARROW_ASSIGN_OR_RAISE(auto idx, Positions(rows.begin(), rows.end(), 0, t->num_rows()));
+  ARROW_ASSIGN_OR_RAISE(arrow::Datum out, arrow::compute::Take(t, idx, arrow::compute::TakeOptions::NoBoundsCheck()));
   return out.table();
 }
 

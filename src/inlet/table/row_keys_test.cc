@@ -121,6 +121,16 @@ TEST(TakeRows, EveryRowInOrderIsTheSameTable) {
   EXPECT_TRUE(swapped->Equals(*Make({{"a", arrow::int64()}}, {"[2, 1, 3]"})));
 }
 
+TEST(TakeRows, RowsOutsideTheTableAreAnError) {
+  auto t = Make({{"a", arrow::int64()}}, {"[1, 2, 3]"});
+  EXPECT_TRUE(TakeRows(t, {0, 3}).status().IsIndexError());
+  EXPECT_TRUE(TakeRows(t, {-1, 1}).status().IsIndexError());
+  auto chunked = arrow::ConcatenateTables({t, t}).ValueOrDie();  // two chunks
+  EXPECT_TRUE(TakeRows(chunked, {1, 6}).status().IsIndexError());
+  EXPECT_TRUE(TakeRows(chunked, {-1, 4}).status().IsIndexError());
+  EXPECT_TRUE(TakeRows(chunked, {4, 1}).ValueOrDie()->Equals(*Make({{"a", arrow::int64()}}, {"[2, 2]"})));
+}
+
 TEST(TakeRows, ChunkedTablesGiveWhatTheCombinedTableGives) {
   // Three chunks with misaligned boundaries between the columns.
   auto a = arrow::ChunkedArray::Make({arrow::json::ArrayFromJSONString(arrow::int64(), "[0, 1, 2]").ValueOrDie(),
