@@ -139,7 +139,8 @@ constexpr int64_t kMinJudgedValues = 16 * 1024;
 bool DictionaryDoesNotPay(int64_t values, int64_t distinct, int64_t dictionary_bytes, int64_t plain_bytes) {
   if (dictionary_bytes >= kDictionaryPageLimit) return true;
   if (values < kMinJudgedValues) return false;
-  int64_t index_bits = std::max(1, arrow::bit_util::NumRequiredBits(static_cast<uint64_t>(std::max<int64_t>(distinct - 1, 0))));
+  uint64_t largest_index = static_cast<uint64_t>(std::max<int64_t>(distinct - 1, 0));
+  int64_t index_bits = std::max(1, arrow::bit_util::NumRequiredBits(largest_index));
   return dictionary_bytes + values * index_bits / 8 >= plain_bytes;
 }
 

@@ -186,7 +186,8 @@ arrow::Result<std::shared_ptr<arrow::Table>> TakeAscending(const arrow::Table& t
     while (last != rows.end() && *last < end) ++last;
     if (last != next) {
       ARROW_ASSIGN_OR_RAISE(auto idx, Positions(next, last, offset, batch->num_rows()));
-      ARROW_ASSIGN_OR_RAISE(arrow::Datum out, arrow::compute::Take(batch, idx, arrow::compute::TakeOptions::NoBoundsCheck()));
+      ARROW_ASSIGN_OR_RAISE(arrow::Datum out,
+                            arrow::compute::Take(batch, idx, arrow::compute::TakeOptions::NoBoundsCheck()));
       taken.push_back(out.record_batch());
     }
     next = last;
