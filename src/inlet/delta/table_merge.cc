@@ -50,7 +50,14 @@ arrow::Result<std::vector<std::string>> RowSequences(const std::shared_ptr<arrow
   }
   std::vector<std::string> out(matches.size());
   if (matched.empty()) return out;
-  ARROW_ASSIGN_OR_RAISE(auto taken, TakeRows(rows, matched));
+  // Only the sequence columns of the matched rows are copied (OrderedKeys names one that
+  // is missing).
+  std::vector<int> columns;
+  for (const auto& c : sequence_by) {
+    if (int i = rows->schema()->GetFieldIndex(c); i >= 0) columns.push_back(i);
+  }
+  ARROW_ASSIGN_OR_RAISE(auto sequence_columns, rows->SelectColumns(columns));
+  ARROW_ASSIGN_OR_RAISE(auto taken, TakeRows(sequence_columns, matched));
   ARROW_ASSIGN_OR_RAISE(auto seqs, OrderedKeys(*taken, sequence_by));
   for (size_t j = 0; j < matched.size(); ++j) out[matched[j]] = std::move(seqs[j]);
   return out;
