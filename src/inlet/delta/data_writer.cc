@@ -193,6 +193,25 @@ std::optional<int64_t> CountDistinct(const arrow::Array& values) {
   return distinct;
 }
 
+// The distinct non-null values of a sample of a column: how many, and the bytes of a
+// dictionary page holding them. Nullopt for array types not measured here.
+struct DistinctValues {
+  int64_t count;
+  int64_t dictionary_bytes;
+};
+arrow::Result<std::optional<DistinctValues>> DistinctValuesOf(const std::shared_ptr<arrow::Array>& sample,
+                                                              int64_t width) {
+  if (width > 0) {
+    if (std::optional<int64_t> count = CountDistinct(*sample)) return DistinctValues{*count, *count * width};
+  }
+  ARROW_ASSIGN_OR_RAISE(auto unique, arrow::compute::Unique(sample));
+  ARROW_ASSIGN_OR_RAISE(arrow::Datum dropped, arrow::compute::DropNull(unique));
+  std::shared_ptr<arrow::Array> non_null = dropped.make_array();
+  std::optional<int64_t> bytes = PlainBytes(*non_null, width);
+  if (!bytes) return std::nullopt;
+  return DistinctValues{non_null->length(), *bytes};
+}
+
 }  // namespace
 
 arrow::Status DataWriter::ProbeDictionaries(const arrow::RecordBatch& batch) {
@@ -215,19 +234,10 @@ arrow::Status DataWriter::ProbeDictionaries(const arrow::RecordBatch& batch) {
     int64_t values = rows - sample->null_count();
     bool may_overflow = width < 0 || values * width >= kDictionaryPageLimit;
     if (!may_overflow && values < kMinJudgedValues) continue;
-    std::optional<int64_t> distinct = width > 0 ? CountDistinct(*sample) : std::nullopt;
-    std::optional<int64_t> dictionary_bytes;
-    if (distinct) {
-      dictionary_bytes = *distinct * width;
-    } else {
-      ARROW_ASSIGN_OR_RAISE(auto unique, arrow::compute::Unique(sample));
-      ARROW_ASSIGN_OR_RAISE(arrow::Datum dropped, arrow::compute::DropNull(unique));
-      std::shared_ptr<arrow::Array> non_null = dropped.make_array();
-      distinct = non_null->length();
-      dictionary_bytes = PlainBytes(*non_null, width);
-    }
+    ARROW_ASSIGN_OR_RAISE(std::optional<DistinctValues> distinct, DistinctValuesOf(sample, width));
     std::optional<int64_t> plain_bytes = PlainBytes(*sample, width);
-    if (dictionary_bytes && plain_bytes && DictionaryDoesNotPay(values, *distinct, *dictionary_bytes, *plain_bytes)) {
+    if (distinct && plain_bytes &&
+        DictionaryDoesNotPay(values, distinct->count, distinct->dictionary_bytes, *plain_bytes)) {
       plain_columns_.insert(name);
     }
   }

@@ -142,6 +142,35 @@ struct SnapshotCompare {
   }
 };
 
+// What guards a change stream's events by sequence: the table's remembered deletes and
+// truncate floor. Load marks the source's late rows (at or below the floor, or the key's
+// last delete) and takes up a truncate of the source that is newer than the floor.
+struct SequenceGuard {
+  std::optional<Tombstones> tombstones;
+  std::optional<std::string> truncate_at;  // a truncate this merge applies
+  int64_t late = 0;                        // source rows marked late
+
+  static arrow::Result<SequenceGuard> Load(const std::shared_ptr<const TableStore>& store, const WriteTransaction& tx,
+                                           const MergeOptions& o, KeyEncoder* encoder, MergeSource* src) {
+    SequenceGuard g;
+    ARROW_ASSIGN_OR_RAISE(g.tombstones, Tombstones::Load(store, tx.base().get(), *tx.schema(), o.keys, o.sequence_by));
+    if (src->truncate_at && (!g.tombstones->floor() || *src->truncate_at > *g.tombstones->floor())) {
+      g.truncate_at = src->truncate_at;
+      g.tombstones->RaiseFloor(*g.truncate_at);
+    }
+    const auto& floor = g.tombstones->floor();
+    ARROW_ASSIGN_OR_RAISE(auto deletes, g.tombstones->Find(encoder, src->by_key));
+    for (size_t i = 0; i < src->keys.size(); ++i) {
+      auto d = deletes.find(src->keys[i]);
+      if ((floor && src->sequences[i] <= *floor) || (d != deletes.end() && src->sequences[i] <= d->second)) {
+        src->late[i] = true;
+        ++g.late;
+      }
+    }
+    return g;
+  }
+};
+
 // Where the rows of a table batch go, as ascending positions in it.
 struct RowFates {
   std::vector<int64_t> keep;         // unchanged
@@ -308,27 +337,13 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
   if (snapshot) {
     ARROW_ASSIGN_OR_RAISE(compare, SnapshotCompare::Make(o, *source->schema(), tx->base().get(), src));
   }
-  std::optional<Tombstones> tombstones;
-  std::optional<std::string> truncate_at;  // a truncate this merge applies
-  int64_t late = 0;
+  SequenceGuard guard;
   if (sequenced) {
-    ARROW_ASSIGN_OR_RAISE(tombstones, Tombstones::Load(store_, tx->base().get(), *tx->schema(), o.keys, o.sequence_by));
-    if (src.truncate_at && (!tombstones->floor() || *src.truncate_at > *tombstones->floor())) {
-      truncate_at = src.truncate_at;
-      tombstones->RaiseFloor(*truncate_at);
-    }
-    const auto& floor = tombstones->floor();
-    // Late: at or below a truncate already applied, or the key's last delete.
-    ARROW_ASSIGN_OR_RAISE(auto deletes, tombstones->Find(&encoder, src.by_key));
-    for (size_t i = 0; i < src.keys.size(); ++i) {
-      auto d = deletes.find(src.keys[i]);
-      if ((floor && src.sequences[i] <= *floor) ||
-          (d != deletes.end() && src.sequences[i] <= d->second)) {
-        src.late[i] = true;
-        ++late;
-      }
-    }
+    ARROW_ASSIGN_OR_RAISE(guard, SequenceGuard::Load(store_, *tx, o, &encoder, &src));
   }
+  std::optional<Tombstones>& tombstones = guard.tombstones;
+  const std::optional<std::string>& truncate_at = guard.truncate_at;
+  int64_t& late = guard.late;
   MergeResult result;
   result.source_duplicates = src.duplicates;
   // Source rows whose key matched a table row (each key has one row, but for delete-insert,
