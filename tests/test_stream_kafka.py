@@ -298,7 +298,10 @@ def test_metrics_file_shows_counts_and_lag_while_running(tmp_path, kafka, kafka_
     deadline, seen = time.time() + 60, {}
     while time.time() < deadline:
         seen = read_metrics(metrics) if metrics.exists() else {}
-        if seen.get(("inlet_stream_rows_written_total", labels)) == 600:
+        # The bad message comes after the 600 good ones: a snapshot may show them written
+        # before it is consumed.
+        if (seen.get(("inlet_stream_rows_written_total", labels)) == 600
+                and seen.get(("inlet_stream_dead_letters_total", labels)) == 1):
             break
         time.sleep(0.2)
     assert seen[("inlet_stream_rows_written_total", labels)] == 600, seen
