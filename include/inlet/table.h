@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <arrow/record_batch.h>
@@ -190,6 +191,10 @@ enum class MissingKeys {
 const char* MergeModeName(MergeMode mode);
 std::optional<MergeMode> MergeModeNamed(const std::string& name);
 std::optional<MissingKeys> MissingKeysNamed(const std::string& name);
+/// Every merge mode and missing-key policy with its name, in that order (for parsers that
+/// list the choices).
+const std::vector<std::pair<const char*, MergeMode>>& MergeModeNames();
+const std::vector<std::pair<const char*, MissingKeys>>& MissingKeysNames();
 
 /// History (slowly changing dimension type 2) for sequence-guarded merges: every version
 /// of a row is kept, with the sequence range it was current for.

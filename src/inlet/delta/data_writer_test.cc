@@ -1,6 +1,7 @@
 #include "inlet/delta/data_writer.h"
 
 #include <filesystem>
+#include <functional>
 
 #include <arrow/api.h>
 #include <arrow/io/file.h>
@@ -68,20 +69,29 @@ TEST(DataWriter, WritesColumnsThatOverflowTheirDictionaryPlainFromTheStart) {
   EXPECT_TRUE(ReadBack(path)->Equals(*arrow::Table::FromRecordBatches({rows}).ValueOrDie()));
 }
 
-TEST(DataWriter, LearnsFromAFileWhoseDictionaryOverflowed) {
+// Writes two files of rows(from, n) batches: 100,000 rows starting with a batch too
+// small to judge the columns by, then (after a flush) 1,000 more. Whether each file's
+// columns have a dictionary page.
+std::vector<std::map<std::string, bool>> DictionariesOfTwoFiles(
+    const std::function<std::shared_ptr<arrow::RecordBatch>(int64_t, int64_t)>& rows) {
   testing::TempDir dir;
-  INLET_ASSIGN_OR_FAIL(auto store, TableStore::Make(dir.path()));
-  INLET_ASSIGN_OR_FAIL(auto writer, DataWriter::Make(store, Schema(), {}));
-  // A small first batch tells nothing; the dictionary overflows later in the first file.
-  INLET_ASSERT_OK(writer->Write(Rows(0, 1000)));
-  INLET_ASSERT_OK(writer->Write(Rows(1000, 99000)));
-  INLET_ASSERT_OK(writer->Flush());
-  INLET_ASSERT_OK(writer->Write(Rows(100000, 1000)));
-  INLET_ASSIGN_OR_FAIL(auto adds, writer->Finish());
-  ASSERT_EQ(adds.size(), 2u);
-  EXPECT_TRUE(Dictionaries(dir.Sub(adds[0].path))["id"]);  // tried, then fell back
-  EXPECT_EQ(Dictionaries(dir.Sub(adds[1].path)),
-            (std::map<std::string, bool>{{"id", false}, {"small", true}, {"name", false}, {"tag", true}}));
+  auto store = TableStore::Make(dir.path()).ValueOrDie();
+  auto writer = DataWriter::Make(store, rows(0, 1)->schema(), {}).ValueOrDie();
+  EXPECT_TRUE(writer->Write(rows(0, 1000)).ok());
+  EXPECT_TRUE(writer->Write(rows(1000, 99000)).ok());
+  EXPECT_TRUE(writer->Flush().ok());
+  EXPECT_TRUE(writer->Write(rows(100000, 1000)).ok());
+  std::vector<std::map<std::string, bool>> out;
+  for (const auto& add : writer->Finish().ValueOrDie()) out.push_back(Dictionaries(dir.Sub(add.path)));
+  return out;
+}
+
+TEST(DataWriter, LearnsFromAFileWhoseDictionaryOverflowed) {
+  // The dictionary overflows later in the first file.
+  auto files = DictionariesOfTwoFiles(Rows);
+  ASSERT_EQ(files.size(), 2u);
+  EXPECT_TRUE(files[0]["id"]);  // tried, then fell back
+  EXPECT_EQ(files[1], (std::map<std::string, bool>{{"id", false}, {"small", true}, {"name", false}, {"tag", true}}));
 }
 
 // Rows [from, from + n) of an int32 column of 60,000 values, whose dictionary fits its
@@ -112,18 +122,11 @@ TEST(DataWriter, WritesColumnsWhoseDictionaryWouldNotPayPlain) {
 }
 
 TEST(DataWriter, LearnsFromAFileWhoseDictionaryDidNotPay) {
-  testing::TempDir dir;
-  INLET_ASSIGN_OR_FAIL(auto store, TableStore::Make(dir.path()));
-  INLET_ASSIGN_OR_FAIL(auto writer, DataWriter::Make(store, Amounts(0, 1)->schema(), {}));
-  // Too few first rows to judge by; the first file's dictionary fits but does not pay.
-  INLET_ASSERT_OK(writer->Write(Amounts(0, 1000)));
-  INLET_ASSERT_OK(writer->Write(Amounts(1000, 99000)));
-  INLET_ASSERT_OK(writer->Flush());
-  INLET_ASSERT_OK(writer->Write(Amounts(100000, 1000)));
-  INLET_ASSIGN_OR_FAIL(auto adds, writer->Finish());
-  ASSERT_EQ(adds.size(), 2u);
-  EXPECT_EQ(Dictionaries(dir.Sub(adds[0].path)), (std::map<std::string, bool>{{"amount", true}, {"small", true}}));
-  EXPECT_EQ(Dictionaries(dir.Sub(adds[1].path)), (std::map<std::string, bool>{{"amount", false}, {"small", true}}));
+  // The first file's dictionary fits but does not pay.
+  auto files = DictionariesOfTwoFiles(Amounts);
+  ASSERT_EQ(files.size(), 2u);
+  EXPECT_EQ(files[0], (std::map<std::string, bool>{{"amount", true}, {"small", true}}));
+  EXPECT_EQ(files[1], (std::map<std::string, bool>{{"amount", false}, {"small", true}}));
 }
 
 TEST(DataWriter, WritesInBackgroundInOrderWithItsFlushes) {

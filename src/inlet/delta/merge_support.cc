@@ -15,22 +15,27 @@
 
 namespace inlet::delta::merge {
 
+std::vector<bool> TrueRows(const std::shared_ptr<arrow::ChunkedArray>& column, int64_t rows) {
+  std::vector<bool> out(rows, false);
+  if (!column || column->type()->id() != arrow::Type::BOOL) return out;
+  int64_t row = 0;
+  for (const auto& chunk : column->chunks()) {
+    const auto& b = static_cast<const arrow::BooleanArray&>(*chunk);
+    for (int64_t i = 0; i < b.length(); ++i, ++row) out[row] = b.IsValid(i) && b.Value(i);
+  }
+  return out;
+}
+
 namespace {
 
 arrow::Result<std::vector<bool>> FlagColumn(const arrow::Table& source, const std::string& column, const char* what) {
-  std::vector<bool> out(source.num_rows(), false);
-  if (column.empty()) return out;
+  if (column.empty()) return std::vector<bool>(source.num_rows(), false);
   auto col = source.GetColumnByName(column);
   if (!col) return arrow::Status::Invalid("merge: ", what, " column '", column, "' is not in the source");
   if (col->type()->id() != arrow::Type::BOOL) {
     return arrow::Status::Invalid("merge: ", what, " column '", column, "' must be boolean, not ", col->type()->ToString());
   }
-  int64_t row = 0;
-  for (const auto& chunk : col->chunks()) {
-    const auto& b = static_cast<const arrow::BooleanArray&>(*chunk);
-    for (int64_t i = 0; i < b.length(); ++i, ++row) out[row] = b.IsValid(i) && b.Value(i);
-  }
-  return out;
+  return TrueRows(col, source.num_rows());
 }
 
 std::vector<int64_t> RowsWhere(const std::vector<bool>& flags, bool value) {
@@ -324,65 +329,40 @@ FileReadAhead::FileReadAhead(std::shared_ptr<const TableStore> store, const Delt
     if (invalid_.ok() && read_columns_.empty()) invalid_ = arrow::Status::Invalid("none of the columns to read is in the table");
     schema_ = arrow::schema(fields);
   }
-  thread_ = std::thread([this] { Run(); });
+  batches_ = std::make_unique<ReadAhead<std::shared_ptr<arrow::RecordBatch>>>([this] { return Produce(); },
+                                                                               kReadAheadBatches);
 }
 
-FileReadAhead::~FileReadAhead() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stopping_ = true;
+FileReadAhead::~FileReadAhead() = default;
+
+arrow::Result<std::optional<std::shared_ptr<arrow::RecordBatch>>> FileReadAhead::Produce() {
+  ARROW_RETURN_NOT_OK(invalid_);
+  if (!reader_) {
+    if (next_file_ >= files_.size()) return std::nullopt;
+    ScanOptions options;
+    options.columns = read_columns_;
+    auto one = std::make_shared<TableState>();
+    one->version = base_.state().version;
+    one->protocol = base_.state().protocol;
+    one->metadata = base_.state().metadata;
+    one->files = {*files_[next_file_++]};
+    auto schema = std::make_shared<const DeltaSchema>(base_.delta_schema());
+    ARROW_ASSIGN_OR_RAISE(reader_, ScanState(store_, one, schema, options));
   }
-  cv_.notify_all();
-  thread_.join();
-}
-
-bool FileReadAhead::Push(Item item) {
-  std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait(lock, [&] { return stopping_ || queue_.size() < kReadAheadBatches; });
-  if (stopping_) return false;
-  queue_.push_back(std::move(item));
-  cv_.notify_all();
-  return true;
-}
-
-void FileReadAhead::Run() {
-  arrow::Status st = invalid_;
-  for (size_t i = 0; i < files_.size() && st.ok(); ++i) st = Read(*files_[i]);
-  if (!st.ok()) Push(st);
-  std::lock_guard<std::mutex> lock(mu_);
-  finished_ = true;
-  cv_.notify_all();
-}
-
-arrow::Status FileReadAhead::Read(const AddFile& file) {
-  ScanOptions options;
-  options.columns = read_columns_;
-  auto one = std::make_shared<TableState>();
-  one->version = base_.state().version;
-  one->protocol = base_.state().protocol;
-  one->metadata = base_.state().metadata;
-  one->files = {file};
-  auto schema = std::make_shared<const DeltaSchema>(base_.delta_schema());
-  ARROW_ASSIGN_OR_RAISE(auto reader, ScanState(store_, one, schema, options));
-  while (true) {
-    std::shared_ptr<arrow::RecordBatch> batch;
-    ARROW_RETURN_NOT_OK(reader->ReadNext(&batch));
-    if (!batch) break;
-    ARROW_ASSIGN_OR_RAISE(auto conformed, tx_.Conform(*batch, schema_));
-    if (!Push(conformed)) return arrow::Status::OK();  // stopping
+  std::shared_ptr<arrow::RecordBatch> batch;
+  ARROW_RETURN_NOT_OK(reader_->ReadNext(&batch));
+  if (!batch) {
+    reader_.reset();
+    return std::optional<std::shared_ptr<arrow::RecordBatch>>(nullptr);  // the end of the file
   }
-  Push(std::shared_ptr<arrow::RecordBatch>());
-  return arrow::Status::OK();
+  ARROW_ASSIGN_OR_RAISE(batch, tx_.Conform(*batch, schema_));
+  return batch;
 }
 
 arrow::Result<std::shared_ptr<arrow::RecordBatch>> FileReadAhead::NextBatch() {
-  std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait(lock, [&] { return !queue_.empty() || finished_; });
-  if (queue_.empty()) return arrow::Status::Invalid("no file left to read");
-  Item item = std::move(queue_.front());
-  queue_.pop_front();
-  cv_.notify_all();
-  return item;
+  ARROW_ASSIGN_OR_RAISE(auto batch, batches_->Next());
+  if (!batch) return arrow::Status::Invalid("no file left to read");
+  return *batch;
 }
 
 arrow::Result<std::shared_ptr<arrow::Table>> FileReadAhead::Next() {

@@ -3,20 +3,17 @@
 // keys, reading one of them, and writing rows and change data.
 #pragma once
 
-#include <condition_variable>
-#include <deque>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
-#include <thread>
 #include <unordered_map>
 #include <vector>
 
 #include <arrow/result.h>
 #include <arrow/table.h>
 
+#include "inlet/common/read_ahead.h"
 #include "inlet/delta/actions.h"
 #include "inlet/delta/data_writer.h"
 #include "inlet/delta/deletion_vector.h"
@@ -26,6 +23,10 @@
 #include "inlet/table/row_keys.h"
 
 namespace inlet::delta::merge {
+
+/// Per row: whether the boolean column is true (false where null, or with no boolean
+/// column).
+std::vector<bool> TrueRows(const std::shared_ptr<arrow::ChunkedArray>& column, int64_t rows);
 
 /// The source conformed to the table schema: for upserts de-duplicated to one row per key,
 /// for delete-insert every row.
@@ -122,11 +123,9 @@ class FileReadAhead {
   arrow::Result<std::shared_ptr<arrow::Table>> Next();
 
  private:
-  using Item = arrow::Result<std::shared_ptr<arrow::RecordBatch>>;  // null: end of a file
-  void Run();
-  arrow::Status Read(const AddFile& file);
-  /// Queues item, waiting while the queue is full; false once the reader is stopping.
-  bool Push(Item item);
+  /// The background thread's: the next batch of the files, null at the end of each,
+  /// nullopt after the last.
+  arrow::Result<std::optional<std::shared_ptr<arrow::RecordBatch>>> Produce();
 
   std::shared_ptr<const TableStore> store_;
   const DeltaSnapshot& base_;
@@ -135,13 +134,9 @@ class FileReadAhead {
   std::shared_ptr<arrow::Schema> schema_;  // of the rows returned
   std::vector<std::string> read_columns_;  // of the files (empty: all)
   arrow::Status invalid_;                  // a column that is not in the table
-
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Item> queue_;
-  bool stopping_ = false;
-  bool finished_ = false;  // every file read (or an error queued)
-  std::thread thread_;
+  std::shared_ptr<arrow::RecordBatchReader> reader_;  // of the file being read (Produce's)
+  size_t next_file_ = 0;                               // Produce's
+  std::unique_ptr<ReadAhead<std::shared_ptr<arrow::RecordBatch>>> batches_;  // last: its thread runs Produce
 };
 
 arrow::Status WriteTable(DataWriter* writer, const std::shared_ptr<arrow::Table>& rows);

@@ -89,18 +89,6 @@ arrow::Result<std::shared_ptr<arrow::Table>> UpdatedRows(const std::shared_ptr<a
   return arrow::Table::Make(t->schema(), columns, t->num_rows());
 }
 
-// Per row: whether the boolean column is true (false where null, or with no column).
-std::vector<char> TrueRows(const std::shared_ptr<arrow::ChunkedArray>& column, int64_t rows) {
-  std::vector<char> out(rows, 0);
-  if (!column || column->type()->id() != arrow::Type::BOOL) return out;
-  int64_t i = 0;
-  for (const auto& chunk : column->chunks()) {
-    const auto& a = static_cast<const arrow::BooleanArray&>(*chunk);
-    for (int64_t j = 0; j < a.length(); ++j, ++i) out[i] = a.IsValid(j) && a.Value(j);
-  }
-  return out;
-}
-
 // Snapshot mode: the source is an extract of the whole table. Rows compare by hash on the
 // table's columns the extract has, but the soft-delete column.
 struct SnapshotCompare {
@@ -200,12 +188,12 @@ class RowMatcher {
     std::vector<int64_t> matches = src.by_key.FindAll(keys);  // the source row of each row's key, or -1
     ARROW_ASSIGN_OR_RAISE(auto sequences, RowSequences(rows, matches, o.sequence_by, truncate_at_.has_value()));
     std::vector<RowHash> hashes;
-    std::vector<char> soft_deleted;
+    std::vector<bool> soft_deleted;
     if (snapshot) {
       result_.rows_compared += rows->num_rows();
       ARROW_ASSIGN_OR_RAISE(hashes, HashRows(*rows, compare_->columns));
       if (o.missing_keys == MissingKeys::kSoftDelete) {
-        soft_deleted = TrueRows(rows->GetColumnByName(o.soft_delete_column), rows->num_rows());
+        soft_deleted = merge::TrueRows(rows->GetColumnByName(o.soft_delete_column), rows->num_rows());
       }
     }
     RowFates f;

@@ -450,9 +450,7 @@ arrow::Status ParseStrategy(const Reader& r, const YAML::Node& n, const std::str
     if (n[opt] && !diff) return r.Error(n[opt], key + "." + opt, "applies only to the snapshot_diff strategy");
   }
   if (n["deletes"]) {
-    ARROW_ASSIGN_OR_RAISE(out->deletes, r.Enum<MissingKeys>(n["deletes"], key + ".deletes",
-        {{"delete", MissingKeys::kDelete}, {"soft_delete", MissingKeys::kSoftDelete}, {"keep", MissingKeys::kKeep}},
-        "deletes policy"));
+    ARROW_ASSIGN_OR_RAISE(out->deletes, r.Enum(n["deletes"], key + ".deletes", MissingKeysNames(), "deletes policy"));
   }
   if (n["soft_delete_column"]) {
     ARROW_ASSIGN_OR_RAISE(out->soft_delete_column, r.String(n["soft_delete_column"], key + ".soft_delete_column"));
@@ -480,9 +478,12 @@ arrow::Status ParseStrategy(const Reader& r, const YAML::Node& n, const std::str
     if (n[opt] && !merge) return r.Error(n[opt], key + "." + opt, "applies only to the merge strategy");
   }
   if (n["mode"]) {
-    ARROW_ASSIGN_OR_RAISE(out->merge_mode, r.Enum<MergeMode>(n["mode"], key + ".mode",
-        {{"upsert", MergeMode::kUpsert}, {"insert_only", MergeMode::kInsertOnly},
-         {"delete_insert", MergeMode::kDeleteInsert}}, "merge mode"));
+    // A snapshot merge is the snapshot_diff strategy.
+    std::vector<std::pair<const char*, MergeMode>> modes;
+    for (const auto& m : MergeModeNames()) {
+      if (m.second != MergeMode::kSnapshot) modes.push_back(m);
+    }
+    ARROW_ASSIGN_OR_RAISE(out->merge_mode, r.Enum(n["mode"], key + ".mode", modes, "merge mode"));
   }
   if (n["order_by"]) {
     ARROW_ASSIGN_OR_RAISE(out->order_by, r.String(n["order_by"], key + ".order_by"));

@@ -17,18 +17,25 @@ arrow::Result<std::shared_ptr<Table>> Table::OpenOrCreate(const std::string& uri
   return table;
 }
 
+const std::vector<std::pair<const char*, MergeMode>>& MergeModeNames() {
+  static const std::vector<std::pair<const char*, MergeMode>> names = {{"upsert", MergeMode::kUpsert},
+                                                                       {"insert_only", MergeMode::kInsertOnly},
+                                                                       {"delete_insert", MergeMode::kDeleteInsert},
+                                                                       {"snapshot", MergeMode::kSnapshot}};
+  return names;
+}
+
+const std::vector<std::pair<const char*, MissingKeys>>& MissingKeysNames() {
+  static const std::vector<std::pair<const char*, MissingKeys>> names = {
+      {"delete", MissingKeys::kDelete}, {"soft_delete", MissingKeys::kSoftDelete}, {"keep", MissingKeys::kKeep}};
+  return names;
+}
+
 namespace {
 
-constexpr std::pair<MergeMode, const char*> kMergeModes[] = {{MergeMode::kUpsert, "upsert"},
-                                                               {MergeMode::kInsertOnly, "insert_only"},
-                                                               {MergeMode::kDeleteInsert, "delete_insert"},
-                                                               {MergeMode::kSnapshot, "snapshot"}};
-constexpr std::pair<MissingKeys, const char*> kMissingKeys[] = {
-    {MissingKeys::kDelete, "delete"}, {MissingKeys::kSoftDelete, "soft_delete"}, {MissingKeys::kKeep, "keep"}};
-
-template <typename E, size_t N>
-std::optional<E> Named(const std::pair<E, const char*> (&names)[N], const std::string& name) {
-  for (const auto& [value, n] : names) {
+template <typename E>
+std::optional<E> Named(const std::vector<std::pair<const char*, E>>& names, const std::string& name) {
+  for (const auto& [n, value] : names) {
     if (name == n) return value;
   }
   return std::nullopt;
@@ -37,14 +44,14 @@ std::optional<E> Named(const std::pair<E, const char*> (&names)[N], const std::s
 }  // namespace
 
 const char* MergeModeName(MergeMode mode) {
-  for (const auto& [value, name] : kMergeModes) {
+  for (const auto& [name, value] : MergeModeNames()) {
     if (value == mode) return name;
   }
   return "?";
 }
 
-std::optional<MergeMode> MergeModeNamed(const std::string& name) { return Named(kMergeModes, name); }
+std::optional<MergeMode> MergeModeNamed(const std::string& name) { return Named(MergeModeNames(), name); }
 
-std::optional<MissingKeys> MissingKeysNamed(const std::string& name) { return Named(kMissingKeys, name); }
+std::optional<MissingKeys> MissingKeysNamed(const std::string& name) { return Named(MissingKeysNames(), name); }
 
 }  // namespace inlet
