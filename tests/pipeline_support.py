@@ -461,6 +461,23 @@ def snapshot_log(table: pathlib.Path) -> dict[str, bytes]:
     return support.log_snapshot(table) if (table / "_delta_log").is_dir() else {}
 
 
+MERGE_COUNTS = ("rows_inserted", "rows_updated", "rows_deleted", "rows_late", "rows_written", "rows_deduplicated")
+
+
+def run_after_dry_run(yaml_path: pathlib.Path, table: pathlib.Path, context: str) -> dict:
+    """`inlet run --dry-run`, which must commit nothing, then `inlet run`, which must be
+    committed and do what the dry run counted (a merge strategy runs its merge dry). Returns
+    the run's report."""
+    before = snapshot_log(table)
+    dry = run(yaml_path, "--dry-run").report
+    assert_log_unchanged(table, before, f"a dry run ({context})")
+    report = run(yaml_path).report
+    assert dry["status"] == "dry_run" and report["status"] == "committed", (context, dry, report)
+    counts = lambda r: {k: r.get(k) for k in MERGE_COUNTS}
+    assert counts(dry) == counts(report), f"{context}: the dry run counted {counts(dry)}, the run did {counts(report)}"
+    return report
+
+
 # ---------------------------------------------------------------------------------------
 # Watermarks as text
 

@@ -14,6 +14,7 @@ import time
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.json as pa_json
+import pyarrow.parquet as pq
 import pytest
 
 import oracle
@@ -460,3 +461,61 @@ def test_partition_and_properties_only_at_creation(tmp_path):
     assert dt.metadata().partition_columns == ["p"]
     assert dt.metadata().configuration.get("inlet.k") == "1"
     oracle.assert_tables_equal(oracle.read_deltalake(table), pa.concat_tables([_rows(0, 2), _rows(10, 2)]), "")
+
+
+# ---------------------------------------------------------------------------------------
+# merge --dry-run
+
+def _tree(root: pathlib.Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+MERGE_COUNTS = ("rows_inserted", "rows_updated", "rows_deleted", "source_duplicates", "late_discarded",
+                "files_scanned", "files_rewritten", "files_marked", "changed")
+
+
+@pytest.mark.parametrize("case,dv", [(c, dv) for c in ("upsert", "snapshot_soft", "sequenced") for dv in (False, True)]
+                         + [("history", False)])
+def test_merge_dry_run_counts_what_the_merge_does(tmp_path, case, dv):
+    """`inlet merge --dry-run` reads and matches, reports the merge's counts, and leaves
+    every file of the table as it was; the real merge then does what it counted."""
+    table = tmp_path / "t"
+    ids = list(range(40))
+    first = pa.table({"id": pa.array(ids, pa.int64()), "v": pa.array(ids, pa.int64()),
+                      "seq": pa.array([1] * 40, pa.int64())})
+    if case == "snapshot_soft":
+        first = first.append_column("gone", pa.array([False] * 40))
+    if case == "history":  # a history table is made by its first history merge
+        pq.write_table(first, tmp_path / "first.parquet")
+        support.run_inlet("merge", table, "--input", tmp_path / "first.parquet", "--keys", "id", "--sequence-by",
+                          "seq", "--history")
+    else:
+        args = ["--target-file-size", "1"] + (["--property", "delta.enableDeletionVectors=true"] if dv else [])
+        support.write(table, first, *args, work_dir=tmp_path / "in")
+    # 5 updates (one of them with an older sequence: late when sequenced), a duplicate key,
+    # 3 new keys; as an extract of the whole table, keys 10.. are missing.
+    ids2 = [0, 1, 2, 3, 4, 4, 100, 101, 102]
+    seq2 = [2, 2, 2, 2, 0, 3, 2, 2, 2]
+    change = pa.table({"id": pa.array(ids2, pa.int64()), "v": pa.array([i + 1000 for i in ids2], pa.int64()),
+                       "seq": pa.array(seq2, pa.int64())})
+    src = tmp_path / "change.parquet"
+    merge = ["merge", table, "--input", src, "--keys", "id"]
+    if case == "snapshot_soft":
+        change = change.filter(pa.array([s != 0 for s in seq2]))
+        merge += ["--mode", "snapshot", "--missing", "soft_delete", "--soft-delete-column", "gone"]
+    pq.write_table(change, src)
+    if case in ("sequenced", "history"):
+        merge += ["--sequence-by", "seq"]
+    if case == "history":
+        merge += ["--history"]
+    before = _tree(table)
+    dry = _json_stdout(support.run_inlet(*merge, "--dry-run", "--json"))
+    assert _tree(table) == before, "a dry run changed the table's files"
+    assert dry["version"] == -1 and dry["dry_run"] is True, dry
+    text = support.run_inlet(*merge, "--dry-run").stdout
+    assert re.match(rf"dry run on {re.escape(str(table))}, nothing written: {dry['rows_inserted']} would be "
+                    rf"inserted, {dry['rows_updated']} updated, {dry['rows_deleted']} deleted", text), text
+    real = _json_stdout(support.run_inlet(*merge, "--json"))
+    assert real["version"] >= 1 and real["dry_run"] is False, real
+    assert {k: dry[k] for k in MERGE_COUNTS} == {k: real[k] for k in MERGE_COUNTS}
+    assert dry["rows_updated"] > 0 and dry["rows_inserted"] > 0, dry

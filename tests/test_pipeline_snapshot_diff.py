@@ -31,7 +31,7 @@ def extract(rng, keys):
 
 
 # Without a threshold the diff runs inside the merge, in one pass over the table; with one
-# (here so small that every change passes it) the extract is diffed first, then merged.
+# (here so small that every change passes it) the merge first runs dry, to count the change.
 @pytest.mark.parametrize("two_pass", [False, True], ids=["one_pass", "two_pass"])
 @pytest.mark.parametrize("deletes,dv", [("delete", False), ("soft_delete", False), ("keep", False),
                                         ("delete", True), ("soft_delete", True)])
@@ -139,6 +139,32 @@ def test_below_threshold_commits_nothing(tmp_path):
     assert report["status"] == "no_significant_changes", report
     assert report["changed_percent"] == pytest.approx(10.0), report
     ps.assert_log_unchanged(tmp_path / "table", before, "a change below the threshold")
+
+
+@pytest.mark.parametrize("threshold", [0, 1e-6], ids=["one_pass", "counted_first"])
+def test_dry_run_reports_the_diff_and_commits_nothing(tmp_path, threshold):
+    """`inlet run --dry-run` diffs the extract with the table (the merge, run dry) and
+    reports what a run would change; the run then changes exactly that."""
+    src, yaml = setup(tmp_path, {"delta.targetFileSize": "1"}, batch_size=10, min_change_percent=threshold)
+    rows = [{"id": i, "name": "a"} for i in range(40)]
+    ps.write_source(src / "extract.csv", rows, fmt="csv")
+    ps.run(yaml)
+    rows = [dict(r, name="b") if r["id"] == 3 else r for r in rows if r["id"] != 7] + [{"id": 99, "name": "new"}]
+    ps.write_source(src / "extract.csv", rows, fmt="csv")
+    before = ps.snapshot_log(tmp_path / "table")
+    dry = ps.run(yaml, "--dry-run").report
+    ps.assert_log_unchanged(tmp_path / "table", before, "a dry run")
+    counts = ("rows_inserted", "rows_updated", "rows_deleted", "rows_written", "changed_percent")
+    assert dry["status"] == "dry_run", dry
+    assert {k: dry[k] for k in counts} == {"rows_inserted": 1, "rows_updated": 1, "rows_deleted": 1,
+                                           "rows_written": 2, "changed_percent": pytest.approx(3 * 100 / 40)}, dry
+    real = ps.run(yaml).report
+    assert real["status"] == "committed", real
+    assert {k: real[k] for k in counts} == {k: dry[k] for k in counts}, (dry, real)
+    ps.assert_table(tmp_path / "table", rows, SCHEMA, "after the dry run and the run")
+    # Nothing left to change: a dry run says so.
+    (src / "extract.csv").rename(src / "extract2.csv")
+    assert ps.run(yaml, "--dry-run").report["status"] == "no_changes"
 
 
 def test_hybrid_full_refresh_every_n_runs(tmp_path):

@@ -250,6 +250,9 @@ struct MergeOptions {
   /// Transaction, metadata domains, read version, schema merge, and (when the merge creates
   /// the table) partitioning and properties. mode and replace_where are not used.
   WriteOptions write;
+  /// Reads and matches as the merge would, and writes and commits nothing: the result's
+  /// counts are what the merge would do (commit.version is -1).
+  bool dry_run = false;
 };
 
 struct MergeResult {
@@ -272,9 +275,10 @@ struct MergeResult {
   int64_t files_scanned = 0;
   int64_t files_rewritten = 0;
   int64_t files_marked = 0;
-  /// kSnapshot mode: the table rows compared with the extract, and whether anything
-  /// changed (when nothing did, nothing is committed and commit.version is -1).
+  /// kSnapshot mode: the table rows compared with the extract.
   int64_t rows_compared = 0;
+  /// Whether any row changes (with dry_run: would change). A kSnapshot merge that changes
+  /// nothing commits nothing (commit.version is -1); other merges commit in any case.
   bool changed = true;
 };
 

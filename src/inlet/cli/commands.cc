@@ -236,6 +236,7 @@ struct MergeArgs {
   std::string soft_delete_column;
   bool merge_schema = false;
   int max_retries = 10;
+  bool dry_run = false;
   bool json = false;
 };
 
@@ -268,6 +269,7 @@ arrow::Status RunMerge(const MergeArgs& a) {
   o.history.track_columns = SplitList(a.track_columns);
   if (!a.history && !o.history.track_columns.empty()) return arrow::Status::Invalid("--track-columns needs --history");
   o.write.merge_schema = a.merge_schema;
+  o.dry_run = a.dry_run;
   ARROW_ASSIGN_OR_RAISE(auto source, ReadInputFiles(a.inputs, a.input_format));
   if (o.missing_keys == MissingKeys::kSoftDelete) {
     ARROW_ASSIGN_OR_RAISE(source, SetBoolColumn(source, o.soft_delete_column, false));  // every row is live
@@ -288,11 +290,17 @@ arrow::Status RunMerge(const MergeArgs& a) {
               {"files_rewritten", r.files_rewritten},
               {"files_marked", r.files_marked},
               {"changed", r.changed},
+              {"dry_run", a.dry_run},
               {"files_added", r.commit.files_added},
               {"files_removed", r.commit.files_removed},
               {"bytes_written", r.commit.bytes_written},
               {"attempts", r.commit.attempts}};
     std::cout << DumpJson(j) << std::endl;
+  } else if (a.dry_run) {
+    std::cout << "dry run on " << a.table << ", nothing written: " << r.rows_inserted << " would be inserted, "
+              << r.rows_updated << " updated, " << r.rows_deleted << " deleted; " << r.files_scanned
+              << " files read, " << r.files_rewritten << " would be rewritten"
+              << (r.files_marked ? ", " + std::to_string(r.files_marked) + " given deletion vectors" : "") << std::endl;
   } else {
     if (!r.changed) {
       std::cout << "no changes: " << a.table << " already holds the extract (" << r.rows_compared
@@ -611,6 +619,7 @@ int Run(int argc, char** argv) {
   merge->add_option("--max-retries", m.max_retries,
                     "Run the merge again this many times when a concurrent commit conflicts with it")
       ->capture_default_str();
+  merge->add_flag("--dry-run", m.dry_run, "Read and match, report what would change, write and commit nothing");
   merge->add_flag("--json", m.json, "Print the result as JSON");
 
   ChangesArgs ch;

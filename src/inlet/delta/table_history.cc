@@ -429,11 +429,6 @@ arrow::Result<MergeResult> DeltaTable::MergeHistory(std::shared_ptr<arrow::Table
     }
   }
 
-  // Pass 2: rewrite the files holding versions that changed; then add the new versions.
-  // With a change data feed every change of this commit also goes to cdc files.
-  ARROW_ASSIGN_OR_RAISE(auto writers, OpenWriters(*tx));
-  DataWriter* writer = writers.data.get();
-  DataWriter* cdc = writers.changes.get();
   std::map<size_t, std::vector<int64_t>> replaced;  // candidate file -> rows replaced
   std::vector<int64_t> replaced_versions;
   for (int64_t v = 0; v < n_history; ++v) {
@@ -441,6 +436,18 @@ arrow::Result<MergeResult> DeltaTable::MergeHistory(std::shared_ptr<arrow::Table
     replaced[places[v].first].push_back(places[v].second);
     replaced_versions.push_back(v);
   }
+  result.rows_updated = static_cast<int64_t>(replaced_versions.size());
+  result.rows_inserted = out->num_rows() - result.rows_updated;
+  result.rows_deleted = closed_by_delete;
+  result.files_rewritten = static_cast<int64_t>(replaced.size());
+  result.changed = out->num_rows() > 0 || !replaced.empty();
+  if (o.dry_run) return result;
+
+  // Pass 2: rewrite the files holding versions that changed; then add the new versions.
+  // With a change data feed every change of this commit also goes to cdc files.
+  ARROW_ASSIGN_OR_RAISE(auto writers, OpenWriters(*tx));
+  DataWriter* writer = writers.data.get();
+  DataWriter* cdc = writers.changes.get();
   std::vector<const AddFile*> rewritten;
   for (const auto& [f, gone] : replaced) rewritten.push_back(candidates.files[f]);
   FileReadAhead rewrites(store_, *tx->base(), rewritten, *tx);
@@ -459,14 +466,10 @@ arrow::Result<MergeResult> DeltaTable::MergeHistory(std::shared_ptr<arrow::Table
     ARROW_RETURN_NOT_OK(WriteRows(writer, file_rows, keep));
     ARROW_RETURN_NOT_OK(writer->Flush());
     result.commit.rows_written += static_cast<int64_t>(keep.size());
-    ++result.files_rewritten;
     tx->Remove(file);
   }
   ARROW_RETURN_NOT_OK(WriteTable(writer, out));
   result.commit.rows_written += out->num_rows();
-  result.rows_updated = static_cast<int64_t>(replaced_versions.size());
-  result.rows_inserted = out->num_rows() - result.rows_updated;
-  result.rows_deleted = closed_by_delete;
   if (cdc) {
     // A replaced version and the new version from its valid_from are an update's images.
     ARROW_ASSIGN_OR_RAISE(auto before, TakeRows(history, replaced_versions));

@@ -9,6 +9,7 @@
 #include <tuple>
 
 #include "inlet/table.h"
+#include "inlet/testing/merge.h"
 #include "inlet/testing/util.h"
 
 namespace inlet {
@@ -152,7 +153,7 @@ void RunOutOfOrderHistory(bool partitioned, int rounds, uint32_t seed) {
     }
     MergeOptions o = HistoryMerge(false);
     if (partitioned) o.write.partition_by = {"p"};
-    auto result = table->Merge(MakeChanges(batch), o);
+    auto result = testing::MergeAfterDryRun(*table, dir.Sub("t"), MakeChanges(batch), o);
     ASSERT_TRUE(result.ok()) << result.status().ToString();
     seen.insert(seen.end(), batch.begin(), batch.end());
     ExpectHistory(*table, seen, false, round);

@@ -286,8 +286,12 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
   ARROW_ASSIGN_OR_RAISE(auto tx, WriteTransaction::Begin(*this, store_, *input, write, changes_rows));
   bool snapshot = o.mode == MergeMode::kSnapshot;
   if (snapshot) ARROW_RETURN_NOT_OK(SnapshotCompare::Check(o, *source->schema(), *tx->schema()));
-  // With a change data feed every change of this commit also goes to cdc files.
-  ARROW_ASSIGN_OR_RAISE(auto writers, OpenWriters(*tx));
+  // With a change data feed every change of this commit also goes to cdc files. A dry run
+  // writes nothing.
+  merge::MergeWriters writers;
+  if (!o.dry_run) {
+    ARROW_ASSIGN_OR_RAISE(writers, OpenWriters(*tx));
+  }
   DataWriter* writer = writers.data.get();
   DataWriter* cdc = writers.changes.get();
   // Merge-on-read: changed rows are marked deleted, their new versions written as new rows.
@@ -339,6 +343,8 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
   std::vector<bool> found(src.rows->num_rows(), false);
 
   int64_t source_updates = 0;  // updates written with the inserts, as source rows
+  // A copy-on-write rewrite holds the batches read before a file's first change.
+  bool holds = !dvs && !o.dry_run;
   if (reads) {
     RowMatcher matcher(o, &encoder, &src, compare ? &*compare : nullptr, truncate_at, &found, &late, &result);
     for (const AddFile* file_ptr : candidates.files) {
@@ -360,8 +366,8 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
         int64_t batch_offset = offset;
         offset += rows->num_rows();
         bool batch_changed = static_cast<int64_t>(keep.size()) < rows->num_rows();
-        if (!batch_changed && (dvs || !file_changed)) {
-          if (!dvs) held.push_back(rows);  // written if the file turns out to change
+        if (!batch_changed && (!holds || !file_changed)) {
+          if (holds) held.push_back(rows);  // written if the file turns out to change
           continue;
         }
         for (const auto& h : held) {
@@ -371,6 +377,10 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
         held.clear();
         file_changed = true;
         result.rows_deleted += static_cast<int64_t>(deleted_rows.size());
+        result.rows_updated += static_cast<int64_t>(target_rows.size() + soft_rows.size());
+        // The new versions of matched rows may be their source rows, written with the inserts.
+        if (updates_are_source_rows) source_updates += static_cast<int64_t>(target_rows.size());
+        if (o.dry_run) continue;
         if (dvs) {
           for (int64_t i : deleted_rows) file_deleted.push_back(batch_offset + i);
           // Rows written again, changed.
@@ -386,19 +396,13 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
           ARROW_ASSIGN_OR_RAISE(auto before, TakeRows(rows, soft_rows));
           ARROW_ASSIGN_OR_RAISE(auto after, SetBoolColumn(before, o.soft_delete_column, true));
           ARROW_RETURN_NOT_OK(WriteTable(writer, after));
-          result.rows_updated += after->num_rows();
           result.commit.rows_written += after->num_rows();
           ARROW_RETURN_NOT_OK(WriteChanges(cdc, before, "update_preimage"));
           ARROW_RETURN_NOT_OK(WriteChanges(cdc, after, "update_postimage"));
         }
-        if (updates_are_source_rows) {
-          // The new versions of these rows are their source rows, written with the inserts.
-          result.rows_updated += static_cast<int64_t>(target_rows.size());
-          source_updates += static_cast<int64_t>(target_rows.size());
-        } else if (!target_rows.empty()) {
+        if (!updates_are_source_rows && !target_rows.empty()) {
           ARROW_ASSIGN_OR_RAISE(auto updated, UpdatedRows(rows, target_rows, src.rows, source_rows, o));
           ARROW_RETURN_NOT_OK(WriteTable(writer, updated));
-          result.rows_updated += updated->num_rows();
           result.commit.rows_written += updated->num_rows();
           if (cdc) {
             ARROW_ASSIGN_OR_RAISE(auto before, TakeRows(rows, target_rows));
@@ -412,13 +416,12 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
         }
       }
       if (!file_changed) continue;  // nothing changes
+      ++(dvs ? result.files_marked : result.files_rewritten);
+      if (o.dry_run) continue;
       if (dvs) {
-        ++result.files_marked;
         ARROW_ASSIGN_OR_RAISE(auto marked,
                               merge::MarkDeleted(*store_, file, offset, file_deleted, file_replaced, &*dvs));
         if (marked) dv_adds.push_back(std::move(*marked));
-      } else {
-        ++result.files_rewritten;
       }
       tx->Remove(file);
       // One output file per rewritten file: key ranges stay narrow for the next merge.
@@ -440,6 +443,10 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
     }
   }
   result.late_discarded = late;
+  int64_t written = static_cast<int64_t>(inserts.size());
+  result.rows_inserted = written - source_updates;
+  result.changed = result.files_rewritten + result.files_marked > 0 || written > 0;
+  if (o.dry_run) return result;
   if (tombstones) {
     // Every applied delete is remembered, also of keys the table did not have: their
     // insert may still arrive, late.
@@ -455,13 +462,8 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
   } else {
     ARROW_RETURN_NOT_OK(WriteRows(writer, src.rows, inserts));  // runs as slices, not copies
   }
-  int64_t written = static_cast<int64_t>(inserts.size());
-  result.rows_inserted = written - source_updates;
   result.commit.rows_written += written;
-  if (snapshot && result.files_rewritten + result.files_marked == 0 && inserts.empty()) {
-    result.changed = false;  // the table already holds the extract: no commit
-    return result;
-  }
+  if (snapshot && !result.changed) return result;  // the table already holds the extract: no commit
 
   if (dvs) {
     auto st = dvs->Write(*store_);

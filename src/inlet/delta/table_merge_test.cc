@@ -6,6 +6,7 @@
 #include <random>
 
 #include "inlet/table.h"
+#include "inlet/testing/merge.h"
 #include "inlet/testing/util.h"
 
 namespace inlet {
@@ -82,11 +83,15 @@ void ApplyModel(Model* m, const std::vector<SourceRow>& rows, MergeMode mode, bo
     } else if (mode == MergeMode::kUpsert) {
       it->second.version = r.version;
       if (!(ignore_nulls && !r.value)) it->second.value = r.value;
+    } else if (mode == MergeMode::kDeleteInsert) {
+      it->second = Row{r.value, r.version};  // the key's rows are replaced by the source's
     }
   }
 }
 
-void RunRandomMerges(bool partitioned, MergeMode mode, bool ignore_nulls, uint32_t seed) {
+// Each merge runs dry first (testing::MergeAfterDryRun): the dry run must count what the
+// merge does and change nothing.
+void RunRandomMerges(bool partitioned, MergeMode mode, bool ignore_nulls, uint32_t seed, bool dvs = false) {
   testing::TempDir dir;
   auto table = Table::OpenOrCreate(dir.Sub("t")).ValueOrDie();
   std::mt19937 rng(seed);
@@ -97,6 +102,11 @@ void RunRandomMerges(bool partitioned, MergeMode mode, bool ignore_nulls, uint32
     for (int i = 0; i < n; ++i) {
       SourceRow r;
       r.id = static_cast<int64_t>(rng() % 60);  // keys recur across rounds and within one
+      // (delete-insert inserts every source row of a key: one per key keeps the model a map)
+      if (mode == MergeMode::kDeleteInsert &&
+          std::any_of(rows.begin(), rows.end(), [&](const SourceRow& x) { return x.id == r.id; })) {
+        continue;
+      }
       r.value = rng() % 5 == 0 ? std::nullopt : std::optional<int64_t>(rng() % 1000);
       r.version = static_cast<int64_t>(rng() % 10);
       r.deleted = mode == MergeMode::kUpsert && rng() % 7 == 0;
@@ -110,7 +120,8 @@ void RunRandomMerges(bool partitioned, MergeMode mode, bool ignore_nulls, uint32
     o.ignore_null_updates = ignore_nulls;
     o.write.target_file_size = 1;  // one file per partition per write: many small files
     if (partitioned) o.write.partition_by = {"p"};
-    auto result = table->Merge(MakeSource(rows, mode == MergeMode::kUpsert), o);
+    if (dvs) o.write.properties["delta.enableDeletionVectors"] = "true";
+    auto result = testing::MergeAfterDryRun(*table, dir.Sub("t"), MakeSource(rows, mode == MergeMode::kUpsert), o);
     ASSERT_TRUE(result.ok()) << result.status().ToString();
     ApplyModel(&model, rows, mode, ignore_nulls);
     Model actual = ReadTable(*table);
@@ -198,7 +209,7 @@ void RunOutOfOrderChanges(bool partitioned, int rounds, uint32_t seed) {
     o.truncate_flag = "truncated";
     o.write.target_file_size = 1;
     if (partitioned) o.write.partition_by = {"p"};
-    auto result = table->Merge(MakeEvents(batch), o);
+    auto result = testing::MergeAfterDryRun(*table, dir.Sub("t"), MakeEvents(batch), o);
     ASSERT_TRUE(result.ok()) << result.status().ToString();
     seen.insert(seen.end(), batch.begin(), batch.end());
     Model model = OrderFreeModel(seen);
@@ -256,6 +267,8 @@ TEST(Merge, UpsertMatchesTheModel) { RunRandomMerges(false, MergeMode::kUpsert, 
 TEST(Merge, UpsertPartitionedMatchesTheModel) { RunRandomMerges(true, MergeMode::kUpsert, false, 2); }
 TEST(Merge, IgnoreNullUpdates) { RunRandomMerges(true, MergeMode::kUpsert, true, 3); }
 TEST(Merge, InsertOnly) { RunRandomMerges(false, MergeMode::kInsertOnly, false, 4); }
+TEST(Merge, DeleteInsert) { RunRandomMerges(true, MergeMode::kDeleteInsert, false, 5); }
+TEST(Merge, UpsertWithDeletionVectors) { RunRandomMerges(true, MergeMode::kUpsert, false, 6, true); }
 
 TEST(Merge, RewritesOnlyFilesWithMatchingKeys) {
   testing::TempDir dir;

@@ -17,7 +17,6 @@
 #include "inlet/common/time.h"
 #include "inlet/load/cdc.h"
 #include "inlet/load/rows.h"
-#include "inlet/load/snapshot_diff.h"
 #include "inlet/load/state.h"
 #include "inlet/load/strategy.h"
 #include "inlet/source/file_source.h"
@@ -216,7 +215,15 @@ class PipelineRun {
                          next_.source_fingerprint != state_.source_fingerprint;
     if (rows_->num_rows() == 0 && !state_changed && r_.rows_rejected == 0) return Finish("no_changes");
     r_.rows_written = rows_->num_rows();
-    if (o_.dry_run) return Finish("dry_run");
+    if (o_.dry_run) {
+      // A merge runs dry, to report what it would change.
+      if (Merges()) {
+        ARROW_ASSIGN_OR_RAISE(MergeResult counted, DryRunMerge());
+        ReportMerge(counted);
+        if (snapshot_merge_ && !counted.changed) return Finish("no_changes");
+      }
+      return Finish("dry_run");
+    }
     ARROW_ASSIGN_OR_RAISE(bool committed, Commit());
     return Finish(committed ? "committed" : "no_changes");
   }
@@ -373,43 +380,68 @@ class PipelineRun {
     return arrow::Status::OK();
   }
 
-  // A full refresh when due (or on the first run), else the diff to merge in. Returns a
-  // final status when nothing is to be committed.
+  // A full refresh when due (or on the first run), else a merge in snapshot mode, which
+  // diffs the extract with the table in one pass and rewrites only the files with a change.
+  // With a threshold the merge first runs dry, to count the change. Returns a final status
+  // when nothing is to be committed.
   arrow::Result<std::optional<std::string>> PlanSnapshotDiff() {
     const auto& st = c_.strategy;
     int64_t now_ms = NowMillis();
-    bool soft = st.deletes == MissingKeys::kSoftDelete;
     bool full = !snap_ ||
                 (st.full_refresh_every_runs && state_.run + 1 - state_.last_full_refresh_run >= *st.full_refresh_every_runs) ||
                 (st.full_refresh_every_hours && now_ms - state_.last_full_refresh_ms >= *st.full_refresh_every_hours * 3600000.0);
-    // Without a change to check before writing, the diff runs inside the merge, in one
-    // pass over the table that rewrites only the files with a change.
-    bool one_pass = st.min_change_percent <= 0 && !o_.dry_run;
-    if (full || one_pass) {
-      if (full) {
-        next_.last_full_refresh_run = state_.run + 1;
-        next_.last_full_refresh_ms = now_ms;
-      } else {
-        snapshot_merge_ = true;
-      }
-      if (soft) {  // every row of the extract is live
-        ARROW_ASSIGN_OR_RAISE(rows_, SetBoolColumn(rows_, st.soft_delete_column, false));
-      }
-      return std::optional<std::string>();
+    if (full) {
+      next_.last_full_refresh_run = state_.run + 1;
+      next_.last_full_refresh_ms = now_ms;
+    } else {
+      snapshot_merge_ = true;
     }
-    load::DiffOptions d{c_.destination.keys, st.deletes, st.soft_delete_column};
-    ARROW_ASSIGN_OR_RAISE(diff_, load::DiffSnapshot(rows_, *snap_, d));
-    r_.changed_percent = diff_->changed_percent;
-    if (diff_->inserts + diff_->updates + diff_->deletes == 0) return std::optional<std::string>("no_changes");
-    if (diff_->changed_percent < st.min_change_percent) return std::optional<std::string>("no_significant_changes");
-    rows_ = diff_->changes;
+    if (st.deletes == MissingKeys::kSoftDelete) {  // every row of the extract is live
+      ARROW_ASSIGN_OR_RAISE(rows_, SetBoolColumn(rows_, st.soft_delete_column, false));
+    }
+    if (full || st.min_change_percent <= 0) return std::optional<std::string>();
+    ARROW_ASSIGN_OR_RAISE(MergeResult counted, DryRunMerge());
+    r_.changed_percent = ChangedPercent(counted);
+    if (!counted.changed) return std::optional<std::string>("no_changes");
+    if (r_.changed_percent < st.min_change_percent) return std::optional<std::string>("no_significant_changes");
     return std::optional<std::string>();
+  }
+
+  // Inserts, updates and deletes of a snapshot merge, per hundred table rows.
+  static double ChangedPercent(const MergeResult& m) {
+    return 100.0 * static_cast<double>(m.rows_inserted + m.rows_updated + m.rows_deleted) /
+           static_cast<double>(std::max<int64_t>(m.rows_compared, 1));
+  }
+
+  // Whether the rows go into the table by DeltaTable::Merge.
+  bool Merges() const {
+    return c_.strategy.type == StrategyType::kMerge || c_.strategy.type == StrategyType::kCdc || snapshot_merge_;
+  }
+
+  // The merge's counts, without writing (once per run).
+  arrow::Result<MergeResult> DryRunMerge() {
+    if (!dry_merge_) {
+      MergeOptions m = MergeOptionsOf(CommitOptions());
+      m.dry_run = true;
+      ARROW_ASSIGN_OR_RAISE(dry_merge_, table_->Merge(rows_, m));
+    }
+    return *dry_merge_;
+  }
+
+  void ReportMerge(const MergeResult& m) {
+    if (snapshot_merge_) r_.changed_percent = ChangedPercent(m);
+    r_.rows_late = m.late_discarded;
+    r_.rows_inserted = m.rows_inserted;
+    r_.rows_updated = m.rows_updated;
+    r_.rows_deleted = m.rows_deleted;
+    r_.rows_deduplicated += m.source_duplicates;
+    r_.rows_written = m.rows_inserted + m.rows_updated;
   }
 
   WriteOptions CommitOptions() const {
     WriteOptions w;
     bool overwrite = c_.strategy.type == StrategyType::kFullRefresh ||
-                     (c_.strategy.type == StrategyType::kSnapshotDiff && !diff_);
+                     (c_.strategy.type == StrategyType::kSnapshotDiff && !snapshot_merge_);
     w.mode = overwrite ? WriteMode::kOverwrite : WriteMode::kAppend;
     for (const auto& p : c_.destination.partition_by) w.partition_by.push_back(p.name);
     w.properties = c_.destination.properties;
@@ -432,8 +464,6 @@ class PipelineRun {
     m.keys = c_.destination.keys;
     if (c_.strategy.type == StrategyType::kMerge) {
       m = MergeStrategyOptions(c_);
-    } else if (diff_) {
-      m.delete_flag = diff_->delete_flag;
     } else if (snapshot_merge_) {
       m.mode = MergeMode::kSnapshot;
       m.missing_keys = c_.strategy.deletes;
@@ -455,22 +485,11 @@ class PipelineRun {
     WriteOptions w = CommitOptions();
     progress_.Update("writing and committing " + std::to_string(rows_->num_rows()) + " rows");
     CommitResult result;
-    if (c_.strategy.type == StrategyType::kMerge || c_.strategy.type == StrategyType::kCdc || diff_ ||
-        snapshot_merge_) {
+    if (Merges()) {
       ARROW_ASSIGN_OR_RAISE(auto merged, table_->Merge(rows_, MergeOptionsOf(w)));
-      if (snapshot_merge_) {
-        r_.changed_percent = 100.0 *
-                             static_cast<double>(merged.rows_inserted + merged.rows_updated + merged.rows_deleted) /
-                             static_cast<double>(std::max<int64_t>(merged.rows_compared, 1));
-        if (!merged.changed) return false;
-      }
-      r_.rows_late = merged.late_discarded;
+      ReportMerge(merged);
+      if (snapshot_merge_ && !merged.changed) return false;
       result = merged.commit;
-      r_.rows_inserted = merged.rows_inserted;
-      r_.rows_updated = merged.rows_updated;
-      r_.rows_deleted = merged.rows_deleted;
-      r_.rows_deduplicated += merged.source_duplicates;
-      r_.rows_written = merged.rows_inserted + merged.rows_updated;
     } else {
       auto reader = std::make_shared<arrow::TableBatchReader>(rows_);
       reader->set_chunksize(c_.processing.batch_size);
@@ -503,8 +522,8 @@ class PipelineRun {
   std::shared_ptr<arrow::Table> rows_;
   std::shared_ptr<arrow::Table> rejected_;
   bool merge_schema_ = false;
-  std::optional<load::SnapshotDiff> diff_;
-  bool snapshot_merge_ = false;  // the diff runs inside the merge
+  bool snapshot_merge_ = false;  // the extract is diffed with the table inside the merge
+  std::optional<MergeResult> dry_merge_;
 };
 
 }  // namespace
