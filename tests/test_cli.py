@@ -519,3 +519,37 @@ def test_merge_dry_run_counts_what_the_merge_does(tmp_path, case, dv):
     assert real["version"] >= 1 and real["dry_run"] is False, real
     assert {k: dry[k] for k in MERGE_COUNTS} == {k: real[k] for k in MERGE_COUNTS}
     assert dry["rows_updated"] > 0 and dry["rows_inserted"] > 0, dry
+
+
+@pytest.mark.parametrize("props", [[], ["delta.enableDeletionVectors=true"], ["delta.enableChangeDataFeed=true"]],
+                         ids=["copy_on_write", "deletion_vectors", "change_data_feed"])
+def test_delete_insert_by_partition_key_replaces_partitions(tmp_path, props):
+    """`--mode delete_insert` keyed by the partition columns replaces the partitions of the
+    input: their files are removed unread (read only when a change data feed needs the
+    deleted rows), other partitions stay, and deltalake and DuckDB read the model."""
+    table = tmp_path / "t"
+    rows = [{"day": f"d{i % 4}", "id": i, "v": i} for i in range(40)]
+    args = ["--partition-by", "day", "--target-file-size", "1"] + [x for p in props for x in ("--property", p)]
+    support.write(table, pa.Table.from_pylist(rows), *args, work_dir=tmp_path / "in")
+    support.write(table, pa.Table.from_pylist(rows[:8]), "--mode", "append", work_dir=tmp_path / "in2")
+    rows += rows[:8]  # two files in each partition
+    batch = [{"day": "d1", "id": 100, "v": 1}, {"day": "d1", "id": 101, "v": 2}, {"day": "d9", "id": 102, "v": 3}]
+    pq.write_table(pa.Table.from_pylist(batch), tmp_path / "b.parquet")
+    merge = ["merge", table, "--input", tmp_path / "b.parquet", "--keys", "day", "--mode", "delete_insert", "--json"]
+    before = _tree(table)
+    dry = _json_stdout(support.run_inlet(*merge, "--dry-run"))
+    assert _tree(table) == before
+    out = _json_stdout(support.run_inlet(*merge))
+    d1 = [r for r in rows if r["day"] == "d1"]
+    assert (out["rows_deleted"], out["rows_inserted"], out["files_removed"]) == (len(d1), 3, 2), out
+    cdf = "delta.enableChangeDataFeed=true" in props
+    assert out["files_scanned"] == (2 if cdf else 0), out
+    assert {k: dry[k] for k in MERGE_COUNTS} == {k: out[k] for k in MERGE_COUNTS}
+    expected = pa.Table.from_pylist([r for r in rows if r["day"] != "d1"] + batch).cast(
+        pa.schema([("day", pa.string()), ("id", pa.int64()), ("v", pa.int64())]))
+    for reader in (oracle.read_deltalake, oracle.read_duckdb):
+        oracle.assert_tables_equal(reader(table).select(["day", "id", "v"]), expected, reader.__name__)
+    if cdf:
+        changes = support.run_inlet("changes", table, "--from-version", "2", "--output-format", "ndjson").stdout
+        types = [json.loads(line)["_change_type"] for line in changes.splitlines()]
+        assert sorted(types) == ["delete"] * len(d1) + ["insert"] * 3, types

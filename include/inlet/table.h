@@ -272,6 +272,8 @@ struct MergeResult {
   int64_t rows_truncated = 0;
   /// Files read to find matches, and rewritten because they held some (copy-on-write) or
   /// given a deletion vector marking the changed rows (tables that write deletion vectors).
+  /// A delete-insert keyed by the partition columns removes the files of the source's
+  /// partitions unread: counted as rewritten, not scanned.
   int64_t files_scanned = 0;
   int64_t files_rewritten = 0;
   int64_t files_marked = 0;

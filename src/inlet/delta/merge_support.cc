@@ -303,6 +303,29 @@ arrow::Result<Candidates> CandidateFiles(const DeltaSnapshot& base, const arrow:
   return out;
 }
 
+ReplacedFiles TakeReplacedPartitions(const MergeOptions& o, const WriteTransaction& tx, Candidates* candidates) {
+  ReplacedFiles out;
+  const auto& partitions = tx.metadata().partition_columns;
+  if (o.mode != MergeMode::kDeleteInsert || partitions.empty() || candidates->whole_table_read ||
+      tx.change_data_feed() || std::set<std::string>(o.keys.begin(), o.keys.end()) !=
+                                   std::set<std::string>(partitions.begin(), partitions.end())) {
+    return out;
+  }
+  std::vector<const AddFile*> unknown;  // files without a row count: read as any other
+  for (const AddFile* file : candidates->files) {
+    auto stats = ParseJson(file->stats, "stats");
+    if (file->stats.empty() || !stats.ok() || !stats->contains("numRecords")) {
+      unknown.push_back(file);
+      continue;
+    }
+    int64_t rows = GetIntOr(*stats, "numRecords", 0);
+    if (file->deletion_vector) rows -= file->deletion_vector->cardinality;
+    out.rows += rows;
+    out.files.push_back(file);
+  }
+  candidates->files = std::move(unknown);
+  return out;
+}
 
 namespace {
 

@@ -75,6 +75,17 @@ struct Candidates {
 arrow::Result<Candidates> CandidateFiles(const DeltaSnapshot& base, const arrow::Table& rows,
                                          const std::vector<std::string>& keys, bool all_files);
 
+/// A delete-insert whose keys are the table's partition columns replaces the source's
+/// partitions: every live row of their files goes, so none of those files needs reading.
+/// Takes out of candidates the files whose statistics count their rows, and returns them
+/// with the rows they hold. Takes nothing for other merges, or when the table records a
+/// change data feed (which needs each deleted row).
+struct ReplacedFiles {
+  std::vector<const AddFile*> files;
+  int64_t rows = 0;
+};
+ReplacedFiles TakeReplacedPartitions(const MergeOptions& o, const WriteTransaction& tx, Candidates* candidates);
+
 /// The writers of a merge: data files, and change data files when the table records a
 /// change data feed (null otherwise).
 struct MergeWriters {

@@ -317,10 +317,12 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
   // every file.
   ARROW_ASSIGN_OR_RAISE(ConformedSource conformed, ConformSource(source, o, *tx));
   Candidates candidates;
+  merge::ReplacedFiles replaced;  // whole partitions a delete-insert replaces: not read
   std::optional<FileReadAhead> reads;
   if (tx->base()) {
     ARROW_ASSIGN_OR_RAISE(candidates, CandidateFiles(*tx->base(), *conformed.rows, o.keys,
                                                      conformed.truncate_at.has_value() || snapshot));
+    replaced = merge::TakeReplacedPartitions(o, *tx, &candidates);
     reads.emplace(store_, *tx->base(), candidates.files, *tx, keys_only ? match_columns : std::vector<std::string>{});
   }
   KeyEncoder encoder(o.keys);
@@ -338,6 +340,11 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
   int64_t& late = guard.late;
   MergeResult result;
   result.source_duplicates = src.duplicates;
+  result.rows_deleted = replaced.rows;
+  result.files_rewritten = static_cast<int64_t>(replaced.files.size());
+  if (!o.dry_run) {
+    for (const AddFile* file : replaced.files) tx->Remove(*file);
+  }
   // Source rows whose key matched a table row (each key has one row, but for delete-insert,
   // which inserts every row anyway).
   std::vector<bool> found(src.rows->num_rows(), false);
