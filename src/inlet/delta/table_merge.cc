@@ -33,6 +33,9 @@ using merge::ConformedSource;
 using merge::ConformSource;
 using merge::IndexSource;
 using merge::FileReadAhead;
+using merge::MergeWriters;
+using merge::ReplacedFiles;
+using merge::TakeReplacedPartitions;
 using merge::WriteChanges;
 using merge::WriteRows;
 using merge::WriteTable;
@@ -288,7 +291,7 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
   if (snapshot) ARROW_RETURN_NOT_OK(SnapshotCompare::Check(o, *source->schema(), *tx->schema()));
   // With a change data feed every change of this commit also goes to cdc files. A dry run
   // writes nothing.
-  merge::MergeWriters writers;
+  MergeWriters writers;
   if (!o.dry_run) {
     ARROW_ASSIGN_OR_RAISE(writers, OpenWriters(*tx));
   }
@@ -317,12 +320,12 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
   // every file.
   ARROW_ASSIGN_OR_RAISE(ConformedSource conformed, ConformSource(source, o, *tx));
   Candidates candidates;
-  merge::ReplacedFiles replaced;  // whole partitions a delete-insert replaces: not read
+  ReplacedFiles replaced;  // whole partitions a delete-insert replaces: not read
   std::optional<FileReadAhead> reads;
   if (tx->base()) {
     ARROW_ASSIGN_OR_RAISE(candidates, CandidateFiles(*tx->base(), *conformed.rows, o.keys,
                                                      conformed.truncate_at.has_value() || snapshot));
-    replaced = merge::TakeReplacedPartitions(o, *tx, &candidates);
+    replaced = TakeReplacedPartitions(o, *tx, &candidates);
     reads.emplace(store_, *tx->base(), candidates.files, *tx, keys_only ? match_columns : std::vector<std::string>{});
   }
   KeyEncoder encoder(o.keys);
