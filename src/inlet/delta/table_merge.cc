@@ -264,6 +264,68 @@ class RowMatcher {
   MergeResult& result_;
 };
 
+// Writes what the changed batches of candidate files leave, for a merge that writes.
+class ChangedBatchWriter {
+ public:
+  // marks: merge-on-read (the file keeps its rows, the changed ones marked deleted).
+  // updates_are_source_rows: updated rows are their source rows, written with the inserts.
+  ChangedBatchWriter(const MergeOptions& o, const MergeSource& src, DataWriter* writer, DataWriter* cdc, bool marks,
+                     bool updates_are_source_rows, CommitResult* counts)
+      : o_(o), src_(src), writer_(writer), cdc_(cdc), marks_(marks), updates_are_source_rows_(updates_are_source_rows),
+        counts_(*counts) {}
+
+  // Copy-on-write: the batch's kept rows. Merge-on-read: the positions in the file (the
+  // batch starting at offset) of its deleted rows, and of its rows written again, changed.
+  // Then the soft-deleted rows flagged, the updated rows (unless they are source rows), and
+  // with a change data feed the images of each change.
+  arrow::Status Write(const std::shared_ptr<arrow::Table>& rows, const RowFates& fates, int64_t offset,
+                      std::vector<int64_t>* deleted, std::vector<int64_t>* replaced) {
+    const auto& [keep, target_rows, source_rows, deleted_rows, soft_rows] = fates;
+    if (marks_) {
+      for (int64_t i : deleted_rows) deleted->push_back(offset + i);
+      std::vector<int64_t> changed;
+      std::merge(target_rows.begin(), target_rows.end(), soft_rows.begin(), soft_rows.end(),
+                 std::back_inserter(changed));
+      for (int64_t i : changed) replaced->push_back(offset + i);
+    } else {
+      ARROW_RETURN_NOT_OK(WriteRows(writer_, rows, keep));
+      counts_.rows_written += static_cast<int64_t>(keep.size());
+    }
+    if (!soft_rows.empty()) {
+      ARROW_ASSIGN_OR_RAISE(auto before, TakeRows(rows, soft_rows));
+      ARROW_ASSIGN_OR_RAISE(auto after, SetBoolColumn(before, o_.soft_delete_column, true));
+      ARROW_RETURN_NOT_OK(WriteTable(writer_, after));
+      counts_.rows_written += after->num_rows();
+      ARROW_RETURN_NOT_OK(WriteChanges(cdc_, before, "update_preimage"));
+      ARROW_RETURN_NOT_OK(WriteChanges(cdc_, after, "update_postimage"));
+    }
+    if (!updates_are_source_rows_ && !target_rows.empty()) {
+      ARROW_ASSIGN_OR_RAISE(auto updated, UpdatedRows(rows, target_rows, src_.rows, source_rows, o_));
+      ARROW_RETURN_NOT_OK(WriteTable(writer_, updated));
+      counts_.rows_written += updated->num_rows();
+      if (cdc_) {
+        ARROW_ASSIGN_OR_RAISE(auto before, TakeRows(rows, target_rows));
+        ARROW_RETURN_NOT_OK(WriteChanges(cdc_, before, "update_preimage"));
+        ARROW_RETURN_NOT_OK(WriteChanges(cdc_, updated, "update_postimage"));
+      }
+    }
+    if (cdc_ && !deleted_rows.empty()) {
+      ARROW_ASSIGN_OR_RAISE(auto gone, TakeRows(rows, deleted_rows));
+      ARROW_RETURN_NOT_OK(WriteChanges(cdc_, gone, "delete"));
+    }
+    return arrow::Status::OK();
+  }
+
+ private:
+  const MergeOptions& o_;
+  const MergeSource& src_;
+  DataWriter* writer_;
+  DataWriter* cdc_;
+  bool marks_;
+  bool updates_are_source_rows_;
+  CommitResult& counts_;
+};
+
 }  // namespace
 
 arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> source, const MergeOptions& o) {
@@ -357,6 +419,7 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
   bool holds = !dvs && !o.dry_run;
   if (reads) {
     RowMatcher matcher(o, &encoder, &src, compare ? &*compare : nullptr, truncate_at, &found, &late, &result);
+    ChangedBatchWriter changes(o, src, writer, cdc, dvs.has_value(), updates_are_source_rows, &result.commit);
     for (const AddFile* file_ptr : candidates.files) {
       const AddFile& file = *file_ptr;
       ++result.files_scanned;
@@ -372,10 +435,9 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
         if (!batch) break;
         ARROW_ASSIGN_OR_RAISE(auto rows, arrow::Table::FromRecordBatches({batch}));
         ARROW_ASSIGN_OR_RAISE(RowFates fates, matcher.Match(rows));
-        const auto& [keep, target_rows, source_rows, deleted_rows, soft_rows] = fates;
         int64_t batch_offset = offset;
         offset += rows->num_rows();
-        bool batch_changed = static_cast<int64_t>(keep.size()) < rows->num_rows();
+        bool batch_changed = static_cast<int64_t>(fates.keep.size()) < rows->num_rows();
         if (!batch_changed && (!holds || !file_changed)) {
           if (holds) held.push_back(rows);  // written if the file turns out to change
           continue;
@@ -386,43 +448,12 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
         }
         held.clear();
         file_changed = true;
-        result.rows_deleted += static_cast<int64_t>(deleted_rows.size());
-        result.rows_updated += static_cast<int64_t>(target_rows.size() + soft_rows.size());
+        result.rows_deleted += static_cast<int64_t>(fates.deleted_rows.size());
+        result.rows_updated += static_cast<int64_t>(fates.target_rows.size() + fates.soft_rows.size());
         // The new versions of matched rows may be their source rows, written with the inserts.
-        if (updates_are_source_rows) source_updates += static_cast<int64_t>(target_rows.size());
-        if (o.dry_run) continue;
-        if (dvs) {
-          for (int64_t i : deleted_rows) file_deleted.push_back(batch_offset + i);
-          // Rows written again, changed.
-          std::vector<int64_t> replaced;
-          std::merge(target_rows.begin(), target_rows.end(), soft_rows.begin(), soft_rows.end(),
-                     std::back_inserter(replaced));
-          for (int64_t i : replaced) file_replaced.push_back(batch_offset + i);
-        } else {
-          ARROW_RETURN_NOT_OK(WriteRows(writer, rows, keep));
-          result.commit.rows_written += static_cast<int64_t>(keep.size());
-        }
-        if (!soft_rows.empty()) {
-          ARROW_ASSIGN_OR_RAISE(auto before, TakeRows(rows, soft_rows));
-          ARROW_ASSIGN_OR_RAISE(auto after, SetBoolColumn(before, o.soft_delete_column, true));
-          ARROW_RETURN_NOT_OK(WriteTable(writer, after));
-          result.commit.rows_written += after->num_rows();
-          ARROW_RETURN_NOT_OK(WriteChanges(cdc, before, "update_preimage"));
-          ARROW_RETURN_NOT_OK(WriteChanges(cdc, after, "update_postimage"));
-        }
-        if (!updates_are_source_rows && !target_rows.empty()) {
-          ARROW_ASSIGN_OR_RAISE(auto updated, UpdatedRows(rows, target_rows, src.rows, source_rows, o));
-          ARROW_RETURN_NOT_OK(WriteTable(writer, updated));
-          result.commit.rows_written += updated->num_rows();
-          if (cdc) {
-            ARROW_ASSIGN_OR_RAISE(auto before, TakeRows(rows, target_rows));
-            ARROW_RETURN_NOT_OK(WriteChanges(cdc, before, "update_preimage"));
-            ARROW_RETURN_NOT_OK(WriteChanges(cdc, updated, "update_postimage"));
-          }
-        }
-        if (cdc && !deleted_rows.empty()) {
-          ARROW_ASSIGN_OR_RAISE(auto gone, TakeRows(rows, deleted_rows));
-          ARROW_RETURN_NOT_OK(WriteChanges(cdc, gone, "delete"));
+        if (updates_are_source_rows) source_updates += static_cast<int64_t>(fates.target_rows.size());
+        if (!o.dry_run) {
+          ARROW_RETURN_NOT_OK(changes.Write(rows, fates, batch_offset, &file_deleted, &file_replaced));
         }
       }
       if (!file_changed) continue;  // nothing changes
