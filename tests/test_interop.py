@@ -180,6 +180,54 @@ def test_every_primitive_type_with_nulls(tmp_path):
     check_readers(table, {0: data}, tmp_path / "out")
 
 
+@pytest.mark.parametrize("encoding", ["default", "plain"])
+def test_integer_columns_without_dictionary_read_alike(tmp_path, encoding):
+    """Integer columns (ints, dates, timestamps, decimals up to precision 18) too distinct
+    for a dictionary are written DELTA_BINARY_PACKED (or PLAIN with the table property
+    inlet.parquet.integerEncoding=plain), and read back alike in deltalake, DuckDB and inlet."""
+    import pyarrow.parquet as pq
+
+    table = tmp_path / "t"
+    n = 40000
+    sign = [-1 if i % 2 else 1 for i in range(n)]
+    data = pa.table({
+        "id": pa.array(range(n), pa.int64()),
+        "i32": pa.array([None if i % 7 == 3 else (i * 2654435761) % 2**32 - 2**31 for i in range(n)], pa.int32()),
+        "i64": pa.array([[-(2**63), 2**63 - 1][i] if i < 2 else sign[i] * i * 10**14 for i in range(n)], pa.int64()),
+        "d10": pa.array([decimal.Decimal(sign[i] * (i * 1234567891 % 10**10)).scaleb(-2) for i in range(n)],
+                        pa.decimal128(10, 2)),
+        "d18": pa.array([None if i % 7 == 5 else decimal.Decimal(sign[i] * (i * 98765432123457 % 10**18)).scaleb(-4)
+                         for i in range(n)], pa.decimal128(18, 4)),
+        "dt": pa.array([datetime.date(2024, 2, 29) + datetime.timedelta(days=(i * 397) % 40000 - 20000)
+                        for i in range(n)], pa.date32()),
+        "ts": pa.array([datetime.datetime(2024, 1, 1, tzinfo=UTC) + datetime.timedelta(seconds=sign[i] * i * 86_399,
+                                                                                     microseconds=i * 7)
+                        for i in range(n)], pa.timestamp("us", tz="UTC")),
+    })
+    args = ["--property", "inlet.parquet.integerEncoding=plain"] if encoding == "plain" else []
+    support.write(table, data, *args, work_dir=tmp_path / "in")
+    encodings = collections.defaultdict(set)
+    for f in table.glob("*.parquet"):
+        meta = pq.ParquetFile(f).metadata
+        for c in range(meta.num_columns):
+            chunk = meta.row_group(0).column(c)
+            encodings[chunk.path_in_schema].update(chunk.encodings)
+    delta = {c for c, e in encodings.items() if "DELTA_BINARY_PACKED" in e}
+    if encoding == "plain":
+        assert not delta, encodings
+    else:
+        assert {"id", "i32", "i64", "d10", "d18", "ts"} <= delta, encodings
+    check_readers(table, {0: data}, tmp_path / "out")
+
+
+def test_integer_encoding_property_is_checked(tmp_path):
+    (tmp_path / "x.csv").write_text("id\n1\n")
+    line = support.run_inlet("write", tmp_path / "t", "--input", tmp_path / "x.csv", "--property",
+                             "inlet.parquet.integerEncoding=zigzag", check=False)
+    assert line.returncode != 0 and "inlet.parquet.integerEncoding" in line.stderr, line.stderr
+    assert not (tmp_path / "t" / "_delta_log").exists()
+
+
 def test_several_commits_each_version_readable(tmp_path):
     table = tmp_path / "t"
     batches = [primitive_table(0, 7), primitive_table(100, 5), primitive_table(200, 11)]

@@ -73,11 +73,15 @@ constexpr int64_t kDictionaryPageLimit = 256 * 1024;
 constexpr int64_t kProbeRows = 64 * 1024;
 
 std::shared_ptr<parquet::WriterProperties> FileProperties(arrow::Compression::type codec,
-                                                          const std::set<std::string>& plain_columns) {
+                                                          const std::set<std::string>& plain_columns,
+                                                          const std::set<std::string>& delta_columns) {
   parquet::WriterProperties::Builder builder;
   // Columns known to overflow their dictionary are written plain from the start: plain
   // pages compress at least as well as a dictionary followed by a plain tail, for less work.
   for (const auto& path : plain_columns) builder.disable_dictionary(path);
+  // Without a dictionary (or after giving up on it), integers are written as bit-packed
+  // deltas rather than plain values.
+  for (const auto& path : delta_columns) builder.encoding(path, parquet::Encoding::DELTA_BINARY_PACKED);
   return builder.compression(codec)
       ->max_row_group_length(1024 * 1024)
       // INT32/INT64 for precision <= 18, as Spark writes them.
@@ -88,14 +92,25 @@ std::shared_ptr<parquet::WriterProperties> FileProperties(arrow::Compression::ty
 }
 
 // Whether a written column chunk gave up on its dictionary: it has a dictionary page and
-// plain-encoded data pages (the writer fell back when the dictionary grew too big).
-bool FellBackToPlain(const parquet::ColumnChunkMetaData& chunk) {
+// data pages of another encoding (the writer fell back when the dictionary grew too big).
+bool FellBackFromDictionary(const parquet::ColumnChunkMetaData& chunk) {
   if (!chunk.has_dictionary_page()) return false;
   for (const auto& s : chunk.encoding_stats()) {
     bool data_page = s.page_type == parquet::PageType::DATA_PAGE || s.page_type == parquet::PageType::DATA_PAGE_V2;
-    if (data_page && s.encoding == parquet::Encoding::PLAIN && s.count > 0) return true;
+    bool dictionary = s.encoding == parquet::Encoding::RLE_DICTIONARY || s.encoding == parquet::Encoding::PLAIN_DICTIONARY;
+    if (data_page && !dictionary && s.count > 0) return true;
   }
   return false;
+}
+
+// The dotted paths of the INT32 and INT64 leaves of a Parquet schema.
+std::set<std::string> IntegerLeaves(const parquet::SchemaDescriptor& descr) {
+  std::set<std::string> out;
+  for (int i = 0; i < descr.num_columns(); ++i) {
+    auto type = descr.Column(i)->physical_type();
+    if (type == parquet::Type::INT32 || type == parquet::Type::INT64) out.insert(descr.Column(i)->path()->ToDotString());
+  }
+  return out;
 }
 
 // The bytes one value takes written plain (and in a dictionary page) for this physical
@@ -220,7 +235,7 @@ arrow::Status DataWriter::ProbeDictionaries(const arrow::RecordBatch& batch) {
   // pay is better off without: both are written plain from the start.
   ARROW_ASSIGN_OR_RAISE(auto codec, Codec(options_.compression));
   std::shared_ptr<parquet::SchemaDescriptor> descr;
-  ARROW_RETURN_NOT_OK(parquet::arrow::ToParquetSchema(data_schema_.get(), *FileProperties(codec, {}),
+  ARROW_RETURN_NOT_OK(parquet::arrow::ToParquetSchema(data_schema_.get(), *FileProperties(codec, {}, {}),
                                                       *parquet::default_arrow_writer_properties(), &descr));
   int64_t rows = std::min<int64_t>(batch.num_rows(), kProbeRows);
   for (int i = 0; i < descr->num_columns(); ++i) {
@@ -271,9 +286,19 @@ arrow::Result<std::unique_ptr<DataWriter>> DataWriter::Make(std::shared_ptr<cons
       data_fields.push_back(schema->field(i));
     }
   }
-  return std::unique_ptr<DataWriter>(new DataWriter(std::move(store), schema, arrow::schema(data_fields),
-                                                    partition_indexes, data_indexes,
-                                                    std::move(options)));
+  auto data_schema = arrow::schema(data_fields);
+  std::set<std::string> delta_columns;
+  if (options.delta_integers) {
+    ARROW_ASSIGN_OR_RAISE(auto codec, Codec(options.compression));
+    std::shared_ptr<parquet::SchemaDescriptor> descr;
+    ARROW_RETURN_NOT_OK(parquet::arrow::ToParquetSchema(data_schema.get(), *FileProperties(codec, {}, {}),
+                                                        *parquet::default_arrow_writer_properties(), &descr));
+    delta_columns = IntegerLeaves(*descr);
+  }
+  std::unique_ptr<DataWriter> writer(new DataWriter(std::move(store), schema, std::move(data_schema),
+                                                    partition_indexes, data_indexes, std::move(options)));
+  writer->delta_columns_ = std::move(delta_columns);
+  return writer;
 }
 
 // The background thread's work: batches to write, or a flush (null), in order.
@@ -463,7 +488,7 @@ arrow::Result<std::unique_ptr<DataWriter::OpenFile>> DataWriter::StartFile(
   std::string path = store_->Resolve(file->rel_path);
   if (!dir.empty()) ARROW_RETURN_NOT_OK(store_->CreateDir(dir));
   ARROW_ASSIGN_OR_RAISE(file->sink, store_->fs()->OpenOutputStream(path));
-  auto props = FileProperties(codec, plain_columns_);
+  auto props = FileProperties(codec, plain_columns_, delta_columns_);
   auto arrow_props = parquet::ArrowWriterProperties::Builder().set_use_threads(true)->build();
   ARROW_ASSIGN_OR_RAISE(file->writer,
                         parquet::arrow::FileWriter::Open(*data_schema_, arrow::default_memory_pool(),
@@ -484,13 +509,13 @@ arrow::Status DataWriter::CloseFile(OpenFile* file) {
   // The Parquet writer already computed every column's bounds and null counts.
   const parquet::FileMetaData& metadata = *file->writer->metadata();
   add.stats = StatsFromParquet(metadata, *data_schema_, options_.num_indexed_cols);
-  // A column whose dictionary overflowed or did not pay here is written plain in the next
+  // A column whose dictionary overflowed or did not pay here is written without one in the next
   // files.
   for (int g = 0; g < metadata.num_row_groups(); ++g) {
     auto group = metadata.RowGroup(g);
     for (int c = 0; c < group->num_columns(); ++c) {
       auto chunk = group->ColumnChunk(c);
-      if (FellBackToPlain(*chunk) || DictionaryDidNotPay(*chunk, *metadata.schema()->Column(c))) {
+      if (FellBackFromDictionary(*chunk) || DictionaryDidNotPay(*chunk, *metadata.schema()->Column(c))) {
         plain_columns_.insert(chunk->path_in_schema()->ToDotString());
       }
     }

@@ -2,6 +2,8 @@
 
 #include <filesystem>
 #include <functional>
+#include <limits>
+#include <set>
 
 #include <arrow/api.h>
 #include <arrow/io/file.h>
@@ -127,6 +129,81 @@ TEST(DataWriter, LearnsFromAFileWhoseDictionaryDidNotPay) {
   ASSERT_EQ(files.size(), 2u);
   EXPECT_EQ(files[0], (std::map<std::string, bool>{{"amount", true}, {"small", true}}));
   EXPECT_EQ(files[1], (std::map<std::string, bool>{{"amount", false}, {"small", true}}));
+}
+
+// Column name -> the encodings of its data pages in the file.
+std::map<std::string, std::set<parquet::Encoding::type>> DataPageEncodings(const std::string& path) {
+  auto reader = parquet::ParquetFileReader::OpenFile(path);
+  auto metadata = reader->metadata();
+  std::map<std::string, std::set<parquet::Encoding::type>> out;
+  for (int c = 0; c < metadata->num_columns(); ++c) {
+    auto& encodings = out[metadata->schema()->Column(c)->name()];
+    auto chunk = metadata->RowGroup(0)->ColumnChunk(c);  // held: the stats live in it
+    for (const auto& s : chunk->encoding_stats()) {
+      if (s.page_type == parquet::PageType::DATA_PAGE && s.count > 0) encodings.insert(s.encoding);
+    }
+  }
+  return out;
+}
+
+// Rows [from, from + n) of every type stored as INT32 or INT64, distinct enough to go
+// without a dictionary, with extremes, negatives and nulls.
+std::shared_ptr<arrow::RecordBatch> Integers(int64_t from, int64_t n) {
+  auto schema = arrow::schema({arrow::field("i8", arrow::int8()), arrow::field("i16", arrow::int16()),
+                               arrow::field("i32", arrow::int32()), arrow::field("i64", arrow::int64()),
+                               arrow::field("day", arrow::date32()),
+                               arrow::field("ts", arrow::timestamp(arrow::TimeUnit::MICRO, "UTC")),
+                               arrow::field("amount", arrow::decimal128(18, 2)),
+                               arrow::field("small", arrow::decimal128(7, 2))});
+  arrow::Int8Builder i8;
+  arrow::Int16Builder i16;
+  arrow::Int32Builder i32;
+  arrow::Int64Builder i64;
+  arrow::Date32Builder day;
+  arrow::TimestampBuilder ts(schema->field(5)->type(), arrow::default_memory_pool());
+  arrow::Decimal128Builder amount(schema->field(6)->type()), small(schema->field(7)->type());
+  for (int64_t i = from; i < from + n; ++i) {
+    int64_t r = (i * 2654435761LL) % 1000003 - 500000;  // scattered, negative half the time
+    bool null = i % 97 == 0;
+    EXPECT_TRUE((null ? i8.AppendNull() : i8.Append(static_cast<int8_t>(i % 3 == 0 ? -128 : r % 128))).ok());
+    EXPECT_TRUE(i16.Append(static_cast<int16_t>(i % 5 == 0 ? 32767 : r % 32768)).ok());
+    EXPECT_TRUE(i32.Append(i % 7 == 0 ? std::numeric_limits<int32_t>::min() : static_cast<int32_t>(r * 4001)).ok());
+    EXPECT_TRUE((null ? i64.AppendNull()
+                      : i64.Append(i % 11 == 0 ? std::numeric_limits<int64_t>::max() : r * 1000000007LL)).ok());
+    EXPECT_TRUE(day.Append(static_cast<int32_t>(r % 40000)).ok());
+    EXPECT_TRUE(ts.Append(1700000000000000LL + r * 1000003).ok());
+    EXPECT_TRUE(amount.Append(arrow::Decimal128(i % 13 == 0 ? 999999999999999999LL : r * 977)).ok());
+    EXPECT_TRUE((null ? small.AppendNull() : small.Append(arrow::Decimal128(i % 17 == 0 ? -9999999 : r % 9999999))).ok());
+  }
+  return arrow::RecordBatch::Make(schema, n,
+                                  {i8.Finish().ValueOrDie(), i16.Finish().ValueOrDie(), i32.Finish().ValueOrDie(),
+                                   i64.Finish().ValueOrDie(), day.Finish().ValueOrDie(), ts.Finish().ValueOrDie(),
+                                   amount.Finish().ValueOrDie(), small.Finish().ValueOrDie()});
+}
+
+TEST(DataWriter, WritesIntegersWithoutADictionaryAsDeltas) {
+  for (bool delta : {true, false}) {
+    testing::TempDir dir;
+    INLET_ASSIGN_OR_FAIL(auto store, TableStore::Make(dir.path()));
+    auto rows = Integers(0, 100000);
+    DataWriterOptions options;
+    options.delta_integers = delta;
+    INLET_ASSIGN_OR_FAIL(auto writer, DataWriter::Make(store, rows->schema(), options));
+    INLET_ASSERT_OK(writer->Write(rows));
+    INLET_ASSIGN_OR_FAIL(auto adds, writer->Finish());
+    ASSERT_EQ(adds.size(), 1u);
+    std::string path = dir.Sub(adds[0].path);
+    auto dictionaries = Dictionaries(path);
+    int without_dictionary = 0;
+    for (const auto& [column, encodings] : DataPageEncodings(path)) {
+      if (dictionaries[column]) continue;  // a dictionary that pays is kept
+      ++without_dictionary;
+      auto want = delta ? parquet::Encoding::DELTA_BINARY_PACKED : parquet::Encoding::PLAIN;
+      EXPECT_EQ(encodings, std::set<parquet::Encoding::type>{want}) << column << (delta ? " (delta)" : " (plain)");
+    }
+    EXPECT_GE(without_dictionary, 5);
+    EXPECT_TRUE(ReadBack(path)->Equals(*arrow::Table::FromRecordBatches({rows}).ValueOrDie()));
+  }
 }
 
 TEST(DataWriter, WritesInBackgroundInOrderWithItsFlushes) {

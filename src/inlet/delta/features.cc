@@ -147,6 +147,9 @@ arrow::Status ValidateTableProperties(const std::map<std::string, std::string>& 
       "delta.autoOptimize.optimizeWrite",
       "delta.autoOptimize.autoCompact"};
   for (const auto& [k, v] : properties) {
+    if (k == kIntegerEncodingProperty && v != "delta" && v != "plain") {
+      return arrow::Status::Invalid("table property ", k, "='", v, "' must be delta or plain");
+    }
     if (k.rfind("delta.", 0) != 0) continue;  // user properties are free-form
     if (!Contains(kKnown, k)) {
       return arrow::Status::Invalid("unknown or unsupported Delta table property '", k, "'");

@@ -22,7 +22,12 @@ arrow::Status CheckReadable(const Protocol& protocol);
 arrow::Status CheckWritable(const Protocol& protocol, const Metadata& metadata,
                             const DeltaSchema& schema);
 
-/// Rejects unknown or malformed delta.* table properties (Invalid naming the key).
+/// The table property choosing how integer columns without a dictionary are written:
+/// delta (DELTA_BINARY_PACKED, the default) or plain (for readers older than Spark 3.3).
+inline constexpr char kIntegerEncodingProperty[] = "inlet.parquet.integerEncoding";
+
+/// Rejects unknown or malformed delta.* table properties, and a malformed
+/// inlet.parquet.integerEncoding (Invalid naming the key).
 arrow::Status ValidateTableProperties(const std::map<std::string, std::string>& properties);
 
 /// Whether row-level changes mark rows deleted in deletion vectors instead of rewriting

@@ -255,11 +255,24 @@ int64_t WriteTransaction::target_file_size() const {
   return IntProperty(metadata_, "delta.targetFileSize", options_.target_file_size);
 }
 
-arrow::Result<std::unique_ptr<DataWriter>> WriteTransaction::NewDataWriter(std::optional<int64_t> target_file_size) const {
+namespace {
+
+// What the data and change data files of a table share: partitioning, file size, codec and
+// integer encoding (kIntegerEncodingProperty).
+DataWriterOptions TableWriterOptions(const Metadata& metadata, const WriteOptions& options, int64_t target_file_size) {
   DataWriterOptions wopts;
-  wopts.partition_columns = metadata_.partition_columns;
-  wopts.target_file_size = target_file_size.value_or(this->target_file_size());
-  wopts.compression = metadata_.Property("delta.parquet.compression.codec").value_or(options_.compression);
+  wopts.partition_columns = metadata.partition_columns;
+  wopts.target_file_size = target_file_size;
+  wopts.compression = metadata.Property("delta.parquet.compression.codec").value_or(options.compression);
+  wopts.delta_integers = metadata.Property(kIntegerEncodingProperty).value_or("delta") != "plain";
+  return wopts;
+}
+
+}  // namespace
+
+arrow::Result<std::unique_ptr<DataWriter>> WriteTransaction::NewDataWriter(std::optional<int64_t> target_file_size) const {
+  DataWriterOptions wopts =
+      TableWriterOptions(metadata_, options_, target_file_size.value_or(this->target_file_size()));
   wopts.num_indexed_cols = static_cast<int>(IntProperty(metadata_, "delta.dataSkippingNumIndexedCols", 32));
   return DataWriter::Make(store_, schema_, wopts);
 }
@@ -276,10 +289,7 @@ std::shared_ptr<arrow::Schema> WriteTransaction::change_schema() const {
 }
 
 arrow::Result<std::unique_ptr<DataWriter>> WriteTransaction::NewChangeDataWriter() const {
-  DataWriterOptions wopts;
-  wopts.partition_columns = metadata_.partition_columns;
-  wopts.target_file_size = target_file_size();
-  wopts.compression = metadata_.Property("delta.parquet.compression.codec").value_or(options_.compression);
+  DataWriterOptions wopts = TableWriterOptions(metadata_, options_, target_file_size());
   wopts.num_indexed_cols = 0;  // change data files carry no statistics
   wopts.directory = "_change_data";
   wopts.file_prefix = "cdc";
