@@ -198,6 +198,8 @@ def test_integer_columns_without_dictionary_read_alike(tmp_path, encoding):
                         pa.decimal128(10, 2)),
         "d18": pa.array([None if i % 7 == 5 else decimal.Decimal(sign[i] * (i * 98765432123457 % 10**18)).scaleb(-4)
                          for i in range(n)], pa.decimal128(18, 4)),
+        "d7": pa.array([decimal.Decimal(sign[i] * (i * 7919 % 10**7)).scaleb(-2) for i in range(n)],
+                       pa.decimal128(7, 2)),
         "dt": pa.array([datetime.date(2024, 2, 29) + datetime.timedelta(days=(i * 397) % 40000 - 20000)
                         for i in range(n)], pa.date32()),
         "ts": pa.array([datetime.datetime(2024, 1, 1, tzinfo=UTC) + datetime.timedelta(seconds=sign[i] * i * 86_399,
@@ -216,7 +218,7 @@ def test_integer_columns_without_dictionary_read_alike(tmp_path, encoding):
     if encoding == "plain":
         assert not delta, encodings
     else:
-        assert {"id", "i32", "i64", "d10", "d18", "ts"} <= delta, encodings
+        assert {"id", "i32", "i64", "d7", "d10", "d18", "ts"} <= delta, encodings
     check_readers(table, {0: data}, tmp_path / "out")
 
 
