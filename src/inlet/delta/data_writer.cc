@@ -76,8 +76,9 @@ std::shared_ptr<parquet::WriterProperties> FileProperties(arrow::Compression::ty
                                                           const std::set<std::string>& plain_columns,
                                                           const std::set<std::string>& delta_columns) {
   parquet::WriterProperties::Builder builder;
-  // Columns known to overflow their dictionary are written plain from the start: plain
-  // pages compress at least as well as a dictionary followed by a plain tail, for less work.
+  // Columns known to overflow their dictionary are written without one from the start:
+  // such pages compress at least as well as a dictionary followed by a fallback tail, for
+  // less work.
   for (const auto& path : plain_columns) builder.disable_dictionary(path);
   // Without a dictionary (or after giving up on it), integers are written as bit-packed
   // deltas rather than plain values.
@@ -101,6 +102,15 @@ bool FellBackFromDictionary(const parquet::ColumnChunkMetaData& chunk) {
     if (data_page && !dictionary && s.count > 0) return true;
   }
   return false;
+}
+
+// The Parquet schema files of this Arrow schema get.
+arrow::Result<std::shared_ptr<parquet::SchemaDescriptor>> ParquetSchema(const arrow::Schema& schema,
+                                                                       arrow::Compression::type codec) {
+  std::shared_ptr<parquet::SchemaDescriptor> descr;
+  ARROW_RETURN_NOT_OK(parquet::arrow::ToParquetSchema(&schema, *FileProperties(codec, {}, {}),
+                                                      *parquet::default_arrow_writer_properties(), &descr));
+  return descr;
 }
 
 // The dotted paths of the INT32 and INT64 leaves of a Parquet schema.
@@ -232,11 +242,9 @@ arrow::Result<std::optional<DistinctValues>> DistinctValuesOf(const std::shared_
 arrow::Status DataWriter::ProbeDictionaries(const arrow::RecordBatch& batch) {
   // A column whose first rows already hold more distinct bytes than a dictionary page may
   // would give up on its dictionary after them anyway, and one whose dictionary would not
-  // pay is better off without: both are written plain from the start.
+  // pay is better off without: both are written without one from the start.
   ARROW_ASSIGN_OR_RAISE(auto codec, Codec(options_.compression));
-  std::shared_ptr<parquet::SchemaDescriptor> descr;
-  ARROW_RETURN_NOT_OK(parquet::arrow::ToParquetSchema(data_schema_.get(), *FileProperties(codec, {}, {}),
-                                                      *parquet::default_arrow_writer_properties(), &descr));
+  ARROW_ASSIGN_OR_RAISE(auto descr, ParquetSchema(*data_schema_, codec));
   int64_t rows = std::min<int64_t>(batch.num_rows(), kProbeRows);
   for (int i = 0; i < descr->num_columns(); ++i) {
     const parquet::ColumnDescriptor& leaf = *descr->Column(i);
@@ -290,9 +298,7 @@ arrow::Result<std::unique_ptr<DataWriter>> DataWriter::Make(std::shared_ptr<cons
   std::set<std::string> delta_columns;
   if (options.delta_integers) {
     ARROW_ASSIGN_OR_RAISE(auto codec, Codec(options.compression));
-    std::shared_ptr<parquet::SchemaDescriptor> descr;
-    ARROW_RETURN_NOT_OK(parquet::arrow::ToParquetSchema(data_schema.get(), *FileProperties(codec, {}, {}),
-                                                        *parquet::default_arrow_writer_properties(), &descr));
+    ARROW_ASSIGN_OR_RAISE(auto descr, ParquetSchema(*data_schema, codec));
     delta_columns = IntegerLeaves(*descr);
   }
   std::unique_ptr<DataWriter> writer(new DataWriter(std::move(store), schema, std::move(data_schema),
