@@ -243,11 +243,10 @@ arrow::Status DataWriter::ProbeDictionaries(const arrow::RecordBatch& batch) {
   // A column whose first rows already hold more distinct bytes than a dictionary page may
   // would give up on its dictionary after them anyway, and one whose dictionary would not
   // pay is better off without: both are written without one from the start.
-  ARROW_ASSIGN_OR_RAISE(auto codec, Codec(options_.compression));
-  ARROW_ASSIGN_OR_RAISE(auto descr, ParquetSchema(*data_schema_, codec));
+  const parquet::SchemaDescriptor& descr = *parquet_schema_;
   int64_t rows = std::min<int64_t>(batch.num_rows(), kProbeRows);
-  for (int i = 0; i < descr->num_columns(); ++i) {
-    const parquet::ColumnDescriptor& leaf = *descr->Column(i);
+  for (int i = 0; i < descr.num_columns(); ++i) {
+    const parquet::ColumnDescriptor& leaf = *descr.Column(i);
     if (leaf.path()->ToDotVector().size() != 1) continue;  // top-level columns only
     std::string name = leaf.path()->ToDotString();
     int64_t width = PlainValueWidth(leaf);
@@ -280,7 +279,6 @@ DataWriter::~DataWriter() { (void)StopBackground(/*discard=*/true); }
 arrow::Result<std::unique_ptr<DataWriter>> DataWriter::Make(std::shared_ptr<const TableStore> store,
                                                             std::shared_ptr<arrow::Schema> schema,
                                                             DataWriterOptions options) {
-  ARROW_RETURN_NOT_OK(Codec(options.compression).status());
   std::vector<int> partition_indexes, data_indexes;
   for (const auto& pc : options.partition_columns) {
     int idx = schema->GetFieldIndex(pc);
@@ -295,15 +293,13 @@ arrow::Result<std::unique_ptr<DataWriter>> DataWriter::Make(std::shared_ptr<cons
     }
   }
   auto data_schema = arrow::schema(data_fields);
-  std::set<std::string> delta_columns;
-  if (options.delta_integers) {
-    ARROW_ASSIGN_OR_RAISE(auto codec, Codec(options.compression));
-    ARROW_ASSIGN_OR_RAISE(auto descr, ParquetSchema(*data_schema, codec));
-    delta_columns = IntegerLeaves(*descr);
-  }
+  ARROW_ASSIGN_OR_RAISE(auto codec, Codec(options.compression));
+  ARROW_ASSIGN_OR_RAISE(auto parquet_schema, ParquetSchema(*data_schema, codec));
+  bool delta_integers = options.delta_integers;
   std::unique_ptr<DataWriter> writer(new DataWriter(std::move(store), schema, std::move(data_schema),
                                                     partition_indexes, data_indexes, std::move(options)));
-  writer->delta_columns_ = std::move(delta_columns);
+  if (delta_integers) writer->delta_columns_ = IntegerLeaves(*parquet_schema);
+  writer->parquet_schema_ = std::move(parquet_schema);
   return writer;
 }
 

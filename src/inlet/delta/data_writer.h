@@ -14,6 +14,10 @@
 #include "inlet/delta/actions.h"
 #include "inlet/storage/log_store.h"
 
+namespace parquet {
+class SchemaDescriptor;
+}  // namespace parquet
+
 namespace inlet::delta {
 
 struct DataWriterOptions {
@@ -84,6 +88,7 @@ class DataWriter {
   std::shared_ptr<const TableStore> store_;
   std::shared_ptr<arrow::Schema> schema_;
   std::shared_ptr<arrow::Schema> data_schema_;
+  std::shared_ptr<parquet::SchemaDescriptor> parquet_schema_;  // of data_schema_ in the files
   std::vector<int> partition_indexes_;
   std::vector<int> data_indexes_;
   DataWriterOptions options_;

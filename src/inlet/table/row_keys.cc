@@ -154,7 +154,6 @@ arrow::Result<std::vector<std::string>> RowKeys(const arrow::Table& table,
 
 namespace {
 
-// The rows of t at the ascending row numbers, taken batch by batch.
 // Positions [begin, end) less offset as an index array for Take, checked once against
 // length here: Arrow's Take would check them again for every column.
 arrow::Result<std::shared_ptr<arrow::Array>> Positions(std::vector<int64_t>::const_iterator begin,
@@ -172,6 +171,7 @@ arrow::Result<std::shared_ptr<arrow::Array>> Positions(std::vector<int64_t>::con
   return std::make_shared<arrow::Int64Array>(n, std::move(buffer));
 }
 
+// The rows of t at the ascending row numbers, taken batch by batch.
 arrow::Result<std::shared_ptr<arrow::Table>> TakeAscending(const arrow::Table& t, const std::vector<int64_t>& rows) {
   arrow::TableBatchReader reader(t);
   std::vector<std::shared_ptr<arrow::RecordBatch>> taken;
