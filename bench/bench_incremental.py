@@ -2,7 +2,7 @@
 
 For each table size N the source is 10 Parquet files (N rows in all). One pipeline run
 loads it; then each round adds one file of new rows, and the incremental run is timed in a
-fresh process (wall time, user+sys CPU, peak RSS via wait4). Both tables get the same
+fresh process (wall time, user+sys CPU, the command's own peak RSS from /usr/bin/time). Both tables get the same
 number of new rows per round (1% of the largest size), so their runs should cost the same.
 Both strategies that read files are measured: watermark (skips unchanged files below the
 watermark) and append (reads only new files).
@@ -12,6 +12,7 @@ Run: .venv/bin/python bench/bench_incremental.py [--sizes 1000000,10000000] [--r
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -42,14 +43,26 @@ def make_rows(start_id, n, seed):
 
 
 def run(args):
+    # Peak RSS is the command's own, from GNU time: this parent holds tables, and its wait4
+    # would report its own high-water mark for every child.
     start = time.perf_counter()
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _, status, usage = os.wait4(proc.pid, 0)
+    time_file = os.path.join(ROOT, "bench", "out", "incremental_time.txt")
+    os.makedirs(os.path.dirname(time_file), exist_ok=True)
+    proc = subprocess.Popen(["/usr/bin/time", "-f", "%M", "-o", time_file, *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, err = proc.communicate()
     wall = time.perf_counter() - start
-    out, err = proc.stdout.read(), proc.stderr.read()
-    if os.waitstatus_to_exitcode(status) != 0:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = usage.ru_utime + usage.ru_stime - run.cpu_so_far
+    run.cpu_so_far = usage.ru_utime + usage.ru_stime
+    if proc.returncode != 0:
         sys.exit(f"command failed: {' '.join(args)}\n{err}")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, out
+    with open(time_file) as f:
+        rss_mib = int(f.read().split()[-1]) / 1024
+    return wall, cpu, rss_mib, out
+
+
+run.cpu_so_far = 0.0
 
 
 def pipeline_yaml(path, source, table, strategy):

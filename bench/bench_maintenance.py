@@ -59,8 +59,8 @@ print(json.dumps({"total_s": time.perf_counter() - t0, "version": dt.version(), 
 """
 
 
-# Input files are generated in a child process: a parent that has loaded pyarrow would pass
-# its resident size on to every child it forks (ru_maxrss counts it), skewing peak RSS.
+# Input files are generated in a child process, so that the parent stays small. (Peak RSS
+# is each command's own, from /usr/bin/time: see bench_write.run_child.)
 CHILD_GENERATE = r"""
 import sys
 import numpy as np, pyarrow as pa, pyarrow.parquet as pq

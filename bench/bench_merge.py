@@ -389,11 +389,10 @@ def table_info(path: Path) -> dict:
 
 # --------------------------------------------------------------------------
 # Helper processes. The parent never imports pyarrow, deltalake or duckdb:
-# on Linux a child's ru_maxrss starts at the parent's RSS at fork time (the
-# forked copy of the parent's memory is counted until exec), so a parent
-# holding tables would put a floor under every measured peak RSS. Data
-# generation and table reading run in helper processes instead; the parent
-# stays at ~15 MiB.
+# it stays at ~15 MiB and leaves the machine's memory to the contenders. Peak
+# RSS is each contender's own, from /usr/bin/time -f %M (bench_write.run_child),
+# not ru_maxrss from the parent's wait4, which on Linux reports at least the
+# parent's own high-water mark for every child.
 # --------------------------------------------------------------------------
 def helper(argv: list[str]) -> int:
     kind = argv[0]

@@ -19,7 +19,7 @@ Contenders, each in a fresh child process, alternating:
   json.loads, pyarrow.Table.from_pylist, then deltalake.write_deltalake(partition_by=...)
   every --flush-rows messages. No offsets in the table: it is not exactly once.
 
-Per round: wall seconds, CPU (user+sys) seconds, peak RSS (wait4). Throughput per core is
+Per round: wall seconds, CPU (user+sys) seconds, peak RSS (the process's own, /usr/bin/time -f %M). Throughput per core is
 messages / CPU second; wall throughput excludes the 1 s idle wait. Both tables are checked:
 N rows, N distinct event ids, the same sum of amounts. The target (issue 6) is 250,000
 messages/s per core for inlet.

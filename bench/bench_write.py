@@ -243,14 +243,31 @@ def dir_stats(path: Path) -> dict:
     return {"bytes_written": total, "data_bytes": data, "log_bytes": log, "data_files": files}
 
 
+TIME = "/usr/bin/time"  # GNU time (Debian package `time`, installed by the bootstrap)
+
+
+def peak_rss_of(time_file: Path) -> float:
+    """The child's own peak RSS in MiB, as GNU time wrote it (%M, KiB) to time_file."""
+    lines = [l for l in time_file.read_text(errors="replace").splitlines() if l.strip()]
+    try:
+        return int(lines[-1]) / 1024.0
+    except (IndexError, ValueError):
+        raise RuntimeError(f"no peak RSS from {TIME} in {time_file}: {lines[-3:]}")
+
+
 def run_child(cmd: list[str], workdir: Path, env: dict | None = None) -> dict:
-    """Run one contender in a fresh process; measure wall, CPU and peak RSS via wait4."""
+    """Run one contender in a fresh process; measure wall and CPU via wait4, and peak RSS as
+    GNU time reports it for the contender itself (`/usr/bin/time -f %M`). ru_maxrss from this
+    parent's wait4 is not used for memory: on Linux it is at least the parent's own
+    high-water mark at fork time, so a parent that has held tables reports that figure for
+    every child."""
     out_f = open(workdir / "stdout.txt", "wb")
     err_f = open(workdir / "stderr.txt", "wb")
+    time_file = workdir / "time.txt"
     load_before = os.getloadavg()[0]
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=out_f, stderr=err_f, stdin=subprocess.DEVNULL,
-                            cwd=str(REPO), env=env)
+    proc = subprocess.Popen([TIME, "-f", "%M", "-o", str(time_file), *cmd], stdout=out_f, stderr=err_f,
+                            stdin=subprocess.DEVNULL, cwd=str(REPO), env=env)
     _pid, status, ru = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
     proc.returncode = os.waitstatus_to_exitcode(status)  # keep Popen from re-waiting
@@ -273,7 +290,7 @@ def run_child(cmd: list[str], workdir: Path, env: dict | None = None) -> dict:
         "user_s": ru.ru_utime,
         "sys_s": ru.ru_stime,
         "cpu_s": ru.ru_utime + ru.ru_stime,
-        "peak_rss_mib": ru.ru_maxrss / 1024.0,  # Linux: KiB
+        "peak_rss_mib": peak_rss_of(time_file),
         "loadavg_1m_before": load_before,
         "child_phases": phases,
         "stdout_tail": stdout[-2000:],

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(build-essential cmake ninja-build ccache pkg-config python3-venv
+APT_PACKAGES=(build-essential cmake ninja-build ccache pkg-config python3-venv time
               libgtest-dev nlohmann-json3-dev libcli11-dev libroaring-dev libyaml-cpp-dev
               libcurl4-openssl-dev libssl-dev librdkafka-dev libsimdjson-dev)
 # The Kafka broker of the tests runs on a JVM; its jars come through Maven.

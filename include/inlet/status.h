@@ -1,24 +1,55 @@
-// Status details callers may need to tell apart from other failures.
+// Status details callers may need to tell apart from other failures. Code that must react
+// to a kind of failure tests its kind (KindOf), never the text of its message.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include <arrow/status.h>
 
 namespace inlet {
 
-/// Marks a commit that lost to a concurrent, conflicting commit. Retrying the whole
-/// operation against the new table state may succeed.
-class CommitConflictDetail : public arrow::StatusDetail {
- public:
-  const char* type_id() const override { return "inlet::CommitConflict"; }
-  std::string ToString() const override { return "commit conflict"; }
+enum class ErrorKind {
+  /// There is no table at the location (IOError).
+  kTableNotFound,
+  /// The table needs a feature, or a format version, that inlet does not support
+  /// (NotImplemented).
+  kUnsupportedFeature,
+  /// A commit lost to a concurrent, conflicting commit (Invalid, the message starting
+  /// "conflict: "). Nothing of it is visible; retrying the whole operation against the new
+  /// table state may succeed.
+  kCommitConflict,
+  /// Data does not fit the table's schema: a column the table lacks, a type that does not
+  /// fit the column's, a null in a non-nullable column (Invalid or TypeError).
+  kSchemaMismatch,
 };
 
-/// An Invalid status with message "conflict: <message>" and the conflict detail.
+/// The detail a status of one of those kinds carries. arrow::Status::WithMessage keeps it.
+class ErrorDetail : public arrow::StatusDetail {
+ public:
+  explicit ErrorDetail(ErrorKind kind) : kind_(kind) {}
+  const char* type_id() const override { return "inlet::Error"; }
+  std::string ToString() const override;
+  ErrorKind kind() const { return kind_; }
+
+ private:
+  ErrorKind kind_;
+};
+
+/// The kind st carries; nullopt for success and for failures of no particular kind.
+std::optional<ErrorKind> KindOf(const arrow::Status& st);
+
+/// st with the detail of kind added (its code and message unchanged).
+arrow::Status WithKind(const arrow::Status& st, ErrorKind kind);
+
+/// An IOError of kind kTableNotFound.
+arrow::Status TableNotFound(const std::string& message);
+/// An Invalid status "conflict: <message>" of kind kCommitConflict.
 arrow::Status CommitConflict(const std::string& message);
 
-/// True when st (or a status that wraps its detail) reports a commit conflict.
+/// KindOf(st) == ErrorKind::kCommitConflict.
 bool IsCommitConflict(const arrow::Status& st);
+/// KindOf(st) == ErrorKind::kTableNotFound.
+bool IsTableNotFound(const arrow::Status& st);
 
 }  // namespace inlet

@@ -1,8 +1,9 @@
-// The format-neutral table API. Delta Lake is the first implementation; nothing that uses
-// this header may depend on a table format's internals.
+// The format-neutral table API. Delta Lake is the first implementation, Apache Iceberg the
+// next; nothing that uses this header may depend on a table format's internals, and the
+// header names none of them (format-specific facts come as TableInfo::format_details).
 //
-// Threading: a Table handle may be shared by threads; each call reads the log afresh and
-// works on its own snapshot. Snapshots are immutable and safe to share.
+// Threading: a Table handle may be shared by threads; each call reads the table's metadata
+// afresh and works on its own snapshot. Snapshots are immutable and safe to share.
 #pragma once
 
 #include <cstdint>
@@ -21,11 +22,19 @@
 
 namespace inlet {
 
-/// Which version of a table to read: the latest (both unset), a version, or the latest
-/// commit at or before a timestamp (milliseconds since the epoch, UTC).
+/// Which snapshot of a table to read: the latest (all unset), a version, the latest commit
+/// at or before a timestamp (milliseconds since the epoch, UTC), or a reference the table
+/// format defines. At most one may be set.
+///
+/// A version is a number that grows with every commit of the table (Delta Lake: the log
+/// version). Versions need not be contiguous: code must not assume that version + 1 exists,
+/// only that a later commit has a greater version.
 struct SnapshotSpec {
   std::optional<int64_t> version;
   std::optional<int64_t> timestamp_ms;
+  /// A format's own name for a snapshot: for Apache Iceberg a snapshot id, a tag or a
+  /// branch. Delta Lake has none: GetSnapshot fails with Invalid when this is set.
+  std::optional<std::string> ref;
 };
 
 struct ScanOptions {
@@ -40,24 +49,29 @@ struct ScanOptions {
   int64_t batch_size = 64 * 1024;
 };
 
-/// What a table looks like at one version.
+/// What a table looks like at one snapshot.
 struct TableInfo {
   std::string format;  // "delta"
   std::string location;
   int64_t version = -1;
+  /// The format's identity of the snapshot (Delta Lake: the version, as text).
+  std::string snapshot_id;
   int64_t timestamp_ms = 0;
   std::shared_ptr<arrow::Schema> schema;
+  /// Each top-level column's type as the format names it (Delta Lake: "long",
+  /// "decimal(10,2)", "struct"), in schema order.
+  std::vector<std::string> type_names;
   std::vector<std::string> partition_columns;
+  /// The table's own identity (a UUID), name and description.
   std::string id;
   std::string name;
   std::string description;
-  int min_reader_version = 0;
-  int min_writer_version = 0;
-  std::vector<std::string> reader_features;
-  std::vector<std::string> writer_features;
   std::map<std::string, std::string> properties;
   int64_t num_files = 0;
   int64_t size_bytes = 0;
+  /// What only this table format knows, as a JSON object: for Delta Lake the protocol
+  /// (min_reader_version, min_writer_version, reader_features, writer_features).
+  std::string format_details = "{}";
 };
 
 /// One entry of a table's history (newest first when listed).
@@ -69,25 +83,38 @@ struct HistoryEntry {
   std::string commit_info_json;
 };
 
+/// State an application commits atomically with its data, so that it loads each piece of
+/// data exactly once: a number that only grows (a run counter, a source offset) and a small
+/// document (a cursor, the files it loaded). A retried load compares the number with its
+/// own; a load that lost a race to another commit of the same application conflicts.
+/// Formats keep it where their readers ignore it (Delta Lake: the number as a `txn`
+/// action, the document as a `domainMetadata` of the same name).
+struct AppState {
+  /// The last number the application committed; nullopt when it never committed one.
+  std::optional<int64_t> version;
+  /// Its document; nullopt when it never committed one, or it was cleared.
+  std::optional<std::string> document;
+};
+
 /// An immutable view of a table at one version.
 class Snapshot {
  public:
   virtual ~Snapshot() = default;
 
+  /// The snapshot's version (see SnapshotSpec).
   virtual int64_t version() const = 0;
+  /// The format's identity of this snapshot (Delta Lake: the version, as text).
+  virtual std::string snapshot_id() const = 0;
   /// The logical schema (user column names, even when the format maps them).
   virtual const std::shared_ptr<arrow::Schema>& schema() const = 0;
   virtual const std::vector<std::string>& partition_columns() const = 0;
   virtual TableInfo Info() const = 0;
 
-  /// The last version recorded for an application's transactions (exactly-once writers
-  /// compare it with their own run counter), or nullopt when the app never committed.
-  virtual std::optional<int64_t> AppTransactionVersion(const std::string& app_id) const = 0;
-  /// The configuration of a metadata domain, or nullopt when absent or removed.
-  virtual std::optional<std::string> DomainConfiguration(const std::string& domain) const = 0;
-  /// Every live metadata domain whose name starts with prefix.
-  virtual std::map<std::string, std::string> DomainConfigurations(
-      const std::string& prefix) const = 0;
+  /// The state an application committed with its data as of this snapshot; both fields
+  /// unset when it committed none (see AppState).
+  virtual AppState GetAppState(const std::string& app_id) const = 0;
+  /// The state of every application whose id starts with prefix and that committed some.
+  virtual std::map<std::string, AppState> AppStates(const std::string& prefix) const = 0;
 
   /// Streams the rows selected by options. Fails with Invalid for an unknown column or a
   /// literal that does not convert to its column's type; read errors surface from the
@@ -104,12 +131,6 @@ enum class WriteMode {
   kOverwritePartitions,
 };
 
-/// An application transaction committed atomically with the data, for exactly-once loads.
-struct AppTransaction {
-  std::string app_id;
-  int64_t version = 0;
-};
-
 struct WriteOptions {
   WriteMode mode = WriteMode::kAppend;
   /// With kOverwrite: a predicate over partition columns selecting the rows to replace.
@@ -122,18 +143,16 @@ struct WriteOptions {
   /// Data files are rolled once they reach about this size.
   int64_t target_file_size = 128LL * 1024 * 1024;
   /// Parquet codec: zstd (default), snappy, gzip, lz4, uncompressed. Overridden by the
-  /// table property delta.parquet.compression.codec when set.
+  /// table's codec property when set (Delta Lake: delta.parquet.compression.codec).
   std::string compression = "zstd";
-  /// Recorded atomically with the data; the commit fails if a concurrent commit recorded
-  /// the same app.
-  std::optional<AppTransaction> app_transaction;
-  /// More of them, each with its own app id (a stream records one per topic partition).
-  std::vector<AppTransaction> app_transactions;
-  /// Metadata domains (domain -> configuration) recorded atomically with the data. The
-  /// table's protocol gains the domainMetadata writer feature when it lacks it.
-  std::map<std::string, std::string> domain_metadata;
-  /// Metadata domains removed in the same commit.
-  std::vector<std::string> remove_domains;
+  /// Application states (app id -> state) recorded atomically with the data; an unset
+  /// field leaves that part of the app's state as it was. The commit fails with a commit
+  /// conflict when a concurrent commit recorded state for the same app. (Delta Lake: a
+  /// document makes the table's protocol gain the domainMetadata writer feature.)
+  std::map<std::string, AppState> app_states;
+  /// Applications whose document is cleared in the same commit. Their number stays: it
+  /// only grows.
+  std::vector<std::string> clear_app_documents;
   /// Input columns the table lacks are added to its schema (nullable) in the same commit,
   /// instead of failing the write.
   bool merge_schema = false;
@@ -247,8 +266,8 @@ struct MergeOptions {
   /// row marked true whose key comes back is replaced by its source row.
   MissingKeys missing_keys = MissingKeys::kDelete;
   std::string soft_delete_column;
-  /// Transaction, metadata domains, read version, schema merge, and (when the merge creates
-  /// the table) partitioning and properties. mode and replace_where are not used.
+  /// Application states, read version, schema merge, and (when the merge creates the
+  /// table) partitioning and properties. mode and replace_where are not used.
   WriteOptions write;
   /// Reads and matches as the merge would, and writes and commits nothing: the result's
   /// counts are what the merge would do (commit.version is -1).
@@ -294,7 +313,8 @@ struct OptimizeOptions {
   /// Only the partitions whose values satisfy this predicate (partition columns only).
   Conjunction where;
   /// Small files are packed into files of about this size; files at least this large are
-  /// left alone. 0: the table's delta.targetFileSize, else 128 MiB.
+  /// left alone. 0: the table's target file size property (Delta Lake:
+  /// delta.targetFileSize), else 128 MiB.
   int64_t target_size = 0;
   /// Sorts each selected partition's rows along a Z-order curve of these columns (so that
   /// statistics on each of them prune files). Rewrites every file of those partitions and
@@ -322,11 +342,12 @@ struct OptimizeResult {
 struct VacuumOptions {
   /// Unreferenced files younger than this are kept (they may belong to a commit in
   /// progress), and removed files stay until their removal is this old (time travel).
-  /// Unset: the table's delta.deletedFileRetentionDuration (default 168 hours).
+  /// Unset: the table's retention property (Delta Lake: delta.deletedFileRetentionDuration,
+  /// default 168 hours).
   std::optional<double> retention_hours;
   /// Report what would be deleted, delete nothing.
   bool dry_run = false;
-  /// Refuse a retention shorter than the table's delta.deletedFileRetentionDuration.
+  /// Refuse a retention shorter than the table's own.
   bool enforce_retention = true;
 };
 
@@ -336,7 +357,7 @@ struct VacuumResult {
   /// The files deleted (to delete, with dry_run), relative to the table root.
   std::vector<std::string> files;
   FileCounts deleted;
-  /// What storage held outside _delta_log before and after.
+  /// What storage held outside the table's metadata before and after.
   FileCounts before;
   FileCounts after;
   int64_t duration_ms = 0;
@@ -345,7 +366,8 @@ struct VacuumResult {
 struct CheckpointResult {
   int64_t version = -1;
   int64_t checkpoint_bytes = 0;
-  /// Files in _delta_log before and after (expired log files are cleaned up).
+  /// The files of the table's metadata (Delta Lake: _delta_log) before and after; expired
+  /// ones are cleaned up.
   FileCounts log_before;
   FileCounts log_after;
   int64_t duration_ms = 0;
@@ -362,8 +384,9 @@ class Table {
  public:
   virtual ~Table() = default;
 
-  /// Opens the table at uri (a local path or file:// URI). Fails with IOError when there
-  /// is no table there ("not a Delta table: PATH").
+  /// Opens the table at uri (a local path, file:// or s3:// URI), whatever its format.
+  /// Fails with an ErrorKind::kTableNotFound error (inlet/status.h) when there is no table
+  /// there.
   static arrow::Result<std::shared_ptr<Table>> Open(const std::string& uri, const StorageOptions& storage = {});
   static arrow::Result<std::shared_ptr<Table>> OpenOrCreate(const std::string& uri,
                                                             const StorageOptions& storage = {});
@@ -371,8 +394,8 @@ class Table {
   virtual const std::string& location() const = 0;
 
   /// Loads the snapshot spec selects. Fails when the version does not exist or cannot be
-  /// reconstructed, or when the table needs a reader feature inlet does not support (the
-  /// error names the feature).
+  /// reconstructed (kTableNotFound when there is no table at all), or when the table needs
+  /// a reader feature inlet does not support (kUnsupportedFeature, naming the feature).
   virtual arrow::Result<std::shared_ptr<Snapshot>> GetSnapshot(
       const SnapshotSpec& spec = {}) const = 0;
 
@@ -381,7 +404,8 @@ class Table {
 
   /// Writes data in one atomic commit. On success every row is visible at the returned
   /// version; on failure nothing is (data files already written are left unreferenced
-  /// for vacuum). Safe against concurrent writers in other processes.
+  /// for vacuum). Safe against concurrent writers in other processes. Input that does not
+  /// fit the table fails with kSchemaMismatch; a lost race with kCommitConflict.
   virtual arrow::Result<CommitResult> Write(std::shared_ptr<arrow::RecordBatchReader> data,
                                             const WriteOptions& options) = 0;
 
@@ -407,12 +431,15 @@ class Table {
   virtual arrow::Result<OptimizeResult> Optimize(const OptimizeOptions& options) = 0;
 
   /// Deletes data files (and deletion vectors, change data, inlet's tombstone files) that
-  /// no version within the retention reads and that are older than it. Never touches
-  /// _delta_log. Records VACUUM START / VACUUM END commits when it deletes anything.
+  /// no version within the retention reads and that are older than it. Never touches the
+  /// table's metadata files. Records that it ran in the table's history when it deletes
+  /// anything (Delta Lake: VACUUM START / VACUUM END commits).
   virtual arrow::Result<VacuumResult> Vacuum(const VacuumOptions& options) = 0;
 
-  /// Writes a checkpoint of the latest version, then deletes log files older than
-  /// delta.logRetentionDuration (default 30 days) that no remaining version needs.
+  /// Compacts the table's metadata so that readers load the latest snapshot fast, then
+  /// deletes metadata files whose retention has expired and that no remaining snapshot
+  /// needs. Delta Lake: a checkpoint of the latest version, and log files older than
+  /// delta.logRetentionDuration (default 30 days).
   virtual arrow::Result<CheckpointResult> Checkpoint() = 0;
 };
 

@@ -22,7 +22,6 @@
 #include "inlet/common/json.h"
 #include "inlet/common/retry.h"
 #include "inlet/common/time.h"
-#include "inlet/delta/schema.h"
 #include "inlet/load/state.h"
 #include "inlet/pipeline/config.h"
 #include "inlet/pipeline/runner.h"
@@ -167,12 +166,19 @@ arrow::Status RunHistory(const TableArgs& a) {
   return arrow::Status::OK();
 }
 
-Json SchemaJson(const arrow::Schema& schema) {
+// A column's type as the table's format names it; nested types (whose format name says
+// only "struct", "array" or "map") in Arrow's spelling, which shows their fields.
+std::string TypeName(const TableInfo& info, int i) {
+  std::string type = i < static_cast<int>(info.type_names.size()) ? info.type_names[i] : "";
+  if (type == "struct" || type == "array" || type == "map" || type.empty()) type = info.schema->field(i)->type()->ToString();
+  return type;
+}
+
+Json SchemaJson(const TableInfo& info) {
   Json fields = Json::array();
-  for (const auto& f : schema.fields()) {
-    std::string type = delta::DeltaTypeName(*f->type());
-    if (type == "struct" || type == "array" || type == "map" || type.empty()) type = f->type()->ToString();
-    fields.push_back({{"name", f->name()}, {"type", type}, {"nullable", f->nullable()}});
+  for (int i = 0; i < info.schema->num_fields(); ++i) {
+    const auto& f = info.schema->field(i);
+    fields.push_back({{"name", f->name()}, {"type", TypeName(info, i)}, {"nullable", f->nullable()}});
   }
   return fields;
 }
@@ -181,39 +187,40 @@ arrow::Status RunInfo(const TableArgs& a) {
   ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(a.table));
   ARROW_ASSIGN_OR_RAISE(auto snapshot, table->GetSnapshot({}));
   TableInfo info = snapshot->Info();
+  ARROW_ASSIGN_OR_RAISE(Json details, ParseJson(info.format_details, "format details"));
   Json j = {{"format", info.format},
             {"location", info.location},
             {"version", info.version},
+            {"snapshot_id", info.snapshot_id},
             {"timestamp", info.timestamp_ms},
             {"id", info.id},
             {"name", info.name},
-            {"schema", SchemaJson(*info.schema)},
+            {"schema", SchemaJson(info)},
             {"partition_columns", info.partition_columns},
-            {"min_reader_version", info.min_reader_version},
-            {"min_writer_version", info.min_writer_version},
-            {"reader_features", info.reader_features},
-            {"writer_features", info.writer_features},
             {"properties", info.properties},
             {"num_files", info.num_files},
             {"size_bytes", info.size_bytes}};
+  // What only the format knows sits beside the rest (Delta: the protocol's versions and
+  // features).
+  for (auto it = details.begin(); details.is_object() && it != details.end(); ++it) j[it.key()] = it.value();
   if (a.json) {
     std::cout << j.dump(2) << std::endl;
     return arrow::Status::OK();
   }
   std::cout << "table:      " << info.location << " (" << info.format << ")\n"
-            << "version:    " << info.version << " at " << FormatTimestampMillisIso(info.timestamp_ms) << "\n"
-            << "protocol:   reader " << info.min_reader_version << ", writer " << info.min_writer_version;
-  if (!info.reader_features.empty() || !info.writer_features.empty()) {
-    std::cout << "; features " << DumpJson(Json(info.writer_features));
+            << "version:    " << info.version << " at " << FormatTimestampMillisIso(info.timestamp_ms) << "\n";
+  for (auto it = details.begin(); details.is_object() && it != details.end(); ++it) {
+    std::string label = it.key() + ":";
+    std::cout << label << std::string(label.size() < 12 ? 12 - label.size() : 1, ' ')
+              << (it.value().is_string() ? it.value().get<std::string>() : DumpJson(it.value())) << "\n";
   }
-  std::cout << "\nfiles:      " << info.num_files << " (" << info.size_bytes << " bytes)\n"
+  std::cout << "files:      " << info.num_files << " (" << info.size_bytes << " bytes)\n"
             << "partitions: " << DumpJson(Json(info.partition_columns)) << "\n"
             << "properties: " << DumpJson(Json(info.properties)) << "\n"
             << "schema:\n";
-  for (const auto& f : info.schema->fields()) {
-    std::string type = delta::DeltaTypeName(*f->type());
-    std::cout << "  " << f->name() << ": " << (type.empty() ? f->type()->ToString() : type)
-              << (f->nullable() ? "" : " not null") << "\n";
+  for (int i = 0; i < info.schema->num_fields(); ++i) {
+    const auto& f = info.schema->field(i);
+    std::cout << "  " << f->name() << ": " << TypeName(info, i) << (f->nullable() ? "" : " not null") << "\n";
   }
   return arrow::Status::OK();
 }
@@ -500,9 +507,10 @@ arrow::Status RunState(const TableArgs& a) {
   ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(a.table));
   ARROW_ASSIGN_OR_RAISE(auto snapshot, table->GetSnapshot({}));
   Json out = Json::object();
-  for (const auto& [domain, config] : snapshot->DomainConfigurations(load::kStateDomainPrefix)) {
-    std::string name = domain.substr(std::string(load::kStateDomainPrefix).size());
-    ARROW_ASSIGN_OR_RAISE(out[name], ParseJson(config, "state of pipeline " + name));
+  for (const auto& [app, state] : snapshot->AppStates(load::kStateDomainPrefix)) {
+    if (!state.document) continue;  // a pipeline whose state was reset
+    std::string name = app.substr(std::string(load::kStateDomainPrefix).size());
+    ARROW_ASSIGN_OR_RAISE(out[name], ParseJson(*state.document, "state of pipeline " + name));
   }
   if (a.json) {
     std::cout << out.dump(2) << std::endl;
@@ -525,11 +533,11 @@ arrow::Status RunReset(const TableArgs& a, const std::string& pipeline) {
   ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(a.table));
   ARROW_ASSIGN_OR_RAISE(auto snapshot, table->GetSnapshot({}));
   std::string domain = load::StateDomain(pipeline);
-  if (!snapshot->DomainConfiguration(domain)) {
+  if (!snapshot->GetAppState(domain).document) {
     return arrow::Status::Invalid("no state for pipeline '", pipeline, "' in ", a.table);
   }
   WriteOptions opts;
-  opts.remove_domains = {domain};
+  opts.clear_app_documents = {domain};
   opts.operation = "RESET PIPELINE";
   opts.operation_parameters["pipeline"] = pipeline;
   ARROW_ASSIGN_OR_RAISE(auto empty, arrow::RecordBatchReader::Make({}, snapshot->schema()));

@@ -1,16 +1,44 @@
 #include "inlet/status.h"
 
 #include <cstring>
+#include <memory>
 
 namespace inlet {
 
-arrow::Status CommitConflict(const std::string& message) {
-  return arrow::Status(arrow::StatusCode::Invalid, "conflict: " + message,
-                       std::make_shared<CommitConflictDetail>());
+std::string ErrorDetail::ToString() const {
+  switch (kind_) {
+    case ErrorKind::kTableNotFound:
+      return "table not found";
+    case ErrorKind::kUnsupportedFeature:
+      return "unsupported feature";
+    case ErrorKind::kCommitConflict:
+      return "commit conflict";
+    case ErrorKind::kSchemaMismatch:
+      return "schema mismatch";
+  }
+  return "error";
 }
 
-bool IsCommitConflict(const arrow::Status& st) {
-  return st.detail() && std::strcmp(st.detail()->type_id(), "inlet::CommitConflict") == 0;
+std::optional<ErrorKind> KindOf(const arrow::Status& st) {
+  if (st.ok() || !st.detail() || std::strcmp(st.detail()->type_id(), "inlet::Error") != 0) return std::nullopt;
+  return static_cast<const ErrorDetail&>(*st.detail()).kind();
 }
+
+arrow::Status WithKind(const arrow::Status& st, ErrorKind kind) {
+  if (st.ok()) return st;
+  return arrow::Status(st.code(), st.message(), std::make_shared<ErrorDetail>(kind));
+}
+
+arrow::Status TableNotFound(const std::string& message) {
+  return WithKind(arrow::Status::IOError(message), ErrorKind::kTableNotFound);
+}
+
+arrow::Status CommitConflict(const std::string& message) {
+  return WithKind(arrow::Status::Invalid("conflict: " + message), ErrorKind::kCommitConflict);
+}
+
+bool IsCommitConflict(const arrow::Status& st) { return KindOf(st) == ErrorKind::kCommitConflict; }
+
+bool IsTableNotFound(const arrow::Status& st) { return KindOf(st) == ErrorKind::kTableNotFound; }
 
 }  // namespace inlet

@@ -3,11 +3,13 @@
 #include <algorithm>
 
 #include <arrow/status.h>
+#include <arrow/type.h>
 
 #include "inlet/common/time.h"
 #include "inlet/delta/features.h"
 #include "inlet/delta/log_segment.h"
 #include "inlet/delta/scan.h"
+#include "inlet/status.h"
 
 namespace inlet::delta {
 
@@ -35,38 +37,41 @@ TableInfo DeltaSnapshot::Info() const {
   info.version = state_->version;
   info.timestamp_ms = state_->timestamp_ms;
   info.schema = schema_->arrow_schema;
+  for (const auto& f : info.schema->fields()) info.type_names.push_back(DeltaTypeName(*f->type()));
   info.partition_columns = state_->metadata.partition_columns;
   info.id = state_->metadata.id;
   info.name = state_->metadata.name;
   info.description = state_->metadata.description;
-  info.min_reader_version = state_->protocol.min_reader_version;
-  info.min_writer_version = state_->protocol.min_writer_version;
-  info.reader_features = state_->protocol.reader_features.value_or(std::vector<std::string>{});
-  info.writer_features = state_->protocol.writer_features.value_or(std::vector<std::string>{});
+  info.snapshot_id = snapshot_id();
   info.properties = state_->metadata.configuration;
   info.num_files = static_cast<int64_t>(state_->files.size());
   for (const auto& f : state_->files) info.size_bytes += f.size;
+  const Protocol& p = state_->protocol;
+  Json details = {{"min_reader_version", p.min_reader_version},
+                  {"min_writer_version", p.min_writer_version},
+                  {"reader_features", p.reader_features.value_or(std::vector<std::string>{})},
+                  {"writer_features", p.writer_features.value_or(std::vector<std::string>{})}};
+  info.format_details = DumpJson(details);
   return info;
 }
 
-std::optional<int64_t> DeltaSnapshot::AppTransactionVersion(const std::string& app_id) const {
-  auto it = state_->txns.find(app_id);
-  if (it == state_->txns.end()) return std::nullopt;
-  return it->second.version;
+// An application's number is its txn's version, its document the domainMetadata of the
+// same name.
+AppState DeltaSnapshot::GetAppState(const std::string& app_id) const {
+  AppState out;
+  if (auto it = state_->txns.find(app_id); it != state_->txns.end()) out.version = it->second.version;
+  if (auto it = state_->domains.find(app_id); it != state_->domains.end()) out.document = it->second.configuration;
+  return out;
 }
 
-std::optional<std::string> DeltaSnapshot::DomainConfiguration(const std::string& domain) const {
-  auto it = state_->domains.find(domain);
-  if (it == state_->domains.end()) return std::nullopt;
-  return it->second.configuration;
-}
-
-std::map<std::string, std::string> DeltaSnapshot::DomainConfigurations(
-    const std::string& prefix) const {
-  std::map<std::string, std::string> out;
-  for (auto it = state_->domains.lower_bound(prefix);
-       it != state_->domains.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
-    out[it->first] = it->second.configuration;
+std::map<std::string, AppState> DeltaSnapshot::AppStates(const std::string& prefix) const {
+  std::map<std::string, AppState> out;
+  auto starts = [&](const std::string& name) { return name.compare(0, prefix.size(), prefix) == 0; };
+  for (const auto& [app, txn] : state_->txns) {
+    if (starts(app)) out[app].version = txn.version;
+  }
+  for (auto it = state_->domains.lower_bound(prefix); it != state_->domains.end() && starts(it->first); ++it) {
+    out[it->first].document = it->second.configuration;
   }
   return out;
 }
@@ -84,13 +89,17 @@ arrow::Result<std::shared_ptr<DeltaTable>> DeltaTable::Open(const std::string& u
     // log fails there with the same "not a Delta table".
     ARROW_ASSIGN_OR_RAISE(auto log, store->fs()->GetFileInfo(store->Resolve(kLogDir)));
     if (log.type() != arrow::fs::FileType::Directory) {
-      return arrow::Status::IOError("not a Delta table: ", store->location(), " (no _delta_log)");
+      return TableNotFound("not a Delta table: " + store->location() + " (no _delta_log)");
     }
   }
   return std::shared_ptr<DeltaTable>(new DeltaTable(std::move(store)));
 }
 
 arrow::Result<std::shared_ptr<Snapshot>> DeltaTable::GetSnapshot(const SnapshotSpec& spec) const {
+  if (spec.ref) {
+    return arrow::Status::Invalid("cannot read ", location(), " at '", *spec.ref,
+                                  "': a Delta table has versions and timestamps, not named references");
+  }
   ARROW_ASSIGN_OR_RAISE(auto snapshot, LoadSnapshot(spec));
   return snapshot;
 }

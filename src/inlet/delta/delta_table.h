@@ -18,14 +18,14 @@ class DeltaSnapshot : public Snapshot {
                                                             TableState state);
 
   int64_t version() const override { return state_->version; }
+  std::string snapshot_id() const override { return std::to_string(state_->version); }
   const std::shared_ptr<arrow::Schema>& schema() const override { return schema_->arrow_schema; }
   const std::vector<std::string>& partition_columns() const override {
     return state_->metadata.partition_columns;
   }
   TableInfo Info() const override;
-  std::optional<int64_t> AppTransactionVersion(const std::string& app_id) const override;
-  std::optional<std::string> DomainConfiguration(const std::string& domain) const override;
-  std::map<std::string, std::string> DomainConfigurations(const std::string& prefix) const override;
+  AppState GetAppState(const std::string& app_id) const override;
+  std::map<std::string, AppState> AppStates(const std::string& prefix) const override;
   arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> Scan(
       const ScanOptions& options) const override;
 
@@ -44,7 +44,7 @@ class DeltaSnapshot : public Snapshot {
 
 class DeltaTable : public Table {
  public:
-  /// With must_exist, fails with IOError "not a Delta table" unless the log exists.
+  /// With must_exist, fails with TableNotFound ("not a Delta table") unless the log exists.
   static arrow::Result<std::shared_ptr<DeltaTable>> Open(const std::string& uri, bool must_exist,
                                                          const StorageOptions& storage = {});
 

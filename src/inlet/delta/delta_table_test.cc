@@ -105,35 +105,34 @@ TEST_F(TableTest, OverwritesWholeTablePartitionsAndPredicates) {
 
 TEST_F(TableTest, RecordsAppTransactionsAndDomains) {
   WriteOptions opts;
-  opts.app_transaction = AppTransaction{"pipeline-1", 7};
-  opts.domain_metadata["inlet.state"] = R"({"watermark":"2024-01-01"})";
+  opts.app_states["pipeline-1"].version = 7;
+  opts.app_states["inlet.state"].document = R"({"watermark":"2024-01-01"})";
   INLET_ASSERT_OK(Write(R"([{"id":1}])", opts).status());
   INLET_ASSIGN_OR_FAIL(auto s, table_->GetSnapshot());
-  EXPECT_EQ(s->AppTransactionVersion("pipeline-1"), 7);
-  EXPECT_EQ(s->AppTransactionVersion("other"), std::nullopt);
-  EXPECT_EQ(s->DomainConfiguration("inlet.state"), R"({"watermark":"2024-01-01"})");
-  EXPECT_EQ(s->DomainConfigurations("inlet.").size(), 1u);
+  EXPECT_EQ(s->GetAppState("pipeline-1").version, 7);
+  EXPECT_EQ(s->GetAppState("other").version, std::nullopt);
+  EXPECT_EQ(s->GetAppState("inlet.state").document, R"({"watermark":"2024-01-01"})");
+  EXPECT_EQ(s->AppStates("inlet.").size(), 1u);
   // Writing a domain needs the domainMetadata writer feature; legacy features stay listed.
-  TableInfo info = s->Info();
-  EXPECT_EQ(info.min_writer_version, 7);
-  EXPECT_EQ(info.min_reader_version, 1);
-  EXPECT_NE(std::find(info.writer_features.begin(), info.writer_features.end(), "domainMetadata"),
-            info.writer_features.end());
+  const auto& protocol = std::static_pointer_cast<delta::DeltaSnapshot>(s)->state().protocol;
+  EXPECT_EQ(protocol.min_writer_version, 7);
+  EXPECT_EQ(protocol.min_reader_version, 1);
+  EXPECT_TRUE(protocol.HasWriterFeature("domainMetadata"));
   WriteOptions remove;
-  remove.remove_domains = {"inlet.state"};
+  remove.clear_app_documents = {"inlet.state"};
   INLET_ASSERT_OK(Write(R"([{"id":2}])", remove).status());
   INLET_ASSIGN_OR_FAIL(auto s2, table_->GetSnapshot());
-  EXPECT_EQ(s2->DomainConfiguration("inlet.state"), std::nullopt);
+  EXPECT_EQ(s2->GetAppState("inlet.state").document, std::nullopt);
 }
 
 TEST_F(TableTest, WritesOnAStaleBaseConflict) {
   WriteOptions first;
-  first.app_transaction = AppTransaction{"app", 1};
+  first.app_states["app"].version = 1;
   INLET_ASSERT_OK(Write(R"([{"id":1}])", first).status());
   INLET_ASSERT_OK(Write(R"([{"id":2}])").status());  // version 1: a blind append
   WriteOptions stale;
   stale.read_version = 0;
-  stale.app_transaction = AppTransaction{"app", 2};
+  stale.app_states["app"].version = 2;
   // A blind append after version 0 does not conflict with it...
   INLET_ASSIGN_OR_FAIL(auto r, Write(R"([{"id":3}])", stale));
   EXPECT_EQ(r.version, 2);
@@ -162,7 +161,7 @@ TEST_F(TableTest, MergesNewColumnsWhenAsked) {
 TEST_F(TableTest, CheckpointsAndRecoversFromACorruptOne) {
   WriteOptions create;
   create.properties["delta.checkpointInterval"] = "2";
-  create.app_transaction = AppTransaction{"app", 1};
+  create.app_states["app"].version = 1;
   INLET_ASSERT_OK(Write(R"([{"id":1}])", create).status());
   INLET_ASSERT_OK(Write(R"([{"id":2}])").status());
   INLET_ASSERT_OK(Write(R"([{"id":3}])").status());
@@ -171,7 +170,7 @@ TEST_F(TableTest, CheckpointsAndRecoversFromACorruptOne) {
   ASSERT_TRUE(std::filesystem::exists(dir_.Sub("t/_delta_log/_last_checkpoint")));
   INLET_ASSIGN_OR_FAIL(auto s, table_->GetSnapshot());
   EXPECT_EQ(CountRows(*s), 3);
-  EXPECT_EQ(s->AppTransactionVersion("app"), 1);
+  EXPECT_EQ(s->GetAppState("app").version, 1);
   testing::WriteTextFile(ckpt, "not parquet");
   INLET_ASSIGN_OR_FAIL(auto s2, table_->GetSnapshot());
   EXPECT_EQ(CountRows(*s2), 3);
@@ -187,6 +186,48 @@ TEST_F(TableTest, RejectsIncompatibleSchemaWithoutCommitting) {
   EXPECT_NE(st.message().find("column 'id'"), std::string::npos) << st.ToString();
   INLET_ASSIGN_OR_FAIL(auto s, table_->GetSnapshot());
   EXPECT_EQ(s->version(), 0);
+}
+
+TEST_F(TableTest, FailuresCarryTheirKind) {
+  // No table: Open and a snapshot of an empty location say so by kind, not only by text.
+  auto missing = Table::Open(dir_.Sub("none"));
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(KindOf(missing.status()), ErrorKind::kTableNotFound) << missing.status().ToString();
+  EXPECT_TRUE(IsTableNotFound(table_->GetSnapshot().status()));
+  INLET_ASSERT_OK(Write(R"([{"id":1,"p":"a","v":1}])").status());
+  // Input that does not fit the table.
+  auto other = arrow::struct_({arrow::field("id", arrow::utf8())});
+  auto array = arrow::json::ArrayFromJSONString(other, R"([{"id":"x"}])").ValueOrDie();
+  auto batch = arrow::RecordBatch::FromStructArray(array).ValueOrDie();
+  auto mismatch = table_->Write(arrow::RecordBatchReader::Make({batch}).ValueOrDie(), {}).status();
+  EXPECT_EQ(KindOf(mismatch), ErrorKind::kSchemaMismatch) << mismatch.ToString();
+  // A reader feature inlet does not know.
+  testing::WriteTextFile(dir_.Sub("t/_delta_log/00000000000000000001.json"),
+                         R"({"protocol":{"minReaderVersion":3,"minWriterVersion":7,"readerFeatures":["fancy"],)"
+                         R"("writerFeatures":["fancy"]}})"
+                         "\n");
+  auto unsupported = table_->GetSnapshot().status();
+  EXPECT_EQ(KindOf(unsupported), ErrorKind::kUnsupportedFeature) << unsupported.ToString();
+  EXPECT_NE(unsupported.message().find("fancy"), std::string::npos);
+  // A conflict keeps its kind through WithMessage, as callers add context.
+  auto conflict = CommitConflict("lost").WithMessage("pipeline p: ", "lost");
+  EXPECT_TRUE(IsCommitConflict(conflict));
+  EXPECT_EQ(KindOf(arrow::Status::Invalid("conflict: not really")), std::nullopt);
+  // Delta tables have no named references.
+  EXPECT_TRUE(table_->GetSnapshot(SnapshotSpec{0, std::nullopt, "main"}).status().IsInvalid());
+}
+
+TEST_F(TableTest, SnapshotsNameTheirFormatAndIdentity) {
+  INLET_ASSERT_OK(Write(R"([{"id":1,"p":"a","v":1}])").status());
+  INLET_ASSERT_OK(Write(R"([{"id":2,"p":"a","v":1}])").status());
+  INLET_ASSIGN_OR_FAIL(auto s, table_->GetSnapshot());
+  EXPECT_EQ(s->snapshot_id(), "1");
+  TableInfo info = s->Info();
+  EXPECT_EQ(info.format, "delta");
+  EXPECT_EQ(info.snapshot_id, "1");
+  EXPECT_EQ(info.type_names, (std::vector<std::string>{"long", "string", "double"}));
+  EXPECT_EQ(info.format_details,
+            R"({"min_reader_version":1,"min_writer_version":2,"reader_features":[],"writer_features":[]})");
 }
 
 TEST_F(TableTest, ConcurrentCommitsFollowTheProtocolRules) {

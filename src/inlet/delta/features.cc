@@ -7,6 +7,7 @@
 #include <arrow/type.h>
 
 #include "inlet/common/time.h"
+#include "inlet/status.h"
 
 namespace inlet::delta {
 
@@ -69,7 +70,9 @@ ColumnMappingMode GetColumnMappingMode(const Metadata& metadata) {
   return ColumnMappingMode::kNone;
 }
 
-arrow::Status CheckReadable(const Protocol& p) {
+namespace {
+
+arrow::Status ReadableProtocol(const Protocol& p) {
   if (p.min_reader_version < 1 || p.min_reader_version > 3) {
     return arrow::Status::NotImplemented("unsupported Delta reader version ",
                                          p.min_reader_version, " (inlet reads 1 to 3)");
@@ -87,8 +90,8 @@ arrow::Status CheckReadable(const Protocol& p) {
   return arrow::Status::OK();
 }
 
-arrow::Status CheckWritable(const Protocol& p, const Metadata& m, const DeltaSchema& schema) {
-  ARROW_RETURN_NOT_OK(CheckReadable(p));
+arrow::Status WritableTable(const Protocol& p, const Metadata& m, const DeltaSchema& schema) {
+  ARROW_RETURN_NOT_OK(ReadableProtocol(p));
   if (p.min_writer_version < 1 || p.min_writer_version > 7) {
     return arrow::Status::NotImplemented("unsupported Delta writer version ",
                                          p.min_writer_version);
@@ -124,6 +127,19 @@ arrow::Status CheckWritable(const Protocol& p, const Metadata& m, const DeltaSch
         "writer feature 'columnMapping' is active; inlet cannot write mapped columns yet");
   }
   return arrow::Status::OK();
+}
+
+// What inlet does not implement is an unsupported feature (a malformed protocol is not).
+arrow::Status Unsupported(const arrow::Status& st) {
+  return st.IsNotImplemented() ? WithKind(st, ErrorKind::kUnsupportedFeature) : st;
+}
+
+}  // namespace
+
+arrow::Status CheckReadable(const Protocol& p) { return Unsupported(ReadableProtocol(p)); }
+
+arrow::Status CheckWritable(const Protocol& p, const Metadata& m, const DeltaSchema& schema) {
+  return Unsupported(WritableTable(p, m, schema));
 }
 
 arrow::Status ValidateTableProperties(const std::map<std::string, std::string>& properties) {

@@ -8,6 +8,8 @@
 
 #include <arrow/status.h>
 
+#include "inlet/status.h"
+
 namespace inlet::delta {
 
 namespace {
@@ -121,8 +123,7 @@ arrow::Result<LogListing> ListLog(const TableStore& store, const std::vector<arr
   std::sort(out.commits.begin(), out.commits.end(),
             [](const LogFile& a, const LogFile& b) { return a.version < b.version; });
   if (out.commits.empty() && out.checkpoints.empty()) {
-    return arrow::Status::IOError("not a Delta table: ", store.location(),
-                                  " (no _delta_log commits)");
+    return TableNotFound("not a Delta table: " + store.location() + " (no _delta_log commits)");
   }
   return out;
 }

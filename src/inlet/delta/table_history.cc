@@ -166,7 +166,7 @@ arrow::Result<MergeResult> DeltaTable::MergeHistory(std::shared_ptr<arrow::Table
   input_fields.push_back(arrow::field(h.valid_to, range_type));
   input_fields.push_back(arrow::field(h.is_current, arrow::boolean()));
   WriteOptions write = o.write;
-  write.domain_metadata[kTombstoneDomain] = "{}";
+  write.app_states[kTombstoneDomain].document = "{}";
   auto begun = WriteTransaction::Begin(*this, store_, arrow::Schema(input_fields), write, true);
   if (!begun.ok()) {
     // The usual cause: a table without the history columns.
@@ -495,7 +495,7 @@ arrow::Result<MergeResult> DeltaTable::MergeHistory(std::shared_ptr<arrow::Table
   ARROW_ASSIGN_OR_RAISE(auto remembered_now, TakeRows(src.rows, remember));
   ARROW_RETURN_NOT_OK(tombstones.Add(remembered_now));
   ARROW_ASSIGN_OR_RAISE(auto config, tombstones.Finish());
-  tx->SetDomain(kTombstoneDomain, config);
+  tx->SetAppDocument(kTombstoneDomain, config);
 
   ARROW_ASSIGN_OR_RAISE(result.commit, CommitMerge(tx.get(), std::move(writers), std::move(candidates), o.keys,
                                                    "history", result.commit));

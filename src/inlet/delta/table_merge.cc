@@ -347,7 +347,7 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
   bool changes_rows = o.mode != MergeMode::kInsertOnly;
   WriteOptions write = o.write;
   // Remembered deletes are a metadata domain of the commit (configured at the end).
-  if (sequenced) write.domain_metadata[kTombstoneDomain] = "{}";
+  if (sequenced) write.app_states[kTombstoneDomain].document = "{}";
   ARROW_ASSIGN_OR_RAISE(auto tx, WriteTransaction::Begin(*this, store_, *input, write, changes_rows));
   bool snapshot = o.mode == MergeMode::kSnapshot;
   if (snapshot) ARROW_RETURN_NOT_OK(SnapshotCompare::Check(o, *source->schema(), *tx->schema()));
@@ -494,7 +494,7 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
     ARROW_ASSIGN_OR_RAISE(auto deleted, TakeRows(src.rows, deletes));
     ARROW_RETURN_NOT_OK(tombstones->Add(deleted));
     ARROW_ASSIGN_OR_RAISE(auto config, tombstones->Finish());
-    tx->SetDomain(kTombstoneDomain, config);
+    tx->SetAppDocument(kTombstoneDomain, config);
   }
   if (cdc) {
     ARROW_ASSIGN_OR_RAISE(auto new_rows, TakeRows(src.rows, inserts));

@@ -137,7 +137,7 @@ arrow::Result<VacuumResult> DeltaTable::Vacuum(const VacuumOptions& options) {
       ARROW_RETURN_NOT_OK(AddReferenced(*store_, r.path, r.deletion_vector, &referenced));
     }
   }
-  if (auto config = snapshot->DomainConfiguration(kTombstoneDomain)) {
+  if (auto config = snapshot->GetAppState(kTombstoneDomain).document) {
     ARROW_ASSIGN_OR_RAISE(auto files, TombstoneFiles(*config));
     for (const auto& f : files) referenced.insert(store_->Resolve(f));
   }

@@ -74,7 +74,7 @@ arrow::Result<Tombstones> Tombstones::Load(std::shared_ptr<const TableStore> sto
   }
   Tombstones t(std::move(store), arrow::schema(fields), std::move(keys), std::move(sequence_by), every_delete);
   if (!base) return t;
-  auto text = base->DomainConfiguration(kTombstoneDomain);
+  auto text = base->GetAppState(kTombstoneDomain).document;
   if (!text) return t;
   auto what = std::string("metadata domain ") + kTombstoneDomain;
   ARROW_ASSIGN_OR_RAISE(auto j, ParseJson(*text, what));

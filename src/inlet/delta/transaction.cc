@@ -42,9 +42,7 @@ int FindInput(const arrow::Schema& input, const std::string& name) {
   return -1;
 }
 
-// Checks that input can be written into a table of schema `table`; errors name the column.
-arrow::Status CheckInputSchema(const arrow::Schema& input, const arrow::Schema& table,
-                               const std::string& location) {
+arrow::Status InputSchemaFits(const arrow::Schema& input, const arrow::Schema& table, const std::string& location) {
   for (const auto& f : input.fields()) {
     int idx = FindInput(table, f->name());
     if (idx < 0) {
@@ -67,6 +65,13 @@ arrow::Status CheckInputSchema(const arrow::Schema& input, const arrow::Schema& 
     }
   }
   return arrow::Status::OK();
+}
+
+// Checks that input can be written into a table of schema `table`; errors name the column
+// and are schema mismatches.
+arrow::Status CheckInputSchema(const arrow::Schema& input, const arrow::Schema& table,
+                               const std::string& location) {
+  return WithKind(InputSchemaFits(input, table, location), ErrorKind::kSchemaMismatch);
 }
 
 // Reorders, casts and null-fills one input batch to the table schema.
@@ -107,6 +112,15 @@ arrow::Result<std::shared_ptr<arrow::Schema>> MergeNewColumns(const arrow::Schem
     fields.push_back(arrow::field(f->name(), type, /*nullable=*/true));
   }
   return arrow::schema(fields);
+}
+
+// Whether a write records or clears an application document (a domainMetadata).
+bool HasDocuments(const WriteOptions& options) {
+  if (!options.clear_app_documents.empty()) return true;
+  for (const auto& [app, state] : options.app_states) {
+    if (state.document) return true;
+  }
+  return false;
 }
 
 RemoveFile ToRemove(const AddFile& a, int64_t now) {
@@ -176,7 +190,7 @@ arrow::Result<std::shared_ptr<DeltaSnapshot>> LoadBase(const DeltaTable& table, 
     if (options.read_version) spec.version = *options.read_version;
     return table.LoadSnapshot(spec, &*listing);
   }
-  if (!listing.status().IsIOError()) return listing.status();
+  if (!IsTableNotFound(listing.status())) return listing.status();
   if (options.read_version && *options.read_version >= 0) {
     return arrow::Status::IOError("cannot write to ", location, ": the table has disappeared");
   }
@@ -214,21 +228,21 @@ arrow::Result<std::unique_ptr<WriteTransaction>> WriteTransaction::Begin(
       }
     }
     ARROW_RETURN_NOT_OK(CheckInputSchema(input, *tx->schema_, location));
-    if (!options.domain_metadata.empty() || !options.remove_domains.empty()) {
+    if (HasDocuments(options)) {
       Protocol upgraded = WithWriterFeature(state.protocol, "domainMetadata");
       if (upgraded.min_writer_version != state.protocol.min_writer_version ||
           upgraded.writer_features != state.protocol.writer_features) {
         commit.actions.protocol = upgraded;
       }
     }
-    for (const auto& domain : options.remove_domains) {
+    for (const auto& domain : options.clear_app_documents) {
       if (state.domains.count(domain)) commit.actions.domains.push_back(DomainMetadata{domain, "", true});
     }
   } else {
     auto created = NewTable(input, options, &tx->schema_);
     if (!created.ok()) return created.status().WithMessage("cannot create ", location, ": ", created.status().message());
     commit.actions.protocol = created->first;
-    if (!options.domain_metadata.empty()) {
+    if (HasDocuments(options)) {
       commit.actions.protocol = WithWriterFeature(created->first, "domainMetadata");
     }
     commit.actions.metadata = created->second;
@@ -246,7 +260,8 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> WriteTransaction::Conform(
     const arrow::RecordBatch& batch, const std::shared_ptr<arrow::Schema>& to) const {
   auto conformed = ConformBatch(batch, to);
   if (!conformed.ok()) {
-    return conformed.status().WithMessage("cannot write to ", location(), ": ", conformed.status().message());
+    return WithKind(conformed.status(), ErrorKind::kSchemaMismatch)
+        .WithMessage("cannot write to ", location(), ": ", conformed.status().message());
   }
   return conformed;
 }
@@ -317,12 +332,10 @@ arrow::Result<CommitResult> WriteTransaction::Commit(const std::string& operatio
     touched.insert(a.partition_values);
   }
   result.partitions_touched = static_cast<int64_t>(touched.size());
-  if (options_.app_transaction) {
-    actions.txns.push_back(Txn{options_.app_transaction->app_id, options_.app_transaction->version, now});
-  }
-  for (const auto& t : options_.app_transactions) actions.txns.push_back(Txn{t.app_id, t.version, now});
-  for (const auto& [domain, config] : options_.domain_metadata) {
-    actions.domains.push_back(DomainMetadata{domain, config, false});
+  // An application's number is a txn, its document a domainMetadata of the same name.
+  for (const auto& [app, state] : options_.app_states) {
+    if (state.version) actions.txns.push_back(Txn{app, *state.version, now});
+    if (state.document) actions.domains.push_back(DomainMetadata{app, *state.document, false});
   }
   Json& info = actions.commit_info.emplace(Json::object());
   params["partitionBy"] = DumpJson(Json(metadata_.partition_columns));

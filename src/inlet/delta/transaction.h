@@ -52,9 +52,11 @@ class WriteTransaction {
   /// compaction, and are not removed).
   void Remove(const AddFile& file, bool data_change = true);
 
-  /// Replaces the configuration of a metadata domain this commit records. The domain must
-  /// be in the options' domain_metadata (that is what lets the protocol take domains).
-  void SetDomain(const std::string& domain, const std::string& config) { options_.domain_metadata[domain] = config; }
+  /// Replaces the document of an application this commit records. The options must give
+  /// it a document already (that is what lets the protocol take documents).
+  void SetAppDocument(const std::string& app, const std::string& document) {
+    options_.app_states[app].document = document;
+  }
 
   /// Whether the table records a change data feed (delta.enableChangeDataFeed=true).
   bool change_data_feed() const;

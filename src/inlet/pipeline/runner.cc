@@ -30,7 +30,7 @@ arrow::Result<std::shared_ptr<Snapshot>> CurrentSnapshot(const Table& table) {
   auto snap = table.GetSnapshot({});
   if (snap.ok()) return *snap;
   // No table yet: the first committing run creates it.
-  if (snap.status().IsIOError() && snap.status().message().find("not a Delta table") != std::string::npos) {
+  if (IsTableNotFound(snap.status())) {
     return std::shared_ptr<Snapshot>();
   }
   return snap.status();
@@ -145,9 +145,9 @@ arrow::Status WriteQuarantine(const PipelineConfig& c, const std::shared_ptr<arr
   // repeated with the same run number, and must not quarantine its rows twice.
   std::string app_id = load::StateDomain(c.name) + ".quarantine";
   ARROW_ASSIGN_OR_RAISE(auto existing, CurrentSnapshot(*table));
-  if (existing && existing->AppTransactionVersion(app_id).value_or(0) >= run) return arrow::Status::OK();
+  if (existing && existing->GetAppState(app_id).version.value_or(0) >= run) return arrow::Status::OK();
   WriteOptions opts;
-  opts.app_transaction = AppTransaction{app_id, run};
+  opts.app_states[app_id].version = run;
   opts.merge_schema = true;
   opts.operation = "QUARANTINE";
   opts.operation_parameters["pipeline"] = c.name;
@@ -241,11 +241,12 @@ class PipelineRun {
     ARROW_ASSIGN_OR_RAISE(snap_, CurrentSnapshot(*table_));
     if (snap_) {
       r_.table_version = snap_->version();
-      if (auto text = snap_->DomainConfiguration(load::StateDomain(c_.name))) {
-        ARROW_ASSIGN_OR_RAISE(state_, load::ParseState(*text));
+      AppState committed = snap_->GetAppState(load::StateDomain(c_.name));
+      if (committed.document) {
+        ARROW_ASSIGN_OR_RAISE(state_, load::ParseState(*committed.document));
       } else {
-        // After a reset the run counter (the txn version) keeps growing.
-        state_.run = snap_->AppTransactionVersion(load::StateDomain(c_.name)).value_or(0);
+        // After a reset the run counter (the app's number) keeps growing.
+        state_.run = committed.version.value_or(0);
       }
     }
     r_.run = state_.run;
@@ -445,8 +446,7 @@ class PipelineRun {
     w.mode = overwrite ? WriteMode::kOverwrite : WriteMode::kAppend;
     for (const auto& p : c_.destination.partition_by) w.partition_by.push_back(p.name);
     w.properties = c_.destination.properties;
-    w.app_transaction = AppTransaction{load::StateDomain(c_.name), next_.run};
-    w.domain_metadata[load::StateDomain(c_.name)] = load::SerializeState(next_);
+    w.app_states[load::StateDomain(c_.name)] = AppState{next_.run, load::SerializeState(next_)};
     w.merge_schema = merge_schema_;
     // The state was read at this version: a concurrent run that committed since must make
     // this commit fail (and the run restart from the state it committed).

@@ -331,7 +331,7 @@ class Streamer {
     for (int i = 0; i < parts->cnt; ++i) {
       auto& tp = parts->elems[i];
       std::optional<int64_t> v;
-      if (snap) v = snap->AppTransactionVersion(OffsetAppId(tp.topic, tp.partition));
+      if (snap) v = snap->GetAppState(OffsetAppId(tp.topic, tp.partition)).version;
       committed_[tp.partition] = v.value_or(-1);
       tp.offset = v ? *v + 1 : (c_.source.kafka.start == "latest" ? RD_KAFKA_OFFSET_END : RD_KAFKA_OFFSET_BEGINNING);
       owned_.insert(tp.partition);
@@ -462,7 +462,7 @@ class Streamer {
     auto attempt = [&]() -> arrow::Result<CommitResult> {
       ARROW_ASSIGN_OR_RAISE(auto snap, CurrentSnapshot(*table_));
       for (const auto& [p, offset] : last) {
-        int64_t recorded = snap ? snap->AppTransactionVersion(OffsetAppId(topic, p)).value_or(-1) : -1;
+        int64_t recorded = snap ? snap->GetAppState(OffsetAppId(topic, p)).version.value_or(-1) : -1;
         if (recorded != committed_[p]) {
           return arrow::Status::Cancelled("partition ", p, " was committed by another consumer up to offset ", recorded);
         }
@@ -472,7 +472,7 @@ class Streamer {
       w.mode = WriteMode::kAppend;
       for (const auto& p : c_.destination.partition_by) w.partition_by.push_back(p.name);
       w.properties = c_.destination.properties;
-      for (const auto& [p, offset] : last) w.app_transactions.push_back(AppTransaction{OffsetAppId(topic, p), offset});
+      for (const auto& [p, offset] : last) w.app_states[OffsetAppId(topic, p)].version = offset;
       w.merge_schema = true;
       w.read_version = snap ? snap->version() : -1;
       w.operation = "STREAMING UPDATE";
@@ -543,7 +543,7 @@ class Streamer {
     auto parts = std::static_pointer_cast<arrow::Int32Array>(dead->GetColumnByName(kPartitionColumn)->chunk(0));
     auto offsets = std::static_pointer_cast<arrow::Int64Array>(dead->GetColumnByName(kOffsetColumn)->chunk(0));
     for (int64_t i = 0; i < dead->num_rows(); ++i) {
-      int64_t recorded = snap ? snap->AppTransactionVersion(OffsetAppId(topic, parts->Value(i))).value_or(-1) : -1;
+      int64_t recorded = snap ? snap->GetAppState(OffsetAppId(topic, parts->Value(i))).version.value_or(-1) : -1;
       if (offsets->Value(i) <= recorded) continue;
       keep.push_back(i);
       last[parts->Value(i)] = offsets->Value(i);
@@ -551,7 +551,7 @@ class Streamer {
     if (keep.empty()) return arrow::Status::OK();
     ARROW_ASSIGN_OR_RAISE(dead, TakeRows(dead, keep));
     WriteOptions w;
-    for (const auto& [p, offset] : last) w.app_transactions.push_back(AppTransaction{OffsetAppId(topic, p), offset});
+    for (const auto& [p, offset] : last) w.app_states[OffsetAppId(topic, p)].version = offset;
     w.merge_schema = true;
     w.operation = "STREAMING UPDATE";
     w.operation_parameters = {{"pipeline", c_.name}, {"topic", topic}, {"deadLetters", "true"}};
@@ -567,7 +567,7 @@ class Streamer {
     ARROW_ASSIGN_OR_RAISE(auto snap, CurrentSnapshot(*table_));
     rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size()));
     for (const auto& [p, unused] : partitions) {
-      int64_t recorded = snap ? snap->AppTransactionVersion(OffsetAppId(c_.source.kafka.topic, p)).value_or(-1) : -1;
+      int64_t recorded = snap ? snap->GetAppState(OffsetAppId(c_.source.kafka.topic, p)).version.value_or(-1) : -1;
       committed_[p] = recorded;
       if (!owned_.count(p)) continue;
       rd_kafka_topic_partition_list_add(list, c_.source.kafka.topic.c_str(), p)->offset = recorded + 1;
