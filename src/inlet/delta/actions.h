@@ -11,6 +11,7 @@
 #include <arrow/result.h>
 
 #include "inlet/common/json.h"
+#include "inlet/table/partition.h"
 
 namespace inlet::delta {
 
@@ -39,8 +40,6 @@ struct Metadata {
   std::optional<std::string> Property(const std::string& key) const;
 };
 
-/// Partition column (physical name under column mapping) -> serialised value; nullopt is null.
-using PartitionValues = std::map<std::string, std::optional<std::string>>;
 
 struct DeletionVectorDescriptor {
   std::string storage_type;  // "u" relative uuid path, "i" inline, "p" absolute path

@@ -9,7 +9,9 @@
 #include "inlet/delta/features.h"
 #include "inlet/delta/log_segment.h"
 #include "inlet/delta/scan.h"
+#include "inlet/delta/transaction.h"
 #include "inlet/status.h"
+#include "inlet/table/merge.h"
 
 namespace inlet::delta {
 
@@ -93,6 +95,22 @@ arrow::Result<std::shared_ptr<DeltaTable>> DeltaTable::Open(const std::string& u
     }
   }
   return std::shared_ptr<DeltaTable>(new DeltaTable(std::move(store)));
+}
+
+arrow::Result<std::unique_ptr<table::Transaction>> DeltaTable::Begin(const arrow::Schema& input,
+                                                                     const WriteOptions& options,
+                                                                     bool changes_rows) const {
+  ARROW_ASSIGN_OR_RAISE(auto tx, WriteTransaction::Begin(*this, store_, input, options, changes_rows));
+  return tx;
+}
+
+arrow::Result<CommitResult> DeltaTable::Write(std::shared_ptr<arrow::RecordBatchReader> data,
+                                              const WriteOptions& options) {
+  return table::Write(*this, std::move(data), options);
+}
+
+arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> source, const MergeOptions& options) {
+  return table::Merge(*this, std::move(source), options);
 }
 
 arrow::Result<std::shared_ptr<Snapshot>> DeltaTable::GetSnapshot(const SnapshotSpec& spec) const {

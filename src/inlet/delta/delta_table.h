@@ -8,6 +8,7 @@
 #include "inlet/delta/schema.h"
 #include "inlet/storage/log_store.h"
 #include "inlet/table.h"
+#include "inlet/table/transaction.h"
 
 namespace inlet::delta {
 
@@ -42,7 +43,9 @@ class DeltaSnapshot : public Snapshot {
   std::shared_ptr<const DeltaSchema> schema_;
 };
 
-class DeltaTable : public Table {
+/// A Delta table. Write and Merge run the format-neutral engine (table/merge.h) through
+/// this table's transactions (delta/transaction.h); the rest is Delta's own.
+class DeltaTable : public Table, public table::Writable {
  public:
   /// With must_exist, fails with TableNotFound ("not a Delta table") unless the log exists.
   static arrow::Result<std::shared_ptr<DeltaTable>> Open(const std::string& uri, bool must_exist,
@@ -62,6 +65,10 @@ class DeltaTable : public Table {
   arrow::Result<VacuumResult> Vacuum(const VacuumOptions& options) override;
   arrow::Result<CheckpointResult> Checkpoint() override;
 
+  // table::Writable
+  arrow::Result<std::unique_ptr<table::Transaction>> Begin(const arrow::Schema& input, const WriteOptions& options,
+                                                           bool changes_rows) const override;
+
   /// The snapshot spec selects. `listed`, a listing of the log just made, saves listing it
   /// again (it is not used to travel by time, which needs file times).
   arrow::Result<std::shared_ptr<DeltaSnapshot>> LoadSnapshot(const SnapshotSpec& spec,
@@ -69,9 +76,6 @@ class DeltaTable : public Table {
 
  private:
   explicit DeltaTable(std::shared_ptr<const TableStore> store) : store_(std::move(store)) {}
-
-  /// Merge with options.history (table_history.cc).
-  arrow::Result<MergeResult> MergeHistory(std::shared_ptr<arrow::Table> source, const MergeOptions& options);
 
   /// One planning and commit of Optimize (table_optimize.cc).
   arrow::Result<OptimizeResult> OptimizeOnce(const OptimizeOptions& options);

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "inlet/delta/partition.h"
+#include "inlet/table/partition.h"
 #include "inlet/delta/stats.h"
 
 namespace inlet::delta {

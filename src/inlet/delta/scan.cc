@@ -12,7 +12,7 @@
 #include "inlet/delta/deletion_vector.h"
 #include "inlet/delta/features.h"
 #include "inlet/delta/file_skipping.h"
-#include "inlet/delta/partition.h"
+#include "inlet/table/partition.h"
 #include "inlet/table/parquet_file.h"
 
 namespace inlet::delta {

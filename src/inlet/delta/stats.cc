@@ -6,8 +6,6 @@
 #include <arrow/compute/api.h>
 #include <arrow/scalar.h>
 #include <arrow/type.h>
-#include <parquet/arrow/reader.h>
-#include <parquet/statistics.h>
 
 #include "inlet/common/time.h"
 
@@ -169,97 +167,21 @@ std::shared_ptr<arrow::Scalar> BoundFromJson(const Json* j,
   return *scalar;
 }
 
-void AddLeaves(const arrow::FieldVector& fields, std::vector<std::string>* path,
-               std::vector<int>* indexes, int* budget,
-               std::vector<std::pair<std::vector<std::string>, std::pair<std::vector<int>,
-                                                                         std::shared_ptr<arrow::DataType>>>>* out) {
-  for (size_t i = 0; i < fields.size() && *budget != 0; ++i) {
-    path->push_back(fields[i]->name());
-    indexes->push_back(static_cast<int>(i));
-    if (fields[i]->type()->id() == arrow::Type::STRUCT) {
-      AddLeaves(fields[i]->type()->fields(), path, indexes, budget, out);
-    } else {
-      out->push_back({*path, {*indexes, fields[i]->type()}});
-      if (*budget > 0) --*budget;
-    }
-    path->pop_back();
-    indexes->pop_back();
-  }
-}
-
 }  // namespace
 
-std::string StatsFromParquet(const parquet::FileMetaData& metadata, const arrow::Schema& schema,
-                             int num_indexed_cols) {
-  std::vector<std::pair<std::vector<std::string>,
-                        std::pair<std::vector<int>, std::shared_ptr<arrow::DataType>>>>
-      leaves;
-  std::vector<std::string> path;
-  std::vector<int> indexes;
-  int budget = num_indexed_cols < 0 ? -1 : num_indexed_cols;
-  AddLeaves(schema.fields(), &path, &indexes, &budget, &leaves);
-
+std::string StatsJson(const FileStatistics& stats) {
   JsonTree mins, maxs, nulls;
-  const auto* descr = metadata.schema();
-  for (const auto& [leaf_path, rest] : leaves) {
-    const auto& type = rest.second;
-    int column = -1;
-    for (int c = 0; c < descr->num_columns(); ++c) {
-      if (descr->Column(c)->path()->ToDotVector() == leaf_path) {
-        column = c;
-        break;
-      }
-    }
-    if (column < 0) continue;  // lists and maps have no leaf of this path
-    int64_t null_count = 0;
-    bool nulls_known = true, bounds_known = CollectsMinMax(*type);
-    std::shared_ptr<arrow::Scalar> lo, hi;
-    for (int rg = 0; rg < metadata.num_row_groups(); ++rg) {
-      if (metadata.RowGroup(rg)->num_rows() == 0) continue;  // an empty row group bounds nothing
-      auto chunk = metadata.RowGroup(rg)->ColumnChunk(column);
-      auto st = chunk->statistics();
-      if (!st || !chunk->is_stats_set()) {
-        nulls_known = bounds_known = false;
-        break;
-      }
-      if (st->HasNullCount()) {
-        null_count += st->null_count();
-      } else {
-        nulls_known = false;
-      }
-      if (!bounds_known) continue;
-      if (!st->HasMinMax()) {
-        // An all-null row group has no bounds and needs none; otherwise they are unknown.
-        bounds_known = st->HasNullCount() && st->null_count() == chunk->num_values();
-        continue;
-      }
-      std::shared_ptr<arrow::Scalar> mn, mx;
-      auto conv = parquet::arrow::StatisticsAsScalars(*st, &mn, &mx);
-      auto mn_cast = conv.ok() ? arrow::compute::Cast(arrow::Datum(mn), type) : conv;
-      auto mx_cast = conv.ok() ? arrow::compute::Cast(arrow::Datum(mx), type) : conv;
-      if (!mn_cast.ok() || !mx_cast.ok()) {
-        bounds_known = false;
-        continue;
-      }
-      mn = mn_cast->scalar();
-      mx = mx_cast->scalar();
-      if (!CompareScalars(*mn, *mx)) {
-        bounds_known = false;
-        continue;
-      }
-      if (!lo || *CompareScalars(*mn, *lo) < 0) lo = mn;
-      if (!hi || *CompareScalars(*mx, *hi) > 0) hi = mx;
-    }
-    if (nulls_known) nulls.Insert(leaf_path, 0, std::to_string(null_count));
-    if (bounds_known && lo && hi) {
-      mins.Insert(leaf_path, 0, BoundJson(*lo, false));
-      maxs.Insert(leaf_path, 0, BoundJson(*hi, true));
+  for (const auto& leaf : stats.columns) {
+    if (leaf.null_count) nulls.Insert(leaf.path, 0, std::to_string(*leaf.null_count));
+    // Booleans and binary get counts only, as Delta writers record them.
+    if (leaf.min && leaf.max && CollectsMinMax(*leaf.type)) {
+      mins.Insert(leaf.path, 0, BoundJson(*leaf.min, false));
+      maxs.Insert(leaf.path, 0, BoundJson(*leaf.max, true));
     }
   }
   auto section = [](const JsonTree& t) { return t.children.empty() ? std::string("{}") : t.Dump(); };
-  return "{\"numRecords\":" + std::to_string(metadata.num_rows()) +
-         ",\"minValues\":" + section(mins) + ",\"maxValues\":" + section(maxs) +
-         ",\"nullCount\":" + section(nulls) + "}";
+  return "{\"numRecords\":" + std::to_string(stats.num_records) + ",\"minValues\":" + section(mins) +
+         ",\"maxValues\":" + section(maxs) + ",\"nullCount\":" + section(nulls) + "}";
 }
 
 ColumnStats ReadColumnStats(const Json& stats, const std::vector<std::string>& path,

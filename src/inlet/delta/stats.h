@@ -9,21 +9,17 @@
 #include <arrow/record_batch.h>
 #include <arrow/result.h>
 
-#include <parquet/metadata.h>
-
 #include "inlet/common/json.h"
+#include "inlet/table/file_stats.h"
 #include "inlet/table/value.h"
 
 namespace inlet::delta {
 
-/// The stats JSON string of an add action, from the statistics the Parquet writer kept in
-/// the file footer: numRecords, and minValues/maxValues/nullCount for the first
-/// `num_indexed_cols` leaf columns (negative: all) of `schema` (the file's columns).
-/// Strings are bounded by 32-character prefixes (a truncated max stays an upper bound);
-/// timestamps by milliseconds rounded outwards; booleans and binary get counts only; a
-/// column with a row group whose bounds are unknown gets no bounds.
-std::string StatsFromParquet(const parquet::FileMetaData& metadata, const arrow::Schema& schema,
-                             int num_indexed_cols);
+/// The stats JSON string of an add action: numRecords, and minValues/maxValues/nullCount
+/// of the leaves stats has. Strings are bounded by 32-character prefixes (a truncated max
+/// stays an upper bound); timestamps by milliseconds rounded outwards; booleans and binary
+/// get counts only; a leaf whose bounds are unknown gets none.
+std::string StatsJson(const FileStatistics& stats);
 
 /// Reads the statistics of one column (physical path) from a file's stats JSON, as
 /// scalars of `type`; bounds whose encoding is lossy for the type are left unknown.

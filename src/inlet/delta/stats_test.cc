@@ -19,7 +19,8 @@ Json StatsOf(const std::shared_ptr<arrow::RecordBatch>& batch, int num_indexed, 
   auto writer = parquet::arrow::FileWriter::Open(*batch->schema(), arrow::default_memory_pool(), sink, props).ValueOrDie();
   EXPECT_TRUE(writer->WriteRecordBatch(*batch).ok());
   EXPECT_TRUE(writer->Close().ok());
-  return ParseJson(StatsFromParquet(*writer->metadata(), *batch->schema(), num_indexed), "stats").ValueOrDie();
+  return ParseJson(StatsJson(StatisticsFromParquet(*writer->metadata(), *batch->schema(), num_indexed)), "stats")
+      .ValueOrDie();
 }
 
 std::shared_ptr<arrow::RecordBatch> Batch(const std::shared_ptr<arrow::DataType>& row, const std::string& json) {

@@ -11,11 +11,12 @@
 #include "inlet/common/fault.h"
 #include "inlet/common/time.h"
 #include "inlet/delta/commit.h"
+#include "inlet/delta/delta_table.h"
 #include "inlet/delta/deletion_vector.h"
 #include "inlet/delta/features.h"
 #include "inlet/delta/maintenance.h"
 #include "inlet/delta/scan.h"
-#include "inlet/delta/tombstones.h"
+#include "inlet/table/tombstones.h"
 
 namespace inlet::delta {
 
@@ -137,8 +138,8 @@ arrow::Result<VacuumResult> DeltaTable::Vacuum(const VacuumOptions& options) {
       ARROW_RETURN_NOT_OK(AddReferenced(*store_, r.path, r.deletion_vector, &referenced));
     }
   }
-  if (auto config = snapshot->GetAppState(kTombstoneDomain).document) {
-    ARROW_ASSIGN_OR_RAISE(auto files, TombstoneFiles(*config));
+  if (auto config = snapshot->GetAppState(table::kTombstoneApp).document) {
+    ARROW_ASSIGN_OR_RAISE(auto files, table::TombstoneFiles(*config));
     for (const auto& f : files) referenced.insert(store_->Resolve(f));
   }
 

@@ -13,12 +13,14 @@
 #include "inlet/delta/checkpoint_writer.h"
 #include "inlet/delta/transaction.h"
 #include "inlet/delta/commit.h"
-#include "inlet/delta/data_writer.h"
+#include "inlet/delta/scan.h"
+#include "inlet/delta/stats.h"
+#include "inlet/common/uri.h"
 #include "inlet/delta/delta_table.h"
 #include "inlet/delta/features.h"
 #include "inlet/delta/log_segment.h"
 #include "inlet/delta/maintenance.h"
-#include "inlet/delta/partition.h"
+#include "inlet/table/partition.h"
 #include "inlet/status.h"
 #include "inlet/table/value.h"
 
@@ -211,6 +213,18 @@ arrow::Result<std::unique_ptr<WriteTransaction>> WriteTransaction::Begin(
   }
   PendingCommit& commit = tx->commit_;
   if (tx->base_) {
+    const auto& files = tx->base_->state().files;
+    tx->files_.reserve(files.size());
+    for (size_t i = 0; i < files.size(); ++i) {
+      table::DataFile f;
+      f.path = files[i].path;
+      f.partition_values = files[i].partition_values;
+      f.size_bytes = files[i].size;
+      f.has_deletes = files[i].deletion_vector.has_value();
+      f.deleted_rows = f.has_deletes ? files[i].deletion_vector->cardinality : 0;
+      f.index = i;
+      tx->files_.push_back(std::move(f));
+    }
     const auto& state = tx->base_->state();
     auto writable = CheckWritable(state.protocol, state.metadata, tx->base_->delta_schema());
     if (!writable.ok()) return writable.WithMessage("cannot write to ", location, ": ", writable.message());
@@ -252,10 +266,6 @@ arrow::Result<std::unique_ptr<WriteTransaction>> WriteTransaction::Begin(
   return tx;
 }
 
-arrow::Result<std::shared_ptr<arrow::RecordBatch>> WriteTransaction::Conform(const arrow::RecordBatch& batch) const {
-  return Conform(batch, schema_);
-}
-
 arrow::Result<std::shared_ptr<arrow::RecordBatch>> WriteTransaction::Conform(
     const arrow::RecordBatch& batch, const std::shared_ptr<arrow::Schema>& to) const {
   auto conformed = ConformBatch(batch, to);
@@ -274,22 +284,26 @@ namespace {
 
 // What the data and change data files of a table share: partitioning, file size, codec and
 // integer encoding (kIntegerEncodingProperty).
-DataWriterOptions TableWriterOptions(const Metadata& metadata, const WriteOptions& options, int64_t target_file_size) {
-  DataWriterOptions wopts;
+table::DataWriterOptions TableWriterOptions(const Metadata& metadata, const WriteOptions& options,
+                                            int64_t target_file_size) {
+  table::DataWriterOptions wopts;
   wopts.partition_columns = metadata.partition_columns;
   wopts.target_file_size = target_file_size;
   wopts.compression = metadata.Property("delta.parquet.compression.codec").value_or(options.compression);
-  wopts.delta_integers = metadata.Property(kIntegerEncodingProperty).value_or("delta") != "plain";
+  wopts.integer_encoding = metadata.Property(kIntegerEncodingProperty).value_or("delta") == "plain"
+                               ? table::IntegerEncoding::kPlain
+                               : table::IntegerEncoding::kDeltaBinaryPacked;
   return wopts;
 }
 
 }  // namespace
 
-arrow::Result<std::unique_ptr<DataWriter>> WriteTransaction::NewDataWriter(std::optional<int64_t> target_file_size) const {
-  DataWriterOptions wopts =
+arrow::Result<std::unique_ptr<table::DataWriter>> WriteTransaction::NewDataWriter(
+    std::optional<int64_t> target_file_size) const {
+  table::DataWriterOptions wopts =
       TableWriterOptions(metadata_, options_, target_file_size.value_or(this->target_file_size()));
   wopts.num_indexed_cols = static_cast<int>(IntProperty(metadata_, "delta.dataSkippingNumIndexedCols", 32));
-  return DataWriter::Make(store_, schema_, wopts);
+  return table::DataWriter::Make(store_, schema_, wopts);
 }
 
 bool WriteTransaction::change_data_feed() const {
@@ -297,33 +311,123 @@ bool WriteTransaction::change_data_feed() const {
   return v && (*v == "true" || *v == "TRUE" || *v == "True");
 }
 
-std::shared_ptr<arrow::Schema> WriteTransaction::change_schema() const {
-  arrow::FieldVector fields = schema_->fields();
-  fields.push_back(arrow::field("_change_type", arrow::utf8()));
-  return arrow::schema(fields);
-}
-
-arrow::Result<std::unique_ptr<DataWriter>> WriteTransaction::NewChangeDataWriter() const {
-  DataWriterOptions wopts = TableWriterOptions(metadata_, options_, target_file_size());
+arrow::Result<std::unique_ptr<table::DataWriter>> WriteTransaction::NewChangeDataWriter() const {
+  table::DataWriterOptions wopts = TableWriterOptions(metadata_, options_, target_file_size());
   wopts.num_indexed_cols = 0;  // change data files carry no statistics
   wopts.directory = "_change_data";
   wopts.file_prefix = "cdc";
-  return DataWriter::Make(store_, change_schema(), wopts);
+  return table::DataWriter::Make(store_, change_schema(), wopts);
 }
 
-void WriteTransaction::AddChangeFiles(const std::vector<AddFile>& files) {
-  for (const auto& f : files) commit_.actions.cdcs.push_back(CdcFile{f.path, f.partition_values, f.size});
+bool WriteTransaction::marks_deleted_rows() const {
+  return base_ && WritesDeletionVectors(base_->state().protocol, base_->state().metadata);
 }
 
-void WriteTransaction::Remove(const AddFile& file, bool data_change) {
-  commit_.actions.removes.push_back(ToRemove(file, NowMillis()));
+ColumnStats WriteTransaction::Statistics(const table::DataFile& file, const std::string& column) const {
+  const AddFile& add = AddFileOf(file);
+  int idx = base_->delta_schema().FindColumn(column);
+  auto field = base_->schema()->GetFieldByName(column);
+  if (add.stats.empty() || idx < 0 || !field) return ColumnStats{};
+  auto stats = ParseJson(add.stats, "stats");
+  if (!stats.ok()) return ColumnStats{};
+  return ReadColumnStats(*stats, {base_->delta_schema().columns[idx].physical_name}, field->type());
+}
+
+std::optional<int64_t> WriteTransaction::RecordCount(const table::DataFile& file) const {
+  const AddFile& add = AddFileOf(file);
+  auto stats = ParseJson(add.stats, "stats");
+  if (add.stats.empty() || !stats.ok() || !stats->contains("numRecords")) return std::nullopt;
+  return GetIntOr(*stats, "numRecords", 0);
+}
+
+arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> WriteTransaction::ReadFile(
+    const table::DataFile& file, const std::vector<std::string>& columns) const {
+  ScanOptions options;
+  options.columns = columns;
+  auto one = std::make_shared<TableState>();
+  one->version = base_->state().version;
+  one->protocol = base_->state().protocol;
+  one->metadata = base_->state().metadata;
+  one->files = {AddFileOf(file)};
+  auto schema = std::make_shared<const DeltaSchema>(base_->delta_schema());
+  return ScanState(store_, one, schema, options);
+}
+
+AddFile ToAddFile(const table::WrittenFile& file, bool data_change) {
+  AddFile add;
+  add.path = PercentEncodePath(file.path);
+  add.partition_values = file.partition_values;
+  add.size = file.size_bytes;
+  add.modification_time = file.modification_time_ms;
+  add.data_change = data_change;
+  add.stats = StatsJson(file.statistics);
+  return add;
+}
+
+void WriteTransaction::Add(const std::vector<table::WrittenFile>& files, bool data_change) {
+  for (const auto& f : files) commit_.actions.adds.push_back(ToAddFile(f, data_change));
+}
+
+void WriteTransaction::AddChanges(const std::vector<table::WrittenFile>& files) {
+  for (const auto& f : files) {
+    commit_.actions.cdcs.push_back(CdcFile{PercentEncodePath(f.path), f.partition_values, f.size_bytes});
+  }
+}
+
+void WriteTransaction::Remove(const table::DataFile& file, bool data_change) {
+  commit_.actions.removes.push_back(ToRemove(AddFileOf(file), NowMillis()));
   commit_.actions.removes.back().data_change = data_change;
 }
 
-arrow::Result<CommitResult> WriteTransaction::Commit(const std::string& operation, Json params, CommitResult result) {
+arrow::Status WriteTransaction::MarkDeleted(const table::DataFile& file, int64_t rows_read,
+                                            std::vector<int64_t> positions) {
+  const AddFile& add = AddFileOf(file);
+  std::vector<uint64_t> before;
+  if (add.deletion_vector) {
+    ARROW_ASSIGN_OR_RAISE(before, LoadDeletionVector(*store_, *add.deletion_vector));
+  }
+  // A row's position in the file: its position as read plus the rows deleted before it.
+  std::vector<uint64_t> now;
+  now.reserve(positions.size());
+  size_t j = 0;
+  for (int64_t l : positions) {
+    uint64_t p = static_cast<uint64_t>(l) + j;
+    while (j < before.size() && before[j] <= p) p = static_cast<uint64_t>(l) + ++j;
+    now.push_back(p);
+  }
+  std::vector<uint64_t> all;
+  all.reserve(before.size() + now.size());
+  std::merge(before.begin(), before.end(), now.begin(), now.end(), std::back_inserter(all));
+  Remove(file);
+  if (static_cast<int64_t>(all.size()) == rows_read + static_cast<int64_t>(before.size())) return arrow::Status::OK();
+  AddFile out = add;
+  out.data_change = true;
+  if (!deletion_vectors_) deletion_vectors_.emplace();
+  out.deletion_vector = deletion_vectors_->Add(all);
+  if (!out.stats.empty()) {
+    // Bounds over every row of the file, the deleted ones included, are not tight.
+    Json stats = ParseJson(out.stats, "stats").ValueOr(Json());
+    if (stats.is_object()) {
+      stats["tightBounds"] = false;
+      out.stats = DumpJson(stats);
+    }
+  }
+  marked_.push_back(std::move(out));
+  return arrow::Status::OK();
+}
+
+arrow::Result<CommitResult> WriteTransaction::Commit(const std::string& operation,
+                                                     std::map<std::string, std::string> parameters,
+                                                     CommitResult result) {
+  if (deletion_vectors_) {
+    auto st = deletion_vectors_->Write(*store_);
+    if (!st.ok()) return st.WithMessage("cannot commit to ", location(), ": ", st.message());
+  }
   CrashPoint("write.after_data_files");
   int64_t now = NowMillis();
   auto& actions = commit_.actions;
+  for (auto& a : marked_) actions.adds.push_back(std::move(a));
+  marked_.clear();
   result.files_added = static_cast<int64_t>(actions.adds.size());
   result.files_removed = static_cast<int64_t>(actions.removes.size());
   std::set<PartitionValues> touched;
@@ -338,6 +442,8 @@ arrow::Result<CommitResult> WriteTransaction::Commit(const std::string& operatio
     if (state.document) actions.domains.push_back(DomainMetadata{app, *state.document, false});
   }
   Json& info = actions.commit_info.emplace(Json::object());
+  Json params = Json::object();
+  for (const auto& [k, v] : parameters) params[k] = v;
   params["partitionBy"] = DumpJson(Json(metadata_.partition_columns));
   for (const auto& [k, v] : options_.operation_parameters) params[k] = v;
   info["operation"] = !options_.operation.empty() ? options_.operation : operation;

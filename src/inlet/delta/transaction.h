@@ -1,22 +1,31 @@
-// A write transaction on a Delta table: the base snapshot it reads, the schema new data
-// must fit, and the actions of its one commit. Write and Merge are built on it.
+// A write transaction on a Delta table: Delta Lake's implementation of the engine's
+// table::Transaction. It reads the base snapshot, prepares the schema new data must fit,
+// and turns the engine's changes into the actions of its one commit (add, remove, cdc,
+// deletion vectors, txn, domainMetadata).
 #pragma once
 
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <arrow/record_batch.h>
 #include <arrow/result.h>
 
 #include "inlet/delta/commit.h"
-#include "inlet/delta/data_writer.h"
+#include "inlet/delta/deletion_vector.h"
 #include "inlet/delta/delta_table.h"
 #include "inlet/table.h"
+#include "inlet/table/data_writer.h"
+#include "inlet/table/transaction.h"
 
 namespace inlet::delta {
 
-class WriteTransaction {
+/// The add action (dataChange as given) of a file the engine wrote: its path URI-encoded,
+/// its statistics as the stats JSON.
+AddFile ToAddFile(const table::WrittenFile& file, bool data_change = true);
+
+class WriteTransaction : public table::Transaction {
  public:
   /// Loads the base snapshot (options.read_version, or the latest), checks that inlet can
   /// write the table (and, for overwrites, that it is not append-only), and prepares the
@@ -31,47 +40,56 @@ class WriteTransaction {
                                                                 bool overwrites,
                                                                 std::shared_ptr<DeltaSnapshot> base = nullptr);
 
-  /// The base snapshot; null when the transaction creates the table.
-  const std::shared_ptr<DeltaSnapshot>& base() const { return base_; }
-  const std::shared_ptr<arrow::Schema>& schema() const { return schema_; }
-  const Metadata& metadata() const { return metadata_; }
-  const std::string& location() const { return store_->location(); }
-  PendingCommit& commit() { return commit_; }
-
-  /// Reorders, casts and null-fills a batch of input to the table schema, or to `to` (some
-  /// of its columns).
-  arrow::Result<std::shared_ptr<arrow::RecordBatch>> Conform(const arrow::RecordBatch& batch) const;
+  // table::Transaction
+  std::shared_ptr<Snapshot> base() const override { return base_; }
+  const std::vector<table::DataFile>& files() const override { return files_; }
+  ColumnStats Statistics(const table::DataFile& file, const std::string& column) const override;
+  std::optional<int64_t> RecordCount(const table::DataFile& file) const override;
+  arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> ReadFile(
+      const table::DataFile& file, const std::vector<std::string>& columns) const override;
+  const std::shared_ptr<arrow::Schema>& schema() const override { return schema_; }
+  const std::vector<std::string>& partition_columns() const override { return metadata_.partition_columns; }
+  const std::string& location() const override { return store_->location(); }
+  const std::shared_ptr<const TableStore>& store() const override { return store_; }
+  using table::Transaction::Conform;
   arrow::Result<std::shared_ptr<arrow::RecordBatch>> Conform(const arrow::RecordBatch& batch,
-                                                             const std::shared_ptr<arrow::Schema>& to) const;
-  /// The size data files roll at: the table's delta.targetFileSize, else the options'.
-  int64_t target_file_size() const;
-  /// A writer of data files under the table's partitioning and codec, rolling files at
-  /// target_file_size when given, else at target_file_size().
-  arrow::Result<std::unique_ptr<DataWriter>> NewDataWriter(std::optional<int64_t> target_file_size = {}) const;
-  /// Adds a remove action for a live file (data_change=false: the rows move, as in a
-  /// compaction, and are not removed).
-  void Remove(const AddFile& file, bool data_change = true);
-
-  /// Replaces the document of an application this commit records. The options must give
-  /// it a document already (that is what lets the protocol take documents).
-  void SetAppDocument(const std::string& app, const std::string& document) {
+                                                             const std::shared_ptr<arrow::Schema>& to) const override;
+  /// The table's delta.targetFileSize, else the options'.
+  int64_t target_file_size() const override;
+  arrow::Result<std::unique_ptr<table::DataWriter>> NewDataWriter(
+      std::optional<int64_t> target_file_size = {}) const override;
+  /// delta.enableChangeDataFeed=true: change data files go to _change_data/ as cdc actions.
+  bool change_data_feed() const override;
+  arrow::Result<std::unique_ptr<table::DataWriter>> NewChangeDataWriter() const override;
+  /// The table writes deletion vectors (delta.enableDeletionVectors and the feature).
+  bool marks_deleted_rows() const override;
+  void Add(const std::vector<table::WrittenFile>& files, bool data_change = true) override;
+  void AddChanges(const std::vector<table::WrittenFile>& files) override;
+  void Remove(const table::DataFile& file, bool data_change = true) override;
+  /// The file's deletion vector gains the positions (mapped through the one it had); the
+  /// file is removed and added again with it, its statistics flagged not tight. Every
+  /// deletion vector of the commit goes into one file, written when it commits.
+  arrow::Status MarkDeleted(const table::DataFile& file, int64_t rows_read, std::vector<int64_t> positions) override;
+  void SetReadScope(std::function<bool(const PartitionValues&)> reads_partition) override {
+    commit_.reads_partition = std::move(reads_partition);
+  }
+  void SetAppDocument(const std::string& app, const std::string& document) override {
     options_.app_states[app].document = document;
   }
+  /// Commits: commitInfo (operation, parameters, metrics from counts), the app states of
+  /// the options as txn and domainMetadata actions, then put-if-absent with conflict checks
+  /// against every commit after the base; writes a checkpoint when one is due.
+  arrow::Result<CommitResult> Commit(const std::string& operation, std::map<std::string, std::string> parameters,
+                                     CommitResult counts) override;
 
-  /// Whether the table records a change data feed (delta.enableChangeDataFeed=true).
-  bool change_data_feed() const;
-  /// A writer of change data files (_change_data/, the table schema plus _change_type);
-  /// its files become cdc actions through AddChangeFiles.
-  arrow::Result<std::unique_ptr<DataWriter>> NewChangeDataWriter() const;
-  void AddChangeFiles(const std::vector<AddFile>& files);
-  /// The change data schema: the table schema plus the string column _change_type.
-  std::shared_ptr<arrow::Schema> change_schema() const;
+  // Delta's own.
 
-  /// Commits: commitInfo (operation, params, metrics from result), the app transaction
-  /// and domains of the options, then put-if-absent with conflict checks against every
-  /// commit after the base; writes a checkpoint when one is due. Returns result with the
-  /// version and commit counts filled in.
-  arrow::Result<CommitResult> Commit(const std::string& operation, Json params, CommitResult result);
+  /// The base snapshot; null when the transaction creates the table.
+  const std::shared_ptr<DeltaSnapshot>& delta_base() const { return base_; }
+  const Metadata& metadata() const { return metadata_; }
+  PendingCommit& commit() { return commit_; }
+  /// The add action of a live file of the base.
+  const AddFile& AddFileOf(const table::DataFile& file) const { return base_->state().files[file.index]; }
 
  private:
   WriteTransaction(std::shared_ptr<const TableStore> store, const WriteOptions& options)
@@ -80,9 +98,14 @@ class WriteTransaction {
   std::shared_ptr<const TableStore> store_;
   WriteOptions options_;
   std::shared_ptr<DeltaSnapshot> base_;
+  std::vector<table::DataFile> files_;  // of base_
   std::shared_ptr<arrow::Schema> schema_;
   Metadata metadata_;
   PendingCommit commit_;
+  /// Merge-on-read: the deletion vectors of this commit, and the files added again with
+  /// theirs (after the other adds).
+  std::optional<DeletionVectorFile> deletion_vectors_;
+  std::vector<AddFile> marked_;
 };
 
 }  // namespace inlet::delta

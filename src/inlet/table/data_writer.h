@@ -1,5 +1,7 @@
 // Writing data files: rows grouped into Hive-style partition directories, Parquet files
-// rolled at a target size, statistics gathered for each file.
+// rolled at a target size, statistics gathered for each file. What it writes it describes
+// in format-neutral terms (WrittenFile), from which each table format makes its own
+// records (Delta Lake: add actions).
 #pragma once
 
 #include <map>
@@ -11,14 +13,37 @@
 #include <arrow/record_batch.h>
 #include <arrow/result.h>
 
-#include "inlet/delta/actions.h"
 #include "inlet/storage/log_store.h"
+#include "inlet/table/file_stats.h"
+#include "inlet/table/partition.h"
 
 namespace parquet {
 class SchemaDescriptor;
 }  // namespace parquet
 
-namespace inlet::delta {
+namespace inlet::table {
+
+/// A data file the writer wrote.
+struct WrittenFile {
+  /// Relative to the table root, as on storage (not URI-encoded).
+  std::string path;
+  PartitionValues partition_values;
+  int64_t size_bytes = 0;
+  /// When the file was closed, in milliseconds since the epoch.
+  int64_t modification_time_ms = 0;
+  /// The row count, and the statistics of the first num_indexed_cols leaf columns.
+  FileStatistics statistics;
+};
+
+/// How integer columns without a dictionary are encoded.
+enum class IntegerEncoding {
+  /// DELTA_BINARY_PACKED (Parquet's delta encoding, unrelated to Delta Lake): bit-packed
+  /// deltas, smaller and faster to encode and decode than plain values under the codec.
+  /// Every current reader reads it (Spark 3.3+, delta-rs, DuckDB, Trino, parquet-mr).
+  kDeltaBinaryPacked,
+  /// PLAIN, for readers older than those.
+  kPlain,
+};
 
 struct DataWriterOptions {
   std::vector<std::string> partition_columns;
@@ -30,11 +55,9 @@ struct DataWriterOptions {
   std::string directory;
   /// File name prefix ("part" for data files, "cdc" for change data).
   std::string file_prefix = "part";
-  /// Integer columns (INT32 and INT64 leaves: integers, dates, timestamps, decimals of
-  /// precision up to 18) without a dictionary are written DELTA_BINARY_PACKED instead of
-  /// PLAIN: bit-packed deltas, smaller and faster to encode and decode than plain values
-  /// under the codec. Every current reader reads it (Spark 3.3+, delta-rs, DuckDB, Trino).
-  bool delta_integers = true;
+  /// The encoding of integer columns (INT32 and INT64 leaves: integers, dates, timestamps,
+  /// decimals of precision up to 18) written without a dictionary.
+  IntegerEncoding integer_encoding = IntegerEncoding::kDeltaBinaryPacked;
 };
 
 /// Not thread-safe: one writer per load, called from one thread (which may hand the
@@ -56,8 +79,8 @@ class DataWriter {
   /// Closes every open file; later rows start new files (a merge keeps one output file per
   /// rewritten input file this way, so key ranges stay as narrow as they were).
   arrow::Status Flush();
-  /// Closes every open file and returns the add actions (dataChange=true) for them.
-  arrow::Result<std::vector<AddFile>> Finish();
+  /// Closes every open file and returns every file written.
+  arrow::Result<std::vector<WrittenFile>> Finish();
 
   int64_t rows_written() const { return rows_written_; }
 
@@ -93,10 +116,10 @@ class DataWriter {
   std::vector<int> data_indexes_;
   DataWriterOptions options_;
   std::map<std::string, std::unique_ptr<OpenFile>> open_;
-  std::vector<AddFile> done_;
+  std::vector<WrittenFile> done_;
   /// Leaf columns (dotted paths) written without a dictionary: theirs overflowed before.
   std::set<std::string> plain_columns_;
-  /// Leaf columns written DELTA_BINARY_PACKED when not dictionary-encoded (delta_integers).
+  /// Leaf columns written DELTA_BINARY_PACKED when not dictionary-encoded (integer_encoding).
   std::set<std::string> delta_columns_;
   bool probed_ = false;
   std::unique_ptr<Background> background_;
@@ -105,4 +128,4 @@ class DataWriter {
   int64_t rows_written_ = 0;
 };
 
-}  // namespace inlet::delta
+}  // namespace inlet::table

@@ -1,4 +1,4 @@
-#include "inlet/delta/data_writer.h"
+#include "inlet/table/data_writer.h"
 
 #include <filesystem>
 #include <functional>
@@ -14,7 +14,7 @@
 #include "inlet/storage/log_store.h"
 #include "inlet/testing/util.h"
 
-namespace inlet::delta {
+namespace inlet::table {
 namespace {
 
 std::shared_ptr<arrow::Schema> Schema() {
@@ -187,7 +187,7 @@ TEST(DataWriter, WritesIntegersWithoutADictionaryAsDeltas) {
     INLET_ASSIGN_OR_FAIL(auto store, TableStore::Make(dir.path()));
     auto rows = Integers(0, 100000);
     DataWriterOptions options;
-    options.delta_integers = delta;
+    options.integer_encoding = delta ? IntegerEncoding::kDeltaBinaryPacked : IntegerEncoding::kPlain;
     INLET_ASSIGN_OR_FAIL(auto writer, DataWriter::Make(store, rows->schema(), options));
     INLET_ASSERT_OK(writer->Write(rows));
     INLET_ASSIGN_OR_FAIL(auto adds, writer->Finish());
@@ -243,4 +243,4 @@ TEST(DataWriter, ReportsABackgroundFailureOnTheNextCall) {
 }
 
 }  // namespace
-}  // namespace inlet::delta
+}  // namespace inlet::table

@@ -1,7 +1,9 @@
-// Partition values: the strings in the log (PROTOCOL.md "Partition Value Serialization")
-// and the Hive-style directories data files are written under.
+// Partition values as text: how a data file's partition is recorded (Delta Lake's
+// "Partition Value Serialization", which Hive-style directories share) and the directories
+// data files are written under.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -10,10 +12,13 @@
 #include <arrow/result.h>
 #include <arrow/type_fwd.h>
 
-#include "inlet/delta/actions.h"
 #include "inlet/table/value.h"
 
-namespace inlet::delta {
+namespace inlet {
+
+/// Partition column (physical name under a column mapping) -> serialised value; nullopt is
+/// null.
+using PartitionValues = std::map<std::string, std::optional<std::string>>;
 
 /// Converts a serialised partition value to a scalar of `type`. nullopt and "" are null.
 /// Fails with Invalid naming `column` when the text does not parse as the type.
@@ -37,4 +42,4 @@ std::optional<std::string> NonPartitionColumn(const std::vector<BoundPredicate>&
 /// that does not parse satisfies none).
 bool PartitionSatisfies(const PartitionValues& values, const std::vector<BoundPredicate>& preds);
 
-}  // namespace inlet::delta
+}  // namespace inlet

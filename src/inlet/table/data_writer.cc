@@ -1,4 +1,4 @@
-#include "inlet/delta/data_writer.h"
+#include "inlet/table/data_writer.h"
 
 #include <algorithm>
 #include <condition_variable>
@@ -24,12 +24,10 @@
 #include <parquet/statistics.h>
 
 #include "inlet/common/time.h"
-#include "inlet/common/uri.h"
 #include "inlet/common/uuid.h"
-#include "inlet/delta/partition.h"
-#include "inlet/delta/stats.h"
+#include "inlet/table/partition.h"
 
-namespace inlet::delta {
+namespace inlet::table {
 
 struct DataWriter::OpenFile {
   std::string rel_path;
@@ -295,7 +293,7 @@ arrow::Result<std::unique_ptr<DataWriter>> DataWriter::Make(std::shared_ptr<cons
   auto data_schema = arrow::schema(data_fields);
   ARROW_ASSIGN_OR_RAISE(auto codec, Codec(options.compression));
   ARROW_ASSIGN_OR_RAISE(auto parquet_schema, ParquetSchema(*data_schema, codec));
-  bool delta_integers = options.delta_integers;
+  bool delta_integers = options.integer_encoding == IntegerEncoding::kDeltaBinaryPacked;
   std::unique_ptr<DataWriter> writer(new DataWriter(std::move(store), schema, std::move(data_schema),
                                                     partition_indexes, data_indexes, std::move(options)));
   if (delta_integers) writer->delta_columns_ = IntegerLeaves(*parquet_schema);
@@ -502,15 +500,14 @@ arrow::Status DataWriter::CloseFile(OpenFile* file) {
   ARROW_RETURN_NOT_OK(file->writer->Close());
   ARROW_ASSIGN_OR_RAISE(int64_t size, file->sink->Tell());
   ARROW_RETURN_NOT_OK(file->sink->Close());
-  AddFile add;
-  add.path = PercentEncodePath(file->rel_path);
-  add.partition_values = file->values;
-  add.size = size;
-  add.modification_time = NowMillis();
-  add.data_change = true;
+  WrittenFile written;
+  written.path = file->rel_path;
+  written.partition_values = file->values;
+  written.size_bytes = size;
+  written.modification_time_ms = NowMillis();
   // The Parquet writer already computed every column's bounds and null counts.
   const parquet::FileMetaData& metadata = *file->writer->metadata();
-  add.stats = StatsFromParquet(metadata, *data_schema_, options_.num_indexed_cols);
+  written.statistics = StatisticsFromParquet(metadata, *data_schema_, options_.num_indexed_cols);
   // A column whose dictionary overflowed or did not pay here is written without one in the next
   // files.
   for (int g = 0; g < metadata.num_row_groups(); ++g) {
@@ -522,7 +519,7 @@ arrow::Status DataWriter::CloseFile(OpenFile* file) {
       }
     }
   }
-  done_.push_back(std::move(add));
+  done_.push_back(std::move(written));
   return arrow::Status::OK();
 }
 
@@ -537,10 +534,10 @@ arrow::Status DataWriter::FlushNow() {
   return arrow::Status::OK();
 }
 
-arrow::Result<std::vector<AddFile>> DataWriter::Finish() {
+arrow::Result<std::vector<WrittenFile>> DataWriter::Finish() {
   ARROW_RETURN_NOT_OK(StopBackground(/*discard=*/false));
   ARROW_RETURN_NOT_OK(FlushNow());
   return std::move(done_);
 }
 
-}  // namespace inlet::delta
+}  // namespace inlet::table

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "inlet/table.h"
+#include "inlet/testing/formats.h"
 #include "inlet/testing/merge.h"
 #include "inlet/testing/util.h"
 
@@ -91,9 +92,10 @@ void ApplyModel(Model* m, const std::vector<SourceRow>& rows, MergeMode mode, bo
 
 // Each merge runs dry first (testing::MergeAfterDryRun): the dry run must count what the
 // merge does and change nothing.
-void RunRandomMerges(bool partitioned, MergeMode mode, bool ignore_nulls, uint32_t seed, bool dvs = false) {
+void RunRandomMerges(const testing::FormatUnderTest& format, bool partitioned, MergeMode mode, bool ignore_nulls,
+                     uint32_t seed, bool dvs = false) {
   testing::TempDir dir;
-  auto table = Table::OpenOrCreate(dir.Sub("t")).ValueOrDie();
+  auto table = format.create(dir.Sub("t")).ValueOrDie();
   std::mt19937 rng(seed);
   Model model;
   for (int round = 0; round < 6; ++round) {
@@ -120,7 +122,7 @@ void RunRandomMerges(bool partitioned, MergeMode mode, bool ignore_nulls, uint32
     o.ignore_null_updates = ignore_nulls;
     o.write.target_file_size = 1;  // one file per partition per write: many small files
     if (partitioned) o.write.partition_by = {"p"};
-    if (dvs) o.write.properties["delta.enableDeletionVectors"] = "true";
+    if (dvs) o.write.properties = format.merge_on_read;
     auto result = testing::MergeAfterDryRun(*table, dir.Sub("t"), MakeSource(rows, mode == MergeMode::kUpsert), o);
     ASSERT_TRUE(result.ok()) << result.status().ToString();
     ApplyModel(&model, rows, mode, ignore_nulls);
@@ -184,9 +186,9 @@ Model OrderFreeModel(const std::vector<Event>& seen) {
   return m;
 }
 
-void RunOutOfOrderChanges(bool partitioned, int rounds, uint32_t seed) {
+void RunOutOfOrderChanges(const testing::FormatUnderTest& format, bool partitioned, int rounds, uint32_t seed) {
   testing::TempDir dir;
-  auto table = Table::OpenOrCreate(dir.Sub("t")).ValueOrDie();
+  auto table = format.create(dir.Sub("t")).ValueOrDie();
   std::mt19937 rng(seed);
   // Unique sequence numbers, arriving shuffled: every arrival order must give the same table.
   std::vector<int64_t> seqs = testing::ShuffledSequences(rounds * 40, rng);
@@ -223,16 +225,18 @@ void RunOutOfOrderChanges(bool partitioned, int rounds, uint32_t seed) {
   }
 }
 
+class Merge : public ::testing::TestWithParam<testing::FormatUnderTest> {};
+
 }  // namespace
 
-TEST(Merge, SequencedChangesIgnoreArrivalOrder) { RunOutOfOrderChanges(false, 12, 5); }
-TEST(Merge, SequencedChangesPartitioned) { RunOutOfOrderChanges(true, 12, 6); }
+TEST_P(Merge, SequencedChangesIgnoreArrivalOrder) { RunOutOfOrderChanges(GetParam(), false, 12, 5); }
+TEST_P(Merge, SequencedChangesPartitioned) { RunOutOfOrderChanges(GetParam(), true, 12, 6); }
 // More rounds than tombstone files are kept: compaction must not forget a delete.
-TEST(Merge, SequencedChangesSurviveTombstoneCompaction) { RunOutOfOrderChanges(false, 30, 7); }
+TEST_P(Merge, SequencedChangesSurviveTombstoneCompaction) { RunOutOfOrderChanges(GetParam(), false, 30, 7); }
 
-TEST(Merge, LateUpdateAfterDeleteStaysDeleted) {
+TEST_P(Merge, LateUpdateAfterDeleteStaysDeleted) {
   testing::TempDir dir;
-  auto table = Table::OpenOrCreate(dir.Sub("t")).ValueOrDie();
+  auto table = GetParam().create(dir.Sub("t")).ValueOrDie();
   MergeOptions o;
   o.keys = {"id"};
   o.sequence_by = {"version"};
@@ -263,16 +267,16 @@ TEST(Merge, LateUpdateAfterDeleteStaysDeleted) {
   EXPECT_NE(st.message().find("sequence column 'version' has 1 null"), std::string::npos) << st.ToString();
 }
 
-TEST(Merge, UpsertMatchesTheModel) { RunRandomMerges(false, MergeMode::kUpsert, false, 1); }
-TEST(Merge, UpsertPartitionedMatchesTheModel) { RunRandomMerges(true, MergeMode::kUpsert, false, 2); }
-TEST(Merge, IgnoreNullUpdates) { RunRandomMerges(true, MergeMode::kUpsert, true, 3); }
-TEST(Merge, InsertOnly) { RunRandomMerges(false, MergeMode::kInsertOnly, false, 4); }
-TEST(Merge, DeleteInsert) { RunRandomMerges(true, MergeMode::kDeleteInsert, false, 5); }
-TEST(Merge, UpsertWithDeletionVectors) { RunRandomMerges(true, MergeMode::kUpsert, false, 6, true); }
+TEST_P(Merge, UpsertMatchesTheModel) { RunRandomMerges(GetParam(), false, MergeMode::kUpsert, false, 1); }
+TEST_P(Merge, UpsertPartitionedMatchesTheModel) { RunRandomMerges(GetParam(), true, MergeMode::kUpsert, false, 2); }
+TEST_P(Merge, IgnoreNullUpdates) { RunRandomMerges(GetParam(), true, MergeMode::kUpsert, true, 3); }
+TEST_P(Merge, InsertOnly) { RunRandomMerges(GetParam(), false, MergeMode::kInsertOnly, false, 4); }
+TEST_P(Merge, DeleteInsert) { RunRandomMerges(GetParam(), true, MergeMode::kDeleteInsert, false, 5); }
+TEST_P(Merge, UpsertWithDeletionVectors) { RunRandomMerges(GetParam(), true, MergeMode::kUpsert, false, 6, true); }
 
-TEST(Merge, RewritesOnlyFilesWithMatchingKeys) {
+TEST_P(Merge, RewritesOnlyFilesWithMatchingKeys) {
   testing::TempDir dir;
-  auto table = Table::OpenOrCreate(dir.Sub("t")).ValueOrDie();
+  auto table = GetParam().create(dir.Sub("t")).ValueOrDie();
   // Ten files, each holding a disjoint key range.
   for (int f = 0; f < 10; ++f) {
     std::vector<SourceRow> rows;
@@ -293,9 +297,9 @@ TEST(Merge, RewritesOnlyFilesWithMatchingKeys) {
   EXPECT_EQ(m[250].value, 7);
 }
 
-TEST(Merge, EvolvesTheSchemaOfRewrittenFiles) {
+TEST_P(Merge, EvolvesTheSchemaOfRewrittenFiles) {
   testing::TempDir dir;
-  auto table = Table::OpenOrCreate(dir.Sub("t")).ValueOrDie();
+  auto table = GetParam().create(dir.Sub("t")).ValueOrDie();
   auto src = MakeSource({{1, 10, 1, false}, {2, 20, 1, false}}, false);
   INLET_ASSERT_OK(table->Write(std::make_shared<arrow::TableBatchReader>(src), {}).status());
   // The source brings a new column and updates key 1 (in the existing file).
@@ -320,9 +324,9 @@ TEST(Merge, EvolvesTheSchemaOfRewrittenFiles) {
   EXPECT_EQ(m[1].value, 10);  // kept: the source's value was null
 }
 
-TEST(Merge, RejectsNullKeys) {
+TEST_P(Merge, RejectsNullKeys) {
   testing::TempDir dir;
-  auto table = Table::OpenOrCreate(dir.Sub("t")).ValueOrDie();
+  auto table = GetParam().create(dir.Sub("t")).ValueOrDie();
   auto schema = arrow::schema({arrow::field("id", arrow::int64())});
   arrow::Int64Builder b;
   INLET_ASSERT_OK(b.AppendNull());
@@ -334,5 +338,7 @@ TEST(Merge, RejectsNullKeys) {
   o.keys = {"nope"};
   EXPECT_FALSE(table->Merge(src, o).ok());
 }
+
+INLET_FOR_EACH_FORMAT(Merge);
 
 }  // namespace inlet

@@ -1,4 +1,4 @@
-#include "inlet/delta/partition.h"
+#include "inlet/table/partition.h"
 
 #include <algorithm>
 
@@ -10,7 +10,7 @@
 #include "inlet/common/uri.h"
 #include "inlet/table/value.h"
 
-namespace inlet::delta {
+namespace inlet {
 
 
 arrow::Result<std::shared_ptr<arrow::Scalar>> ParsePartitionValue(
@@ -92,4 +92,4 @@ bool PartitionSatisfies(const PartitionValues& values, const std::vector<BoundPr
   return true;
 }
 
-}  // namespace inlet::delta
+}  // namespace inlet

@@ -5,9 +5,10 @@
 // into the key's history between them.
 //
 // They are Parquet files under _inlet/tombstones/ (the key and sequence columns), listed in
-// the metadata domain "inlet.tombstones": they change in the same commit as the data, are
-// invisible to readers, and other engines' vacuum leaves them alone (it skips directories
-// whose names start with '_').
+// the document of the application "inlet.tombstones" (see AppState; in Delta Lake a
+// metadata domain): they change in the same commit as the data, are invisible to readers,
+// and other engines' vacuum leaves them alone (it skips directories whose names start with
+// '_').
 #pragma once
 
 #include <cstdint>
@@ -22,13 +23,13 @@
 #include <arrow/table.h>
 
 #include "inlet/common/json.h"
-#include "inlet/delta/delta_table.h"
 #include "inlet/storage/log_store.h"
+#include "inlet/table.h"
 #include "inlet/table/row_keys.h"
 
-namespace inlet::delta {
+namespace inlet::table {
 
-inline constexpr char kTombstoneDomain[] = "inlet.tombstones";
+inline constexpr char kTombstoneApp[] = "inlet.tombstones";
 inline constexpr char kTombstoneDirectory[] = "_inlet/tombstones";
 
 class Tombstones {
@@ -36,7 +37,7 @@ class Tombstones {
   /// The tombstones of base (none when base is null or has none). schema: the table schema
   /// the key and sequence columns are taken from. Fails when base's tombstones were kept for
   /// other key or sequence columns, or (every_delete: for history) the other way.
-  static arrow::Result<Tombstones> Load(std::shared_ptr<const TableStore> store, const DeltaSnapshot* base,
+  static arrow::Result<Tombstones> Load(std::shared_ptr<const TableStore> store, const Snapshot* base,
                                         const arrow::Schema& schema, std::vector<std::string> keys,
                                         std::vector<std::string> sequence_by, bool every_delete = false);
 
@@ -97,7 +98,7 @@ class Tombstones {
   std::vector<std::shared_ptr<arrow::Table>> added_;
 };
 
-/// The files (relative to the table root) a configuration of the tombstone domain lists.
+/// The files (relative to the table root) a document of the tombstone app lists.
 arrow::Result<std::vector<std::string>> TombstoneFiles(const std::string& config);
 
-}  // namespace inlet::delta
+}  // namespace inlet::table

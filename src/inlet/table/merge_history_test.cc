@@ -9,6 +9,7 @@
 #include <tuple>
 
 #include "inlet/table.h"
+#include "inlet/testing/formats.h"
 #include "inlet/testing/merge.h"
 #include "inlet/testing/util.h"
 
@@ -137,9 +138,9 @@ void ExpectHistory(const Table& table, const std::vector<Change>& seen, bool tra
 
 // Unique sequences arriving shuffled, keys recurring, deletes, distinct values (so every
 // change is a version of its own): every arrival order must give the same history.
-void RunOutOfOrderHistory(bool partitioned, int rounds, uint32_t seed) {
+void RunOutOfOrderHistory(const testing::FormatUnderTest& format, bool partitioned, int rounds, uint32_t seed) {
   testing::TempDir dir;
-  auto table = Table::OpenOrCreate(dir.Sub("t")).ValueOrDie();
+  auto table = format.create(dir.Sub("t")).ValueOrDie();
   std::mt19937 rng(seed);
   std::vector<int64_t> seqs = testing::ShuffledSequences(rounds * 40, rng);
   std::vector<Change> seen;
@@ -160,18 +161,20 @@ void RunOutOfOrderHistory(bool partitioned, int rounds, uint32_t seed) {
   }
 }
 
+class History : public ::testing::TestWithParam<testing::FormatUnderTest> {};
+
 }  // namespace
 
-TEST(History, LateChangesAreWovenIn) { RunOutOfOrderHistory(false, 12, 11); }
-TEST(History, LateChangesAreWovenInPartitioned) { RunOutOfOrderHistory(true, 12, 12); }
+TEST_P(History, LateChangesAreWovenIn) { RunOutOfOrderHistory(GetParam(), false, 12, 11); }
+TEST_P(History, LateChangesAreWovenInPartitioned) { RunOutOfOrderHistory(GetParam(), true, 12, 12); }
 // More rounds than tombstone files are kept: compaction must keep every delete.
-TEST(History, SurvivesTombstoneCompaction) { RunOutOfOrderHistory(false, 30, 13); }
+TEST_P(History, SurvivesTombstoneCompaction) { RunOutOfOrderHistory(GetParam(), false, 30, 13); }
 
 // Changes of untracked columns update the current version in place (in-order batches,
 // shuffled inside each batch).
-TEST(History, UntrackedChangesUpdateInPlace) {
+TEST_P(History, UntrackedChangesUpdateInPlace) {
   testing::TempDir dir;
-  auto table = Table::OpenOrCreate(dir.Sub("t")).ValueOrDie();
+  auto table = GetParam().create(dir.Sub("t")).ValueOrDie();
   std::mt19937 rng(21);
   std::vector<Change> seen;
   int64_t seq = 0;
@@ -189,9 +192,9 @@ TEST(History, UntrackedChangesUpdateInPlace) {
   }
 }
 
-TEST(History, CountsAndReplays) {
+TEST_P(History, CountsAndReplays) {
   testing::TempDir dir;
-  auto table = Table::OpenOrCreate(dir.Sub("t")).ValueOrDie();
+  auto table = GetParam().create(dir.Sub("t")).ValueOrDie();
   auto o = HistoryMerge(false);
   INLET_ASSIGN_OR_FAIL(auto r, table->Merge(MakeChanges({{1, 10, 0, 1, false}, {2, 20, 0, 2, false}}), o));
   EXPECT_EQ(r.rows_inserted, 2);
@@ -219,18 +222,18 @@ TEST(History, CountsAndReplays) {
   EXPECT_FALSE(it->current);
 }
 
-TEST(History, RefusesWhatItCannotKeep) {
+TEST_P(History, RefusesWhatItCannotKeep) {
   testing::TempDir dir;
   auto o = HistoryMerge(false);
   // A table that keeps current rows only.
-  auto plain = Table::OpenOrCreate(dir.Sub("plain")).ValueOrDie();
+  auto plain = GetParam().create(dir.Sub("plain")).ValueOrDie();
   MergeOptions current = o;
   current.history.enabled = false;
   INLET_ASSERT_OK(plain->Merge(MakeChanges({{1, 1, 0, 1, false}}), current).status());
   auto st = plain->Merge(MakeChanges({{1, 2, 0, 2, false}}), o).status();
   EXPECT_NE(st.message().find("no history column 'valid_from'"), std::string::npos) << st.ToString();
   // Truncates; a source column named like a history column; a tracked key.
-  auto table = Table::OpenOrCreate(dir.Sub("t")).ValueOrDie();
+  auto table = GetParam().create(dir.Sub("t")).ValueOrDie();
   auto changes = MakeChanges({{1, 1, 0, 1, false}});
   arrow::BooleanBuilder t;
   INLET_ASSERT_OK(t.Append(true));
@@ -254,5 +257,7 @@ TEST(History, RefusesWhatItCannotKeep) {
   st = table->Merge(MakeChanges({{1, 2, 0, 2, false}}), current).status();
   EXPECT_NE(st.message().find("keeps history"), std::string::npos) << st.ToString();
 }
+
+INLET_FOR_EACH_FORMAT(History);
 
 }  // namespace inlet

@@ -1,4 +1,4 @@
-// DeltaTable::MergeHistory: change data kept as history (slowly changing dimension type 2).
+// table::MergeHistory: change data kept as history (slowly changing dimension type 2).
 //
 // Every key the source touches has its history rebuilt from all of its changes: the table's
 // versions of the key (each stands for the change at its valid_from and, when the version
@@ -18,27 +18,16 @@
 #include <arrow/compute/api.h>
 #include <arrow/table.h>
 
-#include "inlet/delta/merge_support.h"
-#include "inlet/delta/tombstones.h"
-#include "inlet/delta/transaction.h"
+#include "inlet/table/merge.h"
+#include "inlet/table/merge_files.h"
+#include "inlet/table/merge_source.h"
 #include "inlet/table/row_hash.h"
 #include "inlet/table/row_keys.h"
+#include "inlet/table/tombstones.h"
 
-namespace inlet::delta {
+namespace inlet::table {
 
 namespace {
-
-using merge::CandidateFiles;
-using merge::Candidates;
-using merge::CommitMerge;
-using merge::JoinNames;
-using merge::MergeSource;
-using merge::OpenWriters;
-using merge::PrepareSource;
-using merge::FileReadAhead;
-using merge::WriteChanges;
-using merge::WriteRows;
-using merge::WriteTable;
 
 bool Contains(const std::vector<std::string>& names, const std::string& name) {
   return std::find(names.begin(), names.end(), name) != names.end();
@@ -126,9 +115,10 @@ struct Version {
 
 }  // namespace
 
-arrow::Result<MergeResult> DeltaTable::MergeHistory(std::shared_ptr<arrow::Table> source, const MergeOptions& o) {
+arrow::Result<MergeResult> MergeHistory(const Writable& table, std::shared_ptr<arrow::Table> source,
+                                        const MergeOptions& o) {
   const HistoryOptions& h = o.history;
-  const std::string& where = location();
+  const std::string& where = table.location();
   if (o.sequence_by.empty()) return arrow::Status::Invalid("merge into ", where, ": history needs sequence_by");
   if (o.mode != MergeMode::kUpsert || !o.order_by.empty() || o.ignore_null_updates || !o.update_columns.empty()) {
     return arrow::Status::Invalid("merge into ", where,
@@ -166,11 +156,11 @@ arrow::Result<MergeResult> DeltaTable::MergeHistory(std::shared_ptr<arrow::Table
   input_fields.push_back(arrow::field(h.valid_to, range_type));
   input_fields.push_back(arrow::field(h.is_current, arrow::boolean()));
   WriteOptions write = o.write;
-  write.app_states[kTombstoneDomain].document = "{}";
-  auto begun = WriteTransaction::Begin(*this, store_, arrow::Schema(input_fields), write, true);
+  write.app_states[kTombstoneApp].document = "{}";
+  auto begun = table.Begin(arrow::Schema(input_fields), write, true);
   if (!begun.ok()) {
     // The usual cause: a table without the history columns.
-    auto snapshot = LoadSnapshot({});
+    auto snapshot = table.GetSnapshot({});
     if (snapshot.ok() && (*snapshot)->schema()->GetFieldIndex(h.valid_from) < 0) {
       return arrow::Status::Invalid("merge into ", where, ": the table has no history column '", h.valid_from,
                                     "'; a history table is created by its first history merge");
@@ -209,7 +199,7 @@ arrow::Result<MergeResult> DeltaTable::MergeHistory(std::shared_ptr<arrow::Table
   if (src.truncate_at) {
     return arrow::Status::Invalid("merge into ", where, ": truncate events cannot be applied to a history (SCD type 2)");
   }
-  ARROW_ASSIGN_OR_RAISE(auto tombstones, Tombstones::Load(store_, tx->base().get(), *schema, o.keys, o.sequence_by,
+  ARROW_ASSIGN_OR_RAISE(auto tombstones, Tombstones::Load(tx->store(), tx->base().get(), *schema, o.keys, o.sequence_by,
                                                           /*every_delete=*/true));
   ARROW_ASSIGN_OR_RAISE(auto remembered, tombstones.FindAll(&encoder, src.by_key));
 
@@ -219,8 +209,8 @@ arrow::Result<MergeResult> DeltaTable::MergeHistory(std::shared_ptr<arrow::Table
   std::vector<std::shared_ptr<arrow::Table>> history_parts;
   std::vector<std::pair<size_t, int64_t>> places;  // (candidate file, row in it) per version
   if (tx->base()) {
-    ARROW_ASSIGN_OR_RAISE(candidates, CandidateFiles(*tx->base(), *src.rows, o.keys, false));
-    FileReadAhead reads(store_, *tx->base(), candidates.files, *tx);
+    ARROW_ASSIGN_OR_RAISE(candidates, CandidateFiles(*tx, *src.rows, o.keys, false));
+    FileReadAhead reads(*tx, candidates.files);
     for (size_t f = 0; f < candidates.files.size(); ++f) {
       ++result.files_scanned;
       ARROW_ASSIGN_OR_RAISE(auto rows, reads.Next());
@@ -448,11 +438,11 @@ arrow::Result<MergeResult> DeltaTable::MergeHistory(std::shared_ptr<arrow::Table
   ARROW_ASSIGN_OR_RAISE(auto writers, OpenWriters(*tx));
   DataWriter* writer = writers.data.get();
   DataWriter* cdc = writers.changes.get();
-  std::vector<const AddFile*> rewritten;
+  std::vector<const DataFile*> rewritten;
   for (const auto& [f, gone] : replaced) rewritten.push_back(candidates.files[f]);
-  FileReadAhead rewrites(store_, *tx->base(), rewritten, *tx);
+  FileReadAhead rewrites(*tx, rewritten);
   for (auto& [f, gone] : replaced) {
-    const AddFile& file = *candidates.files[f];
+    const DataFile& file = *candidates.files[f];
     ARROW_ASSIGN_OR_RAISE(auto file_rows, rewrites.Next());
     std::sort(gone.begin(), gone.end());
     std::vector<int64_t> keep;
@@ -495,11 +485,11 @@ arrow::Result<MergeResult> DeltaTable::MergeHistory(std::shared_ptr<arrow::Table
   ARROW_ASSIGN_OR_RAISE(auto remembered_now, TakeRows(src.rows, remember));
   ARROW_RETURN_NOT_OK(tombstones.Add(remembered_now));
   ARROW_ASSIGN_OR_RAISE(auto config, tombstones.Finish());
-  tx->SetAppDocument(kTombstoneDomain, config);
+  tx->SetAppDocument(kTombstoneApp, config);
 
   ARROW_ASSIGN_OR_RAISE(result.commit, CommitMerge(tx.get(), std::move(writers), std::move(candidates), o.keys,
                                                    "history", result.commit));
   return result;
 }
 
-}  // namespace inlet::delta
+}  // namespace inlet::table

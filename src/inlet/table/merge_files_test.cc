@@ -2,12 +2,11 @@
 // dropped while its thread waits on a full queue, and a column that is not in the table.
 #include <arrow/api.h>
 
-#include "inlet/delta/delta_table.h"
-#include "inlet/delta/merge_support.h"
-#include "inlet/delta/transaction.h"
+#include "inlet/table/merge_files.h"
+#include "inlet/table/transaction.h"
 #include "inlet/testing/util.h"
 
-namespace inlet::delta {
+namespace inlet::table {
 
 namespace {
 
@@ -21,40 +20,28 @@ class FileReadAheadTest : public ::testing::Test {
  protected:
   void SetUp() override {
     // Three files of 150K rows each: three batches per file at the scan's 64K rows.
-    ASSERT_TRUE(Open().ok());
+    INLET_ASSIGN_OR_FAIL(table_, Table::OpenOrCreate(dir_.path()));
     for (int f = 0; f < 3; ++f) {
       auto reader = std::make_shared<arrow::TableBatchReader>(Ids(f * kRows, kRows));
-      WriteOptions w;
-      ASSERT_TRUE(table_->Write(reader, w).ok());
+      ASSERT_TRUE(table_->Write(reader, WriteOptions{}).ok());
     }
-    ASSERT_TRUE(Open().ok());
-  }
-
-  arrow::Status Open() {
-    ARROW_ASSIGN_OR_RAISE(table_, DeltaTable::Open(dir_.path(), false));
-    ARROW_ASSIGN_OR_RAISE(store_, TableStore::Make(dir_.path()));
-    auto base = table_->LoadSnapshot({});
-    if (!base.ok()) return arrow::Status::OK();  // no table yet
-    base_ = *base;
-    ARROW_ASSIGN_OR_RAISE(tx_, WriteTransaction::Begin(*table_, store_, *base_->schema(), {}, false, base_));
-    files_.clear();
-    for (const auto& f : base_->state().files) files_.push_back(&f);
-    return arrow::Status::OK();
+    auto writable = std::dynamic_pointer_cast<Writable>(table_);
+    ASSERT_TRUE(writable);
+    INLET_ASSIGN_OR_FAIL(tx_, writable->Begin(*Ids(0, 0)->schema(), WriteOptions{}, false));
+    for (const auto& f : tx_->files()) files_.push_back(&f);
   }
 
   static constexpr int64_t kRows = 150000;
   testing::TempDir dir_;
-  std::shared_ptr<DeltaTable> table_;
-  std::shared_ptr<const TableStore> store_;
-  std::shared_ptr<DeltaSnapshot> base_;
-  std::unique_ptr<WriteTransaction> tx_;
-  std::vector<const AddFile*> files_;
+  std::shared_ptr<Table> table_;
+  std::unique_ptr<Transaction> tx_;
+  std::vector<const DataFile*> files_;
 };
 
 TEST_F(FileReadAheadTest, BatchesOfEveryFileInOrder) {
   ASSERT_EQ(files_.size(), 3u);
-  merge::FileReadAhead reads(store_, *base_, files_, *tx_);
-  for (const AddFile* file : files_) {
+  FileReadAhead reads(*tx_, files_);
+  for (const DataFile* file : files_) {
     int64_t rows = 0, first = -1, batches = 0;
     while (true) {
       INLET_ASSIGN_OR_FAIL(auto batch, reads.NextBatch());
@@ -74,20 +61,20 @@ TEST_F(FileReadAheadTest, BatchesOfEveryFileInOrder) {
 
 TEST_F(FileReadAheadTest, WholeFilesAndAnEarlyStop) {
   {
-    merge::FileReadAhead reads(store_, *base_, files_, *tx_);
+    FileReadAhead reads(*tx_, files_);
     INLET_ASSIGN_OR_FAIL(auto first, reads.Next());
     EXPECT_EQ(first->num_rows(), kRows);
     // Dropped with its thread waiting on a full queue: it stops, and nothing hangs.
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  merge::FileReadAhead keys(store_, *base_, files_, *tx_, {"id"});
+  FileReadAhead keys(*tx_, files_, {"id"});
   INLET_ASSIGN_OR_FAIL(auto rows, keys.Next());
   EXPECT_EQ(rows->num_rows(), kRows);
   EXPECT_EQ(rows->num_columns(), 1);
 }
 
 TEST_F(FileReadAheadTest, AColumnNotInTheTable) {
-  merge::FileReadAhead reads(store_, *base_, files_, *tx_, {"id", "nope"});
+  FileReadAhead reads(*tx_, files_, {"id", "nope"});
   auto batch = reads.NextBatch();
   ASSERT_FALSE(batch.ok());
   EXPECT_NE(batch.status().message().find("'nope'"), std::string::npos) << batch.status().ToString();
@@ -95,4 +82,4 @@ TEST_F(FileReadAheadTest, AColumnNotInTheTable) {
 
 }  // namespace
 
-}  // namespace inlet::delta
+}  // namespace inlet::table

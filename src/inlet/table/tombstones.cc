@@ -1,14 +1,14 @@
-#include "inlet/delta/tombstones.h"
+#include "inlet/table/tombstones.h"
 
 #include <algorithm>
 #include <set>
 
 #include <arrow/compute/api.h>
 
-#include "inlet/delta/data_writer.h"
+#include "inlet/table/data_writer.h"
 #include "inlet/table/parquet_file.h"
 
-namespace inlet::delta {
+namespace inlet::table {
 
 namespace {
 
@@ -59,7 +59,7 @@ std::string List(const std::vector<std::string>& names) {
 
 }  // namespace
 
-arrow::Result<Tombstones> Tombstones::Load(std::shared_ptr<const TableStore> store, const DeltaSnapshot* base,
+arrow::Result<Tombstones> Tombstones::Load(std::shared_ptr<const TableStore> store, const Snapshot* base,
                                            const arrow::Schema& schema, std::vector<std::string> keys,
                                            std::vector<std::string> sequence_by, bool every_delete) {
   arrow::FieldVector fields;
@@ -74,9 +74,9 @@ arrow::Result<Tombstones> Tombstones::Load(std::shared_ptr<const TableStore> sto
   }
   Tombstones t(std::move(store), arrow::schema(fields), std::move(keys), std::move(sequence_by), every_delete);
   if (!base) return t;
-  auto text = base->GetAppState(kTombstoneDomain).document;
+  auto text = base->GetAppState(kTombstoneApp).document;
   if (!text) return t;
-  auto what = std::string("metadata domain ") + kTombstoneDomain;
+  auto what = std::string("the remembered deletes (") + kTombstoneApp + ")";
   ARROW_ASSIGN_OR_RAISE(auto j, ParseJson(*text, what));
   ARROW_ASSIGN_OR_RAISE(auto kept_keys, Strings(j, "keys"));
   ARROW_ASSIGN_OR_RAISE(auto kept_sequence, Strings(j, "sequenceBy"));
@@ -205,10 +205,7 @@ arrow::Result<std::vector<Tombstones::File>> Tombstones::WriteFiles(
   }
   ARROW_ASSIGN_OR_RAISE(auto adds, writer->Finish());
   std::vector<File> out;
-  for (const auto& a : adds) {
-    ARROW_ASSIGN_OR_RAISE(auto stats, ParseJson(a.stats, "tombstone file statistics"));
-    out.push_back(File{a.path, GetIntOr(stats, "numRecords", 0), a.size});
-  }
+  for (const auto& a : adds) out.push_back(File{a.path, a.statistics.num_records, a.size_bytes});
   return out;
 }
 
@@ -263,7 +260,7 @@ arrow::Result<std::string> Tombstones::Finish() {
 }
 
 arrow::Result<std::vector<std::string>> TombstoneFiles(const std::string& config) {
-  auto what = std::string("metadata domain ") + kTombstoneDomain;
+  auto what = std::string("the remembered deletes (") + kTombstoneApp + ")";
   ARROW_ASSIGN_OR_RAISE(auto j, ParseJson(config, what));
   std::vector<std::string> out;
   if (j.contains("files") && j["files"].is_array()) {
@@ -275,4 +272,4 @@ arrow::Result<std::vector<std::string>> TombstoneFiles(const std::string& config
   return out;
 }
 
-}  // namespace inlet::delta
+}  // namespace inlet::table

@@ -1,7 +1,8 @@
-// DeltaTable::Merge: upsert / insert-only / delete-insert by key. Only the files that can
-// hold a source key are read (partition values, key statistics), one at a time. A file
-// holding one is rewritten (copy-on-write) or, when the table writes deletion vectors,
-// keeps its data and gets its changed rows marked deleted (merge-on-read).
+// table::Merge: upsert / insert-only / delete-insert / snapshot diff by key, and sequence-
+// guarded changes. Only the files that can hold a source key are read (partition values,
+// key statistics), a batch at a time. A file holding one is rewritten (copy-on-write) or,
+// when the table marks deleted rows, keeps its data and gets its changed rows marked
+// deleted (merge-on-read).
 #include <algorithm>
 #include <set>
 #include <unordered_map>
@@ -11,34 +12,17 @@
 #include <arrow/compute/api.h>
 #include <arrow/table.h>
 
-#include "inlet/delta/deletion_vector.h"
-#include "inlet/delta/features.h"
-#include "inlet/delta/merge_support.h"
-#include "inlet/delta/tombstones.h"
-#include "inlet/delta/transaction.h"
+#include "inlet/table/merge.h"
+#include "inlet/table/merge_files.h"
+#include "inlet/table/merge_source.h"
 #include "inlet/table/row_hash.h"
 #include "inlet/table/row_keys.h"
+#include "inlet/table/tombstones.h"
 #include "inlet/table/value.h"
 
-namespace inlet::delta {
+namespace inlet::table {
 
 namespace {
-
-using merge::CandidateFiles;
-using merge::CommitMerge;
-using merge::Candidates;
-using merge::MergeSource;
-using merge::OpenWriters;
-using merge::ConformedSource;
-using merge::ConformSource;
-using merge::IndexSource;
-using merge::FileReadAhead;
-using merge::MergeWriters;
-using merge::ReplacedFiles;
-using merge::TakeReplacedPartitions;
-using merge::WriteChanges;
-using merge::WriteRows;
-using merge::WriteTable;
 
 // The sequences (OrderedKeys bytes) of a file's rows: of every row when all is set (a
 // truncate), else of the rows with a source row (matches[i] >= 0; empty strings elsewhere).
@@ -117,7 +101,7 @@ struct SnapshotCompare {
   }
 
   static arrow::Result<SnapshotCompare> Make(const MergeOptions& o, const arrow::Schema& input,
-                                             const DeltaSnapshot* base, const MergeSource& src) {
+                                             const Snapshot* base, const MergeSource& src) {
     bool soft = o.missing_keys == MissingKeys::kSoftDelete;
     SnapshotCompare c;
     if (base) {
@@ -141,10 +125,11 @@ struct SequenceGuard {
   std::optional<std::string> truncate_at;  // a truncate this merge applies
   int64_t late = 0;                        // source rows marked late
 
-  static arrow::Result<SequenceGuard> Load(const std::shared_ptr<const TableStore>& store, const WriteTransaction& tx,
-                                           const MergeOptions& o, KeyEncoder* encoder, MergeSource* src) {
+  static arrow::Result<SequenceGuard> Load(const Transaction& tx, const MergeOptions& o, KeyEncoder* encoder,
+                                           MergeSource* src) {
     SequenceGuard g;
-    ARROW_ASSIGN_OR_RAISE(g.tombstones, Tombstones::Load(store, tx.base().get(), *tx.schema(), o.keys, o.sequence_by));
+    ARROW_ASSIGN_OR_RAISE(g.tombstones,
+                          Tombstones::Load(tx.store(), tx.base().get(), *tx.schema(), o.keys, o.sequence_by));
     if (src->truncate_at && (!g.tombstones->floor() || *src->truncate_at > *g.tombstones->floor())) {
       g.truncate_at = src->truncate_at;
       g.tombstones->RaiseFloor(*g.truncate_at);
@@ -196,7 +181,7 @@ class RowMatcher {
       result_.rows_compared += rows->num_rows();
       ARROW_ASSIGN_OR_RAISE(hashes, HashRows(*rows, compare_->columns));
       if (o.missing_keys == MissingKeys::kSoftDelete) {
-        soft_deleted = merge::TrueRows(rows->GetColumnByName(o.soft_delete_column), rows->num_rows());
+        soft_deleted = TrueRows(rows->GetColumnByName(o.soft_delete_column), rows->num_rows());
       }
     }
     RowFates f;
@@ -328,15 +313,16 @@ class ChangedBatchWriter {
 
 }  // namespace
 
-arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> source, const MergeOptions& o) {
-  if (o.keys.empty()) return arrow::Status::Invalid("merge into ", location(), ": no key columns given");
-  if (o.history.enabled) return MergeHistory(std::move(source), o);
+arrow::Result<MergeResult> Merge(const Writable& table, std::shared_ptr<arrow::Table> source, const MergeOptions& o) {
+  const std::string& location = table.location();
+  if (o.keys.empty()) return arrow::Status::Invalid("merge into ", location, ": no key columns given");
+  if (o.history.enabled) return MergeHistory(table, std::move(source), o);
   bool sequenced = !o.sequence_by.empty();
   if (sequenced && o.mode != MergeMode::kUpsert) {
-    return arrow::Status::Invalid("merge into ", location(), ": sequence_by needs upsert mode");
+    return arrow::Status::Invalid("merge into ", location, ": sequence_by needs upsert mode");
   }
   if (!o.truncate_flag.empty() && !sequenced) {
-    return arrow::Status::Invalid("merge into ", location(), ": a truncate flag needs sequence_by");
+    return arrow::Status::Invalid("merge into ", location, ": a truncate flag needs sequence_by");
   }
   std::shared_ptr<arrow::Schema> input = source->schema();
   for (const auto* flag : {&o.delete_flag, &o.truncate_flag}) {
@@ -346,9 +332,9 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
   }
   bool changes_rows = o.mode != MergeMode::kInsertOnly;
   WriteOptions write = o.write;
-  // Remembered deletes are a metadata domain of the commit (configured at the end).
-  if (sequenced) write.app_states[kTombstoneDomain].document = "{}";
-  ARROW_ASSIGN_OR_RAISE(auto tx, WriteTransaction::Begin(*this, store_, *input, write, changes_rows));
+  // Remembered deletes are an application document of the commit (set at the end).
+  if (sequenced) write.app_states[kTombstoneApp].document = "{}";
+  ARROW_ASSIGN_OR_RAISE(auto tx, table.Begin(*input, write, changes_rows));
   bool snapshot = o.mode == MergeMode::kSnapshot;
   if (snapshot) ARROW_RETURN_NOT_OK(SnapshotCompare::Check(o, *source->schema(), *tx->schema()));
   // With a change data feed every change of this commit also goes to cdc files. A dry run
@@ -360,9 +346,7 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
   DataWriter* writer = writers.data.get();
   DataWriter* cdc = writers.changes.get();
   // Merge-on-read: changed rows are marked deleted, their new versions written as new rows.
-  std::optional<DeletionVectorFile> dvs;
-  std::vector<AddFile> dv_adds;
-  if (tx->base() && WritesDeletionVectors(tx->base()->state().protocol, tx->base()->state().metadata)) dvs.emplace();
+  bool marks = tx->base() && tx->marks_deleted_rows();
   // When the source replaces every column and no change data is written, the new version
   // of a matched row is its source row: an upsert writes it with the inserts at the end, as
   // slices of the source, instead of gathering source rows for each file it rewrites.
@@ -370,7 +354,7 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
   bool updates_are_source_rows = source_rows_replace && (o.mode == MergeMode::kUpsert || snapshot);
   // Merge-on-read then takes nothing from a matched target row: its keys and sequences are
   // all it reads (a snapshot compares every column).
-  bool keys_only = dvs && source_rows_replace && !snapshot;
+  bool keys_only = marks && source_rows_replace && !snapshot;
   std::vector<std::string> match_columns = o.keys;
   for (const auto& c : o.sequence_by) {
     if (std::find(match_columns.begin(), match_columns.end(), c) == match_columns.end()) match_columns.push_back(c);
@@ -385,10 +369,10 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
   ReplacedFiles replaced;  // whole partitions a delete-insert replaces: not read
   std::optional<FileReadAhead> reads;
   if (tx->base()) {
-    ARROW_ASSIGN_OR_RAISE(candidates, CandidateFiles(*tx->base(), *conformed.rows, o.keys,
+    ARROW_ASSIGN_OR_RAISE(candidates, CandidateFiles(*tx, *conformed.rows, o.keys,
                                                      conformed.truncate_at.has_value() || snapshot));
     replaced = TakeReplacedPartitions(o, *tx, &candidates);
-    reads.emplace(store_, *tx->base(), candidates.files, *tx, keys_only ? match_columns : std::vector<std::string>{});
+    reads.emplace(*tx, candidates.files, keys_only ? match_columns : std::vector<std::string>{});
   }
   KeyEncoder encoder(o.keys);
   ARROW_ASSIGN_OR_RAISE(MergeSource src, IndexSource(std::move(conformed), o, &encoder));
@@ -398,7 +382,7 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
   }
   SequenceGuard guard;
   if (sequenced) {
-    ARROW_ASSIGN_OR_RAISE(guard, SequenceGuard::Load(store_, *tx, o, &encoder, &src));
+    ARROW_ASSIGN_OR_RAISE(guard, SequenceGuard::Load(*tx, o, &encoder, &src));
   }
   std::optional<Tombstones>& tombstones = guard.tombstones;
   const std::optional<std::string>& truncate_at = guard.truncate_at;
@@ -408,7 +392,7 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
   result.rows_deleted = replaced.rows;
   result.files_rewritten = static_cast<int64_t>(replaced.files.size());
   if (!o.dry_run) {
-    for (const AddFile* file : replaced.files) tx->Remove(*file);
+    for (const DataFile* file : replaced.files) tx->Remove(*file);
   }
   // Source rows whose key matched a table row (each key has one row, but for delete-insert,
   // which inserts every row anyway).
@@ -416,12 +400,12 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
 
   int64_t source_updates = 0;  // updates written with the inserts, as source rows
   // A copy-on-write rewrite holds the batches read before a file's first change.
-  bool holds = !dvs && !o.dry_run;
+  bool holds = !marks && !o.dry_run;
   if (reads) {
     RowMatcher matcher(o, &encoder, &src, compare ? &*compare : nullptr, truncate_at, &found, &late, &result);
-    ChangedBatchWriter changes(o, src, writer, cdc, dvs.has_value(), updates_are_source_rows, &result.commit);
-    for (const AddFile* file_ptr : candidates.files) {
-      const AddFile& file = *file_ptr;
+    ChangedBatchWriter changes(o, src, writer, cdc, marks, updates_are_source_rows, &result.commit);
+    for (const DataFile* file_ptr : candidates.files) {
+      const DataFile& file = *file_ptr;
       ++result.files_scanned;
       // The file's rows come a batch at a time, each matched against the source keys. A
       // copy-on-write rewrite holds the batches read before the file's first change (a
@@ -457,16 +441,19 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
         }
       }
       if (!file_changed) continue;  // nothing changes
-      ++(dvs ? result.files_marked : result.files_rewritten);
+      ++(marks ? result.files_marked : result.files_rewritten);
       if (o.dry_run) continue;
-      if (dvs) {
-        ARROW_ASSIGN_OR_RAISE(auto marked,
-                              merge::MarkDeleted(*store_, file, offset, file_deleted, file_replaced, &*dvs));
-        if (marked) dv_adds.push_back(std::move(*marked));
+      if (marks) {
+        std::vector<int64_t> positions;
+        positions.reserve(file_deleted.size() + file_replaced.size());
+        std::merge(file_deleted.begin(), file_deleted.end(), file_replaced.begin(), file_replaced.end(),
+                   std::back_inserter(positions));
+        ARROW_RETURN_NOT_OK(tx->MarkDeleted(file, offset, std::move(positions)));
+      } else {
+        tx->Remove(file);
+        // One output file per rewritten file: key ranges stay narrow for the next merge.
+        ARROW_RETURN_NOT_OK(writer->Flush());
       }
-      tx->Remove(file);
-      // One output file per rewritten file: key ranges stay narrow for the next merge.
-      if (!dvs) ARROW_RETURN_NOT_OK(writer->Flush());
     }
   }
 
@@ -494,7 +481,7 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
     ARROW_ASSIGN_OR_RAISE(auto deleted, TakeRows(src.rows, deletes));
     ARROW_RETURN_NOT_OK(tombstones->Add(deleted));
     ARROW_ASSIGN_OR_RAISE(auto config, tombstones->Finish());
-    tx->SetAppDocument(kTombstoneDomain, config);
+    tx->SetAppDocument(kTombstoneApp, config);
   }
   if (cdc) {
     ARROW_ASSIGN_OR_RAISE(auto new_rows, TakeRows(src.rows, inserts));
@@ -506,13 +493,9 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
   result.commit.rows_written += written;
   if (snapshot && !result.changed) return result;  // the table already holds the extract: no commit
 
-  if (dvs) {
-    auto st = dvs->Write(*store_);
-    if (!st.ok()) return st.WithMessage("merge into ", location(), ": ", st.message());
-  }
   ARROW_ASSIGN_OR_RAISE(result.commit, CommitMerge(tx.get(), std::move(writers), std::move(candidates), o.keys,
-                                                   MergeModeName(o.mode), result.commit, std::move(dv_adds)));
+                                                   MergeModeName(o.mode), result.commit));
   return result;
 }
 
-}  // namespace inlet::delta
+}  // namespace inlet::table

@@ -1,0 +1,60 @@
+// A merge's source prepared against the table: the delete and truncate flags taken out,
+// keys and sequences checked, the rows conformed to the table schema, and each key's
+// winning row indexed.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <arrow/result.h>
+#include <arrow/table.h>
+
+#include "inlet/table.h"
+#include "inlet/table/row_keys.h"
+#include "inlet/table/transaction.h"
+
+namespace inlet::table {
+
+/// Per row: whether the boolean column is true (false where null, or with no boolean
+/// column).
+std::vector<bool> TrueRows(const std::shared_ptr<arrow::ChunkedArray>& column, int64_t rows);
+
+/// The source conformed to the table schema: for upserts de-duplicated to one row per key,
+/// for delete-insert every row.
+struct MergeSource {
+  std::shared_ptr<arrow::Table> rows;  // table schema
+  std::vector<int64_t> keys;           // key id of each row (see KeyEncoder)
+  std::vector<bool> deleted;           // delete flag per row
+  /// With sequence_by: each row's sequence (OrderedKeys bytes), and whether it is late.
+  std::vector<std::string> sequences;
+  std::vector<bool> late;
+  /// The sequence of the source's last truncate, if it has one.
+  std::optional<std::string> truncate_at;
+  /// key -> row (for delete-insert, some row of that key: only presence matters).
+  KeyIndex by_key;
+  int64_t duplicates = 0;
+};
+
+/// The first step of preparing a source, which does not look at keys: the delete and
+/// truncate flags taken out (truncate events leave the source, setting truncate_at), keys
+/// and sequences checked for nulls, and the rows conformed to the transaction's schema.
+struct ConformedSource {
+  std::shared_ptr<arrow::Table> rows;  // table schema
+  std::vector<bool> deleted;           // delete flag per row
+  std::optional<std::string> truncate_at;
+};
+arrow::Result<ConformedSource> ConformSource(const std::shared_ptr<arrow::Table>& source, const MergeOptions& o,
+                                             const Transaction& tx);
+
+/// The second step: each row's key id, and (except for delete-insert) each key's winning
+/// row kept.
+arrow::Result<MergeSource> IndexSource(ConformedSource conformed, const MergeOptions& o, KeyEncoder* encoder);
+
+/// Both steps.
+arrow::Result<MergeSource> PrepareSource(const std::shared_ptr<arrow::Table>& source, const MergeOptions& o,
+                                         const Transaction& tx, KeyEncoder* encoder);
+
+}  // namespace inlet::table
