@@ -6,7 +6,7 @@
 
 #include "inlet/delta/actions.h"
 #include "inlet/delta/log_segment.h"
-#include "inlet/storage/log_store.h"
+#include "inlet/storage/table_store.h"
 
 namespace inlet::delta {
 

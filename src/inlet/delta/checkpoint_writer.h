@@ -4,7 +4,7 @@
 #include <arrow/status.h>
 
 #include "inlet/delta/log_replay.h"
-#include "inlet/storage/log_store.h"
+#include "inlet/storage/table_store.h"
 
 namespace inlet::delta {
 

@@ -9,7 +9,7 @@
 #include <arrow/result.h>
 
 #include "inlet/delta/actions.h"
-#include "inlet/storage/log_store.h"
+#include "inlet/storage/table_store.h"
 
 namespace inlet::delta {
 

@@ -10,7 +10,7 @@
 
 #include <arrow/result.h>
 
-#include "inlet/storage/log_store.h"
+#include "inlet/storage/table_store.h"
 
 namespace inlet::delta {
 

@@ -10,7 +10,7 @@
 
 #include "inlet/delta/log_replay.h"
 #include "inlet/delta/schema.h"
-#include "inlet/storage/log_store.h"
+#include "inlet/storage/table_store.h"
 #include "inlet/table.h"
 
 namespace inlet::delta {

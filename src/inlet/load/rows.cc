@@ -118,4 +118,12 @@ std::string PlaceOfRow(const arrow::Table& t, int64_t row, const std::vector<std
   return file + " row " + std::to_string(row - first + 1);
 }
 
+std::vector<std::string> DataColumns(const arrow::Table& t) {
+  std::vector<std::string> out;
+  for (const auto& f : t.schema()->fields()) {
+    if (f->name() != kFileIndexColumn) out.push_back(f->name());
+  }
+  return out;
+}
+
 }  // namespace inlet::load

@@ -46,6 +46,9 @@ std::string FileOfRow(const arrow::Table& t, int64_t row, const std::vector<std:
 /// (a file's rows are contiguous); "row N" of the table when the file is unknown.
 std::string PlaceOfRow(const arrow::Table& t, int64_t row, const std::vector<std::string>& names);
 
+/// The data columns of a source table: every column but the file index.
+std::vector<std::string> DataColumns(const arrow::Table& t);
+
 /// A boolean mask from a per-row predicate.
 arrow::Result<arrow::Datum> MaskOf(int64_t rows, const std::function<bool(int64_t)>& keep);
 

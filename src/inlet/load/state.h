@@ -11,7 +11,8 @@
 
 #include <arrow/result.h>
 
-#include "inlet/load/strategy.h"
+#include "inlet/load/quality.h"
+#include "inlet/load/watermark.h"
 
 namespace inlet::load {
 

@@ -15,7 +15,8 @@
 #include <arrow/type_fwd.h>
 
 #include "inlet/load/cdc.h"
-#include "inlet/load/strategy.h"
+#include "inlet/load/quality.h"
+#include "inlet/load/watermark.h"
 #include "inlet/source/debezium.h"
 #include "inlet/source/json_schema.h"
 #include "inlet/table.h"

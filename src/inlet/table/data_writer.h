@@ -13,7 +13,7 @@
 #include <arrow/record_batch.h>
 #include <arrow/result.h>
 
-#include "inlet/storage/log_store.h"
+#include "inlet/storage/table_store.h"
 #include "inlet/table/file_stats.h"
 #include "inlet/table/partition.h"
 

@@ -11,7 +11,7 @@
 #include <parquet/file_reader.h>
 #include <parquet/metadata.h>
 
-#include "inlet/storage/log_store.h"
+#include "inlet/storage/table_store.h"
 #include "inlet/testing/util.h"
 
 namespace inlet::table {

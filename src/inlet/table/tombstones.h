@@ -23,7 +23,7 @@
 #include <arrow/table.h>
 
 #include "inlet/common/json.h"
-#include "inlet/storage/log_store.h"
+#include "inlet/storage/table_store.h"
 #include "inlet/table.h"
 #include "inlet/table/row_keys.h"
 

@@ -19,7 +19,7 @@
 #include <arrow/result.h>
 #include <arrow/type_fwd.h>
 
-#include "inlet/storage/log_store.h"
+#include "inlet/storage/table_store.h"
 #include "inlet/table.h"
 #include "inlet/table/data_writer.h"
 #include "inlet/table/partition.h"

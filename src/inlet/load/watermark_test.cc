@@ -1,4 +1,4 @@
-#include "inlet/load/strategy.h"
+#include "inlet/load/watermark.h"
 
 #include "inlet/testing/util.h"
 

@@ -1,4 +1,4 @@
-#include "inlet/storage/log_store.h"
+#include "inlet/storage/table_store.h"
 
 #include <chrono>
 

@@ -1,5 +1,6 @@
-// Choosing the rows a load writes: the watermark strategy's selection, and quality gates.
-// Strategies see tables only through inlet/table.h, never a format's internals.
+// The watermark strategy's row selection: the source rows past the watermark (or inside a
+// lookback or backfill range), de-duplicated against the table, and the marks that let
+// later runs skip unchanged files below it. It sees tables only through inlet/table.h.
 #pragma once
 
 #include <cstdint>
@@ -16,7 +17,6 @@
 namespace inlet::load {
 
 enum class NullCursorPolicy { kFail, kInclude, kExclude };
-enum class RejectPolicy { kFail, kQuarantine, kAllow };
 
 struct WatermarkOptions {
   std::string cursor;
@@ -77,28 +77,6 @@ arrow::Result<Selection> SelectByWatermark(const std::shared_ptr<arrow::Table>& 
                                            const WatermarkOptions& options,
                                            const std::optional<std::string>& watermark,
                                            const Snapshot* table,
-                                           const std::vector<std::string>& file_names);
-
-struct QualityOptions {
-  std::vector<std::string> keys;
-  RejectPolicy null_keys = RejectPolicy::kFail;
-  RejectPolicy duplicate_keys = RejectPolicy::kFail;
-};
-
-struct QualityResult {
-  std::shared_ptr<arrow::Table> accepted;
-  /// Rows dropped because an identical row (every column equal) came earlier in the run.
-  int64_t deduplicated = 0;
-  /// Rejected rows with a trailing string column _reject_reason; null when none.
-  std::shared_ptr<arrow::Table> rejected;
-};
-
-/// With keys: drops rows identical to an earlier row of the run (unless duplicate_keys is
-/// allow), then applies the key gates: null keys, and keys repeated with different values
-/// (the first occurrence is kept). A gate set to fail fails with Invalid naming the key
-/// and file. Without keys, every row passes.
-arrow::Result<QualityResult> ApplyKeyGates(const std::shared_ptr<arrow::Table>& rows,
-                                           const QualityOptions& options,
                                            const std::vector<std::string>& file_names);
 
 }  // namespace inlet::load
