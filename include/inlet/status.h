@@ -2,8 +2,12 @@
 // to a kind of failure tests its kind (KindOf), never the text of its message.
 #pragma once
 
+#include <algorithm>
+#include <chrono>
 #include <optional>
+#include <random>
 #include <string>
+#include <thread>
 
 #include <arrow/status.h>
 
@@ -51,5 +55,21 @@ arrow::Status CommitConflict(const std::string& message);
 bool IsCommitConflict(const arrow::Status& st);
 /// KindOf(st) == ErrorKind::kTableNotFound.
 bool IsTableNotFound(const arrow::Status& st);
+
+/// Calls attempt() (which returns an arrow::Result) and, while it fails with a commit
+/// conflict, calls it again up to `retries` more times, each after a short jittered pause
+/// that grows with every retry. Returns the last result. For operations whose decisions
+/// depend on the table's state (a merge, a pipeline run): each attempt starts afresh.
+template <typename Attempt>
+auto RetryOnConflict(int retries, Attempt&& attempt) -> decltype(attempt()) {
+  thread_local std::mt19937 rng{std::random_device{}()};
+  auto result = attempt();
+  for (int retry = 0; !result.ok() && IsCommitConflict(result.status()) && retry < retries; ++retry) {
+    int cap_ms = 50 << std::min(retry, 4);
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(5, cap_ms)(rng)));
+    result = attempt();
+  }
+  return result;
+}
 
 }  // namespace inlet

@@ -262,8 +262,9 @@ struct MergeOptions {
   /// apply.
   HistoryOptions history;
   /// kSnapshot mode: rows whose key left the extract, and (with kSoftDelete) the boolean
-  /// column marking them. The source must have that column, false on every row; a table
-  /// row marked true whose key comes back is replaced by its source row.
+  /// column marking them. Every row of the extract is live: the merge sets the source's
+  /// column false on every row (adding it when the source lacks it); a table row marked
+  /// true whose key comes back is replaced by its source row.
   MissingKeys missing_keys = MissingKeys::kDelete;
   std::string soft_delete_column;
   /// Application states, read version, schema merge, and (when the merge creates the
@@ -442,5 +443,9 @@ class Table {
   /// delta.logRetentionDuration (default 30 days).
   virtual arrow::Result<CheckpointResult> Checkpoint() = 0;
 };
+
+/// Releases what tables on object storage hold process-wide (Arrow's S3 support, if it was
+/// used). Call once before the process exits, after every Table and Snapshot is gone.
+void FinalizeObjectStorage();
 
 }  // namespace inlet

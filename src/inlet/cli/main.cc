@@ -1,5 +1,5 @@
 #include "inlet/cli/commands.h"
-#include "inlet/storage/s3.h"
+#include "inlet/table.h"
 
 int main(int argc, char** argv) {
   int code = inlet::cli::Run(argc, argv);

@@ -5,15 +5,11 @@
 #include <sstream>
 
 #include "inlet/cli/output.h"
-#include "inlet/common/json.h"
-#include "inlet/pipeline/runner.h"
 #include "inlet/table.h"
 
 namespace inlet::cli {
 
 namespace {
-
-using pipeline::ToJson;
 
 std::string Describe(const FileCounts& c) {
   return std::to_string(c.files) + (c.files == 1 ? " file (" : " files (") + FormatBytes(c.bytes) + ")";
@@ -29,10 +25,10 @@ arrow::Status RunOptimize(const std::string& location, const OptimizeOptions& o,
   ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(location));
   ARROW_ASSIGN_OR_RAISE(auto r, table->Optimize(o));
   if (json) {
-    std::cout << DumpJson(Json{{"table", location},
+    std::cout << Dump(Json{{"table", location},
                                {"version", r.version},
-                               {"before", ToJson(r.before)},
-                               {"after", ToJson(r.after)},
+                               {"before", CountsJson(r.before)},
+                               {"after", CountsJson(r.after)},
                                {"files_removed", r.files_removed},
                                {"files_added", r.files_added},
                                {"rows", r.rows},
@@ -56,13 +52,13 @@ arrow::Status RunVacuum(const std::string& location, const VacuumOptions& o, boo
   ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(location));
   ARROW_ASSIGN_OR_RAISE(auto r, table->Vacuum(o));
   if (json) {
-    std::cout << DumpJson(Json{{"table", location},
+    std::cout << Dump(Json{{"table", location},
                                {"dry_run", r.dry_run},
                                {"retention_hours", r.retention_hours},
-                               {"deleted", ToJson(r.deleted)},
+                               {"deleted", CountsJson(r.deleted)},
                                {"files", r.files},
-                               {"before", ToJson(r.before)},
-                               {"after", ToJson(r.after)},
+                               {"before", CountsJson(r.before)},
+                               {"after", CountsJson(r.after)},
                                {"duration_ms", r.duration_ms}})
               << std::endl;
     return arrow::Status::OK();
@@ -83,11 +79,11 @@ arrow::Status RunCheckpoint(const std::string& location, bool json) {
   ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(location));
   ARROW_ASSIGN_OR_RAISE(auto r, table->Checkpoint());
   if (json) {
-    std::cout << DumpJson(Json{{"table", location},
+    std::cout << Dump(Json{{"table", location},
                                {"version", r.version},
                                {"checkpoint_bytes", r.checkpoint_bytes},
-                               {"log_before", ToJson(r.log_before)},
-                               {"log_after", ToJson(r.log_after)},
+                               {"log_before", CountsJson(r.log_before)},
+                               {"log_after", CountsJson(r.log_after)},
                                {"duration_ms", r.duration_ms}})
               << std::endl;
   } else {
@@ -105,7 +101,7 @@ void MaintenanceCommands::Register(CLI::App* app) {
   optimize_->add_option("table", table_, "Table path or URI (s3://bucket/prefix)")->required();
   optimize_->add_option("--where", where_, "Only partitions matching this predicate on partition columns");
   optimize_->add_option("--target-size", target_size_,
-                        "Pack into files of about this many bytes (default: delta.targetFileSize, else 128 MiB)");
+                        "Pack into files of about this many bytes (default: the table's target file size, else 128 MiB)");
   optimize_->add_option("--zorder-by", zorder_by_, "Sort each partition along a Z-order curve of columns a,b");
   optimize_->add_flag("--json", json_, "Print the result as JSON");
 

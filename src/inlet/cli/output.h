@@ -1,19 +1,30 @@
-// Writing scan results: CSV with a header, NDJSON, or Parquet, to a file or stdout.
+// What the commands print: JSON (nlohmann::json, used here only to print), byte counts,
+// and lists given on the command line.
 #pragma once
 
-#include <memory>
+#include <cstdint>
 #include <string>
 #include <vector>
 
-#include <arrow/record_batch.h>
-#include <arrow/result.h>
+#include <nlohmann/json.hpp>
+
+#include "inlet/table.h"
 
 namespace inlet::cli {
 
-/// Drains reader into path ("" or "-" for stdout) in format csv|ndjson|parquet.
-/// Returns the number of rows written.
-arrow::Result<int64_t> WriteOutput(arrow::RecordBatchReader* reader, const std::string& path,
-                                   const std::string& format);
+using Json = nlohmann::json;
+
+/// Compact JSON text, as every --json output prints it.
+inline std::string Dump(const Json& j) { return j.dump(); }
+
+/// JSON text parsed; null when it does not parse (never throws).
+inline Json ParseOrNull(const std::string& text) {
+  Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  return j.is_discarded() ? Json() : j;
+}
+
+/// {"files": N, "bytes": N}.
+inline Json CountsJson(const FileCounts& c) { return Json{{"files", c.files}, {"bytes", c.bytes}}; }
 
 /// "1.2 MiB": bytes for people (B, KiB, MiB, GiB, TiB; one decimal above bytes).
 std::string FormatBytes(int64_t bytes);

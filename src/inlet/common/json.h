@@ -1,4 +1,7 @@
-// The one boundary to nlohmann::json: parsing never throws past these functions.
+// nlohmann::json for the library: ParseJson and the accessors below never throw. The
+// other places that use nlohmann::json catch its exceptions themselves, at the function that
+// calls it: delta/actions.cc and delta/schema.cc (walking log actions and schemas) and
+// source/file_source.cc (finding a malformed line); the CLI parses with exceptions off.
 #pragma once
 
 #include <string>

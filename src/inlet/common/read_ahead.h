@@ -2,15 +2,15 @@
 // a table's files) are made while the caller works on earlier ones, a few at most.
 #pragma once
 
-#include <condition_variable>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <thread>
 #include <utility>
 
 #include <arrow/result.h>
+
+#include "inlet/common/mutex.h"
 
 namespace inlet {
 
@@ -28,10 +28,10 @@ class ReadAhead {
 
   ~ReadAhead() {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       stop_ = true;
     }
-    cv_.notify_all();
+    cv_.NotifyAll();
     thread_.join();
   }
 
@@ -40,50 +40,51 @@ class ReadAhead {
 
   /// The next item in order, nullopt after the last; after the items made before it, the
   /// producer's error (on every later call too).
-  arrow::Result<std::optional<T>> Next() {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [this] { return !queue_.empty() || done_; });
+  arrow::Result<std::optional<T>> Next() EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
+    cv_.Wait([this]() REQUIRES(mu_) { return !queue_.empty() || done_; });
     if (queue_.empty()) {
       if (!status_.ok()) return status_;
       return std::optional<T>();
     }
     std::optional<T> item = std::move(queue_.front());
     queue_.pop_front();
-    cv_.notify_all();
+    cv_.NotifyAll();
     return item;
   }
 
  private:
-  void Run() {
+  void Run() EXCLUDES(mu_) {
     while (true) {
       {
-        std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait(lock, [this] { return stop_ || queue_.size() < depth_; });
+        MutexLock lock(&mu_);
+        cv_.Wait([this]() REQUIRES(mu_) { return stop_ || queue_.size() < depth_; });
         if (stop_) break;
       }
+      // The producer runs unlocked: Next may take items meanwhile.
       arrow::Result<std::optional<T>> item = produce_();
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       if (!item.ok() || !*item) {
         status_ = item.status();
         break;
       }
       queue_.push_back(std::move(**item));
-      cv_.notify_all();
+      cv_.NotifyAll();
     }
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     done_ = true;
-    cv_.notify_all();
+    cv_.NotifyAll();
   }
 
   Producer produce_;
   const size_t depth_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<T> queue_;   // guarded by mu_
-  arrow::Status status_;  // guarded by mu_: the producer's error
-  bool done_ = false;     // guarded by mu_
-  bool stop_ = false;     // guarded by mu_
-  std::thread thread_;    // last: starts after the members it uses exist
+  Mutex mu_;
+  CondVar cv_{&mu_};
+  std::deque<T> queue_ GUARDED_BY(mu_);
+  arrow::Status status_ GUARDED_BY(mu_);  // the producer's error
+  bool done_ GUARDED_BY(mu_) = false;
+  bool stop_ GUARDED_BY(mu_) = false;
+  std::thread thread_;  // last: starts after the members it uses exist
 };
 
 }  // namespace inlet

@@ -8,6 +8,8 @@
 
 #include <arrow/result.h>
 
+#include "inlet/time.h"  // FormatTimestampMillisIso, ParseTimestampMicros
+
 namespace inlet {
 
 int64_t NowMillis();
@@ -18,15 +20,9 @@ std::string FormatDate(int32_t days);
 std::string FormatTimestampIso(int64_t micros);
 /// "YYYY-MM-DD HH:MM:SS[.ffffff]" (no zone; fractional part only when non-zero).
 std::string FormatTimestampPlain(int64_t micros);
-/// "YYYY-MM-DDTHH:MM:SS.mmmZ" for statistics, milliseconds.
-std::string FormatTimestampMillisIso(int64_t millis);
 
 /// Parses a date "YYYY-MM-DD".
 arrow::Result<int32_t> ParseDate(std::string_view text);
-/// Parses "YYYY-MM-DD", "YYYY-MM-DD HH:MM[:SS[.f{1,9}]]" with 'T' or ' ', and an optional
-/// zone "Z" / "+HH:MM" / "-HH:MM" (without one the time is taken as UTC). Returns
-/// microseconds since the epoch.
-arrow::Result<int64_t> ParseTimestampMicros(std::string_view text);
 
 /// Parses a Delta/Spark interval as used by table properties such as
 /// delta.logRetentionDuration: "interval 30 days", "interval 1 week 2 hours", or without the

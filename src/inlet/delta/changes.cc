@@ -106,7 +106,9 @@ class ChangesReader : public arrow::RecordBatchReader {
 arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> DeltaTable::Changes(
     int64_t from_version, std::optional<int64_t> to_version) const {
   ARROW_ASSIGN_OR_RAISE(auto listing, ListLog(*store_));
-  ARROW_ASSIGN_OR_RAISE(auto end, LoadSnapshot({to_version, std::nullopt}));
+  SnapshotSpec end_spec;
+  end_spec.version = to_version;
+  ARROW_ASSIGN_OR_RAISE(auto end, LoadSnapshot(end_spec));
   int64_t to = end->version();
   if (from_version < 0 || from_version > to) {
     return arrow::Status::Invalid("changes of ", location(), ": --from-version ", from_version,

@@ -10,7 +10,6 @@
 #include <arrow/compute/api.h>
 #include <arrow/table.h>
 
-#include "inlet/common/retry.h"
 #include "inlet/delta/transaction.h"
 #include "inlet/status.h"
 #include "inlet/table/optimize_plan.h"

@@ -89,7 +89,7 @@ arrow::Result<arrow::Datum> MaskOf(int64_t rows, const std::function<bool(int64_
 }
 
 std::string FileOfRow(const arrow::Table& t, int64_t row, const std::vector<std::string>& names) {
-  auto col = t.GetColumnByName(kFileIndexColumn);
+  auto col = t.GetColumnByName(kPartColumn);
   if (!col) return "";
   auto scalar = col->GetScalar(row);
   if (!scalar.ok() || !(*scalar)->is_valid) return "";
@@ -111,7 +111,7 @@ std::string PlaceOfRow(const arrow::Table& t, int64_t row, const std::vector<std
   std::string file = FileOfRow(t, row, names);
   if (file.empty()) return "row " + std::to_string(row + 1);
   // Only on error paths: walk back to the file's first row.
-  const auto& col = *t.GetColumnByName(kFileIndexColumn);
+  const auto& col = *t.GetColumnByName(kPartColumn);
   auto index = FileIndexOf(col, row);
   int64_t first = row;
   while (first > 0 && FileIndexOf(col, first - 1) == index) --first;
@@ -121,7 +121,7 @@ std::string PlaceOfRow(const arrow::Table& t, int64_t row, const std::vector<std
 std::vector<std::string> DataColumns(const arrow::Table& t) {
   std::vector<std::string> out;
   for (const auto& f : t.schema()->fields()) {
-    if (f->name() != kFileIndexColumn) out.push_back(f->name());
+    if (f->name() != kPartColumn) out.push_back(f->name());
   }
   return out;
 }

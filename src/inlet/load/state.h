@@ -1,18 +1,14 @@
-// A pipeline's state, kept in the table as the configuration of metadata domain
-// "inlet.pipeline.<name>" and committed with the rows it covers.
+// A pipeline's state, committed with the rows it covers as the document of the application
+// "inlet.pipeline.<name>" (see AppState; the run counter is the app's number).
 #pragma once
 
 #include <cstdint>
 #include <optional>
-#include <set>
 #include <string>
-
-#include <map>
 
 #include <arrow/result.h>
 
-#include "inlet/load/quality.h"
-#include "inlet/load/watermark.h"
+#include "inlet/common/json.h"
 
 namespace inlet::load {
 
@@ -22,22 +18,23 @@ struct PipelineState {
   int64_t run = 0;
   std::string cursor;
   std::optional<std::string> watermark;  // text form of the cursor value
-  std::set<std::string> loaded_files;
-  std::string source_fingerprint;
   std::string updated_at;
-  /// Watermark pipelines: the watermark's int64 form and kind (see load::Selection), and
-  /// what each source file held, so unchanged files below it are not read again.
+  /// Watermark pipelines: the watermark's int64 form and kind (see load::Selection).
   std::string cursor_kind;
   std::optional<int64_t> watermark_value;
-  /// The watermark options the marks were made under; other options ignore the marks.
+  /// The watermark options the source's part marks were made under; under other options
+  /// the marks are not used.
   std::string marks_signature;
   /// snapshot_diff: the run and time (ms) of the last full refresh.
   int64_t last_full_refresh_run = 0;
   int64_t last_full_refresh_ms = 0;
-  std::map<std::string, FileMark> file_marks;
+  /// Where the source resumes: its own JSON object (see BoundedSource), stored as it is.
+  /// Its members sit beside the fields above in the document (files: loaded_files,
+  /// source_fingerprint, file_marks), as they always have.
+  Json position = Json::object();
 };
 
-/// "inlet.pipeline.<name>": the metadata domain, and the txn appId, of a pipeline.
+/// "inlet.pipeline.<name>": the application id of a pipeline's state.
 std::string StateDomain(const std::string& pipeline);
 inline constexpr char kStateDomainPrefix[] = "inlet.pipeline.";
 

@@ -148,7 +148,7 @@ arrow::Result<Selection> SelectByWatermark(const std::shared_ptr<arrow::Table>& 
   int64_t n = source->num_rows();
   {
     // Per-file cursor marks, for skipping unchanged files in later runs.
-    auto idx_col = source->GetColumnByName(kFileIndexColumn);
+    auto idx_col = source->GetColumnByName(kPartColumn);
     out.file_max_cursor.assign(file_names.size(), std::nullopt);
     out.file_has_null.assign(file_names.size(), false);
     if (idx_col) {
@@ -251,9 +251,8 @@ arrow::Result<std::optional<int64_t>> LowestLoadable(const std::string& kind,
   return std::optional<int64_t>(lower);
 }
 
-bool CanSkipFile(const FileMark& mark, int64_t size, int64_t mtime_ns,
-                 const std::optional<int64_t>& lowest_loadable, NullCursorPolicy null_cursor) {
-  if (mark.size != size || mark.mtime_ns != mtime_ns || !lowest_loadable) return false;
+bool CanSkipPart(const PartMark& mark, const std::optional<int64_t>& lowest_loadable, NullCursorPolicy null_cursor) {
+  if (!lowest_loadable) return false;
   if (mark.has_null && null_cursor == NullCursorPolicy::kInclude) return false;
   return !mark.max_cursor || *mark.max_cursor < *lowest_loadable;
 }

@@ -12,6 +12,7 @@
 #include <arrow/result.h>
 #include <arrow/table.h>
 
+#include "inlet/source/source.h"
 #include "inlet/table.h"
 
 namespace inlet::load {
@@ -36,15 +37,6 @@ struct WatermarkOptions {
   int64_t now_us = 0;
 };
 
-/// What a watermark run learned about one source file, so that later runs can skip the
-/// file while it is unchanged and holds no loadable row.
-struct FileMark {
-  int64_t size = 0;
-  int64_t mtime_ns = 0;
-  std::optional<int64_t> max_cursor;  // in the cursor's int64 form (see Selection)
-  bool has_null = false;
-};
-
 struct Selection {
   std::shared_ptr<arrow::Table> rows;
   int64_t skipped_watermark = 0;
@@ -65,10 +57,10 @@ arrow::Result<std::optional<int64_t>> LowestLoadable(const std::string& cursor_k
                                                      const std::optional<int64_t>& watermark_value,
                                                      const WatermarkOptions& options);
 
-/// Whether a file marked by an earlier run may be skipped now: unchanged (size and time),
-/// and every cursor value it holds is below lowest_loadable (and no null cursor is loaded).
-bool CanSkipFile(const FileMark& mark, int64_t size, int64_t mtime_ns,
-                 const std::optional<int64_t>& lowest_loadable, NullCursorPolicy null_cursor);
+/// Whether a part (file) an earlier run marked, and that has not changed since, may be
+/// skipped now: every cursor value it holds is below lowest_loadable, and no null cursor
+/// is loaded.
+bool CanSkipPart(const PartMark& mark, const std::optional<int64_t>& lowest_loadable, NullCursorPolicy null_cursor);
 
 /// Selects the source rows beyond the watermark (see docs/pipelines.md). table is the
 /// destination's current snapshot (null when it does not exist yet); file_names names the

@@ -24,18 +24,18 @@ TEST(Watermark, LowestLoadableFollowsTheOptions) {
   EXPECT_FALSE(LowestLoadable("integer", 10, o).ok());
 }
 
-TEST(Watermark, SkipsOnlyUnchangedFilesBelowTheBound) {
-  FileMark mark{100, 7, 50, false};
-  EXPECT_TRUE(CanSkipFile(mark, 100, 7, 51, NullCursorPolicy::kFail));
-  EXPECT_FALSE(CanSkipFile(mark, 100, 7, 50, NullCursorPolicy::kFail));   // 50 is still loadable
-  EXPECT_FALSE(CanSkipFile(mark, 101, 7, 51, NullCursorPolicy::kFail));   // grew
-  EXPECT_FALSE(CanSkipFile(mark, 100, 8, 51, NullCursorPolicy::kFail));   // touched
-  EXPECT_FALSE(CanSkipFile(mark, 100, 7, std::nullopt, NullCursorPolicy::kFail));
-  FileMark nulls{100, 7, 50, true};
-  EXPECT_TRUE(CanSkipFile(nulls, 100, 7, 51, NullCursorPolicy::kExclude));
-  EXPECT_FALSE(CanSkipFile(nulls, 100, 7, 51, NullCursorPolicy::kInclude));
-  FileMark empty{100, 7, std::nullopt, false};  // no cursor values at all
-  EXPECT_TRUE(CanSkipFile(empty, 100, 7, 51, NullCursorPolicy::kFail));
+TEST(Watermark, SkipsOnlyPartsBelowTheBound) {
+  // (Whether the part is unchanged since it was marked is the source's to tell: see
+  // FileSource.SkipsOnlyUnchangedMarkedFiles.)
+  PartMark mark{50, false};
+  EXPECT_TRUE(CanSkipPart(mark, 51, NullCursorPolicy::kFail));
+  EXPECT_FALSE(CanSkipPart(mark, 50, NullCursorPolicy::kFail));   // 50 is still loadable
+  EXPECT_FALSE(CanSkipPart(mark, std::nullopt, NullCursorPolicy::kFail));
+  PartMark nulls{50, true};
+  EXPECT_TRUE(CanSkipPart(nulls, 51, NullCursorPolicy::kExclude));
+  EXPECT_FALSE(CanSkipPart(nulls, 51, NullCursorPolicy::kInclude));
+  PartMark empty{std::nullopt, false};  // no cursor values at all
+  EXPECT_TRUE(CanSkipPart(empty, 51, NullCursorPolicy::kFail));
 }
 
 }  // namespace inlet::load

@@ -182,7 +182,7 @@ arrow::Result<PartitionColumn> ParsePartitionColumn(const std::string& spec) {
   return PartitionColumn{spec, spec, ""};
 }
 
-arrow::Status ParseSchema(const Reader& r, const YAML::Node& s, const std::string& key, SourceConfig* out) {
+arrow::Status ParseSchema(const Reader& r, const YAML::Node& s, const std::string& key, DecodingConfig* out) {
   if (!s.IsMap()) return r.Error(s, key, "expected a mapping of column: type");
   for (const auto& kv : s) {
     std::string col = kv.first.as<std::string>();
@@ -195,7 +195,7 @@ arrow::Status ParseSchema(const Reader& r, const YAML::Node& s, const std::strin
 }
 
 // The options of a source's decoding (after its format): decimal_handling and schema.
-arrow::Status ParseDecodingOptions(const Reader& r, const YAML::Node& n, const std::string& key, SourceConfig* out) {
+arrow::Status ParseDecodingOptions(const Reader& r, const YAML::Node& n, const std::string& key, DecodingConfig* out) {
   if (n["decimal_handling"]) {
     ARROW_ASSIGN_OR_RAISE(out->decimals, r.Enum<DecimalHandling>(n["decimal_handling"], key + ".decimal_handling",
         {{"precise", DecimalHandling::kPrecise}, {"string", DecimalHandling::kString}, {"double", DecimalHandling::kDouble}},
@@ -208,12 +208,13 @@ arrow::Status ParseDecodingOptions(const Reader& r, const YAML::Node& n, const s
   return arrow::Status::OK();
 }
 
-arrow::Status ParseKafkaSource(const Reader& r, const YAML::Node& n, const std::string& key,
-                               const std::string& pipeline, SourceConfig* out) {
+arrow::Result<KafkaSourceConfig> ParseKafkaSource(const Reader& r, const YAML::Node& n, const std::string& key,
+                                                  const std::string& pipeline) {
   ARROW_RETURN_NOT_OK(r.CheckKeys(n, key, {"type", "brokers", "topic", "group", "start", "format", "schema",
                                            "schema_file", "decimal_handling", "properties", "include_key",
                                            "include_headers"}));
-  KafkaSourceConfig& k = out->kafka;
+  KafkaSourceConfig k;
+  DecodingConfig* out = &k.decoding;
   for (const char* req : {"brokers", "topic"}) {
     if (!n[req]) return r.Error(n, key + "." + req, "is required for a kafka source");
   }
@@ -265,28 +266,34 @@ arrow::Status ParseKafkaSource(const Reader& r, const YAML::Node& n, const std::
     k.message_schema = std::move(*schema);
     out->schema = k.message_schema.columns;
   }
-  return arrow::Status::OK();
+  return k;
 }
 
-arrow::Status ParseSource(const Reader& r, const YAML::Node& n, const std::string& key, const std::string& pipeline,
-                          SourceConfig* out) {
-  if (!n.IsMap()) return r.Error(n, key, "expected a mapping");
-  if (n["type"]) {
-    ARROW_ASSIGN_OR_RAISE(out->type, r.String(n["type"], key + ".type"));
-    if (out->type != "files" && out->type != "kafka") {
-      return r.Error(n["type"], key + ".type", "unknown source type '" + out->type + "' (use files or kafka)");
-    }
-  }
-  if (out->type == "kafka") return ParseKafkaSource(r, n, key, pipeline, out);
+arrow::Result<FileSourceConfig> ParseFileSource(const Reader& r, const YAML::Node& n, const std::string& key) {
   ARROW_RETURN_NOT_OK(r.CheckKeys(n, key, {"type", "path", "format", "schema", "decimal_handling"}));
   if (!n["path"]) return r.Error(n, key + ".path", "is required");
+  FileSourceConfig f;
   ARROW_ASSIGN_OR_RAISE(std::string path, r.String(n["path"], key + ".path"));
-  out->path = r.ResolvePath(path);
+  f.path = r.ResolvePath(path);
   if (n["format"]) {
-    ARROW_ASSIGN_OR_RAISE(out->format, r.Enum<std::string>(n["format"], key + ".format",
+    ARROW_ASSIGN_OR_RAISE(f.decoding.format, r.Enum<std::string>(n["format"], key + ".format",
         {{"csv", "csv"}, {"json", "json"}, {"ndjson", "ndjson"}, {"parquet", "parquet"}, {"debezium", "debezium"}}, "format"));
   }
-  return ParseDecodingOptions(r, n, key, out);
+  ARROW_RETURN_NOT_OK(ParseDecodingOptions(r, n, key, &f.decoding));
+  return f;
+}
+
+// One alternative per source kind (source/source.h), chosen by type (files by default).
+arrow::Result<SourceConfig> ParseSource(const Reader& r, const YAML::Node& n, const std::string& key,
+                                        const std::string& pipeline) {
+  if (!n.IsMap()) return r.Error(n, key, "expected a mapping");
+  std::string type = "files";
+  if (n["type"]) {
+    ARROW_ASSIGN_OR_RAISE(type, r.String(n["type"], key + ".type"));
+  }
+  if (type == "files") return ParseFileSource(r, n, key);
+  if (type == "kafka") return ParseKafkaSource(r, n, key, pipeline);
+  return r.Error(n["type"], key + ".type", "unknown source type '" + type + "' (use files or kafka)");
 }
 
 arrow::Status ParseMaintenance(const Reader& r, const YAML::Node& n, const std::string& key, MaintenanceConfig* out) {
@@ -599,7 +606,7 @@ arrow::Result<PipelineConfig> ParsePipeline(const Reader& r, const YAML::Node& n
   for (const char* req : {"source", "destination", "strategy"}) {
     if (!n[req]) return r.Error(n, k + "." + req, "is required");
   }
-  ARROW_RETURN_NOT_OK(ParseSource(r, n["source"], k + ".source", p.name, &p.source));
+  ARROW_ASSIGN_OR_RAISE(p.source, ParseSource(r, n["source"], k + ".source", p.name));
   ARROW_RETURN_NOT_OK(ParseDestination(r, n["destination"], k + ".destination", &p.destination));
   ARROW_RETURN_NOT_OK(ParseStrategy(r, n["strategy"], k + ".strategy", &p.strategy));
   if (n["quality"]) {
@@ -614,12 +621,12 @@ arrow::Result<PipelineConfig> ParsePipeline(const Reader& r, const YAML::Node& n
     if (!d["path"]) return r.Error(d, k + ".dead_letters.path", "is required");
     ARROW_ASSIGN_OR_RAISE(std::string path, r.String(d["path"], k + ".dead_letters.path"));
     p.dead_letters.path = r.ResolvePath(path);
-    if (p.source.type != "kafka") return r.Error(d, k + ".dead_letters", "applies to kafka sources only");
+    if (!IsStreamSource(p.source)) return r.Error(d, k + ".dead_letters", "applies to kafka sources only");
     if (p.dead_letters.path == p.destination.path) {
       return r.Error(d["path"], k + ".dead_letters.path", "must differ from destination.path");
     }
   }
-  if (p.source.type == "kafka" && p.strategy.type != StrategyType::kAppend && p.strategy.type != StrategyType::kMerge &&
+  if (IsStreamSource(p.source) && p.strategy.type != StrategyType::kAppend && p.strategy.type != StrategyType::kMerge &&
       p.strategy.type != StrategyType::kCdc) {
     return r.Error(n["strategy"], k + ".strategy.type",
                    std::string("a kafka source takes append, merge or cdc, not ") + StrategyName(p.strategy.type));
@@ -637,18 +644,6 @@ arrow::Result<PipelineConfig> ParsePipeline(const Reader& r, const YAML::Node& n
 }
 
 }  // namespace
-
-const char* StrategyName(StrategyType t) {
-  switch (t) {
-    case StrategyType::kFullRefresh: return "full_refresh";
-    case StrategyType::kAppend: return "append";
-    case StrategyType::kWatermark: return "watermark";
-    case StrategyType::kMerge: return "merge";
-    case StrategyType::kSnapshotDiff: return "snapshot_diff";
-    case StrategyType::kCdc: return "cdc";
-  }
-  return "?";
-}
 
 arrow::Result<std::shared_ptr<arrow::DataType>> ParseTypeName(const std::string& raw) {
   std::string t;

@@ -44,10 +44,12 @@ TEST(Config, ParsesAValidFile) {
   ASSERT_EQ(pipelines.size(), 1u);
   const auto& p = pipelines[0];
   EXPECT_EQ(p.name, "parking");
-  EXPECT_EQ(p.source.path, "/base/in/*.json");
-  ASSERT_EQ(p.source.schema.size(), 3u);
-  EXPECT_TRUE(p.source.schema[0].second->Equals(*arrow::timestamp(arrow::TimeUnit::MICRO, "UTC")));
-  EXPECT_TRUE(p.source.schema[2].second->Equals(*arrow::decimal128(10, 2)));
+  ASSERT_TRUE(std::holds_alternative<FileSourceConfig>(p.source));
+  const auto& source = std::get<FileSourceConfig>(p.source);
+  EXPECT_EQ(source.path, "/base/in/*.json");
+  ASSERT_EQ(source.decoding.schema.size(), 3u);
+  EXPECT_TRUE(source.decoding.schema[0].second->Equals(*arrow::timestamp(arrow::TimeUnit::MICRO, "UTC")));
+  EXPECT_TRUE(source.decoding.schema[2].second->Equals(*arrow::decimal128(10, 2)));
   EXPECT_EQ(p.destination.path, "/data/t");
   ASSERT_EQ(p.destination.partition_by.size(), 3u);
   EXPECT_EQ(p.destination.partition_by[0].name, "ts_day");

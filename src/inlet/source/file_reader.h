@@ -1,4 +1,5 @@
-// Reading input files (CSV, JSON arrays, NDJSON, Parquet) as one stream of batches.
+// Reading input files (CSV, JSON arrays, NDJSON, Parquet) as one stream of batches: the
+// functions of inlet/io.h, and Debezium event files.
 #pragma once
 
 #include <memory>
@@ -9,27 +10,13 @@
 #include <arrow/result.h>
 #include <arrow/table.h>
 
+#include "inlet/io.h"  // OpenInputFiles, ReadInputFiles, FormatFromExtension
 #include "inlet/source/debezium.h"
 
 namespace inlet {
 
-/// "csv", "json", "ndjson" or "parquet" from a file name's extension; empty if unknown.
-std::string FormatFromExtension(const std::string& path);
-
 /// Opens one file of Debezium change events (see DecodeDebeziumFile); errors name the file.
 arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenDebeziumFile(const std::string& path,
                                                                           const DebeziumOptions& options);
-
-/// Opens files in order as one reader. format may be empty to use each file's extension.
-/// Every file must have the schema of the first (after type inference); a file that
-/// does not fails naming it. Parse errors name the file.
-arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenInputFiles(
-    const std::vector<std::string>& paths, const std::string& format);
-
-/// Reads files in order into one table, with OpenInputFiles' checks and errors. Parquet
-/// files are read whole (faster than a batch at a time), for callers that hold every row
-/// anyway, such as a merge.
-arrow::Result<std::shared_ptr<arrow::Table>> ReadInputFiles(const std::vector<std::string>& paths,
-                                                            const std::string& format);
 
 }  // namespace inlet

@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -57,7 +59,8 @@ std::string LocateJsonError(const std::string& path, const std::string& format) 
     return "";
   }
   try {
-    (void)nlohmann::json::parse(text);
+    nlohmann::json parsed = nlohmann::json::parse(text);  // throws at the malformed byte
+    (void)parsed;
   } catch (const nlohmann::json::parse_error& e) {
     size_t line = 1 + std::count(text.begin(), text.begin() + std::min(e.byte, text.size()), '\n');
     return "line " + std::to_string(line) + ": malformed JSON";
@@ -176,7 +179,7 @@ arrow::Result<std::shared_ptr<arrow::Table>> ReadOne(const SourceFile& f, const 
   arrow::Int32Builder b;
   ARROW_RETURN_NOT_OK(b.AppendValues(std::vector<int32_t>(table->num_rows(), index)));
   ARROW_ASSIGN_OR_RAISE(auto idx_array, b.Finish());
-  return table->AddColumn(table->num_columns(), arrow::field(kFileIndexColumn, arrow::int32()),
+  return table->AddColumn(table->num_columns(), arrow::field(kPartColumn, arrow::int32()),
                           std::make_shared<arrow::ChunkedArray>(idx_array));
 }
 
@@ -259,6 +262,116 @@ arrow::Result<std::shared_ptr<arrow::Table>> ReadSourceFiles(
                                        " (declare the column's type in source.schema)");
   }
   return merged;
+}
+
+namespace {
+
+// A position's file marks: path -> [size, mtime_ns, max cursor (or null), has null].
+struct FileMark {
+  int64_t size = -1;
+  int64_t mtime_ns = -1;
+  PartMark part;
+};
+
+std::map<std::string, FileMark> MarksOf(const Json& position) {
+  std::map<std::string, FileMark> out;
+  auto it = position.find("file_marks");
+  if (it == position.end() || !it->is_object()) return out;
+  for (auto m = it->begin(); m != it->end(); ++m) {
+    const Json& v = m.value();
+    if (!v.is_array() || v.size() != 4) continue;
+    FileMark mark;
+    if (v[0].is_number_integer()) mark.size = v[0].get<int64_t>();
+    if (v[1].is_number_integer()) mark.mtime_ns = v[1].get<int64_t>();
+    if (v[2].is_number_integer()) mark.part.max_cursor = v[2].get<int64_t>();
+    mark.part.has_null = v[3].is_boolean() && v[3].get<bool>();
+    out[m.key()] = mark;
+  }
+  return out;
+}
+
+Json MarkJson(int64_t size, int64_t mtime_ns, const PartMark& m) {
+  return Json::array({size, mtime_ns, m.max_cursor ? Json(*m.max_cursor) : Json(nullptr), m.has_null});
+}
+
+// The position as FileSource writes it: loaded_files and source_fingerprint always present.
+Json Normalized(const Json& position) {
+  Json out = position.is_object() ? position : Json::object();
+  if (!out.contains("loaded_files") || !out["loaded_files"].is_array()) out["loaded_files"] = Json::array();
+  if (!out.contains("source_fingerprint") || !out["source_fingerprint"].is_string()) out["source_fingerprint"] = "";
+  return out;
+}
+
+}  // namespace
+
+arrow::Result<SourceRead> FileSource::Read(const Json& position, const ReadRequest& request) const {
+  ARROW_ASSIGN_OR_RAISE(auto files, DiscoverFiles(config_.path));
+  SourceRead out;
+  out.position = Normalized(position);
+  std::vector<SourceFile> to_read;
+  switch (request.scope) {
+    case SourceScope::kNew: {
+      std::set<std::string> loaded;
+      for (const auto& f : out.position["loaded_files"]) {
+        if (f.is_string()) loaded.insert(f.get<std::string>());
+      }
+      for (const auto& f : files) {
+        if (!loaded.count(f.path)) to_read.push_back(f);
+      }
+      for (const auto& f : to_read) loaded.insert(f.path);
+      out.position["loaded_files"] = Json(std::vector<std::string>(loaded.begin(), loaded.end()));
+      break;
+    }
+    case SourceScope::kAll: {
+      // Files an earlier run saw unchanged, all of whose cursors are below what can still
+      // be loaded, are skipped: a run's cost follows the new data, not the source.
+      auto marks = MarksOf(out.position);
+      Json kept = Json::object();
+      for (const auto& f : files) {
+        auto mark = marks.find(f.path);
+        if (request.skippable && mark != marks.end() && mark->second.size == f.size &&
+            mark->second.mtime_ns == f.mtime_ns && request.skippable(mark->second.part)) {
+          kept[f.path] = MarkJson(f.size, f.mtime_ns, mark->second.part);
+          continue;
+        }
+        to_read.push_back(f);
+      }
+      out.position.erase("file_marks");
+      if (!kept.empty()) out.position["file_marks"] = kept;
+      break;
+    }
+    case SourceScope::kWholeExtract: {
+      if (files.empty()) {
+        return arrow::Status::Invalid("source ", config_.path, " matches no files; the table would be emptied");
+      }
+      std::string fingerprint = Fingerprint(files);
+      if (fingerprint == out.position["source_fingerprint"].get<std::string>()) return out;  // unchanged
+      out.position["source_fingerprint"] = fingerprint;
+      to_read = files;
+      break;
+    }
+  }
+  if (to_read.empty()) return out;
+  const DecodingConfig& d = config_.decoding;
+  ARROW_ASSIGN_OR_RAISE(out.rows, ReadSourceFiles(to_read, {d.format, d.schema, d.decimals}, request.on_part));
+  for (const auto& f : to_read) {
+    out.parts.push_back(f.path);
+    out.part_state.push_back(Json::array({f.size, f.mtime_ns}));
+  }
+  return out;
+}
+
+void FileSource::Mark(size_t part, const PartMark& mark, SourceRead* read) const {
+  if (part >= read->parts.size() || part >= read->part_state.size()) return;
+  const Json& file = read->part_state[part];
+  Json& marks = read->position["file_marks"];
+  if (!marks.is_object()) marks = Json::object();
+  marks[read->parts[part]] = MarkJson(file[0].get<int64_t>(), file[1].get<int64_t>(), mark);
+}
+
+bool FileSource::Advanced(const Json& before, const Json& after) const {
+  Json b = Normalized(before), a = Normalized(after);
+  return b["loaded_files"] != a["loaded_files"] || b["source_fingerprint"] != a["source_fingerprint"];
 }
 
 }  // namespace inlet

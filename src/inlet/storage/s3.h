@@ -8,6 +8,8 @@
 #include <string>
 
 #include <arrow/filesystem/filesystem.h>
+
+#include "inlet/table.h"  // FinalizeObjectStorage
 #include <arrow/result.h>
 
 namespace inlet {
@@ -47,10 +49,6 @@ struct S3Location {
 
 /// Arrow's S3 filesystem for config (initialising Arrow's S3 support once per process).
 arrow::Result<std::shared_ptr<arrow::fs::FileSystem>> MakeS3FileSystem(const S3Config& config);
-
-/// Releases Arrow's S3 support (if it was used); call before the process exits, after every
-/// S3 filesystem is gone.
-void FinalizeObjectStorage();
 
 /// PUT of bytes to bucket/key only if no object exists there (If-None-Match: *). Returns
 /// false when one does (412), retries a conflicting concurrent conditional PUT (409), and

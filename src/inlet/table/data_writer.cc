@@ -1,7 +1,6 @@
 #include "inlet/table/data_writer.h"
 
 #include <algorithm>
-#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <deque>
@@ -23,6 +22,7 @@
 #include <parquet/properties.h>
 #include <parquet/statistics.h>
 
+#include "inlet/common/mutex.h"
 #include "inlet/common/time.h"
 #include "inlet/common/uuid.h"
 #include "inlet/table/partition.h"
@@ -302,61 +302,71 @@ arrow::Result<std::unique_ptr<DataWriter>> DataWriter::Make(std::shared_ptr<cons
 }
 
 // The background thread's work: batches to write, or a flush (null), in order.
+// The encoding thread of WriteInBackground and its queue: batches to write, null for a
+// flush.
 struct DataWriter::Background {
   static constexpr size_t kDepth = 2;  // batches waiting at most
   std::thread thread;
-  std::mutex mu;
-  std::condition_variable changed;
-  std::deque<std::shared_ptr<arrow::RecordBatch>> queue;
-  bool closing = false;
-  arrow::Status status;  // the first error
+  Mutex mu;
+  CondVar changed{&mu};
+  std::deque<std::shared_ptr<arrow::RecordBatch>> queue GUARDED_BY(mu);
+  bool closing GUARDED_BY(mu) = false;
+  arrow::Status status GUARDED_BY(mu);  // the first error
 };
 
 void DataWriter::WriteInBackground() {
   if (background_) return;
   background_ = std::make_unique<Background>();
-  background_->thread = std::thread([this] {
-    Background& bg = *background_;
-    std::unique_lock lock(bg.mu);
-    while (true) {
-      bg.changed.wait(lock, [&] { return !bg.queue.empty() || bg.closing; });
-      if (bg.queue.empty()) return;
-      std::shared_ptr<arrow::RecordBatch> item = bg.queue.front();
-      lock.unlock();
-      arrow::Status st = item ? WriteNow(item) : FlushNow();
-      lock.lock();
-      bg.queue.pop_front();
-      if (!st.ok()) {
-        bg.status = st;
-        bg.closing = true;
-        bg.queue.clear();  // nothing after an error is written
-      }
-      bg.changed.notify_all();
+  background_->thread = std::thread([this] { EncodeInBackground(); });
+}
+
+void DataWriter::EncodeInBackground() {
+  Background& bg = *background_;
+  MutexLock lock(&bg.mu);
+  while (true) {
+    bg.changed.Wait([&]() REQUIRES(bg.mu) { return !bg.queue.empty() || bg.closing; });
+    if (bg.queue.empty()) return;
+    std::shared_ptr<arrow::RecordBatch> item = bg.queue.front();
+    // Encoding runs unlocked: the caller queues the next batch meanwhile. Only this
+    // thread writes files while the background runs.
+    bg.mu.Unlock();
+    arrow::Status st = item ? WriteNow(item) : FlushNow();
+    bg.mu.Lock();
+    bg.queue.pop_front();
+    if (!st.ok()) {
+      bg.status = st;
+      bg.closing = true;
+      bg.queue.clear();  // nothing after an error is written
     }
-  });
+    bg.changed.NotifyAll();
+  }
 }
 
 arrow::Status DataWriter::Enqueue(std::shared_ptr<arrow::RecordBatch> item) {
   Background& bg = *background_;
-  std::unique_lock lock(bg.mu);
-  bg.changed.wait(lock, [&] { return bg.queue.size() < Background::kDepth || !bg.status.ok(); });
+  MutexLock lock(&bg.mu);
+  bg.changed.Wait([&]() REQUIRES(bg.mu) { return bg.queue.size() < Background::kDepth || !bg.status.ok(); });
   ARROW_RETURN_NOT_OK(bg.status);
   bg.queue.push_back(std::move(item));
-  bg.changed.notify_all();
+  bg.changed.NotifyAll();
   return arrow::Status::OK();
 }
 
 arrow::Status DataWriter::StopBackground(bool discard) {
   if (!background_) return arrow::Status::OK();
+  Background& bg = *background_;
   {
-    std::lock_guard lock(background_->mu);
-    background_->closing = true;
-    if (discard) background_->queue.erase(background_->queue.begin() + (background_->queue.empty() ? 0 : 1),
-                                          background_->queue.end());
-    background_->changed.notify_all();
+    MutexLock lock(&bg.mu);
+    bg.closing = true;
+    if (discard) bg.queue.erase(bg.queue.begin() + (bg.queue.empty() ? 0 : 1), bg.queue.end());
+    bg.changed.NotifyAll();
   }
-  background_->thread.join();
-  arrow::Status st = background_->status;
+  bg.thread.join();
+  arrow::Status st;
+  {
+    MutexLock lock(&bg.mu);
+    st = bg.status;
+  }
   background_.reset();
   return st;
 }

@@ -93,6 +93,8 @@ class DataWriter {
 
   arrow::Status WriteNow(const std::shared_ptr<arrow::RecordBatch>& batch);
   arrow::Status FlushNow();
+  /// The background thread: encodes the queued batches and flushes in order.
+  void EncodeInBackground();
   /// Queues a batch (null: a flush) for the background thread.
   arrow::Status Enqueue(std::shared_ptr<arrow::RecordBatch> item);
   /// Ends the background thread once it has done its queue (or, with discard, the item in

@@ -324,6 +324,9 @@ arrow::Result<MergeResult> Merge(const Writable& table, std::shared_ptr<arrow::T
   if (!o.truncate_flag.empty() && !sequenced) {
     return arrow::Status::Invalid("merge into ", location, ": a truncate flag needs sequence_by");
   }
+  if (o.mode == MergeMode::kSnapshot && o.missing_keys == MissingKeys::kSoftDelete && !o.soft_delete_column.empty()) {
+    ARROW_ASSIGN_OR_RAISE(source, SetBoolColumn(source, o.soft_delete_column, false));  // every extract row is live
+  }
   std::shared_ptr<arrow::Schema> input = source->schema();
   for (const auto* flag : {&o.delete_flag, &o.truncate_flag}) {
     if (!flag->empty() && input->GetFieldIndex(*flag) >= 0) {

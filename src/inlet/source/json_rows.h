@@ -16,7 +16,7 @@
 #include <arrow/result.h>
 #include <arrow/table.h>
 
-namespace inlet::stream {
+namespace inlet {
 
 /// Where a message came from: the metadata columns of its row.
 struct MessageMeta {
@@ -107,4 +107,4 @@ class JsonRows {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace inlet::stream
+}  // namespace inlet

@@ -1,10 +1,10 @@
-#include "inlet/stream/json_rows.h"
+#include "inlet/source/json_rows.h"
 
 #include <gtest/gtest.h>
 
 #include <arrow/api.h>
 
-namespace inlet::stream {
+namespace inlet {
 namespace {
 
 MessageMeta Meta(int64_t offset) {
@@ -118,4 +118,4 @@ TEST(JsonRows, DeclaredTypesConvertAndAreChecked) {
 }
 
 }  // namespace
-}  // namespace inlet::stream
+}  // namespace inlet

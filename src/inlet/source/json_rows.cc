@@ -1,4 +1,4 @@
-#include "inlet/stream/json_rows.h"
+#include "inlet/source/json_rows.h"
 
 #include <simdjson.h>
 
@@ -10,7 +10,7 @@
 
 #include "inlet/common/time.h"
 
-namespace inlet::stream {
+namespace inlet {
 
 namespace {
 
@@ -612,4 +612,4 @@ arrow::Result<std::shared_ptr<arrow::Table>> JsonRows::Finish(int64_t ingested_a
   return table;
 }
 
-}  // namespace inlet::stream
+}  // namespace inlet

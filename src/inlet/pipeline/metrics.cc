@@ -1,4 +1,6 @@
-#include "inlet/stream/metrics.h"
+// Streams' counters in the Prometheus text format, for node_exporter's textfile collector
+// or any scraper that reads a file (inlet stream --metrics-file).
+#include "inlet/pipeline.h"
 
 #include <unistd.h>
 
@@ -7,7 +9,7 @@
 #include <functional>
 #include <sstream>
 
-namespace inlet::stream {
+namespace inlet {
 
 namespace {
 
@@ -67,7 +69,7 @@ std::string PrometheusText(const std::vector<StreamReport>& reports) {
     metric(c.name, c.type, c.help, [&c](const StreamReport& r) { return r.*c.field; });
   }
   metric("inlet_stream_running", "gauge", "1 while the stream runs, 0 once it has stopped.",
-         [](const StreamReport& r) { return r.status == "running" ? 1 : 0; });
+         [](const StreamReport& r) { return r.status == StreamStatus::kRunning ? 1 : 0; });
   out << "# HELP inlet_stream_lag_messages Messages in the partition after the table's offset.\n"
          "# TYPE inlet_stream_lag_messages gauge\n";
   for (const auto& r : reports) {
@@ -93,4 +95,4 @@ arrow::Status WriteFileAtomically(const std::string& path, const std::string& te
   return arrow::Status::OK();
 }
 
-}  // namespace inlet::stream
+}  // namespace inlet

@@ -1,0 +1,43 @@
+#include "inlet/load/commit.h"
+
+#include <algorithm>
+
+namespace inlet::load {
+
+WriteOptions WriteOptionsOf(const CommitSpec& spec, WriteMode mode) {
+  WriteOptions w;
+  w.mode = mode;
+  w.partition_by = spec.partition_by;
+  w.properties = spec.properties;
+  w.app_states = spec.app_states;
+  w.merge_schema = spec.merge_schema;
+  w.read_version = spec.read_version;
+  w.operation = spec.operation;
+  w.operation_parameters = spec.parameters;
+  return w;
+}
+
+arrow::Result<MergeResult> CommitLoad(Table& table, std::shared_ptr<arrow::Table> rows, const TableChange& change,
+                                      const CommitSpec& spec, bool dry_run) {
+  if (change.merge) {
+    MergeOptions m = change.merge_options;
+    m.write = WriteOptionsOf(spec, WriteMode::kAppend);
+    m.write.operation = spec.merge_operation;
+    m.dry_run = dry_run;
+    return table.Merge(std::move(rows), m);
+  }
+  MergeResult result;
+  result.rows_inserted = rows->num_rows();
+  if (dry_run) return result;
+  auto reader = std::make_shared<arrow::TableBatchReader>(rows);
+  reader->set_chunksize(spec.batch_size);
+  ARROW_ASSIGN_OR_RAISE(result.commit, table.Write(reader, WriteOptionsOf(spec, change.mode)));
+  return result;
+}
+
+double ChangedPercent(const MergeResult& m) {
+  return 100.0 * static_cast<double>(m.rows_inserted + m.rows_updated + m.rows_deleted) /
+         static_cast<double>(std::max<int64_t>(m.rows_compared, 1));
+}
+
+}  // namespace inlet::load

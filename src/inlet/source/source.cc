@@ -1,0 +1,37 @@
+#include "inlet/source/source.h"
+
+#include "inlet/source/file_source.h"
+
+namespace inlet {
+
+namespace {
+
+template <class... F>
+struct Overloaded : F... {
+  using F::operator()...;
+};
+template <class... F>
+Overloaded(F...) -> Overloaded<F...>;
+
+}  // namespace
+
+const char* SourceKind(const SourceConfig& config) {
+  return std::visit(Overloaded{[](const FileSourceConfig&) { return "files"; },
+                               [](const KafkaSourceConfig&) { return "kafka"; }},
+                    config);
+}
+
+bool IsStreamSource(const SourceConfig& config) { return std::holds_alternative<KafkaSourceConfig>(config); }
+
+const DecodingConfig& DecodingOf(const SourceConfig& config) {
+  return std::visit([](const auto& c) -> const DecodingConfig& { return c.decoding; }, config);
+}
+
+arrow::Result<std::unique_ptr<BoundedSource>> OpenBoundedSource(const SourceConfig& config) {
+  if (const auto* files = std::get_if<FileSourceConfig>(&config)) {
+    return std::unique_ptr<BoundedSource>(new FileSource(*files));
+  }
+  return arrow::Status::Invalid("a ", SourceKind(config), " source is consumed continuously (inlet stream), not read by runs");
+}
+
+}  // namespace inlet

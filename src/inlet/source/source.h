@@ -1,0 +1,151 @@
+// The seam between pipelines and where their data comes from. A source's configuration is
+// one alternative per kind (SourceConfig). A bounded source (files today; PostgreSQL queries
+// and HTTP APIs next) is read once per run (BoundedSource); an unbounded one (Kafka today;
+// PostgreSQL logical replication next) is consumed continuously by stream/
+// (source/stream_source.h).
+//
+// Each source owns its resume position. A bounded source's is a JSON object it alone reads
+// and writes; the pipeline state stores it with the rows it covers, in the same commit,
+// without looking inside. Adding a source kind means: an alternative of SourceConfig (parsed
+// in pipeline/config.cc), and an implementation of BoundedSource or StreamSource that
+// OpenBoundedSource / OpenStreamSource return for it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include <arrow/result.h>
+#include <arrow/table.h>
+
+#include "inlet/common/json.h"
+#include "inlet/source/debezium.h"
+#include "inlet/source/json_schema.h"
+
+namespace inlet {
+
+/// Declared column types (column -> type), in declaration order.
+using DeclaredSchema = std::vector<std::pair<std::string, std::shared_ptr<arrow::DataType>>>;
+
+/// How a source's records become rows.
+struct DecodingConfig {
+  /// Files: csv, json, ndjson, parquet or debezium, empty for each file's extension.
+  /// Kafka: json or debezium.
+  std::string format;
+  DeclaredSchema schema;
+  /// debezium: the connector's decimal.handling.mode (decimal_handling).
+  DecimalHandling decimals = DecimalHandling::kPrecise;
+};
+
+/// Files (type: files): a file, a directory or a glob, read by `inlet run`.
+struct FileSourceConfig {
+  std::string path;  // resolved against the YAML file's directory
+  DecodingConfig decoding;
+};
+
+/// A Kafka topic (type: kafka), consumed by `inlet stream`.
+struct KafkaSourceConfig {
+  std::string brokers;
+  std::string topic;
+  /// The consumer group (default inlet-<pipeline name>). Offsets committed to it are for
+  /// monitoring: the table's own record of them decides where consumption resumes.
+  std::string group;
+  /// Where a partition the table has no offset for starts: earliest or latest.
+  std::string start = "earliest";
+  /// Passed to librdkafka as they are (security.protocol, sasl.*, ssl.*, ...). Values may be
+  /// secrets: they are never logged or written.
+  std::map<std::string, std::string> properties;
+  /// Adds the message key as _kafka_key (string), and the headers as _kafka_headers (a JSON
+  /// object of strings).
+  bool include_key = true;
+  bool include_headers = false;
+  /// schema_file: the messages' JSON Schema (its columns are also decoding.schema); its
+  /// required fields, enums and additionalProperties are checked per message.
+  std::string schema_file;
+  MessageSchema message_schema;
+  DecodingConfig decoding;
+};
+
+/// One alternative per source kind.
+using SourceConfig = std::variant<FileSourceConfig, KafkaSourceConfig>;
+
+/// "files" or "kafka", as the pipeline file names the kind.
+const char* SourceKind(const SourceConfig& config);
+/// Whether the source is consumed continuously (inlet stream) rather than read by runs.
+bool IsStreamSource(const SourceConfig& config);
+/// How the source's records become rows.
+const DecodingConfig& DecodingOf(const SourceConfig& config);
+
+/// What a run reads of a bounded source.
+enum class SourceScope {
+  /// What the position does not cover yet (append, merge, cdc).
+  kNew,
+  /// Everything; the strategy selects rows (watermark). Parts an earlier run marked as
+  /// holding nothing loadable may be skipped while they are unchanged.
+  kAll,
+  /// Everything as one extract, and nothing when it is unchanged since the position (full
+  /// refresh, snapshot diff). An empty extract is refused: it would empty the table.
+  kWholeExtract,
+};
+
+/// What a strategy learned of one part (file) a run read, so that later runs may skip the
+/// part while it is unchanged: the greatest cursor it holds (the cursor's int64 form), and
+/// whether it has rows with a null cursor.
+struct PartMark {
+  std::optional<int64_t> max_cursor;
+  bool has_null = false;
+};
+
+struct ReadRequest {
+  SourceScope scope = SourceScope::kNew;
+  /// kAll: whether an unchanged part with this mark may be skipped; unset: none is.
+  std::function<bool(const PartMark&)> skippable;
+  /// Called after each part is read with (parts read, rows so far), for progress displays.
+  std::function<void(size_t, int64_t)> on_part;
+};
+
+/// The name of the int32 column of SourceRead::rows that gives each row's part.
+inline constexpr char kPartColumn[] = "__inlet_file";
+
+/// What a bounded source read.
+struct SourceRead {
+  /// The rows with declared types and a trailing kPartColumn; null when there is nothing
+  /// to read.
+  std::shared_ptr<arrow::Table> rows;
+  /// The parts rows came from (file paths), by kPartColumn.
+  std::vector<std::string> parts;
+  /// What the source knows of each part, for Mark (its own: a file's size and time).
+  std::vector<Json> part_state;
+  /// The position once these rows are loaded: kNew counts them as read, kWholeExtract
+  /// remembers this extract, kAll keeps the marks of the parts it skipped (Mark adds those
+  /// of the parts read).
+  Json position = Json::object();
+};
+
+/// A source read once per run. Implementations are not thread-safe.
+class BoundedSource {
+ public:
+  virtual ~BoundedSource() = default;
+
+  /// Reads what request asks for, resuming from position (the one the table holds; an
+  /// empty object before the first run). Errors name the part (file, line, column).
+  virtual arrow::Result<SourceRead> Read(const Json& position, const ReadRequest& request) const = 0;
+  /// Records in read->position what a strategy learned of a part of the read.
+  virtual void Mark(size_t part, const PartMark& mark, SourceRead* read) const = 0;
+  /// Whether position `after` covers data that `before` does not: a run that changes
+  /// nothing else commits only then. Marks alone do not count.
+  virtual bool Advanced(const Json& before, const Json& after) const = 0;
+  /// Where the data comes from, for messages.
+  virtual std::string Describe() const = 0;
+};
+
+/// The bounded source of a configuration; Invalid for an unbounded kind (it streams).
+arrow::Result<std::unique_ptr<BoundedSource>> OpenBoundedSource(const SourceConfig& config);
+
+}  // namespace inlet
