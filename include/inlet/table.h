@@ -69,8 +69,8 @@ struct TableInfo {
   std::map<std::string, std::string> properties;
   int64_t num_files = 0;
   int64_t size_bytes = 0;
-  /// What only this table format knows, as a JSON object: for Delta Lake the protocol
-  /// (min_reader_version, min_writer_version, reader_features, writer_features).
+  /// What only this table format knows, as a JSON object (docs/formats.md; for Delta Lake
+  /// the protocol versions and features).
   std::string format_details = "{}";
 };
 
@@ -87,8 +87,7 @@ struct HistoryEntry {
 /// data exactly once: a number that only grows (a run counter, a source offset) and a small
 /// document (a cursor, the files it loaded). A retried load compares the number with its
 /// own; a load that lost a race to another commit of the same application conflicts.
-/// Formats keep it where their readers ignore it (Delta Lake: the number as a `txn`
-/// action, the document as a `domainMetadata` of the same name).
+/// Each format keeps it where its readers ignore it (docs/formats.md says where).
 struct AppState {
   /// The last number the application committed; nullopt when it never committed one.
   std::optional<int64_t> version;
@@ -143,12 +142,12 @@ struct WriteOptions {
   /// Data files are rolled once they reach about this size.
   int64_t target_file_size = 128LL * 1024 * 1024;
   /// Parquet codec: zstd (default), snappy, gzip, lz4, uncompressed. Overridden by the
-  /// table's codec property when set (Delta Lake: delta.parquet.compression.codec).
+  /// table's own codec property when it has one (docs/formats.md).
   std::string compression = "zstd";
   /// Application states (app id -> state) recorded atomically with the data; an unset
   /// field leaves that part of the app's state as it was. The commit fails with a commit
-  /// conflict when a concurrent commit recorded state for the same app. (Delta Lake: a
-  /// document makes the table's protocol gain the domainMetadata writer feature.)
+  /// conflict when a concurrent commit recorded state for the same app. A format may need
+  /// to raise the table's protocol to keep documents (docs/formats.md).
   std::map<std::string, AppState> app_states;
   /// Applications whose document is cleared in the same commit. Their number stays: it
   /// only grows.
@@ -314,8 +313,7 @@ struct OptimizeOptions {
   /// Only the partitions whose values satisfy this predicate (partition columns only).
   Conjunction where;
   /// Small files are packed into files of about this size; files at least this large are
-  /// left alone. 0: the table's target file size property (Delta Lake:
-  /// delta.targetFileSize), else 128 MiB.
+  /// left alone. 0: the table's target file size property, else 128 MiB.
   int64_t target_size = 0;
   /// Sorts each selected partition's rows along a Z-order curve of these columns (so that
   /// statistics on each of them prune files). Rewrites every file of those partitions and
@@ -343,8 +341,7 @@ struct OptimizeResult {
 struct VacuumOptions {
   /// Unreferenced files younger than this are kept (they may belong to a commit in
   /// progress), and removed files stay until their removal is this old (time travel).
-  /// Unset: the table's retention property (Delta Lake: delta.deletedFileRetentionDuration,
-  /// default 168 hours).
+  /// Unset: the table's retention property (default 168 hours).
   std::optional<double> retention_hours;
   /// Report what would be deleted, delete nothing.
   bool dry_run = false;
@@ -367,8 +364,7 @@ struct VacuumResult {
 struct CheckpointResult {
   int64_t version = -1;
   int64_t checkpoint_bytes = 0;
-  /// The files of the table's metadata (Delta Lake: _delta_log) before and after; expired
-  /// ones are cleaned up.
+  /// The files of the table's metadata before and after; expired ones are cleaned up.
   FileCounts log_before;
   FileCounts log_after;
   int64_t duration_ms = 0;
@@ -434,13 +430,13 @@ class Table {
   /// Deletes data files (and deletion vectors, change data, inlet's tombstone files) that
   /// no version within the retention reads and that are older than it. Never touches the
   /// table's metadata files. Records that it ran in the table's history when it deletes
-  /// anything (Delta Lake: VACUUM START / VACUUM END commits).
+  /// anything.
   virtual arrow::Result<VacuumResult> Vacuum(const VacuumOptions& options) = 0;
 
   /// Compacts the table's metadata so that readers load the latest snapshot fast, then
   /// deletes metadata files whose retention has expired and that no remaining snapshot
-  /// needs. Delta Lake: a checkpoint of the latest version, and log files older than
-  /// delta.logRetentionDuration (default 30 days).
+  /// needs (docs/formats.md: for Delta Lake a checkpoint, and log files past the log
+  /// retention, default 30 days).
   virtual arrow::Result<CheckpointResult> Checkpoint() = 0;
 };
 

@@ -164,11 +164,11 @@ class RowMatcher {
   RowMatcher(const MergeOptions& o, KeyEncoder* encoder, MergeSource* src, SnapshotCompare* compare,
              const std::optional<std::string>& truncate_at, std::vector<bool>* found, int64_t* late,
              MergeResult* result)
-      : o_(o), encoder_(*encoder), src_(*src), compare_(compare), truncate_at_(truncate_at), found_(*found),
+      : options_(o), encoder_(*encoder), src_(*src), compare_(compare), truncate_at_(truncate_at), found_(*found),
         late_(*late), result_(*result) {}
 
   arrow::Result<RowFates> Match(const std::shared_ptr<arrow::Table>& rows) {
-    const MergeOptions& o = o_;
+    const MergeOptions& o = options_;
     MergeSource& src = src_;
     bool snapshot = compare_ != nullptr;
     bool sequenced = !o.sequence_by.empty();
@@ -239,7 +239,7 @@ class RowMatcher {
   }
 
  private:
-  const MergeOptions& o_;
+  const MergeOptions& options_;
   KeyEncoder& encoder_;
   MergeSource& src_;
   SnapshotCompare* compare_;  // null but for a snapshot
@@ -256,7 +256,7 @@ class ChangedBatchWriter {
   // updates_are_source_rows: updated rows are their source rows, written with the inserts.
   ChangedBatchWriter(const MergeOptions& o, const MergeSource& src, DataWriter* writer, DataWriter* cdc, bool marks,
                      bool updates_are_source_rows, CommitResult* counts)
-      : o_(o), src_(src), writer_(writer), cdc_(cdc), marks_(marks), updates_are_source_rows_(updates_are_source_rows),
+      : options_(o), src_(src), writer_(writer), cdc_(cdc), marks_(marks), updates_are_source_rows_(updates_are_source_rows),
         counts_(*counts) {}
 
   // Copy-on-write: the batch's kept rows. Merge-on-read: the positions in the file (the
@@ -278,14 +278,14 @@ class ChangedBatchWriter {
     }
     if (!soft_rows.empty()) {
       ARROW_ASSIGN_OR_RAISE(auto before, TakeRows(rows, soft_rows));
-      ARROW_ASSIGN_OR_RAISE(auto after, SetBoolColumn(before, o_.soft_delete_column, true));
+      ARROW_ASSIGN_OR_RAISE(auto after, SetBoolColumn(before, options_.soft_delete_column, true));
       ARROW_RETURN_NOT_OK(WriteTable(writer_, after));
       counts_.rows_written += after->num_rows();
       ARROW_RETURN_NOT_OK(WriteChanges(cdc_, before, "update_preimage"));
       ARROW_RETURN_NOT_OK(WriteChanges(cdc_, after, "update_postimage"));
     }
     if (!updates_are_source_rows_ && !target_rows.empty()) {
-      ARROW_ASSIGN_OR_RAISE(auto updated, UpdatedRows(rows, target_rows, src_.rows, source_rows, o_));
+      ARROW_ASSIGN_OR_RAISE(auto updated, UpdatedRows(rows, target_rows, src_.rows, source_rows, options_));
       ARROW_RETURN_NOT_OK(WriteTable(writer_, updated));
       counts_.rows_written += updated->num_rows();
       if (cdc_) {
@@ -302,7 +302,7 @@ class ChangedBatchWriter {
   }
 
  private:
-  const MergeOptions& o_;
+  const MergeOptions& options_;
   const MergeSource& src_;
   DataWriter* writer_;
   DataWriter* cdc_;
