@@ -3,13 +3,13 @@
 // Parquet (what `inlet scan` and `inlet changes` print).
 #pragma once
 
-#include <memory>
-#include <string>
-#include <vector>
-
 #include <arrow/record_batch.h>
 #include <arrow/result.h>
 #include <arrow/table.h>
+
+#include <memory>
+#include <string>
+#include <vector>
 
 namespace inlet {
 
@@ -19,18 +19,18 @@ std::string FormatFromExtension(const std::string& path);
 /// Opens files in order as one reader. format may be empty to use each file's extension.
 /// Every file must have the schema of the first (after type inference); a file that
 /// does not fails naming it. Parse errors name the file.
-arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenInputFiles(const std::vector<std::string>& paths,
-                                                                        const std::string& format);
+arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenInputFiles(
+    const std::vector<std::string>& paths, const std::string& format);
 
 /// Reads files in order into one table, with OpenInputFiles' checks and errors. Parquet
 /// files are read whole (faster than a batch at a time), for callers that hold every row
 /// anyway, such as a merge.
-arrow::Result<std::shared_ptr<arrow::Table>> ReadInputFiles(const std::vector<std::string>& paths,
-                                                            const std::string& format);
+arrow::Result<std::shared_ptr<arrow::Table>> ReadInputFiles(
+    const std::vector<std::string>& paths, const std::string& format);
 
-/// Drains reader into path ("" or "-" for standard output) as csv (with a header), ndjson or
-/// parquet. Returns the number of rows written. Invalid for another format.
-arrow::Result<int64_t> WriteRecords(arrow::RecordBatchReader* reader, const std::string& path,
-                                    const std::string& format);
+/// Drains reader into path ("" or "-" for standard output) as csv (with a header), ndjson
+/// or parquet. Returns the number of rows written. Invalid for another format.
+arrow::Result<int64_t> WriteRecords(arrow::RecordBatchReader* reader,
+                                    const std::string& path, const std::string& format);
 
 }  // namespace inlet

@@ -1,12 +1,15 @@
 // The public pipeline API: load pipeline definitions (docs/pipelines.md), run them once
-// (bounded sources: files) or stream them (unbounded sources: Kafka), and read or reset the
-// state they keep in their tables. The CLI and the Python package use only this header,
-// inlet/table.h and inlet/status.h. No third-party type but Arrow's appears here.
+// (bounded sources: files) or stream them (unbounded sources: Kafka), and read or reset
+// the state they keep in their tables. The CLI and the Python package use only this
+// header, inlet/table.h and inlet/status.h. No third-party type but Arrow's appears here.
 //
 // Threading: Pipelines are immutable and may be shared. RunPipeline and RunStream may run
 // concurrently for different pipelines (and for the same one: their commits conflict, and
 // the loser starts again from the winner's state).
 #pragma once
+
+#include <arrow/result.h>
+#include <arrow/status.h>
 
 #include <atomic>
 #include <cstdint>
@@ -16,9 +19,6 @@
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <arrow/result.h>
-#include <arrow/status.h>
 
 #include "inlet/table.h"
 
@@ -31,7 +31,8 @@ struct PipelineConfig;
 /// One pipeline of a pipeline file, validated. Cheap to copy.
 class Pipeline {
  public:
-  explicit Pipeline(std::shared_ptr<const pipeline::PipelineConfig> config) : config_(std::move(config)) {}
+  explicit Pipeline(std::shared_ptr<const pipeline::PipelineConfig> config)
+      : config_(std::move(config)) {}
 
   const std::string& name() const;
   /// The source's kind as the file names it: files, kafka.
@@ -56,13 +57,14 @@ class Pipeline {
   std::shared_ptr<const pipeline::PipelineConfig> config_;
 };
 
-/// Reads and validates the pipelines of a YAML file: ${VAR} and ${VAR:-default} expand from
-/// the environment, relative paths resolve against the file's directory. Errors name the
-/// file, line and key ("p.yaml:12: pipelines[orders].strategy.cursor: is required").
+/// Reads and validates the pipelines of a YAML file: ${VAR} and ${VAR:-default} expand
+/// from the environment, relative paths resolve against the file's directory. Errors name
+/// the file, line and key ("p.yaml:12: pipelines[orders].strategy.cursor: is required").
 arrow::Result<std::vector<Pipeline>> LoadPipelineFile(const std::string& path);
 
 /// The same from YAML text: `file` names it in errors, base_dir resolves relative paths.
-arrow::Result<std::vector<Pipeline>> ParsePipelineText(const std::string& yaml, const std::string& file,
+arrow::Result<std::vector<Pipeline>> ParsePipelineText(const std::string& yaml,
+                                                       const std::string& file,
                                                        const std::string& base_dir);
 
 /// What table maintenance did after a commit (destination.maintenance), by step.
@@ -131,13 +133,14 @@ struct RunReport {
   std::string ToText() const;
 };
 
-/// Runs a pipeline with a bounded source once: reads what its strategy needs, checks it, and
-/// commits the rows with the pipeline's new state in one table commit, then runs the
-/// maintenance that is due. A commit that loses to a concurrent, conflicting one is retried
-/// from the new state (processing.max_retries times). On failure the table is unchanged and
-/// the error names the pipeline; a maintenance failure after the commit is reported in
-/// RunReport::error with status committed.
-arrow::Result<RunReport> RunPipeline(const Pipeline& pipeline, const RunOptions& options = {});
+/// Runs a pipeline with a bounded source once: reads what its strategy needs, checks it,
+/// and commits the rows with the pipeline's new state in one table commit, then runs the
+/// maintenance that is due. A commit that loses to a concurrent, conflicting one is
+/// retried from the new state (processing.max_retries times). On failure the table is
+/// unchanged and the error names the pipeline; a maintenance failure after the commit is
+/// reported in RunReport::error with status committed.
+arrow::Result<RunReport> RunPipeline(const Pipeline& pipeline,
+                                     const RunOptions& options = {});
 
 /// The report of a run that failed with st (status failed, nothing written).
 RunReport FailedReport(const Pipeline& pipeline, const arrow::Status& st);
@@ -196,11 +199,12 @@ struct StreamOptions {
 };
 
 /// Streams a pipeline with an unbounded source into its table until stopped (SIGINT,
-/// SIGTERM, options.stop, or idle exit), committing batches as its processing settings say,
-/// exactly once: each commit records the source position it covers. On a failure (the
-/// table cannot be written, a message cannot be decoded and there is no dead-letter table)
-/// it commits nothing more and returns the error.
-arrow::Result<StreamReport> RunStream(const Pipeline& pipeline, const StreamOptions& options = {});
+/// SIGTERM, options.stop, or idle exit), committing batches as its processing settings
+/// say, exactly once: each commit records the source position it covers. On a failure
+/// (the table cannot be written, a message cannot be decoded and there is no dead-letter
+/// table) it commits nothing more and returns the error.
+arrow::Result<StreamReport> RunStream(const Pipeline& pipeline,
+                                      const StreamOptions& options = {});
 
 /// Stream reports as Prometheus text (version 0.0.4), for a textfile collector: counters
 /// inlet_stream_messages_total, _rows_written_total, _dead_letters_total, _skipped_total,
@@ -209,7 +213,8 @@ arrow::Result<StreamReport> RunStream(const Pipeline& pipeline, const StreamOpti
 /// inlet_stream_lag_messages by partition. Labels: pipeline, topic (and partition).
 std::string PrometheusText(const std::vector<StreamReport>& reports);
 
-/// Writes text to path through a temporary file renamed over it: a reader never sees half.
+/// Writes text to path through a temporary file renamed over it: a reader never sees
+/// half.
 arrow::Status WriteFileAtomically(const std::string& path, const std::string& text);
 
 /// The state each pipeline keeps in a table, as of snapshot: pipeline name -> its state

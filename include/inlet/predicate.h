@@ -2,11 +2,11 @@
 // values and min/max/null statistics) and row filtering in scans.
 #pragma once
 
+#include <arrow/result.h>
+
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <arrow/result.h>
 
 namespace inlet {
 

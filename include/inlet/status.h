@@ -2,14 +2,14 @@
 // to a kind of failure tests its kind (KindOf), never the text of its message.
 #pragma once
 
+#include <arrow/status.h>
+
 #include <algorithm>
 #include <chrono>
 #include <optional>
 #include <random>
 #include <string>
 #include <thread>
-
-#include <arrow/status.h>
 
 namespace inlet {
 
@@ -20,7 +20,8 @@ enum class ErrorKind {
   /// (NotImplemented).
   kUnsupportedFeature,
   /// A commit lost to a concurrent, conflicting commit (Invalid, the message starting
-  /// "conflict: "). Nothing of it is visible; retrying the whole operation against the new
+  /// "conflict: "). Nothing of it is visible; retrying the whole operation against the
+  /// new
   /// table state may succeed.
   kCommitConflict,
   /// Data does not fit the table's schema: a column the table lacks, a type that does not
@@ -28,7 +29,8 @@ enum class ErrorKind {
   kSchemaMismatch,
 };
 
-/// The detail a status of one of those kinds carries. arrow::Status::WithMessage keeps it.
+/// The detail a status of one of those kinds carries. arrow::Status::WithMessage keeps
+/// it.
 class ErrorDetail : public arrow::StatusDetail {
  public:
   explicit ErrorDetail(ErrorKind kind) : kind_(kind) {}
@@ -64,9 +66,11 @@ template <typename Attempt>
 auto RetryOnConflict(int retries, Attempt&& attempt) -> decltype(attempt()) {
   thread_local std::mt19937 rng{std::random_device{}()};
   auto result = attempt();
-  for (int retry = 0; !result.ok() && IsCommitConflict(result.status()) && retry < retries; ++retry) {
+  for (int retry = 0;
+       !result.ok() && IsCommitConflict(result.status()) && retry < retries; ++retry) {
     int cap_ms = 50 << std::min(retry, 4);
-    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(5, cap_ms)(rng)));
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(std::uniform_int_distribution<int>(5, cap_ms)(rng)));
     result = attempt();
   }
   return result;

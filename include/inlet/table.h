@@ -1,10 +1,16 @@
-// The format-neutral table API. Delta Lake is the first implementation, Apache Iceberg the
-// next; nothing that uses this header may depend on a table format's internals, and the
-// header names none of them (format-specific facts come as TableInfo::format_details).
+// The format-neutral table API. Delta Lake is the first implementation, Apache Iceberg
+// the next; nothing that uses this header may depend on a table format's internals, and
+// the header names none of them (format-specific facts come as
+// TableInfo::format_details).
 //
-// Threading: a Table handle may be shared by threads; each call reads the table's metadata
-// afresh and works on its own snapshot. Snapshots are immutable and safe to share.
+// Threading: a Table handle may be shared by threads; each call reads the table's
+// metadata afresh and works on its own snapshot. Snapshots are immutable and safe to
+// share.
 #pragma once
+
+#include <arrow/record_batch.h>
+#include <arrow/result.h>
+#include <arrow/type_fwd.h>
 
 #include <cstdint>
 #include <map>
@@ -14,21 +20,17 @@
 #include <utility>
 #include <vector>
 
-#include <arrow/record_batch.h>
-#include <arrow/result.h>
-#include <arrow/type_fwd.h>
-
 #include "inlet/predicate.h"
 
 namespace inlet {
 
-/// Which snapshot of a table to read: the latest (all unset), a version, the latest commit
-/// at or before a timestamp (milliseconds since the epoch, UTC), or a reference the table
-/// format defines. At most one may be set.
+/// Which snapshot of a table to read: the latest (all unset), a version, the latest
+/// commit at or before a timestamp (milliseconds since the epoch, UTC), or a reference
+/// the table format defines. At most one may be set.
 ///
 /// A version is a number that grows with every commit of the table (Delta Lake: the log
-/// version). Versions need not be contiguous: code must not assume that version + 1 exists,
-/// only that a later commit has a greater version.
+/// version). Versions need not be contiguous: code must not assume that version + 1
+/// exists, only that a later commit has a greater version.
 struct SnapshotSpec {
   std::optional<int64_t> version;
   std::optional<int64_t> timestamp_ms;
@@ -84,10 +86,11 @@ struct HistoryEntry {
 };
 
 /// State an application commits atomically with its data, so that it loads each piece of
-/// data exactly once: a number that only grows (a run counter, a source offset) and a small
-/// document (a cursor, the files it loaded). A retried load compares the number with its
-/// own; a load that lost a race to another commit of the same application conflicts.
-/// Each format keeps it where its readers ignore it (docs/formats.md says where).
+/// data exactly once: a number that only grows (a run counter, a source offset) and a
+/// small document (a cursor, the files it loaded). A retried load compares the number
+/// with its own; a load that lost a race to another commit of the same application
+/// conflicts. Each format keeps it where its readers ignore it (docs/formats.md says
+/// where).
 struct AppState {
   /// The last number the application committed; nullopt when it never committed one.
   std::optional<int64_t> version;
@@ -158,10 +161,10 @@ struct WriteOptions {
   /// The operation name recorded in the history (defaults per mode).
   std::string operation;
   std::map<std::string, std::string> operation_parameters;
-  /// The version the caller's decisions (such as a watermark it read) were based on. Every
-  /// commit after it is checked for conflicts with this write, which fails with a commit
-  /// conflict (see inlet/status.h) rather than commit on a stale base. -1: the caller saw no
-  /// table. Unset: the latest version when the write starts.
+  /// The version the caller's decisions (such as a watermark it read) were based on.
+  /// Every commit after it is checked for conflicts with this write, which fails with a
+  /// commit conflict (see inlet/status.h) rather than commit on a stale base. -1: the
+  /// caller saw no table. Unset: the latest version when the write starts.
   std::optional<int64_t> read_version;
   /// Conflicting concurrent commits are retried this many times at most.
   int max_commit_attempts = 200;
@@ -187,9 +190,11 @@ enum class MergeMode {
   /// (several rows per key stay several rows).
   kDeleteInsert,
   /// The source is a complete extract of the table (snapshot diff), one row per key: a
-  /// table row whose key the source has is replaced when its values differ (compared by row
+  /// table row whose key the source has is replaced when its values differ (compared by
+  /// row
   /// hash on the table's columns the source has, but the soft-delete column), a row whose
-  /// key it lacks is handled as MergeOptions::missing_keys says, and new keys are inserted.
+  /// key it lacks is handled as MergeOptions::missing_keys says, and new keys are
+  /// inserted.
   /// Every file is read once, and only the files with a change are rewritten (or given a
   /// deletion vector). Nothing is committed when nothing changed.
   kSnapshot,
@@ -218,13 +223,15 @@ const std::vector<std::pair<const char*, MissingKeys>>& MissingKeysNames();
 /// of a row is kept, with the sequence range it was current for.
 struct HistoryOptions {
   bool enabled = false;
-  /// Column names. valid_from and valid_to have the sequence column's type (a struct of the
-  /// sequence columns when there are several); valid_to is null while the version is current.
+  /// Column names. valid_from and valid_to have the sequence column's type (a struct of
+  /// the sequence columns when there are several); valid_to is null while the version is
+  /// current.
   std::string valid_from = "valid_from";
   std::string valid_to = "valid_to";
   std::string is_current = "is_current";
-  /// A change starts a new version only when one of these columns changes; changes of other
-  /// columns update the version in place. Empty: every column but the keys and sequences.
+  /// A change starts a new version only when one of these columns changes; changes of
+  /// other columns update the version in place. Empty: every column but the keys and
+  /// sequences.
   std::vector<std::string> track_columns;
 };
 
@@ -239,14 +246,15 @@ struct MergeOptions {
   std::string delete_flag;
   /// Partial updates: a null source value keeps the table's value.
   bool ignore_null_updates = false;
-  /// Sequence-guarded changes (change data capture): the columns ordering a key's changes,
-  /// compared column by column. Upsert mode only. The source's latest change of each key
-  /// wins (order_by is not used), and it applies only when its sequence is greater than the
-  /// table row's and than the key's last remembered delete; an older change is discarded as
-  /// late. Deletes are remembered durably in the table, not for a retention window, so an
-  /// update arriving after its key's delete cannot bring the row back. The sequence columns
-  /// are written with the rows; a table row with a null sequence is older than any change.
-  /// Fails with Invalid naming a sequence column with a null in the source.
+  /// Sequence-guarded changes (change data capture): the columns ordering a key's
+  /// changes, compared column by column. Upsert mode only. The source's latest change of
+  /// each key wins (order_by is not used), and it applies only when its sequence is
+  /// greater than the table row's and than the key's last remembered delete; an older
+  /// change is discarded as late. Deletes are remembered durably in the table, not for a
+  /// retention window, so an update arriving after its key's delete cannot bring the row
+  /// back. The sequence columns are written with the rows; a table row with a null
+  /// sequence is older than any change. Fails with Invalid naming a sequence column with
+  /// a null in the source.
   std::vector<std::string> sequence_by;
   /// With sequence_by: a boolean source column marking truncate events (their key columns
   /// may be null). A truncate at sequence s deletes every table row whose sequence is at
@@ -255,10 +263,10 @@ struct MergeOptions {
   /// Partial updates: only these columns take the source's values on a match.
   std::vector<std::string> update_columns;
   /// With sequence_by: keep history (SCD type 2) instead of the current state. Each key's
-  /// versions are rebuilt from all its changes, so a late change is woven into the history
-  /// where its sequence puts it, whatever the arrival order. Every delete is remembered.
-  /// Truncate events are refused; order_by, ignore_null_updates and update_columns do not
-  /// apply.
+  /// versions are rebuilt from all its changes, so a late change is woven into the
+  /// history where its sequence puts it, whatever the arrival order. Every delete is
+  /// remembered. Truncate events are refused; order_by, ignore_null_updates and
+  /// update_columns do not apply.
   HistoryOptions history;
   /// kSnapshot mode: rows whose key left the extract, and (with kSoftDelete) the boolean
   /// column marking them. Every row of the extract is live: the merge sets the source's
@@ -284,15 +292,15 @@ struct MergeResult {
   /// Source rows dropped as older duplicates of a key (or, with a truncate in the source,
   /// changes before it).
   int64_t source_duplicates = 0;
-  /// With sequence_by: changes discarded because the table already held a newer (or equal)
-  /// sequence for their key, a newer delete, or a truncate after them.
+  /// With sequence_by: changes discarded because the table already held a newer (or
+  /// equal) sequence for their key, a newer delete, or a truncate after them.
   int64_t late_discarded = 0;
   /// Rows deleted by truncate events (also counted in rows_deleted).
   int64_t rows_truncated = 0;
   /// Files read to find matches, and rewritten because they held some (copy-on-write) or
-  /// given a deletion vector marking the changed rows (tables that write deletion vectors).
-  /// A delete-insert keyed by the partition columns removes the files of the source's
-  /// partitions unread: counted as rewritten, not scanned.
+  /// given a deletion vector marking the changed rows (tables that write deletion
+  /// vectors). A delete-insert keyed by the partition columns removes the files of the
+  /// source's partitions unread: counted as rewritten, not scanned.
   int64_t files_scanned = 0;
   int64_t files_rewritten = 0;
   int64_t files_marked = 0;
@@ -371,8 +379,8 @@ struct CheckpointResult {
 };
 
 /// How to reach a table on object storage, overriding the environment (see
-/// docs/operations.md): endpoint, region, access_key_id, secret_access_key, session_token,
-/// addressing (path | virtual), ca_bundle. Only for s3:// locations.
+/// docs/operations.md): endpoint, region, access_key_id, secret_access_key,
+/// session_token, addressing (path | virtual), ca_bundle. Only for s3:// locations.
 using StorageOptions = std::map<std::string, std::string>;
 
 /// A table at a location. Open() requires an existing table; OpenOrCreate() also accepts
@@ -382,17 +390,19 @@ class Table {
   virtual ~Table() = default;
 
   /// Opens the table at uri (a local path, file:// or s3:// URI), whatever its format.
-  /// Fails with an ErrorKind::kTableNotFound error (inlet/status.h) when there is no table
-  /// there.
-  static arrow::Result<std::shared_ptr<Table>> Open(const std::string& uri, const StorageOptions& storage = {});
-  static arrow::Result<std::shared_ptr<Table>> OpenOrCreate(const std::string& uri,
-                                                            const StorageOptions& storage = {});
+  /// Fails with an ErrorKind::kTableNotFound error (inlet/status.h) when there is no
+  /// table there.
+  static arrow::Result<std::shared_ptr<Table>> Open(const std::string& uri,
+                                                    const StorageOptions& storage = {});
+  static arrow::Result<std::shared_ptr<Table>> OpenOrCreate(
+      const std::string& uri, const StorageOptions& storage = {});
 
   virtual const std::string& location() const = 0;
 
   /// Loads the snapshot spec selects. Fails when the version does not exist or cannot be
-  /// reconstructed (kTableNotFound when there is no table at all), or when the table needs
-  /// a reader feature inlet does not support (kUnsupportedFeature, naming the feature).
+  /// reconstructed (kTableNotFound when there is no table at all), or when the table
+  /// needs a reader feature inlet does not support (kUnsupportedFeature, naming the
+  /// feature).
   virtual arrow::Result<std::shared_ptr<Snapshot>> GetSnapshot(
       const SnapshotSpec& spec = {}) const = 0;
 
@@ -403,28 +413,29 @@ class Table {
   /// version; on failure nothing is (data files already written are left unreferenced
   /// for vacuum). Safe against concurrent writers in other processes. Input that does not
   /// fit the table fails with kSchemaMismatch; a lost race with kCommitConflict.
-  virtual arrow::Result<CommitResult> Write(std::shared_ptr<arrow::RecordBatchReader> data,
-                                            const WriteOptions& options) = 0;
+  virtual arrow::Result<CommitResult> Write(
+      std::shared_ptr<arrow::RecordBatchReader> data, const WriteOptions& options) = 0;
 
   /// The row-level changes of versions from..to (inclusive; to defaults to the latest) in
   /// the table's columns plus _change_type (insert, update_preimage, update_postimage,
-  /// delete), _commit_version and _commit_timestamp. A version's change data files are used
-  /// when it wrote any; otherwise its added files read as inserts and its removed files as
-  /// deletes. Fails naming a version that does not exist or a data file that is gone.
+  /// delete), _commit_version and _commit_timestamp. A version's change data files are
+  /// used when it wrote any; otherwise its added files read as inserts and its removed
+  /// files as deletes. Fails naming a version that does not exist or a data file that is
+  /// gone.
   virtual arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> Changes(
       int64_t from_version, std::optional<int64_t> to_version) const = 0;
 
   /// Merges source into the table by key in one atomic commit (copy-on-write): files are
   /// pruned by partition values and key statistics, read one at a time, and only those
-  /// holding matched keys are rewritten. Memory is bounded by the source and one data file.
-  /// Fails with Invalid naming a missing key column or a null key in the source.
+  /// holding matched keys are rewritten. Memory is bounded by the source and one data
+  /// file. Fails with Invalid naming a missing key column or a null key in the source.
   virtual arrow::Result<MergeResult> Merge(std::shared_ptr<arrow::Table> source,
                                            const MergeOptions& options) = 0;
 
-  /// Compacts small files (bin-packing per partition, optionally in Z-order) in one commit
-  /// that changes no rows (dataChange=false): readers, the change data feed and concurrent
-  /// appends are unaffected. A concurrent commit that removed one of the files makes it
-  /// plan again (options.max_attempts).
+  /// Compacts small files (bin-packing per partition, optionally in Z-order) in one
+  /// commit that changes no rows (dataChange=false): readers, the change data feed and
+  /// concurrent appends are unaffected. A concurrent commit that removed one of the files
+  /// makes it plan again (options.max_attempts).
   virtual arrow::Result<OptimizeResult> Optimize(const OptimizeOptions& options) = 0;
 
   /// Deletes data files (and deletion vectors, change data, inlet's tombstone files) that
@@ -440,8 +451,8 @@ class Table {
   virtual arrow::Result<CheckpointResult> Checkpoint() = 0;
 };
 
-/// Releases what tables on object storage hold process-wide (Arrow's S3 support, if it was
-/// used). Call once before the process exits, after every Table and Snapshot is gone.
+/// Releases what tables on object storage hold process-wide (Arrow's S3 support, if it
+/// was used). Call once before the process exits, after every Table and Snapshot is gone.
 void FinalizeObjectStorage();
 
 }  // namespace inlet

@@ -2,11 +2,11 @@
 // reports. All times are UTC.
 #pragma once
 
+#include <arrow/result.h>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
-
-#include <arrow/result.h>
 
 namespace inlet {
 

@@ -1,11 +1,11 @@
 #include "inlet/cli/commands.h"
 
-#include <iostream>
-#include <string>
-
-#include <CLI/CLI.hpp>
 #include <arrow/compute/initialize.h>
 #include <arrow/status.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <string>
 
 #include "inlet/cli/maintenance.h"
 #include "inlet/cli/pipeline_commands.h"

@@ -12,7 +12,8 @@ namespace inlet::cli {
 namespace {
 
 std::string Describe(const FileCounts& c) {
-  return std::to_string(c.files) + (c.files == 1 ? " file (" : " files (") + FormatBytes(c.bytes) + ")";
+  return std::to_string(c.files) + (c.files == 1 ? " file (" : " files (") +
+         FormatBytes(c.bytes) + ")";
 }
 
 std::string Seconds(int64_t ms) {
@@ -21,29 +22,32 @@ std::string Seconds(int64_t ms) {
   return out.str();
 }
 
-arrow::Status RunOptimize(const std::string& location, const OptimizeOptions& o, bool json) {
+arrow::Status RunOptimize(const std::string& location, const OptimizeOptions& o,
+                          bool json) {
   ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(location));
   ARROW_ASSIGN_OR_RAISE(auto r, table->Optimize(o));
   if (json) {
     std::cout << Dump(Json{{"table", location},
-                               {"version", r.version},
-                               {"before", CountsJson(r.before)},
-                               {"after", CountsJson(r.after)},
-                               {"files_removed", r.files_removed},
-                               {"files_added", r.files_added},
-                               {"rows", r.rows},
-                               {"partitions_optimized", r.partitions_optimized},
-                               {"attempts", r.attempts},
-                               {"duration_ms", r.duration_ms}})
+                           {"version", r.version},
+                           {"before", CountsJson(r.before)},
+                           {"after", CountsJson(r.after)},
+                           {"files_removed", r.files_removed},
+                           {"files_added", r.files_added},
+                           {"rows", r.rows},
+                           {"partitions_optimized", r.partitions_optimized},
+                           {"attempts", r.attempts},
+                           {"duration_ms", r.duration_ms}})
               << std::endl;
   } else if (r.version < 0) {
-    std::cout << "nothing to optimize in " << location << ": " << Describe(r.before) << " already compact"
-              << std::endl;
+    std::cout << "nothing to optimize in " << location << ": " << Describe(r.before)
+              << " already compact" << std::endl;
   } else {
-    std::cout << "optimized " << location << " at version " << r.version << ": " << Describe(r.before) << " -> "
-              << Describe(r.after) << "; " << r.files_removed << " files compacted into " << r.files_added << " in "
-              << r.partitions_optimized << (r.partitions_optimized == 1 ? " partition, " : " partitions, ") << r.rows
-              << " rows, " << Seconds(r.duration_ms) << std::endl;
+    std::cout << "optimized " << location << " at version " << r.version << ": "
+              << Describe(r.before) << " -> " << Describe(r.after) << "; "
+              << r.files_removed << " files compacted into " << r.files_added << " in "
+              << r.partitions_optimized
+              << (r.partitions_optimized == 1 ? " partition, " : " partitions, ")
+              << r.rows << " rows, " << Seconds(r.duration_ms) << std::endl;
   }
   return arrow::Status::OK();
 }
@@ -53,23 +57,25 @@ arrow::Status RunVacuum(const std::string& location, const VacuumOptions& o, boo
   ARROW_ASSIGN_OR_RAISE(auto r, table->Vacuum(o));
   if (json) {
     std::cout << Dump(Json{{"table", location},
-                               {"dry_run", r.dry_run},
-                               {"retention_hours", r.retention_hours},
-                               {"deleted", CountsJson(r.deleted)},
-                               {"files", r.files},
-                               {"before", CountsJson(r.before)},
-                               {"after", CountsJson(r.after)},
-                               {"duration_ms", r.duration_ms}})
+                           {"dry_run", r.dry_run},
+                           {"retention_hours", r.retention_hours},
+                           {"deleted", CountsJson(r.deleted)},
+                           {"files", r.files},
+                           {"before", CountsJson(r.before)},
+                           {"after", CountsJson(r.after)},
+                           {"duration_ms", r.duration_ms}})
               << std::endl;
     return arrow::Status::OK();
   }
   if (r.dry_run) {
-    std::cout << "would delete " << Describe(r.deleted) << " from " << location << " (unreferenced, older than "
-              << r.retention_hours << " hours)" << (r.files.empty() ? "" : ":") << std::endl;
+    std::cout << "would delete " << Describe(r.deleted) << " from " << location
+              << " (unreferenced, older than " << r.retention_hours << " hours)"
+              << (r.files.empty() ? "" : ":") << std::endl;
     for (const auto& f : r.files) std::cout << "  " << f << std::endl;
   } else {
-    std::cout << "vacuumed " << location << ": deleted " << Describe(r.deleted) << " unreferenced and older than "
-              << r.retention_hours << " hours; " << Describe(r.before) << " -> " << Describe(r.after) << ", "
+    std::cout << "vacuumed " << location << ": deleted " << Describe(r.deleted)
+              << " unreferenced and older than " << r.retention_hours << " hours; "
+              << Describe(r.before) << " -> " << Describe(r.after) << ", "
               << Seconds(r.duration_ms) << std::endl;
   }
   return arrow::Status::OK();
@@ -80,16 +86,17 @@ arrow::Status RunCheckpoint(const std::string& location, bool json) {
   ARROW_ASSIGN_OR_RAISE(auto r, table->Checkpoint());
   if (json) {
     std::cout << Dump(Json{{"table", location},
-                               {"version", r.version},
-                               {"checkpoint_bytes", r.checkpoint_bytes},
-                               {"log_before", CountsJson(r.log_before)},
-                               {"log_after", CountsJson(r.log_after)},
-                               {"duration_ms", r.duration_ms}})
+                           {"version", r.version},
+                           {"checkpoint_bytes", r.checkpoint_bytes},
+                           {"log_before", CountsJson(r.log_before)},
+                           {"log_after", CountsJson(r.log_after)},
+                           {"duration_ms", r.duration_ms}})
               << std::endl;
   } else {
-    std::cout << "checkpointed " << location << " at version " << r.version << " (" << FormatBytes(r.checkpoint_bytes)
-              << "); log: " << Describe(r.log_before) << " -> " << Describe(r.log_after) << ", "
-              << Seconds(r.duration_ms) << std::endl;
+    std::cout << "checkpointed " << location << " at version " << r.version << " ("
+              << FormatBytes(r.checkpoint_bytes) << "); log: " << Describe(r.log_before)
+              << " -> " << Describe(r.log_after) << ", " << Seconds(r.duration_ms)
+              << std::endl;
   }
   return arrow::Status::OK();
 }
@@ -97,25 +104,38 @@ arrow::Status RunCheckpoint(const std::string& location, bool json) {
 }  // namespace
 
 void MaintenanceCommands::Register(CLI::App* app) {
-  optimize_ = app->add_subcommand("optimize", "Compact small files (bin-packing per partition, optionally Z-ordered)");
-  optimize_->add_option("table", table_, "Table path or URI (s3://bucket/prefix)")->required();
-  optimize_->add_option("--where", where_, "Only partitions matching this predicate on partition columns");
+  optimize_ = app->add_subcommand(
+      "optimize",
+      "Compact small files (bin-packing per partition, optionally Z-ordered)");
+  optimize_->add_option("table", table_, "Table path or URI (s3://bucket/prefix)")
+      ->required();
+  optimize_->add_option("--where", where_,
+                        "Only partitions matching this predicate on partition columns");
   optimize_->add_option("--target-size", target_size_,
-                        "Pack into files of about this many bytes (default: the table's target file size, else 128 MiB)");
-  optimize_->add_option("--zorder-by", zorder_by_, "Sort each partition along a Z-order curve of columns a,b");
+                        "Pack into files of about this many bytes (default: the table's "
+                        "target file size, else 128 MiB)");
+  optimize_->add_option("--zorder-by", zorder_by_,
+                        "Sort each partition along a Z-order curve of columns a,b");
   optimize_->add_flag("--json", json_, "Print the result as JSON");
 
-  vacuum_ = app->add_subcommand("vacuum", "Delete data files no version within the retention reads");
-  vacuum_->add_option("table", table_, "Table path or URI (s3://bucket/prefix)")->required();
+  vacuum_ = app->add_subcommand(
+      "vacuum", "Delete data files no version within the retention reads");
+  vacuum_->add_option("table", table_, "Table path or URI (s3://bucket/prefix)")
+      ->required();
   vacuum_->add_option("--retention-hours", retention_hours_,
                       "Keep files removed or written less than this long ago (default: "
                       "delta.deletedFileRetentionDuration, 168)");
   vacuum_->add_flag("--dry-run", dry_run_, "List what would be deleted, delete nothing");
-  vacuum_->add_flag("--force", force_, "Allow a retention shorter than the table's delta.deletedFileRetentionDuration");
+  vacuum_->add_flag(
+      "--force", force_,
+      "Allow a retention shorter than the table's delta.deletedFileRetentionDuration");
   vacuum_->add_flag("--json", json_, "Print the result as JSON");
 
-  checkpoint_ = app->add_subcommand("checkpoint", "Write a checkpoint of the latest version and clean up expired log files");
-  checkpoint_->add_option("table", table_, "Table path or URI (s3://bucket/prefix)")->required();
+  checkpoint_ = app->add_subcommand(
+      "checkpoint",
+      "Write a checkpoint of the latest version and clean up expired log files");
+  checkpoint_->add_option("table", table_, "Table path or URI (s3://bucket/prefix)")
+      ->required();
   checkpoint_->add_flag("--json", json_, "Print the result as JSON");
 }
 

@@ -1,8 +1,9 @@
 // The maintenance commands: optimize, vacuum, checkpoint.
 #pragma once
 
-#include <CLI/CLI.hpp>
 #include <arrow/status.h>
+
+#include <CLI/CLI.hpp>
 
 namespace inlet::cli {
 

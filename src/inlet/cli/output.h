@@ -3,10 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "inlet/table.h"
 
@@ -24,7 +23,9 @@ inline Json ParseOrNull(const std::string& text) {
 }
 
 /// {"files": N, "bytes": N}.
-inline Json CountsJson(const FileCounts& c) { return Json{{"files", c.files}, {"bytes", c.bytes}}; }
+inline Json CountsJson(const FileCounts& c) {
+  return Json{{"files", c.files}, {"bytes", c.bytes}};
+}
 
 /// "1.2 MiB": bytes for people (B, KiB, MiB, GiB, TiB; one decimal above bytes).
 std::string FormatBytes(int64_t bytes);

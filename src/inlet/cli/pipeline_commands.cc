@@ -17,7 +17,9 @@ namespace {
 
 // The pipelines of a file to run: the one named, or every one whose source is (or is not)
 // a stream.
-arrow::Result<std::vector<Pipeline>> SelectPipelines(const std::string& file, const std::string& name, bool streams) {
+arrow::Result<std::vector<Pipeline>> SelectPipelines(const std::string& file,
+                                                     const std::string& name,
+                                                     bool streams) {
   ARROW_ASSIGN_OR_RAISE(auto pipelines, LoadPipelineFile(file));
   const char* command = streams ? "inlet stream" : "inlet run";
   const char* other = streams ? "inlet run" : "inlet stream";
@@ -25,8 +27,8 @@ arrow::Result<std::vector<Pipeline>> SelectPipelines(const std::string& file, co
   for (auto& p : pipelines) {
     if (!name.empty() && p.name() == name) {
       if (p.streams() != streams) {
-        return arrow::Status::Invalid(file, ": pipeline '", name, "' has a ", p.source_kind(), " source: run it with ",
-                                      other);
+        return arrow::Status::Invalid(file, ": pipeline '", name, "' has a ",
+                                      p.source_kind(), " source: run it with ", other);
       }
       selected.push_back(p);
     } else if (name.empty() && p.streams() == streams) {
@@ -37,9 +39,11 @@ arrow::Result<std::vector<Pipeline>> SelectPipelines(const std::string& file, co
     std::string names;
     for (const auto& p : pipelines) names += (names.empty() ? "" : ", ") + p.name();
     if (!name.empty()) {
-      return arrow::Status::Invalid(file, ": no pipeline named '", name, "' (the file has: ", names, ")");
+      return arrow::Status::Invalid(file, ": no pipeline named '", name,
+                                    "' (the file has: ", names, ")");
     }
-    return arrow::Status::Invalid(file, ": no pipeline for ", command, " (", streams ? "kafka" : "file",
+    return arrow::Status::Invalid(file, ": no pipeline for ", command, " (",
+                                  streams ? "kafka" : "file",
                                   " sources; the file has: ", names, ")");
   }
   return selected;
@@ -55,10 +59,12 @@ StreamReport BlankReport(const Pipeline& p, StreamStatus status) {
   return r;
 }
 
-// The latest report of each stream, shared by the streams' threads and the metrics writer.
+// The latest report of each stream, shared by the streams' threads and the metrics
+// writer.
 class StreamProgress {
  public:
-  explicit StreamProgress(std::vector<StreamReport> initial) : reports_(std::move(initial)) {}
+  explicit StreamProgress(std::vector<StreamReport> initial)
+      : reports_(std::move(initial)) {}
 
   void Set(size_t i, const StreamReport& r) {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -89,24 +95,33 @@ class StreamProgress {
 
 void PipelineCommands::Register(CLI::App* app) {
   RunArgs& r = run_args_;
-  run_ = app->add_subcommand("run", "Run the pipelines of a YAML file (docs/pipelines.md)");
+  run_ =
+      app->add_subcommand("run", "Run the pipelines of a YAML file (docs/pipelines.md)");
   run_->add_option("file", r.file, "Pipeline file")->required();
   run_->add_option("--pipeline", r.pipeline, "Run only this pipeline");
   run_->add_flag("--json", r.json, "Print each run report as one JSON line");
   run_->add_flag("--dry-run", r.dry_run, "Read and check, but commit nothing");
-  run_->add_option("--from", r.from, "Backfill: load cursor values from this one (inclusive)");
+  run_->add_option("--from", r.from,
+                   "Backfill: load cursor values from this one (inclusive)");
   run_->add_option("--to", r.to, "Backfill: up to this cursor value (exclusive)");
 
   StreamArgs& sa = stream_args_;
-  stream_ = app->add_subcommand("stream", "Stream the kafka pipelines of a YAML file into their tables (docs/streams.md)");
+  stream_ = app->add_subcommand(
+      "stream",
+      "Stream the kafka pipelines of a YAML file into their tables (docs/streams.md)");
   stream_->add_option("file", sa.file, "Pipeline file")->required();
   stream_->add_option("--pipeline", sa.pipeline, "Run only this pipeline");
-  stream_->add_flag("--json", sa.json, "Print each stream's report as one JSON line when it stops");
+  stream_->add_flag("--json", sa.json,
+                    "Print each stream's report as one JSON line when it stops");
   stream_->add_option("--idle-exit", sa.idle_exit,
-                      "Stop after this many seconds without a message (default: run until SIGINT/SIGTERM)");
-  stream_->add_option("--metrics-file", sa.metrics_file,
-                      "Keep the streams' counters and lag in this file, in the Prometheus text format");
-  stream_->add_option("--metrics-interval", sa.metrics_interval, "Seconds between metrics-file updates (default 10)")
+                      "Stop after this many seconds without a message (default: run "
+                      "until SIGINT/SIGTERM)");
+  stream_->add_option(
+      "--metrics-file", sa.metrics_file,
+      "Keep the streams' counters and lag in this file, in the Prometheus text format");
+  stream_
+      ->add_option("--metrics-interval", sa.metrics_interval,
+                   "Seconds between metrics-file updates (default 10)")
       ->check(CLI::PositiveNumber);
 
   state_ = app->add_subcommand("state", "Show the pipeline state stored in a table");
@@ -130,8 +145,10 @@ arrow::Status PipelineCommands::Run() const {
 }
 
 arrow::Status PipelineCommands::RunPipelines(const RunArgs& a) {
-  ARROW_ASSIGN_OR_RAISE(auto pipelines, SelectPipelines(a.file, a.pipeline, /*streams=*/false));
-  if (a.from.empty() != a.to.empty()) return arrow::Status::Invalid("--from and --to go together");
+  ARROW_ASSIGN_OR_RAISE(auto pipelines,
+                        SelectPipelines(a.file, a.pipeline, /*streams=*/false));
+  if (a.from.empty() != a.to.empty())
+    return arrow::Status::Invalid("--from and --to go together");
   RunOptions options;
   options.dry_run = a.dry_run;
   if (!a.from.empty()) {
@@ -147,7 +164,8 @@ arrow::Status PipelineCommands::RunPipelines(const RunArgs& a) {
     if (result.ok()) {
       report = *result;
       // Committed, but its maintenance failed.
-      if (!report.error.empty() && failures++ == 0) first_failure = arrow::Status::IOError(report.error);
+      if (!report.error.empty() && failures++ == 0)
+        first_failure = arrow::Status::IOError(report.error);
     } else {
       report = FailedReport(p, result.status());
       if (failures++ == 0) first_failure = result.status();
@@ -159,7 +177,8 @@ arrow::Status PipelineCommands::RunPipelines(const RunArgs& a) {
     }
   }
   if (failures > 1) {
-    return first_failure.WithMessage(first_failure.message(), " (and ", failures - 1, " more failed pipelines)");
+    return first_failure.WithMessage(first_failure.message(), " (and ", failures - 1,
+                                     " more failed pipelines)");
   }
   return first_failure;
 }
@@ -167,14 +186,17 @@ arrow::Status PipelineCommands::RunPipelines(const RunArgs& a) {
 // Every selected stream runs in its own thread until SIGINT/SIGTERM; the first failure
 // stops the others (each commits what it holds).
 arrow::Status PipelineCommands::RunStreams(const StreamArgs& a) {
-  ARROW_ASSIGN_OR_RAISE(auto pipelines, SelectPipelines(a.file, a.pipeline, /*streams=*/true));
+  ARROW_ASSIGN_OR_RAISE(auto pipelines,
+                        SelectPipelines(a.file, a.pipeline, /*streams=*/true));
   std::atomic<bool> stop{false};
   StreamOptions options;
   options.idle_exit_ms = static_cast<int64_t>(a.idle_exit * 1000);
   options.stop = &stop;
-  std::vector<arrow::Result<StreamReport>> results(pipelines.size(), arrow::Status::UnknownError("not run"));
+  std::vector<arrow::Result<StreamReport>> results(
+      pipelines.size(), arrow::Status::UnknownError("not run"));
   std::vector<StreamReport> initial;
-  for (const auto& p : pipelines) initial.push_back(BlankReport(p, StreamStatus::kRunning));
+  for (const auto& p : pipelines)
+    initial.push_back(BlankReport(p, StreamStatus::kRunning));
   StreamProgress progress(std::move(initial));
   ARROW_RETURN_NOT_OK(progress.WriteMetrics(a.metrics_file));
   std::atomic<size_t> running{pipelines.size()};
@@ -183,7 +205,8 @@ arrow::Status PipelineCommands::RunStreams(const StreamArgs& a) {
     threads.emplace_back([&, i]() {
       StreamOptions mine = options;
       if (!a.metrics_file.empty()) {
-        mine.progress_interval_ms = std::min<int64_t>(1000, static_cast<int64_t>(a.metrics_interval * 1000));
+        mine.progress_interval_ms =
+            std::min<int64_t>(1000, static_cast<int64_t>(a.metrics_interval * 1000));
         mine.on_progress = [&, i](const StreamReport& r) { progress.Set(i, r); };
       }
       results[i] = RunStream(pipelines[i], mine);
@@ -196,7 +219,8 @@ arrow::Status PipelineCommands::RunStreams(const StreamArgs& a) {
   while (running.load() > 0 && !a.metrics_file.empty()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     if (std::chrono::steady_clock::now() < next_write) continue;
-    next_write += std::chrono::milliseconds(static_cast<int64_t>(a.metrics_interval * 1000));
+    next_write +=
+        std::chrono::milliseconds(static_cast<int64_t>(a.metrics_interval * 1000));
     if (auto st = progress.WriteMetrics(a.metrics_file); !st.ok()) {
       std::cerr << "inlet stream: metrics: " << st.message() << std::endl;
     }
@@ -217,10 +241,10 @@ arrow::Status PipelineCommands::RunStreams(const StreamArgs& a) {
     if (a.json) {
       std::cout << report.ToJson() << std::endl;
     } else {
-      std::cout << report.pipeline << ": " << StreamStatusName(report.status) << ", " << report.messages
-                << " messages, " << report.rows_written << " rows and " << report.dead_letters
-                << " dead letters committed in " << report.commits << " commits (table version "
-                << report.table_version << ")\n";
+      std::cout << report.pipeline << ": " << StreamStatusName(report.status) << ", "
+                << report.messages << " messages, " << report.rows_written << " rows and "
+                << report.dead_letters << " dead letters committed in " << report.commits
+                << " commits (table version " << report.table_version << ")\n";
     }
   }
   if (auto st = progress.WriteMetrics(a.metrics_file); !st.ok()) {
@@ -235,25 +259,33 @@ arrow::Status PipelineCommands::ShowState(const StateArgs& a) {
   Json out = Json::object();
   for (const auto& [name, document] : PipelineStates(*snapshot)) {
     Json state = ParseOrNull(document);
-    if (!state.is_object()) return arrow::Status::Invalid("state of pipeline ", name, " in ", a.table, " is not a JSON object");
+    if (!state.is_object())
+      return arrow::Status::Invalid("state of pipeline ", name, " in ", a.table,
+                                    " is not a JSON object");
     out[name] = std::move(state);
   }
   if (a.json) {
     std::cout << out.dump(2) << std::endl;
     return arrow::Status::OK();
   }
-  if (out.empty()) std::cout << "no pipeline state in " << a.table << " (version " << snapshot->version() << ")\n";
+  if (out.empty())
+    std::cout << "no pipeline state in " << a.table << " (version " << snapshot->version()
+              << ")\n";
   auto text = [](const Json& s, const char* key, const char* fallback) {
-    return s.contains(key) && s[key].is_string() ? s[key].get<std::string>() : std::string(fallback);
+    return s.contains(key) && s[key].is_string() ? s[key].get<std::string>()
+                                                 : std::string(fallback);
   };
   for (auto it = out.begin(); it != out.end(); ++it) {
     const Json& s = it.value();
-    int64_t run = s.contains("run") && s["run"].is_number_integer() ? s["run"].get<int64_t>() : 0;
+    int64_t run =
+        s.contains("run") && s["run"].is_number_integer() ? s["run"].get<int64_t>() : 0;
     std::cout << it.key() << ": strategy " << text(s, "strategy", "?") << ", run " << run;
     if (s.contains("watermark") && s["watermark"].is_string()) {
-      std::cout << ", watermark " << s["watermark"].get<std::string>() << " (" << text(s, "cursor", "") << ")";
+      std::cout << ", watermark " << s["watermark"].get<std::string>() << " ("
+                << text(s, "cursor", "") << ")";
     }
-    if (s.contains("loaded_files") && !s["loaded_files"].empty()) std::cout << ", " << s["loaded_files"].size() << " files loaded";
+    if (s.contains("loaded_files") && !s["loaded_files"].empty())
+      std::cout << ", " << s["loaded_files"].size() << " files loaded";
     std::cout << ", updated " << text(s, "updated_at", "?") << "\n";
   }
   return arrow::Status::OK();
@@ -264,12 +296,13 @@ arrow::Status PipelineCommands::ResetState(const StateArgs& a) {
   auto version = ResetPipelineState(*table, a.pipeline);
   if (!version.ok()) {
     if (version.status().IsInvalid()) {
-      return arrow::Status::Invalid("no state for pipeline '", a.pipeline, "' in ", a.table);
+      return arrow::Status::Invalid("no state for pipeline '", a.pipeline, "' in ",
+                                    a.table);
     }
     return version.status();
   }
-  std::cout << "cleared the state of pipeline " << a.pipeline << " in " << a.table << " at version " << *version
-            << std::endl;
+  std::cout << "cleared the state of pipeline " << a.pipeline << " in " << a.table
+            << " at version " << *version << std::endl;
   return arrow::Status::OK();
 }
 

@@ -1,10 +1,10 @@
 // The pipeline commands: run, stream, state, reset.
 #pragma once
 
-#include <string>
+#include <arrow/status.h>
 
 #include <CLI/CLI.hpp>
-#include <arrow/status.h>
+#include <string>
 
 namespace inlet::cli {
 

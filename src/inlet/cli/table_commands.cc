@@ -1,9 +1,9 @@
 #include "inlet/cli/table_commands.h"
 
+#include <arrow/table.h>
+
 #include <cstdio>
 #include <iostream>
-
-#include <arrow/table.h>
 
 #include "inlet/cli/output.h"
 #include "inlet/io.h"
@@ -26,8 +26,10 @@ arrow::Result<int64_t> ParseTimestampArg(const std::string& text) {
 // A column's type as the table's format names it; nested types (whose format name says
 // only "struct", "array" or "map") in Arrow's spelling, which shows their fields.
 std::string TypeName(const TableInfo& info, int i) {
-  std::string type = i < static_cast<int>(info.type_names.size()) ? info.type_names[i] : "";
-  if (type == "struct" || type == "array" || type == "map" || type.empty()) type = info.schema->field(i)->type()->ToString();
+  std::string type =
+      i < static_cast<int>(info.type_names.size()) ? info.type_names[i] : "";
+  if (type == "struct" || type == "array" || type == "map" || type.empty())
+    type = info.schema->field(i)->type()->ToString();
   return type;
 }
 
@@ -35,7 +37,8 @@ Json SchemaJson(const TableInfo& info) {
   Json fields = Json::array();
   for (int i = 0; i < info.schema->num_fields(); ++i) {
     const auto& f = info.schema->field(i);
-    fields.push_back({{"name", f->name()}, {"type", TypeName(info, i)}, {"nullable", f->nullable()}});
+    fields.push_back(
+        {{"name", f->name()}, {"type", TypeName(info, i)}, {"nullable", f->nullable()}});
   }
   return fields;
 }
@@ -47,25 +50,39 @@ void TableCommands::Register(CLI::App* app) {
   write_ = app->add_subcommand("write", "Write files into a table (created when absent)");
   write_->add_option("table", w.table, "Table path or file:// URI")->required();
   write_->add_option("--input,-i", w.inputs, "Input files")->required();
-  write_->add_option("--input-format", w.input_format, "csv | json | ndjson | parquet (default: from the extension)");
-  write_->add_option("--mode", w.mode, "append | overwrite | overwrite-partitions")->capture_default_str();
-  write_->add_option("--partition-by", w.partition_by, "Partition columns a,b (when creating)");
-  write_->add_option("--replace-where", w.replace_where, "With overwrite: replace only rows matching this partition predicate");
-  write_->add_option("--property", w.properties, "Table property key=value (when creating); repeatable");
-  write_->add_option("--compression", w.compression, "Parquet codec")->capture_default_str();
-  write_->add_option("--target-file-size", w.target_file_size, "Roll data files at about this many bytes")->capture_default_str();
+  write_->add_option("--input-format", w.input_format,
+                     "csv | json | ndjson | parquet (default: from the extension)");
+  write_->add_option("--mode", w.mode, "append | overwrite | overwrite-partitions")
+      ->capture_default_str();
+  write_->add_option("--partition-by", w.partition_by,
+                     "Partition columns a,b (when creating)");
+  write_->add_option(
+      "--replace-where", w.replace_where,
+      "With overwrite: replace only rows matching this partition predicate");
+  write_->add_option("--property", w.properties,
+                     "Table property key=value (when creating); repeatable");
+  write_->add_option("--compression", w.compression, "Parquet codec")
+      ->capture_default_str();
+  write_
+      ->add_option("--target-file-size", w.target_file_size,
+                   "Roll data files at about this many bytes")
+      ->capture_default_str();
   write_->add_flag("--json", w.json, "Print the result as JSON");
 
   Scan& s = scan_args_;
   scan_ = app->add_subcommand("scan", "Read rows of a table");
   scan_->add_option("table", s.table, "Table path or file:// URI")->required();
   auto* version_opt = scan_->add_option("--version", s.version, "Read this version");
-  scan_->add_option("--as-of", s.as_of, "Read the version current at this time (ISO-8601 or epoch ms)")->excludes(version_opt);
+  scan_
+      ->add_option("--as-of", s.as_of,
+                   "Read the version current at this time (ISO-8601 or epoch ms)")
+      ->excludes(version_opt);
   scan_->add_option("--columns", s.columns, "Columns a,b (default: all)");
   scan_->add_option("--where", s.where, "Filter: col op literal [AND ...]");
   scan_->add_option("--limit", s.limit, "At most this many rows");
   scan_->add_option("--output,-o", s.output, "Output file (default: stdout)");
-  scan_->add_option("--output-format", s.output_format, "csv | ndjson | parquet")->capture_default_str();
+  scan_->add_option("--output-format", s.output_format, "csv | ndjson | parquet")
+      ->capture_default_str();
 
   Listing& h = history_args_;
   history_ = app->add_subcommand("history", "List a table's commits, newest first");
@@ -74,54 +91,78 @@ void TableCommands::Register(CLI::App* app) {
   history_->add_flag("--json", h.json, "Print JSON");
 
   Listing& i = info_args_;
-  info_ = app->add_subcommand("info", "Show a table's schema, partitioning, protocol and size");
+  info_ = app->add_subcommand("info",
+                              "Show a table's schema, partitioning, protocol and size");
   info_->add_option("table", i.table, "Table path or file:// URI")->required();
   info_->add_flag("--json", i.json, "Print JSON");
 
   Merge& m = merge_args_;
-  merge_ = app->add_subcommand("merge", "Merge files into a table by key (upsert, insert-only, delete-insert, snapshot)");
+  merge_ = app->add_subcommand(
+      "merge",
+      "Merge files into a table by key (upsert, insert-only, delete-insert, snapshot)");
   merge_->add_option("table", m.table, "Table path or file:// URI")->required();
   merge_->add_option("--input,-i", m.inputs, "Input files")->required();
-  merge_->add_option("--input-format", m.input_format, "csv | json | ndjson | parquet (default: from the extension)");
+  merge_->add_option("--input-format", m.input_format,
+                     "csv | json | ndjson | parquet (default: from the extension)");
   merge_->add_option("--keys", m.keys, "Key columns a,b")->required();
-  merge_->add_option("--mode", m.mode,
-                    "upsert | insert_only | delete_insert | snapshot (the input is a whole extract: changed rows are "
-                    "updated, new ones inserted, missing keys handled by --missing)")
+  merge_
+      ->add_option("--mode", m.mode,
+                   "upsert | insert_only | delete_insert | snapshot (the input is a "
+                   "whole extract: changed rows are "
+                   "updated, new ones inserted, missing keys handled by --missing)")
       ->capture_default_str();
-  merge_->add_option("--missing", m.missing, "With --mode snapshot: delete | soft_delete | keep the keys the input lacks")
+  merge_
+      ->add_option(
+          "--missing", m.missing,
+          "With --mode snapshot: delete | soft_delete | keep the keys the input lacks")
       ->capture_default_str();
-  merge_->add_option("--soft-delete-column", m.soft_delete_column,
-                    "With --missing soft_delete: the boolean column set true on those rows");
-  merge_->add_option("--order-by", m.order_by, "Per key, the input row with the greatest value wins");
-  merge_->add_option("--delete-flag", m.delete_flag, "Boolean input column: true deletes the key");
-  merge_->add_flag("--ignore-null-updates", m.ignore_null_updates, "Null input values keep the table's values");
-  merge_->add_option("--update-columns", m.update_columns, "Only these columns change on a match");
+  merge_->add_option(
+      "--soft-delete-column", m.soft_delete_column,
+      "With --missing soft_delete: the boolean column set true on those rows");
+  merge_->add_option("--order-by", m.order_by,
+                     "Per key, the input row with the greatest value wins");
+  merge_->add_option("--delete-flag", m.delete_flag,
+                     "Boolean input column: true deletes the key");
+  merge_->add_flag("--ignore-null-updates", m.ignore_null_updates,
+                   "Null input values keep the table's values");
+  merge_->add_option("--update-columns", m.update_columns,
+                     "Only these columns change on a match");
   merge_->add_option("--sequence-by", m.sequence_by,
-                    "Change data: columns a,b ordering each key's changes; older changes than the table's are discarded");
-  merge_->add_option("--truncate-flag", m.truncate_flag, "With --sequence-by: boolean input column marking truncates");
+                     "Change data: columns a,b ordering each key's changes; older "
+                     "changes than the table's are discarded");
+  merge_->add_option("--truncate-flag", m.truncate_flag,
+                     "With --sequence-by: boolean input column marking truncates");
   merge_->add_flag("--history", m.history,
-                 "With --sequence-by: keep every version (SCD type 2: valid_from, valid_to, is_current)");
-  merge_->add_option("--track-columns", m.track_columns, "With --history: only changes of these columns a,b start a version");
+                   "With --sequence-by: keep every version (SCD type 2: valid_from, "
+                   "valid_to, is_current)");
+  merge_->add_option("--track-columns", m.track_columns,
+                     "With --history: only changes of these columns a,b start a version");
   merge_->add_flag("--merge-schema", m.merge_schema, "Add input columns the table lacks");
-  merge_->add_option("--max-retries", m.max_retries,
-                    "Run the merge again this many times when a concurrent commit conflicts with it")
+  merge_
+      ->add_option("--max-retries", m.max_retries,
+                   "Run the merge again this many times when a concurrent commit "
+                   "conflicts with it")
       ->capture_default_str();
-  merge_->add_flag("--dry-run", m.dry_run, "Read and match, report what would change, write and commit nothing");
+  merge_->add_flag("--dry-run", m.dry_run,
+                   "Read and match, report what would change, write and commit nothing");
   merge_->add_flag("--json", m.json, "Print the result as JSON");
 
   Changes& ch = changes_args_;
-  changes_ = app->add_subcommand("changes", "Print the row-level changes (change data feed) of versions");
+  changes_ = app->add_subcommand(
+      "changes", "Print the row-level changes (change data feed) of versions");
   changes_->add_option("table", ch.table, "Table path or file:// URI")->required();
-  changes_->add_option("--from-version", ch.from, "First version (inclusive)")->required();
-  changes_->add_option("--to-version", ch.to, "Last version (inclusive; default: the latest)");
+  changes_->add_option("--from-version", ch.from, "First version (inclusive)")
+      ->required();
+  changes_->add_option("--to-version", ch.to,
+                       "Last version (inclusive; default: the latest)");
   changes_->add_option("--output,-o", ch.output, "Output file (default: stdout)");
-  changes_->add_option("--output-format", ch.output_format, "csv | ndjson | parquet")->capture_default_str();
-
+  changes_->add_option("--output-format", ch.output_format, "csv | ndjson | parquet")
+      ->capture_default_str();
 }
 
 bool TableCommands::parsed() const {
-  return write_->parsed() || scan_->parsed() || history_->parsed() || info_->parsed() || merge_->parsed() ||
-         changes_->parsed();
+  return write_->parsed() || scan_->parsed() || history_->parsed() || info_->parsed() ||
+         merge_->parsed() || changes_->parsed();
 }
 
 arrow::Status TableCommands::Run() const {
@@ -162,16 +203,20 @@ arrow::Status TableCommands::RunWrite(const Write& a) {
   ARROW_ASSIGN_OR_RAISE(auto table, Table::OpenOrCreate(a.table));
   ARROW_ASSIGN_OR_RAISE(auto result, table->Write(input, options));
   if (a.json) {
-    Json j = {{"table", a.table},           {"version", result.version},
-              {"rows", result.rows_written}, {"files_added", result.files_added},
-              {"files_removed", result.files_removed}, {"bytes_written", result.bytes_written},
+    Json j = {{"table", a.table},
+              {"version", result.version},
+              {"rows", result.rows_written},
+              {"files_added", result.files_added},
+              {"files_removed", result.files_removed},
+              {"bytes_written", result.bytes_written},
               {"attempts", result.attempts}};
     std::cout << Dump(j) << std::endl;
   } else {
     std::cout << "wrote " << result.rows_written << " rows in " << result.files_added
               << " files (" << result.bytes_written << " bytes) to " << a.table
               << " at version " << result.version;
-    if (result.files_removed > 0) std::cout << ", replacing " << result.files_removed << " files";
+    if (result.files_removed > 0)
+      std::cout << ", replacing " << result.files_removed << " files";
     std::cout << std::endl;
   }
   return arrow::Status::OK();
@@ -182,7 +227,8 @@ arrow::Status TableCommands::RunScan(const Scan& a) {
   SnapshotSpec spec;
   if (a.version >= 0) spec.version = a.version;
   if (!a.as_of.empty()) {
-    if (spec.version) return arrow::Status::Invalid("use either --version or --as-of, not both");
+    if (spec.version)
+      return arrow::Status::Invalid("use either --version or --as-of, not both");
     ARROW_ASSIGN_OR_RAISE(spec.timestamp_ms, ParseTimestampArg(a.as_of));
   }
   ARROW_ASSIGN_OR_RAISE(auto snapshot, table->GetSnapshot(spec));
@@ -205,7 +251,8 @@ arrow::Status TableCommands::RunHistory(const Listing& a) {
       info["version"] = e.version;
       info["timestamp"] = e.timestamp_ms;
       info["operation"] = e.operation;
-      if (!info.contains("operationParameters")) info["operationParameters"] = Json::object();
+      if (!info.contains("operationParameters"))
+        info["operationParameters"] = Json::object();
       out.push_back(std::move(info));
     }
     std::cout << out.dump(2) << std::endl;
@@ -219,7 +266,8 @@ arrow::Status TableCommands::RunHistory(const Listing& a) {
       params = Dump(info["operationParameters"]);
     }
     std::printf("%-8lld %-24s %-24s %s\n", static_cast<long long>(e.version),
-                FormatTimestampMillisIso(e.timestamp_ms).c_str(), e.operation.c_str(), params.c_str());
+                FormatTimestampMillisIso(e.timestamp_ms).c_str(), e.operation.c_str(),
+                params.c_str());
   }
   return arrow::Status::OK();
 }
@@ -243,17 +291,21 @@ arrow::Status TableCommands::RunInfo(const Listing& a) {
             {"size_bytes", info.size_bytes}};
   // What only the format knows sits beside the rest (Delta: the protocol's versions and
   // features).
-  for (auto it = details.begin(); details.is_object() && it != details.end(); ++it) j[it.key()] = it.value();
+  for (auto it = details.begin(); details.is_object() && it != details.end(); ++it)
+    j[it.key()] = it.value();
   if (a.json) {
     std::cout << j.dump(2) << std::endl;
     return arrow::Status::OK();
   }
   std::cout << "table:      " << info.location << " (" << info.format << ")\n"
-            << "version:    " << info.version << " at " << FormatTimestampMillisIso(info.timestamp_ms) << "\n";
+            << "version:    " << info.version << " at "
+            << FormatTimestampMillisIso(info.timestamp_ms) << "\n";
   for (auto it = details.begin(); details.is_object() && it != details.end(); ++it) {
     std::string label = it.key() + ":";
     std::cout << label << std::string(label.size() < 12 ? 12 - label.size() : 1, ' ')
-              << (it.value().is_string() ? it.value().get<std::string>() : Dump(it.value())) << "\n";
+              << (it.value().is_string() ? it.value().get<std::string>()
+                                         : Dump(it.value()))
+              << "\n";
   }
   std::cout << "files:      " << info.num_files << " (" << info.size_bytes << " bytes)\n"
             << "partitions: " << Dump(Json(info.partition_columns)) << "\n"
@@ -261,7 +313,8 @@ arrow::Status TableCommands::RunInfo(const Listing& a) {
             << "schema:\n";
   for (int i = 0; i < info.schema->num_fields(); ++i) {
     const auto& f = info.schema->field(i);
-    std::cout << "  " << f->name() << ": " << TypeName(info, i) << (f->nullable() ? "" : " not null") << "\n";
+    std::cout << "  " << f->name() << ": " << TypeName(info, i)
+              << (f->nullable() ? "" : " not null") << "\n";
   }
   return arrow::Status::OK();
 }
@@ -272,14 +325,19 @@ arrow::Status TableCommands::RunMerge(const Merge& a) {
   if (o.keys.empty()) return arrow::Status::Invalid("--keys needs at least one column");
   auto mode = MergeModeNamed(a.mode);
   if (!mode) {
-    return arrow::Status::Invalid("unknown --mode '", a.mode, "' (use upsert, insert_only, delete_insert or snapshot)");
+    return arrow::Status::Invalid(
+        "unknown --mode '", a.mode,
+        "' (use upsert, insert_only, delete_insert or snapshot)");
   }
   o.mode = *mode;
   auto missing = MissingKeysNamed(a.missing);
-  if (!missing) return arrow::Status::Invalid("unknown --missing '", a.missing, "' (use delete, soft_delete or keep)");
+  if (!missing)
+    return arrow::Status::Invalid("unknown --missing '", a.missing,
+                                  "' (use delete, soft_delete or keep)");
   o.missing_keys = *missing;
   if (o.missing_keys == MissingKeys::kSoftDelete) {
-    if (a.soft_delete_column.empty()) return arrow::Status::Invalid("--missing soft_delete needs --soft-delete-column");
+    if (a.soft_delete_column.empty())
+      return arrow::Status::Invalid("--missing soft_delete needs --soft-delete-column");
     o.soft_delete_column = a.soft_delete_column;
   }
   if (o.mode != MergeMode::kSnapshot && a.missing != "delete") {
@@ -293,14 +351,16 @@ arrow::Status TableCommands::RunMerge(const Merge& a) {
   o.truncate_flag = a.truncate_flag;
   o.history.enabled = a.history;
   o.history.track_columns = SplitList(a.track_columns);
-  if (!a.history && !o.history.track_columns.empty()) return arrow::Status::Invalid("--track-columns needs --history");
+  if (!a.history && !o.history.track_columns.empty())
+    return arrow::Status::Invalid("--track-columns needs --history");
   o.write.merge_schema = a.merge_schema;
   o.dry_run = a.dry_run;
   ARROW_ASSIGN_OR_RAISE(auto source, ReadInputFiles(a.inputs, a.input_format));
   ARROW_ASSIGN_OR_RAISE(auto table, Table::OpenOrCreate(a.table));
   // A merge that lost to a conflicting concurrent commit (say, an optimize that compacted
   // the files it rewrote) runs again on the new version.
-  ARROW_ASSIGN_OR_RAISE(auto r, RetryOnConflict(a.max_retries, [&] { return table->Merge(source, o); }));
+  ARROW_ASSIGN_OR_RAISE(
+      auto r, RetryOnConflict(a.max_retries, [&] { return table->Merge(source, o); }));
   if (a.json) {
     Json j = {{"table", a.table},
               {"version", r.commit.version},
@@ -320,20 +380,28 @@ arrow::Status TableCommands::RunMerge(const Merge& a) {
               {"attempts", r.commit.attempts}};
     std::cout << Dump(j) << std::endl;
   } else if (a.dry_run) {
-    std::cout << "dry run on " << a.table << ", nothing written: " << r.rows_inserted << " would be inserted, "
-              << r.rows_updated << " updated, " << r.rows_deleted << " deleted; " << r.files_scanned
-              << " files read, " << r.files_rewritten << " would be rewritten"
-              << (r.files_marked ? ", " + std::to_string(r.files_marked) + " given deletion vectors" : "") << std::endl;
+    std::cout << "dry run on " << a.table << ", nothing written: " << r.rows_inserted
+              << " would be inserted, " << r.rows_updated << " updated, "
+              << r.rows_deleted << " deleted; " << r.files_scanned << " files read, "
+              << r.files_rewritten << " would be rewritten"
+              << (r.files_marked
+                      ? ", " + std::to_string(r.files_marked) + " given deletion vectors"
+                      : "")
+              << std::endl;
   } else {
     if (!r.changed) {
-      std::cout << "no changes: " << a.table << " already holds the extract (" << r.rows_compared
-                << " rows compared)" << std::endl;
+      std::cout << "no changes: " << a.table << " already holds the extract ("
+                << r.rows_compared << " rows compared)" << std::endl;
       return arrow::Status::OK();
     }
-    std::cout << "merged into " << a.table << " at version " << r.commit.version << ": " << r.rows_inserted
-              << " inserted, " << r.rows_updated << " updated, " << r.rows_deleted << " deleted; "
-              << r.files_scanned << " files read, " << r.files_rewritten << " rewritten"
-              << (r.files_marked ? ", " + std::to_string(r.files_marked) + " given deletion vectors" : "") << std::endl;
+    std::cout << "merged into " << a.table << " at version " << r.commit.version << ": "
+              << r.rows_inserted << " inserted, " << r.rows_updated << " updated, "
+              << r.rows_deleted << " deleted; " << r.files_scanned << " files read, "
+              << r.files_rewritten << " rewritten"
+              << (r.files_marked
+                      ? ", " + std::to_string(r.files_marked) + " given deletion vectors"
+                      : "")
+              << std::endl;
   }
   return arrow::Status::OK();
 }

@@ -1,12 +1,12 @@
 // The table commands: write, scan, history, info, merge, changes.
 #pragma once
 
+#include <arrow/status.h>
+
+#include <CLI/CLI.hpp>
 #include <cstdint>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
-#include <arrow/status.h>
 
 namespace inlet::cli {
 

@@ -1,10 +1,10 @@
 #include "inlet/common/arrow_json.h"
 
-#include <cmath>
-
 #include <arrow/array.h>
 #include <arrow/scalar.h>
 #include <arrow/type.h>
+
+#include <cmath>
 
 #include "inlet/common/time.h"
 
@@ -20,10 +20,14 @@ Json DoubleToJson(double v) {
 
 int64_t ToMicros(int64_t v, arrow::TimeUnit::type unit) {
   switch (unit) {
-    case arrow::TimeUnit::SECOND: return v * 1000000;
-    case arrow::TimeUnit::MILLI: return v * 1000;
-    case arrow::TimeUnit::MICRO: return v;
-    case arrow::TimeUnit::NANO: return v / 1000;
+    case arrow::TimeUnit::SECOND:
+      return v * 1000000;
+    case arrow::TimeUnit::MILLI:
+      return v * 1000;
+    case arrow::TimeUnit::MICRO:
+      return v;
+    case arrow::TimeUnit::NANO:
+      return v / 1000;
   }
   return v;
 }
@@ -43,17 +47,28 @@ Json ArrowValueToJson(const arrow::Array& array, int64_t i, bool skip_null_field
   if (array.IsNull(i)) return nullptr;
   using arrow::Type;
   switch (array.type_id()) {
-    case Type::BOOL: return static_cast<const arrow::BooleanArray&>(array).Value(i);
-    case Type::INT8: return static_cast<const arrow::Int8Array&>(array).Value(i);
-    case Type::INT16: return static_cast<const arrow::Int16Array&>(array).Value(i);
-    case Type::INT32: return static_cast<const arrow::Int32Array&>(array).Value(i);
-    case Type::INT64: return static_cast<const arrow::Int64Array&>(array).Value(i);
-    case Type::UINT8: return static_cast<const arrow::UInt8Array&>(array).Value(i);
-    case Type::UINT16: return static_cast<const arrow::UInt16Array&>(array).Value(i);
-    case Type::UINT32: return static_cast<const arrow::UInt32Array&>(array).Value(i);
-    case Type::UINT64: return static_cast<const arrow::UInt64Array&>(array).Value(i);
-    case Type::FLOAT: return DoubleToJson(static_cast<const arrow::FloatArray&>(array).Value(i));
-    case Type::DOUBLE: return DoubleToJson(static_cast<const arrow::DoubleArray&>(array).Value(i));
+    case Type::BOOL:
+      return static_cast<const arrow::BooleanArray&>(array).Value(i);
+    case Type::INT8:
+      return static_cast<const arrow::Int8Array&>(array).Value(i);
+    case Type::INT16:
+      return static_cast<const arrow::Int16Array&>(array).Value(i);
+    case Type::INT32:
+      return static_cast<const arrow::Int32Array&>(array).Value(i);
+    case Type::INT64:
+      return static_cast<const arrow::Int64Array&>(array).Value(i);
+    case Type::UINT8:
+      return static_cast<const arrow::UInt8Array&>(array).Value(i);
+    case Type::UINT16:
+      return static_cast<const arrow::UInt16Array&>(array).Value(i);
+    case Type::UINT32:
+      return static_cast<const arrow::UInt32Array&>(array).Value(i);
+    case Type::UINT64:
+      return static_cast<const arrow::UInt64Array&>(array).Value(i);
+    case Type::FLOAT:
+      return DoubleToJson(static_cast<const arrow::FloatArray&>(array).Value(i));
+    case Type::DOUBLE:
+      return DoubleToJson(static_cast<const arrow::DoubleArray&>(array).Value(i));
     case Type::STRING:
     case Type::BINARY:
       return std::string(static_cast<const arrow::BinaryArray&>(array).GetView(i));
@@ -63,10 +78,12 @@ Json ArrowValueToJson(const arrow::Array& array, int64_t i, bool skip_null_field
     case Type::STRING_VIEW:
     case Type::BINARY_VIEW:
       return std::string(static_cast<const arrow::BinaryViewArray&>(array).GetView(i));
-    case Type::DATE32: return FormatDate(static_cast<const arrow::Date32Array&>(array).Value(i));
+    case Type::DATE32:
+      return FormatDate(static_cast<const arrow::Date32Array&>(array).Value(i));
     case Type::TIMESTAMP: {
       const auto& t = static_cast<const arrow::TimestampType&>(*array.type());
-      int64_t us = ToMicros(static_cast<const arrow::TimestampArray&>(array).Value(i), t.unit());
+      int64_t us =
+          ToMicros(static_cast<const arrow::TimestampArray&>(array).Value(i), t.unit());
       return t.timezone().empty() ? FormatTimestampPlain(us) : FormatTimestampIso(us);
     }
     case Type::STRUCT: {
@@ -83,7 +100,8 @@ Json ArrowValueToJson(const arrow::Array& array, int64_t i, bool skip_null_field
     case Type::MAP: {
       const auto& m = static_cast<const arrow::MapArray&>(array);
       Json obj = Json::object();
-      for (int64_t k = m.value_offset(i); k < m.value_offset(i) + m.value_length(i); ++k) {
+      for (int64_t k = m.value_offset(i); k < m.value_offset(i) + m.value_length(i);
+           ++k) {
         Json key = ArrowValueToJson(*m.keys(), k);
         obj[key.is_string() ? key.get<std::string>() : DumpJson(key)] =
             ArrowValueToJson(*m.items(), k);
@@ -93,7 +111,8 @@ Json ArrowValueToJson(const arrow::Array& array, int64_t i, bool skip_null_field
     case Type::LIST:
       return ListToJson(static_cast<const arrow::ListArray&>(array), i, skip_null_fields);
     case Type::LARGE_LIST:
-      return ListToJson(static_cast<const arrow::LargeListArray&>(array), i, skip_null_fields);
+      return ListToJson(static_cast<const arrow::LargeListArray&>(array), i,
+                        skip_null_fields);
     case Type::DECIMAL128: {
       const auto& d = static_cast<const arrow::Decimal128Array&>(array);
       return d.FormatValue(i);
@@ -116,7 +135,8 @@ arrow::Status AppendJson(const Json& value, arrow::ArrayBuilder* builder) {
       const auto& fields = type->fields();
       for (int i = 0; i < b->num_fields(); ++i) {
         auto it = value.find(fields[i]->name());
-        ARROW_RETURN_NOT_OK(AppendJson(it == value.end() ? Json(nullptr) : *it, b->field_builder(i)));
+        ARROW_RETURN_NOT_OK(
+            AppendJson(it == value.end() ? Json(nullptr) : *it, b->field_builder(i)));
       }
       return arrow::Status::OK();
     }

@@ -1,10 +1,10 @@
 // Arrow values as JSON: checkpoint rows become log actions, scan rows become NDJSON.
 #pragma once
 
-#include <cstdint>
-
 #include <arrow/array.h>
 #include <arrow/builder.h>
+
+#include <cstdint>
 
 #include "inlet/common/json.h"
 
@@ -14,7 +14,8 @@ namespace inlet {
 /// skip_null_fields), maps with string keys become objects, lists arrays; dates, times
 /// and timestamps become ISO-8601 strings, decimals strings, binary strings (invalid
 /// UTF-8 replaced), NaN and infinities strings.
-Json ArrowValueToJson(const arrow::Array& array, int64_t i, bool skip_null_fields = false);
+Json ArrowValueToJson(const arrow::Array& array, int64_t i,
+                      bool skip_null_fields = false);
 
 /// Appends a JSON value to a builder of a struct, map (string keys), list, string,
 /// integer or boolean type; fields absent from an object are appended as nulls.

@@ -24,7 +24,8 @@ arrow::Result<std::string> GetString(const Json& obj, const char* key,
 arrow::Result<int64_t> GetInt(const Json& obj, const char* key, std::string_view what) {
   auto it = obj.find(key);
   if (it == obj.end() || !it->is_number_integer()) {
-    return arrow::Status::Invalid(what, ": field '", key, "' is missing or not an integer");
+    return arrow::Status::Invalid(what, ": field '", key,
+                                  "' is missing or not an integer");
   }
   return it->get<int64_t>();
 }

@@ -9,7 +9,8 @@ namespace {
 class PrefetchReader : public arrow::RecordBatchReader {
  public:
   PrefetchReader(std::shared_ptr<arrow::RecordBatchReader> source, int depth)
-      : source_(std::move(source)), batches_([this] { return Produce(); }, static_cast<size_t>(depth)) {}
+      : source_(std::move(source)),
+        batches_([this] { return Produce(); }, static_cast<size_t>(depth)) {}
 
   std::shared_ptr<arrow::Schema> schema() const override { return source_->schema(); }
 
@@ -29,13 +30,14 @@ class PrefetchReader : public arrow::RecordBatchReader {
   }
 
   std::shared_ptr<arrow::RecordBatchReader> source_;
-  ReadAhead<std::shared_ptr<arrow::RecordBatch>> batches_;  // last: its thread reads source_
+  ReadAhead<std::shared_ptr<arrow::RecordBatch>>
+      batches_;  // last: its thread reads source_
 };
 
 }  // namespace
 
-std::shared_ptr<arrow::RecordBatchReader> Prefetch(std::shared_ptr<arrow::RecordBatchReader> source,
-                                                   int depth) {
+std::shared_ptr<arrow::RecordBatchReader> Prefetch(
+    std::shared_ptr<arrow::RecordBatchReader> source, int depth) {
   return std::make_shared<PrefetchReader>(std::move(source), depth);
 }
 

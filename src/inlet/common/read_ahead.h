@@ -2,13 +2,13 @@
 // a table's files) are made while the caller works on earlier ones, a few at most.
 #pragma once
 
+#include <arrow/result.h>
+
 #include <deque>
 #include <functional>
 #include <optional>
 #include <thread>
 #include <utility>
-
-#include <arrow/result.h>
 
 #include "inlet/common/mutex.h"
 

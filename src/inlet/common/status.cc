@@ -20,7 +20,8 @@ std::string ErrorDetail::ToString() const {
 }
 
 std::optional<ErrorKind> KindOf(const arrow::Status& st) {
-  if (st.ok() || !st.detail() || std::strcmp(st.detail()->type_id(), "inlet::Error") != 0) return std::nullopt;
+  if (st.ok() || !st.detail() || std::strcmp(st.detail()->type_id(), "inlet::Error") != 0)
+    return std::nullopt;
   return static_cast<const ErrorDetail&>(*st.detail()).kind();
 }
 
@@ -34,11 +35,16 @@ arrow::Status TableNotFound(const std::string& message) {
 }
 
 arrow::Status CommitConflict(const std::string& message) {
-  return WithKind(arrow::Status::Invalid("conflict: " + message), ErrorKind::kCommitConflict);
+  return WithKind(arrow::Status::Invalid("conflict: " + message),
+                  ErrorKind::kCommitConflict);
 }
 
-bool IsCommitConflict(const arrow::Status& st) { return KindOf(st) == ErrorKind::kCommitConflict; }
+bool IsCommitConflict(const arrow::Status& st) {
+  return KindOf(st) == ErrorKind::kCommitConflict;
+}
 
-bool IsTableNotFound(const arrow::Status& st) { return KindOf(st) == ErrorKind::kTableNotFound; }
+bool IsTableNotFound(const arrow::Status& st) {
+  return KindOf(st) == ErrorKind::kTableNotFound;
+}
 
 }  // namespace inlet

@@ -1,14 +1,14 @@
 #include "inlet/common/time.h"
 
+#include <arrow/status.h>
+
 #include <cctype>
 #include <chrono>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <arrow/status.h>
 
 namespace inlet {
 
@@ -21,7 +21,9 @@ using std::chrono::year_month_day;
 constexpr int64_t kMicrosPerSecond = 1000000;
 constexpr int64_t kMicrosPerDay = 86400 * kMicrosPerSecond;
 
-int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+int64_t FloorDiv(int64_t a, int64_t b) {
+  return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
+}
 
 struct Civil {
   int year;
@@ -51,9 +53,9 @@ std::string FormatDateTime(int64_t micros, char sep) {
   Civil c = CivilFromDays(day);
   int64_t secs = rem / kMicrosPerSecond;
   char buf[64];
-  std::snprintf(buf, sizeof(buf), "%04d-%02u-%02u%c%02d:%02d:%02d", c.year, c.month, c.day,
-                sep, static_cast<int>(secs / 3600), static_cast<int>(secs / 60 % 60),
-                static_cast<int>(secs % 60));
+  std::snprintf(buf, sizeof(buf), "%04d-%02u-%02u%c%02d:%02d:%02d", c.year, c.month,
+                c.day, sep, static_cast<int>(secs / 3600),
+                static_cast<int>(secs / 60 % 60), static_cast<int>(secs % 60));
   return buf;
 }
 
@@ -75,7 +77,8 @@ std::string FormatDate(int32_t d) {
 std::string FormatTimestampIso(int64_t micros) {
   char frac[16];
   std::snprintf(frac, sizeof(frac), ".%06lldZ",
-                static_cast<long long>(micros - FloorDiv(micros, kMicrosPerSecond) * kMicrosPerSecond));
+                static_cast<long long>(micros - FloorDiv(micros, kMicrosPerSecond) *
+                                                    kMicrosPerSecond));
   return FormatDateTime(micros, 'T') + frac;
 }
 
@@ -155,9 +158,11 @@ arrow::Result<int64_t> ParseTimestampMicros(std::string_view s) {
     if (pos < s.size()) {
       if (s[pos] == 'Z' && pos + 1 == s.size()) {
         pos += 1;
-      } else if ((s[pos] == '+' || s[pos] == '-') && pos + 6 == s.size() && s[pos + 3] == ':') {
+      } else if ((s[pos] == '+' || s[pos] == '-') && pos + 6 == s.size() &&
+                 s[pos + 3] == ':') {
         int oh, om;
-        if (!ParseDigits(s, pos + 1, 2, &oh) || !ParseDigits(s, pos + 4, 2, &om)) return bad();
+        if (!ParseDigits(s, pos + 1, 2, &oh) || !ParseDigits(s, pos + 4, 2, &om))
+          return bad();
         int64_t offset = (oh * 3600LL + om * 60LL) * kMicrosPerSecond;
         micros += s[pos] == '+' ? -offset : offset;
         pos = s.size();
@@ -171,8 +176,9 @@ arrow::Result<int64_t> ParseTimestampMicros(std::string_view s) {
 
 arrow::Result<int64_t> ParseIntervalMillis(std::string_view text) {
   auto invalid = [&] {
-    return arrow::Status::Invalid("cannot parse '", std::string(text),
-                                  "' as an interval (like 'interval 7 days' or 'interval 168 hours')");
+    return arrow::Status::Invalid(
+        "cannot parse '", std::string(text),
+        "' as an interval (like 'interval 7 days' or 'interval 168 hours')");
   };
   std::vector<std::string> words;
   std::string word;
@@ -188,8 +194,8 @@ arrow::Result<int64_t> ParseIntervalMillis(std::string_view text) {
   size_t i = (!words.empty() && words[0] == "interval") ? 1 : 0;
   if (i >= words.size() || (words.size() - i) % 2 != 0) return invalid();
   static const std::pair<const char*, double> kUnits[] = {
-      {"nanosecond", 1e-6}, {"microsecond", 1e-3}, {"millisecond", 1},       {"second", 1e3},
-      {"minute", 6e4},      {"hour", 3.6e6},       {"day", 8.64e7},          {"week", 6.048e8}};
+      {"nanosecond", 1e-6}, {"microsecond", 1e-3}, {"millisecond", 1}, {"second", 1e3},
+      {"minute", 6e4},      {"hour", 3.6e6},       {"day", 8.64e7},    {"week", 6.048e8}};
   double total = 0;
   for (; i < words.size(); i += 2) {
     char* end = nullptr;

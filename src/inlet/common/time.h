@@ -2,11 +2,11 @@
 // are UTC; days count from 1970-01-01.
 #pragma once
 
+#include <arrow/result.h>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
-
-#include <arrow/result.h>
 
 #include "inlet/time.h"  // FormatTimestampMillisIso, ParseTimestampMicros
 
@@ -25,9 +25,10 @@ std::string FormatTimestampPlain(int64_t micros);
 arrow::Result<int32_t> ParseDate(std::string_view text);
 
 /// Parses a Delta/Spark interval as used by table properties such as
-/// delta.logRetentionDuration: "interval 30 days", "interval 1 week 2 hours", or without the
-/// leading "interval". Units: nanosecond(s), microsecond(s), millisecond(s), second(s),
-/// minute(s), hour(s), day(s), week(s). Returns milliseconds; Invalid names the text.
+/// delta.logRetentionDuration: "interval 30 days", "interval 1 week 2 hours", or without
+/// the leading "interval". Units: nanosecond(s), microsecond(s), millisecond(s),
+/// second(s), minute(s), hour(s), day(s), week(s). Returns milliseconds; Invalid names
+/// the text.
 arrow::Result<int64_t> ParseIntervalMillis(std::string_view text);
 
 }  // namespace inlet

@@ -1,8 +1,8 @@
 #include "inlet/delta/actions.h"
 
-#include <algorithm>
-
 #include <arrow/status.h>
+
+#include <algorithm>
 
 #include "inlet/common/uri.h"
 
@@ -86,7 +86,8 @@ Json DvToJson(const DeletionVectorDescriptor& dv) {
 arrow::Result<AddFile> AddFromJson(const Json& j, std::string_view what) {
   AddFile a;
   ARROW_ASSIGN_OR_RAISE(a.path, GetString(j, "path", what));
-  a.partition_values = PartitionValuesFromJson(j.value("partitionValues", Json::object()));
+  a.partition_values =
+      PartitionValuesFromJson(j.value("partitionValues", Json::object()));
   a.size = GetIntOr(j, "size", 0);
   a.modification_time = GetIntOr(j, "modificationTime", 0);
   a.data_change = GetBoolOr(j, "dataChange", true);
@@ -107,7 +108,8 @@ arrow::Result<RemoveFile> RemoveFromJson(const Json& j, std::string_view what) {
   r.deletion_timestamp = OptInt(j, "deletionTimestamp");
   r.data_change = GetBoolOr(j, "dataChange", true);
   r.extended_file_metadata = GetBoolOr(j, "extendedFileMetadata", false);
-  r.partition_values = PartitionValuesFromJson(j.value("partitionValues", Json::object()));
+  r.partition_values =
+      PartitionValuesFromJson(j.value("partitionValues", Json::object()));
   r.size = OptInt(j, "size");
   ARROW_ASSIGN_OR_RAISE(r.deletion_vector, DvFromJson(j, what));
   return r;
@@ -115,7 +117,8 @@ arrow::Result<RemoveFile> RemoveFromJson(const Json& j, std::string_view what) {
 
 // Dispatches one parsed line on its action key.
 arrow::Status AddAction(const Json& line, std::string_view what, ActionSet* out) {
-  if (!line.is_object()) return arrow::Status::Invalid(what, ": an action must be a JSON object");
+  if (!line.is_object())
+    return arrow::Status::Invalid(what, ": an action must be a JSON object");
   for (auto it = line.begin(); it != line.end(); ++it) {
     const std::string& kind = it.key();
     const Json& body = it.value();
@@ -147,7 +150,8 @@ arrow::Status AddAction(const Json& line, std::string_view what, ActionSet* out)
     } else if (kind == "cdc") {
       CdcFile c;
       ARROW_ASSIGN_OR_RAISE(c.path, GetString(body, "path", what));
-      c.partition_values = PartitionValuesFromJson(body.value("partitionValues", Json::object()));
+      c.partition_values =
+          PartitionValuesFromJson(body.value("partitionValues", Json::object()));
       c.size = GetIntOr(body, "size", 0);
       out->cdcs.push_back(std::move(c));
     } else if (kind == "commitInfo") {
@@ -169,15 +173,13 @@ arrow::Status AddAction(const Json& line, std::string_view what, ActionSet* out)
 }  // namespace
 
 bool Protocol::HasReaderFeature(std::string_view name) const {
-  return reader_features &&
-         std::find(reader_features->begin(), reader_features->end(), name) !=
-             reader_features->end();
+  return reader_features && std::find(reader_features->begin(), reader_features->end(),
+                                      name) != reader_features->end();
 }
 
 bool Protocol::HasWriterFeature(std::string_view name) const {
-  return writer_features &&
-         std::find(writer_features->begin(), writer_features->end(), name) !=
-             writer_features->end();
+  return writer_features && std::find(writer_features->begin(), writer_features->end(),
+                                      name) != writer_features->end();
 }
 
 std::optional<std::string> Metadata::Property(const std::string& key) const {
@@ -248,8 +250,9 @@ arrow::Result<Metadata> MetadataFromJson(const Json& j) {
     m.format_provider = GetStringOr(*f, "provider", "parquet");
     m.format_options = StringMap(f->value("options", Json::object()));
   }
-  // Some writers (Delta Live Tables) commit a metaData before the schema is known; a later
-  // one supersedes it. A snapshot whose metaData has none is refused when it is parsed.
+  // Some writers (Delta Live Tables) commit a metaData before the schema is known; a
+  // later one supersedes it. A snapshot whose metaData has none is refused when it is
+  // parsed.
   m.schema_string = GetStringOr(j, "schemaString", "");
   if (auto pc = j.find("partitionColumns"); pc != j.end() && pc->is_array()) {
     for (const auto& c : *pc) {
@@ -291,7 +294,8 @@ Json ToJson(const AddFile& a) {
   if (!a.tags.empty()) j["tags"] = a.tags;
   if (a.deletion_vector) j["deletionVector"] = DvToJson(*a.deletion_vector);
   if (a.base_row_id) j["baseRowId"] = *a.base_row_id;
-  if (a.default_row_commit_version) j["defaultRowCommitVersion"] = *a.default_row_commit_version;
+  if (a.default_row_commit_version)
+    j["defaultRowCommitVersion"] = *a.default_row_commit_version;
   if (a.clustering_provider) j["clusteringProvider"] = *a.clustering_provider;
   return j;
 }
@@ -322,7 +326,8 @@ Json ToJson(const CdcFile& c) {
 }
 
 Json ToJson(const DomainMetadata& d) {
-  return {{"domain", d.domain}, {"configuration", d.configuration}, {"removed", d.removed}};
+  return {
+      {"domain", d.domain}, {"configuration", d.configuration}, {"removed", d.removed}};
 }
 
 }  // namespace inlet::delta

@@ -1,14 +1,14 @@
 // Delta log actions (PROTOCOL.md "Actions") and their JSON form.
 #pragma once
 
+#include <arrow/result.h>
+
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <arrow/result.h>
 
 #include "inlet/common/json.h"
 #include "inlet/table/partition.h"
@@ -39,7 +39,6 @@ struct Metadata {
 
   std::optional<std::string> Property(const std::string& key) const;
 };
-
 
 struct DeletionVectorDescriptor {
   std::string storage_type;  // "u" relative uuid path, "i" inline, "p" absolute path

@@ -14,28 +14,30 @@ namespace inlet::delta {
 namespace {
 
 struct ChangeFile {
-  AddFile file;         // the file to read (cdc files as AddFile without stats)
-  std::string type;     // fixed change type, or empty: the file has a _change_type column
+  AddFile file;      // the file to read (cdc files as AddFile without stats)
+  std::string type;  // fixed change type, or empty: the file has a _change_type column
   int64_t version = 0;
   int64_t timestamp_ms = 0;
 };
 
 class ChangesReader : public arrow::RecordBatchReader {
  public:
-  ChangesReader(std::shared_ptr<const TableStore> store, std::shared_ptr<DeltaSnapshot> end,
-                std::vector<ChangeFile> files)
+  ChangesReader(std::shared_ptr<const TableStore> store,
+                std::shared_ptr<DeltaSnapshot> end, std::vector<ChangeFile> files)
       : store_(std::move(store)), end_(std::move(end)), files_(std::move(files)) {
     arrow::FieldVector fields = end_->schema()->fields();
     fields.push_back(arrow::field("_change_type", arrow::utf8()));
     fields.push_back(arrow::field("_commit_version", arrow::int64()));
-    fields.push_back(arrow::field("_commit_timestamp", arrow::timestamp(arrow::TimeUnit::MICRO, "UTC")));
+    fields.push_back(arrow::field("_commit_timestamp",
+                                  arrow::timestamp(arrow::TimeUnit::MICRO, "UTC")));
     schema_ = arrow::schema(fields);
     // The schema that reads a change data file: the table's columns plus _change_type.
     cdc_schema_ = std::make_shared<DeltaSchema>(end_->delta_schema());
     arrow::FieldVector cdc_fields = end_->schema()->fields();
     cdc_fields.push_back(arrow::field("_change_type", arrow::utf8()));
     cdc_schema_->arrow_schema = arrow::schema(cdc_fields);
-    cdc_schema_->columns.push_back(ColumnInfo{"_change_type", "_change_type", std::nullopt, Json::object(), {}});
+    cdc_schema_->columns.push_back(
+        ColumnInfo{"_change_type", "_change_type", std::nullopt, Json::object(), {}});
   }
 
   std::shared_ptr<arrow::Schema> schema() const override { return schema_; }
@@ -52,17 +54,21 @@ class ChangesReader : public arrow::RecordBatchReader {
         one->protocol = end_->state().protocol;
         one->metadata = end_->state().metadata;
         one->files = {f.file};
-        auto schema = f.type.empty() ? std::shared_ptr<const DeltaSchema>(cdc_schema_)
-                                     : std::make_shared<const DeltaSchema>(end_->delta_schema());
+        auto schema = f.type.empty()
+                          ? std::shared_ptr<const DeltaSchema>(cdc_schema_)
+                          : std::make_shared<const DeltaSchema>(end_->delta_schema());
         auto reader = ScanState(store_, one, schema, ScanOptions{});
         if (!reader.ok()) {
-          return reader.status().WithMessage("changes of version ", f.version, ": ", reader.status().message());
+          return reader.status().WithMessage("changes of version ", f.version, ": ",
+                                             reader.status().message());
         }
         current_ = *reader;
       }
       std::shared_ptr<arrow::RecordBatch> batch;
       auto st = current_->ReadNext(&batch);
-      if (!st.ok()) return st.WithMessage("changes of version ", current_file_->version, ": ", st.message());
+      if (!st.ok())
+        return st.WithMessage("changes of version ", current_file_->version, ": ",
+                              st.message());
       if (!batch) {
         current_.reset();
         continue;
@@ -73,20 +79,27 @@ class ChangesReader : public arrow::RecordBatchReader {
   }
 
  private:
-  arrow::Result<std::shared_ptr<arrow::RecordBatch>> Decorate(const arrow::RecordBatch& b, const ChangeFile& f) {
+  arrow::Result<std::shared_ptr<arrow::RecordBatch>> Decorate(const arrow::RecordBatch& b,
+                                                              const ChangeFile& f) {
     int64_t n = b.num_rows();
     arrow::ArrayVector cols;
     for (int i = 0; i < end_->schema()->num_fields(); ++i) cols.push_back(b.column(i));
     if (f.type.empty()) {
       cols.push_back(b.GetColumnByName("_change_type"));
     } else {
-      ARROW_ASSIGN_OR_RAISE(auto t, arrow::MakeArrayFromScalar(arrow::StringScalar(f.type), n));
+      ARROW_ASSIGN_OR_RAISE(auto t,
+                            arrow::MakeArrayFromScalar(arrow::StringScalar(f.type), n));
       cols.push_back(t);
     }
-    ARROW_ASSIGN_OR_RAISE(auto v, arrow::MakeArrayFromScalar(arrow::Int64Scalar(f.version), n));
+    ARROW_ASSIGN_OR_RAISE(auto v,
+                          arrow::MakeArrayFromScalar(arrow::Int64Scalar(f.version), n));
     cols.push_back(v);
-    ARROW_ASSIGN_OR_RAISE(auto ts, arrow::MakeArrayFromScalar(
-                                       arrow::TimestampScalar(f.timestamp_ms * 1000, schema_->field(schema_->num_fields() - 1)->type()), n));
+    ARROW_ASSIGN_OR_RAISE(
+        auto ts,
+        arrow::MakeArrayFromScalar(
+            arrow::TimestampScalar(f.timestamp_ms * 1000,
+                                   schema_->field(schema_->num_fields() - 1)->type()),
+            n));
     cols.push_back(ts);
     return arrow::RecordBatch::Make(schema_, n, cols);
   }
@@ -111,14 +124,15 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> DeltaTable::Changes(
   ARROW_ASSIGN_OR_RAISE(auto end, LoadSnapshot(end_spec));
   int64_t to = end->version();
   if (from_version < 0 || from_version > to) {
-    return arrow::Status::Invalid("changes of ", location(), ": --from-version ", from_version,
-                                  " is outside 0..", to);
+    return arrow::Status::Invalid("changes of ", location(), ": --from-version ",
+                                  from_version, " is outside 0..", to);
   }
   std::vector<ChangeFile> files;
   for (const auto& c : listing.commits) {
     if (c.version < from_version || c.version > to) continue;
     ARROW_ASSIGN_OR_RAISE(auto actions, ReadCommit(*store_, c.version));
-    int64_t ts = GetIntOr(actions.commit_info.value_or(Json::object()), "timestamp", c.mtime_ms);
+    int64_t ts =
+        GetIntOr(actions.commit_info.value_or(Json::object()), "timestamp", c.mtime_ms);
     if (auto ict = CommitTimestamp(actions, c); ict != c.mtime_ms) ts = ict;
     if (!actions.cdcs.empty()) {
       for (const auto& cdc : actions.cdcs) {

@@ -13,8 +13,9 @@ namespace {
 
 // Top-level checkpoint columns a snapshot needs (remove: the tombstones vacuum keeps);
 // everything else (commitInfo, cdc, stats_parsed inside add) is not read.
-constexpr const char* kActionColumns[] = {"add", "remove", "metaData", "protocol", "txn",
-                                          "domainMetadata", "sidecar", "checkpointMetadata"};
+constexpr const char* kActionColumns[] = {
+    "add", "remove",         "metaData", "protocol",
+    "txn", "domainMetadata", "sidecar",  "checkpointMetadata"};
 
 void Merge(ActionSet&& from, ActionSet* into) {
   if (from.protocol) into->protocol = std::move(from.protocol);
@@ -29,10 +30,11 @@ void Merge(ActionSet&& from, ActionSet* into) {
   }
 }
 
-// Typed access to the add and remove columns, which hold nearly every row of a checkpoint:
-// decoding them straight from Arrow avoids building a JSON object per file. Any column
-// whose type differs from the protocol's (string, long, boolean, map<string,string>,
-// struct) returns false, and the caller falls back to the generic JSON path.
+// Typed access to the add and remove columns, which hold nearly every row of a
+// checkpoint: decoding them straight from Arrow avoids building a JSON object per file.
+// Any column whose type differs from the protocol's (string, long, boolean,
+// map<string,string>, struct) returns false, and the caller falls back to the generic
+// JSON path.
 class FileActionColumn {
  public:
   explicit FileActionColumn(const arrow::StructArray& column) : column_(column) {}
@@ -56,7 +58,10 @@ class FileActionColumn {
       if (path->IsNull(i)) return false;  // the JSON path reports the missing path
       AddFile a;
       a.path = std::string(*Str(*path, i));
-      if (pv) Map(*pv, i, [&](std::string k, std::optional<std::string> v) { a.partition_values[k] = std::move(v); });
+      if (pv)
+        Map(*pv, i, [&](std::string k, std::optional<std::string> v) {
+          a.partition_values[k] = std::move(v);
+        });
       a.size = Int(size, i).value_or(0);
       a.modification_time = Int(mtime, i).value_or(0);
       a.data_change = Bool(change, i).value_or(true);
@@ -69,7 +74,8 @@ class FileActionColumn {
       if (dv && !Dv(*dv, i, &a.deletion_vector)) return false;
       a.base_row_id = Int(row_id, i);
       a.default_row_commit_version = Int(row_version, i);
-      if (clustering && !clustering->IsNull(i)) a.clustering_provider = std::string(*Str(*clustering, i));
+      if (clustering && !clustering->IsNull(i))
+        a.clustering_provider = std::string(*Str(*clustering, i));
       out->push_back(std::move(a));
     }
     return true;
@@ -93,7 +99,10 @@ class FileActionColumn {
       r.deletion_timestamp = Int(ts, i);
       r.data_change = Bool(change, i).value_or(true);
       r.extended_file_metadata = Bool(extended, i).value_or(false);
-      if (pv) Map(*pv, i, [&](std::string k, std::optional<std::string> v) { r.partition_values[k] = std::move(v); });
+      if (pv)
+        Map(*pv, i, [&](std::string k, std::optional<std::string> v) {
+          r.partition_values[k] = std::move(v);
+        });
       r.size = Int(size, i);
       if (dv && !Dv(*dv, i, &r.deletion_vector)) return false;
       out->push_back(std::move(r));
@@ -104,10 +113,10 @@ class FileActionColumn {
  private:
   enum class Want { kString, kInt, kBool, kStringMap, kStruct };
 
-  // The named child of a struct column, or null when absent; clears *ok when it is present
-  // with another type than wanted.
-  static const arrow::Array* StructChild(const arrow::StructArray& s, const std::string& name, Want want,
-                                         bool* ok) {
+  // The named child of a struct column, or null when absent; clears *ok when it is
+  // present with another type than wanted.
+  static const arrow::Array* StructChild(const arrow::StructArray& s,
+                                         const std::string& name, Want want, bool* ok) {
     int i = s.struct_type()->GetFieldIndex(name);
     if (i < 0) return nullptr;
     const arrow::Array* a = s.field(i).get();
@@ -137,7 +146,9 @@ class FileActionColumn {
   const arrow::Array* Child(const std::string& name, Want want, bool* ok) const {
     return StructChild(column_, name, want, ok);
   }
-  static bool IsString(const arrow::Array& a) { return a.type_id() == arrow::Type::STRING; }
+  static bool IsString(const arrow::Array& a) {
+    return a.type_id() == arrow::Type::STRING;
+  }
 
   static std::optional<std::string_view> Str(const arrow::Array& a, int64_t i) {
     if (a.IsNull(i)) return std::nullopt;
@@ -145,7 +156,8 @@ class FileActionColumn {
   }
   static std::optional<int64_t> Int(const arrow::Array* a, int64_t i) {
     if (!a || a->IsNull(i)) return std::nullopt;
-    if (a->type_id() == arrow::Type::INT32) return static_cast<const arrow::Int32Array*>(a)->Value(i);
+    if (a->type_id() == arrow::Type::INT32)
+      return static_cast<const arrow::Int32Array*>(a)->Value(i);
     return static_cast<const arrow::Int64Array*>(a)->Value(i);
   }
   static std::optional<bool> Bool(const arrow::Array* a, int64_t i) {
@@ -160,10 +172,12 @@ class FileActionColumn {
     const auto& items = *m.items();
     for (int64_t j = m.value_offset(i); j < m.value_offset(i + 1); ++j) {
       auto v = Str(items, j);
-      put(std::string(Str(keys, j).value_or("")), v ? std::optional<std::string>(std::string(*v)) : std::nullopt);
+      put(std::string(Str(keys, j).value_or("")),
+          v ? std::optional<std::string>(std::string(*v)) : std::nullopt);
     }
   }
-  static bool Dv(const arrow::Array& a, int64_t i, std::optional<DeletionVectorDescriptor>* out) {
+  static bool Dv(const arrow::Array& a, int64_t i,
+                 std::optional<DeletionVectorDescriptor>* out) {
     if (a.IsNull(i)) return true;
     const auto& s = static_cast<const arrow::StructArray&>(a);
     bool ok = true;
@@ -191,12 +205,16 @@ class FileActionColumn {
   const arrow::StructArray& column_;
 };
 
-arrow::Result<ActionSet> ReadParquetActions(const TableStore& store, const std::string& rel) {
-  // Most checkpoints are one row group: decoding it on the thread pool costs more (starting
-  // the pools) than it saves, unless the file is remote or large.
-  ARROW_ASSIGN_OR_RAISE(auto reader, OpenParquetFile(store.fs(), store.Resolve(rel), 64 * 1024,
-                                                     store.local() ? ParquetReads::kSerial : ParquetReads::kParallel));
-  if (reader->parquet_reader()->metadata()->num_row_groups() > 1) reader->set_use_threads(true);
+arrow::Result<ActionSet> ReadParquetActions(const TableStore& store,
+                                            const std::string& rel) {
+  // Most checkpoints are one row group: decoding it on the thread pool costs more
+  // (starting the pools) than it saves, unless the file is remote or large.
+  ARROW_ASSIGN_OR_RAISE(
+      auto reader,
+      OpenParquetFile(store.fs(), store.Resolve(rel), 64 * 1024,
+                      store.local() ? ParquetReads::kSerial : ParquetReads::kParallel));
+  if (reader->parquet_reader()->metadata()->num_row_groups() > 1)
+    reader->set_use_threads(true);
   const auto& manifest = reader->manifest();
   std::vector<int> leaves;
   std::vector<std::string> names;
@@ -246,16 +264,17 @@ arrow::Result<ActionSet> ReadParquetActions(const TableStore& store, const std::
 arrow::Result<ActionSet> ReadOneFile(const TableStore& store, const std::string& rel) {
   if (rel.size() > 5 && rel.compare(rel.size() - 5, 5, ".json") == 0) {
     ARROW_ASSIGN_OR_RAISE(auto buffer, store.ReadFile(rel));
-    return ParseActions(std::string_view(reinterpret_cast<const char*>(buffer->data()),
-                                         buffer->size()),
-                        rel);
+    return ParseActions(
+        std::string_view(reinterpret_cast<const char*>(buffer->data()), buffer->size()),
+        rel);
   }
   return ReadParquetActions(store, rel);
 }
 
 }  // namespace
 
-arrow::Result<ActionSet> ReadCheckpoint(const TableStore& store, const Checkpoint& checkpoint) {
+arrow::Result<ActionSet> ReadCheckpoint(const TableStore& store,
+                                        const Checkpoint& checkpoint) {
   ActionSet out;
   for (const auto& f : checkpoint.files) {
     std::string rel = std::string(kLogDir) + "/" + f.name;

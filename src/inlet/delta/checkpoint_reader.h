@@ -12,6 +12,7 @@ namespace inlet::delta {
 
 /// The actions a checkpoint holds (sidecars resolved), remove tombstones included (vacuum
 /// keeps their files). Errors name the checkpoint file.
-arrow::Result<ActionSet> ReadCheckpoint(const TableStore& store, const Checkpoint& checkpoint);
+arrow::Result<ActionSet> ReadCheckpoint(const TableStore& store,
+                                        const Checkpoint& checkpoint);
 
 }  // namespace inlet::delta

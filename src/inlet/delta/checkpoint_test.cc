@@ -1,6 +1,5 @@
-#include "inlet/delta/checkpoint_reader.h"
-
 #include "inlet/common/time.h"
+#include "inlet/delta/checkpoint_reader.h"
 #include "inlet/delta/checkpoint_writer.h"
 #include "inlet/delta/log_replay.h"
 #include "inlet/testing/util.h"
@@ -19,7 +18,9 @@ AddFile FullAdd(int i) {
   a.stats = R"({"numRecords":)" + std::to_string(i) + "}";
   if (i % 4 == 0) a.tags = {{"INSERTION_TIME", "1"}, {"note", "x"}};
   if (i % 5 == 0) {
-    a.deletion_vector = DeletionVectorDescriptor{"u", "ab^-aqEH.-t@S}K{vb[*k^", i % 10 == 0 ? std::optional<int32_t>(1) : std::nullopt, 34, i};
+    a.deletion_vector = DeletionVectorDescriptor{
+        "u", "ab^-aqEH.-t@S}K{vb[*k^",
+        i % 10 == 0 ? std::optional<int32_t>(1) : std::nullopt, 34, i};
   }
   if (i % 6 == 0) {
     a.base_row_id = i * 10;
@@ -31,8 +32,8 @@ AddFile FullAdd(int i) {
 
 }  // namespace
 
-// Checkpoints decode add and remove actions straight from their Arrow columns: every field
-// must come back as written, nulls and absent optionals included.
+// Checkpoints decode add and remove actions straight from their Arrow columns: every
+// field must come back as written, nulls and absent optionals included.
 TEST(Checkpoint, FileActionsRoundTripThroughTypedColumns) {
   testing::TempDir dir;
   INLET_ASSIGN_OR_FAIL(auto store, TableStore::Make(dir.path()));
@@ -52,7 +53,8 @@ TEST(Checkpoint, FileActionsRoundTripThroughTypedColumns) {
   gone.extended_file_metadata = true;
   gone.partition_values = {{"p", "1"}, {"q", std::nullopt}};
   gone.size = 77;
-  gone.deletion_vector = DeletionVectorDescriptor{"i", "wi5b=000010000siXQKl0rr91000f55c8Xg0@@D72lkbi5=-{L", std::nullopt, 40, 6};
+  gone.deletion_vector = DeletionVectorDescriptor{
+      "i", "wi5b=000010000siXQKl0rr91000f55c8Xg0@@D72lkbi5=-{L", std::nullopt, 40, 6};
   RemoveFile bare;
   bare.path = "p=2/bare.parquet";
   bare.data_change = false;

@@ -1,11 +1,11 @@
 #include "inlet/delta/checkpoint_writer.h"
 
-#include <cstdio>
-
 #include <arrow/builder.h>
 #include <arrow/io/memory.h>
 #include <arrow/table.h>
 #include <parquet/arrow/writer.h>
+
+#include <cstdio>
 
 #include "inlet/common/arrow_json.h"
 #include "inlet/common/fault.h"
@@ -33,35 +33,34 @@ std::shared_ptr<arrow::Schema> CheckpointSchema() {
   using arrow::field;
   auto strings = arrow::list(arrow::field("element", arrow::utf8()));
   return arrow::schema({
-      field("txn", arrow::struct_({field("appId", arrow::utf8()), field("version", arrow::int64()),
+      field("txn", arrow::struct_({field("appId", arrow::utf8()),
+                                   field("version", arrow::int64()),
                                    field("lastUpdated", arrow::int64())})),
-      field("add", arrow::struct_({field("path", arrow::utf8()),
-                                   field("partitionValues", StringMapType()),
-                                   field("size", arrow::int64()),
-                                   field("modificationTime", arrow::int64()),
-                                   field("dataChange", arrow::boolean()),
-                                   field("tags", StringMapType()),
-                                   field("deletionVector", DvType()),
-                                   field("baseRowId", arrow::int64()),
-                                   field("defaultRowCommitVersion", arrow::int64()),
-                                   field("clusteringProvider", arrow::utf8()),
-                                   field("stats", arrow::utf8())})),
-      field("remove", arrow::struct_({field("path", arrow::utf8()),
-                                      field("deletionTimestamp", arrow::int64()),
-                                      field("dataChange", arrow::boolean()),
-                                      field("extendedFileMetadata", arrow::boolean()),
-                                      field("partitionValues", StringMapType()),
-                                      field("size", arrow::int64()),
-                                      field("deletionVector", DvType())})),
+      field("add",
+            arrow::struct_(
+                {field("path", arrow::utf8()), field("partitionValues", StringMapType()),
+                 field("size", arrow::int64()), field("modificationTime", arrow::int64()),
+                 field("dataChange", arrow::boolean()), field("tags", StringMapType()),
+                 field("deletionVector", DvType()), field("baseRowId", arrow::int64()),
+                 field("defaultRowCommitVersion", arrow::int64()),
+                 field("clusteringProvider", arrow::utf8()),
+                 field("stats", arrow::utf8())})),
+      field("remove",
+            arrow::struct_(
+                {field("path", arrow::utf8()), field("deletionTimestamp", arrow::int64()),
+                 field("dataChange", arrow::boolean()),
+                 field("extendedFileMetadata", arrow::boolean()),
+                 field("partitionValues", StringMapType()), field("size", arrow::int64()),
+                 field("deletionVector", DvType())})),
       field("metaData",
-            arrow::struct_({field("id", arrow::utf8()), field("name", arrow::utf8()),
-                            field("description", arrow::utf8()),
-                            field("format", arrow::struct_({field("provider", arrow::utf8()),
-                                                            field("options", StringMapType())})),
-                            field("schemaString", arrow::utf8()),
-                            field("partitionColumns", strings),
-                            field("configuration", StringMapType()),
-                            field("createdTime", arrow::int64())})),
+            arrow::struct_(
+                {field("id", arrow::utf8()), field("name", arrow::utf8()),
+                 field("description", arrow::utf8()),
+                 field("format", arrow::struct_({field("provider", arrow::utf8()),
+                                                 field("options", StringMapType())})),
+                 field("schemaString", arrow::utf8()), field("partitionColumns", strings),
+                 field("configuration", StringMapType()),
+                 field("createdTime", arrow::int64())})),
       field("protocol", arrow::struct_({field("minReaderVersion", arrow::int32()),
                                         field("minWriterVersion", arrow::int32()),
                                         field("readerFeatures", strings),
@@ -75,7 +74,8 @@ std::shared_ptr<arrow::Schema> CheckpointSchema() {
 // One row per action: the action's column holds it, every other column is null.
 class RowAppender {
  public:
-  explicit RowAppender(std::shared_ptr<arrow::Schema> schema) : schema_(std::move(schema)) {}
+  explicit RowAppender(std::shared_ptr<arrow::Schema> schema)
+      : schema_(std::move(schema)) {}
 
   arrow::Status Init() {
     for (const auto& f : schema_->fields()) {
@@ -117,7 +117,8 @@ arrow::Result<int64_t> WriteCheckpoint(const TableStore& store, const TableState
   ARROW_RETURN_NOT_OK(rows.Init());
   ARROW_RETURN_NOT_OK(rows.Append("protocol", ToJson(state.protocol)));
   ARROW_RETURN_NOT_OK(rows.Append("metaData", ToJson(state.metadata)));
-  for (const auto& [id, t] : state.txns) ARROW_RETURN_NOT_OK(rows.Append("txn", ToJson(t)));
+  for (const auto& [id, t] : state.txns)
+    ARROW_RETURN_NOT_OK(rows.Append("txn", ToJson(t)));
   for (const auto& [d, dm] : state.domains) {
     ARROW_RETURN_NOT_OK(rows.Append("domainMetadata", ToJson(dm)));
   }
@@ -128,7 +129,9 @@ arrow::Result<int64_t> WriteCheckpoint(const TableStore& store, const TableState
   }
   // Removes stay in checkpoints until they expire, so that vacuum (ours or another
   // engine's) keeps the files older versions still read.
-  int64_t cutoff = NowMillis() - DeletedFileRetention(state.metadata).ValueOr(kDefaultDeletedFileRetentionMs);
+  int64_t cutoff =
+      NowMillis() -
+      DeletedFileRetention(state.metadata).ValueOr(kDefaultDeletedFileRetentionMs);
   for (const auto& r : state.tombstones) {
     if (r.deletion_timestamp.value_or(0) <= cutoff) continue;
     Json remove = ToJson(r);
@@ -138,9 +141,11 @@ arrow::Result<int64_t> WriteCheckpoint(const TableStore& store, const TableState
   ARROW_ASSIGN_OR_RAISE(auto table, rows.Finish());
 
   ARROW_ASSIGN_OR_RAISE(auto sink, arrow::io::BufferOutputStream::Create());
-  auto props = parquet::WriterProperties::Builder().compression(arrow::Compression::SNAPPY)->build();
-  ARROW_RETURN_NOT_OK(parquet::arrow::WriteTable(*table, arrow::default_memory_pool(), sink,
-                                                 1024 * 1024, props));
+  auto props = parquet::WriterProperties::Builder()
+                   .compression(arrow::Compression::SNAPPY)
+                   ->build();
+  ARROW_RETURN_NOT_OK(parquet::arrow::WriteTable(*table, arrow::default_memory_pool(),
+                                                 sink, 1024 * 1024, props));
   ARROW_ASSIGN_OR_RAISE(auto buffer, sink->Finish());
   char name[64];
   std::snprintf(name, sizeof(name), "_delta_log/%020lld.checkpoint.parquet",

@@ -1,19 +1,18 @@
 #include "inlet/delta/commit.h"
 
+#include <arrow/status.h>
+
 #include <algorithm>
 #include <chrono>
 #include <random>
 #include <set>
 #include <thread>
 
-#include <arrow/status.h>
-
-#include "inlet/status.h"
-
 #include "inlet/common/fault.h"
 #include "inlet/common/time.h"
 #include "inlet/delta/log_replay.h"
 #include "inlet/delta/log_segment.h"
+#include "inlet/status.h"
 
 namespace inlet::delta {
 
@@ -27,29 +26,30 @@ arrow::Status Conflict(Args&&... args) {
 }
 
 // Checks a commit that won version `version` against ours; OK means ours can follow it.
-arrow::Status CheckConflict(const ActionSet& winner, int64_t version, PendingCommit& pending) {
+arrow::Status CheckConflict(const ActionSet& winner, int64_t version,
+                            PendingCommit& pending) {
   const ActionSet& ours = pending.actions;
   if (ours.protocol || ours.metadata || winner.protocol || winner.metadata) {
     if (ours.protocol && ours.metadata && version == 0) {
       return Conflict("the table was created concurrently (version 0)");
     }
     return Conflict("version ", version,
-                                  " changed the table's metadata or protocol concurrently");
+                    " changed the table's metadata or protocol concurrently");
   }
   for (const auto& mine : ours.txns) {
     for (const auto& t : winner.txns) {
       if (t.app_id == mine.app_id) {
         return Conflict("version ", version,
-                                      " committed a transaction of the same application '",
-                                      t.app_id, "' concurrently");
+                        " committed a transaction of the same application '", t.app_id,
+                        "' concurrently");
       }
     }
   }
   for (const auto& d : winner.domains) {
     for (const auto& o : ours.domains) {
       if (d.domain == o.domain) {
-        return Conflict("version ", version, " changed metadata domain '",
-                                      d.domain, "' concurrently");
+        return Conflict("version ", version, " changed metadata domain '", d.domain,
+                        "' concurrently");
       }
     }
   }
@@ -73,8 +73,9 @@ arrow::Status CheckConflict(const ActionSet& winner, int64_t version, PendingCom
     for (const auto& a : winner.adds) {
       if (a.data_change && pending.reads_partition(a.partition_values)) {
         return Conflict("version ", version,
-                                      " concurrently added data to rows this transaction "
-                                      "replaces (", a.path, ")");
+                        " concurrently added data to rows this transaction "
+                        "replaces (",
+                        a.path, ")");
       }
     }
   }
@@ -91,11 +92,13 @@ void Backoff(int attempt) {
 }  // namespace
 
 std::string SerializeCommit(const ActionSet& c) {
-  std::string out = DumpJson(Json{{"commitInfo", c.commit_info.value_or(Json::object())}}) + "\n";
+  std::string out =
+      DumpJson(Json{{"commitInfo", c.commit_info.value_or(Json::object())}}) + "\n";
   if (c.protocol) out += DumpJson(Json{{"protocol", ToJson(*c.protocol)}}) + "\n";
   if (c.metadata) out += DumpJson(Json{{"metaData", ToJson(*c.metadata)}}) + "\n";
   for (const auto& t : c.txns) out += DumpJson(Json{{"txn", ToJson(t)}}) + "\n";
-  for (const auto& d : c.domains) out += DumpJson(Json{{"domainMetadata", ToJson(d)}}) + "\n";
+  for (const auto& d : c.domains)
+    out += DumpJson(Json{{"domainMetadata", ToJson(d)}}) + "\n";
   for (const auto& r : c.removes) out += DumpJson(Json{{"remove", ToJson(r)}}) + "\n";
   for (const auto& a : c.adds) out += DumpJson(Json{{"add", ToJson(a)}}) + "\n";
   for (const auto& cdc : c.cdcs) out += DumpJson(Json{{"cdc", ToJson(cdc)}}) + "\n";
@@ -106,7 +109,8 @@ arrow::Result<int64_t> CommitWithRetries(const TableStore& store, int64_t read_v
                                          PendingCommit& commit, int max_attempts,
                                          int* attempts) {
   bool blind = commit.actions.removes.empty() && !commit.reads_partition;
-  Json& info = commit.actions.commit_info.emplace(commit.actions.commit_info.value_or(Json::object()));
+  Json& info = commit.actions.commit_info.emplace(
+      commit.actions.commit_info.value_or(Json::object()));
   int64_t version = read_version + 1;
   for (int attempt = 1; attempt <= max_attempts; ++attempt) {
     if (attempts) *attempts = attempt;
@@ -115,13 +119,15 @@ arrow::Result<int64_t> CommitWithRetries(const TableStore& store, int64_t read_v
     info["isBlindAppend"] = blind;
     info["engineInfo"] = kEngineInfo;
     CrashPoint("commit.before_log_write");
-    ARROW_ASSIGN_OR_RAISE(bool created, store.PutIfAbsent(CommitPath(version), SerializeCommit(commit.actions)));
+    ARROW_ASSIGN_OR_RAISE(
+        bool created,
+        store.PutIfAbsent(CommitPath(version), SerializeCommit(commit.actions)));
     if (created) {
       CrashPoint("commit.after_log_write");
       return version;
     }
-    // Other writers won this version, and maybe more since: follow every one of them whose
-    // changes are compatible, then try the next free version. Catching up costs no
+    // Other writers won this version, and maybe more since: follow every one of them
+    // whose changes are compatible, then try the next free version. Catching up costs no
     // attempt, so a long-running transaction (an optimize) is not beaten by a stream of
     // short ones (appends).
     for (int rereads = 0;;) {

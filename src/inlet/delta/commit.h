@@ -3,13 +3,13 @@
 // conflict rules of Delta's concurrency control).
 #pragma once
 
+#include <arrow/result.h>
+
 #include <functional>
+#include <optional>
 #include <set>
 #include <string>
-#include <optional>
 #include <vector>
-
-#include <arrow/result.h>
 
 #include "inlet/delta/actions.h"
 #include "inlet/storage/table_store.h"

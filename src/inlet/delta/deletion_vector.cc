@@ -1,13 +1,12 @@
 #include "inlet/delta/deletion_vector.h"
 
+#include <arrow/buffer.h>
+#include <arrow/status.h>
 #include <roaring/roaring.h>
 
 #include <array>
 #include <cstdio>
 #include <cstring>
-
-#include <arrow/buffer.h>
-#include <arrow/status.h>
 
 #include "inlet/common/uri.h"
 #include "inlet/common/uuid.h"
@@ -17,7 +16,8 @@ namespace inlet::delta {
 namespace {
 
 constexpr char kZ85Alphabet[] =
-    "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
+    "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/"
+    "*?&<>()[]{}@%$#";
 constexpr uint32_t kDvMagic = 1681511377;
 
 uint32_t ReadLE32(const char* p) {
@@ -34,18 +34,20 @@ std::string UuidFromBytes(const std::string& b) {
   char buf[40];
   const auto* u = reinterpret_cast<const unsigned char*>(b.data());
   std::snprintf(buf, sizeof(buf),
-                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0],
-                u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13],
-                u[14], u[15]);
+                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+                u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11],
+                u[12], u[13], u[14], u[15]);
   return buf;
 }
 
 void AppendBE32(uint32_t v, std::string* out) {
-  for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>((v >> shift) & 0xFF));
+  for (int shift = 24; shift >= 0; shift -= 8)
+    out->push_back(static_cast<char>((v >> shift) & 0xFF));
 }
 
 void AppendLE(uint64_t v, int bytes, std::string* out) {
-  for (int i = 0; i < bytes; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+  for (int i = 0; i < bytes; ++i)
+    out->push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
 }
 
 // CRC-32 (IEEE 802.3, as java.util.zip.CRC32 computes it), table-driven.
@@ -82,7 +84,8 @@ std::string EncodeZ85(std::string_view bytes) {
   out.reserve(bytes.size() / 4 * 5);
   for (size_t i = 0; i + 4 <= bytes.size(); i += 4) {
     uint64_t v = 0;
-    for (size_t k = 0; k < 4; ++k) v = (v << 8) | static_cast<unsigned char>(bytes[i + k]);
+    for (size_t k = 0; k < 4; ++k)
+      v = (v << 8) | static_cast<unsigned char>(bytes[i + k]);
     char block[5];
     for (int k = 4; k >= 0; --k) {
       block[k] = kZ85Alphabet[v % 85];
@@ -100,7 +103,8 @@ std::string EncodeRoaringBitmapArray(const std::vector<uint64_t>& rows) {
   std::vector<std::pair<uint32_t, std::vector<uint32_t>>> groups;
   for (uint64_t r : rows) {
     auto high = static_cast<uint32_t>(r >> 32);
-    if (groups.empty() || groups.back().first != high) groups.emplace_back(high, std::vector<uint32_t>{});
+    if (groups.empty() || groups.back().first != high)
+      groups.emplace_back(high, std::vector<uint32_t>{});
     groups.back().second.push_back(static_cast<uint32_t>(r));
   }
   AppendLE(groups.size(), 8, &out);
@@ -134,7 +138,9 @@ DeletionVectorDescriptor DeletionVectorFile::Add(const std::vector<uint64_t>& ro
   return dv;
 }
 
-std::string DeletionVectorFile::relative_path() const { return "deletion_vector_" + uuid_ + ".bin"; }
+std::string DeletionVectorFile::relative_path() const {
+  return "deletion_vector_" + uuid_ + ".bin";
+}
 
 arrow::Status DeletionVectorFile::Write(const TableStore& store) const {
   if (empty()) return arrow::Status::OK();
@@ -142,15 +148,19 @@ arrow::Status DeletionVectorFile::Write(const TableStore& store) const {
   ARROW_ASSIGN_OR_RAISE(auto out, store.fs()->OpenOutputStream(path));
   ARROW_RETURN_NOT_OK(out->Write(bytes_.data(), static_cast<int64_t>(bytes_.size())));
   auto st = out->Close();
-  if (!st.ok()) return st.WithMessage("cannot write deletion vector file ", path, ": ", st.message());
+  if (!st.ok())
+    return st.WithMessage("cannot write deletion vector file ", path, ": ", st.message());
   return arrow::Status::OK();
 }
 
-arrow::Result<std::string> DvFilePath(const TableStore& store, const DeletionVectorDescriptor& dv) {
+arrow::Result<std::string> DvFilePath(const TableStore& store,
+                                      const DeletionVectorDescriptor& dv) {
   if (dv.storage_type == "p") {
     std::string p = PercentDecode(dv.path_or_inline_dv);
-    if (p.rfind("file://", 0) == 0) p = p.substr(7);
-    else if (p.rfind("file:", 0) == 0) p = p.substr(5);
+    if (p.rfind("file://", 0) == 0)
+      p = p.substr(7);
+    else if (p.rfind("file:", 0) == 0)
+      p = p.substr(5);
     return p;
   }
   const std::string& s = dv.path_or_inline_dv;
@@ -165,12 +175,14 @@ arrow::Result<std::string> DvFilePath(const TableStore& store, const DeletionVec
 
 arrow::Result<std::string> DecodeZ85(std::string_view text) {
   if (text.size() % 5 != 0) {
-    return arrow::Status::Invalid("Z85 text length ", text.size(), " is not a multiple of 5");
+    return arrow::Status::Invalid("Z85 text length ", text.size(),
+                                  " is not a multiple of 5");
   }
   static int8_t table[256];
   static bool init = [] {
     std::memset(table, -1, sizeof(table));
-    for (int i = 0; i < 85; ++i) table[static_cast<unsigned char>(kZ85Alphabet[i])] = static_cast<int8_t>(i);
+    for (int i = 0; i < 85; ++i)
+      table[static_cast<unsigned char>(kZ85Alphabet[i])] = static_cast<int8_t>(i);
     return true;
   }();
   (void)init;
@@ -180,7 +192,8 @@ arrow::Result<std::string> DecodeZ85(std::string_view text) {
     uint64_t v = 0;
     for (size_t k = 0; k < 5; ++k) {
       int d = table[static_cast<unsigned char>(text[i + k])];
-      if (d < 0) return arrow::Status::Invalid("invalid Z85 character '", text[i + k], "'");
+      if (d < 0)
+        return arrow::Status::Invalid("invalid Z85 character '", text[i + k], "'");
       v = v * 85 + static_cast<uint64_t>(d);
     }
     for (int k = 3; k >= 0; --k) out.push_back(static_cast<char>((v >> (8 * k)) & 0xFF));
@@ -190,19 +203,22 @@ arrow::Result<std::string> DecodeZ85(std::string_view text) {
 
 arrow::Result<std::vector<uint64_t>> DecodeRoaringBitmapArray(std::string_view data) {
   if (data.size() < 12 || ReadLE32(data.data()) != kDvMagic) {
-    return arrow::Status::Invalid("deletion vector has a bad magic number or is truncated");
+    return arrow::Status::Invalid(
+        "deletion vector has a bad magic number or is truncated");
   }
   uint64_t count;
   std::memcpy(&count, data.data() + 4, 8);
   size_t pos = 12;
   std::vector<uint64_t> rows;
   for (uint64_t b = 0; b < count; ++b) {
-    if (pos + 4 > data.size()) return arrow::Status::Invalid("deletion vector is truncated");
+    if (pos + 4 > data.size())
+      return arrow::Status::Invalid("deletion vector is truncated");
     uint64_t high = ReadLE32(data.data() + pos);
     pos += 4;
     roaring_bitmap_t* bitmap =
         roaring_bitmap_portable_deserialize_safe(data.data() + pos, data.size() - pos);
-    if (bitmap == nullptr) return arrow::Status::Invalid("deletion vector bitmap is corrupt");
+    if (bitmap == nullptr)
+      return arrow::Status::Invalid("deletion vector bitmap is corrupt");
     pos += roaring_bitmap_portable_size_in_bytes(bitmap);
     std::vector<uint32_t> low(roaring_bitmap_get_cardinality(bitmap));
     roaring_bitmap_to_uint32_array(bitmap, low.data());
@@ -212,8 +228,8 @@ arrow::Result<std::vector<uint64_t>> DecodeRoaringBitmapArray(std::string_view d
   return rows;
 }
 
-arrow::Result<std::vector<uint64_t>> LoadDeletionVector(const TableStore& store,
-                                                        const DeletionVectorDescriptor& dv) {
+arrow::Result<std::vector<uint64_t>> LoadDeletionVector(
+    const TableStore& store, const DeletionVectorDescriptor& dv) {
   if (dv.storage_type == "i") {
     ARROW_ASSIGN_OR_RAISE(std::string bytes, DecodeZ85(dv.path_or_inline_dv));
     if (static_cast<int64_t>(bytes.size()) < dv.size_in_bytes) {
@@ -222,7 +238,8 @@ arrow::Result<std::vector<uint64_t>> LoadDeletionVector(const TableStore& store,
     return DecodeRoaringBitmapArray(std::string_view(bytes).substr(0, dv.size_in_bytes));
   }
   if (dv.storage_type != "u" && dv.storage_type != "p") {
-    return arrow::Status::NotImplemented("deletion vector storage type '", dv.storage_type, "'");
+    return arrow::Status::NotImplemented("deletion vector storage type '",
+                                         dv.storage_type, "'");
   }
   ARROW_ASSIGN_OR_RAISE(std::string path, DvFilePath(store, dv));
   auto file = store.fs()->OpenInputFile(path);
@@ -233,13 +250,16 @@ arrow::Result<std::vector<uint64_t>> LoadDeletionVector(const TableStore& store,
   // Layout at offset: 4-byte big-endian size, the data, then a CRC-32.
   int64_t offset = dv.offset.value_or(1);
   ARROW_ASSIGN_OR_RAISE(auto header, (*file)->ReadAt(offset, 4));
-  if (header->size() < 4) return arrow::Status::IOError("deletion vector file ", path, " is truncated");
+  if (header->size() < 4)
+    return arrow::Status::IOError("deletion vector file ", path, " is truncated");
   uint32_t size = ReadBE32(header->data());
   ARROW_ASSIGN_OR_RAISE(auto body, (*file)->ReadAt(offset + 4, size));
-  if (body->size() < size) return arrow::Status::IOError("deletion vector file ", path, " is truncated");
+  if (body->size() < size)
+    return arrow::Status::IOError("deletion vector file ", path, " is truncated");
   auto rows = DecodeRoaringBitmapArray(
       std::string_view(reinterpret_cast<const char*>(body->data()), body->size()));
-  if (!rows.ok()) return rows.status().WithMessage(rows.status().message(), " (", path, ")");
+  if (!rows.ok())
+    return rows.status().WithMessage(rows.status().message(), " (", path, ")");
   return rows;
 }
 

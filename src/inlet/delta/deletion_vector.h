@@ -2,11 +2,11 @@
 // deleted, as a 64-bit RoaringBitmap stored inline in the log or in a .bin file.
 #pragma once
 
+#include <arrow/result.h>
+
 #include <cstdint>
 #include <string>
 #include <vector>
-
-#include <arrow/result.h>
 
 #include "inlet/delta/actions.h"
 #include "inlet/storage/table_store.h"
@@ -17,12 +17,13 @@ namespace inlet::delta {
 arrow::Result<std::string> DecodeZ85(std::string_view text);
 
 /// The deleted row indexes of a file, sorted ascending. Errors name the DV's location.
-arrow::Result<std::vector<uint64_t>> LoadDeletionVector(const TableStore& store,
-                                                        const DeletionVectorDescriptor& dv);
+arrow::Result<std::vector<uint64_t>> LoadDeletionVector(
+    const TableStore& store, const DeletionVectorDescriptor& dv);
 
 /// The path in store.fs() of the file holding a DV stored on disk (storage types 'u' and
 /// 'p'; not for inline DVs).
-arrow::Result<std::string> DvFilePath(const TableStore& store, const DeletionVectorDescriptor& dv);
+arrow::Result<std::string> DvFilePath(const TableStore& store,
+                                      const DeletionVectorDescriptor& dv);
 
 /// Decodes serialized DV data: magic 1681511377 then the portable 64-bit roaring format.
 arrow::Result<std::vector<uint64_t>> DecodeRoaringBitmapArray(std::string_view data);
@@ -34,9 +35,9 @@ std::string EncodeZ85(std::string_view bytes);
 /// DecodeRoaringBitmapArray).
 std::string EncodeRoaringBitmapArray(const std::vector<uint64_t>& rows);
 
-/// Collects the deletion vectors of one commit into one deletion_vector_<uuid>.bin file at
-/// the table root, as Delta writers do: a version byte, then per DV its big-endian size, its
-/// data and a CRC-32 of the data.
+/// Collects the deletion vectors of one commit into one deletion_vector_<uuid>.bin file
+/// at the table root, as Delta writers do: a version byte, then per DV its big-endian
+/// size, its data and a CRC-32 of the data.
 class DeletionVectorFile {
  public:
   DeletionVectorFile();
@@ -54,8 +55,8 @@ class DeletionVectorFile {
   std::string relative_path() const;
 
  private:
-  std::string uuid_;       // canonical text form
-  std::string z85_uuid_;   // what pathOrInlineDv holds
+  std::string uuid_;      // canonical text form
+  std::string z85_uuid_;  // what pathOrInlineDv holds
   std::string bytes_;
 };
 

@@ -1,10 +1,9 @@
 #include "inlet/delta/deletion_vector.h"
 
+#include <arrow/buffer.h>
 #include <roaring/roaring.h>
 
 #include <cstring>
-
-#include <arrow/buffer.h>
 
 #include "inlet/testing/util.h"
 
@@ -80,11 +79,13 @@ TEST(DeletionVector, WritesFilesReadersLoad) {
   // The DV {3} built by hand from the two specs (Delta's magic, count and high half; the
   // roaring portable format: cookie 12346, one container, key 0 cardinality 1, offset 16,
   // value 3), and its CRC-32 as zlib.crc32 computes it: 0xdc8be776.
-  const unsigned char expect[] = {0xd1, 0xd3, 0x39, 0x64, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x3a, 0x30,
-                                  0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 16, 0, 0, 0, 3, 0};
+  const unsigned char expect[] = {0xd1, 0xd3, 0x39, 0x64, 1,    0,    0, 0, 0, 0, 0, 0,
+                                  0,    0,    0,    0,    0x3a, 0x30, 0, 0, 1, 0, 0, 0,
+                                  0,    0,    0,    0,    16,   0,    0, 0, 3, 0};
   std::string data = EncodeRoaringBitmapArray({3});
   EXPECT_EQ(data, std::string(reinterpret_cast<const char*>(expect), sizeof(expect)));
-  uint32_t size = (uint8_t(s[1]) << 24) | (uint8_t(s[2]) << 16) | (uint8_t(s[3]) << 8) | uint8_t(s[4]);
+  uint32_t size = (uint8_t(s[1]) << 24) | (uint8_t(s[2]) << 16) | (uint8_t(s[3]) << 8) |
+                  uint8_t(s[4]);
   EXPECT_EQ(size, static_cast<uint32_t>(a.size_in_bytes));
   DeletionVectorFile single;
   auto c = single.Add({3});
@@ -98,4 +99,3 @@ TEST(DeletionVector, WritesFilesReadersLoad) {
 }
 
 }  // namespace inlet::delta
-

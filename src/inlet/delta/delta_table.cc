@@ -1,9 +1,9 @@
 #include "inlet/delta/delta_table.h"
 
-#include <algorithm>
-
 #include <arrow/status.h>
 #include <arrow/type.h>
+
+#include <algorithm>
 
 #include "inlet/common/time.h"
 #include "inlet/delta/features.h"
@@ -27,9 +27,9 @@ arrow::Result<std::shared_ptr<DeltaSnapshot>> DeltaSnapshot::Make(
     return schema.status().WithMessage("cannot read ", store->location(), " at version ",
                                        state.version, ": ", schema.status().message());
   }
-  return std::shared_ptr<DeltaSnapshot>(
-      new DeltaSnapshot(std::move(store), std::make_shared<const TableState>(std::move(state)),
-                        std::make_shared<const DeltaSchema>(std::move(*schema))));
+  return std::shared_ptr<DeltaSnapshot>(new DeltaSnapshot(
+      std::move(store), std::make_shared<const TableState>(std::move(state)),
+      std::make_shared<const DeltaSchema>(std::move(*schema))));
 }
 
 TableInfo DeltaSnapshot::Info() const {
@@ -39,7 +39,8 @@ TableInfo DeltaSnapshot::Info() const {
   info.version = state_->version;
   info.timestamp_ms = state_->timestamp_ms;
   info.schema = schema_->arrow_schema;
-  for (const auto& f : info.schema->fields()) info.type_names.push_back(DeltaTypeName(*f->type()));
+  for (const auto& f : info.schema->fields())
+    info.type_names.push_back(DeltaTypeName(*f->type()));
   info.partition_columns = state_->metadata.partition_columns;
   info.id = state_->metadata.id;
   info.name = state_->metadata.name;
@@ -49,10 +50,11 @@ TableInfo DeltaSnapshot::Info() const {
   info.num_files = static_cast<int64_t>(state_->files.size());
   for (const auto& f : state_->files) info.size_bytes += f.size;
   const Protocol& p = state_->protocol;
-  Json details = {{"min_reader_version", p.min_reader_version},
-                  {"min_writer_version", p.min_writer_version},
-                  {"reader_features", p.reader_features.value_or(std::vector<std::string>{})},
-                  {"writer_features", p.writer_features.value_or(std::vector<std::string>{})}};
+  Json details = {
+      {"min_reader_version", p.min_reader_version},
+      {"min_writer_version", p.min_writer_version},
+      {"reader_features", p.reader_features.value_or(std::vector<std::string>{})},
+      {"writer_features", p.writer_features.value_or(std::vector<std::string>{})}};
   info.format_details = DumpJson(details);
   return info;
 }
@@ -61,18 +63,24 @@ TableInfo DeltaSnapshot::Info() const {
 // same name.
 AppState DeltaSnapshot::GetAppState(const std::string& app_id) const {
   AppState out;
-  if (auto it = state_->txns.find(app_id); it != state_->txns.end()) out.version = it->second.version;
-  if (auto it = state_->domains.find(app_id); it != state_->domains.end()) out.document = it->second.configuration;
+  if (auto it = state_->txns.find(app_id); it != state_->txns.end())
+    out.version = it->second.version;
+  if (auto it = state_->domains.find(app_id); it != state_->domains.end())
+    out.document = it->second.configuration;
   return out;
 }
 
-std::map<std::string, AppState> DeltaSnapshot::AppStates(const std::string& prefix) const {
+std::map<std::string, AppState> DeltaSnapshot::AppStates(
+    const std::string& prefix) const {
   std::map<std::string, AppState> out;
-  auto starts = [&](const std::string& name) { return name.compare(0, prefix.size(), prefix) == 0; };
+  auto starts = [&](const std::string& name) {
+    return name.compare(0, prefix.size(), prefix) == 0;
+  };
   for (const auto& [app, txn] : state_->txns) {
     if (starts(app)) out[app].version = txn.version;
   }
-  for (auto it = state_->domains.lower_bound(prefix); it != state_->domains.end() && starts(it->first); ++it) {
+  for (auto it = state_->domains.lower_bound(prefix);
+       it != state_->domains.end() && starts(it->first); ++it) {
     out[it->first].document = it->second.configuration;
   }
   return out;
@@ -83,40 +91,44 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> DeltaSnapshot::Scan(
   return ScanState(store_, state_, schema_, options);
 }
 
-arrow::Result<std::shared_ptr<DeltaTable>> DeltaTable::Open(const std::string& uri,
-                                                            bool must_exist, const StorageOptions& storage) {
+arrow::Result<std::shared_ptr<DeltaTable>> DeltaTable::Open(
+    const std::string& uri, bool must_exist, const StorageOptions& storage) {
   ARROW_ASSIGN_OR_RAISE(auto store, TableStore::Make(uri, storage));
   if (must_exist) {
     // One lookup instead of a listing (loading a snapshot lists the log anyway); an empty
     // log fails there with the same "not a Delta table".
     ARROW_ASSIGN_OR_RAISE(auto log, store->fs()->GetFileInfo(store->Resolve(kLogDir)));
     if (log.type() != arrow::fs::FileType::Directory) {
-      return TableNotFound("not a Delta table: " + store->location() + " (no _delta_log)");
+      return TableNotFound("not a Delta table: " + store->location() +
+                           " (no _delta_log)");
     }
   }
   return std::shared_ptr<DeltaTable>(new DeltaTable(std::move(store)));
 }
 
-arrow::Result<std::unique_ptr<table::Transaction>> DeltaTable::Begin(const arrow::Schema& input,
-                                                                     const WriteOptions& options,
-                                                                     bool changes_rows) const {
-  ARROW_ASSIGN_OR_RAISE(auto tx, WriteTransaction::Begin(*this, store_, input, options, changes_rows));
+arrow::Result<std::unique_ptr<table::Transaction>> DeltaTable::Begin(
+    const arrow::Schema& input, const WriteOptions& options, bool changes_rows) const {
+  ARROW_ASSIGN_OR_RAISE(
+      auto tx, WriteTransaction::Begin(*this, store_, input, options, changes_rows));
   return tx;
 }
 
-arrow::Result<CommitResult> DeltaTable::Write(std::shared_ptr<arrow::RecordBatchReader> data,
-                                              const WriteOptions& options) {
+arrow::Result<CommitResult> DeltaTable::Write(
+    std::shared_ptr<arrow::RecordBatchReader> data, const WriteOptions& options) {
   return table::Write(*this, std::move(data), options);
 }
 
-arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> source, const MergeOptions& options) {
+arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> source,
+                                             const MergeOptions& options) {
   return table::Merge(*this, std::move(source), options);
 }
 
-arrow::Result<std::shared_ptr<Snapshot>> DeltaTable::GetSnapshot(const SnapshotSpec& spec) const {
+arrow::Result<std::shared_ptr<Snapshot>> DeltaTable::GetSnapshot(
+    const SnapshotSpec& spec) const {
   if (spec.ref) {
-    return arrow::Status::Invalid("cannot read ", location(), " at '", *spec.ref,
-                                  "': a Delta table has versions and timestamps, not named references");
+    return arrow::Status::Invalid(
+        "cannot read ", location(), " at '", *spec.ref,
+        "': a Delta table has versions and timestamps, not named references");
   }
   ARROW_ASSIGN_OR_RAISE(auto snapshot, LoadSnapshot(spec));
   return snapshot;
@@ -124,10 +136,12 @@ arrow::Result<std::shared_ptr<Snapshot>> DeltaTable::GetSnapshot(const SnapshotS
 
 arrow::Result<std::shared_ptr<DeltaSnapshot>> DeltaTable::LoadSnapshot(
     const SnapshotSpec& spec, const LogListing* listed) const {
-  // Travelling by time needs every commit's file time; loading a version needs names only.
+  // Travelling by time needs every commit's file time; loading a version needs names
+  // only.
   std::optional<LogListing> own;
   if (!listed || spec.timestamp_ms) {
-    ARROW_ASSIGN_OR_RAISE(own, ListLog(*store_, spec.timestamp_ms ? ListDetail::kFull : ListDetail::kNames));
+    ARROW_ASSIGN_OR_RAISE(own, ListLog(*store_, spec.timestamp_ms ? ListDetail::kFull
+                                                                  : ListDetail::kNames));
     listed = &*own;
   }
   const LogListing& listing = *listed;
@@ -137,19 +151,21 @@ arrow::Result<std::shared_ptr<DeltaSnapshot>> DeltaTable::LoadSnapshot(
   }
   auto state = LoadState(*store_, listing, version);
   if (!state.ok()) {
-    return state.status().WithMessage("cannot load ", store_->location(),
-                                      version ? " at version " + std::to_string(*version) : "",
-                                      ": ", state.status().message());
+    return state.status().WithMessage(
+        "cannot load ", store_->location(),
+        version ? " at version " + std::to_string(*version) : "", ": ",
+        state.status().message());
   }
   return DeltaSnapshot::Make(store_, std::move(*state));
 }
 
-arrow::Result<int64_t> DeltaTable::VersionAt(const LogListing& listing, int64_t timestamp_ms) const {
+arrow::Result<int64_t> DeltaTable::VersionAt(const LogListing& listing,
+                                             int64_t timestamp_ms) const {
   if (listing.commits.empty()) {
     return arrow::Status::Invalid("no commits to travel in ", store_->location());
   }
-  // Commit times are file times unless In-Commit Timestamps are on; they are made strictly
-  // increasing, as Spark does, so that every timestamp selects one version.
+  // Commit times are file times unless In-Commit Timestamps are on; they are made
+  // strictly increasing, as Spark does, so that every timestamp selects one version.
   ARROW_ASSIGN_OR_RAISE(auto latest, LoadState(*store_, listing, std::nullopt));
   bool ict = latest.metadata.Property("delta.enableInCommitTimestamps") == "true";
   int64_t ict_from = 0;
@@ -169,11 +185,11 @@ arrow::Result<int64_t> DeltaTable::VersionAt(const LogListing& listing, int64_t 
     if (ts <= timestamp_ms) found = c.version;
   }
   if (found < 0) {
-    return arrow::Status::Invalid("timestamp ", FormatTimestampMillisIso(timestamp_ms),
-                                  " is before the earliest available version of ",
-                                  store_->location(), " (version ",
-                                  listing.commits.front().version, " at ",
-                                  FormatTimestampMillisIso(listing.commits.front().mtime_ms), ")");
+    return arrow::Status::Invalid(
+        "timestamp ", FormatTimestampMillisIso(timestamp_ms),
+        " is before the earliest available version of ", store_->location(), " (version ",
+        listing.commits.front().version, " at ",
+        FormatTimestampMillisIso(listing.commits.front().mtime_ms), ")");
   }
   return found;
 }

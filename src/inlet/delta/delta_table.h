@@ -15,12 +15,14 @@ namespace inlet::delta {
 class DeltaSnapshot : public Snapshot {
  public:
   /// Checks the protocol gate and parses the schema of state.
-  static arrow::Result<std::shared_ptr<DeltaSnapshot>> Make(std::shared_ptr<const TableStore> store,
-                                                            TableState state);
+  static arrow::Result<std::shared_ptr<DeltaSnapshot>> Make(
+      std::shared_ptr<const TableStore> store, TableState state);
 
   int64_t version() const override { return state_->version; }
   std::string snapshot_id() const override { return std::to_string(state_->version); }
-  const std::shared_ptr<arrow::Schema>& schema() const override { return schema_->arrow_schema; }
+  const std::shared_ptr<arrow::Schema>& schema() const override {
+    return schema_->arrow_schema;
+  }
   const std::vector<std::string>& partition_columns() const override {
     return state_->metadata.partition_columns;
   }
@@ -34,7 +36,8 @@ class DeltaSnapshot : public Snapshot {
   const DeltaSchema& delta_schema() const { return *schema_; }
 
  private:
-  DeltaSnapshot(std::shared_ptr<const TableStore> store, std::shared_ptr<const TableState> state,
+  DeltaSnapshot(std::shared_ptr<const TableStore> store,
+                std::shared_ptr<const TableState> state,
                 std::shared_ptr<const DeltaSchema> schema)
       : store_(std::move(store)), state_(std::move(state)), schema_(std::move(schema)) {}
 
@@ -47,12 +50,14 @@ class DeltaSnapshot : public Snapshot {
 /// this table's transactions (delta/transaction.h); the rest is Delta's own.
 class DeltaTable : public Table, public table::Writable {
  public:
-  /// With must_exist, fails with TableNotFound ("not a Delta table") unless the log exists.
-  static arrow::Result<std::shared_ptr<DeltaTable>> Open(const std::string& uri, bool must_exist,
-                                                         const StorageOptions& storage = {});
+  /// With must_exist, fails with TableNotFound ("not a Delta table") unless the log
+  /// exists.
+  static arrow::Result<std::shared_ptr<DeltaTable>> Open(
+      const std::string& uri, bool must_exist, const StorageOptions& storage = {});
 
   const std::string& location() const override { return store_->location(); }
-  arrow::Result<std::shared_ptr<Snapshot>> GetSnapshot(const SnapshotSpec& spec) const override;
+  arrow::Result<std::shared_ptr<Snapshot>> GetSnapshot(
+      const SnapshotSpec& spec) const override;
   arrow::Result<std::vector<HistoryEntry>> History(int64_t limit) const override;
   arrow::Result<CommitResult> Write(std::shared_ptr<arrow::RecordBatchReader> data,
                                     const WriteOptions& options) override;
@@ -66,16 +71,18 @@ class DeltaTable : public Table, public table::Writable {
   arrow::Result<CheckpointResult> Checkpoint() override;
 
   // table::Writable
-  arrow::Result<std::unique_ptr<table::Transaction>> Begin(const arrow::Schema& input, const WriteOptions& options,
-                                                           bool changes_rows) const override;
+  arrow::Result<std::unique_ptr<table::Transaction>> Begin(
+      const arrow::Schema& input, const WriteOptions& options,
+      bool changes_rows) const override;
 
-  /// The snapshot spec selects. `listed`, a listing of the log just made, saves listing it
-  /// again (it is not used to travel by time, which needs file times).
-  arrow::Result<std::shared_ptr<DeltaSnapshot>> LoadSnapshot(const SnapshotSpec& spec,
-                                                             const LogListing* listed = nullptr) const;
+  /// The snapshot spec selects. `listed`, a listing of the log just made, saves listing
+  /// it again (it is not used to travel by time, which needs file times).
+  arrow::Result<std::shared_ptr<DeltaSnapshot>> LoadSnapshot(
+      const SnapshotSpec& spec, const LogListing* listed = nullptr) const;
 
  private:
-  explicit DeltaTable(std::shared_ptr<const TableStore> store) : store_(std::move(store)) {}
+  explicit DeltaTable(std::shared_ptr<const TableStore> store)
+      : store_(std::move(store)) {}
 
   /// One planning and commit of Optimize (table_optimize.cc).
   arrow::Result<OptimizeResult> OptimizeOnce(const OptimizeOptions& options);

@@ -1,5 +1,7 @@
 // What only Delta tables do: their protocol, checkpoints and commit rules. (The public
 // Table API's round trips, for every format, are in table/table_test.cc.)
+#include "inlet/delta/delta_table.h"
+
 #include <arrow/api.h>
 #include <arrow/json/from_string.h>
 
@@ -7,7 +9,6 @@
 #include <set>
 
 #include "inlet/delta/commit.h"
-#include "inlet/delta/delta_table.h"
 #include "inlet/delta/log_segment.h"
 #include "inlet/status.h"
 #include "inlet/table.h"
@@ -18,7 +19,8 @@ namespace inlet {
 namespace {
 
 std::shared_ptr<arrow::DataType> RowType() {
-  return arrow::struct_({arrow::field("id", arrow::int64()), arrow::field("p", arrow::utf8()),
+  return arrow::struct_({arrow::field("id", arrow::int64()),
+                         arrow::field("p", arrow::utf8()),
                          arrow::field("v", arrow::float64())});
 }
 
@@ -40,9 +42,7 @@ int64_t CountRows(const Snapshot& s, const std::string& where = "") {
 
 class DeltaTableTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    table_ = Table::OpenOrCreate(dir_.Sub("t")).ValueOrDie();
-  }
+  void SetUp() override { table_ = Table::OpenOrCreate(dir_.Sub("t")).ValueOrDie(); }
   arrow::Result<CommitResult> Write(const std::string& json, WriteOptions opts = {}) {
     return table_->Write(Rows(json), opts);
   }
@@ -76,8 +76,10 @@ TEST_F(DeltaTableTest, ApplicationDocumentsNeedTheDomainMetadataFeature) {
   opts.app_states["inlet.state"].document = R"({"watermark":"2024-01-01"})";
   INLET_ASSERT_OK(Write(R"([{"id":1}])", opts).status());
   INLET_ASSIGN_OR_FAIL(auto s, table_->GetSnapshot());
-  // Writing a domain needs the domainMetadata writer feature; legacy features stay listed.
-  const auto& protocol = std::static_pointer_cast<delta::DeltaSnapshot>(s)->state().protocol;
+  // Writing a domain needs the domainMetadata writer feature; legacy features stay
+  // listed.
+  const auto& protocol =
+      std::static_pointer_cast<delta::DeltaSnapshot>(s)->state().protocol;
   EXPECT_EQ(protocol.min_writer_version, 7);
   EXPECT_EQ(protocol.min_reader_version, 1);
   EXPECT_TRUE(protocol.HasWriterFeature("domainMetadata"));
@@ -86,15 +88,18 @@ TEST_F(DeltaTableTest, ApplicationDocumentsNeedTheDomainMetadataFeature) {
 TEST_F(DeltaTableTest, UnsupportedFeaturesAndReferences) {
   INLET_ASSERT_OK(Write(R"([{"id":1,"p":"a","v":1}])").status());
   // A reader feature inlet does not know.
-  testing::WriteTextFile(dir_.Sub("t/_delta_log/00000000000000000001.json"),
-                         R"({"protocol":{"minReaderVersion":3,"minWriterVersion":7,"readerFeatures":["fancy"],)"
-                         R"("writerFeatures":["fancy"]}})"
-                         "\n");
+  testing::WriteTextFile(
+      dir_.Sub("t/_delta_log/00000000000000000001.json"),
+      R"({"protocol":{"minReaderVersion":3,"minWriterVersion":7,"readerFeatures":["fancy"],)"
+      R"("writerFeatures":["fancy"]}})"
+      "\n");
   auto unsupported = table_->GetSnapshot().status();
-  EXPECT_EQ(KindOf(unsupported), ErrorKind::kUnsupportedFeature) << unsupported.ToString();
+  EXPECT_EQ(KindOf(unsupported), ErrorKind::kUnsupportedFeature)
+      << unsupported.ToString();
   EXPECT_NE(unsupported.message().find("fancy"), std::string::npos);
   // Delta tables have no named references.
-  EXPECT_TRUE(table_->GetSnapshot(SnapshotSpec{0, std::nullopt, "main"}).status().IsInvalid());
+  EXPECT_TRUE(
+      table_->GetSnapshot(SnapshotSpec{0, std::nullopt, "main"}).status().IsInvalid());
 }
 
 TEST_F(DeltaTableTest, SnapshotsNameTheirFormatAndIdentity) {
@@ -106,8 +111,9 @@ TEST_F(DeltaTableTest, SnapshotsNameTheirFormatAndIdentity) {
   EXPECT_EQ(info.format, "delta");
   EXPECT_EQ(info.snapshot_id, "1");
   EXPECT_EQ(info.type_names, (std::vector<std::string>{"long", "string", "double"}));
-  EXPECT_EQ(info.format_details,
-            R"({"min_reader_version":1,"min_writer_version":2,"reader_features":[],"writer_features":[]})");
+  EXPECT_EQ(
+      info.format_details,
+      R"({"min_reader_version":1,"min_writer_version":2,"reader_features":[],"writer_features":[]})");
 }
 
 TEST_F(DeltaTableTest, ConcurrentCommitsFollowTheProtocolRules) {
@@ -155,11 +161,13 @@ TEST_F(DeltaTableTest, ACompactionDropsWhatAConcurrentCommitRemoved) {
   winner.actions.removes.push_back(remove(files[0]));
   int attempts = 0;
   INLET_ASSERT_OK(delta::CommitWithRetries(*store, 1, winner, 5, &attempts).status());
-  // A compaction of both files, based on version 1, without a way to drop a part: conflict.
+  // A compaction of both files, based on version 1, without a way to drop a part:
+  // conflict.
   delta::PendingCommit plain;
   plain.actions.removes.push_back(remove(files[0]));
   plain.actions.removes.push_back(remove(files[1]));
-  EXPECT_TRUE(IsCommitConflict(delta::CommitWithRetries(*store, 1, plain, 5, &attempts).status()));
+  EXPECT_TRUE(IsCommitConflict(
+      delta::CommitWithRetries(*store, 1, plain, 5, &attempts).status()));
   // With one, it keeps only the part the delete did not touch.
   delta::PendingCommit compaction;
   compaction.actions.removes.push_back(remove(files[0]));
@@ -170,12 +178,14 @@ TEST_F(DeltaTableTest, ACompactionDropsWhatAConcurrentCommitRemoved) {
     compaction.actions.removes.erase(compaction.actions.removes.begin());
     return true;
   };
-  INLET_ASSIGN_OR_FAIL(int64_t v, delta::CommitWithRetries(*store, 1, compaction, 5, &attempts));
+  INLET_ASSIGN_OR_FAIL(int64_t v,
+                       delta::CommitWithRetries(*store, 1, compaction, 5, &attempts));
   EXPECT_EQ(v, 3);
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_EQ(*seen.begin(), delta::FileKey(files[0].path, std::nullopt));
   INLET_ASSIGN_OR_FAIL(auto after, table_->GetSnapshot());
-  EXPECT_EQ(std::static_pointer_cast<delta::DeltaSnapshot>(after)->state().files.size(), 0u);
+  EXPECT_EQ(std::static_pointer_cast<delta::DeltaSnapshot>(after)->state().files.size(),
+            0u);
 }
 
 }  // namespace inlet

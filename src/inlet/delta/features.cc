@@ -1,10 +1,10 @@
 #include "inlet/delta/features.h"
 
+#include <arrow/type.h>
+
 #include <algorithm>
 #include <array>
 #include <string_view>
-
-#include <arrow/type.h>
 
 #include "inlet/common/time.h"
 #include "inlet/status.h"
@@ -16,17 +16,17 @@ namespace {
 // Reader features whose semantics the scan implements. vacuumProtocolCheck only
 // constrains vacuum; typeWidening needs only casts on read.
 constexpr std::array<std::string_view, 9> kReadableFeatures = {
-    "columnMapping",        "deletionVectors",     "timestampNtz",
-    "v2Checkpoint",         "typeWidening",        "typeWidening-preview",
-    "vacuumProtocolCheck",  "variantType",         "variantType-preview"};
+    "columnMapping",       "deletionVectors", "timestampNtz",
+    "v2Checkpoint",        "typeWidening",    "typeWidening-preview",
+    "vacuumProtocolCheck", "variantType",     "variantType-preview"};
 
 // Writer features inlet honours when writing (or that cannot be affected by appends and
 // overwrites of whole files). Features that need work inlet does not do yet are checked
 // for being active in CheckWritable.
 constexpr std::array<std::string_view, 12> kWritableFeatures = {
-    "appendOnly",     "invariants",     "checkConstraints",    "changeDataFeed",
-    "generatedColumns", "columnMapping", "identityColumns",    "timestampNtz",
-    "domainMetadata", "deletionVectors", "vacuumProtocolCheck", "typeWidening"};
+    "appendOnly",       "invariants",      "checkConstraints",    "changeDataFeed",
+    "generatedColumns", "columnMapping",   "identityColumns",     "timestampNtz",
+    "domainMetadata",   "deletionVectors", "vacuumProtocolCheck", "typeWidening"};
 
 template <size_t N>
 bool Contains(const std::array<std::string_view, N>& set, std::string_view name) {
@@ -79,18 +79,21 @@ arrow::Status ReadableProtocol(const Protocol& p) {
   }
   if (p.min_reader_version == 3) {
     if (!p.reader_features) {
-      return arrow::Status::Invalid("protocol has reader version 3 but no readerFeatures");
+      return arrow::Status::Invalid(
+          "protocol has reader version 3 but no readerFeatures");
     }
     for (const auto& f : *p.reader_features) {
       if (!Contains(kReadableFeatures, f)) {
-        return arrow::Status::NotImplemented("unsupported Delta reader feature '", f, "'");
+        return arrow::Status::NotImplemented("unsupported Delta reader feature '", f,
+                                             "'");
       }
     }
   }
   return arrow::Status::OK();
 }
 
-arrow::Status WritableTable(const Protocol& p, const Metadata& m, const DeltaSchema& schema) {
+arrow::Status WritableTable(const Protocol& p, const Metadata& m,
+                            const DeltaSchema& schema) {
   ARROW_RETURN_NOT_OK(ReadableProtocol(p));
   if (p.min_writer_version < 1 || p.min_writer_version > 7) {
     return arrow::Status::NotImplemented("unsupported Delta writer version ",
@@ -112,8 +115,9 @@ arrow::Status WritableTable(const Protocol& p, const Metadata& m, const DeltaSch
   }
   for (const auto& [k, v] : m.configuration) {
     if (k.rfind("delta.constraints.", 0) == 0) {
-      return arrow::Status::NotImplemented("writer feature 'checkConstraints' is active (",
-                                           k, "); inlet cannot enforce it yet");
+      return arrow::Status::NotImplemented(
+          "writer feature 'checkConstraints' is active (", k,
+          "); inlet cannot enforce it yet");
     }
   }
   if (AnyFieldHas(schema.columns, "delta.generationExpression")) {
@@ -124,7 +128,8 @@ arrow::Status WritableTable(const Protocol& p, const Metadata& m, const DeltaSch
   }
   if (GetColumnMappingMode(m) != ColumnMappingMode::kNone) {
     return arrow::Status::NotImplemented(
-        "writer feature 'columnMapping' is active; inlet cannot write mapped columns yet");
+        "writer feature 'columnMapping' is active; inlet cannot write mapped columns "
+        "yet");
   }
   return arrow::Status::OK();
 }
@@ -136,13 +141,17 @@ arrow::Status Unsupported(const arrow::Status& st) {
 
 }  // namespace
 
-arrow::Status CheckReadable(const Protocol& p) { return Unsupported(ReadableProtocol(p)); }
+arrow::Status CheckReadable(const Protocol& p) {
+  return Unsupported(ReadableProtocol(p));
+}
 
-arrow::Status CheckWritable(const Protocol& p, const Metadata& m, const DeltaSchema& schema) {
+arrow::Status CheckWritable(const Protocol& p, const Metadata& m,
+                            const DeltaSchema& schema) {
   return Unsupported(WritableTable(p, m, schema));
 }
 
-arrow::Status ValidateTableProperties(const std::map<std::string, std::string>& properties) {
+arrow::Status ValidateTableProperties(
+    const std::map<std::string, std::string>& properties) {
   static constexpr std::array<std::string_view, 18> kKnown = {
       "delta.appendOnly",
       "delta.checkpointInterval",
@@ -164,24 +173,29 @@ arrow::Status ValidateTableProperties(const std::map<std::string, std::string>& 
       "delta.autoOptimize.autoCompact"};
   for (const auto& [k, v] : properties) {
     if (k == kIntegerEncodingProperty && v != "delta" && v != "plain") {
-      return arrow::Status::Invalid("table property ", k, "='", v, "' must be delta or plain");
+      return arrow::Status::Invalid("table property ", k, "='", v,
+                                    "' must be delta or plain");
     }
     if (k.rfind("delta.", 0) != 0) continue;  // user properties are free-form
     if (!Contains(kKnown, k)) {
-      return arrow::Status::Invalid("unknown or unsupported Delta table property '", k, "'");
+      return arrow::Status::Invalid("unknown or unsupported Delta table property '", k,
+                                    "'");
     }
     if (k == "delta.checkpointInterval" || k == "delta.dataSkippingNumIndexedCols" ||
         k == "delta.targetFileSize") {
       char* end = nullptr;
       long long n = std::strtoll(v.c_str(), &end, 10);
-      if (v.empty() || *end != '\0' || (n <= 0 && k != "delta.dataSkippingNumIndexedCols")) {
+      if (v.empty() || *end != '\0' ||
+          (n <= 0 && k != "delta.dataSkippingNumIndexedCols")) {
         return arrow::Status::Invalid("table property ", k, "='", v,
                                       "' must be a positive integer");
       }
     }
     if (k.size() > 17 && k.compare(k.size() - 17, 17, "RetentionDuration") == 0) {
       auto interval = ParseIntervalMillis(v);
-      if (!interval.ok()) return arrow::Status::Invalid("table property ", k, ": ", interval.status().message());
+      if (!interval.ok())
+        return arrow::Status::Invalid("table property ", k, ": ",
+                                      interval.status().message());
     }
   }
   return arrow::Status::OK();
@@ -196,7 +210,8 @@ Protocol WithWriterFeature(const Protocol& p, const std::string& feature) {
   if (p.HasWriterFeature(feature)) return p;
   Protocol out = p;
   if (p.min_writer_version < 7) {
-    // Legacy writer versions imply these features (PROTOCOL.md "Writer Version Requirements").
+    // Legacy writer versions imply these features (PROTOCOL.md "Writer Version
+    // Requirements").
     static const std::vector<std::pair<int, std::vector<std::string>>> kImplied = {
         {2, {"appendOnly", "invariants"}},
         {3, {"checkConstraints"}},
@@ -205,11 +220,13 @@ Protocol WithWriterFeature(const Protocol& p, const std::string& feature) {
         {6, {"identityColumns"}}};
     std::vector<std::string> features;
     for (const auto& [version, names] : kImplied) {
-      if (p.min_writer_version >= version) features.insert(features.end(), names.begin(), names.end());
+      if (p.min_writer_version >= version)
+        features.insert(features.end(), names.begin(), names.end());
     }
     out.min_writer_version = 7;
     out.writer_features = features;
-    if (p.min_reader_version == 3 && !out.reader_features) out.reader_features = std::vector<std::string>{};
+    if (p.min_reader_version == 3 && !out.reader_features)
+      out.reader_features = std::vector<std::string>{};
   }
   out.writer_features->push_back(feature);
   return out;

@@ -2,11 +2,11 @@
 // lowest protocol a new table needs.
 #pragma once
 
-#include <map>
-#include <string>
-
 #include <arrow/status.h>
 #include <arrow/type_fwd.h>
+
+#include <map>
+#include <string>
 
 #include "inlet/delta/actions.h"
 #include "inlet/delta/schema.h"
@@ -28,7 +28,8 @@ inline constexpr char kIntegerEncodingProperty[] = "inlet.parquet.integerEncodin
 
 /// Rejects unknown or malformed delta.* table properties, and a malformed
 /// inlet.parquet.integerEncoding (Invalid naming the key).
-arrow::Status ValidateTableProperties(const std::map<std::string, std::string>& properties);
+arrow::Status ValidateTableProperties(
+    const std::map<std::string, std::string>& properties);
 
 /// Whether row-level changes mark rows deleted in deletion vectors instead of rewriting
 /// files: the table has the deletionVectors feature and delta.enableDeletionVectors=true.

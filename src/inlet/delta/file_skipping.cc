@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include "inlet/table/partition.h"
 #include "inlet/delta/stats.h"
+#include "inlet/table/partition.h"
 
 namespace inlet::delta {
 
@@ -15,10 +15,12 @@ bool IsPartitionColumn(const Metadata& m, const std::string& name) {
 }
 
 // Whether the file's partition value satisfies p (true when undecidable).
-bool PartitionMayMatch(const AddFile& file, const BoundPredicate& p, const ColumnInfo& info) {
+bool PartitionMayMatch(const AddFile& file, const BoundPredicate& p,
+                       const ColumnInfo& info) {
   auto it = file.partition_values.find(info.physical_name);
   if (it == file.partition_values.end()) it = file.partition_values.find(info.name);
-  std::optional<std::string> text = it == file.partition_values.end() ? std::nullopt : it->second;
+  std::optional<std::string> text =
+      it == file.partition_values.end() ? std::nullopt : it->second;
   auto value = ParsePartitionValue(text, p.field->type(), info.name);
   if (!value.ok()) return true;
   return Satisfies(p, **value);
@@ -26,9 +28,9 @@ bool PartitionMayMatch(const AddFile& file, const BoundPredicate& p, const Colum
 
 }  // namespace
 
-arrow::Result<std::vector<const AddFile*>> SelectFiles(const TableState& state,
-                                                       const DeltaSchema& schema,
-                                                       const std::vector<BoundPredicate>& preds) {
+arrow::Result<std::vector<const AddFile*>> SelectFiles(
+    const TableState& state, const DeltaSchema& schema,
+    const std::vector<BoundPredicate>& preds) {
   struct Check {
     const BoundPredicate* pred;
     const ColumnInfo* info;
@@ -38,7 +40,8 @@ arrow::Result<std::vector<const AddFile*>> SelectFiles(const TableState& state,
   for (const auto& p : preds) {
     int idx = schema.FindColumn(p.field->name());
     if (idx < 0) continue;
-    checks.push_back({&p, &schema.columns[idx], IsPartitionColumn(state.metadata, p.field->name())});
+    checks.push_back(
+        {&p, &schema.columns[idx], IsPartitionColumn(state.metadata, p.field->name())});
   }
   std::vector<const AddFile*> out;
   out.reserve(state.files.size());
@@ -58,7 +61,8 @@ arrow::Result<std::vector<const AddFile*>> SelectFiles(const TableState& state,
           }
         }
         if (!stats.is_object()) continue;
-        keep = MayMatch(*c.pred, ReadColumnStats(stats, {c.info->physical_name}, c.pred->field->type()));
+        keep = MayMatch(*c.pred, ReadColumnStats(stats, {c.info->physical_name},
+                                                 c.pred->field->type()));
         // With deletion vectors the counts include deleted rows; bounds stay valid.
       }
       if (!keep) break;

@@ -1,10 +1,10 @@
 #include "inlet/delta/log_replay.h"
 
-#include <algorithm>
-#include <unordered_map>
-
 #include <arrow/buffer.h>
 #include <arrow/status.h>
+
+#include <algorithm>
+#include <unordered_map>
 
 #include "inlet/delta/checkpoint_reader.h"
 
@@ -78,21 +78,24 @@ arrow::Result<ActionSet> ReadCommit(const TableStore& store, int64_t version) {
   std::string rel = CommitPath(version);
   ARROW_ASSIGN_OR_RAISE(auto buffer, store.ReadFile(rel));
   return ParseActions(
-      std::string_view(reinterpret_cast<const char*>(buffer->data()), buffer->size()), rel);
+      std::string_view(reinterpret_cast<const char*>(buffer->data()), buffer->size()),
+      rel);
 }
 
 int64_t CommitTimestamp(const ActionSet& commit, const LogFile& file) {
   if (commit.commit_info) {
     auto it = commit.commit_info->find("inCommitTimestamp");
-    if (it != commit.commit_info->end() && it->is_number_integer()) return it->get<int64_t>();
+    if (it != commit.commit_info->end() && it->is_number_integer())
+      return it->get<int64_t>();
   }
   return file.mtime_ms;
 }
 
-arrow::Result<TableState> ReplaySegment(const TableStore& store, const LogSegment& segment) {
+arrow::Result<TableState> ReplaySegment(const TableStore& store,
+                                        const LogSegment& segment) {
   Reconciler rec;
-  // The version's time: the last commit's in-commit timestamp, else its file's time (looked
-  // up only here when the listing left times out).
+  // The version's time: the last commit's in-commit timestamp, else its file's time
+  // (looked up only here when the listing left times out).
   const LogFile* last = nullptr;
   int64_t timestamp = -1;
   if (segment.checkpoint) {

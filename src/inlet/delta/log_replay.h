@@ -2,13 +2,13 @@
 // (PROTOCOL.md "Action Reconciliation").
 #pragma once
 
+#include <arrow/result.h>
+
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <arrow/result.h>
 
 #include "inlet/delta/actions.h"
 #include "inlet/delta/log_segment.h"
@@ -21,8 +21,8 @@ struct TableState {
   Protocol protocol;
   Metadata metadata;
   std::vector<AddFile> files;  // live files, sorted by path
-  /// Files removed and not added back (remove actions, the "tombstones" vacuum keeps until
-  /// they expire), in no particular order.
+  /// Files removed and not added back (remove actions, the "tombstones" vacuum keeps
+  /// until they expire), in no particular order.
   std::vector<RemoveFile> tombstones;
   std::map<std::string, Txn> txns;
   std::map<std::string, DomainMetadata> domains;  // live (not removed) domains
@@ -32,7 +32,8 @@ struct TableState {
 
 /// Replays a segment. Fails naming the file for a corrupt commit or checkpoint, and when
 /// the log has no protocol or metaData by the target version.
-arrow::Result<TableState> ReplaySegment(const TableStore& store, const LogSegment& segment);
+arrow::Result<TableState> ReplaySegment(const TableStore& store,
+                                        const LogSegment& segment);
 
 /// Loads the state at `version` (latest when nullopt), trying older checkpoints when the
 /// newest one is unreadable.

@@ -1,12 +1,12 @@
 #include "inlet/delta/log_segment.h"
 
+#include <arrow/status.h>
+
 #include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <map>
-
-#include <arrow/status.h>
 
 #include "inlet/status.h"
 
@@ -60,13 +60,15 @@ bool Classify(const std::string& name, LogFile* out) {
 
 int64_t LogFileVersion(std::string_view name) {
   int64_t version = -1;
-  if (name.size() < 21 || name[20] != '.' || !ParseDigits(name.substr(0, 20), &version)) return -1;
+  if (name.size() < 21 || name[20] != '.' || !ParseDigits(name.substr(0, 20), &version))
+    return -1;
   return version;
 }
 
 std::string CommitPath(int64_t version) {
   char buf[64];
-  std::snprintf(buf, sizeof(buf), "%s/%020lld.json", kLogDir, static_cast<long long>(version));
+  std::snprintf(buf, sizeof(buf), "%s/%020lld.json", kLogDir,
+                static_cast<long long>(version));
   return buf;
 }
 
@@ -77,14 +79,18 @@ arrow::Result<LogListing> ListLog(const TableStore& store, ListDetail detail) {
 
 arrow::Result<int64_t> FileMtime(const TableStore& store, const LogFile& file) {
   if (file.mtime_ms >= 0) return file.mtime_ms;
-  ARROW_ASSIGN_OR_RAISE(auto info, store.fs()->GetFileInfo(store.Resolve(std::string(kLogDir) + "/" + file.name)));
+  ARROW_ASSIGN_OR_RAISE(
+      auto info,
+      store.fs()->GetFileInfo(store.Resolve(std::string(kLogDir) + "/" + file.name)));
   if (info.type() != arrow::fs::FileType::File) {
-    return arrow::Status::IOError("log file ", file.name, " of ", store.location(), " disappeared");
+    return arrow::Status::IOError("log file ", file.name, " of ", store.location(),
+                                  " disappeared");
   }
   return MtimeMillis(info);
 }
 
-arrow::Result<LogListing> ListLog(const TableStore& store, const std::vector<arrow::fs::FileInfo>& infos) {
+arrow::Result<LogListing> ListLog(const TableStore& store,
+                                  const std::vector<arrow::fs::FileInfo>& infos) {
   LogListing out;
   std::map<int64_t, std::vector<LogFile>> multipart;
   std::map<int64_t, Checkpoint> checkpoints;
@@ -103,7 +109,8 @@ arrow::Result<LogListing> ListLog(const TableStore& store, const std::vector<arr
         break;
       default:
         // Prefer a V2 checkpoint's single file or the classic one; one per version.
-        if (!checkpoints.count(f.version)) checkpoints[f.version] = Checkpoint{f.version, {f}};
+        if (!checkpoints.count(f.version))
+          checkpoints[f.version] = Checkpoint{f.version, {f}};
         break;
     }
   }
@@ -123,20 +130,23 @@ arrow::Result<LogListing> ListLog(const TableStore& store, const std::vector<arr
   std::sort(out.commits.begin(), out.commits.end(),
             [](const LogFile& a, const LogFile& b) { return a.version < b.version; });
   if (out.commits.empty() && out.checkpoints.empty()) {
-    return TableNotFound("not a Delta table: " + store.location() + " (no _delta_log commits)");
+    return TableNotFound("not a Delta table: " + store.location() +
+                         " (no _delta_log commits)");
   }
   return out;
 }
 
-arrow::Result<LogSegment> BuildSegment(const LogListing& listing, std::optional<int64_t> version,
+arrow::Result<LogSegment> BuildSegment(const LogListing& listing,
+                                       std::optional<int64_t> version,
                                        int checkpoint_index) {
   int64_t latest = -1;
   if (!listing.commits.empty()) latest = listing.commits.back().version;
-  if (!listing.checkpoints.empty()) latest = std::max(latest, listing.checkpoints.back().version);
+  if (!listing.checkpoints.empty())
+    latest = std::max(latest, listing.checkpoints.back().version);
   int64_t target = version.value_or(latest);
   if (target < 0 || target > latest) {
-    return arrow::Status::Invalid("version ", target, " does not exist (latest is ", latest,
-                                  ")");
+    return arrow::Status::Invalid("version ", target, " does not exist (latest is ",
+                                  latest, ")");
   }
   LogSegment seg;
   seg.version = target;
@@ -160,14 +170,15 @@ arrow::Result<LogSegment> BuildSegment(const LogListing& listing, std::optional<
   int64_t expect = start;
   for (const auto& c : seg.commits) {
     if (c.version != expect) {
-      return arrow::Status::Invalid("cannot reconstruct version ", target, ": commit ",
-                                    expect, " is missing from the log (versions are not contiguous)");
+      return arrow::Status::Invalid(
+          "cannot reconstruct version ", target, ": commit ", expect,
+          " is missing from the log (versions are not contiguous)");
     }
     ++expect;
   }
   if (expect != target + 1) {
-    return arrow::Status::Invalid("cannot reconstruct version ", target, ": commit ", expect,
-                                  " is missing from the log");
+    return arrow::Status::Invalid("cannot reconstruct version ", target, ": commit ",
+                                  expect, " is missing from the log");
   }
   return seg;
 }

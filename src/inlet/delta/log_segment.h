@@ -2,13 +2,13 @@
 // it and the JSON commits after that checkpoint.
 #pragma once
 
+#include <arrow/result.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <arrow/result.h>
 
 #include "inlet/storage/table_store.h"
 
@@ -20,7 +20,7 @@ struct LogFile {
   enum class Kind { kCommit, kCheckpoint, kMultiPartCheckpoint, kV2Checkpoint };
   Kind kind = Kind::kCommit;
   int64_t version = 0;
-  std::string name;  // file name inside _delta_log
+  std::string name;       // file name inside _delta_log
   int64_t size = -1;      // -1 when listed without details
   int64_t mtime_ms = -1;  // -1 when listed without details: see FileMtime
   int part = 0;
@@ -54,9 +54,11 @@ int64_t LogFileVersion(std::string_view name);
 /// Lists _delta_log. Fails with IOError "not a Delta table" when it is missing or holds
 /// neither a commit nor a checkpoint. With ListDetail::kNames, sizes and times may be
 /// left unknown (-1): enough to load a version, not to travel by time or expire files.
-arrow::Result<LogListing> ListLog(const TableStore& store, ListDetail detail = ListDetail::kFull);
+arrow::Result<LogListing> ListLog(const TableStore& store,
+                                  ListDetail detail = ListDetail::kFull);
 /// The same from a listing of _delta_log already made (store.List(kLogDir)).
-arrow::Result<LogListing> ListLog(const TableStore& store, const std::vector<arrow::fs::FileInfo>& infos);
+arrow::Result<LogListing> ListLog(const TableStore& store,
+                                  const std::vector<arrow::fs::FileInfo>& infos);
 
 /// A log file's modification time, looked up when the listing left it out.
 arrow::Result<int64_t> FileMtime(const TableStore& store, const LogFile& file);
@@ -64,7 +66,8 @@ arrow::Result<int64_t> FileMtime(const TableStore& store, const LogFile& file);
 /// Builds the segment for `version` (latest when nullopt) using the checkpoint at
 /// `checkpoint_index` in listing.checkpoints or, with -1, the newest one at or before the
 /// version. A version that cannot be reconstructed fails naming it.
-arrow::Result<LogSegment> BuildSegment(const LogListing& listing, std::optional<int64_t> version,
+arrow::Result<LogSegment> BuildSegment(const LogListing& listing,
+                                       std::optional<int64_t> version,
                                        int checkpoint_index = -1);
 
 }  // namespace inlet::delta

@@ -22,7 +22,8 @@ TEST(LogSegment, PicksNewestCompleteCheckpoint) {
   for (int v = 0; v <= 12; ++v) testing::WriteTextFile(log + Name(v, ".json"), "{}");
   testing::WriteTextFile(log + Name(5, ".checkpoint.parquet"), "x");
   // An incomplete multi-part checkpoint (part 2 of 2 missing) must be ignored.
-  testing::WriteTextFile(log + Name(10, ".checkpoint.0000000001.0000000002.parquet"), "x");
+  testing::WriteTextFile(log + Name(10, ".checkpoint.0000000001.0000000002.parquet"),
+                         "x");
   testing::WriteTextFile(log + ".00000000000000000013.json.abc.tmp", "partial");
   testing::WriteTextFile(log + "_last_checkpoint", "{}");
   INLET_ASSIGN_OR_FAIL(auto store, TableStore::Make(dir.path()));

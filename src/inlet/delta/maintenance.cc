@@ -16,18 +16,21 @@ namespace inlet::delta {
 
 namespace {
 
-arrow::Result<int64_t> Retention(const Metadata& metadata, const char* key, int64_t fallback) {
+arrow::Result<int64_t> Retention(const Metadata& metadata, const char* key,
+                                 int64_t fallback) {
   auto value = metadata.Property(key);
   if (!value) return fallback;
   auto ms = ParseIntervalMillis(*value);
-  if (!ms.ok()) return ms.status().WithMessage("table property ", key, ": ", ms.status().message());
+  if (!ms.ok())
+    return ms.status().WithMessage("table property ", key, ": ", ms.status().message());
   return ms;
 }
 
 }  // namespace
 
 arrow::Result<int64_t> DeletedFileRetention(const Metadata& metadata) {
-  return Retention(metadata, "delta.deletedFileRetentionDuration", kDefaultDeletedFileRetentionMs);
+  return Retention(metadata, "delta.deletedFileRetentionDuration",
+                   kDefaultDeletedFileRetentionMs);
 }
 
 arrow::Result<int64_t> LogRetention(const Metadata& metadata) {
@@ -45,16 +48,19 @@ arrow::Result<FileCounts> CountLogFiles(const TableStore& store) {
   return out;
 }
 
-arrow::Result<FileCounts> CleanupExpiredLogs(const TableStore& store, const Metadata& metadata, int64_t now_ms) {
+arrow::Result<FileCounts> CleanupExpiredLogs(const TableStore& store,
+                                             const Metadata& metadata, int64_t now_ms) {
   FileCounts deleted;
-  if (metadata.Property("delta.enableExpiredLogCleanup").value_or("true") == "false") return deleted;
+  if (metadata.Property("delta.enableExpiredLogCleanup").value_or("true") == "false")
+    return deleted;
   ARROW_ASSIGN_OR_RAISE(int64_t retention, LogRetention(metadata));
   const int64_t cutoff = now_ms - retention;
   ARROW_ASSIGN_OR_RAISE(auto infos, store.List(kLogDir));
   ARROW_ASSIGN_OR_RAISE(auto listing, ListLog(store, infos));
   // The newest checkpoint before which every commit has expired: versions from it on are
   // rebuilt from it, so nothing older is needed.
-  int64_t first_live = std::numeric_limits<int64_t>::max();  // the oldest unexpired commit
+  int64_t first_live =
+      std::numeric_limits<int64_t>::max();  // the oldest unexpired commit
   for (const auto& c : listing.commits) {
     if (c.mtime_ms > cutoff) first_live = std::min(first_live, c.version);
   }
@@ -80,7 +86,8 @@ arrow::Result<FileCounts> CleanupExpiredLogs(const TableStore& store, const Meta
     auto st = store.fs()->DeleteFile(p);
     if (!st.ok()) {
       auto info = store.fs()->GetFileInfo(p);
-      if (info.ok() && info->type() == arrow::fs::FileType::NotFound) continue;  // a concurrent cleanup
+      if (info.ok() && info->type() == arrow::fs::FileType::NotFound)
+        continue;  // a concurrent cleanup
       return st.WithMessage("cannot delete expired log file ", p, ": ", st.message());
     }
   }
@@ -93,14 +100,20 @@ arrow::Result<CheckpointResult> DeltaTable::Checkpoint() {
   ARROW_ASSIGN_OR_RAISE(auto snapshot, LoadSnapshot({}));
   const TableState& state = snapshot->state();
   auto writable = CheckWritable(state.protocol, state.metadata, snapshot->delta_schema());
-  if (!writable.ok()) return writable.WithMessage("cannot checkpoint ", location(), ": ", writable.message());
+  if (!writable.ok())
+    return writable.WithMessage("cannot checkpoint ", location(), ": ",
+                                writable.message());
   ARROW_ASSIGN_OR_RAISE(result.log_before, CountLogFiles(*store_));
   ARROW_ASSIGN_OR_RAISE(result.checkpoint_bytes, WriteCheckpoint(*store_, state));
   result.version = state.version;
   auto cleaned = CleanupExpiredLogs(*store_, state.metadata, NowMillis());
-  if (!cleaned.ok()) return cleaned.status().WithMessage("cannot clean up the log of ", location(), ": ", cleaned.status().message());
+  if (!cleaned.ok())
+    return cleaned.status().WithMessage("cannot clean up the log of ", location(), ": ",
+                                        cleaned.status().message());
   ARROW_ASSIGN_OR_RAISE(result.log_after, CountLogFiles(*store_));
-  result.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+  result.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::steady_clock::now() - start)
+                           .count();
   return result;
 }
 

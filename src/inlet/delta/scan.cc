@@ -1,19 +1,19 @@
 #include "inlet/delta/scan.h"
 
-#include <algorithm>
-
 #include <arrow/array.h>
-#include <arrow/builder.h>
 #include <arrow/array/concatenate.h>
+#include <arrow/builder.h>
 #include <arrow/compute/api.h>
 #include <arrow/util/key_value_metadata.h>
+
+#include <algorithm>
 
 #include "inlet/common/uri.h"
 #include "inlet/delta/deletion_vector.h"
 #include "inlet/delta/features.h"
 #include "inlet/delta/file_skipping.h"
-#include "inlet/table/partition.h"
 #include "inlet/table/parquet_file.h"
+#include "inlet/table/partition.h"
 
 namespace inlet::delta {
 
@@ -56,17 +56,17 @@ int MatchField(const arrow::FieldVector& file_fields, const ColumnInfo& info,
   return -1;
 }
 
-arrow::Result<std::shared_ptr<arrow::Array>> Compact(const std::shared_ptr<arrow::Array>& a) {
+arrow::Result<std::shared_ptr<arrow::Array>> Compact(
+    const std::shared_ptr<arrow::Array>& a) {
   if (a->offset() == 0) return a;
   return arrow::Concatenate({a});
 }
 
 // Converts an array read from a file to the logical type: renames nested fields, fills
 // fields the file lacks with nulls, and casts narrower or differently encoded types.
-arrow::Result<std::shared_ptr<arrow::Array>> Conform(std::shared_ptr<arrow::Array> array,
-                                                     const std::shared_ptr<arrow::DataType>& type,
-                                                     const ColumnInfo& info,
-                                                     ColumnMappingMode mode) {
+arrow::Result<std::shared_ptr<arrow::Array>> Conform(
+    std::shared_ptr<arrow::Array> array, const std::shared_ptr<arrow::DataType>& type,
+    const ColumnInfo& info, ColumnMappingMode mode) {
   using arrow::Type;
   if (array->type()->Equals(*type)) return array;
   if (type->id() == Type::STRUCT && array->type_id() == Type::STRUCT) {
@@ -77,23 +77,29 @@ arrow::Result<std::shared_ptr<arrow::Array>> Conform(std::shared_ptr<arrow::Arra
       const auto& child_info = info.children[i];
       int idx = MatchField(s.struct_type()->fields(), child_info, mode);
       if (idx < 0) {
-        ARROW_ASSIGN_OR_RAISE(auto nulls, arrow::MakeArrayOfNull(type->field(i)->type(), s.length()));
+        ARROW_ASSIGN_OR_RAISE(auto nulls,
+                              arrow::MakeArrayOfNull(type->field(i)->type(), s.length()));
         children.push_back(nulls);
       } else {
-        ARROW_ASSIGN_OR_RAISE(auto c, Conform(s.field(idx), type->field(i)->type(), child_info, mode));
+        ARROW_ASSIGN_OR_RAISE(
+            auto c, Conform(s.field(idx), type->field(i)->type(), child_info, mode));
         children.push_back(c);
       }
     }
-    return arrow::StructArray::Make(children, type->fields(), s.null_bitmap(), s.null_count());
+    return arrow::StructArray::Make(children, type->fields(), s.null_bitmap(),
+                                    s.null_count());
   }
-  if (type->id() == Type::LIST && (array->type_id() == Type::LIST || array->type_id() == Type::LARGE_LIST)) {
+  if (type->id() == Type::LIST &&
+      (array->type_id() == Type::LIST || array->type_id() == Type::LARGE_LIST)) {
     if (array->type_id() == Type::LARGE_LIST) {
-      ARROW_ASSIGN_OR_RAISE(array, arrow::compute::Cast(*array, arrow::list(array->type()->field(0))));
+      ARROW_ASSIGN_OR_RAISE(
+          array, arrow::compute::Cast(*array, arrow::list(array->type()->field(0))));
     }
     ARROW_ASSIGN_OR_RAISE(array, Compact(array));
     const auto& l = static_cast<const arrow::ListArray&>(*array);
     const auto& value_type = static_cast<const arrow::ListType&>(*type).value_type();
-    ARROW_ASSIGN_OR_RAISE(auto values, Conform(l.values(), value_type, info.children.at(0), mode));
+    ARROW_ASSIGN_OR_RAISE(auto values,
+                          Conform(l.values(), value_type, info.children.at(0), mode));
     auto data = l.data()->Copy();
     data->type = type;
     data->child_data = {values->data()};
@@ -103,9 +109,12 @@ arrow::Result<std::shared_ptr<arrow::Array>> Conform(std::shared_ptr<arrow::Arra
     ARROW_ASSIGN_OR_RAISE(array, Compact(array));
     const auto& m = static_cast<const arrow::MapArray&>(*array);
     const auto& mt = static_cast<const arrow::MapType&>(*type);
-    ARROW_ASSIGN_OR_RAISE(auto keys, Conform(m.keys(), mt.key_type(), info.children.at(0), mode));
-    ARROW_ASSIGN_OR_RAISE(auto items, Conform(m.items(), mt.item_type(), info.children.at(1), mode));
-    ARROW_ASSIGN_OR_RAISE(auto entries, arrow::StructArray::Make({keys, items}, mt.value_type()->fields()));
+    ARROW_ASSIGN_OR_RAISE(auto keys,
+                          Conform(m.keys(), mt.key_type(), info.children.at(0), mode));
+    ARROW_ASSIGN_OR_RAISE(auto items,
+                          Conform(m.items(), mt.item_type(), info.children.at(1), mode));
+    ARROW_ASSIGN_OR_RAISE(
+        auto entries, arrow::StructArray::Make({keys, items}, mt.value_type()->fields()));
     auto data = m.data()->Copy();
     data->type = type;
     data->child_data = {entries->data()};
@@ -122,13 +131,21 @@ struct Column {
 
 class DeltaScanReader : public arrow::RecordBatchReader {
  public:
-  DeltaScanReader(std::shared_ptr<const TableStore> store, std::shared_ptr<const TableState> state,
-                  std::shared_ptr<const DeltaSchema> schema, std::vector<const AddFile*> files,
-                  std::vector<Column> columns, std::shared_ptr<arrow::Schema> output,
+  DeltaScanReader(std::shared_ptr<const TableStore> store,
+                  std::shared_ptr<const TableState> state,
+                  std::shared_ptr<const DeltaSchema> schema,
+                  std::vector<const AddFile*> files, std::vector<Column> columns,
+                  std::shared_ptr<arrow::Schema> output,
                   std::vector<BoundPredicate> filter, int64_t limit, int64_t batch_size)
-      : store_(std::move(store)), state_(std::move(state)), schema_(std::move(schema)),
-        files_(std::move(files)), columns_(std::move(columns)), output_(std::move(output)),
-        filter_(std::move(filter)), remaining_(limit), batch_size_(batch_size),
+      : store_(std::move(store)),
+        state_(std::move(state)),
+        schema_(std::move(schema)),
+        files_(std::move(files)),
+        columns_(std::move(columns)),
+        output_(std::move(output)),
+        filter_(std::move(filter)),
+        remaining_(limit),
+        batch_size_(batch_size),
         mode_(GetColumnMappingMode(state_->metadata)) {}
 
   std::shared_ptr<arrow::Schema> schema() const override { return output_; }
@@ -142,14 +159,16 @@ class DeltaScanReader : public arrow::RecordBatchReader {
       }
       std::shared_ptr<arrow::RecordBatch> raw;
       auto st = current_->ReadNext(&raw);
-      if (!st.ok()) return st.WithMessage("cannot read data file ", file_path_, ": ", st.message());
+      if (!st.ok())
+        return st.WithMessage("cannot read data file ", file_path_, ": ", st.message());
       if (!raw) {
         current_.reset();
         continue;
       }
       ARROW_ASSIGN_OR_RAISE(auto batch, Convert(*raw));
       if (batch->num_rows() == 0) continue;
-      if (remaining_ > 0 && batch->num_rows() > remaining_) batch = batch->Slice(0, remaining_);
+      if (remaining_ > 0 && batch->num_rows() > remaining_)
+        batch = batch->Slice(0, remaining_);
       if (remaining_ > 0) remaining_ -= batch->num_rows();
       *out = batch;
       return arrow::Status::OK();
@@ -184,14 +203,16 @@ class DeltaScanReader : public arrow::RecordBatchReader {
       if (it == file.partition_values.end()) it = file.partition_values.find(info.name);
       std::optional<std::string> text =
           it == file.partition_values.end() ? std::nullopt : it->second;
-      ARROW_ASSIGN_OR_RAISE(partition_scalars_[c],
-                            ParsePartitionValue(text, columns_[c].field->type(), info.name));
+      ARROW_ASSIGN_OR_RAISE(
+          partition_scalars_[c],
+          ParsePartitionValue(text, columns_[c].field->type(), info.name));
     }
     deleted_.clear();
     if (file.deletion_vector) {
       auto rows = LoadDeletionVector(*store_, *file.deletion_vector);
       if (!rows.ok()) {
-        return rows.status().WithMessage("data file ", path, ": ", rows.status().message());
+        return rows.status().WithMessage("data file ", path, ": ",
+                                         rows.status().message());
       }
       deleted_ = std::move(*rows);
     }
@@ -205,12 +226,15 @@ class DeltaScanReader : public arrow::RecordBatchReader {
       return arrow::Status::OK();
     }
     auto rb = reader_->GetRecordBatchReader(row_groups, leaves);
-    if (!rb.ok()) return rb.status().WithMessage("cannot read data file ", path, ": ", rb.status().message());
+    if (!rb.ok())
+      return rb.status().WithMessage("cannot read data file ", path, ": ",
+                                     rb.status().message());
     current_ = std::move(*rb);
     return arrow::Status::OK();
   }
 
-  arrow::Result<std::shared_ptr<arrow::RecordBatch>> Convert(const arrow::RecordBatch& raw) {
+  arrow::Result<std::shared_ptr<arrow::RecordBatch>> Convert(
+      const arrow::RecordBatch& raw) {
     int64_t n = raw.num_rows();
     arrow::ArrayVector arrays;
     arrow::FieldVector fields;
@@ -222,10 +246,12 @@ class DeltaScanReader : public arrow::RecordBatchReader {
       } else if (file_columns_[c] < 0) {
         ARROW_ASSIGN_OR_RAISE(a, arrow::MakeArrayOfNull(field->type(), n));
       } else {
-        auto conformed = Conform(raw.column(file_columns_[c]), field->type(), *columns_[c].info, mode_);
+        auto conformed = Conform(raw.column(file_columns_[c]), field->type(),
+                                 *columns_[c].info, mode_);
         if (!conformed.ok()) {
           return conformed.status().WithMessage("data file ", file_path_, ", column '",
-                                                field->name(), "': ", conformed.status().message());
+                                                field->name(),
+                                                "': ", conformed.status().message());
         }
         a = *conformed;
       }
@@ -241,14 +267,16 @@ class DeltaScanReader : public arrow::RecordBatchReader {
     ARROW_ASSIGN_OR_RAISE(batch, FilterBatch(batch, filter_));
     // Project to the requested columns (filter columns may be extra).
     arrow::ArrayVector out;
-    for (const auto& f : output_->fields()) out.push_back(batch->GetColumnByName(f->name()));
+    for (const auto& f : output_->fields())
+      out.push_back(batch->GetColumnByName(f->name()));
     return arrow::RecordBatch::Make(output_, batch->num_rows(), out);
   }
 
   arrow::Result<std::shared_ptr<arrow::RecordBatch>> DropDeleted(
       const std::shared_ptr<arrow::RecordBatch>& batch, int64_t first_row) {
     int64_t n = batch->num_rows();
-    auto lo = std::lower_bound(deleted_.begin(), deleted_.end(), static_cast<uint64_t>(first_row));
+    auto lo = std::lower_bound(deleted_.begin(), deleted_.end(),
+                               static_cast<uint64_t>(first_row));
     auto hi = std::lower_bound(lo, deleted_.end(), static_cast<uint64_t>(first_row + n));
     if (lo == hi) return batch;
     arrow::BooleanBuilder keep;
@@ -323,8 +351,8 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> ScanState(
   auto add_column = [&](const std::string& name, bool output) -> arrow::Status {
     int idx = schema->FindColumn(name);
     if (idx < 0) {
-      return arrow::Status::Invalid("unknown column '", name, "' (table columns: ",
-                                    logical.ToString(), ")");
+      return arrow::Status::Invalid("unknown column '", name,
+                                    "' (table columns: ", logical.ToString(), ")");
     }
     const auto& field = logical.field(idx);
     for (const auto& c : columns) {
@@ -342,10 +370,10 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> ScanState(
   for (const auto& n : names) ARROW_RETURN_NOT_OK(add_column(n, true));
   for (const auto& p : filter) ARROW_RETURN_NOT_OK(add_column(p.field->name(), false));
   ARROW_ASSIGN_OR_RAISE(auto files, SelectFiles(*state, *schema, filter));
-  return std::make_shared<DeltaScanReader>(std::move(store), std::move(state), std::move(schema),
-                                           std::move(files), std::move(columns),
-                                           arrow::schema(out_fields), std::move(filter),
-                                           options.limit, options.batch_size);
+  return std::make_shared<DeltaScanReader>(
+      std::move(store), std::move(state), std::move(schema), std::move(files),
+      std::move(columns), arrow::schema(out_fields), std::move(filter), options.limit,
+      options.batch_size);
 }
 
 }  // namespace inlet::delta

@@ -1,12 +1,12 @@
 // Reading the rows of a snapshot's files as Arrow record batches.
 #pragma once
 
+#include <arrow/record_batch.h>
+#include <arrow/result.h>
+
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <arrow/record_batch.h>
-#include <arrow/result.h>
 
 #include "inlet/delta/log_replay.h"
 #include "inlet/delta/schema.h"
@@ -15,8 +15,8 @@
 
 namespace inlet::delta {
 
-/// The path in store.fs() of a data file named as in the log (URI-encoded, relative to the
-/// table root, or an absolute file: or s3:// URI).
+/// The path in store.fs() of a data file named as in the log (URI-encoded, relative to
+/// the table root, or an absolute file: or s3:// URI).
 std::string DataFilePath(const TableStore& store, const std::string& log_path);
 
 /// Streams the rows of the snapshot's files that satisfy options.filter, with

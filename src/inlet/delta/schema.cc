@@ -1,10 +1,10 @@
 #include "inlet/delta/schema.h"
 
-#include <cctype>
-#include <cstdio>
-
 #include <arrow/status.h>
 #include <arrow/type.h>
+
+#include <cctype>
+#include <cstdio>
 
 namespace inlet::delta {
 
@@ -33,15 +33,17 @@ arrow::Result<std::shared_ptr<arrow::DataType>> ParsePrimitive(const std::string
   if (std::sscanf(name.c_str(), "decimal(%d,%d)", &p, &s) == 2 ||
       std::sscanf(name.c_str(), "decimal(%d, %d)", &p, &s) == 2) {
     if (p < 1 || p > 38 || s < 0 || s > p) {
-      return arrow::Status::Invalid("column '", path, "': invalid decimal type '", name, "'");
+      return arrow::Status::Invalid("column '", path, "': invalid decimal type '", name,
+                                    "'");
     }
     return arrow::decimal128(p, s);
   }
-  return arrow::Status::NotImplemented("column '", path, "': unsupported Delta type '", name,
-                                       "'");
+  return arrow::Status::NotImplemented("column '", path, "': unsupported Delta type '",
+                                       name, "'");
 }
 
-arrow::Result<std::shared_ptr<arrow::Field>> ParseField(const Json& f, const std::string& prefix,
+arrow::Result<std::shared_ptr<arrow::Field>> ParseField(const Json& f,
+                                                        const std::string& prefix,
                                                         ColumnInfo* info) {
   ARROW_ASSIGN_OR_RAISE(info->name, GetString(f, "name", "schema field"));
   std::string path = prefix.empty() ? info->name : prefix + "." + info->name;
@@ -68,13 +70,16 @@ arrow::Result<std::shared_ptr<arrow::DataType>> ParseType(const Json& type,
                                                           ColumnInfo* info) {
   if (type.is_string() && type.get<std::string>() == "variant") {
     // Unshredded variant: a struct of two binaries, as Parquet stores it.
-    info->children.push_back(ColumnInfo{"metadata", "metadata", std::nullopt, Json::object(), {}});
-    info->children.push_back(ColumnInfo{"value", "value", std::nullopt, Json::object(), {}});
+    info->children.push_back(
+        ColumnInfo{"metadata", "metadata", std::nullopt, Json::object(), {}});
+    info->children.push_back(
+        ColumnInfo{"value", "value", std::nullopt, Json::object(), {}});
     return arrow::struct_({arrow::field("metadata", arrow::binary(), false),
                            arrow::field("value", arrow::binary(), false)});
   }
   if (type.is_string()) return ParsePrimitive(type.get<std::string>(), path);
-  if (!type.is_object()) return arrow::Status::Invalid("column '", path, "': malformed type");
+  if (!type.is_object())
+    return arrow::Status::Invalid("column '", path, "': malformed type");
   std::string kind = GetStringOr(type, "type", "");
   if (kind == "struct") {
     arrow::FieldVector fields;
@@ -92,10 +97,12 @@ arrow::Result<std::shared_ptr<arrow::DataType>> ParseType(const Json& type,
   if (kind == "array") {
     ColumnInfo element{"element", "element", std::nullopt, Json::object(), {}};
     auto et = type.find("elementType");
-    if (et == type.end()) return arrow::Status::Invalid("column '", path, "': array without elementType");
+    if (et == type.end())
+      return arrow::Status::Invalid("column '", path, "': array without elementType");
     ARROW_ASSIGN_OR_RAISE(auto value_type, ParseType(*et, path + ".element", &element));
     info->children.push_back(std::move(element));
-    return arrow::list(arrow::field("element", value_type, GetBoolOr(type, "containsNull", true)));
+    return arrow::list(
+        arrow::field("element", value_type, GetBoolOr(type, "containsNull", true)));
   }
   if (kind == "map") {
     ColumnInfo key{"key", "key", std::nullopt, Json::object(), {}};
@@ -141,7 +148,9 @@ arrow::Result<Json> TypeToJson(const arrow::DataType& type, const std::string& p
     case arrow::Type::LIST: {
       const auto& lt = static_cast<const arrow::ListType&>(type);
       ARROW_ASSIGN_OR_RAISE(Json et, TypeToJson(*lt.value_type(), path + ".element"));
-      return Json{{"type", "array"}, {"elementType", et}, {"containsNull", lt.value_field()->nullable()}};
+      return Json{{"type", "array"},
+                  {"elementType", et},
+                  {"containsNull", lt.value_field()->nullable()}};
     }
     case arrow::Type::MAP: {
       const auto& mt = static_cast<const arrow::MapType&>(type);
@@ -155,8 +164,8 @@ arrow::Result<Json> TypeToJson(const arrow::DataType& type, const std::string& p
     default: {
       std::string name = DeltaTypeName(type);
       if (name.empty()) {
-        return arrow::Status::TypeError("column '", path, "': Arrow type ", type.ToString(),
-                                        " has no Delta equivalent");
+        return arrow::Status::TypeError("column '", path, "': Arrow type ",
+                                        type.ToString(), " has no Delta equivalent");
       }
       return Json(name);
     }
@@ -182,7 +191,8 @@ int DeltaSchema::FindColumn(const std::string& name) const {
 }
 
 arrow::Result<DeltaSchema> ParseDeltaSchema(const std::string& schema_string) {
-  if (schema_string.empty()) return arrow::Status::Invalid("the table's metaData has no schemaString");
+  if (schema_string.empty())
+    return arrow::Status::Invalid("the table's metaData has no schemaString");
   ARROW_ASSIGN_OR_RAISE(Json j, ParseJson(schema_string, "metaData.schemaString"));
   if (GetStringOr(j, "type", "") != "struct") {
     return arrow::Status::Invalid("metaData.schemaString is not a struct type");
@@ -214,28 +224,43 @@ arrow::Result<std::string> SerializeDeltaSchema(const arrow::Schema& schema) {
 
 std::string DeltaTypeName(const arrow::DataType& type) {
   switch (type.id()) {
-    case arrow::Type::STRING: return "string";
-    case arrow::Type::INT64: return "long";
-    case arrow::Type::INT32: return "integer";
-    case arrow::Type::INT16: return "short";
-    case arrow::Type::INT8: return "byte";
-    case arrow::Type::FLOAT: return "float";
-    case arrow::Type::DOUBLE: return "double";
-    case arrow::Type::BOOL: return "boolean";
-    case arrow::Type::BINARY: return "binary";
-    case arrow::Type::DATE32: return "date";
+    case arrow::Type::STRING:
+      return "string";
+    case arrow::Type::INT64:
+      return "long";
+    case arrow::Type::INT32:
+      return "integer";
+    case arrow::Type::INT16:
+      return "short";
+    case arrow::Type::INT8:
+      return "byte";
+    case arrow::Type::FLOAT:
+      return "float";
+    case arrow::Type::DOUBLE:
+      return "double";
+    case arrow::Type::BOOL:
+      return "boolean";
+    case arrow::Type::BINARY:
+      return "binary";
+    case arrow::Type::DATE32:
+      return "date";
     case arrow::Type::TIMESTAMP: {
       const auto& ts = static_cast<const arrow::TimestampType&>(type);
       return ts.timezone().empty() ? "timestamp_ntz" : "timestamp";
     }
     case arrow::Type::DECIMAL128: {
       const auto& d = static_cast<const arrow::Decimal128Type&>(type);
-      return "decimal(" + std::to_string(d.precision()) + "," + std::to_string(d.scale()) + ")";
+      return "decimal(" + std::to_string(d.precision()) + "," +
+             std::to_string(d.scale()) + ")";
     }
-    case arrow::Type::STRUCT: return "struct";
-    case arrow::Type::LIST: return "array";
-    case arrow::Type::MAP: return "map";
-    default: return "";
+    case arrow::Type::STRUCT:
+      return "struct";
+    case arrow::Type::LIST:
+      return "array";
+    case arrow::Type::MAP:
+      return "map";
+    default:
+      return "";
   }
 }
 
@@ -250,12 +275,18 @@ arrow::Result<std::shared_ptr<arrow::DataType>> ToDeltaCompatible(
     case Type::BINARY_VIEW:
     case Type::FIXED_SIZE_BINARY:
       return arrow::binary();
-    case Type::UINT8: return arrow::int16();
-    case Type::UINT16: return arrow::int32();
-    case Type::UINT32: return arrow::int64();
-    case Type::HALF_FLOAT: return arrow::float32();
-    case Type::DATE64: return arrow::date32();
-    case Type::NA: return arrow::utf8();  // an all-null column: string is the safe guess
+    case Type::UINT8:
+      return arrow::int16();
+    case Type::UINT16:
+      return arrow::int32();
+    case Type::UINT32:
+      return arrow::int64();
+    case Type::HALF_FLOAT:
+      return arrow::float32();
+    case Type::DATE64:
+      return arrow::date32();
+    case Type::NA:
+      return arrow::utf8();  // an all-null column: string is the safe guess
     case Type::TIMESTAMP: {
       const auto& ts = static_cast<const arrow::TimestampType&>(*type);
       return ts.timezone().empty() ? arrow::timestamp(arrow::TimeUnit::MICRO)
@@ -268,12 +299,13 @@ arrow::Result<std::shared_ptr<arrow::DataType>> ToDeltaCompatible(
       return arrow::decimal128(d.precision(), d.scale());
     }
     case Type::DICTIONARY:
-      return ToDeltaCompatible(static_cast<const arrow::DictionaryType&>(*type).value_type(),
-                               column);
+      return ToDeltaCompatible(
+          static_cast<const arrow::DictionaryType&>(*type).value_type(), column);
     case Type::STRUCT: {
       arrow::FieldVector fields;
       for (const auto& f : type->fields()) {
-        ARROW_ASSIGN_OR_RAISE(auto t, ToDeltaCompatible(f->type(), column + "." + f->name()));
+        ARROW_ASSIGN_OR_RAISE(auto t,
+                              ToDeltaCompatible(f->type(), column + "." + f->name()));
         fields.push_back(arrow::field(f->name(), t, f->nullable()));
       }
       return arrow::struct_(fields);
@@ -291,11 +323,20 @@ arrow::Result<std::shared_ptr<arrow::DataType>> ToDeltaCompatible(
       const auto& mt = static_cast<const arrow::MapType&>(*type);
       ARROW_ASSIGN_OR_RAISE(auto k, ToDeltaCompatible(mt.key_type(), column + ".key"));
       ARROW_ASSIGN_OR_RAISE(auto v, ToDeltaCompatible(mt.item_type(), column + ".value"));
-      return std::make_shared<arrow::MapType>(arrow::field("key", k, false),
-                                              arrow::field("value", v, mt.item_field()->nullable()));
+      return std::make_shared<arrow::MapType>(
+          arrow::field("key", k, false),
+          arrow::field("value", v, mt.item_field()->nullable()));
     }
-    case Type::STRING: case Type::BINARY: case Type::BOOL: case Type::INT8: case Type::INT16:
-    case Type::INT32: case Type::INT64: case Type::FLOAT: case Type::DOUBLE: case Type::DATE32:
+    case Type::STRING:
+    case Type::BINARY:
+    case Type::BOOL:
+    case Type::INT8:
+    case Type::INT16:
+    case Type::INT32:
+    case Type::INT64:
+    case Type::FLOAT:
+    case Type::DOUBLE:
+    case Type::DATE32:
       return type;
     default:
       return arrow::Status::TypeError("column '", column, "': type ", type->ToString(),
@@ -303,7 +344,8 @@ arrow::Result<std::shared_ptr<arrow::DataType>> ToDeltaCompatible(
   }
 }
 
-arrow::Result<std::shared_ptr<arrow::Schema>> ToDeltaCompatible(const arrow::Schema& schema) {
+arrow::Result<std::shared_ptr<arrow::Schema>> ToDeltaCompatible(
+    const arrow::Schema& schema) {
   arrow::FieldVector fields;
   for (const auto& f : schema.fields()) {
     ARROW_ASSIGN_OR_RAISE(auto t, ToDeltaCompatible(f->type(), f->name()));
@@ -317,11 +359,16 @@ bool IsSafeWidening(const arrow::DataType& from, const arrow::DataType& to) {
   if (from.Equals(to, /*check_metadata=*/false)) return true;
   auto rank = [](Type::type t) {
     switch (t) {
-      case Type::INT8: return 1;
-      case Type::INT16: return 2;
-      case Type::INT32: return 3;
-      case Type::INT64: return 4;
-      default: return 0;
+      case Type::INT8:
+        return 1;
+      case Type::INT16:
+        return 2;
+      case Type::INT32:
+        return 3;
+      case Type::INT64:
+        return 4;
+      default:
+        return 0;
     }
   };
   if (rank(from.id()) && rank(to.id())) return rank(from.id()) <= rank(to.id());
@@ -330,7 +377,8 @@ bool IsSafeWidening(const arrow::DataType& from, const arrow::DataType& to) {
   if (from.id() == Type::DECIMAL128 && to.id() == Type::DECIMAL128) {
     const auto& f = static_cast<const arrow::Decimal128Type&>(from);
     const auto& t = static_cast<const arrow::Decimal128Type&>(to);
-    return t.scale() >= f.scale() && t.precision() - t.scale() >= f.precision() - f.scale();
+    return t.scale() >= f.scale() &&
+           t.precision() - t.scale() >= f.precision() - f.scale();
   }
   if (from.id() == Type::STRUCT && to.id() == Type::STRUCT) {
     // Every input field must exist in the target and widen safely; missing ones are null.

@@ -2,13 +2,13 @@
 // information that ties logical names to the names and ids in the Parquet files.
 #pragma once
 
+#include <arrow/result.h>
+#include <arrow/type_fwd.h>
+
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <arrow/result.h>
-#include <arrow/type_fwd.h>
 
 #include "inlet/common/json.h"
 
@@ -47,7 +47,8 @@ arrow::Result<std::string> SerializeDeltaSchema(const arrow::Schema& schema);
 /// values. Fails with TypeError naming `column` for a type Delta cannot store.
 arrow::Result<std::shared_ptr<arrow::DataType>> ToDeltaCompatible(
     const std::shared_ptr<arrow::DataType>& type, const std::string& column);
-arrow::Result<std::shared_ptr<arrow::Schema>> ToDeltaCompatible(const arrow::Schema& schema);
+arrow::Result<std::shared_ptr<arrow::Schema>> ToDeltaCompatible(
+    const arrow::Schema& schema);
 
 /// The Delta type name of a primitive Arrow type ("long", "decimal(10,2)", ...), used in
 /// messages and `inlet info`.

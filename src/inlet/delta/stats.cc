@@ -1,11 +1,11 @@
 #include "inlet/delta/stats.h"
 
-#include <cmath>
-
 #include <arrow/array.h>
 #include <arrow/compute/api.h>
 #include <arrow/scalar.h>
 #include <arrow/type.h>
+
+#include <cmath>
 
 #include "inlet/common/time.h"
 
@@ -17,9 +17,15 @@ constexpr size_t kStringPrefixChars = 32;
 
 bool CollectsMinMax(const arrow::DataType& t) {
   switch (t.id()) {
-    case arrow::Type::INT8: case arrow::Type::INT16: case arrow::Type::INT32:
-    case arrow::Type::INT64: case arrow::Type::FLOAT: case arrow::Type::DOUBLE:
-    case arrow::Type::DATE32: case arrow::Type::TIMESTAMP: case arrow::Type::DECIMAL128:
+    case arrow::Type::INT8:
+    case arrow::Type::INT16:
+    case arrow::Type::INT32:
+    case arrow::Type::INT64:
+    case arrow::Type::FLOAT:
+    case arrow::Type::DOUBLE:
+    case arrow::Type::DATE32:
+    case arrow::Type::TIMESTAMP:
+    case arrow::Type::DECIMAL128:
     case arrow::Type::STRING:
       return true;
     default:
@@ -48,7 +54,8 @@ std::string BoundJson(const arrow::Scalar& v, bool upper) {
       auto s = static_cast<const arrow::StringScalar&>(v).view();
       size_t n = PrefixBytes(s, kStringPrefixChars);
       if (n == s.size()) return JsonString(s);
-      // A truncated maximum must stay >= every value: append U+10FFFF, the largest code point.
+      // A truncated maximum must stay >= every value: append U+10FFFF, the largest code
+      // point.
       return upper ? JsonString(std::string(s.substr(0, n)) + "\xF4\x8F\xBF\xBF")
                    : JsonString(s.substr(0, n));
     }
@@ -69,8 +76,9 @@ std::string BoundJson(const arrow::Scalar& v, bool upper) {
     }
     case Type::FLOAT:
     case Type::DOUBLE: {
-      double x = v.type->id() == Type::FLOAT ? static_cast<const arrow::FloatScalar&>(v).value
-                                             : static_cast<const arrow::DoubleScalar&>(v).value;
+      double x = v.type->id() == Type::FLOAT
+                     ? static_cast<const arrow::FloatScalar&>(v).value
+                     : static_cast<const arrow::DoubleScalar&>(v).value;
       return DumpJson(Json(x));
     }
     default:
@@ -111,7 +119,8 @@ std::optional<int64_t> JsonInt(const Json* j) {
   return std::nullopt;
 }
 
-const Json* Find(const Json& root, const char* section, const std::vector<std::string>& path) {
+const Json* Find(const Json& root, const char* section,
+                 const std::vector<std::string>& path) {
   auto it = root.find(section);
   if (it == root.end()) return nullptr;
   const Json* cur = &*it;
@@ -131,11 +140,15 @@ std::shared_ptr<arrow::Scalar> BoundFromJson(const Json* j,
   using arrow::Type;
   std::string text;
   switch (type->id()) {
-    case Type::INT8: case Type::INT16: case Type::INT32: case Type::INT64:
+    case Type::INT8:
+    case Type::INT16:
+    case Type::INT32:
+    case Type::INT64:
       if (!j->is_number_integer()) return nullptr;
       text = std::to_string(j->get<int64_t>());
       break;
-    case Type::FLOAT: case Type::DOUBLE:
+    case Type::FLOAT:
+    case Type::DOUBLE:
       if (!j->is_number()) return nullptr;
       text = DumpJson(*j);
       break;
@@ -148,7 +161,9 @@ std::shared_ptr<arrow::Scalar> BoundFromJson(const Json* j,
       text = DumpJson(*j);
       break;
     }
-    case Type::STRING: case Type::DATE32: case Type::TIMESTAMP:
+    case Type::STRING:
+    case Type::DATE32:
+    case Type::TIMESTAMP:
       if (!j->is_string()) return nullptr;
       text = j->get<std::string>();
       break;
@@ -160,7 +175,8 @@ std::shared_ptr<arrow::Scalar> BoundFromJson(const Json* j,
   if (upper && type->id() == Type::TIMESTAMP) {
     // Writers truncate timestamp bounds to milliseconds.
     auto& ts = static_cast<arrow::TimestampScalar&>(**scalar);
-    if (static_cast<const arrow::TimestampType&>(*type).unit() == arrow::TimeUnit::MICRO) {
+    if (static_cast<const arrow::TimestampType&>(*type).unit() ==
+        arrow::TimeUnit::MICRO) {
       ts.value += 999;
     }
   }
@@ -179,15 +195,19 @@ std::string StatsJson(const FileStatistics& stats) {
       maxs.Insert(leaf.path, 0, BoundJson(*leaf.max, true));
     }
   }
-  auto section = [](const JsonTree& t) { return t.children.empty() ? std::string("{}") : t.Dump(); };
-  return "{\"numRecords\":" + std::to_string(stats.num_records) + ",\"minValues\":" + section(mins) +
-         ",\"maxValues\":" + section(maxs) + ",\"nullCount\":" + section(nulls) + "}";
+  auto section = [](const JsonTree& t) {
+    return t.children.empty() ? std::string("{}") : t.Dump();
+  };
+  return "{\"numRecords\":" + std::to_string(stats.num_records) +
+         ",\"minValues\":" + section(mins) + ",\"maxValues\":" + section(maxs) +
+         ",\"nullCount\":" + section(nulls) + "}";
 }
 
 ColumnStats ReadColumnStats(const Json& stats, const std::vector<std::string>& path,
                             const std::shared_ptr<arrow::DataType>& type) {
   ColumnStats out;
-  out.num_records = JsonInt(stats.contains("numRecords") ? &stats["numRecords"] : nullptr);
+  out.num_records =
+      JsonInt(stats.contains("numRecords") ? &stats["numRecords"] : nullptr);
   out.null_count = JsonInt(Find(stats, "nullCount", path));
   out.min = BoundFromJson(Find(stats, "minValues", path), type, false);
   out.max = BoundFromJson(Find(stats, "maxValues", path), type, true);

@@ -13,17 +13,26 @@ namespace {
 
 // Writes batch to an in-memory Parquet file (row groups of row_group rows) and returns
 // the stats JSON for it.
-Json StatsOf(const std::shared_ptr<arrow::RecordBatch>& batch, int num_indexed, int64_t row_group = 1 << 20) {
+Json StatsOf(const std::shared_ptr<arrow::RecordBatch>& batch, int num_indexed,
+             int64_t row_group = 1 << 20) {
   auto sink = arrow::io::BufferOutputStream::Create().ValueOrDie();
-  auto props = parquet::WriterProperties::Builder().max_row_group_length(row_group)->enable_store_decimal_as_integer()->build();
-  auto writer = parquet::arrow::FileWriter::Open(*batch->schema(), arrow::default_memory_pool(), sink, props).ValueOrDie();
+  auto props = parquet::WriterProperties::Builder()
+                   .max_row_group_length(row_group)
+                   ->enable_store_decimal_as_integer()
+                   ->build();
+  auto writer = parquet::arrow::FileWriter::Open(
+                    *batch->schema(), arrow::default_memory_pool(), sink, props)
+                    .ValueOrDie();
   EXPECT_TRUE(writer->WriteRecordBatch(*batch).ok());
   EXPECT_TRUE(writer->Close().ok());
-  return ParseJson(StatsJson(StatisticsFromParquet(*writer->metadata(), *batch->schema(), num_indexed)), "stats")
+  return ParseJson(StatsJson(StatisticsFromParquet(*writer->metadata(), *batch->schema(),
+                                                   num_indexed)),
+                   "stats")
       .ValueOrDie();
 }
 
-std::shared_ptr<arrow::RecordBatch> Batch(const std::shared_ptr<arrow::DataType>& row, const std::string& json) {
+std::shared_ptr<arrow::RecordBatch> Batch(const std::shared_ptr<arrow::DataType>& row,
+                                          const std::string& json) {
   auto array = arrow::json::ArrayFromJSONString(row, json).ValueOrDie();
   return arrow::RecordBatch::FromStructArray(array).ValueOrDie();
 }
@@ -32,14 +41,18 @@ std::shared_ptr<arrow::RecordBatch> Batch(const std::shared_ptr<arrow::DataType>
 
 TEST(Stats, BoundsAndCountsFromParquet) {
   std::string long_a(40, 'a'), long_z(40, 'z');
-  auto row = arrow::struct_({arrow::field("i", arrow::int64()), arrow::field("s", arrow::utf8()),
-                             arrow::field("t", arrow::timestamp(arrow::TimeUnit::MICRO, "UTC")),
-                             arrow::field("b", arrow::boolean()),
-                             arrow::field("d", arrow::decimal128(10, 2)),
-                             arrow::field("e", arrow::decimal128(30, 3)),
-                             arrow::field("day", arrow::date32())});
-  auto batch = Batch(row, "[{\"i\":5,\"s\":\"" + long_a + "\",\"t\":1500,\"b\":true,\"d\":\"-1.25\",\"e\":\"1.000\",\"day\":1},"
-                           "{\"i\":-2,\"s\":\"" + long_z + "\",\"t\":null,\"b\":false,\"d\":\"10.50\",\"e\":\"-3.500\",\"day\":2}]");
+  auto row = arrow::struct_(
+      {arrow::field("i", arrow::int64()), arrow::field("s", arrow::utf8()),
+       arrow::field("t", arrow::timestamp(arrow::TimeUnit::MICRO, "UTC")),
+       arrow::field("b", arrow::boolean()), arrow::field("d", arrow::decimal128(10, 2)),
+       arrow::field("e", arrow::decimal128(30, 3)),
+       arrow::field("day", arrow::date32())});
+  auto batch = Batch(
+      row, "[{\"i\":5,\"s\":\"" + long_a +
+               "\",\"t\":1500,\"b\":true,\"d\":\"-1.25\",\"e\":\"1.000\",\"day\":1},"
+               "{\"i\":-2,\"s\":\"" +
+               long_z +
+               "\",\"t\":null,\"b\":false,\"d\":\"10.50\",\"e\":\"-3.500\",\"day\":2}]");
   // Two row groups: bounds merge across them.
   Json j = StatsOf(batch, 32, 1);
   EXPECT_EQ(j["numRecords"], 2);
@@ -65,16 +78,21 @@ TEST(Stats, BoundsAndCountsFromParquet) {
   ASSERT_TRUE(read.min && read.max);
   EXPECT_EQ(read.min->ToString(), "-2");
   EXPECT_EQ(*read.num_records, 2);
-  ColumnStats ts = ReadColumnStats(j, {"t"}, arrow::timestamp(arrow::TimeUnit::MICRO, "UTC"));
+  ColumnStats ts =
+      ReadColumnStats(j, {"t"}, arrow::timestamp(arrow::TimeUnit::MICRO, "UTC"));
   ASSERT_TRUE(ts.max);
   EXPECT_EQ(static_cast<const arrow::TimestampScalar&>(*ts.max).value, 2999);
 }
 
 TEST(Stats, LimitsIndexedColumnsAndNestsStructs) {
-  auto inner = arrow::struct_({arrow::field("x", arrow::int32()), arrow::field("y", arrow::int32())});
+  auto inner = arrow::struct_(
+      {arrow::field("x", arrow::int32()), arrow::field("y", arrow::int32())});
   auto row = arrow::struct_({arrow::field("st", inner), arrow::field("z", arrow::int32()),
                              arrow::field("l", arrow::list(arrow::int32()))});
-  Json j = StatsOf(Batch(row, R"([{"st":{"x":1,"y":3},"z":5,"l":[1]},{"st":{"x":2,"y":4},"z":6,"l":[]}])"), 2);
+  Json j = StatsOf(
+      Batch(row,
+            R"([{"st":{"x":1,"y":3},"z":5,"l":[1]},{"st":{"x":2,"y":4},"z":6,"l":[]}])"),
+      2);
   EXPECT_EQ(j["minValues"]["st"]["x"], 1);
   EXPECT_EQ(j["maxValues"]["st"]["y"], 4);
   EXPECT_FALSE(j["minValues"].contains("z"));
@@ -84,7 +102,8 @@ TEST(Stats, LimitsIndexedColumnsAndNestsStructs) {
 }
 
 TEST(Stats, AllNullAndNaNColumns) {
-  auto row = arrow::struct_({arrow::field("n", arrow::int64()), arrow::field("f", arrow::float64())});
+  auto row = arrow::struct_(
+      {arrow::field("n", arrow::int64()), arrow::field("f", arrow::float64())});
   Json j = StatsOf(Batch(row, R"([{"n":null,"f":1.5},{"n":null,"f":0.5}])"), 32);
   EXPECT_EQ(j["nullCount"]["n"], 2);
   EXPECT_FALSE(j["minValues"].contains("n"));

@@ -1,14 +1,14 @@
 // DeltaTable::Optimize: small files of each partition packed into files of a target size
 // (or a partition's rows rewritten in Z-order), committed with dataChange=false so that
 // readers, the change data feed and concurrent appends see no change in rows.
+#include <arrow/array.h>
+#include <arrow/compute/api.h>
+#include <arrow/table.h>
+
 #include <algorithm>
 #include <chrono>
 #include <map>
 #include <set>
-
-#include <arrow/array.h>
-#include <arrow/compute/api.h>
-#include <arrow/table.h>
 
 #include "inlet/delta/transaction.h"
 #include "inlet/status.h"
@@ -36,16 +36,18 @@ arrow::Result<OptimizeResult> DeltaTable::Optimize(const OptimizeOptions& option
   });
   if (!result.ok()) return result.status();
   result->attempts = attempts;
-  result->duration_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+  result->duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now() - start)
+                            .count();
   return result;
 }
 
 arrow::Result<OptimizeResult> DeltaTable::OptimizeOnce(const OptimizeOptions& o) {
   const std::string& loc = location();
   ARROW_ASSIGN_OR_RAISE(auto latest, LoadSnapshot({}));
-  ARROW_ASSIGN_OR_RAISE(auto tx, WriteTransaction::Begin(*this, store_, *latest->schema(), WriteOptions{},
-                                                         /*overwrites=*/false, latest));
+  ARROW_ASSIGN_OR_RAISE(
+      auto tx, WriteTransaction::Begin(*this, store_, *latest->schema(), WriteOptions{},
+                                       /*overwrites=*/false, latest));
   ARROW_ASSIGN_OR_RAISE(table::OptimizePlan plan, table::PlanOptimize(*tx, o));
   const std::vector<table::Bin>& bins = plan.bins;
   const int64_t target = plan.target;
@@ -78,10 +80,12 @@ arrow::Result<OptimizeResult> DeltaTable::OptimizeOnce(const OptimizeOptions& o)
     if (commit->actions.commit_info) {  // set by the commit: keep its metrics true
       int64_t bytes = 0;
       for (const auto& a : commit->actions.adds) bytes += a.size;
-      (*commit->actions.commit_info)["operationMetrics"]["numFiles"] = std::to_string(commit->actions.adds.size());
+      (*commit->actions.commit_info)["operationMetrics"]["numFiles"] =
+          std::to_string(commit->actions.adds.size());
       (*commit->actions.commit_info)["operationMetrics"]["numRemovedFiles"] =
           std::to_string(commit->actions.removes.size());
-      (*commit->actions.commit_info)["operationMetrics"]["numOutputBytes"] = std::to_string(bytes);
+      (*commit->actions.commit_info)["operationMetrics"]["numOutputBytes"] =
+          std::to_string(bytes);
     }
   };
   PendingCommit& commit = tx->commit();
@@ -98,18 +102,21 @@ arrow::Result<OptimizeResult> DeltaTable::OptimizeOnce(const OptimizeOptions& o)
   };
 
   std::map<std::string, std::string> params;
-  params["predicate"] = DumpJson(Json(o.where.empty() ? std::vector<std::string>{} : std::vector<std::string>{Describe(o.where)}));
+  params["predicate"] =
+      DumpJson(Json(o.where.empty() ? std::vector<std::string>{}
+                                    : std::vector<std::string>{Describe(o.where)}));
   params["zOrderBy"] = DumpJson(Json(o.zorder_by));
   params["targetSize"] = std::to_string(target);
   CommitResult counts;
   for (int64_t n : rows) counts.rows_written += n;
   auto committed = tx->Commit("OPTIMIZE", params, counts);
-  // The new files of bins that lost to a concurrent commit are certainly unreferenced, and
-  // so are all of them when the whole commit did.
+  // The new files of bins that lost to a concurrent commit are certainly unreferenced,
+  // and so are all of them when the whole commit did.
   bool lost = !committed.ok() && IsCommitConflict(committed.status());
   for (size_t b = 0; b < bins.size(); ++b) {
     if (!lost && !dropped[b]) continue;
-    for (const auto& a : outputs[b]) (void)store_->fs()->DeleteFile(store_->Resolve(a.path));
+    for (const auto& a : outputs[b])
+      (void)store_->fs()->DeleteFile(store_->Resolve(a.path));
   }
   if (!committed.ok()) return committed.status();
   result.version = committed->version;

@@ -1,4 +1,6 @@
 // DeltaTable::Vacuum: deleting the files no version within the retention reads.
+#include <arrow/filesystem/filesystem.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -6,13 +8,11 @@
 #include <span>
 #include <unordered_set>
 
-#include <arrow/filesystem/filesystem.h>
-
 #include "inlet/common/fault.h"
 #include "inlet/common/time.h"
 #include "inlet/delta/commit.h"
-#include "inlet/delta/delta_table.h"
 #include "inlet/delta/deletion_vector.h"
+#include "inlet/delta/delta_table.h"
 #include "inlet/delta/features.h"
 #include "inlet/delta/maintenance.h"
 #include "inlet/delta/scan.h"
@@ -40,7 +40,8 @@ std::vector<std::string> Split(const std::string& rel) {
 // deletion vectors, change data and inlet's tombstone files. Never the log, and not
 // other hidden files or directories (names starting with '_' or '.', as Delta's vacuum),
 // except partition directories of columns whose names start so.
-bool Considered(const std::string& rel, const std::vector<std::string>& partition_columns) {
+bool Considered(const std::string& rel,
+                const std::vector<std::string>& partition_columns) {
   auto parts = Split(rel);
   if (parts[0] == "_delta_log") return false;
   for (size_t i = 0; i < parts.size(); ++i) {
@@ -49,15 +50,17 @@ bool Considered(const std::string& rel, const std::vector<std::string>& partitio
     if (i + 1 == parts.size()) return false;
     if (i == 0 && p == "_change_data") continue;
     if (i == 0 && p == "_inlet" && parts.size() > 2 && parts[1] == "tombstones") continue;
-    bool partition_dir = std::any_of(partition_columns.begin(), partition_columns.end(),
-                                     [&](const std::string& c) { return p.rfind(c + "=", 0) == 0; });
+    bool partition_dir =
+        std::any_of(partition_columns.begin(), partition_columns.end(),
+                    [&](const std::string& c) { return p.rfind(c + "=", 0) == 0; });
     if (!partition_dir) return false;
   }
   return true;
 }
 
 arrow::Status AddReferenced(const TableStore& store, const std::string& path,
-                            const std::optional<DeletionVectorDescriptor>& dv, std::unordered_set<std::string>* out) {
+                            const std::optional<DeletionVectorDescriptor>& dv,
+                            std::unordered_set<std::string>* out) {
   out->insert(DataFilePath(store, path));
   if (dv && dv->storage_type != "i") {
     ARROW_ASSIGN_OR_RAISE(auto dv_path, DvFilePath(store, *dv));
@@ -67,8 +70,9 @@ arrow::Status AddReferenced(const TableStore& store, const std::string& path,
 }
 
 // A commit of commitInfo only, as Delta's vacuum records its start and end.
-arrow::Result<int64_t> CommitInfoOnly(const TableStore& store, int64_t read_version, const std::string& operation,
-                                      Json params, Json metrics) {
+arrow::Result<int64_t> CommitInfoOnly(const TableStore& store, int64_t read_version,
+                                      const std::string& operation, Json params,
+                                      Json metrics) {
   PendingCommit pending;
   pending.actions.commit_info = Json{{"operation", operation},
                                      {"operationParameters", std::move(params)},
@@ -79,7 +83,8 @@ arrow::Result<int64_t> CommitInfoOnly(const TableStore& store, int64_t read_vers
 
 arrow::Status DeleteFiles(arrow::fs::FileSystem& fs, std::span<const std::string> paths) {
   for (size_t i = 0; i < paths.size(); i += kDeleteBatch) {
-    std::vector<std::string> batch(paths.begin() + i, paths.begin() + std::min(paths.size(), i + kDeleteBatch));
+    std::vector<std::string> batch(
+        paths.begin() + i, paths.begin() + std::min(paths.size(), i + kDeleteBatch));
     if (fs.DeleteFiles(batch).ok()) continue;
     // One at a time, tolerating files a concurrent vacuum deleted first.
     for (const auto& p : batch) {
@@ -108,21 +113,27 @@ arrow::Result<VacuumResult> DeltaTable::Vacuum(const VacuumOptions& options) {
   ARROW_ASSIGN_OR_RAISE(auto snapshot, LoadSnapshot({}));
   const TableState& state = snapshot->state();
   auto writable = CheckWritable(state.protocol, state.metadata, snapshot->delta_schema());
-  if (!writable.ok()) return writable.WithMessage("cannot vacuum ", loc, ": ", writable.message());
+  if (!writable.ok())
+    return writable.WithMessage("cannot vacuum ", loc, ": ", writable.message());
   auto table_retention = DeletedFileRetention(state.metadata);
-  if (!table_retention.ok()) return table_retention.status().WithMessage("cannot vacuum ", loc, ": ", table_retention.status().message());
+  if (!table_retention.ok())
+    return table_retention.status().WithMessage("cannot vacuum ", loc, ": ",
+                                                table_retention.status().message());
   int64_t retention_ms = *table_retention;
   if (options.retention_hours) {
     if (!(*options.retention_hours >= 0) || !std::isfinite(*options.retention_hours)) {
-      return arrow::Status::Invalid("cannot vacuum ", loc, ": the retention must be a number of hours >= 0");
+      return arrow::Status::Invalid("cannot vacuum ", loc,
+                                    ": the retention must be a number of hours >= 0");
     }
     retention_ms = static_cast<int64_t>(*options.retention_hours * kMillisPerHour);
   }
   if (options.enforce_retention && retention_ms < *table_retention) {
-    return arrow::Status::Invalid("cannot vacuum ", loc, " with a retention of ", Hours(retention_ms),
-                                  " hours: the table's delta.deletedFileRetentionDuration is ", Hours(*table_retention),
-                                  " hours, and younger files may still be read by time travel or belong to "
-                                  "commits in progress (force it to vacuum anyway)");
+    return arrow::Status::Invalid(
+        "cannot vacuum ", loc, " with a retention of ", Hours(retention_ms),
+        " hours: the table's delta.deletedFileRetentionDuration is ",
+        Hours(*table_retention),
+        " hours, and younger files may still be read by time travel or belong to "
+        "commits in progress (force it to vacuum anyway)");
   }
   VacuumResult result;
   result.retention_hours = retention_ms / kMillisPerHour;
@@ -132,7 +143,8 @@ arrow::Result<VacuumResult> DeltaTable::Vacuum(const VacuumOptions& options) {
   // What versions within the retention read: the live files and the removes that have not
   // expired, with their deletion vectors, and the tombstone files of the latest version.
   std::unordered_set<std::string> referenced;
-  for (const auto& f : state.files) ARROW_RETURN_NOT_OK(AddReferenced(*store_, f.path, f.deletion_vector, &referenced));
+  for (const auto& f : state.files)
+    ARROW_RETURN_NOT_OK(AddReferenced(*store_, f.path, f.deletion_vector, &referenced));
   for (const auto& r : state.tombstones) {
     if (r.deletion_timestamp.value_or(0) > cutoff) {
       ARROW_RETURN_NOT_OK(AddReferenced(*store_, r.path, r.deletion_vector, &referenced));
@@ -148,11 +160,14 @@ arrow::Result<VacuumResult> DeltaTable::Vacuum(const VacuumOptions& options) {
   selector.recursive = true;
   selector.allow_not_found = true;
   auto listed = store_->fs()->GetFileInfo(selector);
-  if (!listed.ok()) return listed.status().WithMessage("cannot vacuum ", loc, ": cannot list its files: ", listed.status().message());
+  if (!listed.ok())
+    return listed.status().WithMessage(
+        "cannot vacuum ", loc, ": cannot list its files: ", listed.status().message());
   const std::string prefix = store_->root() + "/";
   std::vector<std::string> doomed;
   for (const auto& info : *listed) {
-    if (info.type() != arrow::fs::FileType::File || info.path().rfind(prefix, 0) != 0) continue;
+    if (info.type() != arrow::fs::FileType::File || info.path().rfind(prefix, 0) != 0)
+      continue;
     std::string rel = info.path().substr(prefix.size());
     if (!Considered(rel, state.metadata.partition_columns)) continue;
     ++result.before.files;
@@ -171,8 +186,11 @@ arrow::Result<VacuumResult> DeltaTable::Vacuum(const VacuumOptions& options) {
                    {"specifiedRetentionMillis", retention_ms}};
     Json planned = {{"numFilesToDelete", std::to_string(result.deleted.files)},
                     {"sizeOfDataToDelete", std::to_string(result.deleted.bytes)}};
-    auto started = CommitInfoOnly(*store_, state.version, "VACUUM START", params, planned);
-    if (!started.ok()) return started.status().WithMessage("cannot vacuum ", loc, ": ", started.status().message());
+    auto started =
+        CommitInfoOnly(*store_, state.version, "VACUUM START", params, planned);
+    if (!started.ok())
+      return started.status().WithMessage("cannot vacuum ", loc, ": ",
+                                          started.status().message());
     CrashPoint("vacuum.after_start");
     // In two halves, so that a test can kill it with some files gone and some left: a
     // re-run must finish the job (what a crash leaves is what no retained version reads).
@@ -187,12 +205,17 @@ arrow::Result<VacuumResult> DeltaTable::Vacuum(const VacuumOptions& options) {
     CrashPoint("vacuum.before_end");
     result.after.files -= result.deleted.files;
     result.after.bytes -= result.deleted.bytes;
-    Json done = {{"numDeletedFiles", std::to_string(result.deleted.files)}, {"numVacuumedDirectories", "0"}};
-    auto ended = CommitInfoOnly(*store_, *started, "VACUUM END", Json{{"status", "COMPLETED"}}, done);
-    if (!ended.ok()) return ended.status().WithMessage("cannot vacuum ", loc, ": ", ended.status().message());
+    Json done = {{"numDeletedFiles", std::to_string(result.deleted.files)},
+                 {"numVacuumedDirectories", "0"}};
+    auto ended = CommitInfoOnly(*store_, *started, "VACUUM END",
+                                Json{{"status", "COMPLETED"}}, done);
+    if (!ended.ok())
+      return ended.status().WithMessage("cannot vacuum ", loc, ": ",
+                                        ended.status().message());
   }
-  result.duration_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+  result.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::steady_clock::now() - start)
+                           .count();
   return result;
 }
 

@@ -1,27 +1,28 @@
-#include <algorithm>
-#include <cctype>
-#include <set>
+#include "inlet/delta/transaction.h"
 
 #include <arrow/array.h>
 #include <arrow/compute/api.h>
 #include <arrow/status.h>
 
+#include <algorithm>
+#include <cctype>
+#include <set>
+
 #include "inlet/common/fault.h"
 #include "inlet/common/prefetch.h"
 #include "inlet/common/time.h"
+#include "inlet/common/uri.h"
 #include "inlet/common/uuid.h"
 #include "inlet/delta/checkpoint_writer.h"
-#include "inlet/delta/transaction.h"
 #include "inlet/delta/commit.h"
-#include "inlet/delta/scan.h"
-#include "inlet/delta/stats.h"
-#include "inlet/common/uri.h"
 #include "inlet/delta/delta_table.h"
 #include "inlet/delta/features.h"
 #include "inlet/delta/log_segment.h"
 #include "inlet/delta/maintenance.h"
-#include "inlet/table/partition.h"
+#include "inlet/delta/scan.h"
+#include "inlet/delta/stats.h"
 #include "inlet/status.h"
+#include "inlet/table/partition.h"
 #include "inlet/table/value.h"
 
 namespace inlet::delta {
@@ -44,7 +45,8 @@ int FindInput(const arrow::Schema& input, const std::string& name) {
   return -1;
 }
 
-arrow::Status InputSchemaFits(const arrow::Schema& input, const arrow::Schema& table, const std::string& location) {
+arrow::Status InputSchemaFits(const arrow::Schema& input, const arrow::Schema& table,
+                              const std::string& location) {
   for (const auto& f : input.fields()) {
     int idx = FindInput(table, f->name());
     if (idx < 0) {
@@ -54,16 +56,17 @@ arrow::Status InputSchemaFits(const arrow::Schema& input, const arrow::Schema& t
     const auto& target = table.field(idx)->type();
     ARROW_ASSIGN_OR_RAISE(auto normalized, ToDeltaCompatible(f->type(), f->name()));
     if (!IsSafeWidening(*normalized, *target)) {
-      return arrow::Status::TypeError("cannot write to ", location, ": column '", f->name(),
-                                      "' has type ", f->type()->ToString(),
+      return arrow::Status::TypeError("cannot write to ", location, ": column '",
+                                      f->name(), "' has type ", f->type()->ToString(),
                                       ", which does not fit the table's type ",
                                       target->ToString());
     }
   }
   for (const auto& f : table.fields()) {
     if (!f->nullable() && FindInput(input, f->name()) < 0) {
-      return arrow::Status::Invalid("cannot write to ", location, ": non-nullable column '",
-                                    f->name(), "' is missing from the input");
+      return arrow::Status::Invalid("cannot write to ", location,
+                                    ": non-nullable column '", f->name(),
+                                    "' is missing from the input");
     }
   }
   return arrow::Status::OK();
@@ -77,13 +80,14 @@ arrow::Status CheckInputSchema(const arrow::Schema& input, const arrow::Schema& 
 }
 
 // Reorders, casts and null-fills one input batch to the table schema.
-arrow::Result<std::shared_ptr<arrow::RecordBatch>> ConformBatch(const arrow::RecordBatch& batch,
-                                                                const std::shared_ptr<arrow::Schema>& table) {
+arrow::Result<std::shared_ptr<arrow::RecordBatch>> ConformBatch(
+    const arrow::RecordBatch& batch, const std::shared_ptr<arrow::Schema>& table) {
   arrow::ArrayVector columns;
   for (const auto& f : table->fields()) {
     int idx = FindInput(*batch.schema(), f->name());
     if (idx < 0) {
-      ARROW_ASSIGN_OR_RAISE(auto nulls, arrow::MakeArrayOfNull(f->type(), batch.num_rows()));
+      ARROW_ASSIGN_OR_RAISE(auto nulls,
+                            arrow::MakeArrayOfNull(f->type(), batch.num_rows()));
       columns.push_back(nulls);
       continue;
     }
@@ -91,12 +95,14 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> ConformBatch(const arrow::Rec
     if (!column->type()->Equals(*f->type())) {
       auto cast = arrow::compute::Cast(*column, f->type());
       if (!cast.ok()) {
-        return cast.status().WithMessage("column '", f->name(), "': ", cast.status().message());
+        return cast.status().WithMessage("column '", f->name(),
+                                         "': ", cast.status().message());
       }
       column = *cast;
     }
     if (!f->nullable() && column->null_count() > 0) {
-      return arrow::Status::Invalid("column '", f->name(), "' is not nullable but the input has ",
+      return arrow::Status::Invalid("column '", f->name(),
+                                    "' is not nullable but the input has ",
                                     column->null_count(), " null values");
     }
     columns.push_back(column);
@@ -105,8 +111,8 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> ConformBatch(const arrow::Rec
 }
 
 // The table schema plus (nullable) input columns it lacks, for schema evolution.
-arrow::Result<std::shared_ptr<arrow::Schema>> MergeNewColumns(const arrow::Schema& input,
-                                                              const std::shared_ptr<arrow::Schema>& table) {
+arrow::Result<std::shared_ptr<arrow::Schema>> MergeNewColumns(
+    const arrow::Schema& input, const std::shared_ptr<arrow::Schema>& table) {
   arrow::FieldVector fields = table->fields();
   for (const auto& f : input.fields()) {
     if (FindInput(*table, f->name()) >= 0) continue;
@@ -146,28 +152,32 @@ int64_t IntProperty(const Metadata& m, const std::string& key, int64_t fallback)
 }
 
 // A new table's protocol and metadata from the input schema and options.
-arrow::Result<std::pair<Protocol, Metadata>> NewTable(const arrow::Schema& input,
-                                                      const WriteOptions& options,
-                                                      std::shared_ptr<arrow::Schema>* table_schema) {
+arrow::Result<std::pair<Protocol, Metadata>> NewTable(
+    const arrow::Schema& input, const WriteOptions& options,
+    std::shared_ptr<arrow::Schema>* table_schema) {
   ARROW_RETURN_NOT_OK(ValidateTableProperties(options.properties));
   ARROW_ASSIGN_OR_RAISE(*table_schema, ToDeltaCompatible(input));
   std::set<std::string> seen;
   for (const auto& f : (*table_schema)->fields()) {
     if (!seen.insert(Lower(f->name())).second) {
-      return arrow::Status::Invalid("column names must be unique ignoring case: '", f->name(), "'");
+      return arrow::Status::Invalid("column names must be unique ignoring case: '",
+                                    f->name(), "'");
     }
   }
   for (const auto& pc : options.partition_by) {
     auto f = (*table_schema)->GetFieldByName(pc);
-    if (!f) return arrow::Status::Invalid("partition column '", pc, "' is not in the input");
+    if (!f)
+      return arrow::Status::Invalid("partition column '", pc, "' is not in the input");
     if (f->type()->id() == arrow::Type::STRUCT || f->type()->id() == arrow::Type::LIST ||
         f->type()->id() == arrow::Type::MAP) {
-      return arrow::Status::Invalid("partition column '", pc, "' must have a primitive type");
+      return arrow::Status::Invalid("partition column '", pc,
+                                    "' must have a primitive type");
     }
   }
   if (!options.partition_by.empty() &&
       options.partition_by.size() == static_cast<size_t>((*table_schema)->num_fields())) {
-    return arrow::Status::Invalid("a table needs at least one column that is not a partition column");
+    return arrow::Status::Invalid(
+        "a table needs at least one column that is not a partition column");
   }
   Metadata m;
   m.id = NewUuid();
@@ -175,18 +185,21 @@ arrow::Result<std::pair<Protocol, Metadata>> NewTable(const arrow::Schema& input
   m.partition_columns = options.partition_by;
   m.configuration = options.properties;
   m.created_time = NowMillis();
-  return std::make_pair(MinimalProtocol(**table_schema, options.properties), std::move(m));
+  return std::make_pair(MinimalProtocol(**table_schema, options.properties),
+                        std::move(m));
 }
 
 // The snapshot a write is based on (options.read_version, or the latest); null when there
 // is no table yet.
-arrow::Result<std::shared_ptr<DeltaSnapshot>> LoadBase(const DeltaTable& table, const TableStore& store,
+arrow::Result<std::shared_ptr<DeltaSnapshot>> LoadBase(const DeltaTable& table,
+                                                       const TableStore& store,
                                                        const WriteOptions& options) {
   const std::string& location = store.location();
   auto listing = ListLog(store, ListDetail::kNames);
   if (listing.ok()) {
     if (options.read_version && *options.read_version < 0) {
-      return CommitConflict("cannot write to " + location + ": the table was created concurrently");
+      return CommitConflict("cannot write to " + location +
+                            ": the table was created concurrently");
     }
     SnapshotSpec spec;
     if (options.read_version) spec.version = *options.read_version;
@@ -194,7 +207,8 @@ arrow::Result<std::shared_ptr<DeltaSnapshot>> LoadBase(const DeltaTable& table, 
   }
   if (!IsTableNotFound(listing.status())) return listing.status();
   if (options.read_version && *options.read_version >= 0) {
-    return arrow::Status::IOError("cannot write to ", location, ": the table has disappeared");
+    return arrow::Status::IOError("cannot write to ", location,
+                                  ": the table has disappeared");
   }
   return nullptr;
 }
@@ -202,8 +216,9 @@ arrow::Result<std::shared_ptr<DeltaSnapshot>> LoadBase(const DeltaTable& table, 
 }  // namespace
 
 arrow::Result<std::unique_ptr<WriteTransaction>> WriteTransaction::Begin(
-    const DeltaTable& table, std::shared_ptr<const TableStore> store, const arrow::Schema& input,
-    const WriteOptions& options, bool overwrites, std::shared_ptr<DeltaSnapshot> base) {
+    const DeltaTable& table, std::shared_ptr<const TableStore> store,
+    const arrow::Schema& input, const WriteOptions& options, bool overwrites,
+    std::shared_ptr<DeltaSnapshot> base) {
   std::unique_ptr<WriteTransaction> tx(new WriteTransaction(store, options));
   const std::string& location = store->location();
   if (base) {
@@ -226,10 +241,13 @@ arrow::Result<std::unique_ptr<WriteTransaction>> WriteTransaction::Begin(
       tx->files_.push_back(std::move(f));
     }
     const auto& state = tx->base_->state();
-    auto writable = CheckWritable(state.protocol, state.metadata, tx->base_->delta_schema());
-    if (!writable.ok()) return writable.WithMessage("cannot write to ", location, ": ", writable.message());
+    auto writable =
+        CheckWritable(state.protocol, state.metadata, tx->base_->delta_schema());
+    if (!writable.ok())
+      return writable.WithMessage("cannot write to ", location, ": ", writable.message());
     if (overwrites && state.metadata.Property("delta.appendOnly") == "true") {
-      return arrow::Status::Invalid("cannot change rows of ", location, ": the table is append-only (delta.appendOnly=true)");
+      return arrow::Status::Invalid("cannot change rows of ", location,
+                                    ": the table is append-only (delta.appendOnly=true)");
     }
     tx->schema_ = tx->base_->schema();
     tx->metadata_ = state.metadata;
@@ -237,7 +255,8 @@ arrow::Result<std::unique_ptr<WriteTransaction>> WriteTransaction::Begin(
       ARROW_ASSIGN_OR_RAISE(auto merged, MergeNewColumns(input, tx->schema_));
       if (merged->num_fields() != tx->schema_->num_fields()) {
         tx->schema_ = merged;
-        ARROW_ASSIGN_OR_RAISE(tx->metadata_.schema_string, SerializeDeltaSchema(*tx->schema_));
+        ARROW_ASSIGN_OR_RAISE(tx->metadata_.schema_string,
+                              SerializeDeltaSchema(*tx->schema_));
         commit.actions.metadata = tx->metadata_;
       }
     }
@@ -250,11 +269,14 @@ arrow::Result<std::unique_ptr<WriteTransaction>> WriteTransaction::Begin(
       }
     }
     for (const auto& domain : options.clear_app_documents) {
-      if (state.domains.count(domain)) commit.actions.domains.push_back(DomainMetadata{domain, "", true});
+      if (state.domains.count(domain))
+        commit.actions.domains.push_back(DomainMetadata{domain, "", true});
     }
   } else {
     auto created = NewTable(input, options, &tx->schema_);
-    if (!created.ok()) return created.status().WithMessage("cannot create ", location, ": ", created.status().message());
+    if (!created.ok())
+      return created.status().WithMessage("cannot create ", location, ": ",
+                                          created.status().message());
     commit.actions.protocol = created->first;
     if (HasDocuments(options)) {
       commit.actions.protocol = WithWriterFeature(created->first, "domainMetadata");
@@ -282,17 +304,20 @@ int64_t WriteTransaction::target_file_size() const {
 
 namespace {
 
-// What the data and change data files of a table share: partitioning, file size, codec and
-// integer encoding (kIntegerEncodingProperty).
-table::DataWriterOptions TableWriterOptions(const Metadata& metadata, const WriteOptions& options,
+// What the data and change data files of a table share: partitioning, file size, codec
+// and integer encoding (kIntegerEncodingProperty).
+table::DataWriterOptions TableWriterOptions(const Metadata& metadata,
+                                            const WriteOptions& options,
                                             int64_t target_file_size) {
   table::DataWriterOptions wopts;
   wopts.partition_columns = metadata.partition_columns;
   wopts.target_file_size = target_file_size;
-  wopts.compression = metadata.Property("delta.parquet.compression.codec").value_or(options.compression);
-  wopts.integer_encoding = metadata.Property(kIntegerEncodingProperty).value_or("delta") == "plain"
-                               ? table::IntegerEncoding::kPlain
-                               : table::IntegerEncoding::kDeltaBinaryPacked;
+  wopts.compression =
+      metadata.Property("delta.parquet.compression.codec").value_or(options.compression);
+  wopts.integer_encoding =
+      metadata.Property(kIntegerEncodingProperty).value_or("delta") == "plain"
+          ? table::IntegerEncoding::kPlain
+          : table::IntegerEncoding::kDeltaBinaryPacked;
   return wopts;
 }
 
@@ -300,9 +325,10 @@ table::DataWriterOptions TableWriterOptions(const Metadata& metadata, const Writ
 
 arrow::Result<std::unique_ptr<table::DataWriter>> WriteTransaction::NewDataWriter(
     std::optional<int64_t> target_file_size) const {
-  table::DataWriterOptions wopts =
-      TableWriterOptions(metadata_, options_, target_file_size.value_or(this->target_file_size()));
-  wopts.num_indexed_cols = static_cast<int>(IntProperty(metadata_, "delta.dataSkippingNumIndexedCols", 32));
+  table::DataWriterOptions wopts = TableWriterOptions(
+      metadata_, options_, target_file_size.value_or(this->target_file_size()));
+  wopts.num_indexed_cols =
+      static_cast<int>(IntProperty(metadata_, "delta.dataSkippingNumIndexedCols", 32));
   return table::DataWriter::Make(store_, schema_, wopts);
 }
 
@@ -311,8 +337,10 @@ bool WriteTransaction::change_data_feed() const {
   return v && (*v == "true" || *v == "TRUE" || *v == "True");
 }
 
-arrow::Result<std::unique_ptr<table::DataWriter>> WriteTransaction::NewChangeDataWriter() const {
-  table::DataWriterOptions wopts = TableWriterOptions(metadata_, options_, target_file_size());
+arrow::Result<std::unique_ptr<table::DataWriter>> WriteTransaction::NewChangeDataWriter()
+    const {
+  table::DataWriterOptions wopts =
+      TableWriterOptions(metadata_, options_, target_file_size());
   wopts.num_indexed_cols = 0;  // change data files carry no statistics
   wopts.directory = "_change_data";
   wopts.file_prefix = "cdc";
@@ -323,20 +351,23 @@ bool WriteTransaction::marks_deleted_rows() const {
   return base_ && WritesDeletionVectors(base_->state().protocol, base_->state().metadata);
 }
 
-ColumnStats WriteTransaction::Statistics(const table::DataFile& file, const std::string& column) const {
+ColumnStats WriteTransaction::Statistics(const table::DataFile& file,
+                                         const std::string& column) const {
   const AddFile& add = AddFileOf(file);
   int idx = base_->delta_schema().FindColumn(column);
   auto field = base_->schema()->GetFieldByName(column);
   if (add.stats.empty() || idx < 0 || !field) return ColumnStats{};
   auto stats = ParseJson(add.stats, "stats");
   if (!stats.ok()) return ColumnStats{};
-  return ReadColumnStats(*stats, {base_->delta_schema().columns[idx].physical_name}, field->type());
+  return ReadColumnStats(*stats, {base_->delta_schema().columns[idx].physical_name},
+                         field->type());
 }
 
 std::optional<int64_t> WriteTransaction::RecordCount(const table::DataFile& file) const {
   const AddFile& add = AddFileOf(file);
   auto stats = ParseJson(add.stats, "stats");
-  if (add.stats.empty() || !stats.ok() || !stats->contains("numRecords")) return std::nullopt;
+  if (add.stats.empty() || !stats.ok() || !stats->contains("numRecords"))
+    return std::nullopt;
   return GetIntOr(*stats, "numRecords", 0);
 }
 
@@ -364,13 +395,15 @@ AddFile ToAddFile(const table::WrittenFile& file, bool data_change) {
   return add;
 }
 
-void WriteTransaction::Add(const std::vector<table::WrittenFile>& files, bool data_change) {
+void WriteTransaction::Add(const std::vector<table::WrittenFile>& files,
+                           bool data_change) {
   for (const auto& f : files) commit_.actions.adds.push_back(ToAddFile(f, data_change));
 }
 
 void WriteTransaction::AddChanges(const std::vector<table::WrittenFile>& files) {
   for (const auto& f : files) {
-    commit_.actions.cdcs.push_back(CdcFile{PercentEncodePath(f.path), f.partition_values, f.size_bytes});
+    commit_.actions.cdcs.push_back(
+        CdcFile{PercentEncodePath(f.path), f.partition_values, f.size_bytes});
   }
 }
 
@@ -379,7 +412,8 @@ void WriteTransaction::Remove(const table::DataFile& file, bool data_change) {
   commit_.actions.removes.back().data_change = data_change;
 }
 
-arrow::Status WriteTransaction::MarkDeleted(const table::DataFile& file, int64_t rows_read,
+arrow::Status WriteTransaction::MarkDeleted(const table::DataFile& file,
+                                            int64_t rows_read,
                                             std::vector<int64_t> positions) {
   const AddFile& add = AddFileOf(file);
   std::vector<uint64_t> before;
@@ -397,9 +431,11 @@ arrow::Status WriteTransaction::MarkDeleted(const table::DataFile& file, int64_t
   }
   std::vector<uint64_t> all;
   all.reserve(before.size() + now.size());
-  std::merge(before.begin(), before.end(), now.begin(), now.end(), std::back_inserter(all));
+  std::merge(before.begin(), before.end(), now.begin(), now.end(),
+             std::back_inserter(all));
   Remove(file);
-  if (static_cast<int64_t>(all.size()) == rows_read + static_cast<int64_t>(before.size())) return arrow::Status::OK();
+  if (static_cast<int64_t>(all.size()) == rows_read + static_cast<int64_t>(before.size()))
+    return arrow::Status::OK();
   AddFile out = add;
   out.data_change = true;
   if (!deletion_vectors_) deletion_vectors_.emplace();
@@ -416,12 +452,13 @@ arrow::Status WriteTransaction::MarkDeleted(const table::DataFile& file, int64_t
   return arrow::Status::OK();
 }
 
-arrow::Result<CommitResult> WriteTransaction::Commit(const std::string& operation,
-                                                     std::map<std::string, std::string> parameters,
-                                                     CommitResult result) {
+arrow::Result<CommitResult> WriteTransaction::Commit(
+    const std::string& operation, std::map<std::string, std::string> parameters,
+    CommitResult result) {
   if (deletion_vectors_) {
     auto st = deletion_vectors_->Write(*store_);
-    if (!st.ok()) return st.WithMessage("cannot commit to ", location(), ": ", st.message());
+    if (!st.ok())
+      return st.WithMessage("cannot commit to ", location(), ": ", st.message());
   }
   CrashPoint("write.after_data_files");
   int64_t now = NowMillis();
@@ -439,7 +476,8 @@ arrow::Result<CommitResult> WriteTransaction::Commit(const std::string& operatio
   // An application's number is a txn, its document a domainMetadata of the same name.
   for (const auto& [app, state] : options_.app_states) {
     if (state.version) actions.txns.push_back(Txn{app, *state.version, now});
-    if (state.document) actions.domains.push_back(DomainMetadata{app, *state.document, false});
+    if (state.document)
+      actions.domains.push_back(DomainMetadata{app, *state.document, false});
   }
   Json& info = actions.commit_info.emplace(Json::object());
   Json params = Json::object();
@@ -455,12 +493,15 @@ arrow::Result<CommitResult> WriteTransaction::Commit(const std::string& operatio
   info["txnId"] = NewUuid();
 
   int64_t read_version = base_ ? base_->version() : -1;
-  auto version = CommitWithRetries(*store_, read_version, commit_, options_.max_commit_attempts, &result.attempts);
+  auto version = CommitWithRetries(*store_, read_version, commit_,
+                                   options_.max_commit_attempts, &result.attempts);
   if (!version.ok()) {
-    return version.status().WithMessage("cannot commit to ", location(), ": ", version.status().message());
+    return version.status().WithMessage("cannot commit to ", location(), ": ",
+                                        version.status().message());
   }
   result.version = *version;
-  int64_t interval = IntProperty(metadata_, "delta.checkpointInterval", kDefaultCheckpointInterval);
+  int64_t interval =
+      IntProperty(metadata_, "delta.checkpointInterval", kDefaultCheckpointInterval);
   if (interval > 0 && result.version > 0 && result.version % interval == 0) {
     // A checkpoint only speeds up reads, and expired log files only take space: the
     // commit stands whether or not they succeed.
@@ -474,6 +515,5 @@ arrow::Result<CommitResult> WriteTransaction::Commit(const std::string& operatio
   }
   return result;
 }
-
 
 }  // namespace inlet::delta

@@ -4,13 +4,13 @@
 // deletion vectors, txn, domainMetadata).
 #pragma once
 
+#include <arrow/record_batch.h>
+#include <arrow/result.h>
+
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <arrow/record_batch.h>
-#include <arrow/result.h>
 
 #include "inlet/delta/commit.h"
 #include "inlet/delta/deletion_vector.h"
@@ -29,57 +29,66 @@ class WriteTransaction : public table::Transaction {
  public:
   /// Loads the base snapshot (options.read_version, or the latest), checks that inlet can
   /// write the table (and, for overwrites, that it is not append-only), and prepares the
-  /// table's schema: on creation from `input` (with options' partitioning and properties),
-  /// otherwise the table's own, with `input`'s extra columns when options.merge_schema.
-  /// Errors name the table and the column. A caller that has loaded the base already passes
-  /// it as `base` (its version is then the read version), so that it is not loaded again.
-  static arrow::Result<std::unique_ptr<WriteTransaction>> Begin(const DeltaTable& table,
-                                                                std::shared_ptr<const TableStore> store,
-                                                                const arrow::Schema& input,
-                                                                const WriteOptions& options,
-                                                                bool overwrites,
-                                                                std::shared_ptr<DeltaSnapshot> base = nullptr);
+  /// table's schema: on creation from `input` (with options' partitioning and
+  /// properties), otherwise the table's own, with `input`'s extra columns when
+  /// options.merge_schema. Errors name the table and the column. A caller that has loaded
+  /// the base already passes it as `base` (its version is then the read version), so that
+  /// it is not loaded again.
+  static arrow::Result<std::unique_ptr<WriteTransaction>> Begin(
+      const DeltaTable& table, std::shared_ptr<const TableStore> store,
+      const arrow::Schema& input, const WriteOptions& options, bool overwrites,
+      std::shared_ptr<DeltaSnapshot> base = nullptr);
 
   // table::Transaction
   std::shared_ptr<Snapshot> base() const override { return base_; }
   const std::vector<table::DataFile>& files() const override { return files_; }
-  ColumnStats Statistics(const table::DataFile& file, const std::string& column) const override;
+  ColumnStats Statistics(const table::DataFile& file,
+                         const std::string& column) const override;
   std::optional<int64_t> RecordCount(const table::DataFile& file) const override;
   arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> ReadFile(
-      const table::DataFile& file, const std::vector<std::string>& columns) const override;
+      const table::DataFile& file,
+      const std::vector<std::string>& columns) const override;
   const std::shared_ptr<arrow::Schema>& schema() const override { return schema_; }
-  const std::vector<std::string>& partition_columns() const override { return metadata_.partition_columns; }
+  const std::vector<std::string>& partition_columns() const override {
+    return metadata_.partition_columns;
+  }
   const std::string& location() const override { return store_->location(); }
   const std::shared_ptr<const TableStore>& store() const override { return store_; }
   using table::Transaction::Conform;
-  arrow::Result<std::shared_ptr<arrow::RecordBatch>> Conform(const arrow::RecordBatch& batch,
-                                                             const std::shared_ptr<arrow::Schema>& to) const override;
+  arrow::Result<std::shared_ptr<arrow::RecordBatch>> Conform(
+      const arrow::RecordBatch& batch,
+      const std::shared_ptr<arrow::Schema>& to) const override;
   /// The table's delta.targetFileSize, else the options'.
   int64_t target_file_size() const override;
   arrow::Result<std::unique_ptr<table::DataWriter>> NewDataWriter(
       std::optional<int64_t> target_file_size = {}) const override;
-  /// delta.enableChangeDataFeed=true: change data files go to _change_data/ as cdc actions.
+  /// delta.enableChangeDataFeed=true: change data files go to _change_data/ as cdc
+  /// actions.
   bool change_data_feed() const override;
   arrow::Result<std::unique_ptr<table::DataWriter>> NewChangeDataWriter() const override;
   /// The table writes deletion vectors (delta.enableDeletionVectors and the feature).
   bool marks_deleted_rows() const override;
-  void Add(const std::vector<table::WrittenFile>& files, bool data_change = true) override;
+  void Add(const std::vector<table::WrittenFile>& files,
+           bool data_change = true) override;
   void AddChanges(const std::vector<table::WrittenFile>& files) override;
   void Remove(const table::DataFile& file, bool data_change = true) override;
   /// The file's deletion vector gains the positions (mapped through the one it had); the
   /// file is removed and added again with it, its statistics flagged not tight. Every
   /// deletion vector of the commit goes into one file, written when it commits.
-  arrow::Status MarkDeleted(const table::DataFile& file, int64_t rows_read, std::vector<int64_t> positions) override;
-  void SetReadScope(std::function<bool(const PartitionValues&)> reads_partition) override {
+  arrow::Status MarkDeleted(const table::DataFile& file, int64_t rows_read,
+                            std::vector<int64_t> positions) override;
+  void SetReadScope(
+      std::function<bool(const PartitionValues&)> reads_partition) override {
     commit_.reads_partition = std::move(reads_partition);
   }
   void SetAppDocument(const std::string& app, const std::string& document) override {
     options_.app_states[app].document = document;
   }
   /// Commits: commitInfo (operation, parameters, metrics from counts), the app states of
-  /// the options as txn and domainMetadata actions, then put-if-absent with conflict checks
-  /// against every commit after the base; writes a checkpoint when one is due.
-  arrow::Result<CommitResult> Commit(const std::string& operation, std::map<std::string, std::string> parameters,
+  /// the options as txn and domainMetadata actions, then put-if-absent with conflict
+  /// checks against every commit after the base; writes a checkpoint when one is due.
+  arrow::Result<CommitResult> Commit(const std::string& operation,
+                                     std::map<std::string, std::string> parameters,
                                      CommitResult counts) override;
 
   // Delta's own.
@@ -89,7 +98,9 @@ class WriteTransaction : public table::Transaction {
   const Metadata& metadata() const { return metadata_; }
   PendingCommit& commit() { return commit_; }
   /// The add action of a live file of the base.
-  const AddFile& AddFileOf(const table::DataFile& file) const { return base_->state().files[file.index]; }
+  const AddFile& AddFileOf(const table::DataFile& file) const {
+    return base_->state().files[file.index];
+  }
 
  private:
   WriteTransaction(std::shared_ptr<const TableStore> store, const WriteOptions& options)

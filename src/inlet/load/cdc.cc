@@ -1,9 +1,9 @@
 #include "inlet/load/cdc.h"
 
-#include <optional>
-
 #include <arrow/builder.h>
 #include <arrow/compute/api.h>
+
+#include <optional>
 
 #include "inlet/load/rows.h"
 
@@ -11,7 +11,8 @@ namespace inlet::load {
 
 namespace {
 
-arrow::Result<std::vector<std::optional<std::string>>> Texts(const std::shared_ptr<arrow::ChunkedArray>& column) {
+arrow::Result<std::vector<std::optional<std::string>>> Texts(
+    const std::shared_ptr<arrow::ChunkedArray>& column) {
   std::shared_ptr<arrow::ChunkedArray> text = column;
   if (column->type()->id() != arrow::Type::STRING) {
     ARROW_ASSIGN_OR_RAISE(arrow::Datum cast, arrow::compute::Cast(column, arrow::utf8()));
@@ -22,7 +23,8 @@ arrow::Result<std::vector<std::optional<std::string>>> Texts(const std::shared_p
   for (const auto& chunk : text->chunks()) {
     const auto& a = static_cast<const arrow::StringArray&>(*chunk);
     for (int64_t i = 0; i < a.length(); ++i) {
-      out.push_back(a.IsNull(i) ? std::nullopt : std::optional<std::string>(std::string(a.GetView(i))));
+      out.push_back(a.IsNull(i) ? std::nullopt
+                                : std::optional<std::string>(std::string(a.GetView(i))));
     }
   }
   return out;
@@ -32,7 +34,9 @@ arrow::Result<std::vector<std::optional<std::string>>> Texts(const std::shared_p
 
 std::map<std::string, ChangeOp> DefaultOperations() {
   std::map<std::string, ChangeOp> m;
-  for (const char* v : {"c", "r", "I", "i", "insert", "INSERT", "u", "U", "update", "UPDATE"}) m[v] = ChangeOp::kUpsert;
+  for (const char* v :
+       {"c", "r", "I", "i", "insert", "INSERT", "u", "U", "update", "UPDATE"})
+    m[v] = ChangeOp::kUpsert;
   for (const char* v : {"d", "D", "delete", "DELETE"}) m[v] = ChangeOp::kDelete;
   for (const char* v : {"t", "T", "truncate", "TRUNCATE"}) m[v] = ChangeOp::kTruncate;
   return m;
@@ -41,21 +45,24 @@ std::map<std::string, ChangeOp> DefaultOperations() {
 arrow::Result<ChangeOp> OperationOf(const ChangeOptions& o, std::string_view op) {
   auto it = o.operations.find(std::string(op));
   if (it == o.operations.end()) {
-    return arrow::Status::Invalid("unknown operation '", op, "' in column '", o.operation_column,
+    return arrow::Status::Invalid("unknown operation '", op, "' in column '",
+                                  o.operation_column,
                                   "' (map it under strategy.operations)");
   }
   if (it->second == ChangeOp::kTruncate && o.refuse_truncates) {
-    return arrow::Status::Invalid("a truncate ('", op, "') cannot be applied to a history (scd_type: 2)");
+    return arrow::Status::Invalid("a truncate ('", op,
+                                  "') cannot be applied to a history (scd_type: 2)");
   }
   return it->second;
 }
 
-arrow::Result<std::shared_ptr<arrow::Table>> MarkChanges(const std::shared_ptr<arrow::Table>& rows,
-                                                         const ChangeOptions& o,
-                                                         const std::vector<std::string>& file_names) {
+arrow::Result<std::shared_ptr<arrow::Table>> MarkChanges(
+    const std::shared_ptr<arrow::Table>& rows, const ChangeOptions& o,
+    const std::vector<std::string>& file_names) {
   auto op_column = rows->GetColumnByName(o.operation_column);
   if (!op_column) {
-    return arrow::Status::Invalid("cdc: the source has no operation column '", o.operation_column,
+    return arrow::Status::Invalid("cdc: the source has no operation column '",
+                                  o.operation_column,
                                   "' (set strategy.operation_column)");
   }
   ARROW_ASSIGN_OR_RAISE(auto ops, Texts(op_column));
@@ -67,24 +74,32 @@ arrow::Result<std::shared_ptr<arrow::Table>> MarkChanges(const std::shared_ptr<a
   std::vector<bool> is_truncate(rows->num_rows(), false);
   for (int64_t i = 0; i < rows->num_rows(); ++i) {
     if (!ops[i]) {
-      return arrow::Status::Invalid("cdc: ", PlaceOfRow(*rows, i, file_names), ": the operation ('", o.operation_column, "') is null");
+      return arrow::Status::Invalid("cdc: ", PlaceOfRow(*rows, i, file_names),
+                                    ": the operation ('", o.operation_column,
+                                    "') is null");
     }
     auto op = OperationOf(o, *ops[i]);
-    if (!op.ok()) return op.status().WithMessage("cdc: ", PlaceOfRow(*rows, i, file_names), ": ", op.status().message());
-    bool marked = !deleted_marks.empty() && deleted_marks[i] && *deleted_marks[i] == "true";
+    if (!op.ok())
+      return op.status().WithMessage("cdc: ", PlaceOfRow(*rows, i, file_names), ": ",
+                                     op.status().message());
+    bool marked =
+        !deleted_marks.empty() && deleted_marks[i] && *deleted_marks[i] == "true";
     is_truncate[i] = *op == ChangeOp::kTruncate;
     ARROW_RETURN_NOT_OK(del.Append(*op == ChangeOp::kDelete || marked));
     ARROW_RETURN_NOT_OK(trunc.Append(is_truncate[i]));
   }
   for (const auto& name : o.sequence_by) {
     auto column = rows->GetColumnByName(name);
-    if (!column) return arrow::Status::Invalid("cdc: the source has no sequence column '", name, "'");
+    if (!column)
+      return arrow::Status::Invalid("cdc: the source has no sequence column '", name,
+                                    "'");
     if (column->null_count() == 0) continue;
     int64_t row = 0;
     for (const auto& chunk : column->chunks()) {
       for (int64_t i = 0; i < chunk->length(); ++i, ++row) {
         if (chunk->IsNull(i)) {
-          return arrow::Status::Invalid("cdc: ", PlaceOfRow(*rows, row, file_names), ": the sequence column '", name, "' is null");
+          return arrow::Status::Invalid("cdc: ", PlaceOfRow(*rows, row, file_names),
+                                        ": the sequence column '", name, "' is null");
         }
       }
     }
@@ -100,10 +115,13 @@ arrow::Result<std::shared_ptr<arrow::Table>> MarkChanges(const std::shared_ptr<a
       ARROW_ASSIGN_OR_RAISE(out, out->RemoveColumn(idx));
     }
   }
-  ARROW_ASSIGN_OR_RAISE(out, out->AddColumn(out->num_columns(), arrow::field(kDeleteFlag, arrow::boolean()),
-                                            std::make_shared<arrow::ChunkedArray>(del_array)));
-  ARROW_ASSIGN_OR_RAISE(out, out->AddColumn(out->num_columns(), arrow::field(kTruncateFlag, arrow::boolean()),
-                                            std::make_shared<arrow::ChunkedArray>(trunc_array)));
+  ARROW_ASSIGN_OR_RAISE(
+      out, out->AddColumn(out->num_columns(), arrow::field(kDeleteFlag, arrow::boolean()),
+                          std::make_shared<arrow::ChunkedArray>(del_array)));
+  ARROW_ASSIGN_OR_RAISE(
+      out,
+      out->AddColumn(out->num_columns(), arrow::field(kTruncateFlag, arrow::boolean()),
+                     std::make_shared<arrow::ChunkedArray>(trunc_array)));
   return out;
 }
 

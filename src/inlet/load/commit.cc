@@ -17,8 +17,9 @@ WriteOptions WriteOptionsOf(const CommitSpec& spec, WriteMode mode) {
   return w;
 }
 
-arrow::Result<MergeResult> CommitLoad(Table& table, std::shared_ptr<arrow::Table> rows, const TableChange& change,
-                                      const CommitSpec& spec, bool dry_run) {
+arrow::Result<MergeResult> CommitLoad(Table& table, std::shared_ptr<arrow::Table> rows,
+                                      const TableChange& change, const CommitSpec& spec,
+                                      bool dry_run) {
   if (change.merge) {
     MergeOptions m = change.merge_options;
     m.write = WriteOptionsOf(spec, WriteMode::kAppend);
@@ -31,7 +32,8 @@ arrow::Result<MergeResult> CommitLoad(Table& table, std::shared_ptr<arrow::Table
   if (dry_run) return result;
   auto reader = std::make_shared<arrow::TableBatchReader>(rows);
   reader->set_chunksize(spec.batch_size);
-  ARROW_ASSIGN_OR_RAISE(result.commit, table.Write(reader, WriteOptionsOf(spec, change.mode)));
+  ARROW_ASSIGN_OR_RAISE(result.commit,
+                        table.Write(reader, WriteOptionsOf(spec, change.mode)));
   return result;
 }
 

@@ -1,7 +1,10 @@
-// The one commit path of pipelines: runs and streams alike commit their rows with the state
-// they cover through CommitLoad, with the write options CommitSpec gives. Table maintenance
-// after commits is Maintain (load/maintenance.h).
+// The one commit path of pipelines: runs and streams alike commit their rows with the
+// state they cover through CommitLoad, with the write options CommitSpec gives. Table
+// maintenance after commits is Maintain (load/maintenance.h).
 #pragma once
+
+#include <arrow/result.h>
+#include <arrow/table.h>
 
 #include <cstdint>
 #include <map>
@@ -9,9 +12,6 @@
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <arrow/result.h>
-#include <arrow/table.h>
 
 #include "inlet/load/strategy.h"
 #include "inlet/table.h"
@@ -41,11 +41,12 @@ struct CommitSpec {
 /// The write options of spec, for a write in mode.
 WriteOptions WriteOptionsOf(const CommitSpec& spec, WriteMode mode);
 
-/// Commits rows as change says, with spec: a merge (its result), or a write (its commit in
-/// result.commit, and its rows counted as inserted). With dry_run a merge reads and counts
-/// and a write does nothing; nothing is committed either way.
-arrow::Result<MergeResult> CommitLoad(Table& table, std::shared_ptr<arrow::Table> rows, const TableChange& change,
-                                      const CommitSpec& spec, bool dry_run = false);
+/// Commits rows as change says, with spec: a merge (its result), or a write (its commit
+/// in result.commit, and its rows counted as inserted). With dry_run a merge reads and
+/// counts and a write does nothing; nothing is committed either way.
+arrow::Result<MergeResult> CommitLoad(Table& table, std::shared_ptr<arrow::Table> rows,
+                                      const TableChange& change, const CommitSpec& spec,
+                                      bool dry_run = false);
 
 /// Inserts, updates and deletes of a snapshot merge, per hundred table rows compared.
 double ChangedPercent(const MergeResult& m);

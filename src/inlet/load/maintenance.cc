@@ -2,9 +2,11 @@
 
 namespace inlet::load {
 
-arrow::Status Maintain(Table& table, const MaintenancePolicy& m, int64_t commit, int64_t version,
-                       MaintenanceReport* report) {
-  auto due = [&](int64_t interval) { return interval > 0 && commit > 0 && commit % interval == 0; };
+arrow::Status Maintain(Table& table, const MaintenancePolicy& m, int64_t commit,
+                       int64_t version, MaintenanceReport* report) {
+  auto due = [&](int64_t interval) {
+    return interval > 0 && commit > 0 && commit % interval == 0;
+  };
   if (due(m.optimize_interval)) {
     OptimizeOptions o;
     o.target_size = m.optimize_target_size;

@@ -1,14 +1,14 @@
 #include "inlet/load/quality.h"
 
-#include <algorithm>
-#include <set>
-#include <tuple>
-#include <unordered_map>
-
 #include <arrow/array.h>
 #include <arrow/builder.h>
 #include <arrow/compute/api.h>
 #include <arrow/scalar.h>
+
+#include <algorithm>
+#include <set>
+#include <tuple>
+#include <unordered_map>
 
 #include "inlet/common/time.h"
 #include "inlet/load/rows.h"
@@ -21,11 +21,13 @@ namespace inlet::load {
 namespace {
 
 // "(location="A", ts="2024-...")" for messages.
-std::string DescribeKey(const arrow::Table& rows, int64_t row, const std::vector<std::string>& keys) {
+std::string DescribeKey(const arrow::Table& rows, int64_t row,
+                        const std::vector<std::string>& keys) {
   std::string out = "(";
   for (const auto& k : keys) {
     auto scalar = rows.GetColumnByName(k)->GetScalar(row);
-    out += (out.size() > 1 ? ", " : "") + k + "=" + (scalar.ok() ? (*scalar)->ToString() : "?");
+    out += (out.size() > 1 ? ", " : "") + k + "=" +
+           (scalar.ok() ? (*scalar)->ToString() : "?");
   }
   return out + ")";
 }
@@ -37,17 +39,21 @@ arrow::Result<QualityResult> ApplyKeyGates(const std::shared_ptr<arrow::Table>& 
                                            const std::vector<std::string>& file_names) {
   QualityResult out{input, 0, nullptr};
   if (input->num_rows() == 0 || o.keys.empty()) return out;
-  if (o.duplicate_keys == RejectPolicy::kAllow && o.null_keys == RejectPolicy::kAllow) return out;
+  if (o.duplicate_keys == RejectPolicy::kAllow && o.null_keys == RejectPolicy::kAllow)
+    return out;
   std::vector<int64_t> null_key_of;  // per row: the key column index that is null, or -1
   null_key_of.assign(input->num_rows(), -1);
   for (size_t k = 0; k < o.keys.size(); ++k) {
     auto col = input->GetColumnByName(o.keys[k]);
-    if (!col) return arrow::Status::Invalid("key column '", o.keys[k], "' is not in the source data");
+    if (!col)
+      return arrow::Status::Invalid("key column '", o.keys[k],
+                                    "' is not in the source data");
     if (col->null_count() == 0) continue;
     int64_t row = 0;
     for (const auto& chunk : col->chunks()) {
       for (int64_t i = 0; i < chunk->length(); ++i, ++row) {
-        if (chunk->IsNull(i) && null_key_of[row] < 0) null_key_of[row] = static_cast<int64_t>(k);
+        if (chunk->IsNull(i) && null_key_of[row] < 0)
+          null_key_of[row] = static_cast<int64_t>(k);
       }
     }
   }
@@ -59,10 +65,14 @@ arrow::Result<QualityResult> ApplyKeyGates(const std::shared_ptr<arrow::Table>& 
   // lookups are needed then.
   bool ascending = true;
   for (size_t i = 1; i < ids.size() && ascending; ++i) ascending = ids[i - 1] < ids[i];
-  if (ascending && std::all_of(null_key_of.begin(), null_key_of.end(), [](int64_t k) { return k < 0; })) return out;
+  if (ascending && std::all_of(null_key_of.begin(), null_key_of.end(),
+                               [](int64_t k) { return k < 0; }))
+    return out;
   KeyIndex first_id;
   first_id.Reserve(ids.size());
-  auto first_of = [&](int64_t i) { return null_key_of[i] >= 0 ? first_null : *first_id.Find(ids[i]); };
+  auto first_of = [&](int64_t i) {
+    return null_key_of[i] >= 0 ? first_null : *first_id.Find(ids[i]);
+  };
   std::vector<int64_t> repeated;  // rows whose key came earlier
   for (int64_t i = 0; i < input->num_rows(); ++i) {
     bool seen_before;
@@ -116,8 +126,9 @@ arrow::Result<QualityResult> ApplyKeyGates(const std::shared_ptr<arrow::Table>& 
       if (k < 0) continue;
       if (o.null_keys == RejectPolicy::kFail) {
         std::string file = FileOfRow(*rows, i, file_names);
-        return arrow::Status::Invalid("quality gate null_keys: a row has a null key column '", o.keys[k], "'",
-                                      file.empty() ? "" : " (in " + file + ")");
+        return arrow::Status::Invalid(
+            "quality gate null_keys: a row has a null key column '", o.keys[k], "'",
+            file.empty() ? "" : " (in " + file + ")");
       }
       reason[i] = "null key column '" + o.keys[k] + "'";
       any_reason = true;
@@ -133,7 +144,8 @@ arrow::Result<QualityResult> ApplyKeyGates(const std::shared_ptr<arrow::Table>& 
       if (inserted) continue;
       if (o.duplicate_keys == RejectPolicy::kFail) {
         std::string file = FileOfRow(*rows, i, file_names);
-        return arrow::Status::Invalid("quality gate duplicate_keys: key ", DescribeKey(*rows, i, o.keys),
+        return arrow::Status::Invalid("quality gate duplicate_keys: key ",
+                                      DescribeKey(*rows, i, o.keys),
                                       " occurs in rows with different values",
                                       file.empty() ? "" : " (again in " + file + ")");
       }
@@ -142,18 +154,22 @@ arrow::Result<QualityResult> ApplyKeyGates(const std::shared_ptr<arrow::Table>& 
     }
   }
   if (!any_reason) return out;
-  ARROW_ASSIGN_OR_RAISE(auto ok_mask, MaskOf(n, [&](int64_t i) { return reason[i].empty(); }));
+  ARROW_ASSIGN_OR_RAISE(auto ok_mask,
+                        MaskOf(n, [&](int64_t i) { return reason[i].empty(); }));
   ARROW_ASSIGN_OR_RAISE(out.accepted, SelectRows(rows, ok_mask));
   if (out.accepted->num_rows() == n) return out;
-  ARROW_ASSIGN_OR_RAISE(auto bad_mask, MaskOf(n, [&](int64_t i) { return !reason[i].empty(); }));
+  ARROW_ASSIGN_OR_RAISE(auto bad_mask,
+                        MaskOf(n, [&](int64_t i) { return !reason[i].empty(); }));
   ARROW_ASSIGN_OR_RAISE(auto rejected, SelectRows(rows, bad_mask));
   arrow::StringBuilder b;
   for (int64_t i = 0; i < n; ++i) {
     if (!reason[i].empty()) ARROW_RETURN_NOT_OK(b.Append(reason[i]));
   }
   ARROW_ASSIGN_OR_RAISE(auto reasons, b.Finish());
-  ARROW_ASSIGN_OR_RAISE(out.rejected, rejected->AddColumn(rejected->num_columns(), arrow::field("_reject_reason", arrow::utf8()),
-                                                          std::make_shared<arrow::ChunkedArray>(reasons)));
+  ARROW_ASSIGN_OR_RAISE(
+      out.rejected, rejected->AddColumn(rejected->num_columns(),
+                                        arrow::field("_reject_reason", arrow::utf8()),
+                                        std::make_shared<arrow::ChunkedArray>(reasons)));
   return out;
 }
 

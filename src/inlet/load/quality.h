@@ -1,15 +1,15 @@
-// Quality gates on the rows a load writes: identical rows folded, and null or repeated keys
-// failed or quarantined.
+// Quality gates on the rows a load writes: identical rows folded, and null or repeated
+// keys failed or quarantined.
 #pragma once
+
+#include <arrow/result.h>
+#include <arrow/table.h>
 
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <arrow/result.h>
-#include <arrow/table.h>
 
 #include "inlet/table.h"
 

@@ -8,26 +8,37 @@ namespace {
 
 // The document's own fields; every other member belongs to the source's position.
 const std::set<std::string>& StateFields() {
-  static const std::set<std::string> fields = {"pipeline",      "strategy",        "run",
-                                               "cursor",        "watermark",       "updated_at",
-                                               "cursor_kind",   "watermark_value", "marks_signature",
-                                               "last_full_refresh_run", "last_full_refresh_ms"};
+  static const std::set<std::string> fields = {"pipeline",
+                                               "strategy",
+                                               "run",
+                                               "cursor",
+                                               "watermark",
+                                               "updated_at",
+                                               "cursor_kind",
+                                               "watermark_value",
+                                               "marks_signature",
+                                               "last_full_refresh_run",
+                                               "last_full_refresh_ms"};
   return fields;
 }
 
 }  // namespace
 
-std::string StateDomain(const std::string& pipeline) { return kStateDomainPrefix + pipeline; }
+std::string StateDomain(const std::string& pipeline) {
+  return kStateDomainPrefix + pipeline;
+}
 
 arrow::Result<PipelineState> ParseState(const std::string& text) {
   ARROW_ASSIGN_OR_RAISE(Json j, ParseJson(text, "pipeline state"));
-  if (!j.is_object()) return arrow::Status::Invalid("pipeline state: expected a JSON object");
+  if (!j.is_object())
+    return arrow::Status::Invalid("pipeline state: expected a JSON object");
   PipelineState s;
   s.pipeline = GetStringOr(j, "pipeline", "");
   s.strategy = GetStringOr(j, "strategy", "");
   s.run = GetIntOr(j, "run", 0);
   s.cursor = GetStringOr(j, "cursor", "");
-  if (j.contains("watermark") && j["watermark"].is_string()) s.watermark = j["watermark"].get<std::string>();
+  if (j.contains("watermark") && j["watermark"].is_string())
+    s.watermark = j["watermark"].get<std::string>();
   s.updated_at = GetStringOr(j, "updated_at", "");
   s.cursor_kind = GetStringOr(j, "cursor_kind", "");
   if (j.contains("watermark_value") && j["watermark_value"].is_number_integer()) {

@@ -1,12 +1,13 @@
-// A pipeline's state, committed with the rows it covers as the document of the application
-// "inlet.pipeline.<name>" (see AppState; the run counter is the app's number).
+// A pipeline's state, committed with the rows it covers as the document of the
+// application "inlet.pipeline.<name>" (see AppState; the run counter is the app's
+// number).
 #pragma once
+
+#include <arrow/result.h>
 
 #include <cstdint>
 #include <optional>
 #include <string>
-
-#include <arrow/result.h>
 
 #include "inlet/common/json.h"
 

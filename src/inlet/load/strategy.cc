@@ -8,17 +8,24 @@ namespace inlet::load {
 
 const char* StrategyName(StrategyType t) {
   switch (t) {
-    case StrategyType::kFullRefresh: return "full_refresh";
-    case StrategyType::kAppend: return "append";
-    case StrategyType::kWatermark: return "watermark";
-    case StrategyType::kMerge: return "merge";
-    case StrategyType::kSnapshotDiff: return "snapshot_diff";
-    case StrategyType::kCdc: return "cdc";
+    case StrategyType::kFullRefresh:
+      return "full_refresh";
+    case StrategyType::kAppend:
+      return "append";
+    case StrategyType::kWatermark:
+      return "watermark";
+    case StrategyType::kMerge:
+      return "merge";
+    case StrategyType::kSnapshotDiff:
+      return "snapshot_diff";
+    case StrategyType::kCdc:
+      return "cdc";
   }
   return "?";
 }
 
-MergeOptions MergeStrategyOptions(const StrategyConfig& c, const std::vector<std::string>& keys) {
+MergeOptions MergeStrategyOptions(const StrategyConfig& c,
+                                  const std::vector<std::string>& keys) {
   MergeOptions m;
   m.keys = keys;
   m.mode = c.merge_mode;
@@ -29,9 +36,11 @@ MergeOptions MergeStrategyOptions(const StrategyConfig& c, const std::vector<std
   return m;
 }
 
-ChangeOptions ChangeStrategyOptions(const StrategyConfig& c, const std::string& default_operation_column) {
+ChangeOptions ChangeStrategyOptions(const StrategyConfig& c,
+                                    const std::string& default_operation_column) {
   ChangeOptions ch;
-  ch.operation_column = c.operation_column.empty() ? default_operation_column : c.operation_column;
+  ch.operation_column =
+      c.operation_column.empty() ? default_operation_column : c.operation_column;
   ch.operations = c.operations;
   ch.sequence_by = c.sequence_by;
   ch.keep_operation_column = c.keep_operation_column;
@@ -39,7 +48,8 @@ ChangeOptions ChangeStrategyOptions(const StrategyConfig& c, const std::string& 
   return ch;
 }
 
-MergeOptions CdcMergeOptions(const StrategyConfig& c, const std::vector<std::string>& keys) {
+MergeOptions CdcMergeOptions(const StrategyConfig& c,
+                             const std::vector<std::string>& keys) {
   MergeOptions m;
   m.keys = keys;
   m.sequence_by = c.sequence_by;
@@ -54,19 +64,23 @@ MergeOptions CdcMergeOptions(const StrategyConfig& c, const std::vector<std::str
 }
 
 arrow::Status Strategy::CheckRun(const RunContext& ctx) const {
-  if (ctx.backfill()) return arrow::Status::Invalid("--from/--to (backfill) apply only to the watermark strategy");
+  if (ctx.backfill())
+    return arrow::Status::Invalid(
+        "--from/--to (backfill) apply only to the watermark strategy");
   return arrow::Status::OK();
 }
 
-arrow::Result<std::shared_ptr<arrow::Table>> Strategy::Select(const RunContext&, const BoundedSource&,
-                                                              SourceRead* read, PipelineState* next,
+arrow::Result<std::shared_ptr<arrow::Table>> Strategy::Select(const RunContext&,
+                                                              const BoundedSource&,
+                                                              SourceRead* read,
+                                                              PipelineState* next,
                                                               SelectionCounts*) const {
   next->position = read->position;
   return Prepare(read->rows, read->parts);
 }
 
-arrow::Result<std::shared_ptr<arrow::Table>> Strategy::Prepare(std::shared_ptr<arrow::Table> rows,
-                                                               const std::vector<std::string>&) const {
+arrow::Result<std::shared_ptr<arrow::Table>> Strategy::Prepare(
+    std::shared_ptr<arrow::Table> rows, const std::vector<std::string>&) const {
   return rows;
 }
 
@@ -98,15 +112,21 @@ class FullRefresh : public Strategy {
   arrow::Result<ReadRequest> Request(const RunContext&) const override {
     return Read(SourceScope::kWholeExtract);
   }
-  TableChange Change(const RunContext&, PipelineState*) const override { return Write(WriteMode::kOverwrite); }
+  TableChange Change(const RunContext&, PipelineState*) const override {
+    return Write(WriteMode::kOverwrite);
+  }
 };
 
 // append: new files are appended.
 class Append : public Strategy {
  public:
   using Strategy::Strategy;
-  arrow::Result<ReadRequest> Request(const RunContext&) const override { return Read(SourceScope::kNew); }
-  TableChange Change(const RunContext&, PipelineState*) const override { return Write(WriteMode::kAppend); }
+  arrow::Result<ReadRequest> Request(const RunContext&) const override {
+    return Read(SourceScope::kNew);
+  }
+  TableChange Change(const RunContext&, PipelineState*) const override {
+    return Write(WriteMode::kAppend);
+  }
 };
 
 // watermark: the rows past the watermark (or in a lookback or backfill range) are
@@ -124,17 +144,22 @@ class Watermark : public Strategy {
     // data, not the source.
     const PipelineState& state = *ctx.state;
     if (ctx.backfill() || state.marks_signature != Signature()) return r;
-    ARROW_ASSIGN_OR_RAISE(auto lowest, LowestLoadable(state.cursor_kind, state.watermark_value, Options(ctx)));
+    ARROW_ASSIGN_OR_RAISE(
+        auto lowest,
+        LowestLoadable(state.cursor_kind, state.watermark_value, Options(ctx)));
     NullCursorPolicy nulls = config_.null_cursor;
-    r.skippable = [lowest, nulls](const PartMark& mark) { return CanSkipPart(mark, lowest, nulls); };
+    r.skippable = [lowest, nulls](const PartMark& mark) {
+      return CanSkipPart(mark, lowest, nulls);
+    };
     return r;
   }
 
-  arrow::Result<std::shared_ptr<arrow::Table>> Select(const RunContext& ctx, const BoundedSource& source,
-                                                      SourceRead* read, PipelineState* next,
-                                                      SelectionCounts* counts) const override {
-    ARROW_ASSIGN_OR_RAISE(auto sel, SelectByWatermark(read->rows, Options(ctx), ctx.state->watermark, ctx.table,
-                                                      read->parts));
+  arrow::Result<std::shared_ptr<arrow::Table>> Select(
+      const RunContext& ctx, const BoundedSource& source, SourceRead* read,
+      PipelineState* next, SelectionCounts* counts) const override {
+    ARROW_ASSIGN_OR_RAISE(
+        auto sel, SelectByWatermark(read->rows, Options(ctx), ctx.state->watermark,
+                                    ctx.table, read->parts));
     counts->skipped_watermark = sel.skipped_watermark;
     counts->deduplicated = sel.deduplicated;
     next->watermark = sel.watermark_after;
@@ -151,14 +176,17 @@ class Watermark : public Strategy {
     return sel.rows;
   }
 
-  TableChange Change(const RunContext&, PipelineState*) const override { return Write(WriteMode::kAppend); }
+  TableChange Change(const RunContext&, PipelineState*) const override {
+    return Write(WriteMode::kAppend);
+  }
 
  private:
   // The options that decide which cursor values a run can load.
   std::string Signature() const {
     std::string sig = config_.cursor + (config_.inclusive ? "|inclusive" : "|exclusive");
     if (config_.lookback) {
-      sig += "|lookback=" + std::to_string(config_.lookback->value) + (config_.lookback->has_unit ? "us" : "");
+      sig += "|lookback=" + std::to_string(config_.lookback->value) +
+             (config_.lookback->has_unit ? "us" : "");
     }
     return sig;
   }
@@ -172,8 +200,9 @@ class Watermark : public Strategy {
       w.lookback_has_unit = config_.lookback->has_unit;
     }
     if (config_.safety_margin) {
-      w.safety_margin_us = config_.safety_margin->has_unit ? config_.safety_margin->value
-                                                           : config_.safety_margin->value * 1000000;
+      w.safety_margin_us = config_.safety_margin->has_unit
+                               ? config_.safety_margin->value
+                               : config_.safety_margin->value * 1000000;
     }
     w.null_cursor = config_.null_cursor;
     w.keys = keys_;
@@ -188,8 +217,12 @@ class Watermark : public Strategy {
 class MergeByKey : public Strategy {
  public:
   using Strategy::Strategy;
-  arrow::Result<ReadRequest> Request(const RunContext&) const override { return Read(SourceScope::kNew); }
-  std::vector<std::string> consumed_columns() const override { return {config_.delete_flag}; }
+  arrow::Result<ReadRequest> Request(const RunContext&) const override {
+    return Read(SourceScope::kNew);
+  }
+  std::vector<std::string> consumed_columns() const override {
+    return {config_.delete_flag};
+  }
   bool resolves_repeated_keys() const override { return true; }
   TableChange Change(const RunContext&, PipelineState*) const override {
     return Merge(MergeStrategyOptions(config_, keys_));
@@ -200,14 +233,20 @@ class MergeByKey : public Strategy {
 class ChangeCapture : public Strategy {
  public:
   using Strategy::Strategy;
-  arrow::Result<ReadRequest> Request(const RunContext&) const override { return Read(SourceScope::kNew); }
-  arrow::Result<std::shared_ptr<arrow::Table>> Prepare(std::shared_ptr<arrow::Table> rows,
-                                                       const std::vector<std::string>& part_names) const override {
+  arrow::Result<ReadRequest> Request(const RunContext&) const override {
+    return Read(SourceScope::kNew);
+  }
+  arrow::Result<std::shared_ptr<arrow::Table>> Prepare(
+      std::shared_ptr<arrow::Table> rows,
+      const std::vector<std::string>& part_names) const override {
     // Debezium's events carry the operation as __op; other sources as op.
-    auto ch = ChangeStrategyOptions(config_, rows->GetColumnByName("__op") ? "__op" : "op");
+    auto ch =
+        ChangeStrategyOptions(config_, rows->GetColumnByName("__op") ? "__op" : "op");
     return MarkChanges(rows, ch, part_names);
   }
-  std::vector<std::string> consumed_columns() const override { return {kDeleteFlag, kTruncateFlag}; }
+  std::vector<std::string> consumed_columns() const override {
+    return {kDeleteFlag, kTruncateFlag};
+  }
   bool resolves_repeated_keys() const override { return true; }
   std::string keyless_rows_flag() const override { return kTruncateFlag; }
   TableChange Change(const RunContext&, PipelineState*) const override {
@@ -216,8 +255,8 @@ class ChangeCapture : public Strategy {
 };
 
 // snapshot_diff: a full refresh when due (or on the first run), else a merge in snapshot
-// mode, which diffs the extract with the table in one pass and rewrites only the files with
-// a change.
+// mode, which diffs the extract with the table in one pass and rewrites only the files
+// with a change.
 class SnapshotDiff : public Strategy {
  public:
   using Strategy::Strategy;
@@ -227,10 +266,12 @@ class SnapshotDiff : public Strategy {
   TableChange Change(const RunContext& ctx, PipelineState* next) const override {
     const auto& st = config_;
     const PipelineState& state = *ctx.state;
-    bool full = !ctx.table ||
-                (st.full_refresh_every_runs && state.run + 1 - state.last_full_refresh_run >= *st.full_refresh_every_runs) ||
-                (st.full_refresh_every_hours &&
-                 ctx.now_ms - state.last_full_refresh_ms >= *st.full_refresh_every_hours * 3600000.0);
+    bool full =
+        !ctx.table ||
+        (st.full_refresh_every_runs &&
+         state.run + 1 - state.last_full_refresh_run >= *st.full_refresh_every_runs) ||
+        (st.full_refresh_every_hours && ctx.now_ms - state.last_full_refresh_ms >=
+                                            *st.full_refresh_every_hours * 3600000.0);
     if (full) {
       next->last_full_refresh_run = state.run + 1;
       next->last_full_refresh_ms = ctx.now_ms;
@@ -245,22 +286,31 @@ class SnapshotDiff : public Strategy {
     change.min_change_percent = st.min_change_percent;
     return change;
   }
-  arrow::Result<std::shared_ptr<arrow::Table>> Complete(std::shared_ptr<arrow::Table> rows) const override {
+  arrow::Result<std::shared_ptr<arrow::Table>> Complete(
+      std::shared_ptr<arrow::Table> rows) const override {
     if (config_.deletes != MissingKeys::kSoftDelete) return rows;
-    return SetBoolColumn(rows, config_.soft_delete_column, false);  // every row of the extract is live
+    return SetBoolColumn(rows, config_.soft_delete_column,
+                         false);  // every row of the extract is live
   }
 };
 
 }  // namespace
 
-std::unique_ptr<Strategy> Strategy::Make(const StrategyConfig& config, std::vector<std::string> keys) {
+std::unique_ptr<Strategy> Strategy::Make(const StrategyConfig& config,
+                                         std::vector<std::string> keys) {
   switch (config.type) {
-    case StrategyType::kFullRefresh: return std::unique_ptr<Strategy>(new FullRefresh(config, std::move(keys)));
-    case StrategyType::kAppend: return std::unique_ptr<Strategy>(new Append(config, std::move(keys)));
-    case StrategyType::kWatermark: return std::unique_ptr<Strategy>(new Watermark(config, std::move(keys)));
-    case StrategyType::kMerge: return std::unique_ptr<Strategy>(new MergeByKey(config, std::move(keys)));
-    case StrategyType::kSnapshotDiff: return std::unique_ptr<Strategy>(new SnapshotDiff(config, std::move(keys)));
-    case StrategyType::kCdc: return std::unique_ptr<Strategy>(new ChangeCapture(config, std::move(keys)));
+    case StrategyType::kFullRefresh:
+      return std::unique_ptr<Strategy>(new FullRefresh(config, std::move(keys)));
+    case StrategyType::kAppend:
+      return std::unique_ptr<Strategy>(new Append(config, std::move(keys)));
+    case StrategyType::kWatermark:
+      return std::unique_ptr<Strategy>(new Watermark(config, std::move(keys)));
+    case StrategyType::kMerge:
+      return std::unique_ptr<Strategy>(new MergeByKey(config, std::move(keys)));
+    case StrategyType::kSnapshotDiff:
+      return std::unique_ptr<Strategy>(new SnapshotDiff(config, std::move(keys)));
+    case StrategyType::kCdc:
+      return std::unique_ptr<Strategy>(new ChangeCapture(config, std::move(keys)));
   }
   return nullptr;
 }

@@ -1,10 +1,13 @@
 // Load strategies: how a load turns source rows into one change of the table. Every
 // decision that depends on the strategy is made by its class (strategy.cc), in one place:
-// what a run reads of its source, which rows it keeps, which quality rules it relaxes, and
-// whether the rows are written (in which mode) or merged (with which options). The runners
-// (pipeline/runner.cc for runs, stream/ for streams) ask; they never test the type.
-// Strategies see tables only through inlet/table.h, never a format's internals.
+// what a run reads of its source, which rows it keeps, which quality rules it relaxes,
+// and whether the rows are written (in which mode) or merged (with which options). The
+// runners (pipeline/runner.cc for runs, stream/ for streams) ask; they never test the
+// type. Strategies see tables only through inlet/table.h, never a format's internals.
 #pragma once
+
+#include <arrow/result.h>
+#include <arrow/table.h>
 
 #include <cstdint>
 #include <map>
@@ -12,9 +15,6 @@
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <arrow/result.h>
-#include <arrow/table.h>
 
 #include "inlet/load/cdc.h"
 #include "inlet/load/state.h"
@@ -24,7 +24,14 @@
 
 namespace inlet::load {
 
-enum class StrategyType { kFullRefresh, kAppend, kWatermark, kMerge, kSnapshotDiff, kCdc };
+enum class StrategyType {
+  kFullRefresh,
+  kAppend,
+  kWatermark,
+  kMerge,
+  kSnapshotDiff,
+  kCdc
+};
 
 /// full_refresh, append, watermark, merge, snapshot_diff, cdc.
 const char* StrategyName(StrategyType t);
@@ -63,8 +70,8 @@ struct StrategyConfig {
   std::string operation_column;  // empty: __op when the source has it, else op
   std::map<std::string, ChangeOp> operations = DefaultOperations();
   bool keep_operation_column = false;
-  // cdc with scd_type 2: history (valid_from/valid_to/is_current), new versions only when a
-  // tracked column changes (empty: every column).
+  // cdc with scd_type 2: history (valid_from/valid_to/is_current), new versions only when
+  // a tracked column changes (empty: every column).
   int64_t scd_type = 1;
   std::vector<std::string> track_history_columns;
   std::string valid_from_column = "valid_from";
@@ -106,7 +113,8 @@ struct SelectionCounts {
 class Strategy {
  public:
   /// The strategy of config; keys are the destination's.
-  static std::unique_ptr<Strategy> Make(const StrategyConfig& config, std::vector<std::string> keys);
+  static std::unique_ptr<Strategy> Make(const StrategyConfig& config,
+                                        std::vector<std::string> keys);
   virtual ~Strategy() = default;
 
   const StrategyConfig& config() const { return config_; }
@@ -122,30 +130,32 @@ class Strategy {
   /// the state it leads to (*next, a copy of the table's with the run's fields set; its
   /// position becomes the read's, or stays for a backfill). Part marks go into
   /// read->position through source.Mark.
-  virtual arrow::Result<std::shared_ptr<arrow::Table>> Select(const RunContext& ctx, const BoundedSource& source,
-                                                              SourceRead* read, PipelineState* next,
-                                                              SelectionCounts* counts) const;
+  virtual arrow::Result<std::shared_ptr<arrow::Table>> Select(
+      const RunContext& ctx, const BoundedSource& source, SourceRead* read,
+      PipelineState* next, SelectionCounts* counts) const;
 
   // --- Runs and streams.
 
   /// Source rows as the strategy loads them: change events get the flags the merge takes
   /// (cdc). part_names names the rows' parts (files) for messages; empty for streams.
-  virtual arrow::Result<std::shared_ptr<arrow::Table>> Prepare(std::shared_ptr<arrow::Table> rows,
-                                                               const std::vector<std::string>& part_names) const;
+  virtual arrow::Result<std::shared_ptr<arrow::Table>> Prepare(
+      std::shared_ptr<arrow::Table> rows,
+      const std::vector<std::string>& part_names) const;
   /// Columns the strategy adds and the merge consumes: never written, so never drift.
   virtual std::vector<std::string> consumed_columns() const { return {}; }
-  /// Whether repeated keys within a load are the strategy's to resolve (a merge keeps each
-  /// key's winning row) rather than a quality failure.
+  /// Whether repeated keys within a load are the strategy's to resolve (a merge keeps
+  /// each key's winning row) rather than a quality failure.
   virtual bool resolves_repeated_keys() const { return false; }
-  /// A boolean column marking rows that carry no key (truncate events), which skip the key
-  /// gates; empty when none do.
+  /// A boolean column marking rows that carry no key (truncate events), which skip the
+  /// key gates; empty when none do.
   virtual std::string keyless_rows_flag() const { return ""; }
-  /// The change a load makes: a write in a mode, or a merge. next: the state a run commits
-  /// (a strategy may record a decision there); null for streams.
+  /// The change a load makes: a write in a mode, or a merge. next: the state a run
+  /// commits (a strategy may record a decision there); null for streams.
   virtual TableChange Change(const RunContext& ctx, PipelineState* next) const = 0;
-  /// The rows as they go into the table, once the quality gates passed them (snapshot_diff
-  /// with soft deletes: every row of the extract is live).
-  virtual arrow::Result<std::shared_ptr<arrow::Table>> Complete(std::shared_ptr<arrow::Table> rows) const {
+  /// The rows as they go into the table, once the quality gates passed them
+  /// (snapshot_diff with soft deletes: every row of the extract is live).
+  virtual arrow::Result<std::shared_ptr<arrow::Table>> Complete(
+      std::shared_ptr<arrow::Table> rows) const {
     return rows;
   }
 
@@ -159,14 +169,17 @@ class Strategy {
 
 /// The merge of the merge strategy: the keys, mode, order_by, delete flag and partial
 /// updates (the write options left at their defaults).
-MergeOptions MergeStrategyOptions(const StrategyConfig& c, const std::vector<std::string>& keys);
+MergeOptions MergeStrategyOptions(const StrategyConfig& c,
+                                  const std::vector<std::string>& keys);
 
-/// How the cdc strategy reads change events: the operation column (default_operation_column
-/// when not configured), its mapping, the sequence columns.
-ChangeOptions ChangeStrategyOptions(const StrategyConfig& c, const std::string& default_operation_column);
+/// How the cdc strategy reads change events: the operation column
+/// (default_operation_column when not configured), its mapping, the sequence columns.
+ChangeOptions ChangeStrategyOptions(const StrategyConfig& c,
+                                    const std::string& default_operation_column);
 
-/// The merge of the cdc strategy: keys, sequence columns, the flags MarkChanges adds, and the
-/// history (scd_type 2) columns (the write options left at their defaults).
-MergeOptions CdcMergeOptions(const StrategyConfig& c, const std::vector<std::string>& keys);
+/// The merge of the cdc strategy: keys, sequence columns, the flags MarkChanges adds, and
+/// the history (scd_type 2) columns (the write options left at their defaults).
+MergeOptions CdcMergeOptions(const StrategyConfig& c,
+                             const std::vector<std::string>& keys);
 
 }  // namespace inlet::load

@@ -1,14 +1,14 @@
 #include "inlet/load/watermark.h"
 
-#include <algorithm>
-#include <set>
-#include <tuple>
-#include <unordered_map>
-
 #include <arrow/array.h>
 #include <arrow/builder.h>
 #include <arrow/compute/api.h>
 #include <arrow/scalar.h>
+
+#include <algorithm>
+#include <set>
+#include <tuple>
+#include <unordered_map>
 
 #include "inlet/common/time.h"
 #include "inlet/load/rows.h"
@@ -24,50 +24,70 @@ enum class CursorKind { kTimestamp, kDate, kInteger };
 
 arrow::Result<CursorKind> KindOf(const arrow::DataType& t, const std::string& cursor) {
   switch (t.id()) {
-    case arrow::Type::TIMESTAMP: return CursorKind::kTimestamp;
-    case arrow::Type::DATE32: return CursorKind::kDate;
-    case arrow::Type::INT8: case arrow::Type::INT16: case arrow::Type::INT32: case arrow::Type::INT64:
+    case arrow::Type::TIMESTAMP:
+      return CursorKind::kTimestamp;
+    case arrow::Type::DATE32:
+      return CursorKind::kDate;
+    case arrow::Type::INT8:
+    case arrow::Type::INT16:
+    case arrow::Type::INT32:
+    case arrow::Type::INT64:
       return CursorKind::kInteger;
     default:
-      return arrow::Status::Invalid("cursor column '", cursor, "' has type ", t.ToString(),
-                                    "; a cursor must be a timestamp, date or integer column");
+      return arrow::Status::Invalid(
+          "cursor column '", cursor, "' has type ", t.ToString(),
+          "; a cursor must be a timestamp, date or integer column");
   }
 }
 
 // Cursor values as int64: microseconds, days or the integer itself.
 int64_t ValueOf(const arrow::Scalar& s) {
   switch (s.type->id()) {
-    case arrow::Type::TIMESTAMP: return static_cast<const arrow::TimestampScalar&>(s).value;
-    case arrow::Type::DATE32: return static_cast<const arrow::Date32Scalar&>(s).value;
-    case arrow::Type::INT8: return static_cast<const arrow::Int8Scalar&>(s).value;
-    case arrow::Type::INT16: return static_cast<const arrow::Int16Scalar&>(s).value;
-    case arrow::Type::INT32: return static_cast<const arrow::Int32Scalar&>(s).value;
-    default: return static_cast<const arrow::Int64Scalar&>(s).value;
+    case arrow::Type::TIMESTAMP:
+      return static_cast<const arrow::TimestampScalar&>(s).value;
+    case arrow::Type::DATE32:
+      return static_cast<const arrow::Date32Scalar&>(s).value;
+    case arrow::Type::INT8:
+      return static_cast<const arrow::Int8Scalar&>(s).value;
+    case arrow::Type::INT16:
+      return static_cast<const arrow::Int16Scalar&>(s).value;
+    case arrow::Type::INT32:
+      return static_cast<const arrow::Int32Scalar&>(s).value;
+    default:
+      return static_cast<const arrow::Int64Scalar&>(s).value;
   }
 }
 
 const char* KindName(CursorKind kind) {
   switch (kind) {
-    case CursorKind::kTimestamp: return "timestamp";
-    case CursorKind::kDate: return "date";
-    case CursorKind::kInteger: return "integer";
+    case CursorKind::kTimestamp:
+      return "timestamp";
+    case CursorKind::kDate:
+      return "date";
+    case CursorKind::kInteger:
+      return "integer";
   }
   return "";
 }
 
 std::string TextOf(int64_t v, CursorKind kind) {
   switch (kind) {
-    case CursorKind::kTimestamp: return FormatTimestampIso(v);
-    case CursorKind::kDate: return FormatDate(static_cast<int32_t>(v));
-    case CursorKind::kInteger: return std::to_string(v);
+    case CursorKind::kTimestamp:
+      return FormatTimestampIso(v);
+    case CursorKind::kDate:
+      return FormatDate(static_cast<int32_t>(v));
+    case CursorKind::kInteger:
+      return std::to_string(v);
   }
   return "";
 }
 
-arrow::Result<int64_t> ParseCursorText(const std::string& text, const std::shared_ptr<arrow::DataType>& type,
+arrow::Result<int64_t> ParseCursorText(const std::string& text,
+                                       const std::shared_ptr<arrow::DataType>& type,
                                        const std::string& what) {
   auto s = ScalarFromText(text, type);
-  if (!s.ok()) return arrow::Status::Invalid(what, " '", text, "': ", s.status().message());
+  if (!s.ok())
+    return arrow::Status::Invalid(what, " '", text, "': ", s.status().message());
   return ValueOf(**s);
 }
 
@@ -77,14 +97,18 @@ struct CursorValues {
   std::vector<bool> valid;
 };
 
-arrow::Result<CursorValues> ReadCursor(const std::shared_ptr<arrow::ChunkedArray>& column, CursorKind kind) {
+arrow::Result<CursorValues> ReadCursor(const std::shared_ptr<arrow::ChunkedArray>& column,
+                                       CursorKind kind) {
   std::shared_ptr<arrow::DataType> target = kind == CursorKind::kTimestamp
-      ? arrow::timestamp(arrow::TimeUnit::MICRO) : kind == CursorKind::kDate ? arrow::date32() : arrow::int64();
+                                                ? arrow::timestamp(arrow::TimeUnit::MICRO)
+                                            : kind == CursorKind::kDate ? arrow::date32()
+                                                                        : arrow::int64();
   std::shared_ptr<arrow::ChunkedArray> col = column;
   if (kind == CursorKind::kTimestamp) {
     // Drop the zone first: the stored values are UTC either way.
     const auto& tt = static_cast<const arrow::TimestampType&>(*column->type());
-    ARROW_ASSIGN_OR_RAISE(arrow::Datum d, arrow::compute::Cast(column, arrow::timestamp(tt.unit())));
+    ARROW_ASSIGN_OR_RAISE(arrow::Datum d,
+                          arrow::compute::Cast(column, arrow::timestamp(tt.unit())));
     col = d.chunked_array();
   }
   ARROW_ASSIGN_OR_RAISE(arrow::Datum casted, arrow::compute::Cast(col, target));
@@ -116,7 +140,9 @@ arrow::Result<Selection> SelectByWatermark(const std::shared_ptr<arrow::Table>& 
                                            const Snapshot* table,
                                            const std::vector<std::string>& file_names) {
   auto column = source->GetColumnByName(o.cursor);
-  if (!column) return arrow::Status::Invalid("cursor column '", o.cursor, "' is not in the source data");
+  if (!column)
+    return arrow::Status::Invalid("cursor column '", o.cursor,
+                                  "' is not in the source data");
   ARROW_ASSIGN_OR_RAISE(CursorKind kind, KindOf(*column->type(), o.cursor));
   ARROW_ASSIGN_OR_RAISE(CursorValues cursor, ReadCursor(column, kind));
   auto type = column->type();
@@ -160,7 +186,8 @@ arrow::Result<Selection> SelectByWatermark(const std::shared_ptr<arrow::Table>& 
           if (f >= file_names.size()) continue;
           if (!cursor.valid[row]) {
             out.file_has_null[f] = true;
-          } else if (!out.file_max_cursor[f] || cursor.values[row] > *out.file_max_cursor[f]) {
+          } else if (!out.file_max_cursor[f] ||
+                     cursor.values[row] > *out.file_max_cursor[f]) {
             out.file_max_cursor[f] = cursor.values[row];
           }
         }
@@ -182,11 +209,13 @@ arrow::Result<Selection> SelectByWatermark(const std::shared_ptr<arrow::Table>& 
   }
   if (nulls > 0 && o.null_cursor == NullCursorPolicy::kFail) {
     std::string file = FileOfRow(*source, first_null, file_names);
-    return arrow::Status::Invalid(nulls, " source rows have a null cursor '", o.cursor, "'",
-                                  file.empty() ? "" : " (the first in " + file + ")",
-                                  "; set strategy.null_cursor to include or exclude to load the others");
+    return arrow::Status::Invalid(
+        nulls, " source rows have a null cursor '", o.cursor, "'",
+        file.empty() ? "" : " (the first in " + file + ")",
+        "; set strategy.null_cursor to include or exclude to load the others");
   }
-  ARROW_ASSIGN_OR_RAISE(auto mask, MaskOf(n, [&](int64_t i) { return static_cast<bool>(keep[i]); }));
+  ARROW_ASSIGN_OR_RAISE(auto mask,
+                        MaskOf(n, [&](int64_t i) { return static_cast<bool>(keep[i]); }));
   ARROW_ASSIGN_OR_RAISE(auto selected, SelectRows(source, mask));
 
   // Rows in ranges the table may already hold are de-duplicated against it.
@@ -202,7 +231,9 @@ arrow::Result<Selection> SelectByWatermark(const std::shared_ptr<arrow::Table>& 
       ARROW_ASSIGN_OR_RAISE(existing, ExistingKeys(*table, filter, o.keys, columns));
     }
     if (null_rows) {
-      ARROW_ASSIGN_OR_RAISE(auto more, ExistingKeys(*table, {{o.cursor, CompareOp::kIsNull, ""}}, o.keys, columns));
+      ARROW_ASSIGN_OR_RAISE(
+          auto more,
+          ExistingKeys(*table, {{o.cursor, CompareOp::kIsNull, ""}}, o.keys, columns));
       existing.insert(more.begin(), more.end());
     }
     ARROW_ASSIGN_OR_RAISE(auto data, selected->SelectColumns([&] {
@@ -211,18 +242,22 @@ arrow::Result<Selection> SelectByWatermark(const std::shared_ptr<arrow::Table>& 
       return idx;
     }()));
     ARROW_ASSIGN_OR_RAISE(auto keys, RowKeys(*data, o.keys));
-    ARROW_ASSIGN_OR_RAISE(auto fresh, MaskOf(selected->num_rows(), [&](int64_t i) { return !existing.count(keys[i]); }));
+    ARROW_ASSIGN_OR_RAISE(auto fresh, MaskOf(selected->num_rows(), [&](int64_t i) {
+                            return !existing.count(keys[i]);
+                          }));
     ARROW_ASSIGN_OR_RAISE(auto deduped, SelectRows(selected, fresh));
     out.deduplicated = selected->num_rows() - deduped->num_rows();
     selected = deduped;
   }
   out.rows = selected;
 
-  // The new watermark: the greatest cursor loaded (never moving back, never by a backfill).
+  // The new watermark: the greatest cursor loaded (never moving back, never by a
+  // backfill).
   if (!backfill) {
     std::optional<int64_t> high = wm;
     for (int64_t i = 0; i < n; ++i) {
-      if (keep[i] && cursor.valid[i] && (!high || cursor.values[i] > *high)) high = cursor.values[i];
+      if (keep[i] && cursor.valid[i] && (!high || cursor.values[i] > *high))
+        high = cursor.values[i];
     }
     if (high) out.watermark_after = TextOf(*high, kind);
     out.watermark_value = high;
@@ -241,8 +276,9 @@ arrow::Result<std::optional<int64_t>> LowestLoadable(const std::string& kind,
   if (o.lookback) {
     int64_t span = *o.lookback;
     if (kind == "integer" && o.lookback_has_unit) {
-      return arrow::Status::Invalid("strategy.lookback: a duration with a unit needs a timestamp or date cursor; '",
-                                    o.cursor, "' is an integer (use a plain number)");
+      return arrow::Status::Invalid(
+          "strategy.lookback: a duration with a unit needs a timestamp or date cursor; '",
+          o.cursor, "' is an integer (use a plain number)");
     }
     if (kind == "timestamp" && !o.lookback_has_unit) span *= 1000000;
     if (kind == "date" && o.lookback_has_unit) span /= 86400000000LL;
@@ -251,7 +287,8 @@ arrow::Result<std::optional<int64_t>> LowestLoadable(const std::string& kind,
   return std::optional<int64_t>(lower);
 }
 
-bool CanSkipPart(const PartMark& mark, const std::optional<int64_t>& lowest_loadable, NullCursorPolicy null_cursor) {
+bool CanSkipPart(const PartMark& mark, const std::optional<int64_t>& lowest_loadable,
+                 NullCursorPolicy null_cursor) {
   if (!lowest_loadable) return false;
   if (mark.has_null && null_cursor == NullCursorPolicy::kInclude) return false;
   return !mark.max_cursor || *mark.max_cursor < *lowest_loadable;

@@ -3,14 +3,14 @@
 // later runs skip unchanged files below it. It sees tables only through inlet/table.h.
 #pragma once
 
+#include <arrow/result.h>
+#include <arrow/table.h>
+
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <arrow/result.h>
-#include <arrow/table.h>
 
 #include "inlet/source/source.h"
 #include "inlet/table.h"
@@ -51,16 +51,18 @@ struct Selection {
   std::vector<bool> file_has_null;
 };
 
-/// The smallest cursor value (int64 form) a non-backfill run can load given the watermark,
-/// or nullopt when any value can. Fails for a lookback unit an integer cursor cannot take.
-arrow::Result<std::optional<int64_t>> LowestLoadable(const std::string& cursor_kind,
-                                                     const std::optional<int64_t>& watermark_value,
-                                                     const WatermarkOptions& options);
+/// The smallest cursor value (int64 form) a non-backfill run can load given the
+/// watermark, or nullopt when any value can. Fails for a lookback unit an integer cursor
+/// cannot take.
+arrow::Result<std::optional<int64_t>> LowestLoadable(
+    const std::string& cursor_kind, const std::optional<int64_t>& watermark_value,
+    const WatermarkOptions& options);
 
 /// Whether a part (file) an earlier run marked, and that has not changed since, may be
 /// skipped now: every cursor value it holds is below lowest_loadable, and no null cursor
 /// is loaded.
-bool CanSkipPart(const PartMark& mark, const std::optional<int64_t>& lowest_loadable, NullCursorPolicy null_cursor);
+bool CanSkipPart(const PartMark& mark, const std::optional<int64_t>& lowest_loadable,
+                 NullCursorPolicy null_cursor);
 
 /// Selects the source rows beyond the watermark (see docs/pipelines.md). table is the
 /// destination's current snapshot (null when it does not exist yet); file_names names the

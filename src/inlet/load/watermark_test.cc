@@ -29,7 +29,7 @@ TEST(Watermark, SkipsOnlyPartsBelowTheBound) {
   // FileSource.SkipsOnlyUnchangedMarkedFiles.)
   PartMark mark{50, false};
   EXPECT_TRUE(CanSkipPart(mark, 51, NullCursorPolicy::kFail));
-  EXPECT_FALSE(CanSkipPart(mark, 50, NullCursorPolicy::kFail));   // 50 is still loadable
+  EXPECT_FALSE(CanSkipPart(mark, 50, NullCursorPolicy::kFail));  // 50 is still loadable
   EXPECT_FALSE(CanSkipPart(mark, std::nullopt, NullCursorPolicy::kFail));
   PartMark nulls{50, true};
   EXPECT_TRUE(CanSkipPart(nulls, 51, NullCursorPolicy::kExclude));

@@ -12,7 +12,8 @@ namespace {
 
 std::vector<Pipeline> Wrap(std::vector<pipeline::PipelineConfig> configs) {
   std::vector<Pipeline> out;
-  for (auto& c : configs) out.emplace_back(std::make_shared<const pipeline::PipelineConfig>(std::move(c)));
+  for (auto& c : configs)
+    out.emplace_back(std::make_shared<const pipeline::PipelineConfig>(std::move(c)));
   return out;
 }
 
@@ -26,7 +27,9 @@ const std::string& Pipeline::source_location() const {
   return std::get<FileSourceConfig>(config_->source).path;
 }
 const std::string& Pipeline::table() const { return config_->destination.path; }
-const char* Pipeline::strategy() const { return load::StrategyName(config_->strategy.type); }
+const char* Pipeline::strategy() const {
+  return load::StrategyName(config_->strategy.type);
+}
 const std::string& Pipeline::file() const { return config_->file; }
 int Pipeline::line() const { return config_->line; }
 
@@ -35,13 +38,15 @@ arrow::Result<std::vector<Pipeline>> LoadPipelineFile(const std::string& path) {
   return Wrap(std::move(configs));
 }
 
-arrow::Result<std::vector<Pipeline>> ParsePipelineText(const std::string& yaml, const std::string& file,
+arrow::Result<std::vector<Pipeline>> ParsePipelineText(const std::string& yaml,
+                                                       const std::string& file,
                                                        const std::string& base_dir) {
   auto env = [](const std::string& name) -> std::optional<std::string> {
     const char* v = std::getenv(name.c_str());
     return v ? std::optional<std::string>(v) : std::nullopt;
   };
-  ARROW_ASSIGN_OR_RAISE(auto configs, pipeline::ParsePipelines(yaml, file, base_dir, env));
+  ARROW_ASSIGN_OR_RAISE(auto configs,
+                        pipeline::ParsePipelines(yaml, file, base_dir, env));
   return Wrap(std::move(configs));
 }
 
@@ -67,7 +72,8 @@ std::map<std::string, std::string> PipelineStates(const Snapshot& snapshot) {
   std::map<std::string, std::string> out;
   const std::string prefix = load::kStateDomainPrefix;
   for (const auto& [app, state] : snapshot.AppStates(prefix)) {
-    if (state.document) out[app.substr(prefix.size())] = *state.document;  // a reset leaves none
+    if (state.document)
+      out[app.substr(prefix.size())] = *state.document;  // a reset leaves none
   }
   return out;
 }
@@ -76,13 +82,15 @@ arrow::Result<int64_t> ResetPipelineState(Table& table, const std::string& pipel
   ARROW_ASSIGN_OR_RAISE(auto snapshot, table.GetSnapshot({}));
   std::string app = load::StateDomain(pipeline);
   if (!snapshot->GetAppState(app).document) {
-    return arrow::Status::Invalid("no state for pipeline '", pipeline, "' in ", table.location());
+    return arrow::Status::Invalid("no state for pipeline '", pipeline, "' in ",
+                                  table.location());
   }
   WriteOptions opts;
   opts.clear_app_documents = {app};
   opts.operation = "RESET PIPELINE";
   opts.operation_parameters["pipeline"] = pipeline;
-  ARROW_ASSIGN_OR_RAISE(auto empty, arrow::RecordBatchReader::Make({}, snapshot->schema()));
+  ARROW_ASSIGN_OR_RAISE(auto empty,
+                        arrow::RecordBatchReader::Make({}, snapshot->schema()));
   ARROW_ASSIGN_OR_RAISE(auto result, table.Write(empty, opts));
   return result.version;
 }

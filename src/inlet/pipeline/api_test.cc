@@ -1,4 +1,5 @@
-// The public pipeline API (inlet/pipeline.h), used as the CLI and the Python package use it.
+// The public pipeline API (inlet/pipeline.h), used as the CLI and the Python package use
+// it.
 #include <filesystem>
 
 #include "inlet/pipeline.h"
@@ -12,16 +13,19 @@ namespace {
 class PipelineApiTest : public ::testing::Test {
  protected:
   arrow::Result<std::vector<Pipeline>> Parse(const std::string& strategy) {
-    return ParsePipelineText("pipelines:\n"
-                             "  - name: orders\n"
-                             "    source: {path: in/*.csv}\n"
-                             "    destination: {path: t, keys: [id]}\n"
-                             "    strategy: {type: " + strategy + "}\n"
-                             "  - name: events\n"
-                             "    source: {type: kafka, brokers: 'localhost:1', topic: events}\n"
-                             "    destination: {path: e}\n"
-                             "    strategy: {type: append}\n",
-                             "p.yaml", dir_.path());
+    return ParsePipelineText(
+        "pipelines:\n"
+        "  - name: orders\n"
+        "    source: {path: in/*.csv}\n"
+        "    destination: {path: t, keys: [id]}\n"
+        "    strategy: {type: " +
+            strategy +
+            "}\n"
+            "  - name: events\n"
+            "    source: {type: kafka, brokers: 'localhost:1', topic: events}\n"
+            "    destination: {path: e}\n"
+            "    strategy: {type: append}\n",
+        "p.yaml", dir_.path());
   }
   testing::TempDir dir_;
 };
@@ -53,12 +57,15 @@ TEST_F(PipelineApiTest, RunsAPipelineAndKeepsItsState) {
   INLET_ASSIGN_OR_FAIL(auto snapshot, table->GetSnapshot());
   auto states = PipelineStates(*snapshot);
   ASSERT_EQ(states.count("orders"), 1u);
-  EXPECT_NE(states["orders"].find("a.csv"), std::string::npos);  // the file source's position
+  EXPECT_NE(states["orders"].find("a.csv"),
+            std::string::npos);  // the file source's position
   INLET_ASSIGN_OR_FAIL(int64_t version, ResetPipelineState(*table, "orders"));
   INLET_ASSIGN_OR_FAIL(auto reset, table->GetSnapshot());
   EXPECT_EQ(reset->version(), version);
   EXPECT_TRUE(PipelineStates(*reset).empty());
-  EXPECT_TRUE(ResetPipelineState(*table, "orders").status().IsInvalid());  // nothing left to clear
+  EXPECT_TRUE(ResetPipelineState(*table, "orders")
+                  .status()
+                  .IsInvalid());  // nothing left to clear
   // After a reset the run counter goes on, and the files are loaded again.
   INLET_ASSIGN_OR_FAIL(RunReport after, RunPipeline(orders));
   EXPECT_EQ(after.status, RunStatus::kCommitted);
@@ -69,7 +76,8 @@ TEST_F(PipelineApiTest, RefusesWhatAPipelineCannotDo) {
   INLET_ASSIGN_OR_FAIL(auto pipelines, Parse("append"));
   auto streamed = RunPipeline(pipelines[1]);
   ASSERT_FALSE(streamed.ok());
-  EXPECT_NE(streamed.status().message().find("kafka"), std::string::npos) << streamed.status().ToString();
+  EXPECT_NE(streamed.status().message().find("kafka"), std::string::npos)
+      << streamed.status().ToString();
   RunOptions backfill;
   backfill.backfill_from = "1";
   backfill.backfill_to = "2";
@@ -79,11 +87,13 @@ TEST_F(PipelineApiTest, RefusesWhatAPipelineCannotDo) {
   EXPECT_EQ(failed.status, RunStatus::kFailed);
   EXPECT_NE(failed.ToText().find("failed"), std::string::npos);
   // Errors in the file name the file, the line and the key.
-  auto bad = ParsePipelineText("pipelines:\n  - name: x\n    source: {path: a}\n    destination: {path: t}\n"
-                               "    strategy: {type: upsert}\n",
-                               "p.yaml", dir_.path());
+  auto bad = ParsePipelineText(
+      "pipelines:\n  - name: x\n    source: {path: a}\n    destination: {path: t}\n"
+      "    strategy: {type: upsert}\n",
+      "p.yaml", dir_.path());
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.status().message().find("p.yaml:5"), std::string::npos) << bad.status().ToString();
+  EXPECT_NE(bad.status().message().find("p.yaml:5"), std::string::npos)
+      << bad.status().ToString();
 }
 
 }  // namespace inlet

@@ -1,6 +1,8 @@
 // The one boundary to yaml-cpp: its exceptions are caught here and become Status.
 #include "inlet/pipeline/config.h"
 
+#include <arrow/status.h>
+#include <arrow/type.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cctype>
@@ -11,9 +13,6 @@
 #include <regex>
 #include <set>
 #include <sstream>
-
-#include <arrow/status.h>
-#include <arrow/type.h>
 
 #include "inlet/storage/s3.h"
 
@@ -27,7 +26,8 @@ class Reader {
   Reader(std::string file, std::string base_dir, const EnvLookup& env)
       : file_(std::move(file)), base_dir_(std::move(base_dir)), env_(env) {}
 
-  arrow::Status Error(const YAML::Node& node, const std::string& key, const std::string& msg) const {
+  arrow::Status Error(const YAML::Node& node, const std::string& key,
+                      const std::string& msg) const {
     int line = node.Mark().line >= 0 ? node.Mark().line + 1 : 0;
     return arrow::Status::Invalid(file_, ":", line, ": ", key, ": ", msg);
   }
@@ -41,13 +41,15 @@ class Reader {
       if (!allowed.count(k)) {
         std::string list;
         for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-        return Error(kv.first, Join(key, k), "unknown key (expected one of: " + list + ")");
+        return Error(kv.first, Join(key, k),
+                     "unknown key (expected one of: " + list + ")");
       }
     }
     return arrow::Status::OK();
   }
 
-  arrow::Result<std::string> String(const YAML::Node& node, const std::string& key) const {
+  arrow::Result<std::string> String(const YAML::Node& node,
+                                    const std::string& key) const {
     if (!node.IsScalar()) return Error(node, key, "expected a string");
     return Expand(node.as<std::string>(), node, key);
   }
@@ -56,7 +58,8 @@ class Reader {
     ARROW_ASSIGN_OR_RAISE(std::string s, String(node, key));
     char* end = nullptr;
     long long v = std::strtoll(s.c_str(), &end, 10);
-    if (s.empty() || *end != '\0') return Error(node, key, "expected an integer, got '" + s + "'");
+    if (s.empty() || *end != '\0')
+      return Error(node, key, "expected an integer, got '" + s + "'");
     return v;
   }
 
@@ -69,17 +72,20 @@ class Reader {
 
   template <typename E>
   arrow::Result<E> Enum(const YAML::Node& node, const std::string& key,
-                        const std::vector<std::pair<const char*, E>>& values, const char* what) const {
+                        const std::vector<std::pair<const char*, E>>& values,
+                        const char* what) const {
     ARROW_ASSIGN_OR_RAISE(std::string s, String(node, key));
     std::string list;
     for (const auto& [name, v] : values) {
       if (s == name) return v;
       list += (list.empty() ? "" : ", ") + std::string(name);
     }
-    return Error(node, key, "unknown " + std::string(what) + " '" + s + "' (use " + list + ")");
+    return Error(node, key,
+                 "unknown " + std::string(what) + " '" + s + "' (use " + list + ")");
   }
 
-  arrow::Result<std::vector<std::string>> StringList(const YAML::Node& node, const std::string& key) const {
+  arrow::Result<std::vector<std::string>> StringList(const YAML::Node& node,
+                                                     const std::string& key) const {
     std::vector<std::string> out;
     if (node.IsScalar()) {  // "a, b" is accepted as a list
       ARROW_ASSIGN_OR_RAISE(std::string s, String(node, key));
@@ -105,14 +111,19 @@ class Reader {
     static const std::regex re(R"(^\s*(\d+)\s*(s|m|h|d|ms)?\s*$)");
     std::smatch m;
     if (!std::regex_match(s, m, re)) {
-      return Error(node, key, "expected a duration such as 30s, 15m, 2h, 1d (or a number), got '" + s + "'");
+      return Error(
+          node, key,
+          "expected a duration such as 30s, 15m, 2h, 1d (or a number), got '" + s + "'");
     }
     Span span;
     span.value = std::stoll(m[1]);
     if (m[2].matched) {
       std::string u = m[2];
-      int64_t mult = u == "ms" ? 1000 : u == "s" ? 1000000 : u == "m" ? 60000000LL
-                   : u == "h" ? 3600000000LL : 86400000000LL;
+      int64_t mult = u == "ms"  ? 1000
+                     : u == "s" ? 1000000
+                     : u == "m" ? 60000000LL
+                     : u == "h" ? 3600000000LL
+                                : 86400000000LL;
       span.value *= mult;
       span.has_unit = true;
     }
@@ -136,7 +147,8 @@ class Reader {
     while (i < s.size()) {
       if (s[i] == '$' && i + 1 < s.size() && s[i + 1] == '{') {
         size_t end = s.find('}', i);
-        if (end == std::string::npos) return Error(node, key, "unterminated ${ in '" + s + "'");
+        if (end == std::string::npos)
+          return Error(node, key, "unterminated ${ in '" + s + "'");
         std::string body = s.substr(i + 2, end - i - 2);
         std::string name = body, fallback;
         bool has_default = false;
@@ -151,7 +163,9 @@ class Reader {
         } else if (has_default) {
           out += fallback;
         } else {
-          return Error(node, key, "environment variable " + name + " is not set (use ${" + name + ":-default} for a default)");
+          return Error(node, key,
+                       "environment variable " + name + " is not set (use ${" + name +
+                           ":-default} for a default)");
         }
         i = end + 1;
       } else {
@@ -167,7 +181,8 @@ class Reader {
 };
 
 arrow::Result<PartitionColumn> ParsePartitionColumn(const std::string& spec) {
-  static const std::regex re(R"(^\s*(?:([A-Za-z_][A-Za-z0-9_]*)\s*=\s*)?(year|month|day|hour)\s*\(\s*([^)\s]+)\s*\)\s*$)");
+  static const std::regex re(
+      R"(^\s*(?:([A-Za-z_][A-Za-z0-9_]*)\s*=\s*)?(year|month|day|hour)\s*\(\s*([^)\s]+)\s*\)\s*$)");
   std::smatch m;
   if (std::regex_match(spec, m, re)) {
     PartitionColumn c;
@@ -177,12 +192,14 @@ arrow::Result<PartitionColumn> ParsePartitionColumn(const std::string& spec) {
     return c;
   }
   if (spec.find('(') != std::string::npos) {
-    return arrow::Status::Invalid("unknown partition transform '", spec, "' (use year, month, day or hour)");
+    return arrow::Status::Invalid("unknown partition transform '", spec,
+                                  "' (use year, month, day or hour)");
   }
   return PartitionColumn{spec, spec, ""};
 }
 
-arrow::Status ParseSchema(const Reader& r, const YAML::Node& s, const std::string& key, DecodingConfig* out) {
+arrow::Status ParseSchema(const Reader& r, const YAML::Node& s, const std::string& key,
+                          DecodingConfig* out) {
   if (!s.IsMap()) return r.Error(s, key, "expected a mapping of column: type");
   for (const auto& kv : s) {
     std::string col = kv.first.as<std::string>();
@@ -195,24 +212,32 @@ arrow::Status ParseSchema(const Reader& r, const YAML::Node& s, const std::strin
 }
 
 // The options of a source's decoding (after its format): decimal_handling and schema.
-arrow::Status ParseDecodingOptions(const Reader& r, const YAML::Node& n, const std::string& key, DecodingConfig* out) {
+arrow::Status ParseDecodingOptions(const Reader& r, const YAML::Node& n,
+                                   const std::string& key, DecodingConfig* out) {
   if (n["decimal_handling"]) {
-    ARROW_ASSIGN_OR_RAISE(out->decimals, r.Enum<DecimalHandling>(n["decimal_handling"], key + ".decimal_handling",
-        {{"precise", DecimalHandling::kPrecise}, {"string", DecimalHandling::kString}, {"double", DecimalHandling::kDouble}},
-        "decimal handling"));
+    ARROW_ASSIGN_OR_RAISE(
+        out->decimals,
+        r.Enum<DecimalHandling>(n["decimal_handling"], key + ".decimal_handling",
+                                {{"precise", DecimalHandling::kPrecise},
+                                 {"string", DecimalHandling::kString},
+                                 {"double", DecimalHandling::kDouble}},
+                                "decimal handling"));
     if (out->format != "debezium") {
-      return r.Error(n["decimal_handling"], key + ".decimal_handling", "applies to format debezium only");
+      return r.Error(n["decimal_handling"], key + ".decimal_handling",
+                     "applies to format debezium only");
     }
   }
   if (n["schema"]) ARROW_RETURN_NOT_OK(ParseSchema(r, n["schema"], key + ".schema", out));
   return arrow::Status::OK();
 }
 
-arrow::Result<KafkaSourceConfig> ParseKafkaSource(const Reader& r, const YAML::Node& n, const std::string& key,
+arrow::Result<KafkaSourceConfig> ParseKafkaSource(const Reader& r, const YAML::Node& n,
+                                                  const std::string& key,
                                                   const std::string& pipeline) {
-  ARROW_RETURN_NOT_OK(r.CheckKeys(n, key, {"type", "brokers", "topic", "group", "start", "format", "schema",
-                                           "schema_file", "decimal_handling", "properties", "include_key",
-                                           "include_headers"}));
+  ARROW_RETURN_NOT_OK(r.CheckKeys(
+      n, key,
+      {"type", "brokers", "topic", "group", "start", "format", "schema", "schema_file",
+       "decimal_handling", "properties", "include_key", "include_headers"}));
   KafkaSourceConfig k;
   DecodingConfig* out = &k.decoding;
   for (const char* req : {"brokers", "topic"}) {
@@ -225,66 +250,90 @@ arrow::Result<KafkaSourceConfig> ParseKafkaSource(const Reader& r, const YAML::N
     ARROW_ASSIGN_OR_RAISE(k.group, r.String(n["group"], key + ".group"));
   }
   if (n["start"]) {
-    ARROW_ASSIGN_OR_RAISE(k.start, r.Enum<std::string>(n["start"], key + ".start",
-                                                      {{"earliest", "earliest"}, {"latest", "latest"}}, "start"));
+    ARROW_ASSIGN_OR_RAISE(
+        k.start,
+        r.Enum<std::string>(n["start"], key + ".start",
+                            {{"earliest", "earliest"}, {"latest", "latest"}}, "start"));
   }
   out->format = "json";
   if (n["format"]) {
-    ARROW_ASSIGN_OR_RAISE(out->format, r.Enum<std::string>(n["format"], key + ".format",
-                                                          {{"json", "json"}, {"debezium", "debezium"}}, "format"));
+    ARROW_ASSIGN_OR_RAISE(
+        out->format,
+        r.Enum<std::string>(n["format"], key + ".format",
+                            {{"json", "json"}, {"debezium", "debezium"}}, "format"));
   }
   if (n["properties"]) {
     const auto& props = n["properties"];
-    if (!props.IsMap()) return r.Error(props, key + ".properties", "expected a mapping of librdkafka setting: value");
+    if (!props.IsMap())
+      return r.Error(props, key + ".properties",
+                     "expected a mapping of librdkafka setting: value");
     // inlet owns these: the table, not the group, decides where consumption resumes.
-    static const std::set<std::string> owned = {"bootstrap.servers", "group.id", "enable.auto.commit",
-                                                "enable.auto.offset.store", "auto.offset.reset",
-                                                "enable.partition.eof"};
+    static const std::set<std::string> owned = {
+        "bootstrap.servers",        "group.id",          "enable.auto.commit",
+        "enable.auto.offset.store", "auto.offset.reset", "enable.partition.eof"};
     for (const auto& kv : props) {
       std::string name = kv.first.as<std::string>();
       if (owned.count(name)) {
-        return r.Error(kv.first, key + ".properties." + name,
-                       "is set by inlet (use brokers, group and start for the first three)");
+        return r.Error(
+            kv.first, key + ".properties." + name,
+            "is set by inlet (use brokers, group and start for the first three)");
       }
-      ARROW_ASSIGN_OR_RAISE(k.properties[name], r.String(kv.second, key + ".properties." + name));
+      ARROW_ASSIGN_OR_RAISE(k.properties[name],
+                            r.String(kv.second, key + ".properties." + name));
     }
   }
   if (n["include_key"]) {
     ARROW_ASSIGN_OR_RAISE(k.include_key, r.Bool(n["include_key"], key + ".include_key"));
   }
   if (n["include_headers"]) {
-    ARROW_ASSIGN_OR_RAISE(k.include_headers, r.Bool(n["include_headers"], key + ".include_headers"));
+    ARROW_ASSIGN_OR_RAISE(k.include_headers,
+                          r.Bool(n["include_headers"], key + ".include_headers"));
   }
   ARROW_RETURN_NOT_OK(ParseDecodingOptions(r, n, key, out));
   if (n["schema_file"]) {
-    if (n["schema"]) return r.Error(n["schema_file"], key + ".schema_file", "set schema or schema_file, not both");
-    if (out->format != "json") return r.Error(n["schema_file"], key + ".schema_file", "applies to format json only");
-    ARROW_ASSIGN_OR_RAISE(std::string file, r.String(n["schema_file"], key + ".schema_file"));
+    if (n["schema"])
+      return r.Error(n["schema_file"], key + ".schema_file",
+                     "set schema or schema_file, not both");
+    if (out->format != "json")
+      return r.Error(n["schema_file"], key + ".schema_file",
+                     "applies to format json only");
+    ARROW_ASSIGN_OR_RAISE(std::string file,
+                          r.String(n["schema_file"], key + ".schema_file"));
     k.schema_file = r.ResolvePath(file);
     auto schema = ReadMessageSchema(k.schema_file);
-    if (!schema.ok()) return r.Error(n["schema_file"], key + ".schema_file", schema.status().message());
+    if (!schema.ok())
+      return r.Error(n["schema_file"], key + ".schema_file", schema.status().message());
     k.message_schema = std::move(*schema);
     out->schema = k.message_schema.columns;
   }
   return k;
 }
 
-arrow::Result<FileSourceConfig> ParseFileSource(const Reader& r, const YAML::Node& n, const std::string& key) {
-  ARROW_RETURN_NOT_OK(r.CheckKeys(n, key, {"type", "path", "format", "schema", "decimal_handling"}));
+arrow::Result<FileSourceConfig> ParseFileSource(const Reader& r, const YAML::Node& n,
+                                                const std::string& key) {
+  ARROW_RETURN_NOT_OK(
+      r.CheckKeys(n, key, {"type", "path", "format", "schema", "decimal_handling"}));
   if (!n["path"]) return r.Error(n, key + ".path", "is required");
   FileSourceConfig f;
   ARROW_ASSIGN_OR_RAISE(std::string path, r.String(n["path"], key + ".path"));
   f.path = r.ResolvePath(path);
   if (n["format"]) {
-    ARROW_ASSIGN_OR_RAISE(f.decoding.format, r.Enum<std::string>(n["format"], key + ".format",
-        {{"csv", "csv"}, {"json", "json"}, {"ndjson", "ndjson"}, {"parquet", "parquet"}, {"debezium", "debezium"}}, "format"));
+    ARROW_ASSIGN_OR_RAISE(f.decoding.format,
+                          r.Enum<std::string>(n["format"], key + ".format",
+                                              {{"csv", "csv"},
+                                               {"json", "json"},
+                                               {"ndjson", "ndjson"},
+                                               {"parquet", "parquet"},
+                                               {"debezium", "debezium"}},
+                                              "format"));
   }
   ARROW_RETURN_NOT_OK(ParseDecodingOptions(r, n, key, &f.decoding));
   return f;
 }
 
 // One alternative per source kind (source/source.h), chosen by type (files by default).
-arrow::Result<SourceConfig> ParseSource(const Reader& r, const YAML::Node& n, const std::string& key,
+arrow::Result<SourceConfig> ParseSource(const Reader& r, const YAML::Node& n,
+                                        const std::string& key,
                                         const std::string& pipeline) {
   if (!n.IsMap()) return r.Error(n, key, "expected a mapping");
   std::string type = "files";
@@ -293,52 +342,66 @@ arrow::Result<SourceConfig> ParseSource(const Reader& r, const YAML::Node& n, co
   }
   if (type == "files") return ParseFileSource(r, n, key);
   if (type == "kafka") return ParseKafkaSource(r, n, key, pipeline);
-  return r.Error(n["type"], key + ".type", "unknown source type '" + type + "' (use files or kafka)");
+  return r.Error(n["type"], key + ".type",
+                 "unknown source type '" + type + "' (use files or kafka)");
 }
 
-arrow::Status ParseMaintenance(const Reader& r, const YAML::Node& n, const std::string& key, MaintenanceConfig* out) {
-  ARROW_RETURN_NOT_OK(r.CheckKeys(n, key, {"optimize_interval", "optimize_target_size", "zorder_by", "vacuum_interval",
-                                           "vacuum_retention_hours", "checkpoint_interval"}));
-  for (auto [name, field] : {std::pair{"optimize_interval", &out->optimize_interval},
-                             std::pair{"optimize_target_size", &out->optimize_target_size},
-                             std::pair{"vacuum_interval", &out->vacuum_interval},
-                             std::pair{"checkpoint_interval", &out->checkpoint_interval}}) {
+arrow::Status ParseMaintenance(const Reader& r, const YAML::Node& n,
+                               const std::string& key, MaintenanceConfig* out) {
+  ARROW_RETURN_NOT_OK(
+      r.CheckKeys(n, key,
+                  {"optimize_interval", "optimize_target_size", "zorder_by",
+                   "vacuum_interval", "vacuum_retention_hours", "checkpoint_interval"}));
+  for (auto [name, field] :
+       {std::pair{"optimize_interval", &out->optimize_interval},
+        std::pair{"optimize_target_size", &out->optimize_target_size},
+        std::pair{"vacuum_interval", &out->vacuum_interval},
+        std::pair{"checkpoint_interval", &out->checkpoint_interval}}) {
     if (!n[name]) continue;
     ARROW_ASSIGN_OR_RAISE(*field, r.Int(n[name], key + "." + name));
     if (*field < 0) return r.Error(n[name], key + "." + name, "must not be negative");
   }
   if (n["zorder_by"]) {
-    ARROW_ASSIGN_OR_RAISE(out->zorder_by, r.StringList(n["zorder_by"], key + ".zorder_by"));
+    ARROW_ASSIGN_OR_RAISE(out->zorder_by,
+                          r.StringList(n["zorder_by"], key + ".zorder_by"));
   }
   if (n["vacuum_retention_hours"]) {
-    ARROW_ASSIGN_OR_RAISE(std::string text, r.String(n["vacuum_retention_hours"], key + ".vacuum_retention_hours"));
+    ARROW_ASSIGN_OR_RAISE(std::string text, r.String(n["vacuum_retention_hours"],
+                                                     key + ".vacuum_retention_hours"));
     char* end = nullptr;
     double hours = std::strtod(text.c_str(), &end);
     if (text.empty() || *end != '\0' || !(hours >= 0)) {
-      return r.Error(n["vacuum_retention_hours"], key + ".vacuum_retention_hours", "expected a number of hours >= 0");
+      return r.Error(n["vacuum_retention_hours"], key + ".vacuum_retention_hours",
+                     "expected a number of hours >= 0");
     }
     out->vacuum_retention_hours = hours;
   }
-  if (out->optimize_interval == 0 && (out->optimize_target_size > 0 || !out->zorder_by.empty())) {
-    return r.Error(n, key + ".optimize_interval", "is required with optimize_target_size or zorder_by");
+  if (out->optimize_interval == 0 &&
+      (out->optimize_target_size > 0 || !out->zorder_by.empty())) {
+    return r.Error(n, key + ".optimize_interval",
+                   "is required with optimize_target_size or zorder_by");
   }
   if (out->vacuum_interval == 0 && out->vacuum_retention_hours) {
-    return r.Error(n, key + ".vacuum_interval", "is required with vacuum_retention_hours");
+    return r.Error(n, key + ".vacuum_interval",
+                   "is required with vacuum_retention_hours");
   }
   return arrow::Status::OK();
 }
 
-arrow::Status ParseDestination(const Reader& r, const YAML::Node& n, const std::string& key,
-                               DestinationConfig* out) {
-  ARROW_RETURN_NOT_OK(r.CheckKeys(n, key, {"path", "partition_by", "keys", "properties", "storage", "maintenance"}));
+arrow::Status ParseDestination(const Reader& r, const YAML::Node& n,
+                               const std::string& key, DestinationConfig* out) {
+  ARROW_RETURN_NOT_OK(r.CheckKeys(
+      n, key, {"path", "partition_by", "keys", "properties", "storage", "maintenance"}));
   if (!n["path"]) return r.Error(n, key + ".path", "is required");
   ARROW_ASSIGN_OR_RAISE(std::string path, r.String(n["path"], key + ".path"));
   out->path = r.ResolvePath(path);
   if (n["partition_by"]) {
-    ARROW_ASSIGN_OR_RAISE(auto specs, r.StringList(n["partition_by"], key + ".partition_by"));
+    ARROW_ASSIGN_OR_RAISE(auto specs,
+                          r.StringList(n["partition_by"], key + ".partition_by"));
     for (const auto& spec : specs) {
       auto c = ParsePartitionColumn(spec);
-      if (!c.ok()) return r.Error(n["partition_by"], key + ".partition_by", c.status().message());
+      if (!c.ok())
+        return r.Error(n["partition_by"], key + ".partition_by", c.status().message());
       out->partition_by.push_back(*c);
     }
   }
@@ -350,19 +413,23 @@ arrow::Status ParseDestination(const Reader& r, const YAML::Node& n, const std::
     if (!p.IsMap()) return r.Error(p, key + ".properties", "expected a mapping");
     for (const auto& kv : p) {
       std::string k = kv.first.as<std::string>();
-      ARROW_ASSIGN_OR_RAISE(out->properties[k], r.String(kv.second, key + ".properties." + k));
+      ARROW_ASSIGN_OR_RAISE(out->properties[k],
+                            r.String(kv.second, key + ".properties." + k));
     }
   }
   if (n["storage"]) {
     const auto& s = n["storage"];
     if (!s.IsMap()) return r.Error(s, key + ".storage", "expected a mapping");
-    ARROW_RETURN_NOT_OK(r.CheckKeys(s, key + ".storage", {"endpoint", "region", "access_key_id", "secret_access_key",
-                                                          "session_token", "addressing", "ca_bundle"}));
+    ARROW_RETURN_NOT_OK(
+        r.CheckKeys(s, key + ".storage",
+                    {"endpoint", "region", "access_key_id", "secret_access_key",
+                     "session_token", "addressing", "ca_bundle"}));
     for (const auto& kv : s) {
       std::string k = kv.first.as<std::string>();
       ARROW_ASSIGN_OR_RAISE(out->storage[k], r.String(kv.second, key + ".storage." + k));
     }
-    if (out->path.find("://") == std::string::npos || out->path.rfind("file://", 0) == 0) {
+    if (out->path.find("://") == std::string::npos ||
+        out->path.rfind("file://", 0) == 0) {
       return r.Error(s, key + ".storage", "applies to s3:// destinations only");
     }
     S3Config check;
@@ -370,65 +437,92 @@ arrow::Status ParseDestination(const Reader& r, const YAML::Node& n, const std::
     if (!valid.ok()) return r.Error(s, key + ".storage", valid.message());
   }
   if (n["maintenance"]) {
-    ARROW_RETURN_NOT_OK(ParseMaintenance(r, n["maintenance"], key + ".maintenance", &out->maintenance));
+    ARROW_RETURN_NOT_OK(
+        ParseMaintenance(r, n["maintenance"], key + ".maintenance", &out->maintenance));
     int64_t interval = out->maintenance.checkpoint_interval;
     auto given = out->properties.find("delta.checkpointInterval");
-    if (interval > 0 && given != out->properties.end() && given->second != std::to_string(interval)) {
+    if (interval > 0 && given != out->properties.end() &&
+        given->second != std::to_string(interval)) {
       return r.Error(n["maintenance"], key + ".maintenance.checkpoint_interval",
                      "differs from properties.delta.checkpointInterval");
     }
-    if (interval > 0) out->properties["delta.checkpointInterval"] = std::to_string(interval);
+    if (interval > 0)
+      out->properties["delta.checkpointInterval"] = std::to_string(interval);
   }
   return arrow::Status::OK();
 }
 
 // The cdc strategy's options.
-arrow::Status ParseChanges(const Reader& r, const YAML::Node& n, const std::string& key, StrategyConfig* out) {
+arrow::Status ParseChanges(const Reader& r, const YAML::Node& n, const std::string& key,
+                           StrategyConfig* out) {
   bool cdc = out->type == StrategyType::kCdc;
-  for (const char* opt : {"sequence_by", "operation_column", "operations", "keep_operation_column", "scd_type",
-                          "track_history_columns", "valid_from_column", "valid_to_column", "is_current_column"}) {
-    if (n[opt] && !cdc) return r.Error(n[opt], key + "." + opt, "applies only to the cdc strategy");
+  for (const char* opt : {"sequence_by", "operation_column", "operations",
+                          "keep_operation_column", "scd_type", "track_history_columns",
+                          "valid_from_column", "valid_to_column", "is_current_column"}) {
+    if (n[opt] && !cdc)
+      return r.Error(n[opt], key + "." + opt, "applies only to the cdc strategy");
   }
   if (!cdc) return arrow::Status::OK();
-  if (!n["sequence_by"]) return r.Error(n, key + ".sequence_by", "is required for the cdc strategy");
+  if (!n["sequence_by"])
+    return r.Error(n, key + ".sequence_by", "is required for the cdc strategy");
   if (n["sequence_by"].IsScalar()) {
     ARROW_ASSIGN_OR_RAISE(auto one, r.String(n["sequence_by"], key + ".sequence_by"));
     out->sequence_by = {one};
   } else {
-    ARROW_ASSIGN_OR_RAISE(out->sequence_by, r.StringList(n["sequence_by"], key + ".sequence_by"));
+    ARROW_ASSIGN_OR_RAISE(out->sequence_by,
+                          r.StringList(n["sequence_by"], key + ".sequence_by"));
   }
-  if (out->sequence_by.empty()) return r.Error(n["sequence_by"], key + ".sequence_by", "names no column");
+  if (out->sequence_by.empty())
+    return r.Error(n["sequence_by"], key + ".sequence_by", "names no column");
   if (n["operation_column"]) {
-    ARROW_ASSIGN_OR_RAISE(out->operation_column, r.String(n["operation_column"], key + ".operation_column"));
+    ARROW_ASSIGN_OR_RAISE(out->operation_column,
+                          r.String(n["operation_column"], key + ".operation_column"));
   }
   if (n["keep_operation_column"]) {
-    ARROW_ASSIGN_OR_RAISE(out->keep_operation_column, r.Bool(n["keep_operation_column"], key + ".keep_operation_column"));
+    ARROW_ASSIGN_OR_RAISE(
+        out->keep_operation_column,
+        r.Bool(n["keep_operation_column"], key + ".keep_operation_column"));
   }
   if (const auto& ops = n["operations"]) {
-    if (!ops.IsMap()) return r.Error(ops, key + ".operations", "expected a mapping of operation values to insert, update, delete or truncate");
+    if (!ops.IsMap())
+      return r.Error(
+          ops, key + ".operations",
+          "expected a mapping of operation values to insert, update, delete or truncate");
     for (const auto& kv : ops) {
       std::string value = kv.first.as<std::string>();
-      ARROW_ASSIGN_OR_RAISE(out->operations[value], r.Enum<load::ChangeOp>(kv.second, key + ".operations." + value,
-          {{"insert", load::ChangeOp::kUpsert}, {"update", load::ChangeOp::kUpsert}, {"upsert", load::ChangeOp::kUpsert},
-           {"delete", load::ChangeOp::kDelete}, {"truncate", load::ChangeOp::kTruncate}}, "operation"));
+      ARROW_ASSIGN_OR_RAISE(
+          out->operations[value],
+          r.Enum<load::ChangeOp>(kv.second, key + ".operations." + value,
+                                 {{"insert", load::ChangeOp::kUpsert},
+                                  {"update", load::ChangeOp::kUpsert},
+                                  {"upsert", load::ChangeOp::kUpsert},
+                                  {"delete", load::ChangeOp::kDelete},
+                                  {"truncate", load::ChangeOp::kTruncate}},
+                                 "operation"));
     }
   }
   if (n["scd_type"]) {
     ARROW_ASSIGN_OR_RAISE(out->scd_type, r.Int(n["scd_type"], key + ".scd_type"));
     if (out->scd_type != 1 && out->scd_type != 2) {
-      return r.Error(n["scd_type"], key + ".scd_type", "must be 1 (current state) or 2 (history)");
+      return r.Error(n["scd_type"], key + ".scd_type",
+                     "must be 1 (current state) or 2 (history)");
     }
   }
   bool history = out->scd_type == 2;
-  for (const char* opt : {"track_history_columns", "valid_from_column", "valid_to_column", "is_current_column"}) {
-    if (n[opt] && !history) return r.Error(n[opt], key + "." + opt, "applies only with scd_type: 2");
+  for (const char* opt : {"track_history_columns", "valid_from_column", "valid_to_column",
+                          "is_current_column"}) {
+    if (n[opt] && !history)
+      return r.Error(n[opt], key + "." + opt, "applies only with scd_type: 2");
   }
   if (n["track_history_columns"]) {
-    ARROW_ASSIGN_OR_RAISE(out->track_history_columns, r.StringList(n["track_history_columns"], key + ".track_history_columns"));
+    ARROW_ASSIGN_OR_RAISE(
+        out->track_history_columns,
+        r.StringList(n["track_history_columns"], key + ".track_history_columns"));
   }
-  std::vector<std::pair<const char*, std::string*>> names = {{"valid_from_column", &out->valid_from_column},
-                                                             {"valid_to_column", &out->valid_to_column},
-                                                             {"is_current_column", &out->is_current_column}};
+  std::vector<std::pair<const char*, std::string*>> names = {
+      {"valid_from_column", &out->valid_from_column},
+      {"valid_to_column", &out->valid_to_column},
+      {"is_current_column", &out->is_current_column}};
   for (const auto& [opt, field] : names) {
     if (n[opt]) {
       ARROW_ASSIGN_OR_RAISE(*field, r.String(n[opt], key + "." + opt));
@@ -437,52 +531,89 @@ arrow::Status ParseChanges(const Reader& r, const YAML::Node& n, const std::stri
   return arrow::Status::OK();
 }
 
-arrow::Status ParseStrategy(const Reader& r, const YAML::Node& n, const std::string& key, StrategyConfig* out) {
-  ARROW_RETURN_NOT_OK(r.CheckKeys(n, key, {"type", "cursor", "inclusive", "lookback", "safety_margin", "null_cursor",
-                                           "mode", "order_by", "delete_flag", "ignore_null_updates", "update_columns",
-                                           "deletes", "soft_delete_column", "min_change_percent",
-                                           "full_refresh_every_runs", "full_refresh_every_hours", "sequence_by",
-                                           "operation_column", "operations", "keep_operation_column", "scd_type",
-                                           "track_history_columns", "valid_from_column", "valid_to_column",
-                                           "is_current_column"}));
+arrow::Status ParseStrategy(const Reader& r, const YAML::Node& n, const std::string& key,
+                            StrategyConfig* out) {
+  ARROW_RETURN_NOT_OK(r.CheckKeys(n, key,
+                                  {"type",
+                                   "cursor",
+                                   "inclusive",
+                                   "lookback",
+                                   "safety_margin",
+                                   "null_cursor",
+                                   "mode",
+                                   "order_by",
+                                   "delete_flag",
+                                   "ignore_null_updates",
+                                   "update_columns",
+                                   "deletes",
+                                   "soft_delete_column",
+                                   "min_change_percent",
+                                   "full_refresh_every_runs",
+                                   "full_refresh_every_hours",
+                                   "sequence_by",
+                                   "operation_column",
+                                   "operations",
+                                   "keep_operation_column",
+                                   "scd_type",
+                                   "track_history_columns",
+                                   "valid_from_column",
+                                   "valid_to_column",
+                                   "is_current_column"}));
   if (!n["type"]) return r.Error(n, key + ".type", "is required");
-  ARROW_ASSIGN_OR_RAISE(out->type, r.Enum<StrategyType>(n["type"], key + ".type",
-      {{"full_refresh", StrategyType::kFullRefresh}, {"append", StrategyType::kAppend},
-       {"watermark", StrategyType::kWatermark}, {"merge", StrategyType::kMerge},
-       {"snapshot_diff", StrategyType::kSnapshotDiff}, {"cdc", StrategyType::kCdc}}, "strategy"));
+  ARROW_ASSIGN_OR_RAISE(
+      out->type, r.Enum<StrategyType>(n["type"], key + ".type",
+                                      {{"full_refresh", StrategyType::kFullRefresh},
+                                       {"append", StrategyType::kAppend},
+                                       {"watermark", StrategyType::kWatermark},
+                                       {"merge", StrategyType::kMerge},
+                                       {"snapshot_diff", StrategyType::kSnapshotDiff},
+                                       {"cdc", StrategyType::kCdc}},
+                                      "strategy"));
   ARROW_RETURN_NOT_OK(ParseChanges(r, n, key, out));
   bool diff = out->type == StrategyType::kSnapshotDiff;
-  for (const char* opt : {"deletes", "soft_delete_column", "min_change_percent", "full_refresh_every_runs",
-                          "full_refresh_every_hours"}) {
-    if (n[opt] && !diff) return r.Error(n[opt], key + "." + opt, "applies only to the snapshot_diff strategy");
+  for (const char* opt : {"deletes", "soft_delete_column", "min_change_percent",
+                          "full_refresh_every_runs", "full_refresh_every_hours"}) {
+    if (n[opt] && !diff)
+      return r.Error(n[opt], key + "." + opt,
+                     "applies only to the snapshot_diff strategy");
   }
   if (n["deletes"]) {
-    ARROW_ASSIGN_OR_RAISE(out->deletes, r.Enum(n["deletes"], key + ".deletes", MissingKeysNames(), "deletes policy"));
+    ARROW_ASSIGN_OR_RAISE(out->deletes, r.Enum(n["deletes"], key + ".deletes",
+                                               MissingKeysNames(), "deletes policy"));
   }
   if (n["soft_delete_column"]) {
-    ARROW_ASSIGN_OR_RAISE(out->soft_delete_column, r.String(n["soft_delete_column"], key + ".soft_delete_column"));
+    ARROW_ASSIGN_OR_RAISE(out->soft_delete_column,
+                          r.String(n["soft_delete_column"], key + ".soft_delete_column"));
   }
   if (out->deletes == MissingKeys::kSoftDelete && out->soft_delete_column.empty()) {
-    return r.Error(n, key + ".soft_delete_column", "is required when deletes is soft_delete");
+    return r.Error(n, key + ".soft_delete_column",
+                   "is required when deletes is soft_delete");
   }
   if (n["min_change_percent"]) {
-    ARROW_ASSIGN_OR_RAISE(std::string v, r.String(n["min_change_percent"], key + ".min_change_percent"));
+    ARROW_ASSIGN_OR_RAISE(std::string v,
+                          r.String(n["min_change_percent"], key + ".min_change_percent"));
     char* end = nullptr;
     out->min_change_percent = std::strtod(v.c_str(), &end);
     if (v.empty() || *end != '\0' || out->min_change_percent < 0) {
-      return r.Error(n["min_change_percent"], key + ".min_change_percent", "expected a non-negative number, got '" + v + "'");
+      return r.Error(n["min_change_percent"], key + ".min_change_percent",
+                     "expected a non-negative number, got '" + v + "'");
     }
   }
   if (n["full_refresh_every_runs"]) {
-    ARROW_ASSIGN_OR_RAISE(out->full_refresh_every_runs, r.Int(n["full_refresh_every_runs"], key + ".full_refresh_every_runs"));
+    ARROW_ASSIGN_OR_RAISE(
+        out->full_refresh_every_runs,
+        r.Int(n["full_refresh_every_runs"], key + ".full_refresh_every_runs"));
   }
   if (n["full_refresh_every_hours"]) {
-    ARROW_ASSIGN_OR_RAISE(int64_t h, r.Int(n["full_refresh_every_hours"], key + ".full_refresh_every_hours"));
+    ARROW_ASSIGN_OR_RAISE(int64_t h, r.Int(n["full_refresh_every_hours"],
+                                           key + ".full_refresh_every_hours"));
     out->full_refresh_every_hours = static_cast<double>(h);
   }
   bool merge = out->type == StrategyType::kMerge;
-  for (const char* opt : {"mode", "order_by", "delete_flag", "ignore_null_updates", "update_columns"}) {
-    if (n[opt] && !merge) return r.Error(n[opt], key + "." + opt, "applies only to the merge strategy");
+  for (const char* opt :
+       {"mode", "order_by", "delete_flag", "ignore_null_updates", "update_columns"}) {
+    if (n[opt] && !merge)
+      return r.Error(n[opt], key + "." + opt, "applies only to the merge strategy");
   }
   if (n["mode"]) {
     // A snapshot merge is the snapshot_diff strategy.
@@ -490,27 +621,33 @@ arrow::Status ParseStrategy(const Reader& r, const YAML::Node& n, const std::str
     for (const auto& m : MergeModeNames()) {
       if (m.second != MergeMode::kSnapshot) modes.push_back(m);
     }
-    ARROW_ASSIGN_OR_RAISE(out->merge_mode, r.Enum(n["mode"], key + ".mode", modes, "merge mode"));
+    ARROW_ASSIGN_OR_RAISE(out->merge_mode,
+                          r.Enum(n["mode"], key + ".mode", modes, "merge mode"));
   }
   if (n["order_by"]) {
     ARROW_ASSIGN_OR_RAISE(out->order_by, r.String(n["order_by"], key + ".order_by"));
   }
   if (n["delete_flag"]) {
-    ARROW_ASSIGN_OR_RAISE(out->delete_flag, r.String(n["delete_flag"], key + ".delete_flag"));
+    ARROW_ASSIGN_OR_RAISE(out->delete_flag,
+                          r.String(n["delete_flag"], key + ".delete_flag"));
   }
   if (n["ignore_null_updates"]) {
-    ARROW_ASSIGN_OR_RAISE(out->ignore_null_updates, r.Bool(n["ignore_null_updates"], key + ".ignore_null_updates"));
+    ARROW_ASSIGN_OR_RAISE(out->ignore_null_updates,
+                          r.Bool(n["ignore_null_updates"], key + ".ignore_null_updates"));
   }
   if (n["update_columns"]) {
-    ARROW_ASSIGN_OR_RAISE(out->update_columns, r.StringList(n["update_columns"], key + ".update_columns"));
+    ARROW_ASSIGN_OR_RAISE(out->update_columns,
+                          r.StringList(n["update_columns"], key + ".update_columns"));
   }
   bool watermark = out->type == StrategyType::kWatermark;
-  for (const char* opt : {"cursor", "inclusive", "lookback", "safety_margin", "null_cursor"}) {
+  for (const char* opt :
+       {"cursor", "inclusive", "lookback", "safety_margin", "null_cursor"}) {
     if (n[opt] && !watermark) {
       return r.Error(n[opt], key + "." + opt, "applies only to the watermark strategy");
     }
   }
-  if (watermark && !n["cursor"]) return r.Error(n, key + ".cursor", "is required for the watermark strategy");
+  if (watermark && !n["cursor"])
+    return r.Error(n, key + ".cursor", "is required for the watermark strategy");
   if (n["cursor"]) {
     ARROW_ASSIGN_OR_RAISE(out->cursor, r.String(n["cursor"], key + ".cursor"));
   }
@@ -521,19 +658,25 @@ arrow::Status ParseStrategy(const Reader& r, const YAML::Node& n, const std::str
     ARROW_ASSIGN_OR_RAISE(out->lookback, r.SpanOf(n["lookback"], key + ".lookback"));
   }
   if (n["safety_margin"]) {
-    ARROW_ASSIGN_OR_RAISE(out->safety_margin, r.SpanOf(n["safety_margin"], key + ".safety_margin"));
+    ARROW_ASSIGN_OR_RAISE(out->safety_margin,
+                          r.SpanOf(n["safety_margin"], key + ".safety_margin"));
   }
   if (n["null_cursor"]) {
-    ARROW_ASSIGN_OR_RAISE(out->null_cursor, r.Enum<NullCursorPolicy>(n["null_cursor"], key + ".null_cursor",
-        {{"fail", NullCursorPolicy::kFail}, {"include", NullCursorPolicy::kInclude},
-         {"exclude", NullCursorPolicy::kExclude}}, "null_cursor policy"));
+    ARROW_ASSIGN_OR_RAISE(out->null_cursor, r.Enum<NullCursorPolicy>(
+                                                n["null_cursor"], key + ".null_cursor",
+                                                {{"fail", NullCursorPolicy::kFail},
+                                                 {"include", NullCursorPolicy::kInclude},
+                                                 {"exclude", NullCursorPolicy::kExclude}},
+                                                "null_cursor policy"));
   }
   return arrow::Status::OK();
 }
 
-arrow::Status ParseQuality(const Reader& r, const YAML::Node& n, const std::string& key, QualityConfig* out) {
-  ARROW_RETURN_NOT_OK(r.CheckKeys(n, key, {"min_rows", "max_rows", "null_keys", "duplicate_keys",
-                                           "quarantine_path", "schema_drift"}));
+arrow::Status ParseQuality(const Reader& r, const YAML::Node& n, const std::string& key,
+                           QualityConfig* out) {
+  ARROW_RETURN_NOT_OK(r.CheckKeys(n, key,
+                                  {"min_rows", "max_rows", "null_keys", "duplicate_keys",
+                                   "quarantine_path", "schema_drift"}));
   if (n["min_rows"]) {
     ARROW_ASSIGN_OR_RAISE(out->min_rows, r.Int(n["min_rows"], key + ".min_rows"));
   }
@@ -541,41 +684,59 @@ arrow::Status ParseQuality(const Reader& r, const YAML::Node& n, const std::stri
     ARROW_ASSIGN_OR_RAISE(out->max_rows, r.Int(n["max_rows"], key + ".max_rows"));
   }
   std::vector<std::pair<const char*, RejectPolicy>> reject = {
-      {"fail", RejectPolicy::kFail}, {"quarantine", RejectPolicy::kQuarantine}, {"allow", RejectPolicy::kAllow}};
+      {"fail", RejectPolicy::kFail},
+      {"quarantine", RejectPolicy::kQuarantine},
+      {"allow", RejectPolicy::kAllow}};
   if (n["null_keys"]) {
-    ARROW_ASSIGN_OR_RAISE(out->null_keys, r.Enum(n["null_keys"], key + ".null_keys", reject, "policy"));
+    ARROW_ASSIGN_OR_RAISE(out->null_keys,
+                          r.Enum(n["null_keys"], key + ".null_keys", reject, "policy"));
   }
   if (n["duplicate_keys"]) {
-    ARROW_ASSIGN_OR_RAISE(out->duplicate_keys, r.Enum(n["duplicate_keys"], key + ".duplicate_keys", reject, "policy"));
+    ARROW_ASSIGN_OR_RAISE(
+        out->duplicate_keys,
+        r.Enum(n["duplicate_keys"], key + ".duplicate_keys", reject, "policy"));
   }
   if (n["quarantine_path"]) {
-    ARROW_ASSIGN_OR_RAISE(std::string p, r.String(n["quarantine_path"], key + ".quarantine_path"));
+    ARROW_ASSIGN_OR_RAISE(std::string p,
+                          r.String(n["quarantine_path"], key + ".quarantine_path"));
     out->quarantine_path = r.ResolvePath(p);
   }
   if (n["schema_drift"]) {
-    ARROW_ASSIGN_OR_RAISE(out->schema_drift, r.Enum<SchemaDriftPolicy>(n["schema_drift"], key + ".schema_drift",
-        {{"fail", SchemaDriftPolicy::kFail}, {"add_columns", SchemaDriftPolicy::kAddColumns},
-         {"ignore", SchemaDriftPolicy::kIgnore}}, "schema_drift policy"));
+    ARROW_ASSIGN_OR_RAISE(
+        out->schema_drift,
+        r.Enum<SchemaDriftPolicy>(n["schema_drift"], key + ".schema_drift",
+                                  {{"fail", SchemaDriftPolicy::kFail},
+                                   {"add_columns", SchemaDriftPolicy::kAddColumns},
+                                   {"ignore", SchemaDriftPolicy::kIgnore}},
+                                  "schema_drift policy"));
   }
-  bool quarantine = out->null_keys == RejectPolicy::kQuarantine || out->duplicate_keys == RejectPolicy::kQuarantine;
+  bool quarantine = out->null_keys == RejectPolicy::kQuarantine ||
+                    out->duplicate_keys == RejectPolicy::kQuarantine;
   if (quarantine && out->quarantine_path.empty()) {
-    return r.Error(n, key + ".quarantine_path", "is required when a policy is quarantine");
+    return r.Error(n, key + ".quarantine_path",
+                   "is required when a policy is quarantine");
   }
   return arrow::Status::OK();
 }
 
-arrow::Status ParseProcessing(const Reader& r, const YAML::Node& n, const std::string& key, ProcessingConfig* out) {
-  ARROW_RETURN_NOT_OK(r.CheckKeys(n, key, {"batch_size", "max_retries", "flush_rows", "flush_bytes", "flush_interval"}));
-  for (auto [name, field] : {std::pair{"flush_rows", &out->flush_rows}, std::pair{"flush_bytes", &out->flush_bytes}}) {
+arrow::Status ParseProcessing(const Reader& r, const YAML::Node& n,
+                              const std::string& key, ProcessingConfig* out) {
+  ARROW_RETURN_NOT_OK(r.CheckKeys(
+      n, key,
+      {"batch_size", "max_retries", "flush_rows", "flush_bytes", "flush_interval"}));
+  for (auto [name, field] : {std::pair{"flush_rows", &out->flush_rows},
+                             std::pair{"flush_bytes", &out->flush_bytes}}) {
     if (!n[name]) continue;
     ARROW_ASSIGN_OR_RAISE(*field, r.Int(n[name], key + "." + name));
     if (*field <= 0) return r.Error(n[name], key + "." + name, "must be positive");
   }
   if (n["flush_interval"]) {
-    ARROW_ASSIGN_OR_RAISE(Span span, r.SpanOf(n["flush_interval"], key + ".flush_interval"));
+    ARROW_ASSIGN_OR_RAISE(Span span,
+                          r.SpanOf(n["flush_interval"], key + ".flush_interval"));
     // A plain number is seconds, as in the seeds' flush-interval: 60.
     out->flush_interval_ms = span.has_unit ? span.value / 1000 : span.value * 1000;
-    if (out->flush_interval_ms <= 0) return r.Error(n["flush_interval"], key + ".flush_interval", "must be positive");
+    if (out->flush_interval_ms <= 0)
+      return r.Error(n["flush_interval"], key + ".flush_interval", "must be positive");
   }
   if (n["batch_size"]) {
     ARROW_ASSIGN_OR_RAISE(out->batch_size, r.Int(n["batch_size"], key + ".batch_size"));
@@ -584,15 +745,19 @@ arrow::Status ParseProcessing(const Reader& r, const YAML::Node& n, const std::s
     ARROW_ASSIGN_OR_RAISE(int64_t v, r.Int(n["max_retries"], key + ".max_retries"));
     out->max_retries = static_cast<int>(v);
   }
-  if (out->batch_size <= 0) return r.Error(n["batch_size"], key + ".batch_size", "must be positive");
-  if (out->max_retries < 0) return r.Error(n["max_retries"], key + ".max_retries", "must not be negative");
+  if (out->batch_size <= 0)
+    return r.Error(n["batch_size"], key + ".batch_size", "must be positive");
+  if (out->max_retries < 0)
+    return r.Error(n["max_retries"], key + ".max_retries", "must not be negative");
   return arrow::Status::OK();
 }
 
-arrow::Result<PipelineConfig> ParsePipeline(const Reader& r, const YAML::Node& n, const std::string& key,
+arrow::Result<PipelineConfig> ParsePipeline(const Reader& r, const YAML::Node& n,
+                                            const std::string& key,
                                             const std::string& file) {
-  ARROW_RETURN_NOT_OK(r.CheckKeys(n, key, {"name", "source", "destination", "strategy", "quality", "processing",
-                                           "dead_letters"}));
+  ARROW_RETURN_NOT_OK(r.CheckKeys(n, key,
+                                  {"name", "source", "destination", "strategy", "quality",
+                                   "processing", "dead_letters"}));
   PipelineConfig p;
   p.file = file;
   p.line = n.Mark().line + 1;
@@ -600,45 +765,56 @@ arrow::Result<PipelineConfig> ParsePipeline(const Reader& r, const YAML::Node& n
   ARROW_ASSIGN_OR_RAISE(p.name, r.String(n["name"], key + ".name"));
   static const std::regex name_re(R"(^[A-Za-z0-9_.-]+$)");
   if (!std::regex_match(p.name, name_re)) {
-    return r.Error(n["name"], key + ".name", "'" + p.name + "' may use only letters, digits, '_', '.', '-'");
+    return r.Error(n["name"], key + ".name",
+                   "'" + p.name + "' may use only letters, digits, '_', '.', '-'");
   }
   std::string k = "pipelines[" + p.name + "]";
   for (const char* req : {"source", "destination", "strategy"}) {
     if (!n[req]) return r.Error(n, k + "." + req, "is required");
   }
   ARROW_ASSIGN_OR_RAISE(p.source, ParseSource(r, n["source"], k + ".source", p.name));
-  ARROW_RETURN_NOT_OK(ParseDestination(r, n["destination"], k + ".destination", &p.destination));
+  ARROW_RETURN_NOT_OK(
+      ParseDestination(r, n["destination"], k + ".destination", &p.destination));
   ARROW_RETURN_NOT_OK(ParseStrategy(r, n["strategy"], k + ".strategy", &p.strategy));
   if (n["quality"]) {
     ARROW_RETURN_NOT_OK(ParseQuality(r, n["quality"], k + ".quality", &p.quality));
   }
   if (n["processing"]) {
-    ARROW_RETURN_NOT_OK(ParseProcessing(r, n["processing"], k + ".processing", &p.processing));
+    ARROW_RETURN_NOT_OK(
+        ParseProcessing(r, n["processing"], k + ".processing", &p.processing));
   }
   if (n["dead_letters"]) {
     const auto& d = n["dead_letters"];
     ARROW_RETURN_NOT_OK(r.CheckKeys(d, k + ".dead_letters", {"path"}));
     if (!d["path"]) return r.Error(d, k + ".dead_letters.path", "is required");
-    ARROW_ASSIGN_OR_RAISE(std::string path, r.String(d["path"], k + ".dead_letters.path"));
+    ARROW_ASSIGN_OR_RAISE(std::string path,
+                          r.String(d["path"], k + ".dead_letters.path"));
     p.dead_letters.path = r.ResolvePath(path);
-    if (!IsStreamSource(p.source)) return r.Error(d, k + ".dead_letters", "applies to kafka sources only");
+    if (!IsStreamSource(p.source))
+      return r.Error(d, k + ".dead_letters", "applies to kafka sources only");
     if (p.dead_letters.path == p.destination.path) {
-      return r.Error(d["path"], k + ".dead_letters.path", "must differ from destination.path");
+      return r.Error(d["path"], k + ".dead_letters.path",
+                     "must differ from destination.path");
     }
   }
-  if (IsStreamSource(p.source) && p.strategy.type != StrategyType::kAppend && p.strategy.type != StrategyType::kMerge &&
-      p.strategy.type != StrategyType::kCdc) {
+  if (IsStreamSource(p.source) && p.strategy.type != StrategyType::kAppend &&
+      p.strategy.type != StrategyType::kMerge && p.strategy.type != StrategyType::kCdc) {
     return r.Error(n["strategy"], k + ".strategy.type",
-                   std::string("a kafka source takes append, merge or cdc, not ") + StrategyName(p.strategy.type));
+                   std::string("a kafka source takes append, merge or cdc, not ") +
+                       StrategyName(p.strategy.type));
   }
-  if ((p.strategy.type == StrategyType::kMerge || p.strategy.type == StrategyType::kSnapshotDiff ||
+  if ((p.strategy.type == StrategyType::kMerge ||
+       p.strategy.type == StrategyType::kSnapshotDiff ||
        p.strategy.type == StrategyType::kCdc) &&
       p.destination.keys.empty()) {
     return r.Error(n["destination"], k + ".destination.keys",
-                   std::string("is required for the ") + StrategyName(p.strategy.type) + " strategy");
+                   std::string("is required for the ") + StrategyName(p.strategy.type) +
+                       " strategy");
   }
-  if (!p.quality.quarantine_path.empty() && p.quality.quarantine_path == p.destination.path) {
-    return r.Error(n["quality"], k + ".quality.quarantine_path", "must differ from destination.path");
+  if (!p.quality.quarantine_path.empty() &&
+      p.quality.quarantine_path == p.destination.path) {
+    return r.Error(n["quality"], k + ".quality.quarantine_path",
+                   "must differ from destination.path");
   }
   return p;
 }
@@ -648,7 +824,8 @@ arrow::Result<PipelineConfig> ParsePipeline(const Reader& r, const YAML::Node& n
 arrow::Result<std::shared_ptr<arrow::DataType>> ParseTypeName(const std::string& raw) {
   std::string t;
   for (char c : raw) {
-    if (!std::isspace(static_cast<unsigned char>(c))) t += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (!std::isspace(static_cast<unsigned char>(c)))
+      t += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   }
   if (t == "string" || t == "varchar" || t == "text") return arrow::utf8();
   if (t == "int" || t == "integer" || t == "int32") return arrow::int32();
@@ -663,21 +840,26 @@ arrow::Result<std::shared_ptr<arrow::DataType>> ParseTypeName(const std::string&
   if (t == "timestamp_ntz") return arrow::timestamp(arrow::TimeUnit::MICRO);
   if (t == "binary") return arrow::binary();
   int p, s;
-  if (std::sscanf(t.c_str(), "decimal(%d,%d)", &p, &s) == 2 && p >= 1 && p <= 38 && s >= 0 && s <= p) {
+  if (std::sscanf(t.c_str(), "decimal(%d,%d)", &p, &s) == 2 && p >= 1 && p <= 38 &&
+      s >= 0 && s <= p) {
     return arrow::decimal128(p, s);
   }
-  return arrow::Status::Invalid("unknown type '", raw,
-                                "' (use string, int, long, short, byte, float, double, boolean, date, "
-                                "timestamp, timestamp_ntz, decimal(p,s) or binary)");
+  return arrow::Status::Invalid(
+      "unknown type '", raw,
+      "' (use string, int, long, short, byte, float, double, boolean, date, "
+      "timestamp, timestamp_ntz, decimal(p,s) or binary)");
 }
 
-arrow::Result<std::vector<PipelineConfig>> ParsePipelines(const std::string& text, const std::string& file,
-                                                          const std::string& base_dir, const EnvLookup& env) {
+arrow::Result<std::vector<PipelineConfig>> ParsePipelines(const std::string& text,
+                                                          const std::string& file,
+                                                          const std::string& base_dir,
+                                                          const EnvLookup& env) {
   Reader r(file, base_dir, env);
   try {
     YAML::Node root = YAML::Load(text);
     if (!root.IsMap() || !root["pipelines"]) {
-      return r.Error(root, "pipelines", "the file must hold a mapping with a 'pipelines' list");
+      return r.Error(root, "pipelines",
+                     "the file must hold a mapping with a 'pipelines' list");
     }
     ARROW_RETURN_NOT_OK(r.CheckKeys(root, "", {"pipelines"}));
     const auto& list = root["pipelines"];
@@ -687,9 +869,12 @@ arrow::Result<std::vector<PipelineConfig>> ParsePipelines(const std::string& tex
     std::vector<PipelineConfig> out;
     std::set<std::string> names;
     for (size_t i = 0; i < list.size(); ++i) {
-      ARROW_ASSIGN_OR_RAISE(auto p, ParsePipeline(r, list[i], "pipelines[" + std::to_string(i) + "]", file));
+      ARROW_ASSIGN_OR_RAISE(
+          auto p,
+          ParsePipeline(r, list[i], "pipelines[" + std::to_string(i) + "]", file));
       if (!names.insert(p.name).second) {
-        return r.Error(list[i]["name"], "pipelines[" + std::to_string(i) + "].name", "duplicate pipeline name '" + p.name + "'");
+        return r.Error(list[i]["name"], "pipelines[" + std::to_string(i) + "].name",
+                       "duplicate pipeline name '" + p.name + "'");
       }
       out.push_back(std::move(p));
     }
@@ -705,11 +890,12 @@ arrow::Result<std::vector<PipelineConfig>> LoadPipelines(const std::string& path
   std::stringstream ss;
   ss << in.rdbuf();
   std::string base = std::filesystem::absolute(path).parent_path().string();
-  return ParsePipelines(ss.str(), path, base, [](const std::string& name) -> std::optional<std::string> {
-    const char* v = std::getenv(name.c_str());
-    if (!v) return std::nullopt;
-    return std::string(v);
-  });
+  return ParsePipelines(ss.str(), path, base,
+                        [](const std::string& name) -> std::optional<std::string> {
+                          const char* v = std::getenv(name.c_str());
+                          if (!v) return std::nullopt;
+                          return std::string(v);
+                        });
 }
 
 }  // namespace inlet::pipeline

@@ -1,6 +1,9 @@
-// Pipeline configuration: the YAML format of docs/pipelines.md as plain structs, validated
-// in one place.
+// Pipeline configuration: the YAML format of docs/pipelines.md as plain structs,
+// validated in one place.
 #pragma once
+
+#include <arrow/result.h>
+#include <arrow/type_fwd.h>
 
 #include <cstdint>
 #include <functional>
@@ -10,9 +13,6 @@
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <arrow/result.h>
-#include <arrow/type_fwd.h>
 
 #include "inlet/load/maintenance.h"
 #include "inlet/load/quality.h"
@@ -26,8 +26,8 @@ using load::NullCursorPolicy;
 using load::RejectPolicy;
 using load::Span;
 using load::StrategyConfig;
-using load::StrategyType;
 using load::StrategyName;
+using load::StrategyType;
 using MaintenanceConfig = load::MaintenancePolicy;
 enum class SchemaDriftPolicy { kFail, kAddColumns, kIgnore };
 

@@ -8,13 +8,14 @@ namespace inlet::pipeline {
 
 namespace {
 
-arrow::Result<std::vector<PipelineConfig>> Parse(const std::string& yaml,
-                                                 std::map<std::string, std::string> env = {}) {
-  return ParsePipelines(yaml, "p.yaml", "/base", [env](const std::string& k) -> std::optional<std::string> {
-    auto it = env.find(k);
-    if (it == env.end()) return std::nullopt;
-    return it->second;
-  });
+arrow::Result<std::vector<PipelineConfig>> Parse(
+    const std::string& yaml, std::map<std::string, std::string> env = {}) {
+  return ParsePipelines(yaml, "p.yaml", "/base",
+                        [env](const std::string& k) -> std::optional<std::string> {
+                          auto it = env.find(k);
+                          if (it == env.end()) return std::nullopt;
+                          return it->second;
+                        });
 }
 
 constexpr char kValid[] = R"yaml(pipelines:
@@ -48,7 +49,8 @@ TEST(Config, ParsesAValidFile) {
   const auto& source = std::get<FileSourceConfig>(p.source);
   EXPECT_EQ(source.path, "/base/in/*.json");
   ASSERT_EQ(source.decoding.schema.size(), 3u);
-  EXPECT_TRUE(source.decoding.schema[0].second->Equals(*arrow::timestamp(arrow::TimeUnit::MICRO, "UTC")));
+  EXPECT_TRUE(source.decoding.schema[0].second->Equals(
+      *arrow::timestamp(arrow::TimeUnit::MICRO, "UTC")));
   EXPECT_TRUE(source.decoding.schema[2].second->Equals(*arrow::decimal128(10, 2)));
   EXPECT_EQ(p.destination.path, "/data/t");
   ASSERT_EQ(p.destination.partition_by.size(), 3u);
@@ -77,18 +79,22 @@ TEST(Config, ErrorsNameFileLineAndKey) {
   std::string typo = std::string(kValid);
   typo.replace(typo.find("cursor: ts"), 10, "cursr: ts");
   auto st = Parse(typo).status();
-  EXPECT_NE(st.message().find("p.yaml:12: pipelines[parking].strategy.cursr: unknown key"), std::string::npos)
+  EXPECT_NE(
+      st.message().find("p.yaml:12: pipelines[parking].strategy.cursr: unknown key"),
+      std::string::npos)
       << st.ToString();
 
   std::string bad_type = std::string(kValid);
   bad_type.replace(bad_type.find("max_rows: 100"), 13, "max_rows: many");
   st = Parse(bad_type).status();
-  EXPECT_NE(st.message().find("quality.max_rows: expected an integer"), std::string::npos) << st.ToString();
+  EXPECT_NE(st.message().find("quality.max_rows: expected an integer"), std::string::npos)
+      << st.ToString();
 
   std::string bad_strategy = std::string(kValid);
   bad_strategy.replace(bad_strategy.find("type: watermark"), 15, "type: upsert");
   st = Parse(bad_strategy).status();
-  EXPECT_NE(st.message().find("unknown strategy 'upsert'"), std::string::npos) << st.ToString();
+  EXPECT_NE(st.message().find("unknown strategy 'upsert'"), std::string::npos)
+      << st.ToString();
 
   st = Parse("pipelines:\n  - name: [unclosed\n").status();
   EXPECT_NE(st.message().find("p.yaml:"), std::string::npos) << st.ToString();

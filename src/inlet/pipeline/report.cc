@@ -8,22 +8,29 @@ namespace inlet {
 
 namespace {
 
-Json OptionalText(const std::optional<std::string>& v) { return v ? Json(*v) : Json(nullptr); }
+Json OptionalText(const std::optional<std::string>& v) {
+  return v ? Json(*v) : Json(nullptr);
+}
 
-Json CountsJson(const FileCounts& counts) { return Json{{"files", counts.files}, {"bytes", counts.bytes}}; }
+Json CountsJson(const FileCounts& counts) {
+  return Json{{"files", counts.files}, {"bytes", counts.bytes}};
+}
 
 Json MaintenanceJson(const MaintenanceReport& m) {
   Json out = Json::object();
   if (m.optimize) {
     const OptimizeResult& r = *m.optimize;
-    out["optimize"] = Json{{"version", r.version},        {"before", CountsJson(r.before)},
-                           {"after", CountsJson(r.after)}, {"files_removed", r.files_removed},
-                           {"files_added", r.files_added}, {"duration_ms", r.duration_ms}};
+    out["optimize"] =
+        Json{{"version", r.version},         {"before", CountsJson(r.before)},
+             {"after", CountsJson(r.after)}, {"files_removed", r.files_removed},
+             {"files_added", r.files_added}, {"duration_ms", r.duration_ms}};
   }
   if (m.vacuum) {
     const VacuumResult& r = *m.vacuum;
-    out["vacuum"] = Json{{"retention_hours", r.retention_hours}, {"deleted", CountsJson(r.deleted)},
-                         {"before", CountsJson(r.before)},       {"after", CountsJson(r.after)},
+    out["vacuum"] = Json{{"retention_hours", r.retention_hours},
+                         {"deleted", CountsJson(r.deleted)},
+                         {"before", CountsJson(r.before)},
+                         {"after", CountsJson(r.after)},
                          {"duration_ms", r.duration_ms}};
   }
   if (m.checkpoint) {
@@ -41,21 +48,30 @@ Json MaintenanceJson(const MaintenanceReport& m) {
 
 const char* RunStatusName(RunStatus status) {
   switch (status) {
-    case RunStatus::kCommitted: return "committed";
-    case RunStatus::kNoChanges: return "no_changes";
-    case RunStatus::kNoSignificantChanges: return "no_significant_changes";
-    case RunStatus::kDryRun: return "dry_run";
-    case RunStatus::kFailed: return "failed";
+    case RunStatus::kCommitted:
+      return "committed";
+    case RunStatus::kNoChanges:
+      return "no_changes";
+    case RunStatus::kNoSignificantChanges:
+      return "no_significant_changes";
+    case RunStatus::kDryRun:
+      return "dry_run";
+    case RunStatus::kFailed:
+      return "failed";
   }
   return "?";
 }
 
 const char* StreamStatusName(StreamStatus status) {
   switch (status) {
-    case StreamStatus::kRunning: return "running";
-    case StreamStatus::kStopped: return "stopped";
-    case StreamStatus::kIdle: return "idle";
-    case StreamStatus::kFailed: return "failed";
+    case StreamStatus::kRunning:
+      return "running";
+    case StreamStatus::kStopped:
+      return "stopped";
+    case StreamStatus::kIdle:
+      return "idle";
+    case StreamStatus::kFailed:
+      return "failed";
   }
   return "?";
 }
@@ -64,7 +80,9 @@ std::string MaintenanceReport::ToJson() const { return DumpJson(MaintenanceJson(
 
 std::string MaintenanceReport::ToText() const {
   std::ostringstream out;
-  if (optimize) out << "optimize " << optimize->before.files << " files -> " << optimize->after.files << " files";
+  if (optimize)
+    out << "optimize " << optimize->before.files << " files -> " << optimize->after.files
+        << " files";
   if (vacuum) {
     if (out.tellp() > 0) out << "; ";
     out << "vacuum deleted " << vacuum->deleted.files << " files";
@@ -107,40 +125,57 @@ std::string RunReport::ToJson() const {
 
 std::string RunReport::ToText() const {
   std::ostringstream out;
-  out << "pipeline " << pipeline << " -> " << table << " (" << strategy << "): " << RunStatusName(status);
+  out << "pipeline " << pipeline << " -> " << table << " (" << strategy
+      << "): " << RunStatusName(status);
   if (status == RunStatus::kFailed) {
     out << ": " << error << "\n";
     return out.str();
   }
   if (status == RunStatus::kCommitted) out << " version " << table_version;
   out << " in " << duration_ms << " ms\n";
-  out << "  rows:      read " << rows_read << ", skipped by watermark " << rows_skipped_watermark
-      << ", de-duplicated " << rows_deduplicated << ", rejected " << rows_rejected << ", written "
-      << rows_written << "\n";
-  if (changed_percent) out << "  changed:   " << *changed_percent << "% of the table's rows\n";
+  out << "  rows:      read " << rows_read << ", skipped by watermark "
+      << rows_skipped_watermark << ", de-duplicated " << rows_deduplicated
+      << ", rejected " << rows_rejected << ", written " << rows_written << "\n";
+  if (changed_percent)
+    out << "  changed:   " << *changed_percent << "% of the table's rows\n";
   if (strategy == "merge" || strategy == "snapshot_diff" || strategy == "cdc") {
-    out << "  merge:     inserted " << rows_inserted << ", updated " << rows_updated << ", deleted " << rows_deleted;
+    out << "  merge:     inserted " << rows_inserted << ", updated " << rows_updated
+        << ", deleted " << rows_deleted;
     if (strategy == "cdc") out << ", late changes discarded " << rows_late;
     out << "\n";
   }
   if (strategy == "watermark") {
-    out << "  watermark: " << watermark_before.value_or("(none)") << " -> " << watermark_after.value_or("(none)") << "\n";
+    out << "  watermark: " << watermark_before.value_or("(none)") << " -> "
+        << watermark_after.value_or("(none)") << "\n";
   }
-  out << "  files:     read " << files_read << ", written " << files_written << " (" << bytes_written
-      << " bytes), partitions touched " << partitions_touched << "; run " << run << "\n";
+  out << "  files:     read " << files_read << ", written " << files_written << " ("
+      << bytes_written << " bytes), partitions touched " << partitions_touched << "; run "
+      << run << "\n";
   if (!maintenance.empty()) out << "  maintenance: " << maintenance.ToText() << "\n";
   if (!error.empty()) out << "  error:     " << error << "\n";
   return out.str();
 }
 
 std::string StreamReport::ToJson() const {
-  Json j = {{"pipeline", pipeline}, {"table", table}, {"topic", topic}, {"status", StreamStatusName(status)},
-            {"messages", messages}, {"rows_written", rows_written}, {"dead_letters", dead_letters},
-            {"skipped", skipped}, {"tombstones", tombstones}, {"commits", commits},
+  Json j = {{"pipeline", pipeline},
+            {"table", table},
+            {"topic", topic},
+            {"status", StreamStatusName(status)},
+            {"messages", messages},
+            {"rows_written", rows_written},
+            {"dead_letters", dead_letters},
+            {"skipped", skipped},
+            {"tombstones", tombstones},
+            {"commits", commits},
             {"batches_discarded", batches_discarded},
-            {"rebalances", rebalances}, {"table_version", table_version}, {"duration_ms", duration_ms},
-            {"wait_ms", wait_ms}, {"decode_ms", decode_ms}, {"commit_ms", commit_ms},
-            {"maintenance_runs", maintenance_runs}, {"maintenance_failures", maintenance_failures}};
+            {"rebalances", rebalances},
+            {"table_version", table_version},
+            {"duration_ms", duration_ms},
+            {"wait_ms", wait_ms},
+            {"decode_ms", decode_ms},
+            {"commit_ms", commit_ms},
+            {"maintenance_runs", maintenance_runs},
+            {"maintenance_failures", maintenance_failures}};
   if (rows_inserted + rows_updated + rows_deleted + rows_late > 0) {
     j["rows_inserted"] = rows_inserted;
     j["rows_updated"] = rows_updated;

@@ -38,17 +38,20 @@ StorageOptions SideTableStorage(const PipelineConfig& c, const std::string& path
 
 namespace {
 
-// A one-line progress display on a terminal (stderr), shown once a run has taken more than
-// two seconds, so that quick runs and redirected output stay clean.
+// A one-line progress display on a terminal (stderr), shown once a run has taken more
+// than two seconds, so that quick runs and redirected output stay clean.
 class Progress {
  public:
   explicit Progress(std::string pipeline)
-      : pipeline_(std::move(pipeline)), start_(std::chrono::steady_clock::now()), tty_(::isatty(2) != 0) {}
+      : pipeline_(std::move(pipeline)),
+        start_(std::chrono::steady_clock::now()),
+        tty_(::isatty(2) != 0) {}
   ~Progress() {
     if (shown_) std::fprintf(stderr, "\r\033[K");
   }
   void Update(const std::string& what) {
-    if (!tty_ || std::chrono::steady_clock::now() - start_ < std::chrono::seconds(2)) return;
+    if (!tty_ || std::chrono::steady_clock::now() - start_ < std::chrono::seconds(2))
+      return;
     shown_ = true;
     std::fprintf(stderr, "\r\033[K%s: %s", pipeline_.c_str(), what.c_str());
     std::fflush(stderr);
@@ -93,8 +96,10 @@ class PipelineRun {
       ARROW_ASSIGN_OR_RAISE(auto early, CheckThreshold());
       if (early) return Finish(*early);
     }
-    bool state_changed = next_.watermark != state_.watermark || source_->Advanced(state_.position, next_.position);
-    if (rows_->num_rows() == 0 && !state_changed && report_.rows_rejected == 0) return Finish(RunStatus::kNoChanges);
+    bool state_changed = next_.watermark != state_.watermark ||
+                         source_->Advanced(state_.position, next_.position);
+    if (rows_->num_rows() == 0 && !state_changed && report_.rows_rejected == 0)
+      return Finish(RunStatus::kNoChanges);
     report_.rows_written = rows_->num_rows();
     if (options_.dry_run) {
       // A merge runs dry, to report what it would change.
@@ -115,13 +120,15 @@ class PipelineRun {
  private:
   RunReport Finish(RunStatus status) {
     report_.status = status;
-    report_.duration_ms =
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_).count();
+    report_.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::steady_clock::now() - started_)
+                              .count();
     return report_;
   }
 
   arrow::Status LoadState() {
-    ARROW_ASSIGN_OR_RAISE(table_, Table::OpenOrCreate(config_.destination.path, config_.destination.storage));
+    ARROW_ASSIGN_OR_RAISE(table_, Table::OpenOrCreate(config_.destination.path,
+                                                      config_.destination.storage));
     ARROW_ASSIGN_OR_RAISE(snapshot_, CurrentSnapshot(*table_));
     if (snapshot_) {
       report_.table_version = snapshot_->version();
@@ -146,14 +153,16 @@ class PipelineRun {
     ARROW_ASSIGN_OR_RAISE(source_, OpenBoundedSource(config_.source));
     ARROW_ASSIGN_OR_RAISE(ReadRequest request, strategy_->Request(context_));
     request.on_part = [&](size_t done, int64_t rows) {
-      progress_.Update("read " + std::to_string(done) + " parts, " + std::to_string(rows) + " rows");
+      progress_.Update("read " + std::to_string(done) + " parts, " +
+                       std::to_string(rows) + " rows");
     };
     ARROW_ASSIGN_OR_RAISE(read_, source_->Read(state_.position, request));
     if (!read_.rows) return false;
     report_.files_read = static_cast<int64_t>(read_.parts.size());
     report_.rows_read = read_.rows->num_rows();
     CrashPoint("run.after_read");
-    ARROW_ASSIGN_OR_RAISE(rows_, load::AddDerivedColumns(read_.rows, Derived(config_.destination)));
+    ARROW_ASSIGN_OR_RAISE(
+        rows_, load::AddDerivedColumns(read_.rows, Derived(config_.destination)));
     read_.rows = rows_;
     return true;
   }
@@ -165,7 +174,8 @@ class PipelineRun {
     next_.strategy = report_.strategy;
     next_.cursor = config_.strategy.cursor;
     load::SelectionCounts counts;
-    ARROW_ASSIGN_OR_RAISE(rows_, strategy_->Select(context_, *source_, &read_, &next_, &counts));
+    ARROW_ASSIGN_OR_RAISE(rows_,
+                          strategy_->Select(context_, *source_, &read_, &next_, &counts));
     report_.rows_skipped_watermark = counts.skipped_watermark;
     report_.rows_deduplicated = counts.deduplicated;
     report_.watermark_after = next_.watermark;
@@ -174,7 +184,9 @@ class PipelineRun {
 
   // Schema drift, key gates, row-count gates.
   arrow::Status CheckRows() {
-    ARROW_ASSIGN_OR_RAISE(auto checked, pipeline::CheckRows(config_, *strategy_, rows_, snapshot_.get(), read_.parts));
+    ARROW_ASSIGN_OR_RAISE(
+        auto checked,
+        pipeline::CheckRows(config_, *strategy_, rows_, snapshot_.get(), read_.parts));
     rows_ = checked.rows;
     rejected_ = checked.rejected;
     merge_schema_ = checked.merge_schema;
@@ -184,7 +196,9 @@ class PipelineRun {
   }
 
   // Whether the change compares the extract with the table (snapshot_diff's merge).
-  bool Diffs() const { return change_.merge && change_.merge_options.mode == MergeMode::kSnapshot; }
+  bool Diffs() const {
+    return change_.merge && change_.merge_options.mode == MergeMode::kSnapshot;
+  }
 
   // A change committed only when large enough: the merge first runs dry, to count it.
   // Returns a final status when nothing is to be committed.
@@ -201,7 +215,8 @@ class PipelineRun {
   // The merge's counts, without writing (once per run).
   arrow::Result<MergeResult> DryRun() {
     if (!dry_merge_) {
-      ARROW_ASSIGN_OR_RAISE(dry_merge_, load::CommitLoad(*table_, rows_, change_, Spec(), /*dry_run=*/true));
+      ARROW_ASSIGN_OR_RAISE(dry_merge_, load::CommitLoad(*table_, rows_, change_, Spec(),
+                                                         /*dry_run=*/true));
     }
     return *dry_merge_;
   }
@@ -219,31 +234,38 @@ class PipelineRun {
   // What the run's commit carries beside its rows: the pipeline's state and run number.
   load::CommitSpec Spec() const {
     load::CommitSpec spec;
-    for (const auto& p : config_.destination.partition_by) spec.partition_by.push_back(p.name);
+    for (const auto& p : config_.destination.partition_by)
+      spec.partition_by.push_back(p.name);
     spec.properties = config_.destination.properties;
-    spec.app_states[load::StateDomain(config_.name)] = AppState{next_.run, load::SerializeState(next_)};
+    spec.app_states[load::StateDomain(config_.name)] =
+        AppState{next_.run, load::SerializeState(next_)};
     spec.merge_schema = merge_schema_;
     // The state was read at this version: a concurrent run that committed since must make
     // this commit fail (and the run restart from the state it committed).
     spec.read_version = snapshot_ ? snapshot_->version() : -1;
     spec.operation = "INLET RUN";
     spec.merge_operation = "INLET RUN MERGE";
-    spec.parameters = {{"pipeline", config_.name}, {"strategy", report_.strategy}, {"run", std::to_string(next_.run)}};
+    spec.parameters = {{"pipeline", config_.name},
+                       {"strategy", report_.strategy},
+                       {"run", std::to_string(next_.run)}};
     if (context_.backfill()) {
-      spec.parameters["backfill"] = options_.backfill_from.value_or("") + ".." + options_.backfill_to.value_or("");
+      spec.parameters["backfill"] =
+          options_.backfill_from.value_or("") + ".." + options_.backfill_to.value_or("");
     }
     spec.batch_size = config_.processing.batch_size;
     return spec;
   }
 
-  // Rows, state and run number in one commit (quarantined rows first, idempotently). False
-  // when a snapshot merge found nothing to change, and committed nothing.
+  // Rows, state and run number in one commit (quarantined rows first, idempotently).
+  // False when a snapshot merge found nothing to change, and committed nothing.
   arrow::Result<bool> Commit() {
     next_.run = state_.run + 1;
     next_.updated_at = FormatTimestampMillisIso(NowMillis());
     if (rejected_) ARROW_RETURN_NOT_OK(WriteQuarantine(config_, rejected_, next_.run));
-    progress_.Update("writing and committing " + std::to_string(rows_->num_rows()) + " rows");
-    ARROW_ASSIGN_OR_RAISE(MergeResult result, load::CommitLoad(*table_, rows_, change_, Spec()));
+    progress_.Update("writing and committing " + std::to_string(rows_->num_rows()) +
+                     " rows");
+    ARROW_ASSIGN_OR_RAISE(MergeResult result,
+                          load::CommitLoad(*table_, rows_, change_, Spec()));
     if (change_.merge) {
       ReportMerge(result);
       if (Diffs() && !result.changed) return false;
@@ -283,18 +305,24 @@ arrow::Result<RunReport> Run(const PipelineConfig& config, const RunOptions& opt
   // Another writer (maybe another run of this pipeline) committed first: start over from
   // the state it committed.
   std::shared_ptr<Table> table;
-  auto report = RetryOnConflict(config.processing.max_retries, [&]() -> arrow::Result<RunReport> {
-    PipelineRun run(config, options);
-    auto r = run.Execute();
-    table = run.table();
-    return r;
-  });
-  if (!report.ok()) return report.status().WithMessage("pipeline '", config.name, "': ", report.status().message());
+  auto report =
+      RetryOnConflict(config.processing.max_retries, [&]() -> arrow::Result<RunReport> {
+        PipelineRun run(config, options);
+        auto r = run.Execute();
+        table = run.table();
+        return r;
+      });
+  if (!report.ok())
+    return report.status().WithMessage("pipeline '", config.name,
+                                       "': ", report.status().message());
   // The run's data is committed whatever maintenance does; its failure is reported.
   if (report->status == RunStatus::kCommitted && config.destination.maintenance.any()) {
-    auto st = load::Maintain(*table, config.destination.maintenance, report->run, report->table_version,
-                             &report->maintenance);
-    if (!st.ok()) report->error = "maintenance after the commit failed (the run's data is committed): " + st.message();
+    auto st = load::Maintain(*table, config.destination.maintenance, report->run,
+                             report->table_version, &report->maintenance);
+    if (!st.ok())
+      report->error =
+          "maintenance after the commit failed (the run's data is committed): " +
+          st.message();
   }
   return report;
 }

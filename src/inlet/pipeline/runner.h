@@ -3,11 +3,11 @@
 // commit (load/commit.h). The public entry is inlet/pipeline.h's RunPipeline.
 #pragma once
 
+#include <arrow/result.h>
+
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <arrow/result.h>
 
 #include "inlet/load/rows.h"
 #include "inlet/pipeline.h"

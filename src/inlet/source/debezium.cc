@@ -1,12 +1,12 @@
 #include "inlet/source/debezium.h"
 
-#include <algorithm>
-#include <map>
-#include <optional>
-
 #include <arrow/type.h>
 #include <arrow/util/decimal.h>
+
+#include <algorithm>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "inlet/common/time.h"
 
@@ -17,8 +17,10 @@ namespace {
 using OJson = nlohmann::ordered_json;
 
 // Source fields that place an event in its database's change stream.
-const char* const kPositionFields[] = {"ts_ms",      "lsn",        "txId",           "file", "pos", "row", "gtid",
-                                       "commit_lsn", "change_lsn", "event_serial_no", "scn",  "ord"};
+const char* const kPositionFields[] = {
+    "ts_ms", "lsn",  "txId",       "file",       "pos",
+    "row",   "gtid", "commit_lsn", "change_lsn", "event_serial_no",
+    "scn",   "ord"};
 
 enum class Conversion { kNone, kMillis, kMicros, kNanos, kDecimal };
 
@@ -28,26 +30,36 @@ struct FieldType {
   int32_t scale = 0;
 };
 
-std::shared_ptr<arrow::DataType> UtcMicros() { return arrow::timestamp(arrow::TimeUnit::MICRO, "UTC"); }
+std::shared_ptr<arrow::DataType> UtcMicros() {
+  return arrow::timestamp(arrow::TimeUnit::MICRO, "UTC");
+}
 
 // The Arrow type of a Connect schema field; nullopt leaves the type to inference.
 std::optional<FieldType> TypeOf(const OJson& field) {
   std::string type = field.value("type", "");
-  std::string name = field.contains("name") && field["name"].is_string() ? field["name"].get<std::string>() : "";
-  if (name == "io.debezium.time.Date" || name == "org.apache.kafka.connect.data.Date") return FieldType{arrow::date32()};
-  if (name == "io.debezium.time.Timestamp" || name == "org.apache.kafka.connect.data.Timestamp") {
+  std::string name = field.contains("name") && field["name"].is_string()
+                         ? field["name"].get<std::string>()
+                         : "";
+  if (name == "io.debezium.time.Date" || name == "org.apache.kafka.connect.data.Date")
+    return FieldType{arrow::date32()};
+  if (name == "io.debezium.time.Timestamp" ||
+      name == "org.apache.kafka.connect.data.Timestamp") {
     return FieldType{UtcMicros(), Conversion::kMillis};
   }
-  if (name == "io.debezium.time.MicroTimestamp") return FieldType{UtcMicros(), Conversion::kMicros};
-  if (name == "io.debezium.time.NanoTimestamp") return FieldType{UtcMicros(), Conversion::kNanos};
+  if (name == "io.debezium.time.MicroTimestamp")
+    return FieldType{UtcMicros(), Conversion::kMicros};
+  if (name == "io.debezium.time.NanoTimestamp")
+    return FieldType{UtcMicros(), Conversion::kNanos};
   if (name == "io.debezium.time.ZonedTimestamp") return FieldType{UtcMicros()};
   if (name == "org.apache.kafka.connect.data.Decimal") {
-    const auto& params = field.contains("parameters") ? field["parameters"] : OJson::object();
+    const auto& params =
+        field.contains("parameters") ? field["parameters"] : OJson::object();
     auto number = [&](const char* key, int32_t fallback) {
       if (!params.contains(key)) return fallback;
       const auto& v = params[key];
       if (v.is_number_integer()) return v.get<int32_t>();
-      if (v.is_string()) return static_cast<int32_t>(std::atoi(v.get<std::string>().c_str()));
+      if (v.is_string())
+        return static_cast<int32_t>(std::atoi(v.get<std::string>().c_str()));
       return fallback;
     };
     int32_t scale = number("scale", 0);
@@ -55,12 +67,14 @@ std::optional<FieldType> TypeOf(const OJson& field) {
     if (precision > 38) return std::nullopt;
     return FieldType{arrow::decimal128(precision, scale), Conversion::kDecimal, scale};
   }
-  if (!name.empty() && name.rfind("io.debezium.", 0) == 0) return std::nullopt;  // other logical types
+  if (!name.empty() && name.rfind("io.debezium.", 0) == 0)
+    return std::nullopt;  // other logical types
   static const std::map<std::string, std::shared_ptr<arrow::DataType>> primitives = {
-      {"int8", arrow::int8()},     {"int16", arrow::int16()},     {"int32", arrow::int32()},
-      {"int64", arrow::int64()},   {"float32", arrow::float32()}, {"float64", arrow::float64()},
-      {"float", arrow::float32()}, {"double", arrow::float64()},  {"boolean", arrow::boolean()},
-      {"string", arrow::utf8()}};
+      {"int8", arrow::int8()},       {"int16", arrow::int16()},
+      {"int32", arrow::int32()},     {"int64", arrow::int64()},
+      {"float32", arrow::float32()}, {"float64", arrow::float64()},
+      {"float", arrow::float32()},   {"double", arrow::float64()},
+      {"boolean", arrow::boolean()}, {"string", arrow::utf8()}};
   auto it = primitives.find(type);
   if (it == primitives.end()) return std::nullopt;
   return FieldType{it->second};
@@ -100,19 +114,24 @@ arrow::Result<OJson> Convert(const OJson& v, const FieldType& t) {
   switch (t.conversion) {
     case Conversion::kNone:
       return v;
-    case Conversion::kMillis: case Conversion::kMicros: case Conversion::kNanos: {
+    case Conversion::kMillis:
+    case Conversion::kMicros:
+    case Conversion::kNanos: {
       if (!v.is_number_integer()) return v;
       int64_t n = v.get<int64_t>();
-      int64_t micros = t.conversion == Conversion::kMillis ? n * 1000
-                       : t.conversion == Conversion::kNanos ? n / 1000 : n;
+      int64_t micros = t.conversion == Conversion::kMillis  ? n * 1000
+                       : t.conversion == Conversion::kNanos ? n / 1000
+                                                            : n;
       return OJson(FormatTimestampIso(micros));
     }
     case Conversion::kDecimal: {
       if (!v.is_string()) return v;
       ARROW_ASSIGN_OR_RAISE(auto bytes, Base64Decode(v.get<std::string>()));
-      if (bytes.empty() || bytes.size() > 16) return arrow::Status::Invalid("bad decimal '", v.get<std::string>(), "'");
-      ARROW_ASSIGN_OR_RAISE(auto d, arrow::Decimal128::FromBigEndian(reinterpret_cast<const uint8_t*>(bytes.data()),
-                                                                      static_cast<int32_t>(bytes.size())));
+      if (bytes.empty() || bytes.size() > 16)
+        return arrow::Status::Invalid("bad decimal '", v.get<std::string>(), "'");
+      ARROW_ASSIGN_OR_RAISE(auto d, arrow::Decimal128::FromBigEndian(
+                                        reinterpret_cast<const uint8_t*>(bytes.data()),
+                                        static_cast<int32_t>(bytes.size())));
       return OJson(d.ToString(t.scale));
     }
   }
@@ -122,10 +141,13 @@ arrow::Result<OJson> Convert(const OJson& v, const FieldType& t) {
 // The fields of the struct schema named `name` inside an envelope's schema (or the schema
 // itself when name is empty).
 const OJson* StructFields(const OJson& schema, const std::string& name) {
-  if (name.empty()) return schema.contains("fields") && schema["fields"].is_array() ? &schema["fields"] : nullptr;
+  if (name.empty())
+    return schema.contains("fields") && schema["fields"].is_array() ? &schema["fields"]
+                                                                    : nullptr;
   if (!schema.contains("fields") || !schema["fields"].is_array()) return nullptr;
   for (const auto& f : schema["fields"]) {
-    if (f.value("field", "") == name && f.contains("fields") && f["fields"].is_array()) return &f["fields"];
+    if (f.value("field", "") == name && f.contains("fields") && f["fields"].is_array())
+      return &f["fields"];
   }
   return nullptr;
 }
@@ -161,14 +183,16 @@ class Decoder {
     return arrow::Status::OK();
   }
 
-  arrow::Result<std::optional<std::string>> Flatten(std::string_view text, int64_t number) {
+  arrow::Result<std::optional<std::string>> Flatten(std::string_view text,
+                                                    int64_t number) {
     if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) return std::nullopt;
     OJson doc = OJson::parse(text, nullptr, /*allow_exceptions=*/false);
     if (doc.is_discarded()) return Error(number, "malformed JSON");
     return FlattenDocument(doc, number);
   }
 
-  arrow::Result<std::optional<std::string>> FlattenDocument(const OJson& doc, int64_t number) {
+  arrow::Result<std::optional<std::string>> FlattenDocument(const OJson& doc,
+                                                            int64_t number) {
     if (doc.is_null()) return std::nullopt;  // a Kafka tombstone
     if (!doc.is_object()) return Error(number, "not a JSON object");
     const OJson* payload = &doc;
@@ -184,7 +208,8 @@ class Decoder {
       if (!op.is_string()) return Error(number, "'op' is not a string");
       std::string image = op.get<std::string>() == "d" ? "before" : "after";
       const OJson& values = payload->contains(image) ? (*payload)[image] : OJson();
-      if (!values.is_null() && !values.is_object()) return Error(number, "'" + image + "' is not an object");
+      if (!values.is_null() && !values.is_object())
+        return Error(number, "'" + image + "' is not an object");
       if (schema) ARROW_RETURN_NOT_OK(LearnTypes(StructFields(*schema, image), ""));
       if (values.is_object()) {
         for (const auto& [k, v] : values.items()) {
@@ -199,7 +224,8 @@ class Decoder {
       }
       if (payload->contains("source") && (*payload)["source"].is_object()) {
         const auto& source = (*payload)["source"];
-        if (schema) ARROW_RETURN_NOT_OK(LearnTypes(StructFields(*schema, "source"), "__source_"));
+        if (schema)
+          ARROW_RETURN_NOT_OK(LearnTypes(StructFields(*schema, "source"), "__source_"));
         for (const char* f : kPositionFields) {
           if (source.contains(f) && !source[f].is_object() && !source[f].is_array()) {
             std::string name = std::string("__source_") + f;
@@ -222,7 +248,8 @@ class Decoder {
   DecodedEvents Finish() {
     if (!learned_.empty()) {
       arrow::FieldVector fields;
-      for (const auto& [name, type] : learned_) fields.push_back(arrow::field(name, type));
+      for (const auto& [name, type] : learned_)
+        fields.push_back(arrow::field(name, type));
       out_.types = arrow::schema(fields);
     }
     return std::move(out_);
@@ -242,16 +269,20 @@ class Decoder {
 
   void Learn(const std::string& name, FieldType t) {
     auto type = t.type;
-    if (types_.emplace(name, std::move(t)).second) learned_.emplace_back(name, std::move(type));
+    if (types_.emplace(name, std::move(t)).second)
+      learned_.emplace_back(name, std::move(type));
   }
 
-  // Types of a struct's fields; of the source struct (prefix set), of its position fields only.
+  // Types of a struct's fields; of the source struct (prefix set), of its position fields
+  // only.
   arrow::Status LearnTypes(const OJson* fields, const std::string& prefix) {
     if (!fields) return arrow::Status::OK();
     for (const auto& f : *fields) {
       std::string name = f.value("field", "");
       if (name.empty()) continue;
-      if (!prefix.empty() && std::find(std::begin(kPositionFields), std::end(kPositionFields), name) == std::end(kPositionFields)) {
+      if (!prefix.empty() &&
+          std::find(std::begin(kPositionFields), std::end(kPositionFields), name) ==
+              std::end(kPositionFields)) {
         continue;
       }
       if (auto t = TypeOf(f)) Learn(prefix + name, *t);
@@ -259,11 +290,13 @@ class Decoder {
     return arrow::Status::OK();
   }
 
-  arrow::Result<OJson> Typed(const std::string& name, const OJson& v, int64_t number) const {
+  arrow::Result<OJson> Typed(const std::string& name, const OJson& v,
+                             int64_t number) const {
     auto it = types_.find(name);
     if (it != types_.end()) {
       auto converted = Convert(v, it->second);
-      if (!converted.ok()) return Error(number, "field '" + name + "': " + converted.status().message());
+      if (!converted.ok())
+        return Error(number, "field '" + name + "': " + converted.status().message());
       return converted;
     }
     // No schema part typed it: a declared decimal sent as text is base64 (precise mode);
@@ -273,8 +306,10 @@ class Decoder {
     auto converted = Convert(v, declared->second);
     if (!converted.ok()) {
       return Error(number, "field '" + name + "': " + converted.status().message() +
-                               " (source.decimal_handling is precise, Debezium's default: decimals come as base64 "
-                               "bytes; set it to string or double to match the connector's decimal.handling.mode)");
+                               " (source.decimal_handling is precise, Debezium's "
+                               "default: decimals come as base64 "
+                               "bytes; set it to string or double to match the "
+                               "connector's decimal.handling.mode)");
     }
     return converted;
   }
@@ -298,20 +333,24 @@ DebeziumDecoder::DebeziumDecoder(std::string what, const DebeziumOptions& option
 DebeziumDecoder::~DebeziumDecoder() = default;
 DebeziumDecoder::DebeziumDecoder(DebeziumDecoder&&) noexcept = default;
 
-arrow::Result<std::optional<std::string>> DebeziumDecoder::Flatten(std::string_view message, int64_t number) {
+arrow::Result<std::optional<std::string>> DebeziumDecoder::Flatten(
+    std::string_view message, int64_t number) {
   return impl_->Flatten(message, number);
 }
 
 const DebeziumDecoder::Types& DebeziumDecoder::types() const { return impl_->types(); }
 
-arrow::Result<DecodedEvents> DecodeDebeziumEvents(const std::vector<std::string_view>& messages,
-                                                  const std::string& what, const DebeziumOptions& options) {
+arrow::Result<DecodedEvents> DecodeDebeziumEvents(
+    const std::vector<std::string_view>& messages, const std::string& what,
+    const DebeziumOptions& options) {
   Decoder d(what, options);
-  for (size_t i = 0; i < messages.size(); ++i) ARROW_RETURN_NOT_OK(d.Add(messages[i], static_cast<int64_t>(i) + 1));
+  for (size_t i = 0; i < messages.size(); ++i)
+    ARROW_RETURN_NOT_OK(d.Add(messages[i], static_cast<int64_t>(i) + 1));
   return d.Finish();
 }
 
-arrow::Result<DecodedEvents> DecodeDebeziumFile(std::string_view text, const std::string& what,
+arrow::Result<DecodedEvents> DecodeDebeziumFile(std::string_view text,
+                                                const std::string& what,
                                                 const DebeziumOptions& options) {
   size_t first = text.find_first_not_of(" \t\r\n");
   Decoder d(what, options);

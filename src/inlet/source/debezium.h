@@ -1,7 +1,10 @@
-// Debezium change events, decoded natively: the JSON converter's envelope (with or without
-// its schema/payload wrapper) and the flat "unwrap" form of the ExtractNewRecordState
-// transform.
+// Debezium change events, decoded natively: the JSON converter's envelope (with or
+// without its schema/payload wrapper) and the flat "unwrap" form of the
+// ExtractNewRecordState transform.
 #pragma once
+
+#include <arrow/result.h>
+#include <arrow/type_fwd.h>
 
 #include <memory>
 #include <optional>
@@ -9,9 +12,6 @@
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <arrow/result.h>
-#include <arrow/type_fwd.h>
 
 namespace inlet {
 
@@ -23,9 +23,9 @@ struct DecodedEvents {
   int64_t rows = 0;
 };
 
-/// How a connector sends decimals (its decimal.handling.mode). It matters for events without
-/// a schema part: precise (Debezium's default) sends a decimal's unscaled value as base64
-/// big-endian bytes, string as text, double as a JSON number.
+/// How a connector sends decimals (its decimal.handling.mode). It matters for events
+/// without a schema part: precise (Debezium's default) sends a decimal's unscaled value
+/// as base64 big-endian bytes, string as text, double as a JSON number.
 enum class DecimalHandling { kPrecise, kString, kDouble };
 
 struct DebeziumOptions {
@@ -36,8 +36,8 @@ struct DebeziumOptions {
   std::vector<std::pair<std::string, std::shared_ptr<arrow::DataType>>> declared;
 };
 
-/// Change events decoded one message at a time (for a stream, where a message that does not
-/// decode is set aside alone). See DecodeDebeziumEvents for the rows it makes.
+/// Change events decoded one message at a time (for a stream, where a message that does
+/// not decode is set aside alone). See DecodeDebeziumEvents for the rows it makes.
 class DebeziumDecoder {
  public:
   /// Errors name `what` and the message number (only the problem when `what` is empty).
@@ -47,7 +47,8 @@ class DebeziumDecoder {
 
   /// The message as one flat JSON object's text; nullopt for a Kafka tombstone (a null
   /// message or payload) and a blank message.
-  arrow::Result<std::optional<std::string>> Flatten(std::string_view message, int64_t number);
+  arrow::Result<std::optional<std::string>> Flatten(std::string_view message,
+                                                    int64_t number);
 
   using Types = std::vector<std::pair<std::string, std::shared_ptr<arrow::DataType>>>;
   /// The column types the events' schema parts declared so far, in first-seen order (new
@@ -61,18 +62,20 @@ class DebeziumDecoder {
 
 /// Decodes change events, one JSON document per message. An envelope becomes one row: the
 /// fields of `after` (of `before` for a delete), then __op, __ts_ms, and the source's
-/// position fields as __source_<name> (ts_ms, lsn, txId, file, pos, row, gtid, commit_lsn,
-/// change_lsn, event_serial_no, scn, ord, when present). A message without an envelope
-/// (already unwrapped) is kept as it is. Null messages (Kafka tombstones) and blank lines
-/// are skipped. The schema part, when present, types the columns: Debezium's dates become
-/// dates, its timestamps (Timestamp, MicroTimestamp, NanoTimestamp, ZonedTimestamp) UTC
-/// timestamps in microseconds, Connect decimals decimals. Errors name `what` and the
-/// message number (1-based).
-arrow::Result<DecodedEvents> DecodeDebeziumEvents(const std::vector<std::string_view>& messages,
-                                                  const std::string& what, const DebeziumOptions& options = {});
+/// position fields as __source_<name> (ts_ms, lsn, txId, file, pos, row, gtid,
+/// commit_lsn, change_lsn, event_serial_no, scn, ord, when present). A message without an
+/// envelope (already unwrapped) is kept as it is. Null messages (Kafka tombstones) and
+/// blank lines are skipped. The schema part, when present, types the columns: Debezium's
+/// dates become dates, its timestamps (Timestamp, MicroTimestamp, NanoTimestamp,
+/// ZonedTimestamp) UTC timestamps in microseconds, Connect decimals decimals. Errors name
+/// `what` and the message number (1-based).
+arrow::Result<DecodedEvents> DecodeDebeziumEvents(
+    const std::vector<std::string_view>& messages, const std::string& what,
+    const DebeziumOptions& options = {});
 
 /// Splits a file's text into messages: one per line, or the elements of a JSON array.
-arrow::Result<DecodedEvents> DecodeDebeziumFile(std::string_view text, const std::string& what,
+arrow::Result<DecodedEvents> DecodeDebeziumFile(std::string_view text,
+                                                const std::string& what,
                                                 const DebeziumOptions& options = {});
 
 }  // namespace inlet

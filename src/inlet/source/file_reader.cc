@@ -1,11 +1,11 @@
 #include "inlet/source/file_reader.h"
 
 #include <arrow/csv/api.h>
+#include <arrow/filesystem/localfs.h>
 #include <arrow/io/file.h>
 #include <arrow/io/memory.h>
 #include <arrow/json/api.h>
 #include <arrow/table.h>
-#include <arrow/filesystem/localfs.h>
 #include <arrow/util/value_parsing.h>
 
 #include "inlet/common/json.h"
@@ -18,7 +18,8 @@ namespace {
 
 constexpr int32_t kBlockSize = 32 << 20;
 
-arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenCsv(const std::string& path) {
+arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenCsv(
+    const std::string& path) {
   ARROW_ASSIGN_OR_RAISE(auto file, arrow::io::ReadableFile::Open(path));
   auto read = arrow::csv::ReadOptions::Defaults();
   read.block_size = kBlockSize;
@@ -29,7 +30,8 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenCsv(const std::stri
 }
 
 arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenJsonLines(
-    std::shared_ptr<arrow::io::InputStream> input, std::shared_ptr<arrow::Schema> types = nullptr) {
+    std::shared_ptr<arrow::io::InputStream> input,
+    std::shared_ptr<arrow::Schema> types = nullptr) {
   auto read = arrow::json::ReadOptions::Defaults();
   read.block_size = kBlockSize;
   auto parse = arrow::json::ParseOptions::Defaults();
@@ -38,12 +40,14 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenJsonLines(
     parse.explicit_schema = std::move(types);
     parse.unexpected_field_behavior = arrow::json::UnexpectedFieldBehavior::InferType;
   }
-  ARROW_ASSIGN_OR_RAISE(auto reader, arrow::json::StreamingReader::Make(std::move(input), read, parse));
+  ARROW_ASSIGN_OR_RAISE(
+      auto reader, arrow::json::StreamingReader::Make(std::move(input), read, parse));
   return reader;
 }
 
 // A JSON document holding an array of objects becomes NDJSON for Arrow's reader.
-arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenJson(const std::string& path) {
+arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenJson(
+    const std::string& path) {
   ARROW_ASSIGN_OR_RAISE(auto file, arrow::io::ReadableFile::Open(path));
   ARROW_ASSIGN_OR_RAISE(int64_t size, file->GetSize());
   ARROW_ASSIGN_OR_RAISE(auto buffer, file->Read(size));
@@ -53,32 +57,36 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenJson(const std::str
     return OpenJsonLines(std::make_shared<arrow::io::BufferReader>(buffer));
   }
   // ordered_json keeps each object's keys in file order, so columns keep that order.
-  nlohmann::ordered_json doc = nlohmann::ordered_json::parse(text, nullptr, /*allow_exceptions=*/false);
+  nlohmann::ordered_json doc =
+      nlohmann::ordered_json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) return arrow::Status::Invalid(path, ": invalid JSON");
   std::string lines;
   size_t i = 0;
   for (const auto& row : doc) {
     if (!row.is_object()) {
-      return arrow::Status::Invalid(path, ": element ", i, " of the array is not an object");
+      return arrow::Status::Invalid(path, ": element ", i,
+                                    " of the array is not an object");
     }
     lines += row.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
     lines += '\n';
     ++i;
   }
   if (lines.empty()) return arrow::Status::Invalid(path, ": the JSON array is empty");
-  return OpenJsonLines(std::make_shared<arrow::io::BufferReader>(arrow::Buffer::FromString(std::move(lines))));
+  return OpenJsonLines(std::make_shared<arrow::io::BufferReader>(
+      arrow::Buffer::FromString(std::move(lines))));
 }
 
 // Debezium change events, decoded into flat rows typed by the events' schema.
-arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenDebezium(const std::string& path,
-                                                                      const DebeziumOptions& options) {
+arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenDebezium(
+    const std::string& path, const DebeziumOptions& options) {
   ARROW_ASSIGN_OR_RAISE(auto file, arrow::io::ReadableFile::Open(path));
   ARROW_ASSIGN_OR_RAISE(int64_t size, file->GetSize());
   ARROW_ASSIGN_OR_RAISE(auto buffer, file->Read(size));
   std::string_view text(reinterpret_cast<const char*>(buffer->data()), buffer->size());
   ARROW_ASSIGN_OR_RAISE(auto events, DecodeDebeziumFile(text, path, options));
   if (events.rows == 0) return arrow::Status::Invalid(path, ": no change events");
-  return OpenJsonLines(std::make_shared<arrow::io::BufferReader>(arrow::Buffer::FromString(std::move(events.ndjson))),
+  return OpenJsonLines(std::make_shared<arrow::io::BufferReader>(
+                           arrow::Buffer::FromString(std::move(events.ndjson))),
                        events.types);
 }
 
@@ -101,15 +109,16 @@ class ParquetInput : public arrow::RecordBatchReader {
 // Rows per batch of a Parquet input read a batch at a time.
 constexpr int64_t kParquetBatchRows = 128 * 1024;
 
-arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenParquet(const std::string& path) {
+arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenParquet(
+    const std::string& path) {
   auto fs = std::make_shared<arrow::fs::LocalFileSystem>();
   ARROW_ASSIGN_OR_RAISE(auto file, OpenParquetFile(fs, path, kParquetBatchRows));
   ARROW_ASSIGN_OR_RAISE(auto reader, file->GetRecordBatchReader());
   return std::make_shared<ParquetInput>(std::move(file), std::move(reader));
 }
 
-arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenOne(const std::string& path,
-                                                                  const std::string& format) {
+arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenOne(
+    const std::string& path, const std::string& format) {
   std::string f = format.empty() ? FormatFromExtension(path) : format;
   arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> r;
   if (f == "csv") {
@@ -132,16 +141,19 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenOne(const std::stri
 }
 
 // The error for an input file whose schema is not the first file's.
-arrow::Status SchemaDiffers(const std::string& path, const arrow::Schema& schema, const arrow::Schema& first) {
-  return arrow::Status::Invalid("input ", path, ": schema ", schema.ToString(), " differs from the first input's ",
-                                first.ToString());
+arrow::Status SchemaDiffers(const std::string& path, const arrow::Schema& schema,
+                            const arrow::Schema& first) {
+  return arrow::Status::Invalid("input ", path, ": schema ", schema.ToString(),
+                                " differs from the first input's ", first.ToString());
 }
 
 class ConcatenatedInput : public arrow::RecordBatchReader {
  public:
   ConcatenatedInput(std::vector<std::string> paths, std::string format,
                     std::shared_ptr<arrow::RecordBatchReader> first)
-      : paths_(std::move(paths)), format_(std::move(format)), current_(std::move(first)),
+      : paths_(std::move(paths)),
+        format_(std::move(format)),
+        current_(std::move(first)),
         schema_(current_->schema()) {}
 
   std::shared_ptr<arrow::Schema> schema() const override { return schema_; }
@@ -182,8 +194,8 @@ std::string FormatFromExtension(const std::string& path) {
   return "";
 }
 
-arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenDebeziumFile(const std::string& path,
-                                                                          const DebeziumOptions& options) {
+arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenDebeziumFile(
+    const std::string& path, const DebeziumOptions& options) {
   auto r = OpenDebezium(path, options);
   if (!r.ok()) return r.status().WithMessage("input ", path, ": ", r.status().message());
   return r;
@@ -197,10 +209,11 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenInputFiles(
   return std::make_shared<ConcatenatedInput>(paths, format, std::move(first));
 }
 
-arrow::Result<std::shared_ptr<arrow::Table>> ReadInputFiles(const std::vector<std::string>& paths,
-                                                            const std::string& format) {
+arrow::Result<std::shared_ptr<arrow::Table>> ReadInputFiles(
+    const std::vector<std::string>& paths, const std::string& format) {
   bool parquet = !paths.empty();
-  for (const auto& p : paths) parquet = parquet && (format.empty() ? FormatFromExtension(p) : format) == "parquet";
+  for (const auto& p : paths)
+    parquet = parquet && (format.empty() ? FormatFromExtension(p) : format) == "parquet";
   if (!parquet) {
     ARROW_ASSIGN_OR_RAISE(auto reader, OpenInputFiles(paths, format));
     return arrow::Table::FromRecordBatchReader(reader.get());
@@ -214,7 +227,8 @@ arrow::Result<std::shared_ptr<arrow::Table>> ReadInputFiles(const std::vector<st
     auto file = OpenParquetFile(fs, path, kParquetBatchRows);
     arrow::Status st = file.ok() ? (*file)->ReadTable(&t) : file.status();
     if (!st.ok()) return st.WithMessage("input ", path, ": ", st.message());
-    if (!tables.empty() && !t->schema()->Equals(*tables[0]->schema(), /*check_metadata=*/false)) {
+    if (!tables.empty() &&
+        !t->schema()->Equals(*tables[0]->schema(), /*check_metadata=*/false)) {
       return SchemaDiffers(path, *t->schema(), *tables[0]->schema());
     }
     tables.push_back(std::move(t));

@@ -1,5 +1,13 @@
 #include "inlet/source/file_source.h"
 
+#include <arrow/array.h>
+#include <arrow/array/concatenate.h>
+#include <arrow/builder.h>
+#include <arrow/compute/api.h>
+#include <arrow/csv/api.h>
+#include <arrow/io/file.h>
+#include <arrow/json/api.h>
+#include <arrow/util/value_parsing.h>
 #include <glob.h>
 #include <sys/stat.h>
 
@@ -9,18 +17,8 @@
 #include <fstream>
 #include <iterator>
 #include <map>
-#include <set>
-
 #include <nlohmann/json.hpp>
-
-#include <arrow/array.h>
-#include <arrow/array/concatenate.h>
-#include <arrow/builder.h>
-#include <arrow/compute/api.h>
-#include <arrow/csv/api.h>
-#include <arrow/io/file.h>
-#include <arrow/json/api.h>
-#include <arrow/util/value_parsing.h>
+#include <set>
 
 #include "inlet/common/time.h"
 #include "inlet/source/file_reader.h"
@@ -31,18 +29,23 @@ namespace {
 
 arrow::Result<SourceFile> Stat(const std::string& path) {
   struct stat st;
-  if (::stat(path.c_str(), &st) != 0) return arrow::Status::IOError("source file ", path, " does not exist");
-  return SourceFile{path, static_cast<int64_t>(st.st_size),
-                    static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
+  if (::stat(path.c_str(), &st) != 0)
+    return arrow::Status::IOError("source file ", path, " does not exist");
+  return SourceFile{
+      path, static_cast<int64_t>(st.st_size),
+      static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
 }
 
-bool Hidden(const std::string& name) { return name.empty() || name[0] == '.' || name[0] == '_'; }
+bool Hidden(const std::string& name) {
+  return name.empty() || name[0] == '.' || name[0] == '_';
+}
 
 // Arrow's JSON errors count rows within a block; this finds the real line of the first
 // malformed JSON value, reading the file again (only on the error path).
 std::string LocateJsonError(const std::string& path, const std::string& format) {
   std::ifstream in(path, std::ios::binary);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string text((std::istreambuf_iterator<char>(in)),
+                   std::istreambuf_iterator<char>());
   if (format == "ndjson" || text.find_first_not_of(" \t\r\n") == std::string::npos ||
       text[text.find_first_not_of(" \t\r\n")] != '[') {
     size_t line = 0, pos = 0;
@@ -51,7 +54,8 @@ std::string LocateJsonError(const std::string& path, const std::string& format) 
       if (end == std::string::npos) end = text.size();
       ++line;
       std::string_view l(text.data() + pos, end - pos);
-      if (l.find_first_not_of(" \t\r") != std::string_view::npos && !nlohmann::json::accept(l)) {
+      if (l.find_first_not_of(" \t\r") != std::string_view::npos &&
+          !nlohmann::json::accept(l)) {
         return "line " + std::to_string(line) + ": malformed JSON";
       }
       pos = end + 1;
@@ -62,14 +66,15 @@ std::string LocateJsonError(const std::string& path, const std::string& format) 
     nlohmann::json parsed = nlohmann::json::parse(text);  // throws at the malformed byte
     (void)parsed;
   } catch (const nlohmann::json::parse_error& e) {
-    size_t line = 1 + std::count(text.begin(), text.begin() + std::min(e.byte, text.size()), '\n');
+    size_t line =
+        1 + std::count(text.begin(), text.begin() + std::min(e.byte, text.size()), '\n');
     return "line " + std::to_string(line) + ": malformed JSON";
   }
   return "";
 }
 
-arrow::Result<std::shared_ptr<arrow::Table>> ReadTextFile(const std::string& path, const std::string& format,
-                                                          const DeclaredSchema& declared) {
+arrow::Result<std::shared_ptr<arrow::Table>> ReadTextFile(
+    const std::string& path, const std::string& format, const DeclaredSchema& declared) {
   if (format == "csv") {
     ARROW_ASSIGN_OR_RAISE(auto file, arrow::io::ReadableFile::Open(path));
     auto read = arrow::csv::ReadOptions::Defaults();
@@ -78,8 +83,10 @@ arrow::Result<std::shared_ptr<arrow::Table>> ReadTextFile(const std::string& pat
     // Declared columns are read as text and converted by ConvertColumn, whose errors name
     // the line and the column (Arrow's CSV conversion errors name neither).
     for (const auto& [name, type] : declared) convert.column_types[name] = arrow::utf8();
-    ARROW_ASSIGN_OR_RAISE(auto reader, arrow::csv::TableReader::Make(arrow::io::default_io_context(), file, read,
-                                                                    arrow::csv::ParseOptions::Defaults(), convert));
+    ARROW_ASSIGN_OR_RAISE(
+        auto reader,
+        arrow::csv::TableReader::Make(arrow::io::default_io_context(), file, read,
+                                      arrow::csv::ParseOptions::Defaults(), convert));
     return reader->Read();
   }
   // JSON arrays and NDJSON: types are inferred, then converted to the declared ones.
@@ -103,13 +110,14 @@ std::string Place(const std::string& format, int64_t i) {
   return "row " + std::to_string(i + 1);
 }
 
-arrow::Result<std::shared_ptr<arrow::ChunkedArray>> ConvertColumn(const std::shared_ptr<arrow::ChunkedArray>& column,
-                                                                   const std::shared_ptr<arrow::DataType>& type,
-                                                                   const std::string& file, const std::string& format,
-                                                                   const std::string& name) {
+arrow::Result<std::shared_ptr<arrow::ChunkedArray>> ConvertColumn(
+    const std::shared_ptr<arrow::ChunkedArray>& column,
+    const std::shared_ptr<arrow::DataType>& type, const std::string& file,
+    const std::string& format, const std::string& name) {
   if (column->type()->Equals(*type)) return column;
   ARROW_ASSIGN_OR_RAISE(auto array, arrow::Concatenate(column->chunks()));
-  bool is_text = array->type_id() == arrow::Type::STRING || array->type_id() == arrow::Type::LARGE_STRING;
+  bool is_text = array->type_id() == arrow::Type::STRING ||
+                 array->type_id() == arrow::Type::LARGE_STRING;
   if (type->id() == arrow::Type::TIMESTAMP && is_text) {
     ARROW_ASSIGN_OR_RAISE(array, arrow::compute::Cast(*array, arrow::utf8()));
     const auto& strings = static_cast<const arrow::StringArray&>(*array);
@@ -122,7 +130,8 @@ arrow::Result<std::shared_ptr<arrow::ChunkedArray>> ConvertColumn(const std::sha
       }
       auto us = ParseTimestampMicros(strings.GetView(i));
       if (!us.ok()) {
-        return arrow::Status::Invalid(file, ": ", Place(format, i), ", column '", name, "': ", us.status().message());
+        return arrow::Status::Invalid(file, ": ", Place(format, i), ", column '", name,
+                                      "': ", us.status().message());
       }
       b.UnsafeAppend(*us);
     }
@@ -136,31 +145,39 @@ arrow::Result<std::shared_ptr<arrow::ChunkedArray>> ConvertColumn(const std::sha
     auto slice = array->Slice(i, 1);
     if (!arrow::compute::Cast(*slice, type).ok()) {
       auto scalar = array->GetScalar(i);
-      return arrow::Status::Invalid(file, ": ", Place(format, i), ", column '", name, "': value ",
-                                    scalar.ok() ? (*scalar)->ToString() : "?", " is not a valid ",
-                                    type->ToString());
+      return arrow::Status::Invalid(file, ": ", Place(format, i), ", column '", name,
+                                    "': value ",
+                                    scalar.ok() ? (*scalar)->ToString() : "?",
+                                    " is not a valid ", type->ToString());
     }
   }
-  return cast.status().WithMessage(file, ", column '", name, "': ", cast.status().message());
+  return cast.status().WithMessage(file, ", column '", name,
+                                   "': ", cast.status().message());
 }
 
-arrow::Result<std::shared_ptr<arrow::Table>> ReadOne(const SourceFile& f, const FileReadOptions& options,
+arrow::Result<std::shared_ptr<arrow::Table>> ReadOne(const SourceFile& f,
+                                                     const FileReadOptions& options,
                                                      int index) {
   const DeclaredSchema& declared = options.declared;
   std::string fmt = options.format.empty() ? FormatFromExtension(f.path) : options.format;
   if (fmt.empty()) {
-    return arrow::Status::Invalid("source file ", f.path, ": cannot tell its format from the name (set source.format)");
+    return arrow::Status::Invalid(
+        "source file ", f.path,
+        ": cannot tell its format from the name (set source.format)");
   }
   std::shared_ptr<arrow::Table> table;
   if (fmt == "csv" || fmt == "json" || fmt == "ndjson") {
     auto read = ReadTextFile(f.path, fmt, declared);
     if (!read.ok()) {
       const std::string& m = read.status().message();
-      return read.status().WithMessage(m.find(f.path) == std::string::npos ? f.path + ": " + m : m);
+      return read.status().WithMessage(
+          m.find(f.path) == std::string::npos ? f.path + ": " + m : m);
     }
     table = *read;
   } else if (fmt == "debezium") {
-    ARROW_ASSIGN_OR_RAISE(auto reader, OpenDebeziumFile(f.path, DebeziumOptions{options.decimals, declared}));
+    ARROW_ASSIGN_OR_RAISE(
+        auto reader,
+        OpenDebeziumFile(f.path, DebeziumOptions{options.decimals, declared}));
     ARROW_ASSIGN_OR_RAISE(table, arrow::Table::FromRecordBatchReader(reader.get()));
   } else {
     ARROW_ASSIGN_OR_RAISE(table, ReadInputFiles({f.path}, fmt));
@@ -169,12 +186,15 @@ arrow::Result<std::shared_ptr<arrow::Table>> ReadOne(const SourceFile& f, const 
     int idx = table->schema()->GetFieldIndex(name);
     if (idx < 0) {
       ARROW_ASSIGN_OR_RAISE(auto nulls, arrow::MakeArrayOfNull(type, table->num_rows()));
-      ARROW_ASSIGN_OR_RAISE(table, table->AddColumn(table->num_columns(), arrow::field(name, type),
-                                                    std::make_shared<arrow::ChunkedArray>(nulls)));
+      ARROW_ASSIGN_OR_RAISE(
+          table, table->AddColumn(table->num_columns(), arrow::field(name, type),
+                                  std::make_shared<arrow::ChunkedArray>(nulls)));
       continue;
     }
-    ARROW_ASSIGN_OR_RAISE(auto converted, ConvertColumn(table->column(idx), type, f.path, fmt, name));
-    ARROW_ASSIGN_OR_RAISE(table, table->SetColumn(idx, arrow::field(name, type), converted));
+    ARROW_ASSIGN_OR_RAISE(auto converted,
+                          ConvertColumn(table->column(idx), type, f.path, fmt, name));
+    ARROW_ASSIGN_OR_RAISE(table,
+                          table->SetColumn(idx, arrow::field(name, type), converted));
   }
   arrow::Int32Builder b;
   ARROW_RETURN_NOT_OK(b.AppendValues(std::vector<int32_t>(table->num_rows(), index)));
@@ -193,16 +213,19 @@ arrow::Result<std::vector<SourceFile>> DiscoverFiles(const std::string& pattern)
     if (rc == 0) {
       for (size_t i = 0; i < g.gl_pathc; ++i) {
         std::string p = g.gl_pathv[i];
-        if (std::filesystem::is_regular_file(p) && !Hidden(std::filesystem::path(p).filename().string())) {
+        if (std::filesystem::is_regular_file(p) &&
+            !Hidden(std::filesystem::path(p).filename().string())) {
           ARROW_ASSIGN_OR_RAISE(auto f, Stat(p));
           out.push_back(f);
         }
       }
     }
     ::globfree(&g);
-    if (rc != 0 && rc != GLOB_NOMATCH) return arrow::Status::IOError("cannot expand source path ", pattern);
+    if (rc != 0 && rc != GLOB_NOMATCH)
+      return arrow::Status::IOError("cannot expand source path ", pattern);
     std::string dir = std::filesystem::path(pattern).parent_path().string();
-    if (!dir.empty() && dir.find_first_of("*?[") == std::string::npos && !std::filesystem::is_directory(dir)) {
+    if (!dir.empty() && dir.find_first_of("*?[") == std::string::npos &&
+        !std::filesystem::is_directory(dir)) {
       return arrow::Status::IOError("source directory ", dir, " does not exist");
     }
   } else if (std::filesystem::is_directory(pattern)) {
@@ -216,7 +239,8 @@ arrow::Result<std::vector<SourceFile>> DiscoverFiles(const std::string& pattern)
     ARROW_ASSIGN_OR_RAISE(auto f, Stat(pattern));
     out.push_back(f);
   }
-  std::sort(out.begin(), out.end(), [](const SourceFile& a, const SourceFile& b) { return a.path < b.path; });
+  std::sort(out.begin(), out.end(),
+            [](const SourceFile& a, const SourceFile& b) { return a.path < b.path; });
   return out;
 }
 
@@ -237,7 +261,8 @@ std::string Fingerprint(const std::vector<SourceFile>& files) {
     mix(std::to_string(f.mtime_ns));
   }
   char buf[32];
-  std::snprintf(buf, sizeof(buf), "%016llx-%zu", static_cast<unsigned long long>(h), files.size());
+  std::snprintf(buf, sizeof(buf), "%016llx-%zu", static_cast<unsigned long long>(h),
+                files.size());
   return buf;
 }
 
@@ -258,8 +283,9 @@ arrow::Result<std::shared_ptr<arrow::Table>> ReadSourceFiles(
   concat.field_merge_options = arrow::Field::MergeOptions::Permissive();
   auto merged = arrow::ConcatenateTables(tables, concat);
   if (!merged.ok()) {
-    return merged.status().WithMessage("source files have incompatible columns: ", merged.status().message(),
-                                       " (declare the column's type in source.schema)");
+    return merged.status().WithMessage(
+        "source files have incompatible columns: ", merged.status().message(),
+        " (declare the column's type in source.schema)");
   }
   return merged;
 }
@@ -291,20 +317,25 @@ std::map<std::string, FileMark> MarksOf(const Json& position) {
 }
 
 Json MarkJson(int64_t size, int64_t mtime_ns, const PartMark& m) {
-  return Json::array({size, mtime_ns, m.max_cursor ? Json(*m.max_cursor) : Json(nullptr), m.has_null});
+  return Json::array(
+      {size, mtime_ns, m.max_cursor ? Json(*m.max_cursor) : Json(nullptr), m.has_null});
 }
 
-// The position as FileSource writes it: loaded_files and source_fingerprint always present.
+// The position as FileSource writes it: loaded_files and source_fingerprint always
+// present.
 Json Normalized(const Json& position) {
   Json out = position.is_object() ? position : Json::object();
-  if (!out.contains("loaded_files") || !out["loaded_files"].is_array()) out["loaded_files"] = Json::array();
-  if (!out.contains("source_fingerprint") || !out["source_fingerprint"].is_string()) out["source_fingerprint"] = "";
+  if (!out.contains("loaded_files") || !out["loaded_files"].is_array())
+    out["loaded_files"] = Json::array();
+  if (!out.contains("source_fingerprint") || !out["source_fingerprint"].is_string())
+    out["source_fingerprint"] = "";
   return out;
 }
 
 }  // namespace
 
-arrow::Result<SourceRead> FileSource::Read(const Json& position, const ReadRequest& request) const {
+arrow::Result<SourceRead> FileSource::Read(const Json& position,
+                                           const ReadRequest& request) const {
   ARROW_ASSIGN_OR_RAISE(auto files, DiscoverFiles(config_.path));
   SourceRead out;
   out.position = Normalized(position);
@@ -319,7 +350,8 @@ arrow::Result<SourceRead> FileSource::Read(const Json& position, const ReadReque
         if (!loaded.count(f.path)) to_read.push_back(f);
       }
       for (const auto& f : to_read) loaded.insert(f.path);
-      out.position["loaded_files"] = Json(std::vector<std::string>(loaded.begin(), loaded.end()));
+      out.position["loaded_files"] =
+          Json(std::vector<std::string>(loaded.begin(), loaded.end()));
       break;
     }
     case SourceScope::kAll: {
@@ -342,10 +374,12 @@ arrow::Result<SourceRead> FileSource::Read(const Json& position, const ReadReque
     }
     case SourceScope::kWholeExtract: {
       if (files.empty()) {
-        return arrow::Status::Invalid("source ", config_.path, " matches no files; the table would be emptied");
+        return arrow::Status::Invalid("source ", config_.path,
+                                      " matches no files; the table would be emptied");
       }
       std::string fingerprint = Fingerprint(files);
-      if (fingerprint == out.position["source_fingerprint"].get<std::string>()) return out;  // unchanged
+      if (fingerprint == out.position["source_fingerprint"].get<std::string>())
+        return out;  // unchanged
       out.position["source_fingerprint"] = fingerprint;
       to_read = files;
       break;
@@ -353,7 +387,9 @@ arrow::Result<SourceRead> FileSource::Read(const Json& position, const ReadReque
   }
   if (to_read.empty()) return out;
   const DecodingConfig& d = config_.decoding;
-  ARROW_ASSIGN_OR_RAISE(out.rows, ReadSourceFiles(to_read, {d.format, d.schema, d.decimals}, request.on_part));
+  ARROW_ASSIGN_OR_RAISE(
+      out.rows,
+      ReadSourceFiles(to_read, {d.format, d.schema, d.decimals}, request.on_part));
   for (const auto& f : to_read) {
     out.parts.push_back(f.path);
     out.part_state.push_back(Json::array({f.size, f.mtime_ns}));
@@ -366,12 +402,14 @@ void FileSource::Mark(size_t part, const PartMark& mark, SourceRead* read) const
   const Json& file = read->part_state[part];
   Json& marks = read->position["file_marks"];
   if (!marks.is_object()) marks = Json::object();
-  marks[read->parts[part]] = MarkJson(file[0].get<int64_t>(), file[1].get<int64_t>(), mark);
+  marks[read->parts[part]] =
+      MarkJson(file[0].get<int64_t>(), file[1].get<int64_t>(), mark);
 }
 
 bool FileSource::Advanced(const Json& before, const Json& after) const {
   Json b = Normalized(before), a = Normalized(after);
-  return b["loaded_files"] != a["loaded_files"] || b["source_fingerprint"] != a["source_fingerprint"];
+  return b["loaded_files"] != a["loaded_files"] ||
+         b["source_fingerprint"] != a["source_fingerprint"];
 }
 
 }  // namespace inlet

@@ -1,12 +1,11 @@
 #include "inlet/source/json_rows.h"
 
-#include <simdjson.h>
-
-#include <unordered_map>
-
 #include <arrow/builder.h>
 #include <arrow/compute/api.h>
 #include <arrow/util/decimal.h>
+#include <simdjson.h>
+
+#include <unordered_map>
 
 #include "inlet/common/time.h"
 
@@ -28,9 +27,10 @@ struct Field {
   bool b = false;
   int64_t i = 0;
   double d = 0;
-  std::string_view text;  // string value, or the JSON text of an object/array, or a number's token
+  std::string_view
+      text;  // string value, or the JSON text of an object/array, or a number's token
   size_t column = kNewColumn;  // its column, once checked
-  bool repeated = false;       // a later field of the message has the same name (and wins)
+  bool repeated = false;  // a later field of the message has the same name (and wins)
   static constexpr size_t kNewColumn = static_cast<size_t>(-1);
 };
 
@@ -42,24 +42,36 @@ struct NameHash {
 
 const char* TypeName(const Field& f) {
   switch (f.type) {
-    case Field::kNull: return "null";
-    case Field::kBool: return "a boolean";
-    case Field::kInt: return "an integer";
-    case Field::kDouble: return "a number";
-    case Field::kString: return "a string";
-    case Field::kJson: return "an object or array";
+    case Field::kNull:
+      return "null";
+    case Field::kBool:
+      return "a boolean";
+    case Field::kInt:
+      return "an integer";
+    case Field::kDouble:
+      return "a number";
+    case Field::kString:
+      return "a string";
+    case Field::kJson:
+      return "an object or array";
   }
   return "?";
 }
 
 const char* KindName(Kind k) {
   switch (k) {
-    case Kind::kBool: return "boolean";
-    case Kind::kInt: return "integer";
-    case Kind::kDouble: return "number";
-    case Kind::kString: return "string";
-    case Kind::kJson: return "object or array";
-    default: return "?";
+    case Kind::kBool:
+      return "boolean";
+    case Kind::kInt:
+      return "integer";
+    case Kind::kDouble:
+      return "number";
+    case Kind::kString:
+      return "string";
+    case Kind::kJson:
+      return "object or array";
+    default:
+      return "?";
   }
 }
 
@@ -69,8 +81,8 @@ struct Column {
   std::shared_ptr<arrow::DataType> type;  // declared
   bool required = false;
   std::unique_ptr<arrow::ArrayBuilder> builder;  // null while kUnknown
-  int64_t pending_nulls = 0;                    // rows appended while kUnknown
-  int64_t last_bytes = 0;                       // value bytes of the last batch (strings)
+  int64_t pending_nulls = 0;                     // rows appended while kUnknown
+  int64_t last_bytes = 0;  // value bytes of the last batch (strings)
 };
 
 // The value bytes of a string array, to reserve for the next batch.
@@ -85,31 +97,45 @@ int64_t ValueBytes(const arrow::Array& a) {
 arrow::Status Reserve(arrow::ArrayBuilder* b, int64_t rows, int64_t bytes) {
   ARROW_RETURN_NOT_OK(b->Reserve(rows));
   if (bytes > 0) {
-    if (b->type()->id() == arrow::Type::STRING) return static_cast<arrow::StringBuilder*>(b)->ReserveData(bytes);
-    if (b->type()->id() == arrow::Type::BINARY) return static_cast<arrow::BinaryBuilder*>(b)->ReserveData(bytes);
+    if (b->type()->id() == arrow::Type::STRING)
+      return static_cast<arrow::StringBuilder*>(b)->ReserveData(bytes);
+    if (b->type()->id() == arrow::Type::BINARY)
+      return static_cast<arrow::BinaryBuilder*>(b)->ReserveData(bytes);
   }
   return arrow::Status::OK();
 }
 
-std::shared_ptr<arrow::DataType> UtcMicros() { return arrow::timestamp(arrow::TimeUnit::MICRO, "UTC"); }
+std::shared_ptr<arrow::DataType> UtcMicros() {
+  return arrow::timestamp(arrow::TimeUnit::MICRO, "UTC");
+}
 
 Kind KindOf(const Field& f) {
   switch (f.type) {
-    case Field::kBool: return Kind::kBool;
-    case Field::kInt: return Kind::kInt;
-    case Field::kDouble: return Kind::kDouble;
-    case Field::kString: return Kind::kString;
-    case Field::kJson: return Kind::kJson;
-    default: return Kind::kUnknown;
+    case Field::kBool:
+      return Kind::kBool;
+    case Field::kInt:
+      return Kind::kInt;
+    case Field::kDouble:
+      return Kind::kDouble;
+    case Field::kString:
+      return Kind::kString;
+    case Field::kJson:
+      return Kind::kJson;
+    default:
+      return Kind::kUnknown;
   }
 }
 
 std::shared_ptr<arrow::DataType> TypeOfKind(Kind k) {
   switch (k) {
-    case Kind::kBool: return arrow::boolean();
-    case Kind::kInt: return arrow::int64();
-    case Kind::kDouble: return arrow::float64();
-    default: return arrow::utf8();
+    case Kind::kBool:
+      return arrow::boolean();
+    case Kind::kInt:
+      return arrow::int64();
+    case Kind::kDouble:
+      return arrow::float64();
+    default:
+      return arrow::utf8();
   }
 }
 
@@ -117,7 +143,8 @@ std::shared_ptr<arrow::DataType> TypeOfKind(Kind k) {
 std::string CheckDeclared(const Field& f, const arrow::DataType& type);
 
 // Appends a non-null value to a declared column (CheckDeclared passed).
-arrow::Status AppendDeclared(const Field& f, const arrow::DataType& type, arrow::ArrayBuilder* b);
+arrow::Status AppendDeclared(const Field& f, const arrow::DataType& type,
+                             arrow::ArrayBuilder* b);
 
 template <typename T>
 bool InRange(int64_t v) {
@@ -127,18 +154,22 @@ bool InRange(int64_t v) {
 arrow::Result<int64_t> TimestampOf(const Field& f) {
   if (f.type == Field::kInt) return f.i * 1000;  // epoch milliseconds
   if (f.type == Field::kString) return ParseTimestampMicros(f.text);
-  return arrow::Status::Invalid("expected a timestamp (ISO 8601 text or epoch milliseconds), got ", TypeName(f));
+  return arrow::Status::Invalid(
+      "expected a timestamp (ISO 8601 text or epoch milliseconds), got ", TypeName(f));
 }
 
 arrow::Result<int32_t> DateOf(const Field& f) {
-  if (f.type == Field::kInt && InRange<int32_t>(f.i)) return static_cast<int32_t>(f.i);  // days since 1970-01-01
+  if (f.type == Field::kInt && InRange<int32_t>(f.i))
+    return static_cast<int32_t>(f.i);  // days since 1970-01-01
   if (f.type != Field::kString) {
-    return arrow::Status::Invalid("expected a date (YYYY-MM-DD or days since 1970-01-01), got ", TypeName(f));
+    return arrow::Status::Invalid(
+        "expected a date (YYYY-MM-DD or days since 1970-01-01), got ", TypeName(f));
   }
   return ParseDate(f.text);
 }
 
-arrow::Result<arrow::Decimal128> DecimalOf(const Field& f, const arrow::Decimal128Type& t) {
+arrow::Result<arrow::Decimal128> DecimalOf(const Field& f,
+                                           const arrow::Decimal128Type& t) {
   if (f.type != Field::kString && f.type != Field::kInt && f.type != Field::kDouble) {
     return arrow::Status::Invalid("expected a decimal, got ", TypeName(f));
   }
@@ -147,29 +178,41 @@ arrow::Result<arrow::Decimal128> DecimalOf(const Field& f, const arrow::Decimal1
   ARROW_RETURN_NOT_OK(arrow::Decimal128::FromString(f.text, &value, &precision, &scale));
   if (scale != t.scale()) {
     auto rescaled = value.Rescale(scale, t.scale());
-    if (!rescaled.ok()) return arrow::Status::Invalid("'", f.text, "' does not fit ", t.ToString());
+    if (!rescaled.ok())
+      return arrow::Status::Invalid("'", f.text, "' does not fit ", t.ToString());
     value = *rescaled;
   }
-  if (!value.FitsInPrecision(t.precision())) return arrow::Status::Invalid("'", f.text, "' does not fit ", t.ToString());
+  if (!value.FitsInPrecision(t.precision()))
+    return arrow::Status::Invalid("'", f.text, "' does not fit ", t.ToString());
   return value;
 }
 
 std::string CheckDeclared(const Field& f, const arrow::DataType& type) {
-  auto mismatch = [&](const char* want) { return std::string("expected ") + want + ", got " + TypeName(f); };
+  auto mismatch = [&](const char* want) {
+    return std::string("expected ") + want + ", got " + TypeName(f);
+  };
   switch (type.id()) {
     case arrow::Type::BOOL:
       return f.type == Field::kBool ? "" : mismatch("a boolean");
-    case arrow::Type::INT8: case arrow::Type::INT16: case arrow::Type::INT32: case arrow::Type::INT64: {
+    case arrow::Type::INT8:
+    case arrow::Type::INT16:
+    case arrow::Type::INT32:
+    case arrow::Type::INT64: {
       if (f.type != Field::kInt) return mismatch("an integer");
       bool ok = type.id() == arrow::Type::INT8    ? InRange<int8_t>(f.i)
                 : type.id() == arrow::Type::INT16 ? InRange<int16_t>(f.i)
-                : type.id() == arrow::Type::INT32 ? InRange<int32_t>(f.i) : true;
+                : type.id() == arrow::Type::INT32 ? InRange<int32_t>(f.i)
+                                                  : true;
       return ok ? "" : std::to_string(f.i) + " does not fit " + type.ToString();
     }
-    case arrow::Type::FLOAT: case arrow::Type::DOUBLE:
-      return f.type == Field::kInt || f.type == Field::kDouble ? "" : mismatch("a number");
-    case arrow::Type::STRING: case arrow::Type::LARGE_STRING:
-      return f.type == Field::kString || f.type == Field::kJson ? "" : mismatch("a string");
+    case arrow::Type::FLOAT:
+    case arrow::Type::DOUBLE:
+      return f.type == Field::kInt || f.type == Field::kDouble ? ""
+                                                               : mismatch("a number");
+    case arrow::Type::STRING:
+    case arrow::Type::LARGE_STRING:
+      return f.type == Field::kString || f.type == Field::kJson ? ""
+                                                                : mismatch("a string");
     case arrow::Type::TIMESTAMP: {
       auto r = TimestampOf(f);
       return r.ok() ? "" : r.status().message();
@@ -187,25 +230,36 @@ std::string CheckDeclared(const Field& f, const arrow::DataType& type) {
   }
 }
 
-arrow::Status AppendDeclared(const Field& f, const arrow::DataType& type, arrow::ArrayBuilder* b) {
+arrow::Status AppendDeclared(const Field& f, const arrow::DataType& type,
+                             arrow::ArrayBuilder* b) {
   switch (type.id()) {
-    case arrow::Type::BOOL: return static_cast<arrow::BooleanBuilder*>(b)->Append(f.b);
-    case arrow::Type::INT8: return static_cast<arrow::Int8Builder*>(b)->Append(static_cast<int8_t>(f.i));
-    case arrow::Type::INT16: return static_cast<arrow::Int16Builder*>(b)->Append(static_cast<int16_t>(f.i));
-    case arrow::Type::INT32: return static_cast<arrow::Int32Builder*>(b)->Append(static_cast<int32_t>(f.i));
-    case arrow::Type::INT64: return static_cast<arrow::Int64Builder*>(b)->Append(f.i);
+    case arrow::Type::BOOL:
+      return static_cast<arrow::BooleanBuilder*>(b)->Append(f.b);
+    case arrow::Type::INT8:
+      return static_cast<arrow::Int8Builder*>(b)->Append(static_cast<int8_t>(f.i));
+    case arrow::Type::INT16:
+      return static_cast<arrow::Int16Builder*>(b)->Append(static_cast<int16_t>(f.i));
+    case arrow::Type::INT32:
+      return static_cast<arrow::Int32Builder*>(b)->Append(static_cast<int32_t>(f.i));
+    case arrow::Type::INT64:
+      return static_cast<arrow::Int64Builder*>(b)->Append(f.i);
     case arrow::Type::FLOAT:
-      return static_cast<arrow::FloatBuilder*>(b)->Append(static_cast<float>(f.type == Field::kInt ? f.i : f.d));
+      return static_cast<arrow::FloatBuilder*>(b)->Append(
+          static_cast<float>(f.type == Field::kInt ? f.i : f.d));
     case arrow::Type::DOUBLE:
-      return static_cast<arrow::DoubleBuilder*>(b)->Append(f.type == Field::kInt ? static_cast<double>(f.i) : f.d);
-    case arrow::Type::STRING: return static_cast<arrow::StringBuilder*>(b)->Append(f.text);
-    case arrow::Type::LARGE_STRING: return static_cast<arrow::LargeStringBuilder*>(b)->Append(f.text);
+      return static_cast<arrow::DoubleBuilder*>(b)->Append(
+          f.type == Field::kInt ? static_cast<double>(f.i) : f.d);
+    case arrow::Type::STRING:
+      return static_cast<arrow::StringBuilder*>(b)->Append(f.text);
+    case arrow::Type::LARGE_STRING:
+      return static_cast<arrow::LargeStringBuilder*>(b)->Append(f.text);
     case arrow::Type::TIMESTAMP: {
       ARROW_ASSIGN_OR_RAISE(int64_t us, TimestampOf(f));
       auto unit = static_cast<const arrow::TimestampType&>(type).unit();
-      int64_t v = unit == arrow::TimeUnit::SECOND ? us / 1000000
+      int64_t v = unit == arrow::TimeUnit::SECOND  ? us / 1000000
                   : unit == arrow::TimeUnit::MILLI ? us / 1000
-                  : unit == arrow::TimeUnit::NANO  ? us * 1000 : us;
+                  : unit == arrow::TimeUnit::NANO  ? us * 1000
+                                                   : us;
       return static_cast<arrow::TimestampBuilder*>(b)->Append(v);
     }
     case arrow::Type::DATE32: {
@@ -213,7 +267,8 @@ arrow::Status AppendDeclared(const Field& f, const arrow::DataType& type, arrow:
       return static_cast<arrow::Date32Builder*>(b)->Append(days);
     }
     case arrow::Type::DECIMAL128: {
-      ARROW_ASSIGN_OR_RAISE(auto v, DecimalOf(f, static_cast<const arrow::Decimal128Type&>(type)));
+      ARROW_ASSIGN_OR_RAISE(
+          auto v, DecimalOf(f, static_cast<const arrow::Decimal128Type&>(type)));
       return static_cast<arrow::Decimal128Builder*>(b)->Append(v);
     }
     default:
@@ -223,11 +278,15 @@ arrow::Status AppendDeclared(const Field& f, const arrow::DataType& type, arrow:
 
 arrow::Status AppendInferred(const Field& f, Kind kind, arrow::ArrayBuilder* b) {
   switch (kind) {
-    case Kind::kBool: return static_cast<arrow::BooleanBuilder*>(b)->Append(f.b);
-    case Kind::kInt: return static_cast<arrow::Int64Builder*>(b)->Append(f.i);
+    case Kind::kBool:
+      return static_cast<arrow::BooleanBuilder*>(b)->Append(f.b);
+    case Kind::kInt:
+      return static_cast<arrow::Int64Builder*>(b)->Append(f.i);
     case Kind::kDouble:
-      return static_cast<arrow::DoubleBuilder*>(b)->Append(f.type == Field::kInt ? static_cast<double>(f.i) : f.d);
-    default: return static_cast<arrow::StringBuilder*>(b)->Append(f.text);
+      return static_cast<arrow::DoubleBuilder*>(b)->Append(
+          f.type == Field::kInt ? static_cast<double>(f.i) : f.d);
+    default:
+      return static_cast<arrow::StringBuilder*>(b)->Append(f.text);
   }
 }
 
@@ -241,8 +300,9 @@ struct JsonRows::Impl : MessageFields {
   std::unordered_map<std::string, size_t, NameHash, std::equal_to<>> by_name;
   int64_t rows = 0;
   std::vector<Field> fields;
-  std::vector<size_t> last_order;   // the column of each field of the last message, by position
-  std::vector<uint64_t> seen;       // per column: the stamp of the last message that had it
+  std::vector<size_t>
+      last_order;  // the column of each field of the last message, by position
+  std::vector<uint64_t> seen;  // per column: the stamp of the last message that had it
   uint64_t message_stamp = 0;
   arrow::StringBuilder topic, key, headers;
   arrow::Int32Builder partition;
@@ -258,7 +318,8 @@ struct JsonRows::Impl : MessageFields {
       c.name = name;
       c.kind = Kind::kDeclared;
       c.type = type;
-      c.required = std::find(options.required.begin(), options.required.end(), name) != options.required.end();
+      c.required = std::find(options.required.begin(), options.required.end(), name) !=
+                   options.required.end();
       c.builder = arrow::MakeBuilder(type).ValueOrDie();
       by_name.emplace(name, columns.size());
       columns.push_back(std::move(c));
@@ -274,8 +335,10 @@ struct JsonRows::Impl : MessageFields {
     auto error = parser.iterate(buffer.data(), value.size(), buffer.size()).get(doc);
     od::object obj;
     if (!error) error = doc.get_object().get(obj);
-    if (error == simdjson::INCORRECT_TYPE) return arrow::Status::Invalid("the message is not a JSON object");
-    if (error) return arrow::Status::Invalid("malformed JSON: ", simdjson::error_message(error));
+    if (error == simdjson::INCORRECT_TYPE)
+      return arrow::Status::Invalid("the message is not a JSON object");
+    if (error)
+      return arrow::Status::Invalid("malformed JSON: ", simdjson::error_message(error));
     for (auto member : obj) {
       Field f;
       if ((error = member.unescaped_key().get(f.name))) break;
@@ -298,8 +361,8 @@ struct JsonRows::Impl : MessageFields {
           break;
         case od::json_type::number: {
           f.text = v.raw_json_token();
-          while (!f.text.empty() && (f.text.back() == ' ' || f.text.back() == '\n' || f.text.back() == '\t' ||
-                                     f.text.back() == '\r')) {
+          while (!f.text.empty() && (f.text.back() == ' ' || f.text.back() == '\n' ||
+                                     f.text.back() == '\t' || f.text.back() == '\r')) {
             f.text.remove_suffix(1);
           }
           od::number_type nt;
@@ -311,7 +374,8 @@ struct JsonRows::Impl : MessageFields {
             f.type = Field::kDouble;
             error = v.get_double().get(f.d);
           } else {
-            return arrow::Status::Invalid("field '", f.name, "': integer ", f.text, " is out of range");
+            return arrow::Status::Invalid("field '", f.name, "': integer ", f.text,
+                                          " is out of range");
           }
           break;
         }
@@ -333,7 +397,8 @@ struct JsonRows::Impl : MessageFields {
     }
     // Anything after the object is a structural token still in bounds.
     if (!error && !doc.current_location().error()) error = simdjson::TRAILING_CONTENT;
-    if (error) return arrow::Status::Invalid("malformed JSON: ", simdjson::error_message(error));
+    if (error)
+      return arrow::Status::Invalid("malformed JSON: ", simdjson::error_message(error));
     return arrow::Status::OK();
   }
 
@@ -356,7 +421,8 @@ struct JsonRows::Impl : MessageFields {
     return f->text;
   }
 
-  arrow::Status Declare(const std::string& name, const std::shared_ptr<arrow::DataType>& type) {
+  arrow::Status Declare(const std::string& name,
+                        const std::shared_ptr<arrow::DataType>& type) {
     auto it = by_name.find(name);
     if (it == by_name.end()) {
       Column c;
@@ -377,20 +443,23 @@ struct JsonRows::Impl : MessageFields {
 
   arrow::Status ReserveBatch() {
     for (auto& c : columns) {
-      if (c.builder) ARROW_RETURN_NOT_OK(Reserve(c.builder.get(), last_rows, c.last_bytes));
+      if (c.builder)
+        ARROW_RETURN_NOT_OK(Reserve(c.builder.get(), last_rows, c.last_bytes));
     }
     ARROW_RETURN_NOT_OK(Reserve(&topic, last_rows, last_topic_bytes));
     ARROW_RETURN_NOT_OK(Reserve(&partition, last_rows, 0));
     ARROW_RETURN_NOT_OK(Reserve(&offset, last_rows, 0));
     ARROW_RETURN_NOT_OK(Reserve(&timestamp, last_rows, 0));
-    if (options.include_key) ARROW_RETURN_NOT_OK(Reserve(&key, last_rows, last_key_bytes));
-    if (options.include_headers) ARROW_RETURN_NOT_OK(Reserve(&headers, last_rows, last_headers_bytes));
+    if (options.include_key)
+      ARROW_RETURN_NOT_OK(Reserve(&key, last_rows, last_key_bytes));
+    if (options.include_headers)
+      ARROW_RETURN_NOT_OK(Reserve(&headers, last_rows, last_headers_bytes));
     return arrow::Status::OK();
   }
 
-  // Finds every field's column: the one of the field in the same place in the last message
-  // when the name matches (messages of a topic mostly list their fields in one order),
-  // else by name. Of repeated names the last wins, as in most JSON readers.
+  // Finds every field's column: the one of the field in the same place in the last
+  // message when the name matches (messages of a topic mostly list their fields in one
+  // order), else by name. Of repeated names the last wins, as in most JSON readers.
   void FindColumns() {
     ++message_stamp;
     if (seen.size() < columns.size()) seen.resize(columns.size(), 0);
@@ -419,28 +488,33 @@ struct JsonRows::Impl : MessageFields {
     FindColumns();
     for (auto& f : fields) {
       if (f.column == Field::kNewColumn && options.closed && !f.repeated) {
-        return arrow::Status::Invalid("field '", f.name, "' is not in the schema (additionalProperties is false)");
+        return arrow::Status::Invalid(
+            "field '", f.name, "' is not in the schema (additionalProperties is false)");
       }
       if (f.repeated || f.type == Field::kNull || f.column == Field::kNewColumn) continue;
       const Column& c = columns[f.column];
       if (c.kind == Kind::kDeclared) {
         std::string problem = CheckDeclared(f, *c.type);
-        if (!problem.empty()) return arrow::Status::Invalid("field '", f.name, "': ", problem);
+        if (!problem.empty())
+          return arrow::Status::Invalid("field '", f.name, "': ", problem);
       } else if (c.kind != Kind::kUnknown && c.kind != KindOf(f)) {
         if (c.kind == Kind::kDouble && f.type == Field::kInt) continue;
         if (c.kind == Kind::kInt && f.type == Field::kDouble) {
           widen->push_back(f.column);
           continue;
         }
-        return arrow::Status::Invalid("field '", f.name, "': expected ", KindName(c.kind), " (as in earlier messages), got ",
-                                      TypeName(f));
+        return arrow::Status::Invalid("field '", f.name, "': expected ", KindName(c.kind),
+                                      " (as in earlier messages), got ", TypeName(f));
       }
     }
     for (size_t i = 0; i < columns.size(); ++i) {
       if (!columns[i].required) continue;
       bool present = false;
-      for (const auto& f : fields) present = present || (f.column == i && !f.repeated && f.type != Field::kNull);
-      if (!present) return arrow::Status::Invalid("required field '", columns[i].name, "' is missing or null");
+      for (const auto& f : fields)
+        present = present || (f.column == i && !f.repeated && f.type != Field::kNull);
+      if (!present)
+        return arrow::Status::Invalid("required field '", columns[i].name,
+                                      "' is missing or null");
     }
     return arrow::Status::OK();
   }
@@ -518,7 +592,8 @@ struct JsonRows::Impl : MessageFields {
       ARROW_RETURN_NOT_OK(meta.key ? key.Append(*meta.key) : key.AppendNull());
     }
     if (options.include_headers) {
-      ARROW_RETURN_NOT_OK(meta.headers_json ? headers.Append(*meta.headers_json) : headers.AppendNull());
+      ARROW_RETURN_NOT_OK(meta.headers_json ? headers.Append(*meta.headers_json)
+                                            : headers.AppendNull());
     }
     ++rows;
     return arrow::Status::OK();
@@ -527,36 +602,49 @@ struct JsonRows::Impl : MessageFields {
 
 bool ReadableFromJson(const arrow::DataType& type) {
   switch (type.id()) {
-    case arrow::Type::BOOL: case arrow::Type::INT8: case arrow::Type::INT16: case arrow::Type::INT32:
-    case arrow::Type::INT64: case arrow::Type::FLOAT: case arrow::Type::DOUBLE: case arrow::Type::STRING:
-    case arrow::Type::LARGE_STRING: case arrow::Type::TIMESTAMP: case arrow::Type::DATE32: case arrow::Type::DECIMAL128:
+    case arrow::Type::BOOL:
+    case arrow::Type::INT8:
+    case arrow::Type::INT16:
+    case arrow::Type::INT32:
+    case arrow::Type::INT64:
+    case arrow::Type::FLOAT:
+    case arrow::Type::DOUBLE:
+    case arrow::Type::STRING:
+    case arrow::Type::LARGE_STRING:
+    case arrow::Type::TIMESTAMP:
+    case arrow::Type::DATE32:
+    case arrow::Type::DECIMAL128:
       return true;
     default:
       return false;
   }
 }
 
-JsonRows::JsonRows(JsonRowOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+JsonRows::JsonRows(JsonRowOptions options)
+    : impl_(std::make_unique<Impl>(std::move(options))) {}
 JsonRows::~JsonRows() = default;
 JsonRows::JsonRows(JsonRows&&) noexcept = default;
 
 arrow::Status JsonRows::Append(std::string_view value, const MessageMeta& meta) {
   ARROW_RETURN_NOT_OK(impl_->Parse(value));
-  if (impl_->rows == 0 && impl_->last_rows > 0) ARROW_RETURN_NOT_OK(impl_->ReserveBatch());
+  if (impl_->rows == 0 && impl_->last_rows > 0)
+    ARROW_RETURN_NOT_OK(impl_->ReserveBatch());
   if (impl_->options.check) ARROW_RETURN_NOT_OK(impl_->options.check(*impl_));
   std::vector<size_t> widen;
   ARROW_RETURN_NOT_OK(impl_->Check(&widen));
   return impl_->Apply(meta, widen);
 }
 
-arrow::Status JsonRows::Declare(const std::string& name, const std::shared_ptr<arrow::DataType>& type) {
+arrow::Status JsonRows::Declare(const std::string& name,
+                                const std::shared_ptr<arrow::DataType>& type) {
   if (!ReadableFromJson(*type)) return arrow::Status::OK();
   return impl_->Declare(name, type);
 }
 
 int64_t JsonRows::rows() const { return impl_->rows; }
 
-arrow::Status FinishedColumns::Add(const std::string& name, arrow::ArrayBuilder* builder) {
+arrow::Status FinishedColumns::Add(const std::string& name,
+                                   arrow::ArrayBuilder* builder) {
   std::shared_ptr<arrow::Array> a;
   ARROW_RETURN_NOT_OK(builder->Finish(&a));
   Add(name, std::move(a));
@@ -584,7 +672,8 @@ arrow::Result<std::shared_ptr<arrow::Table>> JsonRows::Finish(int64_t ingested_a
   for (auto& c : m.columns) {
     if (!c.builder) {
       // Only nulls so far: a string column; its kind is still open for later messages.
-      ARROW_ASSIGN_OR_RAISE(auto nulls, arrow::MakeArrayOfNull(arrow::utf8(), c.pending_nulls));
+      ARROW_ASSIGN_OR_RAISE(auto nulls,
+                            arrow::MakeArrayOfNull(arrow::utf8(), c.pending_nulls));
       c.pending_nulls = 0;
       out.Add(c.name, std::move(nulls));
     } else {
@@ -599,7 +688,8 @@ arrow::Result<std::shared_ptr<arrow::Table>> JsonRows::Finish(int64_t ingested_a
   if (m.options.include_headers) ARROW_RETURN_NOT_OK(out.Add(kHeadersColumn, &m.headers));
   ARROW_RETURN_NOT_OK(out.AddIngestedAt(ingested_at_us, m.rows));
   auto table = out.Table(m.rows);
-  // The string columns' sizes, for the next batch's reservation (columns in the order added).
+  // The string columns' sizes, for the next batch's reservation (columns in the order
+  // added).
   int i = 0;
   auto bytes = [&]() { return ValueBytes(*table->column(i++)->chunk(0)); };
   for (auto& c : m.columns) c.last_bytes = bytes();

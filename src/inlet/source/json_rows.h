@@ -1,7 +1,11 @@
-// Kafka message values (JSON objects) decoded into Arrow rows, one message at a time, so that
-// a message that does not fit is refused alone (and goes to the dead letters) while the
-// others are kept.
+// Kafka message values (JSON objects) decoded into Arrow rows, one message at a time, so
+// that a message that does not fit is refused alone (and goes to the dead letters) while
+// the others are kept.
 #pragma once
+
+#include <arrow/builder.h>
+#include <arrow/result.h>
+#include <arrow/table.h>
 
 #include <cstdint>
 #include <functional>
@@ -11,10 +15,6 @@
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <arrow/builder.h>
-#include <arrow/result.h>
-#include <arrow/table.h>
 
 namespace inlet {
 
@@ -29,7 +29,8 @@ struct MessageMeta {
 };
 
 /// The metadata columns (docs/streams.md): _kafka_topic, _kafka_partition, _kafka_offset,
-/// _kafka_timestamp, then _kafka_key and _kafka_headers when asked for, then _ingested_at.
+/// _kafka_timestamp, then _kafka_key and _kafka_headers when asked for, then
+/// _ingested_at.
 inline constexpr const char* kTopicColumn = "_kafka_topic";
 inline constexpr const char* kPartitionColumn = "_kafka_partition";
 inline constexpr const char* kOffsetColumn = "_kafka_offset";
@@ -52,7 +53,8 @@ class FinishedColumns {
   arrow::ArrayVector arrays_;
 };
 
-/// The fields of the message being appended, for checks beyond types (JsonRowOptions::check).
+/// The fields of the message being appended, for checks beyond types
+/// (JsonRowOptions::check).
 class MessageFields {
  public:
   virtual ~MessageFields() = default;
@@ -70,9 +72,11 @@ struct JsonRowOptions {
   std::vector<std::pair<std::string, std::shared_ptr<arrow::DataType>>> declared;
   /// Declared columns a message must have, non-null.
   std::vector<std::string> required;
-  /// Refuse fields that have no declared column (a JSON Schema's additionalProperties: false).
+  /// Refuse fields that have no declared column (a JSON Schema's additionalProperties:
+  /// false).
   bool closed = false;
-  /// Called for every message that parses; a message it refuses is refused with its status.
+  /// Called for every message that parses; a message it refuses is refused with its
+  /// status.
   std::function<arrow::Status(const MessageFields&)> check;
   bool include_key = true;
   bool include_headers = false;
@@ -87,14 +91,16 @@ class JsonRows {
   ~JsonRows();
   JsonRows(JsonRows&&) noexcept;
 
-  /// Appends the message as a row. A value that is not a JSON object, or a field that does
-  /// not fit its column, is Invalid (saying which field and why) and appends nothing.
+  /// Appends the message as a row. A value that is not a JSON object, or a field that
+  /// does not fit its column, is Invalid (saying which field and why) and appends
+  /// nothing.
   arrow::Status Append(std::string_view value, const MessageMeta& meta);
 
   /// Gives a column a type learned after construction (from a Debezium schema part, say).
   /// A new column, or one with only nulls so far, takes it; a column that already has a
   /// type keeps it, and messages go on being checked against that.
-  arrow::Status Declare(const std::string& name, const std::shared_ptr<arrow::DataType>& type);
+  arrow::Status Declare(const std::string& name,
+                        const std::shared_ptr<arrow::DataType>& type);
 
   int64_t rows() const;
   /// The rows appended since the last Finish, columns in the order first seen, metadata

@@ -1,8 +1,7 @@
 #include "inlet/source/json_rows.h"
 
-#include <gtest/gtest.h>
-
 #include <arrow/api.h>
+#include <gtest/gtest.h>
 
 namespace inlet {
 namespace {
@@ -13,7 +12,8 @@ MessageMeta Meta(int64_t offset) {
   m.partition = 2;
   m.offset = offset;
   m.timestamp_ms = 1700000000000 + offset;
-  m.key = "k" + std::to_string(offset) == "k0" ? std::optional<std::string_view>("k0") : std::nullopt;
+  m.key = "k" + std::to_string(offset) == "k0" ? std::optional<std::string_view>("k0")
+                                               : std::nullopt;
   return m;
 }
 
@@ -26,9 +26,13 @@ std::string Cell(const arrow::Table& t, const std::string& column, int64_t row) 
 
 TEST(JsonRows, InfersEvolvesAndWidens) {
   JsonRows rows({});
-  ASSERT_TRUE(rows.Append(R"({"id": 1, "name": "a", "ok": true, "tags": ["x", 1], "n": null})", Meta(0)).ok());
+  ASSERT_TRUE(
+      rows.Append(R"({"id": 1, "name": "a", "ok": true, "tags": ["x", 1], "n": null})",
+                  Meta(0))
+          .ok());
   // A new column is null in earlier rows; an integer column widens to double.
-  ASSERT_TRUE(rows.Append(R"({"id": 2.5, "extra": {"b": [1, 2]}, "n": 7})", Meta(1)).ok());
+  ASSERT_TRUE(
+      rows.Append(R"({"id": 2.5, "extra": {"b": [1, 2]}, "n": 7})", Meta(1)).ok());
   auto t = rows.Finish(42).ValueOrDie();
   ASSERT_EQ(t->num_rows(), 2);
   EXPECT_EQ(t->schema()->GetFieldByName("id")->type()->id(), arrow::Type::DOUBLE);
@@ -51,7 +55,8 @@ TEST(JsonRows, InfersEvolvesAndWidens) {
 
 TEST(JsonRows, FieldsInAnyOrderAndRepeatedNames) {
   JsonRows rows({});
-  // The first message repeats a new name: the last value wins, and gives the column its kind.
+  // The first message repeats a new name: the last value wins, and gives the column its
+  // kind.
   ASSERT_TRUE(rows.Append(R"({"a": 1, "n": 5, "b": "x", "n": "five"})", Meta(0)).ok());
   ASSERT_TRUE(rows.Append(R"({"b": "y", "a": 2})", Meta(1)).ok());
   ASSERT_TRUE(rows.Append(R"({"c": true, "a": 3, "a": 4, "b": null})", Meta(2)).ok());
@@ -75,14 +80,16 @@ TEST(JsonRows, FieldsInAnyOrderAndRepeatedNames) {
 TEST(JsonRows, RefusesABadMessageAloneLeavingNoTrace) {
   JsonRows rows({});
   ASSERT_TRUE(rows.Append(R"({"id": 1, "name": "a"})", Meta(0)).ok());
-  for (const char* bad : {R"({"id": 2, "name": 3})", R"({"id": "x"})", "{not json", R"([1, 2])",
-                          R"({"id": 1} trailing)", R"("text")", R"({"id": 99999999999999999999})"}) {
+  for (const char* bad :
+       {R"({"id": 2, "name": 3})", R"({"id": "x"})", "{not json", R"([1, 2])",
+        R"({"id": 1} trailing)", R"("text")", R"({"id": 99999999999999999999})"}) {
     auto st = rows.Append(bad, Meta(1));
     EXPECT_FALSE(st.ok()) << bad;
   }
   EXPECT_EQ(rows.rows(), 1);
   auto st = rows.Append(R"({"id": 2, "name": 3})", Meta(1));
-  EXPECT_NE(st.message().find("field 'name': expected string"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("field 'name': expected string"), std::string::npos)
+      << st.message();
   ASSERT_TRUE(rows.Append(R"({"id": 3, "name": "c", "late": 1})", Meta(2)).ok());
   auto t = rows.Finish(0).ValueOrDie();
   ASSERT_EQ(t->num_rows(), 2);
@@ -100,14 +107,20 @@ TEST(JsonRows, DeclaredTypesConvertAndAreChecked) {
   o.required = {"name"};
   o.include_key = false;
   JsonRows rows(o);
-  ASSERT_TRUE(rows.Append(R"({"at": "2024-05-01T10:00:00Z", "day": "2024-05-01", "amount": "12.5", "small": 7,
-                              "name": "a"})", Meta(0)).ok());
-  ASSERT_TRUE(rows.Append(R"({"at": 1714557600000, "amount": 3, "name": "b"})", Meta(1)).ok());
+  ASSERT_TRUE(
+      rows.Append(
+              R"({"at": "2024-05-01T10:00:00Z", "day": "2024-05-01", "amount": "12.5", "small": 7,
+                              "name": "a"})",
+              Meta(0))
+          .ok());
+  ASSERT_TRUE(
+      rows.Append(R"({"at": 1714557600000, "amount": 3, "name": "b"})", Meta(1)).ok());
   EXPECT_FALSE(rows.Append(R"({"small": 70000, "name": "c"})", Meta(2)).ok());
   EXPECT_FALSE(rows.Append(R"({"at": "yesterday", "name": "c"})", Meta(2)).ok());
   EXPECT_FALSE(rows.Append(R"({"amount": "123456789.123", "name": "c"})", Meta(2)).ok());
   auto missing = rows.Append(R"({"small": 1})", Meta(2));
-  EXPECT_NE(missing.message().find("required field 'name'"), std::string::npos) << missing.message();
+  EXPECT_NE(missing.message().find("required field 'name'"), std::string::npos)
+      << missing.message();
   auto t = rows.Finish(0).ValueOrDie();
   ASSERT_EQ(t->num_rows(), 2);
   EXPECT_EQ(Cell(*t, "amount", 0), "12.50");

@@ -2,15 +2,15 @@
 // declares, and the checks it asks for, as inlet applies them to each message.
 #pragma once
 
+#include <arrow/result.h>
+#include <arrow/type_fwd.h>
+
 #include <map>
 #include <memory>
 #include <set>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <arrow/result.h>
-#include <arrow/type_fwd.h>
 
 #include "inlet/common/json.h"
 

@@ -1,8 +1,7 @@
 #include "inlet/source/json_schema.h"
 
-#include <gtest/gtest.h>
-
 #include <arrow/api.h>
+#include <gtest/gtest.h>
 
 namespace inlet {
 namespace {
@@ -25,9 +24,14 @@ TEST(MessageSchema, ColumnsChecksAndAnnotations) {
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   std::map<std::string, std::string> types;
   for (const auto& [name, type] : s->columns) types[name] = type->ToString();
-  EXPECT_EQ(types, (std::map<std::string, std::string>{
-                       {"id", "int64"}, {"ts", "timestamp[us, tz=UTC]"}, {"day", "date32[day]"}, {"kind", "string"},
-                       {"amount", "double"}, {"ok", "bool"}, {"ctx", "string"}, {"tags", "string"}}));
+  EXPECT_EQ(types, (std::map<std::string, std::string>{{"id", "int64"},
+                                                       {"ts", "timestamp[us, tz=UTC]"},
+                                                       {"day", "date32[day]"},
+                                                       {"kind", "string"},
+                                                       {"amount", "double"},
+                                                       {"ok", "bool"},
+                                                       {"ctx", "string"},
+                                                       {"tags", "string"}}));
   EXPECT_EQ(s->required, (std::vector<std::string>{"id", "kind"}));
   EXPECT_TRUE(s->closed);
   EXPECT_EQ(s->enums.at("kind"), (std::set<std::string>{"view", "click"}));
@@ -38,21 +42,30 @@ TEST(MessageSchema, WhatItCannotCheckIsRefusedByName) {
     const char* doc;
     const char* expected;
   } cases[] = {
-      {R"({"type": "object", "properties": {"n": {"type": "integer", "minimum": 0}}})", "keyword 'minimum'"},
-      {R"({"type": "object", "properties": {"s": {"type": "string", "pattern": "^a"}}})", "keyword 'pattern'"},
-      {R"({"type": "object", "properties": {"a": {"type": "string"}}, "oneOf": []})", "keyword 'oneOf'"},
-      {R"({"type": "object", "properties": {"a": {"$ref": "#/x"}}})", "'type' must name one type"},
-      {R"({"type": "object", "properties": {"a": {"type": ["string", "integer"]}}})", "'type' must name one type"},
-      {R"({"type": "object", "properties": {"a": {"type": "string"}}, "required": ["b"]})", "not among the properties"},
+      {R"({"type": "object", "properties": {"n": {"type": "integer", "minimum": 0}}})",
+       "keyword 'minimum'"},
+      {R"({"type": "object", "properties": {"s": {"type": "string", "pattern": "^a"}}})",
+       "keyword 'pattern'"},
+      {R"({"type": "object", "properties": {"a": {"type": "string"}}, "oneOf": []})",
+       "keyword 'oneOf'"},
+      {R"({"type": "object", "properties": {"a": {"$ref": "#/x"}}})",
+       "'type' must name one type"},
+      {R"({"type": "object", "properties": {"a": {"type": ["string", "integer"]}}})",
+       "'type' must name one type"},
+      {R"({"type": "object", "properties": {"a": {"type": "string"}}, "required": ["b"]})",
+       "not among the properties"},
       {R"({"type": "array"})", "must describe an object"},
       {R"({"type": "object"})", "no 'properties'"},
-      {R"({"type": "object", "properties": {"a": {"type": "integer", "enum": [1]}}})", "keyword 'enum'"},
+      {R"({"type": "object", "properties": {"a": {"type": "integer", "enum": [1]}}})",
+       "keyword 'enum'"},
   };
   for (const auto& c : cases) {
     auto s = ParseMessageSchema(Json::parse(c.doc), "s.json");
     ASSERT_FALSE(s.ok()) << c.doc;
-    EXPECT_NE(s.status().message().find(c.expected), std::string::npos) << s.status().message();
-    EXPECT_NE(s.status().message().find("s.json"), std::string::npos) << s.status().message();
+    EXPECT_NE(s.status().message().find(c.expected), std::string::npos)
+        << s.status().message();
+    EXPECT_NE(s.status().message().find("s.json"), std::string::npos)
+        << s.status().message();
   }
 }
 

@@ -1,6 +1,6 @@
-// Kafka as a StreamSource: the one boundary to librdkafka (its C API, its callbacks and its
-// error codes become Status and StreamMessage here). Built into the inlet_kafka target, so
-// that the core builds and tests without librdkafka.
+// Kafka as a StreamSource: the one boundary to librdkafka (its C API, its callbacks and
+// its error codes become Status and StreamMessage here). Built into the inlet_kafka
+// target, so that the core builds and tests without librdkafka.
 #include <librdkafka/rdkafka.h>
 
 #include <algorithm>
@@ -20,14 +20,17 @@ namespace {
 // librdkafka's messages may quote a value: a secret in them is masked.
 std::string Masked(std::string text, const std::string& secret) {
   if (secret.empty()) return text;
-  for (size_t at; (at = text.find(secret)) != std::string::npos;) text.replace(at, secret.size(), "***");
+  for (size_t at; (at = text.find(secret)) != std::string::npos;)
+    text.replace(at, secret.size(), "***");
   return text;
 }
 
 class KafkaSource : public StreamSource {
  public:
   KafkaSource(std::string pipeline, KafkaSourceConfig config, Listener listener)
-      : pipeline_(std::move(pipeline)), config_(std::move(config)), listener_(std::move(listener)) {}
+      : pipeline_(std::move(pipeline)),
+        config_(std::move(config)),
+        listener_(std::move(listener)) {}
 
   ~KafkaSource() override {
     if (queue_) rd_kafka_queue_destroy(queue_);
@@ -39,14 +42,17 @@ class KafkaSource : public StreamSource {
     char err[512];
     rd_kafka_conf_t* conf = rd_kafka_conf_new();
     std::vector<std::pair<std::string, std::string>> settings = {
-        {"bootstrap.servers", k.brokers}, {"group.id", k.group}, {"enable.auto.commit", "false"},
-        {"enable.auto.offset.store", "false"}, {"auto.offset.reset", k.start},
-        {"enable.partition.eof", "false"}, {"client.id", "inlet-" + pipeline_}};
+        {"bootstrap.servers", k.brokers},   {"group.id", k.group},
+        {"enable.auto.commit", "false"},    {"enable.auto.offset.store", "false"},
+        {"auto.offset.reset", k.start},     {"enable.partition.eof", "false"},
+        {"client.id", "inlet-" + pipeline_}};
     for (const auto& [name, value] : k.properties) settings.emplace_back(name, value);
     for (const auto& [name, value] : settings) {
-      if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) {
+      if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), err, sizeof(err)) !=
+          RD_KAFKA_CONF_OK) {
         rd_kafka_conf_destroy(conf);
-        return arrow::Status::Invalid("pipeline ", pipeline_, ": kafka setting ", name, ": ", Masked(err, value));
+        return arrow::Status::Invalid("pipeline ", pipeline_, ": kafka setting ", name,
+                                      ": ", Masked(err, value));
       }
     }
     rd_kafka_conf_set_opaque(conf, this);
@@ -55,7 +61,8 @@ class KafkaSource : public StreamSource {
     rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
     if (!rk_) {
       rd_kafka_conf_destroy(conf);
-      return arrow::Status::Invalid("pipeline ", pipeline_, ": cannot create the kafka consumer: ", err);
+      return arrow::Status::Invalid("pipeline ", pipeline_,
+                                    ": cannot create the kafka consumer: ", err);
     }
     rd_kafka_poll_set_consumer(rk_);
     queue_ = rd_kafka_queue_get_consumer(rk_);
@@ -64,17 +71,20 @@ class KafkaSource : public StreamSource {
     rd_kafka_resp_err_t e = rd_kafka_subscribe(rk_, topics);
     rd_kafka_topic_partition_list_destroy(topics);
     if (e) {
-      return arrow::Status::IOError("pipeline ", pipeline_, ": cannot subscribe to ", k.topic, ": ", rd_kafka_err2str(e));
+      return arrow::Status::IOError("pipeline ", pipeline_, ": cannot subscribe to ",
+                                    k.topic, ": ", rd_kafka_err2str(e));
     }
     return arrow::Status::OK();
   }
 
   // Messages come in batches (one queue lock per batch, not per message); rebalances are
   // served inside the call.
-  arrow::Result<size_t> Poll(int timeout_ms, size_t max,
-                             const std::function<arrow::Status(const StreamMessage&)>& on_message) override {
+  arrow::Result<size_t> Poll(
+      int timeout_ms, size_t max,
+      const std::function<arrow::Status(const StreamMessage&)>& on_message) override {
     batch_.resize(std::max<size_t>(max, 1));
-    ssize_t n = rd_kafka_consume_batch_queue(queue_, timeout_ms, batch_.data(), batch_.size());
+    ssize_t n =
+        rd_kafka_consume_batch_queue(queue_, timeout_ms, batch_.data(), batch_.size());
     arrow::Status st;
     size_t handed = 0;
     for (ssize_t i = 0; i < n; ++i) {
@@ -95,18 +105,23 @@ class KafkaSource : public StreamSource {
 
   void Seek(const std::map<int32_t, int64_t>& next) override {
     if (next.empty()) return;
-    rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(static_cast<int>(next.size()));
-    for (const auto& [p, offset] : next) rd_kafka_topic_partition_list_add(list, config_.topic.c_str(), p)->offset = offset;
-    if (rd_kafka_error_t* e = rd_kafka_seek_partitions(rk_, list, 10000)) rd_kafka_error_destroy(e);
+    rd_kafka_topic_partition_list_t* list =
+        rd_kafka_topic_partition_list_new(static_cast<int>(next.size()));
+    for (const auto& [p, offset] : next)
+      rd_kafka_topic_partition_list_add(list, config_.topic.c_str(), p)->offset = offset;
+    if (rd_kafka_error_t* e = rd_kafka_seek_partitions(rk_, list, 10000))
+      rd_kafka_error_destroy(e);
     rd_kafka_topic_partition_list_destroy(list);
   }
 
   // The group's offsets follow the table's, for monitoring (lag) only.
   void Committed(const std::map<int32_t, int64_t>& last) override {
     if (last.empty()) return;
-    rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(static_cast<int>(last.size()));
+    rd_kafka_topic_partition_list_t* list =
+        rd_kafka_topic_partition_list_new(static_cast<int>(last.size()));
     for (const auto& [p, offset] : last) {
-      rd_kafka_topic_partition_list_add(list, config_.topic.c_str(), p)->offset = offset + 1;
+      rd_kafka_topic_partition_list_add(list, config_.topic.c_str(), p)->offset =
+          offset + 1;
     }
     rd_kafka_commit(rk_, list, /*async=*/1);
     rd_kafka_topic_partition_list_destroy(list);
@@ -115,7 +130,8 @@ class KafkaSource : public StreamSource {
   // From the broker's last fetch response.
   std::optional<int64_t> Lag(int32_t partition, int64_t last) override {
     int64_t low = 0, high = 0;
-    if (rd_kafka_get_watermark_offsets(rk_, config_.topic.c_str(), partition, &low, &high) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+    if (rd_kafka_get_watermark_offsets(rk_, config_.topic.c_str(), partition, &low,
+                                       &high) != RD_KAFKA_RESP_ERR_NO_ERROR ||
         high < 0) {
       return std::nullopt;
     }
@@ -130,22 +146,28 @@ class KafkaSource : public StreamSource {
     closed_ = true;
   }
 
-  std::string PositionApp(int32_t partition) const override { return KafkaPositionApp(config_.topic, partition); }
+  std::string PositionApp(int32_t partition) const override {
+    return KafkaPositionApp(config_.topic, partition);
+  }
   const std::string& name() const override { return config_.topic; }
 
  private:
-  // The message as the stream sees it; nullopt for one that carries nothing (a partition's
-  // end, a transient error librdkafka retries).
+  // The message as the stream sees it; nullopt for one that carries nothing (a
+  // partition's end, a transient error librdkafka retries).
   arrow::Result<std::optional<StreamMessage>> Convert(const rd_kafka_message_t* m) {
     if (m->err) {
       if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return std::nullopt;
       std::string what = rd_kafka_message_errstr(m);
       // Broker outages and the like are retried by librdkafka; errors about the topic or
       // the configuration are not.
-      if (m->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC || m->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
-          m->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED || m->err == RD_KAFKA_RESP_ERR__FATAL ||
-          m->err == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED || m->err == RD_KAFKA_RESP_ERR__AUTHENTICATION) {
-        return arrow::Status::IOError("pipeline ", pipeline_, ": topic ", config_.topic, ": ", what);
+      if (m->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
+          m->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+          m->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
+          m->err == RD_KAFKA_RESP_ERR__FATAL ||
+          m->err == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED ||
+          m->err == RD_KAFKA_RESP_ERR__AUTHENTICATION) {
+        return arrow::Status::IOError("pipeline ", pipeline_, ": topic ", config_.topic,
+                                      ": ", what);
       }
       return std::nullopt;
     }
@@ -156,7 +178,8 @@ class KafkaSource : public StreamSource {
     int64_t ts = rd_kafka_message_timestamp(m, &ts_type);
     out.timestamp_ms = ts_type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1 : ts;
     if (m->key) out.key = std::string_view(static_cast<const char*>(m->key), m->key_len);
-    if (m->payload) out.value = std::string_view(static_cast<const char*>(m->payload), m->len);
+    if (m->payload)
+      out.value = std::string_view(static_cast<const char*>(m->payload), m->len);
     if (config_.include_headers) out.headers_json = HeadersJson(m);
     return out;
   }
@@ -168,22 +191,27 @@ class KafkaSource : public StreamSource {
       const char* name;
       const void* value;
       size_t size;
-      for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
-        out[name] = value ? Json(std::string(static_cast<const char*>(value), size)) : Json(nullptr);
+      for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &value, &size) ==
+                         RD_KAFKA_RESP_ERR_NO_ERROR;
+           ++i) {
+        out[name] = value ? Json(std::string(static_cast<const char*>(value), size))
+                          : Json(nullptr);
       }
     }
     return out.dump(-1, ' ', false, Json::error_handler_t::replace);
   }
 
-  // librdkafka retries broker outages by itself; refused credentials and fatal errors stop
-  // the stream (else it would wait for partitions forever).
+  // librdkafka retries broker outages by itself; refused credentials and fatal errors
+  // stop the stream (else it would wait for partitions forever).
   static void OnError(rd_kafka_t*, int err, const char* reason, void* opaque) {
     auto* self = static_cast<KafkaSource*>(opaque);
     auto e = static_cast<rd_kafka_resp_err_t>(err);
-    bool fatal = e == RD_KAFKA_RESP_ERR__AUTHENTICATION || e == RD_KAFKA_RESP_ERR__FATAL ||
+    bool fatal = e == RD_KAFKA_RESP_ERR__AUTHENTICATION ||
+                 e == RD_KAFKA_RESP_ERR__FATAL ||
                  e == RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED;
     if (!fatal || !self->fatal_.ok()) return;
-    self->fatal_ = arrow::Status::IOError("pipeline ", self->pipeline_, ": kafka: ", self->MaskSecrets(reason));
+    self->fatal_ = arrow::Status::IOError("pipeline ", self->pipeline_,
+                                          ": kafka: ", self->MaskSecrets(reason));
   }
 
   // The values of secret-looking librdkafka properties, masked in a message.
@@ -196,8 +224,8 @@ class KafkaSource : public StreamSource {
     return text;
   }
 
-  static void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
-                          void* opaque) {
+  static void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                          rd_kafka_topic_partition_list_t* parts, void* opaque) {
     auto* self = static_cast<KafkaSource*>(opaque);
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
       auto st = self->Assign(parts);
@@ -221,10 +249,13 @@ class KafkaSource : public StreamSource {
     for (int i = 0; i < parts->cnt; ++i) {
       auto& tp = parts->elems[i];
       std::optional<int64_t> next = resume[tp.partition];
-      tp.offset = next ? *next : (config_.start == "latest" ? RD_KAFKA_OFFSET_END : RD_KAFKA_OFFSET_BEGINNING);
+      tp.offset = next ? *next
+                       : (config_.start == "latest" ? RD_KAFKA_OFFSET_END
+                                                    : RD_KAFKA_OFFSET_BEGINNING);
     }
     rd_kafka_resp_err_t e = rd_kafka_assign(rk_, parts);
-    if (e) return arrow::Status::IOError("cannot assign partitions: ", rd_kafka_err2str(e));
+    if (e)
+      return arrow::Status::IOError("cannot assign partitions: ", rd_kafka_err2str(e));
     return arrow::Status::OK();
   }
 
@@ -240,8 +271,9 @@ class KafkaSource : public StreamSource {
 
 }  // namespace
 
-arrow::Result<std::unique_ptr<StreamSource>> OpenStreamSource(const std::string& pipeline, const SourceConfig& config,
-                                                              StreamSource::Listener listener) {
+arrow::Result<std::unique_ptr<StreamSource>> OpenStreamSource(
+    const std::string& pipeline, const SourceConfig& config,
+    StreamSource::Listener listener) {
   const auto* kafka = std::get_if<KafkaSourceConfig>(&config);
   if (!kafka) {
     return arrow::Status::Invalid("pipeline ", pipeline, ": a ", SourceKind(config),

@@ -21,17 +21,23 @@ const char* SourceKind(const SourceConfig& config) {
                     config);
 }
 
-bool IsStreamSource(const SourceConfig& config) { return std::holds_alternative<KafkaSourceConfig>(config); }
-
-const DecodingConfig& DecodingOf(const SourceConfig& config) {
-  return std::visit([](const auto& c) -> const DecodingConfig& { return c.decoding; }, config);
+bool IsStreamSource(const SourceConfig& config) {
+  return std::holds_alternative<KafkaSourceConfig>(config);
 }
 
-arrow::Result<std::unique_ptr<BoundedSource>> OpenBoundedSource(const SourceConfig& config) {
+const DecodingConfig& DecodingOf(const SourceConfig& config) {
+  return std::visit([](const auto& c) -> const DecodingConfig& { return c.decoding; },
+                    config);
+}
+
+arrow::Result<std::unique_ptr<BoundedSource>> OpenBoundedSource(
+    const SourceConfig& config) {
   if (const auto* files = std::get_if<FileSourceConfig>(&config)) {
     return std::unique_ptr<BoundedSource>(new FileSource(*files));
   }
-  return arrow::Status::Invalid("a ", SourceKind(config), " source is consumed continuously (inlet stream), not read by runs");
+  return arrow::Status::Invalid(
+      "a ", SourceKind(config),
+      " source is consumed continuously (inlet stream), not read by runs");
 }
 
 }  // namespace inlet

@@ -1,15 +1,18 @@
 // The seam between pipelines and where their data comes from. A source's configuration is
-// one alternative per kind (SourceConfig). A bounded source (files today; PostgreSQL queries
-// and HTTP APIs next) is read once per run (BoundedSource); an unbounded one (Kafka today;
-// PostgreSQL logical replication next) is consumed continuously by stream/
+// one alternative per kind (SourceConfig). A bounded source (files today; PostgreSQL
+// queries and HTTP APIs next) is read once per run (BoundedSource); an unbounded one
+// (Kafka today; PostgreSQL logical replication next) is consumed continuously by stream/
 // (source/stream_source.h).
 //
-// Each source owns its resume position. A bounded source's is a JSON object it alone reads
-// and writes; the pipeline state stores it with the rows it covers, in the same commit,
-// without looking inside. Adding a source kind means: an alternative of SourceConfig (parsed
-// in pipeline/config.cc), and an implementation of BoundedSource or StreamSource that
-// OpenBoundedSource / OpenStreamSource return for it.
+// Each source owns its resume position. A bounded source's is a JSON object it alone
+// reads and writes; the pipeline state stores it with the rows it covers, in the same
+// commit, without looking inside. Adding a source kind means: an alternative of
+// SourceConfig (parsed in pipeline/config.cc), and an implementation of BoundedSource or
+// StreamSource that OpenBoundedSource / OpenStreamSource return for it.
 #pragma once
+
+#include <arrow/result.h>
+#include <arrow/table.h>
 
 #include <cstdint>
 #include <functional>
@@ -21,9 +24,6 @@
 #include <variant>
 #include <vector>
 
-#include <arrow/result.h>
-#include <arrow/table.h>
-
 #include "inlet/common/json.h"
 #include "inlet/source/debezium.h"
 #include "inlet/source/json_schema.h"
@@ -31,7 +31,8 @@
 namespace inlet {
 
 /// Declared column types (column -> type), in declaration order.
-using DeclaredSchema = std::vector<std::pair<std::string, std::shared_ptr<arrow::DataType>>>;
+using DeclaredSchema =
+    std::vector<std::pair<std::string, std::shared_ptr<arrow::DataType>>>;
 
 /// How a source's records become rows.
 struct DecodingConfig {
@@ -58,11 +59,11 @@ struct KafkaSourceConfig {
   std::string group;
   /// Where a partition the table has no offset for starts: earliest or latest.
   std::string start = "earliest";
-  /// Passed to librdkafka as they are (security.protocol, sasl.*, ssl.*, ...). Values may be
-  /// secrets: they are never logged or written.
+  /// Passed to librdkafka as they are (security.protocol, sasl.*, ssl.*, ...). Values may
+  /// be secrets: they are never logged or written.
   std::map<std::string, std::string> properties;
-  /// Adds the message key as _kafka_key (string), and the headers as _kafka_headers (a JSON
-  /// object of strings).
+  /// Adds the message key as _kafka_key (string), and the headers as _kafka_headers (a
+  /// JSON object of strings).
   bool include_key = true;
   bool include_headers = false;
   /// schema_file: the messages' JSON Schema (its columns are also decoding.schema); its
@@ -95,8 +96,8 @@ enum class SourceScope {
 };
 
 /// What a strategy learned of one part (file) a run read, so that later runs may skip the
-/// part while it is unchanged: the greatest cursor it holds (the cursor's int64 form), and
-/// whether it has rows with a null cursor.
+/// part while it is unchanged: the greatest cursor it holds (the cursor's int64 form),
+/// and whether it has rows with a null cursor.
 struct PartMark {
   std::optional<int64_t> max_cursor;
   bool has_null = false;
@@ -106,7 +107,8 @@ struct ReadRequest {
   SourceScope scope = SourceScope::kNew;
   /// kAll: whether an unchanged part with this mark may be skipped; unset: none is.
   std::function<bool(const PartMark&)> skippable;
-  /// Called after each part is read with (parts read, rows so far), for progress displays.
+  /// Called after each part is read with (parts read, rows so far), for progress
+  /// displays.
   std::function<void(size_t, int64_t)> on_part;
 };
 
@@ -123,8 +125,8 @@ struct SourceRead {
   /// What the source knows of each part, for Mark (its own: a file's size and time).
   std::vector<Json> part_state;
   /// The position once these rows are loaded: kNew counts them as read, kWholeExtract
-  /// remembers this extract, kAll keeps the marks of the parts it skipped (Mark adds those
-  /// of the parts read).
+  /// remembers this extract, kAll keeps the marks of the parts it skipped (Mark adds
+  /// those of the parts read).
   Json position = Json::object();
 };
 
@@ -135,7 +137,8 @@ class BoundedSource {
 
   /// Reads what request asks for, resuming from position (the one the table holds; an
   /// empty object before the first run). Errors name the part (file, line, column).
-  virtual arrow::Result<SourceRead> Read(const Json& position, const ReadRequest& request) const = 0;
+  virtual arrow::Result<SourceRead> Read(const Json& position,
+                                         const ReadRequest& request) const = 0;
   /// Records in read->position what a strategy learned of a part of the read.
   virtual void Mark(size_t part, const PartMark& mark, SourceRead* read) const = 0;
   /// Whether position `after` covers data that `before` does not: a run that changes
@@ -146,6 +149,7 @@ class BoundedSource {
 };
 
 /// The bounded source of a configuration; Invalid for an unbounded kind (it streams).
-arrow::Result<std::unique_ptr<BoundedSource>> OpenBoundedSource(const SourceConfig& config);
+arrow::Result<std::unique_ptr<BoundedSource>> OpenBoundedSource(
+    const SourceConfig& config);
 
 }  // namespace inlet

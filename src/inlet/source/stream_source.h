@@ -1,10 +1,13 @@
 // Unbounded sources: partitions of ordered messages, each at an offset, consumed
 // continuously by stream/ (Kafka today; PostgreSQL logical replication next). The table
 // records, per partition, the last offset it holds, as the number of the application
-// PositionApp(partition) (see AppState), in the same commit as the rows. On every assignment
-// the stream tells the source where to resume from the table's record, so what the table
-// has is never read twice and what it lacks is read again.
+// PositionApp(partition) (see AppState), in the same commit as the rows. On every
+// assignment the stream tells the source where to resume from the table's record, so what
+// the table has is never read twice and what it lacks is read again.
 #pragma once
+
+#include <arrow/result.h>
+#include <arrow/status.h>
 
 #include <cstdint>
 #include <functional>
@@ -14,9 +17,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <arrow/result.h>
-#include <arrow/status.h>
 
 #include "inlet/source/source.h"
 
@@ -39,9 +39,11 @@ class StreamSource {
  public:
   /// What the stream does when the source's partitions change (called from inside Poll).
   struct Listener {
-    /// Partitions were assigned to this consumer: where to resume in each (the next offset
-    /// to read; nullopt: the source's start policy). A failure stops the stream.
-    std::function<arrow::Result<std::map<int32_t, std::optional<int64_t>>>(const std::vector<int32_t>&)> on_assign;
+    /// Partitions were assigned to this consumer: where to resume in each (the next
+    /// offset to read; nullopt: the source's start policy). A failure stops the stream.
+    std::function<arrow::Result<std::map<int32_t, std::optional<int64_t>>>(
+        const std::vector<int32_t>&)>
+        on_assign;
     /// Every partition is being revoked; they are still this consumer's during the call.
     std::function<void()> on_revoke;
   };
@@ -50,10 +52,12 @@ class StreamSource {
 
   /// Waits up to timeout_ms for messages, and hands each to on_message in order (at most
   /// max of them). Returns how many it handed. A failure of on_message stops there and is
-  /// returned. Errors the stream cannot go on after (an unknown topic, refused credentials)
-  /// are returned too; transient ones (a broker outage) the source retries by itself.
-  virtual arrow::Result<size_t> Poll(int timeout_ms, size_t max,
-                                     const std::function<arrow::Status(const StreamMessage&)>& on_message) = 0;
+  /// returned. Errors the stream cannot go on after (an unknown topic, refused
+  /// credentials) are returned too; transient ones (a broker outage) the source retries
+  /// by itself.
+  virtual arrow::Result<size_t> Poll(
+      int timeout_ms, size_t max,
+      const std::function<arrow::Status(const StreamMessage&)>& on_message) = 0;
   /// Reads these partitions again from these offsets (the next to read).
   virtual void Seek(const std::map<int32_t, int64_t>& next) = 0;
   /// The table now holds these partitions up to these offsets (Kafka: the consumer
@@ -74,7 +78,8 @@ class StreamSource {
 
 /// The unbounded source of a configuration: Kafka (source/kafka_source.cc, in the
 /// inlet_kafka target). Invalid for a bounded kind.
-arrow::Result<std::unique_ptr<StreamSource>> OpenStreamSource(const std::string& pipeline, const SourceConfig& config,
-                                                              StreamSource::Listener listener);
+arrow::Result<std::unique_ptr<StreamSource>> OpenStreamSource(
+    const std::string& pipeline, const SourceConfig& config,
+    StreamSource::Listener listener);
 
 }  // namespace inlet

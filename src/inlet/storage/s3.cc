@@ -1,17 +1,17 @@
 #include "inlet/storage/s3.h"
 
+#include <arrow/filesystem/s3fs.h>
+#include <curl/curl.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
 #include <mutex>
 #include <thread>
-
-#include <arrow/filesystem/s3fs.h>
-#include <curl/curl.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/sha.h>
 
 namespace inlet {
 
@@ -23,7 +23,8 @@ std::string Env(const char* name) {
 }
 
 std::string Trim(std::string s) {
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.pop_back();
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.pop_back();
   size_t i = 0;
   while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
   return s.substr(i);
@@ -75,8 +76,8 @@ std::string Sha256Hex(const std::string& data) {
 std::string Hmac(const std::string& key, const std::string& data) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
-       data.size(), out, &n);
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &n);
   return std::string(reinterpret_cast<char*>(out), n);
 }
 
@@ -167,37 +168,44 @@ arrow::Status S3Config::Apply(const std::map<std::string, std::string>& options)
       ca_bundle = value;
     } else if (name == "addressing") {
       if (value != "path" && value != "virtual") {
-        return arrow::Status::Invalid("storage option addressing must be 'path' or 'virtual', not '", value, "'");
+        return arrow::Status::Invalid(
+            "storage option addressing must be 'path' or 'virtual', not '", value, "'");
       }
       path_style = value == "path";
       addressing_set = true;
     } else {
-      return arrow::Status::Invalid("unknown storage option '", name,
-                                    "' (known: endpoint, region, access_key_id, secret_access_key, session_token, "
-                                    "addressing, ca_bundle)");
+      return arrow::Status::Invalid(
+          "unknown storage option '", name,
+          "' (known: endpoint, region, access_key_id, secret_access_key, session_token, "
+          "addressing, ca_bundle)");
     }
   }
   if (options.count("access_key_id") && !options.count("secret_access_key")) {
     return arrow::Status::Invalid("storage option access_key_id needs secret_access_key");
   }
-  if (options.count("access_key_id") && !options.count("session_token")) session_token.clear();
-  if (options.count("endpoint") && !addressing_set && Env("INLET_S3_ADDRESSING").empty()) path_style = !endpoint.empty();
+  if (options.count("access_key_id") && !options.count("session_token"))
+    session_token.clear();
+  if (options.count("endpoint") && !addressing_set && Env("INLET_S3_ADDRESSING").empty())
+    path_style = !endpoint.empty();
   return arrow::Status::OK();
 }
 
 arrow::Result<S3Location> S3Location::Parse(const std::string& uri) {
-  if (uri.rfind("s3://", 0) != 0) return arrow::Status::Invalid("not an s3:// location: '", uri, "'");
+  if (uri.rfind("s3://", 0) != 0)
+    return arrow::Status::Invalid("not an s3:// location: '", uri, "'");
   std::string rest = uri.substr(5);
   while (!rest.empty() && rest.back() == '/') rest.pop_back();
   S3Location l;
   auto slash = rest.find('/');
   l.bucket = rest.substr(0, slash);
   if (slash != std::string::npos) l.prefix = rest.substr(slash + 1);
-  if (l.bucket.empty()) return arrow::Status::Invalid("no bucket in '", uri, "' (expected s3://BUCKET/PATH)");
+  if (l.bucket.empty())
+    return arrow::Status::Invalid("no bucket in '", uri, "' (expected s3://BUCKET/PATH)");
   return l;
 }
 
-arrow::Result<std::shared_ptr<arrow::fs::FileSystem>> MakeS3FileSystem(const S3Config& c) {
+arrow::Result<std::shared_ptr<arrow::fs::FileSystem>> MakeS3FileSystem(
+    const S3Config& c) {
   static std::once_flag once;
   static arrow::Status init;
   std::call_once(once, [] {
@@ -214,7 +222,8 @@ arrow::Result<std::shared_ptr<arrow::fs::FileSystem>> MakeS3FileSystem(const S3C
     o.scheme = e.scheme;
   }
   o.force_virtual_addressing = !c.path_style && !c.endpoint.empty();
-  if (!c.access_key_id.empty()) o.ConfigureAccessKey(c.access_key_id, c.secret_access_key, c.session_token);
+  if (!c.access_key_id.empty())
+    o.ConfigureAccessKey(c.access_key_id, c.secret_access_key, c.session_token);
   o.tls_ca_file_path = c.ca_bundle;
   o.allow_bucket_creation = false;
   o.allow_bucket_deletion = false;
@@ -223,11 +232,12 @@ arrow::Result<std::shared_ptr<arrow::fs::FileSystem>> MakeS3FileSystem(const S3C
 }
 
 void FinalizeObjectStorage() {
-  if (arrow::fs::IsS3Initialized() && !arrow::fs::IsS3Finalized()) (void)arrow::fs::FinalizeS3();
+  if (arrow::fs::IsS3Initialized() && !arrow::fs::IsS3Finalized())
+    (void)arrow::fs::FinalizeS3();
 }
 
-arrow::Result<bool> S3PutIfAbsent(const S3Config& c, const std::string& bucket, const std::string& key,
-                                  const std::string& bytes) {
+arrow::Result<bool> S3PutIfAbsent(const S3Config& c, const std::string& bucket,
+                                  const std::string& key, const std::string& bytes) {
   InitCurl();
   Endpoint e = EndpointOf(c);
   std::string host = c.path_style ? e.host : bucket + "." + e.host;
@@ -242,23 +252,33 @@ arrow::Result<bool> S3PutIfAbsent(const S3Config& c, const std::string& bucket, 
     std::strftime(amz_date, sizeof(amz_date), "%Y%m%dT%H%M%SZ", &tm);
     std::strftime(date, sizeof(date), "%Y%m%d", &tm);
     std::string payload_hash = Sha256Hex(bytes);
-    std::string canonical_headers = "host:" + host + "\nif-none-match:*\nx-amz-content-sha256:" + payload_hash +
-                                    "\nx-amz-date:" + amz_date + "\n";
+    std::string canonical_headers =
+        "host:" + host + "\nif-none-match:*\nx-amz-content-sha256:" + payload_hash +
+        "\nx-amz-date:" + amz_date + "\n";
     std::string signed_headers = "host;if-none-match;x-amz-content-sha256;x-amz-date";
     if (!c.session_token.empty()) {
       canonical_headers += "x-amz-security-token:" + c.session_token + "\n";
       signed_headers += ";x-amz-security-token";
     }
-    std::string canonical = "PUT\n" + path + "\n\n" + canonical_headers + "\n" + signed_headers + "\n" + payload_hash;
+    std::string canonical = "PUT\n" + path + "\n\n" + canonical_headers + "\n" +
+                            signed_headers + "\n" + payload_hash;
     std::string scope = std::string(date) + "/" + c.region + "/s3/aws4_request";
-    std::string to_sign = std::string("AWS4-HMAC-SHA256\n") + amz_date + "\n" + scope + "\n" + Sha256Hex(canonical);
-    std::string k = Hmac(Hmac(Hmac(Hmac("AWS4" + c.secret_access_key, date), c.region), "s3"), "aws4_request");
-    std::string signature = Hex(reinterpret_cast<const unsigned char*>(Hmac(k, to_sign).data()), 32);
+    std::string to_sign = std::string("AWS4-HMAC-SHA256\n") + amz_date + "\n" + scope +
+                          "\n" + Sha256Hex(canonical);
+    std::string k =
+        Hmac(Hmac(Hmac(Hmac("AWS4" + c.secret_access_key, date), c.region), "s3"),
+             "aws4_request");
+    std::string signature =
+        Hex(reinterpret_cast<const unsigned char*>(Hmac(k, to_sign).data()), 32);
 
     CURL* curl = curl_easy_init();
-    if (!curl) return arrow::Status::IOError("cannot write ", what, ": cannot start an HTTP request");
+    if (!curl)
+      return arrow::Status::IOError("cannot write ", what,
+                                    ": cannot start an HTTP request");
     struct curl_slist* headers = nullptr;
-    auto add = [&](const std::string& h) { headers = curl_slist_append(headers, h.c_str()); };
+    auto add = [&](const std::string& h) {
+      headers = curl_slist_append(headers, h.c_str());
+    };
     add("If-None-Match: *");
     add("x-amz-content-sha256: " + payload_hash);
     add(std::string("x-amz-date: ") + amz_date);
@@ -272,7 +292,8 @@ arrow::Result<bool> S3PutIfAbsent(const S3Config& c, const std::string& bucket, 
     curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
     curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "PUT");
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, bytes.data());
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(bytes.size()));
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+                     static_cast<curl_off_t>(bytes.size()));
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Collect);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
@@ -290,17 +311,20 @@ arrow::Result<bool> S3PutIfAbsent(const S3Config& c, const std::string& bucket, 
         std::this_thread::sleep_for(std::chrono::milliseconds(200 << attempt));
         continue;
       }
-      return arrow::Status::IOError("cannot write ", what, ": ", curl_easy_strerror(rc), " (", e.scheme, "://", e.host, ")");
+      return arrow::Status::IOError("cannot write ", what, ": ", curl_easy_strerror(rc),
+                                    " (", e.scheme, "://", e.host, ")");
     }
     if (status == 200 || status == 201) return true;
     if (status == 412) return false;
-    // 409: a concurrent conditional write to the same key is in progress; its outcome decides.
+    // 409: a concurrent conditional write to the same key is in progress; its outcome
+    // decides.
     if ((status == 409 || status >= 500) && attempt < 5) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100 << attempt));
       continue;
     }
     std::string code = ErrorCode(body);
-    return arrow::Status::IOError("cannot write ", what, ": HTTP ", status, code.empty() ? "" : " " + code);
+    return arrow::Status::IOError("cannot write ", what, ": HTTP ", status,
+                                  code.empty() ? "" : " " + code);
   }
 }
 

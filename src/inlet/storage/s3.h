@@ -3,14 +3,14 @@
 // PUT (If-None-Match: *), which makes creating a log entry atomic with no lock service.
 #pragma once
 
+#include <arrow/filesystem/filesystem.h>
+#include <arrow/result.h>
+
 #include <map>
 #include <memory>
 #include <string>
 
-#include <arrow/filesystem/filesystem.h>
-
 #include "inlet/table.h"  // FinalizeObjectStorage
-#include <arrow/result.h>
 
 namespace inlet {
 
@@ -22,21 +22,22 @@ struct S3Config {
   std::string access_key_id;
   std::string secret_access_key;
   std::string session_token;
-  /// Path-style addressing (endpoint/bucket/key) instead of virtual hosts (bucket.endpoint/key).
+  /// Path-style addressing (endpoint/bucket/key) instead of virtual hosts
+  /// (bucket.endpoint/key).
   bool path_style = false;
   /// A CA bundle file for TLS (empty: the system's).
   std::string ca_bundle;
 
-  /// From the standard AWS variables: AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, AWS_REGION or
-  /// AWS_DEFAULT_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
+  /// From the standard AWS variables: AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, AWS_REGION
+  /// or AWS_DEFAULT_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
   /// AWS_CA_BUNDLE; without keys there, the profile AWS_PROFILE (default "default") of
-  /// AWS_SHARED_CREDENTIALS_FILE (default ~/.aws/credentials). Path-style addressing is used
-  /// with an endpoint unless INLET_S3_ADDRESSING=virtual (and forced by =path).
+  /// AWS_SHARED_CREDENTIALS_FILE (default ~/.aws/credentials). Path-style addressing is
+  /// used with an endpoint unless INLET_S3_ADDRESSING=virtual (and forced by =path).
   static S3Config FromEnvironment();
 
   /// Overrides settings by name: endpoint, region, access_key_id, secret_access_key,
-  /// session_token, addressing (path | virtual), ca_bundle. Invalid names an unknown option
-  /// or value (never a secret's value), or a key id without its secret.
+  /// session_token, addressing (path | virtual), ca_bundle. Invalid names an unknown
+  /// option or value (never a secret's value), or a key id without its secret.
   arrow::Status Apply(const std::map<std::string, std::string>& options);
 };
 
@@ -48,12 +49,13 @@ struct S3Location {
 };
 
 /// Arrow's S3 filesystem for config (initialising Arrow's S3 support once per process).
-arrow::Result<std::shared_ptr<arrow::fs::FileSystem>> MakeS3FileSystem(const S3Config& config);
+arrow::Result<std::shared_ptr<arrow::fs::FileSystem>> MakeS3FileSystem(
+    const S3Config& config);
 
 /// PUT of bytes to bucket/key only if no object exists there (If-None-Match: *). Returns
 /// false when one does (412), retries a conflicting concurrent conditional PUT (409), and
 /// fails with IOError naming the bucket, key, HTTP status and S3 error code otherwise.
-arrow::Result<bool> S3PutIfAbsent(const S3Config& config, const std::string& bucket, const std::string& key,
-                                  const std::string& bytes);
+arrow::Result<bool> S3PutIfAbsent(const S3Config& config, const std::string& bucket,
+                                  const std::string& key, const std::string& bytes);
 
 }  // namespace inlet

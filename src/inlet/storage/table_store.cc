@@ -1,17 +1,15 @@
 #include "inlet/storage/table_store.h"
 
-#include <chrono>
-
+#include <arrow/buffer.h>
+#include <arrow/filesystem/localfs.h>
+#include <arrow/io/interfaces.h>
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
-
-#include <arrow/filesystem/localfs.h>
-#include <arrow/buffer.h>
-#include <arrow/io/interfaces.h>
 
 #include "inlet/common/uri.h"
 #include "inlet/common/uuid.h"
@@ -37,9 +35,11 @@ arrow::Status WriteAllFd(int fd, const std::string& bytes, const std::string& pa
 }
 
 // Writes a temporary sibling of `path` with the given bytes; returns its name.
-arrow::Result<std::string> WriteTempSibling(const std::string& path, const std::string& bytes) {
+arrow::Result<std::string> WriteTempSibling(const std::string& path,
+                                            const std::string& bytes) {
   std::filesystem::path p(path);
-  std::string tmp = (p.parent_path() / ("." + p.filename().string() + "." + NewUuid() + ".tmp"));
+  std::string tmp =
+      (p.parent_path() / ("." + p.filename().string() + "." + NewUuid() + ".tmp"));
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) {
     return arrow::Status::IOError("cannot create ", tmp, ": ", std::strerror(errno));
@@ -57,11 +57,13 @@ arrow::Result<std::string> WriteTempSibling(const std::string& path, const std::
 
 int64_t MtimeMillis(const arrow::fs::FileInfo& info) {
   if (info.mtime() == arrow::fs::kNoTime) return -1;
-  return std::chrono::duration_cast<std::chrono::milliseconds>(info.mtime().time_since_epoch()).count();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             info.mtime().time_since_epoch())
+      .count();
 }
 
-arrow::Result<std::shared_ptr<TableStore>> TableStore::Make(const std::string& uri,
-                                                           const std::map<std::string, std::string>& options) {
+arrow::Result<std::shared_ptr<TableStore>> TableStore::Make(
+    const std::string& uri, const std::map<std::string, std::string>& options) {
   std::string location = uri;
   while (location.size() > 1 && location.back() == '/') location.pop_back();
   std::string path;
@@ -69,35 +71,43 @@ arrow::Result<std::shared_ptr<TableStore>> TableStore::Make(const std::string& u
     ARROW_ASSIGN_OR_RAISE(auto fs, arrow::fs::FileSystemFromUri(location, &path));
     (void)fs;
   } else if (location.rfind("s3://", 0) == 0 || location.rfind("s3a://", 0) == 0) {
-    std::string s3_uri = location.rfind("s3a://", 0) == 0 ? "s3://" + location.substr(6) : location;
+    std::string s3_uri =
+        location.rfind("s3a://", 0) == 0 ? "s3://" + location.substr(6) : location;
     ARROW_ASSIGN_OR_RAISE(auto where, S3Location::Parse(s3_uri));
     auto config = std::make_shared<S3Config>(S3Config::FromEnvironment());
     ARROW_RETURN_NOT_OK(config->Apply(options));
     ARROW_ASSIGN_OR_RAISE(auto fs, MakeS3FileSystem(*config));
-    std::string root = where.prefix.empty() ? where.bucket : where.bucket + "/" + where.prefix;
-    std::shared_ptr<TableStore> store(new TableStore(fs, root, location, /*local=*/false));
+    std::string root =
+        where.prefix.empty() ? where.bucket : where.bucket + "/" + where.prefix;
+    std::shared_ptr<TableStore> store(
+        new TableStore(fs, root, location, /*local=*/false));
     store->s3_ = std::move(config);
     store->bucket_ = where.bucket;
     return store;
   } else if (!options.empty()) {
-    return arrow::Status::Invalid("storage options apply to s3:// tables only, not to '", location, "'");
+    return arrow::Status::Invalid("storage options apply to s3:// tables only, not to '",
+                                  location, "'");
   } else if (location.find("://") != std::string::npos) {
-    return arrow::Status::NotImplemented("unsupported table location '", location,
-                                         "': use a local path, a file:// URI or an s3:// URI");
+    return arrow::Status::NotImplemented(
+        "unsupported table location '", location,
+        "': use a local path, a file:// URI or an s3:// URI");
   } else {
     std::error_code ec;
     path = std::filesystem::absolute(location, ec).lexically_normal().string();
-    if (ec) return arrow::Status::IOError("invalid path '", location, "': ", ec.message());
+    if (ec)
+      return arrow::Status::IOError("invalid path '", location, "': ", ec.message());
     while (path.size() > 1 && path.back() == '/') path.pop_back();
   }
   auto fs = std::make_shared<arrow::fs::LocalFileSystem>();
   return std::shared_ptr<TableStore>(new TableStore(fs, path, location, /*local=*/true));
 }
 
-std::string TableStore::Resolve(const std::string& rel) const { return JoinPath(root_, rel); }
+std::string TableStore::Resolve(const std::string& rel) const {
+  return JoinPath(root_, rel);
+}
 
-arrow::Result<std::vector<arrow::fs::FileInfo>> TableStore::List(const std::string& rel_dir,
-                                                                 ListDetail detail) const {
+arrow::Result<std::vector<arrow::fs::FileInfo>> TableStore::List(
+    const std::string& rel_dir, ListDetail detail) const {
   if (local_ && detail == ListDetail::kNames) {
     // readdir reports each entry's type; only a stat would add size and time.
     std::vector<arrow::fs::FileInfo> out;
@@ -113,7 +123,8 @@ arrow::Result<std::vector<arrow::fs::FileInfo>> TableStore::List(const std::stri
       }
       out.emplace_back(it->path().string(), type);
     }
-    if (ec) return arrow::Status::IOError("cannot list ", Resolve(rel_dir), ": ", ec.message());
+    if (ec)
+      return arrow::Status::IOError("cannot list ", Resolve(rel_dir), ": ", ec.message());
     return out;
   }
   arrow::fs::FileSelector sel;
@@ -123,7 +134,8 @@ arrow::Result<std::vector<arrow::fs::FileInfo>> TableStore::List(const std::stri
   return fs_->GetFileInfo(sel);
 }
 
-arrow::Result<std::shared_ptr<arrow::Buffer>> TableStore::ReadFile(const std::string& rel) const {
+arrow::Result<std::shared_ptr<arrow::Buffer>> TableStore::ReadFile(
+    const std::string& rel) const {
   std::string path = Resolve(rel);
   ARROW_ASSIGN_OR_RAISE(auto file, fs_->OpenInputFile(path));
   ARROW_ASSIGN_OR_RAISE(int64_t size, file->GetSize());
@@ -137,7 +149,8 @@ arrow::Result<bool> TableStore::PutIfAbsent(const std::string& rel,
     std::string key = path.substr(bucket_.size() + 1);
     ARROW_ASSIGN_OR_RAISE(bool created, S3PutIfAbsent(*s3_, bucket_, key, bytes));
     if (created) return true;
-    // A retried PUT whose first attempt landed finds its own bytes there: that is a success.
+    // A retried PUT whose first attempt landed finds its own bytes there: that is a
+    // success.
     ARROW_ASSIGN_OR_RAISE(auto existing, ReadFile(rel));
     return existing->ToString() == bytes;
   }
@@ -153,7 +166,8 @@ arrow::Result<bool> TableStore::PutIfAbsent(const std::string& rel,
   return arrow::Status::IOError("cannot create ", path, ": ", std::strerror(err));
 }
 
-arrow::Status TableStore::PutReplace(const std::string& rel, const std::string& bytes) const {
+arrow::Status TableStore::PutReplace(const std::string& rel,
+                                     const std::string& bytes) const {
   std::string path = Resolve(rel);
   if (!local_) {
     // An object PUT replaces atomically.

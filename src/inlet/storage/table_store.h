@@ -2,13 +2,13 @@
 // primitive a commit protocol needs, put-if-absent.
 #pragma once
 
+#include <arrow/filesystem/filesystem.h>
+#include <arrow/result.h>
+
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <arrow/filesystem/filesystem.h>
-#include <arrow/result.h>
 
 #include "inlet/storage/s3.h"
 
@@ -25,17 +25,18 @@ enum class ListDetail { kFull, kNames };
 class TableStore {
  public:
   /// Resolves uri (local path, file:// URI, or s3://bucket/prefix reached as
-  /// S3Config::FromEnvironment says, overridden by options) to a filesystem and a root path.
-  /// A relative local path is made absolute. Options are refused for local paths.
-  static arrow::Result<std::shared_ptr<TableStore>> Make(const std::string& uri,
-                                                         const std::map<std::string, std::string>& options = {});
+  /// S3Config::FromEnvironment says, overridden by options) to a filesystem and a root
+  /// path. A relative local path is made absolute. Options are refused for local paths.
+  static arrow::Result<std::shared_ptr<TableStore>> Make(
+      const std::string& uri, const std::map<std::string, std::string>& options = {});
 
   const std::shared_ptr<arrow::fs::FileSystem>& fs() const { return fs_; }
   /// The table root as a path inside fs().
   const std::string& root() const { return root_; }
   /// What users passed, for messages.
   const std::string& location() const { return location_; }
-  /// Whether the table is on local disk (reads are cheap, listings cost a stat per detail).
+  /// Whether the table is on local disk (reads are cheap, listings cost a stat per
+  /// detail).
   bool local() const { return local_; }
 
   /// Absolute path in fs() of a path relative to the table root.
@@ -43,8 +44,8 @@ class TableStore {
 
   /// Lists a directory under the root (non-recursive). A missing directory yields an
   /// empty list.
-  arrow::Result<std::vector<arrow::fs::FileInfo>> List(const std::string& rel_dir,
-                                                       ListDetail detail = ListDetail::kFull) const;
+  arrow::Result<std::vector<arrow::fs::FileInfo>> List(
+      const std::string& rel_dir, ListDetail detail = ListDetail::kFull) const;
 
   arrow::Result<std::shared_ptr<arrow::Buffer>> ReadFile(const std::string& rel) const;
 
@@ -59,9 +60,11 @@ class TableStore {
   arrow::Status CreateDir(const std::string& rel) const;
 
  private:
-  TableStore(std::shared_ptr<arrow::fs::FileSystem> fs, std::string root, std::string location,
-             bool local)
-      : fs_(std::move(fs)), root_(std::move(root)), location_(std::move(location)),
+  TableStore(std::shared_ptr<arrow::fs::FileSystem> fs, std::string root,
+             std::string location, bool local)
+      : fs_(std::move(fs)),
+        root_(std::move(root)),
+        location_(std::move(location)),
         local_(local) {}
 
   std::shared_ptr<arrow::fs::FileSystem> fs_;

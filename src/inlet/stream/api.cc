@@ -4,7 +4,8 @@
 
 namespace inlet {
 
-arrow::Result<StreamReport> RunStream(const Pipeline& pipeline, const StreamOptions& options) {
+arrow::Result<StreamReport> RunStream(const Pipeline& pipeline,
+                                      const StreamOptions& options) {
   return stream::RunStream(pipeline.config(), options);
 }
 

@@ -1,13 +1,13 @@
 #include "inlet/stream/streamer.h"
 
+#include <arrow/builder.h>
+#include <arrow/table.h>
+
 #include <chrono>
 #include <csignal>
 #include <iostream>
 #include <map>
 #include <set>
-
-#include <arrow/builder.h>
-#include <arrow/table.h>
 
 #include "inlet/common/time.h"
 #include "inlet/load/commit.h"
@@ -16,9 +16,9 @@
 #include "inlet/load/strategy.h"
 #include "inlet/pipeline/runner.h"
 #include "inlet/source/debezium.h"
+#include "inlet/source/json_rows.h"
 #include "inlet/source/stream_source.h"
 #include "inlet/status.h"
-#include "inlet/source/json_rows.h"
 #include "inlet/table.h"
 
 namespace inlet::stream {
@@ -33,18 +33,21 @@ std::atomic<bool> g_signalled{false};
 void OnSignal(int) { g_signalled.store(true); }
 
 int64_t SteadyMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 
 // The rows of messages that failed to decode, for the dead-letter table.
 class DeadLetters {
  public:
-  arrow::Status Add(const std::string& topic, const StreamMessage& m, const std::string& error) {
+  arrow::Status Add(const std::string& topic, const StreamMessage& m,
+                    const std::string& error) {
     ARROW_RETURN_NOT_OK(topic_.Append(topic));
     ARROW_RETURN_NOT_OK(partition_.Append(m.partition));
     ARROW_RETURN_NOT_OK(offset_.Append(m.offset));
-    ARROW_RETURN_NOT_OK(m.timestamp_ms >= 0 ? timestamp_.Append(m.timestamp_ms * 1000) : timestamp_.AppendNull());
+    ARROW_RETURN_NOT_OK(m.timestamp_ms >= 0 ? timestamp_.Append(m.timestamp_ms * 1000)
+                                            : timestamp_.AppendNull());
     ARROW_RETURN_NOT_OK(m.key ? key_.Append(*m.key) : key_.AppendNull());
     ARROW_RETURN_NOT_OK(m.value ? value_.Append(*m.value) : value_.AppendNull());
     ARROW_RETURN_NOT_OK(error_.Append(error));
@@ -72,7 +75,8 @@ class DeadLetters {
   arrow::StringBuilder topic_, error_;
   arrow::Int32Builder partition_;
   arrow::Int64Builder offset_;
-  arrow::TimestampBuilder timestamp_{arrow::timestamp(arrow::TimeUnit::MICRO, "UTC"), arrow::default_memory_pool()};
+  arrow::TimestampBuilder timestamp_{arrow::timestamp(arrow::TimeUnit::MICRO, "UTC"),
+                                     arrow::default_memory_pool()};
   arrow::BinaryBuilder key_, value_;
   int64_t rows_ = 0;
 };
@@ -89,7 +93,8 @@ class Streamer {
     report_.topic = kafka_.topic;
     cdc_ = config.strategy.type == load::StrategyType::kCdc;
     if (cdc_) {
-      changes_ = load::ChangeStrategyOptions(config.strategy, kafka_.decoding.format == "debezium" ? "__op" : "op");
+      changes_ = load::ChangeStrategyOptions(
+          config.strategy, kafka_.decoding.format == "debezium" ? "__op" : "op");
     }
   }
 
@@ -101,19 +106,26 @@ class Streamer {
   arrow::Result<StreamReport> Run() {
     int64_t started = SteadyMs();
     if (kafka_.decoding.format == "debezium") {
-      decoder_.emplace("", DebeziumOptions{kafka_.decoding.decimals, kafka_.decoding.schema});
+      decoder_.emplace("",
+                       DebeziumOptions{kafka_.decoding.decimals, kafka_.decoding.schema});
     }
-    ARROW_ASSIGN_OR_RAISE(table_, Table::OpenOrCreate(config_.destination.path, config_.destination.storage));
+    ARROW_ASSIGN_OR_RAISE(table_, Table::OpenOrCreate(config_.destination.path,
+                                                      config_.destination.storage));
     ARROW_ASSIGN_OR_RAISE(auto snap, CurrentSnapshot(*table_));
     rows_.emplace(RowOptions(snap ? snap->schema() : nullptr));
     if (!config_.dead_letters.path.empty()) {
-      ARROW_ASSIGN_OR_RAISE(dead_table_, Table::OpenOrCreate(config_.dead_letters.path,
-                                                              pipeline::SideTableStorage(config_, config_.dead_letters.path)));
+      ARROW_ASSIGN_OR_RAISE(dead_table_,
+                            Table::OpenOrCreate(config_.dead_letters.path,
+                                                pipeline::SideTableStorage(
+                                                    config_, config_.dead_letters.path)));
     }
     StreamSource::Listener listener;
-    listener.on_assign = [this](const std::vector<int32_t>& partitions) { return Assign(partitions); };
+    listener.on_assign = [this](const std::vector<int32_t>& partitions) {
+      return Assign(partitions);
+    };
     listener.on_revoke = [this] { Revoke(); };
-    ARROW_ASSIGN_OR_RAISE(source_, OpenStreamSource(config_.name, config_.source, std::move(listener)));
+    ARROW_ASSIGN_OR_RAISE(
+        source_, OpenStreamSource(config_.name, config_.source, std::move(listener)));
     int64_t last_message = SteadyMs();
     report_.status = StreamStatus::kStopped;
     auto handle = [this](const StreamMessage& m) { return HandleAndFlush(m); };
@@ -132,10 +144,12 @@ class Streamer {
       ARROW_RETURN_NOT_OK(n.status());
       if (*n > 0) last_message = now;
       if (!Healthy()) break;
-      if (Buffered() > 0 && now - first_buffered_ms_ >= config_.processing.flush_interval_ms) {
+      if (Buffered() > 0 &&
+          now - first_buffered_ms_ >= config_.processing.flush_interval_ms) {
         ARROW_RETURN_NOT_OK(Flush());
       }
-      if (options_.on_progress && now - last_progress_ms_ >= options_.progress_interval_ms) {
+      if (options_.on_progress &&
+          now - last_progress_ms_ >= options_.progress_interval_ms) {
         last_progress_ms_ = now;
         Progress(started);
       }
@@ -181,10 +195,13 @@ class Streamer {
     o.declared = kafka_.decoding.schema;
     for (const auto& f : table ? table->fields() : arrow::FieldVector{}) {
       bool declared = false;
-      for (const auto& [name, type] : o.declared) declared = declared || name == f->name();
-      bool metadata = f->name().rfind("_kafka_", 0) == 0 || f->name() == kIngestedAtColumn;
+      for (const auto& [name, type] : o.declared)
+        declared = declared || name == f->name();
+      bool metadata =
+          f->name().rfind("_kafka_", 0) == 0 || f->name() == kIngestedAtColumn;
       bool derived = false;
-      for (const auto& p : config_.destination.partition_by) derived = derived || (p.name == f->name() && !p.transform.empty());
+      for (const auto& p : config_.destination.partition_by)
+        derived = derived || (p.name == f->name() && !p.transform.empty());
       if (declared || metadata || derived || !ReadableFromJson(*f->type())) continue;
       o.declared.emplace_back(f->name(), f->type());
     }
@@ -207,7 +224,8 @@ class Streamer {
     for (const auto& [name, allowed] : kafka_.message_schema.enums) {
       auto value = f.String(name);
       if (value && !allowed.count(std::string(*value))) {
-        return arrow::Status::Invalid("field '", name, "': '", *value, "' is not one of the schema's enum values");
+        return arrow::Status::Invalid("field '", name, "': '", *value,
+                                      "' is not one of the schema's enum values");
       }
     }
     return arrow::Status::OK();
@@ -218,16 +236,21 @@ class Streamer {
   arrow::Status CheckChange(const MessageFields& f) const {
     const std::string& column = changes_.operation_column;
     auto op = f.String(column);
-    if (!op) return arrow::Status::Invalid("the operation field '", column, "' is missing, null or not a string");
+    if (!op)
+      return arrow::Status::Invalid("the operation field '", column,
+                                    "' is missing, null or not a string");
     ARROW_ASSIGN_OR_RAISE(load::ChangeOp change, load::OperationOf(changes_, *op));
     if (change != load::ChangeOp::kTruncate) {
       for (const auto& k : config_.destination.keys) {
-        if (!f.Has(k)) return arrow::Status::Invalid("the key field '", k, "' is missing or null");
+        if (!f.Has(k))
+          return arrow::Status::Invalid("the key field '", k, "' is missing or null");
       }
     }
     for (const auto& name : changes_.sequence_by) {
       if (name.rfind("_kafka_", 0) == 0) continue;  // a metadata column: always set
-      if (!f.Has(name)) return arrow::Status::Invalid("the sequence field '", name, "' is missing or null");
+      if (!f.Has(name))
+        return arrow::Status::Invalid("the sequence field '", name,
+                                      "' is missing or null");
     }
     return arrow::Status::OK();
   }
@@ -235,7 +258,8 @@ class Streamer {
   int64_t Buffered() const { return rows_->rows() + dead_.rows(); }
 
   // Assigned partitions resume after the offset the table holds for each.
-  arrow::Result<std::map<int32_t, std::optional<int64_t>>> Assign(const std::vector<int32_t>& partitions) {
+  arrow::Result<std::map<int32_t, std::optional<int64_t>>> Assign(
+      const std::vector<int32_t>& partitions) {
     ++report_.rebalances;
     ARROW_ASSIGN_OR_RAISE(auto snap, CurrentSnapshot(*table_));
     owned_.clear();
@@ -269,7 +293,8 @@ class Streamer {
     }
     if (!Healthy()) return arrow::Status::OK();  // the loop stops with the failure
     ARROW_RETURN_NOT_OK(Handle(m));
-    if (Healthy() && (Buffered() >= config_.processing.flush_rows || bytes_ >= config_.processing.flush_bytes)) {
+    if (Healthy() && (Buffered() >= config_.processing.flush_rows ||
+                      bytes_ >= config_.processing.flush_bytes)) {
       report_.decode_ms += SteadyMs() - decoding_since_;
       ARROW_RETURN_NOT_OK(Flush());
       decoding_since_ = SteadyMs();
@@ -281,7 +306,8 @@ class Streamer {
     ++report_.messages;
     int32_t p = m.partition;
     auto held = buffered_last_.find(p);
-    if (!owned_.count(p) || m.offset <= committed_[p] || (held != buffered_last_.end() && m.offset <= held->second)) {
+    if (!owned_.count(p) || m.offset <= committed_[p] ||
+        (held != buffered_last_.end() && m.offset <= held->second)) {
       ++report_.skipped;  // from before a rebalance, or already in the table
       return arrow::Status::OK();
     }
@@ -302,10 +328,12 @@ class Streamer {
     if (Buffered() == 0) first_buffered_ms_ = SteadyMs();
     arrow::Status st = text.ok() ? rows_->Append(**text, meta) : text.status();
     if (!st.ok()) {
-      std::string where = kafka_.topic + "/" + std::to_string(p) + "@" + std::to_string(m.offset);
+      std::string where =
+          kafka_.topic + "/" + std::to_string(p) + "@" + std::to_string(m.offset);
       if (!dead_table_) {
-        return arrow::Status::Invalid("pipeline ", config_.name, ": message ", where, ": ", st.message(),
-                                      " (set dead_letters.path to keep such messages and go on)");
+        return arrow::Status::Invalid(
+            "pipeline ", config_.name, ": message ", where, ": ", st.message(),
+            " (set dead_letters.path to keep such messages and go on)");
       }
       ARROW_RETURN_NOT_OK(dead_.Add(kafka_.topic, m, st.message()));
     }
@@ -314,10 +342,11 @@ class Streamer {
     return arrow::Status::OK();
   }
 
-  // The JSON object a message's row is read from: its value, or a Debezium event flattened
-  // into *flat. Nullopt for a tombstone: a change stream's null message (Kafka's compaction
-  // marker after a delete), which carries nothing to apply.
-  arrow::Result<std::optional<std::string_view>> RowText(const StreamMessage& m, std::string* flat) {
+  // The JSON object a message's row is read from: its value, or a Debezium event
+  // flattened into *flat. Nullopt for a tombstone: a change stream's null message
+  // (Kafka's compaction marker after a delete), which carries nothing to apply.
+  arrow::Result<std::optional<std::string_view>> RowText(const StreamMessage& m,
+                                                         std::string* flat) {
     if (!m.value) {
       if (cdc_ || decoder_) return std::nullopt;
       return arrow::Status::Invalid("the message has no value");
@@ -341,16 +370,20 @@ class Streamer {
   }
 
   // What a stream's commit carries beside its rows: every partition's last offset.
-  load::CommitSpec Spec(const std::map<int32_t, int64_t>& last, int64_t read_version) const {
+  load::CommitSpec Spec(const std::map<int32_t, int64_t>& last,
+                        int64_t read_version) const {
     load::CommitSpec spec;
-    for (const auto& p : config_.destination.partition_by) spec.partition_by.push_back(p.name);
+    for (const auto& p : config_.destination.partition_by)
+      spec.partition_by.push_back(p.name);
     spec.properties = config_.destination.properties;
-    for (const auto& [p, offset] : last) spec.app_states[source_->PositionApp(p)].version = offset;
+    for (const auto& [p, offset] : last)
+      spec.app_states[source_->PositionApp(p)].version = offset;
     spec.merge_schema = true;
     spec.read_version = read_version;
     spec.operation = "STREAMING UPDATE";
     spec.merge_operation = "STREAMING MERGE";
-    spec.parameters = {{"pipeline", config_.name}, {"topic", kafka_.topic}, {"outputMode", "Append"}};
+    spec.parameters = {
+        {"pipeline", config_.name}, {"topic", kafka_.topic}, {"outputMode", "Append"}};
     return spec;
   }
 
@@ -371,7 +404,8 @@ class Streamer {
     buffered_last_.clear();
     bytes_ = 0;
     if (!config_.destination.partition_by.empty() && rows->num_rows() > 0) {
-      ARROW_ASSIGN_OR_RAISE(rows, load::AddDerivedColumns(rows, pipeline::Derived(config_.destination)));
+      ARROW_ASSIGN_OR_RAISE(
+          rows, load::AddDerivedColumns(rows, pipeline::Derived(config_.destination)));
     }
     // Merges need rows; a batch of dead letters and tombstones only records its offsets.
     load::TableChange change;
@@ -383,24 +417,30 @@ class Streamer {
     auto attempt = [&]() -> arrow::Result<MergeResult> {
       ARROW_ASSIGN_OR_RAISE(auto snap, CurrentSnapshot(*table_));
       for (const auto& [p, offset] : last) {
-        int64_t recorded = snap ? snap->GetAppState(source_->PositionApp(p)).version.value_or(-1) : -1;
+        int64_t recorded =
+            snap ? snap->GetAppState(source_->PositionApp(p)).version.value_or(-1) : -1;
         if (recorded != committed_[p]) {
-          return arrow::Status::Cancelled("partition ", p, " was committed by another consumer up to offset ", recorded);
+          return arrow::Status::Cancelled(
+              "partition ", p, " was committed by another consumer up to offset ",
+              recorded);
         }
       }
       if (dead->num_rows() > 0) ARROW_RETURN_NOT_OK(WriteDeadLetters(dead));
-      return load::CommitLoad(*table_, rows, change, Spec(last, snap ? snap->version() : -1));
+      return load::CommitLoad(*table_, rows, change,
+                              Spec(last, snap ? snap->version() : -1));
     };
     auto result = RetryOnConflict(config_.processing.max_retries + 20, attempt);
     if (!result.ok() && result.status().IsCancelled()) {
-      // Another consumer owns (and has committed) these offsets now: this batch is theirs.
+      // Another consumer owns (and has committed) these offsets now: this batch is
+      // theirs.
       ++report_.batches_discarded;
       ARROW_RETURN_NOT_OK(Reseek(last));
       return arrow::Status::OK();
     }
     if (!result.ok()) {
-      return result.status().WithMessage("pipeline ", config_.name, ": cannot commit to ", config_.destination.path,
-                                         ": ", result.status().message());
+      return result.status().WithMessage("pipeline ", config_.name, ": cannot commit to ",
+                                         config_.destination.path, ": ",
+                                         result.status().message());
     }
     if (change.merge) {
       report_.rows_inserted += result->rows_inserted;
@@ -434,7 +474,8 @@ class Streamer {
     if (!st.ok()) {
       ++report_.maintenance_failures;
       std::cerr << "inlet stream: pipeline " << config_.name
-                << ": maintenance after the commit failed (the run's data is committed): " << st.message() << std::endl;
+                << ": maintenance after the commit failed (the run's data is committed): "
+                << st.message() << std::endl;
     } else if (!done.empty()) {
       ++report_.maintenance_runs;
     }
@@ -446,11 +487,14 @@ class Streamer {
     ARROW_ASSIGN_OR_RAISE(auto snap, CurrentSnapshot(*dead_table_));
     std::vector<int64_t> keep;
     std::map<int32_t, int64_t> last;
-    auto parts = std::static_pointer_cast<arrow::Int32Array>(dead->GetColumnByName(kPartitionColumn)->chunk(0));
-    auto offsets = std::static_pointer_cast<arrow::Int64Array>(dead->GetColumnByName(kOffsetColumn)->chunk(0));
+    auto parts = std::static_pointer_cast<arrow::Int32Array>(
+        dead->GetColumnByName(kPartitionColumn)->chunk(0));
+    auto offsets = std::static_pointer_cast<arrow::Int64Array>(
+        dead->GetColumnByName(kOffsetColumn)->chunk(0));
     for (int64_t i = 0; i < dead->num_rows(); ++i) {
-      int64_t recorded =
-          snap ? snap->GetAppState(source_->PositionApp(parts->Value(i))).version.value_or(-1) : -1;
+      int64_t recorded = snap ? snap->GetAppState(source_->PositionApp(parts->Value(i)))
+                                    .version.value_or(-1)
+                              : -1;
       if (offsets->Value(i) <= recorded) continue;
       keep.push_back(i);
       last[parts->Value(i)] = offsets->Value(i);
@@ -458,14 +502,19 @@ class Streamer {
     if (keep.empty()) return arrow::Status::OK();
     ARROW_ASSIGN_OR_RAISE(dead, TakeRows(dead, keep));
     WriteOptions w;
-    for (const auto& [p, offset] : last) w.app_states[source_->PositionApp(p)].version = offset;
+    for (const auto& [p, offset] : last)
+      w.app_states[source_->PositionApp(p)].version = offset;
     w.merge_schema = true;
     w.operation = "STREAMING UPDATE";
-    w.operation_parameters = {{"pipeline", config_.name}, {"topic", kafka_.topic}, {"deadLetters", "true"}};
-    auto st = RetryOnConflict(config_.processing.max_retries + 20, [&]() {
-      return dead_table_->Write(std::make_shared<arrow::TableBatchReader>(dead), w);
-    }).status();
-    if (!st.ok()) return st.WithMessage("cannot write dead letters to ", config_.dead_letters.path, ": ", st.message());
+    w.operation_parameters = {
+        {"pipeline", config_.name}, {"topic", kafka_.topic}, {"deadLetters", "true"}};
+    auto st =
+        RetryOnConflict(config_.processing.max_retries + 20, [&]() {
+          return dead_table_->Write(std::make_shared<arrow::TableBatchReader>(dead), w);
+        }).status();
+    if (!st.ok())
+      return st.WithMessage("cannot write dead letters to ", config_.dead_letters.path,
+                            ": ", st.message());
     return arrow::Status::OK();
   }
 
@@ -474,7 +523,8 @@ class Streamer {
     ARROW_ASSIGN_OR_RAISE(auto snap, CurrentSnapshot(*table_));
     std::map<int32_t, int64_t> next;
     for (const auto& [p, unused] : partitions) {
-      int64_t recorded = snap ? snap->GetAppState(source_->PositionApp(p)).version.value_or(-1) : -1;
+      int64_t recorded =
+          snap ? snap->GetAppState(source_->PositionApp(p)).version.value_or(-1) : -1;
       committed_[p] = recorded;
       if (owned_.count(p)) next[p] = recorded + 1;
     }
@@ -497,13 +547,15 @@ class Streamer {
   load::ChangeOptions changes_;  // cdc: how messages are checked
   DeadLetters dead_;
   std::set<int32_t> owned_;
-  std::map<int32_t, int64_t> committed_;      // the table's last offset per partition (-1: none)
+  std::map<int32_t, int64_t>
+      committed_;  // the table's last offset per partition (-1: none)
   std::map<int32_t, int64_t> buffered_last_;  // the last buffered offset per partition
   int64_t bytes_ = 0;
   int64_t first_buffered_ms_ = 0;
   int64_t last_progress_ms_ = 0;
   int64_t poll_started_ = 0;
-  int64_t decoding_since_ = -1;  // when the current poll's first message came (-1: none yet)
+  int64_t decoding_since_ =
+      -1;  // when the current poll's first message came (-1: none yet)
   bool closing_ = false;
   arrow::Status fatal_;  // a failure inside the source's callbacks
   // Last: destroyed first, so that a revoke its destruction calls back finds the rest.
@@ -512,9 +564,11 @@ class Streamer {
 
 }  // namespace
 
-arrow::Result<StreamReport> RunStream(const PipelineConfig& config, const StreamOptions& options) {
+arrow::Result<StreamReport> RunStream(const PipelineConfig& config,
+                                      const StreamOptions& options) {
   if (!IsStreamSource(config.source)) {
-    return arrow::Status::Invalid("pipeline ", config.name, ": inlet stream needs a kafka source (it has ",
+    return arrow::Status::Invalid("pipeline ", config.name,
+                                  ": inlet stream needs a kafka source (it has ",
                                   SourceKind(config.source), "; use inlet run)");
   }
   struct sigaction sa {};

@@ -1,14 +1,5 @@
 #include "inlet/table/data_writer.h"
 
-#include <algorithm>
-#include <cstdio>
-#include <cstring>
-#include <deque>
-#include <mutex>
-#include <optional>
-#include <thread>
-#include <unordered_map>
-
 #include <arrow/array.h>
 #include <arrow/builder.h>
 #include <arrow/compute/api.h>
@@ -21,6 +12,15 @@
 #include <parquet/metadata.h>
 #include <parquet/properties.h>
 #include <parquet/statistics.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
 
 #include "inlet/common/mutex.h"
 #include "inlet/common/time.h"
@@ -46,20 +46,28 @@ arrow::Result<arrow::Compression::type> Codec(const std::string& name) {
   if (n == "none" || n == "uncompressed") return arrow::Compression::UNCOMPRESSED;
   ARROW_ASSIGN_OR_RAISE(auto codec, arrow::util::Codec::GetCompressionType(n));
   if (!arrow::util::Codec::IsAvailable(codec)) {
-    return arrow::Status::NotImplemented("compression codec '", name, "' is not available");
+    return arrow::Status::NotImplemented("compression codec '", name,
+                                         "' is not available");
   }
   return codec;
 }
 
 std::string CodecSuffix(arrow::Compression::type c) {
   switch (c) {
-    case arrow::Compression::UNCOMPRESSED: return "";
-    case arrow::Compression::SNAPPY: return ".snappy";
-    case arrow::Compression::GZIP: return ".gz";
-    case arrow::Compression::LZ4: return ".lz4";
-    case arrow::Compression::ZSTD: return ".zstd";
-    case arrow::Compression::BROTLI: return ".br";
-    default: return "";
+    case arrow::Compression::UNCOMPRESSED:
+      return "";
+    case arrow::Compression::SNAPPY:
+      return ".snappy";
+    case arrow::Compression::GZIP:
+      return ".gz";
+    case arrow::Compression::LZ4:
+      return ".lz4";
+    case arrow::Compression::ZSTD:
+      return ".zstd";
+    case arrow::Compression::BROTLI:
+      return ".br";
+    default:
+      return "";
   }
 }
 
@@ -70,9 +78,9 @@ constexpr int64_t kDictionaryPageLimit = 256 * 1024;
 // How many of the first rows are looked at for columns whose dictionary would overflow.
 constexpr int64_t kProbeRows = 64 * 1024;
 
-std::shared_ptr<parquet::WriterProperties> FileProperties(arrow::Compression::type codec,
-                                                          const std::set<std::string>& plain_columns,
-                                                          const std::set<std::string>& delta_columns) {
+std::shared_ptr<parquet::WriterProperties> FileProperties(
+    arrow::Compression::type codec, const std::set<std::string>& plain_columns,
+    const std::set<std::string>& delta_columns) {
   parquet::WriterProperties::Builder builder;
   // Columns known to overflow their dictionary are written without one from the start:
   // such pages compress at least as well as a dictionary followed by a fallback tail, for
@@ -80,7 +88,8 @@ std::shared_ptr<parquet::WriterProperties> FileProperties(arrow::Compression::ty
   for (const auto& path : plain_columns) builder.disable_dictionary(path);
   // Without a dictionary (or after giving up on it), integers are written as bit-packed
   // deltas rather than plain values.
-  for (const auto& path : delta_columns) builder.encoding(path, parquet::Encoding::DELTA_BINARY_PACKED);
+  for (const auto& path : delta_columns)
+    builder.encoding(path, parquet::Encoding::DELTA_BINARY_PACKED);
   return builder.compression(codec)
       ->max_row_group_length(1024 * 1024)
       // INT32/INT64 for precision <= 18, as Spark writes them.
@@ -95,19 +104,22 @@ std::shared_ptr<parquet::WriterProperties> FileProperties(arrow::Compression::ty
 bool FellBackFromDictionary(const parquet::ColumnChunkMetaData& chunk) {
   if (!chunk.has_dictionary_page()) return false;
   for (const auto& s : chunk.encoding_stats()) {
-    bool data_page = s.page_type == parquet::PageType::DATA_PAGE || s.page_type == parquet::PageType::DATA_PAGE_V2;
-    bool dictionary = s.encoding == parquet::Encoding::RLE_DICTIONARY || s.encoding == parquet::Encoding::PLAIN_DICTIONARY;
+    bool data_page = s.page_type == parquet::PageType::DATA_PAGE ||
+                     s.page_type == parquet::PageType::DATA_PAGE_V2;
+    bool dictionary = s.encoding == parquet::Encoding::RLE_DICTIONARY ||
+                      s.encoding == parquet::Encoding::PLAIN_DICTIONARY;
     if (data_page && !dictionary && s.count > 0) return true;
   }
   return false;
 }
 
 // The Parquet schema files of this Arrow schema get.
-arrow::Result<std::shared_ptr<parquet::SchemaDescriptor>> ParquetSchema(const arrow::Schema& schema,
-                                                                       arrow::Compression::type codec) {
+arrow::Result<std::shared_ptr<parquet::SchemaDescriptor>> ParquetSchema(
+    const arrow::Schema& schema, arrow::Compression::type codec) {
   std::shared_ptr<parquet::SchemaDescriptor> descr;
-  ARROW_RETURN_NOT_OK(parquet::arrow::ToParquetSchema(&schema, *FileProperties(codec, {}, {}),
-                                                      *parquet::default_arrow_writer_properties(), &descr));
+  ARROW_RETURN_NOT_OK(parquet::arrow::ToParquetSchema(
+      &schema, *FileProperties(codec, {}, {}),
+      *parquet::default_arrow_writer_properties(), &descr));
   return descr;
 }
 
@@ -116,7 +128,8 @@ std::set<std::string> IntegerLeaves(const parquet::SchemaDescriptor& descr) {
   std::set<std::string> out;
   for (int i = 0; i < descr.num_columns(); ++i) {
     auto type = descr.Column(i)->physical_type();
-    if (type == parquet::Type::INT32 || type == parquet::Type::INT64) out.insert(descr.Column(i)->path()->ToDotString());
+    if (type == parquet::Type::INT32 || type == parquet::Type::INT64)
+      out.insert(descr.Column(i)->path()->ToDotString());
   }
   return out;
 }
@@ -126,13 +139,19 @@ std::set<std::string> IntegerLeaves(const parquet::SchemaDescriptor& descr) {
 int64_t PlainValueWidth(const parquet::ColumnDescriptor& leaf) {
   switch (leaf.physical_type()) {
     case parquet::Type::INT32:
-    case parquet::Type::FLOAT: return 4;
+    case parquet::Type::FLOAT:
+      return 4;
     case parquet::Type::INT64:
-    case parquet::Type::DOUBLE: return 8;
-    case parquet::Type::INT96: return 12;
-    case parquet::Type::FIXED_LEN_BYTE_ARRAY: return leaf.type_length();
-    case parquet::Type::BYTE_ARRAY: return -1;
-    default: return 0;
+    case parquet::Type::DOUBLE:
+      return 8;
+    case parquet::Type::INT96:
+      return 12;
+    case parquet::Type::FIXED_LEN_BYTE_ARRAY:
+      return leaf.type_length();
+    case parquet::Type::BYTE_ARRAY:
+      return -1;
+    default:
+      return 0;
   }
 }
 
@@ -147,8 +166,10 @@ std::optional<int64_t> PlainBytes(const arrow::Array& values, int64_t width) {
       return static_cast<const arrow::BinaryArray&>(values).total_values_length() + 4 * n;
     case arrow::Type::LARGE_STRING:
     case arrow::Type::LARGE_BINARY:
-      return static_cast<const arrow::LargeBinaryArray&>(values).total_values_length() + 4 * n;
-    default: return std::nullopt;
+      return static_cast<const arrow::LargeBinaryArray&>(values).total_values_length() +
+             4 * n;
+    default:
+      return std::nullopt;
   }
 }
 
@@ -160,7 +181,8 @@ constexpr int64_t kMinJudgedValues = 16 * 1024;
 
 // Whether a dictionary for these values would overflow its page or not pay: values and
 // distinct count non-null values, and the byte counts are of the pages' values.
-bool DictionaryDoesNotPay(int64_t values, int64_t distinct, int64_t dictionary_bytes, int64_t plain_bytes) {
+bool DictionaryDoesNotPay(int64_t values, int64_t distinct, int64_t dictionary_bytes,
+                          int64_t plain_bytes) {
   if (dictionary_bytes >= kDictionaryPageLimit) return true;
   if (values < kMinJudgedValues) return false;
   uint64_t largest_index = static_cast<uint64_t>(std::max<int64_t>(distinct - 1, 0));
@@ -169,13 +191,15 @@ bool DictionaryDoesNotPay(int64_t values, int64_t distinct, int64_t dictionary_b
 }
 
 // Whether a written column chunk's dictionary did not pay: its pages took at least the
-// bytes of its values written plain (fixed-width types only; the chunk's metadata does not
-// tell the plain size of byte arrays).
-bool DictionaryDidNotPay(const parquet::ColumnChunkMetaData& chunk, const parquet::ColumnDescriptor& leaf) {
+// bytes of its values written plain (fixed-width types only; the chunk's metadata does
+// not tell the plain size of byte arrays).
+bool DictionaryDidNotPay(const parquet::ColumnChunkMetaData& chunk,
+                         const parquet::ColumnDescriptor& leaf) {
   int64_t width = PlainValueWidth(leaf);
   if (!chunk.has_dictionary_page() || width <= 0) return false;
   auto stats = chunk.statistics();
-  int64_t values = chunk.num_values() - (stats && stats->HasNullCount() ? stats->null_count() : 0);
+  int64_t values =
+      chunk.num_values() - (stats && stats->HasNullCount() ? stats->null_count() : 0);
   return values >= kMinJudgedValues && chunk.total_uncompressed_size() >= values * width;
 }
 
@@ -185,7 +209,8 @@ bool DictionaryDidNotPay(const parquet::ColumnChunkMetaData& chunk, const parque
 // distinct values. Nullopt for other types.
 std::optional<int64_t> CountDistinct(const arrow::Array& values) {
   const auto* type = dynamic_cast<const arrow::FixedWidthType*>(values.type().get());
-  if (!type || type->bit_width() % 8 != 0 || values.data()->buffers.size() < 2 || !values.data()->buffers[1]) {
+  if (!type || type->bit_width() % 8 != 0 || values.data()->buffers.size() < 2 ||
+      !values.data()->buffers[1]) {
     return std::nullopt;
   }
   const int64_t width = type->bit_width() / 8;
@@ -222,10 +247,11 @@ struct DistinctValues {
   int64_t count;
   int64_t dictionary_bytes;
 };
-arrow::Result<std::optional<DistinctValues>> DistinctValuesOf(const std::shared_ptr<arrow::Array>& sample,
-                                                              int64_t width) {
+arrow::Result<std::optional<DistinctValues>> DistinctValuesOf(
+    const std::shared_ptr<arrow::Array>& sample, int64_t width) {
   if (width > 0) {
-    if (std::optional<int64_t> count = CountDistinct(*sample)) return DistinctValues{*count, *count * width};
+    if (std::optional<int64_t> count = CountDistinct(*sample))
+      return DistinctValues{*count, *count * width};
   }
   ARROW_ASSIGN_OR_RAISE(auto unique, arrow::compute::Unique(sample));
   ARROW_ASSIGN_OR_RAISE(arrow::Datum dropped, arrow::compute::DropNull(unique));
@@ -254,38 +280,48 @@ arrow::Status DataWriter::ProbeDictionaries(const arrow::RecordBatch& batch) {
     int64_t values = rows - sample->null_count();
     bool may_overflow = width < 0 || values * width >= kDictionaryPageLimit;
     if (!may_overflow && values < kMinJudgedValues) continue;
-    ARROW_ASSIGN_OR_RAISE(std::optional<DistinctValues> distinct, DistinctValuesOf(sample, width));
+    ARROW_ASSIGN_OR_RAISE(std::optional<DistinctValues> distinct,
+                          DistinctValuesOf(sample, width));
     std::optional<int64_t> plain_bytes = PlainBytes(*sample, width);
     if (distinct && plain_bytes &&
-        DictionaryDoesNotPay(values, distinct->count, distinct->dictionary_bytes, *plain_bytes)) {
+        DictionaryDoesNotPay(values, distinct->count, distinct->dictionary_bytes,
+                             *plain_bytes)) {
       plain_columns_.insert(name);
     }
   }
   return arrow::Status::OK();
 }
 
-DataWriter::DataWriter(std::shared_ptr<const TableStore> store, std::shared_ptr<arrow::Schema> schema,
-                       std::shared_ptr<arrow::Schema> data_schema, std::vector<int> partition_indexes,
-                       std::vector<int> data_indexes, DataWriterOptions options)
-    : store_(std::move(store)), schema_(std::move(schema)), data_schema_(std::move(data_schema)),
-      partition_indexes_(std::move(partition_indexes)), data_indexes_(std::move(data_indexes)),
-      options_(std::move(options)), write_id_(NewUuid()) {}
+DataWriter::DataWriter(std::shared_ptr<const TableStore> store,
+                       std::shared_ptr<arrow::Schema> schema,
+                       std::shared_ptr<arrow::Schema> data_schema,
+                       std::vector<int> partition_indexes, std::vector<int> data_indexes,
+                       DataWriterOptions options)
+    : store_(std::move(store)),
+      schema_(std::move(schema)),
+      data_schema_(std::move(data_schema)),
+      partition_indexes_(std::move(partition_indexes)),
+      data_indexes_(std::move(data_indexes)),
+      options_(std::move(options)),
+      write_id_(NewUuid()) {}
 
 // A writer dropped unfinished (a failed load) writes nothing more.
 DataWriter::~DataWriter() { (void)StopBackground(/*discard=*/true); }
 
-arrow::Result<std::unique_ptr<DataWriter>> DataWriter::Make(std::shared_ptr<const TableStore> store,
-                                                            std::shared_ptr<arrow::Schema> schema,
-                                                            DataWriterOptions options) {
+arrow::Result<std::unique_ptr<DataWriter>> DataWriter::Make(
+    std::shared_ptr<const TableStore> store, std::shared_ptr<arrow::Schema> schema,
+    DataWriterOptions options) {
   std::vector<int> partition_indexes, data_indexes;
   for (const auto& pc : options.partition_columns) {
     int idx = schema->GetFieldIndex(pc);
-    if (idx < 0) return arrow::Status::Invalid("partition column '", pc, "' is not in the schema");
+    if (idx < 0)
+      return arrow::Status::Invalid("partition column '", pc, "' is not in the schema");
     partition_indexes.push_back(idx);
   }
   arrow::FieldVector data_fields;
   for (int i = 0; i < schema->num_fields(); ++i) {
-    if (std::find(partition_indexes.begin(), partition_indexes.end(), i) == partition_indexes.end()) {
+    if (std::find(partition_indexes.begin(), partition_indexes.end(), i) ==
+        partition_indexes.end()) {
       data_indexes.push_back(i);
       data_fields.push_back(schema->field(i));
     }
@@ -294,8 +330,9 @@ arrow::Result<std::unique_ptr<DataWriter>> DataWriter::Make(std::shared_ptr<cons
   ARROW_ASSIGN_OR_RAISE(auto codec, Codec(options.compression));
   ARROW_ASSIGN_OR_RAISE(auto parquet_schema, ParquetSchema(*data_schema, codec));
   bool delta_integers = options.integer_encoding == IntegerEncoding::kDeltaBinaryPacked;
-  std::unique_ptr<DataWriter> writer(new DataWriter(std::move(store), schema, std::move(data_schema),
-                                                    partition_indexes, data_indexes, std::move(options)));
+  std::unique_ptr<DataWriter> writer(
+      new DataWriter(std::move(store), schema, std::move(data_schema), partition_indexes,
+                     data_indexes, std::move(options)));
   if (delta_integers) writer->delta_columns_ = IntegerLeaves(*parquet_schema);
   writer->parquet_schema_ = std::move(parquet_schema);
   return writer;
@@ -345,7 +382,9 @@ void DataWriter::EncodeInBackground() {
 arrow::Status DataWriter::Enqueue(std::shared_ptr<arrow::RecordBatch> item) {
   Background& bg = *background_;
   MutexLock lock(&bg.mu);
-  bg.changed.Wait([&]() REQUIRES(bg.mu) { return bg.queue.size() < Background::kDepth || !bg.status.ok(); });
+  bg.changed.Wait([&]() REQUIRES(bg.mu) {
+    return bg.queue.size() < Background::kDepth || !bg.status.ok();
+  });
   ARROW_RETURN_NOT_OK(bg.status);
   bg.queue.push_back(std::move(item));
   bg.changed.NotifyAll();
@@ -358,7 +397,8 @@ arrow::Status DataWriter::StopBackground(bool discard) {
   {
     MutexLock lock(&bg.mu);
     bg.closing = true;
-    if (discard) bg.queue.erase(bg.queue.begin() + (bg.queue.empty() ? 0 : 1), bg.queue.end());
+    if (discard)
+      bg.queue.erase(bg.queue.begin() + (bg.queue.empty() ? 0 : 1), bg.queue.end());
     bg.changed.NotifyAll();
   }
   bg.thread.join();
@@ -393,9 +433,11 @@ arrow::Status DataWriter::WriteNow(const std::shared_ptr<arrow::RecordBatch>& ba
   std::vector<std::shared_ptr<arrow::Array>> indices;
   int64_t stride = 1;
   for (int idx : partition_indexes_) {
-    ARROW_ASSIGN_OR_RAISE(arrow::Datum enc, arrow::compute::DictionaryEncode(batch->column(idx)));
+    ARROW_ASSIGN_OR_RAISE(arrow::Datum enc,
+                          arrow::compute::DictionaryEncode(batch->column(idx)));
     auto dict = std::static_pointer_cast<arrow::DictionaryArray>(enc.make_array());
-    ARROW_ASSIGN_OR_RAISE(auto ind, arrow::compute::Cast(*dict->indices(), arrow::int64()));
+    ARROW_ASSIGN_OR_RAISE(auto ind,
+                          arrow::compute::Cast(*dict->indices(), arrow::int64()));
     const auto& ind64 = static_cast<const arrow::Int64Array&>(*ind);
     int64_t size = dict->dictionary()->length() + 1;
     for (int64_t r = 0; r < n; ++r) {
@@ -421,7 +463,8 @@ arrow::Status DataWriter::WriteNow(const std::shared_ptr<arrow::RecordBatch>& ba
       const auto& ind = static_cast<const arrow::Int64Array&>(*indices[p]);
       std::optional<std::string> text;
       if (!ind.IsNull(rows[0])) {
-        ARROW_ASSIGN_OR_RAISE(auto scalar, dictionaries[p]->GetScalar(ind.Value(rows[0])));
+        ARROW_ASSIGN_OR_RAISE(auto scalar,
+                              dictionaries[p]->GetScalar(ind.Value(rows[0])));
         ARROW_ASSIGN_OR_RAISE(text, SerializePartitionValue(*scalar));
       }
       key += text ? "v" + *text : std::string("n");
@@ -442,20 +485,24 @@ arrow::Status DataWriter::WriteNow(const std::shared_ptr<arrow::RecordBatch>& ba
   return arrow::Status::OK();
 }
 
-std::shared_ptr<arrow::RecordBatch> DataWriter::DataColumns(const arrow::RecordBatch& batch) const {
+std::shared_ptr<arrow::RecordBatch> DataWriter::DataColumns(
+    const arrow::RecordBatch& batch) const {
   arrow::ArrayVector columns;
   for (int idx : data_indexes_) columns.push_back(batch.column(idx));
   return arrow::RecordBatch::Make(data_schema_, batch.num_rows(), columns);
 }
 
-arrow::Status DataWriter::WritePartition(const std::string& key, const PartitionValues& values,
-                                         const std::shared_ptr<arrow::RecordBatch>& data) {
+arrow::Status DataWriter::WritePartition(
+    const std::string& key, const PartitionValues& values,
+    const std::shared_ptr<arrow::RecordBatch>& data) {
   const int64_t n = data->num_rows();
   ARROW_ASSIGN_OR_RAISE(int64_t bytes, arrow::util::ReferencedBufferSize(*data));
   // A batch much larger than the target goes in slices, so that files roll near it.
   const int64_t target = options_.target_file_size;
   const int64_t chunk = std::max<int64_t>(target / 4, 64 * 1024);
-  const int64_t slice_rows = (bytes > chunk && n > 1) ? std::max<int64_t>(1, n * chunk / bytes) : std::max<int64_t>(n, 1);
+  const int64_t slice_rows = (bytes > chunk && n > 1)
+                                 ? std::max<int64_t>(1, n * chunk / bytes)
+                                 : std::max<int64_t>(n, 1);
   for (int64_t offset = 0; offset < n; offset += slice_rows) {
     auto it = open_.find(key);
     if (it != open_.end() && it->second->buffered >= target) {
@@ -490,19 +537,22 @@ arrow::Result<std::unique_ptr<DataWriter::OpenFile>> DataWriter::StartFile(
   auto file = std::make_unique<OpenFile>();
   file->values = values;
   std::string dir = PartitionDirectory(options_.partition_columns, values);
-  if (!options_.directory.empty()) dir = dir.empty() ? options_.directory : options_.directory + "/" + dir;
+  if (!options_.directory.empty())
+    dir = dir.empty() ? options_.directory : options_.directory + "/" + dir;
   char name[128];
-  std::snprintf(name, sizeof(name), "%s-%05d-%s-c000%s.parquet", options_.file_prefix.c_str(), file_counter_++,
-                write_id_.c_str(), CodecSuffix(codec).c_str());
+  std::snprintf(name, sizeof(name), "%s-%05d-%s-c000%s.parquet",
+                options_.file_prefix.c_str(), file_counter_++, write_id_.c_str(),
+                CodecSuffix(codec).c_str());
   file->rel_path = dir.empty() ? name : dir + "/" + name;
   std::string path = store_->Resolve(file->rel_path);
   if (!dir.empty()) ARROW_RETURN_NOT_OK(store_->CreateDir(dir));
   ARROW_ASSIGN_OR_RAISE(file->sink, store_->fs()->OpenOutputStream(path));
   auto props = FileProperties(codec, plain_columns_, delta_columns_);
-  auto arrow_props = parquet::ArrowWriterProperties::Builder().set_use_threads(true)->build();
-  ARROW_ASSIGN_OR_RAISE(file->writer,
-                        parquet::arrow::FileWriter::Open(*data_schema_, arrow::default_memory_pool(),
-                                                         file->sink, props, arrow_props));
+  auto arrow_props =
+      parquet::ArrowWriterProperties::Builder().set_use_threads(true)->build();
+  ARROW_ASSIGN_OR_RAISE(file->writer, parquet::arrow::FileWriter::Open(
+                                          *data_schema_, arrow::default_memory_pool(),
+                                          file->sink, props, arrow_props));
   return file;
 }
 
@@ -517,14 +567,16 @@ arrow::Status DataWriter::CloseFile(OpenFile* file) {
   written.modification_time_ms = NowMillis();
   // The Parquet writer already computed every column's bounds and null counts.
   const parquet::FileMetaData& metadata = *file->writer->metadata();
-  written.statistics = StatisticsFromParquet(metadata, *data_schema_, options_.num_indexed_cols);
-  // A column whose dictionary overflowed or did not pay here is written without one in the next
-  // files.
+  written.statistics =
+      StatisticsFromParquet(metadata, *data_schema_, options_.num_indexed_cols);
+  // A column whose dictionary overflowed or did not pay here is written without one in
+  // the next files.
   for (int g = 0; g < metadata.num_row_groups(); ++g) {
     auto group = metadata.RowGroup(g);
     for (int c = 0; c < group->num_columns(); ++c) {
       auto chunk = group->ColumnChunk(c);
-      if (FellBackFromDictionary(*chunk) || DictionaryDidNotPay(*chunk, *metadata.schema()->Column(c))) {
+      if (FellBackFromDictionary(*chunk) ||
+          DictionaryDidNotPay(*chunk, *metadata.schema()->Column(c))) {
         plain_columns_.insert(chunk->path_in_schema()->ToDotString());
       }
     }

@@ -4,14 +4,14 @@
 // records (Delta Lake: add actions).
 #pragma once
 
+#include <arrow/record_batch.h>
+#include <arrow/result.h>
+
 #include <map>
 #include <memory>
 #include <set>
 #include <string>
 #include <vector>
-
-#include <arrow/record_batch.h>
-#include <arrow/result.h>
 
 #include "inlet/storage/table_store.h"
 #include "inlet/table/file_stats.h"
@@ -55,8 +55,8 @@ struct DataWriterOptions {
   std::string directory;
   /// File name prefix ("part" for data files, "cdc" for change data).
   std::string file_prefix = "part";
-  /// The encoding of integer columns (INT32 and INT64 leaves: integers, dates, timestamps,
-  /// decimals of precision up to 18) written without a dictionary.
+  /// The encoding of integer columns (INT32 and INT64 leaves: integers, dates,
+  /// timestamps, decimals of precision up to 18) written without a dictionary.
   IntegerEncoding integer_encoding = IntegerEncoding::kDeltaBinaryPacked;
 };
 
@@ -65,19 +65,20 @@ struct DataWriterOptions {
 class DataWriter {
  public:
   /// schema: the table's logical schema; batches passed to Write must match it.
-  static arrow::Result<std::unique_ptr<DataWriter>> Make(std::shared_ptr<const TableStore> store,
-                                                         std::shared_ptr<arrow::Schema> schema,
-                                                         DataWriterOptions options);
+  static arrow::Result<std::unique_ptr<DataWriter>> Make(
+      std::shared_ptr<const TableStore> store, std::shared_ptr<arrow::Schema> schema,
+      DataWriterOptions options);
   ~DataWriter();
 
-  /// From now on Write and Flush hand their work to a thread of the writer's own and return
-  /// (waiting only while two batches are queued), so that encoding overlaps the caller's
-  /// work. A failure is returned by the next call, and nothing after it is written.
+  /// From now on Write and Flush hand their work to a thread of the writer's own and
+  /// return (waiting only while two batches are queued), so that encoding overlaps the
+  /// caller's work. A failure is returned by the next call, and nothing after it is
+  /// written.
   void WriteInBackground();
 
   arrow::Status Write(const std::shared_ptr<arrow::RecordBatch>& batch);
-  /// Closes every open file; later rows start new files (a merge keeps one output file per
-  /// rewritten input file this way, so key ranges stay as narrow as they were).
+  /// Closes every open file; later rows start new files (a merge keeps one output file
+  /// per rewritten input file this way, so key ranges stay as narrow as they were).
   arrow::Status Flush();
   /// Closes every open file and returns every file written.
   arrow::Result<std::vector<WrittenFile>> Finish();
@@ -87,9 +88,11 @@ class DataWriter {
  private:
   struct OpenFile;
   struct Background;
-  DataWriter(std::shared_ptr<const TableStore> store, std::shared_ptr<arrow::Schema> schema,
-             std::shared_ptr<arrow::Schema> data_schema, std::vector<int> partition_indexes,
-             std::vector<int> data_indexes, DataWriterOptions options);
+  DataWriter(std::shared_ptr<const TableStore> store,
+             std::shared_ptr<arrow::Schema> schema,
+             std::shared_ptr<arrow::Schema> data_schema,
+             std::vector<int> partition_indexes, std::vector<int> data_indexes,
+             DataWriterOptions options);
 
   arrow::Status WriteNow(const std::shared_ptr<arrow::RecordBatch>& batch);
   arrow::Status FlushNow();
@@ -113,7 +116,8 @@ class DataWriter {
   std::shared_ptr<const TableStore> store_;
   std::shared_ptr<arrow::Schema> schema_;
   std::shared_ptr<arrow::Schema> data_schema_;
-  std::shared_ptr<parquet::SchemaDescriptor> parquet_schema_;  // of data_schema_ in the files
+  std::shared_ptr<parquet::SchemaDescriptor>
+      parquet_schema_;  // of data_schema_ in the files
   std::vector<int> partition_indexes_;
   std::vector<int> data_indexes_;
   DataWriterOptions options_;
@@ -121,7 +125,8 @@ class DataWriter {
   std::vector<WrittenFile> done_;
   /// Leaf columns (dotted paths) written without a dictionary: theirs overflowed before.
   std::set<std::string> plain_columns_;
-  /// Leaf columns written DELTA_BINARY_PACKED when not dictionary-encoded (integer_encoding).
+  /// Leaf columns written DELTA_BINARY_PACKED when not dictionary-encoded
+  /// (integer_encoding).
   std::set<std::string> delta_columns_;
   bool probed_ = false;
   std::unique_ptr<Background> background_;

@@ -1,15 +1,15 @@
 #include "inlet/table/data_writer.h"
 
-#include <filesystem>
-#include <functional>
-#include <limits>
-#include <set>
-
 #include <arrow/api.h>
 #include <arrow/io/file.h>
 #include <parquet/arrow/reader.h>
 #include <parquet/file_reader.h>
 #include <parquet/metadata.h>
+
+#include <filesystem>
+#include <functional>
+#include <limits>
+#include <set>
 
 #include "inlet/storage/table_store.h"
 #include "inlet/testing/util.h"
@@ -18,8 +18,9 @@ namespace inlet::table {
 namespace {
 
 std::shared_ptr<arrow::Schema> Schema() {
-  return arrow::schema({arrow::field("id", arrow::int64()), arrow::field("small", arrow::int32()),
-                        arrow::field("name", arrow::utf8()), arrow::field("tag", arrow::utf8())});
+  return arrow::schema(
+      {arrow::field("id", arrow::int64()), arrow::field("small", arrow::int32()),
+       arrow::field("name", arrow::utf8()), arrow::field("tag", arrow::utf8())});
 }
 
 // Rows [from, from + n): unique ids and names, and two columns of ten values each.
@@ -33,9 +34,10 @@ std::shared_ptr<arrow::RecordBatch> Rows(int64_t from, int64_t n) {
     EXPECT_TRUE(name.Append("customer-" + std::to_string(i)).ok());
     EXPECT_TRUE(tag.Append("tag" + std::to_string(i % 10)).ok());
   }
-  return arrow::RecordBatch::Make(Schema(), n,
-                                  {id.Finish().ValueOrDie(), small.Finish().ValueOrDie(),
-                                   name.Finish().ValueOrDie(), tag.Finish().ValueOrDie()});
+  return arrow::RecordBatch::Make(
+      Schema(), n,
+      {id.Finish().ValueOrDie(), small.Finish().ValueOrDie(), name.Finish().ValueOrDie(),
+       tag.Finish().ValueOrDie()});
 }
 
 // Column name -> whether its chunks in the file have a dictionary page.
@@ -44,7 +46,8 @@ std::map<std::string, bool> Dictionaries(const std::string& path) {
   auto metadata = reader->metadata();
   std::map<std::string, bool> out;
   for (int c = 0; c < metadata->num_columns(); ++c) {
-    out[metadata->schema()->Column(c)->name()] = metadata->RowGroup(0)->ColumnChunk(c)->has_dictionary_page();
+    out[metadata->schema()->Column(c)->name()] =
+        metadata->RowGroup(0)->ColumnChunk(c)->has_dictionary_page();
   }
   return out;
 }
@@ -67,8 +70,11 @@ TEST(DataWriter, WritesColumnsThatOverflowTheirDictionaryPlainFromTheStart) {
   INLET_ASSIGN_OR_FAIL(auto adds, writer->Finish());
   ASSERT_EQ(adds.size(), 1u);
   std::string path = dir.Sub(adds[0].path);
-  EXPECT_EQ(Dictionaries(path), (std::map<std::string, bool>{{"id", false}, {"small", true}, {"name", false}, {"tag", true}}));
-  EXPECT_TRUE(ReadBack(path)->Equals(*arrow::Table::FromRecordBatches({rows}).ValueOrDie()));
+  EXPECT_EQ(Dictionaries(path),
+            (std::map<std::string, bool>{
+                {"id", false}, {"small", true}, {"name", false}, {"tag", true}}));
+  EXPECT_TRUE(
+      ReadBack(path)->Equals(*arrow::Table::FromRecordBatches({rows}).ValueOrDie()));
 }
 
 // Writes two files of rows(from, n) batches: 100,000 rows starting with a batch too
@@ -84,7 +90,8 @@ std::vector<std::map<std::string, bool>> DictionariesOfTwoFiles(
   EXPECT_TRUE(writer->Flush().ok());
   EXPECT_TRUE(writer->Write(rows(100000, 1000)).ok());
   std::vector<std::map<std::string, bool>> out;
-  for (const auto& add : writer->Finish().ValueOrDie()) out.push_back(Dictionaries(dir.Sub(add.path)));
+  for (const auto& add : writer->Finish().ValueOrDie())
+    out.push_back(Dictionaries(dir.Sub(add.path)));
   return out;
 }
 
@@ -93,7 +100,9 @@ TEST(DataWriter, LearnsFromAFileWhoseDictionaryOverflowed) {
   auto files = DictionariesOfTwoFiles(Rows);
   ASSERT_EQ(files.size(), 2u);
   EXPECT_TRUE(files[0]["id"]);  // tried, then fell back
-  EXPECT_EQ(files[1], (std::map<std::string, bool>{{"id", false}, {"small", true}, {"name", false}, {"tag", true}}));
+  EXPECT_EQ(files[1],
+            (std::map<std::string, bool>{
+                {"id", false}, {"small", true}, {"name", false}, {"tag", true}}));
 }
 
 // Rows [from, from + n) of an int32 column of 60,000 values, whose dictionary fits its
@@ -106,8 +115,9 @@ std::shared_ptr<arrow::RecordBatch> Amounts(int64_t from, int64_t n) {
     EXPECT_TRUE(small.Append(static_cast<int32_t>(i % 10)).ok());
   }
   return arrow::RecordBatch::Make(
-      arrow::schema({arrow::field("amount", arrow::int32()), arrow::field("small", arrow::int32())}), n,
-      {amount.Finish().ValueOrDie(), small.Finish().ValueOrDie()});
+      arrow::schema({arrow::field("amount", arrow::int32()),
+                     arrow::field("small", arrow::int32())}),
+      n, {amount.Finish().ValueOrDie(), small.Finish().ValueOrDie()});
 }
 
 TEST(DataWriter, WritesColumnsWhoseDictionaryWouldNotPayPlain) {
@@ -119,8 +129,10 @@ TEST(DataWriter, WritesColumnsWhoseDictionaryWouldNotPayPlain) {
   INLET_ASSIGN_OR_FAIL(auto adds, writer->Finish());
   ASSERT_EQ(adds.size(), 1u);
   std::string path = dir.Sub(adds[0].path);
-  EXPECT_EQ(Dictionaries(path), (std::map<std::string, bool>{{"amount", false}, {"small", true}}));
-  EXPECT_TRUE(ReadBack(path)->Equals(*arrow::Table::FromRecordBatches({rows}).ValueOrDie()));
+  EXPECT_EQ(Dictionaries(path),
+            (std::map<std::string, bool>{{"amount", false}, {"small", true}}));
+  EXPECT_TRUE(
+      ReadBack(path)->Equals(*arrow::Table::FromRecordBatches({rows}).ValueOrDie()));
 }
 
 TEST(DataWriter, LearnsFromAFileWhoseDictionaryDidNotPay) {
@@ -132,7 +144,8 @@ TEST(DataWriter, LearnsFromAFileWhoseDictionaryDidNotPay) {
 }
 
 // Column name -> the encodings of its data pages in the file.
-std::map<std::string, std::set<parquet::Encoding::type>> DataPageEncodings(const std::string& path) {
+std::map<std::string, std::set<parquet::Encoding::type>> DataPageEncodings(
+    const std::string& path) {
   auto reader = parquet::ParquetFileReader::OpenFile(path);
   auto metadata = reader->metadata();
   std::map<std::string, std::set<parquet::Encoding::type>> out;
@@ -140,7 +153,8 @@ std::map<std::string, std::set<parquet::Encoding::type>> DataPageEncodings(const
     auto& encodings = out[metadata->schema()->Column(c)->name()];
     auto chunk = metadata->RowGroup(0)->ColumnChunk(c);  // held: the stats live in it
     for (const auto& s : chunk->encoding_stats()) {
-      if (s.page_type == parquet::PageType::DATA_PAGE && s.count > 0) encodings.insert(s.encoding);
+      if (s.page_type == parquet::PageType::DATA_PAGE && s.count > 0)
+        encodings.insert(s.encoding);
     }
   }
   return out;
@@ -149,36 +163,51 @@ std::map<std::string, std::set<parquet::Encoding::type>> DataPageEncodings(const
 // Rows [from, from + n) of every type stored as INT32 or INT64, distinct enough to go
 // without a dictionary, with extremes, negatives and nulls.
 std::shared_ptr<arrow::RecordBatch> Integers(int64_t from, int64_t n) {
-  auto schema = arrow::schema({arrow::field("i8", arrow::int8()), arrow::field("i16", arrow::int16()),
-                               arrow::field("i32", arrow::int32()), arrow::field("i64", arrow::int64()),
-                               arrow::field("day", arrow::date32()),
-                               arrow::field("ts", arrow::timestamp(arrow::TimeUnit::MICRO, "UTC")),
-                               arrow::field("amount", arrow::decimal128(18, 2)),
-                               arrow::field("small", arrow::decimal128(7, 2))});
+  auto schema = arrow::schema(
+      {arrow::field("i8", arrow::int8()), arrow::field("i16", arrow::int16()),
+       arrow::field("i32", arrow::int32()), arrow::field("i64", arrow::int64()),
+       arrow::field("day", arrow::date32()),
+       arrow::field("ts", arrow::timestamp(arrow::TimeUnit::MICRO, "UTC")),
+       arrow::field("amount", arrow::decimal128(18, 2)),
+       arrow::field("small", arrow::decimal128(7, 2))});
   arrow::Int8Builder i8;
   arrow::Int16Builder i16;
   arrow::Int32Builder i32;
   arrow::Int64Builder i64;
   arrow::Date32Builder day;
   arrow::TimestampBuilder ts(schema->field(5)->type(), arrow::default_memory_pool());
-  arrow::Decimal128Builder amount(schema->field(6)->type()), small(schema->field(7)->type());
+  arrow::Decimal128Builder amount(schema->field(6)->type()),
+      small(schema->field(7)->type());
   for (int64_t i = from; i < from + n; ++i) {
-    int64_t r = (i * 2654435761LL) % 1000003 - 500000;  // scattered, negative half the time
+    int64_t r =
+        (i * 2654435761LL) % 1000003 - 500000;  // scattered, negative half the time
     bool null = i % 97 == 0;
-    EXPECT_TRUE((null ? i8.AppendNull() : i8.Append(static_cast<int8_t>(i % 3 == 0 ? -128 : r % 128))).ok());
+    EXPECT_TRUE((null ? i8.AppendNull()
+                      : i8.Append(static_cast<int8_t>(i % 3 == 0 ? -128 : r % 128)))
+                    .ok());
     EXPECT_TRUE(i16.Append(static_cast<int16_t>(i % 5 == 0 ? 32767 : r % 32768)).ok());
-    EXPECT_TRUE(i32.Append(i % 7 == 0 ? std::numeric_limits<int32_t>::min() : static_cast<int32_t>(r * 4001)).ok());
+    EXPECT_TRUE(i32.Append(i % 7 == 0 ? std::numeric_limits<int32_t>::min()
+                                      : static_cast<int32_t>(r * 4001))
+                    .ok());
     EXPECT_TRUE((null ? i64.AppendNull()
-                      : i64.Append(i % 11 == 0 ? std::numeric_limits<int64_t>::max() : r * 1000000007LL)).ok());
+                      : i64.Append(i % 11 == 0 ? std::numeric_limits<int64_t>::max()
+                                               : r * 1000000007LL))
+                    .ok());
     EXPECT_TRUE(day.Append(static_cast<int32_t>(r % 40000)).ok());
     EXPECT_TRUE(ts.Append(1700000000000000LL + r * 1000003).ok());
-    EXPECT_TRUE(amount.Append(arrow::Decimal128(i % 13 == 0 ? 999999999999999999LL : r * 977)).ok());
-    EXPECT_TRUE((null ? small.AppendNull() : small.Append(arrow::Decimal128(i % 17 == 0 ? -9999999 : r % 9999999))).ok());
+    EXPECT_TRUE(
+        amount.Append(arrow::Decimal128(i % 13 == 0 ? 999999999999999999LL : r * 977))
+            .ok());
+    EXPECT_TRUE(
+        (null ? small.AppendNull()
+              : small.Append(arrow::Decimal128(i % 17 == 0 ? -9999999 : r % 9999999)))
+            .ok());
   }
-  return arrow::RecordBatch::Make(schema, n,
-                                  {i8.Finish().ValueOrDie(), i16.Finish().ValueOrDie(), i32.Finish().ValueOrDie(),
-                                   i64.Finish().ValueOrDie(), day.Finish().ValueOrDie(), ts.Finish().ValueOrDie(),
-                                   amount.Finish().ValueOrDie(), small.Finish().ValueOrDie()});
+  return arrow::RecordBatch::Make(
+      schema, n,
+      {i8.Finish().ValueOrDie(), i16.Finish().ValueOrDie(), i32.Finish().ValueOrDie(),
+       i64.Finish().ValueOrDie(), day.Finish().ValueOrDie(), ts.Finish().ValueOrDie(),
+       amount.Finish().ValueOrDie(), small.Finish().ValueOrDie()});
 }
 
 TEST(DataWriter, WritesIntegersWithoutADictionaryAsDeltas) {
@@ -187,7 +216,8 @@ TEST(DataWriter, WritesIntegersWithoutADictionaryAsDeltas) {
     INLET_ASSIGN_OR_FAIL(auto store, TableStore::Make(dir.path()));
     auto rows = Integers(0, 100000);
     DataWriterOptions options;
-    options.integer_encoding = delta ? IntegerEncoding::kDeltaBinaryPacked : IntegerEncoding::kPlain;
+    options.integer_encoding =
+        delta ? IntegerEncoding::kDeltaBinaryPacked : IntegerEncoding::kPlain;
     INLET_ASSIGN_OR_FAIL(auto writer, DataWriter::Make(store, rows->schema(), options));
     INLET_ASSERT_OK(writer->Write(rows));
     INLET_ASSIGN_OR_FAIL(auto adds, writer->Finish());
@@ -198,11 +228,14 @@ TEST(DataWriter, WritesIntegersWithoutADictionaryAsDeltas) {
     for (const auto& [column, encodings] : DataPageEncodings(path)) {
       if (dictionaries[column]) continue;  // a dictionary that pays is kept
       ++without_dictionary;
-      auto want = delta ? parquet::Encoding::DELTA_BINARY_PACKED : parquet::Encoding::PLAIN;
-      EXPECT_EQ(encodings, std::set<parquet::Encoding::type>{want}) << column << (delta ? " (delta)" : " (plain)");
+      auto want =
+          delta ? parquet::Encoding::DELTA_BINARY_PACKED : parquet::Encoding::PLAIN;
+      EXPECT_EQ(encodings, std::set<parquet::Encoding::type>{want})
+          << column << (delta ? " (delta)" : " (plain)");
     }
     EXPECT_GE(without_dictionary, 5);
-    EXPECT_TRUE(ReadBack(path)->Equals(*arrow::Table::FromRecordBatches({rows}).ValueOrDie()));
+    EXPECT_TRUE(
+        ReadBack(path)->Equals(*arrow::Table::FromRecordBatches({rows}).ValueOrDie()));
   }
 }
 
@@ -212,7 +245,9 @@ TEST(DataWriter, WritesInBackgroundInOrderWithItsFlushes) {
   INLET_ASSIGN_OR_FAIL(auto writer, DataWriter::Make(store, Schema(), {}));
   writer->WriteInBackground();
   std::vector<std::vector<std::shared_ptr<arrow::RecordBatch>>> files = {
-      {Rows(0, 10), Rows(10, 5000), Rows(5010, 3)}, {Rows(6000, 1)}, {Rows(7000, 20000), Rows(27000, 7)}};
+      {Rows(0, 10), Rows(10, 5000), Rows(5010, 3)},
+      {Rows(6000, 1)},
+      {Rows(7000, 20000), Rows(27000, 7)}};
   for (const auto& batches : files) {
     for (const auto& b : batches) INLET_ASSERT_OK(writer->Write(b));
     INLET_ASSERT_OK(writer->Flush());
@@ -221,7 +256,10 @@ TEST(DataWriter, WritesInBackgroundInOrderWithItsFlushes) {
   INLET_ASSIGN_OR_FAIL(auto adds, writer->Finish());
   ASSERT_EQ(adds.size(), files.size());
   for (size_t f = 0; f < files.size(); ++f) {
-    auto expected = arrow::Table::FromRecordBatches(files[f]).ValueOrDie()->CombineChunks().ValueOrDie();
+    auto expected = arrow::Table::FromRecordBatches(files[f])
+                        .ValueOrDie()
+                        ->CombineChunks()
+                        .ValueOrDie();
     auto got = ReadBack(dir.Sub(adds[f].path))->CombineChunks().ValueOrDie();
     EXPECT_TRUE(got->Equals(*expected)) << "file " << f;
   }

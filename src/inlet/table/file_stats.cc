@@ -1,13 +1,13 @@
 #include "inlet/table/file_stats.h"
 
-#include <cstdlib>
-
 #include <arrow/compute/api.h>
 #include <arrow/type.h>
 #include <arrow/util/key_value_metadata.h>
 #include <parquet/arrow/reader.h>
 #include <parquet/metadata.h>
 #include <parquet/statistics.h>
+
+#include <cstdlib>
 
 #include "inlet/table/value.h"
 
@@ -22,8 +22,8 @@ int32_t FieldId(const arrow::Field& f) {
 }
 
 // The leaves of fields (struct fields nest), at most *budget of them (negative: all).
-void AddLeaves(const arrow::FieldVector& fields, std::vector<std::string>* path, int* budget,
-               std::vector<LeafStatistics>* out) {
+void AddLeaves(const arrow::FieldVector& fields, std::vector<std::string>* path,
+               int* budget, std::vector<LeafStatistics>* out) {
   for (size_t i = 0; i < fields.size() && *budget != 0; ++i) {
     path->push_back(fields[i]->name());
     if (fields[i]->type()->id() == arrow::Type::STRUCT) {
@@ -46,7 +46,8 @@ void Collect(const parquet::FileMetaData& metadata, int column, LeafStatistics* 
   bool nulls_known = true, bounds_known = true;
   std::shared_ptr<arrow::Scalar> lo, hi;
   for (int rg = 0; rg < metadata.num_row_groups(); ++rg) {
-    if (metadata.RowGroup(rg)->num_rows() == 0) continue;  // an empty row group bounds nothing
+    if (metadata.RowGroup(rg)->num_rows() == 0)
+      continue;  // an empty row group bounds nothing
     auto chunk = metadata.RowGroup(rg)->ColumnChunk(column);
     auto st = chunk->statistics();
     if (!st || !chunk->is_stats_set()) {
@@ -90,8 +91,8 @@ void Collect(const parquet::FileMetaData& metadata, int column, LeafStatistics* 
 
 }  // namespace
 
-FileStatistics StatisticsFromParquet(const parquet::FileMetaData& metadata, const arrow::Schema& schema,
-                                     int num_indexed_cols) {
+FileStatistics StatisticsFromParquet(const parquet::FileMetaData& metadata,
+                                     const arrow::Schema& schema, int num_indexed_cols) {
   FileStatistics out;
   out.num_records = metadata.num_rows();
   std::vector<LeafStatistics> leaves;

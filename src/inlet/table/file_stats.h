@@ -1,16 +1,16 @@
-// Statistics of a written data file, taken from its Parquet footer: what every table format
-// records for file skipping, each in its own encoding (Delta Lake: the stats JSON of an add
-// action, delta/stats.h).
+// Statistics of a written data file, taken from its Parquet footer: what every table
+// format records for file skipping, each in its own encoding (Delta Lake: the stats JSON
+// of an add action, delta/stats.h).
 #pragma once
+
+#include <arrow/scalar.h>
+#include <arrow/type_fwd.h>
 
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <arrow/scalar.h>
-#include <arrow/type_fwd.h>
 
 namespace parquet {
 class FileMetaData;
@@ -36,14 +36,14 @@ struct LeafStatistics {
 
 struct FileStatistics {
   int64_t num_records = 0;
-  /// The first num_indexed_cols leaves of the schema (all when negative), in schema order;
-  /// leaves inside lists and maps have no entry.
+  /// The first num_indexed_cols leaves of the schema (all when negative), in schema
+  /// order; leaves inside lists and maps have no entry.
   std::vector<LeafStatistics> columns;
 };
 
 /// The statistics the Parquet writer kept in a file's footer, for the leaves of `schema`
 /// (the file's Arrow schema). Empty row groups bound nothing.
-FileStatistics StatisticsFromParquet(const parquet::FileMetaData& metadata, const arrow::Schema& schema,
-                                     int num_indexed_cols);
+FileStatistics StatisticsFromParquet(const parquet::FileMetaData& metadata,
+                                     const arrow::Schema& schema, int num_indexed_cols);
 
 }  // namespace inlet

@@ -1,18 +1,19 @@
-// table::Merge: upsert / insert-only / delete-insert / snapshot diff by key, and sequence-
-// guarded changes. Only the files that can hold a source key are read (partition values,
-// key statistics), a batch at a time. A file holding one is rewritten (copy-on-write) or,
-// when the table marks deleted rows, keeps its data and gets its changed rows marked
-// deleted (merge-on-read).
-#include <algorithm>
-#include <set>
-#include <unordered_map>
+// table::Merge: upsert / insert-only / delete-insert / snapshot diff by key, and
+// sequence- guarded changes. Only the files that can hold a source key are read
+// (partition values, key statistics), a batch at a time. A file holding one is rewritten
+// (copy-on-write) or, when the table marks deleted rows, keeps its data and gets its
+// changed rows marked deleted (merge-on-read).
+#include "inlet/table/merge.h"
 
 #include <arrow/array.h>
 #include <arrow/builder.h>
 #include <arrow/compute/api.h>
 #include <arrow/table.h>
 
-#include "inlet/table/merge.h"
+#include <algorithm>
+#include <set>
+#include <unordered_map>
+
 #include "inlet/table/merge_files.h"
 #include "inlet/table/merge_source.h"
 #include "inlet/table/row_hash.h"
@@ -25,10 +26,11 @@ namespace inlet::table {
 namespace {
 
 // The sequences (OrderedKeys bytes) of a file's rows: of every row when all is set (a
-// truncate), else of the rows with a source row (matches[i] >= 0; empty strings elsewhere).
-arrow::Result<std::vector<std::string>> RowSequences(const std::shared_ptr<arrow::Table>& rows,
-                                                     const std::vector<int64_t>& matches,
-                                                     const std::vector<std::string>& sequence_by, bool all) {
+// truncate), else of the rows with a source row (matches[i] >= 0; empty strings
+// elsewhere).
+arrow::Result<std::vector<std::string>> RowSequences(
+    const std::shared_ptr<arrow::Table>& rows, const std::vector<int64_t>& matches,
+    const std::vector<std::string>& sequence_by, bool all) {
   if (sequence_by.empty()) return std::vector<std::string>();
   if (all) return OrderedKeys(*rows, sequence_by);
   std::vector<int64_t> matched;
@@ -51,11 +53,10 @@ arrow::Result<std::vector<std::string>> RowSequences(const std::shared_ptr<arrow
 }
 
 // Matched target rows updated with their source rows, column by column.
-arrow::Result<std::shared_ptr<arrow::Table>> UpdatedRows(const std::shared_ptr<arrow::Table>& target,
-                                                         const std::vector<int64_t>& target_rows,
-                                                         const std::shared_ptr<arrow::Table>& source,
-                                                         const std::vector<int64_t>& source_rows,
-                                                         const MergeOptions& o) {
+arrow::Result<std::shared_ptr<arrow::Table>> UpdatedRows(
+    const std::shared_ptr<arrow::Table>& target, const std::vector<int64_t>& target_rows,
+    const std::shared_ptr<arrow::Table>& source, const std::vector<int64_t>& source_rows,
+    const MergeOptions& o) {
   ARROW_ASSIGN_OR_RAISE(auto t, TakeRows(target, target_rows));
   ARROW_ASSIGN_OR_RAISE(auto s, TakeRows(source, source_rows));
   arrow::ChunkedArrayVector columns;
@@ -63,11 +64,14 @@ arrow::Result<std::shared_ptr<arrow::Table>> UpdatedRows(const std::shared_ptr<a
     const std::string& name = t->field(c)->name();
     bool is_key = std::find(o.keys.begin(), o.keys.end(), name) != o.keys.end();
     bool updated = !is_key && (o.update_columns.empty() ||
-                               std::find(o.update_columns.begin(), o.update_columns.end(), name) != o.update_columns.end());
+                               std::find(o.update_columns.begin(), o.update_columns.end(),
+                                         name) != o.update_columns.end());
     if (!updated) {
       columns.push_back(t->column(c));
     } else if (o.ignore_null_updates) {
-      ARROW_ASSIGN_OR_RAISE(arrow::Datum d, arrow::compute::CallFunction("coalesce", {s->column(c), t->column(c)}));
+      ARROW_ASSIGN_OR_RAISE(
+          arrow::Datum d,
+          arrow::compute::CallFunction("coalesce", {s->column(c), t->column(c)}));
       columns.push_back(d.chunked_array());
     } else {
       columns.push_back(s->column(c));
@@ -81,32 +85,41 @@ arrow::Result<std::shared_ptr<arrow::Table>> UpdatedRows(const std::shared_ptr<a
 struct SnapshotCompare {
   std::vector<std::string> columns;
   std::vector<RowHash> source;  // of each source row
-  std::vector<bool> changed;    // source rows that differ from (some) table row of their key
+  std::vector<bool>
+      changed;  // source rows that differ from (some) table row of their key
 
   // Options that do not fit a snapshot merge, named.
-  static arrow::Status Check(const MergeOptions& o, const arrow::Schema& input, const arrow::Schema& table) {
-    if (!o.sequence_by.empty() || !o.delete_flag.empty() || !o.update_columns.empty() || o.ignore_null_updates) {
+  static arrow::Status Check(const MergeOptions& o, const arrow::Schema& input,
+                             const arrow::Schema& table) {
+    if (!o.sequence_by.empty() || !o.delete_flag.empty() || !o.update_columns.empty() ||
+        o.ignore_null_updates) {
       return arrow::Status::Invalid(
-          "snapshot mode takes no sequence_by, delete flag, update_columns or ignore_null_updates");
+          "snapshot mode takes no sequence_by, delete flag, update_columns or "
+          "ignore_null_updates");
     }
     if (o.missing_keys == MissingKeys::kSoftDelete) {
       auto field = input.GetFieldByName(o.soft_delete_column);
-      if (o.soft_delete_column.empty() || !field || field->type()->id() != arrow::Type::BOOL ||
+      if (o.soft_delete_column.empty() || !field ||
+          field->type()->id() != arrow::Type::BOOL ||
           table.GetFieldIndex(o.soft_delete_column) < 0) {
-        return arrow::Status::Invalid("snapshot mode with soft deletes needs the boolean soft-delete column '",
-                                      o.soft_delete_column, "' in the source and the table");
+        return arrow::Status::Invalid(
+            "snapshot mode with soft deletes needs the boolean soft-delete column '",
+            o.soft_delete_column, "' in the source and the table");
       }
     }
     return arrow::Status::OK();
   }
 
-  static arrow::Result<SnapshotCompare> Make(const MergeOptions& o, const arrow::Schema& input,
-                                             const Snapshot* base, const MergeSource& src) {
+  static arrow::Result<SnapshotCompare> Make(const MergeOptions& o,
+                                             const arrow::Schema& input,
+                                             const Snapshot* base,
+                                             const MergeSource& src) {
     bool soft = o.missing_keys == MissingKeys::kSoftDelete;
     SnapshotCompare c;
     if (base) {
       for (const auto& f : base->schema()->fields()) {
-        if (input.GetFieldIndex(f->name()) >= 0 && !(soft && f->name() == o.soft_delete_column)) {
+        if (input.GetFieldIndex(f->name()) >= 0 &&
+            !(soft && f->name() == o.soft_delete_column)) {
           c.columns.push_back(f->name());
         }
       }
@@ -125,12 +138,14 @@ struct SequenceGuard {
   std::optional<std::string> truncate_at;  // a truncate this merge applies
   int64_t late = 0;                        // source rows marked late
 
-  static arrow::Result<SequenceGuard> Load(const Transaction& tx, const MergeOptions& o, KeyEncoder* encoder,
-                                           MergeSource* src) {
+  static arrow::Result<SequenceGuard> Load(const Transaction& tx, const MergeOptions& o,
+                                           KeyEncoder* encoder, MergeSource* src) {
     SequenceGuard g;
-    ARROW_ASSIGN_OR_RAISE(g.tombstones,
-                          Tombstones::Load(tx.store(), tx.base().get(), *tx.schema(), o.keys, o.sequence_by));
-    if (src->truncate_at && (!g.tombstones->floor() || *src->truncate_at > *g.tombstones->floor())) {
+    ARROW_ASSIGN_OR_RAISE(
+        g.tombstones, Tombstones::Load(tx.store(), tx.base().get(), *tx.schema(), o.keys,
+                                       o.sequence_by));
+    if (src->truncate_at &&
+        (!g.tombstones->floor() || *src->truncate_at > *g.tombstones->floor())) {
       g.truncate_at = src->truncate_at;
       g.tombstones->RaiseFloor(*g.truncate_at);
     }
@@ -138,7 +153,8 @@ struct SequenceGuard {
     ARROW_ASSIGN_OR_RAISE(auto deletes, g.tombstones->Find(encoder, src->by_key));
     for (size_t i = 0; i < src->keys.size(); ++i) {
       auto d = deletes.find(src->keys[i]);
-      if ((floor && src->sequences[i] <= *floor) || (d != deletes.end() && src->sequences[i] <= d->second)) {
+      if ((floor && src->sequences[i] <= *floor) ||
+          (d != deletes.end() && src->sequences[i] <= d->second)) {
         src->late[i] = true;
         ++g.late;
       }
@@ -149,23 +165,31 @@ struct SequenceGuard {
 
 // Where the rows of a table batch go, as ascending positions in it.
 struct RowFates {
-  std::vector<int64_t> keep;         // unchanged
-  std::vector<int64_t> target_rows;  // replaced, each by the source row at the same index of
+  std::vector<int64_t> keep;  // unchanged
+  std::vector<int64_t>
+      target_rows;  // replaced, each by the source row at the same index of
   std::vector<int64_t> source_rows;  // source_rows
   std::vector<int64_t> deleted_rows;
-  std::vector<int64_t> soft_rows;    // of keys that left a snapshot's extract: kept, marked soft-deleted
+  std::vector<int64_t>
+      soft_rows;  // of keys that left a snapshot's extract: kept, marked soft-deleted
 };
 
 // Matches table rows against the merge's source, a batch at a time. Marks the source rows
-// found (and, with sequences, those that turn out late; for a snapshot, those that differ)
-// and counts truncated rows and late changes.
+// found (and, with sequences, those that turn out late; for a snapshot, those that
+// differ) and counts truncated rows and late changes.
 class RowMatcher {
  public:
-  RowMatcher(const MergeOptions& o, KeyEncoder* encoder, MergeSource* src, SnapshotCompare* compare,
-             const std::optional<std::string>& truncate_at, std::vector<bool>* found, int64_t* late,
-             MergeResult* result)
-      : options_(o), encoder_(*encoder), src_(*src), compare_(compare), truncate_at_(truncate_at), found_(*found),
-        late_(*late), result_(*result) {}
+  RowMatcher(const MergeOptions& o, KeyEncoder* encoder, MergeSource* src,
+             SnapshotCompare* compare, const std::optional<std::string>& truncate_at,
+             std::vector<bool>* found, int64_t* late, MergeResult* result)
+      : options_(o),
+        encoder_(*encoder),
+        src_(*src),
+        compare_(compare),
+        truncate_at_(truncate_at),
+        found_(*found),
+        late_(*late),
+        result_(*result) {}
 
   arrow::Result<RowFates> Match(const std::shared_ptr<arrow::Table>& rows) {
     const MergeOptions& o = options_;
@@ -173,15 +197,18 @@ class RowMatcher {
     bool snapshot = compare_ != nullptr;
     bool sequenced = !o.sequence_by.empty();
     ARROW_ASSIGN_OR_RAISE(auto keys, encoder_.Encode(*rows));
-    std::vector<int64_t> matches = src.by_key.FindAll(keys);  // the source row of each row's key, or -1
-    ARROW_ASSIGN_OR_RAISE(auto sequences, RowSequences(rows, matches, o.sequence_by, truncate_at_.has_value()));
+    std::vector<int64_t> matches =
+        src.by_key.FindAll(keys);  // the source row of each row's key, or -1
+    ARROW_ASSIGN_OR_RAISE(auto sequences, RowSequences(rows, matches, o.sequence_by,
+                                                       truncate_at_.has_value()));
     std::vector<RowHash> hashes;
     std::vector<bool> soft_deleted;
     if (snapshot) {
       result_.rows_compared += rows->num_rows();
       ARROW_ASSIGN_OR_RAISE(hashes, HashRows(*rows, compare_->columns));
       if (o.missing_keys == MissingKeys::kSoftDelete) {
-        soft_deleted = TrueRows(rows->GetColumnByName(o.soft_delete_column), rows->num_rows());
+        soft_deleted =
+            TrueRows(rows->GetColumnByName(o.soft_delete_column), rows->num_rows());
       }
     }
     RowFates f;
@@ -196,7 +223,8 @@ class RowMatcher {
       if (s < 0) {
         if (snapshot && o.missing_keys == MissingKeys::kDelete) {
           f.deleted_rows.push_back(i);
-        } else if (snapshot && o.missing_keys == MissingKeys::kSoftDelete && !was_soft_deleted) {
+        } else if (snapshot && o.missing_keys == MissingKeys::kSoftDelete &&
+                   !was_soft_deleted) {
           f.soft_rows.push_back(i);
         } else {
           f.keep.push_back(i);
@@ -253,24 +281,32 @@ class RowMatcher {
 class ChangedBatchWriter {
  public:
   // marks: merge-on-read (the file keeps its rows, the changed ones marked deleted).
-  // updates_are_source_rows: updated rows are their source rows, written with the inserts.
-  ChangedBatchWriter(const MergeOptions& o, const MergeSource& src, DataWriter* writer, DataWriter* cdc, bool marks,
-                     bool updates_are_source_rows, CommitResult* counts)
-      : options_(o), src_(src), writer_(writer), cdc_(cdc), marks_(marks), updates_are_source_rows_(updates_are_source_rows),
+  // updates_are_source_rows: updated rows are their source rows, written with the
+  // inserts.
+  ChangedBatchWriter(const MergeOptions& o, const MergeSource& src, DataWriter* writer,
+                     DataWriter* cdc, bool marks, bool updates_are_source_rows,
+                     CommitResult* counts)
+      : options_(o),
+        src_(src),
+        writer_(writer),
+        cdc_(cdc),
+        marks_(marks),
+        updates_are_source_rows_(updates_are_source_rows),
         counts_(*counts) {}
 
   // Copy-on-write: the batch's kept rows. Merge-on-read: the positions in the file (the
-  // batch starting at offset) of its deleted rows, and of its rows written again, changed.
-  // Then the soft-deleted rows flagged, the updated rows (unless they are source rows), and
-  // with a change data feed the images of each change.
-  arrow::Status Write(const std::shared_ptr<arrow::Table>& rows, const RowFates& fates, int64_t offset,
-                      std::vector<int64_t>* deleted, std::vector<int64_t>* replaced) {
+  // batch starting at offset) of its deleted rows, and of its rows written again,
+  // changed. Then the soft-deleted rows flagged, the updated rows (unless they are source
+  // rows), and with a change data feed the images of each change.
+  arrow::Status Write(const std::shared_ptr<arrow::Table>& rows, const RowFates& fates,
+                      int64_t offset, std::vector<int64_t>* deleted,
+                      std::vector<int64_t>* replaced) {
     const auto& [keep, target_rows, source_rows, deleted_rows, soft_rows] = fates;
     if (marks_) {
       for (int64_t i : deleted_rows) deleted->push_back(offset + i);
       std::vector<int64_t> changed;
-      std::merge(target_rows.begin(), target_rows.end(), soft_rows.begin(), soft_rows.end(),
-                 std::back_inserter(changed));
+      std::merge(target_rows.begin(), target_rows.end(), soft_rows.begin(),
+                 soft_rows.end(), std::back_inserter(changed));
       for (int64_t i : changed) replaced->push_back(offset + i);
     } else {
       ARROW_RETURN_NOT_OK(WriteRows(writer_, rows, keep));
@@ -278,14 +314,16 @@ class ChangedBatchWriter {
     }
     if (!soft_rows.empty()) {
       ARROW_ASSIGN_OR_RAISE(auto before, TakeRows(rows, soft_rows));
-      ARROW_ASSIGN_OR_RAISE(auto after, SetBoolColumn(before, options_.soft_delete_column, true));
+      ARROW_ASSIGN_OR_RAISE(auto after,
+                            SetBoolColumn(before, options_.soft_delete_column, true));
       ARROW_RETURN_NOT_OK(WriteTable(writer_, after));
       counts_.rows_written += after->num_rows();
       ARROW_RETURN_NOT_OK(WriteChanges(cdc_, before, "update_preimage"));
       ARROW_RETURN_NOT_OK(WriteChanges(cdc_, after, "update_postimage"));
     }
     if (!updates_are_source_rows_ && !target_rows.empty()) {
-      ARROW_ASSIGN_OR_RAISE(auto updated, UpdatedRows(rows, target_rows, src_.rows, source_rows, options_));
+      ARROW_ASSIGN_OR_RAISE(
+          auto updated, UpdatedRows(rows, target_rows, src_.rows, source_rows, options_));
       ARROW_RETURN_NOT_OK(WriteTable(writer_, updated));
       counts_.rows_written += updated->num_rows();
       if (cdc_) {
@@ -313,19 +351,26 @@ class ChangedBatchWriter {
 
 }  // namespace
 
-arrow::Result<MergeResult> Merge(const Writable& table, std::shared_ptr<arrow::Table> source, const MergeOptions& o) {
+arrow::Result<MergeResult> Merge(const Writable& table,
+                                 std::shared_ptr<arrow::Table> source,
+                                 const MergeOptions& o) {
   const std::string& location = table.location();
-  if (o.keys.empty()) return arrow::Status::Invalid("merge into ", location, ": no key columns given");
+  if (o.keys.empty())
+    return arrow::Status::Invalid("merge into ", location, ": no key columns given");
   if (o.history.enabled) return MergeHistory(table, std::move(source), o);
   bool sequenced = !o.sequence_by.empty();
   if (sequenced && o.mode != MergeMode::kUpsert) {
-    return arrow::Status::Invalid("merge into ", location, ": sequence_by needs upsert mode");
+    return arrow::Status::Invalid("merge into ", location,
+                                  ": sequence_by needs upsert mode");
   }
   if (!o.truncate_flag.empty() && !sequenced) {
-    return arrow::Status::Invalid("merge into ", location, ": a truncate flag needs sequence_by");
+    return arrow::Status::Invalid("merge into ", location,
+                                  ": a truncate flag needs sequence_by");
   }
-  if (o.mode == MergeMode::kSnapshot && o.missing_keys == MissingKeys::kSoftDelete && !o.soft_delete_column.empty()) {
-    ARROW_ASSIGN_OR_RAISE(source, SetBoolColumn(source, o.soft_delete_column, false));  // every extract row is live
+  if (o.mode == MergeMode::kSnapshot && o.missing_keys == MissingKeys::kSoftDelete &&
+      !o.soft_delete_column.empty()) {
+    ARROW_ASSIGN_OR_RAISE(source, SetBoolColumn(source, o.soft_delete_column,
+                                                false));  // every extract row is live
   }
   std::shared_ptr<arrow::Schema> input = source->schema();
   for (const auto* flag : {&o.delete_flag, &o.truncate_flag}) {
@@ -339,7 +384,8 @@ arrow::Result<MergeResult> Merge(const Writable& table, std::shared_ptr<arrow::T
   if (sequenced) write.app_states[kTombstoneApp].document = "{}";
   ARROW_ASSIGN_OR_RAISE(auto tx, table.Begin(*input, write, changes_rows));
   bool snapshot = o.mode == MergeMode::kSnapshot;
-  if (snapshot) ARROW_RETURN_NOT_OK(SnapshotCompare::Check(o, *source->schema(), *tx->schema()));
+  if (snapshot)
+    ARROW_RETURN_NOT_OK(SnapshotCompare::Check(o, *source->schema(), *tx->schema()));
   // With a change data feed every change of this commit also goes to cdc files. A dry run
   // writes nothing.
   MergeWriters writers;
@@ -348,19 +394,22 @@ arrow::Result<MergeResult> Merge(const Writable& table, std::shared_ptr<arrow::T
   }
   DataWriter* writer = writers.data.get();
   DataWriter* cdc = writers.changes.get();
-  // Merge-on-read: changed rows are marked deleted, their new versions written as new rows.
+  // Merge-on-read: changed rows are marked deleted, their new versions written as new
+  // rows.
   bool marks = tx->base() && tx->marks_deleted_rows();
   // When the source replaces every column and no change data is written, the new version
-  // of a matched row is its source row: an upsert writes it with the inserts at the end, as
-  // slices of the source, instead of gathering source rows for each file it rewrites.
+  // of a matched row is its source row: an upsert writes it with the inserts at the end,
+  // as slices of the source, instead of gathering source rows for each file it rewrites.
   bool source_rows_replace = !cdc && o.update_columns.empty() && !o.ignore_null_updates;
-  bool updates_are_source_rows = source_rows_replace && (o.mode == MergeMode::kUpsert || snapshot);
-  // Merge-on-read then takes nothing from a matched target row: its keys and sequences are
-  // all it reads (a snapshot compares every column).
+  bool updates_are_source_rows =
+      source_rows_replace && (o.mode == MergeMode::kUpsert || snapshot);
+  // Merge-on-read then takes nothing from a matched target row: its keys and sequences
+  // are all it reads (a snapshot compares every column).
   bool keys_only = marks && source_rows_replace && !snapshot;
   std::vector<std::string> match_columns = o.keys;
   for (const auto& c : o.sequence_by) {
-    if (std::find(match_columns.begin(), match_columns.end(), c) == match_columns.end()) match_columns.push_back(c);
+    if (std::find(match_columns.begin(), match_columns.end(), c) == match_columns.end())
+      match_columns.push_back(c);
   }
 
   // The files that can hold a source key are found from the conformed source (duplicate
@@ -372,16 +421,19 @@ arrow::Result<MergeResult> Merge(const Writable& table, std::shared_ptr<arrow::T
   ReplacedFiles replaced;  // whole partitions a delete-insert replaces: not read
   std::optional<FileReadAhead> reads;
   if (tx->base()) {
-    ARROW_ASSIGN_OR_RAISE(candidates, CandidateFiles(*tx, *conformed.rows, o.keys,
-                                                     conformed.truncate_at.has_value() || snapshot));
+    ARROW_ASSIGN_OR_RAISE(candidates,
+                          CandidateFiles(*tx, *conformed.rows, o.keys,
+                                         conformed.truncate_at.has_value() || snapshot));
     replaced = TakeReplacedPartitions(o, *tx, &candidates);
-    reads.emplace(*tx, candidates.files, keys_only ? match_columns : std::vector<std::string>{});
+    reads.emplace(*tx, candidates.files,
+                  keys_only ? match_columns : std::vector<std::string>{});
   }
   KeyEncoder encoder(o.keys);
   ARROW_ASSIGN_OR_RAISE(MergeSource src, IndexSource(std::move(conformed), o, &encoder));
   std::optional<SnapshotCompare> compare;
   if (snapshot) {
-    ARROW_ASSIGN_OR_RAISE(compare, SnapshotCompare::Make(o, *source->schema(), tx->base().get(), src));
+    ARROW_ASSIGN_OR_RAISE(
+        compare, SnapshotCompare::Make(o, *source->schema(), tx->base().get(), src));
   }
   SequenceGuard guard;
   if (sequenced) {
@@ -397,16 +449,18 @@ arrow::Result<MergeResult> Merge(const Writable& table, std::shared_ptr<arrow::T
   if (!o.dry_run) {
     for (const DataFile* file : replaced.files) tx->Remove(*file);
   }
-  // Source rows whose key matched a table row (each key has one row, but for delete-insert,
-  // which inserts every row anyway).
+  // Source rows whose key matched a table row (each key has one row, but for
+  // delete-insert, which inserts every row anyway).
   std::vector<bool> found(src.rows->num_rows(), false);
 
   int64_t source_updates = 0;  // updates written with the inserts, as source rows
   // A copy-on-write rewrite holds the batches read before a file's first change.
   bool holds = !marks && !o.dry_run;
   if (reads) {
-    RowMatcher matcher(o, &encoder, &src, compare ? &*compare : nullptr, truncate_at, &found, &late, &result);
-    ChangedBatchWriter changes(o, src, writer, cdc, marks, updates_are_source_rows, &result.commit);
+    RowMatcher matcher(o, &encoder, &src, compare ? &*compare : nullptr, truncate_at,
+                       &found, &late, &result);
+    ChangedBatchWriter changes(o, src, writer, cdc, marks, updates_are_source_rows,
+                               &result.commit);
     for (const DataFile* file_ptr : candidates.files) {
       const DataFile& file = *file_ptr;
       ++result.files_scanned;
@@ -415,7 +469,8 @@ arrow::Result<MergeResult> Merge(const Writable& table, std::shared_ptr<arrow::T
       // file without one is not written at all), and then streams.
       bool file_changed = false;
       std::vector<std::shared_ptr<arrow::Table>> held;
-      std::vector<int64_t> file_deleted, file_replaced;  // positions in the file (merge-on-read)
+      std::vector<int64_t> file_deleted,
+          file_replaced;   // positions in the file (merge-on-read)
       int64_t offset = 0;  // of the batch in the file
       while (true) {
         ARROW_ASSIGN_OR_RAISE(auto batch, reads->NextBatch());
@@ -436,11 +491,15 @@ arrow::Result<MergeResult> Merge(const Writable& table, std::shared_ptr<arrow::T
         held.clear();
         file_changed = true;
         result.rows_deleted += static_cast<int64_t>(fates.deleted_rows.size());
-        result.rows_updated += static_cast<int64_t>(fates.target_rows.size() + fates.soft_rows.size());
-        // The new versions of matched rows may be their source rows, written with the inserts.
-        if (updates_are_source_rows) source_updates += static_cast<int64_t>(fates.target_rows.size());
+        result.rows_updated +=
+            static_cast<int64_t>(fates.target_rows.size() + fates.soft_rows.size());
+        // The new versions of matched rows may be their source rows, written with the
+        // inserts.
+        if (updates_are_source_rows)
+          source_updates += static_cast<int64_t>(fates.target_rows.size());
         if (!o.dry_run) {
-          ARROW_RETURN_NOT_OK(changes.Write(rows, fates, batch_offset, &file_deleted, &file_replaced));
+          ARROW_RETURN_NOT_OK(
+              changes.Write(rows, fates, batch_offset, &file_deleted, &file_replaced));
         }
       }
       if (!file_changed) continue;  // nothing changes
@@ -449,8 +508,8 @@ arrow::Result<MergeResult> Merge(const Writable& table, std::shared_ptr<arrow::T
       if (marks) {
         std::vector<int64_t> positions;
         positions.reserve(file_deleted.size() + file_replaced.size());
-        std::merge(file_deleted.begin(), file_deleted.end(), file_replaced.begin(), file_replaced.end(),
-                   std::back_inserter(positions));
+        std::merge(file_deleted.begin(), file_deleted.end(), file_replaced.begin(),
+                   file_replaced.end(), std::back_inserter(positions));
         ARROW_RETURN_NOT_OK(tx->MarkDeleted(file, offset, std::move(positions)));
       } else {
         tx->Remove(file);
@@ -460,9 +519,9 @@ arrow::Result<MergeResult> Merge(const Writable& table, std::shared_ptr<arrow::T
     }
   }
 
-  // Inserts: source rows whose key the table did not have (all rows for delete-insert, and
-  // for an upsert whose updates are source rows; for a snapshot the rows that changed);
-  // rows flagged for deletion insert nothing, late rows nothing at all.
+  // Inserts: source rows whose key the table did not have (all rows for delete-insert,
+  // and for an upsert whose updates are source rows; for a snapshot the rows that
+  // changed); rows flagged for deletion insert nothing, late rows nothing at all.
   bool all_rows = o.mode == MergeMode::kDeleteInsert || updates_are_source_rows;
   std::vector<int64_t> inserts, deletes;
   for (int64_t i = 0; i < src.rows->num_rows(); ++i) {
@@ -491,13 +550,16 @@ arrow::Result<MergeResult> Merge(const Writable& table, std::shared_ptr<arrow::T
     ARROW_RETURN_NOT_OK(WriteTable(writer, new_rows));
     ARROW_RETURN_NOT_OK(WriteChanges(cdc, new_rows, "insert"));
   } else {
-    ARROW_RETURN_NOT_OK(WriteRows(writer, src.rows, inserts));  // runs as slices, not copies
+    ARROW_RETURN_NOT_OK(
+        WriteRows(writer, src.rows, inserts));  // runs as slices, not copies
   }
   result.commit.rows_written += written;
-  if (snapshot && !result.changed) return result;  // the table already holds the extract: no commit
+  if (snapshot && !result.changed)
+    return result;  // the table already holds the extract: no commit
 
-  ARROW_ASSIGN_OR_RAISE(result.commit, CommitMerge(tx.get(), std::move(writers), std::move(candidates), o.keys,
-                                                   MergeModeName(o.mode), result.commit));
+  ARROW_ASSIGN_OR_RAISE(result.commit,
+                        CommitMerge(tx.get(), std::move(writers), std::move(candidates),
+                                    o.keys, MergeModeName(o.mode), result.commit));
   return result;
 }
 

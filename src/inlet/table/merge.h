@@ -2,11 +2,11 @@
 // format's Transaction (transaction.h).
 #pragma once
 
-#include <memory>
-
 #include <arrow/record_batch.h>
 #include <arrow/result.h>
 #include <arrow/table.h>
+
+#include <memory>
 
 #include "inlet/table.h"
 #include "inlet/table/transaction.h"
@@ -15,16 +15,19 @@ namespace inlet::table {
 
 /// Table::Write: conforms the input to the table schema, writes data files (overwrites
 /// also remove the files they replace), and commits in one transaction.
-arrow::Result<CommitResult> Write(const Writable& table, std::shared_ptr<arrow::RecordBatchReader> data,
+arrow::Result<CommitResult> Write(const Writable& table,
+                                  std::shared_ptr<arrow::RecordBatchReader> data,
                                   const WriteOptions& options);
 
 /// Table::Merge: upsert, insert-only, delete-insert, snapshot diff and sequence-guarded
 /// changes (merge.cc), or history (merge_history.cc, with options.history).
-arrow::Result<MergeResult> Merge(const Writable& table, std::shared_ptr<arrow::Table> source,
+arrow::Result<MergeResult> Merge(const Writable& table,
+                                 std::shared_ptr<arrow::Table> source,
                                  const MergeOptions& options);
 
 /// Merge with options.history: slowly changing dimension type 2.
-arrow::Result<MergeResult> MergeHistory(const Writable& table, std::shared_ptr<arrow::Table> source,
+arrow::Result<MergeResult> MergeHistory(const Writable& table,
+                                        std::shared_ptr<arrow::Table> source,
                                         const MergeOptions& options);
 
 }  // namespace inlet::table

@@ -1,12 +1,12 @@
 #include "inlet/table/merge_files.h"
 
-#include <algorithm>
-#include <unordered_set>
-#include <utility>
-
 #include <arrow/array.h>
 #include <arrow/builder.h>
 #include <arrow/compute/api.h>
+
+#include <algorithm>
+#include <unordered_set>
+#include <utility>
 
 #include "inlet/table/partition.h"
 #include "inlet/table/row_keys.h"
@@ -45,7 +45,8 @@ class KeyRange {
       auto c = CompareScalars(*a, *b);
       return c && *c < 0;
     });
-    r.orderable_ = !r.values_.empty() && CompareScalars(*r.values_.front(), *r.values_.front()).has_value();
+    r.orderable_ = !r.values_.empty() &&
+                   CompareScalars(*r.values_.front(), *r.values_.front()).has_value();
     return r;
   }
 
@@ -59,10 +60,11 @@ class KeyRange {
       return it != ints_.end() && *it <= *hi;
     }
     if (!orderable_) return true;
-    auto it = std::lower_bound(values_.begin(), values_.end(), stats.min, [](const auto& a, const auto& b) {
-      auto c = CompareScalars(*a, *b);
-      return c && *c < 0;
-    });
+    auto it = std::lower_bound(values_.begin(), values_.end(), stats.min,
+                               [](const auto& a, const auto& b) {
+                                 auto c = CompareScalars(*a, *b);
+                                 return c && *c < 0;
+                               });
     if (it == values_.end()) return false;
     auto c = CompareScalars(**it, *stats.max);
     return !c || *c <= 0;
@@ -73,7 +75,10 @@ class KeyRange {
  private:
   static bool IsIntegerLike(const arrow::DataType& t) {
     switch (t.id()) {
-      case arrow::Type::INT8: case arrow::Type::INT16: case arrow::Type::INT32: case arrow::Type::INT64:
+      case arrow::Type::INT8:
+      case arrow::Type::INT16:
+      case arrow::Type::INT32:
+      case arrow::Type::INT64:
         return true;
       default:
         return false;
@@ -96,12 +101,14 @@ class KeyRange {
 }  // namespace
 
 arrow::Result<Candidates> CandidateFiles(const Transaction& tx, const arrow::Table& rows,
-                                         const std::vector<std::string>& keys, bool all_files) {
+                                         const std::vector<std::string>& keys,
+                                         bool all_files) {
   Candidates out;
   const auto& partitions = tx.partition_columns();
   bool prune_partitions = !partitions.empty() && !all_files;
   for (const auto& p : partitions) {
-    prune_partitions = prune_partitions && std::find(keys.begin(), keys.end(), p) != keys.end();
+    prune_partitions =
+        prune_partitions && std::find(keys.begin(), keys.end(), p) != keys.end();
   }
   std::set<PartitionValues> source_partitions;
   if (prune_partitions) {
@@ -120,19 +127,23 @@ arrow::Result<Candidates> CandidateFiles(const Transaction& tx, const arrow::Tab
     out.whole_table_read = true;
   }
   ARROW_ASSIGN_OR_RAISE(auto range, KeyRange::Make(rows, keys.front()));
-  bool key_is_partition = std::find(partitions.begin(), partitions.end(), keys.front()) != partitions.end();
+  bool key_is_partition =
+      std::find(partitions.begin(), partitions.end(), keys.front()) != partitions.end();
   bool key_in_base = tx.base() && tx.base()->schema()->GetFieldIndex(keys.front()) >= 0;
   for (const auto& file : tx.files()) {
     if (prune_partitions) {
       PartitionValues pv;
       for (const auto& p : partitions) {
         auto it = file.partition_values.find(p);
-        pv[p] = it == file.partition_values.end() || (it->second && it->second->empty()) ? std::nullopt : it->second;
+        pv[p] = it == file.partition_values.end() || (it->second && it->second->empty())
+                    ? std::nullopt
+                    : it->second;
       }
       if (!source_partitions.count(pv)) continue;
       out.read_partitions.insert(file.partition_values);
     }
-    if (!all_files && !key_is_partition && key_in_base && !range.MayOverlap(tx.Statistics(file, keys.front()))) {
+    if (!all_files && !key_is_partition && key_in_base &&
+        !range.MayOverlap(tx.Statistics(file, keys.front()))) {
       continue;
     }
     out.files.push_back(&file);
@@ -140,12 +151,14 @@ arrow::Result<Candidates> CandidateFiles(const Transaction& tx, const arrow::Tab
   return out;
 }
 
-ReplacedFiles TakeReplacedPartitions(const MergeOptions& o, const Transaction& tx, Candidates* candidates) {
+ReplacedFiles TakeReplacedPartitions(const MergeOptions& o, const Transaction& tx,
+                                     Candidates* candidates) {
   ReplacedFiles out;
   const auto& partitions = tx.partition_columns();
-  if (o.mode != MergeMode::kDeleteInsert || partitions.empty() || candidates->whole_table_read ||
-      tx.change_data_feed() || std::set<std::string>(o.keys.begin(), o.keys.end()) !=
-                                   std::set<std::string>(partitions.begin(), partitions.end())) {
+  if (o.mode != MergeMode::kDeleteInsert || partitions.empty() ||
+      candidates->whole_table_read || tx.change_data_feed() ||
+      std::set<std::string>(o.keys.begin(), o.keys.end()) !=
+          std::set<std::string>(partitions.begin(), partitions.end())) {
     return out;
   }
   std::vector<const DataFile*> unknown;  // files without a row count: read as any other
@@ -181,18 +194,21 @@ FileReadAhead::FileReadAhead(const Transaction& tx, std::vector<const DataFile*>
         break;
       }
       fields.push_back(field);
-      if (tx.base() && tx.base()->schema()->GetFieldIndex(c) >= 0) read_columns_.push_back(c);
+      if (tx.base() && tx.base()->schema()->GetFieldIndex(c) >= 0)
+        read_columns_.push_back(c);
     }
-    if (invalid_.ok() && read_columns_.empty()) invalid_ = arrow::Status::Invalid("none of the columns to read is in the table");
+    if (invalid_.ok() && read_columns_.empty())
+      invalid_ = arrow::Status::Invalid("none of the columns to read is in the table");
     schema_ = arrow::schema(fields);
   }
-  batches_ = std::make_unique<ReadAhead<std::shared_ptr<arrow::RecordBatch>>>([this] { return Produce(); },
-                                                                               kReadAheadBatches);
+  batches_ = std::make_unique<ReadAhead<std::shared_ptr<arrow::RecordBatch>>>(
+      [this] { return Produce(); }, kReadAheadBatches);
 }
 
 FileReadAhead::~FileReadAhead() = default;
 
-arrow::Result<std::optional<std::shared_ptr<arrow::RecordBatch>>> FileReadAhead::Produce() {
+arrow::Result<std::optional<std::shared_ptr<arrow::RecordBatch>>>
+FileReadAhead::Produce() {
   ARROW_RETURN_NOT_OK(invalid_);
   if (!reader_) {
     if (next_file_ >= files_.size()) return std::nullopt;
@@ -202,7 +218,8 @@ arrow::Result<std::optional<std::shared_ptr<arrow::RecordBatch>>> FileReadAhead:
   ARROW_RETURN_NOT_OK(reader_->ReadNext(&batch));
   if (!batch) {
     reader_.reset();
-    return std::optional<std::shared_ptr<arrow::RecordBatch>>(nullptr);  // the end of the file
+    return std::optional<std::shared_ptr<arrow::RecordBatch>>(
+        nullptr);  // the end of the file
   }
   ARROW_ASSIGN_OR_RAISE(batch, tx_.Conform(*batch, schema_));
   return batch;
@@ -234,7 +251,8 @@ arrow::Status WriteTable(DataWriter* writer, const std::shared_ptr<arrow::Table>
   }
 }
 
-arrow::Status WriteRows(DataWriter* writer, const std::shared_ptr<arrow::Table>& rows, const std::vector<int64_t>& keep) {
+arrow::Status WriteRows(DataWriter* writer, const std::shared_ptr<arrow::Table>& rows,
+                        const std::vector<int64_t>& keep) {
   // Long runs go as zero-copy slices; the rest is gathered (copied) a bounded batch at a
   // time: a writer call per short run would cost more than the copy.
   constexpr int64_t kBatch = 64 * 1024;
@@ -263,29 +281,32 @@ arrow::Status WriteRows(DataWriter* writer, const std::shared_ptr<arrow::Table>&
 }
 
 // Writes rows to the change data writer with _change_type = type.
-arrow::Status WriteChanges(DataWriter* cdc, const std::shared_ptr<arrow::Table>& rows, const char* type) {
+arrow::Status WriteChanges(DataWriter* cdc, const std::shared_ptr<arrow::Table>& rows,
+                           const char* type) {
   if (!cdc || rows->num_rows() == 0) return arrow::Status::OK();
   arrow::StringBuilder b;
   for (int64_t i = 0; i < rows->num_rows(); ++i) ARROW_RETURN_NOT_OK(b.Append(type));
   ARROW_ASSIGN_OR_RAISE(auto col, b.Finish());
-  ARROW_ASSIGN_OR_RAISE(auto with_type, rows->AddColumn(rows->num_columns(), arrow::field("_change_type", arrow::utf8()),
-                                                        std::make_shared<arrow::ChunkedArray>(col)));
+  ARROW_ASSIGN_OR_RAISE(
+      auto with_type,
+      rows->AddColumn(rows->num_columns(), arrow::field("_change_type", arrow::utf8()),
+                      std::make_shared<arrow::ChunkedArray>(col)));
   return WriteTable(cdc, with_type);
 }
 
 namespace {
 
-// A concurrent commit adding rows where this merge looked for keys (or where it adds rows)
-// could add a key the merge inserts: those partitions are the commit's read scope.
-void SetReadScope(Transaction* tx, Candidates candidates, const std::vector<WrittenFile>& added) {
+// A concurrent commit adding rows where this merge looked for keys (or where it adds
+// rows) could add a key the merge inserts: those partitions are the commit's read scope.
+void SetReadScope(Transaction* tx, Candidates candidates,
+                  const std::vector<WrittenFile>& added) {
   if (!tx->base()) return;
   for (const auto& a : added) candidates.read_partitions.insert(a.partition_values);
   if (candidates.whole_table_read || tx->partition_columns().empty()) {
     tx->SetReadScope([](const PartitionValues&) { return true; });
   } else {
-    tx->SetReadScope([read = std::move(candidates.read_partitions)](const PartitionValues& v) {
-      return read.count(v) > 0;
-    });
+    tx->SetReadScope([read = std::move(candidates.read_partitions)](
+                         const PartitionValues& v) { return read.count(v) > 0; });
   }
 }
 
@@ -303,9 +324,10 @@ arrow::Result<MergeWriters> OpenWriters(const Transaction& tx) {
   return w;
 }
 
-arrow::Result<CommitResult> CommitMerge(Transaction* tx, MergeWriters writers, Candidates candidates,
-                                        const std::vector<std::string>& keys, const std::string& mode,
-                                        CommitResult counts) {
+arrow::Result<CommitResult> CommitMerge(Transaction* tx, MergeWriters writers,
+                                        Candidates candidates,
+                                        const std::vector<std::string>& keys,
+                                        const std::string& mode, CommitResult counts) {
   ARROW_ASSIGN_OR_RAISE(auto added, writers.data->Finish());
   if (writers.changes) {
     ARROW_ASSIGN_OR_RAISE(auto change_files, writers.changes->Finish());
@@ -313,7 +335,8 @@ arrow::Result<CommitResult> CommitMerge(Transaction* tx, MergeWriters writers, C
   }
   SetReadScope(tx, std::move(candidates), added);
   tx->Add(added);
-  return tx->Commit("MERGE", {{"mergeKeys", JoinNames(keys, ",")}, {"mode", mode}}, counts);
+  return tx->Commit("MERGE", {{"mergeKeys", JoinNames(keys, ",")}, {"mode", mode}},
+                    counts);
 }
 
 std::string JoinNames(const std::vector<std::string>& names, const char* sep) {

@@ -3,14 +3,14 @@
 // batch at a time ahead of the matching, and writing rows and change data.
 #pragma once
 
+#include <arrow/result.h>
+#include <arrow/table.h>
+
 #include <memory>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
-
-#include <arrow/result.h>
-#include <arrow/table.h>
 
 #include "inlet/common/read_ahead.h"
 #include "inlet/table.h"
@@ -29,18 +29,20 @@ struct Candidates {
   bool whole_table_read = false;
 };
 arrow::Result<Candidates> CandidateFiles(const Transaction& tx, const arrow::Table& rows,
-                                         const std::vector<std::string>& keys, bool all_files);
+                                         const std::vector<std::string>& keys,
+                                         bool all_files);
 
 /// A delete-insert whose keys are the table's partition columns replaces the source's
 /// partitions: every live row of their files goes, so none of those files needs reading.
-/// Takes out of candidates the files whose row count is recorded, and returns them with the
-/// rows they hold. Takes nothing for other merges, or when the table records a change data
-/// feed (which needs each deleted row).
+/// Takes out of candidates the files whose row count is recorded, and returns them with
+/// the rows they hold. Takes nothing for other merges, or when the table records a change
+/// data feed (which needs each deleted row).
 struct ReplacedFiles {
   std::vector<const DataFile*> files;
   int64_t rows = 0;
 };
-ReplacedFiles TakeReplacedPartitions(const MergeOptions& o, const Transaction& tx, Candidates* candidates);
+ReplacedFiles TakeReplacedPartitions(const MergeOptions& o, const Transaction& tx,
+                                     Candidates* candidates);
 
 /// The writers of a merge: data files, and change data files when the table records a
 /// change data feed (null otherwise).
@@ -52,22 +54,24 @@ arrow::Result<MergeWriters> OpenWriters(const Transaction& tx);
 
 /// Finishes the writers into the commit's changes, scopes its conflict checks to what the
 /// merge read (candidates) and wrote, and commits a MERGE with mergeKeys and mode.
-arrow::Result<CommitResult> CommitMerge(Transaction* tx, MergeWriters writers, Candidates candidates,
-                                        const std::vector<std::string>& keys, const std::string& mode,
-                                        CommitResult counts);
+arrow::Result<CommitResult> CommitMerge(Transaction* tx, MergeWriters writers,
+                                        Candidates candidates,
+                                        const std::vector<std::string>& keys,
+                                        const std::string& mode, CommitResult counts);
 
 /// "a, b" for messages (sep ", "), "a,b" for parameters (sep ",").
 std::string JoinNames(const std::vector<std::string>& names, const char* sep);
 
 /// Reads live files one batch at a time on a background thread, at most a few batches
-/// ahead of the caller: decoding overlaps the caller's work, and memory holds those batches
-/// rather than whole files. Rows are conformed to the transaction's schema (which may have
-/// gained columns from the source); with `columns`, only those, in that order (columns the
-/// file's table version lacks come back null). The transaction and the files must outlive
-/// the reader.
+/// ahead of the caller: decoding overlaps the caller's work, and memory holds those
+/// batches rather than whole files. Rows are conformed to the transaction's schema (which
+/// may have gained columns from the source); with `columns`, only those, in that order
+/// (columns the file's table version lacks come back null). The transaction and the files
+/// must outlive the reader.
 class FileReadAhead {
  public:
-  FileReadAhead(const Transaction& tx, std::vector<const DataFile*> files, std::vector<std::string> columns = {});
+  FileReadAhead(const Transaction& tx, std::vector<const DataFile*> files,
+                std::vector<std::string> columns = {});
   /// Stops the reading thread.
   ~FileReadAhead();
   FileReadAhead(const FileReadAhead&) = delete;
@@ -92,7 +96,8 @@ class FileReadAhead {
   // The reading thread's own (Produce runs only there):
   std::shared_ptr<arrow::RecordBatchReader> reader_;  // of the file being read
   size_t next_file_ = 0;
-  std::unique_ptr<ReadAhead<std::shared_ptr<arrow::RecordBatch>>> batches_;  // last: its thread runs Produce
+  std::unique_ptr<ReadAhead<std::shared_ptr<arrow::RecordBatch>>>
+      batches_;  // last: its thread runs Produce
 };
 
 arrow::Status WriteTable(DataWriter* writer, const std::shared_ptr<arrow::Table>& rows);
@@ -100,9 +105,11 @@ arrow::Status WriteTable(DataWriter* writer, const std::shared_ptr<arrow::Table>
 /// Writes the rows of `rows` at the ascending positions `keep`: long runs of consecutive
 /// positions as zero-copy slices, the others copied a bounded batch at a time (never a
 /// copy of the whole file).
-arrow::Status WriteRows(DataWriter* writer, const std::shared_ptr<arrow::Table>& rows, const std::vector<int64_t>& keep);
+arrow::Status WriteRows(DataWriter* writer, const std::shared_ptr<arrow::Table>& rows,
+                        const std::vector<int64_t>& keep);
 
 /// Writes rows to the change data writer (if any) with _change_type = type.
-arrow::Status WriteChanges(DataWriter* cdc, const std::shared_ptr<arrow::Table>& rows, const char* type);
+arrow::Status WriteChanges(DataWriter* cdc, const std::shared_ptr<arrow::Table>& rows,
+                           const char* type);
 
 }  // namespace inlet::table

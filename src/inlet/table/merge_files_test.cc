@@ -1,8 +1,9 @@
 // FileReadAhead: every file's batches in order with an end marker after each, a reader
 // dropped while its thread waits on a full queue, and a column that is not in the table.
+#include "inlet/table/merge_files.h"
+
 #include <arrow/api.h>
 
-#include "inlet/table/merge_files.h"
 #include "inlet/table/transaction.h"
 #include "inlet/testing/util.h"
 
@@ -13,7 +14,8 @@ namespace {
 std::shared_ptr<arrow::Table> Ids(int64_t from, int64_t n) {
   arrow::Int64Builder b;
   for (int64_t i = 0; i < n; ++i) (void)b.Append(from + i);
-  return arrow::Table::Make(arrow::schema({arrow::field("id", arrow::int64())}), {b.Finish().ValueOrDie()});
+  return arrow::Table::Make(arrow::schema({arrow::field("id", arrow::int64())}),
+                            {b.Finish().ValueOrDie()});
 }
 
 class FileReadAheadTest : public ::testing::Test {
@@ -27,7 +29,8 @@ class FileReadAheadTest : public ::testing::Test {
     }
     auto writable = std::dynamic_pointer_cast<Writable>(table_);
     ASSERT_TRUE(writable);
-    INLET_ASSIGN_OR_FAIL(tx_, writable->Begin(*Ids(0, 0)->schema(), WriteOptions{}, false));
+    INLET_ASSIGN_OR_FAIL(tx_,
+                         writable->Begin(*Ids(0, 0)->schema(), WriteOptions{}, false));
     for (const auto& f : tx_->files()) files_.push_back(&f);
   }
 
@@ -49,7 +52,8 @@ TEST_F(FileReadAheadTest, BatchesOfEveryFileInOrder) {
       ++batches;
       auto ids = std::static_pointer_cast<arrow::Int64Array>(batch->column(0));
       if (first < 0) first = ids->Value(0);
-      for (int64_t i = 0; i < ids->length(); ++i) ASSERT_EQ(ids->Value(i), first + rows + i) << file->path;
+      for (int64_t i = 0; i < ids->length(); ++i)
+        ASSERT_EQ(ids->Value(i), first + rows + i) << file->path;
       rows += batch->num_rows();
     }
     EXPECT_EQ(rows, kRows) << file->path;
@@ -77,7 +81,8 @@ TEST_F(FileReadAheadTest, AColumnNotInTheTable) {
   FileReadAhead reads(*tx_, files_, {"id", "nope"});
   auto batch = reads.NextBatch();
   ASSERT_FALSE(batch.ok());
-  EXPECT_NE(batch.status().message().find("'nope'"), std::string::npos) << batch.status().ToString();
+  EXPECT_NE(batch.status().message().find("'nope'"), std::string::npos)
+      << batch.status().ToString();
 }
 
 }  // namespace

@@ -1,22 +1,23 @@
 // table::MergeHistory: change data kept as history (slowly changing dimension type 2).
 //
-// Every key the source touches has its history rebuilt from all of its changes: the table's
-// versions of the key (each stands for the change at its valid_from and, when the version
-// was updated in place, the change at its own sequence), the key's remembered deletes, and
-// the source's events. Sorted by sequence, consecutive upserts with equal tracked values
-// form one version (valid from the first, holding the last one's values) that ends at the
-// next change; a delete ends it with no successor. Because the result depends only on the
-// set of changes, a late change lands where its sequence puts it, whatever the arrival
-// order. Versions that come out unchanged stay where they are; the files holding the others
-// are rewritten (copy-on-write), and the new versions are appended.
-#include <algorithm>
-#include <map>
-#include <unordered_map>
-
+// Every key the source touches has its history rebuilt from all of its changes: the
+// table's versions of the key (each stands for the change at its valid_from and, when the
+// version was updated in place, the change at its own sequence), the key's remembered
+// deletes, and the source's events. Sorted by sequence, consecutive upserts with equal
+// tracked values form one version (valid from the first, holding the last one's values)
+// that ends at the next change; a delete ends it with no successor. Because the result
+// depends only on the set of changes, a late change lands where its sequence puts it,
+// whatever the arrival order. Versions that come out unchanged stay where they are; the
+// files holding the others are rewritten (copy-on-write), and the new versions are
+// appended.
 #include <arrow/array.h>
 #include <arrow/builder.h>
 #include <arrow/compute/api.h>
 #include <arrow/table.h>
+
+#include <algorithm>
+#include <map>
+#include <unordered_map>
 
 #include "inlet/table/merge.h"
 #include "inlet/table/merge_files.h"
@@ -34,12 +35,14 @@ bool Contains(const std::vector<std::string>& names, const std::string& name) {
 }
 
 // The type of valid_from and valid_to: the sequence column's, or a struct of them.
-arrow::Result<std::shared_ptr<arrow::DataType>> RangeType(const arrow::Schema& schema,
-                                                          const std::vector<std::string>& sequence_by) {
+arrow::Result<std::shared_ptr<arrow::DataType>> RangeType(
+    const arrow::Schema& schema, const std::vector<std::string>& sequence_by) {
   arrow::FieldVector fields;
   for (const auto& name : sequence_by) {
     auto f = schema.GetFieldByName(name);
-    if (!f) return arrow::Status::Invalid("the sequence column '", name, "' is not in the source");
+    if (!f)
+      return arrow::Status::Invalid("the sequence column '", name,
+                                    "' is not in the source");
     fields.push_back(arrow::field(name, f->type()));
   }
   if (fields.size() == 1) return fields[0]->type();
@@ -47,17 +50,21 @@ arrow::Result<std::shared_ptr<arrow::DataType>> RangeType(const arrow::Schema& s
 }
 
 // The sequence columns of a table, as a table of just them (schema: sequence_schema).
-arrow::Result<std::shared_ptr<arrow::Table>> SequenceColumns(const arrow::Table& rows,
-                                                             const std::shared_ptr<arrow::Schema>& sequence_schema) {
+arrow::Result<std::shared_ptr<arrow::Table>> SequenceColumns(
+    const arrow::Table& rows, const std::shared_ptr<arrow::Schema>& sequence_schema) {
   arrow::ChunkedArrayVector columns;
-  for (const auto& f : sequence_schema->fields()) columns.push_back(rows.GetColumnByName(f->name()));
+  for (const auto& f : sequence_schema->fields())
+    columns.push_back(rows.GetColumnByName(f->name()));
   return arrow::Table::Make(sequence_schema, columns, rows.num_rows());
 }
 
-// A valid_from or valid_to column split into the sequence columns (schema: sequence_schema).
-arrow::Result<std::shared_ptr<arrow::Table>> SplitRange(const std::shared_ptr<arrow::ChunkedArray>& range,
-                                                        const std::shared_ptr<arrow::Schema>& sequence_schema) {
-  if (sequence_schema->num_fields() == 1) return arrow::Table::Make(sequence_schema, {range}, range->length());
+// A valid_from or valid_to column split into the sequence columns (schema:
+// sequence_schema).
+arrow::Result<std::shared_ptr<arrow::Table>> SplitRange(
+    const std::shared_ptr<arrow::ChunkedArray>& range,
+    const std::shared_ptr<arrow::Schema>& sequence_schema) {
+  if (sequence_schema->num_fields() == 1)
+    return arrow::Table::Make(sequence_schema, {range}, range->length());
   std::vector<arrow::ArrayVector> parts(sequence_schema->num_fields());
   for (const auto& chunk : range->chunks()) {
     const auto& s = static_cast<const arrow::StructArray&>(*chunk);
@@ -68,13 +75,15 @@ arrow::Result<std::shared_ptr<arrow::Table>> SplitRange(const std::shared_ptr<ar
   }
   arrow::ChunkedArrayVector columns;
   for (int f = 0; f < sequence_schema->num_fields(); ++f) {
-    columns.push_back(std::make_shared<arrow::ChunkedArray>(parts[f], sequence_schema->field(f)->type()));
+    columns.push_back(std::make_shared<arrow::ChunkedArray>(
+        parts[f], sequence_schema->field(f)->type()));
   }
   return arrow::Table::Make(sequence_schema, columns, range->length());
 }
 
 // The sequence columns joined into one valid_from/valid_to array (one chunk).
-arrow::Result<std::shared_ptr<arrow::Array>> JoinRange(const std::shared_ptr<arrow::Table>& sequences) {
+arrow::Result<std::shared_ptr<arrow::Array>> JoinRange(
+    const std::shared_ptr<arrow::Table>& sequences) {
   ARROW_ASSIGN_OR_RAISE(auto combined, sequences->CombineChunks());
   arrow::ArrayVector arrays;
   for (const auto& c : combined->columns()) {
@@ -86,7 +95,8 @@ arrow::Result<std::shared_ptr<arrow::Array>> JoinRange(const std::shared_ptr<arr
     }
   }
   if (arrays.size() == 1) return arrays[0];
-  ARROW_ASSIGN_OR_RAISE(auto s, arrow::StructArray::Make(arrays, sequences->schema()->fields()));
+  ARROW_ASSIGN_OR_RAISE(auto s,
+                        arrow::StructArray::Make(arrays, sequences->schema()->fields()));
   return s;
 }
 
@@ -97,9 +107,9 @@ struct Event {
   int64_t key = 0;
   std::string sequence;  // OrderedKeys bytes
   Kind kind = Kind::kUpsert;
-  int64_t row = -1;       // upserts: the row holding its values (Timeline::rows)
+  int64_t row = -1;          // upserts: the row holding its values (Timeline::rows)
   int64_t sequence_row = 0;  // the row holding its sequence values (Timeline::sequences)
-  int64_t version = -1;   // a table version's events: the version (Timeline::history row)
+  int64_t version = -1;  // a table version's events: the version (Timeline::history row)
   bool starts_version = false;  // the event at that version's valid_from
   bool ends_version = false;    // the event whose values the version holds
   int64_t source_row = -1;  // source events: their row in the source (ties: later wins)
@@ -115,41 +125,54 @@ struct Version {
 
 }  // namespace
 
-arrow::Result<MergeResult> MergeHistory(const Writable& table, std::shared_ptr<arrow::Table> source,
+arrow::Result<MergeResult> MergeHistory(const Writable& table,
+                                        std::shared_ptr<arrow::Table> source,
                                         const MergeOptions& o) {
   const HistoryOptions& h = o.history;
   const std::string& where = table.location();
-  if (o.sequence_by.empty()) return arrow::Status::Invalid("merge into ", where, ": history needs sequence_by");
-  if (o.mode != MergeMode::kUpsert || !o.order_by.empty() || o.ignore_null_updates || !o.update_columns.empty()) {
-    return arrow::Status::Invalid("merge into ", where,
-                                  ": history takes upserts and deletes only (no merge mode, order_by, "
-                                  "ignore_null_updates or update_columns)");
+  if (o.sequence_by.empty())
+    return arrow::Status::Invalid("merge into ", where, ": history needs sequence_by");
+  if (o.mode != MergeMode::kUpsert || !o.order_by.empty() || o.ignore_null_updates ||
+      !o.update_columns.empty()) {
+    return arrow::Status::Invalid(
+        "merge into ", where,
+        ": history takes upserts and deletes only (no merge mode, order_by, "
+        "ignore_null_updates or update_columns)");
   }
   std::vector<std::string> history_columns = {h.valid_from, h.valid_to, h.is_current};
   for (size_t i = 0; i < history_columns.size(); ++i) {
     const auto& name = history_columns[i];
-    if (name.empty()) return arrow::Status::Invalid("merge into ", where, ": a history column name is empty");
-    if (std::find(history_columns.begin() + i + 1, history_columns.end(), name) != history_columns.end()) {
-      return arrow::Status::Invalid("merge into ", where, ": history column '", name, "' is named twice");
+    if (name.empty())
+      return arrow::Status::Invalid("merge into ", where,
+                                    ": a history column name is empty");
+    if (std::find(history_columns.begin() + i + 1, history_columns.end(), name) !=
+        history_columns.end()) {
+      return arrow::Status::Invalid("merge into ", where, ": history column '", name,
+                                    "' is named twice");
     }
     if (source->schema()->GetFieldIndex(name) >= 0) {
-      return arrow::Status::Invalid("merge into ", where, ": the source has a column '", name,
-                                    "', which the history keeps itself (rename it, or name the history columns otherwise)");
+      return arrow::Status::Invalid("merge into ", where, ": the source has a column '",
+                                    name,
+                                    "', which the history keeps itself (rename it, or "
+                                    "name the history columns otherwise)");
     }
   }
   for (const auto& name : h.track_columns) {
     if (Contains(o.keys, name) || Contains(o.sequence_by, name)) {
-      return arrow::Status::Invalid("merge into ", where, ": tracked column '", name, "' is a key or sequence column");
+      return arrow::Status::Invalid("merge into ", where, ": tracked column '", name,
+                                    "' is a key or sequence column");
     }
     if (source->schema()->GetFieldIndex(name) < 0) {
-      return arrow::Status::Invalid("merge into ", where, ": tracked column '", name, "' is not in the source");
+      return arrow::Status::Invalid("merge into ", where, ": tracked column '", name,
+                                    "' is not in the source");
     }
   }
 
   // The table: the source's columns and the history columns.
   arrow::FieldVector input_fields;
   for (const auto& f : source->schema()->fields()) {
-    if (f->name() != o.delete_flag && f->name() != o.truncate_flag) input_fields.push_back(f);
+    if (f->name() != o.delete_flag && f->name() != o.truncate_flag)
+      input_fields.push_back(f);
   }
   ARROW_ASSIGN_OR_RAISE(auto range_type, RangeType(*source->schema(), o.sequence_by));
   input_fields.push_back(arrow::field(h.valid_from, range_type));
@@ -162,32 +185,39 @@ arrow::Result<MergeResult> MergeHistory(const Writable& table, std::shared_ptr<a
     // The usual cause: a table without the history columns.
     auto snapshot = table.GetSnapshot({});
     if (snapshot.ok() && (*snapshot)->schema()->GetFieldIndex(h.valid_from) < 0) {
-      return arrow::Status::Invalid("merge into ", where, ": the table has no history column '", h.valid_from,
-                                    "'; a history table is created by its first history merge");
+      return arrow::Status::Invalid(
+          "merge into ", where, ": the table has no history column '", h.valid_from,
+          "'; a history table is created by its first history merge");
     }
     return begun.status();
   }
   auto tx = std::move(*begun);
   const auto& schema = tx->schema();
   arrow::FieldVector sequence_fields;
-  for (const auto& name : o.sequence_by) sequence_fields.push_back(schema->GetFieldByName(name));
+  for (const auto& name : o.sequence_by)
+    sequence_fields.push_back(schema->GetFieldByName(name));
   auto sequence_schema = arrow::schema(sequence_fields);
   ARROW_ASSIGN_OR_RAISE(range_type, RangeType(*schema, o.sequence_by));
   for (const auto& name : {h.valid_from, h.valid_to}) {
     auto f = schema->GetFieldByName(name);
     if (!f->type()->Equals(*range_type)) {
-      return arrow::Status::Invalid("merge into ", where, ": history column '", name, "' has type ", f->type()->ToString(),
-                                    ", but the sequence (", JoinNames(o.sequence_by, ", "), ") needs ", range_type->ToString());
+      return arrow::Status::Invalid(
+          "merge into ", where, ": history column '", name, "' has type ",
+          f->type()->ToString(), ", but the sequence (", JoinNames(o.sequence_by, ", "),
+          ") needs ", range_type->ToString());
     }
   }
   if (!schema->GetFieldByName(h.is_current)->type()->Equals(*arrow::boolean())) {
-    return arrow::Status::Invalid("merge into ", where, ": history column '", h.is_current, "' is not boolean");
+    return arrow::Status::Invalid("merge into ", where, ": history column '",
+                                  h.is_current, "' is not boolean");
   }
   std::vector<std::string> tracked = h.track_columns;
   if (tracked.empty()) {
     for (const auto& f : schema->fields()) {
       const auto& n = f->name();
-      if (!Contains(o.keys, n) && !Contains(o.sequence_by, n) && !Contains(history_columns, n)) tracked.push_back(n);
+      if (!Contains(o.keys, n) && !Contains(o.sequence_by, n) &&
+          !Contains(history_columns, n))
+        tracked.push_back(n);
     }
   }
 
@@ -195,11 +225,15 @@ arrow::Result<MergeResult> MergeHistory(const Writable& table, std::shared_ptr<a
   MergeOptions all_events = o;
   all_events.mode = MergeMode::kDeleteInsert;
   KeyEncoder encoder(o.keys);
-  ARROW_ASSIGN_OR_RAISE(MergeSource src, PrepareSource(source, all_events, *tx, &encoder));
+  ARROW_ASSIGN_OR_RAISE(MergeSource src,
+                        PrepareSource(source, all_events, *tx, &encoder));
   if (src.truncate_at) {
-    return arrow::Status::Invalid("merge into ", where, ": truncate events cannot be applied to a history (SCD type 2)");
+    return arrow::Status::Invalid(
+        "merge into ", where,
+        ": truncate events cannot be applied to a history (SCD type 2)");
   }
-  ARROW_ASSIGN_OR_RAISE(auto tombstones, Tombstones::Load(tx->store(), tx->base().get(), *schema, o.keys, o.sequence_by,
+  ARROW_ASSIGN_OR_RAISE(auto tombstones, Tombstones::Load(tx->store(), tx->base().get(),
+                                                          *schema, o.keys, o.sequence_by,
                                                           /*every_delete=*/true));
   ARROW_ASSIGN_OR_RAISE(auto remembered, tombstones.FindAll(&encoder, src.by_key));
 
@@ -207,7 +241,8 @@ arrow::Result<MergeResult> MergeHistory(const Writable& table, std::shared_ptr<a
   MergeResult result;
   Candidates candidates;
   std::vector<std::shared_ptr<arrow::Table>> history_parts;
-  std::vector<std::pair<size_t, int64_t>> places;  // (candidate file, row in it) per version
+  std::vector<std::pair<size_t, int64_t>>
+      places;  // (candidate file, row in it) per version
   if (tx->base()) {
     ARROW_ASSIGN_OR_RAISE(candidates, CandidateFiles(*tx, *src.rows, o.keys, false));
     FileReadAhead reads(*tx, candidates.files);
@@ -235,10 +270,14 @@ arrow::Result<MergeResult> MergeHistory(const Writable& table, std::shared_ptr<a
   const int64_t n_history = history->num_rows();
 
   // The rows holding values: the versions as they are, the versions as their first change
-  // (sequence columns set to valid_from; only for versions updated in place since), and the
-  // source's upserts. The sequences: those rows', then the deletes' (remembered, source).
-  ARROW_ASSIGN_OR_RAISE(auto from_split, SplitRange(history->GetColumnByName(h.valid_from), sequence_schema));
-  ARROW_ASSIGN_OR_RAISE(auto to_split, SplitRange(history->GetColumnByName(h.valid_to), sequence_schema));
+  // (sequence columns set to valid_from; only for versions updated in place since), and
+  // the source's upserts. The sequences: those rows', then the deletes' (remembered,
+  // source).
+  ARROW_ASSIGN_OR_RAISE(
+      auto from_split,
+      SplitRange(history->GetColumnByName(h.valid_from), sequence_schema));
+  ARROW_ASSIGN_OR_RAISE(
+      auto to_split, SplitRange(history->GetColumnByName(h.valid_to), sequence_schema));
   ARROW_ASSIGN_OR_RAISE(auto from_seq, OrderedKeys(*from_split, o.sequence_by));
   ARROW_ASSIGN_OR_RAISE(auto to_seq, OrderedKeys(*to_split, o.sequence_by));
   ARROW_ASSIGN_OR_RAISE(auto last_seq, OrderedKeys(*history, o.sequence_by));
@@ -246,7 +285,9 @@ arrow::Result<MergeResult> MergeHistory(const Writable& table, std::shared_ptr<a
   std::vector<bool> to_null(n_history), stored_current(n_history);
   {
     auto to = history->GetColumnByName(h.valid_to);
-    ARROW_ASSIGN_OR_RAISE(auto current, arrow::compute::Cast(history->GetColumnByName(h.is_current), arrow::boolean()));
+    ARROW_ASSIGN_OR_RAISE(
+        auto current,
+        arrow::compute::Cast(history->GetColumnByName(h.is_current), arrow::boolean()));
     int64_t i = 0;
     for (const auto& chunk : to->chunks()) {
       for (int64_t j = 0; j < chunk->length(); ++j, ++i) to_null[i] = chunk->IsNull(j);
@@ -254,10 +295,12 @@ arrow::Result<MergeResult> MergeHistory(const Writable& table, std::shared_ptr<a
     i = 0;
     for (const auto& chunk : current.chunked_array()->chunks()) {
       const auto& b = static_cast<const arrow::BooleanArray&>(*chunk);
-      for (int64_t j = 0; j < b.length(); ++j, ++i) stored_current[i] = b.IsValid(j) && b.Value(j);
+      for (int64_t j = 0; j < b.length(); ++j, ++i)
+        stored_current[i] = b.IsValid(j) && b.Value(j);
     }
   }
-  std::vector<int64_t> split;  // versions updated in place: their first change is a row too
+  std::vector<int64_t>
+      split;  // versions updated in place: their first change is a row too
   for (int64_t v = 0; v < n_history; ++v) {
     if (from_seq[v] != last_seq[v]) split.push_back(v);
   }
@@ -266,18 +309,23 @@ arrow::Result<MergeResult> MergeHistory(const Writable& table, std::shared_ptr<a
     ARROW_ASSIGN_OR_RAISE(auto split_from, TakeRows(from_split, split));
     for (int c = 0; c < split_from->num_columns(); ++c) {
       int idx = schema->GetFieldIndex(split_from->field(c)->name());
-      ARROW_ASSIGN_OR_RAISE(firsts, firsts->SetColumn(idx, schema->field(idx), split_from->column(c)));
+      ARROW_ASSIGN_OR_RAISE(
+          firsts, firsts->SetColumn(idx, schema->field(idx), split_from->column(c)));
     }
   }
   std::vector<int64_t> upsert_rows, delete_rows;
-  for (int64_t i = 0; i < src.rows->num_rows(); ++i) (src.deleted[i] ? delete_rows : upsert_rows).push_back(i);
+  for (int64_t i = 0; i < src.rows->num_rows(); ++i)
+    (src.deleted[i] ? delete_rows : upsert_rows).push_back(i);
   ARROW_ASSIGN_OR_RAISE(auto upserts, TakeRows(src.rows, upsert_rows));
   ARROW_ASSIGN_OR_RAISE(auto source_deletes, TakeRows(src.rows, delete_rows));
   ARROW_ASSIGN_OR_RAISE(auto rows, arrow::ConcatenateTables({history, firsts, upserts}));
-  ARROW_ASSIGN_OR_RAISE(auto remembered_seq, SequenceColumns(*remembered, sequence_schema));
-  ARROW_ASSIGN_OR_RAISE(auto deletes_seq, SequenceColumns(*source_deletes, sequence_schema));
+  ARROW_ASSIGN_OR_RAISE(auto remembered_seq,
+                        SequenceColumns(*remembered, sequence_schema));
+  ARROW_ASSIGN_OR_RAISE(auto deletes_seq,
+                        SequenceColumns(*source_deletes, sequence_schema));
   ARROW_ASSIGN_OR_RAISE(auto rows_seq, SequenceColumns(*rows, sequence_schema));
-  ARROW_ASSIGN_OR_RAISE(auto sequences, arrow::ConcatenateTables({rows_seq, remembered_seq, deletes_seq}));
+  ARROW_ASSIGN_OR_RAISE(
+      auto sequences, arrow::ConcatenateTables({rows_seq, remembered_seq, deletes_seq}));
   ARROW_ASSIGN_OR_RAISE(auto sequence_bytes, OrderedKeys(*sequences, o.sequence_by));
   ARROW_ASSIGN_OR_RAISE(auto tracked_values, HashRows(*rows, tracked));
   ARROW_ASSIGN_OR_RAISE(auto remembered_keys, encoder.Encode(*remembered));
@@ -330,9 +378,11 @@ arrow::Result<MergeResult> MergeHistory(const Writable& table, std::shared_ptr<a
     e.source_row = delete_rows[j];
     events.push_back(std::move(e));
   }
-  // By key and sequence; at one sequence the table's event first, then the later source row.
+  // By key and sequence; at one sequence the table's event first, then the later source
+  // row.
   auto rank = [](const Event& e) {
-    return e.source_row < 0 ? std::make_pair(0, e.sequence_row) : std::make_pair(1, -e.source_row);
+    return e.source_row < 0 ? std::make_pair(0, e.sequence_row)
+                            : std::make_pair(1, -e.source_row);
   };
   std::sort(events.begin(), events.end(), [&](const Event& a, const Event& b) {
     if (a.key != b.key) return a.key < b.key;
@@ -352,8 +402,11 @@ arrow::Result<MergeResult> MergeHistory(const Writable& table, std::shared_ptr<a
     for (size_t k = i; k < end; ++k) {
       const Event& e = events[k];
       if (previous && previous->sequence == e.sequence) {
-        // The same change again: a replay of one the table has, or a duplicate in the source.
-        if (e.source_row >= 0) (previous->source_row >= 0 ? result.source_duplicates : result.late_discarded)++;
+        // The same change again: a replay of one the table has, or a duplicate in the
+        // source.
+        if (e.source_row >= 0)
+          (previous->source_row >= 0 ? result.source_duplicates
+                                     : result.late_discarded)++;
         continue;
       }
       previous = &e;
@@ -367,7 +420,8 @@ arrow::Result<MergeResult> MergeHistory(const Writable& table, std::shared_ptr<a
         continue;
       }
       if (open && tracked_values[open->last->row] == tracked_values[e.row]) {
-        open->last = &e;  // only untracked columns change: the version is updated in place
+        open->last =
+            &e;  // only untracked columns change: the version is updated in place
         continue;
       }
       if (open) versions.push_back(Version{open->first, open->last, &e});
@@ -381,8 +435,10 @@ arrow::Result<MergeResult> MergeHistory(const Writable& table, std::shared_ptr<a
   std::vector<const Version*> written;
   for (const auto& v : versions) {
     int64_t t = v.last->version;
-    bool same = t >= 0 && v.last->ends_version && v.first->version == t && v.first->starts_version &&
-                (v.next ? !to_null[t] && v.next->sequence == to_seq[t] : to_null[t]) && stored_current[t] == !v.next;
+    bool same = t >= 0 && v.last->ends_version && v.first->version == t &&
+                v.first->starts_version &&
+                (v.next ? !to_null[t] && v.next->sequence == to_seq[t] : to_null[t]) &&
+                stored_current[t] == !v.next;
     if (same) {
       kept[t] = true;
     } else {
@@ -398,7 +454,8 @@ arrow::Result<MergeResult> MergeHistory(const Writable& table, std::shared_ptr<a
   for (const Version* v : written) {
     take.push_back(v->last->row);
     from_rows.push_back(v->first->sequence_row);
-    ARROW_RETURN_NOT_OK(v->next ? to_index.Append(v->next->sequence_row) : to_index.AppendNull());
+    ARROW_RETURN_NOT_OK(v->next ? to_index.Append(v->next->sequence_row)
+                                : to_index.AppendNull());
     current.UnsafeAppend(v->next == nullptr);
   }
   ARROW_ASSIGN_OR_RAISE(auto out, TakeRows(rows, take));
@@ -415,7 +472,9 @@ arrow::Result<MergeResult> MergeHistory(const Writable& table, std::shared_ptr<a
         {h.valid_from, from}, {h.valid_to, to}, {h.is_current, is_current}};
     for (const auto& [name, array] : set) {
       int idx = schema->GetFieldIndex(name);
-      ARROW_ASSIGN_OR_RAISE(out, out->SetColumn(idx, schema->field(idx), std::make_shared<arrow::ChunkedArray>(array)));
+      ARROW_ASSIGN_OR_RAISE(out,
+                            out->SetColumn(idx, schema->field(idx),
+                                           std::make_shared<arrow::ChunkedArray>(array)));
     }
   }
 
@@ -465,7 +524,8 @@ arrow::Result<MergeResult> MergeHistory(const Writable& table, std::shared_ptr<a
     ARROW_ASSIGN_OR_RAISE(auto before, TakeRows(history, replaced_versions));
     ARROW_RETURN_NOT_OK(WriteChanges(cdc, before, "update_preimage"));
     std::map<std::pair<int64_t, std::string>, bool> replaced_starts;
-    for (int64_t v : replaced_versions) replaced_starts[{history_keys[v], from_seq[v]}] = true;
+    for (int64_t v : replaced_versions)
+      replaced_starts[{history_keys[v], from_seq[v]}] = true;
     std::vector<int64_t> post, inserted;
     for (size_t j = 0; j < written.size(); ++j) {
       const Event* first = written[j]->first;
@@ -487,8 +547,9 @@ arrow::Result<MergeResult> MergeHistory(const Writable& table, std::shared_ptr<a
   ARROW_ASSIGN_OR_RAISE(auto config, tombstones.Finish());
   tx->SetAppDocument(kTombstoneApp, config);
 
-  ARROW_ASSIGN_OR_RAISE(result.commit, CommitMerge(tx.get(), std::move(writers), std::move(candidates), o.keys,
-                                                   "history", result.commit));
+  ARROW_ASSIGN_OR_RAISE(result.commit,
+                        CommitMerge(tx.get(), std::move(writers), std::move(candidates),
+                                    o.keys, "history", result.commit));
   return result;
 }
 

@@ -1,15 +1,16 @@
 #include "inlet/table/merge_source.h"
 
-#include <algorithm>
-#include <utility>
-
 #include <arrow/array.h>
 #include <arrow/builder.h>
 #include <arrow/compute/api.h>
 
+#include <algorithm>
+#include <utility>
+
 namespace inlet::table {
 
-std::vector<bool> TrueRows(const std::shared_ptr<arrow::ChunkedArray>& column, int64_t rows) {
+std::vector<bool> TrueRows(const std::shared_ptr<arrow::ChunkedArray>& column,
+                           int64_t rows) {
   std::vector<bool> out(rows, false);
   if (!column || column->type()->id() != arrow::Type::BOOL) return out;
   int64_t row = 0;
@@ -22,12 +23,16 @@ std::vector<bool> TrueRows(const std::shared_ptr<arrow::ChunkedArray>& column, i
 
 namespace {
 
-arrow::Result<std::vector<bool>> FlagColumn(const arrow::Table& source, const std::string& column, const char* what) {
+arrow::Result<std::vector<bool>> FlagColumn(const arrow::Table& source,
+                                            const std::string& column, const char* what) {
   if (column.empty()) return std::vector<bool>(source.num_rows(), false);
   auto col = source.GetColumnByName(column);
-  if (!col) return arrow::Status::Invalid("merge: ", what, " column '", column, "' is not in the source");
+  if (!col)
+    return arrow::Status::Invalid("merge: ", what, " column '", column,
+                                  "' is not in the source");
   if (col->type()->id() != arrow::Type::BOOL) {
-    return arrow::Status::Invalid("merge: ", what, " column '", column, "' must be boolean, not ", col->type()->ToString());
+    return arrow::Status::Invalid("merge: ", what, " column '", column,
+                                  "' must be boolean, not ", col->type()->ToString());
   }
   return TrueRows(col, source.num_rows());
 }
@@ -40,7 +45,8 @@ std::vector<int64_t> RowsWhere(const std::vector<bool>& flags, bool value) {
   return out;
 }
 
-arrow::Result<std::shared_ptr<arrow::Table>> ConformTable(const arrow::Table& data, const Transaction& tx) {
+arrow::Result<std::shared_ptr<arrow::Table>> ConformTable(const arrow::Table& data,
+                                                          const Transaction& tx) {
   arrow::TableBatchReader reader(data);
   std::vector<std::shared_ptr<arrow::RecordBatch>> batches;
   std::shared_ptr<arrow::RecordBatch> batch;
@@ -53,12 +59,16 @@ arrow::Result<std::shared_ptr<arrow::Table>> ConformTable(const arrow::Table& da
   return arrow::Table::FromRecordBatches(tx.schema(), batches);
 }
 
-arrow::Status CheckNoNulls(const arrow::Table& data, const std::vector<std::string>& columns, const char* what) {
+arrow::Status CheckNoNulls(const arrow::Table& data,
+                           const std::vector<std::string>& columns, const char* what) {
   for (const auto& k : columns) {
     auto col = data.GetColumnByName(k);
-    if (!col) return arrow::Status::Invalid("merge: ", what, " column '", k, "' is not in the source");
+    if (!col)
+      return arrow::Status::Invalid("merge: ", what, " column '", k,
+                                    "' is not in the source");
     if (col->null_count() > 0) {
-      return arrow::Status::Invalid("merge: ", what, " column '", k, "' has ", col->null_count(), " null values in the source");
+      return arrow::Status::Invalid("merge: ", what, " column '", k, "' has ",
+                                    col->null_count(), " null values in the source");
     }
   }
   return arrow::Status::OK();
@@ -66,15 +76,18 @@ arrow::Status CheckNoNulls(const arrow::Table& data, const std::vector<std::stri
 
 }  // namespace
 
-arrow::Result<ConformedSource> ConformSource(const std::shared_ptr<arrow::Table>& source, const MergeOptions& o,
+arrow::Result<ConformedSource> ConformSource(const std::shared_ptr<arrow::Table>& source,
+                                             const MergeOptions& o,
                                              const Transaction& tx) {
   ConformedSource out;
   ARROW_ASSIGN_OR_RAISE(auto flags, FlagColumn(*source, o.delete_flag, "delete flag"));
-  ARROW_ASSIGN_OR_RAISE(auto truncates, FlagColumn(*source, o.truncate_flag, "truncate flag"));
+  ARROW_ASSIGN_OR_RAISE(auto truncates,
+                        FlagColumn(*source, o.truncate_flag, "truncate flag"));
   std::shared_ptr<arrow::Table> data = source;
   for (const auto* flag : {&o.delete_flag, &o.truncate_flag}) {
     if (!flag->empty()) {
-      ARROW_ASSIGN_OR_RAISE(data, data->RemoveColumn(data->schema()->GetFieldIndex(*flag)));
+      ARROW_ASSIGN_OR_RAISE(data,
+                            data->RemoveColumn(data->schema()->GetFieldIndex(*flag)));
     }
   }
   if (!o.truncate_flag.empty()) {
@@ -100,7 +113,8 @@ arrow::Result<ConformedSource> ConformSource(const std::shared_ptr<arrow::Table>
   return out;
 }
 
-arrow::Result<MergeSource> IndexSource(ConformedSource conformed, const MergeOptions& o, KeyEncoder* encoder) {
+arrow::Result<MergeSource> IndexSource(ConformedSource conformed, const MergeOptions& o,
+                                       KeyEncoder* encoder) {
   MergeSource out;
   out.truncate_at = std::move(conformed.truncate_at);
   std::shared_ptr<arrow::Table> rows = std::move(conformed.rows);
@@ -112,7 +126,8 @@ arrow::Result<MergeSource> IndexSource(ConformedSource conformed, const MergeOpt
     out.deleted = std::move(flags);
     out.late.assign(out.keys.size(), false);
     out.by_key.Reserve(out.keys.size());
-    for (size_t i = 0; i < out.keys.size(); ++i) out.by_key.Emplace(out.keys[i], static_cast<int64_t>(i));
+    for (size_t i = 0; i < out.keys.size(); ++i)
+      out.by_key.Emplace(out.keys[i], static_cast<int64_t>(i));
     return out;
   }
   // One row per key: the greatest sequence (or order_by value) wins, ties (and no order)
@@ -122,7 +137,8 @@ arrow::Result<MergeSource> IndexSource(ConformedSource conformed, const MergeOpt
     ARROW_ASSIGN_OR_RAISE(order, OrderedKeys(*rows, o.sequence_by));
   } else if (!o.order_by.empty()) {
     if (!rows->GetColumnByName(o.order_by)) {
-      return arrow::Status::Invalid("merge: order_by column '", o.order_by, "' is not in the table");
+      return arrow::Status::Invalid("merge: order_by column '", o.order_by,
+                                    "' is not in the table");
     }
     ARROW_ASSIGN_OR_RAISE(order, OrderedKeys(*rows, {o.order_by}));
   }
@@ -161,11 +177,11 @@ arrow::Result<MergeSource> IndexSource(ConformedSource conformed, const MergeOpt
   return out;
 }
 
-arrow::Result<MergeSource> PrepareSource(const std::shared_ptr<arrow::Table>& source, const MergeOptions& o,
-                                         const Transaction& tx, KeyEncoder* encoder) {
+arrow::Result<MergeSource> PrepareSource(const std::shared_ptr<arrow::Table>& source,
+                                         const MergeOptions& o, const Transaction& tx,
+                                         KeyEncoder* encoder) {
   ARROW_ASSIGN_OR_RAISE(auto conformed, ConformSource(source, o, tx));
   return IndexSource(std::move(conformed), o, encoder);
 }
-
 
 }  // namespace inlet::table

@@ -3,14 +3,14 @@
 // winning row indexed.
 #pragma once
 
+#include <arrow/result.h>
+#include <arrow/table.h>
+
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <arrow/result.h>
-#include <arrow/table.h>
 
 #include "inlet/table.h"
 #include "inlet/table/row_keys.h"
@@ -20,10 +20,11 @@ namespace inlet::table {
 
 /// Per row: whether the boolean column is true (false where null, or with no boolean
 /// column).
-std::vector<bool> TrueRows(const std::shared_ptr<arrow::ChunkedArray>& column, int64_t rows);
+std::vector<bool> TrueRows(const std::shared_ptr<arrow::ChunkedArray>& column,
+                           int64_t rows);
 
-/// The source conformed to the table schema: for upserts de-duplicated to one row per key,
-/// for delete-insert every row.
+/// The source conformed to the table schema: for upserts de-duplicated to one row per
+/// key, for delete-insert every row.
 struct MergeSource {
   std::shared_ptr<arrow::Table> rows;  // table schema
   std::vector<int64_t> keys;           // key id of each row (see KeyEncoder)
@@ -46,15 +47,18 @@ struct ConformedSource {
   std::vector<bool> deleted;           // delete flag per row
   std::optional<std::string> truncate_at;
 };
-arrow::Result<ConformedSource> ConformSource(const std::shared_ptr<arrow::Table>& source, const MergeOptions& o,
+arrow::Result<ConformedSource> ConformSource(const std::shared_ptr<arrow::Table>& source,
+                                             const MergeOptions& o,
                                              const Transaction& tx);
 
 /// The second step: each row's key id, and (except for delete-insert) each key's winning
 /// row kept.
-arrow::Result<MergeSource> IndexSource(ConformedSource conformed, const MergeOptions& o, KeyEncoder* encoder);
+arrow::Result<MergeSource> IndexSource(ConformedSource conformed, const MergeOptions& o,
+                                       KeyEncoder* encoder);
 
 /// Both steps.
-arrow::Result<MergeSource> PrepareSource(const std::shared_ptr<arrow::Table>& source, const MergeOptions& o,
-                                         const Transaction& tx, KeyEncoder* encoder);
+arrow::Result<MergeSource> PrepareSource(const std::shared_ptr<arrow::Table>& source,
+                                         const MergeOptions& o, const Transaction& tx,
+                                         KeyEncoder* encoder);
 
 }  // namespace inlet::table

@@ -1,4 +1,7 @@
-// Merge against a reference model: a std::map from key to row, updated by the obvious rules.
+// Merge against a reference model: a std::map from key to row, updated by the obvious
+// rules.
+#include "inlet/testing/merge.h"
+
 #include <arrow/api.h>
 
 #include <algorithm>
@@ -7,7 +10,6 @@
 
 #include "inlet/table.h"
 #include "inlet/testing/formats.h"
-#include "inlet/testing/merge.h"
 #include "inlet/testing/util.h"
 
 namespace inlet {
@@ -22,8 +24,9 @@ struct Row {
 using Model = std::map<int64_t, Row>;
 
 std::shared_ptr<arrow::Schema> Schema(bool with_flag) {
-  arrow::FieldVector f = {arrow::field("id", arrow::int64()), arrow::field("p", arrow::int64()),
-                          arrow::field("value", arrow::int64()), arrow::field("version", arrow::int64())};
+  arrow::FieldVector f = {
+      arrow::field("id", arrow::int64()), arrow::field("p", arrow::int64()),
+      arrow::field("value", arrow::int64()), arrow::field("version", arrow::int64())};
   if (with_flag) f.push_back(arrow::field("deleted", arrow::boolean()));
   return arrow::schema(f);
 }
@@ -35,39 +38,51 @@ struct SourceRow {
   bool deleted;
 };
 
-std::shared_ptr<arrow::Table> MakeSource(const std::vector<SourceRow>& rows, bool with_flag) {
+std::shared_ptr<arrow::Table> MakeSource(const std::vector<SourceRow>& rows,
+                                         bool with_flag) {
   arrow::Int64Builder id, p, value, version;
   arrow::BooleanBuilder del;
   for (const auto& r : rows) {
     (void)id.Append(r.id);
     (void)p.Append(r.id % 3);
-    if (r.value) (void)value.Append(*r.value); else (void)value.AppendNull();
+    if (r.value)
+      (void)value.Append(*r.value);
+    else
+      (void)value.AppendNull();
     (void)version.Append(r.version);
     (void)del.Append(r.deleted);
   }
-  arrow::ArrayVector cols = {id.Finish().ValueOrDie(), p.Finish().ValueOrDie(), value.Finish().ValueOrDie(),
-                             version.Finish().ValueOrDie()};
+  arrow::ArrayVector cols = {id.Finish().ValueOrDie(), p.Finish().ValueOrDie(),
+                             value.Finish().ValueOrDie(), version.Finish().ValueOrDie()};
   if (with_flag) cols.push_back(del.Finish().ValueOrDie());
   return arrow::Table::Make(Schema(with_flag), cols);
 }
 
 Model ReadTable(const Table& table) {
   auto snap = table.GetSnapshot().ValueOrDie();
-  auto rows = arrow::Table::FromRecordBatchReader(snap->Scan({}).ValueOrDie().get()).ValueOrDie();
+  auto rows =
+      arrow::Table::FromRecordBatchReader(snap->Scan({}).ValueOrDie().get()).ValueOrDie();
   rows = rows->CombineChunks().ValueOrDie();
   Model out;
-  auto id = std::static_pointer_cast<arrow::Int64Array>(rows->GetColumnByName("id")->chunk(0));
-  auto value = std::static_pointer_cast<arrow::Int64Array>(rows->GetColumnByName("value")->chunk(0));
-  auto version = std::static_pointer_cast<arrow::Int64Array>(rows->GetColumnByName("version")->chunk(0));
+  auto id =
+      std::static_pointer_cast<arrow::Int64Array>(rows->GetColumnByName("id")->chunk(0));
+  auto value = std::static_pointer_cast<arrow::Int64Array>(
+      rows->GetColumnByName("value")->chunk(0));
+  auto version = std::static_pointer_cast<arrow::Int64Array>(
+      rows->GetColumnByName("version")->chunk(0));
   for (int64_t i = 0; i < rows->num_rows(); ++i) {
     EXPECT_EQ(out.count(id->Value(i)), 0u) << "key " << id->Value(i) << " appears twice";
-    out[id->Value(i)] = Row{value->IsNull(i) ? std::nullopt : std::optional<int64_t>(value->Value(i)), version->Value(i)};
+    out[id->Value(i)] =
+        Row{value->IsNull(i) ? std::nullopt : std::optional<int64_t>(value->Value(i)),
+            version->Value(i)};
   }
   return out;
 }
 
-// The model's merge: per key, the source row with the greatest version wins (ties: later).
-void ApplyModel(Model* m, const std::vector<SourceRow>& rows, MergeMode mode, bool ignore_nulls) {
+// The model's merge: per key, the source row with the greatest version wins (ties:
+// later).
+void ApplyModel(Model* m, const std::vector<SourceRow>& rows, MergeMode mode,
+                bool ignore_nulls) {
   std::map<int64_t, SourceRow> winners;
   for (const auto& r : rows) {
     auto it = winners.find(r.id);
@@ -85,15 +100,16 @@ void ApplyModel(Model* m, const std::vector<SourceRow>& rows, MergeMode mode, bo
       it->second.version = r.version;
       if (!(ignore_nulls && !r.value)) it->second.value = r.value;
     } else if (mode == MergeMode::kDeleteInsert) {
-      it->second = Row{r.value, r.version};  // the key's rows are replaced by the source's
+      it->second =
+          Row{r.value, r.version};  // the key's rows are replaced by the source's
     }
   }
 }
 
 // Each merge runs dry first (testing::MergeAfterDryRun): the dry run must count what the
 // merge does and change nothing.
-void RunRandomMerges(const testing::FormatUnderTest& format, bool partitioned, MergeMode mode, bool ignore_nulls,
-                     uint32_t seed, bool dvs = false) {
+void RunRandomMerges(const testing::FormatUnderTest& format, bool partitioned,
+                     MergeMode mode, bool ignore_nulls, uint32_t seed, bool dvs = false) {
   testing::TempDir dir;
   auto table = format.create(dir.Sub("t")).ValueOrDie();
   std::mt19937 rng(seed);
@@ -104,9 +120,11 @@ void RunRandomMerges(const testing::FormatUnderTest& format, bool partitioned, M
     for (int i = 0; i < n; ++i) {
       SourceRow r;
       r.id = static_cast<int64_t>(rng() % 60);  // keys recur across rounds and within one
-      // (delete-insert inserts every source row of a key: one per key keeps the model a map)
+      // (delete-insert inserts every source row of a key: one per key keeps the model a
+      // map)
       if (mode == MergeMode::kDeleteInsert &&
-          std::any_of(rows.begin(), rows.end(), [&](const SourceRow& x) { return x.id == r.id; })) {
+          std::any_of(rows.begin(), rows.end(),
+                      [&](const SourceRow& x) { return x.id == r.id; })) {
         continue;
       }
       r.value = rng() % 5 == 0 ? std::nullopt : std::optional<int64_t>(rng() % 1000);
@@ -123,7 +141,8 @@ void RunRandomMerges(const testing::FormatUnderTest& format, bool partitioned, M
     o.write.target_file_size = 1;  // one file per partition per write: many small files
     if (partitioned) o.write.partition_by = {"p"};
     if (dvs) o.write.properties = format.merge_on_read;
-    auto result = testing::MergeAfterDryRun(*table, dir.Sub("t"), MakeSource(rows, mode == MergeMode::kUpsert), o);
+    auto result = testing::MergeAfterDryRun(
+        *table, dir.Sub("t"), MakeSource(rows, mode == MergeMode::kUpsert), o);
     ASSERT_TRUE(result.ok()) << result.status().ToString();
     ApplyModel(&model, rows, mode, ignore_nulls);
     Model actual = ReadTable(*table);
@@ -160,11 +179,15 @@ std::shared_ptr<arrow::Table> MakeEvents(const std::vector<Event>& events) {
     (void)del.Append(e.deleted);
     (void)trunc.Append(e.id < 0);
   }
-  auto schema = arrow::schema({arrow::field("id", arrow::int64()), arrow::field("p", arrow::int64()),
-                               arrow::field("value", arrow::int64()), arrow::field("version", arrow::int64()),
-                               arrow::field("deleted", arrow::boolean()), arrow::field("truncated", arrow::boolean())});
-  return arrow::Table::Make(schema, {id.Finish().ValueOrDie(), p.Finish().ValueOrDie(), value.Finish().ValueOrDie(),
-                                     seq.Finish().ValueOrDie(), del.Finish().ValueOrDie(), trunc.Finish().ValueOrDie()});
+  auto schema = arrow::schema(
+      {arrow::field("id", arrow::int64()), arrow::field("p", arrow::int64()),
+       arrow::field("value", arrow::int64()), arrow::field("version", arrow::int64()),
+       arrow::field("deleted", arrow::boolean()),
+       arrow::field("truncated", arrow::boolean())});
+  return arrow::Table::Make(schema,
+                            {id.Finish().ValueOrDie(), p.Finish().ValueOrDie(),
+                             value.Finish().ValueOrDie(), seq.Finish().ValueOrDie(),
+                             del.Finish().ValueOrDie(), trunc.Finish().ValueOrDie()});
 }
 
 // Whatever order events arrive in, a key ends as its event with the greatest sequence
@@ -186,11 +209,13 @@ Model OrderFreeModel(const std::vector<Event>& seen) {
   return m;
 }
 
-void RunOutOfOrderChanges(const testing::FormatUnderTest& format, bool partitioned, int rounds, uint32_t seed) {
+void RunOutOfOrderChanges(const testing::FormatUnderTest& format, bool partitioned,
+                          int rounds, uint32_t seed) {
   testing::TempDir dir;
   auto table = format.create(dir.Sub("t")).ValueOrDie();
   std::mt19937 rng(seed);
-  // Unique sequence numbers, arriving shuffled: every arrival order must give the same table.
+  // Unique sequence numbers, arriving shuffled: every arrival order must give the same
+  // table.
   std::vector<int64_t> seqs = testing::ShuffledSequences(rounds * 40, rng);
   std::vector<Event> seen;
   size_t next = 0;
@@ -229,10 +254,16 @@ class Merge : public ::testing::TestWithParam<testing::FormatUnderTest> {};
 
 }  // namespace
 
-TEST_P(Merge, SequencedChangesIgnoreArrivalOrder) { RunOutOfOrderChanges(GetParam(), false, 12, 5); }
-TEST_P(Merge, SequencedChangesPartitioned) { RunOutOfOrderChanges(GetParam(), true, 12, 6); }
+TEST_P(Merge, SequencedChangesIgnoreArrivalOrder) {
+  RunOutOfOrderChanges(GetParam(), false, 12, 5);
+}
+TEST_P(Merge, SequencedChangesPartitioned) {
+  RunOutOfOrderChanges(GetParam(), true, 12, 6);
+}
 // More rounds than tombstone files are kept: compaction must not forget a delete.
-TEST_P(Merge, SequencedChangesSurviveTombstoneCompaction) { RunOutOfOrderChanges(GetParam(), false, 30, 7); }
+TEST_P(Merge, SequencedChangesSurviveTombstoneCompaction) {
+  RunOutOfOrderChanges(GetParam(), false, 30, 7);
+}
 
 TEST_P(Merge, LateUpdateAfterDeleteStaysDeleted) {
   testing::TempDir dir;
@@ -242,11 +273,14 @@ TEST_P(Merge, LateUpdateAfterDeleteStaysDeleted) {
   o.sequence_by = {"version"};
   o.delete_flag = "deleted";
   o.truncate_flag = "truncated";
-  INLET_ASSERT_OK(table->Merge(MakeEvents({{1, 10, 1, false}, {2, 20, 2, false}}), o).status());
+  INLET_ASSERT_OK(
+      table->Merge(MakeEvents({{1, 10, 1, false}, {2, 20, 2, false}}), o).status());
   INLET_ASSERT_OK(table->Merge(MakeEvents({{1, 0, 5, true}}), o).status());
   // Many commits later, an update of key 1 older than its delete arrives.
-  for (int i = 0; i < 12; ++i) INLET_ASSERT_OK(table->Merge(MakeEvents({{2, i, 10 + i, false}}), o).status());
-  INLET_ASSIGN_OR_FAIL(auto r, table->Merge(MakeEvents({{1, 99, 4, false}, {3, 30, 3, false}}), o));
+  for (int i = 0; i < 12; ++i)
+    INLET_ASSERT_OK(table->Merge(MakeEvents({{2, i, 10 + i, false}}), o).status());
+  INLET_ASSIGN_OR_FAIL(
+      auto r, table->Merge(MakeEvents({{1, 99, 4, false}, {3, 30, 3, false}}), o));
   EXPECT_EQ(r.late_discarded, 1);
   EXPECT_EQ(r.rows_inserted, 1);
   Model m = ReadTable(*table);
@@ -261,18 +295,34 @@ TEST_P(Merge, LateUpdateAfterDeleteStaysDeleted) {
   auto schema = events->schema();
   arrow::Int64Builder nulls;
   INLET_ASSERT_OK(nulls.AppendNull());
-  events = events->SetColumn(3, schema->field(3), std::make_shared<arrow::ChunkedArray>(nulls.Finish().ValueOrDie()))
-               .ValueOrDie();
+  events =
+      events
+          ->SetColumn(3, schema->field(3),
+                      std::make_shared<arrow::ChunkedArray>(nulls.Finish().ValueOrDie()))
+          .ValueOrDie();
   auto st = table->Merge(events, o).status();
-  EXPECT_NE(st.message().find("sequence column 'version' has 1 null"), std::string::npos) << st.ToString();
+  EXPECT_NE(st.message().find("sequence column 'version' has 1 null"), std::string::npos)
+      << st.ToString();
 }
 
-TEST_P(Merge, UpsertMatchesTheModel) { RunRandomMerges(GetParam(), false, MergeMode::kUpsert, false, 1); }
-TEST_P(Merge, UpsertPartitionedMatchesTheModel) { RunRandomMerges(GetParam(), true, MergeMode::kUpsert, false, 2); }
-TEST_P(Merge, IgnoreNullUpdates) { RunRandomMerges(GetParam(), true, MergeMode::kUpsert, true, 3); }
-TEST_P(Merge, InsertOnly) { RunRandomMerges(GetParam(), false, MergeMode::kInsertOnly, false, 4); }
-TEST_P(Merge, DeleteInsert) { RunRandomMerges(GetParam(), true, MergeMode::kDeleteInsert, false, 5); }
-TEST_P(Merge, UpsertWithDeletionVectors) { RunRandomMerges(GetParam(), true, MergeMode::kUpsert, false, 6, true); }
+TEST_P(Merge, UpsertMatchesTheModel) {
+  RunRandomMerges(GetParam(), false, MergeMode::kUpsert, false, 1);
+}
+TEST_P(Merge, UpsertPartitionedMatchesTheModel) {
+  RunRandomMerges(GetParam(), true, MergeMode::kUpsert, false, 2);
+}
+TEST_P(Merge, IgnoreNullUpdates) {
+  RunRandomMerges(GetParam(), true, MergeMode::kUpsert, true, 3);
+}
+TEST_P(Merge, InsertOnly) {
+  RunRandomMerges(GetParam(), false, MergeMode::kInsertOnly, false, 4);
+}
+TEST_P(Merge, DeleteInsert) {
+  RunRandomMerges(GetParam(), true, MergeMode::kDeleteInsert, false, 5);
+}
+TEST_P(Merge, UpsertWithDeletionVectors) {
+  RunRandomMerges(GetParam(), true, MergeMode::kUpsert, false, 6, true);
+}
 
 TEST_P(Merge, RewritesOnlyFilesWithMatchingKeys) {
   testing::TempDir dir;
@@ -282,11 +332,14 @@ TEST_P(Merge, RewritesOnlyFilesWithMatchingKeys) {
     std::vector<SourceRow> rows;
     for (int i = 0; i < 100; ++i) rows.push_back({f * 100 + i, i, 0, false});
     auto src = MakeSource(rows, false);
-    INLET_ASSERT_OK(table->Write(std::make_shared<arrow::TableBatchReader>(src), {}).status());
+    INLET_ASSERT_OK(
+        table->Write(std::make_shared<arrow::TableBatchReader>(src), {}).status());
   }
   MergeOptions o;
   o.keys = {"id"};
-  INLET_ASSIGN_OR_FAIL(auto r, table->Merge(MakeSource({{250, 7, 1, false}, {5000, 1, 1, false}}, false), o));
+  INLET_ASSIGN_OR_FAIL(
+      auto r,
+      table->Merge(MakeSource({{250, 7, 1, false}, {5000, 1, 1, false}}, false), o));
   EXPECT_EQ(r.files_scanned, 1);  // statistics rule out the nine others
   EXPECT_EQ(r.files_rewritten, 1);
   EXPECT_EQ(r.rows_updated, 1);
@@ -301,23 +354,28 @@ TEST_P(Merge, EvolvesTheSchemaOfRewrittenFiles) {
   testing::TempDir dir;
   auto table = GetParam().create(dir.Sub("t")).ValueOrDie();
   auto src = MakeSource({{1, 10, 1, false}, {2, 20, 1, false}}, false);
-  INLET_ASSERT_OK(table->Write(std::make_shared<arrow::TableBatchReader>(src), {}).status());
+  INLET_ASSERT_OK(
+      table->Write(std::make_shared<arrow::TableBatchReader>(src), {}).status());
   // The source brings a new column and updates key 1 (in the existing file).
-  auto extra = arrow::schema({arrow::field("id", arrow::int64()), arrow::field("note", arrow::utf8())});
+  auto extra = arrow::schema(
+      {arrow::field("id", arrow::int64()), arrow::field("note", arrow::utf8())});
   arrow::Int64Builder id;
   arrow::StringBuilder note;
   INLET_ASSERT_OK(id.Append(1));
   INLET_ASSERT_OK(note.Append("new"));
-  auto wide = arrow::Table::Make(extra, {id.Finish().ValueOrDie(), note.Finish().ValueOrDie()});
+  auto wide =
+      arrow::Table::Make(extra, {id.Finish().ValueOrDie(), note.Finish().ValueOrDie()});
   MergeOptions o;
   o.keys = {"id"};
   o.ignore_null_updates = true;  // the source has no value/version: keep the table's
-  EXPECT_FALSE(table->Merge(wide, o).ok());  // without merge_schema the new column is refused
+  EXPECT_FALSE(
+      table->Merge(wide, o).ok());  // without merge_schema the new column is refused
   o.write.merge_schema = true;
   INLET_ASSIGN_OR_FAIL(auto r, table->Merge(wide, o));
   EXPECT_EQ(r.rows_updated, 1);
   auto snap = table->GetSnapshot().ValueOrDie();
-  auto rows = arrow::Table::FromRecordBatchReader(snap->Scan({}).ValueOrDie().get()).ValueOrDie();
+  auto rows =
+      arrow::Table::FromRecordBatchReader(snap->Scan({}).ValueOrDie().get()).ValueOrDie();
   EXPECT_EQ(rows->num_rows(), 2);
   EXPECT_EQ(rows->schema()->num_fields(), 5);
   Model m = ReadTable(*table);

@@ -1,10 +1,10 @@
 #include "inlet/table/optimize_plan.h"
 
-#include <algorithm>
-#include <map>
-
 #include <arrow/compute/api.h>
 #include <arrow/table.h>
+
+#include <algorithm>
+#include <map>
 
 #include "inlet/table/merge_files.h"
 #include "inlet/table/partition.h"
@@ -19,7 +19,8 @@ std::vector<Bin> PackBins(const std::vector<const DataFile*>& files, int64_t tar
     if (f->size_bytes < target || f->has_deletes) small.push_back(f);
   }
   std::sort(small.begin(), small.end(), [](const DataFile* a, const DataFile* b) {
-    return a->size_bytes != b->size_bytes ? a->size_bytes < b->size_bytes : a->path < b->path;
+    return a->size_bytes != b->size_bytes ? a->size_bytes < b->size_bytes
+                                          : a->path < b->path;
   });
   std::vector<Bin> bins;
   Bin bin;
@@ -41,19 +42,24 @@ std::vector<Bin> PackBins(const std::vector<const DataFile*>& files, int64_t tar
 namespace {
 
 // The predicate of options.where, bound; it may use partition columns only.
-arrow::Result<std::vector<BoundPredicate>> PartitionFilter(const Transaction& tx, const OptimizeOptions& o) {
+arrow::Result<std::vector<BoundPredicate>> PartitionFilter(const Transaction& tx,
+                                                           const OptimizeOptions& o) {
   const std::string& loc = tx.location();
   const auto& partition_columns = tx.partition_columns();
-  std::string partitioning = partition_columns.empty()
-                                 ? " (the table is not partitioned)"
-                                 : " (partition columns: " + JoinNames(partition_columns, ", ") + ")";
+  std::string partitioning =
+      partition_columns.empty()
+          ? " (the table is not partitioned)"
+          : " (partition columns: " + JoinNames(partition_columns, ", ") + ")";
   std::vector<BoundPredicate> where;
   if (o.where.empty()) return where;
   auto bound = BindConjunction(o.where, *tx.schema());
-  if (!bound.ok()) return bound.status().WithMessage("cannot optimize ", loc, ": ", bound.status().message());
+  if (!bound.ok())
+    return bound.status().WithMessage("cannot optimize ", loc, ": ",
+                                      bound.status().message());
   where = std::move(*bound);
   if (auto column = NonPartitionColumn(where, partition_columns)) {
-    return arrow::Status::Invalid("cannot optimize ", loc, ": the predicate may only use partition columns, and '",
+    return arrow::Status::Invalid("cannot optimize ", loc,
+                                  ": the predicate may only use partition columns, and '",
                                   *column, "' is not one", partitioning);
   }
   return where;
@@ -63,12 +69,14 @@ arrow::Status CheckZOrderColumns(const Transaction& tx, const OptimizeOptions& o
   const auto& partition_columns = tx.partition_columns();
   for (const auto& name : o.zorder_by) {
     if (tx.schema()->GetFieldIndex(name) < 0) {
-      return arrow::Status::Invalid("cannot optimize ", tx.location(), ": Z-order column '", name,
-                                    "' is not in the table");
+      return arrow::Status::Invalid("cannot optimize ", tx.location(),
+                                    ": Z-order column '", name, "' is not in the table");
     }
-    if (std::find(partition_columns.begin(), partition_columns.end(), name) != partition_columns.end()) {
-      return arrow::Status::Invalid("cannot optimize ", tx.location(), ": Z-order column '", name,
-                                    "' is a partition column (each file holds one value of it already)");
+    if (std::find(partition_columns.begin(), partition_columns.end(), name) !=
+        partition_columns.end()) {
+      return arrow::Status::Invalid(
+          "cannot optimize ", tx.location(), ": Z-order column '", name,
+          "' is a partition column (each file holds one value of it already)");
     }
   }
   return arrow::Status::OK();
@@ -76,9 +84,11 @@ arrow::Status CheckZOrderColumns(const Transaction& tx, const OptimizeOptions& o
 
 }  // namespace
 
-arrow::Result<OptimizePlan> PlanOptimize(const Transaction& tx, const OptimizeOptions& o) {
+arrow::Result<OptimizePlan> PlanOptimize(const Transaction& tx,
+                                         const OptimizeOptions& o) {
   if (o.target_size < 0) {
-    return arrow::Status::Invalid("cannot optimize ", tx.location(), ": the target size must be positive");
+    return arrow::Status::Invalid("cannot optimize ", tx.location(),
+                                  ": the target size must be positive");
   }
   ARROW_ASSIGN_OR_RAISE(auto where, PartitionFilter(tx, o));
   ARROW_RETURN_NOT_OK(CheckZOrderColumns(tx, o));
@@ -88,7 +98,8 @@ arrow::Result<OptimizePlan> PlanOptimize(const Transaction& tx, const OptimizeOp
   for (const auto& f : tx.files()) {
     ++plan.before.files;
     plan.before.bytes += f.size_bytes;
-    if (where.empty() || PartitionSatisfies(f.partition_values, where)) partitions[f.partition_values].push_back(&f);
+    if (where.empty() || PartitionSatisfies(f.partition_values, where))
+      partitions[f.partition_values].push_back(&f);
   }
   for (const auto& [values, files] : partitions) {
     size_t before = plan.bins.size();
@@ -102,8 +113,8 @@ arrow::Result<OptimizePlan> PlanOptimize(const Transaction& tx, const OptimizeOp
   return plan;
 }
 
-arrow::Status WriteBin(const Transaction& tx, const Bin& bin, const std::vector<std::string>& zorder_by,
-                       DataWriter* writer) {
+arrow::Status WriteBin(const Transaction& tx, const Bin& bin,
+                       const std::vector<std::string>& zorder_by, DataWriter* writer) {
   if (zorder_by.empty()) {
     // One file at a time.
     for (const DataFile* f : bin) {
@@ -125,7 +136,8 @@ arrow::Status WriteBin(const Transaction& tx, const Bin& bin, const std::vector<
     }
     ARROW_ASSIGN_OR_RAISE(auto rows, arrow::ConcatenateTables(tables));
     ARROW_ASSIGN_OR_RAISE(auto order, ZOrderIndices(*rows, zorder_by));
-    ARROW_ASSIGN_OR_RAISE(auto sorted, arrow::compute::Take(arrow::Datum(rows), arrow::Datum(order)));
+    ARROW_ASSIGN_OR_RAISE(auto sorted,
+                          arrow::compute::Take(arrow::Datum(rows), arrow::Datum(order)));
     ARROW_RETURN_NOT_OK(WriteTable(writer, sorted.table()));
   }
   return writer->Flush();

@@ -4,12 +4,12 @@
 // dropping the groups a concurrent commit took files from.
 #pragma once
 
+#include <arrow/result.h>
+
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <arrow/result.h>
 
 #include "inlet/table.h"
 #include "inlet/table/data_writer.h"
@@ -35,14 +35,15 @@ struct OptimizePlan {
   int64_t partitions = 0;
 };
 
-/// The bins of an optimize of tx's base: the files of the partitions options.where selects
-/// (it may name partition columns only), packed (or, with zorder_by, whole partitions).
-/// Invalid names a predicate column or Z-order column that does not fit.
-arrow::Result<OptimizePlan> PlanOptimize(const Transaction& tx, const OptimizeOptions& options);
+/// The bins of an optimize of tx's base: the files of the partitions options.where
+/// selects (it may name partition columns only), packed (or, with zorder_by, whole
+/// partitions). Invalid names a predicate column or Z-order column that does not fit.
+arrow::Result<OptimizePlan> PlanOptimize(const Transaction& tx,
+                                         const OptimizeOptions& options);
 
 /// Writes a bin's rows (deleted rows dropped; sorted along the Z-order curve of zorder_by
 /// when given, which holds the bin's rows in memory) to writer, and flushes it.
-arrow::Status WriteBin(const Transaction& tx, const Bin& bin, const std::vector<std::string>& zorder_by,
-                       DataWriter* writer);
+arrow::Status WriteBin(const Transaction& tx, const Bin& bin,
+                       const std::vector<std::string>& zorder_by, DataWriter* writer);
 
 }  // namespace inlet::table

@@ -26,8 +26,8 @@ arrow::Result<std::unique_ptr<parquet::arrow::FileReader>> OpenParquetFile(
   } catch (const parquet::ParquetException& e) {
     return arrow::Status::IOError("cannot read Parquet file ", path, ": ", e.what());
   }
-  auto reader = parquet::arrow::FileReader::Make(arrow::default_memory_pool(), std::move(raw),
-                                                 props);
+  auto reader = parquet::arrow::FileReader::Make(arrow::default_memory_pool(),
+                                                 std::move(raw), props);
   if (!reader.ok()) {
     return arrow::Status::IOError("cannot read Parquet file ", path, ": ",
                                   reader.status().message());

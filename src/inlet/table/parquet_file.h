@@ -1,14 +1,14 @@
 // Opening Parquet data files and locating columns in them.
 #pragma once
 
-#include <memory>
-#include <string>
-#include <vector>
-
 #include <arrow/filesystem/filesystem.h>
 #include <arrow/result.h>
 #include <parquet/arrow/reader.h>
 #include <parquet/arrow/schema.h>
+
+#include <memory>
+#include <string>
+#include <vector>
 
 namespace inlet {
 

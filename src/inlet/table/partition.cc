@@ -1,10 +1,10 @@
 #include "inlet/table/partition.h"
 
-#include <algorithm>
-
 #include <arrow/scalar.h>
 #include <arrow/type.h>
 #include <arrow/util/decimal.h>
+
+#include <algorithm>
 
 #include "inlet/common/time.h"
 #include "inlet/common/uri.h"
@@ -12,20 +12,20 @@
 
 namespace inlet {
 
-
 arrow::Result<std::shared_ptr<arrow::Scalar>> ParsePartitionValue(
     const std::optional<std::string>& value, const std::shared_ptr<arrow::DataType>& type,
     const std::string& column) {
   if (!value || value->empty()) return arrow::MakeNullScalar(type);
   auto parsed = ScalarFromText(*value, type);
   if (!parsed.ok()) {
-    return arrow::Status::Invalid("partition column '", column, "': ",
-                                  parsed.status().message());
+    return arrow::Status::Invalid("partition column '", column,
+                                  "': ", parsed.status().message());
   }
   return parsed;
 }
 
-arrow::Result<std::optional<std::string>> SerializePartitionValue(const arrow::Scalar& value) {
+arrow::Result<std::optional<std::string>> SerializePartitionValue(
+    const arrow::Scalar& value) {
   if (!value.is_valid) return std::optional<std::string>();
   using arrow::Type;
   switch (value.type->id()) {
@@ -43,19 +43,25 @@ arrow::Result<std::optional<std::string>> SerializePartitionValue(const arrow::S
     case Type::TIMESTAMP: {
       const auto& ts = static_cast<const arrow::TimestampScalar&>(value);
       const auto& tt = static_cast<const arrow::TimestampType&>(*value.type);
-      return std::optional<std::string>(tt.timezone().empty() ? FormatTimestampPlain(ts.value)
-                                                              : FormatTimestampIso(ts.value));
+      return std::optional<std::string>(tt.timezone().empty()
+                                            ? FormatTimestampPlain(ts.value)
+                                            : FormatTimestampIso(ts.value));
     }
     case Type::DECIMAL128: {
       const auto& d = static_cast<const arrow::Decimal128Scalar&>(value);
       const auto& dt = static_cast<const arrow::Decimal128Type&>(*value.type);
       return std::optional<std::string>(d.value.ToString(dt.scale()));
     }
-    case Type::INT8: case Type::INT16: case Type::INT32: case Type::INT64:
-    case Type::FLOAT: case Type::DOUBLE:
+    case Type::INT8:
+    case Type::INT16:
+    case Type::INT32:
+    case Type::INT64:
+    case Type::FLOAT:
+    case Type::DOUBLE:
       return std::optional<std::string>(value.ToString());
     default:
-      return arrow::Status::NotImplemented("partition columns of type ", value.type->ToString());
+      return arrow::Status::NotImplemented("partition columns of type ",
+                                           value.type->ToString());
   }
 }
 
@@ -73,16 +79,20 @@ std::string PartitionDirectory(const std::vector<std::string>& columns,
   return dir;
 }
 
-std::optional<std::string> NonPartitionColumn(const std::vector<BoundPredicate>& preds,
-                                              const std::vector<std::string>& partition_columns) {
+std::optional<std::string> NonPartitionColumn(
+    const std::vector<BoundPredicate>& preds,
+    const std::vector<std::string>& partition_columns) {
   for (const auto& p : preds) {
     const std::string& name = p.field->name();
-    if (std::find(partition_columns.begin(), partition_columns.end(), name) == partition_columns.end()) return name;
+    if (std::find(partition_columns.begin(), partition_columns.end(), name) ==
+        partition_columns.end())
+      return name;
   }
   return std::nullopt;
 }
 
-bool PartitionSatisfies(const PartitionValues& values, const std::vector<BoundPredicate>& preds) {
+bool PartitionSatisfies(const PartitionValues& values,
+                        const std::vector<BoundPredicate>& preds) {
   for (const auto& p : preds) {
     auto it = values.find(p.field->name());
     std::optional<std::string> text = it == values.end() ? std::nullopt : it->second;

@@ -1,7 +1,10 @@
 // Partition values as text: how a data file's partition is recorded (Delta Lake's
-// "Partition Value Serialization", which Hive-style directories share) and the directories
-// data files are written under.
+// "Partition Value Serialization", which Hive-style directories share) and the
+// directories data files are written under.
 #pragma once
+
+#include <arrow/result.h>
+#include <arrow/type_fwd.h>
 
 #include <map>
 #include <memory>
@@ -9,15 +12,12 @@
 #include <string>
 #include <vector>
 
-#include <arrow/result.h>
-#include <arrow/type_fwd.h>
-
 #include "inlet/table/value.h"
 
 namespace inlet {
 
-/// Partition column (physical name under a column mapping) -> serialised value; nullopt is
-/// null.
+/// Partition column (physical name under a column mapping) -> serialised value; nullopt
+/// is null.
 using PartitionValues = std::map<std::string, std::optional<std::string>>;
 
 /// Converts a serialised partition value to a scalar of `type`. nullopt and "" are null.
@@ -27,7 +27,8 @@ arrow::Result<std::shared_ptr<arrow::Scalar>> ParsePartitionValue(
     const std::string& column);
 
 /// Serialises a scalar for the log; null gives nullopt.
-arrow::Result<std::optional<std::string>> SerializePartitionValue(const arrow::Scalar& value);
+arrow::Result<std::optional<std::string>> SerializePartitionValue(
+    const arrow::Scalar& value);
 
 /// "a=1/b=x%2Fy": the directory for a file's partition values, in column order, with
 /// nulls as __HIVE_DEFAULT_PARTITION__.
@@ -35,11 +36,13 @@ std::string PartitionDirectory(const std::vector<std::string>& columns,
                                const PartitionValues& values);
 
 /// The column of the first predicate that is not on a partition column, if any.
-std::optional<std::string> NonPartitionColumn(const std::vector<BoundPredicate>& preds,
-                                              const std::vector<std::string>& partition_columns);
+std::optional<std::string> NonPartitionColumn(
+    const std::vector<BoundPredicate>& preds,
+    const std::vector<std::string>& partition_columns);
 
 /// Whether partition values satisfy every predicate (each on a partition column; a value
 /// that does not parse satisfies none).
-bool PartitionSatisfies(const PartitionValues& values, const std::vector<BoundPredicate>& preds);
+bool PartitionSatisfies(const PartitionValues& values,
+                        const std::vector<BoundPredicate>& preds);
 
 }  // namespace inlet

@@ -1,9 +1,9 @@
 #include "inlet/predicate.h"
 
+#include <arrow/status.h>
+
 #include <cctype>
 #include <cstring>
-
-#include <arrow/status.h>
 
 namespace inlet {
 
@@ -29,7 +29,8 @@ arrow::Result<std::vector<Token>> Tokenize(std::string_view s) {
       std::string text;
       while (true) {
         if (i >= s.size()) {
-          return arrow::Status::Invalid("unterminated quote at position ", start, " in '", s, "'");
+          return arrow::Status::Invalid("unterminated quote at position ", start, " in '",
+                                        s, "'");
         }
         if (s[i] == q && i + 1 < s.size() && s[i + 1] == q) {
           text += q;
@@ -48,8 +49,8 @@ arrow::Result<std::vector<Token>> Tokenize(std::string_view s) {
       out.push_back({Token::kOp, std::string(s.substr(start, i - start)), start});
     } else {
       size_t start = i;
-      while (i < s.size() && !std::isspace(static_cast<unsigned char>(s[i])) && s[i] != '=' &&
-             s[i] != '!' && s[i] != '<' && s[i] != '>' && s[i] != '\'') {
+      while (i < s.size() && !std::isspace(static_cast<unsigned char>(s[i])) &&
+             s[i] != '=' && s[i] != '!' && s[i] != '<' && s[i] != '>' && s[i] != '\'') {
         ++i;
       }
       out.push_back({Token::kWord, std::string(s.substr(start, i - start)), start});
@@ -81,9 +82,12 @@ arrow::Result<CompareOp> ParseOp(const std::string& op) {
 
 std::string Predicate::ToString() const {
   switch (op) {
-    case CompareOp::kIsNull: return column + " IS NULL";
-    case CompareOp::kIsNotNull: return column + " IS NOT NULL";
-    default: break;
+    case CompareOp::kIsNull:
+      return column + " IS NULL";
+    case CompareOp::kIsNotNull:
+      return column + " IS NOT NULL";
+    default:
+      break;
   }
   static const char* kOps[] = {"=", "!=", "<", "<=", ">", ">="};
   std::string quoted = "'";
@@ -112,7 +116,8 @@ arrow::Result<Conjunction> ParseConjunction(std::string_view text) {
       ++i;
       p.op = negated ? CompareOp::kIsNotNull : CompareOp::kIsNull;
     } else {
-      if (tokens[i].kind != Token::kOp) return fail("expected an operator (= != < <= > >=)");
+      if (tokens[i].kind != Token::kOp)
+        return fail("expected an operator (= != < <= > >=)");
       ARROW_ASSIGN_OR_RAISE(p.op, ParseOp(tokens[i].text));
       ++i;
       if (tokens[i].kind != Token::kWord && tokens[i].kind != Token::kQuoted) {
@@ -122,7 +127,8 @@ arrow::Result<Conjunction> ParseConjunction(std::string_view text) {
     }
     out.push_back(std::move(p));
     if (tokens[i].kind == Token::kEnd) break;
-    if (!IsKeyword(tokens[i], "AND")) return fail("expected AND (only AND-ed comparisons are supported)");
+    if (!IsKeyword(tokens[i], "AND"))
+      return fail("expected AND (only AND-ed comparisons are supported)");
     ++i;
   }
   return out;

@@ -1,12 +1,12 @@
 #include "inlet/table/row_hash.h"
 
+#include <arrow/array.h>
+#include <arrow/chunked_array.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <thread>
-
-#include <arrow/array.h>
-#include <arrow/chunked_array.h>
 
 #include "inlet/common/arrow_json.h"
 #include "inlet/common/json.h"
@@ -60,7 +60,8 @@ void HashArray(const arrow::Array& a, RowHash* hashes) {
   };
   if (type.id() == arrow::Type::BOOL) {
     const auto& b = static_cast<const arrow::BooleanArray&>(a);
-    for (int64_t i = 0; i < n; ++i) null_or(i, [&](int64_t r) { AddWord(&hashes[r], b.Value(r) ? 2 : 1); });
+    for (int64_t i = 0; i < n; ++i)
+      null_or(i, [&](int64_t r) { AddWord(&hashes[r], b.Value(r) ? 2 : 1); });
     return;
   }
   if (arrow::is_fixed_width(type.id()) && type.id() != arrow::Type::DICTIONARY) {
@@ -75,7 +76,8 @@ void HashArray(const arrow::Array& a, RowHash* hashes) {
         });
       }
     } else {
-      for (int64_t i = 0; i < n; ++i) null_or(i, [&](int64_t r) { AddBytes(&hashes[r], values + r * width, width); });
+      for (int64_t i = 0; i < n; ++i)
+        null_or(i, [&](int64_t r) { AddBytes(&hashes[r], values + r * width, width); });
     }
     return;
   }
@@ -113,27 +115,32 @@ void HashColumn(const arrow::ChunkedArray& column, RowHash* hashes) {
 
 }  // namespace
 
-arrow::Result<std::vector<RowHash>> HashRows(const arrow::Table& table, const std::vector<std::string>& columns) {
+arrow::Result<std::vector<RowHash>> HashRows(const arrow::Table& table,
+                                             const std::vector<std::string>& columns) {
   for (const auto& name : columns) {
-    if (!table.GetColumnByName(name)) return arrow::Status::Invalid("column '", name, "' is not in the table");
+    if (!table.GetColumnByName(name))
+      return arrow::Status::Invalid("column '", name, "' is not in the table");
   }
   std::vector<RowHash> hashes(table.num_rows());
   auto hash_range = [&](int64_t offset, int64_t length) {
     std::shared_ptr<arrow::Table> part = table.Slice(offset, length);
-    for (const auto& name : columns) HashColumn(*part->GetColumnByName(name), hashes.data() + offset);
+    for (const auto& name : columns)
+      HashColumn(*part->GetColumnByName(name), hashes.data() + offset);
   };
   // A large table (a whole extract) is hashed in row ranges on threads of its own (not
   // Arrow's pool, which the caller may be running on).
   constexpr int64_t kRange = 256 * 1024;
   int64_t ranges = (table.num_rows() + kRange - 1) / kRange;
-  int threads = static_cast<int>(std::min<int64_t>(ranges, std::max(1u, std::thread::hardware_concurrency())));
+  int threads = static_cast<int>(
+      std::min<int64_t>(ranges, std::max(1u, std::thread::hardware_concurrency())));
   if (threads <= 1) {
     hash_range(0, table.num_rows());
     return hashes;
   }
   std::atomic<int64_t> next{0};
   auto worker = [&] {
-    for (int64_t r = next++; r < ranges; r = next++) hash_range(r * kRange, std::min(kRange, table.num_rows() - r * kRange));
+    for (int64_t r = next++; r < ranges; r = next++)
+      hash_range(r * kRange, std::min(kRange, table.num_rows() - r * kRange));
   };
   std::vector<std::thread> pool;
   for (int t = 1; t < threads; ++t) pool.emplace_back(worker);
@@ -142,7 +149,8 @@ arrow::Result<std::vector<RowHash>> HashRows(const arrow::Table& table, const st
   return hashes;
 }
 
-arrow::Result<std::vector<RowHash>> HashRows(const arrow::RecordBatch& batch, const std::vector<std::string>& columns) {
+arrow::Result<std::vector<RowHash>> HashRows(const arrow::RecordBatch& batch,
+                                             const std::vector<std::string>& columns) {
   std::vector<RowHash> hashes(batch.num_rows());
   for (const auto& name : columns) {
     auto column = batch.GetColumnByName(name);

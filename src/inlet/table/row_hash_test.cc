@@ -10,10 +10,12 @@ namespace inlet {
 namespace {
 
 std::shared_ptr<arrow::Table> Rows(const std::string& json) {
-  arrow::FieldVector fields = {arrow::field("i", arrow::int64()), arrow::field("s", arrow::utf8()),
-                                arrow::field("d", arrow::decimal128(7, 2)), arrow::field("b", arrow::boolean()),
-                                arrow::field("l", arrow::list(arrow::int32()))};
-  auto array = arrow::json::ArrayFromJSONString(arrow::struct_(fields), json).ValueOrDie();
+  arrow::FieldVector fields = {
+      arrow::field("i", arrow::int64()), arrow::field("s", arrow::utf8()),
+      arrow::field("d", arrow::decimal128(7, 2)), arrow::field("b", arrow::boolean()),
+      arrow::field("l", arrow::list(arrow::int32()))};
+  auto array =
+      arrow::json::ArrayFromJSONString(arrow::struct_(fields), json).ValueOrDie();
   auto batch = arrow::RecordBatch::FromStructArray(array).ValueOrDie();
   return arrow::Table::FromRecordBatches({batch}).ValueOrDie();
 }
@@ -29,7 +31,8 @@ TEST(RowHash, EqualValuesHashEqualAcrossChunking) {
   EXPECT_EQ(h[0], h[2]);
   EXPECT_NE(h[0], h[1]);
   // The same rows split into one-row chunks hash the same.
-  std::vector<std::shared_ptr<arrow::Table>> parts = {t->Slice(0, 1), t->Slice(1, 1), t->Slice(2, 1)};
+  std::vector<std::shared_ptr<arrow::Table>> parts = {t->Slice(0, 1), t->Slice(1, 1),
+                                                      t->Slice(2, 1)};
   auto chunked = arrow::ConcatenateTables(parts).ValueOrDie();
   ASSERT_GT(chunked->column(0)->num_chunks(), 1);
   INLET_ASSIGN_OR_FAIL(auto again, HashRows(*chunked, all));

@@ -1,4 +1,6 @@
 // Round trips through the public Table API on local disk, for every table format.
+#include "inlet/table.h"
+
 #include <arrow/api.h>
 #include <arrow/json/from_string.h>
 
@@ -6,7 +8,6 @@
 #include <set>
 
 #include "inlet/status.h"
-#include "inlet/table.h"
 #include "inlet/testing/formats.h"
 #include "inlet/testing/util.h"
 
@@ -15,7 +16,8 @@ namespace inlet {
 namespace {
 
 std::shared_ptr<arrow::DataType> RowType() {
-  return arrow::struct_({arrow::field("id", arrow::int64()), arrow::field("p", arrow::utf8()),
+  return arrow::struct_({arrow::field("id", arrow::int64()),
+                         arrow::field("p", arrow::utf8()),
                          arrow::field("v", arrow::float64())});
 }
 
@@ -37,9 +39,7 @@ int64_t CountRows(const Snapshot& s, const std::string& where = "") {
 
 class TableTest : public ::testing::TestWithParam<testing::FormatUnderTest> {
  protected:
-  void SetUp() override {
-    table_ = GetParam().create(dir_.Sub("t")).ValueOrDie();
-  }
+  void SetUp() override { table_ = GetParam().create(dir_.Sub("t")).ValueOrDie(); }
   arrow::Result<CommitResult> Write(const std::string& json, WriteOptions opts = {}) {
     return table_->Write(Rows(json), opts);
   }
@@ -52,7 +52,8 @@ class TableTest : public ::testing::TestWithParam<testing::FormatUnderTest> {
 TEST_P(TableTest, CreatesAppendsAndTravelsInTime) {
   WriteOptions create;
   create.partition_by = {"p"};
-  INLET_ASSIGN_OR_FAIL(auto r0, Write(R"([{"id":1,"p":"a","v":1.5},{"id":2,"p":null,"v":2}])", create));
+  INLET_ASSIGN_OR_FAIL(
+      auto r0, Write(R"([{"id":1,"p":"a","v":1.5},{"id":2,"p":null,"v":2}])", create));
   EXPECT_EQ(r0.version, 0);
   EXPECT_EQ(r0.files_added, 2);
   INLET_ASSIGN_OR_FAIL(auto r1, Write(R"([{"id":3,"p":"a/b","v":3}])"));
@@ -64,19 +65,20 @@ TEST_P(TableTest, CreatesAppendsAndTravelsInTime) {
   EXPECT_EQ(CountRows(*latest, "p IS NULL"), 1);
   EXPECT_EQ(CountRows(*latest, "p = 'a/b'"), 1);
   EXPECT_EQ(CountRows(*latest, "id > 1 AND v < 3"), 1);
-  INLET_ASSIGN_OR_FAIL(auto v0, table_->GetSnapshot({0, std::nullopt}));
+  INLET_ASSIGN_OR_FAIL(auto v0,
+                       table_->GetSnapshot(SnapshotSpec{0, std::nullopt, std::nullopt}));
   EXPECT_EQ(CountRows(*v0), 2);
-  EXPECT_FALSE(table_->GetSnapshot({5, std::nullopt}).ok());
+  EXPECT_FALSE(table_->GetSnapshot(SnapshotSpec{5, std::nullopt, std::nullopt}).ok());
   INLET_ASSIGN_OR_FAIL(auto history, table_->History());
   ASSERT_EQ(history.size(), 2u);
   EXPECT_EQ(history[0].version, 1);
 }
 
-
 TEST_P(TableTest, OverwritesWholeTablePartitionsAndPredicates) {
   WriteOptions create;
   create.partition_by = {"p"};
-  INLET_ASSERT_OK(Write(R"([{"id":1,"p":"a"},{"id":2,"p":"b"},{"id":3,"p":"c"}])", create).status());
+  INLET_ASSERT_OK(
+      Write(R"([{"id":1,"p":"a"},{"id":2,"p":"b"},{"id":3,"p":"c"}])", create).status());
   WriteOptions dyn;
   dyn.mode = WriteMode::kOverwritePartitions;
   INLET_ASSIGN_OR_FAIL(auto r1, Write(R"([{"id":10,"p":"a"},{"id":11,"p":"a"}])", dyn));
@@ -102,7 +104,6 @@ TEST_P(TableTest, OverwritesWholeTablePartitionsAndPredicates) {
   EXPECT_EQ(CountRows(*s3), 1);
 }
 
-
 TEST_P(TableTest, WritesOnAStaleBaseConflict) {
   WriteOptions first;
   first.app_states["app"].version = 1;
@@ -122,34 +123,37 @@ TEST_P(TableTest, WritesOnAStaleBaseConflict) {
   EXPECT_TRUE(IsCommitConflict(Write(R"([{"id":5}])", absent).status()));
 }
 
-
 TEST_P(TableTest, MergesNewColumnsWhenAsked) {
   INLET_ASSERT_OK(Write(R"([{"id":1}])").status());
-  auto wide = arrow::struct_({arrow::field("id", arrow::int64()), arrow::field("extra", arrow::utf8())});
-  auto array = arrow::json::ArrayFromJSONString(wide, R"([{"id":2,"extra":"x"}])").ValueOrDie();
+  auto wide = arrow::struct_(
+      {arrow::field("id", arrow::int64()), arrow::field("extra", arrow::utf8())});
+  auto array =
+      arrow::json::ArrayFromJSONString(wide, R"([{"id":2,"extra":"x"}])").ValueOrDie();
   auto batch = arrow::RecordBatch::FromStructArray(array).ValueOrDie();
-  EXPECT_FALSE(table_->Write(arrow::RecordBatchReader::Make({batch}).ValueOrDie(), {}).ok());
+  EXPECT_FALSE(
+      table_->Write(arrow::RecordBatchReader::Make({batch}).ValueOrDie(), {}).ok());
   WriteOptions merge;
   merge.merge_schema = true;
-  INLET_ASSERT_OK(table_->Write(arrow::RecordBatchReader::Make({batch}).ValueOrDie(), merge).status());
+  INLET_ASSERT_OK(
+      table_->Write(arrow::RecordBatchReader::Make({batch}).ValueOrDie(), merge)
+          .status());
   INLET_ASSIGN_OR_FAIL(auto s, table_->GetSnapshot());
   EXPECT_NE(s->schema()->GetFieldByName("extra"), nullptr);
   EXPECT_EQ(CountRows(*s, "extra IS NULL"), 1);
 }
-
 
 TEST_P(TableTest, RejectsIncompatibleSchemaWithoutCommitting) {
   INLET_ASSERT_OK(Write(R"([{"id":1,"p":"a","v":1}])").status());
   auto other = arrow::struct_({arrow::field("id", arrow::utf8())});
   auto array = arrow::json::ArrayFromJSONString(other, R"([{"id":"x"}])").ValueOrDie();
   auto batch = arrow::RecordBatch::FromStructArray(array).ValueOrDie();
-  auto st = table_->Write(arrow::RecordBatchReader::Make({batch}).ValueOrDie(), {}).status();
+  auto st =
+      table_->Write(arrow::RecordBatchReader::Make({batch}).ValueOrDie(), {}).status();
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.message().find("column 'id'"), std::string::npos) << st.ToString();
   INLET_ASSIGN_OR_FAIL(auto s, table_->GetSnapshot());
   EXPECT_EQ(s->version(), 0);
 }
-
 
 TEST_P(TableTest, RecordsApplicationState) {
   WriteOptions opts;
@@ -172,14 +176,16 @@ TEST_P(TableTest, FailuresCarryTheirKind) {
   // No table: Open and a snapshot of an empty location say so by kind, not only by text.
   auto missing = Table::Open(dir_.Sub("none"));
   ASSERT_FALSE(missing.ok());
-  EXPECT_EQ(KindOf(missing.status()), ErrorKind::kTableNotFound) << missing.status().ToString();
+  EXPECT_EQ(KindOf(missing.status()), ErrorKind::kTableNotFound)
+      << missing.status().ToString();
   EXPECT_TRUE(IsTableNotFound(table_->GetSnapshot().status()));
   INLET_ASSERT_OK(Write(R"([{"id":1,"p":"a","v":1}])").status());
   // Input that does not fit the table.
   auto other = arrow::struct_({arrow::field("id", arrow::utf8())});
   auto array = arrow::json::ArrayFromJSONString(other, R"([{"id":"x"}])").ValueOrDie();
   auto batch = arrow::RecordBatch::FromStructArray(array).ValueOrDie();
-  auto mismatch = table_->Write(arrow::RecordBatchReader::Make({batch}).ValueOrDie(), {}).status();
+  auto mismatch =
+      table_->Write(arrow::RecordBatchReader::Make({batch}).ValueOrDie(), {}).status();
   EXPECT_EQ(KindOf(mismatch), ErrorKind::kSchemaMismatch) << mismatch.ToString();
   // A conflict keeps its kind through WithMessage, as callers add context.
   auto conflict = CommitConflict("lost").WithMessage("pipeline p: ", "lost");

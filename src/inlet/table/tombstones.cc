@@ -1,9 +1,9 @@
 #include "inlet/table/tombstones.h"
 
+#include <arrow/compute/api.h>
+
 #include <algorithm>
 #include <set>
-
-#include <arrow/compute/api.h>
 
 #include "inlet/table/data_writer.h"
 #include "inlet/table/parquet_file.h"
@@ -35,7 +35,8 @@ arrow::Result<std::string> Unhex(const std::string& text) {
   std::string out;
   for (size_t i = 0; i < text.size(); i += 2) {
     int hi = nibble(text[i]), lo = nibble(text[i + 1]);
-    if (hi < 0 || lo < 0) return arrow::Status::Invalid("bad sequence floor '", text, "'");
+    if (hi < 0 || lo < 0)
+      return arrow::Status::Invalid("bad sequence floor '", text, "'");
     out.push_back(static_cast<char>(hi * 16 + lo));
   }
   return out;
@@ -43,7 +44,8 @@ arrow::Result<std::string> Unhex(const std::string& text) {
 
 arrow::Result<std::vector<std::string>> Strings(const Json& j, const char* key) {
   std::vector<std::string> out;
-  if (!j.contains(key) || !j[key].is_array()) return arrow::Status::Invalid("'", key, "' is not a list");
+  if (!j.contains(key) || !j[key].is_array())
+    return arrow::Status::Invalid("'", key, "' is not a list");
   for (const auto& v : j[key]) {
     if (!v.is_string()) return arrow::Status::Invalid("'", key, "' holds a non-string");
     out.push_back(v.get<std::string>());
@@ -59,9 +61,12 @@ std::string List(const std::vector<std::string>& names) {
 
 }  // namespace
 
-arrow::Result<Tombstones> Tombstones::Load(std::shared_ptr<const TableStore> store, const Snapshot* base,
-                                           const arrow::Schema& schema, std::vector<std::string> keys,
-                                           std::vector<std::string> sequence_by, bool every_delete) {
+arrow::Result<Tombstones> Tombstones::Load(std::shared_ptr<const TableStore> store,
+                                           const Snapshot* base,
+                                           const arrow::Schema& schema,
+                                           std::vector<std::string> keys,
+                                           std::vector<std::string> sequence_by,
+                                           bool every_delete) {
   arrow::FieldVector fields;
   std::set<std::string> seen;
   for (const auto* names : {&keys, &sequence_by}) {
@@ -72,7 +77,8 @@ arrow::Result<Tombstones> Tombstones::Load(std::shared_ptr<const TableStore> sto
       fields.push_back(arrow::field(name, f->type()));
     }
   }
-  Tombstones t(std::move(store), arrow::schema(fields), std::move(keys), std::move(sequence_by), every_delete);
+  Tombstones t(std::move(store), arrow::schema(fields), std::move(keys),
+               std::move(sequence_by), every_delete);
   if (!base) return t;
   auto text = base->GetAppState(kTombstoneApp).document;
   if (!text) return t;
@@ -81,14 +87,18 @@ arrow::Result<Tombstones> Tombstones::Load(std::shared_ptr<const TableStore> sto
   ARROW_ASSIGN_OR_RAISE(auto kept_keys, Strings(j, "keys"));
   ARROW_ASSIGN_OR_RAISE(auto kept_sequence, Strings(j, "sequenceBy"));
   if (kept_keys != t.keys_ || kept_sequence != t.sequence_by_) {
-    return arrow::Status::Invalid("the table remembers deletes by key (", List(kept_keys), ") and sequence (",
-                                  List(kept_sequence), "), not by key (", List(t.keys_), ") and sequence (",
+    return arrow::Status::Invalid("the table remembers deletes by key (", List(kept_keys),
+                                  ") and sequence (", List(kept_sequence),
+                                  "), not by key (", List(t.keys_), ") and sequence (",
                                   List(t.sequence_by_), ")");
   }
-  bool kept_every = j.contains("everyDelete") && j["everyDelete"].is_boolean() && j["everyDelete"].get<bool>();
+  bool kept_every = j.contains("everyDelete") && j["everyDelete"].is_boolean() &&
+                    j["everyDelete"].get<bool>();
   if (kept_every != every_delete) {
-    return arrow::Status::Invalid(kept_every ? "the table keeps history (SCD type 2): merge into it with history"
-                                             : "the table keeps current rows only (SCD type 1): it cannot take a history merge");
+    return arrow::Status::Invalid(
+        kept_every ? "the table keeps history (SCD type 2): merge into it with history"
+                   : "the table keeps current rows only (SCD type 1): it cannot take a "
+                     "history merge");
   }
   if (j.contains("files") && j["files"].is_array()) {
     for (const auto& f : j["files"]) {
@@ -111,16 +121,19 @@ void Tombstones::RaiseFloor(const std::string& sequence) {
 }
 
 arrow::Result<std::shared_ptr<arrow::Table>> Tombstones::ReadFile(const File& f) const {
-  ARROW_ASSIGN_OR_RAISE(auto reader, OpenParquetFile(store_->fs(), store_->Resolve(f.path)));
+  ARROW_ASSIGN_OR_RAISE(auto reader,
+                        OpenParquetFile(store_->fs(), store_->Resolve(f.path)));
   std::shared_ptr<arrow::Table> t;
   auto st = reader->ReadTable(&t);
-  if (!st.ok()) return st.WithMessage("cannot read tombstone file ", f.path, ": ", st.message());
+  if (!st.ok())
+    return st.WithMessage("cannot read tombstone file ", f.path, ": ", st.message());
   return t;
 }
 
 arrow::Status Tombstones::Scan(
     KeyEncoder* encoder, const KeyIndex& wanted,
-    const std::function<arrow::Status(std::shared_ptr<arrow::Table>, std::vector<int64_t>)>& hit) const {
+    const std::function<arrow::Status(std::shared_ptr<arrow::Table>,
+                                      std::vector<int64_t>)>& hit) const {
   for (const auto& f : files_) {
     ARROW_ASSIGN_OR_RAISE(auto t, ReadFile(f));
     ARROW_ASSIGN_OR_RAISE(auto ids, encoder->Encode(*t));
@@ -141,36 +154,40 @@ arrow::Status Tombstones::Scan(
 arrow::Result<std::unordered_map<int64_t, std::string>> Tombstones::Find(
     KeyEncoder* encoder, const KeyIndex& wanted) const {
   std::unordered_map<int64_t, std::string> out;
-  ARROW_RETURN_NOT_OK(Scan(encoder, wanted, [&](std::shared_ptr<arrow::Table> hits, std::vector<int64_t> ids) {
-    ARROW_ASSIGN_OR_RAISE(auto seqs, OrderedKeys(*hits, sequence_by_));
-    for (size_t r = 0; r < ids.size(); ++r) {
-      auto& best = out[ids[r]];
-      if (seqs[r] > best) best = std::move(seqs[r]);
-    }
-    return arrow::Status::OK();
-  }));
+  ARROW_RETURN_NOT_OK(Scan(
+      encoder, wanted, [&](std::shared_ptr<arrow::Table> hits, std::vector<int64_t> ids) {
+        ARROW_ASSIGN_OR_RAISE(auto seqs, OrderedKeys(*hits, sequence_by_));
+        for (size_t r = 0; r < ids.size(); ++r) {
+          auto& best = out[ids[r]];
+          if (seqs[r] > best) best = std::move(seqs[r]);
+        }
+        return arrow::Status::OK();
+      }));
   return out;
 }
 
 arrow::Result<std::shared_ptr<arrow::Table>> Tombstones::FindAll(
     KeyEncoder* encoder, const KeyIndex& wanted) const {
   std::vector<std::shared_ptr<arrow::Table>> parts;
-  ARROW_RETURN_NOT_OK(Scan(encoder, wanted, [&](std::shared_ptr<arrow::Table> hits, std::vector<int64_t>) {
-    ARROW_ASSIGN_OR_RAISE(auto conformed, Conform(*hits));
-    parts.push_back(conformed);
-    return arrow::Status::OK();
-  }));
+  ARROW_RETURN_NOT_OK(Scan(encoder, wanted,
+                           [&](std::shared_ptr<arrow::Table> hits, std::vector<int64_t>) {
+                             ARROW_ASSIGN_OR_RAISE(auto conformed, Conform(*hits));
+                             parts.push_back(conformed);
+                             return arrow::Status::OK();
+                           }));
   if (parts.empty()) return arrow::Table::MakeEmpty(schema_);
   return arrow::ConcatenateTables(parts);
 }
 
 // The key and sequence columns of rows, cast to the table's current types (a tombstone
 // file may predate a widening).
-arrow::Result<std::shared_ptr<arrow::Table>> Tombstones::Conform(const arrow::Table& rows) const {
+arrow::Result<std::shared_ptr<arrow::Table>> Tombstones::Conform(
+    const arrow::Table& rows) const {
   arrow::ChunkedArrayVector columns;
   for (const auto& f : schema_->fields()) {
     auto c = rows.GetColumnByName(f->name());
-    if (!c) return arrow::Status::Invalid("tombstones: column '", f->name(), "' is missing");
+    if (!c)
+      return arrow::Status::Invalid("tombstones: column '", f->name(), "' is missing");
     if (!c->type()->Equals(*f->type())) {
       ARROW_ASSIGN_OR_RAISE(arrow::Datum cast, arrow::compute::Cast(c, f->type()));
       c = cast.chunked_array();
@@ -205,7 +222,8 @@ arrow::Result<std::vector<Tombstones::File>> Tombstones::WriteFiles(
   }
   ARROW_ASSIGN_OR_RAISE(auto adds, writer->Finish());
   std::vector<File> out;
-  for (const auto& a : adds) out.push_back(File{a.path, a.statistics.num_records, a.size_bytes});
+  for (const auto& a : adds)
+    out.push_back(File{a.path, a.statistics.num_records, a.size_bytes});
   return out;
 }
 
@@ -252,7 +270,8 @@ arrow::Result<std::string> Tombstones::Finish() {
   }
   if (files_.size() > kMaxFiles) ARROW_RETURN_NOT_OK(Compact());
   Json files = Json::array();
-  for (const auto& f : files_) files.push_back(Json{{"path", f.path}, {"rows", f.rows}, {"size", f.size}});
+  for (const auto& f : files_)
+    files.push_back(Json{{"path", f.path}, {"rows", f.rows}, {"size", f.size}});
   Json j{{"keys", keys_}, {"sequenceBy", sequence_by_}, {"files", files}};
   if (every_delete_) j["everyDelete"] = true;
   j["floor"] = floor_ ? Json(Hex(*floor_)) : Json(nullptr);

@@ -1,15 +1,19 @@
-// Remembered deletes of sequence-guarded merges (change data capture): for each deleted key
-// the sequence of its latest delete, and a table-wide floor that truncates raise. A change
-// at or below either is late and discarded, however long after the delete it arrives.
-// Tables keeping history (SCD type 2) remember every delete instead: a late change is woven
-// into the key's history between them.
+// Remembered deletes of sequence-guarded merges (change data capture): for each deleted
+// key the sequence of its latest delete, and a table-wide floor that truncates raise. A
+// change at or below either is late and discarded, however long after the delete it
+// arrives. Tables keeping history (SCD type 2) remember every delete instead: a late
+// change is woven into the key's history between them.
 //
-// They are Parquet files under _inlet/tombstones/ (the key and sequence columns), listed in
-// the document of the application "inlet.tombstones" (see AppState; in Delta Lake a
+// They are Parquet files under _inlet/tombstones/ (the key and sequence columns), listed
+// in the document of the application "inlet.tombstones" (see AppState; in Delta Lake a
 // metadata domain): they change in the same commit as the data, are invisible to readers,
-// and other engines' vacuum leaves them alone (it skips directories whose names start with
+// and other engines' vacuum leaves them alone (it skips directories whose names start
+// with
 // '_').
 #pragma once
+
+#include <arrow/result.h>
+#include <arrow/table.h>
 
 #include <cstdint>
 #include <functional>
@@ -18,9 +22,6 @@
 #include <string>
 #include <unordered_map>
 #include <vector>
-
-#include <arrow/result.h>
-#include <arrow/table.h>
 
 #include "inlet/common/json.h"
 #include "inlet/storage/table_store.h"
@@ -34,14 +35,18 @@ inline constexpr char kTombstoneDirectory[] = "_inlet/tombstones";
 
 class Tombstones {
  public:
-  /// The tombstones of base (none when base is null or has none). schema: the table schema
-  /// the key and sequence columns are taken from. Fails when base's tombstones were kept for
-  /// other key or sequence columns, or (every_delete: for history) the other way.
-  static arrow::Result<Tombstones> Load(std::shared_ptr<const TableStore> store, const Snapshot* base,
-                                        const arrow::Schema& schema, std::vector<std::string> keys,
-                                        std::vector<std::string> sequence_by, bool every_delete = false);
+  /// The tombstones of base (none when base is null or has none). schema: the table
+  /// schema the key and sequence columns are taken from. Fails when base's tombstones
+  /// were kept for other key or sequence columns, or (every_delete: for history) the
+  /// other way.
+  static arrow::Result<Tombstones> Load(std::shared_ptr<const TableStore> store,
+                                        const Snapshot* base, const arrow::Schema& schema,
+                                        std::vector<std::string> keys,
+                                        std::vector<std::string> sequence_by,
+                                        bool every_delete = false);
 
-  /// The table-wide floor (OrderedKeys bytes of the sequence columns), if a truncate set one.
+  /// The table-wide floor (OrderedKeys bytes of the sequence columns), if a truncate set
+  /// one.
   const std::optional<std::string>& floor() const { return floor_; }
   void RaiseFloor(const std::string& sequence);
 
@@ -74,18 +79,24 @@ class Tombstones {
     int64_t size = 0;
   };
 
-  Tombstones(std::shared_ptr<const TableStore> store, std::shared_ptr<arrow::Schema> schema,
-             std::vector<std::string> keys, std::vector<std::string> sequence_by, bool every_delete)
-      : store_(std::move(store)), schema_(std::move(schema)), keys_(std::move(keys)),
-        sequence_by_(std::move(sequence_by)), every_delete_(every_delete) {}
+  Tombstones(std::shared_ptr<const TableStore> store,
+             std::shared_ptr<arrow::Schema> schema, std::vector<std::string> keys,
+             std::vector<std::string> sequence_by, bool every_delete)
+      : store_(std::move(store)),
+        schema_(std::move(schema)),
+        keys_(std::move(keys)),
+        sequence_by_(std::move(sequence_by)),
+        every_delete_(every_delete) {}
 
   /// The rows of the base's files whose key is wanted, with their key ids.
   arrow::Status Scan(KeyEncoder* encoder, const KeyIndex& wanted,
-                     const std::function<arrow::Status(std::shared_ptr<arrow::Table>, std::vector<int64_t>)>& hit) const;
+                     const std::function<arrow::Status(std::shared_ptr<arrow::Table>,
+                                                       std::vector<int64_t>)>& hit) const;
 
   arrow::Result<std::shared_ptr<arrow::Table>> ReadFile(const File& f) const;
   arrow::Result<std::shared_ptr<arrow::Table>> Conform(const arrow::Table& rows) const;
-  arrow::Result<std::vector<File>> WriteFiles(const std::vector<std::shared_ptr<arrow::Table>>& tables) const;
+  arrow::Result<std::vector<File>> WriteFiles(
+      const std::vector<std::shared_ptr<arrow::Table>>& tables) const;
   arrow::Status Compact();
 
   std::shared_ptr<const TableStore> store_;

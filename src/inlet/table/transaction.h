@@ -7,6 +7,10 @@
 // Transaction and Writable; no strategy and no part of the engine changes.
 #pragma once
 
+#include <arrow/record_batch.h>
+#include <arrow/result.h>
+#include <arrow/type_fwd.h>
+
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -14,10 +18,6 @@
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <arrow/record_batch.h>
-#include <arrow/result.h>
-#include <arrow/type_fwd.h>
 
 #include "inlet/storage/table_store.h"
 #include "inlet/table.h"
@@ -56,7 +56,8 @@ class Transaction {
   virtual const std::vector<DataFile>& files() const = 0;
   /// What file recorded about a column of the table (min, max, null count, row count).
   /// Unknown members are absent.
-  virtual ColumnStats Statistics(const DataFile& file, const std::string& column) const = 0;
+  virtual ColumnStats Statistics(const DataFile& file,
+                                 const std::string& column) const = 0;
   /// Rows in the file, deleted ones included; nullopt when the format did not record it.
   virtual std::optional<int64_t> RecordCount(const DataFile& file) const = 0;
   /// Reads a live file's rows (those it marks deleted left out) in file order, with
@@ -76,11 +77,13 @@ class Transaction {
 
   // --- How new rows are written.
 
-  /// Reorders, casts and null-fills a batch of input to `to` (the table schema, or some of
-  /// its columns). Errors name the column and are schema mismatches.
+  /// Reorders, casts and null-fills a batch of input to `to` (the table schema, or some
+  /// of its columns). Errors name the column and are schema mismatches.
   virtual arrow::Result<std::shared_ptr<arrow::RecordBatch>> Conform(
-      const arrow::RecordBatch& batch, const std::shared_ptr<arrow::Schema>& to) const = 0;
-  arrow::Result<std::shared_ptr<arrow::RecordBatch>> Conform(const arrow::RecordBatch& batch) const {
+      const arrow::RecordBatch& batch,
+      const std::shared_ptr<arrow::Schema>& to) const = 0;
+  arrow::Result<std::shared_ptr<arrow::RecordBatch>> Conform(
+      const arrow::RecordBatch& batch) const {
     return Conform(batch, schema());
   }
   /// The size data files roll at (the table's property, else the write options').
@@ -111,12 +114,15 @@ class Transaction {
   virtual void Remove(const DataFile& file, bool data_change = true) = 0;
   /// Merge-on-read: marks rows of a live file deleted, replacing its record (Delta Lake:
   /// removed and added again with a deletion vector). `positions` are ascending positions
-  /// among the `rows_read` rows ReadFile gave for it. A file with every row marked is only
-  /// removed. Fails when storage cannot take the marks.
-  virtual arrow::Status MarkDeleted(const DataFile& file, int64_t rows_read, std::vector<int64_t> positions) = 0;
+  /// among the `rows_read` rows ReadFile gave for it. A file with every row marked is
+  /// only removed. Fails when storage cannot take the marks.
+  virtual arrow::Status MarkDeleted(const DataFile& file, int64_t rows_read,
+                                    std::vector<int64_t> positions) = 0;
   /// Which partitions the commit's decisions read. A concurrent commit that adds rows to
-  /// one of them conflicts with this one. Unset: the commit read nothing (a blind append).
-  virtual void SetReadScope(std::function<bool(const PartitionValues&)> reads_partition) = 0;
+  /// one of them conflicts with this one. Unset: the commit read nothing (a blind
+  /// append).
+  virtual void SetReadScope(
+      std::function<bool(const PartitionValues&)> reads_partition) = 0;
   /// Replaces the document of an application this commit records. The write options must
   /// give the app a document already.
   virtual void SetAppDocument(const std::string& app, const std::string& document) = 0;
@@ -124,9 +130,9 @@ class Transaction {
   /// with its parameters in the table's history; conflicts are checked against every
   /// commit after the base. Returns counts with the version and commit figures filled in.
   /// On failure nothing of the transaction is visible.
-  virtual arrow::Result<CommitResult> Commit(const std::string& operation,
-                                             std::map<std::string, std::string> parameters,
-                                             CommitResult counts) = 0;
+  virtual arrow::Result<CommitResult> Commit(
+      const std::string& operation, std::map<std::string, std::string> parameters,
+      CommitResult counts) = 0;
 };
 
 /// A table the engine can change. The format's Table implements it, and calls the engine
@@ -139,14 +145,15 @@ class Writable {
   /// schema `input`: checks that inlet can write the table (changes_rows: also that rows
   /// may change, which an append-only table refuses), and prepares the table schema (on
   /// creation from input, with options' partitioning and properties; otherwise the
-  /// table's, with input's extra columns when options.merge_schema). Errors name the table
-  /// and the column.
+  /// table's, with input's extra columns when options.merge_schema). Errors name the
+  /// table and the column.
   virtual arrow::Result<std::unique_ptr<Transaction>> Begin(const arrow::Schema& input,
                                                             const WriteOptions& options,
                                                             bool changes_rows) const = 0;
   virtual const std::string& location() const = 0;
   /// As Table::GetSnapshot.
-  virtual arrow::Result<std::shared_ptr<Snapshot>> GetSnapshot(const SnapshotSpec& spec) const = 0;
+  virtual arrow::Result<std::shared_ptr<Snapshot>> GetSnapshot(
+      const SnapshotSpec& spec) const = 0;
 };
 
 }  // namespace inlet::table

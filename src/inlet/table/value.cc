@@ -1,13 +1,13 @@
 #include "inlet/table/value.h"
 
+#include <arrow/compute/api.h>
+#include <arrow/type.h>
+#include <arrow/util/decimal.h>
+
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
-
-#include <arrow/compute/api.h>
-#include <cctype>
-#include <arrow/type.h>
-#include <arrow/util/decimal.h>
 
 #include "inlet/common/time.h"
 
@@ -28,14 +28,22 @@ int Cmp(const T& a, const T& b) {
 
 const char* CompareFunction(CompareOp op) {
   switch (op) {
-    case CompareOp::kEq: return "equal";
-    case CompareOp::kNe: return "not_equal";
-    case CompareOp::kLt: return "less";
-    case CompareOp::kLe: return "less_equal";
-    case CompareOp::kGt: return "greater";
-    case CompareOp::kGe: return "greater_equal";
-    case CompareOp::kIsNull: return "is_null";
-    case CompareOp::kIsNotNull: return "is_valid";
+    case CompareOp::kEq:
+      return "equal";
+    case CompareOp::kNe:
+      return "not_equal";
+    case CompareOp::kLt:
+      return "less";
+    case CompareOp::kLe:
+      return "less_equal";
+    case CompareOp::kGt:
+      return "greater";
+    case CompareOp::kGe:
+      return "greater_equal";
+    case CompareOp::kIsNull:
+      return "is_null";
+    case CompareOp::kIsNotNull:
+      return "is_valid";
   }
   return "equal";
 }
@@ -46,26 +54,47 @@ arrow::Result<std::shared_ptr<arrow::Scalar>> ScalarFromText(
     const std::string& s, const std::shared_ptr<arrow::DataType>& type) {
   using arrow::Type;
   switch (type->id()) {
-    case Type::STRING: return std::make_shared<arrow::StringScalar>(s);
-    case Type::LARGE_STRING: return std::make_shared<arrow::LargeStringScalar>(s);
-    case Type::BINARY: return std::make_shared<arrow::BinaryScalar>(s);
+    case Type::STRING:
+      return std::make_shared<arrow::StringScalar>(s);
+    case Type::LARGE_STRING:
+      return std::make_shared<arrow::LargeStringScalar>(s);
+    case Type::BINARY:
+      return std::make_shared<arrow::BinaryScalar>(s);
     case Type::BOOL: {
       std::string l;
-      for (char c : s) l += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      for (char c : s)
+        l += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       if (l == "true") return std::make_shared<arrow::BooleanScalar>(true);
       if (l == "false") return std::make_shared<arrow::BooleanScalar>(false);
       break;
     }
-    case Type::INT8: { int8_t v; if (ParseInt(s, &v)) return std::make_shared<arrow::Int8Scalar>(v); break; }
-    case Type::INT16: { int16_t v; if (ParseInt(s, &v)) return std::make_shared<arrow::Int16Scalar>(v); break; }
-    case Type::INT32: { int32_t v; if (ParseInt(s, &v)) return std::make_shared<arrow::Int32Scalar>(v); break; }
-    case Type::INT64: { int64_t v; if (ParseInt(s, &v)) return std::make_shared<arrow::Int64Scalar>(v); break; }
+    case Type::INT8: {
+      int8_t v;
+      if (ParseInt(s, &v)) return std::make_shared<arrow::Int8Scalar>(v);
+      break;
+    }
+    case Type::INT16: {
+      int16_t v;
+      if (ParseInt(s, &v)) return std::make_shared<arrow::Int16Scalar>(v);
+      break;
+    }
+    case Type::INT32: {
+      int32_t v;
+      if (ParseInt(s, &v)) return std::make_shared<arrow::Int32Scalar>(v);
+      break;
+    }
+    case Type::INT64: {
+      int64_t v;
+      if (ParseInt(s, &v)) return std::make_shared<arrow::Int64Scalar>(v);
+      break;
+    }
     case Type::FLOAT:
     case Type::DOUBLE: {
       char* end = nullptr;
       double v = std::strtod(s.c_str(), &end);
       if (s.empty() || *end != '\0') break;
-      if (type->id() == Type::FLOAT) return std::make_shared<arrow::FloatScalar>(static_cast<float>(v));
+      if (type->id() == Type::FLOAT)
+        return std::make_shared<arrow::FloatScalar>(static_cast<float>(v));
       return std::make_shared<arrow::DoubleScalar>(v);
     }
     case Type::DATE32: {
@@ -77,10 +106,17 @@ arrow::Result<std::shared_ptr<arrow::Scalar>> ScalarFromText(
       const auto& tt = static_cast<const arrow::TimestampType&>(*type);
       int64_t v = us;
       switch (tt.unit()) {
-        case arrow::TimeUnit::SECOND: v = us / 1000000; break;
-        case arrow::TimeUnit::MILLI: v = us / 1000; break;
-        case arrow::TimeUnit::MICRO: break;
-        case arrow::TimeUnit::NANO: v = us * 1000; break;
+        case arrow::TimeUnit::SECOND:
+          v = us / 1000000;
+          break;
+        case arrow::TimeUnit::MILLI:
+          v = us / 1000;
+          break;
+        case arrow::TimeUnit::MICRO:
+          break;
+        case arrow::TimeUnit::NANO:
+          v = us * 1000;
+          break;
       }
       return std::make_shared<arrow::TimestampScalar>(v, type);
     }
@@ -107,11 +143,21 @@ std::optional<int> CompareScalars(const arrow::Scalar& a, const arrow::Scalar& b
     case Type::BOOL:
       return Cmp(static_cast<const arrow::BooleanScalar&>(a).value,
                  static_cast<const arrow::BooleanScalar&>(b).value);
-    case Type::INT8: return Cmp(static_cast<const arrow::Int8Scalar&>(a).value, static_cast<const arrow::Int8Scalar&>(b).value);
-    case Type::INT16: return Cmp(static_cast<const arrow::Int16Scalar&>(a).value, static_cast<const arrow::Int16Scalar&>(b).value);
-    case Type::INT32: return Cmp(static_cast<const arrow::Int32Scalar&>(a).value, static_cast<const arrow::Int32Scalar&>(b).value);
-    case Type::INT64: return Cmp(static_cast<const arrow::Int64Scalar&>(a).value, static_cast<const arrow::Int64Scalar&>(b).value);
-    case Type::DATE32: return Cmp(static_cast<const arrow::Date32Scalar&>(a).value, static_cast<const arrow::Date32Scalar&>(b).value);
+    case Type::INT8:
+      return Cmp(static_cast<const arrow::Int8Scalar&>(a).value,
+                 static_cast<const arrow::Int8Scalar&>(b).value);
+    case Type::INT16:
+      return Cmp(static_cast<const arrow::Int16Scalar&>(a).value,
+                 static_cast<const arrow::Int16Scalar&>(b).value);
+    case Type::INT32:
+      return Cmp(static_cast<const arrow::Int32Scalar&>(a).value,
+                 static_cast<const arrow::Int32Scalar&>(b).value);
+    case Type::INT64:
+      return Cmp(static_cast<const arrow::Int64Scalar&>(a).value,
+                 static_cast<const arrow::Int64Scalar&>(b).value);
+    case Type::DATE32:
+      return Cmp(static_cast<const arrow::Date32Scalar&>(a).value,
+                 static_cast<const arrow::Date32Scalar&>(b).value);
     case Type::TIMESTAMP: {
       const auto& ta = static_cast<const arrow::TimestampType&>(*a.type);
       const auto& tb = static_cast<const arrow::TimestampType&>(*b.type);
@@ -121,10 +167,12 @@ std::optional<int> CompareScalars(const arrow::Scalar& a, const arrow::Scalar& b
     }
     case Type::FLOAT:
     case Type::DOUBLE: {
-      double x = a.type->id() == Type::FLOAT ? static_cast<const arrow::FloatScalar&>(a).value
-                                             : static_cast<const arrow::DoubleScalar&>(a).value;
-      double y = b.type->id() == Type::FLOAT ? static_cast<const arrow::FloatScalar&>(b).value
-                                             : static_cast<const arrow::DoubleScalar&>(b).value;
+      double x = a.type->id() == Type::FLOAT
+                     ? static_cast<const arrow::FloatScalar&>(a).value
+                     : static_cast<const arrow::DoubleScalar&>(a).value;
+      double y = b.type->id() == Type::FLOAT
+                     ? static_cast<const arrow::FloatScalar&>(b).value
+                     : static_cast<const arrow::DoubleScalar&>(b).value;
       if (std::isnan(x) || std::isnan(y)) return std::nullopt;
       return Cmp(x, y);
     }
@@ -163,8 +211,8 @@ arrow::Result<std::vector<BoundPredicate>> BindConjunction(const Conjunction& co
     if (p.op != CompareOp::kIsNull && p.op != CompareOp::kIsNotNull) {
       auto lit = ScalarFromText(p.literal, field->type());
       if (!lit.ok()) {
-        return arrow::Status::Invalid("predicate '", p.ToString(), "': ",
-                                      lit.status().message());
+        return arrow::Status::Invalid("predicate '", p.ToString(),
+                                      "': ", lit.status().message());
       }
       b.literal = *lit;
     }
@@ -179,13 +227,20 @@ bool Satisfies(const BoundPredicate& p, const arrow::Scalar& value) {
   auto c = CompareScalars(value, *p.literal);
   if (!c) return !value.is_valid ? false : true;  // unknown order: keep the file
   switch (p.op) {
-    case CompareOp::kEq: return *c == 0;
-    case CompareOp::kNe: return *c != 0;
-    case CompareOp::kLt: return *c < 0;
-    case CompareOp::kLe: return *c <= 0;
-    case CompareOp::kGt: return *c > 0;
-    case CompareOp::kGe: return *c >= 0;
-    default: return true;
+    case CompareOp::kEq:
+      return *c == 0;
+    case CompareOp::kNe:
+      return *c != 0;
+    case CompareOp::kLt:
+      return *c < 0;
+    case CompareOp::kLe:
+      return *c <= 0;
+    case CompareOp::kGt:
+      return *c > 0;
+    case CompareOp::kGe:
+      return *c >= 0;
+    default:
+      return true;
   }
 }
 
@@ -223,20 +278,23 @@ bool MayMatch(const BoundPredicate& p, const ColumnStats& s) {
 }
 
 arrow::Result<std::shared_ptr<arrow::RecordBatch>> FilterBatch(
-    const std::shared_ptr<arrow::RecordBatch>& batch, const std::vector<BoundPredicate>& preds) {
+    const std::shared_ptr<arrow::RecordBatch>& batch,
+    const std::vector<BoundPredicate>& preds) {
   if (preds.empty()) return batch;
   arrow::Datum mask;
   for (const auto& p : preds) {
     auto column = batch->GetColumnByName(p.field->name());
     if (!column) {
-      return arrow::Status::Invalid("filter column '", p.field->name(), "' is not in the batch");
+      return arrow::Status::Invalid("filter column '", p.field->name(),
+                                    "' is not in the batch");
     }
     arrow::Datum m;
     if (p.literal) {
-      ARROW_ASSIGN_OR_RAISE(m, arrow::compute::CallFunction(CompareFunction(p.op),
-                                                            {column, p.literal}));
+      ARROW_ASSIGN_OR_RAISE(
+          m, arrow::compute::CallFunction(CompareFunction(p.op), {column, p.literal}));
     } else {
-      ARROW_ASSIGN_OR_RAISE(m, arrow::compute::CallFunction(CompareFunction(p.op), {column}));
+      ARROW_ASSIGN_OR_RAISE(
+          m, arrow::compute::CallFunction(CompareFunction(p.op), {column}));
     }
     if (mask.is_value()) {
       ARROW_ASSIGN_OR_RAISE(mask, arrow::compute::CallFunction("and_kleene", {mask, m}));

@@ -1,14 +1,14 @@
 // Typed values for predicates, partition values and statistics.
 #pragma once
 
+#include <arrow/record_batch.h>
+#include <arrow/result.h>
+#include <arrow/scalar.h>
+
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <arrow/record_batch.h>
-#include <arrow/result.h>
-#include <arrow/scalar.h>
 
 #include "inlet/predicate.h"
 
@@ -53,6 +53,7 @@ bool MayMatch(const BoundPredicate& p, const ColumnStats& stats);
 
 /// Keeps the rows of batch satisfying every predicate (columns found by name).
 arrow::Result<std::shared_ptr<arrow::RecordBatch>> FilterBatch(
-    const std::shared_ptr<arrow::RecordBatch>& batch, const std::vector<BoundPredicate>& preds);
+    const std::shared_ptr<arrow::RecordBatch>& batch,
+    const std::vector<BoundPredicate>& preds);
 
 }  // namespace inlet

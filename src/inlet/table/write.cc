@@ -14,30 +14,34 @@ namespace {
 // Which partitions an overwrite replaces: those replace_where selects, those the new rows
 // fall in (dynamic partition overwrite), or the whole table.
 arrow::Result<std::function<bool(const PartitionValues&)>> ReplacedPartitions(
-    const WriteOptions& options, const std::vector<BoundPredicate>& replace, const std::vector<WrittenFile>& written,
-    const Transaction& tx) {
+    const WriteOptions& options, const std::vector<BoundPredicate>& replace,
+    const std::vector<WrittenFile>& written, const Transaction& tx) {
   if (!replace.empty()) {
     for (const auto& f : written) {
       if (!PartitionSatisfies(f.partition_values, replace)) {
-        return arrow::Status::Invalid("cannot write to ", tx.location(),
-                                      ": input rows fall outside the replace predicate (file ", f.path, ")");
+        return arrow::Status::Invalid(
+            "cannot write to ", tx.location(),
+            ": input rows fall outside the replace predicate (file ", f.path, ")");
       }
     }
     return std::function<bool(const PartitionValues&)>(
         [replace](const PartitionValues& v) { return PartitionSatisfies(v, replace); });
   }
-  if (options.mode == WriteMode::kOverwritePartitions && !tx.partition_columns().empty()) {
+  if (options.mode == WriteMode::kOverwritePartitions &&
+      !tx.partition_columns().empty()) {
     std::set<PartitionValues> partitions;
     for (const auto& f : written) partitions.insert(f.partition_values);
     return std::function<bool(const PartitionValues&)>(
         [partitions](const PartitionValues& v) { return partitions.count(v) > 0; });
   }
-  return std::function<bool(const PartitionValues&)>([](const PartitionValues&) { return true; });
+  return std::function<bool(const PartitionValues&)>(
+      [](const PartitionValues&) { return true; });
 }
 
 }  // namespace
 
-arrow::Result<CommitResult> Write(const Writable& table, std::shared_ptr<arrow::RecordBatchReader> data,
+arrow::Result<CommitResult> Write(const Writable& table,
+                                  std::shared_ptr<arrow::RecordBatchReader> data,
                                   const WriteOptions& options) {
   const std::string& location = table.location();
   bool overwrites = options.mode != WriteMode::kAppend;
@@ -46,7 +50,8 @@ arrow::Result<CommitResult> Write(const Writable& table, std::shared_ptr<arrow::
   }
   ARROW_ASSIGN_OR_RAISE(auto tx, table.Begin(*data->schema(), options, overwrites));
   if (!tx->base() && !options.replace_where.empty()) {
-    return arrow::Status::Invalid("cannot replace rows of ", location, ": there is no table yet");
+    return arrow::Status::Invalid("cannot replace rows of ", location,
+                                  ": there is no table yet");
   }
 
   // Bind the replace predicate before writing anything.
@@ -54,7 +59,8 @@ arrow::Result<CommitResult> Write(const Writable& table, std::shared_ptr<arrow::
   if (!options.replace_where.empty()) {
     ARROW_ASSIGN_OR_RAISE(replace, BindConjunction(options.replace_where, *tx->schema()));
     if (auto column = NonPartitionColumn(replace, tx->partition_columns())) {
-      return arrow::Status::NotImplemented("replace_where on '", *column, "': only partition columns are supported");
+      return arrow::Status::NotImplemented("replace_where on '", *column,
+                                           "': only partition columns are supported");
     }
   }
 
@@ -73,7 +79,8 @@ arrow::Result<CommitResult> Write(const Writable& table, std::shared_ptr<arrow::
   result.rows_written = writer->rows_written();
 
   if (tx->base() && overwrites) {
-    ARROW_ASSIGN_OR_RAISE(auto replaced, ReplacedPartitions(options, replace, written, *tx));
+    ARROW_ASSIGN_OR_RAISE(auto replaced,
+                          ReplacedPartitions(options, replace, written, *tx));
     for (const auto& f : tx->files()) {
       if (replaced(f.partition_values)) tx->Remove(f);
     }
@@ -83,10 +90,12 @@ arrow::Result<CommitResult> Write(const Writable& table, std::shared_ptr<arrow::
 
   std::map<std::string, std::string> params;
   params["mode"] = overwrites ? "Overwrite" : "Append";
-  if (options.mode == WriteMode::kOverwritePartitions) params["partitionOverwriteMode"] = "dynamic";
+  if (options.mode == WriteMode::kOverwritePartitions)
+    params["partitionOverwriteMode"] = "dynamic";
   if (!options.replace_where.empty()) {
     std::string pred;
-    for (const auto& p : options.replace_where) pred += (pred.empty() ? "" : " AND ") + p.ToString();
+    for (const auto& p : options.replace_where)
+      pred += (pred.empty() ? "" : " AND ") + p.ToString();
     params["predicate"] = pred;
   }
   return tx->Commit(tx->base() ? "WRITE" : "CREATE TABLE AS SELECT", params, result);

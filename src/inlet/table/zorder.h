@@ -2,13 +2,13 @@
 // statistics on each of the columns prune files.
 #pragma once
 
-#include <memory>
-#include <string>
-#include <vector>
-
 #include <arrow/array.h>
 #include <arrow/result.h>
 #include <arrow/table.h>
+
+#include <memory>
+#include <string>
+#include <vector>
 
 namespace inlet {
 
@@ -16,7 +16,7 @@ namespace inlet {
 /// nulls last), the ranks scaled to 64/n bits, and their bits interleaved, most
 /// significant first. Ties keep input order. Fails with Invalid naming a column that is
 /// missing or cannot be ordered (nested types).
-arrow::Result<std::shared_ptr<arrow::UInt64Array>> ZOrderIndices(const arrow::Table& rows,
-                                                                 const std::vector<std::string>& columns);
+arrow::Result<std::shared_ptr<arrow::UInt64Array>> ZOrderIndices(
+    const arrow::Table& rows, const std::vector<std::string>& columns);
 
 }  // namespace inlet

@@ -18,7 +18,8 @@ std::shared_ptr<arrow::Table> Grid(int side) {
       (void)y.Append(j);
     }
   }
-  auto schema = arrow::schema({arrow::field("x", arrow::int64()), arrow::field("y", arrow::int64())});
+  auto schema = arrow::schema(
+      {arrow::field("x", arrow::int64()), arrow::field("y", arrow::int64())});
   return arrow::Table::Make(schema, {x.Finish().ValueOrDie(), y.Finish().ValueOrDie()});
 }
 
@@ -46,7 +47,9 @@ TEST(ZOrder, VisitsQuadrantsOneAfterAnother) {
 }
 
 TEST(ZOrder, OneColumnSortsItAndNullsGoLast) {
-  auto array = arrow::json::ArrayFromJSONString(arrow::utf8(), R"(["b", null, "a", "c", "a"])").ValueOrDie();
+  auto array =
+      arrow::json::ArrayFromJSONString(arrow::utf8(), R"(["b", null, "a", "c", "a"])")
+          .ValueOrDie();
   auto t = arrow::Table::Make(arrow::schema({arrow::field("s", arrow::utf8())}), {array});
   INLET_ASSIGN_OR_FAIL(auto order, ZOrderIndices(*t, {"s"}));
   std::vector<uint64_t> got(order->raw_values(), order->raw_values() + order->length());
@@ -54,8 +57,10 @@ TEST(ZOrder, OneColumnSortsItAndNullsGoLast) {
 }
 
 TEST(ZOrder, RejectsMissingAndNestedColumns) {
-  auto array = arrow::json::ArrayFromJSONString(arrow::list(arrow::int32()), "[[1], [2]]").ValueOrDie();
-  auto t = arrow::Table::Make(arrow::schema({arrow::field("l", arrow::list(arrow::int32()))}), {array});
+  auto array = arrow::json::ArrayFromJSONString(arrow::list(arrow::int32()), "[[1], [2]]")
+                   .ValueOrDie();
+  auto t = arrow::Table::Make(
+      arrow::schema({arrow::field("l", arrow::list(arrow::int32()))}), {array});
   EXPECT_FALSE(ZOrderIndices(*t, {"nope"}).ok());
   auto st = ZOrderIndices(*t, {"l"}).status();
   EXPECT_TRUE(st.IsInvalid());

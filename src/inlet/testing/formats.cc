@@ -11,6 +11,8 @@ const std::vector<FormatUnderTest>& FormatsUnderTest() {
   return formats;
 }
 
-std::string FormatName(const ::testing::TestParamInfo<FormatUnderTest>& info) { return info.param.name; }
+std::string FormatName(const ::testing::TestParamInfo<FormatUnderTest>& info) {
+  return info.param.name;
+}
 
 }  // namespace inlet::testing

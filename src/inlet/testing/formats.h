@@ -3,16 +3,15 @@
 // entry here and runs them unchanged.
 #pragma once
 
+#include <arrow/result.h>
 #include <gtest/gtest.h>
 
 #include <functional>
 #include <map>
-#include <ostream>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
-
-#include <arrow/result.h>
 
 #include "inlet/table.h"
 
@@ -30,7 +29,9 @@ struct FormatUnderTest {
 const std::vector<FormatUnderTest>& FormatsUnderTest();
 
 /// How gtest shows a format in test output.
-inline void PrintTo(const FormatUnderTest& format, std::ostream* out) { *out << format.name; }
+inline void PrintTo(const FormatUnderTest& format, std::ostream* out) {
+  *out << format.name;
+}
 
 /// The test name suffix of a format.
 std::string FormatName(const ::testing::TestParamInfo<FormatUnderTest>& info);
@@ -38,6 +39,7 @@ std::string FormatName(const ::testing::TestParamInfo<FormatUnderTest>& info);
 }  // namespace inlet::testing
 
 /// Runs the TEST_Ps of suite once per format.
-#define INLET_FOR_EACH_FORMAT(suite)                                                            \
-  INSTANTIATE_TEST_SUITE_P(Formats, suite, ::testing::ValuesIn(::inlet::testing::FormatsUnderTest()), \
+#define INLET_FOR_EACH_FORMAT(suite)                                                  \
+  INSTANTIATE_TEST_SUITE_P(Formats, suite,                                            \
+                           ::testing::ValuesIn(::inlet::testing::FormatsUnderTest()), \
                            ::inlet::testing::FormatName)

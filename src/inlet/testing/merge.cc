@@ -22,7 +22,8 @@ std::map<std::string, uintmax_t> Files(const std::string& root) {
 }  // namespace
 
 arrow::Result<MergeResult> MergeAfterDryRun(Table& table, const std::string& root,
-                                            const std::shared_ptr<arrow::Table>& source, MergeOptions options) {
+                                            const std::shared_ptr<arrow::Table>& source,
+                                            MergeOptions options) {
   auto before = Files(root);
   options.dry_run = true;
   ARROW_ASSIGN_OR_RAISE(MergeResult dry, table.Merge(source, options));
@@ -31,12 +32,14 @@ arrow::Result<MergeResult> MergeAfterDryRun(Table& table, const std::string& roo
   options.dry_run = false;
   ARROW_ASSIGN_OR_RAISE(MergeResult real, table.Merge(source, options));
   auto counts = [](const MergeResult& r) {
-    return std::vector<int64_t>{r.rows_inserted, r.rows_updated,   r.rows_deleted,    r.source_duplicates,
-                                r.late_discarded, r.rows_truncated, r.files_scanned,   r.files_rewritten,
-                                r.files_marked,   r.rows_compared,  int64_t{r.changed}};
+    return std::vector<int64_t>{r.rows_inserted,     r.rows_updated,    r.rows_deleted,
+                                r.source_duplicates, r.late_discarded,  r.rows_truncated,
+                                r.files_scanned,     r.files_rewritten, r.files_marked,
+                                r.rows_compared,     int64_t{r.changed}};
   };
   EXPECT_EQ(counts(dry), counts(real))
-      << "dry run and merge count differently (inserted, updated, deleted, duplicates, late, truncated, scanned, "
+      << "dry run and merge count differently (inserted, updated, deleted, duplicates, "
+         "late, truncated, scanned, "
          "rewritten, marked, compared, changed)";
   return real;
 }

@@ -1,26 +1,25 @@
 // Helpers shared by the unit tests.
 #pragma once
 
+#include <arrow/result.h>
+#include <arrow/status.h>
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <cstdint>
+#include <filesystem>
 #include <random>
 #include <string>
 #include <vector>
 
-#include <arrow/result.h>
-#include <arrow/status.h>
-
-#define INLET_ASSERT_OK(expr)                                   \
-  do {                                                          \
-    ::arrow::Status _st = ::arrow::ToStatus(expr);              \
-    ASSERT_TRUE(_st.ok()) << #expr << ": " << _st.ToString();   \
+#define INLET_ASSERT_OK(expr)                                 \
+  do {                                                        \
+    ::arrow::Status _st = ::arrow::ToStatus(expr);            \
+    ASSERT_TRUE(_st.ok()) << #expr << ": " << _st.ToString(); \
   } while (0)
 
-#define INLET_ASSIGN_OR_FAIL_IMPL(tmp, lhs, rexpr)                        \
-  auto tmp = (rexpr);                                                     \
-  ASSERT_TRUE(tmp.ok()) << #rexpr << ": " << tmp.status().ToString();     \
+#define INLET_ASSIGN_OR_FAIL_IMPL(tmp, lhs, rexpr)                    \
+  auto tmp = (rexpr);                                                 \
+  ASSERT_TRUE(tmp.ok()) << #rexpr << ": " << tmp.status().ToString(); \
   lhs = std::move(tmp).ValueUnsafe();
 
 #define INLET_CONCAT_INNER(a, b) a##b

@@ -5,7 +5,8 @@
 namespace inlet {
 
 arrow::Result<StreamReport> RunStream(const Pipeline& pipeline, const StreamOptions&) {
-  return arrow::Status::NotImplemented("pipeline '", pipeline.name(), "': this build of inlet has no Kafka support ",
+  return arrow::Status::NotImplemented("pipeline '", pipeline.name(),
+                                       "': this build of inlet has no Kafka support ",
                                        "(librdkafka was not found when it was built)");
 }
 
