@@ -19,10 +19,9 @@ enum class ErrorKind {
   /// The table needs a feature, or a format version, that inlet does not support
   /// (NotImplemented).
   kUnsupportedFeature,
-  /// A commit lost to a concurrent, conflicting commit (Invalid, the message starting
-  /// "conflict: "). Nothing of it is visible; retrying the whole operation against the
-  /// new
-  /// table state may succeed.
+  /// A commit lost to a concurrent, conflicting commit (Invalid; the message says
+  /// "conflict: " and why, after the operation's context). Nothing of it is visible;
+  /// retrying the whole operation against the new table state may succeed.
   kCommitConflict,
   /// Data does not fit the table's schema: a column the table lacks, a type that does not
   /// fit the column's, a null in a non-nullable column (Invalid or TypeError).

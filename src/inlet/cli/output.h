@@ -13,8 +13,15 @@ namespace inlet::cli {
 
 using Json = nlohmann::json;
 
-/// Compact JSON text, as every --json output prints it.
-inline std::string Dump(const Json& j) { return j.dump(); }
+/// Compact JSON text, as every --json output prints it; invalid UTF-8 (a file name, a
+/// path) is replaced, never thrown.
+inline std::string Dump(const Json& j) {
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+/// Indented JSON text, likewise.
+inline std::string Pretty(const Json& j) {
+  return j.dump(2, ' ', false, Json::error_handler_t::replace);
+}
 
 /// JSON text parsed; null when it does not parse (never throws).
 inline Json ParseOrNull(const std::string& text) {

@@ -258,14 +258,15 @@ arrow::Status PipelineCommands::ShowState(const StateArgs& a) {
   ARROW_ASSIGN_OR_RAISE(auto snapshot, table->GetSnapshot({}));
   Json out = Json::object();
   for (const auto& [name, document] : PipelineStates(*snapshot)) {
-    Json state = ParseOrNull(document);
-    if (!state.is_object())
-      return arrow::Status::Invalid("state of pipeline ", name, " in ", a.table,
-                                    " is not a JSON object");
-    out[name] = std::move(state);
+    try {
+      out[name] = Json::parse(document);
+    } catch (const Json::exception& e) {
+      return arrow::Status::Invalid("state of pipeline ", name,
+                                    ": invalid JSON: ", e.what());
+    }
   }
   if (a.json) {
-    std::cout << out.dump(2) << std::endl;
+    std::cout << Pretty(out) << std::endl;
     return arrow::Status::OK();
   }
   if (out.empty())
@@ -293,16 +294,14 @@ arrow::Status PipelineCommands::ShowState(const StateArgs& a) {
 
 arrow::Status PipelineCommands::ResetState(const StateArgs& a) {
   ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(a.table));
-  auto version = ResetPipelineState(*table, a.pipeline);
-  if (!version.ok()) {
-    if (version.status().IsInvalid()) {
-      return arrow::Status::Invalid("no state for pipeline '", a.pipeline, "' in ",
-                                    a.table);
-    }
-    return version.status();
+  ARROW_ASSIGN_OR_RAISE(auto snapshot, table->GetSnapshot({}));
+  if (!PipelineStates(*snapshot).count(a.pipeline)) {
+    return arrow::Status::Invalid("no state for pipeline '", a.pipeline, "' in ",
+                                  a.table);
   }
+  ARROW_ASSIGN_OR_RAISE(int64_t version, ResetPipelineState(*table, a.pipeline));
   std::cout << "cleared the state of pipeline " << a.pipeline << " in " << a.table
-            << " at version " << *version << std::endl;
+            << " at version " << version << std::endl;
   return arrow::Status::OK();
 }
 

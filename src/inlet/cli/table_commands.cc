@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <iostream>
+#include <sstream>
 
 #include "inlet/cli/output.h"
 #include "inlet/io.h"
@@ -41,6 +42,29 @@ Json SchemaJson(const TableInfo& info) {
         {{"name", f->name()}, {"type", TypeName(info, i)}, {"nullable", f->nullable()}});
   }
   return fields;
+}
+
+// The format's details for people: Delta's protocol on one line, other formats' a line
+// per detail.
+std::string FormatDetailsText(const Json& details) {
+  if (!details.is_object()) return "";
+  std::ostringstream out;
+  if (details.contains("min_reader_version") && details.contains("min_writer_version")) {
+    out << "protocol:   reader " << Dump(details["min_reader_version"]) << ", writer "
+        << Dump(details["min_writer_version"]);
+    Json readers = details.value("reader_features", Json::array());
+    Json writers = details.value("writer_features", Json::array());
+    if (!readers.empty() || !writers.empty()) out << "; features " << Dump(writers);
+    out << "\n";
+    return out.str();
+  }
+  for (auto it = details.begin(); it != details.end(); ++it) {
+    std::string label = it.key() + ":";
+    out << label << std::string(label.size() < 12 ? 12 - label.size() : 1, ' ')
+        << (it.value().is_string() ? it.value().get<std::string>() : Dump(it.value()))
+        << "\n";
+  }
+  return out.str();
 }
 
 }  // namespace
@@ -255,7 +279,7 @@ arrow::Status TableCommands::RunHistory(const Listing& a) {
         info["operationParameters"] = Json::object();
       out.push_back(std::move(info));
     }
-    std::cout << out.dump(2) << std::endl;
+    std::cout << Pretty(out) << std::endl;
     return arrow::Status::OK();
   }
   std::printf("%-8s %-24s %-24s %s\n", "version", "timestamp", "operation", "parameters");
@@ -294,19 +318,13 @@ arrow::Status TableCommands::RunInfo(const Listing& a) {
   for (auto it = details.begin(); details.is_object() && it != details.end(); ++it)
     j[it.key()] = it.value();
   if (a.json) {
-    std::cout << j.dump(2) << std::endl;
+    std::cout << Pretty(j) << std::endl;
     return arrow::Status::OK();
   }
   std::cout << "table:      " << info.location << " (" << info.format << ")\n"
             << "version:    " << info.version << " at "
             << FormatTimestampMillisIso(info.timestamp_ms) << "\n";
-  for (auto it = details.begin(); details.is_object() && it != details.end(); ++it) {
-    std::string label = it.key() + ":";
-    std::cout << label << std::string(label.size() < 12 ? 12 - label.size() : 1, ' ')
-              << (it.value().is_string() ? it.value().get<std::string>()
-                                         : Dump(it.value()))
-              << "\n";
-  }
+  std::cout << FormatDetailsText(details);
   std::cout << "files:      " << info.num_files << " (" << info.size_bytes << " bytes)\n"
             << "partitions: " << Dump(Json(info.partition_columns)) << "\n"
             << "properties: " << Dump(Json(info.properties)) << "\n"

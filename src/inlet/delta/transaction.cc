@@ -228,18 +228,6 @@ arrow::Result<std::unique_ptr<WriteTransaction>> WriteTransaction::Begin(
   }
   PendingCommit& commit = tx->commit_;
   if (tx->base_) {
-    const auto& files = tx->base_->state().files;
-    tx->files_.reserve(files.size());
-    for (size_t i = 0; i < files.size(); ++i) {
-      table::DataFile f;
-      f.path = files[i].path;
-      f.partition_values = files[i].partition_values;
-      f.size_bytes = files[i].size;
-      f.has_deletes = files[i].deletion_vector.has_value();
-      f.deleted_rows = f.has_deletes ? files[i].deletion_vector->cardinality : 0;
-      f.index = i;
-      tx->files_.push_back(std::move(f));
-    }
     const auto& state = tx->base_->state();
     auto writable =
         CheckWritable(state.protocol, state.metadata, tx->base_->delta_schema());
@@ -349,6 +337,26 @@ arrow::Result<std::unique_ptr<table::DataWriter>> WriteTransaction::NewChangeDat
 
 bool WriteTransaction::marks_deleted_rows() const {
   return base_ && WritesDeletionVectors(base_->state().protocol, base_->state().metadata);
+}
+
+// Made on first use: a blind append never lists the files it does not touch.
+const std::vector<table::DataFile>& WriteTransaction::files() const {
+  if (files_ || !base_) return files_ ? *files_ : kNoFiles;
+  const auto& adds = base_->state().files;
+  std::vector<table::DataFile> out;
+  out.reserve(adds.size());
+  for (size_t i = 0; i < adds.size(); ++i) {
+    table::DataFile f;
+    f.path = adds[i].path;
+    f.partition_values = adds[i].partition_values;
+    f.size_bytes = adds[i].size;
+    f.has_deletes = adds[i].deletion_vector.has_value();
+    f.deleted_rows = f.has_deletes ? adds[i].deletion_vector->cardinality : 0;
+    f.index = i;
+    out.push_back(std::move(f));
+  }
+  files_ = std::move(out);
+  return *files_;
 }
 
 ColumnStats WriteTransaction::Statistics(const table::DataFile& file,

@@ -41,7 +41,7 @@ class WriteTransaction : public table::Transaction {
 
   // table::Transaction
   std::shared_ptr<Snapshot> base() const override { return base_; }
-  const std::vector<table::DataFile>& files() const override { return files_; }
+  const std::vector<table::DataFile>& files() const override;
   ColumnStats Statistics(const table::DataFile& file,
                          const std::string& column) const override;
   std::optional<int64_t> RecordCount(const table::DataFile& file) const override;
@@ -109,7 +109,10 @@ class WriteTransaction : public table::Transaction {
   std::shared_ptr<const TableStore> store_;
   WriteOptions options_;
   std::shared_ptr<DeltaSnapshot> base_;
-  std::vector<table::DataFile> files_;  // of base_
+  // The base's live files, made on the first files() call (by the thread driving the
+  // transaction, before any reader of them starts).
+  mutable std::optional<std::vector<table::DataFile>> files_;
+  static inline const std::vector<table::DataFile> kNoFiles;
   std::shared_ptr<arrow::Schema> schema_;
   Metadata metadata_;
   PendingCommit commit_;

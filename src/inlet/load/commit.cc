@@ -31,7 +31,7 @@ arrow::Result<MergeResult> CommitLoad(Table& table, std::shared_ptr<arrow::Table
   result.rows_inserted = rows->num_rows();
   if (dry_run) return result;
   auto reader = std::make_shared<arrow::TableBatchReader>(rows);
-  reader->set_chunksize(spec.batch_size);
+  if (spec.batch_size) reader->set_chunksize(*spec.batch_size);
   ARROW_ASSIGN_OR_RAISE(result.commit,
                         table.Write(reader, WriteOptionsOf(spec, change.mode)));
   return result;

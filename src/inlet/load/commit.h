@@ -34,8 +34,8 @@ struct CommitSpec {
   std::string operation;
   std::string merge_operation;
   std::map<std::string, std::string> parameters;
-  /// Rows per batch handed to a write.
-  int64_t batch_size = 64 * 1024;
+  /// Rows per batch handed to a write; unset: the rows' own chunks.
+  std::optional<int64_t> batch_size;
 };
 
 /// The write options of spec, for a write in mode.

@@ -80,7 +80,8 @@ arrow::Result<std::shared_ptr<arrow::Table>> Strategy::Select(const RunContext&,
 }
 
 arrow::Result<std::shared_ptr<arrow::Table>> Strategy::Prepare(
-    std::shared_ptr<arrow::Table> rows, const std::vector<std::string>&) const {
+    std::shared_ptr<arrow::Table> rows, const std::vector<std::string>&,
+    const std::string&) const {
   return rows;
 }
 
@@ -237,12 +238,13 @@ class ChangeCapture : public Strategy {
     return Read(SourceScope::kNew);
   }
   arrow::Result<std::shared_ptr<arrow::Table>> Prepare(
-      std::shared_ptr<arrow::Table> rows,
-      const std::vector<std::string>& part_names) const override {
+      std::shared_ptr<arrow::Table> rows, const std::vector<std::string>& part_names,
+      const std::string& operation_column) const override {
     // Debezium's events carry the operation as __op; other sources as op.
-    auto ch =
-        ChangeStrategyOptions(config_, rows->GetColumnByName("__op") ? "__op" : "op");
-    return MarkChanges(rows, ch, part_names);
+    std::string fallback = !operation_column.empty()       ? operation_column
+                           : rows->GetColumnByName("__op") ? "__op"
+                                                           : "op";
+    return MarkChanges(rows, ChangeStrategyOptions(config_, fallback), part_names);
   }
   std::vector<std::string> consumed_columns() const override {
     return {kDeleteFlag, kTruncateFlag};
@@ -265,7 +267,8 @@ class SnapshotDiff : public Strategy {
   }
   TableChange Change(const RunContext& ctx, PipelineState* next) const override {
     const auto& st = config_;
-    const PipelineState& state = *ctx.state;
+    static const PipelineState kNone;  // streams have no run state
+    const PipelineState& state = ctx.state ? *ctx.state : kNone;
     bool full =
         !ctx.table ||
         (st.full_refresh_every_runs &&

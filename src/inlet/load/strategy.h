@@ -138,9 +138,11 @@ class Strategy {
 
   /// Source rows as the strategy loads them: change events get the flags the merge takes
   /// (cdc). part_names names the rows' parts (files) for messages; empty for streams.
+  /// operation_column: cdc's operation column when the pipeline names none (a stream's
+  /// follows its format); empty: __op when the rows have it, else op.
   virtual arrow::Result<std::shared_ptr<arrow::Table>> Prepare(
-      std::shared_ptr<arrow::Table> rows,
-      const std::vector<std::string>& part_names) const;
+      std::shared_ptr<arrow::Table> rows, const std::vector<std::string>& part_names,
+      const std::string& operation_column = "") const;
   /// Columns the strategy adds and the merge consumes: never written, so never drift.
   virtual std::vector<std::string> consumed_columns() const { return {}; }
   /// Whether repeated keys within a load are the strategy's to resolve (a merge keeps

@@ -90,6 +90,7 @@ class PipelineRun {
     if (!any) return Finish(RunStatus::kNoChanges);
     ARROW_RETURN_NOT_OK(SelectRows());
     ARROW_RETURN_NOT_OK(CheckRows());
+    context_.now_ms = NowMillis();  // a full refresh's time is the decision's
     change_ = strategy_->Change(context_, &next_);
     ARROW_ASSIGN_OR_RAISE(rows_, strategy_->Complete(rows_));
     if (change_.min_change_percent > 0) {
@@ -152,9 +153,9 @@ class PipelineRun {
   arrow::Result<bool> ReadSource() {
     ARROW_ASSIGN_OR_RAISE(source_, OpenBoundedSource(config_.source));
     ARROW_ASSIGN_OR_RAISE(ReadRequest request, strategy_->Request(context_));
-    request.on_part = [&](size_t done, int64_t rows) {
-      progress_.Update("read " + std::to_string(done) + " parts, " +
-                       std::to_string(rows) + " rows");
+    request.on_part = [&](size_t done, size_t total, int64_t rows) {
+      progress_.Update("read " + std::to_string(done) + "/" + std::to_string(total) +
+                       " files, " + std::to_string(rows) + " rows");
     };
     ARROW_ASSIGN_OR_RAISE(read_, source_->Read(state_.position, request));
     if (!read_.rows) return false;
@@ -173,6 +174,7 @@ class PipelineRun {
     next_.pipeline = config_.name;
     next_.strategy = report_.strategy;
     next_.cursor = config_.strategy.cursor;
+    context_.now_ms = NowMillis();  // the safety margin counts back from the selection
     load::SelectionCounts counts;
     ARROW_ASSIGN_OR_RAISE(rows_,
                           strategy_->Select(context_, *source_, &read_, &next_, &counts));

@@ -387,9 +387,13 @@ arrow::Result<SourceRead> FileSource::Read(const Json& position,
   }
   if (to_read.empty()) return out;
   const DecodingConfig& d = config_.decoding;
-  ARROW_ASSIGN_OR_RAISE(
-      out.rows,
-      ReadSourceFiles(to_read, {d.format, d.schema, d.decimals}, request.on_part));
+  ARROW_ASSIGN_OR_RAISE(out.rows,
+                        ReadSourceFiles(to_read, {d.format, d.schema, d.decimals},
+                                        [&](size_t done, int64_t rows) {
+                                          if (request.on_part) {
+                                            request.on_part(done, to_read.size(), rows);
+                                          }
+                                        }));
   for (const auto& f : to_read) {
     out.parts.push_back(f.path);
     out.part_state.push_back(Json::array({f.size, f.mtime_ns}));

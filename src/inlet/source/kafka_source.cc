@@ -86,7 +86,6 @@ class KafkaSource : public StreamSource {
     ssize_t n =
         rd_kafka_consume_batch_queue(queue_, timeout_ms, batch_.data(), batch_.size());
     arrow::Status st;
-    size_t handed = 0;
     for (ssize_t i = 0; i < n; ++i) {
       if (st.ok() && fatal_.ok()) {
         auto message = Convert(batch_[i]);
@@ -94,13 +93,12 @@ class KafkaSource : public StreamSource {
           st = message.status();
         } else if (*message) {
           st = on_message(**message);
-          ++handed;
         }
       }
       rd_kafka_message_destroy(batch_[i]);
     }
     ARROW_RETURN_NOT_OK(st);
-    return handed;
+    return n > 0 ? static_cast<size_t>(n) : 0;  // error events count as activity too
   }
 
   void Seek(const std::map<int32_t, int64_t>& next) override {

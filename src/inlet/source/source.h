@@ -107,9 +107,9 @@ struct ReadRequest {
   SourceScope scope = SourceScope::kNew;
   /// kAll: whether an unchanged part with this mark may be skipped; unset: none is.
   std::function<bool(const PartMark&)> skippable;
-  /// Called after each part is read with (parts read, rows so far), for progress
-  /// displays.
-  std::function<void(size_t, int64_t)> on_part;
+  /// Called after each part is read with (parts read, parts to read, rows so far), for
+  /// progress displays.
+  std::function<void(size_t, size_t, int64_t)> on_part;
 };
 
 /// The name of the int32 column of SourceRead::rows that gives each row's part.

@@ -51,10 +51,11 @@ class StreamSource {
   virtual ~StreamSource() = default;
 
   /// Waits up to timeout_ms for messages, and hands each to on_message in order (at most
-  /// max of them). Returns how many it handed. A failure of on_message stops there and is
-  /// returned. Errors the stream cannot go on after (an unknown topic, refused
-  /// credentials) are returned too; transient ones (a broker outage) the source retries
-  /// by itself.
+  /// max of them). Returns how many events it received: the messages, and the events that
+  /// carry none (a transient error, a partition's end), which show that the source is
+  /// alive. A failure of on_message stops there and is returned. Errors the stream cannot
+  /// go on after (an unknown topic, refused credentials) are returned too; transient ones
+  /// (a broker outage) the source retries by itself.
   virtual arrow::Result<size_t> Poll(
       int timeout_ms, size_t max,
       const std::function<arrow::Status(const StreamMessage&)>& on_message) = 0;

@@ -410,7 +410,8 @@ class Streamer {
     // Merges need rows; a batch of dead letters and tombstones only records its offsets.
     load::TableChange change;
     if (rows->num_rows() > 0) {
-      ARROW_ASSIGN_OR_RAISE(rows, strategy_->Prepare(rows, {}));
+      ARROW_ASSIGN_OR_RAISE(rows,
+                            strategy_->Prepare(rows, {}, changes_.operation_column));
       change = strategy_->Change(load::RunContext{}, nullptr);
     }
     MergeResult committed;

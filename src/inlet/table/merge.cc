@@ -369,8 +369,14 @@ arrow::Result<MergeResult> Merge(const Writable& table,
   }
   if (o.mode == MergeMode::kSnapshot && o.missing_keys == MissingKeys::kSoftDelete &&
       !o.soft_delete_column.empty()) {
-    ARROW_ASSIGN_OR_RAISE(source, SetBoolColumn(source, o.soft_delete_column,
-                                                false));  // every extract row is live
+    auto given = source->schema()->GetFieldByName(o.soft_delete_column);
+    if (given && given->type()->id() != arrow::Type::BOOL) {
+      return arrow::Status::Invalid("merge into ", location, ": the soft-delete column '",
+                                    o.soft_delete_column, "' must be boolean, not ",
+                                    given->type()->ToString());
+    }
+    // Every row of an extract is live.
+    ARROW_ASSIGN_OR_RAISE(source, SetBoolColumn(source, o.soft_delete_column, false));
   }
   std::shared_ptr<arrow::Schema> input = source->schema();
   for (const auto* flag : {&o.delete_flag, &o.truncate_flag}) {

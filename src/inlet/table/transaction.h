@@ -41,8 +41,9 @@ struct DataFile {
   size_t index = 0;
 };
 
-/// The changes of one commit, based on one snapshot. Not thread-safe: one thread drives a
-/// transaction (readers it returns may run on threads of their own).
+/// The changes of one commit, based on one snapshot. One thread drives a transaction; the
+/// const reading functions (ReadFile, Conform, Statistics, RecordCount, schema) may also
+/// be called from a read-ahead thread meanwhile, so they must not change the transaction.
 class Transaction {
  public:
   virtual ~Transaction() = default;
