@@ -104,9 +104,10 @@ def main() -> int:
     ap.add_argument("--inlet-property", action="append", default=[], metavar="KEY=VALUE",
                     help="a table property of inlet's table, e.g. delta.enableDeletionVectors=true "
                          "(merge-on-read: changed rows are marked in deletion vectors, not rewritten)")
+    ap.add_argument("--inlet", type=Path, default=REPO / "build" / "inlet", help="the inlet binary")
     args = ap.parse_args()
     properties = dict(p.split("=", 1) for p in args.inlet_property)
-    inlet = REPO / "build" / "inlet"
+    inlet = args.inlet
     data = args.out / f"diff_data_{args.rows}"
     work = args.out / "diff_work"
     meta = build(args.rows, data)

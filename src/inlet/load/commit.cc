@@ -2,7 +2,16 @@
 
 #include <algorithm>
 
+#include "inlet/status.h"
+
 namespace inlet::load {
+
+arrow::Result<std::shared_ptr<Snapshot>> LatestSnapshot(const Table& table) {
+  auto snapshot = table.GetSnapshot({});
+  if (snapshot.ok()) return *snapshot;
+  if (IsTableNotFound(snapshot.status())) return std::shared_ptr<Snapshot>();
+  return snapshot.status();
+}
 
 WriteOptions WriteOptionsOf(const CommitSpec& spec, WriteMode mode) {
   WriteOptions w;

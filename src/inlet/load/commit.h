@@ -38,6 +38,10 @@ struct CommitSpec {
   std::optional<int64_t> batch_size;
 };
 
+/// The table's latest snapshot; null when there is no table yet (the first commit creates
+/// it).
+arrow::Result<std::shared_ptr<Snapshot>> LatestSnapshot(const Table& table);
+
 /// The write options of spec, for a write in mode.
 WriteOptions WriteOptionsOf(const CommitSpec& spec, WriteMode mode);
 

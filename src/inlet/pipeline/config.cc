@@ -898,4 +898,15 @@ arrow::Result<std::vector<PipelineConfig>> LoadPipelines(const std::string& path
                         });
 }
 
+std::vector<load::DerivedColumn> Derived(const DestinationConfig& d) {
+  std::vector<load::DerivedColumn> out;
+  for (const auto& p : d.partition_by) out.push_back({p.name, p.source, p.transform});
+  return out;
+}
+
+StorageOptions SideTableStorage(const PipelineConfig& c, const std::string& path) {
+  bool s3 = path.rfind("s3://", 0) == 0 || path.rfind("s3a://", 0) == 0;
+  return s3 ? c.destination.storage : StorageOptions{};
+}
+
 }  // namespace inlet::pipeline

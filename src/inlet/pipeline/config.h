@@ -16,6 +16,7 @@
 
 #include "inlet/load/maintenance.h"
 #include "inlet/load/quality.h"
+#include "inlet/load/rows.h"
 #include "inlet/load/strategy.h"
 #include "inlet/source/source.h"
 #include "inlet/table.h"
@@ -97,6 +98,13 @@ arrow::Result<std::vector<PipelineConfig>> ParsePipelines(const std::string& tex
 
 /// Reads and parses a pipeline file, expanding variables from the process environment.
 arrow::Result<std::vector<PipelineConfig>> LoadPipelines(const std::string& path);
+
+/// The derived partition columns of destination.partition_by.
+std::vector<load::DerivedColumn> Derived(const DestinationConfig& d);
+
+/// How a table of the pipeline other than its destination (quarantine, dead letters) at
+/// path is reached: with destination.storage when it is on S3.
+StorageOptions SideTableStorage(const PipelineConfig& c, const std::string& path);
 
 /// Parses a type name of source.schema ("long", "decimal(10,2)", ...).
 arrow::Result<std::shared_ptr<arrow::DataType>> ParseTypeName(const std::string& name);

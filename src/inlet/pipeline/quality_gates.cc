@@ -5,10 +5,10 @@
 
 #include <algorithm>
 
+#include "inlet/load/commit.h"
 #include "inlet/load/quality.h"
 #include "inlet/load/rows.h"
 #include "inlet/load/state.h"
-#include "inlet/pipeline/runner.h"
 
 namespace inlet::pipeline {
 
@@ -124,7 +124,7 @@ arrow::Status WriteQuarantine(const PipelineConfig& c,
   // The quarantine commit precedes the main one; a run that died between the two is
   // repeated with the same run number, and must not quarantine its rows twice.
   std::string app_id = load::StateDomain(c.name) + ".quarantine";
-  ARROW_ASSIGN_OR_RAISE(auto existing, CurrentSnapshot(*table));
+  ARROW_ASSIGN_OR_RAISE(auto existing, load::LatestSnapshot(*table));
   if (existing && existing->GetAppState(app_id).version.value_or(0) >= run)
     return arrow::Status::OK();
   WriteOptions opts;

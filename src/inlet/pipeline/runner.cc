@@ -17,25 +17,6 @@
 
 namespace inlet::pipeline {
 
-arrow::Result<std::shared_ptr<Snapshot>> CurrentSnapshot(const Table& table) {
-  auto snap = table.GetSnapshot({});
-  if (snap.ok()) return *snap;
-  // No table yet: the first committing run creates it.
-  if (IsTableNotFound(snap.status())) return std::shared_ptr<Snapshot>();
-  return snap.status();
-}
-
-std::vector<load::DerivedColumn> Derived(const DestinationConfig& d) {
-  std::vector<load::DerivedColumn> out;
-  for (const auto& p : d.partition_by) out.push_back({p.name, p.source, p.transform});
-  return out;
-}
-
-StorageOptions SideTableStorage(const PipelineConfig& c, const std::string& path) {
-  bool s3 = path.rfind("s3://", 0) == 0 || path.rfind("s3a://", 0) == 0;
-  return s3 ? c.destination.storage : StorageOptions{};
-}
-
 namespace {
 
 // A one-line progress display on a terminal (stderr), shown once a run has taken more
@@ -130,7 +111,7 @@ class PipelineRun {
   arrow::Status LoadState() {
     ARROW_ASSIGN_OR_RAISE(table_, Table::OpenOrCreate(config_.destination.path,
                                                       config_.destination.storage));
-    ARROW_ASSIGN_OR_RAISE(snapshot_, CurrentSnapshot(*table_));
+    ARROW_ASSIGN_OR_RAISE(snapshot_, load::LatestSnapshot(*table_));
     if (snapshot_) {
       report_.table_version = snapshot_->version();
       AppState committed = snapshot_->GetAppState(load::StateDomain(config_.name));

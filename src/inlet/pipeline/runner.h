@@ -9,7 +9,6 @@
 #include <string>
 #include <vector>
 
-#include "inlet/load/rows.h"
 #include "inlet/pipeline.h"
 #include "inlet/pipeline/config.h"
 #include "inlet/table.h"
@@ -20,16 +19,5 @@ namespace inlet::pipeline {
 /// commit loses to a concurrent, conflicting commit. On failure the table is unchanged
 /// and the error names the pipeline.
 arrow::Result<RunReport> Run(const PipelineConfig& config, const RunOptions& options);
-
-/// The table's latest snapshot; null when there is no table yet (the first commit creates
-/// it).
-arrow::Result<std::shared_ptr<Snapshot>> CurrentSnapshot(const Table& table);
-
-/// The derived partition columns of destination.partition_by.
-std::vector<load::DerivedColumn> Derived(const DestinationConfig& d);
-
-/// How a table of the pipeline other than its destination (quarantine, dead letters) at
-/// path is reached: with destination.storage when it is on S3.
-StorageOptions SideTableStorage(const PipelineConfig& c, const std::string& path);
 
 }  // namespace inlet::pipeline

@@ -14,7 +14,6 @@
 #include "inlet/load/maintenance.h"
 #include "inlet/load/rows.h"
 #include "inlet/load/strategy.h"
-#include "inlet/pipeline/runner.h"
 #include "inlet/source/debezium.h"
 #include "inlet/source/json_rows.h"
 #include "inlet/source/stream_source.h"
@@ -25,7 +24,6 @@ namespace inlet::stream {
 
 namespace {
 
-using pipeline::CurrentSnapshot;
 using pipeline::PipelineConfig;
 
 std::atomic<bool> g_signalled{false};
@@ -111,7 +109,7 @@ class Streamer {
     }
     ARROW_ASSIGN_OR_RAISE(table_, Table::OpenOrCreate(config_.destination.path,
                                                       config_.destination.storage));
-    ARROW_ASSIGN_OR_RAISE(auto snap, CurrentSnapshot(*table_));
+    ARROW_ASSIGN_OR_RAISE(auto snap, load::LatestSnapshot(*table_));
     rows_.emplace(RowOptions(snap ? snap->schema() : nullptr));
     if (!config_.dead_letters.path.empty()) {
       ARROW_ASSIGN_OR_RAISE(dead_table_,
@@ -261,7 +259,7 @@ class Streamer {
   arrow::Result<std::map<int32_t, std::optional<int64_t>>> Assign(
       const std::vector<int32_t>& partitions) {
     ++report_.rebalances;
-    ARROW_ASSIGN_OR_RAISE(auto snap, CurrentSnapshot(*table_));
+    ARROW_ASSIGN_OR_RAISE(auto snap, load::LatestSnapshot(*table_));
     owned_.clear();
     std::map<int32_t, std::optional<int64_t>> resume;
     for (int32_t p : partitions) {
@@ -416,7 +414,7 @@ class Streamer {
     }
     MergeResult committed;
     auto attempt = [&]() -> arrow::Result<MergeResult> {
-      ARROW_ASSIGN_OR_RAISE(auto snap, CurrentSnapshot(*table_));
+      ARROW_ASSIGN_OR_RAISE(auto snap, load::LatestSnapshot(*table_));
       for (const auto& [p, offset] : last) {
         int64_t recorded =
             snap ? snap->GetAppState(source_->PositionApp(p)).version.value_or(-1) : -1;
@@ -485,7 +483,7 @@ class Streamer {
   // Dead letters go to their table with the same per-partition offsets: a batch replayed
   // after a crash between the two commits does not add them twice.
   arrow::Status WriteDeadLetters(std::shared_ptr<arrow::Table> dead) {
-    ARROW_ASSIGN_OR_RAISE(auto snap, CurrentSnapshot(*dead_table_));
+    ARROW_ASSIGN_OR_RAISE(auto snap, load::LatestSnapshot(*dead_table_));
     std::vector<int64_t> keep;
     std::map<int32_t, int64_t> last;
     auto parts = std::static_pointer_cast<arrow::Int32Array>(
@@ -521,7 +519,7 @@ class Streamer {
 
   // After losing a batch: read again from what the table holds.
   arrow::Status Reseek(const std::map<int32_t, int64_t>& partitions) {
-    ARROW_ASSIGN_OR_RAISE(auto snap, CurrentSnapshot(*table_));
+    ARROW_ASSIGN_OR_RAISE(auto snap, load::LatestSnapshot(*table_));
     std::map<int32_t, int64_t> next;
     for (const auto& [p, unused] : partitions) {
       int64_t recorded =
