@@ -391,7 +391,7 @@ def table_info(path: Path) -> dict:
 # Helper processes. The parent never imports pyarrow, deltalake or duckdb:
 # it stays at ~15 MiB and leaves the machine's memory to the contenders. Peak
 # RSS is each contender's own, from /usr/bin/time -f %M (bench_write.run_child),
-# not ru_maxrss from the parent's wait4, which on Linux reports at least the
+# not the peak the parent's wait4 reports, which on Linux is at least the
 # parent's own high-water mark for every child.
 # --------------------------------------------------------------------------
 def helper(argv: list[str]) -> int:

@@ -257,8 +257,8 @@ def peak_rss_of(time_file: Path) -> float:
 
 def run_child(cmd: list[str], workdir: Path, env: dict | None = None) -> dict:
     """Run one contender in a fresh process; measure wall and CPU via wait4, and peak RSS as
-    GNU time reports it for the contender itself (`/usr/bin/time -f %M`). ru_maxrss from this
-    parent's wait4 is not used for memory: on Linux it is at least the parent's own
+    GNU time reports it for the contender itself (`/usr/bin/time -f %M`). The peak this
+    parent's wait4 reports is not used for memory: on Linux it is at least the parent's own
     high-water mark at fork time, so a parent that has held tables reports that figure for
     every child."""
     out_f = open(workdir / "stdout.txt", "wb")

@@ -93,8 +93,6 @@ class WriteTransaction : public table::Transaction {
 
   // Delta's own.
 
-  /// The base snapshot; null when the transaction creates the table.
-  const std::shared_ptr<DeltaSnapshot>& delta_base() const { return base_; }
   const Metadata& metadata() const { return metadata_; }
   PendingCommit& commit() { return commit_; }
   /// The add action of a live file of the base.

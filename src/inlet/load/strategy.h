@@ -117,7 +117,6 @@ class Strategy {
                                         std::vector<std::string> keys);
   virtual ~Strategy() = default;
 
-  const StrategyConfig& config() const { return config_; }
   const char* name() const { return StrategyName(config_.type); }
 
   // --- Runs (bounded sources).

@@ -1,4 +1,6 @@
-// The one boundary to yaml-cpp: its exceptions are caught here and become Status.
+// Pipeline files: the sections of a pipeline (sources in source_config.cc), validated in
+// one place. With source_config.cc and yaml_reader.h, the one boundary to yaml-cpp: its
+// exceptions are caught in ParsePipelines and become Status.
 #include "inlet/pipeline/config.h"
 
 #include <arrow/status.h>
@@ -14,171 +16,12 @@
 #include <set>
 #include <sstream>
 
+#include "inlet/pipeline/yaml_reader.h"
 #include "inlet/storage/s3.h"
 
 namespace inlet::pipeline {
 
 namespace {
-
-// Walks the YAML tree with the file name and key path for messages.
-class Reader {
- public:
-  Reader(std::string file, std::string base_dir, const EnvLookup& env)
-      : file_(std::move(file)), base_dir_(std::move(base_dir)), env_(env) {}
-
-  arrow::Status Error(const YAML::Node& node, const std::string& key,
-                      const std::string& msg) const {
-    int line = node.Mark().line >= 0 ? node.Mark().line + 1 : 0;
-    return arrow::Status::Invalid(file_, ":", line, ": ", key, ": ", msg);
-  }
-
-  // Fails on keys outside `allowed` (typos must not be silently ignored).
-  arrow::Status CheckKeys(const YAML::Node& map, const std::string& key,
-                          const std::set<std::string>& allowed) const {
-    if (!map.IsMap()) return Error(map, key, "expected a mapping");
-    for (const auto& kv : map) {
-      std::string k = kv.first.as<std::string>();
-      if (!allowed.count(k)) {
-        std::string list;
-        for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-        return Error(kv.first, Join(key, k),
-                     "unknown key (expected one of: " + list + ")");
-      }
-    }
-    return arrow::Status::OK();
-  }
-
-  arrow::Result<std::string> String(const YAML::Node& node,
-                                    const std::string& key) const {
-    if (!node.IsScalar()) return Error(node, key, "expected a string");
-    return Expand(node.as<std::string>(), node, key);
-  }
-
-  arrow::Result<int64_t> Int(const YAML::Node& node, const std::string& key) const {
-    ARROW_ASSIGN_OR_RAISE(std::string s, String(node, key));
-    char* end = nullptr;
-    long long v = std::strtoll(s.c_str(), &end, 10);
-    if (s.empty() || *end != '\0')
-      return Error(node, key, "expected an integer, got '" + s + "'");
-    return v;
-  }
-
-  arrow::Result<bool> Bool(const YAML::Node& node, const std::string& key) const {
-    ARROW_ASSIGN_OR_RAISE(std::string s, String(node, key));
-    if (s == "true" || s == "True" || s == "yes") return true;
-    if (s == "false" || s == "False" || s == "no") return false;
-    return Error(node, key, "expected true or false, got '" + s + "'");
-  }
-
-  template <typename E>
-  arrow::Result<E> Enum(const YAML::Node& node, const std::string& key,
-                        const std::vector<std::pair<const char*, E>>& values,
-                        const char* what) const {
-    ARROW_ASSIGN_OR_RAISE(std::string s, String(node, key));
-    std::string list;
-    for (const auto& [name, v] : values) {
-      if (s == name) return v;
-      list += (list.empty() ? "" : ", ") + std::string(name);
-    }
-    return Error(node, key,
-                 "unknown " + std::string(what) + " '" + s + "' (use " + list + ")");
-  }
-
-  arrow::Result<std::vector<std::string>> StringList(const YAML::Node& node,
-                                                     const std::string& key) const {
-    std::vector<std::string> out;
-    if (node.IsScalar()) {  // "a, b" is accepted as a list
-      ARROW_ASSIGN_OR_RAISE(std::string s, String(node, key));
-      std::stringstream ss(s);
-      std::string item;
-      while (std::getline(ss, item, ',')) {
-        item.erase(0, item.find_first_not_of(' '));
-        item.erase(item.find_last_not_of(' ') + 1);
-        if (!item.empty()) out.push_back(item);
-      }
-      return out;
-    }
-    if (!node.IsSequence()) return Error(node, key, "expected a list");
-    for (size_t i = 0; i < node.size(); ++i) {
-      ARROW_ASSIGN_OR_RAISE(auto s, String(node[i], key + "[" + std::to_string(i) + "]"));
-      out.push_back(s);
-    }
-    return out;
-  }
-
-  arrow::Result<Span> SpanOf(const YAML::Node& node, const std::string& key) const {
-    ARROW_ASSIGN_OR_RAISE(std::string s, String(node, key));
-    static const std::regex re(R"(^\s*(\d+)\s*(s|m|h|d|ms)?\s*$)");
-    std::smatch m;
-    if (!std::regex_match(s, m, re)) {
-      return Error(
-          node, key,
-          "expected a duration such as 30s, 15m, 2h, 1d (or a number), got '" + s + "'");
-    }
-    Span span;
-    span.value = std::stoll(m[1]);
-    if (m[2].matched) {
-      std::string u = m[2];
-      int64_t mult = u == "ms"  ? 1000
-                     : u == "s" ? 1000000
-                     : u == "m" ? 60000000LL
-                     : u == "h" ? 3600000000LL
-                                : 86400000000LL;
-      span.value *= mult;
-      span.has_unit = true;
-    }
-    return span;
-  }
-
-  std::string ResolvePath(const std::string& p) const {
-    if (p.empty() || p[0] == '/' || p.find("://") != std::string::npos) return p;
-    return (std::filesystem::path(base_dir_) / p).lexically_normal().string();
-  }
-
-  static std::string Join(const std::string& a, const std::string& b) {
-    return a.empty() ? b : a + "." + b;
-  }
-
- private:
-  arrow::Result<std::string> Expand(const std::string& s, const YAML::Node& node,
-                                    const std::string& key) const {
-    std::string out;
-    size_t i = 0;
-    while (i < s.size()) {
-      if (s[i] == '$' && i + 1 < s.size() && s[i + 1] == '{') {
-        size_t end = s.find('}', i);
-        if (end == std::string::npos)
-          return Error(node, key, "unterminated ${ in '" + s + "'");
-        std::string body = s.substr(i + 2, end - i - 2);
-        std::string name = body, fallback;
-        bool has_default = false;
-        if (size_t d = body.find(":-"); d != std::string::npos) {
-          name = body.substr(0, d);
-          fallback = body.substr(d + 2);
-          has_default = true;
-        }
-        auto value = env_(name);
-        if (value && !value->empty()) {
-          out += *value;
-        } else if (has_default) {
-          out += fallback;
-        } else {
-          return Error(node, key,
-                       "environment variable " + name + " is not set (use ${" + name +
-                           ":-default} for a default)");
-        }
-        i = end + 1;
-      } else {
-        out += s[i++];
-      }
-    }
-    return out;
-  }
-
-  std::string file_;
-  std::string base_dir_;
-  const EnvLookup& env_;
-};
 
 arrow::Result<PartitionColumn> ParsePartitionColumn(const std::string& spec) {
   static const std::regex re(
@@ -198,155 +41,7 @@ arrow::Result<PartitionColumn> ParsePartitionColumn(const std::string& spec) {
   return PartitionColumn{spec, spec, ""};
 }
 
-arrow::Status ParseSchema(const Reader& r, const YAML::Node& s, const std::string& key,
-                          DecodingConfig* out) {
-  if (!s.IsMap()) return r.Error(s, key, "expected a mapping of column: type");
-  for (const auto& kv : s) {
-    std::string col = kv.first.as<std::string>();
-    ARROW_ASSIGN_OR_RAISE(std::string tname, r.String(kv.second, key + "." + col));
-    auto type = ParseTypeName(tname);
-    if (!type.ok()) return r.Error(kv.second, key + "." + col, type.status().message());
-    out->schema.emplace_back(col, *type);
-  }
-  return arrow::Status::OK();
-}
-
-// The options of a source's decoding (after its format): decimal_handling and schema.
-arrow::Status ParseDecodingOptions(const Reader& r, const YAML::Node& n,
-                                   const std::string& key, DecodingConfig* out) {
-  if (n["decimal_handling"]) {
-    ARROW_ASSIGN_OR_RAISE(
-        out->decimals,
-        r.Enum<DecimalHandling>(n["decimal_handling"], key + ".decimal_handling",
-                                {{"precise", DecimalHandling::kPrecise},
-                                 {"string", DecimalHandling::kString},
-                                 {"double", DecimalHandling::kDouble}},
-                                "decimal handling"));
-    if (out->format != "debezium") {
-      return r.Error(n["decimal_handling"], key + ".decimal_handling",
-                     "applies to format debezium only");
-    }
-  }
-  if (n["schema"]) ARROW_RETURN_NOT_OK(ParseSchema(r, n["schema"], key + ".schema", out));
-  return arrow::Status::OK();
-}
-
-arrow::Result<KafkaSourceConfig> ParseKafkaSource(const Reader& r, const YAML::Node& n,
-                                                  const std::string& key,
-                                                  const std::string& pipeline) {
-  ARROW_RETURN_NOT_OK(r.CheckKeys(
-      n, key,
-      {"type", "brokers", "topic", "group", "start", "format", "schema", "schema_file",
-       "decimal_handling", "properties", "include_key", "include_headers"}));
-  KafkaSourceConfig k;
-  DecodingConfig* out = &k.decoding;
-  for (const char* req : {"brokers", "topic"}) {
-    if (!n[req]) return r.Error(n, key + "." + req, "is required for a kafka source");
-  }
-  ARROW_ASSIGN_OR_RAISE(k.brokers, r.String(n["brokers"], key + ".brokers"));
-  ARROW_ASSIGN_OR_RAISE(k.topic, r.String(n["topic"], key + ".topic"));
-  k.group = "inlet-" + pipeline;
-  if (n["group"]) {
-    ARROW_ASSIGN_OR_RAISE(k.group, r.String(n["group"], key + ".group"));
-  }
-  if (n["start"]) {
-    ARROW_ASSIGN_OR_RAISE(
-        k.start,
-        r.Enum<std::string>(n["start"], key + ".start",
-                            {{"earliest", "earliest"}, {"latest", "latest"}}, "start"));
-  }
-  out->format = "json";
-  if (n["format"]) {
-    ARROW_ASSIGN_OR_RAISE(
-        out->format,
-        r.Enum<std::string>(n["format"], key + ".format",
-                            {{"json", "json"}, {"debezium", "debezium"}}, "format"));
-  }
-  if (n["properties"]) {
-    const auto& props = n["properties"];
-    if (!props.IsMap())
-      return r.Error(props, key + ".properties",
-                     "expected a mapping of librdkafka setting: value");
-    // inlet owns these: the table, not the group, decides where consumption resumes.
-    static const std::set<std::string> owned = {
-        "bootstrap.servers",        "group.id",          "enable.auto.commit",
-        "enable.auto.offset.store", "auto.offset.reset", "enable.partition.eof"};
-    for (const auto& kv : props) {
-      std::string name = kv.first.as<std::string>();
-      if (owned.count(name)) {
-        return r.Error(
-            kv.first, key + ".properties." + name,
-            "is set by inlet (use brokers, group and start for the first three)");
-      }
-      ARROW_ASSIGN_OR_RAISE(k.properties[name],
-                            r.String(kv.second, key + ".properties." + name));
-    }
-  }
-  if (n["include_key"]) {
-    ARROW_ASSIGN_OR_RAISE(k.include_key, r.Bool(n["include_key"], key + ".include_key"));
-  }
-  if (n["include_headers"]) {
-    ARROW_ASSIGN_OR_RAISE(k.include_headers,
-                          r.Bool(n["include_headers"], key + ".include_headers"));
-  }
-  ARROW_RETURN_NOT_OK(ParseDecodingOptions(r, n, key, out));
-  if (n["schema_file"]) {
-    if (n["schema"])
-      return r.Error(n["schema_file"], key + ".schema_file",
-                     "set schema or schema_file, not both");
-    if (out->format != "json")
-      return r.Error(n["schema_file"], key + ".schema_file",
-                     "applies to format json only");
-    ARROW_ASSIGN_OR_RAISE(std::string file,
-                          r.String(n["schema_file"], key + ".schema_file"));
-    k.schema_file = r.ResolvePath(file);
-    auto schema = ReadMessageSchema(k.schema_file);
-    if (!schema.ok())
-      return r.Error(n["schema_file"], key + ".schema_file", schema.status().message());
-    k.message_schema = std::move(*schema);
-    out->schema = k.message_schema.columns;
-  }
-  return k;
-}
-
-arrow::Result<FileSourceConfig> ParseFileSource(const Reader& r, const YAML::Node& n,
-                                                const std::string& key) {
-  ARROW_RETURN_NOT_OK(
-      r.CheckKeys(n, key, {"type", "path", "format", "schema", "decimal_handling"}));
-  if (!n["path"]) return r.Error(n, key + ".path", "is required");
-  FileSourceConfig f;
-  ARROW_ASSIGN_OR_RAISE(std::string path, r.String(n["path"], key + ".path"));
-  f.path = r.ResolvePath(path);
-  if (n["format"]) {
-    ARROW_ASSIGN_OR_RAISE(f.decoding.format,
-                          r.Enum<std::string>(n["format"], key + ".format",
-                                              {{"csv", "csv"},
-                                               {"json", "json"},
-                                               {"ndjson", "ndjson"},
-                                               {"parquet", "parquet"},
-                                               {"debezium", "debezium"}},
-                                              "format"));
-  }
-  ARROW_RETURN_NOT_OK(ParseDecodingOptions(r, n, key, &f.decoding));
-  return f;
-}
-
-// One alternative per source kind (source/source.h), chosen by type (files by default).
-arrow::Result<SourceConfig> ParseSource(const Reader& r, const YAML::Node& n,
-                                        const std::string& key,
-                                        const std::string& pipeline) {
-  if (!n.IsMap()) return r.Error(n, key, "expected a mapping");
-  std::string type = "files";
-  if (n["type"]) {
-    ARROW_ASSIGN_OR_RAISE(type, r.String(n["type"], key + ".type"));
-  }
-  if (type == "files") return ParseFileSource(r, n, key);
-  if (type == "kafka") return ParseKafkaSource(r, n, key, pipeline);
-  return r.Error(n["type"], key + ".type",
-                 "unknown source type '" + type + "' (use files or kafka)");
-}
-
-arrow::Status ParseMaintenance(const Reader& r, const YAML::Node& n,
+arrow::Status ParseMaintenance(const YamlReader& r, const YAML::Node& n,
                                const std::string& key, MaintenanceConfig* out) {
   ARROW_RETURN_NOT_OK(
       r.CheckKeys(n, key,
@@ -388,7 +83,7 @@ arrow::Status ParseMaintenance(const Reader& r, const YAML::Node& n,
   return arrow::Status::OK();
 }
 
-arrow::Status ParseDestination(const Reader& r, const YAML::Node& n,
+arrow::Status ParseDestination(const YamlReader& r, const YAML::Node& n,
                                const std::string& key, DestinationConfig* out) {
   ARROW_RETURN_NOT_OK(r.CheckKeys(
       n, key, {"path", "partition_by", "keys", "properties", "storage", "maintenance"}));
@@ -453,8 +148,8 @@ arrow::Status ParseDestination(const Reader& r, const YAML::Node& n,
 }
 
 // The cdc strategy's options.
-arrow::Status ParseChanges(const Reader& r, const YAML::Node& n, const std::string& key,
-                           StrategyConfig* out) {
+arrow::Status ParseChanges(const YamlReader& r, const YAML::Node& n,
+                           const std::string& key, StrategyConfig* out) {
   bool cdc = out->type == StrategyType::kCdc;
   for (const char* opt : {"sequence_by", "operation_column", "operations",
                           "keep_operation_column", "scd_type", "track_history_columns",
@@ -531,8 +226,8 @@ arrow::Status ParseChanges(const Reader& r, const YAML::Node& n, const std::stri
   return arrow::Status::OK();
 }
 
-arrow::Status ParseStrategy(const Reader& r, const YAML::Node& n, const std::string& key,
-                            StrategyConfig* out) {
+arrow::Status ParseStrategy(const YamlReader& r, const YAML::Node& n,
+                            const std::string& key, StrategyConfig* out) {
   ARROW_RETURN_NOT_OK(r.CheckKeys(n, key,
                                   {"type",
                                    "cursor",
@@ -672,8 +367,8 @@ arrow::Status ParseStrategy(const Reader& r, const YAML::Node& n, const std::str
   return arrow::Status::OK();
 }
 
-arrow::Status ParseQuality(const Reader& r, const YAML::Node& n, const std::string& key,
-                           QualityConfig* out) {
+arrow::Status ParseQuality(const YamlReader& r, const YAML::Node& n,
+                           const std::string& key, QualityConfig* out) {
   ARROW_RETURN_NOT_OK(r.CheckKeys(n, key,
                                   {"min_rows", "max_rows", "null_keys", "duplicate_keys",
                                    "quarantine_path", "schema_drift"}));
@@ -719,7 +414,7 @@ arrow::Status ParseQuality(const Reader& r, const YAML::Node& n, const std::stri
   return arrow::Status::OK();
 }
 
-arrow::Status ParseProcessing(const Reader& r, const YAML::Node& n,
+arrow::Status ParseProcessing(const YamlReader& r, const YAML::Node& n,
                               const std::string& key, ProcessingConfig* out) {
   ARROW_RETURN_NOT_OK(r.CheckKeys(
       n, key,
@@ -752,7 +447,7 @@ arrow::Status ParseProcessing(const Reader& r, const YAML::Node& n,
   return arrow::Status::OK();
 }
 
-arrow::Result<PipelineConfig> ParsePipeline(const Reader& r, const YAML::Node& n,
+arrow::Result<PipelineConfig> ParsePipeline(const YamlReader& r, const YAML::Node& n,
                                             const std::string& key,
                                             const std::string& file) {
   ARROW_RETURN_NOT_OK(r.CheckKeys(n, key,
@@ -854,7 +549,7 @@ arrow::Result<std::vector<PipelineConfig>> ParsePipelines(const std::string& tex
                                                           const std::string& file,
                                                           const std::string& base_dir,
                                                           const EnvLookup& env) {
-  Reader r(file, base_dir, env);
+  YamlReader r(file, base_dir, env);
   try {
     YAML::Node root = YAML::Load(text);
     if (!root.IsMap() || !root["pipelines"]) {

@@ -25,11 +25,6 @@ bool IsStreamSource(const SourceConfig& config) {
   return std::holds_alternative<KafkaSourceConfig>(config);
 }
 
-const DecodingConfig& DecodingOf(const SourceConfig& config) {
-  return std::visit([](const auto& c) -> const DecodingConfig& { return c.decoding; },
-                    config);
-}
-
 arrow::Result<std::unique_ptr<BoundedSource>> OpenBoundedSource(
     const SourceConfig& config) {
   if (const auto* files = std::get_if<FileSourceConfig>(&config)) {

@@ -80,8 +80,6 @@ using SourceConfig = std::variant<FileSourceConfig, KafkaSourceConfig>;
 const char* SourceKind(const SourceConfig& config);
 /// Whether the source is consumed continuously (inlet stream) rather than read by runs.
 bool IsStreamSource(const SourceConfig& config);
-/// How the source's records become rows.
-const DecodingConfig& DecodingOf(const SourceConfig& config);
 
 /// What a run reads of a bounded source.
 enum class SourceScope {

@@ -1,0 +1,163 @@
+// The source section of a pipeline file: one alternative of SourceConfig per kind.
+#include <set>
+#include <string>
+
+#include "inlet/pipeline/yaml_reader.h"
+#include "inlet/source/json_schema.h"
+
+namespace inlet::pipeline {
+
+namespace {
+
+arrow::Status ParseSchema(const YamlReader& r, const YAML::Node& s,
+                          const std::string& key, DecodingConfig* out) {
+  if (!s.IsMap()) return r.Error(s, key, "expected a mapping of column: type");
+  for (const auto& kv : s) {
+    std::string col = kv.first.as<std::string>();
+    ARROW_ASSIGN_OR_RAISE(std::string tname, r.String(kv.second, key + "." + col));
+    auto type = ParseTypeName(tname);
+    if (!type.ok()) return r.Error(kv.second, key + "." + col, type.status().message());
+    out->schema.emplace_back(col, *type);
+  }
+  return arrow::Status::OK();
+}
+
+// The options of a source's decoding (after its format): decimal_handling and schema.
+arrow::Status ParseDecodingOptions(const YamlReader& r, const YAML::Node& n,
+                                   const std::string& key, DecodingConfig* out) {
+  if (n["decimal_handling"]) {
+    ARROW_ASSIGN_OR_RAISE(
+        out->decimals,
+        r.Enum<DecimalHandling>(n["decimal_handling"], key + ".decimal_handling",
+                                {{"precise", DecimalHandling::kPrecise},
+                                 {"string", DecimalHandling::kString},
+                                 {"double", DecimalHandling::kDouble}},
+                                "decimal handling"));
+    if (out->format != "debezium") {
+      return r.Error(n["decimal_handling"], key + ".decimal_handling",
+                     "applies to format debezium only");
+    }
+  }
+  if (n["schema"]) ARROW_RETURN_NOT_OK(ParseSchema(r, n["schema"], key + ".schema", out));
+  return arrow::Status::OK();
+}
+
+arrow::Result<KafkaSourceConfig> ParseKafkaSource(const YamlReader& r,
+                                                  const YAML::Node& n,
+                                                  const std::string& key,
+                                                  const std::string& pipeline) {
+  ARROW_RETURN_NOT_OK(r.CheckKeys(
+      n, key,
+      {"type", "brokers", "topic", "group", "start", "format", "schema", "schema_file",
+       "decimal_handling", "properties", "include_key", "include_headers"}));
+  KafkaSourceConfig k;
+  DecodingConfig* out = &k.decoding;
+  for (const char* req : {"brokers", "topic"}) {
+    if (!n[req]) return r.Error(n, key + "." + req, "is required for a kafka source");
+  }
+  ARROW_ASSIGN_OR_RAISE(k.brokers, r.String(n["brokers"], key + ".brokers"));
+  ARROW_ASSIGN_OR_RAISE(k.topic, r.String(n["topic"], key + ".topic"));
+  k.group = "inlet-" + pipeline;
+  if (n["group"]) {
+    ARROW_ASSIGN_OR_RAISE(k.group, r.String(n["group"], key + ".group"));
+  }
+  if (n["start"]) {
+    ARROW_ASSIGN_OR_RAISE(
+        k.start,
+        r.Enum<std::string>(n["start"], key + ".start",
+                            {{"earliest", "earliest"}, {"latest", "latest"}}, "start"));
+  }
+  out->format = "json";
+  if (n["format"]) {
+    ARROW_ASSIGN_OR_RAISE(
+        out->format,
+        r.Enum<std::string>(n["format"], key + ".format",
+                            {{"json", "json"}, {"debezium", "debezium"}}, "format"));
+  }
+  if (n["properties"]) {
+    const auto& props = n["properties"];
+    if (!props.IsMap())
+      return r.Error(props, key + ".properties",
+                     "expected a mapping of librdkafka setting: value");
+    // inlet owns these: the table, not the group, decides where consumption resumes.
+    static const std::set<std::string> owned = {
+        "bootstrap.servers",        "group.id",          "enable.auto.commit",
+        "enable.auto.offset.store", "auto.offset.reset", "enable.partition.eof"};
+    for (const auto& kv : props) {
+      std::string name = kv.first.as<std::string>();
+      if (owned.count(name)) {
+        return r.Error(
+            kv.first, key + ".properties." + name,
+            "is set by inlet (use brokers, group and start for the first three)");
+      }
+      ARROW_ASSIGN_OR_RAISE(k.properties[name],
+                            r.String(kv.second, key + ".properties." + name));
+    }
+  }
+  if (n["include_key"]) {
+    ARROW_ASSIGN_OR_RAISE(k.include_key, r.Bool(n["include_key"], key + ".include_key"));
+  }
+  if (n["include_headers"]) {
+    ARROW_ASSIGN_OR_RAISE(k.include_headers,
+                          r.Bool(n["include_headers"], key + ".include_headers"));
+  }
+  ARROW_RETURN_NOT_OK(ParseDecodingOptions(r, n, key, out));
+  if (n["schema_file"]) {
+    if (n["schema"])
+      return r.Error(n["schema_file"], key + ".schema_file",
+                     "set schema or schema_file, not both");
+    if (out->format != "json")
+      return r.Error(n["schema_file"], key + ".schema_file",
+                     "applies to format json only");
+    ARROW_ASSIGN_OR_RAISE(std::string file,
+                          r.String(n["schema_file"], key + ".schema_file"));
+    k.schema_file = r.ResolvePath(file);
+    auto schema = ReadMessageSchema(k.schema_file);
+    if (!schema.ok())
+      return r.Error(n["schema_file"], key + ".schema_file", schema.status().message());
+    k.message_schema = std::move(*schema);
+    out->schema = k.message_schema.columns;
+  }
+  return k;
+}
+
+arrow::Result<FileSourceConfig> ParseFileSource(const YamlReader& r, const YAML::Node& n,
+                                                const std::string& key) {
+  ARROW_RETURN_NOT_OK(
+      r.CheckKeys(n, key, {"type", "path", "format", "schema", "decimal_handling"}));
+  if (!n["path"]) return r.Error(n, key + ".path", "is required");
+  FileSourceConfig f;
+  ARROW_ASSIGN_OR_RAISE(std::string path, r.String(n["path"], key + ".path"));
+  f.path = r.ResolvePath(path);
+  if (n["format"]) {
+    ARROW_ASSIGN_OR_RAISE(f.decoding.format,
+                          r.Enum<std::string>(n["format"], key + ".format",
+                                              {{"csv", "csv"},
+                                               {"json", "json"},
+                                               {"ndjson", "ndjson"},
+                                               {"parquet", "parquet"},
+                                               {"debezium", "debezium"}},
+                                              "format"));
+  }
+  ARROW_RETURN_NOT_OK(ParseDecodingOptions(r, n, key, &f.decoding));
+  return f;
+}
+
+}  // namespace
+
+// One alternative per source kind (source/source.h), chosen by type (files by default).
+arrow::Result<SourceConfig> ParseSource(const YamlReader& r, const YAML::Node& n,
+                                        const std::string& key,
+                                        const std::string& pipeline) {
+  if (!n.IsMap()) return r.Error(n, key, "expected a mapping");
+  std::string type = "files";
+  if (n["type"]) {
+    ARROW_ASSIGN_OR_RAISE(type, r.String(n["type"], key + ".type"));
+  }
+  if (type == "files") return ParseFileSource(r, n, key);
+  if (type == "kafka") return ParseKafkaSource(r, n, key, pipeline);
+  return r.Error(n["type"], key + ".type",
+                 "unknown source type '" + type + "' (use files or kafka)");
+}
+
+}  // namespace inlet::pipeline
