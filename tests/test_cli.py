@@ -553,3 +553,56 @@ def test_delete_insert_by_partition_key_replaces_partitions(tmp_path, props):
         changes = support.run_inlet("changes", table, "--from-version", "2", "--output-format", "ndjson").stdout
         types = [json.loads(line)["_change_type"] for line in changes.splitlines()]
         assert sorted(types) == ["delete"] * len(d1) + ["insert"] * 3, types
+
+
+# Issue 20, item 1: a merge input that lacks some of the table's columns is a partial
+# update. A matched row keeps the table's values for them, and a new key gets nulls. This
+# holds for `inlet merge` copy-on-write and with deletion vectors, and for the merge strategy.
+_PARKING = (
+    "id,lot,spaces_free,event_date,updated_at\n"
+    "1,north,10,2024-03-01,2024-03-01T10:00:00Z\n"
+    "2,south,20,2024-03-01,2024-03-01T10:00:00Z\n"
+    "3,east,30,2024-03-02,2024-03-02T10:00:00Z\n"
+)
+
+
+def _check_partial_update(table: pathlib.Path) -> None:
+    rows = {r["id"]: r for r in oracle.read_deltalake(table).to_pylist()}
+    assert sorted(rows) == [1, 2, 3, 4], rows
+    assert rows[3]["spaces_free"] == 42
+    assert rows[3]["lot"] == "east", rows[3]  # kept, not nulled
+    assert rows[3]["event_date"] == datetime.date(2024, 3, 2)
+    assert rows[3]["updated_at"] is not None
+    assert rows[1]["lot"] == "north" and rows[1]["spaces_free"] == 10  # untouched
+    assert rows[4]["spaces_free"] == 7 and rows[4]["lot"] is None  # new key: nulls
+
+
+@pytest.mark.parametrize("dv", [False, True], ids=["copy-on-write", "deletion-vectors"])
+def test_merge_keeps_the_columns_its_input_lacks(tmp_path, dv):
+    data = tmp_path / "data.csv"
+    data.write_text(_PARKING)
+    table = tmp_path / "t"
+    props = ["--property", "delta.enableDeletionVectors=true"] if dv else []
+    support.run_inlet("write", table, "--input", data, *props)
+    patch = tmp_path / "p.csv"
+    patch.write_text("id,spaces_free\n3,42\n4,7\n")
+    out = _json_stdout(support.run_inlet("merge", table, "--input", patch, "--keys", "id", "--json"))
+    assert (out["rows_updated"], out["rows_inserted"]) == (1, 1), out
+    _check_partial_update(table)
+
+
+def test_merge_strategy_keeps_the_columns_its_input_lacks(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.csv").write_text(_PARKING)
+    table = tmp_path / "t"
+    yaml = tmp_path / "p.yaml"
+    yaml.write_text(
+        "pipelines:\n  - name: parking\n    source: {path: src/*.csv}\n"
+        "    destination: {path: t, keys: [id]}\n    strategy: {type: merge}\n")
+    support.run_inlet("run", yaml)
+    (src / "b.csv").write_text("id,spaces_free\n3,42\n4,7\n")
+    report = _json_stdout(support.run_inlet("run", yaml, "--json"))
+    assert report["status"] == "committed", report
+    assert (report["rows_updated"], report["rows_inserted"]) == (1, 1), report
+    _check_partial_update(table)

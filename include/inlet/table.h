@@ -260,7 +260,9 @@ struct MergeOptions {
   /// may be null). A truncate at sequence s deletes every table row whose sequence is at
   /// most s, and from then on every change at or below s is late. Not written.
   std::string truncate_flag;
-  /// Partial updates: only these columns take the source's values on a match.
+  /// Partial updates: only these columns take the source's values on a match. In upsert
+  /// mode the columns the source lacks never do: a matched row keeps the table's values
+  /// for them, and a new key's row gets nulls.
   std::vector<std::string> update_columns;
   /// With sequence_by: keep history (SCD type 2) instead of the current state. Each key's
   /// versions are rebuilt from all its changes, so a late change is woven into the

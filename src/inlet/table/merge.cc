@@ -11,6 +11,7 @@
 #include <arrow/table.h>
 
 #include <algorithm>
+#include <cctype>
 #include <set>
 #include <unordered_map>
 
@@ -78,6 +79,40 @@ arrow::Result<std::shared_ptr<arrow::Table>> UpdatedRows(
     }
   }
   return arrow::Table::Make(t->schema(), columns, t->num_rows());
+}
+
+std::string Lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// An upsert whose source lacks some of the table's columns is a partial update: a matched
+// row keeps the table's values for them (a new key's row gets nulls). They leave the
+// columns the upsert updates. Names match as the input is conformed: exactly, else
+// ignoring case.
+void KeepAbsentColumns(const arrow::Schema& input, const arrow::Schema& table,
+                       MergeOptions* o) {
+  std::set<std::string> given, given_lower;
+  for (const auto& f : input.fields()) {
+    given.insert(f->name());
+    given_lower.insert(Lower(f->name()));
+  }
+  auto present = [&](const std::string& name) {
+    return given.count(name) > 0 || given_lower.count(Lower(name)) > 0;
+  };
+  bool any_absent = false;
+  for (const auto& f : table.fields()) any_absent = any_absent || !present(f->name());
+  if (!any_absent) return;
+  std::vector<std::string> updated;
+  for (const auto& f : table.fields()) {
+    bool asked = o->update_columns.empty() ||
+                 std::find(o->update_columns.begin(), o->update_columns.end(),
+                           f->name()) != o->update_columns.end();
+    if (asked && present(f->name())) updated.push_back(f->name());
+  }
+  // A key column is never updated, so the keys alone stand for "no column": a source of
+  // keys only changes nothing of a matched row.
+  o->update_columns = updated.empty() ? o->keys : updated;
 }
 
 // Snapshot mode: the source is an extract of the whole table. Rows compare by hash on the
@@ -353,8 +388,9 @@ class ChangedBatchWriter {
 
 arrow::Result<MergeResult> Merge(const Writable& table,
                                  std::shared_ptr<arrow::Table> source,
-                                 const MergeOptions& o) {
+                                 const MergeOptions& options) {
   const std::string& location = table.location();
+  MergeOptions o = options;  // the columns an upsert updates depend on the source
   if (o.keys.empty())
     return arrow::Status::Invalid("merge into ", location, ": no key columns given");
   if (o.history.enabled) return MergeHistory(table, std::move(source), o);
@@ -389,6 +425,7 @@ arrow::Result<MergeResult> Merge(const Writable& table,
   // Remembered deletes are an application document of the commit (set at the end).
   if (sequenced) write.app_states[kTombstoneApp].document = "{}";
   ARROW_ASSIGN_OR_RAISE(auto tx, table.Begin(*input, write, changes_rows));
+  if (o.mode == MergeMode::kUpsert) KeepAbsentColumns(*input, *tx->schema(), &o);
   bool snapshot = o.mode == MergeMode::kSnapshot;
   if (snapshot)
     ARROW_RETURN_NOT_OK(SnapshotCompare::Check(o, *source->schema(), *tx->schema()));

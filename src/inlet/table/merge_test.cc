@@ -350,6 +350,66 @@ TEST_P(Merge, RewritesOnlyFilesWithMatchingKeys) {
   EXPECT_EQ(m[250].value, 7);
 }
 
+// A source that lacks some of the table's columns updates only the columns it has: a
+// matched row keeps the others, a new key gets nulls in them. Copy-on-write,
+// merge-on-read and sequence-guarded (change data) upserts alike.
+TEST_P(Merge, ColumnsTheSourceLacksKeepTheirValues) {
+  for (int variant = 0; variant < 3; ++variant) {
+    SCOPED_TRACE(variant == 0   ? "copy-on-write"
+                 : variant == 1 ? "merge-on-read"
+                                : "sequenced");
+    testing::TempDir dir;
+    auto table = GetParam().create(dir.Sub("t")).ValueOrDie();
+    WriteOptions create;
+    if (variant == 1) create.properties = GetParam().merge_on_read;
+    auto rows = MakeSource({{1, 10, 1, false}, {2, 20, 1, false}}, false);
+    INLET_ASSERT_OK(
+        table->Write(std::make_shared<arrow::TableBatchReader>(rows), create).status());
+    // id, value and version only: no p. Key 1 is updated, key 5 is new.
+    auto partial_schema = arrow::schema({arrow::field("id", arrow::int64()),
+                                         arrow::field("value", arrow::int64()),
+                                         arrow::field("version", arrow::int64())});
+    arrow::Int64Builder id, value, version;
+    INLET_ASSERT_OK(id.AppendValues({1, 5}));
+    INLET_ASSERT_OK(value.AppendValues({99, 50}));
+    INLET_ASSERT_OK(version.AppendValues({2, 2}));
+    auto partial = arrow::Table::Make(
+        partial_schema, {id.Finish().ValueOrDie(), value.Finish().ValueOrDie(),
+                         version.Finish().ValueOrDie()});
+    MergeOptions o;
+    o.keys = {"id"};
+    if (variant == 2) o.sequence_by = {"version"};
+    INLET_ASSIGN_OR_FAIL(auto r,
+                         testing::MergeAfterDryRun(*table, dir.Sub("t"), partial, o));
+    EXPECT_EQ(r.rows_updated, 1);
+    EXPECT_EQ(r.rows_inserted, 1);
+    auto snap = table->GetSnapshot().ValueOrDie();
+    auto out = arrow::Table::FromRecordBatchReader(snap->Scan({}).ValueOrDie().get())
+                   .ValueOrDie();
+    out = out->CombineChunks().ValueOrDie();
+    std::map<int64_t, std::pair<std::optional<int64_t>, int64_t>>
+        by_id;  // id -> (p, value)
+    auto ids =
+        std::static_pointer_cast<arrow::Int64Array>(out->GetColumnByName("id")->chunk(0));
+    auto ps =
+        std::static_pointer_cast<arrow::Int64Array>(out->GetColumnByName("p")->chunk(0));
+    auto values = std::static_pointer_cast<arrow::Int64Array>(
+        out->GetColumnByName("value")->chunk(0));
+    for (int64_t i = 0; i < out->num_rows(); ++i) {
+      by_id[ids->Value(i)] = {
+          ps->IsNull(i) ? std::nullopt : std::optional<int64_t>(ps->Value(i)),
+          values->Value(i)};
+    }
+    ASSERT_EQ(by_id.size(), 3u);
+    EXPECT_EQ(by_id[1].first, 1);    // kept: the source has no p
+    EXPECT_EQ(by_id[1].second, 99);  // updated
+    EXPECT_EQ(by_id[2].first, 2);    // untouched
+    EXPECT_EQ(by_id[5].first,
+              std::nullopt);  // a new key: null where the source has nothing
+    EXPECT_EQ(by_id[5].second, 50);
+  }
+}
+
 TEST_P(Merge, EvolvesTheSchemaOfRewrittenFiles) {
   testing::TempDir dir;
   auto table = GetParam().create(dir.Sub("t")).ValueOrDie();
