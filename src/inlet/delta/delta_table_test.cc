@@ -12,39 +12,20 @@
 #include "inlet/delta/log_segment.h"
 #include "inlet/status.h"
 #include "inlet/table.h"
+#include "inlet/testing/tables.h"
 #include "inlet/testing/util.h"
 
 namespace inlet {
 
 namespace {
 
-std::shared_ptr<arrow::DataType> RowType() {
-  return arrow::struct_({arrow::field("id", arrow::int64()),
-                         arrow::field("p", arrow::utf8()),
-                         arrow::field("v", arrow::float64())});
-}
-
-std::shared_ptr<arrow::RecordBatchReader> Rows(const std::string& json) {
-  auto array = arrow::json::ArrayFromJSONString(RowType(), json).ValueOrDie();
-  auto batch = arrow::RecordBatch::FromStructArray(array).ValueOrDie();
-  return arrow::RecordBatchReader::Make({batch}).ValueOrDie();
-}
-
-int64_t CountRows(const Snapshot& s, const std::string& where = "") {
-  ScanOptions opts;
-  opts.filter = ParseConjunction(where).ValueOrDie();
-  auto reader = s.Scan(opts).ValueOrDie();
-  int64_t n = 0;
-  std::shared_ptr<arrow::RecordBatch> b;
-  while (reader->ReadNext(&b).ok() && b) n += b->num_rows();
-  return n;
-}
+using testing::CountRows;
 
 class DeltaTableTest : public ::testing::Test {
  protected:
   void SetUp() override { table_ = Table::OpenOrCreate(dir_.Sub("t")).ValueOrDie(); }
   arrow::Result<CommitResult> Write(const std::string& json, WriteOptions opts = {}) {
-    return table_->Write(Rows(json), opts);
+    return table_->Write(testing::JsonRows(testing::IdPartValueRow(), json), opts);
   }
   testing::TempDir dir_;
   std::shared_ptr<Table> table_;

@@ -79,6 +79,17 @@ Model ReadTable(const Table& table) {
   return out;
 }
 
+// The table holds exactly the model's rows.
+void ExpectModel(const Model& model, const Table& table, int round) {
+  Model actual = ReadTable(table);
+  ASSERT_EQ(actual.size(), model.size()) << "round " << round;
+  for (const auto& [id, row] : model) {
+    ASSERT_TRUE(actual.count(id)) << "round " << round << " key " << id;
+    EXPECT_EQ(actual[id].value, row.value) << "round " << round << " key " << id;
+    EXPECT_EQ(actual[id].version, row.version) << "round " << round << " key " << id;
+  }
+}
+
 // The model's merge: per key, the source row with the greatest version wins (ties:
 // later).
 void ApplyModel(Model* m, const std::vector<SourceRow>& rows, MergeMode mode,
@@ -145,13 +156,7 @@ void RunRandomMerges(const testing::FormatUnderTest& format, bool partitioned,
         *table, dir.Sub("t"), MakeSource(rows, mode == MergeMode::kUpsert), o);
     ASSERT_TRUE(result.ok()) << result.status().ToString();
     ApplyModel(&model, rows, mode, ignore_nulls);
-    Model actual = ReadTable(*table);
-    ASSERT_EQ(actual.size(), model.size()) << "round " << round;
-    for (const auto& [id, row] : model) {
-      ASSERT_TRUE(actual.count(id)) << "round " << round << " key " << id;
-      EXPECT_EQ(actual[id].value, row.value) << "round " << round << " key " << id;
-      EXPECT_EQ(actual[id].version, row.version) << "round " << round << " key " << id;
-    }
+    ExpectModel(model, *table, round);
   }
 }
 
@@ -240,13 +245,7 @@ void RunOutOfOrderChanges(const testing::FormatUnderTest& format, bool partition
     ASSERT_TRUE(result.ok()) << result.status().ToString();
     seen.insert(seen.end(), batch.begin(), batch.end());
     Model model = OrderFreeModel(seen);
-    Model actual = ReadTable(*table);
-    ASSERT_EQ(actual.size(), model.size()) << "round " << round;
-    for (const auto& [id, row] : model) {
-      ASSERT_TRUE(actual.count(id)) << "round " << round << " key " << id;
-      EXPECT_EQ(actual[id].value, row.value) << "round " << round << " key " << id;
-      EXPECT_EQ(actual[id].version, row.version) << "round " << round << " key " << id;
-    }
+    ExpectModel(model, *table, round);
   }
 }
 

@@ -9,39 +9,20 @@
 
 #include "inlet/status.h"
 #include "inlet/testing/formats.h"
+#include "inlet/testing/tables.h"
 #include "inlet/testing/util.h"
 
 namespace inlet {
 
 namespace {
 
-std::shared_ptr<arrow::DataType> RowType() {
-  return arrow::struct_({arrow::field("id", arrow::int64()),
-                         arrow::field("p", arrow::utf8()),
-                         arrow::field("v", arrow::float64())});
-}
-
-std::shared_ptr<arrow::RecordBatchReader> Rows(const std::string& json) {
-  auto array = arrow::json::ArrayFromJSONString(RowType(), json).ValueOrDie();
-  auto batch = arrow::RecordBatch::FromStructArray(array).ValueOrDie();
-  return arrow::RecordBatchReader::Make({batch}).ValueOrDie();
-}
-
-int64_t CountRows(const Snapshot& s, const std::string& where = "") {
-  ScanOptions opts;
-  opts.filter = ParseConjunction(where).ValueOrDie();
-  auto reader = s.Scan(opts).ValueOrDie();
-  int64_t n = 0;
-  std::shared_ptr<arrow::RecordBatch> b;
-  while (reader->ReadNext(&b).ok() && b) n += b->num_rows();
-  return n;
-}
+using testing::CountRows;
 
 class TableTest : public ::testing::TestWithParam<testing::FormatUnderTest> {
  protected:
   void SetUp() override { table_ = GetParam().create(dir_.Sub("t")).ValueOrDie(); }
   arrow::Result<CommitResult> Write(const std::string& json, WriteOptions opts = {}) {
-    return table_->Write(Rows(json), opts);
+    return table_->Write(testing::JsonRows(testing::IdPartValueRow(), json), opts);
   }
   testing::TempDir dir_;
   std::shared_ptr<Table> table_;
@@ -145,10 +126,7 @@ TEST_P(TableTest, MergesNewColumnsWhenAsked) {
 TEST_P(TableTest, RejectsIncompatibleSchemaWithoutCommitting) {
   INLET_ASSERT_OK(Write(R"([{"id":1,"p":"a","v":1}])").status());
   auto other = arrow::struct_({arrow::field("id", arrow::utf8())});
-  auto array = arrow::json::ArrayFromJSONString(other, R"([{"id":"x"}])").ValueOrDie();
-  auto batch = arrow::RecordBatch::FromStructArray(array).ValueOrDie();
-  auto st =
-      table_->Write(arrow::RecordBatchReader::Make({batch}).ValueOrDie(), {}).status();
+  auto st = table_->Write(testing::JsonRows(other, R"([{"id":"x"}])"), {}).status();
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.message().find("column 'id'"), std::string::npos) << st.ToString();
   INLET_ASSIGN_OR_FAIL(auto s, table_->GetSnapshot());
@@ -182,10 +160,7 @@ TEST_P(TableTest, FailuresCarryTheirKind) {
   INLET_ASSERT_OK(Write(R"([{"id":1,"p":"a","v":1}])").status());
   // Input that does not fit the table.
   auto other = arrow::struct_({arrow::field("id", arrow::utf8())});
-  auto array = arrow::json::ArrayFromJSONString(other, R"([{"id":"x"}])").ValueOrDie();
-  auto batch = arrow::RecordBatch::FromStructArray(array).ValueOrDie();
-  auto mismatch =
-      table_->Write(arrow::RecordBatchReader::Make({batch}).ValueOrDie(), {}).status();
+  auto mismatch = table_->Write(testing::JsonRows(other, R"([{"id":"x"}])"), {}).status();
   EXPECT_EQ(KindOf(mismatch), ErrorKind::kSchemaMismatch) << mismatch.ToString();
   // A conflict keeps its kind through WithMessage, as callers add context.
   auto conflict = CommitConflict("lost").WithMessage("pipeline p: ", "lost");
