@@ -606,3 +606,28 @@ def test_merge_strategy_keeps_the_columns_its_input_lacks(tmp_path):
     assert report["status"] == "committed", report
     assert (report["rows_updated"], report["rows_inserted"]) == (1, 1), report
     _check_partial_update(table)
+
+
+def test_snapshot_merge_refuses_deleting_more_than_asked(tmp_path):
+    """inlet merge --mode snapshot --max-delete-percent: an extract that would delete more
+    of the table is refused, dry or not, and nothing is committed; without the option
+    there is no limit."""
+    data = tmp_path / "data.csv"
+    data.write_text(_PARKING)
+    table = tmp_path / "t"
+    support.run_inlet("write", table, "--input", data)
+    one = tmp_path / "one.csv"
+    one.write_text(_PARKING.splitlines()[0] + "\n" + _PARKING.splitlines()[1] + "\n")  # 2 of 3 keys leave
+    log_before = sorted(p.name for p in (table / "_delta_log").iterdir())
+    for dry in ([], ["--dry-run"]):
+        r = support.run_inlet("merge", table, "--input", one, "--keys", "id", "--mode", "snapshot",
+                              "--max-delete-percent", "50", *dry, check=False)
+        assert r.returncode == 1, r.stderr
+        assert "max_delete_percent" in r.stderr and "2 of the table's 3 rows" in r.stderr, r.stderr
+    assert sorted(p.name for p in (table / "_delta_log").iterdir()) == log_before
+    bad = support.run_inlet("merge", table, "--input", one, "--keys", "id", "--max-delete-percent", "50",
+                            check=False)
+    assert bad.returncode == 1 and "applies only to --mode snapshot" in bad.stderr, bad.stderr
+    out = _json_stdout(support.run_inlet("merge", table, "--input", one, "--keys", "id", "--mode", "snapshot",
+                                         "--json"))
+    assert out["rows_deleted"] == 2, out

@@ -211,3 +211,81 @@ def test_crash_then_rerun(tmp_path, point):
     expected += [dict(r, is_deleted=True) for r in rows if r["id"] % 60 == 11]
     schema = dict(SCHEMA, is_deleted="boolean")
     ps.assert_table(tmp_path / "table", expected, schema, f"after a crash at {point}")
+
+
+# Issue 20, item 5: an empty or truncated extract must not empty the table. By default a
+# snapshot_diff run may delete at most 50% of the table's rows; max_delete_percent sets the
+# share (100 allows any). A refused run commits nothing, exits 1 and says why.
+@pytest.mark.parametrize("deletes", ["delete", "soft_delete"])
+@pytest.mark.parametrize("empty", [True, False], ids=["empty", "truncated"])
+def test_an_empty_or_truncated_extract_is_refused(tmp_path, deletes, empty):
+    strategy = {"deletes": deletes}
+    if deletes == "soft_delete":
+        strategy["soft_delete_column"] = "is_deleted"
+    src, yaml = setup(tmp_path, **strategy)
+    rows = [{"id": i, "name": "a"} for i in range(100)]
+    ps.write_source(src / "extract.csv", rows, fmt="csv")
+    ps.run(yaml)  # the first run loads the extract (a full refresh)
+    ps.run(yaml)  # nothing changed
+    kept = [] if empty else rows[:30]  # 100% or 70% of the keys leave
+    ps.write_source(src / "extract.csv", kept, fmt="csv", columns=["id", "name"])
+    before = ps.snapshot_log(tmp_path / "table")
+    line = ps.run_refused(yaml)
+    assert "max_delete_percent" in line and ("100%" in line or "70%" in line), line
+    ps.assert_log_unchanged(tmp_path / "table", before, "a refused extract")
+    assert len(oracle.read_deltalake(tmp_path / "table")) == 100
+
+
+def test_max_delete_percent_lets_a_large_delete_through(tmp_path):
+    src, yaml = setup(tmp_path, max_delete_percent=80)
+    rows = [{"id": i, "name": "a"} for i in range(100)]
+    ps.write_source(src / "extract.csv", rows, fmt="csv")
+    ps.run(yaml)
+    ps.write_source(src / "extract.csv", rows[:30], fmt="csv")  # 70% deleted: allowed at 80
+    report = ps.run(yaml).report
+    assert report["status"] == "committed" and report["rows_deleted"] == 70, report
+    ps.write_source(src / "extract.csv", rows[:3], fmt="csv")  # 90% of 30: more than 80
+    assert "max_delete_percent" in ps.run_refused(yaml)
+    ps.assert_table(tmp_path / "table", rows[:30], SCHEMA, "after the refused run")
+
+
+def test_the_full_refresh_of_snapshot_diff_is_guarded_too(tmp_path):
+    src, yaml = setup(tmp_path, full_refresh_every_runs=1)  # every run a full refresh
+    rows = [{"id": i, "name": "a"} for i in range(100)]
+    ps.write_source(src / "extract.csv", rows, fmt="csv")
+    ps.run(yaml)
+    ps.write_source(src / "extract.csv", [], fmt="csv", columns=["id", "name"])
+    before = ps.snapshot_log(tmp_path / "table")
+    line = ps.run_refused(yaml)
+    assert "the extract has 0 rows where the table has 100" in line, line
+    ps.assert_log_unchanged(tmp_path / "table", before, "a refused full refresh")
+
+
+def test_full_refresh_takes_the_guard_when_asked(tmp_path):
+    # full_refresh empties the table for an empty extract unless max_delete_percent says
+    # otherwise (test_pipeline_strategies.test_full_refresh_to_empty_source_file).
+    src = tmp_path / "src"
+    src.mkdir()
+    p = ps.pipeline("f", path=str(src / "*.csv"), dest=str(tmp_path / "table"),
+                    strategy={"type": "full_refresh", "max_delete_percent": 10}, keys=["id"], schema=SCHEMA)
+    yaml = ps.write_pipelines(tmp_path / "p.yaml", p)
+    rows = [{"id": i, "name": "a"} for i in range(100)]
+    ps.write_source(src / "extract.csv", rows, fmt="csv")
+    ps.run(yaml)
+    ps.write_source(src / "extract.csv", rows[:50], fmt="csv")
+    assert "replacing it would delete 50% of them" in ps.run_refused(yaml)
+    ps.write_source(src / "extract.csv", rows[:95], fmt="csv")
+    assert ps.run(yaml).report["status"] == "committed"
+
+
+def test_max_delete_percent_is_checked(tmp_path):
+    for bad in ["150", "-1", "lots"]:
+        (tmp_path / bad).mkdir()
+        src, yaml = setup(tmp_path / bad, max_delete_percent=bad)
+        assert "max_delete_percent" in ps.run_refused(yaml)
+    src = tmp_path / "merge_src"
+    src.mkdir()
+    p = ps.pipeline("m", path=str(src / "*.csv"), dest=str(tmp_path / "m"),
+                    strategy={"type": "merge", "max_delete_percent": 10}, keys=["id"])
+    line = ps.run_refused(ps.write_pipelines(tmp_path / "m.yaml", p))
+    assert "applies only to the snapshot_diff and full_refresh strategies" in line, line

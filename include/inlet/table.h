@@ -111,6 +111,9 @@ class Snapshot {
   virtual const std::shared_ptr<arrow::Schema>& schema() const = 0;
   virtual const std::vector<std::string>& partition_columns() const = 0;
   virtual TableInfo Info() const = 0;
+  /// The snapshot's rows, counted from its files' statistics (deleted rows left out)
+  /// without reading data; nullopt when a file does not record its row count.
+  virtual std::optional<int64_t> RowCount() const = 0;
 
   /// The state an application committed with its data as of this snapshot; both fields
   /// unset when it committed none (see AppState).
@@ -276,6 +279,10 @@ struct MergeOptions {
   /// true whose key comes back is replaced by its source row.
   MissingKeys missing_keys = MissingKeys::kDelete;
   std::string soft_delete_column;
+  /// kSnapshot mode: the merge fails (Invalid, committing nothing) when it would delete,
+  /// or soft-delete, more than this percentage of the table's rows: an empty or truncated
+  /// extract must not empty the table. Unset: no limit.
+  std::optional<double> max_delete_percent;
   /// Application states, read version, schema merge, and (when the merge creates the
   /// table) partitioning and properties. mode and replace_where are not used.
   WriteOptions write;

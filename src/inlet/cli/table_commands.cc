@@ -143,6 +143,11 @@ void TableCommands::Register(CLI::App* app) {
   merge_->add_option(
       "--soft-delete-column", m.soft_delete_column,
       "With --missing soft_delete: the boolean column set true on those rows");
+  merge_
+      ->add_option("--max-delete-percent", m.max_delete_percent,
+                   "With --mode snapshot: refuse to delete (or soft-delete) more than "
+                   "this percentage of the table's rows (default: no limit)")
+      ->check(CLI::Range(0.0, 100.0));
   merge_->add_option("--order-by", m.order_by,
                      "Per key, the input row with the greatest value wins");
   merge_->add_option("--delete-flag", m.delete_flag,
@@ -360,6 +365,13 @@ arrow::Status TableCommands::RunMerge(const Merge& a) {
   }
   if (o.mode != MergeMode::kSnapshot && a.missing != "delete") {
     return arrow::Status::Invalid("--missing applies only to --mode snapshot");
+  }
+  if (a.max_delete_percent) {
+    if (o.mode != MergeMode::kSnapshot) {
+      return arrow::Status::Invalid(
+          "--max-delete-percent applies only to --mode snapshot");
+    }
+    o.max_delete_percent = a.max_delete_percent;
   }
   o.order_by = a.order_by;
   o.delete_flag = a.delete_flag;

@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,7 @@ class TableCommands {
     std::string track_columns;
     std::string missing = "delete";
     std::string soft_delete_column;
+    std::optional<double> max_delete_percent;
     bool merge_schema = false;
     int max_retries = 10;
     bool dry_run = false;

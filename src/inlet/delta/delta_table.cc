@@ -59,6 +59,18 @@ TableInfo DeltaSnapshot::Info() const {
   return info;
 }
 
+std::optional<int64_t> DeltaSnapshot::RowCount() const {
+  int64_t rows = 0;
+  for (const auto& f : state_->files) {
+    auto stats = ParseJson(f.stats, "stats");
+    if (f.stats.empty() || !stats.ok() || !stats->contains("numRecords"))
+      return std::nullopt;
+    rows += GetIntOr(*stats, "numRecords", 0);
+    if (f.deletion_vector) rows -= f.deletion_vector->cardinality;
+  }
+  return rows;
+}
+
 // An application's number is its txn's version, its document the domainMetadata of the
 // same name.
 AppState DeltaSnapshot::GetAppState(const std::string& app_id) const {

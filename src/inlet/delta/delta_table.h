@@ -27,6 +27,7 @@ class DeltaSnapshot : public Snapshot {
     return state_->metadata.partition_columns;
   }
   TableInfo Info() const override;
+  std::optional<int64_t> RowCount() const override;
   AppState GetAppState(const std::string& app_id) const override;
   std::map<std::string, AppState> AppStates(const std::string& prefix) const override;
   arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> Scan(

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "inlet/common/percent.h"
 #include "inlet/status.h"
 
 namespace inlet::load {
@@ -44,6 +45,26 @@ arrow::Result<MergeResult> CommitLoad(Table& table, std::shared_ptr<arrow::Table
   ARROW_ASSIGN_OR_RAISE(result.commit,
                         table.Write(reader, WriteOptionsOf(spec, change.mode)));
   return result;
+}
+
+arrow::Status CheckOverwrite(const Snapshot* table, int64_t new_rows,
+                             const TableChange& change) {
+  if (change.merge || change.mode != WriteMode::kOverwrite ||
+      !change.max_delete_percent || !table) {
+    return arrow::Status::OK();
+  }
+  std::optional<int64_t> rows = table->RowCount();
+  if (!rows || *rows == 0 || new_rows >= *rows) return arrow::Status::OK();
+  double percent =
+      100.0 * static_cast<double>(*rows - new_rows) / static_cast<double>(*rows);
+  if (percent <= *change.max_delete_percent) return arrow::Status::OK();
+  return arrow::Status::Invalid(
+      "the extract has ", new_rows, " rows where the table has ", *rows,
+      ": replacing it would delete ", FormatPercent(percent),
+      " of them, more than strategy.max_delete_percent (",
+      FormatPercent(*change.max_delete_percent),
+      ") allows; an empty or truncated extract? Nothing was committed (set "
+      "max_delete_percent: 100 to load it anyway)");
 }
 
 double ChangedPercent(const MergeResult& m) {

@@ -52,6 +52,13 @@ arrow::Result<MergeResult> CommitLoad(Table& table, std::shared_ptr<arrow::Table
                                       const TableChange& change, const CommitSpec& spec,
                                       bool dry_run = false);
 
+/// Fails (Invalid, naming strategy.max_delete_percent) when change overwrites table,
+/// whose rows its statistics count, with so many fewer rows (new_rows) that more than the
+/// change's max_delete_percent of them would go. OK for other changes, and when there is
+/// no table or its rows are not counted.
+arrow::Status CheckOverwrite(const Snapshot* table, int64_t new_rows,
+                             const TableChange& change);
+
 /// Inserts, updates and deletes of a snapshot merge, per hundred table rows compared.
 double ChangedPercent(const MergeResult& m);
 

@@ -114,7 +114,9 @@ class FullRefresh : public Strategy {
     return Read(SourceScope::kWholeExtract);
   }
   TableChange Change(const RunContext&, PipelineState*) const override {
-    return Write(WriteMode::kOverwrite);
+    TableChange change = Write(WriteMode::kOverwrite);
+    change.max_delete_percent = config_.max_delete_percent;
+    return change;
   }
 };
 
@@ -278,13 +280,17 @@ class SnapshotDiff : public Strategy {
     if (full) {
       next->last_full_refresh_run = state.run + 1;
       next->last_full_refresh_ms = ctx.now_ms;
-      return Write(WriteMode::kOverwrite);
+      TableChange change = Write(WriteMode::kOverwrite);
+      change.max_delete_percent =
+          st.max_delete_percent.value_or(kDefaultMaxDeletePercent);
+      return change;
     }
     MergeOptions m;
     m.keys = keys_;
     m.mode = MergeMode::kSnapshot;
     m.missing_keys = st.deletes;
     m.soft_delete_column = st.soft_delete_column;
+    m.max_delete_percent = st.max_delete_percent.value_or(kDefaultMaxDeletePercent);
     TableChange change = Merge(std::move(m));
     change.min_change_percent = st.min_change_percent;
     return change;

@@ -33,6 +33,10 @@ enum class StrategyType {
   kCdc
 };
 
+/// The share of a table's rows a snapshot_diff run may delete unless configured
+/// otherwise.
+inline constexpr double kDefaultMaxDeletePercent = 50;
+
 /// full_refresh, append, watermark, merge, snapshot_diff, cdc.
 const char* StrategyName(StrategyType t);
 
@@ -63,6 +67,11 @@ struct StrategyConfig {
   MissingKeys deletes = MissingKeys::kDelete;  // delete | soft_delete | keep
   std::string soft_delete_column;
   double min_change_percent = 0;
+  // snapshot_diff and full_refresh: a load may delete at most this percentage of the
+  // table's rows, so that an empty or truncated extract cannot empty it. Unset:
+  // kDefaultMaxDeletePercent for snapshot_diff, no limit for full_refresh (whose empty
+  // extract empties the table on purpose).
+  std::optional<double> max_delete_percent;
   std::optional<int64_t> full_refresh_every_runs;
   std::optional<double> full_refresh_every_hours;
   // cdc: change events applied by key in sequence order.
@@ -89,6 +98,9 @@ struct TableChange {
   /// snapshot_diff: commit only when at least this percentage of the table's rows change
   /// (counted by a dry run of the merge first); 0: always.
   double min_change_percent = 0;
+  /// An overwrite may shrink the table by at most this percentage of its rows (a merge
+  /// carries its own limit in merge_options); unset: no limit.
+  std::optional<double> max_delete_percent;
 };
 
 /// A run's situation, for the strategy's decisions.

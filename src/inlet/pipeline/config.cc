@@ -243,6 +243,7 @@ arrow::Status ParseStrategy(const YamlReader& r, const YAML::Node& n,
                                    "deletes",
                                    "soft_delete_column",
                                    "min_change_percent",
+                                   "max_delete_percent",
                                    "full_refresh_every_runs",
                                    "full_refresh_every_hours",
                                    "sequence_by",
@@ -292,6 +293,21 @@ arrow::Status ParseStrategy(const YamlReader& r, const YAML::Node& n,
     if (v.empty() || *end != '\0' || out->min_change_percent < 0) {
       return r.Error(n["min_change_percent"], key + ".min_change_percent",
                      "expected a non-negative number, got '" + v + "'");
+    }
+  }
+  if (n["max_delete_percent"]) {
+    if (!diff && out->type != StrategyType::kFullRefresh) {
+      return r.Error(n["max_delete_percent"], key + ".max_delete_percent",
+                     "applies only to the snapshot_diff and full_refresh strategies");
+    }
+    ARROW_ASSIGN_OR_RAISE(std::string v,
+                          r.String(n["max_delete_percent"], key + ".max_delete_percent"));
+    char* end = nullptr;
+    out->max_delete_percent = std::strtod(v.c_str(), &end);
+    if (v.empty() || *end != '\0' || *out->max_delete_percent < 0 ||
+        *out->max_delete_percent > 100) {
+      return r.Error(n["max_delete_percent"], key + ".max_delete_percent",
+                     "expected a percentage from 0 to 100, got '" + v + "'");
     }
   }
   if (n["full_refresh_every_runs"]) {

@@ -74,6 +74,8 @@ class PipelineRun {
     context_.now_ms = NowMillis();  // a full refresh's time is the decision's
     change_ = strategy_->Change(context_, &next_);
     ARROW_ASSIGN_OR_RAISE(rows_, strategy_->Complete(rows_));
+    ARROW_RETURN_NOT_OK(
+        load::CheckOverwrite(snapshot_.get(), rows_->num_rows(), change_));
     if (change_.min_change_percent > 0) {
       ARROW_ASSIGN_OR_RAISE(auto early, CheckThreshold());
       if (early) return Finish(*early);

@@ -15,6 +15,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "inlet/common/percent.h"
 #include "inlet/table/merge_files.h"
 #include "inlet/table/merge_source.h"
 #include "inlet/table/row_hash.h"
@@ -113,6 +114,20 @@ void KeepAbsentColumns(const arrow::Schema& input, const arrow::Schema& table,
   // A key column is never updated, so the keys alone stand for "no column": a source of
   // keys only changes nothing of a matched row.
   o->update_columns = updated.empty() ? o->keys : updated;
+}
+
+// A snapshot merge may delete (or soft-delete) at most max_percent of the table's rows:
+// an empty or truncated extract must not empty the table.
+arrow::Status CheckDeleteShare(const std::string& location, int64_t leaving, int64_t rows,
+                               double max_percent) {
+  if (rows == 0 || leaving == 0) return arrow::Status::OK();
+  double percent = 100.0 * static_cast<double>(leaving) / static_cast<double>(rows);
+  if (percent <= max_percent) return arrow::Status::OK();
+  return arrow::Status::Invalid(
+      "merge into ", location, ": the extract would delete ", leaving, " of the table's ",
+      rows, " rows (", FormatPercent(percent), "), more than the limit of ",
+      FormatPercent(max_percent),
+      " (max_delete_percent); an empty or truncated extract? Nothing was committed");
 }
 
 // Snapshot mode: the source is an extract of the whole table. Rows compare by hash on the
@@ -497,6 +512,7 @@ arrow::Result<MergeResult> Merge(const Writable& table,
   std::vector<bool> found(src.rows->num_rows(), false);
 
   int64_t source_updates = 0;  // updates written with the inserts, as source rows
+  int64_t soft_deleted = 0;    // rows whose key left a snapshot's extract, kept flagged
   // A copy-on-write rewrite holds the batches read before a file's first change.
   bool holds = !marks && !o.dry_run;
   if (reads) {
@@ -536,6 +552,7 @@ arrow::Result<MergeResult> Merge(const Writable& table,
         result.rows_deleted += static_cast<int64_t>(fates.deleted_rows.size());
         result.rows_updated +=
             static_cast<int64_t>(fates.target_rows.size() + fates.soft_rows.size());
+        soft_deleted += static_cast<int64_t>(fates.soft_rows.size());
         // The new versions of matched rows may be their source rows, written with the
         // inserts.
         if (updates_are_source_rows)
@@ -579,6 +596,10 @@ arrow::Result<MergeResult> Merge(const Writable& table,
   int64_t written = static_cast<int64_t>(inserts.size());
   result.rows_inserted = written - source_updates;
   result.changed = result.files_rewritten + result.files_marked > 0 || written > 0;
+  if (snapshot && o.max_delete_percent) {
+    ARROW_RETURN_NOT_OK(CheckDeleteShare(location, result.rows_deleted + soft_deleted,
+                                         result.rows_compared, *o.max_delete_percent));
+  }
   if (o.dry_run) return result;
   if (tombstones) {
     // Every applied delete is remembered, also of keys the table did not have: their
