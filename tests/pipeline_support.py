@@ -807,10 +807,12 @@ def check_state(table: pathlib.Path, name: str, *, run: int, kind: str | None = 
         got = parse_watermark(entry.get("watermark"), kind)
         assert got == watermark, f"state watermark {got!r} != model {watermark!r}: {entry}"
     if loaded is not None:
-        files = entry.get("loaded_files")
-        assert isinstance(files, list), f"state loaded_files is not a list: {entry}"
+        files = entry.get("files")
+        assert isinstance(files, dict), f"state files is not an object: {entry}"
         names = sorted(pathlib.PurePath(f).name for f in files)
-        assert names == sorted(loaded), f"state loaded_files {names} != model {sorted(loaded)}"
+        assert names == sorted(loaded), f"state files {names} != model {sorted(loaded)}"
+        for name, (size, _mtime, sha) in files.items():
+            assert isinstance(size, int) and size >= 0 and len(sha) == 64, (name, files)
     return entry
 
 

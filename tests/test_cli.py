@@ -9,6 +9,7 @@ import json
 import os
 import pathlib
 import re
+import subprocess
 import time
 
 import pyarrow as pa
@@ -631,3 +632,79 @@ def test_snapshot_merge_refuses_deleting_more_than_asked(tmp_path):
     out = _json_stdout(support.run_inlet("merge", table, "--input", one, "--keys", "id", "--mode", "snapshot",
                                          "--json"))
     assert out["rows_deleted"] == 2, out
+
+
+# ---------------------------------------------------------------------------------------
+# Partial output and half-created tables (issue 20, item 1.6)
+
+
+def _write_parquet(path: pathlib.Path, table: pa.Table) -> pathlib.Path:
+    pq.write_table(table, path)
+    return path
+
+
+def test_a_failed_create_leaves_no_table_behind(tmp_path):
+    """The second input's schema differs: the create fails after the first was written."""
+    (tmp_path / "a.csv").write_text("id,v\n1,a\n2,b\n")
+    (tmp_path / "b.csv").write_text("id,w\n3,5\n")
+    table = tmp_path / "t"
+    line = support.check_refusal(support.run_inlet(
+        "write", table, "--input", tmp_path / "a.csv", tmp_path / "b.csv", check=False))
+    assert "b.csv" in line, line
+    assert not (table / "_delta_log").exists(), "a failed create must leave no _delta_log/"
+    line = support.check_refusal(support.run_inlet("scan", table, check=False))
+    assert "not a Delta table" in line and "commits" not in line, line
+    support.run_inlet("write", table, "--input", tmp_path / "a.csv")
+    assert oracle.read_deltalake(table).num_rows == 2
+
+
+def test_a_failed_scan_leaves_no_partial_output(tmp_path):
+    table = tmp_path / "t"
+    support.run_inlet("write", table, "--input", _write_parquet(tmp_path / "a.parquet", _rows(0, 50)))
+    support.run_inlet("write", table, "--input", _write_parquet(tmp_path / "b.parquet", _rows(50, 50)))
+    log = [json.loads(x) for x in (table / "_delta_log" / "00000000000000000001.json").read_text().splitlines()]
+    added = [a["add"]["path"] for a in log if "add" in a]
+    assert added, log
+    (table / added[0]).unlink()  # the scan fails when it reaches this file
+    for fmt in ("csv", "ndjson", "parquet"):
+        out = tmp_path / f"out.{fmt}"
+        out.write_text("the previous output\n")
+        line = support.check_refusal(support.run_inlet(
+            "scan", table, "-o", out, "--output-format", fmt, check=False))
+        assert added[0].split("/")[-1] in line, line
+        assert out.read_text() == "the previous output\n", f"{fmt}: the old output must stay"
+        fresh = tmp_path / f"fresh.{fmt}"
+        support.check_refusal(support.run_inlet(
+            "scan", table, "-o", fresh, "--output-format", fmt, check=False))
+        assert not fresh.exists(), f"{fmt}: a failed scan must leave no partial file"
+        assert not [p.name for p in tmp_path.iterdir() if ".tmp" in p.name], "temporary files left"
+
+
+def test_parquet_streams_to_a_pipe(tmp_path):
+    """`inlet scan t --output-format parquet | cat` failed with `lseek failed`."""
+    table = tmp_path / "t"
+    support.run_inlet("write", table, "--input", _write_parquet(tmp_path / "a.parquet", _rows(0, 30)))
+    proc = subprocess.run([str(support.inlet_binary()), "scan", str(table), "--output-format", "parquet"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False, timeout=60)
+    assert proc.returncode == 0, proc.stderr.decode()
+    got = pq.read_table(io.BytesIO(proc.stdout))
+    assert sorted(got.column("id").to_pylist()) == list(range(30))
+
+
+def test_an_unknown_command_is_named_with_a_suggestion(tmp_path):
+    proc = support.run_inlet("scna", tmp_path / "t", check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "inlet: error: unknown command 'scna' (did you mean 'scan'?); see inlet --help", proc.stderr
+    proc = support.run_inlet("frobnicate", tmp_path / "t", check=False)
+    assert proc.returncode == 2 and "unknown command 'frobnicate'" in proc.stderr
+    assert "did you mean" not in proc.stderr, proc.stderr
+
+
+def test_log_level_and_quiet_are_global_options(tmp_path):
+    (tmp_path / "a.csv").write_text("id\n1\n")
+    table = tmp_path / "t"
+    for args in (["--log-level", "debug"], ["--quiet"], ["-q"]):
+        support.run_inlet("write", table, "--input", tmp_path / "a.csv", *args)  # after the command
+        support.run_inlet(*args, "info", table)  # before it
+    proc = support.run_inlet("info", table, "--log-level", "loud", check=False)
+    assert proc.returncode == 2 and "--log-level" in proc.stderr, proc.stderr

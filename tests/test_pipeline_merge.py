@@ -2,7 +2,8 @@
 
 The model is a dict from key to row: per key the source row with the greatest `version`
 wins (ties: the later row), a true `deleted` flag removes the key, and the modes decide what
-a match does. The table is read with deltalake and DuckDB and must equal the model exactly.
+a match does. In upsert mode `order_by` also compares with the table: a winner applies only
+when its version is greater than the table row's and than its key's last delete. The table is read with deltalake and DuckDB and must equal the model exactly.
 """
 import random
 
@@ -15,7 +16,8 @@ SCHEMA = {"id": "long", "region": "string", "amount": "long", "version": "long"}
 COLUMNS = list(SCHEMA)
 
 
-def model_merge(model, rows, mode, ignore_null_updates=False, update_columns=None):
+def model_merge(model, rows, mode, ignore_null_updates=False, update_columns=None, gone=None):
+    """gone: with order_by compared with the table (upsert), each key's last delete version."""
     winners = {}
     for r in rows:  # later rows win ties
         if r["id"] not in winners or r["version"] >= winners[r["id"]]["version"]:
@@ -28,12 +30,20 @@ def model_merge(model, rows, mode, ignore_null_updates=False, update_columns=Non
         for r in rows:
             if not r.get("deleted"):
                 model[object()] = {c: r[c] for c in COLUMNS}
-        return
+        return 0
+    late = 0
     for key, r in winners.items():
         row = {c: r[c] for c in COLUMNS}
+        if gone is not None and mode == "upsert":
+            floor = max(model[key]["version"] if key in model else -1, gone.get(key, -1))
+            if r["version"] <= floor:
+                late += 1
+                continue
         if r.get("deleted"):
             if mode == "upsert":
                 model.pop(key, None)
+                if gone is not None:
+                    gone[key] = r["version"]
             continue
         if key not in model:
             model[key] = row
@@ -45,6 +55,7 @@ def model_merge(model, rows, mode, ignore_null_updates=False, update_columns=Non
                 if ignore_null_updates and row[c] is None:
                     continue
                 old[c] = row[c]
+    return late
 
 
 def random_batch(rng, n, keys=40, with_delete=True):
@@ -80,18 +91,23 @@ def test_random_batches_match_the_model(tmp_path, mode, partitioned, dv):
     rng = random.Random(f"{mode}{partitioned}{dv}")
     strategy = {"type": "merge", "mode": mode, "order_by": "version", "delete_flag": "deleted"}
     src, yaml = setup(tmp_path, strategy, ["region"] if partitioned else None, DV if dv else None)
-    model = {}
+    model, gone = {}, {}
+    lates = 0
     for round_no in range(5):
         rows = random_batch(rng, rng.randrange(10, 40))
         ps.write_source(src / f"b{round_no:02d}.ndjson", rows, fmt="ndjson")
-        ps.run_after_dry_run(yaml, tmp_path / "table", f"{mode} round {round_no}")
-        model_merge(model, rows, mode)
+        report = ps.run_after_dry_run(yaml, tmp_path / "table", f"{mode} round {round_no}")
+        late = model_merge(model, rows, mode, gone=gone)
+        assert report["rows_late"] == late, (late, report)
+        lates += late
         expected = list(model.values())
         ps.assert_table(tmp_path / "table", expected, SCHEMA, f"{mode} round {round_no}")
         duck = oracle.read_duckdb(tmp_path / "table", None)
         oracle.assert_tables_equal(duck, ps.to_arrow(expected, SCHEMA), f"{mode} round {round_no} (DuckDB)")
     again = ps.run(yaml).report
     assert again["status"] == "no_changes", again
+    if mode == "upsert":
+        assert lates > 0, "the random batches should hold rows older than the table's"
     if dv and mode != "insert_only":
         log = "".join(p.read_text() for p in sorted((tmp_path / "table" / "_delta_log").glob("*.json")))
         assert '"deletionVector"' in log, "changed rows must be marked in deletion vectors"
@@ -123,12 +139,50 @@ def test_crash_then_rerun(tmp_path, point):
     strategy = {"type": "merge", "order_by": "version", "delete_flag": "deleted"}
     src, yaml = setup(tmp_path, strategy)
     rng = random.Random(point)
-    model = {}
+    model, gone = {}, {}
     for round_no in range(3):
         rows = random_batch(rng, 25)
         ps.write_source(src / f"b{round_no}.ndjson", rows, fmt="ndjson")
         if round_no == 1:
             ps.run_crashing(yaml, point)
         ps.run(yaml)
-        model_merge(model, rows, "upsert")
+        model_merge(model, rows, "upsert", gone=gone)
         ps.assert_table(tmp_path / "table", list(model.values()), SCHEMA, f"after a crash at {point}")
+
+
+def _versions(table):
+    return sorted((r["id"], r["amount"], r["version"]) for r in ps.read_table(table).to_pylist())
+
+
+@pytest.mark.parametrize("dv", [False, True])
+def test_an_older_row_in_a_later_file_does_not_overwrite_a_newer_one(tmp_path, dv):
+    """The issue's case: a later file with an older updated_at overwrote a newer row."""
+    src, yaml = setup(tmp_path, {"type": "merge", "order_by": "version"},
+                      properties=DV if dv else None)
+    ps.write_source(src / "a.ndjson", [{"id": 1, "region": "n", "amount": 10, "version": 5},
+                                       {"id": 2, "region": "n", "amount": 20, "version": 5}])
+    ps.run(yaml)
+    ps.write_source(src / "b.ndjson", [{"id": 1, "region": "n", "amount": 99, "version": 3},
+                                       {"id": 2, "region": "n", "amount": 21, "version": 6},
+                                       {"id": 3, "region": "s", "amount": 30, "version": 1}])
+    report = ps.run(yaml).report
+    assert (report["rows_updated"], report["rows_inserted"], report["rows_late"]) == (1, 1, 1), report
+    assert _versions(tmp_path / "table") == [(1, 10, 5), (2, 21, 6), (3, 30, 1)]
+    text = ps.cli("run", yaml, "--dry-run", cwd=tmp_path).stdout
+    assert "merge:" in text, text
+
+    # A null order_by cannot be compared: refused, naming the file and row.
+    ps.write_source(src / "c.ndjson", [{"id": 4, "region": "n", "amount": 1, "version": None}])
+    line = ps.run_refused(yaml)
+    assert "c.ndjson row 1" in line and "order_by column 'version' is null" in line, line
+
+
+def test_stale_rows_apply_orders_the_batch_only(tmp_path):
+    src, yaml = setup(tmp_path, {"type": "merge", "order_by": "version", "stale_rows": "apply"})
+    ps.write_source(src / "a.ndjson", [{"id": 1, "region": "n", "amount": 10, "version": 5}])
+    ps.run(yaml)
+    ps.write_source(src / "b.ndjson", [{"id": 1, "region": "n", "amount": 99, "version": 3},
+                                       {"id": 1, "region": "n", "amount": 98, "version": 2}])
+    report = ps.run(yaml).report
+    assert report["rows_updated"] == 1 and report["rows_late"] == 0, report
+    assert _versions(tmp_path / "table") == [(1, 99, 3)]

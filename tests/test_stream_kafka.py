@@ -476,3 +476,28 @@ def test_debezium_cdc_stream_ends_as_the_sources_final_state(tmp_path, kafka, ka
     dead = sorted(ps.read_table(tmp_path / "dead").to_pylist(), key=lambda d: d["_kafka_offset"])
     errors = " | ".join(d["error"] for d in dead)
     assert "malformed JSON" in errors and "unknown operation 'x'" in errors and "key field 'id'" in errors, errors
+
+
+def test_an_unreachable_broker_fails_the_stream_in_bounded_time(tmp_path):
+    """The issue's case: `inlet stream` against an unreachable broker never exited (also with
+    --idle-exit 3) and printed raw librdkafka `%3|...|FAIL|` lines."""
+    yaml = tmp_path / "p.yaml"
+    yaml.write_text(json.dumps({"pipelines": [{
+        "name": "ev", "destination": {"path": "table"}, "strategy": {"type": "append"},
+        "source": {"type": "kafka", "brokers": "127.0.0.1:1", "topic": "t",
+                   "connect_timeout": "2s"}}]}))
+    started = time.monotonic()
+    proc = ps.cli("stream", yaml, "--idle-exit", 3, check=False, timeout=60)
+    took = time.monotonic() - started
+    assert proc.returncode == 1, proc
+    assert took < 30, f"the stream took {took:.0f} s to give up"
+    errors = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(errors) == 1, proc.stderr
+    assert "no broker of 127.0.0.1:1 answered within 2 s" in errors[0], errors
+    assert "source.connect_timeout" in errors[0] and "Connection refused" in errors[0], errors
+    assert "%3|" not in proc.stderr
+    assert not (tmp_path / "table" / "_delta_log").exists()
+    # librdkafka's log goes through inlet's, shown from --log-level info.
+    proc = ps.cli("stream", yaml, "--idle-exit", 3, "--log-level", "info", check=False, timeout=60)
+    assert proc.returncode == 1
+    assert "%3|" not in proc.stderr and "inlet: info: kafka ev" in proc.stderr, proc.stderr

@@ -28,8 +28,10 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenInputFiles(
 arrow::Result<std::shared_ptr<arrow::Table>> ReadInputFiles(
     const std::vector<std::string>& paths, const std::string& format);
 
-/// Drains reader into path ("" or "-" for standard output) as csv (with a header), ndjson
-/// or parquet. Returns the number of rows written. Invalid for another format.
+/// Drains reader into path ("" or "-" for standard output, a pipe included) as csv (with
+/// a header), ndjson or parquet. A file is written under a temporary name and renamed on
+/// success: a failed write leaves no partial file (and an existing one as it was).
+/// Returns the number of rows written. Invalid for another format.
 arrow::Result<int64_t> WriteRecords(arrow::RecordBatchReader* reader,
                                     const std::string& path, const std::string& format);
 

@@ -124,6 +124,9 @@ struct RunReport {
   int attempts = 0;
   /// What table maintenance did after the commit.
   MaintenanceReport maintenance;
+  /// What the user should know although the run did not fail: a moved source root, a
+  /// source matching no files, a changed file loaded again or ignored by policy.
+  std::vector<std::string> warnings;
   /// Why the run failed, or (status committed) why its maintenance failed.
   std::string error;
 

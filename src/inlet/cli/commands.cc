@@ -4,12 +4,15 @@
 #include <arrow/status.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "inlet/cli/maintenance.h"
 #include "inlet/cli/pipeline_commands.h"
 #include "inlet/cli/table_commands.h"
+#include "inlet/common/log.h"
 
 namespace inlet::cli {
 
@@ -27,12 +30,63 @@ int Report(const arrow::Status& st) {
   return 1;
 }
 
+// Levenshtein distance, for "did you mean".
+size_t Distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t up = row[j];
+      row[j] = std::min(
+          {row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// The first word that is not an option, when it names no command: "unknown command".
+std::string UnknownCommand(const CLI::App& app, int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string word = argv[i];
+    if (word.empty() || word[0] == '-') {
+      if (word == "--log-level") ++i;  // its value
+      continue;
+    }
+    std::string best;
+    size_t best_distance = 3;  // suggest only near misses
+    for (const CLI::App* sub :
+         app.get_subcommands([](const CLI::App*) { return true; })) {
+      if (sub->get_name() == word) return "";
+      size_t d = Distance(word, sub->get_name());
+      if (d < best_distance) {
+        best_distance = d;
+        best = sub->get_name();
+      }
+    }
+    std::string out = "unknown command '" + word + "'";
+    if (!best.empty()) out += " (did you mean '" + best + "'?)";
+    return out + "; see inlet --help";
+  }
+  return "";
+}
+
 }  // namespace
 
 int Run(int argc, char** argv) {
   CLI::App app{"inlet: incremental loads into lakehouse tables (Delta Lake)", "inlet"};
   app.set_version_flag("--version", kVersion);
   app.require_subcommand(1);
+  // Given before or after the command.
+  app.fallthrough();
+  std::string log_level = "warning";
+  bool quiet = false;
+  app.add_option("--log-level", log_level,
+                 "What inlet logs on stderr: error, warning (default), info, debug")
+      ->check(CLI::IsMember({"error", "warning", "info", "debug"}));
+  app.add_flag("-q,--quiet", quiet, "Log errors only (same as --log-level error)");
   TableCommands tables;
   tables.Register(&app);
   PipelineCommands pipelines;
@@ -49,9 +103,14 @@ int Run(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::cerr << "inlet: error: " << e.what() << " (see inlet --help)" << std::endl;
+    std::string unknown = UnknownCommand(app, argc, argv);
+    std::cerr << "inlet: error: "
+              << (unknown.empty() ? std::string(e.what()) + " (see inlet --help)"
+                                  : unknown)
+              << std::endl;
     return 2;
   }
+  SetLogLevel(quiet ? LogLevel::kError : *ParseLogLevel(log_level));
   auto init = arrow::compute::Initialize();
   if (!init.ok()) return Report(init);
   if (tables.parsed()) return Report(tables.Run());

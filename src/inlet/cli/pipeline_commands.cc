@@ -285,8 +285,10 @@ arrow::Status PipelineCommands::ShowState(const StateArgs& a) {
       std::cout << ", watermark " << s["watermark"].get<std::string>() << " ("
                 << text(s, "cursor", "") << ")";
     }
-    if (s.contains("loaded_files") && !s["loaded_files"].empty())
-      std::cout << ", " << s["loaded_files"].size() << " files loaded";
+    for (const char* key : {"files", "loaded_files"}) {  // loaded_files: earlier versions
+      if (s.contains(key) && !s[key].empty())
+        std::cout << ", " << s[key].size() << " files loaded";
+    }
     std::cout << ", updated " << text(s, "updated_at", "?") << "\n";
   }
   return arrow::Status::OK();

@@ -3,6 +3,11 @@
 #include <arrow/io/file.h>
 #include <arrow/ipc/writer.h>
 #include <parquet/arrow/writer.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 
 #include "inlet/common/arrow_json.h"
 #include "inlet/io.h"
@@ -11,11 +16,51 @@ namespace inlet {
 
 namespace {
 
-arrow::Result<std::shared_ptr<arrow::io::OutputStream>> OpenSink(
-    const std::string& path) {
-  if (path.empty() || path == "-") return arrow::io::FileOutputStream::Open(1);
-  return arrow::io::FileOutputStream::Open(path);
+// Standard output as a stream that counts its own position, so that a pipe (which
+// cannot seek) takes Parquet too.
+class StandardOutput : public arrow::io::OutputStream {
+ public:
+  arrow::Status Close() override {
+    closed_ = true;
+    return arrow::Status::OK();
+  }
+  bool closed() const override { return closed_; }
+  arrow::Result<int64_t> Tell() const override { return position_; }
+  arrow::Status Write(const void* data, int64_t nbytes) override {
+    const char* p = static_cast<const char*>(data);
+    while (nbytes > 0) {
+      ssize_t n = ::write(1, p, static_cast<size_t>(nbytes));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        return arrow::Status::IOError("cannot write to standard output: ",
+                                      std::strerror(errno));
+      }
+      p += n;
+      nbytes -= n;
+      position_ += n;
+    }
+    return arrow::Status::OK();
+  }
+
+ private:
+  int64_t position_ = 0;
+  bool closed_ = false;
+};
+
+bool ToStandardOutput(const std::string& path) { return path.empty() || path == "-"; }
+
+// Where a file's records are written until they are complete: a hidden file beside it,
+// renamed over it on success, so that a failed write leaves no partial file.
+std::string TemporaryOf(const std::string& path) {
+  std::filesystem::path p(path);
+  return (p.parent_path() /
+          ("." + p.filename().string() + ".inlet-" + std::to_string(::getpid()) + ".tmp"))
+      .string();
 }
+
+arrow::Result<int64_t> WriteTo(arrow::RecordBatchReader* reader,
+                               std::shared_ptr<arrow::io::OutputStream> sink,
+                               const std::string& format);
 
 // Calls fn on every batch of reader; returns the number of rows.
 template <typename Fn>
@@ -38,7 +83,34 @@ arrow::Result<int64_t> WriteRecords(arrow::RecordBatchReader* reader,
     return arrow::Status::Invalid("unknown output format '", format,
                                   "' (use csv, ndjson or parquet)");
   }
-  ARROW_ASSIGN_OR_RAISE(auto sink, OpenSink(path));
+  if (ToStandardOutput(path)) {
+    auto sink = std::make_shared<StandardOutput>();
+    return WriteTo(reader, sink, format);
+  }
+  std::string temporary = TemporaryOf(path);
+  auto opened = arrow::io::FileOutputStream::Open(temporary);
+  if (!opened.ok()) {
+    return arrow::Status::IOError("cannot write ", path, ": ", opened.status().message());
+  }
+  auto sink = *opened;
+  auto rows = WriteTo(reader, sink, format);
+  arrow::Status closed = sink->Close();
+  if (rows.ok() && closed.ok()) {
+    std::error_code ec;
+    std::filesystem::rename(temporary, path, ec);
+    if (!ec) return rows;
+    closed = arrow::Status::IOError("cannot write ", path, ": ", ec.message());
+  }
+  std::error_code ignored;
+  std::filesystem::remove(temporary, ignored);
+  return rows.ok() ? closed : rows.status();
+}
+
+namespace {
+
+arrow::Result<int64_t> WriteTo(arrow::RecordBatchReader* reader,
+                               std::shared_ptr<arrow::io::OutputStream> sink,
+                               const std::string& format) {
   int64_t rows = 0;
   if (format == "csv") {
     ARROW_ASSIGN_OR_RAISE(auto writer, arrow::csv::MakeCSVWriter(sink, reader->schema()));
@@ -69,8 +141,9 @@ arrow::Result<int64_t> WriteRecords(arrow::RecordBatchReader* reader,
                           }));
     ARROW_RETURN_NOT_OK(writer->Close());
   }
-  if (!(path.empty() || path == "-")) ARROW_RETURN_NOT_OK(sink->Close());
   return rows;
 }
+
+}  // namespace
 
 }  // namespace inlet

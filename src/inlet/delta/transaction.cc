@@ -271,7 +271,9 @@ arrow::Result<std::unique_ptr<WriteTransaction>> WriteTransaction::Begin(
     }
     commit.actions.metadata = created->second;
     tx->metadata_ = created->second;
-    ARROW_RETURN_NOT_OK(store->CreateDir(kLogDir));
+    // _delta_log/ is created by the first commit (Commit): a create that fails before it
+    // leaves no empty log behind.
+    ARROW_RETURN_NOT_OK(store->CreateRoot());
   }
   return tx;
 }
@@ -501,6 +503,7 @@ arrow::Result<CommitResult> WriteTransaction::Commit(
   info["txnId"] = NewUuid();
 
   int64_t read_version = base_ ? base_->version() : -1;
+  if (!base_) ARROW_RETURN_NOT_OK(store_->CreateDir(kLogDir));
   auto version = CommitWithRetries(*store_, read_version, commit_,
                                    options_.max_commit_attempts, &result.attempts);
   if (!version.ok()) {

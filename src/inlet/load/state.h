@@ -30,8 +30,8 @@ struct PipelineState {
   int64_t last_full_refresh_run = 0;
   int64_t last_full_refresh_ms = 0;
   /// Where the source resumes: its own JSON object (see BoundedSource), stored as it is.
-  /// Its members sit beside the fields above in the document (files: loaded_files,
-  /// source_fingerprint, file_marks), as they always have.
+  /// Its members sit beside the fields above in the document (files: source_root,
+  /// files, source_fingerprint, file_marks), as they always have.
   Json position = Json::object();
 };
 

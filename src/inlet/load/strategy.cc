@@ -30,6 +30,10 @@ MergeOptions MergeStrategyOptions(const StrategyConfig& c,
   m.keys = keys;
   m.mode = c.merge_mode;
   m.order_by = c.order_by;
+  // The table's row takes part in the comparison: a sequence-guarded merge on order_by,
+  // whose late rows are discarded and whose deletes are remembered.
+  if (!c.order_by.empty() && c.order_against_table && c.merge_mode == MergeMode::kUpsert)
+    m.sequence_by = {c.order_by};
   m.delete_flag = c.delete_flag;
   m.ignore_null_updates = c.ignore_null_updates;
   m.update_columns = c.update_columns;
@@ -222,6 +226,32 @@ class MergeByKey : public Strategy {
   using Strategy::Strategy;
   arrow::Result<ReadRequest> Request(const RunContext&) const override {
     return Read(SourceScope::kNew);
+  }
+  // Compared with the table's rows, an order_by value must be there: a null one is
+  // refused, naming its file and row.
+  arrow::Result<std::shared_ptr<arrow::Table>> Prepare(
+      std::shared_ptr<arrow::Table> rows, const std::vector<std::string>& part_names,
+      const std::string&) const override {
+    if (MergeStrategyOptions(config_, keys_).sequence_by.empty()) return rows;
+    auto column = rows->GetColumnByName(config_.order_by);
+    if (!column) {
+      return arrow::Status::Invalid("merge: the source has no order_by column '",
+                                    config_.order_by, "'");
+    }
+    if (column->null_count() == 0) return rows;
+    int64_t row = 0;
+    for (const auto& chunk : column->chunks()) {
+      for (int64_t i = 0; i < chunk->length(); ++i, ++row) {
+        if (chunk->IsNull(i)) {
+          return arrow::Status::Invalid(
+              "merge: ", PlaceOfRow(*rows, row, part_names), ": the order_by column '",
+              config_.order_by,
+              "' is null, so the row cannot be compared with the table's (set "
+              "strategy.stale_rows: apply to order the batch only)");
+        }
+      }
+    }
+    return rows;
   }
   std::vector<std::string> consumed_columns() const override {
     return {config_.delete_flag};

@@ -60,6 +60,11 @@ struct StrategyConfig {
   // merge: new files merged by the destination's keys.
   MergeMode merge_mode = MergeMode::kUpsert;  // upsert | insert_only | delete_insert
   std::string order_by;
+  // upsert with order_by: a row applies only when its order_by value is greater than the
+  // table row's (and than its key's last delete); false: order_by orders the batch only,
+  // and the batch's winner overwrites the table's row whatever its value (stale_rows:
+  // apply).
+  bool order_against_table = true;
   std::string delete_flag;
   bool ignore_null_updates = false;
   std::vector<std::string> update_columns;

@@ -237,6 +237,7 @@ arrow::Status ParseStrategy(const YamlReader& r, const YAML::Node& n,
                                    "null_cursor",
                                    "mode",
                                    "order_by",
+                                   "stale_rows",
                                    "delete_flag",
                                    "ignore_null_updates",
                                    "update_columns",
@@ -321,8 +322,8 @@ arrow::Status ParseStrategy(const YamlReader& r, const YAML::Node& n,
     out->full_refresh_every_hours = static_cast<double>(h);
   }
   bool merge = out->type == StrategyType::kMerge;
-  for (const char* opt :
-       {"mode", "order_by", "delete_flag", "ignore_null_updates", "update_columns"}) {
+  for (const char* opt : {"mode", "order_by", "stale_rows", "delete_flag",
+                          "ignore_null_updates", "update_columns"}) {
     if (n[opt] && !merge)
       return r.Error(n[opt], key + "." + opt, "applies only to the merge strategy");
   }
@@ -337,6 +338,14 @@ arrow::Status ParseStrategy(const YamlReader& r, const YAML::Node& n,
   }
   if (n["order_by"]) {
     ARROW_ASSIGN_OR_RAISE(out->order_by, r.String(n["order_by"], key + ".order_by"));
+  }
+  if (n["stale_rows"]) {
+    if (!n["order_by"])
+      return r.Error(n["stale_rows"], key + ".stale_rows", "applies only with order_by");
+    ARROW_ASSIGN_OR_RAISE(
+        out->order_against_table,
+        r.Enum<bool>(n["stale_rows"], key + ".stale_rows",
+                     {{"skip", true}, {"apply", false}}, "stale_rows policy"));
   }
   if (n["delete_flag"]) {
     ARROW_ASSIGN_OR_RAISE(out->delete_flag,

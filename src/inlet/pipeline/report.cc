@@ -119,6 +119,7 @@ std::string RunReport::ToJson() const {
                 {"duration_ms", duration_ms}};
   if (changed_percent) j["changed_percent"] = *changed_percent;
   if (!maintenance.empty()) j["maintenance"] = MaintenanceJson(maintenance);
+  if (!warnings.empty()) j["warnings"] = warnings;
   if (!error.empty()) j["error"] = error;
   return DumpJson(j);
 }
@@ -141,7 +142,8 @@ std::string RunReport::ToText() const {
   if (strategy == "merge" || strategy == "snapshot_diff" || strategy == "cdc") {
     out << "  merge:     inserted " << rows_inserted << ", updated " << rows_updated
         << ", deleted " << rows_deleted;
-    if (strategy == "cdc") out << ", late changes discarded " << rows_late;
+    if (strategy == "cdc" || rows_late > 0)
+      out << ", late changes discarded " << rows_late;
     out << "\n";
   }
   if (strategy == "watermark") {
@@ -152,6 +154,7 @@ std::string RunReport::ToText() const {
       << bytes_written << " bytes), partitions touched " << partitions_touched << "; run "
       << run << "\n";
   if (!maintenance.empty()) out << "  maintenance: " << maintenance.ToText() << "\n";
+  for (const auto& w : warnings) out << "  warning:   " << w << "\n";
   if (!error.empty()) out << "  error:     " << error << "\n";
   return out.str();
 }

@@ -141,6 +141,9 @@ class PipelineRun {
                        " files, " + std::to_string(rows) + " rows");
     };
     ARROW_ASSIGN_OR_RAISE(read_, source_->Read(state_.position, request));
+    report_.warnings = read_.warnings;
+    // Nothing to read: a position that changed all the same (a moved source root, a
+    // touched file) is committed with the next rows.
     if (!read_.rows) return false;
     report_.files_read = static_cast<int64_t>(read_.parts.size());
     report_.rows_read = read_.rows->num_rows();

@@ -46,10 +46,11 @@ arrow::Result<KafkaSourceConfig> ParseKafkaSource(const YamlReader& r,
                                                   const YAML::Node& n,
                                                   const std::string& key,
                                                   const std::string& pipeline) {
-  ARROW_RETURN_NOT_OK(r.CheckKeys(
-      n, key,
-      {"type", "brokers", "topic", "group", "start", "format", "schema", "schema_file",
-       "decimal_handling", "properties", "include_key", "include_headers"}));
+  ARROW_RETURN_NOT_OK(
+      r.CheckKeys(n, key,
+                  {"type", "brokers", "topic", "group", "start", "format", "schema",
+                   "schema_file", "decimal_handling", "properties", "include_key",
+                   "include_headers", "connect_timeout"}));
   KafkaSourceConfig k;
   DecodingConfig* out = &k.decoding;
   for (const char* req : {"brokers", "topic"}) {
@@ -97,6 +98,14 @@ arrow::Result<KafkaSourceConfig> ParseKafkaSource(const YamlReader& r,
   if (n["include_key"]) {
     ARROW_ASSIGN_OR_RAISE(k.include_key, r.Bool(n["include_key"], key + ".include_key"));
   }
+  if (n["connect_timeout"]) {
+    ARROW_ASSIGN_OR_RAISE(auto span,
+                          r.SpanOf(n["connect_timeout"], key + ".connect_timeout"));
+    k.connect_timeout_ms = span.has_unit ? span.value / 1000 : span.value * 1000;
+    if (k.connect_timeout_ms <= 0) {
+      return r.Error(n["connect_timeout"], key + ".connect_timeout", "must be positive");
+    }
+  }
   if (n["include_headers"]) {
     ARROW_ASSIGN_OR_RAISE(k.include_headers,
                           r.Bool(n["include_headers"], key + ".include_headers"));
@@ -123,8 +132,9 @@ arrow::Result<KafkaSourceConfig> ParseKafkaSource(const YamlReader& r,
 
 arrow::Result<FileSourceConfig> ParseFileSource(const YamlReader& r, const YAML::Node& n,
                                                 const std::string& key) {
-  ARROW_RETURN_NOT_OK(
-      r.CheckKeys(n, key, {"type", "path", "format", "schema", "decimal_handling"}));
+  ARROW_RETURN_NOT_OK(r.CheckKeys(n, key,
+                                  {"type", "path", "format", "schema", "decimal_handling",
+                                   "changed_files", "require_files"}));
   if (!n["path"]) return r.Error(n, key + ".path", "is required");
   FileSourceConfig f;
   ARROW_ASSIGN_OR_RAISE(std::string path, r.String(n["path"], key + ".path"));
@@ -140,6 +150,18 @@ arrow::Result<FileSourceConfig> ParseFileSource(const YamlReader& r, const YAML:
                                               "format"));
   }
   ARROW_RETURN_NOT_OK(ParseDecodingOptions(r, n, key, &f.decoding));
+  if (n["changed_files"]) {
+    ARROW_ASSIGN_OR_RAISE(f.changed_files,
+                          r.Enum<ChangedFiles>(n["changed_files"], key + ".changed_files",
+                                               {{"fail", ChangedFiles::kFail},
+                                                {"reload", ChangedFiles::kReload},
+                                                {"ignore", ChangedFiles::kIgnore}},
+                                               "policy"));
+  }
+  if (n["require_files"]) {
+    ARROW_ASSIGN_OR_RAISE(f.require_files,
+                          r.Bool(n["require_files"], key + ".require_files"));
+  }
   return f;
 }
 

@@ -51,29 +51,7 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenJson(
   ARROW_ASSIGN_OR_RAISE(auto file, arrow::io::ReadableFile::Open(path));
   ARROW_ASSIGN_OR_RAISE(int64_t size, file->GetSize());
   ARROW_ASSIGN_OR_RAISE(auto buffer, file->Read(size));
-  std::string_view text(reinterpret_cast<const char*>(buffer->data()), buffer->size());
-  size_t first = text.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos || text[first] != '[') {
-    return OpenJsonLines(std::make_shared<arrow::io::BufferReader>(buffer));
-  }
-  // ordered_json keeps each object's keys in file order, so columns keep that order.
-  nlohmann::ordered_json doc =
-      nlohmann::ordered_json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) return arrow::Status::Invalid(path, ": invalid JSON");
-  std::string lines;
-  size_t i = 0;
-  for (const auto& row : doc) {
-    if (!row.is_object()) {
-      return arrow::Status::Invalid(path, ": element ", i,
-                                    " of the array is not an object");
-    }
-    lines += row.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
-    lines += '\n';
-    ++i;
-  }
-  if (lines.empty()) return arrow::Status::Invalid(path, ": the JSON array is empty");
-  return OpenJsonLines(std::make_shared<arrow::io::BufferReader>(
-      arrow::Buffer::FromString(std::move(lines))));
+  return OpenJsonText(std::move(buffer), path);
 }
 
 // Debezium change events, decoded into flat rows typed by the events' schema.
@@ -82,12 +60,7 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenDebezium(
   ARROW_ASSIGN_OR_RAISE(auto file, arrow::io::ReadableFile::Open(path));
   ARROW_ASSIGN_OR_RAISE(int64_t size, file->GetSize());
   ARROW_ASSIGN_OR_RAISE(auto buffer, file->Read(size));
-  std::string_view text(reinterpret_cast<const char*>(buffer->data()), buffer->size());
-  ARROW_ASSIGN_OR_RAISE(auto events, DecodeDebeziumFile(text, path, options));
-  if (events.rows == 0) return arrow::Status::Invalid(path, ": no change events");
-  return OpenJsonLines(std::make_shared<arrow::io::BufferReader>(
-                           arrow::Buffer::FromString(std::move(events.ndjson))),
-                       events.types);
+  return OpenDebeziumText(std::move(buffer), path, options);
 }
 
 // Keeps the FileReader alive as long as its batch reader.
@@ -192,6 +165,44 @@ std::string FormatFromExtension(const std::string& path) {
   if (ends(".json")) return "json";
   if (ends(".parquet")) return "parquet";
   return "";
+}
+
+arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenJsonText(
+    std::shared_ptr<arrow::Buffer> text, const std::string& name) {
+  std::string_view view(reinterpret_cast<const char*>(text->data()), text->size());
+  size_t first = view.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos || view[first] != '[') {
+    return OpenJsonLines(std::make_shared<arrow::io::BufferReader>(std::move(text)));
+  }
+  // ordered_json keeps each object's keys in file order, so columns keep that order.
+  nlohmann::ordered_json doc =
+      nlohmann::ordered_json::parse(view, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) return arrow::Status::Invalid(name, ": invalid JSON");
+  std::string lines;
+  size_t i = 0;
+  for (const auto& row : doc) {
+    if (!row.is_object()) {
+      return arrow::Status::Invalid(name, ": element ", i,
+                                    " of the array is not an object");
+    }
+    lines += row.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+    lines += '\n';
+    ++i;
+  }
+  if (lines.empty()) return arrow::Status::Invalid(name, ": the JSON array is empty");
+  return OpenJsonLines(std::make_shared<arrow::io::BufferReader>(
+      arrow::Buffer::FromString(std::move(lines))));
+}
+
+arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenDebeziumText(
+    std::shared_ptr<arrow::Buffer> text, const std::string& name,
+    const DebeziumOptions& options) {
+  std::string_view view(reinterpret_cast<const char*>(text->data()), text->size());
+  ARROW_ASSIGN_OR_RAISE(auto events, DecodeDebeziumFile(view, name, options));
+  if (events.rows == 0) return arrow::Status::Invalid(name, ": no change events");
+  return OpenJsonLines(std::make_shared<arrow::io::BufferReader>(
+                           arrow::Buffer::FromString(std::move(events.ndjson))),
+                       events.types);
 }
 
 arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenDebeziumFile(

@@ -2,6 +2,7 @@
 // functions of inlet/io.h, and Debezium event files.
 #pragma once
 
+#include <arrow/buffer.h>
 #include <arrow/record_batch.h>
 #include <arrow/result.h>
 #include <arrow/table.h>
@@ -17,6 +18,15 @@ namespace inlet {
 
 /// Opens one file of Debezium change events (see DecodeDebeziumFile); errors name the
 /// file.
+/// JSON text: an array of objects or one object per line (NDJSON). name is for messages.
+arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenJsonText(
+    std::shared_ptr<arrow::Buffer> text, const std::string& name);
+
+/// Debezium change events held in memory (see DecodeDebeziumFile).
+arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenDebeziumText(
+    std::shared_ptr<arrow::Buffer> text, const std::string& name,
+    const DebeziumOptions& options);
+
 arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenDebeziumFile(
     const std::string& path, const DebeziumOptions& options);
 

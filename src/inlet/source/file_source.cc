@@ -6,9 +6,11 @@
 #include <arrow/compute/api.h>
 #include <arrow/csv/api.h>
 #include <arrow/io/file.h>
+#include <arrow/io/memory.h>
 #include <arrow/json/api.h>
 #include <arrow/util/value_parsing.h>
 #include <glob.h>
+#include <openssl/evp.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -16,6 +18,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -73,25 +76,28 @@ std::string LocateJsonError(const std::string& path, const std::string& format) 
   return "";
 }
 
-arrow::Result<std::shared_ptr<arrow::Table>> ReadTextFile(
-    const std::string& path, const std::string& format, const DeclaredSchema& declared) {
+// Reads a text file's rows from `input` (the file's bytes, or a grown file's header and
+// appended bytes).
+arrow::Result<std::shared_ptr<arrow::Table>> ReadText(
+    const std::string& path, const std::string& format, const DeclaredSchema& declared,
+    std::shared_ptr<arrow::io::InputStream> input) {
   if (format == "csv") {
-    ARROW_ASSIGN_OR_RAISE(auto file, arrow::io::ReadableFile::Open(path));
     auto read = arrow::csv::ReadOptions::Defaults();
     auto convert = arrow::csv::ConvertOptions::Defaults();
     convert.timestamp_parsers = {arrow::TimestampParser::MakeISO8601()};
     // Declared columns are read as text and converted by ConvertColumn, whose errors name
     // the line and the column (Arrow's CSV conversion errors name neither).
     for (const auto& [name, type] : declared) convert.column_types[name] = arrow::utf8();
-    ARROW_ASSIGN_OR_RAISE(
-        auto reader,
-        arrow::csv::TableReader::Make(arrow::io::default_io_context(), file, read,
-                                      arrow::csv::ParseOptions::Defaults(), convert));
+    ARROW_ASSIGN_OR_RAISE(auto reader,
+                          arrow::csv::TableReader::Make(
+                              arrow::io::default_io_context(), std::move(input), read,
+                              arrow::csv::ParseOptions::Defaults(), convert));
     return reader->Read();
   }
   // JSON arrays and NDJSON: types are inferred, then converted to the declared ones.
   auto table = [&]() -> arrow::Result<std::shared_ptr<arrow::Table>> {
-    ARROW_ASSIGN_OR_RAISE(auto reader, OpenInputFiles({path}, format));
+    ARROW_ASSIGN_OR_RAISE(auto text, input->Read(std::numeric_limits<int64_t>::max()));
+    ARROW_ASSIGN_OR_RAISE(auto reader, OpenJsonText(std::move(text), path));
     return arrow::Table::FromRecordBatchReader(reader.get());
   }();
   if (!table.ok()) {
@@ -101,19 +107,20 @@ arrow::Result<std::shared_ptr<arrow::Table>> ReadTextFile(
   return table;
 }
 
-// Converts a column to its declared type; a value that does not fit names its row.
-// Where row i of a file is, for messages: a line of a CSV (after the header) or NDJSON
-// file, a row otherwise.
-std::string Place(const std::string& format, int64_t i) {
-  if (format == "csv") return "line " + std::to_string(i + 2);
-  if (format == "ndjson") return "line " + std::to_string(i + 1);
+// Where row i of what was read is, for messages: a line of a CSV or NDJSON file (the
+// first row read is on first_line), a row otherwise.
+std::string Place(const std::string& format, int64_t first_line, int64_t i) {
+  if (format == "csv" || format == "ndjson")
+    return "line " + std::to_string(first_line + i);
   return "row " + std::to_string(i + 1);
 }
+
+// Converts a column to its declared type; a value that does not fit names its row.
 
 arrow::Result<std::shared_ptr<arrow::ChunkedArray>> ConvertColumn(
     const std::shared_ptr<arrow::ChunkedArray>& column,
     const std::shared_ptr<arrow::DataType>& type, const std::string& file,
-    const std::string& format, const std::string& name) {
+    const std::string& format, int64_t first_line, const std::string& name) {
   if (column->type()->Equals(*type)) return column;
   ARROW_ASSIGN_OR_RAISE(auto array, arrow::Concatenate(column->chunks()));
   bool is_text = array->type_id() == arrow::Type::STRING ||
@@ -130,8 +137,8 @@ arrow::Result<std::shared_ptr<arrow::ChunkedArray>> ConvertColumn(
       }
       auto us = ParseTimestampMicros(strings.GetView(i));
       if (!us.ok()) {
-        return arrow::Status::Invalid(file, ": ", Place(format, i), ", column '", name,
-                                      "': ", us.status().message());
+        return arrow::Status::Invalid(file, ": ", Place(format, first_line, i),
+                                      ", column '", name, "': ", us.status().message());
       }
       b.UnsafeAppend(*us);
     }
@@ -145,8 +152,8 @@ arrow::Result<std::shared_ptr<arrow::ChunkedArray>> ConvertColumn(
     auto slice = array->Slice(i, 1);
     if (!arrow::compute::Cast(*slice, type).ok()) {
       auto scalar = array->GetScalar(i);
-      return arrow::Status::Invalid(file, ": ", Place(format, i), ", column '", name,
-                                    "': value ",
+      return arrow::Status::Invalid(file, ": ", Place(format, first_line, i),
+                                    ", column '", name, "': value ",
                                     scalar.ok() ? (*scalar)->ToString() : "?",
                                     " is not a valid ", type->ToString());
     }
@@ -155,19 +162,73 @@ arrow::Result<std::shared_ptr<arrow::ChunkedArray>> ConvertColumn(
                                    "': ", cast.status().message());
 }
 
-arrow::Result<std::shared_ptr<arrow::Table>> ReadOne(const SourceFile& f,
+// The format a file is read in: the configured one, else its extension's.
+std::string FormatOf(const SourceFile& f, const std::string& configured) {
+  return configured.empty() ? FormatFromExtension(f.path) : configured;
+}
+
+// The bytes [offset, offset + length) of a file.
+arrow::Result<std::shared_ptr<arrow::Buffer>> ReadRange(const std::string& path,
+                                                        int64_t offset, int64_t length) {
+  ARROW_ASSIGN_OR_RAISE(auto file, arrow::io::ReadableFile::Open(path));
+  ARROW_ASSIGN_OR_RAISE(auto buffer, file->ReadAt(offset, length));
+  if (buffer->size() != length) {
+    return arrow::Status::IOError("source file ", path, " shrank while it was read");
+  }
+  return buffer;
+}
+
+// What a run reads of a file: all of it, or (a text file that grew since it was loaded)
+// the bytes after those loaded, which hold lines_before lines. Only the first size bytes
+// are read, whatever a writer appends meanwhile: the position records that size.
+arrow::Result<std::shared_ptr<arrow::io::InputStream>> OpenPiece(const FilePiece& piece,
+                                                                 const std::string& fmt) {
+  const SourceFile& f = piece.file;
+  if (piece.offset == 0) {
+    ARROW_ASSIGN_OR_RAISE(auto file, arrow::io::ReadableFile::Open(f.path));
+    return arrow::io::RandomAccessFile::GetStream(file, 0, f.size);
+  }
+  ARROW_ASSIGN_OR_RAISE(auto tail,
+                        ReadRange(f.path, piece.offset, f.size - piece.offset));
+  if (fmt != "csv") {
+    return std::static_pointer_cast<arrow::io::InputStream>(
+        std::make_shared<arrow::io::BufferReader>(tail));
+  }
+  // A CSV file's appended lines are read under its header line.
+  ARROW_ASSIGN_OR_RAISE(auto head,
+                        ReadRange(f.path, 0, std::min<int64_t>(piece.offset, 1 << 20)));
+  std::string_view h(reinterpret_cast<const char*>(head->data()), head->size());
+  size_t eol = h.find('\n');
+  if (eol == std::string_view::npos) {
+    return arrow::Status::Invalid("source file ", f.path,
+                                  ": no header line within its first MiB");
+  }
+  std::string text(h.substr(0, eol + 1));
+  text.append(reinterpret_cast<const char*>(tail->data()), tail->size());
+  return std::static_pointer_cast<arrow::io::InputStream>(
+      std::make_shared<arrow::io::BufferReader>(
+          arrow::Buffer::FromString(std::move(text))));
+}
+
+arrow::Result<std::shared_ptr<arrow::Table>> ReadOne(const FilePiece& piece,
                                                      const FileReadOptions& options,
                                                      int index) {
+  const SourceFile& f = piece.file;
   const DeclaredSchema& declared = options.declared;
-  std::string fmt = options.format.empty() ? FormatFromExtension(f.path) : options.format;
+  std::string fmt = FormatOf(f, options.format);
   if (fmt.empty()) {
     return arrow::Status::Invalid(
         "source file ", f.path,
         ": cannot tell its format from the name (set source.format)");
   }
+  // The line of the first row read (CSV: after the header).
+  int64_t first_line = piece.lines_before + (piece.offset == 0 && fmt == "csv" ? 2 : 1);
   std::shared_ptr<arrow::Table> table;
   if (fmt == "csv" || fmt == "json" || fmt == "ndjson") {
-    auto read = ReadTextFile(f.path, fmt, declared);
+    auto read = [&]() -> arrow::Result<std::shared_ptr<arrow::Table>> {
+      ARROW_ASSIGN_OR_RAISE(auto input, OpenPiece(piece, fmt));
+      return ReadText(f.path, fmt, declared, std::move(input));
+    }();
     if (!read.ok()) {
       const std::string& m = read.status().message();
       return read.status().WithMessage(
@@ -175,10 +236,15 @@ arrow::Result<std::shared_ptr<arrow::Table>> ReadOne(const SourceFile& f,
     }
     table = *read;
   } else if (fmt == "debezium") {
-    ARROW_ASSIGN_OR_RAISE(
-        auto reader,
-        OpenDebeziumFile(f.path, DebeziumOptions{options.decimals, declared}));
-    ARROW_ASSIGN_OR_RAISE(table, arrow::Table::FromRecordBatchReader(reader.get()));
+    ARROW_ASSIGN_OR_RAISE(auto input, OpenPiece(piece, fmt));
+    ARROW_ASSIGN_OR_RAISE(auto text, input->Read(f.size - piece.offset));
+    auto reader = OpenDebeziumText(std::move(text), f.path,
+                                   DebeziumOptions{options.decimals, declared});
+    if (!reader.ok()) {
+      return reader.status().WithMessage("input ", f.path, ": ",
+                                         reader.status().message());
+    }
+    ARROW_ASSIGN_OR_RAISE(table, arrow::Table::FromRecordBatchReader(reader->get()));
   } else {
     ARROW_ASSIGN_OR_RAISE(table, ReadInputFiles({f.path}, fmt));
   }
@@ -191,8 +257,8 @@ arrow::Result<std::shared_ptr<arrow::Table>> ReadOne(const SourceFile& f,
                                   std::make_shared<arrow::ChunkedArray>(nulls)));
       continue;
     }
-    ARROW_ASSIGN_OR_RAISE(auto converted,
-                          ConvertColumn(table->column(idx), type, f.path, fmt, name));
+    ARROW_ASSIGN_OR_RAISE(auto converted, ConvertColumn(table->column(idx), type, f.path,
+                                                        fmt, first_line, name));
     ARROW_ASSIGN_OR_RAISE(table,
                           table->SetColumn(idx, arrow::field(name, type), converted));
   }
@@ -203,11 +269,57 @@ arrow::Result<std::shared_ptr<arrow::Table>> ReadOne(const SourceFile& f,
                           std::make_shared<arrow::ChunkedArray>(idx_array));
 }
 
+// SHA-256 digests of a file's first bytes, at each of `cuts` (ascending byte counts), and
+// the number of lines ('\n') before each.
+struct PrefixDigest {
+  std::string sha256;  // hex
+  int64_t lines = 0;
+};
+
+arrow::Result<std::vector<PrefixDigest>> DigestPrefixes(
+    const std::string& path, const std::vector<int64_t>& cuts) {
+  std::vector<PrefixDigest> out;
+  ARROW_ASSIGN_OR_RAISE(auto file, arrow::io::ReadableFile::Open(path));
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
+                                                              &EVP_MD_CTX_free);
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> copy(EVP_MD_CTX_new(),
+                                                               &EVP_MD_CTX_free);
+  if (!ctx || !copy || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1)
+    return arrow::Status::IOError("cannot start a SHA-256 digest");
+  constexpr int64_t kChunk = 4 << 20;
+  int64_t done = 0, lines = 0;
+  for (int64_t cut : cuts) {
+    while (done < cut) {
+      ARROW_ASSIGN_OR_RAISE(auto chunk, file->ReadAt(done, std::min(kChunk, cut - done)));
+      if (chunk->size() == 0) {
+        return arrow::Status::IOError("source file ", path, " shrank while it was read");
+      }
+      EVP_DigestUpdate(ctx.get(), chunk->data(), static_cast<size_t>(chunk->size()));
+      lines += std::count(chunk->data(), chunk->data() + chunk->size(), '\n');
+      done += chunk->size();
+    }
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_MD_CTX_copy_ex(copy.get(), ctx.get());
+    EVP_DigestFinal_ex(copy.get(), md, &len);
+    static const char* hex = "0123456789abcdef";
+    std::string text;
+    for (unsigned int i = 0; i < len; ++i) {
+      text += hex[md[i] >> 4];
+      text += hex[md[i] & 15];
+    }
+    out.push_back({std::move(text), lines});
+  }
+  return out;
+}
+
+bool HasGlob(const std::string& s) { return s.find_first_of("*?[") != std::string::npos; }
+
 }  // namespace
 
 arrow::Result<std::vector<SourceFile>> DiscoverFiles(const std::string& pattern) {
   std::vector<SourceFile> out;
-  if (pattern.find_first_of("*?[") != std::string::npos) {
+  if (HasGlob(pattern)) {
     glob_t g;
     int rc = ::glob(pattern.c_str(), 0, nullptr, &g);
     if (rc == 0) {
@@ -224,8 +336,7 @@ arrow::Result<std::vector<SourceFile>> DiscoverFiles(const std::string& pattern)
     if (rc != 0 && rc != GLOB_NOMATCH)
       return arrow::Status::IOError("cannot expand source path ", pattern);
     std::string dir = std::filesystem::path(pattern).parent_path().string();
-    if (!dir.empty() && dir.find_first_of("*?[") == std::string::npos &&
-        !std::filesystem::is_directory(dir)) {
+    if (!dir.empty() && !HasGlob(dir) && !std::filesystem::is_directory(dir)) {
       return arrow::Status::IOError("source directory ", dir, " does not exist");
     }
   } else if (std::filesystem::is_directory(pattern)) {
@@ -244,8 +355,39 @@ arrow::Result<std::vector<SourceFile>> DiscoverFiles(const std::string& pattern)
   return out;
 }
 
-std::string Fingerprint(const std::vector<SourceFile>& files) {
-  // FNV-1a over "path\0size\0mtime\0" of every file.
+std::string SourceRoot(const std::string& pattern) {
+  std::filesystem::path p(pattern);
+  std::filesystem::path root;
+  if (HasGlob(pattern)) {
+    // The directories before the first component with a wildcard.
+    for (const auto& part : p) {
+      if (HasGlob(part.string())) break;
+      root /= part;
+    }
+  } else if (std::filesystem::is_directory(p)) {
+    root = p;
+  } else {
+    root = p.parent_path();
+  }
+  if (root.empty()) root = ".";
+  std::error_code ec;
+  auto absolute = std::filesystem::absolute(root, ec);
+  return (ec ? root : absolute).lexically_normal().string();
+}
+
+std::string RelativeName(const std::string& root, const std::string& path) {
+  std::error_code ec;
+  auto absolute = std::filesystem::absolute(path, ec);
+  auto rel = (ec ? std::filesystem::path(path) : absolute)
+                 .lexically_normal()
+                 .lexically_relative(root);
+  std::string name = rel.generic_string();
+  if (name.empty() || name.rfind("..", 0) == 0) return path;  // outside the root
+  return name;
+}
+
+std::string Fingerprint(const std::vector<SourceFile>& files, const std::string& root) {
+  // FNV-1a over "name\0size\0mtime\0" of every file, names relative to root.
   uint64_t h = 1469598103934665603ULL;
   auto mix = [&h](const std::string& s) {
     for (unsigned char c : s) {
@@ -256,7 +398,7 @@ std::string Fingerprint(const std::vector<SourceFile>& files) {
     h *= 1099511628211ULL;
   };
   for (const auto& f : files) {
-    mix(f.path);
+    mix(root.empty() ? f.path : RelativeName(root, f.path));
     mix(std::to_string(f.size));
     mix(std::to_string(f.mtime_ns));
   }
@@ -266,13 +408,13 @@ std::string Fingerprint(const std::vector<SourceFile>& files) {
   return buf;
 }
 
-arrow::Result<std::shared_ptr<arrow::Table>> ReadSourceFiles(
-    const std::vector<SourceFile>& files, const FileReadOptions& options,
+arrow::Result<std::shared_ptr<arrow::Table>> ReadSourcePieces(
+    const std::vector<FilePiece>& pieces, const FileReadOptions& options,
     const std::function<void(size_t, int64_t)>& on_file) {
   std::vector<std::shared_ptr<arrow::Table>> tables;
   int64_t rows = 0;
-  for (size_t i = 0; i < files.size(); ++i) {
-    ARROW_ASSIGN_OR_RAISE(auto t, ReadOne(files[i], options, static_cast<int>(i)));
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    ARROW_ASSIGN_OR_RAISE(auto t, ReadOne(pieces[i], options, static_cast<int>(i)));
     rows += t->num_rows();
     tables.push_back(std::move(t));
     if (on_file) on_file(i + 1, rows);
@@ -290,9 +432,17 @@ arrow::Result<std::shared_ptr<arrow::Table>> ReadSourceFiles(
   return merged;
 }
 
+arrow::Result<std::shared_ptr<arrow::Table>> ReadSourceFiles(
+    const std::vector<SourceFile>& files, const FileReadOptions& options,
+    const std::function<void(size_t, int64_t)>& on_file) {
+  std::vector<FilePiece> pieces;
+  for (const auto& f : files) pieces.push_back(FilePiece{f});
+  return ReadSourcePieces(pieces, options, on_file);
+}
+
 namespace {
 
-// A position's file marks: path -> [size, mtime_ns, max cursor (or null), has null].
+// A position's file marks: name -> [size, mtime_ns, max cursor (or null), has null].
 struct FileMark {
   int64_t size = -1;
   int64_t mtime_ns = -1;
@@ -321,52 +471,204 @@ Json MarkJson(int64_t size, int64_t mtime_ns, const PartMark& m) {
       {size, mtime_ns, m.max_cursor ? Json(*m.max_cursor) : Json(nullptr), m.has_null});
 }
 
-// The position as FileSource writes it: loaded_files and source_fingerprint always
-// present.
+// A loaded file, as the position remembers it: name -> [size, mtime_ns, sha256 of its
+// first size bytes]. A size of -1: loaded by an inlet that did not record sizes.
+struct LoadedFile {
+  int64_t size = -1;
+  int64_t mtime_ns = -1;
+  std::string sha256;
+};
+
+Json LoadedJson(const LoadedFile& f) {
+  return Json::array({f.size, f.mtime_ns, f.sha256});
+}
+
+// The loaded files of a position, by name under root. Positions written before files had
+// sizes list absolute paths in loaded_files.
+std::map<std::string, LoadedFile> LoadedOf(const Json& position,
+                                           const std::string& root) {
+  std::map<std::string, LoadedFile> out;
+  auto files = position.find("files");
+  if (files != position.end() && files->is_object()) {
+    for (auto it = files->begin(); it != files->end(); ++it) {
+      const Json& v = it.value();
+      LoadedFile f;
+      if (v.is_array() && v.size() == 3 && v[0].is_number_integer() &&
+          v[1].is_number_integer() && v[2].is_string()) {
+        f = {v[0].get<int64_t>(), v[1].get<int64_t>(), v[2].get<std::string>()};
+      }
+      out[it.key()] = f;
+    }
+  }
+  auto legacy = position.find("loaded_files");
+  if (legacy != position.end() && legacy->is_array()) {
+    for (const auto& p : *legacy) {
+      if (p.is_string())
+        out.emplace(RelativeName(root, p.get<std::string>()), LoadedFile{});
+    }
+  }
+  return out;
+}
+
+// The position as FileSource writes it: source_fingerprint always present, loaded files
+// under "files" (kNew's runs).
 Json Normalized(const Json& position) {
   Json out = position.is_object() ? position : Json::object();
-  if (!out.contains("loaded_files") || !out["loaded_files"].is_array())
-    out["loaded_files"] = Json::array();
   if (!out.contains("source_fingerprint") || !out["source_fingerprint"].is_string())
     out["source_fingerprint"] = "";
   return out;
 }
 
+// Whether a grown file's appended bytes can be read on their own: CSV (under the header)
+// and line-delimited JSON, not Parquet or a JSON array.
+bool LineBased(const SourceFile& f, const std::string& fmt) {
+  if (fmt == "csv" || fmt == "ndjson") return true;
+  if (fmt != "json" && fmt != "debezium") return false;
+  auto head = ReadRange(f.path, 0, std::min<int64_t>(f.size, 4096));
+  if (!head.ok()) return false;
+  std::string_view h(reinterpret_cast<const char*>((*head)->data()), (*head)->size());
+  size_t first = h.find_first_not_of(" \t\r\n");
+  return first != std::string_view::npos && h[first] != '[';
+}
+
 }  // namespace
+
+// What kNew reads: files not loaded yet, and the appended part of loaded files that grew;
+// a loaded file that changed otherwise is handled by config.changed_files.
+arrow::Status FileSource::SelectNew(const std::vector<SourceFile>& files,
+                                    const std::string& root, SourceRead* out,
+                                    std::vector<FilePiece>* pieces) const {
+  Json& position = out->position;
+  auto loaded = LoadedOf(position, root);
+  auto previous = position.find("source_root");
+  if (previous != position.end() && previous->is_string() &&
+      previous->get<std::string>() != root && !loaded.empty()) {
+    out->warnings.push_back(
+        "the source root moved from " + previous->get<std::string>() + " to " + root +
+        ": the " + std::to_string(loaded.size()) +
+        " files loaded before are recognized by their path under the root, size and "
+        "content");
+  }
+  Json entries = Json::object();
+  for (const auto& [name, f] : loaded) entries[name] = LoadedJson(f);  // vanished too
+  for (const auto& f : files) {
+    std::string name = RelativeName(root, f.path);
+    auto it = loaded.find(name);
+    if (it == loaded.end()) {  // a new file
+      ARROW_ASSIGN_OR_RAISE(auto d, DigestPrefixes(f.path, {f.size}));
+      entries[name] = LoadedJson({f.size, f.mtime_ns, d[0].sha256});
+      pieces->push_back(FilePiece{f});
+      continue;
+    }
+    const LoadedFile& was = it->second;
+    if (was.size == f.size && was.mtime_ns == f.mtime_ns) continue;  // unchanged
+    if (was.size < 0) {
+      // Loaded before sizes were recorded: remember it as it is now.
+      ARROW_ASSIGN_OR_RAISE(auto d, DigestPrefixes(f.path, {f.size}));
+      entries[name] = LoadedJson({f.size, f.mtime_ns, d[0].sha256});
+      continue;
+    }
+    std::string why;
+    if (f.size < was.size) {
+      why = "it shrank from " + std::to_string(was.size) + " to " +
+            std::to_string(f.size) + " bytes";
+    } else {
+      ARROW_ASSIGN_OR_RAISE(auto d, DigestPrefixes(f.path, {was.size, f.size}));
+      std::string fmt = FormatOf(f, config_.decoding.format);
+      if (d[0].sha256 != was.sha256) {
+        why = "its first " + std::to_string(was.size) + " bytes, loaded before, changed";
+      } else if (f.size == was.size) {
+        entries[name] = LoadedJson({f.size, f.mtime_ns, was.sha256});  // touched only
+        continue;
+      } else if (was.size == 0) {  // an empty file filled since
+        entries[name] = LoadedJson({f.size, f.mtime_ns, d[1].sha256});
+        if (config_.changed_files != ChangedFiles::kIgnore)
+          pieces->push_back(FilePiece{f});
+        continue;
+      } else if (!LineBased(f, fmt)) {
+        why = "it grew from " + std::to_string(was.size) + " to " +
+              std::to_string(f.size) + " bytes, and a " + fmt +
+              " file's appended bytes cannot be read on their own";
+      } else {
+        ARROW_ASSIGN_OR_RAISE(auto edge, ReadRange(f.path, was.size - 1, 2));
+        char last = static_cast<char>(edge->data()[0]);
+        char next = static_cast<char>(edge->data()[1]);
+        if (last != '\n' && next != '\n' && next != '\r') {
+          why = "it grew from " + std::to_string(was.size) +
+                " bytes, continuing the last line loaded (was it loaded while being "
+                "written?)";
+        } else {
+          entries[name] = LoadedJson({f.size, f.mtime_ns, d[1].sha256});
+          if (config_.changed_files != ChangedFiles::kIgnore)
+            pieces->push_back(FilePiece{f, was.size, d[0].lines});
+          continue;
+        }
+      }
+    }
+    switch (config_.changed_files) {
+      case ChangedFiles::kFail:
+        return arrow::Status::Invalid(
+            "source file ", f.path, " changed since it was loaded: ", why,
+            ". Its rows are in the table already; restore the file, or set "
+            "source.changed_files to reload (load it again whole) or ignore");
+      case ChangedFiles::kReload: {
+        ARROW_ASSIGN_OR_RAISE(auto d, DigestPrefixes(f.path, {f.size}));
+        entries[name] = LoadedJson({f.size, f.mtime_ns, d[0].sha256});
+        pieces->push_back(FilePiece{f});
+        out->warnings.push_back("source file " + f.path +
+                                " changed since it was loaded (" + why +
+                                "): loaded again whole (changed_files: reload)");
+        break;
+      }
+      case ChangedFiles::kIgnore: {
+        ARROW_ASSIGN_OR_RAISE(auto d, DigestPrefixes(f.path, {f.size}));
+        entries[name] = LoadedJson({f.size, f.mtime_ns, d[0].sha256});
+        out->warnings.push_back("source file " + f.path +
+                                " changed since it was loaded (" + why +
+                                "): not loaded again (changed_files: ignore)");
+        break;
+      }
+    }
+  }
+  position.erase("loaded_files");
+  position["files"] = std::move(entries);
+  position["source_root"] = root;
+  return arrow::Status::OK();
+}
 
 arrow::Result<SourceRead> FileSource::Read(const Json& position,
                                            const ReadRequest& request) const {
   ARROW_ASSIGN_OR_RAISE(auto files, DiscoverFiles(config_.path));
+  std::string root = SourceRoot(config_.path);
   SourceRead out;
   out.position = Normalized(position);
-  std::vector<SourceFile> to_read;
-  switch (request.scope) {
-    case SourceScope::kNew: {
-      std::set<std::string> loaded;
-      for (const auto& f : out.position["loaded_files"]) {
-        if (f.is_string()) loaded.insert(f.get<std::string>());
-      }
-      for (const auto& f : files) {
-        if (!loaded.count(f.path)) to_read.push_back(f);
-      }
-      for (const auto& f : to_read) loaded.insert(f.path);
-      out.position["loaded_files"] =
-          Json(std::vector<std::string>(loaded.begin(), loaded.end()));
-      break;
+  if (files.empty()) {
+    if (config_.require_files) {
+      return arrow::Status::Invalid("source ", config_.path,
+                                    " matches no files (source.require_files is set)");
     }
+    if (request.scope != SourceScope::kWholeExtract)
+      out.warnings.push_back("source " + config_.path + " matches no files");
+  }
+  std::vector<FilePiece> pieces;
+  switch (request.scope) {
+    case SourceScope::kNew:
+      ARROW_RETURN_NOT_OK(SelectNew(files, root, &out, &pieces));
+      break;
     case SourceScope::kAll: {
       // Files an earlier run saw unchanged, all of whose cursors are below what can still
       // be loaded, are skipped: a run's cost follows the new data, not the source.
       auto marks = MarksOf(out.position);
       Json kept = Json::object();
       for (const auto& f : files) {
-        auto mark = marks.find(f.path);
+        std::string name = RelativeName(root, f.path);
+        auto mark = marks.find(name);
         if (request.skippable && mark != marks.end() && mark->second.size == f.size &&
             mark->second.mtime_ns == f.mtime_ns && request.skippable(mark->second.part)) {
-          kept[f.path] = MarkJson(f.size, f.mtime_ns, mark->second.part);
+          kept[name] = MarkJson(f.size, f.mtime_ns, mark->second.part);
           continue;
         }
-        to_read.push_back(f);
+        pieces.push_back(FilePiece{f});
       }
       out.position.erase("file_marks");
       if (!kept.empty()) out.position["file_marks"] = kept;
@@ -377,26 +679,27 @@ arrow::Result<SourceRead> FileSource::Read(const Json& position,
         return arrow::Status::Invalid("source ", config_.path,
                                       " matches no files; the table would be emptied");
       }
-      std::string fingerprint = Fingerprint(files);
+      std::string fingerprint = Fingerprint(files, root);
       if (fingerprint == out.position["source_fingerprint"].get<std::string>())
         return out;  // unchanged
       out.position["source_fingerprint"] = fingerprint;
-      to_read = files;
+      for (const auto& f : files) pieces.push_back(FilePiece{f});
       break;
     }
   }
-  if (to_read.empty()) return out;
+  if (pieces.empty()) return out;
   const DecodingConfig& d = config_.decoding;
   ARROW_ASSIGN_OR_RAISE(out.rows,
-                        ReadSourceFiles(to_read, {d.format, d.schema, d.decimals},
-                                        [&](size_t done, int64_t rows) {
-                                          if (request.on_part) {
-                                            request.on_part(done, to_read.size(), rows);
-                                          }
-                                        }));
-  for (const auto& f : to_read) {
-    out.parts.push_back(f.path);
-    out.part_state.push_back(Json::array({f.size, f.mtime_ns}));
+                        ReadSourcePieces(pieces, {d.format, d.schema, d.decimals},
+                                         [&](size_t done, int64_t rows) {
+                                           if (request.on_part) {
+                                             request.on_part(done, pieces.size(), rows);
+                                           }
+                                         }));
+  for (const auto& p : pieces) {
+    out.parts.push_back(p.file.path);
+    out.part_state.push_back(
+        Json::array({p.file.size, p.file.mtime_ns, RelativeName(root, p.file.path)}));
   }
   return out;
 }
@@ -406,14 +709,20 @@ void FileSource::Mark(size_t part, const PartMark& mark, SourceRead* read) const
   const Json& file = read->part_state[part];
   Json& marks = read->position["file_marks"];
   if (!marks.is_object()) marks = Json::object();
-  marks[read->parts[part]] =
+  marks[file[2].get<std::string>()] =
       MarkJson(file[0].get<int64_t>(), file[1].get<int64_t>(), mark);
 }
 
 bool FileSource::Advanced(const Json& before, const Json& after) const {
   Json b = Normalized(before), a = Normalized(after);
-  return b["loaded_files"] != a["loaded_files"] ||
-         b["source_fingerprint"] != a["source_fingerprint"];
+  auto member = [](const Json& j, const char* key) {
+    auto it = j.find(key);
+    return it == j.end() ? Json() : *it;
+  };
+  for (const char* key : {"files", "loaded_files", "source_root", "source_fingerprint"}) {
+    if (member(b, key) != member(a, key)) return true;
+  }
+  return false;
 }
 
 }  // namespace inlet

@@ -30,8 +30,26 @@ struct SourceFile {
 /// missing file or directory is IOError naming it; a glob matching nothing is empty.
 arrow::Result<std::vector<SourceFile>> DiscoverFiles(const std::string& pattern);
 
-/// A digest of paths, sizes and modification times: equal when nothing changed.
-std::string Fingerprint(const std::vector<SourceFile>& files);
+/// The directory a pattern's files are named under in positions: the directories before
+/// a glob's first wildcard, a directory itself, a file's directory; absolute.
+std::string SourceRoot(const std::string& pattern);
+
+/// path's name under root ("2024/a.csv"); path itself when it is not under root.
+std::string RelativeName(const std::string& root, const std::string& path);
+
+/// A digest of names (relative to root, when given), sizes and modification times: equal
+/// when nothing changed.
+std::string Fingerprint(const std::vector<SourceFile>& files,
+                        const std::string& root = "");
+
+/// What a run reads of a file: all of it, or (a text file that grew since it was loaded)
+/// the bytes after offset, which hold lines_before lines. Only the first file.size bytes
+/// are read, whatever a writer appends meanwhile.
+struct FilePiece {
+  SourceFile file;
+  int64_t offset = 0;
+  int64_t lines_before = 0;
+};
 
 struct FileReadOptions {
   /// csv, json, ndjson, parquet or debezium; empty for each file's extension.
@@ -50,14 +68,24 @@ arrow::Result<std::shared_ptr<arrow::Table>> ReadSourceFiles(
     const std::vector<SourceFile>& files, const FileReadOptions& options,
     const std::function<void(size_t, int64_t)>& on_file = nullptr);
 
-/// Files as a bounded source. Its position (a JSON object in the pipeline state):
-/// - "loaded_files": the paths read so far (kNew reads the others);
+/// ReadSourceFiles for pieces of files: a grown CSV file's appended lines are read under
+/// its header, and messages give lines in the whole file.
+arrow::Result<std::shared_ptr<arrow::Table>> ReadSourcePieces(
+    const std::vector<FilePiece>& pieces, const FileReadOptions& options,
+    const std::function<void(size_t, int64_t)>& on_file = nullptr);
+
+/// Files as a bounded source. Its position (a JSON object in the pipeline state) names
+/// files relative to the source root ("source_root", see SourceRoot), so that a moved or
+/// remounted source is recognized:
+/// - "files": name -> [size, mtime_ns, SHA-256 of those size bytes], the files kNew has
+///   loaded. A loaded file that grew, whose first bytes are those loaded, has its
+///   appended part read; one that changed otherwise is config.changed_files' case;
 /// - "source_fingerprint": the fingerprint of the last extract (kWholeExtract reads
-/// nothing
-///   while it is unchanged);
-/// - "file_marks": path -> [size, mtime_ns, max cursor, has null] (kAll skips an
-/// unchanged
-///   file whose mark the request finds skippable).
+///   nothing while it is unchanged);
+/// - "file_marks": name -> [size, mtime_ns, max cursor, has null] (kAll skips an
+///   unchanged file whose mark the request finds skippable).
+/// Positions of earlier versions ("loaded_files": absolute paths) are read, and
+/// rewritten.
 class FileSource : public BoundedSource {
  public:
   explicit FileSource(FileSourceConfig config) : config_(std::move(config)) {}
@@ -69,6 +97,9 @@ class FileSource : public BoundedSource {
   std::string Describe() const override { return config_.path; }
 
  private:
+  arrow::Status SelectNew(const std::vector<SourceFile>& files, const std::string& root,
+                          SourceRead* out, std::vector<FilePiece>* pieces) const;
+
   FileSourceConfig config_;
 };
 

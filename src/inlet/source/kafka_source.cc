@@ -4,9 +4,13 @@
 #include <librdkafka/rdkafka.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <mutex>
 #include <vector>
 
 #include "inlet/common/json.h"
+#include "inlet/common/log.h"
 #include "inlet/source/stream_source.h"
 
 namespace inlet {
@@ -16,6 +20,13 @@ std::string KafkaPositionApp(const std::string& topic, int32_t partition) {
 }
 
 namespace {
+
+// "2 s", "0.5 s".
+std::string FormatSeconds(int64_t ms) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%g s", static_cast<double>(ms) / 1000.0);
+  return text;
+}
 
 // librdkafka's messages may quote a value: a secret in them is masked.
 std::string Masked(std::string text, const std::string& secret) {
@@ -58,6 +69,7 @@ class KafkaSource : public StreamSource {
     rd_kafka_conf_set_opaque(conf, this);
     rd_kafka_conf_set_rebalance_cb(conf, &KafkaSource::OnRebalance);
     rd_kafka_conf_set_error_cb(conf, &KafkaSource::OnError);
+    rd_kafka_conf_set_log_cb(conf, &KafkaSource::OnLog);
     rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
     if (!rk_) {
       rd_kafka_conf_destroy(conf);
@@ -66,6 +78,7 @@ class KafkaSource : public StreamSource {
     }
     rd_kafka_poll_set_consumer(rk_);
     queue_ = rd_kafka_queue_get_consumer(rk_);
+    ARROW_RETURN_NOT_OK(WaitForBrokers());
     rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(topics, k.topic.c_str(), RD_KAFKA_PARTITION_UA);
     rd_kafka_resp_err_t e = rd_kafka_subscribe(rk_, topics);
@@ -75,6 +88,36 @@ class KafkaSource : public StreamSource {
                                     k.topic, ": ", rd_kafka_err2str(e));
     }
     return arrow::Status::OK();
+  }
+
+  // Until a broker answers a metadata request: an unreachable cluster (or refused
+  // credentials) fails the stream after config_.connect_timeout_ms, instead of waiting
+  // for partitions forever.
+  arrow::Status WaitForBrokers() {
+    using Clock = std::chrono::steady_clock;
+    auto deadline = Clock::now() + std::chrono::milliseconds(config_.connect_timeout_ms);
+    while (true) {
+      auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      int wait = static_cast<int>(std::clamp<int64_t>(left.count(), 1, 500));
+      const rd_kafka_metadata_t* metadata = nullptr;
+      rd_kafka_resp_err_t e = rd_kafka_metadata(rk_, 0, nullptr, &metadata, wait);
+      if (metadata) rd_kafka_metadata_destroy(metadata);
+      if (!e) return arrow::Status::OK();
+      // Serve the error events meanwhile: a fatal one (refused credentials) ends the
+      // wait.
+      batch_.resize(16);
+      ssize_t n = rd_kafka_consume_batch_queue(queue_, 0, batch_.data(), batch_.size());
+      for (ssize_t i = 0; i < n; ++i) rd_kafka_message_destroy(batch_[i]);
+      if (!fatal_.ok()) return fatal_;
+      if (Clock::now() >= deadline) {
+        std::string why = LastProblem();
+        return arrow::Status::IOError(
+            "pipeline ", pipeline_, ": kafka: no broker of ", config_.brokers,
+            " answered within ", FormatSeconds(config_.connect_timeout_ms),
+            " (source.connect_timeout): ", why.empty() ? rd_kafka_err2str(e) : why);
+      }
+    }
   }
 
   // Messages come in batches (one queue lock per batch, not per message); rebalances are
@@ -207,9 +250,39 @@ class KafkaSource : public StreamSource {
     bool fatal = e == RD_KAFKA_RESP_ERR__AUTHENTICATION ||
                  e == RD_KAFKA_RESP_ERR__FATAL ||
                  e == RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED;
-    if (!fatal || !self->fatal_.ok()) return;
+    if (!fatal) {
+      self->NoteProblem(reason);
+      return;
+    }
+    if (!self->fatal_.ok()) return;
     self->fatal_ = arrow::Status::IOError("pipeline ", self->pipeline_,
                                           ": kafka: ", self->MaskSecrets(reason));
+  }
+
+  // librdkafka's log, through inlet's (masked): configuration warnings at warning, its
+  // other errors and warnings at info (retried conditions: what stops the stream is
+  // reported as its error), the rest at debug.
+  static void OnLog(const rd_kafka_t* rk, int level, const char* facility,
+                    const char* text) {
+    auto* self = static_cast<KafkaSource*>(rd_kafka_opaque(rk));
+    if (!self) return;
+    if (level <= 3) self->NoteProblem(text);
+    // A configuration warning is the user's to see; connection trouble is retried.
+    LogLevel mapped = level > 4                                  ? LogLevel::kDebug
+                      : std::string_view(facility) == "CONFWARN" ? LogLevel::kWarning
+                                                                 : LogLevel::kInfo;
+    if (!LogEnabled(mapped)) return;
+    Log(mapped, "kafka " + self->pipeline_ + " " + facility, self->MaskSecrets(text));
+  }
+
+  // The last problem librdkafka reported (called from its threads too).
+  void NoteProblem(const char* text) {
+    std::lock_guard<std::mutex> lock(problem_mutex_);
+    last_problem_ = MaskSecrets(text);
+  }
+  std::string LastProblem() {
+    std::lock_guard<std::mutex> lock(problem_mutex_);
+    return last_problem_;
   }
 
   // The values of secret-looking librdkafka properties, masked in a message.
@@ -265,6 +338,8 @@ class KafkaSource : public StreamSource {
   std::vector<rd_kafka_message_t*> batch_;
   arrow::Status fatal_;
   bool closed_ = false;
+  std::mutex problem_mutex_;
+  std::string last_problem_;
 };
 
 }  // namespace

@@ -44,10 +44,21 @@ struct DecodingConfig {
   DecimalHandling decimals = DecimalHandling::kPrecise;
 };
 
+/// What a run does with a file it loaded before that has changed otherwise than by
+/// growing (a grown CSV or line-delimited JSON file has its appended lines loaded).
+enum class ChangedFiles {
+  kFail,    // the run fails, naming the file (the default)
+  kReload,  // the file is loaded again whole (duplicates for append; fine for merges)
+  kIgnore,  // the change, and any growth, is not loaded; the run warns
+};
+
 /// Files (type: files): a file, a directory or a glob, read by `inlet run`.
 struct FileSourceConfig {
   std::string path;  // resolved against the YAML file's directory
   DecodingConfig decoding;
+  ChangedFiles changed_files = ChangedFiles::kFail;
+  /// A run whose path matches no file fails (otherwise it warns).
+  bool require_files = false;
 };
 
 /// A Kafka topic (type: kafka), consumed by `inlet stream`.
@@ -59,6 +70,9 @@ struct KafkaSourceConfig {
   std::string group;
   /// Where a partition the table has no offset for starts: earliest or latest.
   std::string start = "earliest";
+  /// How long a stream waits at its start for a broker to answer before it fails
+  /// (connect_timeout).
+  int64_t connect_timeout_ms = 30000;
   /// Passed to librdkafka as they are (security.protocol, sasl.*, ssl.*, ...). Values may
   /// be secrets: they are never logged or written.
   std::map<std::string, std::string> properties;
@@ -126,6 +140,8 @@ struct SourceRead {
   /// remembers this extract, kAll keeps the marks of the parts it skipped (Mark adds
   /// those of the parts read).
   Json position = Json::object();
+  /// What the run should tell its user (a moved source root, a glob matching nothing).
+  std::vector<std::string> warnings;
 };
 
 /// A source read once per run. Implementations are not thread-safe.

@@ -184,6 +184,11 @@ arrow::Status TableStore::PutReplace(const std::string& rel,
   return arrow::Status::OK();
 }
 
+arrow::Status TableStore::CreateRoot() const {
+  if (!local_) return arrow::Status::OK();
+  return fs_->CreateDir(root_, /*recursive=*/true);
+}
+
 arrow::Status TableStore::CreateDir(const std::string& rel) const {
   if (!local_) return arrow::Status::OK();  // object stores have no directories
   return fs_->CreateDir(Resolve(rel), /*recursive=*/true);

@@ -57,6 +57,8 @@ class TableStore {
   /// Writes bytes to rel, replacing any existing file atomically.
   arrow::Status PutReplace(const std::string& rel, const std::string& bytes) const;
 
+  /// Creates the table's own directory (local tables; object stores have none).
+  arrow::Status CreateRoot() const;
   arrow::Status CreateDir(const std::string& rel) const;
 
  private:
