@@ -155,3 +155,31 @@ def test_changes_of_a_missing_version_fail(tmp_path, run_inlet):
     run_inlet("write", table, "--input", tmp_path / "a.parquet")
     proc = run_inlet("changes", table, "--from-version", "3", check=False)
     support.check_refusal(proc)
+
+
+def test_changes_without_the_change_data_feed_are_refused_unless_file_level(tmp_path, run_inlet):
+    """Issue 20, item 3.3: a table without delta.enableChangeDataFeed printed a file-level
+    diff marking unchanged rows as deleted and inserted again. Refused, as Spark does."""
+    table = tmp_path / "t"
+    pq.write_table(pa.table({"id": pa.array([1, 2, 3], pa.int64()), "v": ["a", "b", "c"]}), tmp_path / "a.parquet")
+    run_inlet("write", table, "--input", tmp_path / "a.parquet")
+    pq.write_table(pa.table({"id": pa.array([2], pa.int64()), "v": ["B"]}), tmp_path / "b.parquet")
+    run_inlet("merge", table, "--input", tmp_path / "b.parquet", "--keys", "id")
+    line = support.check_refusal(run_inlet("changes", table, "--from-version", "1", check=False))
+    assert "version 1 was written without the change data feed" in line and "--file-level" in line, line
+    # Asked for explicitly: the file-level reading, unchanged rows 1 and 3 included.
+    rows = run_inlet("changes", table, "--from-version", "1", "--file-level",
+                     "--output-format", "ndjson").stdout.splitlines()
+    import json
+    kinds = sorted((json.loads(r)["id"], json.loads(r)["_change_type"]) for r in rows)
+    assert kinds == [(1, "delete"), (1, "insert"), (2, "delete"), (2, "insert"), (3, "delete"), (3, "insert")]
+    # Enabled from version 2 on: versions from 2 are read, earlier ones still refused.
+    run_inlet("alter", table, "--property", "delta.enableChangeDataFeed=true")  # version 2
+    run_inlet("merge", table, "--input", tmp_path / "a.parquet", "--keys", "id")
+    got = inlet_changes(run_inlet, table, tmp_path / "c.parquet", 2)
+    assert sorted(got.column("_change_type").to_pylist()) == ["update_postimage"] * 3 + ["update_preimage"] * 3
+    def triples(t):
+        return sorted(zip(t.column("id").to_pylist(), t.column("v").to_pylist(),
+                          t.column("_change_type").to_pylist(), t.column("_commit_version").to_pylist()))
+    assert triples(got) == triples(deltalake_changes(table, 2))
+    support.check_refusal(run_inlet("changes", table, "--from-version", "0", check=False))

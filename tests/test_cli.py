@@ -708,3 +708,46 @@ def test_log_level_and_quiet_are_global_options(tmp_path):
         support.run_inlet(*args, "info", table)  # before it
     proc = support.run_inlet("info", table, "--log-level", "loud", check=False)
     assert proc.returncode == 2 and "--log-level" in proc.stderr, proc.stderr
+
+
+# Issue 20, item 3.1: table properties and partitioning of an existing table are applied or
+# refused, never silently ignored.
+
+
+def test_properties_of_an_existing_table_are_set(tmp_path):
+    from deltalake import DeltaTable
+    (tmp_path / "a.csv").write_text("id,v\n1,a\n2,b\n")
+    table = tmp_path / "t"
+    support.run_inlet("write", table, "--input", tmp_path / "a.csv")
+    out = _json_stdout(support.run_inlet("alter", table, "--property", "delta.enableChangeDataFeed=true",
+                                         "--property", "delta.logRetentionDuration=interval 60 days", "--json"))
+    assert out["version"] == 1, out
+    dt = DeltaTable(str(table))
+    assert dt.metadata().configuration == {"delta.enableChangeDataFeed": "true",
+                                           "delta.logRetentionDuration": "interval 60 days"}
+    protocol = dt.protocol()
+    assert protocol.min_writer_version >= 4 or "changeDataFeed" in (protocol.writer_features or [])
+    assert dt.history(1)[0]["operation"] == "SET TBLPROPERTIES"
+    assert dt.to_pyarrow_table().num_rows == 2
+    # inlet write --property on the existing table sets it with the rows, in one commit.
+    support.run_inlet("write", table, "--input", tmp_path / "a.csv", "--property", "delta.appendOnly=true")
+    dt = DeltaTable(str(table))
+    assert dt.version() == 2 and dt.metadata().configuration["delta.appendOnly"] == "true"
+    line = support.check_refusal(support.run_inlet("write", table, "--input", tmp_path / "a.csv",
+                                                   "--mode", "overwrite", check=False))
+    assert "append-only" in line, line
+    line = support.check_refusal(support.run_inlet(
+        "alter", table, "--property", "delta.columnMapping.mode=name", check=False))
+    assert "columnMapping" in line, line
+
+
+def test_partitioning_of_an_existing_table_is_not_silently_ignored(tmp_path):
+    (tmp_path / "a.csv").write_text("id,v\n1,a\n2,b\n")
+    table = tmp_path / "t"
+    support.run_inlet("write", table, "--input", tmp_path / "a.csv", "--partition-by", "v")
+    support.run_inlet("write", table, "--input", tmp_path / "a.csv", "--partition-by", "v")  # the same: fine
+    before = sorted(p.name for p in (table / "_delta_log").iterdir())
+    line = support.check_refusal(support.run_inlet("write", table, "--input", tmp_path / "a.csv",
+                                                   "--partition-by", "id", check=False))
+    assert "partitioned by [v], not [id]" in line, line
+    assert sorted(p.name for p in (table / "_delta_log").iterdir()) == before

@@ -141,10 +141,16 @@ struct WriteOptions {
   /// With kOverwrite: a predicate over partition columns selecting the rows to replace.
   /// Every new row must satisfy it.
   Conjunction replace_where;
-  /// Used when the write creates the table.
+  /// Used when the write creates the table. On an existing table it must be empty or the
+  /// table's own partitioning: partitioning cannot change (Invalid otherwise).
   std::vector<std::string> partition_by;
-  /// Table properties, used when the write creates the table.
+  /// Table properties, used when the write creates the table; on an existing table only
+  /// with update_properties.
   std::map<std::string, std::string> properties;
+  /// On an existing table, properties that differ from the table's are set in the same
+  /// commit, and the protocol raised to the features they need (change data feed,
+  /// deletion vectors, append-only). Changing the column mapping mode is refused.
+  bool update_properties = false;
   /// Data files are rolled once they reach about this size.
   int64_t target_file_size = 128LL * 1024 * 1024;
   /// Parquet codec: zstd (default), snappy, gzip, lz4, uncompressed. Overridden by the
@@ -429,10 +435,14 @@ class Table {
   /// the table's columns plus _change_type (insert, update_preimage, update_postimage,
   /// delete), _commit_version and _commit_timestamp. A version's change data files are
   /// used when it wrote any; otherwise its added files read as inserts and its removed
-  /// files as deletes. Fails naming a version that does not exist or a data file that is
-  /// gone.
+  /// files as deletes. Every version of the range must have had the change data feed
+  /// enabled (delta.enableChangeDataFeed), as Spark requires: without it a rewritten
+  /// file's unchanged rows would show as deleted and inserted again. file_level reads
+  /// such versions file by file all the same. Fails naming a version that does not exist,
+  /// one without the change data feed, or a data file that is gone.
   virtual arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> Changes(
-      int64_t from_version, std::optional<int64_t> to_version) const = 0;
+      int64_t from_version, std::optional<int64_t> to_version,
+      bool file_level = false) const = 0;
 
   /// Merges source into the table by key in one atomic commit (copy-on-write): files are
   /// pruned by partition values and key statistics, read one at a time, and only those

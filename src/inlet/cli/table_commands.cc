@@ -16,6 +16,20 @@ namespace inlet::cli {
 
 namespace {
 
+// key=value pairs of --property.
+arrow::Result<std::map<std::string, std::string>> ParseProperties(
+    const std::vector<std::string>& pairs) {
+  std::map<std::string, std::string> out;
+  for (const auto& p : pairs) {
+    size_t eq = p.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return arrow::Status::Invalid("--property '", p, "' must be key=value");
+    }
+    out[p.substr(0, eq)] = p.substr(eq + 1);
+  }
+  return out;
+}
+
 arrow::Result<int64_t> ParseTimestampArg(const std::string& text) {
   if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos) {
     return std::stoll(text);
@@ -83,8 +97,9 @@ void TableCommands::Register(CLI::App* app) {
   write_->add_option(
       "--replace-where", w.replace_where,
       "With overwrite: replace only rows matching this partition predicate");
-  write_->add_option("--property", w.properties,
-                     "Table property key=value (when creating); repeatable");
+  write_->add_option(
+      "--property", w.properties,
+      "Table property key=value (set on an existing table too); repeatable");
   write_->add_option("--compression", w.compression, "Parquet codec")
       ->capture_default_str();
   write_
@@ -184,14 +199,25 @@ void TableCommands::Register(CLI::App* app) {
       ->required();
   changes_->add_option("--to-version", ch.to,
                        "Last version (inclusive; default: the latest)");
+  changes_->add_flag("--file-level", ch.file_level,
+                     "Read versions written without the change data feed file by file: "
+                     "added files as inserts, removed files as deletes");
   changes_->add_option("--output,-o", ch.output, "Output file (default: stdout)");
   changes_->add_option("--output-format", ch.output_format, "csv | ndjson | parquet")
       ->capture_default_str();
+
+  Alter& al = alter_args_;
+  alter_ = app->add_subcommand(
+      "alter", "Set table properties of an existing table, in one commit of no data");
+  alter_->add_option("table", al.table, "Table path or URI")->required();
+  alter_->add_option("--property", al.properties, "Table property key=value; repeatable")
+      ->required();
+  alter_->add_flag("--json", al.json, "Print the result as JSON");
 }
 
 bool TableCommands::parsed() const {
   return write_->parsed() || scan_->parsed() || history_->parsed() || info_->parsed() ||
-         merge_->parsed() || changes_->parsed();
+         merge_->parsed() || changes_->parsed() || alter_->parsed();
 }
 
 arrow::Status TableCommands::Run() const {
@@ -200,6 +226,7 @@ arrow::Status TableCommands::Run() const {
   if (history_->parsed()) return RunHistory(history_args_);
   if (info_->parsed()) return RunInfo(info_args_);
   if (merge_->parsed()) return RunMerge(merge_args_);
+  if (alter_->parsed()) return RunAlter(alter_args_);
   return RunChanges(changes_args_);
 }
 
@@ -219,13 +246,8 @@ arrow::Status TableCommands::RunWrite(const Write& a) {
   if (!a.replace_where.empty()) {
     ARROW_ASSIGN_OR_RAISE(options.replace_where, ParseConjunction(a.replace_where));
   }
-  for (const auto& p : a.properties) {
-    size_t eq = p.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      return arrow::Status::Invalid("--property '", p, "' must be key=value");
-    }
-    options.properties[p.substr(0, eq)] = p.substr(eq + 1);
-  }
+  ARROW_ASSIGN_OR_RAISE(options.properties, ParseProperties(a.properties));
+  options.update_properties = true;  // on an existing table too: never ignored
   options.compression = a.compression;
   options.target_file_size = a.target_file_size;
   ARROW_ASSIGN_OR_RAISE(auto input, OpenInputFiles(a.inputs, a.input_format));
@@ -436,11 +458,30 @@ arrow::Status TableCommands::RunMerge(const Merge& a) {
   return arrow::Status::OK();
 }
 
+arrow::Status TableCommands::RunAlter(const Alter& a) {
+  WriteOptions options;
+  ARROW_ASSIGN_OR_RAISE(options.properties, ParseProperties(a.properties));
+  options.update_properties = true;
+  options.operation = "SET TBLPROPERTIES";
+  ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(a.table));
+  ARROW_ASSIGN_OR_RAISE(auto snapshot, table->GetSnapshot({}));
+  // No rows: an empty input with the table's columns.
+  ARROW_ASSIGN_OR_RAISE(auto empty,
+                        arrow::RecordBatchReader::Make({}, snapshot->schema()));
+  ARROW_ASSIGN_OR_RAISE(auto result, table->Write(empty, options));
+  if (a.json) {
+    std::cout << Dump(Json{{"table", a.table}, {"version", result.version}}) << std::endl;
+  } else {
+    std::cout << "altered " << a.table << " at version " << result.version << std::endl;
+  }
+  return arrow::Status::OK();
+}
+
 arrow::Status TableCommands::RunChanges(const Changes& a) {
   ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(a.table));
   std::optional<int64_t> to;
   if (a.to >= 0) to = a.to;
-  ARROW_ASSIGN_OR_RAISE(auto reader, table->Changes(a.from, to));
+  ARROW_ASSIGN_OR_RAISE(auto reader, table->Changes(a.from, to, a.file_level));
   return WriteRecords(reader.get(), a.output, a.output_format).status();
 }
 

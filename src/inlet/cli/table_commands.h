@@ -1,4 +1,4 @@
-// The table commands: write, scan, history, info, merge, changes.
+// The table commands: write, scan, history, info, merge, changes, alter.
 #pragma once
 
 #include <arrow/status.h>
@@ -73,6 +73,7 @@ class TableCommands {
     std::string table;
     int64_t from = 0;
     int64_t to = -1;
+    bool file_level = false;
     std::string output;
     std::string output_format = "csv";
   };
@@ -83,6 +84,12 @@ class TableCommands {
   static arrow::Status RunInfo(const Listing& a);
   static arrow::Status RunMerge(const Merge& a);
   static arrow::Status RunChanges(const Changes& a);
+  struct Alter {
+    std::string table;
+    std::vector<std::string> properties;
+    bool json = false;
+  };
+  static arrow::Status RunAlter(const Alter& a);
 
   CLI::App* write_ = nullptr;
   CLI::App* scan_ = nullptr;
@@ -90,6 +97,8 @@ class TableCommands {
   CLI::App* info_ = nullptr;
   CLI::App* merge_ = nullptr;
   CLI::App* changes_ = nullptr;
+  CLI::App* alter_ = nullptr;
+  Alter alter_args_;
   Write write_args_;
   Scan scan_args_;
   Listing history_args_;

@@ -117,7 +117,7 @@ class ChangesReader : public arrow::RecordBatchReader {
 }  // namespace
 
 arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> DeltaTable::Changes(
-    int64_t from_version, std::optional<int64_t> to_version) const {
+    int64_t from_version, std::optional<int64_t> to_version, bool file_level) const {
   ARROW_ASSIGN_OR_RAISE(auto listing, ListLog(*store_));
   SnapshotSpec end_spec;
   end_spec.version = to_version;
@@ -127,10 +127,34 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> DeltaTable::Changes(
     return arrow::Status::Invalid("changes of ", location(), ": --from-version ",
                                   from_version, " is outside 0..", to);
   }
+  // Whether the change data feed was on at each version: from the metadata before the
+  // range, then each commit's own.
+  bool feed = false;
+  if (!file_level && from_version > 0) {
+    SnapshotSpec before;
+    before.version = from_version - 1;
+    auto snapshot = LoadSnapshot(before);
+    if (snapshot.ok()) {
+      feed =
+          (*snapshot)->state().metadata.Property("delta.enableChangeDataFeed") == "true";
+    }
+  }
   std::vector<ChangeFile> files;
   for (const auto& c : listing.commits) {
     if (c.version < from_version || c.version > to) continue;
     ARROW_ASSIGN_OR_RAISE(auto actions, ReadCommit(*store_, c.version));
+    if (actions.metadata)
+      feed = actions.metadata->Property("delta.enableChangeDataFeed") == "true";
+    if (!file_level && !feed) {
+      return arrow::Status::Invalid(
+          "changes of ", location(), ": version ", c.version,
+          " was written without the change data feed (delta.enableChangeDataFeed), so "
+          "its row-level changes were not recorded; enable it for later versions "
+          "(inlet write --property delta.enableChangeDataFeed=true), or pass "
+          "--file-level to read each version's added files as inserts and removed files "
+          "as deletes (rows of a rewritten file then show as deleted and inserted "
+          "again)");
+    }
     int64_t ts =
         GetIntOr(actions.commit_info.value_or(Json::object()), "timestamp", c.mtime_ms);
     if (auto ict = CommitTimestamp(actions, c); ict != c.mtime_ms) ts = ict;

@@ -66,7 +66,8 @@ class DeltaTable : public Table, public table::Writable {
   arrow::Result<MergeResult> Merge(std::shared_ptr<arrow::Table> source,
                                    const MergeOptions& options) override;
   arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> Changes(
-      int64_t from_version, std::optional<int64_t> to_version) const override;
+      int64_t from_version, std::optional<int64_t> to_version,
+      bool file_level = false) const override;
   arrow::Result<OptimizeResult> Optimize(const OptimizeOptions& options) override;
   arrow::Result<VacuumResult> Vacuum(const VacuumOptions& options) override;
   arrow::Result<CheckpointResult> Checkpoint() override;

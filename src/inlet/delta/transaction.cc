@@ -213,7 +213,71 @@ arrow::Result<std::shared_ptr<DeltaSnapshot>> LoadBase(const DeltaTable& table,
   return nullptr;
 }
 
+std::string Joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+bool SameProtocol(const Protocol& a, const Protocol& b) {
+  return a.min_reader_version == b.min_reader_version &&
+         a.min_writer_version == b.min_writer_version &&
+         a.reader_features == b.reader_features && a.writer_features == b.writer_features;
+}
+
+// p, raised to what `needed` (a new table's minimal protocol) asks for.
+Protocol Raised(Protocol p, const Protocol& needed) {
+  if (needed.min_writer_version < 7) {
+    if (p.min_writer_version < 7) {
+      p.min_writer_version = std::max(p.min_writer_version, needed.min_writer_version);
+    } else if (needed.min_writer_version >= 4) {
+      p = WithWriterFeature(p, "changeDataFeed");
+    }
+    return p;
+  }
+  for (const auto& f : needed.reader_features.value_or(std::vector<std::string>{})) {
+    if (p.HasReaderFeature(f)) continue;
+    if (p.min_reader_version < 3) {
+      // Legacy reader version 2 implies column mapping.
+      std::vector<std::string> implied;
+      if (p.min_reader_version == 2) implied.push_back("columnMapping");
+      p.min_reader_version = 3;
+      p.reader_features = implied;
+    }
+    p.reader_features->push_back(f);
+  }
+  for (const auto& f : needed.writer_features.value_or(std::vector<std::string>{}))
+    p = WithWriterFeature(p, f);
+  return p;
+}
+
 }  // namespace
+
+// Sets the properties that differ from the table's, raising the protocol as they need.
+arrow::Status WriteTransaction::UpdateProperties(
+    const TableState& state, const std::map<std::string, std::string>& properties,
+    const std::string& location, WriteTransaction* tx) {
+  std::map<std::string, std::string> changed;
+  for (const auto& [key, value] : properties) {
+    if (state.metadata.Property(key) != value) changed[key] = value;
+  }
+  if (changed.empty()) return arrow::Status::OK();
+  auto valid = ValidateTableProperties(properties);
+  if (!valid.ok())
+    return valid.WithMessage("cannot alter ", location, ": ", valid.message());
+  if (changed.count("delta.columnMapping.mode")) {
+    return arrow::Status::Invalid(
+        "cannot alter ", location,
+        ": delta.columnMapping.mode is chosen when a table is created");
+  }
+  for (const auto& [key, value] : changed) tx->metadata_.configuration[key] = value;
+  tx->commit_.actions.metadata = tx->metadata_;
+  Protocol current = tx->commit_.actions.protocol.value_or(state.protocol);
+  Protocol raised =
+      Raised(current, MinimalProtocol(*tx->schema_, tx->metadata_.configuration));
+  if (!SameProtocol(raised, state.protocol)) tx->commit_.actions.protocol = raised;
+  return arrow::Status::OK();
+}
 
 arrow::Result<std::unique_ptr<WriteTransaction>> WriteTransaction::Begin(
     const DeltaTable& table, std::shared_ptr<const TableStore> store,
@@ -259,6 +323,18 @@ arrow::Result<std::unique_ptr<WriteTransaction>> WriteTransaction::Begin(
     for (const auto& domain : options.clear_app_documents) {
       if (state.domains.count(domain))
         commit.actions.domains.push_back(DomainMetadata{domain, "", true});
+    }
+    if (!options.partition_by.empty() &&
+        options.partition_by != state.metadata.partition_columns) {
+      return arrow::Status::Invalid(
+          "cannot write to ", location, ": the table is partitioned by [",
+          Joined(state.metadata.partition_columns), "], not [",
+          Joined(options.partition_by),
+          "]; an existing table's partitioning does not change (write a new table)");
+    }
+    if (options.update_properties) {
+      ARROW_RETURN_NOT_OK(
+          UpdateProperties(state, options.properties, location, tx.get()));
     }
   } else {
     auto created = NewTable(input, options, &tx->schema_);

@@ -7,6 +7,7 @@
 #include <arrow/record_batch.h>
 #include <arrow/result.h>
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -103,6 +104,10 @@ class WriteTransaction : public table::Transaction {
  private:
   WriteTransaction(std::shared_ptr<const TableStore> store, const WriteOptions& options)
       : store_(std::move(store)), options_(options) {}
+
+  static arrow::Status UpdateProperties(
+      const TableState& state, const std::map<std::string, std::string>& properties,
+      const std::string& location, WriteTransaction* tx);
 
   std::shared_ptr<const TableStore> store_;
   WriteOptions options_;
