@@ -751,3 +751,113 @@ def test_partitioning_of_an_existing_table_is_not_silently_ignored(tmp_path):
                                                    "--partition-by", "id", check=False))
     assert "partitioned by [v], not [id]" in line, line
     assert sorted(p.name for p in (table / "_delta_log").iterdir()) == before
+
+
+# Issue 20, item 4: errors in everyday use.
+
+
+def test_everyday_errors_say_what_to_do(tmp_path):
+    (tmp_path / "m.csv").write_text("id,lot,is_deleted\n1,a,false\n")
+    table = tmp_path / "t"
+    support.run_inlet("write", table, "--input", tmp_path / "m.csv")
+    # A missing key column is named, not the delete flag.
+    line = support.check_refusal(support.run_inlet(
+        "merge", table, "--input", tmp_path / "m.csv", "--keys", "nosuch", "--delete-flag", "is_deleted",
+        check=False))
+    assert "key column 'nosuch'" in line and "is_deleted" not in line, line
+    # Nested columns cannot be CSV: the error says what can.
+    (tmp_path / "s.json").write_text('[{"id": 1, "s": {"a": 1}}]')
+    support.run_inlet("write", tmp_path / "st", "--input", tmp_path / "s.json")
+    line = support.check_refusal(support.run_inlet("scan", tmp_path / "st", check=False))
+    assert "column 's'" in line and "ndjson or parquet" in line, line
+    # The vacuum refusal names its flag.
+    line = support.check_refusal(support.run_inlet("vacuum", table, "--retention-hours", "0", check=False))
+    assert "--force" in line, line
+    # A filesystem error carries the system's reason.
+    (tmp_path / "file").write_text("x")
+    line = support.check_refusal(support.run_inlet(
+        "write", tmp_path / "file" / "t", "--input", tmp_path / "m.csv", check=False))
+    assert "Not a directory" in line, line
+    # Lines count from 1, in inlet write as in inlet run.
+    (tmp_path / "bad.ndjson").write_text('{"id": 1}\n{"id":\n')
+    line = support.check_refusal(support.run_inlet("write", tmp_path / "b", "--input", tmp_path / "bad.ndjson",
+                                                   check=False))
+    assert "bad.ndjson: line 2: malformed JSON" in line, line
+
+
+def test_json_output_carries_errors_too(tmp_path):
+    proc = support.run_inlet("info", tmp_path / "nosuch", "--json", check=False)
+    support.check_refusal(proc)
+    out = json.loads(proc.stdout)
+    assert out["kind"] == "table_not_found" and "not a Delta table" in out["error"], out
+    (tmp_path / "m.csv").write_text("id\n1\n")
+    proc = support.run_inlet("merge", tmp_path / "t", "--input", tmp_path / "m.csv", "--keys", "nope",
+                             "--json", check=False)
+    support.check_refusal(proc)
+    assert "nope" in json.loads(proc.stdout)["error"], proc.stdout
+
+
+# Issue 20, item 3.1: restore, and idempotent writes.
+
+
+def _ids(table, version=None):
+    return sorted(oracle.read_deltalake(table, version).column("id").to_pylist())
+
+
+def test_restore_to_a_version_or_a_time(tmp_path):
+    from deltalake import DeltaTable
+    table = tmp_path / "t"
+    support.run_inlet("write", table, "--input", _write_parquet(tmp_path / "a.parquet", _rows(0, 10)))
+    support.run_inlet("write", table, "--input", _write_parquet(tmp_path / "b.parquet", _rows(10, 5)))
+    (tmp_path / "c.csv").write_text("id,name,p\n3,changed,odd\n99,new,odd\n")
+    support.run_inlet("merge", table, "--input", tmp_path / "c.csv", "--keys", "id")
+    support.run_inlet("write", table, "--input", _write_parquet(tmp_path / "d.parquet", _rows(50, 2)),
+                      "--mode", "overwrite")
+    v1 = oracle.read_deltalake(table, 1)
+    out = _json_stdout(support.run_inlet("restore", table, "--version", "1", "--json"))
+    assert out["version"] == 4 and out["restored_version"] == 1, out
+    oracle.assert_tables_equal(oracle.read_deltalake(table), v1, "restored to version 1 (deltalake)")
+    oracle.assert_tables_equal(oracle.read_duckdb(table, None), v1, "restored to version 1 (DuckDB)")
+    dt = DeltaTable(str(table))
+    assert dt.history(1)[0]["operation"] == "RESTORE"
+    # By time: the version current at version 2's commit time.
+    ts = dt.history()[-3]["timestamp"]  # version 2 (history is newest first)
+    support.run_inlet("restore", table, "--as-of", str(ts))
+    oracle.assert_tables_equal(oracle.read_deltalake(table), oracle.read_deltalake(table, 2), "as of v2")
+    line = support.check_refusal(support.run_inlet("restore", table, "--version", "5", check=False))
+    assert "current version" in line, line
+    line = support.check_refusal(support.run_inlet("restore", table, check=False))
+    assert "--version or --as-of" in line, line
+
+
+def test_restore_refuses_a_vacuumed_version_and_leaves_the_table(tmp_path):
+    table = tmp_path / "t"
+    support.run_inlet("write", table, "--input", _write_parquet(tmp_path / "a.parquet", _rows(0, 10)))
+    support.run_inlet("write", table, "--input", _write_parquet(tmp_path / "b.parquet", _rows(10, 5)),
+                      "--mode", "overwrite")
+    support.run_inlet("vacuum", table, "--retention-hours", "0", "--force")
+    before = sorted(p.name for p in (table / "_delta_log").iterdir())
+    line = support.check_refusal(support.run_inlet("restore", table, "--version", "0", check=False))
+    assert "is gone" in line and ".parquet" in line, line
+    assert sorted(p.name for p in (table / "_delta_log").iterdir()) == before
+    assert _ids(table) == list(range(10, 15))
+
+
+def test_a_write_with_an_application_version_is_idempotent(tmp_path):
+    table = tmp_path / "t"
+    a = _write_parquet(tmp_path / "a.parquet", _rows(0, 10))
+    first = _json_stdout(support.run_inlet("write", table, "--input", a, "--app-id", "etl",
+                                           "--app-version", "1", "--json"))
+    assert first["rows"] == 10 and "skipped" not in first, first
+    again = _json_stdout(support.run_inlet("write", table, "--input", a, "--app-id", "etl",
+                                           "--app-version", "1", "--json"))
+    assert again["skipped"] is True and again["rows"] == 0, again
+    assert _ids(table) == list(range(10)), "a retried write must not append twice"
+    support.run_inlet("write", table, "--input", a, "--app-id", "etl", "--app-version", "2")
+    text = support.run_inlet("write", table, "--input", a, "--app-id", "etl", "--app-version", "1").stdout
+    assert text.startswith("skipped:"), text
+    assert _ids(table) == sorted(list(range(10)) * 2)
+    log = (table / "_delta_log" / "00000000000000000001.json").read_text()
+    assert '"txn":{"appId":"etl"' in log.replace(" ", "") and '"version":2' in log.replace(" ", ""), log
+    line = support.check_refusal(support.run_inlet("write", table, "--input", a, "--app-id", "etl", check=False))
+    assert "--app-version" in line, line

@@ -136,3 +136,21 @@ def test_a_glob_matching_nothing_warns_or_fails(tmp_path):
     yaml = _yaml(tmp_path, {"type": "append"}, path="src/*.ndjson", require_files=True)
     line = ps.run_refused(yaml)
     assert "matches no files" in line and "require_files" in line, line
+
+
+def test_a_restore_takes_the_pipeline_state_back_with_the_rows(tmp_path):
+    """inlet restore (issue 20, item 3.1): the pipeline's state returns with its data, so the
+    next run loads again exactly what the restore took away."""
+    yaml = _yaml(tmp_path, {"type": "append"}, path="src/*.ndjson")
+    ps.write_source(tmp_path / "src" / "a.ndjson", [{"id": 1, "v": "a"}])
+    assert ps.run(yaml).report["table_version"] == 0
+    ps.write_source(tmp_path / "src" / "b.ndjson", [{"id": 2, "v": "b"}])
+    assert ps.run(yaml).report["table_version"] == 1
+    ps.cli("restore", tmp_path / "table", "--version", "0")
+    assert _rows(tmp_path / "table") == [(1, "a")]
+    state = ps.state(tmp_path / "table")["p"]
+    assert sorted(state["files"]) == ["a.ndjson"], state
+    report = ps.run(yaml).report
+    assert report["status"] == "committed" and report["rows_written"] == 1, report
+    assert report["run"] == 3, "run numbers keep growing across a restore"
+    assert _rows(tmp_path / "table") == [(1, "a"), (2, "b")]

@@ -44,6 +44,10 @@ class ErrorDetail : public arrow::StatusDetail {
 /// The kind st carries; nullopt for success and for failures of no particular kind.
 std::optional<ErrorKind> KindOf(const arrow::Status& st);
 
+/// The message of st for people: its text, and the system's reason when Arrow kept it
+/// apart (" ([errno 13] Permission denied)").
+std::string ErrorText(const arrow::Status& st);
+
 /// st with the detail of kind added (its code and message unchanged).
 arrow::Status WithKind(const arrow::Status& st, ErrorKind kind);
 

@@ -384,6 +384,14 @@ struct VacuumResult {
   int64_t duration_ms = 0;
 };
 
+struct RestoreResult {
+  int64_t version = -1;           // the commit that restored
+  int64_t restored_version = -1;  // the version restored
+  int64_t files_added = 0;        // files of that version added back
+  int64_t files_removed = 0;      // files it did not have, removed
+  int attempts = 0;
+};
+
 struct CheckpointResult {
   int64_t version = -1;
   int64_t checkpoint_bytes = 0;
@@ -468,6 +476,13 @@ class Table {
   /// needs (docs/formats.md: for Delta Lake a checkpoint, and log files past the log
   /// retention, default 30 days).
   virtual arrow::Result<CheckpointResult> Checkpoint() = 0;
+
+  /// The table as of target (a version or a time), committed as a new version: files of
+  /// that version the table no longer has are added back (they must not have been
+  /// vacuumed), the others removed; its metadata and application documents (pipeline
+  /// states) come back too, its protocol and application numbers stay. Fails on the
+  /// current version, and when a concurrent commit changed the table.
+  virtual arrow::Result<RestoreResult> Restore(const SnapshotSpec& target) = 0;
 };
 
 /// Releases what tables on object storage hold process-wide (Arrow's S3 support, if it

@@ -12,7 +12,9 @@
 #include "inlet/cli/maintenance.h"
 #include "inlet/cli/pipeline_commands.h"
 #include "inlet/cli/table_commands.h"
+#include "inlet/common/json.h"
 #include "inlet/common/log.h"
+#include "inlet/status.h"
 
 namespace inlet::cli {
 
@@ -20,14 +22,32 @@ namespace {
 
 constexpr char kVersion[] = "0.1.0";
 
-int Report(const arrow::Status& st) {
+// One line on stderr; with --json also {"error": ...} on stdout (a run or stream prints
+// its own failed report instead).
+int Report(const arrow::Status& st, bool json = false) {
   if (st.ok()) return 0;
-  std::string msg = st.message();
+  std::string msg = ErrorText(st);
   for (auto& c : msg) {
     if (c == '\n' || c == '\r') c = ' ';
   }
   std::cerr << "inlet: error: " << msg << std::endl;
+  if (json) {
+    Json out = {{"error", msg}};
+    if (auto kind = KindOf(st)) {
+      std::string name = ErrorDetail(*kind).ToString();  // "table not found"
+      std::replace(name.begin(), name.end(), ' ', '_');
+      out["kind"] = name;
+    }
+    std::cout << DumpJson(out) << std::endl;
+  }
   return 1;
+}
+
+bool HasFlag(int argc, char** argv, const char* flag) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == flag) return true;
+  }
+  return false;
 }
 
 // Levenshtein distance, for "did you mean".
@@ -113,9 +133,13 @@ int Run(int argc, char** argv) {
   SetLogLevel(quiet ? LogLevel::kError : *ParseLogLevel(log_level));
   auto init = arrow::compute::Initialize();
   if (!init.ok()) return Report(init);
-  if (tables.parsed()) return Report(tables.Run());
-  if (pipelines.parsed()) return Report(pipelines.Run());
-  if (maintenance.parsed()) return Report(maintenance.Run());
+  bool json = HasFlag(argc, argv, "--json");
+  if (tables.parsed()) return Report(tables.Run(), json);
+  if (pipelines.parsed()) {
+    arrow::Status st = pipelines.Run();  // before asking whether it printed a report
+    return Report(st, json && !pipelines.reports());
+  }
+  if (maintenance.parsed()) return Report(maintenance.Run(), json);
   return 2;
 }
 

@@ -14,6 +14,13 @@
 namespace inlet::cli {
 
 namespace {
+// Set once a run or stream printed a JSON report (its errors are in it).
+bool g_printed_report = false;
+}  // namespace
+
+bool PipelineCommands::reports() const { return g_printed_report; }
+
+namespace {
 
 // The pipelines of a file to run: the one named, or every one whose source is (or is not)
 // a stream.
@@ -172,6 +179,7 @@ arrow::Status PipelineCommands::RunPipelines(const RunArgs& a) {
     }
     if (a.json) {
       std::cout << report.ToJson() << std::endl;
+      g_printed_report = true;
     } else {
       std::cout << report.ToText() << std::flush;
     }
@@ -240,6 +248,7 @@ arrow::Status PipelineCommands::RunStreams(const StreamArgs& a) {
     report = progress.Get(i);
     if (a.json) {
       std::cout << report.ToJson() << std::endl;
+      g_printed_report = true;
     } else {
       std::cout << report.pipeline << ": " << StreamStatusName(report.status) << ", "
                 << report.messages << " messages, " << report.rows_written << " rows and "

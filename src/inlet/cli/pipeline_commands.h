@@ -14,6 +14,8 @@ class PipelineCommands {
   void Register(CLI::App* app);
   /// Whether one of them was given on the command line.
   bool parsed() const;
+  /// Whether the command printed a JSON report of its own (run, stream: failed ones too).
+  bool reports() const;
   arrow::Status Run() const;
 
  private:

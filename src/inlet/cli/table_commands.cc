@@ -16,6 +16,14 @@ namespace inlet::cli {
 
 namespace {
 
+// The latest snapshot; null when there is no table yet.
+arrow::Result<std::shared_ptr<Snapshot>> LatestSnapshotOrNull(const Table& table) {
+  auto snapshot = table.GetSnapshot({});
+  if (snapshot.ok()) return *snapshot;
+  if (IsTableNotFound(snapshot.status())) return std::shared_ptr<Snapshot>();
+  return snapshot.status();
+}
+
 // key=value pairs of --property.
 arrow::Result<std::map<std::string, std::string>> ParseProperties(
     const std::vector<std::string>& pairs) {
@@ -100,6 +108,13 @@ void TableCommands::Register(CLI::App* app) {
   write_->add_option(
       "--property", w.properties,
       "Table property key=value (set on an existing table too); repeatable");
+  write_->add_option("--app-id", w.app_id,
+                     "Idempotent write: the application writing (with --app-version)");
+  write_
+      ->add_option("--app-version", w.app_version,
+                   "Idempotent write: skipped when the table already has this version "
+                   "(or a later one) of --app-id")
+      ->check(CLI::NonNegativeNumber);
   write_->add_option("--compression", w.compression, "Parquet codec")
       ->capture_default_str();
   write_
@@ -213,11 +228,22 @@ void TableCommands::Register(CLI::App* app) {
   alter_->add_option("--property", al.properties, "Table property key=value; repeatable")
       ->required();
   alter_->add_flag("--json", al.json, "Print the result as JSON");
+
+  Restore& r = restore_args_;
+  restore_ = app->add_subcommand(
+      "restore", "Restore the table as of an earlier version or time, as a new version");
+  restore_->add_option("table", r.table, "Table path or URI")->required();
+  auto* restore_version = restore_->add_option("--version", r.version, "The version");
+  restore_
+      ->add_option("--as-of", r.as_of,
+                   "The version current at this time (ISO-8601 or epoch ms)")
+      ->excludes(restore_version);
+  restore_->add_flag("--json", r.json, "Print the result as JSON");
 }
 
 bool TableCommands::parsed() const {
   return write_->parsed() || scan_->parsed() || history_->parsed() || info_->parsed() ||
-         merge_->parsed() || changes_->parsed() || alter_->parsed();
+         merge_->parsed() || changes_->parsed() || alter_->parsed() || restore_->parsed();
 }
 
 arrow::Status TableCommands::Run() const {
@@ -227,6 +253,7 @@ arrow::Status TableCommands::Run() const {
   if (info_->parsed()) return RunInfo(info_args_);
   if (merge_->parsed()) return RunMerge(merge_args_);
   if (alter_->parsed()) return RunAlter(alter_args_);
+  if (restore_->parsed()) return RunRestore(restore_args_);
   return RunChanges(changes_args_);
 }
 
@@ -250,9 +277,47 @@ arrow::Status TableCommands::RunWrite(const Write& a) {
   options.update_properties = true;  // on an existing table too: never ignored
   options.compression = a.compression;
   options.target_file_size = a.target_file_size;
-  ARROW_ASSIGN_OR_RAISE(auto input, OpenInputFiles(a.inputs, a.input_format));
+  if (a.app_id.empty() != (a.app_version < 0)) {
+    return arrow::Status::Invalid("--app-id and --app-version go together");
+  }
   ARROW_ASSIGN_OR_RAISE(auto table, Table::OpenOrCreate(a.table));
-  ARROW_ASSIGN_OR_RAISE(auto result, table->Write(input, options));
+  // An idempotent write commits the application's version with its rows, unless the
+  // table has it already; a concurrent commit of the same application makes this one
+  // check again.
+  std::optional<int64_t> skipped_at;
+  auto attempt = [&]() -> arrow::Result<CommitResult> {
+    if (!a.app_id.empty()) {
+      ARROW_ASSIGN_OR_RAISE(auto snapshot, LatestSnapshotOrNull(*table));
+      if (snapshot) {
+        std::optional<int64_t> has = snapshot->GetAppState(a.app_id).version;
+        if (has && *has >= a.app_version) {
+          skipped_at = snapshot->version();
+          return CommitResult{};
+        }
+      }
+      options.app_states[a.app_id] = AppState{a.app_version, std::nullopt};
+    }
+    ARROW_ASSIGN_OR_RAISE(auto input, OpenInputFiles(a.inputs, a.input_format));
+    return table->Write(input, options);
+  };
+  ARROW_ASSIGN_OR_RAISE(auto result,
+                        a.app_id.empty() ? attempt() : RetryOnConflict(5, attempt));
+  if (skipped_at) {
+    if (a.json) {
+      std::cout << Dump(Json{{"table", a.table},
+                             {"version", *skipped_at},
+                             {"rows", 0},
+                             {"skipped", true},
+                             {"app_id", a.app_id},
+                             {"app_version", a.app_version}})
+                << std::endl;
+    } else {
+      std::cout << "skipped: " << a.table << " already has version " << a.app_version
+                << " of application " << a.app_id << " (table version " << *skipped_at
+                << "); nothing written" << std::endl;
+    }
+    return arrow::Status::OK();
+  }
   if (a.json) {
     Json j = {{"table", a.table},
               {"version", result.version},
@@ -473,6 +538,32 @@ arrow::Status TableCommands::RunAlter(const Alter& a) {
     std::cout << Dump(Json{{"table", a.table}, {"version", result.version}}) << std::endl;
   } else {
     std::cout << "altered " << a.table << " at version " << result.version << std::endl;
+  }
+  return arrow::Status::OK();
+}
+
+arrow::Status TableCommands::RunRestore(const Restore& a) {
+  SnapshotSpec spec;
+  if (a.version >= 0) spec.version = a.version;
+  if (!a.as_of.empty()) {
+    ARROW_ASSIGN_OR_RAISE(spec.timestamp_ms, ParseTimestampArg(a.as_of));
+  }
+  if (!spec.version && !spec.timestamp_ms)
+    return arrow::Status::Invalid("restore needs --version or --as-of");
+  ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(a.table));
+  ARROW_ASSIGN_OR_RAISE(auto result, table->Restore(spec));
+  if (a.json) {
+    std::cout << Dump(Json{{"table", a.table},
+                           {"version", result.version},
+                           {"restored_version", result.restored_version},
+                           {"files_added", result.files_added},
+                           {"files_removed", result.files_removed}})
+              << std::endl;
+  } else {
+    std::cout << "restored " << a.table << " to version " << result.restored_version
+              << " at version " << result.version << " (" << result.files_added
+              << " files added back, " << result.files_removed << " removed)"
+              << std::endl;
   }
   return arrow::Status::OK();
 }

@@ -1,4 +1,4 @@
-// The table commands: write, scan, history, info, merge, changes, alter.
+// The table commands: write, scan, history, info, merge, changes, alter, restore.
 #pragma once
 
 #include <arrow/status.h>
@@ -30,6 +30,8 @@ class TableCommands {
     std::vector<std::string> properties;
     std::string compression = "zstd";
     int64_t target_file_size = 128LL * 1024 * 1024;
+    std::string app_id;
+    int64_t app_version = -1;
     bool json = false;
   };
   struct Scan {
@@ -90,6 +92,13 @@ class TableCommands {
     bool json = false;
   };
   static arrow::Status RunAlter(const Alter& a);
+  struct Restore {
+    std::string table;
+    int64_t version = -1;
+    std::string as_of;
+    bool json = false;
+  };
+  static arrow::Status RunRestore(const Restore& a);
 
   CLI::App* write_ = nullptr;
   CLI::App* scan_ = nullptr;
@@ -98,6 +107,8 @@ class TableCommands {
   CLI::App* merge_ = nullptr;
   CLI::App* changes_ = nullptr;
   CLI::App* alter_ = nullptr;
+  CLI::App* restore_ = nullptr;
+  Restore restore_args_;
   Alter alter_args_;
   Write write_args_;
   Scan scan_args_;

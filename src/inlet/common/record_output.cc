@@ -113,6 +113,13 @@ arrow::Result<int64_t> WriteTo(arrow::RecordBatchReader* reader,
                                const std::string& format) {
   int64_t rows = 0;
   if (format == "csv") {
+    for (const auto& f : reader->schema()->fields()) {
+      if (arrow::is_nested(f->type()->id())) {
+        return arrow::Status::Invalid("column '", f->name(), "' (", f->type()->ToString(),
+                                      ") cannot be written as CSV: use --output-format "
+                                      "ndjson or parquet, or --columns without it");
+      }
+    }
     ARROW_ASSIGN_OR_RAISE(auto writer, arrow::csv::MakeCSVWriter(sink, reader->schema()));
     ARROW_ASSIGN_OR_RAISE(rows, ForEachBatch(reader, [&](const arrow::RecordBatch& b) {
                             return writer->WriteRecordBatch(b);

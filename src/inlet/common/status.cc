@@ -25,6 +25,16 @@ std::optional<ErrorKind> KindOf(const arrow::Status& st) {
   return static_cast<const ErrorDetail&>(*st.detail()).kind();
 }
 
+std::string ErrorText(const arrow::Status& st) {
+  std::string text = st.message();
+  if (st.detail() && std::strcmp(st.detail()->type_id(), "inlet::Error") != 0) {
+    std::string reason = st.detail()->ToString();
+    if (!reason.empty() && text.find(reason) == std::string::npos)
+      text += " (" + reason + ")";
+  }
+  return text;
+}
+
 arrow::Status WithKind(const arrow::Status& st, ErrorKind kind) {
   if (st.ok()) return st;
   return arrow::Status(st.code(), st.message(), std::make_shared<ErrorDetail>(kind));

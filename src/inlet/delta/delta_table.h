@@ -71,6 +71,7 @@ class DeltaTable : public Table, public table::Writable {
   arrow::Result<OptimizeResult> Optimize(const OptimizeOptions& options) override;
   arrow::Result<VacuumResult> Vacuum(const VacuumOptions& options) override;
   arrow::Result<CheckpointResult> Checkpoint() override;
+  arrow::Result<RestoreResult> Restore(const SnapshotSpec& target) override;
 
   // table::Writable
   arrow::Result<std::unique_ptr<table::Transaction>> Begin(

@@ -133,7 +133,7 @@ arrow::Result<VacuumResult> DeltaTable::Vacuum(const VacuumOptions& options) {
         " hours: the table's delta.deletedFileRetentionDuration is ",
         Hours(*table_retention),
         " hours, and younger files may still be read by time travel or belong to "
-        "commits in progress (force it to vacuum anyway)");
+        "commits in progress (inlet vacuum --force vacuums anyway)");
   }
   VacuumResult result;
   result.retention_hours = retention_ms / kMillisPerHour;

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
@@ -119,6 +120,8 @@ class PipelineRun {
       AppState committed = snapshot_->GetAppState(load::StateDomain(config_.name));
       if (committed.document) {
         ARROW_ASSIGN_OR_RAISE(state_, load::ParseState(*committed.document));
+        // A restored table has an earlier document; the run number still grows.
+        state_.run = std::max(state_.run, committed.version.value_or(0));
       } else {
         // After a reset the run counter (the app's number) keeps growing.
         state_.run = committed.version.value_or(0);

@@ -18,6 +18,10 @@ namespace inlet {
 
 /// Opens one file of Debezium change events (see DecodeDebeziumFile); errors name the
 /// file.
+/// Where the first malformed JSON value of a file is ("line 7: malformed JSON"), lines
+/// counted from 1; empty when there is none. Reads the file again: for error paths.
+std::string LocateJsonError(const std::string& path, const std::string& format);
+
 /// JSON text: an array of objects or one object per line (NDJSON). name is for messages.
 arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenJsonText(
     std::shared_ptr<arrow::Buffer> text, const std::string& name);

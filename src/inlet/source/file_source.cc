@@ -43,39 +43,6 @@ bool Hidden(const std::string& name) {
   return name.empty() || name[0] == '.' || name[0] == '_';
 }
 
-// Arrow's JSON errors count rows within a block; this finds the real line of the first
-// malformed JSON value, reading the file again (only on the error path).
-std::string LocateJsonError(const std::string& path, const std::string& format) {
-  std::ifstream in(path, std::ios::binary);
-  std::string text((std::istreambuf_iterator<char>(in)),
-                   std::istreambuf_iterator<char>());
-  if (format == "ndjson" || text.find_first_not_of(" \t\r\n") == std::string::npos ||
-      text[text.find_first_not_of(" \t\r\n")] != '[') {
-    size_t line = 0, pos = 0;
-    while (pos <= text.size()) {
-      size_t end = text.find('\n', pos);
-      if (end == std::string::npos) end = text.size();
-      ++line;
-      std::string_view l(text.data() + pos, end - pos);
-      if (l.find_first_not_of(" \t\r") != std::string_view::npos &&
-          !nlohmann::json::accept(l)) {
-        return "line " + std::to_string(line) + ": malformed JSON";
-      }
-      pos = end + 1;
-    }
-    return "";
-  }
-  try {
-    nlohmann::json parsed = nlohmann::json::parse(text);  // throws at the malformed byte
-    (void)parsed;
-  } catch (const nlohmann::json::parse_error& e) {
-    size_t line =
-        1 + std::count(text.begin(), text.begin() + std::min(e.byte, text.size()), '\n');
-    return "line " + std::to_string(line) + ": malformed JSON";
-  }
-  return "";
-}
-
 // Reads a text file's rows from `input` (the file's bytes, or a grown file's header and
 // appended bytes).
 arrow::Result<std::shared_ptr<arrow::Table>> ReadText(
