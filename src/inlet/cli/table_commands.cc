@@ -24,6 +24,54 @@ arrow::Result<std::shared_ptr<Snapshot>> LatestSnapshotOrNull(const Table& table
   return snapshot.status();
 }
 
+constexpr char kSchemaHelp[] =
+    "Column types of the input, 'id:long,price:decimal(10,2),at:timestamp' or @FILE (one "
+    "'column: type' per line); other columns are inferred";
+
+// The declared columns of --schema (none when not given).
+arrow::Result<DeclaredColumns> SchemaOf(const std::string& spec) {
+  if (spec.empty()) return DeclaredColumns{};
+  return ParseColumnTypes(spec);
+}
+
+// The CSV flags of write and merge.
+void AddCsvFlags(CLI::App* app, TableCsvFlags* f) {
+  app->add_option("--csv-delimiter", f->delimiter,
+                  "CSV field delimiter: one character or tab (default: comma; tab for "
+                  ".tsv)");
+  app->add_flag("--csv-no-header", f->no_header,
+                "CSV files have no header line (columns are f0, f1, ...)");
+  app->add_option("--csv-quote", f->quote, "CSV quote character (default \")");
+  app->add_option("--csv-escape", f->escape,
+                  "CSV escape character inside quotes (default: none, quotes doubled)");
+  app->add_option("--csv-null", f->null_values,
+                  "A CSV value that means null, in text columns too (repeatable, e.g. "
+                  "--csv-null NULL --csv-null '\\N' --csv-null '')");
+}
+
+arrow::Result<char> OneChar(const std::string& text, const char* flag) {
+  if (text == "\\t" || text == "tab") return '\t';
+  if (text.size() != 1)
+    return arrow::Status::Invalid(flag, " '", text, "' must be one character (or tab)");
+  return text[0];
+}
+
+arrow::Result<CsvOptions> CsvOptionsOf(const TableCsvFlags& f) {
+  CsvOptions csv;
+  if (!f.delimiter.empty()) {
+    ARROW_ASSIGN_OR_RAISE(csv.delimiter, OneChar(f.delimiter, "--csv-delimiter"));
+  }
+  csv.header = !f.no_header;
+  if (!f.quote.empty()) {
+    ARROW_ASSIGN_OR_RAISE(csv.quote, OneChar(f.quote, "--csv-quote"));
+  }
+  if (!f.escape.empty()) {
+    ARROW_ASSIGN_OR_RAISE(csv.escape, OneChar(f.escape, "--csv-escape"));
+  }
+  if (!f.null_values.empty()) csv.null_values = f.null_values;
+  return csv;
+}
+
 // key=value pairs of --property.
 arrow::Result<std::map<std::string, std::string>> ParseProperties(
     const std::vector<std::string>& pairs) {
@@ -108,6 +156,8 @@ void TableCommands::Register(CLI::App* app) {
   write_->add_option(
       "--property", w.properties,
       "Table property key=value (set on an existing table too); repeatable");
+  AddCsvFlags(write_, &w.csv);
+  write_->add_option("--schema", w.schema, kSchemaHelp);
   write_->add_option("--app-id", w.app_id,
                      "Idempotent write: the application writing (with --app-version)");
   write_
@@ -158,6 +208,8 @@ void TableCommands::Register(CLI::App* app) {
   merge_->add_option("--input,-i", m.inputs, "Input files")->required();
   merge_->add_option("--input-format", m.input_format,
                      "csv | json | ndjson | parquet (default: from the extension)");
+  AddCsvFlags(merge_, &m.csv);
+  merge_->add_option("--schema", m.schema, kSchemaHelp);
   merge_->add_option("--keys", m.keys, "Key columns a,b")->required();
   merge_
       ->add_option("--mode", m.mode,
@@ -280,6 +332,8 @@ arrow::Status TableCommands::RunWrite(const Write& a) {
   if (a.app_id.empty() != (a.app_version < 0)) {
     return arrow::Status::Invalid("--app-id and --app-version go together");
   }
+  ARROW_ASSIGN_OR_RAISE(CsvOptions csv, CsvOptionsOf(a.csv));
+  ARROW_ASSIGN_OR_RAISE(DeclaredColumns declared, SchemaOf(a.schema));
   ARROW_ASSIGN_OR_RAISE(auto table, Table::OpenOrCreate(a.table));
   // An idempotent write commits the application's version with its rows, unless the
   // table has it already; a concurrent commit of the same application makes this one
@@ -297,7 +351,8 @@ arrow::Status TableCommands::RunWrite(const Write& a) {
       }
       options.app_states[a.app_id] = AppState{a.app_version, std::nullopt};
     }
-    ARROW_ASSIGN_OR_RAISE(auto input, OpenInputFiles(a.inputs, a.input_format));
+    ARROW_ASSIGN_OR_RAISE(auto input,
+                          OpenInputFiles(a.inputs, a.input_format, csv, declared));
     return table->Write(input, options);
   };
   ARROW_ASSIGN_OR_RAISE(auto result,
@@ -472,7 +527,10 @@ arrow::Status TableCommands::RunMerge(const Merge& a) {
     return arrow::Status::Invalid("--track-columns needs --history");
   o.write.merge_schema = a.merge_schema;
   o.dry_run = a.dry_run;
-  ARROW_ASSIGN_OR_RAISE(auto source, ReadInputFiles(a.inputs, a.input_format));
+  ARROW_ASSIGN_OR_RAISE(CsvOptions csv, CsvOptionsOf(a.csv));
+  ARROW_ASSIGN_OR_RAISE(DeclaredColumns declared, SchemaOf(a.schema));
+  ARROW_ASSIGN_OR_RAISE(auto source,
+                        ReadInputFiles(a.inputs, a.input_format, csv, declared));
   ARROW_ASSIGN_OR_RAISE(auto table, Table::OpenOrCreate(a.table));
   // A merge that lost to a conflicting concurrent commit (say, an optimize that compacted
   // the files it rewrote) runs again on the new version.

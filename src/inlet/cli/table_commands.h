@@ -11,6 +11,15 @@
 
 namespace inlet::cli {
 
+/// CSV input options (inlet/io.h CsvOptions) as flags of write and merge.
+struct TableCsvFlags {
+  std::string delimiter;
+  bool no_header = false;
+  std::string quote;
+  std::string escape;
+  std::vector<std::string> null_values;
+};
+
 /// Adds the table subcommands to app. After parsing, Run runs the one given.
 class TableCommands {
  public:
@@ -20,6 +29,7 @@ class TableCommands {
   arrow::Status Run() const;
 
  private:
+  using CsvFlags = TableCsvFlags;
   struct Write {
     std::string table;
     std::vector<std::string> inputs;
@@ -33,6 +43,8 @@ class TableCommands {
     std::string app_id;
     int64_t app_version = -1;
     bool json = false;
+    CsvFlags csv;
+    std::string schema;
   };
   struct Scan {
     std::string table;
@@ -70,6 +82,8 @@ class TableCommands {
     int max_retries = 10;
     bool dry_run = false;
     bool json = false;
+    CsvFlags csv;
+    std::string schema;
   };
   struct Changes {
     std::string table;

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <vector>
 
 #include "inlet/common/arrow_json.h"
 #include "inlet/io.h"
@@ -127,15 +128,19 @@ arrow::Result<int64_t> WriteTo(arrow::RecordBatchReader* reader,
     ARROW_RETURN_NOT_OK(writer->Close());
   } else if (format == "ndjson") {
     ARROW_ASSIGN_OR_RAISE(rows, ForEachBatch(reader, [&](const arrow::RecordBatch& b) {
+                            // Keys in the columns' order (a Json object sorts them).
+                            std::vector<std::string> keys;
+                            for (const auto& f : b.schema()->fields())
+                              keys.push_back(DumpJson(Json(f->name())) + ":");
                             std::string text;
                             for (int64_t r = 0; r < b.num_rows(); ++r) {
-                              Json row = Json::object();
+                              text += '{';
                               for (int c = 0; c < b.num_columns(); ++c) {
-                                row[b.schema()->field(c)->name()] =
-                                    ArrowValueToJson(*b.column(c), r);
+                                if (c > 0) text += ',';
+                                text += keys[c];
+                                text += DumpJson(ArrowValueToJson(*b.column(c), r));
                               }
-                              text += DumpJson(row);
-                              text += '\n';
+                              text += "}\n";
                             }
                             return sink->Write(text);
                           }));

@@ -541,35 +541,6 @@ arrow::Result<PipelineConfig> ParsePipeline(const YamlReader& r, const YAML::Nod
 
 }  // namespace
 
-arrow::Result<std::shared_ptr<arrow::DataType>> ParseTypeName(const std::string& raw) {
-  std::string t;
-  for (char c : raw) {
-    if (!std::isspace(static_cast<unsigned char>(c)))
-      t += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  if (t == "string" || t == "varchar" || t == "text") return arrow::utf8();
-  if (t == "int" || t == "integer" || t == "int32") return arrow::int32();
-  if (t == "long" || t == "bigint" || t == "int64") return arrow::int64();
-  if (t == "short" || t == "smallint" || t == "int16") return arrow::int16();
-  if (t == "byte" || t == "tinyint" || t == "int8") return arrow::int8();
-  if (t == "float" || t == "float32") return arrow::float32();
-  if (t == "double" || t == "float64") return arrow::float64();
-  if (t == "boolean" || t == "bool") return arrow::boolean();
-  if (t == "date") return arrow::date32();
-  if (t == "timestamp") return arrow::timestamp(arrow::TimeUnit::MICRO, "UTC");
-  if (t == "timestamp_ntz") return arrow::timestamp(arrow::TimeUnit::MICRO);
-  if (t == "binary") return arrow::binary();
-  int p, s;
-  if (std::sscanf(t.c_str(), "decimal(%d,%d)", &p, &s) == 2 && p >= 1 && p <= 38 &&
-      s >= 0 && s <= p) {
-    return arrow::decimal128(p, s);
-  }
-  return arrow::Status::Invalid(
-      "unknown type '", raw,
-      "' (use string, int, long, short, byte, float, double, boolean, date, "
-      "timestamp, timestamp_ntz, decimal(p,s) or binary)");
-}
-
 arrow::Result<std::vector<PipelineConfig>> ParsePipelines(const std::string& text,
                                                           const std::string& file,
                                                           const std::string& base_dir,

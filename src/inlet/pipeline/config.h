@@ -19,6 +19,7 @@
 #include "inlet/load/rows.h"
 #include "inlet/load/strategy.h"
 #include "inlet/source/source.h"
+#include "inlet/source/type_names.h"
 #include "inlet/table.h"
 
 namespace inlet::pipeline {
@@ -106,7 +107,6 @@ std::vector<load::DerivedColumn> Derived(const DestinationConfig& d);
 /// path is reached: with destination.storage when it is on S3.
 StorageOptions SideTableStorage(const PipelineConfig& c, const std::string& path);
 
-/// Parses a type name of source.schema ("long", "decimal(10,2)", ...).
-arrow::Result<std::shared_ptr<arrow::DataType>> ParseTypeName(const std::string& name);
+using inlet::ParseTypeName;  // source.schema's type names (source/type_names.h)
 
 }  // namespace inlet::pipeline

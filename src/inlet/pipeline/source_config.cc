@@ -130,11 +130,45 @@ arrow::Result<KafkaSourceConfig> ParseKafkaSource(const YamlReader& r,
   return k;
 }
 
+// One character: "\t" or "tab" for a tab.
+arrow::Result<char> OneChar(const YamlReader& r, const YAML::Node& n,
+                            const std::string& key) {
+  ARROW_ASSIGN_OR_RAISE(std::string text, r.String(n, key));
+  if (text == "\\t" || text == "tab") return '\t';
+  if (text.size() != 1) return r.Error(n, key, "must be one character (or tab)");
+  return text[0];
+}
+
+// source.csv: how CSV files are split, and what in them is null.
+arrow::Status ParseCsv(const YamlReader& r, const YAML::Node& n, const std::string& key,
+                       CsvOptions* out) {
+  if (!n.IsMap()) return r.Error(n, key, "expected a mapping");
+  ARROW_RETURN_NOT_OK(
+      r.CheckKeys(n, key, {"delimiter", "header", "quote", "escape", "null_values"}));
+  if (n["delimiter"]) {
+    ARROW_ASSIGN_OR_RAISE(out->delimiter, OneChar(r, n["delimiter"], key + ".delimiter"));
+  }
+  if (n["header"]) {
+    ARROW_ASSIGN_OR_RAISE(out->header, r.Bool(n["header"], key + ".header"));
+  }
+  if (n["quote"]) {
+    ARROW_ASSIGN_OR_RAISE(out->quote, OneChar(r, n["quote"], key + ".quote"));
+  }
+  if (n["escape"]) {
+    ARROW_ASSIGN_OR_RAISE(out->escape, OneChar(r, n["escape"], key + ".escape"));
+  }
+  if (n["null_values"]) {
+    ARROW_ASSIGN_OR_RAISE(out->null_values,
+                          r.StringList(n["null_values"], key + ".null_values"));
+  }
+  return arrow::Status::OK();
+}
+
 arrow::Result<FileSourceConfig> ParseFileSource(const YamlReader& r, const YAML::Node& n,
                                                 const std::string& key) {
   ARROW_RETURN_NOT_OK(r.CheckKeys(n, key,
                                   {"type", "path", "format", "schema", "decimal_handling",
-                                   "changed_files", "require_files"}));
+                                   "changed_files", "require_files", "csv"}));
   if (!n["path"]) return r.Error(n, key + ".path", "is required");
   FileSourceConfig f;
   ARROW_ASSIGN_OR_RAISE(std::string path, r.String(n["path"], key + ".path"));
@@ -150,6 +184,7 @@ arrow::Result<FileSourceConfig> ParseFileSource(const YamlReader& r, const YAML:
                                               "format"));
   }
   ARROW_RETURN_NOT_OK(ParseDecodingOptions(r, n, key, &f.decoding));
+  if (n["csv"]) ARROW_RETURN_NOT_OK(ParseCsv(r, n["csv"], key + ".csv", &f.decoding.csv));
   if (n["changed_files"]) {
     ARROW_ASSIGN_OR_RAISE(f.changed_files,
                           r.Enum<ChangedFiles>(n["changed_files"], key + ".changed_files",

@@ -3,11 +3,14 @@
 #pragma once
 
 #include <arrow/buffer.h>
+#include <arrow/csv/options.h>
+#include <arrow/io/interfaces.h>
 #include <arrow/record_batch.h>
 #include <arrow/result.h>
 #include <arrow/table.h>
 
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -18,13 +21,50 @@ namespace inlet {
 
 /// Opens one file of Debezium change events (see DecodeDebeziumFile); errors name the
 /// file.
+/// A text file's bytes, decompressed when it is gzip or zstd (by its first bytes; a name
+/// ending .gz/.zst whose bytes are neither is Invalid).
+arrow::Result<std::shared_ptr<arrow::io::InputStream>> OpenTextInput(
+    const std::string& path);
+/// raw (the bytes of the file at path, or a part of them) decompressed when the file is.
+arrow::Result<std::shared_ptr<arrow::io::InputStream>> Decompressed(
+    const std::string& path, std::shared_ptr<arrow::io::InputStream> raw);
+arrow::Result<bool> IsCompressed(const std::string& path);
+/// The rest of a stream, in one buffer.
+arrow::Result<std::shared_ptr<arrow::Buffer>> ReadAll(arrow::io::InputStream& input);
+
+/// Arrow's CSV options for CsvOptions and a file (a .tsv file's delimiter is a tab).
+struct CsvSettings {
+  arrow::csv::ReadOptions read;
+  arrow::csv::ParseOptions parse;
+  arrow::csv::ConvertOptions convert;
+};
+CsvSettings CsvSettingsFor(const CsvOptions& csv, const std::string& path);
+
+/// Where row i of what was read is, for messages: a line of a CSV or NDJSON file (the
+/// first row read is on first_line), a row otherwise.
+std::string Place(const std::string& format, int64_t first_line, int64_t i);
+
+/// Converts a column to its declared type (text timestamps in any RFC 3339 form); a value
+/// that does not fit is Invalid naming the file, its place and the column.
+arrow::Result<std::shared_ptr<arrow::ChunkedArray>> ConvertColumn(
+    const std::shared_ptr<arrow::ChunkedArray>& column,
+    const std::shared_ptr<arrow::DataType>& type, const std::string& file,
+    const std::string& format, int64_t first_line, const std::string& name);
+
 /// Where the first malformed JSON value of a file is ("line 7: malformed JSON"), lines
 /// counted from 1; empty when there is none. Reads the file again: for error paths.
 std::string LocateJsonError(const std::string& path, const std::string& format);
 
 /// JSON text: an array of objects or one object per line (NDJSON). name is for messages.
+/// Text that is a date or a time is typed as CSV types it (a bare date a date, a time
+/// with a zone a UTC timestamp, one without a timestamp_ntz), but in the declared
+/// columns, whose types are the caller's to give.
+/// types: columns parsed with these types by Arrow (numbers and strings alike), whatever
+/// the rest infers; the columns keep the first record's order.
 arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenJsonText(
-    std::shared_ptr<arrow::Buffer> text, const std::string& name);
+    std::shared_ptr<arrow::Buffer> text, const std::string& name,
+    const std::set<std::string>& declared = {},
+    std::shared_ptr<arrow::Schema> types = nullptr);
 
 /// Debezium change events held in memory (see DecodeDebeziumFile).
 arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenDebeziumText(

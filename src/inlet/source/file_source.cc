@@ -46,25 +46,27 @@ bool Hidden(const std::string& name) {
 // Reads a text file's rows from `input` (the file's bytes, or a grown file's header and
 // appended bytes).
 arrow::Result<std::shared_ptr<arrow::Table>> ReadText(
-    const std::string& path, const std::string& format, const DeclaredSchema& declared,
+    const std::string& path, const std::string& format, const FileReadOptions& options,
     std::shared_ptr<arrow::io::InputStream> input) {
+  const DeclaredSchema& declared = options.declared;
   if (format == "csv") {
-    auto read = arrow::csv::ReadOptions::Defaults();
-    auto convert = arrow::csv::ConvertOptions::Defaults();
-    convert.timestamp_parsers = {arrow::TimestampParser::MakeISO8601()};
+    CsvSettings csv = CsvSettingsFor(options.csv, path);
     // Declared columns are read as text and converted by ConvertColumn, whose errors name
     // the line and the column (Arrow's CSV conversion errors name neither).
-    for (const auto& [name, type] : declared) convert.column_types[name] = arrow::utf8();
-    ARROW_ASSIGN_OR_RAISE(auto reader,
-                          arrow::csv::TableReader::Make(
-                              arrow::io::default_io_context(), std::move(input), read,
-                              arrow::csv::ParseOptions::Defaults(), convert));
+    for (const auto& [name, type] : declared)
+      csv.convert.column_types[name] = arrow::utf8();
+    ARROW_ASSIGN_OR_RAISE(
+        auto reader,
+        arrow::csv::TableReader::Make(arrow::io::default_io_context(), std::move(input),
+                                      csv.read, csv.parse, csv.convert));
     return reader->Read();
   }
   // JSON arrays and NDJSON: types are inferred, then converted to the declared ones.
   auto table = [&]() -> arrow::Result<std::shared_ptr<arrow::Table>> {
-    ARROW_ASSIGN_OR_RAISE(auto text, input->Read(std::numeric_limits<int64_t>::max()));
-    ARROW_ASSIGN_OR_RAISE(auto reader, OpenJsonText(std::move(text), path));
+    ARROW_ASSIGN_OR_RAISE(auto text, ReadAll(*input));
+    std::set<std::string> names;
+    for (const auto& [name, type] : declared) names.insert(name);
+    ARROW_ASSIGN_OR_RAISE(auto reader, OpenJsonText(std::move(text), path, names));
     return arrow::Table::FromRecordBatchReader(reader.get());
   }();
   if (!table.ok()) {
@@ -72,61 +74,6 @@ arrow::Result<std::shared_ptr<arrow::Table>> ReadText(
     if (!where.empty()) return arrow::Status::Invalid(path, ": ", where);
   }
   return table;
-}
-
-// Where row i of what was read is, for messages: a line of a CSV or NDJSON file (the
-// first row read is on first_line), a row otherwise.
-std::string Place(const std::string& format, int64_t first_line, int64_t i) {
-  if (format == "csv" || format == "ndjson")
-    return "line " + std::to_string(first_line + i);
-  return "row " + std::to_string(i + 1);
-}
-
-// Converts a column to its declared type; a value that does not fit names its row.
-
-arrow::Result<std::shared_ptr<arrow::ChunkedArray>> ConvertColumn(
-    const std::shared_ptr<arrow::ChunkedArray>& column,
-    const std::shared_ptr<arrow::DataType>& type, const std::string& file,
-    const std::string& format, int64_t first_line, const std::string& name) {
-  if (column->type()->Equals(*type)) return column;
-  ARROW_ASSIGN_OR_RAISE(auto array, arrow::Concatenate(column->chunks()));
-  bool is_text = array->type_id() == arrow::Type::STRING ||
-                 array->type_id() == arrow::Type::LARGE_STRING;
-  if (type->id() == arrow::Type::TIMESTAMP && is_text) {
-    ARROW_ASSIGN_OR_RAISE(array, arrow::compute::Cast(*array, arrow::utf8()));
-    const auto& strings = static_cast<const arrow::StringArray&>(*array);
-    arrow::TimestampBuilder b(type, arrow::default_memory_pool());
-    ARROW_RETURN_NOT_OK(b.Reserve(strings.length()));
-    for (int64_t i = 0; i < strings.length(); ++i) {
-      if (strings.IsNull(i)) {
-        b.UnsafeAppendNull();
-        continue;
-      }
-      auto us = ParseTimestampMicros(strings.GetView(i));
-      if (!us.ok()) {
-        return arrow::Status::Invalid(file, ": ", Place(format, first_line, i),
-                                      ", column '", name, "': ", us.status().message());
-      }
-      b.UnsafeAppend(*us);
-    }
-    ARROW_ASSIGN_OR_RAISE(auto out, b.Finish());
-    return std::make_shared<arrow::ChunkedArray>(out);
-  }
-  auto cast = arrow::compute::Cast(*array, type);
-  if (cast.ok()) return std::make_shared<arrow::ChunkedArray>(*cast);
-  // Find the first value that does not convert, to name it.
-  for (int64_t i = 0; i < array->length(); ++i) {
-    auto slice = array->Slice(i, 1);
-    if (!arrow::compute::Cast(*slice, type).ok()) {
-      auto scalar = array->GetScalar(i);
-      return arrow::Status::Invalid(file, ": ", Place(format, first_line, i),
-                                    ", column '", name, "': value ",
-                                    scalar.ok() ? (*scalar)->ToString() : "?",
-                                    " is not a valid ", type->ToString());
-    }
-  }
-  return cast.status().WithMessage(file, ", column '", name,
-                                   "': ", cast.status().message());
 }
 
 // The format a file is read in: the configured one, else its extension's.
@@ -149,15 +96,18 @@ arrow::Result<std::shared_ptr<arrow::Buffer>> ReadRange(const std::string& path,
 // the bytes after those loaded, which hold lines_before lines. Only the first size bytes
 // are read, whatever a writer appends meanwhile: the position records that size.
 arrow::Result<std::shared_ptr<arrow::io::InputStream>> OpenPiece(const FilePiece& piece,
-                                                                 const std::string& fmt) {
+                                                                 const std::string& fmt,
+                                                                 bool header = true) {
   const SourceFile& f = piece.file;
   if (piece.offset == 0) {
     ARROW_ASSIGN_OR_RAISE(auto file, arrow::io::ReadableFile::Open(f.path));
-    return arrow::io::RandomAccessFile::GetStream(file, 0, f.size);
+    ARROW_ASSIGN_OR_RAISE(auto bytes,
+                          arrow::io::RandomAccessFile::GetStream(file, 0, f.size));
+    return Decompressed(f.path, std::move(bytes));
   }
   ARROW_ASSIGN_OR_RAISE(auto tail,
                         ReadRange(f.path, piece.offset, f.size - piece.offset));
-  if (fmt != "csv") {
+  if (fmt != "csv" || !header) {
     return std::static_pointer_cast<arrow::io::InputStream>(
         std::make_shared<arrow::io::BufferReader>(tail));
   }
@@ -189,12 +139,13 @@ arrow::Result<std::shared_ptr<arrow::Table>> ReadOne(const FilePiece& piece,
         ": cannot tell its format from the name (set source.format)");
   }
   // The line of the first row read (CSV: after the header).
-  int64_t first_line = piece.lines_before + (piece.offset == 0 && fmt == "csv" ? 2 : 1);
+  bool header = fmt == "csv" && options.csv.header;
+  int64_t first_line = piece.lines_before + (piece.offset == 0 && header ? 2 : 1);
   std::shared_ptr<arrow::Table> table;
   if (fmt == "csv" || fmt == "json" || fmt == "ndjson") {
     auto read = [&]() -> arrow::Result<std::shared_ptr<arrow::Table>> {
-      ARROW_ASSIGN_OR_RAISE(auto input, OpenPiece(piece, fmt));
-      return ReadText(f.path, fmt, declared, std::move(input));
+      ARROW_ASSIGN_OR_RAISE(auto input, OpenPiece(piece, fmt, options.csv.header));
+      return ReadText(f.path, fmt, options, std::move(input));
     }();
     if (!read.ok()) {
       const std::string& m = read.status().message();
@@ -204,7 +155,7 @@ arrow::Result<std::shared_ptr<arrow::Table>> ReadOne(const FilePiece& piece,
     table = *read;
   } else if (fmt == "debezium") {
     ARROW_ASSIGN_OR_RAISE(auto input, OpenPiece(piece, fmt));
-    ARROW_ASSIGN_OR_RAISE(auto text, input->Read(f.size - piece.offset));
+    ARROW_ASSIGN_OR_RAISE(auto text, ReadAll(*input));
     auto reader = OpenDebeziumText(std::move(text), f.path,
                                    DebeziumOptions{options.decimals, declared});
     if (!reader.ok()) {
@@ -489,6 +440,8 @@ Json Normalized(const Json& position) {
 // Whether a grown file's appended bytes can be read on their own: CSV (under the header)
 // and line-delimited JSON, not Parquet or a JSON array.
 bool LineBased(const SourceFile& f, const std::string& fmt) {
+  auto compressed = IsCompressed(f.path);
+  if (!compressed.ok() || *compressed) return false;
   if (fmt == "csv" || fmt == "ndjson") return true;
   if (fmt != "json" && fmt != "debezium") return false;
   auto head = ReadRange(f.path, 0, std::min<int64_t>(f.size, 4096));
@@ -657,7 +610,7 @@ arrow::Result<SourceRead> FileSource::Read(const Json& position,
   if (pieces.empty()) return out;
   const DecodingConfig& d = config_.decoding;
   ARROW_ASSIGN_OR_RAISE(out.rows,
-                        ReadSourcePieces(pieces, {d.format, d.schema, d.decimals},
+                        ReadSourcePieces(pieces, {d.format, d.schema, d.decimals, d.csv},
                                          [&](size_t done, int64_t rows) {
                                            if (request.on_part) {
                                              request.on_part(done, pieces.size(), rows);

@@ -57,6 +57,7 @@ struct FileReadOptions {
   DeclaredSchema declared;
   /// For debezium: how the connector sent decimals the events' schema does not type.
   DecimalHandling decimals = DecimalHandling::kPrecise;
+  CsvOptions csv;
 };
 
 /// Reads files into one table with a trailing int32 column kPartColumn (each row's file,

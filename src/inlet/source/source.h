@@ -25,14 +25,14 @@
 #include <vector>
 
 #include "inlet/common/json.h"
+#include "inlet/io.h"
 #include "inlet/source/debezium.h"
 #include "inlet/source/json_schema.h"
 
 namespace inlet {
 
 /// Declared column types (column -> type), in declaration order.
-using DeclaredSchema =
-    std::vector<std::pair<std::string, std::shared_ptr<arrow::DataType>>>;
+using DeclaredSchema = DeclaredColumns;
 
 /// How a source's records become rows.
 struct DecodingConfig {
@@ -42,6 +42,8 @@ struct DecodingConfig {
   DeclaredSchema schema;
   /// debezium: the connector's decimal.handling.mode (decimal_handling).
   DecimalHandling decimals = DecimalHandling::kPrecise;
+  /// csv: delimiter, header, quote, escape, null values.
+  CsvOptions csv;
 };
 
 /// What a run does with a file it loaded before that has changed otherwise than by
