@@ -1,5 +1,5 @@
 # inlet: the two commands are `make demo` and `make test`; each bootstraps on its own.
-.PHONY: all bootstrap configure build test unit pytest demo bench clean format
+.PHONY: all bootstrap configure build test unit pytest demo bench clean format install
 
 BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
@@ -30,6 +30,11 @@ pytest: build
 test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure
 	@$(PY) -m pytest -q tests
+
+# A relocatable install: PREFIX/bin/inlet with the Arrow libraries in PREFIX/lib/inlet.
+PREFIX ?= /usr/local
+install: build
+	@cmake --install $(BUILD_DIR) --prefix $(PREFIX)
 
 demo: build
 	@bash scripts/demo.sh

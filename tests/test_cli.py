@@ -861,3 +861,60 @@ def test_a_write_with_an_application_version_is_idempotent(tmp_path):
     assert '"txn":{"appId":"etl"' in log.replace(" ", "") and '"version":2' in log.replace(" ", ""), log
     line = support.check_refusal(support.run_inlet("write", table, "--input", a, "--app-id", "etl", check=False))
     assert "--app-version" in line, line
+
+
+def test_a_progress_line_on_a_terminal_only(tmp_path):
+    """Issue 20, item 4: long writes, merges, scans and optimizes show a progress line on
+    a terminal (here a pseudo-terminal; INLET_PROGRESS_AFTER_MS=0 shows it at once), and
+    nothing when stderr is not one."""
+    import pty
+    rows = 300_000
+    pq.write_table(pa.table({"id": pa.array(range(rows), pa.int64()),
+                             "v": pa.array([f"value {i}" for i in range(rows)])}), tmp_path / "a.parquet")
+    args = [str(support.inlet_binary()), "write", str(tmp_path / "t"), "--input", str(tmp_path / "a.parquet")]
+    env = dict(os.environ, INLET_PROGRESS_AFTER_MS="0")
+    main, secondary = pty.openpty()
+    proc = subprocess.run(args, stdout=subprocess.PIPE, stderr=secondary, env=env, timeout=120)
+    os.close(secondary)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(main)
+    assert proc.returncode == 0, shown
+    assert b"inlet: writing" in shown, shown[:500]
+    assert shown.endswith(b"\r\x1b[K"), "the line is cleared at the end"
+    quiet = subprocess.run(args[:2] + [str(tmp_path / "t2")] + args[3:], capture_output=True, env=env, timeout=120)
+    assert quiet.returncode == 0 and quiet.stderr == b"", quiet.stderr
+
+
+def test_an_installed_inlet_is_relocatable(tmp_path):
+    """Issue 20, item 4: `cmake --install` gives an inlet that finds its Arrow libraries
+    beside it, wherever the prefix is moved (its RUNPATH pointed into the checkout's .venv)."""
+    import shutil
+    build = support.inlet_binary().parent
+    if not (build / "cmake_install.cmake").exists():
+        pytest.skip(f"{build} is not a CMake build directory")
+    subprocess.run(["cmake", "--install", str(build), "--prefix", str(tmp_path / "a")],
+                   check=True, capture_output=True, timeout=300)
+    shutil.move(tmp_path / "a", tmp_path / "b")
+    binary = tmp_path / "b" / "bin" / "inlet"
+    dynamic = subprocess.run(["readelf", "-d", str(binary)], capture_output=True, text=True, check=True).stdout
+    assert "[$ORIGIN/../lib/inlet]" in dynamic, dynamic
+    libs = subprocess.run(["ldd", str(binary)], capture_output=True, text=True, check=True).stdout
+    for name in ("libarrow.so", "libparquet.so", "libarrow_compute.so"):
+        line = next(x for x in libs.splitlines() if name in x)
+        resolved = os.path.normpath(line.split("=>")[1].split("(")[0].strip())
+        assert resolved.startswith(str(tmp_path / "b" / "lib" / "inlet")), line
+    assert "not found" not in libs, libs
+    (tmp_path / "a.csv").write_text("id\n1\n2\n")
+    subprocess.run([str(binary), "write", str(tmp_path / "t"), "--input", str(tmp_path / "a.csv")],
+                   check=True, capture_output=True, timeout=60)
+    out = subprocess.run([str(binary), "scan", str(tmp_path / "t")], check=True, capture_output=True,
+                         text=True, timeout=60).stdout
+    assert out.split() == ["\"id\"", "1", "2"], out

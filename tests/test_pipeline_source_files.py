@@ -154,3 +154,73 @@ def test_a_restore_takes_the_pipeline_state_back_with_the_rows(tmp_path):
     assert report["status"] == "committed" and report["rows_written"] == 1, report
     assert report["run"] == 3, "run numbers keep growing across a restore"
     assert _rows(tmp_path / "table") == [(1, "a"), (2, "b")]
+
+
+# ---------------------------------------------------------------------------------------
+# A bad file need not block every later good one (issue 20, item 2.4)
+
+
+def _typed_yaml(tmp_path, **source):
+    p = ps.pipeline("p", path="src/*.ndjson", fmt="ndjson", dest="table",
+                    schema={"id": "long", "v": "string"}, keys=["id"], strategy={"type": "append"})
+    p["source"].update(source)
+    return ps.write_pipelines(tmp_path / "pipelines.yaml", p)
+
+
+def _bad_source(tmp_path):
+    src = tmp_path / "src"
+    ps.write_source(src / "a.ndjson", [{"id": 1, "v": "a"}])
+    (src / "b.ndjson").write_text('{"id": 2, "v": "b"}\n{"id": "two", "v": "b"}\n')
+    ps.write_source(src / "c.ndjson", [{"id": 3, "v": "c"}])
+    return src
+
+
+def test_a_bad_file_fails_the_run_by_default(tmp_path):
+    _bad_source(tmp_path)
+    line = ps.run_refused(_typed_yaml(tmp_path))
+    assert "b.ndjson: line 2, column 'id'" in line, line
+
+
+@pytest.mark.parametrize("policy", ["skip", "quarantine"])
+def test_bad_files_skip_or_quarantine(tmp_path, policy):
+    src = _bad_source(tmp_path)
+    extra = {"quarantine_dir": "quarantine"} if policy == "quarantine" else {}
+    yaml = _typed_yaml(tmp_path, bad_files=policy, **extra)
+    report = ps.run(yaml).report
+    assert report["status"] == "committed" and report["rows_written"] == 2, report
+    (skipped,) = report["files_skipped"]
+    assert skipped["file"] == str(src / "b.ndjson") and "line 2, column 'id'" in skipped["reason"], skipped
+    if policy == "quarantine":
+        assert skipped["quarantined"] == str(tmp_path / "quarantine" / "b.ndjson")
+        assert (tmp_path / "quarantine" / "b.ndjson").read_bytes() == (src / "b.ndjson").read_bytes()
+    assert _rows(tmp_path / "table") == [(1, "a"), (3, "c")]
+    entry = ps.state(tmp_path / "table")["p"]["files"]["b.ndjson"]
+    assert len(entry) == 4 and "column 'id'" in entry[3], entry
+    # Not retried while it is unchanged; loaded once it is fixed.
+    again = ps.run(yaml).report
+    assert again["status"] == "no_changes" and "files_skipped" not in again, again
+    (src / "b.ndjson").write_text('{"id": 2, "v": "b"}\n{"id": 22, "v": "b"}\n')
+    fixed = ps.run(yaml).report
+    assert fixed["rows_written"] == 2 and "files_skipped" not in fixed, fixed
+    assert _rows(tmp_path / "table") == [(1, "a"), (2, "b"), (3, "c"), (22, "b")]
+    assert len(ps.state(tmp_path / "table")["p"]["files"]["b.ndjson"]) == 3
+
+
+def test_a_run_of_only_bad_files_records_them(tmp_path):
+    src = tmp_path / "src"
+    ps.write_source(src / "a.ndjson", [{"id": 1, "v": "a"}])
+    yaml = _typed_yaml(tmp_path, bad_files="skip")
+    ps.run(yaml)
+    (src / "b.ndjson").write_text('{"id": "x"}\n')
+    report = ps.run(yaml).report
+    assert report["status"] == "committed" and report["rows_written"] == 0, report
+    assert report["files_skipped"][0]["file"].endswith("b.ndjson"), report
+    assert "b.ndjson" in ps.state(tmp_path / "table")["p"]["files"]
+    assert ps.run(yaml).report["status"] == "no_changes"
+    assert _rows(tmp_path / "table") == [(1, "a")]
+
+
+def test_quarantine_needs_its_directory(tmp_path):
+    _bad_source(tmp_path)
+    line = ps.run_refused(_typed_yaml(tmp_path, bad_files="quarantine"))
+    assert "quarantine_dir" in line, line

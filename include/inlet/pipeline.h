@@ -127,6 +127,13 @@ struct RunReport {
   /// What the user should know although the run did not fail: a moved source root, a
   /// source matching no files, a changed file loaded again or ignored by policy.
   std::vector<std::string> warnings;
+  /// Files left out by source.bad_files: the file, why, and where it was quarantined.
+  struct SkippedFile {
+    std::string file;
+    std::string reason;
+    std::string quarantined;
+  };
+  std::vector<SkippedFile> files_skipped;
   /// Why the run failed, or (status committed) why its maintenance failed.
   std::string error;
 

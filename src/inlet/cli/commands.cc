@@ -10,10 +10,10 @@
 #include <vector>
 
 #include "inlet/cli/maintenance.h"
+#include "inlet/cli/output.h"
 #include "inlet/cli/pipeline_commands.h"
 #include "inlet/cli/table_commands.h"
-#include "inlet/common/json.h"
-#include "inlet/common/log.h"
+#include "inlet/log.h"
 #include "inlet/status.h"
 
 namespace inlet::cli {
@@ -38,7 +38,7 @@ int Report(const arrow::Status& st, bool json = false) {
       std::replace(name.begin(), name.end(), ' ', '_');
       out["kind"] = name;
     }
-    std::cout << DumpJson(out) << std::endl;
+    std::cout << Dump(out) << std::endl;
   }
   return 1;
 }

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "inlet/cli/output.h"
+#include "inlet/cli/progress.h"
 #include "inlet/table.h"
 
 namespace inlet::cli {
@@ -25,7 +26,12 @@ std::string Seconds(int64_t ms) {
 arrow::Status RunOptimize(const std::string& location, const OptimizeOptions& o,
                           bool json) {
   ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(location));
-  ARROW_ASSIGN_OR_RAISE(auto r, table->Optimize(o));
+  arrow::Result<OptimizeResult> optimized;
+  {
+    ProgressLine progress("optimizing " + location);  // cleared before the result
+    optimized = table->Optimize(o);
+  }
+  ARROW_ASSIGN_OR_RAISE(auto r, std::move(optimized));
   if (json) {
     std::cout << Dump(Json{{"table", location},
                            {"version", r.version},

@@ -1,12 +1,14 @@
 #include "inlet/cli/table_commands.h"
 
 #include <arrow/table.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <iostream>
 #include <sstream>
 
 #include "inlet/cli/output.h"
+#include "inlet/cli/progress.h"
 #include "inlet/io.h"
 #include "inlet/status.h"
 #include "inlet/table.h"
@@ -15,6 +17,11 @@
 namespace inlet::cli {
 
 namespace {
+
+// Whether rows go to a terminal (where a progress line would mix with them).
+bool ToTerminal(const std::string& output) {
+  return (output.empty() || output == "-") && ::isatty(1) != 0;
+}
 
 // The latest snapshot; null when there is no table yet.
 arrow::Result<std::shared_ptr<Snapshot>> LatestSnapshotOrNull(const Table& table) {
@@ -335,6 +342,7 @@ arrow::Status TableCommands::RunWrite(const Write& a) {
   ARROW_ASSIGN_OR_RAISE(CsvOptions csv, CsvOptionsOf(a.csv));
   ARROW_ASSIGN_OR_RAISE(DeclaredColumns declared, SchemaOf(a.schema));
   ARROW_ASSIGN_OR_RAISE(auto table, Table::OpenOrCreate(a.table));
+  ProgressLine progress("writing " + a.table);
   // An idempotent write commits the application's version with its rows, unless the
   // table has it already; a concurrent commit of the same application makes this one
   // check again.
@@ -353,7 +361,7 @@ arrow::Status TableCommands::RunWrite(const Write& a) {
     }
     ARROW_ASSIGN_OR_RAISE(auto input,
                           OpenInputFiles(a.inputs, a.input_format, csv, declared));
-    return table->Write(input, options);
+    return table->Write(CountRows(std::move(input), &progress), options);
   };
   ARROW_ASSIGN_OR_RAISE(auto result,
                         a.app_id.empty() ? attempt() : RetryOnConflict(5, attempt));
@@ -408,6 +416,8 @@ arrow::Status TableCommands::RunScan(const Scan& a) {
   ARROW_ASSIGN_OR_RAISE(options.filter, ParseConjunction(a.where));
   options.limit = a.limit;
   ARROW_ASSIGN_OR_RAISE(auto reader, snapshot->Scan(options));
+  ProgressLine progress("scanning " + a.table, !ToTerminal(a.output));
+  reader = CountRows(std::move(reader), &progress);
   return WriteRecords(reader.get(), a.output, a.output_format).status();
 }
 
@@ -529,8 +539,12 @@ arrow::Status TableCommands::RunMerge(const Merge& a) {
   o.dry_run = a.dry_run;
   ARROW_ASSIGN_OR_RAISE(CsvOptions csv, CsvOptionsOf(a.csv));
   ARROW_ASSIGN_OR_RAISE(DeclaredColumns declared, SchemaOf(a.schema));
+  ProgressLine progress("merging into " + a.table);
+  progress.Phase("reading the input");
   ARROW_ASSIGN_OR_RAISE(auto source,
                         ReadInputFiles(a.inputs, a.input_format, csv, declared));
+  progress.Phase(std::to_string(source->num_rows()) +
+                 " source rows, matching and writing");
   ARROW_ASSIGN_OR_RAISE(auto table, Table::OpenOrCreate(a.table));
   // A merge that lost to a conflicting concurrent commit (say, an optimize that compacted
   // the files it rewrote) runs again on the new version.
@@ -631,6 +645,8 @@ arrow::Status TableCommands::RunChanges(const Changes& a) {
   std::optional<int64_t> to;
   if (a.to >= 0) to = a.to;
   ARROW_ASSIGN_OR_RAISE(auto reader, table->Changes(a.from, to, a.file_level));
+  ProgressLine progress("reading changes of " + a.table, !ToTerminal(a.output));
+  reader = CountRows(std::move(reader), &progress);
   return WriteRecords(reader.get(), a.output, a.output_format).status();
 }
 

@@ -1,4 +1,4 @@
-#include "inlet/common/log.h"
+#include "inlet/log.h"
 
 #include <atomic>
 #include <cstdio>

@@ -120,6 +120,15 @@ std::string RunReport::ToJson() const {
   if (changed_percent) j["changed_percent"] = *changed_percent;
   if (!maintenance.empty()) j["maintenance"] = MaintenanceJson(maintenance);
   if (!warnings.empty()) j["warnings"] = warnings;
+  if (!files_skipped.empty()) {
+    Json skipped = Json::array();
+    for (const auto& f : files_skipped) {
+      Json one = {{"file", f.file}, {"reason", f.reason}};
+      if (!f.quarantined.empty()) one["quarantined"] = f.quarantined;
+      skipped.push_back(one);
+    }
+    j["files_skipped"] = skipped;
+  }
   if (!error.empty()) j["error"] = error;
   return DumpJson(j);
 }
@@ -155,6 +164,11 @@ std::string RunReport::ToText() const {
       << run << "\n";
   if (!maintenance.empty()) out << "  maintenance: " << maintenance.ToText() << "\n";
   for (const auto& w : warnings) out << "  warning:   " << w << "\n";
+  for (const auto& f : files_skipped) {
+    out << "  skipped:   " << f.file << ": " << f.reason;
+    if (!f.quarantined.empty()) out << " (copied to " << f.quarantined << ")";
+    out << "\n";
+  }
   if (!error.empty()) out << "  error:     " << error << "\n";
   return out.str();
 }

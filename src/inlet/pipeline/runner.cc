@@ -69,7 +69,14 @@ class PipelineRun {
     ARROW_RETURN_NOT_OK(strategy_->CheckRun(context_));
     ARROW_RETURN_NOT_OK(LoadState());
     ARROW_ASSIGN_OR_RAISE(bool any, ReadSource());
-    if (!any) return Finish(RunStatus::kNoChanges);
+    if (!any) {
+      // Only files left out by the bad-files policy: the state remembers them.
+      if (!read_.skipped.empty() && snapshot_ && !options_.dry_run &&
+          source_->Advanced(state_.position, read_.position)) {
+        return CommitStateOnly();
+      }
+      return Finish(RunStatus::kNoChanges);
+    }
     ARROW_RETURN_NOT_OK(SelectRows());
     ARROW_RETURN_NOT_OK(CheckRows());
     context_.now_ms = NowMillis();  // a full refresh's time is the decision's
@@ -145,6 +152,9 @@ class PipelineRun {
     };
     ARROW_ASSIGN_OR_RAISE(read_, source_->Read(state_.position, request));
     report_.warnings = read_.warnings;
+    for (const auto& p : read_.skipped) {
+      report_.files_skipped.push_back({p.part, p.reason, p.quarantined});
+    }
     // Nothing to read: a position that changed all the same (a moved source root, a
     // touched file) is committed with the next rows.
     if (!read_.rows) return false;
@@ -245,6 +255,26 @@ class PipelineRun {
     }
     spec.batch_size = config_.processing.batch_size;
     return spec;
+  }
+
+  // The source's new position, committed without rows.
+  arrow::Result<RunReport> CommitStateOnly() {
+    next_ = state_;
+    next_.pipeline = config_.name;
+    next_.strategy = report_.strategy;
+    next_.position = read_.position;
+    next_.run = state_.run + 1;
+    next_.updated_at = FormatTimestampMillisIso(NowMillis());
+    auto empty = arrow::Table::MakeEmpty(snapshot_->schema());
+    ARROW_RETURN_NOT_OK(empty.status());
+    load::TableChange append;
+    append.mode = WriteMode::kAppend;
+    ARROW_ASSIGN_OR_RAISE(MergeResult result,
+                          load::CommitLoad(*table_, *empty, append, Spec()));
+    report_.table_version = result.commit.version;
+    report_.run = next_.run;
+    report_.attempts = result.commit.attempts;
+    return Finish(RunStatus::kCommitted);
   }
 
   // Rows, state and run number in one commit (quarantined rows first, idempotently).

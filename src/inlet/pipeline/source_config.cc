@@ -166,9 +166,10 @@ arrow::Status ParseCsv(const YamlReader& r, const YAML::Node& n, const std::stri
 
 arrow::Result<FileSourceConfig> ParseFileSource(const YamlReader& r, const YAML::Node& n,
                                                 const std::string& key) {
-  ARROW_RETURN_NOT_OK(r.CheckKeys(n, key,
-                                  {"type", "path", "format", "schema", "decimal_handling",
-                                   "changed_files", "require_files", "csv"}));
+  ARROW_RETURN_NOT_OK(r.CheckKeys(
+      n, key,
+      {"type", "path", "format", "schema", "decimal_handling", "changed_files",
+       "require_files", "csv", "bad_files", "quarantine_dir"}));
   if (!n["path"]) return r.Error(n, key + ".path", "is required");
   FileSourceConfig f;
   ARROW_ASSIGN_OR_RAISE(std::string path, r.String(n["path"], key + ".path"));
@@ -192,6 +193,23 @@ arrow::Result<FileSourceConfig> ParseFileSource(const YamlReader& r, const YAML:
                                                 {"reload", ChangedFiles::kReload},
                                                 {"ignore", ChangedFiles::kIgnore}},
                                                "policy"));
+  }
+  if (n["bad_files"]) {
+    ARROW_ASSIGN_OR_RAISE(f.bad_files,
+                          r.Enum<BadFiles>(n["bad_files"], key + ".bad_files",
+                                           {{"fail", BadFiles::kFail},
+                                            {"skip", BadFiles::kSkip},
+                                            {"quarantine", BadFiles::kQuarantine}},
+                                           "policy"));
+  }
+  if (n["quarantine_dir"]) {
+    ARROW_ASSIGN_OR_RAISE(std::string dir,
+                          r.String(n["quarantine_dir"], key + ".quarantine_dir"));
+    f.quarantine_dir = r.ResolvePath(dir);
+  }
+  if ((f.bad_files == BadFiles::kQuarantine) != !f.quarantine_dir.empty()) {
+    return r.Error(n["quarantine_dir"] ? n["quarantine_dir"] : n, key + ".quarantine_dir",
+                   "goes with bad_files: quarantine (and is required by it)");
   }
   if (n["require_files"]) {
     ARROW_ASSIGN_OR_RAISE(f.require_files,

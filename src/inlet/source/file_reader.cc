@@ -22,6 +22,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <regex>
 #include <set>
 
 #include "inlet/common/json.h"
@@ -345,7 +346,7 @@ class JsonInput : public arrow::RecordBatchReader {
   arrow::Status ReadNext(std::shared_ptr<arrow::RecordBatch>* out) override {
     auto st = reader_->ReadNext(out);
     if (st.ok()) return st;
-    std::string where = LocateJsonError(path_, format_);
+    std::string where = LocateJsonError(path_, format_, st.message());
     return where.empty() ? st : arrow::Status::Invalid("input ", path_, ": ", where);
   }
 
@@ -447,8 +448,9 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenUntyped(
                                   "' (use csv, json, ndjson, parquet or debezium)");
   }
   if (!r.ok()) {
-    std::string where =
-        f == "json" || f == "ndjson" ? LocateJsonError(path, f) : std::string();
+    std::string where = f == "json" || f == "ndjson"
+                            ? LocateJsonError(path, f, r.status().message())
+                            : std::string();
     if (!where.empty()) return arrow::Status::Invalid("input ", path, ": ", where);
     return r.status().WithMessage("input ", path, ": ", r.status().message());
   }
@@ -643,14 +645,71 @@ CsvSettings CsvSettingsFor(const CsvOptions& csv, const std::string& path) {
 
 // Arrow's JSON errors count rows within a block; this finds the real line of the first
 // malformed JSON value, reading the file again (only on the error path).
-std::string LocateJsonError(const std::string& path, const std::string& format) {
+namespace {
+
+// A JSON value's kind as Arrow's messages name it.
+const char* KindName(const nlohmann::json& v) {
+  if (v.is_number()) return "number";
+  if (v.is_string()) return "string";
+  if (v.is_boolean()) return "boolean";
+  if (v.is_object()) return "object";
+  if (v.is_array()) return "array";
+  return "null";
+}
+
+// Arrow's "Column(/NAME) changed from A to B in row N" counts rows within a block from 0:
+// this finds the record where NAME first holds a B.
+std::string LocateTypeChange(const std::string& text, bool lines,
+                             const std::string& arrow_message) {
+  static const std::regex kChange(R"(Column\(/([^)]*)\) changed from (\w+) to (\w+))");
+  std::smatch m;
+  if (!std::regex_search(arrow_message, m, kChange)) return "";
+  std::string column = m[1], from = m[2], to = m[3];
+  auto describe = [&](const std::string& where) {
+    return where + ", column '" + column + "': a " + to + " where earlier values are a " +
+           from + " (declare the column's type in the schema, or fix the file)";
+  };
+  if (!lines) {
+    auto doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (!doc.is_array()) return "";
+    for (size_t i = 0; i < doc.size(); ++i) {
+      auto it = doc[i].find(column);
+      if (it != doc[i].end() && KindName(*it) == to) {
+        return describe("element " + std::to_string(i + 1));
+      }
+    }
+    return "";
+  }
+  size_t line = 0, pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    ++line;
+    auto record = nlohmann::json::parse(std::string_view(text.data() + pos, end - pos),
+                                        nullptr, /*allow_exceptions=*/false);
+    if (record.is_object()) {
+      auto it = record.find(column);
+      if (it != record.end() && KindName(*it) == to)
+        return describe("line " + std::to_string(line));
+    }
+    pos = end + 1;
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string LocateJsonError(const std::string& path, const std::string& format,
+                            const std::string& arrow_message) {
   auto compressed = IsCompressed(path);
   if (!compressed.ok() || *compressed) return "";  // its lines are not the file's bytes
   std::ifstream in(path, std::ios::binary);
   std::string text((std::istreambuf_iterator<char>(in)),
                    std::istreambuf_iterator<char>());
-  if (format == "ndjson" || text.find_first_not_of(" \t\r\n") == std::string::npos ||
-      text[text.find_first_not_of(" \t\r\n")] != '[') {
+  bool lines = format == "ndjson" ||
+               text.find_first_not_of(" \t\r\n") == std::string::npos ||
+               text[text.find_first_not_of(" \t\r\n")] != '[';
+  if (lines) {
     size_t line = 0, pos = 0;
     while (pos <= text.size()) {
       size_t end = text.find('\n', pos);
@@ -663,7 +722,7 @@ std::string LocateJsonError(const std::string& path, const std::string& format) 
       }
       pos = end + 1;
     }
-    return "";
+    return LocateTypeChange(text, true, arrow_message);
   }
   try {
     nlohmann::json parsed = nlohmann::json::parse(text);  // throws at the malformed byte
@@ -673,7 +732,7 @@ std::string LocateJsonError(const std::string& path, const std::string& format) 
         1 + std::count(text.begin(), text.begin() + std::min(e.byte, text.size()), '\n');
     return "line " + std::to_string(line) + ": malformed JSON";
   }
-  return "";
+  return LocateTypeChange(text, false, arrow_message);
 }
 
 // Where row i of what was read is, for messages: a line of a CSV or NDJSON file (the

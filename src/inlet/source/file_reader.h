@@ -53,7 +53,10 @@ arrow::Result<std::shared_ptr<arrow::ChunkedArray>> ConvertColumn(
 
 /// Where the first malformed JSON value of a file is ("line 7: malformed JSON"), lines
 /// counted from 1; empty when there is none. Reads the file again: for error paths.
-std::string LocateJsonError(const std::string& path, const std::string& format);
+/// With Arrow's message of a column whose values change kind ("changed from number to
+/// string"), where that happens ("line 7, column 'id': a string where ...").
+std::string LocateJsonError(const std::string& path, const std::string& format,
+                            const std::string& arrow_message = "");
 
 /// JSON text: an array of objects or one object per line (NDJSON). name is for messages.
 /// Text that is a date or a time is typed as CSV types it (a bare date a date, a time

@@ -70,7 +70,7 @@ arrow::Result<std::shared_ptr<arrow::Table>> ReadText(
     return arrow::Table::FromRecordBatchReader(reader.get());
   }();
   if (!table.ok()) {
-    std::string where = LocateJsonError(path, format);
+    std::string where = LocateJsonError(path, format, table.status().message());
     if (!where.empty()) return arrow::Status::Invalid(path, ": ", where);
   }
   return table;
@@ -328,16 +328,27 @@ std::string Fingerprint(const std::vector<SourceFile>& files, const std::string&
 
 arrow::Result<std::shared_ptr<arrow::Table>> ReadSourcePieces(
     const std::vector<FilePiece>& pieces, const FileReadOptions& options,
-    const std::function<void(size_t, int64_t)>& on_file) {
+    const std::function<void(size_t, int64_t)>& on_file,
+    const std::function<bool(size_t, const arrow::Status&)>& skip,
+    std::vector<size_t>* kept) {
   std::vector<std::shared_ptr<arrow::Table>> tables;
   int64_t rows = 0;
   for (size_t i = 0; i < pieces.size(); ++i) {
-    ARROW_ASSIGN_OR_RAISE(auto t, ReadOne(pieces[i], options, static_cast<int>(i)));
-    rows += t->num_rows();
-    tables.push_back(std::move(t));
+    auto t = ReadOne(pieces[i], options, static_cast<int>(tables.size()));
+    if (!t.ok()) {
+      if (!skip || !skip(i, t.status())) return t.status();
+      if (on_file) on_file(i + 1, rows);
+      continue;
+    }
+    rows += (*t)->num_rows();
+    tables.push_back(std::move(*t));
+    if (kept) kept->push_back(i);
     if (on_file) on_file(i + 1, rows);
   }
-  if (tables.empty()) return arrow::Status::Invalid("no source files to read");
+  if (tables.empty()) {
+    if (skip) return std::shared_ptr<arrow::Table>();  // every piece was skipped
+    return arrow::Status::Invalid("no source files to read");
+  }
   auto concat = arrow::ConcatenateTablesOptions::Defaults();
   concat.unify_schemas = true;
   concat.field_merge_options = arrow::Field::MergeOptions::Permissive();
@@ -395,10 +406,14 @@ struct LoadedFile {
   int64_t size = -1;
   int64_t mtime_ns = -1;
   std::string sha256;
+  // Why source.bad_files skipped it (a fourth member); empty for a file loaded.
+  std::string skipped{};
 };
 
 Json LoadedJson(const LoadedFile& f) {
-  return Json::array({f.size, f.mtime_ns, f.sha256});
+  Json out = Json::array({f.size, f.mtime_ns, f.sha256});
+  if (!f.skipped.empty()) out.push_back(f.skipped);
+  return out;
 }
 
 // The loaded files of a position, by name under root. Positions written before files had
@@ -411,9 +426,10 @@ std::map<std::string, LoadedFile> LoadedOf(const Json& position,
     for (auto it = files->begin(); it != files->end(); ++it) {
       const Json& v = it.value();
       LoadedFile f;
-      if (v.is_array() && v.size() == 3 && v[0].is_number_integer() &&
+      if (v.is_array() && (v.size() == 3 || v.size() == 4) && v[0].is_number_integer() &&
           v[1].is_number_integer() && v[2].is_string()) {
-        f = {v[0].get<int64_t>(), v[1].get<int64_t>(), v[2].get<std::string>()};
+        f = {v[0].get<int64_t>(), v[1].get<int64_t>(), v[2].get<std::string>(), ""};
+        if (v.size() == 4 && v[3].is_string()) f.skipped = v[3].get<std::string>();
       }
       out[it.key()] = f;
     }
@@ -453,6 +469,22 @@ bool LineBased(const SourceFile& f, const std::string& fmt) {
 
 }  // namespace
 
+// Copies a bad file under config_.quarantine_dir, by its name under the source root;
+// returns where.
+arrow::Result<std::string> FileSource::Quarantine(const std::string& path,
+                                                  const std::string& name) const {
+  std::filesystem::path target = std::filesystem::path(config_.quarantine_dir) / name;
+  std::error_code ec;
+  std::filesystem::create_directories(target.parent_path(), ec);
+  if (!ec) {
+    std::filesystem::copy_file(path, target,
+                               std::filesystem::copy_options::overwrite_existing, ec);
+  }
+  if (ec)
+    return arrow::Status::IOError("cannot copy to ", target.string(), ": ", ec.message());
+  return target.string();
+}
+
 // What kNew reads: files not loaded yet, and the appended part of loaded files that grew;
 // a loaded file that changed otherwise is handled by config.changed_files.
 arrow::Status FileSource::SelectNew(const std::vector<SourceFile>& files,
@@ -482,6 +514,17 @@ arrow::Status FileSource::SelectNew(const std::vector<SourceFile>& files,
     }
     const LoadedFile& was = it->second;
     if (was.size == f.size && was.mtime_ns == f.mtime_ns) continue;  // unchanged
+    if (!was.skipped.empty()) {
+      // Skipped as bad: a new version of it is read whole, as a new file.
+      ARROW_ASSIGN_OR_RAISE(auto d, DigestPrefixes(f.path, {f.size}));
+      if (d[0].sha256 == was.sha256) {
+        entries[name] = LoadedJson({f.size, f.mtime_ns, was.sha256, was.skipped});
+        continue;
+      }
+      entries[name] = LoadedJson({f.size, f.mtime_ns, d[0].sha256, ""});
+      pieces->push_back(FilePiece{f});
+      continue;
+    }
     if (was.size < 0) {
       // Loaded before sizes were recorded: remember it as it is now.
       ARROW_ASSIGN_OR_RAISE(auto d, DigestPrefixes(f.path, {f.size}));
@@ -609,14 +652,46 @@ arrow::Result<SourceRead> FileSource::Read(const Json& position,
   }
   if (pieces.empty()) return out;
   const DecodingConfig& d = config_.decoding;
-  ARROW_ASSIGN_OR_RAISE(out.rows,
-                        ReadSourcePieces(pieces, {d.format, d.schema, d.decimals, d.csv},
-                                         [&](size_t done, int64_t rows) {
-                                           if (request.on_part) {
-                                             request.on_part(done, pieces.size(), rows);
-                                           }
-                                         }));
-  for (const auto& p : pieces) {
+  // A file that cannot be read is skipped (or quarantined) when the policy says so, but
+  // never from a whole extract: its rows would be deleted.
+  std::function<bool(size_t, const arrow::Status&)> skip;
+  if (config_.bad_files != BadFiles::kFail &&
+      request.scope != SourceScope::kWholeExtract) {
+    skip = [&](size_t i, const arrow::Status& st) {
+      const SourceFile& f = pieces[i].file;
+      std::string name = RelativeName(root, f.path);
+      SkippedPart skipped{f.path, st.message(), ""};
+      if (config_.bad_files == BadFiles::kQuarantine) {
+        auto copied = Quarantine(f.path, name);
+        if (!copied.ok()) {
+          skipped.reason +=
+              " (and it could not be quarantined: " + copied.status().message() + ")";
+        } else {
+          skipped.quarantined = *copied;
+        }
+      }
+      out.skipped.push_back(skipped);
+      if (request.scope == SourceScope::kNew) {
+        Json& entry = out.position["files"][name];
+        if (entry.is_array() && entry.size() >= 3) {
+          if (entry.size() == 3) entry.push_back("");
+          entry[3] = st.message();
+        }
+      }
+      return true;
+    };
+  }
+  std::vector<size_t> kept;
+  ARROW_ASSIGN_OR_RAISE(out.rows, ReadSourcePieces(
+                                      pieces, {d.format, d.schema, d.decimals, d.csv},
+                                      [&](size_t done, int64_t rows) {
+                                        if (request.on_part) {
+                                          request.on_part(done, pieces.size(), rows);
+                                        }
+                                      },
+                                      skip, &kept));
+  for (size_t i : kept) {
+    const FilePiece& p = pieces[i];
     out.parts.push_back(p.file.path);
     out.part_state.push_back(
         Json::array({p.file.size, p.file.mtime_ns, RelativeName(root, p.file.path)}));

@@ -71,9 +71,14 @@ arrow::Result<std::shared_ptr<arrow::Table>> ReadSourceFiles(
 
 /// ReadSourceFiles for pieces of files: a grown CSV file's appended lines are read under
 /// its header, and messages give lines in the whole file.
+/// skip, when set, is asked about a piece that cannot be read (its index and the error):
+/// true leaves it out (null rows when every piece is left out), false fails the read.
+/// kept receives the indexes of the pieces read, in order (kPartColumn numbers them).
 arrow::Result<std::shared_ptr<arrow::Table>> ReadSourcePieces(
     const std::vector<FilePiece>& pieces, const FileReadOptions& options,
-    const std::function<void(size_t, int64_t)>& on_file = nullptr);
+    const std::function<void(size_t, int64_t)>& on_file = nullptr,
+    const std::function<bool(size_t, const arrow::Status&)>& skip = nullptr,
+    std::vector<size_t>* kept = nullptr);
 
 /// Files as a bounded source. Its position (a JSON object in the pipeline state) names
 /// files relative to the source root ("source_root", see SourceRoot), so that a moved or
@@ -98,6 +103,8 @@ class FileSource : public BoundedSource {
   std::string Describe() const override { return config_.path; }
 
  private:
+  arrow::Result<std::string> Quarantine(const std::string& path,
+                                        const std::string& name) const;
   arrow::Status SelectNew(const std::vector<SourceFile>& files, const std::string& root,
                           SourceRead* out, std::vector<FilePiece>* pieces) const;
 

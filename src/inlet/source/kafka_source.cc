@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "inlet/common/json.h"
-#include "inlet/common/log.h"
+#include "inlet/log.h"
 #include "inlet/source/stream_source.h"
 
 namespace inlet {

@@ -43,7 +43,7 @@ struct DecodingConfig {
   /// debezium: the connector's decimal.handling.mode (decimal_handling).
   DecimalHandling decimals = DecimalHandling::kPrecise;
   /// csv: delimiter, header, quote, escape, null values.
-  CsvOptions csv;
+  CsvOptions csv{};
 };
 
 /// What a run does with a file it loaded before that has changed otherwise than by
@@ -54,11 +54,21 @@ enum class ChangedFiles {
   kIgnore,  // the change, and any growth, is not loaded; the run warns
 };
 
+/// What a run does with a file it cannot read (malformed, or a value that does not fit
+/// its declared type).
+enum class BadFiles {
+  kFail,        // the run fails, naming the file, line and column (the default)
+  kSkip,        // the file is left out; the report and the state say why
+  kQuarantine,  // as kSkip, and the file is copied under quarantine_dir
+};
+
 /// Files (type: files): a file, a directory or a glob, read by `inlet run`.
 struct FileSourceConfig {
   std::string path;  // resolved against the YAML file's directory
   DecodingConfig decoding;
   ChangedFiles changed_files = ChangedFiles::kFail;
+  BadFiles bad_files = BadFiles::kFail;
+  std::string quarantine_dir{};  // with kQuarantine; resolved like path
   /// A run whose path matches no file fails (otherwise it warns).
   bool require_files = false;
 };
@@ -129,6 +139,13 @@ struct ReadRequest {
 /// The name of the int32 column of SourceRead::rows that gives each row's part.
 inline constexpr char kPartColumn[] = "__inlet_file";
 
+/// A part (file) a run left out, and why.
+struct SkippedPart {
+  std::string part;
+  std::string reason;
+  std::string quarantined;  // where it was copied, if it was
+};
+
 /// What a bounded source read.
 struct SourceRead {
   /// The rows with declared types and a trailing kPartColumn; null when there is nothing
@@ -144,6 +161,9 @@ struct SourceRead {
   Json position = Json::object();
   /// What the run should tell its user (a moved source root, a glob matching nothing).
   std::vector<std::string> warnings;
+  /// Parts left out by the bad-files policy; the position remembers them (kNew) until
+  /// they change.
+  std::vector<SkippedPart> skipped;
 };
 
 /// A source read once per run. Implementations are not thread-safe.
