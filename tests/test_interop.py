@@ -519,3 +519,27 @@ def test_scan_limit_after_where(filter_table, tmp_path):
     got = support.scan(path, "--where", "p = 'y'", "--limit", 3, out_dir=tmp_path)
     assert got.num_rows == 3
     assert set(got["p"].to_pylist()) == {"y"}
+
+
+def test_an_empty_string_partition_value_is_null_in_every_engine(tmp_path):
+    """Issue 20, item 3.5: "" in a partition column was written as partitionValues "" (null
+    to the protocol, DuckDB and to_pyarrow_table, '' to Spark and deltalake's query
+    engine). It is written as null, as Spark does; every engine counts the same nulls."""
+    import json
+
+    import pyarrow.parquet as pq
+    from deltalake import DeltaTable, QueryBuilder
+
+    pq.write_table(pa.table({"id": pa.array([1, 2, 3], pa.int64()), "region": ["", None, "x"]}),
+                   tmp_path / "e.parquet")
+    table = tmp_path / "t"
+    support.run_inlet("write", table, "--input", tmp_path / "e.parquet", "--partition-by", "region")
+    log = [json.loads(x) for x in (table / "_delta_log" / "00000000000000000000.json").read_text().splitlines()]
+    values = sorted(str(a["add"]["partitionValues"]["region"]) for a in log if "add" in a)
+    assert values == ["None", "x"], values
+    dt = DeltaTable(str(table))
+    engine = QueryBuilder().register("t", dt).execute(
+        "SELECT count(*) AS n FROM t WHERE region IS NULL").read_all()
+    assert engine.column("n").to_pylist() == [2]
+    duck = oracle.read_duckdb(table, None)
+    assert duck.column("region").null_count == 2

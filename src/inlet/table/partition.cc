@@ -31,7 +31,11 @@ arrow::Result<std::optional<std::string>> SerializePartitionValue(
   switch (value.type->id()) {
     case Type::STRING:
     case Type::BINARY: {
+      // An empty partition value means null in the protocol, and readers disagree on
+      // what "" would be (Spark and delta-rs' engine read '', others null): an empty
+      // string is written as null, as Spark writes it.
       const auto& b = static_cast<const arrow::BaseBinaryScalar&>(value);
+      if (b.view().empty()) return std::optional<std::string>();
       return std::optional<std::string>(b.view());
     }
     case Type::BOOL:

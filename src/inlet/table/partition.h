@@ -26,7 +26,8 @@ arrow::Result<std::shared_ptr<arrow::Scalar>> ParsePartitionValue(
     const std::optional<std::string>& value, const std::shared_ptr<arrow::DataType>& type,
     const std::string& column);
 
-/// Serialises a scalar for the log; null gives nullopt.
+/// Serialises a scalar for the log; null, and an empty string (null in the protocol),
+/// give nullopt.
 arrow::Result<std::optional<std::string>> SerializePartitionValue(
     const arrow::Scalar& value);
 
