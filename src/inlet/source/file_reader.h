@@ -16,6 +16,7 @@
 
 #include "inlet/io.h"  // OpenInputFiles, ReadInputFiles, FormatFromExtension
 #include "inlet/source/debezium.h"
+#include "inlet/source/json_reader.h"
 
 namespace inlet {
 
@@ -50,29 +51,6 @@ arrow::Result<std::shared_ptr<arrow::ChunkedArray>> ConvertColumn(
     const std::shared_ptr<arrow::ChunkedArray>& column,
     const std::shared_ptr<arrow::DataType>& type, const std::string& file,
     const std::string& format, int64_t first_line, const std::string& name);
-
-/// Where the first malformed JSON value of a file is ("line 7: malformed JSON"), lines
-/// counted from 1; empty when there is none. Reads the file again: for error paths.
-/// With Arrow's message of a column whose values change kind ("changed from number to
-/// string"), where that happens ("line 7, column 'id': a string where ...").
-std::string LocateJsonError(const std::string& path, const std::string& format,
-                            const std::string& arrow_message = "");
-
-/// JSON text: an array of objects or one object per line (NDJSON). name is for messages.
-/// Text that is a date or a time is typed as CSV types it (a bare date a date, a time
-/// with a zone a UTC timestamp, one without a timestamp_ntz), but in the declared
-/// columns, whose types are the caller's to give.
-/// types: columns parsed with these types by Arrow (numbers and strings alike), whatever
-/// the rest infers; the columns keep the first record's order.
-arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenJsonText(
-    std::shared_ptr<arrow::Buffer> text, const std::string& name,
-    const std::set<std::string>& declared = {},
-    std::shared_ptr<arrow::Schema> types = nullptr);
-
-/// Debezium change events held in memory (see DecodeDebeziumFile).
-arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenDebeziumText(
-    std::shared_ptr<arrow::Buffer> text, const std::string& name,
-    const DebeziumOptions& options);
 
 arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenDebeziumFile(
     const std::string& path, const DebeziumOptions& options);
