@@ -101,6 +101,18 @@ arrow::Result<int64_t> ParseTimestampArg(const std::string& text) {
   return us / 1000;
 }
 
+// The snapshot --version (when >= 0) or --as-of names; the latest when neither is given.
+arrow::Result<SnapshotSpec> SpecOf(int64_t version, const std::string& as_of) {
+  SnapshotSpec spec;
+  if (version >= 0) spec.version = version;
+  if (!as_of.empty()) {
+    if (spec.version)
+      return arrow::Status::Invalid("use either --version or --as-of, not both");
+    ARROW_ASSIGN_OR_RAISE(spec.timestamp_ms, ParseTimestampArg(as_of));
+  }
+  return spec;
+}
+
 // A column's type as the table's format names it; nested types (whose format name says
 // only "struct", "array" or "map") in Arrow's spelling, which shows their fields.
 std::string TypeName(const TableInfo& info, int i) {
@@ -403,13 +415,7 @@ arrow::Status TableCommands::RunWrite(const Write& a) {
 
 arrow::Status TableCommands::RunScan(const Scan& a) {
   ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(a.table));
-  SnapshotSpec spec;
-  if (a.version >= 0) spec.version = a.version;
-  if (!a.as_of.empty()) {
-    if (spec.version)
-      return arrow::Status::Invalid("use either --version or --as-of, not both");
-    ARROW_ASSIGN_OR_RAISE(spec.timestamp_ms, ParseTimestampArg(a.as_of));
-  }
+  ARROW_ASSIGN_OR_RAISE(SnapshotSpec spec, SpecOf(a.version, a.as_of));
   ARROW_ASSIGN_OR_RAISE(auto snapshot, table->GetSnapshot(spec));
   ScanOptions options;
   options.columns = SplitList(a.columns);
@@ -615,11 +621,7 @@ arrow::Status TableCommands::RunAlter(const Alter& a) {
 }
 
 arrow::Status TableCommands::RunRestore(const Restore& a) {
-  SnapshotSpec spec;
-  if (a.version >= 0) spec.version = a.version;
-  if (!a.as_of.empty()) {
-    ARROW_ASSIGN_OR_RAISE(spec.timestamp_ms, ParseTimestampArg(a.as_of));
-  }
+  ARROW_ASSIGN_OR_RAISE(SnapshotSpec spec, SpecOf(a.version, a.as_of));
   if (!spec.version && !spec.timestamp_ms)
     return arrow::Status::Invalid("restore needs --version or --as-of");
   ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(a.table));

@@ -330,4 +330,16 @@ Json ToJson(const DomainMetadata& d) {
       {"domain", d.domain}, {"configuration", d.configuration}, {"removed", d.removed}};
 }
 
+RemoveFile ToRemove(const AddFile& a, int64_t now) {
+  RemoveFile r;
+  r.path = a.path;
+  r.deletion_timestamp = now;
+  r.data_change = true;
+  r.extended_file_metadata = true;
+  r.partition_values = a.partition_values;
+  r.size = a.size;
+  r.deletion_vector = a.deletion_vector;
+  return r;
+}
+
 }  // namespace inlet::delta

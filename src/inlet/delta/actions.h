@@ -124,6 +124,9 @@ arrow::Status ParseActionObject(const Json& line, std::string_view what, ActionS
 std::string FileKey(const std::string& path,
                     const std::optional<DeletionVectorDescriptor>& dv);
 
+/// The remove action (dataChange, extended metadata) of a live file, at time now (ms).
+RemoveFile ToRemove(const AddFile& a, int64_t now);
+
 Json ToJson(const Protocol& p);
 Json ToJson(const Metadata& m);
 Json ToJson(const AddFile& a);

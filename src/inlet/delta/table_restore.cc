@@ -36,18 +36,6 @@ arrow::Status CheckPresent(const TableStore& store, const AddFile& f, int64_t ve
   return arrow::Status::OK();
 }
 
-RemoveFile RemoveOf(const AddFile& a, int64_t now) {
-  RemoveFile r;
-  r.path = a.path;
-  r.deletion_timestamp = now;
-  r.data_change = true;
-  r.extended_file_metadata = true;
-  r.partition_values = a.partition_values;
-  r.size = a.size;
-  r.deletion_vector = a.deletion_vector;
-  return r;
-}
-
 }  // namespace
 
 arrow::Result<RestoreResult> DeltaTable::Restore(const SnapshotSpec& target) {
@@ -78,7 +66,7 @@ arrow::Result<RestoreResult> DeltaTable::Restore(const SnapshotSpec& target) {
   for (const auto& [key, f] : now) {
     if (then.count(key)) continue;
     removed_bytes += f->size;
-    commit.actions.removes.push_back(RemoveOf(*f, ts));
+    commit.actions.removes.push_back(ToRemove(*f, ts));
   }
   const TableState& was = old->state();
   const TableState& is = current->state();

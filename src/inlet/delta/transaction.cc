@@ -131,18 +131,6 @@ bool HasDocuments(const WriteOptions& options) {
   return false;
 }
 
-RemoveFile ToRemove(const AddFile& a, int64_t now) {
-  RemoveFile r;
-  r.path = a.path;
-  r.deletion_timestamp = now;
-  r.data_change = true;
-  r.extended_file_metadata = true;
-  r.partition_values = a.partition_values;
-  r.size = a.size;
-  r.deletion_vector = a.deletion_vector;
-  return r;
-}
-
 int64_t IntProperty(const Metadata& m, const std::string& key, int64_t fallback) {
   auto v = m.Property(key);
   if (!v) return fallback;
