@@ -609,6 +609,47 @@ def test_merge_strategy_keeps_the_columns_its_input_lacks(tmp_path):
     _check_partial_update(table)
 
 
+@pytest.mark.parametrize("declared", [False, True], ids=["inferred", "declared-schema"])
+@pytest.mark.parametrize("strategy", ["merge", "cdc", "cdc-scd2"])
+def test_a_file_lacking_columns_keeps_the_tables_values_in_a_run_of_several(tmp_path, strategy, declared):
+    """Two files in one run, one with every column and one without lot: the rows of the
+    second keep the table's lot (a new key gets null), as they would in runs of their own;
+    also when source.schema declares lot. A history's new version takes lot from the
+    key's previous version."""
+    src = tmp_path / "src"
+    src.mkdir()
+    cdc = strategy.startswith("cdc")
+
+    def write(name, header, rows):
+        if cdc:
+            header = "op," + header
+            rows = ["u," + r for r in rows]
+        (src / name).write_text("\n".join([header, *rows]) + "\n")
+
+    write("a.csv", "id,lot,spaces_free,seq", ["1,north,10,1", "2,south,20,1", "3,east,30,1"])
+    strategy_yaml = {"merge": "{type: merge}",
+                     "cdc": "{type: cdc, sequence_by: seq}",
+                     "cdc-scd2": "{type: cdc, sequence_by: seq, scd_type: 2}"}[strategy]
+    schema = ("    source: {path: src/*.csv, schema: {id: long, lot: string, spaces_free: long, seq: long}}\n"
+              if declared else "    source: {path: src/*.csv}\n")
+    yaml = tmp_path / "p.yaml"
+    yaml.write_text("pipelines:\n  - name: parking\n" + schema +
+                    f"    destination: {{path: t, keys: [id]}}\n    strategy: {strategy_yaml}\n")
+    support.run_inlet("run", yaml)
+    write("b.csv", "id,lot,spaces_free,seq", ["1,NORTH,11,2"])
+    write("c.csv", "id,spaces_free,seq", ["3,42,2", "4,7,2"])
+    report = _json_stdout(support.run_inlet("run", yaml, "--json"))
+    assert report["status"] == "committed" and report["files_read"] == 2, report
+    table = tmp_path / "t"
+    for read in (oracle.read_deltalake, oracle.read_duckdb):
+        rows = read(table).to_pylist()
+        if strategy == "cdc-scd2":
+            rows = [r for r in rows if r["is_current"]]
+        got = {r["id"]: (r["lot"], r["spaces_free"]) for r in rows}
+        assert got == {1: ("NORTH", 11), 2: ("south", 20), 3: ("east", 42), 4: (None, 7)}, (read, got)
+    assert "__inlet" not in json.dumps(oracle.read_deltalake(table).schema.names)
+
+
 def test_snapshot_merge_refuses_deleting_more_than_asked(tmp_path):
     """inlet merge --mode snapshot --max-delete-percent: an extract that would delete more
     of the table is refused, dry or not, and nothing is committed; without the option

@@ -273,6 +273,15 @@ struct MergeOptions {
   /// mode the columns the source lacks never do: a matched row keeps the table's values
   /// for them, and a new key's row gets nulls.
   std::vector<std::string> update_columns;
+  /// Partial updates row by row: table column -> a boolean source column saying, per row,
+  /// whether the source gave that column (a JSON message may lack a field, which is not
+  /// the same as a null). Where the flag is false, a matched row keeps the table's value,
+  /// a history version the value of the key's previous version, and a new key's row gets
+  /// null. A key's rows in one source fold in their order: the winning row takes, for
+  /// each column it lacks, the latest earlier row's value that gave it (not across a
+  /// delete of the key). Upserts and histories; other modes ignore the flags. The flag
+  /// columns are not written.
+  std::map<std::string, std::string> given_flags;
   /// With sequence_by: keep history (SCD type 2) instead of the current state. Each key's
   /// versions are rebuilt from all its changes, so a late change is woven into the
   /// history where its sequence puts it, whatever the arrival order. Every delete is

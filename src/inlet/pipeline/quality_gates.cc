@@ -34,7 +34,7 @@ arrow::Result<std::shared_ptr<arrow::Table>> HandleDrift(
   for (const auto& f : rows->schema()->fields()) {
     bool consumed =
         std::find(not_written.begin(), not_written.end(), f->name()) != not_written.end();
-    if (f->name() != kPartColumn && !consumed &&
+    if (f->name() != kPartColumn && !consumed && !IsGivenFlag(f->name()) &&
         !snap->schema()->GetFieldByName(f->name())) {
       extra.push_back(f->name());
     }
@@ -103,7 +103,10 @@ arrow::Result<CheckedRows> CheckRows(const PipelineConfig& c,
 arrow::Status WriteQuarantine(const PipelineConfig& c,
                               const std::shared_ptr<arrow::Table>& rejected,
                               int64_t run) {
-  ARROW_ASSIGN_OR_RAISE(auto rows, DropColumns(rejected, {kPartColumn}));
+  std::vector<std::string> dropped = {kPartColumn};
+  for (const auto& [column, flag] : GivenFlags(*rejected->schema()))
+    dropped.push_back(flag);
+  ARROW_ASSIGN_OR_RAISE(auto rows, DropColumns(rejected, dropped));
   arrow::StringBuilder pb;
   arrow::Int64Builder rb;
   for (int64_t i = 0; i < rows->num_rows(); ++i) {

@@ -81,6 +81,14 @@ class PipelineRun {
     ARROW_RETURN_NOT_OK(CheckRows());
     context_.now_ms = NowMillis();  // a full refresh's time is the decision's
     change_ = strategy_->Change(context_, &next_);
+    if (change_.merge) {
+      // A partition column derived from a column a file lacks is not given there either.
+      auto& flags = change_.merge_options.given_flags;
+      flags = GivenFlags(*rows_->schema());
+      for (const auto& d : Derived(config_.destination)) {
+        if (auto f = flags.find(d.source); f != flags.end()) flags[d.name] = f->second;
+      }
+    }
     ARROW_ASSIGN_OR_RAISE(rows_, strategy_->Complete(rows_));
     ARROW_RETURN_NOT_OK(
         load::CheckOverwrite(snapshot_.get(), rows_->num_rows(), change_));
@@ -146,6 +154,9 @@ class PipelineRun {
   arrow::Result<bool> ReadSource() {
     ARROW_ASSIGN_OR_RAISE(source_, OpenBoundedSource(config_.source));
     ARROW_ASSIGN_OR_RAISE(ReadRequest request, strategy_->Request(context_));
+    // A merge by key keeps the table's values of the columns a file lacks.
+    request.mark_given = config_.strategy.type == load::StrategyType::kMerge ||
+                         config_.strategy.type == load::StrategyType::kCdc;
     request.on_part = [&](size_t done, size_t total, int64_t rows) {
       progress_.Update("read " + std::to_string(done) + "/" + std::to_string(total) +
                        " files, " + std::to_string(rows) + " rows");

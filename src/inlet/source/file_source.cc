@@ -127,9 +127,11 @@ arrow::Result<std::shared_ptr<arrow::io::InputStream>> OpenPiece(const FilePiece
           arrow::Buffer::FromString(std::move(text))));
 }
 
+// added: the declared columns the file lacks (added as nulls).
 arrow::Result<std::shared_ptr<arrow::Table>> ReadOne(const FilePiece& piece,
                                                      const FileReadOptions& options,
-                                                     int index) {
+                                                     int index,
+                                                     std::vector<std::string>* added) {
   const SourceFile& f = piece.file;
   const DeclaredSchema& declared = options.declared;
   std::string fmt = FormatOf(f, options.format);
@@ -169,6 +171,7 @@ arrow::Result<std::shared_ptr<arrow::Table>> ReadOne(const FilePiece& piece,
   for (const auto& [name, type] : declared) {
     int idx = table->schema()->GetFieldIndex(name);
     if (idx < 0) {
+      added->push_back(name);
       ARROW_ASSIGN_OR_RAISE(auto nulls, arrow::MakeArrayOfNull(type, table->num_rows()));
       ARROW_ASSIGN_OR_RAISE(
           table, table->AddColumn(table->num_columns(), arrow::field(name, type),
@@ -185,6 +188,42 @@ arrow::Result<std::shared_ptr<arrow::Table>> ReadOne(const FilePiece& piece,
   ARROW_ASSIGN_OR_RAISE(auto idx_array, b.Finish());
   return table->AddColumn(table->num_columns(), arrow::field(kPartColumn, arrow::int32()),
                           std::make_shared<arrow::ChunkedArray>(idx_array));
+}
+
+// Given flags for the columns some of the tables lack (not having them, or lacked: the
+// declared columns added to each): true in the tables that have the column.
+arrow::Status MarkGiven(std::vector<std::shared_ptr<arrow::Table>>* tables,
+                        const std::vector<std::vector<std::string>>& lacked) {
+  auto has = [&](size_t t, const std::string& name) {
+    const auto& l = lacked[t];
+    return (*tables)[t]->schema()->GetFieldIndex(name) >= 0 &&
+           std::find(l.begin(), l.end(), name) == l.end();
+  };
+  std::vector<std::string> names;  // every column, in first-seen order
+  for (const auto& t : *tables) {
+    for (const auto& f : t->schema()->fields()) {
+      if (f->name() != kPartColumn &&
+          std::find(names.begin(), names.end(), f->name()) == names.end())
+        names.push_back(f->name());
+    }
+  }
+  for (const auto& name : names) {
+    bool all = true;
+    for (size_t t = 0; t < tables->size(); ++t) all = all && has(t, name);
+    if (all) continue;
+    for (size_t t = 0; t < tables->size(); ++t) {
+      auto& table = (*tables)[t];
+      arrow::BooleanBuilder b;
+      ARROW_RETURN_NOT_OK(
+          b.AppendValues(std::vector<bool>(table->num_rows(), has(t, name))));
+      ARROW_ASSIGN_OR_RAISE(auto flags, b.Finish());
+      ARROW_ASSIGN_OR_RAISE(
+          table, table->AddColumn(table->num_columns(),
+                                  arrow::field(kGivenPrefix + name, arrow::boolean()),
+                                  std::make_shared<arrow::ChunkedArray>(flags)));
+    }
+  }
+  return arrow::Status::OK();
 }
 
 // SHA-256 digests of a file's first bytes, at each of `cuts` (ascending byte counts), and
@@ -332,9 +371,11 @@ arrow::Result<std::shared_ptr<arrow::Table>> ReadSourcePieces(
     const std::function<bool(size_t, const arrow::Status&)>& skip,
     std::vector<size_t>* kept) {
   std::vector<std::shared_ptr<arrow::Table>> tables;
+  std::vector<std::vector<std::string>> lacked;  // per table: declared columns it lacks
   int64_t rows = 0;
   for (size_t i = 0; i < pieces.size(); ++i) {
-    auto t = ReadOne(pieces[i], options, static_cast<int>(tables.size()));
+    std::vector<std::string> added;
+    auto t = ReadOne(pieces[i], options, static_cast<int>(tables.size()), &added);
     if (!t.ok()) {
       if (!skip || !skip(i, t.status())) return t.status();
       if (on_file) on_file(i + 1, rows);
@@ -342,6 +383,7 @@ arrow::Result<std::shared_ptr<arrow::Table>> ReadSourcePieces(
     }
     rows += (*t)->num_rows();
     tables.push_back(std::move(*t));
+    lacked.push_back(std::move(added));
     if (kept) kept->push_back(i);
     if (on_file) on_file(i + 1, rows);
   }
@@ -349,6 +391,7 @@ arrow::Result<std::shared_ptr<arrow::Table>> ReadSourcePieces(
     if (skip) return std::shared_ptr<arrow::Table>();  // every piece was skipped
     return arrow::Status::Invalid("no source files to read");
   }
+  if (options.mark_given) ARROW_RETURN_NOT_OK(MarkGiven(&tables, lacked));
   auto concat = arrow::ConcatenateTablesOptions::Defaults();
   concat.unify_schemas = true;
   concat.field_merge_options = arrow::Field::MergeOptions::Permissive();
@@ -682,14 +725,15 @@ arrow::Result<SourceRead> FileSource::Read(const Json& position,
     };
   }
   std::vector<size_t> kept;
-  ARROW_ASSIGN_OR_RAISE(out.rows, ReadSourcePieces(
-                                      pieces, {d.format, d.schema, d.decimals, d.csv},
-                                      [&](size_t done, int64_t rows) {
-                                        if (request.on_part) {
-                                          request.on_part(done, pieces.size(), rows);
-                                        }
-                                      },
-                                      skip, &kept));
+  ARROW_ASSIGN_OR_RAISE(
+      out.rows, ReadSourcePieces(
+                    pieces, {d.format, d.schema, d.decimals, d.csv, request.mark_given},
+                    [&](size_t done, int64_t rows) {
+                      if (request.on_part) {
+                        request.on_part(done, pieces.size(), rows);
+                      }
+                    },
+                    skip, &kept));
   for (size_t i : kept) {
     const FilePiece& p = pieces[i];
     out.parts.push_back(p.file.path);

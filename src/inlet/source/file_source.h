@@ -58,6 +58,8 @@ struct FileReadOptions {
   /// For debezium: how the connector sent decimals the events' schema does not type.
   DecimalHandling decimals = DecimalHandling::kPrecise;
   CsvOptions csv;
+  /// Given flags (kGivenPrefix) for the columns some file lacks: false in its rows.
+  bool mark_given = false;
 };
 
 /// Reads files into one table with a trailing int32 column kPartColumn (each row's file,

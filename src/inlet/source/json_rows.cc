@@ -83,6 +83,8 @@ struct Column {
   std::unique_ptr<arrow::ArrayBuilder> builder;  // null while kUnknown
   int64_t pending_nulls = 0;                     // rows appended while kUnknown
   int64_t last_bytes = 0;  // value bytes of the last batch (strings)
+  // With JsonRowOptions::given_prefix: the batch's rows whose message lacked the field.
+  std::vector<int64_t> absent;
 };
 
 // The value bytes of a string array, to reserve for the next batch.
@@ -421,6 +423,12 @@ struct JsonRows::Impl : MessageFields {
     return f->text;
   }
 
+  // Rows [from, to) of the batch lacked the column's field.
+  void MarkAbsent(Column* c, int64_t from, int64_t to) const {
+    if (options.given_prefix.empty()) return;
+    for (int64_t r = from; r < to; ++r) c->absent.push_back(r);
+  }
+
   arrow::Status Declare(const std::string& name,
                         const std::shared_ptr<arrow::DataType>& type) {
     auto it = by_name.find(name);
@@ -428,6 +436,7 @@ struct JsonRows::Impl : MessageFields {
       Column c;
       c.name = name;
       c.pending_nulls = rows;
+      MarkAbsent(&c, 0, rows);
       it = by_name.emplace(name, columns.size()).first;
       columns.push_back(std::move(c));
     }
@@ -550,6 +559,7 @@ struct JsonRows::Impl : MessageFields {
         Column c;
         c.name = std::string(f.name);
         c.pending_nulls = rows;
+        MarkAbsent(&c, 0, rows);
         idx = columns.size();
         by_name.emplace(c.name, idx);
         columns.push_back(std::move(c));
@@ -574,6 +584,7 @@ struct JsonRows::Impl : MessageFields {
     }
     for (size_t i = 0; i < columns.size(); ++i) {
       if (seen[i] == message_stamp) continue;
+      MarkAbsent(&columns[i], rows, rows + 1);
       if (columns[i].builder) {
         ARROW_RETURN_NOT_OK(columns[i].builder->AppendNull());
       } else {
@@ -687,6 +698,15 @@ arrow::Result<std::shared_ptr<arrow::Table>> JsonRows::Finish(int64_t ingested_a
   if (m.options.include_key) ARROW_RETURN_NOT_OK(out.Add(kKeyColumn, &m.key));
   if (m.options.include_headers) ARROW_RETURN_NOT_OK(out.Add(kHeadersColumn, &m.headers));
   ARROW_RETURN_NOT_OK(out.AddIngestedAt(ingested_at_us, m.rows));
+  for (auto& c : m.columns) {
+    if (c.absent.empty()) continue;
+    std::vector<bool> given(m.rows, true);
+    for (int64_t r : c.absent) given[r] = false;
+    arrow::BooleanBuilder flags;
+    ARROW_RETURN_NOT_OK(flags.AppendValues(given));
+    ARROW_RETURN_NOT_OK(out.Add(m.options.given_prefix + c.name, &flags));
+    c.absent.clear();
+  }
   auto table = out.Table(m.rows);
   // The string columns' sizes, for the next batch's reservation (columns in the order
   // added).

@@ -80,6 +80,11 @@ struct JsonRowOptions {
   std::function<arrow::Status(const MessageFields&)> check;
   bool include_key = true;
   bool include_headers = false;
+  /// Non-empty: for each column some message of a batch lacked (a missing field, not a
+  /// null), the batch ends with a boolean column named given_prefix + the column's name,
+  /// false in the rows whose message lacked it (kGivenPrefix, MergeOptions::given_flags:
+  /// a partial update).
+  std::string given_prefix;
 };
 
 /// Whether values of this type can be read from JSON messages (as a declared column).

@@ -53,6 +53,35 @@ TEST(JsonRows, InfersEvolvesAndWidens) {
   EXPECT_EQ(rows.rows(), 0);
 }
 
+TEST(JsonRows, GivenFlagsMarkTheFieldsAMessageLacks) {
+  JsonRowOptions o;
+  o.declared = {{"id", arrow::int64()}, {"lot", arrow::utf8()}, {"free", arrow::int64()}};
+  o.given_prefix = "?";
+  JsonRows rows(o);
+  ASSERT_TRUE(rows.Append(R"({"id": 1, "lot": "a", "free": 3})", Meta(0)).ok());
+  // free missing (not the same as null); lot null; a new field from the second message.
+  ASSERT_TRUE(rows.Append(R"({"id": 2, "lot": null, "x": true})", Meta(1)).ok());
+  auto t = rows.Finish(42).ValueOrDie();
+  EXPECT_EQ(t->schema()->GetFieldIndex("?id"), -1);   // every message had it
+  EXPECT_EQ(t->schema()->GetFieldIndex("?lot"), -1);  // a null is given
+  EXPECT_EQ(Cell(*t, "?free", 0), "true");
+  EXPECT_EQ(Cell(*t, "?free", 1), "false");
+  EXPECT_EQ(Cell(*t, "?x", 0), "false");
+  EXPECT_EQ(Cell(*t, "?x", 1), "true");
+  EXPECT_EQ(t->schema()->field(t->num_columns() - 1)->name(), "?x");
+  // The next batch starts afresh: all given, no flags.
+  ASSERT_TRUE(
+      rows.Append(R"({"id": 3, "lot": "c", "free": 1, "x": false})", Meta(2)).ok());
+  t = rows.Finish(43).ValueOrDie();
+  EXPECT_EQ(t->schema()->field(t->num_columns() - 1)->name(), "_ingested_at");
+  // A refused message leaves no trace in the flags.
+  EXPECT_FALSE(rows.Append(R"({"id": "no"})", Meta(3)).ok());
+  ASSERT_TRUE(
+      rows.Append(R"({"id": 4, "lot": "d", "free": 2, "x": true})", Meta(4)).ok());
+  t = rows.Finish(44).ValueOrDie();
+  EXPECT_EQ(t->schema()->field(t->num_columns() - 1)->name(), "_ingested_at");
+}
+
 TEST(JsonRows, FieldsInAnyOrderAndRepeatedNames) {
   JsonRows rows({});
   // The first message repeats a new name: the last value wins, and gives the column its

@@ -15,6 +15,17 @@ Overloaded(F...) -> Overloaded<F...>;
 
 }  // namespace
 
+std::map<std::string, std::string> GivenFlags(const arrow::Schema& columns) {
+  std::map<std::string, std::string> out;
+  for (const auto& f : columns.fields()) {
+    if (IsGivenFlag(f->name()))
+      out[f->name().substr(sizeof(kGivenPrefix) - 1)] = f->name();
+  }
+  return out;
+}
+
+bool IsGivenFlag(const std::string& name) { return name.rfind(kGivenPrefix, 0) == 0; }
+
 const char* SourceKind(const SourceConfig& config) {
   return std::visit(Overloaded{[](const FileSourceConfig&) { return "files"; },
                                [](const KafkaSourceConfig&) { return "kafka"; }},

@@ -134,10 +134,25 @@ struct ReadRequest {
   /// Called after each part is read with (parts read, parts to read, rows so far), for
   /// progress displays.
   std::function<void(size_t, size_t, int64_t)> on_part;
+  /// For merges by key: rows of a part that lacks a column other parts have (or a
+  /// declared one) say so in a given flag (see kGivenPrefix), so that the merge keeps the
+  /// table's values there.
+  bool mark_given = false;
 };
 
 /// The name of the int32 column of SourceRead::rows that gives each row's part.
 inline constexpr char kPartColumn[] = "__inlet_file";
+
+/// The prefix of a given flag's name: the boolean column kGivenPrefix + C is false in the
+/// rows whose part (file, message) lacked column C (MergeOptions::given_flags). Never a
+/// source's own column name.
+inline constexpr char kGivenPrefix[] = "__inlet_given:";
+
+/// The given flags among columns: column -> flag column.
+std::map<std::string, std::string> GivenFlags(const arrow::Schema& columns);
+
+/// Whether a column is a given flag.
+bool IsGivenFlag(const std::string& name);
 
 /// A part (file) a run left out, and why.
 struct SkippedPart {

@@ -16,6 +16,7 @@
 #include "inlet/load/strategy.h"
 #include "inlet/source/debezium.h"
 #include "inlet/source/json_rows.h"
+#include "inlet/source/source.h"
 #include "inlet/source/stream_source.h"
 #include "inlet/status.h"
 #include "inlet/table.h"
@@ -205,6 +206,9 @@ class Streamer {
     }
     o.include_key = kafka_.include_key;
     o.include_headers = kafka_.include_headers;
+    // An upsert or change that lacks a field is a partial update: the table's value
+    // stays.
+    if (Upserts()) o.given_prefix = kGivenPrefix;
     const MessageSchema& ms = kafka_.message_schema;
     o.required = ms.required;
     o.closed = ms.closed;
@@ -215,6 +219,23 @@ class Streamer {
       };
     }
     return o;
+  }
+
+  // Whether batches are merged by key (merge, cdc): a message lacking a field keeps the
+  // table's value.
+  bool Upserts() const {
+    return config_.strategy.type == load::StrategyType::kMerge ||
+           config_.strategy.type == load::StrategyType::kCdc;
+  }
+
+  // The given flags of a batch's rows; a partition column derived from a column some
+  // message lacked is not given in those rows either.
+  std::map<std::string, std::string> Given(const arrow::Schema& rows) const {
+    auto flags = GivenFlags(rows);
+    for (const auto& d : pipeline::Derived(config_.destination)) {
+      if (auto f = flags.find(d.source); f != flags.end()) flags[d.name] = f->second;
+    }
+    return flags;
   }
 
   // The schema file's enums.
@@ -411,6 +432,7 @@ class Streamer {
       ARROW_ASSIGN_OR_RAISE(rows,
                             strategy_->Prepare(rows, {}, changes_.operation_column));
       change = strategy_->Change(load::RunContext{}, nullptr);
+      if (change.merge) change.merge_options.given_flags = Given(*rows->schema());
     }
     MergeResult committed;
     auto attempt = [&]() -> arrow::Result<MergeResult> {

@@ -58,7 +58,7 @@ arrow::Result<std::vector<std::string>> RowSequences(
 arrow::Result<std::shared_ptr<arrow::Table>> UpdatedRows(
     const std::shared_ptr<arrow::Table>& target, const std::vector<int64_t>& target_rows,
     const std::shared_ptr<arrow::Table>& source, const std::vector<int64_t>& source_rows,
-    const MergeOptions& o) {
+    const std::map<std::string, std::vector<bool>>& given, const MergeOptions& o) {
   ARROW_ASSIGN_OR_RAISE(auto t, TakeRows(target, target_rows));
   ARROW_ASSIGN_OR_RAISE(auto s, TakeRows(source, source_rows));
   arrow::ChunkedArrayVector columns;
@@ -68,8 +68,25 @@ arrow::Result<std::shared_ptr<arrow::Table>> UpdatedRows(
     bool updated = !is_key && (o.update_columns.empty() ||
                                std::find(o.update_columns.begin(), o.update_columns.end(),
                                          name) != o.update_columns.end());
+    auto flags = given.find(name);
     if (!updated) {
       columns.push_back(t->column(c));
+    } else if (flags != given.end()) {
+      // Given values replace the table's; where the source lacked the column, the table's
+      // stays.
+      arrow::BooleanBuilder mask;
+      ARROW_RETURN_NOT_OK(mask.Reserve(static_cast<int64_t>(source_rows.size())));
+      for (int64_t r : source_rows) mask.UnsafeAppend(flags->second[r]);
+      ARROW_ASSIGN_OR_RAISE(auto mask_array, mask.Finish());
+      auto m = std::make_shared<arrow::ChunkedArray>(mask_array);
+      ARROW_ASSIGN_OR_RAISE(
+          arrow::Datum d,
+          arrow::compute::CallFunction("if_else", {m, s->column(c), t->column(c)}));
+      if (o.ignore_null_updates) {
+        ARROW_ASSIGN_OR_RAISE(
+            d, arrow::compute::CallFunction("coalesce", {d, t->column(c)}));
+      }
+      columns.push_back(d.chunked_array());
     } else if (o.ignore_null_updates) {
       ARROW_ASSIGN_OR_RAISE(
           arrow::Datum d,
@@ -372,8 +389,8 @@ class ChangedBatchWriter {
       ARROW_RETURN_NOT_OK(WriteChanges(cdc_, after, "update_postimage"));
     }
     if (!updates_are_source_rows_ && !target_rows.empty()) {
-      ARROW_ASSIGN_OR_RAISE(
-          auto updated, UpdatedRows(rows, target_rows, src_.rows, source_rows, options_));
+      ARROW_ASSIGN_OR_RAISE(auto updated, UpdatedRows(rows, target_rows, src_.rows,
+                                                      source_rows, src_.given, options_));
       ARROW_RETURN_NOT_OK(WriteTable(writer_, updated));
       counts_.rows_written += updated->num_rows();
       if (cdc_) {
@@ -429,12 +446,8 @@ arrow::Result<MergeResult> Merge(const Writable& table,
     // Every row of an extract is live.
     ARROW_ASSIGN_OR_RAISE(source, SetBoolColumn(source, o.soft_delete_column, false));
   }
-  std::shared_ptr<arrow::Schema> input = source->schema();
-  for (const auto* flag : {&o.delete_flag, &o.truncate_flag}) {
-    if (!flag->empty() && input->GetFieldIndex(*flag) >= 0) {
-      ARROW_ASSIGN_OR_RAISE(input, input->RemoveField(input->GetFieldIndex(*flag)));
-    }
-  }
+  ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::Schema> input,
+                        WithoutFlags(*source->schema(), o));
   bool changes_rows = o.mode != MergeMode::kInsertOnly;
   WriteOptions write = o.write;
   // Remembered deletes are an application document of the commit (set at the end).
@@ -458,7 +471,8 @@ arrow::Result<MergeResult> Merge(const Writable& table,
   // When the source replaces every column and no change data is written, the new version
   // of a matched row is its source row: an upsert writes it with the inserts at the end,
   // as slices of the source, instead of gathering source rows for each file it rewrites.
-  bool source_rows_replace = !cdc && o.update_columns.empty() && !o.ignore_null_updates;
+  bool source_rows_replace =
+      !cdc && o.update_columns.empty() && !o.ignore_null_updates && o.given_flags.empty();
   bool updates_are_source_rows =
       source_rows_replace && (o.mode == MergeMode::kUpsert || snapshot);
   // Merge-on-read then takes nothing from a matched target row: its keys and sequences

@@ -16,7 +16,9 @@
 #include <arrow/table.h>
 
 #include <algorithm>
+#include <cctype>
 #include <map>
+#include <set>
 #include <unordered_map>
 
 #include "inlet/table/merge.h"
@@ -123,6 +125,71 @@ struct Version {
   const Event* next;
 };
 
+// The columns (of the table: not keys, sequences or history columns) that some source
+// change lacks: column -> per source row, whether it was given. A column the source does
+// not have at all is given by no row.
+std::map<std::string, std::vector<bool>> NotGiven(const arrow::Schema& table,
+                                                  const arrow::Schema& source,
+                                                  const MergeOptions& o,
+                                                  const MergeSource& src) {
+  const HistoryOptions& h = o.history;
+  std::map<std::string, std::vector<bool>> out;
+  auto lower = [](std::string s) {
+    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+  };
+  std::set<std::string> given;
+  for (const auto& f : source.fields()) given.insert(lower(f->name()));
+  for (const auto& f : table.fields()) {
+    const std::string& n = f->name();
+    if (Contains(o.keys, n) || Contains(o.sequence_by, n) || n == h.valid_from ||
+        n == h.valid_to || n == h.is_current)
+      continue;
+    if (auto flags = src.given.find(n); flags != src.given.end()) {
+      out[n] = flags->second;
+    } else if (!given.count(lower(n))) {
+      out[n] = std::vector<bool>(src.rows->num_rows(), false);
+    }
+  }
+  return out;
+}
+
+// rows with each source upsert's columns it was not given taken from the key's previous
+// upsert (by sequence; none after a delete, or before the first: its own null).
+arrow::Result<std::shared_ptr<arrow::Table>> FillNotGiven(
+    std::shared_ptr<arrow::Table> rows, const std::vector<Event>& events,
+    const std::map<std::string, std::vector<bool>>& not_given) {
+  for (const auto& [column, given] : not_given) {
+    std::vector<int64_t> from(rows->num_rows());
+    for (int64_t i = 0; i < rows->num_rows(); ++i) from[i] = i;
+    bool filled = false;
+    int64_t previous = -1;  // the key's previous upsert's row
+    for (size_t k = 0; k < events.size(); ++k) {
+      const Event& e = events[k];
+      if (k > 0 && events[k - 1].key != e.key) previous = -1;
+      if (e.kind == Kind::kDelete) {
+        previous = -1;
+        continue;
+      }
+      if (e.source_row >= 0 && !given[e.source_row] && previous >= 0) {
+        from[e.row] = from[previous];
+        filled = true;
+      }
+      previous = e.row;
+    }
+    if (!filled) continue;
+    arrow::Int64Builder take;
+    ARROW_RETURN_NOT_OK(take.AppendValues(from));
+    ARROW_ASSIGN_OR_RAISE(auto indices, take.Finish());
+    int idx = rows->schema()->GetFieldIndex(column);
+    ARROW_ASSIGN_OR_RAISE(arrow::Datum values,
+                          arrow::compute::Take(rows->column(idx), indices));
+    ARROW_ASSIGN_OR_RAISE(rows,
+                          rows->SetColumn(idx, rows->field(idx), values.chunked_array()));
+  }
+  return rows;
+}
+
 }  // namespace
 
 arrow::Result<MergeResult> MergeHistory(const Writable& table,
@@ -169,11 +236,8 @@ arrow::Result<MergeResult> MergeHistory(const Writable& table,
   }
 
   // The table: the source's columns and the history columns.
-  arrow::FieldVector input_fields;
-  for (const auto& f : source->schema()->fields()) {
-    if (f->name() != o.delete_flag && f->name() != o.truncate_flag)
-      input_fields.push_back(f);
-  }
+  ARROW_ASSIGN_OR_RAISE(auto source_columns, WithoutFlags(*source->schema(), o));
+  arrow::FieldVector input_fields = source_columns->fields();
   ARROW_ASSIGN_OR_RAISE(auto range_type, RangeType(*source->schema(), o.sequence_by));
   input_fields.push_back(arrow::field(h.valid_from, range_type));
   input_fields.push_back(arrow::field(h.valid_to, range_type));
@@ -327,7 +391,6 @@ arrow::Result<MergeResult> MergeHistory(const Writable& table,
   ARROW_ASSIGN_OR_RAISE(
       auto sequences, arrow::ConcatenateTables({rows_seq, remembered_seq, deletes_seq}));
   ARROW_ASSIGN_OR_RAISE(auto sequence_bytes, OrderedKeys(*sequences, o.sequence_by));
-  ARROW_ASSIGN_OR_RAISE(auto tracked_values, HashRows(*rows, tracked));
   ARROW_ASSIGN_OR_RAISE(auto remembered_keys, encoder.Encode(*remembered));
 
   // The events.
@@ -389,6 +452,11 @@ arrow::Result<MergeResult> MergeHistory(const Writable& table,
     if (a.sequence != b.sequence) return a.sequence < b.sequence;
     return rank(a) < rank(b);
   });
+
+  // A source change lacking columns holds the key's previous version's values for them.
+  ARROW_ASSIGN_OR_RAISE(
+      rows, FillNotGiven(rows, events, NotGiven(*schema, *source_columns, o, src)));
+  ARROW_ASSIGN_OR_RAISE(auto tracked_values, HashRows(*rows, tracked));
 
   // Rebuild each key's versions.
   std::vector<Version> versions;

@@ -5,6 +5,7 @@
 #include <arrow/compute/api.h>
 
 #include <algorithm>
+#include <cctype>
 #include <utility>
 
 namespace inlet::table {
@@ -74,7 +75,87 @@ arrow::Status CheckNoNulls(const arrow::Table& data,
   return arrow::Status::OK();
 }
 
+// The name the table gives a source column: the same, else the one equal but for case
+// (as rows are conformed); empty when the table has none.
+std::string TableName(const arrow::Schema& table, const std::string& name) {
+  if (table.GetFieldIndex(name) >= 0) return name;
+  auto lower = [](std::string s) {
+    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+  };
+  for (const auto& f : table.fields()) {
+    if (lower(f->name()) == lower(name)) return f->name();
+  }
+  return "";
+}
+
+// Whether row a of a key's rows comes after row b: the greater order (sequence or
+// order_by), ties the later row; without an order, the later row.
+bool After(const std::vector<std::string>& order, int64_t a, int64_t b) {
+  if (!order.empty() && order[a] != order[b]) return order[a] > order[b];
+  return a > b;
+}
+
+// A winning row's columns it was not given, filled from its key's latest earlier row that
+// gave them; not across a delete of the key (its row is new: what it lacks is null).
+// rows and kept as IndexSource has them; row_of: each row's kept position (-1: none).
+arrow::Result<std::shared_ptr<arrow::Table>> FoldGiven(
+    std::shared_ptr<arrow::Table> out, const arrow::Table& rows,
+    const std::vector<int64_t>& kept, const std::vector<int64_t>& row_of,
+    const std::vector<bool>& deleted, const std::vector<std::string>& order,
+    std::map<std::string, std::vector<bool>>* given) {
+  const int64_t n = static_cast<int64_t>(kept.size());
+  std::vector<int64_t> last_delete(n, -1);
+  for (int64_t i = 0; i < rows.num_rows(); ++i) {
+    int64_t r = row_of[i];
+    if (r < 0 || !deleted[i]) continue;
+    if (last_delete[r] < 0 || After(order, i, last_delete[r])) last_delete[r] = i;
+  }
+  for (auto& [column, flags] : *given) {
+    std::vector<int64_t> best(n, -1);
+    for (int64_t i = 0; i < rows.num_rows(); ++i) {
+      int64_t r = row_of[i];
+      if (r < 0 || !flags[i] || deleted[i]) continue;
+      if (last_delete[r] >= 0 && !After(order, i, last_delete[r])) continue;
+      if (best[r] < 0 || After(order, i, best[r])) best[r] = i;
+    }
+    arrow::Int64Builder take;
+    ARROW_RETURN_NOT_OK(take.Reserve(n));
+    std::vector<bool> folded(n);
+    for (int64_t r = 0; r < n; ++r) {
+      if (best[r] >= 0) {
+        take.UnsafeAppend(best[r]);
+      } else if (last_delete[r] >= 0 && !deleted[kept[r]]) {
+        take.UnsafeAppendNull();  // a new row after a delete
+      } else {
+        take.UnsafeAppend(kept[r]);
+      }
+      folded[r] = best[r] >= 0 || last_delete[r] >= 0;
+    }
+    ARROW_ASSIGN_OR_RAISE(auto indices, take.Finish());
+    int idx = out->schema()->GetFieldIndex(column);
+    ARROW_ASSIGN_OR_RAISE(arrow::Datum values,
+                          arrow::compute::Take(rows.GetColumnByName(column), indices));
+    ARROW_ASSIGN_OR_RAISE(out,
+                          out->SetColumn(idx, out->field(idx), values.chunked_array()));
+    flags = std::move(folded);
+  }
+  return out;
+}
+
 }  // namespace
+
+arrow::Result<std::shared_ptr<arrow::Schema>> WithoutFlags(const arrow::Schema& source,
+                                                           const MergeOptions& o) {
+  std::vector<std::string> flags = {o.delete_flag, o.truncate_flag};
+  for (const auto& [column, flag] : o.given_flags) flags.push_back(flag);
+  arrow::FieldVector fields;
+  for (const auto& f : source.fields()) {
+    if (std::find(flags.begin(), flags.end(), f->name()) == flags.end())
+      fields.push_back(f);
+  }
+  return arrow::schema(fields, source.metadata());
+}
 
 arrow::Result<ConformedSource> ConformSource(const std::shared_ptr<arrow::Table>& source,
                                              const MergeOptions& o,
@@ -83,12 +164,21 @@ arrow::Result<ConformedSource> ConformSource(const std::shared_ptr<arrow::Table>
   ARROW_ASSIGN_OR_RAISE(auto flags, FlagColumn(*source, o.delete_flag, "delete flag"));
   ARROW_ASSIGN_OR_RAISE(auto truncates,
                         FlagColumn(*source, o.truncate_flag, "truncate flag"));
+  // Given flags of columns the table has (a flag of a key never applies: keys are not
+  // updated).
+  for (const auto& [column, flag] : o.given_flags) {
+    std::string name = TableName(*tx.schema(), column);
+    if (name.empty() || std::find(o.keys.begin(), o.keys.end(), name) != o.keys.end())
+      continue;
+    ARROW_ASSIGN_OR_RAISE(out.given[name], FlagColumn(*source, flag, "given flag"));
+  }
   std::shared_ptr<arrow::Table> data = source;
-  for (const auto* flag : {&o.delete_flag, &o.truncate_flag}) {
-    if (!flag->empty()) {
-      ARROW_ASSIGN_OR_RAISE(data,
-                            data->RemoveColumn(data->schema()->GetFieldIndex(*flag)));
-    }
+  ARROW_ASSIGN_OR_RAISE(auto kept_columns, WithoutFlags(*source->schema(), o));
+  if (kept_columns->num_fields() < source->num_columns()) {
+    std::vector<int> indices;
+    for (const auto& f : kept_columns->fields())
+      indices.push_back(source->schema()->GetFieldIndex(f->name()));
+    ARROW_ASSIGN_OR_RAISE(data, source->SelectColumns(indices));
   }
   if (!o.truncate_flag.empty()) {
     // Truncate events carry no key: they leave the source, keeping the greatest sequence.
@@ -101,14 +191,33 @@ arrow::Result<ConformedSource> ConformSource(const std::shared_ptr<arrow::Table>
       out.truncate_at = *std::max_element(seqs.begin(), seqs.end());
       auto kept = RowsWhere(truncates, false);
       ARROW_ASSIGN_OR_RAISE(data, TakeRows(data, kept));
-      std::vector<bool> kept_flags;
-      for (int64_t i : kept) kept_flags.push_back(flags[i]);
-      flags = std::move(kept_flags);
+      auto keep = [&kept](std::vector<bool>* v) {
+        std::vector<bool> kept_values;
+        for (int64_t i : kept) kept_values.push_back((*v)[i]);
+        *v = std::move(kept_values);
+      };
+      keep(&flags);
+      for (auto& [column, given] : out.given) keep(&given);
     }
   }
   ARROW_RETURN_NOT_OK(CheckNoNulls(*data, o.keys, "key"));
   ARROW_RETURN_NOT_OK(CheckNoNulls(*data, o.sequence_by, "sequence"));
   ARROW_ASSIGN_OR_RAISE(out.rows, ConformTable(*data, tx));
+  // A value not given is null (a new key's row has nothing there).
+  for (const auto& [column, given] : out.given) {
+    if (std::find(given.begin(), given.end(), false) == given.end()) continue;
+    arrow::BooleanBuilder mask;
+    ARROW_RETURN_NOT_OK(mask.AppendValues(given));
+    ARROW_ASSIGN_OR_RAISE(auto m, mask.Finish());
+    int idx = out.rows->schema()->GetFieldIndex(column);
+    auto values = out.rows->column(idx);
+    ARROW_ASSIGN_OR_RAISE(
+        arrow::Datum d, arrow::compute::CallFunction(
+                            "if_else", {std::make_shared<arrow::ChunkedArray>(m), values,
+                                        arrow::MakeNullScalar(values->type())}));
+    ARROW_ASSIGN_OR_RAISE(
+        out.rows, out.rows->SetColumn(idx, out.rows->field(idx), d.chunked_array()));
+  }
   out.deleted = std::move(flags);
   return out;
 }
@@ -121,6 +230,7 @@ arrow::Result<MergeSource> IndexSource(ConformedSource conformed, const MergeOpt
   std::vector<bool> flags = std::move(conformed.deleted);
   ARROW_ASSIGN_OR_RAISE(auto keys, encoder->Encode(*rows));
   if (o.mode == MergeMode::kDeleteInsert) {
+    out.given = std::move(conformed.given);
     out.rows = rows;
     out.keys = std::move(keys);
     out.deleted = std::move(flags);
@@ -166,6 +276,16 @@ arrow::Result<MergeSource> IndexSource(ConformedSource conformed, const MergeOpt
   }
   out.duplicates = rows->num_rows() - static_cast<int64_t>(kept.size());
   ARROW_ASSIGN_OR_RAISE(out.rows, TakeRows(rows, kept));
+  if (!conformed.given.empty()) {
+    std::vector<int64_t> row_of(rows->num_rows(), -1);
+    for (int64_t i = 0; i < rows->num_rows(); ++i) {
+      if (out.truncate_at && order[i] <= *out.truncate_at) continue;
+      if (int64_t* row = winner.Find(keys[i])) row_of[i] = *row;
+    }
+    out.given = std::move(conformed.given);
+    ARROW_ASSIGN_OR_RAISE(
+        out.rows, FoldGiven(out.rows, *rows, kept, row_of, flags, order, &out.given));
+  }
   out.keys.reserve(kept.size());
   for (int64_t i : kept) {
     out.keys.push_back(keys[i]);

@@ -7,6 +7,7 @@
 #include <arrow/table.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,16 +38,26 @@ struct MergeSource {
   /// key -> row (for delete-insert, some row of that key: only presence matters).
   KeyIndex by_key;
   int64_t duplicates = 0;
+  /// MergeOptions::given_flags read: column -> per row, whether the source gave it. For
+  /// upserts, folded: a winning row's column holds the latest earlier value of its key
+  /// that was given (and is marked given), when there is one.
+  std::map<std::string, std::vector<bool>> given;
 };
 
 /// The first step of preparing a source, which does not look at keys: the delete and
-/// truncate flags taken out (truncate events leave the source, setting truncate_at), keys
-/// and sequences checked for nulls, and the rows conformed to the transaction's schema.
+/// truncate flags taken out (truncate events leave the source, setting truncate_at), and
+/// the given flags (of the transaction's columns), keys and sequences checked for nulls,
+/// and the rows conformed to the transaction's schema.
 struct ConformedSource {
   std::shared_ptr<arrow::Table> rows;  // table schema
   std::vector<bool> deleted;           // delete flag per row
   std::optional<std::string> truncate_at;
+  std::map<std::string, std::vector<bool>> given;  // column -> per row
 };
+
+/// The source's columns without the merge's flag columns (delete, truncate, given).
+arrow::Result<std::shared_ptr<arrow::Schema>> WithoutFlags(const arrow::Schema& source,
+                                                           const MergeOptions& o);
 arrow::Result<ConformedSource> ConformSource(const std::shared_ptr<arrow::Table>& source,
                                              const MergeOptions& o,
                                              const Transaction& tx);
