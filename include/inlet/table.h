@@ -393,6 +393,24 @@ struct VacuumResult {
   int64_t duration_ms = 0;
 };
 
+/// Table::Delete and Table::Update: the rows satisfying every predicate of `where` (a
+/// comparison with a null never holds; IS NULL does). Empty `where` needs every_row.
+struct RowChangeOptions {
+  Conjunction where;
+  /// Affirms that an empty `where` means every row.
+  bool every_row = false;
+  /// Application states and read version; mode, partitioning and properties are not used.
+  WriteOptions write;
+  /// Reads and matches, and writes and commits nothing: the counts are what it would do.
+  bool dry_run = false;
+};
+
+struct UpdateOptions : RowChangeOptions {
+  /// Column -> its new value, as text converted to the column's type as a predicate's
+  /// literal is; nullopt sets null. Top-level columns of primitive types.
+  std::vector<std::pair<std::string, std::optional<std::string>>> set;
+};
+
 struct RestoreResult {
   int64_t version = -1;           // the commit that restored
   int64_t restored_version = -1;  // the version restored
@@ -467,6 +485,22 @@ class Table {
   /// file. Fails with Invalid naming a missing key column or a null key in the source.
   virtual arrow::Result<MergeResult> Merge(std::shared_ptr<arrow::Table> source,
                                            const MergeOptions& options) = 0;
+
+  /// Deletes the rows options.where selects, in one atomic commit. Files are pruned by
+  /// partition values and statistics; a file whose every row is selected by partition
+  /// predicates alone is removed unread (unless the table records a change data feed).
+  /// Other files with a selected row are rewritten without it, or, on a table that marks
+  /// deleted rows (deletion vectors), keep their rows with those marked. The result
+  /// counts rows_deleted and the files scanned, rewritten and marked. Fails naming an
+  /// unknown column or a literal that does not convert.
+  virtual arrow::Result<MergeResult> Delete(const RowChangeOptions& options) = 0;
+
+  /// Sets columns of the rows options.where selects, in one atomic commit, as Delete
+  /// finds and rewrites (or marks) them; their new versions are written as new rows (a
+  /// row whose partition column changes moves to its new partition). The result counts
+  /// rows_updated. Fails naming an unknown column, a key it cannot set (a non-primitive
+  /// or non-nullable column set to null) or a value that does not convert.
+  virtual arrow::Result<MergeResult> Update(const UpdateOptions& options) = 0;
 
   /// Compacts small files (bin-packing per partition, optionally in Z-order) in one
   /// commit that changes no rows (dataChange=false): readers, the change data feed and

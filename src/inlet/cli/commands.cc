@@ -12,6 +12,7 @@
 #include "inlet/cli/maintenance.h"
 #include "inlet/cli/output.h"
 #include "inlet/cli/pipeline_commands.h"
+#include "inlet/cli/row_commands.h"
 #include "inlet/cli/table_commands.h"
 #include "inlet/log.h"
 #include "inlet/status.h"
@@ -113,6 +114,8 @@ int Run(int argc, char** argv) {
   pipelines.Register(&app);
   MaintenanceCommands maintenance;
   maintenance.Register(&app);
+  RowCommands rows;
+  rows.Register(&app);
 
   try {
     app.parse(argc, argv);
@@ -140,6 +143,7 @@ int Run(int argc, char** argv) {
     return Report(st, json && !pipelines.reports());
   }
   if (maintenance.parsed()) return Report(maintenance.Run(), json);
+  if (rows.parsed()) return Report(rows.Run(), json);
   return 2;
 }
 

@@ -135,6 +135,14 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
   return table::Merge(*this, std::move(source), options);
 }
 
+arrow::Result<MergeResult> DeltaTable::Delete(const RowChangeOptions& options) {
+  return table::ChangeRows(*this, options, nullptr);
+}
+
+arrow::Result<MergeResult> DeltaTable::Update(const UpdateOptions& options) {
+  return table::ChangeRows(*this, options, &options.set);
+}
+
 arrow::Result<std::shared_ptr<Snapshot>> DeltaTable::GetSnapshot(
     const SnapshotSpec& spec) const {
   if (spec.ref) {

@@ -65,6 +65,8 @@ class DeltaTable : public Table, public table::Writable {
 
   arrow::Result<MergeResult> Merge(std::shared_ptr<arrow::Table> source,
                                    const MergeOptions& options) override;
+  arrow::Result<MergeResult> Delete(const RowChangeOptions& options) override;
+  arrow::Result<MergeResult> Update(const UpdateOptions& options) override;
   arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> Changes(
       int64_t from_version, std::optional<int64_t> to_version,
       bool file_level = false) const override;

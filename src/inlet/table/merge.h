@@ -25,6 +25,11 @@ arrow::Result<MergeResult> Merge(const Writable& table,
                                  std::shared_ptr<arrow::Table> source,
                                  const MergeOptions& options);
 
+/// Table::Delete (set null) and Table::Update (set: the columns' new values).
+arrow::Result<MergeResult> ChangeRows(
+    const Writable& table, const RowChangeOptions& options,
+    const std::vector<std::pair<std::string, std::optional<std::string>>>* set);
+
 /// Merge with options.history: slowly changing dimension type 2.
 arrow::Result<MergeResult> MergeHistory(const Writable& table,
                                         std::shared_ptr<arrow::Table> source,

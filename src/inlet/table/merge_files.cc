@@ -328,6 +328,15 @@ arrow::Result<CommitResult> CommitMerge(Transaction* tx, MergeWriters writers,
                                         Candidates candidates,
                                         const std::vector<std::string>& keys,
                                         const std::string& mode, CommitResult counts) {
+  return CommitChanges(tx, std::move(writers), std::move(candidates), "MERGE",
+                       {{"mergeKeys", JoinNames(keys, ",")}, {"mode", mode}}, counts);
+}
+
+arrow::Result<CommitResult> CommitChanges(Transaction* tx, MergeWriters writers,
+                                          Candidates candidates,
+                                          const std::string& operation,
+                                          std::map<std::string, std::string> parameters,
+                                          CommitResult counts) {
   ARROW_ASSIGN_OR_RAISE(auto added, writers.data->Finish());
   if (writers.changes) {
     ARROW_ASSIGN_OR_RAISE(auto change_files, writers.changes->Finish());
@@ -335,8 +344,7 @@ arrow::Result<CommitResult> CommitMerge(Transaction* tx, MergeWriters writers,
   }
   SetReadScope(tx, std::move(candidates), added);
   tx->Add(added);
-  return tx->Commit("MERGE", {{"mergeKeys", JoinNames(keys, ",")}, {"mode", mode}},
-                    counts);
+  return tx->Commit(operation, std::move(parameters), counts);
 }
 
 std::string JoinNames(const std::vector<std::string>& names, const char* sep) {

@@ -6,6 +6,7 @@
 #include <arrow/result.h>
 #include <arrow/table.h>
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -58,6 +59,13 @@ arrow::Result<CommitResult> CommitMerge(Transaction* tx, MergeWriters writers,
                                         Candidates candidates,
                                         const std::vector<std::string>& keys,
                                         const std::string& mode, CommitResult counts);
+
+/// As CommitMerge, for another operation with its parameters (DELETE, UPDATE).
+arrow::Result<CommitResult> CommitChanges(Transaction* tx, MergeWriters writers,
+                                          Candidates candidates,
+                                          const std::string& operation,
+                                          std::map<std::string, std::string> parameters,
+                                          CommitResult counts);
 
 /// "a, b" for messages (sep ", "), "a,b" for parameters (sep ",").
 std::string JoinNames(const std::vector<std::string>& names, const char* sep);

@@ -1,5 +1,6 @@
 #include "inlet/table/value.h"
 
+#include <arrow/builder.h>
 #include <arrow/compute/api.h>
 #include <arrow/type.h>
 #include <arrow/util/decimal.h>
@@ -281,9 +282,22 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> FilterBatch(
     const std::shared_ptr<arrow::RecordBatch>& batch,
     const std::vector<BoundPredicate>& preds) {
   if (preds.empty()) return batch;
+  ARROW_ASSIGN_OR_RAISE(arrow::Datum mask, MatchBatch(*batch, preds));
+  ARROW_ASSIGN_OR_RAISE(arrow::Datum out, arrow::compute::Filter(batch, mask));
+  return out.record_batch();
+}
+
+arrow::Result<arrow::Datum> MatchBatch(const arrow::RecordBatch& batch,
+                                       const std::vector<BoundPredicate>& preds) {
+  if (preds.empty()) {
+    arrow::BooleanBuilder all;
+    ARROW_RETURN_NOT_OK(all.AppendValues(std::vector<bool>(batch.num_rows(), true)));
+    ARROW_ASSIGN_OR_RAISE(auto a, all.Finish());
+    return arrow::Datum(a);
+  }
   arrow::Datum mask;
   for (const auto& p : preds) {
-    auto column = batch->GetColumnByName(p.field->name());
+    auto column = batch.GetColumnByName(p.field->name());
     if (!column) {
       return arrow::Status::Invalid("filter column '", p.field->name(),
                                     "' is not in the batch");
@@ -302,8 +316,7 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> FilterBatch(
       mask = std::move(m);
     }
   }
-  ARROW_ASSIGN_OR_RAISE(arrow::Datum out, arrow::compute::Filter(batch, mask));
-  return out.record_batch();
+  return mask;
 }
 
 }  // namespace inlet

@@ -1,6 +1,7 @@
 // Typed values for predicates, partition values and statistics.
 #pragma once
 
+#include <arrow/datum.h>
 #include <arrow/record_batch.h>
 #include <arrow/result.h>
 #include <arrow/scalar.h>
@@ -50,6 +51,11 @@ struct ColumnStats {
 
 /// False only when the statistics prove no row of the file satisfies the predicate.
 bool MayMatch(const BoundPredicate& p, const ColumnStats& stats);
+
+/// Per row of batch, whether it satisfies every predicate (columns found by name): a
+/// boolean array, null where a comparison met a null (which never satisfies it).
+arrow::Result<arrow::Datum> MatchBatch(const arrow::RecordBatch& batch,
+                                       const std::vector<BoundPredicate>& preds);
 
 /// Keeps the rows of batch satisfying every predicate (columns found by name).
 arrow::Result<std::shared_ptr<arrow::RecordBatch>> FilterBatch(
