@@ -89,3 +89,12 @@ def kafka_topic(kafka, request):
     import re
     import secrets
     return re.sub(r"[^a-zA-Z0-9._-]", "-", request.node.name)[:60] + "-" + secrets.token_hex(3)
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory):
+    """One local Spark 4 session with Delta Lake for the whole run (see spark_oracle.py)."""
+    from spark_oracle import start_spark
+    session = start_spark(tmp_path_factory.mktemp("spark"))
+    yield session
+    session.stop()

@@ -4,8 +4,12 @@
 #include <arrow/compute/api.h>
 #include <arrow/scalar.h>
 #include <arrow/type.h>
+#include <arrow/util/decimal.h>
 
+#include <charconv>
 #include <cmath>
+#include <cstdlib>
+#include <optional>
 
 #include "inlet/common/time.h"
 
@@ -46,8 +50,67 @@ size_t PrefixBytes(std::string_view s, size_t n) {
 
 std::string JsonString(std::string_view s) { return DumpJson(Json(std::string(s))); }
 
+// The shortest decimal that reads back as d (what Java's Double.toString and other
+// shortest-form printers give), at the given scale: rounded down, or up. Exact decimal
+// arithmetic in 256 bits (decimal(38) values and a double's 17 digits fit).
+arrow::Decimal256 ShortestAtScale(double d, int32_t scale, bool up) {
+  char buf[400];
+  auto printed = std::to_chars(buf, buf + sizeof(buf), d, std::chars_format::fixed);
+  arrow::Decimal256 v;
+  int32_t precision = 0, digits = 0;
+  if (!arrow::Decimal256::FromString(std::string_view(buf, printed.ptr - buf), &v,
+                                     &precision, &digits)
+           .ok()) {
+    return arrow::Decimal256(0);  // unreachable for the finite values of a decimal
+  }
+  if (digits <= scale) return v.IncreaseScaleBy(scale - digits);
+  arrow::Decimal256 cut = v.ReduceScaleBy(digits - scale, /*round=*/false);  // to zero
+  bool exact = cut.IncreaseScaleBy(digits - scale) == v;
+  // Away from zero rounds a positive value up and a negative one down.
+  if (!exact && (d > 0) == up) cut += arrow::Decimal256(d > 0 ? 1 : -1);
+  return cut;
+}
+
+// Whether a bound b (at the column's scale) reads on the safe side of the exact value v,
+// exactly and for a reader that takes the JSON number as a double and back as its
+// shortest decimal.
+bool ReadsOutward(const arrow::Decimal256& b, const arrow::Decimal256& v, int32_t scale,
+                  bool upper) {
+  if (upper ? b < v : v < b) return false;  // read exactly
+  double d = std::strtod(b.ToString(scale).c_str(), nullptr);
+  arrow::Decimal256 read = ShortestAtScale(d, scale, upper);
+  return upper ? !(read < v) : !(v < read);
+}
+
+// A bound of a decimal column with more digits than a double holds, as a decimal that
+// every reader gets on the safe side of the true bound, whether it reads the JSON number
+// exactly (Spark, delta-rs) or as a double printed back as its shortest decimal (Trino
+// reads the numbers of decimal statistics so): of the doubles from the nearest outward,
+// the first whose shortest form is outward, at the column's scale rounding outward (min
+// down, max up), clamped to the type's range. nullopt when the clamped bound reads
+// inward: no bound then.
+std::optional<std::string> OutwardDecimal(const arrow::Decimal128Scalar& v, bool upper) {
+  const auto& type = static_cast<const arrow::Decimal128Type&>(*v.type);
+  int32_t scale = type.scale();
+  arrow::Decimal256 exact(v.value);
+  double d = std::strtod(v.value.ToString(scale).c_str(), nullptr);
+  arrow::Decimal256 b = ShortestAtScale(d, scale, upper);
+  for (int step = 0; step < 8 && !ReadsOutward(b, exact, scale, upper); ++step) {
+    d = std::nextafter(d, upper ? HUGE_VAL : -HUGE_VAL);
+    b = ShortestAtScale(d, scale, upper);
+  }
+  arrow::Decimal256 limit(arrow::Decimal128::GetMaxValue(type.precision()));
+  arrow::Decimal256 negative_limit = limit;
+  negative_limit.Negate();
+  if (limit < b) b = limit;
+  if (b < negative_limit) b = negative_limit;
+  if (!ReadsOutward(b, exact, scale, upper)) return std::nullopt;
+  return b.ToString(scale);
+}
+
 // The JSON text of a bound; upper=true rounds the bound up where it must be truncated.
-std::string BoundJson(const arrow::Scalar& v, bool upper) {
+// nullopt: no bound can be given safely.
+std::optional<std::string> BoundJson(const arrow::Scalar& v, bool upper) {
   using arrow::Type;
   switch (v.type->id()) {
     case Type::STRING: {
@@ -72,7 +135,10 @@ std::string BoundJson(const arrow::Scalar& v, bool upper) {
     }
     case Type::DECIMAL128: {
       const auto& d = static_cast<const arrow::Decimal128Scalar&>(v);
-      return d.value.ToString(static_cast<const arrow::Decimal128Type&>(*v.type).scale());
+      const auto& t = static_cast<const arrow::Decimal128Type&>(*v.type);
+      // Up to 15 significant digits a double holds every value exactly.
+      if (t.precision() > 15) return OutwardDecimal(d, upper);
+      return d.value.ToString(t.scale());
     }
     case Type::FLOAT:
     case Type::DOUBLE: {
@@ -191,8 +257,8 @@ std::string StatsJson(const FileStatistics& stats) {
     if (leaf.null_count) nulls.Insert(leaf.path, 0, std::to_string(*leaf.null_count));
     // Booleans and binary get counts only, as Delta writers record them.
     if (leaf.min && leaf.max && CollectsMinMax(*leaf.type)) {
-      mins.Insert(leaf.path, 0, BoundJson(*leaf.min, false));
-      maxs.Insert(leaf.path, 0, BoundJson(*leaf.max, true));
+      if (auto min = BoundJson(*leaf.min, false)) mins.Insert(leaf.path, 0, *min);
+      if (auto max = BoundJson(*leaf.max, true)) maxs.Insert(leaf.path, 0, *max);
     }
   }
   auto section = [](const JsonTree& t) {

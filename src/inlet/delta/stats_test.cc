@@ -3,7 +3,13 @@
 #include <arrow/api.h>
 #include <arrow/io/memory.h>
 #include <arrow/json/from_string.h>
+#include <arrow/util/decimal.h>
 #include <parquet/arrow/writer.h>
+
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <random>
 
 #include "inlet/testing/util.h"
 
@@ -108,6 +114,109 @@ TEST(Stats, AllNullAndNaNColumns) {
   EXPECT_EQ(j["nullCount"]["n"], 2);
   EXPECT_FALSE(j["minValues"].contains("n"));
   EXPECT_EQ(j["minValues"]["f"], 0.5);
+}
+
+namespace {
+
+// The number text stats JSON gives a column's bound ("minValues" or "maxValues"); empty
+// when it has none.
+std::string BoundText(const std::string& json, const std::string& section) {
+  size_t at = json.find("\"" + section + "\":{\"d\":");
+  if (at == std::string::npos) return "";
+  at = json.find(':', json.find("\"d\"", at)) + 1;
+  return json.substr(at, json.find_first_of(",}", at) - at);
+}
+
+// A JSON number read as a reader reads it at the column's scale: exactly (Spark,
+// delta-rs), or as a double, printed shortest and taken to the scale rounding half up, or
+// truncating (Trino reads the numbers of decimal statistics as doubles).
+std::vector<arrow::Decimal256> ReadAs(const std::string& text, int32_t scale) {
+  std::vector<arrow::Decimal256> out;
+  auto at_scale = [&](const std::string& t, bool round) {
+    int32_t precision = 0, s = 0;
+    arrow::Decimal256 v;
+    EXPECT_TRUE(arrow::Decimal256::FromString(t, &v, &precision, &s).ok()) << t;
+    return s > scale ? v.ReduceScaleBy(s - scale, round) : v.IncreaseScaleBy(scale - s);
+  };
+  out.push_back(at_scale(text, true));
+  char buf[64];
+  double d = std::strtod(text.c_str(), nullptr);
+  auto r = std::to_chars(buf, buf + sizeof(buf), d, std::chars_format::fixed);
+  std::string shortest(buf, r.ptr);
+  out.push_back(at_scale(shortest, true));
+  out.push_back(at_scale(shortest, false));
+  return out;
+}
+
+}  // namespace
+
+// Issue 20, item 3.6: bounds of decimals with more digits than a double holds are written
+// rounded outward, so that a reader taking them as doubles (Trino 476) never skips a file
+// holding a matching row; within the type's range, and not far from the true bound.
+TEST(Stats, WideDecimalBoundsReadOutwardAsDoubles) {
+  std::mt19937_64 rng(5);
+  struct Case {
+    int precision, scale;
+  };
+  for (Case c : {Case{18, 6}, Case{16, 2}, Case{38, 10}, Case{38, 0}, Case{20, 19}}) {
+    auto type = arrow::decimal128(c.precision, c.scale);
+    auto limit = arrow::Decimal128::GetMaxValue(c.precision);
+    std::vector<arrow::Decimal128> values = {limit, arrow::Decimal128(limit).Negate(),
+                                             arrow::Decimal128(0), arrow::Decimal128(1)};
+    if (c.precision == 18) {  // the issue's value: 12345678901.123456
+      values.push_back(arrow::Decimal128("12345678901123456"));
+    }
+    for (int i = 0; i < 300; ++i) {
+      // Random digits, of random length up to the precision, either sign.
+      int digits = 1 + static_cast<int>(rng() % c.precision);
+      std::string text = rng() % 2 ? "-" : "";
+      for (int k = 0; k < digits; ++k) text += static_cast<char>('0' + rng() % 10);
+      values.push_back(arrow::Decimal128(text));
+    }
+    for (const auto& v : values) {
+      FileStatistics stats;
+      stats.num_records = 1;
+      LeafStatistics leaf;
+      leaf.path = {"d"};
+      leaf.type = type;
+      leaf.null_count = 0;
+      leaf.min = std::make_shared<arrow::Decimal128Scalar>(v, type);
+      leaf.max = leaf.min;
+      stats.columns.push_back(leaf);
+      std::string json = StatsJson(stats);
+      arrow::Decimal256 exact(v);
+      std::string min = BoundText(json, "minValues"), max = BoundText(json, "maxValues");
+      SCOPED_TRACE(type->ToString() + " " + v.ToString(c.scale) + ": " + json);
+      if (!min.empty()) {
+        for (const auto& read : ReadAs(min, c.scale)) EXPECT_LE(read, exact);
+      }
+      if (!max.empty()) {
+        for (const auto& read : ReadAs(max, c.scale)) EXPECT_GE(read, exact);
+      }
+      // Omitted only at the very ends of the range.
+      if (v != limit) EXPECT_FALSE(max.empty());
+      if (v != arrow::Decimal128(limit).Negate()) EXPECT_FALSE(min.empty());
+      // Tight: within a few doubles' steps of the value.
+      double value = std::strtod(v.ToString(c.scale).c_str(), nullptr);
+      double slack = 4 * (std::nextafter(std::fabs(value), HUGE_VAL) - std::fabs(value)) +
+                     2 * std::pow(10.0, -c.scale);
+      for (const auto& bound : {min, max}) {
+        if (bound.empty()) continue;
+        EXPECT_LE(std::fabs(std::strtod(bound.c_str(), nullptr) - value), slack) << bound;
+      }
+    }
+  }
+  // Up to 15 digits bounds are the values themselves.
+  FileStatistics stats;
+  stats.num_records = 1;
+  LeafStatistics leaf;
+  leaf.path = {"d"};
+  leaf.type = arrow::decimal128(15, 3);
+  leaf.min = std::make_shared<arrow::Decimal128Scalar>(
+      arrow::Decimal128("123456789012345"), leaf.type);
+  leaf.max = leaf.min;
+  stats.columns.push_back(leaf);
+  EXPECT_EQ(BoundText(StatsJson(stats), "maxValues"), "123456789012.345");
 }
 
 }  // namespace inlet::delta

@@ -1,0 +1,58 @@
+"""Apache Spark 4.0.1 with Delta Lake 4.0.1: the reference Delta engine, as an oracle.
+
+pyspark comes from scripts/requirements.txt; the Delta jars from scripts/spark/pom.xml,
+which scripts/bootstrap.sh copies into ~/.cache/inlet/spark-jars-<version>. The session
+runs locally (local[2], Java 17) and is shared by the whole test run (a session starts in
+6-12 s).
+"""
+from __future__ import annotations
+
+import os
+import pathlib
+import re
+
+import pyarrow as pa
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+
+
+def delta_jars() -> list[pathlib.Path]:
+    pom = (REPO / "scripts" / "spark" / "pom.xml").read_text()
+    version = re.search(r"<delta.version>(.*)</delta.version>", pom).group(1)
+    folder = pathlib.Path(os.environ.get("INLET_SPARK_JARS_DIR",
+                                         pathlib.Path.home() / ".cache" / "inlet" / f"spark-jars-{version}"))
+    jars = sorted(folder.glob("*.jar"))
+    if not any(j.name.startswith("delta-spark") for j in jars):
+        raise RuntimeError(f"no Delta Lake jars in {folder}: run scripts/bootstrap.sh")
+    return jars
+
+
+def start_spark(work: pathlib.Path):
+    from pyspark.sql import SparkSession
+    jars = ",".join(str(j) for j in delta_jars())
+    return (SparkSession.builder.master("local[2]").appName("inlet-tests")
+            .config("spark.jars", jars)
+            .config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
+            .config("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
+            .config("spark.driver.memory", "1g")
+            .config("spark.sql.shuffle.partitions", "2")
+            .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.driver.bindAddress", "127.0.0.1")
+            .config("spark.driver.host", "127.0.0.1")
+            .config("spark.sql.warehouse.dir", str(work / "warehouse"))
+            .config("spark.driver.extraJavaOptions", f"-Djava.io.tmpdir={work}")
+            .getOrCreate())
+
+
+def read(spark, table: pathlib.Path | str, version: int | None = None) -> pa.Table:
+    """The table as Spark's Delta reader reads it (by path), as Arrow."""
+    reader = spark.read.format("delta")
+    if version is not None:
+        reader = reader.option("versionAsOf", version)
+    return reader.load(str(table)).toArrow()
+
+
+def sql(spark, text: str) -> list[dict]:
+    return [r.asDict(recursive=True) for r in spark.sql(text).collect()]
