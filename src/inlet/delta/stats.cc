@@ -50,12 +50,13 @@ size_t PrefixBytes(std::string_view s, size_t n) {
 
 std::string JsonString(std::string_view s) { return DumpJson(Json(std::string(s))); }
 
-// The shortest decimal that reads back as d (what Java's Double.toString and other
-// shortest-form printers give), at the given scale: rounded down, or up. Exact decimal
+// The shortest decimal that reads back as d (what Java's Double.toString gives: the
+// fewest significant digits, so 5.375985989463228E26 for a double whose exact value is
+// 537598598946322832628383744), at the given scale: rounded down, or up. Exact decimal
 // arithmetic in 256 bits (decimal(38) values and a double's 17 digits fit).
 arrow::Decimal256 ShortestAtScale(double d, int32_t scale, bool up) {
   char buf[400];
-  auto printed = std::to_chars(buf, buf + sizeof(buf), d, std::chars_format::fixed);
+  auto printed = std::to_chars(buf, buf + sizeof(buf), d, std::chars_format::scientific);
   arrow::Decimal256 v;
   int32_t precision = 0, digits = 0;
   if (!arrow::Decimal256::FromString(std::string_view(buf, printed.ptr - buf), &v,

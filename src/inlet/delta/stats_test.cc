@@ -141,7 +141,7 @@ std::vector<arrow::Decimal256> ReadAs(const std::string& text, int32_t scale) {
   out.push_back(at_scale(text, true));
   char buf[64];
   double d = std::strtod(text.c_str(), nullptr);
-  auto r = std::to_chars(buf, buf + sizeof(buf), d, std::chars_format::fixed);
+  auto r = std::to_chars(buf, buf + sizeof(buf), d, std::chars_format::scientific);
   std::string shortest(buf, r.ptr);
   out.push_back(at_scale(shortest, true));
   out.push_back(at_scale(shortest, false));
@@ -165,6 +165,9 @@ TEST(Stats, WideDecimalBoundsReadOutwardAsDoubles) {
                                              arrow::Decimal128(0), arrow::Decimal128(1)};
     if (c.precision == 18) {  // the value: 12345678901.123456
       values.push_back(arrow::Decimal128("12345678901123456"));
+    }
+    if (c.precision == 38 && c.scale == 10) {  // one Trino skipped a file for
+      values.push_back(arrow::Decimal128("-5375985989463228097129911694000000000"));
     }
     for (int i = 0; i < 300; ++i) {
       // Random digits, of random length up to the precision, either sign.
