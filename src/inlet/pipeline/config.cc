@@ -113,23 +113,8 @@ arrow::Status ParseDestination(const YamlReader& r, const YAML::Node& n,
     }
   }
   if (n["storage"]) {
-    const auto& s = n["storage"];
-    if (!s.IsMap()) return r.Error(s, key + ".storage", "expected a mapping");
-    ARROW_RETURN_NOT_OK(
-        r.CheckKeys(s, key + ".storage",
-                    {"endpoint", "region", "access_key_id", "secret_access_key",
-                     "session_token", "addressing", "ca_bundle"}));
-    for (const auto& kv : s) {
-      std::string k = kv.first.as<std::string>();
-      ARROW_ASSIGN_OR_RAISE(out->storage[k], r.String(kv.second, key + ".storage." + k));
-    }
-    if (out->path.find("://") == std::string::npos ||
-        out->path.rfind("file://", 0) == 0) {
-      return r.Error(s, key + ".storage", "applies to s3:// destinations only");
-    }
-    S3Config check;
-    auto valid = check.Apply(out->storage);
-    if (!valid.ok()) return r.Error(s, key + ".storage", valid.message());
+    ARROW_RETURN_NOT_OK(ParseStorage(r, n["storage"], key + ".storage", out->path,
+                                     "destinations", &out->storage));
   }
   if (n["maintenance"]) {
     ARROW_RETURN_NOT_OK(
@@ -495,6 +480,12 @@ arrow::Result<PipelineConfig> ParsePipeline(const YamlReader& r, const YAML::Nod
   ARROW_ASSIGN_OR_RAISE(p.source, ParseSource(r, n["source"], k + ".source", p.name));
   ARROW_RETURN_NOT_OK(
       ParseDestination(r, n["destination"], k + ".destination", &p.destination));
+  // Files on S3 without storage settings of their own are reached as an s3:// destination
+  // is.
+  if (auto* files = std::get_if<FileSourceConfig>(&p.source)) {
+    if (files->path.rfind("s3://", 0) == 0 && files->storage.empty())
+      files->storage = p.destination.storage;
+  }
   ARROW_RETURN_NOT_OK(ParseStrategy(r, n["strategy"], k + ".strategy", &p.strategy));
   if (n["quality"]) {
     ARROW_RETURN_NOT_OK(ParseQuality(r, n["quality"], k + ".quality", &p.quality));

@@ -4,6 +4,7 @@
 
 #include "inlet/pipeline/yaml_reader.h"
 #include "inlet/source/json_schema.h"
+#include "inlet/storage/s3.h"
 
 namespace inlet::pipeline {
 
@@ -169,7 +170,7 @@ arrow::Result<FileSourceConfig> ParseFileSource(const YamlReader& r, const YAML:
   ARROW_RETURN_NOT_OK(r.CheckKeys(
       n, key,
       {"type", "path", "format", "schema", "decimal_handling", "changed_files",
-       "require_files", "csv", "bad_files", "quarantine_dir"}));
+       "require_files", "csv", "bad_files", "quarantine_dir", "storage"}));
   if (!n["path"]) return r.Error(n, key + ".path", "is required");
   FileSourceConfig f;
   ARROW_ASSIGN_OR_RAISE(std::string path, r.String(n["path"], key + ".path"));
@@ -215,10 +216,38 @@ arrow::Result<FileSourceConfig> ParseFileSource(const YamlReader& r, const YAML:
     ARROW_ASSIGN_OR_RAISE(f.require_files,
                           r.Bool(n["require_files"], key + ".require_files"));
   }
+  if (n["storage"]) {
+    ARROW_RETURN_NOT_OK(
+        ParseStorage(r, n["storage"], key + ".storage", f.path, "sources", &f.storage));
+  }
+  if (!f.quarantine_dir.empty() && f.quarantine_dir.find("://") != std::string::npos) {
+    return r.Error(n["quarantine_dir"], key + ".quarantine_dir",
+                   "must be a local directory");
+  }
   return f;
 }
 
 }  // namespace
+
+arrow::Status ParseStorage(const YamlReader& r, const YAML::Node& s,
+                           const std::string& key, const std::string& path,
+                           const char* what, std::map<std::string, std::string>* out) {
+  if (!s.IsMap()) return r.Error(s, key, "expected a mapping");
+  ARROW_RETURN_NOT_OK(
+      r.CheckKeys(s, key,
+                  {"endpoint", "region", "access_key_id", "secret_access_key",
+                   "session_token", "addressing", "ca_bundle"}));
+  for (const auto& kv : s) {
+    std::string k = kv.first.as<std::string>();
+    ARROW_ASSIGN_OR_RAISE((*out)[k], r.String(kv.second, key + "." + k));
+  }
+  if (path.rfind("s3://", 0) != 0)
+    return r.Error(s, key, std::string("applies to s3:// ") + what + " only");
+  S3Config check;
+  auto valid = check.Apply(*out);
+  if (!valid.ok()) return r.Error(s, key, valid.message());
+  return arrow::Status::OK();
+}
 
 // One alternative per source kind (source/source.h), chosen by type (files by default).
 arrow::Result<SourceConfig> ParseSource(const YamlReader& r, const YAML::Node& n,

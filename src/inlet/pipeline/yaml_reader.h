@@ -182,6 +182,12 @@ class YamlReader {
 
 /// The source section: one alternative per kind (source/source.h), chosen by type (files
 /// by default). source_config.cc.
+/// A storage mapping (endpoint, region, keys, addressing, ca_bundle: S3Config::Apply) for
+/// the s3:// location path, into out; errors name the key, never a secret's value.
+arrow::Status ParseStorage(const YamlReader& r, const YAML::Node& n,
+                           const std::string& key, const std::string& path,
+                           const char* what, std::map<std::string, std::string>* out);
+
 arrow::Result<SourceConfig> ParseSource(const YamlReader& r, const YAML::Node& n,
                                         const std::string& key,
                                         const std::string& pipeline);

@@ -299,9 +299,8 @@ std::string PlainName(const std::string& path) {
 
 // The codec of a compressed file, by its first bytes; nullopt for plain text.
 arrow::Result<std::optional<arrow::Compression::type>> CompressionOf(
-    const std::string& path) {
-  ARROW_ASSIGN_OR_RAISE(auto file, arrow::io::ReadableFile::Open(path));
-  ARROW_ASSIGN_OR_RAISE(auto head, file->ReadAt(0, 4));
+    const std::string& path, arrow::io::RandomAccessFile& file) {
+  ARROW_ASSIGN_OR_RAISE(auto head, file.ReadAt(0, 4));
   const uint8_t* b = head->data();
   if (head->size() >= 2 && b[0] == 0x1f && b[1] == 0x8b) return arrow::Compression::GZIP;
   if (head->size() >= 4 && b[0] == 0x28 && b[1] == 0xb5 && b[2] == 0x2f && b[3] == 0xfd)
@@ -340,9 +339,22 @@ std::string FormatFromExtension(const std::string& path) {
   return "";
 }
 
+arrow::Result<std::optional<arrow::Compression::type>> CompressionOf(
+    const std::string& path) {
+  ARROW_ASSIGN_OR_RAISE(auto file, arrow::io::ReadableFile::Open(path));
+  return CompressionOf(path, *file);
+}
+
 arrow::Result<std::shared_ptr<arrow::io::InputStream>> Decompressed(
     const std::string& path, std::shared_ptr<arrow::io::InputStream> raw) {
-  ARROW_ASSIGN_OR_RAISE(auto compression, CompressionOf(path));
+  ARROW_ASSIGN_OR_RAISE(auto file, arrow::io::ReadableFile::Open(path));
+  return Decompressed(path, *file, std::move(raw));
+}
+
+arrow::Result<std::shared_ptr<arrow::io::InputStream>> Decompressed(
+    const std::string& path, arrow::io::RandomAccessFile& file,
+    std::shared_ptr<arrow::io::InputStream> raw) {
+  ARROW_ASSIGN_OR_RAISE(auto compression, CompressionOf(path, file));
   if (!compression) return raw;
   ARROW_ASSIGN_OR_RAISE(auto* codec, CodecFor(*compression));
   ARROW_ASSIGN_OR_RAISE(auto stream,
@@ -358,6 +370,12 @@ arrow::Result<std::shared_ptr<arrow::io::InputStream>> OpenTextInput(
 
 arrow::Result<bool> IsCompressed(const std::string& path) {
   ARROW_ASSIGN_OR_RAISE(auto compression, CompressionOf(path));
+  return compression.has_value();
+}
+
+arrow::Result<bool> IsCompressed(const std::string& path,
+                                 arrow::io::RandomAccessFile& file) {
+  ARROW_ASSIGN_OR_RAISE(auto compression, CompressionOf(path, file));
   return compression.has_value();
 }
 

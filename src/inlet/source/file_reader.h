@@ -30,6 +30,12 @@ arrow::Result<std::shared_ptr<arrow::io::InputStream>> OpenTextInput(
 arrow::Result<std::shared_ptr<arrow::io::InputStream>> Decompressed(
     const std::string& path, std::shared_ptr<arrow::io::InputStream> raw);
 arrow::Result<bool> IsCompressed(const std::string& path);
+/// The same for a file opened elsewhere (on object storage): path names it.
+arrow::Result<std::shared_ptr<arrow::io::InputStream>> Decompressed(
+    const std::string& path, arrow::io::RandomAccessFile& file,
+    std::shared_ptr<arrow::io::InputStream> raw);
+arrow::Result<bool> IsCompressed(const std::string& path,
+                                 arrow::io::RandomAccessFile& file);
 /// The rest of a stream, in one buffer.
 arrow::Result<std::shared_ptr<arrow::Buffer>> ReadAll(arrow::io::InputStream& input);
 

@@ -14,7 +14,9 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -25,28 +27,18 @@
 
 #include "inlet/common/time.h"
 #include "inlet/source/file_reader.h"
+#include "inlet/status.h"
+#include "inlet/table/parquet_file.h"
 
 namespace inlet {
 
 namespace {
 
-arrow::Result<SourceFile> Stat(const std::string& path) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0)
-    return arrow::Status::IOError("source file ", path, " does not exist");
-  return SourceFile{
-      path, static_cast<int64_t>(st.st_size),
-      static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
-}
-
-bool Hidden(const std::string& name) {
-  return name.empty() || name[0] == '.' || name[0] == '_';
-}
-
 // Reads a text file's rows from `input` (the file's bytes, or a grown file's header and
 // appended bytes).
 arrow::Result<std::shared_ptr<arrow::Table>> ReadText(
-    const std::string& path, const std::string& format, const FileReadOptions& options,
+    const SourceStore& store, const std::string& path, int64_t piece_size,
+    const std::string& format, const FileReadOptions& options,
     std::shared_ptr<arrow::io::InputStream> input) {
   const DeclaredSchema& declared = options.declared;
   if (format == "csv") {
@@ -70,7 +62,19 @@ arrow::Result<std::shared_ptr<arrow::Table>> ReadText(
     return arrow::Table::FromRecordBatchReader(reader.get());
   }();
   if (!table.ok()) {
-    std::string where = LocateJsonError(path, format, table.status().message());
+    std::string where;
+    if (store.local()) {
+      where = LocateJsonError(path, format, table.status().message());
+    } else {
+      // The whole object again (an error path), for lines counted in the file.
+      auto file = store.Open(path);
+      auto text = file.ok() ? (*file)->ReadAt(0, piece_size) : file.status();
+      auto compressed = file.ok() ? IsCompressed(path, **file) : file.status();
+      if (text.ok() && compressed.ok() && !*compressed) {
+        where =
+            LocateJsonErrorInText((*text)->ToString(), format, table.status().message());
+      }
+    }
     if (!where.empty()) return arrow::Status::Invalid(path, ": ", where);
   }
   return table;
@@ -82,9 +86,10 @@ std::string FormatOf(const SourceFile& f, const std::string& configured) {
 }
 
 // The bytes [offset, offset + length) of a file.
-arrow::Result<std::shared_ptr<arrow::Buffer>> ReadRange(const std::string& path,
+arrow::Result<std::shared_ptr<arrow::Buffer>> ReadRange(const SourceStore& store,
+                                                        const std::string& path,
                                                         int64_t offset, int64_t length) {
-  ARROW_ASSIGN_OR_RAISE(auto file, arrow::io::ReadableFile::Open(path));
+  ARROW_ASSIGN_OR_RAISE(auto file, store.Open(path));
   ARROW_ASSIGN_OR_RAISE(auto buffer, file->ReadAt(offset, length));
   if (buffer->size() != length) {
     return arrow::Status::IOError("source file ", path, " shrank while it was read");
@@ -95,25 +100,26 @@ arrow::Result<std::shared_ptr<arrow::Buffer>> ReadRange(const std::string& path,
 // What a run reads of a file: all of it, or (a text file that grew since it was loaded)
 // the bytes after those loaded, which hold lines_before lines. Only the first size bytes
 // are read, whatever a writer appends meanwhile: the position records that size.
-arrow::Result<std::shared_ptr<arrow::io::InputStream>> OpenPiece(const FilePiece& piece,
+arrow::Result<std::shared_ptr<arrow::io::InputStream>> OpenPiece(const SourceStore& store,
+                                                                 const FilePiece& piece,
                                                                  const std::string& fmt,
                                                                  bool header = true) {
   const SourceFile& f = piece.file;
   if (piece.offset == 0) {
-    ARROW_ASSIGN_OR_RAISE(auto file, arrow::io::ReadableFile::Open(f.path));
+    ARROW_ASSIGN_OR_RAISE(auto file, store.Open(f.path));
     ARROW_ASSIGN_OR_RAISE(auto bytes,
                           arrow::io::RandomAccessFile::GetStream(file, 0, f.size));
-    return Decompressed(f.path, std::move(bytes));
+    return Decompressed(f.path, *file, std::move(bytes));
   }
   ARROW_ASSIGN_OR_RAISE(auto tail,
-                        ReadRange(f.path, piece.offset, f.size - piece.offset));
+                        ReadRange(store, f.path, piece.offset, f.size - piece.offset));
   if (fmt != "csv" || !header) {
     return std::static_pointer_cast<arrow::io::InputStream>(
         std::make_shared<arrow::io::BufferReader>(tail));
   }
   // A CSV file's appended lines are read under its header line.
-  ARROW_ASSIGN_OR_RAISE(auto head,
-                        ReadRange(f.path, 0, std::min<int64_t>(piece.offset, 1 << 20)));
+  ARROW_ASSIGN_OR_RAISE(
+      auto head, ReadRange(store, f.path, 0, std::min<int64_t>(piece.offset, 1 << 20)));
   std::string_view h(reinterpret_cast<const char*>(head->data()), head->size());
   size_t eol = h.find('\n');
   if (eol == std::string_view::npos) {
@@ -127,6 +133,18 @@ arrow::Result<std::shared_ptr<arrow::io::InputStream>> OpenPiece(const FilePiece
           arrow::Buffer::FromString(std::move(text))));
 }
 
+constexpr int64_t kParquetBatchRows = 128 * 1024;
+
+// A Parquet file, whole (its columns decoded in parallel).
+arrow::Result<std::shared_ptr<arrow::Table>> ReadParquet(const SourceStore& store,
+                                                         const std::string& path) {
+  std::shared_ptr<arrow::Table> t;
+  auto file = OpenParquetFile(store.fs(), store.FsPath(path), kParquetBatchRows);
+  arrow::Status st = file.ok() ? (*file)->ReadTable(&t) : file.status();
+  if (!st.ok()) return st.WithMessage("input ", path, ": ", st.message());
+  return t;
+}
+
 // added: the declared columns the file lacks (added as nulls).
 arrow::Result<std::shared_ptr<arrow::Table>> ReadOne(const FilePiece& piece,
                                                      const FileReadOptions& options,
@@ -134,6 +152,7 @@ arrow::Result<std::shared_ptr<arrow::Table>> ReadOne(const FilePiece& piece,
                                                      std::vector<std::string>* added) {
   const SourceFile& f = piece.file;
   const DeclaredSchema& declared = options.declared;
+  const SourceStore& store = options.store ? *options.store : *SourceStore::Local();
   std::string fmt = FormatOf(f, options.format);
   if (fmt.empty()) {
     return arrow::Status::Invalid(
@@ -146,8 +165,8 @@ arrow::Result<std::shared_ptr<arrow::Table>> ReadOne(const FilePiece& piece,
   std::shared_ptr<arrow::Table> table;
   if (fmt == "csv" || fmt == "json" || fmt == "ndjson") {
     auto read = [&]() -> arrow::Result<std::shared_ptr<arrow::Table>> {
-      ARROW_ASSIGN_OR_RAISE(auto input, OpenPiece(piece, fmt, options.csv.header));
-      return ReadText(f.path, fmt, options, std::move(input));
+      ARROW_ASSIGN_OR_RAISE(auto input, OpenPiece(store, piece, fmt, options.csv.header));
+      return ReadText(store, f.path, f.size, fmt, options, std::move(input));
     }();
     if (!read.ok()) {
       const std::string& m = read.status().message();
@@ -156,7 +175,7 @@ arrow::Result<std::shared_ptr<arrow::Table>> ReadOne(const FilePiece& piece,
     }
     table = *read;
   } else if (fmt == "debezium") {
-    ARROW_ASSIGN_OR_RAISE(auto input, OpenPiece(piece, fmt));
+    ARROW_ASSIGN_OR_RAISE(auto input, OpenPiece(store, piece, fmt));
     ARROW_ASSIGN_OR_RAISE(auto text, ReadAll(*input));
     auto reader = OpenDebeziumText(std::move(text), f.path,
                                    DebeziumOptions{options.decimals, declared});
@@ -166,7 +185,7 @@ arrow::Result<std::shared_ptr<arrow::Table>> ReadOne(const FilePiece& piece,
     }
     ARROW_ASSIGN_OR_RAISE(table, arrow::Table::FromRecordBatchReader(reader->get()));
   } else {
-    ARROW_ASSIGN_OR_RAISE(table, ReadInputFiles({f.path}, fmt));
+    ARROW_ASSIGN_OR_RAISE(table, ReadParquet(store, f.path));
   }
   for (const auto& [name, type] : declared) {
     int idx = table->schema()->GetFieldIndex(name);
@@ -234,9 +253,9 @@ struct PrefixDigest {
 };
 
 arrow::Result<std::vector<PrefixDigest>> DigestPrefixes(
-    const std::string& path, const std::vector<int64_t>& cuts) {
+    const SourceStore& store, const std::string& path, const std::vector<int64_t>& cuts) {
   std::vector<PrefixDigest> out;
-  ARROW_ASSIGN_OR_RAISE(auto file, arrow::io::ReadableFile::Open(path));
+  ARROW_ASSIGN_OR_RAISE(auto file, store.Open(path));
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
                                                               &EVP_MD_CTX_free);
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> copy(EVP_MD_CTX_new(),
@@ -270,78 +289,7 @@ arrow::Result<std::vector<PrefixDigest>> DigestPrefixes(
   return out;
 }
 
-bool HasGlob(const std::string& s) { return s.find_first_of("*?[") != std::string::npos; }
-
 }  // namespace
-
-arrow::Result<std::vector<SourceFile>> DiscoverFiles(const std::string& pattern) {
-  std::vector<SourceFile> out;
-  if (HasGlob(pattern)) {
-    glob_t g;
-    int rc = ::glob(pattern.c_str(), 0, nullptr, &g);
-    if (rc == 0) {
-      for (size_t i = 0; i < g.gl_pathc; ++i) {
-        std::string p = g.gl_pathv[i];
-        if (std::filesystem::is_regular_file(p) &&
-            !Hidden(std::filesystem::path(p).filename().string())) {
-          ARROW_ASSIGN_OR_RAISE(auto f, Stat(p));
-          out.push_back(f);
-        }
-      }
-    }
-    ::globfree(&g);
-    if (rc != 0 && rc != GLOB_NOMATCH)
-      return arrow::Status::IOError("cannot expand source path ", pattern);
-    std::string dir = std::filesystem::path(pattern).parent_path().string();
-    if (!dir.empty() && !HasGlob(dir) && !std::filesystem::is_directory(dir)) {
-      return arrow::Status::IOError("source directory ", dir, " does not exist");
-    }
-  } else if (std::filesystem::is_directory(pattern)) {
-    for (const auto& e : std::filesystem::directory_iterator(pattern)) {
-      if (e.is_regular_file() && !Hidden(e.path().filename().string())) {
-        ARROW_ASSIGN_OR_RAISE(auto f, Stat(e.path().string()));
-        out.push_back(f);
-      }
-    }
-  } else {
-    ARROW_ASSIGN_OR_RAISE(auto f, Stat(pattern));
-    out.push_back(f);
-  }
-  std::sort(out.begin(), out.end(),
-            [](const SourceFile& a, const SourceFile& b) { return a.path < b.path; });
-  return out;
-}
-
-std::string SourceRoot(const std::string& pattern) {
-  std::filesystem::path p(pattern);
-  std::filesystem::path root;
-  if (HasGlob(pattern)) {
-    // The directories before the first component with a wildcard.
-    for (const auto& part : p) {
-      if (HasGlob(part.string())) break;
-      root /= part;
-    }
-  } else if (std::filesystem::is_directory(p)) {
-    root = p;
-  } else {
-    root = p.parent_path();
-  }
-  if (root.empty()) root = ".";
-  std::error_code ec;
-  auto absolute = std::filesystem::absolute(root, ec);
-  return (ec ? root : absolute).lexically_normal().string();
-}
-
-std::string RelativeName(const std::string& root, const std::string& path) {
-  std::error_code ec;
-  auto absolute = std::filesystem::absolute(path, ec);
-  auto rel = (ec ? std::filesystem::path(path) : absolute)
-                 .lexically_normal()
-                 .lexically_relative(root);
-  std::string name = rel.generic_string();
-  if (name.empty() || name.rfind("..", 0) == 0) return path;  // outside the root
-  return name;
-}
 
 std::string Fingerprint(const std::vector<SourceFile>& files, const std::string& root) {
   // FNV-1a over "name\0size\0mtime\0" of every file, names relative to root.
@@ -498,12 +446,14 @@ Json Normalized(const Json& position) {
 
 // Whether a grown file's appended bytes can be read on their own: CSV (under the header)
 // and line-delimited JSON, not Parquet or a JSON array.
-bool LineBased(const SourceFile& f, const std::string& fmt) {
-  auto compressed = IsCompressed(f.path);
+bool LineBased(const SourceStore& store, const SourceFile& f, const std::string& fmt) {
+  auto file = store.Open(f.path);
+  if (!file.ok()) return false;
+  auto compressed = IsCompressed(f.path, **file);
   if (!compressed.ok() || *compressed) return false;
   if (fmt == "csv" || fmt == "ndjson") return true;
   if (fmt != "json" && fmt != "debezium") return false;
-  auto head = ReadRange(f.path, 0, std::min<int64_t>(f.size, 4096));
+  auto head = ReadRange(store, f.path, 0, std::min<int64_t>(f.size, 4096));
   if (!head.ok()) return false;
   std::string_view h(reinterpret_cast<const char*>((*head)->data()), (*head)->size());
   size_t first = h.find_first_not_of(" \t\r\n");
@@ -514,15 +464,31 @@ bool LineBased(const SourceFile& f, const std::string& fmt) {
 
 // Copies a bad file under config_.quarantine_dir, by its name under the source root;
 // returns where.
-arrow::Result<std::string> FileSource::Quarantine(const std::string& path,
+arrow::Result<std::string> FileSource::Quarantine(const SourceStore& store,
+                                                  const std::string& path,
                                                   const std::string& name) const {
   std::filesystem::path target = std::filesystem::path(config_.quarantine_dir) / name;
   std::error_code ec;
   std::filesystem::create_directories(target.parent_path(), ec);
-  if (!ec) {
-    std::filesystem::copy_file(path, target,
-                               std::filesystem::copy_options::overwrite_existing, ec);
+  if (ec)
+    return arrow::Status::IOError("cannot copy to ", target.string(), ": ", ec.message());
+  // Through the store (a file on S3 too), into a temporary name renamed at the end.
+  ARROW_ASSIGN_OR_RAISE(auto file, store.Open(path));
+  ARROW_ASSIGN_OR_RAISE(int64_t size, file->GetSize());
+  std::string temporary = target.string() + ".inlet-tmp";
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    for (int64_t at = 0; out && at < size; at += 8 << 20) {
+      ARROW_ASSIGN_OR_RAISE(auto chunk,
+                            file->ReadAt(at, std::min<int64_t>(8 << 20, size - at)));
+      out.write(reinterpret_cast<const char*>(chunk->data()), chunk->size());
+    }
+    if (!out) {
+      return arrow::Status::IOError("cannot copy to ", target.string(), ": ",
+                                    std::strerror(errno));
+    }
   }
+  std::filesystem::rename(temporary, target, ec);
   if (ec)
     return arrow::Status::IOError("cannot copy to ", target.string(), ": ", ec.message());
   return target.string();
@@ -530,7 +496,8 @@ arrow::Result<std::string> FileSource::Quarantine(const std::string& path,
 
 // What kNew reads: files not loaded yet, and the appended part of loaded files that grew;
 // a loaded file that changed otherwise is handled by config.changed_files.
-arrow::Status FileSource::SelectNew(const std::vector<SourceFile>& files,
+arrow::Status FileSource::SelectNew(const SourceStore& store,
+                                    const std::vector<SourceFile>& files,
                                     const std::string& root, SourceRead* out,
                                     std::vector<FilePiece>* pieces) const {
   Json& position = out->position;
@@ -550,7 +517,7 @@ arrow::Status FileSource::SelectNew(const std::vector<SourceFile>& files,
     std::string name = RelativeName(root, f.path);
     auto it = loaded.find(name);
     if (it == loaded.end()) {  // a new file
-      ARROW_ASSIGN_OR_RAISE(auto d, DigestPrefixes(f.path, {f.size}));
+      ARROW_ASSIGN_OR_RAISE(auto d, DigestPrefixes(store, f.path, {f.size}));
       entries[name] = LoadedJson({f.size, f.mtime_ns, d[0].sha256});
       pieces->push_back(FilePiece{f});
       continue;
@@ -559,7 +526,7 @@ arrow::Status FileSource::SelectNew(const std::vector<SourceFile>& files,
     if (was.size == f.size && was.mtime_ns == f.mtime_ns) continue;  // unchanged
     if (!was.skipped.empty()) {
       // Skipped as bad: a new version of it is read whole, as a new file.
-      ARROW_ASSIGN_OR_RAISE(auto d, DigestPrefixes(f.path, {f.size}));
+      ARROW_ASSIGN_OR_RAISE(auto d, DigestPrefixes(store, f.path, {f.size}));
       if (d[0].sha256 == was.sha256) {
         entries[name] = LoadedJson({f.size, f.mtime_ns, was.sha256, was.skipped});
         continue;
@@ -570,7 +537,7 @@ arrow::Status FileSource::SelectNew(const std::vector<SourceFile>& files,
     }
     if (was.size < 0) {
       // Loaded before sizes were recorded: remember it as it is now.
-      ARROW_ASSIGN_OR_RAISE(auto d, DigestPrefixes(f.path, {f.size}));
+      ARROW_ASSIGN_OR_RAISE(auto d, DigestPrefixes(store, f.path, {f.size}));
       entries[name] = LoadedJson({f.size, f.mtime_ns, d[0].sha256});
       continue;
     }
@@ -579,7 +546,7 @@ arrow::Status FileSource::SelectNew(const std::vector<SourceFile>& files,
       why = "it shrank from " + std::to_string(was.size) + " to " +
             std::to_string(f.size) + " bytes";
     } else {
-      ARROW_ASSIGN_OR_RAISE(auto d, DigestPrefixes(f.path, {was.size, f.size}));
+      ARROW_ASSIGN_OR_RAISE(auto d, DigestPrefixes(store, f.path, {was.size, f.size}));
       std::string fmt = FormatOf(f, config_.decoding.format);
       if (d[0].sha256 != was.sha256) {
         why = "its first " + std::to_string(was.size) + " bytes, loaded before, changed";
@@ -591,12 +558,12 @@ arrow::Status FileSource::SelectNew(const std::vector<SourceFile>& files,
         if (config_.changed_files != ChangedFiles::kIgnore)
           pieces->push_back(FilePiece{f});
         continue;
-      } else if (!LineBased(f, fmt)) {
+      } else if (!LineBased(store, f, fmt)) {
         why = "it grew from " + std::to_string(was.size) + " to " +
               std::to_string(f.size) + " bytes, and a " + fmt +
               " file's appended bytes cannot be read on their own";
       } else {
-        ARROW_ASSIGN_OR_RAISE(auto edge, ReadRange(f.path, was.size - 1, 2));
+        ARROW_ASSIGN_OR_RAISE(auto edge, ReadRange(store, f.path, was.size - 1, 2));
         char last = static_cast<char>(edge->data()[0]);
         char next = static_cast<char>(edge->data()[1]);
         if (last != '\n' && next != '\n' && next != '\r') {
@@ -618,7 +585,7 @@ arrow::Status FileSource::SelectNew(const std::vector<SourceFile>& files,
             ". Its rows are in the table already; restore the file, or set "
             "source.changed_files to reload (load it again whole) or ignore");
       case ChangedFiles::kReload: {
-        ARROW_ASSIGN_OR_RAISE(auto d, DigestPrefixes(f.path, {f.size}));
+        ARROW_ASSIGN_OR_RAISE(auto d, DigestPrefixes(store, f.path, {f.size}));
         entries[name] = LoadedJson({f.size, f.mtime_ns, d[0].sha256});
         pieces->push_back(FilePiece{f});
         out->warnings.push_back("source file " + f.path +
@@ -627,7 +594,7 @@ arrow::Status FileSource::SelectNew(const std::vector<SourceFile>& files,
         break;
       }
       case ChangedFiles::kIgnore: {
-        ARROW_ASSIGN_OR_RAISE(auto d, DigestPrefixes(f.path, {f.size}));
+        ARROW_ASSIGN_OR_RAISE(auto d, DigestPrefixes(store, f.path, {f.size}));
         entries[name] = LoadedJson({f.size, f.mtime_ns, d[0].sha256});
         out->warnings.push_back("source file " + f.path +
                                 " changed since it was loaded (" + why +
@@ -644,8 +611,9 @@ arrow::Status FileSource::SelectNew(const std::vector<SourceFile>& files,
 
 arrow::Result<SourceRead> FileSource::Read(const Json& position,
                                            const ReadRequest& request) const {
-  ARROW_ASSIGN_OR_RAISE(auto files, DiscoverFiles(config_.path));
-  std::string root = SourceRoot(config_.path);
+  ARROW_ASSIGN_OR_RAISE(auto store, SourceStore::For(config_.path, config_.storage));
+  ARROW_ASSIGN_OR_RAISE(auto files, store->Discover(config_.path));
+  std::string root = store->Root(config_.path);
   SourceRead out;
   out.position = Normalized(position);
   if (files.empty()) {
@@ -659,7 +627,7 @@ arrow::Result<SourceRead> FileSource::Read(const Json& position,
   std::vector<FilePiece> pieces;
   switch (request.scope) {
     case SourceScope::kNew:
-      ARROW_RETURN_NOT_OK(SelectNew(files, root, &out, &pieces));
+      ARROW_RETURN_NOT_OK(SelectNew(*store, files, root, &out, &pieces));
       break;
     case SourceScope::kAll: {
       // Files an earlier run saw unchanged, all of whose cursors are below what can still
@@ -705,7 +673,7 @@ arrow::Result<SourceRead> FileSource::Read(const Json& position,
       std::string name = RelativeName(root, f.path);
       SkippedPart skipped{f.path, st.message(), ""};
       if (config_.bad_files == BadFiles::kQuarantine) {
-        auto copied = Quarantine(f.path, name);
+        auto copied = Quarantine(*store, f.path, name);
         if (!copied.ok()) {
           skipped.reason +=
               " (and it could not be quarantined: " + copied.status().message() + ")";
@@ -726,14 +694,15 @@ arrow::Result<SourceRead> FileSource::Read(const Json& position,
   }
   std::vector<size_t> kept;
   ARROW_ASSIGN_OR_RAISE(
-      out.rows, ReadSourcePieces(
-                    pieces, {d.format, d.schema, d.decimals, d.csv, request.mark_given},
-                    [&](size_t done, int64_t rows) {
-                      if (request.on_part) {
-                        request.on_part(done, pieces.size(), rows);
-                      }
-                    },
-                    skip, &kept));
+      out.rows,
+      ReadSourcePieces(
+          pieces, {d.format, d.schema, d.decimals, d.csv, request.mark_given, store},
+          [&](size_t done, int64_t rows) {
+            if (request.on_part) {
+              request.on_part(done, pieces.size(), rows);
+            }
+          },
+          skip, &kept));
   for (size_t i : kept) {
     const FilePiece& p = pieces[i];
     out.parts.push_back(p.file.path);

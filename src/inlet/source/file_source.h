@@ -16,26 +16,9 @@
 
 #include "inlet/source/debezium.h"
 #include "inlet/source/source.h"
+#include "inlet/source/source_files.h"
 
 namespace inlet {
-
-struct SourceFile {
-  std::string path;
-  int64_t size = 0;
-  int64_t mtime_ns = 0;
-};
-
-/// The files `pattern` names, sorted by path: the file itself, the visible files of a
-/// directory (names starting with '.' or '_' are skipped), or the matches of a glob. A
-/// missing file or directory is IOError naming it; a glob matching nothing is empty.
-arrow::Result<std::vector<SourceFile>> DiscoverFiles(const std::string& pattern);
-
-/// The directory a pattern's files are named under in positions: the directories before
-/// a glob's first wildcard, a directory itself, a file's directory; absolute.
-std::string SourceRoot(const std::string& pattern);
-
-/// path's name under root ("2024/a.csv"); path itself when it is not under root.
-std::string RelativeName(const std::string& root, const std::string& path);
 
 /// A digest of names (relative to root, when given), sizes and modification times: equal
 /// when nothing changed.
@@ -60,6 +43,8 @@ struct FileReadOptions {
   CsvOptions csv;
   /// Given flags (kGivenPrefix) for the columns some file lacks: false in its rows.
   bool mark_given = false;
+  /// Where the files are (null: the local file system).
+  std::shared_ptr<const SourceStore> store;
 };
 
 /// Reads files into one table with a trailing int32 column kPartColumn (each row's file,
@@ -105,10 +90,11 @@ class FileSource : public BoundedSource {
   std::string Describe() const override { return config_.path; }
 
  private:
-  arrow::Result<std::string> Quarantine(const std::string& path,
+  arrow::Result<std::string> Quarantine(const SourceStore& store, const std::string& path,
                                         const std::string& name) const;
-  arrow::Status SelectNew(const std::vector<SourceFile>& files, const std::string& root,
-                          SourceRead* out, std::vector<FilePiece>* pieces) const;
+  arrow::Status SelectNew(const SourceStore& store, const std::vector<SourceFile>& files,
+                          const std::string& root, SourceRead* out,
+                          std::vector<FilePiece>* pieces) const;
 
   FileSourceConfig config_;
 };

@@ -325,6 +325,11 @@ std::string LocateJsonError(const std::string& path, const std::string& format,
   std::ifstream in(path, std::ios::binary);
   std::string text((std::istreambuf_iterator<char>(in)),
                    std::istreambuf_iterator<char>());
+  return LocateJsonErrorInText(text, format, arrow_message);
+}
+
+std::string LocateJsonErrorInText(const std::string& text, const std::string& format,
+                                  const std::string& arrow_message) {
   bool lines = format == "ndjson" ||
                text.find_first_not_of(" \t\r\n") == std::string::npos ||
                text[text.find_first_not_of(" \t\r\n")] != '[';

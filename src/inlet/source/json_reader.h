@@ -53,5 +53,8 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenDebeziumText(
 /// string"), where that happens ("line 7, column 'id': a string where ...").
 std::string LocateJsonError(const std::string& path, const std::string& format,
                             const std::string& arrow_message = "");
+/// The same in a file's (uncompressed) text, read elsewhere (from object storage).
+std::string LocateJsonErrorInText(const std::string& text, const std::string& format,
+                                  const std::string& arrow_message = "");
 
 }  // namespace inlet

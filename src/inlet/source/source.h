@@ -71,6 +71,8 @@ struct FileSourceConfig {
   std::string quarantine_dir{};  // with kQuarantine; resolved like path
   /// A run whose path matches no file fails (otherwise it warns).
   bool require_files = false;
+  /// How to reach an s3:// path (S3Config::Apply's settings, over the AWS environment).
+  std::map<std::string, std::string> storage;
 };
 
 /// A Kafka topic (type: kafka), consumed by `inlet stream`.
