@@ -143,6 +143,9 @@ arrow::Result<std::shared_ptr<const SourceStore>> SourceStore::For(
   (void)location;  // checks that a bucket is named
   S3Config config = S3Config::FromEnvironment();
   ARROW_RETURN_NOT_OK(config.Apply(storage));
+  auto resolved = config.ResolveCredentials();
+  if (!resolved.ok())
+    return resolved.WithMessage("cannot reach ", pattern, ": ", resolved.message());
   auto store = std::make_shared<SourceStore>();
   ARROW_ASSIGN_OR_RAISE(store->s3_, MakeS3FileSystem(config));
   return std::const_pointer_cast<const SourceStore>(store);

@@ -2,9 +2,6 @@
 
 #include <arrow/filesystem/s3fs.h>
 #include <curl/curl.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/sha.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -13,6 +10,8 @@
 #include <mutex>
 #include <thread>
 
+#include "inlet/storage/aws_auth.h"
+
 namespace inlet {
 
 namespace {
@@ -20,65 +19,6 @@ namespace {
 std::string Env(const char* name) {
   const char* v = std::getenv(name);
   return v ? std::string(v) : std::string();
-}
-
-std::string Trim(std::string s) {
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-    s.pop_back();
-  size_t i = 0;
-  while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
-  return s.substr(i);
-}
-
-// The keys of one profile of an AWS shared credentials file.
-void ReadProfile(S3Config* c) {
-  std::string file = Env("AWS_SHARED_CREDENTIALS_FILE");
-  if (file.empty()) file = Env("HOME") + "/.aws/credentials";
-  std::string profile = Env("AWS_PROFILE");
-  if (profile.empty()) profile = "default";
-  std::ifstream in(file);
-  std::string line;
-  bool inside = false;
-  while (std::getline(in, line)) {
-    line = Trim(line);
-    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
-    if (line.front() == '[') {
-      inside = Trim(line.substr(1, line.find(']') - 1)) == profile;
-      continue;
-    }
-    if (!inside) continue;
-    auto eq = line.find('=');
-    if (eq == std::string::npos) continue;
-    std::string k = Trim(line.substr(0, eq)), v = Trim(line.substr(eq + 1));
-    if (k == "aws_access_key_id") c->access_key_id = v;
-    if (k == "aws_secret_access_key") c->secret_access_key = v;
-    if (k == "aws_session_token") c->session_token = v;
-  }
-}
-
-std::string Hex(const unsigned char* data, size_t n) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  out.reserve(2 * n);
-  for (size_t i = 0; i < n; ++i) {
-    out.push_back(digits[data[i] >> 4]);
-    out.push_back(digits[data[i] & 15]);
-  }
-  return out;
-}
-
-std::string Sha256Hex(const std::string& data) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
-  return Hex(digest, sizeof(digest));
-}
-
-std::string Hmac(const std::string& key, const std::string& data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &n);
-  return std::string(reinterpret_cast<char*>(out), n);
 }
 
 // RFC 3986 encoding of a path, '/' kept (S3 signs the path encoded once).
@@ -144,7 +84,6 @@ S3Config S3Config::FromEnvironment() {
   c.access_key_id = Env("AWS_ACCESS_KEY_ID");
   c.secret_access_key = Env("AWS_SECRET_ACCESS_KEY");
   c.session_token = Env("AWS_SESSION_TOKEN");
-  if (c.access_key_id.empty()) ReadProfile(&c);
   c.ca_bundle = Env("AWS_CA_BUNDLE");
   std::string addressing = Env("INLET_S3_ADDRESSING");
   c.path_style = addressing == "path" || (addressing != "virtual" && !c.endpoint.empty());
@@ -187,6 +126,20 @@ arrow::Status S3Config::Apply(const std::map<std::string, std::string>& options)
     session_token.clear();
   if (options.count("endpoint") && !addressing_set && Env("INLET_S3_ADDRESSING").empty())
     path_style = !endpoint.empty();
+  return arrow::Status::OK();
+}
+
+arrow::Status S3Config::ResolveCredentials() {
+  if (!access_key_id.empty()) {
+    if (credentials_source.empty()) credentials_source = "settings";
+    return arrow::Status::OK();
+  }
+  ARROW_ASSIGN_OR_RAISE(auto c,
+                        ResolveAwsCredentials(ChainContext{region, endpoint, ca_bundle}));
+  access_key_id = c.access_key_id;
+  secret_access_key = c.secret_access_key;
+  session_token = c.session_token;
+  credentials_source = c.source;
   return arrow::Status::OK();
 }
 
@@ -243,34 +196,14 @@ arrow::Result<bool> S3PutIfAbsent(const S3Config& c, const std::string& bucket,
   std::string host = c.path_style ? e.host : bucket + "." + e.host;
   std::string path = EncodePath(c.path_style ? "/" + bucket + "/" + key : "/" + key);
   std::string what = "s3://" + bucket + "/" + key;
+  if (c.access_key_id.empty()) {
+    return arrow::Status::IOError(
+        "cannot write ", what,
+        ": no AWS credentials (none in the environment, the profile, the container or "
+        "the instance metadata; see docs/formats.md, \"Object storage\")");
+  }
+  AwsCredentials credentials{c.access_key_id, c.secret_access_key, c.session_token, ""};
   for (int attempt = 0;; ++attempt) {
-    // Signature V4 over method, path, the signed headers and the payload's hash.
-    std::time_t now = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&now, &tm);
-    char amz_date[17], date[9];
-    std::strftime(amz_date, sizeof(amz_date), "%Y%m%dT%H%M%SZ", &tm);
-    std::strftime(date, sizeof(date), "%Y%m%d", &tm);
-    std::string payload_hash = Sha256Hex(bytes);
-    std::string canonical_headers =
-        "host:" + host + "\nif-none-match:*\nx-amz-content-sha256:" + payload_hash +
-        "\nx-amz-date:" + amz_date + "\n";
-    std::string signed_headers = "host;if-none-match;x-amz-content-sha256;x-amz-date";
-    if (!c.session_token.empty()) {
-      canonical_headers += "x-amz-security-token:" + c.session_token + "\n";
-      signed_headers += ";x-amz-security-token";
-    }
-    std::string canonical = "PUT\n" + path + "\n\n" + canonical_headers + "\n" +
-                            signed_headers + "\n" + payload_hash;
-    std::string scope = std::string(date) + "/" + c.region + "/s3/aws4_request";
-    std::string to_sign = std::string("AWS4-HMAC-SHA256\n") + amz_date + "\n" + scope +
-                          "\n" + Sha256Hex(canonical);
-    std::string k =
-        Hmac(Hmac(Hmac(Hmac("AWS4" + c.secret_access_key, date), c.region), "s3"),
-             "aws4_request");
-    std::string signature =
-        Hex(reinterpret_cast<const unsigned char*>(Hmac(k, to_sign).data()), 32);
-
     CURL* curl = curl_easy_init();
     if (!curl)
       return arrow::Status::IOError("cannot write ", what,
@@ -280,11 +213,10 @@ arrow::Result<bool> S3PutIfAbsent(const S3Config& c, const std::string& bucket,
       headers = curl_slist_append(headers, h.c_str());
     };
     add("If-None-Match: *");
-    add("x-amz-content-sha256: " + payload_hash);
-    add(std::string("x-amz-date: ") + amz_date);
-    if (!c.session_token.empty()) add("x-amz-security-token: " + c.session_token);
-    add("Authorization: AWS4-HMAC-SHA256 Credential=" + c.access_key_id + "/" + scope +
-        ", SignedHeaders=" + signed_headers + ", Signature=" + signature);
+    for (const auto& h : SignV4("PUT", path, "", {{"host", host}, {"if-none-match", "*"}},
+                                bytes, "s3", c.region, credentials)) {
+      add(h);
+    }
     add("Content-Type: application/octet-stream");
     add("Expect:");
     std::string url = e.scheme + "://" + host + path;

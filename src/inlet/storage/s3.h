@@ -27,13 +27,20 @@ struct S3Config {
   bool path_style = false;
   /// A CA bundle file for TLS (empty: the system's).
   std::string ca_bundle;
+  /// Where the credentials came from (ResolveCredentials), for messages.
+  std::string credentials_source;
 
   /// From the standard AWS variables: AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, AWS_REGION
   /// or AWS_DEFAULT_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
-  /// AWS_CA_BUNDLE; without keys there, the profile AWS_PROFILE (default "default") of
-  /// AWS_SHARED_CREDENTIALS_FILE (default ~/.aws/credentials). Path-style addressing is
-  /// used with an endpoint unless INLET_S3_ADDRESSING=virtual (and forced by =path).
+  /// AWS_CA_BUNDLE. Path-style addressing is used with an endpoint unless
+  /// INLET_S3_ADDRESSING=virtual (and forced by =path).
   static S3Config FromEnvironment();
+
+  /// Without keys (from the environment or Apply), the credentials of the AWS chain
+  /// (ResolveAwsCredentials in storage/aws_auth.h: profiles, roles, web identity,
+  /// container, instance metadata), used for every request: Arrow's file system and the
+  /// conditional PUT alike. Fails naming a configured step that does not work.
+  arrow::Status ResolveCredentials();
 
   /// Overrides settings by name: endpoint, region, access_key_id, secret_access_key,
   /// session_token, addressing (path | virtual), ca_bundle. Invalid names an unknown

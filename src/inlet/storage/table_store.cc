@@ -76,6 +76,11 @@ arrow::Result<std::shared_ptr<TableStore>> TableStore::Make(
     ARROW_ASSIGN_OR_RAISE(auto where, S3Location::Parse(s3_uri));
     auto config = std::make_shared<S3Config>(S3Config::FromEnvironment());
     ARROW_RETURN_NOT_OK(config->Apply(options));
+    // One set of credentials for every request of the table: reads, writes and commits.
+    auto resolved = config->ResolveCredentials();
+    if (!resolved.ok()) {
+      return resolved.WithMessage("cannot reach ", location, ": ", resolved.message());
+    }
     ARROW_ASSIGN_OR_RAISE(auto fs, MakeS3FileSystem(*config));
     std::string root =
         where.prefix.empty() ? where.bucket : where.bucket + "/" + where.prefix;
