@@ -58,22 +58,6 @@ std::string Hmac(const std::string& key, const std::string& data) {
   return std::string(reinterpret_cast<char*>(out), n);
 }
 
-// application/x-www-form-urlencoded (and SigV4 query) encoding of a value.
-std::string FormEncode(const std::string& v) {
-  static const char* digits = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : v) {
-    if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(digits[c >> 4]);
-      out.push_back(digits[c & 15]);
-    }
-  }
-  return out;
-}
-
 size_t Collect(char* data, size_t size, size_t n, void* out) {
   static_cast<std::string*>(out)->append(data, size * n);
   return size * n;
@@ -322,10 +306,10 @@ class Chain {
                                            const std::string& profile) {
     std::string form = "Action=AssumeRole&DurationSeconds=" +
                        (duration.empty() ? std::string("3600") : duration) +
-                       "&RoleArn=" + FormEncode(role) +
-                       "&RoleSessionName=" + FormEncode(SessionName(session)) +
+                       "&RoleArn=" + UriEncode(role) +
+                       "&RoleSessionName=" + UriEncode(SessionName(session)) +
                        "&Version=2011-06-15";
-    if (!external_id.empty()) form += "&ExternalId=" + FormEncode(external_id);
+    if (!external_id.empty()) form += "&ExternalId=" + UriEncode(external_id);
     return Sts(form, &base, "assumed role (profile " + profile + ")");
   }
 
@@ -342,9 +326,9 @@ class Chain {
     std::string form =
         "Action=AssumeRoleWithWebIdentity&DurationSeconds=" +
         (duration.empty() ? std::string("3600") : duration) +
-        "&RoleArn=" + FormEncode(role) +
-        "&RoleSessionName=" + FormEncode(SessionName(session)) +
-        "&Version=2011-06-15&WebIdentityToken=" + FormEncode(Trim(token.str()));
+        "&RoleArn=" + UriEncode(role) +
+        "&RoleSessionName=" + UriEncode(SessionName(session)) +
+        "&Version=2011-06-15&WebIdentityToken=" + UriEncode(Trim(token.str()));
     return Sts(form, nullptr, "web identity");
   }
 
@@ -432,6 +416,22 @@ class Chain {
 };
 
 }  // namespace
+
+std::string UriEncode(const std::string& text, bool keep_slash) {
+  static const char* digits = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' ||
+        (keep_slash && c == '/')) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(digits[c >> 4]);
+      out.push_back(digits[c & 15]);
+    }
+  }
+  return out;
+}
 
 std::vector<std::string> SignV4(const std::string& method, const std::string& path,
                                 const std::string& query,

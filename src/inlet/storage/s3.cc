@@ -21,22 +21,6 @@ std::string Env(const char* name) {
   return v ? std::string(v) : std::string();
 }
 
-// RFC 3986 encoding of a path, '/' kept (S3 signs the path encoded once).
-std::string EncodePath(const std::string& path) {
-  static const char* digits = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : path) {
-    if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == '/') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(digits[c >> 4]);
-      out.push_back(digits[c & 15]);
-    }
-  }
-  return out;
-}
-
 struct Endpoint {
   std::string scheme;
   std::string host;  // host[:port]
@@ -194,7 +178,9 @@ arrow::Result<bool> S3PutIfAbsent(const S3Config& c, const std::string& bucket,
   InitCurl();
   Endpoint e = EndpointOf(c);
   std::string host = c.path_style ? e.host : bucket + "." + e.host;
-  std::string path = EncodePath(c.path_style ? "/" + bucket + "/" + key : "/" + key);
+  // '/' kept: S3 signs the path encoded once.
+  std::string path =
+      UriEncode(c.path_style ? "/" + bucket + "/" + key : "/" + key, /*keep_slash=*/true);
   std::string what = "s3://" + bucket + "/" + key;
   if (c.access_key_id.empty()) {
     return arrow::Status::IOError(
