@@ -467,26 +467,40 @@ bool LineBased(const SourceStore& store, const SourceFile& f, const std::string&
 arrow::Result<std::string> FileSource::Quarantine(const SourceStore& store,
                                                   const std::string& path,
                                                   const std::string& name) const {
-  std::filesystem::path target = std::filesystem::path(config_.quarantine_dir) / name;
+  // The name stays under the quarantine directory whatever the source named the file
+  // (an object key may hold "..").
+  std::filesystem::path relative = std::filesystem::path(name).lexically_normal();
+  if (relative.empty() || relative.is_absolute() || *relative.begin() == "..") {
+    std::string flat = name;
+    for (auto& c : flat) c = c == '/' ? '_' : c;
+    relative = flat;
+  }
+  std::filesystem::path target = std::filesystem::path(config_.quarantine_dir) / relative;
   std::error_code ec;
   std::filesystem::create_directories(target.parent_path(), ec);
   if (ec)
     return arrow::Status::IOError("cannot copy to ", target.string(), ": ", ec.message());
   // Through the store (a file on S3 too), into a temporary name renamed at the end.
-  ARROW_ASSIGN_OR_RAISE(auto file, store.Open(path));
-  ARROW_ASSIGN_OR_RAISE(int64_t size, file->GetSize());
   std::string temporary = target.string() + ".inlet-tmp";
-  {
+  auto copy = [&]() -> arrow::Status {
+    ARROW_ASSIGN_OR_RAISE(auto file, store.Open(path));
+    ARROW_ASSIGN_OR_RAISE(int64_t size, file->GetSize());
     std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
     for (int64_t at = 0; out && at < size; at += 8 << 20) {
       ARROW_ASSIGN_OR_RAISE(auto chunk,
                             file->ReadAt(at, std::min<int64_t>(8 << 20, size - at)));
       out.write(reinterpret_cast<const char*>(chunk->data()), chunk->size());
     }
+    out.close();
     if (!out) {
       return arrow::Status::IOError("cannot copy to ", target.string(), ": ",
                                     std::strerror(errno));
     }
+    return arrow::Status::OK();
+  };
+  if (auto st = copy(); !st.ok()) {
+    std::filesystem::remove(temporary, ec);
+    return st;
   }
   std::filesystem::rename(temporary, target, ec);
   if (ec)
@@ -613,7 +627,7 @@ arrow::Result<SourceRead> FileSource::Read(const Json& position,
                                            const ReadRequest& request) const {
   ARROW_ASSIGN_OR_RAISE(auto store, SourceStore::For(config_.path, config_.storage));
   ARROW_ASSIGN_OR_RAISE(auto files, store->Discover(config_.path));
-  std::string root = store->Root(config_.path);
+  ARROW_ASSIGN_OR_RAISE(std::string root, store->Root(config_.path));
   SourceRead out;
   out.position = Normalized(position);
   if (files.empty()) {

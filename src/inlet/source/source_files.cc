@@ -174,13 +174,17 @@ arrow::Result<std::vector<SourceFile>> SourceStore::Discover(
   return out;
 }
 
-std::string SourceStore::Root(const std::string& pattern) const {
+arrow::Result<std::string> SourceStore::Root(const std::string& pattern) const {
   if (s3_) {
     std::string base = FixedPrefix(pattern);
     if (!HasGlob(pattern)) {
       // A key's own prefix, or the prefix given (a "directory").
       auto info = s3_->GetFileInfo(base);
-      if (info.ok() && info->type() == arrow::fs::FileType::File) {
+      if (!info.ok()) {
+        return info.status().WithMessage("cannot look up source ", pattern, ": ",
+                                         info.status().message());
+      }
+      if (info->type() == arrow::fs::FileType::File) {
         auto slash = base.find_last_of('/');
         base = slash == std::string::npos ? base : base.substr(0, slash);
       }
@@ -234,7 +238,7 @@ arrow::Result<std::vector<SourceFile>> DiscoverFiles(const std::string& pattern)
 }
 
 std::string SourceRoot(const std::string& pattern) {
-  return SourceStore::Local()->Root(pattern);
+  return SourceStore::Local()->Root(pattern).ValueOr(".");  // local: never fails
 }
 
 std::string RelativeName(const std::string& root, const std::string& path) {

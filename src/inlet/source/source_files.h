@@ -39,8 +39,9 @@ class SourceStore {
   arrow::Result<std::vector<SourceFile>> Discover(const std::string& pattern) const;
   /// The directory (prefix) a pattern's files are named under in positions: the
   /// directories before a glob's first wildcard, a directory itself, a file's directory;
-  /// absolute (s3://bucket/prefix on S3).
-  std::string Root(const std::string& pattern) const;
+  /// absolute (s3://bucket/prefix on S3). Fails when S3 cannot tell whether a key
+  /// without a wildcard is an object or a prefix (a name must not change with an outage).
+  arrow::Result<std::string> Root(const std::string& pattern) const;
   /// A file for reading; errors name it.
   arrow::Result<std::shared_ptr<arrow::io::RandomAccessFile>> Open(
       const std::string& path) const;

@@ -58,9 +58,15 @@ arrow::Result<std::vector<std::string>> RowSequences(
 arrow::Result<std::shared_ptr<arrow::Table>> UpdatedRows(
     const std::shared_ptr<arrow::Table>& target, const std::vector<int64_t>& target_rows,
     const std::shared_ptr<arrow::Table>& source, const std::vector<int64_t>& source_rows,
-    const std::map<std::string, std::vector<bool>>& given, const MergeOptions& o) {
+    const MergeSource& src, const MergeOptions& o) {
+  const auto& given = src.given;
   ARROW_ASSIGN_OR_RAISE(auto t, TakeRows(target, target_rows));
   ARROW_ASSIGN_OR_RAISE(auto s, TakeRows(source, source_rows));
+  // A folded value applies only when the row it came from is newer than the table's.
+  std::vector<std::string> target_sequences;
+  if (!src.given_from.empty()) {
+    ARROW_ASSIGN_OR_RAISE(target_sequences, OrderedKeys(*t, o.sequence_by));
+  }
   arrow::ChunkedArrayVector columns;
   for (int c = 0; c < t->num_columns(); ++c) {
     const std::string& name = t->field(c)->name();
@@ -76,7 +82,13 @@ arrow::Result<std::shared_ptr<arrow::Table>> UpdatedRows(
       // stays.
       arrow::BooleanBuilder mask;
       ARROW_RETURN_NOT_OK(mask.Reserve(static_cast<int64_t>(source_rows.size())));
-      for (int64_t r : source_rows) mask.UnsafeAppend(flags->second[r]);
+      auto from = src.given_from.find(name);
+      for (size_t j = 0; j < source_rows.size(); ++j) {
+        int64_t r = source_rows[j];
+        bool newer =
+            from == src.given_from.end() || from->second[r] > target_sequences[j];
+        mask.UnsafeAppend(flags->second[r] && newer);
+      }
       ARROW_ASSIGN_OR_RAISE(auto mask_array, mask.Finish());
       auto m = std::make_shared<arrow::ChunkedArray>(mask_array);
       ARROW_ASSIGN_OR_RAISE(
@@ -97,6 +109,22 @@ arrow::Result<std::shared_ptr<arrow::Table>> UpdatedRows(
     }
   }
   return arrow::Table::Make(t->schema(), columns, t->num_rows());
+}
+
+// rows with column set to null where `where` is true.
+arrow::Result<std::shared_ptr<arrow::Table>> NullWhere(
+    const std::shared_ptr<arrow::Table>& rows, const std::string& column,
+    const std::vector<bool>& where) {
+  int idx = rows->schema()->GetFieldIndex(column);
+  arrow::BooleanBuilder mask;
+  ARROW_RETURN_NOT_OK(mask.AppendValues(where));
+  ARROW_ASSIGN_OR_RAISE(auto m, mask.Finish());
+  auto values = rows->column(idx);
+  ARROW_ASSIGN_OR_RAISE(arrow::Datum d,
+                        arrow::compute::CallFunction(
+                            "if_else", {std::make_shared<arrow::ChunkedArray>(m),
+                                        arrow::MakeNullScalar(values->type()), values}));
+  return rows->SetColumn(idx, rows->field(idx), d.chunked_array());
 }
 
 std::string Lower(std::string s) {
@@ -225,6 +253,25 @@ struct SequenceGuard {
         src->late[i] = true;
         ++g.late;
       }
+    }
+    // A value folded from a row at or before the key's remembered delete (or the floor)
+    // is not the row's: a new row has null there, a row inserted since keeps its own.
+    for (auto& [column, from] : src->given_from) {
+      auto& given = src->given[column];
+      std::vector<bool> clear(src->keys.size(), false);
+      bool any = false;
+      for (size_t i = 0; i < src->keys.size(); ++i) {
+        if (src->late[i] || !given[i] || from[i].empty()) continue;
+        auto d = deletes.find(src->keys[i]);
+        if ((floor && from[i] <= *floor) ||
+            (d != deletes.end() && from[i] <= d->second)) {
+          given[i] = false;
+          from[i].clear();
+          clear[i] = any = true;
+        }
+      }
+      if (!any) continue;
+      ARROW_ASSIGN_OR_RAISE(src->rows, NullWhere(src->rows, column, clear));
     }
     return g;
   }
@@ -390,7 +437,7 @@ class ChangedBatchWriter {
     }
     if (!updates_are_source_rows_ && !target_rows.empty()) {
       ARROW_ASSIGN_OR_RAISE(auto updated, UpdatedRows(rows, target_rows, src_.rows,
-                                                      source_rows, src_.given, options_));
+                                                      source_rows, src_, options_));
       ARROW_RETURN_NOT_OK(WriteTable(writer_, updated));
       counts_.rows_written += updated->num_rows();
       if (cdc_) {

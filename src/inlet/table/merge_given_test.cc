@@ -139,6 +139,71 @@ TEST_P(GivenColumns, FoldInOrderAndKeepTheTablesValues) {
   }
 }
 
+// In a sequenced merge a value folded from an earlier row of the batch applies only when
+// that row is newer than the table's row, and never from before the key's remembered
+// delete.
+TEST_P(GivenColumns, AFoldedValueOlderThanTheTableDoesNotApply) {
+  testing::TempDir dir;
+  auto table = GetParam().create(dir.Sub("t")).ValueOrDie();
+  MergeOptions o;
+  o.keys = {"id"};
+  o.delete_flag = "deleted";
+  o.sequence_by = {"version"};
+  o.given_flags = {{"a", "a?"}, {"b", "b?"}};
+  // Key 1 holds a=60 at version 6; key 2 is inserted at 1 and deleted at 6.
+  INLET_ASSERT_OK(table
+                      ->Merge(MakeChanges({{1, 60, 61, true, true, 6, false},
+                                           {2, 10, 11, true, true, 1, false}}),
+                              o)
+                      .status());
+  INLET_ASSERT_OK(
+      table->Merge(MakeChanges({{2, 0, 0, false, false, 6, true}}), o).status());
+  // Each key: a row at 5 giving a, then one at 7 lacking a (and giving b).
+  INLET_ASSIGN_OR_FAIL(auto r,
+                       table->Merge(MakeChanges({{1, 50, 51, true, true, 5, false},
+                                                 {1, 0, 71, false, true, 7, false},
+                                                 {2, 50, 51, true, true, 5, false},
+                                                 {2, 0, 71, false, true, 7, false}}),
+                                    o));
+  Model m = ReadTable(*table);
+  ASSERT_EQ(m.size(), 2u);
+  EXPECT_EQ(m[1].a, Value(60)) << "an older batch row's value overwrote the table's";
+  EXPECT_EQ(m[1].b, Value(71));
+  EXPECT_EQ(m[2].a, Value()) << "a value from before the key's delete came back";
+  EXPECT_EQ(m[2].b, Value(71));
+}
+
+// History: of two changes at one sequence the later source row is kept; a column it lacks
+// comes from the earlier one (as an upsert's batch folds), not from a discarded row.
+TEST_P(GivenColumns, HistoryDuplicatesAtOneSequenceFold) {
+  testing::TempDir dir;
+  auto table = GetParam().create(dir.Sub("t")).ValueOrDie();
+  MergeOptions o;
+  o.keys = {"id"};
+  o.sequence_by = {"version"};
+  o.delete_flag = "deleted";
+  o.history.enabled = true;
+  o.given_flags = {{"a", "a?"}, {"b", "b?"}};
+  INLET_ASSERT_OK(table
+                      ->Merge(MakeChanges({{1, 10, 11, true, true, 1, false},
+                                           {1, 0, 12, false, true, 1, false},
+                                           {1, 0, 22, false, true, 2, false}}),
+                              o)
+                      .status());
+  auto snap = table->GetSnapshot().ValueOrDie();
+  auto rows = arrow::Table::FromRecordBatchReader(snap->Scan({}).ValueOrDie().get())
+                  .ValueOrDie()
+                  ->CombineChunks()
+                  .ValueOrDie();
+  auto a =
+      std::static_pointer_cast<arrow::Int64Array>(rows->GetColumnByName("a")->chunk(0));
+  ASSERT_GT(rows->num_rows(), 0);
+  for (int64_t i = 0; i < rows->num_rows(); ++i) {
+    ASSERT_TRUE(a->IsValid(i)) << "version " << i << " lost a";
+    EXPECT_EQ(a->Value(i), 10);
+  }
+}
+
 // History (SCD type 2): a change lacking a column holds the value of the key's previous
 // version (none after a delete: null), in-order batches shuffled within each batch.
 TEST_P(GivenColumns, HistoryTakesThePreviousVersionsValue) {

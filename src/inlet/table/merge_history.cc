@@ -166,14 +166,32 @@ arrow::Result<std::shared_ptr<arrow::Table>> FillNotGiven(
     int64_t previous = -1;  // the key's previous upsert's row
     for (size_t k = 0; k < events.size(); ++k) {
       const Event& e = events[k];
-      if (k > 0 && events[k - 1].key != e.key) previous = -1;
+      bool same_key = k > 0 && events[k - 1].key == e.key;
+      if (!same_key) previous = -1;
+      // Of the events at one sequence the rebuild keeps the first (the table's, else the
+      // latest source row); the others are replays or duplicates and fill nothing.
+      if (same_key && events[k - 1].sequence == e.sequence) continue;
       if (e.kind == Kind::kDelete) {
         previous = -1;
         continue;
       }
-      if (e.source_row >= 0 && !given[e.source_row] && previous >= 0) {
-        from[e.row] = from[previous];
-        filled = true;
+      if (e.source_row >= 0 && !given[e.source_row]) {
+        // A duplicate at the same sequence that gave the column comes first (as an
+        // upsert's batch folds), then the key's previous version.
+        int64_t source = previous >= 0 ? from[previous] : -1;
+        for (size_t j = k + 1; j < events.size() && events[j].key == e.key &&
+                               events[j].sequence == e.sequence;
+             ++j) {
+          const Event& d = events[j];
+          if (d.kind == Kind::kUpsert && d.source_row >= 0 && given[d.source_row]) {
+            source = d.row;
+            break;
+          }
+        }
+        if (source >= 0) {
+          from[e.row] = source;
+          filled = true;
+        }
       }
       previous = e.row;
     }

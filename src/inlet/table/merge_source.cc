@@ -103,7 +103,8 @@ arrow::Result<std::shared_ptr<arrow::Table>> FoldGiven(
     std::shared_ptr<arrow::Table> out, const arrow::Table& rows,
     const std::vector<int64_t>& kept, const std::vector<int64_t>& row_of,
     const std::vector<bool>& deleted, const std::vector<std::string>& order,
-    std::map<std::string, std::vector<bool>>* given) {
+    std::map<std::string, std::vector<bool>>* given,
+    std::map<std::string, std::vector<std::string>>* origins) {
   const int64_t n = static_cast<int64_t>(kept.size());
   std::vector<int64_t> last_delete(n, -1);
   for (int64_t i = 0; i < rows.num_rows(); ++i) {
@@ -131,6 +132,18 @@ arrow::Result<std::shared_ptr<arrow::Table>> FoldGiven(
         take.UnsafeAppend(kept[r]);
       }
       folded[r] = best[r] >= 0 || last_delete[r] >= 0;
+    }
+    if (origins) {
+      auto& from = (*origins)[column];
+      from.assign(n, std::string());
+      for (int64_t r = 0; r < n; ++r) {
+        // A new row after a delete has its null from the winning row itself.
+        if (best[r] >= 0) {
+          from[r] = order[best[r]];
+        } else if (folded[r]) {
+          from[r] = order[kept[r]];
+        }
+      }
     }
     ARROW_ASSIGN_OR_RAISE(auto indices, take.Finish());
     int idx = out->schema()->GetFieldIndex(column);
@@ -284,7 +297,8 @@ arrow::Result<MergeSource> IndexSource(ConformedSource conformed, const MergeOpt
     }
     out.given = std::move(conformed.given);
     ARROW_ASSIGN_OR_RAISE(
-        out.rows, FoldGiven(out.rows, *rows, kept, row_of, flags, order, &out.given));
+        out.rows, FoldGiven(out.rows, *rows, kept, row_of, flags, order, &out.given,
+                            o.sequence_by.empty() ? nullptr : &out.given_from));
   }
   out.keys.reserve(kept.size());
   for (int64_t i : kept) {

@@ -42,6 +42,10 @@ struct MergeSource {
   /// upserts, folded: a winning row's column holds the latest earlier value of its key
   /// that was given (and is marked given), when there is one.
   std::map<std::string, std::vector<bool>> given;
+  /// With sequence_by and given flags: column -> per row, the sequence of the row its
+  /// given value came from (empty where not given). A folded value older than the
+  /// table's row, or than the key's remembered delete, does not apply.
+  std::map<std::string, std::vector<std::string>> given_from;
 };
 
 /// The first step of preparing a source, which does not look at keys: the delete and

@@ -80,6 +80,11 @@ arrow::Result<FileMatch> MatchFile(const Transaction& tx, const DataFile& file,
       ARROW_ASSIGN_OR_RAISE(auto value,
                             ParsePartitionValue(text, p.field->type(), column));
       if (!Satisfies(p, *value)) return FileMatch{false, false};
+      // Satisfies keeps a file whose order it cannot tell (a NaN): it is read, not taken
+      // whole.
+      bool known = p.op == CompareOp::kIsNull || p.op == CompareOp::kIsNotNull ||
+                   CompareScalars(*value, *p.literal).has_value();
+      m.every_row = m.every_row && known;
       continue;
     }
     m.every_row = false;
