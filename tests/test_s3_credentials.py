@@ -94,7 +94,8 @@ def test_unusable_profiles_are_named(tmp_path, minio, s3_bucket):
                       "sso_account_id = 1\nsso_role_name = r\n"
                       "[profile broken]\ncredential_process = /bin/false\n")
     for profile, needle in (("sso", "credential_process = aws configure export-credentials"),
-                            ("broken", "credential process of AWS profile 'broken'")):
+                            ("broken", "credential process of AWS profile 'broken'"),
+                            ("nosuch", "AWS profile 'nosuch' (AWS_PROFILE) is in neither")):
         env = _env(minio, AWS_CONFIG_FILE=str(config), AWS_PROFILE=profile)
         line = support.check_refusal(support.run_inlet(
             "write", f"s3://{s3_bucket}/{profile}", "--input", _input(tmp_path), env=env, check=False))

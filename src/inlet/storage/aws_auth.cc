@@ -6,6 +6,7 @@
 #include <openssl/sha.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstdlib>
@@ -15,6 +16,7 @@
 #include <sstream>
 
 #include "inlet/common/json.h"
+#include "inlet/time.h"
 
 namespace inlet {
 
@@ -104,6 +106,13 @@ arrow::Result<HttpResponse> Http(const std::string& method, const std::string& u
   return out;
 }
 
+// An ISO 8601 expiration time in seconds since the epoch; 0 when absent or unreadable.
+int64_t ExpiresAt(const std::string& text) {
+  if (text.empty()) return 0;
+  auto micros = ParseTimestampMicros(text);
+  return micros.ok() ? *micros / 1000000 : 0;
+}
+
 // The text of the first <tag>...</tag> of an XML document.
 std::string XmlText(const std::string& xml, const std::string& tag) {
   auto a = xml.find("<" + tag + ">");
@@ -172,6 +181,12 @@ class Chain {
     }
     std::string profile = Env("AWS_PROFILE");
     if (profile.empty()) profile = Env("AWS_DEFAULT_PROFILE");
+    if (!profile.empty() && !credentials_.count(profile) && !config_.count(profile)) {
+      return arrow::Status::Invalid(
+          "the AWS profile '", profile,
+          "' (AWS_PROFILE) is in neither the credentials nor the "
+          "config file");
+    }
     if (profile.empty()) profile = "default";
     ARROW_ASSIGN_OR_RAISE(auto from_profile, FromProfile(profile, 0));
     if (!from_profile.empty()) return from_profile;
@@ -288,7 +303,8 @@ class Chain {
                                     message.empty() ? "" : ": " + message);
     }
     AwsCredentials out{XmlText(r.body, "AccessKeyId"), XmlText(r.body, "SecretAccessKey"),
-                       XmlText(r.body, "SessionToken"), what};
+                       XmlText(r.body, "SessionToken"), what,
+                       ExpiresAt(XmlText(r.body, "Expiration"))};
     if (out.empty() || out.secret_access_key.empty())
       return arrow::Status::IOError(what, ": STS gave no credentials");
     return out;
@@ -366,6 +382,7 @@ class Chain {
     c.secret_access_key = get("SecretAccessKey");
     c.session_token = get("Token");  // container and instance metadata
     if (c.session_token.empty()) c.session_token = get("SessionToken");  // a process
+    c.expires_s = ExpiresAt(get("Expiration"));
     return c;
   }
 
@@ -483,11 +500,15 @@ arrow::Result<AwsCredentials> ResolveAwsCredentials(const ChainContext& context)
   {
     std::lock_guard<std::mutex> lock(mutex);
     auto it = cache.find(key);
-    if (it != cache.end() && now - it->second.first < 600) return it->second.second;
+    if (it != cache.end() && now < it->second.first) return it->second.second;
   }
   ARROW_ASSIGN_OR_RAISE(auto credentials, Chain(context).Resolve());
+  // Reused until ten minutes pass, or five minutes before the credentials expire.
+  std::time_t until = now + 600;
+  if (credentials.expires_s > 0)
+    until = std::min<std::time_t>(until, credentials.expires_s - 300);
   std::lock_guard<std::mutex> lock(mutex);
-  cache[key] = {now, credentials};
+  cache[key] = {until, credentials};
   return credentials;
 }
 

@@ -22,6 +22,8 @@ struct AwsCredentials {
   /// "assumed role (profile NAME)", "web identity", "credential process", "container",
   /// "instance metadata".
   std::string source;
+  /// When temporary credentials expire (seconds since the epoch); 0: they do not.
+  int64_t expires_s = 0;
   bool empty() const { return access_key_id.empty(); }
 };
 
