@@ -100,3 +100,41 @@ def test_unusable_profiles_are_named(tmp_path, minio, s3_bucket):
         line = support.check_refusal(support.run_inlet(
             "write", f"s3://{s3_bucket}/{profile}", "--input", _input(tmp_path), env=env, check=False))
         assert needle in line, line
+
+
+def test_temporary_credentials_are_renewed_in_a_long_stream(tmp_path, minio, s3_bucket, kafka, kafka_topic):
+    """A stream writing to S3 outlives its temporary credentials: five minutes before they
+    expire the table's file system and commits take fresh ones from the chain. Here
+    credential_process hands out keys that expire in 302 s, so renewal is due after 2 s;
+    the process counts its calls."""
+    import time
+
+    import pipeline_support as ps
+    calls = tmp_path / "calls"
+    script = tmp_path / "creds.sh"
+    script.write_text(
+        "#!/bin/sh\n"
+        f"echo call >> {calls}\n"
+        "exp=$(date -u -d '+302 seconds' +%Y-%m-%dT%H:%M:%SZ)\n"
+        f"printf '{{\"Version\": 1, \"AccessKeyId\": \"{minio.access_key}\", "
+        f"\"SecretAccessKey\": \"{minio.secret_key}\", \"Expiration\": \"%s\"}}\\n' \"$exp\"\n")
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    config = tmp_path / "config"
+    config.write_text(f"[default]\ncredential_process = {script}\n")
+    kafka.create_topic(kafka_topic, 1)
+    uri = f"s3://{s3_bucket}/stream"
+    yaml = ps.write_pipelines(tmp_path / "s.yaml", {
+        "name": "renew", "source": {"type": "kafka", "brokers": kafka.bootstrap, "topic": kafka_topic},
+        "destination": {"path": uri}, "strategy": {"type": "append"},
+        "processing": {"flush_rows": 5, "flush_interval": "200ms"}})
+    kafka.produce(kafka_topic, [(b"k", json.dumps({"id": i}).encode()) for i in range(5)])
+    proc = ps.popen("stream", yaml, "--idle-exit", 6, env=_env(minio, AWS_CONFIG_FILE=str(config)))
+    time.sleep(4)
+    kafka.produce(kafka_topic, [(b"k", json.dumps({"id": i}).encode()) for i in range(5, 10)])
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert minio.secret_key not in out + err
+    from deltalake import DeltaTable
+    ids = DeltaTable(uri, storage_options=minio.storage_options()).to_pyarrow_table()["id"].to_pylist()
+    assert sorted(ids) == list(range(10))
+    assert len(calls.read_text().splitlines()) >= 2, "the credentials were never renewed"

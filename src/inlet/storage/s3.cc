@@ -124,6 +124,7 @@ arrow::Status S3Config::ResolveCredentials() {
   secret_access_key = c.secret_access_key;
   session_token = c.session_token;
   credentials_source = c.source;
+  credentials_expire_s = c.expires_s;
   return arrow::Status::OK();
 }
 

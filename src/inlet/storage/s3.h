@@ -29,6 +29,9 @@ struct S3Config {
   std::string ca_bundle;
   /// Where the credentials came from (ResolveCredentials), for messages.
   std::string credentials_source;
+  /// When temporary credentials of the chain expire (seconds since the epoch); 0: they
+  /// do not, or they were given.
+  int64_t credentials_expire_s = 0;
 
   /// From the standard AWS variables: AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, AWS_REGION
   /// or AWS_DEFAULT_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,

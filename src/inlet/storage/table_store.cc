@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 
 #include "inlet/common/uri.h"
@@ -76,6 +77,7 @@ arrow::Result<std::shared_ptr<TableStore>> TableStore::Make(
     ARROW_ASSIGN_OR_RAISE(auto where, S3Location::Parse(s3_uri));
     auto config = std::make_shared<S3Config>(S3Config::FromEnvironment());
     ARROW_RETURN_NOT_OK(config->Apply(options));
+    auto settings = std::make_shared<const S3Config>(*config);
     // One set of credentials for every request of the table: reads, writes and commits.
     auto resolved = config->ResolveCredentials();
     if (!resolved.ok()) {
@@ -86,7 +88,11 @@ arrow::Result<std::shared_ptr<TableStore>> TableStore::Make(
         where.prefix.empty() ? where.bucket : where.bucket + "/" + where.prefix;
     std::shared_ptr<TableStore> store(
         new TableStore(fs, root, location, /*local=*/false));
-    store->s3_ = std::move(config);
+    {
+      MutexLock lock(&store->mu_);
+      store->s3_ = std::move(config);
+    }
+    store->settings_ = std::move(settings);
     store->bucket_ = where.bucket;
     return store;
   } else if (!options.empty()) {
@@ -136,23 +142,42 @@ arrow::Result<std::vector<arrow::fs::FileInfo>> TableStore::List(
   sel.base_dir = Resolve(rel_dir);
   sel.allow_not_found = true;
   sel.recursive = false;
-  return fs_->GetFileInfo(sel);
+  return fs()->GetFileInfo(sel);
 }
 
 arrow::Result<std::shared_ptr<arrow::Buffer>> TableStore::ReadFile(
     const std::string& rel) const {
   std::string path = Resolve(rel);
-  ARROW_ASSIGN_OR_RAISE(auto file, fs_->OpenInputFile(path));
+  ARROW_ASSIGN_OR_RAISE(auto file, fs()->OpenInputFile(path));
   ARROW_ASSIGN_OR_RAISE(int64_t size, file->GetSize());
   return file->ReadAt(0, size);
+}
+
+std::shared_ptr<arrow::fs::FileSystem> TableStore::fs() const { return Current().fs; }
+
+TableStore::Access TableStore::Current() const {
+  MutexLock lock(&mu_);
+  if (s3_ && s3_->credentials_expire_s > 0 &&
+      std::time(nullptr) > s3_->credentials_expire_s - 300) {
+    // The chain again (its cache expires as early), and a file system with its answer.
+    // On failure the old ones stay: the request that follows fails naming the storage.
+    auto fresh = std::make_shared<S3Config>(*settings_);
+    if (fresh->ResolveCredentials().ok()) {
+      if (auto fs = MakeS3FileSystem(*fresh); fs.ok()) {
+        fs_ = *fs;
+        s3_ = std::move(fresh);
+      }
+    }
+  }
+  return Access{fs_, s3_};
 }
 
 arrow::Result<bool> TableStore::PutIfAbsent(const std::string& rel,
                                             const std::string& bytes) const {
   std::string path = Resolve(rel);
-  if (s3_) {
+  if (Access access = Current(); access.s3) {
     std::string key = path.substr(bucket_.size() + 1);
-    ARROW_ASSIGN_OR_RAISE(bool created, S3PutIfAbsent(*s3_, bucket_, key, bytes));
+    ARROW_ASSIGN_OR_RAISE(bool created, S3PutIfAbsent(*access.s3, bucket_, key, bytes));
     if (created) return true;
     // A retried PUT whose first attempt landed finds its own bytes there: that is a
     // success.
@@ -176,7 +201,7 @@ arrow::Status TableStore::PutReplace(const std::string& rel,
   std::string path = Resolve(rel);
   if (!local_) {
     // An object PUT replaces atomically.
-    ARROW_ASSIGN_OR_RAISE(auto out, fs_->OpenOutputStream(path));
+    ARROW_ASSIGN_OR_RAISE(auto out, fs()->OpenOutputStream(path));
     ARROW_RETURN_NOT_OK(out->Write(bytes));
     return out->Close();
   }
@@ -191,12 +216,12 @@ arrow::Status TableStore::PutReplace(const std::string& rel,
 
 arrow::Status TableStore::CreateRoot() const {
   if (!local_) return arrow::Status::OK();
-  return fs_->CreateDir(root_, /*recursive=*/true);
+  return fs()->CreateDir(root_, /*recursive=*/true);
 }
 
 arrow::Status TableStore::CreateDir(const std::string& rel) const {
   if (!local_) return arrow::Status::OK();  // object stores have no directories
-  return fs_->CreateDir(Resolve(rel), /*recursive=*/true);
+  return fs()->CreateDir(Resolve(rel), /*recursive=*/true);
 }
 
 }  // namespace inlet

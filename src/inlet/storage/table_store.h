@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "inlet/common/mutex.h"
 #include "inlet/storage/s3.h"
 
 namespace inlet {
@@ -30,7 +31,10 @@ class TableStore {
   static arrow::Result<std::shared_ptr<TableStore>> Make(
       const std::string& uri, const std::map<std::string, std::string>& options = {});
 
-  const std::shared_ptr<arrow::fs::FileSystem>& fs() const { return fs_; }
+  /// The file system. On object storage reached with temporary credentials, it is made
+  /// again with fresh ones when they are five minutes from expiring (a long stream
+  /// outlives an assumed role's session).
+  std::shared_ptr<arrow::fs::FileSystem> fs() const;
   /// The table root as a path inside fs().
   const std::string& root() const { return root_; }
   /// What users passed, for messages.
@@ -69,12 +73,22 @@ class TableStore {
         location_(std::move(location)),
         local_(local) {}
 
-  std::shared_ptr<arrow::fs::FileSystem> fs_;
+  // The file system and (object storage) the settings with the credentials it uses,
+  // renewed together.
+  struct Access {
+    std::shared_ptr<arrow::fs::FileSystem> fs;
+    std::shared_ptr<const S3Config> s3;
+  };
+  Access Current() const;
+
+  mutable Mutex mu_;
+  mutable std::shared_ptr<arrow::fs::FileSystem> fs_ GUARDED_BY(mu_);
   std::string root_;
   std::string location_;
   bool local_;
   // Object storage: put-if-absent is a conditional PUT.
-  std::shared_ptr<const S3Config> s3_;
+  mutable std::shared_ptr<const S3Config> s3_ GUARDED_BY(mu_);
+  std::shared_ptr<const S3Config> settings_;  // before credentials were resolved
   std::string bucket_;
 };
 
