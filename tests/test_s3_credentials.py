@@ -102,6 +102,18 @@ def test_unusable_profiles_are_named(tmp_path, minio, s3_bucket):
         assert needle in line, line
 
 
+def test_a_hung_credential_process_is_stopped(tmp_path, minio, s3_bucket):
+    import time
+    config = tmp_path / "config"
+    config.write_text("[default]\ncredential_process = sleep 30\n")
+    env = _env(minio, AWS_CONFIG_FILE=str(config), INLET_CREDENTIAL_PROCESS_TIMEOUT_S="1")
+    started = time.monotonic()
+    line = support.check_refusal(support.run_inlet(
+        "write", f"s3://{s3_bucket}/hung", "--input", _input(tmp_path), env=env, check=False))
+    assert "no answer in 1 s" in line, line
+    assert time.monotonic() - started < 15
+
+
 def test_temporary_credentials_are_renewed_in_a_long_stream(tmp_path, minio, s3_bucket, kafka, kafka_topic):
     """A stream writing to S3 outlives its temporary credentials: five minutes before they
     expire the table's file system and commits take fresh ones from the chain. Here

@@ -4,10 +4,14 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -352,14 +356,56 @@ class Chain {
   arrow::Result<AwsCredentials> FromProcess(const std::string& command,
                                             const std::string& profile) {
     std::string what = "credential process of AWS profile '" + profile + "'";
-    FILE* pipe = ::popen(command.c_str(), "r");
-    if (!pipe) return arrow::Status::IOError(what, ": cannot start it");
+    // Run by the shell, as the AWS CLI does; killed when it has not finished in time
+    // (INLET_CREDENTIAL_PROCESS_TIMEOUT_S, default 60 s), so a hung helper cannot hang
+    // inlet.
+    int64_t timeout_s = 60;
+    if (std::string t = Env("INLET_CREDENTIAL_PROCESS_TIMEOUT_S"); !t.empty())
+      timeout_s = std::max<int64_t>(1, std::atoll(t.c_str()));
+    int fds[2];
+    if (::pipe(fds) != 0) return arrow::Status::IOError(what, ": cannot start it");
+    pid_t pid = ::fork();
+    if (pid < 0) {
+      ::close(fds[0]);
+      ::close(fds[1]);
+      return arrow::Status::IOError(what, ": cannot start it");
+    }
+    if (pid == 0) {
+      ::setpgid(0, 0);
+      ::dup2(fds[1], STDOUT_FILENO);
+      ::close(fds[0]);
+      ::close(fds[1]);
+      ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ::close(fds[1]);
     std::string out;
     std::array<char, 4096> buf;
-    size_t n;
-    while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0)
-      out.append(buf.data(), n);
-    int rc = ::pclose(pipe);
+    auto deadline = std::time(nullptr) + timeout_s;
+    bool timed_out = false;
+    while (true) {
+      struct pollfd p = {fds[0], POLLIN, 0};
+      int left = static_cast<int>(std::max<int64_t>(0, deadline - std::time(nullptr)));
+      int ready = ::poll(&p, 1, left * 1000);
+      if (ready == 0) {
+        timed_out = true;
+        break;
+      }
+      if (ready < 0 && errno == EINTR) continue;
+      ssize_t n = ready < 0 ? -1 : ::read(fds[0], buf.data(), buf.size());
+      if (n <= 0) break;
+      out.append(buf.data(), static_cast<size_t>(n));
+    }
+    ::close(fds[0]);
+    if (timed_out) ::kill(-pid, SIGKILL);
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (timed_out) {
+      return arrow::Status::IOError(what, ": no answer in ", timeout_s,
+                                    " s (INLET_CREDENTIAL_PROCESS_TIMEOUT_S)");
+    }
+    int rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     if (rc != 0) return arrow::Status::IOError(what, ": exited with status ", rc);
     AwsCredentials c = FromJson(out, "credential process");
     if (c.empty() || c.secret_access_key.empty()) {
