@@ -127,24 +127,14 @@ arrow::Result<std::shared_ptr<arrow::Table>> NullWhere(
   return rows->SetColumn(idx, rows->field(idx), d.chunked_array());
 }
 
-std::string Lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 // An upsert whose source lacks some of the table's columns is a partial update: a matched
 // row keeps the table's values for them (a new key's row gets nulls). They leave the
 // columns the upsert updates. Names match as the input is conformed: exactly, else
 // ignoring case.
 void KeepAbsentColumns(const arrow::Schema& input, const arrow::Schema& table,
                        MergeOptions* o) {
-  std::set<std::string> given, given_lower;
-  for (const auto& f : input.fields()) {
-    given.insert(f->name());
-    given_lower.insert(Lower(f->name()));
-  }
   auto present = [&](const std::string& name) {
-    return given.count(name) > 0 || given_lower.count(Lower(name)) > 0;
+    return !MatchingName(input, name).empty();
   };
   bool any_absent = false;
   for (const auto& f : table.fields()) any_absent = any_absent || !present(f->name());

@@ -134,12 +134,6 @@ std::map<std::string, std::vector<bool>> NotGiven(const arrow::Schema& table,
                                                   const MergeSource& src) {
   const HistoryOptions& h = o.history;
   std::map<std::string, std::vector<bool>> out;
-  auto lower = [](std::string s) {
-    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-  };
-  std::set<std::string> given;
-  for (const auto& f : source.fields()) given.insert(lower(f->name()));
   for (const auto& f : table.fields()) {
     const std::string& n = f->name();
     if (Contains(o.keys, n) || Contains(o.sequence_by, n) || n == h.valid_from ||
@@ -147,7 +141,7 @@ std::map<std::string, std::vector<bool>> NotGiven(const arrow::Schema& table,
       continue;
     if (auto flags = src.given.find(n); flags != src.given.end()) {
       out[n] = flags->second;
-    } else if (!given.count(lower(n))) {
+    } else if (MatchingName(source, n).empty()) {
       out[n] = std::vector<bool>(src.rows->num_rows(), false);
     }
   }

@@ -75,20 +75,6 @@ arrow::Status CheckNoNulls(const arrow::Table& data,
   return arrow::Status::OK();
 }
 
-// The name the table gives a source column: the same, else the one equal but for case
-// (as rows are conformed); empty when the table has none.
-std::string TableName(const arrow::Schema& table, const std::string& name) {
-  if (table.GetFieldIndex(name) >= 0) return name;
-  auto lower = [](std::string s) {
-    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-  };
-  for (const auto& f : table.fields()) {
-    if (lower(f->name()) == lower(name)) return f->name();
-  }
-  return "";
-}
-
 // Whether row a of a key's rows comes after row b: the greater order (sequence or
 // order_by), ties the later row; without an order, the later row.
 bool After(const std::vector<std::string>& order, int64_t a, int64_t b) {
@@ -158,6 +144,18 @@ arrow::Result<std::shared_ptr<arrow::Table>> FoldGiven(
 
 }  // namespace
 
+std::string MatchingName(const arrow::Schema& schema, const std::string& name) {
+  if (schema.GetFieldIndex(name) >= 0) return name;
+  auto lower = [](std::string s) {
+    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+  };
+  for (const auto& f : schema.fields()) {
+    if (lower(f->name()) == lower(name)) return f->name();
+  }
+  return "";
+}
+
 arrow::Result<std::shared_ptr<arrow::Schema>> WithoutFlags(const arrow::Schema& source,
                                                            const MergeOptions& o) {
   std::vector<std::string> flags = {o.delete_flag, o.truncate_flag};
@@ -180,7 +178,7 @@ arrow::Result<ConformedSource> ConformSource(const std::shared_ptr<arrow::Table>
   // Given flags of columns the table has (a flag of a key never applies: keys are not
   // updated).
   for (const auto& [column, flag] : o.given_flags) {
-    std::string name = TableName(*tx.schema(), column);
+    std::string name = MatchingName(*tx.schema(), column);
     if (name.empty() || std::find(o.keys.begin(), o.keys.end(), name) != o.keys.end())
       continue;
     ARROW_ASSIGN_OR_RAISE(out.given[name], FlagColumn(*source, flag, "given flag"));

@@ -59,6 +59,10 @@ struct ConformedSource {
   std::map<std::string, std::vector<bool>> given;  // column -> per row
 };
 
+/// The column of schema that a column called name goes to, as rows are conformed: the
+/// same name, else the one equal but for case; empty when there is none.
+std::string MatchingName(const arrow::Schema& schema, const std::string& name);
+
 /// The source's columns without the merge's flag columns (delete, truncate, given).
 arrow::Result<std::shared_ptr<arrow::Schema>> WithoutFlags(const arrow::Schema& source,
                                                            const MergeOptions& o);
