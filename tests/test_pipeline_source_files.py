@@ -19,9 +19,9 @@ import pipeline_support as ps
 SCHEMA = {"id": "int64", "v": "string"}
 
 
-def _yaml(root, strategy, *, path, fmt="ndjson", keys=("id",), **source):
+def _yaml(root, strategy, *, path, fmt="ndjson", keys=("id",), properties=None, **source):
     p = ps.pipeline("p", path=path, fmt=fmt, dest="table", schema=SCHEMA,
-                    keys=list(keys), strategy=strategy)
+                    keys=list(keys), strategy=strategy, properties=properties)
     p["source"].update(source)
     return ps.write_pipelines(root / "pipelines.yaml", p)
 
@@ -138,10 +138,12 @@ def test_a_glob_matching_nothing_warns_or_fails(tmp_path):
     assert "matches no files" in line and "require_files" in line, line
 
 
-def test_a_restore_takes_the_pipeline_state_back_with_the_rows(tmp_path):
+@pytest.mark.parametrize("storage", ["domainMetadata", "files"])
+def test_a_restore_takes_the_pipeline_state_back_with_the_rows(tmp_path, storage):
     """inlet restore (issue 20, item 3.1): the pipeline's state returns with its data, so the
     next run loads again exactly what the restore took away."""
-    yaml = _yaml(tmp_path, {"type": "append"}, path="src/*.ndjson")
+    yaml = _yaml(tmp_path, {"type": "append"}, path="src/*.ndjson",
+                 properties={"inlet.stateStorage": storage})
     ps.write_source(tmp_path / "src" / "a.ndjson", [{"id": 1, "v": "a"}])
     assert ps.run(yaml).report["table_version"] == 0
     ps.write_source(tmp_path / "src" / "b.ndjson", [{"id": 2, "v": "b"}])

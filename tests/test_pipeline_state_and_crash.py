@@ -1,5 +1,7 @@
 """Pipeline state and exactly-once: `inlet state`, `inlet reset`, the log actions that carry
-the state, crashes at every named point, and concurrent runs of one pipeline.
+the state, crashes at every named point, and concurrent runs of one pipeline, with the
+state kept in domainMetadata (the default) and in files (inlet.stateStorage=files, which
+keeps the table writable by delta-rs).
 
 Exactly-once is proven the LevelDB way: kill the process (SIGKILL via INLET_CRASH_AT) at
 each crash point, re-run, and compare the table with the reference model, which knows
@@ -11,6 +13,7 @@ from __future__ import annotations
 import json
 import subprocess
 
+import pyarrow as pa
 import pytest
 
 import oracle
@@ -19,6 +22,43 @@ import support
 from pipeline_support import Cursor
 
 pytestmark = pytest.mark.slow
+
+# Where a table keeps pipeline state (docs/pipelines.md, "State and exactly-once").
+STORAGES = ["domainMetadata", "files"]
+
+
+def _keep_state_in(rig, storage):
+    """Make rig's pipeline keep its state in ``storage`` (set when the table is created)."""
+    if storage != "domainMetadata":
+        rig.config["destination"].setdefault("properties", {})["inlet.stateStorage"] = storage
+        rig.write_config()
+    return rig
+
+
+def _assert_kept_in(table, storage):
+    """In files mode the log has no domainMetadata and the protocol never gains the
+    feature; each state document is the object its txn points at."""
+    if storage != "files" or ps.latest_version(table) is None:
+        return
+    proto = ps.protocol(table)
+    assert "domainMetadata" not in (proto.get("writerFeatures") or []), proto
+    assert proto["minWriterVersion"] < 7, f"the protocol should stay as the data needs it: {proto}"
+    for v, commit in ps.log_commits(table).items():
+        assert not ps.actions(commit, "domainMetadata"), f"version {v} has domainMetadata"
+    for name, entry in ps.state(table).items():
+        doc_id = _document_id(table, f"inlet.pipeline.{name}")
+        doc = table / "_inlet" / "apps" / f"inlet.pipeline.{name}" / f"{doc_id}.json"
+        assert json.loads(doc.read_text()) == entry, f"{doc} is not the state inlet reports"
+
+
+def _document_id(table, app):
+    """The version of the latest txn pointing at app's document (files mode)."""
+    found = None
+    for _, commit in sorted(ps.log_commits(table).items()):
+        for t in ps.actions(commit, "txn"):
+            if t.get("appId") == f"inlet.document:{app}":
+                found = t["version"]
+    return found
 
 # ---------------------------------------------------------------------------------------
 # state
@@ -183,6 +223,134 @@ def test_txn_and_domain_metadata_in_each_commit(tmp_path):
     oracle.assert_tables_equal(got, expected, "inlet scan")
 
 
+def test_txn_and_document_object_in_each_commit(tmp_path):
+    """inlet.stateStorage=files: each commit carries the run's txn and a txn pointing at
+    the state document, an object of its own; no domainMetadata, no protocol change."""
+    rig = _keep_state_in(ps.watermark_rig(tmp_path, "ts", name="eo"), "files")
+    c: Cursor = rig.cursor
+    seen = set()
+    for n in range(3):
+        rig.add(f"r{n}.csv", [c.row(10 * n + i + 1, 3 * n + i + 1) for i in range(3)])
+        report = rig.run()
+        commit = ps.log_commits(rig.table)[report["table_version"]]
+        txns = {t["appId"]: t["version"] for t in ps.actions(commit, "txn")}
+        assert txns.get("inlet.pipeline.eo") == report["run"] == n + 1, commit
+        doc_id = txns.get("inlet.document:inlet.pipeline.eo")
+        assert isinstance(doc_id, int) and doc_id > 0 and doc_id not in seen, commit
+        seen.add(doc_id)
+        doc = json.loads((rig.table / "_inlet/apps/inlet.pipeline.eo" / f"{doc_id}.json").read_text())
+        assert (doc["pipeline"], doc["run"], doc["cursor"]) == ("eo", n + 1, "ts"), doc
+        assert ps.parse_ts(doc["watermark"]) == rig.model.watermark, doc
+        assert not ps.actions(commit, "domainMetadata"), commit
+        assert ps.actions(commit, "add"), "the data is in the same commit as the state"
+    assert ps.protocol(rig.table) == {"minReaderVersion": 1, "minWriterVersion": 2}
+    _assert_kept_in(rig.table, "files")
+    # A reset clears the pointer (version 0); the run number stays.
+    ps.cli("reset", rig.table, "--pipeline", "eo")
+    commit = ps.log_commits(rig.table)[ps.latest_version(rig.table)]
+    assert [(t["appId"], t["version"]) for t in ps.actions(commit, "txn")] == [
+        ("inlet.document:inlet.pipeline.eo", 0)], commit
+    assert ps.state(rig.table) == {}
+    # After the reset the run starts afresh (the run number keeps growing). A document
+    # deleted by hand is then an error naming it, not a silent fresh start.
+    report = ps.run(rig.yaml).report
+    assert report["status"] == "committed" and report["run"] == 4, report
+    doc_id = _document_id(rig.table, "inlet.pipeline.eo")
+    path = rig.table / "_inlet/apps/inlet.pipeline.eo" / f"{doc_id}.json"
+    path.unlink()
+    line = ps.run_refused(rig.yaml)
+    assert f"{doc_id}.json" in line and "inlet.pipeline.eo" in line, line
+    line = support.check_refusal(ps.cli("state", rig.table, check=False))
+    assert f"{doc_id}.json" in line, line
+
+
+def test_delta_rs_writes_a_table_whose_state_is_kept_in_files(tmp_path):
+    """Issue 20, item 3.2: delta-rs appends, deletes, compacts, checkpoints and vacuums a
+    pipeline's table between runs; the pipeline goes on, loading each file once. With the
+    state in domainMetadata delta-rs refuses to write the same table."""
+    from deltalake import DeltaTable, write_deltalake
+    rig = _keep_state_in(ps.append_rig(tmp_path, fmt="csv"), "files")
+    _next_input(rig, 0)
+    rig.run()
+    schema = DeltaTable(str(rig.table)).schema().to_arrow()
+    extra = ps.simple_rows(900, 3, hour0=50)
+    write_deltalake(str(rig.table), pa.Table.from_pylist(extra).cast(pa.schema(schema)), mode="append")
+    rig.model.table += extra
+    dt = DeltaTable(str(rig.table))
+    dt.delete("id = 901")
+    rig.model.table = [r for r in rig.model.table if r["id"] != 901]
+    DeltaTable(str(rig.table)).optimize.compact()
+    DeltaTable(str(rig.table)).create_checkpoint()
+    DeltaTable(str(rig.table)).vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
+    assert list((rig.table / "_inlet/apps").rglob("*.json")), "delta-rs's vacuum must keep inlet's state"
+    rig.version = ps.latest_version(rig.table)
+    rig.check("after delta-rs wrote the table")
+    for n in (1, 2):
+        _next_input(rig, n)
+        rig.run(context=f"run {n} after delta-rs wrote the table")
+        write_deltalake(str(rig.table), pa.Table.from_pylist([extra[0]]).cast(pa.schema(schema)),
+                        mode="append")
+        rig.model.table.append(extra[0])
+        rig.version = ps.latest_version(rig.table)
+    assert ps.run(rig.yaml).report["status"] == "no_changes"
+    rig.check("at the end")
+    _assert_kept_in(rig.table, "files")
+    expected = ps.to_arrow(rig.model.table, rig.schema)
+    oracle.assert_tables_equal(oracle.read_deltalake(rig.table), expected, "deltalake")
+    oracle.assert_tables_equal(oracle.read_duckdb(rig.table), expected, "duckdb")
+
+    # The default keeps the state in domainMetadata, which delta-rs 1.6 does not write.
+    other = ps.append_rig(tmp_path / "default", fmt="csv")
+    _next_input(other, 0)
+    other.run()
+    with pytest.raises(Exception, match="DomainMetadata"):
+        write_deltalake(str(other.table), pa.Table.from_pylist(extra).cast(pa.schema(schema)),
+                        mode="append")
+
+
+def test_switching_an_existing_table_to_files_moves_the_state(tmp_path):
+    """`inlet alter TABLE --property inlet.stateStorage=files`: the next commit moves the
+    state to a file and removes the domain; the pipeline neither reloads nor skips."""
+    rig = ps.append_rig(tmp_path, fmt="csv")
+    _next_input(rig, 0)
+    rig.run()
+    ps.cli("alter", rig.table, "--property", "inlet.stateStorage=files")
+    rig.version = ps.latest_version(rig.table)
+    rig.check("after the alter")  # the state is still the domain's
+    _next_input(rig, 1)
+    report = rig.run(context="the first run that keeps its state in a file")
+    commit = ps.log_commits(rig.table)[report["table_version"]]
+    assert [d for d in ps.actions(commit, "domainMetadata")] == [
+        {"domain": "inlet.pipeline.ap", "configuration": "", "removed": True}], commit
+    assert _document_id(rig.table, "inlet.pipeline.ap"), commit
+    _next_input(rig, 2)
+    rig.run(context="the run after")
+    line = support.check_refusal(ps.cli("alter", rig.table, "--property", "inlet.stateStorage=log",
+                                        check=False))
+    assert "domainMetadata or files" in line, line
+
+
+def test_vacuum_keeps_the_state_documents_time_travel_reads(tmp_path):
+    """Replaced state documents are vacuumed like data files; the latest one, and those of
+    versions within the retention, stay."""
+    rig = _keep_state_in(ps.append_rig(tmp_path, fmt="csv"), "files")
+    for n in range(4):
+        _next_input(rig, n)
+        rig.run()
+    docs = rig.table / "_inlet/apps/inlet.pipeline.ap"
+    assert len(list(docs.iterdir())) == 4
+    # Within the default retention (7 days) nothing is deleted.
+    ps.cli("vacuum", rig.table)
+    assert len(list(docs.iterdir())) == 4
+    ps.cli("vacuum", rig.table, "--retention-hours", "0", "--force")
+    latest = _document_id(rig.table, "inlet.pipeline.ap")
+    assert [p.name for p in docs.iterdir()] == [f"{latest}.json"]
+    rig.version = ps.latest_version(rig.table)  # vacuum's own commits
+    rig.check("after vacuum")
+    _next_input(rig, 4)
+    rig.run(context="after vacuum")
+
+
 # ---------------------------------------------------------------------------------------
 # crashes
 
@@ -210,10 +378,11 @@ def _next_input(rig, n):
         rig.add(f"f{n}.{rig.ext}", rows)
 
 
+@pytest.mark.parametrize("storage", STORAGES)
 @pytest.mark.parametrize("point", ps.CRASH_POINTS)
 @pytest.mark.parametrize("strategy", ["append", "full_refresh", "watermark"])
-def test_crash_then_rerun(tmp_path, strategy, point):
-    rig = _rig_for(strategy, tmp_path)
+def test_crash_then_rerun(tmp_path, strategy, point, storage):
+    rig = _keep_state_in(_rig_for(strategy, tmp_path), storage)
     _next_input(rig, 0)
     rig.run()
     _next_input(rig, 1)
@@ -221,12 +390,14 @@ def test_crash_then_rerun(tmp_path, strategy, point):
     rig.run(context=f"re-run after a crash at {point}")  # completes, or has nothing left
     _next_input(rig, 2)
     rig.run(context="the round after")
+    _assert_kept_in(rig.table, storage)
 
 
+@pytest.mark.parametrize("storage", STORAGES)
 @pytest.mark.parametrize("point", ps.CRASH_POINTS)
-def test_crash_on_first_run(tmp_path, point):
+def test_crash_on_first_run(tmp_path, point, storage):
     """A crash while the table is being created leaves no table, or a complete one."""
-    rig = ps.watermark_rig(tmp_path, "int", fmt="ndjson")
+    rig = _keep_state_in(ps.watermark_rig(tmp_path, "int", fmt="ndjson"), storage)
     _next_input(rig, 0)
     rig.crash(point)
     if point != "commit.after_log_write":
@@ -234,6 +405,7 @@ def test_crash_on_first_run(tmp_path, point):
     rig.run(context=f"re-run after a crash at {point}")
     _next_input(rig, 1)
     rig.run(context="the round after")
+    _assert_kept_in(rig.table, storage)
 
 
 @pytest.mark.parametrize("point", ps.CRASH_POINTS)
@@ -298,15 +470,17 @@ def _txn_versions(table, app_id):
             for t in ps.actions(commit, "txn") if t.get("appId") == app_id]
 
 
+@pytest.mark.parametrize("storage", STORAGES)
 @pytest.mark.parametrize("retries", [None, 0], ids=["default_retries", "no_retries"])
 @pytest.mark.parametrize("strategy", ["append", "watermark"])
-def test_concurrent_runs_load_each_row_once(tmp_path, strategy, retries):
+def test_concurrent_runs_load_each_row_once(tmp_path, strategy, retries, storage):
     """Two runs of one pipeline at once, ROUNDS times with new input in between. With
     retries the loser may re-plan and find nothing to do; without, it must fail with a
     one-line conflict error. Either way every row lands once, and each run number is
     committed once (the txn versions in the log strictly increase)."""
     rig = (ps.append_rig(tmp_path, fmt="csv") if strategy == "append"
            else ps.watermark_rig(tmp_path, "ts", fmt="csv", inclusive=True))
+    _keep_state_in(rig, storage)
     if retries is not None:
         rig.config["processing"] = {"max_retries": retries}
         rig.write_config()
@@ -352,3 +526,4 @@ def test_concurrent_runs_load_each_row_once(tmp_path, strategy, retries):
         rig.check(f"after concurrent round {n}")
     # The log holds exactly one commit per committed run.
     assert len(oracle.commit_versions(rig.table)) == commits
+    _assert_kept_in(rig.table, storage)

@@ -114,15 +114,17 @@ def test_checkpoints_compaction_and_time_travel(spark, tmp_path):
             assert got.num_rows == 10
 
 
-def test_spark_appends_to_a_pipeline_table_and_the_pipeline_goes_on(spark, tmp_path):
-    """A table a pipeline keeps (with its state in the table) stays writable by Spark,
-    and the next run neither loses nor repeats a file."""
+@pytest.mark.parametrize("storage", ["domainMetadata", "files"])
+def test_spark_appends_to_a_pipeline_table_and_the_pipeline_goes_on(spark, tmp_path, storage):
+    """A table a pipeline keeps (with its state in the table, in either place) stays
+    writable by Spark, and the next run neither loses nor repeats a file."""
     src = tmp_path / "src"
     src.mkdir()
     (src / "a.csv").write_text("id,v\n1,a\n2,b\n")
     yaml = tmp_path / "p.yaml"
     yaml.write_text("pipelines:\n  - name: p\n    source: {path: src/*.csv}\n"
-                    "    destination: {path: t}\n    strategy: {type: append}\n")
+                    "    destination: {path: t, properties: {inlet.stateStorage: " + storage + "}}\n"
+                    "    strategy: {type: append}\n")
     support.run_inlet("run", yaml)
     table = tmp_path / "t"
     spark.createDataFrame([(9, "spark")], "id long, v string").write.format("delta").mode("append").save(str(table))

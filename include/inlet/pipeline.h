@@ -228,8 +228,10 @@ std::string PrometheusText(const std::vector<StreamReport>& reports);
 arrow::Status WriteFileAtomically(const std::string& path, const std::string& text);
 
 /// The state each pipeline keeps in a table, as of snapshot: pipeline name -> its state
-/// document (JSON). Pipelines whose state was reset are left out.
-std::map<std::string, std::string> PipelineStates(const Snapshot& snapshot);
+/// document (JSON). Pipelines whose state was reset are left out. Fails when a document
+/// kept in a file of its own cannot be read.
+arrow::Result<std::map<std::string, std::string>> PipelineStates(
+    const Snapshot& snapshot);
 
 /// Clears a pipeline's state in table (its next run starts afresh; its run counter keeps
 /// growing), in a commit of its own. Returns the version. Invalid when the table holds no

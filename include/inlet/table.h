@@ -115,11 +115,17 @@ class Snapshot {
   /// without reading data; nullopt when a file does not record its row count.
   virtual std::optional<int64_t> RowCount() const = 0;
 
-  /// The state an application committed with its data as of this snapshot; both fields
-  /// unset when it committed none (see AppState).
-  virtual AppState GetAppState(const std::string& app_id) const = 0;
-  /// The state of every application whose id starts with prefix and that committed some.
-  virtual std::map<std::string, AppState> AppStates(const std::string& prefix) const = 0;
+  /// The number an application last committed with its data as of this snapshot (see
+  /// AppState); nullopt when it never committed one.
+  virtual std::optional<int64_t> AppVersion(const std::string& app_id) const = 0;
+  /// The application's document as of this snapshot; nullopt when it never committed one,
+  /// or it was cleared. A format may keep documents in files of their own: reading one
+  /// that is gone fails, naming it.
+  virtual arrow::Result<std::optional<std::string>> AppDocument(
+      const std::string& app_id) const = 0;
+  /// The documents of every application whose id starts with prefix, by id.
+  virtual arrow::Result<std::map<std::string, std::string>> AppDocuments(
+      const std::string& prefix) const = 0;
 
   /// Streams the rows selected by options. Fails with Invalid for an unknown column or a
   /// literal that does not convert to its column's type; read errors surface from the

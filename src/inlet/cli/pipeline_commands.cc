@@ -266,7 +266,8 @@ arrow::Status PipelineCommands::ShowState(const StateArgs& a) {
   ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(a.table));
   ARROW_ASSIGN_OR_RAISE(auto snapshot, table->GetSnapshot({}));
   Json out = Json::object();
-  for (const auto& [name, document] : PipelineStates(*snapshot)) {
+  ARROW_ASSIGN_OR_RAISE(auto states, PipelineStates(*snapshot));
+  for (const auto& [name, document] : states) {
     try {
       out[name] = Json::parse(document);
     } catch (const Json::exception& e) {
@@ -306,7 +307,8 @@ arrow::Status PipelineCommands::ShowState(const StateArgs& a) {
 arrow::Status PipelineCommands::ResetState(const StateArgs& a) {
   ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(a.table));
   ARROW_ASSIGN_OR_RAISE(auto snapshot, table->GetSnapshot({}));
-  if (!PipelineStates(*snapshot).count(a.pipeline)) {
+  ARROW_ASSIGN_OR_RAISE(auto states, PipelineStates(*snapshot));
+  if (!states.count(a.pipeline)) {
     return arrow::Status::Invalid("no state for pipeline '", a.pipeline, "' in ",
                                   a.table);
   }

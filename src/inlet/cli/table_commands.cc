@@ -363,7 +363,7 @@ arrow::Status TableCommands::RunWrite(const Write& a) {
     if (!a.app_id.empty()) {
       ARROW_ASSIGN_OR_RAISE(auto snapshot, LatestSnapshotOrNull(*table));
       if (snapshot) {
-        std::optional<int64_t> has = snapshot->GetAppState(a.app_id).version;
+        std::optional<int64_t> has = snapshot->AppVersion(a.app_id);
         if (has && *has >= a.app_version) {
           skipped_at = snapshot->version();
           return CommitResult{};

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "inlet/common/time.h"
+#include "inlet/delta/app_documents.h"
 #include "inlet/delta/features.h"
 #include "inlet/delta/log_segment.h"
 #include "inlet/delta/scan.h"
@@ -71,31 +72,22 @@ std::optional<int64_t> DeltaSnapshot::RowCount() const {
   return rows;
 }
 
-// An application's number is its txn's version, its document the domainMetadata of the
-// same name.
-AppState DeltaSnapshot::GetAppState(const std::string& app_id) const {
-  AppState out;
-  if (auto it = state_->txns.find(app_id); it != state_->txns.end())
-    out.version = it->second.version;
-  if (auto it = state_->domains.find(app_id); it != state_->domains.end())
-    out.document = it->second.configuration;
-  return out;
+// An application's number is its txn's version; its document is where the table keeps
+// documents (delta/app_documents.h).
+std::optional<int64_t> DeltaSnapshot::AppVersion(const std::string& app_id) const {
+  auto it = state_->txns.find(app_id);
+  if (it == state_->txns.end()) return std::nullopt;
+  return it->second.version;
 }
 
-std::map<std::string, AppState> DeltaSnapshot::AppStates(
+arrow::Result<std::optional<std::string>> DeltaSnapshot::AppDocument(
+    const std::string& app_id) const {
+  return ReadDocument(*store_, *state_, app_id);
+}
+
+arrow::Result<std::map<std::string, std::string>> DeltaSnapshot::AppDocuments(
     const std::string& prefix) const {
-  std::map<std::string, AppState> out;
-  auto starts = [&](const std::string& name) {
-    return name.compare(0, prefix.size(), prefix) == 0;
-  };
-  for (const auto& [app, txn] : state_->txns) {
-    if (starts(app)) out[app].version = txn.version;
-  }
-  for (auto it = state_->domains.lower_bound(prefix);
-       it != state_->domains.end() && starts(it->first); ++it) {
-    out[it->first].document = it->second.configuration;
-  }
-  return out;
+  return ReadDocuments(*store_, *state_, prefix);
 }
 
 arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> DeltaSnapshot::Scan(

@@ -28,8 +28,11 @@ class DeltaSnapshot : public Snapshot {
   }
   TableInfo Info() const override;
   std::optional<int64_t> RowCount() const override;
-  AppState GetAppState(const std::string& app_id) const override;
-  std::map<std::string, AppState> AppStates(const std::string& prefix) const override;
+  std::optional<int64_t> AppVersion(const std::string& app_id) const override;
+  arrow::Result<std::optional<std::string>> AppDocument(
+      const std::string& app_id) const override;
+  arrow::Result<std::map<std::string, std::string>> AppDocuments(
+      const std::string& prefix) const override;
   arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> Scan(
       const ScanOptions& options) const override;
 

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <set>
 
+#include "inlet/delta/app_documents.h"
 #include "inlet/delta/commit.h"
 #include "inlet/delta/log_segment.h"
 #include "inlet/status.h"
@@ -45,7 +46,7 @@ TEST_F(DeltaTableTest, CheckpointsAndRecoversFromACorruptOne) {
   ASSERT_TRUE(std::filesystem::exists(dir_.Sub("t/_delta_log/_last_checkpoint")));
   INLET_ASSIGN_OR_FAIL(auto s, table_->GetSnapshot());
   EXPECT_EQ(CountRows(*s), 3);
-  EXPECT_EQ(s->GetAppState("app").version, 1);
+  EXPECT_EQ(s->AppVersion("app"), 1);
   testing::WriteTextFile(ckpt, "not parquet");
   INLET_ASSIGN_OR_FAIL(auto s2, table_->GetSnapshot());
   EXPECT_EQ(CountRows(*s2), 3);
@@ -64,6 +65,113 @@ TEST_F(DeltaTableTest, ApplicationDocumentsNeedTheDomainMetadataFeature) {
   EXPECT_EQ(protocol.min_writer_version, 7);
   EXPECT_EQ(protocol.min_reader_version, 1);
   EXPECT_TRUE(protocol.HasWriterFeature("domainMetadata"));
+}
+
+namespace {
+
+const delta::TableState& StateOf(const std::shared_ptr<Snapshot>& s) {
+  return std::static_pointer_cast<delta::DeltaSnapshot>(s)->state();
+}
+
+SnapshotSpec At(int64_t version) {
+  SnapshotSpec spec;
+  spec.version = version;
+  return spec;
+}
+
+std::optional<std::string> DocumentOf(Table& table, const std::string& app) {
+  auto s = table.GetSnapshot().ValueOrDie();
+  return s->AppDocument(app).ValueOrDie();
+}
+
+}  // namespace
+
+TEST_F(DeltaTableTest, DocumentsInFilesKeepTheProtocol) {
+  WriteOptions opts;
+  opts.properties["inlet.stateStorage"] = "files";
+  opts.properties["delta.checkpointInterval"] = "3";
+  opts.app_states["inlet.pipeline.a"] = AppState{1, R"({"run":1})"};
+  opts.app_states["inlet.pipeline.b/c"].document = R"({"run":"b"})";
+  INLET_ASSERT_OK(Write(R"([{"id":1}])", opts).status());
+  INLET_ASSIGN_OR_FAIL(auto s, table_->GetSnapshot());
+  // No domain, no new feature: the table stays at the protocol its data needs.
+  EXPECT_EQ(StateOf(s).protocol.min_writer_version, 2);
+  EXPECT_FALSE(StateOf(s).protocol.writer_features.has_value());
+  EXPECT_TRUE(StateOf(s).domains.empty());
+  EXPECT_EQ(s->AppVersion("inlet.pipeline.a"), 1);
+  EXPECT_EQ(DocumentOf(*table_, "inlet.pipeline.a"), R"({"run":1})");
+  INLET_ASSIGN_OR_FAIL(auto all, s->AppDocuments("inlet.pipeline."));
+  EXPECT_EQ(all, (std::map<std::string, std::string>{
+                     {"inlet.pipeline.a", R"({"run":1})"},
+                     {"inlet.pipeline.b/c", R"({"run":"b"})"}}));
+  // Each document is an object of its own, named by its txn's version; a new one replaces
+  // it, and a checkpoint keeps the pointer.
+  auto paths = delta::DocumentPaths(StateOf(s));
+  ASSERT_EQ(paths.size(), 2u);
+  for (const auto& p : paths) EXPECT_TRUE(std::filesystem::exists(dir_.Sub("t/" + p)));
+  EXPECT_NE(paths[1].find("inlet.pipeline.b%2Fc"), std::string::npos) << paths[1];
+  for (int run = 2; run <= 4; ++run) {
+    WriteOptions next;
+    next.app_states["inlet.pipeline.a"] =
+        AppState{run, R"({"run":)" + std::to_string(run) + "}"};
+    INLET_ASSERT_OK(Write(R"([{"id":2}])", next).status());
+  }
+  ASSERT_TRUE(std::filesystem::exists(
+      dir_.Sub("t/_delta_log/00000000000000000003.checkpoint.parquet")));
+  EXPECT_EQ(DocumentOf(*table_, "inlet.pipeline.a"), R"({"run":4})");
+  EXPECT_EQ(DocumentOf(*table_, "inlet.pipeline.b/c"), R"({"run":"b"})");
+  // Time travel reads the document of its version.
+  INLET_ASSIGN_OR_FAIL(auto v1, table_->GetSnapshot(At(1)));
+  INLET_ASSIGN_OR_FAIL(auto at1, v1->AppDocument("inlet.pipeline.a"));
+  EXPECT_EQ(at1, R"({"run":2})");
+  // Cleared: gone, and its number stays.
+  WriteOptions clear;
+  clear.clear_app_documents = {"inlet.pipeline.a"};
+  INLET_ASSERT_OK(Write("[]", clear).status());
+  EXPECT_EQ(DocumentOf(*table_, "inlet.pipeline.a"), std::nullopt);
+  INLET_ASSIGN_OR_FAIL(auto s2, table_->GetSnapshot());
+  EXPECT_EQ(s2->AppVersion("inlet.pipeline.a"), 4);
+  // A document whose object is gone is an error naming it, not a missing state.
+  auto b = delta::DocumentPaths(StateOf(s2));
+  ASSERT_EQ(b.size(), 1u);
+  std::filesystem::remove(dir_.Sub("t/" + b[0]));
+  auto missing = s2->AppDocument("inlet.pipeline.b/c");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find(b[0]), std::string::npos)
+      << missing.status().ToString();
+}
+
+TEST_F(DeltaTableTest, SwitchingWhereDocumentsAreKeptMovesThem) {
+  WriteOptions opts;
+  opts.app_states["app"].document = "in a domain";
+  INLET_ASSERT_OK(Write(R"([{"id":1}])", opts).status());
+  // To files: the next document goes to a file and the domain is removed.
+  WriteOptions alter;
+  alter.update_properties = true;
+  alter.properties["inlet.stateStorage"] = "files";
+  alter.app_states["app"].document = "in a file";
+  INLET_ASSERT_OK(Write("[]", alter).status());
+  INLET_ASSIGN_OR_FAIL(auto s, table_->GetSnapshot());
+  EXPECT_TRUE(StateOf(s).domains.empty());
+  EXPECT_EQ(DocumentOf(*table_, "app"), "in a file");
+  // And back: the domain is written and the file's pointer cleared.
+  WriteOptions back;
+  back.update_properties = true;
+  back.properties["inlet.stateStorage"] = "domainMetadata";
+  back.app_states["app"].document = "in a domain again";
+  INLET_ASSERT_OK(Write("[]", back).status());
+  INLET_ASSIGN_OR_FAIL(auto s2, table_->GetSnapshot());
+  EXPECT_TRUE(delta::DocumentPaths(StateOf(s2)).empty());
+  EXPECT_EQ(DocumentOf(*table_, "app"), "in a domain again");
+  // A restore brings back the document of its version, where the restored metadata keeps
+  // them.
+  INLET_ASSIGN_OR_FAIL(auto restored, table_->Restore(At(1)));
+  INLET_ASSIGN_OR_FAIL(auto s3, table_->GetSnapshot());
+  EXPECT_EQ(s3->version(), restored.version);
+  EXPECT_EQ(DocumentOf(*table_, "app"), "in a file");
+  EXPECT_TRUE(StateOf(s3).domains.empty());
+  INLET_ASSERT_OK(table_->Restore(At(0)).status());
+  EXPECT_EQ(DocumentOf(*table_, "app"), "in a domain");
 }
 
 TEST_F(DeltaTableTest, UnsupportedFeaturesAndReferences) {

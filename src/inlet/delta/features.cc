@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "inlet/common/time.h"
+#include "inlet/delta/app_documents.h"
 #include "inlet/status.h"
 
 namespace inlet::delta {
@@ -175,6 +176,10 @@ arrow::Status ValidateTableProperties(
     if (k == kIntegerEncodingProperty && v != "delta" && v != "plain") {
       return arrow::Status::Invalid("table property ", k, "='", v,
                                     "' must be delta or plain");
+    }
+    if (k == kStateStorageProperty && v != "domainMetadata" && v != "files") {
+      return arrow::Status::Invalid("table property ", k, "='", v,
+                                    "' must be domainMetadata or files");
     }
     if (k.rfind("delta.", 0) != 0) continue;  // user properties are free-form
     if (!Contains(kKnown, k)) {

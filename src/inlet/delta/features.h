@@ -27,7 +27,7 @@ arrow::Status CheckWritable(const Protocol& protocol, const Metadata& metadata,
 inline constexpr char kIntegerEncodingProperty[] = "inlet.parquet.integerEncoding";
 
 /// Rejects unknown or malformed delta.* table properties, and a malformed
-/// inlet.parquet.integerEncoding (Invalid naming the key).
+/// inlet.parquet.integerEncoding or inlet.stateStorage (Invalid naming the key).
 arrow::Status ValidateTableProperties(
     const std::map<std::string, std::string>& properties);
 

@@ -1,17 +1,20 @@
 // DeltaTable::Restore: the table as of an earlier version, committed as a new version
 // (Delta's RESTORE). Files of that version the table no longer has are added back, files
 // it has that the version had not are removed; the metadata and the application
-// documents (domainMetadata: pipeline states, remembered deletes) are the version's, so
+// documents (pipeline states, remembered deletes) are the version's, so
 // that a pipeline loads again what the restore took away. The protocol is never lowered,
 // and application run numbers (txn) keep growing.
 #include <arrow/filesystem/filesystem.h>
 
 #include <map>
+#include <set>
 
 #include "inlet/common/time.h"
+#include "inlet/delta/app_documents.h"
 #include "inlet/delta/commit.h"
 #include "inlet/delta/deletion_vector.h"
 #include "inlet/delta/delta_table.h"
+#include "inlet/delta/features.h"
 #include "inlet/delta/scan.h"
 
 namespace inlet::delta {
@@ -71,16 +74,31 @@ arrow::Result<RestoreResult> DeltaTable::Restore(const SnapshotSpec& target) {
   const TableState& was = old->state();
   const TableState& is = current->state();
   if (ToJson(was.metadata) != ToJson(is.metadata)) commit.actions.metadata = was.metadata;
-  for (const auto& [name, d] : is.domains) {
-    auto it = was.domains.find(name);
-    if (it == was.domains.end()) {
-      commit.actions.domains.push_back(DomainMetadata{name, d.configuration, true});
-    } else if (it->second.configuration != d.configuration) {
-      commit.actions.domains.push_back(it->second);
-    }
+  // The version's documents, where the metadata it restores keeps them (a document kept
+  // in a file is written again, as a new file).
+  ARROW_ASSIGN_OR_RAISE(auto then_docs, ReadDocuments(*store_, was, ""));
+  ARROW_ASSIGN_OR_RAISE(auto now_docs, ReadDocuments(*store_, is, ""));
+  std::set<std::string> apps;
+  for (const auto* docs : {&then_docs, &now_docs})
+    for (const auto& [app, doc] : *docs) apps.insert(app);
+  bool needs_domains = false;
+  for (const auto& app : apps) {
+    auto then_doc = then_docs.find(app), now_doc = now_docs.find(app);
+    std::optional<std::string> document;
+    if (then_doc != then_docs.end()) document = then_doc->second;
+    if (now_doc != now_docs.end() && document == now_doc->second &&
+        KeepsDocumentsInFiles(was.metadata) == KeepsDocumentsInFiles(is.metadata))
+      continue;
+    auto st = RecordDocument(*store_, &is, was.metadata, app, document, ts,
+                             &commit.actions, &needs_domains);
+    if (!st.ok())
+      return st.WithMessage("cannot restore ", location(), ": ", st.message());
   }
-  for (const auto& [name, d] : was.domains) {
-    if (!is.domains.count(name)) commit.actions.domains.push_back(d);
+  if (needs_domains) {
+    Protocol upgraded = WithWriterFeature(is.protocol, "domainMetadata");
+    if (upgraded.min_writer_version != is.protocol.min_writer_version ||
+        upgraded.writer_features != is.protocol.writer_features)
+      commit.actions.protocol = upgraded;
   }
   int64_t files_after = static_cast<int64_t>(then.size());
   int64_t bytes_after = 0;

@@ -10,6 +10,7 @@
 
 #include "inlet/common/fault.h"
 #include "inlet/common/time.h"
+#include "inlet/delta/app_documents.h"
 #include "inlet/delta/commit.h"
 #include "inlet/delta/deletion_vector.h"
 #include "inlet/delta/delta_table.h"
@@ -37,7 +38,8 @@ std::vector<std::string> Split(const std::string& rel) {
 }
 
 // Whether vacuum looks at a file (its path relative to the table root): data files,
-// deletion vectors, change data and inlet's tombstone files. Never the log, and not
+// deletion vectors, change data and inlet's tombstone files and application documents
+// (delta/app_documents.h). Never the log, and not
 // other hidden files or directories (names starting with '_' or '.', as Delta's vacuum),
 // except partition directories of columns whose names start so.
 bool Considered(const std::string& rel,
@@ -49,7 +51,9 @@ bool Considered(const std::string& rel,
     if (p.empty() || (p[0] != '_' && p[0] != '.')) continue;
     if (i + 1 == parts.size()) return false;
     if (i == 0 && p == "_change_data") continue;
-    if (i == 0 && p == "_inlet" && parts.size() > 2 && parts[1] == "tombstones") continue;
+    if (i == 0 && p == "_inlet" && parts.size() > 2 &&
+        (parts[1] == "tombstones" || parts[1] == "apps"))
+      continue;
     bool partition_dir =
         std::any_of(partition_columns.begin(), partition_columns.end(),
                     [&](const std::string& c) { return p.rfind(c + "=", 0) == 0; });
@@ -150,10 +154,32 @@ arrow::Result<VacuumResult> DeltaTable::Vacuum(const VacuumOptions& options) {
       ARROW_RETURN_NOT_OK(AddReferenced(*store_, r.path, r.deletion_vector, &referenced));
     }
   }
-  if (auto config = snapshot->GetAppState(table::kTombstoneApp).document) {
-    ARROW_ASSIGN_OR_RAISE(auto files, table::TombstoneFiles(*config));
+  ARROW_ASSIGN_OR_RAISE(auto remembered, snapshot->AppDocument(table::kTombstoneApp));
+  if (remembered) {
+    ARROW_ASSIGN_OR_RAISE(auto files, table::TombstoneFiles(*remembered));
     for (const auto& f : files) referenced.insert(store_->Resolve(f));
   }
+  // Application documents kept in files: those of the latest version and of the version
+  // time travel to the retention's start reads, and those younger than the retention (a
+  // margin of up to an hour before it covers a document written shortly before its
+  // commit). Every version in between points at one of them: a commit that replaces a
+  // document writes the new one after it read the version it replaces it in. When that
+  // oldest version cannot be loaded, no document is vacuumed.
+  bool keep_documents = false;
+  const int64_t document_cutoff = cutoff - std::min<int64_t>(retention_ms, 3600 * 1000);
+  for (const auto& p : DocumentPaths(state)) referenced.insert(store_->Resolve(p));
+  if (cutoff < state.timestamp_ms) {
+    SnapshotSpec oldest;
+    oldest.timestamp_ms = cutoff;
+    auto then = LoadSnapshot(oldest);
+    if (then.ok()) {
+      for (const auto& p : DocumentPaths((*then)->state()))
+        referenced.insert(store_->Resolve(p));
+    } else {
+      keep_documents = true;
+    }
+  }
+  const std::string documents = std::string(kAppDocumentDir) + "/";
 
   arrow::fs::FileSelector selector;
   selector.base_dir = store_->root();
@@ -173,6 +199,9 @@ arrow::Result<VacuumResult> DeltaTable::Vacuum(const VacuumOptions& options) {
     ++result.before.files;
     result.before.bytes += info.size();
     if (referenced.count(info.path()) || MtimeMillis(info) > cutoff) continue;
+    if (rel.rfind(documents, 0) == 0 &&
+        (keep_documents || MtimeMillis(info) > document_cutoff))
+      continue;
     doomed.push_back(info.path());
     result.files.push_back(rel);
     ++result.deleted.files;

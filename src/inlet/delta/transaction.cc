@@ -13,6 +13,7 @@
 #include "inlet/common/time.h"
 #include "inlet/common/uri.h"
 #include "inlet/common/uuid.h"
+#include "inlet/delta/app_documents.h"
 #include "inlet/delta/checkpoint_writer.h"
 #include "inlet/delta/commit.h"
 #include "inlet/delta/delta_table.h"
@@ -120,15 +121,6 @@ arrow::Result<std::shared_ptr<arrow::Schema>> MergeNewColumns(
     fields.push_back(arrow::field(f->name(), type, /*nullable=*/true));
   }
   return arrow::schema(fields);
-}
-
-// Whether a write records or clears an application document (a domainMetadata).
-bool HasDocuments(const WriteOptions& options) {
-  if (!options.clear_app_documents.empty()) return true;
-  for (const auto& [app, state] : options.app_states) {
-    if (state.document) return true;
-  }
-  return false;
 }
 
 int64_t IntProperty(const Metadata& m, const std::string& key, int64_t fallback) {
@@ -301,17 +293,6 @@ arrow::Result<std::unique_ptr<WriteTransaction>> WriteTransaction::Begin(
       }
     }
     ARROW_RETURN_NOT_OK(CheckInputSchema(input, *tx->schema_, location));
-    if (HasDocuments(options)) {
-      Protocol upgraded = WithWriterFeature(state.protocol, "domainMetadata");
-      if (upgraded.min_writer_version != state.protocol.min_writer_version ||
-          upgraded.writer_features != state.protocol.writer_features) {
-        commit.actions.protocol = upgraded;
-      }
-    }
-    for (const auto& domain : options.clear_app_documents) {
-      if (state.domains.count(domain))
-        commit.actions.domains.push_back(DomainMetadata{domain, "", true});
-    }
     if (!options.partition_by.empty() &&
         options.partition_by != state.metadata.partition_columns) {
       return arrow::Status::Invalid(
@@ -330,9 +311,6 @@ arrow::Result<std::unique_ptr<WriteTransaction>> WriteTransaction::Begin(
       return created.status().WithMessage("cannot create ", location, ": ",
                                           created.status().message());
     commit.actions.protocol = created->first;
-    if (HasDocuments(options)) {
-      commit.actions.protocol = WithWriterFeature(created->first, "domainMetadata");
-    }
     commit.actions.metadata = created->second;
     tx->metadata_ = created->second;
     // _delta_log/ is created by the first commit (Commit): a create that fails before it
@@ -526,6 +504,40 @@ arrow::Status WriteTransaction::MarkDeleted(const table::DataFile& file,
   return arrow::Status::OK();
 }
 
+arrow::Status WriteTransaction::RecordDocuments(int64_t now) {
+  const TableState* base = base_ ? &base_->state() : nullptr;
+  auto& actions = commit_.actions;
+  bool needs_domains = false;
+  for (const auto& [app, state] : options_.app_states) {
+    if (!state.document) continue;
+    if (KeepsDocumentsInFiles(metadata_) &&
+        metadata_.Property("delta.setTransactionRetentionDuration")) {
+      // Writers drop txn actions older than that from checkpoints: the pointer to the
+      // document, and with it the state, would expire.
+      return arrow::Status::Invalid(
+          "cannot commit to ", location(), ": with ", kStateStorageProperty,
+          "=files, the state of application '", app,
+          "' is found through a txn action, which delta.setTransactionRetentionDuration "
+          "lets expire; unset that property, or keep the state in domainMetadata");
+    }
+    ARROW_RETURN_NOT_OK(RecordDocument(*store_, base, metadata_, app, state.document, now,
+                                       &actions, &needs_domains));
+  }
+  for (const auto& app : options_.clear_app_documents) {
+    ARROW_RETURN_NOT_OK(RecordDocument(*store_, base, metadata_, app, std::nullopt, now,
+                                       &actions, &needs_domains));
+  }
+  if (needs_domains) {
+    // Domain metadata needs the domainMetadata writer feature: the commit adds it to the
+    // protocol it leaves (the base's, or the one it already changes).
+    if (!base && !actions.protocol) return arrow::Status::OK();
+    const Protocol& before = actions.protocol ? *actions.protocol : base->protocol;
+    Protocol upgraded = WithWriterFeature(before, "domainMetadata");
+    if (!SameProtocol(upgraded, before)) actions.protocol = upgraded;
+  }
+  return arrow::Status::OK();
+}
+
 arrow::Result<CommitResult> WriteTransaction::Commit(
     const std::string& operation, std::map<std::string, std::string> parameters,
     CommitResult result) {
@@ -547,11 +559,11 @@ arrow::Result<CommitResult> WriteTransaction::Commit(
     touched.insert(a.partition_values);
   }
   result.partitions_touched = static_cast<int64_t>(touched.size());
-  // An application's number is a txn, its document a domainMetadata of the same name.
+  // An application's number is a txn; its document goes where the table keeps them
+  // (delta/app_documents.h), written before the commit when that is a file.
+  ARROW_RETURN_NOT_OK(RecordDocuments(now));
   for (const auto& [app, state] : options_.app_states) {
     if (state.version) actions.txns.push_back(Txn{app, *state.version, now});
-    if (state.document)
-      actions.domains.push_back(DomainMetadata{app, *state.document, false});
   }
   Json& info = actions.commit_info.emplace(Json::object());
   Json params = Json::object();

@@ -1,7 +1,7 @@
 // A write transaction on a Delta table: Delta Lake's implementation of the engine's
 // table::Transaction. It reads the base snapshot, prepares the schema new data must fit,
 // and turns the engine's changes into the actions of its one commit (add, remove, cdc,
-// deletion vectors, txn, domainMetadata).
+// deletion vectors, txn, application documents).
 #pragma once
 
 #include <arrow/record_batch.h>
@@ -86,7 +86,8 @@ class WriteTransaction : public table::Transaction {
     options_.app_states[app].document = document;
   }
   /// Commits: commitInfo (operation, parameters, metrics from counts), the app states of
-  /// the options as txn and domainMetadata actions, then put-if-absent with conflict
+  /// the options (numbers as txn actions, documents where the table keeps them:
+  /// delta/app_documents.h), then put-if-absent with conflict
   /// checks against every commit after the base; writes a checkpoint when one is due.
   arrow::Result<CommitResult> Commit(const std::string& operation,
                                      std::map<std::string, std::string> parameters,
@@ -104,6 +105,10 @@ class WriteTransaction : public table::Transaction {
  private:
   WriteTransaction(std::shared_ptr<const TableStore> store, const WriteOptions& options)
       : store_(std::move(store)), options_(options) {}
+
+  // The documents the options record or clear, as actions of the commit (and objects,
+  // in files mode); the protocol gains domainMetadata when they need it.
+  arrow::Status RecordDocuments(int64_t now);
 
   static arrow::Status UpdateProperties(
       const TableState& state, const std::map<std::string, std::string>& properties,

@@ -68,20 +68,21 @@ RunReport FailedReport(const Pipeline& p, const arrow::Status& st) {
   return r;
 }
 
-std::map<std::string, std::string> PipelineStates(const Snapshot& snapshot) {
+arrow::Result<std::map<std::string, std::string>> PipelineStates(
+    const Snapshot& snapshot) {
   std::map<std::string, std::string> out;
   const std::string prefix = load::kStateDomainPrefix;
-  for (const auto& [app, state] : snapshot.AppStates(prefix)) {
-    if (state.document)
-      out[app.substr(prefix.size())] = *state.document;  // a reset leaves none
-  }
+  ARROW_ASSIGN_OR_RAISE(auto documents, snapshot.AppDocuments(prefix));
+  for (const auto& [app, document] : documents)  // a reset leaves none
+    out[app.substr(prefix.size())] = document;
   return out;
 }
 
 arrow::Result<int64_t> ResetPipelineState(Table& table, const std::string& pipeline) {
   ARROW_ASSIGN_OR_RAISE(auto snapshot, table.GetSnapshot({}));
   std::string app = load::StateDomain(pipeline);
-  if (!snapshot->GetAppState(app).document) {
+  ARROW_ASSIGN_OR_RAISE(auto document, snapshot->AppDocument(app));
+  if (!document) {
     return arrow::Status::Invalid("no state for pipeline '", pipeline, "' in ",
                                   table.location());
   }

@@ -55,14 +55,15 @@ TEST_F(PipelineApiTest, RunsAPipelineAndKeepsItsState) {
 
   INLET_ASSIGN_OR_FAIL(auto table, Table::Open(dir_.Sub("t")));
   INLET_ASSIGN_OR_FAIL(auto snapshot, table->GetSnapshot());
-  auto states = PipelineStates(*snapshot);
+  INLET_ASSIGN_OR_FAIL(auto states, PipelineStates(*snapshot));
   ASSERT_EQ(states.count("orders"), 1u);
   EXPECT_NE(states["orders"].find("a.csv"),
             std::string::npos);  // the file source's position
   INLET_ASSIGN_OR_FAIL(int64_t version, ResetPipelineState(*table, "orders"));
   INLET_ASSIGN_OR_FAIL(auto reset, table->GetSnapshot());
   EXPECT_EQ(reset->version(), version);
-  EXPECT_TRUE(PipelineStates(*reset).empty());
+  INLET_ASSIGN_OR_FAIL(auto after_reset, PipelineStates(*reset));
+  EXPECT_TRUE(after_reset.empty());
   EXPECT_TRUE(ResetPipelineState(*table, "orders")
                   .status()
                   .IsInvalid());  // nothing left to clear

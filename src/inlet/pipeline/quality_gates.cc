@@ -128,7 +128,7 @@ arrow::Status WriteQuarantine(const PipelineConfig& c,
   // repeated with the same run number, and must not quarantine its rows twice.
   std::string app_id = load::StateDomain(c.name) + ".quarantine";
   ARROW_ASSIGN_OR_RAISE(auto existing, load::LatestSnapshot(*table));
-  if (existing && existing->GetAppState(app_id).version.value_or(0) >= run)
+  if (existing && existing->AppVersion(app_id).value_or(0) >= run)
     return arrow::Status::OK();
   WriteOptions opts;
   opts.app_states[app_id].version = run;

@@ -132,14 +132,16 @@ class PipelineRun {
     ARROW_ASSIGN_OR_RAISE(snapshot_, load::LatestSnapshot(*table_));
     if (snapshot_) {
       report_.table_version = snapshot_->version();
-      AppState committed = snapshot_->GetAppState(load::StateDomain(config_.name));
-      if (committed.document) {
-        ARROW_ASSIGN_OR_RAISE(state_, load::ParseState(*committed.document));
+      const std::string app = load::StateDomain(config_.name);
+      ARROW_ASSIGN_OR_RAISE(auto document, snapshot_->AppDocument(app));
+      const int64_t committed = snapshot_->AppVersion(app).value_or(0);
+      if (document) {
+        ARROW_ASSIGN_OR_RAISE(state_, load::ParseState(*document));
         // A restored table has an earlier document; the run number still grows.
-        state_.run = std::max(state_.run, committed.version.value_or(0));
+        state_.run = std::max(state_.run, committed);
       } else {
         // After a reset the run counter (the app's number) keeps growing.
-        state_.run = committed.version.value_or(0);
+        state_.run = committed;
       }
     }
     context_.table = snapshot_.get();

@@ -285,7 +285,7 @@ class Streamer {
     std::map<int32_t, std::optional<int64_t>> resume;
     for (int32_t p : partitions) {
       std::optional<int64_t> v;
-      if (snap) v = snap->GetAppState(source_->PositionApp(p)).version;
+      if (snap) v = snap->AppVersion(source_->PositionApp(p));
       committed_[p] = v.value_or(-1);
       if (v) resume[p] = *v + 1;
       owned_.insert(p);
@@ -439,7 +439,7 @@ class Streamer {
       ARROW_ASSIGN_OR_RAISE(auto snap, load::LatestSnapshot(*table_));
       for (const auto& [p, offset] : last) {
         int64_t recorded =
-            snap ? snap->GetAppState(source_->PositionApp(p)).version.value_or(-1) : -1;
+            snap ? snap->AppVersion(source_->PositionApp(p)).value_or(-1) : -1;
         if (recorded != committed_[p]) {
           return arrow::Status::Cancelled(
               "partition ", p, " was committed by another consumer up to offset ",
@@ -513,9 +513,9 @@ class Streamer {
     auto offsets = std::static_pointer_cast<arrow::Int64Array>(
         dead->GetColumnByName(kOffsetColumn)->chunk(0));
     for (int64_t i = 0; i < dead->num_rows(); ++i) {
-      int64_t recorded = snap ? snap->GetAppState(source_->PositionApp(parts->Value(i)))
-                                    .version.value_or(-1)
-                              : -1;
+      int64_t recorded =
+          snap ? snap->AppVersion(source_->PositionApp(parts->Value(i))).value_or(-1)
+               : -1;
       if (offsets->Value(i) <= recorded) continue;
       keep.push_back(i);
       last[parts->Value(i)] = offsets->Value(i);
@@ -545,7 +545,7 @@ class Streamer {
     std::map<int32_t, int64_t> next;
     for (const auto& [p, unused] : partitions) {
       int64_t recorded =
-          snap ? snap->GetAppState(source_->PositionApp(p)).version.value_or(-1) : -1;
+          snap ? snap->AppVersion(source_->PositionApp(p)).value_or(-1) : -1;
       committed_[p] = recorded;
       if (owned_.count(p)) next[p] = recorded + 1;
     }

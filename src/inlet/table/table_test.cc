@@ -139,15 +139,18 @@ TEST_P(TableTest, RecordsApplicationState) {
   opts.app_states["inlet.state"].document = R"({"watermark":"2024-01-01"})";
   INLET_ASSERT_OK(Write(R"([{"id":1}])", opts).status());
   INLET_ASSIGN_OR_FAIL(auto s, table_->GetSnapshot());
-  EXPECT_EQ(s->GetAppState("pipeline-1").version, 7);
-  EXPECT_EQ(s->GetAppState("other").version, std::nullopt);
-  EXPECT_EQ(s->GetAppState("inlet.state").document, R"({"watermark":"2024-01-01"})");
-  EXPECT_EQ(s->AppStates("inlet.").size(), 1u);
+  EXPECT_EQ(s->AppVersion("pipeline-1"), 7);
+  EXPECT_EQ(s->AppVersion("other"), std::nullopt);
+  INLET_ASSIGN_OR_FAIL(auto document, s->AppDocument("inlet.state"));
+  EXPECT_EQ(document, R"({"watermark":"2024-01-01"})");
+  INLET_ASSIGN_OR_FAIL(auto documents, s->AppDocuments("inlet."));
+  EXPECT_EQ(documents.size(), 1u);
   WriteOptions remove;
   remove.clear_app_documents = {"inlet.state"};
   INLET_ASSERT_OK(Write(R"([{"id":2}])", remove).status());
   INLET_ASSIGN_OR_FAIL(auto s2, table_->GetSnapshot());
-  EXPECT_EQ(s2->GetAppState("inlet.state").document, std::nullopt);
+  INLET_ASSIGN_OR_FAIL(auto cleared, s2->AppDocument("inlet.state"));
+  EXPECT_EQ(cleared, std::nullopt);
 }
 
 TEST_P(TableTest, FailuresCarryTheirKind) {

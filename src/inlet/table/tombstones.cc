@@ -80,7 +80,7 @@ arrow::Result<Tombstones> Tombstones::Load(std::shared_ptr<const TableStore> sto
   Tombstones t(std::move(store), arrow::schema(fields), std::move(keys),
                std::move(sequence_by), every_delete);
   if (!base) return t;
-  auto text = base->GetAppState(kTombstoneApp).document;
+  ARROW_ASSIGN_OR_RAISE(auto text, base->AppDocument(kTombstoneApp));
   if (!text) return t;
   auto what = std::string("the remembered deletes (") + kTombstoneApp + ")";
   ARROW_ASSIGN_OR_RAISE(auto j, ParseJson(*text, what));

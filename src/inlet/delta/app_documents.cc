@@ -1,0 +1,164 @@
+#include "inlet/delta/app_documents.h"
+
+#include <arrow/buffer.h>
+#include <arrow/status.h>
+
+#include <cstdio>
+#include <random>
+
+namespace inlet::delta {
+
+namespace {
+
+constexpr char kFilesMode[] = "files";
+
+// An application id as one path segment: unreserved characters stay, every other byte
+// is %XX.
+std::string Segment(const std::string& app) {
+  std::string out;
+  for (unsigned char c : app) {
+    if (std::isalnum(c) || c == '.' || c == '_' || c == '-') {
+      out += static_cast<char>(c);
+    } else {
+      char hex[4];
+      std::snprintf(hex, sizeof hex, "%%%02X", c);
+      out += hex;
+    }
+  }
+  return out;
+}
+
+// A random object id in [1, 2^53): positive, and exact in readers that hold JSON
+// numbers as doubles.
+int64_t NewDocumentId() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::uniform_int_distribution<int64_t> dist(1, (int64_t{1} << 53) - 1);
+  return dist(rng);
+}
+
+// The id of app's live document object in state, or nullopt.
+std::optional<int64_t> DocumentId(const TableState& state, const std::string& app) {
+  auto it = state.txns.find(DocumentTxnId(app));
+  if (it == state.txns.end() || it->second.version <= 0) return std::nullopt;
+  return it->second.version;
+}
+
+arrow::Result<std::string> ReadObject(const TableStore& store, const TableState& state,
+                                      const std::string& app, int64_t id) {
+  std::string rel = DocumentPath(app, id);
+  auto bytes = store.ReadFile(rel);
+  if (!bytes.ok()) {
+    return bytes.status().WithMessage(
+        "cannot read the state of application '", app, "' in ", store.location(),
+        " at version ", state.version, ": its document ", rel,
+        " cannot be read (deleted by hand?): ", bytes.status().message());
+  }
+  return (*bytes)->ToString();
+}
+
+// Writes `document` to a new object of app and returns its id.
+arrow::Result<int64_t> WriteObject(const TableStore& store, const std::string& app,
+                                   const std::string& document) {
+  if (store.local()) {
+    auto made = store.CreateDir(std::string(kAppDocumentDir) + "/" + Segment(app));
+    if (!made.ok())
+      return made.WithMessage("cannot write the state of application '", app, "' in ",
+                              store.location(), ": ", made.message());
+  }
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    int64_t id = NewDocumentId();
+    auto created = store.PutIfAbsent(DocumentPath(app, id), document);
+    if (!created.ok())
+      return created.status().WithMessage("cannot write the state of application '", app,
+                                          "' in ", store.location(), ": ",
+                                          created.status().message());
+    if (*created) return id;
+  }
+  return arrow::Status::IOError("cannot write the state of application '", app, "' in ",
+                                store.location(), ": no free document name");
+}
+
+}  // namespace
+
+bool KeepsDocumentsInFiles(const Metadata& metadata) {
+  return metadata.Property(kStateStorageProperty) == kFilesMode;
+}
+
+std::string DocumentTxnId(const std::string& app) { return kDocumentTxnPrefix + app; }
+
+std::string DocumentPath(const std::string& app, int64_t id) {
+  return std::string(kAppDocumentDir) + "/" + Segment(app) + "/" + std::to_string(id) +
+         ".json";
+}
+
+std::vector<std::string> DocumentPaths(const TableState& state) {
+  std::vector<std::string> out;
+  const std::string prefix = kDocumentTxnPrefix;
+  for (auto it = state.txns.lower_bound(prefix);
+       it != state.txns.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
+    if (it->second.version > 0)
+      out.push_back(DocumentPath(it->first.substr(prefix.size()), it->second.version));
+  }
+  return out;
+}
+
+arrow::Result<std::optional<std::string>> ReadDocument(const TableStore& store,
+                                                       const TableState& state,
+                                                       const std::string& app) {
+  if (auto it = state.domains.find(app); it != state.domains.end())
+    return it->second.configuration;
+  auto id = DocumentId(state, app);
+  if (!id) return std::nullopt;
+  return ReadObject(store, state, app, *id);
+}
+
+arrow::Result<std::map<std::string, std::string>> ReadDocuments(
+    const TableStore& store, const TableState& state, const std::string& prefix) {
+  std::map<std::string, std::string> out;
+  auto starts = [&](const std::string& name, const std::string& with) {
+    return name.compare(0, with.size(), with) == 0;
+  };
+  for (auto it = state.domains.lower_bound(prefix);
+       it != state.domains.end() && starts(it->first, prefix); ++it) {
+    out[it->first] = it->second.configuration;
+  }
+  const std::string txn_prefix = DocumentTxnId(prefix);
+  for (auto it = state.txns.lower_bound(txn_prefix);
+       it != state.txns.end() && starts(it->first, txn_prefix); ++it) {
+    std::string app = it->first.substr(sizeof(kDocumentTxnPrefix) - 1);
+    if (it->second.version <= 0 || out.count(app)) continue;
+    ARROW_ASSIGN_OR_RAISE(out[app], ReadObject(store, state, app, it->second.version));
+  }
+  return out;
+}
+
+arrow::Status RecordDocument(const TableStore& store, const TableState* base,
+                             const Metadata& after, const std::string& app,
+                             const std::optional<std::string>& document, int64_t now,
+                             ActionSet* actions, bool* needs_domains) {
+  const bool files = KeepsDocumentsInFiles(after);
+  const bool in_domain = base && base->domains.count(app);
+  const bool in_file = base && DocumentId(*base, app);
+  auto clear_domain = [&] {
+    actions->domains.push_back(DomainMetadata{app, "", true});
+    *needs_domains = true;
+  };
+  auto clear_file = [&] { actions->txns.push_back(Txn{DocumentTxnId(app), 0, now}); };
+  if (!document) {
+    if (in_domain) clear_domain();
+    if (in_file) clear_file();
+    return arrow::Status::OK();
+  }
+  if (files) {
+    ARROW_ASSIGN_OR_RAISE(int64_t id, WriteObject(store, app, *document));
+    actions->txns.push_back(Txn{DocumentTxnId(app), id, now});
+    if (in_domain) clear_domain();
+  } else {
+    actions->domains.push_back(DomainMetadata{app, *document, false});
+    *needs_domains = true;
+    if (in_file) clear_file();
+  }
+  return arrow::Status::OK();
+}
+
+}  // namespace inlet::delta
