@@ -262,6 +262,15 @@ def test_txn_and_document_object_in_each_commit(tmp_path):
     assert f"{doc_id}.json" in line and "inlet.pipeline.eo" in line, line
     line = support.check_refusal(ps.cli("state", rig.table, check=False))
     assert f"{doc_id}.json" in line, line
+    # The way out: a reset clears the pointer without reading the lost document.
+    ps.cli("reset", rig.table, "--pipeline", "eo")
+    assert ps.state(rig.table) == {}
+    assert ps.run(rig.yaml).report["status"] == "committed"
+    # Properties that would let the pointer expire are refused.
+    line = support.check_refusal(ps.cli("alter", rig.table, "--property",
+                                        "delta.setTransactionRetentionDuration=interval 1 days",
+                                        check=False))
+    assert "setTransactionRetentionDuration" in line and "inlet.stateStorage" in line, line
 
 
 def test_delta_rs_writes_a_table_whose_state_is_kept_in_files(tmp_path):

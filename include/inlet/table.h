@@ -123,6 +123,9 @@ class Snapshot {
   /// that is gone fails, naming it.
   virtual arrow::Result<std::optional<std::string>> AppDocument(
       const std::string& app_id) const = 0;
+  /// Whether the application has a document as of this snapshot, without reading it (so
+  /// that one that cannot be read can still be cleared).
+  virtual bool HasAppDocument(const std::string& app_id) const = 0;
   /// The documents of every application whose id starts with prefix, by id.
   virtual arrow::Result<std::map<std::string, std::string>> AppDocuments(
       const std::string& prefix) const = 0;

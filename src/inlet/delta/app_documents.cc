@@ -3,8 +3,10 @@
 #include <arrow/buffer.h>
 #include <arrow/status.h>
 
+#include <cctype>
 #include <cstdio>
 #include <random>
+#include <set>
 
 namespace inlet::delta {
 
@@ -50,8 +52,9 @@ arrow::Result<std::string> ReadObject(const TableStore& store, const TableState&
   if (!bytes.ok()) {
     return bytes.status().WithMessage(
         "cannot read the state of application '", app, "' in ", store.location(),
-        " at version ", state.version, ": its document ", rel,
-        " cannot be read (deleted by hand?): ", bytes.status().message());
+        " at version ", state.version, ": its document ", rel, " cannot be read (",
+        bytes.status().message(),
+        "); if it is gone, clear the state (inlet reset) or restore an earlier version");
   }
   return (*bytes)->ToString();
 }
@@ -67,10 +70,11 @@ arrow::Result<int64_t> WriteObject(const TableStore& store, const std::string& a
   }
   for (int attempt = 0; attempt < 8; ++attempt) {
     int64_t id = NewDocumentId();
-    auto created = store.PutIfAbsent(DocumentPath(app, id), document);
+    std::string rel = DocumentPath(app, id);
+    auto created = store.PutIfAbsent(rel, document);
     if (!created.ok())
       return created.status().WithMessage("cannot write the state of application '", app,
-                                          "' in ", store.location(), ": ",
+                                          "' to ", store.Resolve(rel), ": ",
                                           created.status().message());
     if (*created) return id;
   }
@@ -102,11 +106,56 @@ std::vector<std::string> DocumentPaths(const TableState& state) {
   return out;
 }
 
+std::optional<std::string> DocumentPointer(const TableState& state,
+                                           const std::string& app) {
+  if (auto it = state.domains.find(app); it != state.domains.end())
+    return "domain:" + it->second.configuration;
+  if (auto id = DocumentId(state, app)) return "file:" + std::to_string(*id);
+  return std::nullopt;
+}
+
+std::vector<std::string> DocumentApps(const TableState& state,
+                                      const std::string& prefix) {
+  std::set<std::string> apps;
+  auto starts = [](const std::string& name, const std::string& with) {
+    return name.compare(0, with.size(), with) == 0;
+  };
+  for (auto it = state.domains.lower_bound(prefix);
+       it != state.domains.end() && starts(it->first, prefix); ++it) {
+    apps.insert(it->first);
+  }
+  const std::string txn_prefix = DocumentTxnId(prefix);
+  for (auto it = state.txns.lower_bound(txn_prefix);
+       it != state.txns.end() && starts(it->first, txn_prefix); ++it) {
+    if (it->second.version > 0)
+      apps.insert(it->first.substr(sizeof(kDocumentTxnPrefix) - 1));
+  }
+  return {apps.begin(), apps.end()};
+}
+
+arrow::Status CheckStateStorage(const std::map<std::string, std::string>& configuration) {
+  auto mode = configuration.find(kStateStorageProperty);
+  if (mode == configuration.end() || mode->second != kFilesMode ||
+      !configuration.count("delta.setTransactionRetentionDuration"))
+    return arrow::Status::OK();
+  return arrow::Status::Invalid(
+      kStateStorageProperty,
+      "=files finds each application's state through a txn action, which "
+      "delta.setTransactionRetentionDuration lets expire; unset that property, or keep "
+      "the state in domainMetadata");
+}
+
 arrow::Result<std::optional<std::string>> ReadDocument(const TableStore& store,
                                                        const TableState& state,
                                                        const std::string& app) {
   if (auto it = state.domains.find(app); it != state.domains.end())
     return it->second.configuration;
+  // Another writer may have set the property: the pointer may have expired, and an
+  // absent state would make a pipeline load everything again.
+  auto safe = CheckStateStorage(state.metadata.configuration);
+  if (!safe.ok())
+    return safe.WithMessage("cannot read the state of application '", app, "' in ",
+                            store.location(), ": ", safe.message());
   auto id = DocumentId(state, app);
   if (!id) return std::nullopt;
   return ReadObject(store, state, app, *id);
@@ -115,19 +164,9 @@ arrow::Result<std::optional<std::string>> ReadDocument(const TableStore& store,
 arrow::Result<std::map<std::string, std::string>> ReadDocuments(
     const TableStore& store, const TableState& state, const std::string& prefix) {
   std::map<std::string, std::string> out;
-  auto starts = [&](const std::string& name, const std::string& with) {
-    return name.compare(0, with.size(), with) == 0;
-  };
-  for (auto it = state.domains.lower_bound(prefix);
-       it != state.domains.end() && starts(it->first, prefix); ++it) {
-    out[it->first] = it->second.configuration;
-  }
-  const std::string txn_prefix = DocumentTxnId(prefix);
-  for (auto it = state.txns.lower_bound(txn_prefix);
-       it != state.txns.end() && starts(it->first, txn_prefix); ++it) {
-    std::string app = it->first.substr(sizeof(kDocumentTxnPrefix) - 1);
-    if (it->second.version <= 0 || out.count(app)) continue;
-    ARROW_ASSIGN_OR_RAISE(out[app], ReadObject(store, state, app, it->second.version));
+  for (const auto& app : DocumentApps(state, prefix)) {
+    ARROW_ASSIGN_OR_RAISE(auto document, ReadDocument(store, state, app));
+    if (document) out[app] = std::move(*document);
   }
   return out;
 }

@@ -29,6 +29,8 @@ namespace inlet::delta {
 inline constexpr char kStateStorageProperty[] = "inlet.stateStorage";
 inline constexpr char kDocumentTxnPrefix[] = "inlet.document:";
 inline constexpr char kAppDocumentDir[] = "_inlet/apps";
+/// The prefix of every application id inlet writes (pipelines, remembered deletes).
+inline constexpr char kInletApps[] = "inlet.";
 
 /// Whether the metadata keeps documents in files (inlet.stateStorage=files).
 bool KeepsDocumentsInFiles(const Metadata& metadata);
@@ -41,6 +43,20 @@ std::string DocumentPath(const std::string& app, int64_t id);
 
 /// The objects the state's documents live in (files mode), relative to the table root.
 std::vector<std::string> DocumentPaths(const TableState& state);
+
+/// Where app's document is as of the state, without reading it: "domain:" and the
+/// document, or "file:" and the object's id; nullopt when it has none. Two states hold
+/// the same document when they give the same pointer.
+std::optional<std::string> DocumentPointer(const TableState& state,
+                                           const std::string& app);
+
+/// The applications whose id starts with prefix and that have a document in the state.
+std::vector<std::string> DocumentApps(const TableState& state, const std::string& prefix);
+
+/// Refuses table properties that keep documents in files and let txn actions expire
+/// (delta.setTransactionRetentionDuration): the pointer to a document, and with it the
+/// state, would expire.
+arrow::Status CheckStateStorage(const std::map<std::string, std::string>& configuration);
 
 /// App's document as of the state; nullopt when it has none. Reads the object of a
 /// files-mode document, failing with a message that names it when it is missing.

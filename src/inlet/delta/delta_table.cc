@@ -85,6 +85,10 @@ arrow::Result<std::optional<std::string>> DeltaSnapshot::AppDocument(
   return ReadDocument(*store_, *state_, app_id);
 }
 
+bool DeltaSnapshot::HasAppDocument(const std::string& app_id) const {
+  return DocumentPointer(*state_, app_id).has_value();
+}
+
 arrow::Result<std::map<std::string, std::string>> DeltaSnapshot::AppDocuments(
     const std::string& prefix) const {
   return ReadDocuments(*store_, *state_, prefix);

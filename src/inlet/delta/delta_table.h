@@ -31,6 +31,7 @@ class DeltaSnapshot : public Snapshot {
   std::optional<int64_t> AppVersion(const std::string& app_id) const override;
   arrow::Result<std::optional<std::string>> AppDocument(
       const std::string& app_id) const override;
+  bool HasAppDocument(const std::string& app_id) const override;
   arrow::Result<std::map<std::string, std::string>> AppDocuments(
       const std::string& prefix) const override;
   arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> Scan(

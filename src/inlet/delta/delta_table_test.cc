@@ -143,35 +143,47 @@ TEST_F(DeltaTableTest, DocumentsInFilesKeepTheProtocol) {
 
 TEST_F(DeltaTableTest, SwitchingWhereDocumentsAreKeptMovesThem) {
   WriteOptions opts;
-  opts.app_states["app"].document = "in a domain";
+  opts.app_states["inlet.app"].document = "in a domain";
   INLET_ASSERT_OK(Write(R"([{"id":1}])", opts).status());
   // To files: the next document goes to a file and the domain is removed.
   WriteOptions alter;
   alter.update_properties = true;
   alter.properties["inlet.stateStorage"] = "files";
-  alter.app_states["app"].document = "in a file";
+  alter.app_states["inlet.app"].document = "in a file";
   INLET_ASSERT_OK(Write("[]", alter).status());
   INLET_ASSIGN_OR_FAIL(auto s, table_->GetSnapshot());
   EXPECT_TRUE(StateOf(s).domains.empty());
-  EXPECT_EQ(DocumentOf(*table_, "app"), "in a file");
+  EXPECT_EQ(DocumentOf(*table_, "inlet.app"), "in a file");
   // And back: the domain is written and the file's pointer cleared.
   WriteOptions back;
   back.update_properties = true;
   back.properties["inlet.stateStorage"] = "domainMetadata";
-  back.app_states["app"].document = "in a domain again";
+  back.app_states["inlet.app"].document = "in a domain again";
   INLET_ASSERT_OK(Write("[]", back).status());
   INLET_ASSIGN_OR_FAIL(auto s2, table_->GetSnapshot());
   EXPECT_TRUE(delta::DocumentPaths(StateOf(s2)).empty());
-  EXPECT_EQ(DocumentOf(*table_, "app"), "in a domain again");
+  EXPECT_EQ(DocumentOf(*table_, "inlet.app"), "in a domain again");
   // A restore brings back the document of its version, where the restored metadata keeps
   // them.
   INLET_ASSIGN_OR_FAIL(auto restored, table_->Restore(At(1)));
   INLET_ASSIGN_OR_FAIL(auto s3, table_->GetSnapshot());
   EXPECT_EQ(s3->version(), restored.version);
-  EXPECT_EQ(DocumentOf(*table_, "app"), "in a file");
+  EXPECT_EQ(DocumentOf(*table_, "inlet.app"), "in a file");
   EXPECT_TRUE(StateOf(s3).domains.empty());
   INLET_ASSERT_OK(table_->Restore(At(0)).status());
-  EXPECT_EQ(DocumentOf(*table_, "app"), "in a domain");
+  EXPECT_EQ(DocumentOf(*table_, "inlet.app"), "in a domain");
+  // Another engine's domain comes back as it was, never moved to a file.
+  WriteOptions foreign;
+  foreign.app_states["engine.x"].document = "theirs";
+  INLET_ASSERT_OK(Write("[]", foreign).status());
+  INLET_ASSIGN_OR_FAIL(auto s4, table_->GetSnapshot());
+  INLET_ASSERT_OK(table_->Restore(At(1)).status());  // files mode, without engine.x
+  INLET_ASSIGN_OR_FAIL(auto s5, table_->GetSnapshot());
+  EXPECT_EQ(StateOf(s5).domains.count("engine.x"), 0u);
+  INLET_ASSERT_OK(table_->Restore(At(s4->version())).status());
+  INLET_ASSIGN_OR_FAIL(auto s6, table_->GetSnapshot());
+  ASSERT_EQ(StateOf(s6).domains.count("engine.x"), 1u);
+  EXPECT_EQ(StateOf(s6).domains.at("engine.x").configuration, "theirs");
 }
 
 TEST_F(DeltaTableTest, UnsupportedFeaturesAndReferences) {

@@ -74,22 +74,37 @@ arrow::Result<RestoreResult> DeltaTable::Restore(const SnapshotSpec& target) {
   const TableState& was = old->state();
   const TableState& is = current->state();
   if (ToJson(was.metadata) != ToJson(is.metadata)) commit.actions.metadata = was.metadata;
-  // The version's documents, where the metadata it restores keeps them (a document kept
-  // in a file is written again, as a new file).
-  ARROW_ASSIGN_OR_RAISE(auto then_docs, ReadDocuments(*store_, was, ""));
-  ARROW_ASSIGN_OR_RAISE(auto now_docs, ReadDocuments(*store_, is, ""));
+  // Other engines' domains come back as they were.
+  auto foreign = [](const std::string& name) { return name.rfind(kInletApps, 0) != 0; };
+  for (const auto& [name, d] : is.domains) {
+    if (!foreign(name)) continue;
+    auto it = was.domains.find(name);
+    if (it == was.domains.end()) {
+      commit.actions.domains.push_back(DomainMetadata{name, d.configuration, true});
+    } else if (it->second.configuration != d.configuration) {
+      commit.actions.domains.push_back(it->second);
+    }
+  }
+  for (const auto& [name, d] : was.domains) {
+    if (foreign(name) && !is.domains.count(name)) commit.actions.domains.push_back(d);
+  }
+  // inlet's documents: the version's, where the metadata it restores keeps them (one kept
+  // in a file is written again, as a new file). Only those that differ are read, so that
+  // a document the table lost does not stop a restore to a version before it.
   std::set<std::string> apps;
-  for (const auto* docs : {&then_docs, &now_docs})
-    for (const auto& [app, doc] : *docs) apps.insert(app);
+  for (const auto* state : {&was, &is})
+    for (const auto& app : DocumentApps(*state, kInletApps)) apps.insert(app);
   bool needs_domains = false;
+  const bool same_place =
+      KeepsDocumentsInFiles(was.metadata) == KeepsDocumentsInFiles(is.metadata);
   for (const auto& app : apps) {
-    auto then_doc = then_docs.find(app), now_doc = now_docs.find(app);
-    std::optional<std::string> document;
-    if (then_doc != then_docs.end()) document = then_doc->second;
-    if (now_doc != now_docs.end() && document == now_doc->second &&
-        KeepsDocumentsInFiles(was.metadata) == KeepsDocumentsInFiles(is.metadata))
-      continue;
-    auto st = RecordDocument(*store_, &is, was.metadata, app, document, ts,
+    if (same_place && DocumentPointer(was, app) == DocumentPointer(is, app)) continue;
+    auto document = ReadDocument(*store_, was, app);
+    if (!document.ok())
+      return document.status().WithMessage("cannot restore ", location(), " to version ",
+                                           was.version, ": ",
+                                           document.status().message());
+    auto st = RecordDocument(*store_, &is, was.metadata, app, *document, ts,
                              &commit.actions, &needs_domains);
     if (!st.ok())
       return st.WithMessage("cannot restore ", location(), ": ", st.message());

@@ -168,16 +168,13 @@ arrow::Result<VacuumResult> DeltaTable::Vacuum(const VacuumOptions& options) {
   bool keep_documents = false;
   const int64_t document_cutoff = cutoff - std::min<int64_t>(retention_ms, 3600 * 1000);
   for (const auto& p : DocumentPaths(state)) referenced.insert(store_->Resolve(p));
-  if (cutoff < state.timestamp_ms) {
-    SnapshotSpec oldest;
-    oldest.timestamp_ms = cutoff;
-    auto then = LoadSnapshot(oldest);
-    if (then.ok()) {
-      for (const auto& p : DocumentPaths((*then)->state()))
-        referenced.insert(store_->Resolve(p));
-    } else {
-      keep_documents = true;
-    }
+  SnapshotSpec oldest;
+  oldest.timestamp_ms = cutoff;
+  if (auto then = LoadSnapshot(oldest); then.ok()) {
+    for (const auto& p : DocumentPaths((*then)->state()))
+      referenced.insert(store_->Resolve(p));
+  } else {
+    keep_documents = true;
   }
   const std::string documents = std::string(kAppDocumentDir) + "/";
 

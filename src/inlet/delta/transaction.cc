@@ -136,6 +136,7 @@ arrow::Result<std::pair<Protocol, Metadata>> NewTable(
     const arrow::Schema& input, const WriteOptions& options,
     std::shared_ptr<arrow::Schema>* table_schema) {
   ARROW_RETURN_NOT_OK(ValidateTableProperties(options.properties));
+  ARROW_RETURN_NOT_OK(CheckStateStorage(options.properties));
   ARROW_ASSIGN_OR_RAISE(*table_schema, ToDeltaCompatible(input));
   std::set<std::string> seen;
   for (const auto& f : (*table_schema)->fields()) {
@@ -251,6 +252,9 @@ arrow::Status WriteTransaction::UpdateProperties(
         ": delta.columnMapping.mode is chosen when a table is created");
   }
   for (const auto& [key, value] : changed) tx->metadata_.configuration[key] = value;
+  auto safe = CheckStateStorage(tx->metadata_.configuration);
+  if (!safe.ok())
+    return safe.WithMessage("cannot alter ", location, ": ", safe.message());
   tx->commit_.actions.metadata = tx->metadata_;
   Protocol current = tx->commit_.actions.protocol.value_or(state.protocol);
   Protocol raised =
@@ -510,16 +514,10 @@ arrow::Status WriteTransaction::RecordDocuments(int64_t now) {
   bool needs_domains = false;
   for (const auto& [app, state] : options_.app_states) {
     if (!state.document) continue;
-    if (KeepsDocumentsInFiles(metadata_) &&
-        metadata_.Property("delta.setTransactionRetentionDuration")) {
-      // Writers drop txn actions older than that from checkpoints: the pointer to the
-      // document, and with it the state, would expire.
-      return arrow::Status::Invalid(
-          "cannot commit to ", location(), ": with ", kStateStorageProperty,
-          "=files, the state of application '", app,
-          "' is found through a txn action, which delta.setTransactionRetentionDuration "
-          "lets expire; unset that property, or keep the state in domainMetadata");
-    }
+    // Another writer may have set properties that let the pointer expire.
+    auto safe = CheckStateStorage(metadata_.configuration);
+    if (!safe.ok())
+      return safe.WithMessage("cannot commit to ", location(), ": ", safe.message());
     ARROW_RETURN_NOT_OK(RecordDocument(*store_, base, metadata_, app, state.document, now,
                                        &actions, &needs_domains));
   }

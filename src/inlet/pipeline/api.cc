@@ -81,8 +81,7 @@ arrow::Result<std::map<std::string, std::string>> PipelineStates(
 arrow::Result<int64_t> ResetPipelineState(Table& table, const std::string& pipeline) {
   ARROW_ASSIGN_OR_RAISE(auto snapshot, table.GetSnapshot({}));
   std::string app = load::StateDomain(pipeline);
-  ARROW_ASSIGN_OR_RAISE(auto document, snapshot->AppDocument(app));
-  if (!document) {
+  if (!snapshot->HasAppDocument(app)) {
     return arrow::Status::Invalid("no state for pipeline '", pipeline, "' in ",
                                   table.location());
   }
