@@ -200,6 +200,8 @@ void TableCommands::Register(CLI::App* app) {
       ->add_option("--as-of", s.as_of,
                    "Read the version current at this time (ISO-8601 or epoch ms)")
       ->excludes(version_opt);
+  scan_->add_option("--ref", s.ref,
+                    "Read this Iceberg snapshot id, tag or branch (see inlet history)");
   scan_->add_option("--columns", s.columns, "Columns a,b (default: all)");
   scan_->add_option("--where", s.where, "Filter: col op literal [AND ...]");
   scan_->add_option("--limit", s.limit, "At most this many rows");
@@ -416,6 +418,11 @@ arrow::Status TableCommands::RunWrite(const Write& a) {
 arrow::Status TableCommands::RunScan(const Scan& a) {
   ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(a.table));
   ARROW_ASSIGN_OR_RAISE(SnapshotSpec spec, SpecOf(a.version, a.as_of));
+  if (!a.ref.empty()) {
+    if (spec.version || spec.timestamp_ms)
+      return arrow::Status::Invalid("use one of --version, --as-of and --ref");
+    spec.ref = a.ref;
+  }
   ARROW_ASSIGN_OR_RAISE(auto snapshot, table->GetSnapshot(spec));
   ScanOptions options;
   options.columns = SplitList(a.columns);

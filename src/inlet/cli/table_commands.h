@@ -50,6 +50,7 @@ class TableCommands {
     std::string table;
     int64_t version = -1;
     std::string as_of;
+    std::string ref;
     std::string columns;
     std::string where;
     int64_t limit = -1;

@@ -3,19 +3,35 @@
 #include <utility>
 
 #include "inlet/delta/delta_table.h"
+#include "inlet/iceberg/iceberg_table.h"
+#include "inlet/status.h"
 
 namespace inlet {
 
-// Delta is the only format so far; Iceberg will be detected here by its metadata folder.
+// An Iceberg metadata file, or a directory with Iceberg metadata and no Delta log, is an
+// Iceberg table; anything else is Delta's.
 arrow::Result<std::shared_ptr<Table>> Table::Open(const std::string& uri,
                                                   const StorageOptions& storage) {
-  ARROW_ASSIGN_OR_RAISE(auto table,
-                        delta::DeltaTable::Open(uri, /*must_exist=*/true, storage));
-  return table;
+  if (iceberg::IcebergTable::Holds(uri, storage)) {
+    ARROW_ASSIGN_OR_RAISE(auto table, iceberg::IcebergTable::Open(uri, storage));
+    return table;
+  }
+  auto table = delta::DeltaTable::Open(uri, /*must_exist=*/true, storage);
+  if (!table.ok()) {
+    if (IsTableNotFound(table.status()))
+      return TableNotFound(table.status().message() +
+                           "; not an Iceberg table either (no metadata/*.metadata.json)");
+    return table.status();
+  }
+  return *table;
 }
 
 arrow::Result<std::shared_ptr<Table>> Table::OpenOrCreate(const std::string& uri,
                                                           const StorageOptions& storage) {
+  if (iceberg::IcebergTable::Holds(uri, storage)) {
+    ARROW_ASSIGN_OR_RAISE(auto table, iceberg::IcebergTable::Open(uri, storage));
+    return table;
+  }
   ARROW_ASSIGN_OR_RAISE(auto table,
                         delta::DeltaTable::Open(uri, /*must_exist=*/false, storage));
   return table;

@@ -1,0 +1,387 @@
+#include "inlet/iceberg/iceberg_table.h"
+
+#include <arrow/buffer.h>
+#include <arrow/filesystem/filesystem.h>
+#include <arrow/io/interfaces.h>
+#include <arrow/type.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include "inlet/status.h"
+
+namespace inlet::iceberg {
+
+namespace {
+
+constexpr char kMetadataDir[] = "metadata";
+constexpr char kSuffix[] = ".metadata.json";
+
+bool EndsWith(const std::string& s, const std::string& tail) {
+  return s.size() >= tail.size() &&
+         s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+// The version number in a metadata file's name: v<N>.metadata.json (file-system tables)
+// or <N>-<uuid>.metadata.json (catalogs); -1 for other names.
+int64_t VersionOf(const std::string& name) {
+  if (!EndsWith(name, kSuffix)) return -1;
+  size_t start = name[0] == 'v' ? 1 : 0;
+  size_t end = start;
+  while (end < name.size() && std::isdigit(static_cast<unsigned char>(name[end]))) ++end;
+  if (end == start) return -1;
+  if (name[end] != '-' && name.compare(end, std::string::npos, kSuffix) != 0) return -1;
+  return std::strtoll(name.substr(start, end - start).c_str(), nullptr, 10);
+}
+
+// The current metadata file of a table directory, relative to it; empty when it has
+// none.
+arrow::Result<std::string> CurrentMetadataFile(const TableStore& store) {
+  auto hint = store.ReadFile(std::string(kMetadataDir) + "/version-hint.text");
+  if (hint.ok()) {
+    std::string text = (*hint)->ToString();
+    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
+      text.pop_back();
+    if (!text.empty()) {
+      // A number N (v<N>.metadata.json) or a file name.
+      bool digits = std::all_of(text.begin(), text.end(), [](char c) {
+        return std::isdigit(static_cast<unsigned char>(c));
+      });
+      return std::string(kMetadataDir) + "/" + (digits ? "v" + text + kSuffix : text);
+    }
+  }
+  ARROW_ASSIGN_OR_RAISE(auto listed, store.List(kMetadataDir, ListDetail::kNames));
+  std::string best;
+  int64_t best_version = -1;
+  for (const auto& info : listed) {
+    std::string name = info.base_name();
+    int64_t v = VersionOf(name);
+    if (v > best_version) {
+      best_version = v;
+      best = name;
+    }
+  }
+  if (best.empty()) return best;
+  return std::string(kMetadataDir) + "/" + best;
+}
+
+std::string Parent(const std::string& uri) {
+  auto slash = uri.find_last_of('/');
+  return slash == std::string::npos ? "." : uri.substr(0, slash);
+}
+
+}  // namespace
+
+// Iceberg's file locations are literal strings, not percent-encoded URIs (Java passes
+// them to Hadoop's Path, which keeps '%' as it is): a partition directory pyiceberg
+// escaped to "d%C3%A9l" is named so on disk.
+std::string FilePath(const TableStore& store, const std::string& uri) {
+  std::string path = uri;
+  if (path.rfind("file://", 0) == 0) return path.substr(7);
+  if (path.rfind("file:", 0) == 0) return path.substr(5);
+  if (path.rfind("s3://", 0) == 0) return path.substr(5);
+  if (path.rfind("s3a://", 0) == 0) return path.substr(6);
+  if (!path.empty() && path[0] == '/' && store.local()) return path;
+  return store.Resolve(path);
+}
+
+arrow::Result<std::string> ReadWhole(const TableStore& store, const std::string& uri) {
+  std::string path = FilePath(store, uri);
+  auto file = store.fs()->OpenInputFile(path);
+  if (!file.ok())
+    return file.status().WithMessage("cannot read ", uri, ": ", file.status().message());
+  auto buffer = (*file)->Read(*(*file)->GetSize());
+  if (!buffer.ok())
+    return buffer.status().WithMessage("cannot read ", uri, ": ",
+                                       buffer.status().message());
+  return (*buffer)->ToString();
+}
+
+// ---------------------------------------------------------------------------------------
+// IcebergTable
+
+bool IcebergTable::Holds(const std::string& uri, const StorageOptions& storage) {
+  if (EndsWith(uri, kSuffix)) return true;
+  auto store = TableStore::Make(uri, storage);
+  if (!store.ok()) return false;
+  auto log = (*store)->fs()->GetFileInfo((*store)->Resolve("_delta_log"));
+  if (log.ok() && log->type() == arrow::fs::FileType::Directory) return false;
+  auto current = CurrentMetadataFile(**store);
+  return current.ok() && !current->empty();
+}
+
+arrow::Result<std::shared_ptr<IcebergTable>> IcebergTable::Open(
+    const std::string& uri, const StorageOptions& storage) {
+  if (EndsWith(uri, kSuffix)) {
+    std::string dir = Parent(uri);
+    ARROW_ASSIGN_OR_RAISE(auto store, TableStore::Make(dir, storage));
+    std::string file = uri.substr(dir.size() + 1);
+    return std::shared_ptr<IcebergTable>(new IcebergTable(store, uri, file, storage));
+  }
+  ARROW_ASSIGN_OR_RAISE(auto store, TableStore::Make(uri, storage));
+  ARROW_ASSIGN_OR_RAISE(auto current, CurrentMetadataFile(*store));
+  if (current.empty())
+    return TableNotFound("not an Iceberg table: " + store->location() +
+                         " (no metadata/*.metadata.json)");
+  return std::shared_ptr<IcebergTable>(
+      new IcebergTable(store, store->location(), "", storage));
+}
+
+arrow::Result<std::pair<std::string, std::shared_ptr<const TableMetadata>>>
+IcebergTable::LoadMetadata() const {
+  std::string rel = metadata_file_;
+  if (rel.empty()) {
+    ARROW_ASSIGN_OR_RAISE(rel, CurrentMetadataFile(*dir_store_));
+    if (rel.empty())
+      return TableNotFound("not an Iceberg table: " + location_ +
+                           " (no metadata/*.metadata.json)");
+  }
+  auto bytes = dir_store_->ReadFile(rel);
+  std::string name = dir_store_->Resolve(rel);
+  if (!bytes.ok()) {
+    if (bytes.status().IsIOError() && !metadata_file_.empty())
+      return TableNotFound("cannot read Iceberg metadata file " + name + ": " +
+                           bytes.status().message());
+    return bytes.status().WithMessage("cannot read Iceberg metadata file ", name, ": ",
+                                      bytes.status().message());
+  }
+  ARROW_ASSIGN_OR_RAISE(auto parsed, ParseMetadata((*bytes)->ToString(), name));
+  return std::make_pair(name, std::make_shared<const TableMetadata>(std::move(parsed)));
+}
+
+arrow::Result<std::shared_ptr<inlet::Snapshot>> IcebergTable::GetSnapshot(
+    const SnapshotSpec& spec) const {
+  ARROW_ASSIGN_OR_RAISE(auto loaded, LoadMetadata());
+  auto& [file, metadata] = loaded;
+  // Data files are named by absolute URIs; relative ones resolve against the location.
+  ARROW_ASSIGN_OR_RAISE(auto store, TableStore::Make(metadata->location, storage_));
+  const iceberg::Snapshot* chosen = metadata->CurrentSnapshot();
+  if (spec.version) {
+    chosen = nullptr;
+    for (const auto& s : metadata->snapshots)
+      if (s.sequence_number == *spec.version) chosen = &s;
+    if (!chosen)
+      return arrow::Status::Invalid("Iceberg table ", location_, " has no snapshot with ",
+                                    "sequence number ", *spec.version,
+                                    " (inlet history lists them)");
+  } else if (spec.timestamp_ms) {
+    chosen = nullptr;
+    for (const auto& e : metadata->snapshot_log)
+      if (e.timestamp_ms <= *spec.timestamp_ms)
+        chosen = metadata->SnapshotById(e.snapshot_id);
+    if (!chosen)
+      return arrow::Status::Invalid("Iceberg table ", location_,
+                                    " has no snapshot at or before that time");
+  } else if (spec.ref) {
+    chosen = nullptr;
+    if (auto it = metadata->refs.find(*spec.ref); it != metadata->refs.end()) {
+      chosen = metadata->SnapshotById(it->second.snapshot_id);
+    } else {
+      char* end = nullptr;
+      long long id = std::strtoll(spec.ref->c_str(), &end, 10);
+      if (end && *end == '\0' && !spec.ref->empty()) chosen = metadata->SnapshotById(id);
+    }
+    if (!chosen)
+      return arrow::Status::Invalid("Iceberg table ", location_,
+                                    " has no snapshot, tag or ", "branch '", *spec.ref,
+                                    "'");
+  }
+  bool travelled = spec.version || spec.timestamp_ms || spec.ref;
+  return std::make_shared<IcebergSnapshot>(store, metadata, file, chosen, travelled);
+}
+
+arrow::Result<std::vector<HistoryEntry>> IcebergTable::History(int64_t limit) const {
+  ARROW_ASSIGN_OR_RAISE(auto loaded, LoadMetadata());
+  const auto& m = *loaded.second;
+  std::vector<const iceberg::Snapshot*> snaps;
+  for (const auto& s : m.snapshots) snaps.push_back(&s);
+  std::sort(snaps.begin(), snaps.end(), [](const auto* a, const auto* b) {
+    return a->sequence_number > b->sequence_number;
+  });
+  std::vector<HistoryEntry> out;
+  for (const auto* s : snaps) {
+    if (limit >= 0 && static_cast<int64_t>(out.size()) >= limit) break;
+    HistoryEntry e;
+    e.version = s->sequence_number;
+    e.timestamp_ms = s->timestamp_ms;
+    e.operation = s->operation();
+    Json summary = Json::object();
+    for (const auto& [k, v] : s->summary) summary[k] = v;
+    Json info = {{"snapshot-id", s->snapshot_id}, {"summary", summary}};
+    if (s->parent_snapshot_id) info["parent-snapshot-id"] = *s->parent_snapshot_id;
+    e.commit_info_json = DumpJson(info);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+arrow::Status IcebergTable::ReadOnly(const char* what) const {
+  return WithKind(arrow::Status::NotImplemented(
+                      "cannot ", what, " ", location_,
+                      ": inlet reads Iceberg tables but does not write them yet"),
+                  ErrorKind::kUnsupportedFeature);
+}
+
+arrow::Result<CommitResult> IcebergTable::Write(std::shared_ptr<arrow::RecordBatchReader>,
+                                                const WriteOptions&) {
+  return ReadOnly("write to");
+}
+arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> IcebergTable::Changes(
+    int64_t, std::optional<int64_t>, bool) const {
+  return ReadOnly("read the changes of");
+}
+arrow::Result<MergeResult> IcebergTable::Merge(std::shared_ptr<arrow::Table>,
+                                               const MergeOptions&) {
+  return ReadOnly("merge into");
+}
+arrow::Result<MergeResult> IcebergTable::Delete(const RowChangeOptions&) {
+  return ReadOnly("delete from");
+}
+arrow::Result<MergeResult> IcebergTable::Update(const UpdateOptions&) {
+  return ReadOnly("update");
+}
+arrow::Result<OptimizeResult> IcebergTable::Optimize(const OptimizeOptions&) {
+  return ReadOnly("optimize");
+}
+arrow::Result<VacuumResult> IcebergTable::Vacuum(const VacuumOptions&) {
+  return ReadOnly("vacuum");
+}
+arrow::Result<CheckpointResult> IcebergTable::Checkpoint() {
+  return ReadOnly("checkpoint");
+}
+arrow::Result<RestoreResult> IcebergTable::Restore(const SnapshotSpec&) {
+  return ReadOnly("restore");
+}
+
+// ---------------------------------------------------------------------------------------
+// IcebergSnapshot
+
+namespace {
+
+std::shared_ptr<arrow::Field> WithoutIds(const std::shared_ptr<arrow::Field>& f);
+
+std::shared_ptr<arrow::DataType> TypeWithoutIds(
+    const std::shared_ptr<arrow::DataType>& t) {
+  switch (t->id()) {
+    case arrow::Type::STRUCT: {
+      arrow::FieldVector fields;
+      for (const auto& f : t->fields()) fields.push_back(WithoutIds(f));
+      return arrow::struct_(fields);
+    }
+    case arrow::Type::LIST:
+      return arrow::list(
+          WithoutIds(static_cast<const arrow::ListType&>(*t).value_field()));
+    case arrow::Type::MAP: {
+      const auto& m = static_cast<const arrow::MapType&>(*t);
+      return std::make_shared<arrow::MapType>(WithoutIds(m.key_field()),
+                                              WithoutIds(m.item_field()));
+    }
+    default:
+      return t;
+  }
+}
+
+std::shared_ptr<arrow::Field> WithoutIds(const std::shared_ptr<arrow::Field>& f) {
+  return arrow::field(f->name(), TypeWithoutIds(f->type()), f->nullable());
+}
+
+int64_t SummaryInt(const iceberg::Snapshot& s, const char* key, int64_t fallback) {
+  auto it = s.summary.find(key);
+  if (it == s.summary.end()) return fallback;
+  char* end = nullptr;
+  long long v = std::strtoll(it->second.c_str(), &end, 10);
+  return end && *end == '\0' ? v : fallback;
+}
+
+}  // namespace
+
+IcebergSnapshot::IcebergSnapshot(std::shared_ptr<const TableStore> store,
+                                 std::shared_ptr<const TableMetadata> metadata,
+                                 std::string metadata_file,
+                                 const iceberg::Snapshot* snapshot, bool travelled)
+    : store_(std::move(store)),
+      metadata_(std::move(metadata)),
+      metadata_file_(std::move(metadata_file)),
+      snapshot_(snapshot),
+      iceberg_schema_(metadata_->CurrentSchema()) {
+  if (travelled && snapshot_ && snapshot_->schema_id) {
+    if (const auto* s = metadata_->SchemaById(*snapshot_->schema_id)) iceberg_schema_ = s;
+  }
+  arrow::FieldVector fields;
+  for (const auto& f : iceberg_schema_->arrow_schema->fields())
+    fields.push_back(WithoutIds(f));
+  schema_ = arrow::schema(fields);
+  if (const auto* spec = metadata_->DefaultSpec()) {
+    for (const auto& f : spec->fields) partition_columns_.push_back(f.name);
+  }
+}
+
+int64_t IcebergSnapshot::version() const {
+  return snapshot_ ? snapshot_->sequence_number : 0;
+}
+
+std::string IcebergSnapshot::snapshot_id() const {
+  return snapshot_ ? std::to_string(snapshot_->snapshot_id) : "";
+}
+
+TableInfo IcebergSnapshot::Info() const {
+  TableInfo info;
+  info.format = "iceberg";
+  info.location = metadata_->location;
+  info.version = version();
+  info.snapshot_id = snapshot_id();
+  info.timestamp_ms = snapshot_ ? snapshot_->timestamp_ms : metadata_->last_updated_ms;
+  info.schema = schema_;
+  for (const auto& f : schema_->fields()) info.type_names.push_back(TypeName(*f->type()));
+  info.partition_columns = partition_columns_;
+  info.id = metadata_->table_uuid;
+  info.properties = metadata_->properties;
+  if (snapshot_) {
+    info.num_files = SummaryInt(*snapshot_, "total-data-files", 0);
+    info.size_bytes = SummaryInt(*snapshot_, "total-files-size", 0);
+  }
+  Json spec = Json::array();
+  if (const auto* s = metadata_->DefaultSpec()) {
+    for (const auto& f : s->fields) {
+      std::string source;
+      FindFieldById(*iceberg_schema_->arrow_schema, f.source_id, &source);
+      spec.push_back(
+          Json{{"name", f.name}, {"transform", f.transform}, {"source", source}});
+    }
+  }
+  Json details = {{"format_version", metadata_->format_version},
+                  {"metadata_file", metadata_file_},
+                  {"current_schema_id", metadata_->current_schema_id},
+                  {"partition_spec", spec},
+                  {"snapshots", metadata_->snapshots.size()}};
+  info.format_details = DumpJson(details);
+  return info;
+}
+
+std::optional<int64_t> IcebergSnapshot::RowCount() const {
+  if (!snapshot_) return 0;
+  if (SummaryInt(*snapshot_, "total-position-deletes", 0) != 0 ||
+      SummaryInt(*snapshot_, "total-equality-deletes", 0) != 0 ||
+      SummaryInt(*snapshot_, "total-delete-files", 0) != 0)
+    return std::nullopt;
+  int64_t rows = SummaryInt(*snapshot_, "total-records", -1);
+  if (rows < 0) return std::nullopt;
+  return rows;
+}
+
+// Application states of Iceberg tables are written with the writer (not yet): a table
+// inlet did not write has none.
+std::optional<int64_t> IcebergSnapshot::AppVersion(const std::string&) const {
+  return std::nullopt;
+}
+arrow::Result<std::optional<std::string>> IcebergSnapshot::AppDocument(
+    const std::string&) const {
+  return std::nullopt;
+}
+bool IcebergSnapshot::HasAppDocument(const std::string&) const { return false; }
+arrow::Result<std::map<std::string, std::string>> IcebergSnapshot::AppDocuments(
+    const std::string&) const {
+  return std::map<std::string, std::string>{};
+}
+
+}  // namespace inlet::iceberg

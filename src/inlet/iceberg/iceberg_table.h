@@ -1,0 +1,126 @@
+// Apache Iceberg's implementation of the format-neutral Table and Snapshot (reading; the
+// writer follows). A table is opened from its metadata file
+// (`.../metadata/<name>.metadata.json`, as DuckDB's iceberg_scan and pyiceberg's
+// StaticTable do) or from its directory, whose current metadata file is the one
+// `metadata/version-hint.text` names, else the one with the highest version number.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "inlet/iceberg/manifest.h"
+#include "inlet/iceberg/metadata.h"
+#include "inlet/storage/table_store.h"
+#include "inlet/table.h"
+
+namespace inlet::iceberg {
+
+class IcebergSnapshot : public inlet::Snapshot {
+ public:
+  /// `snapshot` null: the table has no snapshot yet (no rows). The table's current
+  /// schema applies, or with `travelled` (an older snapshot was asked for) the schema the
+  /// snapshot was written with, as Spark and pyiceberg read it.
+  IcebergSnapshot(std::shared_ptr<const TableStore> store,
+                  std::shared_ptr<const TableMetadata> metadata,
+                  std::string metadata_file, const iceberg::Snapshot* snapshot,
+                  bool travelled = false);
+
+  /// The snapshot's sequence number (0 before the first).
+  int64_t version() const override;
+  /// The snapshot id, as text ("" before the first).
+  std::string snapshot_id() const override;
+  const std::shared_ptr<arrow::Schema>& schema() const override { return schema_; }
+  const std::vector<std::string>& partition_columns() const override {
+    return partition_columns_;
+  }
+  TableInfo Info() const override;
+  std::optional<int64_t> RowCount() const override;
+  std::optional<int64_t> AppVersion(const std::string& app_id) const override;
+  arrow::Result<std::optional<std::string>> AppDocument(
+      const std::string& app_id) const override;
+  bool HasAppDocument(const std::string& app_id) const override;
+  arrow::Result<std::map<std::string, std::string>> AppDocuments(
+      const std::string& prefix) const override;
+  arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> Scan(
+      const ScanOptions& options) const override;
+
+  const TableMetadata& metadata() const { return *metadata_; }
+  const iceberg::Snapshot* snapshot() const { return snapshot_; }
+  /// The schema with field ids the snapshot is read with.
+  const iceberg::Schema& iceberg_schema() const { return *iceberg_schema_; }
+
+  /// The snapshot's live entries of data files and delete files (one manifest read at a
+  /// time). Errors name the manifest.
+  arrow::Result<std::vector<ManifestEntry>> LiveEntries(bool data, bool deletes) const;
+
+ private:
+  std::shared_ptr<const TableStore> store_;
+  std::shared_ptr<const TableMetadata> metadata_;
+  std::string metadata_file_;
+  const iceberg::Snapshot* snapshot_;
+  const iceberg::Schema* iceberg_schema_;
+  std::shared_ptr<arrow::Schema> schema_;
+  std::vector<std::string> partition_columns_;
+};
+
+class IcebergTable : public Table {
+ public:
+  /// Opens the table whose metadata file `uri` is, or whose directory it is. Fails with
+  /// kTableNotFound when the directory holds no metadata file.
+  static arrow::Result<std::shared_ptr<IcebergTable>> Open(
+      const std::string& uri, const StorageOptions& storage = {});
+  /// Whether uri names an Iceberg metadata file, or a directory with a metadata/
+  /// directory holding one (and no Delta log).
+  static bool Holds(const std::string& uri, const StorageOptions& storage = {});
+
+  const std::string& location() const override { return location_; }
+  arrow::Result<std::shared_ptr<inlet::Snapshot>> GetSnapshot(
+      const SnapshotSpec& spec = {}) const override;
+  arrow::Result<std::vector<HistoryEntry>> History(int64_t limit = -1) const override;
+
+  arrow::Result<CommitResult> Write(std::shared_ptr<arrow::RecordBatchReader> data,
+                                    const WriteOptions& options) override;
+  arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> Changes(
+      int64_t from_version, std::optional<int64_t> to_version,
+      bool file_level = false) const override;
+  arrow::Result<MergeResult> Merge(std::shared_ptr<arrow::Table> source,
+                                   const MergeOptions& options) override;
+  arrow::Result<MergeResult> Delete(const RowChangeOptions& options) override;
+  arrow::Result<MergeResult> Update(const UpdateOptions& options) override;
+  arrow::Result<OptimizeResult> Optimize(const OptimizeOptions& options) override;
+  arrow::Result<VacuumResult> Vacuum(const VacuumOptions& options) override;
+  arrow::Result<CheckpointResult> Checkpoint() override;
+  arrow::Result<RestoreResult> Restore(const SnapshotSpec& target) override;
+
+  /// The metadata file read, and its parsed content.
+  arrow::Result<std::pair<std::string, std::shared_ptr<const TableMetadata>>>
+  LoadMetadata() const;
+
+ private:
+  IcebergTable(std::shared_ptr<const TableStore> dir_store, std::string location,
+               std::string metadata_file, StorageOptions storage)
+      : dir_store_(std::move(dir_store)),
+        location_(std::move(location)),
+        metadata_file_(std::move(metadata_file)),
+        storage_(std::move(storage)) {}
+
+  arrow::Status ReadOnly(const char* what) const;
+
+  // The table directory's store (metadata/ under it), or the metadata file's directory.
+  std::shared_ptr<const TableStore> dir_store_;
+  std::string location_;
+  // Set when opened from a metadata file: that file, read-only.
+  std::string metadata_file_;
+  StorageOptions storage_;
+};
+
+/// The path in a store's file system of a file an Iceberg table names by URI
+/// (file:/..., file:///..., s3://bucket/key, s3a://...) or by a path relative to the
+/// table location.
+std::string FilePath(const TableStore& store, const std::string& uri);
+
+/// Reads a whole file named by URI. Errors name it.
+arrow::Result<std::string> ReadWhole(const TableStore& store, const std::string& uri);
+
+}  // namespace inlet::iceberg
