@@ -184,7 +184,7 @@ def test_bad_iceberg_metadata_fails_clearly(tmp_path):
     src = tmp_path / "in.csv"
     src.write_text("id\n2\n")
     line = support.check_refusal(support.run_inlet("write", table_dir, "--input", src, check=False))
-    assert "Iceberg" in line and str(table_dir) in line, line
+    assert "Iceberg" in line and "named by a catalog" in line and str(table_dir) in line, line
     assert sorted(p.name for p in (table_dir / "metadata").iterdir()) == before
     # A manifest list that is gone is named.
     manifest_list = t.current_snapshot().manifest_list.removeprefix("file://")

@@ -442,6 +442,11 @@ struct CheckpointResult {
 /// session_token, addressing (path | virtual), ca_bundle. Only for s3:// locations.
 using StorageOptions = std::map<std::string, std::string>;
 
+enum class TableFormat { kDelta, kIceberg };
+
+/// "delta" or "iceberg"; nullopt for another name.
+std::optional<TableFormat> TableFormatNamed(const std::string& name);
+
 /// A table at a location. Open() requires an existing table; OpenOrCreate() also accepts
 /// an empty location, where the first Write creates the table (in the same commit).
 class Table {
@@ -453,8 +458,11 @@ class Table {
   /// table there.
   static arrow::Result<std::shared_ptr<Table>> Open(const std::string& uri,
                                                     const StorageOptions& storage = {});
+  /// `format`: the format a table created there gets (default Delta Lake); an existing
+  /// table of another format is refused (Invalid naming both).
   static arrow::Result<std::shared_ptr<Table>> OpenOrCreate(
-      const std::string& uri, const StorageOptions& storage = {});
+      const std::string& uri, const StorageOptions& storage = {},
+      std::optional<TableFormat> format = std::nullopt);
 
   virtual const std::string& location() const = 0;
 

@@ -26,8 +26,13 @@ std::vector<std::string> SplitList(const std::string& text) {
   std::vector<std::string> out;
   size_t start = 0;
   while (start <= text.size()) {
-    size_t end = text.find(',', start);
-    if (end == std::string::npos) end = text.size();
+    // A comma inside parentheses (bucket(id, 16)) does not split.
+    size_t end = start;
+    for (int depth = 0; end < text.size(); ++end) {
+      if (text[end] == '(') ++depth;
+      if (text[end] == ')') --depth;
+      if (text[end] == ',' && depth <= 0) break;
+    }
     std::string item = text.substr(start, end - start);
     size_t a = item.find_first_not_of(' '), b = item.find_last_not_of(' ');
     if (a != std::string::npos) out.push_back(item.substr(a, b - a + 1));

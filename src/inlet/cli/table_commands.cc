@@ -167,8 +167,13 @@ void TableCommands::Register(CLI::App* app) {
                      "csv | json | ndjson | parquet (default: from the extension)");
   write_->add_option("--mode", w.mode, "append | overwrite | overwrite-partitions")
       ->capture_default_str();
-  write_->add_option("--partition-by", w.partition_by,
-                     "Partition columns a,b (when creating)");
+  write_->add_option("--format", w.format,
+                     "delta | iceberg: the format of a table the write creates (default: "
+                     "delta; an existing table keeps its own)");
+  write_->add_option(
+      "--partition-by", w.partition_by,
+      "Partition columns a,b (when creating); for Iceberg also transforms: "
+      "day(ts), hour(ts), bucket(id, 16), truncate(name, 4)");
   write_->add_option(
       "--replace-where", w.replace_where,
       "With overwrite: replace only rows matching this partition predicate");
@@ -355,7 +360,14 @@ arrow::Status TableCommands::RunWrite(const Write& a) {
   }
   ARROW_ASSIGN_OR_RAISE(CsvOptions csv, CsvOptionsOf(a.csv));
   ARROW_ASSIGN_OR_RAISE(DeclaredColumns declared, SchemaOf(a.schema));
-  ARROW_ASSIGN_OR_RAISE(auto table, Table::OpenOrCreate(a.table));
+  std::optional<TableFormat> format;
+  if (!a.format.empty()) {
+    format = TableFormatNamed(a.format);
+    if (!format)
+      return arrow::Status::Invalid("unknown --format '", a.format,
+                                    "' (use delta or iceberg)");
+  }
+  ARROW_ASSIGN_OR_RAISE(auto table, Table::OpenOrCreate(a.table, {}, format));
   ProgressLine progress("writing " + a.table);
   // An idempotent write commits the application's version with its rows, unless the
   // table has it already; a concurrent commit of the same application makes this one

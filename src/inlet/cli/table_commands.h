@@ -35,6 +35,7 @@ class TableCommands {
     std::vector<std::string> inputs;
     std::string input_format;
     std::string mode = "append";
+    std::string format;
     std::string partition_by;
     std::string replace_where;
     std::vector<std::string> properties;

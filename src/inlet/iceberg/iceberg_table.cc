@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <cctype>
 
+#include "inlet/iceberg/transaction.h"
 #include "inlet/status.h"
+#include "inlet/table/merge.h"
 
 namespace inlet::iceberg {
 
@@ -47,7 +49,17 @@ arrow::Result<std::string> CurrentMetadataFile(const TableStore& store) {
       bool digits = std::all_of(text.begin(), text.end(), [](char c) {
         return std::isdigit(static_cast<unsigned char>(c));
       });
-      return std::string(kMetadataDir) + "/" + (digits ? "v" + text + kSuffix : text);
+      if (!digits) return std::string(kMetadataDir) + "/" + text;
+      // The hint is written after the metadata file it names: a newer file may exist.
+      int64_t n = std::strtoll(text.c_str(), nullptr, 10);
+      for (;;) {
+        std::string next =
+            std::string(kMetadataDir) + "/v" + std::to_string(n + 1) + kSuffix;
+        ARROW_ASSIGN_OR_RAISE(auto info, store.fs()->GetFileInfo(store.Resolve(next)));
+        if (info.type() != arrow::fs::FileType::File) break;
+        ++n;
+      }
+      return std::string(kMetadataDir) + "/v" + std::to_string(n) + kSuffix;
     }
   }
   ARROW_ASSIGN_OR_RAISE(auto listed, store.List(kMetadataDir, ListDetail::kNames));
@@ -125,6 +137,59 @@ arrow::Result<std::shared_ptr<IcebergTable>> IcebergTable::Open(
                          " (no metadata/*.metadata.json)");
   return std::shared_ptr<IcebergTable>(
       new IcebergTable(store, store->location(), "", storage));
+}
+
+arrow::Result<std::shared_ptr<IcebergTable>> IcebergTable::Create(
+    const std::string& uri, const StorageOptions& storage) {
+  ARROW_ASSIGN_OR_RAISE(auto store, TableStore::Make(uri, storage));
+  return std::shared_ptr<IcebergTable>(
+      new IcebergTable(store, store->location(), "", storage));
+}
+
+arrow::Result<std::shared_ptr<const TableStore>> IcebergTable::RootStore() const {
+  if (!metadata_file_.empty())
+    return arrow::Status::Invalid("cannot write to ", location_,
+                                  ": a table opened from one metadata file is read-only "
+                                  "(name its directory)");
+  return dir_store_;
+}
+
+std::string IcebergTable::TableUri() const {
+  return (dir_store_->local() ? "file://" : "s3://") + dir_store_->root();
+}
+
+arrow::Result<WriteBase> IcebergTable::LoadForWrite() const {
+  ARROW_RETURN_NOT_OK(RootStore().status());
+  WriteBase out;
+  ARROW_ASSIGN_OR_RAISE(auto current, CurrentMetadataFile(*dir_store_));
+  if (current.empty()) return out;
+  std::string name = current.substr(current.find_last_of('/') + 1);
+  if (name[0] != 'v' || VersionOf(name) < 0)
+    return arrow::Status::NotImplemented("cannot write to ", location_,
+                                         ": its Iceberg metadata file ", name,
+                                         " is named by a catalog; inlet writes "
+                                         "file-system tables (v<N>.metadata.json) only, "
+                                         "for now");
+  out.file_version = VersionOf(name);
+  ARROW_ASSIGN_OR_RAISE(auto loaded, LoadMetadata());
+  out.metadata = loaded.second;
+  ARROW_ASSIGN_OR_RAISE(auto store, TableStore::Make(out.metadata->location, storage_));
+  out.snapshot = std::make_shared<IcebergSnapshot>(store, out.metadata, loaded.first,
+                                                   out.metadata->CurrentSnapshot());
+  return out;
+}
+
+arrow::Result<bool> IcebergTable::PutMetadata(int64_t version,
+                                              const std::string& text) const {
+  ARROW_RETURN_NOT_OK(dir_store_->CreateDir(kMetadataDir));
+  std::string rel = std::string(kMetadataDir) + "/v" + std::to_string(version) + kSuffix;
+  ARROW_ASSIGN_OR_RAISE(bool created, dir_store_->PutIfAbsent(rel, text));
+  if (!created) return false;
+  // Readers that follow the hint (DuckDB, pyiceberg) find the new file; a stale hint is
+  // harmless to inlet, which looks past it.
+  (void)dir_store_->PutReplace(std::string(kMetadataDir) + "/version-hint.text",
+                               std::to_string(version));
+  return true;
 }
 
 arrow::Result<std::pair<std::string, std::shared_ptr<const TableMetadata>>>
@@ -222,9 +287,16 @@ arrow::Status IcebergTable::ReadOnly(const char* what) const {
                   ErrorKind::kUnsupportedFeature);
 }
 
-arrow::Result<CommitResult> IcebergTable::Write(std::shared_ptr<arrow::RecordBatchReader>,
-                                                const WriteOptions&) {
-  return ReadOnly("write to");
+arrow::Result<CommitResult> IcebergTable::Write(
+    std::shared_ptr<arrow::RecordBatchReader> data, const WriteOptions& options) {
+  return table::Write(*this, std::move(data), options);
+}
+
+arrow::Result<std::unique_ptr<table::Transaction>> IcebergTable::Begin(
+    const arrow::Schema& input, const WriteOptions& options, bool changes_rows) const {
+  ARROW_ASSIGN_OR_RAISE(
+      auto tx, IcebergWriteTransaction::Begin(*this, input, options, changes_rows));
+  return tx;
 }
 arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> IcebergTable::Changes(
     int64_t, std::optional<int64_t>, bool) const {

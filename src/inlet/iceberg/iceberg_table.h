@@ -13,6 +13,7 @@
 #include "inlet/iceberg/metadata.h"
 #include "inlet/storage/table_store.h"
 #include "inlet/table.h"
+#include "inlet/table/transaction.h"
 
 namespace inlet::iceberg {
 
@@ -64,8 +65,20 @@ class IcebergSnapshot : public inlet::Snapshot {
   std::vector<std::string> partition_columns_;
 };
 
-class IcebergTable : public Table {
+/// What a write starts from: the current metadata file's version number (v<N>; 0 when
+/// the table has none yet), its metadata and its current snapshot.
+struct WriteBase {
+  int64_t file_version = 0;
+  std::shared_ptr<const TableMetadata> metadata;
+  std::shared_ptr<IcebergSnapshot> snapshot;
+};
+
+class IcebergTable : public Table, public table::Writable {
  public:
+  /// A table at `uri` that may not exist yet: the first write creates it (a file-system
+  /// table: metadata/v1.metadata.json).
+  static arrow::Result<std::shared_ptr<IcebergTable>> Create(
+      const std::string& uri, const StorageOptions& storage = {});
   /// Opens the table whose metadata file `uri` is, or whose directory it is. Fails with
   /// kTableNotFound when the directory holds no metadata file.
   static arrow::Result<std::shared_ptr<IcebergTable>> Open(
@@ -81,6 +94,10 @@ class IcebergTable : public Table {
 
   arrow::Result<CommitResult> Write(std::shared_ptr<arrow::RecordBatchReader> data,
                                     const WriteOptions& options) override;
+  // table::Writable
+  arrow::Result<std::unique_ptr<table::Transaction>> Begin(
+      const arrow::Schema& input, const WriteOptions& options,
+      bool changes_rows) const override;
   arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> Changes(
       int64_t from_version, std::optional<int64_t> to_version,
       bool file_level = false) const override;
@@ -96,6 +113,18 @@ class IcebergTable : public Table {
   /// The metadata file read, and its parsed content.
   arrow::Result<std::pair<std::string, std::shared_ptr<const TableMetadata>>>
   LoadMetadata() const;
+
+  /// The latest state to write on. Refuses a table opened from one metadata file, and
+  /// one whose metadata files a catalog names (<N>-<uuid>.metadata.json): writing those
+  /// needs the catalog.
+  arrow::Result<WriteBase> LoadForWrite() const;
+  /// The store of the table's root directory.
+  arrow::Result<std::shared_ptr<const TableStore>> RootStore() const;
+  /// The table location as Iceberg names it (file:///abs/path, s3://bucket/prefix).
+  std::string TableUri() const;
+  /// Writes metadata/v<version>.metadata.json if absent (false when another writer
+  /// created it first), then points version-hint.text at it.
+  arrow::Result<bool> PutMetadata(int64_t version, const std::string& text) const;
 
  private:
   IcebergTable(std::shared_ptr<const TableStore> dir_store, std::string location,

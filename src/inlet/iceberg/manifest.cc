@@ -2,6 +2,11 @@
 
 #include <arrow/status.h>
 
+#include <cmath>
+
+#include "inlet/common/json.h"
+#include "inlet/iceberg/values.h"
+
 namespace inlet::iceberg {
 
 namespace {
@@ -171,6 +176,318 @@ arrow::Result<std::vector<ManifestEntry>> ReadManifest(std::string_view bytes,
     out.push_back(std::move(e));
   }
   return out;
+}
+
+}  // namespace inlet::iceberg
+
+// ---------------------------------------------------------------------------------------
+// Writing
+
+namespace inlet::iceberg {
+
+namespace {
+
+Json Optional(Json type) { return Json::array({"null", std::move(type)}); }
+
+Json FieldJson(const char* name, int32_t id, Json type, bool optional) {
+  Json f = {{"name", name}, {"field-id", id}, {"type", optional ? Optional(type) : type}};
+  if (optional) f["default"] = nullptr;
+  return f;
+}
+
+// An int-keyed map as Iceberg writes it: an array of key-value records.
+Json IntMap(int32_t key_id, int32_t value_id, Json value_type) {
+  return Json{
+      {"type", "array"},
+      {"logicalType", "map"},
+      {"items",
+       {{"type", "record"},
+        {"name", "k" + std::to_string(key_id) + "_v" + std::to_string(value_id)},
+        {"fields",
+         Json::array(
+             {{{"name", "key"}, {"type", "int"}, {"field-id", key_id}},
+              {{"name", "value"}, {"type", value_type}, {"field-id", value_id}}})}}}};
+}
+
+int DecimalBytes(int precision) {
+  // The fewest bytes whose two's complement holds 10^precision - 1.
+  for (int n = 1; n <= 16; ++n) {
+    double max = std::pow(2.0, 8 * n - 1) - 1;
+    if (max >= std::pow(10.0, precision) - 1) return n;
+  }
+  return 16;
+}
+
+arrow::Result<Json> PartitionAvroType(const arrow::DataType& type,
+                                      const std::string& name) {
+  switch (type.id()) {
+    case arrow::Type::BOOL:
+      return Json("boolean");
+    case arrow::Type::INT32:
+      return Json("int");
+    case arrow::Type::INT64:
+      return Json("long");
+    case arrow::Type::FLOAT:
+      return Json("float");
+    case arrow::Type::DOUBLE:
+      return Json("double");
+    case arrow::Type::DATE32:
+      return Json{{"type", "int"}, {"logicalType", "date"}};
+    case arrow::Type::TIME64:
+      return Json{{"type", "long"}, {"logicalType", "time-micros"}};
+    case arrow::Type::TIMESTAMP: {
+      const auto& t = static_cast<const arrow::TimestampType&>(type);
+      bool nanos = t.unit() == arrow::TimeUnit::NANO;
+      return Json{{"type", "long"},
+                  {"logicalType", nanos ? "timestamp-nanos" : "timestamp-micros"},
+                  {"adjust-to-utc", !t.timezone().empty()}};
+    }
+    case arrow::Type::STRING:
+      return Json("string");
+    case arrow::Type::BINARY:
+      return Json("bytes");
+    case arrow::Type::FIXED_SIZE_BINARY: {
+      int size = static_cast<const arrow::FixedSizeBinaryType&>(type).byte_width();
+      return Json{{"type", "fixed"}, {"name", "fixed_" + name}, {"size", size}};
+    }
+    case arrow::Type::DECIMAL128: {
+      const auto& d = static_cast<const arrow::Decimal128Type&>(type);
+      return Json{{"type", "fixed"},
+                  {"name", "decimal_" + name},
+                  {"size", DecimalBytes(d.precision())},
+                  {"logicalType", "decimal"},
+                  {"precision", d.precision()},
+                  {"scale", d.scale()}};
+    }
+    case arrow::Type::EXTENSION:
+      return Json{{"type", "fixed"},
+                  {"name", "uuid_" + name},
+                  {"size", 16},
+                  {"logicalType", "uuid"}};
+    default:
+      return arrow::Status::NotImplemented("partition values of type ", type.ToString());
+  }
+}
+
+std::string ManifestEntrySchema(const Json& partition_fields) {
+  Json data_file_fields = Json::array({
+      FieldJson("content", 134, "int", false),
+      FieldJson("file_path", 100, "string", false),
+      FieldJson("file_format", 101, "string", false),
+      FieldJson("partition", 102,
+                Json{{"type", "record"}, {"name", "r102"}, {"fields", partition_fields}},
+                false),
+      FieldJson("record_count", 103, "long", false),
+      FieldJson("file_size_in_bytes", 104, "long", false),
+      FieldJson("column_sizes", 108, IntMap(117, 118, "long"), true),
+      FieldJson("value_counts", 109, IntMap(119, 120, "long"), true),
+      FieldJson("null_value_counts", 110, IntMap(121, 122, "long"), true),
+      FieldJson("nan_value_counts", 137, IntMap(138, 139, "long"), true),
+      FieldJson("lower_bounds", 125, IntMap(126, 127, "bytes"), true),
+      FieldJson("upper_bounds", 128, IntMap(129, 130, "bytes"), true),
+      FieldJson("key_metadata", 131, "bytes", true),
+      FieldJson("split_offsets", 132,
+                Json{{"type", "array"}, {"items", "long"}, {"element-id", 133}}, true),
+      FieldJson("equality_ids", 135,
+                Json{{"type", "array"}, {"items", "int"}, {"element-id", 136}}, true),
+      FieldJson("sort_order_id", 140, "int", true),
+      FieldJson("referenced_data_file", 143, "string", true),
+  });
+  Json schema = {
+      {"type", "record"},
+      {"name", "manifest_entry"},
+      {"fields", Json::array({FieldJson("status", 0, "int", false),
+                              FieldJson("snapshot_id", 1, "long", true),
+                              FieldJson("sequence_number", 3, "long", true),
+                              FieldJson("file_sequence_number", 4, "long", true),
+                              FieldJson("data_file", 2,
+                                        Json{{"type", "record"},
+                                             {"name", "r2"},
+                                             {"fields", data_file_fields}},
+                                        false)})}};
+  return schema.dump();
+}
+
+std::string ManifestFileSchema() {
+  Json summary = {
+      {"type", "record"},
+      {"name", "r508"},
+      {"fields", Json::array({FieldJson("contains_null", 509, "boolean", false),
+                              FieldJson("contains_nan", 518, "boolean", true),
+                              FieldJson("lower_bound", 510, "bytes", true),
+                              FieldJson("upper_bound", 511, "bytes", true)})}};
+  Json schema = {
+      {"type", "record"},
+      {"name", "manifest_file"},
+      {"fields",
+       Json::array(
+           {FieldJson("manifest_path", 500, "string", false),
+            FieldJson("manifest_length", 501, "long", false),
+            FieldJson("partition_spec_id", 502, "int", false),
+            FieldJson("content", 517, "int", false),
+            FieldJson("sequence_number", 515, "long", false),
+            FieldJson("min_sequence_number", 516, "long", false),
+            FieldJson("added_snapshot_id", 503, "long", false),
+            FieldJson("added_files_count", 504, "int", false),
+            FieldJson("existing_files_count", 505, "int", false),
+            FieldJson("deleted_files_count", 506, "int", false),
+            FieldJson("added_rows_count", 512, "long", false),
+            FieldJson("existing_rows_count", 513, "long", false),
+            FieldJson("deleted_rows_count", 514, "long", false),
+            FieldJson("partitions", 507,
+                      Json{{"type", "array"}, {"items", summary}, {"element-id", 508}},
+                      true),
+            FieldJson("key_metadata", 519, "bytes", true)})}};
+  return schema.dump();
+}
+
+avro::Value Opt(const std::optional<int64_t>& v) {
+  return v ? avro::Value(*v) : avro::Value();
+}
+
+avro::Value IntLongMap(const std::map<int32_t, int64_t>& m) {
+  if (m.empty()) return avro::Value();
+  avro::Value::Items items;
+  for (const auto& [k, v] : m)
+    items.push_back(avro::Value::Items{avro::Value(k), avro::Value(v)});
+  return avro::Value(std::move(items));
+}
+
+avro::Value IntBytesMap(const std::map<int32_t, std::string>& m) {
+  if (m.empty()) return avro::Value();
+  avro::Value::Items items;
+  for (const auto& [k, v] : m)
+    items.push_back(avro::Value::Items{avro::Value(k), avro::Value(v)});
+  return avro::Value(std::move(items));
+}
+
+}  // namespace
+
+arrow::Result<avro::Value> PartitionAvroValue(const arrow::Scalar& value) {
+  if (!value.is_valid) return avro::Value();
+  switch (value.type->id()) {
+    case arrow::Type::BOOL:
+      return avro::Value(static_cast<const arrow::BooleanScalar&>(value).value);
+    case arrow::Type::INT32:
+      return avro::Value(static_cast<const arrow::Int32Scalar&>(value).value);
+    case arrow::Type::INT64:
+      return avro::Value(static_cast<const arrow::Int64Scalar&>(value).value);
+    case arrow::Type::DATE32:
+      return avro::Value(static_cast<const arrow::Date32Scalar&>(value).value);
+    case arrow::Type::TIME64:
+      return avro::Value(static_cast<const arrow::Time64Scalar&>(value).value);
+    case arrow::Type::TIMESTAMP:
+      return avro::Value(static_cast<const arrow::TimestampScalar&>(value).value);
+    case arrow::Type::FLOAT:
+      return avro::Value(
+          static_cast<double>(static_cast<const arrow::FloatScalar&>(value).value));
+    case arrow::Type::DOUBLE:
+      return avro::Value(static_cast<const arrow::DoubleScalar&>(value).value);
+    case arrow::Type::DECIMAL128: {
+      const auto& d = static_cast<const arrow::Decimal128Type&>(*value.type);
+      ARROW_ASSIGN_OR_RAISE(auto minimal, ToSingleValue(value));
+      // Sign-extended to the fixed size.
+      size_t size = static_cast<size_t>(DecimalBytes(d.precision()));
+      char fill =
+          (!minimal.empty() && (static_cast<uint8_t>(minimal[0]) & 0x80)) ? '\xff' : '\0';
+      return avro::Value(std::string(size - std::min(size, minimal.size()), fill) +
+                         minimal);
+    }
+    default: {
+      ARROW_ASSIGN_OR_RAISE(auto bytes, ToSingleValue(value));
+      return avro::Value(std::move(bytes));
+    }
+  }
+}
+
+arrow::Result<std::string> WriteManifest(const ManifestContext& context,
+                                         const std::vector<EntryToWrite>& entries) {
+  Json partition_fields = Json::array();
+  for (const auto& [name, id, type] : context.partition) {
+    ARROW_ASSIGN_OR_RAISE(auto avro_type, PartitionAvroType(*type, name));
+    partition_fields.push_back(FieldJson("", id, avro_type, true));
+    partition_fields.back()["name"] = name;
+  }
+  std::map<std::string, std::string> meta = {
+      {"schema", context.schema_json},
+      {"schema-id", std::to_string(context.schema_id)},
+      {"partition-spec", context.spec_fields_json},
+      {"partition-spec-id", std::to_string(context.spec_id)},
+      {"format-version", std::to_string(context.format_version)},
+      {"content", context.content == ManifestContent::kData ? "data" : "deletes"}};
+  ARROW_ASSIGN_OR_RAISE(auto writer, avro::ContainerWriter::Make(
+                                         ManifestEntrySchema(partition_fields), meta));
+  for (const auto& e : entries) {
+    const DataFile& f = e.file;
+    avro::Value::Items partition;
+    for (const auto& v : e.partition) {
+      if (!v) {
+        partition.emplace_back();
+        continue;
+      }
+      ARROW_ASSIGN_OR_RAISE(auto av, PartitionAvroValue(*v));
+      partition.push_back(std::move(av));
+    }
+    avro::Value::Items split;
+    for (int64_t o : f.split_offsets) split.emplace_back(o);
+    avro::Value::Items data_file = {
+        avro::Value(static_cast<int32_t>(f.content)),
+        avro::Value(f.file_path),
+        avro::Value(f.file_format),
+        avro::Value(std::move(partition)),
+        avro::Value(f.record_count),
+        avro::Value(f.file_size_in_bytes),
+        IntLongMap(f.column_sizes),
+        IntLongMap(f.value_counts),
+        IntLongMap(f.null_value_counts),
+        IntLongMap(f.nan_value_counts),
+        IntBytesMap(f.lower_bounds),
+        IntBytesMap(f.upper_bounds),
+        avro::Value(),
+        split.empty() ? avro::Value() : avro::Value(std::move(split)),
+        avro::Value(),
+        f.sort_order_id ? avro::Value(*f.sort_order_id) : avro::Value(),
+        f.referenced_data_file ? avro::Value(*f.referenced_data_file) : avro::Value()};
+    ARROW_RETURN_NOT_OK(writer->Append(avro::Value::Items{
+        avro::Value(static_cast<int32_t>(e.status)), Opt(e.snapshot_id),
+        Opt(e.sequence_number), Opt(e.file_sequence_number),
+        avro::Value(std::move(data_file))}));
+  }
+  return writer->Finish();
+}
+
+arrow::Result<std::string> WriteManifestList(const std::vector<ManifestFile>& manifests,
+                                             int64_t snapshot_id,
+                                             std::optional<int64_t> parent_snapshot_id,
+                                             int64_t sequence_number,
+                                             int format_version) {
+  std::map<std::string, std::string> meta = {
+      {"snapshot-id", std::to_string(snapshot_id)},
+      {"parent-snapshot-id",
+       parent_snapshot_id ? std::to_string(*parent_snapshot_id) : "null"},
+      {"sequence-number", std::to_string(sequence_number)},
+      {"format-version", std::to_string(format_version)}};
+  ARROW_ASSIGN_OR_RAISE(auto writer,
+                        avro::ContainerWriter::Make(ManifestFileSchema(), meta));
+  for (const auto& m : manifests) {
+    avro::Value::Items summaries;
+    for (const auto& s : m.partitions) {
+      summaries.push_back(avro::Value::Items{
+          avro::Value(s.contains_null),
+          s.contains_nan ? avro::Value(*s.contains_nan) : avro::Value(),
+          s.lower_bound ? avro::Value(*s.lower_bound) : avro::Value(),
+          s.upper_bound ? avro::Value(*s.upper_bound) : avro::Value()});
+    }
+    ARROW_RETURN_NOT_OK(writer->Append(avro::Value::Items{
+        avro::Value(m.path), avro::Value(m.length), avro::Value(m.partition_spec_id),
+        avro::Value(static_cast<int32_t>(m.content)), avro::Value(m.sequence_number),
+        avro::Value(m.min_sequence_number), avro::Value(m.added_snapshot_id),
+        avro::Value(m.added_files), avro::Value(m.existing_files),
+        avro::Value(m.deleted_files), avro::Value(m.added_rows),
+        avro::Value(m.existing_rows), avro::Value(m.deleted_rows),
+        avro::Value(std::move(summaries)), avro::Value()}));
+  }
+  return writer->Finish();
 }
 
 }  // namespace inlet::iceberg

@@ -4,12 +4,14 @@
 #pragma once
 
 #include <arrow/result.h>
+#include <arrow/scalar.h>
 
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "inlet/iceberg/avro.h"
@@ -17,6 +19,8 @@
 namespace inlet::iceberg {
 
 enum class ManifestContent { kData = 0, kDeletes = 1 };
+enum class FileContent { kData = 0, kPositionDeletes = 1, kEqualityDeletes = 2 };
+enum class EntryStatus { kExisting = 0, kAdded = 1, kDeleted = 2 };
 
 /// A partition field's summary over a manifest's files (for pruning manifests).
 struct FieldSummary {
@@ -46,8 +50,6 @@ struct ManifestFile {
   std::optional<int64_t> first_row_id;
 };
 
-enum class FileContent { kData = 0, kPositionDeletes = 1, kEqualityDeletes = 2 };
-
 /// A data or delete file as a manifest lists it. Metrics maps are keyed by field id;
 /// bounds are single-value serialised.
 struct DataFile {
@@ -74,8 +76,6 @@ struct DataFile {
   std::optional<int64_t> first_row_id;
 };
 
-enum class EntryStatus { kExisting = 0, kAdded = 1, kDeleted = 2 };
-
 struct ManifestEntry {
   EntryStatus status = EntryStatus::kAdded;
   /// After inheritance from the manifest list: always set.
@@ -95,5 +95,42 @@ arrow::Result<std::vector<ManifestFile>> ReadManifestList(std::string_view bytes
 arrow::Result<std::vector<ManifestEntry>> ReadManifest(std::string_view bytes,
                                                        const std::string& what,
                                                        const ManifestFile& manifest);
+
+/// What a manifest's header says of the table (spec: the Avro key-value metadata).
+struct ManifestContext {
+  std::string schema_json;  // the table schema the manifest was written with
+  int32_t schema_id = 0;
+  std::string spec_fields_json;  // the partition spec's fields array
+  int32_t spec_id = 0;
+  int format_version = 2;
+  ManifestContent content = ManifestContent::kData;
+  /// The partition tuple's fields: name, partition field id and Arrow result type.
+  std::vector<std::tuple<std::string, int32_t, std::shared_ptr<arrow::DataType>>>
+      partition;
+};
+
+/// A manifest's bytes (Avro, deflate) listing `entries`. ADDED entries of this commit
+/// leave snapshot id and sequence numbers null (inherited); others carry theirs.
+/// Partition values are Arrow-typed scalars (null for null), one per partition field.
+struct EntryToWrite {
+  EntryStatus status = EntryStatus::kAdded;
+  std::optional<int64_t> snapshot_id;
+  std::optional<int64_t> sequence_number;
+  std::optional<int64_t> file_sequence_number;
+  DataFile file;
+  std::vector<std::shared_ptr<arrow::Scalar>> partition;
+};
+arrow::Result<std::string> WriteManifest(const ManifestContext& context,
+                                         const std::vector<EntryToWrite>& entries);
+
+/// A manifest list's bytes. Metadata keys snapshot-id, parent-snapshot-id,
+/// sequence-number and format-version as Java writes them.
+arrow::Result<std::string> WriteManifestList(const std::vector<ManifestFile>& manifests,
+                                             int64_t snapshot_id,
+                                             std::optional<int64_t> parent_snapshot_id,
+                                             int64_t sequence_number, int format_version);
+
+/// The Avro form of a partition value of `type` (a transform's result type).
+arrow::Result<avro::Value> PartitionAvroValue(const arrow::Scalar& value);
 
 }  // namespace inlet::iceberg

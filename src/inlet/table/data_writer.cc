@@ -312,7 +312,17 @@ arrow::Result<std::unique_ptr<DataWriter>> DataWriter::Make(
     std::shared_ptr<const TableStore> store, std::shared_ptr<arrow::Schema> schema,
     DataWriterOptions options) {
   std::vector<int> partition_indexes, data_indexes;
+  if (!options.derived_partitions.empty()) {
+    if (!options.partition_columns.empty() || !options.derive)
+      return arrow::Status::Invalid("derived partitions replace partition columns");
+    // The derived arrays follow the schema's columns in the batches WriteNow groups.
+    for (size_t i = 0; i < options.derived_partitions.size(); ++i) {
+      partition_indexes.push_back(schema->num_fields() + static_cast<int>(i));
+      options.partition_columns.push_back(options.derived_partitions[i]->name());
+    }
+  }
   for (const auto& pc : options.partition_columns) {
+    if (!options.derived_partitions.empty()) break;
     int idx = schema->GetFieldIndex(pc);
     if (idx < 0)
       return arrow::Status::Invalid("partition column '", pc, "' is not in the schema");
@@ -418,10 +428,21 @@ arrow::Status DataWriter::Write(const std::shared_ptr<arrow::RecordBatch>& batch
   return WriteNow(batch);
 }
 
-arrow::Status DataWriter::WriteNow(const std::shared_ptr<arrow::RecordBatch>& batch) {
+arrow::Status DataWriter::WriteNow(const std::shared_ptr<arrow::RecordBatch>& input) {
   if (!probed_) {
-    ARROW_RETURN_NOT_OK(ProbeDictionaries(*batch));
+    ARROW_RETURN_NOT_OK(ProbeDictionaries(*input));
     probed_ = true;
+  }
+  std::shared_ptr<arrow::RecordBatch> batch = input;
+  if (options_.derive) {
+    ARROW_ASSIGN_OR_RAISE(auto derived, options_.derive(*input));
+    auto columns = input->columns();
+    auto fields = input->schema()->fields();
+    for (size_t i = 0; i < derived.size(); ++i) {
+      columns.push_back(derived[i]);
+      fields.push_back(options_.derived_partitions[i]);
+    }
+    batch = arrow::RecordBatch::Make(arrow::schema(fields), input->num_rows(), columns);
   }
   if (partition_indexes_.empty()) return WritePartition("", {}, DataColumns(*batch));
 
@@ -465,7 +486,8 @@ arrow::Status DataWriter::WriteNow(const std::shared_ptr<arrow::RecordBatch>& ba
       if (!ind.IsNull(rows[0])) {
         ARROW_ASSIGN_OR_RAISE(auto scalar,
                               dictionaries[p]->GetScalar(ind.Value(rows[0])));
-        ARROW_ASSIGN_OR_RAISE(text, SerializePartitionValue(*scalar));
+        ARROW_ASSIGN_OR_RAISE(text, SerializePartitionValue(
+                                        *scalar, options_.empty_partition_value_is_null));
       }
       key += text ? "v" + *text : std::string("n");
       key += '\x1f';

@@ -7,6 +7,7 @@
 #include <arrow/record_batch.h>
 #include <arrow/result.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -58,6 +59,16 @@ struct DataWriterOptions {
   /// The encoding of integer columns (INT32 and INT64 leaves: integers, dates,
   /// timestamps, decimals of precision up to 18) written without a dictionary.
   IntegerEncoding integer_encoding = IntegerEncoding::kDeltaBinaryPacked;
+  /// Hidden partitioning (Iceberg's transforms): partition values computed from each
+  /// batch by `derive`, one array per field of `derived_partitions`, instead of
+  /// partition columns of the schema. Every column of the schema is then written, and
+  /// the directories and WrittenFile::partition_values use the derived fields' names.
+  /// partition_columns must be empty.
+  arrow::FieldVector derived_partitions;
+  /// Whether an empty string (or binary) partition value is written as null, as Delta
+  /// Lake's protocol reads it; Iceberg keeps '' apart from null.
+  bool empty_partition_value_is_null = true;
+  std::function<arrow::Result<arrow::ArrayVector>(const arrow::RecordBatch&)> derive;
 };
 
 /// Not thread-safe: one writer per load, called from one thread (which may hand the

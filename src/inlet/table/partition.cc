@@ -25,7 +25,7 @@ arrow::Result<std::shared_ptr<arrow::Scalar>> ParsePartitionValue(
 }
 
 arrow::Result<std::optional<std::string>> SerializePartitionValue(
-    const arrow::Scalar& value) {
+    const arrow::Scalar& value, bool empty_is_null) {
   if (!value.is_valid) return std::optional<std::string>();
   using arrow::Type;
   switch (value.type->id()) {
@@ -35,7 +35,7 @@ arrow::Result<std::optional<std::string>> SerializePartitionValue(
       // what "" would be (Spark and delta-rs' engine read '', others null): an empty
       // string is written as null, as Spark writes it.
       const auto& b = static_cast<const arrow::BaseBinaryScalar&>(value);
-      if (b.view().empty()) return std::optional<std::string>();
+      if (b.view().empty() && empty_is_null) return std::optional<std::string>();
       return std::optional<std::string>(b.view());
     }
     case Type::BOOL:

@@ -29,7 +29,7 @@ arrow::Result<std::shared_ptr<arrow::Scalar>> ParsePartitionValue(
 /// Serialises a scalar for the log; null, and an empty string (null in the protocol),
 /// give nullopt.
 arrow::Result<std::optional<std::string>> SerializePartitionValue(
-    const arrow::Scalar& value);
+    const arrow::Scalar& value, bool empty_is_null = true);
 
 /// "a=1/b=x%2Fy": the directory for a file's partition values, in column order, with
 /// nulls as __HIVE_DEFAULT_PARTITION__.

@@ -26,15 +26,32 @@ arrow::Result<std::shared_ptr<Table>> Table::Open(const std::string& uri,
   return *table;
 }
 
-arrow::Result<std::shared_ptr<Table>> Table::OpenOrCreate(const std::string& uri,
-                                                          const StorageOptions& storage) {
+std::optional<TableFormat> TableFormatNamed(const std::string& name) {
+  if (name == "delta") return TableFormat::kDelta;
+  if (name == "iceberg") return TableFormat::kIceberg;
+  return std::nullopt;
+}
+
+arrow::Result<std::shared_ptr<Table>> Table::OpenOrCreate(
+    const std::string& uri, const StorageOptions& storage,
+    std::optional<TableFormat> format) {
   if (iceberg::IcebergTable::Holds(uri, storage)) {
+    if (format == TableFormat::kDelta)
+      return arrow::Status::Invalid(uri, " is an Iceberg table, not a Delta table");
     ARROW_ASSIGN_OR_RAISE(auto table, iceberg::IcebergTable::Open(uri, storage));
     return table;
   }
-  ARROW_ASSIGN_OR_RAISE(auto table,
+  ARROW_ASSIGN_OR_RAISE(auto delta,
                         delta::DeltaTable::Open(uri, /*must_exist=*/false, storage));
-  return table;
+  if (format == TableFormat::kIceberg) {
+    auto existing = delta->GetSnapshot({});
+    if (existing.ok())
+      return arrow::Status::Invalid(uri, " is a Delta table, not an Iceberg table");
+    if (!IsTableNotFound(existing.status())) return existing.status();
+    ARROW_ASSIGN_OR_RAISE(auto table, iceberg::IcebergTable::Create(uri, storage));
+    return table;
+  }
+  return delta;
 }
 
 const std::vector<std::pair<const char*, MergeMode>>& MergeModeNames() {

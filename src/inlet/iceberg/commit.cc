@@ -1,0 +1,489 @@
+// IcebergWriteTransaction::Commit: the manifests, the manifest list, the snapshot and the
+// new metadata file, written put-if-absent; a commit that loses the race to another
+// writer is made again on the newer metadata when it does not conflict with it (appends
+// never do), re-using its data files and its manifest of added files.
+#include <arrow/scalar.h>
+
+#include <random>
+#include <set>
+
+#include "inlet/common/fault.h"
+#include "inlet/common/time.h"
+#include "inlet/common/uuid.h"
+#include "inlet/iceberg/transaction.h"
+#include "inlet/iceberg/values.h"
+#include "inlet/status.h"
+#include "inlet/table/partition.h"
+
+namespace inlet::iceberg {
+
+namespace {
+
+constexpr char kAppPrefix[] = "inlet.app.";
+constexpr int kMaxAttempts = 50;
+
+int64_t SummaryInt(const std::map<std::string, std::string>& s, const std::string& key,
+                   int64_t fallback = 0) {
+  auto it = s.find(key);
+  if (it == s.end()) return fallback;
+  char* end = nullptr;
+  long long v = std::strtoll(it->second.c_str(), &end, 10);
+  return end && *end == '\0' ? v : fallback;
+}
+
+int64_t RandomSnapshotIdForCommit() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::uniform_int_distribution<int64_t> dist(1, INT64_MAX);
+  return dist(rng);
+}
+
+std::optional<std::string> BoundOf(const arrow::Scalar& v, bool upper);
+
+// Column metrics of a written file, by field id (spec "Manifests": value counts include
+// nulls; float bounds are left out, as NaN counts are not known; strings and binary
+// truncated to 16 characters, upper bounds incremented).
+void Metrics(const table::WrittenFile& w, DataFile* f, const arrow::Schema& with_ids) {
+  (void)with_ids;
+  for (const auto& leaf : w.statistics.columns) {
+    if (leaf.field_id < 0) continue;
+    f->value_counts[leaf.field_id] = w.statistics.num_records;
+    if (leaf.null_count) f->null_value_counts[leaf.field_id] = *leaf.null_count;
+    const bool floating = leaf.type && (leaf.type->id() == arrow::Type::FLOAT ||
+                                        leaf.type->id() == arrow::Type::DOUBLE);
+    if (floating) continue;  // NaN counts are not known: no float bounds
+    if (leaf.min) {
+      if (auto b = BoundOf(*leaf.min, false)) f->lower_bounds[leaf.field_id] = *b;
+    }
+    if (leaf.max) {
+      if (auto b = BoundOf(*leaf.max, true)) f->upper_bounds[leaf.field_id] = *b;
+    }
+  }
+}
+
+std::optional<std::string> BoundOf(const arrow::Scalar& v, bool upper) {
+  auto bytes = ToSingleValue(v);
+  if (!bytes.ok()) return std::nullopt;
+  std::string b = std::move(*bytes);
+  constexpr size_t kChars = 16;
+  if (v.type->id() == arrow::Type::STRING) {
+    size_t i = 0, n = 0;
+    while (i < b.size() && n < kChars) {
+      auto c = static_cast<unsigned char>(b[i]);
+      i += c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+      ++n;
+    }
+    if (i >= b.size()) return b;
+    std::string prefix = b.substr(0, i);
+    if (!upper) return prefix;
+    while (!prefix.empty()) {
+      size_t start = prefix.size() - 1;
+      while (start > 0 && (static_cast<unsigned char>(prefix[start]) & 0xC0) == 0x80)
+        --start;
+      auto last = static_cast<unsigned char>(prefix[start]);
+      if (prefix.size() - start == 1 && last < 0x7F) {
+        prefix[start] = static_cast<char>(last + 1);
+        return prefix;
+      }
+      prefix.resize(start);
+    }
+    return std::nullopt;
+  }
+  if (v.type->id() == arrow::Type::BINARY && b.size() > kChars) {
+    std::string prefix = b.substr(0, kChars);
+    if (!upper) return prefix;
+    while (!prefix.empty()) {
+      auto last = static_cast<unsigned char>(prefix.back());
+      if (last < 0xFF) {
+        prefix.back() = static_cast<char>(last + 1);
+        return prefix;
+      }
+      prefix.pop_back();
+    }
+    return std::nullopt;
+  }
+  return b;
+}
+
+// The partition summaries of a manifest's entries (every entry, as Java's writer counts
+// them): whether a field has nulls, and its bounds.
+std::vector<FieldSummary> Summaries(const std::vector<EntryToWrite>& entries,
+                                    size_t fields) {
+  std::vector<FieldSummary> out(fields);
+  std::vector<std::shared_ptr<arrow::Scalar>> lows(fields), highs(fields);
+  for (const auto& e : entries) {
+    for (size_t i = 0; i < fields && i < e.partition.size(); ++i) {
+      const auto& v = e.partition[i];
+      if (!v || !v->is_valid) {
+        out[i].contains_null = true;
+        continue;
+      }
+      auto lo = lows[i] ? CompareScalars(*v, *lows[i]) : std::optional<int>(-1);
+      auto hi = highs[i] ? CompareScalars(*v, *highs[i]) : std::optional<int>(1);
+      if (lo && *lo < 0) lows[i] = v;
+      if (hi && *hi > 0) highs[i] = v;
+      const auto id = v->type->id();
+      if (id == arrow::Type::FLOAT || id == arrow::Type::DOUBLE)
+        out[i].contains_nan = false;
+    }
+  }
+  for (size_t i = 0; i < fields; ++i) {
+    if (!lows[i]) continue;
+    auto lo = ToSingleValue(*lows[i]);
+    auto hi = ToSingleValue(*highs[i]);
+    if (lo.ok()) out[i].lower_bound = *lo;
+    if (hi.ok()) out[i].upper_bound = *hi;
+  }
+  return out;
+}
+
+// The application numbers an ancestry records, the newest first found.
+std::map<std::string, std::string> AppKeys(const TableMetadata& m,
+                                           const iceberg::Snapshot* s) {
+  std::map<std::string, std::string> out;
+  std::set<int64_t> seen;
+  while (s && seen.insert(s->snapshot_id).second) {
+    for (const auto& [k, v] : s->summary)
+      if (k.rfind(kAppPrefix, 0) == 0) out.emplace(k, v);
+    s = s->parent_snapshot_id ? m.SnapshotById(*s->parent_snapshot_id) : nullptr;
+  }
+  return out;
+}
+
+}  // namespace
+
+arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
+    const std::string& operation, std::map<std::string, std::string> parameters,
+    CommitResult result) {
+  (void)parameters;
+  for (const auto& [app, state] : options_.app_states) {
+    if (state.document)
+      return arrow::Status::NotImplemented(
+          "cannot commit to ", location_, ": application documents (pipeline state) in ",
+          "Iceberg tables come with pipelines on Iceberg");
+  }
+  if (!options_.clear_app_documents.empty())
+    return arrow::Status::NotImplemented("cannot clear application documents in ",
+                                         location_);
+  ARROW_RETURN_NOT_OK(LoadFiles());
+  CrashPoint("write.after_data_files");
+  const int64_t snapshot_id = RandomSnapshotIdForCommit();
+  const std::string base_uri = table_->TableUri();
+  const TableMetadata* base_meta = base_ ? &base_->metadata() : nullptr;
+
+  // The manifest of the added files (written once; ADDED entries inherit the snapshot id
+  // and sequence number from the manifest list, so retries reuse it).
+  ManifestContext context;
+  {
+    Schema current;
+    current.schema_id = metadata_.current_schema_id;
+    current.arrow_schema = schema_with_ids_;
+    ARROW_ASSIGN_OR_RAISE(auto schema_json, SchemaToJson(current));
+    context.schema_json = schema_json.dump();
+    context.schema_id = metadata_.current_schema_id;
+    Json fields = Json::array();
+    for (const auto& f : spec_.spec.fields)
+      fields.push_back(Json{{"source-id", f.source_id},
+                            {"field-id", f.field_id},
+                            {"name", f.name},
+                            {"transform", f.transform}});
+    context.spec_fields_json = fields.dump();
+    context.spec_id = spec_.spec.spec_id;
+    for (size_t i = 0; i < spec_.fields.size(); ++i)
+      context.partition.emplace_back(spec_.fields[i]->name(),
+                                     spec_.spec.fields[i].field_id,
+                                     spec_.fields[i]->type());
+  }
+  std::optional<ManifestFile> added_manifest;
+  int64_t added_rows = 0, added_bytes = 0;
+  std::set<PartitionValues> touched;
+  if (!added_.empty()) {
+    std::vector<EntryToWrite> entries;
+    for (const auto& w : added_) {
+      EntryToWrite e;
+      e.status = EntryStatus::kAdded;
+      e.file.file_path = base_uri + "/" + w.path;
+      e.file.record_count = w.statistics.num_records;
+      e.file.file_size_in_bytes = w.size_bytes;
+      Metrics(w, &e.file, *schema_with_ids_);
+      for (size_t i = 0; i < spec_.fields.size(); ++i) {
+        const auto& name = spec_.fields[i]->name();
+        auto it = w.partition_values.find(name);
+        std::optional<std::string> text =
+            it == w.partition_values.end() ? std::nullopt : it->second;
+        // Iceberg keeps '' apart from null (the text of '' is "").
+        const auto& type = spec_.fields[i]->type();
+        std::shared_ptr<arrow::Scalar> value;
+        if (text && type->id() == arrow::Type::STRING) {
+          value = std::make_shared<arrow::StringScalar>(*text);
+        } else if (text && type->id() == arrow::Type::BINARY) {
+          value = std::make_shared<arrow::BinaryScalar>(*text);
+        } else {
+          ARROW_ASSIGN_OR_RAISE(value, ParsePartitionValue(text, type, name));
+        }
+        e.partition.push_back(value->is_valid ? value : nullptr);
+      }
+      touched.insert(w.partition_values);
+      added_rows += e.file.record_count;
+      added_bytes += e.file.file_size_in_bytes;
+      entries.push_back(std::move(e));
+    }
+    auto summaries = Summaries(entries, spec_.fields.size());
+    ARROW_ASSIGN_OR_RAISE(auto bytes, WriteManifest(context, entries));
+    std::string rel = "metadata/" + NewUuid() + "-m0.avro";
+    ARROW_RETURN_NOT_OK(store_->CreateDir("metadata"));
+    ARROW_RETURN_NOT_OK(store_->PutReplace(rel, bytes));
+    ManifestFile m;
+    m.path = base_uri + "/" + rel;
+    m.length = static_cast<int64_t>(bytes.size());
+    m.partition_spec_id = spec_.spec.spec_id;
+    m.added_snapshot_id = snapshot_id;
+    m.added_files = static_cast<int32_t>(entries.size());
+    m.added_rows = added_rows;
+    m.partitions = std::move(summaries);
+    added_manifest = std::move(m);
+  }
+
+  // What the commit removes, by manifest.
+  std::set<std::string> removed_paths;
+  int64_t removed_rows = 0, removed_bytes = 0;
+  for (size_t i : removed_) {
+    const auto& e = (*live_)[i];
+    removed_paths.insert(e.file.file_path);
+    removed_rows += e.file.record_count;
+    removed_bytes += e.file.file_size_in_bytes;
+  }
+
+  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+    result.attempts = attempt + 1;
+    // The metadata to build on: the base first, the newest after a lost race.
+    WriteBase latest;
+    if (attempt == 0) {
+      latest.file_version = base_file_version_;
+      if (base_) {
+        latest.metadata = std::make_shared<TableMetadata>(base_->metadata());
+        latest.snapshot = base_;
+      }
+    } else {
+      ARROW_ASSIGN_OR_RAISE(latest, table_->LoadForWrite());
+      const iceberg::Snapshot* then = base_ ? base_->snapshot() : nullptr;
+      const iceberg::Snapshot* now =
+          latest.snapshot ? latest.snapshot->snapshot() : nullptr;
+      bool moved = (then ? then->snapshot_id : -1) != (now ? now->snapshot_id : -1);
+      if (creates_ && latest.metadata)
+        return CommitConflict("cannot commit to " + location_ +
+                              ": the table was created concurrently");
+      if (moved && (!removed_.empty() || reads_partition_ || schema_changed_))
+        return CommitConflict(
+            "cannot commit to " + location_ + ": snapshot " +
+            (now ? std::to_string(now->snapshot_id) : std::string("?")) +
+            " changed the table concurrently");
+      if (moved) {
+        // A concurrent commit of the same application conflicts.
+        std::set<int64_t> before;
+        for (auto* s = then; s; s = s->parent_snapshot_id ? latest.metadata->SnapshotById(
+                                                                *s->parent_snapshot_id)
+                                                          : nullptr)
+          if (!before.insert(s->snapshot_id).second) break;
+        for (auto* s = now; s && !before.count(s->snapshot_id);
+             s = s->parent_snapshot_id
+                     ? latest.metadata->SnapshotById(*s->parent_snapshot_id)
+                     : nullptr) {
+          for (const auto& [app, state] : options_.app_states) {
+            if (s->summary.count(kAppPrefix + app))
+              return CommitConflict("cannot commit to " + location_ + ": snapshot " +
+                                    std::to_string(s->snapshot_id) +
+                                    " committed application '" + app + "' concurrently");
+          }
+        }
+      }
+    }
+    TableMetadata m = latest.metadata ? *latest.metadata : metadata_;
+    if (latest.metadata) {
+      // This commit's schema and properties (a schema change commits only on its base).
+      if (schema_changed_) {
+        m.schemas = metadata_.schemas;
+        m.current_schema_id = metadata_.current_schema_id;
+        m.last_column_id = metadata_.last_column_id;
+      }
+      if (options_.update_properties) m.properties = metadata_.properties;
+    }
+    const iceberg::Snapshot* parent = m.CurrentSnapshot();
+    const int64_t sequence = m.last_sequence_number + 1;
+    const int64_t now = NowMillis();
+
+    // Manifests: the parent's, those holding removed files rewritten, then the new one.
+    std::vector<ManifestFile> manifests;
+    if (parent) {
+      ARROW_ASSIGN_OR_RAISE(auto list_bytes, ReadWhole(*store_, parent->manifest_list));
+      ARROW_ASSIGN_OR_RAISE(auto listed,
+                            ReadManifestList(list_bytes, parent->manifest_list));
+      for (auto& mf : listed) {
+        if (removed_paths.empty() || mf.content != ManifestContent::kData) {
+          manifests.push_back(std::move(mf));
+          continue;
+        }
+        ARROW_ASSIGN_OR_RAISE(auto bytes, ReadWhole(*store_, mf.path));
+        ARROW_ASSIGN_OR_RAISE(auto entries, ReadManifest(bytes, mf.path, mf));
+        bool touches = false;
+        for (const auto& e : entries)
+          if (e.status != EntryStatus::kDeleted && removed_paths.count(e.file.file_path))
+            touches = true;
+        if (!touches) {
+          manifests.push_back(std::move(mf));
+          continue;
+        }
+        const PartitionSpec* spec = m.SpecById(mf.partition_spec_id);
+        if (!spec || spec->spec_id != spec_.spec.spec_id)
+          return arrow::Status::NotImplemented(
+              "cannot commit to ", location_,
+              ": removing files of an older partition spec");
+        std::vector<EntryToWrite> rewritten;
+        ManifestFile out;
+        out.partition_spec_id = mf.partition_spec_id;
+        out.added_snapshot_id = snapshot_id;
+        out.min_sequence_number = sequence;
+        for (const auto& e : entries) {
+          if (e.status == EntryStatus::kDeleted) continue;
+          EntryToWrite w;
+          bool gone = removed_paths.count(e.file.file_path) > 0;
+          w.status = gone ? EntryStatus::kDeleted : EntryStatus::kExisting;
+          w.snapshot_id = gone ? snapshot_id : e.snapshot_id;
+          w.sequence_number = e.sequence_number;
+          w.file_sequence_number = e.file_sequence_number;
+          w.file = e.file;
+          for (size_t i = 0; i < e.file.partition.size() && i < spec_.fields.size();
+               ++i) {
+            const auto& v = e.file.partition[i];
+            std::shared_ptr<arrow::Scalar> scalar;
+            const auto& type = spec_.fields[i]->type();
+            if (const auto* n = std::get_if<int64_t>(&v.data)) {
+              ARROW_ASSIGN_OR_RAISE(auto made, arrow::MakeScalar(arrow::int64(), *n));
+              ARROW_ASSIGN_OR_RAISE(scalar, made->CastTo(type));
+            } else if (const auto* s = std::get_if<std::string>(&v.data)) {
+              if (type->id() == arrow::Type::STRING) {
+                scalar = std::make_shared<arrow::StringScalar>(*s);
+              } else {
+                ARROW_ASSIGN_OR_RAISE(scalar, FromSingleValue(*s, type));
+              }
+            } else if (const auto* b = std::get_if<bool>(&v.data)) {
+              scalar = std::make_shared<arrow::BooleanScalar>(*b);
+            } else if (const auto* d = std::get_if<double>(&v.data)) {
+              ARROW_ASSIGN_OR_RAISE(scalar, arrow::MakeScalar(*d)->CastTo(type));
+            }
+            w.partition.push_back(scalar);
+          }
+          if (gone) {
+            ++out.deleted_files;
+            out.deleted_rows += e.file.record_count;
+          } else {
+            ++out.existing_files;
+            out.existing_rows += e.file.record_count;
+            out.min_sequence_number =
+                std::min(out.min_sequence_number, e.sequence_number);
+          }
+          rewritten.push_back(std::move(w));
+        }
+        out.partitions = Summaries(rewritten, spec_.fields.size());
+        ARROW_ASSIGN_OR_RAISE(auto bytes_out, WriteManifest(context, rewritten));
+        std::string rel = "metadata/" + NewUuid() + "-m1.avro";
+        ARROW_RETURN_NOT_OK(store_->PutReplace(rel, bytes_out));
+        out.path = base_uri + "/" + rel;
+        out.length = static_cast<int64_t>(bytes_out.size());
+        out.sequence_number = sequence;
+        if (out.existing_files > 0 || out.deleted_files > 0)
+          manifests.push_back(std::move(out));
+      }
+    }
+    if (added_manifest) {
+      added_manifest->sequence_number = sequence;
+      added_manifest->min_sequence_number = sequence;
+      manifests.insert(manifests.begin(), *added_manifest);
+    }
+    ARROW_ASSIGN_OR_RAISE(
+        auto list_bytes,
+        WriteManifestList(
+            manifests, snapshot_id,
+            parent ? std::optional<int64_t>(parent->snapshot_id) : std::nullopt, sequence,
+            m.format_version));
+    std::string list_rel = "metadata/snap-" + std::to_string(snapshot_id) + "-" +
+                           std::to_string(attempt) + "-" + NewUuid() + ".avro";
+    ARROW_RETURN_NOT_OK(store_->PutReplace(list_rel, list_bytes));
+
+    // The snapshot and its summary.
+    iceberg::Snapshot snap;
+    snap.snapshot_id = snapshot_id;
+    if (parent) snap.parent_snapshot_id = parent->snapshot_id;
+    snap.sequence_number = sequence;
+    snap.timestamp_ms = std::max(now, m.last_updated_ms + 1);
+    snap.manifest_list = base_uri + "/" + list_rel;
+    snap.schema_id = m.current_schema_id;
+    auto& sum = snap.summary;
+    sum = AppKeys(m, parent);
+    for (const auto& [app, state] : options_.app_states)
+      if (state.version) sum[kAppPrefix + app] = std::to_string(*state.version);
+    sum["operation"] = removed_.empty() ? "append"
+                       : added_.empty() ? "delete"
+                                        : "overwrite";
+    sum["inlet.operation"] = !options_.operation.empty() ? options_.operation : operation;
+    sum["engine-name"] = "inlet";
+    sum["added-data-files"] = std::to_string(added_.size());
+    sum["added-records"] = std::to_string(added_rows);
+    sum["added-files-size"] = std::to_string(added_bytes);
+    if (!removed_.empty()) {
+      sum["deleted-data-files"] = std::to_string(removed_.size());
+      sum["deleted-records"] = std::to_string(removed_rows);
+      sum["removed-files-size"] = std::to_string(removed_bytes);
+    }
+    sum["changed-partition-count"] =
+        std::to_string(touched.size() + (removed_.empty() ? 0 : 1));
+    const auto& ps = parent ? parent->summary : std::map<std::string, std::string>{};
+    sum["total-data-files"] = std::to_string(SummaryInt(ps, "total-data-files") +
+                                             static_cast<int64_t>(added_.size()) -
+                                             static_cast<int64_t>(removed_.size()));
+    sum["total-records"] =
+        std::to_string(SummaryInt(ps, "total-records") + added_rows - removed_rows);
+    sum["total-files-size"] =
+        std::to_string(SummaryInt(ps, "total-files-size") + added_bytes - removed_bytes);
+    sum["total-delete-files"] = std::to_string(SummaryInt(ps, "total-delete-files"));
+    sum["total-position-deletes"] =
+        std::to_string(SummaryInt(ps, "total-position-deletes"));
+    sum["total-equality-deletes"] =
+        std::to_string(SummaryInt(ps, "total-equality-deletes"));
+
+    m.snapshots.push_back(snap);
+    m.current_snapshot_id = snapshot_id;
+    m.refs["main"] =
+        SnapshotRef{snapshot_id, "branch",
+                    m.refs.count("main") ? m.refs["main"].retention : Json::object()};
+    m.snapshot_log.push_back(SnapshotLogEntry{snap.timestamp_ms, snapshot_id});
+    if (latest.file_version > 0) {
+      m.metadata_log.push_back(MetadataLogEntry{
+          m.last_updated_ms, base_uri + "/metadata/v" +
+                                 std::to_string(latest.file_version) + ".metadata.json"});
+      auto max_log =
+          SummaryInt(m.properties, "write.metadata.previous-versions-max", 100);
+      while (static_cast<int64_t>(m.metadata_log.size()) > max_log)
+        m.metadata_log.erase(m.metadata_log.begin());
+    }
+    m.last_sequence_number = sequence;
+    m.last_updated_ms = snap.timestamp_ms;
+    ARROW_ASSIGN_OR_RAISE(auto text, SerializeMetadata(m));
+    CrashPoint("commit.before_log_write");
+    ARROW_ASSIGN_OR_RAISE(bool created,
+                          table_->PutMetadata(latest.file_version + 1, text));
+    if (created) {
+      CrashPoint("commit.after_log_write");
+      result.version = sequence;
+      result.files_added = static_cast<int64_t>(added_.size());
+      result.files_removed = static_cast<int64_t>(removed_.size());
+      result.bytes_written = added_bytes;
+      result.partitions_touched = static_cast<int64_t>(touched.size());
+      return result;
+    }
+  }
+  return CommitConflict("cannot commit to " + location_ + ": gave up after " +
+                        std::to_string(kMaxAttempts) +
+                        " attempts lost to concurrent writers");
+}
+
+}  // namespace inlet::iceberg

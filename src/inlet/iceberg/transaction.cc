@@ -1,0 +1,429 @@
+#include "inlet/iceberg/transaction.h"
+
+#include <arrow/compute/api.h>
+#include <arrow/type.h>
+
+#include <algorithm>
+#include <cctype>
+#include <random>
+#include <set>
+
+#include "inlet/common/fault.h"
+#include "inlet/common/time.h"
+#include "inlet/common/uuid.h"
+#include "inlet/iceberg/values.h"
+#include "inlet/status.h"
+#include "inlet/table/file_scan.h"
+#include "inlet/table/partition.h"
+
+namespace inlet::iceberg {
+
+namespace {
+
+std::string Trim(std::string s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
+  size_t i = 0;
+  while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
+  return s.substr(i);
+}
+
+// Reorders, casts and null-fills a batch to `to`; errors name the column.
+arrow::Result<std::shared_ptr<arrow::RecordBatch>> ConformTo(
+    const arrow::RecordBatch& batch, const std::shared_ptr<arrow::Schema>& to) {
+  arrow::ArrayVector columns;
+  for (const auto& f : to->fields()) {
+    int idx = batch.schema()->GetFieldIndex(f->name());
+    if (idx < 0) {
+      if (!f->nullable())
+        return arrow::Status::Invalid("required column '", f->name(), "' is missing");
+      ARROW_ASSIGN_OR_RAISE(auto nulls,
+                            arrow::MakeArrayOfNull(f->type(), batch.num_rows()));
+      columns.push_back(nulls);
+      continue;
+    }
+    auto column = batch.column(idx);
+    if (!column->type()->Equals(*f->type())) {
+      auto cast = arrow::compute::Cast(*column, f->type());
+      if (!cast.ok())
+        return cast.status().WithMessage("column '", f->name(),
+                                         "': ", cast.status().message());
+      column = *cast;
+    }
+    if (!f->nullable() && column->null_count() > 0)
+      return arrow::Status::Invalid("required column '", f->name(), "' has ",
+                                    column->null_count(), " null values");
+    columns.push_back(column);
+  }
+  return arrow::RecordBatch::Make(to, batch.num_rows(), columns);
+}
+
+std::shared_ptr<arrow::Schema> WithoutIds(const arrow::Schema& s) {
+  arrow::FieldVector fields;
+  for (const auto& f : s.fields()) fields.push_back(f->RemoveMetadata());
+  return arrow::schema(fields);
+}
+
+}  // namespace
+
+arrow::Result<PartitionSpec> SpecFromPartitionBy(
+    const std::vector<std::string>& partition_by, const arrow::Schema& with_ids) {
+  PartitionSpec spec;
+  int32_t next_id = 1000;
+  std::set<std::string> names;
+  for (const auto& raw : partition_by) {
+    std::string entry = Trim(raw);
+    std::string transform = "identity", column = entry, param;
+    auto open = entry.find('(');
+    if (open != std::string::npos && entry.back() == ')') {
+      transform = Trim(entry.substr(0, open));
+      std::string args = entry.substr(open + 1, entry.size() - open - 2);
+      auto comma = args.find(',');
+      column = Trim(args.substr(0, comma));
+      if (comma != std::string::npos) param = Trim(args.substr(comma + 1));
+      if ((transform == "bucket" || transform == "truncate") && param.empty())
+        return arrow::Status::Invalid("partition '", entry, "': ", transform,
+                                      " needs a width: ", transform, "(column, N)");
+      if (!param.empty()) transform += "[" + param + "]";
+    }
+    auto field = with_ids.GetFieldByName(column);
+    if (!field)
+      return arrow::Status::Invalid("partition '", entry, "': no column '", column, "'");
+    ARROW_ASSIGN_OR_RAISE(auto t, ParseTransform(transform));
+    ARROW_RETURN_NOT_OK(ResultType(t, field->type()));
+    PartitionField pf;
+    pf.source_id = *FieldId(*field);
+    pf.field_id = next_id++;
+    pf.transform = t.ToString();
+    std::string base = t.kind == Transform::kIdentity
+                           ? column
+                           : column + "_" + transform.substr(0, transform.find('['));
+    pf.name = base;
+    if (!names.insert(pf.name).second)
+      return arrow::Status::Invalid("partition '", entry, "' repeats partition field '",
+                                    pf.name, "'");
+    spec.fields.push_back(pf);
+  }
+  return spec;
+}
+
+arrow::Result<BoundSpec> BindSpec(const PartitionSpec& spec,
+                                  const arrow::Schema& with_ids) {
+  BoundSpec out;
+  out.spec = spec;
+  for (const auto& f : spec.fields) {
+    int source = -1;
+    for (int i = 0; i < with_ids.num_fields(); ++i)
+      if (FieldId(*with_ids.field(i)) == f.source_id) source = i;
+    if (source < 0)
+      return arrow::Status::NotImplemented(
+          "partition field '", f.name, "' has a source (id ", f.source_id,
+          ") that is not a top-level column: not written yet");
+    ARROW_ASSIGN_OR_RAISE(auto t, ParseTransform(f.transform));
+    ARROW_ASSIGN_OR_RAISE(auto type, ResultType(t, with_ids.field(source)->type()));
+    out.transforms.push_back(t);
+    out.sources.push_back(source);
+    out.fields.push_back(arrow::field(f.name, type));
+  }
+  return out;
+}
+
+arrow::Result<std::unique_ptr<IcebergWriteTransaction>> IcebergWriteTransaction::Begin(
+    const IcebergTable& table, const arrow::Schema& input, const WriteOptions& options,
+    bool overwrites) {
+  std::unique_ptr<IcebergWriteTransaction> tx(new IcebergWriteTransaction());
+  tx->table_ = &table;
+  tx->options_ = options;
+  tx->location_ = table.location();
+  ARROW_ASSIGN_OR_RAISE(tx->store_, table.RootStore());
+  ARROW_ASSIGN_OR_RAISE(auto latest, table.LoadForWrite());
+  tx->base_file_version_ = latest.file_version;
+  const std::string& loc = tx->location_;
+  if (latest.metadata) {
+    tx->base_ = latest.snapshot;
+    tx->metadata_ = *latest.metadata;
+    if (overwrites && tx->metadata_.properties.count("inlet.appendOnly")) {
+      return arrow::Status::Invalid("cannot change rows of ", loc,
+                                    ": the table is append-only");
+    }
+    const Schema* current = tx->metadata_.CurrentSchema();
+    tx->schema_with_ids_ = current->arrow_schema;
+    if (options.merge_schema) {
+      arrow::FieldVector added;
+      for (const auto& f : input.fields())
+        if (current->arrow_schema->GetFieldIndex(f->name()) < 0) added.push_back(f);
+      if (!added.empty()) {
+        ARROW_ASSIGN_OR_RAISE(auto fresh, AssignFreshIds(*arrow::schema(added),
+                                                         &tx->metadata_.last_column_id));
+        arrow::FieldVector fields = current->arrow_schema->fields();
+        for (const auto& f : fresh->fields()) fields.push_back(f->WithNullable(true));
+        Schema next;
+        for (const auto& s : tx->metadata_.schemas)
+          next.schema_id = std::max(next.schema_id, s.schema_id + 1);
+        next.arrow_schema = arrow::schema(fields);
+        next.identifier_field_ids = current->identifier_field_ids;
+        tx->metadata_.schemas.push_back(next);
+        tx->metadata_.current_schema_id = next.schema_id;
+        tx->schema_with_ids_ = next.arrow_schema;
+        tx->schema_changed_ = true;
+      }
+    }
+    for (const auto& f : input.fields()) {
+      if (tx->schema_with_ids_->GetFieldIndex(f->name()) < 0)
+        return WithKind(arrow::Status::Invalid("cannot write to ", loc, ": column '",
+                                               f->name(), "' is not in the table schema"),
+                        ErrorKind::kSchemaMismatch);
+    }
+    if (!options.partition_by.empty()) {
+      ARROW_ASSIGN_OR_RAISE(
+          auto asked, SpecFromPartitionBy(options.partition_by, *tx->schema_with_ids_));
+      const auto* current_spec = tx->metadata_.DefaultSpec();
+      bool same = current_spec->fields.size() == asked.fields.size();
+      for (size_t i = 0; same && i < asked.fields.size(); ++i)
+        same = current_spec->fields[i].source_id == asked.fields[i].source_id &&
+               current_spec->fields[i].transform == asked.fields[i].transform;
+      if (!same)
+        return arrow::Status::Invalid(
+            "cannot write to ", loc,
+            ": the table's partitioning differs from --partition-by; "
+            "an existing table's partitioning does not change here");
+    }
+    if (options.update_properties) {
+      for (const auto& [k, v] : options.properties) tx->metadata_.properties[k] = v;
+    }
+  } else {
+    tx->creates_ = true;
+    TableMetadata& m = tx->metadata_;
+    m.format_version = 2;
+    m.table_uuid = NewUuid();
+    m.location = table.TableUri();
+    m.last_column_id = 0;
+    ARROW_ASSIGN_OR_RAISE(auto with_ids, AssignFreshIds(input, &m.last_column_id));
+    Schema s;
+    s.schema_id = 0;
+    s.arrow_schema = with_ids;
+    m.schemas = {s};
+    m.current_schema_id = 0;
+    auto spec = SpecFromPartitionBy(options.partition_by, *with_ids);
+    if (!spec.ok())
+      return spec.status().WithMessage("cannot create ", loc, ": ",
+                                       spec.status().message());
+    m.specs = {*spec};
+    m.default_spec_id = 0;
+    m.last_partition_id = 999;
+    for (const auto& f : spec->fields)
+      m.last_partition_id = std::max(m.last_partition_id, f.field_id);
+    m.properties = options.properties;
+    m.sort_orders = {SortOrder{}};
+    tx->schema_with_ids_ = with_ids;
+  }
+  tx->schema_ = WithoutIds(*tx->schema_with_ids_);
+  ARROW_ASSIGN_OR_RAISE(tx->spec_,
+                        BindSpec(*tx->metadata_.DefaultSpec(), *tx->schema_with_ids_));
+  for (size_t i = 0; i < tx->spec_.spec.fields.size(); ++i) {
+    const auto& f = tx->spec_.spec.fields[i];
+    if (tx->spec_.transforms[i].kind == Transform::kIdentity &&
+        tx->schema_->field(tx->spec_.sources[i])->name() == f.name)
+      tx->partition_columns_.push_back(f.name);
+  }
+  return tx;
+}
+
+arrow::Status IcebergWriteTransaction::LoadFiles() const {
+  if (live_) return arrow::Status::OK();
+  live_.emplace();
+  if (!base_) return arrow::Status::OK();
+  ARROW_ASSIGN_OR_RAISE(auto entries,
+                        base_->LiveEntries(/*data=*/true, /*deletes=*/true));
+  for (auto& e : entries) {
+    if (e.file.content != FileContent::kData)
+      return arrow::Status::NotImplemented("cannot change rows of ", location_,
+                                           ": it has delete files (", e.file.file_path,
+                                           "), which inlet does not rewrite yet");
+    live_->push_back(std::move(e));
+  }
+  return arrow::Status::OK();
+}
+
+arrow::Result<table::DataFile> IcebergWriteTransaction::ToDataFile(const ManifestEntry& e,
+                                                                   size_t index) const {
+  table::DataFile f;
+  f.path = e.file.file_path;
+  f.size_bytes = e.file.file_size_in_bytes;
+  f.index = index;
+  // Partition values as text under the partition field names (identity columns bind
+  // predicates by them).
+  for (size_t i = 0; i < spec_.fields.size() && i < e.file.partition.size(); ++i) {
+    const auto& v = e.file.partition[i];
+    std::optional<std::string> text;
+    if (!v.is_null()) {
+      std::shared_ptr<arrow::Scalar> scalar;
+      const auto& type = spec_.fields[i]->type();
+      if (const auto* n = std::get_if<int64_t>(&v.data)) {
+        auto made = arrow::MakeScalar(arrow::int64(), *n);
+        if (made.ok()) {
+          auto cast = (*made)->CastTo(type);
+          if (cast.ok()) scalar = *cast;
+        }
+      } else if (const auto* s = std::get_if<std::string>(&v.data)) {
+        auto parsed = FromSingleValue(*s, type);
+        if (type->id() == arrow::Type::STRING) {
+          scalar = std::make_shared<arrow::StringScalar>(*s);
+        } else if (parsed.ok()) {
+          scalar = *parsed;
+        }
+      } else if (const auto* b = std::get_if<bool>(&v.data)) {
+        scalar = std::make_shared<arrow::BooleanScalar>(*b);
+      } else if (const auto* d = std::get_if<double>(&v.data)) {
+        auto cast = arrow::MakeScalar(*d)->CastTo(type);
+        if (cast.ok()) scalar = *cast;
+      }
+      if (scalar) {
+        ARROW_ASSIGN_OR_RAISE(text, SerializePartitionValue(*scalar));
+      }
+    }
+    f.partition_values[spec_.fields[i]->name()] = text;
+  }
+  return f;
+}
+
+const std::vector<table::DataFile>& IcebergWriteTransaction::files() const {
+  if (!live_) {
+    auto st = LoadFiles();
+    (void)st;  // a failure shows as no files here and fails the commit (Commit reloads)
+    if (!live_) live_.emplace();
+    for (size_t i = 0; i < live_->size(); ++i) {
+      auto f = ToDataFile((*live_)[i], i);
+      if (f.ok()) files_.push_back(std::move(*f));
+    }
+  }
+  return files_;
+}
+
+ColumnStats IcebergWriteTransaction::Statistics(const table::DataFile& file,
+                                                const std::string& column) const {
+  ColumnStats stats;
+  if (!live_ || file.index >= live_->size()) return stats;
+  const DataFile& f = (*live_)[file.index].file;
+  stats.num_records = f.record_count;
+  auto field = schema_with_ids_->GetFieldByName(column);
+  if (!field) return stats;
+  auto id = FieldId(*field);
+  if (!id) return stats;
+  if (auto it = f.null_value_counts.find(*id); it != f.null_value_counts.end())
+    stats.null_count = it->second;
+  if (auto it = f.lower_bounds.find(*id); it != f.lower_bounds.end()) {
+    auto v = FromSingleValue(it->second, field->type());
+    if (v.ok()) stats.min = *v;
+  }
+  if (auto it = f.upper_bounds.find(*id); it != f.upper_bounds.end()) {
+    auto v = FromSingleValue(it->second, field->type());
+    if (v.ok()) stats.max = *v;
+  }
+  return stats;
+}
+
+std::optional<int64_t> IcebergWriteTransaction::RecordCount(
+    const table::DataFile& file) const {
+  if (!live_ || file.index >= live_->size()) return std::nullopt;
+  return (*live_)[file.index].file.record_count;
+}
+
+arrow::Result<std::shared_ptr<arrow::RecordBatchReader>>
+IcebergWriteTransaction::ReadFile(const table::DataFile& file,
+                                  const std::vector<std::string>& columns) const {
+  std::vector<table::ScanColumn> scan_columns;
+  arrow::FieldVector out;
+  auto stored = [](const arrow::Field& f, auto&& self) -> table::StoredField {
+    table::StoredField s;
+    s.physical_name = f.name();
+    if (auto id = FieldId(f)) s.field_id = *id;
+    if (f.type()->id() == arrow::Type::MAP) {
+      const auto& m = static_cast<const arrow::MapType&>(*f.type());
+      s.children = {self(*m.key_field(), self), self(*m.item_field(), self)};
+    } else {
+      for (const auto& c : f.type()->fields()) s.children.push_back(self(*c, self));
+    }
+    return s;
+  };
+  for (int i = 0; i < schema_->num_fields(); ++i) {
+    const auto& f = schema_->field(i);
+    if (!columns.empty() &&
+        std::find(columns.begin(), columns.end(), f->name()) == columns.end())
+      continue;
+    scan_columns.push_back({f, stored(*schema_with_ids_->field(i), stored), false});
+    out.push_back(f);
+  }
+  table::ScanFile sf;
+  sf.path = FilePath(*store_, file.path);
+  sf.name = file.path;
+  return table::ScanFiles(store_, {sf}, std::move(scan_columns), arrow::schema(out), {},
+                          table::MatchBy::kFieldId, -1, 64 * 1024);
+}
+
+arrow::Result<std::shared_ptr<arrow::RecordBatch>> IcebergWriteTransaction::Conform(
+    const arrow::RecordBatch& batch, const std::shared_ptr<arrow::Schema>& to) const {
+  auto conformed = ConformTo(batch, to);
+  if (!conformed.ok())
+    return WithKind(conformed.status(), ErrorKind::kSchemaMismatch)
+        .WithMessage("cannot write to ", location_, ": ", conformed.status().message());
+  return conformed;
+}
+
+int64_t IcebergWriteTransaction::target_file_size() const {
+  auto it = metadata_.properties.find("write.target-file-size-bytes");
+  if (it != metadata_.properties.end()) {
+    char* end = nullptr;
+    long long v = std::strtoll(it->second.c_str(), &end, 10);
+    if (end && *end == '\0' && v > 0) return v;
+  }
+  return options_.target_file_size;
+}
+
+arrow::Result<std::unique_ptr<table::DataWriter>> IcebergWriteTransaction::NewDataWriter(
+    std::optional<int64_t> target_file_size) const {
+  table::DataWriterOptions o;
+  o.target_file_size = target_file_size.value_or(this->target_file_size());
+  o.compression = options_.compression;
+  auto codec = metadata_.properties.find("write.parquet.compression-codec");
+  if (codec != metadata_.properties.end()) o.compression = codec->second;
+  o.num_indexed_cols = -1;
+  o.directory = "data";
+  o.empty_partition_value_is_null = false;
+  o.file_prefix = "part";
+  if (!spec_.fields.empty()) {
+    o.derived_partitions = spec_.fields;
+    BoundSpec spec = spec_;
+    o.derive =
+        [spec](const arrow::RecordBatch& batch) -> arrow::Result<arrow::ArrayVector> {
+      arrow::ArrayVector out;
+      for (size_t i = 0; i < spec.transforms.size(); ++i) {
+        ARROW_ASSIGN_OR_RAISE(auto values,
+                              Apply(spec.transforms[i], batch.column(spec.sources[i])));
+        out.push_back(values);
+      }
+      return out;
+    };
+  }
+  return table::DataWriter::Make(store_, schema_with_ids_, std::move(o));
+}
+
+arrow::Result<std::unique_ptr<table::DataWriter>>
+IcebergWriteTransaction::NewChangeDataWriter() const {
+  return arrow::Status::NotImplemented("Iceberg tables keep no change data files");
+}
+
+void IcebergWriteTransaction::Add(const std::vector<table::WrittenFile>& files, bool) {
+  for (const auto& f : files) added_.push_back(f);
+}
+
+void IcebergWriteTransaction::Remove(const table::DataFile& file, bool) {
+  removed_.push_back(file.index);
+}
+
+arrow::Status IcebergWriteTransaction::MarkDeleted(const table::DataFile&, int64_t,
+                                                   std::vector<int64_t>) {
+  return arrow::Status::NotImplemented(
+      "deletion vectors in Iceberg tables: not written yet");
+}
+
+}  // namespace inlet::iceberg

@@ -1,0 +1,110 @@
+// A write transaction on an Iceberg table: Iceberg's implementation of the engine's
+// table::Transaction. New rows go to Parquet files with field ids, partitioned by the
+// spec's transforms; the commit writes a manifest of the added files, rewrites the
+// manifests whose files it removes, a manifest list and a new metadata file.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "inlet/iceberg/iceberg_table.h"
+#include "inlet/iceberg/transforms.h"
+#include "inlet/table/transaction.h"
+
+namespace inlet::iceberg {
+
+/// The partition spec `partition_by` asks for, over a schema with field ids: each entry a
+/// column (identity) or a transform of one: year(c), month(c), day(c), hour(c),
+/// bucket(c, N), truncate(c, W), void(c). Partition field ids start at 1000.
+arrow::Result<PartitionSpec> SpecFromPartitionBy(
+    const std::vector<std::string>& partition_by, const arrow::Schema& with_ids);
+
+/// A table's partition spec bound to its schema, for writing.
+struct BoundSpec {
+  PartitionSpec spec;
+  std::vector<Transform> transforms;
+  std::vector<int> sources;   // top-level column index of each field's source
+  arrow::FieldVector fields;  // each field's name and result type
+};
+
+arrow::Result<BoundSpec> BindSpec(const PartitionSpec& spec,
+                                  const arrow::Schema& with_ids);
+
+class IcebergWriteTransaction : public table::Transaction {
+ public:
+  static arrow::Result<std::unique_ptr<IcebergWriteTransaction>> Begin(
+      const IcebergTable& table, const arrow::Schema& input, const WriteOptions& options,
+      bool overwrites);
+
+  std::shared_ptr<inlet::Snapshot> base() const override { return base_; }
+  const std::vector<table::DataFile>& files() const override;
+  ColumnStats Statistics(const table::DataFile& file,
+                         const std::string& column) const override;
+  std::optional<int64_t> RecordCount(const table::DataFile& file) const override;
+  arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> ReadFile(
+      const table::DataFile& file,
+      const std::vector<std::string>& columns) const override;
+  const std::shared_ptr<arrow::Schema>& schema() const override { return schema_; }
+  const std::vector<std::string>& partition_columns() const override {
+    return partition_columns_;
+  }
+  const std::string& location() const override { return location_; }
+  const std::shared_ptr<const TableStore>& store() const override { return store_; }
+  using table::Transaction::Conform;
+  arrow::Result<std::shared_ptr<arrow::RecordBatch>> Conform(
+      const arrow::RecordBatch& batch,
+      const std::shared_ptr<arrow::Schema>& to) const override;
+  int64_t target_file_size() const override;
+  arrow::Result<std::unique_ptr<table::DataWriter>> NewDataWriter(
+      std::optional<int64_t> target_file_size = {}) const override;
+  bool change_data_feed() const override { return false; }
+  arrow::Result<std::unique_ptr<table::DataWriter>> NewChangeDataWriter() const override;
+  bool marks_deleted_rows() const override { return false; }
+  void Add(const std::vector<table::WrittenFile>& files,
+           bool data_change = true) override;
+  void AddChanges(const std::vector<table::WrittenFile>&) override {}
+  void Remove(const table::DataFile& file, bool data_change = true) override;
+  arrow::Status MarkDeleted(const table::DataFile& file, int64_t rows_read,
+                            std::vector<int64_t> positions) override;
+  void SetReadScope(
+      std::function<bool(const PartitionValues&)> reads_partition) override {
+    reads_partition_ = std::move(reads_partition);
+  }
+  void SetAppDocument(const std::string& app, const std::string& document) override {
+    options_.app_states[app].document = document;
+  }
+  arrow::Result<CommitResult> Commit(const std::string& operation,
+                                     std::map<std::string, std::string> parameters,
+                                     CommitResult counts) override;
+
+ private:
+  IcebergWriteTransaction() = default;
+
+  arrow::Status LoadFiles() const;
+  arrow::Result<table::DataFile> ToDataFile(const ManifestEntry& e, size_t index) const;
+
+  const IcebergTable* table_ = nullptr;
+  std::shared_ptr<const TableStore> store_;
+  std::string location_;
+  WriteOptions options_;
+  // The base: its metadata file's version number (0: none), metadata and snapshot.
+  int64_t base_file_version_ = 0;
+  std::shared_ptr<IcebergSnapshot> base_;
+  TableMetadata metadata_;  // what the commit writes (schema, spec, properties)
+  bool creates_ = false;
+  bool schema_changed_ = false;
+  std::shared_ptr<arrow::Schema> schema_;           // logical, no ids
+  std::shared_ptr<arrow::Schema> schema_with_ids_;  // for the data files
+  BoundSpec spec_;
+  std::vector<std::string> partition_columns_;
+  mutable std::optional<std::vector<ManifestEntry>> live_;
+  mutable std::vector<table::DataFile> files_;
+  std::vector<table::WrittenFile> added_;
+  std::vector<size_t> removed_;  // indexes into *live_
+  std::function<bool(const PartitionValues&)> reads_partition_;
+};
+
+}  // namespace inlet::iceberg

@@ -1,0 +1,198 @@
+"""Iceberg tables inlet writes (issue 21, part 1: writing, tables by path): pyiceberg 0.12
+(StaticTable) and DuckDB 1.5.5's iceberg_scan read every snapshot as inlet's model says;
+the partition values inlet computes (every transform) are the ones pyiceberg's own
+transforms give; concurrent appends each land once; a crash at any point leaves the
+table as it was or with the whole commit.
+"""
+from __future__ import annotations
+
+import datetime
+import decimal
+import json
+import random
+import subprocess
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import oracle
+import support
+
+UTC = datetime.timezone.utc
+
+SCHEMA = pa.schema([
+    ("id", pa.int64()), ("small", pa.int32()), ("flag", pa.bool_()), ("x", pa.float64()),
+    ("price", pa.decimal128(10, 2)), ("day", pa.date32()), ("ts", pa.timestamp("us", tz="UTC")),
+    ("local", pa.timestamp("us")), ("name", pa.string()), ("blob", pa.binary()),
+    ("tags", pa.list_(pa.string())), ("point", pa.struct([("a", pa.int32()), ("b", pa.string())])),
+])
+
+
+def _rows(rng, start, n):
+    out = []
+    for i in range(start, start + n):
+        null = rng.random() < 0.1
+        out.append({
+            "id": i, "small": None if null else rng.randrange(-50, 50), "flag": None if null else rng.random() < 0.5,
+            "x": None if null else rng.uniform(-10, 10),
+            "price": None if null else decimal.Decimal(rng.randrange(-99999, 99999)) / 100,
+            "day": None if null else datetime.date(2023, 12, 1) + datetime.timedelta(days=rng.randrange(90)),
+            "ts": None if null else datetime.datetime(2024, 3, 1, tzinfo=UTC) + datetime.timedelta(minutes=rng.randrange(-5000, 5000)),
+            "local": None if null else datetime.datetime(1969, 12, 31, 23) + datetime.timedelta(hours=rng.randrange(4)),
+            "name": None if null else rng.choice(["alpha", "beta", "gamma-delta-epsilon-zeta-eta", "ñandú", ""]),
+            "blob": None if null else bytes([i % 256]) * (i % 20),
+            "tags": None if null else [rng.choice(["a", "b"]) for _ in range(i % 3)],
+            "point": None if null else {"a": i % 4, "b": None if i % 2 else "p"},
+        })
+    return out
+
+
+def _write(table, rows, tmp_path, *args, check=True):
+    return support.write(table, pa.Table.from_pylist(rows, schema=SCHEMA), "--format", "iceberg", *args,
+                         work_dir=tmp_path / "in", check=check)
+
+
+def _static(table, version=None):
+    from pyiceberg.table import StaticTable
+    hint = (table / "metadata" / "version-hint.text").read_text().strip()
+    return StaticTable.from_metadata(str(table / "metadata" / f"v{version or hint}.metadata.json"))
+
+
+def _duckdb(table, version=None):
+    import duckdb
+    con = duckdb.connect()
+    con.load_extension(str(oracle.duckdb_extension_path("avro")))
+    con.load_extension(str(oracle.duckdb_extension_path("iceberg")))
+    target = table / "metadata" / f"v{version}.metadata.json" if version else table
+    return con.execute(f"select * from iceberg_scan('{target}')").to_arrow_table()
+
+
+def _days(v):
+    """Dates as days since 1970 (pyiceberg gives identity dates as dates, day() as days)."""
+    if isinstance(v, datetime.date) and not isinstance(v, datetime.datetime):
+        return (v - datetime.date(1970, 1, 1)).days
+    return v
+
+
+PARTITIONS = {
+    "identity": "flag, day",
+    "time": "hour(ts), month(day), year(local)",
+    "hash": "bucket(id, 5), truncate(name, 3), truncate(small, 10), bucket(price, 3)",
+}
+
+
+@pytest.mark.parametrize("partitioning", sorted(PARTITIONS))
+def test_pyiceberg_and_duckdb_read_every_snapshot_inlet_writes(tmp_path, partitioning):
+    table = tmp_path / "t"
+    rng = random.Random(partitioning)
+    model: list[list[dict]] = []      # the rows of each snapshot, by sequence number
+    rows = _rows(rng, 0, 60)
+    _write(table, rows, tmp_path, "--partition-by", PARTITIONS[partitioning])
+    model.append(list(rows))
+    more = _rows(rng, 100, 40)
+    _write(table, more, tmp_path)
+    model.append(model[-1] + more)
+    replaced = _rows(rng, 200, 30)
+    _write(table, replaced, tmp_path, "--mode", "overwrite")
+    model.append(list(replaced))
+    again = _rows(rng, 300, 20)
+    _write(table, again, tmp_path)
+    model.append(model[-1] + again)
+    for seq, expected_rows in enumerate(model, start=1):
+        expected = pa.Table.from_pylist(expected_rows, schema=SCHEMA)
+        oracle.assert_tables_equal(support.scan(table, "--version", str(seq), out_dir=tmp_path / "s"),
+                                   expected, f"inlet, version {seq}")
+        static = _static(table, seq)
+        oracle.assert_tables_equal(static.scan().to_arrow(), expected, f"pyiceberg, v{seq}.metadata.json")
+        oracle.assert_tables_equal(_duckdb(table, seq), expected, f"DuckDB, version {seq}")
+    latest = _static(table)
+    assert [s.sequence_number for s in latest.snapshots()] == [1, 2, 3, 4]
+    assert [s.summary.operation.value for s in latest.snapshots()] == ["append", "append", "overwrite", "append"]
+    assert latest.current_snapshot().summary["total-records"] == str(len(model[-1]))
+    # Every data file's partition tuple is what pyiceberg's own transforms give its rows.
+    spec = latest.spec()
+    schema = latest.schema()
+    files = latest.inspect.files().to_pylist()
+    assert files
+    for f in files:
+        data = pq.ParquetFile(f["file_path"].removeprefix("file://")).read()
+        for field in spec.fields:
+            source = schema.find_field(field.source_id)
+            values = {_days(field.transform.transform(source.field_type)(v))
+                      for v in data[source.name].to_pylist() if v is not None}
+            values |= {None} if data[source.name].null_count else set()
+            recorded = _days(f["partition"][field.name])
+            assert values == {recorded}, (f["file_path"], field, values, recorded)
+    # Filters are answered alike, pruned by partitions and metrics (a wrong partition value
+    # or bound would lose rows).
+    import pyarrow.compute as pc
+    everything = pa.Table.from_pylist(model[-1], schema=SCHEMA)
+    for where, expr in [("id >= 310", pc.field("id") >= 310), ("name = beta", pc.field("name") == "beta"),
+                        ("name = ''", pc.field("name") == ""), ("price < 0", pc.field("price") < pa.scalar(decimal.Decimal(0), pa.decimal128(10, 2))),
+                        ("day = 2023-12-05", pc.field("day") == datetime.date(2023, 12, 5)),
+                        ("flag = true", pc.field("flag") == True), ("small >= 40", pc.field("small") >= 40),
+                        ("ts < 2024-02-28T12:00:00Z",
+                         pc.field("ts") < pa.scalar(datetime.datetime(2024, 2, 28, 12, tzinfo=UTC)))]:
+        got = support.scan(table, "--where", where, out_dir=tmp_path / "s")
+        oracle.assert_tables_equal(got, everything.filter(expr), f"--where {where}")
+
+
+def test_concurrent_appends_each_land_once(tmp_path):
+    table = tmp_path / "t"
+    rng = random.Random(7)
+    first = _rows(rng, 0, 5)
+    _write(table, first, tmp_path, "--partition-by", "bucket(id, 2)")
+    expected = list(first)
+    inputs = []
+    for w in range(6):
+        rows = _rows(rng, 1000 * (w + 1), 7)
+        path = tmp_path / f"c{w}.parquet"
+        pq.write_table(pa.Table.from_pylist(rows, schema=SCHEMA), path)
+        inputs.append(path)
+        expected += rows
+    procs = [subprocess.Popen([str(support.inlet_binary()), "write", str(table), "--input", str(p)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for p in inputs]
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    want = pa.Table.from_pylist(expected, schema=SCHEMA)
+    oracle.assert_tables_equal(_static(table).scan().to_arrow(), want, "pyiceberg after concurrent appends")
+    oracle.assert_tables_equal(_duckdb(table), want, "DuckDB after concurrent appends")
+    assert [s.sequence_number for s in _static(table).snapshots()] == list(range(1, 8))
+
+
+@pytest.mark.parametrize("point", ["write.after_data_files", "commit.before_log_write", "commit.after_log_write"])
+def test_a_crash_leaves_the_table_as_it_was_or_committed(tmp_path, point):
+    table = tmp_path / "t"
+    rng = random.Random(3)
+    first = _rows(rng, 0, 10)
+    _write(table, first, tmp_path, "--partition-by", "day")
+    second = _rows(rng, 100, 10)
+    path = tmp_path / "second.parquet"
+    pq.write_table(pa.Table.from_pylist(second, schema=SCHEMA), path)
+    proc = support.run_inlet("write", table, "--input", path, env={"INLET_CRASH_AT": point}, check=False)
+    assert proc.returncode in (-9, 137), proc
+    committed = point == "commit.after_log_write"
+    expected = pa.Table.from_pylist(first + (second if committed else []), schema=SCHEMA)
+    oracle.assert_tables_equal(_static(table).scan().to_arrow(), expected, f"pyiceberg after a crash at {point}")
+    oracle.assert_tables_equal(support.scan(table, out_dir=tmp_path / "s"), expected, "inlet")
+    # The next write goes on from there.
+    _write(table, second, tmp_path)
+    expected = pa.Table.from_pylist(first + second + (second if committed else []), schema=SCHEMA)
+    oracle.assert_tables_equal(_duckdb(table), expected, "DuckDB after the next write")
+
+
+def test_refusals_name_what_is_wrong(tmp_path):
+    table = tmp_path / "t"
+    rows = _rows(random.Random(1), 0, 3)
+    _write(table, rows, tmp_path)
+    line = support.check_refusal(_write(table, rows, tmp_path, "--partition-by", "day", check=False))
+    assert "partitioning" in line, line
+    line = support.check_refusal(support.write(tmp_path / "u", pa.Table.from_pylist(rows, schema=SCHEMA),
+                                               "--format", "iceberg", "--partition-by", "hour(day)",
+                                               work_dir=tmp_path / "in", check=False))
+    assert "hour" in line and "date" in line, line
+    line = support.check_refusal(support.write(tmp_path / "t", pa.Table.from_pylist(rows, schema=SCHEMA),
+                                               "--format", "delta", work_dir=tmp_path / "in", check=False))
+    assert "is an Iceberg table" in line, line
