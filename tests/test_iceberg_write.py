@@ -196,3 +196,30 @@ def test_refusals_name_what_is_wrong(tmp_path):
     line = support.check_refusal(support.write(tmp_path / "t", pa.Table.from_pylist(rows, schema=SCHEMA),
                                                "--format", "delta", work_dir=tmp_path / "in", check=False))
     assert "is an Iceberg table" in line, line
+
+
+def test_an_iceberg_table_on_either_storage(place, tmp_path):
+    """A file-system Iceberg table on local disk and on S3 (MinIO): metadata files by
+    conditional PUT, read back by inlet and by pyiceberg through its S3 file IO."""
+    from pyiceberg.table import StaticTable
+    uri = place.uri("ice")
+    rng = random.Random(11)
+    first, second = _rows(rng, 0, 20), _rows(rng, 100, 20)
+    for i, rows in enumerate((first, second)):
+        path = tmp_path / f"in{i}.parquet"
+        pq.write_table(pa.Table.from_pylist(rows, schema=SCHEMA), path)
+        place.inlet("write", uri, "--input", path, "--format", "iceberg", "--partition-by", "day(ts)")
+    files = place.files("ice", "metadata")
+    assert "metadata/v2.metadata.json" in files and "metadata/version-hint.text" in files, sorted(files)
+    expected = pa.Table.from_pylist(first + second, schema=SCHEMA)
+    out = tmp_path / "scan.parquet"
+    place.inlet("scan", uri, "--output-format", "parquet", "--output", out)
+    oracle.assert_tables_equal(pq.read_table(out), expected, f"inlet scan of {uri}")
+    properties = {}
+    if place.minio:
+        m = place.minio
+        properties = {"s3.endpoint": m.endpoint, "s3.access-key-id": m.access_key,
+                      "s3.secret-access-key": m.secret_key, "s3.region": "us-east-1"}
+    static = StaticTable.from_metadata(f"{uri}/metadata/v2.metadata.json", properties=properties)
+    oracle.assert_tables_equal(static.scan().to_arrow(), expected, f"pyiceberg reading {uri}")
+    assert static.metadata.location.endswith("/ice"), static.metadata.location
