@@ -13,13 +13,13 @@
 #include "inlet/iceberg/transaction.h"
 #include "inlet/iceberg/values.h"
 #include "inlet/status.h"
+#include "inlet/table/app_objects.h"
 #include "inlet/table/partition.h"
 
 namespace inlet::iceberg {
 
 namespace {
 
-constexpr char kAppPrefix[] = "inlet.app.";
 constexpr int kMaxAttempts = 50;
 
 int64_t SummaryInt(const std::map<std::string, std::string>& s, const std::string& key,
@@ -143,7 +143,8 @@ std::map<std::string, std::string> AppKeys(const TableMetadata& m,
   std::set<int64_t> seen;
   while (s && seen.insert(s->snapshot_id).second) {
     for (const auto& [k, v] : s->summary)
-      if (k.rfind(kAppPrefix, 0) == 0) out.emplace(k, v);
+      if (k.rfind(kAppVersionKey, 0) == 0 || k.rfind(kAppDocumentKey, 0) == 0)
+        out.emplace(k, v);
     s = s->parent_snapshot_id ? m.SnapshotById(*s->parent_snapshot_id) : nullptr;
   }
   return out;
@@ -155,20 +156,25 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
     const std::string& operation, std::map<std::string, std::string> parameters,
     CommitResult result) {
   (void)parameters;
-  for (const auto& [app, state] : options_.app_states) {
-    if (state.document)
-      return arrow::Status::NotImplemented(
-          "cannot commit to ", location_, ": application documents (pipeline state) in ",
-          "Iceberg tables come with pipelines on Iceberg");
-  }
-  if (!options_.clear_app_documents.empty())
-    return arrow::Status::NotImplemented("cannot clear application documents in ",
-                                         location_);
   ARROW_RETURN_NOT_OK(LoadFiles());
   CrashPoint("write.after_data_files");
+  // Application documents: new objects, written once (before any metadata file points
+  // at them); a cleared one is "0".
+  std::map<std::string, std::string> document_keys;
+  std::set<std::string> apps;
+  for (const auto& [app, state] : options_.app_states) {
+    apps.insert(app);
+    if (!state.document) continue;
+    ARROW_ASSIGN_OR_RAISE(int64_t id,
+                          table::WriteAppObject(*store_, app, *state.document));
+    document_keys[kAppDocumentKey + app] = std::to_string(id);
+  }
+  for (const auto& app : options_.clear_app_documents) {
+    apps.insert(app);
+    document_keys[kAppDocumentKey + app] = "0";
+  }
   const int64_t snapshot_id = RandomSnapshotIdForCommit();
   const std::string base_uri = table_->TableUri();
-  const TableMetadata* base_meta = base_ ? &base_->metadata() : nullptr;
 
   // The manifest of the added files (written once; ADDED entries inherit the snapshot id
   // and sequence number from the manifest list, so retries reuse it).
@@ -288,8 +294,9 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
              s = s->parent_snapshot_id
                      ? latest.metadata->SnapshotById(*s->parent_snapshot_id)
                      : nullptr) {
-          for (const auto& [app, state] : options_.app_states) {
-            if (s->summary.count(kAppPrefix + app))
+          for (const auto& app : apps) {
+            if (s->summary.count(kAppVersionKey + app) ||
+                s->summary.count(kAppDocumentKey + app))
               return CommitConflict("cannot commit to " + location_ + ": snapshot " +
                                     std::to_string(s->snapshot_id) +
                                     " committed application '" + app + "' concurrently");
@@ -420,7 +427,8 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
     auto& sum = snap.summary;
     sum = AppKeys(m, parent);
     for (const auto& [app, state] : options_.app_states)
-      if (state.version) sum[kAppPrefix + app] = std::to_string(*state.version);
+      if (state.version) sum[kAppVersionKey + app] = std::to_string(*state.version);
+    for (const auto& [k, v] : document_keys) sum[k] = v;
     sum["operation"] = removed_.empty() ? "append"
                        : added_.empty() ? "delete"
                                         : "overwrite";

@@ -7,9 +7,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <set>
 
 #include "inlet/iceberg/transaction.h"
 #include "inlet/status.h"
+#include "inlet/table/app_objects.h"
 #include "inlet/table/merge.h"
 
 namespace inlet::iceberg {
@@ -441,19 +443,65 @@ std::optional<int64_t> IcebergSnapshot::RowCount() const {
   return rows;
 }
 
-// Application states of Iceberg tables are written with the writer (not yet): a table
-// inlet did not write has none.
-std::optional<int64_t> IcebergSnapshot::AppVersion(const std::string&) const {
+// Application states are snapshot summary keys (kAppVersionKey, kAppDocumentKey + app);
+// the newest snapshot of the ancestry that has one says. inlet's commits carry every
+// key forward, so that a snapshot another engine wrote on top only adds a step.
+std::optional<std::string> IcebergSnapshot::AppKey(const std::string& key) const {
+  std::set<int64_t> seen;
+  for (const iceberg::Snapshot* s = snapshot_; s && seen.insert(s->snapshot_id).second;
+       s = s->parent_snapshot_id ? metadata_->SnapshotById(*s->parent_snapshot_id)
+                                 : nullptr) {
+    if (auto it = s->summary.find(key); it != s->summary.end()) return it->second;
+  }
   return std::nullopt;
 }
+
+std::optional<int64_t> IcebergSnapshot::AppVersion(const std::string& app_id) const {
+  auto v = AppKey(kAppVersionKey + app_id);
+  if (!v) return std::nullopt;
+  char* end = nullptr;
+  long long n = std::strtoll(v->c_str(), &end, 10);
+  if (!end || *end != '\0') return std::nullopt;
+  return n;
+}
+
 arrow::Result<std::optional<std::string>> IcebergSnapshot::AppDocument(
-    const std::string&) const {
-  return std::nullopt;
+    const std::string& app_id) const {
+  auto v = AppKey(kAppDocumentKey + app_id);
+  if (!v) return std::nullopt;
+  char* end = nullptr;
+  long long id = std::strtoll(v->c_str(), &end, 10);
+  if (!end || *end != '\0' || id < 0)
+    return arrow::Status::Invalid("snapshot ", snapshot_id(), " of ", store_->location(),
+                                  ": malformed ", kAppDocumentKey, app_id, " '", *v, "'");
+  if (id == 0) return std::nullopt;  // cleared
+  ARROW_ASSIGN_OR_RAISE(
+      auto text, table::ReadAppObject(*store_, app_id, id, "snapshot " + snapshot_id()));
+  return text;
 }
-bool IcebergSnapshot::HasAppDocument(const std::string&) const { return false; }
+
+bool IcebergSnapshot::HasAppDocument(const std::string& app_id) const {
+  auto v = AppKey(kAppDocumentKey + app_id);
+  return v && *v != "0";
+}
+
 arrow::Result<std::map<std::string, std::string>> IcebergSnapshot::AppDocuments(
-    const std::string&) const {
-  return std::map<std::string, std::string>{};
+    const std::string& prefix) const {
+  std::set<std::string> apps;
+  const std::string key_prefix = kAppDocumentKey + prefix;
+  std::set<int64_t> seen;
+  for (const iceberg::Snapshot* s = snapshot_; s && seen.insert(s->snapshot_id).second;
+       s = s->parent_snapshot_id ? metadata_->SnapshotById(*s->parent_snapshot_id)
+                                 : nullptr) {
+    for (const auto& [k, v] : s->summary)
+      if (k.rfind(key_prefix, 0) == 0) apps.insert(k.substr(sizeof(kAppDocumentKey) - 1));
+  }
+  std::map<std::string, std::string> out;
+  for (const auto& app : apps) {
+    ARROW_ASSIGN_OR_RAISE(auto document, AppDocument(app));
+    if (document) out[app] = std::move(*document);
+  }
+  return out;
 }
 
 }  // namespace inlet::iceberg

@@ -17,6 +17,11 @@
 
 namespace inlet::iceberg {
 
+/// Snapshot summary keys of application states: the number, and the id of the document
+/// object (table/app_objects.h; "0" when cleared).
+inline constexpr char kAppVersionKey[] = "inlet.app.";
+inline constexpr char kAppDocumentKey[] = "inlet.app-document.";
+
 class IcebergSnapshot : public inlet::Snapshot {
  public:
   /// `snapshot` null: the table has no snapshot yet (no rows). The table's current
@@ -56,6 +61,9 @@ class IcebergSnapshot : public inlet::Snapshot {
   arrow::Result<std::vector<ManifestEntry>> LiveEntries(bool data, bool deletes) const;
 
  private:
+  // The value of a summary key in the newest snapshot of the ancestry that has it.
+  std::optional<std::string> AppKey(const std::string& key) const;
+
   std::shared_ptr<const TableStore> store_;
   std::shared_ptr<const TableMetadata> metadata_;
   std::string metadata_file_;

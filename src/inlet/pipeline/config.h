@@ -43,6 +43,9 @@ struct PartitionColumn {
 
 struct DestinationConfig {
   std::string path;
+  /// The format of a table the pipeline creates (delta, the default, or iceberg); an
+  /// existing table must be of it when given.
+  std::optional<TableFormat> format;
   std::vector<PartitionColumn> partition_by;
   std::vector<std::string> keys;
   std::map<std::string, std::string> properties;

@@ -1,0 +1,105 @@
+"""Pipelines into Iceberg tables (issue 21, part 1 §4): `destination.format: iceberg`.
+The pipeline's run number and state document are committed in the same snapshot as its
+rows (summary keys pointing at an object of its own), so a crash at any point and a re-run
+neither loses nor repeats a file; pyiceberg reads the table after every step.
+"""
+from __future__ import annotations
+
+import datetime
+
+import pyarrow as pa
+import pytest
+
+import oracle
+import pipeline_support as ps
+
+UTC = datetime.timezone.utc
+SCHEMA = {"id": "long", "ts": "timestamp", "v": "string"}
+
+
+def _rows(start, n):
+    return [{"id": i, "ts": ps.hours(i), "v": f"v{i}"} for i in range(start, start + n)]
+
+
+def _setup(tmp_path, strategy, partition_by=None):
+    (tmp_path / "src").mkdir()
+    p = ps.pipeline("ice", path="src/*.csv", fmt="csv", dest="table", schema=SCHEMA,
+                    keys=["id"], strategy=strategy, partition_by=partition_by)
+    p["destination"]["format"] = "iceberg"
+    return ps.write_pipelines(tmp_path / "p.yaml", p)
+
+
+def _pyiceberg(table):
+    from pyiceberg.table import StaticTable
+    hint = (table / "metadata" / "version-hint.text").read_text().strip()
+    return StaticTable.from_metadata(str(table / "metadata" / f"v{hint}.metadata.json"))
+
+
+def _check(table, rows, context):
+    expected = ps.to_arrow(rows, SCHEMA)
+    got = _pyiceberg(table).scan().to_arrow()
+    oracle.assert_tables_equal(got, expected, f"{context} (pyiceberg)")
+
+
+@pytest.mark.parametrize("point", [None] + ps.CRASH_POINTS)
+def test_an_append_pipeline_into_iceberg_loads_each_file_once(tmp_path, point):
+    yaml = _setup(tmp_path, {"type": "append"}, partition_by=["v"])
+    table = tmp_path / "table"
+    ps.write_source(tmp_path / "src" / "a.csv", _rows(0, 5))
+    report = ps.run(yaml).report
+    assert report["status"] == "committed" and report["rows_written"] == 5, report
+    assert report["table_version"] == 1 and report["run"] == 1, report
+    _check(table, _rows(0, 5), "first run")
+    ps.write_source(tmp_path / "src" / "b.csv", _rows(5, 3))
+    if point:
+        proc = ps.cli("run", yaml, "--json", env={"INLET_CRASH_AT": point}, cwd=tmp_path, check=False)
+        assert proc.returncode in ps.KILLED, proc
+        committed = point == "commit.after_log_write"
+        _check(table, _rows(0, 8 if committed else 5), f"after a crash at {point}")
+    report = ps.run(yaml).report
+    if point == "commit.after_log_write":
+        assert report["status"] == "no_changes", report
+    else:
+        assert report["status"] == "committed" and report["rows_written"] == 3, report
+    _check(table, _rows(0, 8), "second run")
+    assert ps.run(yaml).report["status"] == "no_changes"
+    state = ps.state(table)["ice"]
+    assert sorted(state["files"]) == ["a.csv", "b.csv"] and state["run"] == 2, state
+    # The state is an object the snapshot summary points at, beside the run number.
+    summary = _pyiceberg(table).current_snapshot().summary
+    assert summary["inlet.app.inlet.pipeline.ice"] == "2", summary
+    doc = summary["inlet.app-document.inlet.pipeline.ice"]
+    assert (table / "_inlet" / "apps" / "inlet.pipeline.ice" / f"{doc}.json").is_file()
+
+
+def test_a_watermark_pipeline_and_a_reset_on_iceberg(tmp_path):
+    yaml = _setup(tmp_path, {"type": "watermark", "cursor": "ts"})
+    table = tmp_path / "table"
+    ps.write_source(tmp_path / "src" / "a.csv", _rows(0, 4))
+    ps.run(yaml)
+    ps.write_source(tmp_path / "src" / "b.csv", _rows(2, 5))   # 2, 3 again: at or below the watermark
+    report = ps.run(yaml).report
+    assert report["rows_written"] == 3 and report["rows_skipped_watermark"] == 2, report
+    _check(table, _rows(0, 7), "after two runs")
+    state = ps.state(table)["ice"]
+    assert ps.parse_watermark(state["watermark"], "ts") == ps.hours(6), state
+    ps.cli("reset", table, "--pipeline", "ice")
+    assert ps.state(table) == {}
+    report = ps.run(yaml).report
+    # Everything again (ids 2 and 3, in both files, once: the keys de-duplicate the run).
+    assert report["run"] == 3 and report["rows_written"] == 7, report
+    history = _pyiceberg(table).snapshots()
+    assert [s.summary["inlet.operation"] for s in history][-2] == "RESET PIPELINE"
+
+
+def test_an_existing_table_of_the_other_format_is_refused(tmp_path):
+    yaml = _setup(tmp_path, {"type": "append"})
+    ps.write_source(tmp_path / "src" / "a.csv", _rows(0, 2))
+    ps.cli("write", tmp_path / "table", "--input", tmp_path / "src" / "a.csv")   # a Delta table
+    line = ps.run_refused(yaml)
+    assert "is a Delta table, not an Iceberg table" in line, line
+    p = ps.pipeline("x", path="src/*.csv", fmt="csv", dest="t2", schema=SCHEMA,
+                    strategy={"type": "append"}, partition_by=["day(ts)"])
+    p["destination"]["format"] = "iceberg"
+    line = ps.run_refused(ps.write_pipelines(tmp_path / "q.yaml", p))
+    assert "q.yaml" in line and "Iceberg" in line and "day(ts)" in line, line
