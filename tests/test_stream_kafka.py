@@ -19,7 +19,8 @@ import pipeline_support as ps
 
 
 def stream_pipeline(tmp_path, kafka, topic, name="ev", *, group=None, processing=None, dead_letters=True,
-                    strategy=None, keys=None, schema=None, extra_source=None, table="table", maintenance=None):
+                    strategy=None, keys=None, schema=None, extra_source=None, table="table", maintenance=None,
+                    table_format=None):
     # A killed consumer's partitions move once its session times out: 6 s, the broker's least.
     source = {"type": "kafka", "brokers": kafka.bootstrap, "topic": topic,
               "properties": {"session.timeout.ms": "6000", "heartbeat.interval.ms": "1000"}}
@@ -37,6 +38,8 @@ def stream_pipeline(tmp_path, kafka, topic, name="ev", *, group=None, processing
          "processing": processing or {"flush_rows": 500, "flush_interval": "300ms"}}
     if keys:
         p["destination"]["keys"] = keys
+    if table_format:
+        p["destination"]["format"] = table_format
     if maintenance:
         p["destination"]["maintenance"] = maintenance
     if dead_letters:
@@ -141,6 +144,41 @@ def test_kill_9_at_random_moments_loses_and_doubles_nothing(tmp_path, kafka, kaf
     _, (report,) = stream(yaml, idle=10)
     assert report["status"] == "idle", report
     assert_exactly_once(tmp_path, kafka, kafka_topic)
+
+
+def test_a_stream_into_an_iceberg_table_is_exactly_once_under_kill_9(tmp_path, kafka, kafka_topic):
+    """destination.format: iceberg: each commit records every partition's last offset in
+    its snapshot summary; kill -9 at random moments, then a new field, and pyiceberg reads
+    each message once."""
+    from pyiceberg.table import StaticTable
+    kafka.create_topic(kafka_topic, 3)
+    yaml = stream_pipeline(tmp_path, kafka, kafka_topic, processing={"flush_rows": 300, "flush_interval": "100ms"},
+                           table_format="iceberg")
+    rng = random.Random(21)
+    produced = 0
+    for round_ in range(3):
+        kafka.produce(kafka_topic, events(1500, produced))
+        produced += 1500
+        proc = ps.popen("stream", yaml)
+        time.sleep(rng.uniform(0.5, 1.5))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    kafka.produce(kafka_topic, [(b"x", json.dumps({"id": produced, "name": "late", "amount": 1, "extra": True}).encode())])
+    _, (report,) = stream(yaml, idle=10)
+    assert report["status"] == "idle", report
+    table = tmp_path / "table"
+    hint = (table / "metadata" / "version-hint.text").read_text().strip()
+    t = StaticTable.from_metadata(str(table / "metadata" / f"v{hint}.metadata.json"))
+    got = t.scan().to_arrow()
+    keys = list(zip(got.column("_kafka_partition").to_pylist(), got.column("_kafka_offset").to_pylist()))
+    assert len(keys) == len(set(keys)), f"{len(keys) - len(set(keys))} messages written twice"
+    expected = produced_by_offset(kafka, kafka_topic)
+    assert dict(zip(keys, got.column("id").to_pylist())) == expected
+    assert got.column("extra").to_pylist().count(True) == 1
+    summary = t.current_snapshot().summary
+    for p, end in kafka.end_offsets(kafka_topic).items():
+        if end:
+            assert summary[f"inlet.app.inlet.kafka/{kafka_topic}/{p}"] == str(end - 1), summary
 
 
 def test_consumers_in_one_group_share_partitions_exactly_once(tmp_path, kafka, kafka_topic):
