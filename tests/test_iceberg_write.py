@@ -196,6 +196,17 @@ def test_refusals_name_what_is_wrong(tmp_path):
     line = support.check_refusal(support.write(tmp_path / "t", pa.Table.from_pylist(rows, schema=SCHEMA),
                                                "--format", "delta", work_dir=tmp_path / "in", check=False))
     assert "is an Iceberg table" in line, line
+    # An overwrite that cannot list the files it replaces (a manifest gone) commits
+    # nothing, naming the manifest: it must never keep the rows it was to replace.
+    import glob
+    import os
+    manifest = sorted(glob.glob(str(table / "metadata" / "*-m0.avro")))[0]
+    os.rename(manifest, manifest + ".gone")
+    before = sorted(p.name for p in (table / "metadata").iterdir())
+    line = support.check_refusal(_write(table, rows, tmp_path, "--mode", "overwrite", check=False))
+    assert os.path.basename(manifest) in line, line
+    assert sorted(p.name for p in (table / "metadata").iterdir() if not p.name.endswith(".avro")) == \
+        sorted(n for n in before if not n.endswith(".avro")), "no new metadata file"
 
 
 def test_an_iceberg_table_on_either_storage(place, tmp_path):

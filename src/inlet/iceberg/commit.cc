@@ -156,6 +156,7 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
     const std::string& operation, std::map<std::string, std::string> parameters,
     CommitResult result) {
   (void)parameters;
+  ARROW_RETURN_NOT_OK(files_status_);
   ARROW_RETURN_NOT_OK(LoadFiles());
   CrashPoint("write.after_data_files");
   // Application documents: new objects, written once (before any metadata file points
@@ -360,24 +361,9 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
           w.file = e.file;
           for (size_t i = 0; i < e.file.partition.size() && i < spec_.fields.size();
                ++i) {
-            const auto& v = e.file.partition[i];
-            std::shared_ptr<arrow::Scalar> scalar;
-            const auto& type = spec_.fields[i]->type();
-            if (const auto* n = std::get_if<int64_t>(&v.data)) {
-              ARROW_ASSIGN_OR_RAISE(auto made, arrow::MakeScalar(arrow::int64(), *n));
-              ARROW_ASSIGN_OR_RAISE(scalar, made->CastTo(type));
-            } else if (const auto* s = std::get_if<std::string>(&v.data)) {
-              if (type->id() == arrow::Type::STRING) {
-                scalar = std::make_shared<arrow::StringScalar>(*s);
-              } else {
-                ARROW_ASSIGN_OR_RAISE(scalar, FromSingleValue(*s, type));
-              }
-            } else if (const auto* b = std::get_if<bool>(&v.data)) {
-              scalar = std::make_shared<arrow::BooleanScalar>(*b);
-            } else if (const auto* d = std::get_if<double>(&v.data)) {
-              ARROW_ASSIGN_OR_RAISE(scalar, arrow::MakeScalar(*d)->CastTo(type));
-            }
-            w.partition.push_back(scalar);
+            ARROW_ASSIGN_OR_RAISE(auto scalar, PartitionScalar(e.file.partition[i],
+                                                               spec_.fields[i]->type()));
+            w.partition.push_back(scalar->is_valid ? scalar : nullptr);
           }
           if (gone) {
             ++out.deleted_files;

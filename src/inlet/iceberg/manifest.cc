@@ -363,6 +363,47 @@ avro::Value IntBytesMap(const std::map<int32_t, std::string>& m) {
 
 }  // namespace
 
+arrow::Result<std::shared_ptr<arrow::Scalar>> PartitionScalar(
+    const avro::Value& v, const std::shared_ptr<arrow::DataType>& type) {
+  if (v.is_null()) return arrow::MakeNullScalar(type);
+  auto mismatch = [&]() {
+    return arrow::Status::Invalid("a partition value does not fit type ",
+                                  type->ToString());
+  };
+  if (const auto* n = std::get_if<int64_t>(&v.data)) {
+    switch (type->id()) {
+      case arrow::Type::INT32:
+        return std::make_shared<arrow::Int32Scalar>(static_cast<int32_t>(*n));
+      case arrow::Type::DATE32:
+        return std::make_shared<arrow::Date32Scalar>(static_cast<int32_t>(*n));
+      case arrow::Type::INT64:
+        return std::make_shared<arrow::Int64Scalar>(*n);
+      case arrow::Type::TIME64:
+        return std::make_shared<arrow::Time64Scalar>(*n, type);
+      case arrow::Type::TIMESTAMP:
+        return std::make_shared<arrow::TimestampScalar>(*n, type);
+      default:
+        return mismatch();
+    }
+  }
+  if (const auto* s = std::get_if<std::string>(&v.data)) {
+    if (type->id() == arrow::Type::STRING)
+      return std::make_shared<arrow::StringScalar>(*s);
+    return FromSingleValue(*s, type);  // bytes, fixed, uuid, decimal (big-endian)
+  }
+  if (const auto* b = std::get_if<bool>(&v.data)) {
+    if (type->id() != arrow::Type::BOOL) return mismatch();
+    return std::make_shared<arrow::BooleanScalar>(*b);
+  }
+  if (const auto* d = std::get_if<double>(&v.data)) {
+    if (type->id() == arrow::Type::FLOAT)
+      return std::make_shared<arrow::FloatScalar>(static_cast<float>(*d));
+    if (type->id() == arrow::Type::DOUBLE)
+      return std::make_shared<arrow::DoubleScalar>(*d);
+  }
+  return mismatch();
+}
+
 arrow::Result<avro::Value> PartitionAvroValue(const arrow::Scalar& value) {
   if (!value.is_valid) return avro::Value();
   switch (value.type->id()) {

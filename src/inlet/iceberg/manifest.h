@@ -130,6 +130,11 @@ arrow::Result<std::string> WriteManifestList(const std::vector<ManifestFile>& ma
                                              std::optional<int64_t> parent_snapshot_id,
                                              int64_t sequence_number, int format_version);
 
+/// A partition value as Avro decoded it, as a scalar of `type` (the transform's result
+/// type; null for null). Invalid when the value does not fit the type.
+arrow::Result<std::shared_ptr<arrow::Scalar>> PartitionScalar(
+    const avro::Value& value, const std::shared_ptr<arrow::DataType>& type);
+
 /// The Avro form of a partition value of `type` (a transform's result type).
 arrow::Result<avro::Value> PartitionAvroValue(const arrow::Scalar& value);
 

@@ -253,34 +253,9 @@ arrow::Result<table::DataFile> IcebergWriteTransaction::ToDataFile(const Manifes
   // Partition values as text under the partition field names (identity columns bind
   // predicates by them).
   for (size_t i = 0; i < spec_.fields.size() && i < e.file.partition.size(); ++i) {
-    const auto& v = e.file.partition[i];
-    std::optional<std::string> text;
-    if (!v.is_null()) {
-      std::shared_ptr<arrow::Scalar> scalar;
-      const auto& type = spec_.fields[i]->type();
-      if (const auto* n = std::get_if<int64_t>(&v.data)) {
-        auto made = arrow::MakeScalar(arrow::int64(), *n);
-        if (made.ok()) {
-          auto cast = (*made)->CastTo(type);
-          if (cast.ok()) scalar = *cast;
-        }
-      } else if (const auto* s = std::get_if<std::string>(&v.data)) {
-        auto parsed = FromSingleValue(*s, type);
-        if (type->id() == arrow::Type::STRING) {
-          scalar = std::make_shared<arrow::StringScalar>(*s);
-        } else if (parsed.ok()) {
-          scalar = *parsed;
-        }
-      } else if (const auto* b = std::get_if<bool>(&v.data)) {
-        scalar = std::make_shared<arrow::BooleanScalar>(*b);
-      } else if (const auto* d = std::get_if<double>(&v.data)) {
-        auto cast = arrow::MakeScalar(*d)->CastTo(type);
-        if (cast.ok()) scalar = *cast;
-      }
-      if (scalar) {
-        ARROW_ASSIGN_OR_RAISE(text, SerializePartitionValue(*scalar));
-      }
-    }
+    ARROW_ASSIGN_OR_RAISE(auto scalar,
+                          PartitionScalar(e.file.partition[i], spec_.fields[i]->type()));
+    ARROW_ASSIGN_OR_RAISE(auto text, SerializePartitionValue(*scalar, false));
     f.partition_values[spec_.fields[i]->name()] = text;
   }
   return f;
@@ -288,12 +263,17 @@ arrow::Result<table::DataFile> IcebergWriteTransaction::ToDataFile(const Manifes
 
 const std::vector<table::DataFile>& IcebergWriteTransaction::files() const {
   if (!live_) {
-    auto st = LoadFiles();
-    (void)st;  // a failure shows as no files here and fails the commit (Commit reloads)
+    // A failure shows as no files here, and Commit returns it: a write must never commit
+    // on a listing it could not make (an overwrite would keep the rows it replaces).
+    files_status_ = LoadFiles();
     if (!live_) live_.emplace();
-    for (size_t i = 0; i < live_->size(); ++i) {
+    for (size_t i = 0; files_status_.ok() && i < live_->size(); ++i) {
       auto f = ToDataFile((*live_)[i], i);
-      if (f.ok()) files_.push_back(std::move(*f));
+      if (!f.ok()) {
+        files_status_ = f.status();
+        break;
+      }
+      files_.push_back(std::move(*f));
     }
   }
   return files_;

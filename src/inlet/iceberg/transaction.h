@@ -102,6 +102,7 @@ class IcebergWriteTransaction : public table::Transaction {
   std::vector<std::string> partition_columns_;
   mutable std::optional<std::vector<ManifestEntry>> live_;
   mutable std::vector<table::DataFile> files_;
+  mutable arrow::Status files_status_;  // why files() could not list them
   std::vector<table::WrittenFile> added_;
   std::vector<size_t> removed_;  // indexes into *live_
   std::function<bool(const PartitionValues&)> reads_partition_;
