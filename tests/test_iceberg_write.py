@@ -193,6 +193,12 @@ def test_refusals_name_what_is_wrong(tmp_path):
                                                "--format", "iceberg", "--partition-by", "hour(day)",
                                                work_dir=tmp_path / "in", check=False))
     assert "hour" in line and "date" in line, line
+    # The seed's day(timestamp) + hour(timestamp): refused, as Spark and Trino refuse it.
+    line = support.check_refusal(support.write(tmp_path / "v", pa.Table.from_pylist(rows, schema=SCHEMA),
+                                               "--format", "iceberg", "--partition-by", "day(ts), hour(ts)",
+                                               work_dir=tmp_path / "in", check=False))
+    assert "redundant" in line and "day(ts)" in line and "hour" in line, line
+    assert not (tmp_path / "v" / "metadata").exists()
     line = support.check_refusal(support.write(tmp_path / "t", pa.Table.from_pylist(rows, schema=SCHEMA),
                                                "--format", "delta", work_dir=tmp_path / "in", check=False))
     assert "is an Iceberg table" in line, line

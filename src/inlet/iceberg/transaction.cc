@@ -90,6 +90,28 @@ arrow::Result<PartitionSpec> SpecFromPartitionBy(
       return arrow::Status::Invalid("partition '", entry, "': no column '", column, "'");
     ARROW_ASSIGN_OR_RAISE(auto t, ParseTransform(transform));
     ARROW_RETURN_NOT_OK(ResultType(t, field->type()));
+    // Iceberg's Java library (so Spark and Trino) refuses a spec with two fields of the
+    // same transform kind on one column, counting every time transform as one kind
+    // ("time"): such a table would be unreadable there. hour(c) alone already prunes by
+    // day.
+    auto kind = [](const Transform& x) {
+      bool time = x.kind == Transform::kYear || x.kind == Transform::kMonth ||
+                  x.kind == Transform::kDay || x.kind == Transform::kHour;
+      return time ? std::string("time") : x.ToString().substr(0, x.ToString().find('['));
+    };
+    for (size_t i = 0; i < spec.fields.size(); ++i) {
+      const auto& other = spec.fields[i];
+      ARROW_ASSIGN_OR_RAISE(auto other_t, ParseTransform(other.transform));
+      if (other.source_id == *FieldId(*field) && kind(other_t) == kind(t)) {
+        return arrow::Status::Invalid(
+            "partition '", entry, "' repeats '", partition_by[i], "' on column '", column,
+            "': Iceberg's Java library (Spark, Trino) rejects two ",
+            kind(t) == "time" ? "time transforms" : "such transforms",
+            " of one column as redundant",
+            kind(t) == "time" ? " (the finer one alone, e.g. hour, also prunes by day)"
+                              : "");
+      }
+    }
     PartitionField pf;
     pf.source_id = *FieldId(*field);
     pf.field_id = next_id++;
