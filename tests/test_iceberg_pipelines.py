@@ -103,3 +103,37 @@ def test_an_existing_table_of_the_other_format_is_refused(tmp_path):
     p["destination"]["format"] = "iceberg"
     line = ps.run_refused(ps.write_pipelines(tmp_path / "q.yaml", p))
     assert "q.yaml" in line and "Iceberg" in line and "day(ts)" in line, line
+
+
+def test_two_pipelines_into_one_iceberg_table_at_once_do_not_conflict(tmp_path):
+    """Each inlet snapshot carries every application's keys; only a change of a
+    pipeline's own state conflicts with it. Two pipelines run together, without retries,
+    six times: every run commits and every row lands once."""
+    import subprocess
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+    pipes = []
+    for name in ("a", "b"):
+        p = ps.pipeline(name, path=f"{name}/*.csv", fmt="csv", dest="table", schema=SCHEMA,
+                        strategy={"type": "append"})
+        p["destination"]["format"] = "iceberg"
+        p["processing"] = {"max_retries": 0}
+        pipes.append(p)
+    yaml = ps.write_pipelines(tmp_path / "p.yaml", *pipes)
+    expected = []
+    for round_ in range(6):
+        for k, name in enumerate(("a", "b")):
+            rows = _rows(1000 * round_ + 100 * k, 3)
+            ps.write_source(tmp_path / name / f"r{round_}.csv", rows)
+            expected += rows
+        if round_ == 0:  # creating the table: two creations would conflict, as they must
+            for name in ("a", "b"):
+                ps.run(yaml, "--pipeline", name)
+            continue
+        procs = [ps.popen("run", yaml, "--pipeline", name, "--json", cwd=tmp_path) for name in ("a", "b")]
+        for p in procs:
+            out, err = p.communicate(timeout=120)
+            assert p.returncode == 0, f"round {round_}: {err}"
+    _check(tmp_path / "table", expected, "after six rounds of two pipelines")
+    states = ps.state(tmp_path / "table")
+    assert states["a"]["run"] == 6 and states["b"]["run"] == 6, states

@@ -240,3 +240,32 @@ def test_an_iceberg_table_on_either_storage(place, tmp_path):
     static = StaticTable.from_metadata(f"{uri}/metadata/v2.metadata.json", properties=properties)
     oracle.assert_tables_equal(static.scan().to_arrow(), expected, f"pyiceberg reading {uri}")
     assert static.metadata.location.endswith("/ice"), static.metadata.location
+
+
+def test_what_v2_readers_need_is_what_inlet_writes(tmp_path):
+    """Nanosecond input is stored as microseconds (timestamp_ns is a v3 type), a partition
+    column whose name Avro does not accept still makes a readable manifest, and tables of
+    other format versions are not written."""
+    table = tmp_path / "t"
+    data = pa.table({"event-date": pa.array([1, 2, 2], pa.int32()),
+                     "at": pa.array([1_700_000_000_123_456_000, 1_700_000_000_000_001_000, None],
+                                    pa.timestamp("ns"))})
+    path = tmp_path / "ns.parquet"
+    pq.write_table(data, path)
+    support.run_inlet("write", table, "--input", path, "--format", "iceberg", "--partition-by", "event-date, at")
+    meta = json.loads((table / "metadata" / "v1.metadata.json").read_text())
+    types = {f["name"]: f["type"] for f in meta["schemas"][0]["fields"]}
+    assert types == {"event-date": "int", "at": "timestamp"}, types
+    expected = data.cast(pa.schema([("event-date", pa.int32()), ("at", pa.timestamp("us"))]))
+    oracle.assert_tables_equal(_static(table).scan().to_arrow(), expected, "pyiceberg")
+    oracle.assert_tables_equal(_duckdb(table), expected, "DuckDB")
+    # Each file's partition tuple holds the microseconds its rows have.
+    for f in _static(table).inspect.files().to_pylist():
+        rows = pq.ParquetFile(f["file_path"].removeprefix("file://")).read()
+        assert set(rows["at"].to_pylist()) == {f["partition"]["at"]}, f
+    # A format-version 1 table is refused, naming the version.
+    text = (table / "metadata" / "v1.metadata.json").read_text()
+    (table / "metadata" / "v1.metadata.json").write_text(text.replace('"format-version":2', '"format-version":1'))
+    line = support.check_refusal(support.run_inlet("write", table, "--input", path, check=False))
+    assert "format-version 1" in line, line
+    assert not (table / "metadata" / "v2.metadata.json").exists()

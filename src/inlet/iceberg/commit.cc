@@ -136,6 +136,18 @@ std::vector<FieldSummary> Summaries(const std::vector<EntryToWrite>& entries,
   return out;
 }
 
+// The value of an application key as of a snapshot: the newest of its ancestry that has
+// it (nullopt: none).
+std::optional<std::string> AppKeyOf(const TableMetadata& m, const iceberg::Snapshot* s,
+                                    const std::string& key) {
+  std::set<int64_t> seen;
+  while (s && seen.insert(s->snapshot_id).second) {
+    if (auto it = s->summary.find(key); it != s->summary.end()) return it->second;
+    s = s->parent_snapshot_id ? m.SnapshotById(*s->parent_snapshot_id) : nullptr;
+  }
+  return std::nullopt;
+}
+
 // The application numbers an ancestry records, the newest first found.
 std::map<std::string, std::string> AppKeys(const TableMetadata& m,
                                            const iceberg::Snapshot* s) {
@@ -157,7 +169,7 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
     CommitResult result) {
   (void)parameters;
   ARROW_RETURN_NOT_OK(files_status_);
-  ARROW_RETURN_NOT_OK(LoadFiles());
+  if (!removed_.empty()) ARROW_RETURN_NOT_OK(LoadFiles());
   CrashPoint("write.after_data_files");
   // Application documents: new objects, written once (before any metadata file points
   // at them); a cleared one is "0".
@@ -285,22 +297,37 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
             (now ? std::to_string(now->snapshot_id) : std::string("?")) +
             " changed the table concurrently");
       if (moved) {
-        // A concurrent commit of the same application conflicts.
-        std::set<int64_t> before;
-        for (auto* s = then; s; s = s->parent_snapshot_id ? latest.metadata->SnapshotById(
-                                                                *s->parent_snapshot_id)
-                                                          : nullptr)
-          if (!before.insert(s->snapshot_id).second) break;
-        for (auto* s = now; s && !before.count(s->snapshot_id);
-             s = s->parent_snapshot_id
-                     ? latest.metadata->SnapshotById(*s->parent_snapshot_id)
-                     : nullptr) {
-          for (const auto& app : apps) {
-            if (s->summary.count(kAppVersionKey + app) ||
-                s->summary.count(kAppDocumentKey + app))
-              return CommitConflict("cannot commit to " + location_ + ": snapshot " +
-                                    std::to_string(s->snapshot_id) +
-                                    " committed application '" + app + "' concurrently");
+        // A concurrent commit that changed one of this commit's applications conflicts
+        // (inlet's snapshots carry every application's keys forward unchanged).
+        for (const auto& app : apps) {
+          for (const std::string& key : {kAppVersionKey + app, kAppDocumentKey + app}) {
+            auto was = AppKeyOf(*latest.metadata, then, key);
+            auto is = AppKeyOf(*latest.metadata, now, key);
+            if (was != is)
+              return CommitConflict(
+                  "cannot commit to " + location_ + ": snapshot " +
+                  (now ? std::to_string(now->snapshot_id) : std::string("?")) +
+                  " committed application '" + app + "' concurrently");
+          }
+        }
+      }
+      if (base_) {
+        // So do concurrent schema changes, and changes of properties this commit sets,
+        // with or without a snapshot.
+        const TableMetadata& base_meta = base_->metadata();
+        if (latest.metadata->current_schema_id != base_meta.current_schema_id ||
+            latest.metadata->last_column_id != base_meta.last_column_id)
+          return CommitConflict("cannot commit to " + location_ +
+                                ": the schema changed concurrently");
+        if (options_.update_properties) {
+          for (const auto& [k, v] : options_.properties) {
+            auto then_it = base_meta.properties.find(k);
+            auto now_it = latest.metadata->properties.find(k);
+            bool had = then_it != base_meta.properties.end();
+            bool has = now_it != latest.metadata->properties.end();
+            if (had != has || (had && then_it->second != now_it->second))
+              return CommitConflict("cannot commit to " + location_ +
+                                    ": table property " + k + " changed concurrently");
           }
         }
       }
@@ -313,7 +340,8 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
         m.current_schema_id = metadata_.current_schema_id;
         m.last_column_id = metadata_.last_column_id;
       }
-      if (options_.update_properties) m.properties = metadata_.properties;
+      if (options_.update_properties)
+        for (const auto& [k, v] : options_.properties) m.properties[k] = v;
     }
     const iceberg::Snapshot* parent = m.CurrentSnapshot();
     const int64_t sequence = m.last_sequence_number + 1;
@@ -431,18 +459,22 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
     sum["changed-partition-count"] =
         std::to_string(touched.size() + (removed_.empty() ? 0 : 1));
     const auto& ps = parent ? parent->summary : std::map<std::string, std::string>{};
-    sum["total-data-files"] = std::to_string(SummaryInt(ps, "total-data-files") +
-                                             static_cast<int64_t>(added_.size()) -
-                                             static_cast<int64_t>(removed_.size()));
-    sum["total-records"] =
-        std::to_string(SummaryInt(ps, "total-records") + added_rows - removed_rows);
-    sum["total-files-size"] =
-        std::to_string(SummaryInt(ps, "total-files-size") + added_bytes - removed_bytes);
-    sum["total-delete-files"] = std::to_string(SummaryInt(ps, "total-delete-files"));
-    sum["total-position-deletes"] =
-        std::to_string(SummaryInt(ps, "total-position-deletes"));
-    sum["total-equality-deletes"] =
-        std::to_string(SummaryInt(ps, "total-equality-deletes"));
+    // Totals only when the parent's are known (another writer may have left them out).
+    const bool totals = !parent || ps.count("total-records");
+    if (totals) {
+      sum["total-data-files"] = std::to_string(SummaryInt(ps, "total-data-files") +
+                                               static_cast<int64_t>(added_.size()) -
+                                               static_cast<int64_t>(removed_.size()));
+      sum["total-records"] =
+          std::to_string(SummaryInt(ps, "total-records") + added_rows - removed_rows);
+      sum["total-files-size"] = std::to_string(SummaryInt(ps, "total-files-size") +
+                                               added_bytes - removed_bytes);
+      sum["total-delete-files"] = std::to_string(SummaryInt(ps, "total-delete-files"));
+      sum["total-position-deletes"] =
+          std::to_string(SummaryInt(ps, "total-position-deletes"));
+      sum["total-equality-deletes"] =
+          std::to_string(SummaryInt(ps, "total-equality-deletes"));
+    }
 
     m.snapshots.push_back(snap);
     m.current_snapshot_id = snapshot_id;

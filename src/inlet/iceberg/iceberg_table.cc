@@ -114,14 +114,16 @@ arrow::Result<std::string> ReadWhole(const TableStore& store, const std::string&
 // ---------------------------------------------------------------------------------------
 // IcebergTable
 
-bool IcebergTable::Holds(const std::string& uri, const StorageOptions& storage) {
+arrow::Result<bool> IcebergTable::Holds(const std::string& uri,
+                                        const StorageOptions& storage) {
   if (EndsWith(uri, kSuffix)) return true;
-  auto store = TableStore::Make(uri, storage);
-  if (!store.ok()) return false;
-  auto log = (*store)->fs()->GetFileInfo((*store)->Resolve("_delta_log"));
-  if (log.ok() && log->type() == arrow::fs::FileType::Directory) return false;
-  auto current = CurrentMetadataFile(**store);
-  return current.ok() && !current->empty();
+  ARROW_ASSIGN_OR_RAISE(auto store, TableStore::Make(uri, storage));
+  // A storage error is an error, not "no Iceberg table": a Delta log must never be
+  // started in an Iceberg table's directory because a listing failed once.
+  ARROW_ASSIGN_OR_RAISE(auto log, store->fs()->GetFileInfo(store->Resolve("_delta_log")));
+  if (log.type() == arrow::fs::FileType::Directory) return false;
+  ARROW_ASSIGN_OR_RAISE(auto current, CurrentMetadataFile(*store));
+  return !current.empty();
 }
 
 arrow::Result<std::shared_ptr<IcebergTable>> IcebergTable::Open(
@@ -189,8 +191,20 @@ arrow::Result<bool> IcebergTable::PutMetadata(int64_t version,
   if (!created) return false;
   // Readers that follow the hint (DuckDB, pyiceberg) find the new file; a stale hint is
   // harmless to inlet, which looks past it.
-  (void)dir_store_->PutReplace(std::string(kMetadataDir) + "/version-hint.text",
-                               std::to_string(version));
+  const std::string hint = std::string(kMetadataDir) + "/version-hint.text";
+  (void)dir_store_->PutReplace(hint, std::to_string(version));
+  // A faster writer may have committed v<version+1> and written its hint before this
+  // one: point the hint at the newest file again.
+  for (int64_t newest = version;;) {
+    std::string next =
+        std::string(kMetadataDir) + "/v" + std::to_string(newest + 1) + kSuffix;
+    auto info = dir_store_->fs()->GetFileInfo(dir_store_->Resolve(next));
+    if (!info.ok() || info->type() != arrow::fs::FileType::File) {
+      if (newest != version) (void)dir_store_->PutReplace(hint, std::to_string(newest));
+      break;
+    }
+    ++newest;
+  }
   return true;
 }
 
@@ -446,18 +460,32 @@ std::optional<int64_t> IcebergSnapshot::RowCount() const {
 // Application states are snapshot summary keys (kAppVersionKey, kAppDocumentKey + app);
 // the newest snapshot of the ancestry that has one says. inlet's commits carry every
 // key forward, so that a snapshot another engine wrote on top only adds a step.
-std::optional<std::string> IcebergSnapshot::AppKey(const std::string& key) const {
+arrow::Result<std::optional<std::string>> IcebergSnapshot::AppKey(
+    const std::string& key) const {
   std::set<int64_t> seen;
-  for (const iceberg::Snapshot* s = snapshot_; s && seen.insert(s->snapshot_id).second;
-       s = s->parent_snapshot_id ? metadata_->SnapshotById(*s->parent_snapshot_id)
-                                 : nullptr) {
+  const iceberg::Snapshot* s = snapshot_;
+  while (s && seen.insert(s->snapshot_id).second) {
     if (auto it = s->summary.find(key); it != s->summary.end()) return it->second;
+    // inlet's snapshots carry every application's keys: the newest one is authoritative.
+    if (s->summary.count("inlet.operation")) return std::nullopt;
+    if (!s->parent_snapshot_id) return std::nullopt;
+    const iceberg::Snapshot* parent = metadata_->SnapshotById(*s->parent_snapshot_id);
+    if (!parent)
+      return arrow::Status::Invalid(
+          "cannot read the state of ", key, " in ", store_->location(), ": snapshot ",
+          s->snapshot_id,
+          "'s ancestors were expired before any snapshot inlet wrote, so "
+          "the state is unknown (keep at least the newest snapshot inlet wrote)");
+    s = parent;
   }
   return std::nullopt;
 }
 
 std::optional<int64_t> IcebergSnapshot::AppVersion(const std::string& app_id) const {
-  auto v = AppKey(kAppVersionKey + app_id);
+  // An unknown state (expired history) reads as none here; AppDocument, which every
+  // pipeline reads first, fails on it.
+  auto found = AppKey(kAppVersionKey + app_id);
+  std::optional<std::string> v = found.ok() ? *found : std::nullopt;
   if (!v) return std::nullopt;
   char* end = nullptr;
   long long n = std::strtoll(v->c_str(), &end, 10);
@@ -467,7 +495,17 @@ std::optional<int64_t> IcebergSnapshot::AppVersion(const std::string& app_id) co
 
 arrow::Result<std::optional<std::string>> IcebergSnapshot::AppDocument(
     const std::string& app_id) const {
-  auto v = AppKey(kAppDocumentKey + app_id);
+  auto found = AppKey(kAppDocumentKey + app_id);
+  if (!found.ok()) {
+    // The history was expired before any snapshot inlet wrote: the state is unknown if
+    // the application ever kept a document here, and there is none if it never did.
+    std::string object = table::AppObjectPath(app_id, 0);
+    ARROW_ASSIGN_OR_RAISE(
+        auto kept, store_->List(object.substr(0, object.rfind('/')), ListDetail::kNames));
+    if (!kept.empty()) return found.status();
+    return std::nullopt;
+  }
+  const std::optional<std::string>& v = *found;
   if (!v) return std::nullopt;
   char* end = nullptr;
   long long id = std::strtoll(v->c_str(), &end, 10);
@@ -482,7 +520,7 @@ arrow::Result<std::optional<std::string>> IcebergSnapshot::AppDocument(
 
 bool IcebergSnapshot::HasAppDocument(const std::string& app_id) const {
   auto v = AppKey(kAppDocumentKey + app_id);
-  return v && *v != "0";
+  return v.ok() && *v && **v != "0";
 }
 
 arrow::Result<std::map<std::string, std::string>> IcebergSnapshot::AppDocuments(

@@ -62,7 +62,8 @@ class IcebergSnapshot : public inlet::Snapshot {
 
  private:
   // The value of a summary key in the newest snapshot of the ancestry that has it.
-  std::optional<std::string> AppKey(const std::string& key) const;
+  // Fails when the ancestry was expired before any snapshot inlet wrote.
+  arrow::Result<std::optional<std::string>> AppKey(const std::string& key) const;
 
   std::shared_ptr<const TableStore> store_;
   std::shared_ptr<const TableMetadata> metadata_;
@@ -93,7 +94,8 @@ class IcebergTable : public Table, public table::Writable {
       const std::string& uri, const StorageOptions& storage = {});
   /// Whether uri names an Iceberg metadata file, or a directory with a metadata/
   /// directory holding one (and no Delta log).
-  static bool Holds(const std::string& uri, const StorageOptions& storage = {});
+  static arrow::Result<bool> Holds(const std::string& uri,
+                                   const StorageOptions& storage = {});
 
   const std::string& location() const override { return location_; }
   arrow::Result<std::shared_ptr<inlet::Snapshot>> GetSnapshot(

@@ -2,7 +2,9 @@
 
 #include <arrow/status.h>
 
+#include <cctype>
 #include <cmath>
+#include <cstdio>
 
 #include "inlet/common/json.h"
 #include "inlet/iceberg/values.h"
@@ -209,6 +211,25 @@ Json IntMap(int32_t key_id, int32_t value_id, Json value_type) {
               {{"name", "value"}, {"type", value_type}, {"field-id", value_id}}})}}}};
 }
 
+// A name Avro accepts ([A-Za-z_][A-Za-z0-9_]*), made as Java's
+// AvroSchemaUtil.makeCompatibleName makes it: another character becomes "_x" and its hex
+// code (readers match partition fields by field id, not name).
+std::string AvroName(const std::string& name) {
+  std::string out;
+  for (size_t i = 0; i < name.size(); ++i) {
+    auto c = static_cast<unsigned char>(name[i]);
+    bool ok = std::isalpha(c) || c == '_' || (i > 0 && std::isdigit(c));
+    if (ok) {
+      out += static_cast<char>(c);
+    } else {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "_x%X", c);
+      out += hex;
+    }
+  }
+  return out.empty() ? "_" : out;
+}
+
 int DecimalBytes(int precision) {
   // The fewest bytes whose two's complement holds 10^precision - 1.
   for (int n = 1; n <= 16; ++n) {
@@ -248,12 +269,12 @@ arrow::Result<Json> PartitionAvroType(const arrow::DataType& type,
       return Json("bytes");
     case arrow::Type::FIXED_SIZE_BINARY: {
       int size = static_cast<const arrow::FixedSizeBinaryType&>(type).byte_width();
-      return Json{{"type", "fixed"}, {"name", "fixed_" + name}, {"size", size}};
+      return Json{{"type", "fixed"}, {"name", "fixed_" + AvroName(name)}, {"size", size}};
     }
     case arrow::Type::DECIMAL128: {
       const auto& d = static_cast<const arrow::Decimal128Type&>(type);
       return Json{{"type", "fixed"},
-                  {"name", "decimal_" + name},
+                  {"name", "decimal_" + AvroName(name)},
                   {"size", DecimalBytes(d.precision())},
                   {"logicalType", "decimal"},
                   {"precision", d.precision()},
@@ -261,7 +282,7 @@ arrow::Result<Json> PartitionAvroType(const arrow::DataType& type,
     }
     case arrow::Type::EXTENSION:
       return Json{{"type", "fixed"},
-                  {"name", "uuid_" + name},
+                  {"name", "uuid_" + AvroName(name)},
                   {"size", 16},
                   {"logicalType", "uuid"}};
     default:
@@ -447,7 +468,7 @@ arrow::Result<std::string> WriteManifest(const ManifestContext& context,
   for (const auto& [name, id, type] : context.partition) {
     ARROW_ASSIGN_OR_RAISE(auto avro_type, PartitionAvroType(*type, name));
     partition_fields.push_back(FieldJson("", id, avro_type, true));
-    partition_fields.back()["name"] = name;
+    partition_fields.back()["name"] = AvroName(name);
   }
   std::map<std::string, std::string> meta = {
       {"schema", context.schema_json},

@@ -346,11 +346,10 @@ arrow::Result<std::shared_ptr<arrow::DataType>> ToIcebergCompatible(
     case Type::TIME64:
       return arrow::time64(arrow::TimeUnit::MICRO);
     case Type::TIMESTAMP: {
+      // Microseconds: timestamp_ns is a format-version 3 type, which v2 readers refuse.
       const auto& ts = static_cast<const arrow::TimestampType&>(*type);
-      auto unit = ts.unit() == arrow::TimeUnit::NANO ? arrow::TimeUnit::NANO
-                                                     : arrow::TimeUnit::MICRO;
-      return ts.timezone().empty() ? arrow::timestamp(unit)
-                                   : arrow::timestamp(unit, "UTC");
+      return ts.timezone().empty() ? arrow::timestamp(arrow::TimeUnit::MICRO)
+                                   : arrow::timestamp(arrow::TimeUnit::MICRO, "UTC");
     }
     case Type::DECIMAL32:
     case Type::DECIMAL64:

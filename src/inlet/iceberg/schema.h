@@ -41,8 +41,8 @@ std::string TypeName(const arrow::DataType& type);
 
 /// Maps an input type to the Arrow type Iceberg stores (as Delta's writer does: large or
 /// view strings to string, unsigned to the next signed width, timestamps to
-/// microseconds unless nanoseconds, dictionaries to their values). Fails with TypeError
-/// naming `column` for a type Iceberg cannot store.
+/// microseconds (nanoseconds are a format-version 3 type), dictionaries to their values).
+/// Fails with TypeError naming `column` for a type Iceberg cannot store.
 arrow::Result<std::shared_ptr<arrow::DataType>> ToIcebergCompatible(
     const std::shared_ptr<arrow::DataType>& type, const std::string& column);
 

@@ -161,6 +161,13 @@ arrow::Result<std::unique_ptr<IcebergWriteTransaction>> IcebergWriteTransaction:
   tx->base_file_version_ = latest.file_version;
   const std::string& loc = tx->location_;
   if (latest.metadata) {
+    if (latest.metadata->format_version != 2)
+      return arrow::Status::NotImplemented("cannot write to ", loc,
+                                           ": it is an Iceberg format-version ",
+                                           latest.metadata->format_version,
+                                           " table; inlet writes format version 2 (v1 "
+                                           "has no sequence numbers, v3 needs row "
+                                           "lineage)");
     tx->base_ = latest.snapshot;
     tx->metadata_ = *latest.metadata;
     if (overwrites && tx->metadata_.properties.count("inlet.appendOnly")) {

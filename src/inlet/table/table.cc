@@ -12,7 +12,8 @@ namespace inlet {
 // Iceberg table; anything else is Delta's.
 arrow::Result<std::shared_ptr<Table>> Table::Open(const std::string& uri,
                                                   const StorageOptions& storage) {
-  if (iceberg::IcebergTable::Holds(uri, storage)) {
+  ARROW_ASSIGN_OR_RAISE(bool iceberg, iceberg::IcebergTable::Holds(uri, storage));
+  if (iceberg) {
     ARROW_ASSIGN_OR_RAISE(auto table, iceberg::IcebergTable::Open(uri, storage));
     return table;
   }
@@ -35,7 +36,8 @@ std::optional<TableFormat> TableFormatNamed(const std::string& name) {
 arrow::Result<std::shared_ptr<Table>> Table::OpenOrCreate(
     const std::string& uri, const StorageOptions& storage,
     std::optional<TableFormat> format) {
-  if (iceberg::IcebergTable::Holds(uri, storage)) {
+  ARROW_ASSIGN_OR_RAISE(bool iceberg, iceberg::IcebergTable::Holds(uri, storage));
+  if (iceberg) {
     if (format == TableFormat::kDelta)
       return arrow::Status::Invalid(uri, " is an Iceberg table, not a Delta table");
     ARROW_ASSIGN_OR_RAISE(auto table, iceberg::IcebergTable::Open(uri, storage));
