@@ -207,3 +207,21 @@ def test_bad_iceberg_metadata_fails_clearly(tmp_path):
     (tmp_path / "empty").mkdir()
     line = support.check_refusal(support.run_inlet("scan", tmp_path / "empty", check=False))
     assert "not a Delta table" in line and "Iceberg" in line, line
+
+
+def test_a_format_version_1_table_reads_by_snapshot_id(tmp_path):
+    from pyiceberg.schema import Schema
+    from pyiceberg.types import LongType, NestedField, StringType
+    cat = _catalog(tmp_path)
+    t = cat.create_table("ns.v1", schema=Schema(NestedField(1, "id", LongType()), NestedField(2, "s", StringType())),
+                         properties={"format-version": "1"})
+    for n in range(2):
+        t.append(pa.Table.from_pylist([{"id": n, "s": f"s{n}"}], schema=t.schema().as_arrow()))
+    t = cat.load_table("ns.v1")
+    table_dir = tmp_path / "wh" / "ns" / "v1"
+    first = t.snapshots()[0]
+    got = _inlet(table_dir, tmp_path, "--ref", str(first.snapshot_id))
+    oracle.assert_tables_equal(got, t.scan(snapshot_id=first.snapshot_id).to_arrow(), "v1 by snapshot id")
+    oracle.assert_tables_equal(_inlet(table_dir, tmp_path), t.scan().to_arrow(), "v1 latest")
+    line = support.check_refusal(support.run_inlet("scan", table_dir, "--version", "0", check=False))
+    assert "format version 1" in line and "--ref" in line, line

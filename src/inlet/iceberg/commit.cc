@@ -389,8 +389,9 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
           w.file = e.file;
           for (size_t i = 0; i < e.file.partition.size() && i < spec_.fields.size();
                ++i) {
-            ARROW_ASSIGN_OR_RAISE(auto scalar, PartitionScalar(e.file.partition[i],
-                                                               spec_.fields[i]->type()));
+            ARROW_ASSIGN_OR_RAISE(
+                auto scalar, PartitionScalar(e.file.partition[i], spec_.fields[i]->type(),
+                                             e.file.file_path, spec_.fields[i]->name()));
             w.partition.push_back(scalar->is_valid ? scalar : nullptr);
           }
           if (gone) {

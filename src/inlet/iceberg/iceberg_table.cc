@@ -238,6 +238,11 @@ arrow::Result<std::shared_ptr<inlet::Snapshot>> IcebergTable::GetSnapshot(
   ARROW_ASSIGN_OR_RAISE(auto store, TableStore::Make(metadata->location, storage_));
   const iceberg::Snapshot* chosen = metadata->CurrentSnapshot();
   if (spec.version) {
+    if (metadata->format_version == 1)
+      return arrow::Status::Invalid(
+          "Iceberg table ", location_,
+          " is format version 1, whose snapshots have no sequence "
+          "numbers: choose one by --ref SNAPSHOT_ID or --as-of");
     chosen = nullptr;
     for (const auto& s : metadata->snapshots)
       if (s.sequence_number == *spec.version) chosen = &s;

@@ -384,7 +384,9 @@ avro::Value IntBytesMap(const std::map<int32_t, std::string>& m) {
 
 }  // namespace
 
-arrow::Result<std::shared_ptr<arrow::Scalar>> PartitionScalar(
+namespace {
+
+arrow::Result<std::shared_ptr<arrow::Scalar>> PartitionScalarOf(
     const avro::Value& v, const std::shared_ptr<arrow::DataType>& type) {
   if (v.is_null()) return arrow::MakeNullScalar(type);
   auto mismatch = [&]() {
@@ -423,6 +425,18 @@ arrow::Result<std::shared_ptr<arrow::Scalar>> PartitionScalar(
       return std::make_shared<arrow::DoubleScalar>(*d);
   }
   return mismatch();
+}
+
+}  // namespace
+
+arrow::Result<std::shared_ptr<arrow::Scalar>> PartitionScalar(
+    const avro::Value& v, const std::shared_ptr<arrow::DataType>& type,
+    const std::string& file, const std::string& field) {
+  auto out = PartitionScalarOf(v, type);
+  if (!out.ok())
+    return out.status().WithMessage("data file ", file, ": partition field '", field,
+                                    "': ", out.status().message());
+  return out;
 }
 
 arrow::Result<avro::Value> PartitionAvroValue(const arrow::Scalar& value) {

@@ -131,9 +131,11 @@ arrow::Result<std::string> WriteManifestList(const std::vector<ManifestFile>& ma
                                              int64_t sequence_number, int format_version);
 
 /// A partition value as Avro decoded it, as a scalar of `type` (the transform's result
-/// type; null for null). Invalid when the value does not fit the type.
+/// type; null for null). Invalid when the value does not fit the type, naming the data
+/// file and the partition field.
 arrow::Result<std::shared_ptr<arrow::Scalar>> PartitionScalar(
-    const avro::Value& value, const std::shared_ptr<arrow::DataType>& type);
+    const avro::Value& value, const std::shared_ptr<arrow::DataType>& type,
+    const std::string& file, const std::string& field);
 
 /// The Avro form of a partition value of `type` (a transform's result type).
 arrow::Result<avro::Value> PartitionAvroValue(const arrow::Scalar& value);

@@ -283,7 +283,8 @@ arrow::Result<table::DataFile> IcebergWriteTransaction::ToDataFile(const Manifes
   // predicates by them).
   for (size_t i = 0; i < spec_.fields.size() && i < e.file.partition.size(); ++i) {
     ARROW_ASSIGN_OR_RAISE(auto scalar,
-                          PartitionScalar(e.file.partition[i], spec_.fields[i]->type()));
+                          PartitionScalar(e.file.partition[i], spec_.fields[i]->type(),
+                                          e.file.file_path, spec_.fields[i]->name()));
     ARROW_ASSIGN_OR_RAISE(auto text, SerializePartitionValue(*scalar, false));
     f.partition_values[spec_.fields[i]->name()] = text;
   }
