@@ -22,15 +22,6 @@ namespace {
 
 constexpr int kMaxAttempts = 50;
 
-int64_t SummaryInt(const std::map<std::string, std::string>& s, const std::string& key,
-                   int64_t fallback = 0) {
-  auto it = s.find(key);
-  if (it == s.end()) return fallback;
-  char* end = nullptr;
-  long long v = std::strtoll(it->second.c_str(), &end, 10);
-  return end && *end == '\0' ? v : fallback;
-}
-
 int64_t RandomSnapshotIdForCommit() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   std::uniform_int_distribution<int64_t> dist(1, INT64_MAX);
@@ -140,24 +131,19 @@ std::vector<FieldSummary> Summaries(const std::vector<EntryToWrite>& entries,
 // it (nullopt: none).
 std::optional<std::string> AppKeyOf(const TableMetadata& m, const iceberg::Snapshot* s,
                                     const std::string& key) {
-  std::set<int64_t> seen;
-  while (s && seen.insert(s->snapshot_id).second) {
-    if (auto it = s->summary.find(key); it != s->summary.end()) return it->second;
-    s = s->parent_snapshot_id ? m.SnapshotById(*s->parent_snapshot_id) : nullptr;
-  }
+  for (const auto* a : m.Ancestry(s))
+    if (auto it = a->summary.find(key); it != a->summary.end()) return it->second;
   return std::nullopt;
 }
 
-// The application numbers an ancestry records, the newest first found.
+// The application keys an ancestry records, the newest of each.
 std::map<std::string, std::string> AppKeys(const TableMetadata& m,
                                            const iceberg::Snapshot* s) {
   std::map<std::string, std::string> out;
-  std::set<int64_t> seen;
-  while (s && seen.insert(s->snapshot_id).second) {
-    for (const auto& [k, v] : s->summary)
+  for (const auto* a : m.Ancestry(s)) {
+    for (const auto& [k, v] : a->summary)
       if (k.rfind(kAppVersionKey, 0) == 0 || k.rfind(kAppDocumentKey, 0) == 0)
         out.emplace(k, v);
-    s = s->parent_snapshot_id ? m.SnapshotById(*s->parent_snapshot_id) : nullptr;
   }
   return out;
 }
@@ -463,18 +449,18 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
     // Totals only when the parent's are known (another writer may have left them out).
     const bool totals = !parent || ps.count("total-records");
     if (totals) {
-      sum["total-data-files"] = std::to_string(SummaryInt(ps, "total-data-files") +
+      sum["total-data-files"] = std::to_string(IntValue(ps, "total-data-files", 0) +
                                                static_cast<int64_t>(added_.size()) -
                                                static_cast<int64_t>(removed_.size()));
       sum["total-records"] =
-          std::to_string(SummaryInt(ps, "total-records") + added_rows - removed_rows);
-      sum["total-files-size"] = std::to_string(SummaryInt(ps, "total-files-size") +
+          std::to_string(IntValue(ps, "total-records", 0) + added_rows - removed_rows);
+      sum["total-files-size"] = std::to_string(IntValue(ps, "total-files-size", 0) +
                                                added_bytes - removed_bytes);
-      sum["total-delete-files"] = std::to_string(SummaryInt(ps, "total-delete-files"));
+      sum["total-delete-files"] = std::to_string(IntValue(ps, "total-delete-files", 0));
       sum["total-position-deletes"] =
-          std::to_string(SummaryInt(ps, "total-position-deletes"));
+          std::to_string(IntValue(ps, "total-position-deletes", 0));
       sum["total-equality-deletes"] =
-          std::to_string(SummaryInt(ps, "total-equality-deletes"));
+          std::to_string(IntValue(ps, "total-equality-deletes", 0));
     }
 
     m.snapshots.push_back(snap);
@@ -487,8 +473,7 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
       m.metadata_log.push_back(MetadataLogEntry{
           m.last_updated_ms, base_uri + "/metadata/v" +
                                  std::to_string(latest.file_version) + ".metadata.json"});
-      auto max_log =
-          SummaryInt(m.properties, "write.metadata.previous-versions-max", 100);
+      auto max_log = IntValue(m.properties, "write.metadata.previous-versions-max", 100);
       while (static_cast<int64_t>(m.metadata_log.size()) > max_log)
         m.metadata_log.erase(m.metadata_log.begin());
     }

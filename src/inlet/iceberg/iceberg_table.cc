@@ -378,14 +378,6 @@ std::shared_ptr<arrow::Field> WithoutIds(const std::shared_ptr<arrow::Field>& f)
   return arrow::field(f->name(), TypeWithoutIds(f->type()), f->nullable());
 }
 
-int64_t SummaryInt(const iceberg::Snapshot& s, const char* key, int64_t fallback) {
-  auto it = s.summary.find(key);
-  if (it == s.summary.end()) return fallback;
-  char* end = nullptr;
-  long long v = std::strtoll(it->second.c_str(), &end, 10);
-  return end && *end == '\0' ? v : fallback;
-}
-
 }  // namespace
 
 IcebergSnapshot::IcebergSnapshot(std::shared_ptr<const TableStore> store,
@@ -430,8 +422,8 @@ TableInfo IcebergSnapshot::Info() const {
   info.id = metadata_->table_uuid;
   info.properties = metadata_->properties;
   if (snapshot_) {
-    info.num_files = SummaryInt(*snapshot_, "total-data-files", 0);
-    info.size_bytes = SummaryInt(*snapshot_, "total-files-size", 0);
+    info.num_files = IntValue(snapshot_->summary, "total-data-files", 0);
+    info.size_bytes = IntValue(snapshot_->summary, "total-files-size", 0);
   }
   Json spec = Json::array();
   if (const auto* s = metadata_->DefaultSpec()) {
@@ -453,11 +445,11 @@ TableInfo IcebergSnapshot::Info() const {
 
 std::optional<int64_t> IcebergSnapshot::RowCount() const {
   if (!snapshot_) return 0;
-  if (SummaryInt(*snapshot_, "total-position-deletes", 0) != 0 ||
-      SummaryInt(*snapshot_, "total-equality-deletes", 0) != 0 ||
-      SummaryInt(*snapshot_, "total-delete-files", 0) != 0)
+  if (IntValue(snapshot_->summary, "total-position-deletes", 0) != 0 ||
+      IntValue(snapshot_->summary, "total-equality-deletes", 0) != 0 ||
+      IntValue(snapshot_->summary, "total-delete-files", 0) != 0)
     return std::nullopt;
-  int64_t rows = SummaryInt(*snapshot_, "total-records", -1);
+  int64_t rows = IntValue(snapshot_->summary, "total-records", -1);
   if (rows < 0) return std::nullopt;
   return rows;
 }
@@ -467,22 +459,20 @@ std::optional<int64_t> IcebergSnapshot::RowCount() const {
 // key forward, so that a snapshot another engine wrote on top only adds a step.
 arrow::Result<std::optional<std::string>> IcebergSnapshot::AppKey(
     const std::string& key) const {
-  std::set<int64_t> seen;
-  const iceberg::Snapshot* s = snapshot_;
-  while (s && seen.insert(s->snapshot_id).second) {
+  auto ancestry = metadata_->Ancestry(snapshot_);
+  for (const auto* s : ancestry) {
     if (auto it = s->summary.find(key); it != s->summary.end()) return it->second;
     // inlet's snapshots carry every application's keys: the newest one is authoritative.
     if (s->summary.count("inlet.operation")) return std::nullopt;
-    if (!s->parent_snapshot_id) return std::nullopt;
-    const iceberg::Snapshot* parent = metadata_->SnapshotById(*s->parent_snapshot_id);
-    if (!parent)
-      return arrow::Status::Invalid(
-          "cannot read the state of ", key, " in ", store_->location(), ": snapshot ",
-          s->snapshot_id,
-          "'s ancestors were expired before any snapshot inlet wrote, so "
-          "the state is unknown (keep at least the newest snapshot inlet wrote)");
-    s = parent;
   }
+  const iceberg::Snapshot* oldest = ancestry.empty() ? nullptr : ancestry.back();
+  if (oldest && oldest->parent_snapshot_id &&
+      !metadata_->SnapshotById(*oldest->parent_snapshot_id))
+    return arrow::Status::Invalid(
+        "cannot read the state of ", key, " in ", store_->location(), ": snapshot ",
+        oldest->snapshot_id,
+        "'s ancestors were expired before any snapshot inlet wrote, so "
+        "the state is unknown (keep at least the newest snapshot inlet wrote)");
   return std::nullopt;
 }
 
@@ -532,10 +522,7 @@ arrow::Result<std::map<std::string, std::string>> IcebergSnapshot::AppDocuments(
     const std::string& prefix) const {
   std::set<std::string> apps;
   const std::string key_prefix = kAppDocumentKey + prefix;
-  std::set<int64_t> seen;
-  for (const iceberg::Snapshot* s = snapshot_; s && seen.insert(s->snapshot_id).second;
-       s = s->parent_snapshot_id ? metadata_->SnapshotById(*s->parent_snapshot_id)
-                                 : nullptr) {
+  for (const auto* s : metadata_->Ancestry(snapshot_)) {
     for (const auto& [k, v] : s->summary)
       if (k.rfind(key_prefix, 0) == 0) apps.insert(k.substr(sizeof(kAppDocumentKey) - 1));
   }

@@ -129,6 +129,25 @@ const Snapshot* TableMetadata::SnapshotById(int64_t id) const {
   return nullptr;
 }
 
+std::vector<const Snapshot*> TableMetadata::Ancestry(const Snapshot* s) const {
+  std::vector<const Snapshot*> out;
+  std::set<int64_t> seen;
+  while (s && seen.insert(s->snapshot_id).second) {
+    out.push_back(s);
+    s = s->parent_snapshot_id ? SnapshotById(*s->parent_snapshot_id) : nullptr;
+  }
+  return out;
+}
+
+int64_t IntValue(const std::map<std::string, std::string>& values, const std::string& key,
+                 int64_t fallback) {
+  auto it = values.find(key);
+  if (it == values.end()) return fallback;
+  char* end = nullptr;
+  long long v = std::strtoll(it->second.c_str(), &end, 10);
+  return end && *end == '\0' && !it->second.empty() ? v : fallback;
+}
+
 const Snapshot* TableMetadata::CurrentSnapshot() const {
   return current_snapshot_id ? SnapshotById(*current_snapshot_id) : nullptr;
 }

@@ -108,7 +108,15 @@ struct TableMetadata {
   const PartitionSpec* DefaultSpec() const { return SpecById(default_spec_id); }
   const Snapshot* SnapshotById(int64_t id) const;
   const Snapshot* CurrentSnapshot() const;
+  /// `s` and its ancestors, newest first, as far as the metadata still has them (expired
+  /// snapshots end the chain; so does a cycle).
+  std::vector<const Snapshot*> Ancestry(const Snapshot* s) const;
 };
+
+/// The integer a string map (a snapshot summary, table properties) holds at `key`;
+/// fallback when it is absent or not an integer.
+int64_t IntValue(const std::map<std::string, std::string>& values, const std::string& key,
+                 int64_t fallback);
 
 /// Parses a metadata file's JSON. Errors name `what` (the file) and the member. Format
 /// versions other than 1, 2 and 3 are refused (NotImplemented).

@@ -380,13 +380,8 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> IcebergWriteTransaction::Conf
 }
 
 int64_t IcebergWriteTransaction::target_file_size() const {
-  auto it = metadata_.properties.find("write.target-file-size-bytes");
-  if (it != metadata_.properties.end()) {
-    char* end = nullptr;
-    long long v = std::strtoll(it->second.c_str(), &end, 10);
-    if (end && *end == '\0' && v > 0) return v;
-  }
-  return options_.target_file_size;
+  int64_t size = IntValue(metadata_.properties, "write.target-file-size-bytes", 0);
+  return size > 0 ? size : options_.target_file_size;
 }
 
 arrow::Result<std::unique_ptr<table::DataWriter>> IcebergWriteTransaction::NewDataWriter(
