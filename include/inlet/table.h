@@ -447,6 +447,38 @@ enum class TableFormat { kDelta, kIceberg };
 /// "delta" or "iceberg"; nullopt for another name.
 std::optional<TableFormat> TableFormatNamed(const std::string& name);
 
+/// An Iceberg catalog: the database recording each table's current metadata file, so
+/// that a commit is one compare-and-set of that pointer and every engine sharing the
+/// catalog (Spark, Trino, pyiceberg) sees the same tables (docs/formats.md, Catalogs).
+struct CatalogOptions {
+  /// sqlite:PATH (a catalog file; created by the first write) or
+  /// postgresql://user@host:port/db (the password from PGPASSWORD, ~/.pgpass or the URI).
+  std::string uri;
+  /// The catalog_name column: the name the other engines give this catalog.
+  std::string name = "default";
+  /// Where a created table goes: <warehouse>/<namespace>/<table>. Default: beside a
+  /// SQLite catalog file; required with PostgreSQL unless `location` is given.
+  std::string warehouse;
+  /// The location of a table OpenInCatalog creates, instead of the warehouse's.
+  std::string location;
+};
+
+class Table;
+
+/// Records the Iceberg table at `uri` (its directory, whose current metadata file is
+/// recorded, or one metadata file) in `catalog` as `identifier` (namespace.table; the
+/// namespace is created when absent), so that engines reading only catalogs (Trino) find
+/// it. Returns the metadata file recorded. Fails when the catalog has a table of that
+/// name already (nothing changed) or there is no Iceberg table at uri (kTableNotFound).
+arrow::Result<std::string> RegisterIcebergTable(const CatalogOptions& catalog,
+                                                const std::string& identifier,
+                                                const std::string& uri,
+                                                const StorageOptions& storage = {});
+
+/// The tables of `catalog` as namespace.table, sorted; of namespace `ns` when given.
+arrow::Result<std::vector<std::string>> ListCatalogTables(const CatalogOptions& catalog,
+                                                          const std::string& ns = "");
+
 /// A table at a location. Open() requires an existing table; OpenOrCreate() also accepts
 /// an empty location, where the first Write creates the table (in the same commit).
 class Table {
@@ -463,6 +495,14 @@ class Table {
   static arrow::Result<std::shared_ptr<Table>> OpenOrCreate(
       const std::string& uri, const StorageOptions& storage = {},
       std::optional<TableFormat> format = std::nullopt);
+
+  /// Opens the Iceberg table `identifier` (namespace.table, namespace levels separated
+  /// by dots) of a catalog; `create`: a table absent from the catalog is created by the
+  /// first write, which registers it (else kTableNotFound naming table and catalog).
+  /// Table files are reached with `storage`.
+  static arrow::Result<std::shared_ptr<Table>> OpenInCatalog(
+      const CatalogOptions& catalog, const std::string& identifier,
+      const StorageOptions& storage = {}, bool create = false);
 
   virtual const std::string& location() const = 0;
 

@@ -9,11 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "inlet/cli/catalog_commands.h"
 #include "inlet/cli/maintenance.h"
 #include "inlet/cli/output.h"
 #include "inlet/cli/pipeline_commands.h"
 #include "inlet/cli/row_commands.h"
 #include "inlet/cli/table_commands.h"
+#include "inlet/cli/table_names.h"
 #include "inlet/log.h"
 #include "inlet/status.h"
 
@@ -73,7 +75,10 @@ std::string UnknownCommand(const CLI::App& app, int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string word = argv[i];
     if (word.empty() || word[0] == '-') {
-      if (word == "--log-level") ++i;  // its value
+      // Their values.
+      if (word == "--log-level" || word == "--catalog" || word == "--catalog-name" ||
+          word == "--warehouse")
+        ++i;
       continue;
     }
     std::string best;
@@ -97,7 +102,9 @@ std::string UnknownCommand(const CLI::App& app, int argc, char** argv) {
 }  // namespace
 
 int Run(int argc, char** argv) {
-  CLI::App app{"inlet: incremental loads into lakehouse tables (Delta Lake)", "inlet"};
+  CLI::App app{
+      "inlet: incremental loads into lakehouse tables (Delta Lake, Apache Iceberg)",
+      "inlet"};
   app.set_version_flag("--version", kVersion);
   app.require_subcommand(1);
   // Given before or after the command.
@@ -108,6 +115,7 @@ int Run(int argc, char** argv) {
                  "What inlet logs on stderr: error, warning (default), info, debug")
       ->check(CLI::IsMember({"error", "warning", "info", "debug"}));
   app.add_flag("-q,--quiet", quiet, "Log errors only (same as --log-level error)");
+  RegisterCatalogOptions(&app);
   TableCommands tables;
   tables.Register(&app);
   PipelineCommands pipelines;
@@ -116,6 +124,8 @@ int Run(int argc, char** argv) {
   maintenance.Register(&app);
   RowCommands rows;
   rows.Register(&app);
+  CatalogCommands catalogs;
+  catalogs.Register(&app);
 
   try {
     app.parse(argc, argv);
@@ -144,6 +154,7 @@ int Run(int argc, char** argv) {
   }
   if (maintenance.parsed()) return Report(maintenance.Run(), json);
   if (rows.parsed()) return Report(rows.Run(), json);
+  if (catalogs.parsed()) return Report(catalogs.Run(), json);
   return 2;
 }
 

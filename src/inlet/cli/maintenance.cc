@@ -6,6 +6,7 @@
 
 #include "inlet/cli/output.h"
 #include "inlet/cli/progress.h"
+#include "inlet/cli/table_names.h"
 #include "inlet/table.h"
 
 namespace inlet::cli {
@@ -25,7 +26,7 @@ std::string Seconds(int64_t ms) {
 
 arrow::Status RunOptimize(const std::string& location, const OptimizeOptions& o,
                           bool json) {
-  ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(location));
+  ARROW_ASSIGN_OR_RAISE(auto table, OpenTable(location));
   arrow::Result<OptimizeResult> optimized;
   {
     ProgressLine progress("optimizing " + location);  // cleared before the result
@@ -59,7 +60,7 @@ arrow::Status RunOptimize(const std::string& location, const OptimizeOptions& o,
 }
 
 arrow::Status RunVacuum(const std::string& location, const VacuumOptions& o, bool json) {
-  ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(location));
+  ARROW_ASSIGN_OR_RAISE(auto table, OpenTable(location));
   ARROW_ASSIGN_OR_RAISE(auto r, table->Vacuum(o));
   if (json) {
     std::cout << Dump(Json{{"table", location},
@@ -88,7 +89,7 @@ arrow::Status RunVacuum(const std::string& location, const VacuumOptions& o, boo
 }
 
 arrow::Status RunCheckpoint(const std::string& location, bool json) {
-  ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(location));
+  ARROW_ASSIGN_OR_RAISE(auto table, OpenTable(location));
   ARROW_ASSIGN_OR_RAISE(auto r, table->Checkpoint());
   if (json) {
     std::cout << Dump(Json{{"table", location},

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "inlet/cli/output.h"
+#include "inlet/cli/table_names.h"
 #include "inlet/pipeline.h"
 #include "inlet/table.h"
 
@@ -263,7 +264,7 @@ arrow::Status PipelineCommands::RunStreams(const StreamArgs& a) {
 }
 
 arrow::Status PipelineCommands::ShowState(const StateArgs& a) {
-  ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(a.table));
+  ARROW_ASSIGN_OR_RAISE(auto table, OpenTable(a.table));
   ARROW_ASSIGN_OR_RAISE(auto snapshot, table->GetSnapshot({}));
   Json out = Json::object();
   ARROW_ASSIGN_OR_RAISE(auto states, PipelineStates(*snapshot));
@@ -305,7 +306,7 @@ arrow::Status PipelineCommands::ShowState(const StateArgs& a) {
 }
 
 arrow::Status PipelineCommands::ResetState(const StateArgs& a) {
-  ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(a.table));
+  ARROW_ASSIGN_OR_RAISE(auto table, OpenTable(a.table));
   // Checks that the pipeline has a state, without reading it: one that cannot be read
   // can still be cleared.
   ARROW_ASSIGN_OR_RAISE(int64_t version, ResetPipelineState(*table, a.pipeline));

@@ -7,6 +7,7 @@
 
 #include "inlet/cli/output.h"
 #include "inlet/cli/progress.h"
+#include "inlet/cli/table_names.h"
 #include "inlet/predicate.h"
 #include "inlet/status.h"
 #include "inlet/table.h"
@@ -88,7 +89,7 @@ arrow::Status RowCommands::RunChange(bool update) const {
     ARROW_ASSIGN_OR_RAISE(auto assignment, ParseAssignment(s));
     o.set.push_back(std::move(assignment));
   }
-  ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(table_));
+  ARROW_ASSIGN_OR_RAISE(auto table, OpenTable(table_));
   arrow::Result<MergeResult> changed;
   {
     ProgressLine progress(std::string(update ? "updating " : "deleting from ") + table_);

@@ -9,6 +9,7 @@
 
 #include "inlet/cli/output.h"
 #include "inlet/cli/progress.h"
+#include "inlet/cli/table_names.h"
 #include "inlet/io.h"
 #include "inlet/status.h"
 #include "inlet/table.h"
@@ -367,7 +368,7 @@ arrow::Status TableCommands::RunWrite(const Write& a) {
       return arrow::Status::Invalid("unknown --format '", a.format,
                                     "' (use delta or iceberg)");
   }
-  ARROW_ASSIGN_OR_RAISE(auto table, Table::OpenOrCreate(a.table, {}, format));
+  ARROW_ASSIGN_OR_RAISE(auto table, OpenOrCreateTable(a.table, format));
   ProgressLine progress("writing " + a.table);
   // An idempotent write commits the application's version with its rows, unless the
   // table has it already; a concurrent commit of the same application makes this one
@@ -428,7 +429,7 @@ arrow::Status TableCommands::RunWrite(const Write& a) {
 }
 
 arrow::Status TableCommands::RunScan(const Scan& a) {
-  ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(a.table));
+  ARROW_ASSIGN_OR_RAISE(auto table, OpenTable(a.table));
   ARROW_ASSIGN_OR_RAISE(SnapshotSpec spec, SpecOf(a.version, a.as_of));
   if (!a.ref.empty()) {
     if (spec.version || spec.timestamp_ms)
@@ -447,7 +448,7 @@ arrow::Status TableCommands::RunScan(const Scan& a) {
 }
 
 arrow::Status TableCommands::RunHistory(const Listing& a) {
-  ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(a.table));
+  ARROW_ASSIGN_OR_RAISE(auto table, OpenTable(a.table));
   ARROW_ASSIGN_OR_RAISE(auto history, table->History(a.limit));
   if (a.json) {
     Json out = Json::array();
@@ -479,7 +480,7 @@ arrow::Status TableCommands::RunHistory(const Listing& a) {
 }
 
 arrow::Status TableCommands::RunInfo(const Listing& a) {
-  ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(a.table));
+  ARROW_ASSIGN_OR_RAISE(auto table, OpenTable(a.table));
   ARROW_ASSIGN_OR_RAISE(auto snapshot, table->GetSnapshot({}));
   TableInfo info = snapshot->Info();
   Json details = ParseOrNull(info.format_details);
@@ -570,7 +571,7 @@ arrow::Status TableCommands::RunMerge(const Merge& a) {
                         ReadInputFiles(a.inputs, a.input_format, csv, declared));
   progress.Phase(std::to_string(source->num_rows()) +
                  " source rows, matching and writing");
-  ARROW_ASSIGN_OR_RAISE(auto table, Table::OpenOrCreate(a.table));
+  ARROW_ASSIGN_OR_RAISE(auto table, OpenOrCreateTable(a.table));
   // A merge that lost to a conflicting concurrent commit (say, an optimize that compacted
   // the files it rewrote) runs again on the new version.
   ARROW_ASSIGN_OR_RAISE(
@@ -625,7 +626,7 @@ arrow::Status TableCommands::RunAlter(const Alter& a) {
   ARROW_ASSIGN_OR_RAISE(options.properties, ParseProperties(a.properties));
   options.update_properties = true;
   options.operation = "SET TBLPROPERTIES";
-  ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(a.table));
+  ARROW_ASSIGN_OR_RAISE(auto table, OpenTable(a.table));
   ARROW_ASSIGN_OR_RAISE(auto snapshot, table->GetSnapshot({}));
   // No rows: an empty input with the table's columns.
   ARROW_ASSIGN_OR_RAISE(auto empty,
@@ -643,7 +644,7 @@ arrow::Status TableCommands::RunRestore(const Restore& a) {
   ARROW_ASSIGN_OR_RAISE(SnapshotSpec spec, SpecOf(a.version, a.as_of));
   if (!spec.version && !spec.timestamp_ms)
     return arrow::Status::Invalid("restore needs --version or --as-of");
-  ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(a.table));
+  ARROW_ASSIGN_OR_RAISE(auto table, OpenTable(a.table));
   ARROW_ASSIGN_OR_RAISE(auto result, table->Restore(spec));
   if (a.json) {
     std::cout << Dump(Json{{"table", a.table},
@@ -662,7 +663,7 @@ arrow::Status TableCommands::RunRestore(const Restore& a) {
 }
 
 arrow::Status TableCommands::RunChanges(const Changes& a) {
-  ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(a.table));
+  ARROW_ASSIGN_OR_RAISE(auto table, OpenTable(a.table));
   std::optional<int64_t> to;
   if (a.to >= 0) to = a.to;
   ARROW_ASSIGN_OR_RAISE(auto reader, table->Changes(a.from, to, a.file_level));

@@ -264,6 +264,7 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
     WriteBase latest;
     if (attempt == 0) {
       latest.file_version = base_file_version_;
+      latest.metadata_uri = base_metadata_uri_;
       if (base_) {
         latest.metadata = std::make_shared<TableMetadata>(base_->metadata());
         latest.snapshot = base_;
@@ -469,10 +470,8 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
         SnapshotRef{snapshot_id, "branch",
                     m.refs.count("main") ? m.refs["main"].retention : Json::object()};
     m.snapshot_log.push_back(SnapshotLogEntry{snap.timestamp_ms, snapshot_id});
-    if (latest.file_version > 0) {
-      m.metadata_log.push_back(MetadataLogEntry{
-          m.last_updated_ms, base_uri + "/metadata/v" +
-                                 std::to_string(latest.file_version) + ".metadata.json"});
+    if (!latest.metadata_uri.empty()) {
+      m.metadata_log.push_back(MetadataLogEntry{m.last_updated_ms, latest.metadata_uri});
       auto max_log = IntValue(m.properties, "write.metadata.previous-versions-max", 100);
       while (static_cast<int64_t>(m.metadata_log.size()) > max_log)
         m.metadata_log.erase(m.metadata_log.begin());
@@ -481,8 +480,7 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
     m.last_updated_ms = snap.timestamp_ms;
     ARROW_ASSIGN_OR_RAISE(auto text, SerializeMetadata(m));
     CrashPoint("commit.before_log_write");
-    ARROW_ASSIGN_OR_RAISE(bool created,
-                          table_->PutMetadata(latest.file_version + 1, text));
+    ARROW_ASSIGN_OR_RAISE(bool created, table_->CommitMetadata(latest, text));
     if (created) {
       CrashPoint("commit.after_log_write");
       result.version = sequence;

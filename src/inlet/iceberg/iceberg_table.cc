@@ -9,6 +9,7 @@
 #include <cctype>
 #include <set>
 
+#include "inlet/common/uuid.h"
 #include "inlet/iceberg/transaction.h"
 #include "inlet/status.h"
 #include "inlet/table/app_objects.h"
@@ -79,6 +80,19 @@ arrow::Result<std::string> CurrentMetadataFile(const TableStore& store) {
   return std::string(kMetadataDir) + "/" + best;
 }
 
+// The metadata file a catalog names for a table; a missing one names both.
+arrow::Result<std::string> ReadNamedMetadata(const Catalog& catalog,
+                                             const TableIdent& ident,
+                                             const TableStore& store,
+                                             const std::string& uri) {
+  auto text = ReadWhole(store, uri);
+  if (!text.ok())
+    return text.status().WithMessage(catalog.description(), " names ", uri,
+                                     " as the metadata of ", ident.ToString(), ": ",
+                                     text.status().message());
+  return text;
+}
+
 std::string Parent(const std::string& uri) {
   auto slash = uri.find_last_of('/');
   return slash == std::string::npos ? "." : uri.substr(0, slash);
@@ -143,6 +157,33 @@ arrow::Result<std::shared_ptr<IcebergTable>> IcebergTable::Open(
       new IcebergTable(store, store->location(), "", storage));
 }
 
+arrow::Result<std::shared_ptr<IcebergTable>> IcebergTable::OpenInCatalog(
+    std::shared_ptr<Catalog> catalog, TableIdent ident, const StorageOptions& storage,
+    bool create, const std::string& location) {
+  ARROW_ASSIGN_OR_RAISE(auto current, catalog->CurrentMetadata(ident));
+  std::string root;
+  if (current) {
+    // The table's files are where its metadata says, which the store must reach.
+    ARROW_ASSIGN_OR_RAISE(auto dir, TableStore::Make(Parent(*current), storage));
+    ARROW_ASSIGN_OR_RAISE(auto text, ReadNamedMetadata(*catalog, ident, *dir, *current));
+    ARROW_ASSIGN_OR_RAISE(auto metadata, ParseMetadata(text, *current));
+    root = metadata.location;
+  } else if (!create) {
+    return TableNotFound("no table " + ident.ToString() + " in " +
+                         catalog->description());
+  } else if (!location.empty()) {
+    root = location;
+  } else {
+    ARROW_ASSIGN_OR_RAISE(root, catalog->DefaultLocation(ident));
+  }
+  ARROW_ASSIGN_OR_RAISE(auto store, TableStore::Make(root, storage));
+  std::shared_ptr<IcebergTable> table(
+      new IcebergTable(store, store->location(), "", storage));
+  table->catalog_ = std::move(catalog);
+  table->ident_ = std::move(ident);
+  return table;
+}
+
 arrow::Result<std::shared_ptr<IcebergTable>> IcebergTable::Create(
     const std::string& uri, const StorageOptions& storage) {
   ARROW_ASSIGN_OR_RAISE(auto store, TableStore::Make(uri, storage));
@@ -165,22 +206,93 @@ std::string IcebergTable::TableUri() const {
 arrow::Result<WriteBase> IcebergTable::LoadForWrite() const {
   ARROW_RETURN_NOT_OK(RootStore().status());
   WriteBase out;
-  ARROW_ASSIGN_OR_RAISE(auto current, CurrentMetadataFile(*dir_store_));
-  if (current.empty()) return out;
-  std::string name = current.substr(current.find_last_of('/') + 1);
-  if (name[0] != 'v' || VersionOf(name) < 0)
-    return arrow::Status::NotImplemented("cannot write to ", location_,
-                                         ": its Iceberg metadata file ", name,
-                                         " is named by a catalog; inlet writes "
-                                         "file-system tables (v<N>.metadata.json) only, "
-                                         "for now");
-  out.file_version = VersionOf(name);
+  if (catalog_) {
+    ARROW_ASSIGN_OR_RAISE(auto current, catalog_->CurrentMetadata(ident_));
+    if (!current) return out;
+    out.metadata_uri = *current;
+    out.file_version =
+        std::max<int64_t>(VersionOf(current->substr(current->rfind('/') + 1)), 0);
+  } else {
+    ARROW_ASSIGN_OR_RAISE(auto current, CurrentMetadataFile(*dir_store_));
+    if (current.empty()) return out;
+    std::string name = current.substr(current.find_last_of('/') + 1);
+    if (name[0] != 'v' || VersionOf(name) < 0)
+      return arrow::Status::Invalid("cannot write to ", location_,
+                                    " by its path: its Iceberg metadata file ", name,
+                                    " is named by a catalog; write through the catalog "
+                                    "(--catalog URI namespace.table)");
+    ARROW_RETURN_NOT_OK(CheckNoCatalogFiles());
+    out.file_version = VersionOf(name);
+    out.metadata_uri = TableUri() + "/" + current;
+  }
   ARROW_ASSIGN_OR_RAISE(auto loaded, LoadMetadata());
   out.metadata = loaded.second;
+  if (catalog_) {
+    // The metadata read may be newer than the pointer looked up above: commit on it.
+    out.metadata_uri = loaded.first;
+    out.file_version =
+        std::max<int64_t>(VersionOf(loaded.first.substr(loaded.first.rfind('/') + 1)), 0);
+  }
   ARROW_ASSIGN_OR_RAISE(auto store, TableStore::Make(out.metadata->location, storage_));
   out.snapshot = std::make_shared<IcebergSnapshot>(store, out.metadata, loaded.first,
                                                    out.metadata->CurrentSnapshot());
   return out;
+}
+
+arrow::Result<std::string> IcebergTable::MetadataUri() const {
+  if (catalog_) {
+    ARROW_ASSIGN_OR_RAISE(auto loaded, LoadMetadata());
+    return loaded.first;
+  }
+  std::string rel = metadata_file_;
+  if (rel.empty()) {
+    ARROW_ASSIGN_OR_RAISE(rel, CurrentMetadataFile(*dir_store_));
+    if (rel.empty())
+      return TableNotFound("not an Iceberg table: " + location_ +
+                           " (no metadata/*.metadata.json)");
+  }
+  return TableUri() + "/" + rel;
+}
+
+arrow::Status IcebergTable::CheckNoCatalogFiles() const {
+  ARROW_ASSIGN_OR_RAISE(auto listed, dir_store_->List(kMetadataDir, ListDetail::kNames));
+  for (const auto& info : listed) {
+    std::string name = info.base_name();
+    if (VersionOf(name) >= 0 && name[0] != 'v')
+      return arrow::Status::Invalid(
+          "cannot write to ", location_, " by its path: a catalog has committed to it (",
+          kMetadataDir, "/", name,
+          "); write through the catalog (--catalog URI "
+          "namespace.table), or its commits and these would fork the table");
+  }
+  return arrow::Status::OK();
+}
+
+arrow::Result<bool> IcebergTable::CommitMetadata(const WriteBase& base,
+                                                 const std::string& text) const {
+  if (catalog_) return SwapInCatalog(base, text);
+  return PutMetadata(base.file_version + 1, text);
+}
+
+arrow::Result<bool> IcebergTable::SwapInCatalog(const WriteBase& base,
+                                                const std::string& text) const {
+  ARROW_RETURN_NOT_OK(dir_store_->CreateDir(kMetadataDir));
+  char number[32];
+  std::snprintf(number, sizeof(number), "%05lld",
+                static_cast<long long>(base.file_version + 1));
+  std::string rel = std::string(kMetadataDir) + "/" + number + "-" + NewUuid() + kSuffix;
+  ARROW_ASSIGN_OR_RAISE(bool created, dir_store_->PutIfAbsent(rel, text));
+  if (!created)
+    return arrow::Status::IOError("cannot commit to ", location_, ": ",
+                                  dir_store_->Resolve(rel), " exists already");
+  std::string uri = TableUri() + "/" + rel;
+  ARROW_ASSIGN_OR_RAISE(bool swapped,
+                        base.metadata_uri.empty()
+                            ? catalog_->AddTable(ident_, uri)
+                            : catalog_->SwapMetadata(ident_, base.metadata_uri, uri));
+  // The catalog never pointed at the file: nobody reads it.
+  if (!swapped) (void)dir_store_->fs()->DeleteFile(dir_store_->Resolve(rel));
+  return swapped;
 }
 
 arrow::Result<bool> IcebergTable::PutMetadata(int64_t version,
@@ -210,6 +322,17 @@ arrow::Result<bool> IcebergTable::PutMetadata(int64_t version,
 
 arrow::Result<std::pair<std::string, std::shared_ptr<const TableMetadata>>>
 IcebergTable::LoadMetadata() const {
+  if (catalog_) {
+    ARROW_ASSIGN_OR_RAISE(auto current, catalog_->CurrentMetadata(ident_));
+    if (!current)
+      return TableNotFound("no table " + ident_.ToString() + " in " +
+                           catalog_->description());
+    ARROW_ASSIGN_OR_RAISE(auto text,
+                          ReadNamedMetadata(*catalog_, ident_, *dir_store_, *current));
+    ARROW_ASSIGN_OR_RAISE(auto parsed, ParseMetadata(text, *current));
+    return std::make_pair(*current,
+                          std::make_shared<const TableMetadata>(std::move(parsed)));
+  }
   std::string rel = metadata_file_;
   if (rel.empty()) {
     ARROW_ASSIGN_OR_RAISE(rel, CurrentMetadataFile(*dir_store_));

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "inlet/iceberg/catalog.h"
 #include "inlet/iceberg/manifest.h"
 #include "inlet/iceberg/metadata.h"
 #include "inlet/storage/table_store.h"
@@ -74,10 +75,12 @@ class IcebergSnapshot : public inlet::Snapshot {
   std::vector<std::string> partition_columns_;
 };
 
-/// What a write starts from: the current metadata file's version number (v<N>; 0 when
-/// the table has none yet), its metadata and its current snapshot.
+/// What a write starts from: the current metadata file's version number (v<N> or
+/// <N>-<uuid>; 0 when the table has none yet) and URI, its metadata and its current
+/// snapshot.
 struct WriteBase {
   int64_t file_version = 0;
+  std::string metadata_uri;
   std::shared_ptr<const TableMetadata> metadata;
   std::shared_ptr<IcebergSnapshot> snapshot;
 };
@@ -92,6 +95,12 @@ class IcebergTable : public Table, public table::Writable {
   /// kTableNotFound when the directory holds no metadata file.
   static arrow::Result<std::shared_ptr<IcebergTable>> Open(
       const std::string& uri, const StorageOptions& storage = {});
+  /// The table `ident` of `catalog`. `create`: a table the catalog does not have yet is
+  /// created by the first write at the catalog's default location, or `location` when
+  /// given (else kTableNotFound naming table and catalog).
+  static arrow::Result<std::shared_ptr<IcebergTable>> OpenInCatalog(
+      std::shared_ptr<Catalog> catalog, TableIdent ident, const StorageOptions& storage,
+      bool create, const std::string& location = "");
   /// Whether uri names an Iceberg metadata file, or a directory with a metadata/
   /// directory holding one (and no Delta log).
   static arrow::Result<bool> Holds(const std::string& uri,
@@ -124,6 +133,9 @@ class IcebergTable : public Table, public table::Writable {
   arrow::Result<std::pair<std::string, std::shared_ptr<const TableMetadata>>>
   LoadMetadata() const;
 
+  /// The URI of the current metadata file (file:///..., s3://...).
+  arrow::Result<std::string> MetadataUri() const;
+
   /// The latest state to write on. Refuses a table opened from one metadata file, and
   /// one whose metadata files a catalog names (<N>-<uuid>.metadata.json): writing those
   /// needs the catalog.
@@ -132,9 +144,12 @@ class IcebergTable : public Table, public table::Writable {
   arrow::Result<std::shared_ptr<const TableStore>> RootStore() const;
   /// The table location as Iceberg names it (file:///abs/path, s3://bucket/prefix).
   std::string TableUri() const;
-  /// Writes metadata/v<version>.metadata.json if absent (false when another writer
-  /// created it first), then points version-hint.text at it.
-  arrow::Result<bool> PutMetadata(int64_t version, const std::string& text) const;
+  /// Commits `text` as the metadata following `base`: false, changing nothing, when
+  /// another writer committed first. A file-system table gets
+  /// metadata/v<N+1>.metadata.json if absent and its version hint; a catalog table gets
+  /// metadata/<N+1>-<uuid>.metadata.json and the catalog's pointer moved to it.
+  arrow::Result<bool> CommitMetadata(const WriteBase& base,
+                                     const std::string& text) const;
 
  private:
   IcebergTable(std::shared_ptr<const TableStore> dir_store, std::string location,
@@ -145,6 +160,11 @@ class IcebergTable : public Table, public table::Writable {
         storage_(std::move(storage)) {}
 
   arrow::Status ReadOnly(const char* what) const;
+  // Writes metadata/v<version>.metadata.json if absent, then the version hint.
+  arrow::Result<bool> PutMetadata(int64_t version, const std::string& text) const;
+  arrow::Result<bool> SwapInCatalog(const WriteBase& base, const std::string& text) const;
+  // Refuses a path write to a table a catalog has committed to.
+  arrow::Status CheckNoCatalogFiles() const;
 
   // The table directory's store (metadata/ under it), or the metadata file's directory.
   std::shared_ptr<const TableStore> dir_store_;
@@ -152,6 +172,9 @@ class IcebergTable : public Table, public table::Writable {
   // Set when opened from a metadata file: that file, read-only.
   std::string metadata_file_;
   StorageOptions storage_;
+  // Set for a table of a catalog, which records its current metadata file.
+  std::shared_ptr<Catalog> catalog_;
+  TableIdent ident_;
 };
 
 /// The path in a store's file system of a file an Iceberg table names by URI

@@ -159,6 +159,7 @@ arrow::Result<std::unique_ptr<IcebergWriteTransaction>> IcebergWriteTransaction:
   ARROW_ASSIGN_OR_RAISE(tx->store_, table.RootStore());
   ARROW_ASSIGN_OR_RAISE(auto latest, table.LoadForWrite());
   tx->base_file_version_ = latest.file_version;
+  tx->base_metadata_uri_ = latest.metadata_uri;
   const std::string& loc = tx->location_;
   if (latest.metadata) {
     if (latest.metadata->format_version != 2)

@@ -92,6 +92,7 @@ class IcebergWriteTransaction : public table::Transaction {
   WriteOptions options_;
   // The base: its metadata file's version number (0: none), metadata and snapshot.
   int64_t base_file_version_ = 0;
+  std::string base_metadata_uri_;
   std::shared_ptr<IcebergSnapshot> base_;
   TableMetadata metadata_;  // what the commit writes (schema, spec, properties)
   bool creates_ = false;

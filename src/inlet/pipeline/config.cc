@@ -83,20 +83,71 @@ arrow::Status ParseMaintenance(const YamlReader& r, const YAML::Node& n,
   return arrow::Status::OK();
 }
 
+// An Iceberg catalog destination: catalog {uri, name, warehouse}, table and location.
+arrow::Status ParseCatalog(const YamlReader& r, const YAML::Node& n,
+                           const std::string& key, DestinationConfig* out) {
+  const YAML::Node& c = n["catalog"];
+  const std::string ck = key + ".catalog";
+  if (!c.IsMap()) return r.Error(c, ck, "expected a mapping: {uri: ..., name: ...}");
+  ARROW_RETURN_NOT_OK(r.CheckKeys(c, ck, {"uri", "name", "warehouse"}));
+  if (!c["uri"]) return r.Error(c, ck + ".uri", "is required");
+  ARROW_ASSIGN_OR_RAISE(std::string uri, r.String(c["uri"], ck + ".uri"));
+  // A relative SQLite file is the pipeline file's neighbour, as paths are.
+  if (uri.rfind("sqlite:", 0) == 0 && uri.rfind("sqlite://", 0) != 0)
+    uri = "sqlite:" + r.ResolvePath(uri.substr(7));
+  out->catalog.uri = uri;
+  if (c["name"]) {
+    ARROW_ASSIGN_OR_RAISE(out->catalog.name, r.String(c["name"], ck + ".name"));
+  }
+  if (c["warehouse"]) {
+    ARROW_ASSIGN_OR_RAISE(std::string w, r.String(c["warehouse"], ck + ".warehouse"));
+    out->catalog.warehouse = r.ResolvePath(w);
+  }
+  if (n["path"])
+    return r.Error(n["path"], key + ".path",
+                   "a catalog destination is named by destination.table, not a path");
+  if (!n["table"])
+    return r.Error(n, key + ".table", "is required with a catalog (namespace.table)");
+  ARROW_ASSIGN_OR_RAISE(out->path, r.String(n["table"], key + ".table"));
+  const std::string& t = out->path;
+  if (t.find('.') == std::string::npos || t.front() == '.' || t.back() == '.' ||
+      t.find("..") != std::string::npos)
+    return r.Error(n["table"], key + ".table",
+                   "'" + t + "' is not namespace.table (levels separated by dots)");
+  if (n["location"]) {
+    ARROW_ASSIGN_OR_RAISE(std::string loc, r.String(n["location"], key + ".location"));
+    out->catalog.location = r.ResolvePath(loc);
+  }
+  if (out->format == TableFormat::kDelta)
+    return r.Error(n["format"], key + ".format",
+                   "a catalog destination is an Iceberg table (format: iceberg)");
+  out->format = TableFormat::kIceberg;
+  return arrow::Status::OK();
+}
+
 arrow::Status ParseDestination(const YamlReader& r, const YAML::Node& n,
                                const std::string& key, DestinationConfig* out) {
-  ARROW_RETURN_NOT_OK(r.CheckKeys(n, key,
-                                  {"path", "format", "partition_by", "keys", "properties",
-                                   "storage", "maintenance"}));
-  if (!n["path"]) return r.Error(n, key + ".path", "is required");
-  ARROW_ASSIGN_OR_RAISE(std::string path, r.String(n["path"], key + ".path"));
-  out->path = r.ResolvePath(path);
+  ARROW_RETURN_NOT_OK(
+      r.CheckKeys(n, key,
+                  {"path", "format", "catalog", "table", "location", "partition_by",
+                   "keys", "properties", "storage", "maintenance"}));
   if (n["format"]) {
     ARROW_ASSIGN_OR_RAISE(std::string format, r.String(n["format"], key + ".format"));
     out->format = TableFormatNamed(format);
     if (!out->format)
       return r.Error(n["format"], key + ".format",
                      "unknown table format '" + format + "' (use delta or iceberg)");
+  }
+  if (n["catalog"]) {
+    ARROW_RETURN_NOT_OK(ParseCatalog(r, n, key, out));
+  } else {
+    for (const char* k : {"table", "location"})
+      if (n[k])
+        return r.Error(n[k], key + "." + k,
+                       "names a catalog table: give destination.catalog too (or a path)");
+    if (!n["path"]) return r.Error(n, key + ".path", "is required");
+    ARROW_ASSIGN_OR_RAISE(std::string path, r.String(n["path"], key + ".path"));
+    out->path = r.ResolvePath(path);
   }
   if (n["partition_by"]) {
     ARROW_ASSIGN_OR_RAISE(auto specs,
@@ -126,7 +177,14 @@ arrow::Status ParseDestination(const YamlReader& r, const YAML::Node& n,
     }
   }
   if (n["storage"]) {
-    ARROW_RETURN_NOT_OK(ParseStorage(r, n["storage"], key + ".storage", out->path,
+    // A catalog's table is where its location, or the warehouse, says; one already in
+    // the catalog may be on S3 without either.
+    std::string place = out->path;
+    if (!out->catalog.uri.empty())
+      place = !out->catalog.location.empty()    ? out->catalog.location
+              : !out->catalog.warehouse.empty() ? out->catalog.warehouse
+                                                : "s3://";
+    ARROW_RETURN_NOT_OK(ParseStorage(r, n["storage"], key + ".storage", place,
                                      "destinations", &out->storage));
   }
   if (n["maintenance"]) {
@@ -597,6 +655,12 @@ std::vector<load::DerivedColumn> Derived(const DestinationConfig& d) {
   std::vector<load::DerivedColumn> out;
   for (const auto& p : d.partition_by) out.push_back({p.name, p.source, p.transform});
   return out;
+}
+
+arrow::Result<std::shared_ptr<Table>> OpenDestination(const DestinationConfig& d) {
+  if (!d.catalog.uri.empty())
+    return Table::OpenInCatalog(d.catalog, d.path, d.storage, /*create=*/true);
+  return Table::OpenOrCreate(d.path, d.storage, d.format);
 }
 
 StorageOptions SideTableStorage(const PipelineConfig& c, const std::string& path) {

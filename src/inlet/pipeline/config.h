@@ -42,7 +42,10 @@ struct PartitionColumn {
 };
 
 struct DestinationConfig {
+  /// The table's path or URI; with a catalog, its name there (namespace.table).
   std::string path;
+  /// The Iceberg catalog naming the table (uri empty: the table is named by path).
+  CatalogOptions catalog;
   /// The format of a table the pipeline creates (delta, the default, or iceberg); an
   /// existing table must be of it when given.
   std::optional<TableFormat> format;
@@ -108,6 +111,10 @@ std::vector<load::DerivedColumn> Derived(const DestinationConfig& d);
 
 /// How a table of the pipeline other than its destination (quarantine, dead letters) at
 /// path is reached: with destination.storage when it is on S3.
+/// Opens the destination table, or where the first commit creates it: by path, or in its
+/// catalog.
+arrow::Result<std::shared_ptr<Table>> OpenDestination(const DestinationConfig& d);
+
 StorageOptions SideTableStorage(const PipelineConfig& c, const std::string& path);
 
 using inlet::ParseTypeName;  // source.schema's type names (source/type_names.h)

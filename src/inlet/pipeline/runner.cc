@@ -127,9 +127,7 @@ class PipelineRun {
   }
 
   arrow::Status LoadState() {
-    ARROW_ASSIGN_OR_RAISE(
-        table_, Table::OpenOrCreate(config_.destination.path, config_.destination.storage,
-                                    config_.destination.format));
+    ARROW_ASSIGN_OR_RAISE(table_, pipeline::OpenDestination(config_.destination));
     ARROW_ASSIGN_OR_RAISE(snapshot_, load::LatestSnapshot(*table_));
     if (snapshot_) {
       report_.table_version = snapshot_->version();

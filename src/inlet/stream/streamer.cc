@@ -108,9 +108,7 @@ class Streamer {
       decoder_.emplace("",
                        DebeziumOptions{kafka_.decoding.decimals, kafka_.decoding.schema});
     }
-    ARROW_ASSIGN_OR_RAISE(
-        table_, Table::OpenOrCreate(config_.destination.path, config_.destination.storage,
-                                    config_.destination.format));
+    ARROW_ASSIGN_OR_RAISE(table_, pipeline::OpenDestination(config_.destination));
     ARROW_ASSIGN_OR_RAISE(auto snap, load::LatestSnapshot(*table_));
     rows_.emplace(RowOptions(snap ? snap->schema() : nullptr));
     if (!config_.dead_letters.path.empty()) {

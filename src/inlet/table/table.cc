@@ -27,6 +27,46 @@ arrow::Result<std::shared_ptr<Table>> Table::Open(const std::string& uri,
   return *table;
 }
 
+arrow::Result<std::shared_ptr<Table>> Table::OpenInCatalog(const CatalogOptions& catalog,
+                                                           const std::string& identifier,
+                                                           const StorageOptions& storage,
+                                                           bool create) {
+  ARROW_ASSIGN_OR_RAISE(auto ident, iceberg::TableIdent::Parse(identifier));
+  ARROW_ASSIGN_OR_RAISE(auto opened, iceberg::OpenCatalog(catalog, create));
+  ARROW_ASSIGN_OR_RAISE(auto table, iceberg::IcebergTable::OpenInCatalog(
+                                        std::move(opened), std::move(ident), storage,
+                                        create, catalog.location));
+  return table;
+}
+
+arrow::Result<std::string> RegisterIcebergTable(const CatalogOptions& catalog,
+                                                const std::string& identifier,
+                                                const std::string& uri,
+                                                const StorageOptions& storage) {
+  ARROW_ASSIGN_OR_RAISE(auto ident, iceberg::TableIdent::Parse(identifier));
+  ARROW_ASSIGN_OR_RAISE(bool iceberg, iceberg::IcebergTable::Holds(uri, storage));
+  if (!iceberg)
+    return TableNotFound("cannot register " + uri + ": no Iceberg table there");
+  ARROW_ASSIGN_OR_RAISE(auto table, iceberg::IcebergTable::Open(uri, storage));
+  ARROW_ASSIGN_OR_RAISE(std::string metadata, table->MetadataUri());
+  ARROW_ASSIGN_OR_RAISE(auto opened, iceberg::OpenCatalog(catalog, /*for_write=*/true));
+  ARROW_ASSIGN_OR_RAISE(bool added, opened->AddTable(ident, metadata));
+  if (!added)
+    return arrow::Status::AlreadyExists("cannot register ", uri, " as ", identifier, ": ",
+                                        opened->description(),
+                                        " has a table of that name already");
+  return metadata;
+}
+
+arrow::Result<std::vector<std::string>> ListCatalogTables(const CatalogOptions& catalog,
+                                                          const std::string& ns) {
+  ARROW_ASSIGN_OR_RAISE(auto opened, iceberg::OpenCatalog(catalog, /*for_write=*/false));
+  ARROW_ASSIGN_OR_RAISE(auto tables, opened->ListTables(ns));
+  std::vector<std::string> out;
+  for (const auto& t : tables) out.push_back(t.ToString());
+  return out;
+}
+
 std::optional<TableFormat> TableFormatNamed(const std::string& name) {
   if (name == "delta") return TableFormat::kDelta;
   if (name == "iceberg") return TableFormat::kIceberg;

@@ -1,0 +1,82 @@
+"""A real PostgreSQL 15 server on loopback for the catalog tests (and, later, sources).
+
+Debian's postgresql-15 (scripts/bootstrap.sh installs it) provides initdb and pg_ctl in
+/usr/lib/postgresql/15/bin. PostgreSQL refuses to run as root: when the tests run as root
+the cluster belongs to the `postgres` user Debian's package creates. Connections over TCP
+need a password (scram-sha-256), so tests see the password handling a real deployment
+has; each run makes a role with a random password.
+"""
+from __future__ import annotations
+
+import os
+import pathlib
+import pwd
+import secrets
+import shutil
+import socket
+import subprocess
+import tempfile
+
+PG_BIN = pathlib.Path(os.environ.get("INLET_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class PostgresServer:
+    def __init__(self):
+        self.port = _free_port()
+        self.user = "inlet"
+        self.password = secrets.token_hex(12)
+        self._as_root = os.geteuid() == 0
+        # Outside pytest's root-only temporary tree: the server's user must reach it.
+        self.dir = pathlib.Path(tempfile.mkdtemp(prefix="inlet-pg-"))
+        self.data = self.dir / "data"
+
+    def _run(self, *args: str, **kw) -> subprocess.CompletedProcess:
+        cmd = list(args)
+        if self._as_root:
+            cmd = ["runuser", "-u", "postgres", "--"] + cmd
+        return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
+
+    def start(self) -> "PostgresServer":
+        if not (PG_BIN / "initdb").exists():
+            raise RuntimeError(f"no PostgreSQL at {PG_BIN}: run scripts/bootstrap.sh")
+        if self._as_root:
+            pw = pwd.getpwnam("postgres")
+            os.chown(self.dir, pw.pw_uid, pw.pw_gid)
+        self._run(str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres",
+                  "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8")
+        self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.dir / "log"),
+                  "-o", f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} "
+                  "-c wal_level=logical -c max_connections=100", "-w", "start")
+        self.sql(f"CREATE ROLE {self.user} LOGIN CREATEDB PASSWORD '{self.password}'")
+        return self
+
+    def sql(self, statement: str, db: str = "postgres") -> str:
+        """Runs one statement as the superuser over the local socket; its output."""
+        return self._run(str(PG_BIN / "psql"), "-h", str(self.dir), "-p", str(self.port),
+                         "-U", "postgres", "-d", db, "-v", "ON_ERROR_STOP=1", "-At",
+                         "-c", statement).stdout
+
+    def create_database(self, name: str) -> str:
+        """A new database owned by the test role; its URI without the password (which
+        comes from PGPASSWORD, see env())."""
+        self.sql(f"CREATE DATABASE {name} OWNER {self.user}")
+        return f"postgresql://{self.user}@127.0.0.1:{self.port}/{name}"
+
+    def sqlalchemy_uri(self, name: str) -> str:
+        return f"postgresql+psycopg2://{self.user}:{self.password}@127.0.0.1:{self.port}/{name}"
+
+    def env(self) -> dict:
+        return {**os.environ, "PGPASSWORD": self.password}
+
+    def stop(self) -> None:
+        try:
+            self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
+        except subprocess.CalledProcessError:
+            pass
+        shutil.rmtree(self.dir, ignore_errors=True)
