@@ -76,12 +76,13 @@ if [ ! -f "$KAFKA_LIBS/kafka_2.13-$KAFKA_VERSION.jar" ] || ! cmp -s scripts/kafk
   cp scripts/kafka/pom.xml "$KAFKA_LIBS/pom.xml"
 fi
 
-# Delta Lake for Spark (the Spark oracle of the cross-engine tests; pyspark comes from
-# requirements.txt): the jars scripts/spark/pom.xml pins, without Spark's own.
+# Delta Lake and Apache Iceberg for Spark (the Spark oracle of the cross-engine tests;
+# pyspark comes from requirements.txt) and the catalogs' JDBC drivers: the jars
+# scripts/spark/pom.xml pins, without Spark's own.
 DELTA_SPARK_VERSION=$(sed -n 's|.*<delta.version>\(.*\)</delta.version>.*|\1|p' scripts/spark/pom.xml)
 SPARK_JARS=${INLET_SPARK_JARS_DIR:-$HOME/.cache/inlet/spark-jars-$DELTA_SPARK_VERSION}
 if [ ! -f "$SPARK_JARS/delta-spark_2.13-$DELTA_SPARK_VERSION.jar" ] || ! cmp -s scripts/spark/pom.xml "$SPARK_JARS/pom.xml"; then
-  echo "bootstrap: fetching Delta Lake $DELTA_SPARK_VERSION jars for Spark with Maven (once)"
+  echo "bootstrap: fetching Delta Lake $DELTA_SPARK_VERSION and Iceberg jars for Spark with Maven (once)"
   mkdir -p "$SPARK_JARS"
   mvn -q -B -f scripts/spark/pom.xml dependency:copy-dependencies \
     -DoutputDirectory="$SPARK_JARS" -DexcludeTransitive=true >/dev/null

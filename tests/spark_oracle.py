@@ -1,6 +1,8 @@
-"""Apache Spark 4.0.1 with Delta Lake 4.0.1: the reference Delta engine, as an oracle.
+"""Apache Spark 4.0.1 with Delta Lake 4.0.1 and Apache Iceberg 1.10.0: the reference
+engines of both formats, as an oracle.
 
-pyspark comes from scripts/requirements.txt; the Delta jars from scripts/spark/pom.xml,
+pyspark comes from scripts/requirements.txt; the Delta and Iceberg jars (and the JDBC
+drivers of the Iceberg SQL catalogs) from scripts/spark/pom.xml,
 which scripts/bootstrap.sh copies into ~/.cache/inlet/spark-jars-<version>. The session
 runs locally (local[2], Java 17) and is shared by the whole test run (a session starts in
 6-12 s).
@@ -32,7 +34,8 @@ def start_spark(work: pathlib.Path):
     jars = ",".join(str(j) for j in delta_jars())
     return (SparkSession.builder.master("local[2]").appName("inlet-tests")
             .config("spark.jars", jars)
-            .config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
+            .config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension,"
+                    "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions")
             .config("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
             .config("spark.driver.memory", "1g")
             .config("spark.sql.shuffle.partitions", "2")
@@ -52,6 +55,29 @@ def read(spark, table: pathlib.Path | str, version: int | None = None) -> pa.Tab
     if version is not None:
         reader = reader.option("versionAsOf", version)
     return reader.load(str(table)).toArrow()
+
+
+_catalogs = 0
+
+
+def iceberg_jdbc_catalog(spark, uri: str, warehouse: str, user: str = "", password: str = "") -> str:
+    """Defines a new Spark catalog on the Iceberg SQL catalog at `uri`
+    (jdbc:postgresql:...); returns its name, which is also the catalog_name the other
+    engines must use. (On a SQLite file, Spark's JDBC connection keeps a read transaction
+    open and goes on seeing the catalog as it was: Spark shares catalogs in PostgreSQL.)"""
+    global _catalogs
+    _catalogs += 1
+    name = f"ice{_catalogs}"
+    prefix = f"spark.sql.catalog.{name}"
+    spark.conf.set(prefix, "org.apache.iceberg.spark.SparkCatalog")
+    spark.conf.set(f"{prefix}.type", "jdbc")
+    spark.conf.set(f"{prefix}.uri", uri)
+    spark.conf.set(f"{prefix}.warehouse", warehouse)
+    spark.conf.set(f"{prefix}.cache-enabled", "false")
+    if user:
+        spark.conf.set(f"{prefix}.jdbc.user", user)
+        spark.conf.set(f"{prefix}.jdbc.password", password)
+    return name
 
 
 def sql(spark, text: str) -> list[dict]:

@@ -98,7 +98,12 @@ arrow::Result<std::unique_ptr<SqlDb>> OpenSqlite(const std::string& path, bool c
   // Two inlet processes (or pyiceberg beside inlet) commit to one catalog file: wait for
   // the other's write lock instead of failing at once.
   sqlite3_busy_timeout(db, 30000);
-  return std::make_unique<Sqlite>(db, path);
+  auto sqlite = std::make_unique<Sqlite>(db, path);
+  // In write-ahead-log mode a reader that keeps a transaction open (Spark's JDBC pool
+  // does) does not block commits. The mode is a property of the file; a read-only use
+  // leaves the file as it is.
+  if (create) ARROW_RETURN_NOT_OK(sqlite->Query("PRAGMA journal_mode=WAL", {}).status());
+  return sqlite;
 }
 
 std::string RedactUri(const std::string& uri) {

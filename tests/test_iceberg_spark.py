@@ -1,0 +1,114 @@
+"""Spark 4.0.1 with Apache Iceberg 1.10.0, the reference Iceberg engine, against inlet
+(issue 21, part 1 §5): Spark reads inlet's tables through a JDBC catalog on PostgreSQL and
+by path, and inlet reads what Spark writes through the same catalog, merge-on-read deletes,
+schema evolution and partition evolution included.
+"""
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+import oracle
+from spark_oracle import iceberg_jdbc_catalog
+from support import run_inlet, scan, write
+
+SCHEMA = pa.schema([("id", pa.int64()), ("city", pa.string()), ("ts", pa.timestamp("us"))])
+
+
+def _rows(start: int, n: int) -> pa.Table:
+    import datetime
+    base = datetime.datetime(2026, 12, 1)
+    return pa.table({
+        "id": pa.array(range(start, start + n), pa.int64()),
+        "city": [f"c{i % 3}" for i in range(start, start + n)],
+        "ts": pa.array([base + datetime.timedelta(hours=i) for i in range(start, start + n)],
+                       pa.timestamp("us")),
+    }, schema=SCHEMA)
+
+
+_databases = 0
+
+
+@pytest.fixture
+def catalog(spark, postgres, tmp_path, monkeypatch):
+    """A new JDBC catalog on PostgreSQL that Spark and inlet share: its Spark name and
+    inlet's options (the password in PGPASSWORD)."""
+    global _databases
+    _databases += 1
+    uri = postgres.create_database(f"spark_iceberg_{_databases}")
+    name = iceberg_jdbc_catalog(spark, "jdbc:" + uri.replace(f"{postgres.user}@", ""),
+                                f"file://{tmp_path}/wh", postgres.user, postgres.password)
+    monkeypatch.setenv("PGPASSWORD", postgres.password)
+    return name, ["--catalog", uri, "--catalog-name", name, "--warehouse", str(tmp_path / "wh")]
+
+
+def _spark_rows(spark, sql: str) -> pa.Table:
+    return spark.sql(sql).toArrow()
+
+
+def test_spark_reads_inlet_catalog_tables_at_every_snapshot(spark, tmp_path, catalog):
+    name, cat = catalog
+    for i in range(3):
+        write("lake.events", _rows(10 * i, 10), *cat, "--format", "iceberg",
+              "--partition-by", "day(ts), bucket(id, 4)", work_dir=tmp_path / "in")
+    table = f"{name}.lake.events"
+    oracle.assert_tables_equal(_spark_rows(spark, f"SELECT * FROM {table}"), _rows(0, 30),
+                               "Spark through the JDBC catalog")
+    snapshots = spark.sql(f"SELECT snapshot_id FROM {table}.snapshots ORDER BY committed_at").collect()
+    assert len(snapshots) == 3
+    for i, s in enumerate(snapshots):
+        got = _spark_rows(spark, f"SELECT * FROM {table} VERSION AS OF {s.snapshot_id}")
+        oracle.assert_tables_equal(got, _rows(0, 10 * (i + 1)), f"Spark at snapshot {i + 1}")
+    # Spark prunes by inlet's partition values: one day of three.
+    files = spark.sql(f"SELECT count(*) AS n FROM {table}.files WHERE partition.ts_day = DATE '2026-12-01'").collect()
+    assert files[0].n > 0
+    got = _spark_rows(spark, f"SELECT * FROM {table} WHERE ts < TIMESTAMP '2026-12-02 00:00:00'")
+    oracle.assert_tables_equal(got, _rows(0, 24), "Spark with a partition filter")
+    # Spark appends through the same catalog; inlet reads it and goes on.
+    spark.sql(f"INSERT INTO {table} VALUES (100, 'c9', TIMESTAMP '2026-12-03 05:00:00')")
+    write("lake.events", _rows(30, 5), *cat, work_dir=tmp_path / "in")
+    expected = pa.concat_tables([_rows(0, 30), pa.table({
+        "id": pa.array([100], pa.int64()), "city": ["c9"],
+        "ts": pa.array([pa.scalar(_rows(0, 1)["ts"][0].as_py().replace(day=3, hour=5), pa.timestamp("us"))])},
+        schema=SCHEMA), _rows(30, 5)])
+    oracle.assert_tables_equal(scan("lake.events", *cat, out_dir=tmp_path / "s"), expected, "inlet")
+    spark.sql(f"REFRESH TABLE {table}")
+    oracle.assert_tables_equal(_spark_rows(spark, f"SELECT * FROM {table}"), expected, "Spark after")
+
+
+def test_spark_reads_a_file_system_table_by_path(spark, tmp_path):
+    table = tmp_path / "by_path"
+    write(table, _rows(0, 6), "--format", "iceberg", "--partition-by", "city", work_dir=tmp_path / "in")
+    write(table, _rows(6, 6), work_dir=tmp_path / "in")
+    got = spark.read.format("iceberg").load(str(table / "metadata" / "v2.metadata.json")).toArrow()
+    oracle.assert_tables_equal(got, _rows(0, 12), "Spark by metadata file")
+
+
+def test_inlet_reads_what_spark_writes_merge_on_read_deletes_and_evolution(spark, tmp_path, catalog):
+    name, cat = catalog
+    t = f"{name}.db.spark_made"
+    spark.sql(f"CREATE TABLE {t} (id BIGINT, city STRING, ts TIMESTAMP_NTZ, amount INT) USING iceberg "
+              "PARTITIONED BY (city) TBLPROPERTIES ('format-version'='2', "
+              "'write.delete.mode'='merge-on-read', 'write.update.mode'='merge-on-read')")
+    spark.sql(f"INSERT INTO {t} SELECT id, concat('c', id % 3), TIMESTAMP_NTZ '2026-12-01 00:00:00' "
+              "+ make_interval(0, 0, 0, 0, id, 0, 0), CAST(id AS INT) FROM range(0, 40)")
+    spark.sql(f"DELETE FROM {t} WHERE id % 5 = 0")  # position delete files
+    spark.sql(f"ALTER TABLE {t} ALTER COLUMN amount TYPE BIGINT")  # int -> long
+    spark.sql(f"ALTER TABLE {t} RENAME COLUMN city TO town")
+    spark.sql(f"ALTER TABLE {t} ADD COLUMN note STRING")
+    spark.sql(f"ALTER TABLE {t} ADD PARTITION FIELD days(ts)")  # a second partition spec
+    spark.sql(f"INSERT INTO {t} VALUES (100, 'c1', TIMESTAMP_NTZ '2026-12-05 00:00:00', 7, 'late')")
+    spark.sql(f"UPDATE {t} SET note = 'updated' WHERE id = 7")
+    deletes = spark.sql(f"SELECT count(*) AS n FROM {t}.delete_files").collect()[0].n
+    assert deletes > 0, "Spark wrote no delete files: the test would not test them"
+    expected = _spark_rows(spark, f"SELECT * FROM {t}")
+    got = scan("db.spark_made", *cat, out_dir=tmp_path / "s")
+    assert got.schema.names == ["id", "town", "ts", "amount", "note"], got.schema
+    oracle.assert_tables_equal(got, expected, "inlet reading Spark's table")
+    # inlet appends to the evolved table; Spark reads the result.
+    (tmp_path / "more.csv").write_text("id,town,ts,amount,note\n200,c2,2026-12-06T00:00:00,9,inlet\n")
+    run_inlet(*cat, "write", "db.spark_made", "--input", tmp_path / "more.csv")
+    spark.sql(f"REFRESH TABLE {t}")
+    after = _spark_rows(spark, f"SELECT * FROM {t} WHERE id = 200")
+    assert after.to_pylist() == [{"id": 200, "town": "c2", "ts": after["ts"][0].as_py(),
+                                  "amount": 9, "note": "inlet"}], after.to_pylist()
