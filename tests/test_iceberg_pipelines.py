@@ -98,11 +98,37 @@ def test_an_existing_table_of_the_other_format_is_refused(tmp_path):
     ps.cli("write", tmp_path / "table", "--input", tmp_path / "src" / "a.csv")   # a Delta table
     line = ps.run_refused(yaml)
     assert "is a Delta table, not an Iceberg table" in line, line
-    p = ps.pipeline("x", path="src/*.csv", fmt="csv", dest="t2", schema=SCHEMA,
-                    strategy={"type": "append"}, partition_by=["day(ts)"])
-    p["destination"]["format"] = "iceberg"
-    line = ps.run_refused(ps.write_pipelines(tmp_path / "q.yaml", p))
-    assert "q.yaml" in line and "Iceberg" in line and "day(ts)" in line, line
+    for spec, why in (("bucket(id)", "bucket needs a width"), ("h=hour(ts)", "is Delta's"),
+                      ("days(ts)", "unknown Iceberg transform 'days'")):
+        p = ps.pipeline("x", path="src/*.csv", fmt="csv", dest="t2", schema=SCHEMA,
+                        strategy={"type": "append"}, partition_by=[spec])
+        p["destination"]["format"] = "iceberg"
+        line = ps.run_refused(ps.write_pipelines(tmp_path / "q.yaml", p))
+        assert "q.yaml" in line and why in line and "partition_by" in line, line
+    assert not (tmp_path / "t2").exists()
+
+
+def test_hidden_partition_transforms_in_a_pipeline(tmp_path):
+    """The seed's partitioning by the hour of `timestamp`, plus a bucket of the id: the
+    table's partition spec derives the values; no column is added to the rows."""
+    yaml = _setup(tmp_path, {"type": "append"}, partition_by=["hour(ts)", "bucket(id, 4)", "v"])
+    ps.write_source(tmp_path / "src" / "a.csv", _rows(0, 30))
+    report = ps.run(yaml).report
+    assert report["status"] == "committed" and report["rows_written"] == 30, report
+    table = _pyiceberg(tmp_path / "table")
+    assert [(f.name, str(f.transform)) for f in table.spec().fields] == \
+        [("ts_hour", "hour"), ("id_bucket", "bucket[4]"), ("v", "identity")]
+    assert table.schema().column_names == ["id", "ts", "v"]
+    _check(tmp_path / "table", _rows(0, 30), "hidden partitions")
+    # pyiceberg prunes by inlet's partition values: one hour of thirty.
+    from pyiceberg.expressions import And, GreaterThanOrEqual, LessThan
+    micros = int(ps.hours(5).timestamp()) * 1_000_000
+    hour = And(GreaterThanOrEqual("ts", micros), LessThan("ts", micros + 3_600_000_000))
+    plan = list(table.scan(row_filter=hour).plan_files())
+    assert len(plan) == 1, [t.file.file_path for t in plan]
+    ps.write_source(tmp_path / "src" / "b.csv", _rows(30, 5))
+    assert ps.run(yaml).report["rows_written"] == 5
+    _check(tmp_path / "table", _rows(0, 35), "second run")
 
 
 def test_two_pipelines_into_one_iceberg_table_at_once_do_not_conflict(tmp_path):

@@ -451,8 +451,9 @@ std::optional<TableFormat> TableFormatNamed(const std::string& name);
 /// that a commit is one compare-and-set of that pointer and every engine sharing the
 /// catalog (Spark, Trino, pyiceberg) sees the same tables (docs/formats.md, Catalogs).
 struct CatalogOptions {
-  /// sqlite:PATH (a catalog file; created by the first write) or
-  /// postgresql://user@host:port/db (the password from PGPASSWORD, ~/.pgpass or the URI).
+  /// sqlite:PATH (a catalog file; created by the first write),
+  /// postgresql://user@host:port/db (the password from PGPASSWORD, ~/.pgpass or the URI)
+  /// or http(s)://host:port[/path] (an Iceberg REST catalog).
   std::string uri;
   /// The catalog_name column: the name the other engines give this catalog.
   std::string name = "default";
@@ -461,6 +462,13 @@ struct CatalogOptions {
   std::string warehouse;
   /// The location of a table OpenInCatalog creates, instead of the warehouse's.
   std::string location;
+  /// REST catalogs: a bearer token; or OAuth2 client credentials "id:secret", exchanged
+  /// for a token at <uri>/v1/oauth/tokens (scope "catalog"). Never logged or shown.
+  std::string token;
+  std::string credential;
+  /// REST catalogs over https: a PEM file of trusted certificates instead of the
+  /// system's.
+  std::string ca_bundle;
 };
 
 class Table;

@@ -77,7 +77,7 @@ std::string UnknownCommand(const CLI::App& app, int argc, char** argv) {
     if (word.empty() || word[0] == '-') {
       // Their values.
       if (word == "--log-level" || word == "--catalog" || word == "--catalog-name" ||
-          word == "--warehouse")
+          word == "--warehouse" || word == "--catalog-ca-bundle")
         ++i;
       continue;
     }

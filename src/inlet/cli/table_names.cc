@@ -1,5 +1,7 @@
 #include "inlet/cli/table_names.h"
 
+#include <cstdlib>
+
 namespace inlet::cli {
 
 namespace {
@@ -13,9 +15,11 @@ CatalogOptions& Catalog() {
 
 void RegisterCatalogOptions(CLI::App* app) {
   CatalogOptions& c = Catalog();
-  app->add_option("--catalog", c.uri,
-                  "Iceberg catalog the table names resolve in (sqlite:PATH or "
-                  "postgresql://user@host:port/db); TABLE is then namespace.table")
+  app->add_option(
+         "--catalog", c.uri,
+         "Iceberg catalog the table names resolve in (sqlite:PATH, "
+         "postgresql://user@host:port/db or http(s)://host:port for REST); TABLE is "
+         "then namespace.table")
       ->envname("INLET_CATALOG");
   app->add_option("--catalog-name", c.name,
                   "The catalog's name, as the other engines sharing it call it (default: "
@@ -25,6 +29,13 @@ void RegisterCatalogOptions(CLI::App* app) {
                   "Where tables created in the catalog go (default: beside a SQLite "
                   "catalog file)")
       ->envname("INLET_WAREHOUSE");
+  app->add_option("--catalog-ca-bundle", c.ca_bundle,
+                  "A REST catalog over https: PEM file of the certificates to trust")
+      ->envname("INLET_CATALOG_CA_BUNDLE");
+  // Secrets come from the environment only: a command line is visible to every user.
+  if (const char* token = std::getenv("INLET_CATALOG_TOKEN")) c.token = token;
+  if (const char* credential = std::getenv("INLET_CATALOG_CREDENTIAL"))
+    c.credential = credential;
 }
 
 const CatalogOptions& GivenCatalog() { return Catalog(); }

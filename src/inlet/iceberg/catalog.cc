@@ -200,7 +200,13 @@ std::string TableIdent::Namespace() const {
   return out;
 }
 
-arrow::Result<std::string> Catalog::DefaultLocation(const TableIdent& table) const {
+arrow::Result<bool> Catalog::CommitUpdates(const TableIdent& table, const TableMetadata*,
+                                           const TableMetadata&) {
+  return arrow::Status::NotImplemented(description(), " takes new metadata files, not ",
+                                       "updates, for ", table.ToString());
+}
+
+arrow::Result<std::string> Catalog::DefaultLocation(const TableIdent& table) {
   if (warehouse_.empty())
     return arrow::Status::Invalid(
         description(), " has no warehouse: give one (--warehouse, ",
@@ -234,9 +240,15 @@ arrow::Result<std::shared_ptr<Catalog>> OpenCatalog(const CatalogOptions& option
     ARROW_ASSIGN_OR_RAISE(auto db,
                           OpenPostgres(uri.rfind("jdbc:", 0) == 0 ? uri.substr(5) : uri));
     ARROW_ASSIGN_OR_RAISE(catalog, SqlCatalog::Make(std::move(db), options, for_write));
+  } else if (uri.rfind("http://", 0) == 0 || uri.rfind("https://", 0) == 0) {
+    ARROW_ASSIGN_OR_RAISE(catalog, OpenRestCatalog(options));
+    // A REST warehouse may be a name the server resolves: a location only when it looks
+    // like one (else the server's, when its configuration tells one).
+    if (warehouse.find('/') == std::string::npos) return catalog;
   } else {
     return arrow::Status::Invalid("unknown catalog URI '", RedactUri(uri),
-                                  "': use sqlite:PATH or postgresql://user@host:port/db");
+                                  "': use sqlite:PATH, postgresql://user@host:port/db or "
+                                  "http(s)://host:port (REST)");
   }
   catalog->set_warehouse(warehouse);
   return catalog;

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "inlet/iceberg/metadata.h"
 #include "inlet/iceberg/sql_db.h"
 #include "inlet/table.h"
 
@@ -44,6 +45,15 @@ class Catalog {
   virtual arrow::Result<bool> SwapMetadata(const TableIdent& table,
                                            const std::string& expected,
                                            const std::string& next) = 0;
+  /// Whether commits are sent as the changes to apply (REST: the server writes the
+  /// metadata file) instead of a new metadata file to point at (SwapMetadata).
+  virtual bool TakesUpdates() const { return false; }
+  /// Commits `next` on `base` (null: creates the table) as changes with requirements.
+  /// False, changing nothing, when a requirement failed (another writer committed). An
+  /// error may leave the outcome unknown; its message says so.
+  virtual arrow::Result<bool> CommitUpdates(const TableIdent& table,
+                                            const TableMetadata* base,
+                                            const TableMetadata& next);
   /// The tables of a namespace, or of every namespace when `ns` is empty.
   virtual arrow::Result<std::vector<TableIdent>> ListTables(const std::string& ns) = 0;
 
@@ -51,12 +61,17 @@ class Catalog {
   virtual const std::string& description() const = 0;
   /// Where a table created in it goes, without a trailing slash; Invalid when the
   /// catalog has no warehouse.
-  arrow::Result<std::string> DefaultLocation(const TableIdent& table) const;
+  virtual arrow::Result<std::string> DefaultLocation(const TableIdent& table);
   void set_warehouse(std::string warehouse) { warehouse_ = std::move(warehouse); }
+  const std::string& warehouse() const { return warehouse_; }
 
  private:
   std::string warehouse_;
 };
+
+/// The REST catalog at options.uri (rest_catalog.cc): reads its configuration and, with
+/// credentials, fetches a token.
+arrow::Result<std::shared_ptr<Catalog>> OpenRestCatalog(const CatalogOptions& options);
 
 /// Opens the catalog `options` names. `for_write`: a missing SQLite file and the
 /// catalog's tables are created (a read of a catalog that does not exist fails instead,

@@ -480,7 +480,7 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
     m.last_updated_ms = snap.timestamp_ms;
     ARROW_ASSIGN_OR_RAISE(auto text, SerializeMetadata(m));
     CrashPoint("commit.before_log_write");
-    ARROW_ASSIGN_OR_RAISE(bool created, table_->CommitMetadata(latest, text));
+    ARROW_ASSIGN_OR_RAISE(bool created, table_->CommitMetadata(latest, m, text));
     if (created) {
       CrashPoint("commit.after_log_write");
       result.version = sequence;

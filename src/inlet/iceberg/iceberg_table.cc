@@ -269,7 +269,10 @@ arrow::Status IcebergTable::CheckNoCatalogFiles() const {
 }
 
 arrow::Result<bool> IcebergTable::CommitMetadata(const WriteBase& base,
+                                                 const TableMetadata& next,
                                                  const std::string& text) const {
+  if (catalog_ && catalog_->TakesUpdates())
+    return catalog_->CommitUpdates(ident_, base.metadata.get(), next);
   if (catalog_) return SwapInCatalog(base, text);
   return PutMetadata(base.file_version + 1, text);
 }

@@ -147,8 +147,9 @@ class IcebergTable : public Table, public table::Writable {
   /// Commits `text` as the metadata following `base`: false, changing nothing, when
   /// another writer committed first. A file-system table gets
   /// metadata/v<N+1>.metadata.json if absent and its version hint; a catalog table gets
-  /// metadata/<N+1>-<uuid>.metadata.json and the catalog's pointer moved to it.
-  arrow::Result<bool> CommitMetadata(const WriteBase& base,
+  /// metadata/<N+1>-<uuid>.metadata.json and the catalog's pointer moved to it. A REST
+  /// catalog is sent `next` as updates instead, and writes the file itself.
+  arrow::Result<bool> CommitMetadata(const WriteBase& base, const TableMetadata& next,
                                      const std::string& text) const;
 
  private:

@@ -83,13 +83,55 @@ arrow::Status ParseMaintenance(const YamlReader& r, const YAML::Node& n,
   return arrow::Status::OK();
 }
 
+// An Iceberg partition transform, transform(column[, N]): the table's partition spec
+// derives the value (docs/formats.md lists the transforms).
+arrow::Result<PartitionColumn> IcebergTransform(const std::string& spec) {
+  static const std::regex form(
+      R"(\s*([a-z]+)\s*\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*(,\s*([0-9]+)\s*)?\)\s*)");
+  std::smatch m;
+  if (!std::regex_match(spec, m, form))
+    return arrow::Status::Invalid(
+        "'", spec,
+        "' is not an Iceberg partition transform: expected a "
+        "column, or transform(column) such as day(ts) or "
+        "bucket(id, 16) (a derived column's own name, name=..., is "
+        "Delta's)");
+  const std::string transform = m[1];
+  const bool sized = transform == "bucket" || transform == "truncate";
+  static const std::set<std::string> known = {"identity", "year",   "month",    "day",
+                                              "hour",     "bucket", "truncate", "void"};
+  if (!known.count(transform))
+    return arrow::Status::Invalid(
+        "'", spec, "': unknown Iceberg transform '", transform,
+        "' (identity, year, month, day, hour, bucket, truncate, "
+        "void)");
+  if (sized != m[4].matched)
+    return arrow::Status::Invalid(
+        "'", spec, "': ", transform,
+        sized ? " needs a width: " + transform + "(column, N)" : " takes no width");
+  PartitionColumn c;
+  c.name = spec;
+  c.source = m[2];
+  c.transform = transform;
+  c.hidden = true;
+  return c;
+}
+
 // An Iceberg catalog destination: catalog {uri, name, warehouse}, table and location.
 arrow::Status ParseCatalog(const YamlReader& r, const YAML::Node& n,
                            const std::string& key, DestinationConfig* out) {
   const YAML::Node& c = n["catalog"];
   const std::string ck = key + ".catalog";
   if (!c.IsMap()) return r.Error(c, ck, "expected a mapping: {uri: ..., name: ...}");
-  ARROW_RETURN_NOT_OK(r.CheckKeys(c, ck, {"uri", "name", "warehouse"}));
+  ARROW_RETURN_NOT_OK(r.CheckKeys(
+      c, ck, {"uri", "name", "warehouse", "token", "credential", "ca_bundle"}));
+  for (auto [k, field] : {std::pair{"token", &out->catalog.token},
+                          std::pair{"credential", &out->catalog.credential},
+                          std::pair{"ca_bundle", &out->catalog.ca_bundle}}) {
+    if (c[k]) {
+      ARROW_ASSIGN_OR_RAISE(*field, r.String(c[k], ck + "." + k));
+    }
+  }
   if (!c["uri"]) return r.Error(c, ck + ".uri", "is required");
   ARROW_ASSIGN_OR_RAISE(std::string uri, r.String(c["uri"], ck + ".uri"));
   // A relative SQLite file is the pipeline file's neighbour, as paths are.
@@ -153,14 +195,16 @@ arrow::Status ParseDestination(const YamlReader& r, const YAML::Node& n,
     ARROW_ASSIGN_OR_RAISE(auto specs,
                           r.StringList(n["partition_by"], key + ".partition_by"));
     for (const auto& spec : specs) {
+      if (out->format == TableFormat::kIceberg && spec.find('(') != std::string::npos) {
+        auto c = IcebergTransform(spec);
+        if (!c.ok())
+          return r.Error(n["partition_by"], key + ".partition_by", c.status().message());
+        out->partition_by.push_back(*c);
+        continue;
+      }
       auto c = ParsePartitionColumn(spec);
       if (!c.ok())
         return r.Error(n["partition_by"], key + ".partition_by", c.status().message());
-      if (out->format == TableFormat::kIceberg && !c->transform.empty())
-        return r.Error(n["partition_by"], key + ".partition_by",
-                       "'" + spec +
-                           "': an Iceberg destination partitions by columns for now "
-                           "(its hidden partition transforms come to pipelines later)");
       out->partition_by.push_back(*c);
     }
   }
@@ -653,7 +697,8 @@ arrow::Result<std::vector<PipelineConfig>> LoadPipelines(const std::string& path
 
 std::vector<load::DerivedColumn> Derived(const DestinationConfig& d) {
   std::vector<load::DerivedColumn> out;
-  for (const auto& p : d.partition_by) out.push_back({p.name, p.source, p.transform});
+  for (const auto& p : d.partition_by)
+    if (!p.hidden) out.push_back({p.name, p.source, p.transform});
   return out;
 }
 

@@ -39,6 +39,10 @@ struct PartitionColumn {
   std::string name;
   std::string source;
   std::string transform;
+  /// An Iceberg partition transform of `source` (hidden partitioning: the table derives
+  /// the value, no column is added); `name` is then the transform as written, such as
+  /// "bucket(id, 16)".
+  bool hidden = false;
 };
 
 struct DestinationConfig {
