@@ -110,10 +110,22 @@ def postgres():
 
 
 @pytest.fixture(scope="session")
-def trino(tmp_path_factory, postgres):
-    """One Trino 476 server (Delta Lake and Iceberg connectors; the Iceberg catalog in the
-    PostgreSQL server) on loopback for the run (trino_server.py)."""
+def iceberg_rest(tmp_path_factory):
+    """One Apache Iceberg REST catalog server on loopback for the run, its tables in a
+    SQLite file and its warehouse on local disk (iceberg_rest_server.py)."""
+    from iceberg_rest_server import IcebergRestServer
+    work = tmp_path_factory.mktemp("iceberg-rest")
+    server = IcebergRestServer(work, f"file://{work}/wh").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def trino(tmp_path_factory, postgres, iceberg_rest):
+    """One Trino 476 server on loopback for the run (trino_server.py): the Delta Lake
+    connector, and Iceberg through a JDBC catalog in the PostgreSQL server (catalog
+    `iceberg`) and through the REST catalog server (catalog `iceberg_rest`)."""
     from trino_server import TrinoServer
-    server = TrinoServer(tmp_path_factory.mktemp("trino"), postgres).start()
+    server = TrinoServer(tmp_path_factory.mktemp("trino"), postgres, iceberg_rest).start()
     yield server
     server.stop()

@@ -46,9 +46,10 @@ ICEBERG_CATALOG_NAME = "trino_iceberg"
 
 
 class TrinoServer:
-    def __init__(self, work: pathlib.Path, postgres=None):
+    def __init__(self, work: pathlib.Path, postgres=None, iceberg_rest=None):
         self.work = work
         self.postgres = postgres
+        self.iceberg_rest = iceberg_rest
         self.iceberg_uri = postgres.create_database("trino_iceberg") if postgres else None
         self.port = _free_port()
         self.proc: subprocess.Popen | None = None
@@ -85,6 +86,11 @@ class TrinoServer:
                 f"iceberg.jdbc-catalog.connection-user={pg.user}\n"
                 f"iceberg.jdbc-catalog.connection-password={pg.password}\n"
                 f"iceberg.jdbc-catalog.default-warehouse-dir=file://{w / 'iceberg'}\n"
+                "fs.native-local.enabled=true\nlocal.location=/\n")
+        if self.iceberg_rest:
+            (etc / "catalog" / "iceberg_rest.properties").write_text(
+                "connector.name=iceberg\niceberg.catalog.type=rest\n"
+                f"iceberg.rest-catalog.uri={self.iceberg_rest.uri}\n"
                 "fs.native-local.enabled=true\nlocal.location=/\n")
         java = java_home()
         env = {**os.environ, "JAVA_HOME": java, "PATH": f"{java}/bin:{os.environ['PATH']}"}

@@ -1,0 +1,177 @@
+"""Iceberg tables through a REST catalog (issue 21, part 1 §1): Apache Iceberg's own REST
+catalog server (RESTCatalogServer 1.10.0, on loopback). inlet sends each commit as
+requirements plus updates and the server writes the metadata file; pyiceberg, Spark and
+Trino read what inlet commits, and inlet reads and appends to what they commit.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import oracle
+import pipeline_support as ps
+from support import check_refusal, run_inlet, scan, write
+
+SCHEMA = pa.schema([("id", pa.int64()), ("city", pa.string()), ("ts", pa.timestamp("us"))])
+_names = itertools.count()
+
+
+def _rows(start: int, n: int) -> pa.Table:
+    return pa.table({
+        "id": pa.array(range(start, start + n), pa.int64()),
+        "city": [f"c{i % 3}" for i in range(start, start + n)],
+        "ts": pa.array([ps.hours(i).replace(tzinfo=None) for i in range(start, start + n)],
+                       pa.timestamp("us")),
+    }, schema=SCHEMA)
+
+
+@pytest.fixture
+def ns():
+    """A namespace of its own for each test in the shared server."""
+    return f"rest{next(_names)}"
+
+
+def _pyiceberg(server):
+    from pyiceberg.catalog import load_catalog
+    return load_catalog("rest", type="rest", uri=server.uri)
+
+
+def test_inlet_commits_through_rest_and_pyiceberg_reads_every_snapshot(tmp_path, iceberg_rest, ns):
+    cat = ["--catalog", iceberg_rest.uri]
+    for i in range(3):
+        write(f"{ns}.events", _rows(10 * i, 10), *cat, "--format", "iceberg",
+              "--partition-by", "day(ts), bucket(id, 4)", work_dir=tmp_path / "in")
+    table = _pyiceberg(iceberg_rest).load_table(f"{ns}.events")
+    # The server wrote the metadata files; the table sits at the namespace's location.
+    assert table.metadata_location.split("/")[-1].startswith("00002-"), table.metadata_location  # 00000- on create
+    assert table.location().endswith(f"/wh/{ns}/events"), table.location()
+    assert [(f.name, str(f.transform)) for f in table.spec().fields] == \
+        [("ts_day", "day"), ("id_bucket", "bucket[4]")]
+    snaps = table.metadata.snapshots
+    assert [s.sequence_number for s in snaps] == [1, 2, 3]
+    for i, s in enumerate(snaps):
+        oracle.assert_tables_equal(table.scan(snapshot_id=s.snapshot_id).to_arrow(),
+                                   _rows(0, 10 * (i + 1)), f"pyiceberg at snapshot {i + 1}")
+    # pyiceberg appends; inlet reads it and appends after it.
+    table.append(_rows(30, 2))
+    write(f"{ns}.events", _rows(32, 2), *cat, work_dir=tmp_path / "in")
+    oracle.assert_tables_equal(scan(f"{ns}.events", *cat, out_dir=tmp_path / "s"), _rows(0, 34), "inlet")
+    history = json.loads(run_inlet(*cat, "history", f"{ns}.events", "--json").stdout)
+    assert len(history) == 5, history
+    assert json.loads(run_inlet(*cat, "tables", ns, "--json").stdout) == [f"{ns}.events"]
+
+
+def test_a_table_pyiceberg_created_through_rest_is_read_and_extended(tmp_path, iceberg_rest, ns):
+    catalog = _pyiceberg(iceberg_rest)
+    catalog.create_namespace(ns)
+    t = catalog.create_table(f"{ns}.made", schema=SCHEMA)
+    with t.update_spec() as spec:
+        spec.add_identity("city")
+    t.append(_rows(0, 6))
+    cat = ["--catalog", iceberg_rest.uri]
+    oracle.assert_tables_equal(scan(f"{ns}.made", *cat, out_dir=tmp_path / "s"), _rows(0, 6), "inlet")
+    write(f"{ns}.made", _rows(6, 6), *cat, work_dir=tmp_path / "in")
+    oracle.assert_tables_equal(catalog.load_table(f"{ns}.made").scan().to_arrow(), _rows(0, 12), "pyiceberg")
+
+
+def test_concurrent_writers_through_rest_lose_no_commit(tmp_path, iceberg_rest, ns):
+    cat = ["--catalog", iceberg_rest.uri]
+    write(f"{ns}.c", _rows(0, 1), *cat, work_dir=tmp_path / "in0")
+    failures = []
+
+    def writer(w):
+        for k in range(5):
+            path = tmp_path / f"in-{w}-{k}.parquet"
+            pq.write_table(_rows(100 * (w + 1) + k, 1), path)
+            proc = run_inlet(*cat, "write", f"{ns}.c", "--input", path, "--input-format", "parquet",
+                             check=False)
+            if proc.returncode != 0:
+                failures.append(proc.stderr)
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not failures, failures
+    got = _pyiceberg(iceberg_rest).load_table(f"{ns}.c").scan().to_arrow()
+    assert sorted(got.column("id").to_pylist()) == sorted(
+        [0] + [100 * (w + 1) + k for w in range(2) for k in range(5)])
+
+
+def test_register_and_a_pipeline_through_rest(tmp_path, iceberg_rest, ns):
+    table = tmp_path / "by_path"
+    write(table, _rows(0, 3), "--format", "iceberg", work_dir=tmp_path / "in")
+    cat = ["--catalog", iceberg_rest.uri]
+    out = json.loads(run_inlet(*cat, "register", f"{ns}.reg", table, "--json").stdout)
+    assert out["metadata_location"] == f"file://{table}/metadata/v1.metadata.json", out
+    line = check_refusal(run_inlet(*cat, "register", f"{ns}.reg", table, check=False))
+    assert "has a table of that name already" in line, line
+    # A pipeline appends to the registered table through the catalog, exactly once.
+    (tmp_path / "src").mkdir()
+    p = ps.pipeline("restp", path="src/*.csv", fmt="csv", dest="unused",
+                    schema={"id": "long", "city": "string", "ts": "timestamp"},
+                    strategy={"type": "append"})
+    del p["destination"]["path"]
+    p["destination"].update({"catalog": {"uri": iceberg_rest.uri}, "table": f"{ns}.reg"})
+    yaml = ps.write_pipelines(tmp_path / "p.yaml", p)
+    ps.write_source(tmp_path / "src" / "a.csv", _rows(3, 4).to_pylist())
+    proc = ps.cli("run", yaml, "--json", env={"INLET_CRASH_AT": "commit.after_log_write"},
+                  cwd=tmp_path, check=False)
+    assert proc.returncode in ps.KILLED, proc
+    assert ps.run(yaml).report["rows_written"] == 0  # the killed run had committed
+    got = _pyiceberg(iceberg_rest).load_table(f"{ns}.reg")
+    oracle.assert_tables_equal(got.scan().to_arrow(), _rows(0, 7), "pyiceberg")
+    assert got.current_snapshot().summary["inlet.app.inlet.pipeline.restp"] == "1"
+
+
+def test_an_unreachable_catalog_fails_naming_it_and_credentials_stay_secret(tmp_path, iceberg_rest, ns):
+    cat = ["--catalog", iceberg_rest.uri]
+    write(f"{ns}.t", _rows(0, 2), *cat, work_dir=tmp_path / "in")
+    # OAuth2 client credentials are exchanged for a token; neither is ever printed.
+    secret = "s3cr3t-client-secret"
+    env = {"INLET_CATALOG_CREDENTIAL": f"inlet:{secret}"}
+    proc = run_inlet(*cat, "scan", f"{ns}.t", env=env)
+    assert secret not in proc.stdout + proc.stderr
+    # A catalog that does not answer: one error naming it, within bounded time.
+    dead = "http://127.0.0.1:9"
+    (tmp_path / "x.csv").write_text("id,city,ts\n9,c,2024-01-01T00:00:00\n")
+    for cmd in (["scan", f"{ns}.t"], ["write", f"{ns}.t", "--input", tmp_path / "x.csv"]):
+        line = check_refusal(run_inlet("--catalog", dead, *cmd, check=False, env=env, timeout=60))
+        assert "REST catalog http://127.0.0.1:9" in line and secret not in line, line
+    line = check_refusal(run_inlet(*cat, "scan", f"{ns}.missing", check=False))
+    assert f"no table {ns}.missing in REST catalog" in line, line
+    oracle.assert_tables_equal(scan(f"{ns}.t", *cat, out_dir=tmp_path / "s"), _rows(0, 2), "unchanged")
+
+
+def test_spark_reads_inlet_tables_through_rest(spark, tmp_path, iceberg_rest, ns):
+    cat = ["--catalog", iceberg_rest.uri]
+    write(f"{ns}.sp", _rows(0, 8), *cat, "--format", "iceberg", "--partition-by", "hour(ts)",
+          work_dir=tmp_path / "in")
+    write(f"{ns}.sp", _rows(8, 8), *cat, work_dir=tmp_path / "in")
+    prefix = "spark.sql.catalog.rest_cat"
+    spark.conf.set(prefix, "org.apache.iceberg.spark.SparkCatalog")
+    spark.conf.set(f"{prefix}.type", "rest")
+    spark.conf.set(f"{prefix}.uri", iceberg_rest.uri)
+    spark.conf.set(f"{prefix}.cache-enabled", "false")
+    got = spark.sql(f"SELECT * FROM rest_cat.{ns}.sp").toArrow()
+    oracle.assert_tables_equal(got, _rows(0, 16), "Spark through REST")
+    spark.sql(f"INSERT INTO rest_cat.{ns}.sp VALUES (100, 'x', TIMESTAMP_NTZ '2024-03-02 00:00:00')")
+    ids = scan(f"{ns}.sp", *cat, out_dir=tmp_path / "s").column("id").to_pylist()
+    assert sorted(ids) == list(range(16)) + [100]
+
+
+def test_trino_reads_inlet_tables_through_rest(tmp_path, trino, iceberg_rest, ns):
+    cat = ["--catalog", iceberg_rest.uri]
+    write(f"{ns}.tr", _rows(0, 48), *cat, "--format", "iceberg", "--partition-by", "hour(ts)",
+          work_dir=tmp_path / "in")
+    rows = trino.query(f"SELECT count(*), min(id), max(id) FROM iceberg_rest.{ns}.tr")
+    assert rows == [[48, 0, 47]], rows
+    rows = trino.query(f"SELECT count(*) FROM iceberg_rest.{ns}.tr WHERE ts >= TIMESTAMP '2024-03-01 10:00:00' "
+                       "AND ts < TIMESTAMP '2024-03-01 12:00:00'")
+    assert rows == [[2]], rows
