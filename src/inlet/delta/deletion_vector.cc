@@ -2,7 +2,6 @@
 
 #include <arrow/buffer.h>
 #include <arrow/status.h>
-#include <roaring/roaring.h>
 
 #include <array>
 #include <cstdio>
@@ -10,6 +9,7 @@
 
 #include "inlet/common/uri.h"
 #include "inlet/common/uuid.h"
+#include "inlet/table/row_bitmap.h"
 
 namespace inlet::delta {
 
@@ -18,13 +18,6 @@ namespace {
 constexpr char kZ85Alphabet[] =
     "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/"
     "*?&<>()[]{}@%$#";
-constexpr uint32_t kDvMagic = 1681511377;
-
-uint32_t ReadLE32(const char* p) {
-  uint32_t v;
-  std::memcpy(&v, p, 4);
-  return v;  // x86-64 and aarch64 Linux are little-endian
-}
 
 uint32_t ReadBE32(const unsigned char* p) {
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
@@ -43,11 +36,6 @@ std::string UuidFromBytes(const std::string& b) {
 void AppendBE32(uint32_t v, std::string* out) {
   for (int shift = 24; shift >= 0; shift -= 8)
     out->push_back(static_cast<char>((v >> shift) & 0xFF));
-}
-
-void AppendLE(uint64_t v, int bytes, std::string* out) {
-  for (int i = 0; i < bytes; ++i)
-    out->push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
 }
 
 // CRC-32 (IEEE 802.3, as java.util.zip.CRC32 computes it), table-driven.
@@ -96,36 +84,12 @@ std::string EncodeZ85(std::string_view bytes) {
   return out;
 }
 
-std::string EncodeRoaringBitmapArray(const std::vector<uint64_t>& rows) {
-  std::string out;
-  AppendLE(kDvMagic, 4, &out);
-  // One 32-bit bitmap per distinct high half, ascending.
-  std::vector<std::pair<uint32_t, std::vector<uint32_t>>> groups;
-  for (uint64_t r : rows) {
-    auto high = static_cast<uint32_t>(r >> 32);
-    if (groups.empty() || groups.back().first != high)
-      groups.emplace_back(high, std::vector<uint32_t>{});
-    groups.back().second.push_back(static_cast<uint32_t>(r));
-  }
-  AppendLE(groups.size(), 8, &out);
-  for (const auto& [high, low] : groups) {
-    AppendLE(high, 4, &out);
-    roaring_bitmap_t* bitmap = roaring_bitmap_of_ptr(low.size(), low.data());
-    roaring_bitmap_run_optimize(bitmap);
-    size_t at = out.size();
-    out.resize(at + roaring_bitmap_portable_size_in_bytes(bitmap));
-    roaring_bitmap_portable_serialize(bitmap, out.data() + at);
-    roaring_bitmap_free(bitmap);
-  }
-  return out;
-}
-
 DeletionVectorFile::DeletionVectorFile() : uuid_(NewUuid()), bytes_(1, '\x01') {
   z85_uuid_ = EncodeZ85(UuidBytes(uuid_));
 }
 
 DeletionVectorDescriptor DeletionVectorFile::Add(const std::vector<uint64_t>& rows) {
-  std::string data = EncodeRoaringBitmapArray(rows);
+  std::string data = table::EncodeRowBitmap(rows);
   DeletionVectorDescriptor dv;
   dv.storage_type = "u";
   dv.path_or_inline_dv = z85_uuid_;
@@ -201,33 +165,6 @@ arrow::Result<std::string> DecodeZ85(std::string_view text) {
   return out;
 }
 
-arrow::Result<std::vector<uint64_t>> DecodeRoaringBitmapArray(std::string_view data) {
-  if (data.size() < 12 || ReadLE32(data.data()) != kDvMagic) {
-    return arrow::Status::Invalid(
-        "deletion vector has a bad magic number or is truncated");
-  }
-  uint64_t count;
-  std::memcpy(&count, data.data() + 4, 8);
-  size_t pos = 12;
-  std::vector<uint64_t> rows;
-  for (uint64_t b = 0; b < count; ++b) {
-    if (pos + 4 > data.size())
-      return arrow::Status::Invalid("deletion vector is truncated");
-    uint64_t high = ReadLE32(data.data() + pos);
-    pos += 4;
-    roaring_bitmap_t* bitmap =
-        roaring_bitmap_portable_deserialize_safe(data.data() + pos, data.size() - pos);
-    if (bitmap == nullptr)
-      return arrow::Status::Invalid("deletion vector bitmap is corrupt");
-    pos += roaring_bitmap_portable_size_in_bytes(bitmap);
-    std::vector<uint32_t> low(roaring_bitmap_get_cardinality(bitmap));
-    roaring_bitmap_to_uint32_array(bitmap, low.data());
-    roaring_bitmap_free(bitmap);
-    for (uint32_t l : low) rows.push_back((high << 32) | l);
-  }
-  return rows;
-}
-
 arrow::Result<std::vector<uint64_t>> LoadDeletionVector(
     const TableStore& store, const DeletionVectorDescriptor& dv) {
   if (dv.storage_type == "i") {
@@ -235,7 +172,7 @@ arrow::Result<std::vector<uint64_t>> LoadDeletionVector(
     if (static_cast<int64_t>(bytes.size()) < dv.size_in_bytes) {
       return arrow::Status::Invalid("inline deletion vector is shorter than its size");
     }
-    return DecodeRoaringBitmapArray(std::string_view(bytes).substr(0, dv.size_in_bytes));
+    return table::DecodeRowBitmap(std::string_view(bytes).substr(0, dv.size_in_bytes));
   }
   if (dv.storage_type != "u" && dv.storage_type != "p") {
     return arrow::Status::NotImplemented("deletion vector storage type '",
@@ -256,7 +193,7 @@ arrow::Result<std::vector<uint64_t>> LoadDeletionVector(
   ARROW_ASSIGN_OR_RAISE(auto body, (*file)->ReadAt(offset + 4, size));
   if (body->size() < size)
     return arrow::Status::IOError("deletion vector file ", path, " is truncated");
-  auto rows = DecodeRoaringBitmapArray(
+  auto rows = table::DecodeRowBitmap(
       std::string_view(reinterpret_cast<const char*>(body->data()), body->size()));
   if (!rows.ok())
     return rows.status().WithMessage(rows.status().message(), " (", path, ")");

@@ -25,15 +25,8 @@ arrow::Result<std::vector<uint64_t>> LoadDeletionVector(
 arrow::Result<std::string> DvFilePath(const TableStore& store,
                                       const DeletionVectorDescriptor& dv);
 
-/// Decodes serialized DV data: magic 1681511377 then the portable 64-bit roaring format.
-arrow::Result<std::vector<uint64_t>> DecodeRoaringBitmapArray(std::string_view data);
-
 /// Encodes bytes as Z85; the length must be a multiple of 4.
 std::string EncodeZ85(std::string_view bytes);
-
-/// Serializes sorted, distinct row indexes as DV data (the inverse of
-/// DecodeRoaringBitmapArray).
-std::string EncodeRoaringBitmapArray(const std::vector<uint64_t>& rows);
 
 /// Collects the deletion vectors of one commit into one deletion_vector_<uuid>.bin file
 /// at the table root, as Delta writers do: a version byte, then per DV its big-endian

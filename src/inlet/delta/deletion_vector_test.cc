@@ -5,6 +5,7 @@
 
 #include <cstring>
 
+#include "inlet/table/row_bitmap.h"
 #include "inlet/testing/util.h"
 
 namespace inlet::delta {
@@ -40,10 +41,10 @@ TEST(DeletionVector, DecodesRoaringBitmapArray) {
   put_bitmap(high);
   roaring_bitmap_free(low);
   roaring_bitmap_free(high);
-  INLET_ASSIGN_OR_FAIL(auto rows, DecodeRoaringBitmapArray(data));
+  INLET_ASSIGN_OR_FAIL(auto rows, table::DecodeRowBitmap(data));
   EXPECT_EQ(rows, (std::vector<uint64_t>{0, 3, 70000, (2ULL << 32) + 1}));
-  EXPECT_FALSE(DecodeRoaringBitmapArray(data.substr(0, 14)).ok());
-  EXPECT_FALSE(DecodeRoaringBitmapArray("garbage-garbage").ok());
+  EXPECT_FALSE(table::DecodeRowBitmap(data.substr(0, 14)).ok());
+  EXPECT_FALSE(table::DecodeRowBitmap("garbage-garbage").ok());
 }
 
 TEST(DeletionVector, EncodesZ85AsTheSpecVector) {
@@ -82,7 +83,7 @@ TEST(DeletionVector, WritesFilesReadersLoad) {
   const unsigned char expect[] = {0xd1, 0xd3, 0x39, 0x64, 1,    0,    0, 0, 0, 0, 0, 0,
                                   0,    0,    0,    0,    0x3a, 0x30, 0, 0, 1, 0, 0, 0,
                                   0,    0,    0,    0,    16,   0,    0, 0, 3, 0};
-  std::string data = EncodeRoaringBitmapArray({3});
+  std::string data = table::EncodeRowBitmap({3});
   EXPECT_EQ(data, std::string(reinterpret_cast<const char*>(expect), sizeof(expect)));
   uint32_t size = (uint8_t(s[1]) << 24) | (uint8_t(s[2]) << 16) | (uint8_t(s[3]) << 8) |
                   uint8_t(s[4]);

@@ -131,6 +131,7 @@ arrow::Result<std::vector<ManifestEntry>> ReadManifest(std::string_view bytes,
   for (const auto& record : file.records) {
     Rec r{file.schema.get(), &record};
     ManifestEntry e;
+    e.spec_id = manifest.partition_spec_id;
     const auto* status = r.Get("status");
     if (!status) return Missing(what, "status");
     e.status = static_cast<EntryStatus>(status->AsInt());

@@ -82,6 +82,8 @@ struct ManifestEntry {
   int64_t snapshot_id = 0;
   int64_t sequence_number = 0;
   int64_t file_sequence_number = 0;
+  /// The partition spec of the manifest listing it (its partition tuple's spec).
+  int32_t spec_id = 0;
   DataFile file;
 };
 

@@ -1,4 +1,4 @@
-// IcebergSnapshot::Scan: planning (manifests, column-metric pruning, position deletes)
+// IcebergSnapshot::Scan: planning (manifests, column-metric pruning, deletes.h)
 // and the format-neutral file scan (table/file_scan.h) matching columns by field id.
 #include <arrow/array.h>
 #include <arrow/compute/api.h>
@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 
+#include "inlet/iceberg/deletes.h"
 #include "inlet/iceberg/iceberg_table.h"
 #include "inlet/iceberg/values.h"
 #include "inlet/table/file_scan.h"
@@ -71,50 +72,6 @@ bool MayHold(const DataFile& file, const std::vector<BoundPredicate>& preds,
   return true;
 }
 
-// The rows position delete files remove, by data file path (URI as the manifests name
-// it): those of delete files whose sequence number is at least the data file's.
-arrow::Result<std::map<std::string, std::vector<std::pair<uint64_t, int64_t>>>>
-ReadPositionDeletes(const TableStore& store, const std::vector<ManifestEntry>& deletes,
-                    const std::set<std::string>& wanted) {
-  std::map<std::string, std::vector<std::pair<uint64_t, int64_t>>> out;
-  for (const auto& e : deletes) {
-    const DataFile& f = e.file;
-    if (f.content != FileContent::kPositionDeletes) continue;
-    if (f.referenced_data_file && !wanted.count(*f.referenced_data_file)) continue;
-    if (f.file_format != "PARQUET" && f.file_format != "parquet") {
-      return arrow::Status::NotImplemented(
-          "delete file ", f.file_path, " is ", f.file_format,
-          " (deletion vectors in Puffin files are not read yet)");
-    }
-    ARROW_ASSIGN_OR_RAISE(
-        auto reader, OpenParquetFile(store.fs(), FilePath(store, f.file_path), 64 * 1024,
-                                     ParquetReads::kSerial));
-    std::shared_ptr<arrow::Table> rows;
-    auto st = reader->ReadTable(&rows);
-    if (!st.ok())
-      return st.WithMessage("cannot read delete file ", f.file_path, ": ", st.message());
-    auto paths = rows->GetColumnByName("file_path");
-    auto positions = rows->GetColumnByName("pos");
-    if (!paths || !positions)
-      return arrow::Status::Invalid("delete file ", f.file_path,
-                                    " lacks the file_path and pos columns");
-    ARROW_ASSIGN_OR_RAISE(auto path_col, arrow::compute::Cast(paths, arrow::utf8()));
-    ARROW_ASSIGN_OR_RAISE(auto pos_col, arrow::compute::Cast(positions, arrow::int64()));
-    auto path_chunks = path_col.chunked_array();
-    auto pos_chunks = pos_col.chunked_array();
-    for (int c = 0; c < path_chunks->num_chunks(); ++c) {
-      const auto& p = static_cast<const arrow::StringArray&>(*path_chunks->chunk(c));
-      const auto& n = static_cast<const arrow::Int64Array&>(*pos_chunks->chunk(c));
-      for (int64_t i = 0; i < p.length(); ++i) {
-        std::string path(p.GetView(i));
-        if (!wanted.count(path)) continue;
-        out[path].emplace_back(static_cast<uint64_t>(n.Value(i)), e.sequence_number);
-      }
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 arrow::Result<std::vector<ManifestEntry>> IcebergSnapshot::LiveEntries(
@@ -174,19 +131,19 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> IcebergSnapshot::Scan(
                                              e.file.file_format,
                                              ": inlet reads Parquet data files only");
       if (MayHold(e.file, filter, with_ids)) data.push_back(&e);
-    } else if (e.file.content == FileContent::kEqualityDeletes) {
-      return arrow::Status::NotImplemented(
-          "cannot read ", store_->location(), " at snapshot ", snapshot_id(),
-          ": equality delete file ", e.file.file_path, " (not read yet)");
     } else {
       deletes.push_back(e);
     }
   }
-  std::map<std::string, std::vector<std::pair<uint64_t, int64_t>>> deleted;
+  std::shared_ptr<DeleteIndex> index;
   if (!deletes.empty()) {
-    std::set<std::string> wanted;
-    for (const auto* e : data) wanted.insert(e->file.file_path);
-    ARROW_ASSIGN_OR_RAISE(deleted, ReadPositionDeletes(*store_, deletes, wanted));
+    auto made = DeleteIndex::Make(store_, *metadata_, iceberg_schema_->arrow_schema,
+                                  std::move(deletes), data);
+    if (!made.ok())
+      return made.status().WithMessage("cannot read ", store_->location(),
+                                       " at snapshot ", snapshot_id(), ": ",
+                                       made.status().message());
+    index = *made;
   }
   std::vector<table::ScanFile> files;
   files.reserve(data.size());
@@ -194,20 +151,7 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> IcebergSnapshot::Scan(
     table::ScanFile f;
     f.path = FilePath(*store_, e->file.file_path);
     f.name = e->file.file_path;
-    if (auto it = deleted.find(e->file.file_path); it != deleted.end()) {
-      // A position delete applies to data files of its sequence number or older.
-      std::vector<uint64_t> rows;
-      for (const auto& [pos, seq] : it->second)
-        if (seq >= e->sequence_number) rows.push_back(pos);
-      std::sort(rows.begin(), rows.end());
-      rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
-      if (!rows.empty()) {
-        f.deleted_rows = [rows =
-                              std::move(rows)]() -> arrow::Result<std::vector<uint64_t>> {
-          return rows;
-        };
-      }
-    }
+    if (index) f.deleted_rows = index->For(*e);
     files.push_back(std::move(f));
   }
   return table::ScanFiles(store_, std::move(files), std::move(columns),

@@ -1,0 +1,257 @@
+#include "inlet/iceberg/deletes.h"
+
+#include <arrow/array.h>
+#include <arrow/buffer.h>
+#include <arrow/compute/api.h>
+#include <arrow/table.h>
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <set>
+#include <unordered_set>
+
+#include "inlet/iceberg/iceberg_table.h"
+#include "inlet/table/file_scan.h"
+#include "inlet/table/parquet_file.h"
+#include "inlet/table/row_bitmap.h"
+#include "inlet/table/row_keys.h"
+
+namespace inlet::iceberg {
+
+namespace {
+
+bool IsParquet(const DataFile& f) {
+  return f.file_format == "PARQUET" || f.file_format == "parquet";
+}
+
+bool IsPuffin(const DataFile& f) {
+  return f.file_format == "PUFFIN" || f.file_format == "puffin";
+}
+
+table::StoredField StoredOf(const arrow::Field& f) {
+  table::StoredField out;
+  out.physical_name = f.name();
+  if (auto id = FieldId(f)) out.field_id = *id;
+  return out;
+}
+
+// The columns of `file` with the given field ids, read by id in the scan schema's types
+// (a column promoted since the file was written reads as it is now).
+arrow::Result<std::shared_ptr<arrow::Table>> ReadColumns(
+    const std::shared_ptr<const TableStore>& store, const arrow::Schema& with_ids,
+    const std::vector<int32_t>& ids, const std::string& file_uri) {
+  std::vector<table::ScanColumn> columns;
+  arrow::FieldVector fields;
+  for (int32_t id : ids) {
+    std::shared_ptr<arrow::Field> field;
+    for (const auto& f : with_ids.fields())
+      if (FieldId(*f) == id) field = f;
+    if (!field)
+      return arrow::Status::NotImplemented(
+          "equality delete file ", file_uri, " deletes by field id ", id,
+          ", which is not a top-level column of the schema read");
+    auto plain = arrow::field(field->name(), field->type(), field->nullable());
+    columns.push_back({plain, StoredOf(*field), false});
+    fields.push_back(plain);
+  }
+  table::ScanFile f;
+  f.path = FilePath(*store, file_uri);
+  f.name = file_uri;
+  ARROW_ASSIGN_OR_RAISE(
+      auto reader, table::ScanFiles(store, {f}, std::move(columns), arrow::schema(fields),
+                                    {}, table::MatchBy::kFieldId, -1, 64 * 1024));
+  return arrow::Table::FromRecordBatchReader(reader.get());
+}
+
+std::vector<std::string> Names(const arrow::Table& t) {
+  return t.schema()->field_names();
+}
+
+// The rows position delete files remove, by data file path (URI as the manifests name
+// it), with each delete's data sequence number.
+arrow::Result<std::map<std::string, std::vector<std::pair<uint64_t, int64_t>>>>
+ReadPositionDeletes(const TableStore& store, const std::vector<ManifestEntry>& deletes,
+                    const std::set<std::string>& wanted) {
+  std::map<std::string, std::vector<std::pair<uint64_t, int64_t>>> out;
+  for (const auto& e : deletes) {
+    const DataFile& f = e.file;
+    if (f.content != FileContent::kPositionDeletes || !IsParquet(f)) continue;
+    if (f.referenced_data_file && !wanted.count(*f.referenced_data_file)) continue;
+    ARROW_ASSIGN_OR_RAISE(
+        auto reader, OpenParquetFile(store.fs(), FilePath(store, f.file_path), 64 * 1024,
+                                     ParquetReads::kSerial));
+    std::shared_ptr<arrow::Table> rows;
+    auto st = reader->ReadTable(&rows);
+    if (!st.ok())
+      return st.WithMessage("cannot read delete file ", f.file_path, ": ", st.message());
+    auto paths = rows->GetColumnByName("file_path");
+    auto positions = rows->GetColumnByName("pos");
+    if (!paths || !positions)
+      return arrow::Status::Invalid("delete file ", f.file_path,
+                                    " lacks the file_path and pos columns");
+    ARROW_ASSIGN_OR_RAISE(auto path_col, arrow::compute::Cast(paths, arrow::utf8()));
+    ARROW_ASSIGN_OR_RAISE(auto pos_col, arrow::compute::Cast(positions, arrow::int64()));
+    auto path_chunks = path_col.chunked_array();
+    auto pos_chunks = pos_col.chunked_array();
+    for (int c = 0; c < path_chunks->num_chunks(); ++c) {
+      const auto& p = static_cast<const arrow::StringArray&>(*path_chunks->chunk(c));
+      const auto& n = static_cast<const arrow::Int64Array&>(*pos_chunks->chunk(c));
+      for (int64_t i = 0; i < p.length(); ++i) {
+        std::string path(p.GetView(i));
+        if (!wanted.count(path)) continue;
+        out[path].emplace_back(static_cast<uint64_t>(n.Value(i)), e.sequence_number);
+      }
+    }
+  }
+  return out;
+}
+
+// A deletion-vector-v1 blob (spec "Deletion Vectors"): its length (4 bytes, big-endian),
+// the magic and 64-bit portable roaring bitmap Delta's deletion vectors share, a CRC-32.
+arrow::Result<std::vector<uint64_t>> ReadDeletionVector(const TableStore& store,
+                                                        const DataFile& f) {
+  if (!f.content_offset || !f.content_size_in_bytes)
+    return arrow::Status::Invalid("deletion vector in ", f.file_path,
+                                  " has no content_offset and content_size_in_bytes");
+  auto file = store.fs()->OpenInputFile(FilePath(store, f.file_path));
+  if (!file.ok())
+    return file.status().WithMessage("cannot open deletion vector file ", f.file_path,
+                                     ": ", file.status().message());
+  ARROW_ASSIGN_OR_RAISE(auto blob,
+                        (*file)->ReadAt(*f.content_offset, *f.content_size_in_bytes));
+  if (blob->size() < 12)
+    return arrow::Status::Invalid("deletion vector in ", f.file_path, " is truncated");
+  const auto* b = blob->data();
+  uint32_t length =
+      (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | b[3];
+  if (4 + static_cast<int64_t>(length) + 4 > blob->size())
+    return arrow::Status::Invalid("deletion vector in ", f.file_path,
+                                  " is longer than its blob");
+  auto rows = table::DecodeRowBitmap(
+      std::string_view(reinterpret_cast<const char*>(b + 4), length));
+  if (!rows.ok())
+    return rows.status().WithMessage("deletion vector in ", f.file_path, ": ",
+                                     rows.status().message());
+  return rows;
+}
+
+}  // namespace
+
+struct DeleteIndex::State {
+  std::shared_ptr<const TableStore> store;
+  std::shared_ptr<arrow::Schema> with_ids;
+  // Position deletes by data file, with their sequence numbers.
+  std::map<std::string, std::vector<std::pair<uint64_t, int64_t>>> positions;
+  // Deletion vectors by the data file they reference.
+  std::map<std::string, std::vector<ManifestEntry>> vectors;
+  // Equality delete files, and whether their spec is unpartitioned (global).
+  std::vector<std::pair<ManifestEntry, bool>> equality;
+
+  std::mutex mu;
+  // Loaded equality delete files: the key of each deleted row.
+  std::map<std::string, std::shared_ptr<const std::unordered_set<std::string>>> loaded;
+
+  arrow::Result<std::shared_ptr<const std::unordered_set<std::string>>> Keys(
+      const ManifestEntry& e) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (auto it = loaded.find(e.file.file_path); it != loaded.end()) return it->second;
+    auto rows = ReadColumns(store, *with_ids, e.file.equality_ids, e.file.file_path);
+    if (!rows.ok())
+      return rows.status().WithMessage("cannot read equality delete file ",
+                                       e.file.file_path, ": ", rows.status().message());
+    ARROW_ASSIGN_OR_RAISE(auto keys, RowKeys(**rows, Names(**rows)));
+    auto set = std::make_shared<const std::unordered_set<std::string>>(
+        std::make_move_iterator(keys.begin()), std::make_move_iterator(keys.end()));
+    loaded[e.file.file_path] = set;
+    return set;
+  }
+};
+
+arrow::Result<std::shared_ptr<DeleteIndex>> DeleteIndex::Make(
+    std::shared_ptr<const TableStore> store, const TableMetadata& metadata,
+    std::shared_ptr<arrow::Schema> with_ids, std::vector<ManifestEntry> deletes,
+    const std::vector<const ManifestEntry*>& data) {
+  auto index = std::make_shared<DeleteIndex>();
+  auto state = std::make_shared<State>();
+  state->store = store;
+  state->with_ids = std::move(with_ids);
+  std::vector<ManifestEntry> position_files;
+  for (auto& e : deletes) {
+    const DataFile& f = e.file;
+    if (f.content == FileContent::kEqualityDeletes) {
+      if (!IsParquet(f))
+        return arrow::Status::NotImplemented("equality delete file ", f.file_path, " is ",
+                                             f.file_format, ": inlet reads Parquet only");
+      if (f.equality_ids.empty())
+        return arrow::Status::Invalid("equality delete file ", f.file_path,
+                                      " has no equality_ids");
+      const PartitionSpec* spec = metadata.SpecById(e.spec_id);
+      state->equality.emplace_back(std::move(e), !spec || spec->fields.empty());
+    } else if (IsPuffin(f)) {
+      if (!f.referenced_data_file)
+        return arrow::Status::Invalid("deletion vector in ", f.file_path,
+                                      " names no referenced_data_file");
+      state->vectors[*f.referenced_data_file].push_back(std::move(e));
+    } else if (IsParquet(f)) {
+      position_files.push_back(std::move(e));
+    } else {
+      return arrow::Status::NotImplemented("delete file ", f.file_path, " is ",
+                                           f.file_format);
+    }
+  }
+  if (!position_files.empty()) {
+    std::set<std::string> wanted;
+    for (const auto* e : data) wanted.insert(e->file.file_path);
+    ARROW_ASSIGN_OR_RAISE(state->positions,
+                          ReadPositionDeletes(*store, position_files, wanted));
+  }
+  index->state_ = std::move(state);
+  return index;
+}
+
+DeletedRows DeleteIndex::For(const ManifestEntry& data) const {
+  const std::string& path = data.file.file_path;
+  const int64_t seq = data.sequence_number;
+  // Positions and vectors apply to data files of their sequence number or older;
+  // equality deletes to strictly older ones, in the same partition unless global.
+  std::vector<uint64_t> positions;
+  if (auto it = state_->positions.find(path); it != state_->positions.end())
+    for (const auto& [pos, at] : it->second)
+      if (at >= seq) positions.push_back(pos);
+  std::vector<const ManifestEntry*> vectors, equality;
+  if (auto it = state_->vectors.find(path); it != state_->vectors.end())
+    for (const auto& e : it->second)
+      if (e.sequence_number >= seq) vectors.push_back(&e);
+  for (const auto& [e, global] : state_->equality)
+    if (e.sequence_number > seq && (global || (e.spec_id == data.spec_id &&
+                                               e.file.partition == data.file.partition)))
+      equality.push_back(&e);
+  if (positions.empty() && vectors.empty() && equality.empty()) return nullptr;
+  auto state = state_;
+  return [state, path, positions = std::move(positions), vectors,
+          equality]() mutable -> arrow::Result<std::vector<uint64_t>> {
+    for (const auto* e : vectors) {
+      ARROW_ASSIGN_OR_RAISE(auto rows, ReadDeletionVector(*state->store, e->file));
+      positions.insert(positions.end(), rows.begin(), rows.end());
+    }
+    // Equality deletes by the set of columns they compare.
+    std::map<std::vector<int32_t>, std::vector<const ManifestEntry*>> by_ids;
+    for (const auto* e : equality) by_ids[e->file.equality_ids].push_back(e);
+    for (const auto& [ids, files] : by_ids) {
+      ARROW_ASSIGN_OR_RAISE(auto rows,
+                            ReadColumns(state->store, *state->with_ids, ids, path));
+      ARROW_ASSIGN_OR_RAISE(auto keys, RowKeys(*rows, Names(*rows)));
+      for (const auto* e : files) {
+        ARROW_ASSIGN_OR_RAISE(auto deleted, state->Keys(*e));
+        for (size_t i = 0; i < keys.size(); ++i)
+          if (deleted->count(keys[i])) positions.push_back(i);
+      }
+    }
+    std::sort(positions.begin(), positions.end());
+    positions.erase(std::unique(positions.begin(), positions.end()), positions.end());
+    return positions;
+  };
+}
+
+}  // namespace inlet::iceberg
