@@ -10,6 +10,7 @@ import os
 import pathlib
 import shutil
 import subprocess
+import time
 from typing import Sequence
 
 import pyarrow as pa
@@ -165,3 +166,14 @@ def log_snapshot(table: str | os.PathLike) -> dict[str, bytes]:
 def copy_table(src: str | os.PathLike, dst: str | os.PathLike) -> pathlib.Path:
     shutil.copytree(src, dst, symlinks=True)
     return pathlib.Path(dst)
+
+
+def wait_stopped(pid: int, timeout: float = 60) -> None:
+    """Wait until process pid is stopped (SIGSTOP, as INLET_STOP_AT=point stops inlet)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        with open(f"/proc/{pid}/stat") as f:
+            if f.read().rsplit(")", 1)[1].split()[0] == "T":
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"process {pid} never reached its stop point")

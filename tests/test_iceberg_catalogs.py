@@ -7,6 +7,7 @@ reads what inlet commits and inlet reads and appends to what pyiceberg commits.
 from __future__ import annotations
 
 import json
+import pathlib
 import sqlite3
 import subprocess
 import threading
@@ -16,7 +17,7 @@ import pytest
 
 import oracle
 import pipeline_support as ps
-from support import check_refusal, run_inlet, write
+from support import check_refusal, run_inlet, wait_stopped, write
 
 SCHEMA = pa.schema([("id", pa.int64()), ("city", pa.string()), ("ts", pa.timestamp("us"))])
 
@@ -142,18 +143,22 @@ def test_a_path_table_registered_in_a_catalog_is_then_written_only_through_it(tm
     write(table, _rows(0, 3), "--format", "iceberg", work_dir=tmp_path / "in")
     write(table, _rows(3, 3), work_dir=tmp_path / "in")
     out = json.loads(run_inlet("--catalog", uri, "register", "lake.reg", table, "--json").stdout)
-    assert out["metadata_location"] == f"file://{table}/metadata/v2.metadata.json", out
+    # A copy of v2 named as catalogs name metadata files, logging v2: from now on the
+    # table is the catalog's, and a write by path would fork it.
+    assert out["metadata_location"].startswith(f"file://{table}/metadata/00003-"), out
+    registered = json.loads(pathlib.Path(out["metadata_location"][7:]).read_text())
+    assert registered["metadata-log"][-1]["metadata-file"] == f"file://{table}/metadata/v2.metadata.json"
+    before = sorted(p.name for p in (table / "metadata").iterdir())
+    line = check_refusal(write(table, _rows(9, 1), work_dir=tmp_path / "in", check=False))
+    assert "a catalog has committed to it" in line and "00003-" in line, line
+    assert sorted(p.name for p in (table / "metadata").iterdir()) == before
+    # A second registration of the name is refused and leaves no copy behind.
     again = check_refusal(run_inlet("--catalog", uri, "register", "lake.reg", table, check=False))
     assert "has a table of that name already" in again, again
+    assert sorted(p.name for p in (table / "metadata").iterdir()) == before
     write("lake.reg", _rows(6, 3), "--catalog", uri, work_dir=tmp_path / "in")
     got = _pyiceberg(f"sqlite:///{db}").load_table("lake.reg").scan().to_arrow()
     oracle.assert_tables_equal(got, _rows(0, 9), "pyiceberg through the catalog")
-    # The catalog committed to it: a write by path would fork the table.
-    before = sorted(p.name for p in (table / "metadata").iterdir())
-    proc = write(table, _rows(9, 1), work_dir=tmp_path / "in", check=False)
-    line = check_refusal(proc)
-    assert "a catalog has committed to it" in line and "00003-" in line, line
-    assert sorted(p.name for p in (table / "metadata").iterdir()) == before
 
 
 def test_a_pipeline_loads_into_a_catalog_table_exactly_once(tmp_path):
@@ -227,6 +232,14 @@ def test_a_postgresql_catalog_shared_with_pyiceberg_keeps_the_password_out_of_si
     table.append(table.scan().to_arrow().slice(0, 1))
     got = ps.cli(*cat, "scan", "sales.orders", "--output-format", "ndjson", env=env).stdout
     assert len(got.strip().splitlines()) == 7, got
+    # A role that may only read and write the catalog's rows (no CREATE on the schema, as
+    # PostgreSQL 15 gives non-owners) commits all the same.
+    postgres.sql("CREATE ROLE dml_only LOGIN PASSWORD 'dml-pw'")
+    postgres.sql("GRANT SELECT, INSERT, UPDATE, DELETE ON iceberg_tables, "
+                 "iceberg_namespace_properties TO dml_only", db="iceberg_catalog")
+    dml = ["--catalog", pg_catalog.replace(f"{postgres.user}@", "dml_only@")] + cat[2:]
+    run_inlet(*dml, "write", "sales.orders", "--input", _csv(tmp_path, 2), env={"PGPASSWORD": "dml-pw"})
+    assert catalog.load_table("sales.orders").scan().to_arrow().num_rows == 10
     # Without the password: refused, naming the server and not guessing a password.
     proc = run_inlet(*cat, "scan", "sales.orders", check=False, env={"PGPASSWORD": "wrong"})
     line = check_refusal(proc)
@@ -268,3 +281,32 @@ def test_trino_reads_a_catalog_table_inlet_keeps_in_postgresql(tmp_path, trino, 
         "\"timestamp\" < TIMESTAMP '2026-12-01 10:00:00'"))
     # Only the two hours' files are read: 4 rows of 48.
     assert "Input: 4 rows" in plan, plan
+
+
+@pytest.mark.parametrize("change", ["dropped", "replaced"])
+def test_a_table_dropped_or_replaced_during_a_commit_is_a_conflict(tmp_path, change):
+    """Another engine drops the table (or drops and creates one of the same name) while an
+    inlet commit is between building its metadata and moving the pointer: the commit must
+    fail as a conflict, not land on the other table or bring the dropped one back."""
+    import os
+    import signal
+    uri, db = _sqlite(tmp_path)
+    write("lake.t", _rows(0, 2), "--catalog", uri, work_dir=tmp_path / "in")
+    (tmp_path / "more.csv").write_text("id,city,ts\n9,c,2024-01-01T00:00:00\n")
+    proc = ps.popen("--catalog", uri, "write", "lake.t", "--input", tmp_path / "more.csv",
+                    env={"INLET_STOP_AT": "commit.before_log_write"})
+    wait_stopped(proc.pid)
+    catalog = _pyiceberg(f"sqlite:///{db}")
+    catalog.drop_table("lake.t")
+    if change == "replaced":
+        catalog.create_table("lake.t", schema=SCHEMA, location=f"file://{tmp_path}/other")
+    os.kill(proc.pid, signal.SIGCONT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1, (out, err)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("inlet: error:"), err
+    assert ("dropped or renamed concurrently" if change == "dropped" else "replaced concurrently") in err, err
+    if change == "dropped":
+        assert not catalog.table_exists("lake.t")
+    else:
+        assert catalog.load_table("lake.t").scan().to_arrow().num_rows == 0

@@ -7,25 +7,15 @@ touches no other test.
 """
 import os
 import signal
-import time
 
 import pytest
 
 import oracle
 import pipeline_support as ps
 from minio_server import MinioServer
+from support import wait_stopped
 
 pytestmark = pytest.mark.slow
-
-
-def _wait_stopped(pid, timeout=60):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        with open(f"/proc/{pid}/stat") as f:
-            if f.read().rsplit(")", 1)[1].split()[0] == "T":
-                return
-        time.sleep(0.05)
-    raise AssertionError("the load never reached its stop point")
 
 
 @pytest.mark.parametrize("point", ["write.after_data_files", "commit.before_log_write"])
@@ -51,7 +41,7 @@ def test_minio_stopped_mid_load(tmp_path, point):
         add(100, 200)
 
         proc = ps.popen("run", yaml, "--json", env={**env, "INLET_STOP_AT": point}, cwd=tmp_path)
-        _wait_stopped(proc.pid)
+        wait_stopped(proc.pid)
         server.stop()
         os.kill(proc.pid, signal.SIGCONT)
         out, err = proc.communicate(timeout=300)

@@ -1,6 +1,7 @@
 #include "inlet/iceberg/catalog.h"
 
 #include <filesystem>
+#include <mutex>
 
 namespace inlet::iceberg {
 
@@ -23,21 +24,21 @@ class SqlCatalog : public Catalog {
                                                       const CatalogOptions& options,
                                                       bool for_write) {
     std::shared_ptr<SqlCatalog> c(new SqlCatalog(std::move(db), options));
-    if (for_write) ARROW_RETURN_NOT_OK(c->CreateSchema());
+    if (for_write) ARROW_RETURN_NOT_OK(c->CreateMissingTables());
+    auto tables = c->db_->Query("SELECT table_name FROM iceberg_tables WHERE 1 = 0");
+    if (!tables.ok())
+      return arrow::Status::IOError(c->description_,
+                                    " has no Iceberg catalog (no iceberg_tables table; "
+                                    "a write through the catalog creates it): ",
+                                    tables.status().message());
     auto probe = c->db_->Query("SELECT iceberg_type FROM iceberg_tables WHERE 1 = 0");
-    if (!probe.ok()) {
-      auto tables = c->db_->Query("SELECT table_name FROM iceberg_tables WHERE 1 = 0");
-      if (!tables.ok())
-        return arrow::Status::IOError(c->description_,
-                                      " has no Iceberg catalog (no iceberg_tables table; "
-                                      "a write through the catalog creates it)");
-      c->typed_ = false;
-    }
+    c->typed_ = probe.ok();
     return c;
   }
 
   arrow::Result<std::optional<std::string>> CurrentMetadata(
       const TableIdent& table) override {
+    std::lock_guard<std::mutex> lock(mu_);
     ARROW_ASSIGN_OR_RAISE(
         auto rows,
         Named(
@@ -52,6 +53,7 @@ class SqlCatalog : public Catalog {
 
   arrow::Result<bool> AddTable(const TableIdent& table,
                                const std::string& metadata) override {
+    std::lock_guard<std::mutex> lock(mu_);
     std::string what = "cannot add table " + table.ToString();
     ARROW_ASSIGN_OR_RAISE(
         auto ns,
@@ -81,11 +83,29 @@ class SqlCatalog : public Catalog {
     ARROW_ASSIGN_OR_RAISE(
         int64_t added,
         Named(db_->Exec(sql, {name_, table.Namespace(), table.name, metadata}), what));
-    return added == 1;
+    if (added == 1) return true;
+    // The name is taken. By a table someone else just created: a lost race. By a view or
+    // an entry without metadata: no retry would ever succeed.
+    ARROW_ASSIGN_OR_RAISE(
+        auto rows,
+        Named(db_->Query("SELECT metadata_location" +
+                             std::string(typed_ ? ", iceberg_type" : "") +
+                             " FROM iceberg_tables WHERE catalog_name = $1 AND "
+                             "table_namespace = $2 AND table_name = $3",
+                         {name_, table.Namespace(), table.name}),
+              what));
+    for (const auto& row : rows) {
+      bool view = row.size() > 1 && row[1] && *row[1] != kTableType;
+      if (view || !row[0])
+        return arrow::Status::Invalid(description_, ": ", what, ": the name is taken by ",
+                                      view ? "a view" : "an entry without metadata");
+    }
+    return false;
   }
 
   arrow::Result<bool> SwapMetadata(const TableIdent& table, const std::string& expected,
                                    const std::string& next) override {
+    std::lock_guard<std::mutex> lock(mu_);
     ARROW_ASSIGN_OR_RAISE(
         int64_t updated,
         Named(db_->Exec("UPDATE iceberg_tables SET metadata_location = $4, "
@@ -99,6 +119,7 @@ class SqlCatalog : public Catalog {
   }
 
   arrow::Result<std::vector<TableIdent>> ListTables(const std::string& ns) override {
+    std::lock_guard<std::mutex> lock(mu_);
     std::string sql =
         "SELECT table_namespace, table_name FROM iceberg_tables WHERE catalog_name = $1" +
         TypeFilter();
@@ -126,22 +147,28 @@ class SqlCatalog : public Catalog {
     description_ = "SQL catalog '" + name_ + "' (" + RedactUri(options.uri) + ")";
   }
 
-  arrow::Status CreateSchema() {
-    const std::string what = "cannot create the catalog's tables";
-    ARROW_RETURN_NOT_OK(Named(
-        db_->Exec("CREATE TABLE IF NOT EXISTS iceberg_tables (catalog_name VARCHAR(255) "
-                  "NOT NULL, table_namespace VARCHAR(255) NOT NULL, table_name "
-                  "VARCHAR(255) NOT NULL, metadata_location VARCHAR(1000), "
-                  "previous_metadata_location VARCHAR(1000), iceberg_type VARCHAR(5), "
-                  "PRIMARY KEY (catalog_name, table_namespace, table_name))"),
-        what));
-    return Named(db_->Exec(
-                     "CREATE TABLE IF NOT EXISTS iceberg_namespace_properties "
-                     "(catalog_name VARCHAR(255) NOT NULL, namespace VARCHAR(255) NOT "
-                     "NULL, property_key VARCHAR(255), property_value VARCHAR(1000), "
-                     "PRIMARY KEY (catalog_name, namespace, property_key))"),
-                 what)
-        .status();
+  // Creates those of the catalog's two tables that are missing (each probed first:
+  // CREATE TABLE IF NOT EXISTS needs the privilege to create tables even when they
+  // exist, which a catalog's role often lacks), as Java's JdbcCatalog does.
+  arrow::Status CreateMissingTables() {
+    static const std::pair<const char*, const char*> kTables[] = {
+        {"iceberg_tables",
+         "(catalog_name VARCHAR(255) NOT NULL, table_namespace VARCHAR(255) NOT NULL, "
+         "table_name VARCHAR(255) NOT NULL, metadata_location VARCHAR(1000), "
+         "previous_metadata_location VARCHAR(1000), iceberg_type VARCHAR(5), PRIMARY KEY "
+         "(catalog_name, table_namespace, table_name))"},
+        {"iceberg_namespace_properties",
+         "(catalog_name VARCHAR(255) NOT NULL, namespace VARCHAR(255) NOT NULL, "
+         "property_key VARCHAR(255), property_value VARCHAR(1000), PRIMARY KEY "
+         "(catalog_name, namespace, property_key))"}};
+    for (const auto& [table, columns] : kTables) {
+      if (db_->Query(std::string("SELECT 1 FROM ") + table + " WHERE 1 = 0").ok())
+        continue;
+      ARROW_RETURN_NOT_OK(Named(
+          db_->Exec(std::string("CREATE TABLE IF NOT EXISTS ") + table + " " + columns),
+          std::string("cannot create the catalog's table ") + table));
+    }
+    return arrow::Status::OK();
   }
 
   std::string TypeFilter() const {
@@ -156,17 +183,22 @@ class SqlCatalog : public Catalog {
     return r.status().WithMessage(description_, ": ", what, ": ", r.status().message());
   }
 
+  // One statement at a time on the connection: a table handle may be shared by threads,
+  // and a count of changed rows must be the statement's own.
+  std::mutex mu_;
   std::unique_ptr<SqlDb> db_;
   std::string name_;
   std::string description_;
   bool typed_ = true;
 };
 
-// A path after sqlite: (sqlite:PATH or sqlite:///abs/path, as URIs spell files).
+// The file of a sqlite: URI: sqlite:PATH, or as SQLAlchemy (so pyiceberg) spells it,
+// sqlite:///relative/path and sqlite:////absolute/path. Empty for another form.
 std::string SqlitePath(const std::string& uri) {
-  std::string path = uri.substr(7);
-  if (path.rfind("//", 0) == 0) path = path.substr(2);
-  return path;
+  std::string rest = uri.substr(7);
+  if (rest.rfind("///", 0) == 0) return rest.substr(3);
+  if (rest.rfind("//", 0) == 0) return "";
+  return rest;
 }
 
 }  // namespace
@@ -224,7 +256,9 @@ arrow::Result<std::shared_ptr<Catalog>> OpenCatalog(const CatalogOptions& option
   if (uri.rfind("sqlite:", 0) == 0) {
     std::string path = SqlitePath(uri);
     if (path.empty())
-      return arrow::Status::Invalid("catalog URI ", uri, " names no file");
+      return arrow::Status::Invalid("catalog URI ", uri,
+                                    " names no file: use sqlite:PATH, sqlite:///relative "
+                                    "or sqlite:////absolute");
     if (for_write) {
       auto dir = std::filesystem::absolute(path).parent_path();
       std::error_code ec;

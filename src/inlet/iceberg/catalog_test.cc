@@ -35,6 +35,11 @@ TEST(RedactUri, HidesPasswordsOnly) {
   EXPECT_EQ(RedactUri("postgresql://h/db?user=u&password=s3cret&sslmode=require"),
             "postgresql://h/db?user=u&password=***&sslmode=require");
   EXPECT_EQ(RedactUri("sqlite:/tmp/c.db"), "sqlite:/tmp/c.db");
+  // A password holding '@', and secret query parameters of REST catalogs.
+  EXPECT_EQ(RedactUri("postgresql://u:pa@ss@h/db"), "postgresql://u:***@h/db");
+  EXPECT_EQ(RedactUri("https://h/cat?token=abc&x=1&client_secret=s"),
+            "https://h/cat?token=***&x=1&client_secret=***");
+  EXPECT_EQ(MaskSecrets("bad token \"p%w\" here", {"p%w", ""}), "bad token \"***\" here");
 }
 
 TEST(SqlCatalog, CommitIsACompareAndSet) {

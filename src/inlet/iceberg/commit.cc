@@ -278,6 +278,16 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
       if (creates_ && latest.metadata)
         return CommitConflict("cannot commit to " + location_ +
                               ": the table was created concurrently");
+      // A table dropped, or dropped and created again, is another table: its field ids
+      // and files are not the ones this commit was built on.
+      if (base_ && !latest.metadata)
+        return CommitConflict("cannot commit to " + location_ +
+                              ": the table was dropped or renamed concurrently");
+      if (base_ && latest.metadata->table_uuid != base_->metadata().table_uuid)
+        return CommitConflict("cannot commit to " + location_ +
+                              ": the table was replaced concurrently (table-uuid " +
+                              latest.metadata->table_uuid + ", was " +
+                              base_->metadata().table_uuid + ")");
       if (moved && (!removed_.empty() || reads_partition_ || schema_changed_))
         return CommitConflict(
             "cannot commit to " + location_ + ": snapshot " +

@@ -254,6 +254,31 @@ arrow::Result<std::string> IcebergTable::MetadataUri() const {
   return TableUri() + "/" + rel;
 }
 
+arrow::Result<std::string> IcebergTable::CatalogEntry() const {
+  if (!metadata_file_.empty() || catalog_) return MetadataUri();
+  ARROW_ASSIGN_OR_RAISE(auto base, LoadForWrite());
+  if (!base.metadata)
+    return TableNotFound("not an Iceberg table: " + location_ +
+                         " (no metadata/*.metadata.json)");
+  TableMetadata m = *base.metadata;
+  m.metadata_log.push_back(MetadataLogEntry{m.last_updated_ms, base.metadata_uri});
+  ARROW_ASSIGN_OR_RAISE(auto text, SerializeMetadata(m));
+  char number[32];
+  std::snprintf(number, sizeof(number), "%05lld",
+                static_cast<long long>(base.file_version + 1));
+  std::string rel = std::string(kMetadataDir) + "/" + number + "-" + NewUuid() + kSuffix;
+  ARROW_ASSIGN_OR_RAISE(bool created, dir_store_->PutIfAbsent(rel, text));
+  if (!created)
+    return arrow::Status::IOError("cannot register ", location_, ": ",
+                                  dir_store_->Resolve(rel), " exists already");
+  return TableUri() + "/" + rel;
+}
+
+void IcebergTable::DiscardCatalogEntry(const std::string& uri) const {
+  if (!metadata_file_.empty() || catalog_) return;
+  (void)dir_store_->fs()->DeleteFile(FilePath(*dir_store_, uri));
+}
+
 arrow::Status IcebergTable::CheckNoCatalogFiles() const {
   ARROW_ASSIGN_OR_RAISE(auto listed, dir_store_->List(kMetadataDir, ListDetail::kNames));
   for (const auto& info : listed) {

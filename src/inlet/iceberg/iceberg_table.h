@@ -1,8 +1,9 @@
-// Apache Iceberg's implementation of the format-neutral Table and Snapshot (reading; the
-// writer follows). A table is opened from its metadata file
-// (`.../metadata/<name>.metadata.json`, as DuckDB's iceberg_scan and pyiceberg's
-// StaticTable do) or from its directory, whose current metadata file is the one
-// `metadata/version-hint.text` names, else the one with the highest version number.
+// Apache Iceberg's implementation of the format-neutral Table and Snapshot. A table is
+// opened from its metadata file (`.../metadata/<name>.metadata.json`, as DuckDB's
+// iceberg_scan and pyiceberg's StaticTable do, read-only), from its directory, whose
+// current metadata file is the one `metadata/version-hint.text` names, else the one with
+// the highest version number, or by its name in a catalog (catalog.h), which records its
+// current metadata file.
 #pragma once
 
 #include <memory>
@@ -135,10 +136,19 @@ class IcebergTable : public Table, public table::Writable {
 
   /// The URI of the current metadata file (file:///..., s3://...).
   arrow::Result<std::string> MetadataUri() const;
+  /// For registering the table in a catalog: a file-system table gets a copy of its
+  /// current metadata as metadata/<N+1>-<uuid>.metadata.json (logging the file it
+  /// copies), whose URI is returned, so that writes by path are refused from then on
+  /// (CheckNoCatalogFiles) instead of forking the table. A table opened from one metadata
+  /// file returns that file. `discard`: called with the copy's path when registering
+  /// fails.
+  arrow::Result<std::string> CatalogEntry() const;
+  /// Deletes a copy CatalogEntry made (best effort).
+  void DiscardCatalogEntry(const std::string& uri) const;
 
-  /// The latest state to write on. Refuses a table opened from one metadata file, and
-  /// one whose metadata files a catalog names (<N>-<uuid>.metadata.json): writing those
-  /// needs the catalog.
+  /// The latest state to write on. Refuses a table opened from one metadata file, and a
+  /// table opened by path that a catalog has committed to (<N>-<uuid>.metadata.json
+  /// files): writing those goes through the catalog.
   arrow::Result<WriteBase> LoadForWrite() const;
   /// The store of the table's root directory.
   arrow::Result<std::shared_ptr<const TableStore>> RootStore() const;

@@ -3,6 +3,7 @@
 // and commits as requirements plus updates. The server writes each metadata file.
 // 409 means another writer won (retry); 5xx leaves the commit's outcome unknown.
 #include <algorithm>
+#include <mutex>
 #include <set>
 
 #include "inlet/common/http.h"
@@ -25,6 +26,31 @@ std::string NamespacePath(const std::vector<std::string>& ns) {
   std::string joined;
   for (const auto& level : ns) joined += (joined.empty() ? "" : "\x1f") + level;
   return UrlEncode(joined);
+}
+
+// A member of an object, or null when j is no object or lacks it: a server's answer of
+// the wrong shape is an error of ours to report, never an exception.
+const Json* Member(const Json& j, const char* key) {
+  if (!j.is_object()) return nullptr;
+  auto it = j.find(key);
+  return it == j.end() ? nullptr : &*it;
+}
+
+std::optional<std::string> StringMember(const Json& j, const char* key) {
+  const Json* m = Member(j, key);
+  if (!m || !m->is_string()) return std::nullopt;
+  return m->get<std::string>();
+}
+
+// A namespace as the REST API spells it: an array of strings.
+std::optional<std::vector<std::string>> Levels(const Json& j) {
+  if (!j.is_array()) return std::nullopt;
+  std::vector<std::string> out;
+  for (const auto& level : j) {
+    if (!level.is_string()) return std::nullopt;
+    out.push_back(level.get<std::string>());
+  }
+  return out;
 }
 
 Json NamespaceJson(const std::vector<std::string>& ns) {
@@ -51,16 +77,17 @@ class RestCatalog : public Catalog {
     ARROW_ASSIGN_OR_RAISE(auto r,
                           Call("GET", uri_ + path, "", "cannot read its configuration"));
     ARROW_ASSIGN_OR_RAISE(Json config, Body(r, "its configuration"));
-    Json merged = config.value("defaults", Json::object());
-    for (const auto& [k, v] : config.value("overrides", Json::object()).items())
-      merged[k] = v;
-    std::string prefix =
-        merged.contains("prefix") && merged["prefix"].is_string() ? merged["prefix"] : "";
+    if (!config.is_object())
+      return Failed("cannot read its configuration", "the response is not a JSON object");
+    Json merged = Json::object();
+    for (const char* part : {"defaults", "overrides"})
+      if (const Json* m = Member(config, part); m && m->is_object())
+        for (const auto& [k, v] : m->items()) merged[k] = v;
+    std::string prefix = StringMember(merged, "prefix").value_or("");
     base_ = uri_ + "/v1" + (prefix.empty() ? "" : "/" + prefix);
-    if (merged.contains("warehouse") && merged["warehouse"].is_string()) {
-      std::string w = merged["warehouse"];
-      if (w.find('/') != std::string::npos) set_warehouse(w);
-    }
+    if (auto w = StringMember(merged, "warehouse");
+        w && w->find('/') != std::string::npos)
+      set_warehouse(*w);
     return arrow::Status::OK();
   }
 
@@ -70,9 +97,9 @@ class RestCatalog : public Catalog {
     ARROW_ASSIGN_OR_RAISE(auto r, Call("GET", TableUrl(table), "", what));
     if (r.status == 404) return std::nullopt;
     ARROW_ASSIGN_OR_RAISE(Json j, Body(r, what));
-    if (!j.contains("metadata-location") || !j["metadata-location"].is_string())
-      return Failed(what, "the response has no metadata-location");
-    return j["metadata-location"].get<std::string>();
+    auto location = StringMember(j, "metadata-location");
+    if (!location) return Failed(what, "the response has no metadata-location");
+    return *location;
   }
 
   arrow::Result<bool> AddTable(const TableIdent& table,
@@ -106,13 +133,15 @@ class RestCatalog : public Catalog {
     ARROW_ASSIGN_OR_RAISE(
         auto r, Call("GET", base_ + "/namespaces/" + NamespacePath(table.ns), "", what));
     ARROW_ASSIGN_OR_RAISE(Json j, Body(r, what));
-    Json props = j.value("properties", Json::object());
-    if (!props.contains("location") || !props["location"].is_string())
-      return arrow::Status::Invalid(description_, " gives namespace ", table.Namespace(),
-                                    " no location: give a warehouse (--warehouse, "
-                                    "catalog.warehouse) or the table's location to create ",
-                                    table.ToString());
-    return WithoutTrailingSlash(props["location"].get<std::string>()) + "/" + table.name;
+    const Json* props = Member(j, "properties");
+    auto location = props ? StringMember(*props, "location") : std::nullopt;
+    if (!location)
+      return arrow::Status::Invalid(
+          description_, " gives namespace ", table.Namespace(),
+          " no location: give a warehouse (--warehouse, "
+          "catalog.warehouse) or the table's location to create ",
+          table.ToString());
+    return WithoutTrailingSlash(*location) + "/" + table.name;
   }
 
   arrow::Result<bool> CommitUpdates(const TableIdent& table, const TableMetadata* base,
@@ -134,6 +163,9 @@ class RestCatalog : public Catalog {
   // One request with the token; a 401 with client credentials fetches a new token once.
   arrow::Result<HttpResponse> Call(const std::string& method, const std::string& url,
                                    const std::string& body, const std::string& what) {
+    // A table handle may be shared by threads: one request at a time keeps the token
+    // consistent.
+    std::lock_guard<std::mutex> lock(mu_);
     for (int attempt = 0;; ++attempt) {
       std::vector<std::string> headers = {"Content-Type: application/json",
                                           "Accept: application/json",
@@ -155,12 +187,9 @@ class RestCatalog : public Catalog {
       return *parsed;
     }
     std::string message = "HTTP " + std::to_string(r.status);
-    if (parsed.ok() && parsed->contains("error") && (*parsed)["error"].is_object()) {
-      const Json& e = (*parsed)["error"];
-      if (e.contains("type") && e["type"].is_string())
-        message += " " + e["type"].get<std::string>();
-      if (e.contains("message") && e["message"].is_string())
-        message += ": " + e["message"].get<std::string>();
+    if (const Json* e = parsed.ok() ? Member(*parsed, "error") : nullptr) {
+      if (auto type = StringMember(*e, "type")) message += " " + *type;
+      if (auto text = StringMember(*e, "message")) message += ": " + *text;
     }
     if (r.status == 401 || r.status == 403)
       message += " (check the catalog's token or credential)";
@@ -181,9 +210,9 @@ class RestCatalog : public Catalog {
                                {"Content-Type: application/x-www-form-urlencoded"}, form,
                                ca_bundle_, kTimeoutS, description_ + ": " + what));
     ARROW_ASSIGN_OR_RAISE(Json j, Body(r, what));
-    if (!j.contains("access_token") || !j["access_token"].is_string())
-      return Failed(what, "the response has no access_token");
-    token_ = j["access_token"];
+    auto token = StringMember(j, "access_token");
+    if (!token) return Failed(what, "the response has no access_token");
+    token_ = *token;
     return arrow::Status::OK();
   }
 
@@ -201,6 +230,7 @@ class RestCatalog : public Catalog {
   std::string credential_;
   std::string ca_bundle_;
   std::string description_;
+  std::mutex mu_;
 };
 
 // The changes that make `base` into `next`, as the spec's TableUpdate objects, with the
@@ -284,10 +314,15 @@ arrow::Result<Json> CommitRequest(const TableIdent& table, const TableMetadata* 
   if (main != next.refs.end()) {
     const SnapshotRef* was = nullptr;
     if (base && base->refs.count("main")) was = &base->refs.at("main");
-    if (!was || was->snapshot_id != main->second.snapshot_id)
-      update("set-snapshot-ref", {{"ref-name", "main"},
-                                  {"type", "branch"},
-                                  {"snapshot-id", main->second.snapshot_id}});
+    if (!was || was->snapshot_id != main->second.snapshot_id) {
+      // The ref is rebuilt from the update: its retention settings go with it.
+      Json ref =
+          main->second.retention.is_object() ? main->second.retention : Json::object();
+      ref["ref-name"] = "main";
+      ref["type"] = "branch";
+      ref["snapshot-id"] = main->second.snapshot_id;
+      update("set-snapshot-ref", std::move(ref));
+    }
   }
   return Json{
       {"identifier", {{"namespace", NamespaceJson(table.ns)}, {"name", table.name}}},
@@ -305,11 +340,11 @@ arrow::Result<bool> RestCatalog::CommitUpdates(const TableIdent& table,
   if (!r.ok())
     return r.status().WithMessage(r.status().message(),
                                   " (whether the commit took effect is unknown)");
+  if (r->status >= 200 && r->status < 300) return true;  // whatever the body says
   if (r->status == 409) return false;
   if (r->status >= 500)
     return Body(*r, what + " (whether the commit took effect is unknown)").status();
-  ARROW_RETURN_NOT_OK(Body(*r, what).status());
-  return true;
+  return Body(*r, what).status();
 }
 
 arrow::Result<std::vector<TableIdent>> RestCatalog::ListTables(const std::string& ns) {
@@ -321,10 +356,14 @@ arrow::Result<std::vector<TableIdent>> RestCatalog::ListTables(const std::string
     ARROW_ASSIGN_OR_RAISE(
         auto r, Call("GET", base_ + "/namespaces", "", "cannot list namespaces"));
     ARROW_ASSIGN_OR_RAISE(Json j, Body(r, "cannot list namespaces"));
-    for (const auto& n : j.value("namespaces", Json::array())) {
-      std::vector<std::string> levels;
-      for (const auto& level : n) levels.push_back(level.get<std::string>());
-      namespaces.push_back(levels);
+    const Json* listed = Member(j, "namespaces");
+    if (!listed || !listed->is_array())
+      return Failed("cannot list namespaces", "the response has no namespaces array");
+    for (const auto& n : *listed) {
+      auto levels = Levels(n);
+      if (!levels)
+        return Failed("cannot list namespaces", "a namespace is not a string array");
+      namespaces.push_back(*levels);
     }
   }
   std::vector<TableIdent> out;
@@ -334,12 +373,15 @@ arrow::Result<std::vector<TableIdent>> RestCatalog::ListTables(const std::string
         auto r, Call("GET", base_ + "/namespaces/" + NamespacePath(levels) + "/tables",
                      "", what));
     ARROW_ASSIGN_OR_RAISE(Json j, Body(r, what));
-    for (const auto& t : j.value("identifiers", Json::array())) {
-      TableIdent id;
-      for (const auto& level : t.value("namespace", Json::array()))
-        id.ns.push_back(level.get<std::string>());
-      id.name = t.value("name", "");
-      out.push_back(std::move(id));
+    const Json* ids = Member(j, "identifiers");
+    if (!ids || !ids->is_array())
+      return Failed(what, "the response has no identifiers array");
+    for (const auto& t : *ids) {
+      const Json* ns_json = Member(t, "namespace");
+      auto levels = ns_json ? Levels(*ns_json) : std::nullopt;
+      auto name = StringMember(t, "name");
+      if (!levels || !name) return Failed(what, "a table identifier is malformed");
+      out.push_back(TableIdent{*levels, *name});
     }
   }
   std::sort(out.begin(), out.end(), [](const TableIdent& a, const TableIdent& b) {

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "inlet/common/redact.h"
+
 namespace inlet::iceberg {
 
 /// A statement's text parameters, bound to $1, $2, ... (NULL when nullopt).
@@ -42,8 +44,5 @@ arrow::Result<std::unique_ptr<SqlDb>> OpenSqlite(const std::string& path, bool c
 /// the password from the URI, PGPASSWORD or ~/.pgpass). Fails with NotImplemented in a
 /// build without libpq.
 arrow::Result<std::unique_ptr<SqlDb>> OpenPostgres(const std::string& uri);
-
-/// `uri` without the password of its user-info part, for messages.
-std::string RedactUri(const std::string& uri);
 
 }  // namespace inlet::iceberg

@@ -2,6 +2,8 @@
 // target only when libpq is found (without_postgres.cc otherwise).
 #include <libpq-fe.h>
 
+#include <cstdlib>
+
 #include "inlet/iceberg/sql_db.h"
 
 namespace inlet::iceberg {
@@ -64,14 +66,40 @@ std::string Trimmed(std::string s) {
   return s;
 }
 
+// The passwords a connection may use, as libpq could echo them in a message (a malformed
+// URI is quoted whole): the URI's, raw and decoded by libpq, and PGPASSWORD.
+std::vector<std::string> Secrets(const std::string& uri) {
+  std::vector<std::string> out;
+  if (const char* env = std::getenv("PGPASSWORD")) out.push_back(env);
+  auto scheme = uri.find("://");
+  if (scheme != std::string::npos) {
+    auto end = uri.find_first_of("/?#", scheme + 3);
+    auto at = uri.rfind('@', end == std::string::npos ? std::string::npos : end);
+    auto colon = uri.find(':', scheme + 3);
+    if (at != std::string::npos && colon != std::string::npos && colon < at)
+      out.push_back(uri.substr(colon + 1, at - colon - 1));
+  }
+  auto q = uri.find("password=");
+  if (q != std::string::npos) out.push_back(uri.substr(q + 9, uri.find('&', q) - q - 9));
+  char* error = nullptr;
+  if (PQconninfoOption* options = PQconninfoParse(uri.c_str(), &error)) {
+    for (auto* o = options; o->keyword; ++o)
+      if (std::string(o->keyword) == "password" && o->val) out.push_back(o->val);
+    PQconninfoFree(options);
+  }
+  if (error) PQfreemem(error);
+  return out;
+}
+
 }  // namespace
 
 arrow::Result<std::unique_ptr<SqlDb>> OpenPostgres(const std::string& uri) {
+  const auto secrets = Secrets(uri);
   PGconn* conn = PQconnectdb(uri.c_str());
-  std::string name = RedactUri(uri);
+  std::string name = MaskSecrets(RedactUri(uri), secrets);
   if (!conn) return arrow::Status::OutOfMemory("cannot connect to ", name);
   if (PQstatus(conn) != CONNECTION_OK) {
-    std::string message = Trimmed(PQerrorMessage(conn));
+    std::string message = MaskSecrets(Trimmed(PQerrorMessage(conn)), secrets);
     PQfinish(conn);
     return arrow::Status::IOError("cannot connect to PostgreSQL at ", name, ": ",
                                   message);

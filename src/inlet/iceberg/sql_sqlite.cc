@@ -102,26 +102,8 @@ arrow::Result<std::unique_ptr<SqlDb>> OpenSqlite(const std::string& path, bool c
   // In write-ahead-log mode a reader that keeps a transaction open (Spark's JDBC pool
   // does) does not block commits. The mode is a property of the file; a read-only use
   // leaves the file as it is.
-  if (create) ARROW_RETURN_NOT_OK(sqlite->Query("PRAGMA journal_mode=WAL", {}).status());
+  if (create) (void)sqlite->Query("PRAGMA journal_mode=WAL", {});  // best effort
   return sqlite;
-}
-
-std::string RedactUri(const std::string& uri) {
-  // A password as a query parameter (postgresql://host/db?password=...).
-  auto query = uri.find("password=");
-  if (query != std::string::npos) {
-    auto end = uri.find('&', query);
-    return RedactUri(uri.substr(0, query)) + "password=***" +
-           (end == std::string::npos ? "" : uri.substr(end));
-  }
-  auto scheme = uri.find("://");
-  if (scheme == std::string::npos) return uri;
-  auto at = uri.find('@', scheme + 3);
-  auto slash = uri.find('/', scheme + 3);
-  if (at == std::string::npos || (slash != std::string::npos && slash < at)) return uri;
-  auto colon = uri.find(':', scheme + 3);
-  if (colon == std::string::npos || colon > at) return uri;
-  return uri.substr(0, colon) + ":***" + uri.substr(at);
 }
 
 }  // namespace inlet::iceberg

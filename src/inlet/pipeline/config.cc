@@ -135,15 +135,20 @@ arrow::Status ParseCatalog(const YamlReader& r, const YAML::Node& n,
   if (!c["uri"]) return r.Error(c, ck + ".uri", "is required");
   ARROW_ASSIGN_OR_RAISE(std::string uri, r.String(c["uri"], ck + ".uri"));
   // A relative SQLite file is the pipeline file's neighbour, as paths are.
-  if (uri.rfind("sqlite:", 0) == 0 && uri.rfind("sqlite://", 0) != 0)
-    uri = "sqlite:" + r.ResolvePath(uri.substr(7));
+  if (uri.rfind("sqlite:", 0) == 0) {
+    std::string rest = uri.substr(7);
+    if (rest.rfind("///", 0) == 0) rest = rest.substr(3);  // SQLAlchemy's spelling
+    if (rest.rfind("//", 0) != 0) uri = "sqlite:" + r.ResolvePath(rest);
+  }
   out->catalog.uri = uri;
   if (c["name"]) {
     ARROW_ASSIGN_OR_RAISE(out->catalog.name, r.String(c["name"], ck + ".name"));
   }
   if (c["warehouse"]) {
     ARROW_ASSIGN_OR_RAISE(std::string w, r.String(c["warehouse"], ck + ".warehouse"));
-    out->catalog.warehouse = r.ResolvePath(w);
+    // A REST catalog's warehouse may be a name its server resolves.
+    bool rest = uri.rfind("http://", 0) == 0 || uri.rfind("https://", 0) == 0;
+    out->catalog.warehouse = rest ? w : r.ResolvePath(w);
   }
   if (n["path"])
     return r.Error(n["path"], key + ".path",

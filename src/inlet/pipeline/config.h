@@ -113,12 +113,12 @@ arrow::Result<std::vector<PipelineConfig>> LoadPipelines(const std::string& path
 /// The derived partition columns of destination.partition_by.
 std::vector<load::DerivedColumn> Derived(const DestinationConfig& d);
 
-/// How a table of the pipeline other than its destination (quarantine, dead letters) at
-/// path is reached: with destination.storage when it is on S3.
 /// Opens the destination table, or where the first commit creates it: by path, or in its
 /// catalog.
 arrow::Result<std::shared_ptr<Table>> OpenDestination(const DestinationConfig& d);
 
+/// How a table of the pipeline other than its destination (quarantine, dead letters) at
+/// path is reached: with destination.storage when it is on S3.
 StorageOptions SideTableStorage(const PipelineConfig& c, const std::string& path);
 
 using inlet::ParseTypeName;  // source.schema's type names (source/type_names.h)

@@ -48,13 +48,19 @@ arrow::Result<std::string> RegisterIcebergTable(const CatalogOptions& catalog,
   if (!iceberg)
     return TableNotFound("cannot register " + uri + ": no Iceberg table there");
   ARROW_ASSIGN_OR_RAISE(auto table, iceberg::IcebergTable::Open(uri, storage));
-  ARROW_ASSIGN_OR_RAISE(std::string metadata, table->MetadataUri());
   ARROW_ASSIGN_OR_RAISE(auto opened, iceberg::OpenCatalog(catalog, /*for_write=*/true));
-  ARROW_ASSIGN_OR_RAISE(bool added, opened->AddTable(ident, metadata));
-  if (!added)
+  auto taken = [&] {
     return arrow::Status::AlreadyExists("cannot register ", uri, " as ", identifier, ": ",
                                         opened->description(),
                                         " has a table of that name already");
+  };
+  ARROW_ASSIGN_OR_RAISE(auto existing, opened->CurrentMetadata(ident));
+  if (existing) return taken();
+  ARROW_ASSIGN_OR_RAISE(std::string metadata, table->CatalogEntry());
+  auto added = opened->AddTable(ident, metadata);
+  if (!added.ok() || !*added) table->DiscardCatalogEntry(metadata);
+  if (!added.ok()) return added.status();
+  if (!*added) return taken();
   return metadata;
 }
 
