@@ -10,6 +10,7 @@
 #include "inlet/common/fault.h"
 #include "inlet/common/time.h"
 #include "inlet/common/uuid.h"
+#include "inlet/iceberg/manifest_rewrite.h"
 #include "inlet/iceberg/transaction.h"
 #include "inlet/iceberg/values.h"
 #include "inlet/status.h"
@@ -30,7 +31,8 @@ int64_t RandomSnapshotIdForCommit() {
 
 std::optional<std::string> BoundOf(const arrow::Scalar& v, bool upper);
 
-// Column metrics of a written file, by field id (spec "Manifests": value counts include
+// Column metrics of a written file, by field id (spec "Manifests": compressed column
+// sizes; value counts include
 // nulls; float bounds are left out, as NaN counts are not known; strings and binary
 // truncated to 16 characters, upper bounds incremented).
 void Metrics(const table::WrittenFile& w, DataFile* f, const arrow::Schema& with_ids) {
@@ -38,6 +40,7 @@ void Metrics(const table::WrittenFile& w, DataFile* f, const arrow::Schema& with
   for (const auto& leaf : w.statistics.columns) {
     if (leaf.field_id < 0) continue;
     f->value_counts[leaf.field_id] = w.statistics.num_records;
+    f->column_sizes[leaf.field_id] = leaf.compressed_bytes;
     if (leaf.null_count) f->null_value_counts[leaf.field_id] = *leaf.null_count;
     const bool floating = leaf.type && (leaf.type->id() == arrow::Type::FLOAT ||
                                         leaf.type->id() == arrow::Type::DOUBLE);
@@ -93,38 +96,6 @@ std::optional<std::string> BoundOf(const arrow::Scalar& v, bool upper) {
     return std::nullopt;
   }
   return b;
-}
-
-// The partition summaries of a manifest's entries (every entry, as Java's writer counts
-// them): whether a field has nulls, and its bounds.
-std::vector<FieldSummary> Summaries(const std::vector<EntryToWrite>& entries,
-                                    size_t fields) {
-  std::vector<FieldSummary> out(fields);
-  std::vector<std::shared_ptr<arrow::Scalar>> lows(fields), highs(fields);
-  for (const auto& e : entries) {
-    for (size_t i = 0; i < fields && i < e.partition.size(); ++i) {
-      const auto& v = e.partition[i];
-      if (!v || !v->is_valid) {
-        out[i].contains_null = true;
-        continue;
-      }
-      auto lo = lows[i] ? CompareScalars(*v, *lows[i]) : std::optional<int>(-1);
-      auto hi = highs[i] ? CompareScalars(*v, *highs[i]) : std::optional<int>(1);
-      if (lo && *lo < 0) lows[i] = v;
-      if (hi && *hi > 0) highs[i] = v;
-      const auto id = v->type->id();
-      if (id == arrow::Type::FLOAT || id == arrow::Type::DOUBLE)
-        out[i].contains_nan = false;
-    }
-  }
-  for (size_t i = 0; i < fields; ++i) {
-    if (!lows[i]) continue;
-    auto lo = ToSingleValue(*lows[i]);
-    auto hi = ToSingleValue(*highs[i]);
-    if (lo.ok()) out[i].lower_bound = *lo;
-    if (hi.ok()) out[i].upper_bound = *hi;
-  }
-  return out;
 }
 
 // The value of an application key as of a snapshot: the newest of its ancestry that has
@@ -345,6 +316,13 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
     const int64_t now = NowMillis();
 
     // Manifests: the parent's, those holding removed files rewritten, then the new one.
+    ManifestWriter writer;
+    writer.store = store_.get();
+    writer.base_uri = base_uri;
+    writer.context = &context;
+    writer.fields = &spec_.fields;
+    writer.snapshot_id = snapshot_id;
+    writer.sequence_number = sequence;
     std::vector<ManifestFile> manifests;
     if (parent) {
       ARROW_ASSIGN_OR_RAISE(auto list_bytes, ReadWhole(*store_, parent->manifest_list));
@@ -371,48 +349,21 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
               "cannot commit to ", location_,
               ": removing files of an older partition spec");
         std::vector<EntryToWrite> rewritten;
-        ManifestFile out;
-        out.partition_spec_id = mf.partition_spec_id;
-        out.added_snapshot_id = snapshot_id;
-        out.min_sequence_number = sequence;
         for (const auto& e : entries) {
           if (e.status == EntryStatus::kDeleted) continue;
-          EntryToWrite w;
-          bool gone = removed_paths.count(e.file.file_path) > 0;
-          w.status = gone ? EntryStatus::kDeleted : EntryStatus::kExisting;
-          w.snapshot_id = gone ? snapshot_id : e.snapshot_id;
-          w.sequence_number = e.sequence_number;
-          w.file_sequence_number = e.file_sequence_number;
-          w.file = e.file;
-          for (size_t i = 0; i < e.file.partition.size() && i < spec_.fields.size();
-               ++i) {
-            ARROW_ASSIGN_OR_RAISE(
-                auto scalar, PartitionScalar(e.file.partition[i], spec_.fields[i]->type(),
-                                             e.file.file_path, spec_.fields[i]->name()));
-            w.partition.push_back(scalar->is_valid ? scalar : nullptr);
-          }
-          if (gone) {
-            ++out.deleted_files;
-            out.deleted_rows += e.file.record_count;
-          } else {
-            ++out.existing_files;
-            out.existing_rows += e.file.record_count;
-            out.min_sequence_number =
-                std::min(out.min_sequence_number, e.sequence_number);
-          }
+          ARROW_ASSIGN_OR_RAISE(
+              auto w, writer.Carried(e, removed_paths.count(e.file.file_path) > 0));
           rewritten.push_back(std::move(w));
         }
-        out.partitions = Summaries(rewritten, spec_.fields.size());
-        ARROW_ASSIGN_OR_RAISE(auto bytes_out, WriteManifest(context, rewritten));
-        std::string rel = "metadata/" + NewUuid() + "-m1.avro";
-        ARROW_RETURN_NOT_OK(store_->PutReplace(rel, bytes_out));
-        out.path = base_uri + "/" + rel;
-        out.length = static_cast<int64_t>(bytes_out.size());
-        out.sequence_number = sequence;
-        if (out.existing_files > 0 || out.deleted_files > 0)
-          manifests.push_back(std::move(out));
+        if (rewritten.empty()) continue;
+        ARROW_ASSIGN_OR_RAISE(auto out, writer.Write(rewritten, "1"));
+        manifests.push_back(std::move(out));
       }
     }
+    // Many small manifests (micro-batches, streams) are merged, as Java's MergeAppend
+    // does.
+    ARROW_ASSIGN_OR_RAISE(
+        manifests, MergeSmallManifests(std::move(manifests), writer, m.properties));
     if (added_manifest) {
       added_manifest->sequence_number = sequence;
       added_manifest->min_sequence_number = sequence;

@@ -42,6 +42,9 @@ void AddLeaves(const arrow::FieldVector& fields, std::vector<std::string>* path,
 
 // Merges the statistics of one leaf (column `column` of the file) over its row groups.
 void Collect(const parquet::FileMetaData& metadata, int column, LeafStatistics* leaf) {
+  for (int rg = 0; rg < metadata.num_row_groups(); ++rg)
+    leaf->compressed_bytes +=
+        metadata.RowGroup(rg)->ColumnChunk(column)->total_compressed_size();
   int64_t null_count = 0;
   bool nulls_known = true, bounds_known = true;
   std::shared_ptr<arrow::Scalar> lo, hi;

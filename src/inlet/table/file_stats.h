@@ -32,6 +32,9 @@ struct LeafStatistics {
   /// without them, a type whose Parquet bounds do not convert, every value null).
   std::shared_ptr<arrow::Scalar> min;
   std::shared_ptr<arrow::Scalar> max;
+  /// The leaf's bytes in the file, compressed, over every row group (Iceberg's
+  /// column_sizes).
+  int64_t compressed_bytes = 0;
 };
 
 struct FileStatistics {
