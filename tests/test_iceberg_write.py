@@ -308,3 +308,35 @@ def test_small_manifests_of_many_appends_are_merged(tmp_path):
                  "--property", "commit.manifest.min-count-to-merge=2"] if i == 0 else []
         _write(plain, _rows(rng, i, 1), tmp_path, *extra)
     assert len(_static(plain).current_snapshot().manifests(_static(plain).io)) == 6
+
+
+def test_merge_schema_promotes_types_as_the_spec_allows(tmp_path):
+    """int -> long, float -> double and a wider decimal keep their field ids and become the
+    new schema's types; older files read with the promoted types; a column the table lacks
+    is added with a fresh id."""
+    table = tmp_path / "t"
+    narrow = pa.schema([("id", pa.int32()), ("x", pa.float32()), ("d", pa.decimal128(5, 2))])
+    wide = pa.schema([("id", pa.int64()), ("x", pa.float64()), ("d", pa.decimal128(12, 2)),
+                      ("extra", pa.string())])
+    first = pa.table({"id": pa.array([1, 2], pa.int32()), "x": pa.array([0.5, 1.5], pa.float32()),
+                      "d": pa.array([decimal.Decimal("1.25"), None], pa.decimal128(5, 2))}, schema=narrow)
+    second = pa.table({"id": pa.array([2**40], pa.int64()), "x": pa.array([1e300], pa.float64()),
+                       "d": pa.array([decimal.Decimal("1234567890.12")], pa.decimal128(12, 2)),
+                       "extra": ["new"]}, schema=wide)
+    support.write(table, first, "--format", "iceberg", work_dir=tmp_path / "in")
+    before = _static(table).schema()
+    # Without --merge-schema a wider input is refused, and the table stays.
+    proc = support.write(table, second.drop_columns(["extra"]), work_dir=tmp_path / "in", check=False)
+    support.check_refusal(proc)
+    support.write(table, second, "--merge-schema", work_dir=tmp_path / "in")
+    static = _static(table)
+    after = static.schema()
+    assert [(f.field_id, f.name, str(f.field_type)) for f in after.fields] == [
+        (before.find_field("id").field_id, "id", "long"), (before.find_field("x").field_id, "x", "double"),
+        (before.find_field("d").field_id, "d", "decimal(12, 2)"), (4, "extra", "string")]
+    expected = pa.concat_tables([first.cast(wide.remove(3)).append_column("extra", pa.array([None, None], pa.string())),
+                                 second])
+    oracle.assert_tables_equal(static.scan().to_arrow(), expected, "pyiceberg")
+    oracle.assert_tables_equal(_duckdb(table), expected, "DuckDB")
+    got = support.scan(table, out_dir=tmp_path / "s")
+    oracle.assert_tables_equal(got, expected, "inlet")

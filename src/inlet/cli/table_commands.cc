@@ -166,6 +166,10 @@ void TableCommands::Register(CLI::App* app) {
   write_->add_option("--input,-i", w.inputs, "Input files")->required();
   write_->add_option("--input-format", w.input_format,
                      "csv | json | ndjson | parquet (default: from the extension)");
+  write_->add_flag(
+      "--merge-schema", w.merge_schema,
+      "Add input columns the table lacks, and widen columns whose input type is "
+      "a promotion of theirs (int to long, float to double, a wider decimal)");
   write_->add_option("--mode", w.mode, "append | overwrite | overwrite-partitions")
       ->capture_default_str();
   write_->add_option("--format", w.format,
@@ -349,6 +353,7 @@ arrow::Status TableCommands::RunWrite(const Write& a) {
                                   "' (use append, overwrite or overwrite-partitions)");
   }
   options.partition_by = SplitList(a.partition_by);
+  options.merge_schema = a.merge_schema;
   if (!a.replace_where.empty()) {
     ARROW_ASSIGN_OR_RAISE(options.replace_where, ParseConjunction(a.replace_where));
   }

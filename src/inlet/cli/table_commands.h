@@ -38,6 +38,7 @@ class TableCommands {
     std::string format;
     std::string partition_by;
     std::string replace_where;
+    bool merge_schema = false;
     std::vector<std::string> properties;
     std::string compression = "zstd";
     int64_t target_file_size = 128LL * 1024 * 1024;

@@ -63,6 +63,19 @@ std::shared_ptr<arrow::Schema> WithoutIds(const arrow::Schema& s) {
   return arrow::schema(fields);
 }
 
+// Whether the spec's type promotions ("Schema Evolution") widen `from` to `to`: int to
+// long, float to double, and a decimal to one of more precision and the same scale.
+bool Promotes(const arrow::DataType& from, const arrow::DataType& to) {
+  if (from.id() == arrow::Type::INT32 && to.id() == arrow::Type::INT64) return true;
+  if (from.id() == arrow::Type::FLOAT && to.id() == arrow::Type::DOUBLE) return true;
+  if (from.id() == arrow::Type::DECIMAL128 && to.id() == arrow::Type::DECIMAL128) {
+    const auto& a = static_cast<const arrow::Decimal128Type&>(from);
+    const auto& b = static_cast<const arrow::Decimal128Type&>(to);
+    return a.scale() == b.scale() && b.precision() > a.precision();
+  }
+  return false;
+}
+
 }  // namespace
 
 arrow::Result<PartitionSpec> SpecFromPartitionBy(
@@ -178,13 +191,23 @@ arrow::Result<std::unique_ptr<IcebergWriteTransaction>> IcebergWriteTransaction:
     const Schema* current = tx->metadata_.CurrentSchema();
     tx->schema_with_ids_ = current->arrow_schema;
     if (options.merge_schema) {
+      // Columns the table lacks are added with fresh ids; a column whose input type is
+      // one the spec lets it be promoted to keeps its id and takes that type.
       arrow::FieldVector added;
-      for (const auto& f : input.fields())
-        if (current->arrow_schema->GetFieldIndex(f->name()) < 0) added.push_back(f);
-      if (!added.empty()) {
+      arrow::FieldVector fields = current->arrow_schema->fields();
+      bool promoted = false;
+      for (const auto& f : input.fields()) {
+        int i = current->arrow_schema->GetFieldIndex(f->name());
+        if (i < 0) {
+          added.push_back(f);
+        } else if (Promotes(*fields[i]->type(), *f->type())) {
+          fields[i] = fields[i]->WithType(f->type());
+          promoted = true;
+        }
+      }
+      if (!added.empty() || promoted) {
         ARROW_ASSIGN_OR_RAISE(auto fresh, AssignFreshIds(*arrow::schema(added),
                                                          &tx->metadata_.last_column_id));
-        arrow::FieldVector fields = current->arrow_schema->fields();
         for (const auto& f : fresh->fields()) fields.push_back(f->WithNullable(true));
         Schema next;
         for (const auto& s : tx->metadata_.schemas)
