@@ -379,7 +379,38 @@ def info(table: pathlib.Path) -> dict:
     return json.loads(cli("info", table, "--json").stdout)
 
 
+def is_iceberg(table: pathlib.Path) -> bool:
+    """An Iceberg table by path (metadata/, no _delta_log/): the rig's helpers read either
+    format, so the exactly-once and crash suites run for both."""
+    return (table / "metadata").is_dir() and not (table / "_delta_log").is_dir()
+
+
+def _iceberg_metadata_files(table: pathlib.Path) -> dict[int, pathlib.Path]:
+    out = {}
+    for p in (table / "metadata").glob("v*.metadata.json"):
+        try:
+            out[int(p.name[1:].split(".")[0])] = p
+        except ValueError:
+            continue
+    return out
+
+
+def _iceberg_current(table: pathlib.Path) -> dict | None:
+    files = _iceberg_metadata_files(table)
+    return json.loads(files[max(files)].read_text()) if files else None
+
+
 def read_table(table: pathlib.Path, version: int | None = None) -> pa.Table:
+    """The table as the other engines read it: deltalake, or pyiceberg for Iceberg (at a
+    sequence number when version is given)."""
+    if is_iceberg(table):
+        from pyiceberg.table import StaticTable
+        files = _iceberg_metadata_files(table)
+        static = StaticTable.from_metadata(str(files[max(files)]))
+        if version is None:
+            return static.scan().to_arrow()
+        snap = next(s for s in static.metadata.snapshots if s.sequence_number == version)
+        return static.scan(snapshot_id=snap.snapshot_id).to_arrow()
     return oracle.read_deltalake(table, version)
 
 
@@ -395,6 +426,8 @@ def assert_table(table_path: pathlib.Path, rows: Sequence[dict], schema: dict,
 
 
 def table_absent(table: pathlib.Path) -> bool:
+    if is_iceberg(table):
+        return not _iceberg_metadata_files(table)
     return not oracle.commit_versions(table) if (table / "_delta_log").is_dir() else True
 
 
@@ -412,6 +445,10 @@ def log_commits(table: pathlib.Path) -> dict[int, list[dict]]:
 
 
 def latest_version(table: pathlib.Path) -> int | None:
+    """The newest commit: a Delta version, or an Iceberg table's last sequence number."""
+    if is_iceberg(table):
+        current = _iceberg_current(table)
+        return current["last-sequence-number"] if current else None
     versions = oracle.commit_versions(table) if (table / "_delta_log").is_dir() else []
     return versions[-1] if versions else None
 
@@ -442,13 +479,16 @@ def domains(table: pathlib.Path) -> dict[str, dict]:
 
 
 def committed_log(table: pathlib.Path) -> dict[str, bytes]:
-    """Bytes of the committed JSON files (temporary leftovers of a crash are ignored)."""
+    """Bytes of the committed JSON files (temporary leftovers of a crash are ignored); an
+    Iceberg table's metadata files."""
+    if is_iceberg(table):
+        return {p.name: p.read_bytes() for p in _iceberg_metadata_files(table).values()}
     return {f"{v:020d}.json": (table / "_delta_log" / f"{v:020d}.json").read_bytes()
             for v in (oracle.commit_versions(table) if (table / "_delta_log").is_dir() else [])}
 
 
 def assert_log_unchanged(table: pathlib.Path, before: dict[str, bytes], context: str) -> None:
-    after = support.log_snapshot(table) if (table / "_delta_log").is_dir() else {}
+    after = snapshot_log(table)
     assert after.keys() == before.keys(), (
         f"{context}: _delta_log files changed: added {sorted(after.keys() - before.keys())}, "
         f"removed {sorted(before.keys() - after.keys())}"
@@ -458,6 +498,8 @@ def assert_log_unchanged(table: pathlib.Path, before: dict[str, bytes], context:
 
 
 def snapshot_log(table: pathlib.Path) -> dict[str, bytes]:
+    if is_iceberg(table):
+        return committed_log(table)
     return support.log_snapshot(table) if (table / "_delta_log").is_dir() else {}
 
 
