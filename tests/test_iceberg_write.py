@@ -340,3 +340,32 @@ def test_merge_schema_promotes_types_as_the_spec_allows(tmp_path):
     oracle.assert_tables_equal(_duckdb(table), expected, "DuckDB")
     got = support.scan(table, out_dir=tmp_path / "s")
     oracle.assert_tables_equal(got, expected, "inlet")
+
+
+def test_a_sort_order_is_recorded_and_every_write_follows_it(tmp_path):
+    """--sort-by gives a created table its default sort order (as Java's writers and
+    pyiceberg read it); every write sorts its rows by it, so each data file is sorted and
+    records sort_order_id."""
+    table = tmp_path / "t"
+    rng = random.Random(11)
+    first, second = _rows(rng, 0, 60), _rows(rng, 60, 40)
+    _write(table, first, tmp_path, "--partition-by", "flag", "--sort-by", "name, id desc nulls last")
+    _write(table, second, tmp_path)  # the table's order applies without --sort-by
+    static = _static(table)
+    order = static.sort_order()
+    assert order.order_id == 1 and [(f.source_id, f.direction.value, f.null_order.value) for f in order.fields] == [
+        (static.schema().find_field("name").field_id, "asc", "nulls-first"),
+        (static.schema().find_field("id").field_id, "desc", "nulls-last")], order
+    files = static.inspect.files().to_pylist()
+    assert files and all(f["sort_order_id"] == 1 for f in files), [f["sort_order_id"] for f in files]
+    for f in files:
+        rows = pq.ParquetFile(f["file_path"].removeprefix("file://")).read().to_pylist()
+        keys = [(r["name"] is not None, r["name"] or "", -r["id"]) for r in rows]
+        assert keys == sorted(keys), f"{f['file_path']} is not in the table's sort order"
+    oracle.assert_tables_equal(static.scan().to_arrow(), pa.Table.from_pylist(first + second, schema=SCHEMA),
+                               "pyiceberg")
+    line = support.check_refusal(_write(table, second, tmp_path, "--sort-by", "id", check=False))
+    assert "sort order differs" in line, line
+    line = support.check_refusal(support.write(tmp_path / "delta", pa.Table.from_pylist(first, schema=SCHEMA),
+                                               "--sort-by", "id", work_dir=tmp_path / "in", check=False))
+    assert "Delta table has no sort order" in line, line

@@ -153,6 +153,13 @@ struct WriteOptions {
   /// Used when the write creates the table. On an existing table it must be empty or the
   /// table's own partitioning: partitioning cannot change (Invalid otherwise).
   std::vector<std::string> partition_by;
+  /// The sort order a created Iceberg table records (its default sort order): entries
+  /// "column [asc|desc] [nulls first|nulls last]" (ascending by default; nulls first when
+  /// ascending, last when descending). A write to a table with a sort order sorts its
+  /// rows (all of them, in memory) before writing, so that every data file is sorted and
+  /// says so. On an existing table it must be empty or the table's own order (Invalid
+  /// otherwise). Delta tables have no sort order (Invalid when given).
+  std::vector<std::string> sort_by;
   /// Table properties, used when the write creates the table; on an existing table only
   /// with update_properties.
   std::map<std::string, std::string> properties;

@@ -166,6 +166,10 @@ void TableCommands::Register(CLI::App* app) {
   write_->add_option("--input,-i", w.inputs, "Input files")->required();
   write_->add_option("--input-format", w.input_format,
                      "csv | json | ndjson | parquet (default: from the extension)");
+  write_->add_option(
+      "--sort-by", w.sort_by,
+      "Iceberg: the sort order of a table the write creates, e.g. \"ts, id desc "
+      "nulls last\"; writes to a sorted table sort their rows");
   write_->add_flag(
       "--merge-schema", w.merge_schema,
       "Add input columns the table lacks, and widen columns whose input type is "
@@ -354,6 +358,7 @@ arrow::Status TableCommands::RunWrite(const Write& a) {
   }
   options.partition_by = SplitList(a.partition_by);
   options.merge_schema = a.merge_schema;
+  options.sort_by = SplitList(a.sort_by);
   if (!a.replace_where.empty()) {
     ARROW_ASSIGN_OR_RAISE(options.replace_where, ParseConjunction(a.replace_where));
   }

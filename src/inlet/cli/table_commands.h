@@ -39,6 +39,7 @@ class TableCommands {
     std::string partition_by;
     std::string replace_where;
     bool merge_schema = false;
+    std::string sort_by;
     std::vector<std::string> properties;
     std::string compression = "zstd";
     int64_t target_file_size = 128LL * 1024 * 1024;

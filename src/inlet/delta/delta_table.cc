@@ -116,6 +116,10 @@ arrow::Result<std::shared_ptr<DeltaTable>> DeltaTable::Open(
 
 arrow::Result<std::unique_ptr<table::Transaction>> DeltaTable::Begin(
     const arrow::Schema& input, const WriteOptions& options, bool changes_rows) const {
+  if (!options.sort_by.empty())
+    return arrow::Status::Invalid(
+        "cannot write to ", location(),
+        ": a Delta table has no sort order (sort_by is Iceberg's)");
   ARROW_ASSIGN_OR_RAISE(
       auto tx, WriteTransaction::Begin(*this, store_, input, options, changes_rows));
   return tx;

@@ -180,6 +180,7 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
       e.file.file_path = base_uri + "/" + w.path;
       e.file.record_count = w.statistics.num_records;
       e.file.file_size_in_bytes = w.size_bytes;
+      if (w.sorted) e.file.sort_order_id = metadata_.default_sort_order_id;
       Metrics(w, &e.file, *schema_with_ids_);
       for (size_t i = 0; i < spec_.fields.size(); ++i) {
         const auto& name = spec_.fields[i]->name();

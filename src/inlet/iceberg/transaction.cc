@@ -7,6 +7,7 @@
 #include <cctype>
 #include <random>
 #include <set>
+#include <sstream>
 
 #include "inlet/common/fault.h"
 #include "inlet/common/time.h"
@@ -61,6 +62,49 @@ std::shared_ptr<arrow::Schema> WithoutIds(const arrow::Schema& s) {
   arrow::FieldVector fields;
   for (const auto& f : s.fields()) fields.push_back(f->RemoveMetadata());
   return arrow::schema(fields);
+}
+
+// A sort order of "column [asc|desc] [nulls first|nulls last]" entries, over the columns
+// of `with_ids` (identity transforms; order id 1). Invalid names a bad entry.
+arrow::Result<SortOrder> SortOrderFromSortBy(const std::vector<std::string>& sort_by,
+                                             const arrow::Schema& with_ids) {
+  SortOrder order;
+  order.order_id = 1;
+  for (const auto& entry : sort_by) {
+    std::istringstream words(entry);
+    std::vector<std::string> w;
+    for (std::string word; words >> word;) {
+      for (auto& c : word)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      w.push_back(word);
+    }
+    auto bad = [&] {
+      return arrow::Status::Invalid(
+          "sort order entry '", entry,
+          "': expected column [asc|desc] [nulls first|nulls last]");
+    };
+    if (w.empty()) return bad();
+    std::string column = entry.substr(entry.find_first_not_of(' '), w[0].size());
+    auto field = with_ids.GetFieldByName(column);
+    if (!field || !FieldId(*field))
+      return arrow::Status::Invalid("sort order entry '", entry, "': no column '", column,
+                                    "' in the table");
+    SortField f;
+    f.source_id = *FieldId(*field);
+    size_t i = 1;
+    if (i < w.size() && (w[i] == "asc" || w[i] == "desc")) f.direction = w[i++];
+    f.null_order = f.direction == "asc" ? "nulls-first" : "nulls-last";
+    if (i < w.size()) {
+      if (w[i] != "nulls" || i + 1 >= w.size() ||
+          (w[i + 1] != "first" && w[i + 1] != "last"))
+        return bad();
+      f.null_order = "nulls-" + w[i + 1];
+      i += 2;
+    }
+    if (i != w.size()) return bad();
+    order.fields.push_back(f);
+  }
+  return order;
 }
 
 // Whether the spec's type promotions ("Schema Evolution") widen `from` to `to`: int to
@@ -162,6 +206,24 @@ arrow::Result<BoundSpec> BindSpec(const PartitionSpec& spec,
   return out;
 }
 
+std::vector<table::SortKey> IcebergWriteTransaction::WriteOrder() const {
+  std::vector<table::SortKey> out;
+  for (const auto& o : metadata_.sort_orders) {
+    if (o.order_id != metadata_.default_sort_order_id) continue;
+    for (const auto& f : o.fields) {
+      std::shared_ptr<arrow::Field> column;
+      for (const auto& c : schema_with_ids_->fields())
+        if (FieldId(*c) == f.source_id) column = c;
+      // A transform, or a column no longer in the schema: rows go as they come, and
+      // files do not claim the order.
+      if (f.transform != "identity" || !column) return {};
+      out.push_back(
+          {column->name(), f.direction == "asc", f.null_order == "nulls-first"});
+    }
+  }
+  return out;
+}
+
 arrow::Result<std::unique_ptr<IcebergWriteTransaction>> IcebergWriteTransaction::Begin(
     const IcebergTable& table, const arrow::Schema& input, const WriteOptions& options,
     bool overwrites) {
@@ -240,6 +302,25 @@ arrow::Result<std::unique_ptr<IcebergWriteTransaction>> IcebergWriteTransaction:
             ": the table's partitioning differs from --partition-by; "
             "an existing table's partitioning does not change here");
     }
+    if (!options.sort_by.empty()) {
+      ARROW_ASSIGN_OR_RAISE(auto asked,
+                            SortOrderFromSortBy(options.sort_by, *tx->schema_with_ids_));
+      const SortOrder* current_order = nullptr;
+      for (const auto& o : tx->metadata_.sort_orders)
+        if (o.order_id == tx->metadata_.default_sort_order_id) current_order = &o;
+      bool same = current_order && current_order->fields.size() == asked.fields.size();
+      for (size_t i = 0; same && i < asked.fields.size(); ++i) {
+        const auto& a = asked.fields[i];
+        const auto& b = current_order->fields[i];
+        same = a.source_id == b.source_id && b.transform == "identity" &&
+               a.direction == b.direction && a.null_order == b.null_order;
+      }
+      if (!same)
+        return arrow::Status::Invalid(
+            "cannot write to ", loc,
+            ": the table's sort order differs from --sort-by; an existing table's sort "
+            "order does not change here");
+    }
     if (options.update_properties) {
       for (const auto& [k, v] : options.properties) tx->metadata_.properties[k] = v;
     }
@@ -267,6 +348,14 @@ arrow::Result<std::unique_ptr<IcebergWriteTransaction>> IcebergWriteTransaction:
       m.last_partition_id = std::max(m.last_partition_id, f.field_id);
     m.properties = options.properties;
     m.sort_orders = {SortOrder{}};
+    if (!options.sort_by.empty()) {
+      auto order = SortOrderFromSortBy(options.sort_by, *with_ids);
+      if (!order.ok())
+        return order.status().WithMessage("cannot create ", loc, ": ",
+                                          order.status().message());
+      m.sort_orders.push_back(*order);
+      m.default_sort_order_id = order->order_id;
+    }
     tx->schema_with_ids_ = with_ids;
   }
   tx->schema_ = WithoutIds(*tx->schema_with_ids_);

@@ -40,6 +40,8 @@ class IcebergWriteTransaction : public table::Transaction {
       bool overwrites);
 
   std::shared_ptr<inlet::Snapshot> base() const override { return base_; }
+  /// The table's default sort order, when it sorts by columns (identity transforms).
+  std::vector<table::SortKey> WriteOrder() const override;
   const std::vector<table::DataFile>& files() const override;
   ColumnStats Statistics(const table::DataFile& file,
                          const std::string& column) const override;

@@ -18,6 +18,7 @@ WriteOptions WriteOptionsOf(const CommitSpec& spec, WriteMode mode) {
   WriteOptions w;
   w.mode = mode;
   w.partition_by = spec.partition_by;
+  w.sort_by = spec.sort_by;
   w.properties = spec.properties;
   w.app_states = spec.app_states;
   w.merge_schema = spec.merge_schema;

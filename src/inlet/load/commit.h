@@ -22,6 +22,7 @@ namespace inlet::load {
 struct CommitSpec {
   /// Used when the commit creates the table.
   std::vector<std::string> partition_by;
+  std::vector<std::string> sort_by;
   std::map<std::string, std::string> properties;
   /// The states recorded atomically with the rows (a run's state; a stream's offsets).
   std::map<std::string, AppState> app_states;

@@ -177,7 +177,7 @@ arrow::Status ParseDestination(const YamlReader& r, const YAML::Node& n,
   ARROW_RETURN_NOT_OK(
       r.CheckKeys(n, key,
                   {"path", "format", "catalog", "table", "location", "partition_by",
-                   "keys", "properties", "storage", "maintenance"}));
+                   "sort_by", "keys", "properties", "storage", "maintenance"}));
   if (n["format"]) {
     ARROW_ASSIGN_OR_RAISE(std::string format, r.String(n["format"], key + ".format"));
     out->format = TableFormatNamed(format);
@@ -212,6 +212,12 @@ arrow::Status ParseDestination(const YamlReader& r, const YAML::Node& n,
         return r.Error(n["partition_by"], key + ".partition_by", c.status().message());
       out->partition_by.push_back(*c);
     }
+  }
+  if (n["sort_by"]) {
+    if (out->format != TableFormat::kIceberg)
+      return r.Error(n["sort_by"], key + ".sort_by",
+                     "is an Iceberg table's sort order (format: iceberg)");
+    ARROW_ASSIGN_OR_RAISE(out->sort_by, r.StringList(n["sort_by"], key + ".sort_by"));
   }
   if (n["keys"]) {
     ARROW_ASSIGN_OR_RAISE(out->keys, r.StringList(n["keys"], key + ".keys"));

@@ -54,6 +54,8 @@ struct DestinationConfig {
   /// existing table must be of it when given.
   std::optional<TableFormat> format;
   std::vector<PartitionColumn> partition_by;
+  /// The sort order of an Iceberg table the pipeline creates (WriteOptions::sort_by).
+  std::vector<std::string> sort_by;
   std::vector<std::string> keys;
   std::map<std::string, std::string> properties;
   /// How to reach an s3:// destination, overriding the AWS environment (StorageOptions).

@@ -393,6 +393,7 @@ class Streamer {
     load::CommitSpec spec;
     for (const auto& p : config_.destination.partition_by)
       spec.partition_by.push_back(p.name);
+    spec.sort_by = config_.destination.sort_by;
     spec.properties = config_.destination.properties;
     for (const auto& [p, offset] : last)
       spec.app_states[source_->PositionApp(p)].version = offset;

@@ -34,6 +34,8 @@ struct WrittenFile {
   int64_t modification_time_ms = 0;
   /// The row count, and the statistics of the first num_indexed_cols leaf columns.
   FileStatistics statistics;
+  /// Whether the file's rows are in the transaction's WriteOrder.
+  bool sorted = false;
 };
 
 /// How integer columns without a dictionary are encoded.

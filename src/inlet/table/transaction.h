@@ -44,9 +44,20 @@ struct DataFile {
 /// The changes of one commit, based on one snapshot. One thread drives a transaction; the
 /// const reading functions (ReadFile, Conform, Statistics, RecordCount, schema) may also
 /// be called from a read-ahead thread meanwhile, so they must not change the transaction.
+/// One key of the order rows are written in.
+struct SortKey {
+  std::string column;
+  bool ascending = true;
+  bool nulls_first = true;
+};
+
 class Transaction {
  public:
   virtual ~Transaction() = default;
+
+  /// The order a write sorts its rows in before writing them (the table's sort order);
+  /// empty: they are written as they come.
+  virtual std::vector<SortKey> WriteOrder() const { return {}; }
 
   // --- The base the commit reads.
 

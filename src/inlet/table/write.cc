@@ -1,5 +1,8 @@
 // table::Write: conform the input to the table schema, write data files, and commit them
 // (with the removal of the files they replace, for overwrites) in one transaction.
+#include <arrow/compute/api.h>
+#include <arrow/table.h>
+
 #include <set>
 
 #include "inlet/common/prefetch.h"
@@ -38,6 +41,42 @@ arrow::Result<std::function<bool(const PartitionValues&)>> ReplacedPartitions(
       [](const PartitionValues&) { return true; });
 }
 
+// The rows in `order`. Arrow places the nulls of every key at one end: a key whose nulls
+// come first is sorted after an is-null key, descending, of its own.
+arrow::Result<std::shared_ptr<arrow::Table>> SortRows(
+    const std::vector<std::shared_ptr<arrow::RecordBatch>>& batches,
+    const std::vector<SortKey>& order) {
+  ARROW_ASSIGN_OR_RAISE(auto rows, arrow::Table::FromRecordBatches(batches));
+  arrow::FieldVector fields;
+  arrow::ChunkedArrayVector columns;
+  std::vector<arrow::compute::SortKey> keys;
+  for (const auto& k : order) {
+    auto column = rows->GetColumnByName(k.column);
+    if (!column)
+      return arrow::Status::Invalid("the sort order names column '", k.column,
+                                    "', which the rows lack");
+    const auto direction = k.ascending ? arrow::compute::SortOrder::Ascending
+                                       : arrow::compute::SortOrder::Descending;
+    if (k.nulls_first) {
+      ARROW_ASSIGN_OR_RAISE(auto is_null, arrow::compute::IsNull(column));
+      std::string name = "__null_" + std::to_string(fields.size());
+      fields.push_back(arrow::field(name, arrow::boolean()));
+      columns.push_back(is_null.chunked_array());
+      keys.emplace_back(name, arrow::compute::SortOrder::Descending);
+    }
+    std::string name = "__key_" + std::to_string(fields.size());
+    fields.push_back(arrow::field(name, column->type()));
+    columns.push_back(column);
+    keys.emplace_back(name, direction);
+  }
+  auto key_table = arrow::Table::Make(arrow::schema(fields), columns, rows->num_rows());
+  arrow::compute::SortOptions options(keys, arrow::compute::NullPlacement::AtEnd);
+  ARROW_ASSIGN_OR_RAISE(auto indices,
+                        arrow::compute::SortIndices(arrow::Datum(key_table), options));
+  ARROW_ASSIGN_OR_RAISE(auto taken, arrow::compute::Take(rows, indices));
+  return taken.table();
+}
+
 }  // namespace
 
 arrow::Result<CommitResult> Write(const Writable& table,
@@ -67,14 +106,33 @@ arrow::Result<CommitResult> Write(const Writable& table,
   ARROW_ASSIGN_OR_RAISE(auto writer, tx->NewDataWriter());
   // Decoding the input overlaps encoding the output.
   data = Prefetch(std::move(data));
+  const auto order = tx->WriteOrder();
+  std::vector<std::shared_ptr<arrow::RecordBatch>> held;  // sorted before writing
   while (true) {
     std::shared_ptr<arrow::RecordBatch> batch;
     ARROW_RETURN_NOT_OK(data->ReadNext(&batch));
     if (!batch) break;
     ARROW_ASSIGN_OR_RAISE(auto conformed, tx->Conform(*batch));
+    if (!order.empty()) {
+      held.push_back(std::move(conformed));
+      continue;
+    }
     ARROW_RETURN_NOT_OK(writer->Write(conformed));
   }
+  if (!order.empty() && !held.empty()) {
+    ARROW_ASSIGN_OR_RAISE(auto sorted, SortRows(held, order));
+    held.clear();
+    arrow::TableBatchReader reader(*sorted);
+    std::shared_ptr<arrow::RecordBatch> batch;
+    while (true) {
+      ARROW_RETURN_NOT_OK(reader.ReadNext(&batch));
+      if (!batch) break;
+      ARROW_RETURN_NOT_OK(writer->Write(batch));
+    }
+  }
   ARROW_ASSIGN_OR_RAISE(auto written, writer->Finish());
+  // Every file holds a slice of the sorted rows: each is sorted.
+  for (auto& w : written) w.sorted = !order.empty();
   CommitResult result;
   result.rows_written = writer->rows_written();
 
