@@ -177,3 +177,27 @@ def wait_stopped(pid: int, timeout: float = 60) -> None:
                 return
         time.sleep(0.05)
     raise AssertionError(f"process {pid} never reached its stop point")
+
+
+def write_concurrently(table: str, rows_of, *args: object, writers: int, commits: int,
+                       work_dir: pathlib.Path) -> list[str]:
+    """``writers`` threads each run ``commits`` one-file ``inlet write TABLE ARGS`` (the
+    input rows_of(writer, k), written to Parquet first); the stderr of each failure."""
+    import threading
+    failures: list[str] = []
+
+    def writer(w: int) -> None:
+        for k in range(commits):
+            path = pathlib.Path(work_dir) / f"in-{w}-{k}.parquet"
+            pq.write_table(rows_of(w, k), path)
+            proc = run_inlet(*args, "write", table, "--input", path, "--input-format", "parquet",
+                             check=False)
+            if proc.returncode != 0:
+                failures.append(proc.stderr)
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(writers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return failures

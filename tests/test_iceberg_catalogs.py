@@ -10,14 +10,13 @@ import json
 import pathlib
 import sqlite3
 import subprocess
-import threading
 
 import pyarrow as pa
 import pytest
 
 import oracle
 import pipeline_support as ps
-from support import check_refusal, run_inlet, wait_stopped, write
+from support import check_refusal, run_inlet, wait_stopped, write, write_concurrently
 
 SCHEMA = pa.schema([("id", pa.int64()), ("city", pa.string()), ("ts", pa.timestamp("us"))])
 
@@ -107,27 +106,8 @@ def test_concurrent_writers_through_one_catalog_lose_no_commit(tmp_path):
     uri, db = _sqlite(tmp_path)
     cat = ["--catalog", uri]
     write("lake.c", _rows(0, 1), *cat, work_dir=tmp_path / "in0")
-    inputs = []
-    for w in range(2):
-        for k in range(6):
-            path = tmp_path / f"in-{w}-{k}.parquet"
-            import pyarrow.parquet as pq
-            pq.write_table(_rows(100 * (w + 1) + k, 1), path)
-            inputs.append((w, path))
-    failures = []
-
-    def writer(w):
-        for _, path in [i for i in inputs if i[0] == w]:
-            proc = run_inlet(*cat, "write", "lake.c", "--input", path, "--input-format", "parquet",
-                             check=False)
-            if proc.returncode != 0:
-                failures.append(proc.stderr)
-
-    threads = [threading.Thread(target=writer, args=(w,)) for w in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    failures = write_concurrently("lake.c", lambda w, k: _rows(100 * (w + 1) + k, 1), *cat,
+                                  writers=2, commits=6, work_dir=tmp_path)
     assert not failures, failures
     got = _pyiceberg(f"sqlite:///{db}").load_table("lake.c").scan().to_arrow()
     assert sorted(got.column("id").to_pylist()) == sorted(

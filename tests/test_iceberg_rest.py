@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import itertools
 import json
-import threading
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 import oracle
 import pipeline_support as ps
-from support import check_refusal, run_inlet, scan, write
+from support import check_refusal, run_inlet, scan, write, write_concurrently
 
 SCHEMA = pa.schema([("id", pa.int64()), ("city", pa.string()), ("ts", pa.timestamp("us"))])
 _names = itertools.count()
@@ -82,22 +80,8 @@ def test_a_table_pyiceberg_created_through_rest_is_read_and_extended(tmp_path, i
 def test_concurrent_writers_through_rest_lose_no_commit(tmp_path, iceberg_rest, ns):
     cat = ["--catalog", iceberg_rest.uri]
     write(f"{ns}.c", _rows(0, 1), *cat, work_dir=tmp_path / "in0")
-    failures = []
-
-    def writer(w):
-        for k in range(5):
-            path = tmp_path / f"in-{w}-{k}.parquet"
-            pq.write_table(_rows(100 * (w + 1) + k, 1), path)
-            proc = run_inlet(*cat, "write", f"{ns}.c", "--input", path, "--input-format", "parquet",
-                             check=False)
-            if proc.returncode != 0:
-                failures.append(proc.stderr)
-
-    threads = [threading.Thread(target=writer, args=(w,)) for w in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    failures = write_concurrently(f"{ns}.c", lambda w, k: _rows(100 * (w + 1) + k, 1), *cat,
+                                  writers=2, commits=5, work_dir=tmp_path)
     assert not failures, failures
     got = _pyiceberg(iceberg_rest).load_table(f"{ns}.c").scan().to_arrow()
     assert sorted(got.column("id").to_pylist()) == sorted(

@@ -263,14 +263,19 @@ arrow::Result<std::string> IcebergTable::CatalogEntry() const {
   TableMetadata m = *base.metadata;
   m.metadata_log.push_back(MetadataLogEntry{m.last_updated_ms, base.metadata_uri});
   ARROW_ASSIGN_OR_RAISE(auto text, SerializeMetadata(m));
+  return PutNamedMetadata(base.file_version + 1, text);
+}
+
+arrow::Result<std::string> IcebergTable::PutNamedMetadata(int64_t version,
+                                                          const std::string& text) const {
+  ARROW_RETURN_NOT_OK(dir_store_->CreateDir(kMetadataDir));
   char number[32];
-  std::snprintf(number, sizeof(number), "%05lld",
-                static_cast<long long>(base.file_version + 1));
+  std::snprintf(number, sizeof(number), "%05lld", static_cast<long long>(version));
   std::string rel = std::string(kMetadataDir) + "/" + number + "-" + NewUuid() + kSuffix;
   ARROW_ASSIGN_OR_RAISE(bool created, dir_store_->PutIfAbsent(rel, text));
   if (!created)
-    return arrow::Status::IOError("cannot register ", location_, ": ",
-                                  dir_store_->Resolve(rel), " exists already");
+    return arrow::Status::IOError("cannot write ", dir_store_->Resolve(rel),
+                                  ": it exists already");
   return TableUri() + "/" + rel;
 }
 
@@ -304,22 +309,13 @@ arrow::Result<bool> IcebergTable::CommitMetadata(const WriteBase& base,
 
 arrow::Result<bool> IcebergTable::SwapInCatalog(const WriteBase& base,
                                                 const std::string& text) const {
-  ARROW_RETURN_NOT_OK(dir_store_->CreateDir(kMetadataDir));
-  char number[32];
-  std::snprintf(number, sizeof(number), "%05lld",
-                static_cast<long long>(base.file_version + 1));
-  std::string rel = std::string(kMetadataDir) + "/" + number + "-" + NewUuid() + kSuffix;
-  ARROW_ASSIGN_OR_RAISE(bool created, dir_store_->PutIfAbsent(rel, text));
-  if (!created)
-    return arrow::Status::IOError("cannot commit to ", location_, ": ",
-                                  dir_store_->Resolve(rel), " exists already");
-  std::string uri = TableUri() + "/" + rel;
+  ARROW_ASSIGN_OR_RAISE(std::string uri, PutNamedMetadata(base.file_version + 1, text));
   ARROW_ASSIGN_OR_RAISE(bool swapped,
                         base.metadata_uri.empty()
                             ? catalog_->AddTable(ident_, uri)
                             : catalog_->SwapMetadata(ident_, base.metadata_uri, uri));
   // The catalog never pointed at the file: nobody reads it.
-  if (!swapped) (void)dir_store_->fs()->DeleteFile(dir_store_->Resolve(rel));
+  if (!swapped) (void)dir_store_->fs()->DeleteFile(FilePath(*dir_store_, uri));
   return swapped;
 }
 

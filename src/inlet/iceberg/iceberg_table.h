@@ -171,6 +171,10 @@ class IcebergTable : public Table, public table::Writable {
         storage_(std::move(storage)) {}
 
   arrow::Status ReadOnly(const char* what) const;
+  // Writes metadata/<version>-<uuid>.metadata.json (5 digits, as catalogs name them);
+  // its URI.
+  arrow::Result<std::string> PutNamedMetadata(int64_t version,
+                                              const std::string& text) const;
   // Writes metadata/v<version>.metadata.json if absent, then the version hint.
   arrow::Result<bool> PutMetadata(int64_t version, const std::string& text) const;
   arrow::Result<bool> SwapInCatalog(const WriteBase& base, const std::string& text) const;
