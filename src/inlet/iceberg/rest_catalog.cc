@@ -369,19 +369,24 @@ arrow::Result<std::vector<TableIdent>> RestCatalog::ListTables(const std::string
   std::vector<TableIdent> out;
   for (const auto& levels : namespaces) {
     std::string what = "cannot list tables";
-    ARROW_ASSIGN_OR_RAISE(
-        auto r, Call("GET", base_ + "/namespaces/" + NamespacePath(levels) + "/tables",
-                     "", what));
-    ARROW_ASSIGN_OR_RAISE(Json j, Body(r, what));
-    const Json* ids = Member(j, "identifiers");
-    if (!ids || !ids->is_array())
-      return Failed(what, "the response has no identifiers array");
-    for (const auto& t : *ids) {
-      const Json* ns_json = Member(t, "namespace");
-      auto levels = ns_json ? Levels(*ns_json) : std::nullopt;
-      auto name = StringMember(t, "name");
-      if (!levels || !name) return Failed(what, "a table identifier is malformed");
-      out.push_back(TableIdent{*levels, *name});
+    // Pages follow one another while the server gives a next-page-token.
+    for (std::string page;;) {
+      std::string url = base_ + "/namespaces/" + NamespacePath(levels) + "/tables";
+      if (!page.empty()) url += "?pageToken=" + UrlEncode(page);
+      ARROW_ASSIGN_OR_RAISE(auto r, Call("GET", url, "", what));
+      ARROW_ASSIGN_OR_RAISE(Json j, Body(r, what));
+      const Json* ids = Member(j, "identifiers");
+      if (!ids || !ids->is_array())
+        return Failed(what, "the response has no identifiers array");
+      for (const auto& t : *ids) {
+        const Json* ns_json = Member(t, "namespace");
+        auto table_ns = ns_json ? Levels(*ns_json) : std::nullopt;
+        auto name = StringMember(t, "name");
+        if (!table_ns || !name) return Failed(what, "a table identifier is malformed");
+        out.push_back(TableIdent{*table_ns, *name});
+      }
+      page = StringMember(j, "next-page-token").value_or("");
+      if (page.empty()) break;
     }
   }
   std::sort(out.begin(), out.end(), [](const TableIdent& a, const TableIdent& b) {

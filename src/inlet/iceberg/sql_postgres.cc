@@ -95,7 +95,14 @@ std::vector<std::string> Secrets(const std::string& uri) {
 
 arrow::Result<std::unique_ptr<SqlDb>> OpenPostgres(const std::string& uri) {
   const auto secrets = Secrets(uri);
-  PGconn* conn = PQconnectdb(uri.c_str());
+  // A host that does not answer fails the command in bounded time, unless the URI (or
+  // PGCONNECT_TIMEOUT) says otherwise.
+  std::string target = uri;
+  if (uri.find("connect_timeout=") == std::string::npos &&
+      !std::getenv("PGCONNECT_TIMEOUT"))
+    target += (uri.find('?') == std::string::npos ? "?" : "&") +
+              std::string("connect_timeout=10");
+  PGconn* conn = PQconnectdb(target.c_str());
   std::string name = MaskSecrets(RedactUri(uri), secrets);
   if (!conn) return arrow::Status::OutOfMemory("cannot connect to ", name);
   if (PQstatus(conn) != CONNECTION_OK) {
