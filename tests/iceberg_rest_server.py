@@ -46,8 +46,10 @@ class IcebergRestServer:
 
     def __init__(self, work: pathlib.Path, warehouse: str, *, catalog_name: str | None = None,
                  catalog_uri: str | None = None, jdbc_user: str | None = None,
-                 jdbc_password: str | None = None):
+                 jdbc_password: str | None = None, minio=None):
         self.work = work
+        # With a MinIO server, the catalog reads and writes table files through S3FileIO.
+        self.minio = minio
         self.warehouse = warehouse
         self.catalog_db = work / "catalog.db"
         self.catalog_uri = catalog_uri or f"jdbc:sqlite:{self.catalog_db}"
@@ -71,6 +73,13 @@ class IcebergRestServer:
             env["CATALOG_JDBC_USER"] = self._jdbc_user
         if self._jdbc_password is not None:
             env["CATALOG_JDBC_PASSWORD"] = self._jdbc_password
+        if self.minio is not None:
+            m = self.minio
+            env.update({"CATALOG_IO__IMPL": "org.apache.iceberg.aws.s3.S3FileIO",
+                        "CATALOG_S3_ENDPOINT": m.endpoint, "CATALOG_S3_PATH__STYLE__ACCESS": "true",
+                        "CATALOG_S3_ACCESS__KEY__ID": m.access_key,
+                        "CATALOG_S3_SECRET__ACCESS__KEY": m.secret_key,
+                        "CATALOG_CLIENT_REGION": "us-east-1"})
         return env
 
     def start(self) -> "IcebergRestServer":

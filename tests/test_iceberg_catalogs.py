@@ -294,32 +294,38 @@ def test_a_table_dropped_or_replaced_during_a_commit_is_a_conflict(tmp_path, cha
 
 
 def test_catalog_tables_on_minio(tmp_path, place, iceberg_rest):
-    """A SQL catalog (SQLite) whose tables live on S3 (MinIO) or local disk, and a REST
-    catalog's table on local disk (the REST server writes metadata files itself, and Apache's
-    fixture has no S3 file IO): inlet creates and appends through each, and pyiceberg reads
-    them through the same catalog, with its S3 file IO on MinIO."""
+    """A SQL catalog (SQLite) and a REST catalog whose tables live on S3 (MinIO) or on local
+    disk: inlet creates and appends through each, and pyiceberg reads them through the same
+    catalog, with its S3 file IO on MinIO. (The REST server writes metadata files itself: on
+    MinIO it is one of its own, with Iceberg's S3FileIO.)"""
     props = {}
+    rest_server = iceberg_rest
     if place.minio:
         m = place.minio
         props = {"s3.endpoint": m.endpoint, "s3.access-key-id": m.access_key,
                  "s3.secret-access-key": m.secret_key, "s3.region": "us-east-1"}
-    uri, db = _sqlite(tmp_path)
-    ns = f"m{place.kind}"
-    targets = [(["--catalog", uri, "--warehouse", place.uri("wh")], f"{ns}.t")]
-    if not place.minio:
-        targets.append((["--catalog", iceberg_rest.uri, "--warehouse", place.uri("rest")], f"{ns}.r"))
-    for cat, name in targets:
-        for i in range(2):
-            path = tmp_path / f"{name}-{i}.parquet"
-            pq.write_table(_rows(10 * i, 10), path)
-            place.inlet(*cat, "write", name, "--input", path, "--input-format", "parquet",
-                        "--partition-by", "day(ts)")
-    got = _pyiceberg(f"sqlite:///{db}", **props).load_table(f"{ns}.t")
-    assert got.location().endswith(f"wh/{ns}/t"), got.location()
-    assert got.location().startswith("s3://" if place.minio else "file:///"), got.location()
-    oracle.assert_tables_equal(got.scan().to_arrow(), _rows(0, 20), "pyiceberg via SQL")
-    if not place.minio:
+        from iceberg_rest_server import IcebergRestServer
+        rest_server = IcebergRestServer(tmp_path / "rest", place.uri("rest"), minio=m).start()
+    try:
+        uri, db = _sqlite(tmp_path)
+        ns = f"m{place.kind}"
+        targets = [(["--catalog", uri, "--warehouse", place.uri("wh")], f"{ns}.t"),
+                   (["--catalog", rest_server.uri, "--warehouse", place.uri("rest")], f"{ns}.r")]
+        for cat, name in targets:
+            for i in range(2):
+                path = tmp_path / f"{name}-{i}.parquet"
+                pq.write_table(_rows(10 * i, 10), path)
+                place.inlet(*cat, "write", name, "--input", path, "--input-format", "parquet",
+                            "--partition-by", "day(ts)")
+        got = _pyiceberg(f"sqlite:///{db}", **props).load_table(f"{ns}.t")
+        assert got.location().endswith(f"wh/{ns}/t"), got.location()
+        assert got.location().startswith("s3://" if place.minio else "file:///"), got.location()
+        oracle.assert_tables_equal(got.scan().to_arrow(), _rows(0, 20), "pyiceberg via SQL")
         from pyiceberg.catalog import load_catalog
-        r = load_catalog("rest", type="rest", uri=iceberg_rest.uri).load_table(f"{ns}.r")
+        r = load_catalog("rest", type="rest", uri=rest_server.uri, **props).load_table(f"{ns}.r")
         assert r.location().endswith(f"rest/{ns}/r"), r.location()
+        assert r.metadata_location.startswith("s3://" if place.minio else "file:"), r.metadata_location
         oracle.assert_tables_equal(r.scan().to_arrow(), _rows(0, 20), "pyiceberg via REST")
+    finally:
+        if rest_server is not iceberg_rest:
+            rest_server.stop()
