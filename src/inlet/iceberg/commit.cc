@@ -205,7 +205,11 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
       entries.push_back(std::move(e));
     }
     auto summaries = Summaries(entries, spec_.fields.size());
-    ARROW_ASSIGN_OR_RAISE(auto bytes, WriteManifest(context, entries));
+    auto encoded = WriteManifest(context, entries);
+    if (!encoded.ok())
+      return encoded.status().WithMessage("cannot write the manifest of ", location_,
+                                          ": ", encoded.status().message());
+    std::string bytes = std::move(*encoded);
     std::string rel = "metadata/" + NewUuid() + "-m0.avro";
     ARROW_RETURN_NOT_OK(store_->CreateDir("metadata"));
     ARROW_RETURN_NOT_OK(store_->PutReplace(rel, bytes));

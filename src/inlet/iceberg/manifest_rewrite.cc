@@ -82,7 +82,11 @@ arrow::Result<ManifestFile> ManifestWriter::Write(
       out.min_sequence_number = std::min(out.min_sequence_number, *e.sequence_number);
   }
   out.partitions = Summaries(entries, fields->size());
-  ARROW_ASSIGN_OR_RAISE(auto bytes, WriteManifest(*context, entries));
+  auto encoded = WriteManifest(*context, entries);
+  if (!encoded.ok())
+    return encoded.status().WithMessage("cannot write a manifest in ", base_uri, ": ",
+                                        encoded.status().message());
+  std::string bytes = std::move(*encoded);
   std::string rel = "metadata/" + NewUuid() + "-m" + tag + ".avro";
   ARROW_RETURN_NOT_OK(store->PutReplace(rel, bytes));
   out.path = base_uri + "/" + rel;

@@ -359,8 +359,12 @@ arrow::Result<std::unique_ptr<IcebergWriteTransaction>> IcebergWriteTransaction:
     tx->schema_with_ids_ = with_ids;
   }
   tx->schema_ = WithoutIds(*tx->schema_with_ids_);
-  ARROW_ASSIGN_OR_RAISE(tx->spec_,
-                        BindSpec(*tx->metadata_.DefaultSpec(), *tx->schema_with_ids_));
+  auto bound = BindSpec(*tx->metadata_.DefaultSpec(), *tx->schema_with_ids_);
+  if (!bound.ok())
+    return bound.status().WithMessage("cannot write to ", loc, ": its partition spec ",
+                                      tx->metadata_.default_spec_id, ": ",
+                                      bound.status().message());
+  tx->spec_ = std::move(*bound);
   for (size_t i = 0; i < tx->spec_.spec.fields.size(); ++i) {
     const auto& f = tx->spec_.spec.fields[i];
     if (tx->spec_.transforms[i].kind == Transform::kIdentity &&
