@@ -479,8 +479,20 @@ arrow::Status TableCommands::RunHistory(const Listing& a) {
   for (const auto& e : history) {
     Json info = ParseOrNull(e.commit_info_json);
     std::string params;
-    if (info.is_object() && info.contains("operationParameters")) {
+    if (info.is_object() && info.contains("operationParameters") &&
+        !info["operationParameters"].empty()) {
       params = Dump(info["operationParameters"]);
+    } else if (info.is_object() && info.contains("summary") &&
+               info["summary"].is_object()) {
+      // An Iceberg snapshot: the figures of its summary.
+      for (const char* key :
+           {"inlet.operation", "added-records", "deleted-records", "added-data-files",
+            "deleted-data-files", "total-records"}) {
+        auto it = info["summary"].find(key);
+        if (it != info["summary"].end() && it->is_string())
+          params += (params.empty() ? "" : " ") + std::string(key) + "=" +
+                    it->get<std::string>();
+      }
     }
     std::printf("%-8lld %-24s %-24s %s\n", static_cast<long long>(e.version),
                 FormatTimestampMillisIso(e.timestamp_ms).c_str(), e.operation.c_str(),
