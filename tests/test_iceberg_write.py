@@ -301,6 +301,17 @@ def test_small_manifests_of_many_appends_are_merged(tmp_path):
     for v in (3, 7):
         old = _static(table, v).scan().to_arrow()
         oracle.assert_tables_equal(old, pa.Table.from_pylist(rows[:5 * v], schema=SCHEMA), f"pyiceberg at v{v}")
+    # An overwrite once merging is due: its manifests still record the files it removed
+    # (DELETED entries of its own snapshot), as Java's merge keeps them.
+    _write(table, rows[:3], tmp_path, "--mode", "overwrite")
+    static = _static(table)
+    current = static.current_snapshot()
+    entries = static.inspect.entries().to_pylist()
+    removed = [e for e in entries if e["status"] == 2 and e["snapshot_id"] == current.snapshot_id]
+    assert len(removed) == 10, [(e["status"], e["snapshot_id"]) for e in entries]
+    assert sum(m.deleted_files_count for m in current.manifests(static.io)) == 10
+    oracle.assert_tables_equal(static.scan().to_arrow(), pa.Table.from_pylist(rows[:3], schema=SCHEMA),
+                               "after the overwrite")
     # Switched off, every append keeps its own manifest.
     plain = tmp_path / "plain"
     for i in range(6):
@@ -325,9 +336,11 @@ def test_merge_schema_promotes_types_as_the_spec_allows(tmp_path):
                        "extra": ["new"]}, schema=wide)
     support.write(table, first, "--format", "iceberg", work_dir=tmp_path / "in")
     before = _static(table).schema()
-    # Without --merge-schema a wider input is refused, and the table stays.
+    # Without --merge-schema the column keeps its type: a value it cannot hold is refused,
+    # and the table stays as it was.
     proc = support.write(table, second.drop_columns(["extra"]), work_dir=tmp_path / "in", check=False)
     support.check_refusal(proc)
+    assert _static(table).schema() == before
     support.write(table, second, "--merge-schema", work_dir=tmp_path / "in")
     static = _static(table)
     after = static.schema()

@@ -12,6 +12,7 @@
 #include <unordered_set>
 
 #include "inlet/iceberg/iceberg_table.h"
+#include "inlet/iceberg/transaction.h"
 #include "inlet/table/file_scan.h"
 #include "inlet/table/parquet_file.h"
 #include "inlet/table/row_bitmap.h"
@@ -125,9 +126,11 @@ arrow::Result<std::vector<uint64_t>> ReadDeletionVector(const TableStore& store,
   const auto* b = blob->data();
   uint32_t length =
       (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | b[3];
-  if (4 + static_cast<int64_t>(length) + 4 > blob->size())
-    return arrow::Status::Invalid("deletion vector in ", f.file_path,
-                                  " is longer than its blob");
+  // The blob is the length, the magic and bitmap it counts, and a CRC-32.
+  if (4 + static_cast<int64_t>(length) + 4 != blob->size())
+    return arrow::Status::Invalid("deletion vector in ", f.file_path, " at offset ",
+                                  *f.content_offset, ": its length ", length,
+                                  " does not fit its blob of ", blob->size(), " bytes");
   auto rows = table::DecodeRowBitmap(
       std::string_view(reinterpret_cast<const char*>(b + 4), length));
   if (!rows.ok())
@@ -141,6 +144,34 @@ arrow::Result<std::vector<uint64_t>> ReadDeletionVector(const TableStore& store,
 struct DeleteIndex::State {
   std::shared_ptr<const TableStore> store;
   std::shared_ptr<arrow::Schema> with_ids;
+  // The partition fields' types of each spec that binds to the schema read.
+  std::map<int32_t, arrow::FieldVector> partition_fields;
+
+  // Whether two files of one spec are in the same partition: values compared in the
+  // spec's types (a decimal written before its column was widened is the same number in
+  // fewer bytes; NaN equals NaN), raw when the spec does not bind.
+  bool SamePartition(const ManifestEntry& a, const ManifestEntry& b) const {
+    if (a.spec_id != b.spec_id) return false;
+    auto fields = partition_fields.find(a.spec_id);
+    const auto& pa = a.file.partition;
+    const auto& pb = b.file.partition;
+    if (fields == partition_fields.end() || pa.size() != pb.size() ||
+        pa.size() != fields->second.size())
+      return pa == pb;
+    for (size_t i = 0; i < pa.size(); ++i) {
+      const auto& type = fields->second[i]->type();
+      auto x = PartitionScalar(pa[i], type, a.file.file_path, fields->second[i]->name());
+      auto y = PartitionScalar(pb[i], type, b.file.file_path, fields->second[i]->name());
+      if (!x.ok() || !y.ok()) {
+        if (!(pa[i] == pb[i])) return false;
+        continue;
+      }
+      if ((*x)->is_valid != (*y)->is_valid) return false;
+      if ((*x)->is_valid && !(*x)->Equals(**y, arrow::EqualOptions().nans_equal(true)))
+        return false;
+    }
+    return true;
+  }
   // Position deletes by data file, with their sequence numbers.
   std::map<std::string, std::vector<std::pair<uint64_t, int64_t>>> positions;
   // Deletion vectors by the data file they reference.
@@ -176,6 +207,10 @@ arrow::Result<std::shared_ptr<DeleteIndex>> DeleteIndex::Make(
   auto state = std::make_shared<State>();
   state->store = store;
   state->with_ids = std::move(with_ids);
+  for (const auto& spec : metadata.specs) {
+    auto bound = BindSpec(spec, *state->with_ids);
+    if (bound.ok()) state->partition_fields[spec.spec_id] = bound->fields;
+  }
   std::vector<ManifestEntry> position_files;
   for (auto& e : deletes) {
     const DataFile& f = e.file;
@@ -187,7 +222,15 @@ arrow::Result<std::shared_ptr<DeleteIndex>> DeleteIndex::Make(
         return arrow::Status::Invalid("equality delete file ", f.file_path,
                                       " has no equality_ids");
       const PartitionSpec* spec = metadata.SpecById(e.spec_id);
-      state->equality.emplace_back(std::move(e), !spec || spec->fields.empty());
+      if (!spec)
+        return arrow::Status::Invalid("equality delete file ", f.file_path,
+                                      " names partition spec ", e.spec_id,
+                                      ", which the table does not have");
+      // Unpartitioned (no fields, or only void ones): the delete applies to every file.
+      bool global =
+          std::all_of(spec->fields.begin(), spec->fields.end(),
+                      [](const PartitionField& p) { return p.transform == "void"; });
+      state->equality.emplace_back(std::move(e), global);
     } else if (IsPuffin(f)) {
       if (!f.referenced_data_file)
         return arrow::Status::Invalid("deletion vector in ", f.file_path,
@@ -224,8 +267,7 @@ DeletedRows DeleteIndex::For(const ManifestEntry& data) const {
     for (const auto& e : it->second)
       if (e.sequence_number >= seq) vectors.push_back(&e);
   for (const auto& [e, global] : state_->equality)
-    if (e.sequence_number > seq && (global || (e.spec_id == data.spec_id &&
-                                               e.file.partition == data.file.partition)))
+    if (e.sequence_number > seq && (global || state_->SamePartition(e, data)))
       equality.push_back(&e);
   if (positions.empty() && vectors.empty() && equality.empty()) return nullptr;
   auto state = state_;

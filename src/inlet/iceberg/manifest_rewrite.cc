@@ -3,6 +3,7 @@
 #include <arrow/scalar.h>
 
 #include <algorithm>
+#include <cctype>
 
 #include "inlet/common/uuid.h"
 #include "inlet/iceberg/iceberg_table.h"
@@ -98,7 +99,11 @@ arrow::Result<std::vector<ManifestFile>> MergeSmallManifests(
     std::vector<ManifestFile> manifests, const ManifestWriter& writer,
     const std::map<std::string, std::string>& properties) {
   auto enabled = properties.find("commit.manifest-merge.enabled");
-  if (enabled != properties.end() && enabled->second == "false") return manifests;
+  if (enabled != properties.end()) {
+    std::string v = enabled->second;
+    for (auto& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (v == "false") return manifests;
+  }
   const int64_t min_count =
       IntValue(properties, "commit.manifest.min-count-to-merge", 100);
   const int64_t target =
@@ -106,7 +111,11 @@ arrow::Result<std::vector<ManifestFile>> MergeSmallManifests(
   std::vector<size_t> small;
   for (size_t i = 0; i < manifests.size(); ++i) {
     const auto& m = manifests[i];
+    // This commit's own manifests (files an overwrite removes, as DELETED entries) stay
+    // as they are: merging drops deleted entries, and those record what this snapshot
+    // removed.
     if (m.content == ManifestContent::kData &&
+        m.added_snapshot_id != writer.snapshot_id &&
         m.partition_spec_id == writer.context->spec_id && m.length < target)
       small.push_back(i);
   }

@@ -41,9 +41,6 @@ struct DataFile {
   size_t index = 0;
 };
 
-/// The changes of one commit, based on one snapshot. One thread drives a transaction; the
-/// const reading functions (ReadFile, Conform, Statistics, RecordCount, schema) may also
-/// be called from a read-ahead thread meanwhile, so they must not change the transaction.
 /// One key of the order rows are written in.
 struct SortKey {
   std::string column;
@@ -51,6 +48,9 @@ struct SortKey {
   bool nulls_first = true;
 };
 
+/// The changes of one commit, based on one snapshot. One thread drives a transaction; the
+/// const reading functions (ReadFile, Conform, Statistics, RecordCount, schema) may also
+/// be called from a read-ahead thread meanwhile, so they must not change the transaction.
 class Transaction {
  public:
   virtual ~Transaction() = default;
