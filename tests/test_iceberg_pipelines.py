@@ -163,3 +163,25 @@ def test_two_pipelines_into_one_iceberg_table_at_once_do_not_conflict(tmp_path):
     _check(tmp_path / "table", expected, "after six rounds of two pipelines")
     states = ps.state(tmp_path / "table")
     assert states["a"]["run"] == 6 and states["b"]["run"] == 6, states
+
+
+def test_a_run_that_read_its_state_before_another_run_committed_loads_nothing_twice(tmp_path):
+    """Run A reads its state, stops; run B loads the new file and commits; A goes on. A's
+    commit is planned on the state it read: it must see that B committed the pipeline since
+    (a conflict, then a re-plan that finds nothing), not append the same file again."""
+    import os
+    import signal
+    from support import wait_stopped
+    yaml = _setup(tmp_path, {"type": "append"})
+    ps.write_source(tmp_path / "src" / "a.csv", _rows(0, 5))
+    ps.run(yaml)
+    ps.write_source(tmp_path / "src" / "b.csv", _rows(5, 3))
+    proc = ps.popen("run", yaml, "--json", env={"INLET_STOP_AT": "run.after_read"}, cwd=tmp_path)
+    wait_stopped(proc.pid)
+    assert ps.run(yaml).report["rows_written"] == 3
+    os.kill(proc.pid, signal.SIGCONT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    reports = ps.parse_reports(out)
+    assert reports[-1]["status"] == "no_changes" and reports[-1]["rows_written"] == 0, reports
+    _check(tmp_path / "table", _rows(0, 8), "after the two runs")

@@ -98,15 +98,6 @@ std::optional<std::string> BoundOf(const arrow::Scalar& v, bool upper) {
   return b;
 }
 
-// The value of an application key as of a snapshot: the newest of its ancestry that has
-// it (nullopt: none).
-std::optional<std::string> AppKeyOf(const TableMetadata& m, const iceberg::Snapshot* s,
-                                    const std::string& key) {
-  for (const auto* a : m.Ancestry(s))
-    if (auto it = a->summary.find(key); it != a->summary.end()) return it->second;
-  return std::nullopt;
-}
-
 // The application keys an ancestry records, the newest of each.
 std::map<std::string, std::string> AppKeys(const TableMetadata& m,
                                            const iceberg::Snapshot* s) {

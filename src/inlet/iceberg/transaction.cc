@@ -107,6 +107,41 @@ arrow::Result<SortOrder> SortOrderFromSortBy(const std::vector<std::string>& sor
   return order;
 }
 
+// A write planned on the snapshot of sequence number options.read_version (a pipeline
+// read its state there) meets a newer one: it conflicts when that snapshot's successors
+// committed one of the write's applications, or when it changes rows (it read them
+// there). The commit's own retries check the same for races after this point.
+arrow::Status CheckReadVersion(const TableMetadata& m, const WriteOptions& options,
+                               bool changes_rows, const std::string& loc) {
+  if (!options.read_version) return arrow::Status::OK();
+  const iceberg::Snapshot* now = m.CurrentSnapshot();
+  if (*options.read_version < 0)
+    return CommitConflict("cannot commit to " + loc +
+                          ": the table was created concurrently");
+  if (now && now->sequence_number == *options.read_version) return arrow::Status::OK();
+  const iceberg::Snapshot* then = nullptr;
+  for (const auto& s : m.snapshots)
+    if (s.sequence_number == *options.read_version) then = &s;
+  if (!then)
+    return CommitConflict("cannot commit to " + loc + ": snapshot " +
+                          std::to_string(*options.read_version) +
+                          ", which this write read, is gone");
+  if (changes_rows)
+    return CommitConflict("cannot commit to " + loc + ": snapshot " +
+                          std::to_string(now ? now->sequence_number : 0) +
+                          " changed the table after this write read it");
+  std::set<std::string> apps;
+  for (const auto& [app, state] : options.app_states) apps.insert(app);
+  for (const auto& app : options.clear_app_documents) apps.insert(app);
+  for (const auto& app : apps)
+    for (const std::string& key : {kAppVersionKey + app, kAppDocumentKey + app})
+      if (AppKeyOf(m, then, key) != AppKeyOf(m, now, key))
+        return CommitConflict("cannot commit to " + loc + ": snapshot " +
+                              std::to_string(now ? now->sequence_number : 0) +
+                              " committed application '" + app + "' concurrently");
+  return arrow::Status::OK();
+}
+
 // Whether the spec's type promotions ("Schema Evolution") widen `from` to `to`: int to
 // long, float to double, and a decimal to one of more precision and the same scale.
 bool Promotes(const arrow::DataType& from, const arrow::DataType& to) {
@@ -121,6 +156,13 @@ bool Promotes(const arrow::DataType& from, const arrow::DataType& to) {
 }
 
 }  // namespace
+
+std::optional<std::string> AppKeyOf(const TableMetadata& m, const iceberg::Snapshot* s,
+                                    const std::string& key) {
+  for (const auto* a : m.Ancestry(s))
+    if (auto it = a->summary.find(key); it != a->summary.end()) return it->second;
+  return std::nullopt;
+}
 
 arrow::Result<PartitionSpec> SpecFromPartitionBy(
     const std::vector<std::string>& partition_by, const arrow::Schema& with_ids) {
@@ -246,6 +288,7 @@ arrow::Result<std::unique_ptr<IcebergWriteTransaction>> IcebergWriteTransaction:
                                            "lineage)");
     tx->base_ = latest.snapshot;
     tx->metadata_ = *latest.metadata;
+    ARROW_RETURN_NOT_OK(CheckReadVersion(*latest.metadata, options, overwrites, loc));
     if (overwrites && tx->metadata_.properties.count("inlet.appendOnly")) {
       return arrow::Status::Invalid("cannot change rows of ", loc,
                                     ": the table is append-only");
@@ -325,6 +368,9 @@ arrow::Result<std::unique_ptr<IcebergWriteTransaction>> IcebergWriteTransaction:
       for (const auto& [k, v] : options.properties) tx->metadata_.properties[k] = v;
     }
   } else {
+    if (options.read_version && *options.read_version >= 0)
+      return arrow::Status::IOError("cannot write to ", loc,
+                                    ": the table has disappeared");
     tx->creates_ = true;
     TableMetadata& m = tx->metadata_;
     m.format_version = 2;

@@ -30,6 +30,11 @@ struct BoundSpec {
   arrow::FieldVector fields;  // each field's name and result type
 };
 
+/// The value of an application key as of a snapshot: the newest of its ancestry that has
+/// it (nullopt: none).
+std::optional<std::string> AppKeyOf(const TableMetadata& m, const iceberg::Snapshot* s,
+                                    const std::string& key);
+
 arrow::Result<BoundSpec> BindSpec(const PartitionSpec& spec,
                                   const arrow::Schema& with_ids);
 
