@@ -38,22 +38,6 @@ void AppendBE32(uint32_t v, std::string* out) {
     out->push_back(static_cast<char>((v >> shift) & 0xFF));
 }
 
-// CRC-32 (IEEE 802.3, as java.util.zip.CRC32 computes it), table-driven.
-uint32_t Crc32(std::string_view data) {
-  static const auto table = [] {
-    std::array<uint32_t, 256> t{};
-    for (uint32_t i = 0; i < 256; ++i) {
-      uint32_t c = i;
-      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-      t[i] = c;
-    }
-    return t;
-  }();
-  uint32_t crc = 0xFFFFFFFFu;
-  for (unsigned char ch : data) crc = table[(crc ^ ch) & 0xFF] ^ (crc >> 8);
-  return crc ^ 0xFFFFFFFFu;
-}
-
 // The 16 bytes of a canonical UUID string.
 std::string UuidBytes(const std::string& uuid) {
   std::string out;
@@ -98,7 +82,7 @@ DeletionVectorDescriptor DeletionVectorFile::Add(const std::vector<uint64_t>& ro
   dv.cardinality = static_cast<int64_t>(rows.size());
   AppendBE32(static_cast<uint32_t>(data.size()), &bytes_);
   bytes_ += data;
-  AppendBE32(Crc32(data), &bytes_);
+  AppendBE32(table::Crc32(data), &bytes_);
   return dv;
 }
 

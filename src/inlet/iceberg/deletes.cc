@@ -131,8 +131,14 @@ arrow::Result<std::vector<uint64_t>> ReadDeletionVector(const TableStore& store,
     return arrow::Status::Invalid("deletion vector in ", f.file_path, " at offset ",
                                   *f.content_offset, ": its length ", length,
                                   " does not fit its blob of ", blob->size(), " bytes");
-  auto rows = table::DecodeRowBitmap(
-      std::string_view(reinterpret_cast<const char*>(b + 4), length));
+  std::string_view body(reinterpret_cast<const char*>(b + 4), length);
+  const auto* c = b + 4 + length;
+  uint32_t crc =
+      (uint32_t{c[0]} << 24) | (uint32_t{c[1]} << 16) | (uint32_t{c[2]} << 8) | c[3];
+  if (crc != table::Crc32(body))
+    return arrow::Status::Invalid("deletion vector in ", f.file_path, " at offset ",
+                                  *f.content_offset, " fails its CRC-32 check");
+  auto rows = table::DecodeRowBitmap(body);
   if (!rows.ok())
     return rows.status().WithMessage("deletion vector in ", f.file_path, ": ",
                                      rows.status().message());

@@ -2,6 +2,7 @@
 
 #include <roaring/roaring.h>
 
+#include <array>
 #include <cstring>
 
 namespace inlet::table {
@@ -22,6 +23,21 @@ void AppendLE(uint64_t v, int bytes, std::string* out) {
 }
 
 }  // namespace
+
+uint32_t Crc32(std::string_view data) {
+  static const auto table = [] {
+    std::array<uint32_t, 256> t{};
+    for (uint32_t i = 0; i < 256; ++i) {
+      uint32_t c = i;
+      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+      t[i] = c;
+    }
+    return t;
+  }();
+  uint32_t crc = 0xFFFFFFFFu;
+  for (unsigned char ch : data) crc = table[(crc ^ ch) & 0xFF] ^ (crc >> 8);
+  return crc ^ 0xFFFFFFFFu;
+}
 
 std::string EncodeRowBitmap(const std::vector<uint64_t>& rows) {
   std::string out;

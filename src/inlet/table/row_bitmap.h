@@ -19,6 +19,10 @@ namespace inlet::table {
 /// corrupt.
 arrow::Result<std::vector<uint64_t>> DecodeRowBitmap(std::string_view data);
 
+/// CRC-32 (IEEE 802.3, as java.util.zip.CRC32 computes it): the checksum both formats
+/// store after a serialized bitmap.
+uint32_t Crc32(std::string_view data);
+
 /// Serializes sorted, distinct row positions (the inverse of DecodeRowBitmap).
 std::string EncodeRowBitmap(const std::vector<uint64_t>& rows);
 
