@@ -50,11 +50,12 @@ arrow::Result<HttpResponse> Http(const std::string& method, const std::string& u
   return out;
 }
 
-std::string UrlEncode(const std::string& text) {
+std::string UriEncode(const std::string& text, bool keep_slash) {
   static const char* digits = "0123456789ABCDEF";
   std::string out;
   for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' ||
+        (keep_slash && c == '/')) {
       out.push_back(static_cast<char>(c));
     } else {
       out.push_back('%');

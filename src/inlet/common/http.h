@@ -25,7 +25,8 @@ arrow::Result<HttpResponse> Http(const std::string& method, const std::string& u
                                  const std::string& body, const std::string& ca_bundle,
                                  long timeout_s, const std::string& what);
 
-/// Percent-encodes everything but RFC 3986's unreserved characters.
-std::string UrlEncode(const std::string& text);
+/// Percent-encodes everything but RFC 3986's unreserved characters (and '/' with
+/// keep_slash, for paths), as AWS signatures and form bodies want it.
+std::string UriEncode(const std::string& text, bool keep_slash = false);
 
 }  // namespace inlet

@@ -239,18 +239,21 @@ arrow::Result<WriteBase> IcebergTable::LoadForWrite() const {
   return out;
 }
 
+arrow::Result<std::string> IcebergTable::MetadataFileRel() const {
+  if (!metadata_file_.empty()) return metadata_file_;
+  ARROW_ASSIGN_OR_RAISE(auto rel, CurrentMetadataFile(*dir_store_));
+  if (rel.empty())
+    return TableNotFound("not an Iceberg table: " + location_ +
+                         " (no metadata/*.metadata.json)");
+  return rel;
+}
+
 arrow::Result<std::string> IcebergTable::MetadataUri() const {
   if (catalog_) {
     ARROW_ASSIGN_OR_RAISE(auto loaded, LoadMetadata());
     return loaded.first;
   }
-  std::string rel = metadata_file_;
-  if (rel.empty()) {
-    ARROW_ASSIGN_OR_RAISE(rel, CurrentMetadataFile(*dir_store_));
-    if (rel.empty())
-      return TableNotFound("not an Iceberg table: " + location_ +
-                           " (no metadata/*.metadata.json)");
-  }
+  ARROW_ASSIGN_OR_RAISE(std::string rel, MetadataFileRel());
   return TableUri() + "/" + rel;
 }
 
@@ -357,13 +360,7 @@ IcebergTable::LoadMetadata() const {
     return std::make_pair(*current,
                           std::make_shared<const TableMetadata>(std::move(parsed)));
   }
-  std::string rel = metadata_file_;
-  if (rel.empty()) {
-    ARROW_ASSIGN_OR_RAISE(rel, CurrentMetadataFile(*dir_store_));
-    if (rel.empty())
-      return TableNotFound("not an Iceberg table: " + location_ +
-                           " (no metadata/*.metadata.json)");
-  }
+  ARROW_ASSIGN_OR_RAISE(std::string rel, MetadataFileRel());
   auto bytes = dir_store_->ReadFile(rel);
   std::string name = dir_store_->Resolve(rel);
   if (!bytes.ok()) {

@@ -171,6 +171,9 @@ class IcebergTable : public Table, public table::Writable {
         storage_(std::move(storage)) {}
 
   arrow::Status ReadOnly(const char* what) const;
+  // The metadata file read by path, relative to dir_store_ (the one opened, or the
+  // directory's current one); kTableNotFound when there is none.
+  arrow::Result<std::string> MetadataFileRel() const;
   // Writes metadata/<version>-<uuid>.metadata.json (5 digits, as catalogs name them);
   // its URI.
   arrow::Result<std::string> PutNamedMetadata(int64_t version,

@@ -25,7 +25,7 @@ std::string WithoutTrailingSlash(std::string s) {
 std::string NamespacePath(const std::vector<std::string>& ns) {
   std::string joined;
   for (const auto& level : ns) joined += (joined.empty() ? "" : "\x1f") + level;
-  return UrlEncode(joined);
+  return UriEncode(joined);
 }
 
 // A member of an object, or null when j is no object or lacks it: a server's answer of
@@ -73,7 +73,7 @@ class RestCatalog : public Catalog {
   arrow::Status Configure(const std::string& warehouse) {
     if (token_.empty() && !credential_.empty()) ARROW_RETURN_NOT_OK(FetchToken());
     std::string path = "/v1/config";
-    if (!warehouse.empty()) path += "?warehouse=" + UrlEncode(warehouse);
+    if (!warehouse.empty()) path += "?warehouse=" + UriEncode(warehouse);
     ARROW_ASSIGN_OR_RAISE(auto r,
                           Call("GET", uri_ + path, "", "cannot read its configuration"));
     ARROW_ASSIGN_OR_RAISE(Json config, Body(r, "its configuration"));
@@ -153,7 +153,7 @@ class RestCatalog : public Catalog {
 
  private:
   std::string TableUrl(const TableIdent& t) const {
-    return base_ + "/namespaces/" + NamespacePath(t.ns) + "/tables/" + UrlEncode(t.name);
+    return base_ + "/namespaces/" + NamespacePath(t.ns) + "/tables/" + UriEncode(t.name);
   }
 
   arrow::Status Failed(const std::string& what, const std::string& why) const {
@@ -202,8 +202,8 @@ class RestCatalog : public Catalog {
     std::string id = colon == std::string::npos ? "" : credential_.substr(0, colon);
     std::string secret =
         colon == std::string::npos ? credential_ : credential_.substr(colon + 1);
-    std::string form = "grant_type=client_credentials&client_id=" + UrlEncode(id) +
-                       "&client_secret=" + UrlEncode(secret) + "&scope=catalog";
+    std::string form = "grant_type=client_credentials&client_id=" + UriEncode(id) +
+                       "&client_secret=" + UriEncode(secret) + "&scope=catalog";
     const std::string what = "cannot get a token for the catalog credential";
     ARROW_ASSIGN_OR_RAISE(auto r,
                           Http("POST", uri_ + "/v1/oauth/tokens",
@@ -372,7 +372,7 @@ arrow::Result<std::vector<TableIdent>> RestCatalog::ListTables(const std::string
     // Pages follow one another while the server gives a next-page-token.
     for (std::string page;;) {
       std::string url = base_ + "/namespaces/" + NamespacePath(levels) + "/tables";
-      if (!page.empty()) url += "?pageToken=" + UrlEncode(page);
+      if (!page.empty()) url += "?pageToken=" + UriEncode(page);
       ARROW_ASSIGN_OR_RAISE(auto r, Call("GET", url, "", what));
       ARROW_ASSIGN_OR_RAISE(Json j, Body(r, what));
       const Json* ids = Member(j, "identifiers");

@@ -434,22 +434,6 @@ class Chain {
 
 }  // namespace
 
-std::string UriEncode(const std::string& text, bool keep_slash) {
-  static const char* digits = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' ||
-        (keep_slash && c == '/')) {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(digits[c >> 4]);
-      out.push_back(digits[c & 15]);
-    }
-  }
-  return out;
-}
-
 std::vector<std::string> SignV4(const std::string& method, const std::string& path,
                                 const std::string& query,
                                 std::map<std::string, std::string> headers,

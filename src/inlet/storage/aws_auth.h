@@ -27,10 +27,6 @@ struct AwsCredentials {
   bool empty() const { return access_key_id.empty(); }
 };
 
-/// RFC 3986 encoding (unreserved characters kept; '/' too with keep_slash, as S3 paths
-/// are signed), for paths, query values and form fields.
-std::string UriEncode(const std::string& text, bool keep_slash = false);
-
 /// The headers (name: value) a SigV4-signed request carries besides its own:
 /// x-amz-date, x-amz-content-sha256, x-amz-security-token (with a session token) and
 /// Authorization. `headers` are the request's other signed headers (lowercase names;

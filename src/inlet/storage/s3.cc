@@ -10,6 +10,7 @@
 #include <mutex>
 #include <thread>
 
+#include "inlet/common/http.h"
 #include "inlet/storage/aws_auth.h"
 
 namespace inlet {
