@@ -22,6 +22,7 @@ nanoseconds and another returning microseconds agree whenever the instants do.
 from __future__ import annotations
 
 import collections
+import json
 import math
 import pathlib
 from typing import Any, Iterable, Sequence
@@ -93,6 +94,9 @@ def _duckdb_connection():
         # httpfs lets delta_scan read s3:// tables (with a secret, see read_duckdb).
         con.load_extension(str(duckdb_extension_path("httpfs")))
         con.load_extension(str(duckdb_extension_path()))
+        # iceberg_scan (read_duckdb_iceberg) needs avro beside it.
+        con.load_extension(str(duckdb_extension_path("avro")))
+        con.load_extension(str(duckdb_extension_path("iceberg")))
         # Keep timestamp-with-time-zone values in UTC so that nothing depends on the host.
         con.execute("SET TimeZone = 'UTC'")
         _duckdb_state["con"] = con
@@ -112,7 +116,7 @@ def _reset_duckdb_after(exc: BaseException) -> None:
 
 
 def duckdb_connection():
-    """A fresh cursor on a shared in-memory DuckDB with the delta extension loaded."""
+    """A fresh cursor on a shared in-memory DuckDB with the delta and iceberg extensions loaded."""
     return _duckdb_connection().cursor()
 
 
@@ -121,11 +125,15 @@ def _sql_string(text: str) -> str:
 
 
 def read_duckdb(path: str | pathlib.Path, version: int | None = None, s3: dict[str, str] | None = None) -> pa.Table:
-    """The table at ``version`` (latest when None) as read by DuckDB's delta_scan.
+    """The table at ``version`` (latest when None) as read by DuckDB's delta_scan, or its
+    iceberg_scan for an Iceberg table by path (version: a snapshot's sequence number).
 
     s3: for s3:// tables, {"endpoint": "http://host:port", "key_id": ..., "secret": ...}
     (a MinIO fixture's duckdb_s3()), made DuckDB's S3 secret for this read.
     """
+    local = pathlib.Path(str(path))
+    if s3 is None and (local / "metadata").is_dir() and not (local / "_delta_log").is_dir():
+        return read_duckdb_iceberg(local, version)
     query = f"SELECT * FROM delta_scan({_sql_string(str(path))}"
     if version is not None:
         query += f", version => {int(version)}"
@@ -139,6 +147,32 @@ def read_duckdb(path: str | pathlib.Path, version: int | None = None, s3: dict[s
                       f"USE_SSL {'true' if endpoint.startswith('https') else 'false'}, REGION 'us-east-1')")
             duckdb_connection().execute(secret)
         return duckdb_query(query)
+    except Exception as exc:
+        _reset_duckdb_after(exc)
+        raise OracleRefused("duckdb", _first_line(exc)) from exc
+
+
+def read_duckdb_iceberg(table: pathlib.Path, version: int | None = None) -> pa.Table:
+    """An Iceberg table by path as DuckDB's iceberg_scan reads it from its newest metadata
+    file (at the snapshot of sequence number ``version`` when given)."""
+    files = {}
+    for p in (table / "metadata").glob("v*.metadata.json"):
+        number = p.name[1:].split(".")[0]
+        if number.isdigit():
+            files[int(number)] = p
+    if not files:
+        raise OracleRefused("duckdb", f"no Iceberg metadata file in {table}")
+    current = files[max(files)]
+    query = f"SELECT * FROM iceberg_scan({_sql_string(str(current))}"
+    if version is not None:
+        metadata = json.loads(current.read_text())
+        ids = [s["snapshot-id"] for s in metadata.get("snapshots", []) if s["sequence-number"] == version]
+        if not ids:
+            raise OracleRefused("duckdb", f"no snapshot of sequence number {version} in {current}")
+        query += f", snapshot_from_id => {int(ids[0])}"
+    query += ")"
+    try:
+        return _to_pyarrow(duckdb_connection().sql(query).arrow())
     except Exception as exc:
         _reset_duckdb_after(exc)
         raise OracleRefused("duckdb", _first_line(exc)) from exc

@@ -174,14 +174,18 @@ def pipeline(
     partition_by: Sequence[str] | None = None,
     quality: dict | None = None,
     properties: dict | None = None,
+    table_format: str | None = None,
 ) -> dict:
-    """One pipeline as a dict, in the shape of docs/pipelines.md."""
+    """One pipeline as a dict, in the shape of docs/pipelines.md. table_format: "iceberg"
+    makes the destination an Iceberg table by path (default: Delta Lake)."""
     source: dict[str, Any] = {"type": "files", "path": path}
     if fmt:
         source["format"] = fmt
     if schema:
         source["schema"] = dict(schema)
     destination: dict[str, Any] = {"path": dest}
+    if table_format:
+        destination["format"] = table_format
     if partition_by:
         destination["partition_by"] = list(partition_by)
     if keys:

@@ -60,13 +60,14 @@ def shuffled_sequences(rng, n):
     return seqs
 
 
-def setup(tmp_path, strategy=None, partition_by=None, properties=None):
+def setup(tmp_path, strategy=None, partition_by=None, properties=None, table_format=None):
     src = tmp_path / "src"
     src.mkdir()
     yaml = ps.write_pipelines(tmp_path / "p.yaml", ps.pipeline(
         "c", path=str(src / "*.ndjson"), dest=str(tmp_path / "table"),
         strategy=strategy or {"type": "cdc", "sequence_by": ["commit_lsn", "change_lsn"]},
-        keys=["k1", "k2"], partition_by=partition_by, schema=SOURCE_SCHEMA, properties=properties))
+        keys=["k1", "k2"], partition_by=partition_by, schema=SOURCE_SCHEMA, properties=properties,
+        table_format=table_format))
     return src, yaml
 
 
@@ -79,13 +80,15 @@ def check(tmp_path, events, context):
 
 @pytest.mark.parametrize("partitioned,dv,storage", [
     (False, False, "domainMetadata"), (True, False, "domainMetadata"), (False, True, "domainMetadata"),
-    (True, True, "domainMetadata"), (True, True, "files")])
+    (True, True, "domainMetadata"), (True, True, "files"), (False, False, "iceberg"), (True, False, "iceberg")])
 def test_random_change_streams_match_the_order_free_model(tmp_path, partitioned, dv, storage):
     rng = random.Random(partitioned)
-    properties = {"inlet.stateStorage": storage}
+    iceberg = storage == "iceberg"
+    properties = {} if iceberg else {"inlet.stateStorage": storage}
     if dv:
         properties["delta.enableDeletionVectors"] = "true"
-    src, yaml = setup(tmp_path, partition_by=["k1"] if partitioned else None, properties=properties)
+    src, yaml = setup(tmp_path, partition_by=["k1"] if partitioned else None, properties=properties,
+                      table_format="iceberg" if iceberg else None)
     sequences = shuffled_sequences(rng, 400)
     seen = []
     late_total = 0
@@ -101,8 +104,9 @@ def test_random_change_streams_match_the_order_free_model(tmp_path, partitioned,
         check(tmp_path, seen, f"round {round_no}")
     assert late_total > 0, "shuffled sequences must produce late events"
     assert ps.run(yaml).report["status"] == "no_changes"
-    features = ps.protocol(tmp_path / "table").get("writerFeatures") or []
-    assert ("domainMetadata" in features) == (storage == "domainMetadata"), features
+    if not iceberg:
+        features = ps.protocol(tmp_path / "table").get("writerFeatures") or []
+        assert ("domainMetadata" in features) == (storage == "domainMetadata"), features
 
 
 @pytest.mark.parametrize("storage", ["domainMetadata", "files"])
@@ -159,10 +163,11 @@ def test_truncate_deletes_only_older_rows(tmp_path):
     check(tmp_path, first + second + third, "after a truncate")
 
 
+@pytest.mark.parametrize("table_format", [None, "iceberg"], ids=["delta", "iceberg"])
 @pytest.mark.parametrize("point", ps.CRASH_POINTS)
-def test_crash_then_rerun(tmp_path, point):
+def test_crash_then_rerun(tmp_path, point, table_format):
     rng = random.Random(point)
-    src, yaml = setup(tmp_path)
+    src, yaml = setup(tmp_path, table_format=table_format)
     sequences = shuffled_sequences(rng, 120)
     batches = [random_events(rng, sequences, 30) for _ in range(3)]
     ps.run_rounds_with_crash(yaml, src, point, batches, lambda seen, context: check(tmp_path, seen, context))

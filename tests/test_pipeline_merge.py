@@ -3,7 +3,8 @@
 The model is a dict from key to row: per key the source row with the greatest `version`
 wins (ties: the later row), a true `deleted` flag removes the key, and the modes decide what
 a match does. In upsert mode `order_by` also compares with the table: a winner applies only
-when its version is greater than the table row's and than its key's last delete. The table is read with deltalake and DuckDB and must equal the model exactly.
+when its version is greater than the table row's and than its key's last delete. The table (Delta Lake, or Iceberg) is read with deltalake or pyiceberg and with DuckDB
+and must equal the model exactly.
 """
 import random
 
@@ -71,7 +72,7 @@ def random_batch(rng, n, keys=40, with_delete=True):
 DV = {"delta.enableDeletionVectors": "true"}  # merge-on-read: changed rows marked in deletion vectors
 
 
-def setup(tmp_path, strategy, partition_by=None, properties=None):
+def setup(tmp_path, strategy, partition_by=None, properties=None, table_format=None):
     src = tmp_path / "src"
     src.mkdir()
     schema = {"id": "long", "region": "string", "amount": "long", "version": "long"}
@@ -79,18 +80,23 @@ def setup(tmp_path, strategy, partition_by=None, properties=None):
         schema["deleted"] = "boolean"  # consumed by the merge, never written
     yaml = ps.write_pipelines(tmp_path / "p.yaml", ps.pipeline(
         "m", path=str(src / "*.ndjson"), dest=str(tmp_path / "table"), strategy=strategy,
-        keys=["id"], partition_by=partition_by, schema=schema, properties=properties))
+        keys=["id"], partition_by=partition_by, schema=schema, properties=properties,
+        table_format=table_format))
     return src, yaml
 
 
-@pytest.mark.parametrize("mode,partitioned,dv", [("upsert", False, False), ("upsert", True, False),
-                                                 ("insert_only", False, False), ("delete_insert", False, False),
-                                                 ("upsert", False, True), ("upsert", True, True),
-                                                 ("insert_only", False, True), ("delete_insert", True, True)])
-def test_random_batches_match_the_model(tmp_path, mode, partitioned, dv):
+@pytest.mark.parametrize("mode,partitioned,dv,table_format", [
+    ("upsert", False, False, None), ("upsert", True, False, None),
+    ("insert_only", False, False, None), ("delete_insert", False, False, None),
+    ("upsert", False, True, None), ("upsert", True, True, None),
+    ("insert_only", False, True, None), ("delete_insert", True, True, None),
+    ("upsert", False, False, "iceberg"), ("upsert", True, False, "iceberg"),
+    ("insert_only", False, False, "iceberg"), ("delete_insert", True, False, "iceberg")])
+def test_random_batches_match_the_model(tmp_path, mode, partitioned, dv, table_format):
     rng = random.Random(f"{mode}{partitioned}{dv}")
     strategy = {"type": "merge", "mode": mode, "order_by": "version", "delete_flag": "deleted"}
-    src, yaml = setup(tmp_path, strategy, ["region"] if partitioned else None, DV if dv else None)
+    src, yaml = setup(tmp_path, strategy, ["region"] if partitioned else None, DV if dv else None,
+                      table_format=table_format)
     model, gone = {}, {}
     lates = 0
     for round_no in range(5):
@@ -133,11 +139,12 @@ def test_partial_updates(tmp_path, dv):
     oracle.assert_tables_equal(duck, ps.to_arrow(list(model.values()), SCHEMA), "partial updates (DuckDB)")
 
 
+@pytest.mark.parametrize("table_format", [None, "iceberg"], ids=["delta", "iceberg"])
 @pytest.mark.parametrize("point", ["run.after_read", "write.after_data_files",
                                    "commit.before_log_write", "commit.after_log_write"])
-def test_crash_then_rerun(tmp_path, point):
+def test_crash_then_rerun(tmp_path, point, table_format):
     strategy = {"type": "merge", "order_by": "version", "delete_flag": "deleted"}
-    src, yaml = setup(tmp_path, strategy)
+    src, yaml = setup(tmp_path, strategy, table_format=table_format)
     rng = random.Random(point)
     model, gone = {}, {}
     for round_no in range(3):

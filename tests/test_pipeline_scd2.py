@@ -58,12 +58,14 @@ def random_changes(rng, sequences, n, *, unique_values=True):
     return out
 
 
-def setup(tmp_path, strategy=None, partition_by=None, properties=None, schema=SOURCE_SCHEMA):
+def setup(tmp_path, strategy=None, partition_by=None, properties=None, schema=SOURCE_SCHEMA,
+          table_format=None):
     src = tmp_path / "src"
     src.mkdir()
     yaml = ps.write_pipelines(tmp_path / "p.yaml", ps.pipeline(
         "h", path=str(src / "*.ndjson"), dest=str(tmp_path / "table"), strategy=strategy or STRATEGY,
-        keys=["k1", "k2"], partition_by=partition_by, schema=schema, properties=properties))
+        keys=["k1", "k2"], partition_by=partition_by, schema=schema, properties=properties,
+        table_format=table_format))
     return src, yaml
 
 
@@ -73,10 +75,10 @@ def check(tmp_path, expected, schema, context):
     oracle.assert_tables_equal(duck, ps.to_arrow(expected, schema), context + " (DuckDB)")
 
 
-@pytest.mark.parametrize("partitioned", [False, True])
-def test_random_change_streams_build_the_order_free_history(tmp_path, partitioned):
+@pytest.mark.parametrize("partitioned,table_format", [(False, None), (True, None), (True, "iceberg")])
+def test_random_change_streams_build_the_order_free_history(tmp_path, partitioned, table_format):
     rng = random.Random(40 + partitioned)
-    src, yaml = setup(tmp_path, partition_by=["k1"] if partitioned else None)
+    src, yaml = setup(tmp_path, partition_by=["k1"] if partitioned else None, table_format=table_format)
     sequences = shuffled_sequences(rng, 300)
     seen = []
     for round_no in range(7):
@@ -142,10 +144,11 @@ def test_truncate_is_refused_naming_file_and_row(tmp_path):
     ps.assert_log_unchanged(tmp_path / "table", before, "a refused run")
 
 
+@pytest.mark.parametrize("table_format", [None, "iceberg"], ids=["delta", "iceberg"])
 @pytest.mark.parametrize("point", ps.CRASH_POINTS)
-def test_crash_then_rerun(tmp_path, point):
+def test_crash_then_rerun(tmp_path, point, table_format):
     rng = random.Random(point)
-    src, yaml = setup(tmp_path)
+    src, yaml = setup(tmp_path, table_format=table_format)
     sequences = shuffled_sequences(rng, 90)
     batches = [random_changes(rng, sequences, 30) for _ in range(3)]
     ps.run_rounds_with_crash(yaml, src, point, batches,

@@ -14,13 +14,13 @@ import pipeline_support as ps
 SCHEMA = {"id": "long", "name": "string"}
 
 
-def setup(tmp_path, properties=None, batch_size=None, **strategy):
+def setup(tmp_path, properties=None, batch_size=None, table_format=None, **strategy):
     src = tmp_path / "src"
     src.mkdir()
     p = ps.pipeline(
         "d", path=str(src / "*.csv"), dest=str(tmp_path / "table"),
         strategy={"type": "snapshot_diff", **strategy}, keys=["id"], schema={"id": "long", "name": "string"},
-        properties=properties)
+        properties=properties, table_format=table_format)
     if batch_size:  # files roll between batches
         p["processing"] = {"batch_size": batch_size}
     return src, ps.write_pipelines(tmp_path / "p.yaml", p)
@@ -33,19 +33,22 @@ def extract(rng, keys):
 # Without a threshold the diff runs inside the merge, in one pass over the table; with one
 # (here so small that every change passes it) the merge first runs dry, to count the change.
 @pytest.mark.parametrize("two_pass", [False, True], ids=["one_pass", "two_pass"])
-@pytest.mark.parametrize("deletes,dv", [("delete", False), ("soft_delete", False), ("keep", False),
-                                        ("delete", True), ("soft_delete", True)])
-def test_rounds_match_the_model(tmp_path, deletes, dv, two_pass):
+@pytest.mark.parametrize("deletes,dv,table_format", [
+    ("delete", False, None), ("soft_delete", False, None), ("keep", False, None),
+    ("delete", True, None), ("soft_delete", True, None),
+    ("delete", False, "iceberg"), ("soft_delete", False, "iceberg")])
+def test_rounds_match_the_model(tmp_path, deletes, dv, two_pass, table_format):
     strategy = {"deletes": deletes}
     if deletes == "soft_delete":
         strategy["soft_delete_column"] = "is_deleted"
     if two_pass:
         strategy["min_change_percent"] = 1e-6
     # Small files: most rounds leave some files unchanged and rewrite others.
-    properties = {"delta.targetFileSize": "1024"}
+    properties = ({"write.target-file-size-bytes": "1024"} if table_format == "iceberg"
+                  else {"delta.targetFileSize": "1024"})
     if dv:
         properties["delta.enableDeletionVectors"] = "true"
-    src, yaml = setup(tmp_path, properties, batch_size=25, **strategy)
+    src, yaml = setup(tmp_path, properties, batch_size=25, table_format=table_format, **strategy)
     rng = random.Random(deletes)
     keys = set(range(200))
     model = {}
@@ -188,13 +191,15 @@ def test_keys_are_required(tmp_path):
     assert "destination.keys" in line, line
 
 
+@pytest.mark.parametrize("table_format", [None, "iceberg"], ids=["delta", "iceberg"])
 @pytest.mark.parametrize("point", ["run.after_read", "write.after_data_files",
                                    "commit.before_log_write", "commit.after_log_write"])
-def test_crash_then_rerun(tmp_path, point):
+def test_crash_then_rerun(tmp_path, point, table_format):
     """A diff killed at a named point leaves the table as it was (or committed, when it died
     after writing its log entry); the next run brings the table to the extract."""
-    src, yaml = setup(tmp_path, {"delta.targetFileSize": "1"}, batch_size=50, deletes="soft_delete",
-                      soft_delete_column="is_deleted")
+    size = {"write.target-file-size-bytes": "1"} if table_format else {"delta.targetFileSize": "1"}
+    src, yaml = setup(tmp_path, size, batch_size=50, deletes="soft_delete",
+                      soft_delete_column="is_deleted", table_format=table_format)
     rows = [{"id": i, "name": "a"} for i in range(300)]
     ps.write_source(src / "extract.csv", rows, fmt="csv")
     ps.run(yaml)

@@ -160,6 +160,7 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
                                      spec_.spec.fields[i].field_id,
                                      spec_.fields[i]->type());
   }
+  ARROW_RETURN_NOT_OK(store_->CreateDir("metadata"));
   std::optional<ManifestFile> added_manifest;
   int64_t added_rows = 0, added_bytes = 0;
   std::set<PartitionValues> touched;
@@ -202,7 +203,6 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
                                           ": ", encoded.status().message());
     std::string bytes = std::move(*encoded);
     std::string rel = "metadata/" + NewUuid() + "-m0.avro";
-    ARROW_RETURN_NOT_OK(store_->CreateDir("metadata"));
     ARROW_RETURN_NOT_OK(store_->PutReplace(rel, bytes));
     ManifestFile m;
     m.path = base_uri + "/" + rel;

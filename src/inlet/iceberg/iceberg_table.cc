@@ -467,15 +467,15 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> IcebergTable::Changes(
     int64_t, std::optional<int64_t>, bool) const {
   return ReadOnly("read the changes of");
 }
-arrow::Result<MergeResult> IcebergTable::Merge(std::shared_ptr<arrow::Table>,
-                                               const MergeOptions&) {
-  return ReadOnly("merge into");
+arrow::Result<MergeResult> IcebergTable::Merge(std::shared_ptr<arrow::Table> source,
+                                               const MergeOptions& options) {
+  return table::Merge(*this, std::move(source), options);
 }
-arrow::Result<MergeResult> IcebergTable::Delete(const RowChangeOptions&) {
-  return ReadOnly("delete from");
+arrow::Result<MergeResult> IcebergTable::Delete(const RowChangeOptions& options) {
+  return table::ChangeRows(*this, options, nullptr);
 }
-arrow::Result<MergeResult> IcebergTable::Update(const UpdateOptions&) {
-  return ReadOnly("update");
+arrow::Result<MergeResult> IcebergTable::Update(const UpdateOptions& options) {
+  return table::ChangeRows(*this, options, &options.set);
 }
 arrow::Result<OptimizeResult> IcebergTable::Optimize(const OptimizeOptions&) {
   return ReadOnly("optimize");
