@@ -112,6 +112,57 @@ std::map<std::string, std::string> AppKeys(const TableMetadata& m,
 
 }  // namespace
 
+arrow::Status IcebergWriteTransaction::CheckConcurrent(
+    const TableMetadata& latest, const iceberg::Snapshot* then,
+    const iceberg::Snapshot* now, const std::set<std::string>& removed_paths) const {
+  const std::string lost = "cannot commit to " + location_ + ": snapshot ";
+  std::vector<const iceberg::Snapshot*> between;
+  bool descends = then == nullptr;
+  for (const auto* s : latest.Ancestry(now)) {
+    if (then && s->snapshot_id == then->snapshot_id) {
+      descends = true;
+      break;
+    }
+    between.push_back(s);
+  }
+  if (!descends)
+    return CommitConflict(lost + (now ? std::to_string(now->snapshot_id) : "?") +
+                          " does not descend from the snapshot this commit read");
+  for (const auto* s : between) {
+    const std::string which = lost + std::to_string(s->snapshot_id);
+    ARROW_ASSIGN_OR_RAISE(auto list_bytes, ReadWhole(*store_, s->manifest_list));
+    ARROW_ASSIGN_OR_RAISE(auto listed, ReadManifestList(list_bytes, s->manifest_list));
+    for (const auto& mf : listed) {
+      // Only the manifests that snapshot wrote say what it did.
+      if (mf.added_snapshot_id != s->snapshot_id) continue;
+      ARROW_ASSIGN_OR_RAISE(auto bytes, ReadWhole(*store_, mf.path));
+      ARROW_ASSIGN_OR_RAISE(auto entries, ReadManifest(bytes, mf.path, mf));
+      for (const auto& e : entries) {
+        if (e.snapshot_id != s->snapshot_id || e.status == EntryStatus::kExisting)
+          continue;
+        if (e.status == EntryStatus::kDeleted) {
+          if (removed_paths.count(e.file.file_path))
+            return CommitConflict(which + " removed " + e.file.file_path +
+                                  ", which this commit rewrites, concurrently");
+          continue;
+        }
+        if (mf.content == ManifestContent::kDeletes)
+          return CommitConflict(which + " added delete file " + e.file.file_path +
+                                " concurrently");
+        if (!reads_partition_) continue;
+        if (e.spec_id != spec_.spec.spec_id)
+          return CommitConflict(which + " added rows under another partition spec (" +
+                                e.file.file_path + ") concurrently");
+        ARROW_ASSIGN_OR_RAISE(auto f, ToDataFile(e, 0));
+        if (reads_partition_(f.partition_values))
+          return CommitConflict(which + " added rows (" + e.file.file_path +
+                                ") to a partition this commit read, concurrently");
+      }
+    }
+  }
+  return arrow::Status::OK();
+}
+
 arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
     const std::string& operation, std::map<std::string, std::string> parameters,
     CommitResult result) {
@@ -255,11 +306,13 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
                               ": the table was replaced concurrently (table-uuid " +
                               latest.metadata->table_uuid + ", was " +
                               base_->metadata().table_uuid + ")");
-      if (moved && (!removed_.empty() || reads_partition_ || schema_changed_))
+      if (moved && schema_changed_)
         return CommitConflict(
             "cannot commit to " + location_ + ": snapshot " +
             (now ? std::to_string(now->snapshot_id) : std::string("?")) +
             " changed the table concurrently");
+      if (moved && (!removed_.empty() || reads_partition_))
+        ARROW_RETURN_NOT_OK(CheckConcurrent(*latest.metadata, then, now, removed_paths));
       if (moved) {
         // A concurrent commit that changed one of this commit's applications conflicts
         // (inlet's snapshots carry every application's keys forward unchanged).
@@ -388,9 +441,10 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
     for (const auto& [app, state] : options_.app_states)
       if (state.version) sum[kAppVersionKey + app] = std::to_string(*state.version);
     for (const auto& [k, v] : document_keys) sum[k] = v;
-    sum["operation"] = removed_.empty() ? "append"
-                       : added_.empty() ? "delete"
-                                        : "overwrite";
+    sum["operation"] = !changes_rows_ && !removed_.empty() ? "replace"
+                       : removed_.empty()                  ? "append"
+                       : added_.empty()                    ? "delete"
+                                                           : "overwrite";
     sum["inlet.operation"] = !options_.operation.empty() ? options_.operation : operation;
     sum["engine-name"] = "inlet";
     sum["added-data-files"] = std::to_string(added_.size());

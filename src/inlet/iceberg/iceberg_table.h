@@ -171,6 +171,7 @@ class IcebergTable : public Table, public table::Writable {
         storage_(std::move(storage)) {}
 
   arrow::Status ReadOnly(const char* what) const;
+  arrow::Result<OptimizeResult> OptimizeOnce(const OptimizeOptions& options);
   // The metadata file read by path, relative to dir_store_ (the one opened, or the
   // directory's current one); kTableNotFound when there is none.
   arrow::Result<std::string> MetadataFileRel() const;

@@ -580,12 +580,15 @@ IcebergWriteTransaction::NewChangeDataWriter() const {
   return arrow::Status::NotImplemented("Iceberg tables keep no change data files");
 }
 
-void IcebergWriteTransaction::Add(const std::vector<table::WrittenFile>& files, bool) {
+void IcebergWriteTransaction::Add(const std::vector<table::WrittenFile>& files,
+                                  bool data_change) {
   for (const auto& f : files) added_.push_back(f);
+  if (data_change && !files.empty()) changes_rows_ = true;
 }
 
-void IcebergWriteTransaction::Remove(const table::DataFile& file, bool) {
+void IcebergWriteTransaction::Remove(const table::DataFile& file, bool data_change) {
   removed_.push_back(file.index);
+  if (data_change) changes_rows_ = true;
 }
 
 arrow::Status IcebergWriteTransaction::MarkDeleted(const table::DataFile&, int64_t,

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -91,6 +92,15 @@ class IcebergWriteTransaction : public table::Transaction {
   IcebergWriteTransaction() = default;
 
   arrow::Status LoadFiles() const;
+  // After a lost race: whether what the snapshots after `then` up to `now` did conflicts
+  // with this commit (the spec's validations for overwrites and row-level commits): one
+  // of them removed a file this commit removes, added delete files while this commit
+  // removes or reads files, or added rows to a partition this commit read. Appends into
+  // other partitions do not conflict. A `now` that does not descend from `then` does.
+  arrow::Status CheckConcurrent(const TableMetadata& latest,
+                                const iceberg::Snapshot* then,
+                                const iceberg::Snapshot* now,
+                                const std::set<std::string>& removed_paths) const;
   arrow::Result<table::DataFile> ToDataFile(const ManifestEntry& e, size_t index) const;
 
   const IcebergTable* table_ = nullptr;
@@ -113,6 +123,9 @@ class IcebergWriteTransaction : public table::Transaction {
   mutable arrow::Status files_status_;  // why files() could not list them
   std::vector<table::WrittenFile> added_;
   std::vector<size_t> removed_;  // indexes into *live_
+  // Whether an Add or Remove changed rows (else the commit only rearranges them: a
+  // compaction's "replace" snapshot).
+  bool changes_rows_ = false;
   std::function<bool(const PartitionValues&)> reads_partition_;
 };
 
