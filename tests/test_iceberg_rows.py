@@ -208,3 +208,95 @@ def test_a_compaction_meeting_concurrent_appends_and_a_delete(tmp_path):
         live_or_history |= {os.path.basename(p) for p in
                             _static(table).inspect.files(snapshot_id=s.snapshot_id)["file_path"].to_pylist()}
     assert referenced <= on_disk and on_disk <= live_or_history, on_disk - live_or_history
+
+
+def _files_under(table):
+    return {str(p.relative_to(table)) for p in table.rglob("*") if p.is_file()}
+
+
+def _reached(table):
+    """Every file the table's snapshots reach, relative to the table (pyiceberg's view)."""
+    static = _static(table)
+    out = set()
+    io = static.io
+    for s in static.snapshots():
+        out.add(s.manifest_list)
+        for m in s.manifests(io):
+            out.add(m.manifest_path)
+        out |= set(static.inspect.files(snapshot_id=s.snapshot_id)["file_path"].to_pylist())
+    return {p.split(str(table) + "/", 1)[1] for p in out}
+
+
+def test_vacuum_expires_snapshots_and_deletes_what_nothing_reaches(tmp_path):
+    table = tmp_path / "t"
+    model = {}
+    for k in range(5):
+        rows = [{"id": k * 10 + j, "region": "ab"[j % 2], "amount": k} for j in range(4)]
+        support.run_inlet("write", table, "--format", "iceberg", "--partition-by", "region",
+                          "--input", _input(tmp_path, rows, f"b{k}"))
+        model.update({r["id"]: r for r in rows})
+    support.run_inlet("delete", table, "--where", "id = 11")
+    del model[11]
+    support.run_inlet("optimize", table)
+    (table / "data" / "orphan.parquet").write_bytes(b"left by a crashed writer")
+    before = _files_under(table)
+
+    # The default retention (history.expire.max-snapshot-age-ms, 5 days) keeps everything
+    # this young; a shorter one is refused unless forced.
+    dry = json.loads(support.run_inlet("vacuum", table, "--dry-run", "--json").stdout)
+    assert dry["retention_hours"] == 120 and dry["files"] == [], dry
+    refused = support.run_inlet("vacuum", table, "--retention-hours", "0", check=False)
+    assert refused.returncode != 0 and "history.expire.max-snapshot-age-ms" in refused.stderr, refused.stderr
+    assert _files_under(table) == before
+
+    dry = json.loads(support.run_inlet("vacuum", table, "--retention-hours", "0", "--force", "--dry-run",
+                                       "--json").stdout)
+    assert "data/orphan.parquet" in dry["files"] and _files_under(table) == before, dry
+    assert len(_static(table).snapshots()) == 7
+    done = json.loads(support.run_inlet("vacuum", table, "--retention-hours", "0", "--force", "--json").stdout)
+    assert sorted(done["files"]) == sorted(dry["files"]), (done, dry)
+    assert done["deleted"]["files"] == len(dry["files"]) > 10, done
+    left = _files_under(table)
+    assert left == (before - set(done["files"])) | {"metadata/v8.metadata.json"}
+    # Only the current snapshot is left; everything it reaches is there, and nothing else
+    # but metadata files.
+    assert len(_static(table).snapshots()) == 1
+    assert _reached(table) <= left
+    assert {f for f in left - _reached(table) if not f.endswith(".metadata.json") and
+            not f.endswith("version-hint.text")} == set()
+    _check(table, model, "after vacuum")
+    # The table goes on.
+    rows = [{"id": 1000, "region": "c", "amount": 1}]
+    support.run_inlet("merge", table, "--keys", "id", "--input", _input(tmp_path, rows, "after"))
+    model[1000] = rows[0]
+    _check(table, model, "a merge after vacuum")
+
+
+def test_vacuum_keeps_the_snapshot_holding_a_pipelines_state(tmp_path):
+    """Another engine's append carries no inlet state: the snapshot that has the pipeline's
+    latest state outlives expiry, so the next run loads nothing twice."""
+    from pyiceberg.catalog.sql import SqlCatalog
+    import pipeline_support as ps
+    warehouse = tmp_path / "wh"
+    catalog_uri = f"sqlite:{warehouse}/catalog.db"
+    src = tmp_path / "src"
+    src.mkdir()
+    p = ps.pipeline("p", path=str(src / "*.ndjson"), dest="", strategy={"type": "append"},
+                    schema={"id": "long", "region": "string", "amount": "long"})
+    p["destination"] = {"format": "iceberg", "table": "ns.t",
+                        "catalog": {"uri": catalog_uri, "warehouse": str(warehouse)}}
+    yaml = ps.write_pipelines(tmp_path / "p.yaml", p)
+    first = [{"id": 1, "region": "a", "amount": 1}]
+    ps.write_source(src / "a.ndjson", first, fmt="ndjson")
+    ps.run(yaml)
+    catalog = SqlCatalog("default", uri=f"sqlite:///{warehouse}/catalog.db", warehouse=f"file://{warehouse}")
+    theirs = [{"id": 2, "region": "b", "amount": 2}]
+    catalog.load_table("ns.t").append(pa.Table.from_pylist(theirs, schema=SCHEMA))
+    support.run_inlet("--catalog", catalog_uri, "vacuum", "ns.t", "--retention-hours", "0", "--force")
+    assert len(catalog.load_table("ns.t").snapshots()) == 2
+    second = [{"id": 3, "region": "a", "amount": 3}]
+    ps.write_source(src / "b.ndjson", second, fmt="ndjson")
+    report = ps.run(yaml).report
+    assert report["rows_written"] == 1 and report["files_read"] == 1, report
+    got = catalog.load_table("ns.t").scan().to_arrow()
+    oracle.assert_tables_equal(got, pa.Table.from_pylist(first + theirs + second, schema=SCHEMA), "after vacuum")

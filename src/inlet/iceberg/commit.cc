@@ -378,6 +378,11 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
       ARROW_ASSIGN_OR_RAISE(auto listed,
                             ReadManifestList(list_bytes, parent->manifest_list));
       for (auto& mf : listed) {
+        // A manifest of removed files only speaks for the snapshot that removed them
+        // (Java leaves such manifests out of later snapshots too).
+        if (mf.added_files == 0 && mf.existing_files == 0 && mf.deleted_files > 0 &&
+            mf.added_rows == 0 && mf.existing_rows == 0)
+          continue;
         if (removed_paths.empty() || mf.content != ManifestContent::kData) {
           manifests.push_back(std::move(mf));
           continue;

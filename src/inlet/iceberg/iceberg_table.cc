@@ -477,9 +477,6 @@ arrow::Result<MergeResult> IcebergTable::Delete(const RowChangeOptions& options)
 arrow::Result<MergeResult> IcebergTable::Update(const UpdateOptions& options) {
   return table::ChangeRows(*this, options, &options.set);
 }
-arrow::Result<VacuumResult> IcebergTable::Vacuum(const VacuumOptions&) {
-  return ReadOnly("vacuum");
-}
 arrow::Result<CheckpointResult> IcebergTable::Checkpoint() {
   return ReadOnly("checkpoint");
 }

@@ -310,6 +310,15 @@ arrow::Result<Json> CommitRequest(const TableIdent& table, const TableMetadata* 
   for (const auto& s : n.value("snapshots", Json::array()))
     if (!snapshots.count(s.value("snapshot-id", int64_t{0})))
       update("add-snapshot", {{"snapshot", s}});
+  if (base) {
+    // Snapshots expired by this commit.
+    std::set<int64_t> kept;
+    for (const auto& s : next.snapshots) kept.insert(s.snapshot_id);
+    Json gone = Json::array();
+    for (const auto& s : base->snapshots)
+      if (!kept.count(s.snapshot_id)) gone.push_back(s.snapshot_id);
+    if (!gone.empty()) update("remove-snapshots", {{"snapshot-ids", gone}});
+  }
   auto main = next.refs.find("main");
   if (main != next.refs.end()) {
     const SnapshotRef* was = nullptr;
