@@ -162,6 +162,11 @@ def _csv_text(value: Any) -> str:
 # Pipeline files
 
 
+# The table properties that make Iceberg row-level changes merge-on-read.
+ICEBERG_MERGE_ON_READ = {"write.delete.mode": "merge-on-read", "write.update.mode": "merge-on-read",
+                         "write.merge.mode": "merge-on-read"}
+
+
 def pipeline(
     name: str,
     *,
@@ -177,14 +182,18 @@ def pipeline(
     table_format: str | None = None,
 ) -> dict:
     """One pipeline as a dict, in the shape of docs/pipelines.md. table_format: "iceberg"
-    makes the destination an Iceberg table by path (default: Delta Lake)."""
+    makes the destination an Iceberg table by path (default: Delta Lake), "iceberg_mor" one
+    whose row-level changes are merge-on-read."""
     source: dict[str, Any] = {"type": "files", "path": path}
     if fmt:
         source["format"] = fmt
     if schema:
         source["schema"] = dict(schema)
     destination: dict[str, Any] = {"path": dest}
-    if table_format:
+    if table_format == "iceberg_mor":  # merge-on-read: position delete files
+        destination["format"] = "iceberg"
+        properties = {**ICEBERG_MERGE_ON_READ, **(properties or {})}
+    elif table_format:
         destination["format"] = table_format
     if partition_by:
         destination["partition_by"] = list(partition_by)

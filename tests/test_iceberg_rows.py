@@ -47,11 +47,21 @@ def _operations(table):
     return [s.summary.operation.value for s in _static(table).snapshots()]
 
 
-def test_merge_delete_and_update_follow_the_model_in_every_engine(tmp_path):
+MERGE_ON_READ = ["--property", "write.delete.mode=merge-on-read", "--property", "write.update.mode=merge-on-read",
+                 "--property", "write.merge.mode=merge-on-read"]
+
+
+def _live_delete_files(table):
+    return [p for p in _static(table).inspect.delete_files()["file_path"].to_pylist()]
+
+
+@pytest.mark.parametrize("merge_on_read", [False, True], ids=["copy_on_write", "merge_on_read"])
+def test_merge_delete_and_update_follow_the_model_in_every_engine(tmp_path, merge_on_read):
     table = tmp_path / "t"
     rows = [{"id": i, "region": "nsew"[i % 4], "amount": i * 10} for i in range(40)]
     support.run_inlet("write", table, "--format", "iceberg", "--partition-by", "region",
-                      "--target-file-size", "600", "--input", _input(tmp_path, rows, "first"))
+                      "--target-file-size", "600", "--input", _input(tmp_path, rows, "first"),
+                      *(MERGE_ON_READ if merge_on_read else []))
     model = {r["id"]: dict(r) for r in rows}
     _check(table, model, "created")
 
@@ -74,13 +84,31 @@ def test_merge_delete_and_update_follow_the_model_in_every_engine(tmp_path):
         if r["region"] == "n":
             r["amount"] = 7
     _check(table, model, "after update")
-    assert _operations(table) == ["append", "overwrite", "overwrite", "overwrite"]
-    # Files of partitions nothing touched are kept: the update rewrote region n only.
     last = _static(table).current_snapshot().summary
-    assert int(last["deleted-data-files"]) == int(last["added-data-files"]) >= 1, last
+    if merge_on_read:
+        # Changed rows are marked in position delete files; the update's new versions are
+        # new rows.
+        assert _operations(table) == ["append", "overwrite", "delete", "overwrite"]
+        delete = _static(table).snapshots()[2].summary
+        assert int(delete["added-position-delete-files"]) >= 1, delete
+        assert _live_delete_files(table)
+    else:
+        assert _operations(table) == ["append", "overwrite", "overwrite", "overwrite"]
+        # Files of partitions nothing touched are kept: the update rewrote region n only.
+        assert int(last["deleted-data-files"]) == int(last["added-data-files"]) >= 1, last
+        assert not _live_delete_files(table)
     # Time travel still reads the first snapshot.
     first = _static(table).snapshots()[0]
     assert _static(table).scan(snapshot_id=first.snapshot_id).to_arrow().num_rows == 40
+    # Compaction folds the deletes into the new files, and the delete files go with
+    # their data files.
+    report = json.loads(support.run_inlet("optimize", table, "--json").stdout.strip().splitlines()[-1])
+    assert not _live_delete_files(table)
+    if merge_on_read:
+        assert report["files_removed"] >= 1, report
+    if report["files_removed"]:
+        assert _static(table).current_snapshot().summary.operation.value == "replace"
+    _check(table, model, "after optimize")
 
 
 def test_compaction_packs_small_files_into_a_replace_snapshot(tmp_path):

@@ -80,15 +80,20 @@ def check(tmp_path, events, context):
 
 @pytest.mark.parametrize("partitioned,dv,storage", [
     (False, False, "domainMetadata"), (True, False, "domainMetadata"), (False, True, "domainMetadata"),
-    (True, True, "domainMetadata"), (True, True, "files"), (False, False, "iceberg"), (True, False, "iceberg")])
+    (True, True, "domainMetadata"), (True, True, "files"), (False, False, "iceberg"), (True, False, "iceberg"),
+    (True, True, "iceberg")])
 def test_random_change_streams_match_the_order_free_model(tmp_path, partitioned, dv, storage):
     rng = random.Random(partitioned)
     iceberg = storage == "iceberg"
     properties = {} if iceberg else {"inlet.stateStorage": storage}
     if dv:
         properties["delta.enableDeletionVectors"] = "true"
+    if iceberg and dv:  # merge-on-read: position delete files
+        properties, table_format = {}, "iceberg_mor"
+    else:
+        table_format = "iceberg" if iceberg else None
     src, yaml = setup(tmp_path, partition_by=["k1"] if partitioned else None, properties=properties,
-                      table_format="iceberg" if iceberg else None)
+                      table_format=table_format)
     sequences = shuffled_sequences(rng, 400)
     seen = []
     late_total = 0
@@ -163,7 +168,7 @@ def test_truncate_deletes_only_older_rows(tmp_path):
     check(tmp_path, first + second + third, "after a truncate")
 
 
-@pytest.mark.parametrize("table_format", [None, "iceberg"], ids=["delta", "iceberg"])
+@pytest.mark.parametrize("table_format", [None, "iceberg", "iceberg_mor"])
 @pytest.mark.parametrize("point", ps.CRASH_POINTS)
 def test_crash_then_rerun(tmp_path, point, table_format):
     rng = random.Random(point)

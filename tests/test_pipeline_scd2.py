@@ -75,7 +75,8 @@ def check(tmp_path, expected, schema, context):
     oracle.assert_tables_equal(duck, ps.to_arrow(expected, schema), context + " (DuckDB)")
 
 
-@pytest.mark.parametrize("partitioned,table_format", [(False, None), (True, None), (True, "iceberg")])
+@pytest.mark.parametrize("partitioned,table_format", [(False, None), (True, None), (True, "iceberg"),
+                                                      (False, "iceberg_mor")])
 def test_random_change_streams_build_the_order_free_history(tmp_path, partitioned, table_format):
     rng = random.Random(40 + partitioned)
     src, yaml = setup(tmp_path, partition_by=["k1"] if partitioned else None, table_format=table_format)
@@ -144,7 +145,7 @@ def test_truncate_is_refused_naming_file_and_row(tmp_path):
     ps.assert_log_unchanged(tmp_path / "table", before, "a refused run")
 
 
-@pytest.mark.parametrize("table_format", [None, "iceberg"], ids=["delta", "iceberg"])
+@pytest.mark.parametrize("table_format", [None, "iceberg", "iceberg_mor"])
 @pytest.mark.parametrize("point", ps.CRASH_POINTS)
 def test_crash_then_rerun(tmp_path, point, table_format):
     rng = random.Random(point)

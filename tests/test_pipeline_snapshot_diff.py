@@ -36,7 +36,8 @@ def extract(rng, keys):
 @pytest.mark.parametrize("deletes,dv,table_format", [
     ("delete", False, None), ("soft_delete", False, None), ("keep", False, None),
     ("delete", True, None), ("soft_delete", True, None),
-    ("delete", False, "iceberg"), ("soft_delete", False, "iceberg")])
+    ("delete", False, "iceberg"), ("soft_delete", False, "iceberg"),
+    ("delete", False, "iceberg_mor"), ("soft_delete", False, "iceberg_mor")])
 def test_rounds_match_the_model(tmp_path, deletes, dv, two_pass, table_format):
     strategy = {"deletes": deletes}
     if deletes == "soft_delete":
@@ -44,7 +45,7 @@ def test_rounds_match_the_model(tmp_path, deletes, dv, two_pass, table_format):
     if two_pass:
         strategy["min_change_percent"] = 1e-6
     # Small files: most rounds leave some files unchanged and rewrite others.
-    properties = ({"write.target-file-size-bytes": "1024"} if table_format == "iceberg"
+    properties = ({"write.target-file-size-bytes": "1024"} if table_format
                   else {"delta.targetFileSize": "1024"})
     if dv:
         properties["delta.enableDeletionVectors"] = "true"
@@ -191,7 +192,7 @@ def test_keys_are_required(tmp_path):
     assert "destination.keys" in line, line
 
 
-@pytest.mark.parametrize("table_format", [None, "iceberg"], ids=["delta", "iceberg"])
+@pytest.mark.parametrize("table_format", [None, "iceberg", "iceberg_mor"])
 @pytest.mark.parametrize("point", ["run.after_read", "write.after_data_files",
                                    "commit.before_log_write", "commit.after_log_write"])
 def test_crash_then_rerun(tmp_path, point, table_format):

@@ -117,12 +117,12 @@ arrow::Status RowCommands::RunChange(bool update) const {
               << std::endl;
     return arrow::Status::OK();
   }
-  std::string files =
-      std::to_string(r.files_scanned) + " files read, " +
-      std::to_string(r.files_rewritten) +
-      (dry_run_ ? " would be rewritten" : " rewritten") +
-      (r.files_marked ? ", " + std::to_string(r.files_marked) + " given deletion vectors"
-                      : "");
+  std::string files = std::to_string(r.files_scanned) + " files read, " +
+                      std::to_string(r.files_rewritten) +
+                      (dry_run_ ? " would be rewritten" : " rewritten") +
+                      (r.files_marked ? ", " + std::to_string(r.files_marked) +
+                                            " with rows marked deleted"
+                                      : "");
   if (dry_run_) {
     std::cout << "dry run on " << table_ << ", nothing written: " << rows
               << " rows would be " << (update ? "updated" : "deleted") << "; " << files

@@ -621,9 +621,9 @@ arrow::Status TableCommands::RunMerge(const Merge& a) {
               << " would be inserted, " << r.rows_updated << " updated, "
               << r.rows_deleted << " deleted; " << r.files_scanned << " files read, "
               << r.files_rewritten << " would be rewritten"
-              << (r.files_marked
-                      ? ", " + std::to_string(r.files_marked) + " given deletion vectors"
-                      : "")
+              << (r.files_marked ? ", " + std::to_string(r.files_marked) +
+                                       " with rows marked deleted"
+                                 : "")
               << std::endl;
   } else {
     if (!r.changed) {
@@ -635,9 +635,9 @@ arrow::Status TableCommands::RunMerge(const Merge& a) {
               << r.rows_inserted << " inserted, " << r.rows_updated << " updated, "
               << r.rows_deleted << " deleted; " << r.files_scanned << " files read, "
               << r.files_rewritten << " rewritten"
-              << (r.files_marked
-                      ? ", " + std::to_string(r.files_marked) + " given deletion vectors"
-                      : "")
+              << (r.files_marked ? ", " + std::to_string(r.files_marked) +
+                                       " with rows marked deleted"
+                                 : "")
               << std::endl;
   }
   return arrow::Status::OK();

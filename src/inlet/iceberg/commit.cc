@@ -11,6 +11,7 @@
 #include "inlet/common/time.h"
 #include "inlet/common/uuid.h"
 #include "inlet/iceberg/manifest_rewrite.h"
+#include "inlet/iceberg/position_deletes.h"
 #include "inlet/iceberg/transaction.h"
 #include "inlet/iceberg/values.h"
 #include "inlet/status.h"
@@ -266,6 +267,72 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
     added_manifest = std::move(m);
   }
 
+  // Merge-on-read: a position delete file for each data file with rows marked, in one
+  // delete manifest (written once; its entries inherit as the data manifest's do).
+  ManifestContext delete_context = context;
+  delete_context.content = ManifestContent::kDeletes;
+  std::optional<ManifestFile> delete_manifest;
+  int64_t added_positions = 0, added_delete_bytes = 0;
+  std::set<std::string> marked_paths;
+  if (!marked_.empty()) {
+    ARROW_RETURN_NOT_OK(store_->CreateDir("data"));
+    std::vector<EntryToWrite> entries;
+    for (const auto& [index, positions] : marked_) {
+      const ManifestEntry& data = (*live_)[index];
+      std::string rel = "data/" + NewUuid() + "-deletes.parquet";
+      ARROW_ASSIGN_OR_RAISE(
+          int64_t size,
+          WritePositionDeleteFile(*store_, rel, data.file.file_path, positions));
+      EntryToWrite e;
+      e.status = EntryStatus::kAdded;
+      e.file.content = FileContent::kPositionDeletes;
+      e.file.file_path = base_uri + "/" + rel;
+      e.file.record_count = static_cast<int64_t>(positions.size());
+      e.file.file_size_in_bytes = size;
+      e.file.referenced_data_file = data.file.file_path;
+      // Bounds naming the one data file, for readers that match delete files by them.
+      e.file.value_counts[kDeleteFilePathId] = e.file.record_count;
+      e.file.value_counts[kDeletePosId] = e.file.record_count;
+      e.file.null_value_counts[kDeleteFilePathId] = 0;
+      e.file.null_value_counts[kDeletePosId] = 0;
+      e.file.lower_bounds[kDeleteFilePathId] = data.file.file_path;
+      e.file.upper_bounds[kDeleteFilePathId] = data.file.file_path;
+      ARROW_ASSIGN_OR_RAISE(
+          e.file.lower_bounds[kDeletePosId],
+          ToSingleValue(arrow::Int64Scalar(static_cast<int64_t>(positions.front()))));
+      ARROW_ASSIGN_OR_RAISE(
+          e.file.upper_bounds[kDeletePosId],
+          ToSingleValue(arrow::Int64Scalar(static_cast<int64_t>(positions.back()))));
+      for (size_t i = 0; i < spec_.fields.size() && i < data.file.partition.size(); ++i) {
+        ARROW_ASSIGN_OR_RAISE(
+            auto value, PartitionScalar(data.file.partition[i], spec_.fields[i]->type(),
+                                        data.file.file_path, spec_.fields[i]->name()));
+        e.partition.push_back(value && value->is_valid ? value : nullptr);
+      }
+      marked_paths.insert(data.file.file_path);
+      added_positions += e.file.record_count;
+      added_delete_bytes += size;
+      entries.push_back(std::move(e));
+    }
+    auto summaries = Summaries(entries, spec_.fields.size());
+    auto encoded = WriteManifest(delete_context, entries);
+    if (!encoded.ok())
+      return encoded.status().WithMessage("cannot write the delete manifest of ",
+                                          location_, ": ", encoded.status().message());
+    std::string rel = "metadata/" + NewUuid() + "-m0.avro";
+    ARROW_RETURN_NOT_OK(store_->PutReplace(rel, *encoded));
+    ManifestFile m;
+    m.path = base_uri + "/" + rel;
+    m.length = static_cast<int64_t>(encoded->size());
+    m.content = ManifestContent::kDeletes;
+    m.partition_spec_id = spec_.spec.spec_id;
+    m.added_snapshot_id = snapshot_id;
+    m.added_files = static_cast<int32_t>(entries.size());
+    m.added_rows = added_positions;
+    m.partitions = std::move(summaries);
+    delete_manifest = std::move(m);
+  }
+
   // What the commit removes, by manifest.
   std::set<std::string> removed_paths;
   int64_t removed_rows = 0, removed_bytes = 0;
@@ -275,6 +342,9 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
     removed_rows += e.file.record_count;
     removed_bytes += e.file.file_size_in_bytes;
   }
+  // The data files a concurrent commit must not have removed.
+  std::set<std::string> touched_paths = removed_paths;
+  touched_paths.insert(marked_paths.begin(), marked_paths.end());
 
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
     result.attempts = attempt + 1;
@@ -311,8 +381,8 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
             "cannot commit to " + location_ + ": snapshot " +
             (now ? std::to_string(now->snapshot_id) : std::string("?")) +
             " changed the table concurrently");
-      if (moved && (!removed_.empty() || reads_partition_))
-        ARROW_RETURN_NOT_OK(CheckConcurrent(*latest.metadata, then, now, removed_paths));
+      if (moved && (!touched_paths.empty() || reads_partition_))
+        ARROW_RETURN_NOT_OK(CheckConcurrent(*latest.metadata, then, now, touched_paths));
       if (moved) {
         // A concurrent commit that changed one of this commit's applications conflicts
         // (inlet's snapshots carry every application's keys forward unchanged).
@@ -372,6 +442,10 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
     writer.fields = &spec_.fields;
     writer.snapshot_id = snapshot_id;
     writer.sequence_number = sequence;
+    ManifestWriter delete_writer = writer;
+    delete_writer.context = &delete_context;
+    // File-scoped delete files of removed data files go with them.
+    int64_t removed_delete_files = 0, removed_positions = 0;
     std::vector<ManifestFile> manifests;
     if (parent) {
       ARROW_ASSIGN_OR_RAISE(auto list_bytes, ReadWhole(*store_, parent->manifest_list));
@@ -383,16 +457,22 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
         if (mf.added_files == 0 && mf.existing_files == 0 && mf.deleted_files > 0 &&
             mf.added_rows == 0 && mf.existing_rows == 0)
           continue;
-        if (removed_paths.empty() || mf.content != ManifestContent::kData) {
+        if (removed_paths.empty()) {
           manifests.push_back(std::move(mf));
           continue;
         }
+        const bool deletes = mf.content == ManifestContent::kDeletes;
+        // A data entry removed, or a delete entry scoped to a removed data file.
+        auto goes = [&](const ManifestEntry& e) {
+          if (!deletes) return removed_paths.count(e.file.file_path) > 0;
+          return e.file.referenced_data_file &&
+                 removed_paths.count(*e.file.referenced_data_file) > 0;
+        };
         ARROW_ASSIGN_OR_RAISE(auto bytes, ReadWhole(*store_, mf.path));
         ARROW_ASSIGN_OR_RAISE(auto entries, ReadManifest(bytes, mf.path, mf));
         bool touches = false;
         for (const auto& e : entries)
-          if (e.status != EntryStatus::kDeleted && removed_paths.count(e.file.file_path))
-            touches = true;
+          if (e.status != EntryStatus::kDeleted && goes(e)) touches = true;
         if (!touches) {
           manifests.push_back(std::move(mf));
           continue;
@@ -405,12 +485,18 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
         std::vector<EntryToWrite> rewritten;
         for (const auto& e : entries) {
           if (e.status == EntryStatus::kDeleted) continue;
-          ARROW_ASSIGN_OR_RAISE(
-              auto w, writer.Carried(e, removed_paths.count(e.file.file_path) > 0));
+          const bool gone = goes(e);
+          if (gone && deletes) {
+            ++removed_delete_files;
+            removed_positions += e.file.record_count;
+          }
+          ARROW_ASSIGN_OR_RAISE(auto w,
+                                (deletes ? delete_writer : writer).Carried(e, gone));
           rewritten.push_back(std::move(w));
         }
         if (rewritten.empty()) continue;
-        ARROW_ASSIGN_OR_RAISE(auto out, writer.Write(rewritten, "1"));
+        ARROW_ASSIGN_OR_RAISE(auto out,
+                              (deletes ? delete_writer : writer).Write(rewritten, "1"));
         manifests.push_back(std::move(out));
       }
     }
@@ -418,6 +504,11 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
     // does.
     ARROW_ASSIGN_OR_RAISE(
         manifests, MergeSmallManifests(std::move(manifests), writer, m.properties));
+    if (delete_manifest) {
+      delete_manifest->sequence_number = sequence;
+      delete_manifest->min_sequence_number = sequence;
+      manifests.insert(manifests.begin(), *delete_manifest);
+    }
     if (added_manifest) {
       added_manifest->sequence_number = sequence;
       added_manifest->min_sequence_number = sequence;
@@ -446,10 +537,11 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
     for (const auto& [app, state] : options_.app_states)
       if (state.version) sum[kAppVersionKey + app] = std::to_string(*state.version);
     for (const auto& [k, v] : document_keys) sum[k] = v;
-    sum["operation"] = !changes_rows_ && !removed_.empty() ? "replace"
-                       : removed_.empty()                  ? "append"
-                       : added_.empty()                    ? "delete"
-                                                           : "overwrite";
+    const bool removes = !removed_.empty() || !marked_.empty();
+    sum["operation"] = !changes_rows_ && removes ? "replace"
+                       : !removes                ? "append"
+                       : added_.empty()          ? "delete"
+                                                 : "overwrite";
     sum["inlet.operation"] = !options_.operation.empty() ? options_.operation : operation;
     sum["engine-name"] = "inlet";
     sum["added-data-files"] = std::to_string(added_.size());
@@ -460,8 +552,17 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
       sum["deleted-records"] = std::to_string(removed_rows);
       sum["removed-files-size"] = std::to_string(removed_bytes);
     }
-    sum["changed-partition-count"] =
-        std::to_string(touched.size() + (removed_.empty() ? 0 : 1));
+    if (!marked_.empty()) {
+      sum["added-delete-files"] = std::to_string(marked_.size());
+      sum["added-position-delete-files"] = std::to_string(marked_.size());
+      sum["added-position-deletes"] = std::to_string(added_positions);
+    }
+    if (removed_delete_files) {
+      sum["removed-delete-files"] = std::to_string(removed_delete_files);
+      sum["removed-position-delete-files"] = std::to_string(removed_delete_files);
+      sum["removed-position-deletes"] = std::to_string(removed_positions);
+    }
+    sum["changed-partition-count"] = std::to_string(touched.size() + (removes ? 1 : 0));
     const auto& ps = parent ? parent->summary : std::map<std::string, std::string>{};
     // Totals only when the parent's are known (another writer may have left them out).
     const bool totals = !parent || ps.count("total-records");
@@ -473,9 +574,12 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
           std::to_string(IntValue(ps, "total-records", 0) + added_rows - removed_rows);
       sum["total-files-size"] = std::to_string(IntValue(ps, "total-files-size", 0) +
                                                added_bytes - removed_bytes);
-      sum["total-delete-files"] = std::to_string(IntValue(ps, "total-delete-files", 0));
+      sum["total-delete-files"] =
+          std::to_string(IntValue(ps, "total-delete-files", 0) +
+                         static_cast<int64_t>(marked_.size()) - removed_delete_files);
       sum["total-position-deletes"] =
-          std::to_string(IntValue(ps, "total-position-deletes", 0));
+          std::to_string(IntValue(ps, "total-position-deletes", 0) + added_positions -
+                         removed_positions);
       sum["total-equality-deletes"] =
           std::to_string(IntValue(ps, "total-equality-deletes", 0));
     }

@@ -63,6 +63,7 @@ arrow::Result<EntryToWrite> ManifestWriter::Carried(const ManifestEntry& e,
 arrow::Result<ManifestFile> ManifestWriter::Write(
     const std::vector<EntryToWrite>& entries, const std::string& tag) const {
   ManifestFile out;
+  out.content = context->content;
   out.partition_spec_id = context->spec_id;
   out.added_snapshot_id = snapshot_id;
   out.sequence_number = sequence_number;

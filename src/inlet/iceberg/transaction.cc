@@ -427,13 +427,33 @@ arrow::Status IcebergWriteTransaction::LoadFiles() const {
   ARROW_ASSIGN_OR_RAISE(auto entries,
                         base_->LiveEntries(/*data=*/true, /*deletes=*/true));
   for (auto& e : entries) {
-    if (e.file.content != FileContent::kData)
-      return arrow::Status::NotImplemented("cannot change rows of ", location_,
-                                           ": it has delete files (", e.file.file_path,
-                                           "), which inlet does not rewrite yet");
-    live_->push_back(std::move(e));
+    if (e.file.content == FileContent::kData)
+      live_->push_back(std::move(e));
+    else
+      delete_entries_.push_back(std::move(e));
   }
+  if (delete_entries_.empty()) return arrow::Status::OK();
+  std::vector<const ManifestEntry*> data;
+  for (const auto& e : *live_) data.push_back(&e);
+  auto index = DeleteIndex::Make(store_, base_->metadata(), schema_with_ids_,
+                                 delete_entries_, data);
+  if (!index.ok())
+    return index.status().WithMessage("cannot read the deletes of ", location_, ": ",
+                                      index.status().message());
+  deletes_ = std::move(*index);
   return arrow::Status::OK();
+}
+
+bool IcebergWriteTransaction::marks_deleted_rows() const {
+  if (metadata_.format_version != 2) return false;
+  for (const char* key : {"write.delete.mode", "write.update.mode", "write.merge.mode"}) {
+    auto it = metadata_.properties.find(key);
+    if (it == metadata_.properties.end()) continue;
+    std::string v = it->second;
+    for (auto& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (v == "merge-on-read") return true;
+  }
+  return false;
 }
 
 arrow::Result<table::DataFile> IcebergWriteTransaction::ToDataFile(const ManifestEntry& e,
@@ -442,6 +462,9 @@ arrow::Result<table::DataFile> IcebergWriteTransaction::ToDataFile(const Manifes
   f.path = e.file.file_path;
   f.size_bytes = e.file.file_size_in_bytes;
   f.index = index;
+  // How many rows its deletes remove is known once they are read: RecordCount is then
+  // unknown, so that the engine reads the file rather than count its rows.
+  f.has_deletes = deletes_ && static_cast<bool>(deletes_->For(e));
   // Partition values as text under the partition field names (identity columns bind
   // predicates by them).
   for (size_t i = 0; i < spec_.fields.size() && i < e.file.partition.size(); ++i) {
@@ -497,7 +520,7 @@ ColumnStats IcebergWriteTransaction::Statistics(const table::DataFile& file,
 
 std::optional<int64_t> IcebergWriteTransaction::RecordCount(
     const table::DataFile& file) const {
-  if (!live_ || file.index >= live_->size()) return std::nullopt;
+  if (!live_ || file.index >= live_->size() || file.has_deletes) return std::nullopt;
   return (*live_)[file.index].file.record_count;
 }
 
@@ -529,6 +552,8 @@ IcebergWriteTransaction::ReadFile(const table::DataFile& file,
   table::ScanFile sf;
   sf.path = FilePath(*store_, file.path);
   sf.name = file.path;
+  if (deletes_ && live_ && file.index < live_->size())
+    sf.deleted_rows = deletes_->For((*live_)[file.index]);
   return table::ScanFiles(store_, {sf}, std::move(scan_columns), arrow::schema(out), {},
                           table::MatchBy::kFieldId, -1, 64 * 1024);
 }
@@ -591,10 +616,47 @@ void IcebergWriteTransaction::Remove(const table::DataFile& file, bool data_chan
   if (data_change) changes_rows_ = true;
 }
 
-arrow::Status IcebergWriteTransaction::MarkDeleted(const table::DataFile&, int64_t,
-                                                   std::vector<int64_t>) {
-  return arrow::Status::NotImplemented(
-      "deletion vectors in Iceberg tables: not written yet");
+arrow::Status IcebergWriteTransaction::MarkDeleted(const table::DataFile& file,
+                                                   int64_t rows_read,
+                                                   std::vector<int64_t> positions) {
+  if (!live_ || file.index >= live_->size())
+    return arrow::Status::Invalid("cannot mark rows of ", file.path, " in ", location_,
+                                  ": not a live file of the snapshot read");
+  const ManifestEntry& e = (*live_)[file.index];
+  if (e.spec_id != spec_.spec.spec_id)
+    return arrow::Status::NotImplemented(
+        "cannot mark rows of ", e.file.file_path, " deleted in ", location_,
+        ": it was written under partition spec ", e.spec_id, ", not the current ",
+        spec_.spec.spec_id, " (compact the table first, or use copy-on-write)");
+  std::vector<uint64_t> before;
+  if (deletes_) {
+    if (auto loaded = deletes_->For(e)) {
+      ARROW_ASSIGN_OR_RAISE(before, loaded());
+    }
+  }
+  // A row's position in the file: its position as read plus the rows deleted before it.
+  std::vector<uint64_t> now;
+  now.reserve(positions.size());
+  size_t j = 0;
+  for (int64_t l : positions) {
+    uint64_t p = static_cast<uint64_t>(l) + j;
+    while (j < before.size() && before[j] <= p) p = static_cast<uint64_t>(l) + ++j;
+    now.push_back(p);
+  }
+  auto& marked = marked_[file.index];
+  std::vector<uint64_t> all;
+  std::merge(marked.begin(), marked.end(), now.begin(), now.end(),
+             std::back_inserter(all));
+  all.erase(std::unique(all.begin(), all.end()), all.end());
+  if (static_cast<int64_t>(all.size()) >= rows_read) {
+    // Every row it had left is gone: the file goes instead.
+    marked_.erase(file.index);
+    Remove(file);
+    return arrow::Status::OK();
+  }
+  marked = std::move(all);
+  changes_rows_ = true;
+  return arrow::Status::OK();
 }
 
 }  // namespace inlet::iceberg

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "inlet/iceberg/deletes.h"
 #include "inlet/iceberg/iceberg_table.h"
 #include "inlet/iceberg/transforms.h"
 #include "inlet/table/transaction.h"
@@ -70,7 +71,10 @@ class IcebergWriteTransaction : public table::Transaction {
       std::optional<int64_t> target_file_size = {}) const override;
   bool change_data_feed() const override { return false; }
   arrow::Result<std::unique_ptr<table::DataWriter>> NewChangeDataWriter() const override;
-  bool marks_deleted_rows() const override { return false; }
+  /// Merge-on-read: a format version 2 table whose write.delete.mode, write.update.mode
+  /// or write.merge.mode is merge-on-read gets position delete files (one per data file
+  /// it marks) instead of rewritten data files.
+  bool marks_deleted_rows() const override;
   void Add(const std::vector<table::WrittenFile>& files,
            bool data_change = true) override;
   void AddChanges(const std::vector<table::WrittenFile>&) override {}
@@ -123,6 +127,11 @@ class IcebergWriteTransaction : public table::Transaction {
   mutable arrow::Status files_status_;  // why files() could not list them
   std::vector<table::WrittenFile> added_;
   std::vector<size_t> removed_;  // indexes into *live_
+  // The base's live delete files, and the deletes applying to each of *live_.
+  mutable std::vector<ManifestEntry> delete_entries_;
+  mutable std::shared_ptr<DeleteIndex> deletes_;
+  // Merge-on-read: positions in the data file (index into *live_) this commit deletes.
+  std::map<size_t, std::vector<uint64_t>> marked_;
   // Whether an Add or Remove changed rows (else the commit only rearranges them: a
   // compaction's "replace" snapshot).
   bool changes_rows_ = false;
