@@ -108,6 +108,10 @@ std::map<std::string, std::string> AppKeys(const TableMetadata& m,
       if (k.rfind(kAppVersionKey, 0) == 0 || k.rfind(kAppDocumentKey, 0) == 0)
         out.emplace(k, v);
   }
+  // Keys whose snapshots were expired live on in the table properties' mirror.
+  for (const auto& [k, v] : m.properties)
+    if (k.rfind(kAppVersionKey, 0) == 0 || k.rfind(kAppDocumentKey, 0) == 0)
+      out.emplace(k, v);
   return out;
 }
 
@@ -537,6 +541,8 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
     for (const auto& [app, state] : options_.app_states)
       if (state.version) sum[kAppVersionKey + app] = std::to_string(*state.version);
     for (const auto& [k, v] : document_keys) sum[k] = v;
+    // The application keys mirrored in table properties, which outlive snapshot expiry.
+    for (const auto& [k, v] : sum) m.properties[k] = v;
     const bool removes = !removed_.empty() || !marked_.empty();
     sum["operation"] = !changes_rows_ && removes ? "replace"
                        : !removes                ? "append"

@@ -594,7 +594,10 @@ std::optional<int64_t> IcebergSnapshot::RowCount() const {
 
 // Application states are snapshot summary keys (kAppVersionKey, kAppDocumentKey + app);
 // the newest snapshot of the ancestry that has one says. inlet's commits carry every
-// key forward, so that a snapshot another engine wrote on top only adds a step.
+// key forward, so that a snapshot another engine wrote on top only adds a step. They are
+// also mirrored in table properties of the same names, which no engine's snapshot expiry
+// removes: the current snapshot reads them there when the snapshots inlet wrote have
+// been expired (by Spark's expire_snapshots after its own commits, say).
 arrow::Result<std::optional<std::string>> IcebergSnapshot::AppKey(
     const std::string& key) const {
   auto ancestry = metadata_->Ancestry(snapshot_);
@@ -604,14 +607,26 @@ arrow::Result<std::optional<std::string>> IcebergSnapshot::AppKey(
     if (s->summary.count("inlet.operation")) return std::nullopt;
   }
   const iceberg::Snapshot* oldest = ancestry.empty() ? nullptr : ancestry.back();
-  if (oldest && oldest->parent_snapshot_id &&
-      !metadata_->SnapshotById(*oldest->parent_snapshot_id))
+  const bool expired = oldest && oldest->parent_snapshot_id &&
+                       !metadata_->SnapshotById(*oldest->parent_snapshot_id);
+  if (expired && snapshot_ == metadata_->CurrentSnapshot() && MirrorsAppKeys()) {
+    auto it = metadata_->properties.find(key);
+    if (it == metadata_->properties.end()) return std::nullopt;
+    return it->second;
+  }
+  if (expired)
     return arrow::Status::Invalid(
         "cannot read the state of ", key, " in ", store_->location(), ": snapshot ",
         oldest->snapshot_id,
         "'s ancestors were expired before any snapshot inlet wrote, so "
         "the state is unknown (keep at least the newest snapshot inlet wrote)");
   return std::nullopt;
+}
+
+bool IcebergSnapshot::MirrorsAppKeys() const {
+  for (const auto& [k, v] : metadata_->properties)
+    if (k.rfind(kAppVersionKey, 0) == 0 || k.rfind(kAppDocumentKey, 0) == 0) return true;
+  return false;
 }
 
 std::optional<int64_t> IcebergSnapshot::AppVersion(const std::string& app_id) const {
@@ -664,6 +679,9 @@ arrow::Result<std::map<std::string, std::string>> IcebergSnapshot::AppDocuments(
     for (const auto& [k, v] : s->summary)
       if (k.rfind(key_prefix, 0) == 0) apps.insert(k.substr(sizeof(kAppDocumentKey) - 1));
   }
+  if (snapshot_ == metadata_->CurrentSnapshot())
+    for (const auto& [k, v] : metadata_->properties)
+      if (k.rfind(key_prefix, 0) == 0) apps.insert(k.substr(sizeof(kAppDocumentKey) - 1));
   std::map<std::string, std::string> out;
   for (const auto& app : apps) {
     ARROW_ASSIGN_OR_RAISE(auto document, AppDocument(app));

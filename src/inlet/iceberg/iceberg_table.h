@@ -66,6 +66,9 @@ class IcebergSnapshot : public inlet::Snapshot {
   // The value of a summary key in the newest snapshot of the ancestry that has it.
   // Fails when the ancestry was expired before any snapshot inlet wrote.
   arrow::Result<std::optional<std::string>> AppKey(const std::string& key) const;
+  // Whether the table properties mirror application keys (inlet wrote the table since
+  // it began mirroring them).
+  bool MirrorsAppKeys() const;
 
   std::shared_ptr<const TableStore> store_;
   std::shared_ptr<const TableMetadata> metadata_;

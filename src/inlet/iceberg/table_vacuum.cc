@@ -149,6 +149,24 @@ arrow::Result<VacuumResult> IcebergTable::Vacuum(const VacuumOptions& o) {
   std::unordered_set<std::string> reached;
   std::set<std::string> manifests_read;
   const std::string root = Normalized(TableUri());
+  // inlet's documents (and the tombstone files the tombstone document lists) that a map
+  // of application keys names.
+  auto reach_documents = [&](const std::map<std::string, std::string>& keys,
+                             const std::string& where) -> arrow::Status {
+    for (const auto& [k, v] : keys) {
+      if (k.rfind(kAppDocumentKey, 0) != 0) continue;
+      const std::string app = k.substr(std::string(kAppDocumentKey).size());
+      char* end = nullptr;
+      long long id = std::strtoll(v.c_str(), &end, 10);
+      if (id <= 0 || *end) continue;
+      const std::string path = root + "/" + table::AppObjectPath(app, id);
+      if (!reached.insert(path).second || app != table::kTombstoneApp) continue;
+      ARROW_ASSIGN_OR_RAISE(auto document, table::ReadAppObject(*store, app, id, where));
+      ARROW_ASSIGN_OR_RAISE(auto files, table::TombstoneFiles(document));
+      for (const auto& f : files) reached.insert(root + "/" + f);
+    }
+    return arrow::Status::OK();
+  };
   for (const auto& s : kept->snapshots) {
     reached.insert(Normalized(s.manifest_list));
     ARROW_ASSIGN_OR_RAISE(auto list_bytes, ReadWhole(*store, s.manifest_list));
@@ -162,22 +180,12 @@ arrow::Result<VacuumResult> IcebergTable::Vacuum(const VacuumOptions& o) {
         if (e.status != EntryStatus::kDeleted)
           reached.insert(Normalized(e.file.file_path));
     }
-    for (const auto& [k, v] : s.summary) {
-      if (k.rfind(kAppDocumentKey, 0) != 0) continue;
-      const std::string app = k.substr(std::string(kAppDocumentKey).size());
-      char* end = nullptr;
-      long long id = std::strtoll(v.c_str(), &end, 10);
-      if (id <= 0 || *end) continue;
-      reached.insert(root + "/" + table::AppObjectPath(app, id));
-      if (app != table::kTombstoneApp) continue;
-      ARROW_ASSIGN_OR_RAISE(
-          auto document,
-          table::ReadAppObject(*store, app, id,
-                               "snapshot " + std::to_string(s.snapshot_id)));
-      ARROW_ASSIGN_OR_RAISE(auto files, table::TombstoneFiles(document));
-      for (const auto& f : files) reached.insert(root + "/" + f);
-    }
+    ARROW_RETURN_NOT_OK(
+        reach_documents(s.summary, "snapshot " + std::to_string(s.snapshot_id)));
   }
+  // The table properties' mirror of the latest application keys (their snapshots may
+  // have been expired by another engine).
+  ARROW_RETURN_NOT_OK(reach_documents(kept->properties, "the table properties"));
   for (const char* member : {"statistics", "partition-statistics"}) {
     if (!kept->other.contains(member) || !kept->other[member].is_array()) continue;
     for (const auto& f : kept->other[member])
