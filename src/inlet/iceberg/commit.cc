@@ -151,9 +151,17 @@ arrow::Status IcebergWriteTransaction::CheckConcurrent(
                                   ", which this commit rewrites, concurrently");
           continue;
         }
-        if (mf.content == ManifestContent::kDeletes)
-          return CommitConflict(which + " added delete file " + e.file.file_path +
-                                " concurrently");
+        if (mf.content == ManifestContent::kDeletes) {
+          // A delete file scoped to one data file matters when this commit rewrites or
+          // marks that file; another (partition-scoped, equality) may delete rows of any
+          // file this commit rewrites or reads.
+          const auto& target = e.file.referenced_data_file;
+          if (target ? removed_paths.count(*target) > 0
+                     : !removed_paths.empty() || reads_partition_ != nullptr)
+            return CommitConflict(which + " added delete file " + e.file.file_path +
+                                  " concurrently");
+          continue;
+        }
         if (!reads_partition_) continue;
         if (e.spec_id != spec_.spec.spec_id)
           return CommitConflict(which + " added rows under another partition spec (" +
@@ -174,6 +182,13 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
   (void)parameters;
   ARROW_RETURN_NOT_OK(files_status_);
   if (!removed_.empty()) ARROW_RETURN_NOT_OK(LoadFiles());
+  if (partitions_unreliable_ && (options_.mode == WriteMode::kOverwritePartitions ||
+                                 !options_.replace_where.empty()))
+    return arrow::Status::NotImplemented(
+        "cannot overwrite partitions of ", location_,
+        ": it has files of an older partition spec, or an empty string partition value, "
+        "whose partitions inlet cannot match yet (overwrite the whole table, or compact "
+        "it first)");
   CrashPoint("write.after_data_files");
   // Application documents: new objects, written once (before any metadata file points
   // at them); a cleared one is "0".
@@ -195,27 +210,56 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
 
   // The manifest of the added files (written once; ADDED entries inherit the snapshot id
   // and sequence number from the manifest list, so retries reuse it).
-  ManifestContext context;
-  {
-    Schema current;
-    current.schema_id = metadata_.current_schema_id;
-    current.arrow_schema = schema_with_ids_;
-    ARROW_ASSIGN_OR_RAISE(auto schema_json, SchemaToJson(current));
-    context.schema_json = schema_json.dump();
-    context.schema_id = metadata_.current_schema_id;
+  // What manifests of each partition spec say in their header (files of an older spec
+  // stay in manifests of their spec when this commit rewrites them or marks their rows).
+  Schema current_schema;
+  current_schema.schema_id = metadata_.current_schema_id;
+  current_schema.arrow_schema = schema_with_ids_;
+  ARROW_ASSIGN_OR_RAISE(auto schema_json, SchemaToJson(current_schema));
+  struct SpecManifests {
+    BoundSpec bound;
+    ManifestContext data, deletes;
+  };
+  std::map<int32_t, SpecManifests> spec_manifests;
+  auto manifests_of = [&](int32_t spec_id) -> arrow::Result<const SpecManifests*> {
+    if (auto it = spec_manifests.find(spec_id); it != spec_manifests.end())
+      return &it->second;
+    SpecManifests out;
+    if (spec_id == spec_.spec.spec_id) {
+      out.bound = spec_;
+    } else {
+      const PartitionSpec* spec = metadata_.SpecById(spec_id);
+      if (!spec)
+        return arrow::Status::Invalid("cannot commit to ", location_,
+                                      ": a manifest names partition spec ", spec_id,
+                                      ", which the table metadata lacks");
+      auto bound = BindSpec(*spec, *schema_with_ids_);
+      if (!bound.ok())
+        return bound.status().WithMessage("cannot commit to ", location_,
+                                          ": partition spec ", spec_id, ": ",
+                                          bound.status().message());
+      out.bound = std::move(*bound);
+    }
+    out.data.schema_json = schema_json.dump();
+    out.data.schema_id = metadata_.current_schema_id;
     Json fields = Json::array();
-    for (const auto& f : spec_.spec.fields)
+    for (const auto& f : out.bound.spec.fields)
       fields.push_back(Json{{"source-id", f.source_id},
                             {"field-id", f.field_id},
                             {"name", f.name},
                             {"transform", f.transform}});
-    context.spec_fields_json = fields.dump();
-    context.spec_id = spec_.spec.spec_id;
-    for (size_t i = 0; i < spec_.fields.size(); ++i)
-      context.partition.emplace_back(spec_.fields[i]->name(),
-                                     spec_.spec.fields[i].field_id,
-                                     spec_.fields[i]->type());
-  }
+    out.data.spec_fields_json = fields.dump();
+    out.data.spec_id = spec_id;
+    for (size_t i = 0; i < out.bound.fields.size(); ++i)
+      out.data.partition.emplace_back(out.bound.fields[i]->name(),
+                                      out.bound.spec.fields[i].field_id,
+                                      out.bound.fields[i]->type());
+    out.deletes = out.data;
+    out.deletes.content = ManifestContent::kDeletes;
+    return &spec_manifests.emplace(spec_id, std::move(out)).first->second;
+  };
+  ARROW_ASSIGN_OR_RAISE(const SpecManifests* current, manifests_of(spec_.spec.spec_id));
+  const ManifestContext& context = current->data;
   ARROW_RETURN_NOT_OK(store_->CreateDir("metadata"));
   std::optional<ManifestFile> added_manifest;
   int64_t added_rows = 0, added_bytes = 0;
@@ -271,17 +315,23 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
     added_manifest = std::move(m);
   }
 
-  // Merge-on-read: a position delete file for each data file with rows marked, in one
-  // delete manifest (written once; its entries inherit as the data manifest's do).
-  ManifestContext delete_context = context;
-  delete_context.content = ManifestContent::kDeletes;
-  std::optional<ManifestFile> delete_manifest;
+  // Merge-on-read: a position delete file for each data file with rows marked, in a
+  // delete manifest of the data file's spec (written once; its entries inherit as the
+  // data manifest's do).
+  std::vector<ManifestFile> delete_manifests;
   int64_t added_positions = 0, added_delete_bytes = 0;
   std::set<std::string> marked_paths;
-  if (!marked_.empty()) {
-    ARROW_RETURN_NOT_OK(store_->CreateDir("data"));
+  std::map<int32_t, std::vector<size_t>> marked_by_spec;
+  for (const auto& [index, positions] : marked_)
+    marked_by_spec[(*live_)[index].spec_id].push_back(index);
+  if (!marked_.empty()) ARROW_RETURN_NOT_OK(store_->CreateDir("data"));
+  for (const auto& [spec_id, indexes] : marked_by_spec) {
+    ARROW_ASSIGN_OR_RAISE(const SpecManifests* spec, manifests_of(spec_id));
+    const arrow::FieldVector& fields = spec->bound.fields;
     std::vector<EntryToWrite> entries;
-    for (const auto& [index, positions] : marked_) {
+    int64_t rows = 0;
+    for (size_t index : indexes) {
+      const std::vector<uint64_t>& positions = marked_.at(index);
       const ManifestEntry& data = (*live_)[index];
       std::string rel = "data/" + NewUuid() + "-deletes.parquet";
       ARROW_ASSIGN_OR_RAISE(
@@ -307,19 +357,20 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
       ARROW_ASSIGN_OR_RAISE(
           e.file.upper_bounds[kDeletePosId],
           ToSingleValue(arrow::Int64Scalar(static_cast<int64_t>(positions.back()))));
-      for (size_t i = 0; i < spec_.fields.size() && i < data.file.partition.size(); ++i) {
-        ARROW_ASSIGN_OR_RAISE(
-            auto value, PartitionScalar(data.file.partition[i], spec_.fields[i]->type(),
-                                        data.file.file_path, spec_.fields[i]->name()));
+      for (size_t i = 0; i < fields.size() && i < data.file.partition.size(); ++i) {
+        ARROW_ASSIGN_OR_RAISE(auto value,
+                              PartitionScalar(data.file.partition[i], fields[i]->type(),
+                                              data.file.file_path, fields[i]->name()));
         e.partition.push_back(value && value->is_valid ? value : nullptr);
       }
       marked_paths.insert(data.file.file_path);
       added_positions += e.file.record_count;
       added_delete_bytes += size;
+      rows += e.file.record_count;
       entries.push_back(std::move(e));
     }
-    auto summaries = Summaries(entries, spec_.fields.size());
-    auto encoded = WriteManifest(delete_context, entries);
+    auto summaries = Summaries(entries, fields.size());
+    auto encoded = WriteManifest(spec->deletes, entries);
     if (!encoded.ok())
       return encoded.status().WithMessage("cannot write the delete manifest of ",
                                           location_, ": ", encoded.status().message());
@@ -329,12 +380,12 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
     m.path = base_uri + "/" + rel;
     m.length = static_cast<int64_t>(encoded->size());
     m.content = ManifestContent::kDeletes;
-    m.partition_spec_id = spec_.spec.spec_id;
+    m.partition_spec_id = spec_id;
     m.added_snapshot_id = snapshot_id;
     m.added_files = static_cast<int32_t>(entries.size());
-    m.added_rows = added_positions;
+    m.added_rows = rows;
     m.partitions = std::move(summaries);
-    delete_manifest = std::move(m);
+    delete_manifests.push_back(std::move(m));
   }
 
   // What the commit removes, by manifest.
@@ -406,6 +457,11 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
         // So do concurrent schema changes, and changes of properties this commit sets,
         // with or without a snapshot.
         const TableMetadata& base_meta = base_->metadata();
+        if (latest.metadata->format_version != base_meta.format_version)
+          return CommitConflict("cannot commit to " + location_ +
+                                ": the table was upgraded to format version " +
+                                std::to_string(latest.metadata->format_version) +
+                                " concurrently");
         if (latest.metadata->current_schema_id != base_meta.current_schema_id ||
             latest.metadata->last_column_id != base_meta.last_column_id)
           return CommitConflict("cannot commit to " + location_ +
@@ -446,10 +502,16 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
     writer.fields = &spec_.fields;
     writer.snapshot_id = snapshot_id;
     writer.sequence_number = sequence;
-    ManifestWriter delete_writer = writer;
-    delete_writer.context = &delete_context;
+    // A writer of manifests of a spec (rewriting those whose files this commit removes).
+    auto writer_of = [&](int32_t spec_id, bool deletes) -> arrow::Result<ManifestWriter> {
+      ARROW_ASSIGN_OR_RAISE(const SpecManifests* spec, manifests_of(spec_id));
+      ManifestWriter out = writer;
+      out.context = deletes ? &spec->deletes : &spec->data;
+      out.fields = &spec->bound.fields;
+      return out;
+    };
     // File-scoped delete files of removed data files go with them.
-    int64_t removed_delete_files = 0, removed_positions = 0;
+    int64_t removed_delete_files = 0, removed_positions = 0, removed_delete_bytes = 0;
     std::vector<ManifestFile> manifests;
     if (parent) {
       ARROW_ASSIGN_OR_RAISE(auto list_bytes, ReadWhole(*store_, parent->manifest_list));
@@ -481,11 +543,8 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
           manifests.push_back(std::move(mf));
           continue;
         }
-        const PartitionSpec* spec = m.SpecById(mf.partition_spec_id);
-        if (!spec || spec->spec_id != spec_.spec.spec_id)
-          return arrow::Status::NotImplemented(
-              "cannot commit to ", location_,
-              ": removing files of an older partition spec");
+        ARROW_ASSIGN_OR_RAISE(ManifestWriter rewriter,
+                              writer_of(mf.partition_spec_id, deletes));
         std::vector<EntryToWrite> rewritten;
         for (const auto& e : entries) {
           if (e.status == EntryStatus::kDeleted) continue;
@@ -493,14 +552,13 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
           if (gone && deletes) {
             ++removed_delete_files;
             removed_positions += e.file.record_count;
+            removed_delete_bytes += e.file.file_size_in_bytes;
           }
-          ARROW_ASSIGN_OR_RAISE(auto w,
-                                (deletes ? delete_writer : writer).Carried(e, gone));
+          ARROW_ASSIGN_OR_RAISE(auto w, rewriter.Carried(e, gone));
           rewritten.push_back(std::move(w));
         }
         if (rewritten.empty()) continue;
-        ARROW_ASSIGN_OR_RAISE(auto out,
-                              (deletes ? delete_writer : writer).Write(rewritten, "1"));
+        ARROW_ASSIGN_OR_RAISE(auto out, rewriter.Write(rewritten, "1"));
         manifests.push_back(std::move(out));
       }
     }
@@ -508,10 +566,10 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
     // does.
     ARROW_ASSIGN_OR_RAISE(
         manifests, MergeSmallManifests(std::move(manifests), writer, m.properties));
-    if (delete_manifest) {
-      delete_manifest->sequence_number = sequence;
-      delete_manifest->min_sequence_number = sequence;
-      manifests.insert(manifests.begin(), *delete_manifest);
+    for (auto it = delete_manifests.rbegin(); it != delete_manifests.rend(); ++it) {
+      it->sequence_number = sequence;
+      it->min_sequence_number = sequence;
+      manifests.insert(manifests.begin(), *it);
     }
     if (added_manifest) {
       added_manifest->sequence_number = sequence;
@@ -552,12 +610,13 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
     sum["engine-name"] = "inlet";
     sum["added-data-files"] = std::to_string(added_.size());
     sum["added-records"] = std::to_string(added_rows);
-    sum["added-files-size"] = std::to_string(added_bytes);
+    sum["added-files-size"] = std::to_string(added_bytes + added_delete_bytes);
     if (!removed_.empty()) {
       sum["deleted-data-files"] = std::to_string(removed_.size());
       sum["deleted-records"] = std::to_string(removed_rows);
-      sum["removed-files-size"] = std::to_string(removed_bytes);
     }
+    if (removed_bytes + removed_delete_bytes > 0)
+      sum["removed-files-size"] = std::to_string(removed_bytes + removed_delete_bytes);
     if (!marked_.empty()) {
       sum["added-delete-files"] = std::to_string(marked_.size());
       sum["added-position-delete-files"] = std::to_string(marked_.size());
@@ -578,8 +637,9 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
                                                static_cast<int64_t>(removed_.size()));
       sum["total-records"] =
           std::to_string(IntValue(ps, "total-records", 0) + added_rows - removed_rows);
-      sum["total-files-size"] = std::to_string(IntValue(ps, "total-files-size", 0) +
-                                               added_bytes - removed_bytes);
+      sum["total-files-size"] =
+          std::to_string(IntValue(ps, "total-files-size", 0) + added_bytes +
+                         added_delete_bytes - removed_bytes - removed_delete_bytes);
       sum["total-delete-files"] =
           std::to_string(IntValue(ps, "total-delete-files", 0) +
                          static_cast<int64_t>(marked_.size()) - removed_delete_files);

@@ -50,7 +50,7 @@ arrow::Result<std::shared_ptr<arrow::Table>> ReadColumns(
       if (FieldId(*f) == id) field = f;
     if (!field)
       return arrow::Status::NotImplemented(
-          "equality delete file ", file_uri, " deletes by field id ", id,
+          "equality deletes compare ", file_uri, " by field id ", id,
           ", which is not a top-level column of the schema read");
     auto plain = arrow::field(field->name(), field->type(), field->nullable());
     columns.push_back({plain, StoredOf(*field), false});

@@ -507,6 +507,8 @@ arrow::Result<std::string> WriteManifest(const ManifestContext& context,
     }
     avro::Value::Items split;
     for (int64_t o : f.split_offsets) split.emplace_back(o);
+    avro::Value::Items equality;
+    for (int32_t id : f.equality_ids) equality.emplace_back(id);
     avro::Value::Items data_file = {
         avro::Value(static_cast<int32_t>(f.content)),
         avro::Value(f.file_path),
@@ -522,7 +524,7 @@ arrow::Result<std::string> WriteManifest(const ManifestContext& context,
         IntBytesMap(f.upper_bounds),
         avro::Value(),
         split.empty() ? avro::Value() : avro::Value(std::move(split)),
-        avro::Value(),
+        equality.empty() ? avro::Value() : avro::Value(std::move(equality)),
         f.sort_order_id ? avro::Value(*f.sort_order_id) : avro::Value(),
         f.referenced_data_file ? avro::Value(*f.referenced_data_file) : avro::Value()};
     ARROW_RETURN_NOT_OK(writer->Append(avro::Value::Items{

@@ -40,7 +40,8 @@ arrow::Result<int64_t> WritePositionDeleteFile(const TableStore& store,
                                        1024 * 1024, props);
   if (st.ok()) st = sink->Close();
   if (!st.ok())
-    return st.WithMessage("cannot write position delete file ", rel, ": ", st.message());
+    return st.WithMessage("cannot write position delete file ", rel, " of ",
+                          store.location(), ": ", st.message());
   ARROW_ASSIGN_OR_RAISE(auto info, store.fs()->GetFileInfo(path));
   return info.size();
 }

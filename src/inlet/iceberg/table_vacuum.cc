@@ -30,6 +30,7 @@ constexpr double kMillisPerHour = 3600.0 * 1000;
 // Iceberg's defaults (TableProperties): 5 days, and one snapshot.
 constexpr int64_t kDefaultMaxSnapshotAgeMs = 5LL * 24 * 3600 * 1000;
 constexpr int kMaxAttempts = 10;
+constexpr int64_t kOrphanFloorMs = 3LL * 24 * 3600 * 1000;
 
 // A file URI as a comparable path: file:/x, file:///x and /x are one file; s3a:// and
 // s3n:// are s3://.
@@ -77,7 +78,8 @@ arrow::Result<VacuumResult> IcebergTable::Vacuum(const VacuumOptions& o) {
     result.retention_hours = o.retention_hours.value_or(table_ms / kMillisPerHour);
     if (!std::isfinite(result.retention_hours) || result.retention_hours < 0)
       return arrow::Status::Invalid(
-          "the retention must be a non-negative number of hours");
+          "cannot vacuum ", location_,
+          ": the retention must be a non-negative number of hours");
     if (o.enforce_retention && result.retention_hours * kMillisPerHour < table_ms)
       return arrow::Status::Invalid(
           "cannot vacuum ", location_, " with a retention of ",
@@ -145,6 +147,13 @@ arrow::Result<VacuumResult> IcebergTable::Vacuum(const VacuumOptions& o) {
                             " attempts lost to concurrent writers");
   }
 
+  // Files are compared by the paths the metadata names: a table reached by another path
+  // (a symlink, a copy) would find none of its files referenced.
+  if (Normalized(kept->location) != Normalized(TableUri()) &&
+      Normalized(kept->location) != Normalized(TableUri()) + "/")
+    return arrow::Status::Invalid("cannot vacuum ", location_,
+                                  ": its metadata gives the table's location as ",
+                                  kept->location, "; vacuum it there");
   // Everything the remaining snapshots reach.
   std::unordered_set<std::string> reached;
   std::set<std::string> manifests_read;
@@ -193,10 +202,12 @@ arrow::Result<VacuumResult> IcebergTable::Vacuum(const VacuumOptions& o) {
         reached.insert(Normalized(f["statistics-path"].get<std::string>()));
   }
 
-  // Every file under the location, oldest first; those unreached and older than the
-  // retention go.
-  const int64_t cutoff =
+  // Every file under the location; those unreached and older than the retention go.
+  // Without --force nothing younger than three days goes, whatever the retention (as
+  // Java's orphan removal): a long commit in progress may still reference its files.
+  int64_t cutoff =
       NowMillis() - static_cast<int64_t>(result.retention_hours * kMillisPerHour);
+  if (o.enforce_retention) cutoff = std::min(cutoff, NowMillis() - kOrphanFloorMs);
   arrow::fs::FileSelector selector;
   selector.base_dir = store->root();
   selector.recursive = true;

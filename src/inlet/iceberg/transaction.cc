@@ -444,6 +444,22 @@ arrow::Status IcebergWriteTransaction::LoadFiles() const {
   return arrow::Status::OK();
 }
 
+const std::vector<std::string>& IcebergWriteTransaction::partition_columns() const {
+  static const std::vector<std::string> kNone;
+  if (base_) files();
+  return partitions_unreliable_ ? kNone : partition_columns_;
+}
+
+void IcebergWriteTransaction::SetReadScope(
+    std::function<bool(const PartitionValues&)> reads_partition) {
+  // The engine compares whole partition tuples; with hidden partition fields (day(ts))
+  // beside the identity columns a read partition spans several tuples, so every
+  // concurrent addition is taken as read.
+  if (reads_partition && partition_columns_.size() != spec_.fields.size())
+    reads_partition = [](const PartitionValues&) { return true; };
+  reads_partition_ = std::move(reads_partition);
+}
+
 bool IcebergWriteTransaction::marks_deleted_rows() const {
   if (metadata_.format_version != 2) return false;
   for (const char* key : {"write.delete.mode", "write.update.mode", "write.merge.mode"}) {
@@ -465,6 +481,9 @@ arrow::Result<table::DataFile> IcebergWriteTransaction::ToDataFile(const Manifes
   // How many rows its deletes remove is known once they are read: RecordCount is then
   // unknown, so that the engine reads the file rather than count its rows.
   f.has_deletes = deletes_ && static_cast<bool>(deletes_->For(e));
+  // A file of another spec has no values under this one (partition_columns() is then
+  // empty, so none are looked for).
+  if (e.spec_id != spec_.spec.spec_id) return f;
   // Partition values as text under the partition field names (identity columns bind
   // predicates by them).
   for (size_t i = 0; i < spec_.fields.size() && i < e.file.partition.size(); ++i) {
@@ -489,6 +508,9 @@ const std::vector<table::DataFile>& IcebergWriteTransaction::files() const {
         files_status_ = f.status();
         break;
       }
+      if ((*live_)[i].spec_id != spec_.spec.spec_id) partitions_unreliable_ = true;
+      for (const auto& [name, value] : f->partition_values)
+        if (value && value->empty()) partitions_unreliable_ = true;
       files_.push_back(std::move(*f));
     }
   }
@@ -623,11 +645,6 @@ arrow::Status IcebergWriteTransaction::MarkDeleted(const table::DataFile& file,
     return arrow::Status::Invalid("cannot mark rows of ", file.path, " in ", location_,
                                   ": not a live file of the snapshot read");
   const ManifestEntry& e = (*live_)[file.index];
-  if (e.spec_id != spec_.spec.spec_id)
-    return arrow::Status::NotImplemented(
-        "cannot mark rows of ", e.file.file_path, " deleted in ", location_,
-        ": it was written under partition spec ", e.spec_id, ", not the current ",
-        spec_.spec.spec_id, " (compact the table first, or use copy-on-write)");
   std::vector<uint64_t> before;
   if (deletes_) {
     if (auto loaded = deletes_->For(e)) {

@@ -57,9 +57,11 @@ class IcebergWriteTransaction : public table::Transaction {
       const table::DataFile& file,
       const std::vector<std::string>& columns) const override;
   const std::shared_ptr<arrow::Schema>& schema() const override { return schema_; }
-  const std::vector<std::string>& partition_columns() const override {
-    return partition_columns_;
-  }
+  /// The identity partition columns, or none when the base's partition values cannot
+  /// be compared by them: files of an older partition spec, or an empty string value
+  /// (which Iceberg keeps apart from null, and the engine's partition predicates would
+  /// not). The engine then reads such files rather than prune or take them whole.
+  const std::vector<std::string>& partition_columns() const override;
   const std::string& location() const override { return location_; }
   const std::shared_ptr<const TableStore>& store() const override { return store_; }
   using table::Transaction::Conform;
@@ -81,10 +83,7 @@ class IcebergWriteTransaction : public table::Transaction {
   void Remove(const table::DataFile& file, bool data_change = true) override;
   arrow::Status MarkDeleted(const table::DataFile& file, int64_t rows_read,
                             std::vector<int64_t> positions) override;
-  void SetReadScope(
-      std::function<bool(const PartitionValues&)> reads_partition) override {
-    reads_partition_ = std::move(reads_partition);
-  }
+  void SetReadScope(std::function<bool(const PartitionValues&)> reads_partition) override;
   void SetAppDocument(const std::string& app, const std::string& document) override {
     options_.app_states[app].document = document;
   }
@@ -124,7 +123,8 @@ class IcebergWriteTransaction : public table::Transaction {
   std::vector<std::string> partition_columns_;
   mutable std::optional<std::vector<ManifestEntry>> live_;
   mutable std::vector<table::DataFile> files_;
-  mutable arrow::Status files_status_;  // why files() could not list them
+  mutable arrow::Status files_status_;          // why files() could not list them
+  mutable bool partitions_unreliable_ = false;  // see partition_columns()
   std::vector<table::WrittenFile> added_;
   std::vector<size_t> removed_;  // indexes into *live_
   // The base's live delete files, and the deletes applying to each of *live_.
