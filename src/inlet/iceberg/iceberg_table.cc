@@ -463,10 +463,6 @@ arrow::Result<std::unique_ptr<table::Transaction>> IcebergTable::Begin(
       auto tx, IcebergWriteTransaction::Begin(*this, input, options, changes_rows));
   return tx;
 }
-arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> IcebergTable::Changes(
-    int64_t, std::optional<int64_t>, bool) const {
-  return ReadOnly("read the changes of");
-}
 arrow::Result<MergeResult> IcebergTable::Merge(std::shared_ptr<arrow::Table> source,
                                                const MergeOptions& options) {
   return table::Merge(*this, std::move(source), options);

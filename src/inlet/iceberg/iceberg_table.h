@@ -6,6 +6,7 @@
 // current metadata file.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -54,6 +55,7 @@ class IcebergSnapshot : public inlet::Snapshot {
       const ScanOptions& options) const override;
 
   const TableMetadata& metadata() const { return *metadata_; }
+  const std::shared_ptr<const TableStore>& store() const { return store_; }
   const iceberg::Snapshot* snapshot() const { return snapshot_; }
   /// The schema with field ids the snapshot is read with.
   const iceberg::Schema& iceberg_schema() const { return *iceberg_schema_; }
@@ -61,6 +63,11 @@ class IcebergSnapshot : public inlet::Snapshot {
   /// The snapshot's live entries of data files and delete files (one manifest read at a
   /// time). Errors name the manifest.
   arrow::Result<std::vector<ManifestEntry>> LiveEntries(bool data, bool deletes) const;
+  /// Every row of a data file in this snapshot's schema (columns by field id), in file
+  /// order, those `deleted` gives left out (none when it is empty). Errors name the file.
+  arrow::Result<std::shared_ptr<arrow::Table>> ReadDataFile(
+      const ManifestEntry& entry,
+      std::function<arrow::Result<std::vector<uint64_t>>()> deleted = {}) const;
 
  private:
   // The value of a summary key in the newest snapshot of the ancestry that has it.

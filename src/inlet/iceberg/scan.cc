@@ -94,6 +94,23 @@ arrow::Result<std::vector<ManifestEntry>> IcebergSnapshot::LiveEntries(
   return out;
 }
 
+arrow::Result<std::shared_ptr<arrow::Table>> IcebergSnapshot::ReadDataFile(
+    const ManifestEntry& entry,
+    std::function<arrow::Result<std::vector<uint64_t>>()> deleted) const {
+  const auto& with_ids = *iceberg_schema_->arrow_schema;
+  std::vector<table::ScanColumn> columns;
+  for (int i = 0; i < schema_->num_fields(); ++i)
+    columns.push_back({schema_->field(i), Stored(*with_ids.field(i)), false});
+  table::ScanFile f;
+  f.path = FilePath(*store_, entry.file.file_path);
+  f.name = entry.file.file_path;
+  f.deleted_rows = std::move(deleted);
+  ARROW_ASSIGN_OR_RAISE(auto reader,
+                        table::ScanFiles(store_, {f}, std::move(columns), schema_, {},
+                                         table::MatchBy::kFieldId, -1, 64 * 1024));
+  return reader->ToTable();
+}
+
 arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> IcebergSnapshot::Scan(
     const ScanOptions& options) const {
   ARROW_ASSIGN_OR_RAISE(auto filter, BindConjunction(options.filter, *schema_));
