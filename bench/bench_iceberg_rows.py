@@ -20,7 +20,9 @@ Contenders, each a fresh process (wall time by the parent; peak RSS of the proce
   an upsert. Runs longer than --pyiceberg-timeout are stopped and reported as at least that.
 - spark: a Hadoop catalog on the table's warehouse; `MERGE INTO` (copy-on-write, Iceberg's
   default), the cdc source de-duplicated by row_number() first. Reported twice: the whole
-  process (JVM and session start included) and the MERGE statement alone.
+  process (JVM and session start included) and the MERGE statement alone. Its peak RSS is
+  the Python driver's plus the JVM's own (VmHWM: the JVM is not a process /usr/bin/time
+  waits for).
 
 Every result is read back with pyiceberg and checked against bench_merge.py's expected
 digest. Targets: inlet at least 10x pyiceberg and 3x Spark, peak RSS at most half of either.
@@ -44,7 +46,10 @@ sys.path.insert(0, str(BENCH))
 import bench_merge as bm  # noqa: E402
 from bench_write import run_child  # noqa: E402
 
-CASES = ["upsert_1pct_10new", "upsert_50pct", "delete_5pct", "cdc_200k"]
+CASES = ["upsert_1pct_10new", "upsert_50pct", "delete_5pct", "cdc_200k", "compact_100"]
+# compact_100: the target written by 100 appends (100 small files), compacted: inlet optimize
+# against Spark's rewrite_data_files (pyiceberg has no compaction).
+COMPACT_APPENDS = 100
 CONTENDERS = ["inlet", "pyiceberg", "spark"]
 TARGET_VS_PYICEBERG = 10.0
 TARGET_VS_SPARK = 3.0
@@ -110,11 +115,14 @@ spark = (SparkSession.builder.master("local[2]").appName("bench")
          .getOrCreate())
 spark.sparkContext.setLogLevel("ERROR")
 cols = [f.name for f in spark.table("bench.ns.t").schema.fields]
-spark.read.parquet(source).createOrReplaceTempView("src")
+if source:
+    spark.read.parquet(source).createOrReplaceTempView("src")
 t0 = time.perf_counter()
 sets = ", ".join(f"t.{c} = s.{c}" for c in cols)
 ins = f"({', '.join(cols)}) VALUES ({', '.join('s.' + c for c in cols)})"
-if kind == "upsert":
+if kind == "compact":
+    spark.sql("CALL bench.system.rewrite_data_files(table => 'ns.t', options => map('min-input-files', '2'))")
+elif kind == "upsert":
     spark.sql(f"MERGE INTO bench.ns.t t USING src s ON t.{key} = s.{key} "
               f"WHEN MATCHED THEN UPDATE SET {sets} WHEN NOT MATCHED THEN INSERT {ins}")
 elif kind == "delete":
@@ -125,7 +133,14 @@ else:
     spark.sql(f"MERGE INTO bench.ns.t t USING last s ON t.{key} = s.{key} "
               f"WHEN MATCHED AND s._delete THEN DELETE WHEN MATCHED THEN UPDATE SET {sets} "
               f"WHEN NOT MATCHED AND NOT s._delete THEN INSERT {ins}")
-print(json.dumps({"merge_s": time.perf_counter() - t0}))
+merge_s = time.perf_counter() - t0
+# The JVM is pyspark's child, never waited for by this process: its own high-water mark.
+jvm = spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid()
+hwm = 0
+for line in open(f"/proc/{jvm}/status"):
+    if line.startswith("VmHWM:"):
+        hwm = int(line.split()[1]) / 1024
+print(json.dumps({"merge_s": merge_s, "jvm_peak_rss_mib": hwm}))
 spark.stop()
 """
 
@@ -159,8 +174,29 @@ def build_baseline(inlet: Path, target: Path, table: Path, file_size: int, work:
         raise RuntimeError(f"baseline write failed: {r.stderr}")
 
 
+def build_appended(inlet: Path, target: Path, table: Path, work: Path) -> None:
+    """The target written by COMPACT_APPENDS appends of equal slices (cached pieces)."""
+    pieces = target.parent / f"pieces_{COMPACT_APPENDS}"
+    if not pieces.exists():
+        subprocess.run([sys.executable, "-c",
+                        "import sys, pyarrow.parquet as pq\n"
+                        "t = pq.read_table(sys.argv[1]); n = int(sys.argv[3]); step = -(-t.num_rows // n)\n"
+                        "import pathlib; out = pathlib.Path(sys.argv[2]); out.mkdir()\n"
+                        "[pq.write_table(t.slice(i * step, step), out / f'p{i:04d}.parquet') for i in range(n)]",
+                        str(target), str(pieces), str(COMPACT_APPENDS)], check=True)
+    shutil.rmtree(table.parent.parent, ignore_errors=True)
+    table.parent.mkdir(parents=True)
+    for piece in sorted(pieces.glob("*.parquet")):
+        r = subprocess.run([str(inlet), "write", str(table), "--format", "iceberg", "--input", str(piece),
+                            "--input-format", "parquet"], capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError(f"baseline append failed: {r.stderr}")
+
+
 def command(name: str, inlet: Path, table: Path, case: str, source: str, work: Path) -> list[str]:
-    kind = bm.CASES[case][1]
+    kind = "compact" if case == "compact_100" else bm.CASES[case][1]
+    if name == "inlet" and kind == "compact":
+        return [str(inlet), "optimize", str(table), "--json"]
     if name == "inlet":
         cmd = [str(inlet), "merge", str(table), "--input", source, "--input-format", "parquet",
                "--keys", bm.KEY, "--json"]
@@ -229,15 +265,23 @@ def main() -> int:
     work_root = out_root / "iceberg_rows"
     failed = False
     for case in cases:
-        source = meta["cases"][case]["source"]
+        compact = case == "compact_100"
+        source = meta["cases"][case]["source"] if not compact else ""
+        expected = meta["target_digest"] if compact else meta["cases"][case]["expected"]
         for rnd in range(args.rounds):
             order = contenders if rnd % 2 == 0 else list(reversed(contenders))
             for name in order:
+                if compact and name == "pyiceberg":
+                    continue  # no compaction in pyiceberg (apache/iceberg-python#1092)
                 work = work_root / f"{case}-{name}"
                 table = work / "wh" / "ns" / "t"
-                build_baseline(inlet, Path(data_dir / "target.parquet"), table, file_size, work)
+                if compact:
+                    build_appended(inlet, Path(data_dir / "target.parquet"), table, work)
+                else:
+                    build_baseline(inlet, Path(data_dir / "target.parquet"), table, file_size, work)
                 run_dir = work / "run"
-                run_dir.mkdir(parents=True, exist_ok=True)
+                shutil.rmtree(run_dir, ignore_errors=True)
+                run_dir.mkdir(parents=True)
                 cmd = command(name, inlet, table, case, source, run_dir)
                 r = (run_with_timeout(cmd, run_dir, args.pyiceberg_timeout) if name == "pyiceberg"
                      else run_child(cmd, run_dir))
@@ -255,10 +299,10 @@ def main() -> int:
                 metadata = metadata.replace("file://", "")
                 d = subprocess.run([sys.executable, "-c", CHILD_DIGEST, metadata, str(BENCH)],
                                    capture_output=True, text=True)
-                ok = d.returncode == 0 and json.loads(d.stdout.strip().splitlines()[-1]) == \
-                    meta["cases"][case]["expected"]
+                ok = d.returncode == 0 and json.loads(d.stdout.strip().splitlines()[-1]) == expected
                 failed |= not ok
-                rss = r["peak_rss_mib"]
+                # Spark: the Python driver's peak plus the JVM's own.
+                rss = r["peak_rss_mib"] + (child.get("jvm_peak_rss_mib") or 0)
                 merge_s = child.get("merge_s")
                 print(f"  {case:18s} {name:9s} {r['wall_s']:7.2f} s  {rss:6.0f} MiB"
                       + (f"  (statement {merge_s:.2f} s)" if name == "spark" and merge_s else "")

@@ -458,3 +458,32 @@ def test_appenders_mergers_and_a_compaction_at_once_on_a_rest_catalog(tmp_path, 
         oracle.assert_tables_equal(table.scan().to_arrow(), _want(model), "pyiceberg through REST")
 
     _concurrent_writers(run, "busyrest.t", tmp_path, check)
+
+
+@pytest.mark.parametrize("merge_on_read", [False, True], ids=["copy_on_write", "merge_on_read"])
+def test_trino_reads_every_snapshot_of_inlet_row_level_changes(tmp_path, trino, postgres, merge_on_read):
+    """Trino 476 reads each snapshot of a table inlet merges into, deletes from and updates
+    (copy-on-write, and merge-on-read position deletes), through the JDBC catalog on
+    PostgreSQL, as pyiceberg does."""
+    from pyiceberg.catalog.sql import SqlCatalog
+    cat = trino.iceberg_catalog_args()
+    env = {"PGPASSWORD": postgres.password}
+    name = f"rows_{'mor' if merge_on_read else 'cow'}"
+    rows = [{"id": i, "region": "nsew"[i % 4], "amount": i} for i in range(30)]
+    support.run_inlet(*cat, "write", f"lake.{name}", "--partition-by", "region", "--target-file-size", "600",
+                      "--input", _input(tmp_path, rows, "first"), *(MERGE_ON_READ if merge_on_read else []), env=env)
+    src = [{"id": i, "region": "nsew"[i % 4], "amount": -i} for i in range(20, 40)]
+    support.run_inlet(*cat, "merge", f"lake.{name}", "--keys", "id", "--input", _input(tmp_path, src, "src"),
+                      env=env)
+    support.run_inlet(*cat, "delete", f"lake.{name}", "--where", "id < 7", env=env)
+    support.run_inlet(*cat, "update", f"lake.{name}", "--where", "region = 'e'", "--set", "amount=0", env=env)
+    pg = SqlCatalog(trino_catalog := "trino_iceberg", uri=postgres.sqlalchemy_uri("trino_iceberg"))
+    table = pg.load_table(f"lake.{name}")
+    assert trino_catalog == cat[cat.index("--catalog-name") + 1]
+    if merge_on_read:
+        assert len(table.inspect.delete_files()) > 0
+    for snap in table.snapshots():
+        want = table.scan(snapshot_id=snap.snapshot_id).to_arrow().sort_by("id").to_pylist()
+        got = trino.query(f"SELECT id, region, amount FROM iceberg.lake.{name} "
+                          f"FOR VERSION AS OF {snap.snapshot_id} ORDER BY id")
+        assert got == [[r["id"], r["region"], r["amount"]] for r in want], snap.sequence_number
