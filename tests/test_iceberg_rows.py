@@ -487,3 +487,33 @@ def test_trino_reads_every_snapshot_of_inlet_row_level_changes(tmp_path, trino, 
         got = trino.query(f"SELECT id, region, amount FROM iceberg.lake.{name} "
                           f"FOR VERSION AS OF {snap.snapshot_id} ORDER BY id")
         assert got == [[r["id"], r["region"], r["amount"]] for r in want], snap.sequence_number
+
+
+def test_checkpoint_rewrites_many_small_manifests_into_one(tmp_path):
+    table = tmp_path / "t"
+    model = {}
+    for k in range(8):
+        rows = [{"id": 10 * k + j, "region": "ab"[j % 2], "amount": k} for j in range(3)]
+        support.run_inlet("write", table, "--format", "iceberg", "--partition-by", "region",
+                          "--property", "commit.manifest-merge.enabled=false",
+                          "--input", _input(tmp_path, rows, f"b{k}"))
+        model.update({r["id"]: r for r in rows})
+    support.run_inlet("delete", table, "--where", "id = 11")
+    del model[11]
+    before = _static(table)
+    n = len(before.current_snapshot().manifests(before.io))
+    assert n >= 8, n
+    out = json.loads(support.run_inlet("checkpoint", table, "--json").stdout.strip().splitlines()[-1])
+    assert out["log_before"]["files"] == n and out["log_after"]["files"] == 1, out
+    after = _static(table)
+    assert len(after.current_snapshot().manifests(after.io)) == 1
+    summary = after.current_snapshot().summary
+    assert summary.operation.value == "replace" and summary["manifests-replaced"] == str(n), summary
+    _check(table, model, "after rewriting the manifests")
+    # Nothing to do a second time; the table goes on.
+    again = json.loads(support.run_inlet("checkpoint", table, "--json").stdout.strip().splitlines()[-1])
+    assert again["log_before"]["files"] == 1 and again["version"] == out["version"], again
+    rows = [{"id": 900, "region": "c", "amount": 9}]
+    support.run_inlet("merge", table, "--keys", "id", "--input", _input(tmp_path, rows, "after"))
+    model[900] = rows[0]
+    _check(table, model, "a merge after rewriting the manifests")

@@ -382,3 +382,22 @@ def test_a_sort_order_is_recorded_and_every_write_follows_it(tmp_path):
     line = support.check_refusal(support.write(tmp_path / "delta", pa.Table.from_pylist(first, schema=SCHEMA),
                                                "--sort-by", "id", work_dir=tmp_path / "in", check=False))
     assert "Delta table has no sort order" in line, line
+
+
+@pytest.mark.parametrize("order,expected", [
+    ("x desc nulls last", ["nan", 2.0, 1.0, -1.0, None]),
+    ("x desc nulls first", [None, "nan", 2.0, 1.0, -1.0]),
+    ("x asc nulls last", [-1.0, 1.0, 2.0, "nan", None]),
+    ("x asc nulls first", [None, -1.0, 1.0, 2.0, "nan"]),
+])
+def test_a_sort_order_puts_nan_above_every_value(tmp_path, order, expected):
+    """Iceberg's sort order: NaN is greater than every other value, nulls go where the
+    order says (Arrow's sort puts NaN with the nulls)."""
+    import math
+    table = tmp_path / "t"
+    rows = pa.table({"x": pa.array([1.0, None, float("nan"), -1.0, 2.0], pa.float64())})
+    support.write(table, rows, "--format", "iceberg", "--sort-by", order, work_dir=tmp_path / "in")
+    files = _static(table).inspect.files()["file_path"].to_pylist()
+    assert len(files) == 1
+    got = pq.read_table(files[0].removeprefix("file://"))["x"].to_pylist()
+    assert ["nan" if v is not None and math.isnan(v) else v for v in got] == expected, got

@@ -126,21 +126,26 @@ void MaintenanceCommands::Register(CLI::App* app) {
   optimize_->add_flag("--json", json_, "Print the result as JSON");
 
   vacuum_ = app->add_subcommand(
-      "vacuum", "Delete data files no version within the retention reads");
+      "vacuum",
+      "Delete data files no version within the retention reads (Iceberg: expire "
+      "snapshots older than the retention, then remove unreferenced files)");
   vacuum_->add_option("table", table_, "Table path or URI (s3://bucket/prefix)")
       ->required();
   vacuum_->add_option("--retention-hours", retention_hours_,
                       "Keep files removed or written less than this long ago (default: "
-                      "delta.deletedFileRetentionDuration, 168)");
+                      "delta.deletedFileRetentionDuration, 168; Iceberg: "
+                      "history.expire.max-snapshot-age-ms, 120)");
   vacuum_->add_flag("--dry-run", dry_run_, "List what would be deleted, delete nothing");
-  vacuum_->add_flag(
-      "--force", force_,
-      "Allow a retention shorter than the table's delta.deletedFileRetentionDuration");
+  vacuum_->add_flag("--force", force_,
+                    "Allow a retention shorter than the table's own "
+                    "(delta.deletedFileRetentionDuration, "
+                    "history.expire.max-snapshot-age-ms)");
   vacuum_->add_flag("--json", json_, "Print the result as JSON");
 
   checkpoint_ = app->add_subcommand(
       "checkpoint",
-      "Write a checkpoint of the latest version and clean up expired log files");
+      "Write a checkpoint of the latest version and clean up expired log files (Iceberg: "
+      "rewrite the manifests into few)");
   checkpoint_->add_option("table", table_, "Table path or URI (s3://bucket/prefix)")
       ->required();
   checkpoint_->add_flag("--json", json_, "Print the result as JSON");

@@ -99,22 +99,6 @@ std::optional<std::string> BoundOf(const arrow::Scalar& v, bool upper) {
   return b;
 }
 
-// The application keys an ancestry records, the newest of each.
-std::map<std::string, std::string> AppKeys(const TableMetadata& m,
-                                           const iceberg::Snapshot* s) {
-  std::map<std::string, std::string> out;
-  for (const auto* a : m.Ancestry(s)) {
-    for (const auto& [k, v] : a->summary)
-      if (k.rfind(kAppVersionKey, 0) == 0 || k.rfind(kAppDocumentKey, 0) == 0)
-        out.emplace(k, v);
-  }
-  // Keys whose snapshots were expired live on in the table properties' mirror.
-  for (const auto& [k, v] : m.properties)
-    if (k.rfind(kAppVersionKey, 0) == 0 || k.rfind(kAppDocumentKey, 0) == 0)
-      out.emplace(k, v);
-  return out;
-}
-
 }  // namespace
 
 arrow::Status IcebergWriteTransaction::CheckConcurrent(
@@ -212,50 +196,26 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
   // and sequence number from the manifest list, so retries reuse it).
   // What manifests of each partition spec say in their header (files of an older spec
   // stay in manifests of their spec when this commit rewrites them or marks their rows).
-  Schema current_schema;
-  current_schema.schema_id = metadata_.current_schema_id;
-  current_schema.arrow_schema = schema_with_ids_;
-  ARROW_ASSIGN_OR_RAISE(auto schema_json, SchemaToJson(current_schema));
-  struct SpecManifests {
-    BoundSpec bound;
-    ManifestContext data, deletes;
-  };
   std::map<int32_t, SpecManifests> spec_manifests;
   auto manifests_of = [&](int32_t spec_id) -> arrow::Result<const SpecManifests*> {
     if (auto it = spec_manifests.find(spec_id); it != spec_manifests.end())
       return &it->second;
-    SpecManifests out;
-    if (spec_id == spec_.spec.spec_id) {
-      out.bound = spec_;
-    } else {
+    BoundSpec bound = spec_;
+    if (spec_id != spec_.spec.spec_id) {
       const PartitionSpec* spec = metadata_.SpecById(spec_id);
       if (!spec)
         return arrow::Status::Invalid("cannot commit to ", location_,
                                       ": a manifest names partition spec ", spec_id,
                                       ", which the table metadata lacks");
-      auto bound = BindSpec(*spec, *schema_with_ids_);
-      if (!bound.ok())
-        return bound.status().WithMessage("cannot commit to ", location_,
+      auto other = BindSpec(*spec, *schema_with_ids_);
+      if (!other.ok())
+        return other.status().WithMessage("cannot commit to ", location_,
                                           ": partition spec ", spec_id, ": ",
-                                          bound.status().message());
-      out.bound = std::move(*bound);
+                                          other.status().message());
+      bound = std::move(*other);
     }
-    out.data.schema_json = schema_json.dump();
-    out.data.schema_id = metadata_.current_schema_id;
-    Json fields = Json::array();
-    for (const auto& f : out.bound.spec.fields)
-      fields.push_back(Json{{"source-id", f.source_id},
-                            {"field-id", f.field_id},
-                            {"name", f.name},
-                            {"transform", f.transform}});
-    out.data.spec_fields_json = fields.dump();
-    out.data.spec_id = spec_id;
-    for (size_t i = 0; i < out.bound.fields.size(); ++i)
-      out.data.partition.emplace_back(out.bound.fields[i]->name(),
-                                      out.bound.spec.fields[i].field_id,
-                                      out.bound.fields[i]->type());
-    out.deletes = out.data;
-    out.deletes.content = ManifestContent::kDeletes;
+    ARROW_ASSIGN_OR_RAISE(
+        auto out, ManifestsOfSpec(bound, *schema_with_ids_, metadata_.current_schema_id));
     return &spec_manifests.emplace(spec_id, std::move(out)).first->second;
   };
   ARROW_ASSIGN_OR_RAISE(const SpecManifests* current, manifests_of(spec_.spec.spec_id));
@@ -595,7 +555,7 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
     snap.manifest_list = base_uri + "/" + list_rel;
     snap.schema_id = m.current_schema_id;
     auto& sum = snap.summary;
-    sum = AppKeys(m, parent);
+    sum = AppKeysOf(m, parent);
     for (const auto& [app, state] : options_.app_states)
       if (state.version) sum[kAppVersionKey + app] = std::to_string(*state.version);
     for (const auto& [k, v] : document_keys) sum[k] = v;

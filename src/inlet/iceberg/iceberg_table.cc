@@ -473,9 +473,6 @@ arrow::Result<MergeResult> IcebergTable::Delete(const RowChangeOptions& options)
 arrow::Result<MergeResult> IcebergTable::Update(const UpdateOptions& options) {
   return table::ChangeRows(*this, options, &options.set);
 }
-arrow::Result<CheckpointResult> IcebergTable::Checkpoint() {
-  return ReadOnly("checkpoint");
-}
 arrow::Result<RestoreResult> IcebergTable::Restore(const SnapshotSpec&) {
   return ReadOnly("restore");
 }

@@ -157,6 +157,48 @@ bool Promotes(const arrow::DataType& from, const arrow::DataType& to) {
 
 }  // namespace
 
+std::map<std::string, std::string> AppKeysOf(const TableMetadata& m,
+                                             const iceberg::Snapshot* s) {
+  std::map<std::string, std::string> out;
+  for (const auto* a : m.Ancestry(s)) {
+    for (const auto& [k, v] : a->summary)
+      if (k.rfind(kAppVersionKey, 0) == 0 || k.rfind(kAppDocumentKey, 0) == 0)
+        out.emplace(k, v);
+  }
+  // Keys whose snapshots were expired live on in the table properties' mirror.
+  for (const auto& [k, v] : m.properties)
+    if (k.rfind(kAppVersionKey, 0) == 0 || k.rfind(kAppDocumentKey, 0) == 0)
+      out.emplace(k, v);
+  return out;
+}
+
+arrow::Result<SpecManifests> ManifestsOfSpec(const BoundSpec& bound,
+                                             const arrow::Schema& with_ids,
+                                             int32_t schema_id) {
+  SpecManifests out;
+  out.bound = bound;
+  Schema schema;
+  schema.schema_id = schema_id;
+  schema.arrow_schema = std::make_shared<arrow::Schema>(with_ids);
+  ARROW_ASSIGN_OR_RAISE(auto schema_json, SchemaToJson(schema));
+  out.data.schema_json = schema_json.dump();
+  out.data.schema_id = schema_id;
+  Json fields = Json::array();
+  for (const auto& f : bound.spec.fields)
+    fields.push_back(Json{{"source-id", f.source_id},
+                          {"field-id", f.field_id},
+                          {"name", f.name},
+                          {"transform", f.transform}});
+  out.data.spec_fields_json = fields.dump();
+  out.data.spec_id = bound.spec.spec_id;
+  for (size_t i = 0; i < bound.fields.size(); ++i)
+    out.data.partition.emplace_back(
+        bound.fields[i]->name(), bound.spec.fields[i].field_id, bound.fields[i]->type());
+  out.deletes = out.data;
+  out.deletes.content = ManifestContent::kDeletes;
+  return out;
+}
+
 std::optional<std::string> AppKeyOf(const TableMetadata& m, const iceberg::Snapshot* s,
                                     const std::string& key) {
   for (const auto* a : m.Ancestry(s))

@@ -40,6 +40,22 @@ std::optional<std::string> AppKeyOf(const TableMetadata& m, const iceberg::Snaps
 arrow::Result<BoundSpec> BindSpec(const PartitionSpec& spec,
                                   const arrow::Schema& with_ids);
 
+/// What the headers of a partition spec's manifests say: the spec bound to the table
+/// schema `with_ids` (of id schema_id), and the contexts of its data and delete
+/// manifests.
+struct SpecManifests {
+  BoundSpec bound;
+  ManifestContext data, deletes;
+};
+arrow::Result<SpecManifests> ManifestsOfSpec(const BoundSpec& bound,
+                                             const arrow::Schema& with_ids,
+                                             int32_t schema_id);
+
+/// The application keys an ancestry records, the newest of each, then those the table
+/// properties mirror (for keys whose snapshots were expired).
+std::map<std::string, std::string> AppKeysOf(const TableMetadata& m,
+                                             const iceberg::Snapshot* s);
+
 class IcebergWriteTransaction : public table::Transaction {
  public:
   static arrow::Result<std::unique_ptr<IcebergWriteTransaction>> Begin(

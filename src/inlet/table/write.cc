@@ -57,12 +57,24 @@ arrow::Result<std::shared_ptr<arrow::Table>> SortRows(
                                     "', which the rows lack");
     const auto direction = k.ascending ? arrow::compute::SortOrder::Ascending
                                        : arrow::compute::SortOrder::Descending;
-    if (k.nulls_first) {
-      ARROW_ASSIGN_OR_RAISE(auto is_null, arrow::compute::IsNull(column));
-      std::string name = "__null_" + std::to_string(fields.size());
-      fields.push_back(arrow::field(name, arrow::boolean()));
-      columns.push_back(is_null.chunked_array());
-      keys.emplace_back(name, arrow::compute::SortOrder::Descending);
+    // Nulls go where the key says, and NaN is greater than every other value (Iceberg's
+    // sort order): explicit keys, since Arrow puts NaN with the nulls.
+    ARROW_ASSIGN_OR_RAISE(auto is_null, arrow::compute::IsNull(column));
+    std::string null_name = "__null_" + std::to_string(fields.size());
+    fields.push_back(arrow::field(null_name, arrow::boolean()));
+    columns.push_back(is_null.chunked_array());
+    keys.emplace_back(null_name, k.nulls_first ? arrow::compute::SortOrder::Descending
+                                               : arrow::compute::SortOrder::Ascending);
+    if (arrow::is_floating(column->type()->id())) {
+      ARROW_ASSIGN_OR_RAISE(auto nan, arrow::compute::IsNan(column));
+      ARROW_ASSIGN_OR_RAISE(auto valid, arrow::compute::IsValid(column));
+      // A null's NaN test is null: false (Kleene logic) puts it among the values.
+      ARROW_ASSIGN_OR_RAISE(auto is_nan,
+                            arrow::compute::CallFunction("and_kleene", {nan, valid}));
+      std::string nan_name = "__nan_" + std::to_string(fields.size());
+      fields.push_back(arrow::field(nan_name, arrow::boolean()));
+      columns.push_back(is_nan.chunked_array());
+      keys.emplace_back(nan_name, direction);
     }
     std::string name = "__key_" + std::to_string(fields.size());
     fields.push_back(arrow::field(name, column->type()));
