@@ -284,6 +284,19 @@ def test_spark_reads_inlet_row_level_changes_and_inlet_goes_on_after_spark_maint
     events += more
     check("after the next run")
 
+    # inlet's own maintenance next: compaction, then expiry of everything but the current
+    # snapshot and removal of what nothing reaches; Spark reads the same rows, and the
+    # pipeline goes on once more.
+    run_inlet(*cat, "optimize", "lake.cdc")
+    run_inlet(*cat, "vacuum", "lake.cdc", "--retention-hours", "0", "--force")
+    check("after inlet's optimize and vacuum")
+    more = [{"op": "c", "id": 60, "city": "c1", "seq": 400}, {"op": "u", "id": 8, "city": "c0", "seq": 150}]
+    ps.write_source(src / "b4.ndjson", more, fmt="ndjson")
+    report = ps.run(yaml).report
+    assert report["rows_read"] == 2 and report["rows_late"] == 1, report
+    events += more
+    check("after a run following inlet's maintenance")
+
 
 def test_inlet_changes_equal_sparks_changelog_view(spark, tmp_path, catalog):
     """`inlet changes` on an Iceberg table gives the rows Spark's create_changelog_view
