@@ -414,6 +414,13 @@ def test_appenders_mergers_and_a_compaction_at_once_on_a_sqlite_catalog(tmp_path
         # each merger only inserts: an append) and the compactions.
         assert len(ops) == 1 + 16 + 6 + ops.count("replace") and "overwrite" in ops, ops
         assert "replace" in ops, ops
+        # Commits that lost a race left none of their manifests or manifest lists behind.
+        reached = set()
+        for snap in table.snapshots():
+            reached.add(snap.manifest_list)
+            reached |= {m.manifest_path for m in snap.manifests(table.io)}
+        on_disk = {f"file://{p}" for p in (tmp_path / "wh" / "ns" / "busy" / "metadata").glob("*.avro")}
+        assert on_disk == reached, sorted(on_disk - reached)
 
     _concurrent_writers(lambda *a, **k: support.run_inlet(*cat, *a, **k), "ns.busy", tmp_path, check)
 

@@ -279,6 +279,7 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
   // delete manifest of the data file's spec (written once; its entries inherit as the
   // data manifest's do).
   std::vector<ManifestFile> delete_manifests;
+  std::vector<std::string> delete_files;  // their URIs
   int64_t added_positions = 0, added_delete_bytes = 0;
   std::set<std::string> marked_paths;
   std::map<int32_t, std::vector<size_t>> marked_by_spec;
@@ -297,6 +298,7 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
       ARROW_ASSIGN_OR_RAISE(
           int64_t size,
           WritePositionDeleteFile(*store_, rel, data.file.file_path, positions));
+      delete_files.push_back(base_uri + "/" + rel);
       EntryToWrite e;
       e.status = EntryStatus::kAdded;
       e.file.content = FileContent::kPositionDeletes;
@@ -361,285 +363,316 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
   std::set<std::string> touched_paths = removed_paths;
   touched_paths.insert(marked_paths.begin(), marked_paths.end());
 
-  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
-    result.attempts = attempt + 1;
-    // The metadata to build on: the base first, the newest after a lost race.
-    WriteBase latest;
-    if (attempt == 0) {
-      latest.file_version = base_file_version_;
-      latest.metadata_uri = base_metadata_uri_;
-      if (base_) {
-        latest.metadata = std::make_shared<TableMetadata>(base_->metadata());
-        latest.snapshot = base_;
-      }
-    } else {
-      ARROW_ASSIGN_OR_RAISE(latest, table_->LoadForWrite());
-      const iceberg::Snapshot* then = base_ ? base_->snapshot() : nullptr;
-      const iceberg::Snapshot* now =
-          latest.snapshot ? latest.snapshot->snapshot() : nullptr;
-      bool moved = (then ? then->snapshot_id : -1) != (now ? now->snapshot_id : -1);
-      if (creates_ && latest.metadata)
-        return CommitConflict("cannot commit to " + location_ +
-                              ": the table was created concurrently");
-      // A table dropped, or dropped and created again, is another table: its field ids
-      // and files are not the ones this commit was built on.
-      if (base_ && !latest.metadata)
-        return CommitConflict("cannot commit to " + location_ +
-                              ": the table was dropped or renamed concurrently");
-      if (base_ && latest.metadata->table_uuid != base_->metadata().table_uuid)
-        return CommitConflict("cannot commit to " + location_ +
-                              ": the table was replaced concurrently (table-uuid " +
-                              latest.metadata->table_uuid + ", was " +
-                              base_->metadata().table_uuid + ")");
-      if (moved && schema_changed_)
-        return CommitConflict(
-            "cannot commit to " + location_ + ": snapshot " +
-            (now ? std::to_string(now->snapshot_id) : std::string("?")) +
-            " changed the table concurrently");
-      if (moved && (!touched_paths.empty() || reads_partition_))
-        ARROW_RETURN_NOT_OK(CheckConcurrent(*latest.metadata, then, now, touched_paths));
-      if (moved) {
-        // A concurrent commit that changed one of this commit's applications conflicts
-        // (inlet's snapshots carry every application's keys forward unchanged).
-        for (const auto& app : apps) {
-          for (const std::string& key : {kAppVersionKey + app, kAppDocumentKey + app}) {
-            auto was = AppKeyOf(*latest.metadata, then, key);
-            auto is = AppKeyOf(*latest.metadata, now, key);
-            if (was != is)
-              return CommitConflict(
-                  "cannot commit to " + location_ + ": snapshot " +
-                  (now ? std::to_string(now->snapshot_id) : std::string("?")) +
-                  " committed application '" + app + "' concurrently");
-          }
+  // A commit that certainly did not happen (a conflict) leaves none of its metadata
+  // behind: its manifests of added files and its position delete files go (data files are
+  // left for vacuum, as the contract says).
+  auto attempts = [&]() -> arrow::Result<CommitResult> {
+    for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+      result.attempts = attempt + 1;
+      // The metadata to build on: the base first, the newest after a lost race.
+      WriteBase latest;
+      if (attempt == 0) {
+        latest.file_version = base_file_version_;
+        latest.metadata_uri = base_metadata_uri_;
+        if (base_) {
+          latest.metadata = std::make_shared<TableMetadata>(base_->metadata());
+          latest.snapshot = base_;
         }
-      }
-      if (base_) {
-        // So do concurrent schema changes, and changes of properties this commit sets,
-        // with or without a snapshot.
-        const TableMetadata& base_meta = base_->metadata();
-        if (latest.metadata->format_version != base_meta.format_version)
+      } else {
+        ARROW_ASSIGN_OR_RAISE(latest, table_->LoadForWrite());
+        const iceberg::Snapshot* then = base_ ? base_->snapshot() : nullptr;
+        const iceberg::Snapshot* now =
+            latest.snapshot ? latest.snapshot->snapshot() : nullptr;
+        bool moved = (then ? then->snapshot_id : -1) != (now ? now->snapshot_id : -1);
+        if (creates_ && latest.metadata)
           return CommitConflict("cannot commit to " + location_ +
-                                ": the table was upgraded to format version " +
-                                std::to_string(latest.metadata->format_version) +
-                                " concurrently");
-        if (latest.metadata->current_schema_id != base_meta.current_schema_id ||
-            latest.metadata->last_column_id != base_meta.last_column_id)
+                                ": the table was created concurrently");
+        // A table dropped, or dropped and created again, is another table: its field ids
+        // and files are not the ones this commit was built on.
+        if (base_ && !latest.metadata)
           return CommitConflict("cannot commit to " + location_ +
-                                ": the schema changed concurrently");
-        if (options_.update_properties) {
-          for (const auto& [k, v] : options_.properties) {
-            auto then_it = base_meta.properties.find(k);
-            auto now_it = latest.metadata->properties.find(k);
-            bool had = then_it != base_meta.properties.end();
-            bool has = now_it != latest.metadata->properties.end();
-            if (had != has || (had && then_it->second != now_it->second))
-              return CommitConflict("cannot commit to " + location_ +
-                                    ": table property " + k + " changed concurrently");
+                                ": the table was dropped or renamed concurrently");
+        if (base_ && latest.metadata->table_uuid != base_->metadata().table_uuid)
+          return CommitConflict("cannot commit to " + location_ +
+                                ": the table was replaced concurrently (table-uuid " +
+                                latest.metadata->table_uuid + ", was " +
+                                base_->metadata().table_uuid + ")");
+        if (moved && schema_changed_)
+          return CommitConflict(
+              "cannot commit to " + location_ + ": snapshot " +
+              (now ? std::to_string(now->snapshot_id) : std::string("?")) +
+              " changed the table concurrently");
+        if (moved && (!touched_paths.empty() || reads_partition_))
+          ARROW_RETURN_NOT_OK(
+              CheckConcurrent(*latest.metadata, then, now, touched_paths));
+        if (moved) {
+          // A concurrent commit that changed one of this commit's applications conflicts
+          // (inlet's snapshots carry every application's keys forward unchanged).
+          for (const auto& app : apps) {
+            for (const std::string& key : {kAppVersionKey + app, kAppDocumentKey + app}) {
+              auto was = AppKeyOf(*latest.metadata, then, key);
+              auto is = AppKeyOf(*latest.metadata, now, key);
+              if (was != is)
+                return CommitConflict(
+                    "cannot commit to " + location_ + ": snapshot " +
+                    (now ? std::to_string(now->snapshot_id) : std::string("?")) +
+                    " committed application '" + app + "' concurrently");
+            }
+          }
+        }
+        if (base_) {
+          // So do concurrent schema changes, and changes of properties this commit sets,
+          // with or without a snapshot.
+          const TableMetadata& base_meta = base_->metadata();
+          if (latest.metadata->format_version != base_meta.format_version)
+            return CommitConflict("cannot commit to " + location_ +
+                                  ": the table was upgraded to format version " +
+                                  std::to_string(latest.metadata->format_version) +
+                                  " concurrently");
+          if (latest.metadata->current_schema_id != base_meta.current_schema_id ||
+              latest.metadata->last_column_id != base_meta.last_column_id)
+            return CommitConflict("cannot commit to " + location_ +
+                                  ": the schema changed concurrently");
+          if (options_.update_properties) {
+            for (const auto& [k, v] : options_.properties) {
+              auto then_it = base_meta.properties.find(k);
+              auto now_it = latest.metadata->properties.find(k);
+              bool had = then_it != base_meta.properties.end();
+              bool has = now_it != latest.metadata->properties.end();
+              if (had != has || (had && then_it->second != now_it->second))
+                return CommitConflict("cannot commit to " + location_ +
+                                      ": table property " + k + " changed concurrently");
+            }
           }
         }
       }
-    }
-    TableMetadata m = latest.metadata ? *latest.metadata : metadata_;
-    if (latest.metadata) {
-      // This commit's schema and properties (a schema change commits only on its base).
-      if (schema_changed_) {
-        m.schemas = metadata_.schemas;
-        m.current_schema_id = metadata_.current_schema_id;
-        m.last_column_id = metadata_.last_column_id;
+      TableMetadata m = latest.metadata ? *latest.metadata : metadata_;
+      if (latest.metadata) {
+        // This commit's schema and properties (a schema change commits only on its base).
+        if (schema_changed_) {
+          m.schemas = metadata_.schemas;
+          m.current_schema_id = metadata_.current_schema_id;
+          m.last_column_id = metadata_.last_column_id;
+        }
+        if (options_.update_properties)
+          for (const auto& [k, v] : options_.properties) m.properties[k] = v;
       }
-      if (options_.update_properties)
-        for (const auto& [k, v] : options_.properties) m.properties[k] = v;
-    }
-    const iceberg::Snapshot* parent = m.CurrentSnapshot();
-    const int64_t sequence = m.last_sequence_number + 1;
-    const int64_t now = NowMillis();
+      const iceberg::Snapshot* parent = m.CurrentSnapshot();
+      const int64_t sequence = m.last_sequence_number + 1;
+      const int64_t now = NowMillis();
 
-    // Manifests: the parent's, those holding removed files rewritten, then the new one.
-    ManifestWriter writer;
-    writer.store = store_.get();
-    writer.base_uri = base_uri;
-    writer.context = &context;
-    writer.fields = &spec_.fields;
-    writer.snapshot_id = snapshot_id;
-    writer.sequence_number = sequence;
-    // A writer of manifests of a spec (rewriting those whose files this commit removes).
-    auto writer_of = [&](int32_t spec_id, bool deletes) -> arrow::Result<ManifestWriter> {
-      ARROW_ASSIGN_OR_RAISE(const SpecManifests* spec, manifests_of(spec_id));
-      ManifestWriter out = writer;
-      out.context = deletes ? &spec->deletes : &spec->data;
-      out.fields = &spec->bound.fields;
-      return out;
-    };
-    // File-scoped delete files of removed data files go with them.
-    int64_t removed_delete_files = 0, removed_positions = 0, removed_delete_bytes = 0;
-    std::vector<ManifestFile> manifests;
-    if (parent) {
-      ARROW_ASSIGN_OR_RAISE(auto list_bytes, ReadWhole(*store_, parent->manifest_list));
-      ARROW_ASSIGN_OR_RAISE(auto listed,
-                            ReadManifestList(list_bytes, parent->manifest_list));
-      for (auto& mf : listed) {
-        // A manifest of removed files only speaks for the snapshot that removed them
-        // (Java leaves such manifests out of later snapshots too).
-        if (mf.added_files == 0 && mf.existing_files == 0 && mf.deleted_files > 0 &&
-            mf.added_rows == 0 && mf.existing_rows == 0)
-          continue;
-        if (removed_paths.empty()) {
-          manifests.push_back(std::move(mf));
-          continue;
-        }
-        const bool deletes = mf.content == ManifestContent::kDeletes;
-        // A data entry removed, or a delete entry scoped to a removed data file.
-        auto goes = [&](const ManifestEntry& e) {
-          if (!deletes) return removed_paths.count(e.file.file_path) > 0;
-          return e.file.referenced_data_file &&
-                 removed_paths.count(*e.file.referenced_data_file) > 0;
-        };
-        ARROW_ASSIGN_OR_RAISE(auto bytes, ReadWhole(*store_, mf.path));
-        ARROW_ASSIGN_OR_RAISE(auto entries, ReadManifest(bytes, mf.path, mf));
-        bool touches = false;
-        for (const auto& e : entries)
-          if (e.status != EntryStatus::kDeleted && goes(e)) touches = true;
-        if (!touches) {
-          manifests.push_back(std::move(mf));
-          continue;
-        }
-        ARROW_ASSIGN_OR_RAISE(ManifestWriter rewriter,
-                              writer_of(mf.partition_spec_id, deletes));
-        std::vector<EntryToWrite> rewritten;
-        for (const auto& e : entries) {
-          if (e.status == EntryStatus::kDeleted) continue;
-          const bool gone = goes(e);
-          if (gone && deletes) {
-            ++removed_delete_files;
-            removed_positions += e.file.record_count;
-            removed_delete_bytes += e.file.file_size_in_bytes;
+      // Manifests: the parent's, those holding removed files rewritten, then the new one.
+      ManifestWriter writer;
+      writer.store = store_.get();
+      writer.base_uri = base_uri;
+      writer.context = &context;
+      writer.fields = &spec_.fields;
+      writer.snapshot_id = snapshot_id;
+      writer.sequence_number = sequence;
+      // A writer of manifests of a spec (rewriting those whose files this commit
+      // removes).
+      auto writer_of = [&](int32_t spec_id,
+                           bool deletes) -> arrow::Result<ManifestWriter> {
+        ARROW_ASSIGN_OR_RAISE(const SpecManifests* spec, manifests_of(spec_id));
+        ManifestWriter out = writer;
+        out.context = deletes ? &spec->deletes : &spec->data;
+        out.fields = &spec->bound.fields;
+        return out;
+      };
+      // File-scoped delete files of removed data files go with them.
+      int64_t removed_delete_files = 0, removed_positions = 0, removed_delete_bytes = 0;
+      std::vector<ManifestFile> manifests;
+      if (parent) {
+        ARROW_ASSIGN_OR_RAISE(auto list_bytes, ReadWhole(*store_, parent->manifest_list));
+        ARROW_ASSIGN_OR_RAISE(auto listed,
+                              ReadManifestList(list_bytes, parent->manifest_list));
+        for (auto& mf : listed) {
+          // A manifest of removed files only speaks for the snapshot that removed them
+          // (Java leaves such manifests out of later snapshots too).
+          if (mf.added_files == 0 && mf.existing_files == 0 && mf.deleted_files > 0 &&
+              mf.added_rows == 0 && mf.existing_rows == 0)
+            continue;
+          if (removed_paths.empty()) {
+            manifests.push_back(std::move(mf));
+            continue;
           }
-          ARROW_ASSIGN_OR_RAISE(auto w, rewriter.Carried(e, gone));
-          rewritten.push_back(std::move(w));
+          const bool deletes = mf.content == ManifestContent::kDeletes;
+          // A data entry removed, or a delete entry scoped to a removed data file.
+          auto goes = [&](const ManifestEntry& e) {
+            if (!deletes) return removed_paths.count(e.file.file_path) > 0;
+            return e.file.referenced_data_file &&
+                   removed_paths.count(*e.file.referenced_data_file) > 0;
+          };
+          ARROW_ASSIGN_OR_RAISE(auto bytes, ReadWhole(*store_, mf.path));
+          ARROW_ASSIGN_OR_RAISE(auto entries, ReadManifest(bytes, mf.path, mf));
+          bool touches = false;
+          for (const auto& e : entries)
+            if (e.status != EntryStatus::kDeleted && goes(e)) touches = true;
+          if (!touches) {
+            manifests.push_back(std::move(mf));
+            continue;
+          }
+          ARROW_ASSIGN_OR_RAISE(ManifestWriter rewriter,
+                                writer_of(mf.partition_spec_id, deletes));
+          std::vector<EntryToWrite> rewritten;
+          for (const auto& e : entries) {
+            if (e.status == EntryStatus::kDeleted) continue;
+            const bool gone = goes(e);
+            if (gone && deletes) {
+              ++removed_delete_files;
+              removed_positions += e.file.record_count;
+              removed_delete_bytes += e.file.file_size_in_bytes;
+            }
+            ARROW_ASSIGN_OR_RAISE(auto w, rewriter.Carried(e, gone));
+            rewritten.push_back(std::move(w));
+          }
+          if (rewritten.empty()) continue;
+          ARROW_ASSIGN_OR_RAISE(auto out, rewriter.Write(rewritten, "1"));
+          manifests.push_back(std::move(out));
         }
-        if (rewritten.empty()) continue;
-        ARROW_ASSIGN_OR_RAISE(auto out, rewriter.Write(rewritten, "1"));
-        manifests.push_back(std::move(out));
       }
-    }
-    // Many small manifests (micro-batches, streams) are merged, as Java's MergeAppend
-    // does.
-    ARROW_ASSIGN_OR_RAISE(
-        manifests, MergeSmallManifests(std::move(manifests), writer, m.properties));
-    for (auto it = delete_manifests.rbegin(); it != delete_manifests.rend(); ++it) {
-      it->sequence_number = sequence;
-      it->min_sequence_number = sequence;
-      manifests.insert(manifests.begin(), *it);
-    }
-    if (added_manifest) {
-      added_manifest->sequence_number = sequence;
-      added_manifest->min_sequence_number = sequence;
-      manifests.insert(manifests.begin(), *added_manifest);
-    }
-    ARROW_ASSIGN_OR_RAISE(
-        auto list_bytes,
-        WriteManifestList(
-            manifests, snapshot_id,
-            parent ? std::optional<int64_t>(parent->snapshot_id) : std::nullopt, sequence,
-            m.format_version));
-    std::string list_rel = "metadata/snap-" + std::to_string(snapshot_id) + "-" +
-                           std::to_string(attempt) + "-" + NewUuid() + ".avro";
-    ARROW_RETURN_NOT_OK(store_->PutReplace(list_rel, list_bytes));
+      // Many small manifests (micro-batches, streams) are merged, as Java's MergeAppend
+      // does.
+      ARROW_ASSIGN_OR_RAISE(
+          manifests, MergeSmallManifests(std::move(manifests), writer, m.properties));
+      for (auto it = delete_manifests.rbegin(); it != delete_manifests.rend(); ++it) {
+        it->sequence_number = sequence;
+        it->min_sequence_number = sequence;
+        manifests.insert(manifests.begin(), *it);
+      }
+      if (added_manifest) {
+        added_manifest->sequence_number = sequence;
+        added_manifest->min_sequence_number = sequence;
+        manifests.insert(manifests.begin(), *added_manifest);
+      }
+      ARROW_ASSIGN_OR_RAISE(
+          auto list_bytes,
+          WriteManifestList(
+              manifests, snapshot_id,
+              parent ? std::optional<int64_t>(parent->snapshot_id) : std::nullopt,
+              sequence, m.format_version));
+      std::string list_rel = "metadata/snap-" + std::to_string(snapshot_id) + "-" +
+                             std::to_string(attempt) + "-" + NewUuid() + ".avro";
+      ARROW_RETURN_NOT_OK(store_->PutReplace(list_rel, list_bytes));
 
-    // The snapshot and its summary.
-    iceberg::Snapshot snap;
-    snap.snapshot_id = snapshot_id;
-    if (parent) snap.parent_snapshot_id = parent->snapshot_id;
-    snap.sequence_number = sequence;
-    snap.timestamp_ms = std::max(now, m.last_updated_ms + 1);
-    snap.manifest_list = base_uri + "/" + list_rel;
-    snap.schema_id = m.current_schema_id;
-    auto& sum = snap.summary;
-    sum = AppKeysOf(m, parent);
-    for (const auto& [app, state] : options_.app_states)
-      if (state.version) sum[kAppVersionKey + app] = std::to_string(*state.version);
-    for (const auto& [k, v] : document_keys) sum[k] = v;
-    // The application keys mirrored in table properties, which outlive snapshot expiry.
-    for (const auto& [k, v] : sum) m.properties[k] = v;
-    const bool removes = !removed_.empty() || !marked_.empty();
-    sum["operation"] = !changes_rows_ && removes ? "replace"
-                       : !removes                ? "append"
-                       : added_.empty()          ? "delete"
-                                                 : "overwrite";
-    sum["inlet.operation"] = !options_.operation.empty() ? options_.operation : operation;
-    sum["engine-name"] = "inlet";
-    sum["added-data-files"] = std::to_string(added_.size());
-    sum["added-records"] = std::to_string(added_rows);
-    sum["added-files-size"] = std::to_string(added_bytes + added_delete_bytes);
-    if (!removed_.empty()) {
-      sum["deleted-data-files"] = std::to_string(removed_.size());
-      sum["deleted-records"] = std::to_string(removed_rows);
-    }
-    if (removed_bytes + removed_delete_bytes > 0)
-      sum["removed-files-size"] = std::to_string(removed_bytes + removed_delete_bytes);
-    if (!marked_.empty()) {
-      sum["added-delete-files"] = std::to_string(marked_.size());
-      sum["added-position-delete-files"] = std::to_string(marked_.size());
-      sum["added-position-deletes"] = std::to_string(added_positions);
-    }
-    if (removed_delete_files) {
-      sum["removed-delete-files"] = std::to_string(removed_delete_files);
-      sum["removed-position-delete-files"] = std::to_string(removed_delete_files);
-      sum["removed-position-deletes"] = std::to_string(removed_positions);
-    }
-    sum["changed-partition-count"] = std::to_string(touched.size() + (removes ? 1 : 0));
-    const auto& ps = parent ? parent->summary : std::map<std::string, std::string>{};
-    // Totals only when the parent's are known (another writer may have left them out).
-    const bool totals = !parent || ps.count("total-records");
-    if (totals) {
-      sum["total-data-files"] = std::to_string(IntValue(ps, "total-data-files", 0) +
-                                               static_cast<int64_t>(added_.size()) -
-                                               static_cast<int64_t>(removed_.size()));
-      sum["total-records"] =
-          std::to_string(IntValue(ps, "total-records", 0) + added_rows - removed_rows);
-      sum["total-files-size"] =
-          std::to_string(IntValue(ps, "total-files-size", 0) + added_bytes +
-                         added_delete_bytes - removed_bytes - removed_delete_bytes);
-      sum["total-delete-files"] =
-          std::to_string(IntValue(ps, "total-delete-files", 0) +
-                         static_cast<int64_t>(marked_.size()) - removed_delete_files);
-      sum["total-position-deletes"] =
-          std::to_string(IntValue(ps, "total-position-deletes", 0) + added_positions -
-                         removed_positions);
-      sum["total-equality-deletes"] =
-          std::to_string(IntValue(ps, "total-equality-deletes", 0));
-    }
+      // The snapshot and its summary.
+      iceberg::Snapshot snap;
+      snap.snapshot_id = snapshot_id;
+      if (parent) snap.parent_snapshot_id = parent->snapshot_id;
+      snap.sequence_number = sequence;
+      snap.timestamp_ms = std::max(now, m.last_updated_ms + 1);
+      snap.manifest_list = base_uri + "/" + list_rel;
+      snap.schema_id = m.current_schema_id;
+      auto& sum = snap.summary;
+      sum = AppKeysOf(m, parent);
+      for (const auto& [app, state] : options_.app_states)
+        if (state.version) sum[kAppVersionKey + app] = std::to_string(*state.version);
+      for (const auto& [k, v] : document_keys) sum[k] = v;
+      // The application keys mirrored in table properties, which outlive snapshot expiry.
+      for (const auto& [k, v] : sum) m.properties[k] = v;
+      const bool removes = !removed_.empty() || !marked_.empty();
+      sum["operation"] = !changes_rows_ && removes ? "replace"
+                         : !removes                ? "append"
+                         : added_.empty()          ? "delete"
+                                                   : "overwrite";
+      sum["inlet.operation"] =
+          !options_.operation.empty() ? options_.operation : operation;
+      sum["engine-name"] = "inlet";
+      sum["added-data-files"] = std::to_string(added_.size());
+      sum["added-records"] = std::to_string(added_rows);
+      sum["added-files-size"] = std::to_string(added_bytes + added_delete_bytes);
+      if (!removed_.empty()) {
+        sum["deleted-data-files"] = std::to_string(removed_.size());
+        sum["deleted-records"] = std::to_string(removed_rows);
+      }
+      if (removed_bytes + removed_delete_bytes > 0)
+        sum["removed-files-size"] = std::to_string(removed_bytes + removed_delete_bytes);
+      if (!marked_.empty()) {
+        sum["added-delete-files"] = std::to_string(marked_.size());
+        sum["added-position-delete-files"] = std::to_string(marked_.size());
+        sum["added-position-deletes"] = std::to_string(added_positions);
+      }
+      if (removed_delete_files) {
+        sum["removed-delete-files"] = std::to_string(removed_delete_files);
+        sum["removed-position-delete-files"] = std::to_string(removed_delete_files);
+        sum["removed-position-deletes"] = std::to_string(removed_positions);
+      }
+      sum["changed-partition-count"] = std::to_string(touched.size() + (removes ? 1 : 0));
+      const auto& ps = parent ? parent->summary : std::map<std::string, std::string>{};
+      // Totals only when the parent's are known (another writer may have left them out).
+      const bool totals = !parent || ps.count("total-records");
+      if (totals) {
+        sum["total-data-files"] = std::to_string(IntValue(ps, "total-data-files", 0) +
+                                                 static_cast<int64_t>(added_.size()) -
+                                                 static_cast<int64_t>(removed_.size()));
+        sum["total-records"] =
+            std::to_string(IntValue(ps, "total-records", 0) + added_rows - removed_rows);
+        sum["total-files-size"] =
+            std::to_string(IntValue(ps, "total-files-size", 0) + added_bytes +
+                           added_delete_bytes - removed_bytes - removed_delete_bytes);
+        sum["total-delete-files"] =
+            std::to_string(IntValue(ps, "total-delete-files", 0) +
+                           static_cast<int64_t>(marked_.size()) - removed_delete_files);
+        sum["total-position-deletes"] =
+            std::to_string(IntValue(ps, "total-position-deletes", 0) + added_positions -
+                           removed_positions);
+        sum["total-equality-deletes"] =
+            std::to_string(IntValue(ps, "total-equality-deletes", 0));
+      }
 
-    m.snapshots.push_back(snap);
-    m.current_snapshot_id = snapshot_id;
-    m.refs["main"] =
-        SnapshotRef{snapshot_id, "branch",
-                    m.refs.count("main") ? m.refs["main"].retention : Json::object()};
-    m.snapshot_log.push_back(SnapshotLogEntry{snap.timestamp_ms, snapshot_id});
-    if (!latest.metadata_uri.empty()) {
-      m.metadata_log.push_back(MetadataLogEntry{m.last_updated_ms, latest.metadata_uri});
-      auto max_log = IntValue(m.properties, "write.metadata.previous-versions-max", 100);
-      while (static_cast<int64_t>(m.metadata_log.size()) > max_log)
-        m.metadata_log.erase(m.metadata_log.begin());
+      m.snapshots.push_back(snap);
+      m.current_snapshot_id = snapshot_id;
+      m.refs["main"] =
+          SnapshotRef{snapshot_id, "branch",
+                      m.refs.count("main") ? m.refs["main"].retention : Json::object()};
+      m.snapshot_log.push_back(SnapshotLogEntry{snap.timestamp_ms, snapshot_id});
+      if (!latest.metadata_uri.empty()) {
+        m.metadata_log.push_back(
+            MetadataLogEntry{m.last_updated_ms, latest.metadata_uri});
+        auto max_log =
+            IntValue(m.properties, "write.metadata.previous-versions-max", 100);
+        while (static_cast<int64_t>(m.metadata_log.size()) > max_log)
+          m.metadata_log.erase(m.metadata_log.begin());
+      }
+      m.last_sequence_number = sequence;
+      m.last_updated_ms = snap.timestamp_ms;
+      ARROW_ASSIGN_OR_RAISE(auto text, SerializeMetadata(m));
+      CrashPoint("commit.before_log_write");
+      ARROW_ASSIGN_OR_RAISE(bool created, table_->CommitMetadata(latest, m, text));
+      if (created) {
+        CrashPoint("commit.after_log_write");
+        result.version = sequence;
+        result.files_added = static_cast<int64_t>(added_.size());
+        result.files_removed = static_cast<int64_t>(removed_.size());
+        result.bytes_written = added_bytes;
+        result.partitions_touched = static_cast<int64_t>(touched.size());
+        return result;
+      }
+      // Lost: the manifests this attempt wrote (rewritten or merged) and its manifest
+      // list are referenced by nothing; the manifests of added files are reused by the
+      // next.
+      std::set<std::string> reused;
+      if (added_manifest) reused.insert(added_manifest->path);
+      for (const auto& d : delete_manifests) reused.insert(d.path);
+      for (const auto& mf : manifests)
+        if (mf.added_snapshot_id == snapshot_id && !reused.count(mf.path))
+          (void)store_->fs()->DeleteFile(FilePath(*store_, mf.path));
+      (void)store_->fs()->DeleteFile(store_->Resolve(list_rel));
     }
-    m.last_sequence_number = sequence;
-    m.last_updated_ms = snap.timestamp_ms;
-    ARROW_ASSIGN_OR_RAISE(auto text, SerializeMetadata(m));
-    CrashPoint("commit.before_log_write");
-    ARROW_ASSIGN_OR_RAISE(bool created, table_->CommitMetadata(latest, m, text));
-    if (created) {
-      CrashPoint("commit.after_log_write");
-      result.version = sequence;
-      result.files_added = static_cast<int64_t>(added_.size());
-      result.files_removed = static_cast<int64_t>(removed_.size());
-      result.bytes_written = added_bytes;
-      result.partitions_touched = static_cast<int64_t>(touched.size());
-      return result;
-    }
+    return CommitConflict("cannot commit to " + location_ + ": gave up after " +
+                          std::to_string(kMaxAttempts) +
+                          " attempts lost to concurrent writers");
+  };
+  auto committed = attempts();
+  if (!committed.ok() && IsCommitConflict(committed.status())) {
+    std::vector<std::string> written;
+    if (added_manifest) written.push_back(added_manifest->path);
+    for (const auto& d : delete_manifests) written.push_back(d.path);
+    written.insert(written.end(), delete_files.begin(), delete_files.end());
+    for (const auto& uri : written)
+      (void)store_->fs()->DeleteFile(FilePath(*store_, uri));
   }
-  return CommitConflict("cannot commit to " + location_ + ": gave up after " +
-                        std::to_string(kMaxAttempts) +
-                        " attempts lost to concurrent writers");
+  return committed;
 }
 
 }  // namespace inlet::iceberg
