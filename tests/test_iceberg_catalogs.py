@@ -329,3 +329,31 @@ def test_catalog_tables_on_minio(tmp_path, place, iceberg_rest):
     finally:
         if rest_server is not iceberg_rest:
             rest_server.stop()
+
+
+def test_a_catalog_row_another_client_locks_fails_in_bounded_time(tmp_path, postgres):
+    """A commit waiting on a catalog row another client holds locked fails when the
+    statement timeout passes (30 s by default; here the URI's options set 2 s), naming the
+    catalog, and the table stays as it was."""
+    import time
+    import psycopg2
+    uri = postgres.create_database("locked_catalog")
+    cat = ["--catalog", uri, "--warehouse", str(tmp_path / "wh")]
+    env = {"PGPASSWORD": postgres.password}
+    run_inlet(*cat, "write", "sales.orders", "--input", _csv(tmp_path, 0), env=env)
+    holder = psycopg2.connect(postgres.sqlalchemy_uri("locked_catalog").replace("postgresql+psycopg2", "postgresql"))
+    try:
+        cur = holder.cursor()
+        cur.execute("SELECT metadata_location FROM iceberg_tables FOR UPDATE")
+        short = ["--catalog", uri + "?options=-c%20statement_timeout%3D2000"] + cat[2:]
+        start = time.time()
+        proc = run_inlet(*short, "write", "sales.orders", "--input", _csv(tmp_path, 1), env=env, check=False)
+        elapsed = time.time() - start
+        line = check_refusal(proc)
+        assert "statement timeout" in line and "locked_catalog" in line, line
+        assert elapsed < 30, elapsed
+    finally:
+        holder.rollback()
+        holder.close()
+    out = run_inlet(*cat, "scan", "sales.orders", "--output-format", "ndjson", env=env).stdout
+    assert len(out.strip().splitlines()) == 3, out

@@ -111,6 +111,23 @@ arrow::Result<std::unique_ptr<SqlDb>> OpenPostgres(const std::string& uri) {
     return arrow::Status::IOError("cannot connect to PostgreSQL at ", name, ": ",
                                   message);
   }
+  // A catalog statement touches one row: one that waits half a minute (on a lock another
+  // client holds) fails rather than hang, unless the URI's options or PGOPTIONS set a
+  // statement_timeout of their own.
+  const char* pgoptions = std::getenv("PGOPTIONS");
+  if (uri.find("statement_timeout") == std::string::npos &&
+      !(pgoptions &&
+        std::string(pgoptions).find("statement_timeout") != std::string::npos)) {
+    PGresult* set = PQexec(conn, "SET statement_timeout = '30s'");
+    const bool ok = PQresultStatus(set) == PGRES_COMMAND_OK;
+    PQclear(set);
+    if (!ok) {
+      std::string message = MaskSecrets(Trimmed(PQerrorMessage(conn)), secrets);
+      PQfinish(conn);
+      return arrow::Status::IOError("cannot set a statement timeout on PostgreSQL at ",
+                                    name, ": ", message);
+    }
+  }
   return std::make_unique<Postgres>(conn, name);
 }
 
