@@ -159,3 +159,12 @@ def test_trino_reads_inlet_tables_through_rest(tmp_path, trino, iceberg_rest, ns
     rows = trino.query(f"SELECT count(*) FROM iceberg_rest.{ns}.tr WHERE ts >= TIMESTAMP '2024-03-01 10:00:00' "
                        "AND ts < TIMESTAMP '2024-03-01 12:00:00'")
     assert rows == [[2]], rows
+
+
+def test_tables_lists_nested_namespaces(tmp_path, iceberg_rest, ns):
+    cat = ["--catalog", iceberg_rest.uri]
+    for name in (f"{ns}.top", f"{ns}.inner.deep", f"{ns}.inner.more.deeper"):
+        write(name, _rows(0, 2), *cat, "--format", "iceberg", work_dir=tmp_path / "in")
+    listed = run_inlet(*cat, "tables").stdout.split()
+    mine = [t for t in listed if t.startswith(f"{ns}.")]
+    assert mine == [f"{ns}.inner.deep", f"{ns}.inner.more.deeper", f"{ns}.top"], listed

@@ -362,17 +362,38 @@ arrow::Result<std::vector<TableIdent>> RestCatalog::ListTables(const std::string
     ARROW_ASSIGN_OR_RAISE(auto id, TableIdent::Parse(ns + ".x"));
     namespaces.push_back(id.ns);
   } else {
-    ARROW_ASSIGN_OR_RAISE(
-        auto r, Call("GET", base_ + "/namespaces", "", "cannot list namespaces"));
-    ARROW_ASSIGN_OR_RAISE(Json j, Body(r, "cannot list namespaces"));
-    const Json* listed = Member(j, "namespaces");
-    if (!listed || !listed->is_array())
-      return Failed("cannot list namespaces", "the response has no namespaces array");
-    for (const auto& n : *listed) {
-      auto levels = Levels(n);
-      if (!levels)
-        return Failed("cannot list namespaces", "a namespace is not a string array");
-      namespaces.push_back(*levels);
+    // Every namespace, nested ones too: each level lists its children (?parent=), page
+    // by page.
+    const std::string what = "cannot list namespaces";
+    std::vector<std::vector<std::string>> pending = {{}};
+    std::set<std::vector<std::string>> seen;
+    while (!pending.empty()) {
+      std::vector<std::string> parent = std::move(pending.back());
+      pending.pop_back();
+      for (std::string page;;) {
+        std::string url = base_ + "/namespaces";
+        std::string sep = "?";
+        if (!parent.empty()) {
+          url += "?parent=" + NamespacePath(parent);
+          sep = "&";
+        }
+        if (!page.empty()) url += sep + "pageToken=" + UriEncode(page);
+        ARROW_ASSIGN_OR_RAISE(auto r, Call("GET", url, "", what));
+        ARROW_ASSIGN_OR_RAISE(Json j, Body(r, what));
+        const Json* listed = Member(j, "namespaces");
+        if (!listed || !listed->is_array())
+          return Failed(what, "the response has no namespaces array");
+        for (const auto& n : *listed) {
+          auto levels = Levels(n);
+          if (!levels) return Failed(what, "a namespace is not a string array");
+          // A server that ignores ?parent= lists the top level again: seen once.
+          if (!seen.insert(*levels).second) continue;
+          namespaces.push_back(*levels);
+          pending.push_back(*levels);
+        }
+        page = StringMember(j, "next-page-token").value_or("");
+        if (page.empty()) break;
+      }
     }
   }
   std::vector<TableIdent> out;
