@@ -332,3 +332,35 @@ def test_inlet_changes_equal_sparks_changelog_view(spark, tmp_path, catalog):
     assert sorted(ours["lake.cow"], key=key) == sorted(theirs, key=key)
     assert sorted(ours["lake.mor"], key=key) == sorted(theirs, key=key)
     assert {r["change"] for r in theirs} == {"insert", "delete"} and len({r["version"] for r in theirs}) == 3
+
+
+def test_a_pipeline_state_rolled_back_by_spark_is_not_brought_back(spark, tmp_path, catalog):
+    """Pipeline y commits, then pipeline x commits for the first time; Spark rolls the
+    table back to y's snapshot, undoing x's rows. y's next commit must not carry x's state
+    forward (from the table properties' mirror), so x's next run loads its file again."""
+    import pipeline_support as ps
+    name, cat = catalog
+    uri = cat[1]
+    pipes = []
+    for p in ("x", "y"):
+        (tmp_path / p).mkdir()
+        pipe = ps.pipeline(p, path=str(tmp_path / p / "*.ndjson"), dest="", strategy={"type": "append"},
+                           schema={"id": "long", "city": "string"})
+        pipe["destination"] = {"format": "iceberg", "table": "lake.two",
+                               "catalog": {"uri": uri, "name": name, "warehouse": str(tmp_path / "wh")}}
+        pipes.append(pipe)
+    yaml = ps.write_pipelines(tmp_path / "p.yaml", *pipes)
+    ps.write_source(tmp_path / "y" / "a.ndjson", [{"id": 1, "city": "y"}], fmt="ndjson")
+    ps.run(yaml, "--pipeline", "y")
+    t = f"{name}.lake.two"
+    first = spark.sql(f"SELECT snapshot_id FROM {t}.snapshots ORDER BY committed_at").collect()[-1].snapshot_id
+    ps.write_source(tmp_path / "x" / "a.ndjson", [{"id": 2, "city": "x"}], fmt="ndjson")
+    ps.run(yaml, "--pipeline", "x")
+    spark.sql(f"CALL {name}.system.rollback_to_snapshot('lake.two', {first})")
+    ps.write_source(tmp_path / "y" / "b.ndjson", [{"id": 3, "city": "y"}], fmt="ndjson")
+    ps.run(yaml, "--pipeline", "y")
+    report = ps.run(yaml, "--pipeline", "x").report
+    assert report["rows_written"] == 1, report
+    spark.sql(f"REFRESH TABLE {t}")
+    got = sorted(r.id for r in spark.sql(f"SELECT id FROM {t}").collect())
+    assert got == [1, 2, 3], got

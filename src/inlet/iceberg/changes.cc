@@ -133,14 +133,21 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> IcebergTable::Changes(
   if (to > last)
     return arrow::Status::Invalid("cannot read the changes of ", location_, ": version ",
                                   to, " does not exist (the latest is ", last, ")");
+  if (m.format_version == 1)
+    return arrow::Status::Invalid("cannot read the changes of ", location_,
+                                  ": a format version 1 table has no sequence numbers");
   auto ancestry = m.Ancestry(m.CurrentSnapshot());
   std::reverse(ancestry.begin(), ancestry.end());
-  if (!ancestry.empty() && ancestry.front()->parent_snapshot_id &&
-      ancestry.front()->sequence_number > std::max<int64_t>(from_version, 1))
-    return arrow::Status::Invalid("cannot read the changes of ", location_,
-                                  " from version ", from_version,
-                                  ": the snapshots before version ",
-                                  ancestry.front()->sequence_number, " were expired");
+  // Each snapshot's changes are read against its parent: the oldest one read needs its
+  // parent still there.
+  for (const auto* s : ancestry) {
+    if (s->sequence_number < from_version) continue;
+    if (s->parent_snapshot_id && !m.SnapshotById(*s->parent_snapshot_id))
+      return arrow::Status::Invalid(
+          "cannot read the changes of ", location_, " from version ", from_version,
+          ": the snapshots before version ", s->sequence_number, " were expired");
+    break;
+  }
 
   arrow::FieldVector fields = latest->schema()->fields();
   fields.push_back(arrow::field("_change_type", arrow::utf8()));
@@ -162,9 +169,17 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> IcebergTable::Changes(
       return changes.status().WithMessage(what, "snapshot ", s->snapshot_id, ": ",
                                           changes.status().message());
     std::vector<std::shared_ptr<arrow::Table>> inserted, deleted;
-    for (const auto& e : changes->added) {
-      ARROW_ASSIGN_OR_RAISE(auto rows, now.ReadDataFile(e));
-      inserted.push_back(rows);
+    // Added files as the snapshot reads them: a delete file it adds may apply to them.
+    if (!changes->added.empty()) {
+      std::vector<const ManifestEntry*> data;
+      for (const auto& e : changes->added) data.push_back(&e);
+      auto index = DeletesOf(now, data);
+      if (!index.ok()) return index.status().WithMessage(what, index.status().message());
+      for (const auto& e : changes->added) {
+        auto rows = now.ReadDataFile(e, *index ? (*index)->For(e) : nullptr);
+        if (!rows.ok()) return rows.status().WithMessage(what, rows.status().message());
+        inserted.push_back(*rows);
+      }
     }
     // Removed files lose the rows their parent still had.
     if (!changes->removed.empty()) {

@@ -568,8 +568,13 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
       for (const auto& [app, state] : options_.app_states)
         if (state.version) sum[kAppVersionKey + app] = std::to_string(*state.version);
       for (const auto& [k, v] : document_keys) sum[k] = v;
-      // The application keys mirrored in table properties, which outlive snapshot expiry.
+      // The application keys mirrored in table properties, which outlive snapshot expiry:
+      // exactly this snapshot's, stamped with its id.
+      for (auto it = m.properties.begin(); it != m.properties.end();)
+        it = IsAppKey(it->first) ? m.properties.erase(it) : std::next(it);
+      m.properties.erase(kAppMirrorSnapshotKey);
       for (const auto& [k, v] : sum) m.properties[k] = v;
+      if (!sum.empty()) m.properties[kAppMirrorSnapshotKey] = std::to_string(snapshot_id);
       const bool removes = !removed_.empty() || !marked_.empty();
       sum["operation"] = !changes_rows_ && removes ? "replace"
                          : !removes                ? "append"

@@ -602,7 +602,7 @@ arrow::Result<std::optional<std::string>> IcebergSnapshot::AppKey(
   const iceberg::Snapshot* oldest = ancestry.empty() ? nullptr : ancestry.back();
   const bool expired = oldest && oldest->parent_snapshot_id &&
                        !metadata_->SnapshotById(*oldest->parent_snapshot_id);
-  if (expired && snapshot_ == metadata_->CurrentSnapshot() && MirrorsAppKeys()) {
+  if (snapshot_ == metadata_->CurrentSnapshot() && UseAppMirror(*metadata_, snapshot_)) {
     auto it = metadata_->properties.find(key);
     if (it == metadata_->properties.end()) return std::nullopt;
     return it->second;
@@ -614,12 +614,6 @@ arrow::Result<std::optional<std::string>> IcebergSnapshot::AppKey(
         "'s ancestors were expired before any snapshot inlet wrote, so "
         "the state is unknown (keep at least the newest snapshot inlet wrote)");
   return std::nullopt;
-}
-
-bool IcebergSnapshot::MirrorsAppKeys() const {
-  for (const auto& [k, v] : metadata_->properties)
-    if (k.rfind(kAppVersionKey, 0) == 0 || k.rfind(kAppDocumentKey, 0) == 0) return true;
-  return false;
 }
 
 std::optional<int64_t> IcebergSnapshot::AppVersion(const std::string& app_id) const {
@@ -672,7 +666,7 @@ arrow::Result<std::map<std::string, std::string>> IcebergSnapshot::AppDocuments(
     for (const auto& [k, v] : s->summary)
       if (k.rfind(key_prefix, 0) == 0) apps.insert(k.substr(sizeof(kAppDocumentKey) - 1));
   }
-  if (snapshot_ == metadata_->CurrentSnapshot())
+  if (snapshot_ == metadata_->CurrentSnapshot() && UseAppMirror(*metadata_, snapshot_))
     for (const auto& [k, v] : metadata_->properties)
       if (k.rfind(key_prefix, 0) == 0) apps.insert(k.substr(sizeof(kAppDocumentKey) - 1));
   std::map<std::string, std::string> out;

@@ -24,6 +24,8 @@ namespace inlet::iceberg {
 /// object (table/app_objects.h; "0" when cleared).
 inline constexpr char kAppVersionKey[] = "inlet.app.";
 inline constexpr char kAppDocumentKey[] = "inlet.app-document.";
+/// The table property naming the snapshot whose application keys the properties mirror.
+inline constexpr char kAppMirrorSnapshotKey[] = "inlet.app-state-snapshot";
 
 class IcebergSnapshot : public inlet::Snapshot {
  public:
@@ -73,9 +75,6 @@ class IcebergSnapshot : public inlet::Snapshot {
   // The value of a summary key in the newest snapshot of the ancestry that has it.
   // Fails when the ancestry was expired before any snapshot inlet wrote.
   arrow::Result<std::optional<std::string>> AppKey(const std::string& key) const;
-  // Whether the table properties mirror application keys (inlet wrote the table since
-  // it began mirroring them).
-  bool MirrorsAppKeys() const;
 
   std::shared_ptr<const TableStore> store_;
   std::shared_ptr<const TableMetadata> metadata_;

@@ -164,6 +164,17 @@ arrow::Result<CheckpointResult> IcebergTable::Checkpoint() {
     snap.summary["manifests-replaced"] = std::to_string(replaced);
     snap.summary["manifests-kept"] = std::to_string(kept);
     snap.summary["entries-processed"] = std::to_string(entries_seen);
+    // The mirror of the application keys now names this snapshot.
+    for (auto it = next.properties.begin(); it != next.properties.end();)
+      it = IsAppKey(it->first) ? next.properties.erase(it) : std::next(it);
+    next.properties.erase(kAppMirrorSnapshotKey);
+    bool mirrored = false;
+    for (const auto& [k, v] : snap.summary)
+      if (IsAppKey(k)) {
+        next.properties[k] = v;
+        mirrored = true;
+      }
+    if (mirrored) next.properties[kAppMirrorSnapshotKey] = std::to_string(snapshot_id);
     next.snapshots.push_back(snap);
     next.current_snapshot_id = snapshot_id;
     next.refs["main"] =

@@ -18,6 +18,7 @@
 #include "inlet/common/time.h"
 #include "inlet/iceberg/iceberg_table.h"
 #include "inlet/iceberg/manifest.h"
+#include "inlet/iceberg/transaction.h"
 #include "inlet/status.h"
 #include "inlet/table/app_objects.h"
 #include "inlet/table/tombstones.h"
@@ -42,7 +43,12 @@ std::string Normalized(std::string uri) {
     size_t slashes = uri.find_first_not_of('/');
     uri = "/" + (slashes == std::string::npos ? std::string() : uri.substr(slashes));
   }
-  return uri;
+  // Repeated slashes after the scheme name one file.
+  const size_t from = uri.rfind("s3://", 0) == 0 ? 5 : 0;
+  std::string out = uri.substr(0, from);
+  for (size_t i = from; i < uri.size(); ++i)
+    if (!(uri[i] == '/' && !out.empty() && out.back() == '/')) out += uri[i];
+  return out;
 }
 
 // Whether the vacuum leaves a file (relative to the table location) alone whatever
@@ -73,6 +79,14 @@ arrow::Result<VacuumResult> IcebergTable::Vacuum(const VacuumOptions& o) {
       return TableNotFound("not an Iceberg table: " + location_ +
                            " (no metadata/*.metadata.json)");
     const TableMetadata& m = *base.metadata;
+    // Java refuses to expire or remove files of such a table: other tables may share
+    // them.
+    if (auto gc = m.properties.find("gc.enabled");
+        gc != m.properties.end() && (gc->second == "false" || gc->second == "FALSE"))
+      return arrow::Status::Invalid(
+          "cannot vacuum ", location_,
+          ": its gc.enabled property is false (its files may be "
+          "shared with other tables)");
     const int64_t table_ms = IntValue(m.properties, "history.expire.max-snapshot-age-ms",
                                       kDefaultMaxSnapshotAgeMs);
     result.retention_hours = o.retention_hours.value_or(table_ms / kMillisPerHour);
@@ -193,8 +207,22 @@ arrow::Result<VacuumResult> IcebergTable::Vacuum(const VacuumOptions& o) {
         reach_documents(s.summary, "snapshot " + std::to_string(s.snapshot_id)));
   }
   // The table properties' mirror of the latest application keys (their snapshots may
-  // have been expired by another engine).
-  ARROW_RETURN_NOT_OK(reach_documents(kept->properties, "the table properties"));
+  // have been expired by another engine), when it is what the current snapshot reads.
+  const iceberg::Snapshot* current = kept->CurrentSnapshot();
+  if (UseAppMirror(*kept, current))
+    ARROW_RETURN_NOT_OK(reach_documents(kept->properties, "the table properties"));
+  // Whether the current snapshot's application state is known: from a snapshot inlet
+  // wrote in its ancestry, the mirror, or an ancestry that expiry did not cut.
+  bool state_known = UseAppMirror(*kept, current);
+  {
+    auto ancestry = kept->Ancestry(current);
+    const iceberg::Snapshot* oldest = ancestry.empty() ? nullptr : ancestry.back();
+    if (!oldest || !oldest->parent_snapshot_id ||
+        kept->SnapshotById(*oldest->parent_snapshot_id))
+      state_known = true;
+    for (const auto* a : ancestry)
+      if (a->summary.count("inlet.operation")) state_known = true;
+  }
   for (const char* member : {"statistics", "partition-statistics"}) {
     if (!kept->other.contains(member) || !kept->other[member].is_array()) continue;
     for (const auto& f : kept->other[member])
@@ -223,6 +251,9 @@ arrow::Result<VacuumResult> IcebergTable::Vacuum(const VacuumOptions& o) {
     result.before.files += 1;
     result.before.bytes += info.size();
     if (reached.count(root + "/" + rel)) continue;
+    // With a pipeline's state unknown (every snapshot inlet wrote expired, no mirror) its
+    // documents and tombstones are all kept: they may be the state.
+    if (!state_known && rel.rfind("_inlet/", 0) == 0) continue;
     auto mtime = std::chrono::duration_cast<std::chrono::milliseconds>(
                      info.mtime().time_since_epoch())
                      .count();

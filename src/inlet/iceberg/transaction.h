@@ -51,8 +51,15 @@ arrow::Result<SpecManifests> ManifestsOfSpec(const BoundSpec& bound,
                                              const arrow::Schema& with_ids,
                                              int32_t schema_id);
 
-/// The application keys an ancestry records, the newest of each, then those the table
-/// properties mirror (for keys whose snapshots were expired).
+/// Whether a key names an application's state (kAppVersionKey, kAppDocumentKey).
+bool IsAppKey(const std::string& key);
+/// Whether the state of snapshot s is read from the table properties' mirror: its
+/// ancestry holds no snapshot inlet wrote and was cut by expiry, and the snapshot the
+/// mirror was written with (kAppMirrorSnapshotKey) is gone too (one still kept but off
+/// the ancestry was rolled back, with its state).
+bool UseAppMirror(const TableMetadata& m, const iceberg::Snapshot* s);
+/// The application keys an ancestry records, the newest of each, or the table
+/// properties' mirror when UseAppMirror says so.
 std::map<std::string, std::string> AppKeysOf(const TableMetadata& m,
                                              const iceberg::Snapshot* s);
 
