@@ -524,3 +524,25 @@ def test_checkpoint_rewrites_many_small_manifests_into_one(tmp_path):
     support.run_inlet("merge", table, "--keys", "id", "--input", _input(tmp_path, rows, "after"))
     model[900] = rows[0]
     _check(table, model, "a merge after rewriting the manifests")
+
+
+def test_vacuum_keeps_what_each_branch_asks_to_keep(tmp_path):
+    """A branch's own min-snapshots-to-keep (set by pyiceberg) outweighs the retention:
+    vacuum keeps that many snapshots of its history; main keeps its newest only."""
+    from pyiceberg.catalog.sql import SqlCatalog
+    cat = ["--catalog", f"sqlite:{tmp_path}/wh/catalog.db", "--warehouse", str(tmp_path / "wh")]
+    for k in range(5):
+        rows = [{"id": k, "region": "a", "amount": k}]
+        support.run_inlet(*cat, "write", "ns.br", "--input", _input(tmp_path, rows, f"b{k}"))
+    catalog = SqlCatalog("default", uri=f"sqlite:///{tmp_path}/wh/catalog.db", warehouse=f"file://{tmp_path}/wh")
+    table = catalog.load_table("ns.br")
+    head = table.current_snapshot().snapshot_id
+    table.manage_snapshots().create_branch(head, "audit", min_snapshots_to_keep=3).commit()
+    support.run_inlet(*cat, "write", "ns.br", "--input", _input(tmp_path, [{"id": 9, "region": "a", "amount": 9}], "m"))
+    support.run_inlet(*cat, "vacuum", "ns.br", "--retention-hours", "0", "--force")
+    table = catalog.load_table("ns.br")
+    kept = {s.sequence_number for s in table.snapshots()}
+    # audit's head (5) and two ancestors (4, 3); main's newest (6).
+    assert kept == {3, 4, 5, 6}, kept
+    assert sorted(table.scan(snapshot_id=table.snapshot_by_name("audit").snapshot_id).to_arrow()["id"].to_pylist()) \
+        == [0, 1, 2, 3, 4]

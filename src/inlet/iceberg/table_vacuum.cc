@@ -113,7 +113,26 @@ arrow::Result<VacuumResult> IcebergTable::Vacuum(const VacuumOptions& o) {
     std::set<int64_t> keep;
     for (const auto& s : m.snapshots)
       if (s.timestamp_ms >= cutoff) keep.insert(s.snapshot_id);
-    for (const auto& [name, ref] : m.refs) keep.insert(ref.snapshot_id);
+    // Every ref's head; and along each branch, its newest min-snapshots-to-keep and those
+    // younger than its max-snapshot-age-ms, the ref's own settings first (as Java's
+    // RemoveSnapshots does).
+    for (const auto& [name, ref] : m.refs) {
+      keep.insert(ref.snapshot_id);
+      if (ref.type != "branch") continue;
+      auto setting = [&](const char* key, int64_t fallback) {
+        const Json& r = ref.retention;
+        return r.is_object() && r.contains(key) && r[key].is_number_integer()
+                   ? r[key].get<int64_t>()
+                   : fallback;
+      };
+      const int64_t ref_min = setting("min-snapshots-to-keep", min_keep);
+      const int64_t ref_age = setting("max-snapshot-age-ms", -1);
+      const int64_t ref_cutoff = ref_age >= 0 ? NowMillis() - ref_age : cutoff;
+      int64_t i = 0;
+      for (const auto* s : m.Ancestry(m.SnapshotById(ref.snapshot_id))) {
+        if (i++ < ref_min || s->timestamp_ms >= ref_cutoff) keep.insert(s->snapshot_id);
+      }
+    }
     auto ancestry = m.Ancestry(m.CurrentSnapshot());
     for (size_t i = 0; i < ancestry.size() && static_cast<int64_t>(i) < min_keep; ++i)
       keep.insert(ancestry[i]->snapshot_id);
