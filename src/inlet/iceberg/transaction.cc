@@ -64,34 +64,64 @@ std::shared_ptr<arrow::Schema> WithoutIds(const arrow::Schema& s) {
   return arrow::schema(fields);
 }
 
-// A sort order of "column [asc|desc] [nulls first|nulls last]" entries, over the columns
-// of `with_ids` (identity transforms; order id 1). Invalid names a bad entry.
+// A sort order of "term [asc|desc] [nulls first|nulls last]" entries, a term a column or
+// a transform of one (bucket(c, N), truncate(c, W), year(c), month(c), day(c), hour(c)),
+// over the columns of `with_ids` (order id 1). Invalid names a bad entry.
 arrow::Result<SortOrder> SortOrderFromSortBy(const std::vector<std::string>& sort_by,
                                              const arrow::Schema& with_ids) {
   SortOrder order;
   order.order_id = 1;
   for (const auto& entry : sort_by) {
-    std::istringstream words(entry);
+    auto bad = [&] {
+      return arrow::Status::Invalid(
+          "sort order entry '", entry,
+          "': expected column (or transform(column[, N])) [asc|desc] "
+          "[nulls first|nulls last]");
+    };
+    std::string text = Trim(entry);
+    // The term: up to the first space, or to the parenthesis closing a transform.
+    size_t open = text.find('('), space = text.find(' ');
+    size_t end = open != std::string::npos && (space == std::string::npos || open < space)
+                     ? text.find(')', open)
+                     : space;
+    if (end != std::string::npos && open != std::string::npos &&
+        end == text.find(')', open))
+      ++end;
+    std::string term = Trim(text.substr(0, end));
+    std::istringstream words(end == std::string::npos ? "" : text.substr(end));
     std::vector<std::string> w;
     for (std::string word; words >> word;) {
       for (auto& c : word)
         c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       w.push_back(word);
     }
-    auto bad = [&] {
-      return arrow::Status::Invalid(
-          "sort order entry '", entry,
-          "': expected column [asc|desc] [nulls first|nulls last]");
-    };
-    if (w.empty()) return bad();
-    std::string column = entry.substr(entry.find_first_not_of(' '), w[0].size());
+    if (term.empty()) return bad();
+    std::string transform = "identity", column = term;
+    if (auto p = term.find('('); p != std::string::npos) {
+      if (term.back() != ')') return bad();
+      transform = Trim(term.substr(0, p));
+      std::string args = term.substr(p + 1, term.size() - p - 2);
+      auto comma = args.find(',');
+      column = Trim(args.substr(0, comma));
+      if (comma != std::string::npos)
+        transform += "[" + Trim(args.substr(comma + 1)) + "]";
+    }
     auto field = with_ids.GetFieldByName(column);
     if (!field || !FieldId(*field))
       return arrow::Status::Invalid("sort order entry '", entry, "': no column '", column,
                                     "' in the table");
+    auto parsed = ParseTransform(transform);
+    if (!parsed.ok())
+      return arrow::Status::Invalid("sort order entry '", entry,
+                                    "': ", parsed.status().message());
+    auto result = ResultType(*parsed, field->type());
+    if (!result.ok())
+      return arrow::Status::Invalid("sort order entry '", entry,
+                                    "': ", result.status().message());
     SortField f;
     f.source_id = *FieldId(*field);
-    size_t i = 1;
+    f.transform = parsed->ToString();
+    size_t i = 0;
     if (i < w.size() && (w[i] == "asc" || w[i] == "desc")) f.direction = w[i++];
     f.null_order = f.direction == "asc" ? "nulls-first" : "nulls-last";
     if (i < w.size()) {
@@ -317,11 +347,20 @@ std::vector<table::SortKey> IcebergWriteTransaction::WriteOrder() const {
       std::shared_ptr<arrow::Field> column;
       for (const auto& c : schema_with_ids_->fields())
         if (FieldId(*c) == f.source_id) column = c;
-      // A transform, or a column no longer in the schema: rows go as they come, and
-      // files do not claim the order.
-      if (f.transform != "identity" || !column) return {};
-      out.push_back(
-          {column->name(), f.direction == "asc", f.null_order == "nulls-first"});
+      // A column no longer in the schema, or a transform inlet does not know: rows go as
+      // they come, and files do not claim the order.
+      if (!column) return {};
+      table::SortKey key{column->name(), f.direction == "asc",
+                         f.null_order == "nulls-first", nullptr};
+      if (f.transform != "identity") {
+        auto t = ParseTransform(f.transform);
+        if (!t.ok() || !ResultType(*t, column->type()).ok()) return {};
+        Transform transform = *t;
+        key.transform = [transform](const std::shared_ptr<arrow::Array>& values) {
+          return Apply(transform, values);
+        };
+      }
+      out.push_back(std::move(key));
     }
   }
   return out;

@@ -46,6 +46,11 @@ struct SortKey {
   std::string column;
   bool ascending = true;
   bool nulls_first = true;
+  /// Rows sort by this function of the column's values (Iceberg's sort transforms:
+  /// bucket, truncate, day, ...) when set, else by the values.
+  std::function<arrow::Result<std::shared_ptr<arrow::Array>>(
+      const std::shared_ptr<arrow::Array>&)>
+      transform;
 };
 
 /// The changes of one commit, based on one snapshot. One thread drives a transaction; the

@@ -55,6 +55,14 @@ arrow::Result<std::shared_ptr<arrow::Table>> SortRows(
     if (!column)
       return arrow::Status::Invalid("the sort order names column '", k.column,
                                     "', which the rows lack");
+    if (k.transform && column->num_chunks() > 0) {
+      arrow::ArrayVector chunks;
+      for (const auto& chunk : column->chunks()) {
+        ARROW_ASSIGN_OR_RAISE(auto t, k.transform(chunk));
+        chunks.push_back(std::move(t));
+      }
+      ARROW_ASSIGN_OR_RAISE(column, arrow::ChunkedArray::Make(std::move(chunks)));
+    }
     const auto direction = k.ascending ? arrow::compute::SortOrder::Ascending
                                        : arrow::compute::SortOrder::Descending;
     // Nulls go where the key says, and NaN is greater than every other value (Iceberg's
