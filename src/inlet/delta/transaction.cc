@@ -24,6 +24,7 @@
 #include "inlet/delta/stats.h"
 #include "inlet/status.h"
 #include "inlet/table/partition.h"
+#include "inlet/table/row_bitmap.h"
 #include "inlet/table/value.h"
 
 namespace inlet::delta {
@@ -476,15 +477,7 @@ arrow::Status WriteTransaction::MarkDeleted(const table::DataFile& file,
   if (add.deletion_vector) {
     ARROW_ASSIGN_OR_RAISE(before, LoadDeletionVector(*store_, *add.deletion_vector));
   }
-  // A row's position in the file: its position as read plus the rows deleted before it.
-  std::vector<uint64_t> now;
-  now.reserve(positions.size());
-  size_t j = 0;
-  for (int64_t l : positions) {
-    uint64_t p = static_cast<uint64_t>(l) + j;
-    while (j < before.size() && before[j] <= p) p = static_cast<uint64_t>(l) + ++j;
-    now.push_back(p);
-  }
+  std::vector<uint64_t> now = table::FilePositions(positions, before);
   std::vector<uint64_t> all;
   all.reserve(before.size() + now.size());
   std::merge(before.begin(), before.end(), now.begin(), now.end(),

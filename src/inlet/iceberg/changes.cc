@@ -60,6 +60,24 @@ arrow::Result<std::shared_ptr<DeleteIndex>> DeletesOf(
                            data);
 }
 
+// The rows of `keys` that have no twin left in `others` (as multisets: each twin pairs
+// once).
+std::vector<int64_t> Unpaired(const std::vector<std::string>& keys,
+                              const std::vector<std::string>& others) {
+  std::unordered_map<std::string, int64_t> count;
+  for (const auto& k : others) ++count[k];
+  std::vector<int64_t> out;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    auto it = count.find(keys[i]);
+    if (it != count.end() && it->second > 0) {
+      --it->second;
+      continue;
+    }
+    out.push_back(static_cast<int64_t>(i));
+  }
+  return out;
+}
+
 // Removes the rows that are in both tables (as multisets): a rewrite carries them over.
 arrow::Status DropCarryOver(std::shared_ptr<arrow::Table>* deleted,
                             std::shared_ptr<arrow::Table>* inserted) {
@@ -67,30 +85,8 @@ arrow::Status DropCarryOver(std::shared_ptr<arrow::Table>* deleted,
     return arrow::Status::OK();
   ARROW_ASSIGN_OR_RAISE(auto gone, RowKeys(**deleted, {}));
   ARROW_ASSIGN_OR_RAISE(auto came, RowKeys(**inserted, {}));
-  std::unordered_map<std::string, int64_t> count;
-  for (const auto& k : gone) ++count[k];
-  std::vector<int64_t> keep_came, keep_gone;
-  for (size_t i = 0; i < came.size(); ++i) {
-    auto it = count.find(came[i]);
-    if (it != count.end() && it->second > 0) {
-      --it->second;
-      continue;
-    }
-    keep_came.push_back(static_cast<int64_t>(i));
-  }
-  // The deleted rows that found no inserted twin are the real deletes.
-  std::unordered_map<std::string, int64_t> came_count;
-  for (const auto& k : came) ++came_count[k];
-  for (size_t i = 0; i < gone.size(); ++i) {
-    auto it = came_count.find(gone[i]);
-    if (it != came_count.end() && it->second > 0) {
-      --it->second;
-      continue;
-    }
-    keep_gone.push_back(static_cast<int64_t>(i));
-  }
-  ARROW_ASSIGN_OR_RAISE(*inserted, TakeRows(*inserted, keep_came));
-  ARROW_ASSIGN_OR_RAISE(*deleted, TakeRows(*deleted, keep_gone));
+  ARROW_ASSIGN_OR_RAISE(*inserted, TakeRows(*inserted, Unpaired(came, gone)));
+  ARROW_ASSIGN_OR_RAISE(*deleted, TakeRows(*deleted, Unpaired(gone, came)));
   return arrow::Status::OK();
 }
 

@@ -14,18 +14,7 @@
 namespace inlet::iceberg {
 
 arrow::Result<OptimizeResult> IcebergTable::Optimize(const OptimizeOptions& options) {
-  auto start = std::chrono::steady_clock::now();
-  int attempts = 0;
-  auto result = RetryOnConflict(std::max(1, options.max_attempts) - 1, [&] {
-    ++attempts;
-    return OptimizeOnce(options);
-  });
-  if (!result.ok()) return result.status();
-  result->attempts = attempts;
-  result->duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::steady_clock::now() - start)
-                            .count();
-  return result;
+  return table::OptimizeWithRetries(options, [&] { return OptimizeOnce(options); });
 }
 
 arrow::Result<OptimizeResult> IcebergTable::OptimizeOnce(const OptimizeOptions& o) {

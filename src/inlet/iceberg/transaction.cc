@@ -16,6 +16,7 @@
 #include "inlet/status.h"
 #include "inlet/table/file_scan.h"
 #include "inlet/table/partition.h"
+#include "inlet/table/row_bitmap.h"
 
 namespace inlet::iceberg {
 
@@ -751,15 +752,7 @@ arrow::Status IcebergWriteTransaction::MarkDeleted(const table::DataFile& file,
       ARROW_ASSIGN_OR_RAISE(before, loaded());
     }
   }
-  // A row's position in the file: its position as read plus the rows deleted before it.
-  std::vector<uint64_t> now;
-  now.reserve(positions.size());
-  size_t j = 0;
-  for (int64_t l : positions) {
-    uint64_t p = static_cast<uint64_t>(l) + j;
-    while (j < before.size() && before[j] <= p) p = static_cast<uint64_t>(l) + ++j;
-    now.push_back(p);
-  }
+  std::vector<uint64_t> now = table::FilePositions(positions, before);
   auto& marked = marked_[file.index];
   std::vector<uint64_t> all;
   std::merge(marked.begin(), marked.end(), now.begin(), now.end(),

@@ -4,8 +4,10 @@
 #include <arrow/table.h>
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 
+#include "inlet/status.h"
 #include "inlet/table/merge_files.h"
 #include "inlet/table/partition.h"
 #include "inlet/table/value.h"
@@ -141,6 +143,24 @@ arrow::Status WriteBin(const Transaction& tx, const Bin& bin,
     ARROW_RETURN_NOT_OK(WriteTable(writer, sorted.table()));
   }
   return writer->Flush();
+}
+
+arrow::Result<OptimizeResult> OptimizeWithRetries(
+    const OptimizeOptions& options,
+    const std::function<arrow::Result<OptimizeResult>()>& once) {
+  auto start = std::chrono::steady_clock::now();
+  int attempts = 0;
+  // A concurrent commit removed files being compacted: plan again from the new version.
+  auto result = RetryOnConflict(std::max(1, options.max_attempts) - 1, [&] {
+    ++attempts;
+    return once();
+  });
+  if (!result.ok()) return result.status();
+  result->attempts = attempts;
+  result->duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now() - start)
+                            .count();
+  return result;
 }
 
 }  // namespace inlet::table

@@ -7,6 +7,7 @@
 #include <arrow/result.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -40,6 +41,13 @@ struct OptimizePlan {
 /// partitions). Invalid names a predicate column or Z-order column that does not fit.
 arrow::Result<OptimizePlan> PlanOptimize(const Transaction& tx,
                                          const OptimizeOptions& options);
+
+/// Runs `once` (an optimize planned on the latest version) again while it loses to a
+/// concurrent commit, up to options.max_attempts times in all; the result records the
+/// attempts and the whole duration.
+arrow::Result<OptimizeResult> OptimizeWithRetries(
+    const OptimizeOptions& options,
+    const std::function<arrow::Result<OptimizeResult>()>& once);
 
 /// Writes a bin's rows (deleted rows dropped; sorted along the Z-order curve of zorder_by
 /// when given, which holds the bin's rows in memory) to writer, and flushes it.

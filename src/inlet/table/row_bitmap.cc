@@ -87,4 +87,17 @@ arrow::Result<std::vector<uint64_t>> DecodeRowBitmap(std::string_view data) {
   return rows;
 }
 
+std::vector<uint64_t> FilePositions(const std::vector<int64_t>& read_positions,
+                                    const std::vector<uint64_t>& deleted) {
+  std::vector<uint64_t> out;
+  out.reserve(read_positions.size());
+  size_t j = 0;
+  for (int64_t l : read_positions) {
+    uint64_t p = static_cast<uint64_t>(l) + j;
+    while (j < deleted.size() && deleted[j] <= p) p = static_cast<uint64_t>(l) + ++j;
+    out.push_back(p);
+  }
+  return out;
+}
+
 }  // namespace inlet::table

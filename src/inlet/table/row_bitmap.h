@@ -26,4 +26,10 @@ uint32_t Crc32(std::string_view data);
 /// Serializes sorted, distinct row positions (the inverse of DecodeRowBitmap).
 std::string EncodeRowBitmap(const std::vector<uint64_t>& rows);
 
+/// The positions in a file of rows given as positions among the rows read from it
+/// (ascending), `deleted` (ascending) being the positions left out of the read: a row's
+/// position plus the deleted rows before it.
+std::vector<uint64_t> FilePositions(const std::vector<int64_t>& read_positions,
+                                    const std::vector<uint64_t>& deleted);
+
 }  // namespace inlet::table
