@@ -43,6 +43,18 @@ def _input(tmp_path, rows, name):
     return path
 
 
+def _small_appends(table, tmp_path, commits, rows_each, *args):
+    """`commits` appends of `rows_each` rows (ids k*10+j, regions a/b) into a new Iceberg
+    table partitioned by region; the rows by id."""
+    model = {}
+    for k in range(commits):
+        rows = [{"id": k * 10 + j, "region": "ab"[j % 2], "amount": k} for j in range(rows_each)]
+        support.run_inlet("write", table, "--format", "iceberg", "--partition-by", "region", *args,
+                          "--input", _input(tmp_path, rows, f"b{k}"))
+        model.update({r["id"]: r for r in rows})
+    return model
+
+
 def _operations(table):
     return [s.summary.operation.value for s in _static(table).snapshots()]
 
@@ -113,12 +125,7 @@ def test_merge_delete_and_update_follow_the_model_in_every_engine(tmp_path, merg
 
 def test_compaction_packs_small_files_into_a_replace_snapshot(tmp_path):
     table = tmp_path / "t"
-    model = {}
-    for k in range(12):
-        rows = [{"id": k * 10 + j, "region": "ab"[j % 2], "amount": k} for j in range(6)]
-        support.run_inlet("write", table, "--format", "iceberg", "--partition-by", "region",
-                          "--input", _input(tmp_path, rows, f"b{k}"))
-        model.update({r["id"]: r for r in rows})
+    model = _small_appends(table, tmp_path, 12, 6)
     before = _static(table)
     assert len(before.inspect.files()) == 24
     out = support.run_inlet("optimize", table, "--json").stdout
@@ -257,12 +264,7 @@ def _reached(table):
 
 def test_vacuum_expires_snapshots_and_deletes_what_nothing_reaches(tmp_path):
     table = tmp_path / "t"
-    model = {}
-    for k in range(5):
-        rows = [{"id": k * 10 + j, "region": "ab"[j % 2], "amount": k} for j in range(4)]
-        support.run_inlet("write", table, "--format", "iceberg", "--partition-by", "region",
-                          "--input", _input(tmp_path, rows, f"b{k}"))
-        model.update({r["id"]: r for r in rows})
+    model = _small_appends(table, tmp_path, 5, 4)
     support.run_inlet("delete", table, "--where", "id = 11")
     del model[11]
     support.run_inlet("optimize", table)
@@ -498,13 +500,7 @@ def test_trino_reads_every_snapshot_of_inlet_row_level_changes(tmp_path, trino, 
 
 def test_checkpoint_rewrites_many_small_manifests_into_one(tmp_path):
     table = tmp_path / "t"
-    model = {}
-    for k in range(8):
-        rows = [{"id": 10 * k + j, "region": "ab"[j % 2], "amount": k} for j in range(3)]
-        support.run_inlet("write", table, "--format", "iceberg", "--partition-by", "region",
-                          "--property", "commit.manifest-merge.enabled=false",
-                          "--input", _input(tmp_path, rows, f"b{k}"))
-        model.update({r["id"]: r for r in rows})
+    model = _small_appends(table, tmp_path, 8, 3, "--property", "commit.manifest-merge.enabled=false")
     support.run_inlet("delete", table, "--where", "id = 11")
     del model[11]
     before = _static(table)

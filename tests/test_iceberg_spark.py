@@ -275,14 +275,17 @@ def test_spark_reads_inlet_row_level_changes_and_inlet_goes_on_after_spark_maint
         f"file:{tmp_path}/wh/lake/cdc/data/orphan.parquet"], removed
     check("after Spark's maintenance")
 
-    # The pipeline goes on: new keys load once, and a late update of a deleted key stays
-    # discarded (the remembered delete survived).
-    more = [{"op": "c", "id": 50, "city": "c0", "seq": 300}, {"op": "u", "id": 4, "city": "c0", "seq": 150}]
-    ps.write_source(src / "b3.ndjson", more, fmt="ndjson")
-    report = ps.run(yaml).report
-    assert report["rows_read"] == 2 and report["rows_late"] == 1, report
-    events += more
-    check("after the next run")
+    def go_on(batch, more, context):
+        """The pipeline goes on: the new key loads once, and a late update of a deleted key
+        stays discarded (the remembered delete survived)."""
+        ps.write_source(src / f"{batch}.ndjson", more, fmt="ndjson")
+        report = ps.run(yaml).report
+        assert report["rows_read"] == 2 and report["rows_late"] == 1, report
+        events.extend(more)
+        check(context)
+
+    go_on("b3", [{"op": "c", "id": 50, "city": "c0", "seq": 300}, {"op": "u", "id": 4, "city": "c0", "seq": 150}],
+          "after the next run")
 
     # inlet's own maintenance next: compaction, then expiry of everything but the current
     # snapshot and removal of what nothing reaches; Spark reads the same rows, and the
@@ -290,12 +293,8 @@ def test_spark_reads_inlet_row_level_changes_and_inlet_goes_on_after_spark_maint
     run_inlet(*cat, "optimize", "lake.cdc")
     run_inlet(*cat, "vacuum", "lake.cdc", "--retention-hours", "0", "--force")
     check("after inlet's optimize and vacuum")
-    more = [{"op": "c", "id": 60, "city": "c1", "seq": 400}, {"op": "u", "id": 8, "city": "c0", "seq": 150}]
-    ps.write_source(src / "b4.ndjson", more, fmt="ndjson")
-    report = ps.run(yaml).report
-    assert report["rows_read"] == 2 and report["rows_late"] == 1, report
-    events += more
-    check("after a run following inlet's maintenance")
+    go_on("b4", [{"op": "c", "id": 60, "city": "c1", "seq": 400}, {"op": "u", "id": 8, "city": "c0", "seq": 150}],
+          "after a run following inlet's maintenance")
 
 
 def test_inlet_changes_equal_sparks_changelog_view(spark, tmp_path, catalog):
