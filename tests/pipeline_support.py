@@ -165,6 +165,8 @@ def _csv_text(value: Any) -> str:
 # The table properties that make Iceberg row-level changes merge-on-read.
 ICEBERG_MERGE_ON_READ = {"write.delete.mode": "merge-on-read", "write.update.mode": "merge-on-read",
                          "write.merge.mode": "merge-on-read"}
+# Format version 3 merge-on-read: deletion vectors, and row lineage.
+ICEBERG_V3_MERGE_ON_READ = {**ICEBERG_MERGE_ON_READ, "format-version": "3"}
 
 
 def pipeline(
@@ -183,7 +185,8 @@ def pipeline(
 ) -> dict:
     """One pipeline as a dict, in the shape of docs/pipelines.md. table_format: "iceberg"
     makes the destination an Iceberg table by path (default: Delta Lake), "iceberg_mor" one
-    whose row-level changes are merge-on-read."""
+    whose row-level changes are merge-on-read (position delete files), "iceberg_v3" a format
+    version 3 one whose row-level changes are deletion vectors."""
     source: dict[str, Any] = {"type": "files", "path": path}
     if fmt:
         source["format"] = fmt
@@ -193,6 +196,9 @@ def pipeline(
     if table_format == "iceberg_mor":  # merge-on-read: position delete files
         destination["format"] = "iceberg"
         properties = {**ICEBERG_MERGE_ON_READ, **(properties or {})}
+    elif table_format == "iceberg_v3":  # merge-on-read: deletion vectors
+        destination["format"] = "iceberg"
+        properties = {**ICEBERG_V3_MERGE_ON_READ, **(properties or {})}
     elif table_format:
         destination["format"] = table_format
     if partition_by:

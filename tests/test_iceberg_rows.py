@@ -67,13 +67,39 @@ def _live_delete_files(table):
     return [p for p in _static(table).inspect.delete_files()["file_path"].to_pylist()]
 
 
-@pytest.mark.parametrize("merge_on_read", [False, True], ids=["copy_on_write", "merge_on_read"])
-def test_merge_delete_and_update_follow_the_model_in_every_engine(tmp_path, merge_on_read):
+def _deletion_vectors(table):
+    """The live deletion vectors of the current snapshot, as (data file, cardinality):
+    at most one per data file (spec "Deletion Vectors"). The delete manifests are read with
+    DuckDB's read_avro (pyiceberg does not show referenced_data_file)."""
+    static = _static(table)
+    con = oracle.duckdb_connection()
+    files = []
+    for mf in static.current_snapshot().manifests(static.io):
+        if mf.content.value != 1:
+            continue
+        path = mf.manifest_path.removeprefix("file://")
+        files += con.sql(f"SELECT data_file.file_format, data_file.referenced_data_file, "
+                         f"data_file.record_count, data_file.content_offset, "
+                         f"data_file.content_size_in_bytes FROM read_avro('{path}') "
+                         f"WHERE status < 2").fetchall()
+    assert {f[0] for f in files} <= {"PUFFIN"}, files
+    assert all(f[3] is not None and f[4] is not None for f in files), files
+    targets = [f[1] for f in files]
+    assert len(targets) == len(set(targets)), f"more than one vector per data file: {targets}"
+    return [(f[1], f[2]) for f in files]
+
+
+@pytest.mark.parametrize("version,merge_on_read", [(2, False), (2, True), (3, False), (3, True)],
+                         ids=["copy_on_write", "merge_on_read", "v3_copy_on_write", "v3_deletion_vectors"])
+def test_merge_delete_and_update_follow_the_model_in_every_engine(tmp_path, version, merge_on_read):
     table = tmp_path / "t"
     rows = [{"id": i, "region": "nsew"[i % 4], "amount": i * 10} for i in range(40)]
     support.run_inlet("write", table, "--format", "iceberg", "--partition-by", "region",
                       "--target-file-size", "600", "--input", _input(tmp_path, rows, "first"),
+                      "--property", f"format-version={version}",
                       *(MERGE_ON_READ if merge_on_read else []))
+    meta = _static(table).metadata
+    assert meta.format_version == version and "format-version" not in meta.properties, meta
     model = {r["id"]: dict(r) for r in rows}
     _check(table, model, "created")
 
@@ -98,17 +124,35 @@ def test_merge_delete_and_update_follow_the_model_in_every_engine(tmp_path, merg
     _check(table, model, "after update")
     last = _static(table).current_snapshot().summary
     if merge_on_read:
-        # Changed rows are marked in position delete files; the update's new versions are
-        # new rows.
+        # Changed rows are marked in position delete files (v3: deletion vectors, one per
+        # data file, each holding the file's earlier deletes too); the update's new
+        # versions are new rows.
         assert _operations(table) == ["append", "overwrite", "delete", "overwrite"]
         delete = _static(table).snapshots()[2].summary
-        assert int(delete["added-position-delete-files"]) >= 1, delete
         assert _live_delete_files(table)
+        if version == 2:
+            assert int(delete["added-position-delete-files"]) >= 1, delete
+        else:
+            assert int(delete["added-dvs"]) >= 1, delete
+            # The update marked rows of files the delete had marked: their vectors replaced.
+            assert int(last["removed-dvs"]) >= 1, last
+            vectors = _deletion_vectors(table)
+            assert sum(n for _, n in vectors) == int(last["total-position-deletes"]), (vectors, last)
     else:
         assert _operations(table) == ["append", "overwrite", "overwrite", "overwrite"]
         # Files of partitions nothing touched are kept: the update rewrote region n only.
         assert int(last["deleted-data-files"]) == int(last["added-data-files"]) >= 1, last
         assert not _live_delete_files(table)
+    # format-version is a setting of the metadata, never stored as a property; a downgrade
+    # is refused and leaves the table as it was.
+    support.run_inlet("alter", table, "--property", f"format-version={version}")
+    assert "format-version" not in _static(table).metadata.properties
+    if version == 3:
+        snapshots = len(_static(table).snapshots())
+        line = support.check_refusal(support.run_inlet("alter", table, "--property", "format-version=2",
+                                                       check=False))
+        assert "downgrade" in line, line
+        assert len(_static(table).snapshots()) == snapshots
     # Time travel still reads the first snapshot.
     first = _static(table).snapshots()[0]
     assert _static(table).scan(snapshot_id=first.snapshot_id).to_arrow().num_rows == 40
@@ -542,3 +586,63 @@ def test_vacuum_keeps_what_each_branch_asks_to_keep(tmp_path):
     assert kept == {3, 4, 5, 6}, kept
     assert sorted(table.scan(snapshot_id=table.snapshot_by_name("audit").snapshot_id).to_arrow()["id"].to_pylist()) \
         == [0, 1, 2, 3, 4]
+
+
+def test_vacuum_removes_refs_past_their_max_ref_age(tmp_path):
+    """A tag or branch whose head is older than its max-ref-age-ms goes (and then what only
+    it kept); one without the setting, and main, stay (Java's expire_snapshots does the
+    same)."""
+    import time
+    from pyiceberg.catalog.sql import SqlCatalog
+    cat = ["--catalog", f"sqlite:{tmp_path}/wh/catalog.db", "--warehouse", str(tmp_path / "wh")]
+    for k in range(3):
+        rows = [{"id": k, "region": "a", "amount": k}]
+        support.run_inlet(*cat, "write", "ns.refs", "--input", _input(tmp_path, rows, f"b{k}"))
+    catalog = SqlCatalog("default", uri=f"sqlite:///{tmp_path}/wh/catalog.db", warehouse=f"file://{tmp_path}/wh")
+    table = catalog.load_table("ns.refs")
+    first = table.snapshots()[0].snapshot_id
+    table.manage_snapshots().create_tag(first, "old", max_ref_age_ms=1).commit()
+    table.manage_snapshots().create_tag(first, "kept").commit()
+    time.sleep(0.01)
+    report = json.loads(support.run_inlet(*cat, "vacuum", "ns.refs", "--retention-hours", "0", "--force",
+                                          "--json").stdout.strip().splitlines()[-1])
+    assert report["refs_removed"] == ["old"], report
+    table = catalog.load_table("ns.refs")
+    assert set(table.metadata.refs) == {"main", "kept"}, table.metadata.refs
+    assert table.snapshot_by_name("kept").snapshot_id == first
+    # With the table's history.expire.max-ref-age-ms the other tag goes too, never main.
+    support.run_inlet(*cat, "alter", "ns.refs", "--property", "history.expire.max-ref-age-ms=1")
+    time.sleep(0.01)
+    support.run_inlet(*cat, "vacuum", "ns.refs", "--retention-hours", "0", "--force")
+    table = catalog.load_table("ns.refs")
+    assert set(table.metadata.refs) == {"main"}, table.metadata.refs
+    assert [s.snapshot_id for s in table.snapshots()] == [table.current_snapshot().snapshot_id]
+    assert sorted(table.scan().to_arrow()["id"].to_pylist()) == [0, 1, 2]
+
+
+def test_an_upgraded_table_gets_vectors_holding_its_position_deletes(tmp_path):
+    """inlet alter --property format-version=3 upgrades a v2 merge-on-read table: its next
+    commit gives every data manifest row ids, and a delete then writes deletion vectors
+    that take in the files' position deletes, whose files leave the snapshot."""
+    table = tmp_path / "t"
+    rows = [{"id": i, "region": "ab"[i % 2], "amount": i} for i in range(40)]
+    support.run_inlet("write", table, "--format", "iceberg", "--partition-by", "region",
+                      "--input", _input(tmp_path, rows, "first"), *MERGE_ON_READ)
+    model = {r["id"]: r for r in rows}
+    support.run_inlet("delete", table, "--where", "id < 10")
+    for k in range(10):
+        del model[k]
+    assert all(p.endswith("-deletes.parquet") for p in _live_delete_files(table))
+    support.run_inlet("alter", table, "--property", "format-version=3")
+    meta = _static(table).metadata
+    assert meta.format_version == 3 and meta.next_row_id == 40, meta.next_row_id
+    support.run_inlet("delete", table, "--where", "id >= 30")
+    for k in range(30, 40):
+        del model[k]
+    _check(table, model, "after the upgrade's first delete")
+    vectors = _deletion_vectors(table)
+    assert len(vectors) == 2 and sum(n for _, n in vectors) == 20, vectors
+    assert all(p.endswith("-dv.puffin") for p in _live_delete_files(table))
+    summary = _static(table).current_snapshot().summary
+    assert summary["added-dvs"] == "2" and summary["removed-position-delete-files"] == "2", summary
+    assert summary["total-position-deletes"] == "20", summary

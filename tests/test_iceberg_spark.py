@@ -185,6 +185,46 @@ def test_inlet_applies_equality_deletes_java_commits_scoped_by_partition_and_seq
     assert sorted(got.column("id").to_pylist()) == [3]
 
 
+def test_a_compaction_keeps_its_starting_sequence_number_under_a_concurrent_equality_delete(
+        spark, tmp_path, catalog):
+    """A compaction's files take the sequence number of the snapshot it read: an equality
+    delete Java commits while it runs does not conflict with it (the compaction commits
+    after it without planning again), and still deletes the rows it moved, in Spark and
+    in inlet."""
+    import json
+    from test_iceberg_rows import _resume, _stopped
+    name, cat = catalog
+    for i in range(4):
+        write("db.compact", _rows(10 * i, 10), *cat, "--format", "iceberg", work_dir=tmp_path / "in")
+    t = f"{name}.db.compact"
+    starting = spark.sql(f"SELECT max(sequence_number) AS s FROM {t}.entries").collect()[0].s
+    compaction = _stopped([*cat, "optimize", "db.compact", "--json"], "write.after_data_files", tmp_path)
+    jvm = spark._jvm
+    table = jvm.org.apache.iceberg.spark.Spark3Util.loadIcebergTable(spark._jsparkSession, t)
+    ids = {f.name(): f.fieldId() for f in table.schema().columns()}
+    path = tmp_path / "eq.parquet"
+    size = _equality_delete_file(path, pa.table({"id": pa.array([5, 25], pa.int64())}), {"id": ids["id"]})
+    arr = spark.sparkContext._gateway.new_array(jvm.int, 1)
+    arr[0] = ids["id"]
+    delete = (jvm.org.apache.iceberg.FileMetadata.deleteFileBuilder(table.spec()).ofEqualityDeletes(arr)
+              .withPath(f"file://{path}").withFormat("parquet").withFileSizeInBytes(size)
+              .withRecordCount(2).build())
+    table.newRowDelta().addDeletes(delete).commit()
+    out, replans = _resume(compaction)
+    report = json.loads(out.strip().splitlines()[-1])
+    assert replans == 0 and report["attempts"] == 1 and report["files_removed"] == 4, report
+    spark.sql(f"REFRESH TABLE {t}")
+    ops = [r.operation for r in spark.sql(f"SELECT operation FROM {t}.snapshots ORDER BY committed_at").collect()]
+    assert ops[-2:] == ["delete", "replace"], ops  # the compaction committed after the delete
+    import pyarrow.compute as pc
+    expected = _rows(0, 40).filter(pc.invert(pc.is_in(_rows(0, 40)["id"],
+                                                      value_set=pa.array([5, 25], pa.int64()))))
+    oracle.assert_tables_equal(spark.sql(f"SELECT * FROM {t}").toArrow(), expected, "Spark")
+    oracle.assert_tables_equal(scan("db.compact", *cat, out_dir=tmp_path / "s"), expected, "inlet")
+    live = spark.sql(f"SELECT sequence_number FROM {t}.entries WHERE status < 2 AND data_file.content = 0").collect()
+    assert [r.sequence_number for r in live] == [starting], live
+
+
 def test_inlet_applies_v3_deletion_vectors_spark_writes(spark, tmp_path, catalog):
     name, cat = catalog
     t = f"{name}.db.dv"
@@ -200,6 +240,109 @@ def test_inlet_applies_v3_deletion_vectors_spark_writes(spark, tmp_path, catalog
     expected = spark.sql(f"SELECT * FROM {t}").toArrow()
     got = scan("db.dv", *cat, out_dir=tmp_path / "s")
     oracle.assert_tables_equal(got, expected, "inlet applying deletion vectors")
+
+
+def _lineage(spark, t: str) -> dict:
+    """Each row's id -> (v or city, _row_id, _last_updated_sequence_number), as Spark reads
+    a v3 table's row lineage."""
+    rows = spark.sql(f"SELECT * , _row_id, _last_updated_sequence_number FROM {t}").collect()
+    return {r.id: (r[1], r._row_id, r._last_updated_sequence_number) for r in rows}
+
+
+def _one_vector_per_data_file(spark, t: str) -> None:
+    files = spark.sql(f"SELECT file_format, referenced_data_file FROM {t}.delete_files").collect()
+    assert {f.file_format for f in files} <= {"PUFFIN"}, files
+    targets = [f.referenced_data_file for f in files]
+    assert len(targets) == len(set(targets)), targets
+
+
+def test_inlet_keeps_the_row_lineage_of_a_v3_table_spark_wrote(spark, tmp_path, catalog):
+    """On a format version 3 table Spark wrote (deletion vectors, row lineage), inlet's
+    merge-on-read delete merges its marks into Spark's vectors (one per data file), its
+    compaction folds them in and moves every row with its _row_id and
+    _last_updated_sequence_number, and its copy-on-write merge keeps those of the rows it
+    rewrites unchanged; the rows it changes are new rows."""
+    name, cat = catalog
+    t = f"{name}.db.lineage"
+    spark.sql(f"CREATE TABLE {t} (id BIGINT, v STRING) USING iceberg TBLPROPERTIES "
+              "('format-version'='3', 'write.delete.mode'='merge-on-read', "
+              "'write.update.mode'='merge-on-read')")
+    spark.sql(f"INSERT INTO {t} SELECT id, concat('v', id) FROM range(0, 300)")
+    spark.sql(f"INSERT INTO {t} SELECT id, concat('v', id) FROM range(300, 600)")
+    spark.sql(f"DELETE FROM {t} WHERE id % 7 = 0")
+    spark.sql(f"UPDATE {t} SET v = 'changed' WHERE id % 10 = 1")
+    before = _lineage(spark, t)
+    ids = [row_id for _, row_id, _ in before.values()]
+    assert None not in ids and len(set(ids)) == len(ids), "Spark assigns every row an id"
+
+    run_inlet("delete", "db.lineage", *cat, "--where", "id >= 100 AND id < 400")
+    spark.sql(f"REFRESH TABLE {t}")
+    expected = {k: v for k, v in before.items() if not 100 <= k < 400}
+    assert _lineage(spark, t) == expected
+    _one_vector_per_data_file(spark, t)
+    assert spark.sql(f"SELECT count(*) AS n FROM {t}.delete_files").collect()[0].n > 0
+    oracle.assert_tables_equal(scan("db.lineage", *cat, out_dir=tmp_path / "s"),
+                               spark.sql(f"SELECT * FROM {t}").toArrow(), "inlet after its delete")
+
+    run_inlet("optimize", "db.lineage", *cat)
+    spark.sql(f"REFRESH TABLE {t}")
+    assert _lineage(spark, t) == expected, "compaction keeps every row's lineage"
+    assert spark.sql(f"SELECT count(*) AS n FROM {t}.delete_files").collect()[0].n == 0
+    op = spark.sql(f"SELECT operation FROM {t}.snapshots ORDER BY committed_at DESC LIMIT 1").collect()
+    assert op[0].operation == "replace", op
+
+    # A copy-on-write merge: rows rewritten unchanged keep their lineage, changed and new
+    # rows get ids past every id before and the commit's sequence number.
+    spark.sql(f"ALTER TABLE {t} SET TBLPROPERTIES ('write.delete.mode'='copy-on-write', "
+              "'write.update.mode'='copy-on-write')")
+    changed = pa.table({"id": pa.array([2, 3, 1000], pa.int64()), "v": ["m2", "m3", "m1000"]})
+    write_input = tmp_path / "m"
+    write_input.mkdir()
+    import pyarrow.parquet as pq
+    pq.write_table(changed, write_input / "m.parquet")
+    run_inlet("merge", "db.lineage", *cat, "--keys", "id", "--input", write_input / "m.parquet")
+    spark.sql(f"REFRESH TABLE {t}")
+    after = _lineage(spark, t)
+    sequence = spark.sql(f"SELECT sequence_number FROM {t}.entries ORDER BY sequence_number DESC LIMIT 1")\
+        .collect()[0].sequence_number
+    top = max(row_id for _, row_id, _ in expected.values())
+    for k, (v, row_id, seq) in after.items():
+        if k in (2, 3, 1000):
+            assert v == f"m{k}" and row_id > top and seq == sequence, (k, after[k], top, sequence)
+        else:
+            assert (v, row_id, seq) == expected[k], (k, after[k], expected[k])
+    assert set(after) == set(expected) | {1000}
+    # Spark goes on writing the table: every row id stays unique.
+    spark.sql(f"INSERT INTO {t} VALUES (2000, 'spark')")
+    ids = [row_id for _, row_id, _ in _lineage(spark, t).values()]
+    assert len(set(ids)) == len(ids)
+
+
+def test_spark_reads_the_row_lineage_inlet_writes(spark, tmp_path, catalog):
+    """inlet's format version 3 tables: each append's rows get ids from the table's
+    next-row-id (here, as each append is one file, equal to the rows' id) and the
+    append's sequence number; a copy-on-write update keeps those of the rows it rewrites
+    unchanged and a compaction those of every row; pyiceberg reads the same rows."""
+    name, cat = catalog
+    for i in range(3):
+        write("lake.v3", _rows(10 * i, 10), *cat, "--format", "iceberg",
+              "--property", "format-version=3", work_dir=tmp_path / "in")
+    t = f"{name}.lake.v3"
+    got = _lineage(spark, t)
+    assert got == {i: (f"c{i % 3}", i, 1 + i // 10) for i in range(30)}, got
+    run_inlet("update", "lake.v3", *cat, "--where", "id < 3", "--set", "city='x'")
+    spark.sql(f"REFRESH TABLE {t}")
+    after = _lineage(spark, t)
+    for i in range(30):
+        if i < 3:
+            assert after[i][0] == "x" and after[i][1] >= 30 and after[i][2] == 4, after[i]
+        else:
+            assert after[i] == got[i], (i, after[i], got[i])
+    run_inlet("optimize", "lake.v3", *cat)
+    spark.sql(f"REFRESH TABLE {t}")
+    assert _lineage(spark, t) == after
+    oracle.assert_tables_equal(scan("lake.v3", *cat, out_dir=tmp_path / "s"),
+                               spark.sql(f"SELECT * FROM {t}").toArrow(), "inlet and Spark")
 
 
 def _age_files(root, hours: float) -> None:

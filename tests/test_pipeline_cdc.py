@@ -81,15 +81,15 @@ def check(tmp_path, events, context):
 @pytest.mark.parametrize("partitioned,dv,storage", [
     (False, False, "domainMetadata"), (True, False, "domainMetadata"), (False, True, "domainMetadata"),
     (True, True, "domainMetadata"), (True, True, "files"), (False, False, "iceberg"), (True, False, "iceberg"),
-    (True, True, "iceberg")])
+    (True, True, "iceberg"), (False, True, "iceberg_v3")])
 def test_random_change_streams_match_the_order_free_model(tmp_path, partitioned, dv, storage):
     rng = random.Random(partitioned)
-    iceberg = storage == "iceberg"
+    iceberg = storage.startswith("iceberg")
     properties = {} if iceberg else {"inlet.stateStorage": storage}
     if dv:
         properties["delta.enableDeletionVectors"] = "true"
-    if iceberg and dv:  # merge-on-read: position delete files
-        properties, table_format = {}, "iceberg_mor"
+    if iceberg and dv:  # merge-on-read: position delete files, or v3 deletion vectors
+        properties, table_format = {}, "iceberg_v3" if storage == "iceberg_v3" else "iceberg_mor"
     else:
         table_format = "iceberg" if iceberg else None
     src, yaml = setup(tmp_path, partition_by=["k1"] if partitioned else None, properties=properties,
@@ -168,7 +168,7 @@ def test_truncate_deletes_only_older_rows(tmp_path):
     check(tmp_path, first + second + third, "after a truncate")
 
 
-@pytest.mark.parametrize("table_format", [None, "iceberg", "iceberg_mor"])
+@pytest.mark.parametrize("table_format", [None, "iceberg", "iceberg_mor", "iceberg_v3"])
 @pytest.mark.parametrize("point", ps.CRASH_POINTS)
 def test_crash_then_rerun(tmp_path, point, table_format):
     rng = random.Random(point)

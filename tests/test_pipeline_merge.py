@@ -93,7 +93,8 @@ def setup(tmp_path, strategy, partition_by=None, properties=None, table_format=N
     ("upsert", False, False, "iceberg"), ("upsert", True, False, "iceberg"),
     ("insert_only", False, False, "iceberg"), ("delete_insert", True, False, "iceberg"),
     ("upsert", False, False, "iceberg_mor"), ("upsert", True, False, "iceberg_mor"),
-    ("delete_insert", True, False, "iceberg_mor")])
+    ("delete_insert", True, False, "iceberg_mor"),
+    ("upsert", True, False, "iceberg_v3"), ("delete_insert", False, False, "iceberg_v3")])
 def test_random_batches_match_the_model(tmp_path, mode, partitioned, dv, table_format):
     rng = random.Random(f"{mode}{partitioned}{dv}")
     strategy = {"type": "merge", "mode": mode, "order_by": "version", "delete_flag": "deleted"}
@@ -122,6 +123,9 @@ def test_random_batches_match_the_model(tmp_path, mode, partitioned, dv, table_f
     if table_format == "iceberg_mor" and mode == "upsert":
         assert list((tmp_path / "table" / "data").rglob("*-deletes.parquet")), \
             "changed rows must be marked in position delete files"
+    if table_format == "iceberg_v3" and mode == "upsert":
+        assert list((tmp_path / "table" / "data").rglob("*-dv.puffin")), \
+            "changed rows must be marked in deletion vectors"
 
 
 @pytest.mark.parametrize("dv", [False, True])
@@ -144,7 +148,7 @@ def test_partial_updates(tmp_path, dv):
     oracle.assert_tables_equal(duck, ps.to_arrow(list(model.values()), SCHEMA), "partial updates (DuckDB)")
 
 
-@pytest.mark.parametrize("table_format", [None, "iceberg", "iceberg_mor"])
+@pytest.mark.parametrize("table_format", [None, "iceberg", "iceberg_mor", "iceberg_v3"])
 @pytest.mark.parametrize("point", ["run.after_read", "write.after_data_files",
                                    "commit.before_log_write", "commit.after_log_write"])
 def test_crash_then_rerun(tmp_path, point, table_format):

@@ -76,7 +76,7 @@ def check(tmp_path, expected, schema, context):
 
 
 @pytest.mark.parametrize("partitioned,table_format", [(False, None), (True, None), (True, "iceberg"),
-                                                      (False, "iceberg_mor")])
+                                                      (False, "iceberg_mor"), (True, "iceberg_v3")])
 def test_random_change_streams_build_the_order_free_history(tmp_path, partitioned, table_format):
     rng = random.Random(40 + partitioned)
     src, yaml = setup(tmp_path, partition_by=["k1"] if partitioned else None, table_format=table_format)

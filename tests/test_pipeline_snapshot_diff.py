@@ -37,7 +37,8 @@ def extract(rng, keys):
     ("delete", False, None), ("soft_delete", False, None), ("keep", False, None),
     ("delete", True, None), ("soft_delete", True, None),
     ("delete", False, "iceberg"), ("soft_delete", False, "iceberg"),
-    ("delete", False, "iceberg_mor"), ("soft_delete", False, "iceberg_mor")])
+    ("delete", False, "iceberg_mor"), ("soft_delete", False, "iceberg_mor"),
+    ("delete", False, "iceberg_v3")])
 def test_rounds_match_the_model(tmp_path, deletes, dv, two_pass, table_format):
     strategy = {"deletes": deletes}
     if deletes == "soft_delete":

@@ -403,6 +403,8 @@ struct VacuumResult {
   /// The files deleted (to delete, with dry_run), relative to the table root.
   std::vector<std::string> files;
   FileCounts deleted;
+  /// Iceberg: the branches and tags removed for being older than their max-ref-age-ms.
+  std::vector<std::string> refs_removed;
   /// What storage held outside the table's metadata before and after.
   FileCounts before;
   FileCounts after;

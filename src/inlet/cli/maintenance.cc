@@ -68,6 +68,7 @@ arrow::Status RunVacuum(const std::string& location, const VacuumOptions& o, boo
                            {"retention_hours", r.retention_hours},
                            {"deleted", CountsJson(r.deleted)},
                            {"files", r.files},
+                           {"refs_removed", r.refs_removed},
                            {"before", CountsJson(r.before)},
                            {"after", CountsJson(r.after)},
                            {"duration_ms", r.duration_ms}})
@@ -85,6 +86,9 @@ arrow::Status RunVacuum(const std::string& location, const VacuumOptions& o, boo
               << Describe(r.before) << " -> " << Describe(r.after) << ", "
               << Seconds(r.duration_ms) << std::endl;
   }
+  for (const auto& ref : r.refs_removed)
+    std::cout << (r.dry_run ? "would remove" : "removed") << " ref " << ref
+              << " (older than its max-ref-age-ms)" << std::endl;
   return arrow::Status::OK();
 }
 

@@ -26,7 +26,7 @@ namespace {
 struct SnapshotChanges {
   std::vector<ManifestEntry> added;    // data files
   std::vector<ManifestEntry> removed;  // data files
-  bool added_deletes = false;          // delete files
+  bool deletes_changed = false;        // delete files added or removed
 };
 
 arrow::Result<SnapshotChanges> ChangesOf(const TableStore& store,
@@ -41,7 +41,7 @@ arrow::Result<SnapshotChanges> ChangesOf(const TableStore& store,
     for (auto& e : entries) {
       if (e.snapshot_id != s.snapshot_id || e.status == EntryStatus::kExisting) continue;
       if (e.file.content != FileContent::kData) {
-        if (e.status == EntryStatus::kAdded) out.added_deletes = true;
+        out.deletes_changed = true;
         continue;
       }
       (e.status == EntryStatus::kAdded ? out.added : out.removed).push_back(std::move(e));
@@ -188,9 +188,10 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> IcebergTable::Changes(
         deleted.push_back(rows);
       }
     }
-    // New delete files: the rows of files that stay which they delete and the parent
-    // did not.
-    if (changes->added_deletes) {
+    // Delete files added or removed: the rows of files that stay which they delete and
+    // the parent did not (deleted), and those the parent deleted and they no longer do
+    // (inserted again: a delete file removed on its own).
+    if (changes->deletes_changed) {
       ARROW_ASSIGN_OR_RAISE(auto live, now.LiveEntries(true, false));
       std::set<std::string> added_paths;
       for (const auto& e : changes->added) added_paths.insert(e.file.file_path);
@@ -200,20 +201,28 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> IcebergTable::Changes(
       ARROW_ASSIGN_OR_RAISE(auto after_index, DeletesOf(now, stayed));
       ARROW_ASSIGN_OR_RAISE(auto before_index, DeletesOf(before, stayed));
       for (const auto* e : stayed) {
-        auto after_fn = after_index ? after_index->For(*e) : nullptr;
-        if (!after_fn) continue;
-        ARROW_ASSIGN_OR_RAISE(auto after_rows, after_fn());
-        std::vector<uint64_t> before_rows;
+        std::vector<uint64_t> after_rows, before_rows;
+        if (auto after_fn = after_index ? after_index->For(*e) : nullptr) {
+          ARROW_ASSIGN_OR_RAISE(after_rows, after_fn());
+        }
         if (auto before_fn = before_index ? before_index->For(*e) : nullptr) {
           ARROW_ASSIGN_OR_RAISE(before_rows, before_fn());
         }
-        std::vector<int64_t> newly;
+        std::vector<int64_t> newly, revived;
         std::set_difference(after_rows.begin(), after_rows.end(), before_rows.begin(),
                             before_rows.end(), std::back_inserter(newly));
-        if (newly.empty()) continue;
+        std::set_difference(before_rows.begin(), before_rows.end(), after_rows.begin(),
+                            after_rows.end(), std::back_inserter(revived));
+        if (newly.empty() && revived.empty()) continue;
         ARROW_ASSIGN_OR_RAISE(auto rows, now.ReadDataFile(*e));
-        ARROW_ASSIGN_OR_RAISE(auto taken, TakeRows(rows, newly));
-        deleted.push_back(taken);
+        if (!newly.empty()) {
+          ARROW_ASSIGN_OR_RAISE(auto taken, TakeRows(rows, newly));
+          deleted.push_back(taken);
+        }
+        if (!revived.empty()) {
+          ARROW_ASSIGN_OR_RAISE(auto taken, TakeRows(rows, revived));
+          inserted.push_back(taken);
+        }
       }
     }
     auto schema = latest->schema();

@@ -12,6 +12,7 @@
 #include "inlet/common/uuid.h"
 #include "inlet/iceberg/manifest_rewrite.h"
 #include "inlet/iceberg/position_deletes.h"
+#include "inlet/iceberg/puffin.h"
 #include "inlet/iceberg/transaction.h"
 #include "inlet/iceberg/values.h"
 #include "inlet/status.h"
@@ -39,7 +40,8 @@ std::optional<std::string> BoundOf(const arrow::Scalar& v, bool upper);
 void Metrics(const table::WrittenFile& w, DataFile* f, const arrow::Schema& with_ids) {
   (void)with_ids;
   for (const auto& leaf : w.statistics.columns) {
-    if (leaf.field_id < 0) continue;
+    // Reserved ids (row lineage) are not the table's columns: no metrics.
+    if (leaf.field_id < 0 || leaf.field_id >= kLastUpdatedFieldId) continue;
     f->value_counts[leaf.field_id] = w.statistics.num_records;
     f->column_sizes[leaf.field_id] = leaf.compressed_bytes;
     if (leaf.null_count) f->null_value_counts[leaf.field_id] = *leaf.null_count;
@@ -138,8 +140,10 @@ arrow::Status IcebergWriteTransaction::CheckConcurrent(
         if (mf.content == ManifestContent::kDeletes) {
           // A delete file scoped to one data file matters when this commit rewrites or
           // marks that file; another (partition-scoped, equality) may delete rows of any
-          // file this commit rewrites or reads.
+          // file this commit rewrites or reads, but for equality deletes of a compaction,
+          // whose files keep the starting sequence number (they apply to them too).
           const auto& target = e.file.referenced_data_file;
+          if (compaction() && e.file.content == FileContent::kEqualityDeletes) continue;
           if (target ? removed_paths.count(*target) > 0
                      : !removed_paths.empty() || reads_partition_ != nullptr)
             return CommitConflict(which + " added delete file " + e.file.file_path +
@@ -215,7 +219,8 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
       bound = std::move(*other);
     }
     ARROW_ASSIGN_OR_RAISE(
-        auto out, ManifestsOfSpec(bound, *schema_with_ids_, metadata_.current_schema_id));
+        auto out, ManifestsOfSpec(bound, *schema_with_ids_, metadata_.current_schema_id,
+                                  metadata_.format_version));
     return &spec_manifests.emplace(spec_id, std::move(out)).first->second;
   };
   ARROW_ASSIGN_OR_RAISE(const SpecManifests* current, manifests_of(spec_.spec.spec_id));
@@ -224,11 +229,17 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
   std::optional<ManifestFile> added_manifest;
   int64_t added_rows = 0, added_bytes = 0;
   std::set<PartitionValues> touched;
+  // A compaction's files take the sequence number of the snapshot it read (Java's
+  // use-starting-sequence-number): equality deletes committed meanwhile still apply to
+  // the rows it moved, so they need not conflict with it.
+  std::optional<int64_t> starting;
+  if (compaction() && base_->snapshot()) starting = base_->snapshot()->sequence_number;
   if (!added_.empty()) {
     std::vector<EntryToWrite> entries;
     for (const auto& w : added_) {
       EntryToWrite e;
       e.status = EntryStatus::kAdded;
+      e.sequence_number = starting;  // else inherited
       e.file.file_path = base_uri + "/" + w.path;
       e.file.record_count = w.statistics.num_records;
       e.file.file_size_in_bytes = w.size_bytes;
@@ -275,9 +286,11 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
     added_manifest = std::move(m);
   }
 
-  // Merge-on-read: a position delete file for each data file with rows marked, in a
-  // delete manifest of the data file's spec (written once; its entries inherit as the
-  // data manifest's do).
+  // Merge-on-read: for each data file with rows marked, a position delete file (v2) or a
+  // deletion vector (v3: one Puffin file holds the commit's, each vector all the file's
+  // deletes, replacing those before it), in a delete manifest of the data file's spec
+  // (written once; its entries inherit as the data manifest's do).
+  const bool vectors = metadata_.format_version >= 3;
   std::vector<ManifestFile> delete_manifests;
   std::vector<std::string> delete_files;  // their URIs
   int64_t added_positions = 0, added_delete_bytes = 0;
@@ -286,6 +299,36 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
   for (const auto& [index, positions] : marked_)
     marked_by_spec[(*live_)[index].spec_id].push_back(index);
   if (!marked_.empty()) ARROW_RETURN_NOT_OK(store_->CreateDir("data"));
+  std::map<size_t, BlobPlace> blob_of;  // by data file index
+  std::map<size_t, int64_t> cardinality;
+  std::string puffin_uri;
+  int64_t puffin_size = 0;
+  if (vectors && !marked_.empty()) {
+    std::vector<DeletionVector> dvs;
+    std::vector<size_t> order;
+    for (const auto& [spec_id, indexes] : marked_by_spec) {
+      for (size_t index : indexes) {
+        DeletionVector dv{(*live_)[index].file.file_path, {}};
+        const std::vector<uint64_t>& now = marked_.at(index);
+        auto prior = prior_.find(index);
+        if (prior == prior_.end()) {
+          dv.positions = now;
+        } else {
+          std::set_union(prior->second.begin(), prior->second.end(), now.begin(),
+                         now.end(), std::back_inserter(dv.positions));
+        }
+        cardinality[index] = static_cast<int64_t>(dv.positions.size());
+        dvs.push_back(std::move(dv));
+        order.push_back(index);
+      }
+    }
+    std::string rel = "data/" + NewUuid() + "-dv.puffin";
+    ARROW_ASSIGN_OR_RAISE(PuffinWritten written, WriteDeletionVectors(*store_, rel, dvs));
+    for (size_t i = 0; i < order.size(); ++i) blob_of[order[i]] = written.blobs[i];
+    puffin_uri = base_uri + "/" + rel;
+    puffin_size = written.size;
+    delete_files.push_back(puffin_uri);
+  }
   for (const auto& [spec_id, indexes] : marked_by_spec) {
     ARROW_ASSIGN_OR_RAISE(const SpecManifests* spec, manifests_of(spec_id));
     const arrow::FieldVector& fields = spec->bound.fields;
@@ -294,18 +337,39 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
     for (size_t index : indexes) {
       const std::vector<uint64_t>& positions = marked_.at(index);
       const ManifestEntry& data = (*live_)[index];
+      EntryToWrite e;
+      e.status = EntryStatus::kAdded;
+      e.file.content = FileContent::kPositionDeletes;
+      e.file.referenced_data_file = data.file.file_path;
+      for (size_t i = 0; i < fields.size() && i < data.file.partition.size(); ++i) {
+        ARROW_ASSIGN_OR_RAISE(auto value,
+                              PartitionScalar(data.file.partition[i], fields[i]->type(),
+                                              data.file.file_path, fields[i]->name()));
+        e.partition.push_back(value && value->is_valid ? value : nullptr);
+      }
+      marked_paths.insert(data.file.file_path);
+      if (vectors) {
+        const BlobPlace& blob = blob_of.at(index);
+        e.file.file_path = puffin_uri;
+        e.file.file_format = "PUFFIN";
+        e.file.record_count = cardinality.at(index);
+        e.file.file_size_in_bytes = puffin_size;
+        e.file.content_offset = blob.offset;
+        e.file.content_size_in_bytes = blob.length;
+        added_positions += e.file.record_count;
+        added_delete_bytes += blob.length;
+        rows += e.file.record_count;
+        entries.push_back(std::move(e));
+        continue;
+      }
       std::string rel = "data/" + NewUuid() + "-deletes.parquet";
       ARROW_ASSIGN_OR_RAISE(
           int64_t size,
           WritePositionDeleteFile(*store_, rel, data.file.file_path, positions));
       delete_files.push_back(base_uri + "/" + rel);
-      EntryToWrite e;
-      e.status = EntryStatus::kAdded;
-      e.file.content = FileContent::kPositionDeletes;
       e.file.file_path = base_uri + "/" + rel;
       e.file.record_count = static_cast<int64_t>(positions.size());
       e.file.file_size_in_bytes = size;
-      e.file.referenced_data_file = data.file.file_path;
       // Bounds naming the one data file, for readers that match delete files by them.
       e.file.value_counts[kDeleteFilePathId] = e.file.record_count;
       e.file.value_counts[kDeletePosId] = e.file.record_count;
@@ -319,13 +383,6 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
       ARROW_ASSIGN_OR_RAISE(
           e.file.upper_bounds[kDeletePosId],
           ToSingleValue(arrow::Int64Scalar(static_cast<int64_t>(positions.back()))));
-      for (size_t i = 0; i < fields.size() && i < data.file.partition.size(); ++i) {
-        ARROW_ASSIGN_OR_RAISE(auto value,
-                              PartitionScalar(data.file.partition[i], fields[i]->type(),
-                                              data.file.file_path, fields[i]->name()));
-        e.partition.push_back(value && value->is_valid ? value : nullptr);
-      }
-      marked_paths.insert(data.file.file_path);
       added_positions += e.file.record_count;
       added_delete_bytes += size;
       rows += e.file.record_count;
@@ -362,6 +419,10 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
   // The data files a concurrent commit must not have removed.
   std::set<std::string> touched_paths = removed_paths;
   touched_paths.insert(marked_paths.begin(), marked_paths.end());
+  // Data files whose new deletion vector replaces their deletes before it (at most one
+  // vector per data file: spec "Deletion Vectors").
+  const std::set<std::string> superseded =
+      vectors ? marked_paths : std::set<std::string>{};
 
   // A commit that certainly did not happen (a conflict) leaves none of its metadata
   // behind: its manifests of added files and its position delete files go (data files are
@@ -447,6 +508,11 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
         }
       }
       TableMetadata m = latest.metadata ? *latest.metadata : metadata_;
+      if (latest.metadata && metadata_.format_version > m.format_version) {
+        // This commit upgrades the table (row ids start at 0).
+        m.format_version = metadata_.format_version;
+        if (m.format_version >= 3 && !m.next_row_id) m.next_row_id = 0;
+      }
       if (latest.metadata) {
         // This commit's schema and properties (a schema change commits only on its base).
         if (schema_changed_) {
@@ -455,7 +521,8 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
           m.last_column_id = metadata_.last_column_id;
         }
         if (options_.update_properties)
-          for (const auto& [k, v] : options_.properties) m.properties[k] = v;
+          for (const auto& [k, v] : options_.properties)
+            if (k != "format-version") m.properties[k] = v;  // a metadata setting
       }
       const iceberg::Snapshot* parent = m.CurrentSnapshot();
       const int64_t sequence = m.last_sequence_number + 1;
@@ -480,7 +547,8 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
         return out;
       };
       // File-scoped delete files of removed data files go with them.
-      int64_t removed_delete_files = 0, removed_positions = 0, removed_delete_bytes = 0;
+      int64_t removed_delete_files = 0, removed_positions = 0, removed_delete_bytes = 0,
+              removed_vectors = 0;
       std::vector<ManifestFile> manifests;
       if (parent) {
         ARROW_ASSIGN_OR_RAISE(auto list_bytes, ReadWhole(*store_, parent->manifest_list));
@@ -492,16 +560,18 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
           if (mf.added_files == 0 && mf.existing_files == 0 && mf.deleted_files > 0 &&
               mf.added_rows == 0 && mf.existing_rows == 0)
             continue;
-          if (removed_paths.empty()) {
+          if (removed_paths.empty() && superseded.empty()) {
             manifests.push_back(std::move(mf));
             continue;
           }
           const bool deletes = mf.content == ManifestContent::kDeletes;
-          // A data entry removed, or a delete entry scoped to a removed data file.
+          // A data entry removed, or a delete entry scoped to a removed data file or to
+          // one whose new deletion vector replaces it.
           auto goes = [&](const ManifestEntry& e) {
             if (!deletes) return removed_paths.count(e.file.file_path) > 0;
-            return e.file.referenced_data_file &&
-                   removed_paths.count(*e.file.referenced_data_file) > 0;
+            const auto& target = e.file.referenced_data_file;
+            return target &&
+                   (removed_paths.count(*target) > 0 || superseded.count(*target) > 0);
           };
           ARROW_ASSIGN_OR_RAISE(auto bytes, ReadWhole(*store_, mf.path));
           ARROW_ASSIGN_OR_RAISE(auto entries, ReadManifest(bytes, mf.path, mf));
@@ -520,8 +590,13 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
             const bool gone = goes(e);
             if (gone && deletes) {
               ++removed_delete_files;
+              if (IsDeletionVector(e.file)) ++removed_vectors;
               removed_positions += e.file.record_count;
-              removed_delete_bytes += e.file.file_size_in_bytes;
+              // A vector's size is its blob's (as Java's summaries count it).
+              removed_delete_bytes +=
+                  IsDeletionVector(e.file) && e.file.content_size_in_bytes
+                      ? *e.file.content_size_in_bytes
+                      : e.file.file_size_in_bytes;
             }
             ARROW_ASSIGN_OR_RAISE(auto w, rewriter.Carried(e, gone));
             rewritten.push_back(std::move(w));
@@ -542,21 +617,22 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
       }
       if (added_manifest) {
         added_manifest->sequence_number = sequence;
-        added_manifest->min_sequence_number = sequence;
+        added_manifest->min_sequence_number = starting.value_or(sequence);
         manifests.insert(manifests.begin(), *added_manifest);
       }
+      iceberg::Snapshot snap;
+      AssignRowIds(&m, &manifests, &snap);
       ARROW_ASSIGN_OR_RAISE(
           auto list_bytes,
           WriteManifestList(
               manifests, snapshot_id,
               parent ? std::optional<int64_t>(parent->snapshot_id) : std::nullopt,
-              sequence, m.format_version));
+              sequence, m.format_version, snap.first_row_id));
       std::string list_rel = "metadata/snap-" + std::to_string(snapshot_id) + "-" +
                              std::to_string(attempt) + "-" + NewUuid() + ".avro";
       ARROW_RETURN_NOT_OK(store_->PutReplace(list_rel, list_bytes));
 
       // The snapshot and its summary.
-      iceberg::Snapshot snap;
       snap.snapshot_id = snapshot_id;
       if (parent) snap.parent_snapshot_id = parent->snapshot_id;
       snap.sequence_number = sequence;
@@ -594,12 +670,16 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
         sum["removed-files-size"] = std::to_string(removed_bytes + removed_delete_bytes);
       if (!marked_.empty()) {
         sum["added-delete-files"] = std::to_string(marked_.size());
-        sum["added-position-delete-files"] = std::to_string(marked_.size());
+        sum[vectors ? "added-dvs" : "added-position-delete-files"] =
+            std::to_string(marked_.size());
         sum["added-position-deletes"] = std::to_string(added_positions);
       }
       if (removed_delete_files) {
         sum["removed-delete-files"] = std::to_string(removed_delete_files);
-        sum["removed-position-delete-files"] = std::to_string(removed_delete_files);
+        if (removed_vectors) sum["removed-dvs"] = std::to_string(removed_vectors);
+        if (removed_delete_files > removed_vectors)
+          sum["removed-position-delete-files"] =
+              std::to_string(removed_delete_files - removed_vectors);
         sum["removed-position-deletes"] = std::to_string(removed_positions);
       }
       sum["changed-partition-count"] = std::to_string(touched.size() + (removes ? 1 : 0));

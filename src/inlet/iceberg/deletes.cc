@@ -26,10 +26,6 @@ bool IsParquet(const DataFile& f) {
   return f.file_format == "PARQUET" || f.file_format == "parquet";
 }
 
-bool IsPuffin(const DataFile& f) {
-  return f.file_format == "PUFFIN" || f.file_format == "puffin";
-}
-
 table::StoredField StoredOf(const arrow::Field& f) {
   table::StoredField out;
   out.physical_name = f.name();
@@ -147,6 +143,11 @@ arrow::Result<std::vector<uint64_t>> ReadDeletionVector(const TableStore& store,
 
 }  // namespace
 
+bool IsDeletionVector(const DataFile& f) {
+  return f.content == FileContent::kPositionDeletes &&
+         (f.file_format == "PUFFIN" || f.file_format == "puffin");
+}
+
 struct DeleteIndex::State {
   std::shared_ptr<const TableStore> store;
   std::shared_ptr<arrow::Schema> with_ids;
@@ -237,7 +238,7 @@ arrow::Result<std::shared_ptr<DeleteIndex>> DeleteIndex::Make(
           std::all_of(spec->fields.begin(), spec->fields.end(),
                       [](const PartitionField& p) { return p.transform == "void"; });
       state->equality.emplace_back(std::move(e), global);
-    } else if (IsPuffin(f)) {
+    } else if (IsDeletionVector(f)) {
       if (!f.referenced_data_file)
         return arrow::Status::Invalid("deletion vector in ", f.file_path,
                                       " names no referenced_data_file");
@@ -259,7 +260,7 @@ arrow::Result<std::shared_ptr<DeleteIndex>> DeleteIndex::Make(
   return index;
 }
 
-DeletedRows DeleteIndex::For(const ManifestEntry& data) const {
+DeletedRows DeleteIndex::For(const ManifestEntry& data, bool positional_only) const {
   const std::string& path = data.file.file_path;
   const int64_t seq = data.sequence_number;
   // Positions and vectors apply to data files of their sequence number or older;
@@ -273,7 +274,8 @@ DeletedRows DeleteIndex::For(const ManifestEntry& data) const {
     for (const auto& e : it->second)
       if (e.sequence_number >= seq) vectors.push_back(&e);
   for (const auto& [e, global] : state_->equality)
-    if (e.sequence_number > seq && (global || state_->SamePartition(e, data)))
+    if (!positional_only && e.sequence_number > seq &&
+        (global || state_->SamePartition(e, data)))
       equality.push_back(&e);
   if (positions.empty() && vectors.empty() && equality.empty()) return nullptr;
   auto state = state_;

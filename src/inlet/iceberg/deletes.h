@@ -16,6 +16,9 @@
 
 namespace inlet::iceberg {
 
+/// Whether a delete file is a v3 deletion vector (a blob of a Puffin file).
+bool IsDeletionVector(const DataFile& f);
+
 /// The deleted positions of one data file, ascending and distinct; loaded when called.
 using DeletedRows = std::function<arrow::Result<std::vector<uint64_t>>()>;
 
@@ -31,8 +34,9 @@ class DeleteIndex {
       const std::vector<const ManifestEntry*>& data);
 
   /// The deletes that apply to `data`, or an empty function when none does. Errors of
-  /// the call name the delete file.
-  DeletedRows For(const ManifestEntry& data) const;
+  /// the call name the delete file. positional_only: those of position delete files and
+  /// deletion vectors only (what a new deletion vector of the file takes in).
+  DeletedRows For(const ManifestEntry& data, bool positional_only = false) const;
 
   struct State;
 

@@ -178,6 +178,20 @@ arrow::Result<std::vector<ManifestEntry>> ReadManifest(std::string_view bytes,
     f.first_row_id = d.OptInt("first_row_id");
     out.push_back(std::move(e));
   }
+  // Row lineage (spec "First Row ID Inheritance"): a live data file without a first row
+  // id takes the manifest's plus the rows of the files before it that took one; in a
+  // manifest without one (written before an upgrade to v3) there are none.
+  if (manifest.content == ManifestContent::kData) {
+    std::optional<int64_t> next = manifest.first_row_id;
+    for (auto& e : out) {
+      if (!next) {
+        e.file.first_row_id.reset();
+      } else if (e.status != EntryStatus::kDeleted && !e.file.first_row_id) {
+        e.file.first_row_id = *next;
+        *next += e.file.record_count;
+      }
+    }
+  }
   return out;
 }
 
@@ -291,7 +305,7 @@ arrow::Result<Json> PartitionAvroType(const arrow::DataType& type,
   }
 }
 
-std::string ManifestEntrySchema(const Json& partition_fields) {
+std::string ManifestEntrySchema(const Json& partition_fields, int format_version) {
   Json data_file_fields = Json::array({
       FieldJson("content", 134, "int", false),
       FieldJson("file_path", 100, "string", false),
@@ -313,8 +327,14 @@ std::string ManifestEntrySchema(const Json& partition_fields) {
       FieldJson("equality_ids", 135,
                 Json{{"type", "array"}, {"items", "int"}, {"element-id", 136}}, true),
       FieldJson("sort_order_id", 140, "int", true),
-      FieldJson("referenced_data_file", 143, "string", true),
   });
+  if (format_version >= 3)
+    data_file_fields.push_back(FieldJson("first_row_id", 142, "long", true));
+  data_file_fields.push_back(FieldJson("referenced_data_file", 143, "string", true));
+  if (format_version >= 3) {
+    data_file_fields.push_back(FieldJson("content_offset", 144, "long", true));
+    data_file_fields.push_back(FieldJson("content_size_in_bytes", 145, "long", true));
+  }
   Json schema = {
       {"type", "record"},
       {"name", "manifest_entry"},
@@ -330,7 +350,7 @@ std::string ManifestEntrySchema(const Json& partition_fields) {
   return schema.dump();
 }
 
-std::string ManifestFileSchema() {
+std::string ManifestFileSchema(int format_version) {
   Json summary = {
       {"type", "record"},
       {"name", "r508"},
@@ -360,6 +380,8 @@ std::string ManifestFileSchema() {
                       Json{{"type", "array"}, {"items", summary}, {"element-id", 508}},
                       true),
             FieldJson("key_metadata", 519, "bytes", true)})}};
+  if (format_version >= 3)
+    schema["fields"].push_back(FieldJson("first_row_id", 520, "long", true));
   return schema.dump();
 }
 
@@ -492,8 +514,11 @@ arrow::Result<std::string> WriteManifest(const ManifestContext& context,
       {"partition-spec-id", std::to_string(context.spec_id)},
       {"format-version", std::to_string(context.format_version)},
       {"content", context.content == ManifestContent::kData ? "data" : "deletes"}};
-  ARROW_ASSIGN_OR_RAISE(auto writer, avro::ContainerWriter::Make(
-                                         ManifestEntrySchema(partition_fields), meta));
+  const bool v3 = context.format_version >= 3;
+  ARROW_ASSIGN_OR_RAISE(
+      auto writer,
+      avro::ContainerWriter::Make(
+          ManifestEntrySchema(partition_fields, context.format_version), meta));
   for (const auto& e : entries) {
     const DataFile& f = e.file;
     avro::Value::Items partition;
@@ -525,8 +550,15 @@ arrow::Result<std::string> WriteManifest(const ManifestContext& context,
         avro::Value(),
         split.empty() ? avro::Value() : avro::Value(std::move(split)),
         equality.empty() ? avro::Value() : avro::Value(std::move(equality)),
-        f.sort_order_id ? avro::Value(*f.sort_order_id) : avro::Value(),
-        f.referenced_data_file ? avro::Value(*f.referenced_data_file) : avro::Value()};
+        f.sort_order_id ? avro::Value(*f.sort_order_id) : avro::Value()};
+    // New data files leave first_row_id null (inherited); carried ones keep theirs.
+    if (v3) data_file.push_back(Opt(f.first_row_id));
+    data_file.push_back(f.referenced_data_file ? avro::Value(*f.referenced_data_file)
+                                               : avro::Value());
+    if (v3) {
+      data_file.push_back(Opt(f.content_offset));
+      data_file.push_back(Opt(f.content_size_in_bytes));
+    }
     ARROW_RETURN_NOT_OK(writer->Append(avro::Value::Items{
         avro::Value(static_cast<int32_t>(e.status)), Opt(e.snapshot_id),
         Opt(e.sequence_number), Opt(e.file_sequence_number),
@@ -535,19 +567,30 @@ arrow::Result<std::string> WriteManifest(const ManifestContext& context,
   return writer->Finish();
 }
 
+int64_t AssignFirstRowIds(std::vector<ManifestFile>* manifests, int64_t next_row_id) {
+  for (auto& m : *manifests) {
+    if (m.content != ManifestContent::kData || m.first_row_id) continue;
+    m.first_row_id = next_row_id;
+    next_row_id += m.added_rows + m.existing_rows;
+  }
+  return next_row_id;
+}
+
 arrow::Result<std::string> WriteManifestList(const std::vector<ManifestFile>& manifests,
                                              int64_t snapshot_id,
                                              std::optional<int64_t> parent_snapshot_id,
-                                             int64_t sequence_number,
-                                             int format_version) {
+                                             int64_t sequence_number, int format_version,
+                                             std::optional<int64_t> first_row_id) {
   std::map<std::string, std::string> meta = {
       {"snapshot-id", std::to_string(snapshot_id)},
       {"parent-snapshot-id",
        parent_snapshot_id ? std::to_string(*parent_snapshot_id) : "null"},
       {"sequence-number", std::to_string(sequence_number)},
       {"format-version", std::to_string(format_version)}};
-  ARROW_ASSIGN_OR_RAISE(auto writer,
-                        avro::ContainerWriter::Make(ManifestFileSchema(), meta));
+  if (format_version >= 3 && first_row_id)
+    meta["first-row-id"] = std::to_string(*first_row_id);
+  ARROW_ASSIGN_OR_RAISE(
+      auto writer, avro::ContainerWriter::Make(ManifestFileSchema(format_version), meta));
   for (const auto& m : manifests) {
     avro::Value::Items summaries;
     for (const auto& s : m.partitions) {
@@ -557,14 +600,23 @@ arrow::Result<std::string> WriteManifestList(const std::vector<ManifestFile>& ma
           s.lower_bound ? avro::Value(*s.lower_bound) : avro::Value(),
           s.upper_bound ? avro::Value(*s.upper_bound) : avro::Value()});
     }
-    ARROW_RETURN_NOT_OK(writer->Append(avro::Value::Items{
-        avro::Value(m.path), avro::Value(m.length), avro::Value(m.partition_spec_id),
-        avro::Value(static_cast<int32_t>(m.content)), avro::Value(m.sequence_number),
-        avro::Value(m.min_sequence_number), avro::Value(m.added_snapshot_id),
-        avro::Value(m.added_files), avro::Value(m.existing_files),
-        avro::Value(m.deleted_files), avro::Value(m.added_rows),
-        avro::Value(m.existing_rows), avro::Value(m.deleted_rows),
-        avro::Value(std::move(summaries)), avro::Value()}));
+    avro::Value::Items entry{avro::Value(m.path),
+                             avro::Value(m.length),
+                             avro::Value(m.partition_spec_id),
+                             avro::Value(static_cast<int32_t>(m.content)),
+                             avro::Value(m.sequence_number),
+                             avro::Value(m.min_sequence_number),
+                             avro::Value(m.added_snapshot_id),
+                             avro::Value(m.added_files),
+                             avro::Value(m.existing_files),
+                             avro::Value(m.deleted_files),
+                             avro::Value(m.added_rows),
+                             avro::Value(m.existing_rows),
+                             avro::Value(m.deleted_rows),
+                             avro::Value(std::move(summaries)),
+                             avro::Value()};
+    if (format_version >= 3) entry.push_back(Opt(m.first_row_id));
+    ARROW_RETURN_NOT_OK(writer->Append(avro::Value(std::move(entry))));
   }
   return writer->Finish();
 }

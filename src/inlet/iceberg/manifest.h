@@ -126,11 +126,18 @@ arrow::Result<std::string> WriteManifest(const ManifestContext& context,
                                          const std::vector<EntryToWrite>& entries);
 
 /// A manifest list's bytes. Metadata keys snapshot-id, parent-snapshot-id,
-/// sequence-number and format-version as Java writes them.
+/// sequence-number, format-version and (v3) first-row-id as Java writes them. On v3 the
+/// manifests' first_row_id is written as given (AssignFirstRowIds gives it).
 arrow::Result<std::string> WriteManifestList(const std::vector<ManifestFile>& manifests,
                                              int64_t snapshot_id,
                                              std::optional<int64_t> parent_snapshot_id,
-                                             int64_t sequence_number, int format_version);
+                                             int64_t sequence_number, int format_version,
+                                             std::optional<int64_t> first_row_id = {});
+
+/// Row lineage (spec "First Row ID Assignment"): gives each data manifest without a
+/// first_row_id one, from `next_row_id` on, each the next after the added and existing
+/// rows of the one before (as Java does). Returns the next row id after them.
+int64_t AssignFirstRowIds(std::vector<ManifestFile>* manifests, int64_t next_row_id);
 
 /// A partition value as Avro decoded it, as a scalar of `type` (the transform's result
 /// type; null for null). Invalid when the value does not fit the type, naming the data

@@ -261,6 +261,8 @@ arrow::Result<Json> CommitRequest(const TableIdent& table, const TableMetadata* 
     for (const auto& s : base->specs) specs.insert(s.spec_id);
     for (const auto& o : base->sort_orders) orders.insert(o.order_id);
     for (const auto& s : base->snapshots) snapshots.insert(s.snapshot_id);
+    if (next.format_version != base->format_version)
+      update("upgrade-format-version", {{"format-version", next.format_version}});
   }
   // A schema, spec or order added by this commit is made current as "the last added"
   // (-1): the server may give it another id than the one it has here.
@@ -319,6 +321,10 @@ arrow::Result<Json> CommitRequest(const TableIdent& table, const TableMetadata* 
       if (!kept.count(s.snapshot_id)) gone.push_back(s.snapshot_id);
     if (!gone.empty()) update("remove-snapshots", {{"snapshot-ids", gone}});
   }
+  if (base)  // refs a vacuum removed for their age
+    for (const auto& [name, ref] : base->refs)
+      if (name != "main" && !next.refs.count(name))
+        update("remove-snapshot-ref", {{"ref-name", name}});
   auto main = next.refs.find("main");
   if (main != next.refs.end()) {
     const SnapshotRef* was = nullptr;

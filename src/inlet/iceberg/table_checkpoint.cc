@@ -47,11 +47,12 @@ arrow::Result<CheckpointResult> IcebergTable::Checkpoint() {
       return TableNotFound("not an Iceberg table: " + location_ +
                            " (no metadata/*.metadata.json)");
     const TableMetadata& m = *base.metadata;
-    if (m.format_version != 2)
-      return WithKind(arrow::Status::NotImplemented(
-                          what, "inlet writes format version 2 tables, and this one is ",
-                          m.format_version),
-                      ErrorKind::kUnsupportedFeature);
+    if (m.format_version != 2 && m.format_version != 3)
+      return WithKind(
+          arrow::Status::NotImplemented(
+              what, "inlet writes format version 2 and 3 tables, and this one is ",
+              m.format_version),
+          ErrorKind::kUnsupportedFeature);
     const iceberg::Snapshot* parent = m.CurrentSnapshot();
     CheckpointResult result;
     if (!parent) return result;
@@ -100,8 +101,9 @@ arrow::Result<CheckpointResult> IcebergTable::Checkpoint() {
       if (!bound.ok())
         return bound.status().WithMessage(what, "partition spec ", spec_id, ": ",
                                           bound.status().message());
-      ARROW_ASSIGN_OR_RAISE(auto contexts, ManifestsOfSpec(*bound, *schema->arrow_schema,
-                                                           schema->schema_id));
+      ARROW_ASSIGN_OR_RAISE(
+          auto contexts, ManifestsOfSpec(*bound, *schema->arrow_schema, schema->schema_id,
+                                         m.format_version));
       ManifestWriter writer;
       writer.store = store.get();
       writer.base_uri = TableUri();
@@ -139,15 +141,16 @@ arrow::Result<CheckpointResult> IcebergTable::Checkpoint() {
       }
       ARROW_RETURN_NOT_OK(flush());
     }
-    ARROW_ASSIGN_OR_RAISE(auto new_list,
-                          WriteManifestList(manifests, snapshot_id, parent->snapshot_id,
-                                            sequence, m.format_version));
+    TableMetadata next = m;
+    iceberg::Snapshot snap;
+    AssignRowIds(&next, &manifests, &snap);
+    ARROW_ASSIGN_OR_RAISE(
+        auto new_list, WriteManifestList(manifests, snapshot_id, parent->snapshot_id,
+                                         sequence, m.format_version, snap.first_row_id));
     std::string list_rel = "metadata/snap-" + std::to_string(snapshot_id) + "-" +
                            std::to_string(attempt) + "-" + NewUuid() + ".avro";
     ARROW_RETURN_NOT_OK(store->PutReplace(list_rel, new_list));
 
-    TableMetadata next = m;
-    iceberg::Snapshot snap;
     snap.snapshot_id = snapshot_id;
     snap.parent_snapshot_id = parent->snapshot_id;
     snap.sequence_number = sequence;

@@ -113,10 +113,32 @@ arrow::Result<VacuumResult> IcebergTable::Vacuum(const VacuumOptions& o) {
     std::set<int64_t> keep;
     for (const auto& s : m.snapshots)
       if (s.timestamp_ms >= cutoff) keep.insert(s.snapshot_id);
+    // Refs other than main whose head is older than their max-ref-age-ms (the ref's
+    // setting, else the table's history.expire.max-ref-age-ms; unset: forever) go, as
+    // Java's RemoveSnapshots drops them.
+    const int64_t table_ref_age =
+        IntValue(m.properties, "history.expire.max-ref-age-ms", -1);
+    std::map<std::string, SnapshotRef> refs;
+    result.refs_removed.clear();  // of an attempt lost to a concurrent commit
+    for (const auto& [name, ref] : m.refs) {
+      const Json& r = ref.retention;
+      const int64_t age = r.is_object() && r.contains("max-ref-age-ms") &&
+                                  r["max-ref-age-ms"].is_number_integer()
+                              ? r["max-ref-age-ms"].get<int64_t>()
+                              : table_ref_age;
+      const iceberg::Snapshot* head = m.SnapshotById(ref.snapshot_id);
+      // A ref naming a snapshot the table lacks goes too, as Java drops it.
+      if (name != "main" &&
+          (!head || (age >= 0 && head->timestamp_ms < NowMillis() - age))) {
+        result.refs_removed.push_back(name);
+        continue;
+      }
+      refs.emplace(name, ref);
+    }
     // Every ref's head; and along each branch, its newest min-snapshots-to-keep and those
     // younger than its max-snapshot-age-ms, the ref's own settings first (as Java's
     // RemoveSnapshots does).
-    for (const auto& [name, ref] : m.refs) {
+    for (const auto& [name, ref] : refs) {
       keep.insert(ref.snapshot_id);
       if (ref.type != "branch") continue;
       auto setting = [&](const char* key, int64_t fallback) {
@@ -144,10 +166,12 @@ arrow::Result<VacuumResult> IcebergTable::Vacuum(const VacuumOptions& o) {
           keep.insert(s->snapshot_id);
 
     TableMetadata next = m;
+    next.refs = refs;
     next.snapshots.clear();
     for (const auto& s : m.snapshots)
       if (keep.count(s.snapshot_id)) next.snapshots.push_back(s);
-    const bool expires = next.snapshots.size() != m.snapshots.size();
+    const bool expires =
+        next.snapshots.size() != m.snapshots.size() || refs.size() != m.refs.size();
     if (expires) {
       next.snapshot_log.clear();
       for (const auto& e : m.snapshot_log)

@@ -2,6 +2,7 @@
 
 #include <arrow/compute/api.h>
 #include <arrow/type.h>
+#include <arrow/util/key_value_metadata.h>
 
 #include <algorithm>
 #include <cctype>
@@ -142,6 +143,18 @@ arrow::Result<SortOrder> SortOrderFromSortBy(const std::vector<std::string>& sor
 // read its state there) meets a newer one: it conflicts when that snapshot's successors
 // committed one of the write's applications, or when it changes rows (it read them
 // there). The commit's own retries check the same for races after this point.
+// The format version the write options ask for (the format-version property), else
+// `current`.
+arrow::Result<int> AskedFormatVersion(const WriteOptions& options, int current,
+                                      const std::string& loc) {
+  auto it = options.properties.find("format-version");
+  if (it == options.properties.end()) return current;
+  if (it->second == "2") return 2;
+  if (it->second == "3") return 3;
+  return arrow::Status::Invalid("cannot write to ", loc, ": format-version '", it->second,
+                                "' is not one inlet writes (2 or 3)");
+}
+
 arrow::Status CheckReadVersion(const TableMetadata& m, const WriteOptions& options,
                                bool changes_rows, const std::string& loc) {
   if (!options.read_version) return arrow::Status::OK();
@@ -224,8 +237,9 @@ std::map<std::string, std::string> AppKeysOf(const TableMetadata& m,
 
 arrow::Result<SpecManifests> ManifestsOfSpec(const BoundSpec& bound,
                                              const arrow::Schema& with_ids,
-                                             int32_t schema_id) {
+                                             int32_t schema_id, int format_version) {
   SpecManifests out;
+  out.data.format_version = format_version;
   out.bound = bound;
   Schema schema;
   schema.schema_id = schema_id;
@@ -247,6 +261,16 @@ arrow::Result<SpecManifests> ManifestsOfSpec(const BoundSpec& bound,
   out.deletes = out.data;
   out.deletes.content = ManifestContent::kDeletes;
   return out;
+}
+
+void AssignRowIds(TableMetadata* m, std::vector<ManifestFile>* manifests,
+                  iceberg::Snapshot* snap) {
+  if (m->format_version < 3) return;
+  const int64_t first = m->next_row_id.value_or(0);
+  const int64_t next = AssignFirstRowIds(manifests, first);
+  snap->first_row_id = first;
+  snap->added_rows = next - first;
+  m->next_row_id = next;
 }
 
 std::optional<std::string> AppKeyOf(const TableMetadata& m, const iceberg::Snapshot* s,
@@ -380,15 +404,28 @@ arrow::Result<std::unique_ptr<IcebergWriteTransaction>> IcebergWriteTransaction:
   tx->base_metadata_uri_ = latest.metadata_uri;
   const std::string& loc = tx->location_;
   if (latest.metadata) {
-    if (latest.metadata->format_version != 2)
-      return arrow::Status::NotImplemented("cannot write to ", loc,
-                                           ": it is an Iceberg format-version ",
-                                           latest.metadata->format_version,
-                                           " table; inlet writes format version 2 (v1 "
-                                           "has no sequence numbers, v3 needs row "
-                                           "lineage)");
+    const int version = latest.metadata->format_version;
+    if (version != 2 && version != 3)
+      return arrow::Status::NotImplemented(
+          "cannot write to ", loc, ": it is an Iceberg format-version ", version,
+          " table; inlet writes format versions 2 and 3 (v1 has no sequence numbers)");
     tx->base_ = latest.snapshot;
     tx->metadata_ = *latest.metadata;
+    // Only a write that sets properties on an existing table upgrades it.
+    int asked = version;
+    if (options.update_properties) {
+      ARROW_ASSIGN_OR_RAISE(asked, AskedFormatVersion(options, version, loc));
+    }
+    if (asked < version)
+      return arrow::Status::Invalid("cannot write to ", loc, ": format-version ", asked,
+                                    " is a downgrade of this format-version ", version,
+                                    " table, which Iceberg does not allow");
+    if (asked > version) {
+      // An upgrade (spec "Row Lineage for Upgraded Tables"): row ids start at 0, and
+      // the snapshots before it keep none.
+      tx->metadata_.format_version = asked;
+      if (asked >= 3) tx->metadata_.next_row_id = 0;
+    }
     ARROW_RETURN_NOT_OK(CheckReadVersion(*latest.metadata, options, overwrites, loc));
     if (overwrites && tx->metadata_.properties.count("inlet.appendOnly")) {
       return arrow::Status::Invalid("cannot change rows of ", loc,
@@ -466,7 +503,8 @@ arrow::Result<std::unique_ptr<IcebergWriteTransaction>> IcebergWriteTransaction:
             "order does not change here");
     }
     if (options.update_properties) {
-      for (const auto& [k, v] : options.properties) tx->metadata_.properties[k] = v;
+      for (const auto& [k, v] : options.properties)
+        if (k != "format-version") tx->metadata_.properties[k] = v;
     }
   } else {
     if (options.read_version && *options.read_version >= 0)
@@ -474,7 +512,8 @@ arrow::Result<std::unique_ptr<IcebergWriteTransaction>> IcebergWriteTransaction:
                                     ": the table has disappeared");
     tx->creates_ = true;
     TableMetadata& m = tx->metadata_;
-    m.format_version = 2;
+    ARROW_ASSIGN_OR_RAISE(m.format_version, AskedFormatVersion(options, 2, loc));
+    if (m.format_version >= 3) m.next_row_id = 0;
     m.table_uuid = NewUuid();
     m.location = table.TableUri();
     m.last_column_id = 0;
@@ -494,6 +533,7 @@ arrow::Result<std::unique_ptr<IcebergWriteTransaction>> IcebergWriteTransaction:
     for (const auto& f : spec->fields)
       m.last_partition_id = std::max(m.last_partition_id, f.field_id);
     m.properties = options.properties;
+    m.properties.erase("format-version");  // a setting of the metadata, not a property
     m.sort_orders = {SortOrder{}};
     if (!options.sort_by.empty()) {
       auto order = SortOrderFromSortBy(options.sort_by, *with_ids);
@@ -506,6 +546,15 @@ arrow::Result<std::unique_ptr<IcebergWriteTransaction>> IcebergWriteTransaction:
     tx->schema_with_ids_ = with_ids;
   }
   tx->schema_ = WithoutIds(*tx->schema_with_ids_);
+  if (tx->metadata_.format_version >= 3) {
+    // Row lineage, kept for rows a rewrite moves (spec "Row Lineage").
+    auto id = [](int64_t v) {
+      return arrow::key_value_metadata({"PARQUET:field_id"}, {std::to_string(v)});
+    };
+    tx->lineage_ = {
+        arrow::field(kRowIdColumn, arrow::int64(), true, id(kRowIdFieldId)),
+        arrow::field(kLastUpdatedColumn, arrow::int64(), true, id(kLastUpdatedFieldId))};
+  }
   auto bound = BindSpec(*tx->metadata_.DefaultSpec(), *tx->schema_with_ids_);
   if (!bound.ok())
     return bound.status().WithMessage("cannot write to ", loc, ": its partition spec ",
@@ -562,7 +611,7 @@ void IcebergWriteTransaction::SetReadScope(
 }
 
 bool IcebergWriteTransaction::marks_deleted_rows() const {
-  if (metadata_.format_version != 2) return false;
+  if (metadata_.format_version < 2) return false;
   for (const char* key : {"write.delete.mode", "write.update.mode", "write.merge.mode"}) {
     auto it = metadata_.properties.find(key);
     if (it == metadata_.properties.end()) continue;
@@ -673,6 +722,24 @@ IcebergWriteTransaction::ReadFile(const table::DataFile& file,
     out.push_back(f);
   }
   table::ScanFile sf;
+  if (columns.empty() && !lineage_.empty() && live_ && file.index < live_->size()) {
+    // Row lineage: stored values, else inherited from the file's first row id (plus the
+    // position) and its data sequence number.
+    const ManifestEntry& e = (*live_)[file.index];
+    for (size_t k = 0; k < lineage_.size(); ++k) {
+      table::ScanColumn c{lineage_[k], stored(*lineage_[k], stored), false};
+      c.inherited = true;
+      c.plus_position = k == 0;
+      scan_columns.push_back(std::move(c));
+      out.push_back(lineage_[k]);
+    }
+    sf.constants = {
+        e.file.first_row_id ? std::make_shared<arrow::Int64Scalar>(*e.file.first_row_id)
+                            : nullptr,
+        // Without a first row id (a file from before an upgrade) neither is known.
+        e.file.first_row_id ? std::make_shared<arrow::Int64Scalar>(e.sequence_number)
+                            : nullptr};
+  }
   sf.path = FilePath(*store_, file.path);
   sf.name = file.path;
   if (deletes_ && live_ && file.index < live_->size())
@@ -720,7 +787,13 @@ arrow::Result<std::unique_ptr<table::DataWriter>> IcebergWriteTransaction::NewDa
       return out;
     };
   }
-  return table::DataWriter::Make(store_, schema_with_ids_, std::move(o));
+  if (lineage_.empty())
+    return table::DataWriter::Make(store_, schema_with_ids_, std::move(o));
+  // Rows moved unchanged carry their row lineage; new rows leave it null (inherited).
+  arrow::FieldVector fields = schema_with_ids_->fields();
+  fields.insert(fields.end(), lineage_.begin(), lineage_.end());
+  o.optional_trailing_columns = static_cast<int>(lineage_.size());
+  return table::DataWriter::Make(store_, arrow::schema(fields), std::move(o));
 }
 
 arrow::Result<std::unique_ptr<table::DataWriter>>
@@ -753,6 +826,13 @@ arrow::Status IcebergWriteTransaction::MarkDeleted(const table::DataFile& file,
     }
   }
   std::vector<uint64_t> now = table::FilePositions(positions, before);
+  // A deletion vector holds every position delete of its file, those before it too (not
+  // the rows equality deletes delete: those stay theirs).
+  if (metadata_.format_version >= 3 && !before.empty() && !prior_.count(file.index)) {
+    if (auto positional = deletes_->For(e, /*positional_only=*/true)) {
+      ARROW_ASSIGN_OR_RAISE(prior_[file.index], positional());
+    }
+  }
   auto& marked = marked_[file.index];
   std::vector<uint64_t> all;
   std::merge(marked.begin(), marked.end(), now.begin(), now.end(),

@@ -49,7 +49,21 @@ struct SpecManifests {
 };
 arrow::Result<SpecManifests> ManifestsOfSpec(const BoundSpec& bound,
                                              const arrow::Schema& with_ids,
-                                             int32_t schema_id);
+                                             int32_t schema_id, int format_version);
+
+/// Row lineage of a new snapshot `snap` of `m` on format version 3 (spec "Snapshot Row
+/// IDs"): its manifests without a first row id get one from the table's next-row-id on,
+/// the snapshot's first-row-id and added-rows say which, and next-row-id moves past them.
+/// Nothing on earlier versions. Done on each commit attempt, on the metadata it builds
+/// on.
+void AssignRowIds(TableMetadata* m, std::vector<ManifestFile>* manifests,
+                  iceberg::Snapshot* snap);
+
+/// Row lineage's columns (spec "Reserved Field IDs").
+inline constexpr char kRowIdColumn[] = "_row_id";
+inline constexpr int64_t kRowIdFieldId = 2147483540;
+inline constexpr char kLastUpdatedColumn[] = "_last_updated_sequence_number";
+inline constexpr int64_t kLastUpdatedFieldId = 2147483539;
 
 /// Whether a key names an application's state (kAppVersionKey, kAppDocumentKey).
 bool IsAppKey(const std::string& key);
@@ -80,6 +94,8 @@ class IcebergWriteTransaction : public table::Transaction {
       const table::DataFile& file,
       const std::vector<std::string>& columns) const override;
   const std::shared_ptr<arrow::Schema>& schema() const override { return schema_; }
+  /// Format version 3: _row_id and _last_updated_sequence_number.
+  const arrow::FieldVector& row_lineage() const override { return lineage_; }
   /// The identity partition columns, or none when the base's partition values cannot
   /// be compared by them: files of an older partition spec, or an empty string value
   /// (which Iceberg keeps apart from null, and the engine's partition predicates would
@@ -96,9 +112,9 @@ class IcebergWriteTransaction : public table::Transaction {
       std::optional<int64_t> target_file_size = {}) const override;
   bool change_data_feed() const override { return false; }
   arrow::Result<std::unique_ptr<table::DataWriter>> NewChangeDataWriter() const override;
-  /// Merge-on-read: a format version 2 table whose write.delete.mode, write.update.mode
-  /// or write.merge.mode is merge-on-read gets position delete files (one per data file
-  /// it marks) instead of rewritten data files.
+  /// Merge-on-read: a table whose write.delete.mode, write.update.mode or
+  /// write.merge.mode is merge-on-read gets position delete files (format version 2) or
+  /// deletion vectors (3), one per data file it marks, instead of rewritten data files.
   bool marks_deleted_rows() const override;
   void Add(const std::vector<table::WrittenFile>& files,
            bool data_change = true) override;
@@ -128,6 +144,10 @@ class IcebergWriteTransaction : public table::Transaction {
                                 const iceberg::Snapshot* now,
                                 const std::set<std::string>& removed_paths) const;
   arrow::Result<table::DataFile> ToDataFile(const ManifestEntry& e, size_t index) const;
+  /// Whether the commit only moves rows (a compaction's replace snapshot).
+  bool compaction() const {
+    return base_ && !changes_rows_ && !removed_.empty() && marked_.empty();
+  }
 
   const IcebergTable* table_ = nullptr;
   std::shared_ptr<const TableStore> store_;
@@ -142,6 +162,7 @@ class IcebergWriteTransaction : public table::Transaction {
   bool schema_changed_ = false;
   std::shared_ptr<arrow::Schema> schema_;           // logical, no ids
   std::shared_ptr<arrow::Schema> schema_with_ids_;  // for the data files
+  arrow::FieldVector lineage_;                      // row_lineage()
   BoundSpec spec_;
   std::vector<std::string> partition_columns_;
   mutable std::optional<std::vector<ManifestEntry>> live_;
@@ -155,6 +176,9 @@ class IcebergWriteTransaction : public table::Transaction {
   mutable std::shared_ptr<DeleteIndex> deletes_;
   // Merge-on-read: positions in the data file (index into *live_) this commit deletes.
   std::map<size_t, std::vector<uint64_t>> marked_;
+  // Format version 3: the positions deleted before this commit of the files it marks,
+  // which their new deletion vectors keep.
+  std::map<size_t, std::vector<uint64_t>> prior_;
   // Whether an Add or Remove changed rows (else the commit only rearranges them: a
   // compaction's "replace" snapshot).
   bool changes_rows_ = false;

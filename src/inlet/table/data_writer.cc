@@ -421,8 +421,20 @@ arrow::Status DataWriter::StopBackground(bool discard) {
   return st;
 }
 
-arrow::Status DataWriter::Write(const std::shared_ptr<arrow::RecordBatch>& batch) {
-  if (batch->num_rows() == 0) return arrow::Status::OK();
+arrow::Status DataWriter::Write(const std::shared_ptr<arrow::RecordBatch>& input) {
+  if (input->num_rows() == 0) return arrow::Status::OK();
+  std::shared_ptr<arrow::RecordBatch> batch = input;
+  if (options_.optional_trailing_columns > 0 &&
+      batch->num_columns() + options_.optional_trailing_columns ==
+          schema_->num_fields()) {
+    auto columns = batch->columns();
+    for (int i = batch->num_columns(); i < schema_->num_fields(); ++i) {
+      ARROW_ASSIGN_OR_RAISE(auto nulls, arrow::MakeArrayOfNull(schema_->field(i)->type(),
+                                                               batch->num_rows()));
+      columns.push_back(std::move(nulls));
+    }
+    batch = arrow::RecordBatch::Make(schema_, batch->num_rows(), std::move(columns));
+  }
   rows_written_ += batch->num_rows();
   if (background_) return Enqueue(batch);
   return WriteNow(batch);

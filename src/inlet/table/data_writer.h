@@ -71,13 +71,17 @@ struct DataWriterOptions {
   /// Lake's protocol reads it; Iceberg keeps '' apart from null.
   bool empty_partition_value_is_null = true;
   std::function<arrow::Result<arrow::ArrayVector>(const arrow::RecordBatch&)> derive;
+  /// The schema's last columns that a batch may lack (Iceberg v3's row lineage, which
+  /// only rows moved unchanged carry): written null in the rows of such batches.
+  int optional_trailing_columns = 0;
 };
 
 /// Not thread-safe: one writer per load, called from one thread (which may hand the
 /// encoding to a thread of the writer, see WriteInBackground).
 class DataWriter {
  public:
-  /// schema: the table's logical schema; batches passed to Write must match it.
+  /// schema: the table's logical schema; batches passed to Write must match it (or lack
+  /// only its optional trailing columns).
   static arrow::Result<std::unique_ptr<DataWriter>> Make(
       std::shared_ptr<const TableStore> store, std::shared_ptr<arrow::Schema> schema,
       DataWriterOptions options);

@@ -167,12 +167,12 @@ class FileScanReader : public arrow::RecordBatchReader {
     int position = 0;
     size_t constant = 0;
     for (size_t c = 0; c < columns_.size(); ++c) {
-      if (columns_[c].constant) {
+      if (columns_[c].constant || columns_[c].inherited) {
         std::shared_ptr<arrow::Scalar> value =
             constant < file.constants.size() ? file.constants[constant] : nullptr;
         ++constant;
         constants_[c] = value ? value : arrow::MakeNullScalar(columns_[c].field->type());
-        continue;
+        if (columns_[c].constant) continue;
       }
       int idx = MatchField(file_fields, columns_[c].stored, mode_);
       if (idx < 0) continue;
@@ -227,6 +227,10 @@ class FileScanReader : public arrow::RecordBatchReader {
         }
         a = *conformed;
       }
+      if (columns_[c].inherited) {
+        ARROW_ASSIGN_OR_RAISE(
+            a, Inherit(a, *constants_[c], columns_[c].plus_position, row_offset_));
+      }
       arrays.push_back(a);
       fields.push_back(field);
     }
@@ -242,6 +246,25 @@ class FileScanReader : public arrow::RecordBatchReader {
     for (const auto& f : output_->fields())
       out.push_back(batch->GetColumnByName(f->name()));
     return arrow::RecordBatch::Make(output_, batch->num_rows(), out);
+  }
+
+  // An inherited column's values: its own where set, else the file's value (plus the
+  // row's position in the file, the batch starting at first_row).
+  static arrow::Result<std::shared_ptr<arrow::Array>> Inherit(
+      const std::shared_ptr<arrow::Array>& stored, const arrow::Scalar& value,
+      bool plus_position, int64_t first_row) {
+    if (!value.is_valid || stored->null_count() == 0) return stored;
+    if (stored->type_id() != arrow::Type::INT64 || value.type->id() != arrow::Type::INT64)
+      return arrow::Status::Invalid("an inherited column must be a long");
+    const auto& own = static_cast<const arrow::Int64Array&>(*stored);
+    const int64_t base = static_cast<const arrow::Int64Scalar&>(value).value;
+    arrow::Int64Builder b;
+    ARROW_RETURN_NOT_OK(b.Reserve(own.length()));
+    for (int64_t i = 0; i < own.length(); ++i) {
+      b.UnsafeAppend(own.IsValid(i) ? own.Value(i)
+                                    : base + (plus_position ? first_row + i : 0));
+    }
+    return b.Finish();
   }
 
   arrow::Result<std::shared_ptr<arrow::RecordBatch>> DropDeleted(

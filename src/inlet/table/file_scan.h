@@ -43,6 +43,14 @@ struct ScanColumn {
   /// The column's value is the same for a whole file (a Delta partition column) and
   /// comes from ScanFile::constants instead of the file.
   bool constant = false;
+  /// A stored column whose nulls (every value, when the file lacks the column) are
+  /// inherited from the file's constant (taken from ScanFile::constants in order with
+  /// the constant columns), plus the row's position in the file when `plus_position`:
+  /// Iceberg's row lineage (_row_id is the file's first_row_id plus the position,
+  /// _last_updated_sequence_number its data sequence number). A null constant leaves
+  /// them null. Only for int64 columns.
+  bool inherited = false;
+  bool plus_position = false;
 };
 
 struct ScanFile {

@@ -387,10 +387,11 @@ class ChangedBatchWriter {
   // marks: merge-on-read (the file keeps its rows, the changed ones marked deleted).
   // updates_are_source_rows: updated rows are their source rows, written with the
   // inserts.
-  ChangedBatchWriter(const MergeOptions& o, const MergeSource& src, DataWriter* writer,
-                     DataWriter* cdc, bool marks, bool updates_are_source_rows,
-                     CommitResult* counts)
+  ChangedBatchWriter(const MergeOptions& o, const Transaction& tx, const MergeSource& src,
+                     DataWriter* writer, DataWriter* cdc, bool marks,
+                     bool updates_are_source_rows, CommitResult* counts)
       : options_(o),
+        tx_(tx),
         src_(src),
         writer_(writer),
         cdc_(cdc),
@@ -401,11 +402,13 @@ class ChangedBatchWriter {
   // Copy-on-write: the batch's kept rows. Merge-on-read: the positions in the file (the
   // batch starting at offset) of its deleted rows, and of its rows written again,
   // changed. Then the soft-deleted rows flagged, the updated rows (unless they are source
-  // rows), and with a change data feed the images of each change.
-  arrow::Status Write(const std::shared_ptr<arrow::Table>& rows, const RowFates& fates,
+  // rows), and with a change data feed the images of each change. Kept rows keep their
+  // row lineage; changed rows are new rows.
+  arrow::Status Write(const std::shared_ptr<arrow::Table>& read, const RowFates& fates,
                       int64_t offset, std::vector<int64_t>* deleted,
                       std::vector<int64_t>* replaced) {
     const auto& [keep, target_rows, source_rows, deleted_rows, soft_rows] = fates;
+    ARROW_ASSIGN_OR_RAISE(auto rows, WithoutLineage(tx_, read));
     if (marks_) {
       for (int64_t i : deleted_rows) deleted->push_back(offset + i);
       std::vector<int64_t> changed;
@@ -413,7 +416,7 @@ class ChangedBatchWriter {
                  soft_rows.end(), std::back_inserter(changed));
       for (int64_t i : changed) replaced->push_back(offset + i);
     } else {
-      ARROW_RETURN_NOT_OK(WriteRows(writer_, rows, keep));
+      ARROW_RETURN_NOT_OK(WriteRows(writer_, read, keep));
       counts_.rows_written += static_cast<int64_t>(keep.size());
     }
     if (!soft_rows.empty()) {
@@ -445,6 +448,7 @@ class ChangedBatchWriter {
 
  private:
   const MergeOptions& options_;
+  const Transaction& tx_;
   const MergeSource& src_;
   DataWriter* writer_;
   DataWriter* cdc_;
@@ -535,7 +539,8 @@ arrow::Result<MergeResult> Merge(const Writable& table,
                                          conformed.truncate_at.has_value() || snapshot));
     replaced = TakeReplacedPartitions(o, *tx, &candidates);
     reads.emplace(*tx, candidates.files,
-                  keys_only ? match_columns : std::vector<std::string>{});
+                  keys_only ? match_columns : std::vector<std::string>{},
+                  /*with_lineage=*/!marks);
   }
   KeyEncoder encoder(o.keys);
   ARROW_ASSIGN_OR_RAISE(MergeSource src, IndexSource(std::move(conformed), o, &encoder));
@@ -569,7 +574,7 @@ arrow::Result<MergeResult> Merge(const Writable& table,
   if (reads) {
     RowMatcher matcher(o, &encoder, &src, compare ? &*compare : nullptr, truncate_at,
                        &found, &late, &result);
-    ChangedBatchWriter changes(o, src, writer, cdc, marks, updates_are_source_rows,
+    ChangedBatchWriter changes(o, *tx, src, writer, cdc, marks, updates_are_source_rows,
                                &result.commit);
     for (const DataFile* file_ptr : candidates.files) {
       const DataFile& file = *file_ptr;

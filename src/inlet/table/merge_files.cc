@@ -183,8 +183,13 @@ constexpr size_t kReadAheadBatches = 4;
 }  // namespace
 
 FileReadAhead::FileReadAhead(const Transaction& tx, std::vector<const DataFile*> files,
-                             std::vector<std::string> columns)
+                             std::vector<std::string> columns, bool with_lineage)
     : tx_(tx), files_(std::move(files)), schema_(tx.schema()) {
+  if (with_lineage && columns.empty() && !tx.row_lineage().empty()) {
+    arrow::FieldVector fields = schema_->fields();
+    for (const auto& f : tx.row_lineage()) fields.push_back(f);
+    schema_ = arrow::schema(fields);
+  }
   if (!columns.empty()) {
     arrow::FieldVector fields;
     for (const auto& c : columns) {

@@ -78,8 +78,10 @@ std::string JoinNames(const std::vector<std::string>& names, const char* sep);
 /// must outlive the reader.
 class FileReadAhead {
  public:
+  /// with_lineage: every column, and after them the transaction's row_lineage columns
+  /// (for a copy-on-write rewrite, whose kept rows keep them).
   FileReadAhead(const Transaction& tx, std::vector<const DataFile*> files,
-                std::vector<std::string> columns = {});
+                std::vector<std::string> columns = {}, bool with_lineage = false);
   /// Stops the reading thread.
   ~FileReadAhead();
   FileReadAhead(const FileReadAhead&) = delete;

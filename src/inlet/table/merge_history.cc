@@ -579,7 +579,7 @@ arrow::Result<MergeResult> MergeHistory(const Writable& table,
   DataWriter* cdc = writers.changes.get();
   std::vector<const DataFile*> rewritten;
   for (const auto& [f, gone] : replaced) rewritten.push_back(candidates.files[f]);
-  FileReadAhead rewrites(*tx, rewritten);
+  FileReadAhead rewrites(*tx, rewritten, {}, /*with_lineage=*/true);
   for (auto& [f, gone] : replaced) {
     const DataFile& file = *candidates.files[f];
     ARROW_ASSIGN_OR_RAISE(auto file_rows, rewrites.Next());

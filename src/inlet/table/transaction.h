@@ -86,6 +86,13 @@ class Transaction {
   /// The schema new rows take: the base's, with the columns a schema merge adds, or the
   /// new table's.
   virtual const std::shared_ptr<arrow::Schema>& schema() const = 0;
+  /// Columns the format keeps for each row beside the table's (Iceberg v3's row lineage:
+  /// _row_id and _last_updated_sequence_number); none for most. ReadFile gives them after
+  /// the table's columns when it reads every column, and data writers take batches with
+  /// or without them (absent: written null). A row written again unchanged (kept by a
+  /// copy-on-write rewrite, moved by a compaction) keeps its values; a changed row is
+  /// written without them, as a new row (WithoutLineage).
+  virtual const arrow::FieldVector& row_lineage() const;
   virtual const std::vector<std::string>& partition_columns() const = 0;
   /// The table, for messages.
   virtual const std::string& location() const = 0;
@@ -151,6 +158,10 @@ class Transaction {
       const std::string& operation, std::map<std::string, std::string> parameters,
       CommitResult counts) = 0;
 };
+
+/// `rows` without the transaction's row_lineage columns (a changed row is a new row).
+arrow::Result<std::shared_ptr<arrow::Table>> WithoutLineage(
+    const Transaction& tx, std::shared_ptr<arrow::Table> rows);
 
 /// A table the engine can change. The format's Table implements it, and calls the engine
 /// (table::Write, table::Merge) from its own Write and Merge.

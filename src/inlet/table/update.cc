@@ -188,7 +188,7 @@ arrow::Result<MergeResult> ChangeRows(const Writable& table, const RowChangeOpti
   DataWriter* writer = writers.data.get();
   DataWriter* changes = writers.changes.get();
   const bool marks = tx->marks_deleted_rows();
-  FileReadAhead reads(*tx, candidates.files);
+  FileReadAhead reads(*tx, candidates.files, {}, /*with_lineage=*/!marks);
   for (const DataFile* file : candidates.files) {
     ++result.files_scanned;
     bool changed = false;
@@ -227,7 +227,9 @@ arrow::Result<MergeResult> ChangeRows(const Writable& table, const RowChangeOpti
         ARROW_RETURN_NOT_OK(WriteRows(writer, rows, kept));
         result.commit.rows_written += static_cast<int64_t>(kept.size());
       }
-      ARROW_ASSIGN_OR_RAISE(auto before, TakeRows(rows, selected));
+      // The changed rows are new rows (without row lineage).
+      ARROW_ASSIGN_OR_RAISE(auto plain, WithoutLineage(*tx, rows));
+      ARROW_ASSIGN_OR_RAISE(auto before, TakeRows(plain, selected));
       if (!update) {
         ARROW_RETURN_NOT_OK(WriteChanges(changes, before, "delete"));
         continue;
