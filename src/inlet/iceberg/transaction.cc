@@ -744,8 +744,11 @@ IcebergWriteTransaction::ReadFile(const table::DataFile& file,
   sf.name = file.path;
   if (deletes_ && live_ && file.index < live_->size())
     sf.deleted_rows = deletes_->For((*live_)[file.index]);
+  // 32K-row batches: a rewrite holds a few of them at once (read ahead, kept rows gathered,
+  // queued for the writer); on the 24-column benchmark table a quarter less memory than
+  // 64K for the same wall time (bench_iceberg_rows).
   return table::ScanFiles(store_, {sf}, std::move(scan_columns), arrow::schema(out), {},
-                          table::MatchBy::kFieldId, -1, 64 * 1024);
+                          table::MatchBy::kFieldId, -1, 32 * 1024);
 }
 
 arrow::Result<std::shared_ptr<arrow::RecordBatch>> IcebergWriteTransaction::Conform(
