@@ -145,7 +145,7 @@ def test_truncate_is_refused_naming_file_and_row(tmp_path):
     ps.assert_log_unchanged(tmp_path / "table", before, "a refused run")
 
 
-@pytest.mark.parametrize("table_format", [None, "iceberg", "iceberg_mor"])
+@pytest.mark.parametrize("table_format", [None, "iceberg", "iceberg_mor", "iceberg_v3"])
 @pytest.mark.parametrize("point", ps.CRASH_POINTS)
 def test_crash_then_rerun(tmp_path, point, table_format):
     rng = random.Random(point)

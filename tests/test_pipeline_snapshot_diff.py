@@ -193,7 +193,7 @@ def test_keys_are_required(tmp_path):
     assert "destination.keys" in line, line
 
 
-@pytest.mark.parametrize("table_format", [None, "iceberg", "iceberg_mor"])
+@pytest.mark.parametrize("table_format", [None, "iceberg", "iceberg_mor", "iceberg_v3"])
 @pytest.mark.parametrize("point", ["run.after_read", "write.after_data_files",
                                    "commit.before_log_write", "commit.after_log_write"])
 def test_crash_then_rerun(tmp_path, point, table_format):
