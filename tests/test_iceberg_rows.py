@@ -597,15 +597,22 @@ def test_checkpoint_rewrites_many_small_manifests_into_one(tmp_path):
     _check(table, model, "a merge after rewriting the manifests")
 
 
+def _sqlite_appends(tmp_path, name, commits):
+    """`commits` one-row appends (ids 0, 1, ...) to table `name` of a SQLite catalog: the
+    catalog's inlet arguments and pyiceberg's catalog."""
+    from pyiceberg.catalog.sql import SqlCatalog
+    cat = ["--catalog", f"sqlite:{tmp_path}/wh/catalog.db", "--warehouse", str(tmp_path / "wh")]
+    for k in range(commits):
+        rows = [{"id": k, "region": "a", "amount": k}]
+        support.run_inlet(*cat, "write", name, "--input", _input(tmp_path, rows, f"b{k}"))
+    return cat, SqlCatalog("default", uri=f"sqlite:///{tmp_path}/wh/catalog.db",
+                           warehouse=f"file://{tmp_path}/wh")
+
+
 def test_vacuum_keeps_what_each_branch_asks_to_keep(tmp_path):
     """A branch's own min-snapshots-to-keep (set by pyiceberg) outweighs the retention:
     vacuum keeps that many snapshots of its history; main keeps its newest only."""
-    from pyiceberg.catalog.sql import SqlCatalog
-    cat = ["--catalog", f"sqlite:{tmp_path}/wh/catalog.db", "--warehouse", str(tmp_path / "wh")]
-    for k in range(5):
-        rows = [{"id": k, "region": "a", "amount": k}]
-        support.run_inlet(*cat, "write", "ns.br", "--input", _input(tmp_path, rows, f"b{k}"))
-    catalog = SqlCatalog("default", uri=f"sqlite:///{tmp_path}/wh/catalog.db", warehouse=f"file://{tmp_path}/wh")
+    cat, catalog = _sqlite_appends(tmp_path, "ns.br", 5)
     table = catalog.load_table("ns.br")
     head = table.current_snapshot().snapshot_id
     table.manage_snapshots().create_branch(head, "audit", min_snapshots_to_keep=3).commit()
@@ -624,12 +631,7 @@ def test_vacuum_removes_refs_past_their_max_ref_age(tmp_path):
     it kept); one without the setting, and main, stay (Java's expire_snapshots does the
     same)."""
     import time
-    from pyiceberg.catalog.sql import SqlCatalog
-    cat = ["--catalog", f"sqlite:{tmp_path}/wh/catalog.db", "--warehouse", str(tmp_path / "wh")]
-    for k in range(3):
-        rows = [{"id": k, "region": "a", "amount": k}]
-        support.run_inlet(*cat, "write", "ns.refs", "--input", _input(tmp_path, rows, f"b{k}"))
-    catalog = SqlCatalog("default", uri=f"sqlite:///{tmp_path}/wh/catalog.db", warehouse=f"file://{tmp_path}/wh")
+    cat, catalog = _sqlite_appends(tmp_path, "ns.refs", 3)
     table = catalog.load_table("ns.refs")
     first = table.snapshots()[0].snapshot_id
     table.manage_snapshots().create_tag(first, "old", max_ref_age_ms=1).commit()

@@ -228,9 +228,7 @@ def test_a_compaction_keeps_its_starting_sequence_number_under_a_concurrent_equa
 def test_inlet_applies_v3_deletion_vectors_spark_writes(spark, tmp_path, catalog):
     name, cat = catalog
     t = f"{name}.db.dv"
-    spark.sql(f"CREATE TABLE {t} (id BIGINT, v STRING) USING iceberg TBLPROPERTIES "
-              "('format-version'='3', 'write.delete.mode'='merge-on-read', "
-              "'write.update.mode'='merge-on-read')")
+    _create_v3_merge_on_read(spark, t)
     spark.sql(f"INSERT INTO {t} SELECT id, concat('v', id) FROM range(0, 1000)")
     spark.sql(f"DELETE FROM {t} WHERE id % 7 = 0")
     spark.sql(f"DELETE FROM {t} WHERE id % 11 = 0")  # a second vector replaces the first
@@ -240,6 +238,14 @@ def test_inlet_applies_v3_deletion_vectors_spark_writes(spark, tmp_path, catalog
     expected = spark.sql(f"SELECT * FROM {t}").toArrow()
     got = scan("db.dv", *cat, out_dir=tmp_path / "s")
     oracle.assert_tables_equal(got, expected, "inlet applying deletion vectors")
+
+
+def _create_v3_merge_on_read(spark, t: str) -> None:
+    """A format version 3 table (id, v) whose Spark deletes and updates write deletion
+    vectors."""
+    spark.sql(f"CREATE TABLE {t} (id BIGINT, v STRING) USING iceberg TBLPROPERTIES "
+              "('format-version'='3', 'write.delete.mode'='merge-on-read', "
+              "'write.update.mode'='merge-on-read')")
 
 
 def _lineage(spark, t: str) -> dict:
@@ -264,9 +270,7 @@ def test_inlet_keeps_the_row_lineage_of_a_v3_table_spark_wrote(spark, tmp_path, 
     rewrites unchanged; the rows it changes are new rows."""
     name, cat = catalog
     t = f"{name}.db.lineage"
-    spark.sql(f"CREATE TABLE {t} (id BIGINT, v STRING) USING iceberg TBLPROPERTIES "
-              "('format-version'='3', 'write.delete.mode'='merge-on-read', "
-              "'write.update.mode'='merge-on-read')")
+    _create_v3_merge_on_read(spark, t)
     spark.sql(f"INSERT INTO {t} SELECT id, concat('v', id) FROM range(0, 300)")
     spark.sql(f"INSERT INTO {t} SELECT id, concat('v', id) FROM range(300, 600)")
     spark.sql(f"DELETE FROM {t} WHERE id % 7 = 0")
@@ -316,6 +320,37 @@ def test_inlet_keeps_the_row_lineage_of_a_v3_table_spark_wrote(spark, tmp_path, 
     spark.sql(f"INSERT INTO {t} VALUES (2000, 'spark')")
     ids = [row_id for _, row_id, _ in _lineage(spark, t).values()]
     assert len(set(ids)) == len(ids)
+
+
+def test_a_deletion_vector_leaves_equality_deletes_theirs(spark, tmp_path, catalog):
+    """inlet's deletion vector for a data file takes in the file's earlier position deletes
+    (Spark's vector) but not the rows an equality delete deletes: those stay the equality
+    delete's, so the vector's cardinality counts positions only."""
+    name, cat = catalog
+    t = f"{name}.db.mixed"
+    _create_v3_merge_on_read(spark, t)
+    spark.sql(f"INSERT INTO {t} SELECT id, concat('v', id) FROM range(0, 100)")
+    jvm = spark._jvm
+    table = jvm.org.apache.iceberg.spark.Spark3Util.loadIcebergTable(spark._jsparkSession, t)
+    ids = {f.name(): f.fieldId() for f in table.schema().columns()}
+    path = tmp_path / "eq.parquet"
+    size = _equality_delete_file(path, pa.table({"id": pa.array([1, 2], pa.int64())}), {"id": ids["id"]})
+    arr = spark.sparkContext._gateway.new_array(jvm.int, 1)
+    arr[0] = ids["id"]
+    delete = (jvm.org.apache.iceberg.FileMetadata.deleteFileBuilder(table.spec()).ofEqualityDeletes(arr)
+              .withPath(f"file://{path}").withFormat("parquet").withFileSizeInBytes(size)
+              .withRecordCount(2).build())
+    table.newRowDelta().addDeletes(delete).commit()
+    spark.sql(f"REFRESH TABLE {t}")
+    spark.sql(f"DELETE FROM {t} WHERE id = 3")
+    run_inlet("delete", "db.mixed", *cat, "--where", "id >= 10 AND id < 20")
+    spark.sql(f"REFRESH TABLE {t}")
+    vectors = spark.sql(f"SELECT record_count FROM {t}.delete_files WHERE file_format = 'PUFFIN'").collect()
+    assert [v.record_count for v in vectors] == [11], vectors  # 3, and 10 to 19
+    want = [i for i in range(100) if i not in (1, 2, 3) and not 10 <= i < 20]
+    assert sorted(r.id for r in spark.sql(f"SELECT id FROM {t}").collect()) == want
+    got = scan("db.mixed", *cat, out_dir=tmp_path / "s")
+    assert sorted(got["id"].to_pylist()) == want
 
 
 def test_spark_reads_the_row_lineage_inlet_writes(spark, tmp_path, catalog):

@@ -59,12 +59,23 @@ TEST(Manifest, DeleteFilesRoundTripWithTheirEqualityIdsAndReferencedFile) {
 // file without a first row id takes its manifest's plus the rows of the files before it
 // that took one; a file with one keeps it; deleted entries take none. Deletion vectors
 // keep their blob's offset and length.
-TEST(Manifest, FirstRowIdsAreInheritedAndAssignedAsTheSpecSays) {
+namespace {
+
+// The header of a format version 3 manifest of an unpartitioned table (id long).
+ManifestContext V3Context(ManifestContent content) {
   ManifestContext context;
   context.schema_json =
       R"({"type":"struct","schema-id":0,"fields":[{"id":1,"name":"id","required":false,"type":"long"}]})";
   context.spec_fields_json = "[]";
   context.format_version = 3;
+  context.content = content;
+  return context;
+}
+
+}  // namespace
+
+TEST(Manifest, FirstRowIdsAreInheritedAndAssignedAsTheSpecSays) {
+  ManifestContext context = V3Context(ManifestContent::kData);
   std::vector<EntryToWrite> entries(4);
   const char* names[] = {"a", "b", "c", "d"};
   for (size_t i = 0; i < entries.size(); ++i) {
@@ -124,12 +135,7 @@ TEST(Manifest, FirstRowIdsAreInheritedAndAssignedAsTheSpecSays) {
 }
 
 TEST(Manifest, DeletionVectorsKeepTheirBlobPlace) {
-  ManifestContext context;
-  context.schema_json =
-      R"({"type":"struct","schema-id":0,"fields":[{"id":1,"name":"id","required":false,"type":"long"}]})";
-  context.spec_fields_json = "[]";
-  context.format_version = 3;
-  context.content = ManifestContent::kDeletes;
+  ManifestContext context = V3Context(ManifestContent::kDeletes);
   std::vector<EntryToWrite> entries(1);
   auto& f = entries[0].file;
   f.content = FileContent::kPositionDeletes;
