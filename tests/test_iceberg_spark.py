@@ -138,6 +138,21 @@ def _equality_delete_file(path, rows: pa.Table, field_ids: dict[str, int]) -> in
     return path.stat().st_size
 
 
+def _commit_id_equality_delete(spark, t: str, ids: list[int], path) -> None:
+    """Commits, through Iceberg's Java API in Spark's JVM, an equality delete by id of the
+    rows with `ids` over the whole (unpartitioned) table `t`, written to `path`."""
+    jvm = spark._jvm
+    table = jvm.org.apache.iceberg.spark.Spark3Util.loadIcebergTable(spark._jsparkSession, t)
+    field = table.schema().findField("id").fieldId()
+    size = _equality_delete_file(path, pa.table({"id": pa.array(ids, pa.int64())}), {"id": field})
+    arr = spark.sparkContext._gateway.new_array(jvm.int, 1)
+    arr[0] = field
+    delete = (jvm.org.apache.iceberg.FileMetadata.deleteFileBuilder(table.spec()).ofEqualityDeletes(arr)
+              .withPath(f"file://{path}").withFormat("parquet").withFileSizeInBytes(size)
+              .withRecordCount(len(ids)).build())
+    table.newRowDelta().addDeletes(delete).commit()
+
+
 def test_inlet_applies_equality_deletes_java_commits_scoped_by_partition_and_sequence(
         spark, tmp_path, catalog):
     """Equality deletes (Flink's upserts write them; pyiceberg cannot read them): committed
@@ -199,17 +214,7 @@ def test_a_compaction_keeps_its_starting_sequence_number_under_a_concurrent_equa
     t = f"{name}.db.compact"
     starting = spark.sql(f"SELECT max(sequence_number) AS s FROM {t}.entries").collect()[0].s
     compaction = _stopped([*cat, "optimize", "db.compact", "--json"], "write.after_data_files", tmp_path)
-    jvm = spark._jvm
-    table = jvm.org.apache.iceberg.spark.Spark3Util.loadIcebergTable(spark._jsparkSession, t)
-    ids = {f.name(): f.fieldId() for f in table.schema().columns()}
-    path = tmp_path / "eq.parquet"
-    size = _equality_delete_file(path, pa.table({"id": pa.array([5, 25], pa.int64())}), {"id": ids["id"]})
-    arr = spark.sparkContext._gateway.new_array(jvm.int, 1)
-    arr[0] = ids["id"]
-    delete = (jvm.org.apache.iceberg.FileMetadata.deleteFileBuilder(table.spec()).ofEqualityDeletes(arr)
-              .withPath(f"file://{path}").withFormat("parquet").withFileSizeInBytes(size)
-              .withRecordCount(2).build())
-    table.newRowDelta().addDeletes(delete).commit()
+    _commit_id_equality_delete(spark, t, [5, 25], tmp_path / "eq.parquet")
     out, replans = _resume(compaction)
     report = json.loads(out.strip().splitlines()[-1])
     assert replans == 0 and report["attempts"] == 1 and report["files_removed"] == 4, report
@@ -330,17 +335,7 @@ def test_a_deletion_vector_leaves_equality_deletes_theirs(spark, tmp_path, catal
     t = f"{name}.db.mixed"
     _create_v3_merge_on_read(spark, t)
     spark.sql(f"INSERT INTO {t} SELECT id, concat('v', id) FROM range(0, 100)")
-    jvm = spark._jvm
-    table = jvm.org.apache.iceberg.spark.Spark3Util.loadIcebergTable(spark._jsparkSession, t)
-    ids = {f.name(): f.fieldId() for f in table.schema().columns()}
-    path = tmp_path / "eq.parquet"
-    size = _equality_delete_file(path, pa.table({"id": pa.array([1, 2], pa.int64())}), {"id": ids["id"]})
-    arr = spark.sparkContext._gateway.new_array(jvm.int, 1)
-    arr[0] = ids["id"]
-    delete = (jvm.org.apache.iceberg.FileMetadata.deleteFileBuilder(table.spec()).ofEqualityDeletes(arr)
-              .withPath(f"file://{path}").withFormat("parquet").withFileSizeInBytes(size)
-              .withRecordCount(2).build())
-    table.newRowDelta().addDeletes(delete).commit()
+    _commit_id_equality_delete(spark, t, [1, 2], tmp_path / "eq.parquet")
     spark.sql(f"REFRESH TABLE {t}")
     spark.sql(f"DELETE FROM {t} WHERE id = 3")
     run_inlet("delete", "db.mixed", *cat, "--where", "id >= 10 AND id < 20")

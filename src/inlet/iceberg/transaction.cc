@@ -201,85 +201,6 @@ bool Promotes(const arrow::DataType& from, const arrow::DataType& to) {
 
 }  // namespace
 
-bool IsAppKey(const std::string& key) {
-  return key.rfind(kAppVersionKey, 0) == 0 || key.rfind(kAppDocumentKey, 0) == 0;
-}
-
-bool UseAppMirror(const TableMetadata& m, const iceberg::Snapshot* s) {
-  auto ancestry = m.Ancestry(s);
-  for (const auto* a : ancestry)
-    if (a->summary.count("inlet.operation")) return false;  // an inlet snapshot says
-  const iceberg::Snapshot* oldest = ancestry.empty() ? nullptr : ancestry.back();
-  const bool cut = oldest && oldest->parent_snapshot_id &&
-                   !m.SnapshotById(*oldest->parent_snapshot_id);
-  auto stamp = m.properties.find(kAppMirrorSnapshotKey);
-  if (!cut || stamp == m.properties.end()) return false;
-  // The mirror's snapshot must be gone too (expired): one still there but not in the
-  // ancestry was rolled back, and its state with it.
-  char* end = nullptr;
-  long long id = std::strtoll(stamp->second.c_str(), &end, 10);
-  return end && *end == '\0' && !m.SnapshotById(id);
-}
-
-std::map<std::string, std::string> AppKeysOf(const TableMetadata& m,
-                                             const iceberg::Snapshot* s) {
-  std::map<std::string, std::string> out;
-  for (const auto* a : m.Ancestry(s)) {
-    for (const auto& [k, v] : a->summary)
-      if (IsAppKey(k)) out.emplace(k, v);
-  }
-  // Keys whose snapshots were all expired live on in the table properties' mirror.
-  if (UseAppMirror(m, s))
-    for (const auto& [k, v] : m.properties)
-      if (IsAppKey(k)) out.emplace(k, v);
-  return out;
-}
-
-arrow::Result<SpecManifests> ManifestsOfSpec(const BoundSpec& bound,
-                                             const arrow::Schema& with_ids,
-                                             int32_t schema_id, int format_version) {
-  SpecManifests out;
-  out.data.format_version = format_version;
-  out.bound = bound;
-  Schema schema;
-  schema.schema_id = schema_id;
-  schema.arrow_schema = std::make_shared<arrow::Schema>(with_ids);
-  ARROW_ASSIGN_OR_RAISE(auto schema_json, SchemaToJson(schema));
-  out.data.schema_json = schema_json.dump();
-  out.data.schema_id = schema_id;
-  Json fields = Json::array();
-  for (const auto& f : bound.spec.fields)
-    fields.push_back(Json{{"source-id", f.source_id},
-                          {"field-id", f.field_id},
-                          {"name", f.name},
-                          {"transform", f.transform}});
-  out.data.spec_fields_json = fields.dump();
-  out.data.spec_id = bound.spec.spec_id;
-  for (size_t i = 0; i < bound.fields.size(); ++i)
-    out.data.partition.emplace_back(
-        bound.fields[i]->name(), bound.spec.fields[i].field_id, bound.fields[i]->type());
-  out.deletes = out.data;
-  out.deletes.content = ManifestContent::kDeletes;
-  return out;
-}
-
-void AssignRowIds(TableMetadata* m, std::vector<ManifestFile>* manifests,
-                  iceberg::Snapshot* snap) {
-  if (m->format_version < 3) return;
-  const int64_t first = m->next_row_id.value_or(0);
-  const int64_t next = AssignFirstRowIds(manifests, first);
-  snap->first_row_id = first;
-  snap->added_rows = next - first;
-  m->next_row_id = next;
-}
-
-std::optional<std::string> AppKeyOf(const TableMetadata& m, const iceberg::Snapshot* s,
-                                    const std::string& key) {
-  for (const auto* a : m.Ancestry(s))
-    if (auto it = a->summary.find(key); it != a->summary.end()) return it->second;
-  return std::nullopt;
-}
-
 arrow::Result<PartitionSpec> SpecFromPartitionBy(
     const std::vector<std::string>& partition_by, const arrow::Schema& with_ids) {
   PartitionSpec spec;
@@ -341,27 +262,6 @@ arrow::Result<PartitionSpec> SpecFromPartitionBy(
     spec.fields.push_back(pf);
   }
   return spec;
-}
-
-arrow::Result<BoundSpec> BindSpec(const PartitionSpec& spec,
-                                  const arrow::Schema& with_ids) {
-  BoundSpec out;
-  out.spec = spec;
-  for (const auto& f : spec.fields) {
-    int source = -1;
-    for (int i = 0; i < with_ids.num_fields(); ++i)
-      if (FieldId(*with_ids.field(i)) == f.source_id) source = i;
-    if (source < 0)
-      return arrow::Status::NotImplemented(
-          "partition field '", f.name, "' has a source (id ", f.source_id,
-          ") that is not a top-level column: not written yet");
-    ARROW_ASSIGN_OR_RAISE(auto t, ParseTransform(f.transform));
-    ARROW_ASSIGN_OR_RAISE(auto type, ResultType(t, with_ids.field(source)->type()));
-    out.transforms.push_back(t);
-    out.sources.push_back(source);
-    out.fields.push_back(arrow::field(f.name, type));
-  }
-  return out;
 }
 
 std::vector<table::SortKey> IcebergWriteTransaction::WriteOrder() const {
@@ -744,9 +644,9 @@ IcebergWriteTransaction::ReadFile(const table::DataFile& file,
   sf.name = file.path;
   if (deletes_ && live_ && file.index < live_->size())
     sf.deleted_rows = deletes_->For((*live_)[file.index]);
-  // 32K-row batches: a rewrite holds a few of them at once (read ahead, kept rows gathered,
-  // queued for the writer); on the 24-column benchmark table a quarter less memory than
-  // 64K for the same wall time (bench_iceberg_rows).
+  // 32K-row batches: a rewrite holds a few of them at once (read ahead, kept rows
+  // gathered, queued for the writer); on the 24-column benchmark table a quarter less
+  // memory than 64K for the same wall time (bench_iceberg_rows).
   return table::ScanFiles(store_, {sf}, std::move(scan_columns), arrow::schema(out), {},
                           table::MatchBy::kFieldId, -1, 32 * 1024);
 }
