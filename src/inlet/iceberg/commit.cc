@@ -521,8 +521,7 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
           m.last_column_id = metadata_.last_column_id;
         }
         if (options_.update_properties)
-          for (const auto& [k, v] : options_.properties)
-            if (k != "format-version") m.properties[k] = v;  // a metadata setting
+          for (const auto& [k, v] : options_.properties) m.properties[k] = v;
       }
       const iceberg::Snapshot* parent = m.CurrentSnapshot();
       const int64_t sequence = m.last_sequence_number + 1;

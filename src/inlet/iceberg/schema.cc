@@ -10,11 +10,11 @@
 
 namespace inlet::iceberg {
 
-namespace {
-
 std::shared_ptr<arrow::Field> WithId(std::shared_ptr<arrow::Field> f, int32_t id) {
   return f->WithMetadata(arrow::key_value_metadata({kFieldIdKey}, {std::to_string(id)}));
 }
+
+namespace {
 
 arrow::Result<std::shared_ptr<arrow::DataType>> ParseType(const Json& j,
                                                           const std::string& where);

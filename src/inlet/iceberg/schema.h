@@ -28,6 +28,8 @@ struct Schema {
 
 /// A field's id, when it carries one.
 std::optional<int32_t> FieldId(const arrow::Field& field);
+/// `f` carrying the field id `id`.
+std::shared_ptr<arrow::Field> WithId(std::shared_ptr<arrow::Field> f, int32_t id);
 
 /// Parses a schema object (`{"type":"struct","schema-id":..,"fields":[..]}`). Unknown or
 /// unsupported types give Invalid naming the field.

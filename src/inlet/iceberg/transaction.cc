@@ -2,7 +2,6 @@
 
 #include <arrow/compute/api.h>
 #include <arrow/type.h>
-#include <arrow/util/key_value_metadata.h>
 
 #include <algorithm>
 #include <cctype>
@@ -297,6 +296,8 @@ arrow::Result<std::unique_ptr<IcebergWriteTransaction>> IcebergWriteTransaction:
   std::unique_ptr<IcebergWriteTransaction> tx(new IcebergWriteTransaction());
   tx->table_ = &table;
   tx->options_ = options;
+  // format-version is a setting of the metadata (read below), never a stored property.
+  tx->options_.properties.erase("format-version");
   tx->location_ = table.location();
   ARROW_ASSIGN_OR_RAISE(tx->store_, table.RootStore());
   ARROW_ASSIGN_OR_RAISE(auto latest, table.LoadForWrite());
@@ -403,8 +404,7 @@ arrow::Result<std::unique_ptr<IcebergWriteTransaction>> IcebergWriteTransaction:
             "order does not change here");
     }
     if (options.update_properties) {
-      for (const auto& [k, v] : options.properties)
-        if (k != "format-version") tx->metadata_.properties[k] = v;
+      for (const auto& [k, v] : tx->options_.properties) tx->metadata_.properties[k] = v;
     }
   } else {
     if (options.read_version && *options.read_version >= 0)
@@ -432,8 +432,7 @@ arrow::Result<std::unique_ptr<IcebergWriteTransaction>> IcebergWriteTransaction:
     m.last_partition_id = 999;
     for (const auto& f : spec->fields)
       m.last_partition_id = std::max(m.last_partition_id, f.field_id);
-    m.properties = options.properties;
-    m.properties.erase("format-version");  // a setting of the metadata, not a property
+    m.properties = tx->options_.properties;
     m.sort_orders = {SortOrder{}};
     if (!options.sort_by.empty()) {
       auto order = SortOrderFromSortBy(options.sort_by, *with_ids);
@@ -448,12 +447,9 @@ arrow::Result<std::unique_ptr<IcebergWriteTransaction>> IcebergWriteTransaction:
   tx->schema_ = WithoutIds(*tx->schema_with_ids_);
   if (tx->metadata_.format_version >= 3) {
     // Row lineage, kept for rows a rewrite moves (spec "Row Lineage").
-    auto id = [](int64_t v) {
-      return arrow::key_value_metadata({"PARQUET:field_id"}, {std::to_string(v)});
-    };
     tx->lineage_ = {
-        arrow::field(kRowIdColumn, arrow::int64(), true, id(kRowIdFieldId)),
-        arrow::field(kLastUpdatedColumn, arrow::int64(), true, id(kLastUpdatedFieldId))};
+        WithId(arrow::field(kRowIdColumn, arrow::int64()), kRowIdFieldId),
+        WithId(arrow::field(kLastUpdatedColumn, arrow::int64()), kLastUpdatedFieldId)};
   }
   auto bound = BindSpec(*tx->metadata_.DefaultSpec(), *tx->schema_with_ids_);
   if (!bound.ok())

@@ -61,9 +61,9 @@ void AssignRowIds(TableMetadata* m, std::vector<ManifestFile>* manifests,
 
 /// Row lineage's columns (spec "Reserved Field IDs").
 inline constexpr char kRowIdColumn[] = "_row_id";
-inline constexpr int64_t kRowIdFieldId = 2147483540;
+inline constexpr int32_t kRowIdFieldId = 2147483540;
 inline constexpr char kLastUpdatedColumn[] = "_last_updated_sequence_number";
-inline constexpr int64_t kLastUpdatedFieldId = 2147483539;
+inline constexpr int32_t kLastUpdatedFieldId = 2147483539;
 
 /// Whether a key names an application's state (kAppVersionKey, kAppDocumentKey).
 bool IsAppKey(const std::string& key);
