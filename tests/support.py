@@ -123,13 +123,14 @@ def expect_refusal(*args: object, timeout: float = DEFAULT_TIMEOUT_S) -> str:
     return check_refusal(run_inlet(*args, check=False, timeout=timeout))
 
 
-def scan(table: str | os.PathLike, *args: object, out_dir: str | os.PathLike) -> pa.Table:
+def scan(table: str | os.PathLike, *args: object, out_dir: str | os.PathLike,
+         env: dict[str, str] | None = None) -> pa.Table:
     """``inlet scan TABLE ARGS... --output-format parquet`` read back as an Arrow table."""
     out_dir = pathlib.Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     n = len(list(out_dir.glob("scan-*.parquet")))
     out = out_dir / f"scan-{n}.parquet"
-    run_inlet("scan", table, *args, "--output-format", "parquet", "--output", out)
+    run_inlet("scan", table, *args, "--output-format", "parquet", "--output", out, env=env)
     assert out.exists(), f"inlet scan exited 0 but wrote no {out}"
     return pq.read_table(out)
 
@@ -140,9 +141,10 @@ def write(
     *args: object,
     work_dir: str | os.PathLike,
     check: bool = True,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess:
     """``inlet write TABLE --input F... --input-format parquet ARGS...`` with ``data``
-    first written to Parquet file(s) under ``work_dir``."""
+    first written to Parquet file(s) under ``work_dir`` (``env``: added variables)."""
     tables = [data] if isinstance(data, pa.Table) else list(data)
     work_dir = pathlib.Path(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -152,7 +154,8 @@ def write(
         path = work_dir / f"input-{n}.parquet"
         pq.write_table(t, path)
         inputs += ["--input", path]
-    return run_inlet("write", table, *inputs, "--input-format", "parquet", *args, check=check)
+    return run_inlet("write", table, *inputs, "--input-format", "parquet", *args, check=check,
+                     env=env)
 
 
 def log_snapshot(table: str | os.PathLike) -> dict[str, bytes]:

@@ -168,3 +168,97 @@ def test_tables_lists_nested_namespaces(tmp_path, iceberg_rest, ns):
     listed = run_inlet(*cat, "tables").stdout.split()
     mine = [t for t in listed if t.startswith(f"{ns}.")]
     assert mine == [f"{ns}.inner.deep", f"{ns}.inner.more.deeper", f"{ns}.top"], listed
+
+
+CLIENT_SECRET = "gateway-s3cret-9f2c"
+
+
+@pytest.fixture
+def guarded(iceberg_rest):
+    """The REST catalog behind a gateway that enforces OAuth2 bearer tokens (auth_proxy.py)."""
+    from auth_proxy import AuthProxy
+    proxy = AuthProxy(iceberg_rest.uri, "inlet-client", CLIENT_SECRET)
+    yield proxy
+    proxy.stop()
+
+
+def test_a_catalog_that_enforces_tokens(tmp_path, guarded, ns):
+    cat = ["--catalog", guarded.uri]
+    good = {"INLET_CATALOG_CREDENTIAL": f"inlet-client:{CLIENT_SECRET}"}
+    # Without a credential the first request is refused: one error naming the catalog.
+    proc = write(f"{ns}.t", _rows(0, 5), *cat, work_dir=tmp_path / "in", check=False)
+    line = check_refusal(proc)
+    assert f"REST catalog {guarded.uri}" in line and "HTTP 401" in line, line
+    assert "check the catalog's token or credential" in line, line
+    # A wrong secret: the token endpoint refuses it, and no secret is ever printed.
+    bad = {"INLET_CATALOG_CREDENTIAL": "inlet-client:wrong-secret-7731"}
+    proc = write(f"{ns}.t", _rows(0, 5), *cat, work_dir=tmp_path / "in", check=False, env=bad)
+    line = check_refusal(proc)
+    assert "cannot get a token for the catalog credential from " + guarded.uri in line, line
+    assert "wrong-secret-7731" not in proc.stdout + proc.stderr
+    assert guarded.count("token_refused") == 1
+    assert guarded.count("forwarded") == 0  # nothing reached the catalog
+    # The right credential: a token is fetched once per process and sent with every request.
+    write(f"{ns}.t", _rows(0, 5), *cat, work_dir=tmp_path / "in", env=good)
+    assert guarded.count("tokens_issued") == 1 and guarded.count("forwarded") > 0
+    # A token that expired (revoked here): the 401 fetches a new one, once, and the commit lands.
+    stale = guarded.issue()
+    guarded.revoke()
+    refused = guarded.count("unauthorised")
+    write(f"{ns}.t", _rows(5, 5), *cat, work_dir=tmp_path / "in",
+          env={**good, "INLET_CATALOG_TOKEN": stale})
+    assert guarded.count("unauthorised") == refused + 1
+    assert guarded.count("tokens_issued") == 3  # the stale one and its replacement
+    # A stale bearer token without a credential cannot be renewed: refused, table unchanged.
+    proc = run_inlet(*cat, "scan", f"{ns}.t", check=False, env={"INLET_CATALOG_TOKEN": stale})
+    line = check_refusal(proc)
+    assert "HTTP 401" in line and stale not in proc.stdout + proc.stderr, line
+    # pyiceberg's own OAuth2 client through the same gateway reads what inlet committed.
+    from pyiceberg.catalog import load_catalog
+    catalog = load_catalog("guarded", type="rest", uri=guarded.uri,
+                           credential=f"inlet-client:{CLIENT_SECRET}")
+    table = catalog.load_table(f"{ns}.t")
+    oracle.assert_tables_equal(table.scan().to_arrow(), _rows(0, 10), "pyiceberg")
+    assert len(table.metadata.snapshots) == 2
+    # And inlet reads what pyiceberg commits through it.
+    table.append(_rows(10, 2))
+    oracle.assert_tables_equal(scan(f"{ns}.t", *cat, out_dir=tmp_path / "s", env=good),
+                               _rows(0, 12), "inlet")
+
+
+def test_a_token_from_an_identity_provider_for_a_pipeline(tmp_path, iceberg_rest, ns):
+    """The token endpoint of an identity provider elsewhere (oauth2_server_uri, as Java's
+    oauth2-server-uri) with a scope of its own, from a pipeline whose credential is ${VAR}."""
+    from auth_proxy import AuthProxy
+    idp_path = "/realms/lake/protocol/openid-connect/token"
+    proxy = AuthProxy(iceberg_rest.uri, "loader", CLIENT_SECRET, token_path=idp_path,
+                      scope="lakehouse")
+    try:
+        (tmp_path / "src").mkdir()
+        p = ps.pipeline("idp", path="src/*.csv", fmt="csv", dest="unused",
+                        schema={"id": "long", "city": "string", "ts": "timestamp"},
+                        strategy={"type": "append"})
+        del p["destination"]["path"]
+        p["destination"].update({"table": f"{ns}.idp", "catalog": {
+            "uri": proxy.uri, "credential": "${LAKE_CREDENTIAL}",
+            "oauth2_server_uri": proxy.uri + idp_path, "scope": "lakehouse"}})
+        yaml = ps.write_pipelines(tmp_path / "p.yaml", p)
+        ps.write_source(tmp_path / "src" / "a.csv", _rows(0, 4).to_pylist())
+        env = {"LAKE_CREDENTIAL": f"loader:{CLIENT_SECRET}"}
+        assert ps.run(yaml, env=env).report["rows_written"] == 4
+        assert proxy.count("tokens_issued") == 1 and proxy.count("unauthorised") == 0
+        # The catalog's own /v1/oauth/tokens is not where this gateway gives tokens.
+        del p["destination"]["catalog"]["oauth2_server_uri"]
+        yaml = ps.write_pipelines(tmp_path / "p2.yaml", p)
+        proc = ps.cli("run", yaml, "--json", env=env, cwd=tmp_path, check=False)
+        assert proc.returncode != 0, proc
+        assert CLIENT_SECRET not in proc.stdout + proc.stderr
+        oracle.assert_tables_equal(
+            scan(f"{ns}.idp", "--catalog", proxy.uri, out_dir=tmp_path / "s",
+                 env={"INLET_CATALOG_CREDENTIAL": f"loader:{CLIENT_SECRET}",
+                      "INLET_CATALOG_OAUTH2_SERVER_URI": proxy.uri + idp_path,
+                      "INLET_CATALOG_SCOPE": "lakehouse"}),
+            _rows(0, 4).cast(pa.schema([("id", pa.int64()), ("city", pa.string()),
+                                        ("ts", pa.timestamp("us", "UTC"))])), "inlet")
+    finally:
+        proxy.stop()

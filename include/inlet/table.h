@@ -472,9 +472,12 @@ struct CatalogOptions {
   /// The location of a table OpenInCatalog creates, instead of the warehouse's.
   std::string location;
   /// REST catalogs: a bearer token; or OAuth2 client credentials "id:secret", exchanged
-  /// for a token at <uri>/v1/oauth/tokens (scope "catalog"). Never logged or shown.
+  /// for a token at `oauth2_server_uri` (default <uri>/v1/oauth/tokens) for `scope`
+  /// (default "catalog"). Never logged or shown.
   std::string token;
   std::string credential;
+  std::string oauth2_server_uri;
+  std::string scope;
   /// REST catalogs over https: a PEM file of trusted certificates instead of the
   /// system's.
   std::string ca_bundle;

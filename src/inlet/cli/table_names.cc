@@ -32,6 +32,13 @@ void RegisterCatalogOptions(CLI::App* app) {
   app->add_option("--catalog-ca-bundle", c.ca_bundle,
                   "A REST catalog over https: PEM file of the certificates to trust")
       ->envname("INLET_CATALOG_CA_BUNDLE");
+  app->add_option("--catalog-oauth2-server-uri", c.oauth2_server_uri,
+                  "A REST catalog's OAuth2 token endpoint, for INLET_CATALOG_CREDENTIAL "
+                  "(default: the catalog's /v1/oauth/tokens)")
+      ->envname("INLET_CATALOG_OAUTH2_SERVER_URI");
+  app->add_option("--catalog-scope", c.scope,
+                  "The OAuth2 scope a credential asks for (default: catalog)")
+      ->envname("INLET_CATALOG_SCOPE");
   // Secrets come from the environment only: a command line is visible to every user.
   if (const char* token = std::getenv("INLET_CATALOG_TOKEN")) c.token = token;
   if (const char* credential = std::getenv("INLET_CATALOG_CREDENTIAL"))

@@ -65,6 +65,9 @@ class RestCatalog : public Catalog {
       : uri_(WithoutTrailingSlash(o.uri)),
         token_(o.token),
         credential_(o.credential),
+        token_uri_(o.oauth2_server_uri.empty() ? uri_ + "/v1/oauth/tokens"
+                                               : o.oauth2_server_uri),
+        scope_(o.scope.empty() ? "catalog" : o.scope),
         ca_bundle_(o.ca_bundle) {
     description_ = "REST catalog " + RedactUri(uri_);
   }
@@ -76,7 +79,7 @@ class RestCatalog : public Catalog {
     if (!warehouse.empty()) path += "?warehouse=" + UriEncode(warehouse);
     ARROW_ASSIGN_OR_RAISE(auto r,
                           Call("GET", uri_ + path, "", "cannot read its configuration"));
-    ARROW_ASSIGN_OR_RAISE(Json config, Body(r, "its configuration"));
+    ARROW_ASSIGN_OR_RAISE(Json config, Body(r, "cannot read its configuration"));
     if (!config.is_object())
       return Failed("cannot read its configuration", "the response is not a JSON object");
     Json merged = Json::object();
@@ -196,19 +199,22 @@ class RestCatalog : public Catalog {
     return Failed(what, message);
   }
 
-  // OAuth2 client credentials for a bearer token (the catalog's own token endpoint).
+  // OAuth2 client credentials for a bearer token, from the catalog's own token endpoint
+  // or the identity provider oauth2_server_uri names (RFC 6749 section 4.4).
   arrow::Status FetchToken() {
     auto colon = credential_.find(':');
     std::string id = colon == std::string::npos ? "" : credential_.substr(0, colon);
     std::string secret =
         colon == std::string::npos ? credential_ : credential_.substr(colon + 1);
     std::string form = "grant_type=client_credentials&client_id=" + UriEncode(id) +
-                       "&client_secret=" + UriEncode(secret) + "&scope=catalog";
-    const std::string what = "cannot get a token for the catalog credential";
-    ARROW_ASSIGN_OR_RAISE(auto r,
-                          Http("POST", uri_ + "/v1/oauth/tokens",
-                               {"Content-Type: application/x-www-form-urlencoded"}, form,
-                               ca_bundle_, kTimeoutS, description_ + ": " + what));
+                       "&client_secret=" + UriEncode(secret) +
+                       "&scope=" + UriEncode(scope_);
+    const std::string what =
+        "cannot get a token for the catalog credential from " + RedactUri(token_uri_);
+    ARROW_ASSIGN_OR_RAISE(
+        auto r,
+        Http("POST", token_uri_, {"Content-Type: application/x-www-form-urlencoded"},
+             form, ca_bundle_, kTimeoutS, description_ + ": " + what));
     ARROW_ASSIGN_OR_RAISE(Json j, Body(r, what));
     auto token = StringMember(j, "access_token");
     if (!token) return Failed(what, "the response has no access_token");
@@ -228,6 +234,8 @@ class RestCatalog : public Catalog {
   std::string base_;
   std::string token_;
   std::string credential_;
+  std::string token_uri_;
+  std::string scope_;
   std::string ca_bundle_;
   std::string description_;
   std::mutex mu_;

@@ -123,10 +123,13 @@ arrow::Status ParseCatalog(const YamlReader& r, const YAML::Node& n,
   const YAML::Node& c = n["catalog"];
   const std::string ck = key + ".catalog";
   if (!c.IsMap()) return r.Error(c, ck, "expected a mapping: {uri: ..., name: ...}");
-  ARROW_RETURN_NOT_OK(r.CheckKeys(
-      c, ck, {"uri", "name", "warehouse", "token", "credential", "ca_bundle"}));
+  ARROW_RETURN_NOT_OK(r.CheckKeys(c, ck,
+                                  {"uri", "name", "warehouse", "token", "credential",
+                                   "oauth2_server_uri", "scope", "ca_bundle"}));
   for (auto [k, field] : {std::pair{"token", &out->catalog.token},
                           std::pair{"credential", &out->catalog.credential},
+                          std::pair{"oauth2_server_uri", &out->catalog.oauth2_server_uri},
+                          std::pair{"scope", &out->catalog.scope},
                           std::pair{"ca_bundle", &out->catalog.ca_bundle}}) {
     if (c[k]) {
       ARROW_ASSIGN_OR_RAISE(*field, r.String(c[k], ck + "." + k));
