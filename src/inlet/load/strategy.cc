@@ -146,10 +146,24 @@ class Watermark : public Strategy {
 
   arrow::Result<ReadRequest> Request(const RunContext& ctx) const override {
     ReadRequest r = Read(SourceScope::kAll);
+    const PipelineState& state = *ctx.state;
+    // A source that filters where it reads (a database) leaves out what cannot be loaded.
+    ReadRequest::CursorRange range;
+    range.column = config_.cursor;
+    range.nulls = config_.null_cursor != NullCursorPolicy::kExclude;
+    if (ctx.backfill()) {
+      range.from = ctx.backfill_from;
+      range.to = ctx.backfill_to;
+    } else if (!state.cursor_kind.empty() && state.watermark_value) {
+      range.kind = state.cursor_kind;
+      ARROW_ASSIGN_OR_RAISE(
+          range.lowest,
+          LowestLoadable(state.cursor_kind, state.watermark_value, Options(ctx)));
+    }
+    r.cursor_range = range;
     // Parts an earlier run marked, under the same options, may be skipped while every
     // cursor they hold is below what can still be loaded: a run's cost follows the new
     // data, not the source.
-    const PipelineState& state = *ctx.state;
     if (ctx.backfill() || state.marks_signature != Signature()) return r;
     ARROW_ASSIGN_OR_RAISE(
         auto lowest,

@@ -24,6 +24,8 @@ const char* Pipeline::source_kind() const { return SourceKind(config_->source); 
 bool Pipeline::streams() const { return IsStreamSource(config_->source); }
 const std::string& Pipeline::source_location() const {
   if (const auto* k = std::get_if<KafkaSourceConfig>(&config_->source)) return k->topic;
+  if (const auto* pg = std::get_if<PostgresSourceConfig>(&config_->source))
+    return pg->description;
   return std::get<FileSourceConfig>(config_->source).path;
 }
 const std::string& Pipeline::table() const { return config_->destination.path; }

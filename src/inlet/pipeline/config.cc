@@ -643,6 +643,17 @@ arrow::Result<PipelineConfig> ParsePipeline(const YamlReader& r, const YAML::Nod
                    std::string("a kafka source takes append, merge or cdc, not ") +
                        StrategyName(p.strategy.type));
   }
+  if (std::holds_alternative<PostgresSourceConfig>(p.source) &&
+      p.strategy.type != StrategyType::kFullRefresh &&
+      p.strategy.type != StrategyType::kWatermark &&
+      p.strategy.type != StrategyType::kSnapshotDiff) {
+    return r.Error(
+        n["strategy"], k + ".strategy.type",
+        std::string("a postgres source takes full_refresh, watermark (with its "
+                    "cursor pushed down into the query) or snapshot_diff, not ") +
+            StrategyName(p.strategy.type) +
+            ": it has no record of which rows are new without a cursor");
+  }
   if ((p.strategy.type == StrategyType::kMerge ||
        p.strategy.type == StrategyType::kSnapshotDiff ||
        p.strategy.type == StrategyType::kCdc) &&

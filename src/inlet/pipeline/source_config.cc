@@ -1,9 +1,12 @@
 // The source section of a pipeline file: one alternative of SourceConfig per kind.
+#include <cctype>
 #include <set>
 #include <string>
 
+#include "inlet/common/redact.h"
 #include "inlet/pipeline/yaml_reader.h"
 #include "inlet/source/json_schema.h"
+#include "inlet/source/postgres_source.h"
 #include "inlet/storage/s3.h"
 
 namespace inlet::pipeline {
@@ -129,6 +132,103 @@ arrow::Result<KafkaSourceConfig> ParseKafkaSource(const YamlReader& r,
     out->schema = k.message_schema.columns;
   }
   return k;
+}
+
+std::string PercentEncode(const std::string& s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+// A PostgreSQL table or query: a connection URI, or libpq's keywords to build one.
+arrow::Result<PostgresSourceConfig> ParsePostgresSource(const YamlReader& r,
+                                                        const YAML::Node& n,
+                                                        const std::string& key) {
+  static const std::vector<std::string> keywords = {
+      "host", "port", "database", "user", "sslmode", "sslrootcert", "sslcert", "sslkey"};
+  std::set<std::string> allowed = {
+      "type",          "connection",           "password", "table", "query",
+      "unknown_types", "unconstrained_numeric"};
+  allowed.insert(keywords.begin(), keywords.end());
+  ARROW_RETURN_NOT_OK(r.CheckKeys(n, key, allowed));
+  PostgresSourceConfig pg;
+  bool has_keyword = false;
+  for (const auto& k : keywords) has_keyword |= static_cast<bool>(n[k]);
+  if (n["connection"]) {
+    if (has_keyword)
+      return r.Error(n["connection"], key + ".connection",
+                     "give a connection URI or host/port/database/user, not both");
+    ARROW_ASSIGN_OR_RAISE(pg.connection, r.String(n["connection"], key + ".connection"));
+    if (pg.connection.rfind("postgresql://", 0) != 0 &&
+        pg.connection.rfind("postgres://", 0) != 0)
+      return r.Error(n["connection"], key + ".connection",
+                     "expected a URI postgresql://user@host:port/database");
+  } else {
+    if (!n["database"])
+      return r.Error(n, key + ".connection",
+                     "is required (or host, port, database and user)");
+    std::map<std::string, std::string> v;
+    for (const auto& k : keywords) {
+      if (n[k]) {
+        ARROW_ASSIGN_OR_RAISE(v[k], r.String(n[k], key + "." + k));
+      }
+    }
+    pg.connection = "postgresql://";
+    if (v.count("user")) pg.connection += PercentEncode(v["user"]) + "@";
+    pg.connection += v.count("host") ? v["host"] : "";
+    if (v.count("port")) pg.connection += ":" + v["port"];
+    pg.connection += "/" + PercentEncode(v["database"]);
+    std::string sep = "?";
+    for (const char* k : {"sslmode", "sslrootcert", "sslcert", "sslkey"}) {
+      if (v.count(k)) {
+        pg.connection += sep + k + "=" + PercentEncode(v[k]);
+        sep = "&";
+      }
+    }
+  }
+  if (n["password"]) {
+    ARROW_ASSIGN_OR_RAISE(pg.password, r.String(n["password"], key + ".password"));
+  }
+  if (static_cast<bool>(n["table"]) == static_cast<bool>(n["query"]))
+    return r.Error(n, key + ".table", "give a table or a query (one of them)");
+  if (n["table"]) {
+    ARROW_ASSIGN_OR_RAISE(pg.table, r.String(n["table"], key + ".table"));
+    auto quoted = QuoteQualifiedName(pg.table);
+    if (!quoted.ok())
+      return r.Error(n["table"], key + ".table", quoted.status().message());
+  } else {
+    ARROW_ASSIGN_OR_RAISE(pg.query, r.String(n["query"], key + ".query"));
+    if (NestableQuery(pg.query).empty())
+      return r.Error(n["query"], key + ".query", "is empty");
+  }
+  if (n["unknown_types"]) {
+    ARROW_ASSIGN_OR_RAISE(
+        pg.unknown_types,
+        r.Enum<UnknownTypes>(
+            n["unknown_types"], key + ".unknown_types",
+            {{"fail", UnknownTypes::kFail}, {"text", UnknownTypes::kText}}, "policy"));
+  }
+  if (n["unconstrained_numeric"]) {
+    ARROW_ASSIGN_OR_RAISE(pg.unconstrained_numeric,
+                          r.Enum<UnconstrainedNumeric>(
+                              n["unconstrained_numeric"], key + ".unconstrained_numeric",
+                              {{"decimal", UnconstrainedNumeric::kDecimal},
+                               {"string", UnconstrainedNumeric::kString},
+                               {"double", UnconstrainedNumeric::kDouble}},
+                              "mapping"));
+  }
+  pg.description = "PostgreSQL " + RedactUri(pg.connection) + " " +
+                   (pg.table.empty() ? std::string("query") : "table " + pg.table);
+  return pg;
 }
 
 // One character: "\t" or "tab" for a tab.
@@ -260,8 +360,9 @@ arrow::Result<SourceConfig> ParseSource(const YamlReader& r, const YAML::Node& n
   }
   if (type == "files") return ParseFileSource(r, n, key);
   if (type == "kafka") return ParseKafkaSource(r, n, key, pipeline);
+  if (type == "postgres") return ParsePostgresSource(r, n, key);
   return r.Error(n["type"], key + ".type",
-                 "unknown source type '" + type + "' (use files or kafka)");
+                 "unknown source type '" + type + "' (use files, kafka or postgres)");
 }
 
 }  // namespace inlet::pipeline

@@ -1,6 +1,7 @@
 #include "inlet/source/source.h"
 
 #include "inlet/source/file_source.h"
+#include "inlet/source/postgres_source.h"
 
 namespace inlet {
 
@@ -28,7 +29,8 @@ bool IsGivenFlag(const std::string& name) { return name.rfind(kGivenPrefix, 0) =
 
 const char* SourceKind(const SourceConfig& config) {
   return std::visit(Overloaded{[](const FileSourceConfig&) { return "files"; },
-                               [](const KafkaSourceConfig&) { return "kafka"; }},
+                               [](const KafkaSourceConfig&) { return "kafka"; },
+                               [](const PostgresSourceConfig&) { return "postgres"; }},
                     config);
 }
 
@@ -40,6 +42,9 @@ arrow::Result<std::unique_ptr<BoundedSource>> OpenBoundedSource(
     const SourceConfig& config) {
   if (const auto* files = std::get_if<FileSourceConfig>(&config)) {
     return std::unique_ptr<BoundedSource>(new FileSource(*files));
+  }
+  if (const auto* pg = std::get_if<PostgresSourceConfig>(&config)) {
+    return OpenPostgresSource(*pg);
   }
   return arrow::Status::Invalid(
       "a ", SourceKind(config),

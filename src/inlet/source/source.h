@@ -101,8 +101,41 @@ struct KafkaSourceConfig {
   DecodingConfig decoding;
 };
 
+/// What a PostgreSQL source does with a column of a type it has no mapping for.
+enum class UnknownTypes {
+  kFail,  // the run fails before reading, naming the column and its type (the default)
+  kText,  // the column is read as text (PostgreSQL's own text form of the value)
+};
+
+/// How a PostgreSQL source reads numeric columns declared without a precision.
+enum class UnconstrainedNumeric {
+  kDecimal,  // decimal(38, 18), as Spark's JDBC reader; a value that does not fit fails
+  kString,   // PostgreSQL's text form, exactly
+  kDouble,   // a double (inexact)
+};
+
+/// A PostgreSQL table or query (type: postgres), read by `inlet run` in one consistent
+/// snapshot (a REPEATABLE READ, READ ONLY transaction), through ADBC (source/adbc.h).
+struct PostgresSourceConfig {
+  /// A libpq URI (postgresql://user@host:port/db?sslmode=...), built from the keywords
+  /// when the pipeline gives those instead.
+  std::string connection;
+  /// From password: ${VAR}; otherwise libpq's PGPASSWORD, ~/.pgpass or the URI. Never
+  /// shown.
+  std::string password;
+  /// Exactly one: a table (schema.table or table) or a query.
+  std::string table;
+  std::string query;
+  UnknownTypes unknown_types = UnknownTypes::kFail;
+  UnconstrainedNumeric unconstrained_numeric = UnconstrainedNumeric::kDecimal;
+  /// The source as messages and reports name it: the database without its password,
+  /// and the table (or "query").
+  std::string description;
+};
+
 /// One alternative per source kind.
-using SourceConfig = std::variant<FileSourceConfig, KafkaSourceConfig>;
+using SourceConfig =
+    std::variant<FileSourceConfig, KafkaSourceConfig, PostgresSourceConfig>;
 
 /// "files" or "kafka", as the pipeline file names the kind.
 const char* SourceKind(const SourceConfig& config);
@@ -140,6 +173,22 @@ struct ReadRequest {
   /// declared one) say so in a given flag (see kGivenPrefix), so that the merge keeps the
   /// table's values there.
   bool mark_given = false;
+  /// The cursor range the strategy selects from (watermark). A source that filters where
+  /// it reads (a database) may leave out the rows outside it; the strategy still selects
+  /// exactly, so a source may also ignore it.
+  struct CursorRange {
+    std::string column;
+    /// "timestamp" (microseconds), "date" (days) or "integer": the form of `lowest`.
+    std::string kind;
+    /// Rows with a cursor below this cannot be loaded (unset: any can).
+    std::optional<int64_t> lowest;
+    /// Rows with a null cursor are wanted (to load, or to fail on).
+    bool nulls = true;
+    /// A backfill: from <= cursor < to, as the user gave them.
+    std::optional<std::string> from;
+    std::optional<std::string> to;
+  };
+  std::optional<CursorRange> cursor_range;
 };
 
 /// The name of the int32 column of SourceRead::rows that gives each row's part.

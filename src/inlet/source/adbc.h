@@ -1,0 +1,45 @@
+// PostgreSQL queries as Arrow record batches, through Apache Arrow's ADBC PostgreSQL
+// driver (libadbc_driver_postgresql from the adbc-driver-postgresql wheel;
+// docs/architecture.md says why it and not a COPY decoder of inlet's own). The driver is
+// loaded at run time, so inlet runs without it until a pipeline reads PostgreSQL. One
+// boundary file (adbc.cc) speaks ADBC's C API; everything above speaks arrow::Status.
+#pragma once
+
+#include <arrow/record_batch.h>
+#include <arrow/result.h>
+#include <arrow/type.h>
+
+#include <memory>
+#include <string>
+
+namespace inlet::adbc {
+
+/// One connection, used by one thread. Errors name `name` (the database without its
+/// password), never the URI's password.
+class Connection {
+ public:
+  /// Connects with a libpq URI (postgresql://user:password@host:port/db?sslmode=...);
+  /// `secret` (the password) is hidden wherever a message would repeat it. The driver
+  /// comes from INLET_ADBC_POSTGRESQL (a path) or the one found at build time.
+  static arrow::Result<std::unique_ptr<Connection>> Open(const std::string& uri,
+                                                         const std::string& name,
+                                                         const std::string& secret);
+  virtual ~Connection() = default;
+
+  /// Runs a statement without a result (SET ...), in autocommit mode.
+  virtual arrow::Status Execute(const std::string& sql) = 0;
+  /// From here on statements run in one REPEATABLE READ, READ ONLY transaction: every
+  /// query sees the same snapshot of the database.
+  virtual arrow::Status BeginSnapshot() = 0;
+  /// Ends the snapshot's transaction (it changed nothing).
+  virtual arrow::Status EndSnapshot() = 0;
+  /// The columns a query gives, without running it.
+  virtual arrow::Result<std::shared_ptr<arrow::Schema>> Describe(
+      const std::string& sql) = 0;
+  /// Runs a query; its rows stream in batches (binary COPY underneath). Another statement
+  /// on this connection ends the stream: read it to its end first.
+  virtual arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> Query(
+      const std::string& sql) = 0;
+};
+
+}  // namespace inlet::adbc

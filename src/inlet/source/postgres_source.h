@@ -1,0 +1,23 @@
+// PostgreSQL tables and queries as a bounded source (type: postgres): each run reads one
+// consistent snapshot through ADBC (source/adbc.h), with the watermark's range pushed
+// down into the query, and maps PostgreSQL's types onto the table's (docs/pipelines.md).
+#pragma once
+
+#include <memory>
+
+#include "inlet/source/source.h"
+
+namespace inlet {
+
+arrow::Result<std::unique_ptr<BoundedSource>> OpenPostgresSource(
+    const PostgresSourceConfig& config);
+
+/// "schema.table" as a quoted SQL identifier ("schema"."table"); Invalid when a part is
+/// empty.
+arrow::Result<std::string> QuoteQualifiedName(const std::string& name);
+
+/// A query's text ready to be nested as a subquery: trailing semicolons and blanks
+/// removed.
+std::string NestableQuery(const std::string& sql);
+
+}  // namespace inlet
