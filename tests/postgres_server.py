@@ -50,11 +50,35 @@ class PostgresServer:
             os.chown(self.dir, pw.pw_uid, pw.pw_gid)
         self._run(str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres",
                   "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8")
+        self._make_certificates()
         self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.dir / "log"),
                   "-o", f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} "
-                  "-c wal_level=logical -c max_connections=100", "-w", "start")
+                  "-c wal_level=logical -c max_connections=100 -c ssl=on "
+                  f"-c ssl_cert_file={self.dir / 'server.crt'} "
+                  f"-c ssl_key_file={self.dir / 'server.key'}", "-w", "start")
         self.sql(f"CREATE ROLE {self.user} LOGIN CREATEDB PASSWORD '{self.password}'")
         return self
+
+    def _make_certificates(self) -> None:
+        """A certificate authority of the run's own (ca.crt, which clients verify the server
+        with: sslmode=verify-full&sslrootcert=...) and a server certificate for 127.0.0.1
+        that it signed. Clients that ask for nothing still connect (sslmode=prefer)."""
+        d = self.dir
+        run = lambda *a: subprocess.run(["openssl", *a], check=True, capture_output=True)  # noqa: E731
+        run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=inlet test CA",
+            "-keyout", str(d / "ca.key"), "-out", str(d / "ca.crt"))
+        run("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
+            "-keyout", str(d / "server.key"), "-out", str(d / "server.csr"))
+        (d / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+        run("x509", "-req", "-in", str(d / "server.csr"), "-CA", str(d / "ca.crt"),
+            "-CAkey", str(d / "ca.key"), "-CAcreateserial", "-days", "2",
+            "-extfile", str(d / "san.ext"), "-out", str(d / "server.crt"))
+        os.chmod(d / "server.key", 0o600)
+        if self._as_root:
+            pw = pwd.getpwnam("postgres")
+            for name in ("server.key", "server.crt"):
+                os.chown(d / name, pw.pw_uid, pw.pw_gid)
+        self.ca_file = d / "ca.crt"
 
     def sql(self, statement: str, db: str = "postgres") -> str:
         """Runs one statement as the superuser over the local socket; its output."""

@@ -182,13 +182,31 @@ def test_an_integer_cursor_over_a_query(tmp_path, db):
     db.sql("INSERT INTO orders SELECT g, g * 1.5, CASE WHEN g % 2 = 0 THEN 'paid' ELSE 'open' END "
            "FROM generate_series(1, 1000) g")
     yaml = _pipeline(tmp_path, db, {"type": "watermark", "cursor": "seq"},
-                     query="SELECT seq, amount FROM orders WHERE status = 'paid';")
+                     query="SELECT seq, amount FROM orders WHERE status = 'paid'; -- paid only")
     assert ps.run(yaml, env=db.env).report["rows_written"] == 500
     db.sql("INSERT INTO orders SELECT g, g * 1.5, 'paid' FROM generate_series(1001, 1010) g")
     r = ps.run(yaml, env=db.env).report
     assert r["rows_read"] == 10 and r["rows_written"] == 10, r
     got = _table(tmp_path / "out")
     assert got.num_rows == 510 and got.schema.field("amount").type == pa.decimal128(10, 2)
+
+
+def test_a_backfill_range_is_read_as_the_strategy_reads_it(tmp_path, db):
+    # A timestamp (without zone) cursor and bounds with a zone offset: PostgreSQL would
+    # ignore the offset in a literal; the pushed-down range must not.
+    db.sql("CREATE TABLE ntz (id int, at timestamp)")
+    db.sql("INSERT INTO ntz VALUES (1, '2023-12-31 21:30'), (2, '2023-12-31 23:00'), "
+           "(3, '2024-01-01 00:30'), (4, '2024-01-02 00:00')")
+    yaml = _pipeline(tmp_path, db, {"type": "watermark", "cursor": "at"}, table="ntz")
+    db.sql("DELETE FROM ntz WHERE id < 4")
+    ps.run(yaml, env=db.env)  # the watermark is at 2024-01-02 now
+    db.sql("INSERT INTO ntz VALUES (1, '2023-12-31 21:30'), (2, '2023-12-31 23:00'), "
+           "(3, '2024-01-01 00:30')")
+    r = ps.run(yaml, "--from", "2024-01-01T00:00:00+02:00", "--to", "2024-01-01T02:00:00+02:00",
+               env=db.env).report
+    # 22:00Z <= at < 00:00Z: row 2 only.
+    assert r["rows_read"] == 1 and r["rows_written"] == 1, r
+    assert sorted(_table(tmp_path / "out").column("id").to_pylist()) == [2, 4]
 
 
 def test_snapshot_diff_follows_updates_and_deletes(tmp_path, db):
@@ -255,6 +273,36 @@ def test_values_a_table_cannot_hold_fail_naming_row_and_column(tmp_path, db):
     line = check_refusal(ps.cli("run", yaml, env=db.env, cwd=tmp_path, check=False))
     assert "row 2, column 'at' (timestamp): infinity" in line, line
     assert _table(tmp_path / "out").num_rows == 2  # unchanged
+    # Inside an array too.
+    db.sql("CREATE TABLE arr (id int, days date[])")
+    db.sql("INSERT INTO arr VALUES (1, ARRAY['2024-01-01'::date]), (2, ARRAY['infinity'::date])")
+    yaml = _pipeline(tmp_path, db, {"type": "full_refresh"}, table="arr", dest="arr_out")
+    line = check_refusal(ps.cli("run", yaml, env=db.env, cwd=tmp_path, check=False))
+    assert "row 2, column 'days' (date): infinity" in line, line
+
+
+def test_unconstrained_numeric_rounds_to_18_places_and_never_wraps(tmp_path, db):
+    db.sql("CREATE TABLE num (id int, v numeric, f numeric(5,2))")
+    db.sql("INSERT INTO num VALUES (1, '20000000000000000000.0000000000000000001', 1.5), "
+           "(2, '-0.0000000000000000005', -999.99), (3, 1e-60, 0), "
+           "(4, '12.3456789012345678905', NULL)")
+    yaml = _pipeline(tmp_path, db, {"type": "full_refresh"}, table="num")
+    ps.run(yaml, env=db.env)
+    got = _sorted(_table(tmp_path / "out"))
+    D = decimal.Decimal
+    assert got.column("v").to_pylist() == [
+        D("20000000000000000000.000000000000000000"), D("-0.000000000000000001"),
+        D("0E-18"), D("12.345678901234567891")], got.column("v")
+    assert got.column("f").to_pylist() == [D("1.50"), D("-999.99"), D("0.00"), None]
+    # 21 integer digits do not fit decimal(38,18): refused, naming the row; nothing wraps.
+    db.sql("INSERT INTO num VALUES (5, '340282366920938463463374607431768211457', 0)")
+    line = check_refusal(ps.cli("run", yaml, env=db.env, cwd=tmp_path, check=False))
+    assert "row 5, column 'v' (numeric)" in line, line
+    db.sql("DELETE FROM num WHERE id = 5")
+    db.sql("INSERT INTO num VALUES (5, 0, 'NaN')")
+    line = check_refusal(ps.cli("run", yaml, env=db.env, cwd=tmp_path, check=False))
+    assert "column 'f' (numeric): the value nan does not fit decimal128(5, 2) (cast it" in \
+        line.replace("NaN", "nan"), line
 
 
 def test_connection_errors_name_the_database_and_keep_the_password(tmp_path, db):
@@ -283,6 +331,39 @@ def test_connection_errors_name_the_database_and_keep_the_password(tmp_path, db)
                                 cwd=tmp_path, check=False))
     assert 'database "no_such_db" does not exist' in line, line
     assert not (tmp_path / "out").exists()
+    # A password with characters a URI escapes, in a URI libpq cannot parse (libpq repeats
+    # the whole URI): neither spelling of it is shown.
+    odd = "p@ss w%rd*"
+    p["source"] = {"type": "postgres", "connection": f"postgresql://x@[::1/{db.name}",
+                   "password": "${PG_PASSWORD}", "table": "t"}
+    yaml = ps.write_pipelines(tmp_path / "p.yaml", p)
+    proc = ps.cli("run", yaml, env={"PG_PASSWORD": odd}, cwd=tmp_path, check=False)
+    line = check_refusal(proc)
+    for spelling in (odd, "p%40ss%20w%25rd%2A"):
+        assert spelling not in proc.stdout + proc.stderr, line
+
+
+def test_tls_with_the_server_certificate_verified(tmp_path, db):
+    db.sql("CREATE TABLE t (id int)")
+    db.sql("INSERT INTO t VALUES (1), (2)")
+    base = {"type": "postgres", "host": "127.0.0.1", "port": db.server.port,
+            "database": db.name, "user": db.server.user, "table": "t"}
+    p = {"name": "pg", "source": {**base, "sslmode": "verify-full",
+                                  "sslrootcert": str(db.server.ca_file)},
+         "destination": {"path": "out"}, "strategy": {"type": "full_refresh"}}
+    yaml = ps.write_pipelines(tmp_path / "p.yaml", p)
+    assert ps.run(yaml, env=db.env).report["rows_written"] == 2
+    # A certificate authority that did not sign the server's certificate: refused.
+    other = tmp_path / "other-ca.crt"
+    import subprocess
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=someone else", "-keyout", str(tmp_path / "other.key"),
+                    "-out", str(other)], check=True, capture_output=True)
+    p["source"]["sslrootcert"] = str(other)
+    yaml = ps.write_pipelines(tmp_path / "p.yaml", p)
+    line = check_refusal(ps.cli("run", yaml, env=db.env, cwd=tmp_path, check=False))
+    assert "certificate verify failed" in line, line
+    assert _table(tmp_path / "out").num_rows == 2
 
 
 def test_config_refuses_what_a_postgres_source_cannot_do(tmp_path, db):

@@ -184,10 +184,18 @@ arrow::Result<PostgresSourceConfig> ParsePostgresSource(const YamlReader& r,
     }
     pg.connection = "postgresql://";
     if (v.count("user")) pg.connection += PercentEncode(v["user"]) + "@";
-    pg.connection += v.count("host") ? v["host"] : "";
+    std::string host = v.count("host") ? v["host"] : "";
+    // A socket directory goes in the parameters; an IPv6 address in brackets.
+    bool socket = !host.empty() && host[0] == '/';
+    if (!socket && host.find(':') != std::string::npos) host = "[" + host + "]";
+    if (!socket) pg.connection += host;
     if (v.count("port")) pg.connection += ":" + v["port"];
     pg.connection += "/" + PercentEncode(v["database"]);
     std::string sep = "?";
+    if (socket) {
+      pg.connection += "?host=" + PercentEncode(host);
+      sep = "&";
+    }
     for (const char* k : {"sslmode", "sslrootcert", "sslcert", "sslkey"}) {
       if (v.count(k)) {
         pg.connection += sep + k + "=" + PercentEncode(v[k]);

@@ -10,6 +10,8 @@
 #include <cstring>
 #include <mutex>
 
+#include "inlet/common/redact.h"
+
 // After Arrow's abi.h: both guard the C data interface's structs with the same macros.
 #include <arrow-adbc/adbc.h>
 
@@ -55,14 +57,11 @@ const Driver& LoadDriver() {
   return driver;
 }
 
-// The text of an ADBC error, with any occurrence of `secret` hidden.
-std::string Message(AdbcError* error, const std::string& secret) {
+// The text of an ADBC error, with any occurrence of `secrets` hidden.
+std::string Message(AdbcError* error, const std::vector<std::string>& secrets) {
   std::string text = error->message ? error->message : "unknown error";
   if (error->release) error->release(error);
-  if (!secret.empty()) {
-    for (size_t at; (at = text.find(secret)) != std::string::npos;)
-      text.replace(at, secret.size(), "***");
-  }
+  text = MaskSecrets(std::move(text), secrets);
   // The driver echoes the statement after a blank line; the caller names it.
   if (auto q = text.find("\n\nQuery was:"); q != std::string::npos) text.resize(q);
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
@@ -71,8 +70,9 @@ std::string Message(AdbcError* error, const std::string& secret) {
 
 class AdbcConnectionImpl : public Connection {
  public:
-  AdbcConnectionImpl(const AdbcDriver* d, std::string name, std::string secret)
-      : d_(d), name_(std::move(name)), secret_(std::move(secret)) {}
+  AdbcConnectionImpl(const AdbcDriver* d, std::string name,
+                     std::vector<std::string> secrets)
+      : d_(d), name_(std::move(name)), secrets_(std::move(secrets)) {}
 
   ~AdbcConnectionImpl() override {
     AdbcError error = ADBC_ERROR_INIT;
@@ -200,12 +200,12 @@ class AdbcConnectionImpl : public Connection {
 
   arrow::Status Failed(const std::string& what, AdbcError* error) const {
     return arrow::Status::IOError("PostgreSQL ", name_, ": ", what, ": ",
-                                  Message(error, secret_));
+                                  Message(error, secrets_));
   }
 
   const AdbcDriver* d_;
   std::string name_;
-  std::string secret_;
+  std::vector<std::string> secrets_;
   AdbcDatabase database_{};
   AdbcConnection connection_{};
   bool database_open_ = false;
@@ -214,13 +214,13 @@ class AdbcConnectionImpl : public Connection {
 
 }  // namespace
 
-arrow::Result<std::unique_ptr<Connection>> Connection::Open(const std::string& uri,
-                                                            const std::string& name,
-                                                            const std::string& secret) {
+arrow::Result<std::unique_ptr<Connection>> Connection::Open(
+    const std::string& uri, const std::string& name,
+    const std::vector<std::string>& secrets) {
   const Driver& driver = LoadDriver();
   if (!driver.error.empty())
     return arrow::Status::IOError("PostgreSQL ", name, ": ", driver.error);
-  auto c = std::make_unique<AdbcConnectionImpl>(&driver.table, name, secret);
+  auto c = std::make_unique<AdbcConnectionImpl>(&driver.table, name, secrets);
   ARROW_RETURN_NOT_OK(c->Connect(uri));
   return std::unique_ptr<Connection>(std::move(c));
 }

@@ -11,6 +11,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace inlet::adbc {
 
@@ -19,11 +20,12 @@ namespace inlet::adbc {
 class Connection {
  public:
   /// Connects with a libpq URI (postgresql://user:password@host:port/db?sslmode=...);
-  /// `secret` (the password) is hidden wherever a message would repeat it. The driver
-  /// comes from INLET_ADBC_POSTGRESQL (a path) or the one found at build time.
-  static arrow::Result<std::unique_ptr<Connection>> Open(const std::string& uri,
-                                                         const std::string& name,
-                                                         const std::string& secret);
+  /// `secrets` (the password, as given and as the URI spells it) are hidden wherever a
+  /// message would repeat them. The driver comes from INLET_ADBC_POSTGRESQL (a path) or
+  /// the one found at build time.
+  static arrow::Result<std::unique_ptr<Connection>> Open(
+      const std::string& uri, const std::string& name,
+      const std::vector<std::string>& secrets);
   virtual ~Connection() = default;
 
   /// Runs a statement without a result (SET ...), in autocommit mode.

@@ -6,14 +6,17 @@
 #include <arrow/extension_type.h>
 #include <arrow/util/key_value_metadata.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cinttypes>
 #include <cstdio>
+#include <functional>
 #include <set>
 
 #include "inlet/common/redact.h"
 #include "inlet/common/time.h"
 #include "inlet/source/adbc.h"
+#include "inlet/table/value.h"
 
 namespace inlet {
 
@@ -40,6 +43,12 @@ std::string QuoteLiteral(const std::string& text) {
     out += c;
   }
   return out + "'";
+}
+
+// A timestamp bound in UTC: a timestamptz column reads it in UTC whatever the session's
+// zone, and a timestamp column ignores the zone (both hold UTC wall clocks here).
+std::string TimestampLiteral(int64_t micros) {
+  return QuoteLiteral(FormatTimestampPlain(micros) + "+00");
 }
 
 std::string Metadata(const arrow::Field& f, const std::string& key) {
@@ -78,7 +87,42 @@ struct ColumnPlan {
   std::shared_ptr<arrow::DataType> type;  // what the table gets
   std::unique_ptr<ColumnPlan> element;    // kList
   bool as_text = false;                   // cast to text in the query (unknown_types)
+  bool unconstrained = false;             // numeric without a precision
 };
+
+// PostgreSQL's text of a numeric (digits, an optional point and fraction, an optional
+// sign; or NaN / Infinity) as decimal(precision, scale), the fraction rounded half away
+// from zero to the scale; nullopt when it does not fit. The digits are handled as text:
+// Arrow's parser wraps values wider than 128 bits around.
+std::optional<arrow::Decimal128> DecimalOfText(std::string_view s, int32_t precision,
+                                               int32_t scale) {
+  bool negative = !s.empty() && s[0] == '-';
+  if (!s.empty() && (s[0] == '-' || s[0] == '+')) s.remove_prefix(1);
+  size_t point = s.find('.');
+  std::string_view whole = s.substr(0, point);
+  std::string_view fraction =
+      point == std::string_view::npos ? std::string_view() : s.substr(point + 1);
+  if (whole.empty() && fraction.empty()) return std::nullopt;
+  for (char c : whole)
+    if (c < '0' || c > '9') return std::nullopt;
+  for (char c : fraction)
+    if (c < '0' || c > '9') return std::nullopt;
+  while (!whole.empty() && whole[0] == '0') whole.remove_prefix(1);
+  if (static_cast<int32_t>(whole.size()) > precision - scale) return std::nullopt;
+  size_t places = static_cast<size_t>(scale);
+  std::string digits(whole);
+  digits += std::string(fraction.substr(0, places));
+  digits.append(places - std::min(fraction.size(), places), '0');
+  bool round_up = fraction.size() > places && fraction[places] >= '5';
+  if (digits.empty()) digits = "0";
+  arrow::Decimal128 v;
+  int32_t parsed_precision = 0;
+  if (!arrow::Decimal128::FromString(digits, &v, &parsed_precision).ok())
+    return std::nullopt;
+  if (round_up) v += 1;
+  if (!v.FitsInPrecision(precision)) return std::nullopt;
+  return negative ? -v : v;
+}
 
 arrow::Result<ColumnPlan> PlanColumn(const arrow::Field& f,
                                      const PostgresSourceConfig& config) {
@@ -94,6 +138,7 @@ arrow::Result<ColumnPlan> PlanColumn(const arrow::Field& f,
     std::string mod = Metadata(f, "POSTGRESQL:typmod");
     int64_t typmod = mod.empty() ? -1 : std::strtoll(mod.c_str(), nullptr, 10);
     if (typmod < 4) {  // numeric without a precision
+      p.unconstrained = true;
       switch (config.unconstrained_numeric) {
         case UnconstrainedNumeric::kDecimal:
           p.conversion = Conversion::kDecimal;
@@ -109,9 +154,11 @@ arrow::Result<ColumnPlan> PlanColumn(const arrow::Field& f,
       }
       return p;
     }
+    // PostgreSQL 15 packs the scale in 11 bits, signed (numeric(3,-2) rounds to
+    // hundreds).
     int32_t precision = static_cast<int32_t>(((typmod - 4) >> 16) & 0xffff);
-    int32_t scale = static_cast<int32_t>((typmod - 4) & 0xffff);
-    if (precision > 38 || scale > precision) {
+    int32_t scale = static_cast<int32_t>((((typmod - 4) & 0x7ff) ^ 1024) - 1024);
+    if (precision > 38 || scale > precision || scale < 0) {
       return arrow::Status::Invalid(
           "column '", p.name, "' is numeric(", precision, ",", scale,
           "), wider than a table's decimals (38 digits): cast it in the query "
@@ -142,11 +189,15 @@ arrow::Result<ColumnPlan> PlanColumn(const arrow::Field& f,
     case arrow::Type::LIST: {
       const auto& child = *static_cast<const arrow::ListType&>(*wire).value_field();
       ARROW_ASSIGN_OR_RAISE(auto element, PlanColumn(child, config));
+      element.name = p.name;  // messages name the column
       if (element.conversion == Conversion::kUnknown) {
         p.conversion = Conversion::kUnknown;
         return p;
       }
-      if (element.conversion != Conversion::kAsIs ||
+      // Timestamps and dates are checked for infinity element by element.
+      bool checked = element.type->id() == arrow::Type::TIMESTAMP ||
+                     element.type->id() == arrow::Type::DATE32;
+      if (element.conversion != Conversion::kAsIs || checked ||
           !element.type->Equals(*child.type())) {
         p.conversion = Conversion::kList;
         p.type = arrow::list(arrow::field(child.name(), element.type));
@@ -230,6 +281,21 @@ class PostgresSource : public BoundedSource {
       uri_ += "password=" + PercentEncode(config_.password);
     }
     name_ = RedactUri(config_.connection);
+    // The password wherever it may come back in a message: as given, as the URI spells
+    // it, and a password written into the connection URI itself.
+    secrets_ = {config_.password, PercentEncode(config_.password)};
+    size_t scheme = config_.connection.find("://");
+    if (scheme != std::string::npos) {
+      size_t end = config_.connection.find_first_of("/?#", scheme + 3);
+      std::string userinfo = config_.connection.substr(scheme + 3, end - scheme - 3);
+      size_t at = userinfo.rfind('@');
+      size_t colon = userinfo.find(':');
+      if (at != std::string::npos && colon != std::string::npos && colon < at) {
+        std::string pw = userinfo.substr(colon + 1, at - colon - 1);
+        secrets_.push_back(pw);
+        secrets_.push_back(PercentDecode(pw));
+      }
+    }
   }
 
   arrow::Result<SourceRead> Read(const Json&, const ReadRequest& request) const override {
@@ -238,10 +304,11 @@ class PostgresSource : public BoundedSource {
           "a postgres source has no record of which rows are new: use the watermark "
           "strategy (with a cursor column), full_refresh or snapshot_diff");
     }
-    ARROW_ASSIGN_OR_RAISE(auto conn,
-                          adbc::Connection::Open(uri_, name_, config_.password));
-    // Timestamps compare and print in UTC whatever the server's default zone.
+    ARROW_ASSIGN_OR_RAISE(auto conn, adbc::Connection::Open(uri_, name_, secrets_));
+    // Text in UTC whatever the server's default zone (the pushed-down bounds carry their
+    // zone anyway), and literals whose backslashes are plain characters.
     ARROW_RETURN_NOT_OK(conn->Execute("SET TIME ZONE 'UTC'"));
+    ARROW_RETURN_NOT_OK(conn->Execute("SET standard_conforming_strings = on"));
     ARROW_RETURN_NOT_OK(conn->BeginSnapshot());
     std::string base;
     if (!config_.table.empty()) {
@@ -255,6 +322,9 @@ class PostgresSource : public BoundedSource {
     std::set<std::string> names;
     bool rewrite = false;
     for (const auto& f : described->fields()) {
+      if (f->name().rfind("__inlet", 0) == 0)
+        return Failed("column '" + f->name() +
+                      "': names starting with __inlet are inlet's own; rename it (AS)");
       if (!names.insert(f->name()).second)
         return Failed("the query gives two columns named '" + f->name() +
                       "': name them apart (AS)");
@@ -282,7 +352,8 @@ class PostgresSource : public BoundedSource {
         select += (i ? ", " : "") + column +
                   (plans[i].as_text ? "::text AS " + column : std::string());
       }
-      sql = "SELECT " + select + " FROM (" + base + ") AS inlet_source" + where;
+      // On lines of their own: a query may end in a -- comment.
+      sql = "SELECT " + select + " FROM (\n" + base + "\n) AS inlet_source" + where;
     }
     ARROW_ASSIGN_OR_RAISE(auto reader, conn->Query(sql));
     std::vector<std::shared_ptr<arrow::Field>> fields;
@@ -293,7 +364,8 @@ class PostgresSource : public BoundedSource {
     while (true) {
       std::shared_ptr<arrow::RecordBatch> batch;
       auto st = reader->ReadNext(&batch);
-      if (!st.ok()) return Failed("cannot read the rows: " + Hidden(st.message()));
+      if (!st.ok())
+        return Failed("cannot read the rows: " + MaskSecrets(st.message(), secrets_));
       if (!batch) break;
       std::vector<std::shared_ptr<arrow::Array>> columns;
       for (size_t i = 0; i < plans.size(); ++i) {
@@ -343,11 +415,19 @@ class PostgresSource : public BoundedSource {
     return Failed(r.status().message());
   }
 
-  std::string Hidden(std::string text) const {
-    if (config_.password.empty()) return text;
-    for (size_t at; (at = text.find(config_.password)) != std::string::npos;)
-      text.replace(at, config_.password.size(), "***");
-    return text;
+  static std::string PercentDecode(const std::string& s) {
+    std::string out;
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (s[i] == '%' && i + 2 < s.size() &&
+          std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+          std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+        out += static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16));
+        i += 2;
+      } else {
+        out += s[i];
+      }
+    }
+    return out;
   }
 
   static std::string PercentEncode(const std::string& s) {
@@ -385,12 +465,39 @@ class PostgresSource : public BoundedSource {
     if (!comparable) return std::string();  // the strategy selects (or refuses) alone
     std::string column = "inlet_source." + QuoteIdent(r.column);
     std::vector<std::string> terms;
-    if (r.from) terms.push_back(column + " >= " + QuoteLiteral(*r.from));
-    if (r.to) terms.push_back(column + " < " + QuoteLiteral(*r.to));
+    // A backfill's bounds are read as the strategy reads them (a zone offset applied, a
+    // bound the column's type cannot take left to the strategy to refuse), and written
+    // back in one form.
+    auto bound = [&](const std::string& text) -> std::optional<std::string> {
+      auto scalar = ScalarFromText(text, Storage(field->type()));
+      if (!scalar.ok() || !(*scalar)->is_valid) return std::nullopt;
+      const arrow::Scalar& s = **scalar;
+      switch (s.type->id()) {
+        case arrow::Type::TIMESTAMP:
+          return TimestampLiteral(static_cast<const arrow::TimestampScalar&>(s).value);
+        case arrow::Type::DATE32:
+          return QuoteLiteral(
+              FormatDate(static_cast<const arrow::Date32Scalar&>(s).value));
+        case arrow::Type::INT16:
+          return std::to_string(static_cast<const arrow::Int16Scalar&>(s).value);
+        case arrow::Type::INT32:
+          return std::to_string(static_cast<const arrow::Int32Scalar&>(s).value);
+        case arrow::Type::INT64:
+          return std::to_string(static_cast<const arrow::Int64Scalar&>(s).value);
+        default:
+          return std::nullopt;
+      }
+    };
+    if (r.from) {
+      if (auto b = bound(*r.from)) terms.push_back(column + " >= " + *b);
+    }
+    if (r.to) {
+      if (auto b = bound(*r.to)) terms.push_back(column + " < " + *b);
+    }
     if (r.lowest) {
       std::string literal;
       if (r.kind == "timestamp" && type == arrow::Type::TIMESTAMP) {
-        literal = QuoteLiteral(FormatTimestampPlain(*r.lowest));
+        literal = TimestampLiteral(*r.lowest);
       } else if (r.kind == "date" && type == arrow::Type::DATE32) {
         literal = QuoteLiteral(FormatDate(static_cast<int32_t>(*r.lowest)));
       } else if (r.kind == "integer" && type != arrow::Type::TIMESTAMP &&
@@ -411,10 +518,18 @@ class PostgresSource : public BoundedSource {
   arrow::Result<std::shared_ptr<arrow::Array>> Convert(
       const ColumnPlan& plan, const std::shared_ptr<arrow::Array>& column,
       int64_t first_row) const {
+    return Convert(plan, column, [first_row](int64_t i) { return first_row + i; });
+  }
+
+  // The same, `row_of` giving the table row (from 0) of each value of `column` (a list's
+  // element: the row of its list).
+  arrow::Result<std::shared_ptr<arrow::Array>> Convert(
+      const ColumnPlan& plan, const std::shared_ptr<arrow::Array>& column,
+      const std::function<int64_t(int64_t)>& row_of) const {
     auto a = StorageArray(column);
     auto bad = [&](int64_t i, const std::string& why) {
-      return Failed("row " + std::to_string(first_row + i + 1) + ", column '" +
-                    plan.name + "' (" + plan.pg_type + "): " + why);
+      return Failed("row " + std::to_string(row_of(i) + 1) + ", column '" + plan.name +
+                    "' (" + plan.pg_type + "): " + why);
     };
     switch (plan.conversion) {
       case Conversion::kAsIs:
@@ -439,8 +554,6 @@ class PostgresSource : public BoundedSource {
         }
         return a;
       case Conversion::kDecimal: {
-        // Arrow's cast from text wraps values too wide for the type around: each value
-        // is parsed, rounded half up to the scale (unconstrained numeric), and checked.
         const auto& type = static_cast<const arrow::Decimal128Type&>(*plan.type);
         const auto& text = static_cast<const arrow::StringArray&>(*a);
         arrow::Decimal128Builder out(plan.type);
@@ -450,26 +563,16 @@ class PostgresSource : public BoundedSource {
             out.UnsafeAppendNull();
             continue;
           }
-          arrow::Decimal128 v;
-          int32_t precision = 0, scale = 0;
           std::string_view s = text.GetView(i);
-          bool fits = arrow::Decimal128::FromString(s, &v, &precision, &scale).ok();
-          if (fits && scale > type.scale()) {
-            v = v.ReduceScaleBy(scale - type.scale(), /*round=*/true);
-          } else if (fits && scale < type.scale()) {
-            fits = precision - scale <= type.precision() - type.scale();
-            if (fits) {
-              auto wider = v.Rescale(scale, type.scale());
-              fits = wider.ok();
-              if (fits) v = *wider;
-            }
-          }
-          if (!fits || !v.FitsInPrecision(type.precision()))
+          auto v = DecimalOfText(s, type.precision(), type.scale());
+          if (!v) {
             return bad(i, "the value " + std::string(s) + " does not fit " +
                               plan.type->ToString() +
-                              " (cast it in the query, or set unconstrained_numeric: "
-                              "string)");
-          out.UnsafeAppend(v);
+                              (plan.unconstrained ? " (cast it in the query, or set "
+                                                    "unconstrained_numeric: string)"
+                                                  : " (cast it in the query)"));
+          }
+          out.UnsafeAppend(*v);
         }
         return out.Finish();
       }
@@ -520,7 +623,15 @@ class PostgresSource : public BoundedSource {
       }
       case Conversion::kList: {
         const auto& list = static_cast<const arrow::ListArray&>(*a);
-        ARROW_ASSIGN_OR_RAISE(auto values, Convert(*plan.element, list.values(), 0));
+        const int32_t* offsets = list.raw_value_offsets();
+        const int64_t n = list.length();
+        auto element_row = [&](int64_t j) {
+          int64_t r = std::upper_bound(offsets, offsets + n + 1, j) - offsets - 1;
+          return row_of(std::clamp<int64_t>(r, 0, n > 0 ? n - 1 : 0));
+        };
+        ARROW_ASSIGN_OR_RAISE(auto values,
+                              Convert(*plan.element, list.values(),
+                                      std::function<int64_t(int64_t)>(element_row)));
         return std::make_shared<arrow::ListArray>(
             plan.type, list.length(), list.value_offsets(), values, list.null_bitmap(),
             list.null_count(), list.offset());
@@ -534,6 +645,7 @@ class PostgresSource : public BoundedSource {
   PostgresSourceConfig config_;
   std::string uri_;
   std::string name_;
+  std::vector<std::string> secrets_;
 };
 
 }  // namespace
@@ -555,11 +667,61 @@ arrow::Result<std::string> QuoteQualifiedName(const std::string& name) {
 }
 
 std::string NestableQuery(const std::string& sql) {
-  std::string out = sql;
-  while (!out.empty() &&
-         (std::isspace(static_cast<unsigned char>(out.back())) || out.back() == ';'))
-    out.pop_back();
-  return out;
+  // One past the last character outside comments that is neither blank nor ';'. Quoted
+  // text ('...', E'...', "...", $tag$...$tag$) is skipped whole.
+  size_t end = 0;
+  const size_t n = sql.size();
+  for (size_t i = 0; i < n;) {
+    char c = sql[i];
+    char next = i + 1 < n ? sql[i + 1] : '\0';
+    if (c == '-' && next == '-') {
+      i = sql.find('\n', i);
+      if (i == std::string::npos) break;
+      continue;
+    }
+    if (c == '/' && next == '*') {
+      size_t e = sql.find("*/", i + 2);
+      i = e == std::string::npos ? n : e + 2;
+      continue;
+    }
+    if (c == '\'' || c == '"') {
+      bool escapes = c == '\'' && i > 0 && (sql[i - 1] == 'E' || sql[i - 1] == 'e');
+      size_t e = i + 1;
+      while (e < n) {
+        if (escapes && sql[e] == '\\') {
+          e += 2;
+          continue;
+        }
+        if (sql[e] == c) {
+          if (e + 1 < n && sql[e + 1] == c) {
+            e += 2;
+            continue;
+          }
+          break;
+        }
+        ++e;
+      }
+      i = std::min(e + 1, n);
+      end = i;
+      continue;
+    }
+    if (c == '$') {
+      size_t close = i + 1;
+      while (close < n &&
+             (std::isalnum(static_cast<unsigned char>(sql[close])) || sql[close] == '_'))
+        ++close;
+      if (close < n && sql[close] == '$') {
+        std::string tag = sql.substr(i, close - i + 1);
+        size_t e = sql.find(tag, close + 1);
+        i = e == std::string::npos ? n : e + tag.size();
+        end = i;
+        continue;
+      }
+    }
+    if (!std::isspace(static_cast<unsigned char>(c)) && c != ';') end = i + 1;
+    ++i;
+  }
+  return sql.substr(0, end);
 }
 
 arrow::Result<std::unique_ptr<BoundedSource>> OpenPostgresSource(

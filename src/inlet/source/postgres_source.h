@@ -16,8 +16,9 @@ arrow::Result<std::unique_ptr<BoundedSource>> OpenPostgresSource(
 /// empty.
 arrow::Result<std::string> QuoteQualifiedName(const std::string& name);
 
-/// A query's text ready to be nested as a subquery: trailing semicolons and blanks
-/// removed.
+/// A query's text ready to be nested as a subquery: what follows its last token (blanks,
+/// semicolons, comments) removed. Quoted text and comments are recognised as PostgreSQL
+/// writes them.
 std::string NestableQuery(const std::string& sql);
 
 }  // namespace inlet
