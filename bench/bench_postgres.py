@@ -48,11 +48,11 @@ COLUMNS = ", ".join([
     "(i % 13) * 0.5::float8 AS d4",
     "'customer-' || (i % 50021) AS s1", "md5(i::text) AS s2",
     "CASE i % 4 WHEN 0 THEN 'new' WHEN 1 THEN 'paid' WHEN 2 THEN 'shipped' ELSE 'closed' END AS s3",
-    "repeat(chr(65 + (i % 26)), 1 + i % 30) AS s4",
+    "repeat(chr(65 + (i % 26)::int), (1 + i % 30)::int) AS s4",
     "((i % 1000000) / 100.0)::numeric(18,2) AS amount",
     "timestamp '2024-01-01' + i * interval '1 second' AS created",
     "timestamptz '2024-01-01 00:00:00+00' + i * interval '2 seconds' AS updated",
-    "date '2020-01-01' + (i % 2000) AS day",
+    "date '2020-01-01' + (i % 2000)::int AS day",
     "(i % 3 = 0) AS flag",
 ])
 
@@ -90,7 +90,7 @@ def setup(rows: int) -> PostgresServer:
     server = PostgresServer().start()
     server.create_database("bench")
     t0 = time.perf_counter()
-    server.sql(f"CREATE TABLE t AS SELECT {COLUMNS} FROM generate_series(1, {rows}) i", db="bench")
+    server.sql(f"CREATE TABLE t AS SELECT {COLUMNS} FROM generate_series(1::bigint, {rows}) i", db="bench")
     server.sql("ALTER TABLE t ADD PRIMARY KEY (id)", db="bench")
     server.sql(f"ALTER TABLE t OWNER TO {server.user}", db="bench")
     server.sql("VACUUM ANALYZE t", db="bench")
@@ -132,7 +132,8 @@ def command(name: str, server: PostgresServer, out: Path, work: Path) -> tuple[l
     if name == "dlt":
         env = {**env, "RUNTIME__LOG_LEVEL": "WARNING", "DLT_TELEMETRY": "false",
                "RUNTIME__DLTHUB_TELEMETRY": "false"}
-        return [py, "-c", CHILD_DLT, uri, str(out.parent / "dlt"), str(work)], env
+        sa_uri = uri.replace("postgresql://", "postgresql+psycopg2://")  # SQLAlchemy's driver
+        return [py, "-c", CHILD_DLT, sa_uri, str(out.parent / "dlt"), str(work)], env
     parts = "2" if name == "connectorx2" else "1"
     return [py, "-c", CHILD_CX, uri, str(out), parts], env
 
