@@ -378,3 +378,26 @@ def test_config_refuses_what_a_postgres_source_cannot_do(tmp_path, db):
         yaml = ps.write_pipelines(tmp_path / "p.yaml", p)
         line = check_refusal(ps.cli("run", yaml, cwd=tmp_path, check=False))
         assert want in line, (want, line)
+
+
+def test_a_full_refresh_streams_into_a_partitioned_table_and_refuses_an_empty_extract(tmp_path, db):
+    db.sql("CREATE TABLE ev (id int, at timestamptz, v text)")
+    db.sql("INSERT INTO ev SELECT g, timestamptz '2024-01-01 00:00+00' + g * interval '1 hour', "
+           "repeat('x', g % 50) FROM generate_series(1, 20000) g")
+    p = {"name": "pg", "source": {"type": "postgres", "connection": db.uri, "table": "ev"},
+         "destination": {"path": "out", "partition_by": ["month(at)"]},
+         "strategy": {"type": "full_refresh"}}
+    yaml = ps.write_pipelines(tmp_path / "p.yaml", p)
+    first = ps.run(yaml, env=db.env).report
+    assert first["rows_read"] == 20000 and first["rows_written"] == 20000, first
+    assert first["partitions_touched"] == 12, first  # at_month: 1-12 on Delta
+    db.sql("DELETE FROM ev WHERE id % 3 = 0")
+    second = ps.run(yaml, env=db.env).report
+    assert second["rows_written"] == 13334 and second["run"] == 2, second
+    want = [r[0] for r in db.sql("SELECT id FROM ev ORDER BY id")]
+    assert sorted(_table(tmp_path / "out").column("id").to_pylist()) == want
+    # An empty extract would empty the table: refused, and the table stays as it was.
+    db.sql("DELETE FROM ev")
+    line = check_refusal(ps.cli("run", yaml, env=db.env, cwd=tmp_path, check=False))
+    assert "the extract has no rows" in line, line
+    assert sorted(_table(tmp_path / "out").column("id").to_pylist()) == want

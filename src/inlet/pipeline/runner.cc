@@ -1,12 +1,15 @@
 #include "inlet/pipeline/runner.h"
 
+#include <arrow/array/util.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 
 #include "inlet/common/fault.h"
+#include "inlet/common/read_ahead.h"
 #include "inlet/common/time.h"
 #include "inlet/load/commit.h"
 #include "inlet/load/maintenance.h"
@@ -68,6 +71,10 @@ class PipelineRun {
   arrow::Result<RunReport> Execute() {
     ARROW_RETURN_NOT_OK(strategy_->CheckRun(context_));
     ARROW_RETURN_NOT_OK(LoadState());
+    if (Streamable()) {
+      ARROW_ASSIGN_OR_RAISE(auto streamed, StreamRun());
+      if (streamed) return *streamed;
+    }
     ARROW_ASSIGN_OR_RAISE(bool any, ReadSource());
     if (!any) {
       // Only files left out by the bad-files policy: the state remembers them.
@@ -150,6 +157,115 @@ class PipelineRun {
     report_.watermark_after = state_.watermark;
     return arrow::Status::OK();
   }
+
+  // A full refresh that needs no rows in memory (no keys to gate, no row-count gates, no
+  // limit on what it may delete) streams the extract of a source that can stream into
+  // the table: memory does not grow with the extract, and reading overlaps writing.
+  bool Streamable() const {
+    const auto& c = config_;
+    return c.strategy.type == load::StrategyType::kFullRefresh &&
+           c.destination.keys.empty() && !c.quality.min_rows && !c.quality.max_rows &&
+           !c.strategy.max_delete_percent && !options_.dry_run;
+  }
+
+  // The streamed run; nullopt when the source cannot stream.
+  arrow::Result<std::optional<RunReport>> StreamRun() {
+    ARROW_ASSIGN_OR_RAISE(source_, OpenBoundedSource(config_.source));
+    ARROW_ASSIGN_OR_RAISE(ReadRequest request, strategy_->Request(context_));
+    ARROW_ASSIGN_OR_RAISE(auto stream, source_->Stream(request));
+    if (!stream) return std::optional<RunReport>();
+    // Each batch is shaped as a whole extract would be (derived columns, schema drift);
+    // with no keys and no row-count gates nothing depends on the other batches.
+    const std::vector<std::string> parts = {source_->Describe()};
+    auto shape = [this, &parts](const std::shared_ptr<arrow::RecordBatch>& batch)
+        -> arrow::Result<pipeline::CheckedRows> {
+      ARROW_ASSIGN_OR_RAISE(auto table, arrow::Table::FromRecordBatches({batch}));
+      ARROW_ASSIGN_OR_RAISE(auto part, arrow::MakeArrayFromScalar(arrow::Int32Scalar(0),
+                                                                  table->num_rows()));
+      ARROW_ASSIGN_OR_RAISE(
+          table, table->AddColumn(table->num_columns(),
+                                  arrow::field(kPartColumn, arrow::int32()),
+                                  std::make_shared<arrow::ChunkedArray>(
+                                      arrow::ArrayVector{part}, arrow::int32())));
+      ARROW_ASSIGN_OR_RAISE(table,
+                            load::AddDerivedColumns(table, Derived(config_.destination)));
+      return pipeline::CheckRows(config_, *strategy_, table, snapshot_.get(), parts);
+    };
+    ARROW_ASSIGN_OR_RAISE(auto none, arrow::RecordBatch::MakeEmpty(stream->schema()));
+    ARROW_ASSIGN_OR_RAISE(auto shaped, shape(none));
+    merge_schema_ = shaped.merge_schema;
+    auto rows = std::make_shared<ShapedRows>(
+        stream, shaped.rows->schema(), shape, [this](int64_t n) {
+          progress_.Update("read and wrote " + std::to_string(n) + " rows");
+        });
+    next_ = state_;
+    next_.pipeline = config_.name;
+    next_.strategy = report_.strategy;
+    next_.cursor = config_.strategy.cursor;
+    next_.position = Json::object();
+    context_.now_ms = NowMillis();
+    change_ = strategy_->Change(context_, &next_);
+    next_.run = state_.run + 1;
+    next_.updated_at = FormatTimestampMillisIso(NowMillis());
+    ARROW_ASSIGN_OR_RAISE(
+        CommitResult commit,
+        table_->Write(rows, load::WriteOptionsOf(Spec(), change_.mode)));
+    report_.files_read = 1;
+    report_.rows_read = report_.rows_written = rows->count();
+    report_.table_version = commit.version;
+    report_.files_written = commit.files_added;
+    report_.bytes_written = commit.bytes_written;
+    report_.partitions_touched = commit.partitions_touched;
+    report_.run = next_.run;
+    report_.attempts = commit.attempts;
+    return std::optional<RunReport>(Finish(RunStatus::kCommitted));
+  }
+
+  // A source's stream with each batch shaped for the table, read and shaped two batches
+  // ahead on a thread of its own, so that the source (a database's COPY, its decoding)
+  // works while the writer encodes.
+  class ShapedRows : public arrow::RecordBatchReader {
+   public:
+    using Shape = std::function<arrow::Result<pipeline::CheckedRows>(
+        const std::shared_ptr<arrow::RecordBatch>&)>;
+    using Batch = std::shared_ptr<arrow::RecordBatch>;
+    ShapedRows(std::shared_ptr<arrow::RecordBatchReader> source,
+               std::shared_ptr<arrow::Schema> schema, Shape shape,
+               std::function<void(int64_t)> progress)
+        : source_(std::move(source)),
+          schema_(std::move(schema)),
+          shape_(std::move(shape)),
+          progress_(std::move(progress)),
+          ahead_(
+              [this]() -> arrow::Result<std::optional<Batch>> {
+                Batch batch;
+                ARROW_RETURN_NOT_OK(source_->ReadNext(&batch));
+                if (!batch) return std::optional<Batch>();
+                ARROW_ASSIGN_OR_RAISE(auto shaped, shape_(batch));
+                ARROW_ASSIGN_OR_RAISE(Batch out, shaped.rows->CombineChunksToBatch());
+                return std::optional<Batch>(std::move(out));
+              },
+              2) {}
+    std::shared_ptr<arrow::Schema> schema() const override { return schema_; }
+    arrow::Status ReadNext(Batch* out) override {
+      ARROW_ASSIGN_OR_RAISE(auto next, ahead_.Next());
+      *out = next ? std::move(*next) : nullptr;
+      if (*out) {
+        count_ += (*out)->num_rows();
+        progress_(count_);
+      }
+      return arrow::Status::OK();
+    }
+    int64_t count() const { return count_; }
+
+   private:
+    std::shared_ptr<arrow::RecordBatchReader> source_;
+    std::shared_ptr<arrow::Schema> schema_;
+    Shape shape_;
+    std::function<void(int64_t)> progress_;
+    int64_t count_ = 0;
+    ReadAhead<Batch> ahead_;  // last: its thread stops before the members it uses go
+  };
 
   // Reads what the strategy needs of the source; false when there is nothing to read.
   arrow::Result<bool> ReadSource() {

@@ -299,6 +299,46 @@ class PostgresSource : public BoundedSource {
   }
 
   arrow::Result<SourceRead> Read(const Json&, const ReadRequest& request) const override {
+    ARROW_ASSIGN_OR_RAISE(auto stream, Open(request));
+    std::vector<std::shared_ptr<arrow::RecordBatch>> batches;
+    int64_t rows = 0;
+    while (true) {
+      std::shared_ptr<arrow::RecordBatch> batch;
+      ARROW_RETURN_NOT_OK(stream->ReadNext(&batch));
+      if (!batch) break;
+      rows += batch->num_rows();
+      batches.push_back(std::move(batch));
+      if (request.on_part) request.on_part(0, 1, rows);
+    }
+    SourceRead read;
+    read.parts = {config_.description};
+    read.part_state = {Json::object()};
+    if (rows == 0) return read;  // nothing past the watermark (or a refused extract)
+    ARROW_ASSIGN_OR_RAISE(auto table,
+                          arrow::Table::FromRecordBatches(stream->schema(), batches));
+    arrow::Int32Builder part;
+    ARROW_RETURN_NOT_OK(part.AppendValues(std::vector<int32_t>(rows, 0)));
+    ARROW_ASSIGN_OR_RAISE(auto part_array, part.Finish());
+    ARROW_ASSIGN_OR_RAISE(
+        read.rows,
+        table->AddColumn(table->num_columns(), arrow::field(kPartColumn, arrow::int32()),
+                         std::make_shared<arrow::ChunkedArray>(part_array)));
+    return read;
+  }
+
+  arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> Stream(
+      const ReadRequest& request) const override {
+    return Open(request);
+  }
+
+  void Mark(size_t, const PartMark&, SourceRead*) const override {}
+  bool Advanced(const Json&, const Json&) const override { return false; }
+  std::string Describe() const override { return config_.description; }
+
+  // The rows a read asks for as a stream of converted batches (in one snapshot, which
+  // ends with the stream). A whole extract without rows fails at the stream's end.
+  arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> Open(
+      const ReadRequest& request) const {
     if (request.scope == SourceScope::kNew) {
       return arrow::Status::Invalid(
           "a postgres source has no record of which rows are new: use the watermark "
@@ -358,51 +398,68 @@ class PostgresSource : public BoundedSource {
     ARROW_ASSIGN_OR_RAISE(auto reader, conn->Query(sql));
     std::vector<std::shared_ptr<arrow::Field>> fields;
     for (const auto& p : plans) fields.push_back(arrow::field(p.name, p.type));
-    auto schema = arrow::schema(fields);
-    std::vector<std::shared_ptr<arrow::RecordBatch>> batches;
-    int64_t rows = 0;
-    while (true) {
-      std::shared_ptr<arrow::RecordBatch> batch;
-      auto st = reader->ReadNext(&batch);
-      if (!st.ok())
-        return Failed("cannot read the rows: " + MaskSecrets(st.message(), secrets_));
-      if (!batch) break;
-      std::vector<std::shared_ptr<arrow::Array>> columns;
-      for (size_t i = 0; i < plans.size(); ++i) {
-        ARROW_ASSIGN_OR_RAISE(
-            auto c, Convert(plans[i], batch->column(static_cast<int>(i)), rows));
-        columns.push_back(std::move(c));
-      }
-      rows += batch->num_rows();
-      batches.push_back(arrow::RecordBatch::Make(schema, batch->num_rows(), columns));
-      if (request.on_part) request.on_part(0, 1, rows);
-    }
-    ARROW_RETURN_NOT_OK(conn->EndSnapshot());
-    SourceRead read;
-    read.parts = {config_.description};
-    read.part_state = {Json::object()};
-    if (rows == 0) {
-      if (request.scope == SourceScope::kWholeExtract) {
-        return Failed(
-            "the extract has no rows: a load would empty the table (truncate it "
-            "explicitly if that is meant)");
-      }
-      return read;  // nothing past the watermark
-    }
-    ARROW_ASSIGN_OR_RAISE(auto table, arrow::Table::FromRecordBatches(schema, batches));
-    arrow::Int32Builder part;
-    ARROW_RETURN_NOT_OK(part.AppendValues(std::vector<int32_t>(rows, 0)));
-    ARROW_ASSIGN_OR_RAISE(auto part_array, part.Finish());
-    ARROW_ASSIGN_OR_RAISE(
-        read.rows,
-        table->AddColumn(table->num_columns(), arrow::field(kPartColumn, arrow::int32()),
-                         std::make_shared<arrow::ChunkedArray>(part_array)));
-    return read;
+    return std::make_shared<Rows>(this, std::move(conn), std::move(reader),
+                                  std::move(plans), arrow::schema(fields),
+                                  request.scope == SourceScope::kWholeExtract);
   }
 
-  void Mark(size_t, const PartMark&, SourceRead*) const override {}
-  bool Advanced(const Json&, const Json&) const override { return false; }
-  std::string Describe() const override { return config_.description; }
+  // The converted batches of one query; the connection (and its snapshot) lives as long.
+  class Rows : public arrow::RecordBatchReader {
+   public:
+    Rows(const PostgresSource* source, std::unique_ptr<adbc::Connection> conn,
+         std::shared_ptr<arrow::RecordBatchReader> reader, std::vector<ColumnPlan> plans,
+         std::shared_ptr<arrow::Schema> schema, bool whole_extract)
+        : source_(source),
+          conn_(std::move(conn)),
+          reader_(std::move(reader)),
+          plans_(std::move(plans)),
+          schema_(std::move(schema)),
+          whole_extract_(whole_extract) {}
+    ~Rows() override { reader_.reset(); }  // the stream goes before its connection
+
+    std::shared_ptr<arrow::Schema> schema() const override { return schema_; }
+
+    arrow::Status ReadNext(std::shared_ptr<arrow::RecordBatch>* out) override {
+      *out = nullptr;
+      if (done_) return arrow::Status::OK();
+      std::shared_ptr<arrow::RecordBatch> batch;
+      auto st = reader_->ReadNext(&batch);
+      if (!st.ok())
+        return source_->Failed("cannot read the rows: " +
+                               MaskSecrets(st.message(), source_->secrets_));
+      if (!batch) {
+        done_ = true;
+        reader_.reset();
+        ARROW_RETURN_NOT_OK(conn_->EndSnapshot());
+        if (rows_ == 0 && whole_extract_) {
+          return source_->Failed(
+              "the extract has no rows: a load would empty the table (truncate it "
+              "explicitly if that is meant)");
+        }
+        return arrow::Status::OK();
+      }
+      std::vector<std::shared_ptr<arrow::Array>> columns;
+      for (size_t i = 0; i < plans_.size(); ++i) {
+        ARROW_ASSIGN_OR_RAISE(
+            auto c,
+            source_->Convert(plans_[i], batch->column(static_cast<int>(i)), rows_));
+        columns.push_back(std::move(c));
+      }
+      rows_ += batch->num_rows();
+      *out = arrow::RecordBatch::Make(schema_, batch->num_rows(), std::move(columns));
+      return arrow::Status::OK();
+    }
+
+   private:
+    const PostgresSource* source_;
+    std::unique_ptr<adbc::Connection> conn_;
+    std::shared_ptr<arrow::RecordBatchReader> reader_;
+    std::vector<ColumnPlan> plans_;
+    std::shared_ptr<arrow::Schema> schema_;
+    bool whole_extract_;
+    int64_t rows_ = 0;
+    bool done_ = false;
+  };
 
  private:
   arrow::Status Failed(const std::string& why) const {

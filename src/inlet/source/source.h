@@ -11,6 +11,7 @@
 // StreamSource that OpenBoundedSource / OpenStreamSource return for it.
 #pragma once
 
+#include <arrow/record_batch.h>
 #include <arrow/result.h>
 #include <arrow/table.h>
 
@@ -241,6 +242,13 @@ class BoundedSource {
   /// empty object before the first run). Errors name the part (file, line, column).
   virtual arrow::Result<SourceRead> Read(const Json& position,
                                          const ReadRequest& request) const = 0;
+  /// The whole extract (kWholeExtract) as a stream of batches, without kPartColumn, for a
+  /// run that needs no rows in memory; nullptr when the source cannot stream. The stream
+  /// fails at its end when it held no rows, and on any error naming the part.
+  virtual arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> Stream(
+      const ReadRequest&) const {
+    return nullptr;
+  }
   /// Records in read->position what a strategy learned of a part of the read.
   virtual void Mark(size_t part, const PartMark& mark, SourceRead* read) const = 0;
   /// Whether position `after` covers data that `before` does not: a run that changes
