@@ -212,12 +212,7 @@ class PipelineRun {
         table_->Write(rows, load::WriteOptionsOf(Spec(), change_.mode)));
     report_.files_read = 1;
     report_.rows_read = report_.rows_written = rows->count();
-    report_.table_version = commit.version;
-    report_.files_written = commit.files_added;
-    report_.bytes_written = commit.bytes_written;
-    report_.partitions_touched = commit.partitions_touched;
-    report_.run = next_.run;
-    report_.attempts = commit.attempts;
+    ReportCommit(commit);
     return std::optional<RunReport>(Finish(RunStatus::kCommitted));
   }
 
@@ -420,13 +415,17 @@ class PipelineRun {
       ReportMerge(result);
       if (Diffs() && !result.changed) return false;
     }
-    report_.table_version = result.commit.version;
-    report_.files_written = result.commit.files_added;
-    report_.bytes_written = result.commit.bytes_written;
-    report_.partitions_touched = result.commit.partitions_touched;
-    report_.run = next_.run;
-    report_.attempts = result.commit.attempts;
+    ReportCommit(result.commit);
     return true;
+  }
+
+  void ReportCommit(const CommitResult& commit) {
+    report_.table_version = commit.version;
+    report_.files_written = commit.files_added;
+    report_.bytes_written = commit.bytes_written;
+    report_.partitions_touched = commit.partitions_touched;
+    report_.run = next_.run;
+    report_.attempts = commit.attempts;
   }
 
   const PipelineConfig& config_;

@@ -3,6 +3,7 @@
 #include <set>
 #include <string>
 
+#include "inlet/common/http.h"
 #include "inlet/common/redact.h"
 #include "inlet/pipeline/yaml_reader.h"
 #include "inlet/source/json_schema.h"
@@ -134,21 +135,6 @@ arrow::Result<KafkaSourceConfig> ParseKafkaSource(const YamlReader& r,
   return k;
 }
 
-std::string PercentEncode(const std::string& s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
-
 // A PostgreSQL table or query: a connection URI, or libpq's keywords to build one.
 arrow::Result<PostgresSourceConfig> ParsePostgresSource(const YamlReader& r,
                                                         const YAML::Node& n,
@@ -183,22 +169,22 @@ arrow::Result<PostgresSourceConfig> ParsePostgresSource(const YamlReader& r,
       }
     }
     pg.connection = "postgresql://";
-    if (v.count("user")) pg.connection += PercentEncode(v["user"]) + "@";
+    if (v.count("user")) pg.connection += UriEncode(v["user"]) + "@";
     std::string host = v.count("host") ? v["host"] : "";
     // A socket directory goes in the parameters; an IPv6 address in brackets.
     bool socket = !host.empty() && host[0] == '/';
     if (!socket && host.find(':') != std::string::npos) host = "[" + host + "]";
     if (!socket) pg.connection += host;
     if (v.count("port")) pg.connection += ":" + v["port"];
-    pg.connection += "/" + PercentEncode(v["database"]);
+    pg.connection += "/" + UriEncode(v["database"]);
     std::string sep = "?";
     if (socket) {
-      pg.connection += "?host=" + PercentEncode(host);
+      pg.connection += "?host=" + UriEncode(host);
       sep = "&";
     }
     for (const char* k : {"sslmode", "sslrootcert", "sslcert", "sslkey"}) {
       if (v.count(k)) {
-        pg.connection += sep + k + "=" + PercentEncode(v[k]);
+        pg.connection += sep + k + "=" + UriEncode(v[k]);
         sep = "&";
       }
     }

@@ -13,8 +13,10 @@
 #include <functional>
 #include <set>
 
+#include "inlet/common/http.h"
 #include "inlet/common/redact.h"
 #include "inlet/common/time.h"
+#include "inlet/common/uri.h"
 #include "inlet/source/adbc.h"
 #include "inlet/table/value.h"
 
@@ -278,12 +280,12 @@ class PostgresSource : public BoundedSource {
     if (!config_.password.empty()) {
       // libpq takes any connection keyword as a URI parameter.
       uri_ += (uri_.find('?') == std::string::npos ? "?" : "&");
-      uri_ += "password=" + PercentEncode(config_.password);
+      uri_ += "password=" + UriEncode(config_.password);
     }
     name_ = RedactUri(config_.connection);
     // The password wherever it may come back in a message: as given, as the URI spells
     // it, and a password written into the connection URI itself.
-    secrets_ = {config_.password, PercentEncode(config_.password)};
+    secrets_ = {config_.password, UriEncode(config_.password)};
     size_t scheme = config_.connection.find("://");
     if (scheme != std::string::npos) {
       size_t end = config_.connection.find_first_of("/?#", scheme + 3);
@@ -470,36 +472,6 @@ class PostgresSource : public BoundedSource {
   arrow::Result<T> Wrap(arrow::Result<T> r) const {
     if (r.ok()) return r;
     return Failed(r.status().message());
-  }
-
-  static std::string PercentDecode(const std::string& s) {
-    std::string out;
-    for (size_t i = 0; i < s.size(); ++i) {
-      if (s[i] == '%' && i + 2 < s.size() &&
-          std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-          std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-        out += static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16));
-        i += 2;
-      } else {
-        out += s[i];
-      }
-    }
-    return out;
-  }
-
-  static std::string PercentEncode(const std::string& s) {
-    static const char* hex = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : s) {
-      if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-        out += static_cast<char>(c);
-      } else {
-        out += '%';
-        out += hex[c >> 4];
-        out += hex[c & 15];
-      }
-    }
-    return out;
   }
 
   // The pushed-down cursor range: " WHERE ..." or empty.
