@@ -401,3 +401,24 @@ def test_a_full_refresh_streams_into_a_partitioned_table_and_refuses_an_empty_ex
     line = check_refusal(ps.cli("run", yaml, env=db.env, cwd=tmp_path, check=False))
     assert "the extract has no rows" in line, line
     assert sorted(_table(tmp_path / "out").column("id").to_pylist()) == want
+
+
+@pytest.mark.parametrize("point", ["write.after_data_files", "commit.after_log_write"])
+@pytest.mark.parametrize("strategy", [{"type": "full_refresh"},
+                                      {"type": "watermark", "cursor": "id"}],
+                         ids=["full_refresh_streamed", "watermark"])
+def test_a_killed_load_neither_loses_nor_doubles_a_row(tmp_path, db, strategy, point):
+    db.sql("CREATE TABLE s (id bigint, v text)")
+    db.sql("INSERT INTO s SELECT g, 'v' || g FROM generate_series(1, 5000) g")
+    yaml = _pipeline(tmp_path, db, strategy, table="s")
+    ps.run(yaml, env=db.env)
+    db.sql("INSERT INTO s SELECT g, 'v' || g FROM generate_series(5001, 8000) g")
+    proc = ps.cli("run", yaml, "--json", env={**db.env, "INLET_CRASH_AT": point}, cwd=tmp_path,
+                  check=False)
+    assert proc.returncode in ps.KILLED, proc
+    after = ps.run(yaml, env=db.env).report
+    if strategy["type"] == "watermark":
+        # The killed run's commit either landed (nothing left to load) or did not.
+        assert after["rows_written"] == (0 if point == "commit.after_log_write" else 3000), after
+    ids = _table(tmp_path / "out").column("id").to_pylist()
+    assert sorted(ids) == list(range(1, 8001))
