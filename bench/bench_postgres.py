@@ -88,6 +88,15 @@ print(json.dumps({"import_s": t1 - t0, "read_s": t2 - t1, "write_s": time.perf_c
 
 def setup(rows: int) -> PostgresServer:
     server = PostgresServer().start()
+    try:
+        fill(server, rows)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def fill(server: PostgresServer, rows: int) -> None:
     server.create_database("bench")
     t0 = time.perf_counter()
     server.sql(f"CREATE TABLE t AS SELECT {COLUMNS} FROM generate_series(1::bigint, {rows}) i", db="bench")
@@ -95,7 +104,6 @@ def setup(rows: int) -> PostgresServer:
     server.sql(f"ALTER TABLE t OWNER TO {server.user}", db="bench")
     server.sql("VACUUM ANALYZE t", db="bench")
     print(f"source table: {rows:,} rows in {time.perf_counter() - t0:.1f} s", flush=True)
-    return server
 
 
 def expected(server: PostgresServer) -> dict:
