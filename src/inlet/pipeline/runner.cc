@@ -158,14 +158,16 @@ class PipelineRun {
     return arrow::Status::OK();
   }
 
-  // A full refresh that needs no rows in memory (no keys to gate, no row-count gates, no
-  // limit on what it may delete) streams the extract of a source that can stream into
-  // the table: memory does not grow with the extract, and reading overlaps writing.
+  // A full refresh that needs no rows in memory (no keys to gate, no sort order, no
+  // row-count gates, no limit on what it may delete) streams the extract of a source that
+  // can stream into the table: memory does not grow with the extract, and reading
+  // overlaps writing.
   bool Streamable() const {
     const auto& c = config_;
     return c.strategy.type == load::StrategyType::kFullRefresh &&
-           c.destination.keys.empty() && !c.quality.min_rows && !c.quality.max_rows &&
-           !c.strategy.max_delete_percent && !options_.dry_run;
+           c.destination.keys.empty() && c.destination.sort_by.empty() &&
+           !c.quality.min_rows && !c.quality.max_rows && !c.strategy.max_delete_percent &&
+           !options_.dry_run;
   }
 
   // The streamed run; nullopt when the source cannot stream.
@@ -195,7 +197,8 @@ class PipelineRun {
     ARROW_ASSIGN_OR_RAISE(auto shaped, shape(none));
     merge_schema_ = shaped.merge_schema;
     auto rows = std::make_shared<ShapedRows>(
-        stream, shaped.rows->schema(), shape, [this](int64_t n) {
+        stream, shaped.rows->schema(), shape, config_.processing.batch_size,
+        [this](int64_t n) {
           progress_.Update("read and wrote " + std::to_string(n) + " rows");
         });
     next_ = state_;
@@ -225,11 +228,12 @@ class PipelineRun {
         const std::shared_ptr<arrow::RecordBatch>&)>;
     using Batch = std::shared_ptr<arrow::RecordBatch>;
     ShapedRows(std::shared_ptr<arrow::RecordBatchReader> source,
-               std::shared_ptr<arrow::Schema> schema, Shape shape,
+               std::shared_ptr<arrow::Schema> schema, Shape shape, int64_t batch_size,
                std::function<void(int64_t)> progress)
         : source_(std::move(source)),
           schema_(std::move(schema)),
           shape_(std::move(shape)),
+          batch_size_(std::max<int64_t>(batch_size, 1)),
           progress_(std::move(progress)),
           ahead_(
               [this]() -> arrow::Result<std::optional<Batch>> {
@@ -242,13 +246,21 @@ class PipelineRun {
               },
               2) {}
     std::shared_ptr<arrow::Schema> schema() const override { return schema_; }
+    // Batches of at most processing.batch_size rows, as the other runs write.
     arrow::Status ReadNext(Batch* out) override {
-      ARROW_ASSIGN_OR_RAISE(auto next, ahead_.Next());
-      *out = next ? std::move(*next) : nullptr;
-      if (*out) {
-        count_ += (*out)->num_rows();
-        progress_(count_);
+      while (!pending_ || offset_ >= pending_->num_rows()) {
+        ARROW_ASSIGN_OR_RAISE(auto next, ahead_.Next());
+        if (!next) {
+          *out = nullptr;
+          return arrow::Status::OK();
+        }
+        pending_ = std::move(*next);
+        offset_ = 0;
       }
+      *out = pending_->Slice(offset_, batch_size_);
+      offset_ += (*out)->num_rows();
+      count_ += (*out)->num_rows();
+      progress_(count_);
       return arrow::Status::OK();
     }
     int64_t count() const { return count_; }
@@ -257,8 +269,11 @@ class PipelineRun {
     std::shared_ptr<arrow::RecordBatchReader> source_;
     std::shared_ptr<arrow::Schema> schema_;
     Shape shape_;
+    int64_t batch_size_;
     std::function<void(int64_t)> progress_;
     int64_t count_ = 0;
+    Batch pending_;
+    int64_t offset_ = 0;
     ReadAhead<Batch> ahead_;  // last: its thread stops before the members it uses go
   };
 

@@ -51,7 +51,10 @@ class Reader {
 
   arrow::Result<int64_t> Time() {
     ARROW_ASSIGN_OR_RAISE(int64_t t, Int<int64_t>());
-    return t + kPostgresEpochUs;
+    int64_t unix_us;
+    if (__builtin_add_overflow(t, kPostgresEpochUs, &unix_us))
+      return Invalid("a time out of range");
+    return unix_us;
   }
 
   arrow::Result<Tuple> TupleData() {
@@ -324,7 +327,9 @@ std::string StandbyStatusUpdate(Lsn written, Lsn flushed, Lsn applied, int64_t n
   PutInt64(&out, written);
   PutInt64(&out, flushed);
   PutInt64(&out, applied);
-  PutInt64(&out, static_cast<uint64_t>(now_us - kPostgresEpochUs));
+  int64_t since_2000 = 0;
+  if (__builtin_sub_overflow(now_us, kPostgresEpochUs, &since_2000)) since_2000 = 0;
+  PutInt64(&out, static_cast<uint64_t>(since_2000));
   out.push_back(reply ? 1 : 0);
   return out;
 }

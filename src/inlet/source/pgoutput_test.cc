@@ -10,6 +10,29 @@ namespace {
 
 constexpr int64_t kEpoch2000Us = 946684800LL * 1000000;
 
+// The message `bytes` decode to, which must be a T (a failure fails the test).
+template <typename T>
+T As(const std::string& bytes) {
+  auto m = Decode(bytes);
+  EXPECT_TRUE(m.ok()) << m.status();
+  if (!m.ok() || !std::holds_alternative<T>(*m)) {
+    ADD_FAILURE() << "not the expected message";
+    return T{};
+  }
+  return std::get<T>(*m);
+}
+
+template <typename T>
+T AsCopyData(const std::string& bytes) {
+  auto m = DecodeCopyData(bytes);
+  EXPECT_TRUE(m.ok()) << m.status();
+  if (!m.ok() || !std::holds_alternative<T>(*m)) {
+    ADD_FAILURE() << "not the expected CopyData";
+    return T{};
+  }
+  return std::get<T>(*m);
+}
+
 // Builds messages field by field, as PostgreSQL's documentation lays them out.
 class Bytes {
  public:
@@ -53,7 +76,7 @@ TEST(Pgoutput, BeginAndCommitCarryLsnsAndUnixTimes) {
 
   Bytes c;
   c.Byte('C').Byte(0).Int64(0x100).Int64(0x180).Int64(-5);
-  auto commit = std::get<Commit>(*Decode(c.str()));
+  auto commit = As<Commit>(c.str());
   EXPECT_EQ(commit.commit_lsn, 0x100u);
   EXPECT_EQ(commit.end_lsn, 0x180u);
   EXPECT_EQ(commit.commit_time_us, kEpoch2000Us - 5);
@@ -65,7 +88,7 @@ TEST(Pgoutput, RelationListsColumnsWithKeysAndTypes) {
   b.Byte(1).String("id").Int32(20).Int32(-1);
   b.Byte(0).String("amount").Int32(1700).Int32((12 << 16 | 2) + 4);
   b.Byte(0).String("note").Int32(25).Int32(-1);
-  auto rel = std::get<Relation>(*Decode(b.str()));
+  auto rel = As<Relation>(b.str());
   EXPECT_EQ(rel.id, 16390u);
   EXPECT_EQ(rel.schema, "public");
   EXPECT_EQ(rel.name, "orders");
@@ -81,7 +104,7 @@ TEST(Pgoutput, RelationListsColumnsWithKeysAndTypes) {
 TEST(Pgoutput, TuplesHoldTextNullAndUnchangedValues) {
   Bytes ins;
   ins.Byte('I').Int32(7).Byte('N').Int16(3).Text("42").Byte('n').Text("");
-  auto insert = std::get<Insert>(*Decode(ins.str()));
+  auto insert = As<Insert>(ins.str());
   EXPECT_EQ(insert.relation, 7u);
   ASSERT_EQ(insert.row.size(), 3u);
   EXPECT_EQ(insert.row[0].kind, Value::kText);
@@ -94,7 +117,7 @@ TEST(Pgoutput, TuplesHoldTextNullAndUnchangedValues) {
   Bytes up;
   up.Byte('U').Int32(7).Byte('K').Int16(3).Text("41").Byte('n').Byte('n');
   up.Byte('N').Int16(3).Text("42").Text("9.50").Byte('u');
-  auto update = std::get<Update>(*Decode(up.str()));
+  auto update = As<Update>(up.str());
   EXPECT_EQ(update.old_kind, 'K');
   EXPECT_EQ(update.old_row[0].data, "41");
   EXPECT_EQ(update.row[1].data, "9.50");
@@ -103,14 +126,14 @@ TEST(Pgoutput, TuplesHoldTextNullAndUnchangedValues) {
   // Without old values (the key did not change, REPLICA IDENTITY DEFAULT).
   Bytes plain;
   plain.Byte('U').Int32(7).Byte('N').Int16(1).Text("x");
-  auto u2 = std::get<Update>(*Decode(plain.str()));
+  auto u2 = As<Update>(plain.str());
   EXPECT_EQ(u2.old_kind, 0);
   EXPECT_TRUE(u2.old_row.empty());
   EXPECT_EQ(u2.row[0].data, "x");
 
   Bytes del;
   del.Byte('D').Int32(7).Byte('O').Int16(2).Text("42").Text(std::string("a\0b", 3));
-  auto d = std::get<Delete>(*Decode(del.str()));
+  auto d = As<Delete>(del.str());
   EXPECT_EQ(d.old_kind, 'O');
   EXPECT_EQ(d.old_row[1].data, std::string_view("a\0b", 3));
 }
@@ -118,24 +141,37 @@ TEST(Pgoutput, TuplesHoldTextNullAndUnchangedValues) {
 TEST(Pgoutput, TruncateTypeOriginAndMessages) {
   Bytes t;
   t.Byte('T').Int32(2).Byte(3).Int32(10).Int32(11);
-  auto tr = std::get<Truncate>(*Decode(t.str()));
+  auto tr = As<Truncate>(t.str());
   EXPECT_EQ(tr.relations, (std::vector<uint32_t>{10, 11}));
   EXPECT_TRUE(tr.cascade);
   EXPECT_TRUE(tr.restart_identity);
+  for (char options : {1, 2}) {
+    Bytes one;
+    one.Byte('T').Int32(1).Byte(options).Int32(10);
+    auto t1 = As<Truncate>(one.str());
+    EXPECT_EQ(t1.cascade, options == 1);
+    EXPECT_EQ(t1.restart_identity, options == 2);
+  }
 
   Bytes y;
   y.Byte('Y').Int32(16400).String("public").String("mood");
-  EXPECT_EQ(std::get<Type>(*Decode(y.str())).name, "mood");
+  auto type = As<Type>(y.str());
+  EXPECT_EQ(type.id, 16400u);
+  EXPECT_EQ(type.schema, "public");
+  EXPECT_EQ(type.name, "mood");
 
   Bytes o;
   o.Byte('O').Int64(99).String("node_a");
-  EXPECT_EQ(std::get<Origin>(*Decode(o.str())).name, "node_a");
+  auto origin = As<Origin>(o.str());
+  EXPECT_EQ(origin.commit_lsn, 99u);
+  EXPECT_EQ(origin.name, "node_a");
 
   Bytes m;
   m.Byte('M').Byte(1).Int64(5).String("inlet").Int32(3);
   std::string bytes = m.str() + "abc";
-  auto msg = std::get<LogicalMessage>(*Decode(bytes));
+  auto msg = As<LogicalMessage>(bytes);
   EXPECT_TRUE(msg.transactional);
+  EXPECT_EQ(msg.lsn, 5u);
   EXPECT_EQ(msg.prefix, "inlet");
   EXPECT_EQ(msg.content, "abc");
 }
@@ -166,7 +202,7 @@ TEST(Replication, CopyDataAndStandbyStatus) {
   Bytes w;
   w.Byte('w').Int64(0x10).Int64(0x20).Int64(0);
   std::string payload = "Bxxxx";
-  auto x = std::get<XLogData>(*DecodeCopyData(w.str() + payload));
+  auto x = AsCopyData<XLogData>(w.str() + payload);
   EXPECT_EQ(x.wal_start, 0x10u);
   EXPECT_EQ(x.wal_end, 0x20u);
   EXPECT_EQ(x.send_time_us, kEpoch2000Us);
@@ -174,9 +210,16 @@ TEST(Replication, CopyDataAndStandbyStatus) {
 
   Bytes k;
   k.Byte('k').Int64(0x30).Int64(7).Byte(1);
-  auto keep = std::get<Keepalive>(*DecodeCopyData(k.str()));
+  auto keep = AsCopyData<Keepalive>(k.str());
   EXPECT_EQ(keep.wal_end, 0x30u);
+  EXPECT_EQ(keep.send_time_us, kEpoch2000Us + 7);
   EXPECT_TRUE(keep.reply_requested);
+  Bytes quiet;
+  quiet.Byte('k').Int64(0x30).Int64(7).Byte(0);
+  EXPECT_FALSE(AsCopyData<Keepalive>(quiet.str()).reply_requested);
+  Bytes far;
+  far.Byte('k').Int64(0).Int64(INT64_MAX).Byte(0);
+  EXPECT_FALSE(DecodeCopyData(far.str()).ok());  // a time out of range
   EXPECT_FALSE(DecodeCopyData("w123").ok());
 
   std::string r = StandbyStatusUpdate(0x1, 0x2, 0x3, kEpoch2000Us + 256, true);
