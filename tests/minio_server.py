@@ -49,7 +49,9 @@ class MinioServer:
         deadline = time.time() + 30
         while True:
             try:
-                urllib.request.urlopen(self.endpoint + "/minio/health/live", timeout=1)
+                # ready, not live: a live server may still be initialising (and refuse
+                # admin requests, "Server not initialized yet").
+                urllib.request.urlopen(self.endpoint + "/minio/health/ready", timeout=1)
                 break
             except (urllib.error.URLError, ConnectionError, OSError):
                 if self.proc.poll() is not None or time.time() > deadline:
@@ -61,11 +63,17 @@ class MinioServer:
         return self
 
     def mc(self, *args: str) -> str:
-        r = subprocess.run([str(TOOLS / "mc"), "--config-dir", str(self._mc_config), *args],
-                           capture_output=True, text=True, timeout=60)
-        if r.returncode != 0:
+        deadline = time.time() + 30
+        while True:
+            r = subprocess.run([str(TOOLS / "mc"), "--config-dir", str(self._mc_config), *args],
+                               capture_output=True, text=True, timeout=60)
+            if r.returncode == 0:
+                return r.stdout
+            # A restarted server answers before it has finished initialising.
+            if "not initialized" in (r.stderr + r.stdout) and time.time() < deadline:
+                time.sleep(0.5)
+                continue
             raise RuntimeError(f"mc {' '.join(args[:3])} failed: {r.stderr or r.stdout}")
-        return r.stdout
 
     def make_bucket(self, name: str) -> str:
         self.mc("mb", f"t/{name}")
