@@ -10,27 +10,26 @@ namespace {
 
 constexpr int64_t kEpoch2000Us = 946684800LL * 1000000;
 
-// The message `bytes` decode to, which must be a T (a failure fails the test).
-template <typename T>
-T As(const std::string& bytes) {
-  auto m = Decode(bytes);
+// The alternative T of a decoded variant (a failure, or another alternative, fails the
+// test).
+template <typename T, typename Variant>
+T Holding(const arrow::Result<Variant>& m) {
   EXPECT_TRUE(m.ok()) << m.status();
   if (!m.ok() || !std::holds_alternative<T>(*m)) {
-    ADD_FAILURE() << "not the expected message";
+    ADD_FAILURE() << "not the expected kind of message";
     return T{};
   }
   return std::get<T>(*m);
 }
 
 template <typename T>
+T As(const std::string& bytes) {
+  return Holding<T>(Decode(bytes));
+}
+
+template <typename T>
 T AsCopyData(const std::string& bytes) {
-  auto m = DecodeCopyData(bytes);
-  EXPECT_TRUE(m.ok()) << m.status();
-  if (!m.ok() || !std::holds_alternative<T>(*m)) {
-    ADD_FAILURE() << "not the expected CopyData";
-    return T{};
-  }
-  return std::get<T>(*m);
+  return Holding<T>(DecodeCopyData(bytes));
 }
 
 // Builds messages field by field, as PostgreSQL's documentation lays them out.

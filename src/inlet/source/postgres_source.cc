@@ -273,6 +273,20 @@ std::string IntervalText(const arrow::MonthDayNanoIntervalType::MonthDayNanos& v
   return out;
 }
 
+// The text `text(values, i)` of each value, nulls kept.
+template <typename Values, typename Text>
+arrow::Result<std::shared_ptr<arrow::Array>> TextOf(const Values& values, Text text) {
+  arrow::StringBuilder out;
+  ARROW_RETURN_NOT_OK(out.Reserve(values.length()));
+  for (int64_t i = 0; i < values.length(); ++i) {
+    if (values.IsNull(i))
+      ARROW_RETURN_NOT_OK(out.AppendNull());
+    else
+      ARROW_RETURN_NOT_OK(out.Append(text(values, i)));
+  }
+  return out.Finish();
+}
+
 class PostgresSource : public BoundedSource {
  public:
   explicit PostgresSource(PostgresSourceConfig config) : config_(std::move(config)) {
@@ -626,30 +640,13 @@ class PostgresSource : public BoundedSource {
         }
         return Failed("column '" + plan.name + "': " + cast.status().message());
       }
-      case Conversion::kUuid: {
-        const auto& b = static_cast<const arrow::FixedSizeBinaryArray&>(*a);
-        arrow::StringBuilder out;
-        ARROW_RETURN_NOT_OK(out.Reserve(b.length()));
-        for (int64_t i = 0; i < b.length(); ++i) {
-          if (b.IsNull(i))
-            ARROW_RETURN_NOT_OK(out.AppendNull());
-          else
-            ARROW_RETURN_NOT_OK(out.Append(UuidText(b.GetValue(i))));
-        }
-        return out.Finish();
-      }
-      case Conversion::kInterval: {
-        const auto& v = static_cast<const arrow::MonthDayNanoIntervalArray&>(*a);
-        arrow::StringBuilder out;
-        ARROW_RETURN_NOT_OK(out.Reserve(v.length()));
-        for (int64_t i = 0; i < v.length(); ++i) {
-          if (v.IsNull(i))
-            ARROW_RETURN_NOT_OK(out.AppendNull());
-          else
-            ARROW_RETURN_NOT_OK(out.Append(IntervalText(v.GetValue(i))));
-        }
-        return out.Finish();
-      }
+      case Conversion::kUuid:
+        return TextOf(static_cast<const arrow::FixedSizeBinaryArray&>(*a),
+                      [](const auto& b, int64_t i) { return UuidText(b.GetValue(i)); });
+      case Conversion::kInterval:
+        return TextOf(
+            static_cast<const arrow::MonthDayNanoIntervalArray&>(*a),
+            [](const auto& v, int64_t i) { return IntervalText(v.GetValue(i)); });
       case Conversion::kList: {
         const auto& list = static_cast<const arrow::ListArray&>(*a);
         const int32_t* offsets = list.raw_value_offsets();
