@@ -54,9 +54,12 @@ class PostgresServer:
         self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.dir / "log"),
                   "-o", f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} "
                   "-c wal_level=logical -c max_connections=100 -c ssl=on "
+                  "-c max_replication_slots=64 -c max_wal_senders=64 "
                   f"-c ssl_cert_file={self.dir / 'server.crt'} "
                   f"-c ssl_key_file={self.dir / 'server.key'}", "-w", "start")
-        self.sql(f"CREATE ROLE {self.user} LOGIN CREATEDB PASSWORD '{self.password}'")
+        # REPLICATION: change data capture opens replication connections and slots.
+        self.sql(f"CREATE ROLE {self.user} LOGIN CREATEDB REPLICATION "
+                 f"PASSWORD '{self.password}'")
         return self
 
     def _make_certificates(self) -> None:

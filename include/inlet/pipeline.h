@@ -155,9 +155,9 @@ arrow::Result<RunReport> RunPipeline(const Pipeline& pipeline,
 /// The report of a run that failed with st (status failed, nothing written).
 RunReport FailedReport(const Pipeline& pipeline, const arrow::Status& st);
 
-enum class StreamStatus { kRunning, kStopped, kIdle, kFailed };
+enum class StreamStatus { kRunning, kStopped, kIdle, kFailed, kCaughtUp };
 
-/// running, stopped, idle, failed.
+/// running, stopped, idle, failed, caught_up.
 const char* StreamStatusName(StreamStatus status);
 
 struct StreamReport {
@@ -189,6 +189,12 @@ struct StreamReport {
   int64_t commit_ms = 0;
   /// Messages in each assigned partition after the table's offset (while running).
   std::map<int32_t, int64_t> lag;
+  /// postgres_cdc: the LSN the table holds changes up to, and how far the server's WAL
+  /// is ahead of it, in bytes and in time (since the oldest commit not yet in the table
+  /// was made; 0 when it holds all); unset until known.
+  std::string position;
+  std::optional<int64_t> lag_bytes;
+  std::optional<int64_t> lag_ms;
   StreamStatus status = StreamStatus::kRunning;
   std::string error;
 
@@ -202,6 +208,10 @@ struct StreamOptions {
   int64_t idle_exit_ms = 0;
   /// Set to stop the stream from another thread (the signal handlers set it too).
   std::atomic<bool>* stop = nullptr;
+  /// Stop (after a last commit) once the table holds everything the source had when
+  /// the stream started (postgres_cdc: every transaction committed before it): a batch
+  /// that catches up and exits.
+  bool catch_up = false;
   /// Called from the stream's thread with its report so far (status running), about every
   /// progress_interval_ms: for metrics while it runs.
   std::function<void(const StreamReport&)> on_progress;

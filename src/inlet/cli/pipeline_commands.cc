@@ -116,7 +116,7 @@ void PipelineCommands::Register(CLI::App* app) {
   StreamArgs& sa = stream_args_;
   stream_ = app->add_subcommand(
       "stream",
-      "Stream the kafka pipelines of a YAML file into their tables (docs/streams.md)");
+      "Stream the kafka and postgres_cdc pipelines of a YAML file into their tables (docs/streams.md)");
   stream_->add_option("file", sa.file, "Pipeline file")->required();
   stream_->add_option("--pipeline", sa.pipeline, "Run only this pipeline");
   stream_->add_flag("--json", sa.json,
@@ -124,6 +124,9 @@ void PipelineCommands::Register(CLI::App* app) {
   stream_->add_option("--idle-exit", sa.idle_exit,
                       "Stop after this many seconds without a message (default: run "
                       "until SIGINT/SIGTERM)");
+  stream_->add_flag("--catch-up", sa.catch_up,
+                    "Stop once the tables hold every change committed before the start "
+                    "(postgres_cdc: a batch that catches up and exits)");
   stream_->add_option(
       "--metrics-file", sa.metrics_file,
       "Keep the streams' counters and lag in this file, in the Prometheus text format");
@@ -200,6 +203,7 @@ arrow::Status PipelineCommands::RunStreams(const StreamArgs& a) {
   std::atomic<bool> stop{false};
   StreamOptions options;
   options.idle_exit_ms = static_cast<int64_t>(a.idle_exit * 1000);
+  options.catch_up = a.catch_up;
   options.stop = &stop;
   std::vector<arrow::Result<StreamReport>> results(
       pipelines.size(), arrow::Status::UnknownError("not run"));

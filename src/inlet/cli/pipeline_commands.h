@@ -32,6 +32,7 @@ class PipelineCommands {
     std::string pipeline;
     bool json = false;
     double idle_exit = 0;
+    bool catch_up = false;
     std::string metrics_file;
     double metrics_interval = 10;
   };

@@ -26,6 +26,8 @@ const std::string& Pipeline::source_location() const {
   if (const auto* k = std::get_if<KafkaSourceConfig>(&config_->source)) return k->topic;
   if (const auto* pg = std::get_if<PostgresSourceConfig>(&config_->source))
     return pg->description;
+  if (const auto* cdc = std::get_if<PostgresCdcSourceConfig>(&config_->source))
+    return cdc->pg.table;
   return std::get<FileSourceConfig>(config_->source).path;
 }
 const std::string& Pipeline::table() const { return config_->destination.path; }

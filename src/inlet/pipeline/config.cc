@@ -272,9 +272,11 @@ arrow::Status ParseChanges(const YamlReader& r, const YAML::Node& n,
       return r.Error(n[opt], key + "." + opt, "applies only to the cdc strategy");
   }
   if (!cdc) return arrow::Status::OK();
-  if (!n["sequence_by"])
-    return r.Error(n, key + ".sequence_by", "is required for the cdc strategy");
-  if (n["sequence_by"].IsScalar()) {
+  if (!n["sequence_by"]) {
+    // A source that orders its own changes (postgres_cdc) set a default.
+    if (out->sequence_by.empty())
+      return r.Error(n, key + ".sequence_by", "is required for the cdc strategy");
+  } else if (n["sequence_by"].IsScalar()) {
     ARROW_ASSIGN_OR_RAISE(auto one, r.String(n["sequence_by"], key + ".sequence_by"));
     out->sequence_by = {one};
   } else {
@@ -282,7 +284,7 @@ arrow::Status ParseChanges(const YamlReader& r, const YAML::Node& n,
                           r.StringList(n["sequence_by"], key + ".sequence_by"));
   }
   if (out->sequence_by.empty())
-    return r.Error(n["sequence_by"], key + ".sequence_by", "names no column");
+    return r.Error(n, key + ".sequence_by", "names no column");
   if (n["operation_column"]) {
     ARROW_ASSIGN_OR_RAISE(out->operation_column,
                           r.String(n["operation_column"], key + ".operation_column"));
@@ -615,6 +617,9 @@ arrow::Result<PipelineConfig> ParsePipeline(const YamlReader& r, const YAML::Nod
     if (files->path.rfind("s3://", 0) == 0 && files->storage.empty())
       files->storage = p.destination.storage;
   }
+  bool pg_cdc = std::holds_alternative<PostgresCdcSourceConfig>(p.source);
+  // Changes from logical replication are ordered by their commit's LSN.
+  if (pg_cdc) p.strategy.sequence_by = {std::string(kPgLsnColumn)};
   ARROW_RETURN_NOT_OK(ParseStrategy(r, n["strategy"], k + ".strategy", &p.strategy));
   if (n["quality"]) {
     ARROW_RETURN_NOT_OK(ParseQuality(r, n["quality"], k + ".quality", &p.quality));
@@ -632,10 +637,19 @@ arrow::Result<PipelineConfig> ParsePipeline(const YamlReader& r, const YAML::Nod
     p.dead_letters.path = r.ResolvePath(path);
     if (!IsStreamSource(p.source))
       return r.Error(d, k + ".dead_letters", "applies to kafka sources only");
+    if (pg_cdc)
+      return r.Error(d, k + ".dead_letters",
+                     "applies to kafka sources only (a change that does not fit its "
+                     "table stops a postgres_cdc stream: it cannot be skipped)");
     if (p.dead_letters.path == p.destination.path) {
       return r.Error(d["path"], k + ".dead_letters.path",
                      "must differ from destination.path");
     }
+  }
+  if (pg_cdc && p.strategy.type != StrategyType::kCdc) {
+    return r.Error(n["strategy"], k + ".strategy.type",
+                   std::string("a postgres_cdc source takes the cdc strategy, not ") +
+                       StrategyName(p.strategy.type));
   }
   if (IsStreamSource(p.source) && p.strategy.type != StrategyType::kAppend &&
       p.strategy.type != StrategyType::kMerge && p.strategy.type != StrategyType::kCdc) {
@@ -654,10 +668,11 @@ arrow::Result<PipelineConfig> ParsePipeline(const YamlReader& r, const YAML::Nod
             StrategyName(p.strategy.type) +
             ": it has no record of which rows are new without a cursor");
   }
+  // postgres_cdc: the table's replica identity when not given.
   if ((p.strategy.type == StrategyType::kMerge ||
        p.strategy.type == StrategyType::kSnapshotDiff ||
        p.strategy.type == StrategyType::kCdc) &&
-      p.destination.keys.empty()) {
+      p.destination.keys.empty() && !pg_cdc) {
     return r.Error(n["destination"], k + ".destination.keys",
                    std::string("is required for the ") + StrategyName(p.strategy.type) +
                        " strategy");

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <functional>
 #include <sstream>
+#include <tuple>
 
 #include "inlet/pipeline.h"
 
@@ -85,6 +86,28 @@ std::string PrometheusText(const std::vector<StreamReport>& reports) {
     for (const auto& [p, n] : r.lag) {
       out << "inlet_stream_lag_messages{" << Labels(r) << ",partition=\"" << p << "\"} "
           << n << '\n';
+    }
+  }
+  for (auto [name, help, field] :
+       {std::tuple{"inlet_stream_lag_bytes",
+                   "Bytes of the source's log after what the table holds (postgres_cdc).",
+                   &StreamReport::lag_bytes},
+        std::tuple{"inlet_stream_lag_seconds",
+                   "Age of the oldest source change the table does not hold yet "
+                   "(postgres_cdc).",
+                   &StreamReport::lag_ms}}) {
+    bool any = false;
+    for (const auto& r : reports) any = any || (r.*field).has_value();
+    if (!any) continue;
+    out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << " gauge\n";
+    for (const auto& r : reports) {
+      if (!(r.*field)) continue;
+      out << name << '{' << Labels(r) << "} ";
+      if (field == &StreamReport::lag_ms)
+        out << static_cast<double>(*(r.*field)) / 1000.0;
+      else
+        out << *(r.*field);
+      out << '\n';
     }
   }
   return out.str();

@@ -72,6 +72,8 @@ const char* StreamStatusName(StreamStatus status) {
       return "idle";
     case StreamStatus::kFailed:
       return "failed";
+    case StreamStatus::kCaughtUp:
+      return "caught_up";
   }
   return "?";
 }
@@ -204,6 +206,9 @@ std::string StreamReport::ToJson() const {
     for (const auto& [p, n] : lag) l[std::to_string(p)] = n;
     j["lag"] = l;
   }
+  if (!position.empty()) j["position"] = position;
+  if (lag_bytes) j["lag_bytes"] = *lag_bytes;
+  if (lag_ms) j["lag_ms"] = *lag_ms;
   if (!error.empty()) j["error"] = error;
   return DumpJson(j);
 }

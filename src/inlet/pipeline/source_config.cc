@@ -136,14 +136,24 @@ arrow::Result<KafkaSourceConfig> ParseKafkaSource(const YamlReader& r,
 }
 
 // A PostgreSQL table or query: a connection URI, or libpq's keywords to build one.
+// A postgres source, or (cdc) the PostgreSQL part of a postgres_cdc source: a table, and
+// no query.
 arrow::Result<PostgresSourceConfig> ParsePostgresSource(const YamlReader& r,
                                                         const YAML::Node& n,
-                                                        const std::string& key) {
+                                                        const std::string& key,
+                                                        bool cdc = false) {
   static const std::vector<std::string> keywords = {
       "host", "port", "database", "user", "sslmode", "sslrootcert", "sslcert", "sslkey"};
-  std::set<std::string> allowed = {
-      "type",          "connection",           "password", "table", "query",
-      "unknown_types", "unconstrained_numeric"};
+  std::set<std::string> allowed = {"type",  "connection",    "password",
+                                   "table", "unknown_types", "unconstrained_numeric"};
+  if (cdc) {
+    allowed.insert({"slot", "publication", "initial_snapshot"});
+    if (n["query"])
+      return r.Error(n["query"], key + ".query",
+                     "a postgres_cdc source follows a table's changes: give its table");
+  } else {
+    allowed.insert("query");
+  }
   allowed.insert(keywords.begin(), keywords.end());
   ARROW_RETURN_NOT_OK(r.CheckKeys(n, key, allowed));
   PostgresSourceConfig pg;
@@ -223,6 +233,44 @@ arrow::Result<PostgresSourceConfig> ParsePostgresSource(const YamlReader& r,
   pg.description = "PostgreSQL " + RedactUri(pg.connection) + " " +
                    (pg.table.empty() ? std::string("query") : "table " + pg.table);
   return pg;
+}
+
+// A replication slot's or publication's name: inlet_<pipeline> by default, in the
+// characters a slot may have.
+arrow::Result<std::string> SlotName(const YamlReader& r, const YAML::Node& n,
+                                    const std::string& key, const std::string& pipeline) {
+  if (!n) {
+    std::string out = "inlet_";
+    for (char c : pipeline) {
+      char l = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      out += (std::isalnum(static_cast<unsigned char>(l)) ? l : '_');
+    }
+    return out.substr(0, 63);
+  }
+  ARROW_ASSIGN_OR_RAISE(std::string name, r.String(n, key));
+  bool ok = !name.empty() && name.size() <= 63;
+  for (char c : name)
+    ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_');
+  if (!ok)
+    return r.Error(n, key,
+                   "'" + name + "' must be 1 to 63 lower-case letters, digits or '_'");
+  return name;
+}
+
+arrow::Result<PostgresCdcSourceConfig> ParsePostgresCdcSource(
+    const YamlReader& r, const YAML::Node& n, const std::string& key,
+    const std::string& pipeline) {
+  PostgresCdcSourceConfig c;
+  ARROW_ASSIGN_OR_RAISE(c.pg, ParsePostgresSource(r, n, key, /*cdc=*/true));
+  ARROW_ASSIGN_OR_RAISE(c.slot, SlotName(r, n["slot"], key + ".slot", pipeline));
+  ARROW_ASSIGN_OR_RAISE(c.publication,
+                        SlotName(r, n["publication"], key + ".publication", pipeline));
+  if (n["initial_snapshot"]) {
+    ARROW_ASSIGN_OR_RAISE(c.initial_snapshot,
+                          r.Bool(n["initial_snapshot"], key + ".initial_snapshot"));
+  }
+  c.pg.description = "PostgreSQL " + RedactUri(c.pg.connection) + " table " + c.pg.table;
+  return c;
 }
 
 // One character: "\t" or "tab" for a tab.
@@ -355,8 +403,10 @@ arrow::Result<SourceConfig> ParseSource(const YamlReader& r, const YAML::Node& n
   if (type == "files") return ParseFileSource(r, n, key);
   if (type == "kafka") return ParseKafkaSource(r, n, key, pipeline);
   if (type == "postgres") return ParsePostgresSource(r, n, key);
-  return r.Error(n["type"], key + ".type",
-                 "unknown source type '" + type + "' (use files, kafka or postgres)");
+  if (type == "postgres_cdc") return ParsePostgresCdcSource(r, n, key, pipeline);
+  return r.Error(
+      n["type"], key + ".type",
+      "unknown source type '" + type + "' (use files, kafka, postgres or postgres_cdc)");
 }
 
 }  // namespace inlet::pipeline

@@ -18,6 +18,7 @@
 #include "inlet/common/time.h"
 #include "inlet/common/uri.h"
 #include "inlet/source/adbc.h"
+#include "inlet/source/pg_text.h"
 #include "inlet/table/value.h"
 
 namespace inlet {
@@ -29,23 +30,9 @@ namespace {
 constexpr int64_t kEarliestMicros = -210866803200000000LL;
 constexpr int32_t kEarliestDays = -2440588;
 
-std::string QuoteIdent(const std::string& name) {
-  std::string out = "\"";
-  for (char c : name) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
-std::string QuoteLiteral(const std::string& text) {
-  std::string out = "'";
-  for (char c : text) {
-    if (c == '\'') out += '\'';
-    out += c;
-  }
-  return out + "'";
-}
+using pgtext::DecimalOfText;
+using pgtext::QuoteIdent;
+using pgtext::QuoteLiteral;
 
 // A timestamp bound in UTC: a timestamptz column reads it in UTC whatever the session's
 // zone, and a timestamp column ignores the zone (both hold UTC wall clocks here).
@@ -91,40 +78,6 @@ struct ColumnPlan {
   bool as_text = false;                   // cast to text in the query (unknown_types)
   bool unconstrained = false;             // numeric without a precision
 };
-
-// PostgreSQL's text of a numeric (digits, an optional point and fraction, an optional
-// sign; or NaN / Infinity) as decimal(precision, scale), the fraction rounded half away
-// from zero to the scale; nullopt when it does not fit. The digits are handled as text:
-// Arrow's parser wraps values wider than 128 bits around.
-std::optional<arrow::Decimal128> DecimalOfText(std::string_view s, int32_t precision,
-                                               int32_t scale) {
-  bool negative = !s.empty() && s[0] == '-';
-  if (!s.empty() && (s[0] == '-' || s[0] == '+')) s.remove_prefix(1);
-  size_t point = s.find('.');
-  std::string_view whole = s.substr(0, point);
-  std::string_view fraction =
-      point == std::string_view::npos ? std::string_view() : s.substr(point + 1);
-  if (whole.empty() && fraction.empty()) return std::nullopt;
-  for (char c : whole)
-    if (c < '0' || c > '9') return std::nullopt;
-  for (char c : fraction)
-    if (c < '0' || c > '9') return std::nullopt;
-  while (!whole.empty() && whole[0] == '0') whole.remove_prefix(1);
-  if (static_cast<int32_t>(whole.size()) > precision - scale) return std::nullopt;
-  size_t places = static_cast<size_t>(scale);
-  std::string digits(whole);
-  digits += std::string(fraction.substr(0, places));
-  digits.append(places - std::min(fraction.size(), places), '0');
-  bool round_up = fraction.size() > places && fraction[places] >= '5';
-  if (digits.empty()) digits = "0";
-  arrow::Decimal128 v;
-  int32_t parsed_precision = 0;
-  if (!arrow::Decimal128::FromString(digits, &v, &parsed_precision).ok())
-    return std::nullopt;
-  if (round_up) v += 1;
-  if (!v.FitsInPrecision(precision)) return std::nullopt;
-  return negative ? -v : v;
-}
 
 arrow::Result<ColumnPlan> PlanColumn(const arrow::Field& f,
                                      const PostgresSourceConfig& config) {
@@ -236,40 +189,6 @@ std::string UuidText(const uint8_t* b) {
                 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
                 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11],
                 b[12], b[13], b[14], b[15]);
-  return out;
-}
-
-// ISO 8601: P1Y2M3DT4H5M6.5S (components keep PostgreSQL's signs; zero is PT0S).
-std::string IntervalText(const arrow::MonthDayNanoIntervalType::MonthDayNanos& v) {
-  std::string out = "P";
-  int32_t years = v.months / 12, months = v.months % 12;
-  if (years) out += std::to_string(years) + "Y";
-  if (months) out += std::to_string(months) + "M";
-  if (v.days) out += std::to_string(v.days) + "D";
-  int64_t micros = v.nanoseconds / 1000;
-  if (micros || out == "P") {
-    out += "T";
-    int64_t hours = micros / 3600000000LL;
-    micros -= hours * 3600000000LL;
-    int64_t minutes = micros / 60000000LL;
-    micros -= minutes * 60000000LL;
-    if (hours) out += std::to_string(hours) + "H";
-    if (minutes) out += std::to_string(minutes) + "M";
-    if (micros || (!hours && !minutes)) {
-      bool negative = micros < 0;
-      int64_t m = negative ? -micros : micros;
-      char buf[48];
-      std::snprintf(buf, sizeof(buf), "%s%" PRId64, negative ? "-" : "", m / 1000000);
-      std::string seconds = buf;
-      if (m % 1000000) {
-        std::snprintf(buf, sizeof(buf), ".%06" PRId64, m % 1000000);
-        std::string frac = buf;
-        while (frac.back() == '0') frac.pop_back();
-        seconds += frac;
-      }
-      out += seconds + "S";
-    }
-  }
   return out;
 }
 
@@ -644,9 +563,12 @@ class PostgresSource : public BoundedSource {
         return TextOf(static_cast<const arrow::FixedSizeBinaryArray&>(*a),
                       [](const auto& b, int64_t i) { return UuidText(b.GetValue(i)); });
       case Conversion::kInterval:
-        return TextOf(
-            static_cast<const arrow::MonthDayNanoIntervalArray&>(*a),
-            [](const auto& v, int64_t i) { return IntervalText(v.GetValue(i)); });
+        return TextOf(static_cast<const arrow::MonthDayNanoIntervalArray&>(*a),
+                      [](const auto& v, int64_t i) {
+                        auto x = v.GetValue(i);
+                        return pgtext::IntervalText(x.months, x.days,
+                                                    x.nanoseconds / 1000);
+                      });
       case Conversion::kList: {
         const auto& list = static_cast<const arrow::ListArray&>(*a);
         const int32_t* offsets = list.raw_value_offsets();

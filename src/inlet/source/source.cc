@@ -30,12 +30,14 @@ bool IsGivenFlag(const std::string& name) { return name.rfind(kGivenPrefix, 0) =
 const char* SourceKind(const SourceConfig& config) {
   return std::visit(Overloaded{[](const FileSourceConfig&) { return "files"; },
                                [](const KafkaSourceConfig&) { return "kafka"; },
-                               [](const PostgresSourceConfig&) { return "postgres"; }},
+                               [](const PostgresSourceConfig&) { return "postgres"; },
+                               [](const PostgresCdcSourceConfig&) { return "postgres_cdc"; }},
                     config);
 }
 
 bool IsStreamSource(const SourceConfig& config) {
-  return std::holds_alternative<KafkaSourceConfig>(config);
+  return std::holds_alternative<KafkaSourceConfig>(config) ||
+         std::holds_alternative<PostgresCdcSourceConfig>(config);
 }
 
 arrow::Result<std::unique_ptr<BoundedSource>> OpenBoundedSource(

@@ -134,11 +134,32 @@ struct PostgresSourceConfig {
   std::string description;
 };
 
-/// One alternative per source kind.
-using SourceConfig =
-    std::variant<FileSourceConfig, KafkaSourceConfig, PostgresSourceConfig>;
+/// A PostgreSQL table's changes (type: postgres_cdc), consumed by `inlet stream` through
+/// logical replication (the pgoutput plugin): an initial snapshot, then every committed
+/// change in commit order (stream/pg_cdc.h).
+struct PostgresCdcSourceConfig {
+  /// The connection, password, table (required), type policies and description; query is
+  /// empty.
+  PostgresSourceConfig pg;
+  /// The replication slot and the publication (created when missing, the publication for
+  /// the table); default inlet_<pipeline> for both.
+  std::string slot;
+  std::string publication;
+  /// Load the table's rows as of the slot's creation before its changes (otherwise only
+  /// changes from then on).
+  bool initial_snapshot = true;
+};
 
-/// "files" or "kafka", as the pipeline file names the kind.
+/// The int64 column in which a postgres_cdc source gives each change its LSN in the
+/// write-ahead log (0 for rows of the initial snapshot): the changes' order (changes of a
+/// row, and a truncate and the table's other changes, follow commit order).
+inline constexpr char kPgLsnColumn[] = "_pg_lsn";
+
+/// One alternative per source kind.
+using SourceConfig = std::variant<FileSourceConfig, KafkaSourceConfig, PostgresSourceConfig,
+                                  PostgresCdcSourceConfig>;
+
+/// "files", "kafka", "postgres" or "postgres_cdc", as the pipeline file names the kind.
 const char* SourceKind(const SourceConfig& config);
 /// Whether the source is consumed continuously (inlet stream) rather than read by runs.
 bool IsStreamSource(const SourceConfig& config);

@@ -19,17 +19,21 @@
 #include "inlet/source/source.h"
 #include "inlet/source/stream_source.h"
 #include "inlet/status.h"
+#include "inlet/stream/pg_cdc.h"
 #include "inlet/table.h"
 
 namespace inlet::stream {
 
 namespace {
+std::atomic<bool> g_signalled{false};
+void OnSignal(int) { g_signalled.store(true); }
+}  // namespace
+
+bool Signalled() { return g_signalled.load(); }
+
+namespace {
 
 using pipeline::PipelineConfig;
-
-std::atomic<bool> g_signalled{false};
-
-void OnSignal(int) { g_signalled.store(true); }
 
 int64_t SteadyMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -128,7 +132,7 @@ class Streamer {
     report_.status = StreamStatus::kStopped;
     auto handle = [this](const StreamMessage& m) { return HandleAndFlush(m); };
     while (Healthy()) {
-      if (g_signalled.load() || (options_.stop && options_.stop->load())) break;
+      if (Signalled() || (options_.stop && options_.stop->load())) break;
       poll_started_ = SteadyMs();
       decoding_since_ = -1;
       auto n = source_->Poll(100, kPollBatch, handle);
@@ -588,15 +592,22 @@ class Streamer {
 arrow::Result<StreamReport> RunStream(const PipelineConfig& config,
                                       const StreamOptions& options) {
   if (!IsStreamSource(config.source)) {
-    return arrow::Status::Invalid("pipeline ", config.name,
-                                  ": inlet stream needs a kafka source (it has ",
-                                  SourceKind(config.source), "; use inlet run)");
+    return arrow::Status::Invalid(
+        "pipeline ", config.name,
+        ": inlet stream needs a kafka or postgres_cdc source (it has ",
+        SourceKind(config.source), "; use inlet run)");
   }
   struct sigaction sa {};
   sa.sa_handler = OnSignal;
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  if (std::holds_alternative<PostgresCdcSourceConfig>(config.source))
+    return RunPostgresCdc(config, options);
+  if (options.catch_up)
+    return arrow::Status::Invalid("pipeline ", config.name,
+                                  ": --catch-up applies to postgres_cdc sources (a kafka "
+                                  "stream stops when idle: --idle-exit)");
   Streamer s(config, options);
   return s.Run();
 }

@@ -22,4 +22,7 @@ namespace inlet::stream {
 arrow::Result<StreamReport> RunStream(const pipeline::PipelineConfig& config,
                                       const StreamOptions& options);
 
+/// Whether SIGINT or SIGTERM came since a stream started (every stream stops then).
+bool Signalled();
+
 }  // namespace inlet::stream

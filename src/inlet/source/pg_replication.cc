@@ -1,0 +1,186 @@
+// libpq's boundary for change data capture (pg_replication.h).
+#include "inlet/source/pg_replication.h"
+
+#include <libpq-fe.h>
+#include <poll.h>
+
+#include <chrono>
+
+namespace inlet::pgrepl {
+
+namespace {
+
+// The forms source/pg_text.h parses, for every session.
+constexpr char kSessionOptions[] =
+    "-c DateStyle=ISO,YMD -c TimeZone=UTC -c IntervalStyle=iso_8601 "
+    "-c extra_float_digits=3 -c bytea_output=hex -c standard_conforming_strings=on "
+    "-c client_encoding=UTF8";
+
+class LibpqConnection : public Connection {
+ public:
+  LibpqConnection(PGconn* conn, std::string name, std::vector<std::string> secrets)
+      : conn_(conn), name_(std::move(name)), secrets_(std::move(secrets)) {}
+  ~LibpqConnection() override { PQfinish(conn_); }
+
+  arrow::Result<std::vector<Row>> Query(
+      const std::string& sql,
+      const std::vector<std::optional<std::string>>& params) override {
+    Result result(nullptr, PQclear);
+    if (params.empty()) {
+      // The simple protocol: replication commands take no other.
+      result.reset(PQexec(conn_, sql.c_str()));
+    } else {
+      std::vector<const char*> values;
+      for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+      result.reset(PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()),
+                                nullptr, values.data(), nullptr, nullptr, 0));
+    }
+    auto status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) return Failed("");
+    std::vector<Row> rows;
+    for (int r = 0; r < PQntuples(result.get()); ++r) {
+      Row row;
+      for (int c = 0; c < PQnfields(result.get()); ++c) {
+        if (PQgetisnull(result.get(), r, c))
+          row.push_back(std::nullopt);
+        else
+          row.push_back(std::string(PQgetvalue(result.get(), r, c),
+                                    PQgetlength(result.get(), r, c)));
+      }
+      rows.push_back(std::move(row));
+    }
+    return rows;
+  }
+
+  arrow::Status CopyOut(
+      const std::string& sql,
+      const std::function<arrow::Status(std::string_view)>& on_row) override {
+    Result started(PQexec(conn_, sql.c_str()), PQclear);
+    if (!started || PQresultStatus(started.get()) != PGRES_COPY_OUT) return Failed("");
+    arrow::Status failure;
+    while (true) {
+      char* buf = nullptr;
+      int n = PQgetCopyData(conn_, &buf, 0);
+      if (n == -1) break;  // done: the command's result follows
+      if (n == -2) return Failed("the copy failed: ");
+      std::string_view line(buf, static_cast<size_t>(n));
+      if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
+      if (failure.ok()) failure = on_row(line);
+      PQfreemem(buf);
+      if (!failure.ok()) {
+        // Cancel the rest; the connection is dropped by the caller's error anyway.
+        PGcancel* cancel = PQgetCancel(conn_);
+        char err[256];
+        if (cancel) {
+          PQcancel(cancel, err, sizeof(err));
+          PQfreeCancel(cancel);
+        }
+      }
+    }
+    Result done(PQgetResult(conn_), PQclear);
+    while (PGresult* extra = PQgetResult(conn_)) PQclear(extra);
+    if (!failure.ok()) return failure;
+    if (!done || PQresultStatus(done.get()) != PGRES_COMMAND_OK)
+      return Failed("the copy failed: ");
+    return arrow::Status::OK();
+  }
+
+  arrow::Status StartStream(const std::string& command) override {
+    Result started(PQexec(conn_, command.c_str()), PQclear);
+    if (!started || PQresultStatus(started.get()) != PGRES_COPY_BOTH) return Failed("");
+    return arrow::Status::OK();
+  }
+
+  arrow::Result<std::optional<std::string>> Receive(int timeout_ms) override {
+    auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (true) {
+      char* buf = nullptr;
+      int n = PQgetCopyData(conn_, &buf, /*async=*/1);
+      if (n > 0) {
+        std::string out(buf, static_cast<size_t>(n));
+        PQfreemem(buf);
+        return out;
+      }
+      if (n == -1) {
+        Result end(PQgetResult(conn_), PQclear);
+        return Failed("the server ended the replication stream: ");
+      }
+      if (n == -2) return Failed("the replication stream failed: ");
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      deadline - std::chrono::steady_clock::now())
+                      .count();
+      if (left <= 0) return std::nullopt;
+      pollfd fd{PQsocket(conn_), POLLIN, 0};
+      int ready = poll(&fd, 1, static_cast<int>(left));
+      if (ready < 0 && errno != EINTR) return Failed("cannot wait for the server: ");
+      if (ready > 0 && !PQconsumeInput(conn_))
+        return Failed("the replication stream failed: ");
+    }
+  }
+
+  arrow::Status Send(std::string_view bytes) override {
+    if (PQputCopyData(conn_, bytes.data(), static_cast<int>(bytes.size())) != 1 ||
+        PQflush(conn_) != 0)
+      return Failed("cannot send to the server: ");
+    return arrow::Status::OK();
+  }
+
+  const std::string& name() const override { return name_; }
+
+ private:
+  using Result = std::unique_ptr<PGresult, void (*)(PGresult*)>;
+
+  // The connection's last error, named and without secrets.
+  arrow::Status Failed(const std::string& what) const {
+    std::string message = PQerrorMessage(conn_);
+    while (!message.empty() && (message.back() == '\n' || message.back() == ' '))
+      message.pop_back();
+    return arrow::Status::IOError("PostgreSQL database ", name_, ": ", what,
+                                  Masked(message, secrets_));
+  }
+
+ public:
+  static std::string Masked(std::string text, const std::vector<std::string>& secrets) {
+    for (const auto& s : secrets) {
+      if (s.size() < 2) continue;
+      for (size_t at = text.find(s); at != std::string::npos; at = text.find(s, at + 3))
+        text.replace(at, s.size(), "***");
+    }
+    return text;
+  }
+
+ private:
+  PGconn* conn_;
+  std::string name_;
+  std::vector<std::string> secrets_;
+};
+
+}  // namespace
+
+arrow::Result<std::unique_ptr<Connection>> Connection::Open(
+    const std::string& uri, bool replication, std::string name,
+    std::vector<std::string> secrets) {
+  // The URI first (expanded), then what inlet's sessions need over it.
+  std::vector<const char*> keys = {"dbname", "options", "application_name"};
+  std::vector<const char*> values = {uri.c_str(), kSessionOptions, "inlet"};
+  if (replication) {
+    keys.push_back("replication");
+    values.push_back("database");
+  }
+  keys.push_back(nullptr);
+  values.push_back(nullptr);
+  PGconn* conn = PQconnectdbParams(keys.data(), values.data(), /*expand_dbname=*/1);
+  if (!conn) return arrow::Status::OutOfMemory("cannot allocate a PostgreSQL connection");
+  if (PQstatus(conn) != CONNECTION_OK) {
+    std::string message = PQerrorMessage(conn);
+    PQfinish(conn);
+    while (!message.empty() && (message.back() == '\n' || message.back() == ' '))
+      message.pop_back();
+    return arrow::Status::IOError("cannot connect to PostgreSQL database ", name, ": ",
+                                  LibpqConnection::Masked(message, secrets));
+  }
+  return std::make_unique<LibpqConnection>(conn, std::move(name), std::move(secrets));
+}
+
+}  // namespace inlet::pgrepl

@@ -1,0 +1,905 @@
+#include "inlet/stream/pg_cdc.h"
+
+#include <arrow/builder.h>
+#include <arrow/table.h>
+
+#include <chrono>
+#include <iostream>
+#include <map>
+#include <set>
+
+#include "inlet/common/http.h"
+#include "inlet/common/redact.h"
+#include "inlet/common/time.h"
+#include "inlet/common/uri.h"
+#include "inlet/load/cdc.h"
+#include "inlet/load/commit.h"
+#include "inlet/load/maintenance.h"
+#include "inlet/load/rows.h"
+#include "inlet/load/strategy.h"
+#include "inlet/source/pg_replication.h"
+#include "inlet/source/pg_text.h"
+#include "inlet/source/pgoutput.h"
+#include "inlet/source/postgres_source.h"
+#include "inlet/status.h"
+#include "inlet/stream/streamer.h"
+#include "inlet/table.h"
+
+namespace inlet::stream {
+
+namespace {
+
+using pgoutput::Lsn;
+using pgtext::ColumnType;
+using pgtext::QuoteIdent;
+using pgtext::QuoteLiteral;
+using pipeline::PipelineConfig;
+
+int64_t SteadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// The operation column's values, as Debezium names them (load/cdc.h's defaults).
+constexpr char kOpColumn[] = "__op";
+constexpr char kSnapshotOp[] = "r";
+constexpr char kInsertOp[] = "c";
+constexpr char kUpdateOp[] = "u";
+constexpr char kDeleteOp[] = "d";
+constexpr char kTruncateOp[] = "t";
+
+// A column of the source table as the rows carry it.
+struct Column {
+  std::string name;
+  ColumnType type;
+  bool key = false;  // in the replica identity
+};
+
+// The change rows of a batch: the table's columns, the operation, the commit's LSN, and
+// a given flag for each column some row lacked (a TOASTed value an update left unchanged,
+// the non-key columns of a delete), so that the merge keeps the table's value there.
+class ChangeRows {
+ public:
+  // One value per column of `columns` (nullopt: not given), in that order.
+  using Values = std::vector<std::optional<std::optional<std::string_view>>>;
+
+  arrow::Status Add(const std::vector<Column>& columns, const Values& values,
+                    std::string_view op, Lsn lsn) {
+    for (size_t i = 0; i < columns.size(); ++i) {
+      Slot& slot = SlotOf(columns[i]);
+      if (!slot.type.type->Equals(*columns[i].type.type))
+        return arrow::Status::Invalid(
+            "column '", columns[i].name, "' changed type from ",
+            slot.type.type->ToString(), " to ", columns[i].type.type->ToString(),
+            " while the stream ran: a table column keeps its type");
+      slot.seen = true;
+      const auto& v = values[i];
+      if (v && *v) {
+        auto st = pgtext::Append(slot.type, **v, slot.values.get());
+        if (!st.ok())
+          return st.WithMessage("column '", columns[i].name, "' (", slot.type.pg_type,
+                                "): ", st.message());
+      } else {
+        ARROW_RETURN_NOT_OK(slot.values->AppendNull());
+      }
+      if (!v) ARROW_RETURN_NOT_OK(NotGiven(slot));
+      if (v && slot.given) ARROW_RETURN_NOT_OK(slot.given->Append(true));
+    }
+    // Columns of the batch that this row's relation no longer has.
+    for (auto& [name, slot] : slots_) {
+      if (slot.seen) {
+        slot.seen = false;
+        continue;
+      }
+      ARROW_RETURN_NOT_OK(slot.values->AppendNull());
+      ARROW_RETURN_NOT_OK(NotGiven(slot));
+    }
+    ARROW_RETURN_NOT_OK(op_.Append(op));
+    ARROW_RETURN_NOT_OK(lsn_.Append(static_cast<int64_t>(lsn)));
+    ++rows_;
+    return arrow::Status::OK();
+  }
+
+  int64_t rows() const { return rows_; }
+
+  // The batch so far as a table (and a fresh one begins).
+  arrow::Result<std::shared_ptr<arrow::Table>> Finish() {
+    arrow::FieldVector fields;
+    arrow::ArrayVector arrays;
+    for (const auto& name : order_) {
+      Slot& slot = slots_.at(name);
+      std::shared_ptr<arrow::Array> a;
+      ARROW_RETURN_NOT_OK(slot.values->Finish(&a));
+      fields.push_back(arrow::field(name, slot.type.type));
+      arrays.push_back(std::move(a));
+      if (slot.given) {
+        ARROW_RETURN_NOT_OK(slot.given->Finish(&a));
+        fields.push_back(arrow::field(kGivenPrefix + name, arrow::boolean()));
+        arrays.push_back(std::move(a));
+      }
+    }
+    std::shared_ptr<arrow::Array> a;
+    ARROW_RETURN_NOT_OK(op_.Finish(&a));
+    fields.push_back(arrow::field(kOpColumn, arrow::utf8()));
+    arrays.push_back(std::move(a));
+    ARROW_RETURN_NOT_OK(lsn_.Finish(&a));
+    fields.push_back(arrow::field(kPgLsnColumn, arrow::int64()));
+    arrays.push_back(std::move(a));
+    auto out = arrow::Table::Make(arrow::schema(fields), arrays, rows_);
+    slots_.clear();
+    order_.clear();
+    rows_ = 0;
+    return out;
+  }
+
+ private:
+  struct Slot {
+    ColumnType type;
+    std::unique_ptr<arrow::ArrayBuilder> values;
+    std::unique_ptr<arrow::BooleanBuilder> given;  // once a row lacks the column
+    bool seen = false;
+  };
+
+  Slot& SlotOf(const Column& c) {
+    auto it = slots_.find(c.name);
+    if (it != slots_.end()) return it->second;
+    Slot slot;
+    slot.type = c.type;
+    slot.values = *arrow::MakeBuilder(c.type.type);
+    // Rows before the column appeared did not give it.
+    if (rows_ > 0) {
+      (void)slot.values->AppendNulls(rows_);
+      slot.given = std::make_unique<arrow::BooleanBuilder>();
+      (void)slot.given->AppendValues(rows_, false);
+    }
+    order_.push_back(c.name);
+    return slots_.emplace(c.name, std::move(slot)).first->second;
+  }
+
+  arrow::Status NotGiven(Slot& slot) {
+    if (!slot.given) {
+      slot.given = std::make_unique<arrow::BooleanBuilder>();
+      ARROW_RETURN_NOT_OK(slot.given->AppendValues(rows_, true));
+    }
+    return slot.given->Append(false);
+  }
+
+  std::map<std::string, Slot> slots_;
+  std::vector<std::string> order_;
+  arrow::StringBuilder op_;
+  arrow::Int64Builder lsn_;
+  int64_t rows_ = 0;
+};
+
+class PgCdc {
+ public:
+  PgCdc(const PipelineConfig& config, const StreamOptions& options)
+      : config_(config),
+        options_(options),
+        cdc_(std::get<PostgresCdcSourceConfig>(config.source)),
+        keys_(config.destination.keys) {
+    report_.pipeline = config.name;
+    report_.table = config.destination.path;
+    report_.topic = cdc_.pg.table;
+    uri_ = cdc_.pg.connection;
+    if (!cdc_.pg.password.empty()) {
+      uri_ += (uri_.find('?') == std::string::npos ? "?" : "&");
+      uri_ += "password=" + UriEncode(cdc_.pg.password);
+      secrets_ = {cdc_.pg.password, UriEncode(cdc_.pg.password)};
+    }
+    size_t scheme = uri_.find("://");
+    size_t end = uri_.find_first_of("/?#", scheme + 3);
+    std::string userinfo = uri_.substr(scheme + 3, end - scheme - 3);
+    size_t at = userinfo.rfind('@'), colon = userinfo.find(':');
+    if (at != std::string::npos && colon != std::string::npos && colon < at) {
+      secrets_.push_back(userinfo.substr(colon + 1, at - colon - 1));
+      secrets_.push_back(PercentDecode(secrets_.back()));
+    }
+    name_ = RedactUri(cdc_.pg.connection);
+  }
+
+  arrow::Result<StreamReport> Run() {
+    int64_t started = SteadyMs();
+    ARROW_ASSIGN_OR_RAISE(table_, pipeline::OpenDestination(config_.destination));
+    ARROW_ASSIGN_OR_RAISE(catalog_, Connect(false));
+    ARROW_RETURN_NOT_OK(CheckTable());
+    ARROW_RETURN_NOT_OK(EnsurePublication());
+    ARROW_ASSIGN_OR_RAISE(auto snap, load::LatestSnapshot(*table_));
+    std::optional<int64_t> held =
+        snap ? snap->AppVersion(PgLsnApp(cdc_.slot)) : std::nullopt;
+    ARROW_ASSIGN_OR_RAISE(repl_, Connect(true));
+    ARROW_ASSIGN_OR_RAISE(bool slot, SlotExists());
+    if (!held) {
+      if (slot) ARROW_RETURN_NOT_OK(DropSlot());
+      ARROW_ASSIGN_OR_RAISE(held, Snapshot(snap.get()));
+    } else if (!slot) {
+      return Failed("replication slot '" + cdc_.slot + "' is gone, and the table holds " +
+                    "changes up to " + pgoutput::FormatLsn(static_cast<Lsn>(*held)) +
+                    " only: the changes since are lost to it. Load the table afresh (a " +
+                    "new destination, or delete this one's files)");
+    }
+    committed_ = static_cast<Lsn>(*held);
+    report_.position = pgoutput::FormatLsn(committed_);
+    report_.status = StreamStatus::kStopped;
+    ARROW_RETURN_NOT_OK(Stream(started));
+    report_.duration_ms = SteadyMs() - started;
+    return report_;
+  }
+
+ private:
+  arrow::Status Failed(const std::string& why) const {
+    return arrow::Status::Invalid("pipeline ", config_.name, ": PostgreSQL ", name_,
+                                  " table ", cdc_.pg.table, ": ", why);
+  }
+
+  arrow::Result<std::unique_ptr<pgrepl::Connection>> Connect(bool replication) {
+    return pgrepl::Connection::Open(uri_, replication, name_, secrets_);
+  }
+
+  // The table exists, its replica identity gives deletes the keys, and the keys are set.
+  arrow::Status CheckTable() {
+    ARROW_ASSIGN_OR_RAISE(qualified_, QuoteQualifiedName(cdc_.pg.table));
+    auto rows = catalog_->Query(
+        "SELECT c.oid::text, c.relreplident::text, n.nspname, c.relname FROM pg_class c "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)",
+        {qualified_});
+    if (!rows.ok()) return rows.status();
+    if (rows->empty()) return Failed("there is no such table");
+    relation_id_ = static_cast<uint32_t>(std::stoul(*(*rows)[0][0]));
+    identity_ = (*(*rows)[0][1])[0];
+    schema_ = *(*rows)[0][2];
+    relname_ = *(*rows)[0][3];
+    if (identity_ == 'n')
+      return Failed(
+          "it has REPLICA IDENTITY NOTHING: its updates and deletes carry no key (ALTER "
+          "TABLE ... REPLICA IDENTITY DEFAULT, with a primary key, or FULL)");
+    ARROW_ASSIGN_OR_RAISE(
+        auto key_rows,
+        catalog_->Query(
+            "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON "
+            "a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) WHERE "
+            "i.indrelid = $1::oid AND (CASE WHEN $2 = 'i' THEN i.indisreplident "
+            "ELSE i.indisprimary END) ORDER BY array_position(i.indkey, a.attnum)",
+            {std::to_string(relation_id_), std::string(1, identity_)}));
+    std::vector<std::string> identity;
+    for (const auto& r : key_rows) identity.push_back(*r[0]);
+    if (keys_.empty()) {
+      if (identity.empty())
+        return Failed(
+            "it has no primary key: give destination.keys (and REPLICA IDENTITY "
+            "FULL, so that deletes carry them)");
+      keys_ = identity;
+    } else if (identity_ != 'f' &&
+               std::set<std::string>(keys_.begin(), keys_.end()) !=
+                   std::set<std::string>(identity.begin(), identity.end())) {
+      std::string have;
+      for (const auto& k : identity) have += (have.empty() ? "" : ", ") + k;
+      return Failed("destination.keys must be its replica identity (" +
+                    (have.empty() ? std::string("none") : have) +
+                    "), which is all its deletes carry; or set REPLICA IDENTITY FULL");
+    }
+    strategy_ = load::Strategy::Make(config_.strategy, keys_);
+    changes_ = load::ChangeStrategyOptions(config_.strategy, kOpColumn);
+    return arrow::Status::OK();
+  }
+
+  // The publication: created for the table when missing; when it exists, it must publish
+  // the table.
+  arrow::Status EnsurePublication() {
+    ARROW_ASSIGN_OR_RAISE(auto pubs, catalog_->Query("SELECT puballtables::text FROM "
+                                                     "pg_publication WHERE pubname = $1",
+                                                     {cdc_.publication}));
+    if (pubs.empty()) {
+      auto st = catalog_->Query("CREATE PUBLICATION " + QuoteIdent(cdc_.publication) +
+                                " FOR TABLE " + qualified_);
+      if (!st.ok())
+        return Failed("cannot create publication '" + cdc_.publication +
+                      "': " + st.status().message());
+      return arrow::Status::OK();
+    }
+    ARROW_ASSIGN_OR_RAISE(auto has,
+                          catalog_->Query("SELECT 1 FROM pg_publication_tables WHERE "
+                                          "pubname = $1 AND schemaname = $2 AND "
+                                          "tablename = $3",
+                                          {cdc_.publication, schema_, relname_}));
+    if (has.empty())
+      return Failed("publication '" + cdc_.publication +
+                    "' does not publish the table (" +
+                    "ALTER PUBLICATION ... ADD TABLE, or name another publication)");
+    return arrow::Status::OK();
+  }
+
+  arrow::Result<bool> SlotExists() {
+    ARROW_ASSIGN_OR_RAISE(
+        auto rows, catalog_->Query("SELECT plugin, database, active::text, "
+                                   "active_pid::text FROM pg_replication_slots WHERE "
+                                   "slot_name = $1",
+                                   {cdc_.slot}));
+    if (rows.empty()) return false;
+    const auto& r = rows[0];
+    if (r[0].value_or("") != "pgoutput")
+      return Failed("replication slot '" + cdc_.slot + "' exists with plugin " +
+                    r[0].value_or("(none)") +
+                    ", not pgoutput: name another (source.slot)");
+    ARROW_ASSIGN_OR_RAISE(auto db, catalog_->Query("SELECT current_database()"));
+    if (r[1] != db.at(0).at(0))
+      return Failed("replication slot '" + cdc_.slot + "' belongs to database " +
+                    r[1].value_or("?") + ": name another (source.slot)");
+    if (r[2] == std::optional<std::string>("true"))
+      return Failed("replication slot '" + cdc_.slot + "' is in use by process " +
+                    r[3].value_or("?") + " (another stream of this pipeline?)");
+    return true;
+  }
+
+  // A slot left by a snapshot that did not finish: nothing of it is in the table.
+  arrow::Status DropSlot() {
+    auto st = catalog_->Query("SELECT pg_drop_replication_slot($1)", {cdc_.slot});
+    if (!st.ok())
+      return Failed(
+          "cannot drop replication slot '" + cdc_.slot +
+          "' (left by a snapshot that did not finish): " + st.status().message());
+    return arrow::Status::OK();
+  }
+
+  // A type as the rows read it (domains to their base, arrays to their elements).
+  arrow::Result<pgtext::CatalogType> CatalogTypeOf(uint32_t oid, int32_t typmod) {
+    auto key = std::make_pair(oid, typmod);
+    if (auto it = types_.find(key); it != types_.end()) return it->second;
+    ARROW_ASSIGN_OR_RAISE(
+        auto rows, catalog_->Query(
+                       "SELECT typtype::text, typbasetype::text, typtypmod::text, "
+                       "typelem::text, typcategory::text, format_type(oid, $2::int) FROM "
+                       "pg_type WHERE oid = $1::oid",
+                       {std::to_string(oid), std::to_string(typmod)}));
+    if (rows.empty()) return Failed("type " + std::to_string(oid) + " is unknown");
+    const auto& r = rows[0];
+    pgtext::CatalogType t;
+    t.oid = oid;
+    t.typmod = typmod;
+    t.name = r[5].value_or("?");
+    if (r[0] == std::optional<std::string>("d")) {
+      int32_t base_mod = static_cast<int32_t>(std::stol(r[2].value_or("-1")));
+      ARROW_ASSIGN_OR_RAISE(t, CatalogTypeOf(static_cast<uint32_t>(std::stoul(*r[1])),
+                                             typmod >= 0 ? typmod : base_mod));
+    } else if (r[0] == std::optional<std::string>("e")) {
+      t.is_enum = true;
+    } else if (r[4] == std::optional<std::string>("A") && r[3] != "0") {
+      ARROW_ASSIGN_OR_RAISE(
+          auto element, CatalogTypeOf(static_cast<uint32_t>(std::stoul(*r[3])), typmod));
+      t.element = std::make_shared<pgtext::CatalogType>(std::move(element));
+    }
+    types_[key] = t;
+    return t;
+  }
+
+  arrow::Result<Column> ColumnOf(const std::string& name, uint32_t oid, int32_t typmod,
+                                 bool key) {
+    ARROW_ASSIGN_OR_RAISE(auto t, CatalogTypeOf(oid, typmod));
+    auto type = pgtext::TypeOf(t, cdc_.pg.unconstrained_numeric, cdc_.pg.unknown_types);
+    if (!type.ok()) return Failed("column '" + name + "': " + type.status().message());
+    if (type->kind == ColumnType::kUnknown)
+      return Failed("column '" + name + "' has type " + t.name +
+                    ", which inlet does not map: set unknown_types: text to read such "
+                    "columns as text");
+    if (name.rfind("__inlet", 0) == 0 || name == kPgLsnColumn || name == kOpColumn)
+      return Failed("column '" + name + "': the name is inlet's own");
+    return Column{name, std::move(*type), key};
+  }
+
+  // The initial snapshot: a new slot, and the table as of its consistent point, copied in
+  // the transaction that created it; committed in chunks, the last with the position.
+  arrow::Result<int64_t> Snapshot(const Snapshot* table) {
+    if (table) {
+      bool ours = table->AppVersion(PgSnapshotApp(cdc_.slot)).has_value();
+      if (!ours && table->RowCount().value_or(1) > 0)
+        return Failed("destination " + config_.destination.path +
+                      " holds rows that did not come from this source: a postgres_cdc "
+                      "stream loads a table of its own");
+    }
+    ARROW_RETURN_NOT_OK(
+        repl_->Query("BEGIN READ ONLY ISOLATION LEVEL REPEATABLE READ").status());
+    auto created = repl_->Query("CREATE_REPLICATION_SLOT " + QuoteIdent(cdc_.slot) +
+                                " LOGICAL pgoutput (SNAPSHOT 'use')");
+    if (!created.ok())
+      return Failed("cannot create replication slot '" + cdc_.slot +
+                    "': " + created.status().message());
+    ARROW_ASSIGN_OR_RAISE(Lsn consistent, pgoutput::ParseLsn(*created->at(0).at(1)));
+    std::cerr << "inlet stream: pipeline " << config_.name
+              << ": created replication slot " << cdc_.slot << " at "
+              << pgoutput::FormatLsn(consistent) << std::endl;
+    // A snapshot cut short left rows: they go first, with the new snapshot's mark.
+    if (table && table->RowCount().value_or(1) > 0) {
+      RowChangeOptions clear;
+      clear.every_row = true;
+      clear.write.app_states[PgSnapshotApp(cdc_.slot)].version =
+          static_cast<int64_t>(consistent);
+      clear.write.operation = "DELETE";
+      ARROW_RETURN_NOT_OK(table_->Delete(clear).status());
+    }
+    // The columns as the snapshot sees them.
+    ARROW_ASSIGN_OR_RAISE(
+        auto attrs,
+        repl_->Query("SELECT attname, atttypid::text, atttypmod::text FROM pg_attribute "
+                     "WHERE attrelid = " +
+                     std::to_string(relation_id_) +
+                     " AND attnum > 0 AND NOT attisdropped ORDER BY attnum"));
+    std::vector<Column> columns;
+    std::string select;
+    for (const auto& a : attrs) {
+      bool key = std::find(keys_.begin(), keys_.end(), *a[0]) != keys_.end();
+      ARROW_ASSIGN_OR_RAISE(auto c,
+                            ColumnOf(*a[0], static_cast<uint32_t>(std::stoul(*a[1])),
+                                     static_cast<int32_t>(std::stol(*a[2])), key));
+      select += (select.empty() ? "" : ", ") + QuoteIdent(c.name);
+      columns.push_back(std::move(c));
+    }
+    int64_t rows = 0, bytes = 0;
+    if (cdc_.initial_snapshot) {
+      std::vector<std::optional<std::string>> fields;
+      ChangeRows::Values values(columns.size());
+      auto st = repl_->CopyOut(
+          "COPY (SELECT " + select + " FROM " + qualified_ + ") TO STDOUT",
+          [&](std::string_view line) -> arrow::Status {
+            ARROW_RETURN_NOT_OK(pgtext::SplitCopyRow(line, &fields));
+            if (fields.size() != columns.size())
+              return arrow::Status::Invalid("a COPY row has ", fields.size(),
+                                            " fields, not ", columns.size());
+            for (size_t i = 0; i < fields.size(); ++i) {
+              values[i] = fields[i] ? std::optional<std::string_view>(*fields[i])
+                                    : std::optional<std::string_view>();
+            }
+            auto added = batch_.Add(columns, values, kSnapshotOp, 0);
+            if (!added.ok())
+              return added.WithMessage("snapshot row ", rows + 1, ": ", added.message());
+            ++rows;
+            ++report_.messages;
+            bytes += static_cast<int64_t>(line.size());
+            if (bytes >= config_.processing.flush_bytes) {
+              bytes = 0;
+              ARROW_ASSIGN_OR_RAISE(auto chunk, batch_.Finish());
+              return Commit(std::move(chunk), std::nullopt, consistent);
+            }
+            return arrow::Status::OK();
+          });
+      if (!st.ok()) return Failed("the initial snapshot failed: " + st.message());
+    }
+    ARROW_RETURN_NOT_OK(repl_->Query("COMMIT").status());
+    std::shared_ptr<arrow::Table> last;
+    if (batch_.rows() > 0) {
+      ARROW_ASSIGN_OR_RAISE(last, batch_.Finish());
+    }
+    ARROW_RETURN_NOT_OK(Commit(std::move(last), consistent, consistent, columns));
+    std::cerr << "inlet stream: pipeline " << config_.name << ": initial snapshot of "
+              << cdc_.pg.table << ": " << rows << " rows" << std::endl;
+    return static_cast<int64_t>(consistent);
+  }
+
+  // What a commit carries beside its rows.
+  load::CommitSpec Spec(std::optional<Lsn> position, std::optional<Lsn> snapshot,
+                        int64_t read_version) const {
+    load::CommitSpec spec;
+    for (const auto& p : config_.destination.partition_by)
+      spec.partition_by.push_back(p.name);
+    spec.sort_by = config_.destination.sort_by;
+    spec.properties = config_.destination.properties;
+    if (position)
+      spec.app_states[PgLsnApp(cdc_.slot)].version = static_cast<int64_t>(*position);
+    if (snapshot)
+      spec.app_states[PgSnapshotApp(cdc_.slot)].version = static_cast<int64_t>(*snapshot);
+    spec.merge_schema = true;
+    spec.read_version = read_version;
+    spec.operation = "STREAMING UPDATE";
+    spec.merge_operation = "STREAMING MERGE";
+    spec.parameters = {
+        {"pipeline", config_.name}, {"source", cdc_.pg.table}, {"outputMode", "Update"}};
+    return spec;
+  }
+
+  // An empty table of columns as the strategy writes them, for a commit that creates the
+  // table without rows.
+  std::shared_ptr<arrow::Table> EmptyRows(const std::vector<Column>& columns) const {
+    arrow::FieldVector fields;
+    for (const auto& c : columns) fields.push_back(arrow::field(c.name, c.type.type));
+    if (config_.strategy.keep_operation_column)
+      fields.push_back(arrow::field(kOpColumn, arrow::utf8()));
+    fields.push_back(arrow::field(kPgLsnColumn, arrow::int64()));
+    return *arrow::Table::MakeEmpty(arrow::schema(fields));
+  }
+
+  // Commits rows (whole transactions' changes; null: none) with the position and the
+  // snapshot mark when given, after checking that the table's position is still this
+  // stream's. Without rows, the commit records the position alone (`columns` create the
+  // table when there is none).
+  arrow::Status Commit(std::shared_ptr<arrow::Table> rows, std::optional<Lsn> position,
+                       std::optional<Lsn> snapshot_lsn,
+                       const std::vector<Column>& columns = {}) {
+    int64_t t0 = SteadyMs();
+    load::TableChange change;
+    if (rows && rows->num_rows() > 0) {
+      if (!config_.destination.partition_by.empty()) {
+        ARROW_ASSIGN_OR_RAISE(
+            rows, load::AddDerivedColumns(rows, pipeline::Derived(config_.destination)));
+      }
+      ARROW_ASSIGN_OR_RAISE(rows, strategy_->Prepare(rows, {}, kOpColumn));
+      change = strategy_->Change(load::RunContext{}, nullptr);
+      auto flags = GivenFlags(*rows->schema());
+      for (const auto& d : pipeline::Derived(config_.destination))
+        if (auto f = flags.find(d.source); f != flags.end()) flags[d.name] = f->second;
+      change.merge_options.given_flags = flags;
+    } else {
+      rows = nullptr;
+    }
+    auto attempt = [&]() -> arrow::Result<MergeResult> {
+      ARROW_ASSIGN_OR_RAISE(auto snap, load::LatestSnapshot(*table_));
+      std::optional<int64_t> recorded =
+          snap ? snap->AppVersion(PgLsnApp(cdc_.slot)) : std::nullopt;
+      if (!snapshot_lsn &&
+          recorded != std::optional<int64_t>(static_cast<int64_t>(committed_)))
+        return arrow::Status::Invalid(
+            "the table's position moved to ",
+            recorded ? pgoutput::FormatLsn(static_cast<Lsn>(*recorded))
+                     : std::string("none"),
+            " under this stream (another stream of this slot?)");
+      auto spec = Spec(position, snapshot_lsn, snap ? snap->version() : -1);
+      if (rows) return load::CommitLoad(*table_, rows, change, spec);
+      // A position alone: a write of no rows.
+      auto none = snap ? *arrow::Table::MakeEmpty(snap->schema()) : EmptyRows(columns);
+      return load::CommitLoad(*table_, none, load::TableChange{}, spec);
+    };
+    auto committed = RetryOnConflict(config_.processing.max_retries + 20, attempt);
+    report_.commit_ms += SteadyMs() - t0;
+    if (!committed.ok())
+      return committed.status().WithMessage(
+          "pipeline ", config_.name, ": cannot commit to ", config_.destination.path,
+          ": ", committed.status().message());
+    if (change.merge) {
+      report_.rows_inserted += committed->rows_inserted;
+      report_.rows_updated += committed->rows_updated;
+      report_.rows_deleted += committed->rows_deleted;
+      report_.rows_late += committed->late_discarded;
+      report_.rows_written += committed->rows_inserted + committed->rows_updated;
+    }
+    report_.table_version = committed->commit.version;
+    ++report_.commits;
+    if (position) {
+      committed_ = *position;
+      report_.position = pgoutput::FormatLsn(committed_);
+    }
+    Maintain();
+    return arrow::Status::OK();
+  }
+
+  // Commits the batch's whole transactions (the rows before `keep`, when a transaction is
+  // cut off there) up to position.
+  arrow::Status CommitBatch(Lsn position, std::optional<int64_t> keep = std::nullopt) {
+    std::shared_ptr<arrow::Table> rows;
+    if (batch_.rows() > 0) {
+      ARROW_ASSIGN_OR_RAISE(rows, batch_.Finish());
+      if (keep) rows = rows->Slice(0, *keep);
+    }
+    return Commit(std::move(rows), position, std::nullopt);
+  }
+
+  void Maintain() {
+    const auto& m = config_.destination.maintenance;
+    if (!m.any()) return;
+    MaintenanceReport done;
+    auto st = load::Maintain(*table_, m, report_.commits, report_.table_version, &done);
+    if (!st.ok()) {
+      ++report_.maintenance_failures;
+      std::cerr << "inlet stream: pipeline " << config_.name
+                << ": maintenance after the commit failed (the data is committed): "
+                << st.message() << std::endl;
+    } else if (!done.empty()) {
+      ++report_.maintenance_runs;
+    }
+  }
+
+  // Tells the server what the table holds: WAL up to there may go.
+  arrow::Status Confirm(bool reply = false) {
+    last_status_ms_ = SteadyMs();
+    return repl_->Send(pgoutput::StandbyStatusUpdate(received_, committed_, committed_,
+                                                     NowMillis() * 1000, reply));
+  }
+
+  // The relation's columns in the stream (from its Relation message).
+  arrow::Status OnRelation(const pgoutput::Relation& r) {
+    if (r.id != relation_id_) return arrow::Status::OK();
+    std::vector<Column> columns;
+    for (const auto& c : r.columns) {
+      ARROW_ASSIGN_OR_RAISE(auto column,
+                            ColumnOf(c.name, c.type_oid, c.type_modifier, c.key));
+      columns.push_back(std::move(column));
+    }
+    relation_ = std::move(columns);
+    return arrow::Status::OK();
+  }
+
+  // A tuple's values by column: unchanged TOASTed values are not given.
+  arrow::Result<ChangeRows::Values> ValuesOf(const pgoutput::Tuple& t, bool keys_only) {
+    if (t.size() != relation_.size())
+      return arrow::Status::Invalid("a tuple of ", t.size(),
+                                    " columns for a relation of ", relation_.size());
+    ChangeRows::Values out(t.size());
+    for (size_t i = 0; i < t.size(); ++i) {
+      if (keys_only && !relation_[i].key) continue;  // a delete's other columns: null
+      switch (t[i].kind) {
+        case pgoutput::Value::kNull:
+          out[i] = std::optional<std::string_view>();
+          break;
+        case pgoutput::Value::kText:
+          out[i] = std::optional<std::string_view>(t[i].data);
+          break;
+        case pgoutput::Value::kUnchanged:
+          break;
+        case pgoutput::Value::kBinary:
+          return arrow::Status::Invalid("column '", relation_[i].name,
+                                        "' came in binary");
+      }
+    }
+    return out;
+  }
+
+  bool KeysDiffer(const ChangeRows::Values& a, const ChangeRows::Values& b) const {
+    for (size_t i = 0; i < relation_.size(); ++i) {
+      if (std::find(keys_.begin(), keys_.end(), relation_[i].name) == keys_.end())
+        continue;
+      if (a[i] && b[i] && *a[i] != *b[i]) return true;
+    }
+    return false;
+  }
+
+  arrow::Status OnChange(const pgoutput::Message& m) {
+    uint32_t rel = 0;
+    std::visit(
+        [&](const auto& c) {
+          using T = std::decay_t<decltype(c)>;
+          if constexpr (std::is_same_v<T, pgoutput::Insert> ||
+                        std::is_same_v<T, pgoutput::Update> ||
+                        std::is_same_v<T, pgoutput::Delete>)
+            rel = c.relation;
+        },
+        m);
+    if (rel != relation_id_ || skip_tx_) return arrow::Status::OK();
+    if (relation_.empty()) return arrow::Status::Invalid("a change before its relation");
+    Lsn lsn = change_lsn_;
+    ++report_.messages;
+    if (const auto* ins = std::get_if<pgoutput::Insert>(&m)) {
+      ARROW_ASSIGN_OR_RAISE(auto v, ValuesOf(ins->row, false));
+      return batch_.Add(relation_, v, kInsertOp, lsn);
+    }
+    if (const auto* up = std::get_if<pgoutput::Update>(&m)) {
+      ARROW_ASSIGN_OR_RAISE(auto v, ValuesOf(up->row, false));
+      if (up->old_kind) {
+        ARROW_ASSIGN_OR_RAISE(auto old, ValuesOf(up->old_row, true));
+        // An update of the key: the old key's row goes, the new one comes.
+        if (up->old_kind == 'K' || KeysDiffer(old, v)) {
+          if (KeysDiffer(old, v) || up->old_kind == 'K')
+            ARROW_RETURN_NOT_OK(batch_.Add(relation_, old, kDeleteOp, lsn));
+          // Unchanged TOASTed values of a moved row are in the old row only: keep
+          // nothing of the old key's row in the new one.
+          return batch_.Add(relation_, v, kInsertOp, lsn);
+        }
+      }
+      return batch_.Add(relation_, v, kUpdateOp, lsn);
+    }
+    const auto& del = std::get<pgoutput::Delete>(m);
+    ARROW_ASSIGN_OR_RAISE(auto old, ValuesOf(del.old_row, true));
+    return batch_.Add(relation_, old, kDeleteOp, lsn);
+  }
+
+  arrow::Status OnTruncate(const pgoutput::Truncate& t) {
+    if (skip_tx_ || std::find(t.relations.begin(), t.relations.end(), relation_id_) ==
+                        t.relations.end())
+      return arrow::Status::OK();
+    ++report_.messages;
+    ChangeRows::Values none(relation_.size());
+    return batch_.Add(relation_, none, kTruncateOp, change_lsn_);
+  }
+
+  arrow::Status Stream(int64_t started) {
+    // messages: our own catch-up marker comes through the stream in its place.
+    std::string command =
+        "START_REPLICATION SLOT " + QuoteIdent(cdc_.slot) + " LOGICAL " +
+        pgoutput::FormatLsn(committed_) + " (proto_version '1', publication_names " +
+        QuoteLiteral(QuoteIdent(cdc_.publication)) + ", messages 'true')";
+    auto st = repl_->StartStream(command);
+    if (!st.ok()) return Failed("cannot start replication: " + st.message());
+    received_ = committed_;
+    if (options_.catch_up) {
+      // Everything committed before this marker is before it in the stream.
+      marker_ = "inlet.catch_up/" + cdc_.slot;
+      ARROW_ASSIGN_OR_RAISE(
+          auto rows,
+          catalog_->Query("SELECT pg_logical_emit_message(false, $1, $2)::text",
+                          {marker_, std::to_string(NowMillis())}));
+      ARROW_ASSIGN_OR_RAISE(target_, pgoutput::ParseLsn(*rows.at(0).at(0)));
+    }
+    pending_ = committed_;
+    int64_t first_buffered_ms = 0;
+    int64_t last_progress_ms = SteadyMs();
+    int64_t last_message_ms = SteadyMs();
+    while (!caught_up_) {
+      if (Signalled() || (options_.stop && options_.stop->load())) break;
+      int64_t wait_start = SteadyMs();
+      ARROW_ASSIGN_OR_RAISE(auto data, repl_->Receive(100));
+      int64_t now = SteadyMs();
+      if (!data) {
+        report_.wait_ms += now - wait_start;
+      } else {
+        last_message_ms = now;
+        ARROW_RETURN_NOT_OK(OnCopyData(*data));
+        if (!tx_ && batch_.rows() > 0 && first_buffered_ms == 0) first_buffered_ms = now;
+        report_.decode_ms += SteadyMs() - now;
+      }
+      // Whole transactions are committed when the batch is full or has waited enough.
+      bool full = batch_.rows() >= config_.processing.flush_rows;
+      bool due = first_buffered_ms > 0 &&
+                 now - first_buffered_ms >= config_.processing.flush_interval_ms;
+      if (!tx_ && pending_ > committed_ && (full || due || caught_up_)) {
+        ARROW_RETURN_NOT_OK(CommitBatch(pending_));
+        ARROW_RETURN_NOT_OK(Confirm());
+        first_buffered_ms = 0;
+        oldest_pending_us_ = 0;
+      }
+      // Idle while the server's WAL grows (other tables' changes): the position alone,
+      // now and then, so that the slot does not hold that WAL for ever.
+      if (!tx_ && batch_.rows() == 0 && pending_ == committed_ &&
+          idle_end_ > committed_ &&
+          idle_end_ - committed_ >= static_cast<Lsn>(config_.processing.flush_bytes)) {
+        ARROW_RETURN_NOT_OK(Commit(nullptr, idle_end_, std::nullopt));
+        pending_ = committed_;
+        ARROW_RETURN_NOT_OK(Confirm());
+      }
+      if (now - last_status_ms_ >= 10000) ARROW_RETURN_NOT_OK(Confirm());
+      Lag();
+      if (options_.on_progress &&
+          now - last_progress_ms >= options_.progress_interval_ms) {
+        last_progress_ms = now;
+        StreamReport r = report_;
+        r.status = StreamStatus::kRunning;
+        r.duration_ms = now - started;
+        options_.on_progress(r);
+      }
+      if (options_.idle_exit_ms > 0 && now - last_message_ms >= options_.idle_exit_ms &&
+          !tx_) {
+        report_.status = StreamStatus::kIdle;
+        break;
+      }
+    }
+    if (caught_up_) report_.status = StreamStatus::kCaughtUp;
+    // Stopping: the whole transactions the batch holds are committed; the rows of one cut
+    // off by the stop are left for the next start (the slot has not been told of them).
+    if (pending_ > committed_) {
+      std::optional<int64_t> keep;
+      if (tx_) keep = tx_start_rows_;
+      ARROW_RETURN_NOT_OK(CommitBatch(pending_, keep));
+    }
+    Lag();
+    return Confirm();
+  }
+
+  arrow::Status OnCopyData(const std::string& data) {
+    ARROW_ASSIGN_OR_RAISE(auto copy, pgoutput::DecodeCopyData(data));
+    if (const auto* k = std::get_if<pgoutput::Keepalive>(&copy)) {
+      server_end_ = std::max(server_end_, k->wal_end);
+      // Nothing open and nothing held: the table holds all the server has up to there.
+      if (!tx_ && batch_.rows() == 0 && pending_ == committed_) idle_end_ = k->wal_end;
+      if (k->reply_requested) ARROW_RETURN_NOT_OK(Confirm());
+      return arrow::Status::OK();
+    }
+    const auto& x = std::get<pgoutput::XLogData>(copy);
+    server_end_ = std::max(server_end_, x.wal_end);
+    idle_end_ = 0;
+    auto decoded = pgoutput::Decode(x.data);
+    if (!decoded.ok())
+      return Failed("the replication message at " + pgoutput::FormatLsn(x.wal_start) +
+                    ": " + decoded.status().message());
+    change_lsn_ = x.wal_start;
+    auto st = OnMessage(*decoded);
+    if (!st.ok())
+      return Failed("the change at " + pgoutput::FormatLsn(x.wal_start) +
+                    (tx_ ? " (transaction " + std::to_string(tx_->xid) + ")" : "") +
+                    ": " + st.message());
+    return arrow::Status::OK();
+  }
+
+  arrow::Status OnMessage(const pgoutput::Message& m) {
+    if (const auto* b = std::get_if<pgoutput::Begin>(&m)) {
+      tx_ = *b;
+      tx_start_rows_ = batch_.rows();
+      // A transaction the table holds (the server sent it again): its commit record
+      // begins before the table's position.
+      skip_tx_ = b->final_lsn < committed_;
+      return arrow::Status::OK();
+    }
+    if (const auto* c = std::get_if<pgoutput::Commit>(&m)) {
+      if (!tx_) return arrow::Status::Invalid("a commit without its begin");
+      received_ = std::max(received_, c->end_lsn);
+      if (skip_tx_) {
+        ++report_.skipped;
+      } else {
+        if (oldest_pending_us_ == 0) oldest_pending_us_ = c->commit_time_us;
+        pending_ = c->end_lsn;
+      }
+      tx_.reset();
+      return arrow::Status::OK();
+    }
+    if (const auto* r = std::get_if<pgoutput::Relation>(&m)) return OnRelation(*r);
+    if (const auto* lm = std::get_if<pgoutput::LogicalMessage>(&m)) {
+      if (!lm->transactional && lm->prefix == marker_ && lm->lsn >= target_)
+        caught_up_ = true;
+      return arrow::Status::OK();
+    }
+    if (!tx_) return arrow::Status::OK();
+    if (std::holds_alternative<pgoutput::Insert>(m) ||
+        std::holds_alternative<pgoutput::Update>(m) ||
+        std::holds_alternative<pgoutput::Delete>(m))
+      return OnChange(m);
+    if (const auto* t = std::get_if<pgoutput::Truncate>(&m)) return OnTruncate(*t);
+    return arrow::Status::OK();  // Origin, Type
+  }
+
+  // How far the table is behind the server.
+  void Lag() {
+    Lsn end = std::max(server_end_, received_);
+    report_.lag_bytes = end > committed_ ? static_cast<int64_t>(end - committed_) : 0;
+    report_.lag_ms = oldest_pending_us_ > 0
+                         ? std::max<int64_t>(0, NowMillis() - oldest_pending_us_ / 1000)
+                         : 0;
+  }
+
+  const PipelineConfig& config_;
+  const StreamOptions& options_;
+  const PostgresCdcSourceConfig& cdc_;
+  std::vector<std::string> keys_;
+  std::string uri_, name_;
+  std::vector<std::string> secrets_;
+  std::string qualified_, schema_, relname_;
+  uint32_t relation_id_ = 0;
+  char identity_ = 'd';
+  std::unique_ptr<load::Strategy> strategy_;
+  load::ChangeOptions changes_;
+  std::shared_ptr<Table> table_;
+  std::unique_ptr<pgrepl::Connection> catalog_, repl_;
+  std::map<std::pair<uint32_t, int32_t>, pgtext::CatalogType> types_;
+  std::vector<Column> relation_;  // the stream's columns of the table
+  ChangeRows batch_;
+  std::shared_ptr<arrow::Table> empty_;
+  std::optional<pgoutput::Begin> tx_;  // the transaction being received
+  int64_t tx_start_rows_ = 0;          // the batch's rows before it
+  // The LSN of the change being read: the changes' order. Within a transaction it grows;
+  // across transactions, changes of one row (and a truncate and the table's other
+  // changes) are ordered by the locks they take, so their LSNs follow commit order.
+  Lsn change_lsn_ = 0;
+  bool skip_tx_ = false;
+  Lsn committed_ = 0;   // what the table holds
+  Lsn received_ = 0;    // what this stream has received whole
+  Lsn server_end_ = 0;  // the server's end of WAL, as last reported
+  Lsn pending_ = 0;     // the end of the batch's last whole transaction
+  Lsn idle_end_ = 0;    // the server's end while the table held everything (0: busy)
+  int64_t oldest_pending_us_ = 0;  // the commit time of the batch's first transaction
+  std::string marker_;             // catch_up: our message's prefix, and its LSN
+  Lsn target_ = 0;
+  bool caught_up_ = false;
+  int64_t last_status_ms_ = 0;
+  StreamReport report_;
+};
+
+}  // namespace
+
+std::string PgLsnApp(const std::string& slot) {
+  return "inlet.postgres/" + slot + "/lsn";
+}
+std::string PgSnapshotApp(const std::string& slot) {
+  return "inlet.postgres/" + slot + "/snapshot";
+}
+
+arrow::Result<StreamReport> RunPostgresCdc(const PipelineConfig& config,
+                                           const StreamOptions& options) {
+  PgCdc cdc(config, options);
+  return cdc.Run();
+}
+
+}  // namespace inlet::stream
