@@ -83,6 +83,11 @@ class PostgresServer:
                 os.chown(d / name, pw.pw_uid, pw.pw_gid)
         self.ca_file = d / "ca.crt"
 
+    def restart(self) -> None:
+        """Restarts the server (fast shutdown: sessions are cut), with the same options."""
+        self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.dir / "log"),
+                  "-m", "fast", "-w", "restart")
+
     def sql(self, statement: str, db: str = "postgres") -> str:
         """Runs one statement as the superuser over the local socket; its output."""
         return self._run(str(PG_BIN / "psql"), "-h", str(self.dir), "-p", str(self.port),

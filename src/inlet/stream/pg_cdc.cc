@@ -7,6 +7,7 @@
 #include <iostream>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "inlet/common/http.h"
 #include "inlet/common/redact.h"
@@ -222,7 +223,17 @@ class PgCdc {
     committed_ = static_cast<Lsn>(*held);
     report_.position = pgoutput::FormatLsn(committed_);
     report_.status = StreamStatus::kStopped;
-    ARROW_RETURN_NOT_OK(Stream(started));
+    while (true) {
+      lost_ = false;
+      auto st = Stream(started);
+      if (st.ok()) break;
+      if (!lost_) return st;
+      // The connection dropped (a server restart, a network cut): what is not committed
+      // is read again from the table's position.
+      std::cerr << "inlet stream: pipeline " << config_.name << ": " << st.message()
+                << "; reconnecting" << std::endl;
+      ARROW_RETURN_NOT_OK(Reconnect(st));
+    }
     report_.duration_ms = SteadyMs() - started;
     return report_;
   }
@@ -599,8 +610,55 @@ class PgCdc {
   // Tells the server what the table holds: WAL up to there may go.
   arrow::Status Confirm(bool reply = false) {
     last_status_ms_ = SteadyMs();
-    return repl_->Send(pgoutput::StandbyStatusUpdate(received_, committed_, committed_,
-                                                     NowMillis() * 1000, reply));
+    return Lost(repl_->Send(pgoutput::StandbyStatusUpdate(
+        received_, committed_, committed_, NowMillis() * 1000, reply)));
+  }
+
+  // A failure of the connection: the stream may go on after reconnecting.
+  arrow::Status Lost(arrow::Status st) {
+    if (!st.ok()) lost_ = true;
+    return st;
+  }
+
+  // Connects again, for up to kReconnectMs, and forgets what was not committed.
+  arrow::Status Reconnect(const arrow::Status& why) {
+    if (batch_.rows() > 0) (void)batch_.Finish();
+    tx_.reset();
+    relation_.clear();
+    pending_ = committed_;
+    repl_.reset();
+    catalog_.reset();
+    int64_t deadline = SteadyMs() + kReconnectMs;
+    int64_t pause = 250;
+    arrow::Status last = why;
+    while (SteadyMs() < deadline) {
+      if (Signalled() || (options_.stop && options_.stop->load())) return why;
+      std::this_thread::sleep_for(std::chrono::milliseconds(pause));
+      pause = std::min<int64_t>(pause * 2, 4000);
+      auto catalog = Connect(false);
+      if (!catalog.ok()) {
+        last = catalog.status();
+        continue;
+      }
+      catalog_ = std::move(*catalog);
+      auto slot = SlotExists();  // the old session may hold the slot a moment longer
+      if (!slot.ok() || !*slot) {
+        last = slot.ok() ? Failed("replication slot '" + cdc_.slot + "' is gone")
+                         : slot.status();
+        if (slot.ok()) return last;
+        continue;
+      }
+      auto repl = Connect(true);
+      if (!repl.ok()) {
+        last = repl.status();
+        continue;
+      }
+      repl_ = std::move(*repl);
+      ++report_.rebalances;
+      return arrow::Status::OK();
+    }
+    return last.WithMessage(last.message(), " (reconnecting for ", kReconnectMs / 1000,
+                            " s)");
   }
 
   // The relation's columns in the stream (from its Relation message).
@@ -704,17 +762,16 @@ class PgCdc {
         "START_REPLICATION SLOT " + QuoteIdent(cdc_.slot) + " LOGICAL " +
         pgoutput::FormatLsn(committed_) + " (proto_version '1', publication_names " +
         QuoteLiteral(QuoteIdent(cdc_.publication)) + ", messages 'true')";
-    auto st = repl_->StartStream(command);
-    if (!st.ok()) return Failed("cannot start replication: " + st.message());
+    auto st = Lost(repl_->StartStream(command));
+    if (!st.ok()) return st.WithMessage("cannot start replication: ", st.message());
     received_ = committed_;
     if (options_.catch_up) {
       // Everything committed before this marker is before it in the stream.
       marker_ = "inlet.catch_up/" + cdc_.slot;
-      ARROW_ASSIGN_OR_RAISE(
-          auto rows,
-          catalog_->Query("SELECT pg_logical_emit_message(false, $1, $2)::text",
-                          {marker_, std::to_string(NowMillis())}));
-      ARROW_ASSIGN_OR_RAISE(target_, pgoutput::ParseLsn(*rows.at(0).at(0)));
+      auto rows = catalog_->Query("SELECT pg_logical_emit_message(false, $1, $2)::text",
+                                  {marker_, std::to_string(NowMillis())});
+      ARROW_RETURN_NOT_OK(Lost(rows.status()));
+      ARROW_ASSIGN_OR_RAISE(target_, pgoutput::ParseLsn(*rows->at(0).at(0)));
     }
     pending_ = committed_;
     int64_t first_buffered_ms = 0;
@@ -723,7 +780,9 @@ class PgCdc {
     while (!caught_up_) {
       if (Signalled() || (options_.stop && options_.stop->load())) break;
       int64_t wait_start = SteadyMs();
-      ARROW_ASSIGN_OR_RAISE(auto data, repl_->Receive(100));
+      auto received = repl_->Receive(100);
+      ARROW_RETURN_NOT_OK(Lost(received.status()));
+      auto& data = *received;
       int64_t now = SteadyMs();
       if (!data) {
         report_.wait_ms += now - wait_start;
@@ -883,6 +942,8 @@ class PgCdc {
   std::string marker_;             // catch_up: our message's prefix, and its LSN
   Lsn target_ = 0;
   bool caught_up_ = false;
+  bool lost_ = false;  // the last failure was the connection's
+  static constexpr int64_t kReconnectMs = 60000;
   int64_t last_status_ms_ = 0;
   StreamReport report_;
 };
