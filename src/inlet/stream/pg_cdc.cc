@@ -23,6 +23,7 @@
 #include "inlet/source/pgoutput.h"
 #include "inlet/source/postgres_source.h"
 #include "inlet/status.h"
+#include "inlet/stream/pg_catalog.h"
 #include "inlet/stream/streamer.h"
 #include "inlet/table.h"
 
@@ -42,183 +43,40 @@ int64_t SteadyMs() {
       .count();
 }
 
-// The operation column's values, as Debezium names them (load/cdc.h's defaults).
-constexpr char kOpColumn[] = "__op";
-constexpr char kSnapshotOp[] = "r";
-constexpr char kInsertOp[] = "c";
-constexpr char kUpdateOp[] = "u";
-constexpr char kDeleteOp[] = "d";
-constexpr char kTruncateOp[] = "t";
-
-// A column of the source table as the rows carry it.
-struct Column {
-  std::string name;
-  ColumnType type;
-  bool key = false;  // in the replica identity
-};
-
-// The change rows of a batch: the table's columns, the operation, the commit's LSN, and
-// a given flag for each column some row lacked (a TOASTed value an update left unchanged,
-// the non-key columns of a delete), so that the merge keeps the table's value there.
-class ChangeRows {
- public:
-  // One value per column of `columns` (nullopt: not given), in that order.
-  using Values = std::vector<std::optional<std::optional<std::string_view>>>;
-
-  arrow::Status Add(const std::vector<Column>& columns, const Values& values,
-                    std::string_view op, Lsn lsn) {
-    for (size_t i = 0; i < columns.size(); ++i) {
-      Slot& slot = SlotOf(columns[i]);
-      if (!slot.type.type->Equals(*columns[i].type.type))
-        return arrow::Status::Invalid(
-            "column '", columns[i].name, "' changed type from ",
-            slot.type.type->ToString(), " to ", columns[i].type.type->ToString(),
-            " while the stream ran: a table column keeps its type");
-      slot.seen = true;
-      const auto& v = values[i];
-      if (v && *v) {
-        auto st = pgtext::Append(slot.type, **v, slot.values.get());
-        if (!st.ok())
-          return st.WithMessage("column '", columns[i].name, "' (", slot.type.pg_type,
-                                "): ", st.message());
-      } else {
-        ARROW_RETURN_NOT_OK(slot.values->AppendNull());
-      }
-      if (!v) ARROW_RETURN_NOT_OK(NotGiven(slot));
-      if (v && slot.given) ARROW_RETURN_NOT_OK(slot.given->Append(true));
-    }
-    // Columns of the batch that this row's relation no longer has.
-    for (auto& [name, slot] : slots_) {
-      if (slot.seen) {
-        slot.seen = false;
-        continue;
-      }
-      ARROW_RETURN_NOT_OK(slot.values->AppendNull());
-      ARROW_RETURN_NOT_OK(NotGiven(slot));
-    }
-    ARROW_RETURN_NOT_OK(op_.Append(op));
-    ARROW_RETURN_NOT_OK(lsn_.Append(static_cast<int64_t>(lsn)));
-    ++rows_;
-    return arrow::Status::OK();
-  }
-
-  int64_t rows() const { return rows_; }
-
-  // The batch so far as a table (and a fresh one begins).
-  arrow::Result<std::shared_ptr<arrow::Table>> Finish() {
-    arrow::FieldVector fields;
-    arrow::ArrayVector arrays;
-    for (const auto& name : order_) {
-      Slot& slot = slots_.at(name);
-      std::shared_ptr<arrow::Array> a;
-      ARROW_RETURN_NOT_OK(slot.values->Finish(&a));
-      fields.push_back(arrow::field(name, slot.type.type));
-      arrays.push_back(std::move(a));
-      if (slot.given) {
-        ARROW_RETURN_NOT_OK(slot.given->Finish(&a));
-        fields.push_back(arrow::field(kGivenPrefix + name, arrow::boolean()));
-        arrays.push_back(std::move(a));
-      }
-    }
-    std::shared_ptr<arrow::Array> a;
-    ARROW_RETURN_NOT_OK(op_.Finish(&a));
-    fields.push_back(arrow::field(kOpColumn, arrow::utf8()));
-    arrays.push_back(std::move(a));
-    ARROW_RETURN_NOT_OK(lsn_.Finish(&a));
-    fields.push_back(arrow::field(kPgLsnColumn, arrow::int64()));
-    arrays.push_back(std::move(a));
-    auto out = arrow::Table::Make(arrow::schema(fields), arrays, rows_);
-    slots_.clear();
-    order_.clear();
-    rows_ = 0;
-    return out;
-  }
-
- private:
-  struct Slot {
-    ColumnType type;
-    std::unique_ptr<arrow::ArrayBuilder> values;
-    std::unique_ptr<arrow::BooleanBuilder> given;  // once a row lacks the column
-    bool seen = false;
-  };
-
-  Slot& SlotOf(const Column& c) {
-    auto it = slots_.find(c.name);
-    if (it != slots_.end()) return it->second;
-    Slot slot;
-    slot.type = c.type;
-    slot.values = *arrow::MakeBuilder(c.type.type);
-    // Rows before the column appeared did not give it.
-    if (rows_ > 0) {
-      (void)slot.values->AppendNulls(rows_);
-      slot.given = std::make_unique<arrow::BooleanBuilder>();
-      (void)slot.given->AppendValues(rows_, false);
-    }
-    order_.push_back(c.name);
-    return slots_.emplace(c.name, std::move(slot)).first->second;
-  }
-
-  arrow::Status NotGiven(Slot& slot) {
-    if (!slot.given) {
-      slot.given = std::make_unique<arrow::BooleanBuilder>();
-      ARROW_RETURN_NOT_OK(slot.given->AppendValues(rows_, true));
-    }
-    return slot.given->Append(false);
-  }
-
-  std::map<std::string, Slot> slots_;
-  std::vector<std::string> order_;
-  arrow::StringBuilder op_;
-  arrow::Int64Builder lsn_;
-  int64_t rows_ = 0;
-};
-
 class PgCdc {
  public:
   PgCdc(const PipelineConfig& config, const StreamOptions& options)
       : config_(config),
         options_(options),
         cdc_(std::get<PostgresCdcSourceConfig>(config.source)),
-        keys_(config.destination.keys) {
+        keys_(config.destination.keys),
+        catalog_(config) {
     report_.pipeline = config.name;
     report_.table = config.destination.path;
     report_.topic = cdc_.pg.table;
-    uri_ = cdc_.pg.connection;
-    if (!cdc_.pg.password.empty()) {
-      uri_ += (uri_.find('?') == std::string::npos ? "?" : "&");
-      uri_ += "password=" + UriEncode(cdc_.pg.password);
-      secrets_ = {cdc_.pg.password, UriEncode(cdc_.pg.password)};
-    }
-    size_t scheme = uri_.find("://");
-    size_t end = uri_.find_first_of("/?#", scheme + 3);
-    std::string userinfo = uri_.substr(scheme + 3, end - scheme - 3);
-    size_t at = userinfo.rfind('@'), colon = userinfo.find(':');
-    if (at != std::string::npos && colon != std::string::npos && colon < at) {
-      secrets_.push_back(userinfo.substr(colon + 1, at - colon - 1));
-      secrets_.push_back(PercentDecode(secrets_.back()));
-    }
-    name_ = RedactUri(cdc_.pg.connection);
   }
 
   arrow::Result<StreamReport> Run() {
     int64_t started = SteadyMs();
     ARROW_ASSIGN_OR_RAISE(table_, pipeline::OpenDestination(config_.destination));
-    ARROW_ASSIGN_OR_RAISE(catalog_, Connect(false));
-    ARROW_RETURN_NOT_OK(CheckTable());
-    ARROW_RETURN_NOT_OK(EnsurePublication());
+    ARROW_RETURN_NOT_OK(catalog_.Open());
+    ARROW_RETURN_NOT_OK(catalog_.CheckTable(&keys_));
+    strategy_ = load::Strategy::Make(config_.strategy, keys_);
+    ARROW_RETURN_NOT_OK(catalog_.EnsurePublication());
     ARROW_ASSIGN_OR_RAISE(auto snap, load::LatestSnapshot(*table_));
     std::optional<int64_t> held =
         snap ? snap->AppVersion(PgLsnApp(cdc_.slot)) : std::nullopt;
-    ARROW_ASSIGN_OR_RAISE(repl_, Connect(true));
-    ARROW_ASSIGN_OR_RAISE(bool slot, SlotExists());
+    ARROW_ASSIGN_OR_RAISE(repl_, catalog_.Connect(true));
+    ARROW_ASSIGN_OR_RAISE(bool slot, catalog_.SlotExists());
     if (!held) {
-      if (slot) ARROW_RETURN_NOT_OK(DropSlot());
+      if (slot) ARROW_RETURN_NOT_OK(catalog_.DropSlot());
       ARROW_ASSIGN_OR_RAISE(held, Snapshot(snap.get()));
     } else if (!slot) {
-      return Failed("replication slot '" + cdc_.slot + "' is gone, and the table holds " +
-                    "changes up to " + pgoutput::FormatLsn(static_cast<Lsn>(*held)) +
-                    " only: the changes since are lost to it. Load the table afresh (a " +
-                    "new destination, or delete this one's files)");
+      return catalog_.Failed(
+          "replication slot '" + cdc_.slot + "' is gone, and the table holds " +
+          "changes up to " + pgoutput::FormatLsn(static_cast<Lsn>(*held)) +
+          " only: the changes since are lost to it. Load the table afresh (a " +
+          "new destination, or delete this one's files)");
     }
     committed_ = static_cast<Lsn>(*held);
     report_.position = pgoutput::FormatLsn(committed_);
@@ -239,182 +97,24 @@ class PgCdc {
   }
 
  private:
-  arrow::Status Failed(const std::string& why) const {
-    return arrow::Status::Invalid("pipeline ", config_.name, ": PostgreSQL ", name_,
-                                  " table ", cdc_.pg.table, ": ", why);
-  }
-
-  arrow::Result<std::unique_ptr<pgrepl::Connection>> Connect(bool replication) {
-    return pgrepl::Connection::Open(uri_, replication, name_, secrets_);
-  }
-
-  // The table exists, its replica identity gives deletes the keys, and the keys are set.
-  arrow::Status CheckTable() {
-    ARROW_ASSIGN_OR_RAISE(qualified_, QuoteQualifiedName(cdc_.pg.table));
-    auto rows = catalog_->Query(
-        "SELECT c.oid::text, c.relreplident::text, n.nspname, c.relname FROM pg_class c "
-        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)",
-        {qualified_});
-    if (!rows.ok()) return rows.status();
-    if (rows->empty()) return Failed("there is no such table");
-    relation_id_ = static_cast<uint32_t>(std::stoul(*(*rows)[0][0]));
-    identity_ = (*(*rows)[0][1])[0];
-    schema_ = *(*rows)[0][2];
-    relname_ = *(*rows)[0][3];
-    if (identity_ == 'n')
-      return Failed(
-          "it has REPLICA IDENTITY NOTHING: its updates and deletes carry no key (ALTER "
-          "TABLE ... REPLICA IDENTITY DEFAULT, with a primary key, or FULL)");
-    ARROW_ASSIGN_OR_RAISE(
-        auto key_rows,
-        catalog_->Query(
-            "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON "
-            "a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) WHERE "
-            "i.indrelid = $1::oid AND (CASE WHEN $2 = 'i' THEN i.indisreplident "
-            "ELSE i.indisprimary END) ORDER BY array_position(i.indkey, a.attnum)",
-            {std::to_string(relation_id_), std::string(1, identity_)}));
-    std::vector<std::string> identity;
-    for (const auto& r : key_rows) identity.push_back(*r[0]);
-    if (keys_.empty()) {
-      if (identity.empty())
-        return Failed(
-            "it has no primary key: give destination.keys (and REPLICA IDENTITY "
-            "FULL, so that deletes carry them)");
-      keys_ = identity;
-    } else if (identity_ != 'f' &&
-               std::set<std::string>(keys_.begin(), keys_.end()) !=
-                   std::set<std::string>(identity.begin(), identity.end())) {
-      std::string have;
-      for (const auto& k : identity) have += (have.empty() ? "" : ", ") + k;
-      return Failed("destination.keys must be its replica identity (" +
-                    (have.empty() ? std::string("none") : have) +
-                    "), which is all its deletes carry; or set REPLICA IDENTITY FULL");
-    }
-    strategy_ = load::Strategy::Make(config_.strategy, keys_);
-    changes_ = load::ChangeStrategyOptions(config_.strategy, kOpColumn);
-    return arrow::Status::OK();
-  }
-
-  // The publication: created for the table when missing; when it exists, it must publish
-  // the table.
-  arrow::Status EnsurePublication() {
-    ARROW_ASSIGN_OR_RAISE(auto pubs, catalog_->Query("SELECT puballtables::text FROM "
-                                                     "pg_publication WHERE pubname = $1",
-                                                     {cdc_.publication}));
-    if (pubs.empty()) {
-      auto st = catalog_->Query("CREATE PUBLICATION " + QuoteIdent(cdc_.publication) +
-                                " FOR TABLE " + qualified_);
-      if (!st.ok())
-        return Failed("cannot create publication '" + cdc_.publication +
-                      "': " + st.status().message());
-      return arrow::Status::OK();
-    }
-    ARROW_ASSIGN_OR_RAISE(auto has,
-                          catalog_->Query("SELECT 1 FROM pg_publication_tables WHERE "
-                                          "pubname = $1 AND schemaname = $2 AND "
-                                          "tablename = $3",
-                                          {cdc_.publication, schema_, relname_}));
-    if (has.empty())
-      return Failed("publication '" + cdc_.publication +
-                    "' does not publish the table (" +
-                    "ALTER PUBLICATION ... ADD TABLE, or name another publication)");
-    return arrow::Status::OK();
-  }
-
-  arrow::Result<bool> SlotExists() {
-    ARROW_ASSIGN_OR_RAISE(
-        auto rows, catalog_->Query("SELECT plugin, database, active::text, "
-                                   "active_pid::text FROM pg_replication_slots WHERE "
-                                   "slot_name = $1",
-                                   {cdc_.slot}));
-    if (rows.empty()) return false;
-    const auto& r = rows[0];
-    if (r[0].value_or("") != "pgoutput")
-      return Failed("replication slot '" + cdc_.slot + "' exists with plugin " +
-                    r[0].value_or("(none)") +
-                    ", not pgoutput: name another (source.slot)");
-    ARROW_ASSIGN_OR_RAISE(auto db, catalog_->Query("SELECT current_database()"));
-    if (r[1] != db.at(0).at(0))
-      return Failed("replication slot '" + cdc_.slot + "' belongs to database " +
-                    r[1].value_or("?") + ": name another (source.slot)");
-    if (r[2] == std::optional<std::string>("true"))
-      return Failed("replication slot '" + cdc_.slot + "' is in use by process " +
-                    r[3].value_or("?") + " (another stream of this pipeline?)");
-    return true;
-  }
-
-  // A slot left by a snapshot that did not finish: nothing of it is in the table.
-  arrow::Status DropSlot() {
-    auto st = catalog_->Query("SELECT pg_drop_replication_slot($1)", {cdc_.slot});
-    if (!st.ok())
-      return Failed(
-          "cannot drop replication slot '" + cdc_.slot +
-          "' (left by a snapshot that did not finish): " + st.status().message());
-    return arrow::Status::OK();
-  }
-
-  // A type as the rows read it (domains to their base, arrays to their elements).
-  arrow::Result<pgtext::CatalogType> CatalogTypeOf(uint32_t oid, int32_t typmod) {
-    auto key = std::make_pair(oid, typmod);
-    if (auto it = types_.find(key); it != types_.end()) return it->second;
-    ARROW_ASSIGN_OR_RAISE(
-        auto rows, catalog_->Query(
-                       "SELECT typtype::text, typbasetype::text, typtypmod::text, "
-                       "typelem::text, typcategory::text, format_type(oid, $2::int) FROM "
-                       "pg_type WHERE oid = $1::oid",
-                       {std::to_string(oid), std::to_string(typmod)}));
-    if (rows.empty()) return Failed("type " + std::to_string(oid) + " is unknown");
-    const auto& r = rows[0];
-    pgtext::CatalogType t;
-    t.oid = oid;
-    t.typmod = typmod;
-    t.name = r[5].value_or("?");
-    if (r[0] == std::optional<std::string>("d")) {
-      int32_t base_mod = static_cast<int32_t>(std::stol(r[2].value_or("-1")));
-      ARROW_ASSIGN_OR_RAISE(t, CatalogTypeOf(static_cast<uint32_t>(std::stoul(*r[1])),
-                                             typmod >= 0 ? typmod : base_mod));
-    } else if (r[0] == std::optional<std::string>("e")) {
-      t.is_enum = true;
-    } else if (r[4] == std::optional<std::string>("A") && r[3] != "0") {
-      ARROW_ASSIGN_OR_RAISE(
-          auto element, CatalogTypeOf(static_cast<uint32_t>(std::stoul(*r[3])), typmod));
-      t.element = std::make_shared<pgtext::CatalogType>(std::move(element));
-    }
-    types_[key] = t;
-    return t;
-  }
-
-  arrow::Result<Column> ColumnOf(const std::string& name, uint32_t oid, int32_t typmod,
-                                 bool key) {
-    ARROW_ASSIGN_OR_RAISE(auto t, CatalogTypeOf(oid, typmod));
-    auto type = pgtext::TypeOf(t, cdc_.pg.unconstrained_numeric, cdc_.pg.unknown_types);
-    if (!type.ok()) return Failed("column '" + name + "': " + type.status().message());
-    if (type->kind == ColumnType::kUnknown)
-      return Failed("column '" + name + "' has type " + t.name +
-                    ", which inlet does not map: set unknown_types: text to read such "
-                    "columns as text");
-    if (name.rfind("__inlet", 0) == 0 || name == kPgLsnColumn || name == kOpColumn)
-      return Failed("column '" + name + "': the name is inlet's own");
-    return Column{name, std::move(*type), key};
-  }
-
   // The initial snapshot: a new slot, and the table as of its consistent point, copied in
   // the transaction that created it; committed in chunks, the last with the position.
   arrow::Result<int64_t> Snapshot(const Snapshot* table) {
     if (table) {
       bool ours = table->AppVersion(PgSnapshotApp(cdc_.slot)).has_value();
       if (!ours && table->RowCount().value_or(1) > 0)
-        return Failed("destination " + config_.destination.path +
-                      " holds rows that did not come from this source: a postgres_cdc "
-                      "stream loads a table of its own");
+        return catalog_.Failed(
+            "destination " + config_.destination.path +
+            " holds rows that did not come from this source: a postgres_cdc "
+            "stream loads a table of its own");
     }
     ARROW_RETURN_NOT_OK(
         repl_->Query("BEGIN READ ONLY ISOLATION LEVEL REPEATABLE READ").status());
     auto created = repl_->Query("CREATE_REPLICATION_SLOT " + QuoteIdent(cdc_.slot) +
                                 " LOGICAL pgoutput (SNAPSHOT 'use')");
     if (!created.ok())
-      return Failed("cannot create replication slot '" + cdc_.slot +
-                    "': " + created.status().message());
+      return catalog_.Failed("cannot create replication slot '" + cdc_.slot +
+                             "': " + created.status().message());
     ARROW_ASSIGN_OR_RAISE(Lsn consistent, pgoutput::ParseLsn(*created->at(0).at(1)));
     std::cerr << "inlet stream: pipeline " << config_.name
               << ": created replication slot " << cdc_.slot << " at "
@@ -433,15 +133,15 @@ class PgCdc {
         auto attrs,
         repl_->Query("SELECT attname, atttypid::text, atttypmod::text FROM pg_attribute "
                      "WHERE attrelid = " +
-                     std::to_string(relation_id_) +
+                     std::to_string(catalog_.relation_id()) +
                      " AND attnum > 0 AND NOT attisdropped ORDER BY attnum"));
     std::vector<Column> columns;
     std::string select;
     for (const auto& a : attrs) {
       bool key = std::find(keys_.begin(), keys_.end(), *a[0]) != keys_.end();
-      ARROW_ASSIGN_OR_RAISE(auto c,
-                            ColumnOf(*a[0], static_cast<uint32_t>(std::stoul(*a[1])),
-                                     static_cast<int32_t>(std::stol(*a[2])), key));
+      ARROW_ASSIGN_OR_RAISE(
+          auto c, catalog_.ColumnOf(*a[0], static_cast<uint32_t>(std::stoul(*a[1])),
+                                    static_cast<int32_t>(std::stol(*a[2])), key));
       select += (select.empty() ? "" : ", ") + QuoteIdent(c.name);
       columns.push_back(std::move(c));
     }
@@ -450,7 +150,7 @@ class PgCdc {
       std::vector<std::optional<std::string>> fields;
       ChangeRows::Values values(columns.size());
       auto st = repl_->CopyOut(
-          "COPY (SELECT " + select + " FROM " + qualified_ + ") TO STDOUT",
+          "COPY (SELECT " + select + " FROM " + catalog_.qualified() + ") TO STDOUT",
           [&](std::string_view line) -> arrow::Status {
             ARROW_RETURN_NOT_OK(pgtext::SplitCopyRow(line, &fields));
             if (fields.size() != columns.size())
@@ -473,7 +173,8 @@ class PgCdc {
             }
             return arrow::Status::OK();
           });
-      if (!st.ok()) return Failed("the initial snapshot failed: " + st.message());
+      if (!st.ok())
+        return catalog_.Failed("the initial snapshot failed: " + st.message());
     }
     ARROW_RETURN_NOT_OK(repl_->Query("COMMIT").status());
     std::shared_ptr<arrow::Table> last;
@@ -627,7 +328,6 @@ class PgCdc {
     relation_.clear();
     pending_ = committed_;
     repl_.reset();
-    catalog_.reset();
     int64_t deadline = SteadyMs() + kReconnectMs;
     int64_t pause = 250;
     arrow::Status last = why;
@@ -635,20 +335,20 @@ class PgCdc {
       if (Signalled() || (options_.stop && options_.stop->load())) return why;
       std::this_thread::sleep_for(std::chrono::milliseconds(pause));
       pause = std::min<int64_t>(pause * 2, 4000);
-      auto catalog = Connect(false);
-      if (!catalog.ok()) {
-        last = catalog.status();
+      auto opened = catalog_.Open();
+      if (!opened.ok()) {
+        last = opened;
         continue;
       }
-      catalog_ = std::move(*catalog);
-      auto slot = SlotExists();  // the old session may hold the slot a moment longer
+      auto slot =
+          catalog_.SlotExists();  // the old session may hold the slot a moment longer
       if (!slot.ok() || !*slot) {
-        last = slot.ok() ? Failed("replication slot '" + cdc_.slot + "' is gone")
+        last = slot.ok() ? catalog_.Failed("replication slot '" + cdc_.slot + "' is gone")
                          : slot.status();
         if (slot.ok()) return last;
         continue;
       }
-      auto repl = Connect(true);
+      auto repl = catalog_.Connect(true);
       if (!repl.ok()) {
         last = repl.status();
         continue;
@@ -663,11 +363,11 @@ class PgCdc {
 
   // The relation's columns in the stream (from its Relation message).
   arrow::Status OnRelation(const pgoutput::Relation& r) {
-    if (r.id != relation_id_) return arrow::Status::OK();
+    if (r.id != catalog_.relation_id()) return arrow::Status::OK();
     std::vector<Column> columns;
     for (const auto& c : r.columns) {
-      ARROW_ASSIGN_OR_RAISE(auto column,
-                            ColumnOf(c.name, c.type_oid, c.type_modifier, c.key));
+      ARROW_ASSIGN_OR_RAISE(
+          auto column, catalog_.ColumnOf(c.name, c.type_oid, c.type_modifier, c.key));
       columns.push_back(std::move(column));
     }
     relation_ = std::move(columns);
@@ -719,7 +419,7 @@ class PgCdc {
             rel = c.relation;
         },
         m);
-    if (rel != relation_id_ || skip_tx_) return arrow::Status::OK();
+    if (rel != catalog_.relation_id() || skip_tx_) return arrow::Status::OK();
     if (relation_.empty()) return arrow::Status::Invalid("a change before its relation");
     Lsn lsn = change_lsn_;
     ++report_.messages;
@@ -748,8 +448,8 @@ class PgCdc {
   }
 
   arrow::Status OnTruncate(const pgoutput::Truncate& t) {
-    if (skip_tx_ || std::find(t.relations.begin(), t.relations.end(), relation_id_) ==
-                        t.relations.end())
+    if (skip_tx_ || std::find(t.relations.begin(), t.relations.end(),
+                              catalog_.relation_id()) == t.relations.end())
       return arrow::Status::OK();
     ++report_.messages;
     ChangeRows::Values none(relation_.size());
@@ -768,8 +468,9 @@ class PgCdc {
     if (options_.catch_up) {
       // Everything committed before this marker is before it in the stream.
       marker_ = "inlet.catch_up/" + cdc_.slot;
-      auto rows = catalog_->Query("SELECT pg_logical_emit_message(false, $1, $2)::text",
-                                  {marker_, std::to_string(NowMillis())});
+      auto rows =
+          catalog_.conn().Query("SELECT pg_logical_emit_message(false, $1, $2)::text",
+                                {marker_, std::to_string(NowMillis())});
       ARROW_RETURN_NOT_OK(Lost(rows.status()));
       ARROW_ASSIGN_OR_RAISE(target_, pgoutput::ParseLsn(*rows->at(0).at(0)));
     }
@@ -853,14 +554,16 @@ class PgCdc {
     idle_end_ = 0;
     auto decoded = pgoutput::Decode(x.data);
     if (!decoded.ok())
-      return Failed("the replication message at " + pgoutput::FormatLsn(x.wal_start) +
-                    ": " + decoded.status().message());
+      return catalog_.Failed("the replication message at " +
+                             pgoutput::FormatLsn(x.wal_start) + ": " +
+                             decoded.status().message());
     change_lsn_ = x.wal_start;
     auto st = OnMessage(*decoded);
     if (!st.ok())
-      return Failed("the change at " + pgoutput::FormatLsn(x.wal_start) +
-                    (tx_ ? " (transaction " + std::to_string(tx_->xid) + ")" : "") +
-                    ": " + st.message());
+      return catalog_.Failed(
+          "the change at " + pgoutput::FormatLsn(x.wal_start) +
+          (tx_ ? " (transaction " + std::to_string(tx_->xid) + ")" : "") + ": " +
+          st.message());
     return arrow::Status::OK();
   }
 
@@ -913,19 +616,12 @@ class PgCdc {
   const StreamOptions& options_;
   const PostgresCdcSourceConfig& cdc_;
   std::vector<std::string> keys_;
-  std::string uri_, name_;
-  std::vector<std::string> secrets_;
-  std::string qualified_, schema_, relname_;
-  uint32_t relation_id_ = 0;
-  char identity_ = 'd';
+  PgCatalog catalog_;
   std::unique_ptr<load::Strategy> strategy_;
-  load::ChangeOptions changes_;
   std::shared_ptr<Table> table_;
-  std::unique_ptr<pgrepl::Connection> catalog_, repl_;
-  std::map<std::pair<uint32_t, int32_t>, pgtext::CatalogType> types_;
+  std::unique_ptr<pgrepl::Connection> repl_;
   std::vector<Column> relation_;  // the stream's columns of the table
   ChangeRows batch_;
-  std::shared_ptr<arrow::Table> empty_;
   std::optional<pgoutput::Begin> tx_;  // the transaction being received
   int64_t tx_start_rows_ = 0;          // the batch's rows before it
   // The LSN of the change being read: the changes' order. Within a transaction it grows;

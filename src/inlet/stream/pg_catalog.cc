@@ -1,0 +1,198 @@
+#include "inlet/stream/pg_catalog.h"
+
+#include <set>
+
+#include "inlet/common/http.h"
+#include "inlet/common/redact.h"
+#include "inlet/common/uri.h"
+#include "inlet/source/pg_text.h"
+#include "inlet/source/postgres_source.h"
+
+namespace inlet::stream {
+
+using pgtext::ColumnType;
+using pgtext::QuoteIdent;
+
+PgCatalog::PgCatalog(const pipeline::PipelineConfig& config)
+    : config_(config), source_(std::get<PostgresCdcSourceConfig>(config.source)) {
+  uri_ = source_.pg.connection;
+  if (!source_.pg.password.empty()) {
+    uri_ += (uri_.find('?') == std::string::npos ? "?" : "&");
+    uri_ += "password=" + UriEncode(source_.pg.password);
+    secrets_ = {source_.pg.password, UriEncode(source_.pg.password)};
+  }
+  size_t scheme = uri_.find("://");
+  size_t end = uri_.find_first_of("/?#", scheme + 3);
+  std::string userinfo = uri_.substr(scheme + 3, end - scheme - 3);
+  size_t at = userinfo.rfind('@'), colon = userinfo.find(':');
+  if (at != std::string::npos && colon != std::string::npos && colon < at) {
+    secrets_.push_back(userinfo.substr(colon + 1, at - colon - 1));
+    secrets_.push_back(PercentDecode(secrets_.back()));
+  }
+  name_ = RedactUri(source_.pg.connection);
+}
+
+arrow::Status PgCatalog::Open() {
+  conn_.reset();
+  ARROW_ASSIGN_OR_RAISE(conn_, Connect(false));
+  return arrow::Status::OK();
+}
+
+arrow::Status PgCatalog::Failed(const std::string& why) const {
+  return arrow::Status::Invalid("pipeline ", config_.name, ": PostgreSQL ", name_,
+                                " table ", source_.pg.table, ": ", why);
+}
+
+arrow::Result<std::unique_ptr<pgrepl::Connection>> PgCatalog::Connect(
+    bool replication) const {
+  return pgrepl::Connection::Open(uri_, replication, name_, secrets_);
+}
+
+// The table exists, its replica identity gives deletes the keys, and the keys are set.
+arrow::Status PgCatalog::CheckTable(std::vector<std::string>* keys) {
+  ARROW_ASSIGN_OR_RAISE(qualified_, QuoteQualifiedName(source_.pg.table));
+  auto rows = conn_->Query(
+      "SELECT c.oid::text, c.relreplident::text, n.nspname, c.relname FROM pg_class c "
+      "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)",
+      {qualified_});
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) return Failed("there is no such table");
+  relation_id_ = static_cast<uint32_t>(std::stoul(*(*rows)[0][0]));
+  identity_ = (*(*rows)[0][1])[0];
+  schema_ = *(*rows)[0][2];
+  relname_ = *(*rows)[0][3];
+  if (identity_ == 'n')
+    return Failed(
+        "it has REPLICA IDENTITY NOTHING: its updates and deletes carry no key (ALTER "
+        "TABLE ... REPLICA IDENTITY DEFAULT, with a primary key, or FULL)");
+  ARROW_ASSIGN_OR_RAISE(
+      auto key_rows,
+      conn_->Query("SELECT a.attname FROM pg_index i JOIN pg_attribute a ON "
+                   "a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) WHERE "
+                   "i.indrelid = $1::oid AND (CASE WHEN $2 = 'i' THEN i.indisreplident "
+                   "ELSE i.indisprimary END) ORDER BY array_position(i.indkey, a.attnum)",
+                   {std::to_string(relation_id_), std::string(1, identity_)}));
+  std::vector<std::string> identity;
+  for (const auto& r : key_rows) identity.push_back(*r[0]);
+  if (keys->empty()) {
+    if (identity.empty())
+      return Failed(
+          "it has no primary key: give destination.keys (and REPLICA IDENTITY "
+          "FULL, so that deletes carry them)");
+    *keys = identity;
+  } else if (identity_ != 'f' &&
+             std::set<std::string>(keys->begin(), keys->end()) !=
+                 std::set<std::string>(identity.begin(), identity.end())) {
+    std::string have;
+    for (const auto& k : identity) have += (have.empty() ? "" : ", ") + k;
+    return Failed("destination.keys must be its replica identity (" +
+                  (have.empty() ? std::string("none") : have) +
+                  "), which is all its deletes carry; or set REPLICA IDENTITY FULL");
+  }
+  return arrow::Status::OK();
+}
+
+// The publication: created for the table when missing; when it exists, it must publish
+// the table.
+arrow::Status PgCatalog::EnsurePublication() {
+  ARROW_ASSIGN_OR_RAISE(auto pubs, conn_->Query("SELECT puballtables::text FROM "
+                                                "pg_publication WHERE pubname = $1",
+                                                {source_.publication}));
+  if (pubs.empty()) {
+    auto st = conn_->Query("CREATE PUBLICATION " + QuoteIdent(source_.publication) +
+                           " FOR TABLE " + qualified_);
+    if (!st.ok())
+      return Failed("cannot create publication '" + source_.publication +
+                    "': " + st.status().message());
+    return arrow::Status::OK();
+  }
+  ARROW_ASSIGN_OR_RAISE(auto has,
+                        conn_->Query("SELECT 1 FROM pg_publication_tables WHERE "
+                                     "pubname = $1 AND schemaname = $2 AND "
+                                     "tablename = $3",
+                                     {source_.publication, schema_, relname_}));
+  if (has.empty())
+    return Failed("publication '" + source_.publication +
+                  "' does not publish the table (" +
+                  "ALTER PUBLICATION ... ADD TABLE, or name another publication)");
+  return arrow::Status::OK();
+}
+
+arrow::Result<bool> PgCatalog::SlotExists() {
+  ARROW_ASSIGN_OR_RAISE(auto rows,
+                        conn_->Query("SELECT plugin, database, active::text, "
+                                     "active_pid::text FROM pg_replication_slots WHERE "
+                                     "slot_name = $1",
+                                     {source_.slot}));
+  if (rows.empty()) return false;
+  const auto& r = rows[0];
+  if (r[0].value_or("") != "pgoutput")
+    return Failed("replication slot '" + source_.slot + "' exists with plugin " +
+                  r[0].value_or("(none)") + ", not pgoutput: name another (source.slot)");
+  ARROW_ASSIGN_OR_RAISE(auto db, conn_->Query("SELECT current_database()"));
+  if (r[1] != db.at(0).at(0))
+    return Failed("replication slot '" + source_.slot + "' belongs to database " +
+                  r[1].value_or("?") + ": name another (source.slot)");
+  if (r[2] == std::optional<std::string>("true"))
+    return Failed("replication slot '" + source_.slot + "' is in use by process " +
+                  r[3].value_or("?") + " (another stream of this pipeline?)");
+  return true;
+}
+
+// A slot left by a snapshot that did not finish: nothing of it is in the table.
+arrow::Status PgCatalog::DropSlot() {
+  auto st = conn_->Query("SELECT pg_drop_replication_slot($1)", {source_.slot});
+  if (!st.ok())
+    return Failed("cannot drop replication slot '" + source_.slot +
+                  "' (left by a snapshot that did not finish): " + st.status().message());
+  return arrow::Status::OK();
+}
+
+// A type as the rows read it (domains to their base, arrays to their elements).
+arrow::Result<pgtext::CatalogType> PgCatalog::CatalogTypeOf(uint32_t oid,
+                                                            int32_t typmod) {
+  auto key = std::make_pair(oid, typmod);
+  if (auto it = types_.find(key); it != types_.end()) return it->second;
+  ARROW_ASSIGN_OR_RAISE(
+      auto rows,
+      conn_->Query("SELECT typtype::text, typbasetype::text, typtypmod::text, "
+                   "typelem::text, typcategory::text, format_type(oid, $2::int) FROM "
+                   "pg_type WHERE oid = $1::oid",
+                   {std::to_string(oid), std::to_string(typmod)}));
+  if (rows.empty()) return Failed("type " + std::to_string(oid) + " is unknown");
+  const auto& r = rows[0];
+  pgtext::CatalogType t;
+  t.oid = oid;
+  t.typmod = typmod;
+  t.name = r[5].value_or("?");
+  if (r[0] == std::optional<std::string>("d")) {
+    int32_t base_mod = static_cast<int32_t>(std::stol(r[2].value_or("-1")));
+    ARROW_ASSIGN_OR_RAISE(t, CatalogTypeOf(static_cast<uint32_t>(std::stoul(*r[1])),
+                                           typmod >= 0 ? typmod : base_mod));
+  } else if (r[0] == std::optional<std::string>("e")) {
+    t.is_enum = true;
+  } else if (r[4] == std::optional<std::string>("A") && r[3] != "0") {
+    ARROW_ASSIGN_OR_RAISE(
+        auto element, CatalogTypeOf(static_cast<uint32_t>(std::stoul(*r[3])), typmod));
+    t.element = std::make_shared<pgtext::CatalogType>(std::move(element));
+  }
+  types_[key] = t;
+  return t;
+}
+
+arrow::Result<Column> PgCatalog::ColumnOf(const std::string& name, uint32_t oid,
+                                          int32_t typmod, bool key) {
+  ARROW_ASSIGN_OR_RAISE(auto t, CatalogTypeOf(oid, typmod));
+  auto type =
+      pgtext::TypeOf(t, source_.pg.unconstrained_numeric, source_.pg.unknown_types);
+  if (!type.ok()) return Failed("column '" + name + "': " + type.status().message());
+  if (type->kind == ColumnType::kUnknown)
+    return Failed("column '" + name + "' has type " + t.name +
+                  ", which inlet does not map: set unknown_types: text to read such "
+                  "columns as text");
+  if (name.rfind("__inlet", 0) == 0 || name == kPgLsnColumn || name == kOpColumn)
+    return Failed("column '" + name + "': the name is inlet's own");
+  return Column{name, std::move(*type), key};
+}
+
+}  // namespace inlet::stream

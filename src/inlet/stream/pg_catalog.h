@@ -1,0 +1,64 @@
+// The catalog side of a postgres_cdc source (stream/pg_cdc.h): the connection that checks
+// the table, its replica identity and keys, creates the publication, looks after the
+// replication slot and reads column types; and how each column's values are read.
+#pragma once
+
+#include <arrow/result.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "inlet/pipeline/config.h"
+#include "inlet/source/pg_replication.h"
+#include "inlet/stream/change_rows.h"
+
+namespace inlet::stream {
+
+class PgCatalog {
+ public:
+  explicit PgCatalog(const pipeline::PipelineConfig& config);
+
+  /// A connection to the source's database (replication: a walsender connection).
+  arrow::Result<std::unique_ptr<pgrepl::Connection>> Connect(bool replication) const;
+  /// Connects the catalog's own connection (again, after a failure).
+  arrow::Status Open();
+  pgrepl::Connection& conn() { return *conn_; }
+
+  /// The table exists and its replica identity gives deletes the keys: *keys, or the
+  /// identity's columns when *keys is empty.
+  arrow::Status CheckTable(std::vector<std::string>* keys);
+  /// The publication: created for the table when missing; otherwise it must publish it.
+  arrow::Status EnsurePublication();
+  /// Whether the slot exists (a pgoutput slot of this database, not in use).
+  arrow::Result<bool> SlotExists();
+  arrow::Status DropSlot();
+  /// A column of the table as the rows read it; Invalid for a type without a mapping
+  /// (unless unknown_types: text) or a name of inlet's own.
+  arrow::Result<Column> ColumnOf(const std::string& name, uint32_t oid, int32_t typmod,
+                                 bool key);
+
+  /// An error naming the pipeline, the database and the table.
+  arrow::Status Failed(const std::string& why) const;
+
+  uint32_t relation_id() const { return relation_id_; }
+  const std::string& qualified() const { return qualified_; }  // quoted
+  const std::string& name() const { return name_; }  // the database, without secrets
+
+ private:
+  arrow::Result<pgtext::CatalogType> CatalogTypeOf(uint32_t oid, int32_t typmod);
+
+  const pipeline::PipelineConfig& config_;
+  const PostgresCdcSourceConfig& source_;
+  std::string uri_, name_;
+  std::vector<std::string> secrets_;
+  std::unique_ptr<pgrepl::Connection> conn_;
+  std::string qualified_, schema_, relname_;
+  uint32_t relation_id_ = 0;
+  char identity_ = 'd';
+  std::map<std::pair<uint32_t, int32_t>, pgtext::CatalogType> types_;
+};
+
+}  // namespace inlet::stream
