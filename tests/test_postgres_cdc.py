@@ -483,20 +483,21 @@ def test_every_mapped_type_reads_as_the_query_source_reads_it(tmp_path, db):
         id int PRIMARY KEY, s smallint, i int, b bigint, n numeric(12,3), u numeric,
         r real, d double precision, f boolean, tx text, vc varchar(10), ch char(4),
         by bytea, dt date, tm time, ts timestamp, tz timestamptz, iv interval, id2 uuid,
-        j json, jb jsonb, ai int[], at text[], an numeric(6,2)[], m mood, p posint)""")
+        j json, jb jsonb, ai int[], at text[], an numeric(6,2)[], m mood, p posint,
+        a2 int[])""")
     rows = """
         (%d, -32768, -2147483648, -9223372036854775808, -999999999.999, 12345.678901234567890123,
          -3.5, -1e300, true, 'héllo	tab
 newline \\ back', 'v', 'ab', '\\x00ff10', '0044-03-15 BC', '00:00:00',
          '1970-01-01 00:00:00', '2024-03-01 12:00:00.123456+02', '1 year 2 mons 3 days 04:05:06.5',
          'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{"a": [1, 2]}', '{"b": null}', '{1,NULL,3}',
-         '{"x,y","q\\"z",NULL}', '{1.5,-2.25}', 'happy', 7),
+         '{"x,y","q\\"z",NULL}', '{1.5,-2.25}', 'happy', 7, '{{1,2},{3,NULL}}'),
         (%d, 32767, 2147483647, 9223372036854775807, 999999999.999, -0.000000000000000001,
          3.25, 'Infinity', false, '', '0123456789', 'abcd', '', '9999-12-31', '23:59:59.999999',
          '2262-04-11 23:47:16.854775', '1900-01-01 00:00:00+00', '-1 days -00:00:01.5',
-         '00000000-0000-0000-0000-000000000000', '[]', '[]', '{}', '{}', '{}', 'sad', 1),
+         '00000000-0000-0000-0000-000000000000', '[]', '[]', '{}', '{}', '{}', 'sad', 1, '{}'),
         (%d, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-         NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)"""
+         NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)"""
     db.sql("INSERT INTO t VALUES " + rows % (1, 2, 3))
     cdc = _pipeline(tmp_path, db)
     _catch_up(cdc, db)                                   # rows 1-3: the snapshot's COPY

@@ -186,7 +186,8 @@ int HexDigit(char c) {
   return -1;
 }
 
-// The elements of a one-dimensional array's text ({a,"b c",NULL}).
+// The elements of an array's text ({a,"b c",NULL}), those of a multidimensional one
+// ({{1,2},{3,4}}) flattened in order, as the query source reads them.
 arrow::Status SplitArray(std::string_view text,
                          std::vector<std::optional<std::string>>* out) {
   auto bad = [&](const char* why) {
@@ -196,22 +197,32 @@ arrow::Status SplitArray(std::string_view text,
   if (!s.empty() && s[0] == '[') {  // explicit bounds: [0:2]={...}
     size_t eq = s.find('=');
     if (eq == std::string_view::npos) return bad("bounds without '='");
-    if (s.substr(0, eq).find("][") != std::string_view::npos)
-      return bad("arrays of more than one dimension are not read");
     s.remove_prefix(eq + 1);
   }
   if (s.size() < 2 || s.front() != '{' || s.back() != '}') return bad("no braces");
-  s = s.substr(1, s.size() - 2);
   out->clear();
-  if (s.empty()) return arrow::Status::OK();
+  int depth = 0;
   size_t i = 0;
-  while (true) {
-    if (i < s.size() && s[i] == '{')
-      return bad("arrays of more than one dimension are not read");
+  while (i < s.size()) {
+    char c = s[i];
+    if (c == '{') {
+      ++depth;
+      ++i;
+      continue;
+    }
+    if (c == '}') {
+      if (--depth < 0) return bad("unbalanced braces");
+      ++i;
+      continue;
+    }
+    if (c == ',') {
+      ++i;
+      continue;
+    }
+    if (depth == 0) return bad("a value outside the braces");
     std::string value;
-    bool quoted = false;
-    if (i < s.size() && s[i] == '"') {
-      quoted = true;
+    bool quoted = c == '"';
+    if (quoted) {
       ++i;
       while (i < s.size() && s[i] != '"') {
         if (s[i] == '\\' && i + 1 < s.size()) ++i;
@@ -220,7 +231,7 @@ arrow::Status SplitArray(std::string_view text,
       if (i >= s.size()) return bad("an unterminated quote");
       ++i;
     } else {
-      while (i < s.size() && s[i] != ',') {
+      while (i < s.size() && s[i] != ',' && s[i] != '}') {
         if (s[i] == '\\' && i + 1 < s.size()) ++i;
         value += s[i++];
       }
@@ -229,10 +240,8 @@ arrow::Status SplitArray(std::string_view text,
       out->push_back(std::nullopt);
     else
       out->push_back(std::move(value));
-    if (i >= s.size()) break;
-    if (s[i] != ',') return bad("a value after a quoted element");
-    ++i;
   }
+  if (depth != 0) return bad("unbalanced braces");
   return arrow::Status::OK();
 }
 

@@ -28,7 +28,8 @@ struct CatalogType {
   int32_t typmod = -1;   // the column's (or its domain's) modifier
   std::string name;      // format_type(): numeric(10,2), character varying(20), ...
   bool is_enum = false;  // an enum: its label, as text
-  /// An array: its element's type (1-D arrays; PostgreSQL does not declare dimensions).
+  /// An array: its element's type (PostgreSQL does not declare dimensions; the values of
+  /// a multidimensional one are flattened).
   std::shared_ptr<CatalogType> element;
 };
 

@@ -95,17 +95,16 @@ TEST(PgText, EnumsDomainsAndUnknownTypes) {
   EXPECT_EQ(text->kind, ColumnType::kString);
 }
 
-TEST(PgText, OneDimensionalArrays) {
+TEST(PgText, Arrays) {
   CatalogType a = Builtin(1009);
   a.element = std::make_shared<CatalogType>(Builtin(25));
   EXPECT_EQ(Read(a, "{a,\"b c\",NULL,\"NULL\",\"q\\\"x\",\"back\\\\slash\"}"),
             "list<item: string>[a, b c, null, NULL, q\"x, back\\slash]");
   EXPECT_EQ(Read(a, "{}"), "list<item: string>[]");
   EXPECT_EQ(Read(a, "[0:1]={x,y}"), "list<item: string>[x, y]");
-  EXPECT_EQ(
-      Read(a, "{{1,2},{3,4}}"),
-      "error: '{{1,2},{3,4}}' is not an array: arrays of more than one dimension are "
-      "not read");
+  EXPECT_EQ(Read(a, "{{a,b},{c,NULL}}"), "list<item: string>[a, b, c, null]");
+  EXPECT_EQ(Read(a, "[1:2][1:1]={{a},{b}}"), "list<item: string>[a, b]");
+  EXPECT_EQ(Read(a, "{a,b"), "error: '{a,b' is not an array: no braces");
   CatalogType ints = Builtin(1007);
   ints.element = std::make_shared<CatalogType>(Builtin(23));
   EXPECT_EQ(Read(ints, "{1,-2,NULL}"), "list<item: int32>[1, -2, null]");
