@@ -3,12 +3,15 @@
 
 #include <libpq-fe.h>
 #include <poll.h>
+#include <sys/socket.h>
 
 #include <chrono>
 
 namespace inlet::pgrepl {
 
 namespace {
+
+constexpr int kStreamLowWater = 128 * 1024;
 
 // The forms source/pg_text.h parses, for every session.
 constexpr char kSessionOptions[] =
@@ -88,29 +91,46 @@ class LibpqConnection : public Connection {
   arrow::Status StartStream(const std::string& command) override {
     Result started(PQexec(conn_, command.c_str()), PQclear);
     if (!started || PQresultStatus(started.get()) != PGRES_COPY_BOTH) return Failed("");
+    // A stream's messages are small and come one by one: waking for each costs more than
+    // reading them. Waits end once kStreamLowWater bytes are there (or at their timeout).
+    int low = kStreamLowWater;
+    setsockopt(PQsocket(conn_), SOL_SOCKET, SO_RCVLOWAT, &low, sizeof(low));
     return arrow::Status::OK();
   }
 
-  arrow::Result<std::optional<std::string>> Receive(int timeout_ms) override {
+  arrow::Result<bool> Receive(int timeout_ms, std::string* out) override {
     auto deadline =
         std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    bool read = false;  // with no time to wait: what one read of the socket brings
     while (true) {
       char* buf = nullptr;
       int n = PQgetCopyData(conn_, &buf, /*async=*/1);
       if (n > 0) {
-        std::string out(buf, static_cast<size_t>(n));
+        out->assign(buf, static_cast<size_t>(n));
         PQfreemem(buf);
-        return out;
+        return true;
       }
       if (n == -1) {
         Result end(PQgetResult(conn_), PQclear);
         return Failed("the server ended the replication stream: ");
       }
       if (n == -2) return Failed("the replication stream failed: ");
+      if (timeout_ms <= 0) {
+        if (read) return false;
+        read = true;
+        if (!PQconsumeInput(conn_)) return Failed("the replication stream failed: ");
+        continue;
+      }
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
                       deadline - std::chrono::steady_clock::now())
                       .count();
-      if (left <= 0) return std::nullopt;
+      if (left <= 0) {
+        // The wait is over, and less than the low-water mark may have come: take it.
+        if (read) return false;
+        read = true;
+        if (!PQconsumeInput(conn_)) return Failed("the replication stream failed: ");
+        continue;
+      }
       pollfd fd{PQsocket(conn_), POLLIN, 0};
       int ready = poll(&fd, 1, static_cast<int>(left));
       if (ready < 0 && errno != EINTR) return Failed("cannot wait for the server: ");

@@ -44,10 +44,10 @@ class Connection {
       const std::function<arrow::Status(std::string_view)>& on_row) = 0;
   /// Sends a command that starts a CopyBoth stream (START_REPLICATION).
   virtual arrow::Status StartStream(const std::string& command) = 0;
-  /// The next CopyData message of the stream, waiting up to timeout_ms for one; nullopt
-  /// when none came. The server ending the stream, or the connection failing, is an
-  /// error.
-  virtual arrow::Result<std::optional<std::string>> Receive(int timeout_ms) = 0;
+  /// The next CopyData message of the stream into *out, waiting up to timeout_ms for one
+  /// (0: only what has arrived); false when none came. The server ending the stream, or
+  /// the connection failing, is an error.
+  virtual arrow::Result<bool> Receive(int timeout_ms, std::string* out) = 0;
   /// Sends a CopyData message on the stream and flushes it.
   virtual arrow::Status Send(std::string_view bytes) = 0;
 
