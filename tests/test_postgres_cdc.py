@@ -523,3 +523,101 @@ newline \\ back', 'v', 'ab', '\\x00ff10', '0044-03-15 BC', '00:00:00',
         if pa.types.is_date32(b.type):  # 44 BC is beyond Python's dates
             a, b = a.cast(pa.int32()), b.cast(pa.int32())
         assert a.to_pylist() == b.to_pylist(), name
+
+
+def test_several_tables_through_one_slot(tmp_path, db):
+    """Two tables (and then a third) followed through one slot, each into its own table;
+    transactions that change both, a kill -9 between commits, a table added to the list."""
+    import threading
+    db.sql("CREATE TABLE orders (id int PRIMARY KEY, customer int, amount numeric(10,2))")
+    db.sql("CREATE TABLE customers (id int PRIMARY KEY, name text)")
+    db.sql("CREATE TABLE quiet (id int PRIMARY KEY, v text)")
+    db.sql("INSERT INTO customers SELECT g, 'c' || g FROM generate_series(1, 50) g")
+    db.sql("INSERT INTO orders SELECT g, g % 50 + 1, g FROM generate_series(1, 200) g")
+    db.sql("INSERT INTO quiet VALUES (1, 'only row')")
+
+    def pipeline(tables):
+        p = {"name": "pg", "source": {"type": "postgres_cdc", "connection": db.uri,
+                                      "tables": tables},
+             "destination": {"path": str(tmp_path / "lake" / "{schema}_{table}")},
+             "strategy": {"type": "cdc"},
+             "processing": {"flush_rows": 30, "flush_interval": "200ms"}}
+        return ps.write_pipelines(tmp_path / "pg.yaml", p)
+
+    yaml = pipeline(["orders", "public.customers"])
+    report = _catch_up(yaml, db)
+    assert report["rows_inserted"] == 250, report
+    lake = tmp_path / "lake"
+    _check_equal(db, lake / "public_orders", "orders")
+    _check_equal(db, lake / "public_customers", "customers")
+
+    stop, errors = threading.Event(), []
+
+    def work():
+        import psycopg2
+        rng = random.Random(3)
+        conn = psycopg2.connect(host="127.0.0.1", port=db.server.port, user=db.server.user,
+                                password=db.server.password, dbname=db.name)
+        try:
+            n = 1000
+            while not stop.is_set():
+                with conn.cursor() as cur:
+                    n += 1
+                    c = rng.randint(1, 60)
+                    cur.execute("INSERT INTO customers VALUES (%s, %s) ON CONFLICT (id) DO "
+                                "UPDATE SET name = EXCLUDED.name", (c, f"name{n}"))
+                    cur.execute("INSERT INTO orders VALUES (%s, %s, %s)", (n, c, n % 97))
+                    if rng.random() < 0.2:
+                        cur.execute("DELETE FROM orders WHERE id = %s", (rng.randint(1, n),))
+                conn.commit()
+                time.sleep(0.002)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            conn.close()
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    try:
+        for _ in range(3):
+            proc = ps.popen("stream", yaml, env=db.env, cwd=tmp_path)
+            time.sleep(1.0 + random.random())
+            proc.send_signal(signal.SIGKILL)
+            proc.communicate()
+            held = min(_table_lsn(lake / "public_orders"), _table_lsn(lake / "public_customers"))
+            assert _confirmed(db) <= held
+    finally:
+        stop.set()
+        worker.join()
+    assert not errors, errors
+    _catch_up(yaml, db)
+    _check_equal(db, lake / "public_orders", "orders")
+    _check_equal(db, lake / "public_customers", "customers")
+    # The quiet table added to the list (and to the publication by its owner): every table
+    # is loaded afresh from a new snapshot, so that all start from one point.
+    db.sql("ALTER PUBLICATION inlet_pg ADD TABLE quiet")
+    yaml = pipeline(["orders", "customers", "quiet"])
+    _catch_up(yaml, db)
+    db.sql("UPDATE quiet SET v = 'changed'")
+    db.sql("DELETE FROM orders WHERE id % 3 = 0")
+    _catch_up(yaml, db)
+    for t in ("orders", "customers", "quiet"):
+        _check_equal(db, lake / f"public_{t}", t)
+    # One slot for all of them.
+    assert db.sql("SELECT count(*) FROM pg_replication_slots WHERE database = %s",
+                  db.name)[0][0] == 1
+
+
+def test_several_tables_need_a_destination_each(tmp_path, db):
+    src = {"type": "postgres_cdc", "connection": db.uri, "tables": ["a", "b"]}
+    for dest, want in [({"path": str(tmp_path / "one")}, "{table}"),
+                       ({"path": str(tmp_path / "{table}"), "keys": ["id"]},
+                        "each table's primary key")]:
+        yaml = ps.write_pipelines(tmp_path / "p.yaml", {
+            "name": "pg", "source": src, "destination": dest, "strategy": {"type": "cdc"}})
+        line = check_refusal(_catch_up(yaml, db, check=False))
+        assert want in line, line
+    yaml = ps.write_pipelines(tmp_path / "p.yaml", {
+        "name": "pg", "source": {**src, "table": "a"}, "destination": {"path": "x/{table}"},
+        "strategy": {"type": "cdc"}})
+    assert "give a table or a list of tables" in check_refusal(_catch_up(yaml, db, check=False))

@@ -27,7 +27,7 @@ const std::string& Pipeline::source_location() const {
   if (const auto* pg = std::get_if<PostgresSourceConfig>(&config_->source))
     return pg->description;
   if (const auto* cdc = std::get_if<PostgresCdcSourceConfig>(&config_->source))
-    return cdc->pg.table;
+    return cdc->pg.description;
   return std::get<FileSourceConfig>(config_->source).path;
 }
 const std::string& Pipeline::table() const { return config_->destination.path; }

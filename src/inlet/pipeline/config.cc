@@ -646,6 +646,18 @@ arrow::Result<PipelineConfig> ParsePipeline(const YamlReader& r, const YAML::Nod
                      "must differ from destination.path");
     }
   }
+  if (pg_cdc) {
+    const auto& tables = std::get<PostgresCdcSourceConfig>(p.source).tables;
+    bool templated = p.destination.path.find("{table}") != std::string::npos;
+    if (tables.size() > 1 && !templated)
+      return r.Error(n["destination"], k + ".destination.path",
+                     "must name each table's destination with {table} (and {schema}) "
+                     "when the source follows several tables");
+    if (tables.size() > 1 && !p.destination.keys.empty())
+      return r.Error(n["destination"], k + ".destination.keys",
+                     "applies to one table: with several, each table's primary key (or "
+                     "replica identity) is its keys");
+  }
   if (pg_cdc && p.strategy.type != StrategyType::kCdc) {
     return r.Error(n["strategy"], k + ".strategy.type",
                    std::string("a postgres_cdc source takes the cdc strategy, not ") +

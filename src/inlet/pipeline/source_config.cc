@@ -147,7 +147,7 @@ arrow::Result<PostgresSourceConfig> ParsePostgresSource(const YamlReader& r,
   std::set<std::string> allowed = {"type",  "connection",    "password",
                                    "table", "unknown_types", "unconstrained_numeric"};
   if (cdc) {
-    allowed.insert({"slot", "publication", "initial_snapshot"});
+    allowed.insert({"slot", "publication", "initial_snapshot", "tables"});
     if (n["query"])
       return r.Error(n["query"], key + ".query",
                      "a postgres_cdc source follows a table's changes: give its table");
@@ -202,14 +202,18 @@ arrow::Result<PostgresSourceConfig> ParsePostgresSource(const YamlReader& r,
   if (n["password"]) {
     ARROW_ASSIGN_OR_RAISE(pg.password, r.String(n["password"], key + ".password"));
   }
-  if (static_cast<bool>(n["table"]) == static_cast<bool>(n["query"]))
+  if (cdc) {
+    if (static_cast<bool>(n["table"]) == static_cast<bool>(n["tables"]))
+      return r.Error(n, key + ".table", "give a table or a list of tables (one of them)");
+  } else if (static_cast<bool>(n["table"]) == static_cast<bool>(n["query"])) {
     return r.Error(n, key + ".table", "give a table or a query (one of them)");
+  }
   if (n["table"]) {
     ARROW_ASSIGN_OR_RAISE(pg.table, r.String(n["table"], key + ".table"));
     auto quoted = QuoteQualifiedName(pg.table);
     if (!quoted.ok())
       return r.Error(n["table"], key + ".table", quoted.status().message());
-  } else {
+  } else if (n["query"]) {
     ARROW_ASSIGN_OR_RAISE(pg.query, r.String(n["query"], key + ".query"));
     if (NestableQuery(pg.query).empty())
       return r.Error(n["query"], key + ".query", "is empty");
@@ -262,6 +266,21 @@ arrow::Result<PostgresCdcSourceConfig> ParsePostgresCdcSource(
     const std::string& pipeline) {
   PostgresCdcSourceConfig c;
   ARROW_ASSIGN_OR_RAISE(c.pg, ParsePostgresSource(r, n, key, /*cdc=*/true));
+  if (n["tables"]) {
+    ARROW_ASSIGN_OR_RAISE(c.tables, r.StringList(n["tables"], key + ".tables"));
+    if (c.tables.empty()) return r.Error(n["tables"], key + ".tables", "names no table");
+    std::set<std::string> seen;
+    for (const auto& t : c.tables) {
+      auto quoted = QuoteQualifiedName(t);
+      if (!quoted.ok())
+        return r.Error(n["tables"], key + ".tables", quoted.status().message());
+      if (!seen.insert(*quoted).second)
+        return r.Error(n["tables"], key + ".tables", "names " + t + " twice");
+    }
+  } else {
+    c.tables = {c.pg.table};
+  }
+  c.pg.table.clear();
   ARROW_ASSIGN_OR_RAISE(c.slot, SlotName(r, n["slot"], key + ".slot", pipeline));
   ARROW_ASSIGN_OR_RAISE(c.publication,
                         SlotName(r, n["publication"], key + ".publication", pipeline));
@@ -269,7 +288,10 @@ arrow::Result<PostgresCdcSourceConfig> ParsePostgresCdcSource(
     ARROW_ASSIGN_OR_RAISE(c.initial_snapshot,
                           r.Bool(n["initial_snapshot"], key + ".initial_snapshot"));
   }
-  c.pg.description = "PostgreSQL " + RedactUri(c.pg.connection) + " table " + c.pg.table;
+  std::string list;
+  for (const auto& t : c.tables) list += (list.empty() ? "" : ", ") + t;
+  c.pg.description = "PostgreSQL " + RedactUri(c.pg.connection) +
+                     (c.tables.size() == 1 ? " table " : " tables ") + list;
   return c;
 }
 

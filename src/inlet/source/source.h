@@ -138,9 +138,11 @@ struct PostgresSourceConfig {
 /// logical replication (the pgoutput plugin): an initial snapshot, then every committed
 /// change in commit order (stream/pg_cdc.h).
 struct PostgresCdcSourceConfig {
-  /// The connection, password, table (required), type policies and description; query is
-  /// empty.
+  /// The connection, password, type policies and description; table and query are empty.
   PostgresSourceConfig pg;
+  /// The tables followed, each into its own table (destination.path with {table} for the
+  /// table's name and {schema} for its schema), through one slot.
+  std::vector<std::string> tables;
   /// The replication slot and the publication (created when missing, the publication for
   /// the table); default inlet_<pipeline> for both.
   std::string slot;

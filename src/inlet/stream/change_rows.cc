@@ -6,13 +6,21 @@ namespace inlet::stream {
 
 arrow::Status ChangeRows::Add(const std::vector<Column>& columns, const Values& values,
                               std::string_view op, pgoutput::Lsn lsn) {
+  if (cached_for_ != &columns || cached_.size() != columns.size()) {
+    cached_.clear();
+    for (const auto& c : columns) {
+      Slot& slot = SlotOf(c);
+      if (!slot.type.type->Equals(*c.type.type))
+        return arrow::Status::Invalid(
+            "column '", c.name, "' changed type from ", slot.type.type->ToString(),
+            " to ", c.type.type->ToString(),
+            " while the stream ran: a table column keeps its type");
+      cached_.push_back(&slot);
+    }
+    cached_for_ = &columns;
+  }
   for (size_t i = 0; i < columns.size(); ++i) {
-    Slot& slot = SlotOf(columns[i]);
-    if (!slot.type.type->Equals(*columns[i].type.type))
-      return arrow::Status::Invalid(
-          "column '", columns[i].name, "' changed type from ", slot.type.type->ToString(),
-          " to ", columns[i].type.type->ToString(),
-          " while the stream ran: a table column keeps its type");
+    Slot& slot = *cached_[i];
     slot.seen = true;
     const auto& v = values[i];
     if (v && *v) {
@@ -27,13 +35,17 @@ arrow::Status ChangeRows::Add(const std::vector<Column>& columns, const Values& 
     if (v && slot.given) ARROW_RETURN_NOT_OK(slot.given->Append(true));
   }
   // Columns of the batch that this row's relation no longer has.
-  for (auto& [name, slot] : slots_) {
-    if (slot.seen) {
-      slot.seen = false;
-      continue;
+  if (slots_.size() != columns.size()) {
+    for (auto& [name, slot] : slots_) {
+      if (slot.seen) {
+        slot.seen = false;
+        continue;
+      }
+      ARROW_RETURN_NOT_OK(slot.values->AppendNull());
+      ARROW_RETURN_NOT_OK(NotGiven(slot));
     }
-    ARROW_RETURN_NOT_OK(slot.values->AppendNull());
-    ARROW_RETURN_NOT_OK(NotGiven(slot));
+  } else {
+    for (Slot* slot : cached_) slot->seen = false;
   }
   ARROW_RETURN_NOT_OK(op_.Append(op));
   ARROW_RETURN_NOT_OK(lsn_.Append(static_cast<int64_t>(lsn)));
@@ -67,6 +79,8 @@ arrow::Result<std::shared_ptr<arrow::Table>> ChangeRows::Finish() {
   auto out = arrow::Table::Make(arrow::schema(fields), arrays, rows_);
   slots_.clear();
   order_.clear();
+  cached_.clear();
+  cached_for_ = nullptr;
   rows_ = 0;
   return out;
 }

@@ -47,10 +47,13 @@ class ChangeRows {
   using Values = std::vector<std::optional<std::optional<std::string_view>>>;
 
   /// Appends a row. Invalid, naming the column, for a value that is not of its type or a
-  /// column whose type changed.
+  /// column whose type changed. The columns' slots are looked up again when `columns` is
+  /// another vector, or after ColumnsChanged.
   arrow::Status Add(const std::vector<Column>& columns, const Values& values,
                     std::string_view op, pgoutput::Lsn lsn);
   int64_t rows() const { return rows_; }
+  /// The vector given to Add now holds other columns.
+  void ColumnsChanged() { cached_for_ = nullptr; }
   /// The batch so far as a table (and a fresh one begins).
   arrow::Result<std::shared_ptr<arrow::Table>> Finish();
 
@@ -65,6 +68,8 @@ class ChangeRows {
   arrow::Status NotGiven(Slot& slot);
 
   std::map<std::string, Slot> slots_;
+  const std::vector<Column>* cached_for_ = nullptr;  // the columns cached_ follows
+  std::vector<Slot*> cached_;
   std::vector<std::string> order_;
   arrow::StringBuilder op_;
   arrow::Int64Builder lsn_;

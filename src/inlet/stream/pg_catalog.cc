@@ -38,9 +38,15 @@ arrow::Status PgCatalog::Open() {
   return arrow::Status::OK();
 }
 
-arrow::Status PgCatalog::Failed(const std::string& why) const {
+arrow::Status PgCatalog::Failed(const std::string& why, const std::string& table) const {
+  std::string tables;
+  for (const auto& t : source_.tables) tables += (tables.empty() ? "" : ", ") + t;
+  if (!table.empty())
+    return arrow::Status::Invalid("pipeline ", config_.name, ": PostgreSQL ", name_,
+                                  " table ", table, ": ", why);
   return arrow::Status::Invalid("pipeline ", config_.name, ": PostgreSQL ", name_,
-                                " table ", source_.pg.table, ": ", why);
+                                source_.tables.size() == 1 ? " table " : " tables ",
+                                tables, ": ", why);
 }
 
 arrow::Result<std::unique_ptr<pgrepl::Connection>> PgCatalog::Connect(
@@ -49,20 +55,26 @@ arrow::Result<std::unique_ptr<pgrepl::Connection>> PgCatalog::Connect(
 }
 
 // The table exists, its replica identity gives deletes the keys, and the keys are set.
-arrow::Status PgCatalog::CheckTable(std::vector<std::string>* keys) {
-  ARROW_ASSIGN_OR_RAISE(qualified_, QuoteQualifiedName(source_.pg.table));
-  auto rows = conn_->Query(
-      "SELECT c.oid::text, c.relreplident::text, n.nspname, c.relname FROM pg_class c "
-      "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)",
-      {qualified_});
-  if (!rows.ok()) return rows.status();
-  if (rows->empty()) return Failed("there is no such table");
-  relation_id_ = static_cast<uint32_t>(std::stoul(*(*rows)[0][0]));
-  identity_ = (*(*rows)[0][1])[0];
-  schema_ = *(*rows)[0][2];
-  relname_ = *(*rows)[0][3];
-  if (identity_ == 'n')
-    return Failed(
+arrow::Result<PgTableInfo> PgCatalog::CheckTable(const std::string& name,
+                                                 const std::vector<std::string>& keys) {
+  PgTableInfo t;
+  t.name = name;
+  ARROW_ASSIGN_OR_RAISE(t.qualified, QuoteQualifiedName(name));
+  auto bad = [&](const std::string& why) { return Failed(why, name); };
+  ARROW_ASSIGN_OR_RAISE(
+      auto rows,
+      conn_->Query(
+          "SELECT c.oid::text, c.relreplident::text, n.nspname, c.relname FROM pg_class "
+          "c "
+          "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)",
+          {t.qualified}));
+  if (rows.empty()) return bad("there is no such table");
+  t.relation_id = static_cast<uint32_t>(std::stoul(*rows[0][0]));
+  t.identity = (*rows[0][1])[0];
+  t.schema = *rows[0][2];
+  t.relname = *rows[0][3];
+  if (t.identity == 'n')
+    return bad(
         "it has REPLICA IDENTITY NOTHING: its updates and deletes carry no key (ALTER "
         "TABLE ... REPLICA IDENTITY DEFAULT, with a primary key, or FULL)");
   ARROW_ASSIGN_OR_RAISE(
@@ -71,50 +83,57 @@ arrow::Status PgCatalog::CheckTable(std::vector<std::string>* keys) {
                    "a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) WHERE "
                    "i.indrelid = $1::oid AND (CASE WHEN $2 = 'i' THEN i.indisreplident "
                    "ELSE i.indisprimary END) ORDER BY array_position(i.indkey, a.attnum)",
-                   {std::to_string(relation_id_), std::string(1, identity_)}));
+                   {std::to_string(t.relation_id), std::string(1, t.identity)}));
   std::vector<std::string> identity;
   for (const auto& r : key_rows) identity.push_back(*r[0]);
-  if (keys->empty()) {
+  t.keys = keys;
+  if (keys.empty()) {
     if (identity.empty())
-      return Failed(
+      return bad(
           "it has no primary key: give destination.keys (and REPLICA IDENTITY "
           "FULL, so that deletes carry them)");
-    *keys = identity;
-  } else if (identity_ != 'f' &&
-             std::set<std::string>(keys->begin(), keys->end()) !=
+    t.keys = identity;
+  } else if (t.identity != 'f' &&
+             std::set<std::string>(keys.begin(), keys.end()) !=
                  std::set<std::string>(identity.begin(), identity.end())) {
     std::string have;
     for (const auto& k : identity) have += (have.empty() ? "" : ", ") + k;
-    return Failed("destination.keys must be its replica identity (" +
-                  (have.empty() ? std::string("none") : have) +
-                  "), which is all its deletes carry; or set REPLICA IDENTITY FULL");
+    return bad("destination.keys must be its replica identity (" +
+               (have.empty() ? std::string("none") : have) +
+               "), which is all its deletes carry; or set REPLICA IDENTITY FULL");
   }
-  return arrow::Status::OK();
+  return t;
 }
 
-// The publication: created for the table when missing; when it exists, it must publish
-// the table.
-arrow::Status PgCatalog::EnsurePublication() {
+// The publication: created for the tables when missing; when it exists, it must publish
+// them.
+arrow::Status PgCatalog::EnsurePublication(const std::vector<PgTableInfo>& tables) {
   ARROW_ASSIGN_OR_RAISE(auto pubs, conn_->Query("SELECT puballtables::text FROM "
                                                 "pg_publication WHERE pubname = $1",
                                                 {source_.publication}));
   if (pubs.empty()) {
+    std::string list;
+    for (const auto& t : tables) list += (list.empty() ? "" : ", ") + t.qualified;
     auto st = conn_->Query("CREATE PUBLICATION " + QuoteIdent(source_.publication) +
-                           " FOR TABLE " + qualified_);
+                           " FOR TABLE " + list);
     if (!st.ok())
       return Failed("cannot create publication '" + source_.publication +
                     "': " + st.status().message());
     return arrow::Status::OK();
   }
-  ARROW_ASSIGN_OR_RAISE(auto has,
-                        conn_->Query("SELECT 1 FROM pg_publication_tables WHERE "
-                                     "pubname = $1 AND schemaname = $2 AND "
-                                     "tablename = $3",
-                                     {source_.publication, schema_, relname_}));
-  if (has.empty())
-    return Failed("publication '" + source_.publication +
-                  "' does not publish the table (" +
-                  "ALTER PUBLICATION ... ADD TABLE, or name another publication)");
+  for (const auto& t : tables) {
+    ARROW_ASSIGN_OR_RAISE(auto has,
+                          conn_->Query("SELECT 1 FROM pg_publication_tables WHERE "
+                                       "pubname = $1 AND schemaname = $2 AND "
+                                       "tablename = $3",
+                                       {source_.publication, t.schema, t.relname}));
+    if (has.empty())
+      return Failed(
+          "publication '" + source_.publication +
+              "' does not publish the table (ALTER PUBLICATION ... ADD TABLE, or "
+              "name another publication)",
+          t.name);
+  }
   return arrow::Status::OK();
 }
 
@@ -185,13 +204,15 @@ arrow::Result<Column> PgCatalog::ColumnOf(const std::string& name, uint32_t oid,
   ARROW_ASSIGN_OR_RAISE(auto t, CatalogTypeOf(oid, typmod));
   auto type =
       pgtext::TypeOf(t, source_.pg.unconstrained_numeric, source_.pg.unknown_types);
-  if (!type.ok()) return Failed("column '" + name + "': " + type.status().message());
+  if (!type.ok())
+    return arrow::Status::Invalid("column '", name, "': ", type.status().message());
   if (type->kind == ColumnType::kUnknown)
-    return Failed("column '" + name + "' has type " + t.name +
-                  ", which inlet does not map: set unknown_types: text to read such "
-                  "columns as text");
+    return arrow::Status::Invalid(
+        "column '", name, "' has type ", t.name,
+        ", which inlet does not map: set unknown_types: text to "
+        "read such columns as text");
   if (name.rfind("__inlet", 0) == 0 || name == kPgLsnColumn || name == kOpColumn)
-    return Failed("column '" + name + "': the name is inlet's own");
+    return arrow::Status::Invalid("column '", name, "': the name is inlet's own");
   return Column{name, std::move(*type), key};
 }
 

@@ -17,6 +17,16 @@
 
 namespace inlet::stream {
 
+/// A source table as the catalog describes it.
+struct PgTableInfo {
+  std::string name;       // as the pipeline names it (schema.table or table)
+  std::string qualified;  // quoted: "schema"."table"
+  std::string schema, relname;
+  uint32_t relation_id = 0;
+  char identity = 'd';  // relreplident
+  std::vector<std::string> keys;
+};
+
 class PgCatalog {
  public:
   explicit PgCatalog(const pipeline::PipelineConfig& config);
@@ -27,24 +37,24 @@ class PgCatalog {
   arrow::Status Open();
   pgrepl::Connection& conn() { return *conn_; }
 
-  /// The table exists and its replica identity gives deletes the keys: *keys, or the
-  /// identity's columns when *keys is empty.
-  arrow::Status CheckTable(std::vector<std::string>* keys);
-  /// The publication: created for the table when missing; otherwise it must publish it.
-  arrow::Status EnsurePublication();
+  /// The table exists and its replica identity gives deletes the keys: `keys`, or the
+  /// identity's columns when `keys` is empty.
+  arrow::Result<PgTableInfo> CheckTable(const std::string& name,
+                                        const std::vector<std::string>& keys);
+  /// The publication: created for the tables when missing; otherwise it must publish
+  /// them.
+  arrow::Status EnsurePublication(const std::vector<PgTableInfo>& tables);
   /// Whether the slot exists (a pgoutput slot of this database, not in use).
   arrow::Result<bool> SlotExists();
   arrow::Status DropSlot();
-  /// A column of the table as the rows read it; Invalid for a type without a mapping
-  /// (unless unknown_types: text) or a name of inlet's own.
+  /// A column as the rows read it; Invalid (naming the column) for a type without a
+  /// mapping (unless unknown_types: text) or a name of inlet's own.
   arrow::Result<Column> ColumnOf(const std::string& name, uint32_t oid, int32_t typmod,
                                  bool key);
 
-  /// An error naming the pipeline, the database and the table.
-  arrow::Status Failed(const std::string& why) const;
+  /// An error naming the pipeline, the database and the source's tables (or `table`).
+  arrow::Status Failed(const std::string& why, const std::string& table = "") const;
 
-  uint32_t relation_id() const { return relation_id_; }
-  const std::string& qualified() const { return qualified_; }  // quoted
   const std::string& name() const { return name_; }  // the database, without secrets
 
  private:
@@ -55,9 +65,6 @@ class PgCatalog {
   std::string uri_, name_;
   std::vector<std::string> secrets_;
   std::unique_ptr<pgrepl::Connection> conn_;
-  std::string qualified_, schema_, relname_;
-  uint32_t relation_id_ = 0;
-  char identity_ = 'd';
   std::map<std::pair<uint32_t, int32_t>, pgtext::CatalogType> types_;
 };
 

@@ -1,0 +1,349 @@
+#include "inlet/stream/pg_target.h"
+
+#include <algorithm>
+#include <iostream>
+
+#include "inlet/load/commit.h"
+#include "inlet/load/maintenance.h"
+#include "inlet/load/rows.h"
+#include "inlet/source/pg_text.h"
+#include "inlet/status.h"
+#include "inlet/stream/pg_cdc.h"
+
+namespace inlet::stream {
+
+namespace {
+
+using pgoutput::Lsn;
+using pgtext::QuoteIdent;
+
+void ReplaceAll(std::string* s, const std::string& what, const std::string& with) {
+  for (size_t at = s->find(what); at != std::string::npos;
+       at = s->find(what, at + with.size()))
+    s->replace(at, what.size(), with);
+}
+
+}  // namespace
+
+PgTarget::PgTarget(const pipeline::PipelineConfig& config, PgCatalog* catalog,
+                   PgTableInfo info, StreamReport* report)
+    : config_(config),
+      source_(std::get<PostgresCdcSourceConfig>(config.source)),
+      catalog_(catalog),
+      info_(std::move(info)),
+      report_(report),
+      destination_(config.destination) {
+  ReplaceAll(&destination_.path, "{table}", info_.relname);
+  ReplaceAll(&destination_.path, "{schema}", info_.schema);
+  destination_.keys = info_.keys;
+  strategy_ = load::Strategy::Make(config.strategy, info_.keys);
+}
+
+arrow::Status PgTarget::Open() {
+  ARROW_ASSIGN_OR_RAISE(table_, pipeline::OpenDestination(destination_));
+  return arrow::Status::OK();
+}
+
+arrow::Result<std::optional<Lsn>> PgTarget::Held() {
+  ARROW_ASSIGN_OR_RAISE(auto snap, load::LatestSnapshot(*table_));
+  std::optional<int64_t> v =
+      snap ? snap->AppVersion(PgLsnApp(source_.slot)) : std::nullopt;
+  if (!v) return std::nullopt;
+  committed_ = static_cast<Lsn>(*v);
+  return committed_;
+}
+
+arrow::Status PgTarget::CheckOwned() const {
+  ARROW_ASSIGN_OR_RAISE(auto snap, load::LatestSnapshot(*table_));
+  if (!snap || snap->RowCount().value_or(1) == 0) return arrow::Status::OK();
+  if (!snap->AppVersion(PgSnapshotApp(source_.slot)))
+    return Failed("destination " + destination_.path +
+                  " holds rows that did not come from this source: a postgres_cdc stream "
+                  "loads a table of its own");
+  return arrow::Status::OK();
+}
+
+arrow::Status PgTarget::Prepare(Lsn consistent) {
+  ARROW_RETURN_NOT_OK(CheckOwned());
+  ARROW_ASSIGN_OR_RAISE(auto snap, load::LatestSnapshot(*table_));
+  if (!snap || snap->RowCount().value_or(1) == 0) return arrow::Status::OK();
+  // A snapshot cut short (or one to take again) left rows: they go first, with the new
+  // snapshot's mark.
+  RowChangeOptions clear;
+  clear.every_row = true;
+  clear.write.app_states[PgSnapshotApp(source_.slot)].version =
+      static_cast<int64_t>(consistent);
+  clear.write.operation = "DELETE";
+  ARROW_RETURN_NOT_OK(table_->Delete(clear).status());
+  return arrow::Status::OK();
+}
+
+arrow::Status PgTarget::Copy(pgrepl::Connection& repl, Lsn consistent, bool rows) {
+  // The columns as the snapshot sees them.
+  ARROW_ASSIGN_OR_RAISE(
+      auto attrs, repl.Query("SELECT attname, atttypid::text, atttypmod::text FROM "
+                             "pg_attribute WHERE attrelid = " +
+                             std::to_string(info_.relation_id) +
+                             " AND attnum > 0 AND NOT attisdropped ORDER BY attnum"));
+  columns_.clear();
+  std::string select;
+  for (const auto& a : attrs) {
+    bool key = std::find(info_.keys.begin(), info_.keys.end(), *a[0]) != info_.keys.end();
+    auto c = catalog_->ColumnOf(*a[0], static_cast<uint32_t>(std::stoul(*a[1])),
+                                static_cast<int32_t>(std::stol(*a[2])), key);
+    if (!c.ok()) return Failed(c.status().message());
+    select += (select.empty() ? "" : ", ") + QuoteIdent(c->name);
+    columns_.push_back(std::move(*c));
+  }
+  batch_.ColumnsChanged();
+  if (!rows) return arrow::Status::OK();
+  int64_t n = 0, bytes = 0;
+  std::vector<std::optional<std::string>> fields;
+  ChangeRows::Values values(columns_.size());
+  auto st = repl.CopyOut(
+      "COPY (SELECT " + select + " FROM " + info_.qualified + ") TO STDOUT",
+      [&](std::string_view line) -> arrow::Status {
+        ARROW_RETURN_NOT_OK(pgtext::SplitCopyRow(line, &fields));
+        if (fields.size() != columns_.size())
+          return arrow::Status::Invalid("a COPY row has ", fields.size(), " fields, not ",
+                                        columns_.size());
+        for (size_t i = 0; i < fields.size(); ++i) {
+          values[i] = fields[i] ? std::optional<std::string_view>(*fields[i])
+                                : std::optional<std::string_view>();
+        }
+        auto added = batch_.Add(columns_, values, kSnapshotOp, 0);
+        if (!added.ok())
+          return added.WithMessage("snapshot row ", n + 1, ": ", added.message());
+        ++n;
+        ++report_->messages;
+        bytes += static_cast<int64_t>(line.size());
+        if (bytes < config_.processing.flush_bytes) return arrow::Status::OK();
+        bytes = 0;
+        ARROW_ASSIGN_OR_RAISE(auto chunk, batch_.Finish());
+        return Commit(std::move(chunk), std::nullopt, consistent);
+      });
+  if (!st.ok()) return Failed("the initial snapshot failed: " + st.message());
+  std::cerr << "inlet stream: pipeline " << config_.name << ": initial snapshot of "
+            << info_.name << ": " << n << " rows" << std::endl;
+  return arrow::Status::OK();
+}
+
+arrow::Status PgTarget::Finish(Lsn consistent) {
+  std::shared_ptr<arrow::Table> last;
+  if (batch_.rows() > 0) {
+    ARROW_ASSIGN_OR_RAISE(last, batch_.Finish());
+  }
+  return Commit(std::move(last), consistent, consistent);
+}
+
+void PgTarget::Begin(Lsn final_lsn) {
+  tx_start_rows_ = batch_.rows();
+  skip_ = final_lsn < committed_;
+}
+
+arrow::Status PgTarget::OnRelation(const pgoutput::Relation& r) {
+  std::vector<Column> columns;
+  for (const auto& c : r.columns) {
+    auto column = catalog_->ColumnOf(c.name, c.type_oid, c.type_modifier, c.key);
+    if (!column.ok()) return Failed(column.status().message());
+    columns.push_back(std::move(*column));
+  }
+  columns_ = std::move(columns);
+  batch_.ColumnsChanged();
+  return arrow::Status::OK();
+}
+
+// A tuple's values by column: unchanged TOASTed values are not given.
+arrow::Result<ChangeRows::Values> PgTarget::ValuesOf(const pgoutput::Tuple& t,
+                                                     bool keys_only) const {
+  if (t.size() != columns_.size())
+    return arrow::Status::Invalid("a tuple of ", t.size(), " columns for a relation of ",
+                                  columns_.size());
+  ChangeRows::Values out(t.size());
+  for (size_t i = 0; i < t.size(); ++i) {
+    if (keys_only && !columns_[i].key) continue;  // a delete's other columns: not given
+    switch (t[i].kind) {
+      case pgoutput::Value::kNull:
+        out[i] = std::optional<std::string_view>();
+        break;
+      case pgoutput::Value::kText:
+        out[i] = std::optional<std::string_view>(t[i].data);
+        break;
+      case pgoutput::Value::kUnchanged:
+        break;
+      case pgoutput::Value::kBinary:
+        return arrow::Status::Invalid("column '", columns_[i].name, "' came in binary");
+    }
+  }
+  return out;
+}
+
+bool PgTarget::KeysDiffer(const ChangeRows::Values& a,
+                          const ChangeRows::Values& b) const {
+  for (size_t i = 0; i < columns_.size(); ++i) {
+    if (std::find(info_.keys.begin(), info_.keys.end(), columns_[i].name) ==
+        info_.keys.end())
+      continue;
+    if (a[i] && b[i] && *a[i] != *b[i]) return true;
+  }
+  return false;
+}
+
+arrow::Status PgTarget::OnChange(const pgoutput::Message& m, Lsn lsn) {
+  if (skip_) return arrow::Status::OK();
+  if (columns_.empty()) return arrow::Status::Invalid("a change before its relation");
+  ++report_->messages;
+  if (const auto* ins = std::get_if<pgoutput::Insert>(&m)) {
+    ARROW_ASSIGN_OR_RAISE(auto v, ValuesOf(ins->row, false));
+    return batch_.Add(columns_, v, kInsertOp, lsn);
+  }
+  if (const auto* up = std::get_if<pgoutput::Update>(&m)) {
+    ARROW_ASSIGN_OR_RAISE(auto v, ValuesOf(up->row, false));
+    if (up->old_kind) {
+      ARROW_ASSIGN_OR_RAISE(auto old, ValuesOf(up->old_row, true));
+      // An update of the key: the old key's row goes, the new one comes (whole: unchanged
+      // TOASTed values of a moved row are in the old row only).
+      if (up->old_kind == 'K' || KeysDiffer(old, v)) {
+        ARROW_RETURN_NOT_OK(batch_.Add(columns_, old, kDeleteOp, lsn));
+        return batch_.Add(columns_, v, kInsertOp, lsn);
+      }
+    }
+    return batch_.Add(columns_, v, kUpdateOp, lsn);
+  }
+  const auto& del = std::get<pgoutput::Delete>(m);
+  ARROW_ASSIGN_OR_RAISE(auto old, ValuesOf(del.old_row, true));
+  return batch_.Add(columns_, old, kDeleteOp, lsn);
+}
+
+arrow::Status PgTarget::OnTruncate(Lsn lsn) {
+  if (skip_) return arrow::Status::OK();
+  ++report_->messages;
+  ChangeRows::Values none(columns_.size());
+  return batch_.Add(columns_, none, kTruncateOp, lsn);
+}
+
+arrow::Status PgTarget::CommitBatch(Lsn position, bool cut, bool always) {
+  std::shared_ptr<arrow::Table> rows;
+  if (batch_.rows() > 0) {
+    int64_t keep = cut ? tx_start_rows_ : batch_.rows();
+    ARROW_ASSIGN_OR_RAISE(rows, batch_.Finish());
+    if (keep < rows->num_rows()) rows = rows->Slice(0, keep);
+    if (rows->num_rows() == 0) rows = nullptr;
+  }
+  tx_start_rows_ = 0;
+  if (!rows && (!always || position <= committed_)) return arrow::Status::OK();
+  return Commit(std::move(rows), position, std::nullopt);
+}
+
+void PgTarget::Forget() {
+  if (batch_.rows() > 0) (void)batch_.Finish();
+  columns_.clear();
+  batch_.ColumnsChanged();
+  tx_start_rows_ = 0;
+  skip_ = false;
+}
+
+load::CommitSpec PgTarget::Spec(std::optional<Lsn> position, std::optional<Lsn> snapshot,
+                                int64_t read_version) const {
+  load::CommitSpec spec;
+  for (const auto& p : destination_.partition_by) spec.partition_by.push_back(p.name);
+  spec.sort_by = destination_.sort_by;
+  spec.properties = destination_.properties;
+  if (position)
+    spec.app_states[PgLsnApp(source_.slot)].version = static_cast<int64_t>(*position);
+  if (snapshot)
+    spec.app_states[PgSnapshotApp(source_.slot)].version =
+        static_cast<int64_t>(*snapshot);
+  spec.merge_schema = true;
+  spec.read_version = read_version;
+  spec.operation = "STREAMING UPDATE";
+  spec.merge_operation = "STREAMING MERGE";
+  spec.parameters = {
+      {"pipeline", config_.name}, {"source", info_.name}, {"outputMode", "Update"}};
+  return spec;
+}
+
+// An empty table of the columns as the strategy writes them, for a commit that creates
+// the table without rows.
+std::shared_ptr<arrow::Table> PgTarget::EmptyRows() const {
+  arrow::FieldVector fields;
+  for (const auto& c : columns_) fields.push_back(arrow::field(c.name, c.type.type));
+  if (config_.strategy.keep_operation_column)
+    fields.push_back(arrow::field(kOpColumn, arrow::utf8()));
+  fields.push_back(arrow::field(kPgLsnColumn, arrow::int64()));
+  return *arrow::Table::MakeEmpty(arrow::schema(fields));
+}
+
+// Commits rows (null: none) with the position and the snapshot mark when given, after
+// checking that the table's position is still this stream's.
+arrow::Status PgTarget::Commit(std::shared_ptr<arrow::Table> rows,
+                               std::optional<Lsn> position,
+                               std::optional<Lsn> snapshot_lsn) {
+  auto derived = pipeline::Derived(destination_);
+  load::TableChange change;
+  if (rows) {
+    if (!derived.empty()) {
+      ARROW_ASSIGN_OR_RAISE(rows, load::AddDerivedColumns(rows, derived));
+    }
+    ARROW_ASSIGN_OR_RAISE(rows, strategy_->Prepare(rows, {}, kOpColumn));
+    change = strategy_->Change(load::RunContext{}, nullptr);
+    auto flags = GivenFlags(*rows->schema());
+    for (const auto& d : derived)
+      if (auto f = flags.find(d.source); f != flags.end()) flags[d.name] = f->second;
+    change.merge_options.given_flags = flags;
+  }
+  auto attempt = [&]() -> arrow::Result<MergeResult> {
+    ARROW_ASSIGN_OR_RAISE(auto snap, load::LatestSnapshot(*table_));
+    std::optional<int64_t> recorded =
+        snap ? snap->AppVersion(PgLsnApp(source_.slot)) : std::nullopt;
+    if (!snapshot_lsn &&
+        recorded != std::optional<int64_t>(static_cast<int64_t>(committed_)))
+      return arrow::Status::Invalid("the table's position moved to ",
+                                    recorded
+                                        ? pgoutput::FormatLsn(static_cast<Lsn>(*recorded))
+                                        : std::string("none"),
+                                    " under this stream (another stream of this slot?)");
+    auto spec = Spec(position, snapshot_lsn, snap ? snap->version() : -1);
+    if (rows) return load::CommitLoad(*table_, rows, change, spec);
+    // A position alone: a write of no rows.
+    auto none = snap ? *arrow::Table::MakeEmpty(snap->schema()) : EmptyRows();
+    return load::CommitLoad(*table_, none, load::TableChange{}, spec);
+  };
+  auto committed = RetryOnConflict(config_.processing.max_retries + 20, attempt);
+  if (!committed.ok())
+    return committed.status().WithMessage("pipeline ", config_.name,
+                                          ": cannot commit to ", destination_.path, ": ",
+                                          committed.status().message());
+  if (change.merge) {
+    report_->rows_inserted += committed->rows_inserted;
+    report_->rows_updated += committed->rows_updated;
+    report_->rows_deleted += committed->rows_deleted;
+    report_->rows_late += committed->late_discarded;
+    report_->rows_written += committed->rows_inserted + committed->rows_updated;
+  }
+  report_->table_version = committed->commit.version;
+  ++report_->commits;
+  ++commits_;
+  if (position) committed_ = *position;
+  Maintain();
+  return arrow::Status::OK();
+}
+
+// destination.maintenance, counting this table's commits as runs. A failure is reported
+// and the stream goes on: its data is committed.
+void PgTarget::Maintain() {
+  const auto& m = destination_.maintenance;
+  if (!m.any()) return;
+  MaintenanceReport done;
+  auto st = load::Maintain(*table_, m, commits_, report_->table_version, &done);
+  if (!st.ok()) {
+    ++report_->maintenance_failures;
+    std::cerr << "inlet stream: pipeline " << config_.name << ": maintenance of "
+              << destination_.path << " failed (the data is committed): " << st.message()
+              << std::endl;
+  } else if (!done.empty()) {
+    ++report_->maintenance_runs;
+  }
+}
+
+}  // namespace inlet::stream

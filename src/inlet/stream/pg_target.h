@@ -1,0 +1,103 @@
+// One followed table of a postgres_cdc source (stream/pg_cdc.h) and its destination: the
+// initial snapshot's rows of it, the stream's changes of it in a batch, and the commits
+// that put them in its table with the LSN they reach.
+#pragma once
+
+#include <arrow/result.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "inlet/load/commit.h"
+#include "inlet/load/strategy.h"
+#include "inlet/pipeline.h"
+#include "inlet/pipeline/config.h"
+#include "inlet/source/pgoutput.h"
+#include "inlet/stream/change_rows.h"
+#include "inlet/stream/pg_catalog.h"
+#include "inlet/table.h"
+
+namespace inlet::stream {
+
+class PgTarget {
+ public:
+  /// report gathers the counts of every target of a stream.
+  PgTarget(const pipeline::PipelineConfig& config, PgCatalog* catalog, PgTableInfo info,
+           StreamReport* report);
+
+  /// Opens (or creates, at its first commit) the destination: destination.path with the
+  /// table's name for {table} and its schema for {schema}.
+  arrow::Status Open();
+  /// The LSN the table holds changes up to (unset: none, or a snapshot not finished);
+  /// the stream goes on from there.
+  arrow::Result<std::optional<pgoutput::Lsn>> Held();
+
+  // --- The initial snapshot, in the transaction that created the slot.
+
+  /// Refuses a destination with rows from anything else.
+  arrow::Status CheckOwned() const;
+  /// CheckOwned, then deletes the rows of a snapshot cut short, recording the new
+  /// snapshot's mark.
+  arrow::Status Prepare(pgoutput::Lsn consistent);
+  /// Copies the table through repl (COPY ... TO STDOUT, rows as of the consistent point),
+  /// committing a chunk every flush_bytes of text; the last one waits for Finish.
+  arrow::Status Copy(pgrepl::Connection& repl, pgoutput::Lsn consistent, bool rows);
+  /// Commits what the copy left with the position (the consistent point).
+  arrow::Status Finish(pgoutput::Lsn consistent);
+
+  // --- The stream.
+
+  uint32_t relation_id() const { return info_.relation_id; }
+  /// A transaction begins: one the table holds already (its commit record begins before
+  /// the table's position) is skipped.
+  void Begin(pgoutput::Lsn final_lsn);
+  arrow::Status OnRelation(const pgoutput::Relation& r);
+  /// An insert, update or delete of this table, at change_lsn.
+  arrow::Status OnChange(const pgoutput::Message& m, pgoutput::Lsn change_lsn);
+  arrow::Status OnTruncate(pgoutput::Lsn change_lsn);
+  /// Commits the batch's changes up to the end of the last whole transaction, position
+  /// (those of a transaction still open, when cut, are left out). Without changes, the
+  /// position is committed alone only when `always`.
+  arrow::Status CommitBatch(pgoutput::Lsn position, bool cut, bool always);
+  /// Forgets what was not committed (the stream starts again from the positions).
+  void Forget();
+
+  int64_t rows() const { return batch_.rows(); }
+  pgoutput::Lsn committed() const { return committed_; }
+  const PgTableInfo& info() const { return info_; }
+
+ private:
+  arrow::Status Commit(std::shared_ptr<arrow::Table> rows,
+                       std::optional<pgoutput::Lsn> position,
+                       std::optional<pgoutput::Lsn> snapshot_lsn);
+  load::CommitSpec Spec(std::optional<pgoutput::Lsn> position,
+                        std::optional<pgoutput::Lsn> snapshot,
+                        int64_t read_version) const;
+  std::shared_ptr<arrow::Table> EmptyRows() const;
+  arrow::Result<ChangeRows::Values> ValuesOf(const pgoutput::Tuple& t,
+                                             bool keys_only) const;
+  bool KeysDiffer(const ChangeRows::Values& a, const ChangeRows::Values& b) const;
+  void Maintain();
+  arrow::Status Failed(const std::string& why) const {
+    return catalog_->Failed(why, info_.name);
+  }
+
+  const pipeline::PipelineConfig& config_;
+  const PostgresCdcSourceConfig& source_;
+  PgCatalog* catalog_;
+  PgTableInfo info_;
+  StreamReport* report_;
+  pipeline::DestinationConfig destination_;
+  std::unique_ptr<load::Strategy> strategy_;
+  std::shared_ptr<Table> table_;
+  std::vector<Column> columns_;  // the stream's (from Relation) or the snapshot's
+  ChangeRows batch_;
+  pgoutput::Lsn committed_ = 0;  // what the table holds
+  int64_t tx_start_rows_ = 0;    // the batch's rows before the open transaction
+  bool skip_ = false;            // the open transaction is in the table already
+  int64_t commits_ = 0;
+};
+
+}  // namespace inlet::stream
