@@ -621,3 +621,40 @@ def test_several_tables_need_a_destination_each(tmp_path, db):
         "name": "pg", "source": {**src, "table": "a"}, "destination": {"path": "x/{table}"},
         "strategy": {"type": "cdc"}})
     assert "give a table or a list of tables" in check_refusal(_catch_up(yaml, db, check=False))
+
+
+def test_a_transaction_larger_than_memory_is_applied_in_parts(tmp_path, db):
+    """A transaction of more changes than processing.max_transaction_rows goes to the table
+    in parts, each recording how much of it the table holds; killed between parts, the
+    stream resumes inside the transaction without applying a change twice."""
+    db.sql("CREATE TABLE t (id int PRIMARY KEY, v int, note text)")
+    db.sql("INSERT INTO t SELECT g, 0, 'x' FROM generate_series(1, 60000) g")
+    p = {"name": "pg", "source": {"type": "postgres_cdc", "connection": db.uri, "table": "t"},
+         "destination": {"path": str(tmp_path / "out")}, "strategy": {"type": "cdc"},
+         "processing": {"max_transaction_rows": 2000}}
+    yaml = ps.write_pipelines(tmp_path / "pg.yaml", p)
+    dest = tmp_path / "out"
+    _catch_up(yaml, db)
+    # One transaction: 60,000 updates, 1,000 inserts, 500 deletes.
+    with db.conn.cursor() as cur:
+        cur.execute("BEGIN")
+        cur.execute("UPDATE t SET v = v + 1, note = 'big'")
+        cur.execute("INSERT INTO t SELECT g, -1, 'new' FROM generate_series(60001, 61000) g")
+        cur.execute("DELETE FROM t WHERE id % 120 = 0")
+        cur.execute("COMMIT")
+    log = dest / "_delta_log"
+    before = len(list(log.glob("*.json")))
+    proc = ps.popen("stream", yaml, "--json", env=db.env, cwd=tmp_path)
+    deadline = time.time() + 60
+    while time.time() < deadline and len(list(log.glob("*.json"))) < before + 4:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate()
+    parts = len(list(log.glob("*.json"))) - before
+    assert parts >= 4
+    # The table holds part of the transaction, and its position is still before it.
+    assert _confirmed(db) <= _table_lsn(dest)
+    report = _catch_up(yaml, db)
+    assert report["rows_late"] == 0, report       # nothing applied twice
+    assert report["commits"] >= 2, report         # the rest in parts too
+    _check_equal(db, dest)

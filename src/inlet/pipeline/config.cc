@@ -557,11 +557,14 @@ arrow::Status ParseQuality(const YamlReader& r, const YAML::Node& n,
 
 arrow::Status ParseProcessing(const YamlReader& r, const YAML::Node& n,
                               const std::string& key, ProcessingConfig* out) {
-  ARROW_RETURN_NOT_OK(r.CheckKeys(
-      n, key,
-      {"batch_size", "max_retries", "flush_rows", "flush_bytes", "flush_interval"}));
-  for (auto [name, field] : {std::pair{"flush_rows", &out->flush_rows},
-                             std::pair{"flush_bytes", &out->flush_bytes}}) {
+  ARROW_RETURN_NOT_OK(
+      r.CheckKeys(n, key,
+                  {"batch_size", "max_retries", "flush_rows", "flush_bytes",
+                   "flush_interval", "max_transaction_rows"}));
+  for (auto [name, field] :
+       {std::pair{"flush_rows", &out->flush_rows},
+        std::pair{"flush_bytes", &out->flush_bytes},
+        std::pair{"max_transaction_rows", &out->max_transaction_rows}}) {
     if (!n[name]) continue;
     ARROW_ASSIGN_OR_RAISE(*field, r.Int(n[name], key + "." + name));
     if (*field <= 0) return r.Error(n[name], key + "." + name, "must be positive");

@@ -80,6 +80,9 @@ struct ProcessingConfig {
   int64_t flush_rows = 10000;
   int64_t flush_bytes = 64LL * 1024 * 1024;
   int64_t flush_interval_ms = 10000;
+  /// postgres_cdc: the changes of one transaction held in memory before they are
+  /// committed in parts (a transaction larger than this is applied in several commits).
+  int64_t max_transaction_rows = 1000000;
 };
 
 /// Streams: where messages that cannot be decoded or do not fit the schema go, with the

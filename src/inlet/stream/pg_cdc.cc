@@ -170,6 +170,17 @@ class PgCdc {
     return Confirm();
   }
 
+  // Commits the batch with the open transaction's changes so far: the whole transactions
+  // before it up to pending_, and how many of its changes each table holds. The slot is
+  // not told (the transaction is not whole in the tables).
+  arrow::Status CommitPart() {
+    int64_t t0 = SteadyMs();
+    for (auto& t : targets_) ARROW_RETURN_NOT_OK(t->CommitPart(pending_, tx_->final_lsn));
+    report_.commit_ms += SteadyMs() - t0;
+    report_.position = pgoutput::FormatLsn(Committed());
+    return arrow::Status::OK();
+  }
+
   // Tells the server what the tables hold: WAL up to there may go.
   arrow::Status Confirm(bool reply = false) {
     last_status_ms_ = SteadyMs();
@@ -263,6 +274,11 @@ class PgCdc {
           if (!tx_ && pending_ > Committed() && first_buffered_ms == 0)
             first_buffered_ms = now;
           if (!tx_ && (Buffered() >= config_.processing.flush_rows || caught_up_)) break;
+          if (tx_ && Buffered() >= config_.processing.max_transaction_rows) {
+            // A transaction larger than memory should hold: what it has so far goes to
+            // the tables now (with how much of it they hold), the rest follows.
+            ARROW_RETURN_NOT_OK(CommitPart());
+          }
           if (n % 1024 == 0) {
             now = SteadyMs();
             if (first_buffered_ms > 0 && !tx_ &&
@@ -433,6 +449,12 @@ std::string PgLsnApp(const std::string& slot) {
 }
 std::string PgSnapshotApp(const std::string& slot) {
   return "inlet.postgres/" + slot + "/snapshot";
+}
+std::string PgPartialLsnApp(const std::string& slot) {
+  return "inlet.postgres/" + slot + "/partial_lsn";
+}
+std::string PgPartialChangesApp(const std::string& slot) {
+  return "inlet.postgres/" + slot + "/partial_changes";
 }
 
 arrow::Result<StreamReport> RunPostgresCdc(const PipelineConfig& config,

@@ -30,5 +30,9 @@ arrow::Result<StreamReport> RunPostgresCdc(const pipeline::PipelineConfig& confi
 /// LSN it holds changes up to, and the consistent point of a snapshot being loaded.
 std::string PgLsnApp(const std::string& slot);
 std::string PgSnapshotApp(const std::string& slot);
+/// A transaction applied in parts (larger than processing.max_transaction_rows): the LSN
+/// of its commit record, and how many of its changes of the table the table holds.
+std::string PgPartialLsnApp(const std::string& slot);
+std::string PgPartialChangesApp(const std::string& slot);
 
 }  // namespace inlet::stream

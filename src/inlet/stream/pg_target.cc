@@ -50,6 +50,9 @@ arrow::Result<std::optional<Lsn>> PgTarget::Held() {
       snap ? snap->AppVersion(PgLsnApp(source_.slot)) : std::nullopt;
   if (!v) return std::nullopt;
   committed_ = static_cast<Lsn>(*v);
+  partial_.lsn =
+      static_cast<Lsn>(snap->AppVersion(PgPartialLsnApp(source_.slot)).value_or(0));
+  partial_.changes = snap->AppVersion(PgPartialChangesApp(source_.slot)).value_or(0);
   return committed_;
 }
 
@@ -139,6 +142,8 @@ arrow::Status PgTarget::Finish(Lsn consistent) {
 void PgTarget::Begin(Lsn final_lsn) {
   tx_start_rows_ = batch_.rows();
   skip_ = final_lsn < committed_;
+  tx_changes_ = 0;
+  tx_skip_ = partial_.lsn != 0 && partial_.lsn == final_lsn ? partial_.changes : 0;
 }
 
 arrow::Status PgTarget::OnRelation(const pgoutput::Relation& r) {
@@ -190,7 +195,7 @@ bool PgTarget::KeysDiffer(const ChangeRows::Values& a,
 }
 
 arrow::Status PgTarget::OnChange(const pgoutput::Message& m, Lsn lsn) {
-  if (skip_) return arrow::Status::OK();
+  if (skip_ || ++tx_changes_ <= tx_skip_) return arrow::Status::OK();
   if (columns_.empty()) return arrow::Status::Invalid("a change before its relation");
   ++report_->messages;
   if (const auto* ins = std::get_if<pgoutput::Insert>(&m)) {
@@ -216,7 +221,7 @@ arrow::Status PgTarget::OnChange(const pgoutput::Message& m, Lsn lsn) {
 }
 
 arrow::Status PgTarget::OnTruncate(Lsn lsn) {
-  if (skip_) return arrow::Status::OK();
+  if (skip_ || ++tx_changes_ <= tx_skip_) return arrow::Status::OK();
   ++report_->messages;
   ChangeRows::Values none(columns_.size());
   return batch_.Add(columns_, none, kTruncateOp, lsn);
@@ -231,8 +236,26 @@ arrow::Status PgTarget::CommitBatch(Lsn position, bool cut, bool always) {
     if (rows->num_rows() == 0) rows = nullptr;
   }
   tx_start_rows_ = 0;
-  if (!rows && (!always || position <= committed_)) return arrow::Status::OK();
-  return Commit(std::move(rows), position, std::nullopt);
+  // A transaction applied in part is whole in the table once the position passes it.
+  std::optional<Partial> partial;
+  if (partial_.lsn != 0 && position > partial_.lsn) partial = Partial{};
+  if (!rows && !partial && (!always || position <= committed_))
+    return arrow::Status::OK();
+  ARROW_RETURN_NOT_OK(Commit(std::move(rows), position, std::nullopt, partial));
+  if (partial) partial_ = Partial{};
+  return arrow::Status::OK();
+}
+
+arrow::Status PgTarget::CommitPart(Lsn position, Lsn final_lsn) {
+  if (batch_.rows() == 0) return arrow::Status::OK();
+  ARROW_ASSIGN_OR_RAISE(auto rows, batch_.Finish());
+  tx_start_rows_ = 0;
+  Partial partial{final_lsn, tx_changes_};
+  std::optional<Lsn> whole;
+  if (position > committed_) whole = position;
+  ARROW_RETURN_NOT_OK(Commit(std::move(rows), whole, std::nullopt, partial));
+  partial_ = partial;
+  return arrow::Status::OK();
 }
 
 void PgTarget::Forget() {
@@ -244,6 +267,7 @@ void PgTarget::Forget() {
 }
 
 load::CommitSpec PgTarget::Spec(std::optional<Lsn> position, std::optional<Lsn> snapshot,
+                                const std::optional<Partial>& partial,
                                 int64_t read_version) const {
   load::CommitSpec spec;
   for (const auto& p : destination_.partition_by) spec.partition_by.push_back(p.name);
@@ -254,6 +278,11 @@ load::CommitSpec PgTarget::Spec(std::optional<Lsn> position, std::optional<Lsn> 
   if (snapshot)
     spec.app_states[PgSnapshotApp(source_.slot)].version =
         static_cast<int64_t>(*snapshot);
+  if (partial) {
+    spec.app_states[PgPartialLsnApp(source_.slot)].version =
+        static_cast<int64_t>(partial->lsn);
+    spec.app_states[PgPartialChangesApp(source_.slot)].version = partial->changes;
+  }
   spec.merge_schema = true;
   spec.read_version = read_version;
   spec.operation = "STREAMING UPDATE";
@@ -278,7 +307,8 @@ std::shared_ptr<arrow::Table> PgTarget::EmptyRows() const {
 // checking that the table's position is still this stream's.
 arrow::Status PgTarget::Commit(std::shared_ptr<arrow::Table> rows,
                                std::optional<Lsn> position,
-                               std::optional<Lsn> snapshot_lsn) {
+                               std::optional<Lsn> snapshot_lsn,
+                               std::optional<Partial> partial) {
   auto derived = pipeline::Derived(destination_);
   load::TableChange change;
   if (rows) {
@@ -303,7 +333,7 @@ arrow::Status PgTarget::Commit(std::shared_ptr<arrow::Table> rows,
                                         ? pgoutput::FormatLsn(static_cast<Lsn>(*recorded))
                                         : std::string("none"),
                                     " under this stream (another stream of this slot?)");
-    auto spec = Spec(position, snapshot_lsn, snap ? snap->version() : -1);
+    auto spec = Spec(position, snapshot_lsn, partial, snap ? snap->version() : -1);
     if (rows) return load::CommitLoad(*table_, rows, change, spec);
     // A position alone: a write of no rows.
     auto none = snap ? *arrow::Table::MakeEmpty(snap->schema()) : EmptyRows();

@@ -61,6 +61,11 @@ class PgTarget {
   /// (those of a transaction still open, when cut, are left out). Without changes, the
   /// position is committed alone only when `always`.
   arrow::Status CommitBatch(pgoutput::Lsn position, bool cut, bool always);
+  /// Commits the batch with the open transaction's changes so far (it is larger than
+  /// memory should hold): the whole transactions before it up to position, and, for the
+  /// open one (whose commit record is at final_lsn), how many of its changes of the table
+  /// the table now holds, which a restart skips.
+  arrow::Status CommitPart(pgoutput::Lsn position, pgoutput::Lsn final_lsn);
   /// Forgets what was not committed (the stream starts again from the positions).
   void Forget();
 
@@ -69,11 +74,19 @@ class PgTarget {
   const PgTableInfo& info() const { return info_; }
 
  private:
+  // A transaction applied in part: its commit record's LSN (0: none), and its changes of
+  // the table that the table holds.
+  struct Partial {
+    pgoutput::Lsn lsn = 0;
+    int64_t changes = 0;
+  };
   arrow::Status Commit(std::shared_ptr<arrow::Table> rows,
                        std::optional<pgoutput::Lsn> position,
-                       std::optional<pgoutput::Lsn> snapshot_lsn);
+                       std::optional<pgoutput::Lsn> snapshot_lsn,
+                       std::optional<Partial> partial = std::nullopt);
   load::CommitSpec Spec(std::optional<pgoutput::Lsn> position,
                         std::optional<pgoutput::Lsn> snapshot,
+                        const std::optional<Partial>& partial,
                         int64_t read_version) const;
   std::shared_ptr<arrow::Table> EmptyRows() const;
   arrow::Result<ChangeRows::Values> ValuesOf(const pgoutput::Tuple& t,
@@ -97,6 +110,9 @@ class PgTarget {
   pgoutput::Lsn committed_ = 0;  // what the table holds
   int64_t tx_start_rows_ = 0;    // the batch's rows before the open transaction
   bool skip_ = false;            // the open transaction is in the table already
+  Partial partial_;              // what the table holds of a transaction applied in part
+  int64_t tx_changes_ = 0;       // the open transaction's changes of the table so far
+  int64_t tx_skip_ = 0;          // how many of them the table holds (applied in part)
   int64_t commits_ = 0;
 };
 
