@@ -658,3 +658,37 @@ def test_a_transaction_larger_than_memory_is_applied_in_parts(tmp_path, db):
     assert report["rows_late"] == 0, report       # nothing applied twice
     assert report["commits"] >= 2, report         # the rest in parts too
     _check_equal(db, dest)
+
+
+def test_an_iceberg_destination_read_by_pyiceberg_and_duckdb(tmp_path, db):
+    db.sql("CREATE TABLE t (id int PRIMARY KEY, city text, at timestamptz)")
+    db.sql("INSERT INTO t SELECT g, 'c' || (g % 7), timestamptz '2024-01-01 00:00+00' + "
+           "g * interval '1 hour' FROM generate_series(1, 300) g")
+    p = {"name": "pg", "source": {"type": "postgres_cdc", "connection": db.uri, "table": "t"},
+         "destination": {"path": "ice", "format": "iceberg", "partition_by": ["day(at)"]},
+         "strategy": {"type": "cdc"}}
+    yaml = ps.write_pipelines(tmp_path / "pg.yaml", p)
+    _catch_up(yaml, db)
+    db.sql("UPDATE t SET city = 'moved' WHERE id % 5 = 0")
+    db.sql("UPDATE t SET at = at + interval '3 days' WHERE id = 7")   # to another partition
+    db.sql("DELETE FROM t WHERE id > 280")
+    db.sql("INSERT INTO t VALUES (1000, 'new', '2025-01-01 00:00+00')")
+    report = _catch_up(yaml, db)
+    assert report["rows_deleted"] == 20 and report["status"] == "caught_up", report
+    want = _normal(_source(db))
+    for got in (ps.read_table(tmp_path / "ice"), oracle.read_duckdb_iceberg(tmp_path / "ice")):
+        assert _normal(_rows(got)) == want
+
+
+def test_the_report_and_metrics_give_position_and_lag(tmp_path, db):
+    db.sql("CREATE TABLE t (id int PRIMARY KEY, v text)")
+    db.sql("INSERT INTO t SELECT g, 'v' FROM generate_series(1, 10) g")
+    yaml = _pipeline(tmp_path, db)
+    metrics = tmp_path / "metrics.prom"
+    report = _catch_up(yaml, db, "--metrics-file", metrics)
+    assert report["lag_bytes"] >= 0 and report["lag_ms"] == 0
+    assert _lsn_int(report["position"]) == _table_lsn(tmp_path / "out")
+    text = metrics.read_text()
+    assert 'inlet_stream_lag_bytes{pipeline="pg"' in text, text
+    assert 'inlet_stream_lag_seconds{pipeline="pg"' in text, text
+    assert 'inlet_stream_rows_written_total{pipeline="pg"' in text
