@@ -622,7 +622,8 @@ arrow::Result<PipelineConfig> ParsePipeline(const YamlReader& r, const YAML::Nod
   }
   bool pg_cdc = std::holds_alternative<PostgresCdcSourceConfig>(p.source);
   // Changes from logical replication are ordered by their commit's LSN.
-  if (pg_cdc) p.strategy.sequence_by = {std::string(kPgLsnColumn)};
+  if (pg_cdc)
+    p.strategy.sequence_by = {std::string(kPgCommitLsnColumn), std::string(kPgLsnColumn)};
   ARROW_RETURN_NOT_OK(ParseStrategy(r, n["strategy"], k + ".strategy", &p.strategy));
   if (n["quality"]) {
     ARROW_RETURN_NOT_OK(ParseQuality(r, n["quality"], k + ".quality", &p.quality));

@@ -39,7 +39,8 @@ class LibpqConnection : public Connection {
                                 nullptr, values.data(), nullptr, nullptr, 0));
     }
     auto status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
-    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) return Failed("");
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
+      return Failed("", result.get());
     std::vector<Row> rows;
     for (int r = 0; r < PQntuples(result.get()); ++r) {
       Row row;
@@ -59,38 +60,42 @@ class LibpqConnection : public Connection {
       const std::string& sql,
       const std::function<arrow::Status(std::string_view)>& on_row) override {
     Result started(PQexec(conn_, sql.c_str()), PQclear);
-    if (!started || PQresultStatus(started.get()) != PGRES_COPY_OUT) return Failed("");
+    if (!started || PQresultStatus(started.get()) != PGRES_COPY_OUT)
+      return Failed("", started.get());
     arrow::Status failure;
     while (true) {
       char* buf = nullptr;
       int n = PQgetCopyData(conn_, &buf, 0);
       if (n == -1) break;  // done: the command's result follows
-      if (n == -2) return Failed("the copy failed: ");
-      std::string_view line(buf, static_cast<size_t>(n));
-      if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
-      if (failure.ok()) failure = on_row(line);
-      PQfreemem(buf);
-      if (!failure.ok()) {
-        // Cancel the rest; the connection is dropped by the caller's error anyway.
-        PGcancel* cancel = PQgetCancel(conn_);
-        char err[256];
-        if (cancel) {
-          PQcancel(cancel, err, sizeof(err));
-          PQfreeCancel(cancel);
+      if (n == -2) return failure.ok() ? Failed("the copy failed: ") : failure;
+      if (failure.ok()) {
+        std::string_view line(buf, static_cast<size_t>(n));
+        if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
+        failure = on_row(line);
+        if (!failure.ok()) {
+          // Cancel the rest (once), and read what was already sent.
+          PGcancel* cancel = PQgetCancel(conn_);
+          char err[256];
+          if (cancel) {
+            PQcancel(cancel, err, sizeof(err));
+            PQfreeCancel(cancel);
+          }
         }
       }
+      PQfreemem(buf);
     }
     Result done(PQgetResult(conn_), PQclear);
     while (PGresult* extra = PQgetResult(conn_)) PQclear(extra);
     if (!failure.ok()) return failure;
     if (!done || PQresultStatus(done.get()) != PGRES_COMMAND_OK)
-      return Failed("the copy failed: ");
+      return Failed("the copy failed: ", done.get());
     return arrow::Status::OK();
   }
 
   arrow::Status StartStream(const std::string& command) override {
     Result started(PQexec(conn_, command.c_str()), PQclear);
-    if (!started || PQresultStatus(started.get()) != PGRES_COPY_BOTH) return Failed("");
+    if (!started || PQresultStatus(started.get()) != PGRES_COPY_BOTH)
+      return Failed("", started.get());
     // A stream's messages are small and come one by one: waking for each costs more than
     // reading them. Waits end once kStreamLowWater bytes are there (or at their timeout).
     int low = kStreamLowWater;
@@ -112,7 +117,7 @@ class LibpqConnection : public Connection {
       }
       if (n == -1) {
         Result end(PQgetResult(conn_), PQclear);
-        return Failed("the server ended the replication stream: ");
+        return Failed("the server ended the replication stream: ", end.get());
       }
       if (n == -2) return Failed("the replication stream failed: ");
       if (timeout_ms <= 0) {
@@ -151,13 +156,28 @@ class LibpqConnection : public Connection {
  private:
   using Result = std::unique_ptr<PGresult, void (*)(PGresult*)>;
 
-  // The connection's last error, named and without secrets.
-  arrow::Status Failed(const std::string& what) const {
-    std::string message = PQerrorMessage(conn_);
+  // The connection's last error (or result's), named and without secrets: IOError when
+  // the connection is gone (or the server is shutting it down), which a stream may
+  // survive by connecting again; Invalid for an error of the server that another
+  // attempt would meet again.
+  arrow::Status Failed(const std::string& what, const PGresult* result = nullptr) const {
+    const char* text = result ? PQresultErrorMessage(result) : nullptr;
+    std::string message = text && *text ? text : PQerrorMessage(conn_);
     while (!message.empty() && (message.back() == '\n' || message.back() == ' '))
       message.pop_back();
-    return arrow::Status::IOError("PostgreSQL database ", name_, ": ", what,
-                                  Masked(message, secrets_));
+    const char* code = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+    std::string state = code ? code : "";
+    // No result: libpq itself failed (the connection). Class 08: connection exceptions;
+    // 57P01-57P03: the server shuts down or restarts.
+    // A result that is no error: the server ended a stream by itself (it shuts down).
+    bool gone = !result || PQstatus(conn_) == CONNECTION_BAD ||
+                PQresultStatus(result) != PGRES_FATAL_ERROR ||
+                state.rfind("08", 0) == 0 || state == "57P01" || state == "57P02" ||
+                state == "57P03";
+    message = Masked(message, secrets_);
+    if (gone)
+      return arrow::Status::IOError("PostgreSQL database ", name_, ": ", what, message);
+    return arrow::Status::Invalid("PostgreSQL database ", name_, ": ", what, message);
   }
 
  public:

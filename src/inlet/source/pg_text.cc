@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cinttypes>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 
@@ -127,6 +128,10 @@ arrow::Result<int64_t> TimestampOf(std::string_view text, bool with_zone) {
   if (!ParseDate(&date, &days, bc) || !date.empty() || !ParseTimeOfDay(&rest, &micros) ||
       (with_zone && !ParseOffset(&rest, &offset)) || !rest.empty())
     return arrow::Status::Invalid("'", text, "' is not a timestamp");
+  // Arrow's microseconds reach 294247 AD; PostgreSQL's timestamps 294276 AD.
+  constexpr int64_t kMaxDays = INT64_MAX / kMicrosPerDay - 1;
+  if (days > kMaxDays || days < -kMaxDays)
+    return arrow::Status::Invalid("'", text, "' is beyond a table's timestamps");
   return days * kMicrosPerDay + micros - offset * 1000000;
 }
 
@@ -137,7 +142,7 @@ arrow::Result<std::string> IntervalOf(std::string_view text) {
   std::string_view s = text.substr(1);
   bool time = false;
   int64_t months = 0, days = 0;
-  double micros = 0;
+  int64_t micros = 0;
   if (s.empty()) return bad();
   while (!s.empty()) {
     if (s[0] == 'T') {
@@ -150,33 +155,48 @@ arrow::Result<std::string> IntervalOf(std::string_view text) {
            (s[n] == '-' || s[n] == '+' || s[n] == '.' || (s[n] >= '0' && s[n] <= '9')))
       ++n;
     if (n == 0 || n == s.size()) return bad();
-    std::string number(s.substr(0, n));
+    std::string_view number = s.substr(0, n);
     char unit = s[n];
     s.remove_prefix(n + 1);
-    char* end = nullptr;
-    double v = std::strtod(number.c_str(), &end);
-    if (end != number.c_str() + number.size()) return bad();
-    bool whole = number.find('.') == std::string::npos;
-    if (!time && unit == 'Y' && whole) {
-      months += static_cast<int64_t>(v) * 12;
-    } else if (!time && unit == 'M' && whole) {
-      months += static_cast<int64_t>(v);
-    } else if (!time && unit == 'W' && whole) {
-      days += static_cast<int64_t>(v) * 7;
-    } else if (!time && unit == 'D' && whole) {
-      days += static_cast<int64_t>(v);
-    } else if (time && unit == 'H' && whole) {
-      micros += v * 3600e6;
-    } else if (time && unit == 'M' && whole) {
-      micros += v * 60e6;
+    // A whole number, and (seconds only) a fraction of up to six digits, in integers.
+    bool negative = number[0] == '-';
+    if (number[0] == '-' || number[0] == '+') number.remove_prefix(1);
+    size_t point = number.find('.');
+    std::string_view whole = number.substr(0, point);
+    std::string_view fraction =
+        point == std::string_view::npos ? std::string_view() : number.substr(point + 1);
+    int64_t v = 0, frac = 0;
+    if (whole.empty() && fraction.empty()) return bad();
+    if (!whole.empty() && !ParseInt(whole, &v)) return bad();
+    if (point != std::string_view::npos) {
+      if (unit != 'S' || !time || fraction.size() > 6) return bad();
+      std::string digits(fraction);
+      digits.append(6 - digits.size(), '0');
+      if (!ParseInt(std::string_view(digits), &frac)) return bad();
+    }
+    if (negative) {
+      v = -v;
+      frac = -frac;
+    }
+    if (!time && unit == 'Y') {
+      months += v * 12;
+    } else if (!time && unit == 'M') {
+      months += v;
+    } else if (!time && unit == 'W') {
+      days += v * 7;
+    } else if (!time && unit == 'D') {
+      days += v;
+    } else if (time && unit == 'H') {
+      micros += v * 3600000000LL;
+    } else if (time && unit == 'M') {
+      micros += v * 60000000LL;
     } else if (time && unit == 'S') {
-      micros += std::round(v * 1e6);
+      micros += v * 1000000 + frac;
     } else {
       return bad();
     }
   }
-  return IntervalText(static_cast<int32_t>(months), static_cast<int32_t>(days),
-                      static_cast<int64_t>(micros));
+  return IntervalText(static_cast<int32_t>(months), static_cast<int32_t>(days), micros);
 }
 
 int HexDigit(char c) {

@@ -71,6 +71,8 @@ TEST(PgText, DatesAndTimes) {
   EXPECT_EQ(Read(Builtin(1184), "-infinity").substr(0, 27),
             "error: infinity has no plac");
   EXPECT_EQ(Read(Builtin(1114), "2024-01-31"), "error: '2024-01-31' is not a timestamp");
+  EXPECT_EQ(Read(Builtin(1114), "294276-12-31 23:59:59.999999"),
+            "error: '294276-12-31 23:59:59.999999' is beyond a table's timestamps");
   EXPECT_EQ(Read(Builtin(1083), "23:59:59.5"), "23:59:59.500000");
   EXPECT_EQ(Read(Builtin(1083), "24:00:00"), "24:00:00.000000");
 }
@@ -82,6 +84,9 @@ TEST(PgText, IntervalsInIso8601) {
   EXPECT_EQ(Read(Builtin(1186), "P14M"), "P1Y2M");
   EXPECT_EQ(Read(Builtin(1186), "PT90M"), "PT1H30M");
   EXPECT_EQ(Read(Builtin(1186), "1 day"), "error: '1 day' is not an interval");
+  EXPECT_EQ(Read(Builtin(1186), "PT-0.000001S"), "PT-0.000001S");
+  EXPECT_EQ(Read(Builtin(1186), "PT2562047788H0.000001S"), "PT2562047788H0.000001S");
+  EXPECT_EQ(Read(Builtin(1186), "P1.5Y"), "error: 'P1.5Y' is not an interval");
 }
 
 TEST(PgText, EnumsDomainsAndUnknownTypes) {

@@ -156,10 +156,15 @@ struct PostgresCdcSourceConfig {
 /// write-ahead log (0 for rows of the initial snapshot): the changes' order (changes of a
 /// row, and a truncate and the table's other changes, follow commit order).
 inline constexpr char kPgLsnColumn[] = "_pg_lsn";
+/// The int64 column in which it gives the LSN of the change's transaction's commit record
+/// (0 for the initial snapshot's rows): changes are ordered by it first, then by
+/// kPgLsnColumn (a deferred constraint may let a later commit's change come earlier in
+/// the log).
+inline constexpr char kPgCommitLsnColumn[] = "_pg_commit_lsn";
 
 /// One alternative per source kind.
-using SourceConfig = std::variant<FileSourceConfig, KafkaSourceConfig, PostgresSourceConfig,
-                                  PostgresCdcSourceConfig>;
+using SourceConfig = std::variant<FileSourceConfig, KafkaSourceConfig,
+                                  PostgresSourceConfig, PostgresCdcSourceConfig>;
 
 /// "files", "kafka", "postgres" or "postgres_cdc", as the pipeline file names the kind.
 const char* SourceKind(const SourceConfig& config);

@@ -5,7 +5,8 @@
 namespace inlet::stream {
 
 arrow::Status ChangeRows::Add(const std::vector<Column>& columns, const Values& values,
-                              std::string_view op, pgoutput::Lsn lsn) {
+                              std::string_view op, pgoutput::Lsn commit_lsn,
+                              pgoutput::Lsn lsn) {
   if (cached_for_ != &columns || cached_.size() != columns.size()) {
     cached_.clear();
     for (const auto& c : columns) {
@@ -48,6 +49,7 @@ arrow::Status ChangeRows::Add(const std::vector<Column>& columns, const Values& 
     for (Slot* slot : cached_) slot->seen = false;
   }
   ARROW_RETURN_NOT_OK(op_.Append(op));
+  ARROW_RETURN_NOT_OK(commit_lsn_.Append(static_cast<int64_t>(commit_lsn)));
   ARROW_RETURN_NOT_OK(lsn_.Append(static_cast<int64_t>(lsn)));
   ++rows_;
   return arrow::Status::OK();
@@ -72,6 +74,9 @@ arrow::Result<std::shared_ptr<arrow::Table>> ChangeRows::Finish() {
   std::shared_ptr<arrow::Array> a;
   ARROW_RETURN_NOT_OK(op_.Finish(&a));
   fields.push_back(arrow::field(kOpColumn, arrow::utf8()));
+  arrays.push_back(std::move(a));
+  ARROW_RETURN_NOT_OK(commit_lsn_.Finish(&a));
+  fields.push_back(arrow::field(kPgCommitLsnColumn, arrow::int64()));
   arrays.push_back(std::move(a));
   ARROW_RETURN_NOT_OK(lsn_.Finish(&a));
   fields.push_back(arrow::field(kPgLsnColumn, arrow::int64()));

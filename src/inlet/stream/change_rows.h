@@ -50,7 +50,7 @@ class ChangeRows {
   /// column whose type changed. The columns' slots are looked up again when `columns` is
   /// another vector, or after ColumnsChanged.
   arrow::Status Add(const std::vector<Column>& columns, const Values& values,
-                    std::string_view op, pgoutput::Lsn lsn);
+                    std::string_view op, pgoutput::Lsn commit_lsn, pgoutput::Lsn lsn);
   int64_t rows() const { return rows_; }
   /// The vector given to Add now holds other columns.
   void ColumnsChanged() { cached_for_ = nullptr; }
@@ -72,7 +72,7 @@ class ChangeRows {
   std::vector<Slot*> cached_;
   std::vector<std::string> order_;
   arrow::StringBuilder op_;
-  arrow::Int64Builder lsn_;
+  arrow::Int64Builder commit_lsn_, lsn_;
   int64_t rows_ = 0;
 };
 

@@ -64,15 +64,25 @@ arrow::Result<PgTableInfo> PgCatalog::CheckTable(const std::string& name,
   ARROW_ASSIGN_OR_RAISE(
       auto rows,
       conn_->Query(
-          "SELECT c.oid::text, c.relreplident::text, n.nspname, c.relname FROM pg_class "
-          "c "
-          "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)",
+          "SELECT c.oid::text, c.relreplident::text, n.nspname, c.relname, "
+          "c.relkind::text, EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhparent = "
+          "c.oid)::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+          "WHERE c.oid = to_regclass($1)",
           {t.qualified}));
   if (rows.empty()) return bad("there is no such table");
   t.relation_id = static_cast<uint32_t>(std::stoul(*rows[0][0]));
   t.identity = (*rows[0][1])[0];
   t.schema = *rows[0][2];
   t.relname = *rows[0][3];
+  std::string kind = rows[0][4].value_or("");
+  if (kind != "r" && kind != "p")
+    return bad("it is not a table (relkind " + kind +
+               "): logical replication follows tables only");
+  t.partitioned = kind == "p";
+  // A partitioned table's rows are its partitions'; a table's inheritance children are
+  // tables of their own, whose changes are not this table's.
+  bool children = rows[0][5] == std::optional<std::string>("true");
+  t.from = (children && !t.partitioned ? "ONLY " : "") + t.qualified;
   if (t.identity == 'n')
     return bad(
         "it has REPLICA IDENTITY NOTHING: its updates and deletes carry no key (ALTER "
@@ -111,39 +121,69 @@ arrow::Status PgCatalog::EnsurePublication(const std::vector<PgTableInfo>& table
   ARROW_ASSIGN_OR_RAISE(auto pubs, conn_->Query("SELECT puballtables::text FROM "
                                                 "pg_publication WHERE pubname = $1",
                                                 {source_.publication}));
+  bool partitioned = false;
+  for (const auto& t : tables) partitioned = partitioned || t.partitioned;
   if (pubs.empty()) {
     std::string list;
     for (const auto& t : tables) list += (list.empty() ? "" : ", ") + t.qualified;
-    auto st = conn_->Query("CREATE PUBLICATION " + QuoteIdent(source_.publication) +
-                           " FOR TABLE " + list);
+    // A partitioned table's changes under its own name, not its partitions'.
+    auto st = conn_->Query(
+        "CREATE PUBLICATION " + QuoteIdent(source_.publication) + " FOR TABLE " + list +
+        (partitioned ? " WITH (publish_via_partition_root = true)" : ""));
     if (!st.ok())
       return Failed("cannot create publication '" + source_.publication +
                     "': " + st.status().message());
     return arrow::Status::OK();
   }
+  // An existing publication must send what the snapshot copies: every change, every
+  // row, every column.
+  ARROW_ASSIGN_OR_RAISE(
+      auto flags, conn_->Query("SELECT (pubinsert AND pubupdate AND pubdelete AND "
+                               "pubtruncate)::text, pubviaroot::text FROM pg_publication "
+                               "WHERE pubname = $1",
+                               {source_.publication}));
+  if (flags.at(0).at(0) != std::optional<std::string>("true"))
+    return Failed("publication '" + source_.publication +
+                  "' does not publish every insert, update, delete and truncate (its "
+                  "publish option): the table would miss changes");
+  if (partitioned && flags.at(0).at(1) != std::optional<std::string>("true"))
+    return Failed("publication '" + source_.publication +
+                  "' publishes partitions under their own names: a partitioned table "
+                  "needs WITH (publish_via_partition_root = true)");
   for (const auto& t : tables) {
-    ARROW_ASSIGN_OR_RAISE(auto has,
-                          conn_->Query("SELECT 1 FROM pg_publication_tables WHERE "
-                                       "pubname = $1 AND schemaname = $2 AND "
-                                       "tablename = $3",
-                                       {source_.publication, t.schema, t.relname}));
+    ARROW_ASSIGN_OR_RAISE(
+        auto has,
+        conn_->Query(
+            "SELECT (rowfilter IS NULL)::text, (cardinality(attnames) = (SELECT "
+            "count(*) FROM pg_attribute WHERE attrelid = $4::oid AND attnum > 0 "
+            "AND NOT attisdropped))::text FROM "
+            "pg_publication_tables WHERE pubname = $1 AND schemaname = $2 AND "
+            "tablename = $3",
+            {source_.publication, t.schema, t.relname, std::to_string(t.relation_id)}));
     if (has.empty())
       return Failed(
           "publication '" + source_.publication +
               "' does not publish the table (ALTER PUBLICATION ... ADD TABLE, or "
               "name another publication)",
           t.name);
+    if (has[0][0] != std::optional<std::string>("true") ||
+        has[0][1] != std::optional<std::string>("true"))
+      return Failed("publication '" + source_.publication +
+                        "' publishes only some of its rows or columns (a row filter or a "
+                        "column list): the table would not match its source",
+                    t.name);
   }
   return arrow::Status::OK();
 }
 
-arrow::Result<bool> PgCatalog::SlotExists() {
-  ARROW_ASSIGN_OR_RAISE(auto rows,
-                        conn_->Query("SELECT plugin, database, active::text, "
-                                     "active_pid::text FROM pg_replication_slots WHERE "
-                                     "slot_name = $1",
-                                     {source_.slot}));
-  if (rows.empty()) return false;
+arrow::Result<std::optional<pgoutput::Lsn>> PgCatalog::Slot() {
+  ARROW_ASSIGN_OR_RAISE(
+      auto rows, conn_->Query("SELECT plugin, database, active::text, "
+                              "active_pid::text, wal_status, "
+                              "confirmed_flush_lsn::text FROM pg_replication_slots "
+                              "WHERE slot_name = $1",
+                              {source_.slot}));
+  if (rows.empty()) return std::nullopt;
   const auto& r = rows[0];
   if (r[0].value_or("") != "pgoutput")
     return Failed("replication slot '" + source_.slot + "' exists with plugin " +
@@ -155,7 +195,14 @@ arrow::Result<bool> PgCatalog::SlotExists() {
   if (r[2] == std::optional<std::string>("true"))
     return Failed("replication slot '" + source_.slot + "' is in use by process " +
                   r[3].value_or("?") + " (another stream of this pipeline?)");
-  return true;
+  if (r[4] == std::optional<std::string>("lost"))
+    return Failed(
+        "replication slot '" + source_.slot +
+        "' was invalidated (the server removed WAL it still needed, "
+        "max_slot_wal_keep_size): the changes since are lost to the tables; load "
+        "them afresh (new destinations and a new slot)");
+  if (!r[5]) return pgoutput::Lsn{0};
+  return pgoutput::ParseLsn(*r[5]);
 }
 
 // A slot left by a snapshot that did not finish: nothing of it is in the table.
@@ -211,7 +258,8 @@ arrow::Result<Column> PgCatalog::ColumnOf(const std::string& name, uint32_t oid,
         "column '", name, "' has type ", t.name,
         ", which inlet does not map: set unknown_types: text to "
         "read such columns as text");
-  if (name.rfind("__inlet", 0) == 0 || name == kPgLsnColumn || name == kOpColumn)
+  if (name.rfind("__inlet", 0) == 0 || name == kPgLsnColumn ||
+      name == kPgCommitLsnColumn || name == kOpColumn)
     return arrow::Status::Invalid("column '", name, "': the name is inlet's own");
   return Column{name, std::move(*type), key};
 }

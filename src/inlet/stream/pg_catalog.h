@@ -23,8 +23,12 @@ struct PgTableInfo {
   std::string qualified;  // quoted: "schema"."table"
   std::string schema, relname;
   uint32_t relation_id = 0;
-  char identity = 'd';  // relreplident
+  char identity = 'd';       // relreplident
+  bool partitioned = false;  // its changes come under its partitions' names
   std::vector<std::string> keys;
+  /// What a snapshot reads of it: FROM ONLY a table with inheritance children, whose
+  /// changes do not come with its own.
+  std::string from;
 };
 
 class PgCatalog {
@@ -44,8 +48,9 @@ class PgCatalog {
   /// The publication: created for the tables when missing; otherwise it must publish
   /// them.
   arrow::Status EnsurePublication(const std::vector<PgTableInfo>& tables);
-  /// Whether the slot exists (a pgoutput slot of this database, not in use).
-  arrow::Result<bool> SlotExists();
+  /// The slot's confirmed flush LSN when it exists (a pgoutput slot of this database,
+  /// not in use, that can still give changes); unset when there is none.
+  arrow::Result<std::optional<pgoutput::Lsn>> Slot();
   arrow::Status DropSlot();
   /// A column as the rows read it; Invalid (naming the column) for a type without a
   /// mapping (unless unknown_types: text) or a name of inlet's own.

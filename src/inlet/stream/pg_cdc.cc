@@ -3,6 +3,7 @@
 #include <arrow/builder.h>
 #include <arrow/table.h>
 
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 #include <limits>
@@ -80,7 +81,14 @@ class PgCdc {
       if (lsn && (!held || *lsn < *held)) held = lsn;
     }
     ARROW_ASSIGN_OR_RAISE(repl_, catalog_.Connect(true));
-    ARROW_ASSIGN_OR_RAISE(bool slot, catalog_.SlotExists());
+    ARROW_ASSIGN_OR_RAISE(auto slot, catalog_.Slot());
+    if (!missing.empty() && held && !cdc_.initial_snapshot) {
+      return catalog_.Failed(
+          missing.front() +
+          " has no position while the others have: with initial_snapshot: false a table "
+          "cannot join a running stream (the others would be loaded afresh without their "
+          "rows); follow it with a pipeline (and slot) of its own");
+    }
     if (!missing.empty()) {
       // A table without a position (a first start, a snapshot cut short, a table added
       // to the list): every table is loaded afresh from a new slot's snapshot, so that
@@ -97,8 +105,14 @@ class PgCdc {
                              "' is gone, and the tables hold changes up to " +
                              pgoutput::FormatLsn(*held) +
                              " only: the changes since are lost to them. Load them "
-                             "afresh (new destinations, "
-                             "or delete these ones' files)");
+                             "afresh (new destinations, or delete these ones' files)");
+    } else if (*slot > Committed()) {
+      // The server would start after what the tables hold: changes in between are gone.
+      return catalog_.Failed("replication slot '" + cdc_.slot + "' has confirmed up to " +
+                             pgoutput::FormatLsn(*slot) + ", past the tables' " +
+                             pgoutput::FormatLsn(Committed()) +
+                             ": something else consumed it, and the changes in between "
+                             "are lost to the tables. Load them afresh");
     }
     report_.status = StreamStatus::kStopped;
     while (true) {
@@ -111,6 +125,7 @@ class PgCdc {
       std::cerr << "inlet stream: pipeline " << config_.name << ": " << st.message()
                 << "; reconnecting" << std::endl;
       ARROW_RETURN_NOT_OK(Reconnect(st));
+      if (!repl_) break;  // stopped while reconnecting
     }
     report_.duration_ms = SteadyMs() - started;
     return report_;
@@ -181,22 +196,36 @@ class PgCdc {
     return arrow::Status::OK();
   }
 
-  // Tells the server what the tables hold: WAL up to there may go.
+  // Tells the server what the tables hold (flushed: WAL up to there may go), and how far
+  // this stream has received (written: the furthest end of WAL the server reported, as
+  // PostgreSQL's own subscribers say; a server shutting down waits for it to reach its
+  // end).
   arrow::Status Confirm(bool reply = false) {
     last_status_ms_ = SteadyMs();
     Lsn held = Committed();
-    return Lost(repl_->Send(pgoutput::StandbyStatusUpdate(
-        std::max(received_, held), held, held, NowMillis() * 1000, reply)));
+    Lsn written = std::max({received_, server_end_, held});
+    return Lost(repl_->Send(
+        pgoutput::StandbyStatusUpdate(written, held, held, NowMillis() * 1000, reply)));
   }
 
   // A failure of the connection: the stream may go on after reconnecting.
   arrow::Status Lost(arrow::Status st) {
-    if (!st.ok()) lost_ = true;
+    if (st.IsIOError()) lost_ = true;
     return st;
   }
 
   // Connects again, for up to kReconnectMs, and forgets what was not committed.
   arrow::Status Reconnect(const arrow::Status& why) {
+    // A failure that comes back however often the stream connects is not a lost
+    // connection: stop after kMaxReconnects in a row without a commit between.
+    if (report_.commits == commits_at_reconnect_) {
+      if (++reconnects_in_a_row_ > kMaxReconnects)
+        return why.WithMessage(why.message(), " (", kMaxReconnects,
+                               " reconnections in a row, nothing committed between)");
+    } else {
+      reconnects_in_a_row_ = 1;
+    }
+    commits_at_reconnect_ = report_.commits;
     for (auto& t : targets_) t->Forget();
     tx_.reset();
     repl_.reset();
@@ -204,7 +233,8 @@ class PgCdc {
     int64_t pause = 250;
     arrow::Status last = why;
     while (SteadyMs() < deadline) {
-      if (Signalled() || (options_.stop && options_.stop->load())) return why;
+      if (Signalled() || (options_.stop && options_.stop->load()))
+        return arrow::Status::OK();  // stopped: repl_ stays null
       std::this_thread::sleep_for(std::chrono::milliseconds(pause));
       pause = std::min<int64_t>(pause * 2, 4000);
       auto opened = catalog_.Open();
@@ -213,11 +243,14 @@ class PgCdc {
         continue;
       }
       // The old session may hold the slot a moment longer.
-      auto slot = catalog_.SlotExists();
+      auto slot = catalog_.Slot();
       if (!slot.ok() || !*slot) {
         last = slot.ok() ? catalog_.Failed("replication slot '" + cdc_.slot + "' is gone")
                          : slot.status();
-        if (slot.ok()) return last;
+        bool again =
+            !slot.ok() && (slot.status().IsIOError() ||
+                           slot.status().message().find("in use") != std::string::npos);
+        if (!again) return last;
         continue;
       }
       auto repl = catalog_.Connect(true);
@@ -438,6 +471,9 @@ class PgCdc {
   bool caught_up_ = false;
   bool lost_ = false;  // the last failure was the connection's
   static constexpr int64_t kReconnectMs = 60000;
+  static constexpr int kMaxReconnects = 10;
+  int reconnects_in_a_row_ = 0;
+  int64_t commits_at_reconnect_ = -1;
   int64_t last_status_ms_ = 0;
   StreamReport report_;
 };

@@ -9,6 +9,7 @@
 #include "inlet/source/pg_text.h"
 #include "inlet/status.h"
 #include "inlet/stream/pg_cdc.h"
+#include "inlet/table/tombstones.h"
 
 namespace inlet::stream {
 
@@ -49,6 +50,9 @@ arrow::Result<std::optional<Lsn>> PgTarget::Held() {
   std::optional<int64_t> v =
       snap ? snap->AppVersion(PgLsnApp(source_.slot)) : std::nullopt;
   if (!v) return std::nullopt;
+  // A new snapshot begun after the position (and cut short) replaced what it was.
+  auto mark = snap->AppVersion(PgSnapshotApp(source_.slot));
+  if (mark && *mark > *v) return std::nullopt;
   committed_ = static_cast<Lsn>(*v);
   partial_.lsn =
       static_cast<Lsn>(snap->AppVersion(PgPartialLsnApp(source_.slot)).value_or(0));
@@ -69,16 +73,23 @@ arrow::Status PgTarget::CheckOwned() const {
 arrow::Status PgTarget::Prepare(Lsn consistent) {
   ARROW_RETURN_NOT_OK(CheckOwned());
   ARROW_ASSIGN_OR_RAISE(auto snap, load::LatestSnapshot(*table_));
-  if (!snap || snap->RowCount().value_or(1) == 0) return arrow::Status::OK();
-  // A snapshot cut short (or one to take again) left rows: they go first, with the new
-  // snapshot's mark.
-  RowChangeOptions clear;
-  clear.every_row = true;
-  clear.write.app_states[PgSnapshotApp(source_.slot)].version =
-      static_cast<int64_t>(consistent);
-  clear.write.operation = "DELETE";
-  ARROW_RETURN_NOT_OK(table_->Delete(clear).status());
-  return arrow::Status::OK();
+  if (!snap) return arrow::Status::OK();  // a new table: nothing to replace
+  // What an earlier load left goes first, with the new snapshot's mark (which outranks
+  // the old position, should this snapshot be cut short too): its rows, and the deletes
+  // and truncate the merges remember, which would otherwise outrank the snapshot's rows.
+  WriteOptions w;
+  w.app_states[PgSnapshotApp(source_.slot)].version = static_cast<int64_t>(consistent);
+  w.clear_app_documents = {table::kTombstoneApp};
+  if (snap->RowCount().value_or(1) > 0) {
+    RowChangeOptions clear;
+    clear.every_row = true;
+    clear.write = w;
+    clear.write.operation = "DELETE";
+    return table_->Delete(clear).status();
+  }
+  w.operation = "STREAMING UPDATE";
+  auto none = *arrow::Table::MakeEmpty(snap->schema());
+  return table_->Write(std::make_shared<arrow::TableBatchReader>(none), w).status();
 }
 
 arrow::Status PgTarget::Copy(pgrepl::Connection& repl, Lsn consistent, bool rows) {
@@ -87,7 +98,8 @@ arrow::Status PgTarget::Copy(pgrepl::Connection& repl, Lsn consistent, bool rows
       auto attrs, repl.Query("SELECT attname, atttypid::text, atttypmod::text FROM "
                              "pg_attribute WHERE attrelid = " +
                              std::to_string(info_.relation_id) +
-                             " AND attnum > 0 AND NOT attisdropped ORDER BY attnum"));
+                             " AND attnum > 0 AND NOT attisdropped AND attgenerated = '' "
+                             "ORDER BY attnum"));
   columns_.clear();
   std::string select;
   for (const auto& a : attrs) {
@@ -104,7 +116,7 @@ arrow::Status PgTarget::Copy(pgrepl::Connection& repl, Lsn consistent, bool rows
   std::vector<std::optional<std::string>> fields;
   ChangeRows::Values values(columns_.size());
   auto st = repl.CopyOut(
-      "COPY (SELECT " + select + " FROM " + info_.qualified + ") TO STDOUT",
+      "COPY (SELECT " + select + " FROM " + info_.from + ") TO STDOUT",
       [&](std::string_view line) -> arrow::Status {
         ARROW_RETURN_NOT_OK(pgtext::SplitCopyRow(line, &fields));
         if (fields.size() != columns_.size())
@@ -114,7 +126,7 @@ arrow::Status PgTarget::Copy(pgrepl::Connection& repl, Lsn consistent, bool rows
           values[i] = fields[i] ? std::optional<std::string_view>(*fields[i])
                                 : std::optional<std::string_view>();
         }
-        auto added = batch_.Add(columns_, values, kSnapshotOp, 0);
+        auto added = batch_.Add(columns_, values, kSnapshotOp, 0, 0);
         if (!added.ok())
           return added.WithMessage("snapshot row ", n + 1, ": ", added.message());
         ++n;
@@ -141,6 +153,7 @@ arrow::Status PgTarget::Finish(Lsn consistent) {
 
 void PgTarget::Begin(Lsn final_lsn) {
   tx_start_rows_ = batch_.rows();
+  tx_commit_lsn_ = final_lsn;
   skip_ = final_lsn < committed_;
   tx_changes_ = 0;
   tx_skip_ = partial_.lsn != 0 && partial_.lsn == final_lsn ? partial_.changes : 0;
@@ -198,33 +211,43 @@ arrow::Status PgTarget::OnChange(const pgoutput::Message& m, Lsn lsn) {
   if (skip_ || ++tx_changes_ <= tx_skip_) return arrow::Status::OK();
   if (columns_.empty()) return arrow::Status::Invalid("a change before its relation");
   ++report_->messages;
+  Lsn at = tx_commit_lsn_;
   if (const auto* ins = std::get_if<pgoutput::Insert>(&m)) {
     ARROW_ASSIGN_OR_RAISE(auto v, ValuesOf(ins->row, false));
-    return batch_.Add(columns_, v, kInsertOp, lsn);
+    return batch_.Add(columns_, v, kInsertOp, at, lsn);
   }
   if (const auto* up = std::get_if<pgoutput::Update>(&m)) {
     ARROW_ASSIGN_OR_RAISE(auto v, ValuesOf(up->row, false));
-    if (up->old_kind) {
-      ARROW_ASSIGN_OR_RAISE(auto old, ValuesOf(up->old_row, true));
-      // An update of the key: the old key's row goes, the new one comes (whole: unchanged
-      // TOASTed values of a moved row are in the old row only).
-      if (up->old_kind == 'K' || KeysDiffer(old, v)) {
-        ARROW_RETURN_NOT_OK(batch_.Add(columns_, old, kDeleteOp, lsn));
-        return batch_.Add(columns_, v, kInsertOp, lsn);
-      }
+    if (!up->old_kind) return batch_.Add(columns_, v, kUpdateOp, at, lsn);
+    // The old row: its key ('K': the replica identity changed, or one of its values is
+    // stored out of line), or all of it (REPLICA IDENTITY FULL, TOASTed values inline).
+    ARROW_ASSIGN_OR_RAISE(auto old, ValuesOf(up->old_row, up->old_kind == 'K'));
+    // What the new row left unchanged (a TOASTed value, which may be a key's) is the old
+    // row's, where that has it.
+    for (size_t i = 0; i < v.size(); ++i)
+      if (!v[i] && old[i]) v[i] = old[i];
+    if (!KeysDiffer(old, v)) return batch_.Add(columns_, v, kUpdateOp, at, lsn);
+    // The key moved: the old key's row goes, and the new one comes whole.
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (!v[i])
+        return arrow::Status::Invalid(
+            "an update moved a row to another key and left column '", columns_[i].name,
+            "' (stored out of line) unchanged, so the change does not carry its value: "
+            "set REPLICA IDENTITY FULL on the table, whose changes carry it");
     }
-    return batch_.Add(columns_, v, kUpdateOp, lsn);
+    ARROW_RETURN_NOT_OK(batch_.Add(columns_, old, kDeleteOp, at, lsn));
+    return batch_.Add(columns_, v, kInsertOp, at, lsn);
   }
   const auto& del = std::get<pgoutput::Delete>(m);
   ARROW_ASSIGN_OR_RAISE(auto old, ValuesOf(del.old_row, true));
-  return batch_.Add(columns_, old, kDeleteOp, lsn);
+  return batch_.Add(columns_, old, kDeleteOp, at, lsn);
 }
 
 arrow::Status PgTarget::OnTruncate(Lsn lsn) {
   if (skip_ || ++tx_changes_ <= tx_skip_) return arrow::Status::OK();
   ++report_->messages;
   ChangeRows::Values none(columns_.size());
-  return batch_.Add(columns_, none, kTruncateOp, lsn);
+  return batch_.Add(columns_, none, kTruncateOp, tx_commit_lsn_, lsn);
 }
 
 arrow::Status PgTarget::CommitBatch(Lsn position, bool cut, bool always) {
@@ -299,6 +322,7 @@ std::shared_ptr<arrow::Table> PgTarget::EmptyRows() const {
   for (const auto& c : columns_) fields.push_back(arrow::field(c.name, c.type.type));
   if (config_.strategy.keep_operation_column)
     fields.push_back(arrow::field(kOpColumn, arrow::utf8()));
+  fields.push_back(arrow::field(kPgCommitLsnColumn, arrow::int64()));
   fields.push_back(arrow::field(kPgLsnColumn, arrow::int64()));
   return *arrow::Table::MakeEmpty(arrow::schema(fields));
 }

@@ -107,12 +107,13 @@ class PgTarget {
   std::shared_ptr<Table> table_;
   std::vector<Column> columns_;  // the stream's (from Relation) or the snapshot's
   ChangeRows batch_;
-  pgoutput::Lsn committed_ = 0;  // what the table holds
-  int64_t tx_start_rows_ = 0;    // the batch's rows before the open transaction
-  bool skip_ = false;            // the open transaction is in the table already
-  Partial partial_;              // what the table holds of a transaction applied in part
-  int64_t tx_changes_ = 0;       // the open transaction's changes of the table so far
-  int64_t tx_skip_ = 0;          // how many of them the table holds (applied in part)
+  pgoutput::Lsn committed_ = 0;      // what the table holds
+  int64_t tx_start_rows_ = 0;        // the batch's rows before the open transaction
+  pgoutput::Lsn tx_commit_lsn_ = 0;  // the open transaction's commit record
+  bool skip_ = false;                // the open transaction is in the table already
+  Partial partial_;         // what the table holds of a transaction applied in part
+  int64_t tx_changes_ = 0;  // the open transaction's changes of the table so far
+  int64_t tx_skip_ = 0;     // how many of them the table holds (applied in part)
   int64_t commits_ = 0;
 };
 
