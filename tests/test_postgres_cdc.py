@@ -22,6 +22,7 @@ import pytest
 
 import oracle
 import pipeline_support as ps
+import support
 from support import check_refusal
 
 _names = itertools.count()
@@ -784,3 +785,20 @@ def test_a_table_cannot_join_without_a_snapshot(tmp_path, db):
     line = check_refusal(_catch_up(pipeline(["a", "b"]), db, check=False))
     assert "initial_snapshot: false" in line
     assert [r["id"] for r in oracle.read_deltalake(tmp_path / "a").to_pylist()] == [2]
+
+
+def test_the_example_pipeline(tmp_path, db):
+    """examples/postgres_cdc/pipeline.yaml, run as its comment says."""
+    db.sql("CREATE TABLE parking_data (location text, ts timestamptz, occupied int, "
+           "PRIMARY KEY (location, ts))")
+    db.sql("INSERT INTO parking_data VALUES ('A1', '2024-05-01 10:00+00', 12), "
+           "('B2', '2024-05-01 10:00+00', 3)")
+    example = support.REPO_ROOT / "examples" / "postgres_cdc" / "pipeline.yaml"
+    env = {**db.env, "PARKING_DB": db.uri, "PARKING_CDC_TABLE": str(tmp_path / "cdc")}
+    proc = ps.cli("stream", example, "--catch-up", "--json", env=env, cwd=tmp_path)
+    db.sql("UPDATE parking_data SET occupied = 13 WHERE location = 'A1'")
+    db.sql("DELETE FROM parking_data WHERE location = 'B2'")
+    proc = ps.cli("stream", example, "--catch-up", "--json", env=env, cwd=tmp_path)
+    assert json.loads(proc.stdout)["status"] == "caught_up"
+    got = oracle.read_deltalake(tmp_path / "cdc").to_pylist()
+    assert [(r["location"], r["occupied"]) for r in got] == [("A1", 13)]
