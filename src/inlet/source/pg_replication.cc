@@ -202,8 +202,11 @@ arrow::Result<std::unique_ptr<Connection>> Connection::Open(
     const std::string& uri, bool replication, std::string name,
     std::vector<std::string> secrets) {
   // The URI first (expanded), then what inlet's sessions need over it.
-  std::vector<const char*> keys = {"dbname", "options", "application_name"};
-  std::vector<const char*> values = {uri.c_str(), kSessionOptions, "inlet"};
+  // connect_timeout: a server that does not answer is an error, not a hang (a URI's own
+  // value comes first and wins).
+  std::vector<const char*> keys = {"connect_timeout", "dbname", "options",
+                                   "application_name"};
+  std::vector<const char*> values = {"15", uri.c_str(), kSessionOptions, "inlet"};
   if (replication) {
     keys.push_back("replication");
     values.push_back("database");

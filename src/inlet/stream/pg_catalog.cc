@@ -176,7 +176,7 @@ arrow::Status PgCatalog::EnsurePublication(const std::vector<PgTableInfo>& table
   return arrow::Status::OK();
 }
 
-arrow::Result<std::optional<pgoutput::Lsn>> PgCatalog::Slot() {
+arrow::Result<std::optional<pgoutput::Lsn>> PgCatalog::Slot(bool lost_ok) {
   ARROW_ASSIGN_OR_RAISE(
       auto rows, conn_->Query("SELECT plugin, database, active::text, "
                               "active_pid::text, wal_status, "
@@ -195,7 +195,7 @@ arrow::Result<std::optional<pgoutput::Lsn>> PgCatalog::Slot() {
   if (r[2] == std::optional<std::string>("true"))
     return Failed("replication slot '" + source_.slot + "' is in use by process " +
                   r[3].value_or("?") + " (another stream of this pipeline?)");
-  if (r[4] == std::optional<std::string>("lost"))
+  if (r[4] == std::optional<std::string>("lost") && !lost_ok)
     return Failed(
         "replication slot '" + source_.slot +
         "' was invalidated (the server removed WAL it still needed, "

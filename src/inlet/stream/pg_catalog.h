@@ -49,8 +49,9 @@ class PgCatalog {
   /// them.
   arrow::Status EnsurePublication(const std::vector<PgTableInfo>& tables);
   /// The slot's confirmed flush LSN when it exists (a pgoutput slot of this database,
-  /// not in use, that can still give changes); unset when there is none.
-  arrow::Result<std::optional<pgoutput::Lsn>> Slot();
+  /// not in use, that can still give changes, unless `lost_ok`: it is to be dropped);
+  /// unset when there is none.
+  arrow::Result<std::optional<pgoutput::Lsn>> Slot(bool lost_ok = false);
   arrow::Status DropSlot();
   /// A column as the rows read it; Invalid (naming the column) for a type without a
   /// mapping (unless unknown_types: text) or a name of inlet's own.

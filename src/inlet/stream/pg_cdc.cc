@@ -81,8 +81,10 @@ class PgCdc {
       if (lsn && (!held || *lsn < *held)) held = lsn;
     }
     ARROW_ASSIGN_OR_RAISE(repl_, catalog_.Connect(true));
-    ARROW_ASSIGN_OR_RAISE(auto slot, catalog_.Slot());
-    if (!missing.empty() && held && !cdc_.initial_snapshot) {
+    ARROW_ASSIGN_OR_RAISE(auto slot, catalog_.Slot(/*lost_ok=*/!missing.empty()));
+    bool streamed = false;
+    for (const auto& t : targets_) streamed = streamed || (t->streamed() && held);
+    if (!missing.empty() && streamed && !cdc_.initial_snapshot) {
       return catalog_.Failed(
           missing.front() +
           " has no position while the others have: with initial_snapshot: false a table "
@@ -253,6 +255,11 @@ class PgCdc {
         if (!again) return last;
         continue;
       }
+      if (**slot > Committed())
+        return catalog_.Failed("replication slot '" + cdc_.slot +
+                               "' has confirmed up to " + pgoutput::FormatLsn(**slot) +
+                               ", past the tables' " + pgoutput::FormatLsn(Committed()) +
+                               ": something else consumed it while the stream was away");
       auto repl = catalog_.Connect(true);
       if (!repl.ok()) {
         last = repl.status();
@@ -298,7 +305,20 @@ class PgCdc {
       int64_t now = SteadyMs();
       if (!*received) {
         report_.wait_ms += now - wait_start;
+        // Silence: ask the server to answer; none within kSilenceMs more is a lost
+        // connection (as PostgreSQL's own wal_receiver_timeout).
+        if (now - last_message_ms >= kSilenceMs) {
+          if (ping_ms_ == 0) {
+            ping_ms_ = now;
+            ARROW_RETURN_NOT_OK(Confirm(/*reply=*/true));
+          } else if (now - ping_ms_ >= kSilenceMs) {
+            return Lost(arrow::Status::IOError("PostgreSQL database ", catalog_.name(),
+                                               ": no answer from the server for ",
+                                               2 * kSilenceMs / 1000, " s"));
+          }
+        }
       } else {
+        ping_ms_ = 0;
         last_message_ms = now;
         // What has arrived, until the batch may be committed (whole transactions, full
         // or due): the clock and the bookkeeping below once per drain, not per message.
@@ -314,6 +334,9 @@ class PgCdc {
           }
           if (n % 1024 == 0) {
             now = SteadyMs();
+            // A long transaction: a stop is heard, and the server hears from us.
+            if (Signalled() || (options_.stop && options_.stop->load())) break;
+            if (now - last_status_ms_ >= 10000) ARROW_RETURN_NOT_OK(Confirm());
             if (first_buffered_ms > 0 && !tx_ &&
                 now - first_buffered_ms >= config_.processing.flush_interval_ms)
               break;
@@ -384,6 +407,7 @@ class PgCdc {
                              pgoutput::FormatLsn(x.wal_start) + ": " +
                              decoded.status().message());
     auto st = OnMessage(*decoded, x.wal_start);
+    if (!st.ok() && st.IsIOError()) return Lost(st);  // the catalog's connection
     if (!st.ok())
       return catalog_.Failed(
           "the change at " + pgoutput::FormatLsn(x.wal_start) +
@@ -472,6 +496,8 @@ class PgCdc {
   bool lost_ = false;  // the last failure was the connection's
   static constexpr int64_t kReconnectMs = 60000;
   static constexpr int kMaxReconnects = 10;
+  static constexpr int64_t kSilenceMs = 30000;
+  int64_t ping_ms_ = 0;  // when the server was asked to answer (0: not waiting)
   int reconnects_in_a_row_ = 0;
   int64_t commits_at_reconnect_ = -1;
   int64_t last_status_ms_ = 0;

@@ -53,6 +53,7 @@ arrow::Result<std::optional<Lsn>> PgTarget::Held() {
   // A new snapshot begun after the position (and cut short) replaced what it was.
   auto mark = snap->AppVersion(PgSnapshotApp(source_.slot));
   if (mark && *mark > *v) return std::nullopt;
+  streamed_ = !mark || *v > *mark;
   committed_ = static_cast<Lsn>(*v);
   partial_.lsn =
       static_cast<Lsn>(snap->AppVersion(PgPartialLsnApp(source_.slot)).value_or(0));
@@ -85,7 +86,10 @@ arrow::Status PgTarget::Prepare(Lsn consistent) {
     clear.every_row = true;
     clear.write = w;
     clear.write.operation = "DELETE";
-    return table_->Delete(clear).status();
+    ARROW_ASSIGN_OR_RAISE(auto done, table_->Delete(clear));
+    if (done.commit.version >= 0) return arrow::Status::OK();
+    // Nothing was deleted (its rows were counted wrong): the mark and the clearing still
+    // go in, below.
   }
   w.operation = "STREAMING UPDATE";
   auto none = *arrow::Table::MakeEmpty(snap->schema());
@@ -163,6 +167,7 @@ arrow::Status PgTarget::OnRelation(const pgoutput::Relation& r) {
   std::vector<Column> columns;
   for (const auto& c : r.columns) {
     auto column = catalog_->ColumnOf(c.name, c.type_oid, c.type_modifier, c.key);
+    if (!column.ok() && column.status().IsIOError()) return column.status();
     if (!column.ok()) return Failed(column.status().message());
     columns.push_back(std::move(*column));
   }

@@ -33,6 +33,8 @@ class PgTarget {
   /// The LSN the table holds changes up to (unset: none, or a snapshot not finished);
   /// the stream goes on from there.
   arrow::Result<std::optional<pgoutput::Lsn>> Held();
+  /// Whether the table holds changes streamed after its snapshot (Held first).
+  bool streamed() const { return streamed_; }
 
   // --- The initial snapshot, in the transaction that created the slot.
 
@@ -115,6 +117,7 @@ class PgTarget {
   int64_t tx_changes_ = 0;  // the open transaction's changes of the table so far
   int64_t tx_skip_ = 0;     // how many of them the table holds (applied in part)
   int64_t commits_ = 0;
+  bool streamed_ = false;
 };
 
 }  // namespace inlet::stream
