@@ -802,3 +802,35 @@ def test_the_example_pipeline(tmp_path, db):
     assert json.loads(proc.stdout)["status"] == "caught_up"
     got = oracle.read_deltalake(tmp_path / "cdc").to_pylist()
     assert [(r["location"], r["occupied"]) for r in got] == [("A1", 13)]
+
+
+def test_a_server_restarts_under_an_idle_stream(tmp_path, db):
+    """A server shutting down waits until its walsenders' clients say they hold everything
+    sent: an idle stream commits the position and lets it go, then reconnects."""
+    db.sql("CREATE TABLE t (id int PRIMARY KEY)")
+    db.sql("CREATE TABLE other (id int)")
+    db.sql("INSERT INTO t VALUES (1)")
+    yaml = _pipeline(tmp_path, db)
+    _catch_up(yaml, db)
+    proc = ps.popen("stream", yaml, env=db.env, cwd=tmp_path)
+    try:
+        time.sleep(1.5)
+        db.sql("INSERT INTO other SELECT generate_series(1, 1000)")  # WAL of no interest
+        time.sleep(0.5)
+        t0 = time.time()
+        db.server.restart()
+        assert time.time() - t0 < 30
+        db.sql("INSERT INTO t VALUES (2)")
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            rows = oracle.read_deltalake(tmp_path / "out").num_rows
+            if rows == 2:
+                break
+            time.sleep(0.2)
+        assert rows == 2
+        assert proc.poll() is None
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert _confirmed(db) <= _table_lsn(tmp_path / "out")

@@ -209,28 +209,10 @@ arrow::Result<std::shared_ptr<arrow::Array>> TextOf(const Values& values, Text t
 class PostgresSource : public BoundedSource {
  public:
   explicit PostgresSource(PostgresSourceConfig config) : config_(std::move(config)) {
-    uri_ = config_.connection;
-    if (!config_.password.empty()) {
-      // libpq takes any connection keyword as a URI parameter.
-      uri_ += (uri_.find('?') == std::string::npos ? "?" : "&");
-      uri_ += "password=" + UriEncode(config_.password);
-    }
-    name_ = RedactUri(config_.connection);
-    // The password wherever it may come back in a message: as given, as the URI spells
-    // it, and a password written into the connection URI itself.
-    secrets_ = {config_.password, UriEncode(config_.password)};
-    size_t scheme = config_.connection.find("://");
-    if (scheme != std::string::npos) {
-      size_t end = config_.connection.find_first_of("/?#", scheme + 3);
-      std::string userinfo = config_.connection.substr(scheme + 3, end - scheme - 3);
-      size_t at = userinfo.rfind('@');
-      size_t colon = userinfo.find(':');
-      if (at != std::string::npos && colon != std::string::npos && colon < at) {
-        std::string pw = userinfo.substr(colon + 1, at - colon - 1);
-        secrets_.push_back(pw);
-        secrets_.push_back(PercentDecode(pw));
-      }
-    }
+    auto c = ConnectionOf(config_);
+    uri_ = std::move(c.uri);
+    name_ = std::move(c.name);
+    secrets_ = std::move(c.secrets);
   }
 
   arrow::Result<SourceRead> Read(const Json&, const ReadRequest& request) const override {
@@ -670,6 +652,31 @@ std::string NestableQuery(const std::string& sql) {
     ++i;
   }
   return sql.substr(0, end);
+}
+
+PostgresConnection ConnectionOf(const PostgresSourceConfig& config) {
+  PostgresConnection c;
+  c.uri = config.connection;
+  if (!config.password.empty()) {
+    // libpq takes any connection keyword as a URI parameter.
+    c.uri += (c.uri.find('?') == std::string::npos ? "?" : "&");
+    c.uri += "password=" + UriEncode(config.password);
+    c.secrets = {config.password, UriEncode(config.password)};
+  }
+  c.name = RedactUri(config.connection);
+  size_t scheme = config.connection.find("://");
+  if (scheme != std::string::npos) {
+    size_t end = config.connection.find_first_of("/?#", scheme + 3);
+    std::string userinfo = config.connection.substr(scheme + 3, end - scheme - 3);
+    size_t at = userinfo.rfind('@');
+    size_t colon = userinfo.find(':');
+    if (at != std::string::npos && colon != std::string::npos && colon < at) {
+      std::string pw = userinfo.substr(colon + 1, at - colon - 1);
+      c.secrets.push_back(pw);
+      c.secrets.push_back(PercentDecode(pw));
+    }
+  }
+  return c;
 }
 
 arrow::Result<std::unique_ptr<BoundedSource>> OpenPostgresSource(

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "inlet/source/source.h"
 
@@ -11,6 +13,17 @@ namespace inlet {
 
 arrow::Result<std::unique_ptr<BoundedSource>> OpenPostgresSource(
     const PostgresSourceConfig& config);
+
+/// How to reach a PostgreSQL source: the URI libpq is given (the password added as a
+/// parameter), the database as messages name it (no password), and the secrets a message
+/// must never show (the password as given and as a URI spells it, and one written into
+/// the connection URI itself).
+struct PostgresConnection {
+  std::string uri;
+  std::string name;
+  std::vector<std::string> secrets;
+};
+PostgresConnection ConnectionOf(const PostgresSourceConfig& config);
 
 /// "schema.table" as a quoted SQL identifier ("schema"."table"); Invalid when a part is
 /// empty.

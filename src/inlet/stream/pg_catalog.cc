@@ -2,9 +2,6 @@
 
 #include <set>
 
-#include "inlet/common/http.h"
-#include "inlet/common/redact.h"
-#include "inlet/common/uri.h"
 #include "inlet/source/pg_text.h"
 #include "inlet/source/postgres_source.h"
 
@@ -15,21 +12,10 @@ using pgtext::QuoteIdent;
 
 PgCatalog::PgCatalog(const pipeline::PipelineConfig& config)
     : config_(config), source_(std::get<PostgresCdcSourceConfig>(config.source)) {
-  uri_ = source_.pg.connection;
-  if (!source_.pg.password.empty()) {
-    uri_ += (uri_.find('?') == std::string::npos ? "?" : "&");
-    uri_ += "password=" + UriEncode(source_.pg.password);
-    secrets_ = {source_.pg.password, UriEncode(source_.pg.password)};
-  }
-  size_t scheme = uri_.find("://");
-  size_t end = uri_.find_first_of("/?#", scheme + 3);
-  std::string userinfo = uri_.substr(scheme + 3, end - scheme - 3);
-  size_t at = userinfo.rfind('@'), colon = userinfo.find(':');
-  if (at != std::string::npos && colon != std::string::npos && colon < at) {
-    secrets_.push_back(userinfo.substr(colon + 1, at - colon - 1));
-    secrets_.push_back(PercentDecode(secrets_.back()));
-  }
-  name_ = RedactUri(source_.pg.connection);
+  auto c = ConnectionOf(source_.pg);
+  uri_ = std::move(c.uri);
+  name_ = std::move(c.name);
+  secrets_ = std::move(c.secrets);
 }
 
 arrow::Status PgCatalog::Open() {

@@ -11,10 +11,7 @@
 #include <set>
 #include <thread>
 
-#include "inlet/common/http.h"
-#include "inlet/common/redact.h"
 #include "inlet/common/time.h"
-#include "inlet/common/uri.h"
 #include "inlet/load/cdc.h"
 #include "inlet/load/commit.h"
 #include "inlet/load/maintenance.h"
@@ -395,6 +392,15 @@ class PgCdc {
       server_end_ = std::max(server_end_, k->wal_end);
       // Nothing open and nothing held: the tables hold all the server has up to there.
       if (!tx_ && Buffered() == 0 && pending_ <= Committed()) idle_end_ = k->wal_end;
+      if (k->reply_requested && !tx_) {
+        // The server waits for us (it does so before it shuts down, until we say we hold
+        // all it sent): the whole transactions held are committed, and, once nothing is
+        // held, the position up to its end alone, so that what the slot is told the
+        // tables hold, they hold.
+        if (Buffered() == 0 && pending_ <= Committed() && k->wal_end > Committed())
+          pending_ = k->wal_end;
+        if (pending_ > Committed()) ARROW_RETURN_NOT_OK(CommitAll(false, /*all=*/true));
+      }
       if (k->reply_requested) ARROW_RETURN_NOT_OK(Confirm());
       return arrow::Status::OK();
     }
