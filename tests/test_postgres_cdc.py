@@ -472,6 +472,16 @@ def test_an_initial_snapshot_cut_short_starts_again(tmp_path, db):
     proc.communicate()
     partial = oracle.read_deltalake(dest).num_rows
     assert 0 < partial < 200000 and _table_lsn(dest) is None
+    # SIGTERM during the copy: a clean stop (exit 0, status stopped) well before its end.
+    before = len(list(log.glob("*.json")))
+    proc = ps.popen("stream", yaml, "--json", env=db.env, cwd=tmp_path)
+    while time.time() < deadline and len(list(log.glob("*.json"))) < before + 3:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert json.loads(out)["status"] == "stopped"
+    assert _table_lsn(dest) is None
     # Rows deleted meanwhile must not survive from the first attempt.
     db.sql("DELETE FROM t WHERE id <= 1000")
     report = _catch_up(yaml, db)

@@ -98,7 +98,14 @@ class PgCdc {
                   << std::endl;
       for (const auto& t : targets_) ARROW_RETURN_NOT_OK(t->CheckOwned());
       if (slot) ARROW_RETURN_NOT_OK(catalog_.DropSlot());
-      ARROW_RETURN_NOT_OK(Snapshot());
+      auto copied = Snapshot();
+      if (copied.IsCancelled()) {
+        // Stopped during the copy: the next start takes the snapshot again.
+        report_.status = StreamStatus::kStopped;
+        report_.duration_ms = SteadyMs() - started;
+        return report_;
+      }
+      ARROW_RETURN_NOT_OK(copied);
     } else if (!slot) {
       return catalog_.Failed("replication slot '" + cdc_.slot +
                              "' is gone, and the tables hold changes up to " +
@@ -161,7 +168,9 @@ class PgCdc {
               << pgoutput::FormatLsn(consistent) << std::endl;
     for (auto& t : targets_) {
       ARROW_RETURN_NOT_OK(t->Prepare(consistent));
-      ARROW_RETURN_NOT_OK(t->Copy(*repl_, consistent, cdc_.initial_snapshot));
+      ARROW_RETURN_NOT_OK(t->Copy(*repl_, consistent, cdc_.initial_snapshot, [this] {
+        return Signalled() || (options_.stop && options_.stop->load());
+      }));
     }
     ARROW_RETURN_NOT_OK(repl_->Query("COMMIT").status());
     for (auto& t : targets_) ARROW_RETURN_NOT_OK(t->Finish(consistent));

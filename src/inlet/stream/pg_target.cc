@@ -96,7 +96,8 @@ arrow::Status PgTarget::Prepare(Lsn consistent) {
   return table_->Write(std::make_shared<arrow::TableBatchReader>(none), w).status();
 }
 
-arrow::Status PgTarget::Copy(pgrepl::Connection& repl, Lsn consistent, bool rows) {
+arrow::Status PgTarget::Copy(pgrepl::Connection& repl, Lsn consistent, bool rows,
+                             const std::function<bool()>& stopped) {
   // The columns as the snapshot sees them.
   ARROW_ASSIGN_OR_RAISE(
       auto attrs, repl.Query("SELECT attname, atttypid::text, atttypmod::text FROM "
@@ -135,12 +136,14 @@ arrow::Status PgTarget::Copy(pgrepl::Connection& repl, Lsn consistent, bool rows
           return added.WithMessage("snapshot row ", n + 1, ": ", added.message());
         ++n;
         ++report_->messages;
+        if (n % 4096 == 0 && stopped()) return arrow::Status::Cancelled("stopped");
         bytes += static_cast<int64_t>(line.size());
         if (bytes < config_.processing.flush_bytes) return arrow::Status::OK();
         bytes = 0;
         ARROW_ASSIGN_OR_RAISE(auto chunk, batch_.Finish());
         return Commit(std::move(chunk), std::nullopt, consistent);
       });
+  if (st.IsCancelled()) return st;
   if (!st.ok()) return Failed("the initial snapshot failed: " + st.message());
   std::cerr << "inlet stream: pipeline " << config_.name << ": initial snapshot of "
             << info_.name << ": " << n << " rows" << std::endl;

@@ -5,6 +5,7 @@
 
 #include <arrow/result.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -45,7 +46,10 @@ class PgTarget {
   arrow::Status Prepare(pgoutput::Lsn consistent);
   /// Copies the table through repl (COPY ... TO STDOUT, rows as of the consistent point),
   /// committing a chunk every flush_bytes of text; the last one waits for Finish.
-  arrow::Status Copy(pgrepl::Connection& repl, pgoutput::Lsn consistent, bool rows);
+  /// A stop (`stopped` turning true) cuts the copy short with Cancelled: what it
+  /// committed is taken again by the next start's snapshot.
+  arrow::Status Copy(pgrepl::Connection& repl, pgoutput::Lsn consistent, bool rows,
+                     const std::function<bool()>& stopped);
   /// Commits what the copy left with the position (the consistent point).
   arrow::Status Finish(pgoutput::Lsn consistent);
 
