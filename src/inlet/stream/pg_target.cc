@@ -9,6 +9,7 @@
 #include "inlet/source/pg_text.h"
 #include "inlet/status.h"
 #include "inlet/stream/pg_cdc.h"
+#include "inlet/stream/streamer.h"
 #include "inlet/table/tombstones.h"
 
 namespace inlet::stream {
@@ -300,10 +301,9 @@ void PgTarget::Forget() {
 load::CommitSpec PgTarget::Spec(std::optional<Lsn> position, std::optional<Lsn> snapshot,
                                 const std::optional<Partial>& partial,
                                 int64_t read_version) const {
-  load::CommitSpec spec;
-  for (const auto& p : destination_.partition_by) spec.partition_by.push_back(p.name);
-  spec.sort_by = destination_.sort_by;
-  spec.properties = destination_.properties;
+  auto spec = StreamCommitSpec(
+      destination_, read_version,
+      {{"pipeline", config_.name}, {"source", info_.name}, {"outputMode", "Update"}});
   if (position)
     spec.app_states[PgLsnApp(source_.slot)].version = static_cast<int64_t>(*position);
   if (snapshot)
@@ -314,12 +314,6 @@ load::CommitSpec PgTarget::Spec(std::optional<Lsn> position, std::optional<Lsn> 
         static_cast<int64_t>(partial->lsn);
     spec.app_states[PgPartialChangesApp(source_.slot)].version = partial->changes;
   }
-  spec.merge_schema = true;
-  spec.read_version = read_version;
-  spec.operation = "STREAMING UPDATE";
-  spec.merge_operation = "STREAMING MERGE";
-  spec.parameters = {
-      {"pipeline", config_.name}, {"source", info_.name}, {"outputMode", "Update"}};
   return spec;
 }
 
@@ -376,36 +370,14 @@ arrow::Status PgTarget::Commit(std::shared_ptr<arrow::Table> rows,
     return committed.status().WithMessage("pipeline ", config_.name,
                                           ": cannot commit to ", destination_.path, ": ",
                                           committed.status().message());
-  if (change.merge) {
-    report_->rows_inserted += committed->rows_inserted;
-    report_->rows_updated += committed->rows_updated;
-    report_->rows_deleted += committed->rows_deleted;
-    report_->rows_late += committed->late_discarded;
-    report_->rows_written += committed->rows_inserted + committed->rows_updated;
-  }
+  if (change.merge) CountMerge(*committed, report_);
   report_->table_version = committed->commit.version;
   ++report_->commits;
   ++commits_;
   if (position) committed_ = *position;
-  Maintain();
+  // destination.maintenance, counting this table's commits as runs.
+  MaintainAfterCommit(config_.name, destination_, *table_, commits_, report_);
   return arrow::Status::OK();
-}
-
-// destination.maintenance, counting this table's commits as runs. A failure is reported
-// and the stream goes on: its data is committed.
-void PgTarget::Maintain() {
-  const auto& m = destination_.maintenance;
-  if (!m.any()) return;
-  MaintenanceReport done;
-  auto st = load::Maintain(*table_, m, commits_, report_->table_version, &done);
-  if (!st.ok()) {
-    ++report_->maintenance_failures;
-    std::cerr << "inlet stream: pipeline " << config_.name << ": maintenance of "
-              << destination_.path << " failed (the data is committed): " << st.message()
-              << std::endl;
-  } else if (!done.empty()) {
-    ++report_->maintenance_runs;
-  }
 }
 
 }  // namespace inlet::stream

@@ -98,7 +98,6 @@ class PgTarget {
   arrow::Result<ChangeRows::Values> ValuesOf(const pgoutput::Tuple& t,
                                              bool keys_only) const;
   bool KeysDiffer(const ChangeRows::Values& a, const ChangeRows::Values& b) const;
-  void Maintain();
   arrow::Status Failed(const std::string& why) const {
     return catalog_->Failed(why, info_.name);
   }

@@ -31,6 +31,47 @@ void OnSignal(int) { g_signalled.store(true); }
 
 bool Signalled() { return g_signalled.load(); }
 
+load::CommitSpec StreamCommitSpec(const pipeline::DestinationConfig& destination,
+                                  int64_t read_version,
+                                  std::map<std::string, std::string> parameters) {
+  load::CommitSpec spec;
+  for (const auto& p : destination.partition_by) spec.partition_by.push_back(p.name);
+  spec.sort_by = destination.sort_by;
+  spec.properties = destination.properties;
+  spec.merge_schema = true;
+  spec.read_version = read_version;
+  spec.operation = "STREAMING UPDATE";
+  spec.merge_operation = "STREAMING MERGE";
+  spec.parameters = std::move(parameters);
+  return spec;
+}
+
+void CountMerge(const MergeResult& merged, StreamReport* report) {
+  report->rows_inserted += merged.rows_inserted;
+  report->rows_updated += merged.rows_updated;
+  report->rows_deleted += merged.rows_deleted;
+  report->rows_late += merged.late_discarded;
+  report->rows_written += merged.rows_inserted + merged.rows_updated;
+}
+
+void MaintainAfterCommit(const std::string& pipeline,
+                         const pipeline::DestinationConfig& destination, Table& table,
+                         int64_t commits, StreamReport* report) {
+  const auto& m = destination.maintenance;
+  if (!m.any()) return;
+  MaintenanceReport done;
+  auto st = load::Maintain(table, m, commits, report->table_version, &done);
+  if (!st.ok()) {
+    ++report->maintenance_failures;
+    std::cerr << "inlet stream: pipeline " << pipeline << ": maintenance of "
+              << destination.path
+              << " after the commit failed (the data is committed): " << st.message()
+              << std::endl;
+  } else if (!done.empty()) {
+    ++report->maintenance_runs;
+  }
+}
+
 namespace {
 
 using pipeline::PipelineConfig;
@@ -394,19 +435,11 @@ class Streamer {
   // What a stream's commit carries beside its rows: every partition's last offset.
   load::CommitSpec Spec(const std::map<int32_t, int64_t>& last,
                         int64_t read_version) const {
-    load::CommitSpec spec;
-    for (const auto& p : config_.destination.partition_by)
-      spec.partition_by.push_back(p.name);
-    spec.sort_by = config_.destination.sort_by;
-    spec.properties = config_.destination.properties;
+    auto spec = StreamCommitSpec(
+        config_.destination, read_version,
+        {{"pipeline", config_.name}, {"topic", kafka_.topic}, {"outputMode", "Append"}});
     for (const auto& [p, offset] : last)
       spec.app_states[source_->PositionApp(p)].version = offset;
-    spec.merge_schema = true;
-    spec.read_version = read_version;
-    spec.operation = "STREAMING UPDATE";
-    spec.merge_operation = "STREAMING MERGE";
-    spec.parameters = {
-        {"pipeline", config_.name}, {"topic", kafka_.topic}, {"outputMode", "Append"}};
     return spec;
   }
 
@@ -468,11 +501,7 @@ class Streamer {
                                          result.status().message());
     }
     if (change.merge) {
-      report_.rows_inserted += result->rows_inserted;
-      report_.rows_updated += result->rows_updated;
-      report_.rows_deleted += result->rows_deleted;
-      report_.rows_late += result->late_discarded;
-      report_.rows_written += result->rows_inserted + result->rows_updated;
+      CountMerge(*result, &report_);
     } else {
       report_.rows_written += rows->num_rows();
     }
@@ -492,18 +521,8 @@ class Streamer {
   // destination.maintenance, counting this stream's commits as runs (optimize every N-th
   // commit, ...). A failure is reported and the stream goes on: its data is committed.
   void Maintain() {
-    const auto& m = config_.destination.maintenance;
-    if (!m.any()) return;
-    MaintenanceReport done;
-    auto st = load::Maintain(*table_, m, report_.commits, report_.table_version, &done);
-    if (!st.ok()) {
-      ++report_.maintenance_failures;
-      std::cerr << "inlet stream: pipeline " << config_.name
-                << ": maintenance after the commit failed (the run's data is committed): "
-                << st.message() << std::endl;
-    } else if (!done.empty()) {
-      ++report_.maintenance_runs;
-    }
+    MaintainAfterCommit(config_.name, config_.destination, *table_, report_.commits,
+                        &report_);
   }
 
   // Dead letters go to their table with the same per-partition offsets: a batch replayed

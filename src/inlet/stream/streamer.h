@@ -9,6 +9,7 @@
 
 #include <arrow/result.h>
 
+#include "inlet/load/commit.h"
 #include "inlet/pipeline.h"
 #include "inlet/pipeline/config.h"
 
@@ -24,5 +25,22 @@ arrow::Result<StreamReport> RunStream(const pipeline::PipelineConfig& config,
 
 /// Whether SIGINT or SIGTERM came since a stream started (every stream stops then).
 bool Signalled();
+
+/// What every stream's commit carries beside its positions: the destination's layout
+/// (for the commit that creates the table), schema merging, the version its decisions
+/// read, and the streaming operation names with parameters.
+load::CommitSpec StreamCommitSpec(const pipeline::DestinationConfig& destination,
+                                  int64_t read_version,
+                                  std::map<std::string, std::string> parameters);
+
+/// Counts a committed merge's rows in report (inserted, updated, deleted, late, written).
+void CountMerge(const MergeResult& merged, StreamReport* report);
+
+/// destination.maintenance after a stream's commit to table, `commits` counting as runs
+/// (optimize every N-th, ...). A failure is reported on stderr, naming the pipeline and
+/// the table, and counted; the stream goes on: its data is committed.
+void MaintainAfterCommit(const std::string& pipeline,
+                         const pipeline::DestinationConfig& destination, Table& table,
+                         int64_t commits, StreamReport* report);
 
 }  // namespace inlet::stream
