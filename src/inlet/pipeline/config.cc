@@ -16,7 +16,9 @@
 #include <set>
 #include <sstream>
 
+#include "inlet/common/redact.h"
 #include "inlet/pipeline/yaml_reader.h"
+#include "inlet/source/postgres_source.h"
 #include "inlet/storage/s3.h"
 
 namespace inlet::pipeline {
@@ -175,12 +177,49 @@ arrow::Status ParseCatalog(const YamlReader& r, const YAML::Node& n,
   return arrow::Status::OK();
 }
 
+// A PostgreSQL table: a connection, the table, its keys and inlet's state table.
+arrow::Status ParsePostgresDestination(const YamlReader& r, const YAML::Node& n,
+                                       const std::string& key, DestinationConfig* out) {
+  std::set<std::string> allowed = {"type", "table", "keys", "state_table"};
+  allowed.insert(PostgresConnectionKeys().begin(), PostgresConnectionKeys().end());
+  ARROW_RETURN_NOT_OK(r.CheckKeys(n, key, allowed));
+  PostgresDestinationConfig pg;
+  ARROW_RETURN_NOT_OK(ParsePostgresConnection(r, n, key, &pg.pg));
+  if (!n["table"]) return r.Error(n, key + ".table", "is required (schema.table)");
+  ARROW_ASSIGN_OR_RAISE(out->path, r.String(n["table"], key + ".table"));
+  auto quoted = QuoteQualifiedName(out->path);
+  if (!quoted.ok()) return r.Error(n["table"], key + ".table", quoted.status().message());
+  if (n["state_table"]) {
+    ARROW_ASSIGN_OR_RAISE(pg.state_table,
+                          r.String(n["state_table"], key + ".state_table"));
+    if (pg.state_table.empty() || pg.state_table.find('.') != std::string::npos ||
+        pg.state_table.size() > 50)
+      return r.Error(n["state_table"], key + ".state_table",
+                     "must be a table name (it goes in the table's schema), at most 50 "
+                     "characters");
+  }
+  if (n["keys"]) {
+    ARROW_ASSIGN_OR_RAISE(out->keys, r.StringList(n["keys"], key + ".keys"));
+  }
+  pg.pg.description = "PostgreSQL " + RedactUri(pg.pg.connection);
+  out->postgres = std::move(pg);
+  return arrow::Status::OK();
+}
+
 arrow::Status ParseDestination(const YamlReader& r, const YAML::Node& n,
                                const std::string& key, DestinationConfig* out) {
-  ARROW_RETURN_NOT_OK(
-      r.CheckKeys(n, key,
-                  {"path", "format", "catalog", "table", "location", "partition_by",
-                   "sort_by", "keys", "properties", "storage", "maintenance"}));
+  if (n.IsMap() && n["type"]) {
+    ARROW_ASSIGN_OR_RAISE(std::string type, r.String(n["type"], key + ".type"));
+    if (type == "postgres") return ParsePostgresDestination(r, n, key, out);
+    if (type != "table")
+      return r.Error(n["type"], key + ".type",
+                     "unknown destination type '" + type +
+                         "' (use postgres, or table for a Delta or Iceberg table)");
+  }
+  ARROW_RETURN_NOT_OK(r.CheckKeys(
+      n, key,
+      {"type", "path", "format", "catalog", "table", "location", "partition_by",
+       "sort_by", "keys", "properties", "storage", "maintenance"}));
   if (n["format"]) {
     ARROW_ASSIGN_OR_RAISE(std::string format, r.String(n["format"], key + ".format"));
     out->format = TableFormatNamed(format);
@@ -662,6 +701,17 @@ arrow::Result<PipelineConfig> ParsePipeline(const YamlReader& r, const YAML::Nod
                      "applies to one table: with several, each table's primary key (or "
                      "replica identity) is its keys");
   }
+  if (p.destination.postgres &&
+      (p.strategy.type == StrategyType::kCdc ||
+       (p.strategy.type == StrategyType::kMerge &&
+        !load::MergeStrategyOptions(p.strategy, {}).sequence_by.empty() &&
+        !p.strategy.delete_flag.empty()))) {
+    return r.Error(n["strategy"], k + ".strategy.type",
+                   "a PostgreSQL destination does not remember deletes for "
+                   "sequence-ordered changes yet (cdc, or merge with order_by and "
+                   "delete_flag: set stale_rows: apply to order each batch only); load "
+                   "them into a Delta or Iceberg table");
+  }
   if (pg_cdc && p.strategy.type != StrategyType::kCdc) {
     return r.Error(n["strategy"], k + ".strategy.type",
                    std::string("a postgres_cdc source takes the cdc strategy, not ") +
@@ -759,6 +809,12 @@ std::vector<load::DerivedColumn> Derived(const DestinationConfig& d) {
 }
 
 arrow::Result<std::shared_ptr<Table>> OpenDestination(const DestinationConfig& d) {
+  if (d.postgres) {
+    PostgresDestinationConfig pg = *d.postgres;
+    pg.table = d.path;  // a postgres_cdc source's templates filled in
+    pg.keys = d.keys;
+    return OpenPostgresTable(pg);
+  }
   if (!d.catalog.uri.empty())
     return Table::OpenInCatalog(d.catalog, d.path, d.storage, /*create=*/true);
   return Table::OpenOrCreate(d.path, d.storage, d.format);

@@ -18,6 +18,7 @@
 #include "inlet/load/quality.h"
 #include "inlet/load/rows.h"
 #include "inlet/load/strategy.h"
+#include "inlet/postgres/postgres_table.h"
 #include "inlet/source/source.h"
 #include "inlet/source/type_names.h"
 #include "inlet/table.h"
@@ -46,8 +47,12 @@ struct PartitionColumn {
 };
 
 struct DestinationConfig {
-  /// The table's path or URI; with a catalog, its name there (namespace.table).
+  /// The table's path or URI; with a catalog, its name there (namespace.table); for a
+  /// PostgreSQL destination its name (schema.table).
   std::string path;
+  /// type: postgres: a PostgreSQL table (postgres/postgres_table.h) instead of a
+  /// lakehouse table; its table is `path`, its keys `keys`.
+  std::optional<PostgresDestinationConfig> postgres;
   /// The Iceberg catalog naming the table (uri empty: the table is named by path).
   CatalogOptions catalog;
   /// The format of a table the pipeline creates (delta, the default, or iceberg); an

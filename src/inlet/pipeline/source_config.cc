@@ -135,37 +135,28 @@ arrow::Result<KafkaSourceConfig> ParseKafkaSource(const YamlReader& r,
   return k;
 }
 
-// A PostgreSQL table or query: a connection URI, or libpq's keywords to build one.
-// A postgres source, or (cdc) the PostgreSQL part of a postgres_cdc source: a table, and
-// no query.
-arrow::Result<PostgresSourceConfig> ParsePostgresSource(const YamlReader& r,
-                                                        const YAML::Node& n,
-                                                        const std::string& key,
-                                                        bool cdc = false) {
+}  // namespace
+
+const std::vector<std::string>& PostgresConnectionKeys() {
+  static const std::vector<std::string> keys = {
+      "connection", "password", "host",        "port",    "database",
+      "user",       "sslmode",  "sslrootcert", "sslcert", "sslkey"};
+  return keys;
+}
+
+arrow::Status ParsePostgresConnection(const YamlReader& r, const YAML::Node& n,
+                                      const std::string& key, PostgresSourceConfig* pg) {
   static const std::vector<std::string> keywords = {
       "host", "port", "database", "user", "sslmode", "sslrootcert", "sslcert", "sslkey"};
-  std::set<std::string> allowed = {"type",  "connection",    "password",
-                                   "table", "unknown_types", "unconstrained_numeric"};
-  if (cdc) {
-    allowed.insert({"slot", "publication", "initial_snapshot", "tables"});
-    if (n["query"])
-      return r.Error(n["query"], key + ".query",
-                     "a postgres_cdc source follows a table's changes: give its table");
-  } else {
-    allowed.insert("query");
-  }
-  allowed.insert(keywords.begin(), keywords.end());
-  ARROW_RETURN_NOT_OK(r.CheckKeys(n, key, allowed));
-  PostgresSourceConfig pg;
   bool has_keyword = false;
   for (const auto& k : keywords) has_keyword |= static_cast<bool>(n[k]);
   if (n["connection"]) {
     if (has_keyword)
       return r.Error(n["connection"], key + ".connection",
                      "give a connection URI or host/port/database/user, not both");
-    ARROW_ASSIGN_OR_RAISE(pg.connection, r.String(n["connection"], key + ".connection"));
-    if (pg.connection.rfind("postgresql://", 0) != 0 &&
-        pg.connection.rfind("postgres://", 0) != 0)
+    ARROW_ASSIGN_OR_RAISE(pg->connection, r.String(n["connection"], key + ".connection"));
+    if (pg->connection.rfind("postgresql://", 0) != 0 &&
+        pg->connection.rfind("postgres://", 0) != 0)
       return r.Error(n["connection"], key + ".connection",
                      "expected a URI postgresql://user@host:port/database");
   } else {
@@ -178,30 +169,55 @@ arrow::Result<PostgresSourceConfig> ParsePostgresSource(const YamlReader& r,
         ARROW_ASSIGN_OR_RAISE(v[k], r.String(n[k], key + "." + k));
       }
     }
-    pg.connection = "postgresql://";
-    if (v.count("user")) pg.connection += UriEncode(v["user"]) + "@";
+    pg->connection = "postgresql://";
+    if (v.count("user")) pg->connection += UriEncode(v["user"]) + "@";
     std::string host = v.count("host") ? v["host"] : "";
     // A socket directory goes in the parameters; an IPv6 address in brackets.
     bool socket = !host.empty() && host[0] == '/';
     if (!socket && host.find(':') != std::string::npos) host = "[" + host + "]";
-    if (!socket) pg.connection += host;
-    if (v.count("port")) pg.connection += ":" + v["port"];
-    pg.connection += "/" + UriEncode(v["database"]);
+    if (!socket) pg->connection += host;
+    if (v.count("port")) pg->connection += ":" + v["port"];
+    pg->connection += "/" + UriEncode(v["database"]);
     std::string sep = "?";
     if (socket) {
-      pg.connection += "?host=" + UriEncode(host);
+      pg->connection += "?host=" + UriEncode(host);
       sep = "&";
     }
     for (const char* k : {"sslmode", "sslrootcert", "sslcert", "sslkey"}) {
       if (v.count(k)) {
-        pg.connection += sep + k + "=" + UriEncode(v[k]);
+        pg->connection += sep + k + "=" + UriEncode(v[k]);
         sep = "&";
       }
     }
   }
   if (n["password"]) {
-    ARROW_ASSIGN_OR_RAISE(pg.password, r.String(n["password"], key + ".password"));
+    ARROW_ASSIGN_OR_RAISE(pg->password, r.String(n["password"], key + ".password"));
   }
+  return arrow::Status::OK();
+}
+
+namespace {
+
+// A postgres source, or (cdc) the PostgreSQL part of a postgres_cdc source: a table, and
+// no query.
+arrow::Result<PostgresSourceConfig> ParsePostgresSource(const YamlReader& r,
+                                                        const YAML::Node& n,
+                                                        const std::string& key,
+                                                        bool cdc = false) {
+  std::set<std::string> allowed = {"type", "table", "unknown_types",
+                                   "unconstrained_numeric"};
+  if (cdc) {
+    allowed.insert({"slot", "publication", "initial_snapshot", "tables"});
+    if (n["query"])
+      return r.Error(n["query"], key + ".query",
+                     "a postgres_cdc source follows a table's changes: give its table");
+  } else {
+    allowed.insert("query");
+  }
+  allowed.insert(PostgresConnectionKeys().begin(), PostgresConnectionKeys().end());
+  ARROW_RETURN_NOT_OK(r.CheckKeys(n, key, allowed));
+  PostgresSourceConfig pg;
+  ARROW_RETURN_NOT_OK(ParsePostgresConnection(r, n, key, &pg));
   if (cdc) {
     if (static_cast<bool>(n["table"]) == static_cast<bool>(n["tables"]))
       return r.Error(n, key + ".table", "give a table or a list of tables (one of them)");

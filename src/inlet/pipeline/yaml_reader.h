@@ -188,6 +188,13 @@ arrow::Status ParseStorage(const YamlReader& r, const YAML::Node& n,
                            const std::string& key, const std::string& path,
                            const char* what, std::map<std::string, std::string>* out);
 
+/// The keys of a PostgreSQL connection: connection (a URI) or libpq's keywords (host,
+/// port, database, user, sslmode, sslrootcert, sslcert, sslkey), and password.
+const std::vector<std::string>& PostgresConnectionKeys();
+/// Those keys of n into pg's connection and password.
+arrow::Status ParsePostgresConnection(const YamlReader& r, const YAML::Node& n,
+                                      const std::string& key, PostgresSourceConfig* pg);
+
 arrow::Result<SourceConfig> ParseSource(const YamlReader& r, const YAML::Node& n,
                                         const std::string& key,
                                         const std::string& pipeline);

@@ -6,6 +6,7 @@
 #include <arrow/c/bridge.h>
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -99,15 +100,68 @@ class AdbcConnectionImpl : public Connection {
     return arrow::Status::OK();
   }
 
-  arrow::Status Execute(const std::string& sql) override {
+  arrow::Status Execute(const std::string& sql) override { return Update(sql).status(); }
+
+  arrow::Result<int64_t> Update(const std::string& sql) override {
     Statement s(this);
     ARROW_RETURN_NOT_OK(s.Prepare(sql));
     int64_t rows = -1;
     AdbcError error = ADBC_ERROR_INIT;
     if (d_->StatementExecuteQuery(&s.statement, nullptr, &rows, &error) != ADBC_STATUS_OK)
-      return Failed("cannot run `" + sql + "`", &error);
+      return Failed("cannot run `" + Abbreviated(sql) + "`", &error);
+    return rows;
+  }
+
+  arrow::Status Begin() override {
+    AdbcError error = ADBC_ERROR_INIT;
+    if (d_->ConnectionSetOption(&connection_, ADBC_CONNECTION_OPTION_AUTOCOMMIT,
+                                ADBC_OPTION_VALUE_DISABLED, &error) != ADBC_STATUS_OK)
+      return Failed("cannot begin a transaction", &error);
     return arrow::Status::OK();
   }
+
+  arrow::Status Commit() override {
+    AdbcError error = ADBC_ERROR_INIT;
+    if (d_->ConnectionCommit(&connection_, &error) != ADBC_STATUS_OK)
+      return Failed("cannot commit", &error);
+    return arrow::Status::OK();
+  }
+
+  arrow::Status Rollback() override {
+    AdbcError error = ADBC_ERROR_INIT;
+    if (d_->ConnectionRollback(&connection_, &error) != ADBC_STATUS_OK)
+      return Failed("cannot roll back", &error);
+    return arrow::Status::OK();
+  }
+
+  arrow::Status IngestTemporary(const std::string& table,
+                                std::shared_ptr<arrow::RecordBatchReader> data) override {
+    Statement s(this);
+    AdbcError error = ADBC_ERROR_INIT;
+    if (d_->StatementNew(&connection_, &s.statement, &error) != ADBC_STATUS_OK)
+      return Failed("cannot start a statement", &error);
+    s.open = true;
+    if (d_->StatementSetOption(&s.statement, ADBC_INGEST_OPTION_TARGET_TABLE,
+                               table.c_str(), &error) != ADBC_STATUS_OK ||
+        d_->StatementSetOption(&s.statement, ADBC_INGEST_OPTION_MODE,
+                               ADBC_INGEST_OPTION_MODE_CREATE,
+                               &error) != ADBC_STATUS_OK ||
+        d_->StatementSetOption(&s.statement, ADBC_INGEST_OPTION_TEMPORARY,
+                               ADBC_OPTION_VALUE_ENABLED, &error) != ADBC_STATUS_OK)
+      return Failed("cannot prepare the copy", &error);
+    ArrowArrayStream stream{};
+    ARROW_RETURN_NOT_OK(arrow::ExportRecordBatchReader(std::move(data), &stream));
+    if (d_->StatementBindStream(&s.statement, &stream, &error) != ADBC_STATUS_OK) {
+      if (stream.release) stream.release(&stream);
+      return Failed("cannot copy the rows", &error);
+    }
+    int64_t rows = -1;
+    if (d_->StatementExecuteQuery(&s.statement, nullptr, &rows, &error) != ADBC_STATUS_OK)
+      return Failed("cannot copy the rows", &error);
+    return arrow::Status::OK();
+  }
+
+  const std::string& sqlstate() const override { return sqlstate_; }
 
   arrow::Status BeginSnapshot() override {
     AdbcError error = ADBC_ERROR_INIT;
@@ -198,9 +252,17 @@ class AdbcConnectionImpl : public Connection {
     bool open = false;
   };
 
-  arrow::Status Failed(const std::string& what, AdbcError* error) const {
+  arrow::Status Failed(const std::string& what, AdbcError* error) {
+    sqlstate_.assign(error->sqlstate, strnlen(error->sqlstate, sizeof(error->sqlstate)));
+    if (sqlstate_ == std::string(5, '\0')) sqlstate_.clear();
     return arrow::Status::IOError("PostgreSQL ", name_, ": ", what, ": ",
                                   Message(error, secrets_));
+  }
+
+  // A statement as a message quotes it: its first line, at most 200 characters.
+  static std::string Abbreviated(const std::string& sql) {
+    std::string out = sql.substr(0, std::min(sql.find('\n'), size_t{200}));
+    return out.size() < sql.size() ? out + " ..." : out;
   }
 
   const AdbcDriver* d_;
@@ -210,6 +272,7 @@ class AdbcConnectionImpl : public Connection {
   AdbcConnection connection_{};
   bool database_open_ = false;
   bool connection_open_ = false;
+  std::string sqlstate_;
 };
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <arrow/result.h>
 #include <arrow/type.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -42,6 +43,23 @@ class Connection {
   /// on this connection ends the stream: read it to its end first.
   virtual arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> Query(
       const std::string& sql) = 0;
+
+  // --- Writing (a PostgreSQL destination).
+
+  /// From here on statements run in one READ COMMITTED transaction, until Commit or
+  /// Rollback (which start the next one).
+  virtual arrow::Status Begin() = 0;
+  virtual arrow::Status Commit() = 0;
+  virtual arrow::Status Rollback() = 0;
+  /// Runs a statement without a result; returns the rows it changed (-1: not known).
+  virtual arrow::Result<int64_t> Update(const std::string& sql) = 0;
+  /// Copies data (binary COPY) into a new temporary table `table`, whose columns the
+  /// driver types from data's schema (docs/pipelines.md lists them).
+  virtual arrow::Status IngestTemporary(
+      const std::string& table, std::shared_ptr<arrow::RecordBatchReader> data) = 0;
+  /// The SQLSTATE of the last failure ("" when it had none, such as a lost connection
+  /// the driver noticed first).
+  virtual const std::string& sqlstate() const = 0;
 };
 
 }  // namespace inlet::adbc

@@ -1,0 +1,427 @@
+"""PostgreSQL as a destination (issue 23, part 3): `destination.type: postgres` writes a
+table of the real PostgreSQL 15 server the `postgres` fixture starts, the seed's hot store.
+Each commit is one database transaction holding the rows and the pipeline's state (run
+state, Kafka offsets) in inlet's state table. What the table holds is read back with
+psycopg2 and compared with a model of the source, and with the same pipeline loaded into a
+Delta table read by deltalake; inlet is killed mid-commit and mid-stream.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import itertools
+import json
+import random
+import signal
+import time
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import oracle
+import pipeline_support as ps
+from support import check_refusal
+
+_names = itertools.count()
+
+
+@pytest.fixture
+def db(postgres):
+    """A database of its own and a psycopg2 connection to it."""
+    import psycopg2
+    name = f"dst{next(_names)}"
+    uri = postgres.create_database(name)
+    conn = psycopg2.connect(host="127.0.0.1", port=postgres.port, user=postgres.user,
+                            password=postgres.password, dbname=name)
+    conn.autocommit = True
+
+    class Db:
+        pass
+    d = Db()
+    d.uri, d.conn, d.server, d.name = uri, conn, postgres, name
+    d.env = {"PGPASSWORD": postgres.password}
+
+    def sql(statement, *params):
+        with conn.cursor() as cur:
+            cur.execute(statement, params or None)
+            return cur.fetchall() if cur.description else None
+    d.sql = sql
+    yield d
+    conn.close()
+
+
+def _dest(db, table="public.hot", **extra):
+    return {"type": "postgres", "connection": db.uri, "table": table, **extra}
+
+
+def _files_pipeline(tmp_path, db, strategy, *, name="p", fmt="csv", keys=None, dest=None,
+                    schema=None, **dest_extra):
+    p = {"name": name, "source": {"type": "files", "path": str(tmp_path / "in"), "format": fmt},
+         "destination": dest or _dest(db, **dest_extra), "strategy": strategy}
+    if schema:
+        p["source"]["schema"] = schema
+    if keys:
+        p["destination"]["keys"] = keys
+    return p
+
+
+def _rows(db, table="hot", order="id"):
+    cols = [r[0] for r in db.sql(
+        "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 "
+        "AND NOT attisdropped ORDER BY attnum", table)]
+    return [dict(zip(cols, r)) for r in db.sql(f'SELECT * FROM {table} ORDER BY {order}')]
+
+
+def _state(db, table="public.hot"):
+    return {app: (version, json.loads(doc) if doc and doc.startswith("{") else doc)
+            for app, version, doc in db.sql(
+                "SELECT app_id, version, document FROM inlet_state WHERE table_name = %s", table)}
+
+
+def test_appends_every_type_and_records_its_state_in_the_same_database(tmp_path, db):
+    schema = pa.schema([("id", pa.int64()), ("small", pa.int16()), ("i", pa.int32()),
+                        ("f", pa.float64()), ("amount", pa.decimal128(12, 3)),
+                        ("name", pa.string()), ("ok", pa.bool_()), ("day", pa.date32()),
+                        ("at", pa.timestamp("us")), ("at_utc", pa.timestamp("us", tz="UTC")),
+                        ("raw", pa.binary()), ("tags", pa.list_(pa.int32())),
+                        ("point", pa.struct([("x", pa.int32()), ("label", pa.string())]))])
+    rows = [
+        {"id": 1, "small": -32768, "i": 2147483647, "f": 0.1, "amount": decimal.Decimal("-123456789.125"),
+         "name": "tab\there, quote ' and \\ backslash", "ok": True, "day": dt.date(1, 1, 1),
+         "at": dt.datetime(2024, 2, 29, 23, 59, 59, 999999),
+         "at_utc": dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc), "raw": b"\x00\xff",
+         "tags": [1, None, 3], "point": {"x": 7, "label": "é"}},
+        {k: None for k in schema.names} | {"id": 2},
+    ]
+    (tmp_path / "in").mkdir()
+    pq.write_table(pa.Table.from_pylist(rows, schema), tmp_path / "in" / "a.parquet")
+    yaml = ps.write_pipelines(tmp_path / "p.yaml", _files_pipeline(tmp_path, db, {"type": "append"}, fmt="parquet"))
+    report = ps.run(yaml, env=db.env).report
+    assert report["rows_written"] == 2, report
+    types = dict(db.sql("SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+                        "WHERE attrelid = 'hot'::regclass AND attnum > 0"))
+    assert types == {"id": "bigint", "small": "smallint", "i": "integer", "f": "double precision",
+                     "amount": "numeric(12,3)", "name": "text", "ok": "boolean", "day": "date",
+                     "at": "timestamp without time zone", "at_utc": "timestamp with time zone",
+                     "raw": "bytea", "tags": "integer[]", "point": "jsonb"}
+    got = _rows(db)
+    assert got[0]["amount"] == decimal.Decimal("-123456789.125")
+    assert got[0]["name"] == rows[0]["name"] and got[0]["day"] == dt.date(1, 1, 1)
+    assert got[0]["at"] == rows[0]["at"] and got[0]["at_utc"] == rows[0]["at_utc"]
+    assert bytes(got[0]["raw"]) == b"\x00\xff" and got[0]["tags"] == [1, None, 3]
+    assert got[0]["point"] == {"x": 7, "label": "é"} and got[0]["f"] == 0.1
+    assert all(v is None for k, v in got[1].items() if k != "id")
+    # The pipeline's state is in the state table, committed with the rows; the commit in
+    # the history.
+    state = _state(db)
+    assert state["inlet.pipeline.p"][0] == 1 and "a.parquet" in state["inlet.pipeline.p"][1]["files"], state
+    assert state[""] == (1, None)  # the table's version
+    assert db.sql("SELECT version, operation FROM inlet_state_history") == [(1, "INLET RUN")]
+    # A second run finds nothing new and commits nothing.
+    again = ps.run(yaml, env=db.env).report
+    assert again["rows_written"] == 0 and len(_rows(db)) == 2, again
+    # A new file with a new column: refused, naming it, until schema_drift allows it.
+    pq.write_table(pa.table({"id": [3], "extra": ["x"]}), tmp_path / "in" / "b.parquet")
+    line = check_refusal(ps.cli("run", yaml, env=db.env, check=False))
+    assert "'extra'" in line and "schema_drift" in line, line
+    assert len(_rows(db)) == 2
+    p = _files_pipeline(tmp_path, db, {"type": "append"}, fmt="parquet")
+    p["quality"] = {"schema_drift": "add_columns"}
+    yaml = ps.write_pipelines(tmp_path / "p.yaml", p)
+    ps.run(yaml, env=db.env)
+    assert [r["extra"] for r in _rows(db)] == [None, None, "x"]
+
+
+def test_merge_upserts_and_deletes_as_delta_does(tmp_path, db):
+    """Rounds of random upserts and deletes by key, into PostgreSQL and into a Delta table
+    from the same files: both equal the model after every round."""
+    rng = random.Random(23)
+    strategy = {"type": "merge", "delete_flag": "gone"}
+    pg = _files_pipeline(tmp_path, db, strategy, name="hot", keys=["id"])
+    lake = _files_pipeline(tmp_path, db, strategy, name="lake", keys=["id"],
+                           dest={"path": str(tmp_path / "lake")})
+    yaml = ps.write_pipelines(tmp_path / "p.yaml", pg, lake)
+    model = {}
+    for round_ in range(5):
+        rows = []
+        for _ in range(300):
+            k = rng.randrange(200)
+            gone = rng.random() < 0.2
+            rows.append({"id": k, "v": f"r{round_}-{rng.randrange(1000)}", "n": rng.randrange(100),
+                         "gone": "true" if gone else "false"})
+            if gone:
+                model.pop(k, None)
+            else:
+                model[k] = (rows[-1]["v"], rows[-1]["n"])
+        ps.write_source(tmp_path / "in" / f"r{round_}.csv", rows)
+        reports = ps.run(yaml, env=db.env).reports
+        assert all(r["status"] == "committed" for r in reports), reports
+        got = {r["id"]: (r["v"], r["n"]) for r in _rows(db)}
+        assert got == model, f"round {round_}"
+        delta = oracle.read_deltalake(tmp_path / "lake").to_pylist()
+        assert {r["id"]: (r["v"], r["n"]) for r in delta} == model
+    # The created table's primary key is the pipeline's keys.
+    assert db.sql("SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
+                  "AND a.attnum = ANY(i.indkey) WHERE i.indrelid = 'hot'::regclass AND i.indisprimary") == [("id",)]
+    history = db.sql("SELECT version, operation FROM inlet_state_history ORDER BY version")
+    assert [v for v, _ in history] == [1, 2, 3, 4, 5]
+
+
+def test_a_merge_into_a_table_without_a_unique_key_is_refused_and_changes_nothing(tmp_path, db):
+    db.sql("CREATE TABLE hot (id bigint, v text)")
+    db.sql("INSERT INTO hot VALUES (1, 'old')")
+    ps.write_source(tmp_path / "in" / "a.csv", [{"id": 1, "v": "new"}])
+    yaml = ps.write_pipelines(tmp_path / "p.yaml",
+                              _files_pipeline(tmp_path, db, {"type": "merge"}, keys=["id"]))
+    line = check_refusal(ps.cli("run", yaml, env=db.env, check=False))
+    assert "primary key or unique index" in line and "ADD PRIMARY KEY (\"id\")" in line, line
+    assert db.sql("SELECT * FROM hot") == [(1, "old")]
+    assert db.sql("SELECT count(*) FROM inlet_state WHERE app_id <> ''") == [(0,)]
+    db.sql("ALTER TABLE hot ADD PRIMARY KEY (id)")
+    ps.run(yaml, env=db.env)
+    assert db.sql("SELECT * FROM hot") == [(1, "new")]
+
+
+def test_values_the_table_refuses_fail_clearly_and_change_nothing(tmp_path, db):
+    db.sql("CREATE TABLE hot (id integer PRIMARY KEY, v uuid, at timestamptz)")
+    ps.write_source(tmp_path / "in" / "a.csv",
+                    [{"id": 1, "v": "0b9b4a3e-8a0d-4a3a-9a57-1d1a1a1a1a1a", "at": "2024-01-01T00:00:00Z"}])
+    yaml = ps.write_pipelines(tmp_path / "p.yaml", _files_pipeline(
+        tmp_path, db, {"type": "append"}, schema={"id": "long", "v": "string", "at": "timestamp"}))
+    ps.run(yaml, env=db.env)
+    # The text goes into the uuid column, the int64 into the integer one.
+    assert db.sql("SELECT id, v::text FROM hot") == [(1, "0b9b4a3e-8a0d-4a3a-9a57-1d1a1a1a1a1a")]
+    ps.write_source(tmp_path / "in" / "b.csv", [{"id": 2, "v": "not-a-uuid", "at": "2024-01-02T00:00:00Z"}])
+    line = check_refusal(ps.cli("run", yaml, env=db.env, check=False))
+    assert "public.hot" in line and "uuid" in line and "not-a-uuid" in line, line
+    ps.write_source(tmp_path / "in" / "b.csv", [{"id": 2**40, "v": None, "at": "2024-01-02T00:00:00Z"}])
+    line = check_refusal(ps.cli("run", yaml, env=db.env, check=False))
+    assert "out of range" in line, line
+    assert db.sql("SELECT count(*) FROM hot") == [(1,)]
+    state = _state(db)
+    assert list(state["inlet.pipeline.p"][1]["files"]) == ["a.csv"], state
+
+
+def test_snapshot_diff_applies_only_the_changes(tmp_path, db):
+    rng = random.Random(5)
+    source = {i: rng.randrange(1000) for i in range(500)}
+    strategy = {"type": "snapshot_diff", "max_delete_percent": 50}
+    yaml = ps.write_pipelines(tmp_path / "p.yaml", _files_pipeline(tmp_path, db, strategy, keys=["id"]))
+    for round_ in range(4):
+        ps.write_source(tmp_path / "in" / "extract.csv", [{"id": k, "v": v} for k, v in source.items()])
+        report = ps.run(yaml, env=db.env).report
+        assert {r["id"]: r["v"] for r in _rows(db)} == source, f"round {round_}"
+        if round_:
+            assert report["rows_inserted"] == inserted and report["rows_deleted"] == deleted, report
+            assert report["rows_updated"] == updated, report
+        # Next round: some updates, deletes and inserts.
+        updated = deleted = inserted = 0
+        for k in list(source):
+            r = rng.random()
+            if r < 0.05:
+                del source[k]
+                deleted += 1
+            elif r < 0.1:
+                source[k] = source[k] + 1
+                updated += 1
+        for k in range(1000 + round_ * 10, 1000 + round_ * 10 + 7):
+            source[k] = 0
+            inserted += 1
+    # An unchanged extract commits nothing.
+    before = db.sql("SELECT max(version) FROM inlet_state_history")
+    ps.run(yaml, env=db.env)
+    assert db.sql("SELECT max(version) FROM inlet_state_history") == before
+
+
+@pytest.mark.parametrize("point", ["postgres.before_commit", "postgres.after_commit"])
+def test_a_killed_commit_neither_loses_nor_doubles_a_row(tmp_path, db, point):
+    ps.write_source(tmp_path / "in" / "a.csv", [{"id": i, "v": f"a{i}"} for i in range(1000)])
+    yaml = ps.write_pipelines(tmp_path / "p.yaml", _files_pipeline(tmp_path, db, {"type": "append"}))
+    ps.run(yaml, env=db.env)
+    ps.write_source(tmp_path / "in" / "b.csv", [{"id": i, "v": f"b{i}"} for i in range(1000, 3000)])
+    proc = ps.cli("run", yaml, "--json", env={**db.env, "INLET_CRASH_AT": point}, check=False)
+    assert proc.returncode in ps.KILLED, proc
+    landed = point == "postgres.after_commit"
+    assert db.sql("SELECT count(*) FROM hot") == [(3000 if landed else 1000,)]
+    after = ps.run(yaml, env=db.env).report
+    assert after["rows_written"] == (0 if landed else 2000), after
+    ids = [r[0] for r in db.sql("SELECT id FROM hot ORDER BY id")]
+    assert ids == list(range(3000))
+
+
+def test_a_dropped_connection_fails_the_commit_and_loses_nothing(tmp_path, db):
+    ps.write_source(tmp_path / "in" / "a.csv", [{"id": i, "v": "x"} for i in range(100)])
+    yaml = ps.write_pipelines(tmp_path / "p.yaml", _files_pipeline(tmp_path, db, {"type": "append"}))
+    proc = ps.popen("run", yaml, env={**db.env, "INLET_STOP_AT": "postgres.before_commit"})
+    deadline = time.time() + 60
+    while time.time() < deadline:  # stopped at the point, its transaction open
+        with open(f"/proc/{proc.pid}/stat") as f:
+            if f.read().split()[2] == "T":
+                break
+        time.sleep(0.1)
+    killed = db.sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s "
+                    "AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%%'", db.name)
+    assert killed == [(True,)], killed
+    proc.send_signal(signal.SIGCONT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    line = check_refusal_text(err)
+    assert db.name in line and "commit" in line, line
+    assert db.sql("SELECT count(*) FROM pg_tables WHERE tablename = 'hot'") == [(0,)]
+    assert ps.run(yaml, env=db.env).report["rows_written"] == 100
+    assert db.sql("SELECT count(*) FROM hot") == [(100,)]
+
+
+def check_refusal_text(stderr: str) -> str:
+    lines = [l for l in stderr.splitlines() if l.strip()]
+    assert lines, "no error message"
+    return lines[-1]
+
+
+def test_connection_errors_are_clear_and_keep_the_password(tmp_path, db):
+    ps.write_source(tmp_path / "in" / "a.csv", [{"id": 1}])
+    yaml = ps.write_pipelines(tmp_path / "p.yaml", _files_pipeline(tmp_path, db, {"type": "append"}))
+    line = check_refusal(ps.cli("run", yaml, env={"PGPASSWORD": "wrong-secret-42"}, check=False))
+    assert "password authentication failed" in line and db.name in line, line
+    assert "wrong-secret-42" not in line
+    missing = db.uri.rsplit("/", 1)[0] + "/no_such_db"
+    yaml = ps.write_pipelines(tmp_path / "p.yaml", _files_pipeline(
+        tmp_path, db, {"type": "append"}, dest={"type": "postgres", "connection": missing, "table": "hot"}))
+    line = check_refusal(ps.cli("run", yaml, env=db.env, check=False))
+    assert "no_such_db" in line and "does not exist" in line, line
+    assert db.sql("SELECT count(*) FROM pg_tables WHERE tablename IN ('hot', 'inlet_state')") == [(0,)]
+
+
+def test_config_refuses_what_a_postgres_destination_cannot_do(tmp_path, db):
+    cases = [
+        ({"type": "cdc", "sequence_by": ["seq"]}, {}, "sequence-ordered changes"),
+        ({"type": "append"}, {"partition_by": ["day"]}, "partition_by"),
+        ({"type": "append"}, {"path": "x"}, "path"),
+        ({"type": "append"}, {"state_table": "a.b"}, "state_table"),
+    ]
+    for strategy, extra, needle in cases:
+        p = _files_pipeline(tmp_path, db, strategy, keys=["id"], **extra)
+        yaml = ps.write_pipelines(tmp_path / "p.yaml", p)
+        line = check_refusal(ps.cli("run", yaml, env=db.env, check=False))
+        assert needle in line, (extra, line)
+    p = _files_pipeline(tmp_path, db, {"type": "append"})
+    p["destination"]["type"] = "mysql"
+    line = check_refusal(ps.cli("run", ps.write_pipelines(tmp_path / "p.yaml", p), check=False))
+    assert "unknown destination type 'mysql'" in line, line
+
+
+# --- Kafka into PostgreSQL and Delta: the seed's dual sink.
+
+def _kafka_pipeline(kafka, topic, name, destination, strategy):
+    return {"name": name,
+            "source": {"type": "kafka", "brokers": kafka.bootstrap, "topic": topic, "group": f"inlet-{name}",
+                       "properties": {"session.timeout.ms": "6000", "heartbeat.interval.ms": "1000"}},
+            "destination": destination, "strategy": strategy,
+            "processing": {"flush_rows": 300, "flush_interval": "100ms"}}
+
+
+def test_kafka_into_postgres_and_delta_exactly_once_under_kill_9(tmp_path, db, kafka, kafka_topic):
+    """One topic into a PostgreSQL upsert and a Delta append, as independent consumer
+    groups; the PostgreSQL stream is killed at random moments. At the end PostgreSQL holds
+    each key's last message and its state table each partition's last offset; Delta holds
+    every message once."""
+    kafka.create_topic(kafka_topic, 3)
+    hot = _kafka_pipeline(kafka, kafka_topic, "hot", {**_dest(db), "keys": ["device"]}, {"type": "merge"})
+    lake = _kafka_pipeline(kafka, kafka_topic, "lake", {"path": str(tmp_path / "lake")}, {"type": "append"})
+    yaml = ps.write_pipelines(tmp_path / "p.yaml", hot, lake)
+    hot_only = ps.write_pipelines(tmp_path / "hot.yaml", hot)
+    rng = random.Random(11)
+    seq = 0
+    for round_ in range(5):
+        msgs = []
+        for _ in range(1500):
+            seq += 1
+            d = rng.randrange(50)
+            # One device is always on one partition (keyed), so its messages stay in order.
+            msgs.append((f"d{d}".encode(), json.dumps({"device": d, "reading": seq, "round": round_}).encode()))
+        kafka.produce(kafka_topic, msgs)
+        proc = ps.popen("stream", hot_only, env=db.env)
+        time.sleep(rng.uniform(0.5, 2.0))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    proc = ps.cli("stream", yaml, "--json", "--idle-exit", 10, env=db.env, timeout=300)
+    reports = {r["pipeline"]: r for r in ps.parse_reports(proc.stdout)}
+    assert all(r["status"] == "idle" for r in reports.values()), reports
+    # Delta: every message once; its last reading per device is PostgreSQL's row.
+    lake_rows = oracle.read_deltalake(tmp_path / "lake").to_pylist()
+    assert sorted(r["reading"] for r in lake_rows) == list(range(1, seq + 1))
+    last = {}
+    for r in sorted(lake_rows, key=lambda r: (r["_kafka_partition"], r["_kafka_offset"])):
+        last[r["device"]] = r["reading"]
+    got = {r["device"]: r["reading"] for r in _rows(db, order="device")}
+    assert got == last
+    state = _state(db)
+    ends = kafka.end_offsets(kafka_topic)
+    for p, end in ends.items():
+        if end:
+            assert state[f"inlet.kafka/{kafka_topic}/{p}"][0] == end - 1, state
+
+
+def test_the_dual_sink_example(tmp_path, db, kafka, kafka_topic):
+    """examples/dual_sink/pipeline.yaml, run as its comment says."""
+    import support
+    kafka.create_topic(kafka_topic, 2)
+    events = [{"device": d % 4, "ts": f"2024-05-01T10:{d:02d}:00Z", "temp": 20 + d} for d in range(12)]
+    kafka.produce(kafka_topic, [(f"d{e['device']}".encode(), json.dumps(e).encode()) for e in events])
+    example = support.REPO_ROOT / "examples" / "dual_sink" / "pipeline.yaml"
+    env = {**db.env, "EVENTS_BROKERS": kafka.bootstrap, "EVENTS_TOPIC": kafka_topic, "HOT_DB": db.uri,
+           "EVENTS_TABLE": str(tmp_path / "events")}
+    proc = ps.cli("stream", example, "--json", "--idle-exit", 3, env=env, cwd=tmp_path, timeout=120)
+    reports = {r["pipeline"]: r for r in ps.parse_reports(proc.stdout)}
+    assert reports["hot_store"]["status"] == "idle" and reports["data_lake"]["rows_written"] == 12, reports
+    hot = {r["device"]: r["temp"] for r in _rows(db, "device_latest", order="device")}
+    assert hot == {0: 28, 1: 29, 2: 30, 3: 31}
+    lake = oracle.read_deltalake(tmp_path / "events")
+    assert sorted(lake.column("temp").to_pylist()) == [e["temp"] for e in events]
+    assert "ts_day" in lake.column_names
+
+
+def test_messages_lacking_fields_update_postgres_as_they_update_delta(tmp_path, db, kafka, kafka_topic):
+    """A message that lacks a field keeps the table's value for it (a partial update), also
+    within one batch and across a delete; a field that appears later adds a column. The
+    PostgreSQL table ends equal to a Delta table merged from the same topic."""
+    kafka.create_topic(kafka_topic, 1)
+    rng = random.Random(3)
+    msgs = []
+    for i in range(600):
+        k = rng.randrange(30)
+        m = {"id": k}
+        for field in ("a", "b"):
+            if rng.random() < 0.6:
+                m[field] = rng.choice([None, rng.randrange(1000)])
+        if i > 300 and rng.random() < 0.5:
+            m["late"] = f"x{i}"
+        m["gone"] = rng.random() < 0.05
+        msgs.append((f"{k}".encode(), json.dumps(m).encode()))
+    kafka.produce(kafka_topic, msgs)
+    strategy = {"type": "merge", "delete_flag": "gone"}
+    hot = _kafka_pipeline(kafka, kafka_topic, "hot", {**_dest(db), "keys": ["id"]}, strategy)
+    lake = _kafka_pipeline(kafka, kafka_topic, "lake", {"path": str(tmp_path / "lake"), "keys": ["id"]}, strategy)
+    for p in (hot, lake):
+        p["processing"] = {"flush_rows": 97, "flush_interval": "100ms"}
+    yaml = ps.write_pipelines(tmp_path / "p.yaml", hot, lake)
+    proc = ps.cli("stream", yaml, "--json", "--idle-exit", 3, env=db.env, timeout=180)
+    reports = {r["pipeline"]: r for r in ps.parse_reports(proc.stdout)}
+    assert all(r["status"] == "idle" for r in reports.values()), reports
+    cols = ["id", "a", "b", "late"]
+    lake_rows = sorted((tuple(r[c] for c in cols) for r in oracle.read_deltalake(tmp_path / "lake").to_pylist()))
+    hot_rows = sorted(tuple(r[c] for c in cols) for r in _rows(db))
+    # The model: each message applied in turn.
+    model = {}
+    for _, value in msgs:
+        m = json.loads(value)
+        if m.pop("gone"):
+            model.pop(m["id"], None)
+            continue
+        row = model.setdefault(m["id"], {c: None for c in cols})
+        row.update(m)
+    want = sorted(tuple(r[c] for c in cols) for r in model.values())
+    assert hot_rows == want
+    assert lake_rows == want
+    assert any(r[3] is not None for r in hot_rows) and any(r[1] is not None for r in hot_rows)
