@@ -425,3 +425,22 @@ def test_messages_lacking_fields_update_postgres_as_they_update_delta(tmp_path, 
     assert hot_rows == want
     assert lake_rows == want
     assert any(r[3] is not None for r in hot_rows) and any(r[1] is not None for r in hot_rows)
+
+
+def test_the_table_commands_read_a_postgres_table_by_uri(tmp_path, db):
+    """`inlet state`, `history`, `info` and `scan` take postgresql://...#schema.table."""
+    ps.write_source(tmp_path / "in" / "a.csv", [{"id": i, "v": f"x{i}"} for i in range(5)])
+    yaml = ps.write_pipelines(tmp_path / "p.yaml", _files_pipeline(tmp_path, db, {"type": "append"}))
+    ps.run(yaml, env=db.env)
+    uri = f"{db.uri}#public.hot"
+    state = json.loads(ps.cli("state", uri, "--json", env=db.env).stdout)
+    assert state["p"]["run"] == 1, state
+    history = json.loads(ps.cli("history", uri, "--json", env=db.env).stdout)
+    assert [(h["version"], h["operation"]) for h in history] == [(1, "INLET RUN")], history
+    info = json.loads(ps.cli("info", uri, "--json", env=db.env).stdout)
+    assert info["format"] == "postgres" and info["version"] == 1, info
+    out = ps.cli("scan", uri, "--where", "id >= 3", "--output-format", "ndjson", env=db.env).stdout
+    assert sorted(json.loads(l)["v"] for l in out.splitlines()) == ["x3", "x4"]
+    assert db.server.password not in json.dumps([state, history, info])
+    ps.cli("reset", uri, "--pipeline", "p", env=db.env)
+    assert ps.run(yaml, env=db.env).report["rows_written"] == 5  # loaded again after the reset

@@ -136,11 +136,11 @@ void PipelineCommands::Register(CLI::App* app) {
       ->check(CLI::PositiveNumber);
 
   state_ = app->add_subcommand("state", "Show the pipeline state stored in a table");
-  state_->add_option("table", state_args_.table, "Table path or file:// URI")->required();
+  state_->add_option("table", state_args_.table, "Table path or URI (file://, s3://, postgresql://user@host/db#schema.table)")->required();
   state_->add_flag("--json", state_args_.json, "Print JSON");
 
   reset_ = app->add_subcommand("reset", "Clear one pipeline's state in a table");
-  reset_->add_option("table", reset_args_.table, "Table path or file:// URI")->required();
+  reset_->add_option("table", reset_args_.table, "Table path or URI (file://, s3://, postgresql://user@host/db#schema.table)")->required();
   reset_->add_option("--pipeline", reset_args_.pipeline, "The pipeline")->required();
 }
 

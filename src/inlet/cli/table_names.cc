@@ -1,6 +1,10 @@
 #include "inlet/cli/table_names.h"
 
 #include <cstdlib>
+#include <optional>
+
+#include "inlet/common/redact.h"
+#include "inlet/postgres/postgres_table.h"
 
 namespace inlet::cli {
 
@@ -51,13 +55,38 @@ bool NamesCatalogTable(const std::string& name) {
   return !Catalog().uri.empty() && name.find('/') == std::string::npos;
 }
 
+namespace {
+
+// postgresql://user@host:port/db#schema.table: a PostgreSQL destination's table (its
+// password from PGPASSWORD or ~/.pgpass, as libpq finds it).
+std::optional<PostgresDestinationConfig> PostgresTableNamed(const std::string& name) {
+  if (name.rfind("postgresql://", 0) != 0 && name.rfind("postgres://", 0) != 0)
+    return std::nullopt;
+  auto hash = name.rfind('#');
+  if (hash == std::string::npos) return std::nullopt;
+  PostgresDestinationConfig c;
+  c.pg.connection = name.substr(0, hash);
+  c.table = name.substr(hash + 1);
+  c.pg.description = "PostgreSQL " + RedactUri(c.pg.connection);
+  return c;
+}
+
+}  // namespace
+
 arrow::Result<std::shared_ptr<Table>> OpenTable(const std::string& name) {
+  if (auto pg = PostgresTableNamed(name)) return OpenPostgresTable(*pg);
   if (NamesCatalogTable(name)) return Table::OpenInCatalog(Catalog(), name);
   return Table::Open(name);
 }
 
 arrow::Result<std::shared_ptr<Table>> OpenOrCreateTable(
     const std::string& name, std::optional<TableFormat> format) {
+  if (auto pg = PostgresTableNamed(name)) {
+    if (format)
+      return arrow::Status::Invalid(
+          RedactUri(name), " names a PostgreSQL table, which has no table format");
+    return OpenPostgresTable(*pg);
+  }
   if (NamesCatalogTable(name)) {
     if (format == TableFormat::kDelta)
       return arrow::Status::Invalid(name, " names a table of ", Catalog().uri,
