@@ -116,7 +116,8 @@ def test_appends_every_type_and_records_its_state_in_the_same_database(tmp_path,
     # the history.
     state = _state(db)
     assert state["inlet.pipeline.p"][0] == 1 and "a.parquet" in state["inlet.pipeline.p"][1]["files"], state
-    assert state[""] == (1, None)  # the table's version
+    version, owner = state[""]  # the table's version, and its oid
+    assert version == 1 and owner == str(db.sql("SELECT 'hot'::regclass::oid")[0][0]), state
     assert db.sql("SELECT version, operation FROM inlet_state_history") == [(1, "INLET RUN")]
     # A second run finds nothing new and commits nothing.
     again = ps.run(yaml, env=db.env).report
@@ -444,3 +445,54 @@ def test_the_table_commands_read_a_postgres_table_by_uri(tmp_path, db):
     assert db.server.password not in json.dumps([state, history, info])
     ps.cli("reset", uri, "--pipeline", "p", env=db.env)
     assert ps.run(yaml, env=db.env).report["rows_written"] == 5  # loaded again after the reset
+
+
+def test_a_table_dropped_and_created_again_is_loaded_afresh(tmp_path, db):
+    """The states belong to the table they were committed with: after a DROP TABLE the
+    files pipeline loads everything again, into a new table, instead of believing it is
+    done; `table: hot` and `table: public.hot` are one table with one state."""
+    ps.write_source(tmp_path / "in" / "a.csv", [{"id": i} for i in range(3)])
+    yaml = ps.write_pipelines(tmp_path / "p.yaml", _files_pipeline(tmp_path, db, {"type": "append"}, table="hot"))
+    ps.run(yaml, env=db.env)
+    assert _state(db)["inlet.pipeline.p"][0] == 1  # recorded under public.hot
+    db.sql("DROP TABLE hot")
+    assert ps.run(yaml, env=db.env).report["rows_written"] == 3
+    db.sql("DROP TABLE hot")
+    db.sql("CREATE TABLE hot (id bigint, note text DEFAULT 'made by hand')")
+    assert ps.run(yaml, env=db.env).report["rows_written"] == 3
+    assert db.sql("SELECT count(*), min(note) FROM hot") == [(3, "made by hand")]
+    assert [v for (v,) in db.sql("SELECT version FROM inlet_state_history ORDER BY version")] == [1, 2, 3]
+
+
+def test_modes_keep_postgres_rules_and_delta_semantics(tmp_path, db):
+    # A value too long for varchar(n) is refused, not cut (keys included).
+    db.sql("CREATE TABLE hot (id varchar(3) PRIMARY KEY, v text)")
+    ps.write_source(tmp_path / "in" / "a.csv", [{"id": "abcd", "v": "x"}])
+    yaml = ps.write_pipelines(tmp_path / "p.yaml", _files_pipeline(tmp_path, db, {"type": "merge"}, keys=["id"]))
+    line = check_refusal(ps.cli("run", yaml, env=db.env, check=False))
+    assert "too long" in line and "public.hot" in line, line
+    assert db.sql("SELECT count(*) FROM hot") == [(0,)]
+    db.sql("DROP TABLE hot")
+    # insert_only keeps matched rows, delete flag or not; new keys flagged are not inserted.
+    ps.write_source(tmp_path / "in" / "a.csv", [{"id": 1, "v": "a", "gone": False}])
+    strategy = {"type": "merge", "mode": "insert_only", "delete_flag": "gone"}
+    yaml = ps.write_pipelines(tmp_path / "p.yaml", _files_pipeline(tmp_path, db, strategy, keys=["id"]))
+    ps.run(yaml, env=db.env)
+    ps.write_source(tmp_path / "in" / "b.csv", [{"id": 1, "v": "b", "gone": True},
+                                                {"id": 2, "v": "c", "gone": True},
+                                                {"id": 3, "v": "d", "gone": False}])
+    report = ps.run(yaml, env=db.env).report
+    assert db.sql("SELECT id, v FROM hot ORDER BY id") == [(1, "a"), (3, "d")]
+    assert report["rows_inserted"] == 1 and report["rows_deleted"] == 0, report
+    # delete_insert keeps several rows per key: its table has no primary key.
+    db.sql("DROP TABLE hot")
+    db.sql("DELETE FROM inlet_state")
+    for f in (tmp_path / "in").iterdir():
+        f.unlink()
+    ps.write_source(tmp_path / "in" / "a.csv", [{"id": 1, "v": "a"}, {"id": 1, "v": "b"}, {"id": 2, "v": "c"}])
+    yaml = ps.write_pipelines(tmp_path / "p.yaml", _files_pipeline(
+        tmp_path, db, {"type": "merge", "mode": "delete_insert"}, keys=["id"]))
+    ps.run(yaml, env=db.env)
+    ps.write_source(tmp_path / "in" / "b.csv", [{"id": 1, "v": "z"}])
+    ps.run(yaml, env=db.env)
+    assert db.sql("SELECT id, v FROM hot ORDER BY id, v") == [(1, "z"), (2, "c")]

@@ -73,8 +73,19 @@ std::optional<PostgresDestinationConfig> PostgresTableNamed(const std::string& n
 
 }  // namespace
 
+arrow::Status RefusePassword(const PostgresDestinationConfig& c) {
+  if (RedactUri(c.pg.connection) == c.pg.connection) return arrow::Status::OK();
+  return arrow::Status::Invalid(
+      RedactUri(c.pg.connection),
+      ": give the password in PGPASSWORD or ~/.pgpass, not on the command line (where "
+      "every user of the machine can read it)");
+}
+
 arrow::Result<std::shared_ptr<Table>> OpenTable(const std::string& name) {
-  if (auto pg = PostgresTableNamed(name)) return OpenPostgresTable(*pg);
+  if (auto pg = PostgresTableNamed(name)) {
+    ARROW_RETURN_NOT_OK(RefusePassword(*pg));
+    return OpenPostgresTable(*pg);
+  }
   if (NamesCatalogTable(name)) return Table::OpenInCatalog(Catalog(), name);
   return Table::Open(name);
 }
@@ -82,6 +93,7 @@ arrow::Result<std::shared_ptr<Table>> OpenTable(const std::string& name) {
 arrow::Result<std::shared_ptr<Table>> OpenOrCreateTable(
     const std::string& name, std::optional<TableFormat> format) {
   if (auto pg = PostgresTableNamed(name)) {
+    ARROW_RETURN_NOT_OK(RefusePassword(*pg));
     if (format)
       return arrow::Status::Invalid(
           RedactUri(name), " names a PostgreSQL table, which has no table format");

@@ -7,6 +7,7 @@
 #include <arrow/type.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
@@ -189,6 +190,9 @@ arrow::Status ParsePostgresDestination(const YamlReader& r, const YAML::Node& n,
   ARROW_ASSIGN_OR_RAISE(out->path, r.String(n["table"], key + ".table"));
   auto quoted = QuoteQualifiedName(out->path);
   if (!quoted.ok()) return r.Error(n["table"], key + ".table", quoted.status().message());
+  if (std::count(out->path.begin(), out->path.end(), '.') > 1)
+    return r.Error(n["table"], key + ".table",
+                   "'" + out->path + "' is not schema.table (or table, in public)");
   if (n["state_table"]) {
     ARROW_ASSIGN_OR_RAISE(pg.state_table,
                           r.String(n["state_table"], key + ".state_table"));

@@ -78,16 +78,16 @@ Destination::Destination(PostgresDestinationConfig config) : config_(std::move(c
   name_ = std::move(c.name);
   secrets_ = std::move(c.secrets);
   location_ = name_ + "#" + config_.table;
+  // A name without a schema is in public, whatever a session's search_path says: one
+  // table has one name in the state tables.
   auto dot = config_.table.find('.');
-  if (dot != std::string::npos) {
-    schema_name_ = config_.table.substr(0, dot);
-    relation_ = config_.table.substr(dot + 1);
-  } else {
-    relation_ = config_.table;
-  }
+  schema_name_ = dot == std::string::npos ? "public" : config_.table.substr(0, dot);
+  relation_ = dot == std::string::npos ? config_.table : config_.table.substr(dot + 1);
 }
 
-std::string Destination::Key() const { return QuoteLiteral(config_.table); }
+std::string Destination::Key() const {
+  return QuoteLiteral(schema_name_ + "." + relation_);
+}
 
 arrow::Result<std::unique_ptr<adbc::Connection>> Destination::Connect() const {
   ARROW_ASSIGN_OR_RAISE(auto conn, adbc::Connection::Open(uri_, name_, secrets_));
@@ -100,16 +100,19 @@ arrow::Result<std::vector<Column>> Destination::Columns(adbc::Connection& conn) 
   ARROW_ASSIGN_OR_RAISE(auto t,
                         QueryAll(conn,
                                  "SELECT a.attname::text, format_type(a.atttypid, "
-                                 "a.atttypmod) FROM pg_attribute a WHERE a.attrelid = " +
+                                 "a.atttypmod), format_type(a.atttypid, NULL) FROM "
+                                 "pg_attribute a WHERE a.attrelid = " +
                                      Regclass() +
                                      " AND a.attnum > 0 AND NOT a.attisdropped ORDER BY "
                                      "a.attnum"));
   ARROW_ASSIGN_OR_RAISE(auto names, ColumnAs(*t, 0, arrow::utf8()));
   ARROW_ASSIGN_OR_RAISE(auto types, ColumnAs(*t, 1, arrow::utf8()));
+  ARROW_ASSIGN_OR_RAISE(auto bases, ColumnAs(*t, 2, arrow::utf8()));
   std::vector<Column> out;
   for (int64_t i = 0; i < t->num_rows(); ++i)
     out.push_back({static_cast<const arrow::StringArray&>(*names).GetString(i),
-                   static_cast<const arrow::StringArray&>(*types).GetString(i)});
+                   static_cast<const arrow::StringArray&>(*types).GetString(i),
+                   static_cast<const arrow::StringArray&>(*bases).GetString(i)});
   return out;
 }
 
@@ -120,10 +123,10 @@ arrow::Result<std::vector<std::vector<std::string>>> Destination::UniqueKeys(
       QueryAll(conn,
                "SELECT string_agg(a.attname::text, chr(1) ORDER BY a.attname) FROM "
                "pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum "
-               "= ANY (i.indkey) WHERE i.indrelid = " +
+               "= ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]) WHERE i.indrelid = " +
                    Regclass() +
-                   " AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL "
-                   "GROUP BY i.indexrelid"));
+                   " AND i.indisunique AND i.indimmediate AND i.indisvalid AND "
+                   "i.indpred IS NULL AND i.indexprs IS NULL GROUP BY i.indexrelid"));
   ARROW_ASSIGN_OR_RAISE(auto sets, ColumnAs(*t, 0, arrow::utf8()));
   std::vector<std::vector<std::string>> out;
   for (int64_t i = 0; i < t->num_rows(); ++i) {
@@ -143,10 +146,11 @@ arrow::Result<std::vector<std::vector<std::string>>> Destination::UniqueKeys(
 
 arrow::Result<bool> Destination::HasStateTable(adbc::Connection& conn) const {
   ARROW_ASSIGN_OR_RAISE(
-      int64_t n, QueryCount(conn, "SELECT count(*) FROM (SELECT to_regclass(" +
-                                      QuoteLiteral(Qualified(config_.state_table)) +
-                                      ") AS c) AS r WHERE c IS NOT NULL"));
-  return n > 0;
+      int64_t n, QueryCount(conn, "SELECT count(*) FROM (VALUES (to_regclass(" +
+                                      QuoteLiteral(StateTable()) + ")), (to_regclass(" +
+                                      QuoteLiteral(HistoryTable()) +
+                                      "))) AS r (c) WHERE c IS NOT NULL"));
+  return n == 2;
 }
 
 arrow::Status Destination::EnsureStateTables(adbc::Connection& conn) const {
@@ -170,8 +174,7 @@ arrow::Status Destination::EnsureStateTables(adbc::Connection& conn) const {
 }
 
 std::string Destination::Qualified(const std::string& name) const {
-  return schema_name_.empty() ? QuoteIdent(name)
-                              : QuoteIdent(schema_name_) + "." + QuoteIdent(name);
+  return QuoteIdent(schema_name_) + "." + QuoteIdent(name);
 }
 
 std::string Destination::Regclass() const {
@@ -195,17 +198,44 @@ arrow::Status Commit::Start(const WriteOptions& w) {
                           " (table_name, app_id, version) VALUES (" + dest_.Key() +
                           ", '', 0) ON CONFLICT DO NOTHING")
                           .status());
-  ARROW_ASSIGN_OR_RAISE(version_,
-                        QueryCount(*conn_, "SELECT version FROM " + dest_.StateTable() +
-                                               " WHERE table_name = " + dest_.Key() +
-                                               " AND app_id = '' FOR UPDATE"));
-  if (w.read_version && version_ != std::max<int64_t>(*w.read_version, 0)) {
+  // The table's version, the table the states belong to (its oid, recorded by each
+  // commit) and the table now; versions keep counting past a lost state row.
+  ARROW_ASSIGN_OR_RAISE(
+      auto row,
+      Rows("SELECT s.version, s.document, " + dest_.Regclass() +
+           "::oid::bigint, (SELECT max(h.version) FROM " + dest_.HistoryTable() +
+           " AS h WHERE h.table_name = s.table_name) FROM " + dest_.StateTable() +
+           " AS s WHERE s.table_name = " + dest_.Key() +
+           " AND s.app_id = '' FOR UPDATE"));
+  if (row->num_rows() != 1) return dest_.Failed("the state table lost the table's row");
+  ARROW_ASSIGN_OR_RAISE(auto counter, ColumnAs(*row, 0, arrow::int64()));
+  ARROW_ASSIGN_OR_RAISE(auto owner, ColumnAs(*row, 1, arrow::utf8()));
+  ARROW_ASSIGN_OR_RAISE(auto oid, ColumnAs(*row, 2, arrow::int64()));
+  ARROW_ASSIGN_OR_RAISE(auto history, ColumnAs(*row, 3, arrow::int64()));
+  const auto& v = static_cast<const arrow::Int64Array&>(*counter);
+  const auto& h = static_cast<const arrow::Int64Array&>(*history);
+  const int64_t table_oid = static_cast<const arrow::Int64Array&>(*oid).Value(0);
+  int64_t recorded = v.IsNull(0) ? 0 : v.Value(0);
+  ARROW_ASSIGN_OR_RAISE(columns_, dest_.Columns(*conn_));
+  bool conflict =
+      w.read_version && (*w.read_version < 0 ? exists() : recorded != *w.read_version);
+  if (conflict) {
     return CommitConflict(dest_.Describe() + ": the table was committed to (version " +
-                          std::to_string(version_) + ") after version " +
+                          std::to_string(recorded) + ") after version " +
                           std::to_string(*w.read_version) +
                           ", which this commit's decisions rest on");
   }
-  ARROW_ASSIGN_OR_RAISE(columns_, dest_.Columns(*conn_));
+  version_ = std::max(recorded, h.IsNull(0) ? int64_t{0} : h.Value(0));
+  // States recorded for another table of this name (dropped since) are not this one's.
+  std::string now = table_oid == 0 ? std::string() : std::to_string(table_oid);
+  std::string was = owner->IsNull(0)
+                        ? std::string()
+                        : static_cast<const arrow::StringArray&>(*owner).GetString(0);
+  if (!was.empty() && was != now) {
+    ARROW_RETURN_NOT_OK(Run("DELETE FROM " + dest_.StateTable() +
+                            " WHERE table_name = " + dest_.Key() + " AND app_id <> ''")
+                            .status());
+  }
   return arrow::Status::OK();
 }
 
@@ -276,18 +306,32 @@ arrow::Status Commit::Prepare(const arrow::Schema& input, bool merge_schema,
 }
 
 arrow::Status Commit::Stage(std::shared_ptr<arrow::RecordBatchReader> rows) {
+  if (rows->schema()->GetFieldByName(kOrdinal))
+    return dest_.Failed(std::string("column '") + kOrdinal +
+                        "': names starting with __inlet are inlet's own");
   ARROW_ASSIGN_OR_RAISE(auto schema, pg::StageSchema(*rows->schema(), kOrdinal));
   auto staging = std::make_shared<StagingReader>(std::move(rows), schema);
   ARROW_RETURN_NOT_OK(conn_->IngestTemporary(kStage, staging));
   staged_rows_ = staging->rows();
-  for (const auto& f : schema->fields())
-    if (f->name() != kOrdinal) staged_.push_back(f->name());
+  for (const auto& f : schema->fields()) {
+    if (f->name() == kOrdinal) continue;
+    staged_.push_back(f->name());
+    if (f->type()->id() == arrow::Type::STRING) text_.insert(f->name());
+  }
   return arrow::Status::OK();
 }
 
+std::string Commit::Ordered(const std::string& alias, const std::string& column) const {
+  // Text orders by its bytes, as the lakehouse tables compare it, not by the database's
+  // collation.
+  return alias + "." + QuoteIdent(column) + (text_.count(column) ? " COLLATE \"C\"" : "");
+}
+
 std::string Commit::Cast(const std::string& alias, const std::string& column) const {
+  // To the type without its modifier: ::varchar(5) would cut a longer value silently,
+  // where the column's own assignment refuses it.
   const Column* c = Find(column);
-  return alias + "." + QuoteIdent(column) + "::" + c->type;
+  return alias + "." + QuoteIdent(column) + "::" + c->base;
 }
 
 std::string Commit::Comparable(const std::string& expr, const std::string& column) const {
@@ -337,7 +381,8 @@ arrow::Result<CommitResult> Commit::Finish(
     const std::map<std::string, std::string>& parameters, CommitResult counts,
     bool dry_run) {
   if (staged_rows_ >= 0)
-    ARROW_RETURN_NOT_OK(Run("DROP TABLE IF EXISTS " + std::string(kStage)).status());
+    ARROW_RETURN_NOT_OK(
+        Run("DROP TABLE IF EXISTS pg_temp." + std::string(kStage)).status());
   for (const auto& [app, state] : w.app_states) {
     std::string version = state.version ? std::to_string(*state.version) : "NULL";
     std::string document = state.document ? QuoteLiteral(*state.document) : "NULL";
@@ -363,7 +408,8 @@ arrow::Result<CommitResult> Commit::Finish(
   for (const auto& [k, v] : parameters) params[k] = v;
   ARROW_RETURN_NOT_OK(
       Run("UPDATE " + dest_.StateTable() + " SET version = " + std::to_string(version) +
-          ", updated_at = now() WHERE table_name = " + dest_.Key() + " AND app_id = ''")
+          ", document = " + dest_.Regclass() + "::oid::text, updated_at = now() WHERE " +
+          "table_name = " + dest_.Key() + " AND app_id = ''")
           .status());
   ARROW_RETURN_NOT_OK(Run("INSERT INTO " + dest_.HistoryTable() +
                           " (table_name, version, operation, parameters) VALUES (" +
@@ -383,8 +429,9 @@ arrow::Result<CommitResult> Commit::Finish(
   auto committed = conn_->Commit();
   if (!committed.ok())
     return arrow::Status::IOError(
-        dest_.Describe(),
-        ": the commit failed, so nothing of it was written: ", committed.message());
+        dest_.Describe(), ": the commit did not complete: ", committed.message(),
+        " (when the connection was lost as it committed, the commit may have landed: "
+        "the next run resumes from what the table's state says)");
   CrashPoint("postgres.after_commit");
   counts.version = version;
   return counts;
@@ -408,6 +455,20 @@ arrow::Status Commit::Explained(const arrow::Status& st) const {
     return CommitConflict(dest_.Describe() + ": " + st.message());
   if (!state.empty() && state.rfind("08", 0) != 0 && state.rfind("57P", 0) != 0)
     return arrow::Status::Invalid(dest_.Describe(), ": ", st.message(), hint);
+  if (state.empty()) {
+    // A query's rows come as a stream, whose errors carry no SQLSTATE: the server's own
+    // error ("ERROR:  ...") is the statement's; anything else is the connection's.
+    const std::string& m = st.message();
+    auto error = m.find("ERROR:");
+    if (error != std::string::npos) {
+      std::string text = m.substr(error + 6);
+      while (!text.empty() && (text.front() == ' ')) text.erase(0, 1);
+      while (!text.empty() && (text.back() == ' ' || text.back() == '\n'))
+        text.pop_back();
+      return arrow::Status::Invalid(dest_.Describe(), ": ", text);
+    }
+    return arrow::Status::IOError(dest_.Describe(), ": ", m);
+  }
   return st;
 }
 

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -24,10 +25,13 @@ inline constexpr char kStage[] = "inlet_stage";
 inline constexpr char kWinners[] = "inlet_winners";
 inline constexpr char kOrdinal[] = "__inlet_row";
 
-// A column of the destination table: its name and type as format_type() spells it.
+/// A column of the destination table: its name, and its type as format_type() spells
+/// it, with its modifier (varchar(5), numeric(12,2)) and without (what values are cast
+/// to).
 struct Column {
   std::string name;
   std::string type;
+  std::string base;
 };
 
 /// Every row of a query.
@@ -119,6 +123,8 @@ class Commit {
   /// The staged columns, quoted, and as `alias` casts them.
   std::string ColumnList() const;
   std::string CastList(const std::string& alias) const;
+  /// A staged column where rows are ordered by it (text by its bytes).
+  std::string Ordered(const std::string& alias, const std::string& column) const;
   /// t's keys equal s's.
   std::string KeysMatch(const std::vector<std::string>& keys, const std::string& t,
                         const std::string& s) const;
@@ -152,6 +158,7 @@ class Commit {
   int64_t version_ = 0;
   std::vector<Column> columns_;
   std::vector<std::string> staged_;
+  std::set<std::string> text_;  // staged text columns
   int64_t staged_rows_ = -1;
 };
 

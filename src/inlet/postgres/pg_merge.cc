@@ -1,3 +1,6 @@
+// Merges into a PostgreSQL destination: the source staged by Commit::Stage, then SQL per
+// merge mode (docs/pipelines.md, "PostgreSQL destination"). The lakehouse tables' merge
+// (table/merge.cc) is the reference for what each mode does and counts.
 #include <arrow/array.h>
 
 #include <algorithm>
@@ -13,6 +16,211 @@ namespace {
 
 using pgtext::QuoteIdent;
 
+// The staged rows ranked within their key by the merge's order (sequence_by, else
+// order_by, nulls lowest; then input position): a later rank wins, and "earlier" means a
+// lower rank.
+constexpr char kRanked[] = "inlet_ranked";
+constexpr char kRank[] = "__inlet_rank";
+// With sequence_by: per partially given column, the sequence its value came from.
+std::string FromColumn(const std::string& column, size_t i) {
+  return "__inlet_from:" + column + ":" + std::to_string(i);
+}
+
+bool Contains(const std::vector<std::string>& v, const std::string& x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+// The pieces of SQL one merge's statements share.
+struct MergeSql {
+  const Destination& dest;
+  Commit& commit;
+  const MergeOptions& options;
+  std::vector<std::string> columns;  // the table's columns among the staged ones
+  std::string live;                  // "w is not a delete"
+  std::string keys_sql;              // the staged keys, as the table's types
+
+  std::string SameKey(const std::string& a, const std::string& b) const {
+    std::string out;
+    for (const auto& k : options.keys)
+      out += " AND " + a + "." + QuoteIdent(k) + " = " + b + "." + QuoteIdent(k);
+    return out;
+  }
+  // ROW(t.s...) is older than ROW(newer...): a change applies only over such a row (or
+  // one with a null sequence, older than any change).
+  std::string Older(const std::vector<std::string>& newer) const {
+    std::string t, n, null;
+    for (size_t i = 0; i < options.sequence_by.size(); ++i) {
+      std::string c = QuoteIdent(options.sequence_by[i]);
+      t += (i ? ", " : "") + std::string("t.") + c;
+      n += (i ? ", " : "") + newer[i];
+      null += (i ? " OR " : "") + std::string("t.") + c + " IS NULL";
+    }
+    return "(ROW(" + t + ") < ROW(" + n + ") OR " + null + ")";
+  }
+  std::vector<std::string> WinnerSequence(const std::string& column = "") const {
+    std::vector<std::string> out;
+    for (size_t i = 0; i < options.sequence_by.size(); ++i)
+      out.push_back(column.empty() ? commit.Cast("w", options.sequence_by[i])
+                                   : "w." + QuoteIdent(FromColumn(column, i)));
+    return out;
+  }
+  // SET of an update from w (the winners), for the columns a match takes.
+  std::string Set(const std::map<std::string, std::string>& partial,
+                  bool excluded) const {
+    std::string set;
+    for (const auto& c : columns) {
+      if (Contains(options.keys, c)) continue;
+      if (!options.update_columns.empty() && !Contains(options.update_columns, c))
+        continue;
+      std::string value = excluded ? "EXCLUDED." + QuoteIdent(c) : commit.Cast("w", c);
+      if (options.ignore_null_updates)
+        value = "COALESCE(" + value + ", t." + QuoteIdent(c) + ")";
+      if (auto p = partial.find(c); p != partial.end()) {
+        std::string given = "w." + QuoteIdent(p->second);
+        if (!options.sequence_by.empty()) given += " AND " + Older(WinnerSequence(c));
+        value =
+            "CASE WHEN " + given + " THEN " + value + " ELSE t." + QuoteIdent(c) + " END";
+      }
+      set += (set.empty() ? "" : ", ") + QuoteIdent(c) + " = " + value;
+    }
+    return set;
+  }
+};
+
+// An upsert some of whose rows lack columns (`partial`: column -> its given flag), once
+// the deletes are applied. Each key's winning row first takes, for a column it lacks, the
+// value of the key's latest earlier row that gave it (not across a delete of the key);
+// then matched rows are updated, keeping the table's value where the winner still lacks
+// one (or, with sequence_by, where the value is older than the table's row), and new keys
+// inserted (null where not given). Two statements, not INSERT ... ON CONFLICT, whose
+// EXCLUDED row cannot say what was given.
+arrow::Status PartialUpsert(const MergeSql& m, const std::string& ranked,
+                            const std::string& rank,
+                            const std::map<std::string, std::string>& partial,
+                            MergeResult* result) {
+  const MergeOptions& o = m.options;
+  Commit& commit = m.commit;
+  std::string index;
+  for (const auto& k : o.keys) index += QuoteIdent(k) + ", ";
+  ARROW_RETURN_NOT_OK(
+      commit.Run("CREATE INDEX ON " + ranked + " (" + index + rank + ")").status());
+  ARROW_RETURN_NOT_OK(commit.Run("ANALYZE " + ranked).status());
+  std::string deleted = o.delete_flag.empty()
+                            ? std::string()
+                            : " AND NOT EXISTS (SELECT 1 FROM " + ranked +
+                                  " AS d WHERE d." + QuoteIdent(o.delete_flag) +
+                                  m.SameKey("d", "w") + " AND d." + rank + " > s." +
+                                  rank + " AND d." + rank + " < w." + rank + ")";
+  for (const auto& [column, flag] : partial) {
+    std::string c = QuoteIdent(column), g = QuoteIdent(flag);
+    std::string set = c + ", " + g, values = "s." + c + ", TRUE";
+    for (size_t i = 0; i < o.sequence_by.size(); ++i) {
+      set += ", " + QuoteIdent(FromColumn(column, i));
+      values += ", s." + QuoteIdent(o.sequence_by[i]);
+    }
+    std::string earlier = " FROM " + ranked + " AS s WHERE s." + g + m.SameKey("s", "w") +
+                          " AND s." + rank + " < w." + rank + deleted;
+    ARROW_RETURN_NOT_OK(commit
+                            .Run("UPDATE " + std::string(kWinners) + " AS w SET (" + set +
+                                 ") = (SELECT " + values + earlier + " ORDER BY s." +
+                                 rank + " DESC LIMIT 1) WHERE w." + g +
+                                 " IS NOT TRUE AND " + m.live + " AND EXISTS (SELECT 1" +
+                                 earlier + ")")
+                            .status());
+  }
+  const std::string t = m.dest.Target();
+  std::string guard = o.sequence_by.empty() ? "" : " AND " + m.Older(m.WinnerSequence());
+  std::string set = m.Set(partial, /*excluded=*/false);
+  if (!set.empty()) {
+    ARROW_ASSIGN_OR_RAISE(
+        result->rows_updated,
+        commit.Run("UPDATE " + t + " AS t SET " + set + " FROM " + kWinners +
+                   " AS w WHERE " + commit.KeysMatch(o.keys, "t", "w") + " AND " +
+                   m.live + guard));
+  }
+  std::string names, values;
+  for (const auto& c : m.columns) {
+    names += (names.empty() ? "" : ", ") + QuoteIdent(c);
+    values += (values.empty() ? "" : ", ") + commit.Cast("w", c);
+  }
+  ARROW_ASSIGN_OR_RAISE(
+      result->rows_inserted,
+      commit.Run("INSERT INTO " + t + " (" + names + ") SELECT " + values + " FROM " +
+                 kWinners + " AS w WHERE " + m.live + " AND NOT EXISTS (SELECT 1 FROM " +
+                 t + " AS t WHERE " + commit.KeysMatch(o.keys, "t", "w") +
+                 ") ORDER BY w." + kOrdinal));
+  return arrow::Status::OK();
+}
+
+// A snapshot merge: the extract is the table.
+arrow::Status SnapshotDiff(const MergeSql& m, MergeResult* result) {
+  const MergeOptions& o = m.options;
+  Commit& commit = m.commit;
+  const std::string t = m.dest.Target();
+  ARROW_ASSIGN_OR_RAISE(int64_t distinct,
+                        commit.Count("SELECT count(*) FROM (SELECT DISTINCT " +
+                                     m.keys_sql + " FROM " + kStage + " AS s) AS d"));
+  if (distinct != commit.staged_rows())
+    return m.dest.Failed("the extract has " +
+                         std::to_string(commit.staged_rows() - distinct) +
+                         " rows whose key another row has: a snapshot diff needs one row "
+                         "per key");
+  ARROW_ASSIGN_OR_RAISE(result->rows_compared, commit.Count("SELECT count(*) FROM " + t));
+  std::string missing = "NOT EXISTS (SELECT 1 FROM " + std::string(kStage) +
+                        " AS s WHERE " + commit.KeysMatch(o.keys, "t", "s") + ")";
+  int64_t gone = 0;
+  if (o.missing_keys == MissingKeys::kDelete) {
+    ARROW_ASSIGN_OR_RAISE(gone,
+                          commit.Run("DELETE FROM " + t + " AS t WHERE " + missing));
+    result->rows_deleted = gone;
+  } else if (o.missing_keys == MissingKeys::kSoftDelete) {
+    std::string soft = QuoteIdent(o.soft_delete_column);
+    ARROW_ASSIGN_OR_RAISE(
+        gone, commit.Run("UPDATE " + t + " AS t SET " + soft + " = TRUE WHERE t." + soft +
+                         " IS NOT TRUE AND " + missing));
+    result->rows_updated = gone;  // a soft delete rewrites the row, as Delta counts it
+  }
+  if (o.max_delete_percent && result->rows_compared > 0) {
+    double percent =
+        100.0 * static_cast<double>(gone) / static_cast<double>(result->rows_compared);
+    if (percent > *o.max_delete_percent)
+      return m.dest.Failed("the extract would delete " + std::to_string(gone) +
+                           " of the table's " + std::to_string(result->rows_compared) +
+                           " rows, more than strategy.max_delete_percent allows; an "
+                           "empty or truncated extract? Nothing was committed");
+  }
+  std::string set, differs_t, differs_s;
+  for (const auto& c : m.columns) {
+    if (Contains(o.keys, c)) continue;
+    set += (set.empty() ? "" : ", ") + QuoteIdent(c) + " = " + commit.Cast("s", c);
+    differs_t +=
+        (differs_t.empty() ? "" : ", ") + commit.Comparable("t." + QuoteIdent(c), c);
+    differs_s +=
+        (differs_s.empty() ? "" : ", ") + commit.Comparable(commit.Cast("s", c), c);
+  }
+  if (!set.empty()) {
+    ARROW_ASSIGN_OR_RAISE(
+        int64_t updated,
+        commit.Run("UPDATE " + t + " AS t SET " + set + " FROM " + kStage +
+                   " AS s WHERE " + commit.KeysMatch(o.keys, "t", "s") + " AND ROW(" +
+                   differs_t + ") IS DISTINCT FROM ROW(" + differs_s + ")"));
+    result->rows_updated += updated;
+  }
+  std::string names, values;
+  for (const auto& c : m.columns) {
+    names += (names.empty() ? "" : ", ") + QuoteIdent(c);
+    values += (values.empty() ? "" : ", ") + commit.Cast("s", c);
+  }
+  ARROW_ASSIGN_OR_RAISE(
+      result->rows_inserted,
+      commit.Run("INSERT INTO " + t + " (" + names + ") SELECT " + values + " FROM " +
+                 kStage + " AS s WHERE NOT EXISTS (SELECT 1 FROM " + t + " AS t WHERE " +
+                 commit.KeysMatch(o.keys, "t", "s") + ") ORDER BY s." + kOrdinal));
+  result->changed =
+      result->rows_inserted + result->rows_updated + result->rows_deleted > 0;
+  return arrow::Status::OK();
+}
+
 arrow::Result<MergeResult> FinishMerge(Commit& commit, const MergeOptions& options,
                                        MergeResult result) {
   const WriteOptions& w = options.write;
@@ -26,104 +234,15 @@ arrow::Result<MergeResult> FinishMerge(Commit& commit, const MergeOptions& optio
   return result;
 }
 
-// An upsert some of whose rows lack columns (`partial`: column -> its given flag), once
-// the deletes are applied. Each key's winning row first takes, for a column it lacks, the
-// latest earlier value of its key that was given (not across a delete of the key); then
-// matched rows are updated, keeping the table's value where the winner still lacks one,
-// and new keys inserted (null where not given). Two statements, not INSERT ... ON
-// CONFLICT, whose EXCLUDED row cannot say what was given.
-arrow::Status PartialUpsert(const Destination& dest, Commit& commit,
-                            const MergeOptions& options,
-                            const std::vector<std::string>& columns,
-                            const std::map<std::string, std::string>& partial,
-                            int64_t winners, MergeResult* result) {
-  const std::string t = dest.Target();
-  std::string index;
-  for (const auto& k : options.keys) index += QuoteIdent(k) + ", ";
-  ARROW_RETURN_NOT_OK(
-      commit.Run(std::string("CREATE INDEX ON ") + kStage + " (" + index + kOrdinal + ")")
-          .status());
-  ARROW_RETURN_NOT_OK(commit.Run(std::string("ANALYZE ") + kStage).status());
-  auto same_key = [&](const std::string& a, const std::string& b) {
-    std::string out;
-    for (const auto& k : options.keys)
-      out += (out.empty() ? "" : " AND ") + a + "." + QuoteIdent(k) + " = " + b + "." +
-             QuoteIdent(k);
-    return out;
-  };
-  std::string deleted = options.delete_flag.empty()
-                            ? std::string()
-                            : " AND NOT EXISTS (SELECT 1 FROM " + std::string(kStage) +
-                                  " AS d WHERE " + same_key("d", "w") + " AND d." +
-                                  QuoteIdent(options.delete_flag) + " AND d." + kOrdinal +
-                                  " > s." + kOrdinal + " AND d." + kOrdinal + " < w." +
-                                  kOrdinal + ")";
-  std::string live = options.delete_flag.empty()
-                         ? std::string("TRUE")
-                         : "w." + QuoteIdent(options.delete_flag) + " IS NOT TRUE";
-  for (const auto& [column, flag] : partial) {
-    std::string c = QuoteIdent(column), g = QuoteIdent(flag);
-    std::string earlier = " FROM " + std::string(kStage) + " AS s WHERE " +
-                          same_key("s", "w") + " AND s." + g + " AND s." + kOrdinal +
-                          " < w." + kOrdinal + deleted;
-    ARROW_RETURN_NOT_OK(commit
-                            .Run("UPDATE " + std::string(kWinners) + " AS w SET (" + c +
-                                 ", " + g + ") = (SELECT s." + c + ", TRUE" + earlier +
-                                 " ORDER BY s." + kOrdinal + " DESC LIMIT 1) WHERE w." +
-                                 g + " IS NOT TRUE AND " + live +
-                                 " AND EXISTS (SELECT 1" + earlier + ")")
-                            .status());
-  }
-  std::string set;
-  for (const auto& c : columns) {
-    if (std::find(options.keys.begin(), options.keys.end(), c) != options.keys.end())
-      continue;
-    if (!options.update_columns.empty() &&
-        std::find(options.update_columns.begin(), options.update_columns.end(), c) ==
-            options.update_columns.end())
-      continue;
-    std::string value = commit.Cast("w", c);
-    if (options.ignore_null_updates)
-      value = "COALESCE(" + value + ", t." + QuoteIdent(c) + ")";
-    if (auto p = partial.find(c); p != partial.end())
-      value = "CASE WHEN w." + QuoteIdent(p->second) + " THEN " + value + " ELSE t." +
-              QuoteIdent(c) + " END";
-    set += (set.empty() ? "" : ", ") + QuoteIdent(c) + " = " + value;
-  }
-  std::string guard;
-  if (!options.sequence_by.empty()) {
-    std::string older, newer;
-    for (const auto& c : options.sequence_by) {
-      older += (older.empty() ? "" : ", ") + std::string("t.") + QuoteIdent(c);
-      newer += (newer.empty() ? "" : ", ") + commit.Cast("w", c);
-    }
-    guard = " AND (ROW(" + older + ") < ROW(" + newer + ") OR t." +
-            QuoteIdent(options.sequence_by[0]) + " IS NULL)";
-  }
-  if (!set.empty()) {
-    ARROW_ASSIGN_OR_RAISE(
-        result->rows_updated,
-        commit.Run("UPDATE " + t + " AS t SET " + set + " FROM " + kWinners +
-                   " AS w WHERE " + commit.KeysMatch(options.keys, "t", "w") + " AND " +
-                   live + guard));
-  }
-  std::string names, values;
-  for (const auto& c : columns) {
-    names += (names.empty() ? "" : ", ") + QuoteIdent(c);
-    values += (values.empty() ? "" : ", ") + commit.Cast("w", c);
-  }
-  ARROW_ASSIGN_OR_RAISE(
-      result->rows_inserted,
-      commit.Run("INSERT INTO " + t + " (" + names + ") SELECT " + values + " FROM " +
-                 kWinners + " AS w WHERE " + live + " AND NOT EXISTS (SELECT 1 FROM " +
-                 t + " AS t WHERE " + commit.KeysMatch(options.keys, "t", "w") +
-                 ") ORDER BY w." + kOrdinal));
-  if (!options.sequence_by.empty()) {
-    int64_t live_winners = winners - result->rows_deleted;
-    result->late_discarded =
-        std::max<int64_t>(0, live_winners - result->rows_inserted - result->rows_updated);
-  }
-  return arrow::Status::OK();
+// The first staged row (from 1) where `condition` holds over s; nullopt when none does.
+arrow::Result<std::optional<int64_t>> FirstRow(Commit& commit,
+                                               const std::string& condition) {
+  ARROW_ASSIGN_OR_RAISE(auto rows,
+                        commit.Rows(std::string("SELECT min(s.") + kOrdinal + ") FROM " +
+                                    kStage + " AS s WHERE " + condition));
+  ARROW_ASSIGN_OR_RAISE(auto first, ColumnAs(*rows, 0, arrow::int64()));
+  if (first->IsNull(0)) return std::nullopt;
+  return static_cast<const arrow::Int64Array&>(*first).Value(0) + 1;
 }
 
 }  // namespace
@@ -138,12 +257,12 @@ arrow::Result<MergeResult> Merge(const Destination& dest,
   if (options.history.enabled || !options.truncate_flag.empty() ||
       (guarded && (!options.delete_flag.empty() || options.mode != MergeMode::kUpsert)))
     return WithKind(
-        arrow::Status::NotImplemented(dest.Describe(), ": a PostgreSQL table ",
-                                      "does not remember deletes for sequence-ordered "
-                                      "changes yet (the cdc strategy, "
-                                      "or a merge with order_by and a delete flag): load "
-                                      "them into Delta or Iceberg, "
-                                      "or set stale_rows: apply"),
+        arrow::Status::NotImplemented(
+            dest.Describe(),
+            ": a PostgreSQL table does not remember deletes for "
+            "sequence-ordered changes yet (the cdc strategy, or a merge with "
+            "order_by and a delete flag): load them into Delta or Iceberg, or "
+            "set stale_rows: apply"),
         ErrorKind::kUnsupportedFeature);
   if (options.keys.empty()) return dest.Failed("a merge needs keys");
   for (const auto& k : options.keys)
@@ -151,14 +270,12 @@ arrow::Result<MergeResult> Merge(const Destination& dest,
       return dest.Failed("the key column '" + k + "' is not among the rows' columns");
   const MergeMode mode = options.mode;
   const WriteOptions& w = options.write;
-  Commit commit(dest);
-  ARROW_RETURN_NOT_OK(commit.Start(w));
-  // The delete flag is the source's, not the table's.
   // The flags are the source's, not the table's.
   std::set<std::string> flags;
   if (!options.delete_flag.empty()) {
-    if (!source->schema()->GetFieldByName(options.delete_flag))
-      return dest.Failed("no delete flag column '" + options.delete_flag + "'");
+    auto f = source->schema()->GetFieldByName(options.delete_flag);
+    if (!f || f->type()->id() != arrow::Type::BOOL)
+      return dest.Failed("no boolean delete flag column '" + options.delete_flag + "'");
     flags.insert(options.delete_flag);
   }
   // Columns some row did not give (a message lacking a field): such a row keeps the
@@ -167,209 +284,164 @@ arrow::Result<MergeResult> Merge(const Destination& dest,
   for (const auto& [column, flag] : options.given_flags) {
     auto given = source->GetColumnByName(flag);
     if (!given) continue;
+    if (given->type()->id() != arrow::Type::BOOL)
+      return dest.Failed("the given flag '" + flag + "' is not boolean");
     flags.insert(flag);
     if (mode != MergeMode::kUpsert) continue;
     for (const auto& chunk : given->chunks()) {
       const auto& b = static_cast<const arrow::BooleanArray&>(*chunk);
-      bool all = b.null_count() == 0 && b.true_count() == b.length();
-      if (!all) partial[column] = flag;
+      if (b.null_count() > 0 || b.true_count() != b.length()) partial[column] = flag;
     }
   }
   std::shared_ptr<arrow::Table> rows = source;
   for (const auto& flag : flags) {
     ARROW_ASSIGN_OR_RAISE(rows, rows->RemoveColumn(rows->schema()->GetFieldIndex(flag)));
   }
-  ARROW_RETURN_NOT_OK(commit.Prepare(*rows->schema(), w.merge_schema, options.keys));
-  if (mode == MergeMode::kUpsert || mode == MergeMode::kInsertOnly)
-    ARROW_RETURN_NOT_OK(commit.RequireUnique(options.keys));
+  Commit commit(dest);
+  ARROW_RETURN_NOT_OK(commit.Start(w));
+  // Staged first: a column the table gains locks it for no longer than the statements.
+  // A table the merge creates has its keys as primary key where they are unique.
+  const bool unique = mode == MergeMode::kUpsert || mode == MergeMode::kInsertOnly;
   ARROW_RETURN_NOT_OK(commit.Stage(std::make_shared<arrow::TableBatchReader>(source)));
-  // Null keys are refused before anything changes.
+  ARROW_RETURN_NOT_OK(commit.Prepare(*rows->schema(), w.merge_schema,
+                                     unique ? options.keys : std::vector<std::string>{}));
+  if (unique) ARROW_RETURN_NOT_OK(commit.RequireUnique(options.keys));
+  // Null keys, and null sequences, are refused before anything changes.
   std::string null_key;
   for (const auto& k : options.keys)
     null_key +=
         (null_key.empty() ? "" : " OR ") + std::string("s.") + QuoteIdent(k) + " IS NULL";
-  ARROW_ASSIGN_OR_RAISE(auto nulls,
-                        commit.Rows(std::string("SELECT min(s.") + kOrdinal + ") FROM " +
-                                    kStage + " AS s WHERE " + null_key));
-  ARROW_ASSIGN_OR_RAISE(auto first_null, ColumnAs(*nulls, 0, arrow::int64()));
-  if (first_null->IsValid(0)) {
-    return dest.Failed(
-        "row " +
-        std::to_string(static_cast<const arrow::Int64Array&>(*first_null).Value(0) + 1) +
-        " of the merge's source has a null key");
+  ARROW_ASSIGN_OR_RAISE(auto first_null, FirstRow(commit, null_key));
+  if (first_null)
+    return dest.Failed("row " + std::to_string(*first_null) +
+                       " of the merge's source has a null key");
+  for (const auto& c : options.sequence_by) {
+    ARROW_ASSIGN_OR_RAISE(auto null_seq,
+                          FirstRow(commit, "s." + QuoteIdent(c) + " IS NULL"));
+    if (null_seq)
+      return dest.Failed("row " + std::to_string(*null_seq) + ": the sequence column '" +
+                         c + "' is null, so the change cannot be ordered");
   }
-  std::string flag = options.delete_flag.empty() ? std::string()
-                                                 : "w." + QuoteIdent(options.delete_flag);
-  std::string keys_sql;
+  MergeSql m{dest, commit, options, commit.staged(), "TRUE", ""};
+  m.columns.erase(
+      std::remove_if(m.columns.begin(), m.columns.end(),
+                     [&](const std::string& c) { return flags.count(c) > 0; }),
+      m.columns.end());
+  // Keys as the table holds them: two staged keys one table key takes are one key.
   for (const auto& k : options.keys)
-    keys_sql += (keys_sql.empty() ? "" : ", ") + std::string("s.") + QuoteIdent(k);
+    m.keys_sql += (m.keys_sql.empty() ? "" : ", ") + commit.Cast("s", k);
+  if (!options.delete_flag.empty())
+    m.live = "w." + QuoteIdent(options.delete_flag) + " IS NOT TRUE";
   MergeResult result;
-  std::vector<std::string> columns = commit.staged();
-  columns.erase(std::remove_if(columns.begin(), columns.end(),
-                               [&](const std::string& c) { return flags.count(c) > 0; }),
-                columns.end());
-  auto list = [&](const std::string& alias, bool cast) {
-    std::string out;
-    for (const auto& c : columns)
-      out += (out.empty() ? "" : ", ") + (cast ? commit.Cast(alias, c) : QuoteIdent(c));
-    return out;
-  };
-  std::string t = dest.Target();
   if (mode == MergeMode::kSnapshot) {
-    // The extract is the table: one row per key.
-    ARROW_ASSIGN_OR_RAISE(int64_t distinct,
-                          commit.Count("SELECT count(*) FROM (SELECT DISTINCT " +
-                                       keys_sql + " FROM " + kStage + " AS s) AS d"));
-    if (distinct != commit.staged_rows())
-      return dest.Failed(
-          "the extract has " + std::to_string(commit.staged_rows() - distinct) +
-          " rows whose key another row has: a snapshot diff needs one row per "
-          "key");
-    ARROW_ASSIGN_OR_RAISE(result.rows_compared,
-                          commit.Count("SELECT count(*) FROM " + t));
-    std::string missing = "NOT EXISTS (SELECT 1 FROM " + std::string(kStage) +
-                          " AS s WHERE " + commit.KeysMatch(options.keys, "t", "s") + ")";
-    if (options.missing_keys == MissingKeys::kDelete) {
-      ARROW_ASSIGN_OR_RAISE(result.rows_deleted,
-                            commit.Run("DELETE FROM " + t + " AS t WHERE " + missing));
-    } else if (options.missing_keys == MissingKeys::kSoftDelete) {
-      std::string soft = QuoteIdent(options.soft_delete_column);
-      ARROW_ASSIGN_OR_RAISE(
-          result.rows_deleted,
-          commit.Run("UPDATE " + t + " AS t SET " + soft + " = TRUE WHERE t." + soft +
-                     " IS NOT TRUE AND " + missing));
-    }
-    if (options.max_delete_percent && result.rows_compared > 0) {
-      double percent = 100.0 * static_cast<double>(result.rows_deleted) /
-                       static_cast<double>(result.rows_compared);
-      if (percent > *options.max_delete_percent)
-        return dest.Failed(
-            "the extract would delete " + std::to_string(result.rows_deleted) +
-            " of the table's " + std::to_string(result.rows_compared) +
-            " rows, more than strategy.max_delete_percent allows; an empty or "
-            "truncated extract? Nothing was committed");
-    }
-    std::string set, differs_t, differs_s;
-    for (const auto& c : columns) {
-      bool key =
-          std::find(options.keys.begin(), options.keys.end(), c) != options.keys.end();
-      if (key) continue;
-      set += (set.empty() ? "" : ", ") + QuoteIdent(c) + " = " + commit.Cast("s", c);
-      differs_t +=
-          (differs_t.empty() ? "" : ", ") + commit.Comparable("t." + QuoteIdent(c), c);
-      differs_s +=
-          (differs_s.empty() ? "" : ", ") + commit.Comparable(commit.Cast("s", c), c);
-    }
-    if (!set.empty()) {
-      ARROW_ASSIGN_OR_RAISE(
-          result.rows_updated,
-          commit.Run("UPDATE " + t + " AS t SET " + set + " FROM " + kStage +
-                     " AS s WHERE " + commit.KeysMatch(options.keys, "t", "s") +
-                     " AND ROW(" + differs_t + ") IS DISTINCT FROM ROW(" + differs_s +
-                     ")"));
-    }
-    ARROW_ASSIGN_OR_RAISE(
-        result.rows_inserted,
-        commit.Run("INSERT INTO " + t + " (" + list("", false) + ") SELECT " +
-                   list("s", true) + " FROM " + kStage +
-                   " AS s WHERE NOT EXISTS "
-                   "(SELECT 1 FROM " +
-                   t + " AS t WHERE " + commit.KeysMatch(options.keys, "t", "s") +
-                   ") ORDER BY s." + kOrdinal));
-    result.changed = result.rows_inserted + result.rows_updated + result.rows_deleted > 0;
+    ARROW_RETURN_NOT_OK(SnapshotDiff(m, &result));
     if (!result.changed || options.dry_run) {
       ARROW_RETURN_NOT_OK(commit.Abandon());
       return result;
     }
+    return FinishMerge(commit, options, std::move(result));
+  }
+  const std::string t = dest.Target();
+  // Rows ranked by the merge's order, where an order other than the input's decides
+  // which rows come before the winner (partial updates, deletes given again).
+  std::vector<std::string> order_columns =
+      guarded ? options.sequence_by
+              : (options.order_by.empty() ? std::vector<std::string>{}
+                                          : std::vector<std::string>{options.order_by});
+  const bool earlier_rows = !partial.empty() || !options.delete_flag.empty();
+  std::string ranked = kStage, rank = kOrdinal;
+  if (earlier_rows && !order_columns.empty()) {
+    std::string order;
+    for (const auto& c : order_columns)
+      order += commit.Ordered("s", c) + " ASC NULLS FIRST, ";
+    ARROW_RETURN_NOT_OK(commit
+                            .Run(std::string("CREATE TEMPORARY TABLE ") + kRanked +
+                                 " AS SELECT s.*, row_number() OVER (PARTITION BY " +
+                                 m.keys_sql + " ORDER BY " + order + "s." + kOrdinal +
+                                 ") AS " + kRank + " FROM " + kStage + " AS s")
+                            .status());
+    ranked = kRanked;
+    rank = kRank;
+  }
+  // The winning row of each key: the greatest sequence_by or order_by, else the last
+  // (with sequence_by, the sequence each partially given value came from beside it).
+  std::string order = m.keys_sql;
+  for (const auto& c : order_columns)
+    order += ", " + commit.Ordered("s", c) + " DESC NULLS LAST";
+  order += std::string(", s.") + kOrdinal + " DESC";
+  std::string from;
+  for (const auto& [column, flag] : partial)
+    for (size_t i = 0; i < options.sequence_by.size(); ++i)
+      from += ", s." + QuoteIdent(options.sequence_by[i]) + " AS " +
+              QuoteIdent(FromColumn(column, i));
+  const bool all_rows = mode == MergeMode::kDeleteInsert;
+  ARROW_RETURN_NOT_OK(
+      commit
+          .Run(std::string("CREATE TEMPORARY TABLE ") + kWinners + " AS SELECT " +
+               (all_rows ? std::string() : "DISTINCT ON (" + m.keys_sql + ") ") + "s.*" +
+               from + " FROM " + ranked + " AS s ORDER BY " + order)
+          .status());
+  ARROW_ASSIGN_OR_RAISE(int64_t winners,
+                        commit.Count(std::string("SELECT count(*) FROM ") + kWinners));
+  result.source_duplicates = all_rows ? 0 : commit.staged_rows() - winners;
+  int64_t reborn = 0;
+  if (mode == MergeMode::kUpsert && !options.delete_flag.empty()) {
+    // A key deleted earlier in the source and given again starts afresh: its table row
+    // goes, and its winning row is inserted (what it lacks is null, not the old value).
+    // Counted as an update, as the lakehouse tables count it.
+    ARROW_ASSIGN_OR_RAISE(
+        reborn,
+        commit.Run("DELETE FROM " + t + " AS t USING " + kWinners + " AS w WHERE " +
+                   commit.KeysMatch(options.keys, "t", "w") + " AND " + m.live +
+                   " AND EXISTS (SELECT 1 FROM " + ranked + " AS d WHERE d." +
+                   QuoteIdent(options.delete_flag) + m.SameKey("d", "w") + " AND d." +
+                   rank + " < w." + rank + ")"));
+  }
+  if (mode == MergeMode::kDeleteInsert) {
+    std::string names, match;
+    for (const auto& k : options.keys) {
+      names += (names.empty() ? "" : ", ") + QuoteIdent(k);
+      match += (match.empty() ? "" : " AND ") + std::string("t.") + QuoteIdent(k) +
+               " = s." + QuoteIdent(k);
+    }
+    ARROW_ASSIGN_OR_RAISE(
+        result.rows_deleted,
+        commit.Run("DELETE FROM " + t + " AS t USING (SELECT DISTINCT " + m.keys_sql +
+                   " FROM " + kWinners + " AS s) AS s (" + names + ") WHERE " + match));
+  } else if (mode == MergeMode::kUpsert && !options.delete_flag.empty()) {
+    // Insert-only merges keep matched rows, delete flag or not.
+    ARROW_ASSIGN_OR_RAISE(
+        result.rows_deleted,
+        commit.Run("DELETE FROM " + t + " AS t USING " + kWinners + " AS w WHERE " +
+                   commit.KeysMatch(options.keys, "t", "w") + " AND w." +
+                   QuoteIdent(options.delete_flag)));
+  }
+  if (!partial.empty()) {
+    ARROW_RETURN_NOT_OK(PartialUpsert(m, ranked, rank, partial, &result));
   } else {
-    // The winning row of each key: the greatest order_by, else the last.
-    std::string order = keys_sql;
-    if (guarded) {
-      for (const auto& c : options.sequence_by)
-        order += ", s." + QuoteIdent(c) + " DESC NULLS LAST";
-    } else if (!options.order_by.empty()) {
-      order += ", s." + QuoteIdent(options.order_by) + " DESC NULLS LAST";
+    std::string names, values, conflict;
+    for (const auto& c : m.columns) {
+      names += (names.empty() ? "" : ", ") + QuoteIdent(c);
+      values += (values.empty() ? "" : ", ") + commit.Cast("w", c);
     }
-    order += std::string(", s.") + kOrdinal + " DESC";
-    const bool all_rows = mode == MergeMode::kDeleteInsert;
-    ARROW_RETURN_NOT_OK(
-        commit
-            .Run(std::string("CREATE TEMPORARY TABLE ") + kWinners + " AS SELECT " +
-                 (all_rows ? std::string("") : "DISTINCT ON (" + keys_sql + ") ") +
-                 "s.* FROM " + kStage + " AS s ORDER BY " + order)
-            .status());
-    ARROW_ASSIGN_OR_RAISE(int64_t winners,
-                          commit.Count(std::string("SELECT count(*) FROM ") + kWinners));
-    result.source_duplicates = all_rows ? 0 : commit.staged_rows() - winners;
-    std::string live = flag.empty() ? "TRUE" : flag + " IS NOT TRUE";
-    int64_t reborn = 0;
-    if (mode == MergeMode::kUpsert && !flag.empty()) {
-      // A key deleted earlier in the source and given again starts afresh: its table row
-      // goes, and its winning row is inserted (what it lacks is null, not the old value).
-      std::string same_key;
-      for (const auto& k : options.keys)
-        same_key += " AND d." + QuoteIdent(k) + " = w." + QuoteIdent(k);
-      ARROW_ASSIGN_OR_RAISE(
-          reborn, commit.Run("DELETE FROM " + t + " AS t USING " + kWinners +
-                             " AS w WHERE " + commit.KeysMatch(options.keys, "t", "w") +
-                             " AND " + live + " AND EXISTS (SELECT 1 FROM " + kStage +
-                             " AS d WHERE d." + QuoteIdent(options.delete_flag) +
-                             same_key + " AND d." + kOrdinal + " < w." + kOrdinal + ")"));
-    }
-    if (mode == MergeMode::kDeleteInsert) {
-      ARROW_ASSIGN_OR_RAISE(
-          result.rows_deleted,
-          commit.Run("DELETE FROM " + t + " AS t USING (SELECT DISTINCT " + keys_sql +
-                     " FROM " + kWinners + " AS s) AS s WHERE " +
-                     commit.KeysMatch(options.keys, "t", "s")));
-    } else if (!flag.empty()) {
-      ARROW_ASSIGN_OR_RAISE(
-          result.rows_deleted,
-          commit.Run("DELETE FROM " + t + " AS t USING " + kWinners + " AS w WHERE " +
-                     commit.KeysMatch(options.keys, "t", "w") + " AND " + flag));
-    }
-    if (!partial.empty()) {
-      ARROW_RETURN_NOT_OK(
-          PartialUpsert(dest, commit, options, columns, partial, winners, &result));
-      result.rows_deleted += reborn;
-      ARROW_RETURN_NOT_OK(commit.Run(std::string("DROP TABLE ") + kWinners).status());
-      return FinishMerge(commit, options, std::move(result));
-    }
-    std::string insert = "INSERT INTO " + t + " AS t (" + list("", false) + ") SELECT " +
-                         list("w", true) + " FROM " + kWinners + " AS w WHERE " + live +
-                         " ORDER BY w." + kOrdinal;
-    std::string conflict;
     for (const auto& k : options.keys)
       conflict += (conflict.empty() ? "" : ", ") + QuoteIdent(k);
+    std::string insert = "INSERT INTO " + t + " AS t (" + names + ") SELECT " + values +
+                         " FROM " + kWinners + " AS w WHERE " + m.live + " ORDER BY w." +
+                         kOrdinal;
     if (mode == MergeMode::kDeleteInsert) {
       ARROW_ASSIGN_OR_RAISE(result.rows_inserted, commit.Run(insert));
     } else if (mode == MergeMode::kInsertOnly) {
       ARROW_ASSIGN_OR_RAISE(result.rows_inserted, commit.Run(insert + " ON CONFLICT (" +
                                                              conflict + ") DO NOTHING"));
     } else {
-      std::string set;
-      for (const auto& c : columns) {
-        if (std::find(options.keys.begin(), options.keys.end(), c) != options.keys.end())
-          continue;
-        if (!options.update_columns.empty() &&
-            std::find(options.update_columns.begin(), options.update_columns.end(), c) ==
-                options.update_columns.end())
-          continue;
-        std::string value = "EXCLUDED." + QuoteIdent(c);
-        if (options.ignore_null_updates)
-          value = "COALESCE(" + value + ", t." + QuoteIdent(c) + ")";
-        set += (set.empty() ? "" : ", ") + QuoteIdent(c) + " = " + value;
-      }
+      std::string set = m.Set({}, /*excluded=*/true);
       std::string action = set.empty() ? "DO NOTHING" : "DO UPDATE SET " + set;
       if (guarded && !set.empty()) {
-        // A change applies only over an older (or unsequenced) row.
-        std::string older, newer;
-        for (const auto& c : options.sequence_by) {
-          older += (older.empty() ? "" : ", ") + std::string("t.") + QuoteIdent(c);
-          newer += (newer.empty() ? "" : ", ") + std::string("EXCLUDED.") + QuoteIdent(c);
-        }
-        action += " WHERE ROW(" + older + ") < ROW(" + newer + ") OR t." +
-                  QuoteIdent(options.sequence_by[0]) + " IS NULL";
+        std::vector<std::string> newer;
+        for (const auto& c : options.sequence_by)
+          newer.push_back("EXCLUDED." + QuoteIdent(c));
+        action += " WHERE " + m.Older(newer);
       }
       // xmax is 0 on a row the INSERT wrote, and the locker's id on one it updated.
       ARROW_ASSIGN_OR_RAISE(
@@ -383,12 +455,17 @@ arrow::Result<MergeResult> Merge(const Destination& dest,
       ARROW_ASSIGN_OR_RAISE(auto upd, ColumnAs(*counts, 1, arrow::int64()));
       result.rows_inserted = static_cast<const arrow::Int64Array&>(*ins).Value(0);
       result.rows_updated = static_cast<const arrow::Int64Array&>(*upd).Value(0);
-      if (guarded)
-        result.late_discarded = winners - result.rows_inserted - result.rows_updated;
     }
-    result.rows_deleted += reborn;
-    ARROW_RETURN_NOT_OK(commit.Run(std::string("DROP TABLE ") + kWinners).status());
   }
+  if (guarded)
+    result.late_discarded =
+        std::max<int64_t>(0, winners - result.rows_inserted - result.rows_updated);
+  // Keys deleted and given again: updates, not inserts.
+  result.rows_updated += reborn;
+  result.rows_inserted -= std::min(reborn, result.rows_inserted);
+  for (const char* temporary : {kWinners, kRanked})
+    ARROW_RETURN_NOT_OK(
+        commit.Run(std::string("DROP TABLE IF EXISTS pg_temp.") + temporary).status());
   return FinishMerge(commit, options, std::move(result));
 }
 

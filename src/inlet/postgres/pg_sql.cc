@@ -43,6 +43,13 @@ std::shared_ptr<arrow::DataType> StageType(const std::shared_ptr<arrow::DataType
   switch (t->id()) {
     case arrow::Type::UINT64:
       return arrow::decimal128(20, 0);
+    case arrow::Type::NA:
+      return arrow::utf8();
+    case arrow::Type::DECIMAL32:
+    case arrow::Type::DECIMAL64: {
+      const auto& d = static_cast<const arrow::DecimalType&>(*t);
+      return arrow::decimal128(d.precision(), d.scale());
+    }
     case arrow::Type::DICTIONARY:
       return StageType(static_cast<const arrow::DictionaryType&>(*t).value_type());
     case arrow::Type::HALF_FLOAT:
@@ -96,6 +103,9 @@ arrow::Result<std::string> ColumnTypeOf(const arrow::DataType& type,
     case arrow::Type::DECIMAL128:
     case arrow::Type::DECIMAL256: {
       const auto& d = static_cast<const arrow::DecimalType&>(type);
+      if (d.precision() > 38)
+        return arrow::Status::Invalid("column '", column, "' is ", type.ToString(),
+                                      ", wider than the 38 digits inlet reads back");
       // PostgreSQL's numeric takes a scale from 0 to its precision.
       if (d.scale() < 0 || d.scale() > d.precision()) return std::string("numeric");
       return "numeric(" + std::to_string(d.precision()) + "," +
@@ -123,8 +133,6 @@ arrow::Result<std::string> ColumnTypeOf(const arrow::DataType& type,
                              : "timestamptz");
     case arrow::Type::DURATION:
     case arrow::Type::INTERVAL_MONTH_DAY_NANO:
-    case arrow::Type::INTERVAL_DAY_TIME:
-    case arrow::Type::INTERVAL_MONTHS:
       return std::string("interval");
     case arrow::Type::DICTIONARY:
       return ColumnTypeOf(*static_cast<const arrow::DictionaryType&>(type).value_type(),
@@ -160,8 +168,12 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> StageBatch(
     int64_t first_row) {
   arrow::ArrayVector columns;
   for (int i = 0; i < batch.num_columns(); ++i) {
-    const auto& column = batch.column(i);
+    std::shared_ptr<arrow::Array> column = batch.column(i);
     const auto& to = stage_schema->field(i)->type();
+    if (column->type_id() == arrow::Type::DICTIONARY) {  // its values, then as they go
+      const auto& values = static_cast<const arrow::DictionaryType&>(*column->type());
+      ARROW_ASSIGN_OR_RAISE(column, arrow::compute::Cast(*column, values.value_type()));
+    }
     if (column->type()->Equals(*to)) {
       columns.push_back(column);
     } else if (AsJson(*column->type())) {

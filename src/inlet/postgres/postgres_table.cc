@@ -129,11 +129,13 @@ class PostgresTable : public Table, public std::enable_shared_from_this<Postgres
       const auto& v = static_cast<const arrow::Int64Array&>(*versions);
       const auto& d = static_cast<const arrow::StringArray&>(*documents);
       const auto& ts = static_cast<const arrow::Int64Array&>(*times);
+      std::string owner;  // the table the states were recorded for (its oid)
       for (int64_t i = 0; i < t->num_rows(); ++i) {
         std::string app(id.GetView(i));
         if (app.empty()) {
           version = v.IsNull(i) ? 0 : v.Value(i);
           timestamp_ms = ts.IsNull(i) ? 0 : ts.Value(i);
+          if (d.IsValid(i)) owner = std::string(d.GetView(i));
           continue;
         }
         AppState s;
@@ -141,6 +143,10 @@ class PostgresTable : public Table, public std::enable_shared_from_this<Postgres
         if (d.IsValid(i)) s.document = std::string(d.GetView(i));
         apps[app] = std::move(s);
       }
+      // States of an earlier table of this name (dropped since) are not this one's.
+      ARROW_ASSIGN_OR_RAISE(
+          int64_t oid, QueryCount(*conn, "SELECT " + dest_.Regclass() + "::oid::bigint"));
+      if (!owner.empty() && owner != std::to_string(oid)) apps.clear();
     }
     conn.reset();
     ARROW_ASSIGN_OR_RAISE(auto schema, ReadSchema());
@@ -342,9 +348,11 @@ arrow::Result<CommitResult> PostgresTable::Write(
         "PostgreSQL)");
   pg::Commit commit(dest_);
   ARROW_RETURN_NOT_OK(commit.Start(options));
-  ARROW_RETURN_NOT_OK(
-      commit.Prepare(*data->schema(), options.merge_schema, dest_.config().keys));
+  // Staged first: a column the table gains locks it for no longer than the statements.
+  // No primary key: an append may repeat a key (a merge's table gets one).
+  std::shared_ptr<arrow::Schema> input = data->schema();
   ARROW_RETURN_NOT_OK(commit.Stage(std::move(data)));
+  ARROW_RETURN_NOT_OK(commit.Prepare(*input, options.merge_schema, {}));
   CommitResult counts;
   if (options.mode == WriteMode::kOverwrite) {
     // DELETE, not TRUNCATE: readers keep seeing the old rows until the commit.

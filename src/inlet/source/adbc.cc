@@ -103,6 +103,7 @@ class AdbcConnectionImpl : public Connection {
   arrow::Status Execute(const std::string& sql) override { return Update(sql).status(); }
 
   arrow::Result<int64_t> Update(const std::string& sql) override {
+    sqlstate_.clear();
     Statement s(this);
     ARROW_RETURN_NOT_OK(s.Prepare(sql));
     int64_t rows = -1;
@@ -113,6 +114,7 @@ class AdbcConnectionImpl : public Connection {
   }
 
   arrow::Status Begin() override {
+    sqlstate_.clear();
     AdbcError error = ADBC_ERROR_INIT;
     if (d_->ConnectionSetOption(&connection_, ADBC_CONNECTION_OPTION_AUTOCOMMIT,
                                 ADBC_OPTION_VALUE_DISABLED, &error) != ADBC_STATUS_OK)
@@ -121,6 +123,7 @@ class AdbcConnectionImpl : public Connection {
   }
 
   arrow::Status Commit() override {
+    sqlstate_.clear();
     AdbcError error = ADBC_ERROR_INIT;
     if (d_->ConnectionCommit(&connection_, &error) != ADBC_STATUS_OK)
       return Failed("cannot commit", &error);
@@ -128,6 +131,7 @@ class AdbcConnectionImpl : public Connection {
   }
 
   arrow::Status Rollback() override {
+    sqlstate_.clear();
     AdbcError error = ADBC_ERROR_INIT;
     if (d_->ConnectionRollback(&connection_, &error) != ADBC_STATUS_OK)
       return Failed("cannot roll back", &error);
@@ -136,6 +140,7 @@ class AdbcConnectionImpl : public Connection {
 
   arrow::Status IngestTemporary(const std::string& table,
                                 std::shared_ptr<arrow::RecordBatchReader> data) override {
+    sqlstate_.clear();
     Statement s(this);
     AdbcError error = ADBC_ERROR_INIT;
     if (d_->StatementNew(&connection_, &s.statement, &error) != ADBC_STATUS_OK)
@@ -185,6 +190,7 @@ class AdbcConnectionImpl : public Connection {
 
   arrow::Result<std::shared_ptr<arrow::Schema>> Describe(
       const std::string& sql) override {
+    sqlstate_.clear();
     Statement s(this);
     ARROW_RETURN_NOT_OK(s.Prepare(sql));
     ArrowSchema schema{};
@@ -196,6 +202,7 @@ class AdbcConnectionImpl : public Connection {
 
   arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> Query(
       const std::string& sql) override {
+    sqlstate_.clear();
     auto s = std::make_shared<Statement>(this);
     ARROW_RETURN_NOT_OK(s->Prepare(sql));
     ArrowArrayStream stream{};
