@@ -8,6 +8,8 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import itertools
+import signal
+import time
 import uuid
 
 import pyarrow as pa
@@ -422,3 +424,50 @@ def test_a_killed_load_neither_loses_nor_doubles_a_row(tmp_path, db, strategy, p
         assert after["rows_written"] == (0 if point == "commit.after_log_write" else 3000), after
     ids = _table(tmp_path / "out").column("id").to_pylist()
     assert sorted(ids) == list(range(1, 8001))
+
+
+def test_a_watermark_run_reads_and_commits_in_chunks(tmp_path, db):
+    """source.chunk_rows bounds what a run holds: the rows past the watermark are read in
+    cursor order, a chunk at a time, each committed with the watermark it reached; a cursor
+    value is never split, a lookback wider than a chunk still moves on, and a run killed
+    between chunks goes on from the last one committed."""
+    db.sql("CREATE TABLE ev (id bigint, at timestamptz, v text)")
+    base = "timestamptz '2024-01-01 00:00:00+00'"
+
+    def add(first, last, seconds_per_group=None, at=None):
+        when = at or f"{base} + ((g / 7) * interval '1 second')"
+        db.sql(f"INSERT INTO ev SELECT g, {when}, 'v' || g FROM generate_series({first}, {last}) g")
+
+    add(0, 24999)  # groups of 7 rows per second
+    strategy = {"type": "watermark", "cursor": "at", "lookback": "1h"}
+    yaml = _pipeline(tmp_path, db, strategy, table="ev", chunk_rows=10000)
+    first = ps.run(yaml, env=db.env).report
+    assert first["commits"] == 3 and first["rows_written"] == 25000, first
+    assert first["watermark_after"].startswith("2024-01-01T00:59:31"), first
+    ids = _table(tmp_path / "out").column("id").to_pylist()
+    assert sorted(ids) == list(range(25000))
+    # Each chunk is a commit of its own, with the watermark it reached.
+    assert len(ps.log_commits(tmp_path / "out")) == 3
+    # The one-hour lookback holds every row: each chunk still counts from the watermark.
+    add(25000, 39999)
+    second = ps.run(yaml, env=db.env).report
+    assert second["rows_written"] == 15000 and second["commits"] == 2, second
+    # A value held by more rows than a chunk comes whole, in one chunk.
+    add(40000, 52999, at=f"{base} + interval '2 hours'")
+    third = ps.run(yaml, env=db.env).report
+    assert third["rows_written"] == 13000 and third["commits"] == 1, third
+    assert sorted(_table(tmp_path / "out").column("id").to_pylist()) == list(range(53000))
+    # Killed after its first chunk's commit: the next run loads the rest, once.
+    add(53000, 99999, at=f"{base} + interval '3 hours' + ((g / 7) * interval '1 second')")
+    proc = ps.popen("run", yaml, env=db.env, cwd=tmp_path)
+    log = tmp_path / "out" / "_delta_log"
+    before = len(list(log.glob("*.json")))
+    deadline = time.time() + 120
+    while len(list(log.glob("*.json"))) == before and time.time() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    after = ps.run(yaml, env=db.env).report
+    assert after["status"] == "committed", after
+    ids = _table(tmp_path / "out").column("id").to_pylist()
+    assert len(ids) == len(set(ids)) and sorted(ids) == list(range(100000))

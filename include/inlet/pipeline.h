@@ -120,6 +120,9 @@ struct RunReport {
   int64_t partitions_touched = 0;
   int64_t table_version = -1;
   int64_t run = 0;
+  /// Table commits the run made: one, or one per chunk when its source read in chunks
+  /// (a postgres source's source.chunk_rows); 0 when it committed nothing.
+  int64_t commits = 0;
   int64_t duration_ms = 0;
   int attempts = 0;
   /// What table maintenance did after the commit.

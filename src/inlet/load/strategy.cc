@@ -159,6 +159,7 @@ class Watermark : public Strategy {
       ARROW_ASSIGN_OR_RAISE(
           range.lowest,
           LowestLoadable(state.cursor_kind, state.watermark_value, Options(ctx)));
+      range.loaded = state.watermark_value;
     }
     r.cursor_range = range;
     // Parts an earlier run marked, under the same options, may be skipped while every

@@ -118,6 +118,7 @@ std::string RunReport::ToJson() const {
                 {"partitions_touched", partitions_touched},
                 {"table_version", table_version},
                 {"run", run},
+                {"commits", commits},
                 {"duration_ms", duration_ms}};
   if (changed_percent) j["changed_percent"] = *changed_percent;
   if (!maintenance.empty()) j["maintenance"] = MaintenanceJson(maintenance);
@@ -144,6 +145,7 @@ std::string RunReport::ToText() const {
     return out.str();
   }
   if (status == RunStatus::kCommitted) out << " version " << table_version;
+  if (commits > 1) out << " (" << commits << " commits, one per chunk)";
   out << " in " << duration_ms << " ms\n";
   out << "  rows:      read " << rows_read << ", skipped by watermark "
       << rows_skipped_watermark << ", de-duplicated " << rows_deduplicated

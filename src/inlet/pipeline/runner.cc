@@ -123,6 +123,8 @@ class PipelineRun {
 
   // The table, for maintenance after the commit.
   const std::shared_ptr<Table>& table() const { return table_; }
+  // Whether the source stopped at a chunk's end: the next run reads on.
+  bool more() const { return read_.more; }
 
  private:
   RunReport Finish(RunStatus status) {
@@ -465,17 +467,68 @@ class PipelineRun {
 
 }  // namespace
 
+namespace {
+
+// A run read in chunks reports as one: the chunks' counts added up, the watermark from
+// before the first to after the last, the last commit's version and run.
+void AddChunk(const RunReport& chunk, RunReport* total) {
+  total->rows_read += chunk.rows_read;
+  total->rows_skipped_watermark += chunk.rows_skipped_watermark;
+  total->rows_deduplicated += chunk.rows_deduplicated;
+  total->rows_rejected += chunk.rows_rejected;
+  total->rows_written += chunk.rows_written;
+  total->rows_inserted += chunk.rows_inserted;
+  total->rows_updated += chunk.rows_updated;
+  total->rows_deleted += chunk.rows_deleted;
+  total->rows_late += chunk.rows_late;
+  total->files_read += chunk.files_read;
+  total->files_written += chunk.files_written;
+  total->bytes_written += chunk.bytes_written;
+  total->partitions_touched += chunk.partitions_touched;
+  total->duration_ms += chunk.duration_ms;
+  total->attempts += chunk.attempts;
+  total->watermark_after = chunk.watermark_after;
+  total->table_version = chunk.table_version;
+  total->run = chunk.run;
+  total->commits += chunk.commits;
+  if (chunk.status == RunStatus::kCommitted) total->status = RunStatus::kCommitted;
+  total->warnings.insert(total->warnings.end(), chunk.warnings.begin(),
+                         chunk.warnings.end());
+}
+
+}  // namespace
+
 arrow::Result<RunReport> Run(const PipelineConfig& config, const RunOptions& options) {
   // Another writer (maybe another run of this pipeline) committed first: start over from
-  // the state it committed.
+  // the state it committed. A source that reads in chunks (a database's watermark run)
+  // is run again after each committed chunk, until it has no more or the watermark stops
+  // moving.
   std::shared_ptr<Table> table;
-  auto report =
-      RetryOnConflict(config.processing.max_retries, [&]() -> arrow::Result<RunReport> {
-        PipelineRun run(config, options);
-        auto r = run.Execute();
-        table = run.table();
-        return r;
-      });
+  arrow::Result<RunReport> report;
+  bool more = true;
+  for (int chunk = 0; more; ++chunk) {
+    more = false;
+    auto r =
+        RetryOnConflict(config.processing.max_retries, [&]() -> arrow::Result<RunReport> {
+          PipelineRun run(config, options);
+          auto executed = run.Execute();
+          table = run.table();
+          more = executed.ok() && executed->status == RunStatus::kCommitted &&
+                 run.more() && executed->watermark_after != executed->watermark_before;
+          return executed;
+        });
+    if (r.ok() && r->status == RunStatus::kCommitted) r->commits = 1;
+    if (!r.ok() && chunk > 0) {
+      report = r.status().WithMessage(
+          r.status().message(), " (the run's first ", chunk,
+          " chunk(s) are committed: the next run goes on from them)");
+    } else if (chunk == 0 || !r.ok()) {
+      report = std::move(r);
+    } else {
+      AddChunk(*r, &*report);
+    }
+    if (!report.ok()) break;
+  }
   if (!report.ok())
     return report.status().WithMessage("pipeline '", config.name,
                                        "': ", report.status().message());

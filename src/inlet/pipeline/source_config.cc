@@ -212,7 +212,7 @@ arrow::Result<PostgresSourceConfig> ParsePostgresSource(const YamlReader& r,
       return r.Error(n["query"], key + ".query",
                      "a postgres_cdc source follows a table's changes: give its table");
   } else {
-    allowed.insert("query");
+    allowed.insert({"query", "chunk_rows"});
   }
   allowed.insert(PostgresConnectionKeys().begin(), PostgresConnectionKeys().end());
   ARROW_RETURN_NOT_OK(r.CheckKeys(n, key, allowed));
@@ -240,6 +240,12 @@ arrow::Result<PostgresSourceConfig> ParsePostgresSource(const YamlReader& r,
         r.Enum<UnknownTypes>(
             n["unknown_types"], key + ".unknown_types",
             {{"fail", UnknownTypes::kFail}, {"text", UnknownTypes::kText}}, "policy"));
+  }
+  if (n["chunk_rows"]) {
+    ARROW_ASSIGN_OR_RAISE(pg.chunk_rows, r.Int(n["chunk_rows"], key + ".chunk_rows"));
+    if (pg.chunk_rows < 0)
+      return r.Error(n["chunk_rows"], key + ".chunk_rows",
+                     "must be a number of rows (0: read a watermark run at once)");
   }
   if (n["unconstrained_numeric"]) {
     ARROW_ASSIGN_OR_RAISE(pg.unconstrained_numeric,

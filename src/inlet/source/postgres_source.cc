@@ -216,7 +216,8 @@ class PostgresSource : public BoundedSource {
   }
 
   arrow::Result<SourceRead> Read(const Json&, const ReadRequest& request) const override {
-    ARROW_ASSIGN_OR_RAISE(auto stream, Open(request));
+    bool more = false;
+    ARROW_ASSIGN_OR_RAISE(auto stream, Open(request, &more));
     std::vector<std::shared_ptr<arrow::RecordBatch>> batches;
     int64_t rows = 0;
     while (true) {
@@ -230,6 +231,7 @@ class PostgresSource : public BoundedSource {
     SourceRead read;
     read.parts = {config_.description};
     read.part_state = {Json::object()};
+    read.more = more;
     if (rows == 0) return read;  // nothing past the watermark (or a refused extract)
     ARROW_ASSIGN_OR_RAISE(auto table,
                           arrow::Table::FromRecordBatches(stream->schema(), batches));
@@ -254,8 +256,9 @@ class PostgresSource : public BoundedSource {
 
   // The rows a read asks for as a stream of converted batches (in one snapshot, which
   // ends with the stream). A whole extract without rows fails at the stream's end.
+  // `more`, when given, is set when the read stops at a chunk's end.
   arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> Open(
-      const ReadRequest& request) const {
+      const ReadRequest& request, bool* more = nullptr) const {
     if (request.scope == SourceScope::kNew) {
       return arrow::Status::Invalid(
           "a postgres source has no record of which rows are new: use the watermark "
@@ -301,6 +304,18 @@ class PostgresSource : public BoundedSource {
       plans.push_back(std::move(plan));
     }
     ARROW_ASSIGN_OR_RAISE(std::string where, Where(request, *described));
+    if (more) {
+      ARROW_ASSIGN_OR_RAISE(auto end, ChunkEnd(*conn, base, request, *described));
+      if (end) {
+        // The chunk: the rows the range selects below its end (nulls, if wanted, too).
+        std::string column = "inlet_source." + QuoteIdent(request.cursor_range->column);
+        std::string chunk = column + " < " + *end;
+        if (request.cursor_range->nulls) chunk += " OR " + column + " IS NULL";
+        where = where.empty() ? " WHERE " + chunk
+                              : " WHERE (" + where.substr(7) + ") AND (" + chunk + ")";
+        *more = true;
+      }
+    }
     std::string sql = base;
     if (rewrite || !where.empty()) {
       std::string select;
@@ -387,6 +402,62 @@ class PostgresSource : public BoundedSource {
   arrow::Result<T> Wrap(arrow::Result<T> r) const {
     if (r.ok()) return r;
     return Failed(r.status().message());
+  }
+
+  // Where a chunk of a watermark run ends: the cursor value (as a literal) of the
+  // chunk_rows-th row past the watermark, in cursor order; nullopt when there are no more
+  // rows than that (or the run is no chunked watermark run). Rows of that value and above
+  // are the next run's: a value is never split between chunks.
+  arrow::Result<std::optional<std::string>> ChunkEnd(
+      adbc::Connection& conn, const std::string& base, const ReadRequest& request,
+      const arrow::Schema& described) const {
+    if (config_.chunk_rows <= 0 || !request.cursor_range) return std::nullopt;
+    const auto& r = *request.cursor_range;
+    if (r.from || r.to) return std::nullopt;  // a backfill reads its range at once
+    auto field = described.GetFieldByName(r.column);
+    if (!field) return std::nullopt;
+    auto type = Storage(field->type())->id();
+    std::string column = "inlet_source." + QuoteIdent(r.column);
+    std::string after;
+    if (r.loaded) {
+      if (r.kind == "timestamp" && type == arrow::Type::TIMESTAMP) {
+        after = TimestampLiteral(*r.loaded);
+      } else if (r.kind == "date" && type == arrow::Type::DATE32) {
+        after = QuoteLiteral(FormatDate(static_cast<int32_t>(*r.loaded)));
+      } else if (r.kind == "integer" &&
+                 (type == arrow::Type::INT16 || type == arrow::Type::INT32 ||
+                  type == arrow::Type::INT64)) {
+        after = std::to_string(*r.loaded);
+      } else {
+        return std::nullopt;
+      }
+    } else if (type != arrow::Type::TIMESTAMP && type != arrow::Type::DATE32 &&
+               type != arrow::Type::INT16 && type != arrow::Type::INT32 &&
+               type != arrow::Type::INT64) {
+      return std::nullopt;
+    }
+    // The value past the first chunk_rows rows, unless the first value's rows alone are
+    // that many: then the value after it (a chunk takes a whole value, and at least one).
+    std::string sql =
+        "WITH s AS (SELECT " + column + " AS c FROM (\n" + base +
+        "\n) AS inlet_source WHERE " + column + " IS NOT NULL" +
+        (after.empty() ? "" : " AND " + column + " > " + after) +
+        "), x AS (SELECT c FROM s ORDER BY c OFFSET " +
+        std::to_string(config_.chunk_rows) +
+        " LIMIT 1), f AS (SELECT min(c) AS c FROM s) SELECT quote_literal((CASE WHEN "
+        "(SELECT c FROM x) > (SELECT c FROM f) THEN (SELECT c FROM x) ELSE (SELECT "
+        "min(c) "
+        "FROM s WHERE c > (SELECT c FROM f)) END)::text) WHERE EXISTS (SELECT 1 FROM x)";
+    auto reader = conn.Query(sql);
+    if (!reader.ok())
+      return Failed("cannot find where the run's chunk ends: " +
+                    MaskSecrets(reader.status().message(), secrets_));
+    ARROW_ASSIGN_OR_RAISE(auto rows, (*reader)->ToTable());
+    if (rows->num_rows() == 0) return std::nullopt;
+    ARROW_ASSIGN_OR_RAISE(auto value, rows->column(0)->GetScalar(0));
+    if (!value->is_valid) return std::nullopt;
+    // A timestamptz's text is in the session's zone, UTC, and says so.
+    return value->ToString();
   }
 
   // The pushed-down cursor range: " WHERE ..." or empty.

@@ -129,6 +129,10 @@ struct PostgresSourceConfig {
   std::string query;
   UnknownTypes unknown_types = UnknownTypes::kFail;
   UnconstrainedNumeric unconstrained_numeric = UnconstrainedNumeric::kDecimal;
+  /// watermark: a run reads at most about this many rows past the watermark (whole
+  /// groups of one cursor value), in cursor order, and the runner commits one chunk after
+  /// another; 0 reads them all at once.
+  int64_t chunk_rows = 1000000;
   /// The source as messages and reports name it: the database without its password,
   /// and the table (or "query").
   std::string description;
@@ -211,6 +215,10 @@ struct ReadRequest {
     std::string kind;
     /// Rows with a cursor below this cannot be loaded (unset: any can).
     std::optional<int64_t> lowest;
+    /// The watermark, in the same form: rows above it are new. A source that reads in
+    /// chunks counts its chunk from here (not from `lowest`, which a lookback lowers), so
+    /// that every chunk takes the watermark further.
+    std::optional<int64_t> loaded;
     /// Rows with a null cursor are wanted (to load, or to fail on).
     bool nulls = true;
     /// A backfill: from <= cursor < to, as the user gave them.
@@ -250,6 +258,9 @@ struct SourceRead {
   std::vector<std::string> parts;
   /// What the source knows of each part, for Mark (its own: a file's size and time).
   std::vector<Json> part_state;
+  /// The read stopped at a chunk's end (source.chunk_rows): the rows past it come in the
+  /// next run, which the runner starts once this one committed.
+  bool more = false;
   /// The position once these rows are loaded: kNew counts them as read, kWholeExtract
   /// remembers this extract, kAll keeps the marks of the parts it skipped (Mark adds
   /// those of the parts read).
