@@ -438,16 +438,16 @@ class PostgresSource : public BoundedSource {
     }
     // The value past the first chunk_rows rows, unless the first value's rows alone are
     // that many: then the value after it (a chunk takes a whole value, and at least one).
+    std::string from = " FROM (\n" + base + "\n) AS inlet_source WHERE " + column +
+                       " IS NOT NULL" +
+                       (after.empty() ? "" : " AND " + column + " > " + after);
+    // Subqueries an index on the cursor answers, each reading no more than it needs.
     std::string sql =
-        "WITH s AS (SELECT " + column + " AS c FROM (\n" + base +
-        "\n) AS inlet_source WHERE " + column + " IS NOT NULL" +
-        (after.empty() ? "" : " AND " + column + " > " + after) +
-        "), x AS (SELECT c FROM s ORDER BY c OFFSET " +
-        std::to_string(config_.chunk_rows) +
-        " LIMIT 1), f AS (SELECT min(c) AS c FROM s) SELECT quote_literal((CASE WHEN "
-        "(SELECT c FROM x) > (SELECT c FROM f) THEN (SELECT c FROM x) ELSE (SELECT "
-        "min(c) "
-        "FROM s WHERE c > (SELECT c FROM f)) END)::text) WHERE EXISTS (SELECT 1 FROM x)";
+        "SELECT quote_literal((CASE WHEN x.c > f.c THEN x.c ELSE (SELECT min(" + column +
+        ")" + from + " AND " + column + " > f.c) END)::text) FROM (SELECT " + column +
+        " AS c" + from + " ORDER BY " + column + " OFFSET " +
+        std::to_string(config_.chunk_rows) + " LIMIT 1) AS x, (SELECT min(" + column +
+        ") AS c" + from + ") AS f";
     auto reader = conn.Query(sql);
     if (!reader.ok())
       return Failed("cannot find where the run's chunk ends: " +
