@@ -195,6 +195,10 @@ const std::vector<std::string>& PostgresConnectionKeys();
 arrow::Status ParsePostgresConnection(const YamlReader& r, const YAML::Node& n,
                                       const std::string& key, PostgresSourceConfig* pg);
 
+/// The destination section (destination_config.cc).
+arrow::Status ParseDestination(const YamlReader& r, const YAML::Node& n,
+                               const std::string& key, DestinationConfig* out);
+
 arrow::Result<SourceConfig> ParseSource(const YamlReader& r, const YAML::Node& n,
                                         const std::string& key,
                                         const std::string& pipeline);
