@@ -471,3 +471,26 @@ def test_a_watermark_run_reads_and_commits_in_chunks(tmp_path, db):
     assert after["status"] == "committed", after
     ids = _table(tmp_path / "out").column("id").to_pylist()
     assert len(ids) == len(set(ids)) and sorted(ids) == list(range(100000))
+
+
+def test_chunks_leave_out_what_the_safety_margin_holds_back(tmp_path, db):
+    """Rows a safety margin holds back are no chunk's: a run whose margin holds more than
+    a chunk ends (it once went on committing chunk after chunk of nothing new)."""
+    db.sql("CREATE TABLE ev (id bigint, at timestamptz)")
+    db.sql("INSERT INTO ev SELECT g, now() - g * interval '1 second' FROM generate_series(0, 29999) g")
+    strategy = {"type": "watermark", "cursor": "at", "safety_margin": "2h", "null_cursor": "include"}
+    db.sql("INSERT INTO ev VALUES (-1, NULL)")
+    yaml = _pipeline(tmp_path, db, strategy, table="ev", chunk_rows=5000)
+    report = ps.run(yaml, env=db.env).report
+    assert report["status"] == "committed" and 4 <= report["commits"] <= 6, report
+    ids = _table(tmp_path / "out").column("id").to_pylist()
+    # Rows older than two hours (7200 s and more), each once, and the null-cursor row once.
+    assert len(ids) == len(set(ids)) and -1 in ids
+    assert 22795 <= len(ids) - 1 <= 22801 and min(i for i in ids if i >= 0) >= 7199, len(ids)
+    # Row-count gates judge the whole run: it reads at once.
+    p = ps.write_pipelines(tmp_path / "p.yaml", {
+        "name": "pg", "source": {"type": "postgres", "connection": db.uri, "table": "ev", "chunk_rows": 5000},
+        "destination": {"path": "gated"}, "strategy": {"type": "watermark", "cursor": "at", "null_cursor": "include"},
+        "quality": {"max_rows": 40000}})
+    gated = ps.run(p, env=db.env).report
+    assert gated["commits"] == 1 and gated["rows_written"] == 30001, gated

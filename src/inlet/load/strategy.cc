@@ -161,6 +161,12 @@ class Watermark : public Strategy {
           LowestLoadable(state.cursor_kind, state.watermark_value, Options(ctx)));
       range.loaded = state.watermark_value;
     }
+    if (config_.safety_margin) {
+      int64_t margin_us = config_.safety_margin->has_unit
+                              ? config_.safety_margin->value
+                              : config_.safety_margin->value * 1000000;
+      range.highest = ctx.now_ms * 1000 - margin_us;
+    }
     r.cursor_range = range;
     // Parts an earlier run marked, under the same options, may be skipped while every
     // cursor they hold is below what can still be loaded: a run's cost follows the new

@@ -54,8 +54,10 @@ class Progress {
 // on the strategy is the strategy's (load/strategy.h).
 class PipelineRun {
  public:
-  PipelineRun(const PipelineConfig& config, const RunOptions& options)
+  // chunk: how many chunks of this run its source read before (SourceRead::more).
+  PipelineRun(const PipelineConfig& config, const RunOptions& options, int chunk = 0)
       : config_(config),
+        chunk_(chunk),
         options_(options),
         strategy_(load::Strategy::Make(config.strategy, config.destination.keys)),
         started_(std::chrono::steady_clock::now()),
@@ -286,6 +288,11 @@ class PipelineRun {
     // A merge by key keeps the table's values of the columns a file lacks.
     request.mark_given = config_.strategy.type == load::StrategyType::kMerge ||
                          config_.strategy.type == load::StrategyType::kCdc;
+    // Row-count gates judge a whole run, and a dry run reports one: neither reads in
+    // chunks.
+    request.chunked =
+        !options_.dry_run && !config_.quality.min_rows && !config_.quality.max_rows;
+    request.later_chunk = chunk_ > 0;
     request.on_part = [&](size_t done, size_t total, int64_t rows) {
       progress_.Update("read " + std::to_string(done) + "/" + std::to_string(total) +
                        " files, " + std::to_string(rows) + " rows");
@@ -446,6 +453,7 @@ class PipelineRun {
   }
 
   const PipelineConfig& config_;
+  const int chunk_;
   const RunOptions& options_;
   std::unique_ptr<load::Strategy> strategy_;
   std::chrono::steady_clock::time_point started_;
@@ -492,8 +500,10 @@ void AddChunk(const RunReport& chunk, RunReport* total) {
   total->run = chunk.run;
   total->commits += chunk.commits;
   if (chunk.status == RunStatus::kCommitted) total->status = RunStatus::kCommitted;
-  total->warnings.insert(total->warnings.end(), chunk.warnings.begin(),
-                         chunk.warnings.end());
+  for (const auto& w : chunk.warnings)  // each chunk's source says the same
+    if (std::find(total->warnings.begin(), total->warnings.end(), w) ==
+        total->warnings.end())
+      total->warnings.push_back(w);
 }
 
 }  // namespace
@@ -510,7 +520,7 @@ arrow::Result<RunReport> Run(const PipelineConfig& config, const RunOptions& opt
     more = false;
     auto r =
         RetryOnConflict(config.processing.max_retries, [&]() -> arrow::Result<RunReport> {
-          PipelineRun run(config, options);
+          PipelineRun run(config, options, chunk);
           auto executed = run.Execute();
           table = run.table();
           more = executed.ok() && executed->status == RunStatus::kCommitted &&

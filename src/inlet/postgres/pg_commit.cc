@@ -316,7 +316,9 @@ arrow::Status Commit::Stage(std::shared_ptr<arrow::RecordBatchReader> rows) {
   for (const auto& f : schema->fields()) {
     if (f->name() == kOrdinal) continue;
     staged_.push_back(f->name());
-    if (f->type()->id() == arrow::Type::STRING) text_.insert(f->name());
+    if (f->type()->id() == arrow::Type::STRING ||
+        f->type()->id() == arrow::Type::LARGE_STRING)
+      text_.insert(f->name());
   }
   return arrow::Status::OK();
 }
@@ -460,6 +462,10 @@ arrow::Status Commit::Explained(const arrow::Status& st) const {
     // error ("ERROR:  ...") is the statement's; anything else is the connection's.
     const std::string& m = st.message();
     auto error = m.find("ERROR:");
+    if (m.find("deadlock detected") != std::string::npos ||
+        m.find("could not serialize") != std::string::npos)
+      return CommitConflict(dest_.Describe() + ": " +
+                            m.substr(error == std::string::npos ? 0 : error + 6));
     if (error != std::string::npos) {
       std::string text = m.substr(error + 6);
       while (!text.empty() && (text.front() == ' ')) text.erase(0, 1);

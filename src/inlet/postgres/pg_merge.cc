@@ -4,6 +4,8 @@
 #include <arrow/array.h>
 
 #include <algorithm>
+#include <iterator>
+#include <optional>
 #include <set>
 
 #include "inlet/postgres/pg_commit.h"
@@ -22,8 +24,9 @@ using pgtext::QuoteIdent;
 constexpr char kRanked[] = "inlet_ranked";
 constexpr char kRank[] = "__inlet_rank";
 // With sequence_by: per partially given column, the sequence its value came from.
-std::string FromColumn(const std::string& column, size_t i) {
-  return "__inlet_from:" + column + ":" + std::to_string(i);
+// (Named by position: a name of PostgreSQL's is at most 63 bytes.)
+std::string FromColumn(size_t column, size_t i) {
+  return "__inlet_from_" + std::to_string(column) + "_" + std::to_string(i);
 }
 
 bool Contains(const std::vector<std::string>& v, const std::string& x) {
@@ -39,11 +42,17 @@ struct MergeSql {
   std::string live;                  // "w is not a delete"
   std::string keys_sql;              // the staged keys, as the table's types
 
+  // Keys compared as the table holds them, as the winners were chosen.
   std::string SameKey(const std::string& a, const std::string& b) const {
     std::string out;
     for (const auto& k : options.keys)
-      out += " AND " + a + "." + QuoteIdent(k) + " = " + b + "." + QuoteIdent(k);
+      out += " AND " + commit.Cast(a, k) + " = " + commit.Cast(b, k);
     return out;
+  }
+  // The position of a partially given column among them (its FromColumn names).
+  size_t PartialIndex(const std::map<std::string, std::string>& partial,
+                      const std::string& column) const {
+    return static_cast<size_t>(std::distance(partial.begin(), partial.find(column)));
   }
   // ROW(t.s...) is older than ROW(newer...): a change applies only over such a row (or
   // one with a null sequence, older than any change).
@@ -57,11 +66,13 @@ struct MergeSql {
     }
     return "(ROW(" + t + ") < ROW(" + n + ") OR " + null + ")";
   }
-  std::vector<std::string> WinnerSequence(const std::string& column = "") const {
+  // The winner's sequence; or (column: a partially given column's position) the
+  // sequence its value came from.
+  std::vector<std::string> WinnerSequence(std::optional<size_t> column = {}) const {
     std::vector<std::string> out;
     for (size_t i = 0; i < options.sequence_by.size(); ++i)
-      out.push_back(column.empty() ? commit.Cast("w", options.sequence_by[i])
-                                   : "w." + QuoteIdent(FromColumn(column, i)));
+      out.push_back(!column ? commit.Cast("w", options.sequence_by[i])
+                            : "w." + QuoteIdent(FromColumn(*column, i)));
     return out;
   }
   // SET of an update from w (the winners), for the columns a match takes.
@@ -77,7 +88,8 @@ struct MergeSql {
         value = "COALESCE(" + value + ", t." + QuoteIdent(c) + ")";
       if (auto p = partial.find(c); p != partial.end()) {
         std::string given = "w." + QuoteIdent(p->second);
-        if (!options.sequence_by.empty()) given += " AND " + Older(WinnerSequence(c));
+        if (!options.sequence_by.empty())
+          given += " AND " + Older(WinnerSequence(PartialIndex(partial, c)));
         value =
             "CASE WHEN " + given + " THEN " + value + " ELSE t." + QuoteIdent(c) + " END";
       }
@@ -115,11 +127,15 @@ arrow::Status PartialUpsert(const MergeSql& m, const std::string& ranked,
     std::string c = QuoteIdent(column), g = QuoteIdent(flag);
     std::string set = c + ", " + g, values = "s." + c + ", TRUE";
     for (size_t i = 0; i < o.sequence_by.size(); ++i) {
-      set += ", " + QuoteIdent(FromColumn(column, i));
-      values += ", s." + QuoteIdent(o.sequence_by[i]);
+      set += ", " + QuoteIdent(FromColumn(m.PartialIndex(partial, column), i));
+      values += ", " + commit.Cast("s", o.sequence_by[i]);
     }
+    // Not from a delete, nor from before one.
+    std::string not_deleted =
+        o.delete_flag.empty() ? ""
+                              : " AND s." + QuoteIdent(o.delete_flag) + " IS NOT TRUE";
     std::string earlier = " FROM " + ranked + " AS s WHERE s." + g + m.SameKey("s", "w") +
-                          " AND s." + rank + " < w." + rank + deleted;
+                          " AND s." + rank + " < w." + rank + not_deleted + deleted;
     ARROW_RETURN_NOT_OK(commit
                             .Run("UPDATE " + std::string(kWinners) + " AS w SET (" + set +
                                  ") = (SELECT " + values + earlier + " ORDER BY s." +
@@ -372,8 +388,8 @@ arrow::Result<MergeResult> Merge(const Destination& dest,
   std::string from;
   for (const auto& [column, flag] : partial)
     for (size_t i = 0; i < options.sequence_by.size(); ++i)
-      from += ", s." + QuoteIdent(options.sequence_by[i]) + " AS " +
-              QuoteIdent(FromColumn(column, i));
+      from += ", " + commit.Cast("s", options.sequence_by[i]) + " AS " +
+              QuoteIdent(FromColumn(m.PartialIndex(partial, column), i));
   const bool all_rows = mode == MergeMode::kDeleteInsert;
   ARROW_RETURN_NOT_OK(
       commit

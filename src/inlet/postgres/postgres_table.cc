@@ -200,7 +200,7 @@ class PostgresTable : public Table, public std::enable_shared_from_this<Postgres
     std::string select;
     for (const auto& c : options.columns)
       select += (select.empty() ? "" : ", ") + QuoteIdent(c);
-    ARROW_ASSIGN_OR_RAISE(std::string table, QuoteQualifiedName(dest_.config().table));
+    const std::string table = dest_.Target();
     std::string sql = "SELECT " + (select.empty() ? std::string("*") : select) +
                       " FROM " + table + " WHERE " + pg::WhereOf(options.filter);
     if (options.limit >= 0) sql += " LIMIT " + std::to_string(options.limit);
@@ -209,7 +209,7 @@ class PostgresTable : public Table, public std::enable_shared_from_this<Postgres
 
   arrow::Result<int64_t> CountRows() const {
     ARROW_ASSIGN_OR_RAISE(auto conn, dest_.Connect());
-    ARROW_ASSIGN_OR_RAISE(std::string table, QuoteQualifiedName(dest_.config().table));
+    const std::string table = dest_.Target();
     return QueryCount(*conn, "SELECT count(*) FROM " + table);
   }
 
@@ -416,6 +416,9 @@ arrow::Result<MergeResult> PostgresTable::Update(const UpdateOptions& options) {
 arrow::Result<std::shared_ptr<Table>> OpenPostgresTable(
     const PostgresDestinationConfig& config) {
   ARROW_RETURN_NOT_OK(QuoteQualifiedName(config.table).status());
+  if (std::count(config.table.begin(), config.table.end(), '.') > 1)
+    return arrow::Status::Invalid("'", config.table,
+                                  "' is not schema.table (or table, in public)");
   return std::make_shared<PostgresTable>(config);
 }
 

@@ -309,8 +309,13 @@ class PostgresSource : public BoundedSource {
       if (end) {
         // The chunk: the rows the range selects below its end (nulls, if wanted, too).
         std::string column = "inlet_source." + QuoteIdent(request.cursor_range->column);
-        std::string chunk = column + " < " + *end;
-        if (request.cursor_range->nulls) chunk += " OR " + column + " IS NULL";
+        auto type =
+            Storage(described->GetFieldByName(request.cursor_range->column)->type());
+        std::string chunk =
+            "(" + column + " < " + *end + Highest(request, type->id()) + ")";
+        // Rows of a null cursor come with the run's first chunk (to load, or to fail on).
+        if (request.cursor_range->nulls && !request.later_chunk)
+          chunk += " OR " + column + " IS NULL";
         where = where.empty() ? " WHERE " + chunk
                               : " WHERE (" + where.substr(7) + ") AND (" + chunk + ")";
         *more = true;
@@ -411,7 +416,8 @@ class PostgresSource : public BoundedSource {
   arrow::Result<std::optional<std::string>> ChunkEnd(
       adbc::Connection& conn, const std::string& base, const ReadRequest& request,
       const arrow::Schema& described) const {
-    if (config_.chunk_rows <= 0 || !request.cursor_range) return std::nullopt;
+    if (config_.chunk_rows <= 0 || !request.chunked || !request.cursor_range)
+      return std::nullopt;
     const auto& r = *request.cursor_range;
     if (r.from || r.to) return std::nullopt;  // a backfill reads its range at once
     auto field = described.GetFieldByName(r.column);
@@ -438,9 +444,9 @@ class PostgresSource : public BoundedSource {
     }
     // The value past the first chunk_rows rows, unless the first value's rows alone are
     // that many: then the value after it (a chunk takes a whole value, and at least one).
-    std::string from = " FROM (\n" + base + "\n) AS inlet_source WHERE " + column +
-                       " IS NOT NULL" +
-                       (after.empty() ? "" : " AND " + column + " > " + after);
+    std::string from =
+        " FROM (\n" + base + "\n) AS inlet_source WHERE " + column + " IS NOT NULL" +
+        (after.empty() ? "" : " AND " + column + " > " + after) + Highest(request, type);
     // Subqueries an index on the cursor answers, each reading no more than it needs.
     std::string sql =
         "SELECT quote_literal((CASE WHEN x.c > f.c THEN x.c ELSE (SELECT min(" + column +
@@ -458,6 +464,15 @@ class PostgresSource : public BoundedSource {
     if (!value->is_valid) return std::nullopt;
     // A timestamptz's text is in the session's zone, UTC, and says so.
     return value->ToString();
+  }
+
+  // " AND cursor <= now - safety margin" for a timestamp cursor with a margin: rows a
+  // run cannot load yet are no chunk's (else every chunk would find more of them).
+  static std::string Highest(const ReadRequest& request, arrow::Type::type type) {
+    const auto& r = *request.cursor_range;
+    if (!r.highest || type != arrow::Type::TIMESTAMP) return "";
+    return " AND inlet_source." + QuoteIdent(r.column) +
+           " <= " + TimestampLiteral(*r.highest);
   }
 
   // The pushed-down cursor range: " WHERE ..." or empty.

@@ -219,6 +219,9 @@ struct ReadRequest {
     /// chunks counts its chunk from here (not from `lowest`, which a lookback lowers), so
     /// that every chunk takes the watermark further.
     std::optional<int64_t> loaded;
+    /// Timestamp cursors: rows above this (microseconds; now minus the safety margin)
+    /// cannot be loaded yet. A source reading in chunks leaves them out of its chunks.
+    std::optional<int64_t> highest;
     /// Rows with a null cursor are wanted (to load, or to fail on).
     bool nulls = true;
     /// A backfill: from <= cursor < to, as the user gave them.
@@ -226,6 +229,11 @@ struct ReadRequest {
     std::optional<std::string> to;
   };
   std::optional<CursorRange> cursor_range;
+  /// The source may read the range in chunks (SourceRead::more): the run's checks hold
+  /// chunk by chunk (no row-count gates, no dry run). later_chunk: the run's first chunk
+  /// is committed, and with it the rows of a null cursor, which later ones leave out.
+  bool chunked = false;
+  bool later_chunk = false;
 };
 
 /// The name of the int32 column of SourceRead::rows that gives each row's part.
