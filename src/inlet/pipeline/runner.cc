@@ -499,6 +499,8 @@ void AddChunk(const RunReport& chunk, RunReport* total) {
   total->table_version = chunk.table_version;
   total->run = chunk.run;
   total->commits += chunk.commits;
+  if (!chunk.maintenance.empty()) total->maintenance = chunk.maintenance;
+  if (!chunk.error.empty()) total->error = chunk.error;
   if (chunk.status == RunStatus::kCommitted) total->status = RunStatus::kCommitted;
   for (const auto& w : chunk.warnings)  // each chunk's source says the same
     if (std::find(total->warnings.begin(), total->warnings.end(), w) ==
@@ -527,7 +529,21 @@ arrow::Result<RunReport> Run(const PipelineConfig& config, const RunOptions& opt
                  run.more() && executed->watermark_after != executed->watermark_before;
           return executed;
         });
-    if (r.ok() && r->status == RunStatus::kCommitted) r->commits = 1;
+    if (r.ok() && r->status == RunStatus::kCommitted) {
+      r->commits = 1;
+      // The chunk's data is committed whatever maintenance does; its failure is
+      // reported, and ends the run. Each chunk is a run of its own for the intervals.
+      if (config.destination.maintenance.any()) {
+        auto st = load::Maintain(*table, config.destination.maintenance, r->run,
+                                 r->table_version, &r->maintenance);
+        if (!st.ok()) {
+          r->error =
+              "maintenance after the commit failed (the run's data is committed): " +
+              st.message();
+          more = false;
+        }
+      }
+    }
     if (!r.ok() && chunk > 0) {
       report = r.status().WithMessage(
           r.status().message(), " (the run's first ", chunk,
@@ -542,15 +558,6 @@ arrow::Result<RunReport> Run(const PipelineConfig& config, const RunOptions& opt
   if (!report.ok())
     return report.status().WithMessage("pipeline '", config.name,
                                        "': ", report.status().message());
-  // The run's data is committed whatever maintenance does; its failure is reported.
-  if (report->status == RunStatus::kCommitted && config.destination.maintenance.any()) {
-    auto st = load::Maintain(*table, config.destination.maintenance, report->run,
-                             report->table_version, &report->maintenance);
-    if (!st.ok())
-      report->error =
-          "maintenance after the commit failed (the run's data is committed): " +
-          st.message();
-  }
   return report;
 }
 
