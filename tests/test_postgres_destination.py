@@ -461,7 +461,9 @@ def test_a_table_dropped_and_created_again_is_loaded_afresh(tmp_path, db):
     db.sql("CREATE TABLE hot (id bigint, note text DEFAULT 'made by hand')")
     assert ps.run(yaml, env=db.env).report["rows_written"] == 3
     assert db.sql("SELECT count(*), min(note) FROM hot") == [(3, "made by hand")]
-    assert [v for (v,) in db.sql("SELECT version FROM inlet_state_history ORDER BY version")] == [1, 2, 3]
+    history = db.sql("SELECT version, operation FROM inlet_state_history ORDER BY version")
+    # The table made by hand is recorded as a new table (its own commit), then loaded.
+    assert [op for _, op in history] == ["INLET RUN", "INLET RUN", "NEW TABLE", "INLET RUN"], history
 
 
 def test_modes_keep_postgres_rules_and_delta_semantics(tmp_path, db):
@@ -496,3 +498,31 @@ def test_modes_keep_postgres_rules_and_delta_semantics(tmp_path, db):
     ps.write_source(tmp_path / "in" / "b.csv", [{"id": 1, "v": "z"}])
     ps.run(yaml, env=db.env)
     assert db.sql("SELECT id, v FROM hot ORDER BY id, v") == [(1, "z"), (2, "c")]
+
+
+def test_a_table_replaced_while_a_run_holds_its_state_makes_the_run_start_over(tmp_path, db):
+    """A run read the state of the table, which is then dropped and created again before
+    the run commits: its decisions rest on the old table, so its commit conflicts, and the
+    retry loads the new table from the start."""
+    ps.write_source(tmp_path / "in" / "a.csv", [{"id": i} for i in range(3)])
+    yaml = ps.write_pipelines(tmp_path / "p.yaml", _files_pipeline(tmp_path, db, {"type": "append"}))
+    ps.run(yaml, env=db.env)
+    ps.write_source(tmp_path / "in" / "b.csv", [{"id": i} for i in range(3, 5)])
+    proc = ps.popen("run", yaml, "--json", env={**db.env, "INLET_STOP_AT": "run.after_read"})
+
+    def stopped():
+        with open(f"/proc/{proc.pid}/stat") as f:
+            return f.read().split()[2] == "T"
+    deadline = time.time() + 60
+    while not stopped() and time.time() < deadline:
+        time.sleep(0.05)
+    db.sql("DROP TABLE hot")
+    db.sql("CREATE TABLE hot (id bigint)")
+    while proc.poll() is None and time.time() < deadline:  # the retry stops there again
+        proc.send_signal(signal.SIGCONT)
+        time.sleep(0.2)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    report = ps.parse_reports(out)[0]
+    assert report["rows_written"] == 5 and report["status"] == "committed", report
+    assert sorted(r[0] for r in db.sql("SELECT id FROM hot")) == list(range(5))

@@ -232,6 +232,12 @@ arrow::Status Commit::Start(const WriteOptions& w) {
                         ? std::string()
                         : static_cast<const arrow::StringArray&>(*owner).GetString(0);
   if (!was.empty() && was != now) {
+    // A caller that read the states of the table this one replaced decided on them:
+    // it reads again (GetSnapshot records the new table first).
+    if (w.read_version && *w.read_version >= 0)
+      return CommitConflict(
+          dest_.Describe() +
+          ": the table was dropped and created again since it was read");
     ARROW_RETURN_NOT_OK(Run("DELETE FROM " + dest_.StateTable() +
                             " WHERE table_name = " + dest_.Key() + " AND app_id <> ''")
                             .status());

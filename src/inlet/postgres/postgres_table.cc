@@ -146,7 +146,18 @@ class PostgresTable : public Table, public std::enable_shared_from_this<Postgres
       // States of an earlier table of this name (dropped since) are not this one's.
       ARROW_ASSIGN_OR_RAISE(
           int64_t oid, QueryCount(*conn, "SELECT " + dest_.Regclass() + "::oid::bigint"));
-      if (!owner.empty() && owner != std::to_string(oid)) apps.clear();
+      if (!owner.empty() && owner != std::to_string(oid)) {
+        // The table was dropped and created again: its states are not this table's.
+        // Recording the new table is a commit of its own (the states dropped, the
+        // version counted), so that a writer that read the old table's states conflicts.
+        conn.reset();
+        pg::Commit adopt(dest_);
+        ARROW_RETURN_NOT_OK(adopt.Start({}));
+        ARROW_ASSIGN_OR_RAISE(auto committed,
+                              adopt.Finish({}, "NEW TABLE", {}, CommitResult{}, false));
+        version = committed.version;
+        apps.clear();
+      }
     }
     conn.reset();
     ARROW_ASSIGN_OR_RAISE(auto schema, ReadSchema());
