@@ -100,6 +100,10 @@ class PostgresServer:
         self.sql(f"CREATE DATABASE {name} OWNER {self.user}")
         return f"postgresql://{self.user}@127.0.0.1:{self.port}/{name}"
 
+    def database(self, name: str) -> "Database":
+        """A new database owned by the test role, with a psycopg2 connection to it."""
+        return Database(self, name, self.create_database(name))
+
     def sqlalchemy_uri(self, name: str) -> str:
         return f"postgresql+psycopg2://{self.user}:{self.password}@127.0.0.1:{self.port}/{name}"
 
@@ -112,3 +116,41 @@ class PostgresServer:
         except subprocess.CalledProcessError:
             pass
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Database:
+    """A test's own database: its URI (without the password), the environment that gives
+    the password, and sql() over an autocommit psycopg2 connection, made again when the
+    server restarted under it."""
+
+    def __init__(self, server: PostgresServer, name: str, uri: str):
+        self.server, self.name, self.uri = server, name, uri
+        self.env = {"PGPASSWORD": server.password}
+        self.conn = None
+        self.connect()
+
+    def connect(self):
+        import psycopg2
+        self.conn = psycopg2.connect(host="127.0.0.1", port=self.server.port,
+                                     user=self.server.user, password=self.server.password,
+                                     dbname=self.name)
+        self.conn.autocommit = True
+        return self.conn
+
+    def sql(self, statement: str, *params):
+        import psycopg2
+        if self.conn.closed:
+            self.connect()
+        try:
+            return self._run(statement, params)
+        except psycopg2.OperationalError:  # the server restarted under this session
+            self.connect()
+            return self._run(statement, params)
+
+    def _run(self, statement, params):
+        with self.conn.cursor() as cur:
+            cur.execute(statement, params or None)
+            return cur.fetchall() if cur.description else None
+
+    def close(self) -> None:
+        self.conn.close()

@@ -31,46 +31,14 @@ _names = itertools.count()
 @pytest.fixture
 def db(postgres):
     """A database of its own and a psycopg2 connection to it; its slots go at the end."""
-    import psycopg2
-    name = f"cdc{next(_names)}"
-    uri = postgres.create_database(name)
-    conn = psycopg2.connect(host="127.0.0.1", port=postgres.port, user=postgres.user,
-                            password=postgres.password, dbname=name)
-    conn.autocommit = True
-
-    class Db:
-        pass
-    d = Db()
-    d.uri, d.conn, d.server, d.name = uri, conn, postgres, name
-    d.env = {"PGPASSWORD": postgres.password}
-
-    def connect():
-        c = psycopg2.connect(host="127.0.0.1", port=postgres.port, user=postgres.user,
-                             password=postgres.password, dbname=name)
-        c.autocommit = True
-        d.conn = c
-        return c
-
-    def sql(statement, *params):
-        if d.conn.closed:
-            connect()
-        try:
-            with d.conn.cursor() as cur:
-                cur.execute(statement, params or None)
-                return cur.fetchall() if cur.description else None
-        except psycopg2.OperationalError:  # the server restarted under this session
-            connect()
-            with d.conn.cursor() as cur:
-                cur.execute(statement, params or None)
-                return cur.fetchall() if cur.description else None
-    d.sql = sql
+    d = postgres.database(f"cdc{next(_names)}")
     yield d
-    for (slot,) in sql("SELECT slot_name FROM pg_replication_slots WHERE database = %s", name):
+    for (slot,) in d.sql("SELECT slot_name FROM pg_replication_slots WHERE database = %s", d.name):
         try:
-            sql("SELECT pg_drop_replication_slot(%s)", slot)
+            d.sql("SELECT pg_drop_replication_slot(%s)", slot)
         except Exception:  # noqa: BLE001 - a slot still in use by a killed stream's server side
             pass
-    d.conn.close()
+    d.close()
 
 
 def _pipeline(tmp_path, db, *, table="t", dest="out", strategy=None, name="pg", **source):

@@ -25,26 +25,9 @@ _names = itertools.count()
 @pytest.fixture
 def db(postgres):
     """A database of its own, owned by the test role, and a psycopg2 connection to it."""
-    import psycopg2
-    name = f"src{next(_names)}"
-    uri = postgres.create_database(name)
-    conn = psycopg2.connect(host="127.0.0.1", port=postgres.port, user=postgres.user,
-                            password=postgres.password, dbname=name)
-    conn.autocommit = True
-
-    class Db:
-        pass
-    d = Db()
-    d.uri, d.conn, d.server, d.name = uri, conn, postgres, name
-    d.env = {"PGPASSWORD": postgres.password}
-
-    def sql(statement, *params):
-        with conn.cursor() as cur:
-            cur.execute(statement, params or None)
-            return cur.fetchall() if cur.description else None
-    d.sql = sql
+    d = postgres.database(f"src{next(_names)}")
     yield d
-    conn.close()
+    d.close()
 
 
 def _pipeline(tmp_path, db, strategy, *, table=None, query=None, dest="out", **source):

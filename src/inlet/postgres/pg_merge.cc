@@ -42,6 +42,18 @@ struct MergeSql {
   std::string live;                  // "w is not a delete"
   std::string keys_sql;              // the staged keys, as the table's types
 
+  // The table's columns, quoted; and the staged rows' values of `alias` for them.
+  std::string Names() const {
+    std::string out;
+    for (const auto& c : columns) out += (out.empty() ? "" : ", ") + QuoteIdent(c);
+    return out;
+  }
+  std::string Values(const std::string& alias) const {
+    std::string out;
+    for (const auto& c : columns)
+      out += (out.empty() ? "" : ", ") + commit.Cast(alias, c);
+    return out;
+  }
   // Keys compared as the table holds them, as the winners were chosen.
   std::string SameKey(const std::string& a, const std::string& b) const {
     std::string out;
@@ -154,17 +166,12 @@ arrow::Status PartialUpsert(const MergeSql& m, const std::string& ranked,
                    " AS w WHERE " + commit.KeysMatch(o.keys, "t", "w") + " AND " +
                    m.live + guard));
   }
-  std::string names, values;
-  for (const auto& c : m.columns) {
-    names += (names.empty() ? "" : ", ") + QuoteIdent(c);
-    values += (values.empty() ? "" : ", ") + commit.Cast("w", c);
-  }
   ARROW_ASSIGN_OR_RAISE(
       result->rows_inserted,
-      commit.Run("INSERT INTO " + t + " (" + names + ") SELECT " + values + " FROM " +
-                 kWinners + " AS w WHERE " + m.live + " AND NOT EXISTS (SELECT 1 FROM " +
-                 t + " AS t WHERE " + commit.KeysMatch(o.keys, "t", "w") +
-                 ") ORDER BY w." + kOrdinal));
+      commit.Run("INSERT INTO " + t + " (" + m.Names() + ") SELECT " + m.Values("w") +
+                 " FROM " + kWinners + " AS w WHERE " + m.live +
+                 " AND NOT EXISTS (SELECT 1 FROM " + t + " AS t WHERE " +
+                 commit.KeysMatch(o.keys, "t", "w") + ") ORDER BY w." + kOrdinal));
   return arrow::Status::OK();
 }
 
@@ -222,16 +229,12 @@ arrow::Status SnapshotDiff(const MergeSql& m, MergeResult* result) {
                    differs_t + ") IS DISTINCT FROM ROW(" + differs_s + ")"));
     result->rows_updated += updated;
   }
-  std::string names, values;
-  for (const auto& c : m.columns) {
-    names += (names.empty() ? "" : ", ") + QuoteIdent(c);
-    values += (values.empty() ? "" : ", ") + commit.Cast("s", c);
-  }
   ARROW_ASSIGN_OR_RAISE(
       result->rows_inserted,
-      commit.Run("INSERT INTO " + t + " (" + names + ") SELECT " + values + " FROM " +
-                 kStage + " AS s WHERE NOT EXISTS (SELECT 1 FROM " + t + " AS t WHERE " +
-                 commit.KeysMatch(o.keys, "t", "s") + ") ORDER BY s." + kOrdinal));
+      commit.Run("INSERT INTO " + t + " (" + m.Names() + ") SELECT " + m.Values("s") +
+                 " FROM " + kStage + " AS s WHERE NOT EXISTS (SELECT 1 FROM " + t +
+                 " AS t WHERE " + commit.KeysMatch(o.keys, "t", "s") + ") ORDER BY s." +
+                 kOrdinal));
   result->changed =
       result->rows_inserted + result->rows_updated + result->rows_deleted > 0;
   return arrow::Status::OK();
@@ -435,16 +438,12 @@ arrow::Result<MergeResult> Merge(const Destination& dest,
   if (!partial.empty()) {
     ARROW_RETURN_NOT_OK(PartialUpsert(m, ranked, rank, partial, &result));
   } else {
-    std::string names, values, conflict;
-    for (const auto& c : m.columns) {
-      names += (names.empty() ? "" : ", ") + QuoteIdent(c);
-      values += (values.empty() ? "" : ", ") + commit.Cast("w", c);
-    }
+    std::string conflict;
     for (const auto& k : options.keys)
       conflict += (conflict.empty() ? "" : ", ") + QuoteIdent(k);
-    std::string insert = "INSERT INTO " + t + " AS t (" + names + ") SELECT " + values +
-                         " FROM " + kWinners + " AS w WHERE " + m.live + " ORDER BY w." +
-                         kOrdinal;
+    std::string insert = "INSERT INTO " + t + " AS t (" + m.Names() + ") SELECT " +
+                         m.Values("w") + " FROM " + kWinners + " AS w WHERE " + m.live +
+                         " ORDER BY w." + kOrdinal;
     if (mode == MergeMode::kDeleteInsert) {
       ARROW_ASSIGN_OR_RAISE(result.rows_inserted, commit.Run(insert));
     } else if (mode == MergeMode::kInsertOnly) {
