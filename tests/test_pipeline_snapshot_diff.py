@@ -14,16 +14,26 @@ import pipeline_support as ps
 SCHEMA = {"id": "long", "name": "string"}
 
 
-def setup(tmp_path, properties=None, batch_size=None, table_format=None, **strategy):
+def setup(tmp_path, properties=None, batch_size=None, table_format=None, fmt="csv", **strategy):
     src = tmp_path / "src"
     src.mkdir()
     p = ps.pipeline(
-        "d", path=str(src / "*.csv"), dest=str(tmp_path / "table"),
+        "d", path=str(src / f"*.{fmt}"), dest=str(tmp_path / "table"),
         strategy={"type": "snapshot_diff", **strategy}, keys=["id"], schema={"id": "long", "name": "string"},
         properties=properties, table_format=table_format)
     if batch_size:  # files roll between batches
         p["processing"] = {"batch_size": batch_size}
     return src, ps.write_pipelines(tmp_path / "p.yaml", p)
+
+
+# FORMATS: a CSV extract is read into memory and diffed; a Parquet one streams through
+# the merge (Table::MergeExtract), spilled to disk as its keys are indexed and its rows
+# hashed. Both must give the same tables.
+FORMATS = ["csv", "parquet"]
+
+
+def write_extract(src, rows, fmt, name="extract"):
+    return ps.write_source(src / f"{name}.{fmt}", rows, fmt=fmt, columns=["id", "name"], schema=SCHEMA)
 
 
 def extract(rng, keys):
@@ -32,6 +42,7 @@ def extract(rng, keys):
 
 # Without a threshold the diff runs inside the merge, in one pass over the table; with one
 # (here so small that every change passes it) the merge first runs dry, to count the change.
+@pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("two_pass", [False, True], ids=["one_pass", "two_pass"])
 @pytest.mark.parametrize("deletes,dv,table_format", [
     ("delete", False, None), ("soft_delete", False, None), ("keep", False, None),
@@ -39,7 +50,7 @@ def extract(rng, keys):
     ("delete", False, "iceberg"), ("soft_delete", False, "iceberg"),
     ("delete", False, "iceberg_mor"), ("soft_delete", False, "iceberg_mor"),
     ("delete", False, "iceberg_v3")])
-def test_rounds_match_the_model(tmp_path, deletes, dv, two_pass, table_format):
+def test_rounds_match_the_model(tmp_path, deletes, dv, two_pass, table_format, fmt):
     strategy = {"deletes": deletes}
     if deletes == "soft_delete":
         strategy["soft_delete_column"] = "is_deleted"
@@ -50,13 +61,13 @@ def test_rounds_match_the_model(tmp_path, deletes, dv, two_pass, table_format):
                   else {"delta.targetFileSize": "1024"})
     if dv:
         properties["delta.enableDeletionVectors"] = "true"
-    src, yaml = setup(tmp_path, properties, batch_size=25, table_format=table_format, **strategy)
+    src, yaml = setup(tmp_path, properties, batch_size=25, table_format=table_format, fmt=fmt, **strategy)
     rng = random.Random(deletes)
     keys = set(range(200))
     model = {}
     for round_no in range(5):
         rows = extract(rng, keys)
-        ps.write_source(src / "extract.csv", rows, fmt="csv")
+        write_extract(src, rows, fmt)
         report = ps.run(yaml).report
         current = {r["id"]: r for r in rows}
         if not model:
@@ -91,19 +102,20 @@ def test_rounds_match_the_model(tmp_path, deletes, dv, two_pass, table_format):
         keys = {k for k in keys if rng.random() > 0.03} | {rng.randrange(300) for _ in range(6)}
 
 
+@pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("dv", [False, True], ids=["copy_on_write", "deletion_vectors"])
-def test_only_files_with_a_change_are_written(tmp_path, dv):
+def test_only_files_with_a_change_are_written(tmp_path, dv, fmt):
     properties = {"delta.targetFileSize": "1"}  # a file per batch
     if dv:
         properties["delta.enableDeletionVectors"] = "true"
-    src, yaml = setup(tmp_path, properties, batch_size=100)
+    src, yaml = setup(tmp_path, properties, batch_size=100, fmt=fmt)
     rows = [{"id": i, "name": f"n{i}"} for i in range(2000)]
-    ps.write_source(src / "extract.csv", rows, fmt="csv")
+    write_extract(src, rows, fmt)
     ps.run(yaml)
     files = ps.info(tmp_path / "table")["num_files"]
     assert files >= 10, files
     rows[1234]["name"] = "changed"
-    ps.write_source(src / "extract.csv", rows, fmt="csv")
+    write_extract(src, rows, fmt)
     report = ps.run(yaml).report
     assert report["status"] == "committed", report
     assert (report["rows_inserted"], report["rows_updated"], report["rows_deleted"]) == (0, 1, 0), report
@@ -124,7 +136,7 @@ def test_only_files_with_a_change_are_written(tmp_path, dv):
                                "one row changed (deltalake)")
     # The same extract under another name (a new fingerprint): nothing differs, nothing is
     # committed.
-    (src / "extract.csv").rename(src / "extract2.csv")
+    (src / f"extract.{fmt}").rename(src / f"extract2.{fmt}")
     before = ps.snapshot_log(tmp_path / "table")
     report = ps.run(yaml).report
     assert report["status"] == "no_changes", report
@@ -193,21 +205,22 @@ def test_keys_are_required(tmp_path):
     assert "destination.keys" in line, line
 
 
+@pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("table_format", [None, "iceberg", "iceberg_mor", "iceberg_v3"])
 @pytest.mark.parametrize("point", ["run.after_read", "write.after_data_files",
                                    "commit.before_log_write", "commit.after_log_write"])
-def test_crash_then_rerun(tmp_path, point, table_format):
+def test_crash_then_rerun(tmp_path, point, table_format, fmt):
     """A diff killed at a named point leaves the table as it was (or committed, when it died
     after writing its log entry); the next run brings the table to the extract."""
     size = {"write.target-file-size-bytes": "1"} if table_format else {"delta.targetFileSize": "1"}
     src, yaml = setup(tmp_path, size, batch_size=50, deletes="soft_delete",
-                      soft_delete_column="is_deleted", table_format=table_format)
+                      soft_delete_column="is_deleted", table_format=table_format, fmt=fmt)
     rows = [{"id": i, "name": "a"} for i in range(300)]
-    ps.write_source(src / "extract.csv", rows, fmt="csv")
+    write_extract(src, rows, fmt)
     ps.run(yaml)
     changed = [dict(r, name="b") if r["id"] % 50 == 7 else r for r in rows if r["id"] % 60 != 11]
     changed += [{"id": 1000, "name": "new"}]
-    ps.write_source(src / "extract.csv", changed, fmt="csv")
+    write_extract(src, changed, fmt)
     before = ps.snapshot_log(tmp_path / "table")
     ps.run_crashing(yaml, point)
     if point != "commit.after_log_write":
@@ -223,19 +236,20 @@ def test_crash_then_rerun(tmp_path, point, table_format):
 # Issue 20, item 5: an empty or truncated extract must not empty the table. By default a
 # snapshot_diff run may delete at most 50% of the table's rows; max_delete_percent sets the
 # share (100 allows any). A refused run commits nothing, exits 1 and says why.
+@pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("deletes", ["delete", "soft_delete"])
 @pytest.mark.parametrize("empty", [True, False], ids=["empty", "truncated"])
-def test_an_empty_or_truncated_extract_is_refused(tmp_path, deletes, empty):
+def test_an_empty_or_truncated_extract_is_refused(tmp_path, deletes, empty, fmt):
     strategy = {"deletes": deletes}
     if deletes == "soft_delete":
         strategy["soft_delete_column"] = "is_deleted"
-    src, yaml = setup(tmp_path, **strategy)
+    src, yaml = setup(tmp_path, fmt=fmt, **strategy)
     rows = [{"id": i, "name": "a"} for i in range(100)]
-    ps.write_source(src / "extract.csv", rows, fmt="csv")
+    write_extract(src, rows, fmt)
     ps.run(yaml)  # the first run loads the extract (a full refresh)
     ps.run(yaml)  # nothing changed
     kept = [] if empty else rows[:30]  # 100% or 70% of the keys leave
-    ps.write_source(src / "extract.csv", kept, fmt="csv", columns=["id", "name"])
+    write_extract(src, kept, fmt)
     before = ps.snapshot_log(tmp_path / "table")
     line = ps.run_refused(yaml)
     assert "max_delete_percent" in line and ("100%" in line or "70%" in line), line
@@ -296,3 +310,55 @@ def test_max_delete_percent_is_checked(tmp_path):
                     strategy={"type": "merge", "max_delete_percent": 10}, keys=["id"])
     line = ps.run_refused(ps.write_pipelines(tmp_path / "m.yaml", p))
     assert "applies only to the snapshot_diff and full_refresh strategies" in line, line
+
+
+def test_a_streamed_extract_with_a_repeated_key(tmp_path):
+    """A Parquet extract streams through the merge batch by batch: a key repeated in a
+    later batch (here another file) with the same values counts as a duplicate; with other
+    values it refuses the run naming the key, and commits nothing."""
+    src, yaml = setup(tmp_path, fmt="parquet")
+    rows = [{"id": i, "name": "a"} for i in range(20)]
+    write_extract(src, rows, "parquet", name="part1")
+    ps.run(yaml)
+    rows[3]["name"] = "b"
+    write_extract(src, rows[:10], "parquet", name="part1")
+    write_extract(src, rows[5:], "parquet", name="part2")  # ids 5..9 twice, identical
+    report = ps.run(yaml).report
+    assert report["status"] == "committed" and report["rows_deduplicated"] == 5, report
+    assert (report["rows_inserted"], report["rows_updated"], report["rows_deleted"]) == (0, 1, 0), report
+    ps.assert_table(tmp_path / "table", rows, SCHEMA, "identical repeats")
+    write_extract(src, [dict(r, name="c") if r["id"] == 7 else r for r in rows[5:]], "parquet", name="part2")
+    before = ps.snapshot_log(tmp_path / "table")
+    line = ps.run_refused(yaml)
+    assert "the extract holds key (id=7) twice, with different values" in line, line
+    ps.assert_log_unchanged(tmp_path / "table", before, "a key repeated with other values")
+
+
+def test_streamed_and_in_memory_diffs_agree_on_files_of_different_columns(tmp_path):
+    """Parquet files whose columns differ (a column one file lacks, an int32 key beside an
+    int64 one) stream as a read in memory unifies them; both runs give the same table. The
+    in-memory run is forced by a min_change_percent, which counts the change first."""
+    tables = {}
+    for mode, threshold in [("streamed", 0), ("in_memory", 1e-6)]:
+        src = tmp_path / mode / "src"
+        src.mkdir(parents=True)
+        p = ps.pipeline("d", path=str(src / "*.parquet"), dest=str(tmp_path / mode / "table"),
+                        strategy={"type": "snapshot_diff", "min_change_percent": threshold}, keys=["id"])
+        yaml = ps.write_pipelines(tmp_path / mode / "p.yaml", p)
+        ps.write_source(src / "a.parquet", [{"id": i, "name": f"n{i}", "size": i * 10} for i in range(50)],
+                        fmt="parquet", schema={"id": "long", "name": "string", "size": "long"})
+        ps.write_source(src / "b.parquet", [{"id": i, "name": f"n{i}"} for i in range(50, 80)],
+                        fmt="parquet", schema={"id": "int", "name": "string"})
+        assert ps.run(yaml).report["status"] == "committed"
+        ps.write_source(src / "a.parquet", [{"id": i, "name": f"m{i}" if i % 7 == 0 else f"n{i}", "size": i * 10}
+                                            for i in range(0, 50, 2)],
+                        fmt="parquet", schema={"id": "long", "name": "string", "size": "long"})
+        ps.write_source(src / "b.parquet", [{"id": i, "name": f"n{i}"} for i in range(50, 90)],
+                        fmt="parquet", schema={"id": "int", "name": "string"})
+        report = ps.run(yaml).report
+        assert report["status"] == "committed", (mode, report)
+        counts = (report["rows_inserted"], report["rows_updated"], report["rows_deleted"])
+        assert counts == (10, 4, 25), (mode, report)
+        tables[mode] = oracle.read_deltalake(tmp_path / mode / "table", None)
+    oracle.assert_tables_equal(tables["streamed"], tables["in_memory"], "streamed vs in memory")
+    assert tables["streamed"].num_rows == 65

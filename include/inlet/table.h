@@ -563,6 +563,16 @@ class Table {
   virtual arrow::Result<MergeResult> Merge(std::shared_ptr<arrow::Table> source,
                                            const MergeOptions& options) = 0;
 
+  /// A snapshot merge (options.mode kSnapshot) of an extract given as a stream, read
+  /// once: each batch is conformed, its keys indexed and its rows hashed, and the batch
+  /// spilled to an unnamed temporary file (TMPDIR), so that memory holds about 40 bytes
+  /// per extract row instead of the rows. A key repeated with an identical row counts as
+  /// a source duplicate; repeated with other values it fails naming the key. Other
+  /// merges, tables that record a change data feed and tables without this path read the
+  /// stream into memory and Merge it.
+  virtual arrow::Result<MergeResult> MergeExtract(
+      std::shared_ptr<arrow::RecordBatchReader> extract, const MergeOptions& options);
+
   /// Deletes the rows options.where selects, in one atomic commit. Files are pruned by
   /// partition values and statistics; a file whose every row is selected by partition
   /// predicates alone is removed unread (unless the table records a change data feed).

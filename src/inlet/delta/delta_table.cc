@@ -135,6 +135,11 @@ arrow::Result<MergeResult> DeltaTable::Merge(std::shared_ptr<arrow::Table> sourc
   return table::Merge(*this, std::move(source), options);
 }
 
+arrow::Result<MergeResult> DeltaTable::MergeExtract(
+    std::shared_ptr<arrow::RecordBatchReader> extract, const MergeOptions& options) {
+  return table::MergeExtract(*this, std::move(extract), options);
+}
+
 arrow::Result<MergeResult> DeltaTable::Delete(const RowChangeOptions& options) {
   return table::ChangeRows(*this, options, nullptr);
 }

@@ -69,6 +69,9 @@ class DeltaTable : public Table, public table::Writable {
 
   arrow::Result<MergeResult> Merge(std::shared_ptr<arrow::Table> source,
                                    const MergeOptions& options) override;
+  arrow::Result<MergeResult> MergeExtract(
+      std::shared_ptr<arrow::RecordBatchReader> extract,
+      const MergeOptions& options) override;
   arrow::Result<MergeResult> Delete(const RowChangeOptions& options) override;
   arrow::Result<MergeResult> Update(const UpdateOptions& options) override;
   arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> Changes(

@@ -467,6 +467,10 @@ arrow::Result<MergeResult> IcebergTable::Merge(std::shared_ptr<arrow::Table> sou
                                                const MergeOptions& options) {
   return table::Merge(*this, std::move(source), options);
 }
+arrow::Result<MergeResult> IcebergTable::MergeExtract(
+    std::shared_ptr<arrow::RecordBatchReader> extract, const MergeOptions& options) {
+  return table::MergeExtract(*this, std::move(extract), options);
+}
 arrow::Result<MergeResult> IcebergTable::Delete(const RowChangeOptions& options) {
   return table::ChangeRows(*this, options, nullptr);
 }

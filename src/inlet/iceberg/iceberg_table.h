@@ -132,6 +132,9 @@ class IcebergTable : public Table, public table::Writable {
       bool file_level = false) const override;
   arrow::Result<MergeResult> Merge(std::shared_ptr<arrow::Table> source,
                                    const MergeOptions& options) override;
+  arrow::Result<MergeResult> MergeExtract(
+      std::shared_ptr<arrow::RecordBatchReader> extract,
+      const MergeOptions& options) override;
   arrow::Result<MergeResult> Delete(const RowChangeOptions& options) override;
   arrow::Result<MergeResult> Update(const UpdateOptions& options) override;
   arrow::Result<OptimizeResult> Optimize(const OptimizeOptions& options) override;

@@ -77,6 +77,10 @@ class PipelineRun {
       ARROW_ASSIGN_OR_RAISE(auto streamed, StreamRun());
       if (streamed) return *streamed;
     }
+    if (DiffStreamable()) {
+      ARROW_ASSIGN_OR_RAISE(auto streamed, StreamDiffRun());
+      if (streamed) return *streamed;
+    }
     ARROW_ASSIGN_OR_RAISE(bool any, ReadSource());
     if (!any) {
       // Only files left out by the bad-files policy: the state remembers them.
@@ -174,16 +178,27 @@ class PipelineRun {
            !options_.dry_run;
   }
 
-  // The streamed run; nullopt when the source cannot stream.
-  arrow::Result<std::optional<RunReport>> StreamRun() {
-    ARROW_ASSIGN_OR_RAISE(source_, OpenBoundedSource(config_.source));
-    ARROW_ASSIGN_OR_RAISE(ReadRequest request, strategy_->Request(context_));
-    ARROW_ASSIGN_OR_RAISE(auto stream, source_->Stream(request));
-    if (!stream) return std::optional<RunReport>();
-    // Each batch is shaped as a whole extract would be (derived columns, schema drift);
-    // with no keys and no row-count gates nothing depends on the other batches.
-    const std::vector<std::string> parts = {source_->Describe()};
-    auto shape = [this, &parts](const std::shared_ptr<arrow::RecordBatch>& batch)
+  class ShapedRows;
+
+  // A snapshot diff that needs no extract in memory (key gates that fail rather than
+  // set rows aside, no row-count gates, no share of changes to count first) streams an
+  // extract the source can stream into the merge, which spills it to disk as it indexes
+  // the keys and hashes the rows (Table::MergeExtract).
+  bool DiffStreamable() const {
+    const auto& c = config_;
+    return c.strategy.type == load::StrategyType::kSnapshotDiff && snapshot_ &&
+           c.quality.null_keys == load::RejectPolicy::kFail &&
+           c.quality.duplicate_keys == load::RejectPolicy::kFail && !c.quality.min_rows &&
+           !c.quality.max_rows && c.strategy.min_change_percent <= 0 && !options_.dry_run;
+  }
+
+  // The source's stream, each batch shaped as a whole extract would be (derived columns,
+  // schema drift, key gates within the batch).
+  arrow::Result<std::shared_ptr<ShapedRows>> Shaped(
+      std::shared_ptr<arrow::RecordBatchReader> stream) {
+    auto parts = std::make_shared<std::vector<std::string>>(
+        std::vector<std::string>{source_->Describe()});
+    auto shape = [this, parts](const std::shared_ptr<arrow::RecordBatch>& batch)
         -> arrow::Result<pipeline::CheckedRows> {
       ARROW_ASSIGN_OR_RAISE(auto table, arrow::Table::FromRecordBatches({batch}));
       ARROW_ASSIGN_OR_RAISE(auto part, arrow::MakeArrayFromScalar(arrow::Int32Scalar(0),
@@ -195,21 +210,30 @@ class PipelineRun {
                                       arrow::ArrayVector{part}, arrow::int32())));
       ARROW_ASSIGN_OR_RAISE(table,
                             load::AddDerivedColumns(table, Derived(config_.destination)));
-      return pipeline::CheckRows(config_, *strategy_, table, snapshot_.get(), parts);
+      return pipeline::CheckRows(config_, *strategy_, table, snapshot_.get(), *parts);
     };
     ARROW_ASSIGN_OR_RAISE(auto none, arrow::RecordBatch::MakeEmpty(stream->schema()));
     ARROW_ASSIGN_OR_RAISE(auto shaped, shape(none));
     merge_schema_ = shaped.merge_schema;
-    auto rows = std::make_shared<ShapedRows>(
+    return std::make_shared<ShapedRows>(
         stream, shaped.rows->schema(), shape, config_.processing.batch_size,
-        [this](int64_t n) {
-          progress_.Update("read and wrote " + std::to_string(n) + " rows");
-        });
+        [this](int64_t n) { progress_.Update("read " + std::to_string(n) + " rows"); });
+  }
+
+  // The streamed run; nullopt when the source cannot stream.
+  arrow::Result<std::optional<RunReport>> StreamRun() {
+    ARROW_ASSIGN_OR_RAISE(source_, OpenBoundedSource(config_.source));
+    ARROW_ASSIGN_OR_RAISE(ReadRequest request, strategy_->Request(context_));
+    ARROW_ASSIGN_OR_RAISE(SourceStream stream, source_->Stream(state_.position, request));
+    if (stream.unchanged) return std::optional<RunReport>(Finish(RunStatus::kNoChanges));
+    if (!stream.batches) return std::optional<RunReport>();
+    // With no keys and no row-count gates nothing depends on the other batches.
+    ARROW_ASSIGN_OR_RAISE(auto rows, Shaped(stream.batches));
     next_ = state_;
     next_.pipeline = config_.name;
     next_.strategy = report_.strategy;
     next_.cursor = config_.strategy.cursor;
-    next_.position = Json::object();
+    next_.position = stream.position;
     context_.now_ms = NowMillis();
     change_ = strategy_->Change(context_, &next_);
     next_.run = state_.run + 1;
@@ -217,9 +241,40 @@ class PipelineRun {
     ARROW_ASSIGN_OR_RAISE(
         CommitResult commit,
         table_->Write(rows, load::WriteOptionsOf(Spec(), change_.mode)));
-    report_.files_read = 1;
+    report_.files_read = stream.parts;
     report_.rows_read = report_.rows_written = rows->count();
     ReportCommit(commit);
+    return std::optional<RunReport>(Finish(RunStatus::kCommitted));
+  }
+
+  // The streamed diff; nullopt when a full refresh is due or the source cannot stream.
+  arrow::Result<std::optional<RunReport>> StreamDiffRun() {
+    next_ = state_;
+    next_.pipeline = config_.name;
+    next_.strategy = report_.strategy;
+    next_.cursor = config_.strategy.cursor;
+    context_.now_ms = NowMillis();
+    change_ = strategy_->Change(context_, &next_);
+    if (!Diffs()) return std::optional<RunReport>();
+    ARROW_ASSIGN_OR_RAISE(source_, OpenBoundedSource(config_.source));
+    ARROW_ASSIGN_OR_RAISE(ReadRequest request, strategy_->Request(context_));
+    ARROW_ASSIGN_OR_RAISE(SourceStream stream, source_->Stream(state_.position, request));
+    if (stream.unchanged) return std::optional<RunReport>(Finish(RunStatus::kNoChanges));
+    if (!stream.batches) return std::optional<RunReport>();
+    ARROW_ASSIGN_OR_RAISE(auto rows, Shaped(stream.batches));
+    next_.position = stream.position;
+    next_.run = state_.run + 1;
+    next_.updated_at = FormatTimestampMillisIso(NowMillis());
+    const load::CommitSpec spec = Spec();
+    MergeOptions merge = change_.merge_options;
+    merge.write = load::WriteOptionsOf(spec, WriteMode::kAppend);
+    merge.write.operation = spec.merge_operation;
+    ARROW_ASSIGN_OR_RAISE(MergeResult result, table_->MergeExtract(rows, merge));
+    report_.files_read = stream.parts;
+    report_.rows_read = rows->count();
+    ReportMerge(result);
+    if (!result.changed) return std::optional<RunReport>(Finish(RunStatus::kNoChanges));
+    ReportCommit(result.commit);
     return std::optional<RunReport>(Finish(RunStatus::kCommitted));
   }
 
@@ -256,6 +311,8 @@ class PipelineRun {
         ARROW_ASSIGN_OR_RAISE(auto next, ahead_.Next());
         if (!next) {
           *out = nullptr;
+          if (!ended_) CrashPoint("run.after_read");
+          ended_ = true;
           return arrow::Status::OK();
         }
         pending_ = std::move(*next);
@@ -276,6 +333,7 @@ class PipelineRun {
     int64_t batch_size_;
     std::function<void(int64_t)> progress_;
     int64_t count_ = 0;
+    bool ended_ = false;
     Batch pending_;
     int64_t offset_ = 0;
     ReadAhead<Batch> ahead_;  // last: its thread stops before the members it uses go

@@ -273,7 +273,8 @@ class PostgresTable : public Table, public std::enable_shared_from_this<Postgres
     ARROW_ASSIGN_OR_RAISE(auto bounded, OpenPostgresSource(source));
     ReadRequest request;
     request.scope = SourceScope::kAll;
-    ARROW_ASSIGN_OR_RAISE(auto reader, bounded->Stream(request));
+    ARROW_ASSIGN_OR_RAISE(SourceStream stream, bounded->Stream(Json::object(), request));
+    auto reader = stream.batches;
     // The reader keeps what it needs of the source, but not the source itself.
     struct Holder : arrow::RecordBatchReader {
       std::unique_ptr<BoundedSource> source;

@@ -423,6 +423,7 @@ CsvSettings CsvSettingsFor(const CsvOptions& csv, const std::string& path) {
 std::string Place(const std::string& format, int64_t first_line, int64_t i) {
   if (format == "csv" || format == "ndjson")
     return "line " + std::to_string(first_line + i);
+  if (format == "parquet") return "row " + std::to_string(first_line + i);
   return "row " + std::to_string(i + 1);
 }
 

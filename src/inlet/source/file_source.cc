@@ -27,6 +27,7 @@
 
 #include "inlet/common/time.h"
 #include "inlet/source/file_reader.h"
+#include "inlet/source/parquet_extract.h"
 #include "inlet/status.h"
 #include "inlet/table/parquet_file.h"
 
@@ -723,6 +724,33 @@ arrow::Result<SourceRead> FileSource::Read(const Json& position,
     out.part_state.push_back(
         Json::array({p.file.size, p.file.mtime_ns, RelativeName(root, p.file.path)}));
   }
+  return out;
+}
+
+arrow::Result<SourceStream> FileSource::Stream(const Json& position,
+                                               const ReadRequest& request) const {
+  SourceStream out;
+  if (request.scope != SourceScope::kWholeExtract) return out;
+  ARROW_ASSIGN_OR_RAISE(auto store, SourceStore::For(config_.path, config_.storage));
+  ARROW_ASSIGN_OR_RAISE(auto files, store->Discover(config_.path));
+  ARROW_ASSIGN_OR_RAISE(std::string root, store->Root(config_.path));
+  for (const auto& f : files) {
+    if (FormatOf(f, config_.decoding.format) != "parquet") return out;
+  }
+  if (files.empty()) {
+    return arrow::Status::Invalid("source ", config_.path,
+                                  " matches no files; the table would be emptied");
+  }
+  out.position = Normalized(position);
+  std::string fingerprint = Fingerprint(files, root);
+  if (fingerprint == out.position["source_fingerprint"].get<std::string>()) {
+    out.unchanged = true;
+    return out;
+  }
+  out.position["source_fingerprint"] = fingerprint;
+  out.parts = static_cast<int64_t>(files.size());
+  ARROW_ASSIGN_OR_RAISE(out.batches,
+                        OpenParquetExtract(files, config_.decoding.schema, store));
   return out;
 }
 

@@ -85,6 +85,10 @@ class FileSource : public BoundedSource {
 
   arrow::Result<SourceRead> Read(const Json& position,
                                  const ReadRequest& request) const override;
+  /// A whole extract of Parquet files streams (OpenParquetExtract); other reads and
+  /// formats do not.
+  arrow::Result<SourceStream> Stream(const Json& position,
+                                     const ReadRequest& request) const override;
   void Mark(size_t part, const PartMark& mark, SourceRead* read) const override;
   bool Advanced(const Json& before, const Json& after) const override;
   std::string Describe() const override { return config_.path; }

@@ -245,9 +245,11 @@ class PostgresSource : public BoundedSource {
     return read;
   }
 
-  arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> Stream(
-      const ReadRequest& request) const override {
-    return Open(request);
+  arrow::Result<SourceStream> Stream(const Json&,
+                                     const ReadRequest& request) const override {
+    SourceStream out;
+    ARROW_ASSIGN_OR_RAISE(out.batches, Open(request));
+    return out;
   }
 
   void Mark(size_t, const PartMark&, SourceRead*) const override {}

@@ -280,6 +280,19 @@ struct SourceRead {
   std::vector<SkippedPart> skipped;
 };
 
+/// A whole extract as a stream (BoundedSource::Stream).
+struct SourceStream {
+  /// The batches, without kPartColumn; null when the source cannot stream this read.
+  std::shared_ptr<arrow::RecordBatchReader> batches;
+  /// The position once these rows are loaded (as SourceRead::position).
+  Json position = Json::object();
+  /// How many parts (files) the stream reads.
+  int64_t parts = 1;
+  /// The extract is the one position records (kWholeExtract of unchanged files): there
+  /// is nothing to read.
+  bool unchanged = false;
+};
+
 /// A source read once per run. Implementations are not thread-safe.
 class BoundedSource {
  public:
@@ -289,12 +302,13 @@ class BoundedSource {
   /// empty object before the first run). Errors name the part (file, line, column).
   virtual arrow::Result<SourceRead> Read(const Json& position,
                                          const ReadRequest& request) const = 0;
-  /// The whole extract (kWholeExtract) as a stream of batches, without kPartColumn, for a
-  /// run that needs no rows in memory; nullptr when the source cannot stream. The stream
-  /// fails at its end when it held no rows, and on any error naming the part.
-  virtual arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> Stream(
-      const ReadRequest&) const {
-    return nullptr;
+  /// The whole extract (kWholeExtract) as a stream of batches, for a run that needs no
+  /// rows in memory, resuming from position as Read does; no batches when the source
+  /// cannot stream. The stream fails on any error naming the part, and (a database's) at
+  /// its end when it held no rows.
+  virtual arrow::Result<SourceStream> Stream(const Json& /*position*/,
+                                             const ReadRequest&) const {
+    return SourceStream();
   }
   /// Records in read->position what a strategy learned of a part of the read.
   virtual void Mark(size_t part, const PartMark& mark, SourceRead* read) const = 0;

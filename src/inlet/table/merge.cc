@@ -16,6 +16,7 @@
 #include <unordered_map>
 
 #include "inlet/common/percent.h"
+#include "inlet/table/extract_spill.h"
 #include "inlet/table/merge_files.h"
 #include "inlet/table/merge_source.h"
 #include "inlet/table/row_hash.h"
@@ -457,11 +458,11 @@ class ChangedBatchWriter {
   CommitResult& counts_;
 };
 
-}  // namespace
-
-arrow::Result<MergeResult> Merge(const Writable& table,
-                                 std::shared_ptr<arrow::Table> source,
-                                 const MergeOptions& options) {
+// A snapshot merge's source rows are in memory (source) or streamed (extract).
+arrow::Result<MergeResult> MergeInput(const Writable& table,
+                                      std::shared_ptr<arrow::Table> source,
+                                      std::shared_ptr<arrow::RecordBatchReader> extract,
+                                      const MergeOptions& options) {
   const std::string& location = table.location();
   MergeOptions o = options;  // the columns an upsert updates depend on the source
   if (o.keys.empty())
@@ -476,19 +477,32 @@ arrow::Result<MergeResult> Merge(const Writable& table,
     return arrow::Status::Invalid("merge into ", location,
                                   ": a truncate flag needs sequence_by");
   }
-  if (o.mode == MergeMode::kSnapshot && o.missing_keys == MissingKeys::kSoftDelete &&
-      !o.soft_delete_column.empty()) {
-    auto given = source->schema()->GetFieldByName(o.soft_delete_column);
+  // Every row of an extract is live.
+  bool soft_flags = o.mode == MergeMode::kSnapshot &&
+                    o.missing_keys == MissingKeys::kSoftDelete &&
+                    !o.soft_delete_column.empty();
+  auto live = [&](std::shared_ptr<arrow::Table> rows) {
+    return soft_flags ? SetBoolColumn(rows, o.soft_delete_column, false)
+                      : arrow::Result<std::shared_ptr<arrow::Table>>(std::move(rows));
+  };
+  std::shared_ptr<arrow::Schema> source_schema =
+      source ? source->schema() : extract->schema();
+  if (soft_flags) {
+    auto given = source_schema->GetFieldByName(o.soft_delete_column);
     if (given && given->type()->id() != arrow::Type::BOOL) {
       return arrow::Status::Invalid("merge into ", location, ": the soft-delete column '",
                                     o.soft_delete_column, "' must be boolean, not ",
                                     given->type()->ToString());
     }
-    // Every row of an extract is live.
-    ARROW_ASSIGN_OR_RAISE(source, SetBoolColumn(source, o.soft_delete_column, false));
+    ARROW_ASSIGN_OR_RAISE(auto none, arrow::Table::MakeEmpty(source_schema));
+    ARROW_ASSIGN_OR_RAISE(none, live(none));
+    source_schema = none->schema();
+    if (source) {
+      ARROW_ASSIGN_OR_RAISE(source, live(source));
+    }
   }
   ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::Schema> input,
-                        WithoutFlags(*source->schema(), o));
+                        WithoutFlags(*source_schema, o));
   bool changes_rows = o.mode != MergeMode::kInsertOnly;
   WriteOptions write = o.write;
   // Remembered deletes are an application document of the commit (set at the end).
@@ -497,7 +511,7 @@ arrow::Result<MergeResult> Merge(const Writable& table,
   if (o.mode == MergeMode::kUpsert) KeepAbsentColumns(*input, *tx->schema(), &o);
   bool snapshot = o.mode == MergeMode::kSnapshot;
   if (snapshot)
-    ARROW_RETURN_NOT_OK(SnapshotCompare::Check(o, *source->schema(), *tx->schema()));
+    ARROW_RETURN_NOT_OK(SnapshotCompare::Check(o, *source_schema, *tx->schema()));
   // With a change data feed every change of this commit also goes to cdc files. A dry run
   // writes nothing.
   MergeWriters writers;
@@ -506,6 +520,13 @@ arrow::Result<MergeResult> Merge(const Writable& table,
   }
   DataWriter* writer = writers.data.get();
   DataWriter* cdc = writers.changes.get();
+  if (extract && (tx->change_data_feed() || !tx->base())) {
+    // The images of updated rows need the extract's rows at hand; a new table has no
+    // columns to compare rows by.
+    ARROW_ASSIGN_OR_RAISE(source, extract->ToTable());
+    ARROW_ASSIGN_OR_RAISE(source, live(source));
+    extract.reset();
+  }
   // Merge-on-read: changed rows are marked deleted, their new versions written as new
   // rows.
   bool marks = tx->base() && tx->marks_deleted_rows();
@@ -529,6 +550,10 @@ arrow::Result<MergeResult> Merge(const Writable& table,
   // keys and all), and start being read while the source's keys are indexed. A snapshot
   // finds the keys missing from the extract, and a truncate removes older rows: both read
   // every file.
+  // A streamed extract is conformed batch by batch below: here its (empty) schema.
+  if (extract) {
+    ARROW_ASSIGN_OR_RAISE(source, arrow::Table::MakeEmpty(source_schema));
+  }
   ARROW_ASSIGN_OR_RAISE(ConformedSource conformed, ConformSource(source, o, *tx));
   Candidates candidates;
   ReplacedFiles replaced;  // whole partitions a delete-insert replaces: not read
@@ -547,8 +572,26 @@ arrow::Result<MergeResult> Merge(const Writable& table,
   std::optional<SnapshotCompare> compare;
   if (snapshot) {
     ARROW_ASSIGN_OR_RAISE(
-        compare, SnapshotCompare::Make(o, *source->schema(), tx->base().get(), src));
+        compare, SnapshotCompare::Make(o, *source_schema, tx->base().get(), src));
   }
+  std::unique_ptr<ExtractSpill> spill;
+  if (extract) {
+    auto conform = [&](const std::shared_ptr<arrow::RecordBatch>& batch)
+        -> arrow::Result<std::shared_ptr<arrow::Table>> {
+      ARROW_ASSIGN_OR_RAISE(auto rows, arrow::Table::FromRecordBatches({batch}));
+      ARROW_ASSIGN_OR_RAISE(rows, live(rows));
+      ARROW_ASSIGN_OR_RAISE(ConformedSource c, ConformSource(rows, o, *tx));
+      return c.rows;
+    };
+    ARROW_ASSIGN_OR_RAISE(
+        spill, ExtractSpill::Make(extract.get(), conform, o.keys, compare->columns,
+                                  location, &encoder, &src.by_key, &compare->source));
+    src.duplicates = spill->duplicates();
+    src.late.assign(spill->rows(), false);
+    src.deleted.assign(spill->rows(), false);
+    compare->changed.assign(spill->rows(), false);
+  }
+  const int64_t source_rows = spill ? spill->rows() : src.rows->num_rows();
   SequenceGuard guard;
   if (sequenced) {
     ARROW_ASSIGN_OR_RAISE(guard, SequenceGuard::Load(*tx, o, &encoder, &src));
@@ -565,7 +608,7 @@ arrow::Result<MergeResult> Merge(const Writable& table,
   }
   // Source rows whose key matched a table row (each key has one row, but for
   // delete-insert, which inserts every row anyway).
-  std::vector<bool> found(src.rows->num_rows(), false);
+  std::vector<bool> found(source_rows, false);
 
   int64_t source_updates = 0;  // updates written with the inserts, as source rows
   int64_t soft_deleted = 0;    // rows whose key left a snapshot's extract, kept flagged
@@ -640,8 +683,9 @@ arrow::Result<MergeResult> Merge(const Writable& table,
   // changed); rows flagged for deletion insert nothing, late rows nothing at all.
   bool all_rows = o.mode == MergeMode::kDeleteInsert || updates_are_source_rows;
   std::vector<int64_t> inserts, deletes;
-  for (int64_t i = 0; i < src.rows->num_rows(); ++i) {
+  for (int64_t i = 0; i < source_rows; ++i) {
     if (src.late[i] || (snapshot && found[i] && !compare->changed[i])) continue;
+    if (spill && spill->skipped(i)) continue;  // a repeat of an earlier row
     if (src.deleted[i]) {
       deletes.push_back(i);
     } else if (all_rows || !found[i]) {
@@ -669,6 +713,8 @@ arrow::Result<MergeResult> Merge(const Writable& table,
     ARROW_ASSIGN_OR_RAISE(auto new_rows, TakeRows(src.rows, inserts));
     ARROW_RETURN_NOT_OK(WriteTable(writer, new_rows));
     ARROW_RETURN_NOT_OK(WriteChanges(cdc, new_rows, "insert"));
+  } else if (spill) {
+    ARROW_RETURN_NOT_OK(spill->WriteRows(writer, inserts));
   } else {
     ARROW_RETURN_NOT_OK(
         WriteRows(writer, src.rows, inserts));  // runs as slices, not copies
@@ -681,6 +727,24 @@ arrow::Result<MergeResult> Merge(const Writable& table,
                         CommitMerge(tx.get(), std::move(writers), std::move(candidates),
                                     o.keys, MergeModeName(o.mode), result.commit));
   return result;
+}
+
+}  // namespace
+
+arrow::Result<MergeResult> Merge(const Writable& table,
+                                 std::shared_ptr<arrow::Table> source,
+                                 const MergeOptions& options) {
+  return MergeInput(table, std::move(source), nullptr, options);
+}
+
+arrow::Result<MergeResult> MergeExtract(const Writable& table,
+                                        std::shared_ptr<arrow::RecordBatchReader> extract,
+                                        const MergeOptions& options) {
+  if (options.mode != MergeMode::kSnapshot || options.history.enabled) {
+    ARROW_ASSIGN_OR_RAISE(auto rows, extract->ToTable());
+    return Merge(table, std::move(rows), options);
+  }
+  return MergeInput(table, nullptr, std::move(extract), options);
 }
 
 }  // namespace inlet::table

@@ -25,6 +25,13 @@ arrow::Result<MergeResult> Merge(const Writable& table,
                                  std::shared_ptr<arrow::Table> source,
                                  const MergeOptions& options);
 
+/// Table::MergeExtract: a snapshot merge of a streamed extract, spilled to disk while its
+/// keys are indexed and its rows hashed (extract_spill.h); other merges, and tables that
+/// record a change data feed, read the stream into memory and Merge it.
+arrow::Result<MergeResult> MergeExtract(const Writable& table,
+                                        std::shared_ptr<arrow::RecordBatchReader> extract,
+                                        const MergeOptions& options);
+
 /// Table::Delete (set null) and Table::Update (set: the columns' new values).
 arrow::Result<MergeResult> ChangeRows(
     const Writable& table, const RowChangeOptions& options,

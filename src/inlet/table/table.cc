@@ -8,6 +8,12 @@
 
 namespace inlet {
 
+arrow::Result<MergeResult> Table::MergeExtract(
+    std::shared_ptr<arrow::RecordBatchReader> extract, const MergeOptions& options) {
+  ARROW_ASSIGN_OR_RAISE(auto rows, extract->ToTable());
+  return Merge(std::move(rows), options);
+}
+
 // An Iceberg metadata file, or a directory with Iceberg metadata and no Delta log, is an
 // Iceberg table; anything else is Delta's.
 arrow::Result<std::shared_ptr<Table>> Table::Open(const std::string& uri,

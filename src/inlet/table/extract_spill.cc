@@ -1,0 +1,155 @@
+#include "inlet/table/extract_spill.h"
+
+#include <arrow/io/buffered.h>
+#include <arrow/io/file.h>
+#include <arrow/ipc/reader.h>
+#include <arrow/ipc/writer.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+
+#include "inlet/table/merge_files.h"
+
+namespace inlet::table {
+
+namespace {
+
+// A temporary file, unlinked at once: only the descriptor reaches it.
+arrow::Result<int> UnnamedTempFile() {
+  std::error_code ec;
+  std::filesystem::path dir = std::filesystem::temp_directory_path(ec);
+  if (ec) dir = "/tmp";
+  std::string name = (dir / "inlet-extract-XXXXXX").string();
+  int fd = ::mkstemp(name.data());
+  if (fd < 0) {
+    return arrow::Status::IOError("cannot create a temporary file in ", dir.string(),
+                                  " for the extract: ", std::strerror(errno),
+                                  " (set TMPDIR to a directory with room)");
+  }
+  ::unlink(name.c_str());
+  return fd;
+}
+
+// "(id=7)" or "(region='eu', id=7)": the key of a row, for an error.
+std::string KeyOf(const arrow::Table& rows, int64_t row,
+                  const std::vector<std::string>& keys) {
+  std::string out = "(";
+  for (const auto& k : keys) {
+    if (out.size() > 1) out += ", ";
+    auto column = rows.GetColumnByName(k);
+    auto scalar = column ? column->GetScalar(row) : arrow::Status::Invalid("");
+    out += k + "=" + (scalar.ok() ? (*scalar)->ToString() : "?");
+  }
+  return out + ")";
+}
+
+}  // namespace
+
+arrow::Result<std::unique_ptr<ExtractSpill>> ExtractSpill::Make(
+    arrow::RecordBatchReader* extract, const Conform& conform,
+    const std::vector<std::string>& keys, const std::vector<std::string>& compare_columns,
+    const std::string& location, KeyEncoder* encoder, KeyIndex* by_key,
+    std::vector<RowHash>* hashes) {
+  std::unique_ptr<ExtractSpill> spill(new ExtractSpill());
+  ARROW_ASSIGN_OR_RAISE(spill->fd_, UnnamedTempFile());
+  int write_fd = ::dup(spill->fd_);
+  if (write_fd < 0) return arrow::Status::IOError("dup: ", std::strerror(errno));
+  ARROW_ASSIGN_OR_RAISE(auto file, arrow::io::FileOutputStream::Open(write_fd));
+  std::shared_ptr<arrow::ipc::RecordBatchWriter> writer;
+  auto failed = [&](const arrow::Status& st) {
+    return st.WithMessage("cannot spill the extract of the merge into ", location,
+                          " to a temporary file: ", st.message());
+  };
+  bool ended = false;
+  while (!ended) {
+    std::shared_ptr<arrow::RecordBatch> batch;
+    ARROW_RETURN_NOT_OK(extract->ReadNext(&batch));
+    if (!batch) {
+      if (writer) break;
+      // No batch at all: an empty extract, with its schema.
+      ARROW_ASSIGN_OR_RAISE(batch, arrow::RecordBatch::MakeEmpty(extract->schema()));
+      ended = true;
+    }
+    if (batch->num_rows() == 0 && writer) continue;
+    ARROW_ASSIGN_OR_RAISE(auto rows, conform(batch));
+    if (!writer) {
+      spill->schema_ = rows->schema();
+      auto w = arrow::ipc::MakeStreamWriter(file, spill->schema_);
+      if (!w.ok()) return failed(w.status());
+      writer = *w;
+    }
+    ARROW_ASSIGN_OR_RAISE(auto ids, encoder->Encode(*rows));
+    ARROW_ASSIGN_OR_RAISE(auto row_hashes, HashRows(*rows, compare_columns));
+    const int64_t first = spill->rows_;
+    for (int64_t i = 0; i < rows->num_rows(); ++i) {
+      if (i + 16 < rows->num_rows()) by_key->Prefetch(ids[i + 16]);
+      auto [row, inserted] = by_key->Emplace(ids[i], first + i);
+      bool skip = false;
+      if (!inserted) {
+        if ((*hashes)[*row] != row_hashes[i]) {
+          return arrow::Status::Invalid(
+              "merge into ", location, ": the extract holds key ", KeyOf(*rows, i, keys),
+              " twice, with different values (rows ", *row + 1, " and ", first + i + 1,
+              "); nothing was committed");
+        }
+        skip = true;
+        ++spill->duplicates_;
+      }
+      spill->skipped_.push_back(skip);
+    }
+    hashes->insert(hashes->end(), row_hashes.begin(), row_hashes.end());
+    spill->rows_ += rows->num_rows();
+    if (auto st = writer->WriteTable(*rows); !st.ok()) return failed(st);
+  }
+  if (auto st = writer->Close(); !st.ok()) return failed(st);
+  if (auto st = file->Close(); !st.ok()) return failed(st);
+  return spill;
+}
+
+ExtractSpill::~ExtractSpill() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+arrow::Status ExtractSpill::WriteRows(DataWriter* writer,
+                                      const std::vector<int64_t>& rows) const {
+  if (rows.empty()) return arrow::Status::OK();
+  int read_fd = ::dup(fd_);
+  if (read_fd < 0) return arrow::Status::IOError("dup: ", std::strerror(errno));
+  if (::lseek(read_fd, 0, SEEK_SET) != 0) {
+    ::close(read_fd);
+    return arrow::Status::IOError("cannot rewind the extract's temporary file: ",
+                                  std::strerror(errno));
+  }
+  ARROW_ASSIGN_OR_RAISE(auto file, arrow::io::ReadableFile::Open(read_fd));
+  ARROW_ASSIGN_OR_RAISE(auto input,
+                        arrow::io::BufferedInputStream::Create(
+                            int64_t{1} << 20, arrow::default_memory_pool(), file));
+  ARROW_ASSIGN_OR_RAISE(auto reader, arrow::ipc::RecordBatchStreamReader::Open(input));
+  int64_t first = 0;  // of the batch
+  size_t next = 0;    // in rows
+  std::vector<int64_t> local;
+  while (next < rows.size()) {
+    std::shared_ptr<arrow::RecordBatch> batch;
+    ARROW_RETURN_NOT_OK(reader->ReadNext(&batch));
+    if (!batch) {
+      return arrow::Status::IOError("the extract's temporary file ended at row ", first,
+                                    " of ", rows_);
+    }
+    const int64_t end = first + batch->num_rows();
+    local.clear();
+    for (; next < rows.size() && rows[next] < end; ++next)
+      local.push_back(rows[next] - first);
+    if (!local.empty()) {
+      ARROW_ASSIGN_OR_RAISE(auto table, arrow::Table::FromRecordBatches({batch}));
+      ARROW_RETURN_NOT_OK(table::WriteRows(writer, table, local));
+    }
+    first = end;
+  }
+  return arrow::Status::OK();
+}
+
+}  // namespace inlet::table
