@@ -13,6 +13,7 @@ import itertools
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import time
@@ -423,38 +424,69 @@ def test_kill_9_and_a_server_restart_mid_stream(tmp_path, db):
     assert _confirmed(db) <= _table_lsn(dest)
 
 
-def test_an_initial_snapshot_cut_short_starts_again(tmp_path, db):
+def _wait_for_commits(log, count, deadline):
+    while time.time() < deadline and len(list(log.glob("*.json")) if log.exists() else []) < count:
+        time.sleep(0.01)
+
+
+@pytest.mark.parametrize("scd_type", [1, 2])
+def test_an_initial_snapshot_cut_short_goes_on_where_it_stopped(tmp_path, db, scd_type):
+    """A snapshot killed mid-copy goes on after the last key it committed, from the same
+    slot, as of a newer snapshot; changes made meanwhile on both sides of that key (and keys
+    moved across it) all arrive. A stop during the resumed copy ends it cleanly, and it goes
+    on again. SCD2 takes the snapshot again instead (a history would get the changes the
+    newer rows show already as earlier versions)."""
     db.sql("CREATE TABLE t (id int PRIMARY KEY, v text)")
     db.sql("INSERT INTO t SELECT g, repeat('v', 40) FROM generate_series(1, 200000) g")
+    strategy = {"type": "cdc"} if scd_type == 1 else {"type": "cdc", "scd_type": 2}
     p = {"name": "pg", "source": {"type": "postgres_cdc", "connection": db.uri, "table": "t"},
-         "destination": {"path": str(tmp_path / "out")}, "strategy": {"type": "cdc"},
+         "destination": {"path": str(tmp_path / "out")}, "strategy": strategy,
          "processing": {"flush_bytes": 100000}}
     yaml = ps.write_pipelines(tmp_path / "pg.yaml", p)
     dest = tmp_path / "out"
-    proc = ps.popen("stream", yaml, "--catch-up", "--json", env=db.env, cwd=tmp_path)
     log = dest / "_delta_log"
-    deadline = time.time() + 60
-    while time.time() < deadline and len(list(log.glob("*.json")) if log.exists() else []) < 3:
-        time.sleep(0.02)
+    deadline = time.time() + 90
+    proc = ps.popen("stream", yaml, "--catch-up", "--json", env=db.env, cwd=tmp_path)
+    _wait_for_commits(log, 4, deadline)
     proc.send_signal(signal.SIGKILL)
     proc.communicate()
-    partial = oracle.read_deltalake(dest).num_rows
-    assert 0 < partial < 200000 and _table_lsn(dest) is None
+    first = oracle.read_deltalake(dest)
+    assert 0 < first.num_rows < 200000 and _table_lsn(dest) is None
+    copied = max(first.column("id").to_pylist()) if scd_type == 1 else 1000
+    # While nothing streams: rows changed on both sides of where the copy stopped, a key
+    # moved from the copied part past it and one moved back, a row inserted.
+    db.sql(f"UPDATE t SET v = 'changed' WHERE id IN (1, 2, {copied}, {copied + 10})")
+    db.sql(f"DELETE FROM t WHERE id IN (3, {copied + 5})")
+    db.sql("UPDATE t SET id = 300002 WHERE id = 4")
+    db.sql(f"UPDATE t SET id = 0 WHERE id = {copied + 20}")
+    db.sql("INSERT INTO t VALUES (300001, 'new')")
     # SIGTERM during the copy: a clean stop (exit 0, status stopped) well before its end.
     before = len(list(log.glob("*.json")))
     proc = ps.popen("stream", yaml, "--json", env=db.env, cwd=tmp_path)
-    while time.time() < deadline and len(list(log.glob("*.json"))) < before + 3:
-        time.sleep(0.01)
+    _wait_for_commits(log, before + 3, deadline)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert json.loads(out)["status"] == "stopped"
     assert _table_lsn(dest) is None
-    # Rows deleted meanwhile must not survive from the first attempt.
+    if scd_type == 1:
+        assert "resuming the initial snapshot" in err and "created replication slot" not in err, err
+    else:
+        assert "created replication slot" in err and "resuming" not in err, err
     db.sql("DELETE FROM t WHERE id <= 1000")
-    report = _catch_up(yaml, db)
-    assert report["status"] == "caught_up"
-    _check_equal(db, dest)
+    db.sql(f"UPDATE t SET v = 'again' WHERE id IN ({copied + 30}, 150000)")
+    proc = ps.cli("stream", yaml, "--catch-up", "--json", env=db.env, cwd=tmp_path)
+    assert ps.parse_reports(proc.stdout)[0]["status"] == "caught_up", proc.stderr
+    if scd_type == 1:
+        assert "resuming the initial snapshot" in proc.stderr, proc.stderr
+        copied_now = int(re.search(r"initial snapshot of \S+: (\d+) rows", proc.stderr).group(1))
+        assert copied_now < 200000 - first.num_rows, proc.stderr
+        _check_equal(db, dest)
+    else:
+        skip = ("_pg_lsn", "_pg_commit_lsn", "valid_from", "valid_to", "is_current")
+        current = [r for r in oracle.read_deltalake(dest).to_pylist() if r["is_current"]]
+        got = {r["id"]: {c: v for c, v in r.items() if c not in skip} for r in current}
+        assert got == _source(db)
     assert _confirmed(db) <= _table_lsn(dest)
 
 

@@ -2,6 +2,7 @@
 
 #include <arrow/builder.h>
 #include <arrow/table.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -91,14 +92,16 @@ class PgCdc {
     if (!missing.empty()) {
       // A table without a position (a first start, a snapshot cut short, a table added
       // to the list): every table is loaded afresh from a new slot's snapshot, so that
-      // all of them start from the same point.
-      if (held)
+      // all of them start from the same point; a snapshot cut short goes on instead, when
+      // it can.
+      bool resume = Resumable(slot);
+      if (held && !resume)
         std::cerr << "inlet stream: pipeline " << config_.name << ": " << missing.front()
                   << " has no position: taking a new snapshot of every table"
                   << std::endl;
       for (const auto& t : targets_) ARROW_RETURN_NOT_OK(t->CheckOwned());
-      if (slot) ARROW_RETURN_NOT_OK(catalog_.DropSlot());
-      auto copied = Snapshot();
+      if (slot && !resume) ARROW_RETURN_NOT_OK(catalog_.DropSlot());
+      auto copied = resume ? Resume(*slot, missing) : Snapshot();
       if (copied.IsCancelled()) {
         // Stopped during the copy: the next start takes the snapshot again.
         report_.status = StreamStatus::kStopped;
@@ -174,6 +177,57 @@ class PgCdc {
     }
     ARROW_RETURN_NOT_OK(repl_->Query("COMMIT").status());
     for (auto& t : targets_) ARROW_RETURN_NOT_OK(t->Finish(consistent));
+    return arrow::Status::OK();
+  }
+
+  // Whether a snapshot cut short can go on where it stopped (Resume): the slot is still
+  // at its consistent point (it is confirmed only once every table holds a position),
+  // every table carries that snapshot's mark and none holds changes past it, the snapshot
+  // copies rows, and changes apply as SCD1 (a history would weave the changes its newer
+  // rows show already in as earlier versions, so SCD2 takes the snapshot again).
+  bool Resumable(const std::optional<Lsn>& slot) {
+    if (!slot || *slot == 0 || !cdc_.initial_snapshot || config_.strategy.scd_type == 2)
+      return false;
+    for (const auto& t : targets_) {
+      if (t->mark() != slot || t->committed() > *slot) return false;
+    }
+    return catalog_.Slot(/*lost_ok=*/false).ok();  // its WAL is still there
+  }
+
+  // Goes on with a snapshot cut short (mark: its consistent point, where the slot still
+  // is): the tables without a position copy the rows after the last key they committed,
+  // as of a newer snapshot (a temporary slot's, consistent at seen_at); their rows carry
+  // seen_at as their commit LSN, so the stream, which resumes at mark, finds its changes
+  // up to seen_at late for them (and applies those to the rows copied before).
+  arrow::Status Resume(Lsn mark, const std::vector<std::string>& missing) {
+    ARROW_RETURN_NOT_OK(
+        repl_->Query("BEGIN READ ONLY ISOLATION LEVEL REPEATABLE READ").status());
+    std::string temp = cdc_.slot.substr(0, 40) + "_resume_" + std::to_string(::getpid());
+    auto created = repl_->Query("CREATE_REPLICATION_SLOT " + QuoteIdent(temp) +
+                                " TEMPORARY LOGICAL pgoutput (SNAPSHOT 'use')");
+    if (!created.ok())
+      return catalog_.Failed(
+          "cannot create the temporary replication slot '" + temp +
+          "' to resume the initial snapshot: " + created.status().message());
+    ARROW_ASSIGN_OR_RAISE(Lsn seen_at, pgoutput::ParseLsn(*created->at(0).at(1)));
+    std::cerr << "inlet stream: pipeline " << config_.name
+              << ": resuming the initial snapshot of slot " << cdc_.slot << " at "
+              << pgoutput::FormatLsn(mark) << ", its rest as of "
+              << pgoutput::FormatLsn(seen_at) << std::endl;
+    std::vector<PgTarget*> resumed;
+    for (auto& t : targets_) {
+      if (std::find(missing.begin(), missing.end(), t->info().name) == missing.end())
+        continue;
+      resumed.push_back(t.get());
+      ARROW_RETURN_NOT_OK(t->Copy(
+          *repl_, mark, /*rows=*/true,
+          [this] { return Signalled() || (options_.stop && options_.stop->load()); },
+          /*resume=*/true, seen_at));
+    }
+    ARROW_RETURN_NOT_OK(repl_->Query("COMMIT").status());
+    ARROW_RETURN_NOT_OK(
+        repl_->Query("DROP_REPLICATION_SLOT " + QuoteIdent(temp)).status());
+    for (auto* t : resumed) ARROW_RETURN_NOT_OK(t->Finish(mark));
     return arrow::Status::OK();
   }
 
@@ -526,6 +580,9 @@ std::string PgLsnApp(const std::string& slot) {
 }
 std::string PgSnapshotApp(const std::string& slot) {
   return "inlet.postgres/" + slot + "/snapshot";
+}
+std::string PgSnapshotResumeApp(const std::string& slot) {
+  return "inlet.postgres/" + slot + "/snapshot_resume";
 }
 std::string PgPartialLsnApp(const std::string& slot) {
   return "inlet.postgres/" + slot + "/partial_lsn";

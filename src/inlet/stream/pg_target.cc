@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <iostream>
 
+#include "inlet/common/json.h"
 #include "inlet/load/commit.h"
 #include "inlet/load/maintenance.h"
 #include "inlet/load/rows.h"
@@ -50,9 +51,29 @@ arrow::Result<std::optional<Lsn>> PgTarget::Held() {
   ARROW_ASSIGN_OR_RAISE(auto snap, load::LatestSnapshot(*table_));
   std::optional<int64_t> v =
       snap ? snap->AppVersion(PgLsnApp(source_.slot)) : std::nullopt;
+  auto mark = snap ? snap->AppVersion(PgSnapshotApp(source_.slot)) : std::nullopt;
+  mark_ = mark ? std::optional<Lsn>(static_cast<Lsn>(*mark)) : std::nullopt;
+  copied_to_.clear();
+  if (snap && mark) {
+    ARROW_ASSIGN_OR_RAISE(auto doc, snap->AppDocument(PgSnapshotResumeApp(source_.slot)));
+    if (doc) {
+      // Written by Copy; anything else (another mark, a damaged document) copies from
+      // the start.
+      Json parsed = Json::parse(*doc, nullptr, /*allow_exceptions=*/false);
+      auto m = parsed.is_object() ? parsed.find("mark") : parsed.end();
+      auto after = parsed.is_object() ? parsed.find("after") : parsed.end();
+      if (m != parsed.end() && m->is_number_integer() && m->get<int64_t>() == *mark &&
+          after != parsed.end() && after->is_array() &&
+          after->size() == info_.keys.size()) {
+        for (const auto& k : *after) {
+          if (k.is_string()) copied_to_.push_back(k.get<std::string>());
+        }
+        if (copied_to_.size() != info_.keys.size()) copied_to_.clear();
+      }
+    }
+  }
   if (!v) return std::nullopt;
   // A new snapshot begun after the position (and cut short) replaced what it was.
-  auto mark = snap->AppVersion(PgSnapshotApp(source_.slot));
   if (mark && *mark > *v) return std::nullopt;
   streamed_ = !mark || *v > *mark;
   committed_ = static_cast<Lsn>(*v);
@@ -81,7 +102,7 @@ arrow::Status PgTarget::Prepare(Lsn consistent) {
   // and truncate the merges remember, which would otherwise outrank the snapshot's rows.
   WriteOptions w;
   w.app_states[PgSnapshotApp(source_.slot)].version = static_cast<int64_t>(consistent);
-  w.clear_app_documents = {table::kTombstoneApp};
+  w.clear_app_documents = {table::kTombstoneApp, PgSnapshotResumeApp(source_.slot)};
   if (snap->RowCount().value_or(1) > 0) {
     RowChangeOptions clear;
     clear.every_row = true;
@@ -97,32 +118,58 @@ arrow::Status PgTarget::Prepare(Lsn consistent) {
   return table_->Write(std::make_shared<arrow::TableBatchReader>(none), w).status();
 }
 
-arrow::Status PgTarget::Copy(pgrepl::Connection& repl, Lsn consistent, bool rows,
-                             const std::function<bool()>& stopped) {
+arrow::Status PgTarget::Copy(pgrepl::Connection& repl, Lsn mark, bool rows,
+                             const std::function<bool()>& stopped, bool resume,
+                             Lsn seen_at) {
   // The columns as the snapshot sees them.
   ARROW_ASSIGN_OR_RAISE(
-      auto attrs, repl.Query("SELECT attname, atttypid::text, atttypmod::text FROM "
-                             "pg_attribute WHERE attrelid = " +
-                             std::to_string(info_.relation_id) +
-                             " AND attnum > 0 AND NOT attisdropped AND attgenerated = '' "
-                             "ORDER BY attnum"));
+      auto attrs,
+      repl.Query("SELECT attname, atttypid::text, atttypmod::text, "
+                 "format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = " +
+                 std::to_string(info_.relation_id) +
+                 " AND attnum > 0 AND NOT attisdropped AND attgenerated = '' "
+                 "ORDER BY attnum"));
   columns_.clear();
   std::string select;
+  std::vector<size_t> key_fields(info_.keys.size());  // per key: its field in a row
+  std::vector<std::string> key_types(info_.keys.size());
   for (const auto& a : attrs) {
-    bool key = std::find(info_.keys.begin(), info_.keys.end(), *a[0]) != info_.keys.end();
+    auto key = std::find(info_.keys.begin(), info_.keys.end(), *a[0]);
     auto c = catalog_->ColumnOf(*a[0], static_cast<uint32_t>(std::stoul(*a[1])),
-                                static_cast<int32_t>(std::stol(*a[2])), key);
+                                static_cast<int32_t>(std::stol(*a[2])),
+                                key != info_.keys.end());
     if (!c.ok()) return Failed(c.status().message());
+    if (key != info_.keys.end()) {
+      key_fields[key - info_.keys.begin()] = columns_.size();
+      key_types[key - info_.keys.begin()] = a[3].value_or("text");
+    }
     select += (select.empty() ? "" : ", ") + QuoteIdent(c->name);
     columns_.push_back(std::move(*c));
   }
   batch_.ColumnsChanged();
   if (!rows) return arrow::Status::OK();
+  // In key order, so that a copy cut short can go on after the last key it committed.
+  std::string keys, after;
+  for (size_t k = 0; k < info_.keys.size(); ++k) {
+    keys += (k ? ", " : "") + QuoteIdent(info_.keys[k]);
+    if (resume && !copied_to_.empty()) {
+      after +=
+          (k ? ", " : "") + pgtext::QuoteLiteral(copied_to_[k]) + "::" + key_types[k];
+    }
+  }
+  std::string where;
+  if (!after.empty()) {
+    where = " WHERE (" + keys + ") > (" + after + ")";
+    std::cerr << "inlet stream: pipeline " << config_.name
+              << ": resuming the initial snapshot of " << info_.name << " after key ("
+              << after << ")" << std::endl;
+  }
   int64_t n = 0, bytes = 0;
   std::vector<std::optional<std::string>> fields;
   ChangeRows::Values values(columns_.size());
   auto st = repl.CopyOut(
-      "COPY (SELECT " + select + " FROM " + info_.from + ") TO STDOUT",
+      "COPY (SELECT " + select + " FROM " + info_.from + where + " ORDER BY " + keys +
+          ") TO STDOUT",
       [&](std::string_view line) -> arrow::Status {
         ARROW_RETURN_NOT_OK(pgtext::SplitCopyRow(line, &fields));
         if (fields.size() != columns_.size())
@@ -132,7 +179,7 @@ arrow::Status PgTarget::Copy(pgrepl::Connection& repl, Lsn consistent, bool rows
           values[i] = fields[i] ? std::optional<std::string_view>(*fields[i])
                                 : std::optional<std::string_view>();
         }
-        auto added = batch_.Add(columns_, values, kSnapshotOp, 0, 0);
+        auto added = batch_.Add(columns_, values, kSnapshotOp, seen_at, 0);
         if (!added.ok())
           return added.WithMessage("snapshot row ", n + 1, ": ", added.message());
         ++n;
@@ -142,7 +189,11 @@ arrow::Status PgTarget::Copy(pgrepl::Connection& repl, Lsn consistent, bool rows
         if (bytes < config_.processing.flush_bytes) return arrow::Status::OK();
         bytes = 0;
         ARROW_ASSIGN_OR_RAISE(auto chunk, batch_.Finish());
-        return Commit(std::move(chunk), std::nullopt, consistent);
+        Json to = Json::array();
+        for (size_t f : key_fields) to.push_back(fields[f].value_or(""));
+        std::string copied =
+            Json{{"mark", static_cast<int64_t>(mark)}, {"after", to}}.dump();
+        return Commit(std::move(chunk), std::nullopt, mark, std::nullopt, &copied);
       });
   if (st.IsCancelled()) return st;
   if (!st.ok()) return Failed("the initial snapshot failed: " + st.message());
@@ -300,7 +351,8 @@ void PgTarget::Forget() {
 
 load::CommitSpec PgTarget::Spec(std::optional<Lsn> position, std::optional<Lsn> snapshot,
                                 const std::optional<Partial>& partial,
-                                int64_t read_version) const {
+                                int64_t read_version,
+                                const std::string* copied_to) const {
   auto spec = StreamCommitSpec(
       destination_, read_version,
       {{"pipeline", config_.name}, {"source", info_.name}, {"outputMode", "Update"}});
@@ -309,6 +361,7 @@ load::CommitSpec PgTarget::Spec(std::optional<Lsn> position, std::optional<Lsn> 
   if (snapshot)
     spec.app_states[PgSnapshotApp(source_.slot)].version =
         static_cast<int64_t>(*snapshot);
+  if (copied_to) spec.app_states[PgSnapshotResumeApp(source_.slot)].document = *copied_to;
   if (partial) {
     spec.app_states[PgPartialLsnApp(source_.slot)].version =
         static_cast<int64_t>(partial->lsn);
@@ -334,7 +387,8 @@ std::shared_ptr<arrow::Table> PgTarget::EmptyRows() const {
 arrow::Status PgTarget::Commit(std::shared_ptr<arrow::Table> rows,
                                std::optional<Lsn> position,
                                std::optional<Lsn> snapshot_lsn,
-                               std::optional<Partial> partial) {
+                               std::optional<Partial> partial,
+                               const std::string* copied_to) {
   auto derived = pipeline::Derived(destination_);
   load::TableChange change;
   if (rows) {
@@ -359,7 +413,8 @@ arrow::Status PgTarget::Commit(std::shared_ptr<arrow::Table> rows,
                                         ? pgoutput::FormatLsn(static_cast<Lsn>(*recorded))
                                         : std::string("none"),
                                     " under this stream (another stream of this slot?)");
-    auto spec = Spec(position, snapshot_lsn, partial, snap ? snap->version() : -1);
+    auto spec =
+        Spec(position, snapshot_lsn, partial, snap ? snap->version() : -1, copied_to);
     if (rows) return load::CommitLoad(*table_, rows, change, spec);
     // A position alone: a write of no rows.
     auto none = snap ? *arrow::Table::MakeEmpty(snap->schema()) : EmptyRows();

@@ -36,6 +36,9 @@ class PgTarget {
   arrow::Result<std::optional<pgoutput::Lsn>> Held();
   /// Whether the table holds changes streamed after its snapshot (Held first).
   bool streamed() const { return streamed_; }
+  /// The mark of the last snapshot begun into the table (its slot's consistent point),
+  /// if any (Held first).
+  std::optional<pgoutput::Lsn> mark() const { return mark_; }
 
   // --- The initial snapshot, in the transaction that created the slot.
 
@@ -44,12 +47,16 @@ class PgTarget {
   /// CheckOwned, then deletes the rows of a snapshot cut short, recording the new
   /// snapshot's mark.
   arrow::Status Prepare(pgoutput::Lsn consistent);
-  /// Copies the table through repl (COPY ... TO STDOUT, rows as of the consistent point),
-  /// committing a chunk every flush_bytes of text; the last one waits for Finish.
-  /// A stop (`stopped` turning true) cuts the copy short with Cancelled: what it
-  /// committed is taken again by the next start's snapshot.
-  arrow::Status Copy(pgrepl::Connection& repl, pgoutput::Lsn consistent, bool rows,
-                     const std::function<bool()>& stopped);
+  /// Copies the table through repl (COPY ... TO STDOUT in key order, rows as of repl's
+  /// snapshot), committing a chunk every flush_bytes of text with the last key it holds;
+  /// the last one waits for Finish. A stop (`stopped` turning true) cuts the copy short
+  /// with Cancelled. With `resume`, the copy goes on after the last key an earlier copy
+  /// of this snapshot (mark) committed, in a newer snapshot whose consistent point is
+  /// seen_at: its rows carry that LSN as their commit LSN, so that the stream's changes
+  /// up to it, which they show already, are late for them.
+  arrow::Status Copy(pgrepl::Connection& repl, pgoutput::Lsn mark, bool rows,
+                     const std::function<bool()>& stopped, bool resume = false,
+                     pgoutput::Lsn seen_at = 0);
   /// Commits what the copy left with the position (the consistent point).
   arrow::Status Finish(pgoutput::Lsn consistent);
 
@@ -89,11 +96,12 @@ class PgTarget {
   arrow::Status Commit(std::shared_ptr<arrow::Table> rows,
                        std::optional<pgoutput::Lsn> position,
                        std::optional<pgoutput::Lsn> snapshot_lsn,
-                       std::optional<Partial> partial = std::nullopt);
+                       std::optional<Partial> partial = std::nullopt,
+                       const std::string* copied_to = nullptr);
   load::CommitSpec Spec(std::optional<pgoutput::Lsn> position,
                         std::optional<pgoutput::Lsn> snapshot,
-                        const std::optional<Partial>& partial,
-                        int64_t read_version) const;
+                        const std::optional<Partial>& partial, int64_t read_version,
+                        const std::string* copied_to) const;
   std::shared_ptr<arrow::Table> EmptyRows() const;
   arrow::Result<ChangeRows::Values> ValuesOf(const pgoutput::Tuple& t,
                                              bool keys_only) const;
@@ -112,7 +120,10 @@ class PgTarget {
   std::shared_ptr<Table> table_;
   std::vector<Column> columns_;  // the stream's (from Relation) or the snapshot's
   ChangeRows batch_;
-  pgoutput::Lsn committed_ = 0;      // what the table holds
+  pgoutput::Lsn committed_ = 0;        // what the table holds
+  std::optional<pgoutput::Lsn> mark_;  // of the last snapshot begun
+  // The last key a copy of that snapshot committed (COPY text per key column), if any.
+  std::vector<std::string> copied_to_;
   int64_t tx_start_rows_ = 0;        // the batch's rows before the open transaction
   pgoutput::Lsn tx_commit_lsn_ = 0;  // the open transaction's commit record
   bool skip_ = false;                // the open transaction is in the table already
