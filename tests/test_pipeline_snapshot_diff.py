@@ -312,11 +312,13 @@ def test_max_delete_percent_is_checked(tmp_path):
     assert "applies only to the snapshot_diff and full_refresh strategies" in line, line
 
 
-def test_a_streamed_extract_with_a_repeated_key(tmp_path):
+@pytest.mark.parametrize("cdf", [False, True], ids=["spilled", "change_data_feed"])
+def test_a_streamed_extract_with_a_repeated_key(tmp_path, cdf):
     """A Parquet extract streams through the merge batch by batch: a key repeated in a
     later batch (here another file) with the same values counts as a duplicate; with other
-    values it refuses the run naming the key, and commits nothing."""
-    src, yaml = setup(tmp_path, fmt="parquet")
+    values it refuses the run naming the key, and commits nothing. A table with a change
+    data feed reads the stream into memory (its update images need the rows): the same."""
+    src, yaml = setup(tmp_path, {"delta.enableChangeDataFeed": "true"} if cdf else None, fmt="parquet")
     rows = [{"id": i, "name": "a"} for i in range(20)]
     write_extract(src, rows, "parquet", name="part1")
     ps.run(yaml)
@@ -353,12 +355,65 @@ def test_streamed_and_in_memory_diffs_agree_on_files_of_different_columns(tmp_pa
         ps.write_source(src / "a.parquet", [{"id": i, "name": f"m{i}" if i % 7 == 0 else f"n{i}", "size": i * 10}
                                             for i in range(0, 50, 2)],
                         fmt="parquet", schema={"id": "long", "name": "string", "size": "long"})
-        ps.write_source(src / "b.parquet", [{"id": i, "name": f"n{i}"} for i in range(50, 90)],
+        # Identical repeats of keys within a file: the key gate folds them.
+        ps.write_source(src / "b.parquet", [{"id": i, "name": f"n{i}"} for i in list(range(50, 90)) + [60, 61]],
                         fmt="parquet", schema={"id": "int", "name": "string"})
         report = ps.run(yaml).report
         assert report["status"] == "committed", (mode, report)
-        counts = (report["rows_inserted"], report["rows_updated"], report["rows_deleted"])
-        assert counts == (10, 4, 25), (mode, report)
+        counts = (report["rows_inserted"], report["rows_updated"], report["rows_deleted"],
+                  report["rows_read"], report["rows_deduplicated"])
+        assert counts == (10, 4, 25, 67, 2), (mode, report)
         tables[mode] = oracle.read_deltalake(tmp_path / mode / "table", None)
     oracle.assert_tables_equal(tables["streamed"], tables["in_memory"], "streamed vs in memory")
     assert tables["streamed"].num_rows == 65
+
+
+def test_streamed_diffs_name_the_file_and_keep_the_gates(tmp_path):
+    """Errors of a streamed extract name the file a row came from; a repeat that differs only
+    in a column the run adds (schema_drift: add_columns) is a different row, refused."""
+    src = tmp_path / "src"
+    src.mkdir()
+    p = ps.pipeline("d", path=str(src / "*.parquet"), dest=str(tmp_path / "table"),
+                    strategy={"type": "snapshot_diff"}, keys=["id"],
+                    quality={"schema_drift": "add_columns"})
+    yaml = ps.write_pipelines(tmp_path / "p.yaml", p)
+    rows = [{"id": i, "name": "a"} for i in range(10)]
+    write_extract(src, rows, "parquet", name="a")
+    ps.run(yaml)
+    ps.write_source(src / "b.parquet", [{"id": 20, "name": "x"}, {"id": None, "name": "y"}],
+                    fmt="parquet", schema=SCHEMA)
+    line = ps.run_refused(yaml)
+    assert "null key" in line and "b.parquet" in line, line
+    extra = {"id": "long", "name": "string", "extra": "long"}
+    ps.write_source(src / "a.parquet", [dict(r, extra=1) for r in rows], fmt="parquet", schema=extra)
+    ps.write_source(src / "b.parquet", [{"id": 5, "name": "a", "extra": 2}], fmt="parquet", schema=extra)
+    before = ps.snapshot_log(tmp_path / "table")
+    line = ps.run_refused(yaml)
+    assert "holds key (id=5) twice, with different values" in line, line
+    ps.assert_log_unchanged(tmp_path / "table", before, "a repeat differing in an added column")
+
+
+@pytest.mark.parametrize("strategy", ["full_refresh", "snapshot_diff"])
+def test_declared_types_reconcile_parquet_files(tmp_path, strategy):
+    """A declared column type applies to each file before their schemas are unified, as a
+    read in memory does: a column stored as int32 in one file and as text in another reads
+    as the declared string (the full refresh and the diff both stream)."""
+    src = tmp_path / "src"
+    src.mkdir()
+    p = ps.pipeline("d", path=str(src / "*.parquet"), dest=str(tmp_path / "table"),
+                    strategy={"type": strategy}, keys=["id"] if strategy == "snapshot_diff" else None,
+                    schema={"code": "string"})
+    yaml = ps.write_pipelines(tmp_path / "p.yaml", p)
+    ps.write_source(src / "a.parquet", [{"id": 1, "code": 7}, {"id": 2, "code": 8}], fmt="parquet",
+                    schema={"id": "long", "code": "int"})
+    ps.write_source(src / "b.parquet", [{"id": 3, "code": "x9"}], fmt="parquet",
+                    schema={"id": "long", "code": "string"})
+    assert ps.run(yaml).report["status"] == "committed"
+    # Again with a row more: the diff streams now too (its first run was a full refresh).
+    ps.write_source(src / "b.parquet", [{"id": 3, "code": "x9"}, {"id": 4, "code": "y"}],
+                    fmt="parquet", schema={"id": "long", "code": "string"})
+    report = ps.run(yaml).report
+    assert report["status"] == "committed" and report["rows_read"] == 4, report
+    got = sorted(oracle.read_deltalake(tmp_path / "table").to_pylist(), key=lambda r: r["id"])
+    assert got == [{"id": 1, "code": "7"}, {"id": 2, "code": "8"}, {"id": 3, "code": "x9"},
+                   {"id": 4, "code": "y"}], got

@@ -194,29 +194,34 @@ class PipelineRun {
 
   // The source's stream, each batch shaped as a whole extract would be (derived columns,
   // schema drift, key gates within the batch).
-  arrow::Result<std::shared_ptr<ShapedRows>> Shaped(
-      std::shared_ptr<arrow::RecordBatchReader> stream) {
+  arrow::Result<std::shared_ptr<ShapedRows>> Shaped(const SourceStream& stream) {
+    // Errors name the part (file) a row came from, when the stream says.
+    bool has_parts = stream.batches->schema()->GetFieldIndex(kPartColumn) >= 0;
     auto parts = std::make_shared<std::vector<std::string>>(
-        std::vector<std::string>{source_->Describe()});
-    auto shape = [this, parts](const std::shared_ptr<arrow::RecordBatch>& batch)
+        has_parts ? stream.part_names : std::vector<std::string>{source_->Describe()});
+    auto shape = [this, parts,
+                  has_parts](const std::shared_ptr<arrow::RecordBatch>& batch)
         -> arrow::Result<pipeline::CheckedRows> {
       ARROW_ASSIGN_OR_RAISE(auto table, arrow::Table::FromRecordBatches({batch}));
-      ARROW_ASSIGN_OR_RAISE(auto part, arrow::MakeArrayFromScalar(arrow::Int32Scalar(0),
-                                                                  table->num_rows()));
-      ARROW_ASSIGN_OR_RAISE(
-          table, table->AddColumn(table->num_columns(),
-                                  arrow::field(kPartColumn, arrow::int32()),
-                                  std::make_shared<arrow::ChunkedArray>(
-                                      arrow::ArrayVector{part}, arrow::int32())));
+      if (!has_parts) {
+        ARROW_ASSIGN_OR_RAISE(auto part, arrow::MakeArrayFromScalar(arrow::Int32Scalar(0),
+                                                                    table->num_rows()));
+        ARROW_ASSIGN_OR_RAISE(
+            table, table->AddColumn(table->num_columns(),
+                                    arrow::field(kPartColumn, arrow::int32()),
+                                    std::make_shared<arrow::ChunkedArray>(
+                                        arrow::ArrayVector{part}, arrow::int32())));
+      }
       ARROW_ASSIGN_OR_RAISE(table,
                             load::AddDerivedColumns(table, Derived(config_.destination)));
       return pipeline::CheckRows(config_, *strategy_, table, snapshot_.get(), *parts);
     };
-    ARROW_ASSIGN_OR_RAISE(auto none, arrow::RecordBatch::MakeEmpty(stream->schema()));
+    ARROW_ASSIGN_OR_RAISE(auto none,
+                          arrow::RecordBatch::MakeEmpty(stream.batches->schema()));
     ARROW_ASSIGN_OR_RAISE(auto shaped, shape(none));
     merge_schema_ = shaped.merge_schema;
     return std::make_shared<ShapedRows>(
-        stream, shaped.rows->schema(), shape, config_.processing.batch_size,
+        stream.batches, shaped.rows->schema(), shape, config_.processing.batch_size,
         [this](int64_t n) { progress_.Update("read " + std::to_string(n) + " rows"); });
   }
 
@@ -228,7 +233,7 @@ class PipelineRun {
     if (stream.unchanged) return std::optional<RunReport>(Finish(RunStatus::kNoChanges));
     if (!stream.batches) return std::optional<RunReport>();
     // With no keys and no row-count gates nothing depends on the other batches.
-    ARROW_ASSIGN_OR_RAISE(auto rows, Shaped(stream.batches));
+    ARROW_ASSIGN_OR_RAISE(auto rows, Shaped(stream));
     next_ = state_;
     next_.pipeline = config_.name;
     next_.strategy = report_.strategy;
@@ -242,7 +247,8 @@ class PipelineRun {
         CommitResult commit,
         table_->Write(rows, load::WriteOptionsOf(Spec(), change_.mode)));
     report_.files_read = stream.parts;
-    report_.rows_read = report_.rows_written = rows->count();
+    report_.rows_read = rows->read();
+    report_.rows_written = rows->count();
     ReportCommit(commit);
     return std::optional<RunReport>(Finish(RunStatus::kCommitted));
   }
@@ -261,7 +267,7 @@ class PipelineRun {
     ARROW_ASSIGN_OR_RAISE(SourceStream stream, source_->Stream(state_.position, request));
     if (stream.unchanged) return std::optional<RunReport>(Finish(RunStatus::kNoChanges));
     if (!stream.batches) return std::optional<RunReport>();
-    ARROW_ASSIGN_OR_RAISE(auto rows, Shaped(stream.batches));
+    ARROW_ASSIGN_OR_RAISE(auto rows, Shaped(stream));
     next_.position = stream.position;
     next_.run = state_.run + 1;
     next_.updated_at = FormatTimestampMillisIso(NowMillis());
@@ -271,7 +277,8 @@ class PipelineRun {
     merge.write.operation = spec.merge_operation;
     ARROW_ASSIGN_OR_RAISE(MergeResult result, table_->MergeExtract(rows, merge));
     report_.files_read = stream.parts;
-    report_.rows_read = rows->count();
+    report_.rows_read = rows->read();
+    report_.rows_deduplicated = rows->deduplicated();
     ReportMerge(result);
     if (!result.changed) return std::optional<RunReport>(Finish(RunStatus::kNoChanges));
     ReportCommit(result.commit);
@@ -295,13 +302,14 @@ class PipelineRun {
           batch_size_(std::max<int64_t>(batch_size, 1)),
           progress_(std::move(progress)),
           ahead_(
-              [this]() -> arrow::Result<std::optional<Batch>> {
+              [this]() -> arrow::Result<std::optional<Piece>> {
                 Batch batch;
                 ARROW_RETURN_NOT_OK(source_->ReadNext(&batch));
-                if (!batch) return std::optional<Batch>();
+                if (!batch) return std::optional<Piece>();
                 ARROW_ASSIGN_OR_RAISE(auto shaped, shape_(batch));
                 ARROW_ASSIGN_OR_RAISE(Batch out, shaped.rows->CombineChunksToBatch());
-                return std::optional<Batch>(std::move(out));
+                return std::optional<Piece>(
+                    Piece{std::move(out), batch->num_rows(), shaped.deduplicated});
               },
               2) {}
     std::shared_ptr<arrow::Schema> schema() const override { return schema_; }
@@ -315,7 +323,9 @@ class PipelineRun {
           ended_ = true;
           return arrow::Status::OK();
         }
-        pending_ = std::move(*next);
+        pending_ = std::move(next->batch);
+        read_ += next->read;
+        deduplicated_ += next->deduplicated;
         offset_ = 0;
       }
       *out = pending_->Slice(offset_, batch_size_);
@@ -325,6 +335,10 @@ class PipelineRun {
       return arrow::Status::OK();
     }
     int64_t count() const { return count_; }
+    // The source's rows read, and those the key gates found repeated (identical rows of
+    // a key in one batch), so far.
+    int64_t read() const { return read_; }
+    int64_t deduplicated() const { return deduplicated_; }
 
    private:
     std::shared_ptr<arrow::RecordBatchReader> source_;
@@ -333,10 +347,19 @@ class PipelineRun {
     int64_t batch_size_;
     std::function<void(int64_t)> progress_;
     int64_t count_ = 0;
+    int64_t read_ = 0;
+    int64_t deduplicated_ = 0;
     bool ended_ = false;
     Batch pending_;
     int64_t offset_ = 0;
-    ReadAhead<Batch> ahead_;  // last: its thread stops before the members it uses go
+    // A batch shaped, the source rows it came from, and those the gates dropped as
+    // repeats.
+    struct Piece {
+      Batch batch;
+      int64_t read = 0;
+      int64_t deduplicated = 0;
+    };
+    ReadAhead<Piece> ahead_;  // last: its thread stops before the members it uses go
   };
 
   // Reads what the strategy needs of the source; false when there is nothing to read.

@@ -737,6 +737,10 @@ arrow::Result<SourceStream> FileSource::Stream(const Json& position,
   for (const auto& f : files) {
     if (FormatOf(f, config_.decoding.format) != "parquet") return out;
   }
+  if (files.empty() && config_.require_files) {
+    return arrow::Status::Invalid("source ", config_.path,
+                                  " matches no files (source.require_files is set)");
+  }
   if (files.empty()) {
     return arrow::Status::Invalid("source ", config_.path,
                                   " matches no files; the table would be emptied");
@@ -749,6 +753,7 @@ arrow::Result<SourceStream> FileSource::Stream(const Json& position,
   }
   out.position["source_fingerprint"] = fingerprint;
   out.parts = static_cast<int64_t>(files.size());
+  for (const auto& f : files) out.part_names.push_back(f.path);
   ARROW_ASSIGN_OR_RAISE(out.batches,
                         OpenParquetExtract(files, config_.decoding.schema, store));
   return out;

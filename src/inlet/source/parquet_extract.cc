@@ -55,7 +55,7 @@ class ParquetExtract : public arrow::RecordBatchReader {
         file_.reset();
         continue;
       }
-      ARROW_ASSIGN_OR_RAISE(*out, Shape(*batch));
+      ARROW_ASSIGN_OR_RAISE(*out, Shape(*batch, static_cast<int32_t>(next_ - 1)));
       row_ += batch->num_rows();
       return arrow::Status::OK();
     }
@@ -66,12 +66,19 @@ class ParquetExtract : public arrow::RecordBatchReader {
     return st.WithMessage("input ", path_, ": ", st.message());
   }
 
-  // The batch in the extract's schema: declared columns converted, others widened, and
-  // the columns its file lacks null.
+  // The batch in the extract's schema: declared columns converted, others widened, the
+  // columns its file lacks null, and kPartColumn the file's number.
   arrow::Result<std::shared_ptr<arrow::RecordBatch>> Shape(
-      const arrow::RecordBatch& batch) const {
+      const arrow::RecordBatch& batch, int32_t part) const {
     arrow::ArrayVector columns;
     for (const auto& field : schema_->fields()) {
+      if (field->name() == kPartColumn) {
+        ARROW_ASSIGN_OR_RAISE(
+            auto number,
+            arrow::MakeArrayFromScalar(arrow::Int32Scalar(part), batch.num_rows()));
+        columns.push_back(number);
+        continue;
+      }
       auto column = batch.GetColumnByName(field->name());
       if (!column) {
         ARROW_ASSIGN_OR_RAISE(auto nulls,
@@ -124,6 +131,7 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenParquetExtract(
     std::shared_ptr<const SourceStore> store) {
   if (files.empty()) return arrow::Status::Invalid("no source files to read");
   // The schema from the files' footers, unified as the tables of a read in memory are.
+  // Declared columns take their types in each file first, as each file's table does.
   std::vector<std::shared_ptr<arrow::Schema>> schemas;
   for (const auto& f : files) {
     auto file = OpenParquetFile(store->fs(), store->FsPath(f.path), kBatchRows,
@@ -131,7 +139,13 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenParquetExtract(
     std::shared_ptr<arrow::Schema> schema;
     arrow::Status st = file.ok() ? (*file)->GetSchema(&schema) : file.status();
     if (!st.ok()) return st.WithMessage("input ", f.path, ": ", st.message());
-    schemas.push_back(schema->RemoveMetadata());
+    schema = schema->RemoveMetadata();
+    for (const auto& [name, type] : declared) {
+      if (int i = schema->GetFieldIndex(name); i >= 0) {
+        ARROW_ASSIGN_OR_RAISE(schema, schema->SetField(i, arrow::field(name, type)));
+      }
+    }
+    schemas.push_back(schema);
   }
   auto unified = arrow::UnifySchemas(schemas, arrow::Field::MergeOptions::Permissive());
   if (!unified.ok()) {
@@ -149,6 +163,9 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenParquetExtract(
       ARROW_ASSIGN_OR_RAISE(schema, schema->SetField(i, arrow::field(name, type)));
     }
   }
+  ARROW_ASSIGN_OR_RAISE(
+      schema,
+      schema->AddField(schema->num_fields(), arrow::field(kPartColumn, arrow::int32())));
   return std::make_shared<ParquetExtract>(std::move(files), std::move(declared),
                                           std::move(store), std::move(schema));
 }

@@ -14,10 +14,10 @@
 namespace inlet {
 
 /// Each file's row groups are decoded a batch at a time (memory holds a batch, not a
-/// file). The files' schemas are unified as ReadSourceFiles unifies its tables (numbers
-/// widen; a column a file lacks is null there) and declared columns get their types; a
+/// file). The files' schemas are unified as ReadSourceFiles unifies its tables (declared
+/// columns get their types; other numbers widen; a column a file lacks is null there); a
 /// value that does not convert, or a file that cannot be read, fails naming the file
-/// (and row).
+/// (and row). A trailing kPartColumn numbers each row's file, by its index in files.
 arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenParquetExtract(
     std::vector<SourceFile> files, DeclaredSchema declared,
     std::shared_ptr<const SourceStore> store);

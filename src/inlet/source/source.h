@@ -288,6 +288,8 @@ struct SourceStream {
   Json position = Json::object();
   /// How many parts (files) the stream reads.
   int64_t parts = 1;
+  /// When the batches carry kPartColumn: the parts by its numbers, for messages.
+  std::vector<std::string> part_names;
   /// The extract is the one position records (kWholeExtract of unchanged files): there
   /// is nothing to read.
   bool unchanged = false;
@@ -302,10 +304,10 @@ class BoundedSource {
   /// empty object before the first run). Errors name the part (file, line, column).
   virtual arrow::Result<SourceRead> Read(const Json& position,
                                          const ReadRequest& request) const = 0;
-  /// The whole extract (kWholeExtract) as a stream of batches, for a run that needs no
-  /// rows in memory, resuming from position as Read does; no batches when the source
-  /// cannot stream. The stream fails on any error naming the part, and (a database's) at
-  /// its end when it held no rows.
+  /// The whole extract (kWholeExtract) as a stream of batches (with or without
+  /// kPartColumn), for a run that needs no rows in memory, resuming from position as Read
+  /// does; no batches when the source cannot stream. The stream fails on any error naming
+  /// the part, and (a database's) at its end when it held no rows.
   virtual arrow::Result<SourceStream> Stream(const Json& /*position*/,
                                              const ReadRequest&) const {
     return SourceStream();

@@ -47,19 +47,77 @@ std::string KeyOf(const arrow::Table& rows, int64_t row,
   return out + ")";
 }
 
+// The columns of rows but skip.
+std::vector<std::string> ColumnsBut(const arrow::Schema& rows, const std::string& skip) {
+  std::vector<std::string> out;
+  for (const auto& f : rows.fields()) {
+    if (f->name() != skip) out.push_back(f->name());
+  }
+  return out;
+}
+
+// Indexes the keys (ids) of a batch whose rows are numbered from first, and marks in
+// *repeats (appended, one per row) those whose key came before. `same` holds every row's
+// hash so far, this batch's included: a repeat must hash as its key's first row.
+arrow::Status MarkRepeats(const arrow::Table& rows, const std::vector<std::string>& keys,
+                          const std::vector<int64_t>& ids,
+                          const std::vector<RowHash>& same, int64_t first,
+                          const std::string& location, KeyIndex* by_key,
+                          std::vector<bool>* repeats, int64_t* count) {
+  for (int64_t i = 0; i < rows.num_rows(); ++i) {
+    if (i + 16 < rows.num_rows()) by_key->Prefetch(ids[i + 16]);
+    auto [row, inserted] = by_key->Emplace(ids[i], first + i);
+    if (!inserted && same[*row] != same[first + i]) {
+      return arrow::Status::Invalid(
+          "merge into ", location, ": the extract holds key ", KeyOf(rows, i, keys),
+          " twice, with different values; nothing was committed");
+    }
+    repeats->push_back(!inserted);
+    if (!inserted) ++*count;
+  }
+  return arrow::Status::OK();
+}
+
 }  // namespace
+
+arrow::Result<std::shared_ptr<arrow::Table>> ReadExtract(
+    arrow::RecordBatchReader* extract, const std::vector<std::string>& keys,
+    const std::string& skip_column, const std::string& location, int64_t* duplicates) {
+  ARROW_ASSIGN_OR_RAISE(auto rows, extract->ToTable());
+  KeyEncoder encoder(keys);
+  ARROW_ASSIGN_OR_RAISE(auto ids, encoder.Encode(*rows));
+  ARROW_ASSIGN_OR_RAISE(auto same,
+                        HashRows(*rows, ColumnsBut(*rows->schema(), skip_column)));
+  KeyIndex by_key;
+  by_key.Reserve(ids.size());
+  std::vector<bool> repeats;
+  *duplicates = 0;
+  ARROW_RETURN_NOT_OK(
+      MarkRepeats(*rows, keys, ids, same, 0, location, &by_key, &repeats, duplicates));
+  if (*duplicates == 0) return rows;
+  std::vector<int64_t> kept;
+  for (size_t i = 0; i < repeats.size(); ++i) {
+    if (!repeats[i]) kept.push_back(static_cast<int64_t>(i));
+  }
+  return TakeRows(rows, kept);
+}
 
 arrow::Result<std::unique_ptr<ExtractSpill>> ExtractSpill::Make(
     arrow::RecordBatchReader* extract, const Conform& conform,
     const std::vector<std::string>& keys, const std::vector<std::string>& compare_columns,
-    const std::string& location, KeyEncoder* encoder, KeyIndex* by_key,
-    std::vector<RowHash>* hashes) {
+    const std::string& skip_column, const std::string& location, KeyEncoder* encoder,
+    KeyIndex* by_key, std::vector<RowHash>* hashes) {
   std::unique_ptr<ExtractSpill> spill(new ExtractSpill());
   ARROW_ASSIGN_OR_RAISE(spill->fd_, UnnamedTempFile());
   int write_fd = ::dup(spill->fd_);
   if (write_fd < 0) return arrow::Status::IOError("dup: ", std::strerror(errno));
   ARROW_ASSIGN_OR_RAISE(auto file, arrow::io::FileOutputStream::Open(write_fd));
   std::shared_ptr<arrow::ipc::RecordBatchWriter> writer;
+  // Repeats compare on every column but skip_column: by the rows' hashes when those cover
+  // them (the common case), else by hashes of their own.
+  std::vector<std::string> same_columns;
+  std::vector<RowHash> own;
+  const std::vector<RowHash>* same = hashes;
   auto failed = [&](const arrow::Status& st) {
     return st.WithMessage("cannot spill the extract of the merge into ", location,
                           " to a temporary file: ", st.message());
@@ -81,27 +139,18 @@ arrow::Result<std::unique_ptr<ExtractSpill>> ExtractSpill::Make(
       auto w = arrow::ipc::MakeStreamWriter(file, spill->schema_);
       if (!w.ok()) return failed(w.status());
       writer = *w;
+      same_columns = ColumnsBut(*spill->schema_, skip_column);
+      if (same_columns != compare_columns) same = &own;
     }
     ARROW_ASSIGN_OR_RAISE(auto ids, encoder->Encode(*rows));
     ARROW_ASSIGN_OR_RAISE(auto row_hashes, HashRows(*rows, compare_columns));
-    const int64_t first = spill->rows_;
-    for (int64_t i = 0; i < rows->num_rows(); ++i) {
-      if (i + 16 < rows->num_rows()) by_key->Prefetch(ids[i + 16]);
-      auto [row, inserted] = by_key->Emplace(ids[i], first + i);
-      bool skip = false;
-      if (!inserted) {
-        if ((*hashes)[*row] != row_hashes[i]) {
-          return arrow::Status::Invalid(
-              "merge into ", location, ": the extract holds key ", KeyOf(*rows, i, keys),
-              " twice, with different values (rows ", *row + 1, " and ", first + i + 1,
-              "); nothing was committed");
-        }
-        skip = true;
-        ++spill->duplicates_;
-      }
-      spill->skipped_.push_back(skip);
-    }
     hashes->insert(hashes->end(), row_hashes.begin(), row_hashes.end());
+    if (same == &own) {
+      ARROW_ASSIGN_OR_RAISE(auto more, HashRows(*rows, same_columns));
+      own.insert(own.end(), more.begin(), more.end());
+    }
+    ARROW_RETURN_NOT_OK(MarkRepeats(*rows, keys, ids, *same, spill->rows_, location,
+                                    by_key, &spill->skipped_, &spill->duplicates_));
     spill->rows_ += rows->num_rows();
     if (auto st = writer->WriteTable(*rows); !st.ok()) return failed(st);
   }

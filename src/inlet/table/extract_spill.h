@@ -27,15 +27,17 @@ class ExtractSpill {
       const std::shared_ptr<arrow::RecordBatch>&)>;
 
   /// Reads extract to its end. by_key gets each key's row (rows are numbered in stream
-  /// order), hashes each row's hash of compare_columns. A key repeated with an identical
-  /// row is a duplicate, skipped; repeated with other values it fails naming the key and
-  /// location. The file lives in TMPDIR (else /tmp) and has no name: nothing is left
-  /// behind, whatever ends the process.
+  /// order), hashes each row's hash of compare_columns. A key repeated with a row equal
+  /// on every conformed column but skip_column (a soft-delete flag) is a duplicate,
+  /// skipped; repeated with other values it fails naming the key and location. The file
+  /// lives in TMPDIR (else /tmp) and has no name: nothing is left behind, whatever ends
+  /// the process.
   static arrow::Result<std::unique_ptr<ExtractSpill>> Make(
       arrow::RecordBatchReader* extract, const Conform& conform,
       const std::vector<std::string>& keys,
-      const std::vector<std::string>& compare_columns, const std::string& location,
-      KeyEncoder* encoder, KeyIndex* by_key, std::vector<RowHash>* hashes);
+      const std::vector<std::string>& compare_columns, const std::string& skip_column,
+      const std::string& location, KeyEncoder* encoder, KeyIndex* by_key,
+      std::vector<RowHash>* hashes);
   ~ExtractSpill();
   ExtractSpill(const ExtractSpill&) = delete;
   ExtractSpill& operator=(const ExtractSpill&) = delete;
@@ -55,5 +57,13 @@ class ExtractSpill {
   int64_t duplicates_ = 0;
   std::vector<bool> skipped_;
 };
+
+/// A streamed extract read into memory (for merges that need its rows at hand) with
+/// ExtractSpill's rule for repeated keys: a repeat of an equal row (every column but
+/// skip_column) is dropped and counted in *duplicates; one with other values fails naming
+/// the key.
+arrow::Result<std::shared_ptr<arrow::Table>> ReadExtract(
+    arrow::RecordBatchReader* extract, const std::vector<std::string>& keys,
+    const std::string& skip_column, const std::string& location, int64_t* duplicates);
 
 }  // namespace inlet::table

@@ -520,10 +520,14 @@ arrow::Result<MergeResult> MergeInput(const Writable& table,
   }
   DataWriter* writer = writers.data.get();
   DataWriter* cdc = writers.changes.get();
+  int64_t repeats = 0;  // identical rows of a key that a streamed extract repeated
   if (extract && (tx->change_data_feed() || !tx->base())) {
     // The images of updated rows need the extract's rows at hand; a new table has no
     // columns to compare rows by.
-    ARROW_ASSIGN_OR_RAISE(source, extract->ToTable());
+    ARROW_ASSIGN_OR_RAISE(
+        source, ReadExtract(extract.get(), o.keys,
+                            soft_flags ? o.soft_delete_column : std::string(), location,
+                            &repeats));
     ARROW_ASSIGN_OR_RAISE(source, live(source));
     extract.reset();
   }
@@ -585,6 +589,7 @@ arrow::Result<MergeResult> MergeInput(const Writable& table,
     };
     ARROW_ASSIGN_OR_RAISE(
         spill, ExtractSpill::Make(extract.get(), conform, o.keys, compare->columns,
+                                  soft_flags ? o.soft_delete_column : std::string(),
                                   location, &encoder, &src.by_key, &compare->source));
     src.duplicates = spill->duplicates();
     src.late.assign(spill->rows(), false);
@@ -600,7 +605,7 @@ arrow::Result<MergeResult> MergeInput(const Writable& table,
   const std::optional<std::string>& truncate_at = guard.truncate_at;
   int64_t& late = guard.late;
   MergeResult result;
-  result.source_duplicates = src.duplicates;
+  result.source_duplicates = src.duplicates + repeats;
   result.rows_deleted = replaced.rows;
   result.files_rewritten = static_cast<int64_t>(replaced.files.size());
   if (!o.dry_run) {

@@ -5,13 +5,25 @@
 #include "inlet/delta/delta_table.h"
 #include "inlet/iceberg/iceberg_table.h"
 #include "inlet/status.h"
+#include "inlet/table/extract_spill.h"
 
 namespace inlet {
 
 arrow::Result<MergeResult> Table::MergeExtract(
     std::shared_ptr<arrow::RecordBatchReader> extract, const MergeOptions& options) {
-  ARROW_ASSIGN_OR_RAISE(auto rows, extract->ToTable());
-  return Merge(std::move(rows), options);
+  if (options.mode != MergeMode::kSnapshot) {
+    ARROW_ASSIGN_OR_RAISE(auto rows, extract->ToTable());
+    return Merge(std::move(rows), options);
+  }
+  int64_t repeats = 0;
+  bool soft = options.missing_keys == MissingKeys::kSoftDelete;
+  ARROW_ASSIGN_OR_RAISE(
+      auto rows, table::ReadExtract(extract.get(), options.keys,
+                                    soft ? options.soft_delete_column : std::string(),
+                                    location(), &repeats));
+  ARROW_ASSIGN_OR_RAISE(auto result, Merge(std::move(rows), options));
+  result.source_duplicates += repeats;
+  return result;
 }
 
 // An Iceberg metadata file, or a directory with Iceberg metadata and no Delta log, is an
