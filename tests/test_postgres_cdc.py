@@ -432,18 +432,22 @@ def _wait_for_commits(log, count, deadline):
 @pytest.mark.parametrize("scd_type", [1, 2])
 def test_an_initial_snapshot_cut_short_goes_on_where_it_stopped(tmp_path, db, scd_type):
     """A snapshot killed mid-copy goes on after the last key it committed, from the same
-    slot, as of a newer snapshot; changes made meanwhile on both sides of that key (and keys
-    moved across it) all arrive. A stop during the resumed copy ends it cleanly, and it goes
-    on again. SCD2 takes the snapshot again instead (a history would get the changes the
-    newer rows show already as earlier versions)."""
+    slot, as of a newer snapshot; changes made meanwhile on both sides of that key (keys
+    moved across it, a truncate of the table not copied yet, text keys with quotes,
+    backslashes, tabs and accents) all arrive. A stop during the resumed copy ends it
+    cleanly, and it goes on again. SCD2 takes the snapshot again instead (a history would
+    get the changes the newer rows show already as earlier versions)."""
     db.sql("CREATE TABLE t (id int PRIMARY KEY, v text)")
     db.sql("INSERT INTO t SELECT g, repeat('v', 40) FROM generate_series(1, 200000) g")
+    db.sql("CREATE TABLE k (region text, n int, v text, PRIMARY KEY (region, n))")
+    db.sql("INSERT INTO k SELECT r, g, 'k' FROM generate_series(1, 300) g, "
+           "unnest(ARRAY['north', E'o''neil\\\\x', E'tab\\there', 'zürich']) r")
     strategy = {"type": "cdc"} if scd_type == 1 else {"type": "cdc", "scd_type": 2}
-    p = {"name": "pg", "source": {"type": "postgres_cdc", "connection": db.uri, "table": "t"},
-         "destination": {"path": str(tmp_path / "out")}, "strategy": strategy,
+    p = {"name": "pg", "source": {"type": "postgres_cdc", "connection": db.uri, "tables": ["t", "k"]},
+         "destination": {"path": str(tmp_path / "{table}")}, "strategy": strategy,
          "processing": {"flush_bytes": 100000}}
     yaml = ps.write_pipelines(tmp_path / "pg.yaml", p)
-    dest = tmp_path / "out"
+    dest, dest_k = tmp_path / "t", tmp_path / "k"
     log = dest / "_delta_log"
     deadline = time.time() + 90
     proc = ps.popen("stream", yaml, "--catch-up", "--json", env=db.env, cwd=tmp_path)
@@ -454,12 +458,16 @@ def test_an_initial_snapshot_cut_short_goes_on_where_it_stopped(tmp_path, db, sc
     assert 0 < first.num_rows < 200000 and _table_lsn(dest) is None
     copied = max(first.column("id").to_pylist()) if scd_type == 1 else 1000
     # While nothing streams: rows changed on both sides of where the copy stopped, a key
-    # moved from the copied part past it and one moved back, a row inserted.
+    # moved from the copied part past it and one moved back, a row inserted; the table
+    # not copied yet truncated and given new rows.
     db.sql(f"UPDATE t SET v = 'changed' WHERE id IN (1, 2, {copied}, {copied + 10})")
     db.sql(f"DELETE FROM t WHERE id IN (3, {copied + 5})")
     db.sql("UPDATE t SET id = 300002 WHERE id = 4")
     db.sql(f"UPDATE t SET id = 0 WHERE id = {copied + 20}")
     db.sql("INSERT INTO t VALUES (300001, 'new')")
+    db.sql("TRUNCATE k")
+    db.sql("INSERT INTO k SELECT r, g, 'after' FROM generate_series(1, 50) g, "
+           "unnest(ARRAY[E'o''neil\\\\x', 'zürich', '']) r")
     # SIGTERM during the copy: a clean stop (exit 0, status stopped) well before its end.
     before = len(list(log.glob("*.json")))
     proc = ps.popen("stream", yaml, "--json", env=db.env, cwd=tmp_path)
@@ -475,19 +483,22 @@ def test_an_initial_snapshot_cut_short_goes_on_where_it_stopped(tmp_path, db, sc
         assert "created replication slot" in err and "resuming" not in err, err
     db.sql("DELETE FROM t WHERE id <= 1000")
     db.sql(f"UPDATE t SET v = 'again' WHERE id IN ({copied + 30}, 150000)")
+    db.sql("UPDATE k SET v = 'last' WHERE n = 7")
     proc = ps.cli("stream", yaml, "--catch-up", "--json", env=db.env, cwd=tmp_path)
     assert ps.parse_reports(proc.stdout)[0]["status"] == "caught_up", proc.stderr
     if scd_type == 1:
         assert "resuming the initial snapshot" in proc.stderr, proc.stderr
-        copied_now = int(re.search(r"initial snapshot of \S+: (\d+) rows", proc.stderr).group(1))
+        copied_now = int(re.search(r"initial snapshot of t: (\d+) rows", proc.stderr).group(1))
         assert copied_now < 200000 - first.num_rows, proc.stderr
         _check_equal(db, dest)
+        got = sorted((r["region"], r["n"], r["v"]) for r in oracle.read_deltalake(dest_k).to_pylist())
+        assert got == sorted(tuple(r) for r in db.sql("SELECT region, n, v FROM k"))
     else:
         skip = ("_pg_lsn", "_pg_commit_lsn", "valid_from", "valid_to", "is_current")
         current = [r for r in oracle.read_deltalake(dest).to_pylist() if r["is_current"]]
         got = {r["id"]: {c: v for c, v in r.items() if c not in skip} for r in current}
         assert got == _source(db)
-    assert _confirmed(db) <= _table_lsn(dest)
+    assert _confirmed(db) <= min(_table_lsn(dest), _table_lsn(dest_k))
 
 
 def _plain(t: pa.Table) -> pa.Table:

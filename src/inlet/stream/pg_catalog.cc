@@ -98,6 +98,9 @@ arrow::Result<PgTableInfo> PgCatalog::CheckTable(const std::string& name,
                (have.empty() ? std::string("none") : have) +
                "), which is all its deletes carry; or set REPLICA IDENTITY FULL");
   }
+  if (std::set<std::string>(t.keys.begin(), t.keys.end()) ==
+      std::set<std::string>(identity.begin(), identity.end()))
+    t.ordered_keys = identity;
   return t;
 }
 

@@ -26,6 +26,10 @@ struct PgTableInfo {
   char identity = 'd';       // relreplident
   bool partitioned = false;  // its changes come under its partitions' names
   std::vector<std::string> keys;
+  /// The keys in the order of the btree index that holds them (the primary key or the
+  /// replica identity index), when they are its columns; else empty. A snapshot copies in
+  /// this order, and can go on after its last key when cut short.
+  std::vector<std::string> ordered_keys;
   /// What a snapshot reads of it: FROM ONLY a table with inheritance children, whose
   /// changes do not come with its own.
   std::string from;

@@ -100,10 +100,19 @@ class PgCdc {
                   << " has no position: taking a new snapshot of every table"
                   << std::endl;
       for (const auto& t : targets_) ARROW_RETURN_NOT_OK(t->CheckOwned());
-      if (slot && !resume) ARROW_RETURN_NOT_OK(catalog_.DropSlot());
-      auto copied = resume ? Resume(*slot, missing) : Snapshot();
+      arrow::Status copied;
+      bool resumed = false;
+      if (resume) {
+        auto r = Resume(*slot, missing);
+        if (r.ok()) resumed = *r;
+        copied = r.status();
+      }
+      if (copied.ok() && !resumed) {
+        if (slot) ARROW_RETURN_NOT_OK(catalog_.DropSlot());
+        copied = Snapshot();
+      }
       if (copied.IsCancelled()) {
-        // Stopped during the copy: the next start takes the snapshot again.
+        // Stopped during the copy: the next start goes on with it (or takes it again).
         report_.status = StreamStatus::kStopped;
         report_.duration_ms = SteadyMs() - started;
         return report_;
@@ -169,8 +178,13 @@ class PgCdc {
     std::cerr << "inlet stream: pipeline " << config_.name
               << ": created replication slot " << cdc_.slot << " at "
               << pgoutput::FormatLsn(consistent) << std::endl;
+    // Every table is marked before any is copied, so that a snapshot cut short in any of
+    // them can go on.
     for (auto& t : targets_) {
+      ARROW_RETURN_NOT_OK(t->Describe(*repl_));
       ARROW_RETURN_NOT_OK(t->Prepare(consistent));
+    }
+    for (auto& t : targets_) {
       ARROW_RETURN_NOT_OK(t->Copy(*repl_, consistent, cdc_.initial_snapshot, [this] {
         return Signalled() || (options_.stop && options_.stop->load());
       }));
@@ -188,6 +202,9 @@ class PgCdc {
   bool Resumable(const std::optional<Lsn>& slot) {
     if (!slot || *slot == 0 || !cdc_.initial_snapshot || config_.strategy.scd_type == 2)
       return false;
+    // The copied rows' tags order against the changes by [commit LSN, LSN] only.
+    const std::vector<std::string> lsn_order = {kPgCommitLsnColumn, kPgLsnColumn};
+    if (config_.strategy.sequence_by != lsn_order) return false;
     for (const auto& t : targets_) {
       if (t->mark() != slot || t->committed() > *slot) return false;
     }
@@ -199,36 +216,56 @@ class PgCdc {
   // as of a newer snapshot (a temporary slot's, consistent at seen_at); their rows carry
   // seen_at as their commit LSN, so the stream, which resumes at mark, finds its changes
   // up to seen_at late for them (and applies those to the rows copied before).
-  arrow::Status Resume(Lsn mark, const std::vector<std::string>& missing) {
+  // False, having changed nothing, when it cannot go on after all (no spare slot for the
+  // newer snapshot; a table whose key columns changed type): the snapshot is taken again.
+  arrow::Result<bool> Resume(Lsn mark, const std::vector<std::string>& missing) {
+    auto cannot = [&](const std::string& why) -> arrow::Result<bool> {
+      ARROW_RETURN_NOT_OK(repl_->Query("ROLLBACK").status());
+      std::cerr << "inlet stream: pipeline " << config_.name
+                << ": cannot resume the initial snapshot (" << why << "): taking it again"
+                << std::endl;
+      return false;
+    };
     ARROW_RETURN_NOT_OK(
         repl_->Query("BEGIN READ ONLY ISOLATION LEVEL REPEATABLE READ").status());
-    std::string temp = cdc_.slot.substr(0, 40) + "_resume_" + std::to_string(::getpid());
+    // Unique among the streams of this process and server: the slot's name (whole, by
+    // its hash) and the process.
+    std::string temp = cdc_.slot.substr(0, 24) + "_" +
+                       std::to_string(std::hash<std::string>()(cdc_.slot) % 1000000007) +
+                       "_r" + std::to_string(::getpid());
     auto created = repl_->Query("CREATE_REPLICATION_SLOT " + QuoteIdent(temp) +
                                 " TEMPORARY LOGICAL pgoutput (SNAPSHOT 'use')");
     if (!created.ok())
-      return catalog_.Failed(
-          "cannot create the temporary replication slot '" + temp +
-          "' to resume the initial snapshot: " + created.status().message());
+      return cannot("a temporary replication slot for a newer snapshot: " +
+                    created.status().message());
     ARROW_ASSIGN_OR_RAISE(Lsn seen_at, pgoutput::ParseLsn(*created->at(0).at(1)));
-    std::cerr << "inlet stream: pipeline " << config_.name
-              << ": resuming the initial snapshot of slot " << cdc_.slot << " at "
-              << pgoutput::FormatLsn(mark) << ", its rest as of "
-              << pgoutput::FormatLsn(seen_at) << std::endl;
     std::vector<PgTarget*> resumed;
     for (auto& t : targets_) {
       if (std::find(missing.begin(), missing.end(), t->info().name) == missing.end())
         continue;
+      ARROW_RETURN_NOT_OK(t->Describe(*repl_));
+      if (!t->CanResume())
+        return cannot(t->info().name + " was copied by other key columns or types");
       resumed.push_back(t.get());
+    }
+    std::cerr << "inlet stream: pipeline " << config_.name
+              << ": resuming the initial snapshot of slot " << cdc_.slot << " at "
+              << pgoutput::FormatLsn(mark) << ", its rest as of "
+              << pgoutput::FormatLsn(seen_at) << std::endl;
+    for (auto* t : resumed) {
       ARROW_RETURN_NOT_OK(t->Copy(
           *repl_, mark, /*rows=*/true,
           [this] { return Signalled() || (options_.stop && options_.stop->load()); },
           /*resume=*/true, seen_at));
     }
     ARROW_RETURN_NOT_OK(repl_->Query("COMMIT").status());
-    ARROW_RETURN_NOT_OK(
-        repl_->Query("DROP_REPLICATION_SLOT " + QuoteIdent(temp)).status());
+    // A temporary slot goes with the session anyway.
+    if (auto dropped = repl_->Query("DROP_REPLICATION_SLOT " + QuoteIdent(temp));
+        !dropped.ok())
+      std::cerr << "inlet stream: pipeline " << config_.name << ": cannot drop " << temp
+                << ": " << dropped.status().message() << std::endl;
     for (auto* t : resumed) ARROW_RETURN_NOT_OK(t->Finish(mark));
-    return arrow::Status::OK();
+    return true;
   }
 
   // Commits every table's whole transactions up to pending_ (a table without changes only

@@ -30,8 +30,9 @@ arrow::Result<StreamReport> RunPostgresCdc(const pipeline::PipelineConfig& confi
 /// LSN it holds changes up to, and the consistent point of a snapshot being loaded.
 std::string PgLsnApp(const std::string& slot);
 std::string PgSnapshotApp(const std::string& slot);
-/// The document of how far a snapshot's copy got: {"mark": the snapshot's mark, "after":
-/// the last key committed, as COPY text}.
+/// The document of how far a snapshot's copy got: {"mark": the snapshot's mark,
+/// "relation": the table's oid, "keys" and "types": the key columns and their types,
+/// "after": the last key committed, each value's text form hex-encoded}.
 std::string PgSnapshotResumeApp(const std::string& slot);
 /// A transaction applied in parts (larger than processing.max_transaction_rows): the LSN
 /// of its commit record, and how many of its changes of the table the table holds.

@@ -26,6 +26,33 @@ void ReplaceAll(std::string* s, const std::string& what, const std::string& with
     s->replace(at, what.size(), with);
 }
 
+std::string ToHex(std::string_view bytes) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out += digits[c >> 4];
+    out += digits[c & 15];
+  }
+  return out;
+}
+
+std::optional<std::string> FromHex(const std::string& hex) {
+  if (hex.size() % 2) return std::nullopt;
+  auto digit = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  std::string out;
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    int hi = digit(hex[i]), lo = digit(hex[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out += static_cast<char>(hi * 16 + lo);
+  }
+  return out;
+}
+
 }  // namespace
 
 PgTarget::PgTarget(const pipeline::PipelineConfig& config, PgCatalog* catalog,
@@ -53,24 +80,11 @@ arrow::Result<std::optional<Lsn>> PgTarget::Held() {
       snap ? snap->AppVersion(PgLsnApp(source_.slot)) : std::nullopt;
   auto mark = snap ? snap->AppVersion(PgSnapshotApp(source_.slot)) : std::nullopt;
   mark_ = mark ? std::optional<Lsn>(static_cast<Lsn>(*mark)) : std::nullopt;
-  copied_to_.clear();
+  copied_to_.reset();
+  empty_ = !snap || snap->RowCount().value_or(1) == 0;
   if (snap && mark) {
     ARROW_ASSIGN_OR_RAISE(auto doc, snap->AppDocument(PgSnapshotResumeApp(source_.slot)));
-    if (doc) {
-      // Written by Copy; anything else (another mark, a damaged document) copies from
-      // the start.
-      Json parsed = Json::parse(*doc, nullptr, /*allow_exceptions=*/false);
-      auto m = parsed.is_object() ? parsed.find("mark") : parsed.end();
-      auto after = parsed.is_object() ? parsed.find("after") : parsed.end();
-      if (m != parsed.end() && m->is_number_integer() && m->get<int64_t>() == *mark &&
-          after != parsed.end() && after->is_array() &&
-          after->size() == info_.keys.size()) {
-        for (const auto& k : *after) {
-          if (k.is_string()) copied_to_.push_back(k.get<std::string>());
-        }
-        if (copied_to_.size() != info_.keys.size()) copied_to_.clear();
-      }
-    }
+    if (doc) ReadCopiedTo(*doc, *mark);
   }
   if (!v) return std::nullopt;
   // A new snapshot begun after the position (and cut short) replaced what it was.
@@ -83,6 +97,36 @@ arrow::Result<std::optional<Lsn>> PgTarget::Held() {
   return committed_;
 }
 
+// The resume document Copy writes: {"mark", "relation", "keys", "types", "after" (the
+// key's values as text, hex-encoded)}. One of another snapshot, table or key leaves
+// copied_to_ unset.
+void PgTarget::ReadCopiedTo(const std::string& doc, int64_t mark) {
+  Json d = Json::parse(doc, nullptr, /*allow_exceptions=*/false);
+  if (!d.is_object()) return;
+  auto member = [&d](const char* name) {
+    auto it = d.find(name);
+    return it == d.end() ? Json() : *it;
+  };
+  Json m = member("mark"), relation = member("relation"), keys = member("keys"),
+       types = member("types"), after = member("after");
+  if (!m.is_number_integer() || m.get<int64_t>() != mark ||
+      !relation.is_number_integer() ||
+      relation.get<int64_t>() != static_cast<int64_t>(info_.relation_id) ||
+      keys != Json(info_.ordered_keys) || !types.is_array() ||
+      types.size() != info_.ordered_keys.size() || !after.is_array() ||
+      after.size() != info_.ordered_keys.size())
+    return;
+  CopiedTo to;
+  for (size_t k = 0; k < after.size(); ++k) {
+    if (!after[k].is_string() || !types[k].is_string()) return;
+    auto bytes = FromHex(after[k].get<std::string>());
+    if (!bytes) return;
+    to.values.push_back(std::move(*bytes));
+    to.types.push_back(types[k].get<std::string>());
+  }
+  copied_to_ = std::move(to);
+}
+
 arrow::Status PgTarget::CheckOwned() const {
   ARROW_ASSIGN_OR_RAISE(auto snap, load::LatestSnapshot(*table_));
   if (!snap || snap->RowCount().value_or(1) == 0) return arrow::Status::OK();
@@ -93,10 +137,47 @@ arrow::Status PgTarget::CheckOwned() const {
   return arrow::Status::OK();
 }
 
+arrow::Status PgTarget::Describe(pgrepl::Connection& repl) {
+  ARROW_ASSIGN_OR_RAISE(
+      auto attrs,
+      repl.Query("SELECT attname, atttypid::text, atttypmod::text, "
+                 "format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = " +
+                 std::to_string(info_.relation_id) +
+                 " AND attnum > 0 AND NOT attisdropped AND attgenerated = '' "
+                 "ORDER BY attnum"));
+  columns_.clear();
+  select_.clear();
+  key_fields_.assign(info_.ordered_keys.size(), 0);
+  key_types_.assign(info_.ordered_keys.size(), "");
+  for (const auto& a : attrs) {
+    bool key = std::find(info_.keys.begin(), info_.keys.end(), *a[0]) != info_.keys.end();
+    auto c = catalog_->ColumnOf(*a[0], static_cast<uint32_t>(std::stoul(*a[1])),
+                                static_cast<int32_t>(std::stol(*a[2])), key);
+    if (!c.ok()) return Failed(c.status().message());
+    auto ordered = std::find(info_.ordered_keys.begin(), info_.ordered_keys.end(), *a[0]);
+    if (ordered != info_.ordered_keys.end()) {
+      size_t k = static_cast<size_t>(ordered - info_.ordered_keys.begin());
+      key_fields_[k] = columns_.size();
+      key_types_[k] = a[3].value_or("text");
+    }
+    select_ += (select_.empty() ? "" : ", ") + QuoteIdent(c->name);
+    columns_.push_back(std::move(*c));
+  }
+  batch_.ColumnsChanged();
+  return arrow::Status::OK();
+}
+
+bool PgTarget::CanResume() const {
+  if (!copied_to_) return empty_;  // cut short before its first chunk
+  return copied_to_->types == key_types_;
+}
+
 arrow::Status PgTarget::Prepare(Lsn consistent) {
   ARROW_RETURN_NOT_OK(CheckOwned());
   ARROW_ASSIGN_OR_RAISE(auto snap, load::LatestSnapshot(*table_));
-  if (!snap) return arrow::Status::OK();  // a new table: nothing to replace
+  // A new table is created with the mark, so that a snapshot cut short before its first
+  // chunk can go on all the same.
+  if (!snap) return Commit(nullptr, std::nullopt, consistent);
   // What an earlier load left goes first, with the new snapshot's mark (which outranks
   // the old position, should this snapshot be cut short too): its rows, and the deletes
   // and truncate the merges remember, which would otherwise outrank the snapshot's rows.
@@ -121,40 +202,17 @@ arrow::Status PgTarget::Prepare(Lsn consistent) {
 arrow::Status PgTarget::Copy(pgrepl::Connection& repl, Lsn mark, bool rows,
                              const std::function<bool()>& stopped, bool resume,
                              Lsn seen_at) {
-  // The columns as the snapshot sees them.
-  ARROW_ASSIGN_OR_RAISE(
-      auto attrs,
-      repl.Query("SELECT attname, atttypid::text, atttypmod::text, "
-                 "format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = " +
-                 std::to_string(info_.relation_id) +
-                 " AND attnum > 0 AND NOT attisdropped AND attgenerated = '' "
-                 "ORDER BY attnum"));
-  columns_.clear();
-  std::string select;
-  std::vector<size_t> key_fields(info_.keys.size());  // per key: its field in a row
-  std::vector<std::string> key_types(info_.keys.size());
-  for (const auto& a : attrs) {
-    auto key = std::find(info_.keys.begin(), info_.keys.end(), *a[0]);
-    auto c = catalog_->ColumnOf(*a[0], static_cast<uint32_t>(std::stoul(*a[1])),
-                                static_cast<int32_t>(std::stol(*a[2])),
-                                key != info_.keys.end());
-    if (!c.ok()) return Failed(c.status().message());
-    if (key != info_.keys.end()) {
-      key_fields[key - info_.keys.begin()] = columns_.size();
-      key_types[key - info_.keys.begin()] = a[3].value_or("text");
-    }
-    select += (select.empty() ? "" : ", ") + QuoteIdent(c->name);
-    columns_.push_back(std::move(*c));
-  }
-  batch_.ColumnsChanged();
   if (!rows) return arrow::Status::OK();
-  // In key order, so that a copy cut short can go on after the last key it committed.
+  // In the order of the key's index, when the keys are its columns, so that a copy cut
+  // short can go on after the last key it committed (an index scan: no sort on the
+  // server).
+  const bool ordered = !info_.ordered_keys.empty();
   std::string keys, after;
-  for (size_t k = 0; k < info_.keys.size(); ++k) {
-    keys += (k ? ", " : "") + QuoteIdent(info_.keys[k]);
-    if (resume && !copied_to_.empty()) {
-      after +=
-          (k ? ", " : "") + pgtext::QuoteLiteral(copied_to_[k]) + "::" + key_types[k];
+  for (size_t k = 0; k < info_.ordered_keys.size(); ++k) {
+    keys += (k ? ", " : "") + QuoteIdent(info_.ordered_keys[k]);
+    if (resume && copied_to_) {
+      after += (k ? ", " : "") + pgtext::QuoteLiteral(copied_to_->values[k]) +
+               "::" + key_types_[k];
     }
   }
   std::string where;
@@ -164,12 +222,13 @@ arrow::Status PgTarget::Copy(pgrepl::Connection& repl, Lsn mark, bool rows,
               << ": resuming the initial snapshot of " << info_.name << " after key ("
               << after << ")" << std::endl;
   }
+  if (ordered) ARROW_RETURN_NOT_OK(repl.Query("SET LOCAL enable_sort = off").status());
   int64_t n = 0, bytes = 0;
   std::vector<std::optional<std::string>> fields;
   ChangeRows::Values values(columns_.size());
   auto st = repl.CopyOut(
-      "COPY (SELECT " + select + " FROM " + info_.from + where + " ORDER BY " + keys +
-          ") TO STDOUT",
+      "COPY (SELECT " + select_ + " FROM " + info_.from + where +
+          (ordered ? " ORDER BY " + keys : std::string()) + ") TO STDOUT",
       [&](std::string_view line) -> arrow::Status {
         ARROW_RETURN_NOT_OK(pgtext::SplitCopyRow(line, &fields));
         if (fields.size() != columns_.size())
@@ -189,10 +248,16 @@ arrow::Status PgTarget::Copy(pgrepl::Connection& repl, Lsn mark, bool rows,
         if (bytes < config_.processing.flush_bytes) return arrow::Status::OK();
         bytes = 0;
         ARROW_ASSIGN_OR_RAISE(auto chunk, batch_.Finish());
+        if (!ordered) return Commit(std::move(chunk), std::nullopt, mark);
+        // How far the copy got: the chunk's last key.
         Json to = Json::array();
-        for (size_t f : key_fields) to.push_back(fields[f].value_or(""));
-        std::string copied =
-            Json{{"mark", static_cast<int64_t>(mark)}, {"after", to}}.dump();
+        for (size_t f : key_fields_) to.push_back(ToHex(fields[f].value_or("")));
+        std::string copied = Json{
+            {"mark", static_cast<int64_t>(mark)},
+            {"relation", static_cast<int64_t>(info_.relation_id)},
+            {"keys", info_.ordered_keys},
+            {"types", key_types_},
+            {"after", to}}.dump();
         return Commit(std::move(chunk), std::nullopt, mark, std::nullopt, &copied);
       });
   if (st.IsCancelled()) return st;

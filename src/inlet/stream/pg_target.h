@@ -44,16 +44,23 @@ class PgTarget {
 
   /// Refuses a destination with rows from anything else.
   arrow::Status CheckOwned() const;
+  /// The table's columns as repl's snapshot sees them (before Copy).
+  arrow::Status Describe(pgrepl::Connection& repl);
   /// CheckOwned, then deletes the rows of a snapshot cut short, recording the new
-  /// snapshot's mark.
+  /// snapshot's mark (a new table is created with it).
   arrow::Status Prepare(pgoutput::Lsn consistent);
-  /// Copies the table through repl (COPY ... TO STDOUT in key order, rows as of repl's
-  /// snapshot), committing a chunk every flush_bytes of text with the last key it holds;
-  /// the last one waits for Finish. A stop (`stopped` turning true) cuts the copy short
-  /// with Cancelled. With `resume`, the copy goes on after the last key an earlier copy
-  /// of this snapshot (mark) committed, in a newer snapshot whose consistent point is
-  /// seen_at: its rows carry that LSN as their commit LSN, so that the stream's changes
-  /// up to it, which they show already, are late for them.
+  /// Whether a copy of the snapshot marked cut short can go on (Held, then Describe): it
+  /// recorded how far it got, in this table (relation) by the same key columns of the
+  /// same types.
+  bool CanResume() const;
+  /// Copies the table through repl (COPY ... TO STDOUT, rows as of repl's snapshot; in
+  /// the order of the key's index when the keys are its columns), committing a chunk
+  /// every flush_bytes of text with the last key it holds; the last one waits for Finish.
+  /// A stop (`stopped` turning true) cuts the copy short with Cancelled. With `resume`,
+  /// the copy goes on after the last key an earlier copy of this snapshot (mark)
+  /// committed, in a newer snapshot whose consistent point is seen_at: its rows carry
+  /// that LSN as their commit LSN, so that the stream's changes up to it, which they show
+  /// already, are late for them.
   arrow::Status Copy(pgrepl::Connection& repl, pgoutput::Lsn mark, bool rows,
                      const std::function<bool()>& stopped, bool resume = false,
                      pgoutput::Lsn seen_at = 0);
@@ -122,8 +129,19 @@ class PgTarget {
   ChangeRows batch_;
   pgoutput::Lsn committed_ = 0;        // what the table holds
   std::optional<pgoutput::Lsn> mark_;  // of the last snapshot begun
-  // The last key a copy of that snapshot committed (COPY text per key column), if any.
-  std::vector<std::string> copied_to_;
+  // The last key a copy of that snapshot committed, if any: its values as text (the
+  // types' output) and the key columns' types then.
+  struct CopiedTo {
+    std::vector<std::string> values;
+    std::vector<std::string> types;
+  };
+  std::optional<CopiedTo> copied_to_;
+  bool empty_ = true;  // the table holds no rows (Held)
+  void ReadCopiedTo(const std::string& doc, int64_t mark);
+  // Describe's: the select list, and per ordered key its field and type.
+  std::string select_;
+  std::vector<size_t> key_fields_;
+  std::vector<std::string> key_types_;
   int64_t tx_start_rows_ = 0;        // the batch's rows before the open transaction
   pgoutput::Lsn tx_commit_lsn_ = 0;  // the open transaction's commit record
   bool skip_ = false;                // the open transaction is in the table already
