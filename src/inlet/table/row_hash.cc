@@ -51,8 +51,9 @@ inline void AddBytes(RowHash* h, const uint8_t* data, size_t size) {
 void HashArray(const arrow::Array& a, RowHash* hashes) {
   const int64_t n = a.length();
   const auto& type = *a.type();
+  const bool nulls = a.null_count() > 0;
   auto null_or = [&](int64_t i, auto&& value) {
-    if (a.IsNull(i)) {
+    if (nulls && a.IsNull(i)) {
       AddWord(&hashes[i], kNull);
     } else {
       value(i);
@@ -67,12 +68,31 @@ void HashArray(const arrow::Array& a, RowHash* hashes) {
   if (arrow::is_fixed_width(type.id()) && type.id() != arrow::Type::DICTIONARY) {
     const int width = type.byte_width();
     const uint8_t* values = a.data()->buffers[1]->data() + a.offset() * width;
+    // A column's values all have its width: one word each up to 8 bytes, two for 16
+    // (decimal128), without the length that variable-width values add.
     if (width == 8) {
       for (int64_t i = 0; i < n; ++i) {
         null_or(i, [&](int64_t r) {
           uint64_t w;
           std::memcpy(&w, values + r * 8, 8);
           AddWord(&hashes[r], w);
+        });
+      }
+    } else if (width == 4 || width == 2 || width == 1) {
+      for (int64_t i = 0; i < n; ++i) {
+        null_or(i, [&](int64_t r) {
+          uint64_t w = 0;
+          std::memcpy(&w, values + r * width, width);
+          AddWord(&hashes[r], w);
+        });
+      }
+    } else if (width == 16) {
+      for (int64_t i = 0; i < n; ++i) {
+        null_or(i, [&](int64_t r) {
+          uint64_t w[2];
+          std::memcpy(w, values + r * 16, 16);
+          AddWord(&hashes[r], w[0]);
+          AddWord(&hashes[r], w[1]);
         });
       }
     } else {
