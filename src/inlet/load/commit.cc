@@ -28,13 +28,18 @@ WriteOptions WriteOptionsOf(const CommitSpec& spec, WriteMode mode) {
   return w;
 }
 
+MergeOptions MergeOptionsOf(const TableChange& change, const CommitSpec& spec) {
+  MergeOptions m = change.merge_options;
+  m.write = WriteOptionsOf(spec, WriteMode::kAppend);
+  m.write.operation = spec.merge_operation;
+  return m;
+}
+
 arrow::Result<MergeResult> CommitLoad(Table& table, std::shared_ptr<arrow::Table> rows,
                                       const TableChange& change, const CommitSpec& spec,
                                       bool dry_run) {
   if (change.merge) {
-    MergeOptions m = change.merge_options;
-    m.write = WriteOptionsOf(spec, WriteMode::kAppend);
-    m.write.operation = spec.merge_operation;
+    MergeOptions m = MergeOptionsOf(change, spec);
     m.dry_run = dry_run;
     return table.Merge(std::move(rows), m);
   }

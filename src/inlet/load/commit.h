@@ -46,6 +46,9 @@ arrow::Result<std::shared_ptr<Snapshot>> LatestSnapshot(const Table& table);
 /// The write options of spec, for a write in mode.
 WriteOptions WriteOptionsOf(const CommitSpec& spec, WriteMode mode);
 
+/// The merge options of a merging change, committed with spec.
+MergeOptions MergeOptionsOf(const TableChange& change, const CommitSpec& spec);
+
 /// Commits rows as change says, with spec: a merge (its result), or a write (its commit
 /// in result.commit, and its rows counted as inserted). With dry_run a merge reads and
 /// counts and a write does nothing; nothing is committed either way.

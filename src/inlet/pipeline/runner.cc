@@ -225,19 +225,29 @@ class PipelineRun {
         [this](int64_t n) { progress_.Update("read " + std::to_string(n) + " rows"); });
   }
 
-  // The streamed run; nullopt when the source cannot stream.
-  arrow::Result<std::optional<RunReport>> StreamRun() {
+  // The source's stream of what the strategy asks for (no batches: it cannot stream).
+  arrow::Result<SourceStream> OpenStream() {
     ARROW_ASSIGN_OR_RAISE(source_, OpenBoundedSource(config_.source));
     ARROW_ASSIGN_OR_RAISE(ReadRequest request, strategy_->Request(context_));
-    ARROW_ASSIGN_OR_RAISE(SourceStream stream, source_->Stream(state_.position, request));
-    if (stream.unchanged) return std::optional<RunReport>(Finish(RunStatus::kNoChanges));
-    if (!stream.batches) return std::optional<RunReport>();
-    // With no keys and no row-count gates nothing depends on the other batches.
-    ARROW_ASSIGN_OR_RAISE(auto rows, Shaped(stream));
+    return source_->Stream(state_.position, request);
+  }
+
+  // The state this run commits starts as the one it read.
+  void StartNextState() {
     next_ = state_;
     next_.pipeline = config_.name;
     next_.strategy = report_.strategy;
     next_.cursor = config_.strategy.cursor;
+  }
+
+  // The streamed run; nullopt when the source cannot stream.
+  arrow::Result<std::optional<RunReport>> StreamRun() {
+    ARROW_ASSIGN_OR_RAISE(SourceStream stream, OpenStream());
+    if (stream.unchanged) return std::optional<RunReport>(Finish(RunStatus::kNoChanges));
+    if (!stream.batches) return std::optional<RunReport>();
+    // With no keys and no row-count gates nothing depends on the other batches.
+    ARROW_ASSIGN_OR_RAISE(auto rows, Shaped(stream));
+    StartNextState();
     next_.position = stream.position;
     context_.now_ms = NowMillis();
     change_ = strategy_->Change(context_, &next_);
@@ -255,27 +265,20 @@ class PipelineRun {
 
   // The streamed diff; nullopt when a full refresh is due or the source cannot stream.
   arrow::Result<std::optional<RunReport>> StreamDiffRun() {
-    next_ = state_;
-    next_.pipeline = config_.name;
-    next_.strategy = report_.strategy;
-    next_.cursor = config_.strategy.cursor;
+    StartNextState();
     context_.now_ms = NowMillis();
     change_ = strategy_->Change(context_, &next_);
     if (!Diffs()) return std::optional<RunReport>();
-    ARROW_ASSIGN_OR_RAISE(source_, OpenBoundedSource(config_.source));
-    ARROW_ASSIGN_OR_RAISE(ReadRequest request, strategy_->Request(context_));
-    ARROW_ASSIGN_OR_RAISE(SourceStream stream, source_->Stream(state_.position, request));
+    ARROW_ASSIGN_OR_RAISE(SourceStream stream, OpenStream());
     if (stream.unchanged) return std::optional<RunReport>(Finish(RunStatus::kNoChanges));
     if (!stream.batches) return std::optional<RunReport>();
     ARROW_ASSIGN_OR_RAISE(auto rows, Shaped(stream));
     next_.position = stream.position;
     next_.run = state_.run + 1;
     next_.updated_at = FormatTimestampMillisIso(NowMillis());
-    const load::CommitSpec spec = Spec();
-    MergeOptions merge = change_.merge_options;
-    merge.write = load::WriteOptionsOf(spec, WriteMode::kAppend);
-    merge.write.operation = spec.merge_operation;
-    ARROW_ASSIGN_OR_RAISE(MergeResult result, table_->MergeExtract(rows, merge));
+    ARROW_ASSIGN_OR_RAISE(
+        MergeResult result,
+        table_->MergeExtract(rows, load::MergeOptionsOf(change_, Spec())));
     report_.files_read = stream.parts;
     report_.rows_read = rows->read();
     report_.rows_deduplicated = rows->deduplicated();
@@ -397,10 +400,7 @@ class PipelineRun {
 
   // The strategy's row selection, and the state it leads to.
   arrow::Status SelectRows() {
-    next_ = state_;
-    next_.pipeline = config_.name;
-    next_.strategy = report_.strategy;
-    next_.cursor = config_.strategy.cursor;
+    StartNextState();
     context_.now_ms = NowMillis();  // the safety margin counts back from the selection
     load::SelectionCounts counts;
     ARROW_ASSIGN_OR_RAISE(rows_,
