@@ -219,8 +219,11 @@ class PgCdc {
   // False, having changed nothing, when it cannot go on after all (no spare slot for the
   // newer snapshot; a table whose key columns changed type): the snapshot is taken again.
   arrow::Result<bool> Resume(Lsn mark, const std::vector<std::string>& missing) {
+    bool made = false;  // the temporary slot, which would hold WAL for the whole stream
+    std::string temp;
     auto cannot = [&](const std::string& why) -> arrow::Result<bool> {
       ARROW_RETURN_NOT_OK(repl_->Query("ROLLBACK").status());
+      if (made) DropTemporary(temp);
       std::cerr << "inlet stream: pipeline " << config_.name
                 << ": cannot resume the initial snapshot (" << why << "): taking it again"
                 << std::endl;
@@ -230,14 +233,15 @@ class PgCdc {
         repl_->Query("BEGIN READ ONLY ISOLATION LEVEL REPEATABLE READ").status());
     // Unique among the streams of this process and server: the slot's name (whole, by
     // its hash) and the process.
-    std::string temp = cdc_.slot.substr(0, 24) + "_" +
-                       std::to_string(std::hash<std::string>()(cdc_.slot) % 1000000007) +
-                       "_r" + std::to_string(::getpid());
+    temp = cdc_.slot.substr(0, 24) + "_" +
+           std::to_string(std::hash<std::string>()(cdc_.slot) % 1000000007) + "_r" +
+           std::to_string(::getpid());
     auto created = repl_->Query("CREATE_REPLICATION_SLOT " + QuoteIdent(temp) +
                                 " TEMPORARY LOGICAL pgoutput (SNAPSHOT 'use')");
     if (!created.ok())
       return cannot("a temporary replication slot for a newer snapshot: " +
                     created.status().message());
+    made = true;
     ARROW_ASSIGN_OR_RAISE(Lsn seen_at, pgoutput::ParseLsn(*created->at(0).at(1)));
     std::vector<PgTarget*> resumed;
     for (auto& t : targets_) {
@@ -259,13 +263,18 @@ class PgCdc {
           /*resume=*/true, seen_at));
     }
     ARROW_RETURN_NOT_OK(repl_->Query("COMMIT").status());
-    // A temporary slot goes with the session anyway.
-    if (auto dropped = repl_->Query("DROP_REPLICATION_SLOT " + QuoteIdent(temp));
-        !dropped.ok())
-      std::cerr << "inlet stream: pipeline " << config_.name << ": cannot drop " << temp
-                << ": " << dropped.status().message() << std::endl;
+    DropTemporary(temp);
     for (auto* t : resumed) ARROW_RETURN_NOT_OK(t->Finish(mark));
     return true;
+  }
+
+  // Drops the temporary slot Resume made (it would go with the session anyway, but the
+  // session lasts as long as the stream).
+  void DropTemporary(const std::string& temp) {
+    auto dropped = repl_->Query("DROP_REPLICATION_SLOT " + QuoteIdent(temp));
+    if (!dropped.ok())
+      std::cerr << "inlet stream: pipeline " << config_.name << ": cannot drop " << temp
+                << ": " << dropped.status().message() << std::endl;
   }
 
   // Commits every table's whole transactions up to pending_ (a table without changes only
