@@ -256,6 +256,41 @@ class PostgresSource : public BoundedSource {
   bool Advanced(const Json&, const Json&) const override { return false; }
   std::string Describe() const override { return config_.description; }
 
+  // The driver gives a numeric array's elements no typmod: a table's catalog does
+  // (an array column's atttypmod is its elements'), put where PlanColumn reads it.
+  arrow::Result<std::shared_ptr<arrow::Schema>> WithArrayTypmods(
+      adbc::Connection& conn, std::shared_ptr<arrow::Schema> described) const {
+    ARROW_ASSIGN_OR_RAISE(std::string table, QuoteQualifiedName(config_.table));
+    ARROW_ASSIGN_OR_RAISE(
+        auto reader,
+        conn.Query("SELECT attname::text, atttypmod::text FROM pg_attribute WHERE "
+                   "attrelid = " +
+                   pgtext::QuoteLiteral(table) +
+                   "::regclass AND attnum > 0 AND NOT attisdropped AND atttypmod >= 4 "
+                   "AND atttypid = 'numeric[]'::regtype"));
+    ARROW_ASSIGN_OR_RAISE(auto rows, reader->ToTable());
+    ARROW_ASSIGN_OR_RAISE(rows, rows->CombineChunks());
+    if (rows->num_rows() == 0) return described;
+    auto names = std::static_pointer_cast<arrow::StringArray>(rows->column(0)->chunk(0));
+    auto mods = std::static_pointer_cast<arrow::StringArray>(rows->column(1)->chunk(0));
+    arrow::FieldVector fields = described->fields();
+    for (int64_t r = 0; r < rows->num_rows(); ++r) {
+      int i = described->GetFieldIndex(names->GetString(r));
+      if (i < 0 || Storage(fields[i]->type())->id() != arrow::Type::LIST) continue;
+      auto list = std::static_pointer_cast<arrow::ListType>(Storage(fields[i]->type()));
+      auto child = list->value_field();
+      std::string had = Metadata(*child, "POSTGRESQL:typmod");
+      if (Metadata(*child, "POSTGRESQL:type") != "numeric" ||
+          (!had.empty() && std::strtoll(had.c_str(), nullptr, 10) >= 4))
+        continue;
+      auto meta = child->metadata() ? child->metadata()->Copy()
+                                    : std::make_shared<arrow::KeyValueMetadata>();
+      ARROW_RETURN_NOT_OK(meta->Set("POSTGRESQL:typmod", mods->GetString(r)));
+      fields[i] = fields[i]->WithType(arrow::list(child->WithMetadata(meta)));
+    }
+    return arrow::schema(fields, described->metadata());
+  }
+
   // The rows a read asks for as a stream of converted batches (in one snapshot, which
   // ends with the stream). A whole extract without rows fails at the stream's end.
   // `more`, when given, is set when the read stops at a chunk's end.
@@ -280,6 +315,9 @@ class PostgresSource : public BoundedSource {
       base = NestableQuery(config_.query);
     }
     ARROW_ASSIGN_OR_RAISE(auto described, conn->Describe(base));
+    if (!config_.table.empty()) {
+      ARROW_ASSIGN_OR_RAISE(described, WithArrayTypmods(*conn, described));
+    }
     std::vector<ColumnPlan> plans;
     std::set<std::string> names;
     bool rewrite = false;
