@@ -129,3 +129,20 @@ def trino(tmp_path_factory, postgres, iceberg_rest):
     server = TrinoServer(tmp_path_factory.mktemp("trino"), postgres, iceberg_rest).start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def http_api_server():
+    """One JSON API server on loopback for the run (http_api_server.py)."""
+    from http_api_server import ApiServer
+    server = ApiServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def http_api(http_api_server):
+    """The API server, emptied for one test."""
+    http_api_server.reset()
+    yield http_api_server
+    http_api_server.reset()

@@ -28,6 +28,8 @@ const std::string& Pipeline::source_location() const {
     return pg->description;
   if (const auto* cdc = std::get_if<PostgresCdcSourceConfig>(&config_->source))
     return cdc->pg.description;
+  if (const auto* http = std::get_if<HttpSourceConfig>(&config_->source))
+    return http->description;
   return std::get<FileSourceConfig>(config_->source).path;
 }
 const std::string& Pipeline::table() const { return config_->destination.path; }

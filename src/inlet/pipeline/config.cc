@@ -19,6 +19,7 @@
 #include <sstream>
 
 #include "inlet/pipeline/yaml_reader.h"
+#include "inlet/source/http_pages.h"
 #include "inlet/storage/s3.h"
 
 namespace inlet::pipeline {
@@ -354,6 +355,45 @@ arrow::Status ParseProcessing(const YamlReader& r, const YAML::Node& n,
   return arrow::Status::OK();
 }
 
+// An http source's incremental parameters against the strategy: what {watermark} stands
+// for must be known, and an append must not load every record again.
+arrow::Status CheckHttpSource(const YamlReader& r, const YAML::Node& n,
+                              const std::string& k, const StrategyConfig& strategy,
+                              const HttpSourceConfig& http) {
+  const YAML::Node& source = n["source"];
+  bool placeholder = http.url.find(kWatermarkPlaceholder) != std::string::npos ||
+                     http.body.find(kWatermarkPlaceholder) != std::string::npos;
+  for (const auto& [name, value] : http.params)
+    placeholder = placeholder || value.find(kWatermarkPlaceholder) != std::string::npos;
+  bool watermark = strategy.type == StrategyType::kWatermark;
+  const std::string& cursor = http.incremental.cursor;
+  if (watermark && !cursor.empty())
+    return r.Error(source["incremental"], k + ".source.incremental.cursor",
+                   "the watermark strategy's cursor gives {watermark} its value: leave "
+                   "this out");
+  if (!cursor.empty() && !placeholder)
+    return r.Error(source["incremental"], k + ".source.incremental.cursor",
+                   "nothing sends it: put {watermark} in source.params (or the url or "
+                   "body)");
+  if (!cursor.empty() && strategy.type != StrategyType::kAppend &&
+      strategy.type != StrategyType::kMerge && strategy.type != StrategyType::kCdc)
+    return r.Error(source["incremental"], k + ".source.incremental.cursor",
+                   std::string("applies to append, merge and cdc (the ") +
+                       StrategyName(strategy.type) + " strategy reads the whole API)");
+  if (placeholder && !watermark && cursor.empty())
+    return r.Error(source, k + ".source",
+                   "{watermark} has no value: use the watermark strategy (its watermark "
+                   "is sent), or set incremental.cursor (the greatest value of that "
+                   "field loaded so far is sent)");
+  if (strategy.type == StrategyType::kAppend && cursor.empty())
+    return r.Error(n["strategy"], k + ".strategy.type",
+                   "an http source appends only what it has not read before with "
+                   "source.incremental.cursor (and {watermark} in its parameters); "
+                   "without them every run would append every record again (use "
+                   "merge, snapshot_diff or full_refresh for such an API)");
+  return arrow::Status::OK();
+}
+
 arrow::Result<PipelineConfig> ParsePipeline(const YamlReader& r, const YAML::Node& n,
                                             const std::string& key,
                                             const std::string& file) {
@@ -458,6 +498,8 @@ arrow::Result<PipelineConfig> ParsePipeline(const YamlReader& r, const YAML::Nod
             StrategyName(p.strategy.type) +
             ": it has no record of which rows are new without a cursor");
   }
+  if (auto* http = std::get_if<HttpSourceConfig>(&p.source))
+    ARROW_RETURN_NOT_OK(CheckHttpSource(r, n, k, p.strategy, *http));
   // postgres_cdc: the table's replica identity when not given.
   if ((p.strategy.type == StrategyType::kMerge ||
        p.strategy.type == StrategyType::kSnapshotDiff ||

@@ -27,6 +27,8 @@ arrow::Status ParseSchema(const YamlReader& r, const YAML::Node& s,
   return arrow::Status::OK();
 }
 
+}  // namespace
+
 // The options of a source's decoding (after its format): decimal_handling and schema.
 arrow::Status ParseDecodingOptions(const YamlReader& r, const YAML::Node& n,
                                    const std::string& key, DecodingConfig* out) {
@@ -46,6 +48,28 @@ arrow::Status ParseDecodingOptions(const YamlReader& r, const YAML::Node& n,
   if (n["schema"]) ARROW_RETURN_NOT_OK(ParseSchema(r, n["schema"], key + ".schema", out));
   return arrow::Status::OK();
 }
+
+arrow::Status ParseSchemaFile(const YamlReader& r, const YAML::Node& n,
+                              const std::string& key, std::string* file,
+                              MessageSchema* schema, DecodingConfig* decoding) {
+  if (!n["schema_file"]) return arrow::Status::OK();
+  if (n["schema"])
+    return r.Error(n["schema_file"], key + ".schema_file",
+                   "set schema or schema_file, not both");
+  if (decoding->format != "json")
+    return r.Error(n["schema_file"], key + ".schema_file", "applies to format json only");
+  ARROW_ASSIGN_OR_RAISE(std::string given,
+                        r.String(n["schema_file"], key + ".schema_file"));
+  *file = r.ResolvePath(given);
+  auto read = ReadMessageSchema(*file);
+  if (!read.ok())
+    return r.Error(n["schema_file"], key + ".schema_file", read.status().message());
+  *schema = std::move(*read);
+  decoding->schema = schema->columns;
+  return arrow::Status::OK();
+}
+
+namespace {
 
 arrow::Result<KafkaSourceConfig> ParseKafkaSource(const YamlReader& r,
                                                   const YAML::Node& n,
@@ -116,22 +140,7 @@ arrow::Result<KafkaSourceConfig> ParseKafkaSource(const YamlReader& r,
                           r.Bool(n["include_headers"], key + ".include_headers"));
   }
   ARROW_RETURN_NOT_OK(ParseDecodingOptions(r, n, key, out));
-  if (n["schema_file"]) {
-    if (n["schema"])
-      return r.Error(n["schema_file"], key + ".schema_file",
-                     "set schema or schema_file, not both");
-    if (out->format != "json")
-      return r.Error(n["schema_file"], key + ".schema_file",
-                     "applies to format json only");
-    ARROW_ASSIGN_OR_RAISE(std::string file,
-                          r.String(n["schema_file"], key + ".schema_file"));
-    k.schema_file = r.ResolvePath(file);
-    auto schema = ReadMessageSchema(k.schema_file);
-    if (!schema.ok())
-      return r.Error(n["schema_file"], key + ".schema_file", schema.status().message());
-    k.message_schema = std::move(*schema);
-    out->schema = k.message_schema.columns;
-  }
+  ARROW_RETURN_NOT_OK(ParseSchemaFile(r, n, key, &k.schema_file, &k.message_schema, out));
   return k;
 }
 
@@ -448,9 +457,10 @@ arrow::Result<SourceConfig> ParseSource(const YamlReader& r, const YAML::Node& n
   if (type == "kafka") return ParseKafkaSource(r, n, key, pipeline);
   if (type == "postgres") return ParsePostgresSource(r, n, key);
   if (type == "postgres_cdc") return ParsePostgresCdcSource(r, n, key, pipeline);
-  return r.Error(
-      n["type"], key + ".type",
-      "unknown source type '" + type + "' (use files, kafka, postgres or postgres_cdc)");
+  if (type == "http") return ParseHttpSource(r, n, key);
+  return r.Error(n["type"], key + ".type",
+                 "unknown source type '" + type +
+                     "' (use files, kafka, postgres, postgres_cdc or http)");
 }
 
 }  // namespace inlet::pipeline

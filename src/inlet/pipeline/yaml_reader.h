@@ -195,6 +195,18 @@ const std::vector<std::string>& PostgresConnectionKeys();
 arrow::Status ParsePostgresConnection(const YamlReader& r, const YAML::Node& n,
                                       const std::string& key, PostgresSourceConfig* pg);
 
+/// A source's decimal_handling and schema keys (source_config.cc).
+arrow::Status ParseDecodingOptions(const YamlReader& r, const YAML::Node& n,
+                                   const std::string& key, DecodingConfig* out);
+/// A source's schema_file key: the JSON Schema read into schema, its columns declared in
+/// decoding; Invalid when schema is also given or the format is not json.
+arrow::Status ParseSchemaFile(const YamlReader& r, const YAML::Node& n,
+                              const std::string& key, std::string* file,
+                              MessageSchema* schema, DecodingConfig* decoding);
+/// An http source (http_source_config.cc).
+arrow::Result<HttpSourceConfig> ParseHttpSource(const YamlReader& r, const YAML::Node& n,
+                                                const std::string& key);
+
 /// The destination section (destination_config.cc).
 arrow::Status ParseDestination(const YamlReader& r, const YAML::Node& n,
                                const std::string& key, DestinationConfig* out);

@@ -455,6 +455,7 @@ struct JsonRows::Impl : MessageFields {
       if (c.builder)
         ARROW_RETURN_NOT_OK(Reserve(c.builder.get(), last_rows, c.last_bytes));
     }
+    if (!options.metadata) return arrow::Status::OK();
     ARROW_RETURN_NOT_OK(Reserve(&topic, last_rows, last_topic_bytes));
     ARROW_RETURN_NOT_OK(Reserve(&partition, last_rows, 0));
     ARROW_RETURN_NOT_OK(Reserve(&offset, last_rows, 0));
@@ -591,6 +592,8 @@ struct JsonRows::Impl : MessageFields {
         ++columns[i].pending_nulls;
       }
     }
+    ++rows;
+    if (!options.metadata) return arrow::Status::OK();
     ARROW_RETURN_NOT_OK(topic.Append(meta.topic));
     ARROW_RETURN_NOT_OK(partition.Append(meta.partition));
     ARROW_RETURN_NOT_OK(offset.Append(meta.offset));
@@ -606,10 +609,20 @@ struct JsonRows::Impl : MessageFields {
       ARROW_RETURN_NOT_OK(meta.headers_json ? headers.Append(*meta.headers_json)
                                             : headers.AppendNull());
     }
-    ++rows;
     return arrow::Status::OK();
   }
 };
+
+arrow::Status CheckEnums(const MessageSchema& schema, const MessageFields& fields) {
+  for (const auto& [name, allowed] : schema.enums) {
+    auto value = fields.String(name);
+    if (value && !allowed.count(std::string(*value))) {
+      return arrow::Status::Invalid("field '", name, "': '", *value,
+                                    "' is not one of the schema's enum values");
+    }
+  }
+  return arrow::Status::OK();
+}
 
 bool ReadableFromJson(const arrow::DataType& type) {
   switch (type.id()) {
@@ -691,13 +704,16 @@ arrow::Result<std::shared_ptr<arrow::Table>> JsonRows::Finish(int64_t ingested_a
       ARROW_RETURN_NOT_OK(out.Add(c.name, c.builder.get()));
     }
   }
-  ARROW_RETURN_NOT_OK(out.Add(kTopicColumn, &m.topic));
-  ARROW_RETURN_NOT_OK(out.Add(kPartitionColumn, &m.partition));
-  ARROW_RETURN_NOT_OK(out.Add(kOffsetColumn, &m.offset));
-  ARROW_RETURN_NOT_OK(out.Add(kTimestampColumn, &m.timestamp));
-  if (m.options.include_key) ARROW_RETURN_NOT_OK(out.Add(kKeyColumn, &m.key));
-  if (m.options.include_headers) ARROW_RETURN_NOT_OK(out.Add(kHeadersColumn, &m.headers));
-  ARROW_RETURN_NOT_OK(out.AddIngestedAt(ingested_at_us, m.rows));
+  if (m.options.metadata) {
+    ARROW_RETURN_NOT_OK(out.Add(kTopicColumn, &m.topic));
+    ARROW_RETURN_NOT_OK(out.Add(kPartitionColumn, &m.partition));
+    ARROW_RETURN_NOT_OK(out.Add(kOffsetColumn, &m.offset));
+    ARROW_RETURN_NOT_OK(out.Add(kTimestampColumn, &m.timestamp));
+    if (m.options.include_key) ARROW_RETURN_NOT_OK(out.Add(kKeyColumn, &m.key));
+    if (m.options.include_headers)
+      ARROW_RETURN_NOT_OK(out.Add(kHeadersColumn, &m.headers));
+    ARROW_RETURN_NOT_OK(out.AddIngestedAt(ingested_at_us, m.rows));
+  }
   for (auto& c : m.columns) {
     if (c.absent.empty()) continue;
     std::vector<bool> given(m.rows, true);
@@ -713,10 +729,12 @@ arrow::Result<std::shared_ptr<arrow::Table>> JsonRows::Finish(int64_t ingested_a
   int i = 0;
   auto bytes = [&]() { return ValueBytes(*table->column(i++)->chunk(0)); };
   for (auto& c : m.columns) c.last_bytes = bytes();
-  m.last_topic_bytes = bytes();
-  i += 3;  // partition, offset, timestamp
-  if (m.options.include_key) m.last_key_bytes = bytes();
-  if (m.options.include_headers) m.last_headers_bytes = bytes();
+  if (m.options.metadata) {
+    m.last_topic_bytes = bytes();
+    i += 3;  // partition, offset, timestamp
+    if (m.options.include_key) m.last_key_bytes = bytes();
+    if (m.options.include_headers) m.last_headers_bytes = bytes();
+  }
   m.last_rows = m.rows;
   m.rows = 0;
   return table;

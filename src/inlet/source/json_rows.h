@@ -16,6 +16,8 @@
 #include <utility>
 #include <vector>
 
+#include "inlet/source/json_schema.h"
+
 namespace inlet {
 
 /// Where a message came from: the metadata columns of its row.
@@ -78,6 +80,8 @@ struct JsonRowOptions {
   /// Called for every message that parses; a message it refuses is refused with its
   /// status.
   std::function<arrow::Status(const MessageFields&)> check;
+  /// The Kafka metadata columns and _ingested_at (an HTTP source's records have none).
+  bool metadata = true;
   bool include_key = true;
   bool include_headers = false;
   /// Non-empty: for each column some message of a batch lacked (a missing field, not a
@@ -86,6 +90,10 @@ struct JsonRowOptions {
   /// a partial update).
   std::string given_prefix;
 };
+
+/// A JSON Schema's enums checked on a message's string fields: Invalid naming the first
+/// field whose value is not among its enum's.
+arrow::Status CheckEnums(const MessageSchema& schema, const MessageFields& fields);
 
 /// Whether values of this type can be read from JSON messages (as a declared column).
 bool ReadableFromJson(const arrow::DataType& type);

@@ -1,6 +1,7 @@
 #include "inlet/source/source.h"
 
 #include "inlet/source/file_source.h"
+#include "inlet/source/http_source.h"
 #include "inlet/source/postgres_source.h"
 
 namespace inlet {
@@ -28,11 +29,13 @@ std::map<std::string, std::string> GivenFlags(const arrow::Schema& columns) {
 bool IsGivenFlag(const std::string& name) { return name.rfind(kGivenPrefix, 0) == 0; }
 
 const char* SourceKind(const SourceConfig& config) {
-  return std::visit(Overloaded{[](const FileSourceConfig&) { return "files"; },
-                               [](const KafkaSourceConfig&) { return "kafka"; },
-                               [](const PostgresSourceConfig&) { return "postgres"; },
-                               [](const PostgresCdcSourceConfig&) { return "postgres_cdc"; }},
-                    config);
+  return std::visit(
+      Overloaded{[](const FileSourceConfig&) { return "files"; },
+                 [](const KafkaSourceConfig&) { return "kafka"; },
+                 [](const PostgresSourceConfig&) { return "postgres"; },
+                 [](const PostgresCdcSourceConfig&) { return "postgres_cdc"; },
+                 [](const HttpSourceConfig&) { return "http"; }},
+      config);
 }
 
 bool IsStreamSource(const SourceConfig& config) {
@@ -47,6 +50,9 @@ arrow::Result<std::unique_ptr<BoundedSource>> OpenBoundedSource(
   }
   if (const auto* pg = std::get_if<PostgresSourceConfig>(&config)) {
     return OpenPostgresSource(*pg);
+  }
+  if (const auto* http = std::get_if<HttpSourceConfig>(&config)) {
+    return OpenHttpSource(*http);
   }
   return arrow::Status::Invalid(
       "a ", SourceKind(config),

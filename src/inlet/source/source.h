@@ -1,6 +1,6 @@
 // The seam between pipelines and where their data comes from. A source's configuration is
 // one alternative per kind (SourceConfig). A bounded source (files today; PostgreSQL
-// queries and HTTP APIs next) is read once per run (BoundedSource); an unbounded one
+// queries, HTTP APIs) is read once per run (BoundedSource); an unbounded one
 // (Kafka today; PostgreSQL logical replication next) is consumed continuously by stream/
 // (source/stream_source.h).
 //
@@ -156,6 +156,98 @@ struct PostgresCdcSourceConfig {
   bool initial_snapshot = true;
 };
 
+/// How an HTTP source authenticates. Secrets come from ${VAR} and are never shown.
+struct HttpAuth {
+  enum class Type { kNone, kBearer, kBasic, kApiKey, kOAuth2 };
+  Type type = Type::kNone;
+  std::string token;               // bearer
+  std::string username, password;  // basic
+  std::string name, value;         // api_key: the header or query parameter, its value
+  bool in_query = false;           // api_key: in the query instead of a header
+  /// oauth2 (client credentials, RFC 6749 4.4): the token endpoint, the client, the
+  /// scope (may be empty), and whether the client authenticates with HTTP basic auth
+  /// (otherwise in the form body).
+  std::string token_url, client_id, client_secret, scope;
+  bool client_auth_basic = false;
+};
+
+/// How an HTTP source walks an API's pages.
+struct HttpPagination {
+  enum class Type {
+    kNone,     // one request
+    kOffset,   // offset_param=0, then += the limit; limit_param=limit
+    kPage,     // page_param=start, then + 1
+    kCursor,   // cursor_param = the value at cursor_path of the last page
+    kLink,     // the Link header's rel="next" URL (RFC 8288)
+    kNextUrl,  // the URL at next_url_path of the last page
+  };
+  Type type = Type::kNone;
+  std::string offset_param = "offset";
+  std::string limit_param = "limit";
+  int64_t limit = 100;
+  std::string page_param = "page";
+  int64_t start = 0;  // offset: the first offset; page: the first page number (1)
+  /// page: a page size sent with each request when set (page_size_param=page_size).
+  std::string page_size_param;
+  int64_t page_size = 0;
+  std::string cursor_param = "cursor";
+  std::string cursor_path;
+  std::string next_url_path;
+  /// The total number of records (a JSON path): paging stops once that many were read,
+  /// and a run whose pages gave another number fails (the records moved while paged).
+  std::string total_path;
+  /// More pages than this fail the run (a runaway or looping API); 0: no limit.
+  int64_t max_pages = 10000;
+};
+
+/// An HTTP API (type: http) read by `inlet run`: its pages' records, decoded as JSON
+/// messages are (source/json_rows.h).
+struct HttpSourceConfig {
+  std::string url;
+  std::string method = "GET";  // GET or POST
+  std::string body;            // POST: the request body (JSON)
+  std::vector<std::pair<std::string, std::string>> headers;
+  /// Query parameters, added to the URL's own. A value may hold {watermark}.
+  std::vector<std::pair<std::string, std::string>> params;
+  HttpAuth auth;
+  /// The records: a JSON path (data.items) to a list in each page, empty when the body
+  /// is the list itself.
+  std::string records_path;
+  HttpPagination paginate;
+  /// {watermark} in url, params or body: the watermark strategy's watermark (less its
+  /// lookback), or (other strategies) the greatest value of the record field `cursor`
+  /// loaded so far; before the first load, `initial` (unset: a parameter that is only
+  /// the placeholder is left out). format: iso8601 (timestamps as 2024-05-01T10:00:00Z),
+  /// unix or unix_ms (seconds or milliseconds since 1970).
+  struct Incremental {
+    std::string cursor;
+    std::optional<std::string> initial;
+    std::string format = "iso8601";
+  };
+  Incremental incremental;
+  int64_t timeout_ms = 30000;
+  int64_t connect_timeout_ms = 10000;
+  int64_t max_response_bytes = 64LL * 1024 * 1024;
+  /// Retries of a request that got 429, 5xx or no response: exponential backoff from
+  /// `backoff` (full jitter) up to max_backoff between attempts; a Retry-After header is
+  /// honoured up to max_retry_after (a longer wait fails the run).
+  int max_retries = 5;
+  int64_t backoff_ms = 1000;
+  int64_t max_backoff_ms = 60000;
+  int64_t max_retry_after_ms = 300000;
+  std::string ca_bundle, client_cert, client_key;
+  bool verify_tls = true;
+  /// Non-empty: each response body is also written under this directory
+  /// (<dir>/<UTC time of the run>/page-00001.json), for audit and replay.
+  std::string archive_dir;
+  /// schema_file: the records' JSON Schema (its columns are also decoding.schema).
+  std::string schema_file;
+  MessageSchema message_schema;
+  DecodingConfig decoding;
+  /// The API as messages name it: the URL without its query's secrets.
+  std::string description;
+};
+
 /// The int64 column in which a postgres_cdc source gives each change its LSN in the
 /// write-ahead log (0 for rows of the initial snapshot): the changes' order (changes of a
 /// row, and a truncate and the table's other changes, follow commit order).
@@ -167,10 +259,12 @@ inline constexpr char kPgLsnColumn[] = "_pg_lsn";
 inline constexpr char kPgCommitLsnColumn[] = "_pg_commit_lsn";
 
 /// One alternative per source kind.
-using SourceConfig = std::variant<FileSourceConfig, KafkaSourceConfig,
-                                  PostgresSourceConfig, PostgresCdcSourceConfig>;
+using SourceConfig =
+    std::variant<FileSourceConfig, KafkaSourceConfig, PostgresSourceConfig,
+                 PostgresCdcSourceConfig, HttpSourceConfig>;
 
-/// "files", "kafka", "postgres" or "postgres_cdc", as the pipeline file names the kind.
+/// "files", "kafka", "postgres", "postgres_cdc" or "http", as the pipeline file names the
+/// kind.
 const char* SourceKind(const SourceConfig& config);
 /// Whether the source is consumed continuously (inlet stream) rather than read by runs.
 bool IsStreamSource(const SourceConfig& config);
