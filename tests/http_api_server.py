@@ -11,6 +11,7 @@ Routes (page size `page_size`, records `records`):
   /next?page=                 {"items": [...], "links": {"next": "/next?page=2"|null}}
   /all                        [...]
   /since?updated_since=       [...] the records with updated_at >= the parameter
+  /after?after_id=            {"items": [...]} the records with id > the parameter
   /search (POST)              {"items": [...]}, the body's "since" applied as above
   /oauth/token (POST)         OAuth2 client credentials
 """
@@ -214,6 +215,9 @@ class ApiServer:
         if path == "/since":
             since = query.get("updated_since", "")
             return [r for r in records if r["updated_at"] >= since], {}
+        if path == "/after":
+            after = int(query.get("after_id") or 0)
+            return {"items": [r for r in records if r["id"] > after]}, {}
         if path == "/search":
             since = json.loads(body or b"{}").get("since") or ""
             return {"items": [r for r in records if r["updated_at"] >= since]}, {}

@@ -369,3 +369,120 @@ def test_a_record_that_does_not_fit_names_its_page_and_place(tmp_path, http_api)
     line = ps.run_refused(y)
     assert f"{http_api.url}/page?page=2&per_page=10: record 4: field 'id'" in line, line
     assert not (tmp_path / "out").exists()
+
+
+def test_append_with_an_incremental_cursor_loads_each_record_once(tmp_path, http_api):
+    http_api.records = _records(10)
+    y = _pipeline(tmp_path, {"url": f"{http_api.url}/after", "records": "items",
+                             "params": {"after_id": "{watermark}"},
+                             "incremental": {"cursor": "id", "initial": "0"}}, "append")
+    assert ps.run(y).report["rows_written"] == 10
+    assert http_api.data_requests()[-1]["query"]["after_id"] == "0"
+    assert ps.run(y).report["status"] == "no_changes"
+    http_api.records += _records(3, start=11)
+    assert ps.run(y).report["rows_written"] == 3
+    assert http_api.data_requests()[-1]["query"]["after_id"] == "10"
+    assert [r["id"] for r in _table(tmp_path / "out")] == list(range(1, 14))
+    assert ps.state(tmp_path / "out")["api"]["api_cursor"] == "13"
+
+
+def test_cdc_events_from_an_api_apply_in_sequence_order(tmp_path, http_api):
+    http_api.records = [
+        {"id": 1, "op": "insert", "seq": 1, "name": "a", "updated_at": "1"},
+        {"id": 2, "op": "insert", "seq": 2, "name": "b", "updated_at": "2"},
+        {"id": 1, "op": "update", "seq": 4, "name": "a2", "updated_at": "4"},
+        {"id": 1, "op": "update", "seq": 3, "name": "stale", "updated_at": "3"},  # late
+        {"id": 2, "op": "delete", "seq": 5, "name": None, "updated_at": "5"},
+    ]
+    y = _pipeline(tmp_path, {"url": f"{http_api.url}/since",
+                             "params": {"updated_since": "{watermark}"},
+                             "incremental": {"cursor": "updated_at"}},
+                  {"type": "cdc", "sequence_by": "seq"}, keys=["id"])
+    ps.run(y)
+    assert [(r["id"], r["name"]) for r in _table(tmp_path / "out")] == [(1, "a2")]
+    assert ps.state(tmp_path / "out")["api"]["api_cursor"] == "5"
+    http_api.records.append({"id": 2, "op": "insert", "seq": 6, "name": "b2", "updated_at": "6"})
+    ps.run(y)
+    assert [(r["id"], r["name"]) for r in _table(tmp_path / "out")] == [(1, "a2"), (2, "b2")]
+
+
+@pytest.mark.parametrize("point", ["run.after_read", "write.after_data_files",
+                                   "commit.before_log_write", "commit.after_log_write"])
+def test_a_run_killed_mid_load_loses_and_doubles_nothing(tmp_path, http_api, point):
+    http_api.records = _records(10)
+    y = _pipeline(tmp_path, {"url": f"{http_api.url}/since",
+                             "params": {"updated_since": "{watermark}"},
+                             "incremental": {"cursor": "updated_at"}},
+                  "merge", keys=["id"])
+    ps.run(y)
+    http_api.records += _records(10, start=11)
+    ps.run_crashing(y, point)
+    ps.run(y)
+    # The killed run's commit landed (after_log_write) or did not: either way each record
+    # is there once, with the cursor the committed rows reached.
+    assert _table(tmp_path / "out") == _expected(http_api.records)
+    assert ps.state(tmp_path / "out")["api"]["api_cursor"] == "2024-05-01T00:20:00Z"
+
+
+def test_an_iceberg_table_partitioned_by_hour_read_by_pyiceberg_and_duckdb(tmp_path, http_api):
+    http_api.records = [dict(r, updated_at=f"2024-05-0{1 + i % 3}T{i % 24:02d}:00:00Z")
+                        for i, r in enumerate(_records(40))]
+    p = {"name": "parking", "source": {"type": "http", **_source(http_api, "next_url"),
+                                       "schema": {"updated_at": "timestamp"}},
+         "destination": {"path": "ice", "format": "iceberg", "keys": ["id"],
+                         "partition_by": ["hour(updated_at)"]},
+         "strategy": {"type": "snapshot_diff"}}
+    y = ps.write_pipelines(tmp_path / "p.yaml", p)
+    ps.run(y)
+    records = [dict(r) for r in http_api.records]
+    records[3]["free"] = 42
+    http_api.records = records
+    report = ps.run(y).report
+    assert report["rows_updated"] == 1
+    got = ps.read_table(tmp_path / "ice").sort_by("id").to_pylist()  # pyiceberg
+    assert [(r["id"], r["free"]) for r in got] == [(r["id"], r["free"]) for r in records]
+    duck = oracle.read_duckdb_iceberg(tmp_path / "ice")
+    assert duck.num_rows == 40
+
+
+def test_the_hybrid_policy_refreshes_fully_every_n_runs(tmp_path, http_api):
+    y = _pipeline(tmp_path, _source(http_api, "page"),
+                  {"type": "snapshot_diff", "full_refresh_every_runs": 2}, keys=["id"])
+    for round_no in range(4):
+        http_api.records = [dict(r, free=round_no) for r in _records(20)]
+        report = ps.run(y).report
+        assert report["status"] == "committed", report
+        # Runs 1 and 3 are full refreshes (no diff, so no changed_percent); 2 and 4 diff.
+        assert ("changed_percent" in report) == (round_no % 2 == 1), (round_no, report)
+        assert _table(tmp_path / "out") == _expected(http_api.records)
+
+
+@pytest.mark.parametrize("source, strategy, message", [
+    ({"url": "ftp://x/y"}, "full_refresh", "source.url: expected an http:// or https:// URL"),
+    ({"url": "http://x/y", "body": "{}"}, "full_refresh", "source.body: goes with method: POST"),
+    ({"url": "http://x/y", "paginate": {"type": "cursor"}}, "full_refresh",
+     "source.paginate.cursor_path: is required"),
+    ({"url": "http://x/y", "paginate": {"type": "offset", "cursor_path": "a"}}, "full_refresh",
+     "source.paginate.cursor_path: unknown key"),
+    ({"url": "http://x/y", "records": "a..b"}, "full_refresh", "is not a JSON path"),
+    ({"url": "http://x/y", "params": {"since": "{watermark}"}}, "full_refresh",
+     "{watermark} has no value"),
+    ({"url": "http://x/y", "params": {"since": "{watermark}"},
+      "incremental": {"cursor": "at"}}, {"type": "watermark", "cursor": "at"},
+     "incremental.cursor: the watermark strategy's cursor gives {watermark} its value"),
+    ({"url": "http://x/y", "incremental": {"cursor": "at"}}, "merge", "nothing sends it"),
+    ({"url": "http://x/y", "headers": {"Authorization": "Bearer abc"}}, "full_refresh",
+     "source.headers.Authorization: is a secret"),
+    ({"url": "http://x/y", "max_response_size": "lots"}, "full_refresh",
+     "expected a size such as 64MB"),
+    ({"url": "http://x/y", "retries": {"backoff": "10s", "max_backoff": "1s"}}, "full_refresh",
+     "must not be less than backoff"),
+    ({"url": "http://x/y", "auth": {"type": "oauth2", "client_id": "a",
+                                    "client_secret": "${X}"}}, "full_refresh",
+     "source.auth.token_url: is required"),
+])
+def test_configuration_errors_name_the_key(tmp_path, source, strategy, message):
+    y = _pipeline(tmp_path, source, strategy, keys=["id"])
+    line = ps.run_refused(y, env={"X": "x"})
+    assert message in line, line
+    assert "p.yaml:" in line

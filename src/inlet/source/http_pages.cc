@@ -142,7 +142,8 @@ std::string Lower(std::string s) {
   return s;
 }
 
-// The target of a Link header's rel="next" link (RFC 8288), if there is one.
+}  // namespace
+
 std::optional<std::string> LinkNext(const std::string& header) {
   size_t pos = 0;
   while (true) {
@@ -175,8 +176,7 @@ std::optional<std::string> LinkNext(const std::string& header) {
   }
 }
 
-// ref resolved against the URL of the page that gave it (RFC 3986 5.2, the usual cases).
-std::string Resolve(const std::string& base, const std::string& ref) {
+std::string ResolveUrl(const std::string& base, const std::string& ref) {
   if (ref.rfind("http://", 0) == 0 || ref.rfind("https://", 0) == 0) return ref;
   size_t scheme = base.find("://");
   if (scheme == std::string::npos) return ref;
@@ -190,6 +190,8 @@ std::string Resolve(const std::string& base, const std::string& ref) {
   if (!ref.empty() && ref[0] == '?') return origin + path + ref;
   return origin + path.substr(0, path.rfind('/') + 1) + ref;
 }
+
+namespace {
 
 std::string WithParam(const std::string& url, const std::string& name,
                       const std::string& value) {
@@ -561,13 +563,13 @@ arrow::Status HttpPager::Walk(const Callbacks& callbacks) {
         break;
       }
       case HttpPagination::Type::kLink: {
-        if (auto link = LinkNext(ex.Header("link"))) next = Resolve(url, *link);
+        if (auto link = LinkNext(ex.Header("link"))) next = ResolveUrl(url, *link);
         break;
       }
       case HttpPagination::Type::kNextUrl: {
         auto found = Lookup(doc, next_path);
         auto target = found ? ScalarText(*found) : std::nullopt;
-        if (target && !target->empty()) next = Resolve(url, *target);
+        if (target && !target->empty()) next = ResolveUrl(url, *target);
         break;
       }
     }

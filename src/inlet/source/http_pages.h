@@ -23,6 +23,13 @@ namespace inlet {
 /// part indexes a list). Invalid when a part is empty.
 arrow::Result<std::vector<std::string>> ParseJsonPath(const std::string& path);
 
+/// The target of a Link header's rel="next" link (RFC 8288), if there is one.
+std::optional<std::string> LinkNext(const std::string& header);
+
+/// ref (absolute, host-relative, path-relative or a query) resolved against the URL of
+/// the page that gave it (RFC 3986 5.2, without dot segments).
+std::string ResolveUrl(const std::string& base, const std::string& ref);
+
 /// The placeholder url, params and body may hold.
 inline constexpr char kWatermarkPlaceholder[] = "{watermark}";
 
