@@ -10,6 +10,8 @@ Routes (page size `page_size`, records `records`):
   /link?page=                 [...] with a Link: <...>; rel="next" header
   /next?page=                 {"items": [...], "links": {"next": "/next?page=2"|null}}
   /all                        [...]
+  /stuck?page=                {"items": [...]} the first page, whatever the page asked for
+  /redirect?to=URL            307 to URL
   /since?updated_since=       [...] the records with updated_at >= the parameter
   /after?after_id=            {"items": [...]} the records with id > the parameter
   /search (POST)              {"items": [...]}, the body's "since" applied as above
@@ -113,7 +115,8 @@ class ApiServer:
         body = h.rfile.read(length) if length else b""
         with self.lock:
             self.requests.append({"method": method, "path": parsed.path, "query": query,
-                                  "headers": dict(h.headers), "body": body})
+                                  "headers": dict(h.headers), "body": body,
+                                  "t": time.monotonic()})
             fault = None
             for i, (prefix, kind) in enumerate(self.faults):
                 if parsed.path.startswith(prefix):
@@ -141,8 +144,13 @@ class ApiServer:
                 return
             elif fault.get("malformed"):
                 return self._send_raw(h, 200, b'{"items": [{"id": 1}, {"id": 2', {})
+        if parsed.path == "/redirect":
+            return self._send(h, 307, {}, {"Location": query["to"]})
         if not self._authorized(h, query):
-            return self._send(h, 401, {"error": "unauthorized"}, {})
+            # Echoes what it got, as careless APIs do: a client must mask it.
+            return self._send(h, 401, {"error": "unauthorized", "query": query,
+                                       "authorization": h.headers.get("Authorization"),
+                                       "x-api-key": h.headers.get("X-Api-Key")}, {})
         if self.before_page:
             self.before_page(parsed.path, query)
         page, headers = self._page(parsed.path, query, body)
@@ -177,7 +185,7 @@ class ApiServer:
                                       base64.b64decode(basic[6:]).decode().split(":", 1)]
         if self.token_fails or form.get("grant_type") != "client_credentials" or \
                 (given_id, given_secret) != (client_id, secret):
-            return self._send(h, 401, {"error": "invalid_client"}, {})
+            return self._send(h, 401, {"error": "invalid_client", "got": form}, {})
         with self.lock:
             token = f"tok-{len(self.tokens) + 1}-{time.monotonic_ns()}"
             self.tokens.add(token)
@@ -210,6 +218,8 @@ class ApiServer:
             page = int(query.get("page", 1))
             nxt = f"/next?page={page + 1}" if page * size < total else None
             return {"items": records[(page - 1) * size: page * size], "links": {"next": nxt}}, {}
+        if path == "/stuck":  # ignores its paging parameters
+            return {"items": records[:size]}, {}
         if path == "/all":
             return records, {}
         if path == "/since":

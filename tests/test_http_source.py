@@ -238,8 +238,11 @@ def test_429_and_503_are_retried_honouring_retry_after(tmp_path, http_api):
                              "retries": {"max": 3, "backoff": "50ms"}}, "full_refresh")
     report = ps.run(y).report
     assert report["rows_written"] == 25
-    times = [r for r in http_api.data_requests()]
+    times = [r["t"] for r in http_api.data_requests()]
     assert len(times) == 4 + 3
+    # Retry-After: 1 was waited out twice; the 502's backoff is 25 to 50 ms.
+    assert times[1] - times[0] >= 0.95 and times[2] - times[1] >= 0.95, times
+    assert times[3] - times[2] < 0.9, times
     assert _table(tmp_path / "out") == _expected(http_api.records)
 
 
@@ -486,3 +489,81 @@ def test_configuration_errors_name_the_key(tmp_path, source, strategy, message):
     line = ps.run_refused(y, env={"X": "x"})
     assert message in line, line
     assert "p.yaml:" in line
+
+
+def test_append_through_an_inclusive_since_parameter_loads_the_boundary_once(tmp_path, http_api):
+    http_api.records = _records(10)
+    y = _pipeline(tmp_path, {"url": f"{http_api.url}/since",
+                             "params": {"updated_since": "{watermark}"},
+                             "schema": {"updated_at": "timestamp"},
+                             "incremental": {"cursor": "updated_at", "format": "unix"}},
+                  "append")
+    assert ps.run(y).report["rows_written"] == 10
+    assert ps.state(tmp_path / "out")["api"]["api_cursor"] == "1714522200"  # 00:10:00Z
+    # The API compares text, and gets seconds: it sends everything again, and the records
+    # at or before the cursor are left out.
+    http_api.records += _records(2, start=11)
+    assert ps.run(y).report["rows_written"] == 2
+    assert http_api.data_requests()[-1]["query"]["updated_since"] == "1714522200"
+    assert [r["id"] for r in _table(tmp_path / "out")] == list(range(1, 13))
+    assert ps.run(y).report["status"] == "no_changes"
+
+
+def test_a_wrong_cursor_path_fails_rather_than_loading_one_page(tmp_path, http_api):
+    http_api.records = _records(25)
+    source = _source(http_api, "cursor")
+    source["paginate"]["cursor_path"] = "meta.next"
+    y = _pipeline(tmp_path, source, "full_refresh")
+    line = ps.run_refused(y)
+    assert "nothing at paginate.cursor_path (meta.next)" in line, line
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_api_that_repeats_its_last_page_fails(tmp_path, http_api):
+    http_api.records = _records(25)
+    y = _pipeline(tmp_path, {"url": f"{http_api.url}/stuck", "records": "items",
+                             "paginate": {"type": "page"}}, "full_refresh")
+    line = ps.run_refused(y)
+    assert "gave the same page twice in a row" in line, line
+
+
+def test_exactly_max_pages_pages_load(tmp_path, http_api):
+    http_api.records = _records(30)
+    source = _source(http_api, "offset")
+    source["paginate"] = {"type": "offset", "limit": 10, "max_pages": 3}
+    y = _pipeline(tmp_path, source, "full_refresh")
+    assert ps.run(y).report["rows_written"] == 30  # the empty fourth page ends the paging
+    http_api.records = _records(31)
+    assert "more than max_pages (3) pages" in ps.run_refused(y)
+
+
+def test_credentials_follow_a_redirect_within_the_api_only(tmp_path, http_api):
+    http_api.records = _records(5)
+    http_api.auth = ("bearer", SECRET)
+    auth = {"type": "bearer", "token": "${API_SECRET}"}
+    env = {"API_SECRET": SECRET}
+    same = f"{http_api.url}/redirect?to=/all"
+    y = _pipeline(tmp_path, {"url": same, "auth": auth}, "full_refresh")
+    assert ps.run(y, env=env).report["rows_written"] == 5
+    other = http_api.url.replace("127.0.0.1", "localhost") + "/all"
+    y = _pipeline(tmp_path, {"url": f"{http_api.url}/redirect?to={other}", "auth": auth},
+                  "full_refresh", dest="out2")
+    proc = ps.cli("run", y, "--json", env=env, cwd=tmp_path, check=False)
+    line = ps.support.check_refusal(proc)
+    assert "redirected to another host (http://localhost:" in line, line
+    assert not any(r["path"] == "/all" and "localhost" in r["headers"].get("Host", "")
+                   for r in http_api.data_requests())
+
+
+def test_secrets_in_params_and_headers_are_masked_too(tmp_path, http_api):
+    http_api.records = _records(5)
+    http_api.auth = ("api_key", "X-Api-Key", "right", "header")
+    y = _pipeline(tmp_path, {"url": f"{http_api.url}/all?sig=${{SIG}}",
+                             "params": {"appid": "${API_SECRET}"},
+                             "headers": {"X-Api-Key": "${API_SECRET}"}}, "full_refresh")
+    proc = ps.cli("run", y, "--json", env={"API_SECRET": SECRET, "SIG": "sig-value-42"},
+                  cwd=tmp_path, check=False)
+    line = ps.support.check_refusal(proc)
+    assert "401 Unauthorized" in line and "***" in line, line
+    assert SECRET not in proc.stderr + proc.stdout
+    assert "sig-value-42" not in proc.stderr + proc.stdout

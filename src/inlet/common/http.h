@@ -52,6 +52,8 @@ struct HttpRequest {
   std::string url;
   std::vector<std::string> headers;  // "Name: value"
   std::string body;
+  /// Redirects are followed (to any http(s) URL); otherwise a 3xx comes back as it is.
+  bool follow_redirects = true;
 };
 
 /// What came back. status 0: no response came (error says why).

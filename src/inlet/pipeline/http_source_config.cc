@@ -3,6 +3,7 @@
 #include <string>
 
 #include "inlet/common/redact.h"
+#include "inlet/common/uri.h"
 #include "inlet/pipeline/yaml_reader.h"
 #include "inlet/source/http_pages.h"
 
@@ -35,7 +36,9 @@ arrow::Result<int64_t> Bytes(const YamlReader& r, const YAML::Node& n,
                                                  : 0;
   if (end == 0 || end > 12 || mult == 0)
     return r.Error(n, key, "expected a size such as 64MB or 512KB, got '" + text + "'");
-  int64_t bytes = std::stoll(text.substr(0, end)) * mult;
+  int64_t value = std::stoll(text.substr(0, end));
+  if (value > INT64_MAX / mult) return r.Error(n, key, "is too large");
+  int64_t bytes = value * mult;
   if (bytes <= 0) return r.Error(n, key, "must be positive");
   return bytes;
 }
@@ -49,16 +52,55 @@ arrow::Result<std::string> Secret(const YamlReader& r, const YAML::Node& n,
   return r.String(n, key);
 }
 
+// name: value pairs; the values given from the environment go to secrets.
 arrow::Result<std::vector<std::pair<std::string, std::string>>> Pairs(
-    const YamlReader& r, const YAML::Node& n, const std::string& key) {
+    const YamlReader& r, const YAML::Node& n, const std::string& key,
+    std::vector<std::string>* secrets) {
   if (!n.IsMap()) return r.Error(n, key, "expected a mapping of name: value");
   std::vector<std::pair<std::string, std::string>> out;
   for (const auto& kv : n) {
     std::string name = kv.first.as<std::string>();
     ARROW_ASSIGN_OR_RAISE(std::string value, r.String(kv.second, key + "." + name));
+    if (kv.second.as<std::string>().find("${") != std::string::npos)
+      secrets->push_back(value);
     out.emplace_back(std::move(name), std::move(value));
   }
   return out;
+}
+
+// The values of the URL's query parameters that came from the environment.
+void QuerySecrets(const std::string& raw, const std::string& url,
+                  std::vector<std::string>* secrets) {
+  auto params = [](const std::string& u) {
+    std::vector<std::string> values;
+    size_t q = u.find('?');
+    if (q == std::string::npos) return values;
+    std::string query = u.substr(q + 1, u.find('#') == std::string::npos
+                                            ? std::string::npos
+                                            : u.find('#') - q - 1);
+    size_t pos = 0;
+    while (pos <= query.size()) {
+      size_t amp = query.find('&', pos);
+      std::string pair = query.substr(pos, amp == std::string::npos ? amp : amp - pos);
+      size_t eq = pair.find('=');
+      values.push_back(eq == std::string::npos ? "" : pair.substr(eq + 1));
+      if (amp == std::string::npos) break;
+      pos = amp + 1;
+    }
+    return values;
+  };
+  size_t q = raw.find('?');
+  if (q == std::string::npos || raw.find("${", q) == std::string::npos) return;
+  auto given = params(raw), expanded = params(url);
+  for (size_t i = 0; i < expanded.size(); ++i) {
+    // An expansion holding '&' shifts the pairs: then every value is taken for a secret.
+    bool from_env = given.size() != expanded.size() ||
+                    given[i].find("${") != std::string::npos;
+    if (from_env && !expanded[i].empty()) {
+      secrets->push_back(expanded[i]);
+      secrets->push_back(PercentDecode(expanded[i]));
+    }
+  }
 }
 
 arrow::Status ParseAuth(const YamlReader& r, const YAML::Node& n, const std::string& key,
@@ -306,7 +348,7 @@ arrow::Result<HttpSourceConfig> ParseHttpSource(const YamlReader& r, const YAML:
     ARROW_ASSIGN_OR_RAISE(c.body, r.String(n["body"], key + ".body"));
   }
   if (n["headers"]) {
-    ARROW_ASSIGN_OR_RAISE(c.headers, Pairs(r, n["headers"], key + ".headers"));
+    ARROW_ASSIGN_OR_RAISE(c.headers, Pairs(r, n["headers"], key + ".headers", &c.secrets));
   }
   for (const auto& [name, value] : c.headers) {
     std::string lower = name;
@@ -318,7 +360,7 @@ arrow::Result<HttpSourceConfig> ParseHttpSource(const YamlReader& r, const YAML:
                      "is a secret: give it from the environment as ${VAR}, or use auth");
   }
   if (n["params"]) {
-    ARROW_ASSIGN_OR_RAISE(c.params, Pairs(r, n["params"], key + ".params"));
+    ARROW_ASSIGN_OR_RAISE(c.params, Pairs(r, n["params"], key + ".params", &c.secrets));
   }
   if (n["auth"]) ARROW_RETURN_NOT_OK(ParseAuth(r, n["auth"], key + ".auth", &c.auth));
   if (n["records"]) {
@@ -363,7 +405,8 @@ arrow::Result<HttpSourceConfig> ParseHttpSource(const YamlReader& r, const YAML:
   ARROW_RETURN_NOT_OK(ParseDecodingOptions(r, n, key, &c.decoding));
   ARROW_RETURN_NOT_OK(
       ParseSchemaFile(r, n, key, &c.schema_file, &c.message_schema, &c.decoding));
-  c.description = "HTTP API " + RedactUri(c.url);
+  QuerySecrets(n["url"].as<std::string>(), c.url, &c.secrets);
+  c.description = "HTTP API " + MaskSecrets(RedactUri(c.url), c.secrets);
   return c;
 }
 

@@ -82,6 +82,24 @@ void FindLists(dom::element e, const std::string& at, int depth,
   }
 }
 
+// Text as it may stand between the quotes of a JSON string.
+std::string JsonEscaped(const std::string& text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
 std::string Excerpt(const std::string& body) {
   std::string out;
   for (char c : body.substr(0, 200))
@@ -193,6 +211,17 @@ std::string ResolveUrl(const std::string& base, const std::string& ref) {
 
 namespace {
 
+// scheme://host:port of a URL, in lower case.
+std::string Origin(const std::string& url) {
+  size_t scheme = url.find("://");
+  if (scheme == std::string::npos) return url;
+  size_t end = url.find_first_of("/?#", scheme + 3);
+  std::string origin = Lower(url.substr(0, end));
+  size_t at = origin.rfind('@');  // user info is not part of the origin
+  if (at != std::string::npos && at > scheme) origin.erase(scheme + 3, at - scheme - 2);
+  return origin;
+}
+
 std::string WithParam(const std::string& url, const std::string& name,
                       const std::string& value) {
   return url + (url.find('?') == std::string::npos ? "?" : "&") + UriEncode(name) + "=" +
@@ -231,13 +260,23 @@ arrow::Result<std::vector<std::string>> ParseJsonPath(const std::string& path) {
 HttpPager::HttpPager(const HttpSourceConfig& config, std::unique_ptr<HttpClient> client)
     : config_(config), client_(std::move(client)) {
   const HttpAuth& a = config_.auth;
-  secrets_ = {a.token,         a.password,
-              a.value,         UriEncode(a.value),
-              a.client_secret, UriEncode(a.client_secret)};
-  if (a.type == HttpAuth::Type::kBasic)
-    secrets_.push_back(Base64(a.username + ":" + a.password));
+  for (const auto& secret : {a.token, a.password, a.value, a.client_secret})
+    AddSecret(secret);
+  for (const auto& secret : config_.secrets) AddSecret(secret);
+  if (a.type == HttpAuth::Type::kBasic) AddSecret(Base64(a.username + ":" + a.password));
   if (a.type == HttpAuth::Type::kOAuth2)
-    secrets_.push_back(Base64(UriEncode(a.client_id) + ":" + UriEncode(a.client_secret)));
+    AddSecret(Base64(UriEncode(a.client_id) + ":" + UriEncode(a.client_secret)));
+}
+
+void HttpPager::AddSecret(const std::string& secret) {
+  if (secret.empty()) return;
+  // Longest first, so that a secret containing another is masked whole.
+  for (const auto& s : {secret, UriEncode(secret)}) {
+    if (std::find(secrets_.begin(), secrets_.end(), s) != secrets_.end()) continue;
+    auto at = std::find_if(secrets_.begin(), secrets_.end(),
+                           [&](const std::string& o) { return o.size() < s.size(); });
+    secrets_.insert(at, s);
+  }
 }
 
 HttpPager::~HttpPager() = default;
@@ -267,10 +306,10 @@ std::string HttpPager::Shown(const std::string& url) const {
 }
 
 arrow::Status HttpPager::Failed(const std::string& shown, const std::string& why) const {
-  return arrow::Status::IOError(Mask(config_.method + " " + shown + ": " + why));
+  return arrow::Status::IOError(Mask(shown + ": " + why));
 }
 
-arrow::Result<std::string> HttpPager::Substitute(const std::string& text, bool encode,
+arrow::Result<std::string> HttpPager::Substitute(const std::string& text, Encoding encode,
                                                  const std::string& where) const {
   std::string out;
   size_t pos = 0;
@@ -284,17 +323,20 @@ arrow::Result<std::string> HttpPager::Substitute(const std::string& text, bool e
           " holds {watermark}, which has no value before the first load: set "
           "source.incremental.initial");
     }
-    out += encode ? UriEncode(*watermark_) : *watermark_;
+    out += encode == Encoding::kQuery  ? UriEncode(*watermark_)
+           : encode == Encoding::kJson ? JsonEscaped(*watermark_)
+                                       : *watermark_;
     pos = at + sizeof(kWatermarkPlaceholder) - 1;
   }
 }
 
 arrow::Result<std::string> HttpPager::FirstUrl() const {
-  ARROW_ASSIGN_OR_RAISE(std::string url, Substitute(config_.url, true, "source.url"));
+  ARROW_ASSIGN_OR_RAISE(std::string url,
+                        Substitute(config_.url, Encoding::kQuery, "source.url"));
   for (const auto& [name, value] : config_.params) {
     if (value == kWatermarkPlaceholder && !watermark_) continue;
     ARROW_ASSIGN_OR_RAISE(std::string v,
-                          Substitute(value, false, "source.params." + name));
+                          Substitute(value, Encoding::kNone, "source.params." + name));
     url = WithParam(url, name, v);
   }
   return url;
@@ -308,7 +350,7 @@ arrow::Result<std::string> HttpPager::BearerToken(bool refresh) {
     MutexLock lock(&token_mu);
     auto it = TokenCache().find(key);
     if (it != TokenCache().end() && it->second.expires_ms > now) {
-      secrets_.push_back(it->second.token);
+      AddSecret(it->second.token);
       return it->second.token;
     }
   }
@@ -326,20 +368,29 @@ arrow::Result<std::string> HttpPager::BearerToken(bool refresh) {
     r.body += "&client_id=" + UriEncode(a.client_id) +
               "&client_secret=" + UriEncode(a.client_secret);
   }
-  std::string shown = "OAuth2 token endpoint " + Shown(a.token_url);
+  std::string shown = "POST OAuth2 token endpoint " + Shown(a.token_url);
   ARROW_ASSIGN_OR_RAISE(HttpExchange ex, Fetch(std::move(r), shown, false));
   dom::parser parser;
   dom::element doc;
   std::string_view token;
-  if (parser.parse(ex.body).get(doc) || doc["access_token"].get(token) || token.empty())
-    return arrow::Status::IOError(Mask(
-        "POST " + shown + ": the response has no access_token: " + Excerpt(ex.body)));
+  if (parser.parse(ex.body).get(doc) || doc["access_token"].get(token) || token.empty()) {
+    // The body may hold a token elsewhere: only its field names are shown.
+    std::string fields;
+    dom::object obj;
+    if (!doc.get(obj)) {
+      for (auto field : obj) fields += (fields.empty() ? "" : ", ") + std::string(field.key);
+    }
+    return Failed(shown, "the response has no access_token (" +
+                             (fields.empty() ? std::string("not a JSON object")
+                                             : "its fields: " + fields) +
+                             ")");
+  }
   int64_t expires_in = 3600;
   int64_t given = 0;
-  if (!doc["expires_in"].get(given) && given > 0) expires_in = given;
+  if (!doc["expires_in"].get(given) && given > 0) expires_in = std::min<int64_t>(given, 1e9);
   CachedToken cached{std::string(token),
                      now + std::max<int64_t>(expires_in - 30, 1) * 1000};
-  secrets_.push_back(cached.token);
+  AddSecret(cached.token);
   MutexLock lock(&token_mu);
   TokenCache()[key] = cached;
   return cached.token;
@@ -359,7 +410,13 @@ arrow::Status HttpPager::Decorate(HttpRequest* r) {
       break;
     case HttpAuth::Type::kApiKey:
       if (a.in_query) {
-        r->url = WithParam(r->url, a.name, a.value);
+        // A next-page URL may echo the key already.
+        std::string param = UriEncode(a.name) + "=";
+        size_t q = r->url.find('?');
+        bool present = q != std::string::npos &&
+                       (r->url.find("?" + param, q) != std::string::npos ||
+                        r->url.find("&" + param, q) != std::string::npos);
+        if (!present) r->url = WithParam(r->url, a.name, a.value);
       } else {
         r->headers.push_back(a.name + ": " + a.value);
       }
@@ -378,11 +435,34 @@ arrow::Result<HttpExchange> HttpPager::Fetch(HttpRequest request,
                                              bool authenticate) {
   static thread_local std::mt19937_64 random{std::random_device{}()};
   bool refreshed = false;
+  // Credentials (and a token request's client secret) never follow a redirect to another
+  // origin: with them, redirects are followed here, within the origin only.
+  bool credentials = !authenticate || config_.auth.type != HttpAuth::Type::kNone;
+  request.follow_redirects = !credentials;
+  int redirects = 0;
   for (int attempt = 0;; ++attempt) {
     HttpRequest r = request;
     if (authenticate) ARROW_RETURN_NOT_OK(Decorate(&r));
     HttpExchange ex = client_->Send(r);
     if (ex.status >= 200 && ex.status < 300) return ex;
+    if (credentials && (ex.status == 301 || ex.status == 302 || ex.status == 303 ||
+                        ex.status == 307 || ex.status == 308)) {
+      std::string location = ex.Header("location");
+      if (location.empty()) return Failed(shown, StatusText(ex.status) + " without a Location");
+      std::string target = ResolveUrl(request.url, location);
+      if (Origin(target) != Origin(request.url))
+        return Failed(shown, "redirected to another host (" + Shown(Origin(target)) +
+                                 "): the API's credentials are not sent there");
+      if (++redirects > 10) return Failed(shown, "more than 10 redirects");
+      if (ex.status == 303 || ((ex.status == 301 || ex.status == 302) &&
+                               request.method == "POST")) {
+        request.method = "GET";
+        request.body.clear();
+      }
+      request.url = target;
+      --attempt;
+      continue;
+    }
     // An expired or revoked token: one new token, then the request again.
     if (ex.status == 401 && authenticate && !refreshed &&
         config_.auth.type == HttpAuth::Type::kOAuth2) {
@@ -414,18 +494,43 @@ arrow::Result<HttpExchange> HttpPager::Fetch(HttpRequest request,
       wait = *after;
     }
     Log(LogLevel::kInfo, "http",
-        Mask(config_.method + " " + shown + ": " + what + "; retrying in " +
-             std::to_string(wait) + " ms"));
+        Mask(shown + ": " + what + "; retrying in " + std::to_string(wait) + " ms"));
     std::this_thread::sleep_for(std::chrono::milliseconds(wait));
   }
 }
+
+namespace {
+
+// The next cursor or URL at path: nullopt at the end (null, empty, or absent from an
+// empty page). Absent from a page with records (a wrong path would end paging after the
+// first page, and load part of the API as if it were all of it) or not a scalar fails.
+arrow::Result<std::optional<std::string>> NextValue(dom::element doc,
+                                                    const std::vector<std::string>& path,
+                                                    const std::string& name, int64_t records,
+                                                    const std::function<arrow::Status(
+                                                        const std::string&)>& failed) {
+  auto found = Lookup(doc, path);
+  if (!found) {
+    if (records == 0) return std::nullopt;
+    return failed("the response has nothing at " + name +
+                  " (null or an empty string ends the paging; a missing field is taken "
+                  "for a wrong path)");
+  }
+  if (found->is_null()) return std::nullopt;
+  auto text = ScalarText(*found);
+  if (!text) return failed(name + " is a list or an object, not a cursor or URL");
+  if (text->empty()) return std::nullopt;
+  return text;
+}
+
+}  // namespace
 
 arrow::Status HttpPager::Walk(const Callbacks& callbacks) {
   const HttpPagination& p = config_.paginate;
   ARROW_ASSIGN_OR_RAISE(std::string base, FirstUrl());
   std::string body;
   if (!config_.body.empty()) {
-    ARROW_ASSIGN_OR_RAISE(body, Substitute(config_.body, false, "source.body"));
+    ARROW_ASSIGN_OR_RAISE(body, Substitute(config_.body, Encoding::kJson, "source.body"));
   }
   std::vector<std::string> headers;
   bool content_type = false;
@@ -467,17 +572,17 @@ arrow::Status HttpPager::Walk(const Callbacks& callbacks) {
   std::set<std::string> requested;
   int64_t total = -1;
   dom::parser parser;
+  const std::string origin = Origin(base);
+  size_t last_page_hash = 0;
   for (int64_t page = 1;; ++page) {
-    std::string shown = Shown(url);
-    if (p.max_pages > 0 && page > p.max_pages) {
-      return Failed(shown, "the API has more than max_pages (" +
-                               std::to_string(p.max_pages) +
-                               ") pages; raise paginate.max_pages if that is expected");
-    }
+    std::string shown = config_.method + " " + Shown(url);
     if (!requested.insert(url).second)
       return Failed(shown, "the API's next page is one already read: paging would loop");
-    pages_.push_back(shown);
-    HttpRequest request{config_.method, url, headers, body};
+    if (config_.auth.type != HttpAuth::Type::kNone && Origin(url) != origin)
+      return Failed(shown, "the API's next page is on another host than " + Shown(origin) +
+                               ": its credentials are not sent there");
+    pages_.push_back(Shown(url));
+    HttpRequest request{config_.method, url, headers, body, true};
     ARROW_ASSIGN_OR_RAISE(HttpExchange ex, Fetch(std::move(request), shown, true));
     if (callbacks.on_page) ARROW_RETURN_NOT_OK(callbacks.on_page(page, ex.body));
     dom::element doc;
@@ -528,6 +633,18 @@ arrow::Status HttpPager::Walk(const Callbacks& callbacks) {
       }
     }
     records_ += n;
+    // One page past max_pages is read to learn that there are no more (an empty page
+    // ends offset and page numbers).
+    if (p.max_pages > 0 && page > p.max_pages && n > 0) {
+      return Failed(shown, "the API has more than max_pages (" + std::to_string(p.max_pages) +
+                               ") pages; raise paginate.max_pages if that is expected");
+    }
+    // An API that answers every page number past its end with its last page.
+    size_t page_hash = std::hash<std::string>{}(ex.body);
+    if (n > 0 && page > 1 && page_hash == last_page_hash)
+      return Failed(shown, "the API gave the same page twice in a row: paging would "
+                           "repeat it (does it ignore the paging parameters?)");
+    last_page_hash = page_hash;
     if (!total_path.empty()) {
       auto found = Lookup(doc, total_path);
       int64_t value = -1;
@@ -543,23 +660,26 @@ arrow::Status HttpPager::Walk(const Callbacks& callbacks) {
       }
       total = value;
     }
-    if (n == 0 || (total >= 0 && records_ >= total)) break;
+    if (total >= 0 && records_ >= total) break;
+    auto fail = [&](const std::string& why) { return Failed(shown, why); };
+    // Offsets and page numbers end at an empty page; a cursor, link or next URL when the
+    // API gives none (an empty page with a next one goes on: some APIs filter pages).
     std::optional<std::string> next;
     switch (p.type) {
       case HttpPagination::Type::kNone:
         break;
       case HttpPagination::Type::kOffset:
         offset += n;
-        next = page_url();
+        if (n > 0) next = page_url();
         break;
       case HttpPagination::Type::kPage:
         ++page_number;
-        next = page_url();
+        if (n > 0) next = page_url();
         break;
       case HttpPagination::Type::kCursor: {
-        auto found = Lookup(doc, cursor_path);
-        auto cursor = found ? ScalarText(*found) : std::nullopt;
-        if (cursor && !cursor->empty()) next = WithParam(base, p.cursor_param, *cursor);
+        ARROW_ASSIGN_OR_RAISE(auto cursor,
+                              NextValue(doc, cursor_path, "paginate.cursor_path (" + p.cursor_path + ")", n, fail));
+        if (cursor) next = WithParam(base, p.cursor_param, *cursor);
         break;
       }
       case HttpPagination::Type::kLink: {
@@ -567,9 +687,9 @@ arrow::Status HttpPager::Walk(const Callbacks& callbacks) {
         break;
       }
       case HttpPagination::Type::kNextUrl: {
-        auto found = Lookup(doc, next_path);
-        auto target = found ? ScalarText(*found) : std::nullopt;
-        if (target && !target->empty()) next = ResolveUrl(url, *target);
+        ARROW_ASSIGN_OR_RAISE(auto target,
+                              NextValue(doc, next_path, "paginate.next_url_path (" + p.next_url_path + ")", n, fail));
+        if (target) next = ResolveUrl(url, *target);
         break;
       }
     }
@@ -577,7 +697,7 @@ arrow::Status HttpPager::Walk(const Callbacks& callbacks) {
     url = *next;
   }
   if (total >= 0 && records_ != total) {
-    return Failed(pages_.back(),
+    return Failed(config_.method + " " + pages_.back(),
                   "the API said it holds " + std::to_string(total) +
                       " records (paginate.total_path) but its pages gave " +
                       std::to_string(records_) +

@@ -68,8 +68,10 @@ class HttpPager {
                                     bool authenticate);
   arrow::Result<std::string> BearerToken(bool refresh);
   arrow::Status Decorate(HttpRequest* request);
-  arrow::Result<std::string> Substitute(const std::string& text, bool encode,
+  enum class Encoding { kNone, kQuery, kJson };
+  arrow::Result<std::string> Substitute(const std::string& text, Encoding encode,
                                         const std::string& where) const;
+  void AddSecret(const std::string& secret);
   arrow::Result<std::string> FirstUrl() const;
   std::string Shown(const std::string& url) const;
   arrow::Status Failed(const std::string& shown, const std::string& why) const;

@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "inlet/common/time.h"
+#include "inlet/time.h"
 #include "inlet/source/http_pages.h"
 #include "inlet/source/json_rows.h"
 #include "inlet/table/row_hash.h"
@@ -120,6 +121,12 @@ class HttpSource : public BoundedSource {
       read.position = Json::object({{"api_extract", fingerprint}});
     } else if (request.scope == SourceScope::kNew &&
                !config_.incremental.cursor.empty()) {
+      // An API's since-parameter is mostly inclusive: the records at the cursor loaded
+      // last come again, and are left out here (as an exclusive parameter would).
+      if (auto stored = StoredCursor(position)) {
+        ARROW_ASSIGN_OR_RAISE(table, DropLoaded(std::move(table), *stored));
+      }
+      if (table->num_rows() == 0) return read;
       ARROW_ASSIGN_OR_RAISE(auto greatest, GreatestCursor(*table));
       if (greatest) read.position = Json::object({{"api_cursor", *greatest}});
     }
@@ -142,7 +149,11 @@ class HttpSource : public BoundedSource {
     const auto& inc = config_.incremental;
     if (request.cursor_range) {
       const auto& r = *request.cursor_range;
-      if (r.from) return *r.from;  // a backfill, from its start as the user gave it
+      if (r.from) {  // a backfill, from its start, in the form the API takes
+        auto micros = ParseTimestampMicros(*r.from);
+        if (micros.ok()) return FormatCursor("timestamp", *micros, inc.format);
+        return *r.from;
+      }
       // The watermark itself rather than the value just past it: an API's since-parameter
       // is mostly inclusive and second-grained, and the strategy drops what the table
       // holds already. A lookback reaches further back.
@@ -152,12 +163,61 @@ class HttpSource : public BoundedSource {
       }
       return inc.initial;
     }
-    if (request.scope == SourceScope::kNew && !inc.cursor.empty() &&
-        position.is_object() && position.contains("api_cursor") &&
-        position["api_cursor"].is_string()) {
-      return position["api_cursor"].get<std::string>();
+    if (request.scope == SourceScope::kNew && !inc.cursor.empty()) {
+      if (auto stored = StoredCursor(position)) return stored;
     }
     return inc.initial;
+  }
+
+  static std::optional<std::string> StoredCursor(const Json& position) {
+    if (position.is_object() && position.contains("api_cursor") &&
+        position["api_cursor"].is_string())
+      return position["api_cursor"].get<std::string>();
+    return std::nullopt;
+  }
+
+  // The cursor as the column holds it: the value {watermark} was formatted from.
+  arrow::Result<std::shared_ptr<arrow::Scalar>> CursorScalar(
+      const std::string& text, const std::shared_ptr<arrow::DataType>& type) const {
+    const std::string& format = config_.incremental.format;
+    if (type->id() == arrow::Type::TIMESTAMP) {
+      int64_t micros = 0;
+      if (format == "unix" || format == "unix_ms") {
+        ARROW_ASSIGN_OR_RAISE(auto whole, arrow::Scalar::Parse(arrow::int64(), text));
+        micros = static_cast<const arrow::Int64Scalar&>(*whole).value *
+                 (format == "unix" ? 1000000 : 1000);
+      } else {
+        ARROW_ASSIGN_OR_RAISE(micros, ParseTimestampMicros(text));
+      }
+      const auto& ts = static_cast<const arrow::TimestampType&>(*type);
+      int64_t v = ts.unit() == arrow::TimeUnit::SECOND  ? micros / 1000000
+                  : ts.unit() == arrow::TimeUnit::MILLI ? micros / 1000
+                  : ts.unit() == arrow::TimeUnit::NANO  ? micros * 1000
+                                                        : micros;
+      return std::make_shared<arrow::TimestampScalar>(v, type);
+    }
+    return arrow::Scalar::Parse(type, text);
+  }
+
+  // The rows whose cursor is past the one loaded last (and those without a cursor).
+  arrow::Result<std::shared_ptr<arrow::Table>> DropLoaded(
+      std::shared_ptr<arrow::Table> table, const std::string& stored) const {
+    auto column = table->GetColumnByName(config_.incremental.cursor);
+    if (!column) return table;  // GreatestCursor names the problem
+    auto bound = CursorScalar(stored, column->type());
+    if (!bound.ok()) {
+      return arrow::Status::Invalid(config_.description, ": the cursor loaded last ('",
+                                    stored, "') does not read as the records' ",
+                                    config_.incremental.cursor, " (",
+                                    column->type()->ToString(), "): ",
+                                    bound.status().message());
+    }
+    namespace cp = arrow::compute;
+    ARROW_ASSIGN_OR_RAISE(auto after, cp::CallFunction("greater", {column, *bound}));
+    ARROW_ASSIGN_OR_RAISE(auto null, cp::CallFunction("is_null", {column}));
+    ARROW_ASSIGN_OR_RAISE(auto keep, cp::CallFunction("or_kleene", {after, null}));
+    ARROW_ASSIGN_OR_RAISE(auto kept, cp::Filter(table, keep));
+    return kept.table();
   }
 
   JsonRowOptions RowOptions(const ReadRequest& request) const {

@@ -244,6 +244,9 @@ struct HttpSourceConfig {
   std::string schema_file;
   MessageSchema message_schema;
   DecodingConfig decoding;
+  /// Values given from the environment (${VAR}) in headers, params and the URL's query:
+  /// masked in every message, as the auth secrets are.
+  std::vector<std::string> secrets;
   /// The API as messages name it: the URL without its query's secrets.
   std::string description;
 };
