@@ -14,6 +14,7 @@
 #include "inlet/cli/output.h"
 #include "inlet/cli/pipeline_commands.h"
 #include "inlet/cli/row_commands.h"
+#include "inlet/cli/serve_command.h"
 #include "inlet/cli/table_commands.h"
 #include "inlet/cli/table_names.h"
 #include "inlet/log.h"
@@ -126,6 +127,8 @@ int Run(int argc, char** argv) {
   rows.Register(&app);
   CatalogCommands catalogs;
   catalogs.Register(&app);
+  ServeCommand serve;
+  serve.Register(&app);
 
   try {
     app.parse(argc, argv);
@@ -155,6 +158,7 @@ int Run(int argc, char** argv) {
   if (maintenance.parsed()) return Report(maintenance.Run(), json);
   if (rows.parsed()) return Report(rows.Run(), json);
   if (catalogs.parsed()) return Report(catalogs.Run(), json);
+  if (serve.parsed()) return Report(serve.Run());
   return 2;
 }
 

@@ -2,7 +2,9 @@
 // thread_annotations.h); std::mutex carries no annotations.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <mutex>
 
 #include "inlet/common/thread_annotations.h"
@@ -41,6 +43,11 @@ class CondVar {
   template <typename Pred>
   void Wait(Pred pred) REQUIRES(*mu_) {
     cv_.wait(*mu_, pred);
+  }
+  /// Wait for at most ms milliseconds; whether pred holds on return.
+  template <typename Pred>
+  bool WaitFor(int64_t ms, Pred pred) REQUIRES(*mu_) {
+    return cv_.wait_for(*mu_, std::chrono::milliseconds(ms), pred);
   }
   void NotifyAll() { cv_.notify_all(); }
 

@@ -355,6 +355,64 @@ arrow::Status ParseProcessing(const YamlReader& r, const YAML::Node& n,
   return arrow::Status::OK();
 }
 
+// schedule: every or cron (with timezone), jitter, missed, retries, retry_backoff.
+arrow::Result<ScheduleConfig> ParseSchedule(const YamlReader& r, const YAML::Node& n,
+                                            const std::string& key) {
+  ARROW_RETURN_NOT_OK(r.CheckKeys(
+      n, key,
+      {"every", "cron", "timezone", "jitter", "missed", "retries", "retry_backoff"}));
+  ScheduleConfig s;
+  auto millis = [&](const YAML::Node& v, const std::string& k) -> arrow::Result<int64_t> {
+    ARROW_ASSIGN_OR_RAISE(auto span, r.SpanOf(v, k));
+    return span.has_unit ? span.value / 1000 : span.value * 1000;
+  };
+  if (static_cast<bool>(n["every"]) == static_cast<bool>(n["cron"]))
+    return r.Error(n, key, "give every (an interval such as 15m) or cron (one of them)");
+  if (n["every"]) {
+    ARROW_ASSIGN_OR_RAISE(s.every_ms, millis(n["every"], key + ".every"));
+    if (s.every_ms < 1000)
+      return r.Error(n["every"], key + ".every", "must be at least one second");
+    if (n["timezone"]) return r.Error(n["timezone"], key + ".timezone", "goes with cron");
+  } else {
+    ARROW_ASSIGN_OR_RAISE(s.cron, r.String(n["cron"], key + ".cron"));
+    auto spec = ParseCron(s.cron);
+    if (!spec.ok()) return r.Error(n["cron"], key + ".cron", spec.status().message());
+    s.cron_spec = *spec;
+    if (n["timezone"]) {
+      ARROW_ASSIGN_OR_RAISE(s.timezone, r.String(n["timezone"], key + ".timezone"));
+    }
+    auto zone = CheckTimeZone(s.timezone);
+    if (!zone.ok())
+      return r.Error(n["timezone"] ? n["timezone"] : n, key + ".timezone",
+                     zone.message());
+    auto first = NextDue(s, 0);
+    if (!first.ok()) return r.Error(n["cron"], key + ".cron", first.status().message());
+  }
+  if (n["jitter"]) {
+    ARROW_ASSIGN_OR_RAISE(s.jitter_ms, millis(n["jitter"], key + ".jitter"));
+  }
+  if (n["missed"]) {
+    ARROW_ASSIGN_OR_RAISE(s.missed, r.Enum<ScheduleConfig::Missed>(
+                                        n["missed"], key + ".missed",
+                                        {{"run_once", ScheduleConfig::Missed::kRunOnce},
+                                         {"skip", ScheduleConfig::Missed::kSkip}},
+                                        "policy"));
+  }
+  if (n["retries"]) {
+    ARROW_ASSIGN_OR_RAISE(int64_t retries, r.Int(n["retries"], key + ".retries"));
+    if (retries < 0 || retries > 100)
+      return r.Error(n["retries"], key + ".retries", "must be 0 to 100");
+    s.retries = static_cast<int>(retries);
+  }
+  if (n["retry_backoff"]) {
+    ARROW_ASSIGN_OR_RAISE(s.retry_backoff_ms,
+                          millis(n["retry_backoff"], key + ".retry_backoff"));
+    if (s.retry_backoff_ms <= 0)
+      return r.Error(n["retry_backoff"], key + ".retry_backoff", "must be positive");
+  }
+  return s;
+}
+
 // An http source's incremental parameters against the strategy: what {watermark} stands
 // for must be known, and an append must not load every record again.
 arrow::Status CheckHttpSource(const YamlReader& r, const YAML::Node& n,
@@ -399,7 +457,7 @@ arrow::Result<PipelineConfig> ParsePipeline(const YamlReader& r, const YAML::Nod
                                             const std::string& file) {
   ARROW_RETURN_NOT_OK(r.CheckKeys(n, key,
                                   {"name", "source", "destination", "strategy", "quality",
-                                   "processing", "dead_letters"}));
+                                   "processing", "dead_letters", "schedule"}));
   PipelineConfig p;
   p.file = file;
   p.line = n.Mark().line + 1;
@@ -452,6 +510,14 @@ arrow::Result<PipelineConfig> ParsePipeline(const YamlReader& r, const YAML::Nod
       return r.Error(d["path"], k + ".dead_letters.path",
                      "must differ from destination.path");
     }
+  }
+  if (n["schedule"]) {
+    if (IsStreamSource(p.source))
+      return r.Error(n["schedule"], k + ".schedule",
+                     std::string("a ") + SourceKind(p.source) +
+                         " source is consumed continuously (inlet stream, inlet serve): "
+                         "it takes no schedule");
+    ARROW_ASSIGN_OR_RAISE(p.schedule, ParseSchedule(r, n["schedule"], k + ".schedule"));
   }
   if (pg_cdc) {
     const auto& tables = std::get<PostgresCdcSourceConfig>(p.source).tables;

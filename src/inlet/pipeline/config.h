@@ -18,6 +18,7 @@
 #include "inlet/load/quality.h"
 #include "inlet/load/rows.h"
 #include "inlet/load/strategy.h"
+#include "inlet/pipeline/schedule.h"
 #include "inlet/postgres/postgres_table.h"
 #include "inlet/source/source.h"
 #include "inlet/source/type_names.h"
@@ -106,6 +107,8 @@ struct PipelineConfig {
   QualityConfig quality;
   ProcessingConfig processing;
   DeadLetterConfig dead_letters;
+  /// inlet serve: when the pipeline runs (bounded sources; unset: only when asked to).
+  std::optional<ScheduleConfig> schedule;
 };
 
 using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;

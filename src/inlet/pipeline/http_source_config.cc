@@ -75,9 +75,9 @@ void QuerySecrets(const std::string& raw, const std::string& url,
     std::vector<std::string> values;
     size_t q = u.find('?');
     if (q == std::string::npos) return values;
-    std::string query = u.substr(q + 1, u.find('#') == std::string::npos
-                                            ? std::string::npos
-                                            : u.find('#') - q - 1);
+    std::string query =
+        u.substr(q + 1, u.find('#') == std::string::npos ? std::string::npos
+                                                         : u.find('#') - q - 1);
     size_t pos = 0;
     while (pos <= query.size()) {
       size_t amp = query.find('&', pos);
@@ -94,8 +94,8 @@ void QuerySecrets(const std::string& raw, const std::string& url,
   auto given = params(raw), expanded = params(url);
   for (size_t i = 0; i < expanded.size(); ++i) {
     // An expansion holding '&' shifts the pairs: then every value is taken for a secret.
-    bool from_env = given.size() != expanded.size() ||
-                    given[i].find("${") != std::string::npos;
+    bool from_env =
+        given.size() != expanded.size() || given[i].find("${") != std::string::npos;
     if (from_env && !expanded[i].empty()) {
       secrets->push_back(expanded[i]);
       secrets->push_back(PercentDecode(expanded[i]));
@@ -348,7 +348,8 @@ arrow::Result<HttpSourceConfig> ParseHttpSource(const YamlReader& r, const YAML:
     ARROW_ASSIGN_OR_RAISE(c.body, r.String(n["body"], key + ".body"));
   }
   if (n["headers"]) {
-    ARROW_ASSIGN_OR_RAISE(c.headers, Pairs(r, n["headers"], key + ".headers", &c.secrets));
+    ARROW_ASSIGN_OR_RAISE(c.headers,
+                          Pairs(r, n["headers"], key + ".headers", &c.secrets));
   }
   for (const auto& [name, value] : c.headers) {
     std::string lower = name;

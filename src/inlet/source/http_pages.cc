@@ -378,7 +378,8 @@ arrow::Result<std::string> HttpPager::BearerToken(bool refresh) {
     std::string fields;
     dom::object obj;
     if (!doc.get(obj)) {
-      for (auto field : obj) fields += (fields.empty() ? "" : ", ") + std::string(field.key);
+      for (auto field : obj)
+        fields += (fields.empty() ? "" : ", ") + std::string(field.key);
     }
     return Failed(shown, "the response has no access_token (" +
                              (fields.empty() ? std::string("not a JSON object")
@@ -387,7 +388,8 @@ arrow::Result<std::string> HttpPager::BearerToken(bool refresh) {
   }
   int64_t expires_in = 3600;
   int64_t given = 0;
-  if (!doc["expires_in"].get(given) && given > 0) expires_in = std::min<int64_t>(given, 1e9);
+  if (!doc["expires_in"].get(given) && given > 0)
+    expires_in = std::min<int64_t>(given, 1e9);
   CachedToken cached{std::string(token),
                      now + std::max<int64_t>(expires_in - 30, 1) * 1000};
   AddSecret(cached.token);
@@ -413,9 +415,9 @@ arrow::Status HttpPager::Decorate(HttpRequest* r) {
         // A next-page URL may echo the key already.
         std::string param = UriEncode(a.name) + "=";
         size_t q = r->url.find('?');
-        bool present = q != std::string::npos &&
-                       (r->url.find("?" + param, q) != std::string::npos ||
-                        r->url.find("&" + param, q) != std::string::npos);
+        bool present =
+            q != std::string::npos && (r->url.find("?" + param, q) != std::string::npos ||
+                                       r->url.find("&" + param, q) != std::string::npos);
         if (!present) r->url = WithParam(r->url, a.name, a.value);
       } else {
         r->headers.push_back(a.name + ": " + a.value);
@@ -448,14 +450,15 @@ arrow::Result<HttpExchange> HttpPager::Fetch(HttpRequest request,
     if (credentials && (ex.status == 301 || ex.status == 302 || ex.status == 303 ||
                         ex.status == 307 || ex.status == 308)) {
       std::string location = ex.Header("location");
-      if (location.empty()) return Failed(shown, StatusText(ex.status) + " without a Location");
+      if (location.empty())
+        return Failed(shown, StatusText(ex.status) + " without a Location");
       std::string target = ResolveUrl(request.url, location);
       if (Origin(target) != Origin(request.url))
         return Failed(shown, "redirected to another host (" + Shown(Origin(target)) +
                                  "): the API's credentials are not sent there");
       if (++redirects > 10) return Failed(shown, "more than 10 redirects");
-      if (ex.status == 303 || ((ex.status == 301 || ex.status == 302) &&
-                               request.method == "POST")) {
+      if (ex.status == 303 ||
+          ((ex.status == 301 || ex.status == 302) && request.method == "POST")) {
         request.method = "GET";
         request.body.clear();
       }
@@ -504,11 +507,9 @@ namespace {
 // The next cursor or URL at path: nullopt at the end (null, empty, or absent from an
 // empty page). Absent from a page with records (a wrong path would end paging after the
 // first page, and load part of the API as if it were all of it) or not a scalar fails.
-arrow::Result<std::optional<std::string>> NextValue(dom::element doc,
-                                                    const std::vector<std::string>& path,
-                                                    const std::string& name, int64_t records,
-                                                    const std::function<arrow::Status(
-                                                        const std::string&)>& failed) {
+arrow::Result<std::optional<std::string>> NextValue(
+    dom::element doc, const std::vector<std::string>& path, const std::string& name,
+    int64_t records, const std::function<arrow::Status(const std::string&)>& failed) {
   auto found = Lookup(doc, path);
   if (!found) {
     if (records == 0) return std::nullopt;
@@ -579,8 +580,8 @@ arrow::Status HttpPager::Walk(const Callbacks& callbacks) {
     if (!requested.insert(url).second)
       return Failed(shown, "the API's next page is one already read: paging would loop");
     if (config_.auth.type != HttpAuth::Type::kNone && Origin(url) != origin)
-      return Failed(shown, "the API's next page is on another host than " + Shown(origin) +
-                               ": its credentials are not sent there");
+      return Failed(shown, "the API's next page is on another host than " +
+                               Shown(origin) + ": its credentials are not sent there");
     pages_.push_back(Shown(url));
     HttpRequest request{config_.method, url, headers, body, true};
     ARROW_ASSIGN_OR_RAISE(HttpExchange ex, Fetch(std::move(request), shown, true));
@@ -636,14 +637,16 @@ arrow::Status HttpPager::Walk(const Callbacks& callbacks) {
     // One page past max_pages is read to learn that there are no more (an empty page
     // ends offset and page numbers).
     if (p.max_pages > 0 && page > p.max_pages && n > 0) {
-      return Failed(shown, "the API has more than max_pages (" + std::to_string(p.max_pages) +
+      return Failed(shown, "the API has more than max_pages (" +
+                               std::to_string(p.max_pages) +
                                ") pages; raise paginate.max_pages if that is expected");
     }
     // An API that answers every page number past its end with its last page.
     size_t page_hash = std::hash<std::string>{}(ex.body);
     if (n > 0 && page > 1 && page_hash == last_page_hash)
-      return Failed(shown, "the API gave the same page twice in a row: paging would "
-                           "repeat it (does it ignore the paging parameters?)");
+      return Failed(shown,
+                    "the API gave the same page twice in a row: paging would "
+                    "repeat it (does it ignore the paging parameters?)");
     last_page_hash = page_hash;
     if (!total_path.empty()) {
       auto found = Lookup(doc, total_path);
@@ -677,8 +680,10 @@ arrow::Status HttpPager::Walk(const Callbacks& callbacks) {
         if (n > 0) next = page_url();
         break;
       case HttpPagination::Type::kCursor: {
-        ARROW_ASSIGN_OR_RAISE(auto cursor,
-                              NextValue(doc, cursor_path, "paginate.cursor_path (" + p.cursor_path + ")", n, fail));
+        ARROW_ASSIGN_OR_RAISE(
+            auto cursor,
+            NextValue(doc, cursor_path, "paginate.cursor_path (" + p.cursor_path + ")", n,
+                      fail));
         if (cursor) next = WithParam(base, p.cursor_param, *cursor);
         break;
       }
@@ -687,8 +692,10 @@ arrow::Status HttpPager::Walk(const Callbacks& callbacks) {
         break;
       }
       case HttpPagination::Type::kNextUrl: {
-        ARROW_ASSIGN_OR_RAISE(auto target,
-                              NextValue(doc, next_path, "paginate.next_url_path (" + p.next_url_path + ")", n, fail));
+        ARROW_ASSIGN_OR_RAISE(
+            auto target,
+            NextValue(doc, next_path, "paginate.next_url_path (" + p.next_url_path + ")",
+                      n, fail));
         if (target) next = ResolveUrl(url, *target);
         break;
       }

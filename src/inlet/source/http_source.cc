@@ -9,10 +9,10 @@
 #include <fstream>
 
 #include "inlet/common/time.h"
-#include "inlet/time.h"
 #include "inlet/source/http_pages.h"
 #include "inlet/source/json_rows.h"
 #include "inlet/table/row_hash.h"
+#include "inlet/time.h"
 
 namespace inlet {
 
@@ -206,11 +206,10 @@ class HttpSource : public BoundedSource {
     if (!column) return table;  // GreatestCursor names the problem
     auto bound = CursorScalar(stored, column->type());
     if (!bound.ok()) {
-      return arrow::Status::Invalid(config_.description, ": the cursor loaded last ('",
-                                    stored, "') does not read as the records' ",
-                                    config_.incremental.cursor, " (",
-                                    column->type()->ToString(), "): ",
-                                    bound.status().message());
+      return arrow::Status::Invalid(
+          config_.description, ": the cursor loaded last ('", stored,
+          "') does not read as the records' ", config_.incremental.cursor, " (",
+          column->type()->ToString(), "): ", bound.status().message());
     }
     namespace cp = arrow::compute;
     ARROW_ASSIGN_OR_RAISE(auto after, cp::CallFunction("greater", {column, *bound}));

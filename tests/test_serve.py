@@ -1,0 +1,303 @@
+"""`inlet serve` (issue 24, part 2): pipelines run on their schedules in a long-running
+process, never two runs of one pipeline at once, failed runs retried with backoff; the
+endpoint's metrics, health, run history and status page; SIGTERM lets runs finish; two
+serve processes on one configuration never load a row twice. The pipelines read the real
+HTTP API server of http_api_server.py.
+"""
+from __future__ import annotations
+
+import json
+import re
+import signal
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+import oracle
+import pipeline_support as ps
+
+
+def _records(n: int, start: int = 1) -> list[dict]:
+    return [{"id": i, "name": f"bay-{i}", "free": i % 7,
+             "updated_at": f"2024-05-01T{(i // 60) % 24:02d}:{i % 60:02d}:00Z"}
+            for i in range(start, start + n)]
+
+
+class Served:
+    """An `inlet serve` process and its endpoint."""
+
+    def __init__(self, yaml, *args, env=None):
+        self.proc = ps.popen("serve", yaml, "--listen", "127.0.0.1:0", "--json", *args,
+                             env=env, cwd=yaml.parent)
+        line = self.proc.stdout.readline()
+        m = re.search(r"on (http://\S+)", line)
+        if not m:
+            self.proc.kill()
+            raise AssertionError(f"serve did not start: {line!r} {self.proc.stderr.read()}")
+        self.url = m.group(1)
+
+    def get(self, path, token=None):
+        req = urllib.request.Request(self.url + path)
+        if token:
+            req.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+    def post(self, path):
+        req = urllib.request.Request(self.url + path, data=b"", method="POST")
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+    def runs(self, pipeline=""):
+        status, body = self.get(f"/api/runs?pipeline={pipeline}")
+        assert status == 200, body
+        return json.loads(body)["runs"]
+
+    def wait_runs(self, n, pipeline="", timeout=30):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            runs = self.runs(pipeline)
+            if len(runs) >= n:
+                return runs
+            time.sleep(0.2)
+        raise AssertionError(f"fewer than {n} runs after {timeout} s: {self.runs(pipeline)}")
+
+    def stop(self, timeout=60):
+        self.proc.send_signal(signal.SIGTERM)
+        out, err = self.proc.communicate(timeout=timeout)
+        return self.proc.returncode, out, err
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.communicate()
+
+
+@pytest.fixture
+def served():
+    started = []
+
+    def start(yaml, *args, env=None):
+        s = Served(yaml, *args, env=env)
+        started.append(s)
+        return s
+
+    yield start
+    for s in started:
+        s.kill()
+
+
+def _pipeline(http_api, name="api", schedule=None, strategy="snapshot_diff", dest="out",
+              source=None, keys=("id",)):
+    p = {"name": name,
+         "source": source or {"type": "http", "url": f"{http_api.url}/page", "records": "results",
+                              "paginate": {"type": "page", "total_path": "count"}},
+         "destination": {"path": dest, "keys": list(keys)},
+         "strategy": {"type": strategy}}
+    if schedule:
+        p["schedule"] = schedule
+    return p
+
+
+def _metric(text, name, **labels):
+    want = ",".join(f'{k}="{v}"' for k, v in labels.items())
+    for line in text.splitlines():
+        if line.startswith(f"{name}{{{want}}} ") or (not labels and line.startswith(name + " ")):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"no {name}{{{want}}} in the metrics:\n{text}")
+
+
+def test_runs_come_when_due_and_never_overlap(tmp_path, http_api, served):
+    http_api.records = _records(30)
+    calls = {"n": 0}
+
+    def slow_first_run(path, query):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            time.sleep(2.5)  # the first run outlasts two intervals
+
+    http_api.before_page = slow_first_run
+    y = ps.write_pipelines(tmp_path / "p.yaml", _pipeline(http_api, schedule={"every": "1s"}))
+    s = served(y)
+    runs = s.wait_runs(4, timeout=30)
+    code, out, err = s.stop()
+    assert code == 0, err
+    runs = sorted(runs, key=lambda r: r["started"])
+    for a, b in zip(runs, runs[1:]):
+        assert a["finished"] <= b["started"], ("two runs of one pipeline overlapped", a, b)
+    # Two intervals came due during the slow run: one run followed it at once (run_once).
+    assert runs[1]["trigger"] == "missed", runs[1]
+    assert {r["trigger"] for r in runs[2:]} <= {"schedule", "missed"}
+    assert runs[0]["report"]["status"] == "committed"
+    assert all(r["report"]["status"] == "no_changes" for r in runs[1:]), runs
+    assert len(oracle.read_deltalake(tmp_path / "out")) == 30
+
+
+def test_metrics_and_the_api_match_the_run_reports(tmp_path, http_api, served):
+    http_api.records = _records(20)
+    y = ps.write_pipelines(tmp_path / "p.yaml",
+                           _pipeline(http_api, schedule={"every": "1s"}),
+                           _pipeline(http_api, name="manual", dest="out2"))
+    s = served(y)
+    s.wait_runs(1, pipeline="api")
+    http_api.records = _records(25)
+    runs = s.wait_runs(3, pipeline="api")
+    status, metrics = s.get("/metrics")
+    assert status == 200
+    runs = s.runs("api")  # as of the metrics, give or take a run: compare with both
+    status, pipelines = s.get("/api/pipelines")
+    listed = {p["name"]: p for p in json.loads(pipelines)}
+    assert listed["api"]["schedule"] == "every 1s"
+    assert listed["manual"]["schedule"] == "manual" and listed["manual"]["last_run"] is None
+    committed = _metric(metrics, "inlet_runs_total", pipeline="api", status="committed")
+    written = _metric(metrics, "inlet_rows_written_total", pipeline="api")
+    assert committed == sum(r["report"]["status"] == "committed" for r in runs)
+    assert written == sum(r["report"]["rows_written"] for r in runs) == 25
+    assert _metric(metrics, "inlet_table_version", pipeline="api") == \
+        max(r["report"]["table_version"] for r in runs)
+    assert _metric(metrics, "inlet_last_success_timestamp_seconds", pipeline="api") > 0
+    assert _metric(metrics, "inlet_running", pipeline="manual") == 0
+    # A manual run of the unscheduled pipeline.
+    assert s.post("/api/pipelines/manual/run")[0] == 202
+    assert s.wait_runs(1, pipeline="manual")[0]["trigger"] == "manual"
+    assert s.post("/api/pipelines/nope/run")[0] == 404
+    # The status page names every pipeline and draws the runs.
+    status, page = s.get("/")
+    assert status == 200 and "<svg" in page and "manual" in page and "every 1s" in page
+    assert s.stop()[0] == 0
+
+
+def test_health_ready_and_a_bearer_token(tmp_path, http_api, served):
+    http_api.records = _records(5)
+    token = "tok-" + "x" * 20
+    y = ps.write_pipelines(tmp_path / "p.yaml", _pipeline(http_api, schedule={"every": "1h"}))
+    s = served(y, "--token-env", "SERVE_TOKEN", env={"SERVE_TOKEN": token})
+    assert s.get("/health") == (200, "ok\n")
+    assert s.get("/ready")[0] == 200
+    assert s.get("/metrics")[0] == 401
+    assert s.get("/api/runs")[0] == 401
+    assert s.get("/api/runs", token="wrong")[0] == 401
+    assert s.get("/api/runs", token=token)[0] == 200
+    code, out, err = s.stop()
+    assert code == 0
+    assert token not in out + err
+
+
+def test_failed_runs_are_retried_with_backoff(tmp_path, http_api, served):
+    http_api.records = _records(10)
+    for _ in range(2):  # the scheduled run and the first retry fail
+        http_api.fault("/page", status=400, body={"error": "bad"})
+    y = ps.write_pipelines(tmp_path / "p.yaml", _pipeline(
+        http_api, schedule={"every": "1h", "retries": 3, "retry_backoff": "1s"}))
+    s = served(y)
+    runs = sorted(s.wait_runs(3, timeout=20), key=lambda r: r["started"])
+    assert [r["report"]["status"] for r in runs] == ["failed", "failed", "committed"]
+    assert [(r["trigger"], r["attempt"]) for r in runs] == [
+        ("schedule", 1), ("retry", 2), ("retry", 3)]
+    t = [time.mktime(time.strptime(r["started"][:19], "%Y-%m-%dT%H:%M:%S")) for r in runs]
+    assert t[2] - t[1] >= 1  # the backoff doubled: 1 s, then 2 s
+    status, metrics = s.get("/metrics")
+    assert _metric(metrics, "inlet_runs_total", pipeline="api", status="failed") == 2
+    status, page = s.get("/")
+    assert "400 Bad Request" in page  # the failure, with its error
+    assert s.stop()[0] == 0
+
+
+def test_sigterm_lets_the_run_under_way_finish(tmp_path, http_api, served):
+    http_api.records = _records(30)
+    started = {"at": None}
+
+    def slow(path, query):
+        if started["at"] is None:
+            started["at"] = time.monotonic()
+        time.sleep(0.7)
+
+    http_api.before_page = slow
+    y = ps.write_pipelines(tmp_path / "p.yaml", _pipeline(http_api, schedule={"every": "1h"}))
+    s = served(y)
+    while started["at"] is None:
+        time.sleep(0.05)
+    code, out, err = s.stop()  # during the run's first page of three
+    assert code == 0, err
+    reports = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    assert [r["status"] for r in reports] == ["committed"]
+    assert len(oracle.read_deltalake(tmp_path / "out")) == 30
+    assert "stopping" in err
+
+
+def test_two_serves_on_one_configuration_never_load_a_row_twice(tmp_path, http_api, served):
+    http_api.records = _records(20)
+    source = {"type": "http", "url": f"{http_api.url}/after", "records": "items",
+              "params": {"after_id": "{watermark}"},
+              "incremental": {"cursor": "id", "initial": "0"}}
+    y = ps.write_pipelines(tmp_path / "p.yaml", _pipeline(
+        http_api, schedule={"every": "1s"}, strategy="append", source=source, keys=()))
+    a, b = served(y), served(y)
+    for round_no in range(3):
+        http_api.records += _records(10, start=21 + 10 * round_no)
+        time.sleep(1.5)
+    a.wait_runs(4)
+    b.wait_runs(4)
+    runs = a.runs() + b.runs()
+    assert a.stop()[0] == 0 and b.stop()[0] == 0
+    assert not [r for r in runs if r["report"]["status"] == "failed"], runs
+    ids = sorted(r["id"] for r in oracle.read_deltalake(tmp_path / "out").to_pylist())
+    assert ids == list(range(1, 51))
+    assert sum(r["report"]["rows_written"] for r in runs) == 50
+
+
+def test_a_schedule_on_a_stream_and_a_bad_cron_are_refused(tmp_path, http_api):
+    p = _pipeline(http_api, schedule={"cron": "61 * * * *"})
+    y = ps.write_pipelines(tmp_path / "p.yaml", p)
+    line = ps.support.check_refusal(ps.cli("serve", y, check=False))
+    assert "schedule.cron: cron minute: '61' is outside 0-59" in line, line
+    p = _pipeline(http_api, schedule={"cron": "0 6 * * *", "timezone": "Mars/Olympus"})
+    y = ps.write_pipelines(tmp_path / "p.yaml", p)
+    line = ps.support.check_refusal(ps.cli("serve", y, check=False))
+    assert "unknown time zone 'Mars/Olympus'" in line, line
+    p = {"name": "k", "source": {"type": "kafka", "brokers": "127.0.0.1:1", "topic": "t"},
+         "destination": {"path": "out"}, "strategy": {"type": "append"},
+         "schedule": {"every": "1m"}}
+    y = ps.write_pipelines(tmp_path / "p.yaml", p)
+    line = ps.support.check_refusal(ps.cli("serve", y, check=False))
+    assert "consumed continuously" in line, line
+
+
+def test_a_stream_runs_beside_scheduled_pipelines_and_flushes_on_sigterm(
+        tmp_path, http_api, served, kafka, kafka_topic):
+    http_api.records = _records(10)
+    kafka.create_topic(kafka_topic, 1)
+    stream = {"name": "ev", "source": {"type": "kafka", "brokers": kafka.bootstrap,
+                                      "topic": kafka_topic},
+              "destination": {"path": "events"}, "strategy": {"type": "append"},
+              # Held until a commit is due in a minute: only the stop flushes them.
+              "processing": {"flush_rows": 100000, "flush_interval": "60s"}}
+    y = ps.write_pipelines(tmp_path / "p.yaml", _pipeline(http_api, schedule={"every": "1h"}),
+                           stream)
+    s = served(y)
+    s.wait_runs(1, pipeline="api")
+    deadline = time.monotonic() + 60
+    while s.get("/ready")[0] != 200 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert s.get("/ready")[0] == 200
+    kafka.produce(kafka_topic, [json.dumps({"id": i}).encode() for i in range(40)])
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        listed = {p["name"]: p for p in json.loads(s.get("/api/pipelines")[1])}
+        if (listed["ev"].get("stream") or {}).get("messages", 0) >= 40:
+            break
+        time.sleep(0.3)
+    assert listed["ev"]["schedule"] == "continuous" and listed["ev"]["state"] == "running"
+    assert not (tmp_path / "events").exists()  # nothing committed yet
+    code, out, err = s.stop()
+    assert code == 0, err
+    ids = sorted(r["id"] for r in oracle.read_deltalake(tmp_path / "events").to_pylist())
+    assert ids == list(range(40))
