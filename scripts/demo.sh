@@ -64,3 +64,37 @@ echo
 echo "The Iceberg catalog is $PARKING_WAREHOUSE/catalog.db (catalog name 'lake'), which pyiceberg's"
 echo "SqlCatalog reads; for Trino and Spark keep the catalog in PostgreSQL or behind a REST server"
 echo "(docs/formats.md, \"Catalogs\", has their settings)."
+
+echo
+echo "==== The parking API itself, served by inlet serve (examples/parking_api/): every 2 s the"
+echo "     API is fetched page by page, diffed against the table, changes under 15% skipped,"
+echo "     a full refresh every fourth run; Delta partitioned by day and hour."
+API_LOG=$DEMO/api.log SERVE_LOG=$DEMO/serve.log
+$PY examples/parking_api/server.py > "$API_LOG" &
+API_PID=$!
+trap 'kill $API_PID 2>/dev/null || true' EXIT
+for _ in $(seq 100); do [ -s "$API_LOG" ] && break; sleep 0.1; done
+export PARKING_API=$(head -1 "$API_LOG") PARKING_TABLE=$DEMO/warehouse/parking_api
+$INLET serve examples/parking_api/pipeline.yaml --listen 127.0.0.1:0 --json > "$SERVE_LOG" &
+SERVE_PID=$!
+for _ in $(seq 100); do grep -q "^inlet serve: .* on http" "$SERVE_LOG" 2>/dev/null && break; sleep 0.1; done
+URL=$(sed -n 's/^inlet serve: .* on \(http[^ ]*\).*/\1/p' "$SERVE_LOG" | head -1)
+echo "   the status page is at $URL/ while it runs; letting it run for 11 s..."
+sleep 11
+echo
+echo "== run history (GET $URL/api/runs)"
+curl -s "$URL/api/runs" | $PY examples/parking_api/show_runs.py
+echo
+echo "== metrics (GET $URL/metrics, some of them)"
+curl -s "$URL/metrics" | grep -E '^inlet_(runs_total|rows_written_total|last_changed_percent|table_version|partitions_touched_total)' | sed 's/^/   /'
+kill -TERM $SERVE_PID
+wait $SERVE_PID
+echo
+echo "== inlet serve stopped on SIGTERM; the table's history:"
+$INLET history "$PARKING_TABLE" | head -12
+echo
+echo "== time travel: free spaces at Kyrre at version 0 and now"
+for v in 0 latest; do
+  if [ "$v" = latest ]; then args=(); else args=(--version "$v"); fi
+  echo "   version $v: $($INLET scan "$PARKING_TABLE" "${args[@]}" --where "location = 'Kyrre'" --columns available_spaces,timestamp --output-format ndjson)"
+done

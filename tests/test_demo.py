@@ -27,3 +27,10 @@ def test_the_demo_runs_and_loads_both_formats(tmp_path):
     assert "pyiceberg: 4 snapshots" in out and "timestamp_hour: hour" in out, out
     assert "DuckDB iceberg_scan" in out and "Forus" in out, out
     assert (tmp_path / "demo" / "iceberg" / "catalog.db").exists()
+    # The parking API served by inlet serve: diffs, a skipped small change, full refreshes,
+    # metrics, and time travel on the table it keeps.
+    assert "no_significant_changes" in out and "changed  60%" in out, out
+    assert re.search(r'inlet_runs_total\{pipeline="parking_api",status="committed"\} [3-9]', out), out
+    assert "inlet serve stopped on SIGTERM" in out
+    m = re.search(r'version 0: \{"available_spaces":(\d+).*\n.*version latest: \{"available_spaces":(\d+)', out)
+    assert m, out

@@ -219,6 +219,9 @@ struct StreamOptions {
   /// progress_interval_ms: for metrics while it runs.
   std::function<void(const StreamReport&)> on_progress;
   int64_t progress_interval_ms = 1000;
+  /// Stop on SIGINT and SIGTERM (installing handlers for them). false: the caller takes
+  /// the signals and sets stop (inlet serve).
+  bool handle_signals = true;
 };
 
 /// Streams a pipeline with an unbounded source into its table until stopped (SIGINT,

@@ -596,7 +596,7 @@ arrow::Result<std::vector<PipelineConfig>> ParsePipelines(const std::string& tex
       return r.Error(root, "pipelines",
                      "the file must hold a mapping with a 'pipelines' list");
     }
-    ARROW_RETURN_NOT_OK(r.CheckKeys(root, "", {"pipelines"}));
+    ARROW_RETURN_NOT_OK(r.CheckKeys(root, "", {"pipelines", "alerts"}));
     const auto& list = root["pipelines"];
     if (!list.IsSequence() || list.size() == 0) {
       return r.Error(list, "pipelines", "expected a non-empty list of pipelines");
@@ -613,24 +613,54 @@ arrow::Result<std::vector<PipelineConfig>> ParsePipelines(const std::string& tex
       }
       out.push_back(std::move(p));
     }
+    // Checked here too, so that inlet run refuses a file inlet serve would.
+    if (root["alerts"])
+      ARROW_RETURN_NOT_OK(ParseAlerts(r, root["alerts"], names).status());
     return out;
   } catch (const YAML::Exception& e) {
     return arrow::Status::Invalid(file, ":", e.mark.line + 1, ": invalid YAML: ", e.msg);
   }
 }
 
-arrow::Result<std::vector<PipelineConfig>> LoadPipelines(const std::string& path) {
+namespace {
+
+arrow::Result<std::string> ReadText(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return arrow::Status::IOError("cannot read pipeline file ", path);
   std::stringstream ss;
   ss << in.rdbuf();
+  return ss.str();
+}
+
+std::optional<std::string> FromEnvironment(const std::string& name) {
+  const char* v = std::getenv(name.c_str());
+  if (!v) return std::nullopt;
+  return std::string(v);
+}
+
+}  // namespace
+
+arrow::Result<std::vector<AlertConfig>> LoadAlerts(const std::string& path) {
+  ARROW_ASSIGN_OR_RAISE(auto pipelines, LoadPipelines(path));
+  ARROW_ASSIGN_OR_RAISE(std::string text, ReadText(path));
   std::string base = std::filesystem::absolute(path).parent_path().string();
-  return ParsePipelines(ss.str(), path, base,
-                        [](const std::string& name) -> std::optional<std::string> {
-                          const char* v = std::getenv(name.c_str());
-                          if (!v) return std::nullopt;
-                          return std::string(v);
-                        });
+  EnvLookup env = FromEnvironment;
+  YamlReader r(path, base, env);
+  std::set<std::string> names;
+  for (const auto& p : pipelines) names.insert(p.name);
+  try {
+    YAML::Node root = YAML::Load(text);
+    if (!root["alerts"]) return std::vector<AlertConfig>();
+    return ParseAlerts(r, root["alerts"], names);
+  } catch (const YAML::Exception& e) {
+    return arrow::Status::Invalid(path, ":", e.mark.line + 1, ": invalid YAML: ", e.msg);
+  }
+}
+
+arrow::Result<std::vector<PipelineConfig>> LoadPipelines(const std::string& path) {
+  ARROW_ASSIGN_OR_RAISE(std::string text, ReadText(path));
+  std::string base = std::filesystem::absolute(path).parent_path().string();
+  return ParsePipelines(text, path, base, FromEnvironment);
 }
 
 std::vector<load::DerivedColumn> Derived(const DestinationConfig& d) {

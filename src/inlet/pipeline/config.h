@@ -111,6 +111,37 @@ struct PipelineConfig {
   std::optional<ScheduleConfig> schedule;
 };
 
+/// What an alert of inlet serve watches (alerts: in the pipeline file).
+enum class AlertKind {
+  kRunFailed,          // a run failed
+  kQualityGate,        // a run failed on a quality gate, or quarantined rows
+  kMaintenanceFailed,  // a maintenance step after a commit failed
+  kNoNewData,          // no rows written for no_new_data_after
+  kStreamFailed,       // a stream stopped on an error (it is started again)
+  kStreamLag,          // a stream's lag above stream_lag_messages or stream_lag_seconds
+};
+
+/// run_failed, quality_gate, maintenance_failed, no_new_data, stream_failed, stream_lag.
+const char* AlertKindName(AlertKind kind);
+
+/// A webhook inlet serve posts to when an incident starts and when it ends.
+struct AlertConfig {
+  std::string name;
+  /// The webhook (a secret: Slack's carry a token); never shown.
+  std::string url;
+  /// json: inlet's own body; slack: {"text": ...}, which Slack, Mattermost and Teams'
+  /// incoming webhooks take.
+  bool slack = false;
+  std::vector<AlertKind> on;
+  /// The pipelines watched; empty: all.
+  std::vector<std::string> pipelines;
+  int64_t no_new_data_ms = 0;
+  int64_t stream_lag_messages = 0;
+  int64_t stream_lag_ms = 0;
+  /// Deliveries are tried this many times (1 s, 2 s, 4 s ... apart).
+  int attempts = 5;
+};
+
 using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
 
 /// Parses YAML text. file names the text in errors ("file:line: key: problem"); relative
@@ -122,6 +153,10 @@ arrow::Result<std::vector<PipelineConfig>> ParsePipelines(const std::string& tex
 
 /// Reads and parses a pipeline file, expanding variables from the process environment.
 arrow::Result<std::vector<PipelineConfig>> LoadPipelines(const std::string& path);
+
+/// The alerts of a pipeline file (its alerts: list; empty when it has none), validated
+/// against its pipelines.
+arrow::Result<std::vector<AlertConfig>> LoadAlerts(const std::string& path);
 
 /// The derived partition columns of destination.partition_by.
 std::vector<load::DerivedColumn> Derived(const DestinationConfig& d);

@@ -36,7 +36,9 @@ template <size_t N>
 arrow::Status ParseField(const std::string& text, const char* field, int lo, int hi,
                          const std::vector<std::string>& names, int names_from,
                          std::bitset<N>* bits, bool* any) {
-  *any = text == "*";
+  // As Vixie cron and cronie: a field starting with '*' (*/2 too) is unrestricted for
+  // the day-of-month / day-of-week rule.
+  *any = !text.empty() && text[0] == '*';
   std::stringstream items(text);
   std::string item;
   bool some = false;
@@ -85,9 +87,9 @@ bool DayMatches(const CronSpec& c, date::local_days day) {
   date::year_month_day ymd{day};
   bool dom = c.days.test(static_cast<unsigned>(ymd.day()));
   bool dow = c.weekdays.test(date::weekday{day}.c_encoding());
-  if (c.any_day && c.any_weekday) return true;
-  if (c.any_day) return dow;
-  if (c.any_weekday) return dom;
+  // Either field starting with '*': both must match (its own bits may still restrict,
+  // as */2 does); both restricted: either.
+  if (c.any_day || c.any_weekday) return dom && dow;
   return dom || dow;
 }
 

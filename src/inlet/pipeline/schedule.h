@@ -20,8 +20,8 @@ struct CronSpec {
   std::bitset<32> days;     // 1..31
   std::bitset<13> months;   // 1..12
   std::bitset<7> weekdays;  // 0 = Sunday
-  /// Whether the day-of-month / day-of-week field was '*': when both are restricted, a
-  /// day matches when either matches (crontab(5)).
+  /// Whether the day-of-month / day-of-week field starts with '*': when neither does, a
+  /// day matches when either matches (crontab(5)); otherwise when both do.
   bool any_day = true;
   bool any_weekday = true;
 };

@@ -64,6 +64,9 @@ TEST(Schedule, NextCronTimes) {
   // Day of month or day of week when both are restricted: the 13th, or any Friday.
   EXPECT_EQ(Next("0 0 13 * 5", "UTC", "2024-09-01T00:00:00Z"),
             "2024-09-06T00:00:00.000Z");
+  // A field starting with '*' counts as unrestricted: odd days that are Mondays only.
+  EXPECT_EQ(Next("0 0 */2 * 1", "UTC", "2024-09-01T00:00:00Z"),
+            "2024-09-09T00:00:00.000Z");
   // In a time zone: 06:00 in Oslo is 04:00 UTC in summer, 05:00 in winter.
   EXPECT_EQ(Next("0 6 * * *", "Europe/Oslo", "2024-07-01T00:00:00Z"),
             "2024-07-01T04:00:00.000Z");

@@ -207,6 +207,10 @@ arrow::Status ParseSchemaFile(const YamlReader& r, const YAML::Node& n,
 arrow::Result<HttpSourceConfig> ParseHttpSource(const YamlReader& r, const YAML::Node& n,
                                                 const std::string& key);
 
+/// The alerts list (alert_config.cc); pipelines: the file's pipeline names.
+arrow::Result<std::vector<AlertConfig>> ParseAlerts(
+    const YamlReader& r, const YAML::Node& n, const std::set<std::string>& pipelines);
+
 /// The destination section (destination_config.cc).
 arrow::Status ParseDestination(const YamlReader& r, const YAML::Node& n,
                                const std::string& key, DestinationConfig* out);

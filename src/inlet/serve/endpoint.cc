@@ -2,6 +2,9 @@
 
 #include <httplib.h>
 
+#include <chrono>
+#include <thread>
+
 #include "inlet/common/json.h"
 #include "inlet/serve/status_text.h"
 
@@ -105,6 +108,9 @@ arrow::Result<std::unique_ptr<Endpoint>> Endpoint::Start(Service* service,
   std::string shown = host.find(':') != std::string::npos ? "[" + host + "]" : host;
   e->address_ = "http://" + shown + ":" + std::to_string(bound);
   e->thread_ = std::thread([&http] { http.listen_after_bind(); });
+  // Until it listens, stop() would not stop it.
+  for (int i = 0; i < 5000 && !http.is_running(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   return e;
 }
 

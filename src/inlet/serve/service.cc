@@ -14,7 +14,8 @@ struct Service::Entry {
   std::optional<pipeline::ScheduleConfig> schedule;
   bool stream = false;
   PipelineStatus status;
-  bool running = false;        // a run is going, or queued
+  bool running = false;        // a run is queued or going
+  bool started = false;        // ... and going
   bool pending = false;        // a run came due meanwhile (missed: run_once)
   int64_t next_due_ms = -1;    // the next regular due time
   int64_t next_start_ms = -1;  // ... with its jitter
@@ -25,7 +26,7 @@ struct Service::Entry {
 };
 
 Service::Service(std::vector<Pipeline> pipelines, ServiceSettings settings)
-    : settings_(settings) {
+    : settings_(settings), started_ms_(NowMillis()) {
   for (auto& p : pipelines) {
     auto e = std::make_unique<Entry>(p);
     e->stream = p.streams();
@@ -33,6 +34,7 @@ Service::Service(std::vector<Pipeline> pipelines, ServiceSettings settings)
     PipelineStatus& s = e->status;
     s.name = p.name();
     s.kind = p.source_kind();
+    s.source = p.source_location();
     s.stream_source = e->stream;
     s.table = p.table();
     s.strategy = p.strategy();
@@ -73,7 +75,6 @@ void Service::ScheduleNext(Entry* e, int64_t now) {
 }
 
 void Service::Start() {
-  started_ms_ = NowMillis();
   {
     MutexLock lock(&mu_);
     started_ = true;
@@ -123,6 +124,7 @@ arrow::Status Service::Trigger(const std::string& name) {
     e->running = true;
     e->trigger = "manual";
     e->attempt = 1;
+    e->retry_at_ms = -1;  // the manual run replaces a retry not yet made
     queue_.push_back(e.get());
     cv_.NotifyAll();
     return arrow::Status::OK();
@@ -141,7 +143,9 @@ void Service::SchedulerLoop() {
       if (e->next_start_ms >= 0 && now >= e->next_start_ms) {
         if (e->running) {
           // Never two runs of one pipeline: a run_once policy runs once it ends.
-          if (e->schedule->missed == pipeline::ScheduleConfig::Missed::kRunOnce)
+          // (A run still queued covers this due time already.)
+          if (e->started &&
+              e->schedule->missed == pipeline::ScheduleConfig::Missed::kRunOnce)
             e->pending = true;
         } else {
           e->running = true;
@@ -158,8 +162,8 @@ void Service::SchedulerLoop() {
         e->trigger = "retry";
         queue_.push_back(e);
       }
-      for (int64_t t : {e->next_start_ms, e->retry_at_ms})
-        if (t >= 0) wake = std::min(wake, t);
+      if (e->next_start_ms >= 0) wake = std::min(wake, e->next_start_ms);
+      if (e->retry_at_ms >= 0 && !e->running) wake = std::min(wake, e->retry_at_ms);
     }
     if (!queue_.empty()) cv_.NotifyAll();
     int64_t wait = std::max<int64_t>(wake - NowMillis(), 1);
@@ -178,6 +182,7 @@ void Service::WorkerLoop() {
       if (stopping_) return;
       e = queue_.front();
       queue_.pop_front();
+      e->started = true;
       e->status.state = "running";
       record.trigger = e->trigger;
       record.attempt = e->attempt;
@@ -219,6 +224,7 @@ void Service::Finished(Entry* e, RunRecord record) {
   s.runs.push_back(std::move(record));
   while (s.runs.size() > settings_.history) s.runs.pop_front();
   e->running = false;
+  e->started = false;
   int attempt = s.runs.back().attempt;
   if (failed && e->schedule && attempt <= e->schedule->retries && !stopping_) {
     int64_t backoff = e->schedule->retry_backoff_ms;
@@ -228,6 +234,7 @@ void Service::Finished(Entry* e, RunRecord record) {
     s.state = "waiting_retry";
   } else {
     e->attempt = 1;
+    e->retry_at_ms = -1;
     s.state = "idle";
   }
   if (e->pending && !stopping_) {
@@ -245,6 +252,7 @@ void Service::Finished(Entry* e, RunRecord record) {
 void Service::StreamLoop(Entry* e) {
   int64_t backoff = settings_.stream_restart_ms;
   while (true) {
+    int64_t began = NowMillis();
     {
       MutexLock lock(&mu_);
       if (stopping_) break;
@@ -252,7 +260,9 @@ void Service::StreamLoop(Entry* e) {
     }
     StreamOptions options;
     options.stop = &e->stop;
+    options.handle_signals = false;  // serve takes them (serve.cc)
     options.on_progress = [this, e](const StreamReport& r) {
+      if (settings_.on_stream) settings_.on_stream(r);
       MutexLock lock(&mu_);
       e->status.stream = r;
     };
@@ -267,6 +277,7 @@ void Service::StreamLoop(Entry* e) {
       report.status = StreamStatus::kFailed;
       report.error = result.status().message();
     }
+    if (settings_.on_stream) settings_.on_stream(report);
     MutexLock lock(&mu_);
     e->status.stream = report;
     if (stopping_) {
@@ -274,6 +285,8 @@ void Service::StreamLoop(Entry* e) {
       break;
     }
     // A stream that ended on its own failed: it starts again, after a growing pause.
+    // (The pause starts small again after a minute of running.)
+    if (NowMillis() - began > 60000) backoff = settings_.stream_restart_ms;
     e->status.state = "restarting";
     ++e->status.stream_restarts;
     cv_.WaitFor(backoff, [&] { return stopping_; });

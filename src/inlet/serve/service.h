@@ -35,11 +35,12 @@ struct RunRecord {
 struct PipelineStatus {
   std::string name;
   std::string kind;            // the source kind
+  std::string source;          // what it reads (a path, a topic, a URL)
   bool stream_source = false;  // consumed continuously (no runs)
   std::string table;
   std::string strategy;
   std::string schedule;  // "every 15m", "cron ...", "continuous", "manual"
-  /// idle, running, waiting_retry; streams: running, stopped, failed, restarting.
+  /// idle, running, waiting_retry; streams: starting, running, restarting, stopped.
   std::string state;
   std::optional<int64_t> next_run_ms;
   std::deque<RunRecord> runs;  // newest last
@@ -66,6 +67,9 @@ struct ServiceSettings {
   int64_t stream_restart_ms = 5000;
   /// Called after each run with its report, from the run's thread.
   std::function<void(const RunReport&)> on_run;
+  /// Called with each stream's reports (about every second while it runs, and when it
+  /// ends), from the stream's thread.
+  std::function<void(const StreamReport&)> on_stream;
 };
 
 class Service {

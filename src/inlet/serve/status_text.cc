@@ -129,10 +129,10 @@ std::string MetricsText(const std::vector<PipelineStatus>& pipelines,
   }
   auto counter = [&](const char* name, const char* help,
                      const std::function<int64_t(const PipelineStatus&)>& value,
-                     bool streams_too = false) {
+                     bool streams = false) {
     head(name, "counter", help);
     for (const auto& p : pipelines)
-      if (streams_too || !p.stream_source)
+      if (streams == p.stream_source)
         out << name << '{' << Label(p) << "} " << value(p) << '\n';
   };
   head("inlet_run_duration_seconds", "summary", "How long runs took.");
@@ -158,31 +158,24 @@ std::string MetricsText(const std::vector<PipelineStatus>& pipelines,
           [](const PipelineStatus& p) { return p.rows_deleted; });
   counter("inlet_partitions_touched_total", "Partitions runs wrote to.",
           [](const PipelineStatus& p) { return p.partitions_touched; });
-  counter(
-      "inlet_maintenance_optimize_runs_total", "Compactions after commits.",
-      [](const PipelineStatus& p) { return p.optimize_runs; }, true);
-  counter(
-      "inlet_maintenance_files_before_total",
-      "Live data files before each compaction, summed.",
-      [](const PipelineStatus& p) { return p.files_before; }, true);
-  counter(
-      "inlet_maintenance_files_after_total",
-      "Live data files after each compaction, summed.",
-      [](const PipelineStatus& p) { return p.files_after; }, true);
-  counter(
-      "inlet_maintenance_bytes_before_total",
-      "Bytes of live data files before each compaction, summed.",
-      [](const PipelineStatus& p) { return p.bytes_before; }, true);
-  counter(
-      "inlet_maintenance_bytes_after_total",
-      "Bytes of live data files after each compaction, summed.",
-      [](const PipelineStatus& p) { return p.bytes_after; }, true);
-  counter(
-      "inlet_maintenance_vacuumed_files_total", "Files vacuum deleted.",
-      [](const PipelineStatus& p) { return p.vacuumed_files; }, true);
-  counter(
-      "inlet_maintenance_failures_total", "Maintenance steps that failed.",
-      [](const PipelineStatus& p) { return p.maintenance_failures; }, true);
+  counter("inlet_maintenance_optimize_runs_total", "Compactions after commits.",
+          [](const PipelineStatus& p) { return p.optimize_runs; });
+  counter("inlet_maintenance_files_before_total",
+          "Live data files before each compaction, summed.",
+          [](const PipelineStatus& p) { return p.files_before; });
+  counter("inlet_maintenance_files_after_total",
+          "Live data files after each compaction, summed.",
+          [](const PipelineStatus& p) { return p.files_after; });
+  counter("inlet_maintenance_bytes_before_total",
+          "Bytes of live data files before each compaction, summed.",
+          [](const PipelineStatus& p) { return p.bytes_before; });
+  counter("inlet_maintenance_bytes_after_total",
+          "Bytes of live data files after each compaction, summed.",
+          [](const PipelineStatus& p) { return p.bytes_after; });
+  counter("inlet_maintenance_vacuumed_files_total", "Files vacuum deleted.",
+          [](const PipelineStatus& p) { return p.vacuumed_files; });
+  counter("inlet_maintenance_failures_total", "Maintenance steps that failed.",
+          [](const PipelineStatus& p) { return p.maintenance_failures; });
   head("inlet_last_changed_percent", "gauge",
        "The last snapshot diff's changed rows, as a percentage of the table's.");
   for (const auto& p : pipelines) {
@@ -238,6 +231,7 @@ std::string MetricsText(const std::vector<PipelineStatus>& pipelines,
       StreamReport r;
       r.pipeline = p.name;
       r.table = p.table;
+      r.topic = p.source;
       streams.push_back(r);
     }
   }

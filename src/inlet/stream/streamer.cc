@@ -604,11 +604,13 @@ arrow::Result<StreamReport> RunStream(const PipelineConfig& config,
         ": inlet stream needs a kafka or postgres_cdc source (it has ",
         SourceKind(config.source), "; use inlet run)");
   }
-  struct sigaction sa {};
-  sa.sa_handler = OnSignal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
+  if (options.handle_signals) {
+    struct sigaction sa {};
+    sa.sa_handler = OnSignal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+  }
   if (std::holds_alternative<PostgresCdcSourceConfig>(config.source))
     return RunPostgresCdc(config, options);
   if (options.catch_up)
