@@ -412,3 +412,38 @@ def test_an_alert_url_must_come_from_the_environment(tmp_path, http_api):
     doc["alerts"] = [{"name": "ops", "url": "${U}", "on": ["no_new_data"]}]
     y.write_text(json.dumps(doc))
     assert "no_new_data_after: goes with the no_new_data event" in ps.run_refused(y, env={"U": "http://x"})
+
+
+def test_the_status_page_in_headless_chromium(tmp_path, http_api, served):
+    """Renders the status page in Debian's Chromium and reads the screenshot back: the
+    committed runs' bars are blue, the failed run's red, and the page says what they are."""
+    import shutil
+    import subprocess
+    from PIL import Image
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        if ps.support.in_ci():
+            pytest.fail("chromium is not installed (scripts/bootstrap.sh installs it)")
+        pytest.skip("chromium is not installed")
+    http_api.records = _records(20)
+    http_api.fault("/page", status=400, body={"error": "rejected by the test"})
+    y = ps.write_pipelines(tmp_path / "p.yaml", _pipeline(http_api, schedule={"every": "1s"}))
+    s = served(y)
+    s.wait_runs(4)
+    shot = tmp_path / "status.png"
+    proc = subprocess.run(
+        [chromium, "--headless", "--disable-gpu", "--no-sandbox", "--hide-scrollbars",
+         f"--screenshot={shot}", "--window-size=1280,720", f"{s.url}/"],
+        capture_output=True, text=True, timeout=120)
+    assert shot.exists(), proc.stderr[-2000:]
+    dom = subprocess.run([chromium, "--headless", "--disable-gpu", "--no-sandbox", "--dump-dom",
+                          f"{s.url}/"], capture_output=True, text=True, timeout=120).stdout
+    assert s.stop()[0] == 0
+    assert "rejected by the test" in dom and "every 1s" in dom and "<svg" in dom
+    image = Image.open(shot).convert("RGB")
+    assert image.size == (1280, 720)
+    colours = {c for _, c in image.getcolors(maxcolors=1 << 20)}
+    near = lambda rgb: any(sum(abs(a - b) for a, b in zip(rgb, c)) < 12 for c in colours)
+    assert near((0x4A, 0x90, 0xD9)), "no blue bar for the committed runs"
+    assert near((0xD9, 0x53, 0x4F)), "no red bar for the failed run"
+    assert near((0xB0, 0xB0, 0xB0)), "no grey stub for the runs that changed nothing"

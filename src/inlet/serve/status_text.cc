@@ -83,22 +83,26 @@ std::string Chart(const PipelineStatus& p) {
       << " role=img aria-label=\"rows written per run\">";
   size_t i = 0;
   for (const auto& r : p.runs) {
-    bool failed = r.report.status == RunStatus::kFailed;
-    double h = failed ? height
-                      : std::max(1.0, static_cast<double>(r.report.rows_written) *
-                                          height / static_cast<double>(most));
+    // Committed runs in blue by rows written; runs that changed nothing as a grey stub;
+    // failed runs as a full red bar.
+    RunStatus st = r.report.status;
+    bool failed = st == RunStatus::kFailed;
+    bool committed = st == RunStatus::kCommitted;
+    double h = failed      ? height
+               : committed ? std::max(3.0, static_cast<double>(r.report.rows_written) *
+                                               height / static_cast<double>(most))
+                           : 3.0;
+    const char* color = failed ? "#d9534f" : committed ? "#4a90d9" : "#b0b0b0";
     svg << "<rect x=" << static_cast<int>(i * bar)
         << " y=" << static_cast<int>(height - h)
         << " width=" << std::max(1, static_cast<int>(bar) - 2)
-        << " height=" << static_cast<int>(h) << " fill=\""
-        << (failed ? "#d9534f" : "#4a90d9") << "\"><title>" << Html(Iso(r.started_ms))
-        << ": "
-        << (failed ? "failed" : std::to_string(r.report.rows_written) + " rows written")
-        << "</title></rect>";
+        << " height=" << static_cast<int>(h) << " fill=\"" << color << "\"><title>"
+        << Html(Iso(r.started_ms)) << ": " << RunStatusName(st) << ", "
+        << r.report.rows_written << " rows written</title></rect>";
     ++i;
   }
-  svg << "<text x=0 y=" << height + 12 << " font-size=10>max " << most
-      << " rows per run, last " << n << " runs</text></svg>";
+  svg << "<text x=0 y=" << height + 12 << " font-size=10>last " << n << " runs; tallest "
+      << most << " rows; grey: nothing to change; red: failed</text></svg>";
   return svg.str();
 }
 
@@ -287,6 +291,7 @@ std::string StatusPage(const std::vector<PipelineStatus>& pipelines, int64_t sta
           "table{border-collapse:collapse;margin-bottom:20px}"
           "td,th{border-bottom:1px solid #ddd;padding:6px "
           "10px;text-align:left;vertical-align:top}"
+          "td:nth-child(n+2){white-space:nowrap}"
           ".failed{color:#c9302c;font-weight:bold}.committed{color:#2e7d32}.dim{color:#"
           "888}"
           "pre{white-space:pre-wrap;max-width:900px;margin:0}</style></head><body>"
