@@ -567,3 +567,22 @@ def test_secrets_in_params_and_headers_are_masked_too(tmp_path, http_api):
     assert "401 Unauthorized" in line and "***" in line, line
     assert SECRET not in proc.stderr + proc.stdout
     assert "sig-value-42" not in proc.stderr + proc.stdout
+
+
+def test_a_json_schema_file_types_and_checks_the_records(tmp_path, http_api):
+    http_api.records = [dict(r, status="free" if r["id"] % 2 else "busy") for r in _records(12)]
+    (tmp_path / "reading.schema.json").write_text(json.dumps({
+        "type": "object",
+        "properties": {"id": {"type": "integer"}, "name": {"type": "string"},
+                       "free": {"type": "integer"},
+                       "updated_at": {"type": "string", "format": "date-time"},
+                       "status": {"type": "string", "enum": ["free", "busy"]}},
+        "required": ["id", "status"]}))
+    y = _pipeline(tmp_path, {**_source(http_api, "page"), "schema_file": "reading.schema.json"},
+                  "full_refresh")
+    assert ps.run(y).report["rows_written"] == 12
+    t = oracle.read_deltalake(tmp_path / "out")
+    assert pa.types.is_timestamp(t.schema.field("updated_at").type)
+    http_api.records[5]["status"] = "closed"
+    line = ps.run_refused(y)
+    assert "record 6: field 'status': 'closed' is not one of the schema's enum values" in line, line

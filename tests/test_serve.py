@@ -447,3 +447,33 @@ def test_the_status_page_in_headless_chromium(tmp_path, http_api, served):
     assert near((0x4A, 0x90, 0xD9)), "no blue bar for the committed runs"
     assert near((0xD9, 0x53, 0x4F)), "no red bar for the failed run"
     assert near((0xB0, 0xB0, 0xB0)), "no grey stub for the runs that changed nothing"
+
+
+def test_no_new_data_and_quality_gate_alerts(tmp_path, http_api, served):
+    http_api.records = _records(10)
+    hook = Webhook()
+    y = ps.write_pipelines(tmp_path / "p.yaml", _pipeline(
+        http_api, schedule={"every": "1s"}))
+    doc = json.loads(y.read_text())
+    doc["alerts"] = [{"name": "ops", "url": "${HOOK_URL}",
+                      "on": ["no_new_data", "quality_gate"], "no_new_data_after": "3s"}]
+    y.write_text(json.dumps(doc))
+    s = served(y, env={"HOOK_URL": hook.url})
+    # The first run writes rows; then the API repeats itself, the merge writes none, and
+    # after 3 s no_new_data fires.
+    bodies = hook.received(1, timeout=30)
+    assert (bodies[0]["event"], bodies[0]["state"]) == ("no_new_data", "firing"), bodies
+    assert bodies[0]["message"].startswith("no new rows for ")
+    # A key twice in the extract: the duplicate_keys gate fails the run.
+    http_api.records = _records(10) + [dict(_records(1)[0], free=99)]
+    bodies = hook.received(2, timeout=30)
+    assert (bodies[1]["event"], bodies[1]["state"]) == ("quality_gate", "firing"), bodies
+    assert "quality gate duplicate_keys" in bodies[1]["message"]
+    # Fixed, with a new row: both incidents end.
+    http_api.records = _records(11)
+    bodies = hook.received(4, timeout=30)
+    assert sorted((b["event"], b["state"]) for b in bodies[2:]) == [
+        ("no_new_data", "resolved"), ("quality_gate", "resolved")], bodies
+    assert s.stop()[0] == 0
+    assert len(hook.bodies) == 4
+    hook.close()
