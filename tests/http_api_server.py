@@ -49,8 +49,10 @@ class ApiServer:
 
     # -- control ------------------------------------------------------------------------
 
-    def start(self) -> "ApiServer":
+    def start(self, cert: str | None = None, key: str | None = None) -> "ApiServer":
+        """Serves HTTP, or HTTPS with cert and key (PEM files)."""
         api = self
+        self._scheme = "https" if cert else "http"
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -66,6 +68,11 @@ class ApiServer:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
+        if cert:
+            import ssl
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(cert, key)
+            self._server.socket = ctx.wrap_socket(self._server.socket, server_side=True)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
@@ -76,7 +83,7 @@ class ApiServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return f"{self._scheme}://127.0.0.1:{self._server.server_address[1]}"
 
     def reset(self) -> None:
         with self.lock:

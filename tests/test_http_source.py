@@ -586,3 +586,29 @@ def test_a_json_schema_file_types_and_checks_the_records(tmp_path, http_api):
     http_api.records[5]["status"] = "closed"
     line = ps.run_refused(y)
     assert "record 6: field 'status': 'closed' is not one of the schema's enum values" in line, line
+
+
+def test_https_with_a_private_ca_bundle_and_the_verify_switch(tmp_path):
+    import subprocess
+    from http_api_server import ApiServer
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                    "-out", cert, "-subj", "/CN=127.0.0.1", "-addext",
+                    "subjectAltName=IP:127.0.0.1", "-days", "1"],
+                   check=True, capture_output=True)
+    api = ApiServer().start(cert=str(cert), key=str(key))
+    try:
+        api.records = _records(12)
+        source = {"url": f"{api.url}/link", "paginate": {"type": "link"}}
+        # The server's certificate is not one the system trusts: one error, no retries.
+        y = _pipeline(tmp_path, source, "full_refresh")
+        line = ps.run_refused(y)
+        assert f"GET {api.url}/link" in line and "certificate" in line.lower(), line
+        assert len(api.data_requests()) == 0  # refused in the handshake
+        y = _pipeline(tmp_path, {**source, "tls": {"ca_bundle": "cert.pem"}}, "full_refresh")
+        assert ps.run(y).report["rows_written"] == 12
+        y = _pipeline(tmp_path, {**source, "tls": {"verify": False}}, "full_refresh",
+                      dest="out2")
+        assert ps.run(y).report["rows_written"] == 12
+    finally:
+        api.stop()
