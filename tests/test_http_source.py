@@ -612,3 +612,26 @@ def test_https_with_a_private_ca_bundle_and_the_verify_switch(tmp_path):
         assert ps.run(y).report["rows_written"] == 12
     finally:
         api.stop()
+
+
+def test_an_archived_run_replays_without_the_api(tmp_path, http_api):
+    http_api.records = _records(25)
+    y = _pipeline(tmp_path, {**_source(http_api, "link"), "archive_dir": "archive"},
+                  "full_refresh")
+    ps.run(y)
+    run_dir = next((tmp_path / "archive").iterdir())
+    requests = len(http_api.data_requests())
+    http_api.records = _records(3)  # the API moved on; the archive did not
+    y = _pipeline(tmp_path, {**_source(http_api, "link"), "replay": str(run_dir)},
+                  "full_refresh", dest="replayed")
+    report = ps.run(y).report
+    assert report["rows_written"] == 25 and report["files_read"] == 3
+    assert len(http_api.data_requests()) == requests
+    assert _table(tmp_path / "replayed") == _table(tmp_path / "out")
+    y = _pipeline(tmp_path, {**_source(http_api, "link"), "replay": "nowhere"}, "full_refresh",
+                  dest="none")
+    assert "cannot list the archived pages in" in ps.run_refused(y)
+    (tmp_path / "empty").mkdir()
+    y = _pipeline(tmp_path, {**_source(http_api, "link"), "replay": "empty"}, "full_refresh",
+                  dest="none")
+    assert "holds no archived pages" in ps.run_refused(y)

@@ -327,11 +327,27 @@ arrow::Status ParseIncremental(const YamlReader& r, const YAML::Node& n,
 
 arrow::Result<HttpSourceConfig> ParseHttpSource(const YamlReader& r, const YAML::Node& n,
                                                 const std::string& key) {
-  ARROW_RETURN_NOT_OK(r.CheckKeys(
-      n, key,
-      {"type", "url", "method", "body", "headers", "params", "auth", "records",
-       "paginate", "incremental", "timeout", "connect_timeout", "max_response_size",
-       "retries", "tls", "archive_dir", "format", "schema", "schema_file"}));
+  ARROW_RETURN_NOT_OK(r.CheckKeys(n, key,
+                                  {"type",
+                                   "url",
+                                   "method",
+                                   "body",
+                                   "headers",
+                                   "params",
+                                   "auth",
+                                   "records",
+                                   "paginate",
+                                   "incremental",
+                                   "timeout",
+                                   "connect_timeout",
+                                   "max_response_size",
+                                   "retries",
+                                   "tls",
+                                   "archive_dir",
+                                   "replay",
+                                   "format",
+                                   "schema",
+                                   "schema_file"}));
   HttpSourceConfig c;
   if (!n["url"]) return r.Error(n, key + ".url", "is required for an http source");
   ARROW_ASSIGN_OR_RAISE(c.url, r.String(n["url"], key + ".url"));
@@ -396,6 +412,13 @@ arrow::Result<HttpSourceConfig> ParseHttpSource(const YamlReader& r, const YAML:
     c.archive_dir = r.ResolvePath(dir);
     if (c.archive_dir.find("://") != std::string::npos)
       return r.Error(n["archive_dir"], key + ".archive_dir", "must be a local directory");
+  }
+  if (n["replay"]) {
+    ARROW_ASSIGN_OR_RAISE(std::string dir, r.String(n["replay"], key + ".replay"));
+    c.replay_dir = r.ResolvePath(dir);
+    if (c.replay_dir == c.archive_dir)
+      return r.Error(n["replay"], key + ".replay",
+                     "names a run's directory under archive_dir, not archive_dir itself");
   }
   c.decoding.format = "json";
   if (n["format"]) {

@@ -3,8 +3,11 @@
 #include <openssl/evp.h>
 #include <simdjson.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <random>
 #include <set>
@@ -524,6 +527,51 @@ arrow::Result<std::optional<std::string>> NextValue(
   return text;
 }
 
+// The records of a parsed page handed to on_record, in order; how many there were.
+// failed makes the error of the page.
+arrow::Result<int64_t> PageRecords(
+    dom::element doc, const std::vector<std::string>& records_path,
+    const std::string& records_text, const std::string& body,
+    const HttpPager::Callbacks& callbacks,
+    const std::function<arrow::Status(const std::string&)>& failed) {
+  auto lists = [&]() {
+    std::vector<std::string> found;
+    FindLists(doc, "", 3, &found);
+    std::string hint;
+    for (const auto& l : found) hint += (hint.empty() ? "" : ", ") + l;
+    return hint;
+  };
+  dom::element records = doc;
+  if (!records_path.empty()) {
+    auto found = Lookup(doc, records_path);
+    if (!found) {
+      std::string hint = lists();
+      return failed("the response has nothing at records: " + records_text +
+                    (hint.empty() ? " (and no list)" : " (its lists: " + hint + ")") +
+                    ": " + Excerpt(body));
+    }
+    records = *found;
+  }
+  int64_t n = 0;
+  if (records.is_null()) return n;  // "items": null, as some APIs end
+  if (!records.is_array()) {
+    std::string hint = lists();
+    return failed((records_path.empty()
+                       ? std::string("the response is not a list of records: set "
+                                     "source.records to the path of its list")
+                       : "records: " + records_text + " is not a list") +
+                  (hint.empty() ? "" : " (its lists: " + hint + ")"));
+  }
+  for (dom::element record : dom::array(records)) {
+    ++n;
+    if (!record.is_object())
+      return failed("record " + std::to_string(n) + " is not a JSON object");
+    auto st = callbacks.on_record(simdjson::minify(record));
+    if (!st.ok()) return failed("record " + std::to_string(n) + ": " + st.message());
+  }
+  return n;
+}
+
 }  // namespace
 
 arrow::Status HttpPager::Walk(const Callbacks& callbacks) {
@@ -594,45 +642,9 @@ arrow::Status HttpPager::Walk(const Callbacks& callbacks) {
                                (type.empty() ? "" : "; Content-Type " + type) +
                                "): " + Excerpt(ex.body));
     }
-    dom::element records = doc;
-    if (!records_path.empty()) {
-      auto found = Lookup(doc, records_path);
-      if (!found) {
-        std::vector<std::string> lists;
-        FindLists(doc, "", 3, &lists);
-        std::string hint;
-        for (const auto& l : lists) hint += (hint.empty() ? "" : ", ") + l;
-        return Failed(
-            shown, "the response has nothing at records: " + config_.records_path +
-                       (hint.empty() ? " (and no list)" : " (its lists: " + hint + ")") +
-                       ": " + Excerpt(ex.body));
-      }
-      records = *found;
-    }
-    int64_t n = 0;
-    if (records.is_null()) {
-      // "items": null, as some APIs end.
-    } else if (!records.is_array()) {
-      std::vector<std::string> lists;
-      FindLists(doc, "", 3, &lists);
-      std::string hint;
-      for (const auto& l : lists) hint += (hint.empty() ? "" : ", ") + l;
-      return Failed(shown,
-                    (records_path.empty()
-                         ? std::string("the response is not a list of records: set "
-                                       "source.records to the path of its list")
-                         : "records: " + config_.records_path + " is not a list") +
-                        (hint.empty() ? "" : " (its lists: " + hint + ")"));
-    } else {
-      for (dom::element record : dom::array(records)) {
-        ++n;
-        if (!record.is_object())
-          return Failed(shown, "record " + std::to_string(n) + " is not a JSON object");
-        auto st = callbacks.on_record(simdjson::minify(record));
-        if (!st.ok())
-          return Failed(shown, "record " + std::to_string(n) + ": " + st.message());
-      }
-    }
+    auto fail = [&](const std::string& why) { return Failed(shown, why); };
+    ARROW_ASSIGN_OR_RAISE(int64_t n, PageRecords(doc, records_path, config_.records_path,
+                                                 ex.body, callbacks, fail));
     records_ += n;
     // One page past max_pages is read to learn that there are no more (an empty page
     // ends offset and page numbers).
@@ -664,7 +676,6 @@ arrow::Status HttpPager::Walk(const Callbacks& callbacks) {
       total = value;
     }
     if (total >= 0 && records_ >= total) break;
-    auto fail = [&](const std::string& why) { return Failed(shown, why); };
     // Offsets and page numbers end at an empty page; a cursor, link or next URL when the
     // API gives none (an empty page with a next one goes on: some APIs filter pages).
     std::optional<std::string> next;
@@ -710,6 +721,46 @@ arrow::Status HttpPager::Walk(const Callbacks& callbacks) {
                       std::to_string(records_) +
                       ": records moved between pages while they were read. Nothing was "
                       "loaded; run again");
+  }
+  return arrow::Status::OK();
+}
+
+arrow::Status HttpPager::Replay(const std::string& dir, const Callbacks& callbacks) {
+  std::vector<std::filesystem::path> files;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.rfind("page-", 0) == 0 && entry.path().extension() == ".json")
+      files.push_back(entry.path());
+  }
+  if (ec)
+    return arrow::Status::IOError(config_.description,
+                                  ": cannot list the archived pages in ", dir, ": ",
+                                  ec.message());
+  if (files.empty())
+    return arrow::Status::Invalid(config_.description, ": ", dir,
+                                  " holds no archived pages (page-00001.json ...)");
+  std::sort(files.begin(), files.end());
+  std::vector<std::string> records_path;
+  if (!config_.records_path.empty()) {
+    ARROW_ASSIGN_OR_RAISE(records_path, ParseJsonPath(config_.records_path));
+  }
+  dom::parser parser;
+  for (const auto& file : files) {
+    std::string shown = "replay " + file.string();
+    std::ifstream in(file, std::ios::binary);
+    std::string body((std::istreambuf_iterator<char>(in)),
+                     std::istreambuf_iterator<char>());
+    if (!in && !in.eof()) return Failed(shown, "cannot read it");
+    pages_.push_back(file.string());
+    dom::element doc;
+    if (auto error = parser.parse(body).get(doc))
+      return Failed(shown,
+                    std::string("not JSON (") + simdjson::error_message(error) + ")");
+    auto fail = [&](const std::string& why) { return Failed(shown, why); };
+    ARROW_ASSIGN_OR_RAISE(int64_t n, PageRecords(doc, records_path, config_.records_path,
+                                                 body, callbacks, fail));
+    records_ += n;
   }
   return arrow::Status::OK();
 }

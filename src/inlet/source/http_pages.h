@@ -55,6 +55,10 @@ class HttpPager {
   /// the status and the start of the body.
   arrow::Status Walk(const Callbacks& callbacks);
 
+  /// Hands on the records of the pages archived in dir (page-00001.json ...: a run's
+  /// archive_dir directory), as Walk would have from the API, without a request.
+  arrow::Status Replay(const std::string& dir, const Callbacks& callbacks);
+
   /// The pages' URLs as messages show them (secrets masked), from page 1.
   const std::vector<std::string>& pages() const { return pages_; }
   /// The records handed on.

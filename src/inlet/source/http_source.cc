@@ -94,7 +94,11 @@ class HttpSource : public BoundedSource {
       ARROW_RETURN_NOT_OK(rows.Append(record, MessageMeta{}));
       return part_of_row.Append(page_index);
     };
-    ARROW_RETURN_NOT_OK(pager->Walk(callbacks));
+    if (config_.replay_dir.empty()) {
+      ARROW_RETURN_NOT_OK(pager->Walk(callbacks));
+    } else {
+      ARROW_RETURN_NOT_OK(pager->Replay(config_.replay_dir, callbacks));
+    }
     SourceRead read;
     read.parts = pager->pages();
     read.part_state.assign(read.parts.size(), Json::object());

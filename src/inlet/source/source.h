@@ -240,6 +240,9 @@ struct HttpSourceConfig {
   /// Non-empty: each response body is also written under this directory
   /// (<dir>/<UTC time of the run>/page-00001.json), for audit and replay.
   std::string archive_dir;
+  /// Non-empty: runs read the pages archived in this directory (one run's directory under
+  /// archive_dir) instead of requesting the API, to load a past run's responses again.
+  std::string replay_dir;
   /// schema_file: the records' JSON Schema (its columns are also decoding.schema).
   std::string schema_file;
   MessageSchema message_schema;
