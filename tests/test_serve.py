@@ -477,3 +477,34 @@ def test_no_new_data_and_quality_gate_alerts(tmp_path, http_api, served):
     assert s.stop()[0] == 0
     assert len(hook.bodies) == 4
     hook.close()
+
+
+def test_stream_lag_alert_fires_once_while_the_lag_lasts(tmp_path, http_api, served, kafka,
+                                                         kafka_topic):
+    kafka.create_topic(kafka_topic, 1)
+    hook = Webhook()
+    stream = {"name": "ev", "source": {"type": "kafka", "brokers": kafka.bootstrap,
+                                      "topic": kafka_topic},
+              "destination": {"path": "events"}, "strategy": {"type": "append"},
+              # Nothing is committed for a minute: the lag stays.
+              "processing": {"flush_rows": 100000, "flush_interval": "60s"}}
+    y = ps.write_pipelines(tmp_path / "p.yaml", stream)
+    doc = json.loads(y.read_text())
+    doc["alerts"] = [{"name": "lag", "url": "${HOOK_URL}", "on": ["stream_lag"],
+                      "stream_lag_messages": 50}]
+    y.write_text(json.dumps(doc))
+    s = served(y, env={"HOOK_URL": hook.url})
+    deadline = time.monotonic() + 60
+    while s.get("/ready")[0] != 200 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    kafka.produce(kafka_topic, [json.dumps({"id": i}).encode() for i in range(120)])
+    bodies = hook.received(1, timeout=60)
+    assert (bodies[0]["event"], bodies[0]["state"], bodies[0]["pipeline"]) == (
+        "stream_lag", "firing", "ev"), bodies
+    assert bodies[0]["message"].startswith("lag 120 messages"), bodies[0]
+    time.sleep(3)  # progress reports go on with the same lag: no second alert
+    assert len(hook.bodies) == 1, hook.bodies
+    status, metrics = s.get("/metrics")
+    assert 'inlet_stream_lag_messages{pipeline="ev"' in metrics
+    assert s.stop()[0] == 0
+    hook.close()
