@@ -508,3 +508,30 @@ def test_stream_lag_alert_fires_once_while_the_lag_lasts(tmp_path, http_api, ser
     assert 'inlet_stream_lag_messages{pipeline="ev"' in metrics
     assert s.stop()[0] == 0
     hook.close()
+
+
+def test_a_failing_stream_alerts_once_and_is_started_again(tmp_path, served):
+    hook = Webhook()
+    stream = {"name": "ev", "source": {"type": "kafka", "brokers": "127.0.0.1:1",
+                                      "topic": "t", "connect_timeout": "1s"},
+              "destination": {"path": "events"}, "strategy": {"type": "append"}}
+    y = ps.write_pipelines(tmp_path / "p.yaml", stream)
+    doc = json.loads(y.read_text())
+    doc["alerts"] = [{"name": "ops", "url": "${HOOK_URL}", "on": ["stream_failed"]}]
+    y.write_text(json.dumps(doc))
+    s = served(y, env={"HOOK_URL": hook.url})
+    bodies = hook.received(1, timeout=30)
+    assert (bodies[0]["event"], bodies[0]["state"]) == ("stream_failed", "firing"), bodies
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # it fails again after its 5 s pause
+        listed = {p["name"]: p for p in json.loads(s.get("/api/pipelines")[1])}
+        if listed["ev"]["stream_restarts"] >= 2:
+            break
+        time.sleep(0.3)
+    assert listed["ev"]["stream_restarts"] >= 2, listed
+    assert s.get("/ready")[0] == 503
+    status, metrics = s.get("/metrics")
+    assert _metric(metrics, "inlet_stream_restarts_total", pipeline="ev") >= 2
+    assert len(hook.bodies) == 1  # one incident, however many failures
+    assert s.stop()[0] == 0
+    hook.close()
