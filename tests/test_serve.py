@@ -535,3 +535,27 @@ def test_a_failing_stream_alerts_once_and_is_started_again(tmp_path, served):
     assert len(hook.bodies) == 1  # one incident, however many failures
     assert s.stop()[0] == 0
     hook.close()
+
+
+def test_a_failing_maintenance_step_alerts_once(tmp_path, http_api, served):
+    http_api.records = _records(10)
+    hook = Webhook()
+    p = _pipeline(http_api, schedule={"every": "1s"})
+    # A retention shorter than the table's own is refused: every vacuum fails, after
+    # the run's commit.
+    p["destination"]["maintenance"] = {"vacuum_interval": 1, "vacuum_retention_hours": 1}
+    y = ps.write_pipelines(tmp_path / "p.yaml", p)
+    doc = json.loads(y.read_text())
+    doc["alerts"] = [{"name": "ops", "url": "${HOOK_URL}",
+                      "on": ["maintenance_failed", "run_failed"]}]
+    y.write_text(json.dumps(doc))
+    s = served(y, env={"HOOK_URL": hook.url})
+    bodies = hook.received(1, timeout=30)
+    http_api.records = _records(12)  # a second commit, a second failing vacuum
+    s.wait_runs(3)
+    time.sleep(1)
+    assert s.stop()[0] == 0
+    assert [(b["event"], b["state"]) for b in hook.bodies] == [
+        ("maintenance_failed", "firing")], hook.bodies
+    assert bodies[0]["report"]["status"] == "committed" and "vacuum" in bodies[0]["message"]
+    hook.close()

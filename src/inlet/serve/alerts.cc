@@ -113,10 +113,13 @@ void Alerts::OnRun(const RunReport& r) {
   Set(
       AlertKind::kQualityGate, r.pipeline, [&](const AlertConfig&) { return gate; }, why,
       json);
-  bool maintenance = !failed && !r.error.empty();
-  Set(
-      AlertKind::kMaintenanceFailed, r.pipeline,
-      [&](const AlertConfig&) { return maintenance; }, r.error, json);
+  // Maintenance runs after commits only: a run that made none says nothing about it.
+  bool maintenance_failed = !failed && !r.error.empty();
+  if (maintenance_failed || !r.maintenance.empty()) {
+    Set(
+        AlertKind::kMaintenanceFailed, r.pipeline,
+        [&](const AlertConfig&) { return maintenance_failed; }, r.error, json);
+  }
   if (r.rows_written > 0) {
     last_data_ms_[r.pipeline] = NowMillis();
     Set(
