@@ -25,14 +25,6 @@ const char* AlertKindName(AlertKind kind) {
 
 namespace {
 
-arrow::Result<int64_t> Millis(const YamlReader& r, const YAML::Node& n,
-                              const std::string& key) {
-  ARROW_ASSIGN_OR_RAISE(auto span, r.SpanOf(n, key));
-  int64_t ms = span.has_unit ? span.value / 1000 : span.value * 1000;
-  if (ms <= 0) return r.Error(n, key, "must be positive");
-  return ms;
-}
-
 arrow::Result<AlertConfig> ParseAlert(const YamlReader& r, const YAML::Node& n,
                                       const std::string& key,
                                       const std::set<std::string>& pipelines) {
@@ -44,11 +36,9 @@ arrow::Result<AlertConfig> ParseAlert(const YamlReader& r, const YAML::Node& n,
   for (const char* req : {"name", "url", "on"})
     if (!n[req]) return r.Error(n, key + "." + req, "is required");
   ARROW_ASSIGN_OR_RAISE(a.name, r.String(n["name"], key + ".name"));
-  if (n["url"].IsScalar() && n["url"].as<std::string>().find("${") == std::string::npos)
-    return r.Error(n["url"], key + ".url",
-                   "is a secret (a webhook's URL carries its token): give it from the "
-                   "environment as ${VAR}");
-  ARROW_ASSIGN_OR_RAISE(a.url, r.String(n["url"], key + ".url"));
+  ARROW_ASSIGN_OR_RAISE(a.url,
+                        r.Secret(n["url"], key + ".url",
+                                 "is a secret (a webhook's URL carries its token)"));
   if (a.url.rfind("http://", 0) != 0 && a.url.rfind("https://", 0) != 0)
     return r.Error(n["url"], key + ".url", "expected an http:// or https:// URL");
   if (n["format"]) {
@@ -86,7 +76,7 @@ arrow::Result<AlertConfig> ParseAlert(const YamlReader& r, const YAML::Node& n,
   };
   if (n["no_new_data_after"]) {
     ARROW_ASSIGN_OR_RAISE(a.no_new_data_ms,
-                          Millis(r, n["no_new_data_after"], key + ".no_new_data_after"));
+                          r.Millis(n["no_new_data_after"], key + ".no_new_data_after"));
   }
   if (has(AlertKind::kNoNewData) != (a.no_new_data_ms > 0))
     return r.Error(n, key + ".no_new_data_after",
@@ -96,8 +86,8 @@ arrow::Result<AlertConfig> ParseAlert(const YamlReader& r, const YAML::Node& n,
                           r.Int(n["stream_lag_messages"], key + ".stream_lag_messages"));
   }
   if (n["stream_lag_seconds"]) {
-    ARROW_ASSIGN_OR_RAISE(
-        a.stream_lag_ms, Millis(r, n["stream_lag_seconds"], key + ".stream_lag_seconds"));
+    ARROW_ASSIGN_OR_RAISE(a.stream_lag_ms,
+                          r.Millis(n["stream_lag_seconds"], key + ".stream_lag_seconds"));
   }
   if (has(AlertKind::kStreamLag) != (a.stream_lag_messages > 0 || a.stream_lag_ms > 0))
     return r.Error(n, key + ".stream_lag_messages",

@@ -362,14 +362,10 @@ arrow::Result<ScheduleConfig> ParseSchedule(const YamlReader& r, const YAML::Nod
       n, key,
       {"every", "cron", "timezone", "jitter", "missed", "retries", "retry_backoff"}));
   ScheduleConfig s;
-  auto millis = [&](const YAML::Node& v, const std::string& k) -> arrow::Result<int64_t> {
-    ARROW_ASSIGN_OR_RAISE(auto span, r.SpanOf(v, k));
-    return span.has_unit ? span.value / 1000 : span.value * 1000;
-  };
   if (static_cast<bool>(n["every"]) == static_cast<bool>(n["cron"]))
     return r.Error(n, key, "give every (an interval such as 15m) or cron (one of them)");
   if (n["every"]) {
-    ARROW_ASSIGN_OR_RAISE(s.every_ms, millis(n["every"], key + ".every"));
+    ARROW_ASSIGN_OR_RAISE(s.every_ms, r.Millis(n["every"], key + ".every"));
     if (s.every_ms < 1000)
       return r.Error(n["every"], key + ".every", "must be at least one second");
     if (n["timezone"]) return r.Error(n["timezone"], key + ".timezone", "goes with cron");
@@ -389,7 +385,8 @@ arrow::Result<ScheduleConfig> ParseSchedule(const YamlReader& r, const YAML::Nod
     if (!first.ok()) return r.Error(n["cron"], key + ".cron", first.status().message());
   }
   if (n["jitter"]) {
-    ARROW_ASSIGN_OR_RAISE(s.jitter_ms, millis(n["jitter"], key + ".jitter"));
+    ARROW_ASSIGN_OR_RAISE(s.jitter_ms,
+                          r.Millis(n["jitter"], key + ".jitter", /*zero_ok=*/true));
   }
   if (n["missed"]) {
     ARROW_ASSIGN_OR_RAISE(s.missed, r.Enum<ScheduleConfig::Missed>(
@@ -406,9 +403,7 @@ arrow::Result<ScheduleConfig> ParseSchedule(const YamlReader& r, const YAML::Nod
   }
   if (n["retry_backoff"]) {
     ARROW_ASSIGN_OR_RAISE(s.retry_backoff_ms,
-                          millis(n["retry_backoff"], key + ".retry_backoff"));
-    if (s.retry_backoff_ms <= 0)
-      return r.Error(n["retry_backoff"], key + ".retry_backoff", "must be positive");
+                          r.Millis(n["retry_backoff"], key + ".retry_backoff"));
   }
   return s;
 }

@@ -11,15 +11,6 @@ namespace inlet::pipeline {
 
 namespace {
 
-// A duration in milliseconds: 30s, 500ms, 2m, or a number of seconds.
-arrow::Result<int64_t> Millis(const YamlReader& r, const YAML::Node& n,
-                              const std::string& key) {
-  ARROW_ASSIGN_OR_RAISE(auto span, r.SpanOf(n, key));
-  int64_t ms = span.has_unit ? span.value / 1000 : span.value * 1000;
-  if (ms <= 0) return r.Error(n, key, "must be positive");
-  return ms;
-}
-
 // A size in bytes: 64MB, 512KiB, 1GB, or a number of bytes.
 arrow::Result<int64_t> Bytes(const YamlReader& r, const YAML::Node& n,
                              const std::string& key) {
@@ -41,15 +32,6 @@ arrow::Result<int64_t> Bytes(const YamlReader& r, const YAML::Node& n,
   int64_t bytes = value * mult;
   if (bytes <= 0) return r.Error(n, key, "must be positive");
   return bytes;
-}
-
-// A secret: given as ${VAR} (never written into the pipeline file).
-arrow::Result<std::string> Secret(const YamlReader& r, const YAML::Node& n,
-                                  const std::string& key) {
-  if (n.IsScalar() && n.as<std::string>().find("${") == std::string::npos)
-    return r.Error(
-        n, key, "is a secret: give it from the environment as ${VAR}, not in the file");
-  return r.String(n, key);
 }
 
 // name: value pairs; the values given from the environment go to secrets.
@@ -123,7 +105,7 @@ arrow::Status ParseAuth(const YamlReader& r, const YAML::Node& n, const std::str
     case HttpAuth::Type::kBearer: {
       ARROW_RETURN_NOT_OK(r.CheckKeys(n, key, {"type", "token"}));
       ARROW_RETURN_NOT_OK(need("token"));
-      ARROW_ASSIGN_OR_RAISE(a->token, Secret(r, n["token"], key + ".token"));
+      ARROW_ASSIGN_OR_RAISE(a->token, r.Secret(n["token"], key + ".token"));
       break;
     }
     case HttpAuth::Type::kBasic: {
@@ -131,7 +113,7 @@ arrow::Status ParseAuth(const YamlReader& r, const YAML::Node& n, const std::str
       ARROW_RETURN_NOT_OK(need("username"));
       ARROW_RETURN_NOT_OK(need("password"));
       ARROW_ASSIGN_OR_RAISE(a->username, r.String(n["username"], key + ".username"));
-      ARROW_ASSIGN_OR_RAISE(a->password, Secret(r, n["password"], key + ".password"));
+      ARROW_ASSIGN_OR_RAISE(a->password, r.Secret(n["password"], key + ".password"));
       break;
     }
     case HttpAuth::Type::kApiKey: {
@@ -139,7 +121,7 @@ arrow::Status ParseAuth(const YamlReader& r, const YAML::Node& n, const std::str
       ARROW_RETURN_NOT_OK(need("name"));
       ARROW_RETURN_NOT_OK(need("value"));
       ARROW_ASSIGN_OR_RAISE(a->name, r.String(n["name"], key + ".name"));
-      ARROW_ASSIGN_OR_RAISE(a->value, Secret(r, n["value"], key + ".value"));
+      ARROW_ASSIGN_OR_RAISE(a->value, r.Secret(n["value"], key + ".value"));
       if (n["in"]) {
         ARROW_ASSIGN_OR_RAISE(
             a->in_query, r.Enum<bool>(n["in"], key + ".in",
@@ -158,7 +140,7 @@ arrow::Status ParseAuth(const YamlReader& r, const YAML::Node& n, const std::str
         return r.Error(n["token_url"], key + ".token_url", "expected an http(s):// URL");
       ARROW_ASSIGN_OR_RAISE(a->client_id, r.String(n["client_id"], key + ".client_id"));
       ARROW_ASSIGN_OR_RAISE(a->client_secret,
-                            Secret(r, n["client_secret"], key + ".client_secret"));
+                            r.Secret(n["client_secret"], key + ".client_secret"));
       if (n["scope"]) {
         ARROW_ASSIGN_OR_RAISE(a->scope, r.String(n["scope"], key + ".scope"));
       }
@@ -269,15 +251,15 @@ arrow::Status ParseRetries(const YamlReader& r, const YAML::Node& n,
     c->max_retries = static_cast<int>(max);
   }
   if (n["backoff"]) {
-    ARROW_ASSIGN_OR_RAISE(c->backoff_ms, Millis(r, n["backoff"], key + ".backoff"));
+    ARROW_ASSIGN_OR_RAISE(c->backoff_ms, r.Millis(n["backoff"], key + ".backoff"));
   }
   if (n["max_backoff"]) {
     ARROW_ASSIGN_OR_RAISE(c->max_backoff_ms,
-                          Millis(r, n["max_backoff"], key + ".max_backoff"));
+                          r.Millis(n["max_backoff"], key + ".max_backoff"));
   }
   if (n["max_retry_after"]) {
     ARROW_ASSIGN_OR_RAISE(c->max_retry_after_ms,
-                          Millis(r, n["max_retry_after"], key + ".max_retry_after"));
+                          r.Millis(n["max_retry_after"], key + ".max_retry_after"));
   }
   if (c->max_backoff_ms < c->backoff_ms)
     return r.Error(n, key + ".max_backoff", "must not be less than backoff");
@@ -393,11 +375,11 @@ arrow::Result<HttpSourceConfig> ParseHttpSource(const YamlReader& r, const YAML:
         ParseIncremental(r, n["incremental"], key + ".incremental", &c.incremental));
   }
   if (n["timeout"]) {
-    ARROW_ASSIGN_OR_RAISE(c.timeout_ms, Millis(r, n["timeout"], key + ".timeout"));
+    ARROW_ASSIGN_OR_RAISE(c.timeout_ms, r.Millis(n["timeout"], key + ".timeout"));
   }
   if (n["connect_timeout"]) {
     ARROW_ASSIGN_OR_RAISE(c.connect_timeout_ms,
-                          Millis(r, n["connect_timeout"], key + ".connect_timeout"));
+                          r.Millis(n["connect_timeout"], key + ".connect_timeout"));
   }
   if (n["max_response_size"]) {
     ARROW_ASSIGN_OR_RAISE(c.max_response_bytes,

@@ -128,12 +128,8 @@ arrow::Result<KafkaSourceConfig> ParseKafkaSource(const YamlReader& r,
     ARROW_ASSIGN_OR_RAISE(k.include_key, r.Bool(n["include_key"], key + ".include_key"));
   }
   if (n["connect_timeout"]) {
-    ARROW_ASSIGN_OR_RAISE(auto span,
-                          r.SpanOf(n["connect_timeout"], key + ".connect_timeout"));
-    k.connect_timeout_ms = span.has_unit ? span.value / 1000 : span.value * 1000;
-    if (k.connect_timeout_ms <= 0) {
-      return r.Error(n["connect_timeout"], key + ".connect_timeout", "must be positive");
-    }
+    ARROW_ASSIGN_OR_RAISE(k.connect_timeout_ms,
+                          r.Millis(n["connect_timeout"], key + ".connect_timeout"));
   }
   if (n["include_headers"]) {
     ARROW_ASSIGN_OR_RAISE(k.include_headers,

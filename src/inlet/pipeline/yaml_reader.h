@@ -130,6 +130,26 @@ class YamlReader {
     return span;
   }
 
+  /// A duration in milliseconds: 30s, 500ms, 2m, 1h, 1d, or a number of seconds; a
+  /// duration of zero is refused unless zero_ok.
+  arrow::Result<int64_t> Millis(const YAML::Node& node, const std::string& key,
+                                bool zero_ok = false) const {
+    ARROW_ASSIGN_OR_RAISE(Span span, SpanOf(node, key));
+    int64_t ms = span.has_unit ? span.value / 1000 : span.value * 1000;
+    if (ms <= 0 && !zero_ok) return Error(node, key, "must be positive");
+    return ms;
+  }
+
+  /// A secret's value: written as ${VAR} (from the environment), never in the file;
+  /// `what` says why it is one.
+  arrow::Result<std::string> Secret(const YAML::Node& node, const std::string& key,
+                                    const std::string& what = "is a secret") const {
+    if (node.IsScalar() && node.as<std::string>().find("${") == std::string::npos)
+      return Error(node, key,
+                   what + ": give it from the environment as ${VAR}, not in the file");
+    return String(node, key);
+  }
+
   std::string ResolvePath(const std::string& p) const {
     if (p.empty() || p[0] == '/' || p.find("://") != std::string::npos) return p;
     return (std::filesystem::path(base_dir_) / p).lexically_normal().string();
