@@ -179,6 +179,12 @@ arrow::Result<int64_t> NextDue(const ScheduleConfig& s, int64_t after_ms) {
   return arrow::Status::Invalid("cron '", s.cron, "' never fires");
 }
 
+bool MissedSince(const ScheduleConfig& s, int64_t last_ms, int64_t now_ms) {
+  if (s.every_ms > 0 || s.missed != ScheduleConfig::Missed::kRunOnce) return false;
+  auto next = NextDue(s, last_ms);
+  return next.ok() && *next <= now_ms;
+}
+
 std::string Describe(const ScheduleConfig& s) {
   if (s.every_ms > 0) {
     int64_t v = s.every_ms;

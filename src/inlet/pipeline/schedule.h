@@ -62,6 +62,11 @@ arrow::Status CheckTimeZone(const std::string& name);
 /// skipped; one it repeats fires once, the first time.
 arrow::Result<int64_t> NextDue(const ScheduleConfig& schedule, int64_t after_ms);
 
+/// Whether a cron schedule came due between the pipeline's last commit (last_ms) and
+/// now_ms: a run serve was down for, made up once when it starts (missed: run_once).
+/// Intervals start with a run anyway: false.
+bool MissedSince(const ScheduleConfig& schedule, int64_t last_ms, int64_t now_ms);
+
 /// "every 15m" or "cron */15 * * * * (Europe/Oslo)", for status displays.
 std::string Describe(const ScheduleConfig& schedule);
 

@@ -92,6 +92,21 @@ TEST(Schedule, NeverFiringAndUnknownZones) {
   EXPECT_TRUE(CheckTimeZone("America/New_York").ok());
 }
 
+TEST(Schedule, RunsMissedWhileDown) {
+  ScheduleConfig s;
+  s.cron = "0 6 * * *";
+  s.cron_spec = ParseCron(s.cron).ValueOrDie();
+  // Last committed yesterday at 06:00; now 07:00: today's 06:00 was missed.
+  EXPECT_TRUE(MissedSince(s, Ms("2024-05-01T06:00:00Z"), Ms("2024-05-02T07:00:00Z")));
+  // Committed today at 06:00; now 07:00: nothing missed.
+  EXPECT_FALSE(MissedSince(s, Ms("2024-05-02T06:00:00Z"), Ms("2024-05-02T07:00:00Z")));
+  s.missed = ScheduleConfig::Missed::kSkip;
+  EXPECT_FALSE(MissedSince(s, Ms("2024-05-01T06:00:00Z"), Ms("2024-05-02T07:00:00Z")));
+  ScheduleConfig every;
+  every.every_ms = 60000;
+  EXPECT_FALSE(MissedSince(every, 0, Ms("2024-05-02T07:00:00Z")));
+}
+
 TEST(Schedule, Intervals) {
   ScheduleConfig s;
   s.every_ms = 15 * 60000;

@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <random>
 
+#include "inlet/common/json.h"
 #include "inlet/common/time.h"
 #include "inlet/pipeline/config.h"
+#include "inlet/time.h"
 
 namespace inlet::serve {
 
@@ -74,7 +76,39 @@ void Service::ScheduleNext(Entry* e, int64_t now) {
   e->next_start_ms = due < 0 ? -1 : due + Jitter(*e);
 }
 
+namespace {
+
+// When the pipeline last committed (its state's updated_at, from its table); nullopt
+// when its table or state is not there yet.
+std::optional<int64_t> LastCommitMs(const Pipeline& p) {
+  auto table = pipeline::OpenDestination(p.config().destination);
+  if (!table.ok()) return std::nullopt;
+  auto snapshot = (*table)->GetSnapshot({});
+  if (!snapshot.ok()) return std::nullopt;
+  auto states = PipelineStates(**snapshot);
+  if (!states.ok()) return std::nullopt;
+  auto it = states->find(p.name());
+  if (it == states->end()) return std::nullopt;
+  auto doc = ParseJson(it->second, "pipeline state");
+  if (!doc.ok()) return std::nullopt;
+  auto at = ParseTimestampMicros(GetStringOr(*doc, "updated_at", ""));
+  if (!at.ok()) return std::nullopt;
+  return *at / 1000;
+}
+
+}  // namespace
+
 void Service::Start() {
+  // Cron runs that came due while serve was down: made up once, now (run_once).
+  std::vector<Entry*> missed;
+  for (auto& e : entries_) {
+    if (e->stream || !e->schedule || e->schedule->every_ms > 0 ||
+        e->schedule->missed != pipeline::ScheduleConfig::Missed::kRunOnce)
+      continue;
+    auto last = LastCommitMs(e->pipeline);
+    if (last && pipeline::MissedSince(*e->schedule, *last, started_ms_))
+      missed.push_back(e.get());
+  }
   {
     MutexLock lock(&mu_);
     started_ = true;
@@ -86,6 +120,11 @@ void Service::Start() {
       } else {
         ScheduleNext(e.get(), started_ms_);
       }
+    }
+    for (Entry* e : missed) {
+      e->running = true;
+      e->trigger = "missed";
+      queue_.push_back(e);
     }
   }
   threads_.emplace_back([this] { SchedulerLoop(); });
