@@ -9,19 +9,16 @@ Usage: server.py [--port 0]   (prints "http://127.0.0.1:PORT" once listening)
 import argparse
 import datetime
 import json
+import pathlib
 import random
+import sys
 import threading
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-FACILITIES = [
-    ("Jernbaneveien", 58.9666, 5.7332, 120), ("Kyrre", 58.9709, 5.7265, 300),
-    ("Siddis", 58.9740, 5.7301, 250), ("Posthuset", 58.9693, 5.7355, 90),
-    ("Torget", 58.9712, 5.7310, 60), ("Stavanger Forum", 58.9486, 5.7154, 800),
-    ("Madla", 58.9540, 5.6800, 200), ("Hillevåg", 58.9510, 5.7380, 150),
-    ("Bekhuskaien", 58.9750, 5.7250, 110), ("Forus", 58.8900, 5.7300, 1000),
-]
-START = datetime.datetime(2024, 3, 1, 7, 0, tzinfo=datetime.timezone.utc)
+# The facilities and the first reading's time of the file-based example.
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "parking"))
+from generate import FACILITIES, START  # noqa: E402
 
 
 class Parking:

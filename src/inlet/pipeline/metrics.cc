@@ -1,5 +1,7 @@
 // Streams' counters in the Prometheus text format, for node_exporter's textfile collector
 // or any scraper that reads a file (inlet stream --metrics-file).
+#include "inlet/pipeline/metrics.h"
+
 #include <unistd.h>
 
 #include <cstdio>
@@ -12,9 +14,7 @@
 
 namespace inlet {
 
-namespace {
-
-std::string Escaped(const std::string& v) {
+std::string PrometheusLabelValue(const std::string& v) {
   std::string out;
   for (char c : v) {
     if (c == '\\' || c == '"') out += '\\';
@@ -27,8 +27,11 @@ std::string Escaped(const std::string& v) {
   return out;
 }
 
+namespace {
+
 std::string Labels(const StreamReport& r) {
-  return "pipeline=\"" + Escaped(r.pipeline) + "\",topic=\"" + Escaped(r.topic) + "\"";
+  return "pipeline=\"" + PrometheusLabelValue(r.pipeline) + "\",topic=\"" +
+         PrometheusLabelValue(r.topic) + "\"";
 }
 
 // The metrics that are a count of the report, as is.

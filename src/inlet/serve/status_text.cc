@@ -6,27 +6,15 @@
 #include <sstream>
 
 #include "inlet/common/json.h"
+#include "inlet/pipeline/metrics.h"
 #include "inlet/time.h"
 
 namespace inlet::serve {
 
 namespace {
 
-std::string Escaped(const std::string& v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '\\' || c == '"') out += '\\';
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out += c;
-  }
-  return out;
-}
-
 std::string Label(const PipelineStatus& p) {
-  return "pipeline=\"" + Escaped(p.name) + "\"";
+  return "pipeline=\"" + PrometheusLabelValue(p.name) + "\"";
 }
 
 std::string Seconds(int64_t ms) {
@@ -118,9 +106,10 @@ std::string MetricsText(const std::vector<PipelineStatus>& pipelines,
   out << "inlet_service_start_time_seconds " << Seconds(started_ms) << '\n';
   head("inlet_pipeline_info", "gauge", "One per pipeline, its description in labels.");
   for (const auto& p : pipelines) {
-    out << "inlet_pipeline_info{" << Label(p) << ",kind=\"" << Escaped(p.kind)
-        << "\",strategy=\"" << Escaped(p.strategy) << "\",schedule=\""
-        << Escaped(p.schedule) << "\"} 1\n";
+    out << "inlet_pipeline_info{" << Label(p) << ",kind=\""
+        << PrometheusLabelValue(p.kind) << "\",strategy=\""
+        << PrometheusLabelValue(p.strategy) << "\",schedule=\""
+        << PrometheusLabelValue(p.schedule) << "\"} 1\n";
   }
   head("inlet_runs_total", "counter", "Runs that ended, by status.");
   for (const auto& p : pipelines) {
