@@ -10,11 +10,6 @@ namespace inlet {
 
 namespace {
 
-size_t Collect(char* data, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
-}
-
 void GlobalInit() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
@@ -89,6 +84,8 @@ HttpExchange HttpClient::Send(const HttpRequest& request) {
   curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
   if (request.method == "GET") {
     curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+  } else if (request.method == "HEAD") {
+    curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
   } else {
     curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.data());
@@ -160,33 +157,15 @@ arrow::Result<HttpResponse> Http(const std::string& method, const std::string& u
                                  const std::vector<std::string>& headers,
                                  const std::string& body, const std::string& ca_bundle,
                                  long timeout_s, const std::string& what) {
-  GlobalInit();
-  CURL* curl = curl_easy_init();
-  if (!curl) return arrow::Status::IOError(what, ": cannot start an HTTP request");
-  struct curl_slist* list = nullptr;
-  for (const auto& h : headers) list = curl_slist_append(list, h.c_str());
-  list = curl_slist_append(list, "Expect:");
-  HttpResponse out;
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
-  if (method != "GET" && method != "HEAD") {
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
-                     static_cast<curl_off_t>(body.size()));
-  }
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Collect);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &out.body);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, timeout_s);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT, timeout_s * 3);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  if (!ca_bundle.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, ca_bundle.c_str());
-  CURLcode rc = curl_easy_perform(curl);
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &out.status);
-  curl_slist_free_all(list);
-  curl_easy_cleanup(curl);
-  if (rc != CURLE_OK) return arrow::Status::IOError(what, ": ", curl_easy_strerror(rc));
-  return out;
+  HttpClientOptions options;
+  options.connect_timeout_ms = timeout_s * 1000;
+  options.timeout_ms = timeout_s * 3000;
+  options.ca_bundle = ca_bundle;
+  auto client = HttpClient::Make(std::move(options));
+  if (!client.ok()) return arrow::Status::IOError(what, ": cannot start an HTTP request");
+  HttpExchange ex = (*client)->Send(HttpRequest{method, url, headers, body, false});
+  if (ex.status == 0) return arrow::Status::IOError(what, ": ", ex.error);
+  return HttpResponse{ex.status, std::move(ex.body)};
 }
 
 std::optional<int64_t> RetryAfterMs(const std::string& value, int64_t now_ms) {
