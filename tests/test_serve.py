@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import signal
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -254,6 +255,18 @@ def test_two_serves_on_one_configuration_never_load_a_row_twice(tmp_path, http_a
               "incremental": {"cursor": "id", "initial": "0"}}
     y = ps.write_pipelines(tmp_path / "p.yaml", _pipeline(
         http_api, schedule={"every": "1s"}, strategy="append", source=source, keys=()))
+    # The first run of each process reads the same 20 records before either commits:
+    # one of them must lose the commit race.
+    lock, calls = threading.Lock(), {"n": 0}
+
+    def slow_first_fetches(path, query):
+        with lock:
+            calls["n"] += 1
+            first = calls["n"] <= 2
+        if first:
+            time.sleep(2.0)
+
+    http_api.before_page = slow_first_fetches
     a, b = served(y), served(y)
     for round_no in range(3):
         http_api.records += _records(10, start=21 + 10 * round_no)
@@ -269,6 +282,10 @@ def test_two_serves_on_one_configuration_never_load_a_row_twice(tmp_path, http_a
     assert code_a == 0 and code_b == 0
     reports = [json.loads(line) for line in (out_a + out_b).splitlines() if line.startswith("{")]
     assert len(reports) >= 4 and not [r for r in reports if r["status"] == "failed"], reports
+    assert {r["status"] for r in reports} <= {"committed", "no_changes", "skipped"}, reports
+    skipped = [r for r in reports if r["status"] == "skipped"]
+    assert skipped and all(r["rows_written"] == 0 for r in skipped), reports
+    assert "another writer committed first" in skipped[0]["warnings"][0], skipped[0]
     ids = sorted(r["id"] for r in oracle.read_deltalake(tmp_path / "out").to_pylist())
     assert ids == list(range(1, 51))
     assert sum(r["rows_written"] for r in reports) == 50

@@ -88,9 +88,19 @@ struct RunOptions {
   std::optional<std::string> backfill_to;
 };
 
-enum class RunStatus { kCommitted, kNoChanges, kNoSignificantChanges, kDryRun, kFailed };
+/// kSkipped: the run lost a commit race to another writer (another `inlet serve` on the
+/// same configuration, say) and, started again from the state that writer committed,
+/// found nothing left to load.
+enum class RunStatus {
+  kCommitted,
+  kNoChanges,
+  kNoSignificantChanges,
+  kDryRun,
+  kFailed,
+  kSkipped
+};
 
-/// committed, no_changes, no_significant_changes, dry_run, failed.
+/// committed, no_changes, no_significant_changes, dry_run, failed, skipped.
 const char* RunStatusName(RunStatus status);
 
 /// What one run of a pipeline did.

@@ -58,6 +58,8 @@ const char* RunStatusName(RunStatus status) {
       return "dry_run";
     case RunStatus::kFailed:
       return "failed";
+    case RunStatus::kSkipped:
+      return "skipped";
   }
   return "?";
 }

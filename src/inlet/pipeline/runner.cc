@@ -601,8 +601,10 @@ arrow::Result<RunReport> Run(const PipelineConfig& config, const RunOptions& opt
   bool more = true;
   for (int chunk = 0; more; ++chunk) {
     more = false;
+    int attempts = 0;
     auto r =
         RetryOnConflict(config.processing.max_retries, [&]() -> arrow::Result<RunReport> {
+          ++attempts;
           PipelineRun run(config, options, chunk);
           auto executed = run.Execute();
           table = run.table();
@@ -610,6 +612,16 @@ arrow::Result<RunReport> Run(const PipelineConfig& config, const RunOptions& opt
                  run.more() && executed->watermark_after != executed->watermark_before;
           return executed;
         });
+    // Lost the commit race, and the state the winner committed left nothing to load:
+    // the winner did this run's work.
+    if (r.ok() && attempts > 1 &&
+        (r->status == RunStatus::kNoChanges ||
+         r->status == RunStatus::kNoSignificantChanges)) {
+      r->status = RunStatus::kSkipped;
+      r->warnings.push_back("another writer committed first (" +
+                            std::to_string(attempts - 1) +
+                            " conflict(s)); nothing was left to load");
+    }
     if (r.ok() && r->status == RunStatus::kCommitted) {
       r->commits = 1;
       // The chunk's data is committed whatever maintenance does; its failure is

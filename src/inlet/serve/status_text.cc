@@ -114,7 +114,7 @@ std::string MetricsText(const std::vector<PipelineStatus>& pipelines,
   head("inlet_runs_total", "counter", "Runs that ended, by status.");
   for (const auto& p : pipelines) {
     for (const char* status :
-         {"committed", "no_changes", "no_significant_changes", "failed"}) {
+         {"committed", "no_changes", "no_significant_changes", "skipped", "failed"}) {
       auto it = p.runs_by_status.find(status);
       out << "inlet_runs_total{" << Label(p) << ",status=\"" << status << "\"} "
           << (it == p.runs_by_status.end() ? 0 : it->second) << '\n';
