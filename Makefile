@@ -1,5 +1,5 @@
 # inlet: the two commands are `make demo` and `make test`; each bootstraps on its own.
-.PHONY: all bootstrap configure build test unit pytest demo bench clean format install
+.PHONY: all bootstrap configure build test unit pytest python-test demo bench clean format install
 
 BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
@@ -30,6 +30,11 @@ pytest: build
 test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure
 	@$(PY) -m pytest -q tests
+	@BUILD_DIR=$(BUILD_DIR) bash scripts/python_tests.sh
+
+# The Python package: its wheel, installed into a fresh venv, and python/tests there.
+python-test: build
+	@BUILD_DIR=$(BUILD_DIR) bash scripts/python_tests.sh
 
 # A relocatable install: PREFIX/bin/inlet with the Arrow libraries in PREFIX/lib/inlet.
 PREFIX ?= /usr/local

@@ -86,6 +86,10 @@ struct RunOptions {
   /// A backfill range (watermark strategy): from <= cursor < to.
   std::optional<std::string> backfill_from;
   std::optional<std::string> backfill_to;
+  /// Set from another thread to abandon the run at its next safe point before its commit
+  /// (Ctrl-C in the Python package): it fails with Cancelled, its table unchanged. A
+  /// commit under way finishes.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 /// kSkipped: the run lost a commit race to another writer (another `inlet serve` on the

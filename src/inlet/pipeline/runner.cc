@@ -123,8 +123,16 @@ class PipelineRun {
       }
       return Finish(RunStatus::kDryRun);
     }
+    ARROW_RETURN_NOT_OK(CheckStop());
     ARROW_ASSIGN_OR_RAISE(bool committed, Commit());
     return Finish(committed ? RunStatus::kCommitted : RunStatus::kNoChanges);
+  }
+
+  // Fails once the caller asked the run to stop (RunOptions::stop).
+  arrow::Status CheckStop() const {
+    if (options_.stop && options_.stop->load())
+      return arrow::Status::Cancelled("the run was stopped before its commit");
+    return arrow::Status::OK();
   }
 
   // The table, for maintenance after the commit.
@@ -253,6 +261,7 @@ class PipelineRun {
     change_ = strategy_->Change(context_, &next_);
     next_.run = state_.run + 1;
     next_.updated_at = FormatTimestampMillisIso(NowMillis());
+    ARROW_RETURN_NOT_OK(CheckStop());
     ARROW_ASSIGN_OR_RAISE(
         CommitResult commit,
         table_->Write(rows, load::WriteOptionsOf(Spec(), change_.mode)));
@@ -276,6 +285,7 @@ class PipelineRun {
     next_.position = stream.position;
     next_.run = state_.run + 1;
     next_.updated_at = FormatTimestampMillisIso(NowMillis());
+    ARROW_RETURN_NOT_OK(CheckStop());
     ARROW_ASSIGN_OR_RAISE(
         MergeResult result,
         table_->MergeExtract(rows, load::MergeOptionsOf(change_, Spec())));

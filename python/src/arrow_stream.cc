@@ -1,0 +1,96 @@
+#include "arrow_stream.h"
+
+#include <arrow/c/abi.h>
+#include <arrow/c/bridge.h>
+
+#include <string>
+
+#include "errors.h"
+
+namespace inlet::python {
+
+namespace {
+
+constexpr const char* kCapsuleName = "arrow_array_stream";
+
+// A capsule's destructor: a stream nobody took is released here.
+void ReleaseCapsule(PyObject* capsule) {
+  auto* stream =
+      static_cast<ArrowArrayStream*>(PyCapsule_GetPointer(capsule, kCapsuleName));
+  if (!stream) {
+    PyErr_Clear();
+    return;
+  }
+  if (stream->release) stream->release(stream);
+  delete stream;
+}
+
+// A reader that gives up once stop is set.
+class StoppableReader : public arrow::RecordBatchReader {
+ public:
+  StoppableReader(std::shared_ptr<arrow::RecordBatchReader> reader,
+                  const std::atomic<bool>* stop)
+      : reader_(std::move(reader)), stop_(stop) {}
+
+  std::shared_ptr<arrow::Schema> schema() const override { return reader_->schema(); }
+  arrow::Status ReadNext(std::shared_ptr<arrow::RecordBatch>* batch) override {
+    if (stop_->load()) return arrow::Status::Cancelled("interrupted (Ctrl-C)");
+    return reader_->ReadNext(batch);
+  }
+  arrow::Status Close() override { return reader_->Close(); }
+
+ private:
+  std::shared_ptr<arrow::RecordBatchReader> reader_;
+  const std::atomic<bool>* stop_;
+};
+
+}  // namespace
+
+std::shared_ptr<arrow::RecordBatchReader> ImportStream(nb::handle obj,
+                                                       const std::atomic<bool>* stop) {
+  if (!nb::hasattr(obj, "__arrow_c_stream__")) {
+    std::string type = nb::str(obj.type().attr("__name__")).c_str();
+    throw nb::type_error(
+        ("inlet reads data through the Arrow PyCapsule protocol: a " + type +
+         " has no __arrow_c_stream__ (pass a pyarrow Table or "
+         "RecordBatchReader, a polars DataFrame, a DuckDB relation, ...)")
+            .c_str());
+  }
+  nb::object capsule = obj.attr("__arrow_c_stream__")();
+  auto* stream =
+      static_cast<ArrowArrayStream*>(PyCapsule_GetPointer(capsule.ptr(), kCapsuleName));
+  if (!stream) throw nb::python_error();
+  // Import moves the stream out of the capsule (marking it released there).
+  auto reader = Unwrap(arrow::ImportRecordBatchReader(stream));
+  if (stop) return std::make_shared<StoppableReader>(std::move(reader), stop);
+  return reader;
+}
+
+nb::object ExportedStream::ArrowCStream(nb::handle requested_schema) {
+  if (!reader_) throw nb::value_error("this stream was read already");
+  auto* stream = new ArrowArrayStream;
+  arrow::Status st = arrow::ExportRecordBatchReader(std::move(reader_), stream);
+  reader_.reset();
+  if (!st.ok()) {
+    delete stream;
+    Raise(st);
+  }
+  PyObject* capsule = PyCapsule_New(stream, kCapsuleName, ReleaseCapsule);
+  if (!capsule) {
+    stream->release(stream);
+    delete stream;
+    throw nb::python_error();
+  }
+  return nb::steal(capsule);
+}
+
+void AddStreams(nb::module_& m) {
+  nb::class_<ExportedStream>(m, "ExportedStream",
+                             "Rows from inlet as an Arrow C stream, to be taken once "
+                             "(pyarrow.RecordBatchReader.from_stream(stream)).")
+      .def("__arrow_c_stream__", &ExportedStream::ArrowCStream,
+           nb::arg("requested_schema") = nb::none(),
+           "The stream as a PyCapsule (the Arrow PyCapsule protocol).");
+}
+
+}  // namespace inlet::python
