@@ -23,7 +23,10 @@ if(Arrow_FOUND AND Parquet_FOUND)
   return()
 endif()
 
-if(NOT INLET_PYTHON)
+if(NOT INLET_PYTHON AND SKBUILD AND Python_EXECUTABLE)
+  # pip install ./python: the build environment's interpreter, with its pyarrow.
+  set(INLET_PYTHON "${Python_EXECUTABLE}")
+elseif(NOT INLET_PYTHON)
   set(INLET_PYTHON "${CMAKE_SOURCE_DIR}/.venv/bin/python")
 endif()
 execute_process(

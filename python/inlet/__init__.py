@@ -16,7 +16,18 @@ The documentation is docs/python.md in inlet's repository.
 """
 from __future__ import annotations
 
+import importlib.util as _util
+import os as _os
+
 import pyarrow  # noqa: F401  (loads the Arrow C++ libraries the engine links)
+
+# PostgreSQL sources load Apache Arrow's ADBC driver at run time: the one installed beside
+# this package (pip install adbc-driver-postgresql) unless INLET_ADBC_POSTGRESQL says.
+_adbc = _util.find_spec("adbc_driver_postgresql")
+if _adbc and _adbc.origin and not _os.environ.get("INLET_ADBC_POSTGRESQL"):
+    _driver = _os.path.join(_os.path.dirname(_adbc.origin), "libadbc_driver_postgresql.so")
+    if _os.path.exists(_driver):
+        _os.environ["INLET_ADBC_POSTGRESQL"] = _driver
 
 from ._errors import (
     CommitConflictError,

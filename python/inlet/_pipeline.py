@@ -2,10 +2,12 @@
 file or a dict, run once, streamed, and their state read from their tables."""
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import re
 import threading
+import weakref
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
@@ -37,7 +39,9 @@ class Pipeline:
         """Runs the pipeline once: reads what its strategy needs and commits the rows with
         its state in one table commit. ``backfill=(from, to)`` loads ``from <= cursor <
         to`` without moving the watermark. Raises InletError (naming the pipeline) when
-        the run fails; the table is then unchanged."""
+        the run fails: the table is then as it was, but for the chunks already committed
+        by a run that reads in chunks (a postgres source's ``chunk_rows``), which the
+        next run goes on from."""
         start, end = backfill if backfill else (None, None)
         if self.streams:
             raise InvalidInputError(
@@ -67,9 +71,25 @@ class Pipeline:
         return Table(self.table).reset_pipeline(self.name)
 
 
+# Streams still running when the interpreter exits are stopped (a last commit) and
+# waited for before anything is torn down: their threads are daemons, which Python would
+# otherwise end mid-commit.
+_running: "weakref.WeakSet[Stream]" = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_running_streams() -> None:
+    for s in list(_running):
+        s.stop()
+    for s in list(_running):
+        if s._thread:
+            s._thread.join()
+
+
 class Stream:
     """A pipeline streaming in a background thread: ``start()``, then ``stop()`` (which
-    commits what the stream holds) and ``join()`` for its report."""
+    commits what the stream holds) and ``join()`` for its report. Streams still running
+    when Python exits are stopped the same way first."""
 
     def __init__(self, pipeline: Pipeline, *, idle_exit: Optional[float] = None,
                  catch_up: bool = False,
@@ -94,12 +114,15 @@ class Stream:
             self._report = self._run()
         except BaseException as e:  # noqa: BLE001  (handed to join())
             self._error = e
+        finally:
+            _running.discard(self)
 
     def start(self) -> "Stream":
         if self._thread:
             raise RuntimeError("the stream was started already")
         self._thread = threading.Thread(target=self._target, name=f"inlet-{self.pipeline.name}",
                                         daemon=True)
+        _running.add(self)
         self._thread.start()
         return self
 

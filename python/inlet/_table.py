@@ -34,10 +34,11 @@ def _millis(as_of: Optional[TimeLike]) -> Optional[int]:
 def _arrow(data: Any) -> Any:
     """Something with __arrow_c_stream__: data itself when it has it (pyarrow, polars,
     DuckDB, pandas >= 2.2), else pandas frames, dicts of columns and lists of dicts."""
+    if type(data).__module__.startswith("pandas"):
+        # Before the protocol: pandas' own export writes a non-default index as a column.
+        return pa.Table.from_pandas(data, preserve_index=False)
     if hasattr(data, "__arrow_c_stream__"):
         return data
-    if type(data).__module__.startswith("pandas"):
-        return pa.Table.from_pandas(data, preserve_index=False)
     if isinstance(data, Mapping):
         return pa.table(dict(data))
     if isinstance(data, list) and all(isinstance(r, Mapping) for r in data):
@@ -253,18 +254,21 @@ class Table:
         return self._t.merge(_arrow(data), args)
 
     def delete(self, where: Optional[str] = None, *, every_row: bool = False,
-               dry_run: bool = False) -> _inlet.MergeResult:
-        """Deletes the rows ``where`` selects (every row needs ``every_row=True``)."""
-        return self._t.delete(where or "", every_row, dry_run)
+               dry_run: bool = False, max_retries: int = 10) -> _inlet.MergeResult:
+        """Deletes the rows ``where`` selects (every row needs ``every_row=True``). Lost
+        to a conflicting commit, it runs again up to ``max_retries`` times."""
+        return self._t.delete(where or "", every_row, dry_run, max_retries)
 
     def update(self, set: Mapping[str, Any], where: Optional[str] = None, *,
-               every_row: bool = False, dry_run: bool = False) -> _inlet.MergeResult:
+               every_row: bool = False, dry_run: bool = False,
+               max_retries: int = 10) -> _inlet.MergeResult:
         """Sets columns (``{"status": "closed", "note": None}``) of the rows ``where``
-        selects."""
+        selects. Lost to a conflicting commit, it runs again up to ``max_retries``
+        times."""
         if not set:
             raise ValueError("update needs at least one column to set")
         return self._t.update([(c, _literal(v)) for c, v in set.items()], where or "",
-                              every_row, dry_run)
+                              every_row, dry_run, max_retries)
 
     def restore(self, version: Optional[int] = None, *,
                 as_of: Optional[TimeLike] = None) -> _inlet.RestoreResult:

@@ -15,7 +15,8 @@ namespace nb = nanobind;
 
 /// A reader over obj's stream: obj has __arrow_c_stream__ (pyarrow Table and
 /// RecordBatchReader, polars DataFrame, a DuckDB relation, ...). Raises TypeError naming
-/// obj's type when it has not, and InvalidInputError when the stream cannot be imported.
+/// obj's type when it has not, ValueError when it returns no stream capsule, and
+/// InvalidInputError when the stream cannot be imported.
 /// Call with the GIL held; the reader may then be read without it.
 /// With `stop`, the reader fails (Cancelled) at its next batch once stop is set, so that
 /// work reading it gives up before its commit (Ctrl-C during RunReleased).

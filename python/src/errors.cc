@@ -18,16 +18,21 @@ struct Classes {
 };
 
 const Classes& ErrorClasses() {
-  static const Classes* classes = [] {
+  // Called with the GIL held. No function-local static: its guard, held while the import
+  // gives up the GIL, would deadlock a second thread raising meanwhile. Two threads may
+  // both look the classes up once; either result is right.
+  static const Classes* classes = nullptr;
+  if (!classes) {
     nb::module_ m = nb::module_::import_("inlet._errors");
-    return new Classes{m.attr("InletError"),
-                       m.attr("InvalidInputError"),
-                       m.attr("StorageError"),
-                       m.attr("TableNotFoundError"),
-                       m.attr("CommitConflictError"),
-                       m.attr("SchemaMismatchError"),
-                       m.attr("UnsupportedFeatureError")};
-  }();
+    auto* found = new Classes{m.attr("InletError"),
+                              m.attr("InvalidInputError"),
+                              m.attr("StorageError"),
+                              m.attr("TableNotFoundError"),
+                              m.attr("CommitConflictError"),
+                              m.attr("SchemaMismatchError"),
+                              m.attr("UnsupportedFeatureError")};
+    if (!classes) classes = found;
+  }
   return *classes;
 }
 
@@ -59,7 +64,7 @@ void Raise(const arrow::Status& st) {
   throw nb::python_error();
 }
 
-void RunReleased(const std::function<void()>& work, std::atomic<bool>* stop) {
+bool RunReleased(const std::function<void()>& work, std::atomic<bool>* stop) {
   std::packaged_task<void()> task(work);
   auto done = task.get_future();
   std::thread worker(std::move(task));
@@ -71,15 +76,21 @@ void RunReleased(const std::function<void()>& work, std::atomic<bool>* stop) {
       status = done.wait_for(std::chrono::milliseconds(100));
     }
     if (status == std::future_status::ready) break;
+    // A second Ctrl-C changes nothing: the work is waited for either way (it may be
+    // reading Python's objects).
     if (!interrupted && PyErr_CheckSignals() != 0) {
-      // The handler raised (KeyboardInterrupt): keep it for when the work is done.
-      interrupted = true;
+      interrupted = true;  // the KeyboardInterrupt stays set
       if (stop) stop->store(true);
     }
   }
   worker.join();
-  if (interrupted) throw nb::python_error();
-  done.get();  // rethrows what work threw (it should throw nothing)
+  try {
+    done.get();  // rethrows what work threw (it should throw nothing)
+  } catch (...) {
+    if (interrupted) PyErr_Clear();
+    throw;
+  }
+  return interrupted;
 }
 
 }  // namespace inlet::python

@@ -51,9 +51,8 @@ StreamReport Stream(const Pipeline& pipeline, StopFlag& stop, int64_t idle_exit_
       }
     };
   }
-  StreamReport report = RunReleasedOrRaise<StreamReport>(
-      [&] { return RunStream(pipeline, o); }, &stop.value);
-  return report;
+  return RunReleasedOrRaise<StreamReport>([&] { return RunStream(pipeline, o); },
+                                          &stop.value, /*stop_ends_work=*/true);
 }
 
 }  // namespace

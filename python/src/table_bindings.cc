@@ -274,23 +274,28 @@ class PyTable {
         &stop);
   }
 
-  MergeResult Delete(const std::string& where, bool every_row, bool dry_run) {
+  // Delete and Update run again on the new version after losing to a conflicting commit,
+  // as inlet delete and inlet update do.
+  MergeResult Delete(const std::string& where, bool every_row, bool dry_run,
+                     int max_retries) {
     RowChangeOptions o;
     o.where = Where(where);
     o.every_row = every_row;
     o.dry_run = dry_run;
-    return RunReleasedOrRaise<MergeResult>([&] { return table_->Delete(o); });
+    return RunReleasedOrRaise<MergeResult>(
+        [&] { return RetryOnConflict(max_retries, [&] { return table_->Delete(o); }); });
   }
 
   MergeResult Update(
       const std::vector<std::pair<std::string, std::optional<std::string>>>& set,
-      const std::string& where, bool every_row, bool dry_run) {
+      const std::string& where, bool every_row, bool dry_run, int max_retries) {
     UpdateOptions o;
     o.set = set;
     o.where = Where(where);
     o.every_row = every_row;
     o.dry_run = dry_run;
-    return RunReleasedOrRaise<MergeResult>([&] { return table_->Update(o); });
+    return RunReleasedOrRaise<MergeResult>(
+        [&] { return RetryOnConflict(max_retries, [&] { return table_->Update(o); }); });
   }
 
   OptimizeResult Optimize(const std::string& where, int64_t target_size,
@@ -447,9 +452,9 @@ void AddTable(nb::module_& m) {
            nb::arg("to_version").none(), nb::arg("file_level"))
       .def("merge", &PyTable::Merge, nb::arg("data"), nb::arg("options"))
       .def("delete", &PyTable::Delete, nb::arg("where"), nb::arg("every_row"),
-           nb::arg("dry_run"))
+           nb::arg("dry_run"), nb::arg("max_retries"))
       .def("update", &PyTable::Update, nb::arg("set"), nb::arg("where"),
-           nb::arg("every_row"), nb::arg("dry_run"))
+           nb::arg("every_row"), nb::arg("dry_run"), nb::arg("max_retries"))
       .def("optimize", &PyTable::Optimize, nb::arg("where"), nb::arg("target_size"),
            nb::arg("zorder_by"))
       .def("vacuum", &PyTable::Vacuum, nb::arg("retention_hours").none(),

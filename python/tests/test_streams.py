@@ -60,6 +60,8 @@ def test_a_stream_in_the_background_is_stopped_with_a_last_commit(tmp_path, kafk
         while _rows(tmp_path / "t") < 250 and time.time() < deadline:
             time.sleep(0.1)
         kafka.produce(topic, _events(50, start=250))
+        while _rows(tmp_path / "t") < 300 and time.time() < deadline:
+            time.sleep(0.1)
     report = s.join()
     assert report.status == "stopped" and report.rows_written == 300, report.to_json()
     assert report.messages == 300
@@ -67,7 +69,7 @@ def test_a_stream_in_the_background_is_stopped_with_a_last_commit(tmp_path, kafk
     assert seen and all(r.status == "running" for r in seen)
     # Started again, it goes on from the offsets committed with the rows: nothing twice.
     kafka.produce(topic, _events(10, start=300))
-    again = p.stream(idle_exit=2.0)
+    again = p.stream(idle_exit=5.0)
     assert again.rows_written == 10 and _rows(tmp_path / "t") == 310
     with pytest.raises(inlet.InvalidInputError, match="use stream"):
         p.run()
@@ -100,3 +102,23 @@ def test_ctrl_c_stops_a_stream_after_its_last_commit(tmp_path, kafka):
     assert proc.returncode == 0, err
     assert "interrupted" in out
     assert _rows(tmp_path / "t") == 120  # committed on the way out
+
+
+def test_a_stream_still_running_at_exit_is_stopped_with_a_last_commit(tmp_path, kafka):
+    topic = kafka.create_topic("py-at-exit")
+    kafka.produce(topic, _events(80))
+    script = textwrap.dedent(f"""
+        import time, inlet
+        [p] = inlet.load_pipelines({{
+            "name": "events",
+            "source": {{"type": "kafka", "brokers": {kafka.bootstrap!r}, "topic": {topic!r}}},
+            "destination": {{"path": {str(tmp_path / 't')!r}}},
+            "strategy": {{"type": "append"}},
+            "processing": {{"flush_rows": 1000000, "flush_interval": "1h"}}}})
+        inlet.Stream(p).start()
+        time.sleep(3)  # it holds the messages; the script ends without stopping it
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert _rows(tmp_path / "t") == 80
