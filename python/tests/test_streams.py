@@ -75,17 +75,24 @@ def test_a_stream_in_the_background_is_stopped_with_a_last_commit(tmp_path, kafk
         p.run()
 
 
-def test_ctrl_c_stops_a_stream_after_its_last_commit(tmp_path, kafka):
-    topic = kafka.create_topic("py-ctrl-c")
-    kafka.produce(topic, _events(120))
-    script = textwrap.dedent(f"""
-        import inlet
+def _holding_script(kafka, topic, table, then: str) -> str:
+    """A script that loads a stream of topic into table which holds every message (neither
+    flush limit is reached), then does `then` with the pipeline p."""
+    return textwrap.dedent(f"""
+        import time, inlet
         [p] = inlet.load_pipelines({{
             "name": "events",
             "source": {{"type": "kafka", "brokers": {kafka.bootstrap!r}, "topic": {topic!r}}},
-            "destination": {{"path": {str(tmp_path / 't')!r}}},
+            "destination": {{"path": {str(table)!r}}},
             "strategy": {{"type": "append"}},
             "processing": {{"flush_rows": 1000000, "flush_interval": "1h"}}}})
+    """) + textwrap.dedent(then)
+
+
+def test_ctrl_c_stops_a_stream_after_its_last_commit(tmp_path, kafka):
+    topic = kafka.create_topic("py-ctrl-c")
+    kafka.produce(topic, _events(120))
+    script = _holding_script(kafka, topic, tmp_path / "t", """
         print("streaming", flush=True)
         try:
             p.stream()
@@ -95,7 +102,7 @@ def test_ctrl_c_stops_a_stream_after_its_last_commit(tmp_path, kafka):
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "streaming"
-    time.sleep(3)  # it holds the messages: neither flush limit is reached
+    time.sleep(3)  # it holds the messages
     assert _rows(tmp_path / "t") == 0
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
@@ -107,14 +114,7 @@ def test_ctrl_c_stops_a_stream_after_its_last_commit(tmp_path, kafka):
 def test_a_stream_still_running_at_exit_is_stopped_with_a_last_commit(tmp_path, kafka):
     topic = kafka.create_topic("py-at-exit")
     kafka.produce(topic, _events(80))
-    script = textwrap.dedent(f"""
-        import time, inlet
-        [p] = inlet.load_pipelines({{
-            "name": "events",
-            "source": {{"type": "kafka", "brokers": {kafka.bootstrap!r}, "topic": {topic!r}}},
-            "destination": {{"path": {str(tmp_path / 't')!r}}},
-            "strategy": {{"type": "append"}},
-            "processing": {{"flush_rows": 1000000, "flush_interval": "1h"}}}})
+    script = _holding_script(kafka, topic, tmp_path / "t", """
         inlet.Stream(p).start()
         time.sleep(3)  # it holds the messages; the script ends without stopping it
     """)
