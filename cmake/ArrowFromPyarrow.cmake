@@ -2,7 +2,8 @@
 #
 # 1. An installed Arrow (find_package(Arrow/Parquet CONFIG)), e.g. from apache's apt repository.
 # 2. Otherwise the C++ libraries and headers that ship inside the pyarrow wheel, located by
-#    asking the Python interpreter INLET_PYTHON (the project's .venv by default).
+#    asking the Python interpreter INLET_PYTHON (set by CMakeLists.txt: the project's .venv
+#    by default).
 #
 # Either way, the targets inlet::arrow, inlet::arrow_compute and inlet::parquet are defined.
 
@@ -23,12 +24,6 @@ if(Arrow_FOUND AND Parquet_FOUND)
   return()
 endif()
 
-if(NOT INLET_PYTHON AND SKBUILD AND Python_EXECUTABLE)
-  # pip install ./python: the build environment's interpreter, with its pyarrow.
-  set(INLET_PYTHON "${Python_EXECUTABLE}")
-elseif(NOT INLET_PYTHON)
-  set(INLET_PYTHON "${CMAKE_SOURCE_DIR}/.venv/bin/python")
-endif()
 execute_process(
   COMMAND "${INLET_PYTHON}" -c
           "import pyarrow as pa; print(pa.get_include()); print(pa.get_library_dirs()[0]); print(pa.__version__)"
