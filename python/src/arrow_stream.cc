@@ -11,18 +11,31 @@ namespace inlet::python {
 
 namespace {
 
-constexpr const char* kCapsuleName = "arrow_array_stream";
+constexpr const char* kStreamCapsule = "arrow_array_stream";
+constexpr const char* kSchemaCapsule = "arrow_schema";
 
-// A capsule's destructor: a stream nobody took is released here.
+// A capsule's destructor: what nobody took (a stream, a schema) is released here.
+template <typename T, const char* const* kName>
 void ReleaseCapsule(PyObject* capsule) {
-  auto* stream =
-      static_cast<ArrowArrayStream*>(PyCapsule_GetPointer(capsule, kCapsuleName));
-  if (!stream) {
+  auto* c = static_cast<T*>(PyCapsule_GetPointer(capsule, *kName));
+  if (!c) {
     PyErr_Clear();
     return;
   }
-  if (stream->release) stream->release(stream);
-  delete stream;
+  if (c->release) c->release(c);
+  delete c;
+}
+
+// c (exported, owned) in a capsule named *kName that releases it unless taken.
+template <typename T, const char* const* kName>
+nb::object NewCapsule(T* c) {
+  PyObject* capsule = PyCapsule_New(c, *kName, ReleaseCapsule<T, kName>);
+  if (!capsule) {
+    c->release(c);
+    delete c;
+    throw nb::python_error();
+  }
+  return nb::steal(capsule);
 }
 
 // A reader that gives up once stop is set.
@@ -58,7 +71,7 @@ std::shared_ptr<arrow::RecordBatchReader> ImportStream(nb::handle obj,
   }
   nb::object capsule = obj.attr("__arrow_c_stream__")();
   auto* stream =
-      static_cast<ArrowArrayStream*>(PyCapsule_GetPointer(capsule.ptr(), kCapsuleName));
+      static_cast<ArrowArrayStream*>(PyCapsule_GetPointer(capsule.ptr(), kStreamCapsule));
   if (!stream) throw nb::python_error();
   // Import moves the stream out of the capsule (marking it released there).
   auto reader = Unwrap(arrow::ImportRecordBatchReader(stream));
@@ -75,13 +88,17 @@ nb::object ExportedStream::ArrowCStream(nb::handle requested_schema) {
     delete stream;
     Raise(st);
   }
-  PyObject* capsule = PyCapsule_New(stream, kCapsuleName, ReleaseCapsule);
-  if (!capsule) {
-    stream->release(stream);
-    delete stream;
-    throw nb::python_error();
+  return NewCapsule<ArrowArrayStream, &kStreamCapsule>(stream);
+}
+
+nb::object SchemaCapsule(const arrow::Schema& schema) {
+  auto* c = new ArrowSchema;
+  arrow::Status st = arrow::ExportSchema(schema, c);
+  if (!st.ok()) {
+    delete c;
+    Raise(st);
   }
-  return nb::steal(capsule);
+  return NewCapsule<ArrowSchema, &kSchemaCapsule>(c);
 }
 
 void AddStreams(nb::module_& m) {

@@ -38,6 +38,10 @@ class ExportedStream {
   std::shared_ptr<arrow::RecordBatchReader> reader_;
 };
 
+/// schema as a PyCapsule named "arrow_schema" (the Arrow PyCapsule protocol), released
+/// unless a consumer takes it.
+nb::object SchemaCapsule(const arrow::Schema& schema);
+
 void AddStreams(nb::module_& m);
 
 }  // namespace inlet::python

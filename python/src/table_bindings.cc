@@ -1,6 +1,5 @@
 // inlet.Table's native half (python/inlet/_table.py is the other): the format-neutral
 // table API of include/inlet/table.h, with the GIL released around every call.
-#include <arrow/c/bridge.h>
 #include <nanobind/stl/map.h>
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/pair.h>
@@ -346,31 +345,6 @@ class PyTable {
   std::shared_ptr<Table> table_;
 };
 
-// The schema of a table's snapshot, taken once through __arrow_c_schema__.
-nb::object SchemaCapsule(const std::shared_ptr<arrow::Schema>& schema) {
-  auto* c = new ArrowSchema;
-  arrow::Status st = arrow::ExportSchema(*schema, c);
-  if (!st.ok()) {
-    delete c;
-    Raise(st);
-  }
-  PyObject* capsule = PyCapsule_New(c, "arrow_schema", [](PyObject* cap) {
-    auto* s = static_cast<ArrowSchema*>(PyCapsule_GetPointer(cap, "arrow_schema"));
-    if (!s) {
-      PyErr_Clear();
-      return;
-    }
-    if (s->release) s->release(s);
-    delete s;
-  });
-  if (!capsule) {
-    c->release(c);
-    delete c;
-    throw nb::python_error();
-  }
-  return nb::steal(capsule);
-}
-
 int64_t ParseTimestampMillis(const std::string& text) {
   return Unwrap(ParseTimestampMicros(text)) / 1000;
 }
@@ -385,7 +359,7 @@ void AddTable(nb::module_& m) {
       .def_ro("snapshot_id", &TableInfo::snapshot_id)
       .def_ro("timestamp_ms", &TableInfo::timestamp_ms)
       .def_prop_ro(
-          "schema_capsule", [](const TableInfo& i) { return SchemaCapsule(i.schema); },
+          "schema_capsule", [](const TableInfo& i) { return SchemaCapsule(*i.schema); },
           "The schema as an Arrow C schema PyCapsule.")
       .def_ro("type_names", &TableInfo::type_names)
       .def_ro("partition_columns", &TableInfo::partition_columns)
