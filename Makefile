@@ -1,5 +1,5 @@
 # inlet: the two commands are `make demo` and `make test`; each bootstraps on its own.
-.PHONY: all bootstrap configure build test unit pytest python-test demo bench clean format install
+.PHONY: all bootstrap configure build test unit pytest python-test sanitize fuzz demo bench clean format install
 
 BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
@@ -31,6 +31,17 @@ test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure
 	@$(PY) -m pytest -q tests
 	@BUILD_DIR=$(BUILD_DIR) bash scripts/python_tests.sh
+	@bash scripts/sanitize_tests.sh
+
+# Reliability (docs/reliability.md): the unit tests, part of the pytest suite and every
+# fuzz target briefly, under AddressSanitizer and UndefinedBehaviorSanitizer (build-asan/).
+sanitize: bootstrap
+	@bash scripts/sanitize_tests.sh
+
+# The long fuzzing campaign: each target for FUZZ_SECONDS (default 600).
+FUZZ_SECONDS ?= 600
+fuzz: bootstrap
+	@bash scripts/fuzz.sh --campaign $(FUZZ_SECONDS)
 
 # The Python package: its wheel, installed into a fresh venv, and python/tests there.
 python-test: build
@@ -51,4 +62,4 @@ format:
 	@clang-format -i $$(git ls-files '*.h' '*.cc')
 
 clean:
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) build-asan build-tsan

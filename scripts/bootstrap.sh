@@ -9,7 +9,10 @@ APT_PACKAGES=(build-essential cmake ninja-build ccache pkg-config python3-venv t
               libgtest-dev nlohmann-json3-dev libcli11-dev libroaring-dev libyaml-cpp-dev
               libcurl4-openssl-dev libssl-dev librdkafka-dev libsimdjson-dev
               libsqlite3-dev libpq-dev postgresql-15 openssl
-              libhowardhinnant-date-dev libcpp-httplib-dev tzdata chromium)
+              libhowardhinnant-date-dev libcpp-httplib-dev tzdata chromium
+              clang-16 libclang-rt-16-dev llvm-16)
+# clang-16 with its compiler runtime (libFuzzer, the sanitizers) and llvm-16's symbolizer:
+# the reliability builds (scripts/sanitize_build.sh); gcc builds inlet itself.
 # The Kafka broker of the tests runs on a JVM; its jars come through Maven.
 command -v java >/dev/null || APT_PACKAGES+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || APT_PACKAGES+=(maven)

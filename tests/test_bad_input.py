@@ -219,6 +219,19 @@ def test_write_with_corrupt_input_file(small_table, tmp_path):
     assert corrupt.name in line, line
 
 
+@pytest.mark.parametrize("fmt, text", [
+    ("ndjson", b'{"id": 1, "name": "a"}\n{"id": 2, "name": "caf\xe9"}\n'),
+    ("json", b'[{"id": 1, "name": "a"},\n {"id": 2, "name": "caf\xe9"}]'),
+])
+def test_write_with_text_that_is_not_utf8(small_table, tmp_path, fmt, text):
+    # Latin-1 bytes in a JSON string: a table's strings are UTF-8, so the file is refused
+    # at its line rather than its bytes passed on to every reader of the table.
+    bad = tmp_path / f"latin1.{fmt}"
+    bad.write_bytes(text)
+    line = _refuse_and_keep_log(small_table, "write", small_table, "--input", bad)
+    assert bad.name in line and "line 2" in line, line
+
+
 def test_failed_create_leaves_no_table(tmp_path):
     table = tmp_path / "new-table"
     line = support.expect_refusal(

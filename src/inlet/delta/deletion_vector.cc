@@ -23,6 +23,12 @@ uint32_t ReadBE32(const unsigned char* p) {
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
 }
 
+// The rows the descriptor says the DV marks (a negative cardinality says nothing).
+std::optional<uint64_t> Cardinality(const DeletionVectorDescriptor& dv) {
+  if (dv.cardinality < 0) return std::nullopt;
+  return static_cast<uint64_t>(dv.cardinality);
+}
+
 std::string UuidFromBytes(const std::string& b) {
   char buf[40];
   const auto* u = reinterpret_cast<const unsigned char*>(b.data());
@@ -156,7 +162,8 @@ arrow::Result<std::vector<uint64_t>> LoadDeletionVector(
     if (static_cast<int64_t>(bytes.size()) < dv.size_in_bytes) {
       return arrow::Status::Invalid("inline deletion vector is shorter than its size");
     }
-    return table::DecodeRowBitmap(std::string_view(bytes).substr(0, dv.size_in_bytes));
+    return table::DecodeRowBitmap(std::string_view(bytes).substr(0, dv.size_in_bytes),
+                                  Cardinality(dv));
   }
   if (dv.storage_type != "u" && dv.storage_type != "p") {
     return arrow::Status::NotImplemented("deletion vector storage type '",
@@ -178,7 +185,8 @@ arrow::Result<std::vector<uint64_t>> LoadDeletionVector(
   if (body->size() < size)
     return arrow::Status::IOError("deletion vector file ", path, " is truncated");
   auto rows = table::DecodeRowBitmap(
-      std::string_view(reinterpret_cast<const char*>(body->data()), body->size()));
+      std::string_view(reinterpret_cast<const char*>(body->data()), body->size()),
+      Cardinality(dv));
   if (!rows.ok())
     return rows.status().WithMessage(rows.status().message(), " (", path, ")");
   return rows;

@@ -45,6 +45,32 @@ TEST(DeletionVector, DecodesRoaringBitmapArray) {
   EXPECT_EQ(rows, (std::vector<uint64_t>{0, 3, 70000, (2ULL << 32) + 1}));
   EXPECT_FALSE(table::DecodeRowBitmap(data.substr(0, 14)).ok());
   EXPECT_FALSE(table::DecodeRowBitmap("garbage-garbage").ok());
+  // The cardinality of the DV's descriptor: checked before rows are made.
+  EXPECT_TRUE(table::DecodeRowBitmap(data, 4).ok());
+  auto miscounted = table::DecodeRowBitmap(data, 5);
+  ASSERT_FALSE(miscounted.ok());
+  EXPECT_NE(
+      miscounted.status().message().find("holds 4 rows where its descriptor says 5"),
+      std::string::npos)
+      << miscounted.status().ToString();
+}
+
+// Damaged bitmaps found by fuzzing (fuzz/delta_deletion_vector_fuzz.cc) are refused.
+TEST(DeletionVector, RefusesDamagedBitmaps) {
+  // Buckets out of order would give rows out of order.
+  std::string a = table::EncodeRowBitmap({(5ULL << 32) + 1});
+  std::string b = table::EncodeRowBitmap({7});
+  std::string swapped = a.substr(0, 4);
+  uint64_t count = 2;
+  swapped.append(reinterpret_cast<const char*>(&count), 8);
+  swapped += a.substr(12) + b.substr(12);
+  auto out_of_order = table::DecodeRowBitmap(swapped);
+  ASSERT_FALSE(out_of_order.ok());
+  EXPECT_NE(out_of_order.status().message().find("out of order"), std::string::npos);
+  // A bucket that is not a portable Roaring bitmap (a wrong cookie).
+  std::string cookie = b;
+  cookie[16] ^= 0x7F;
+  EXPECT_FALSE(table::DecodeRowBitmap(cookie).ok());
 }
 
 TEST(DeletionVector, EncodesZ85AsTheSpecVector) {

@@ -155,7 +155,9 @@ std::optional<std::string> BoundJson(const arrow::Scalar& v, bool upper) {
 
 // Nested JSON object text from (path, value text) pairs in schema order.
 struct JsonTree {
-  std::vector<std::pair<std::string, JsonTree>> children;
+  std::string key;
+  // std::vector of an incomplete type is allowed (C++17); std::pair of one is not.
+  std::vector<JsonTree> children;
   std::string value;  // set on leaves
 
   void Insert(const std::vector<std::string>& path, size_t depth, std::string text) {
@@ -163,11 +165,11 @@ struct JsonTree {
       value = std::move(text);
       return;
     }
-    for (auto& [k, child] : children) {
-      if (k == path[depth]) return child.Insert(path, depth + 1, std::move(text));
+    for (auto& child : children) {
+      if (child.key == path[depth]) return child.Insert(path, depth + 1, std::move(text));
     }
-    children.emplace_back(path[depth], JsonTree{});
-    children.back().second.Insert(path, depth + 1, std::move(text));
+    children.push_back(JsonTree{path[depth], {}, {}});
+    children.back().Insert(path, depth + 1, std::move(text));
   }
 
   std::string Dump() const {
@@ -175,7 +177,7 @@ struct JsonTree {
     std::string out = "{";
     for (size_t i = 0; i < children.size(); ++i) {
       if (i) out += ',';
-      out += JsonString(children[i].first) + ":" + children[i].second.Dump();
+      out += JsonString(children[i].key) + ":" + children[i].Dump();
     }
     return out + "}";
   }

@@ -276,8 +276,18 @@ arrow::Result<std::string> Inflate(std::string_view in, const std::string& what)
   const auto* input = reinterpret_cast<const uint8_t*>(in.data());
   int64_t left = static_cast<int64_t>(in.size());
   out.resize(std::max<size_t>(in.size() * 4, 1024));
+  // Manifests' blocks inflate to kilobytes or a few megabytes: a block that claims more
+  // than this is damaged (or a deflate bomb), and is refused before it takes the memory.
+  constexpr size_t kMaxInflated = 256u << 20;
+  auto grow = [&]() -> arrow::Status {
+    if (out.size() >= kMaxInflated)
+      return arrow::Status::Invalid("corrupt Avro file ", what,
+                                    ": a deflate block inflates past 256 MiB");
+    out.resize(std::min(out.size() * 2, kMaxInflated));
+    return arrow::Status::OK();
+  };
   while (!inflater->IsFinished()) {
-    if (produced == out.size()) out.resize(out.size() * 2);
+    if (produced == out.size()) ARROW_RETURN_NOT_OK(grow());
     auto r =
         inflater->Decompress(left, input, static_cast<int64_t>(out.size() - produced),
                              reinterpret_cast<uint8_t*>(out.data()) + produced);
@@ -288,9 +298,12 @@ arrow::Result<std::string> Inflate(std::string_view in, const std::string& what)
     input += r->bytes_read;
     left -= r->bytes_read;
     produced += static_cast<size_t>(r->bytes_written);
+    if (r->bytes_read > 0 || r->bytes_written > 0) continue;
+    // No progress: more room, or the block is cut short (each turn either moves on or
+    // grows the output toward its cap, so damaged input cannot spin here).
     if (r->need_more_output) {
-      out.resize(out.size() * 2);
-    } else if (left == 0 && r->bytes_written == 0 && !inflater->IsFinished()) {
+      ARROW_RETURN_NOT_OK(grow());
+    } else {
       return arrow::Status::Invalid("corrupt Avro file ", what,
                                     ": a deflate block ends early");
     }

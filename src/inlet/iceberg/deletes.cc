@@ -134,7 +134,10 @@ arrow::Result<std::vector<uint64_t>> ReadDeletionVector(const TableStore& store,
   if (crc != table::Crc32(body))
     return arrow::Status::Invalid("deletion vector in ", f.file_path, " at offset ",
                                   *f.content_offset, " fails its CRC-32 check");
-  auto rows = table::DecodeRowBitmap(body);
+  // A deletion vector's record_count is its cardinality (spec "Deletion Vectors").
+  std::optional<uint64_t> cardinality;
+  if (f.record_count >= 0) cardinality = static_cast<uint64_t>(f.record_count);
+  auto rows = table::DecodeRowBitmap(body, cardinality);
   if (!rows.ok())
     return rows.status().WithMessage("deletion vector in ", f.file_path, ": ",
                                      rows.status().message());

@@ -14,6 +14,7 @@
 
 #include "inlet/common/json.h"
 #include "inlet/common/time.h"
+#include "inlet/common/utf8.h"
 #include "inlet/source/file_reader.h"  // IsCompressed
 
 namespace inlet {
@@ -35,6 +36,26 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenArrowJson(
   ARROW_ASSIGN_OR_RAISE(
       auto reader, arrow::json::StreamingReader::Make(std::move(input), read, parse));
   return reader;
+}
+
+// Arrow's JSON reader takes string bytes as they are; tables hold UTF-8 only (Parquet's
+// STRING, what every reader of the table expects). Invalid for text that is not, which
+// the callers place ("line 7: malformed JSON": nlohmann's parser checks UTF-8).
+arrow::Status CheckUtf8(const arrow::ArrayData& a) {
+  if (a.type->id() == arrow::Type::STRING && a.length > 0) {
+    const auto* offsets = a.GetValues<int32_t>(1);
+    const uint8_t* bytes = a.buffers[2] ? a.buffers[2]->data() : nullptr;
+    int64_t size = offsets[a.length] - offsets[0];
+    if (size > 0 && !ValidUtf8(bytes + offsets[0], size))
+      return arrow::Status::Invalid("malformed JSON: a string that is not UTF-8");
+  }
+  for (const auto& child : a.child_data) ARROW_RETURN_NOT_OK(CheckUtf8(*child));
+  return arrow::Status::OK();
+}
+
+arrow::Status CheckUtf8(const arrow::RecordBatch& batch) {
+  for (const auto& column : batch.column_data()) ARROW_RETURN_NOT_OK(CheckUtf8(*column));
+  return arrow::Status::OK();
 }
 
 // What text that looks like a time is, as CSV infers it: a bare date is a date, a time
@@ -69,6 +90,7 @@ class TimeTextReader : public arrow::RecordBatchReader {
       const std::vector<std::string>& order) {
     auto out = std::shared_ptr<TimeTextReader>(new TimeTextReader(std::move(reader)));
     ARROW_RETURN_NOT_OK(out->reader_->ReadNext(&out->first_));
+    if (out->first_) ARROW_RETURN_NOT_OK(CheckUtf8(*out->first_));
     arrow::FieldVector fields = out->reader_->schema()->fields();
     for (size_t c = 0; c < fields.size(); ++c) {
       const std::string& name = fields[c]->name();
@@ -118,6 +140,7 @@ class TimeTextReader : public arrow::RecordBatchReader {
       batch = std::move(first_);
     } else {
       ARROW_RETURN_NOT_OK(reader_->ReadNext(&batch));
+      if (batch) ARROW_RETURN_NOT_OK(CheckUtf8(*batch));
     }
     if (!batch) {
       *out = nullptr;

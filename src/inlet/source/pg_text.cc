@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "inlet/common/utf8.h"
+
 namespace inlet::pgtext {
 
 namespace {
@@ -417,6 +419,12 @@ arrow::Status Append(const ColumnType& t, std::string_view text, arrow::ArrayBui
       return AppendTo<arrow::Decimal128Builder>(b, *v);
     }
     case ColumnType::kString:
+      // Logical replication sends text in the server's encoding: a table's strings are
+      // UTF-8, and nothing else is let in.
+      if (!ValidUtf8(text))
+        return arrow::Status::Invalid(
+            "a text value that is not UTF-8 (inlet reads text as UTF-8: the database's "
+            "encoding must be UTF8)");
       return AppendTo<arrow::StringBuilder>(b, text);
     case ColumnType::kBinary: {
       if (text.size() < 2 || text.substr(0, 2) != "\\x" || text.size() % 2)
@@ -444,9 +452,10 @@ arrow::Status Append(const ColumnType& t, std::string_view text, arrow::ArrayBui
       int64_t us = 0;
       if (!ParseTimeOfDay(&s, &us) || !s.empty()) return not_a("a time of day");
       char buf[32];
-      std::snprintf(
-          buf, sizeof(buf), "%02" PRId64 ":%02" PRId64 ":%02" PRId64 ".%06" PRId64,
-          us / 3600000000LL, us / 60000000LL % 60, us / 1000000 % 60, us % 1000000);
+      std::snprintf(buf, sizeof(buf),
+                    "%02" PRId64 ":%02" PRId64 ":%02" PRId64 ".%06" PRId64,
+                    us / int64_t{3600000000}, us / int64_t{60000000} % 60,
+                    us / 1000000 % 60, us % 1000000);
       return AppendTo<arrow::StringBuilder>(b, std::string_view(buf));
     }
     case ColumnType::kTimestamp:

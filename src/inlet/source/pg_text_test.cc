@@ -43,6 +43,13 @@ TEST(PgText, Scalars) {
             "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11");
 }
 
+// Text that is not UTF-8 (a database in another encoding) never becomes a table's string.
+TEST(PgText, TextMustBeUtf8) {
+  EXPECT_EQ(Read(Builtin(25), "caf\xc3\xa9"), "caf\xc3\xa9");
+  EXPECT_NE(Read(Builtin(25), "caf\xe9").find("error: a text value that is not UTF-8"),
+            std::string::npos);
+}
+
 TEST(PgText, Numerics) {
   // numeric(10,2): typmod is (precision << 16 | scale) + 4.
   CatalogType n = Builtin(1700, (10 << 16 | 2) + 4);

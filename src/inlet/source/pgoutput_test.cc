@@ -201,7 +201,8 @@ TEST(Replication, CopyDataAndStandbyStatus) {
   Bytes w;
   w.Byte('w').Int64(0x10).Int64(0x20).Int64(0);
   std::string payload = "Bxxxx";
-  auto x = AsCopyData<XLogData>(w.str() + payload);
+  std::string message = w.str() + payload;  // x.data views into it
+  auto x = AsCopyData<XLogData>(message);
   EXPECT_EQ(x.wal_start, 0x10u);
   EXPECT_EQ(x.wal_end, 0x20u);
   EXPECT_EQ(x.send_time_us, kEpoch2000Us);

@@ -10,6 +10,12 @@ namespace inlet::table {
 namespace {
 
 constexpr uint32_t kDvMagic = 1681511377;
+// The first four bytes of a portable Roaring bitmap: without run containers, or (low
+// half) with some.
+constexpr uint32_t kCookieNoRuns = 12346;
+constexpr uint32_t kCookie = 12347;
+// More deleted rows than any one data file holds: damaged bytes.
+constexpr uint64_t kMaxRows = uint64_t{1} << 32;
 
 uint32_t ReadLE32(const char* p) {
   uint32_t v;
@@ -63,26 +69,66 @@ std::string EncodeRowBitmap(const std::vector<uint64_t>& rows) {
   return out;
 }
 
-arrow::Result<std::vector<uint64_t>> DecodeRowBitmap(std::string_view data) {
+arrow::Result<std::vector<uint64_t>> DecodeRowBitmap(
+    std::string_view data, std::optional<uint64_t> cardinality) {
   if (data.size() < 12 || ReadLE32(data.data()) != kDvMagic) {
     return arrow::Status::Invalid("row bitmap has a bad magic number or is truncated");
   }
   uint64_t count;
   std::memcpy(&count, data.data() + 4, 8);
   size_t pos = 12;
-  std::vector<uint64_t> rows;
+  // Every bucket is deserialized (and counted) before a row is materialized: a damaged
+  // bitmap that claims billions of rows is refused, not allocated.
+  struct Bucket {
+    uint32_t high;
+    roaring_bitmap_t* bitmap;
+  };
+  std::vector<Bucket> buckets;
+  struct Free {
+    std::vector<Bucket>* b;
+    ~Free() {
+      for (auto& x : *b) roaring_bitmap_free(x.bitmap);
+    }
+  } free_buckets{&buckets};
+  uint64_t total = 0;
   for (uint64_t b = 0; b < count; ++b) {
-    if (pos + 4 > data.size()) return arrow::Status::Invalid("row bitmap is truncated");
-    uint64_t high = ReadLE32(data.data() + pos);
+    if (pos + 8 > data.size()) return arrow::Status::Invalid("row bitmap is truncated");
+    uint32_t high = ReadLE32(data.data() + pos);
     pos += 4;
+    if (!buckets.empty() && high <= buckets.back().high)
+      return arrow::Status::Invalid(
+          "row bitmap is corrupt: its buckets are out of order");
+    // The portable format's cookie, checked here: the library prints to stderr on a
+    // wrong one before it refuses the bytes.
+    uint32_t cookie = ReadLE32(data.data() + pos);
+    if (cookie != kCookieNoRuns && (cookie & 0xFFFF) != kCookie)
+      return arrow::Status::Invalid("row bitmap is corrupt: bucket ", b,
+                                    " is not a portable Roaring bitmap");
     roaring_bitmap_t* bitmap =
         roaring_bitmap_portable_deserialize_safe(data.data() + pos, data.size() - pos);
     if (bitmap == nullptr) return arrow::Status::Invalid("row bitmap is corrupt");
+    buckets.push_back({high, bitmap});
     pos += roaring_bitmap_portable_size_in_bytes(bitmap);
-    std::vector<uint32_t> low(roaring_bitmap_get_cardinality(bitmap));
+    total += roaring_bitmap_get_cardinality(bitmap);
+  }
+  if (cardinality && total != *cardinality) {
+    return arrow::Status::Invalid("row bitmap holds ", total,
+                                  " rows where its descriptor says ", *cardinality);
+  }
+  if (total > kMaxRows)
+    return arrow::Status::Invalid("row bitmap is corrupt: it holds ", total, " rows");
+  std::vector<uint64_t> rows;
+  rows.reserve(total);
+  std::vector<uint32_t> low;
+  for (const auto& [high, bitmap] : buckets) {
+    low.resize(roaring_bitmap_get_cardinality(bitmap));
     roaring_bitmap_to_uint32_array(bitmap, low.data());
-    roaring_bitmap_free(bitmap);
-    for (uint32_t l : low) rows.push_back((high << 32) | l);
+    for (size_t i = 0; i < low.size(); ++i) {
+      // Containers out of order in damaged bytes would give rows out of order.
+      if (i > 0 && low[i] <= low[i - 1])
+        return arrow::Status::Invalid("row bitmap is corrupt: its rows are out of order");
+      rows.push_back((uint64_t{high} << 32) | low[i]);
+    }
   }
   return rows;
 }

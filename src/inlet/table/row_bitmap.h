@@ -8,6 +8,7 @@
 #include <arrow/result.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,8 +17,10 @@ namespace inlet::table {
 
 /// The row positions of `data` (magic 1681511377, little-endian, then the portable 64-bit
 /// layout), sorted ascending. Invalid when the magic is wrong or the data is truncated or
-/// corrupt.
-arrow::Result<std::vector<uint64_t>> DecodeRowBitmap(std::string_view data);
+/// corrupt, and when `cardinality` is given and the bitmap holds another number of rows
+/// (checked before the rows are materialized).
+arrow::Result<std::vector<uint64_t>> DecodeRowBitmap(
+    std::string_view data, std::optional<uint64_t> cardinality = std::nullopt);
 
 /// CRC-32 (IEEE 802.3, as java.util.zip.CRC32 computes it): the checksum both formats
 /// store after a serialized bitmap.
