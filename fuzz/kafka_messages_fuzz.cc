@@ -51,13 +51,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)rows.Append(value, meta);
     if (offset % 16 == 0) {
       auto table = rows.Finish(1);
-      if (table.ok())
-        fuzz::Require((*table)->ValidateFull().ok(), "decoded rows are valid Arrow");
+      if (table.ok()) {
+        auto valid = (*table)->ValidateFull();
+        fuzz::Require(valid.ok(), "decoded rows are valid Arrow", valid.ToString());
+      }
     }
   }
   auto table = rows.Finish(1);
-  if (table.ok())
-    fuzz::Require((*table)->ValidateFull().ok(), "decoded rows are valid Arrow");
+  if (table.ok()) {
+    auto valid = (*table)->ValidateFull();
+    fuzz::Require(valid.ok(), "decoded rows are valid Arrow", valid.ToString());
+  }
   // The same messages as a Debezium file (a line each, or a JSON array).
   auto events = DecodeDebeziumFile(fuzz::Text(data + 1, size - 1), "events.json", dbz);
   (void)events;

@@ -232,6 +232,20 @@ def test_write_with_text_that_is_not_utf8(small_table, tmp_path, fmt, text):
     assert bad.name in line and "line 2" in line, line
 
 
+@pytest.mark.parametrize("text, needle", [
+    (b'{"id": 1}\nnull\n', "line 2: null where a record"),
+    (b'null', "line 1: null where a record"),
+    (b'{"id": 1}\n{"id": 2}\n7\n', "line 3: a value that is not an object"),
+])
+def test_write_with_a_json_line_that_is_not_a_record(small_table, tmp_path, text, needle):
+    # A top-level null once crashed Arrow's JSON reader (found by fuzzing); other values
+    # became rows of nulls. Each is refused at its line.
+    bad = tmp_path / "records.ndjson"
+    bad.write_bytes(text)
+    line = _refuse_and_keep_log(small_table, "write", small_table, "--input", bad)
+    assert bad.name in line and needle in line, line
+
+
 def test_failed_create_leaves_no_table(tmp_path):
     table = tmp_path / "new-table"
     line = support.expect_refusal(

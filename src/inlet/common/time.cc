@@ -36,8 +36,9 @@ Civil CivilFromDays(int64_t d) {
           static_cast<unsigned>(ymd.day())};
 }
 
+// n digits at pos (at most 9, which an int holds: a longer year is not a date).
 bool ParseDigits(std::string_view s, size_t pos, size_t n, int* out) {
-  if (pos + n > s.size()) return false;
+  if (n > 9 || pos + n > s.size()) return false;
   int v = 0;
   for (size_t i = pos; i < pos + n; ++i) {
     if (s[i] < '0' || s[i] > '9') return false;

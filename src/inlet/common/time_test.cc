@@ -16,6 +16,8 @@ TEST(Time, DatesRoundTrip) {
 TEST(Time, RejectsInvalidDates) {
   EXPECT_FALSE(ParseDate("2024-02-30").ok());
   EXPECT_FALSE(ParseDate("2024-1-01").ok());
+  EXPECT_FALSE(ParseDate("20299999999-01-01").ok());  // once an int overflow (fuzzing)
+  EXPECT_FALSE(ParseTimestampMicros("-99999999999-01-01T00:00:00Z").ok());
   EXPECT_FALSE(ParseDate("yesterday").ok());
 }
 

@@ -250,6 +250,7 @@ class Decoder {
       ARROW_ASSIGN_OR_RAISE(int64_t n, Long());
       if (n == 0) return arrow::Status::OK();
       if (n < 0) {
+        if (n == INT64_MIN) return Corrupt("block count out of range");
         n = -n;
         ARROW_RETURN_NOT_OK(Long().status());
       }

@@ -23,8 +23,85 @@ namespace {
 
 constexpr int32_t kBlockSize = 32 << 20;
 
+// The input as Arrow's JSON reader reads it, checked on the way: every top-level value
+// must be an object (a record). Arrow 23 dereferences a null pointer on a top-level null
+// (apache/arrow#47409, found by fuzz/json_files_fuzz.cc), and would otherwise take other
+// values for records; this refuses them first, naming the line. A byte scan: the depth of
+// brackets outside strings.
+class RecordsOnly : public arrow::io::InputStream {
+ public:
+  explicit RecordsOnly(std::shared_ptr<arrow::io::InputStream> in) : in_(std::move(in)) {}
+  arrow::Status Close() override { return in_->Close(); }
+  bool closed() const override { return in_->closed(); }
+  arrow::Result<int64_t> Tell() const override { return in_->Tell(); }
+  arrow::Result<int64_t> Read(int64_t nbytes, void* out) override {
+    ARROW_ASSIGN_OR_RAISE(int64_t n, in_->Read(nbytes, out));
+    ARROW_RETURN_NOT_OK(Scan(static_cast<const uint8_t*>(out), n));
+    return n;
+  }
+  arrow::Result<std::shared_ptr<arrow::Buffer>> Read(int64_t nbytes) override {
+    ARROW_ASSIGN_OR_RAISE(auto buffer, in_->Read(nbytes));
+    ARROW_RETURN_NOT_OK(Scan(buffer->data(), buffer->size()));
+    return buffer;
+  }
+
+ private:
+  arrow::Status Scan(const uint8_t* p, int64_t n) {
+    for (int64_t i = 0; i < n; ++i, ++offset_) {
+      uint8_t c = p[i];
+      if (c == '\n') ++line_;
+      if (in_string_) {
+        if (escaped_) {
+          escaped_ = false;
+        } else if (c == '\\') {
+          escaped_ = true;
+        } else if (c == '"') {
+          in_string_ = false;
+        }
+        continue;
+      }
+      switch (c) {
+        case '"':
+          in_string_ = true;
+          break;
+        case '{':
+        case '[':
+          if (depth_ == 0 && c == '[') return NotARecord("a list");
+          ++depth_;
+          break;
+        case '}':
+        case ']':
+          if (depth_ == 0) return NotARecord("a stray '" + std::string(1, c) + "'");
+          --depth_;
+          break;
+        case ' ':
+        case '\t':
+        case '\r':
+        case '\n':
+          break;
+        default:
+          // A UTF-8 byte order mark before the first record.
+          if (offset_ < 3 && c == static_cast<uint8_t>("\xEF\xBB\xBF"[offset_])) break;
+          if (depth_ == 0)
+            return NotARecord(c == 'n' ? "null" : "a value that is not an object");
+      }
+      if (in_string_ && depth_ == 0) return NotARecord("a string");
+    }
+    return arrow::Status::OK();
+  }
+  arrow::Status NotARecord(const std::string& what) const {
+    return arrow::Status::Invalid("line ", line_, ": ", what,
+                                  " where a record (a JSON object) was expected");
+  }
+
+  std::shared_ptr<arrow::io::InputStream> in_;
+  int64_t offset_ = 0, line_ = 1, depth_ = 0;
+  bool in_string_ = false, escaped_ = false;
+};
+
 arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenArrowJson(
     std::shared_ptr<arrow::io::InputStream> input, std::shared_ptr<arrow::Schema> types) {
+  input = std::make_shared<RecordsOnly>(std::move(input));
   auto read = arrow::json::ReadOptions::Defaults();
   read.block_size = kBlockSize;
   auto parse = arrow::json::ParseOptions::Defaults();
@@ -378,6 +455,8 @@ std::string LocateJsonErrorInText(const std::string& text, const std::string& fo
     size_t line =
         1 + std::count(text.begin(), text.begin() + std::min(e.byte, text.size()), '\n');
     return "line " + std::to_string(line) + ": malformed JSON";
+  } catch (const nlohmann::json::exception&) {
+    return "a number too large for a double";  // out_of_range.406: no position is given
   }
   return LocateTypeChange(text, false, arrow_message);
 }
@@ -391,8 +470,14 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenJsonText(
     return OpenJsonLines(BufferOpener(std::move(text)), types, declared);
   }
   // ordered_json keeps each object's keys in file order, so columns keep that order.
-  nlohmann::ordered_json doc =
-      nlohmann::ordered_json::parse(view, nullptr, /*allow_exceptions=*/false);
+  nlohmann::ordered_json doc;
+  try {
+    // Without exceptions for malformed text; a number past a double's range still
+    // throws (out_of_range.406, found by fuzzing).
+    doc = nlohmann::ordered_json::parse(view, nullptr, /*allow_exceptions=*/false);
+  } catch (const nlohmann::json::exception& e) {
+    return arrow::Status::Invalid(name, ": invalid JSON (", e.what(), ")");
+  }
   if (doc.is_discarded()) return arrow::Status::Invalid(name, ": invalid JSON");
   std::string lines;
   size_t i = 0;

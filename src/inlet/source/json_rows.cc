@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "inlet/common/time.h"
+#include "inlet/common/utf8.h"
 
 namespace inlet {
 
@@ -154,7 +155,13 @@ bool InRange(int64_t v) {
 }
 
 arrow::Result<int64_t> TimestampOf(const Field& f) {
-  if (f.type == Field::kInt) return f.i * 1000;  // epoch milliseconds
+  if (f.type == Field::kInt) {  // epoch milliseconds
+    int64_t us = 0;
+    if (__builtin_mul_overflow(f.i, int64_t{1000}, &us))
+      return arrow::Status::Invalid("epoch milliseconds ", f.i,
+                                    " are out of a timestamp's range");
+    return us;
+  }
   if (f.type == Field::kString) return ParseTimestampMicros(f.text);
   return arrow::Status::Invalid(
       "expected a timestamp (ISO 8601 text or epoch milliseconds), got ", TypeName(f));
@@ -603,7 +610,15 @@ struct JsonRows::Impl : MessageFields {
       ARROW_RETURN_NOT_OK(timestamp.AppendNull());
     }
     if (options.include_key) {
-      ARROW_RETURN_NOT_OK(meta.key ? key.Append(*meta.key) : key.AppendNull());
+      // A key is bytes to Kafka: one that is not UTF-8 (an Avro or binary key) is
+      // decoded as Kafka Connect's StringConverter decodes it, malformed bytes as U+FFFD.
+      if (!meta.key) {
+        ARROW_RETURN_NOT_OK(key.AppendNull());
+      } else if (ValidUtf8(*meta.key)) {
+        ARROW_RETURN_NOT_OK(key.Append(*meta.key));
+      } else {
+        ARROW_RETURN_NOT_OK(key.Append(Utf8Lossy(*meta.key)));
+      }
     }
     if (options.include_headers) {
       ARROW_RETURN_NOT_OK(meta.headers_json ? headers.Append(*meta.headers_json)

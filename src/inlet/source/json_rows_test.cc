@@ -106,6 +106,21 @@ TEST(JsonRows, FieldsInAnyOrderAndRepeatedNames) {
   EXPECT_EQ(Cell(*t, "c", 2), "true");
 }
 
+// Kafka keys are bytes: one that is not UTF-8 (found by fuzzing) becomes valid text, its
+// malformed bytes U+FFFD, as Kafka Connect's StringConverter decodes it.
+TEST(JsonRows, KeysThatAreNotUtf8AreDecodedLossily) {
+  JsonRows rows({});
+  MessageMeta m = Meta(0);
+  std::string key("\x00\x01k\xff\xc3\xa9", 6);  // an Avro-style magic byte, then 0xFF
+  m.key = key;
+  ASSERT_TRUE(rows.Append(R"({"id": 1})", m).ok());
+  auto t = rows.Finish(0).ValueOrDie();
+  ASSERT_TRUE(t->ValidateFull().ok());
+  auto keys = std::static_pointer_cast<arrow::StringArray>(
+      t->GetColumnByName("_kafka_key")->chunk(0));
+  EXPECT_EQ(keys->GetString(0), std::string("\x00\x01k\xef\xbf\xbd\xc3\xa9", 8));
+}
+
 TEST(JsonRows, RefusesABadMessageAloneLeavingNoTrace) {
   JsonRows rows({});
   ASSERT_TRUE(rows.Append(R"({"id": 1, "name": "a"})", Meta(0)).ok());

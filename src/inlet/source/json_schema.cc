@@ -73,7 +73,7 @@ arrow::Result<MessageSchema> ParseMessageSchema(const Json& doc,
                                                 const std::string& what) {
   if (!doc.is_object())
     return arrow::Status::Invalid(what, ": a JSON Schema must be an object");
-  if (doc.value("type", "object") != "object") {
+  if (doc.contains("type") && doc["type"] != "object") {
     return arrow::Status::Invalid(
         what, ": the schema must describe an object (\"type\": \"object\")");
   }

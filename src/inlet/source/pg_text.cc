@@ -68,7 +68,8 @@ bool ParseDate(std::string_view* s, int64_t* days, bool bc = false) {
   if (!ParseInt(s->substr(0, dash), &y) || (*s)[dash + 3] != '-' ||
       !ParseInt(s->substr(dash + 1, 2), &m) || !ParseInt(s->substr(dash + 4, 2), &d))
     return false;
-  if (m < 1 || m > 12 || d < 1 || d > 31) return false;
+  // PostgreSQL's dates end at 5874897 AD (and 4713 BC): a longer year is not one.
+  if (m < 1 || m > 12 || d < 1 || d > 31 || y < 0 || y > 10000000) return false;
   s->remove_prefix(dash + 6);
   if (s->size() >= 3 && s->substr(s->size() - 3) == " BC") {
     s->remove_suffix(3);

@@ -65,6 +65,9 @@ TEST(PgText, Numerics) {
 TEST(PgText, DatesAndTimes) {
   EXPECT_EQ(Read(Builtin(1082), "2024-02-29"), "2024-02-29");
   EXPECT_EQ(Read(Builtin(1082), "0044-03-15 BC"), "-0043-03-15");
+  // A year past PostgreSQL's range (once an overflow, found by fuzzing).
+  EXPECT_EQ(Read(Builtin(1114), "45586419725308640-01-01 00:00:00"),
+            "error: '45586419725308640-01-01 00:00:00' is not a timestamp");
   EXPECT_EQ(Read(Builtin(1082), "infinity"),
             "error: infinity has no place in a table's dates: map it to a value at the "
             "source");
