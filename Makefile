@@ -34,7 +34,8 @@ test: build
 	@bash scripts/sanitize_tests.sh
 
 # Reliability (docs/reliability.md): the unit tests, part of the pytest suite and every
-# fuzz target briefly, under AddressSanitizer and UndefinedBehaviorSanitizer (build-asan/).
+# fuzz target's corpus replayed, under AddressSanitizer and UndefinedBehaviorSanitizer
+# (build-asan/).
 sanitize: bootstrap
 	@bash scripts/sanitize_tests.sh
 

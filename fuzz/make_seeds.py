@@ -58,6 +58,17 @@ def delta_seeds() -> None:
             # tracing finds the right one from a wrong one.
             seed("delta_deletion_vector", b"\0\0\0" + b[i + 4:i + 4 + n])
             i += 4 + n + 4
+    # A bitset container (more than 4096 rows in one 64K chunk): the conformance DVs hold
+    # array and run containers only. Layout: the treemap's magic and bucket count, the
+    # bucket's high half, then a portable bitmap without runs: cookie, container count,
+    # key and cardinality - 1, the container's offset, 8 KiB of bits.
+    rows = 5000
+    bits = bytearray(8192)
+    for r in range(rows):
+        bits[r // 8] |= 1 << (r % 8)
+    bitmap = struct.pack("<IIHHI", 12346, 1, 0, rows - 1, 16) + bytes(bits)
+    dv = struct.pack("<IQI", 1681511377, 1, 0) + bitmap
+    seed("delta_deletion_vector", rows.to_bytes(3, "little") + dv)
     for p in small_files("_delta_log/*.json", 400, 1 << 20):
         for m in re.finditer(rb'"pathOrInlineDv"\s*:\s*"([^"]+)"', p.read_bytes()):
             seed("delta_deletion_vector", m.group(1))

@@ -20,8 +20,9 @@ inline bool ValidUtf8(std::string_view text) {
                    static_cast<int64_t>(text.size()));
 }
 
-/// text with every byte that does not begin a valid UTF-8 sequence replaced by U+FFFD,
-/// as Java's decoder (and so Kafka Connect's StringConverter) replaces malformed input.
+/// text with every byte that does not begin a valid UTF-8 sequence replaced by U+FFFD
+/// (one per byte: Java's decoder, which Kafka Connect's StringConverter uses, gives one
+/// per maximal malformed subpart, so a truncated sequence may differ in its count).
 inline std::string Utf8Lossy(std::string_view text) {
   std::string out;
   out.reserve(text.size());

@@ -67,6 +67,27 @@ TEST(DeletionVector, RefusesDamagedBitmaps) {
   auto out_of_order = table::DecodeRowBitmap(swapped);
   ASSERT_FALSE(out_of_order.ok());
   EXPECT_NE(out_of_order.status().message().find("out of order"), std::string::npos);
+  // A bitset container whose stored cardinality (100) understates its bits (5000): the
+  // library trusts the count, so rows sized by it would overflow (a review found it).
+  {
+    std::string dv;
+    auto put = [&](uint64_t v, int bytes) {
+      for (int i = 0; i < bytes; ++i) dv.push_back(static_cast<char>(v >> (8 * i)));
+    };
+    put(1681511377, 4);  // magic
+    put(1, 8);           // buckets
+    put(0, 4);           // high half
+    put(12346, 4);       // cookie: no run containers
+    put(1, 4);           // containers
+    put(0, 2);           // key
+    put(99, 2);          // cardinality - 1
+    put(16, 4);          // offset of the container
+    std::string bits(8192, '\0');
+    for (int r = 0; r < 5000; ++r) bits[r / 8] |= static_cast<char>(1 << (r % 8));
+    dv += bits;
+    EXPECT_FALSE(table::DecodeRowBitmap(dv).ok());
+    EXPECT_FALSE(table::DecodeRowBitmap(dv, 100).ok());
+  }
   // A bucket that is not a portable Roaring bitmap (a wrong cookie).
   std::string cookie = b;
   cookie[16] ^= 0x7F;

@@ -300,14 +300,13 @@ arrow::Result<std::string> Inflate(std::string_view in, const std::string& what)
     left -= r->bytes_read;
     produced += static_cast<size_t>(r->bytes_written);
     if (r->bytes_read > 0 || r->bytes_written > 0) continue;
-    // No progress: more room, or the block is cut short (each turn either moves on or
-    // grows the output toward its cap, so damaged input cannot spin here).
-    if (r->need_more_output) {
-      ARROW_RETURN_NOT_OK(grow());
-    } else {
+    // No progress: the block is cut short (its input is used up), or the output is full
+    // (Arrow says need_more_output for either). Each turn moves on, grows the output
+    // toward its cap or fails, so damaged input cannot spin here.
+    if (left == 0 || !r->need_more_output)
       return arrow::Status::Invalid("corrupt Avro file ", what,
                                     ": a deflate block ends early");
-    }
+    ARROW_RETURN_NOT_OK(grow());
   }
   out.resize(produced);
   return out;

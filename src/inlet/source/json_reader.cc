@@ -23,6 +23,8 @@ namespace {
 
 constexpr int32_t kBlockSize = 32 << 20;
 
+constexpr char kNotARecord[] = " where a record (a JSON object) was expected";
+
 // The input as Arrow's JSON reader reads it, checked on the way: every top-level value
 // must be an object (a record). Arrow 23 dereferences a null pointer on a top-level null
 // (apache/arrow#47409, found by fuzz/json_files_fuzz.cc), and would otherwise take other
@@ -90,8 +92,7 @@ class RecordsOnly : public arrow::io::InputStream {
     return arrow::Status::OK();
   }
   arrow::Status NotARecord(const std::string& what) const {
-    return arrow::Status::Invalid("line ", line_, ": ", what,
-                                  " where a record (a JSON object) was expected");
+    return arrow::Status::Invalid("line ", line_, ": ", what, kNotARecord);
   }
 
   std::shared_ptr<arrow::io::InputStream> in_;
@@ -430,6 +431,11 @@ std::string LocateJsonError(const std::string& path, const std::string& format,
 
 std::string LocateJsonErrorInText(const std::string& text, const std::string& format,
                                   const std::string& arrow_message) {
+  // The scan of RecordsOnly has placed its error already.
+  if (arrow_message.find(kNotARecord) != std::string::npos) {
+    size_t at = arrow_message.rfind("line ", arrow_message.find(kNotARecord));
+    if (at != std::string::npos) return arrow_message.substr(at);
+  }
   bool lines = format == "ndjson" ||
                text.find_first_not_of(" \t\r\n") == std::string::npos ||
                text[text.find_first_not_of(" \t\r\n")] != '[';
@@ -465,6 +471,7 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenJsonText(
     std::shared_ptr<arrow::Buffer> text, const std::string& name,
     const std::set<std::string>& declared, std::shared_ptr<arrow::Schema> types) {
   std::string_view view(reinterpret_cast<const char*>(text->data()), text->size());
+  if (view.substr(0, 3) == "\xEF\xBB\xBF") view.remove_prefix(3);  // a UTF-8 BOM
   size_t first = view.find_first_not_of(" \t\r\n");
   if (first == std::string_view::npos || view[first] != '[') {
     return OpenJsonLines(BufferOpener(std::move(text)), types, declared);

@@ -611,7 +611,8 @@ struct JsonRows::Impl : MessageFields {
     }
     if (options.include_key) {
       // A key is bytes to Kafka: one that is not UTF-8 (an Avro or binary key) is
-      // decoded as Kafka Connect's StringConverter decodes it, malformed bytes as U+FFFD.
+      // decoded with its malformed bytes as U+FFFD, as Kafka Connect's StringConverter
+      // (Java's decoder) does.
       if (!meta.key) {
         ARROW_RETURN_NOT_OK(key.AppendNull());
       } else if (ValidUtf8(*meta.key)) {

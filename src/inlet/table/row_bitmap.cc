@@ -2,6 +2,7 @@
 
 #include <roaring/roaring.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 
@@ -117,19 +118,39 @@ arrow::Result<std::vector<uint64_t>> DecodeRowBitmap(
   }
   if (total > kMaxRows)
     return arrow::Status::Invalid("row bitmap is corrupt: it holds ", total, " rows");
+  // The rows are collected by iterating, never into an array sized from the bytes: a
+  // damaged bitset container's stored cardinality can understate the bits it sets (the
+  // library trusts it), and the walk checks order and count as it goes.
+  struct Walk {
+    std::vector<uint64_t>* rows;
+    uint64_t high = 0;
+    uint64_t limit = 0;
+    bool bad = false;
+  } walk{nullptr, 0, total, false};
   std::vector<uint64_t> rows;
-  rows.reserve(total);
-  std::vector<uint32_t> low;
+  rows.reserve(std::min<uint64_t>(total, uint64_t{1} << 20));
+  walk.rows = &rows;
   for (const auto& [high, bitmap] : buckets) {
-    low.resize(roaring_bitmap_get_cardinality(bitmap));
-    roaring_bitmap_to_uint32_array(bitmap, low.data());
-    for (size_t i = 0; i < low.size(); ++i) {
-      // Containers out of order in damaged bytes would give rows out of order.
-      if (i > 0 && low[i] <= low[i - 1])
-        return arrow::Status::Invalid("row bitmap is corrupt: its rows are out of order");
-      rows.push_back((uint64_t{high} << 32) | low[i]);
-    }
+    walk.high = uint64_t{high} << 32;
+    roaring_iterate(
+        bitmap,
+        [](uint32_t low, void* param) {
+          auto* w = static_cast<Walk*>(param);
+          uint64_t row = w->high | low;
+          if (w->rows->size() >= w->limit ||
+              (!w->rows->empty() && row <= w->rows->back())) {
+            w->bad = true;
+            return false;
+          }
+          w->rows->push_back(row);
+          return true;
+        },
+        &walk);
+    if (walk.bad) break;
   }
+  if (walk.bad || rows.size() != total)
+    return arrow::Status::Invalid(
+        "row bitmap is corrupt: its rows are out of order or not as many as it says");
   return rows;
 }
 
