@@ -34,6 +34,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                    std::shared_ptr<pgtext::CatalogType> element = nullptr) {
       return pgtext::CatalogType{oid, typmod, std::move(name), false, std::move(element)};
     };
+    // An array type: its element's name with [].
+    auto array = [&](uint32_t oid, pgtext::CatalogType element) {
+      std::string name = element.name + "[]";
+      return type(oid, -1, std::move(name),
+                  std::make_shared<pgtext::CatalogType>(std::move(element)));
+    };
     std::vector<pgtext::CatalogType> catalog = {
         type(16, -1, "boolean"),
         type(21, -1, "smallint"),
@@ -52,15 +58,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         type(1186, -1, "interval"),
         type(2950, -1, "uuid"),
         type(3802, -1, "jsonb"),
-        type(1007, -1, "integer[]",
-             std::make_shared<pgtext::CatalogType>(type(23, -1, "integer"))),
-        type(1231, -1, "numeric[]",
-             std::make_shared<pgtext::CatalogType>(type(1700, -1, "numeric"))),
-        type(1009, -1, "text[]",
-             std::make_shared<pgtext::CatalogType>(type(25, -1, "text"))),
-        type(1115, -1, "timestamp without time zone[]",
-             std::make_shared<pgtext::CatalogType>(
-                 type(1114, -1, "timestamp without time zone")))};
+        array(1007, type(23, -1, "integer")),
+        array(1231, type(1700, -1, "numeric")),
+        array(1009, type(25, -1, "text")),
+        array(1115, type(1114, -1, "timestamp without time zone"))};
     std::vector<pgtext::ColumnType> out;
     for (const auto& t : catalog) {
       for (auto numeric : {UnconstrainedNumeric::kDecimal, UnconstrainedNumeric::kString,
