@@ -1,5 +1,5 @@
 # inlet: the two commands are `make demo` and `make test`; each bootstraps on its own.
-.PHONY: all bootstrap configure build test unit pytest python-test sanitize fuzz demo bench clean format install
+.PHONY: all bootstrap configure build test unit pytest python-test sanitize fuzz crash demo bench clean format install
 
 BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
@@ -38,6 +38,12 @@ test: build
 # (build-asan/).
 sanitize: bootstrap
 	@bash scripts/sanitize_tests.sh
+
+# The long randomized crash campaign (tests/crash_campaign.py): CRASH_KILLS SIGKILLs.
+CRASH_KILLS ?= 1000
+crash: build
+	@INLET_CRASH_KILLS=$(CRASH_KILLS) INLET_CRASH_REPORT=$(BUILD_DIR)/crash-report.json \
+	  $(PY) -m pytest -q -s tests/test_crash_campaign.py -k test_long_campaign
 
 # The long fuzzing campaign: each target for FUZZ_SECONDS (default 600).
 FUZZ_SECONDS ?= 600

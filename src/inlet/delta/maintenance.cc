@@ -5,6 +5,7 @@
 #include <chrono>
 #include <limits>
 
+#include "inlet/common/fault.h"
 #include "inlet/common/time.h"
 #include "inlet/delta/checkpoint_writer.h"
 #include "inlet/delta/delta_table.h"
@@ -83,6 +84,7 @@ arrow::Result<FileCounts> CleanupExpiredLogs(const TableStore& store,
   // Oldest first, so that a cleanup cut short leaves a contiguous log.
   std::sort(paths.begin(), paths.end());
   for (const auto& p : paths) {
+    FaultStep();
     auto st = store.fs()->DeleteFile(p);
     if (!st.ok()) {
       auto info = store.fs()->GetFileInfo(p);

@@ -89,6 +89,7 @@ arrow::Status DeleteFiles(arrow::fs::FileSystem& fs, std::span<const std::string
   for (size_t i = 0; i < paths.size(); i += kDeleteBatch) {
     std::vector<std::string> batch(
         paths.begin() + i, paths.begin() + std::min(paths.size(), i + kDeleteBatch));
+    FaultStep();
     if (fs.DeleteFiles(batch).ok()) continue;
     // One at a time, tolerating files a concurrent vacuum deleted first.
     for (const auto& p : batch) {

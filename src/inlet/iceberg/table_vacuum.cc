@@ -15,6 +15,7 @@
 #include <set>
 #include <unordered_set>
 
+#include "inlet/common/fault.h"
 #include "inlet/common/time.h"
 #include "inlet/iceberg/iceberg_table.h"
 #include "inlet/iceberg/manifest.h"
@@ -308,6 +309,7 @@ arrow::Result<VacuumResult> IcebergTable::Vacuum(const VacuumOptions& o) {
   std::sort(doomed.begin(), doomed.end());
   if (!o.dry_run)
     for (const auto& rel : doomed) {
+      FaultStep();
       auto st = store->fs()->DeleteFile(store->Resolve(rel));
       if (st.ok()) continue;
       // Gone already (another vacuum) is fine; anything else stops the vacuum.

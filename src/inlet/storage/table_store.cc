@@ -12,6 +12,7 @@
 #include <ctime>
 #include <filesystem>
 
+#include "inlet/common/fault.h"
 #include "inlet/common/uri.h"
 #include "inlet/common/uuid.h"
 
@@ -20,6 +21,7 @@ namespace inlet {
 namespace {
 
 arrow::Status WriteAllFd(int fd, const std::string& bytes, const std::string& path) {
+  FaultStep();
   size_t off = 0;
   while (off < bytes.size()) {
     ssize_t n = ::write(fd, bytes.data() + off, bytes.size() - off);
@@ -177,6 +179,7 @@ arrow::Result<bool> TableStore::PutIfAbsent(const std::string& rel,
   std::string path = Resolve(rel);
   if (Access access = Current(); access.s3) {
     std::string key = path.substr(bucket_.size() + 1);
+    FaultStep();
     ARROW_ASSIGN_OR_RAISE(bool created, S3PutIfAbsent(*access.s3, bucket_, key, bytes));
     if (created) return true;
     // A retried PUT whose first attempt landed finds its own bytes there: that is a
@@ -188,6 +191,7 @@ arrow::Result<bool> TableStore::PutIfAbsent(const std::string& rel,
   // create-if-absent primitive on POSIX filesystems; the content is complete before the
   // name appears.
   ARROW_ASSIGN_OR_RAISE(std::string tmp, WriteTempSibling(path, bytes));
+  FaultStep();
   int rc = ::link(tmp.c_str(), path.c_str());
   int err = errno;
   ::unlink(tmp.c_str());
@@ -201,11 +205,13 @@ arrow::Status TableStore::PutReplace(const std::string& rel,
   std::string path = Resolve(rel);
   if (!local_) {
     // An object PUT replaces atomically.
+    FaultStep();
     ARROW_ASSIGN_OR_RAISE(auto out, fs()->OpenOutputStream(path));
     ARROW_RETURN_NOT_OK(out->Write(bytes));
     return out->Close();
   }
   ARROW_ASSIGN_OR_RAISE(std::string tmp, WriteTempSibling(path, bytes));
+  FaultStep();
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     int err = errno;
     ::unlink(tmp.c_str());

@@ -22,6 +22,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "inlet/common/fault.h"
 #include "inlet/common/mutex.h"
 #include "inlet/common/time.h"
 #include "inlet/common/uuid.h"
@@ -559,6 +560,7 @@ arrow::Status DataWriter::WritePartition(
     }
     OpenFile* file = it->second.get();
     int64_t length = std::min(slice_rows, n - offset);
+    FaultStep();
     ARROW_RETURN_NOT_OK(file->writer->WriteRecordBatch(*data->Slice(offset, length)));
     file->buffered += bytes * length / n;
   }
@@ -580,6 +582,7 @@ arrow::Result<std::unique_ptr<DataWriter::OpenFile>> DataWriter::StartFile(
   file->rel_path = dir.empty() ? name : dir + "/" + name;
   std::string path = store_->Resolve(file->rel_path);
   if (!dir.empty()) ARROW_RETURN_NOT_OK(store_->CreateDir(dir));
+  FaultStep();
   ARROW_ASSIGN_OR_RAISE(file->sink, store_->fs()->OpenOutputStream(path));
   auto props = FileProperties(codec, plain_columns_, delta_columns_);
   auto arrow_props =
@@ -594,6 +597,7 @@ arrow::Status DataWriter::CloseFile(OpenFile* file) {
   ARROW_RETURN_NOT_OK(file->writer->Close());
   ARROW_ASSIGN_OR_RAISE(int64_t size, file->sink->Tell());
   ARROW_RETURN_NOT_OK(file->sink->Close());
+  FaultStep();
   WrittenFile written;
   written.path = file->rel_path;
   written.partition_values = file->values;
