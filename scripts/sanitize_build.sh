@@ -5,6 +5,8 @@
 #   scripts/sanitize_build.sh DIR fuzz     the fuzz targets
 #   scripts/sanitize_build.sh DIR tests    the unit tests and the inlet binary
 #   scripts/sanitize_build.sh DIR all      both
+#   SANITIZE=thread scripts/sanitize_build.sh build-tsan tests
+#                                          ThreadSanitizer instead (no fuzz targets)
 # Optimized (-O1) with line tables only: reports name files and lines, and the build
 # costs about 1.5 times the main one.
 set -euo pipefail
@@ -16,13 +18,19 @@ if ! command -v "$CXX_CLANG" > /dev/null; then
   echo "sanitize: $CXX_CLANG not found (scripts/bootstrap.sh installs clang-16)" >&2
   exit 1
 fi
+SANITIZE=${SANITIZE:-address,undefined}
+fuzz=ON
+if [ "$SANITIZE" = thread ]; then
+  fuzz=OFF
+  [ "$what" = tests ] || { echo "sanitize_build: a thread build has no fuzz targets" >&2; exit 2; }
+fi
 if [ ! -f "$B/build.ninja" ]; then
   mkdir -p "$B"
   launcher=""
   command -v ccache > /dev/null && launcher="-DCMAKE_CXX_COMPILER_LAUNCHER=ccache"
   CXX="$CXX_CLANG" cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" \
-    -DINLET_SANITIZE=address,undefined -DINLET_FUZZ=ON -DINLET_WITH_PYTHON=OFF \
+    -DINLET_SANITIZE="$SANITIZE" -DINLET_FUZZ="$fuzz" -DINLET_WITH_PYTHON=OFF \
     -DINLET_PYTHON="$PWD/.venv/bin/python" $launcher > "$B/configure.log" 2>&1 || {
       cat "$B/configure.log" >&2; exit 1; }
 fi

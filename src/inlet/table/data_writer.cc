@@ -30,6 +30,17 @@
 
 namespace inlet::table {
 
+namespace {
+
+// An I/O error names the data file: Arrow's says only "Error writing bytes to file
+// ([errno 28] No space left on device)".
+arrow::Status NamingFile(arrow::Status st, const TableStore& store, const std::string& rel) {
+  if (st.ok()) return st;
+  return st.WithMessage("cannot write ", store.location(), "/", rel, ": ", st.message());
+}
+
+}  // namespace
+
 struct DataWriter::OpenFile {
   std::string rel_path;
   PartitionValues values;
@@ -545,9 +556,10 @@ arrow::Status DataWriter::WritePartition(
       // flushed (only when more rows follow, so no row group is empty), the stream
       // position tells the file size.
       OpenFile* full = it->second.get();
-      ARROW_RETURN_NOT_OK(full->writer->NewBufferedRowGroup());
+      ARROW_RETURN_NOT_OK(
+          NamingFile(full->writer->NewBufferedRowGroup(), *store_, full->rel_path));
       full->buffered = 0;
-      ARROW_ASSIGN_OR_RAISE(int64_t written, full->sink->Tell());
+      ARROW_ASSIGN_OR_RAISE(int64_t written, full->sink->Tell());  // no I/O
       if (written >= target) {
         ARROW_RETURN_NOT_OK(CloseFile(full));
         open_.erase(it);
@@ -561,7 +573,8 @@ arrow::Status DataWriter::WritePartition(
     OpenFile* file = it->second.get();
     int64_t length = std::min(slice_rows, n - offset);
     FaultStep();
-    ARROW_RETURN_NOT_OK(file->writer->WriteRecordBatch(*data->Slice(offset, length)));
+    ARROW_RETURN_NOT_OK(NamingFile(file->writer->WriteRecordBatch(*data->Slice(offset, length)),
+                                   *store_, file->rel_path));
     file->buffered += bytes * length / n;
   }
   return arrow::Status::OK();
@@ -583,7 +596,9 @@ arrow::Result<std::unique_ptr<DataWriter::OpenFile>> DataWriter::StartFile(
   std::string path = store_->Resolve(file->rel_path);
   if (!dir.empty()) ARROW_RETURN_NOT_OK(store_->CreateDir(dir));
   FaultStep();
-  ARROW_ASSIGN_OR_RAISE(file->sink, store_->fs()->OpenOutputStream(path));
+  auto sink = store_->fs()->OpenOutputStream(path);
+  ARROW_RETURN_NOT_OK(NamingFile(sink.status(), *store_, file->rel_path));
+  file->sink = std::move(*sink);
   auto props = FileProperties(codec, plain_columns_, delta_columns_);
   auto arrow_props =
       parquet::ArrowWriterProperties::Builder().set_use_threads(true)->build();
@@ -594,9 +609,9 @@ arrow::Result<std::unique_ptr<DataWriter::OpenFile>> DataWriter::StartFile(
 }
 
 arrow::Status DataWriter::CloseFile(OpenFile* file) {
-  ARROW_RETURN_NOT_OK(file->writer->Close());
+  ARROW_RETURN_NOT_OK(NamingFile(file->writer->Close(), *store_, file->rel_path));
   ARROW_ASSIGN_OR_RAISE(int64_t size, file->sink->Tell());
-  ARROW_RETURN_NOT_OK(file->sink->Close());
+  ARROW_RETURN_NOT_OK(NamingFile(file->sink->Close(), *store_, file->rel_path));
   FaultStep();
   WrittenFile written;
   written.path = file->rel_path;
