@@ -39,11 +39,14 @@ test: build
 sanitize: bootstrap
 	@bash scripts/sanitize_tests.sh
 
-# The long randomized crash campaign (tests/crash_campaign.py): CRASH_KILLS SIGKILLs.
+# The long reliability campaign (docs/reliability.md): CRASH_KILLS SIGKILLs at random
+# (tests/crash_campaign.py), then 8 writers x STRESS_COMMITS commits on every kind of table.
 CRASH_KILLS ?= 1000
+STRESS_COMMITS ?= 100
 crash: build
 	@INLET_CRASH_KILLS=$(CRASH_KILLS) INLET_CRASH_REPORT=$(BUILD_DIR)/crash-report.json \
 	  $(PY) -m pytest -q -s tests/test_crash_campaign.py -k test_long_campaign
+	@INLET_STRESS_COMMITS=$(STRESS_COMMITS) $(PY) -m pytest -q -s tests/test_concurrency_scale.py
 
 # The long fuzzing campaign: each target for FUZZ_SECONDS (default 600).
 FUZZ_SECONDS ?= 600
