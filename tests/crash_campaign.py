@@ -143,6 +143,11 @@ class Place:
     def env(self) -> dict[str, str]:
         return dict(self.p.env)
 
+    def destination(self, name: str, table_format: str) -> dict:
+        """A pipeline's destination for the table."""
+        dest_extra, _ = TABLE_FORMATS[table_format]
+        return {"path": self.uri(name), **json.loads(json.dumps(dest_extra))}
+
     def exists(self, name: str, table_format: str) -> bool:
         """Whether the table has a first commit (a run killed before it leaves none)."""
         if is_iceberg(table_format):
@@ -230,8 +235,7 @@ class Workload:
 
     def pipeline(self, source: dict, strategy: dict, keys: Sequence[str] | None = ("id",),
                  schema: dict | None = None) -> None:
-        dest_extra, _ = TABLE_FORMATS[self.table_format]
-        dest = {"path": self.uri(), **json.loads(json.dumps(dest_extra))}
+        dest = self.place.destination(self.name, self.table_format)
         if keys:
             dest["keys"] = list(keys)
         src = dict(source)
@@ -465,8 +469,7 @@ class KafkaStream(Workload):
                                         f"{self.rng.randrange(1 << 30)}")
 
     def rounds(self, n):
-        dest_extra, _ = TABLE_FORMATS[self.table_format]
-        dest = {"path": self.uri(), "keys": ["id"], **json.loads(json.dumps(dest_extra))}
+        dest = {**self.place.destination(self.name, self.table_format), "keys": ["id"]}
         source = {"type": "kafka", "brokers": self.kafka.bootstrap, "topic": self.topic,
                   "group": f"g-{self.topic}", "schema": {"id": "long", "name": "string", "amount": "double"},
                   "properties": {"session.timeout.ms": "6000", "heartbeat.interval.ms": "1000"}}

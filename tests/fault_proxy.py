@@ -129,9 +129,13 @@ class _Pair:
 
 
 def _reset(sock: socket.socket) -> None:
-    """Close with an RST (SO_LINGER 0), as a crashed peer or a middlebox would."""
+    """Close with an RST (SO_LINGER 0), as a crashed peer or a middlebox would. The pump
+    thread blocked reading the socket is woken first (SHUT_RD sends nothing): while a
+    thread is inside recv() the kernel keeps the socket open, and close() alone would
+    leave the peer waiting for an answer that never comes."""
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.shutdown(socket.SHUT_RD)
     except OSError:
         pass
     try:

@@ -21,10 +21,9 @@ from fault_proxy import FaultProxy
 pytestmark = pytest.mark.slow
 
 SEED = int(os.environ.get("INLET_CRASH_SEED", "20261206"))
-# (workload, table format, rounds); a stalled or reset request costs the S3 client's retry
-# backoff, so the rounds are few.
-WORKLOADS = [("append", "delta", 3), ("merge", "iceberg", 3), ("cdc", "delta_dv", 3),
-             ("row_commands", "iceberg_mor", 3), ("maintenance", "delta", 1), ("snapshot_diff", "iceberg", 2)]
+# (workload, table format, rounds)
+WORKLOADS = [("append", "delta", 5), ("merge", "iceberg", 5), ("cdc", "delta_dv", 5),
+             ("row_commands", "iceberg_mor", 6), ("maintenance", "delta", 3), ("snapshot_diff", "iceberg", 4)]
 MAX_ATTEMPTS = 12
 
 
@@ -46,6 +45,39 @@ def _one_error(proc) -> str:
     return errors[0]
 
 
+def _rounds_through_faults(w, proxy, rounds, rng):
+    """Runs the workload's rounds, each tried again until it completes (the proxy is clean
+    for the last try); after every attempt the table is as before or after the round."""
+    campaign = cc.Campaign(rng)
+    failures, errors = 0, set()
+    before = list(w.rows)
+    for i, rnd in enumerate(w.rounds(rounds)):
+        if rnd.prepare:
+            rnd.prepare()
+        for attempt in range(MAX_ATTEMPTS + 1):
+            proxy.enabled = attempt < MAX_ATTEMPTS  # the last try has a clean network
+            proc = support.run_inlet(*rnd.args, env=w.place.env(), check=False, timeout=300)
+            proxy.enabled = False  # the readers see the table as it is
+            state = campaign.check(w, [before, rnd.after],
+                                   f"round {i} ({rnd.args[0]}) attempt {attempt}, rc {proc.returncode}")
+            if proc.returncode == 0:
+                break
+            failures += 1
+            errors.add(_one_error(proc))
+            if not rnd.idempotent and state == 1:
+                break
+        else:
+            raise AssertionError(f"{w.label} round {i}: still failing on a clean network:\n{proc.stderr}")
+        campaign.check(w, [rnd.after], f"round {i} after it completed")
+        w.rows = before = list(rnd.after)
+    print(f"{w.label}: {proxy.total()} faults injected ({dict(proxy.faults)}) over "
+          f"{proxy.connections} connections; {failures} runs failed cleanly; {campaign.tally.checks} "
+          f"table reads as the model says")
+    for line in sorted(errors):
+        print("   ", line)
+    assert proxy.total() > 0, "no fault was injected"
+
+
 @pytest.mark.parametrize("kind,table_format,rounds", WORKLOADS, ids=[f"{k}-{f}" for k, f, _ in WORKLOADS])
 def test_object_storage_faults_lose_and_double_nothing(tmp_path, minio, s3_bucket, kind, table_format, rounds):
     from table_place import TablePlace
@@ -55,32 +87,64 @@ def test_object_storage_faults_lose_and_double_nothing(tmp_path, minio, s3_bucke
         place = ThroughProxy(TablePlace.s3(minio, s3_bucket), proxy)
         rng = random.Random(f"{SEED}-{kind}-{table_format}-faults")
         w = cc.WORKLOADS[kind](place, table_format, tmp_path / "w", rng)
-        campaign = cc.Campaign(rng)
-        failures, errors = 0, set()
-        before = list(w.rows)
-        for i, rnd in enumerate(w.rounds(rounds)):
-            if rnd.prepare:
-                rnd.prepare()
-            for attempt in range(MAX_ATTEMPTS + 1):
-                proxy.enabled = attempt < MAX_ATTEMPTS  # the last try has a clean network
-                proc = support.run_inlet(*rnd.args, env=place.env(), check=False, timeout=300)
-                state = campaign.check(w, [before, rnd.after],
-                                       f"round {i} ({rnd.args[0]}) attempt {attempt}, rc {proc.returncode}")
-                if proc.returncode == 0:
-                    break
-                failures += 1
-                errors.add(_one_error(proc))
-                if not rnd.idempotent and state == 1:
-                    break
-            else:
-                raise AssertionError(f"{w.label} round {i}: still failing on a clean network:\n{proc.stderr}")
-            campaign.check(w, [rnd.after], f"round {i} after it completed")
-            w.rows = before = list(rnd.after)
-        print(f"{w.label}: {proxy.total()} faults injected ({dict(proxy.faults)}) over "
-              f"{proxy.connections} connections; {failures} runs failed cleanly; {campaign.tally.checks} "
-              f"table reads as the model says")
-        for line in sorted(errors):
-            print("   ", line)
-        assert proxy.total() > 0, "no fault was injected"
+        _rounds_through_faults(w, proxy, rounds, rng)
+    finally:
+        proxy.close()
+
+
+class RestCatalog(cc.Place):
+    """Tables of the REST catalog, which inlet reaches through the proxy; pyiceberg reads
+    them through the catalog directly."""
+
+    kind = "rest"
+
+    def __init__(self, server, proxy, namespace):
+        self.server, self.proxy, self.ns = server, proxy, namespace
+
+    def env(self):
+        return {}
+
+    def uri(self, name):
+        return f"{self.ns}.{name}"
+
+    def destination(self, name, table_format):
+        dest_extra, _ = cc.TABLE_FORMATS[table_format]
+        return {"catalog": {"uri": self.proxy.endpoint}, "table": self.uri(name),
+                **{k: v for k, v in dest_extra.items() if k != "format"}}
+
+    def _table(self, name):
+        from pyiceberg.catalog import load_catalog
+        return load_catalog("rest", type="rest", uri=self.server.uri).load_table(self.uri(name))
+
+    def exists(self, name, table_format):
+        from pyiceberg.exceptions import NoSuchTableError
+        try:
+            return self._table(name).metadata.current_snapshot_id is not None
+        except NoSuchTableError:
+            return False
+
+    def readers(self, table_format):
+        return {"pyiceberg": lambda name: self._table(name).scan().to_arrow()}
+
+
+CATALOG_WORKLOADS = [("append", "iceberg", 6), ("merge", "iceberg_mor", 6), ("cdc", "iceberg", 5),
+                     ("watermark", "iceberg", 5)]
+
+
+@pytest.mark.parametrize("kind,table_format,rounds", CATALOG_WORKLOADS,
+                         ids=[f"{k}-{f}" for k, f, _ in CATALOG_WORKLOADS])
+def test_rest_catalog_faults_lose_and_double_nothing(tmp_path, iceberg_rest, kind, table_format, rounds):
+    """Requests to the Iceberg REST catalog reset, cut short and stalled, among them commits
+    the catalog applied but whose answer never came back (the commit state is unknown)."""
+    host, port = iceberg_rest.uri.split("//")[1].split("/")[0].split(":")
+    proxy = FaultProxy(host, int(port), rate=0.08, seed=hash((SEED, kind, "rest")) & 0xFFFF)
+    try:
+        ns = f"faults_{kind}_{random.Random().randrange(1 << 30)}"
+        from pyiceberg.catalog import load_catalog
+        load_catalog("rest", type="rest", uri=iceberg_rest.uri).create_namespace(ns)
+        place = RestCatalog(iceberg_rest, proxy, ns)
+        rng = random.Random(f"{SEED}-{kind}-{table_format}-rest")
+        w = cc.WORKLOADS[kind](place, table_format, tmp_path / "w", rng)
+        _rounds_through_faults(w, proxy, rounds, rng)
     finally:
         proxy.close()

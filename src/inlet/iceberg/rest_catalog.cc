@@ -3,8 +3,10 @@
 // and commits as requirements plus updates. The server writes each metadata file.
 // 409 means another writer won (retry); 5xx leaves the commit's outcome unknown.
 #include <algorithm>
+#include <chrono>
 #include <mutex>
 #include <set>
+#include <thread>
 
 #include "inlet/common/http.h"
 #include "inlet/common/json.h"
@@ -15,6 +17,7 @@ namespace inlet::iceberg {
 namespace {
 
 constexpr long kTimeoutS = 10;
+constexpr int kAttempts = 4;
 
 std::string WithoutTrailingSlash(std::string s) {
   while (!s.empty() && s.back() == '/') s.pop_back();
@@ -164,19 +167,33 @@ class RestCatalog : public Catalog {
   }
 
   // One request with the token; a 401 with client credentials fetches a new token once.
+  // Reads, and creating a namespace (whose repeat answers 409), are sent again when no
+  // answer came (a connection reset or cut short, a timeout) or the server was briefly
+  // unavailable (502, 503, 504), up to kAttempts times, 0.4 s, 0.8 s, 1.6 s apart. A
+  // commit is never sent again: its outcome is then unknown (CommitUpdates).
   arrow::Result<HttpResponse> Call(const std::string& method, const std::string& url,
                                    const std::string& body, const std::string& what) {
     // A table handle may be shared by threads: one request at a time keeps the token
     // consistent.
     std::lock_guard<std::mutex> lock(mu_);
-    for (int attempt = 0;; ++attempt) {
+    const bool repeatable = method == "GET" || url == base_ + "/namespaces";
+    bool refreshed = false;
+    for (int attempt = 1;; ++attempt) {
       std::vector<std::string> headers = {"Content-Type: application/json",
                                           "Accept: application/json",
                                           "X-Client-Version: inlet"};
       if (!token_.empty()) headers.push_back("Authorization: Bearer " + token_);
-      ARROW_ASSIGN_OR_RAISE(auto r, Http(method, url, headers, body, ca_bundle_,
-                                         kTimeoutS, description_ + ": " + what));
-      if (r.status != 401 || credential_.empty() || attempt > 0) return r;
+      auto r = Http(method, url, headers, body, ca_bundle_, kTimeoutS,
+                    description_ + ": " + what);
+      bool transient =
+          !r.ok() || r->status == 502 || r->status == 503 || r->status == 504;
+      if (transient && repeatable && attempt < kAttempts) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(200 << attempt));
+        continue;
+      }
+      ARROW_RETURN_NOT_OK(r.status());
+      if (r->status != 401 || credential_.empty() || refreshed) return r;
+      refreshed = true;
       ARROW_RETURN_NOT_OK(FetchToken());
     }
   }

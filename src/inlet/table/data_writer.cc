@@ -34,7 +34,8 @@ namespace {
 
 // An I/O error names the data file: Arrow's says only "Error writing bytes to file
 // ([errno 28] No space left on device)".
-arrow::Status NamingFile(arrow::Status st, const TableStore& store, const std::string& rel) {
+arrow::Status NamingFile(arrow::Status st, const TableStore& store,
+                         const std::string& rel) {
   if (st.ok()) return st;
   return st.WithMessage("cannot write ", store.location(), "/", rel, ": ", st.message());
 }
@@ -573,8 +574,9 @@ arrow::Status DataWriter::WritePartition(
     OpenFile* file = it->second.get();
     int64_t length = std::min(slice_rows, n - offset);
     FaultStep();
-    ARROW_RETURN_NOT_OK(NamingFile(file->writer->WriteRecordBatch(*data->Slice(offset, length)),
-                                   *store_, file->rel_path));
+    ARROW_RETURN_NOT_OK(
+        NamingFile(file->writer->WriteRecordBatch(*data->Slice(offset, length)), *store_,
+                   file->rel_path));
     file->buffered += bytes * length / n;
   }
   return arrow::Status::OK();
