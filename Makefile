@@ -1,5 +1,5 @@
 # inlet: the two commands are `make demo` and `make test`; each bootstraps on its own.
-.PHONY: all bootstrap configure build test unit pytest python-test sanitize fuzz crash demo bench clean format install
+.PHONY: all bootstrap configure build test unit pytest python-test sanitize tsan fuzz crash demo bench clean format install
 
 BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
@@ -32,12 +32,18 @@ test: build
 	@$(PY) -m pytest -q tests
 	@BUILD_DIR=$(BUILD_DIR) bash scripts/python_tests.sh
 	@bash scripts/sanitize_tests.sh
+	@bash scripts/tsan_tests.sh
 
 # Reliability (docs/reliability.md): the unit tests, part of the pytest suite and every
 # fuzz target's corpus replayed, under AddressSanitizer and UndefinedBehaviorSanitizer
 # (build-asan/).
 sanitize: bootstrap
 	@bash scripts/sanitize_tests.sh
+	@bash scripts/tsan_tests.sh
+
+# ThreadSanitizer alone.
+tsan: bootstrap
+	@bash scripts/tsan_tests.sh
 
 # The long reliability campaign (docs/reliability.md): CRASH_KILLS SIGKILLs at random
 # (tests/crash_campaign.py), then 8 writers x STRESS_COMMITS commits on every kind of table.
