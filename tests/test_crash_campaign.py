@@ -45,9 +45,12 @@ def _workload(kind, table_format, place, tmp_path, seed, **kw):
 @pytest.mark.parametrize("kind,table_format,rounds", LOCAL, ids=[f"{k}-{f}" for k, f, _ in LOCAL])
 def test_killed_at_random_on_local_disk(tmp_path, kind, table_format, rounds):
     from table_place import TablePlace
-    place = cc.Place(TablePlace.local(tmp_path / "tables"))
-    w, rng = _workload(kind, table_format, place, tmp_path, SEED)
-    campaign = cc.Campaign(rng)
+    _campaign(cc.Place(TablePlace.local(tmp_path / "tables")), tmp_path, kind, table_format, rounds)
+
+
+def _campaign(place, tmp_path, kind, table_format, rounds, **kw):
+    w, rng = _workload(kind, table_format, place, tmp_path, SEED, **kw)
+    campaign = cc.Campaign(rng, kills_per_round=(1, 2) if kind == "kafka" else (1, 3))
     campaign.run_workload(w, rounds)
     assert campaign.tally.kills >= 1, campaign.tally.summary()
     print(w.label, campaign.tally.summary())
@@ -56,12 +59,7 @@ def test_killed_at_random_on_local_disk(tmp_path, kind, table_format, rounds):
 @pytest.mark.parametrize("kind,table_format,rounds", MINIO, ids=[f"{k}-{f}" for k, f, _ in MINIO])
 def test_killed_at_random_on_minio(tmp_path, minio, s3_bucket, kind, table_format, rounds):
     from table_place import TablePlace
-    place = cc.Place(TablePlace.s3(minio, s3_bucket))
-    w, rng = _workload(kind, table_format, place, tmp_path, SEED)
-    campaign = cc.Campaign(rng)
-    campaign.run_workload(w, rounds)
-    assert campaign.tally.kills >= 1, campaign.tally.summary()
-    print(w.label, campaign.tally.summary())
+    _campaign(cc.Place(TablePlace.s3(minio, s3_bucket)), tmp_path, kind, table_format, rounds)
 
 
 @pytest.mark.parametrize("kind,table_format,rounds", KAFKA, ids=[f"{k}-{f}" for k, f, _ in KAFKA])
@@ -69,12 +67,8 @@ def test_a_kafka_stream_killed_at_random(tmp_path, kafka, kind, table_format, ro
     """Each kill costs the broker's session timeout (6 s) before the re-run gets the
     partition back, so the CI size has few."""
     from table_place import TablePlace
-    place = cc.Place(TablePlace.local(tmp_path / "tables"))
-    w, rng = _workload(kind, table_format, place, tmp_path, SEED, kafka=kafka)
-    campaign = cc.Campaign(rng, kills_per_round=(1, 2))
-    campaign.run_workload(w, rounds)
-    assert campaign.tally.kills >= 1, campaign.tally.summary()
-    print(w.label, campaign.tally.summary())
+    _campaign(cc.Place(TablePlace.local(tmp_path / "tables")), tmp_path, kind, table_format, rounds,
+              kafka=kafka)
 
 
 @pytest.mark.skipif(not os.environ.get("INLET_CRASH_KILLS"),

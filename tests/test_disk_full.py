@@ -101,6 +101,20 @@ def _check(table, table_format, rows, context):
         assert got == want, f"{context}: {reader}: {cc.describe_difference(got, want)}"
 
 
+def _failed_then_completes(proc, yaml, table, table_format, before, first, second, room):
+    """proc failed on the full disk: one error naming the table's file, the table as it was;
+    then, with room again, the next run loads the second file once."""
+    line = support.check_refusal(proc)
+    assert "No space left on device" in line and str(table) in line, line
+    assert ps.parse_reports(proc.stdout)[0]["status"] == "failed", proc.stdout
+    assert _table_files(table) == before, "the table changed"
+    _check(table, table_format, first, "after ENOSPC")
+    room()
+    report = ps.run(yaml).report
+    assert report["status"] == "committed" and report["rows_written"] == len(second), report
+    _check(table, table_format, first + second, "after the run that had room")
+
+
 @pytest.mark.parametrize("table_format", FORMATS)
 def test_disk_full_while_writing_data(tmp_path, small_disk, table_format):
     rng = random.Random(1)
@@ -115,16 +129,8 @@ def test_disk_full_while_writing_data(tmp_path, small_disk, table_format):
     used = sum(p.stat().st_size for p in small_disk.path.rglob("*") if p.is_file())
     small_disk.resize(max(1, (used >> 20) + 4))
     proc = ps.cli("run", yaml, "--json", check=False)
-    line = support.check_refusal(proc)
-    assert "No space left on device" in line and str(table) in line, line
-    assert ps.parse_reports(proc.stdout)[0]["status"] == "failed", proc.stdout
-    assert _table_files(table) == before, "the table changed"
-    _check(table, table_format, first, "after ENOSPC while writing data")
-    # Room again: the next run loads the file, once.
-    small_disk.resize(256)
-    report = ps.run(yaml).report
-    assert report["status"] == "committed" and report["rows_written"] == len(second), report
-    _check(table, table_format, first + second, "after the run that had room")
+    _failed_then_completes(proc, yaml, table, table_format, before, first, second,
+                           room=lambda: small_disk.resize(256))
 
 
 @pytest.mark.parametrize("table_format", FORMATS)
@@ -149,11 +155,4 @@ def test_disk_full_in_the_middle_of_a_commit(tmp_path, small_disk, table_format)
         if proc.poll() is None:
             proc.kill()
     done = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
-    line = support.check_refusal(done)
-    assert "No space left on device" in line and str(table) in line, line
-    assert _table_files(table) == before, "the table changed"
-    _check(table, table_format, first, "after ENOSPC in the commit")
-    filler.unlink()
-    report = ps.run(yaml).report
-    assert report["status"] == "committed" and report["rows_written"] == len(second), report
-    _check(table, table_format, first + second, "after the run that had room")
+    _failed_then_completes(done, yaml, table, table_format, before, first, second, room=filler.unlink)
