@@ -127,6 +127,11 @@ void MaintenanceCommands::Register(CLI::App* app) {
                         "target file size, else 128 MiB)");
   optimize_->add_option("--zorder-by", zorder_by_,
                         "Sort each partition along a Z-order curve of columns a,b");
+  optimize_
+      ->add_option("--max-retries", max_retries_,
+                   "Plan and compact again this many times when concurrent commits "
+                   "removed files being compacted (default 4)")
+      ->check(CLI::NonNegativeNumber);
   optimize_->add_flag("--json", json_, "Print the result as JSON");
 
   vacuum_ = app->add_subcommand(
@@ -170,6 +175,7 @@ arrow::Status MaintenanceCommands::Run() const {
     }
     o.target_size = target_size_;
     o.zorder_by = SplitList(zorder_by_);
+    o.max_attempts = max_retries_ + 1;
     return RunOptimize(table_, o, json_);
   }
   if (vacuum_->parsed()) {

@@ -24,6 +24,7 @@ class MaintenanceCommands {
   // optimize
   std::string where_;
   int64_t target_size_ = 0;
+  int max_retries_ = 4;
   std::string zorder_by_;
   // vacuum
   double retention_hours_ = -1;
