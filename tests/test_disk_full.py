@@ -101,6 +101,19 @@ def _check(table, table_format, rows, context):
         assert got == want, f"{context}: {reader}: {cc.describe_difference(got, want)}"
 
 
+def _loaded_then_more(tmp_path, disk, table_format, n_first, n_second):
+    """A table on the disk loaded with n_first rows (file a), and file b of n_second more
+    rows waiting in the source; the table's files as they are."""
+    rng = random.Random(n_first)
+    yaml, table = _rig(tmp_path, disk, table_format)
+    first = _rows(rng, 0, n_first)
+    ps.write_source(tmp_path / "src" / "a.parquet", first, schema=cc.SCHEMA)
+    ps.run(yaml)
+    second = _rows(rng, n_first, n_second)
+    ps.write_source(tmp_path / "src" / "b.parquet", second, schema=cc.SCHEMA)
+    return yaml, table, _table_files(table), first, second
+
+
 def _failed_then_completes(proc, yaml, table, table_format, before, first, second, room):
     """proc failed on the full disk: one error naming the table's file, the table as it was;
     then, with room again, the next run loads the second file once."""
@@ -117,15 +130,8 @@ def _failed_then_completes(proc, yaml, table, table_format, before, first, secon
 
 @pytest.mark.parametrize("table_format", FORMATS)
 def test_disk_full_while_writing_data(tmp_path, small_disk, table_format):
-    rng = random.Random(1)
-    yaml, table = _rig(tmp_path, small_disk, table_format)
-    first = _rows(rng, 0, 2000)
-    ps.write_source(tmp_path / "src" / "a.parquet", first, schema=cc.SCHEMA)
-    ps.run(yaml)
-    before = _table_files(table)
-    # 60,000 rows of incompressible text: about 12 MB, on a disk with 4 MB left.
-    second = _rows(rng, 2000, 60000)
-    ps.write_source(tmp_path / "src" / "b.parquet", second, schema=cc.SCHEMA)
+    # Then 60,000 rows of incompressible text: about 12 MB, on a disk with 4 MB left.
+    yaml, table, before, first, second = _loaded_then_more(tmp_path, small_disk, table_format, 2000, 60000)
     used = sum(p.stat().st_size for p in small_disk.path.rglob("*") if p.is_file())
     small_disk.resize(max(1, (used >> 20) + 4))
     proc = ps.cli("run", yaml, "--json", check=False)
@@ -137,14 +143,7 @@ def test_disk_full_while_writing_data(tmp_path, small_disk, table_format):
 def test_disk_full_in_the_middle_of_a_commit(tmp_path, small_disk, table_format):
     """The data files are written; then, stopped just before the commit writes the log
     (Delta) or the metadata file (Iceberg), the disk fills up."""
-    rng = random.Random(2)
-    yaml, table = _rig(tmp_path, small_disk, table_format)
-    first = _rows(rng, 0, 500)
-    ps.write_source(tmp_path / "src" / "a.parquet", first, schema=cc.SCHEMA)
-    ps.run(yaml)
-    before = _table_files(table)
-    second = _rows(rng, 500, 500)
-    ps.write_source(tmp_path / "src" / "b.parquet", second, schema=cc.SCHEMA)
+    yaml, table, before, first, second = _loaded_then_more(tmp_path, small_disk, table_format, 500, 500)
     proc = ps.popen("run", yaml, "--json", env={"INLET_STOP_AT": "commit.before_log_write"})
     try:
         support.wait_stopped(proc.pid)
