@@ -586,12 +586,19 @@ class Campaign:
                 rnd.prepare()
             allowed = rnd.prefixes if rnd.prefixes is not None else [before, rnd.after]
             # The first round calibrates: its length is what later kills are drawn from.
-            done = False
+            done, reached = False, 0
             if rnd.kill:
                 for k in range(self.rng.randint(*self.kills_per_round)):
                     killed, how = self.attempt(w, rnd.args, env, estimate)
-                    state = self.check(w, allowed, f"round {i} ({rnd.args[0]}), "
-                                       f"{'killed at ' if killed else 'completed, kill drawn at '}{how}")
+                    context = (f"round {i} ({rnd.args[0]}), "
+                               f"{'killed at ' if killed else 'completed, kill drawn at '}{how}")
+                    # A run that completed is the round done; a killed one may be anywhere
+                    # between, but never behind a state the table already reached.
+                    state = self.check(w, allowed if killed else [rnd.after], context)
+                    if not killed:
+                        state = len(allowed) - 1
+                    assert state >= reached, f"{w.label} {context}: the table went back to an earlier state"
+                    reached = state
                     done = not killed or (not rnd.idempotent and state == len(allowed) - 1)
                     if done:
                         break
@@ -612,6 +619,10 @@ class Campaign:
             self.check(w, [rnd.after], f"round {i} ({rnd.args[0]}) after the completing run")
             w.rows = before = list(rnd.after)
             self.tally.rounds += 1
+        # The step counter works: complete runs took steps, so step kills were drawn
+        # across a run and not all at step 1.
+        assert max(e.steps for e in estimates.values() if e.known) > 1, \
+            f"{w.label}: complete runs counted no steps (INLET_FAULT_COUNT, FaultStep)"
         self.log(f"{w.label}: {self.tally.by_workload[w.label]} kills")
 
 
@@ -625,10 +636,9 @@ class Estimate:
         self.known = False
 
     def learn(self, count_file: str, seconds: float) -> None:
-        try:
-            steps = int(pathlib.Path(count_file).read_text() or 0)
-        except (OSError, ValueError):
-            steps = 0
+        text = pathlib.Path(count_file).read_text().strip()
+        assert text.isdigit(), f"INLET_FAULT_COUNT was not written by a run that completed: {text!r}"
+        steps = int(text)  # 0 for a run that found its work done
         if not self.known:
             self.steps, self.seconds, self.known = steps, seconds, True
         self.steps = max(self.steps, steps)

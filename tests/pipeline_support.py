@@ -251,7 +251,9 @@ def wait_for_binary() -> pathlib.Path:
 
 
 def _environment(env: dict[str, str | None] | None) -> dict[str, str]:
-    out = {k: v for k, v in os.environ.items() if k != "INLET_CRASH_AT"}
+    # Fault injection set in the outer shell must not reach every test.
+    faults = {"INLET_CRASH_AT", "INLET_CRASH_AFTER", "INLET_STOP_AT", "INLET_FAULT_COUNT"}
+    out = {k: v for k, v in os.environ.items() if k not in faults}
     for k, v in (env or {}).items():
         if v is None:
             out.pop(k, None)

@@ -37,7 +37,7 @@ KAFKA = [("kafka", "delta", 2)]
 
 
 def _workload(kind, table_format, place, tmp_path, seed, **kw):
-    rng = random.Random(f"{seed}-{kind}-{table_format}-{place}")
+    rng = random.Random(f"{seed}-{kind}-{table_format}-{place.kind}")
     work = tmp_path / f"{kind}_{table_format}"
     return cc.WORKLOADS[kind](place, table_format, work, rng, **kw), rng
 
@@ -85,9 +85,10 @@ def test_long_campaign(tmp_path_factory, minio, kafka, spark):
     cycle = 0
     started = time.monotonic()
     while total.kills < target:
-        for kind, table_format, rounds in LOCAL + MINIO + KAFKA:
+        plan = [("local", w) for w in LOCAL] + [("minio", w) for w in MINIO] + [("local", w) for w in KAFKA]
+        for where, (kind, table_format, rounds) in plan:
             tmp = tmp_path_factory.mktemp(f"c{cycle}_{kind}_{table_format}")
-            if (kind, table_format, rounds) in MINIO:
+            if where == "minio":
                 place = cc.Place(TablePlace.s3(minio, minio.make_bucket(f"crash-{cycle}-{secrets.token_hex(4)}")))
             else:
                 place = cc.Place(TablePlace.local(tmp / "tables"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import random
+import zlib
 
 import pytest
 
@@ -75,14 +76,14 @@ def _rounds_through_faults(w, proxy, rounds, rng):
           f"table reads as the model says")
     for line in sorted(errors):
         print("   ", line)
-    assert proxy.total() > 0, "no fault was injected"
+    assert proxy.total() - proxy.faults["delay"] > 0, "no connection was reset or cut short"
 
 
 @pytest.mark.parametrize("kind,table_format,rounds", WORKLOADS, ids=[f"{k}-{f}" for k, f, _ in WORKLOADS])
 def test_object_storage_faults_lose_and_double_nothing(tmp_path, minio, s3_bucket, kind, table_format, rounds):
     from table_place import TablePlace
     host, port = minio.endpoint.split("//")[1].split(":")
-    proxy = FaultProxy(host, int(port), rate=0.05, seed=hash((SEED, kind, table_format)) & 0xFFFF)
+    proxy = FaultProxy(host, int(port), rate=0.05, seed=zlib.crc32(f"{SEED}-{kind}-{table_format}".encode()))
     try:
         place = ThroughProxy(TablePlace.s3(minio, s3_bucket), proxy)
         rng = random.Random(f"{SEED}-{kind}-{table_format}-faults")
@@ -137,7 +138,7 @@ def test_rest_catalog_faults_lose_and_double_nothing(tmp_path, iceberg_rest, kin
     """Requests to the Iceberg REST catalog reset, cut short and stalled, among them commits
     the catalog applied but whose answer never came back (the commit state is unknown)."""
     host, port = iceberg_rest.uri.split("//")[1].split("/")[0].split(":")
-    proxy = FaultProxy(host, int(port), rate=0.08, seed=hash((SEED, kind, "rest")) & 0xFFFF)
+    proxy = FaultProxy(host, int(port), rate=0.08, seed=zlib.crc32(f"{SEED}-{kind}-rest".encode()))
     try:
         ns = f"faults_{kind}_{random.Random().randrange(1 << 30)}"
         from pyiceberg.catalog import load_catalog

@@ -32,8 +32,13 @@ pytestmark = pytest.mark.slow
 
 def _forms(secret: str) -> set[str]:
     """The ways a secret can be written down by mistake."""
-    return {secret, urllib.parse.quote(secret, safe=""), base64.b64encode(secret.encode()).decode(),
-            base64.b64encode(f"inlet:{secret}".encode()).decode()}
+    forms = {secret, urllib.parse.quote(secret, safe=""), base64.b64encode(secret.encode()).decode()}
+    # As the password of an HTTP Basic credential, whatever the user: base64 of "user:secret"
+    # holds the base64 of the secret shifted to each of the three alignments.
+    for pad in range(3):
+        encoded = base64.b64encode(b"x" * pad + b":" + secret.encode()).decode()
+        forms.add(encoded[(pad + 1) * 4 // 3 + 2:-4])
+    return forms
 
 
 class Sweep:
@@ -221,10 +226,9 @@ def test_no_secret_in_any_output_log_report_metric_alert_or_table_file(
     objects = sweep.bucket(bucket)
     assert local_files >= 10 and objects >= 10, (local_files, objects)
 
+    # Each secret was in use, so an empty result is not for want of secrets: the API
+    # answered the token, PostgreSQL the password, the broker the SASL login (rows were
+    # written), the webhook got its alerts, the endpoint answered its token and refused
+    # another.
     found = sweep.findings()
     assert not found, "secrets found:\n" + "\n".join(found)
-    # The sweep can find: each secret was really in use (the secrets reached their servers,
-    # and the test's own environment holds them), so an empty result is not for want of looking.
-    probe = Sweep(secrets)
-    probe.add("the environment inlet ran with", json.dumps(env))
-    assert len({f.split(" in ")[0] for f in probe.findings()}) == len(secrets)

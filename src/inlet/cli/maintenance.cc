@@ -131,7 +131,7 @@ void MaintenanceCommands::Register(CLI::App* app) {
       ->add_option("--max-retries", max_retries_,
                    "Plan and compact again this many times when concurrent commits "
                    "removed files being compacted (default 4)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Range(0, 100000));
   optimize_->add_flag("--json", json_, "Print the result as JSON");
 
   vacuum_ = app->add_subcommand(

@@ -604,9 +604,11 @@ arrow::Result<std::unique_ptr<DataWriter::OpenFile>> DataWriter::StartFile(
   auto props = FileProperties(codec, plain_columns_, delta_columns_);
   auto arrow_props =
       parquet::ArrowWriterProperties::Builder().set_use_threads(true)->build();
-  ARROW_ASSIGN_OR_RAISE(file->writer, parquet::arrow::FileWriter::Open(
-                                          *data_schema_, arrow::default_memory_pool(),
-                                          file->sink, props, arrow_props));
+  // Opening writes the file's magic bytes: a full disk can stop it already.
+  auto writer = parquet::arrow::FileWriter::Open(
+      *data_schema_, arrow::default_memory_pool(), file->sink, props, arrow_props);
+  ARROW_RETURN_NOT_OK(NamingFile(writer.status(), *store_, file->rel_path));
+  file->writer = std::move(*writer);
   return file;
 }
 
