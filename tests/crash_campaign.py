@@ -249,6 +249,12 @@ class Workload:
     def write_file(self, fname: str, rows: Sequence[dict], schema: dict | None = None) -> None:
         ps.write_source(self.src / fname, rows, schema=schema or self.schema)
 
+    def replace_extract(self, i: int, rows: Sequence[dict]) -> None:
+        """The source becomes one Parquet extract of rows (full refresh, snapshot diff)."""
+        for old in self.src.glob("*.parquet"):
+            old.unlink()
+        self.write_file(f"extract_{i:03d}.parquet", rows)
+
     def rounds(self, n: int):
         """Yields n rounds (a generator: each is built when the previous one is done)."""
         raise NotImplementedError
@@ -305,11 +311,7 @@ class FullRefresh(Workload):
         for i in range(n):
             rows = [row(j, self.rng.random() * 100, j / 10) for j in self.ids(self.rng.randint(30, 120))]
 
-            def prepare(rows=rows):
-                for old in self.src.glob("*.parquet"):
-                    old.unlink()
-                self.write_file(f"extract_{i:03d}.parquet", rows)
-            yield Round(self.run_args(), rows, prepare)
+            yield Round(self.run_args(), rows, lambda i=i, rows=rows: self.replace_extract(i, rows))
 
 
 class Merge(Workload):
@@ -400,11 +402,7 @@ class SnapshotDiff(Workload):
                     extract[j] = row(j, self.rng.random() * 100, i)
             rows = list(extract.values())
 
-            def prepare(i=i, rows=rows):
-                for old in self.src.glob("*.parquet"):
-                    old.unlink()
-                self.write_file(f"extract_{i:03d}.parquet", rows)
-            yield Round(self.run_args(), rows, prepare)
+            yield Round(self.run_args(), rows, lambda i=i, rows=rows: self.replace_extract(i, rows))
 
 
 class RowCommands(Workload):

@@ -19,10 +19,10 @@ struct StepSettings {
 
 std::atomic<long long> steps{0};
 
+const StepSettings& Settings();
+
 void WriteStepCount() {
-  static const char* path = std::getenv("INLET_FAULT_COUNT");
-  if (path == nullptr) return;
-  if (FILE* f = std::fopen(path, "w")) {
+  if (FILE* f = std::fopen(Settings().count_file, "w")) {
     std::fprintf(f, "%lld\n", steps.load());
     std::fclose(f);
   }
