@@ -2,7 +2,7 @@
 engines of both formats, as an oracle.
 
 pyspark comes from scripts/requirements.txt; the Delta and Iceberg jars (and the JDBC
-drivers of the Iceberg SQL catalogs) from scripts/spark/pom.xml,
+drivers of the Iceberg SQL catalogs, and S3A for MinIO) from scripts/spark/pom.xml,
 which scripts/bootstrap.sh copies into ~/.cache/inlet/spark-jars-<version>. The session
 runs locally (local[2], Java 17) and is shared by the whole test run (a session starts in
 6-12 s).
@@ -47,6 +47,19 @@ def start_spark(work: pathlib.Path):
             .config("spark.sql.warehouse.dir", str(work / "warehouse"))
             .config("spark.driver.extraJavaOptions", f"-Djava.io.tmpdir={work}")
             .getOrCreate())
+
+
+def use_minio(spark, minio) -> None:
+    """Spark reaches the MinIO fixture's buckets as s3:// and s3a:// (Hadoop's S3A, from
+    hadoop-aws in scripts/spark/pom.xml). Set before the first read of a bucket: Hadoop
+    keeps one file system per bucket."""
+    conf = spark.sparkContext._jsc.hadoopConfiguration()
+    for key, value in {"fs.s3.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
+                       "fs.s3a.endpoint": minio.endpoint, "fs.s3a.endpoint.region": "us-east-1",
+                       "fs.s3a.access.key": minio.access_key, "fs.s3a.secret.key": minio.secret_key,
+                       "fs.s3a.path.style.access": "true",
+                       "fs.s3a.connection.ssl.enabled": "false"}.items():
+        conf.set(key, value)
 
 
 def read(spark, table: pathlib.Path | str, version: int | None = None) -> pa.Table:

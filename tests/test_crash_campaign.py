@@ -1,7 +1,8 @@
-"""The randomized crash campaign (crash_campaign.py) in its CI size: about 100 SIGKILLs at
-random steps and random times, over every strategy, the row commands, maintenance and a
-Kafka stream, on Delta and Iceberg tables, on local disk and MinIO. `make crash` is the long
-form (INLET_CRASH_KILLS kills, Spark reading the local tables too).
+"""The randomized crash campaign (crash_campaign.py) in its CI size: about 200 SIGKILLs at
+random steps and random times, over every strategy, the row commands, maintenance, a Kafka
+stream and a PostgreSQL replication stream, on Delta and Iceberg tables, on local disk and
+MinIO. `make crash` is the long
+form (INLET_CRASH_KILLS kills, Spark reading every table too).
 """
 from __future__ import annotations
 
@@ -34,6 +35,9 @@ LOCAL = [(kind, table_format, 6) for kind, formats in [
 MINIO = [("append", "delta", 4), ("merge", "iceberg", 4), ("cdc", "delta_dv", 4),
          ("row_commands", "iceberg_mor", 4), ("maintenance", "delta", 6), ("maintenance", "iceberg", 6)]
 KAFKA = [("kafka", "delta", 2)]
+# (workload, table format, place, rounds): the first round is the initial snapshot.
+POSTGRES = [("pg_cdc", "delta", "local", 8), ("pg_cdc_split", "iceberg", "local", 8),
+            ("pg_cdc", "delta_dv", "minio", 5), ("pg_cdc_split", "iceberg_mor", "minio", 5)]
 
 
 def _workload(kind, table_format, place, tmp_path, seed, **kw):
@@ -71,21 +75,54 @@ def test_a_kafka_stream_killed_at_random(tmp_path, kafka, kind, table_format, ro
               kafka=kafka)
 
 
+def _pg_database(postgres, label):
+    """A database of the workload's own (slots are the cluster's: each is named after it)."""
+    return postgres.database(f"crash_{label}_{secrets.token_hex(3)}".replace("-", "_"))
+
+
+def _drop_slots(db):
+    for (slot,) in db.sql("SELECT slot_name FROM pg_replication_slots WHERE database = %s", db.name):
+        try:
+            db.sql("SELECT pg_drop_replication_slot(%s)", slot)
+        except Exception:  # noqa: BLE001 - still in use by a killed stream's server process
+            pass
+    db.close()
+
+
+@pytest.mark.parametrize("kind,table_format,where,rounds", POSTGRES,
+                         ids=[f"{k}-{f}-{p}" for k, f, p, _ in POSTGRES])
+def test_a_postgres_stream_killed_at_random(tmp_path, request, postgres, kind, table_format, where, rounds):
+    """PostgreSQL logical replication into the table: the initial snapshot killed mid-copy,
+    then transactions killed mid-stream (and, with max_transaction_rows small, mid-transaction)."""
+    from table_place import TablePlace
+    if where == "minio":
+        place = cc.Place(TablePlace.s3(request.getfixturevalue("minio"), request.getfixturevalue("s3_bucket")))
+    else:
+        place = cc.Place(TablePlace.local(tmp_path / "tables"))
+    db = _pg_database(postgres, f"{kind}_{table_format}")
+    try:
+        _campaign(place, tmp_path, kind, table_format, rounds, db=db)
+    finally:
+        _drop_slots(db)
+
+
 @pytest.mark.skipif(not os.environ.get("INLET_CRASH_KILLS"),
                     reason="the long campaign: make crash (INLET_CRASH_KILLS kills)")
-def test_long_campaign(tmp_path_factory, minio, kafka, spark):
-    """Cycles through every workload (local, MinIO, Kafka) with fresh seeds until
-    INLET_CRASH_KILLS kills have landed; Spark reads every local table at the end of its
-    workload, as the model says."""
+def test_long_campaign(tmp_path_factory, minio, kafka, postgres, spark):
+    """Cycles through every workload (local, MinIO, Kafka, PostgreSQL) with fresh seeds
+    until INLET_CRASH_KILLS kills have landed; Spark reads every table (local and MinIO) at
+    the end of its workload, as the model says."""
     from table_place import TablePlace
     import spark_oracle
+    spark_oracle.use_minio(spark, minio)
     target = int(os.environ["INLET_CRASH_KILLS"])
     total = cc.Tally()
     spark_reads = 0
     cycle = 0
     started = time.monotonic()
     while total.kills < target:
-        plan = [("local", w) for w in LOCAL] + [("minio", w) for w in MINIO] + [("local", w) for w in KAFKA]
+        plan = ([("local", w) for w in LOCAL] + [("minio", w) for w in MINIO] + [("local", w) for w in KAFKA]
+                + [(where, (kind, table_format, rounds)) for kind, table_format, where, rounds in POSTGRES])
         for where, (kind, table_format, rounds) in plan:
             tmp = tmp_path_factory.mktemp(f"c{cycle}_{kind}_{table_format}")
             if where == "minio":
@@ -93,10 +130,16 @@ def test_long_campaign(tmp_path_factory, minio, kafka, spark):
             else:
                 place = cc.Place(TablePlace.local(tmp / "tables"))
             extra = {"kafka": kafka} if kind == "kafka" else {}
+            if kind.startswith("pg_"):
+                extra = {"db": _pg_database(postgres, f"{cycle}_{kind}_{table_format}")}
             w, rng = _workload(kind, table_format, place, tmp, f"{SEED}-{cycle}", **extra)
             campaign = cc.Campaign(rng, kills_per_round=(1, 2) if kind == "kafka" else (1, 3))
-            campaign.run_workload(w, rounds * 2)
-            if place.kind == "local" and place.exists(w.name, table_format):
+            try:
+                campaign.run_workload(w, rounds * 2)
+            finally:
+                if "db" in extra:
+                    _drop_slots(extra["db"])
+            if place.exists(w.name, table_format):
                 if cc.is_iceberg(table_format):
                     got = spark.read.format("iceberg").load(place.iceberg_current(w.name)).toArrow()
                 else:
@@ -108,7 +151,7 @@ def test_long_campaign(tmp_path_factory, minio, kafka, spark):
             print(f"[{time.monotonic() - started:6.0f} s] cycle {cycle} {w.label}: "
                   f"{campaign.tally.kills} kills, {total.kills} in all", flush=True)
         cycle += 1
-    summary = f"{total.summary()}; Spark read {spark_reads} local tables as the model says"
+    summary = f"{total.summary()}; Spark read {spark_reads} tables (local and MinIO) as the model says"
     print(summary)
     out = os.environ.get("INLET_CRASH_REPORT")
     if out:

@@ -1,6 +1,7 @@
-"""Object storage that fails: loads, merges, CDC, row commands and maintenance on MinIO
-through a fault-injecting TCP proxy (fault_proxy.py) that resets connections before and
-after the server acted, truncates responses and stalls them.
+"""Object storage, the Iceberg REST catalog and PostgreSQL failing: loads, merges, CDC, row
+commands and maintenance on MinIO, commits to the REST catalog and a PostgreSQL replication
+stream, each through a fault-injecting TCP proxy (fault_proxy.py) that resets connections
+before and after the server acted, truncates responses and stalls them.
 
 Each command either succeeds or fails with one clear error (a positive exit, never a crash),
 and after every attempt the table, read from MinIO directly, is exactly as the model says
@@ -50,33 +51,44 @@ def _rounds_through_faults(w, proxy, rounds, rng):
     """Runs the workload's rounds, each tried again until it completes (the proxy is clean
     for the last try); after every attempt the table is as before or after the round."""
     campaign = cc.Campaign(rng)
-    failures, errors = 0, set()
+    failures, errors, recovered = 0, set(), 0
     before = list(w.rows)
     for i, rnd in enumerate(w.rounds(rounds)):
         if rnd.prepare:
             rnd.prepare()
+        allowed = rnd.prefixes if rnd.prefixes is not None else [before, rnd.after]
+        reached = 0
         for attempt in range(MAX_ATTEMPTS + 1):
             proxy.enabled = attempt < MAX_ATTEMPTS  # the last try has a clean network
-            proc = support.run_inlet(*rnd.args, env=w.place.env(), check=False, timeout=300)
+            proc = support.run_inlet(*rnd.args, env=w.env(), check=False, timeout=300)
             proxy.enabled = False  # the readers see the table as it is
-            state = campaign.check(w, [before, rnd.after],
-                                   f"round {i} ({rnd.args[0]}) attempt {attempt}, rc {proc.returncode}")
+            # A stream that lost its connection and went on says so.
+            recovered += proc.stderr.count("; reconnecting") + proc.stderr.count("; starting again")
+            context = f"round {i} ({rnd.args[0]}) attempt {attempt}, rc {proc.returncode}"
             if proc.returncode == 0:
                 break
             failures += 1
             errors.add(_one_error(proc))
-            if not rnd.idempotent and state == 1:
+            if rnd.partial:
+                campaign.check_part(w, rnd.after, context)
+                continue
+            # A stream that failed holds any prefix of the round, never behind one it held.
+            state = campaign.check(w, allowed, context)
+            assert state >= reached, f"{w.label} {context}: the table went back to an earlier state"
+            reached = state
+            if not rnd.idempotent and state == len(allowed) - 1:
                 break
         else:
             raise AssertionError(f"{w.label} round {i}: still failing on a clean network:\n{proc.stderr}")
         campaign.check(w, [rnd.after], f"round {i} after it completed")
         w.rows = before = list(rnd.after)
     print(f"{w.label}: {proxy.total()} faults injected ({dict(proxy.faults)}) over "
-          f"{proxy.connections} connections; {failures} runs failed cleanly; {campaign.tally.checks} "
-          f"table reads as the model says")
+          f"{proxy.connections} connections; {failures} runs failed cleanly, {recovered} times a run "
+          f"connected again and went on; {campaign.tally.checks} table reads as the model says")
     for line in sorted(errors):
         print("   ", line)
     assert proxy.total() - proxy.faults["delay"] > 0, "no connection was reset or cut short"
+    return errors, recovered
 
 
 @pytest.mark.parametrize("kind,table_format,rounds", WORKLOADS, ids=[f"{k}-{f}" for k, f, _ in WORKLOADS])
@@ -149,3 +161,36 @@ def test_rest_catalog_faults_lose_and_double_nothing(tmp_path, iceberg_rest, kin
         _rounds_through_faults(w, proxy, rounds, rng)
     finally:
         proxy.close()
+
+
+@pytest.mark.parametrize("kind,table_format,rounds", [("pg_cdc", "delta", 5), ("pg_cdc_split", "iceberg", 4)],
+                         ids=["pg_cdc-delta", "pg_cdc_split-iceberg"])
+def test_postgres_connection_faults_lose_and_double_nothing(tmp_path, postgres, kind, table_format, rounds):
+    """A PostgreSQL replication stream whose connections (the snapshot's COPY, the
+    replication protocol, the catalog queries) are reset, cut short and stalled: the
+    stream reconnects or stops with one clear error, and the next run goes on from the
+    position the table holds."""
+    from table_place import TablePlace
+    import secrets
+    proxy = FaultProxy("127.0.0.1", postgres.port, rate=0.03,
+                       seed=zlib.crc32(f"{SEED}-{kind}-pg".encode()))
+    db = postgres.database(f"faults_{kind}_{secrets.token_hex(3)}")
+    try:
+        place = cc.Place(TablePlace.local(tmp_path / "tables"))
+        rng = random.Random(f"{SEED}-{kind}-{table_format}-pg")
+        through = db.uri.replace(f":{postgres.port}/", f":{proxy.port}/")
+        w = cc.WORKLOADS[kind](place, table_format, tmp_path / "w", rng, db=db, connection=through)
+        errors, recovered = _rounds_through_faults(w, proxy, rounds, rng)
+        assert recovered > 0, "no stream connected again after a fault"
+        for error in errors:
+            # libpq's lines made one, each said once.
+            assert "\t" not in error and error.count("closed the connection unexpectedly") <= 1, error
+            assert "PostgreSQL database postgresql://inlet@127.0.0.1:" in error, error
+    finally:
+        proxy.close()
+        for (slot,) in db.sql("SELECT slot_name FROM pg_replication_slots WHERE database = %s", db.name):
+            try:
+                db.sql("SELECT pg_drop_replication_slot(%s)", slot)
+            except Exception:  # noqa: BLE001 - a server process of a dropped connection still holds it
+                pass
+        db.close()

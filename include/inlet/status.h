@@ -26,6 +26,9 @@ enum class ErrorKind {
   /// Data does not fit the table's schema: a column the table lacks, a type that does not
   /// fit the column's, a null in a non-nullable column (Invalid or TypeError).
   kSchemaMismatch,
+  /// The connection to a source's server could not be made, or dropped (the network, a
+  /// server restart or shut down). Another attempt, connecting again, may succeed.
+  kConnectionFailed,
 };
 
 /// The detail a status of one of those kinds carries. arrow::Status::WithMessage keeps
@@ -34,7 +37,21 @@ class ErrorDetail : public arrow::StatusDetail {
  public:
   explicit ErrorDetail(ErrorKind kind) : kind_(kind) {}
   const char* type_id() const override { return "inlet::Error"; }
-  std::string ToString() const override;
+  std::string ToString() const override {
+    switch (kind_) {
+      case ErrorKind::kTableNotFound:
+        return "table not found";
+      case ErrorKind::kUnsupportedFeature:
+        return "unsupported feature";
+      case ErrorKind::kCommitConflict:
+        return "commit conflict";
+      case ErrorKind::kSchemaMismatch:
+        return "schema mismatch";
+      case ErrorKind::kConnectionFailed:
+        return "connection failed";
+    }
+    return "error";
+  }
   ErrorKind kind() const { return kind_; }
 
  private:
@@ -60,6 +77,11 @@ arrow::Status CommitConflict(const std::string& message);
 bool IsCommitConflict(const arrow::Status& st);
 /// KindOf(st) == ErrorKind::kTableNotFound.
 bool IsTableNotFound(const arrow::Status& st);
+/// KindOf(st) == ErrorKind::kConnectionFailed.
+bool IsConnectionFailed(const arrow::Status& st);
+/// `wrapped` (an error that gives `cause` context) with the kind of `cause`, if it has
+/// one.
+arrow::Status KeepKind(const arrow::Status& cause, const arrow::Status& wrapped);
 
 /// Calls attempt() (which returns an arrow::Result) and, while it fails with a commit
 /// conflict, calls it again up to `retries` more times, each after a short jittered pause

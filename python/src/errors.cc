@@ -48,6 +48,8 @@ nb::handle ClassOf(const arrow::Status& st) {
         return c.conflict;
       case ErrorKind::kSchemaMismatch:
         return c.schema;
+      case ErrorKind::kConnectionFailed:
+        return c.io;  // a server out of reach is an I/O failure, however it was worded
     }
   }
   if (st.IsInvalid() || st.IsTypeError() || st.IsKeyError() || st.IsIndexError())

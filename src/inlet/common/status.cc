@@ -5,20 +5,6 @@
 
 namespace inlet {
 
-std::string ErrorDetail::ToString() const {
-  switch (kind_) {
-    case ErrorKind::kTableNotFound:
-      return "table not found";
-    case ErrorKind::kUnsupportedFeature:
-      return "unsupported feature";
-    case ErrorKind::kCommitConflict:
-      return "commit conflict";
-    case ErrorKind::kSchemaMismatch:
-      return "schema mismatch";
-  }
-  return "error";
-}
-
 std::optional<ErrorKind> KindOf(const arrow::Status& st) {
   if (st.ok() || !st.detail() || std::strcmp(st.detail()->type_id(), "inlet::Error") != 0)
     return std::nullopt;
@@ -55,6 +41,15 @@ bool IsCommitConflict(const arrow::Status& st) {
 
 bool IsTableNotFound(const arrow::Status& st) {
   return KindOf(st) == ErrorKind::kTableNotFound;
+}
+
+bool IsConnectionFailed(const arrow::Status& st) {
+  return KindOf(st) == ErrorKind::kConnectionFailed;
+}
+
+arrow::Status KeepKind(const arrow::Status& cause, const arrow::Status& wrapped) {
+  auto kind = KindOf(cause);
+  return kind && !wrapped.ok() ? WithKind(wrapped, *kind) : wrapped;
 }
 
 }  // namespace inlet

@@ -4,12 +4,12 @@
 // 409 means another writer won (retry); 5xx leaves the commit's outcome unknown.
 #include <algorithm>
 #include <chrono>
-#include <mutex>
 #include <set>
 #include <thread>
 
 #include "inlet/common/http.h"
 #include "inlet/common/json.h"
+#include "inlet/common/mutex.h"
 #include "inlet/iceberg/catalog.h"
 
 namespace inlet::iceberg {
@@ -77,7 +77,10 @@ class RestCatalog : public Catalog {
 
   // Reads /v1/config: the path prefix and the warehouse the server proposes.
   arrow::Status Configure(const std::string& warehouse) {
-    if (token_.empty() && !credential_.empty()) ARROW_RETURN_NOT_OK(FetchToken());
+    {
+      MutexLock lock(&mu_);
+      if (token_.empty() && !credential_.empty()) ARROW_RETURN_NOT_OK(FetchToken());
+    }
     std::string path = "/v1/config";
     if (!warehouse.empty()) path += "?warehouse=" + UriEncode(warehouse);
     ARROW_ASSIGN_OR_RAISE(auto r,
@@ -173,16 +176,16 @@ class RestCatalog : public Catalog {
   // commit is never sent again: its outcome is then unknown (CommitUpdates).
   arrow::Result<HttpResponse> Call(const std::string& method, const std::string& url,
                                    const std::string& body, const std::string& what) {
-    // A table handle may be shared by threads: one request at a time keeps the token
-    // consistent.
-    std::lock_guard<std::mutex> lock(mu_);
+    // A table handle may be shared by threads. The lock guards only the token: requests
+    // and the pauses between attempts run side by side.
     const bool repeatable = method == "GET" || url == base_ + "/namespaces";
     bool refreshed = false;
     for (int attempt = 1;; ++attempt) {
+      const std::string token = Token();
       std::vector<std::string> headers = {"Content-Type: application/json",
                                           "Accept: application/json",
                                           "X-Client-Version: inlet"};
-      if (!token_.empty()) headers.push_back("Authorization: Bearer " + token_);
+      if (!token.empty()) headers.push_back("Authorization: Bearer " + token);
       auto r = Http(method, url, headers, body, ca_bundle_, kTimeoutS,
                     description_ + ": " + what);
       bool transient =
@@ -194,8 +197,15 @@ class RestCatalog : public Catalog {
       ARROW_RETURN_NOT_OK(r.status());
       if (r->status != 401 || credential_.empty() || refreshed) return r;
       refreshed = true;
-      ARROW_RETURN_NOT_OK(FetchToken());
+      MutexLock lock(&mu_);
+      // Another thread may have fetched a new token meanwhile.
+      if (token_ == token) ARROW_RETURN_NOT_OK(FetchToken());
     }
+  }
+
+  std::string Token() {
+    MutexLock lock(&mu_);
+    return token_;
   }
 
   // The JSON of a successful response; the server's error message otherwise.
@@ -218,7 +228,7 @@ class RestCatalog : public Catalog {
 
   // OAuth2 client credentials for a bearer token, from the catalog's own token endpoint
   // or the identity provider oauth2_server_uri names (RFC 6749 section 4.4).
-  arrow::Status FetchToken() {
+  arrow::Status FetchToken() REQUIRES(mu_) {
     auto colon = credential_.find(':');
     std::string id = colon == std::string::npos ? "" : credential_.substr(0, colon);
     std::string secret =
@@ -249,13 +259,13 @@ class RestCatalog : public Catalog {
 
   std::string uri_;
   std::string base_;
-  std::string token_;
+  Mutex mu_;
+  std::string token_ GUARDED_BY(mu_);
   std::string credential_;
   std::string token_uri_;
   std::string scope_;
   std::string ca_bundle_;
   std::string description_;
-  std::mutex mu_;
 };
 
 // The changes that make `base` into `next`, as the spec's TableUpdate objects, with the

@@ -5,13 +5,50 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <chrono>
+
+#include "inlet/status.h"
 
 namespace inlet::pgrepl {
 
 namespace {
 
 constexpr int kStreamLowWater = 128 * 1024;
+
+// An IOError of kind kConnectionFailed (made here: this library does not link inlet's
+// core, whose WithKind makes it elsewhere).
+arrow::Status ConnectionFailed(const std::string& message) {
+  return arrow::Status(arrow::StatusCode::IOError, message,
+                       std::make_shared<ErrorDetail>(ErrorKind::kConnectionFailed));
+}
+
+// libpq's messages span lines ("server closed the connection unexpectedly\n\tThis
+// probably means ...") and, after failed attempts, say the same again: one line, without
+// the lines an earlier one says already.
+std::string OneLine(const std::string& text) {
+  std::vector<std::string> seen;
+  std::string out;
+  size_t at = 0;
+  while (at <= text.size()) {
+    size_t end = text.find('\n', at);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(at, end - at);
+    at = end + 1;
+    auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r'; };
+    while (!line.empty() && blank(line.back())) line.pop_back();
+    size_t first = 0;
+    while (first < line.size() && blank(line[first])) ++first;
+    line.erase(0, first);
+    bool said = std::any_of(seen.begin(), seen.end(), [&](const std::string& earlier) {
+      return earlier.find(line) != std::string::npos;
+    });
+    if (line.empty() || said) continue;
+    seen.push_back(line);
+    out += (out.empty() ? "" : " ") + line;
+  }
+  return out;
+}
 
 // The forms source/pg_text.h parses, for every session.
 constexpr char kSessionOptions[] =
@@ -162,9 +199,7 @@ class LibpqConnection : public Connection {
   // attempt would meet again.
   arrow::Status Failed(const std::string& what, const PGresult* result = nullptr) const {
     const char* text = result ? PQresultErrorMessage(result) : nullptr;
-    std::string message = text && *text ? text : PQerrorMessage(conn_);
-    while (!message.empty() && (message.back() == '\n' || message.back() == ' '))
-      message.pop_back();
+    std::string message = OneLine(text && *text ? text : PQerrorMessage(conn_));
     const char* code = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
     std::string state = code ? code : "";
     // No result: libpq itself failed (the connection). Class 08: connection exceptions;
@@ -176,7 +211,7 @@ class LibpqConnection : public Connection {
                 state == "57P03";
     message = Masked(message, secrets_);
     if (gone)
-      return arrow::Status::IOError("PostgreSQL database ", name_, ": ", what, message);
+      return ConnectionFailed("PostgreSQL database " + name_ + ": " + what + message);
     return arrow::Status::Invalid("PostgreSQL database ", name_, ": ", what, message);
   }
 
@@ -216,12 +251,10 @@ arrow::Result<std::unique_ptr<Connection>> Connection::Open(
   PGconn* conn = PQconnectdbParams(keys.data(), values.data(), /*expand_dbname=*/1);
   if (!conn) return arrow::Status::OutOfMemory("cannot allocate a PostgreSQL connection");
   if (PQstatus(conn) != CONNECTION_OK) {
-    std::string message = PQerrorMessage(conn);
+    std::string message = OneLine(PQerrorMessage(conn));
     PQfinish(conn);
-    while (!message.empty() && (message.back() == '\n' || message.back() == ' '))
-      message.pop_back();
-    return arrow::Status::IOError("cannot connect to PostgreSQL database ", name, ": ",
-                                  LibpqConnection::Masked(message, secrets));
+    return ConnectionFailed("cannot connect to PostgreSQL database " + name + ": " +
+                            LibpqConnection::Masked(message, secrets));
   }
   return std::make_unique<LibpqConnection>(conn, std::move(name), std::move(secrets));
 }

@@ -4,6 +4,7 @@
 
 #include "inlet/source/pg_text.h"
 #include "inlet/source/postgres_source.h"
+#include "inlet/status.h"
 
 namespace inlet::stream {
 
@@ -120,8 +121,9 @@ arrow::Status PgCatalog::EnsurePublication(const std::vector<PgTableInfo>& table
         "CREATE PUBLICATION " + QuoteIdent(source_.publication) + " FOR TABLE " + list +
         (partitioned ? " WITH (publish_via_partition_root = true)" : ""));
     if (!st.ok())
-      return Failed("cannot create publication '" + source_.publication +
-                    "': " + st.status().message());
+      return KeepKind(st.status(),
+                      Failed("cannot create publication '" + source_.publication +
+                             "': " + st.status().message()));
     return arrow::Status::OK();
   }
   // An existing publication must send what the snapshot copies: every change, every
@@ -198,8 +200,9 @@ arrow::Result<std::optional<pgoutput::Lsn>> PgCatalog::Slot(bool lost_ok) {
 arrow::Status PgCatalog::DropSlot() {
   auto st = conn_->Query("SELECT pg_drop_replication_slot($1)", {source_.slot});
   if (!st.ok())
-    return Failed("cannot drop replication slot '" + source_.slot +
-                  "' (left by a snapshot that did not finish): " + st.status().message());
+    return KeepKind(st.status(), Failed("cannot drop replication slot '" + source_.slot +
+                                        "' (left by a snapshot that did not finish): " +
+                                        st.status().message()));
   return arrow::Status::OK();
 }
 

@@ -59,7 +59,55 @@ class PgCdc {
 
   arrow::Result<StreamReport> Run() {
     int64_t started = SteadyMs();
+    // Starting (the tables' positions, the slot, the initial snapshot) begins again from
+    // the top when a connection drops on the way: what it committed is in the tables,
+    // and a snapshot cut short goes on. A server that cannot be reached at first is an
+    // error at once.
+    for (bool connected = false;;) {
+      auto begun = Start(&connected);
+      if (begun.ok() && !*begun) {
+        report_.status = StreamStatus::kStopped;
+        report_.duration_ms = SteadyMs() - started;
+        return report_;
+      }
+      if (begun.ok()) break;
+      if (!connected || !IsConnectionFailed(begun.status())) return begun.status();
+      std::cerr << "inlet stream: pipeline " << config_.name << ": "
+                << begun.status().message() << "; starting again" << std::endl;
+      ARROW_RETURN_NOT_OK(CountReconnect(begun.status()));
+      if (!Pause()) {
+        report_.status = StreamStatus::kStopped;
+        report_.duration_ms = SteadyMs() - started;
+        return report_;
+      }
+    }
+    report_.status = StreamStatus::kStopped;
+    while (true) {
+      lost_ = false;
+      auto st = Stream(started);
+      if (st.ok()) break;
+      if (!lost_ && !IsConnectionFailed(st)) return st;
+      // The connection dropped (a server restart, a network cut): what is not committed
+      // is read again from the tables' positions.
+      std::cerr << "inlet stream: pipeline " << config_.name << ": " << st.message()
+                << "; reconnecting" << std::endl;
+      ARROW_RETURN_NOT_OK(Reconnect(st));
+      if (!repl_) break;  // stopped while reconnecting
+    }
+    report_.duration_ms = SteadyMs() - started;
+    return report_;
+  }
+
+ private:
+  // Opens the tables and the slot, and takes or goes on with the initial snapshot; false
+  // when stopped during the copy. *connected: the catalog's connection was made.
+  arrow::Result<bool> Start(bool* connected) {
+    targets_.clear();
+    by_relation_.clear();
+    repl_.reset();
+    tx_.reset();
     ARROW_RETURN_NOT_OK(catalog_.Open());
+    *connected = true;
     std::vector<PgTableInfo> infos;
     for (const auto& name : cdc_.tables) {
       ARROW_ASSIGN_OR_RAISE(auto info,
@@ -111,12 +159,8 @@ class PgCdc {
         if (slot) ARROW_RETURN_NOT_OK(catalog_.DropSlot());
         copied = Snapshot();
       }
-      if (copied.IsCancelled()) {
-        // Stopped during the copy: the next start goes on with it (or takes it again).
-        report_.status = StreamStatus::kStopped;
-        report_.duration_ms = SteadyMs() - started;
-        return report_;
-      }
+      // Stopped during the copy: the next start goes on with it (or takes it again).
+      if (copied.IsCancelled()) return false;
       ARROW_RETURN_NOT_OK(copied);
     } else if (!slot) {
       return catalog_.Failed("replication slot '" + cdc_.slot +
@@ -132,24 +176,9 @@ class PgCdc {
                              ": something else consumed it, and the changes in between "
                              "are lost to the tables. Load them afresh");
     }
-    report_.status = StreamStatus::kStopped;
-    while (true) {
-      lost_ = false;
-      auto st = Stream(started);
-      if (st.ok()) break;
-      if (!lost_) return st;
-      // The connection dropped (a server restart, a network cut): what is not committed
-      // is read again from the tables' positions.
-      std::cerr << "inlet stream: pipeline " << config_.name << ": " << st.message()
-                << "; reconnecting" << std::endl;
-      ARROW_RETURN_NOT_OK(Reconnect(st));
-      if (!repl_) break;  // stopped while reconnecting
-    }
-    report_.duration_ms = SteadyMs() - started;
-    return report_;
+    return true;
   }
 
- private:
   // The oldest position of the tables: where the stream resumes, and what the slot may
   // confirm.
   Lsn Committed() const {
@@ -172,8 +201,9 @@ class PgCdc {
     auto created = repl_->Query("CREATE_REPLICATION_SLOT " + QuoteIdent(cdc_.slot) +
                                 " LOGICAL pgoutput (SNAPSHOT 'use')");
     if (!created.ok())
-      return catalog_.Failed("cannot create replication slot '" + cdc_.slot +
-                             "': " + created.status().message());
+      return KeepKind(created.status(),
+                      catalog_.Failed("cannot create replication slot '" + cdc_.slot +
+                                      "': " + created.status().message()));
     ARROW_ASSIGN_OR_RAISE(Lsn consistent, pgoutput::ParseLsn(*created->at(0).at(1)));
     std::cerr << "inlet stream: pipeline " << config_.name
               << ": created replication slot " << cdc_.slot << " at "
@@ -323,9 +353,9 @@ class PgCdc {
   }
 
   // Connects again, for up to kReconnectMs, and forgets what was not committed.
-  arrow::Status Reconnect(const arrow::Status& why) {
-    // A failure that comes back however often the stream connects is not a lost
-    // connection: stop after kMaxReconnects in a row without a commit between.
+  // A failure that comes back however often the stream connects is not a lost
+  // connection: stop after kMaxReconnects in a row without a commit between.
+  arrow::Status CountReconnect(const arrow::Status& why) {
     if (report_.commits == commits_at_reconnect_) {
       if (++reconnects_in_a_row_ > kMaxReconnects)
         return why.WithMessage(why.message(), " (", kMaxReconnects,
@@ -334,6 +364,23 @@ class PgCdc {
       reconnects_in_a_row_ = 1;
     }
     commits_at_reconnect_ = report_.commits;
+    return arrow::Status::OK();
+  }
+
+  // Waits before connecting again, longer each time in a row (0.25 s to 4 s); false when
+  // the stream is stopped meanwhile.
+  bool Pause() {
+    int64_t pause =
+        std::min<int64_t>(int64_t{250} << std::min(reconnects_in_a_row_ - 1, 4), 4000);
+    for (int64_t waited = 0; waited < pause; waited += 50) {
+      if (Signalled() || (options_.stop && options_.stop->load())) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return true;
+  }
+
+  arrow::Status Reconnect(const arrow::Status& why) {
+    ARROW_RETURN_NOT_OK(CountReconnect(why));
     for (auto& t : targets_) t->Forget();
     tx_.reset();
     repl_.reset();

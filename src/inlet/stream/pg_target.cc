@@ -153,7 +153,7 @@ arrow::Status PgTarget::Describe(pgrepl::Connection& repl) {
     bool key = std::find(info_.keys.begin(), info_.keys.end(), *a[0]) != info_.keys.end();
     auto c = catalog_->ColumnOf(*a[0], static_cast<uint32_t>(std::stoul(*a[1])),
                                 static_cast<int32_t>(std::stol(*a[2])), key);
-    if (!c.ok()) return Failed(c.status().message());
+    if (!c.ok()) return KeepKind(c.status(), Failed(c.status().message()));
     auto ordered = std::find(info_.ordered_keys.begin(), info_.ordered_keys.end(), *a[0]);
     if (ordered != info_.ordered_keys.end()) {
       size_t k = static_cast<size_t>(ordered - info_.ordered_keys.begin());
@@ -261,7 +261,8 @@ arrow::Status PgTarget::Copy(pgrepl::Connection& repl, Lsn mark, bool rows,
         return Commit(std::move(chunk), std::nullopt, mark, std::nullopt, &copied);
       });
   if (st.IsCancelled()) return st;
-  if (!st.ok()) return Failed("the initial snapshot failed: " + st.message());
+  if (!st.ok())
+    return KeepKind(st, Failed("the initial snapshot failed: " + st.message()));
   std::cerr << "inlet stream: pipeline " << config_.name << ": initial snapshot of "
             << info_.name << ": " << n << " rows" << std::endl;
   return arrow::Status::OK();
