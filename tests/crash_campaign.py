@@ -614,14 +614,18 @@ class Campaign:
         self.log = log
         self.tally = Tally()
 
-    def check(self, w: Workload, allowed: list[list[dict]], context: str) -> int:
+    def check(self, w: Workload, allowed: list[list[dict]], context: str, at_least: int = 0) -> int:
         """The table, in every peer reader, is one of the allowed states (multisets of rows).
-        Returns which (the same for every reader)."""
+        Returns which (the same for every reader): of equal states (a row inserted, then
+        deleted), the first at or after at_least."""
         wants = [canonical(rows, w.columns, w.schema) for rows in allowed]
+
+        def which(got):
+            same = [i for i, want in enumerate(wants) if want == got]
+            return min([i for i in same if i >= at_least] or same)
         if not w.place.exists(w.name, w.table_format):
-            empty = [i for i, want in enumerate(wants) if not want]
-            assert empty, f"{w.label} {context}: no table, expected rows"
-            return empty[0]
+            assert any(not want for want in wants), f"{w.label} {context}: no table, expected rows"
+            return which([])
         found = set()
         for reader, read in w.place.readers(w.table_format).items():
             try:
@@ -630,7 +634,7 @@ class Campaign:
                 raise AssertionError(f"{w.label} {context}: {reader} cannot read the table: {exc}") from exc
             self.tally.checks += 1
             if got in wants:
-                found.add(wants.index(got))
+                found.add(which(got))
                 continue
             g = collections.Counter(got)
             closest = min(wants, key=lambda want: sum(((g - collections.Counter(want))
@@ -716,7 +720,7 @@ class Campaign:
                     if killed and rnd.partial:
                         self.check_part(w, rnd.after, context)
                         continue
-                    state = self.check(w, allowed if killed else [rnd.after], context)
+                    state = self.check(w, allowed if killed else [rnd.after], context, reached)
                     if not killed:
                         state = len(allowed) - 1
                     assert state >= reached, f"{w.label} {context}: the table went back to an earlier state"

@@ -167,8 +167,10 @@ def test_spark_reads_and_writes_inlet_tables_on_minio(spark, tmp_path, minio, s3
     place.inlet("write", ice, "--input", path, "--format", "iceberg", "--partition-by", "day",
                 *[a for k, v in ps.ICEBERG_MERGE_ON_READ.items() for a in ("--property", f"{k}={v}")])
     place.inlet("delete", ice, "--where", "id >= 20 AND id < 32")
-    current = max((f for f in place.files("i", "metadata") if f.endswith(".metadata.json")),
-                  key=lambda f: int(f.rsplit("/", 1)[-1][1:-len(".metadata.json")]))
+    import re
+    versions = {int(m.group(1)): f for f in place.files("i", "metadata")
+                if (m := re.fullmatch(r"metadata/v(\d+)\.metadata\.json", f))}
+    current = versions[max(versions)]
     got = spark.read.format("iceberg").load(f"{ice}/{current}").toArrow()
     from pyiceberg.table import StaticTable
     want = StaticTable.from_metadata(f"{ice}/{current}", properties={

@@ -24,8 +24,8 @@ arrow::Status ConnectionFailed(const std::string& message) {
 }
 
 // libpq's messages span lines ("server closed the connection unexpectedly\n\tThis
-// probably means ...") and, after failed attempts, say the same again: one line, without
-// the lines an earlier one says already.
+// probably means ...") and, after failed attempts, say the same again: one line, each
+// said once.
 std::string OneLine(const std::string& text) {
   std::vector<std::string> seen;
   std::string out;
@@ -40,8 +40,12 @@ std::string OneLine(const std::string& text) {
     size_t first = 0;
     while (first < line.size() && blank(line[first])) ++first;
     line.erase(0, first);
+    // Said already: the same line, or one that ends with it after a prefix ("connection
+    // to server at ... failed: server closed the connection unexpectedly").
     bool said = std::any_of(seen.begin(), seen.end(), [&](const std::string& earlier) {
-      return earlier.find(line) != std::string::npos;
+      return earlier == line || (earlier.size() > line.size() + 2 &&
+                                 earlier.compare(earlier.size() - line.size() - 2,
+                                                 std::string::npos, ": " + line) == 0);
     });
     if (line.empty() || said) continue;
     seen.push_back(line);
@@ -251,10 +255,16 @@ arrow::Result<std::unique_ptr<Connection>> Connection::Open(
   PGconn* conn = PQconnectdbParams(keys.data(), values.data(), /*expand_dbname=*/1);
   if (!conn) return arrow::Status::OutOfMemory("cannot allocate a PostgreSQL connection");
   if (PQstatus(conn) != CONNECTION_OK) {
-    std::string message = OneLine(PQerrorMessage(conn));
+    std::string message = LibpqConnection::Masked(OneLine(PQerrorMessage(conn)), secrets);
     PQfinish(conn);
-    return ConnectionFailed("cannot connect to PostgreSQL database " + name + ": " +
-                            LibpqConnection::Masked(message, secrets));
+    message = "cannot connect to PostgreSQL database " + name + ": " + message;
+    // The server refused the session (FATAL: a password, pg_hba.conf, a database that
+    // does not exist, a role without REPLICATION): connecting again would meet it again,
+    // unless the server is only starting up, shutting down or recovering.
+    bool refused = message.find("FATAL:") != std::string::npos &&
+                   message.find("the database system is") == std::string::npos;
+    if (refused) return arrow::Status::IOError(message);
+    return ConnectionFailed(message);
   }
   return std::make_unique<LibpqConnection>(conn, std::move(name), std::move(secrets));
 }

@@ -62,7 +62,8 @@ class PgCdc {
     // Starting (the tables' positions, the slot, the initial snapshot) begins again from
     // the top when a connection drops on the way: what it committed is in the tables,
     // and a snapshot cut short goes on. A server that cannot be reached at first is an
-    // error at once.
+    // error at once; so is one that keeps dropping the start (kMaxStarts in all, however
+    // much a snapshot taken again commits meanwhile).
     for (bool connected = false;;) {
       auto begun = Start(&connected);
       if (begun.ok() && !*begun) {
@@ -71,11 +72,19 @@ class PgCdc {
         return report_;
       }
       if (begun.ok()) break;
-      if (!connected || !IsConnectionFailed(begun.status())) return begun.status();
-      std::cerr << "inlet stream: pipeline " << config_.name << ": "
-                << begun.status().message() << "; starting again" << std::endl;
-      ARROW_RETURN_NOT_OK(CountReconnect(begun.status()));
-      if (!Pause()) {
+      const arrow::Status& st = begun.status();
+      // After a drop, the server may not have seen the old session go yet: the slot is
+      // still in use by its process for a moment.
+      bool again = IsConnectionFailed(st) ||
+                   (starts_ > 0 && st.message().find("in use") != std::string::npos);
+      if (!connected || !again) return st;
+      if (++starts_ > kMaxStarts)
+        return st.WithMessage(st.message(), " (started again ", kMaxStarts,
+                              " times, the connection dropped each time)");
+      std::cerr << "inlet stream: pipeline " << config_.name << ": " << st.message()
+                << "; starting again" << std::endl;
+      ++report_.rebalances;
+      if (!Pause(starts_)) {
         report_.status = StreamStatus::kStopped;
         report_.duration_ms = SteadyMs() - started;
         return report_;
@@ -262,10 +271,10 @@ class PgCdc {
     ARROW_RETURN_NOT_OK(
         repl_->Query("BEGIN READ ONLY ISOLATION LEVEL REPEATABLE READ").status());
     // Unique among the streams of this process and server: the slot's name (whole, by
-    // its hash) and the process.
+    // its hash), the process, and the start (an earlier one's session may linger).
     temp = cdc_.slot.substr(0, 24) + "_" +
            std::to_string(std::hash<std::string>()(cdc_.slot) % 1000000007) + "_r" +
-           std::to_string(::getpid());
+           std::to_string(::getpid()) + "_" + std::to_string(starts_);
     auto created = repl_->Query("CREATE_REPLICATION_SLOT " + QuoteIdent(temp) +
                                 " TEMPORARY LOGICAL pgoutput (SNAPSHOT 'use')");
     if (!created.ok())
@@ -367,11 +376,10 @@ class PgCdc {
     return arrow::Status::OK();
   }
 
-  // Waits before connecting again, longer each time in a row (0.25 s to 4 s); false when
-  // the stream is stopped meanwhile.
-  bool Pause() {
-    int64_t pause =
-        std::min<int64_t>(int64_t{250} << std::min(reconnects_in_a_row_ - 1, 4), 4000);
+  // Waits before starting again, longer each time (0.25 s to 4 s); false when the
+  // stream is stopped meanwhile.
+  bool Pause(int attempt) {
+    int64_t pause = std::min<int64_t>(int64_t{250} << std::min(attempt - 1, 4), 4000);
     for (int64_t waited = 0; waited < pause; waited += 50) {
       if (Signalled() || (options_.stop && options_.stop->load())) return false;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -658,6 +666,8 @@ class PgCdc {
   bool lost_ = false;  // the last failure was the connection's
   static constexpr int64_t kReconnectMs = 60000;
   static constexpr int kMaxReconnects = 10;
+  static constexpr int kMaxStarts = 20;  // 0.25 + 0.5 + 1 + 2 + 16 x 4 s: about a minute
+  int starts_ = 0;                       // times started again in this run
   static constexpr int64_t kSilenceMs = 30000;
   int64_t ping_ms_ = 0;  // when the server was asked to answer (0: not waiting)
   int reconnects_in_a_row_ = 0;
