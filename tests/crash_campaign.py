@@ -174,6 +174,9 @@ class Place:
         out = {"pyiceberg": self.read_pyiceberg}
         if self.kind == "local":
             out["duckdb"] = lambda name: oracle.read_duckdb_iceberg(pathlib.Path(self.uri(name)))
+        else:
+            out["duckdb"] = lambda name: oracle.read_duckdb_iceberg_metadata(
+                self.iceberg_current(name), s3=self.p.duckdb_s3)
         return out
 
     def read_pyiceberg(self, name: str) -> pa.Table:

@@ -140,13 +140,29 @@ def read_duckdb(path: str | pathlib.Path, version: int | None = None, s3: dict[s
     query += ")"
     try:
         if s3 is not None:
-            endpoint = s3["endpoint"]
-            secret = (f"CREATE OR REPLACE SECRET inlet_s3 (TYPE s3, KEY_ID {_sql_string(s3['key_id'])}, "
-                      f"SECRET {_sql_string(s3['secret'])}, "
-                      f"ENDPOINT {_sql_string(endpoint.split('://', 1)[-1])}, URL_STYLE 'path', "
-                      f"USE_SSL {'true' if endpoint.startswith('https') else 'false'}, REGION 'us-east-1')")
-            duckdb_connection().execute(secret)
+            _duckdb_s3_secret(s3)
         return duckdb_query(query)
+    except Exception as exc:
+        _reset_duckdb_after(exc)
+        raise OracleRefused("duckdb", _first_line(exc)) from exc
+
+
+def _duckdb_s3_secret(s3: dict[str, str]) -> None:
+    endpoint = s3["endpoint"]
+    duckdb_connection().execute(
+        f"CREATE OR REPLACE SECRET inlet_s3 (TYPE s3, KEY_ID {_sql_string(s3['key_id'])}, "
+        f"SECRET {_sql_string(s3['secret'])}, "
+        f"ENDPOINT {_sql_string(endpoint.split('://', 1)[-1])}, URL_STYLE 'path', "
+        f"USE_SSL {'true' if endpoint.startswith('https') else 'false'}, REGION 'us-east-1')")
+
+
+def read_duckdb_iceberg_metadata(metadata: str, s3: dict[str, str] | None = None) -> pa.Table:
+    """The Iceberg table state a metadata file (a path or an s3:// URI) records, as DuckDB's
+    iceberg_scan reads it; s3 as read_duckdb's."""
+    try:
+        if s3 is not None:
+            _duckdb_s3_secret(s3)
+        return _to_pyarrow(duckdb_connection().sql(f"SELECT * FROM iceberg_scan({_sql_string(metadata)})").arrow())
     except Exception as exc:
         _reset_duckdb_after(exc)
         raise OracleRefused("duckdb", _first_line(exc)) from exc
