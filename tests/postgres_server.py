@@ -152,5 +152,13 @@ class Database:
             cur.execute(statement, params or None)
             return cur.fetchall() if cur.description else None
 
+    def drop_slots(self) -> None:
+        """Drops this database's replication slots (they hold WAL for the whole cluster)."""
+        for (slot,) in self.sql("SELECT slot_name FROM pg_replication_slots WHERE database = %s", self.name):
+            try:
+                self.sql("SELECT pg_drop_replication_slot(%s)", slot)
+            except Exception:  # noqa: BLE001 - still in use by a killed stream's server process
+                pass
+
     def close(self) -> None:
         self.conn.close()

@@ -81,11 +81,7 @@ def _pg_database(postgres, label):
 
 
 def _drop_slots(db):
-    for (slot,) in db.sql("SELECT slot_name FROM pg_replication_slots WHERE database = %s", db.name):
-        try:
-            db.sql("SELECT pg_drop_replication_slot(%s)", slot)
-        except Exception:  # noqa: BLE001 - still in use by a killed stream's server process
-            pass
+    db.drop_slots()
     db.close()
 
 

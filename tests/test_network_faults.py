@@ -188,9 +188,5 @@ def test_postgres_connection_faults_lose_and_double_nothing(tmp_path, postgres, 
             assert "PostgreSQL" in error and "postgresql://inlet@127.0.0.1:" in error, error
     finally:
         proxy.close()
-        for (slot,) in db.sql("SELECT slot_name FROM pg_replication_slots WHERE database = %s", db.name):
-            try:
-                db.sql("SELECT pg_drop_replication_slot(%s)", slot)
-            except Exception:  # noqa: BLE001 - a server process of a dropped connection still holds it
-                pass
+        db.drop_slots()
         db.close()
