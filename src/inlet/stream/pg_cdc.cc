@@ -376,8 +376,8 @@ class PgCdc {
     return arrow::Status::OK();
   }
 
-  // Waits before starting again, longer each time (0.25 s to 4 s); false when the
-  // stream is stopped meanwhile.
+  // Waits before connecting or starting again, longer each attempt (0.25 s to 4 s);
+  // false when the stream is stopped meanwhile.
   bool Pause(int attempt) {
     int64_t pause = std::min<int64_t>(int64_t{250} << std::min(attempt - 1, 4), 4000);
     for (int64_t waited = 0; waited < pause; waited += 50) {
@@ -393,13 +393,9 @@ class PgCdc {
     tx_.reset();
     repl_.reset();
     int64_t deadline = SteadyMs() + kReconnectMs;
-    int64_t pause = 250;
     arrow::Status last = why;
-    while (SteadyMs() < deadline) {
-      if (Signalled() || (options_.stop && options_.stop->load()))
-        return arrow::Status::OK();  // stopped: repl_ stays null
-      std::this_thread::sleep_for(std::chrono::milliseconds(pause));
-      pause = std::min<int64_t>(pause * 2, 4000);
+    for (int attempt = 1; SteadyMs() < deadline; ++attempt) {
+      if (!Pause(attempt)) return arrow::Status::OK();  // stopped: repl_ stays null
       auto opened = catalog_.Open();
       if (!opened.ok()) {
         last = opened;
