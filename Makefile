@@ -27,12 +27,9 @@ unit: build
 pytest: build
 	@$(PY) -m pytest -q tests
 
+# Everything, the sanitizer builds compiled while pytest runs (scripts/test.sh says how).
 test: build
-	@cd $(BUILD_DIR) && ctest --output-on-failure
-	@$(PY) -m pytest -q tests
-	@BUILD_DIR=$(BUILD_DIR) bash scripts/python_tests.sh
-	@bash scripts/sanitize_tests.sh
-	@bash scripts/tsan_tests.sh
+	@BUILD_DIR=$(BUILD_DIR) bash scripts/test.sh
 
 # Reliability (docs/reliability.md): the unit tests, part of the pytest suite and every
 # fuzz target's corpus replayed, under AddressSanitizer and UndefinedBehaviorSanitizer
@@ -57,7 +54,7 @@ crash: build
 # The long fuzzing campaign: each target for FUZZ_SECONDS (default 600).
 FUZZ_SECONDS ?= 600
 fuzz: bootstrap
-	@bash scripts/fuzz.sh --campaign $(FUZZ_SECONDS)
+	@ASAN_BUILD_DIR=build-fuzz SANITIZE_OPT=-O1 bash scripts/fuzz.sh --campaign $(FUZZ_SECONDS)
 
 # The Python package: its wheel, installed into a fresh venv, and python/tests there.
 python-test: build

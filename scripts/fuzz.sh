@@ -6,10 +6,11 @@
 #                                                regressions, without mutating (make test)
 #   scripts/fuzz.sh --campaign SECONDS [TARGET...]  each target fuzzed for SECONDS (make fuzz;
 #                                                FUZZ_SECONDS), FUZZ_JOBS at a time, new
-#                                                inputs kept in build-asan/fuzz-work/<target>
+#                                                inputs kept in $B/fuzz-work/<target>
 #
 # A crash, sanitizer report, leak, uncaught exception, timeout (10 s) or memory blow-up
-# (2 GiB) fails the run; libFuzzer leaves the input in build-asan/fuzz-artifacts/<target>/.
+# (2 GiB) fails the run; libFuzzer leaves the input in $B/fuzz-artifacts/<target>/
+# ($B: ASAN_BUILD_DIR, build-asan by default; make fuzz uses build-fuzz, built at -O1).
 # Once fixed, the input is kept as a regression test in fuzz/regressions/<target>/.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -45,12 +45,12 @@ def test_wide_decimal_bounds_filter_every_row_in_trino(trino, tmp_path):
     checked = 0
     for column in ("d18", "d38"):
         values = data[column].to_pylist()
-        for value in rng.sample(values, 25) + [max(values), min(values)]:
+        for value in rng.sample(values, 10) + [max(values), min(values)]:
             for op in (">", ">=", "<", "<=", "="):
                 got = trino.query(f"SELECT count(*) FROM {name} WHERE {column} {op} DECIMAL '{value}'")[0][0]
                 assert got == _count(data, column, op, value), (column, op, value)
                 checked += 1
-    assert checked == 2 * 27 * 5
+    assert checked == 2 * 12 * 5
     # The case: one decimal(18,6) row, WHERE d > 0.
     one = tmp_path / "one"
     (tmp_path / "one.csv").write_text("id,d\n1,12345678901.123456\n")
