@@ -48,8 +48,8 @@ fuzz_one() {
     fi
   fi
   local log="$B/fuzz-$t.log" budget=(-max_total_time="$seconds")
-  # The smoke run replays the corpus (and what campaigns added) without mutating: make
-  # test stays deterministic, and new findings are the campaign's to make.
+  # The smoke run replays the corpus (and what campaigns in $B added) without mutating:
+  # make test stays deterministic, and new findings are the campaign's to make.
   [ "$mode" = "--smoke" ] && budget=(-runs=0)
   if "$bin" "${budget[@]}" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
        -artifact_prefix="$artifacts" "$work" "fuzz/corpus/$t" > "$log" 2>&1; then
