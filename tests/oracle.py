@@ -392,13 +392,13 @@ def _sorted_for_display(rows: Iterable[tuple]) -> list[tuple]:
     return sorted(rows, key=repr)
 
 
-def _same_rows_in_arrow(actual: pa.Table, expected: pa.Table, names: list[str]) -> bool:
+def _same_rows_in_arrow(actual: pa.Table, expected: pa.Table, names: list[str],
+                        a_types: dict[str, str], e_types: dict[str, str]) -> bool:
     """True when Arrow finds the two tables equal once both are sorted: the same rows for
     certain. False means only "not shown here": the row-by-row comparison decides, with
     its canonical values (a NaN, a time zone, a nested column in another order)."""
     if actual.num_rows != expected.num_rows:
         return False
-    a_types, e_types = canonical_schema(actual), canonical_schema(expected)
     if any(a_types[n] != e_types[n] for n in names):
         return False
     try:
@@ -438,8 +438,8 @@ def diff_tables(
         )
     if check_column_order and a_names != e_names:
         problems.append(f"column order differs: actual {a_names}, expected {e_names}")
+    a_types, e_types = canonical_schema(actual), canonical_schema(expected)
     if check_types:
-        a_types, e_types = canonical_schema(actual), canonical_schema(expected)
         for name in e_names:
             if a_types[name] != e_types[name] and e_types[name] != "null":
                 problems.append(
@@ -447,7 +447,7 @@ def diff_tables(
                     f"({actual.schema.field(name).type}), expected {e_types[name]} "
                     f"({expected.schema.field(name).type})"
                 )
-    if not problems and _same_rows_in_arrow(actual, expected, e_names):
+    if not problems and _same_rows_in_arrow(actual, expected, e_names, a_types, e_types):
         return None
     a_rows = collections.Counter(canonical_rows(actual, e_names))
     e_rows = collections.Counter(canonical_rows(expected, e_names))
