@@ -92,6 +92,36 @@ def test_a_watermark_pipeline_and_a_reset_on_iceberg(tmp_path):
     assert [s.summary["inlet.operation"] for s in history][-2] == "RESET PIPELINE"
 
 
+def test_a_full_refresh_into_a_sorted_table_sorts_every_file(tmp_path):
+    """destination.sort_by: the full refresh streams its files into the table, sorting in
+    runs (docs/formats.md, "Sort order"); every data file is sorted and says so, and the
+    next run replaces the rows."""
+    (tmp_path / "src").mkdir()
+    p = ps.pipeline("ice", path="src/*.csv", fmt="csv", dest="table", schema=SCHEMA,
+                    strategy={"type": "full_refresh"}, table_format="iceberg")
+    p["destination"]["sort_by"] = ["v desc"]
+    yaml = ps.write_pipelines(tmp_path / "p.yaml", p)
+    table = tmp_path / "table"
+    rows = _rows(0, 30)
+    ps.write_source(tmp_path / "src" / "a.csv", rows[::2])
+    ps.write_source(tmp_path / "src" / "b.csv", rows[1::2])
+    for run in (1, 2):
+        if run == 2:  # a new file: the next full refresh reads all three
+            ps.write_source(tmp_path / "src" / "c.csv", _rows(30, 10))
+            rows = _rows(0, 40)
+        report = ps.run(yaml).report
+        assert report["status"] == "committed" and report["rows_written"] == len(rows), report
+        _check(table, rows, f"run {run}")
+        static = _pyiceberg(table)
+        assert static.sort_order().order_id == 1
+        files = static.inspect.files().to_pylist()
+        assert files and all(f["sort_order_id"] == 1 for f in files), files
+        for f in files:
+            import pyarrow.parquet as pq
+            values = pq.read_table(f["file_path"].removeprefix("file://"))["v"].to_pylist()
+            assert values == sorted(values, reverse=True), values
+
+
 def test_an_existing_table_of_the_other_format_is_refused(tmp_path):
     yaml = _setup(tmp_path, {"type": "append"})
     ps.write_source(tmp_path / "src" / "a.csv", _rows(0, 2))

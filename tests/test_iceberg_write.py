@@ -384,6 +384,38 @@ def test_a_sort_order_is_recorded_and_every_write_follows_it(tmp_path):
     assert "Delta table has no sort order" in line, line
 
 
+def test_a_sorted_write_sorts_in_runs_of_bounded_size(tmp_path):
+    """A sorted write holds at most --sort-run-size bytes of rows: each run is sorted and
+    written to files of its own, so every file is sorted (and says so) however large the
+    input. Three input files with a 1-byte run size: a run, and a file, per input batch."""
+    table = tmp_path / "t"
+    rng = random.Random(23)
+    parts = [_rows(rng, 0, 50), _rows(rng, 50, 50), _rows(rng, 100, 50)]
+    for part in parts:
+        rng.shuffle(part)
+    support.write(table, [pa.Table.from_pylist(p, schema=SCHEMA) for p in parts], "--format", "iceberg",
+                  "--sort-by", "id desc", "--sort-run-size", "1", work_dir=tmp_path / "in")
+    static = _static(table)
+    files = static.inspect.files().to_pylist()
+    assert len(files) == 3 and all(f["sort_order_id"] == 1 for f in files), files
+    for f in files:
+        ids = pq.read_table(f["file_path"].removeprefix("file://"))["id"].to_pylist()
+        assert ids == sorted(ids, reverse=True) and len(ids) == 50, ids
+    oracle.assert_tables_equal(static.scan().to_arrow(),
+                               pa.Table.from_pylist([r for p in parts for r in p], schema=SCHEMA), "pyiceberg")
+    # The default run holds all of it: one file, one sorted run.
+    other = tmp_path / "one"
+    support.write(other, [pa.Table.from_pylist(p, schema=SCHEMA) for p in parts], "--format", "iceberg",
+                  "--sort-by", "id desc", work_dir=tmp_path / "in2")
+    files = _static(other).inspect.files().to_pylist()
+    assert len(files) == 1, files
+    ids = pq.read_table(files[0]["file_path"].removeprefix("file://"))["id"].to_pylist()
+    assert ids == list(range(149, -1, -1))
+    proc = support.run_inlet("write", other, "--input", tmp_path / "in2" / "input-0.parquet",
+                             "--input-format", "parquet", "--sort-run-size", "0", check=False)
+    assert proc.returncode != 0 and "sort-run-size" in proc.stderr, proc.stderr
+
+
 @pytest.mark.parametrize("order,expected", [
     ("x desc nulls last", ["nan", 2.0, 1.0, -1.0, None]),
     ("x desc nulls first", [None, "nan", 2.0, 1.0, -1.0]),

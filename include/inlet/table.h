@@ -156,10 +156,15 @@ struct WriteOptions {
   /// The sort order a created Iceberg table records (its default sort order): entries
   /// "column [asc|desc] [nulls first|nulls last]" (ascending by default; nulls first when
   /// ascending, last when descending). A write to a table with a sort order sorts its
-  /// rows (all of them, in memory) before writing, so that every data file is sorted and
-  /// says so. On an existing table it must be empty or the table's own order (Invalid
-  /// otherwise). Delta tables have no sort order (Invalid when given).
+  /// rows in runs of sort_run_bytes and writes each run to files of its own, so that
+  /// every data file is sorted and says so. On an existing table it must be empty or the
+  /// table's own order (Invalid otherwise). Delta tables have no sort order (Invalid when
+  /// given).
   std::vector<std::string> sort_by;
+  /// With a sort order: how many bytes of input rows (Arrow's in-memory size) are held
+  /// and sorted together. Bounds the write's memory; a larger run gives fewer, wider
+  /// files.
+  int64_t sort_run_bytes = 256LL * 1024 * 1024;
   /// Table properties, used when the write creates the table; on an existing table only
   /// with update_properties.
   std::map<std::string, std::string> properties;

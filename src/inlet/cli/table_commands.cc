@@ -204,6 +204,13 @@ void TableCommands::Register(CLI::App* app) {
       ->add_option("--target-file-size", w.target_file_size,
                    "Roll data files at about this many bytes")
       ->capture_default_str();
+  write_
+      ->add_option(
+          "--sort-run-size", w.sort_run_size,
+          "With a sort order: sort and write the rows in runs of about this many "
+          "bytes in memory, each run in files of its own")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   write_->add_flag("--json", w.json, "Print the result as JSON");
 
   Scan& s = scan_args_;
@@ -366,6 +373,7 @@ arrow::Status TableCommands::RunWrite(const Write& a) {
   options.update_properties = true;  // on an existing table too: never ignored
   options.compression = a.compression;
   options.target_file_size = a.target_file_size;
+  options.sort_run_bytes = a.sort_run_size;
   if (a.app_id.empty() != (a.app_version < 0)) {
     return arrow::Status::Invalid("--app-id and --app-version go together");
   }

@@ -43,6 +43,7 @@ class TableCommands {
     std::vector<std::string> properties;
     std::string compression = "zstd";
     int64_t target_file_size = 128LL * 1024 * 1024;
+    int64_t sort_run_size = 256LL * 1024 * 1024;
     std::string app_id;
     int64_t app_version = -1;
     bool json = false;

@@ -174,16 +174,15 @@ class PipelineRun {
     return arrow::Status::OK();
   }
 
-  // A full refresh that needs no rows in memory (no keys to gate, no sort order, no
-  // row-count gates, no limit on what it may delete) streams the extract of a source that
-  // can stream into the table: memory does not grow with the extract, and reading
-  // overlaps writing.
+  // A full refresh that needs no rows in memory (no keys to gate, no row-count gates, no
+  // limit on what it may delete) streams the extract of a source that can stream into the
+  // table: memory does not grow with the extract, and reading overlaps writing (a sort
+  // order sorts runs of bounded size, table::Write).
   bool Streamable() const {
     const auto& c = config_;
     return c.strategy.type == load::StrategyType::kFullRefresh &&
-           c.destination.keys.empty() && c.destination.sort_by.empty() &&
-           !c.quality.min_rows && !c.quality.max_rows && !c.strategy.max_delete_percent &&
-           !options_.dry_run;
+           c.destination.keys.empty() && !c.quality.min_rows && !c.quality.max_rows &&
+           !c.strategy.max_delete_percent && !options_.dry_run;
   }
 
   class ShapedRows;

@@ -2,6 +2,7 @@
 // (with the removal of the files they replace, for overwrites) in one transaction.
 #include <arrow/compute/api.h>
 #include <arrow/table.h>
+#include <arrow/util/byte_size.h>
 
 #include <set>
 
@@ -127,21 +128,16 @@ arrow::Result<CommitResult> Write(const Writable& table,
   // Decoding the input overlaps encoding the output.
   data = Prefetch(std::move(data));
   const auto order = tx->WriteOrder();
-  std::vector<std::shared_ptr<arrow::RecordBatch>> held;  // sorted before writing
-  while (true) {
-    std::shared_ptr<arrow::RecordBatch> batch;
-    ARROW_RETURN_NOT_OK(data->ReadNext(&batch));
-    if (!batch) break;
-    ARROW_ASSIGN_OR_RAISE(auto conformed, tx->Conform(*batch));
-    if (!order.empty()) {
-      held.push_back(std::move(conformed));
-      continue;
-    }
-    ARROW_RETURN_NOT_OK(writer->Write(conformed));
-  }
-  if (!order.empty() && !held.empty()) {
+  // With a sort order, rows are held until they fill a run, and each run is sorted and
+  // written to files of its own (Flush closes them), so every file is sorted and memory
+  // does not grow with the input (Spark sorts each write task's rows the same way).
+  std::vector<std::shared_ptr<arrow::RecordBatch>> held;
+  int64_t held_bytes = 0;
+  auto write_run = [&]() -> arrow::Status {
+    if (held.empty()) return arrow::Status::OK();
     ARROW_ASSIGN_OR_RAISE(auto sorted, SortRows(held, order));
     held.clear();
+    held_bytes = 0;
     arrow::TableBatchReader reader(*sorted);
     std::shared_ptr<arrow::RecordBatch> batch;
     while (true) {
@@ -149,9 +145,26 @@ arrow::Result<CommitResult> Write(const Writable& table,
       if (!batch) break;
       ARROW_RETURN_NOT_OK(writer->Write(batch));
     }
+    return writer->Flush();
+  };
+  while (true) {
+    std::shared_ptr<arrow::RecordBatch> batch;
+    ARROW_RETURN_NOT_OK(data->ReadNext(&batch));
+    if (!batch) break;
+    ARROW_ASSIGN_OR_RAISE(auto conformed, tx->Conform(*batch));
+    if (order.empty()) {
+      ARROW_RETURN_NOT_OK(writer->Write(conformed));
+      continue;
+    }
+    // What the batch's rows occupy (a slice of a larger batch counts only its rows).
+    auto bytes = arrow::util::ReferencedBufferSize(*conformed);
+    held_bytes += bytes.ok() ? *bytes : arrow::util::TotalBufferSize(*conformed);
+    held.push_back(std::move(conformed));
+    if (held_bytes >= options.sort_run_bytes) ARROW_RETURN_NOT_OK(write_run());
   }
+  ARROW_RETURN_NOT_OK(write_run());
   ARROW_ASSIGN_OR_RAISE(auto written, writer->Finish());
-  // Every file holds a slice of the sorted rows: each is sorted.
+  // Every file holds a slice of one sorted run: each is sorted.
   for (auto& w : written) w.sorted = !order.empty();
   CommitResult result;
   result.rows_written = writer->rows_written();
