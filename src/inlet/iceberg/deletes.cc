@@ -37,6 +37,7 @@ table::StoredField StoredOf(const arrow::Field& f) {
 // (a column promoted since the file was written reads as it is now).
 arrow::Result<std::shared_ptr<arrow::Table>> ReadColumns(
     const std::shared_ptr<const TableStore>& store, const arrow::Schema& with_ids,
+    const std::map<int32_t, std::shared_ptr<arrow::Field>>& dropped,
     const std::vector<int32_t>& ids, const std::string& file_uri) {
   std::vector<table::ScanColumn> columns;
   arrow::FieldVector fields;
@@ -44,11 +45,20 @@ arrow::Result<std::shared_ptr<arrow::Table>> ReadColumns(
     std::shared_ptr<arrow::Field> field;
     for (const auto& f : with_ids.fields())
       if (FieldId(*f) == id) field = f;
-    if (!field)
-      return arrow::Status::NotImplemented(
-          "equality deletes compare ", file_uri, " by field id ", id,
-          ", which is not a top-level column of the schema read");
-    auto plain = arrow::field(field->name(), field->type(), field->nullable());
+    std::string name = field ? field->name() : "";
+    if (!field) {
+      // A column dropped since the delete was written: the files still hold it under
+      // its id, typed as the newest schema that had it. Named apart, as a column of the
+      // same name may have been added since.
+      auto it = dropped.find(id);
+      if (it == dropped.end())
+        return arrow::Status::NotImplemented(
+            "equality deletes compare ", file_uri, " by field id ", id,
+            ", which is not a top-level column of any of the table's schemas");
+      field = it->second;
+      name = "__dropped_" + std::to_string(id);
+    }
+    auto plain = arrow::field(name, field->type(), field->nullable());
     columns.push_back({plain, StoredOf(*field), false});
     fields.push_back(plain);
   }
@@ -154,6 +164,9 @@ bool IsDeletionVector(const DataFile& f) {
 struct DeleteIndex::State {
   std::shared_ptr<const TableStore> store;
   std::shared_ptr<arrow::Schema> with_ids;
+  // Top-level columns of earlier schemas that the schema read lacks (dropped since), by
+  // field id, as the newest schema that had them types them.
+  std::map<int32_t, std::shared_ptr<arrow::Field>> dropped;
   // The partition fields' types of each spec that binds to the schema read.
   std::map<int32_t, arrow::FieldVector> partition_fields;
 
@@ -197,7 +210,8 @@ struct DeleteIndex::State {
       const ManifestEntry& e) {
     std::lock_guard<std::mutex> lock(mu);
     if (auto it = loaded.find(e.file.file_path); it != loaded.end()) return it->second;
-    auto rows = ReadColumns(store, *with_ids, e.file.equality_ids, e.file.file_path);
+    auto rows =
+        ReadColumns(store, *with_ids, dropped, e.file.equality_ids, e.file.file_path);
     if (!rows.ok())
       return rows.status().WithMessage("cannot read equality delete file ",
                                        e.file.file_path, ": ", rows.status().message());
@@ -217,6 +231,20 @@ arrow::Result<std::shared_ptr<DeleteIndex>> DeleteIndex::Make(
   auto state = std::make_shared<State>();
   state->store = store;
   state->with_ids = std::move(with_ids);
+  std::set<int32_t> read_ids;
+  for (const auto& f : state->with_ids->fields())
+    if (auto id = FieldId(*f)) read_ids.insert(*id);
+  std::vector<const Schema*> schemas;
+  for (const auto& schema : metadata.schemas) schemas.push_back(&schema);
+  std::sort(schemas.begin(), schemas.end(), [](const Schema* a, const Schema* b) {
+    return a->schema_id > b->schema_id;  // newest first: it types the column
+  });
+  for (const Schema* schema : schemas) {
+    for (const auto& f : schema->arrow_schema->fields()) {
+      auto id = FieldId(*f);
+      if (id && !read_ids.count(*id)) state->dropped.emplace(*id, f);
+    }
+  }
   for (const auto& spec : metadata.specs) {
     auto bound = BindSpec(spec, *state->with_ids);
     if (bound.ok()) state->partition_fields[spec.spec_id] = bound->fields;
@@ -292,8 +320,8 @@ DeletedRows DeleteIndex::For(const ManifestEntry& data, bool positional_only) co
     std::map<std::vector<int32_t>, std::vector<const ManifestEntry*>> by_ids;
     for (const auto* e : equality) by_ids[e->file.equality_ids].push_back(e);
     for (const auto& [ids, files] : by_ids) {
-      ARROW_ASSIGN_OR_RAISE(auto rows,
-                            ReadColumns(state->store, *state->with_ids, ids, path));
+      ARROW_ASSIGN_OR_RAISE(auto rows, ReadColumns(state->store, *state->with_ids,
+                                                   state->dropped, ids, path));
       ARROW_ASSIGN_OR_RAISE(auto keys, RowKeys(*rows, Names(*rows)));
       for (const auto* e : files) {
         ARROW_ASSIGN_OR_RAISE(auto deleted, state->Keys(*e));
