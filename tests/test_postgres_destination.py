@@ -257,6 +257,40 @@ def test_a_dropped_connection_fails_the_commit_and_loses_nothing(tmp_path, db):
     assert db.sql("SELECT count(*) FROM hot") == [(100,)]
 
 
+def _sessions(db) -> int:
+    """Sessions the server has started in the test's database, once the count settles (a
+    session's stats reach the shared counters as it ends)."""
+    last = None
+    for _ in range(50):
+        db.sql("SELECT pg_stat_clear_snapshot()")
+        n = db.sql("SELECT sessions FROM pg_stat_database WHERE datname = %s", db.name)[0][0]
+        if n == last:
+            return n
+        last = n
+        time.sleep(0.2)
+    return last
+
+
+def test_a_run_reads_and_commits_in_one_session(tmp_path, db):
+    """The destination keeps the session it read the table's state and columns in for the
+    commit (the commit's statements still one transaction, checked inside it): every run
+    opens one connection, which is two sessions (ADBC's driver opens one more, briefly, to
+    learn the server's types). A run used to open three connections once the table
+    existed."""
+    ps.write_source(tmp_path / "in" / "a.csv", [{"id": i, "v": "x"} for i in range(10)])
+    yaml = ps.write_pipelines(tmp_path / "p.yaml", _files_pipeline(tmp_path, db, {"type": "append"}))
+    sessions = [_sessions(db)]
+    assert ps.run(yaml, env=db.env).report["rows_written"] == 10
+    sessions.append(_sessions(db))
+    for k, name in enumerate("bcd"):
+        ps.write_source(tmp_path / "in" / f"{name}.csv", [{"id": 10 + 5 * k + i, "v": name} for i in range(5)])
+        assert ps.run(yaml, env=db.env).report["rows_written"] == 5
+        sessions.append(_sessions(db))
+    assert [b - a for a, b in zip(sessions, sessions[1:])] == [2, 2, 2, 2], sessions
+    assert db.sql("SELECT count(*) FROM hot") == [(25,)]
+    assert _state(db)["inlet.pipeline.p"][0] == 4  # the run number, in the commit
+
+
 def check_refusal_text(stderr: str) -> str:
     lines = [l for l in stderr.splitlines() if l.strip()]
     assert lines, "no error message"

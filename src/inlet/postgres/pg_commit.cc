@@ -89,11 +89,29 @@ std::string Destination::Key() const {
   return QuoteLiteral(schema_name_ + "." + relation_);
 }
 
-arrow::Result<std::unique_ptr<adbc::Connection>> Destination::Connect() const {
+arrow::Result<std::unique_ptr<adbc::Connection>> Destination::Connect(bool reuse) const {
+  std::unique_ptr<adbc::Connection> kept;
+  if (reuse) {
+    std::lock_guard<std::mutex> lock(idle_->mu);
+    if (!idle_->connections.empty()) {
+      kept = std::move(idle_->connections.back());
+      idle_->connections.pop_back();
+    }
+  }
+  // A kept session the server has ended meanwhile (a restart, an idle timeout) fails
+  // this first statement: a new one then.
+  if (kept && kept->Execute("SET TIME ZONE 'UTC'").ok()) return kept;
+  kept.reset();
   ARROW_ASSIGN_OR_RAISE(auto conn, adbc::Connection::Open(uri_, name_, secrets_));
   ARROW_RETURN_NOT_OK(conn->Execute("SET TIME ZONE 'UTC'"));
   ARROW_RETURN_NOT_OK(conn->Execute("SET standard_conforming_strings = on"));
   return conn;
+}
+
+void Destination::Keep(std::unique_ptr<adbc::Connection> conn) const {
+  if (!conn) return;
+  std::lock_guard<std::mutex> lock(idle_->mu);
+  if (idle_->connections.size() < 2) idle_->connections.push_back(std::move(conn));
 }
 
 arrow::Result<std::vector<Column>> Destination::Columns(adbc::Connection& conn) const {
@@ -194,6 +212,10 @@ arrow::Status Commit::Start(const WriteOptions& w) {
   ARROW_RETURN_NOT_OK(dest_.EnsureStateTables(*conn_));
   ARROW_RETURN_NOT_OK(conn_->Begin());
   open_ = true;
+  // Marks the transaction: the row query below checks that it runs in the same one (a
+  // session reused after an earlier commit must not run this one's statements each in
+  // a transaction of its own).
+  ARROW_RETURN_NOT_OK(Run("SET LOCAL inlet.commit = 'on'").status());
   ARROW_RETURN_NOT_OK(Run("INSERT INTO " + dest_.StateTable() +
                           " (table_name, app_id, version) VALUES (" + dest_.Key() +
                           ", '', 0) ON CONFLICT DO NOTHING")
@@ -204,10 +226,14 @@ arrow::Status Commit::Start(const WriteOptions& w) {
       auto row,
       Rows("SELECT s.version, s.document, " + dest_.Regclass() +
            "::oid::bigint, (SELECT max(h.version) FROM " + dest_.HistoryTable() +
-           " AS h WHERE h.table_name = s.table_name) FROM " + dest_.StateTable() +
-           " AS s WHERE s.table_name = " + dest_.Key() +
+           " AS h WHERE h.table_name = s.table_name), current_setting('inlet.commit', "
+           "true) FROM " +
+           dest_.StateTable() + " AS s WHERE s.table_name = " + dest_.Key() +
            " AND s.app_id = '' FOR UPDATE"));
   if (row->num_rows() != 1) return dest_.Failed("the state table lost the table's row");
+  ARROW_ASSIGN_OR_RAISE(auto marked, ColumnAs(*row, 4, arrow::utf8()));
+  if (static_cast<const arrow::StringArray&>(*marked).GetView(0) != "on")
+    return dest_.Failed("the commit's statements are not in one transaction");
   ARROW_ASSIGN_OR_RAISE(auto counter, ColumnAs(*row, 0, arrow::int64()));
   ARROW_ASSIGN_OR_RAISE(auto owner, ColumnAs(*row, 1, arrow::utf8()));
   ARROW_ASSIGN_OR_RAISE(auto oid, ColumnAs(*row, 2, arrow::int64()));
@@ -429,6 +455,7 @@ arrow::Result<CommitResult> Commit::Finish(
   if (dry_run) {
     open_ = false;
     ARROW_RETURN_NOT_OK(conn_->Rollback());
+    KeepConnection();
     counts.version = -1;
     return counts;
   }
@@ -441,16 +468,25 @@ arrow::Result<CommitResult> Commit::Finish(
         " (when the connection was lost as it committed, the commit may have landed: "
         "the next run resumes from what the table's state says)");
   CrashPoint("postgres.after_commit");
+  KeepConnection();
   counts.version = version;
   return counts;
 }
 
 arrow::Status Commit::Abandon() {
   open_ = false;
-  return conn_->Rollback();
+  ARROW_RETURN_NOT_OK(conn_->Rollback());
+  KeepConnection();
+  return arrow::Status::OK();
+}
+
+void Commit::KeepConnection() {
+  if (conn_ && conn_->EndTransactions().ok()) dest_.Keep(std::move(conn_));
+  conn_.reset();
 }
 
 arrow::Status Commit::Explained(const arrow::Status& st) const {
+  if (!conn_) return st;
   const std::string& state = conn_->sqlstate();
   std::string hint;
   if (state == "23505")

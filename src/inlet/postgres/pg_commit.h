@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -51,8 +52,14 @@ class Destination {
   /// The table as messages name it (the database without password, and the table).
   const std::string& Describe() const { return location_; }
 
-  /// A connection whose session reads and writes times in UTC.
-  arrow::Result<std::unique_ptr<adbc::Connection>> Connect() const;
+  /// A connection whose session reads and writes times in UTC: with reuse, one Keep left
+  /// (its first statement checks that the server still has it), else a new one.
+  arrow::Result<std::unique_ptr<adbc::Connection>> Connect(bool reuse = true) const;
+
+  /// Keeps a connection that ended cleanly (no transaction open, every result read) for
+  /// a later Connect, so that a run's reads and its commit, and a stream's commits, share
+  /// one session. At most two are kept; copies of the destination share them.
+  void Keep(std::unique_ptr<adbc::Connection> conn) const;
 
   /// The table's columns, in order; none when there is no such table.
   arrow::Result<std::vector<Column>> Columns(adbc::Connection& conn) const;
@@ -82,7 +89,13 @@ class Destination {
   arrow::Status Failed(const std::string& why) const;
 
  private:
+  struct Idle {
+    std::mutex mu;
+    std::vector<std::unique_ptr<adbc::Connection>> connections;
+  };
+
   PostgresDestinationConfig config_;
+  std::shared_ptr<Idle> idle_ = std::make_shared<Idle>();
   std::string uri_;
   std::string name_;
   std::vector<std::string> secrets_;
@@ -135,12 +148,13 @@ class Commit {
   arrow::Result<int64_t> Count(const std::string& sql);
   arrow::Result<std::shared_ptr<arrow::Table>> Rows(const std::string& sql);
 
-  /// Records the states and the commit, and commits (rolls back with dry_run).
+  /// Records the states and the commit, and commits (rolls back with dry_run). The
+  /// connection goes back to the destination: no statement may follow.
   arrow::Result<CommitResult> Finish(const WriteOptions& w, const std::string& operation,
                                      const std::map<std::string, std::string>& parameters,
                                      CommitResult counts, bool dry_run);
 
-  /// Ends without committing anything.
+  /// Ends without committing anything (no statement may follow).
   arrow::Status Abandon();
 
   int64_t version() const { return version_; }
@@ -150,6 +164,8 @@ class Commit {
  private:
   /// A statement's failure with the table named, and the usual causes said.
   arrow::Status Explained(const arrow::Status& st) const;
+  /// Hands the connection, its transaction ended, back to the destination for reuse.
+  void KeepConnection();
 
   const Destination& dest_;
   std::unique_ptr<adbc::Connection> conn_;

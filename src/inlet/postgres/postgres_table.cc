@@ -14,6 +14,7 @@
 #include "inlet/postgres/pg_commit.h"
 #include "inlet/postgres/pg_sql.h"
 #include "inlet/source/adbc.h"
+#include "inlet/source/pg_columns.h"
 #include "inlet/source/pg_text.h"
 #include "inlet/source/postgres_source.h"
 #include "inlet/status.h"
@@ -105,10 +106,12 @@ class PostgresTable : public Table, public std::enable_shared_from_this<Postgres
       return dest_.Failed("a PostgreSQL table keeps no earlier versions to read");
     ARROW_ASSIGN_OR_RAISE(auto conn, dest_.Connect());
     ARROW_ASSIGN_OR_RAISE(auto columns, dest_.Columns(*conn));
-    if (columns.empty())
+    if (columns.empty()) {
+      dest_.Keep(std::move(conn));  // the first commit, creating the table, takes it
       return TableNotFound(dest_.Describe() +
                            ": there is no such table (the first commit "
                            "creates it)");
+    }
     int64_t version = 0;
     int64_t timestamp_ms = 0;
     std::map<std::string, AppState> apps;
@@ -150,7 +153,7 @@ class PostgresTable : public Table, public std::enable_shared_from_this<Postgres
         // The table was dropped and created again: its states are not this table's.
         // Recording the new table is a commit of its own (the states dropped, the
         // version counted), so that a writer that read the old table's states conflicts.
-        conn.reset();
+        dest_.Keep(std::move(conn));
         pg::Commit adopt(dest_);
         ARROW_RETURN_NOT_OK(adopt.Start({}));
         ARROW_ASSIGN_OR_RAISE(auto committed,
@@ -159,7 +162,7 @@ class PostgresTable : public Table, public std::enable_shared_from_this<Postgres
         apps.clear();
       }
     }
-    conn.reset();
+    dest_.Keep(std::move(conn));
     ARROW_ASSIGN_OR_RAISE(auto schema, ReadSchema());
     std::vector<std::string> type_names;
     for (const auto& f : schema->fields()) {
@@ -176,7 +179,10 @@ class PostgresTable : public Table, public std::enable_shared_from_this<Postgres
     ARROW_ASSIGN_OR_RAISE(auto conn, dest_.Connect());
     ARROW_ASSIGN_OR_RAISE(bool has_state, dest_.HasStateTable(*conn));
     std::vector<HistoryEntry> out;
-    if (!has_state) return out;
+    if (!has_state) {
+      dest_.Keep(std::move(conn));
+      return out;
+    }
     ARROW_ASSIGN_OR_RAISE(
         auto t,
         QueryAll(*conn,
@@ -189,6 +195,7 @@ class PostgresTable : public Table, public std::enable_shared_from_this<Postgres
     ARROW_ASSIGN_OR_RAISE(auto times, ColumnAs(*t, 1, arrow::int64()));
     ARROW_ASSIGN_OR_RAISE(auto operations, ColumnAs(*t, 2, arrow::utf8()));
     ARROW_ASSIGN_OR_RAISE(auto parameters, ColumnAs(*t, 3, arrow::utf8()));
+    dest_.Keep(std::move(conn));
     for (int64_t i = 0; i < t->num_rows(); ++i) {
       HistoryEntry e;
       e.version = static_cast<const arrow::Int64Array&>(*versions).Value(i);
@@ -221,7 +228,9 @@ class PostgresTable : public Table, public std::enable_shared_from_this<Postgres
   arrow::Result<int64_t> CountRows() const {
     ARROW_ASSIGN_OR_RAISE(auto conn, dest_.Connect());
     const std::string table = dest_.Target();
-    return QueryCount(*conn, "SELECT count(*) FROM " + table);
+    ARROW_ASSIGN_OR_RAISE(int64_t n, QueryCount(*conn, "SELECT count(*) FROM " + table));
+    dest_.Keep(std::move(conn));
+    return n;
   }
 
   const pg::Destination& destination() const { return dest_; }
@@ -291,15 +300,34 @@ class PostgresTable : public Table, public std::enable_shared_from_this<Postgres
     return h;
   }
 
+  // The table's columns as a query source reads them (source/pg_columns.h; types it does
+  // not map as text), described on the destination's own session.
   arrow::Result<std::shared_ptr<arrow::Schema>> ReadSchema() const {
-    ARROW_ASSIGN_OR_RAISE(auto reader,
-                          Read("SELECT * FROM " + dest_.Target() + " WHERE FALSE"));
-    auto schema = reader->schema();
-    std::shared_ptr<arrow::RecordBatch> batch;
-    do {
-      ARROW_RETURN_NOT_OK(reader->ReadNext(&batch));
-    } while (batch);
-    return schema;
+    auto described = [&](bool reuse) -> arrow::Result<std::shared_ptr<arrow::Schema>> {
+      ARROW_ASSIGN_OR_RAISE(auto conn, dest_.Connect(reuse));
+      ARROW_ASSIGN_OR_RAISE(auto schema,
+                            conn->Describe("SELECT * FROM " + dest_.Target()));
+      ARROW_ASSIGN_OR_RAISE(schema,
+                            pgcol::WithArrayTypmods(*conn, dest_.config().table, schema));
+      dest_.Keep(std::move(conn));
+      return schema;
+    };
+    // A kept session knows the types that existed when it began: a type created since
+    // (an enum, a domain) is described by a new one.
+    auto schema = described(true);
+    if (!schema.ok()) schema = described(false);
+    if (!schema.ok()) return schema.status();
+    PostgresSourceConfig source = dest_.config().pg;
+    source.unknown_types = UnknownTypes::kText;
+    arrow::FieldVector fields;
+    for (const auto& f : (*schema)->fields()) {
+      auto plan = pgcol::PlanColumn(*f, source);
+      if (!plan.ok()) return dest_.Failed(plan.status().message());
+      fields.push_back(arrow::field(
+          plan->name,
+          plan->conversion == pgcol::Conversion::kUnknown ? arrow::utf8() : plan->type));
+    }
+    return arrow::schema(std::move(fields));
   }
 
   pg::Destination dest_;

@@ -138,6 +138,15 @@ class AdbcConnectionImpl : public Connection {
     return arrow::Status::OK();
   }
 
+  arrow::Status EndTransactions() override {
+    sqlstate_.clear();
+    AdbcError error = ADBC_ERROR_INIT;
+    if (d_->ConnectionSetOption(&connection_, ADBC_CONNECTION_OPTION_AUTOCOMMIT,
+                                ADBC_OPTION_VALUE_ENABLED, &error) != ADBC_STATUS_OK)
+      return Failed("cannot return to autocommit", &error);
+    return arrow::Status::OK();
+  }
+
   arrow::Status IngestTemporary(const std::string& table,
                                 std::shared_ptr<arrow::RecordBatchReader> data) override {
     sqlstate_.clear();

@@ -51,6 +51,9 @@ class Connection {
   virtual arrow::Status Begin() = 0;
   virtual arrow::Status Commit() = 0;
   virtual arrow::Status Rollback() = 0;
+  /// After a Commit or Rollback: statements run in autocommit mode again, and the next
+  /// Begin starts a transaction (a connection kept for reuse ends this way).
+  virtual arrow::Status EndTransactions() = 0;
   /// Runs a statement without a result; returns the rows it changed (-1: not known).
   virtual arrow::Result<int64_t> Update(const std::string& sql) = 0;
   /// Copies data (binary COPY) into a new temporary table `table`, whose columns the
