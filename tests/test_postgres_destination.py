@@ -152,6 +152,92 @@ def test_merge_upserts_and_deletes_as_delta_does(tmp_path, db):
     assert [v for v, _ in history] == [1, 2, 3, 4, 5]
 
 
+def test_cdc_changes_out_of_order_match_the_order_free_model(tmp_path, db):
+    """The cdc strategy into PostgreSQL: random inserts, updates, deletes and truncates
+    arrive out of order, split into runs, some replayed; after every run the table equals
+    the order-free model the lakehouse tables are tested against (test_pipeline_cdc.py),
+    as does a Delta table the same events go into. A change older than a delete or a
+    truncate does not bring a row back: deletes are remembered beside the table."""
+    import test_pipeline_cdc as cdc
+    rng = random.Random(5)
+    src = tmp_path / "src"
+    src.mkdir()
+    source = {"type": "files", "path": str(src / "*.ndjson"), "format": "ndjson",
+              "schema": dict(cdc.SOURCE_SCHEMA)}
+    strategy = {"type": "cdc", "sequence_by": ["commit_lsn", "change_lsn"]}
+    hot = {"name": "hot", "source": source, "strategy": strategy,
+           "destination": {**_dest(db), "keys": ["k1", "k2"]}}
+    lake = {"name": "lake", "source": source, "strategy": strategy,
+            "destination": {"path": str(tmp_path / "lake"), "keys": ["k1", "k2"]}}
+    yaml = ps.write_pipelines(tmp_path / "p.yaml", hot, lake)
+    sequences = cdc.shuffled_sequences(rng, 400)
+    seen, late = [], 0
+    key = lambda r: (r["k1"], r["k2"])
+    for round_no in range(8):
+        batch = cdc.random_events(rng, sequences, rng.randrange(15, 45))
+        if seen and round_no % 3 == 2:
+            batch += rng.sample(seen, 3)  # replays of events already applied
+        ps.write_source(src / f"b{round_no:02d}.ndjson", batch, fmt="ndjson")
+        reports = {r["pipeline"]: r for r in ps.parse_reports(
+            ps.cli("run", yaml, "--json", env=db.env).stdout)}
+        assert reports["hot"]["rows_read"] == len(batch), reports["hot"]
+        for n in ("rows_late", "rows_inserted", "rows_deleted"):
+            assert reports["hot"][n] == reports["lake"][n], (round_no, n, reports)
+        late += reports["hot"]["rows_late"]
+        seen += batch
+        expected = sorted(cdc.order_free_model(seen), key=key)
+        got = sorted(({c: r[c] for c in cdc.TABLE_SCHEMA} for r in _rows(db, order="k1, k2")), key=key)
+        assert got == expected, f"round {round_no}"
+        ps.assert_table(tmp_path / "lake", expected, cdc.TABLE_SCHEMA, f"round {round_no} (Delta)")
+    assert late > 0, "shuffled sequences must produce late events"
+    reports = ps.parse_reports(ps.cli("run", yaml, "--json", env=db.env).stdout)
+    assert all(r["status"] == "no_changes" for r in reports), reports
+    # The deletes remembered: a table of keys and sequences beside the table.
+    remembered = db.sql("SELECT count(*) FROM pg_tables WHERE tablename LIKE 'inlet_state_deletes_%%'")
+    assert remembered == [(1,)], remembered
+
+
+def test_a_late_change_after_a_delete_or_truncate_stays_out(tmp_path, db):
+    """Run by run, into PostgreSQL and into Delta (the reference): a delete of a key the
+    table never had, then its older insert; a truncate, then an older insert of another
+    key; a newer insert after the truncate. Both count the same late changes and hold the
+    same rows."""
+    src = tmp_path / "src"
+    src.mkdir()
+    schema = {"op": "string", "id": "long", "seq": "long", "v": "string"}
+    source = {"type": "files", "path": str(src / "*.ndjson"), "format": "ndjson", "schema": schema}
+    strategy = {"type": "cdc", "sequence_by": ["seq"]}
+    yaml = ps.write_pipelines(
+        tmp_path / "p.yaml",
+        {"name": "hot", "source": source, "strategy": strategy, "destination": {**_dest(db), "keys": ["id"]}},
+        {"name": "lake", "source": source, "strategy": strategy,
+         "destination": {"path": str(tmp_path / "lake"), "keys": ["id"]}})
+    ev = lambda op, i, seq: {"op": op, "id": i, "seq": seq, "v": f"{op}{seq}"}
+    steps = [
+        ([ev("I", 1, 10), ev("I", 2, 30), ev("D", 9, 40)], [(1, 10), (2, 30)], 0),
+        ([ev("I", 9, 35), ev("U", 1, 5)], [(1, 10), (2, 30)], 2),            # both late
+        # 15: before its own batch's truncate, dropped with it (not late)
+        ([{"op": "T", "id": None, "seq": 20, "v": None}, ev("I", 3, 15)], [(2, 30)], 0),
+        ([ev("I", 4, 12), ev("I", 5, 25), ev("D", 2, 31)], [(5, 25)], 1),    # 4: before the truncate
+        ([ev("U", 2, 29)], [(5, 25)], 1),                                     # before the delete
+        ([ev("I", 2, 29), ev("U", 2, 32)], [(2, 32), (5, 25)], None),        # 32: after it
+    ]
+    for k, (events, want, late) in enumerate(steps):
+        ps.write_source(src / f"b{k}.ndjson", events, fmt="ndjson")
+        reports = {r["pipeline"]: r for r in ps.parse_reports(
+            ps.cli("run", yaml, "--json", env=db.env).stdout)}
+        hot, lake = reports["hot"], reports["lake"]
+        for n in ("rows_late", "rows_inserted", "rows_updated", "rows_deleted"):
+            assert hot[n] == lake[n], (k, n, hot, lake)
+        if late is not None:
+            assert hot["rows_late"] == late, (k, hot)
+        assert [(r["id"], r["seq"]) for r in _rows(db)] == want, k
+        lake_rows = oracle.read_deltalake(tmp_path / "lake").to_pylist()
+        assert sorted((r["id"], r["seq"]) for r in lake_rows) == want, k
+    assert db.sql("SELECT document FROM inlet_state WHERE app_id = 'inlet.tombstones'") == [
+        ('{"truncated_before" : ["20"]}',)]
+
+
 def test_a_merge_into_a_table_without_a_unique_key_is_refused_and_changes_nothing(tmp_path, db):
     db.sql("CREATE TABLE hot (id bigint, v text)")
     db.sql("INSERT INTO hot VALUES (1, 'old')")
@@ -313,7 +399,7 @@ def test_connection_errors_are_clear_and_keep_the_password(tmp_path, db):
 
 def test_config_refuses_what_a_postgres_destination_cannot_do(tmp_path, db):
     cases = [
-        ({"type": "cdc", "sequence_by": ["seq"]}, {}, "sequence-ordered changes"),
+        ({"type": "cdc", "sequence_by": ["seq"], "scd_type": 2}, {}, "no history of versions"),
         ({"type": "append"}, {"partition_by": ["day"]}, "partition_by"),
         ({"type": "append"}, {"path": "x"}, "path"),
         ({"type": "append"}, {"state_table": "a.b"}, "state_table"),
@@ -379,6 +465,45 @@ def test_kafka_into_postgres_and_delta_exactly_once_under_kill_9(tmp_path, db, k
     for p, end in ends.items():
         if end:
             assert state[f"inlet.kafka/{kafka_topic}/{p}"][0] == end - 1, state
+
+
+def test_a_stream_goes_on_when_its_kept_session_is_ended(tmp_path, db, kafka, kafka_topic):
+    """A stream's commits share a kept session; the server ending it while idle (a
+    restart, an idle timeout, an administrator) costs nothing: the next commit opens a new
+    one. Debezium-like changes (cdc, with deletes) go through it, and each commit's
+    statements are one transaction (checked inside each)."""
+    kafka.create_topic(kafka_topic, 1)
+    hot = _kafka_pipeline(kafka, kafka_topic, "hot", {**_dest(db), "keys": ["id"]},
+                          {"type": "cdc", "sequence_by": ["seq"]})
+    yaml = ps.write_pipelines(tmp_path / "p.yaml", hot)
+    msg = lambda op, i, seq: (str(i).encode(), json.dumps({"op": op, "id": i, "seq": seq, "v": f"{op}{seq}"}).encode())
+    proc = ps.popen("stream", yaml, env=db.env)
+    try:
+        def wait_for(n):
+            deadline = time.time() + 60
+            while time.time() < deadline:
+                if db.sql("SELECT count(*) FROM pg_tables WHERE tablename = 'hot'") == [(1,)] and \
+                        db.sql("SELECT count(*) FROM hot") == [(n,)]:
+                    return
+                time.sleep(0.2)
+            raise AssertionError(f"the table did not reach {n} rows")
+        kafka.produce(kafka_topic, [msg("c", i, 10 + i) for i in range(20)])
+        wait_for(20)
+        ended = db.sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s "
+                       "AND pid <> pg_backend_pid() AND state = 'idle'", db.name)
+        assert ended and all(r == (True,) for r in ended), ended
+        kafka.produce(kafka_topic, [msg("d", i, 100 + i) for i in range(5)] +
+                      [msg("u", 5, 3)])  # older than the row: late
+        wait_for(15)
+        kafka.produce(kafka_topic, [msg("c", 0, 50)])  # older than its delete: stays out
+        kafka.produce(kafka_topic, [msg("c", 99, 200)])
+        wait_for(16)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=60)
+    assert proc.returncode == 0
+    assert [r["id"] for r in _rows(db)] == list(range(5, 20)) + [99]
+    assert _rows(db)[0]["seq"] == 15
 
 
 def test_the_dual_sink_example(tmp_path, db, kafka, kafka_topic):

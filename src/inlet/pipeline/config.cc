@@ -526,16 +526,11 @@ arrow::Result<PipelineConfig> ParsePipeline(const YamlReader& r, const YAML::Nod
                      "applies to one table: with several, each table's primary key (or "
                      "replica identity) is its keys");
   }
-  if (p.destination.postgres &&
-      (p.strategy.type == StrategyType::kCdc ||
-       (p.strategy.type == StrategyType::kMerge &&
-        !load::MergeStrategyOptions(p.strategy, {}).sequence_by.empty() &&
-        !p.strategy.delete_flag.empty()))) {
-    return r.Error(n["strategy"], k + ".strategy.type",
-                   "a PostgreSQL destination does not remember deletes for "
-                   "sequence-ordered changes yet (cdc, or merge with order_by and "
-                   "delete_flag: set stale_rows: apply to order each batch only); load "
-                   "them into a Delta or Iceberg table");
+  if (p.destination.postgres && p.strategy.type == StrategyType::kCdc &&
+      p.strategy.scd_type == 2) {
+    return r.Error(n["strategy"], k + ".strategy.scd_type",
+                   "a PostgreSQL destination keeps no history of versions (scd_type: 2) "
+                   "yet: load it into a Delta or Iceberg table");
   }
   if (pg_cdc && p.strategy.type != StrategyType::kCdc) {
     return r.Error(n["strategy"], k + ".strategy.type",

@@ -5,6 +5,7 @@
 #include <arrow/compute/api.h>
 
 #include <algorithm>
+#include <atomic>
 
 #include "inlet/common/fault.h"
 #include "inlet/common/json.h"
@@ -89,6 +90,14 @@ std::string Destination::Key() const {
   return QuoteLiteral(schema_name_ + "." + relation_);
 }
 
+namespace {
+// Sessions kept in the whole process, at most kMaxKept: a stream following many tables
+// has a destination per table, and idle sessions count against the server's
+// max_connections.
+std::atomic<int> kept_sessions{0};
+constexpr int kMaxKept = 4;
+}  // namespace
+
 arrow::Result<std::unique_ptr<adbc::Connection>> Destination::Connect(bool reuse) const {
   std::unique_ptr<adbc::Connection> kept;
   if (reuse) {
@@ -96,6 +105,7 @@ arrow::Result<std::unique_ptr<adbc::Connection>> Destination::Connect(bool reuse
     if (!idle_->connections.empty()) {
       kept = std::move(idle_->connections.back());
       idle_->connections.pop_back();
+      --kept_sessions;
     }
   }
   // A kept session the server has ended meanwhile (a restart, an idle timeout) fails
@@ -108,10 +118,17 @@ arrow::Result<std::unique_ptr<adbc::Connection>> Destination::Connect(bool reuse
   return conn;
 }
 
+Destination::Idle::~Idle() { kept_sessions -= static_cast<int>(connections.size()); }
+
 void Destination::Keep(std::unique_ptr<adbc::Connection> conn) const {
   if (!conn) return;
   std::lock_guard<std::mutex> lock(idle_->mu);
-  if (idle_->connections.size() < 2) idle_->connections.push_back(std::move(conn));
+  if (idle_->connections.size() >= 2) return;
+  if (kept_sessions.fetch_add(1) >= kMaxKept) {
+    --kept_sessions;
+    return;
+  }
+  idle_->connections.push_back(std::move(conn));
 }
 
 arrow::Result<std::vector<Column>> Destination::Columns(adbc::Connection& conn) const {
@@ -392,19 +409,27 @@ std::string Commit::KeysMatch(const std::vector<std::string>& keys, const std::s
   return out;
 }
 
+arrow::Status Commit::Ended() const {
+  return arrow::Status::Invalid(
+      dest_.Describe(), ": a statement after its commit ended (a defect of inlet's)");
+}
+
 arrow::Result<int64_t> Commit::Run(const std::string& sql) {
+  if (!conn_) return Ended();
   auto n = conn_->Update(sql);
   if (!n.ok()) return Explained(n.status());
   return *n;
 }
 
 arrow::Result<int64_t> Commit::Count(const std::string& sql) {
+  if (!conn_) return Ended();
   auto n = QueryCount(*conn_, sql);
   if (!n.ok()) return Explained(n.status());
   return *n;
 }
 
 arrow::Result<std::shared_ptr<arrow::Table>> Commit::Rows(const std::string& sql) {
+  if (!conn_) return Ended();
   auto t = QueryAll(*conn_, sql);
   if (!t.ok()) return Explained(t.status());
   return *t;

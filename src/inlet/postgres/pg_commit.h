@@ -58,7 +58,8 @@ class Destination {
 
   /// Keeps a connection that ended cleanly (no transaction open, every result read) for
   /// a later Connect, so that a run's reads and its commit, and a stream's commits, share
-  /// one session. At most two are kept; copies of the destination share them.
+  /// one session. At most two are kept per destination (copies share them), and four in
+  /// the process; the rest are closed.
   void Keep(std::unique_ptr<adbc::Connection> conn) const;
 
   /// The table's columns, in order; none when there is no such table.
@@ -90,6 +91,7 @@ class Destination {
 
  private:
   struct Idle {
+    ~Idle();
     std::mutex mu;
     std::vector<std::unique_ptr<adbc::Connection>> connections;
   };
@@ -104,8 +106,9 @@ class Destination {
   std::string relation_;
 };
 
-/// One commit: a transaction on its own connection that holds the lock of the table's
-/// row in the state table from Start to Finish. Rolled back unless finished.
+/// One commit: a transaction on one connection (a kept one, or a new one) that holds the
+/// lock of the table's row in the state table from Start to Finish. Rolled back unless
+/// finished; the connection goes back to the destination when it ends cleanly.
 class Commit {
  public:
   explicit Commit(const Destination& dest) : dest_(dest) {}
@@ -166,6 +169,8 @@ class Commit {
   arrow::Status Explained(const arrow::Status& st) const;
   /// Hands the connection, its transaction ended, back to the destination for reuse.
   void KeepConnection();
+  /// The failure of a statement after the commit ended.
+  arrow::Status Ended() const;
 
   const Destination& dest_;
   std::unique_ptr<adbc::Connection> conn_;

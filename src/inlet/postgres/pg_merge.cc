@@ -253,6 +253,176 @@ arrow::Result<MergeResult> FinishMerge(Commit& commit, const MergeOptions& optio
   return result;
 }
 
+// What a sequence-ordered merge with deletes or truncates remembers beyond the rows, so
+// that a change older than a delete or a truncate does not bring a row back (the
+// lakehouse tables' tombstones, table/tombstones.h): each deleted key's latest delete in
+// a table beside the table, <state_table>_deletes_<oid> (the keys and the sequence
+// columns, in the table's types; the keys its primary key), and the latest truncate's
+// sequence in the state table (app "inlet.tombstones", the values as text). A change
+// applies only when it is newer than both.
+struct Remembered {
+  static constexpr char kApp[] = "inlet.tombstones";
+  static constexpr char kTruncate[] = "inlet_truncate";  // this merge's truncate (a row)
+  std::string deletes;   // the table of deletes, qualified
+  std::string keys;      // the key columns, quoted
+  std::string sequence;  // the sequence columns, quoted
+  std::string marker;    // the truncate's sequence: a row subquery (no row: none)
+
+  // The columns of alias's sequence, in order: a.s1, a.s2.
+  std::string Sequence(const MergeSql& m, const std::string& alias) const {
+    std::string out;
+    for (const auto& c : m.options.sequence_by)
+      out += (out.empty() ? "" : ", ") + alias + "." + QuoteIdent(c);
+    return out;
+  }
+
+  static arrow::Result<Remembered> Prepare(const MergeSql& m) {
+    const Destination& dest = m.dest;
+    Commit& commit = m.commit;
+    const MergeOptions& o = m.options;
+    Remembered r;
+    ARROW_ASSIGN_OR_RAISE(int64_t oid,
+                          commit.Count("SELECT " + dest.Regclass() + "::oid::bigint"));
+    r.deletes =
+        dest.Qualified(dest.config().state_table + "_deletes_" + std::to_string(oid));
+    std::string columns;
+    for (const auto& k : o.keys) r.keys += (r.keys.empty() ? "" : ", ") + QuoteIdent(k);
+    for (const auto& c : o.sequence_by) {
+      r.sequence += (r.sequence.empty() ? "" : ", ") + QuoteIdent(c);
+      if (!Contains(o.keys, c)) columns += ", " + QuoteIdent(c);
+    }
+    ARROW_ASSIGN_OR_RAISE(int64_t exists,
+                          commit.Count("SELECT count(*) FROM (VALUES (to_regclass(" +
+                                       pgtext::QuoteLiteral(r.deletes) +
+                                       "))) AS r (c) WHERE c IS NOT NULL"));
+    if (!exists) {
+      ARROW_RETURN_NOT_OK(commit
+                              .Run("CREATE TABLE " + r.deletes + " AS SELECT " + r.keys +
+                                   columns + " FROM " + dest.Target() + " WITH NO DATA")
+                              .status());
+      ARROW_RETURN_NOT_OK(
+          commit.Run("ALTER TABLE " + r.deletes + " ADD PRIMARY KEY (" + r.keys + ")")
+              .status());
+    }
+    std::string values;
+    for (size_t i = 0; i < o.sequence_by.size(); ++i) {
+      const Column* c = commit.Find(o.sequence_by[i]);
+      if (!c) return dest.Failed("no sequence column '" + o.sequence_by[i] + "'");
+      values += (i ? ", " : "") +
+                std::string("CAST(document::json -> 'truncated_before' ->> ") +
+                std::to_string(i) + " AS " + c->type + ")";
+    }
+    r.marker = "(SELECT " + values + " FROM " + dest.StateTable() +
+               " WHERE table_name = " + dest.Key() + " AND app_id = '" + kApp +
+               "' AND document IS NOT NULL)";
+    return r;
+  }
+
+  // The staged truncates: the latest (kept in kTruncate: the changes staged at or before
+  // it are dropped, BeforeTruncate), when newer than the truncate remembered, deletes the
+  // older rows and deletes, and is remembered. The rows it deleted.
+  arrow::Result<int64_t> Truncate(const MergeSql& m, const std::string& flag) const {
+    Commit& commit = m.commit;
+    const MergeOptions& o = m.options;
+    std::string cast, order;
+    for (const auto& c : o.sequence_by) {
+      cast += (cast.empty() ? "" : ", ") + commit.Cast("s", c) + " AS " + QuoteIdent(c);
+      order += (order.empty() ? "" : ", ") + commit.Ordered("s", c) + " DESC";
+    }
+    std::string seq = Sequence(m, "x");
+    ARROW_RETURN_NOT_OK(commit
+                            .Run(std::string("CREATE TEMPORARY TABLE ") + kTruncate +
+                                 " AS SELECT " + cast + " FROM " + kStage +
+                                 " AS s WHERE s." + flag + " ORDER BY " + order +
+                                 " LIMIT 1")
+                            .status());
+    ARROW_ASSIGN_OR_RAISE(int64_t newer,
+                          commit.Count(std::string("SELECT count(*) FROM ") + kTruncate +
+                                       " AS x WHERE NOT COALESCE(ROW(" + seq +
+                                       ") <= " + marker + ", FALSE)"));
+    if (newer == 0) return 0;
+    std::string truncated =
+        std::string("(SELECT ") + sequence + " FROM " + kTruncate + ")";
+    std::string older_row = "ROW(" + Sequence(m, "t") + ") < " + truncated;
+    for (const auto& c : o.sequence_by)
+      older_row += " OR t." + QuoteIdent(c) + " IS NULL";
+    ARROW_ASSIGN_OR_RAISE(int64_t deleted, commit.Run("DELETE FROM " + m.dest.Target() +
+                                                      " AS t WHERE " + older_row));
+    ARROW_RETURN_NOT_OK(commit
+                            .Run("DELETE FROM " + deletes + " AS d WHERE ROW(" +
+                                 Sequence(m, "d") + ") < " + truncated)
+                            .status());
+    std::string text;
+    for (const auto& c : o.sequence_by)
+      text += (text.empty() ? "" : ", ") + std::string("x.") + QuoteIdent(c) + "::text";
+    ARROW_RETURN_NOT_OK(
+        commit
+            .Run("INSERT INTO " + m.dest.StateTable() +
+                 " (table_name, app_id, document) SELECT " + m.dest.Key() + ", '" + kApp +
+                 "', json_build_object('truncated_before', json_build_array(" + text +
+                 "))::text FROM " + kTruncate +
+                 " AS x ON CONFLICT (table_name, app_id) DO UPDATE SET document = "
+                 "EXCLUDED.document, updated_at = now()")
+            .status());
+    return deleted;
+  }
+
+  // Whether a staged change (alias) is at or before this merge's truncate: dropped, as
+  // the lakehouse tables drop it (table/merge_source.cc), not counted late.
+  std::string BeforeTruncate(const MergeSql& m, const std::string& alias) const {
+    std::string s;
+    for (const auto& c : m.options.sequence_by)
+      s += (s.empty() ? "" : ", ") + m.commit.Cast(alias, c);
+    return "COALESCE(ROW(" + s + ") <= (SELECT " + sequence + " FROM " + kTruncate +
+           "), FALSE)";
+  }
+
+  // Drops the winners a remembered delete or truncate makes late; how many.
+  arrow::Result<int64_t> DropLate(const MergeSql& m) const {
+    std::string w;
+    for (const auto& s : m.WinnerSequence()) w += (w.empty() ? "" : ", ") + s;
+    return m.commit.Run(std::string("DELETE FROM ") + kWinners +
+                        " AS w WHERE COALESCE(ROW(" + w + ") <= " + marker +
+                        ", FALSE) OR EXISTS (SELECT 1 FROM " + deletes + " AS d WHERE " +
+                        m.commit.KeysMatch(m.options.keys, "d", "w") + " AND ROW(" +
+                        Sequence(m, "d") + ") >= ROW(" + w + "))");
+  }
+
+  // Remembers the winning deletes whose key the table no longer has (a delete older
+  // than the table's row is late, and leaves nothing to remember).
+  arrow::Status RecordDeletes(const MergeSql& m, const std::string& is_delete) const {
+    std::string values;
+    for (const auto& k : m.options.keys)
+      values += (values.empty() ? "" : ", ") + m.commit.Cast("w", k);
+    for (const auto& s : m.WinnerSequence()) values += ", " + s;
+    std::string set, excluded;
+    for (const auto& c : m.options.sequence_by) {
+      set += (set.empty() ? "" : ", ") + QuoteIdent(c);
+      excluded +=
+          (excluded.empty() ? "" : ", ") + std::string("EXCLUDED.") + QuoteIdent(c);
+    }
+    return m.commit
+        .Run("INSERT INTO " + deletes + " AS d (" + keys + ", " + sequence + ") SELECT " +
+             values + " FROM " + kWinners + " AS w WHERE " + is_delete +
+             " AND NOT EXISTS (SELECT 1 FROM " + m.dest.Target() + " AS t WHERE " +
+             m.commit.KeysMatch(m.options.keys, "t", "w") + ") ON CONFLICT (" + keys +
+             ") DO UPDATE SET (" + set + ") = ROW(" + excluded + ") WHERE ROW(" +
+             Sequence(m, "d") + ") < ROW(" + excluded + ")")
+        .status();
+  }
+
+  // Forgets the deletes a newer live winner supersedes.
+  arrow::Status Forget(const MergeSql& m) const {
+    std::string w;
+    for (const auto& s : m.WinnerSequence()) w += (w.empty() ? "" : ", ") + s;
+    return m.commit
+        .Run("DELETE FROM " + deletes + " AS d USING " + kWinners + " AS w WHERE " +
+             m.commit.KeysMatch(m.options.keys, "d", "w") + " AND " + m.live +
+             " AND ROW(" + Sequence(m, "d") + ") < ROW(" + w + ")")
+        .status();
+  }
+};
+
 // The first staged row (from 1) where `condition` holds over s; nullopt when none does.
 arrow::Result<std::optional<int64_t>> FirstRow(Commit& commit,
                                                const std::string& condition) {
@@ -269,20 +439,20 @@ arrow::Result<std::optional<int64_t>> FirstRow(Commit& commit,
 arrow::Result<MergeResult> Merge(const Destination& dest,
                                  std::shared_ptr<arrow::Table> source,
                                  const MergeOptions& options) {
-  // Sequence-guarded upserts without deletes need nothing remembered: the table's own
-  // sequence decides. Deletes would need remembering (a late update must not bring a
-  // deleted row back), which only the lakehouse tables do so far.
+  // Sequence-guarded upserts need nothing remembered: the table's own sequence decides.
+  // Deletes and truncates are remembered (Remembered), so that a late change does not
+  // bring a deleted row back.
   const bool guarded = !options.sequence_by.empty();
-  if (options.history.enabled || !options.truncate_flag.empty() ||
-      (guarded && (!options.delete_flag.empty() || options.mode != MergeMode::kUpsert)))
-    return WithKind(
-        arrow::Status::NotImplemented(
-            dest.Describe(),
-            ": a PostgreSQL table does not remember deletes for "
-            "sequence-ordered changes yet (the cdc strategy, or a merge with "
-            "order_by and a delete flag): load them into Delta or Iceberg, or "
-            "set stale_rows: apply"),
-        ErrorKind::kUnsupportedFeature);
+  if (options.history.enabled)
+    return WithKind(arrow::Status::NotImplemented(
+                        dest.Describe(),
+                        ": a PostgreSQL table keeps no history of versions (scd_type: 2) "
+                        "yet: load it into Delta or Iceberg"),
+                    ErrorKind::kUnsupportedFeature);
+  if (guarded && options.mode != MergeMode::kUpsert)
+    return dest.Failed("sequence-ordered changes are applied as upserts only");
+  if (!options.truncate_flag.empty() && !guarded)
+    return dest.Failed("truncates need the changes' sequence (sequence_by)");
   if (options.keys.empty()) return dest.Failed("a merge needs keys");
   for (const auto& k : options.keys)
     if (!source->schema()->GetFieldByName(k))
@@ -296,6 +466,16 @@ arrow::Result<MergeResult> Merge(const Destination& dest,
     if (!f || f->type()->id() != arrow::Type::BOOL)
       return dest.Failed("no boolean delete flag column '" + options.delete_flag + "'");
     flags.insert(options.delete_flag);
+  }
+  std::string truncates;  // the staged truncate flag, quoted ("" without one)
+  if (!options.truncate_flag.empty()) {
+    if (auto f = source->schema()->GetFieldByName(options.truncate_flag)) {
+      if (f->type()->id() != arrow::Type::BOOL)
+        return dest.Failed("the truncate flag '" + options.truncate_flag +
+                           "' is not boolean");
+      flags.insert(options.truncate_flag);
+      truncates = QuoteIdent(options.truncate_flag);
+    }
   }
   // Columns some row did not give (a message lacking a field): such a row keeps the
   // table's value (upserts only; other modes ignore the flags).
@@ -330,7 +510,11 @@ arrow::Result<MergeResult> Merge(const Destination& dest,
   for (const auto& k : options.keys)
     null_key +=
         (null_key.empty() ? "" : " OR ") + std::string("s.") + QuoteIdent(k) + " IS NULL";
-  ARROW_ASSIGN_OR_RAISE(auto first_null, FirstRow(commit, null_key));
+  // Truncate events carry no key.
+  const std::string change =
+      truncates.empty() ? std::string("TRUE") : "s." + truncates + " IS NOT TRUE";
+  ARROW_ASSIGN_OR_RAISE(auto first_null,
+                        FirstRow(commit, "(" + null_key + ") AND " + change));
   if (first_null)
     return dest.Failed("row " + std::to_string(*first_null) +
                        " of the merge's source has a null key");
@@ -361,6 +545,14 @@ arrow::Result<MergeResult> Merge(const Destination& dest,
     return FinishMerge(commit, options, std::move(result));
   }
   const std::string t = dest.Target();
+  std::optional<Remembered> remembered;
+  int64_t truncated = 0;  // rows a truncate deleted
+  if (guarded && (!options.delete_flag.empty() || !truncates.empty())) {
+    ARROW_ASSIGN_OR_RAISE(remembered, Remembered::Prepare(m));
+    if (!truncates.empty()) {
+      ARROW_ASSIGN_OR_RAISE(truncated, remembered->Truncate(m, truncates));
+    }
+  }
   // Rows ranked by the merge's order, where an order other than the input's decides
   // which rows come before the winner (partial updates, deletes given again).
   std::vector<std::string> order_columns =
@@ -398,11 +590,27 @@ arrow::Result<MergeResult> Merge(const Destination& dest,
       commit
           .Run(std::string("CREATE TEMPORARY TABLE ") + kWinners + " AS SELECT " +
                (all_rows ? std::string() : "DISTINCT ON (" + m.keys_sql + ") ") + "s.*" +
-               from + " FROM " + ranked + " AS s ORDER BY " + order)
+               from + " FROM " + ranked + " AS s WHERE " + change +
+               (remembered && !truncates.empty()
+                    ? " AND NOT " + remembered->BeforeTruncate(m, "s")
+                    : std::string()) +
+               " ORDER BY " + order)
           .status());
   ARROW_ASSIGN_OR_RAISE(int64_t winners,
                         commit.Count(std::string("SELECT count(*) FROM ") + kWinners));
-  result.source_duplicates = all_rows ? 0 : commit.staged_rows() - winners;
+  int64_t events = commit.staged_rows();  // the truncates apart
+  if (!truncates.empty()) {
+    ARROW_ASSIGN_OR_RAISE(events, commit.Count(std::string("SELECT count(*) FROM ") +
+                                               kStage + " AS s WHERE " + change));
+  }
+  result.source_duplicates = all_rows ? 0 : events - winners;
+  // Winners older than a remembered delete or truncate of their key are late.
+  int64_t late = 0;
+  if (remembered) {
+    ARROW_ASSIGN_OR_RAISE(late, remembered->DropLate(m));
+  }
+  const std::string newer_than_row =
+      guarded ? " AND " + m.Older(m.WinnerSequence()) : std::string();
   int64_t reborn = 0;
   if (mode == MergeMode::kUpsert && !options.delete_flag.empty()) {
     // A key deleted earlier in the source and given again starts afresh: its table row
@@ -412,9 +620,9 @@ arrow::Result<MergeResult> Merge(const Destination& dest,
         reborn,
         commit.Run("DELETE FROM " + t + " AS t USING " + kWinners + " AS w WHERE " +
                    commit.KeysMatch(options.keys, "t", "w") + " AND " + m.live +
-                   " AND EXISTS (SELECT 1 FROM " + ranked + " AS d WHERE d." +
-                   QuoteIdent(options.delete_flag) + m.SameKey("d", "w") + " AND d." +
-                   rank + " < w." + rank + ")"));
+                   newer_than_row + " AND EXISTS (SELECT 1 FROM " + ranked +
+                   " AS d WHERE d." + QuoteIdent(options.delete_flag) +
+                   m.SameKey("d", "w") + " AND d." + rank + " < w." + rank + ")"));
   }
   if (mode == MergeMode::kDeleteInsert) {
     std::string names, match;
@@ -428,12 +636,24 @@ arrow::Result<MergeResult> Merge(const Destination& dest,
         commit.Run("DELETE FROM " + t + " AS t USING (SELECT DISTINCT " + m.keys_sql +
                    " FROM " + kWinners + " AS s) AS s (" + names + ") WHERE " + match));
   } else if (mode == MergeMode::kUpsert && !options.delete_flag.empty()) {
-    // Insert-only merges keep matched rows, delete flag or not.
+    // Insert-only merges keep matched rows, delete flag or not. A sequence-ordered delete
+    // applies over an older row only (a newer one makes it late), and is remembered.
+    const std::string is_delete = "w." + QuoteIdent(options.delete_flag);
+    if (guarded) {
+      ARROW_ASSIGN_OR_RAISE(
+          int64_t late_deletes,
+          commit.Count(std::string("SELECT count(*) FROM ") + kWinners + " AS w JOIN " +
+                       t + " AS t ON " + commit.KeysMatch(options.keys, "t", "w") +
+                       " WHERE " + is_delete + " AND NOT " +
+                       m.Older(m.WinnerSequence())));
+      late += late_deletes;
+    }
     ARROW_ASSIGN_OR_RAISE(
         result.rows_deleted,
         commit.Run("DELETE FROM " + t + " AS t USING " + kWinners + " AS w WHERE " +
-                   commit.KeysMatch(options.keys, "t", "w") + " AND w." +
-                   QuoteIdent(options.delete_flag)));
+                   commit.KeysMatch(options.keys, "t", "w") + " AND " + is_delete +
+                   newer_than_row));
+    if (remembered) ARROW_RETURN_NOT_OK(remembered->RecordDeletes(m, is_delete));
   }
   if (!partial.empty()) {
     ARROW_RETURN_NOT_OK(PartialUpsert(m, ranked, rank, partial, &result));
@@ -472,13 +692,21 @@ arrow::Result<MergeResult> Merge(const Destination& dest,
       result.rows_updated = static_cast<const arrow::Int64Array&>(*upd).Value(0);
     }
   }
-  if (guarded)
+  if (guarded) {
+    // Live winners that applied over no newer row were inserted or updated; the rest
+    // were late, as were the winners dropped above.
+    ARROW_ASSIGN_OR_RAISE(int64_t live,
+                          commit.Count(std::string("SELECT count(*) FROM ") + kWinners +
+                                       " AS w WHERE " + m.live));
     result.late_discarded =
-        std::max<int64_t>(0, winners - result.rows_inserted - result.rows_updated);
+        late + std::max<int64_t>(0, live - result.rows_inserted - result.rows_updated);
+  }
+  if (remembered) ARROW_RETURN_NOT_OK(remembered->Forget(m));
+  result.rows_deleted += truncated;
   // Keys deleted and given again: updates, not inserts.
   result.rows_updated += reborn;
   result.rows_inserted -= std::min(reborn, result.rows_inserted);
-  for (const char* temporary : {kWinners, kRanked})
+  for (const char* temporary : {kWinners, kRanked, Remembered::kTruncate})
     ARROW_RETURN_NOT_OK(
         commit.Run(std::string("DROP TABLE IF EXISTS pg_temp.") + temporary).status());
   return FinishMerge(commit, options, std::move(result));

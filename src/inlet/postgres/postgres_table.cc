@@ -2,9 +2,11 @@
 
 #include <arrow/array.h>
 #include <arrow/compute/api.h>
+#include <arrow/extension_type.h>
 #include <arrow/table.h>
 
 #include <algorithm>
+#include <functional>
 #include <mutex>
 #include <set>
 
@@ -300,22 +302,41 @@ class PostgresTable : public Table, public std::enable_shared_from_this<Postgres
     return h;
   }
 
+  // Whether the driver gave a column (or a list's elements) a type it does not know.
+  static bool HasOpaque(const arrow::Schema& schema) {
+    std::function<bool(const arrow::Field&)> opaque = [&](const arrow::Field& f) {
+      if (pgcol::Metadata(f, "ARROW:extension:name") == "arrow.opaque") return true;
+      if (f.type()->id() == arrow::Type::EXTENSION &&
+          static_cast<const arrow::ExtensionType&>(*f.type()).extension_name() ==
+              "arrow.opaque")
+        return true;
+      auto storage = pgcol::Storage(f.type());
+      for (const auto& child : storage->fields())
+        if (opaque(*child)) return true;
+      return false;
+    };
+    for (const auto& f : schema.fields())
+      if (opaque(*f)) return true;
+    return false;
+  }
+
   // The table's columns as a query source reads them (source/pg_columns.h; types it does
   // not map as text), described on the destination's own session.
   arrow::Result<std::shared_ptr<arrow::Schema>> ReadSchema() const {
+    // As a query of the table (Scan's), so that the schema is the scanned rows' (no
+    // array element typmods: those are a table source's).
     auto described = [&](bool reuse) -> arrow::Result<std::shared_ptr<arrow::Schema>> {
       ARROW_ASSIGN_OR_RAISE(auto conn, dest_.Connect(reuse));
       ARROW_ASSIGN_OR_RAISE(auto schema,
                             conn->Describe("SELECT * FROM " + dest_.Target()));
-      ARROW_ASSIGN_OR_RAISE(schema,
-                            pgcol::WithArrayTypmods(*conn, dest_.config().table, schema));
       dest_.Keep(std::move(conn));
       return schema;
     };
-    // A kept session knows the types that existed when it began: a type created since
-    // (an enum, a domain) is described by a new one.
+    // A kept session's driver knows the types that existed when the session began: one
+    // created since (an enum, a domain) comes as an opaque type, described again on a
+    // new session.
     auto schema = described(true);
-    if (!schema.ok()) schema = described(false);
+    if (!schema.ok() || HasOpaque(**schema)) schema = described(false);
     if (!schema.ok()) return schema.status();
     PostgresSourceConfig source = dest_.config().pg;
     source.unknown_types = UnknownTypes::kText;
