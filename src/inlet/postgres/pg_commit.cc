@@ -284,6 +284,8 @@ arrow::Status Commit::Start(const WriteOptions& w) {
     ARROW_RETURN_NOT_OK(Run("DELETE FROM " + dest_.StateTable() +
                             " WHERE table_name = " + dest_.Key() + " AND app_id <> ''")
                             .status());
+    // And the deletes remembered for it.
+    ARROW_RETURN_NOT_OK(Run("DROP TABLE IF EXISTS " + dest_.DeletesTable(was)).status());
   }
   return arrow::Status::OK();
 }
@@ -456,6 +458,18 @@ arrow::Result<CommitResult> Commit::Finish(
             .status());
   }
   for (const auto& app : w.clear_app_documents) {
+    if (app == "inlet.tombstones") {
+      // The deletes remembered beside the table go with the truncate (a new snapshot of
+      // the source starts the table's changes afresh).
+      ARROW_ASSIGN_OR_RAISE(int64_t oid,
+                            Count("SELECT COALESCE(to_regclass(" +
+                                  QuoteLiteral(dest_.Target()) + ")::oid::bigint, 0)"));
+      std::string deletes = dest_.DeletesTable(std::to_string(oid));
+      ARROW_ASSIGN_OR_RAISE(
+          int64_t has, Count("SELECT count(*) FROM (VALUES (to_regclass(" +
+                             QuoteLiteral(deletes) + "))) AS r (c) WHERE c IS NOT NULL"));
+      if (oid > 0 && has > 0) ARROW_RETURN_NOT_OK(Run("DELETE FROM " + deletes).status());
+    }
     ARROW_RETURN_NOT_OK(Run("UPDATE " + dest_.StateTable() +
                             " SET document = NULL, updated_at = now() WHERE "
                             "table_name = " +

@@ -82,6 +82,11 @@ class Destination {
   std::string Target() const { return Qualified(relation_); }
   std::string StateTable() const { return Qualified(config_.state_table); }
   std::string HistoryTable() const { return Qualified(config_.state_table + "_history"); }
+  /// The deletes a sequence-ordered merge remembers for the table of this oid
+  /// (pg_merge.cc, Remembered).
+  std::string DeletesTable(const std::string& oid) const {
+    return Qualified(config_.state_table + "_deletes_" + oid);
+  }
   std::string Key() const;
   std::string Regclass() const;
   const PostgresDestinationConfig& config() const { return config_; }

@@ -8,6 +8,7 @@
 #include <optional>
 #include <set>
 
+#include "inlet/common/json.h"
 #include "inlet/postgres/pg_commit.h"
 #include "inlet/source/pg_text.h"
 #include "inlet/status.h"
@@ -66,17 +67,19 @@ struct MergeSql {
                       const std::string& column) const {
     return static_cast<size_t>(std::distance(partial.begin(), partial.find(column)));
   }
-  // ROW(t.s...) is older than ROW(newer...): a change applies only over such a row (or
-  // one with a null sequence, older than any change).
-  std::string Older(const std::vector<std::string>& newer) const {
-    std::string t, n, null;
+  // ROW(alias.s...) is older than ROW(newer...) (never null): a change applies only
+  // over such a row. Column by column, a null is older than any value (as the lakehouse
+  // tables order sequences, table/row_keys.h): each column is preceded by whether it is
+  // set.
+  std::string Older(const std::vector<std::string>& newer, const std::string& alias = "t",
+                    const char* op = "<") const {
+    std::string t, n;
     for (size_t i = 0; i < options.sequence_by.size(); ++i) {
-      std::string c = QuoteIdent(options.sequence_by[i]);
-      t += (i ? ", " : "") + std::string("t.") + c;
-      n += (i ? ", " : "") + newer[i];
-      null += (i ? " OR " : "") + std::string("t.") + c + " IS NULL";
+      std::string c = alias + "." + QuoteIdent(options.sequence_by[i]);
+      t += (i ? ", " : "") + c + " IS NOT NULL, " + c;
+      n += (i ? ", " : "") + std::string("TRUE, ") + newer[i];
     }
-    return "(ROW(" + t + ") < ROW(" + n + ") OR " + null + ")";
+    return "(ROW(" + t + ") " + op + " ROW(" + n + "))";
   }
   // The winner's sequence; or (column: a partially given column's position) the
   // sequence its value came from.
@@ -118,10 +121,14 @@ struct MergeSql {
 // one (or, with sequence_by, where the value is older than the table's row), and new keys
 // inserted (null where not given). Two statements, not INSERT ... ON CONFLICT, whose
 // EXCLUDED row cannot say what was given.
+struct Remembered;
+arrow::Status ForgetBeforeDeletes(const MergeSql& m, const Remembered& r,
+                                  const std::map<std::string, std::string>& partial);
+
 arrow::Status PartialUpsert(const MergeSql& m, const std::string& ranked,
                             const std::string& rank,
                             const std::map<std::string, std::string>& partial,
-                            MergeResult* result) {
+                            const Remembered* remembered, MergeResult* result) {
   const MergeOptions& o = m.options;
   Commit& commit = m.commit;
   std::string index;
@@ -156,6 +163,7 @@ arrow::Status PartialUpsert(const MergeSql& m, const std::string& ranked,
                                  earlier + ")")
                             .status());
   }
+  if (remembered) ARROW_RETURN_NOT_OK(ForgetBeforeDeletes(m, *remembered, partial));
   const std::string t = m.dest.Target();
   std::string guard = o.sequence_by.empty() ? "" : " AND " + m.Older(m.WinnerSequence());
   std::string set = m.Set(partial, /*excluded=*/false);
@@ -253,52 +261,123 @@ arrow::Result<MergeResult> FinishMerge(Commit& commit, const MergeOptions& optio
   return result;
 }
 
-// What a sequence-ordered merge with deletes or truncates remembers beyond the rows, so
-// that a change older than a delete or a truncate does not bring a row back (the
-// lakehouse tables' tombstones, table/tombstones.h): each deleted key's latest delete in
-// a table beside the table, <state_table>_deletes_<oid> (the keys and the sequence
-// columns, in the table's types; the keys its primary key), and the latest truncate's
-// sequence in the state table (app "inlet.tombstones", the values as text). A change
+// What a sequence-ordered merge remembers beyond the rows, so that a change older than a
+// delete or a truncate does not bring a row back (the lakehouse tables' tombstones,
+// table/tombstones.h): each deleted key's latest delete in a table beside the table,
+// <state_table>_deletes_<oid> (the keys and the sequence columns, in the table's types;
+// the keys its primary key), and the latest truncate's sequence in the state table (app
+// "inlet.tombstones": {"sequence_by": [...], "truncated_before": [...]}). A change
 // applies only when it is newer than both.
 struct Remembered {
   static constexpr char kApp[] = "inlet.tombstones";
   static constexpr char kTruncate[] = "inlet_truncate";  // this merge's truncate (a row)
   std::string deletes;   // the table of deletes, qualified
   std::string keys;      // the key columns, quoted
-  std::string sequence;  // the sequence columns, quoted
+  std::string sequence;  // the sequence columns that are not keys, quoted (may be empty)
   std::string marker;    // the truncate's sequence: a row subquery (no row: none)
 
-  // The columns of alias's sequence, in order: a.s1, a.s2.
-  std::string Sequence(const MergeSql& m, const std::string& alias) const {
+  // The sequence columns of alias, in order: a.s1, a.s2.
+  static std::string Sequence(const MergeSql& m, const std::string& alias) {
     std::string out;
     for (const auto& c : m.options.sequence_by)
       out += (out.empty() ? "" : ", ") + alias + "." + QuoteIdent(c);
     return out;
   }
+  // ROW(alias's sequence) >= ROW(newer): what a remembered delete (never null) makes
+  // late.
+  static std::string AtOrAfter(const MergeSql& m, const std::string& alias,
+                               const std::vector<std::string>& newer) {
+    std::string n;
+    for (const auto& s : newer) n += (n.empty() ? "" : ", ") + s;
+    return "ROW(" + Sequence(m, alias) + ") >= ROW(" + n + ")";
+  }
 
-  static arrow::Result<Remembered> Prepare(const MergeSql& m) {
+  // The deletes table's name (at most 63 bytes: PostgreSQL would cut it, and two tables
+  // could share one).
+  static arrow::Result<std::string> TableName(const Destination& dest,
+                                              const std::string& oid) {
+    std::string name = dest.config().state_table + "_deletes_" + oid;
+    if (name.size() > 63)
+      return dest.Failed("the table of remembered deletes, " + name +
+                         ", would be longer than PostgreSQL's 63 bytes: shorten "
+                         "destination.state_table");
+    return dest.DeletesTable(oid);
+  }
+
+  // What the table remembers, checked against this merge's keys and sequence; none when
+  // nothing is remembered and create is false.
+  static arrow::Result<std::optional<Remembered>> Prepare(const MergeSql& m,
+                                                          bool create) {
     const Destination& dest = m.dest;
     Commit& commit = m.commit;
     const MergeOptions& o = m.options;
     Remembered r;
     ARROW_ASSIGN_OR_RAISE(int64_t oid,
                           commit.Count("SELECT " + dest.Regclass() + "::oid::bigint"));
-    r.deletes =
-        dest.Qualified(dest.config().state_table + "_deletes_" + std::to_string(oid));
-    std::string columns;
-    for (const auto& k : o.keys) r.keys += (r.keys.empty() ? "" : ", ") + QuoteIdent(k);
-    for (const auto& c : o.sequence_by) {
-      r.sequence += (r.sequence.empty() ? "" : ", ") + QuoteIdent(c);
-      if (!Contains(o.keys, c)) columns += ", " + QuoteIdent(c);
+    ARROW_ASSIGN_OR_RAISE(r.deletes, TableName(dest, std::to_string(oid)));
+    std::vector<std::string> want;  // the deletes table's columns
+    for (const auto& k : o.keys) {
+      r.keys += (r.keys.empty() ? "" : ", ") + QuoteIdent(k);
+      want.push_back(k);
     }
-    ARROW_ASSIGN_OR_RAISE(int64_t exists,
-                          commit.Count("SELECT count(*) FROM (VALUES (to_regclass(" +
-                                       pgtext::QuoteLiteral(r.deletes) +
-                                       "))) AS r (c) WHERE c IS NOT NULL"));
-    if (!exists) {
+    for (const auto& c : o.sequence_by) {
+      if (Contains(o.keys, c)) continue;
+      r.sequence += (r.sequence.empty() ? "" : ", ") + QuoteIdent(c);
+      want.push_back(c);
+    }
+    // Its columns and primary key as they are (none: no table).
+    ARROW_ASSIGN_OR_RAISE(
+        auto has,
+        commit.Rows("SELECT a.attname::text, a.attnum = ANY(i.indkey) FROM "
+                    "pg_attribute a JOIN pg_index i ON i.indrelid = a.attrelid "
+                    "AND i.indisprimary WHERE a.attrelid = to_regclass(" +
+                    pgtext::QuoteLiteral(r.deletes) +
+                    ") AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum"));
+    ARROW_ASSIGN_OR_RAISE(
+        auto document,
+        commit.Rows("SELECT document FROM " + dest.StateTable() +
+                    " WHERE table_name = " + dest.Key() + " AND app_id = '" + kApp +
+                    "' AND document IS NOT NULL"));
+    std::string sequence_names;
+    for (const auto& c : o.sequence_by)
+      sequence_names += (sequence_names.empty() ? "" : ", ") + c;
+    if (has->num_rows() > 0) {
+      ARROW_ASSIGN_OR_RAISE(auto names, ColumnAs(*has, 0, arrow::utf8()));
+      ARROW_ASSIGN_OR_RAISE(auto in_key, ColumnAs(*has, 1, arrow::boolean()));
+      std::vector<std::string> got, key;
+      for (int64_t i = 0; i < has->num_rows(); ++i) {
+        got.push_back(static_cast<const arrow::StringArray&>(*names).GetString(i));
+        if (static_cast<const arrow::BooleanArray&>(*in_key).Value(i))
+          key.push_back(got.back());
+      }
+      if (got != want || key != o.keys)
+        return dest.Failed("the deletes remembered in " + r.deletes +
+                           " are by other keys or sequence columns than this merge's (" +
+                           sequence_names + "): drop that table to forget them");
+    }
+    if (document->num_rows() > 0) {
+      ARROW_ASSIGN_OR_RAISE(auto text, ColumnAs(*document, 0, arrow::utf8()));
+      auto doc = ParseJson(static_cast<const arrow::StringArray&>(*text).GetView(0),
+                           "the remembered truncate");
+      std::vector<std::string> recorded;
+      if (doc.ok() && doc->is_object() && doc->contains("sequence_by") &&
+          (*doc)["sequence_by"].is_array())
+        for (const auto& v : (*doc)["sequence_by"])
+          recorded.push_back(v.is_string() ? v.get<std::string>() : "");
+      if (recorded != o.sequence_by)
+        return dest.Failed(
+            "the truncate remembered for the table is by other sequence "
+            "columns than this merge's (" +
+            sequence_names + ")");
+    }
+    if (has->num_rows() == 0 && document->num_rows() == 0 && !create)
+      return std::optional<Remembered>();
+    if (has->num_rows() == 0) {
+      std::string columns;
+      for (const auto& c : want) columns += (columns.empty() ? "" : ", ") + QuoteIdent(c);
       ARROW_RETURN_NOT_OK(commit
-                              .Run("CREATE TABLE " + r.deletes + " AS SELECT " + r.keys +
-                                   columns + " FROM " + dest.Target() + " WITH NO DATA")
+                              .Run("CREATE TABLE " + r.deletes + " AS SELECT " + columns +
+                                   " FROM " + dest.Target() + " WITH NO DATA")
                               .status());
       ARROW_RETURN_NOT_OK(
           commit.Run("ALTER TABLE " + r.deletes + " ADD PRIMARY KEY (" + r.keys + ")")
@@ -315,52 +394,57 @@ struct Remembered {
     r.marker = "(SELECT " + values + " FROM " + dest.StateTable() +
                " WHERE table_name = " + dest.Key() + " AND app_id = '" + kApp +
                "' AND document IS NOT NULL)";
-    return r;
+    return std::optional<Remembered>(std::move(r));
   }
 
   // The staged truncates: the latest (kept in kTruncate: the changes staged at or before
   // it are dropped, BeforeTruncate), when newer than the truncate remembered, deletes the
-  // older rows and deletes, and is remembered. The rows it deleted.
+  // rows and the deletes at or before it, and is remembered. The rows it deleted.
   arrow::Result<int64_t> Truncate(const MergeSql& m, const std::string& flag) const {
     Commit& commit = m.commit;
     const MergeOptions& o = m.options;
-    std::string cast, order;
+    std::string cast, order, names;
     for (const auto& c : o.sequence_by) {
       cast += (cast.empty() ? "" : ", ") + commit.Cast("s", c) + " AS " + QuoteIdent(c);
       order += (order.empty() ? "" : ", ") + commit.Ordered("s", c) + " DESC";
+      names += (names.empty() ? "" : ", ") + QuoteIdent(c);
     }
-    std::string seq = Sequence(m, "x");
     ARROW_RETURN_NOT_OK(commit
                             .Run(std::string("CREATE TEMPORARY TABLE ") + kTruncate +
                                  " AS SELECT " + cast + " FROM " + kStage +
                                  " AS s WHERE s." + flag + " ORDER BY " + order +
                                  " LIMIT 1")
                             .status());
+    std::string x = Sequence(m, "x");
     ARROW_ASSIGN_OR_RAISE(int64_t newer,
                           commit.Count(std::string("SELECT count(*) FROM ") + kTruncate +
-                                       " AS x WHERE NOT COALESCE(ROW(" + seq +
+                                       " AS x WHERE NOT COALESCE(ROW(" + x +
                                        ") <= " + marker + ", FALSE)"));
     if (newer == 0) return 0;
-    std::string truncated =
-        std::string("(SELECT ") + sequence + " FROM " + kTruncate + ")";
-    std::string older_row = "ROW(" + Sequence(m, "t") + ") < " + truncated;
+    // Rows at or before it go (a null sequence is older than any).
+    std::vector<std::string> truncated;
     for (const auto& c : o.sequence_by)
-      older_row += " OR t." + QuoteIdent(c) + " IS NULL";
-    ARROW_ASSIGN_OR_RAISE(int64_t deleted, commit.Run("DELETE FROM " + m.dest.Target() +
-                                                      " AS t WHERE " + older_row));
+      truncated.push_back("(SELECT " + QuoteIdent(c) + " FROM " + kTruncate + ")");
+    ARROW_ASSIGN_OR_RAISE(int64_t deleted,
+                          commit.Run("DELETE FROM " + m.dest.Target() + " AS t WHERE " +
+                                     m.Older(truncated, "t", "<=")));
     ARROW_RETURN_NOT_OK(commit
                             .Run("DELETE FROM " + deletes + " AS d WHERE ROW(" +
-                                 Sequence(m, "d") + ") < " + truncated)
+                                 Sequence(m, "d") + ") <= (SELECT " + names + " FROM " +
+                                 kTruncate + ")")
                             .status());
-    std::string text;
-    for (const auto& c : o.sequence_by)
-      text += (text.empty() ? "" : ", ") + std::string("x.") + QuoteIdent(c) + "::text";
+    std::string json, by;
+    for (const auto& c : o.sequence_by) {
+      json += (json.empty() ? "" : ", ") + std::string("x.") + QuoteIdent(c);
+      by += (by.empty() ? "" : ", ") + pgtext::QuoteLiteral(c);
+    }
     ARROW_RETURN_NOT_OK(
         commit
             .Run("INSERT INTO " + m.dest.StateTable() +
                  " (table_name, app_id, document) SELECT " + m.dest.Key() + ", '" + kApp +
-                 "', json_build_object('truncated_before', json_build_array(" + text +
-                 "))::text FROM " + kTruncate +
+                 "', json_build_object('sequence_by', json_build_array(" + by +
+                 "), 'truncated_before', json_build_array(" + json + "))::text FROM " +
+                 kTruncate +
                  " AS x ON CONFLICT (table_name, app_id) DO UPDATE SET document = "
                  "EXCLUDED.document, updated_at = now()")
             .status());
@@ -370,22 +454,31 @@ struct Remembered {
   // Whether a staged change (alias) is at or before this merge's truncate: dropped, as
   // the lakehouse tables drop it (table/merge_source.cc), not counted late.
   std::string BeforeTruncate(const MergeSql& m, const std::string& alias) const {
-    std::string s;
-    for (const auto& c : m.options.sequence_by)
+    std::string s, names;
+    for (const auto& c : m.options.sequence_by) {
       s += (s.empty() ? "" : ", ") + m.commit.Cast(alias, c);
-    return "COALESCE(ROW(" + s + ") <= (SELECT " + sequence + " FROM " + kTruncate +
+      names += (names.empty() ? "" : ", ") + QuoteIdent(c);
+    }
+    return "COALESCE(ROW(" + s + ") <= (SELECT " + names + " FROM " + kTruncate +
            "), FALSE)";
+  }
+
+  // Whether the sequence `newer` (never null) is at or before the remembered truncate or
+  // the key's remembered delete (w: the row whose key it is).
+  std::string Late(const MergeSql& m, const std::vector<std::string>& newer,
+                   const std::string& w) const {
+    std::string n;
+    for (const auto& s : newer) n += (n.empty() ? "" : ", ") + s;
+    return "(COALESCE(ROW(" + n + ") <= " + marker +
+           ", FALSE) OR EXISTS (SELECT 1 FROM " + deletes + " AS d WHERE " +
+           m.commit.KeysMatch(m.options.keys, "d", w) + " AND " +
+           AtOrAfter(m, "d", newer) + "))";
   }
 
   // Drops the winners a remembered delete or truncate makes late; how many.
   arrow::Result<int64_t> DropLate(const MergeSql& m) const {
-    std::string w;
-    for (const auto& s : m.WinnerSequence()) w += (w.empty() ? "" : ", ") + s;
-    return m.commit.Run(std::string("DELETE FROM ") + kWinners +
-                        " AS w WHERE COALESCE(ROW(" + w + ") <= " + marker +
-                        ", FALSE) OR EXISTS (SELECT 1 FROM " + deletes + " AS d WHERE " +
-                        m.commit.KeysMatch(m.options.keys, "d", "w") + " AND ROW(" +
-                        Sequence(m, "d") + ") >= ROW(" + w + "))");
+    return m.commit.Run(std::string("DELETE FROM ") + kWinners + " AS w WHERE " +
+                        Late(m, m.WinnerSequence(), "w"));
   }
 
   // Remembers the winning deletes whose key the table no longer has (a delete older
@@ -394,20 +487,25 @@ struct Remembered {
     std::string values;
     for (const auto& k : m.options.keys)
       values += (values.empty() ? "" : ", ") + m.commit.Cast("w", k);
-    for (const auto& s : m.WinnerSequence()) values += ", " + s;
     std::string set, excluded;
     for (const auto& c : m.options.sequence_by) {
+      if (Contains(m.options.keys, c)) continue;
+      values += ", " + m.commit.Cast("w", c);
       set += (set.empty() ? "" : ", ") + QuoteIdent(c);
       excluded +=
           (excluded.empty() ? "" : ", ") + std::string("EXCLUDED.") + QuoteIdent(c);
     }
+    std::string columns = keys + (sequence.empty() ? "" : ", " + sequence);
+    std::string action = set.empty() ? std::string("DO NOTHING")
+                                     : "DO UPDATE SET (" + set + ") = ROW(" + excluded +
+                                           ") WHERE ROW(" + Sequence(m, "d") +
+                                           ") < ROW(" + Sequence(m, "EXCLUDED") + ")";
     return m.commit
-        .Run("INSERT INTO " + deletes + " AS d (" + keys + ", " + sequence + ") SELECT " +
-             values + " FROM " + kWinners + " AS w WHERE " + is_delete +
+        .Run("INSERT INTO " + deletes + " AS d (" + columns + ") SELECT " + values +
+             " FROM " + kWinners + " AS w WHERE " + is_delete +
              " AND NOT EXISTS (SELECT 1 FROM " + m.dest.Target() + " AS t WHERE " +
              m.commit.KeysMatch(m.options.keys, "t", "w") + ") ON CONFLICT (" + keys +
-             ") DO UPDATE SET (" + set + ") = ROW(" + excluded + ") WHERE ROW(" +
-             Sequence(m, "d") + ") < ROW(" + excluded + ")")
+             ") " + action)
         .status();
   }
 
@@ -422,6 +520,23 @@ struct Remembered {
         .status();
   }
 };
+
+// A value a winner took from an earlier row at or before the key's remembered delete or
+// the remembered truncate is not the row's (as the lakehouse tables' SequenceGuard
+// clears it): the winner lacks it again.
+arrow::Status ForgetBeforeDeletes(const MergeSql& m, const Remembered& r,
+                                  const std::map<std::string, std::string>& partial) {
+  for (const auto& [column, flag] : partial) {
+    std::vector<std::string> from = m.WinnerSequence(m.PartialIndex(partial, column));
+    ARROW_RETURN_NOT_OK(m.commit
+                            .Run(std::string("UPDATE ") + kWinners + " AS w SET " +
+                                 QuoteIdent(column) + " = NULL, " + QuoteIdent(flag) +
+                                 " = FALSE WHERE w." + QuoteIdent(flag) + " AND " +
+                                 r.Late(m, from, "w"))
+                            .status());
+  }
+  return arrow::Status::OK();
+}
 
 // The first staged row (from 1) where `condition` holds over s; nullopt when none does.
 arrow::Result<std::optional<int64_t>> FirstRow(Commit& commit,
@@ -547,9 +662,11 @@ arrow::Result<MergeResult> Merge(const Destination& dest,
   const std::string t = dest.Target();
   std::optional<Remembered> remembered;
   int64_t truncated = 0;  // rows a truncate deleted
-  if (guarded && (!options.delete_flag.empty() || !truncates.empty())) {
-    ARROW_ASSIGN_OR_RAISE(remembered, Remembered::Prepare(m));
-    if (!truncates.empty()) {
+  if (guarded) {
+    // Remembered for this table by an earlier merge, or to remember now.
+    const bool create = !options.delete_flag.empty() || !truncates.empty();
+    ARROW_ASSIGN_OR_RAISE(remembered, Remembered::Prepare(m, create));
+    if (remembered && !truncates.empty()) {
       ARROW_ASSIGN_OR_RAISE(truncated, remembered->Truncate(m, truncates));
     }
   }
@@ -560,6 +677,10 @@ arrow::Result<MergeResult> Merge(const Destination& dest,
               : (options.order_by.empty() ? std::vector<std::string>{}
                                           : std::vector<std::string>{options.order_by});
   const bool earlier_rows = !partial.empty() || !options.delete_flag.empty();
+  // Changes at or before this merge's truncate are dropped with it.
+  const std::string before_truncate =
+      remembered && !truncates.empty() ? " AND NOT " + remembered->BeforeTruncate(m, "s")
+                                       : std::string();
   std::string ranked = kStage, rank = kOrdinal;
   if (earlier_rows && !order_columns.empty()) {
     std::string order;
@@ -569,7 +690,8 @@ arrow::Result<MergeResult> Merge(const Destination& dest,
                             .Run(std::string("CREATE TEMPORARY TABLE ") + kRanked +
                                  " AS SELECT s.*, row_number() OVER (PARTITION BY " +
                                  m.keys_sql + " ORDER BY " + order + "s." + kOrdinal +
-                                 ") AS " + kRank + " FROM " + kStage + " AS s")
+                                 ") AS " + kRank + " FROM " + kStage + " AS s WHERE " +
+                                 change + before_truncate)
                             .status());
     ranked = kRanked;
     rank = kRank;
@@ -590,10 +712,7 @@ arrow::Result<MergeResult> Merge(const Destination& dest,
       commit
           .Run(std::string("CREATE TEMPORARY TABLE ") + kWinners + " AS SELECT " +
                (all_rows ? std::string() : "DISTINCT ON (" + m.keys_sql + ") ") + "s.*" +
-               from + " FROM " + ranked + " AS s WHERE " + change +
-               (remembered && !truncates.empty()
-                    ? " AND NOT " + remembered->BeforeTruncate(m, "s")
-                    : std::string()) +
+               from + " FROM " + ranked + " AS s WHERE " + change + before_truncate +
                " ORDER BY " + order)
           .status());
   ARROW_ASSIGN_OR_RAISE(int64_t winners,
@@ -656,7 +775,8 @@ arrow::Result<MergeResult> Merge(const Destination& dest,
     if (remembered) ARROW_RETURN_NOT_OK(remembered->RecordDeletes(m, is_delete));
   }
   if (!partial.empty()) {
-    ARROW_RETURN_NOT_OK(PartialUpsert(m, ranked, rank, partial, &result));
+    ARROW_RETURN_NOT_OK(PartialUpsert(m, ranked, rank, partial,
+                                      remembered ? &*remembered : nullptr, &result));
   } else {
     std::string conflict;
     for (const auto& k : options.keys)
