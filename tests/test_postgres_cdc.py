@@ -189,6 +189,19 @@ def test_snapshot_then_inserts_updates_deletes_and_truncate(tmp_path, db):
     assert set(_rows(oracle.read_deltalake(dest))) == {7}
 
 
+def test_a_postgresql_destination_is_refused(tmp_path, db):
+    """PostgreSQL to PostgreSQL is PostgreSQL's own logical replication's job: refused
+    before anything is created, saying so."""
+    db.sql("CREATE TABLE t (id bigint PRIMARY KEY)")
+    src = {"type": "postgres_cdc", "connection": db.uri, "table": "t"}
+    p = {"name": "pg", "source": src, "strategy": {"type": "cdc"},
+         "destination": {"type": "postgres", "connection": db.uri, "table": "public.t_copy"}}
+    yaml = ps.write_pipelines(tmp_path / "pg.yaml", p)
+    line = check_refusal(ps.cli("stream", yaml, "--catch-up", env=db.env, check=False))
+    assert "CREATE SUBSCRIPTION" in line, line
+    assert db.sql("SELECT count(*) FROM pg_replication_slots") == [(0,)]
+
+
 def test_unchanged_toasted_values_keep_the_tables(tmp_path, db):
     """pgoutput sends a TOASTed value an update left alone as 'unchanged': the table keeps
     its value (it does not become null)."""

@@ -526,6 +526,12 @@ arrow::Result<PipelineConfig> ParsePipeline(const YamlReader& r, const YAML::Nod
                      "applies to one table: with several, each table's primary key (or "
                      "replica identity) is its keys");
   }
+  if (p.destination.postgres && pg_cdc) {
+    return r.Error(n["destination"], k + ".destination.type",
+                   "a postgres_cdc source does not write a PostgreSQL destination: "
+                   "PostgreSQL's own logical replication does that (CREATE PUBLICATION "
+                   "and CREATE SUBSCRIPTION)");
+  }
   if (p.destination.postgres && p.strategy.type == StrategyType::kCdc &&
       p.strategy.scd_type == 2) {
     return r.Error(n["strategy"], k + ".strategy.scd_type",
