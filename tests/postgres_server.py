@@ -94,15 +94,16 @@ class PostgresServer:
                          "-U", "postgres", "-d", db, "-v", "ON_ERROR_STOP=1", "-At",
                          "-c", statement).stdout
 
-    def create_database(self, name: str) -> str:
-        """A new database owned by the test role; its URI without the password (which
-        comes from PGPASSWORD, see env())."""
-        self.sql(f"CREATE DATABASE {name} OWNER {self.user}")
+    def create_database(self, name: str, options: str = "") -> str:
+        """A new database owned by the test role (options: more of CREATE DATABASE's, such
+        as a locale); its URI without the password (which comes from PGPASSWORD, see
+        env())."""
+        self.sql(f"CREATE DATABASE {name} OWNER {self.user} {options}")
         return f"postgresql://{self.user}@127.0.0.1:{self.port}/{name}"
 
-    def database(self, name: str) -> "Database":
+    def database(self, name: str, options: str = "") -> "Database":
         """A new database owned by the test role, with a psycopg2 connection to it."""
-        return Database(self, name, self.create_database(name))
+        return Database(self, name, self.create_database(name, options))
 
     def sqlalchemy_uri(self, name: str) -> str:
         return f"postgresql+psycopg2://{self.user}:{self.password}@127.0.0.1:{self.port}/{name}"

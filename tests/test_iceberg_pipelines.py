@@ -94,12 +94,14 @@ def test_a_watermark_pipeline_and_a_reset_on_iceberg(tmp_path):
 
 def test_a_full_refresh_into_a_sorted_table_sorts_every_file(tmp_path):
     """destination.sort_by: the full refresh streams its files into the table, sorting in
-    runs (docs/formats.md, "Sort order"); every data file is sorted and says so, and the
-    next run replaces the rows."""
+    runs of destination.sort_run_size bytes (docs/formats.md, "Sort order"), here small
+    enough that a run holds one source file's rows: each run writes files of its own,
+    every data file is sorted and says so, and the next run replaces the rows."""
     (tmp_path / "src").mkdir()
     p = ps.pipeline("ice", path="src/*.csv", fmt="csv", dest="table", schema=SCHEMA,
                     strategy={"type": "full_refresh"}, table_format="iceberg")
     p["destination"]["sort_by"] = ["v desc"]
+    p["destination"]["sort_run_size"] = 1
     yaml = ps.write_pipelines(tmp_path / "p.yaml", p)
     table = tmp_path / "table"
     rows = _rows(0, 30)
@@ -116,6 +118,8 @@ def test_a_full_refresh_into_a_sorted_table_sorts_every_file(tmp_path):
         assert static.sort_order().order_id == 1
         files = static.inspect.files().to_pylist()
         assert files and all(f["sort_order_id"] == 1 for f in files), files
+        # several runs (one row would fit in one file otherwise), each file sorted
+        assert len(files) >= 2, files
         for f in files:
             import pyarrow.parquet as pq
             values = pq.read_table(f["file_path"].removeprefix("file://"))["v"].to_pylist()

@@ -19,6 +19,7 @@ WriteOptions WriteOptionsOf(const CommitSpec& spec, WriteMode mode) {
   w.mode = mode;
   w.partition_by = spec.partition_by;
   w.sort_by = spec.sort_by;
+  if (spec.sort_run_bytes) w.sort_run_bytes = *spec.sort_run_bytes;
   w.properties = spec.properties;
   w.app_states = spec.app_states;
   w.merge_schema = spec.merge_schema;

@@ -23,6 +23,8 @@ struct CommitSpec {
   /// Used when the commit creates the table.
   std::vector<std::string> partition_by;
   std::vector<std::string> sort_by;
+  /// WriteOptions::sort_run_bytes; unset: its default.
+  std::optional<int64_t> sort_run_bytes;
   std::map<std::string, std::string> properties;
   /// The states recorded atomically with the rows (a run's state; a stream's offsets).
   std::map<std::string, AppState> app_states;

@@ -62,6 +62,9 @@ struct DestinationConfig {
   std::vector<PartitionColumn> partition_by;
   /// The sort order of an Iceberg table the pipeline creates (WriteOptions::sort_by).
   std::vector<std::string> sort_by;
+  /// Writes to a table with a sort order sort in runs of about this many bytes
+  /// (WriteOptions::sort_run_bytes); unset: its default.
+  std::optional<int64_t> sort_run_size;
   std::vector<std::string> keys;
   std::map<std::string, std::string> properties;
   /// How to reach an s3:// destination, overriding the AWS environment (StorageOptions).

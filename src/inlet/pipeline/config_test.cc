@@ -104,6 +104,26 @@ TEST(Config, ErrorsNameFileLineAndKey) {
   no_cursor.replace(no_cursor.find("      cursor: ts\n"), 17, "");
   st = Parse(no_cursor).status();
   EXPECT_NE(st.message().find("cursor: is required"), std::string::npos) << st.ToString();
+
+  std::string run_size = std::string(kValid);
+  run_size.replace(run_size.find("      keys: [id]\n"), 17,
+                   "      keys: [id]\n      sort_run_size: 0\n");
+  st = Parse(run_size).status();
+  EXPECT_NE(st.message().find(
+                "p.yaml:10: pipelines[parking].destination.sort_run_size: must be a "
+                "positive number of bytes"),
+            std::string::npos)
+      << st.ToString();
+}
+
+TEST(Config, SortRunSize) {
+  std::string yaml = std::string(kValid);
+  yaml.replace(yaml.find("      keys: [id]\n"), 17,
+               "      keys: [id]\n      sort_run_size: 67108864\n");
+  INLET_ASSIGN_OR_FAIL(auto pipelines, Parse(yaml));
+  EXPECT_EQ(pipelines[0].destination.sort_run_size, 67108864);
+  INLET_ASSIGN_OR_FAIL(pipelines, Parse(kValid));
+  EXPECT_FALSE(pipelines[0].destination.sort_run_size.has_value());
 }
 
 TEST(Config, TypeNames) {

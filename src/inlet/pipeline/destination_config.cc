@@ -215,7 +215,7 @@ arrow::Status ParseDestination(const YamlReader& r, const YAML::Node& n,
   ARROW_RETURN_NOT_OK(r.CheckKeys(
       n, key,
       {"type", "path", "format", "catalog", "table", "location", "partition_by",
-       "sort_by", "keys", "properties", "storage", "maintenance"}));
+       "sort_by", "sort_run_size", "keys", "properties", "storage", "maintenance"}));
   if (n["format"]) {
     ARROW_ASSIGN_OR_RAISE(std::string format, r.String(n["format"], key + ".format"));
     out->format = TableFormatNamed(format);
@@ -256,6 +256,14 @@ arrow::Status ParseDestination(const YamlReader& r, const YAML::Node& n,
       return r.Error(n["sort_by"], key + ".sort_by",
                      "is an Iceberg table's sort order (format: iceberg)");
     ARROW_ASSIGN_OR_RAISE(out->sort_by, r.StringList(n["sort_by"], key + ".sort_by"));
+  }
+  if (n["sort_run_size"]) {
+    ARROW_ASSIGN_OR_RAISE(int64_t bytes,
+                          r.Int(n["sort_run_size"], key + ".sort_run_size"));
+    if (bytes <= 0)
+      return r.Error(n["sort_run_size"], key + ".sort_run_size",
+                     "must be a positive number of bytes");
+    out->sort_run_size = bytes;
   }
   if (n["keys"]) {
     ARROW_ASSIGN_OR_RAISE(out->keys, r.StringList(n["keys"], key + ".keys"));

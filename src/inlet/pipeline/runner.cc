@@ -475,6 +475,7 @@ class PipelineRun {
     for (const auto& p : config_.destination.partition_by)
       spec.partition_by.push_back(p.name);
     spec.sort_by = config_.destination.sort_by;
+    spec.sort_run_bytes = config_.destination.sort_run_size;
     spec.properties = config_.destination.properties;
     spec.app_states[load::StateDomain(config_.name)] =
         AppState{next_.run, load::SerializeState(next_)};

@@ -377,7 +377,11 @@ arrow::Status Commit::Stage(std::shared_ptr<arrow::RecordBatchReader> rows) {
 std::string Commit::Ordered(const std::string& alias, const std::string& column) const {
   // Text orders by its bytes, as the lakehouse tables compare it, not by the database's
   // collation.
-  return alias + "." + QuoteIdent(column) + (text_.count(column) ? " COLLATE \"C\"" : "");
+  return Collated(alias + "." + QuoteIdent(column), column);
+}
+
+std::string Commit::Collated(const std::string& expr, const std::string& column) const {
+  return expr + (text_.count(column) ? " COLLATE \"C\"" : "");
 }
 
 std::string Commit::Cast(const std::string& alias, const std::string& column) const {

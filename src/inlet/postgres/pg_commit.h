@@ -146,6 +146,9 @@ class Commit {
   std::string CastList(const std::string& alias) const;
   /// A staged column where rows are ordered by it (text by its bytes).
   std::string Ordered(const std::string& alias, const std::string& column) const;
+  /// expr (a value of the staged column `column`) in the collation it is compared in:
+  /// text by its bytes, whatever the database's or the column's collation.
+  std::string Collated(const std::string& expr, const std::string& column) const;
   /// t's keys equal s's.
   std::string KeysMatch(const std::vector<std::string>& keys, const std::string& t,
                         const std::string& s) const;

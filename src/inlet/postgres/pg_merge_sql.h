@@ -61,24 +61,27 @@ struct MergeSql {
   // ROW(alias.s...) is older than ROW(newer...) (never null): a change applies only
   // over such a row. Column by column, a null is older than any value (as the lakehouse
   // tables order sequences, table/row_keys.h): each column is preceded by whether it is
-  // set.
+  // set. Text compares by its bytes, as there (Commit::Collated).
   std::string Older(const std::vector<std::string>& newer, const std::string& alias = "t",
                     const char* op = "<") const {
     std::string t, n;
     for (size_t i = 0; i < options.sequence_by.size(); ++i) {
       std::string c = alias + "." + pgtext::QuoteIdent(options.sequence_by[i]);
-      t += (i ? ", " : "") + c + " IS NOT NULL, " + c;
+      t += (i ? ", " : "") + c + " IS NOT NULL, " +
+           commit.Collated(c, options.sequence_by[i]);
       n += (i ? ", " : "") + std::string("TRUE, ") + newer[i];
     }
     return "(ROW(" + t + ") " + op + " ROW(" + n + "))";
   }
   // The winner's sequence; or (column: a partially given column's position) the
-  // sequence its value came from.
+  // sequence its value came from. Collated: for comparisons only.
   std::vector<std::string> WinnerSequence(std::optional<size_t> column = {}) const {
     std::vector<std::string> out;
     for (size_t i = 0; i < options.sequence_by.size(); ++i)
-      out.push_back(!column ? commit.Cast("w", options.sequence_by[i])
-                            : "w." + pgtext::QuoteIdent(FromColumn(*column, i)));
+      out.push_back(
+          commit.Collated(!column ? commit.Cast("w", options.sequence_by[i])
+                                  : "w." + pgtext::QuoteIdent(FromColumn(*column, i)),
+                          options.sequence_by[i]));
     return out;
   }
   // SET of an update from w (the winners), for the columns a match takes.

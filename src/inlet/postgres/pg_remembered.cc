@@ -9,11 +9,11 @@ namespace inlet::pg {
 
 using pgtext::QuoteIdent;
 
-// The sequence columns of alias, in order: a.s1, a.s2.
+// The sequence columns of alias, in order and collated for comparison: a.s1, a.s2.
 std::string Remembered::Sequence(const MergeSql& m, const std::string& alias) {
   std::string out;
   for (const auto& c : m.options.sequence_by)
-    out += (out.empty() ? "" : ", ") + alias + "." + QuoteIdent(c);
+    out += (out.empty() ? "" : ", ") + m.commit.Collated(alias + "." + QuoteIdent(c), c);
   return out;
 }
 
@@ -191,7 +191,7 @@ std::string Remembered::BeforeTruncate(const MergeSql& m,
                                        const std::string& alias) const {
   std::string s, names;
   for (const auto& c : m.options.sequence_by) {
-    s += (s.empty() ? "" : ", ") + m.commit.Cast(alias, c);
+    s += (s.empty() ? "" : ", ") + m.commit.Collated(m.commit.Cast(alias, c), c);
     names += (names.empty() ? "" : ", ") + QuoteIdent(c);
   }
   return "COALESCE(ROW(" + s + ") <= (SELECT " + names + " FROM " + kTruncate +

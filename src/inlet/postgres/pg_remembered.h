@@ -29,7 +29,7 @@ struct Remembered {
   std::string sequence;  // the sequence columns that are not keys, quoted (may be empty)
   std::string marker;    // the truncate's sequence: a row subquery (no row: none)
 
-  // The sequence columns of alias, in order: a.s1, a.s2.
+  // The sequence columns of alias, in order, collated for comparison: a.s1, a.s2.
   static std::string Sequence(const MergeSql& m, const std::string& alias);
 
   // ROW(alias's sequence) >= ROW(newer): what a remembered delete (never null) makes

@@ -37,6 +37,7 @@ load::CommitSpec StreamCommitSpec(const pipeline::DestinationConfig& destination
   load::CommitSpec spec;
   for (const auto& p : destination.partition_by) spec.partition_by.push_back(p.name);
   spec.sort_by = destination.sort_by;
+  spec.sort_run_bytes = destination.sort_run_size;
   spec.properties = destination.properties;
   spec.merge_schema = true;
   spec.read_version = read_version;
