@@ -28,7 +28,8 @@ def setup(tmp_path, properties=None, batch_size=None, table_format=None, fmt="cs
 
 # FORMATS: a CSV extract is read into memory and diffed; a Parquet one streams through
 # the merge (Table::MergeExtract), spilled to disk as its keys are indexed and its rows
-# hashed. Both must give the same tables.
+# hashed (into a table with deletion vectors or merge-on-read deletes, only the rows that
+# differ from the table's, hashed first). Both must give the same tables.
 FORMATS = ["csv", "parquet"]
 
 
@@ -312,28 +313,36 @@ def test_max_delete_percent_is_checked(tmp_path):
     assert "applies only to the snapshot_diff and full_refresh strategies" in line, line
 
 
-@pytest.mark.parametrize("cdf", [False, True], ids=["spilled", "change_data_feed"])
-def test_a_streamed_extract_with_a_repeated_key(tmp_path, cdf):
+@pytest.mark.parametrize("table", ["spilled", "change_data_feed", "deletion_vectors"])
+def test_a_streamed_extract_with_a_repeated_key(tmp_path, table):
     """A Parquet extract streams through the merge batch by batch: a key repeated in a
-    later batch (here another file) with the same values counts as a duplicate; with other
-    values it refuses the run naming the key, and commits nothing. A table with a change
-    data feed reads the stream into memory (its update images need the rows): the same."""
-    src, yaml = setup(tmp_path, {"delta.enableChangeDataFeed": "true"} if cdf else None, fmt="parquet")
+    later batch (here another file) with the same values counts as a duplicate, whether
+    those values are the table's or new ones; with other values it refuses the run naming
+    the key, and commits nothing. A table with a change data feed reads the stream into
+    memory (its update images need the rows); one with deletion vectors hashes its rows
+    first and keeps only the extract's rows that differ: the same."""
+    properties = {"change_data_feed": {"delta.enableChangeDataFeed": "true"},
+                  "deletion_vectors": {"delta.enableDeletionVectors": "true"}}.get(table)
+    src, yaml = setup(tmp_path, properties, fmt="parquet")
     rows = [{"id": i, "name": "a"} for i in range(20)]
     write_extract(src, rows, "parquet", name="part1")
     ps.run(yaml)
     rows[3]["name"] = "b"
+    rows[8]["name"] = "b"
     write_extract(src, rows[:10], "parquet", name="part1")
     write_extract(src, rows[5:], "parquet", name="part2")  # ids 5..9 twice, identical
     report = ps.run(yaml).report
     assert report["status"] == "committed" and report["rows_deduplicated"] == 5, report
-    assert (report["rows_inserted"], report["rows_updated"], report["rows_deleted"]) == (0, 1, 0), report
+    assert (report["rows_inserted"], report["rows_updated"], report["rows_deleted"]) == (0, 2, 0), report
     ps.assert_table(tmp_path / "table", rows, SCHEMA, "identical repeats")
-    write_extract(src, [dict(r, name="c") if r["id"] == 7 else r for r in rows[5:]], "parquet", name="part2")
     before = ps.snapshot_log(tmp_path / "table")
-    line = ps.run_refused(yaml)
-    assert "the extract holds key (id=7) twice, with different values" in line, line
-    ps.assert_log_unchanged(tmp_path / "table", before, "a key repeated with other values")
+    # the table's values first, then others; and the other way round
+    for first, then in (("a", "c"), ("c", "a")):
+        write_extract(src, [dict(r, name=first) if r["id"] == 7 else r for r in rows[:10]], "parquet", name="part1")
+        write_extract(src, [dict(r, name=then) if r["id"] == 7 else r for r in rows[5:]], "parquet", name="part2")
+        line = ps.run_refused(yaml)
+        assert "the extract holds key (id=7) twice, with different values" in line, (first, line)
+        ps.assert_log_unchanged(tmp_path / "table", before, "a key repeated with other values")
 
 
 def test_streamed_and_in_memory_diffs_agree_on_files_of_different_columns(tmp_path):
@@ -417,3 +426,40 @@ def test_declared_types_reconcile_parquet_files(tmp_path, strategy):
     got = sorted(oracle.read_deltalake(tmp_path / "table").to_pylist(), key=lambda r: r["id"])
     assert got == [{"id": 1, "code": "7"}, {"id": 2, "code": "8"}, {"id": 3, "code": "x9"},
                    {"id": 4, "code": "y"}], got
+
+
+@pytest.mark.parametrize("table_format", [None, "iceberg_mor"], ids=["delta", "iceberg_mor"])
+def test_a_table_holding_a_key_twice_diffs_as_copy_on_write_does(tmp_path, table_format):
+    """A table that marks deleted rows is hashed before a streamed extract is read, by
+    key; one holding a key twice (appended so) is compared row by row as the extract's
+    rows are matched instead, as a copy-on-write table is: both end with the same rows."""
+    rows = [{"id": i, "name": "a"} for i in range(6)] + [{"id": 3, "name": "a"}, {"id": 4, "name": "x"}]
+    tables = {}
+    for marks in (False, True):
+        d = tmp_path / ("marks" if marks else "rewrites")
+        (d / "seed").mkdir(parents=True)
+        (d / "src").mkdir()
+        ps.write_source(d / "seed" / "rows.parquet", rows, fmt="parquet", columns=["id", "name"], schema=SCHEMA)
+        properties = None
+        fmt = table_format if marks else (table_format and "iceberg")
+        if marks and not table_format:
+            properties = {"delta.enableDeletionVectors": "true"}
+        seed = ps.pipeline("seed", path=str(d / "seed" / "*.parquet"), dest=str(d / "table"),
+                           strategy={"type": "append"}, schema=SCHEMA, properties=properties,
+                           table_format=fmt)
+        diff = ps.pipeline("diff", path=str(d / "src" / "*.parquet"), dest=str(d / "table"),
+                           strategy={"type": "snapshot_diff"}, keys=["id"], schema=SCHEMA,
+                           properties=properties, table_format=fmt)
+        yaml = ps.write_pipelines(d / "p.yaml", seed, diff)
+        ps.cli("run", yaml, "--pipeline", "seed")
+        # 1 changed, 5 gone, 6 new; 3 (twice, equal) and 4 (twice, one equal) given as before
+        extract = [{"id": 0, "name": "a"}, {"id": 1, "name": "b"}, {"id": 2, "name": "a"},
+                   {"id": 3, "name": "a"}, {"id": 4, "name": "a"}, {"id": 6, "name": "n"}]
+        write_extract(d / "src", extract, "parquet")
+        report = ps.parse_reports(ps.cli("run", yaml, "--pipeline", "diff", "--json").stdout)[0]
+        assert report["status"] == "committed", report
+        got = oracle.read_duckdb(d / "table", None)
+        tables[marks] = (sorted((r["id"], r["name"]) for r in got.to_pylist()),
+                         {k: report[k] for k in ("rows_inserted", "rows_updated", "rows_deleted")})
+    assert tables[True] == tables[False], tables
+    assert tables[True][0] == [(0, "a"), (1, "b"), (2, "a"), (3, "a"), (3, "a"), (4, "a"), (4, "a"), (6, "n")], tables

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -80,6 +81,86 @@ arrow::Status MarkRepeats(const arrow::Table& rows, const std::vector<std::strin
 
 }  // namespace
 
+void TableRows::Reserve(size_t n) {
+  size_t capacity = 16;
+  while (capacity < n + n / 2 + 1) capacity *= 2;  // at most 2/3 full
+  if (capacity <= slots_.size()) return;
+  std::vector<Slot> old = std::move(slots_);
+  slots_.assign(capacity, Slot{});
+  shift_ = 64 - std::countr_zero(capacity);
+  for (const Slot& s : old) {
+    if ((s.lo & kStateBits) != kEmpty) SlotFor(s.key) = s;
+  }
+}
+
+TableRows::Slot& TableRows::SlotFor(int64_t id) {
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = SlotOf(id);; i = (i + 1) & mask) {
+    Slot& s = slots_[i];
+    if ((s.lo & kStateBits) == kEmpty || s.key == id) return s;
+  }
+}
+
+const TableRows::Slot* TableRows::Find(int64_t id) const {
+  if (slots_.empty()) return nullptr;
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = SlotOf(id);; i = (i + 1) & mask) {
+    const Slot& s = slots_[i];
+    if ((s.lo & kStateBits) == kEmpty) return nullptr;
+    if (s.key == id) return &s;
+  }
+}
+
+arrow::Result<std::optional<TableRows>> TableRows::Read(
+    FileReadAhead* reads, size_t files, const std::vector<std::string>& compare_columns,
+    int64_t expected_rows, KeyEncoder* encoder) {
+  TableRows t;
+  t.Reserve(static_cast<size_t>(std::max<int64_t>(expected_rows, 0)));
+  for (size_t f = 0; f < files; ++f) {
+    while (true) {
+      ARROW_ASSIGN_OR_RAISE(auto batch, reads->NextBatch());
+      if (!batch) break;  // the end of the file
+      ARROW_ASSIGN_OR_RAISE(auto rows, arrow::Table::FromRecordBatches({batch}));
+      ARROW_ASSIGN_OR_RAISE(auto ids, encoder->Encode(*rows));
+      ARROW_ASSIGN_OR_RAISE(auto hashes, HashRows(*batch, compare_columns));
+      t.Reserve(t.size_ + ids.size());
+      for (size_t i = 0; i < ids.size(); ++i) {
+        if (i + 16 < ids.size()) t.Prefetch(ids[i + 16]);
+        Slot& s = t.SlotFor(ids[i]);
+        if ((s.lo & kStateBits) != kEmpty) return std::optional<TableRows>();
+        s = Slot{ids[i], (hashes[i].lo & ~kStateBits) | kUnseen, hashes[i].hi};
+        ++t.size_;
+      }
+    }
+  }
+  return std::optional<TableRows>(std::move(t));
+}
+
+TableRows::Seen TableRows::See(int64_t id, const RowHash& hash) {
+  if (slots_.empty()) return Seen::kDiffers;
+  Slot& row = SlotFor(id);
+  const uint64_t state = row.lo & kStateBits;
+  if (state == kEmpty) return Seen::kDiffers;  // a new key
+  const bool equal =
+      (row.lo & ~kStateBits) == (hash.lo & ~kStateBits) && row.hi == hash.hi;
+  if (state == kSeenEqual) return equal ? Seen::kRepeat : Seen::kConflict;
+  if (state == kSeenOther)  // repeats of a kept row are the spill's to judge
+    return equal ? Seen::kConflict : Seen::kDiffers;
+  row.lo |= equal ? kSeenEqual : kSeenOther;
+  return equal ? Seen::kEqual : Seen::kDiffers;
+}
+
+std::vector<bool> TableRows::Given(const std::vector<int64_t>& ids) const {
+  constexpr size_t kAhead = 16;  // keys whose slots are on their way
+  std::vector<bool> out(ids.size(), false);
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (i + kAhead < ids.size()) Prefetch(ids[i + kAhead]);
+    const Slot* s = Find(ids[i]);
+    out[i] = s && (s->lo & kStateBits) != kUnseen;
+  }
+  return out;
+}
+
 arrow::Result<std::shared_ptr<arrow::Table>> ReadExtract(
     arrow::RecordBatchReader* extract, const std::vector<std::string>& keys,
     const std::string& skip_column, const std::string& location, int64_t* duplicates) {
@@ -106,7 +187,7 @@ arrow::Result<std::unique_ptr<ExtractSpill>> ExtractSpill::Make(
     arrow::RecordBatchReader* extract, const Conform& conform,
     const std::vector<std::string>& keys, const std::vector<std::string>& compare_columns,
     const std::string& skip_column, const std::string& location, KeyEncoder* encoder,
-    KeyIndex* by_key, std::vector<RowHash>* hashes) {
+    KeyIndex* by_key, std::vector<RowHash>* hashes, std::optional<TableRows>* table) {
   std::unique_ptr<ExtractSpill> spill(new ExtractSpill());
   ARROW_ASSIGN_OR_RAISE(spill->fd_, UnnamedTempFile());
   int write_fd = ::dup(spill->fd_);
@@ -141,9 +222,44 @@ arrow::Result<std::unique_ptr<ExtractSpill>> ExtractSpill::Make(
       writer = *w;
       same_columns = ColumnsBut(*spill->schema_, skip_column);
       if (same_columns != compare_columns) same = &own;
+      // Rows equal on the compared columns must be equal rows to be left out.
+      if (table && (same == &own || !skip_column.empty())) table->reset();
     }
     ARROW_ASSIGN_OR_RAISE(auto ids, encoder->Encode(*rows));
     ARROW_ASSIGN_OR_RAISE(auto row_hashes, HashRows(*rows, compare_columns));
+    if (table && *table) {
+      // Only the rows that differ from the table's (or are new) go on.
+      std::vector<int64_t> keep;
+      keep.reserve(ids.size());
+      for (int64_t i = 0; i < rows->num_rows(); ++i) {
+        if (i + 16 < rows->num_rows()) (*table)->Prefetch(ids[i + 16]);
+        switch ((*table)->See(ids[i], row_hashes[i])) {
+          case TableRows::Seen::kEqual:
+            break;
+          case TableRows::Seen::kRepeat:
+            ++spill->duplicates_;
+            break;
+          case TableRows::Seen::kConflict:
+            return arrow::Status::Invalid(
+                "merge into ", location, ": the extract holds key ",
+                KeyOf(*rows, i, keys),
+                " twice, with different values; nothing was committed");
+          case TableRows::Seen::kDiffers:
+            keep.push_back(i);
+            break;
+        }
+      }
+      if (keep.empty()) continue;
+      if (static_cast<int64_t>(keep.size()) < rows->num_rows()) {
+        ARROW_ASSIGN_OR_RAISE(rows, TakeRows(rows, keep));
+        for (size_t k = 0; k < keep.size(); ++k) {
+          ids[k] = ids[keep[k]];
+          row_hashes[k] = row_hashes[keep[k]];
+        }
+        ids.resize(keep.size());
+        row_hashes.resize(keep.size());
+      }
+    }
     hashes->insert(hashes->end(), row_hashes.begin(), row_hashes.end());
     if (same == &own) {
       ARROW_ASSIGN_OR_RAISE(auto more, HashRows(*rows, same_columns));

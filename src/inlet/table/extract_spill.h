@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,64 @@
 #include "inlet/table/row_keys.h"
 
 namespace inlet::table {
+
+class FileReadAhead;
+
+/// The rows of a table a snapshot merge compares its extract with, hashed before the
+/// extract is read (a table that marks deleted rows, whose files are not rewritten):
+/// each key's row hash, and whether the extract gave the key yet. An extract row equal to
+/// its key's row is then only counted, neither kept nor indexed: what the merge holds and
+/// spills is what changed.
+class TableRows {
+ public:
+  /// Hashes compare_columns of every row of the files reads returns (`files` of them),
+  /// by key id. Nullopt when a key has several rows (the merge then compares row by
+  /// row, as it reads). expected_rows (the rows to come, as far as known) sizes the map
+  /// once.
+  static arrow::Result<std::optional<TableRows>> Read(
+      FileReadAhead* reads, size_t files, const std::vector<std::string>& compare_columns,
+      int64_t expected_rows, KeyEncoder* encoder);
+
+  /// An extract row, by key id and hash, against its key's table row and the extract's
+  /// earlier rows of the key.
+  enum class Seen {
+    kEqual,     // equal to the table's row: nothing to do
+    kRepeat,    // equal to the table's row, given again: a duplicate
+    kDiffers,   // a new key, or other values than the table's: kept
+    kConflict,  // the key given again with other values than before
+  };
+  Seen See(int64_t id, const RowHash& hash);
+  /// Starts loading the row of key id into the cache, for a See soon after.
+  void Prefetch(int64_t id) const {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[SlotOf(id)]);
+  }
+  /// Per key id, whether the extract gave the key (equal or not).
+  std::vector<bool> Given(const std::vector<int64_t>& ids) const;
+
+ private:
+  // A flat map from key id to the row's hash, whose two lowest bits hold the row's state
+  // instead (126 bits compared): 24 bytes a slot, at most 2/3 of the slots full. Key and
+  // hash share a cache line, one miss a lookup (an index of millions of keys is far
+  // larger than the caches).
+  enum State : uint64_t { kUnseen = 0, kSeenEqual = 1, kSeenOther = 2, kEmpty = 3 };
+  static constexpr uint64_t kStateBits = 3;
+  struct Slot {
+    int64_t key = 0;
+    uint64_t lo = kEmpty;
+    uint64_t hi = 0;
+  };
+  size_t SlotOf(int64_t id) const {
+    return static_cast<size_t>((static_cast<uint64_t>(id) * 0x9e3779b97f4a7c15ULL) >>
+                               shift_);
+  }
+  void Reserve(size_t n);
+  // The slot of id: its own, or the empty one it would take.
+  Slot& SlotFor(int64_t id);
+  const Slot* Find(int64_t id) const;
+  std::vector<Slot> slots_;
+  size_t size_ = 0;
+  int shift_ = 64;
+};
 
 class ExtractSpill {
  public:
@@ -31,13 +90,16 @@ class ExtractSpill {
   /// on every conformed column but skip_column (a soft-delete flag) is a duplicate,
   /// skipped; repeated with other values it fails naming the key and location. The file
   /// lives in TMPDIR (else /tmp) and has no name: nothing is left behind, whatever ends
-  /// the process.
+  /// the process. With table (hashed on the same compare_columns, and when the rows
+  /// repeat on those alone, that is, skip_column is none and the extract has no other
+  /// columns), the rows equal to their key's table row are left out: row numbers count
+  /// the rows kept. Else (and then table is reset) every row is kept.
   static arrow::Result<std::unique_ptr<ExtractSpill>> Make(
       arrow::RecordBatchReader* extract, const Conform& conform,
       const std::vector<std::string>& keys,
       const std::vector<std::string>& compare_columns, const std::string& skip_column,
       const std::string& location, KeyEncoder* encoder, KeyIndex* by_key,
-      std::vector<RowHash>* hashes);
+      std::vector<RowHash>* hashes, std::optional<TableRows>* table = nullptr);
   ~ExtractSpill();
   ExtractSpill(const ExtractSpill&) = delete;
   ExtractSpill& operator=(const ExtractSpill&) = delete;

@@ -173,6 +173,10 @@ struct SnapshotCompare {
   std::vector<RowHash> source;  // of each source row
   std::vector<bool>
       changed;  // source rows that differ from (some) table row of their key
+  // The table's rows, hashed before the extract was read: the source holds only the
+  // extract's rows that differ from them (and new keys), and a table row whose key the
+  // source lacks is unchanged when the extract gave its key.
+  const TableRows* table = nullptr;
 
   // Options that do not fit a snapshot merge, named.
   static arrow::Status Check(const MergeOptions& o, const arrow::Schema& input,
@@ -196,20 +200,28 @@ struct SnapshotCompare {
     return arrow::Status::OK();
   }
 
+  // The table's columns the extract has, but the soft-delete column.
+  static std::vector<std::string> Columns(const MergeOptions& o,
+                                          const arrow::Schema& input,
+                                          const Snapshot* base) {
+    bool soft = o.missing_keys == MissingKeys::kSoftDelete;
+    std::vector<std::string> columns;
+    if (!base) return columns;
+    for (const auto& f : base->schema()->fields()) {
+      if (input.GetFieldIndex(f->name()) >= 0 &&
+          !(soft && f->name() == o.soft_delete_column)) {
+        columns.push_back(f->name());
+      }
+    }
+    return columns;
+  }
+
   static arrow::Result<SnapshotCompare> Make(const MergeOptions& o,
                                              const arrow::Schema& input,
                                              const Snapshot* base,
                                              const MergeSource& src) {
-    bool soft = o.missing_keys == MissingKeys::kSoftDelete;
     SnapshotCompare c;
-    if (base) {
-      for (const auto& f : base->schema()->fields()) {
-        if (input.GetFieldIndex(f->name()) >= 0 &&
-            !(soft && f->name() == o.soft_delete_column)) {
-          c.columns.push_back(f->name());
-        }
-      }
-    }
+    c.columns = Columns(o, input, base);
     ARROW_ASSIGN_OR_RAISE(c.source, HashRows(*src.rows, c.columns));
     c.changed.assign(src.rows->num_rows(), false);
     return c;
@@ -307,10 +319,14 @@ class RowMatcher {
     ARROW_ASSIGN_OR_RAISE(auto sequences, RowSequences(rows, matches, o.sequence_by,
                                                        truncate_at_.has_value()));
     std::vector<RowHash> hashes;
-    std::vector<bool> soft_deleted;
+    std::vector<bool> soft_deleted, given;
     if (snapshot) {
       result_.rows_compared += rows->num_rows();
-      ARROW_ASSIGN_OR_RAISE(hashes, HashRows(*rows, compare_->columns));
+      if (compare_->table) {
+        given = compare_->table->Given(keys);
+      } else {
+        ARROW_ASSIGN_OR_RAISE(hashes, HashRows(*rows, compare_->columns));
+      }
       if (o.missing_keys == MissingKeys::kSoftDelete) {
         soft_deleted =
             TrueRows(rows->GetColumnByName(o.soft_delete_column), rows->num_rows());
@@ -326,7 +342,9 @@ class RowMatcher {
       int64_t s = matches[i];
       bool was_soft_deleted = !soft_deleted.empty() && soft_deleted[i];
       if (s < 0) {
-        if (snapshot && o.missing_keys == MissingKeys::kDelete) {
+        if (!given.empty() && given[i]) {
+          f.keep.push_back(i);  // the extract's row equals it
+        } else if (snapshot && o.missing_keys == MissingKeys::kDelete) {
           f.deleted_rows.push_back(i);
         } else if (snapshot && o.missing_keys == MissingKeys::kSoftDelete &&
                    !was_soft_deleted) {
@@ -340,7 +358,7 @@ class RowMatcher {
       if (snapshot) {
         // Equal rows stay; a changed row (or a soft-deleted one whose key came back) is
         // replaced by its source row.
-        if (hashes[i] == compare_->source[s] && !was_soft_deleted) {
+        if (!compare_->table && hashes[i] == compare_->source[s] && !was_soft_deleted) {
           f.keep.push_back(i);
         } else {
           compare_->changed[s] = true;
@@ -553,7 +571,11 @@ arrow::Result<MergeResult> MergeInput(const Writable& table,
   // The files that can hold a source key are found from the conformed source (duplicate
   // keys and all), and start being read while the source's keys are indexed. A snapshot
   // finds the keys missing from the extract, and a truncate removes older rows: both read
-  // every file.
+  // every file. A snapshot streaming its extract into a table that marks deleted rows
+  // hashes the table's rows first (TableRows): the extract's rows equal to theirs, most
+  // of it, are then neither spilled nor indexed, and the table is read again for its keys
+  // alone. (A copy-on-write merge reads every column to rewrite files: it compares as it
+  // reads.)
   // A streamed extract is conformed batch by batch below: here its (empty) schema.
   if (extract) {
     ARROW_ASSIGN_OR_RAISE(source, arrow::Table::MakeEmpty(source_schema));
@@ -562,16 +584,32 @@ arrow::Result<MergeResult> MergeInput(const Writable& table,
   Candidates candidates;
   ReplacedFiles replaced;  // whole partitions a delete-insert replaces: not read
   std::optional<FileReadAhead> reads;
+  KeyEncoder encoder(o.keys);
+  const bool hash_table_first = snapshot && extract && marks && !soft_flags &&
+                                o.missing_keys != MissingKeys::kSoftDelete;
+  std::optional<TableRows> table_rows;
   if (tx->base()) {
     ARROW_ASSIGN_OR_RAISE(candidates,
                           CandidateFiles(*tx, *conformed.rows, o.keys,
                                          conformed.truncate_at.has_value() || snapshot));
     replaced = TakeReplacedPartitions(o, *tx, &candidates);
-    reads.emplace(*tx, candidates.files,
-                  keys_only ? match_columns : std::vector<std::string>{},
-                  /*with_lineage=*/!marks);
+    if (hash_table_first) {
+      int64_t expected = 0;  // live rows, as far as the files' statistics say
+      for (const DataFile* f : candidates.files)
+        expected +=
+            std::max<int64_t>(0, tx->RecordCount(*f).value_or(0) - f->deleted_rows);
+      FileReadAhead all(*tx, candidates.files);
+      ARROW_ASSIGN_OR_RAISE(
+          table_rows,
+          TableRows::Read(&all, candidates.files.size(),
+                          SnapshotCompare::Columns(o, *source_schema, tx->base().get()),
+                          expected, &encoder));
+    } else {
+      reads.emplace(*tx, candidates.files,
+                    keys_only ? match_columns : std::vector<std::string>{},
+                    /*with_lineage=*/!marks);
+    }
   }
-  KeyEncoder encoder(o.keys);
   ARROW_ASSIGN_OR_RAISE(MergeSource src, IndexSource(std::move(conformed), o, &encoder));
   std::optional<SnapshotCompare> compare;
   if (snapshot) {
@@ -590,8 +628,17 @@ arrow::Result<MergeResult> MergeInput(const Writable& table,
     ARROW_ASSIGN_OR_RAISE(
         spill, ExtractSpill::Make(extract.get(), conform, o.keys, compare->columns,
                                   soft_flags ? o.soft_delete_column : std::string(),
-                                  location, &encoder, &src.by_key, &compare->source));
+                                  location, &encoder, &src.by_key, &compare->source,
+                                  hash_table_first ? &table_rows : nullptr));
     src.duplicates = spill->duplicates();
+    if (hash_table_first && tx->base()) {
+      // The table again: its keys alone when its rows were hashed (else every column,
+      // compared as read).
+      if (table_rows) compare->table = &*table_rows;
+      reads.emplace(*tx, candidates.files,
+                    table_rows ? match_columns : std::vector<std::string>{},
+                    /*with_lineage=*/!marks);
+    }
     src.late.assign(spill->rows(), false);
     src.deleted.assign(spill->rows(), false);
     compare->changed.assign(spill->rows(), false);
