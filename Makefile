@@ -71,8 +71,9 @@ demo: build
 bench: build
 	@$(PY) bench/bench_write.py
 
-format:
-	@clang-format -i $$(git ls-files '*.h' '*.cc')
+# The bootstrap installs clang-format-16 (the version the code is formatted with).
+format: bootstrap
+	@$$(command -v clang-format-16 || echo clang-format) -i $$(git ls-files '*.h' '*.cc')
 
 clean:
 	rm -rf $(BUILD_DIR) build-asan build-tsan build-fuzz

@@ -10,7 +10,7 @@ APT_PACKAGES=(build-essential cmake ninja-build ccache pkg-config python3-venv t
               libcurl4-openssl-dev libssl-dev librdkafka-dev libsimdjson-dev
               libsqlite3-dev libpq-dev postgresql-15 openssl
               libhowardhinnant-date-dev libcpp-httplib-dev tzdata chromium
-              clang-16 libclang-rt-16-dev llvm-16)
+              clang-16 libclang-rt-16-dev llvm-16 clang-format-16)
 # clang-16 with its compiler runtime (libFuzzer, the sanitizers) and llvm-16's symbolizer:
 # the reliability builds (scripts/sanitize_build.sh); gcc builds inlet itself.
 # The Kafka broker of the tests runs on a JVM; its jars come through Maven.

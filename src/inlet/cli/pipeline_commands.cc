@@ -114,9 +114,9 @@ void PipelineCommands::Register(CLI::App* app) {
   run_->add_option("--to", r.to, "Backfill: up to this cursor value (exclusive)");
 
   StreamArgs& sa = stream_args_;
-  stream_ = app->add_subcommand(
-      "stream",
-      "Stream the kafka and postgres_cdc pipelines of a YAML file into their tables (docs/streams.md)");
+  stream_ = app->add_subcommand("stream",
+                                "Stream the kafka and postgres_cdc pipelines of a YAML "
+                                "file into their tables (docs/streams.md)");
   stream_->add_option("file", sa.file, "Pipeline file")->required();
   stream_->add_option("--pipeline", sa.pipeline, "Run only this pipeline");
   stream_->add_flag("--json", sa.json,
@@ -136,11 +136,19 @@ void PipelineCommands::Register(CLI::App* app) {
       ->check(CLI::PositiveNumber);
 
   state_ = app->add_subcommand("state", "Show the pipeline state stored in a table");
-  state_->add_option("table", state_args_.table, "Table path or URI (file://, s3://, postgresql://user@host/db#schema.table)")->required();
+  state_
+      ->add_option(
+          "table", state_args_.table,
+          "Table path or URI (file://, s3://, postgresql://user@host/db#schema.table)")
+      ->required();
   state_->add_flag("--json", state_args_.json, "Print JSON");
 
   reset_ = app->add_subcommand("reset", "Clear one pipeline's state in a table");
-  reset_->add_option("table", reset_args_.table, "Table path or URI (file://, s3://, postgresql://user@host/db#schema.table)")->required();
+  reset_
+      ->add_option(
+          "table", reset_args_.table,
+          "Table path or URI (file://, s3://, postgresql://user@host/db#schema.table)")
+      ->required();
   reset_->add_option("--pipeline", reset_args_.pipeline, "The pipeline")->required();
 }
 

@@ -1,8 +1,8 @@
 // Linked only into the ThreadSanitizer build (INLET_SANITIZE=thread).
 //
 // glibc's C11 thrd_create starts a thread through its internal pthread_create, which
-// ThreadSanitizer does not intercept: the new thread has no sanitizer state and crashes at
-// its first allocation. Debian's librdkafka starts its threads that way. These
+// ThreadSanitizer does not intercept: the new thread has no sanitizer state and crashes
+// at its first allocation. Debian's librdkafka starts its threads that way. These
 // definitions, in the executable, take precedence over glibc's for every library, and
 // start and join threads through the intercepted pthread functions.
 #include <errno.h>
