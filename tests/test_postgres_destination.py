@@ -689,6 +689,33 @@ def test_text_sequences_order_by_their_bytes_under_a_linguistic_collation(tmp_pa
         db.close()
 
 
+def test_text_staged_into_typed_sequence_columns_orders_as_the_table_types_it(tmp_path, db):
+    """A table whose sequence columns are an integer and a timestamptz, fed strings (a
+    schema of strings): staged rows rank, and compare with the table's rows, as the
+    table's types order them ('10' after '9'), and no collation is applied to a type that
+    has none."""
+    db.sql("CREATE TABLE hot (id bigint PRIMARY KEY, n integer, ts timestamptz, v text)")
+    src = tmp_path / "src"
+    src.mkdir()
+    schema = {"op": "string", "id": "long", "n": "string", "ts": "string", "v": "string"}
+    source = {"type": "files", "path": str(src / "*.ndjson"), "format": "ndjson", "schema": schema}
+    yaml = ps.write_pipelines(tmp_path / "p.yaml", {
+        "name": "hot", "source": source, "strategy": {"type": "cdc", "sequence_by": ["n", "ts"]},
+        "destination": {**_dest(db), "keys": ["id"]}})
+    ev = lambda op, i, n, v: {"op": op, "id": i, "n": n, "ts": "2026-12-07T10:00:00Z", "v": v}  # noqa: E731
+    ps.write_source(src / "a.ndjson", [ev("I", 1, "10", "ten"), ev("U", 1, "9", "nine"),
+                                        ev("I", 2, "9", "nine"), ev("D", 3, "5", None)], fmt="ndjson")
+    report = ps.parse_reports(ps.cli("run", yaml, "--json", env=db.env).stdout)[0]
+    assert report["status"] == "committed", report
+    assert [(r["id"], r["n"], r["v"]) for r in _rows(db)] == [(1, 10, "ten"), (2, 9, "nine")]
+    # against the table's rows and the remembered delete: 9 < 10 is late, 11 applies
+    ps.write_source(src / "b.ndjson", [ev("U", 1, "9", "late"), ev("U", 2, "11", "eleven"),
+                                        ev("I", 3, "4", "late")], fmt="ndjson")
+    report = ps.parse_reports(ps.cli("run", yaml, "--json", env=db.env).stdout)[0]
+    assert report["rows_late"] == 2, report
+    assert [(r["id"], r["n"], r["v"]) for r in _rows(db)] == [(1, 10, "ten"), (2, 11, "eleven")]
+
+
 def test_a_truncate_takes_the_rows_at_its_own_sequence(tmp_path, db):
     """A truncate deletes the rows at or before its sequence, in another run as in its own
     (as Delta does): sequences need not be unique."""

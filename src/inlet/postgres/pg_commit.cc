@@ -135,7 +135,8 @@ arrow::Result<std::vector<Column>> Destination::Columns(adbc::Connection& conn) 
   ARROW_ASSIGN_OR_RAISE(auto t,
                         QueryAll(conn,
                                  "SELECT a.attname::text, format_type(a.atttypid, "
-                                 "a.atttypmod), format_type(a.atttypid, NULL) FROM "
+                                 "a.atttypmod), format_type(a.atttypid, NULL), "
+                                 "a.attcollation <> 0 FROM "
                                  "pg_attribute a WHERE a.attrelid = " +
                                      Regclass() +
                                      " AND a.attnum > 0 AND NOT a.attisdropped ORDER BY "
@@ -143,11 +144,13 @@ arrow::Result<std::vector<Column>> Destination::Columns(adbc::Connection& conn) 
   ARROW_ASSIGN_OR_RAISE(auto names, ColumnAs(*t, 0, arrow::utf8()));
   ARROW_ASSIGN_OR_RAISE(auto types, ColumnAs(*t, 1, arrow::utf8()));
   ARROW_ASSIGN_OR_RAISE(auto bases, ColumnAs(*t, 2, arrow::utf8()));
+  ARROW_ASSIGN_OR_RAISE(auto collatable, ColumnAs(*t, 3, arrow::boolean()));
   std::vector<Column> out;
   for (int64_t i = 0; i < t->num_rows(); ++i)
     out.push_back({static_cast<const arrow::StringArray&>(*names).GetString(i),
                    static_cast<const arrow::StringArray&>(*types).GetString(i),
-                   static_cast<const arrow::StringArray&>(*bases).GetString(i)});
+                   static_cast<const arrow::StringArray&>(*bases).GetString(i),
+                   static_cast<const arrow::BooleanArray&>(*collatable).Value(i)});
   return out;
 }
 
@@ -368,20 +371,31 @@ arrow::Status Commit::Stage(std::shared_ptr<arrow::RecordBatchReader> rows) {
     if (f->name() == kOrdinal) continue;
     staged_.push_back(f->name());
     if (f->type()->id() == arrow::Type::STRING ||
-        f->type()->id() == arrow::Type::LARGE_STRING)
+        f->type()->id() == arrow::Type::LARGE_STRING ||
+        f->type()->id() == arrow::Type::STRING_VIEW)
       text_.insert(f->name());
   }
   return arrow::Status::OK();
 }
 
 std::string Commit::Ordered(const std::string& alias, const std::string& column) const {
-  // Text orders by its bytes, as the lakehouse tables compare it, not by the database's
-  // collation.
-  return Collated(alias + "." + QuoteIdent(column), column);
+  // As the table's column holds the values, so that staged rows rank as they then
+  // compare with the table's (text '9' after '10', 9 before 10 in an integer column). A
+  // column the table lacks ranks as staged.
+  if (!Find(column)) {
+    std::string staged = alias + "." + QuoteIdent(column);
+    return text_.count(column) ? staged + " COLLATE \"C\"" : staged;
+  }
+  return Collated(Cast(alias, column), column);
 }
 
 std::string Commit::Collated(const std::string& expr, const std::string& column) const {
-  return expr + (text_.count(column) ? " COLLATE \"C\"" : "");
+  // Text orders by its bytes, as the lakehouse tables compare it, not by the database's
+  // or the column's collation. Decided by the table's column: a staged text cast into a
+  // timestamptz takes no collation, and a text column compares by bytes whatever it was
+  // staged from.
+  const Column* c = Find(column);
+  return expr + (c && c->collatable ? " COLLATE \"C\"" : "");
 }
 
 std::string Commit::Cast(const std::string& alias, const std::string& column) const {

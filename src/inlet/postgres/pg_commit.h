@@ -33,6 +33,7 @@ struct Column {
   std::string name;
   std::string type;
   std::string base;
+  bool collatable = false;  // its type has a collation (text, varchar, char, citext...)
 };
 
 /// Every row of a query.
@@ -144,10 +145,12 @@ class Commit {
   /// The staged columns, quoted, and as `alias` casts them.
   std::string ColumnList() const;
   std::string CastList(const std::string& alias) const;
-  /// A staged column where rows are ordered by it (text by its bytes).
+  /// A staged column where rows are ordered by it: as the table's column's type, text by
+  /// its bytes.
   std::string Ordered(const std::string& alias, const std::string& column) const;
-  /// expr (a value of the staged column `column`) in the collation it is compared in:
-  /// text by its bytes, whatever the database's or the column's collation.
+  /// expr (a value of the table's column `column`, or cast to its type) in the collation
+  /// it is compared in: text by its bytes, whatever the database's or the column's
+  /// collation.
   std::string Collated(const std::string& expr, const std::string& column) const;
   /// t's keys equal s's.
   std::string KeysMatch(const std::vector<std::string>& keys, const std::string& t,

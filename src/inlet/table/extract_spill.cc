@@ -223,7 +223,7 @@ arrow::Result<std::unique_ptr<ExtractSpill>> ExtractSpill::Make(
       same_columns = ColumnsBut(*spill->schema_, skip_column);
       if (same_columns != compare_columns) same = &own;
       // Rows equal on the compared columns must be equal rows to be left out.
-      if (table && (same == &own || !skip_column.empty())) table->reset();
+      if (table && !skip_column.empty()) table->reset();
     }
     ARROW_ASSIGN_OR_RAISE(auto ids, encoder->Encode(*rows));
     ARROW_ASSIGN_OR_RAISE(auto row_hashes, HashRows(*rows, compare_columns));

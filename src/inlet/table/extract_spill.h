@@ -57,8 +57,8 @@ class TableRows {
  private:
   // A flat map from key id to the row's hash, whose two lowest bits hold the row's state
   // instead (126 bits compared): 24 bytes a slot, at most 2/3 of the slots full. Key and
-  // hash share a cache line, one miss a lookup (an index of millions of keys is far
-  // larger than the caches).
+  // hash lie together, so a lookup misses the cache once (twice for the quarter of slots
+  // that straddle two lines), not once for the index and again for the hash.
   enum State : uint64_t { kUnseen = 0, kSeenEqual = 1, kSeenOther = 2, kEmpty = 3 };
   static constexpr uint64_t kStateBits = 3;
   struct Slot {
@@ -90,10 +90,10 @@ class ExtractSpill {
   /// on every conformed column but skip_column (a soft-delete flag) is a duplicate,
   /// skipped; repeated with other values it fails naming the key and location. The file
   /// lives in TMPDIR (else /tmp) and has no name: nothing is left behind, whatever ends
-  /// the process. With table (hashed on the same compare_columns, and when the rows
-  /// repeat on those alone, that is, skip_column is none and the extract has no other
-  /// columns), the rows equal to their key's table row are left out: row numbers count
-  /// the rows kept. Else (and then table is reset) every row is kept.
+  /// the process. With table (hashed on the same compare_columns, which must then be
+  /// every column the extract has: the caller's to see to), the rows equal to their key's
+  /// table row are left out, and row numbers count the rows kept; with a skip_column too,
+  /// table is reset and every row kept.
   static arrow::Result<std::unique_ptr<ExtractSpill>> Make(
       arrow::RecordBatchReader* extract, const Conform& conform,
       const std::vector<std::string>& keys,

@@ -585,8 +585,14 @@ arrow::Result<MergeResult> MergeInput(const Writable& table,
   ReplacedFiles replaced;  // whole partitions a delete-insert replaces: not read
   std::optional<FileReadAhead> reads;
   KeyEncoder encoder(o.keys);
-  const bool hash_table_first = snapshot && extract && marks && !soft_flags &&
-                                o.missing_keys != MissingKeys::kSoftDelete;
+  // (Only when the table has every column of the extract: its rows equal on the compared
+  // columns are then equal rows.)
+  bool hash_table_first = snapshot && extract && marks && !soft_flags &&
+                          o.missing_keys != MissingKeys::kSoftDelete;
+  for (const auto& f : input->fields()) {
+    if (hash_table_first && tx->base()->schema()->GetFieldIndex(f->name()) < 0)
+      hash_table_first = false;
+  }
   std::optional<TableRows> table_rows;
   if (tx->base()) {
     ARROW_ASSIGN_OR_RAISE(candidates,
