@@ -197,14 +197,12 @@ def test_cdc_changes_out_of_order_match_the_order_free_model(tmp_path, db):
     assert remembered == [(1,)], remembered
 
 
-def test_a_late_change_after_a_delete_or_truncate_stays_out(tmp_path, db):
-    """Run by run, into PostgreSQL and into Delta (the reference): a delete of a key the
-    table never had, then its older insert; a truncate, then an older insert of another
-    key; a newer insert after the truncate. Both count the same late changes and hold the
-    same rows."""
+def _hot_and_lake(tmp_path, db, seq_type):
+    """cdc by `seq` from NDJSON files into PostgreSQL ("hot") and into Delta ("lake", the
+    reference): the source directory and the pipelines' file."""
     src = tmp_path / "src"
     src.mkdir()
-    schema = {"op": "string", "id": "long", "seq": "long", "v": "string"}
+    schema = {"op": "string", "id": "long", "seq": seq_type, "v": "string"}
     source = {"type": "files", "path": str(src / "*.ndjson"), "format": "ndjson", "schema": schema}
     strategy = {"type": "cdc", "sequence_by": ["seq"]}
     yaml = ps.write_pipelines(
@@ -212,16 +210,12 @@ def test_a_late_change_after_a_delete_or_truncate_stays_out(tmp_path, db):
         {"name": "hot", "source": source, "strategy": strategy, "destination": {**_dest(db), "keys": ["id"]}},
         {"name": "lake", "source": source, "strategy": strategy,
          "destination": {"path": str(tmp_path / "lake"), "keys": ["id"]}})
-    ev = lambda op, i, seq: {"op": op, "id": i, "seq": seq, "v": f"{op}{seq}"}
-    steps = [
-        ([ev("I", 1, 10), ev("I", 2, 30), ev("D", 9, 40)], [(1, 10), (2, 30)], 0),
-        ([ev("I", 9, 35), ev("U", 1, 5)], [(1, 10), (2, 30)], 2),            # both late
-        # 15: before its own batch's truncate, dropped with it (not late)
-        ([{"op": "T", "id": None, "seq": 20, "v": None}, ev("I", 3, 15)], [(2, 30)], 0),
-        ([ev("I", 4, 12), ev("I", 5, 25), ev("D", 2, 31)], [(5, 25)], 1),    # 4: before the truncate
-        ([ev("U", 2, 29)], [(5, 25)], 1),                                     # before the delete
-        ([ev("I", 2, 29), ev("U", 2, 32)], [(2, 32), (5, 25)], None),        # 32: after it
-    ]
+    return src, yaml
+
+
+def _check_steps(tmp_path, db, src, yaml, steps):
+    """Each step's events in a file of their own, then a run: both destinations count the
+    same late changes (`late`, unless None) and hold the (id, seq) rows `want`."""
     for k, (events, want, late) in enumerate(steps):
         ps.write_source(src / f"b{k}.ndjson", events, fmt="ndjson")
         reports = {r["pipeline"]: r for r in ps.parse_reports(
@@ -234,6 +228,29 @@ def test_a_late_change_after_a_delete_or_truncate_stays_out(tmp_path, db):
         assert [(r["id"], r["seq"]) for r in _rows(db)] == want, k
         lake_rows = oracle.read_deltalake(tmp_path / "lake").to_pylist()
         assert sorted((r["id"], r["seq"]) for r in lake_rows) == want, k
+
+
+def _ev(op, i, seq):
+    return {"op": op, "id": i, "seq": seq, "v": f"{op}{seq}"}
+
+
+def test_a_late_change_after_a_delete_or_truncate_stays_out(tmp_path, db):
+    """Run by run, into PostgreSQL and into Delta (the reference): a delete of a key the
+    table never had, then its older insert; a truncate, then an older insert of another
+    key; a newer insert after the truncate. Both count the same late changes and hold the
+    same rows."""
+    src, yaml = _hot_and_lake(tmp_path, db, "long")
+    ev = _ev
+    steps = [
+        ([ev("I", 1, 10), ev("I", 2, 30), ev("D", 9, 40)], [(1, 10), (2, 30)], 0),
+        ([ev("I", 9, 35), ev("U", 1, 5)], [(1, 10), (2, 30)], 2),            # both late
+        # 15: before its own batch's truncate, dropped with it (not late)
+        ([{"op": "T", "id": None, "seq": 20, "v": None}, ev("I", 3, 15)], [(2, 30)], 0),
+        ([ev("I", 4, 12), ev("I", 5, 25), ev("D", 2, 31)], [(5, 25)], 1),    # 4: before the truncate
+        ([ev("U", 2, 29)], [(5, 25)], 1),                                     # before the delete
+        ([ev("I", 2, 29), ev("U", 2, 32)], [(2, 32), (5, 25)], None),        # 32: after it
+    ]
+    _check_steps(tmp_path, db, src, yaml, steps)
     [(document,)] = db.sql("SELECT document FROM inlet_state WHERE app_id = 'inlet.tombstones'")
     assert json.loads(document) == {"sequence_by": ["seq"], "truncated_before": [20]}
 
@@ -650,18 +667,8 @@ def test_text_sequences_order_by_their_bytes_under_a_linguistic_collation(tmp_pa
     try:
         [(collation,)] = db.sql("SELECT 'a' < 'B'")
         assert collation, "the database should collate linguistically"
-        src = tmp_path / "src"
-        src.mkdir()
-        schema = {"op": "string", "id": "long", "seq": "string", "v": "string"}
-        source = {"type": "files", "path": str(src / "*.ndjson"), "format": "ndjson", "schema": schema}
-        strategy = {"type": "cdc", "sequence_by": ["seq"]}
-        yaml = ps.write_pipelines(
-            tmp_path / "p.yaml",
-            {"name": "hot", "source": source, "strategy": strategy,
-             "destination": {**_dest(db), "keys": ["id"]}},
-            {"name": "lake", "source": source, "strategy": strategy,
-             "destination": {"path": str(tmp_path / "lake"), "keys": ["id"]}})
-        ev = lambda op, i, seq: {"op": op, "id": i, "seq": seq, "v": f"{op}{seq}"}  # noqa: E731
+        src, yaml = _hot_and_lake(tmp_path, db, "string")
+        ev = _ev
         steps = [
             # within a batch: 'a' is newer than 'B' by bytes
             ([ev("I", 1, "B"), ev("U", 1, "a"), ev("I", 2, "a")], [(1, "a"), (2, "a")], 0),
@@ -674,17 +681,7 @@ def test_text_sequences_order_by_their_bytes_under_a_linguistic_collation(tmp_pa
             ([{"op": "T", "id": None, "seq": "a", "v": None}], [], 0),
             ([ev("I", 3, "Z"), ev("I", 4, "b")], [(4, "b")], 1),
         ]
-        for k, (events, want, late) in enumerate(steps):
-            ps.write_source(src / f"b{k}.ndjson", events, fmt="ndjson")
-            reports = {r["pipeline"]: r for r in ps.parse_reports(
-                ps.cli("run", yaml, "--json", env=db.env).stdout)}
-            hot, lake = reports["hot"], reports["lake"]
-            for n in ("rows_late", "rows_inserted", "rows_updated", "rows_deleted"):
-                assert hot[n] == lake[n], (k, n, hot, lake)
-            assert hot["rows_late"] == late, (k, hot)
-            assert [(r["id"], r["seq"]) for r in _rows(db)] == want, k
-            lake_rows = oracle.read_deltalake(tmp_path / "lake").to_pylist()
-            assert sorted((r["id"], r["seq"]) for r in lake_rows) == want, k
+        _check_steps(tmp_path, db, src, yaml, steps)
     finally:
         db.close()
 
