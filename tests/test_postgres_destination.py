@@ -473,6 +473,23 @@ def _kafka_pipeline(kafka, topic, name, destination, strategy):
             "processing": {"flush_rows": 300, "flush_interval": "100ms"}}
 
 
+def _stream_hot_and_lake(tmp_path, db, kafka, topic, strategy, flush_rows, cols):
+    """One topic streamed by `strategy` into PostgreSQL ("hot") and into Delta ("lake")
+    until idle, in flushes of flush_rows: the reports by pipeline, and each table's rows
+    as sorted tuples of cols."""
+    hot = _kafka_pipeline(kafka, topic, "hot", {**_dest(db), "keys": ["id"]}, strategy)
+    lake = _kafka_pipeline(kafka, topic, "lake", {"path": str(tmp_path / "lake"), "keys": ["id"]}, strategy)
+    for p in (hot, lake):
+        p["processing"] = {"flush_rows": flush_rows, "flush_interval": "100ms"}
+    yaml = ps.write_pipelines(tmp_path / "p.yaml", hot, lake)
+    proc = ps.cli("stream", yaml, "--json", "--idle-exit", 3, env=db.env, timeout=180)
+    reports = {r["pipeline"]: r for r in ps.parse_reports(proc.stdout)}
+    assert all(r["status"] == "idle" for r in reports.values()), reports
+    lake_rows = sorted(tuple(r[c] for c in cols) for r in oracle.read_deltalake(tmp_path / "lake").to_pylist())
+    hot_rows = sorted(tuple(r[c] for c in cols) for r in _rows(db))
+    return reports, hot_rows, lake_rows
+
+
 def test_kafka_into_postgres_and_delta_exactly_once_under_kill_9(tmp_path, db, kafka, kafka_topic):
     """One topic into a PostgreSQL upsert and a Delta append, as independent consumer
     groups; the PostgreSQL stream is killed at random moments. At the end PostgreSQL holds
@@ -591,18 +608,9 @@ def test_messages_lacking_fields_update_postgres_as_they_update_delta(tmp_path, 
         m["gone"] = rng.random() < 0.05
         msgs.append((f"{k}".encode(), json.dumps(m).encode()))
     kafka.produce(kafka_topic, msgs)
-    strategy = {"type": "merge", "delete_flag": "gone"}
-    hot = _kafka_pipeline(kafka, kafka_topic, "hot", {**_dest(db), "keys": ["id"]}, strategy)
-    lake = _kafka_pipeline(kafka, kafka_topic, "lake", {"path": str(tmp_path / "lake"), "keys": ["id"]}, strategy)
-    for p in (hot, lake):
-        p["processing"] = {"flush_rows": 97, "flush_interval": "100ms"}
-    yaml = ps.write_pipelines(tmp_path / "p.yaml", hot, lake)
-    proc = ps.cli("stream", yaml, "--json", "--idle-exit", 3, env=db.env, timeout=180)
-    reports = {r["pipeline"]: r for r in ps.parse_reports(proc.stdout)}
-    assert all(r["status"] == "idle" for r in reports.values()), reports
     cols = ["id", "a", "b", "late"]
-    lake_rows = sorted((tuple(r[c] for c in cols) for r in oracle.read_deltalake(tmp_path / "lake").to_pylist()))
-    hot_rows = sorted(tuple(r[c] for c in cols) for r in _rows(db))
+    reports, hot_rows, lake_rows = _stream_hot_and_lake(
+        tmp_path, db, kafka, kafka_topic, {"type": "merge", "delete_flag": "gone"}, 97, cols)
     # The model: each message applied in turn.
     model = {}
     for _, value in msgs:
@@ -639,18 +647,9 @@ def test_out_of_order_partial_changes_with_deletes_and_truncates_match_delta(tmp
                     m[field] = rng.choice([None, rng.randrange(1000)])
         msgs.append((b"k", json.dumps(m).encode()))
     kafka.produce(kafka_topic, msgs)
-    strategy = {"type": "cdc", "sequence_by": ["seq"]}
-    hot = _kafka_pipeline(kafka, kafka_topic, "hot", {**_dest(db), "keys": ["id"]}, strategy)
-    lake = _kafka_pipeline(kafka, kafka_topic, "lake", {"path": str(tmp_path / "lake"), "keys": ["id"]}, strategy)
-    for p in (hot, lake):
-        p["processing"] = {"flush_rows": 83, "flush_interval": "100ms"}
-    yaml = ps.write_pipelines(tmp_path / "p.yaml", hot, lake)
-    proc = ps.cli("stream", yaml, "--json", "--idle-exit", 3, env=db.env, timeout=180)
-    reports = {r["pipeline"]: r for r in ps.parse_reports(proc.stdout)}
-    assert all(r["status"] == "idle" for r in reports.values()), reports
     cols = ["id", "seq", "a", "b"]
-    lake_rows = sorted(tuple(r[c] for c in cols) for r in oracle.read_deltalake(tmp_path / "lake").to_pylist())
-    hot_rows = sorted(tuple(r[c] for c in cols) for r in _rows(db))
+    reports, hot_rows, lake_rows = _stream_hot_and_lake(
+        tmp_path, db, kafka, kafka_topic, {"type": "cdc", "sequence_by": ["seq"]}, 83, cols)
     assert hot_rows == lake_rows
     assert len(hot_rows) > 5 and any(r[2] is None for r in hot_rows)
     for n in ("rows_late", "rows_deleted"):
@@ -716,19 +715,10 @@ def test_text_staged_into_typed_sequence_columns_orders_as_the_table_types_it(tm
 def test_a_truncate_takes_the_rows_at_its_own_sequence(tmp_path, db):
     """A truncate deletes the rows at or before its sequence, in another run as in its own
     (as Delta does): sequences need not be unique."""
-    src = tmp_path / "src"
-    src.mkdir()
-    schema = {"op": "string", "id": "long", "ts": "long"}
-    source = {"type": "files", "path": str(src / "*.ndjson"), "format": "ndjson", "schema": schema}
-    strategy = {"type": "cdc", "sequence_by": ["ts"]}
-    yaml = ps.write_pipelines(
-        tmp_path / "p.yaml",
-        {"name": "hot", "source": source, "strategy": strategy, "destination": {**_dest(db), "keys": ["id"]}},
-        {"name": "lake", "source": source, "strategy": strategy,
-         "destination": {"path": str(tmp_path / "lake"), "keys": ["id"]}})
-    ps.write_source(src / "a.ndjson", [{"op": "c", "id": 1, "ts": 20}, {"op": "c", "id": 2, "ts": 21}], fmt="ndjson")
+    src, yaml = _hot_and_lake(tmp_path, db, "long")
+    ps.write_source(src / "a.ndjson", [_ev("c", 1, 20), _ev("c", 2, 21)], fmt="ndjson")
     ps.cli("run", yaml, env=db.env)
-    ps.write_source(src / "b.ndjson", [{"op": "t", "id": None, "ts": 20}], fmt="ndjson")
+    ps.write_source(src / "b.ndjson", [{"op": "t", "id": None, "seq": 20, "v": None}], fmt="ndjson")
     ps.cli("run", yaml, env=db.env)
     lake = sorted(r["id"] for r in oracle.read_deltalake(tmp_path / "lake").to_pylist())
     assert [r["id"] for r in _rows(db)] == lake == [2]

@@ -15,12 +15,12 @@
 #include <set>
 #include <unordered_map>
 
-#include "inlet/common/percent.h"
 #include "inlet/table/extract_spill.h"
 #include "inlet/table/merge_files.h"
 #include "inlet/table/merge_source.h"
 #include "inlet/table/row_hash.h"
 #include "inlet/table/row_keys.h"
+#include "inlet/table/snapshot_compare.h"
 #include "inlet/table/tombstones.h"
 #include "inlet/table/value.h"
 
@@ -151,82 +151,6 @@ void KeepAbsentColumns(const arrow::Schema& input, const arrow::Schema& table,
   // keys only changes nothing of a matched row.
   o->update_columns = updated.empty() ? o->keys : updated;
 }
-
-// A snapshot merge may delete (or soft-delete) at most max_percent of the table's rows:
-// an empty or truncated extract must not empty the table.
-arrow::Status CheckDeleteShare(const std::string& location, int64_t leaving, int64_t rows,
-                               double max_percent) {
-  if (rows == 0 || leaving == 0) return arrow::Status::OK();
-  double percent = 100.0 * static_cast<double>(leaving) / static_cast<double>(rows);
-  if (percent <= max_percent) return arrow::Status::OK();
-  return arrow::Status::Invalid(
-      "merge into ", location, ": the extract would delete ", leaving, " of the table's ",
-      rows, " rows (", FormatPercent(percent), "), more than the limit of ",
-      FormatPercent(max_percent),
-      " (max_delete_percent); an empty or truncated extract? Nothing was committed");
-}
-
-// Snapshot mode: the source is an extract of the whole table. Rows compare by hash on the
-// table's columns the extract has, but the soft-delete column.
-struct SnapshotCompare {
-  std::vector<std::string> columns;
-  std::vector<RowHash> source;  // of each source row
-  std::vector<bool>
-      changed;  // source rows that differ from (some) table row of their key
-  // The table's rows, hashed before the extract was read: the source holds only the
-  // extract's rows that differ from them (and new keys), and a table row whose key the
-  // source lacks is unchanged when the extract gave its key.
-  const TableRows* table = nullptr;
-
-  // Options that do not fit a snapshot merge, named.
-  static arrow::Status Check(const MergeOptions& o, const arrow::Schema& input,
-                             const arrow::Schema& table) {
-    if (!o.sequence_by.empty() || !o.delete_flag.empty() || !o.update_columns.empty() ||
-        o.ignore_null_updates) {
-      return arrow::Status::Invalid(
-          "snapshot mode takes no sequence_by, delete flag, update_columns or "
-          "ignore_null_updates");
-    }
-    if (o.missing_keys == MissingKeys::kSoftDelete) {
-      auto field = input.GetFieldByName(o.soft_delete_column);
-      if (o.soft_delete_column.empty() || !field ||
-          field->type()->id() != arrow::Type::BOOL ||
-          table.GetFieldIndex(o.soft_delete_column) < 0) {
-        return arrow::Status::Invalid(
-            "snapshot mode with soft deletes needs the boolean soft-delete column '",
-            o.soft_delete_column, "' in the source and the table");
-      }
-    }
-    return arrow::Status::OK();
-  }
-
-  // The table's columns the extract has, but the soft-delete column.
-  static std::vector<std::string> Columns(const MergeOptions& o,
-                                          const arrow::Schema& input,
-                                          const Snapshot* base) {
-    bool soft = o.missing_keys == MissingKeys::kSoftDelete;
-    std::vector<std::string> columns;
-    if (!base) return columns;
-    for (const auto& f : base->schema()->fields()) {
-      if (input.GetFieldIndex(f->name()) >= 0 &&
-          !(soft && f->name() == o.soft_delete_column)) {
-        columns.push_back(f->name());
-      }
-    }
-    return columns;
-  }
-
-  static arrow::Result<SnapshotCompare> Make(const MergeOptions& o,
-                                             const arrow::Schema& input,
-                                             const Snapshot* base,
-                                             const MergeSource& src) {
-    SnapshotCompare c;
-    c.columns = Columns(o, input, base);
-    ARROW_ASSIGN_OR_RAISE(c.source, HashRows(*src.rows, c.columns));
-    c.changed.assign(src.rows->num_rows(), false);
-    return c;
-  }
-};
 
 // What guards a change stream's events by sequence: the table's remembered deletes and
 // truncate floor. Load marks the source's late rows (at or below the floor, or the key's
