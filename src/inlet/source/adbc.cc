@@ -114,12 +114,7 @@ class AdbcConnectionImpl : public Connection {
   }
 
   arrow::Status Begin() override {
-    sqlstate_.clear();
-    AdbcError error = ADBC_ERROR_INIT;
-    if (d_->ConnectionSetOption(&connection_, ADBC_CONNECTION_OPTION_AUTOCOMMIT,
-                                ADBC_OPTION_VALUE_DISABLED, &error) != ADBC_STATUS_OK)
-      return Failed("cannot begin a transaction", &error);
-    return arrow::Status::OK();
+    return SetAutocommit(ADBC_OPTION_VALUE_DISABLED, "cannot begin a transaction");
   }
 
   arrow::Status Commit() override {
@@ -139,12 +134,7 @@ class AdbcConnectionImpl : public Connection {
   }
 
   arrow::Status EndTransactions() override {
-    sqlstate_.clear();
-    AdbcError error = ADBC_ERROR_INIT;
-    if (d_->ConnectionSetOption(&connection_, ADBC_CONNECTION_OPTION_AUTOCOMMIT,
-                                ADBC_OPTION_VALUE_ENABLED, &error) != ADBC_STATUS_OK)
-      return Failed("cannot return to autocommit", &error);
-    return arrow::Status::OK();
+    return SetAutocommit(ADBC_OPTION_VALUE_ENABLED, "cannot return to autocommit");
   }
 
   arrow::Status IngestTemporary(const std::string& table,
@@ -267,6 +257,16 @@ class AdbcConnectionImpl : public Connection {
     AdbcStatement statement{};
     bool open = false;
   };
+
+  // Autocommit off (a transaction begins) or on again.
+  arrow::Status SetAutocommit(const char* value, const std::string& failure) {
+    sqlstate_.clear();
+    AdbcError error = ADBC_ERROR_INIT;
+    if (d_->ConnectionSetOption(&connection_, ADBC_CONNECTION_OPTION_AUTOCOMMIT, value,
+                                &error) != ADBC_STATUS_OK)
+      return Failed(failure, &error);
+    return arrow::Status::OK();
+  }
 
   arrow::Status Failed(const std::string& what, AdbcError* error) {
     sqlstate_.assign(error->sqlstate, strnlen(error->sqlstate, sizeof(error->sqlstate)));
