@@ -263,6 +263,12 @@ struct HistoryOptions {
   /// other columns update the version in place. Empty: every column but the keys and
   /// sequences.
   std::vector<std::string> track_columns;
+  /// A sequence column whose value 0 in a version's valid_from marks a version copied
+  /// from a snapshot of the source, taken at the rest of that sequence: it shows every
+  /// change ordered before it already, so the source's changes of its key ordered before
+  /// it are late (discarded, counted) instead of becoming versions of their own. Empty:
+  /// no version is such a copy.
+  std::string snapshot_marker;
 };
 
 struct MergeOptions {

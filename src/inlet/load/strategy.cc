@@ -64,6 +64,7 @@ MergeOptions CdcMergeOptions(const StrategyConfig& c,
   m.history.valid_from = c.valid_from_column;
   m.history.valid_to = c.valid_to_column;
   m.history.is_current = c.is_current_column;
+  m.history.snapshot_marker = c.history_snapshot_marker;
   return m;
 }
 

@@ -91,6 +91,9 @@ struct StrategyConfig {
   std::string valid_from_column = "valid_from";
   std::string valid_to_column = "valid_to";
   std::string is_current_column = "is_current";
+  // Not a configuration key: set by sources whose snapshot rows mark themselves
+  // (HistoryOptions::snapshot_marker; postgres_cdc: _pg_lsn).
+  std::string history_snapshot_marker;
 };
 
 /// How a load's rows go into the table.

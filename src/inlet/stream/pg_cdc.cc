@@ -235,12 +235,11 @@ class PgCdc {
 
   // Whether a snapshot cut short can go on where it stopped (Resume): the slot is still
   // at its consistent point (it is confirmed only once every table holds a position),
-  // every table carries that snapshot's mark and none holds changes past it, the snapshot
-  // copies rows, and changes apply as SCD1 (a history would weave the changes its newer
-  // rows show already in as earlier versions, so SCD2 takes the snapshot again).
+  // every table carries that snapshot's mark and none holds changes past it, and the
+  // snapshot copies rows. A history discards the changes its newer rows show already
+  // (HistoryOptions::snapshot_marker, set by PgTarget).
   bool Resumable(const std::optional<Lsn>& slot) {
-    if (!slot || *slot == 0 || !cdc_.initial_snapshot || config_.strategy.scd_type == 2)
-      return false;
+    if (!slot || *slot == 0 || !cdc_.initial_snapshot) return false;
     // The copied rows' tags order against the changes by [commit LSN, LSN] only.
     const std::vector<std::string> lsn_order = {kPgCommitLsnColumn, kPgLsnColumn};
     if (config_.strategy.sequence_by != lsn_order) return false;

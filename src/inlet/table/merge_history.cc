@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <optional>
 #include <set>
 #include <unordered_map>
 
@@ -200,6 +201,58 @@ arrow::Result<std::shared_ptr<arrow::Table>> FillNotGiven(
                           rows->SetColumn(idx, rows->field(idx), values.chunked_array()));
   }
   return rows;
+}
+
+// Per row of sequences (the first `table_rows` of them: the table's versions and their
+// first changes), whether its marker column is 0: a version copied from a snapshot.
+arrow::Result<std::vector<bool>> SnapshotCopies(const arrow::Table& sequences,
+                                                const std::string& marker,
+                                                int64_t table_rows) {
+  auto column = sequences.GetColumnByName(marker);
+  if (!column)
+    return arrow::Status::Invalid("the snapshot marker '", marker,
+                                  "' is not a sequence column");
+  ARROW_ASSIGN_OR_RAISE(arrow::Datum as_int,
+                        arrow::compute::Cast(column, arrow::int64()));
+  std::vector<bool> out(table_rows, false);
+  int64_t i = 0;
+  for (const auto& chunk : as_int.chunked_array()->chunks()) {
+    const auto& a = static_cast<const arrow::Int64Array&>(*chunk);
+    for (int64_t j = 0; j < a.length() && i < table_rows; ++j, ++i)
+      out[i] = a.IsValid(j) && a.Value(j) == 0;
+    if (i >= table_rows) break;
+  }
+  return out;
+}
+
+// Removes from events (sorted by key and sequence) the source's changes ordered before
+// their key's latest version copied from a snapshot (copied: per table row); returns
+// how many.
+arrow::Result<int64_t> DropBeforeCopies(std::vector<Event>* events,
+                                        const std::vector<bool>& copied) {
+  int64_t dropped = 0;
+  std::vector<Event> kept;
+  kept.reserve(events->size());
+  for (size_t i = 0; i < events->size();) {
+    size_t end = i;
+    std::optional<std::string> floor;
+    for (; end < events->size() && (*events)[end].key == (*events)[i].key; ++end) {
+      const Event& e = (*events)[end];
+      if (e.version >= 0 && e.starts_version && copied[e.sequence_row])
+        floor = e.sequence;
+    }
+    for (size_t k = i; k < end; ++k) {
+      Event& e = (*events)[k];
+      if (floor && e.source_row >= 0 && e.sequence < *floor) {
+        ++dropped;
+        continue;
+      }
+      kept.push_back(std::move(e));
+    }
+    i = end;
+  }
+  *events = std::move(kept);
+  return dropped;
 }
 
 }  // namespace
@@ -464,6 +517,15 @@ arrow::Result<MergeResult> MergeHistory(const Writable& table,
     if (a.sequence != b.sequence) return a.sequence < b.sequence;
     return rank(a) < rank(b);
   });
+
+  // A version copied from a snapshot shows every change of its key ordered before it:
+  // the source's such changes are late.
+  if (!h.snapshot_marker.empty()) {
+    ARROW_ASSIGN_OR_RAISE(
+        auto copied, SnapshotCopies(*sequences, h.snapshot_marker, n_history + n_firsts));
+    ARROW_ASSIGN_OR_RAISE(int64_t late, DropBeforeCopies(&events, copied));
+    result.late_discarded += late;
+  }
 
   // A source change lacking columns holds the key's previous version's values for them.
   ARROW_ASSIGN_OR_RAISE(

@@ -255,6 +255,54 @@ TEST_P(History, CountsAndReplays) {
   EXPECT_FALSE(it->current);
 }
 
+// A version copied from a snapshot (the marker sequence column 0) shows every change of
+// its key ordered before it: those are late. Keys copied at an earlier snapshot (0, 0)
+// take their changes as versions.
+TEST_P(History, ChangesBeforeASnapshotCopyAreLate) {
+  testing::TempDir dir;
+  auto table = GetParam().create(dir.Sub("t")).ValueOrDie();
+  auto o = HistoryMerge(false);
+  o.sequence_by = {"version", "note"};
+  o.history.snapshot_marker = "note";
+  // Key 2 from the first snapshot (0, 0); key 1 from a later one, taken at 50.
+  INLET_ASSERT_OK(
+      table->Merge(MakeChanges({{2, 20, 0, 0, false}, {1, 500, 0, 50, false}}), o)
+          .status());
+  INLET_ASSIGN_OR_FAIL(auto r, table->Merge(MakeChanges({{1, 100, 1, 10, false},
+                                                         {1, 0, 3, 20, true},
+                                                         {1, 200, 2, 60, false},
+                                                         {2, 21, 1, 5, false}}),
+                                            o));
+  EXPECT_EQ(r.late_discarded, 2);
+  auto snap = table->GetSnapshot().ValueOrDie();
+  auto rows =
+      arrow::Table::FromRecordBatchReader(snap->Scan({}).ValueOrDie().get()).ValueOrDie();
+  rows = rows->CombineChunks().ValueOrDie();
+  auto num = [&](const char* name) {
+    return std::static_pointer_cast<arrow::Int64Array>(
+        rows->GetColumnByName(name)->chunk(0));
+  };
+  auto id = num("id"), value = num("value");
+  auto from = std::static_pointer_cast<arrow::StructArray>(
+      rows->GetColumnByName("valid_from")->chunk(0));
+  auto from_version = std::static_pointer_cast<arrow::Int64Array>(from->field(0));
+  auto from_note = std::static_pointer_cast<arrow::Int64Array>(from->field(1));
+  auto current = std::static_pointer_cast<arrow::BooleanArray>(
+      rows->GetColumnByName("is_current")->chunk(0));
+  // (id, value, valid_from.version, valid_from.note, current)
+  std::vector<std::tuple<int64_t, int64_t, int64_t, int64_t, bool>> got;
+  for (int64_t i = 0; i < rows->num_rows(); ++i) {
+    got.emplace_back(id->Value(i), value->Value(i), from_version->Value(i),
+                     from_note->Value(i), current->Value(i));
+  }
+  std::sort(got.begin(), got.end());
+  decltype(got) want = {{1, 200, 60, 2, true},
+                        {1, 500, 50, 0, false},
+                        {2, 20, 0, 0, false},
+                        {2, 21, 5, 1, true}};
+  EXPECT_EQ(got, want);
+}
+
 TEST_P(History, RefusesWhatItCannotKeep) {
   testing::TempDir dir;
   auto o = HistoryMerge(false);
