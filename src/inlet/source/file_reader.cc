@@ -88,7 +88,7 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenParquet(
     const std::string& path) {
   auto fs = std::make_shared<arrow::fs::LocalFileSystem>();
   ARROW_ASSIGN_OR_RAISE(auto file, OpenParquetFile(fs, path, kParquetBatchRows));
-  ARROW_ASSIGN_OR_RAISE(auto reader, file->GetRecordBatchReader());
+  ARROW_ASSIGN_OR_RAISE(auto reader, ReadBatches(file.get()));
   return std::make_shared<ParquetInput>(std::move(file), std::move(reader));
 }
 

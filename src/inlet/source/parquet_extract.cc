@@ -44,7 +44,7 @@ class ParquetExtract : public arrow::RecordBatchReader {
         if (!file.ok()) return Named(file.status());
         file_ = std::move(*file);
         file_->set_use_threads(true);
-        auto reader = file_->GetRecordBatchReader();
+        auto reader = ReadBatches(file_.get());
         if (!reader.ok()) return Named(reader.status());
         reader_ = std::move(*reader);
       }

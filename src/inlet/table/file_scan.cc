@@ -197,7 +197,7 @@ class FileScanReader : public arrow::RecordBatchReader {
       current_ = std::make_shared<RowCountReader>(rows_only_, batch_size_);
       return arrow::Status::OK();
     }
-    auto rb = reader_->GetRecordBatchReader(row_groups, leaves);
+    auto rb = ReadBatches(reader_.get(), row_groups, leaves);
     if (!rb.ok())
       return rb.status().WithMessage("cannot read data file ", file_path_, ": ",
                                      rb.status().message());
