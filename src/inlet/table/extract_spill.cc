@@ -13,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "inlet/common/read_ahead.h"
 #include "inlet/table/merge_files.h"
 
 namespace inlet::table {
@@ -203,10 +204,20 @@ arrow::Result<std::unique_ptr<ExtractSpill>> ExtractSpill::Make(
     return st.WithMessage("cannot spill the extract of the merge into ", location,
                           " to a temporary file: ", st.message());
   };
+  // The extract's next batches are decoded while this one is hashed and compared.
+  ReadAhead<std::shared_ptr<arrow::RecordBatch>> ahead(
+      [extract]() -> arrow::Result<std::optional<std::shared_ptr<arrow::RecordBatch>>> {
+        std::shared_ptr<arrow::RecordBatch> next;
+        ARROW_RETURN_NOT_OK(extract->ReadNext(&next));
+        if (!next) return std::nullopt;
+        return next;
+      },
+      2);
   bool ended = false;
   while (!ended) {
     std::shared_ptr<arrow::RecordBatch> batch;
-    ARROW_RETURN_NOT_OK(extract->ReadNext(&batch));
+    ARROW_ASSIGN_OR_RAISE(auto next, ahead.Next());
+    if (next) batch = std::move(*next);
     if (!batch) {
       if (writer) break;
       // No batch at all: an empty extract, with its schema.

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 namespace inlet {
 
@@ -106,17 +107,27 @@ class DecimalColumn {
         return arrow::Status::IOError("column '", name_, "': ", e.what());
       }
       if (!nullable_) levels_read = values_read;
-      int64_t v = 0;
-      for (int64_t i = 0; i < levels_read; ++i) {
-        uint64_t* slot = out + 2 * (got + i);
-        if (nullable_ && levels_[i] == 0) {
-          arrow::bit_util::ClearBit(valid, got + i);
-          slot[0] = slot[1] = 0;
-          ++nulls;
-          continue;
+      // The values, dense, then (when some are null) moved to their rows from the last.
+      ConvertAll(values_.data(), values_read, out + 2 * got);
+      if (valid) {
+        if (values_read == levels_read) {
+          arrow::bit_util::SetBitsTo(valid, got, levels_read, true);
+        } else {
+          int64_t v = values_read;
+          for (int64_t i = levels_read - 1; i >= 0; --i) {
+            uint64_t* slot = out + 2 * (got + i);
+            if (levels_[i] == 0) {
+              arrow::bit_util::ClearBit(valid, got + i);
+              slot[0] = slot[1] = 0;
+              ++nulls;
+            } else {
+              arrow::bit_util::SetBit(valid, got + i);
+              const uint64_t* from = out + 2 * (got + --v);
+              slot[0] = from[0];
+              slot[1] = from[1];
+            }
+          }
         }
-        if (valid) arrow::bit_util::SetBit(valid, got + i);
-        Convert(values_[v++].ptr, slot);
       }
       got += levels_read;
     }
@@ -125,18 +136,33 @@ class DecimalColumn {
   }
 
  private:
-  // Little-endian Decimal128 words (low, high) from width big-endian bytes.
-  void Convert(const uint8_t* p, uint64_t* slot) const {
-    if (width_ <= 8) {
-      int64_t v = BigEndianInt(p, width_);
-      slot[0] = static_cast<uint64_t>(v);
-      slot[1] = static_cast<uint64_t>(v >> 63);
-      return;
+  // Little-endian Decimal128 words (low, high) from width big-endian bytes each.
+  template <int kWidth>
+  static void ConvertWidth(const parquet::FixedLenByteArray* in, int64_t n,
+                           uint64_t* out) {
+    for (int64_t i = 0; i < n; ++i, out += 2) {
+      const uint8_t* p = in[i].ptr;
+      if constexpr (kWidth <= 8) {
+        int64_t v = BigEndianInt(p, kWidth);
+        out[0] = static_cast<uint64_t>(v);
+        out[1] = static_cast<uint64_t>(v >> 63);
+      } else {
+        out[1] = static_cast<uint64_t>(BigEndianInt(p, kWidth - 8));
+        uint64_t low;
+        std::memcpy(&low, p + kWidth - 8, 8);
+        out[0] = arrow::bit_util::ByteSwap(low);
+      }
     }
-    slot[1] = static_cast<uint64_t>(BigEndianInt(p, width_ - 8));
-    uint64_t low;
-    std::memcpy(&low, p + width_ - 8, 8);
-    slot[0] = arrow::bit_util::ByteSwap(low);
+  }
+
+  template <int... kWidths>
+  void ConvertAs(std::integer_sequence<int, kWidths...>,
+                 const parquet::FixedLenByteArray* in, int64_t n, uint64_t* out) const {
+    ((width_ == kWidths + 1 ? ConvertWidth<kWidths + 1>(in, n, out) : void()), ...);
+  }
+
+  void ConvertAll(const parquet::FixedLenByteArray* in, int64_t n, uint64_t* out) const {
+    ConvertAs(std::make_integer_sequence<int, 16>(), in, n, out);
   }
 
   parquet::ParquetFileReader* file_;
