@@ -96,7 +96,8 @@ class DecimalColumn {
         reader_ = std::static_pointer_cast<parquet::FixedLenByteArrayReader>(column);
         continue;
       }
-      const int64_t want = rows - got;
+      // In small steps, so that the values are still in cache when converted.
+      const int64_t want = std::min<int64_t>(rows - got, 8192);
       values_.resize(want);
       levels_.resize(want);
       int64_t values_read = 0, levels_read = 0;
