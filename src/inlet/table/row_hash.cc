@@ -70,7 +70,29 @@ void HashArray(const arrow::Array& a, RowHash* hashes) {
     const uint8_t* values = a.data()->buffers[1]->data() + a.offset() * width;
     // A column's values all have its width: one word each up to 8 bytes, two for 16
     // (decimal128), without the length that variable-width values add.
-    if (width == 8) {
+    if (!nulls && (width == 8 || width == 4 || width == 16)) {
+      // The common case, without a validity check per value.
+      if (width == 8) {
+        for (int64_t r = 0; r < n; ++r) {
+          uint64_t w;
+          std::memcpy(&w, values + r * 8, 8);
+          AddWord(&hashes[r], w);
+        }
+      } else if (width == 4) {
+        for (int64_t r = 0; r < n; ++r) {
+          uint32_t w;
+          std::memcpy(&w, values + r * 4, 4);
+          AddWord(&hashes[r], w);
+        }
+      } else {
+        for (int64_t r = 0; r < n; ++r) {
+          uint64_t w[2];
+          std::memcpy(w, values + r * 16, 16);
+          AddWord(&hashes[r], w[0]);
+          AddWord(&hashes[r], w[1]);
+        }
+      }
+    } else if (width == 8) {
       for (int64_t i = 0; i < n; ++i) {
         null_or(i, [&](int64_t r) {
           uint64_t w;
