@@ -495,11 +495,11 @@ arrow::Result<MergeResult> MergeInput(const Writable& table,
   // The files that can hold a source key are found from the conformed source (duplicate
   // keys and all), and start being read while the source's keys are indexed. A snapshot
   // finds the keys missing from the extract, and a truncate removes older rows: both read
-  // every file. A snapshot streaming its extract into a table that marks deleted rows
-  // hashes the table's rows first (TableRows): the extract's rows equal to theirs, most
-  // of it, are then neither spilled nor indexed, and the table is read again for its keys
-  // alone. (A copy-on-write merge reads every column to rewrite files: it compares as it
-  // reads.)
+  // every file. A snapshot streaming its extract hashes the table's rows first
+  // (TableRows): the extract's rows equal to theirs, most of it, are then neither spilled
+  // nor indexed, and the table is read again, for its keys alone when it marks deleted
+  // rows (every column when files are rewritten). A table holding a key twice is compared
+  // as it is read instead.
   // A streamed extract is conformed batch by batch below: here its (empty) schema.
   if (extract) {
     ARROW_ASSIGN_OR_RAISE(source, arrow::Table::MakeEmpty(source_schema));
@@ -511,8 +511,8 @@ arrow::Result<MergeResult> MergeInput(const Writable& table,
   KeyEncoder encoder(o.keys);
   // (Only when the table has every column of the extract: its rows equal on the compared
   // columns are then equal rows.)
-  bool hash_table_first = snapshot && extract && marks && !soft_flags &&
-                          o.missing_keys != MissingKeys::kSoftDelete;
+  bool hash_table_first =
+      snapshot && extract && !soft_flags && o.missing_keys != MissingKeys::kSoftDelete;
   for (const auto& f : input->fields()) {
     if (hash_table_first && tx->base()->schema()->GetFieldIndex(f->name()) < 0)
       hash_table_first = false;
@@ -566,7 +566,7 @@ arrow::Result<MergeResult> MergeInput(const Writable& table,
       // compared as read).
       if (table_rows) compare->table = &*table_rows;
       reads.emplace(*tx, candidates.files,
-                    table_rows ? match_columns : std::vector<std::string>{},
+                    table_rows && marks ? match_columns : std::vector<std::string>{},
                     /*with_lineage=*/!marks);
     }
     src.late.assign(spill->rows(), false);
