@@ -263,11 +263,12 @@ struct HistoryOptions {
   /// other columns update the version in place. Empty: every column but the keys and
   /// sequences.
   std::vector<std::string> track_columns;
-  /// A sequence column whose value 0 in a version's valid_from marks a version copied
-  /// from a snapshot of the source, taken at the rest of that sequence: it shows every
-  /// change ordered before it already, so the source's changes of its key ordered before
-  /// it are late (discarded, counted) instead of becoming versions of their own. Empty:
-  /// no version is such a copy.
+  /// A sequence column whose value 0 marks a row copied from a snapshot of the source,
+  /// taken at the rest of that sequence (a version of the table, by its valid_from, or an
+  /// upsert of the source): it shows every change ordered before it already, so the
+  /// source's changes of its key ordered before it are late (discarded, counted) instead
+  /// of becoming versions of their own, whichever batch they come in. Empty: no row is
+  /// such a copy.
   std::string snapshot_marker;
 };
 

@@ -67,8 +67,9 @@ PgTarget::PgTarget(const pipeline::PipelineConfig& config, PgCatalog* catalog,
   ReplaceAll(&destination_.path, "{schema}", info_.schema);
   destination_.keys = info_.keys;
   load::StrategyConfig strategy = config.strategy;
-  // Rows of a snapshot carry _pg_lsn 0 (and the snapshot's LSN as _pg_commit_lsn): a
-  // history discards the changes of their keys ordered before them, which they show.
+  // Rows of a snapshot carry _pg_lsn 0 (and, copied by a resumed snapshot, its LSN as
+  // _pg_commit_lsn; 0 in the first): a history discards the changes of their keys
+  // ordered before them, which they show.
   const std::vector<std::string> lsn_order = {kPgCommitLsnColumn, kPgLsnColumn};
   if (strategy.sequence_by == lsn_order) strategy.history_snapshot_marker = kPgLsnColumn;
   strategy_ = load::Strategy::Make(strategy, info_.keys);

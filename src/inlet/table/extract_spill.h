@@ -24,10 +24,9 @@ namespace inlet::table {
 class FileReadAhead;
 
 /// The rows of a table a snapshot merge compares its extract with, hashed before the
-/// extract is read (a table that marks deleted rows, whose files are not rewritten):
-/// each key's row hash, and whether the extract gave the key yet. An extract row equal to
-/// its key's row is then only counted, neither kept nor indexed: what the merge holds and
-/// spills is what changed.
+/// extract is read: each key's row hash, and whether the extract gave the key yet. An
+/// extract row equal to its key's row is then only counted, neither kept nor indexed:
+/// what the merge holds and spills is what changed.
 class TableRows {
  public:
   /// Hashes compare_columns of every row of the files reads returns (`files` of them),

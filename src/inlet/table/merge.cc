@@ -562,8 +562,9 @@ arrow::Result<MergeResult> MergeInput(const Writable& table,
                                   hash_table_first ? &table_rows : nullptr));
     src.duplicates = spill->duplicates();
     if (hash_table_first && tx->base()) {
-      // The table again: its keys alone when its rows were hashed (else every column,
-      // compared as read).
+      // The table again: its keys alone when its rows were hashed and it marks deleted
+      // rows; every column when files are rewritten, or when its rows were not hashed
+      // (a key held twice: compared as read).
       if (table_rows) compare->table = &*table_rows;
       reads.emplace(*tx, candidates.files,
                     table_rows && marks ? match_columns : std::vector<std::string>{},

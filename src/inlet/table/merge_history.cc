@@ -203,8 +203,9 @@ arrow::Result<std::shared_ptr<arrow::Table>> FillNotGiven(
   return rows;
 }
 
-// Per row of sequences (the first `table_rows` of them: the table's versions and their
-// first changes), whether its marker column is 0: a version copied from a snapshot.
+// Per row of sequences (the first `table_rows` of them: the rows holding values, the
+// table's versions, their first changes and the source's upserts), whether its marker
+// column is 0: a row copied from a snapshot.
 arrow::Result<std::vector<bool>> SnapshotCopies(const arrow::Table& sequences,
                                                 const std::string& marker,
                                                 int64_t table_rows) {
@@ -226,8 +227,9 @@ arrow::Result<std::vector<bool>> SnapshotCopies(const arrow::Table& sequences,
 }
 
 // Removes from events (sorted by key and sequence) the source's changes ordered before
-// their key's latest version copied from a snapshot (copied: per table row); returns
-// how many.
+// their key's latest row copied from a snapshot, a version of the table or an upsert of
+// the source alike, so that the result does not depend on the batches (copied: per row
+// holding values); returns how many.
 arrow::Result<int64_t> DropBeforeCopies(std::vector<Event>* events,
                                         const std::vector<bool>& copied) {
   int64_t dropped = 0;
@@ -238,8 +240,9 @@ arrow::Result<int64_t> DropBeforeCopies(std::vector<Event>* events,
     std::optional<std::string> floor;
     for (; end < events->size() && (*events)[end].key == (*events)[i].key; ++end) {
       const Event& e = (*events)[end];
-      if (e.version >= 0 && e.starts_version && copied[e.sequence_row])
-        floor = e.sequence;
+      bool starts = e.version >= 0 ? e.starts_version
+                                   : e.source_row >= 0 && e.kind == Kind::kUpsert;
+      if (starts && copied[e.sequence_row]) floor = e.sequence;
     }
     for (size_t k = i; k < end; ++k) {
       Event& e = (*events)[k];
@@ -521,9 +524,11 @@ arrow::Result<MergeResult> MergeHistory(const Writable& table,
   // A version copied from a snapshot shows every change of its key ordered before it:
   // the source's such changes are late.
   if (!h.snapshot_marker.empty()) {
-    ARROW_ASSIGN_OR_RAISE(
-        auto copied, SnapshotCopies(*sequences, h.snapshot_marker, n_history + n_firsts));
-    ARROW_ASSIGN_OR_RAISE(int64_t late, DropBeforeCopies(&events, copied));
+    auto copied = SnapshotCopies(*sequences, h.snapshot_marker, rows->num_rows());
+    if (!copied.ok())
+      return copied.status().WithMessage("merge into ", where, ": ",
+                                         copied.status().message());
+    ARROW_ASSIGN_OR_RAISE(int64_t late, DropBeforeCopies(&events, *copied));
     result.late_discarded += late;
   }
 

@@ -258,23 +258,10 @@ TEST_P(History, CountsAndReplays) {
 // A version copied from a snapshot (the marker sequence column 0) shows every change of
 // its key ordered before it: those are late. Keys copied at an earlier snapshot (0, 0)
 // take their changes as versions.
-TEST_P(History, ChangesBeforeASnapshotCopyAreLate) {
-  testing::TempDir dir;
-  auto table = GetParam().create(dir.Sub("t")).ValueOrDie();
-  auto o = HistoryMerge(false);
-  o.sequence_by = {"version", "note"};
-  o.history.snapshot_marker = "note";
-  // Key 2 from the first snapshot (0, 0); key 1 from a later one, taken at 50.
-  INLET_ASSERT_OK(
-      table->Merge(MakeChanges({{2, 20, 0, 0, false}, {1, 500, 0, 50, false}}), o)
-          .status());
-  INLET_ASSIGN_OR_FAIL(auto r, table->Merge(MakeChanges({{1, 100, 1, 10, false},
-                                                         {1, 0, 3, 20, true},
-                                                         {1, 200, 2, 60, false},
-                                                         {2, 21, 1, 5, false}}),
-                                            o));
-  EXPECT_EQ(r.late_discarded, 2);
-  auto snap = table->GetSnapshot().ValueOrDie();
+// (id, value, valid_from.version, valid_from.note, current) of every version, sorted.
+using TwoPartVersions = std::vector<std::tuple<int64_t, int64_t, int64_t, int64_t, bool>>;
+static TwoPartVersions VersionsByTwo(const Table& table) {
+  auto snap = table.GetSnapshot().ValueOrDie();
   auto rows =
       arrow::Table::FromRecordBatchReader(snap->Scan({}).ValueOrDie().get()).ValueOrDie();
   rows = rows->CombineChunks().ValueOrDie();
@@ -289,18 +276,46 @@ TEST_P(History, ChangesBeforeASnapshotCopyAreLate) {
   auto from_note = std::static_pointer_cast<arrow::Int64Array>(from->field(1));
   auto current = std::static_pointer_cast<arrow::BooleanArray>(
       rows->GetColumnByName("is_current")->chunk(0));
-  // (id, value, valid_from.version, valid_from.note, current)
-  std::vector<std::tuple<int64_t, int64_t, int64_t, int64_t, bool>> got;
+  TwoPartVersions got;
   for (int64_t i = 0; i < rows->num_rows(); ++i) {
     got.emplace_back(id->Value(i), value->Value(i), from_version->Value(i),
                      from_note->Value(i), current->Value(i));
   }
   std::sort(got.begin(), got.end());
-  decltype(got) want = {{1, 200, 60, 2, true},
-                        {1, 500, 50, 0, false},
-                        {2, 20, 0, 0, false},
-                        {2, 21, 5, 1, true}};
-  EXPECT_EQ(got, want);
+  return got;
+}
+
+// A version copied from a snapshot (the marker sequence column 0) shows every change of
+// its key ordered before it: those are late. Keys copied at an earlier snapshot (0, 0)
+// take their changes as versions. The same whether the copy is in the table already or
+// arrives with the changes.
+TEST_P(History, ChangesBeforeASnapshotCopyAreLate) {
+  testing::TempDir dir;
+  auto o = HistoryMerge(false);
+  o.sequence_by = {"version", "note"};
+  o.history.snapshot_marker = "note";
+  // Key 2 from the first snapshot (0, 0); key 1 from a later one, taken at 50.
+  std::vector<Change> copies = {{2, 20, 0, 0, false}, {1, 500, 0, 50, false}};
+  std::vector<Change> changes = {{1, 100, 1, 10, false},
+                                 {1, 0, 3, 20, true},
+                                 {1, 200, 2, 60, false},
+                                 {2, 21, 1, 5, false}};
+  TwoPartVersions want = {{1, 200, 60, 2, true},
+                          {1, 500, 50, 0, false},
+                          {2, 20, 0, 0, false},
+                          {2, 21, 5, 1, true}};
+  auto table = GetParam().create(dir.Sub("t")).ValueOrDie();
+  INLET_ASSERT_OK(table->Merge(MakeChanges(copies), o).status());
+  INLET_ASSIGN_OR_FAIL(auto r, table->Merge(MakeChanges(changes), o));
+  EXPECT_EQ(r.late_discarded, 2);
+  EXPECT_EQ(VersionsByTwo(*table), want);
+  // One batch holding the copies and the changes.
+  auto together = GetParam().create(dir.Sub("u")).ValueOrDie();
+  std::vector<Change> all = changes;
+  all.insert(all.end(), copies.begin(), copies.end());
+  INLET_ASSIGN_OR_FAIL(r, together->Merge(MakeChanges(all), o));
+  EXPECT_EQ(r.late_discarded, 2);
+  EXPECT_EQ(VersionsByTwo(*together), want);
 }
 
 TEST_P(History, RefusesWhatItCannotKeep) {

@@ -51,7 +51,7 @@ namespace {
 inline int64_t BigEndianInt(const uint8_t* p, int width) {
   uint64_t x = 0;
   std::memcpy(&x, p, width);
-  x = arrow::bit_util::ByteSwap(x);  // p[0] is now the top byte
+  x = arrow::bit_util::FromBigEndian(x);  // p[0] is now the top byte
   return static_cast<int64_t>(x) >> (8 * (8 - width));
 }
 
@@ -83,7 +83,13 @@ class DecimalColumn {
     auto* out = reinterpret_cast<uint64_t*>(data->mutable_data());
     int64_t got = 0, nulls = 0;
     while (got < rows) {
-      if (!reader_ || !reader_->HasNext()) {
+      bool has_next = false;
+      try {
+        has_next = reader_ && reader_->HasNext();  // reads the next page's header
+      } catch (const parquet::ParquetException& e) {
+        return arrow::Status::IOError("column '", name_, "': ", e.what());
+      }
+      if (!has_next) {
         if (next_group_ >= row_groups_.size())
           return arrow::Status::IOError("column '", name_,
                                         "' holds fewer values than its row groups' rows");
@@ -151,7 +157,7 @@ class DecimalColumn {
         out[1] = static_cast<uint64_t>(BigEndianInt(p, kWidth - 8));
         uint64_t low;
         std::memcpy(&low, p + kWidth - 8, 8);
-        out[0] = arrow::bit_util::ByteSwap(low);
+        out[0] = arrow::bit_util::FromBigEndian(low);
       }
     }
   }
@@ -269,7 +275,7 @@ arrow::Result<std::unique_ptr<arrow::RecordBatchReader>> ReadBatches(
     if (!decimal) other_leaves.push_back(leaf);
     if (added[top[leaf]]) continue;
     added[top[leaf]] = true;
-    fields.push_back(f.field);
+    fields.push_back(f.field);  // a non-decimal's is replaced by Arrow's below
     if (decimal) {
       places.push_back(-1 - static_cast<int>(decimal_leaves.size()));
       decimal_leaves.push_back(leaf);
@@ -284,6 +290,10 @@ arrow::Result<std::unique_ptr<arrow::RecordBatchReader>> ReadBatches(
                           file->GetRecordBatchReader(row_groups, other_leaves));
     if (other_reader->schema()->num_fields() != others)
       return file->GetRecordBatchReader(row_groups, leaves);  // not as expected: Arrow's
+    // Arrow's fields as it reads them (a struct pruned to the leaves asked for).
+    for (size_t i = 0; i < places.size(); ++i) {
+      if (places[i] >= 0) fields[i] = other_reader->schema()->field(places[i]);
+    }
   }
   std::vector<DecimalColumn> decimals;
   for (int leaf : decimal_leaves)
@@ -293,7 +303,11 @@ arrow::Result<std::unique_ptr<arrow::RecordBatchReader>> ReadBatches(
                                  places.begin()]
                               ->type());
   int64_t rows = 0;
-  for (int rg : row_groups) rows += metadata.RowGroup(rg)->num_rows();
+  for (int rg : row_groups) {
+    if (rg < 0 || rg >= metadata.num_row_groups())
+      return file->GetRecordBatchReader(row_groups, leaves);  // Arrow's error
+    rows += metadata.RowGroup(rg)->num_rows();
+  }
   return std::make_unique<WithDecimals>(
       arrow::schema(fields, manifest.schema_metadata), std::move(other_reader),
       std::move(decimals), std::move(places), rows, file->properties().batch_size());

@@ -69,7 +69,12 @@ std::shared_ptr<arrow::Table> MakeTable(int64_t n, std::mt19937_64& rng) {
   }
   // A struct holding a decimal (not top-level: Arrow's reader), and a list of them.
   auto inner = Decimals(9, n, true, false, rng);
-  auto s = arrow::StructArray::Make({inner}, {arrow::field("amount", inner->type())})
+  arrow::Int32Builder nb;
+  for (int64_t i = 0; i < n; ++i)
+    EXPECT_TRUE(nb.Append(static_cast<int32_t>(i % 11)).ok());
+  auto s = arrow::StructArray::Make(
+               {inner, nb.Finish().ValueOrDie()},
+               {arrow::field("amount", inner->type()), arrow::field("n", arrow::int32())})
                .ValueOrDie();
   fields.push_back(arrow::field("s", s->type()));
   columns.push_back(s);
@@ -122,6 +127,7 @@ TEST(ReadBatches, DecimalsReadAsArrowReadsThem) {
           {{2}, {4, 3}},
           {{}, {1, 2, 3}},                        // decimals only
           {{0, 1}, {leaves - 2, leaves - 1, 6}},  // nested and one decimal
+          {{}, {leaves - 3, 2}},  // a struct pruned to one leaf, then a decimal
       };
       for (const auto& [row_groups, columns] : selections) {
         auto ours = ReadBatches(file.get(), row_groups, columns).ValueOrDie();
