@@ -114,6 +114,8 @@ class DecimalColumn {
         return arrow::Status::IOError("column '", name_, "': ", e.what());
       }
       if (!nullable_) levels_read = values_read;
+      if (levels_read <= 0)  // a page that claims values it does not give
+        return arrow::Status::IOError("column '", name_, "': a page yields no values");
       // The values, dense, then (when some are null) moved to their rows from the last.
       ConvertAll(values_.data(), values_read, out + 2 * got);
       if (valid) {
