@@ -230,8 +230,7 @@ arrow::Result<std::vector<bool>> SnapshotCopies(const arrow::Table& sequences,
 // their key's latest row copied from a snapshot, a version of the table or an upsert of
 // the source alike, so that the result does not depend on the batches (copied: per row
 // holding values); returns how many.
-arrow::Result<int64_t> DropBeforeCopies(std::vector<Event>* events,
-                                        const std::vector<bool>& copied) {
+int64_t DropBeforeCopies(std::vector<Event>* events, const std::vector<bool>& copied) {
   int64_t dropped = 0;
   std::vector<Event> kept;
   kept.reserve(events->size());
@@ -528,8 +527,7 @@ arrow::Result<MergeResult> MergeHistory(const Writable& table,
     if (!copied.ok())
       return copied.status().WithMessage("merge into ", where, ": ",
                                          copied.status().message());
-    ARROW_ASSIGN_OR_RAISE(int64_t late, DropBeforeCopies(&events, *copied));
-    result.late_discarded += late;
+    result.late_discarded += DropBeforeCopies(&events, *copied);
   }
 
   // A source change lacking columns holds the key's previous version's values for them.
