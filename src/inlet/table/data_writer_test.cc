@@ -3,8 +3,10 @@
 #include <arrow/api.h>
 #include <arrow/io/file.h>
 #include <parquet/arrow/reader.h>
+#include <parquet/arrow/writer.h>
 #include <parquet/file_reader.h>
 #include <parquet/metadata.h>
+#include <parquet/statistics.h>
 
 #include <filesystem>
 #include <functional>
@@ -236,6 +238,137 @@ TEST(DataWriter, WritesIntegersWithoutADictionaryAsDeltas) {
     EXPECT_GE(without_dictionary, 5);
     EXPECT_TRUE(
         ReadBack(path)->Equals(*arrow::Table::FromRecordBatches({rows}).ValueOrDie()));
+  }
+}
+
+// The column chunk statistics of a file, by column: physical type, null count and the
+// encoded minimum and maximum.
+std::map<std::string, std::string> ChunkStatistics(const std::string& path) {
+  auto reader = parquet::ParquetFileReader::OpenFile(path);
+  auto metadata = reader->metadata();
+  std::map<std::string, std::string> out;
+  for (int g = 0; g < metadata->num_row_groups(); ++g) {
+    for (int c = 0; c < metadata->num_columns(); ++c) {
+      auto chunk = metadata->RowGroup(g)->ColumnChunk(c);
+      auto stats = chunk->statistics();
+      auto& entry = out[metadata->schema()->Column(c)->path()->ToDotString()];
+      entry += parquet::TypeToString(chunk->type()) + " ";
+      if (stats && stats->HasMinMax()) {
+        entry += std::to_string(stats->null_count()) + " " + stats->EncodeMin() + "|" +
+                 stats->EncodeMax() + ";";
+      }
+    }
+  }
+  return out;
+}
+
+// Decimals stored as INT32 and INT64 are narrowed by the writer itself: the files hold
+// what Arrow's own conversion writes (the same physical types, values and statistics),
+// for sliced batches with nulls, beside a wide decimal and a nested one left to Arrow.
+TEST(DataWriter, WritesIntegerStoredDecimalsAsArrowConvertsThem) {
+  auto d7 = arrow::decimal128(7, 2), d9 = arrow::decimal128(9, 0),
+       d10 = arrow::decimal128(10, 0), d18 = arrow::decimal128(18, 4),
+       d38 = arrow::decimal128(38, 6);
+  auto nested_type = arrow::struct_({arrow::field("x", d9)});
+  auto schema = arrow::schema({arrow::field("d7", d7), arrow::field("d9", d9),
+                               arrow::field("d10", d10), arrow::field("d18", d18),
+                               arrow::field("d38", d38), arrow::field("s", nested_type)});
+  arrow::Decimal128Builder b7(d7), b9(d9), b10(d10), b18(d18), b38(d38), bx(d9);
+  const int64_t n = 30000;
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t r = (i * 2654435761LL) % 1000003 - 500000;
+    bool null = i % 89 == 0;
+    auto put = [&](arrow::Decimal128Builder& b, arrow::Decimal128 extreme, int64_t v) {
+      EXPECT_TRUE((null ? b.AppendNull()
+                        : b.Append(i % 7 == 0   ? extreme
+                                   : i % 7 == 1 ? -extreme
+                                                : arrow::Decimal128(v)))
+                      .ok());
+    };
+    put(b7, arrow::Decimal128(9999999), r);
+    put(b9, arrow::Decimal128(999999999), r * 1999);
+    put(b10, arrow::Decimal128(9999999999LL), r * 19999);
+    put(b18, arrow::Decimal128(999999999999999999LL), r * 1000000007LL);
+    put(b38, arrow::Decimal128::GetMaxValue(38), r);
+    put(bx, arrow::Decimal128(999999999), -r);
+  }
+  auto x = bx.Finish().ValueOrDie();
+  auto nested = arrow::StructArray::Make({x}, {arrow::field("x", d9)}).ValueOrDie();
+  auto rows = arrow::RecordBatch::Make(
+      schema, n,
+      {b7.Finish().ValueOrDie(), b9.Finish().ValueOrDie(), b10.Finish().ValueOrDie(),
+       b18.Finish().ValueOrDie(), b38.Finish().ValueOrDie(), nested});
+  // Slices at offsets that are not multiples of 8, so validity bitmaps are shifted.
+  std::vector<std::shared_ptr<arrow::RecordBatch>> batches = {
+      rows->Slice(3, 9001), rows->Slice(9004, 13), rows->Slice(9017, n - 9017)};
+
+  testing::TempDir dir, arrow_dir;
+  INLET_ASSIGN_OR_FAIL(auto store, TableStore::Make(dir.path()));
+  DataWriterOptions options;
+  options.integer_encoding = IntegerEncoding::kPlain;
+  INLET_ASSIGN_OR_FAIL(auto writer, DataWriter::Make(store, schema, options));
+  for (const auto& b : batches) INLET_ASSERT_OK(writer->Write(b));
+  INLET_ASSIGN_OR_FAIL(auto adds, writer->Finish());
+  ASSERT_EQ(adds.size(), 1u);
+  std::string ours = dir.Sub(adds[0].path);
+
+  // Arrow's own writer, converting each value itself.
+  std::string theirs = arrow_dir.Sub("arrow.parquet");
+  {
+    auto sink = arrow::io::FileOutputStream::Open(theirs).ValueOrDie();
+    auto props = parquet::WriterProperties::Builder()
+                     .enable_store_decimal_as_integer()
+                     ->compression(arrow::Compression::ZSTD)
+                     ->build();
+    auto file = parquet::arrow::FileWriter::Open(*schema, arrow::default_memory_pool(),
+                                                 sink, props)
+                    .ValueOrDie();
+    for (const auto& b : batches) INLET_ASSERT_OK(file->WriteRecordBatch(*b));
+    INLET_ASSERT_OK(file->Close());
+  }
+  auto want = ChunkStatistics(theirs);
+  auto got = ChunkStatistics(ours);
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(got["d7"].substr(0, 5), "INT32");
+  EXPECT_EQ(got["d10"].substr(0, 5), "INT64");
+  auto expected =
+      arrow::Table::FromRecordBatches(batches).ValueOrDie()->CombineChunks().ValueOrDie();
+  EXPECT_TRUE(ReadBack(ours)->CombineChunks().ValueOrDie()->Equals(*expected));
+}
+
+// A decimal that does not fit the integer its column is stored as is still refused (by
+// Arrow's conversion), while whatever lies under a null is never looked at.
+TEST(DataWriter, RefusesADecimalTooWideForItsIntegerButNotOneUnderANull) {
+  auto type = arrow::decimal128(7, 2);
+  auto schema = arrow::schema({arrow::field("d", type)});
+  // Values 1, 2^40 (too wide for INT32), 3; the second one null or not.
+  auto make = [&](bool null) {
+    std::vector<arrow::Decimal128> values = {
+        arrow::Decimal128(1), arrow::Decimal128(int64_t{1} << 40), arrow::Decimal128(3)};
+    auto data = arrow::Buffer::FromVector(std::vector<uint8_t>(
+        reinterpret_cast<const uint8_t*>(values.data()),
+        reinterpret_cast<const uint8_t*>(values.data() + values.size())));
+    std::shared_ptr<arrow::Buffer> validity;
+    if (null) validity = arrow::Buffer::FromVector(std::vector<uint8_t>{0b101});
+    auto array =
+        arrow::MakeArray(arrow::ArrayData::Make(type, 3, {validity, data}, null ? 1 : 0));
+    return arrow::RecordBatch::Make(schema, 3, {array});
+  };
+  for (bool null : {true, false}) {
+    testing::TempDir dir;
+    INLET_ASSIGN_OR_FAIL(auto store, TableStore::Make(dir.path()));
+    INLET_ASSIGN_OR_FAIL(auto writer, DataWriter::Make(store, schema, {}));
+    arrow::Status st = writer->Write(make(null));
+    auto finished = writer->Finish();
+    if (null) {
+      INLET_ASSERT_OK(st);
+      ASSERT_TRUE(finished.ok()) << finished.status().ToString();
+      auto table = ReadBack(dir.Sub((*finished)[0].path));
+      EXPECT_EQ(table->column(0)->null_count(), 1);
+      EXPECT_EQ(table->column(0)->GetScalar(2).ValueOrDie()->ToString(), "0.03");
+    } else {
+      EXPECT_FALSE(st.ok() && finished.ok());
+    }
   }
 }
 
