@@ -138,6 +138,47 @@ def test_pyiceberg_and_duckdb_read_every_snapshot_inlet_writes(tmp_path, partiti
         oracle.assert_tables_equal(got, everything.filter(expr), f"--where {where}")
 
 
+def _partition_tuple(table, row):
+    """The partition tuple of a row under the table's spec, by pyiceberg's own transforms."""
+    latest = _static(table)
+    schema = latest.schema()
+    out = []
+    for field in latest.spec().fields:
+        source = schema.find_field(field.source_id)
+        v = row[source.name]
+        out.append(None if v is None else _days(field.transform.transform(source.field_type)(v)))
+    return tuple(out)
+
+
+@pytest.mark.parametrize("partitioning", sorted(PARTITIONS))
+def test_a_dynamic_partition_overwrite_replaces_only_the_partitions_of_its_rows(tmp_path, partitioning):
+    """--mode overwrite-partitions replaces the partitions the new rows fall in, also when
+    they are hidden (transforms); every other partition keeps its rows."""
+    table = tmp_path / "t"
+    rng = random.Random("dyn" + partitioning)
+    base = _rows(rng, 0, 80)
+    _write(table, base, tmp_path, "--partition-by", PARTITIONS[partitioning])
+    # New rows in the partitions of a few existing rows (so some partitions are replaced
+    # and the rest must stay).
+    incoming = []
+    for i, row in enumerate(rng.sample(base, 3)):
+        new = dict(row)
+        new["x"] = 1000.5 + i  # no spec partitions by x
+        incoming.append(new)
+    replaced = {_partition_tuple(table, r) for r in incoming}
+    kept = [r for r in base if _partition_tuple(table, r) not in replaced]
+    assert kept and len(kept) < len(base), "the case replaces some partitions and keeps others"
+    _write(table, incoming, tmp_path, "--mode", "overwrite-partitions")
+    expected = pa.Table.from_pylist(kept + incoming, schema=SCHEMA)
+    oracle.assert_tables_equal(support.scan(table, out_dir=tmp_path / "s"), expected, "inlet")
+    oracle.assert_tables_equal(_static(table).scan().to_arrow(), expected, "pyiceberg")
+    oracle.assert_tables_equal(_duckdb(table), expected, "DuckDB")
+    assert _static(table).current_snapshot().summary.operation.value == "overwrite"
+    # No rows: no partition is replaced.
+    _write(table, [], tmp_path, "--mode", "overwrite-partitions")
+    oracle.assert_tables_equal(support.scan(table, out_dir=tmp_path / "s"), expected, "inlet, after no rows")
+
+
 def test_concurrent_appends_each_land_once(tmp_path):
     table = tmp_path / "t"
     rng = random.Random(7)

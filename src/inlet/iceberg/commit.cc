@@ -170,12 +170,15 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
   (void)parameters;
   ARROW_RETURN_NOT_OK(files_status_);
   if (!removed_.empty()) ARROW_RETURN_NOT_OK(LoadFiles());
-  if (partitions_unreliable_ && (options_.mode == WriteMode::kOverwritePartitions ||
-                                 !options_.replace_where.empty()))
+  if ((older_spec_files_ && options_.mode == WriteMode::kOverwritePartitions) ||
+      (partitions_unreliable_ && !options_.replace_where.empty()))
     return arrow::Status::NotImplemented(
         "cannot overwrite partitions of ", location_,
-        ": it has files of an older partition spec, or an empty string partition value, "
-        "whose partitions inlet cannot match yet (overwrite the whole table, or compact "
+        older_spec_files_
+            ? ": it has files of an older partition spec"
+            : ": it has an empty string partition value, which a predicate cannot tell "
+              "from null",
+        ", whose partitions inlet cannot match yet (overwrite the whole table, or compact "
         "it first)");
   CrashPoint("write.after_data_files");
   // Application documents: new objects, written once (before any metadata file points

@@ -496,6 +496,11 @@ const std::vector<std::string>& IcebergWriteTransaction::partition_columns() con
   return partitions_unreliable_ ? kNone : partition_columns_;
 }
 
+bool IcebergWriteTransaction::partitioned() const {
+  if (base_) files();
+  return !older_spec_files_ && !spec_.fields.empty();
+}
+
 void IcebergWriteTransaction::SetReadScope(
     std::function<bool(const PartitionValues&)> reads_partition) {
   // The engine compares whole partition tuples; with hidden partition fields (day(ts))
@@ -554,7 +559,8 @@ const std::vector<table::DataFile>& IcebergWriteTransaction::files() const {
         files_status_ = f.status();
         break;
       }
-      if ((*live_)[i].spec_id != spec_.spec.spec_id) partitions_unreliable_ = true;
+      if ((*live_)[i].spec_id != spec_.spec.spec_id)
+        partitions_unreliable_ = older_spec_files_ = true;
       for (const auto& [name, value] : f->partition_values)
         if (value && value->empty()) partitions_unreliable_ = true;
       files_.push_back(std::move(*f));

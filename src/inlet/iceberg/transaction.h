@@ -101,6 +101,10 @@ class IcebergWriteTransaction : public table::Transaction {
   /// (which Iceberg keeps apart from null, and the engine's partition predicates would
   /// not). The engine then reads such files rather than prune or take them whole.
   const std::vector<std::string>& partition_columns() const override;
+  /// Every partition field counts, transforms included, unless the base has files of an
+  /// older spec, whose tuples cannot be compared with this one's. (Whole tuples tell an
+  /// empty string from null, which partition predicates would not.)
+  bool partitioned() const override;
   const std::string& location() const override { return location_; }
   const std::shared_ptr<const TableStore>& store() const override { return store_; }
   using table::Transaction::Conform;
@@ -169,6 +173,9 @@ class IcebergWriteTransaction : public table::Transaction {
   mutable std::vector<table::DataFile> files_;
   mutable arrow::Status files_status_;          // why files() could not list them
   mutable bool partitions_unreliable_ = false;  // see partition_columns()
+  // Whether the base has files of an older partition spec: their tuples cannot be compared
+  // with this spec's (partitioned()).
+  mutable bool older_spec_files_ = false;
   std::vector<table::WrittenFile> added_;
   std::vector<size_t> removed_;  // indexes into *live_
   // The base's live delete files, and the deletes applying to each of *live_.

@@ -222,13 +222,15 @@ class RowMatcher {
  public:
   RowMatcher(const MergeOptions& o, KeyEncoder* encoder, MergeSource* src,
              SnapshotCompare* compare, const std::optional<std::string>& truncate_at,
-             std::vector<bool>* found, int64_t* late, MergeResult* result)
+             std::vector<bool>* found, std::vector<int32_t>* updated, int64_t* late,
+             MergeResult* result)
       : options_(o),
         encoder_(*encoder),
         src_(*src),
         compare_(compare),
         truncate_at_(truncate_at),
         found_(*found),
+        updated_(*updated),
         late_(*late),
         result_(*result) {}
 
@@ -278,6 +280,12 @@ class RowMatcher {
         }
         continue;
       }
+      if (snapshot && found_[s]) {
+        // The table held the key more than once: after a snapshot it holds the
+        // extract's row once.
+        f.deleted_rows.push_back(i);
+        continue;
+      }
       found_[s] = true;
       if (snapshot) {
         // Equal rows stay; a changed row (or a soft-deleted one whose key came back) is
@@ -308,6 +316,7 @@ class RowMatcher {
       } else {
         f.target_rows.push_back(i);
         f.source_rows.push_back(s);
+        ++updated_[s];
       }
     }
     return f;
@@ -320,6 +329,7 @@ class RowMatcher {
   SnapshotCompare* compare_;  // null but for a snapshot
   const std::optional<std::string>& truncate_at_;
   std::vector<bool>& found_;
+  std::vector<int32_t>& updated_;  // how many table rows each source row updates
   int64_t& late_;
   MergeResult& result_;
 };
@@ -592,6 +602,7 @@ arrow::Result<MergeResult> MergeInput(const Writable& table,
   // Source rows whose key matched a table row (each key has one row, but for
   // delete-insert, which inserts every row anyway).
   std::vector<bool> found(source_rows, false);
+  std::vector<int32_t> updated(source_rows, 0);
 
   int64_t source_updates = 0;  // updates written with the inserts, as source rows
   int64_t soft_deleted = 0;    // rows whose key left a snapshot's extract, kept flagged
@@ -599,7 +610,7 @@ arrow::Result<MergeResult> MergeInput(const Writable& table,
   bool holds = !marks && !o.dry_run;
   if (reads) {
     RowMatcher matcher(o, &encoder, &src, compare ? &*compare : nullptr, truncate_at,
-                       &found, &late, &result);
+                       &found, &updated, &late, &result);
     ChangedBatchWriter changes(o, *tx, src, writer, cdc, marks, updates_are_source_rows,
                                &result.commit);
     for (const DataFile* file_ptr : candidates.files) {
@@ -673,6 +684,11 @@ arrow::Result<MergeResult> MergeInput(const Writable& table,
       deletes.push_back(i);
     } else if (all_rows || !found[i]) {
       inserts.push_back(i);
+      // A key the table held more than once: every row of it is updated, as SQL's MERGE
+      // updates each target row a source row matches, so an upsert whose updates are
+      // source rows writes the row once for each.
+      if (updates_are_source_rows && o.mode == MergeMode::kUpsert)
+        inserts.insert(inserts.end(), std::max(updated[i] - 1, 0), i);
     }
   }
   result.late_discarded = late;

@@ -94,6 +94,11 @@ class Transaction {
   /// written without them, as a new row (WithoutLineage).
   virtual const arrow::FieldVector& row_lineage() const;
   virtual const std::vector<std::string>& partition_columns() const = 0;
+  /// Whether the files' partition values (DataFile::partition_values and
+  /// WrittenFile::partition_values, whole tuples) tell the table's partitions apart: also
+  /// true for hidden partitions (Iceberg's transforms), which partition_columns() does not
+  /// list.
+  virtual bool partitioned() const { return !partition_columns().empty(); }
   /// The table, for messages.
   virtual const std::string& location() const = 0;
   /// The table's storage, for files the engine keeps beside the data (tombstones).

@@ -31,8 +31,7 @@ arrow::Result<std::function<bool(const PartitionValues&)>> ReplacedPartitions(
     return std::function<bool(const PartitionValues&)>(
         [replace](const PartitionValues& v) { return PartitionSatisfies(v, replace); });
   }
-  if (options.mode == WriteMode::kOverwritePartitions &&
-      !tx.partition_columns().empty()) {
+  if (options.mode == WriteMode::kOverwritePartitions && tx.partitioned()) {
     std::set<PartitionValues> partitions;
     for (const auto& f : written) partitions.insert(f.partition_values);
     return std::function<bool(const PartitionValues&)>(
