@@ -196,10 +196,14 @@ class Table:
         columns, lists of dicts) in one atomic commit, streaming it.
 
         ``mode``: append, overwrite (with ``replace_where``: only the matching
-        partitions) or overwrite_partitions. ``partition_by`` (columns or transforms such
-        as ``day(ts)``), ``sort_by`` and ``properties`` apply when the write creates the
-        table. ``app_id`` with ``app_version``/``app_document`` commits an application's
-        state with the rows (exactly-once loads of your own)."""
+        partitions) or overwrite_partitions. ``partition_by``, ``sort_by`` and
+        ``properties`` apply when the write creates the table: ``partition_by`` takes
+        columns, and on Iceberg also transforms such as ``day(ts)``; ``sort_by`` is
+        Iceberg's (a Delta table has no sort order). ``app_id`` with ``app_version``
+        commits the application's version with the rows, exactly once: when the table
+        already has that version of the application (or a later one), nothing is read or
+        written and the result is the table's version with ``rows_written`` 0.
+        ``app_document`` keeps a document of the application's with the rows."""
         return self._t.write(_arrow(data), mode, _list(partition_by), replace_where or "",
                              _list(sort_by), dict(properties or {}), update_properties,
                              merge_schema, target_file_size, compression, app_id,

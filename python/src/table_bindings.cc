@@ -245,6 +245,28 @@ class PyTable {
     } else if (app_version || app_document) {
       Raise(arrow::Status::Invalid("app_version and app_document need app_id"));
     }
+    // An idempotent write, as inlet write --app-id/--app-version: the application's
+    // version commits with its rows, unless the table has it (or a later one) already;
+    // nothing is then read or written, and the result is the table's version with no
+    // rows. (A concurrent commit of the same application makes this one conflict.)
+    if (app_id && app_version) {
+      auto has = RunReleasedOrRaise<std::optional<int64_t>>(
+          [&]() -> arrow::Result<std::optional<int64_t>> {
+            auto snapshot = table_->GetSnapshot({});
+            if (!snapshot.ok()) {
+              if (IsTableNotFound(snapshot.status())) return std::nullopt;
+              return snapshot.status();
+            }
+            auto recorded = (*snapshot)->AppVersion(*app_id);
+            if (recorded && *recorded >= *app_version) return (*snapshot)->version();
+            return std::nullopt;
+          });
+      if (has) {
+        CommitResult skipped;
+        skipped.version = *has;
+        return skipped;
+      }
+    }
     std::atomic<bool> stop{false};
     auto reader = ImportStream(data, &stop);
     return RunReleasedOrRaise<CommitResult>([&] { return table_->Write(reader, o); },

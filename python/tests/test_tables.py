@@ -222,3 +222,45 @@ def test_app_state_commits_with_the_rows(tmp_path, orders):
     assert t.history()[0].version == 0
     with pytest.raises(inlet.InvalidInputError, match="need app_id"):
         t.write(orders, app_version=8)
+
+
+def test_an_application_version_is_written_once(tmp_path, orders):
+    """app_id + app_version is an idempotent write, as inlet write --app-id/--app-version:
+    a version the table has (or an older one) writes nothing and reads nothing."""
+    t = inlet.write_table(tmp_path / "t", orders, app_id="loader", app_version=5)
+    n = t.count()
+    again = t.write(orders, app_id="loader", app_version=5)
+    assert (again.version, again.rows_written) == (0, 0)
+    older = t.write(orders, app_id="loader", app_version=4)
+    assert (older.version, older.rows_written) == (0, 0)
+    assert t.count() == n and len(t.history()) == 1
+
+    def never():  # a source that must not be read
+        raise AssertionError("read")
+        yield  # pragma: no cover
+    skipped = t.write(pa.RecordBatchReader.from_batches(orders.schema, never()),
+                      app_id="loader", app_version=5)
+    assert skipped.rows_written == 0
+    newer = t.write(orders, app_id="loader", app_version=6)
+    assert (newer.version, newer.rows_written) == (1, n)
+    assert t.count() == 2 * n
+
+
+def test_filters_work_after_a_plain_import_inlet(tmp_path, orders):
+    """Arrow's compute functions are registered by the package itself: a scan filter,
+    a delete and an update work in a process that imported nothing but inlet (and
+    pyarrow, without pyarrow.compute)."""
+    import subprocess
+    import sys
+    inlet.write_table(tmp_path / "t", orders)
+    code = (
+        "import sys, inlet\n"
+        "assert 'pyarrow.compute' not in sys.modules, 'the case needs pyarrow.compute unloaded'\n"
+        "t = inlet.Table(sys.argv[1])\n"
+        "n = t.scan(where='id > 1').num_rows\n"
+        "t.delete('id = 2'); t.update({'customer': 'Z'}, where='id = 3')\n"
+        "print(n, t.count())\n")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "t")], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    n = sum(1 for r in orders.to_pylist() if r["id"] > 1)
+    assert out.stdout.split() == [str(n), str(orders.num_rows - 1)], out.stdout

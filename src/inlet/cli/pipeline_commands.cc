@@ -1,3 +1,4 @@
+#include "inlet/status.h"
 #include "inlet/cli/pipeline_commands.h"
 
 #include <atomic>
@@ -254,7 +255,7 @@ arrow::Status PipelineCommands::RunStreams(const StreamArgs& a) {
       report = *results[i];
     } else {
       report = BlankReport(pipelines[i], StreamStatus::kFailed);
-      report.error = results[i].status().message();
+      report.error = ErrorText(results[i].status());
       if (first_failure.ok()) first_failure = results[i].status();
     }
     progress.Finish(i, report);

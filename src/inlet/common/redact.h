@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cctype>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,25 @@ inline std::string RedactUri(const std::string& uri) {
   return result;
 }
 
+/// Whether a URI's user information is ambiguous: '@' more than once (an '@' of a password
+/// not percent-encoded, which may also hold '/', '?' or '#'). Clients split such a URI
+/// differently (libpq at the first '@'), so part of the password would be taken for the
+/// host or the parameters, and show in messages; masking cannot know which part. ('@'
+/// elsewhere, in a parameter, is written %40 as well.)
+inline bool AmbiguousUserInfo(const std::string& uri) {
+  auto scheme = uri.find("://");
+  if (scheme == std::string::npos) return false;
+  auto first = uri.find('@', scheme + 3);
+  return first != std::string::npos && uri.find('@', first + 1) != std::string::npos;
+}
+
+/// The refusal of a URI AmbiguousUserInfo finds (without the URI, which holds a secret).
+inline std::string AmbiguousUserInfoMessage() {
+  return "its user name or password holds '@' (or another of @ : / ? #) not "
+         "percent-encoded: write it as %40 (%3A %2F %3F %23), or give the password "
+         "apart (password: ${VAR}, or PGPASSWORD)";
+}
+
 /// `text` with every occurrence of each non-empty secret replaced by ***.
 inline std::string MaskSecrets(std::string text,
                                const std::vector<std::string>& secrets) {
@@ -60,6 +80,52 @@ inline std::string MaskSecrets(std::string text,
       text.replace(at, s.size(), "***");
   }
   return text;
+}
+
+namespace redact_internal {
+struct Registry {
+  std::mutex mu;
+  std::vector<std::string> secrets;
+};
+inline Registry& Secrets() {
+  static Registry r;
+  return r;
+}
+}  // namespace redact_internal
+
+/// Remembers a secret (a password, a token, a key, a client secret) for the rest of the
+/// process, with its URI-encoded form: MaskKnownSecrets hides it wherever it shows up,
+/// whichever server or library echoes it into a message. Texts shorter than 4 characters
+/// are not remembered (masking them would garble every message).
+inline void RegisterSecret(const std::string& secret) {
+  if (secret.size() < 4) return;
+  auto& r = redact_internal::Secrets();
+  std::lock_guard<std::mutex> lock(r.mu);
+  for (const auto& s : r.secrets)
+    if (s == secret) return;
+  r.secrets.push_back(secret);
+  // Its URI-encoded form (RFC 3986 unreserved characters kept), as a query or a form
+  // carries it.
+  std::string encoded;
+  static const char* kHex = "0123456789ABCDEF";
+  for (unsigned char c : secret) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      encoded += static_cast<char>(c);
+    } else {
+      encoded += '%';
+      encoded += kHex[c >> 4];
+      encoded += kHex[c & 15];
+    }
+  }
+  if (encoded != secret) r.secrets.push_back(encoded);
+}
+
+/// `text` with every secret RegisterSecret remembered replaced by ***: applied where
+/// messages leave the process (stderr, logs, reports, exceptions, alerts).
+inline std::string MaskKnownSecrets(std::string text) {
+  auto& r = redact_internal::Secrets();
+  std::lock_guard<std::mutex> lock(r.mu);
+  return MaskSecrets(std::move(text), r.secrets);
 }
 
 }  // namespace inlet

@@ -3,6 +3,8 @@
 #include <cstring>
 #include <memory>
 
+#include "inlet/common/redact.h"
+
 namespace inlet {
 
 std::optional<ErrorKind> KindOf(const arrow::Status& st) {
@@ -18,7 +20,8 @@ std::string ErrorText(const arrow::Status& st) {
     if (!reason.empty() && text.find(reason) == std::string::npos)
       text += " (" + reason + ")";
   }
-  return text;
+  // Whatever a server or a library echoed into the message (a header, a form, a URI).
+  return MaskKnownSecrets(std::move(text));
 }
 
 arrow::Status WithKind(const arrow::Status& st, ErrorKind kind) {

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "inlet/common/http.h"
+#include "inlet/common/redact.h"
 #include "inlet/common/json.h"
 #include "inlet/common/mutex.h"
 #include "inlet/iceberg/catalog.h"
@@ -73,6 +74,11 @@ class RestCatalog : public Catalog {
         scope_(o.scope.empty() ? "catalog" : o.scope),
         ca_bundle_(o.ca_bundle) {
     description_ = "REST catalog " + RedactUri(uri_);
+    // A server may quote the request (a header, the token form) in its error message.
+    RegisterSecret(token_);
+    RegisterSecret(credential_);
+    auto colon = credential_.find(':');
+    if (colon != std::string::npos) RegisterSecret(credential_.substr(colon + 1));
   }
 
   // Reads /v1/config: the path prefix and the warehouse the server proposes.
@@ -166,7 +172,7 @@ class RestCatalog : public Catalog {
   }
 
   arrow::Status Failed(const std::string& what, const std::string& why) const {
-    return arrow::Status::IOError(description_, ": ", what, ": ", why);
+    return arrow::Status::IOError(description_, ": ", what, ": ", MaskKnownSecrets(why));
   }
 
   // One request with the token; a 401 with client credentials fetches a new token once.
@@ -246,6 +252,7 @@ class RestCatalog : public Catalog {
     auto token = StringMember(j, "access_token");
     if (!token) return Failed(what, "the response has no access_token");
     token_ = *token;
+    RegisterSecret(token_);
     return arrow::Status::OK();
   }
 

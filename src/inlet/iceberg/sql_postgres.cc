@@ -94,7 +94,12 @@ std::vector<std::string> Secrets(const std::string& uri) {
 }  // namespace
 
 arrow::Result<std::unique_ptr<SqlDb>> OpenPostgres(const std::string& uri) {
+  if (AmbiguousUserInfo(uri))
+    return arrow::Status::Invalid("cannot use the PostgreSQL catalog ",
+                                  RedactUri(uri.substr(0, uri.find("://") + 3)), "...: ",
+                                  AmbiguousUserInfoMessage());
   const auto secrets = Secrets(uri);
+  for (const auto& s : secrets) RegisterSecret(s);
   // A host that does not answer fails the command in bounded time, unless the URI (or
   // PGCONNECT_TIMEOUT) says otherwise.
   std::string target = uri;

@@ -1,6 +1,7 @@
 // inlet/pipeline.h: the public pipeline API over pipeline/, load/ and stream/.
 #include <arrow/record_batch.h>
 
+#include "inlet/status.h"
 #include "inlet/load/state.h"
 #include "inlet/pipeline.h"
 #include "inlet/pipeline/config.h"
@@ -70,7 +71,7 @@ RunReport FailedReport(const Pipeline& p, const arrow::Status& st) {
   r.table = p.table();
   r.strategy = p.strategy();
   r.status = RunStatus::kFailed;
-  r.error = st.message();
+  r.error = ErrorText(st);
   return r;
 }
 

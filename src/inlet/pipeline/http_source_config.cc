@@ -413,6 +413,7 @@ arrow::Result<HttpSourceConfig> ParseHttpSource(const YamlReader& r, const YAML:
       ParseSchemaFile(r, n, key, &c.schema_file, &c.message_schema, &c.decoding));
   QuerySecrets(n["url"].as<std::string>(), c.url, &c.secrets);
   c.description = "HTTP API " + MaskSecrets(RedactUri(c.url), c.secrets);
+  for (const auto& s : c.secrets) RegisterSecret(s);
   return c;
 }
 

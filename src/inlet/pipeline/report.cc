@@ -1,6 +1,7 @@
 // The reports of runs and streams, as JSON and text (inlet/pipeline.h).
 #include <sstream>
 
+#include "inlet/common/redact.h"
 #include "inlet/common/json.h"
 #include "inlet/pipeline.h"
 
@@ -134,7 +135,7 @@ std::string RunReport::ToJson() const {
     }
     j["files_skipped"] = skipped;
   }
-  if (!error.empty()) j["error"] = error;
+  if (!error.empty()) j["error"] = MaskKnownSecrets(error);
   return DumpJson(j);
 }
 
@@ -213,7 +214,7 @@ std::string StreamReport::ToJson() const {
   if (!position.empty()) j["position"] = position;
   if (lag_bytes) j["lag_bytes"] = *lag_bytes;
   if (lag_ms) j["lag_ms"] = *lag_ms;
-  if (!error.empty()) j["error"] = error;
+  if (!error.empty()) j["error"] = MaskKnownSecrets(error);
   return DumpJson(j);
 }
 

@@ -164,6 +164,8 @@ arrow::Status ParsePostgresConnection(const YamlReader& r, const YAML::Node& n,
         pg->connection.rfind("postgres://", 0) != 0)
       return r.Error(n["connection"], key + ".connection",
                      "expected a URI postgresql://user@host:port/database");
+    if (AmbiguousUserInfo(pg->connection))
+      return r.Error(n["connection"], key + ".connection", AmbiguousUserInfoMessage());
   } else {
     if (!n["database"])
       return r.Error(n, key + ".connection",

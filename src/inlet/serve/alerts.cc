@@ -1,3 +1,4 @@
+#include "inlet/common/redact.h"
 #include "inlet/serve/alerts.h"
 
 #include <algorithm>
@@ -92,7 +93,7 @@ void Alerts::Set(AlertKind kind, const std::string& pipeline,
       }
     }
     queue_.push_back(
-        {i, DumpJson(body),
+        {i, MaskKnownSecrets(DumpJson(body)),
          std::string(event) + " on " + pipeline + (is ? ", firing" : ", resolved")});
   }
   cv_.NotifyAll();

@@ -1,3 +1,4 @@
+#include "inlet/status.h"
 #include "inlet/serve/endpoint.h"
 
 #include <httplib.h>
@@ -70,7 +71,7 @@ void Routes(httplib::Server* http, Service* service, const std::string& token) {
                                                         httplib::Response& res) {
     auto st = service->Trigger(req.matches[1]);
     res.status = st.ok() ? 202 : st.IsKeyError() ? 404 : st.IsAlreadyExists() ? 409 : 400;
-    Json body = st.ok() ? Json{{"status", "queued"}} : Json{{"error", st.message()}};
+    Json body = st.ok() ? Json{{"status", "queued"}} : Json{{"error", ErrorText(st)}};
     res.set_content(DumpJson(body) + "\n", "application/json");
   });
   http->Get("/", [service](const httplib::Request&, httplib::Response& res) {

@@ -1,3 +1,4 @@
+#include "inlet/status.h"
 #include "inlet/serve/service.h"
 
 #include <algorithm>
@@ -314,7 +315,7 @@ void Service::StreamLoop(Entry* e) {
       report.table = e->pipeline.table();
       report.topic = e->pipeline.source_location();
       report.status = StreamStatus::kFailed;
-      report.error = result.status().message();
+      report.error = ErrorText(result.status());
     }
     if (settings_.on_stream) settings_.on_stream(report);
     MutexLock lock(&mu_);

@@ -103,7 +103,10 @@ std::string JsonEscaped(const std::string& text) {
   return out;
 }
 
-std::string Excerpt(const std::string& body) {
+// The start of a response body for a message: secrets are masked before it is cut, so
+// that no part of one is left at the cut.
+std::string Excerpt(const std::string& raw) {
+  const std::string body = MaskKnownSecrets(raw);
   std::string out;
   for (char c : body.substr(0, 200))
     out += (static_cast<unsigned char>(c) < 0x20) ? ' ' : c;

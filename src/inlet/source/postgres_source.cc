@@ -485,6 +485,7 @@ PostgresConnection ConnectionOf(const PostgresSourceConfig& config) {
       c.secrets.push_back(PercentDecode(pw));
     }
   }
+  for (const auto& s : c.secrets) RegisterSecret(s);
   return c;
 }
 

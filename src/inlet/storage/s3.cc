@@ -1,3 +1,4 @@
+#include "inlet/common/redact.h"
 #include "inlet/storage/s3.h"
 
 #include <arrow/filesystem/s3fs.h>
@@ -161,6 +162,10 @@ arrow::Result<std::shared_ptr<arrow::fs::FileSystem>> MakeS3FileSystem(
     o.scheme = e.scheme;
   }
   o.force_virtual_addressing = !c.path_style && !c.endpoint.empty();
+  // An endpoint may echo the request's headers into its error, and Arrow's message
+  // carries it.
+  RegisterSecret(c.secret_access_key);
+  RegisterSecret(c.session_token);
   if (!c.access_key_id.empty())
     o.ConfigureAccessKey(c.access_key_id, c.secret_access_key, c.session_token);
   o.tls_ca_file_path = c.ca_bundle;
@@ -191,6 +196,8 @@ arrow::Result<bool> S3PutIfAbsent(const S3Config& c, const std::string& bucket,
         "the instance metadata; see docs/formats.md, \"Object storage\")");
   }
   AwsCredentials credentials{c.access_key_id, c.secret_access_key, c.session_token, ""};
+  RegisterSecret(c.secret_access_key);
+  RegisterSecret(c.session_token);
   for (int attempt = 0;; ++attempt) {
     CURL* curl = curl_easy_init();
     if (!curl)
