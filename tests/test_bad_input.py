@@ -281,3 +281,58 @@ def test_snapshot_merge_options_are_checked(small_table, tmp_path, args, needle)
     line = _refuse_and_keep_log(small_table, "merge", small_table, "--input", _append_input(tmp_path),
                                 "--keys", "id", *args)
     assert needle in line, line
+
+
+@pytest.mark.parametrize("text, line_no", [
+    (b"id,amount_cents,name\n1,100,a\n2,200,b,extra\n", 3),
+    (b"id,amount_cents,name\n1,100,a\n2,200,b\n3,300\n", 4),
+])
+def test_write_with_a_csv_row_of_the_wrong_width(small_table, tmp_path, text, line_no):
+    bad = tmp_path / "rows.csv"
+    bad.write_bytes(text)
+    line = _refuse_and_keep_log(small_table, "write", small_table, "--input", bad)
+    assert bad.name in line and f"line {line_no}:" in line and "fields" in line, line
+
+
+def test_merge_with_an_update_column_the_table_lacks(small_table, tmp_path):
+    line = _refuse_and_keep_log(small_table, "merge", small_table, "--input", _append_input(tmp_path),
+                                "--input-format", "parquet", "--keys", "id", "--update-columns", "nosuch")
+    assert "'nosuch'" in line and "not a column of the table" in line, line
+
+
+@pytest.mark.parametrize("command", ["scan", "restore"])
+def test_a_negative_version_is_refused(small_table, tmp_path, command):
+    args = _scan_args(small_table, tmp_path, "--version", "-1") if command == "scan" else \
+        ["restore", small_table, "--version", "-1"]
+    line = _refuse_and_keep_log(small_table, *args)
+    assert "--version" in line, line
+
+
+def test_restoring_an_iceberg_table_says_what_to_do_instead(tmp_path):
+    table = tmp_path / "ice"
+    support.write(table, _rows(0, 3), "--format", "iceberg", work_dir=tmp_path / "in")
+    support.write(table, _rows(10, 3), work_dir=tmp_path / "in")
+    line = support.expect_refusal("restore", table, "--version", "1")
+    assert "does not restore Iceberg tables" in line and "rollback_to_snapshot" in line, line
+    assert "does not write them" not in line
+
+
+def test_a_dry_run_refuses_a_redundant_iceberg_partitioning(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.ndjson").write_text('{"id": 1, "ts": "2024-05-01T08:00:00Z"}\n')
+    pipeline = tmp_path / "p.yaml"
+    pipeline.write_text(f"""
+pipelines:
+  - name: parking
+    source: {{type: files, path: {src}, format: ndjson, schema: {{id: int, ts: timestamp}}}}
+    strategy: {{type: full_refresh}}
+    destination:
+      path: {tmp_path / 't'}
+      format: iceberg
+      partition_by: ["day(ts)", "hour(ts)"]
+""")
+    for dry in (["--dry-run"], []):
+        line = support.expect_refusal("run", pipeline, *dry)
+        assert "p.yaml:" in line and "hour(ts)" in line and "redundant" in line, line
+    assert not (tmp_path / "t").exists()

@@ -57,6 +57,48 @@ def _literal(value: Any) -> Optional[str]:
     return str(value)
 
 
+def _inlet_error(e: Exception) -> Exception:
+    """An error inlet's engine raised while a stream was read, which reaches Python through
+    Arrow's C stream as pyarrow's exception: the same message, as inlet's class."""
+    from . import _errors
+    if isinstance(e, _errors.InletError):
+        return e
+    if isinstance(e, OSError):  # pyarrow's ArrowIOError is OSError
+        return _errors.StorageError(str(e))
+    if isinstance(e, (pa.ArrowInvalid, pa.ArrowTypeError)):
+        return _errors.InvalidInputError(str(e))
+    if isinstance(e, pa.ArrowNotImplementedError):
+        return _errors.UnsupportedFeatureError(str(e))
+    return _errors.InletError(str(e))
+
+
+def _read_all(reader: pa.RecordBatchReader) -> pa.Table:
+    try:
+        return reader.read_all()
+    except (pa.ArrowException, OSError) as e:
+        error = _inlet_error(e)
+        if error is e:
+            raise
+        raise error from e
+
+
+def _translated(reader: pa.RecordBatchReader) -> pa.RecordBatchReader:
+    """The reader's batches, with its errors raised as inlet's classes."""
+    def batches():
+        while True:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                return
+            except (pa.ArrowException, OSError) as e:
+                error = _inlet_error(e)
+                if error is e:
+                    raise
+                raise error from e
+            yield batch
+    return pa.RecordBatchReader.from_batches(reader.schema, batches())
+
+
 def _list(value: Union[str, Sequence[str], None]) -> list[str]:
     if value is None:
         return []
@@ -136,14 +178,15 @@ class Table:
         pick the snapshot; the latest by default."""
         stream = self._t.scan(_list(columns), where or "", version, _millis(as_of), ref,
                               -1 if limit is None else limit, batch_size or 0)
-        return pa.RecordBatchReader.from_stream(stream)
+        return _translated(pa.RecordBatchReader.from_stream(stream))
 
     def scan(self, columns: Optional[Sequence[str]] = None, where: Optional[str] = None,
              *, version: Optional[int] = None, as_of: Optional[TimeLike] = None,
              ref: Optional[str] = None, limit: Optional[int] = None) -> pa.Table:
         """The rows as a pyarrow.Table (see scan_batches)."""
-        return self.scan_batches(columns, where, version=version, as_of=as_of, ref=ref,
-                                 limit=limit).read_all()
+        stream = self._t.scan(_list(columns), where or "", version, _millis(as_of), ref,
+                              -1 if limit is None else limit, 0)
+        return _read_all(pa.RecordBatchReader.from_stream(stream))
 
     def info(self, *, version: Optional[int] = None, as_of: Optional[TimeLike] = None,
              ref: Optional[str] = None) -> _inlet.TableInfo:
@@ -173,9 +216,10 @@ class Table:
     def changes(self, from_version: int, to_version: Optional[int] = None, *,
                 file_level: bool = False) -> pa.Table:
         """The rows inserted, updated and deleted by versions from..to (inclusive), with
-        _change_type, _commit_version and _commit_timestamp (see docs/tables.md)."""
-        return pa.RecordBatchReader.from_stream(
-            self._t.changes(from_version, to_version, file_level)).read_all()
+        _change_type, _commit_version and _commit_timestamp (docs/formats.md, "Change data
+        files"; on Iceberg, Spark's changelog view)."""
+        return _read_all(pa.RecordBatchReader.from_stream(
+            self._t.changes(from_version, to_version, file_level)))
 
     def pipeline_states(self, *, version: Optional[int] = None) -> dict[str, dict]:
         """The state each pipeline keeps in this table (its watermark, files, run)."""

@@ -19,7 +19,8 @@ NB_MODULE(_inlet, m) {
   // registered once per process: pyarrow.compute does it when imported, the CLI at
   // start. Without it a filter fails ("No function registered with name: greater").
   if (auto st = arrow::compute::Initialize(); !st.ok())
-    throw std::runtime_error("cannot register Arrow's compute functions: " + st.ToString());
+    throw std::runtime_error("cannot register Arrow's compute functions: " +
+                             st.ToString());
   py::AddStreams(m);
   py::AddResults(m);
   py::AddTable(m);

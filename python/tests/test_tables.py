@@ -264,3 +264,32 @@ def test_filters_work_after_a_plain_import_inlet(tmp_path, orders):
     assert out.returncode == 0, out.stderr
     n = sum(1 for r in orders.to_pylist() if r["id"] > 1)
     assert out.stdout.split() == [str(n), str(orders.num_rows - 1)], out.stdout
+
+
+def test_errors_while_reading_are_inlets(tmp_path, orders):
+    """An error met while a scan's stream is read (a file vacuumed away) is raised as
+    inlet's class, not as pyarrow's."""
+    t = inlet.write_table(tmp_path / "t", orders)
+    t.write(orders, mode="overwrite")
+    t.vacuum(0, enforce_retention=False)  # version 0's files are gone
+    with pytest.raises(inlet.StorageError, match="part-"):
+        t.scan(version=0)
+    with pytest.raises(inlet.StorageError, match="part-"):
+        t.scan_batches(version=0).read_all()
+    assert t.scan().num_rows == orders.num_rows
+
+
+def test_all_null_and_categorical_columns_are_written(tmp_path, orders):
+    """A column of pyarrow's null type (all-None data) takes the table's type; dictionary
+    columns (pandas and polars categoricals, polars enums over string views) decode."""
+    t = inlet.write_table(tmp_path / "t", orders)
+    extra = orders.slice(0, 1).set_column(3, "day", pa.nulls(1))
+    assert extra.schema.field("day").type == pa.null()
+    t.merge(extra, keys="id")
+    assert {r["id"]: r["day"] for r in t.scan().to_pylist()}[1] is None
+    cats = pl.DataFrame({"id": [7, 8], "customer": ["x", "y"], "amount": [1.0, 2.0],
+                         "day": ["2024-05-09", "2024-05-09"]}).with_columns(
+        pl.col("customer").cast(pl.Categorical), pl.col("day").cast(pl.Enum(["2024-05-09"])))
+    t.write(cats)
+    got = {r["id"]: (r["customer"], r["day"]) for r in t.scan().to_pylist()}
+    assert got[7] == ("x", "2024-05-09") and got[8] == ("y", "2024-05-09")

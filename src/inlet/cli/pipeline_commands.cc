@@ -1,4 +1,3 @@
-#include "inlet/status.h"
 #include "inlet/cli/pipeline_commands.h"
 
 #include <atomic>
@@ -11,6 +10,7 @@
 #include "inlet/cli/output.h"
 #include "inlet/cli/table_names.h"
 #include "inlet/pipeline.h"
+#include "inlet/status.h"
 #include "inlet/table.h"
 
 namespace inlet::cli {

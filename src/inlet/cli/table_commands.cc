@@ -216,7 +216,8 @@ void TableCommands::Register(CLI::App* app) {
   Scan& s = scan_args_;
   scan_ = app->add_subcommand("scan", "Read rows of a table");
   scan_->add_option("table", s.table, "Table path or file:// URI")->required();
-  auto* version_opt = scan_->add_option("--version", s.version, "Read this version");
+  auto* version_opt = scan_->add_option("--version", s.version, "Read this version")
+                          ->check(CLI::NonNegativeNumber);
   scan_
       ->add_option("--as-of", s.as_of,
                    "Read the version current at this time (ISO-8601 or epoch ms)")
@@ -327,7 +328,8 @@ void TableCommands::Register(CLI::App* app) {
   restore_ = app->add_subcommand(
       "restore", "Restore the table as of an earlier version or time, as a new version");
   restore_->add_option("table", r.table, "Table path or URI")->required();
-  auto* restore_version = restore_->add_option("--version", r.version, "The version");
+  auto* restore_version = restore_->add_option("--version", r.version, "The version")
+                              ->check(CLI::NonNegativeNumber);
   restore_
       ->add_option("--as-of", r.as_of,
                    "The version current at this time (ISO-8601 or epoch ms)")
@@ -492,7 +494,9 @@ arrow::Status TableCommands::RunHistory(const Listing& a) {
       params = Dump(info["operationParameters"]);
     } else if (info.is_object() && info.contains("summary") &&
                info["summary"].is_object()) {
-      // An Iceberg snapshot: the figures of its summary.
+      // An Iceberg snapshot: its id (what --ref takes), and the figures of its summary.
+      if (info.contains("snapshot-id") && info["snapshot-id"].is_number_integer())
+        params = "snapshot-id=" + std::to_string(info["snapshot-id"].get<int64_t>());
       for (const char* key :
            {"inlet.operation", "added-records", "deleted-records", "added-data-files",
             "deleted-data-files", "total-records"}) {

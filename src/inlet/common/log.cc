@@ -53,7 +53,8 @@ void Log(LogLevel level, std::string_view where, std::string_view text) {
     line += where;
     line += ": ";
   }
-  for (char c : MaskKnownSecrets(std::string(text))) line += (c == '\n' || c == '\r') ? ' ' : c;
+  for (char c : MaskKnownSecrets(std::string(text)))
+    line += (c == '\n' || c == '\r') ? ' ' : c;
   line += '\n';
   std::lock_guard<std::mutex> lock(g_write);
   std::fwrite(line.data(), 1, line.size(), stderr);

@@ -52,10 +52,10 @@ inline std::string RedactUri(const std::string& uri) {
   return result;
 }
 
-/// Whether a URI's user information is ambiguous: '@' more than once (an '@' of a password
-/// not percent-encoded, which may also hold '/', '?' or '#'). Clients split such a URI
-/// differently (libpq at the first '@'), so part of the password would be taken for the
-/// host or the parameters, and show in messages; masking cannot know which part. ('@'
+/// Whether a URI's user information is ambiguous: '@' more than once (an '@' of a
+/// password not percent-encoded, which may also hold '/', '?' or '#'). Clients split such
+/// a URI differently (libpq at the first '@'), so part of the password would be taken for
+/// the host or the parameters, and show in messages; masking cannot know which part. ('@'
 /// elsewhere, in a parameter, is written %40 as well.)
 inline bool AmbiguousUserInfo(const std::string& uri) {
   auto scheme = uri.find("://");

@@ -56,6 +56,7 @@ arrow::Status InputSchemaFits(const arrow::Schema& input, const arrow::Schema& t
                                     "' is not in the table schema ", table.ToString());
     }
     const auto& target = table.field(idx)->type();
+    if (f->type()->id() == arrow::Type::NA) continue;  // nulls fit any (nullable) column
     ARROW_ASSIGN_OR_RAISE(auto normalized, ToDeltaCompatible(f->type(), f->name()));
     if (!IsSafeWidening(*normalized, *target)) {
       return arrow::Status::TypeError("cannot write to ", location, ": column '",
@@ -95,7 +96,7 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> ConformBatch(
     }
     auto column = batch.column(idx);
     if (!column->type()->Equals(*f->type())) {
-      auto cast = arrow::compute::Cast(*column, f->type());
+      auto cast = CastToTableType(column, f->type());
       if (!cast.ok()) {
         return cast.status().WithMessage("column '", f->name(),
                                          "': ", cast.status().message());

@@ -178,7 +178,8 @@ arrow::Result<CommitResult> IcebergWriteTransaction::Commit(
             ? ": it has files of an older partition spec"
             : ": it has an empty string partition value, which a predicate cannot tell "
               "from null",
-        ", whose partitions inlet cannot match yet (overwrite the whole table, or compact "
+        ", whose partitions inlet cannot match yet (overwrite the whole table, or "
+        "compact "
         "it first)");
   CrashPoint("write.after_data_files");
   // Application documents: new objects, written once (before any metadata file points

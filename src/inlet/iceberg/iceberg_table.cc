@@ -447,8 +447,10 @@ arrow::Result<std::vector<HistoryEntry>> IcebergTable::History(int64_t limit) co
 
 arrow::Status IcebergTable::ReadOnly(const char* what) const {
   return WithKind(arrow::Status::NotImplemented(
-                      "cannot ", what, " ", location_,
-                      ": inlet reads Iceberg tables but does not write them yet"),
+                      "cannot ", what, " ", location_, ": inlet does not ", what,
+                      " Iceberg tables yet (read an older snapshot with --version, "
+                      "--as-of or --ref; Spark's CALL system.rollback_to_snapshot rolls "
+                      "the table back)"),
                   ErrorKind::kUnsupportedFeature);
 }
 

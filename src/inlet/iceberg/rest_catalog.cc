@@ -8,9 +8,9 @@
 #include <thread>
 
 #include "inlet/common/http.h"
-#include "inlet/common/redact.h"
 #include "inlet/common/json.h"
 #include "inlet/common/mutex.h"
+#include "inlet/common/redact.h"
 #include "inlet/iceberg/catalog.h"
 
 namespace inlet::iceberg {

@@ -96,8 +96,8 @@ std::vector<std::string> Secrets(const std::string& uri) {
 arrow::Result<std::unique_ptr<SqlDb>> OpenPostgres(const std::string& uri) {
   if (AmbiguousUserInfo(uri))
     return arrow::Status::Invalid("cannot use the PostgreSQL catalog ",
-                                  RedactUri(uri.substr(0, uri.find("://") + 3)), "...: ",
-                                  AmbiguousUserInfoMessage());
+                                  RedactUri(uri.substr(0, uri.find("://") + 3)),
+                                  "...: ", AmbiguousUserInfoMessage());
   const auto secrets = Secrets(uri);
   for (const auto& s : secrets) RegisterSecret(s);
   // A host that does not answer fails the command in bounded time, unless the URI (or

@@ -17,6 +17,7 @@
 #include "inlet/table/file_scan.h"
 #include "inlet/table/partition.h"
 #include "inlet/table/row_bitmap.h"
+#include "inlet/table/value.h"
 
 namespace inlet::iceberg {
 
@@ -45,7 +46,7 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> ConformTo(
     }
     auto column = batch.column(idx);
     if (!column->type()->Equals(*f->type())) {
-      auto cast = arrow::compute::Cast(*column, f->type());
+      auto cast = CastToTableType(column, f->type());
       if (!cast.ok())
         return cast.status().WithMessage("column '", f->name(),
                                          "': ", cast.status().message());

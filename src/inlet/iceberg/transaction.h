@@ -173,8 +173,8 @@ class IcebergWriteTransaction : public table::Transaction {
   mutable std::vector<table::DataFile> files_;
   mutable arrow::Status files_status_;          // why files() could not list them
   mutable bool partitions_unreliable_ = false;  // see partition_columns()
-  // Whether the base has files of an older partition spec: their tuples cannot be compared
-  // with this spec's (partitioned()).
+  // Whether the base has files of an older partition spec: their tuples cannot be
+  // compared with this spec's (partitioned()).
   mutable bool older_spec_files_ = false;
   std::vector<table::WrittenFile> added_;
   std::vector<size_t> removed_;  // indexes into *live_

@@ -1,11 +1,11 @@
 // inlet/pipeline.h: the public pipeline API over pipeline/, load/ and stream/.
 #include <arrow/record_batch.h>
 
-#include "inlet/status.h"
 #include "inlet/load/state.h"
 #include "inlet/pipeline.h"
 #include "inlet/pipeline/config.h"
 #include "inlet/pipeline/runner.h"
+#include "inlet/status.h"
 
 namespace inlet {
 

@@ -10,8 +10,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -622,7 +624,9 @@ namespace {
 
 arrow::Result<std::string> ReadText(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return arrow::Status::IOError("cannot read pipeline file ", path);
+  if (!in)
+    return arrow::Status::IOError("cannot read pipeline file ", path, ": ",
+                                  std::strerror(errno));
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();

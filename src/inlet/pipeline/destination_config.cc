@@ -250,6 +250,28 @@ arrow::Status ParseDestination(const YamlReader& r, const YAML::Node& n,
         return r.Error(n["partition_by"], key + ".partition_by", c.status().message());
       out->partition_by.push_back(*c);
     }
+    // Two time transforms of one column (the seed's day(ts) + hour(ts)), or two of one
+    // kind: refused here as the table's creation refuses them, so that a dry run says so.
+    auto kind = [](const std::string& t) {
+      return (t == "year" || t == "month" || t == "day" || t == "hour") ? "time" : t;
+    };
+    for (size_t i = 0; i < out->partition_by.size(); ++i) {
+      const auto& a = out->partition_by[i];
+      if (!a.hidden) continue;
+      for (size_t j = 0; j < i; ++j) {
+        const auto& b = out->partition_by[j];
+        if (b.hidden && b.source == a.source && kind(a.transform) == kind(b.transform)) {
+          return r.Error(n["partition_by"], key + ".partition_by",
+                         "partition '" + a.name + "' repeats '" + b.name +
+                             "' on column '" + a.source +
+                             "': Iceberg's Java library (Spark, Trino) rejects two " +
+                             (kind(a.transform) == "time"
+                                  ? "time transforms of one column as redundant (the "
+                                    "finer one alone, e.g. hour, also prunes by day)"
+                                  : "such transforms of one column as redundant"));
+        }
+      }
+    }
   }
   if (n["sort_by"]) {
     if (out->format != TableFormat::kIceberg)

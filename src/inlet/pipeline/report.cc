@@ -1,8 +1,8 @@
 // The reports of runs and streams, as JSON and text (inlet/pipeline.h).
 #include <sstream>
 
-#include "inlet/common/redact.h"
 #include "inlet/common/json.h"
+#include "inlet/common/redact.h"
 #include "inlet/pipeline.h"
 
 namespace inlet {

@@ -1,4 +1,3 @@
-#include "inlet/common/redact.h"
 #include "inlet/serve/alerts.h"
 
 #include <algorithm>
@@ -6,6 +5,7 @@
 
 #include "inlet/common/http.h"
 #include "inlet/common/json.h"
+#include "inlet/common/redact.h"
 #include "inlet/common/time.h"
 #include "inlet/log.h"
 #include "inlet/time.h"

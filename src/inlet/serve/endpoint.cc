@@ -1,4 +1,3 @@
-#include "inlet/status.h"
 #include "inlet/serve/endpoint.h"
 
 #include <httplib.h>
@@ -8,6 +7,7 @@
 
 #include "inlet/common/json.h"
 #include "inlet/serve/status_text.h"
+#include "inlet/status.h"
 
 namespace inlet::serve {
 

@@ -1,4 +1,3 @@
-#include "inlet/status.h"
 #include "inlet/serve/service.h"
 
 #include <algorithm>
@@ -7,6 +6,7 @@
 #include "inlet/common/json.h"
 #include "inlet/common/time.h"
 #include "inlet/pipeline/config.h"
+#include "inlet/status.h"
 #include "inlet/time.h"
 
 namespace inlet::serve {

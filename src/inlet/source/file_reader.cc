@@ -36,6 +36,58 @@ namespace {
 
 constexpr int32_t kBlockSize = 32 << 20;
 
+}  // namespace
+
+std::string LocateCsvRow(const std::string& path, CsvSettings settings) {
+  struct BadRow {
+    int64_t line = -1;  // 1-based, the header counted
+    int32_t expected = 0, actual = 0;
+  };
+  auto bad = std::make_shared<BadRow>();
+  settings.read.use_threads = false;
+  settings.parse.invalid_row_handler = [bad](const arrow::csv::InvalidRow& row) {
+    if (bad->line < 0) *bad = {row.number, row.expected_columns, row.actual_columns};
+    return arrow::csv::InvalidRowResult::Error;
+  };
+  auto input = OpenTextInput(path);
+  if (!input.ok()) return "";
+  auto reader =
+      arrow::csv::StreamingReader::Make(arrow::io::default_io_context(), *input,
+                                        settings.read, settings.parse, settings.convert);
+  std::shared_ptr<arrow::RecordBatch> batch;
+  while (reader.ok() && bad->line < 0 && (*reader)->ReadNext(&batch).ok() && batch) {
+  }
+  if (bad->line < 0) return "";
+  return "line " + std::to_string(bad->line) + ": expected " +
+         std::to_string(bad->expected) + " fields, got " + std::to_string(bad->actual);
+}
+
+namespace {
+
+// A CSV reader whose errors name the line of a row with the wrong number of fields.
+class CsvReader : public arrow::RecordBatchReader {
+ public:
+  CsvReader(std::shared_ptr<arrow::RecordBatchReader> reader, std::string path,
+            CsvSettings settings)
+      : reader_(std::move(reader)),
+        path_(std::move(path)),
+        settings_(std::move(settings)) {}
+  std::shared_ptr<arrow::Schema> schema() const override { return reader_->schema(); }
+  arrow::Status ReadNext(std::shared_ptr<arrow::RecordBatch>* batch) override {
+    arrow::Status st = reader_->ReadNext(batch);
+    if (st.ok()) return st;
+    std::string where = LocateCsvRow(path_, settings_);
+    if (where.empty()) return st;
+    return arrow::Status::Invalid("input ", path_, ": ", where, " (", st.message(), ")");
+  }
+  arrow::Status Close() override { return reader_->Close(); }
+
+ private:
+  std::shared_ptr<arrow::RecordBatchReader> reader_;
+  std::string path_;
+  CsvSettings settings_;
+};
+
 arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenCsv(
     const std::string& path, const CsvOptions& csv,
     const std::set<std::string>& declared) {
@@ -44,9 +96,15 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenCsv(
   settings.read.block_size = kBlockSize;
   // Declared columns are read as text, and converted with errors naming their lines.
   for (const auto& name : declared) settings.convert.column_types[name] = arrow::utf8();
-  return arrow::csv::StreamingReader::Make(arrow::io::default_io_context(), input,
-                                           settings.read, settings.parse,
-                                           settings.convert);
+  auto reader =
+      arrow::csv::StreamingReader::Make(arrow::io::default_io_context(), input,
+                                        settings.read, settings.parse, settings.convert);
+  if (!reader.ok()) {
+    std::string where = LocateCsvRow(path, settings);
+    if (where.empty()) return reader.status();
+    return arrow::Status::Invalid(where, " (", reader.status().message(), ")");
+  }
+  return std::make_shared<CsvReader>(*reader, path, std::move(settings));
 }
 
 // A JSON document holding an array of objects becomes NDJSON for Arrow's reader.

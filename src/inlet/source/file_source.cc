@@ -52,7 +52,14 @@ arrow::Result<std::shared_ptr<arrow::Table>> ReadText(
         auto reader,
         arrow::csv::TableReader::Make(arrow::io::default_io_context(), std::move(input),
                                       csv.read, csv.parse, csv.convert));
-    return reader->Read();
+    auto table = reader->Read();
+    if (!table.ok() && store.local()) {
+      std::string where = LocateCsvRow(path, csv);
+      if (!where.empty())
+        return arrow::Status::Invalid(path, ": ", where, " (", table.status().message(),
+                                      ")");
+    }
+    return table;
   }
   // JSON arrays and NDJSON: types are inferred, then converted to the declared ones.
   auto table = [&]() -> arrow::Result<std::shared_ptr<arrow::Table>> {

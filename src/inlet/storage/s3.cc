@@ -1,4 +1,3 @@
-#include "inlet/common/redact.h"
 #include "inlet/storage/s3.h"
 
 #include <arrow/filesystem/s3fs.h>
@@ -12,6 +11,7 @@
 #include <thread>
 
 #include "inlet/common/http.h"
+#include "inlet/common/redact.h"
 #include "inlet/storage/aws_auth.h"
 
 namespace inlet {

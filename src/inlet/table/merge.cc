@@ -460,6 +460,13 @@ arrow::Result<MergeResult> MergeInput(const Writable& table,
   // Remembered deletes are an application document of the commit (set at the end).
   if (sequenced) write.app_states[kTombstoneApp].document = "{}";
   ARROW_ASSIGN_OR_RAISE(auto tx, table.Begin(*input, write, changes_rows));
+  // A column to update that the table lacks would update nothing, silently.
+  for (const auto& c : o.update_columns) {
+    if (tx->schema()->GetFieldIndex(c) < 0) {
+      return arrow::Status::Invalid("merge into ", location, ": update column '", c,
+                                    "' is not a column of the table");
+    }
+  }
   if (o.mode == MergeMode::kUpsert) KeepAbsentColumns(*input, *tx->schema(), &o);
   bool snapshot = o.mode == MergeMode::kSnapshot;
   if (snapshot)

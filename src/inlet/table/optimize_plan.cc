@@ -49,9 +49,12 @@ arrow::Result<std::vector<BoundPredicate>> PartitionFilter(const Transaction& tx
   const std::string& loc = tx.location();
   const auto& partition_columns = tx.partition_columns();
   std::string partitioning =
-      partition_columns.empty()
-          ? " (the table is not partitioned)"
-          : " (partition columns: " + JoinNames(partition_columns, ", ") + ")";
+      !partition_columns.empty()
+          ? " (partition columns: " + JoinNames(partition_columns, ", ") + ")"
+      : tx.partitioned()
+          ? " (the table's partitions are transforms of its columns, hidden, which a "
+            "predicate cannot name yet: optimize without --where compacts each partition)"
+          : " (the table is not partitioned)";
   std::vector<BoundPredicate> where;
   if (o.where.empty()) return where;
   auto bound = BindConjunction(o.where, *tx.schema());

@@ -96,8 +96,8 @@ class Transaction {
   virtual const std::vector<std::string>& partition_columns() const = 0;
   /// Whether the files' partition values (DataFile::partition_values and
   /// WrittenFile::partition_values, whole tuples) tell the table's partitions apart: also
-  /// true for hidden partitions (Iceberg's transforms), which partition_columns() does not
-  /// list.
+  /// true for hidden partitions (Iceberg's transforms), which partition_columns() does
+  /// not list.
   virtual bool partitioned() const { return !partition_columns().empty(); }
   /// The table, for messages.
   virtual const std::string& location() const = 0;

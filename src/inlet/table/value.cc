@@ -319,4 +319,22 @@ arrow::Result<arrow::Datum> MatchBatch(const arrow::RecordBatch& batch,
   return mask;
 }
 
+arrow::Result<std::shared_ptr<arrow::Array>> CastToTableType(
+    const std::shared_ptr<arrow::Array>& column,
+    const std::shared_ptr<arrow::DataType>& to) {
+  if (column->type()->Equals(*to)) return column;
+  if (column->type_id() == arrow::Type::NA)
+    return arrow::MakeArrayOfNull(to, column->length());
+  if (column->type_id() == arrow::Type::DICTIONARY &&
+      to->id() != arrow::Type::DICTIONARY) {
+    const auto& dict = static_cast<const arrow::DictionaryArray&>(*column);
+    ARROW_ASSIGN_OR_RAISE(auto values, CastToTableType(dict.dictionary(), to));
+    ARROW_ASSIGN_OR_RAISE(arrow::Datum taken,
+                          arrow::compute::Take(values, dict.indices()));
+    return taken.make_array();
+  }
+  ARROW_ASSIGN_OR_RAISE(arrow::Datum cast, arrow::compute::Cast(column, to));
+  return cast.make_array();
+}
+
 }  // namespace inlet

@@ -62,4 +62,12 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> FilterBatch(
     const std::shared_ptr<arrow::RecordBatch>& batch,
     const std::vector<BoundPredicate>& preds);
 
+/// An input column cast to its table column's type, as Arrow's Cast, and also: a column
+/// of the null type (all-None data) as nulls of the type; a dictionary (pandas and polars
+/// categoricals, polars enums, whose values may be string views) decoded through its
+/// values cast to the type.
+arrow::Result<std::shared_ptr<arrow::Array>> CastToTableType(
+    const std::shared_ptr<arrow::Array>& column,
+    const std::shared_ptr<arrow::DataType>& to);
+
 }  // namespace inlet
