@@ -291,7 +291,7 @@ def test_write_with_a_csv_row_of_the_wrong_width(small_table, tmp_path, text, li
     bad = tmp_path / "rows.csv"
     bad.write_bytes(text)
     line = _refuse_and_keep_log(small_table, "write", small_table, "--input", bad)
-    assert bad.name in line and f"line {line_no}:" in line and "fields" in line, line
+    assert bad.name in line and f"row {line_no} (the header counted)" in line and "fields" in line, line
 
 
 def test_merge_with_an_update_column_the_table_lacks(small_table, tmp_path):

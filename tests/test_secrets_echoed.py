@@ -37,7 +37,8 @@ class _Echo(http.server.BaseHTTPRequestHandler):
         quoted = json.dumps({"headers": dict(self.headers), "body": body})
         text = "E" * self.pad + " denied: " + quoted
         if self.path.startswith("/items"):  # the HTTP source: the key after `pad` bytes
-            out = "E" * self.pad + "token " + (self.headers.get("X-Api-Key") or "") + " rejected"
+            key = self.headers.get("X-Api-Key") or (self.headers.get("Authorization") or "").split(" ")[-1]
+            out = "E" * self.pad + "token " + key + " rejected"
             ctype = "text/plain"
         elif self.path.startswith("/v1/") or "oauth" in self.path:
             out = json.dumps({"error": {"message": text, "type": "NotAuthorizedException", "code": 401}})
@@ -105,8 +106,16 @@ def test_an_s3_endpoint_that_quotes_the_session_token(tmp_path, echo):
         _no_secret(proc, SECRET, "k" + SECRET)
 
 
+HTTP_SECRETS = {
+    "header": 'headers: {X-Api-Key: "${API_KEY}"}',
+    "bearer_header": 'headers: {Authorization: "Bearer ${API_KEY}"}',
+    "auth": 'auth: {type: bearer, token: "${API_KEY}"}',
+}
+
+
 @pytest.mark.parametrize("pad", [0, 180, 190])  # the key at, across and past the cut
-def test_an_http_source_secret_far_into_an_error_body(tmp_path, echo, pad):
+@pytest.mark.parametrize("given", sorted(HTTP_SECRETS))
+def test_an_http_source_secret_far_into_an_error_body(tmp_path, echo, pad, given):
     url, handler = echo
     handler.pad = pad
     (tmp_path / "p.yaml").write_text(f"""
@@ -115,16 +124,27 @@ pipelines:
     source:
       type: http
       url: {url}/items
-      headers: {{X-Api-Key: "${{API_KEY}}"}}
+      {HTTP_SECRETS[given]}
+      params: {{limit: "${{LIMIT}}"}}
       records: items
       format: json
     strategy: {{type: full_refresh}}
     destination: {{path: {tmp_path / 't'}}}
+  - name: files
+    source: {{type: files, path: {tmp_path / '1000'}, format: csv}}
+    strategy: {{type: append}}
+    destination: {{path: {tmp_path / 'f'}}}
 """)
-    proc = run_inlet("run", tmp_path / "p.yaml", "--json", env={"API_KEY": SECRET}, check=False)
+    (tmp_path / "1000").mkdir()
+    (tmp_path / "1000" / "x.csv").write_text("a,b\n1,2,3\n")
+    proc = run_inlet("run", tmp_path / "p.yaml", "--json", env={"API_KEY": SECRET, "LIMIT": "1000"},
+                     check=False)
     text = _no_secret(proc, SECRET)
     # Messages keep the first 200 bytes of a body: the key must not show cut short either.
     assert "token " + SECRET[:4] not in text, text
+    # A value from the environment that is no secret (a page size) is not masked in the
+    # other pipeline's messages.
+    assert "/1000/x.csv" in text, text
 
 
 @pytest.mark.parametrize("password", ["P@ssw0rd-XYZ", "s3cr3t@XYZ:/?#"])

@@ -6,10 +6,28 @@
 #include <string>
 
 #include "errors.h"
+#include "inlet/status.h"
 
 namespace inlet::python {
 
 namespace {
+
+// A stream handed to Python: its errors reach Python as pyarrow's exceptions, carrying
+// only their message, which is inlet's text (secrets masked) rather than the raw status.
+class MaskedErrors : public arrow::RecordBatchReader {
+ public:
+  explicit MaskedErrors(std::shared_ptr<arrow::RecordBatchReader> reader)
+      : reader_(std::move(reader)) {}
+  std::shared_ptr<arrow::Schema> schema() const override { return reader_->schema(); }
+  arrow::Status ReadNext(std::shared_ptr<arrow::RecordBatch>* batch) override {
+    arrow::Status st = reader_->ReadNext(batch);
+    return st.ok() ? st : arrow::Status(st.code(), ErrorText(st));
+  }
+  arrow::Status Close() override { return reader_->Close(); }
+
+ private:
+  std::shared_ptr<arrow::RecordBatchReader> reader_;
+};
 
 constexpr const char* kStreamCapsule = "arrow_array_stream";
 constexpr const char* kSchemaCapsule = "arrow_schema";
@@ -82,7 +100,8 @@ std::shared_ptr<arrow::RecordBatchReader> ImportStream(nb::handle obj,
 nb::object ExportedStream::ArrowCStream(nb::handle requested_schema) {
   if (!reader_) throw nb::value_error("this stream was read already");
   auto* stream = new ArrowArrayStream;
-  arrow::Status st = arrow::ExportRecordBatchReader(std::move(reader_), stream);
+  arrow::Status st = arrow::ExportRecordBatchReader(
+      std::make_shared<MaskedErrors>(std::move(reader_)), stream);
   reader_.reset();
   if (!st.ok()) {
     delete stream;

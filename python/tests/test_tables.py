@@ -293,3 +293,12 @@ def test_all_null_and_categorical_columns_are_written(tmp_path, orders):
     t.write(cats)
     got = {r["id"]: (r["customer"], r["day"]) for r in t.scan().to_pylist()}
     assert got[7] == ("x", "2024-05-09") and got[8] == ("y", "2024-05-09")
+
+
+def test_a_categorical_with_unused_categories_is_written(tmp_path):
+    """Only the values rows use are converted: a pandas-style categorical keeps categories
+    no row has, which need not fit the table's type."""
+    t = inlet.write_table(tmp_path / "ice", pa.table({"id": pa.array([5], pa.int64())}), format="iceberg")
+    ids = pa.DictionaryArray.from_arrays(pa.array([0, 1], pa.int32()), pa.array(["1", "2", "x"]))
+    t.write(pa.table({"id": ids}))
+    assert sorted(r["id"] for r in t.scan().to_pylist()) == [1, 2, 5]

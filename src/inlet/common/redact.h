@@ -66,9 +66,9 @@ inline bool AmbiguousUserInfo(const std::string& uri) {
 
 /// The refusal of a URI AmbiguousUserInfo finds (without the URI, which holds a secret).
 inline std::string AmbiguousUserInfoMessage() {
-  return "its user name or password holds '@' (or another of @ : / ? #) not "
-         "percent-encoded: write it as %40 (%3A %2F %3F %23), or give the password "
-         "apart (password: ${VAR}, or PGPASSWORD)";
+  return "it holds '@' more than once: an '@' of the user name, the password or a "
+         "parameter must be percent-encoded (%40; and : / ? # in a password as %3A %2F "
+         "%3F %23), or give the password apart (password: ${VAR}, or PGPASSWORD)";
 }
 
 /// `text` with every occurrence of each non-empty secret replaced by ***.
@@ -99,11 +99,6 @@ inline Registry& Secrets() {
 /// are not remembered (masking them would garble every message).
 inline void RegisterSecret(const std::string& secret) {
   if (secret.size() < 4) return;
-  auto& r = redact_internal::Secrets();
-  std::lock_guard<std::mutex> lock(r.mu);
-  for (const auto& s : r.secrets)
-    if (s == secret) return;
-  r.secrets.push_back(secret);
   // Its URI-encoded form (RFC 3986 unreserved characters kept), as a query or a form
   // carries it.
   std::string encoded;
@@ -117,15 +112,42 @@ inline void RegisterSecret(const std::string& secret) {
       encoded += kHex[c & 15];
     }
   }
-  if (encoded != secret) r.secrets.push_back(encoded);
-}
-
-/// `text` with every secret RegisterSecret remembered replaced by ***: applied where
-/// messages leave the process (stderr, logs, reports, exceptions, alerts).
-inline std::string MaskKnownSecrets(std::string text) {
   auto& r = redact_internal::Secrets();
   std::lock_guard<std::mutex> lock(r.mu);
-  return MaskSecrets(std::move(text), r.secrets);
+  for (const auto& s : {secret, encoded}) {
+    bool known = false;
+    for (const auto& o : r.secrets) known = known || o == s;
+    if (known) continue;
+    // Longest first, so that a secret containing another is masked whole.
+    auto at = r.secrets.begin();
+    while (at != r.secrets.end() && at->size() >= s.size()) ++at;
+    r.secrets.insert(at, s);
+  }
+}
+
+/// `text` with every secret RegisterSecret remembered replaced by ***, where it stands as
+/// a word of its own: an occurrence whose first or last character is a letter or digit
+/// must not continue a longer word there (a password "postgres" is masked in "user
+/// postgres" and "=postgres&", not in "postgresql://"). Applied where messages leave the
+/// process (stderr, logs, reports, exceptions, alerts).
+inline std::string MaskKnownSecrets(std::string text) {
+  auto word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; };
+  auto& r = redact_internal::Secrets();
+  std::lock_guard<std::mutex> lock(r.mu);
+  for (const auto& s : r.secrets) {
+    for (size_t at = text.find(s); at != std::string::npos;) {
+      size_t end = at + s.size();
+      bool joined = (word(s.front()) && at > 0 && word(text[at - 1])) ||
+                    (word(s.back()) && end < text.size() && word(text[end]));
+      if (joined) {
+        at = text.find(s, at + 1);
+        continue;
+      }
+      text.replace(at, s.size(), "***");
+      at = text.find(s, at + 3);
+    }
+  }
+  return text;
 }
 
 }  // namespace inlet

@@ -43,8 +43,22 @@ arrow::Result<std::vector<std::pair<std::string, std::string>>> Pairs(
   for (const auto& kv : n) {
     std::string name = kv.first.as<std::string>();
     ARROW_ASSIGN_OR_RAISE(std::string value, r.String(kv.second, key + "." + name));
-    if (kv.second.as<std::string>().find("${") != std::string::npos)
+    const std::string raw = kv.second.as<std::string>();
+    if (raw.find("${") != std::string::npos) {
       secrets->push_back(value);
+      // One variable inside literal text ("Bearer ${TOKEN}"): the variable's value too,
+      // which a server may quote alone.
+      size_t open = raw.find("${"), close = raw.find('}', open);
+      if (close != std::string::npos && raw.find("${", close) == std::string::npos) {
+        size_t prefix = open, suffix = raw.size() - close - 1;
+        if (value.size() >= prefix + suffix &&
+            value.compare(0, prefix, raw, 0, prefix) == 0 &&
+            value.compare(value.size() - suffix, suffix, raw, close + 1, suffix) == 0) {
+          std::string piece = value.substr(prefix, value.size() - prefix - suffix);
+          if (!piece.empty() && piece != value) secrets->push_back(piece);
+        }
+      }
+    }
     out.emplace_back(std::move(name), std::move(value));
   }
   return out;
@@ -413,7 +427,6 @@ arrow::Result<HttpSourceConfig> ParseHttpSource(const YamlReader& r, const YAML:
       ParseSchemaFile(r, n, key, &c.schema_file, &c.message_schema, &c.decoding));
   QuerySecrets(n["url"].as<std::string>(), c.url, &c.secrets);
   c.description = "HTTP API " + MaskSecrets(RedactUri(c.url), c.secrets);
-  for (const auto& s : c.secrets) RegisterSecret(s);
   return c;
 }
 

@@ -144,7 +144,7 @@ std::string RunReport::ToText() const {
   out << "pipeline " << pipeline << " -> " << table << " (" << strategy
       << "): " << RunStatusName(status);
   if (status == RunStatus::kFailed) {
-    out << ": " << error << "\n";
+    out << ": " << MaskKnownSecrets(error) << "\n";
     return out.str();
   }
   if (status == RunStatus::kCommitted) out << " version " << table_version;
@@ -176,7 +176,7 @@ std::string RunReport::ToText() const {
     if (!f.quarantined.empty()) out << " (copied to " << f.quarantined << ")";
     out << "\n";
   }
-  if (!error.empty()) out << "  error:     " << error << "\n";
+  if (!error.empty()) out << "  error:     " << MaskKnownSecrets(error) << "\n";
   return out.str();
 }
 

@@ -53,7 +53,10 @@ bool Alerts::Watches(const AlertConfig& a, AlertKind kind,
 
 void Alerts::Set(AlertKind kind, const std::string& pipeline,
                  const std::function<bool(const AlertConfig&)>& open,
-                 const std::string& message, const std::string& report_json) {
+                 const std::string& raw_message, const std::string& report_json) {
+  // The run report's error is masked already (RunReport::ToJson); the message is masked
+  // here, before it goes into the body's JSON (masking the JSON text could break it).
+  const std::string message = MaskKnownSecrets(raw_message);
   int64_t now = NowMillis();
   for (size_t i = 0; i < configs_.size(); ++i) {
     const AlertConfig& a = configs_[i];
@@ -93,7 +96,7 @@ void Alerts::Set(AlertKind kind, const std::string& pipeline,
       }
     }
     queue_.push_back(
-        {i, MaskKnownSecrets(DumpJson(body)),
+        {i, DumpJson(body),
          std::string(event) + " on " + pipeline + (is ? ", firing" : ", resolved")});
   }
   cv_.NotifyAll();

@@ -38,6 +38,12 @@ constexpr int32_t kBlockSize = 32 << 20;
 
 }  // namespace
 
+bool FieldCountError(const arrow::Status& st) {
+  const std::string& m = st.message();
+  return m.find("Expected ") != std::string::npos &&
+         m.find(" columns, got ") != std::string::npos;
+}
+
 std::string LocateCsvRow(const std::string& path, CsvSettings settings) {
   struct BadRow {
     int64_t line = -1;  // 1-based, the header counted
@@ -58,7 +64,9 @@ std::string LocateCsvRow(const std::string& path, CsvSettings settings) {
   while (reader.ok() && bad->line < 0 && (*reader)->ReadNext(&batch).ok() && batch) {
   }
   if (bad->line < 0) return "";
-  return "line " + std::to_string(bad->line) + ": expected " +
+  // Arrow counts CSV records: a quoted field may span lines, and blank lines are not
+  // counted.
+  return "row " + std::to_string(bad->line) + " (the header counted): expected " +
          std::to_string(bad->expected) + " fields, got " + std::to_string(bad->actual);
 }
 
@@ -75,7 +83,7 @@ class CsvReader : public arrow::RecordBatchReader {
   std::shared_ptr<arrow::Schema> schema() const override { return reader_->schema(); }
   arrow::Status ReadNext(std::shared_ptr<arrow::RecordBatch>* batch) override {
     arrow::Status st = reader_->ReadNext(batch);
-    if (st.ok()) return st;
+    if (st.ok() || !FieldCountError(st)) return st;
     std::string where = LocateCsvRow(path_, settings_);
     if (where.empty()) return st;
     return arrow::Status::Invalid("input ", path_, ": ", where, " (", st.message(), ")");
@@ -100,6 +108,7 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> OpenCsv(
       arrow::csv::StreamingReader::Make(arrow::io::default_io_context(), input,
                                         settings.read, settings.parse, settings.convert);
   if (!reader.ok()) {
+    if (!FieldCountError(reader.status())) return reader.status();
     std::string where = LocateCsvRow(path, settings);
     if (where.empty()) return reader.status();
     return arrow::Status::Invalid(where, " (", reader.status().message(), ")");

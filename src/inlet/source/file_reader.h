@@ -46,10 +46,12 @@ struct CsvSettings {
   arrow::csv::ConvertOptions convert;
 };
 CsvSettings CsvSettingsFor(const CsvOptions& csv, const std::string& path);
-/// Where the first row of a local CSV file with the wrong number of fields is: "line N:
-/// expected E fields, got A", found by reading the file again serially (Arrow knows a
-/// row's number only then, and the fast path parses blocks in parallel); empty when no
-/// row is found so. For messages: an error path.
+/// Whether an error of Arrow's CSV reader is a row with the wrong number of fields.
+bool FieldCountError(const arrow::Status& st);
+/// Where the first row of a local CSV file with the wrong number of fields is: "row N
+/// (the header counted): expected E fields, got A", found by reading the file again
+/// serially (Arrow knows a row's number only then, and the fast path parses blocks in
+/// parallel); empty when no row is found so. For messages: an error path.
 std::string LocateCsvRow(const std::string& path, CsvSettings settings);
 
 /// Where row i of what was read is, for messages: a line of a CSV or NDJSON file (the

@@ -53,7 +53,7 @@ arrow::Result<std::shared_ptr<arrow::Table>> ReadText(
         arrow::csv::TableReader::Make(arrow::io::default_io_context(), std::move(input),
                                       csv.read, csv.parse, csv.convert));
     auto table = reader->Read();
-    if (!table.ok() && store.local()) {
+    if (!table.ok() && store.local() && FieldCountError(table.status())) {
       std::string where = LocateCsvRow(path, csv);
       if (!where.empty())
         return arrow::Status::Invalid(path, ": ", where, " (", table.status().message(),

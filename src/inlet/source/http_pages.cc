@@ -105,8 +105,9 @@ std::string JsonEscaped(const std::string& text) {
 
 // The start of a response body for a message: secrets are masked before it is cut, so
 // that no part of one is left at the cut.
-std::string Excerpt(const std::string& raw) {
-  const std::string body = MaskKnownSecrets(raw);
+std::string Excerpt(const std::string& raw,
+                    const std::vector<std::string>& secrets = {}) {
+  const std::string body = MaskKnownSecrets(MaskSecrets(raw, secrets));
   std::string out;
   for (char c : body.substr(0, 200))
     out += (static_cast<unsigned char>(c) < 0x20) ? ' ' : c;
@@ -266,8 +267,12 @@ arrow::Result<std::vector<std::string>> ParseJsonPath(const std::string& path) {
 HttpPager::HttpPager(const HttpSourceConfig& config, std::unique_ptr<HttpClient> client)
     : config_(config), client_(std::move(client)) {
   const HttpAuth& a = config_.auth;
-  for (const auto& secret : {a.token, a.password, a.value, a.client_secret})
+  // The auth secrets are also masked process-wide (whatever echoes them); values from
+  // the environment in headers and parameters (a page size, a date) only here.
+  for (const auto& secret : {a.token, a.password, a.value, a.client_secret}) {
     AddSecret(secret);
+    RegisterSecret(secret);
+  }
   for (const auto& secret : config_.secrets) AddSecret(secret);
   if (a.type == HttpAuth::Type::kBasic) AddSecret(Base64(a.username + ":" + a.password));
   if (a.type == HttpAuth::Type::kOAuth2)
@@ -357,6 +362,7 @@ arrow::Result<std::string> HttpPager::BearerToken(bool refresh) {
     auto it = TokenCache().find(key);
     if (it != TokenCache().end() && it->second.expires_ms > now) {
       AddSecret(it->second.token);
+      RegisterSecret(it->second.token);
       return it->second.token;
     }
   }
@@ -399,6 +405,7 @@ arrow::Result<std::string> HttpPager::BearerToken(bool refresh) {
   CachedToken cached{std::string(token),
                      now + std::max<int64_t>(expires_in - 30, 1) * 1000};
   AddSecret(cached.token);
+  RegisterSecret(cached.token);
   MutexLock lock(&token_mu);
   TokenCache()[key] = cached;
   return cached.token;
@@ -480,8 +487,9 @@ arrow::Result<HttpExchange> HttpPager::Fetch(HttpRequest request,
       --attempt;
       continue;
     }
-    std::string what =
-        ex.status == 0 ? ex.error : StatusText(ex.status) + ": " + Excerpt(ex.body);
+    std::string what = ex.status == 0
+                           ? ex.error
+                           : StatusText(ex.status) + ": " + Excerpt(ex.body, secrets_);
     bool retryable = ex.status == 0 ? ex.retryable : RetryableStatus(ex.status);
     if (!retryable) return Failed(shown, what);
     if (attempt >= config_.max_retries) {
@@ -643,7 +651,7 @@ arrow::Status HttpPager::Walk(const Callbacks& callbacks) {
       return Failed(shown, std::string("the response is not JSON (") +
                                simdjson::error_message(error) +
                                (type.empty() ? "" : "; Content-Type " + type) +
-                               "): " + Excerpt(ex.body));
+                               "): " + Excerpt(ex.body, secrets_));
     }
     auto fail = [&](const std::string& why) { return Failed(shown, why); };
     ARROW_ASSIGN_OR_RAISE(int64_t n, PageRecords(doc, records_path, config_.records_path,

@@ -685,6 +685,14 @@ arrow::Result<MergeResult> MergeInput(const Writable& table,
   bool all_rows = o.mode == MergeMode::kDeleteInsert || updates_are_source_rows;
   std::vector<int64_t> inserts, deletes;
   for (int64_t i = 0; i < source_rows; ++i) {
+    if (src.late[i] && updates_are_source_rows && updated[i] > 0) {
+      // A key the table held more than once, with a newer copy later in the table than
+      // the rows this source row was to replace: it turned out late, so those rows are
+      // gone for the newer copy, not updated.
+      result.rows_updated -= updated[i];
+      result.rows_deleted += updated[i];
+      source_updates -= updated[i];
+    }
     if (src.late[i] || (snapshot && found[i] && !compare->changed[i])) continue;
     if (spill && spill->skipped(i)) continue;  // a repeat of an earlier row
     if (src.deleted[i]) {

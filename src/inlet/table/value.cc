@@ -327,11 +327,21 @@ arrow::Result<std::shared_ptr<arrow::Array>> CastToTableType(
     return arrow::MakeArrayOfNull(to, column->length());
   if (column->type_id() == arrow::Type::DICTIONARY &&
       to->id() != arrow::Type::DICTIONARY) {
+    // Decoded first, so that only the values rows use are cast (a categorical keeps
+    // categories no row has). Take has no kernel for view types: their values become
+    // plain strings or binary first, which cannot fail.
     const auto& dict = static_cast<const arrow::DictionaryArray&>(*column);
-    ARROW_ASSIGN_OR_RAISE(auto values, CastToTableType(dict.dictionary(), to));
-    ARROW_ASSIGN_OR_RAISE(arrow::Datum taken,
+    std::shared_ptr<arrow::Array> values = dict.dictionary();
+    if (values->type_id() == arrow::Type::STRING_VIEW) {
+      ARROW_ASSIGN_OR_RAISE(auto plain, arrow::compute::Cast(values, arrow::utf8()));
+      values = plain.make_array();
+    } else if (values->type_id() == arrow::Type::BINARY_VIEW) {
+      ARROW_ASSIGN_OR_RAISE(auto plain, arrow::compute::Cast(values, arrow::binary()));
+      values = plain.make_array();
+    }
+    ARROW_ASSIGN_OR_RAISE(arrow::Datum decoded,
                           arrow::compute::Take(values, dict.indices()));
-    return taken.make_array();
+    return CastToTableType(decoded.make_array(), to);
   }
   ARROW_ASSIGN_OR_RAISE(arrow::Datum cast, arrow::compute::Cast(column, to));
   return cast.make_array();
