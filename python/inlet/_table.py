@@ -72,14 +72,19 @@ def _inlet_error(e: Exception) -> Exception:
     return _errors.InletError(str(e))
 
 
+def _reraise(e: Exception) -> None:
+    """Raises e as inlet's class (itself when it is one already)."""
+    error = _inlet_error(e)
+    if error is e:
+        raise e
+    raise error from e
+
+
 def _read_all(reader: pa.RecordBatchReader) -> pa.Table:
     try:
         return reader.read_all()
     except (pa.ArrowException, OSError) as e:
-        error = _inlet_error(e)
-        if error is e:
-            raise
-        raise error from e
+        _reraise(e)
 
 
 def _translated(reader: pa.RecordBatchReader) -> pa.RecordBatchReader:
@@ -91,10 +96,7 @@ def _translated(reader: pa.RecordBatchReader) -> pa.RecordBatchReader:
             except StopIteration:
                 return
             except (pa.ArrowException, OSError) as e:
-                error = _inlet_error(e)
-                if error is e:
-                    raise
-                raise error from e
+                _reraise(e)
             yield batch
     return pa.RecordBatchReader.from_batches(reader.schema, batches())
 
